@@ -1,0 +1,38 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "t2u",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "T2UCore", targets: ["T2UCore"]),
+        .library(name: "T2UNIO", targets: ["T2UNIO"]),
+        .executable(name: "t2u-bench", targets: ["t2u-bench"]),
+        .executable(name: "t2u-impair", targets: ["t2u-impair"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
+        .target(name: "T2UCore", dependencies: [nioCore, crypto]),
+        // Deterministic network simulator (virtual clock, seeded links) for tests and benchmarks.
+        .target(name: "T2USim", dependencies: ["T2UCore", nioCore]),
+        // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge, impairment proxy.
+        .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
+        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
+        .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
+        .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+    ]
+)

@@ -1,0 +1,52 @@
+import NIOCore
+
+/// What a connection tells its owner; drained with `Connection.pollEvent()`.
+public enum ConnectionEvent: Equatable, Sendable {
+    case handshakeCompleted
+    case streamOpened(StreamID)
+    /// New data or FIN can be read from the stream.
+    case streamReadable(StreamID)
+    /// The stream accepts more bytes from `write` (send buffer drained / credit arrived).
+    case streamWritable(StreamID)
+    /// The peer aborted the stream; reads and writes now fail.
+    case streamReset(StreamID, errorCode: UInt64)
+    /// Both directions finished and acknowledged; the stream's state is gone.
+    case streamClosed(StreamID)
+    /// Packets now flow on another address (validated NAT rebinding or path switch).
+    case pathChanged(NetAddress)
+    case closed(ConnectionCloseReason)
+}
+
+public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible {
+    /// We called `close`.
+    case local(errorCode: UInt64)
+    case peer(errorCode: UInt64, reason: String)
+    case idleTimeout
+    case handshakeTimeout
+    /// The device refused our password (the manual's port status -5).
+    case passwordRejected
+    /// The peer could not prove the pinned static key, or protocol rules were broken.
+    case handshakeFailed(String)
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .local(let code): return "closed locally (code \(code))"
+        case .peer(let code, let reason): return "closed by peer (code \(code)\(reason.isEmpty ? "" : ": \(reason)"))"
+        case .idleTimeout: return "idle timeout: no packet from the peer"
+        case .handshakeTimeout: return "handshake timed out: the peer did not answer"
+        case .passwordRejected: return "the device rejected the password"
+        case .handshakeFailed(let why): return "handshake failed: \(why)"
+        case .protocolViolation(let why): return "protocol violation: \(why)"
+        }
+    }
+}
+
+/// Result of reading a stream.
+public enum StreamRead: Equatable, Sendable {
+    case data(ByteBuffer)
+    /// The peer finished sending (TCP half-close) and all data was read.
+    case fin
+    /// Nothing buffered now; a `streamReadable` event follows when there is.
+    case wouldBlock
+}

@@ -1,0 +1,38 @@
+/// Tunables of one transport connection. Defaults suit a WAN path between a phone/PC and a
+/// camera; the benchmark and tests override what they measure.
+public struct TransportConfig: Sendable {
+    /// Largest UDP payload we send (1500-byte IP MTU minus IPv6 + UDP headers).
+    public var maxDatagramSize: Int = 1452
+    public var congestionControl: CongestionControlKind = .cubic
+    /// Pace packets over the RTT instead of bursting the whole window.
+    public var pacing: Bool = true
+
+    public var initialStreamWindow: Int = 256 * 1024
+    public var maxStreamWindow: Int = 16 * 1024 * 1024
+    public var initialConnectionWindow: Int = 1024 * 1024
+    public var maxConnectionWindow: Int = 48 * 1024 * 1024
+    /// Bytes an application may queue on one stream before `write` accepts less.
+    public var streamSendBuffer: Int = 1024 * 1024
+    public var maxConcurrentStreams: Int = 1024
+
+    /// Acknowledge at the latest this long after an ack-eliciting packet arrives.
+    public var maxAckDelay: Nanos = .milliseconds(5)
+    /// PING after this long without sending, so NAT bindings stay open (conntrack: 30 s).
+    public var keepaliveInterval: Nanos = .seconds(15)
+    public var idleTimeout: Nanos = .seconds(60)
+    public var handshakeTimeout: Nanos = .seconds(10)
+    public var initialRtt: Nanos = .milliseconds(100)
+    /// Rotate packet keys after this many packets or this long, whichever comes first.
+    public var keyUpdatePackets: UInt64 = 1 << 22
+    public var keyUpdateInterval: Nanos = .seconds(600)
+
+    public init() {}
+}
+
+public enum CongestionControlKind: String, Sendable, CaseIterable {
+    /// CUBIC with HyStart++: fair to TCP, backs off on loss.
+    case cubic
+    /// Model-based (BBR-like): paces at the measured bottleneck rate; random loss does not
+    /// collapse the window. For lossy wireless and long links.
+    case bbr
+}

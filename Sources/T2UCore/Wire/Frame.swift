@@ -1,0 +1,67 @@
+import NIOCore
+
+/// A frame inside a protected packet. Stream data is a slice of the decrypted packet buffer
+/// (no copy) on receive.
+public enum Frame: Equatable, Sendable {
+    /// `length` zero bytes (type 0x00 each). Pads handshake packets and path probes.
+    case padding(length: Int)
+    case ping
+    case ack(AckFrame)
+    case stream(StreamFrame)
+    /// Aborts the stream in both directions (TCP RST on the far side). `finalSize` is the number
+    /// of bytes the sender had sent on it.
+    case resetStream(id: StreamID, errorCode: UInt64, finalSize: UInt64)
+    /// Connection-level flow-control credit: total stream bytes the sender of this frame accepts.
+    case maxData(UInt64)
+    case maxStreamData(id: StreamID, maximum: UInt64)
+    /// Highest count of streams the peer may open (cumulative).
+    case maxStreams(UInt64)
+    case dataBlocked(limit: UInt64)
+    case streamDataBlocked(id: StreamID, limit: UInt64)
+    case pathChallenge(UInt64)
+    case pathResponse(UInt64)
+    /// Ends the connection; `reason` is UTF-8, at most 255 bytes on the wire.
+    case close(errorCode: UInt64, reason: String)
+}
+
+/// Acknowledged packet numbers, highest first. `ranges[0]` contains `largest`; ranges are
+/// disjoint, descending, and separated by at least one missing packet number.
+public struct AckFrame: Equatable, Sendable {
+    public var ackDelayMicros: UInt64
+    public var ranges: [ClosedRange<PacketNumber>]
+
+    public init(ackDelayMicros: UInt64, ranges: [ClosedRange<PacketNumber>]) {
+        self.ackDelayMicros = ackDelayMicros
+        self.ranges = ranges
+    }
+
+    public var largest: PacketNumber { ranges[0].upperBound }
+}
+
+public struct StreamFrame: Equatable, Sendable {
+    public var id: StreamID
+    public var offset: UInt64
+    public var data: ByteBuffer
+    public var fin: Bool
+
+    public init(id: StreamID, offset: UInt64, data: ByteBuffer, fin: Bool) {
+        self.id = id
+        self.offset = offset
+        self.data = data
+        self.fin = fin
+    }
+}
+
+/// Error codes carried by CLOSE and RESET_STREAM.
+public enum TransportErrorCode: UInt64, Sendable {
+    case noError = 0x0
+    case internalError = 0x1
+    case flowControlError = 0x3
+    case streamLimitError = 0x4
+    case streamStateError = 0x5
+    case finalSizeError = 0x6
+    case frameEncodingError = 0x7
+    case protocolViolation = 0xa
+    case idleTimeout = 0x10
+    case applicationClose = 0x100
+}
