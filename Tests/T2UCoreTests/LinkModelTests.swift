@@ -21,25 +21,40 @@ import T2UCore
     }
 
     @Test(arguments: [UInt64(1), 42, 0xDEAD_BEEF])
-    func delayAndJitterStayInBoundsAndKeepOrder(seed: UInt64) {
+    func delayAndJitterStayInBounds(seed: UInt64) {
+        // Packets 5 ms apart: jitter (2 ms) never has to be clamped to keep order, so the extra
+        // delay is uniform in 0...2 ms.
         let c = LinkConditions(delay: .milliseconds(10), jitter: .milliseconds(2))
         var link = model(c, seed: seed)
-        var last = Instant(nanoseconds: .min)
-        var minExtra = Nanos(.max), maxExtra = Nanos.zero
-        for i in 0..<10_000 {
-            let now = Instant(nanoseconds: Int64(i) * 100_000)  // 0.1 ms apart, jitter 2 ms
+        var extras: [Int64] = []
+        for i in 0..<4000 {
+            let now = Instant(nanoseconds: Int64(i) * 5_000_000)
             let times = link.transmit(size: 1000, now: now)
             #expect(times.count == 1, "seed \(seed)")
             guard let t = times.first else { continue }
-            let extra = t - now
-            #expect(extra >= .milliseconds(10) && extra <= .milliseconds(12), "seed \(seed) packet \(i): \(extra)")
-            #expect(t >= last, "jitter reordered packet \(i), seed \(seed)")
-            last = t
-            minExtra = min(minExtra, extra)
-            maxExtra = max(maxExtra, extra)
+            let extra = t - now - .milliseconds(10)
+            #expect(extra >= .zero && extra <= .milliseconds(2), "seed \(seed) packet \(i): \(extra)")
+            extras.append(extra.value)
         }
-        // The jitter range is really used.
-        #expect(maxExtra - minExtra > .microseconds(1500), "seed \(seed): spread \(maxExtra - minExtra)")
+        let spread = extras.max()! - extras.min()!
+        let mean = Double(extras.reduce(0, +)) / Double(extras.count)
+        #expect(spread > 1_950_000, "seed \(seed): spread \(spread) ns")
+        #expect(abs(mean - 1e6) < 60_000, "seed \(seed): mean jitter \(mean) ns")
+    }
+
+    @Test(arguments: [UInt64(1), 42])
+    func jitterAloneKeepsOrder(seed: UInt64) {
+        // Packets 0.1 ms apart with 2 ms jitter: the link holds a packet back rather than let it
+        // overtake, so arrivals never go backwards and stay within delay + jitter.
+        var link = model(LinkConditions(delay: .milliseconds(10), jitter: .milliseconds(2)), seed: seed)
+        var last = Instant(nanoseconds: .min)
+        for i in 0..<10_000 {
+            let now = Instant(nanoseconds: Int64(i) * 100_000)
+            guard let t = link.transmit(size: 1000, now: now).first else { continue }
+            #expect(t >= last, "seed \(seed): packet \(i) overtook")
+            #expect(t - now >= .milliseconds(10) && t - now <= .milliseconds(12), "seed \(seed) packet \(i)")
+            last = t
+        }
         #expect(link.stats.reordered == 0)
     }
 
@@ -72,7 +87,9 @@ import T2UCore
         var link = model(c, seed: seed)
         var arrivals: [(sequence: Int, time: Instant)] = []
         let n = 20_000
-        for i in 0..<n {
+        for i in 0..<n + 100 {
+            // The last 100 packets are not reordered, so every held-back packet has successors.
+            if i == n { link.conditions.reorderRate = 0 }
             let now = Instant(nanoseconds: Int64(i) * 200_000)  // 0.2 ms apart: 5 ms = 25 packets
             for t in link.transmit(size: 500, now: now) { arrivals.append((i, t)) }
         }

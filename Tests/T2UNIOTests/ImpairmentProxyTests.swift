@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import T2UCore
 import T2UNIO
+import Logging
 import Testing
 
 /// Echoes every datagram to its sender.
@@ -66,6 +67,11 @@ private struct Peer {
 @Suite(.serialized) struct ImpairmentProxyTests {
     let group = MultiThreadedEventLoopGroup.singleton
     let loopbackAny = try! SocketAddress(ipAddress: "127.0.0.1", port: 0)
+    let quietLogger: Logger = {
+        var logger = Logger(label: "t2u.impair.test")
+        logger.logLevel = .warning
+        return logger
+    }()
 
     private func echoServer() async throws -> Channel {
         try await DatagramBootstrap(group: group)
@@ -78,7 +84,7 @@ private struct Peer {
     private func proxy(to echo: Channel, up: LinkConditions = .perfect, down: LinkConditions = .perfect, seed: UInt64 = 1) async throws -> ImpairmentProxy {
         try await ImpairmentProxy.start(
             group: group, listen: loopbackAny, upstream: echo.localAddress!,
-            upstreamToClient: down, clientToUpstream: up, seed: seed)
+            upstreamToClient: down, clientToUpstream: up, seed: seed, logger: quietLogger)
     }
 
     @Test func forwardsBothWaysForSeveralClients() async throws {
