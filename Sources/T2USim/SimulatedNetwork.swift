@@ -21,6 +21,9 @@ public final class SimulatedNetwork {
     public var defaultConditions: LinkConditions = .perfect
     /// Called for every step when set (e.g. to record a trace and compare runs).
     public var tracer: ((SimTraceEvent) -> Void)?
+    /// Called with (datagram, from, to) just before a datagram is handed to its host (e.g. to
+    /// capture packets for replay or tampering tests).
+    public var onDeliver: ((ByteBuffer, NetAddress, NetAddress) -> Void)?
     public var maxEventsPerInstant = 1_000_000
     public var maxDatagramsPerPoll = 1_000_000
     public private(set) var stats = Stats()
@@ -101,8 +104,9 @@ public final class SimulatedNetwork {
 
     /// NAT rebinding: from now on, datagrams sent by `host` appear to come from `newAddress`,
     /// and datagrams sent to `newAddress` reach it. The old address stops routing (datagrams in
-    /// flight to it are lost, as when a NAT mapping changes), and links to and from the old
-    /// address move to the new one with their conditions and state (same physical path).
+    /// flight to it are lost, as when a NAT mapping changes). Links to and from the old address
+    /// move to the new one with their conditions and state (same physical path), unless a link
+    /// was already set for the new address, which then applies.
     public func rebind(_ host: SimulatedHost, to newAddress: NetAddress) {
         guard let index = hosts.firstIndex(where: { $0.host === host }) else {
             preconditionFailure("SimulatedNetwork.rebind: host \(host.address) was never added")
@@ -118,7 +122,8 @@ public final class SimulatedNetwork {
         for (key, link) in moved {
             let from = key.from == old ? newAddress : key.from
             let to = key.to == old ? newAddress : key.to
-            links[LinkKey(from: from, to: to)] = link
+            let newKey = LinkKey(from: from, to: to)
+            if links[newKey] == nil { links[newKey] = link }
         }
         tracer?(.rebind(at: now, from: old, to: newAddress))
     }
@@ -207,6 +212,7 @@ public final class SimulatedNetwork {
             if let tracer {
                 tracer(.deliver(at: now, from: from, to: to, size: datagram.readableBytes, digest: SimTraceEvent.digest(datagram)))
             }
+            onDeliver?(datagram, from, to)
             hosts[index].host.receive(datagram, from: from, now: now)
             flush(index)
         case let .action(action):
