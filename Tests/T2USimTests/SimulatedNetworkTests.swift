@@ -114,6 +114,38 @@ import Testing
         }
     }
 
+    @Test func linkPresetForTheNewAddressAppliesAfterRebinding() {
+        let net = SimulatedNetwork(seed: 4)
+        let echo = EchoHost(address: serverAddress)
+        let ping = PingHost(address: clientAddress, target: serverAddress, count: 40, interval: .milliseconds(5))
+        net.add(echo)
+        net.add(ping)
+        let rebound = NetAddress(ipv4: (10, 0, 0, 3), port: 5000)
+        net.setLinks(between: clientAddress, and: serverAddress, LinkConditions(delay: .milliseconds(1)))
+        net.setLinks(between: rebound, and: serverAddress, LinkConditions(delay: .milliseconds(20)))
+        net.schedule(at: Instant.zero + .milliseconds(100)) { net.rebind(ping, to: rebound) }
+        net.run(until: Instant.zero + .seconds(1))
+        #expect(ping.replies.count == 40)
+        for reply in ping.replies {
+            let rtt = reply.at - ping.sent[reply.sequence]
+            #expect(rtt == .milliseconds(reply.sequence < 20 ? 2 : 40), "sequence \(reply.sequence): \(rtt)")
+        }
+    }
+
+    @Test func onDeliverSeesEveryDeliveredDatagram() {
+        let net = SimulatedNetwork(seed: 1)
+        var seen: [(size: Int, from: NetAddress, to: NetAddress)] = []
+        net.onDeliver = { datagram, from, to in seen.append((datagram.readableBytes, from, to)) }
+        let echo = EchoHost(address: serverAddress)
+        let ping = PingHost(address: clientAddress, target: serverAddress, count: 3, interval: .milliseconds(1), size: 50)
+        net.add(echo)
+        net.add(ping)
+        net.run(until: Instant.zero + .seconds(1))
+        #expect(seen.count == 6)
+        #expect(seen.allSatisfy { $0.size == 50 })
+        #expect(seen.filter { $0.to == serverAddress && $0.from == clientAddress }.count == 3)
+    }
+
     @Test func runStopsWhenTheConditionFailsOrAtTheDeadline() {
         let net = SimulatedNetwork(seed: 1)
         let echo = EchoHost(address: serverAddress)
