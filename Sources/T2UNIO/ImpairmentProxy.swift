@@ -14,9 +14,10 @@ public final class ImpairmentProxy: Sendable {
     public struct Stats: Sendable, Equatable, CustomStringConvertible {
         public var clientToUpstream = LinkStats()
         public var upstreamToClient = LinkStats()
-        /// Clients seen since start (each gets its own upstream socket).
+        /// Clients seen since start (each gets its own upstream socket; one idle for
+        /// `clientIdleTimeout` gives its place up when a new client needs it).
         public var clients = 0
-        /// Datagrams from new clients beyond `maxClients`.
+        /// Datagrams from new clients beyond `maxClients` active ones.
         public var droppedTooManyClients: UInt64 = 0
         /// Datagrams arriving at a client's upstream socket from anyone but the upstream.
         public var droppedForeign: UInt64 = 0
@@ -51,18 +52,20 @@ public final class ImpairmentProxy: Sendable {
         seed: UInt64,
         maxClients: Int = 64,
         maxDatagramSize: Int = 2048,
+        clientIdleTimeout: Nanos = .seconds(60),
         logger: Logger = Logger(label: "t2u.impair")
     ) async throws -> ImpairmentProxy {
         let loop = group.next()
         let core = ProxyCore(
             loop: loop, upstream: upstream, clientToUpstream: clientToUpstream,
             upstreamToClient: upstreamToClient, seed: seed, maxClients: maxClients,
-            maxDatagramSize: maxDatagramSize, logger: logger)
+            maxDatagramSize: maxDatagramSize, clientIdleTimeout: clientIdleTimeout, logger: logger)
         let channel = try await ProxyCore.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { channel in
+            // Runs on the loop before the first read, so replies always find the channel.
+            core.listenChannel = channel
             try channel.pipeline.syncOperations.addHandler(ClientSideHandler(core: core))
         }
         .bind(to: listen).get()
-        try await loop.submit { core.listenChannel = channel }.get()
         guard let local = channel.localAddress else {
             try? await channel.close()
             throw ChannelError.unknownLocalAddress
@@ -103,9 +106,13 @@ final class ProxyCore: @unchecked Sendable {
     final class Client: @unchecked Sendable {
         let address: SocketAddress
         var channel: Channel?
+        var lastActivity: Instant
         /// Datagrams due upstream before the client's socket finished binding.
         var backlog: [ByteBuffer] = []
-        init(address: SocketAddress) { self.address = address }
+        init(address: SocketAddress, now: Instant) {
+            self.address = address
+            self.lastActivity = now
+        }
     }
 
     enum Direction { case toUpstream, toClient }
@@ -115,6 +122,7 @@ final class ProxyCore: @unchecked Sendable {
     let logger: Logger
     let maxClients: Int
     let maxDatagramSize: Int
+    let clientIdleTimeout: Nanos
     var listenChannel: Channel?
     var toUpstream: LinkModel
     var toClient: LinkModel
@@ -129,8 +137,10 @@ final class ProxyCore: @unchecked Sendable {
 
     init(
         loop: EventLoop, upstream: SocketAddress, clientToUpstream: LinkConditions,
-        upstreamToClient: LinkConditions, seed: UInt64, maxClients: Int, maxDatagramSize: Int, logger: Logger
+        upstreamToClient: LinkConditions, seed: UInt64, maxClients: Int, maxDatagramSize: Int,
+        clientIdleTimeout: Nanos, logger: Logger
     ) {
+        self.clientIdleTimeout = clientIdleTimeout
         self.loop = loop
         self.upstream = upstream
         self.maxClients = maxClients
@@ -179,12 +189,17 @@ final class ProxyCore: @unchecked Sendable {
     }
 
     private func client(for address: SocketAddress) -> Client? {
-        if let known = clients[address] { return known }
+        let now = Self.now()
+        if let known = clients[address] {
+            known.lastActivity = now
+            return known
+        }
+        if clients.count >= maxClients { evictIdleClients(now: now) }
         guard clients.count < maxClients else {
             counters.droppedTooManyClients &+= 1
             return nil
         }
-        let client = Client(address: address)
+        let client = Client(address: address, now: now)
         clients[address] = client
         counters.clients += 1
         logger.info("new client", metadata: ["client": "\(address)"])
@@ -214,6 +229,16 @@ final class ProxyCore: @unchecked Sendable {
             }
         }
         return client
+    }
+
+    /// Makes room for new clients by closing those that sent nothing for `clientIdleTimeout`.
+    private func evictIdleClients(now: Instant) {
+        for (address, client) in clients where now - client.lastActivity > clientIdleTimeout {
+            client.channel?.close(promise: nil)
+            client.backlog.removeAll()
+            clients[address] = nil
+            logger.info("idle client evicted", metadata: ["client": "\(address)"])
+        }
     }
 
     /// Loopback upstreams are reached from loopback; anything else from the wildcard address.

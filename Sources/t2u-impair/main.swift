@@ -64,6 +64,9 @@ struct Impair: AsyncParsableCommand {
     @Option(name: .customLong("max-clients"), help: "Most client addresses served at once.")
     var maxClients: Int = 64
 
+    @Option(name: .customLong("client-idle-s"), help: "A client silent this long gives its place up to a new one when --max-clients is reached.")
+    var clientIdleSeconds: Double = 60
+
     @Option(name: .customLong("max-datagram"), help: "Largest datagram relayed in bytes.")
     var maxDatagram: Int = 2048
 
@@ -82,6 +85,7 @@ struct Impair: AsyncParsableCommand {
         }
         if let rateMbit, !(rateMbit > 0 && rateMbit.isFinite) { throw ValidationError("--rate-mbit must be > 0") }
         if let queueKb, queueKb <= 0 { throw ValidationError("--queue-kb must be > 0") }
+        guard clientIdleSeconds > 0, clientIdleSeconds.isFinite else { throw ValidationError("--client-idle-s must be > 0") }
         guard maxClients > 0 else { throw ValidationError("--max-clients must be > 0") }
         guard (64...65_535).contains(maxDatagram) else { throw ValidationError("--max-datagram must be within 64...65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -137,7 +141,8 @@ struct Impair: AsyncParsableCommand {
             listen: try Self.parseAddress(listen, option: "--listen"),
             upstream: try Self.parseAddress(upstream, option: "--upstream"),
             upstreamToClient: conditions, clientToUpstream: conditions, seed: seed,
-            maxClients: maxClients, maxDatagramSize: maxDatagram, logger: logger)
+            maxClients: maxClients, maxDatagramSize: maxDatagram,
+            clientIdleTimeout: .seconds(fractional: clientIdleSeconds), logger: logger)
         print("t2u-impair: \(Self.text(proxy.localAddress)) -> \(Self.text(proxy.upstreamAddress)), seed \(seed)")
         print("  each direction: \(Self.describe(conditions))")
 

@@ -172,6 +172,29 @@ private struct Peer {
         try await echo.close()
     }
 
+    @Test func idleClientGivesItsPlaceToANewOne() async throws {
+        let echo = try await echoServer()
+        let proxy = try await ImpairmentProxy.start(
+            group: group, listen: loopbackAny, upstream: echo.localAddress!, upstreamToClient: .perfect,
+            clientToUpstream: .perfect, seed: 1, maxClients: 1, clientIdleTimeout: .milliseconds(50), logger: quietLogger)
+        let a = try await Peer.bind(group: group)
+        let b = try await Peer.bind(group: group)
+        try await a.send(1, to: proxy.localAddress)
+        #expect(try await a.waitFor(count: 1).count == 1)
+        try await b.send(2, to: proxy.localAddress)  // a is still active: no room
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(try await b.received().isEmpty)
+        #expect(try await proxy.stats.droppedTooManyClients == 1)
+        try await b.send(3, to: proxy.localAddress)  // a has been idle for 100 ms > 50 ms
+        let got = try await b.waitFor(count: 1)
+        #expect(got.map(\.sequence) == [3])
+        #expect(try await proxy.stats.clients == 2)
+        try await proxy.stop()
+        try await a.channel.close()
+        try await b.channel.close()
+        try await echo.close()
+    }
+
     @Test func addressConversionRoundTrips() throws {
         let v4 = NetAddress(ipv4: (192, 0, 2, 33), port: 4433)
         let socket4 = SocketAddress(v4)
