@@ -55,6 +55,12 @@ struct Impair: AsyncParsableCommand {
     @Option(name: .customLong("rate-mbit"), help: "Bottleneck rate per direction in Mbit/s (default: unlimited).")
     var rateMbit: Double?
 
+    @Option(name: .customLong("up-rate-mbit"), help: "Rate client -> upstream, overriding --rate-mbit.")
+    var upRateMbit: Double?
+
+    @Option(name: .customLong("down-rate-mbit"), help: "Rate upstream -> client, overriding --rate-mbit.")
+    var downRateMbit: Double?
+
     @Option(name: .customLong("queue-kb"), help: "Drop-tail queue limit of the bottleneck in KiB (default: unbounded; needs --rate-mbit).")
     var queueKb: Int?
 
@@ -83,7 +89,9 @@ struct Impair: AsyncParsableCommand {
         for (name, value) in [("--delay-ms", delayMs), ("--jitter-ms", jitterMs), ("--reorder-delay-ms", reorderDelayMs)] {
             guard value >= 0, value.isFinite else { throw ValidationError("\(name) must be >= 0") }
         }
-        if let rateMbit, !(rateMbit > 0 && rateMbit.isFinite) { throw ValidationError("--rate-mbit must be > 0") }
+        for (name, value) in [("--rate-mbit", rateMbit), ("--up-rate-mbit", upRateMbit), ("--down-rate-mbit", downRateMbit)] {
+            if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(name) must be > 0") }
+        }
         if let queueKb, queueKb <= 0 { throw ValidationError("--queue-kb must be > 0") }
         guard clientIdleSeconds > 0, clientIdleSeconds.isFinite else { throw ValidationError("--client-idle-s must be > 0") }
         guard maxClients > 0 else { throw ValidationError("--max-clients must be > 0") }
@@ -93,7 +101,7 @@ struct Impair: AsyncParsableCommand {
         _ = try Self.parseAddress(upstream, option: "--upstream")
     }
 
-    var conditions: LinkConditions {
+    func conditions(rateMbit: Double?) -> LinkConditions {
         LinkConditions(
             delay: .seconds(fractional: delayMs / 1000),
             jitter: .seconds(fractional: jitterMs / 1000),
@@ -127,6 +135,7 @@ struct Impair: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let signals = TerminationSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -135,16 +144,19 @@ struct Impair: AsyncParsableCommand {
         }
         let logger = Logger(label: "t2u.impair")
         let seed = self.seed ?? SystemEntropy().nextUInt64()
+        let up = conditions(rateMbit: upRateMbit ?? rateMbit)
+        let down = conditions(rateMbit: downRateMbit ?? rateMbit)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let proxy = try await ImpairmentProxy.start(
             group: group,
             listen: try Self.parseAddress(listen, option: "--listen"),
             upstream: try Self.parseAddress(upstream, option: "--upstream"),
-            upstreamToClient: conditions, clientToUpstream: conditions, seed: seed,
+            upstreamToClient: down, clientToUpstream: up, seed: seed,
             maxClients: maxClients, maxDatagramSize: maxDatagram,
             clientIdleTimeout: .seconds(fractional: clientIdleSeconds), logger: logger)
         print("t2u-impair: \(Self.text(proxy.localAddress)) -> \(Self.text(proxy.upstreamAddress)), seed \(seed)")
-        print("  each direction: \(Self.describe(conditions))")
+        print("  client -> upstream: \(up)")
+        print("  upstream -> client: \(down)")
 
         let reporter = statsInterval > 0 ? Task { [statsInterval] in
             while !Task.isCancelled {
@@ -153,7 +165,7 @@ struct Impair: AsyncParsableCommand {
             }
         } : nil
 
-        await Self.waitForTerminationSignal()
+        await signals.wait()
         reporter?.cancel()
         let stats = try await proxy.stats
         try await proxy.stop()
@@ -166,40 +178,42 @@ struct Impair: AsyncParsableCommand {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
         return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
+}
 
-    static func describe(_ c: LinkConditions) -> String {
-        var parts = ["delay \(c.delay)", "jitter \(c.jitter)", "loss \(c.lossRate)"]
-        if c.reorderRate > 0 { parts.append("reorder \(c.reorderRate) by \(c.reorderDelay)") }
-        if c.duplicateRate > 0 { parts.append("duplicate \(c.duplicateRate)") }
-        if let rate = c.bandwidthBitsPerSecond { parts.append("rate \(rate / 1e6) Mbit/s") }
-        if let queue = c.queueLimitBytes { parts.append("queue \(queue) B") }
-        return parts.joined(separator: ", ")
-    }
+/// Catches SIGINT and SIGTERM from the moment it is created (so a signal during start-up is not
+/// lost), and lets one task wait for the first of them.
+final class TerminationSignals: @unchecked Sendable {  // state touched only on `queue`
+    private let queue = DispatchQueue(label: "t2u-impair.signals")
+    private var sources: [DispatchSourceSignal] = []
+    private var received = false
+    private var continuation: CheckedContinuation<Void, Never>?
 
-    /// Returns on the first SIGINT or SIGTERM.
-    static func waitForTerminationSignal() async {
-        final class Once: @unchecked Sendable {  // touched only on `queue`
-            var continuation: CheckedContinuation<Void, Never>?
-            var sources: [DispatchSourceSignal] = []
-        }
-        let queue = DispatchQueue(label: "t2u-impair.signals")
-        let once = Once()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.sync {
-                once.continuation = continuation
-                for number in [SIGINT, SIGTERM] {
-                    signal(number, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                    source.setEventHandler {
-                        once.continuation?.resume()
-                        once.continuation = nil
-                    }
-                    source.resume()
-                    once.sources.append(source)
+    init() {
+        queue.sync {
+            for number in [SIGINT, SIGTERM] {
+                signal(number, SIG_IGN)  // delivered to the dispatch source instead
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { [unowned self] in
+                    received = true
+                    continuation?.resume()
+                    continuation = nil
                 }
+                source.resume()
+                sources.append(source)
             }
         }
-        queue.sync { once.sources.forEach { $0.cancel() } }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                if received { continuation.resume() } else { self.continuation = continuation }
+            }
+        }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
     }
 }
 

@@ -3,7 +3,7 @@
 ///
 /// Order of effects in `LinkModel.transmit`: random loss, then the bandwidth bottleneck (drop-tail
 /// queue, serialisation), then propagation delay plus jitter, then reordering and duplication.
-public struct LinkConditions: Sendable, Equatable {
+public struct LinkConditions: Sendable, Equatable, CustomStringConvertible {
     /// One-way propagation delay added to every packet.
     public var delay: Nanos
     /// Uniform extra delay in 0...jitter. Jitter alone keeps packets in order (a packet never
@@ -70,6 +70,17 @@ public struct LinkConditions: Sendable, Equatable {
         delay: .milliseconds(40), jitter: .milliseconds(10), lossRate: 0.02,
         reorderRate: 0.01, reorderDelay: .milliseconds(15),
         bandwidthBitsPerSecond: 20e6, queueLimitBytes: 256 * 1024)
+
+    public var description: String {
+        var parts = ["delay \(delay)"]
+        if jitter > .zero { parts.append("jitter \(jitter)") }
+        if lossRate > 0 { parts.append("loss \(lossRate)") }
+        if reorderRate > 0 { parts.append("reorder \(reorderRate) by \(reorderDelay)") }
+        if duplicateRate > 0 { parts.append("duplicate \(duplicateRate)") }
+        if let rate = effectiveBandwidth { parts.append("rate \(rate / 1e6) Mbit/s") }
+        if let queue = queueLimitBytes { parts.append("queue \(queue) B") }
+        return parts.joined(separator: ", ")
+    }
 
     /// Bandwidth limit in effect, or nil for unlimited.
     var effectiveBandwidth: Double? {
