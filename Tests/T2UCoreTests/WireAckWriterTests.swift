@@ -59,4 +59,12 @@ import Testing
         #expect(written == FrameCodec.maxAckRangesDecoded)
         #expect(try FrameCodec.decode(from: &buffer) == .ack(AckFrame(ackDelayMicros: 0, ranges: Array(ranges.prefix(256)))))
     }
+
+    @Test func encodeKeepsTheNewestRangesThePeerAccepts() throws {
+        let ranges = WireSamples.manyRanges(300)
+        let frame = Frame.ack(AckFrame(ackDelayMicros: 5, ranges: ranges))
+        var buffer = WireSamples.encode([frame])
+        #expect(buffer.readableBytes == FrameCodec.encodedLength(frame))
+        #expect(try FrameCodec.decode(from: &buffer) == .ack(AckFrame(ackDelayMicros: 5, ranges: Array(ranges.prefix(256)))))
+    }
 }

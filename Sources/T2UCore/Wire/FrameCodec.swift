@@ -36,8 +36,10 @@ public enum FrameCodec {
     // MARK: Encoding
 
     /// Appends `frame`. Frame values are local data: an invalid one (empty or overlapping ACK
-    /// ranges, a value above `VarInt.max`) is a programming error and traps. A CLOSE reason
-    /// longer than 255 bytes is cut at a Unicode scalar boundary.
+    /// ranges, a value above `VarInt.max`) is a programming error and traps. Two limits of the
+    /// decoder are applied instead of producing a frame the peer rejects: an ACK keeps its
+    /// newest `maxAckRangesDecoded` ranges, and a CLOSE reason longer than 255 bytes is cut at a
+    /// Unicode scalar boundary. To bound an ACK by bytes, use `writeAckFrame`.
     public static func encode(_ frame: Frame, into buffer: inout ByteBuffer) {
         switch frame {
         case .padding(let length):
@@ -46,7 +48,9 @@ public enum FrameCodec {
             buffer.writeInteger(FrameType.ping)
         case .ack(let ack):
             precondition(!ack.ranges.isEmpty, "ACK frame without ranges")
-            writeAck(ackDelayMicros: ack.ackDelayMicros, ranges: ack.ranges, count: ack.ranges.count, into: &buffer)
+            writeAck(
+                ackDelayMicros: ack.ackDelayMicros, ranges: ack.ranges,
+                count: Swift.min(ack.ranges.count, maxAckRangesDecoded), into: &buffer)
         case .stream(let stream):
             writeStreamFrame(id: stream.id, offset: stream.offset, fin: stream.fin, data: stream.data, into: &buffer)
         case .resetStream(let id, let errorCode, let finalSize):
@@ -94,8 +98,9 @@ public enum FrameCodec {
         case .ack(let ack):
             precondition(!ack.ranges.isEmpty, "ACK frame without ranges")
             var length = ackHeaderLength(ackDelayMicros: ack.ackDelayMicros, first: ack.ranges[0])
-            length += VarInt.encodedLength(UInt64(ack.ranges.count - 1))
-            for i in 1..<ack.ranges.count {
+            let count = Swift.min(ack.ranges.count, maxAckRangesDecoded)
+            length += VarInt.encodedLength(UInt64(count - 1))
+            for i in 1..<count {
                 length += ackPairLength(previous: ack.ranges[i - 1], range: ack.ranges[i])
             }
             return length
