@@ -5,7 +5,8 @@ import NIOCore
 ///
 /// Decoding never traps on peer bytes: every read is bounds-checked and failures are typed
 /// `WireError`s. The decoder allocates nothing except the ranges array of an ACK frame
-/// (bounded by `maxAckRangesDecoded`); STREAM data is a slice of the input buffer.
+/// (bounded by `maxAckRangesDecoded`) and a CLOSE reason string; STREAM data is a slice of
+/// the input buffer.
 public enum FrameCodec {
     /// An ACK frame carrying more ranges is rejected (bounds decode work and memory per frame).
     public static let maxAckRangesDecoded: Int = 256
