@@ -127,6 +127,7 @@ private func drain(_ stream: inout RecvStream, maxBytes: Int = .max) -> [UInt8] 
                 let end = min(limit, start + Int(rng.next(below: 1_000)))
                 _ = try stream.receive(offset: UInt64(start), data: buffer(bytes[start..<end]), fin: end == bytes.count)
                 #expect(stream.bufferedBytes <= window, "seed \(seed)")
+                if stream.bufferedBytes > window { return }
             }
             received += drain(&stream, maxBytes: Int(rng.next(below: 500)) + 1)
             now += .milliseconds(100)

@@ -55,20 +55,30 @@ public struct RangeSet: Sendable, Equatable {
         // First range that ends strictly after range.lowerBound.
         var index = firstIndex(upperBoundAtLeast: range.lowerBound)
         if index < storage.count, storage[index].upperBound == range.lowerBound { index += 1 }
-        var replacement: [Range<UInt64>] = []
         var end = index
-        while end < storage.count, storage[end].lowerBound < range.upperBound {
-            let existing = storage[end]
-            if existing.lowerBound < range.lowerBound {
-                replacement.append(existing.lowerBound..<range.lowerBound)
-            }
-            if existing.upperBound > range.upperBound {
-                replacement.append(range.upperBound..<existing.upperBound)
-            }
-            end += 1
-        }
+        while end < storage.count, storage[end].lowerBound < range.upperBound { end += 1 }
         guard end > index else { return }
-        storage.replaceSubrange(index..<end, with: replacement)
+        // Only the first overlapped range can keep a left part, only the last a right part.
+        let left = storage[index].lowerBound < range.lowerBound ? storage[index].lowerBound..<range.lowerBound : nil
+        let right = storage[end - 1].upperBound > range.upperBound ? range.upperBound..<storage[end - 1].upperBound : nil
+        switch (left, right) {
+        case (let left?, let right?):
+            storage[index] = left
+            if end - index >= 2 {
+                storage[index + 1] = right
+                storage.removeSubrange((index + 2)..<end)
+            } else {
+                storage.insert(right, at: index + 1)
+            }
+        case (let left?, nil):
+            storage[index] = left
+            storage.removeSubrange((index + 1)..<end)
+        case (nil, let right?):
+            storage[end - 1] = right
+            storage.removeSubrange(index..<(end - 1))
+        case (nil, nil):
+            storage.removeSubrange(index..<end)
+        }
     }
 
     public func contains(_ value: UInt64) -> Bool {
