@@ -34,6 +34,8 @@ public struct RecvStream: Sendable {
 
     public var advertisedMaxData: UInt64 { window.advertised }
 
+    /// Accepts a STREAM frame (any order, overlap, duplicates). Returns how far the highest
+    /// received offset grew: what counts against connection flow control.
     public mutating func receive(offset: UInt64, data: ByteBuffer, fin: Bool) throws(StreamError) -> Int {
         let length = UInt64(data.readableBytes)
         guard offset <= UInt64.max - length else { throw .flowControlViolation(id) }
@@ -97,6 +99,9 @@ public struct RecvStream: Sendable {
         }
     }
 
+    /// Up to `maxBytes` contiguous bytes as a zero-copy slice of one received frame (call again
+    /// for more); `.fin` once all data and the FIN are read (and on every later call);
+    /// `.wouldBlock` otherwise, including after a reset.
     public mutating func read(maxBytes: Int) -> StreamRead {
         if let head = segments.first, head.offset == consumedOffset, maxBytes > 0 {
             let length = Swift.min(maxBytes, head.data.readableBytes)
@@ -126,6 +131,7 @@ public struct RecvStream: Sendable {
         return finalSize == consumedOffset
     }
 
+    /// A new MAX_STREAM_DATA value once the reader consumed half the window (see `ReceiveWindow`).
     public mutating func takeWindowUpdate(now: Instant, smoothedRtt: Nanos) -> UInt64? {
         // Once the final size is known the peer needs no more credit.
         guard finalSize == nil, !isReset else { return nil }

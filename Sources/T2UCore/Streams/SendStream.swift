@@ -89,15 +89,21 @@ public struct SendStream: Sendable {
         isFinished && !finSent && sentOffset == writeOffset
     }
 
+    /// Something to send: lost data, new data within the stream's peer credit, or a bare FIN.
+    /// Connection credit is not considered: `nextChunk` may still return nil when it is zero.
     public var hasSendableData: Bool {
         guard !isReset else { return false }
         return !lost.isEmpty || finLost || hasNewDataWithinCredit || isBareFinPending
     }
 
+    /// New data is waiting but the peer's stream credit is exhausted (send STREAM_DATA_BLOCKED).
     public var isBlockedByStreamCredit: Bool {
         !isReset && sentOffset < writeOffset && sentOffset >= peerMaxData
     }
 
+    /// Retransmissions first (never limited by credit), then new data limited by stream credit,
+    /// `maxLength` and `connectionCredit`, then a bare FIN. Add `newBytes` to connection flow
+    /// control. Data is a slice of the written buffers unless it spans several writes.
     public mutating func nextChunk(maxLength: Int, connectionCredit: UInt64) -> SendChunk? {
         guard !isReset else { return nil }
 
@@ -176,6 +182,7 @@ public struct SendStream: Sendable {
         return out
     }
 
+    /// Frees buffer memory as the acknowledged prefix grows; drops the range from `lost`.
     public mutating func onAcked(offset: UInt64, length: Int, fin: Bool) {
         guard !isReset else { return }
         if fin && finSent {
@@ -206,6 +213,7 @@ public struct SendStream: Sendable {
         }
     }
 
+    /// Re-queues only what is not yet acknowledged.
     public mutating func onLost(offset: UInt64, length: Int, fin: Bool) {
         guard !isReset else { return }
         if fin && finSent && !finAcked { finLost = true }
@@ -223,6 +231,7 @@ public struct SendStream: Sendable {
         peerMaxData = Swift.max(peerMaxData, maximum)
     }
 
+    /// Finished, FIN sent and every byte plus the FIN acknowledged.
     public var isAllAcked: Bool {
         isFinished && finAcked && ackedPrefix == writeOffset
     }
@@ -230,6 +239,7 @@ public struct SendStream: Sendable {
     /// Bytes written and not yet acknowledged (what holds buffer memory).
     public var unackedBytes: Int { isReset ? 0 : Int(writeOffset - ackedPrefix) }
 
+    /// Drops the buffers; nothing more is sent. `sentOffset` stays as the final size.
     public mutating func reset() {
         isReset = true
         chunks.removeAll()
