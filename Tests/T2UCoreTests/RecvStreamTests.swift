@@ -191,6 +191,28 @@ private func drain(_ stream: inout RecvStream, maxBytes: Int = .max) -> [UInt8] 
         #expect(try finished.onReset(finalSize: 10) == 0)
     }
 
+    /// Discarding a stream must hand back every byte it counted against connection credit,
+    /// gaps and never-sent bytes up to the final size included.
+    @Test func unconsumedCreditCoversGapsAndResetFinalSize() throws {
+        var stream = RecvStream(id: sid, initialWindow: 1_000, maxWindow: 1_000)
+        var flow = ConnectionFlowControl(initialLocalWindow: 800, maxLocalWindow: 800, initialPeerMaxData: 0)
+        let bytes = pattern(300, seed: 9)
+        try flow.onBytesReceived(try stream.receive(offset: 0, data: buffer(bytes[0..<100]), fin: false))
+        try flow.onBytesReceived(try stream.receive(offset: 200, data: buffer(bytes[200..<300]), fin: false))
+        let read = stream.read(maxBytes: 60)
+        flow.onBytesConsumed(60)
+        #expect(read == .data(buffer(bytes[0..<60])))
+        #expect(stream.bufferedBytes == 140)
+        #expect(stream.unconsumedCreditBytes == 240)
+        try flow.onBytesReceived(try stream.onReset(finalSize: 400))
+        #expect(stream.bufferedBytes == 0)
+        #expect(stream.unconsumedCreditBytes == 340)
+        #expect(flow.takeWindowUpdate(now: .zero, smoothedRtt: .zero) == nil)
+        flow.onBytesConsumed(stream.unconsumedCreditBytes)
+        // Everything counted is now consumed: the whole window can be re-advertised.
+        #expect(flow.takeWindowUpdate(now: .zero, smoothedRtt: .zero) == 400 + 800)
+    }
+
     @Test func windowUpdateAfterHalfTheWindowIsConsumed() throws {
         var stream = RecvStream(id: sid, initialWindow: 1_000, maxWindow: 1_000)
         #expect(stream.advertisedMaxData == 1_000)

@@ -34,6 +34,12 @@ public struct RecvStream: Sendable {
 
     public var advertisedMaxData: UInt64 { window.advertised }
 
+    /// Bytes counted against connection flow control (up to the highest received offset, or the
+    /// final size after a reset, gaps included) that the reader has not consumed. Pass them to
+    /// `ConnectionFlowControl.onBytesConsumed` when discarding the stream unread, or the
+    /// connection window shrinks for good. (`bufferedBytes` misses gaps and is 0 after a reset.)
+    public var unconsumedCreditBytes: Int { Int(highestReceived - consumedOffset) }
+
     /// Accepts a STREAM frame (any order, overlap, duplicates). Returns how far the highest
     /// received offset grew: what counts against connection flow control.
     public mutating func receive(offset: UInt64, data: ByteBuffer, fin: Bool) throws(StreamError) -> Int {
@@ -138,9 +144,8 @@ public struct RecvStream: Sendable {
         return window.takeUpdate(consumed: consumedOffset, now: now, smoothedRtt: smoothedRtt)
     }
 
-    /// Peer reset. Buffered data is dropped. The caller should also release
-    /// `finalSize - consumedOffset` (read before this call) to connection flow control, since
-    /// the application will never consume those bytes.
+    /// Peer reset: checks the final size and drops buffered data. Returns bytes newly counted
+    /// against connection flow control; release `unconsumedCreditBytes` when discarding.
     public mutating func onReset(finalSize: UInt64) throws(StreamError) -> Int {
         if let known = self.finalSize, known != finalSize { throw .finalSizeViolation(id) }
         if finalSize < highestReceived { throw .finalSizeViolation(id) }
