@@ -110,6 +110,14 @@ import Testing
         #expect(a.ackRanges(maxRanges: 8) == [13...13])
     }
 
+    @Test func extremePacketNumbersDoNotTrap() {
+        var a = AckTracker(maxAckDelay: maxAckDelay)
+        a.onPacketReceived(.max, ackEliciting: true, now: t0)
+        a.onPacketReceived(0, ackEliciting: true, now: t0)
+        a.onPacketReceived(.max - 1, ackEliciting: true, now: t0)
+        #expect(a.ackRanges(maxRanges: 8) == [(.max - 1) ... .max, 0...0])
+    }
+
     @Test func randomisedMatchesSetModel() {
         let seed: UInt64 = 0xACC0_0042
         let rng = SeededEntropy(seed: seed)

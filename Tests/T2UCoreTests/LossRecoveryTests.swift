@@ -174,8 +174,10 @@ import Testing
         var r = makeRecovery()
         send(&r, 0...4, at: t0)
         _ = try r.onAckReceived(ack([1...2]), now: t0 + ms(10))
+        #expect(r.oldestUnacked?.packetNumber == 0)
         let rest = r.discardAll()
         #expect(rest.map(\.packetNumber) == [0, 3, 4])
+        #expect(r.oldestUnacked == nil)
         #expect(r.bytesInFlight == 0)
         #expect(r.lossDetectionDeadline() == nil)
     }

@@ -32,7 +32,7 @@ public struct AckTracker: Sendable {
     public mutating func onPacketReceived(_ pn: PacketNumber, ackEliciting: Bool, now: Instant) {
         var outOfOrder = false
         if let first = ranges.first {
-            if pn == first.upperBound &+ 1 {
+            if first.upperBound < .max, pn == first.upperBound + 1 {
                 ranges[0] = first.lowerBound...pn  // common case: next in order
             } else if pn > first.upperBound {
                 ranges.insert(pn...pn, at: 0)  // a gap: something is missing

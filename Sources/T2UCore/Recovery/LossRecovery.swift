@@ -51,6 +51,9 @@ public struct LossRecovery<Payload> {
     public var estimatedBandwidth: Double { bandwidthFilter.best }
     /// Packets sent and neither acknowledged nor declared lost.
     public var outstandingPackets: Int { sent.count }
+    /// The oldest packet neither acknowledged nor declared lost (e.g. what a PTO probe should
+    /// carry again when there is no new data).
+    public var oldestUnacked: SentPacket<Payload>? { sent.first }
 
     public mutating func onPacketSent(packetNumber: PacketNumber, now: Instant, size: Int, ackEliciting: Bool, inFlight: Bool, payload: Payload) {
         if let last = largestSent, packetNumber <= last {
@@ -253,6 +256,8 @@ public struct LossRecovery<Payload> {
         return last + rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * backoff
     }
 
+    /// Probe packets must be ack-eliciting and are sent even when the congestion window is full
+    /// (RFC 9002 §6.2.4); calling this before the deadline does nothing.
     public mutating func onLossDetectionTimeout(now: Instant) -> (lost: [SentPacket<Payload>], probes: Int) {
         guard let deadline = lossDetectionDeadline(), now >= deadline else { return ([], 0) }
         if lossTime != nil {
