@@ -96,11 +96,12 @@ public struct LossRecovery<Payload> {
 
         var sample = RateSample(now: now)
         sample.priorInFlight = bytesInFlight
-        var largestNewlyAcked: SentPacket<Payload>?
+        // Largest newly acknowledged packet (number, send time), for the RTT sample.
+        var newestPacketNumber: PacketNumber?
+        var newestSentTime = Instant.zero
         var anyAckEliciting = false
         // Snapshot of the most recently sent acked packet, for the rate sample.
         var priorDelivered = -1
-        var priorTime = Instant.zero
         var sendElapsed = Nanos.zero
         var ackElapsed = Nanos.zero
         var sampleAppLimited = false
@@ -123,7 +124,6 @@ public struct LossRecovery<Payload> {
                         deliveredTime = now
                         if packet.delivered >= priorDelivered {
                             priorDelivered = packet.delivered
-                            priorTime = packet.deliveredTime
                             sampleAppLimited = packet.isAppLimited
                             sendElapsed = packet.timeSent - packet.firstSentTime
                             ackElapsed = now - packet.deliveredTime
@@ -132,19 +132,20 @@ public struct LossRecovery<Payload> {
                         }
                     }
                     if packet.ackEliciting { anyAckEliciting = true }
-                    if largestNewlyAcked.map({ packet.packetNumber > $0.packetNumber }) ?? true {
-                        largestNewlyAcked = packet
+                    if newestPacketNumber.map({ packet.packetNumber > $0 }) ?? true {
+                        newestPacketNumber = packet.packetNumber
+                        newestSentTime = packet.timeSent
                     }
                     result.newlyAcked.append(packet)
                 }
             }
         }
-        guard let newest = largestNewlyAcked else { return result }
+        guard let newestPacketNumber else { return result }
         ptoCount = 0
 
-        if newest.packetNumber == largest, anyAckEliciting {
+        if newestPacketNumber == largest, anyAckEliciting {
             let delayMicros = Swift.min(ack.ackDelayMicros, Self.maxReportedAckDelayMicros)
-            rtt.update(sample: now - newest.timeSent, ackDelay: .microseconds(Int64(delayMicros)), maxAckDelay: config.maxAckDelay)
+            rtt.update(sample: now - newestSentTime, ackDelay: .microseconds(Int64(delayMicros)), maxAckDelay: config.maxAckDelay)
             if firstRttSampleTime == nil { firstRttSampleTime = now }
             result.rttUpdated = true
             sample.rtt = rtt.latestRtt
@@ -155,8 +156,9 @@ public struct LossRecovery<Payload> {
         sent.trimFront()
 
         if priorDelivered >= 0 {
-            finishRateSample(&sample, priorDelivered: priorDelivered, priorTime: priorTime,
-                             sendElapsed: sendElapsed, ackElapsed: ackElapsed, appLimited: sampleAppLimited)
+            finishRateSample(
+                &sample, priorDelivered: priorDelivered, sendElapsed: sendElapsed, ackElapsed: ackElapsed,
+                appLimited: sampleAppLimited)
         }
         sample.bytesInFlight = bytesInFlight
         onLosses(losses, now: now)
@@ -167,7 +169,7 @@ public struct LossRecovery<Payload> {
     }
 
     private mutating func finishRateSample(
-        _ sample: inout RateSample, priorDelivered: Int, priorTime: Instant, sendElapsed: Nanos, ackElapsed: Nanos, appLimited: Bool
+        _ sample: inout RateSample, priorDelivered: Int, sendElapsed: Nanos, ackElapsed: Nanos, appLimited: Bool
     ) {
         if appLimitedUntil != 0 && delivered > appLimitedUntil { appLimitedUntil = 0 }
         if priorDelivered >= nextRoundDelivered {
@@ -297,3 +299,5 @@ public struct LossRecovery<Payload> {
         return remaining
     }
 }
+
+extension LossRecovery: Sendable where Payload: Sendable {}

@@ -120,3 +120,5 @@ struct SentPacketQueue<Payload> {
         head = 0
     }
 }
+
+extension SentPacketQueue: Sendable where Payload: Sendable {}
