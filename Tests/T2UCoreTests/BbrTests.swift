@@ -99,7 +99,6 @@ struct FluidPathSimulation {
         let sim = FluidPathSimulation()
         let out = try sim.run(.bbr, duration: .seconds(8), measureFrom: .seconds(3))
         let b = sim.bottleneckRate
-        print("BBR clean: goodput \(out.goodput) btlBw \(out.recovery.estimatedBandwidth) srtt \(out.recovery.rtt.smoothedRtt) cwnd \(out.recovery.congestionWindow) maxInflight \(out.maxBytesInFlight) drops \(out.queueDrops) sent \(out.sent)")
         #expect(out.goodput > 0.9 * b, "goodput \(out.goodput)")
         #expect(abs(out.recovery.estimatedBandwidth - b) < 0.1 * b, "btlBw \(out.recovery.estimatedBandwidth)")
         #expect(bbrState(out.recovery)?.mode == .probeBandwidth)
@@ -116,7 +115,6 @@ struct FluidPathSimulation {
             sim.seed = seed
             let out = try sim.run(.bbr, duration: .seconds(8), measureFrom: .seconds(3))
             let b = sim.bottleneckRate
-            print("BBR 10%: goodput \(out.goodput) btlBw \(out.recovery.estimatedBandwidth) srtt \(out.recovery.rtt.smoothedRtt) cwnd \(out.recovery.congestionWindow) maxInflight \(out.maxBytesInFlight) drops \(out.queueDrops) sent \(out.sent)")
             // 10% of what is sent never reaches the bottleneck; the rest should keep it busy.
             #expect(out.goodput > 0.8 * b, "seed \(seed) goodput \(out.goodput)")
             #expect(out.recovery.estimatedBandwidth > 0.85 * b, "seed \(seed) btlBw \(out.recovery.estimatedBandwidth)")
@@ -134,7 +132,6 @@ struct FluidPathSimulation {
         sim.seed = 7
         let out = try sim.run(.cubic, duration: .seconds(8), measureFrom: .seconds(3))
         let clean = try FluidPathSimulation().run(.cubic, duration: .seconds(8), measureFrom: .seconds(3))
-        print("CUBIC 10%: goodput \(out.goodput); clean: \(clean.goodput) srtt \(clean.recovery.rtt.smoothedRtt) drops \(clean.queueDrops)")
         #expect(clean.goodput > 0.85 * sim.bottleneckRate, "clean goodput \(clean.goodput)")
         #expect(out.goodput < 0.5 * sim.bottleneckRate, "goodput \(out.goodput)")
     }

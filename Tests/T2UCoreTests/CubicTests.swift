@@ -161,3 +161,21 @@ import Testing
         #expect(abs(rate - 1.25 * 10_000 / 0.1) < 1)
     }
 }
+
+@Suite struct CubicPathTests {
+    @Test func hyStartLeavesSlowStartBeforeADeepBufferOverflows() throws {
+        var sim = FluidPathSimulation()
+        // 20 BDP: plain slow start would double until this overflows. HyStart++ sees the RTT
+        // rise, grows by a quarter per round for 5 rounds, then leaves slow start without loss.
+        sim.bufferBytes = 2_000_000
+        let out = try sim.run(.cubic, duration: .seconds(3), measureFrom: .seconds(1))
+        guard case .cubic(let c) = out.recovery.controller else {
+            Issue.record("not CUBIC")
+            return
+        }
+        #expect(c.slowStartPhase == .done)
+        #expect(out.queueDrops == 0)
+        #expect(c.slowStartThreshold < 1_500_000)  // set by HyStart++, not by a loss
+        #expect(out.goodput > 0.9 * sim.bottleneckRate)
+    }
+}

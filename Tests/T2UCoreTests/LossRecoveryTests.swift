@@ -265,6 +265,64 @@ import Testing
         #expect(r.bytesInFlight == 0)
     }
 
+    @Test func appLimitedSamplesDoNotLowerTheBandwidthEstimate() throws {
+        var r = makeRecovery()
+        var now = t0
+        var pn: UInt64 = 0
+        // Phase 1: 1 packet/ms, acked 50 ms later (1.2 MB/s).
+        // Phase 2: app-limited, 1 packet every 4 ms (0.3 MB/s).
+        func run(packets: Int, spacing: Nanos, appLimited: Bool) throws {
+            var pending: [(Instant, UInt64)] = []
+            for _ in 0..<packets {
+                if appLimited { r.onAppLimited() }
+                r.onPacketSent(packetNumber: pn, now: now, size: Self.mss, ackEliciting: true, inFlight: true, payload: 0)
+                pending.append((now + ms(50), pn))
+                pn += 1
+                now += spacing
+                while let (at, p) = pending.first, at <= now {
+                    pending.removeFirst()
+                    _ = try r.onAckReceived(ack([0...p]), now: at)
+                }
+            }
+            for (at, p) in pending { _ = try r.onAckReceived(ack([0...p]), now: at) }
+        }
+        try run(packets: 300, spacing: ms(1), appLimited: false)
+        let full = r.estimatedBandwidth
+        #expect(abs(full - 1.2e6) < 0.06e6, "\(full)")
+        try run(packets: 300, spacing: ms(4), appLimited: true)
+        #expect(r.estimatedBandwidth == full)
+    }
+
+    @Test func sentPacketQueueWrapsAndGrows() {
+        var q = SentPacketQueue<Int>(capacity: 16)
+        func packet(_ pn: UInt64) -> SentPacket<Int> {
+            SentPacket(packetNumber: pn, timeSent: t0, size: 1, ackEliciting: true, inFlight: true, payload: Int(pn),
+                       delivered: 0, deliveredTime: t0, firstSentTime: t0, isAppLimited: false)
+        }
+        var next: UInt64 = 0
+        // Slide a window of 10 across many wraps of the 16-slot ring.
+        for _ in 0..<10 { q.append(packet(next)); next += 1 }
+        for pn in UInt64(0)..<1000 {
+            #expect(q.remove(pn)?.payload == Int(pn))
+            q.trimFront()
+            q.append(packet(next)); next += 1
+        }
+        #expect(q.count == 10)
+        #expect(q.basePacketNumber == 1000)
+        // Keep the oldest while 100 more arrive: the ring must grow and keep order.
+        for _ in 0..<100 { q.append(packet(next)); next += 1 }
+        #expect(q.count == 110)
+        #expect(q[1000]?.payload == 1000)
+        #expect(q[1109]?.payload == 1109)
+        #expect(q[1110] == nil)
+        #expect(q.remove(1000) != nil)
+        #expect(q.remove(1000) == nil)
+        q.trimFront()
+        #expect(q.first?.packetNumber == 1001)
+        #expect(q.removeAll().map(\.packetNumber) == Array(1001...1109))
+        #expect(q.isEmpty)
+    }
+
     @Test func pacingDisabledAllowsImmediateSend() {
         var r = makeRecovery(pacing: false)
         send(&r, 0...20, at: t0)
