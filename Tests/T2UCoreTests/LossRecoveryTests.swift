@@ -323,6 +323,23 @@ import Testing
         #expect(q.isEmpty)
     }
 
+    @Test func resetForNewPathForgetsPathEstimates() throws {
+        var r = makeRecovery()
+        send(&r, 0...20, at: t0)
+        _ = try r.onAckReceived(ack([0...10]), now: t0 + ms(30))
+        #expect(r.rtt.hasSample)
+        #expect(r.congestionWindow > 10 * Self.mss)
+        r.resetForNewPath()
+        #expect(!r.rtt.hasSample)
+        #expect(r.rtt.smoothedRtt == ms(100))
+        #expect(r.congestionWindow == 10 * Self.mss)
+        #expect(r.estimatedBandwidth == 0)
+        // Old packets are still tracked.
+        #expect(r.bytesInFlight == 10 * Self.mss)
+        let res = try r.onAckReceived(ack([0...20]), now: t0 + ms(60))
+        #expect(res.newlyAcked.count == 10)
+    }
+
     @Test func pacingDisabledAllowsImmediateSend() {
         var r = makeRecovery(pacing: false)
         send(&r, 0...20, at: t0)

@@ -290,6 +290,20 @@ public struct LossRecovery<Payload> {
         appLimitedUntil = Swift.max(delivered + bytesInFlight, 1)
     }
 
+    /// The connection moved to a new path (RFC 9000 §9.4): forget RTT, bandwidth and window,
+    /// which described the old path. Packets in flight stay tracked and can still be acked.
+    public mutating func resetForNewPath() {
+        rtt = RttEstimator(initialRtt: config.initialRtt)
+        controller = AnyCongestionController(
+            kind: config.congestionControl, maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt)
+        pacer = Pacer(maxDatagramSize: config.maxDatagramSize)
+        bandwidthFilter = WindowedMaxFilter(window: 10)
+        firstRttSampleTime = nil
+        appLimited = false
+        appLimitedUntil = 0
+        ptoCount = 0
+    }
+
     public mutating func discardAll() -> [SentPacket<Payload>] {
         let remaining = sent.removeAll()
         bytesInFlight = 0
