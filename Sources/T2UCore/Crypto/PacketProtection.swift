@@ -77,7 +77,7 @@ struct PhaseKeys {
 /// 1-RTT packet protection (ChaCha20-Poly1305, header as associated data) with QUIC-style key
 /// updates: the key phase bit flips, both directions move to the next generation, and the
 /// previous receive keys stay until the next update so reordered packets still open.
-public struct PacketProtection {
+public struct PacketProtection: Sendable {
     public static let tagLength = 16
 
     /// Key phase bit we send with (0/1, for DataPacketHeader.keyPhase).
