@@ -109,6 +109,25 @@ import Testing
         #expect(!client.canInitiateKeyUpdate)
     }
 
+    @Test func peerTwoPhasesAheadIsFollowed() throws {
+        // The client updates; the device follows on the first new-phase packet and, having seen
+        // the new phase, updates again before any of its phase-1 packets reach the client.
+        var (client, device) = try Self.sessionPair()
+        _ = try F.transfer([1], from: &device, to: &client, packetNumber: 0)
+        try client.initiateKeyUpdate()
+        _ = try F.transfer([2], from: &client, to: &device, packetNumber: 1)
+        let lostPhase1 = F.sealed([3], by: &device, packetNumber: 1)
+        try device.initiateKeyUpdate()
+        #expect(device.sendKeyPhase == 0)
+        #expect(try F.transfer([4], from: &device, to: &client, packetNumber: 2) == [4])
+        #expect(client.keyUpdates == 2)
+        #expect(client.sendKeyPhase == 0)
+        // The delayed phase-1 packet is now "previous" and still opens.
+        var late = try client.open(packet: lostPhase1, headerLength: 3, packetNumber: 1, keyPhase: 1)
+        #expect(late.readBytes(length: 1) == [3])
+        #expect(try F.transfer([5], from: &client, to: &device, packetNumber: 3) == [5])
+    }
+
     @Test func keysTwoPhasesOldAreGone() throws {
         var (client, device) = try Self.sessionPair()
         _ = try F.transfer([1], from: &device, to: &client, packetNumber: 0)
