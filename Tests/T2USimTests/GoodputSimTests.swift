@@ -35,7 +35,7 @@ import T2USim
         let warmup = network.now + .seconds(1)
         network.run(until: warmup)
         let bytesAtWarmup = scenario.device.streamBytesReceived
-        let window: Nanos = .seconds(4)
+        let window: Nanos = .seconds(6)
         network.run(until: warmup + window)
         let bytes = scenario.device.streamBytesReceived - bytesAtWarmup
         return Measurement(cc: cc, loss: loss, goodputBitsPerSecond: Double(bytes * 8) / window.seconds)
