@@ -172,6 +172,27 @@ private struct Peer {
         try await echo.close()
     }
 
+    @Test func duplicatesAndReordersOnRequest() async throws {
+        // Every reply duplicated; every other request held back 40 ms so the next ones overtake.
+        let echo = try await echoServer()
+        let proxy = try await proxy(
+            to: echo, up: LinkConditions(reorderRate: 0.5, reorderDelay: .milliseconds(40)),
+            down: LinkConditions(duplicateRate: 1), seed: 3)
+        let client = try await Peer.bind(group: group)
+        for i in 0..<40 { try await client.send(UInt32(i), to: proxy.localAddress) }
+        let got = try await client.waitFor(count: 80)
+        #expect(got.count == 80)
+        #expect(Set(got.map(\.sequence)) == Set(0..<40))
+        let stats = try await proxy.stats
+        #expect(stats.upstreamToClient.duplicated == 40)
+        #expect(stats.clientToUpstream.reordered > 5, "seed 3: reordered \(stats.clientToUpstream.reordered)")
+        let order = got.map(\.sequence)
+        #expect(order != order.sorted(), "seed 3: no reordering observed")
+        try await proxy.stop()
+        try await client.channel.close()
+        try await echo.close()
+    }
+
     @Test func idleClientGivesItsPlaceToANewOne() async throws {
         let echo = try await echoServer()
         let proxy = try await ImpairmentProxy.start(
