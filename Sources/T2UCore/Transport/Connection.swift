@@ -1,27 +1,91 @@
-import Crypto
 import NIOCore
 
 /// One end-to-end encrypted, reliable, congestion-controlled connection over UDP datagrams,
 /// carrying many independent streams. Sans-IO: the owner feeds datagrams and time in, and
 /// takes datagrams, events and the next deadline out. Not thread-safe: one owner drives it.
-///
-/// API CONTRACT (bodies being written): shell and simulator code against these signatures.
 public final class Connection {
     public enum State: Equatable, Sendable { case handshaking, established, closing, closed }
-
-    public let role: Role
     public enum Role: Sendable { case initiator, responder }
 
+    public let role: Role
     /// The ID peers write into packets addressed to us.
     public let localConnectionID: ConnectionID
-    public private(set) var state: State = .handshaking
-    /// Where we currently send (the validated path).
-    public private(set) var peerAddress: NetAddress
-    public private(set) var stats = ConnectionStats()
+    public internal(set) var state: State = .handshaking
+    /// Where we currently send.
+    public internal(set) var peerAddress: NetAddress
+    /// The peer's static public key (pinned by the initiator, learned by the responder).
+    public internal(set) var peerStaticKey: [UInt8]
+    public internal(set) var stats = ConnectionStats()
+    /// The handshake's round trip, known once established (setup time for `OnConnect`).
+    public internal(set) var handshakeDuration: Nanos?
+
+    let config: TransportConfig
+    let entropy: EntropySource
+    let createdAt: Instant
+    /// Latest time seen through any entry point (for calls that take no `now`, e.g. `read`).
+    var lastNow: Instant
+
+    // Handshake
+    var initiator: HandshakeInitiator?
+    var handshakeRetransmitAt: Instant?
+    var handshakeRetransmitInterval: Nanos
+    /// Responder: the reply sent for the initiation, re-sent when the initiation is repeated.
+    var cachedHandshakeReply: [UInt8]?
+    var handshakeReplyPending = false
+
+    // Packet protection
+    var remoteConnectionID = ConnectionID(rawValue: 0)
+    var protection: PacketProtection?
+    var nextPacketNumber: PacketNumber = 0
+    var replayWindow = ReplayWindow()
+    var largestReceivedPacketNumber: PacketNumber?
+    var packetsSinceKeyUpdate: UInt64 = 0
+    var lastKeyUpdate: Instant
+
+    // Reliability
+    var recovery: LossRecovery<[SentFrame]>
+    var ackTracker: AckTracker
+    var probesPending = 0
+
+    // Streams and flow control
+    var streams: [StreamID: StreamState] = [:]
+    var scheduler = StreamScheduler()
+    var flow: ConnectionFlowControl
+    var peerParameters: TransportParameters?
+    var nextLocalStreamIndex: UInt64 = 0
+    var localStreamLimit: UInt64 = 0
+    var nextPeerStreamIndex: UInt64 = 0
+    /// Cumulative count of streams the peer may open (what MAX_STREAMS says).
+    var peerStreamLimit: UInt64
+    var peerStreamsClosed: UInt64 = 0
+
+    // Control frames waiting for a packet
+    var maxDataPending = false
+    var maxStreamsPending = false
+    var maxStreamDataPending: Set<StreamID> = []
+    var resetsPending: [(StreamID, UInt64, UInt64)] = []
+    var pathResponsesPending: [(NetAddress, UInt64)] = []
+    var pingPending = false
+    var closeFramePending: (code: UInt64, reason: String)?
+
+    // Paths
+    var pathValidator = PathValidator()
+    /// Last address that answered a challenge (or the handshake): fallback if a migration fails.
+    var validatedAddress: NetAddress
+
+    // Timers
+    var lastReceiveTime: Instant
+    var lastSendTime: Instant
+    var idleTimeout: Nanos
+    var drainUntil: Instant?
+
+    // Events
+    var events: [ConnectionEvent] = []
+    var eventReadIndex = 0
 
     /// Initiator: starts a handshake to `peerAddress`, pinned to the responder's static key.
     /// `password` is mixed into the handshake as a pre-shared key (nil: none).
-    public init(
+    public convenience init(
         config: TransportConfig,
         identity: StaticIdentity,
         remoteStaticKey: [UInt8],
@@ -30,44 +94,140 @@ public final class Connection {
         entropy: EntropySource,
         now: Instant
     ) {
-        fatalError("not yet")
+        self.init(role: .initiator, localConnectionID: .random(entropy), config: config, peerAddress: peerAddress,
+                  peerStaticKey: remoteStaticKey, entropy: entropy, now: now)
+        do {
+            initiator = try HandshakeInitiator(
+                identity: identity, responderStaticKey: remoteStaticKey, password: password,
+                localConnectionID: localConnectionID, payload: TransportParameters(config: config).encoded(),
+                entropy: entropy)
+            handshakeRetransmitAt = now
+        } catch {
+            state = .closed
+            emit(.closed(.handshakeFailed("the device key is unusable: \(error)")))
+        }
     }
 
-    /// Feeds one datagram (starting with its `PacketType` byte) received from `address`.
-    /// Unauthenticated or malformed input is dropped and counted, never thrown.
-    public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
-        fatalError("not yet")
+    /// Responder side, built by `TransportEndpoint` once the initiation authenticated.
+    init(
+        acceptedWith keys: SessionKeys,
+        reply: [UInt8],
+        localConnectionID: ConnectionID,
+        peerConnectionID: ConnectionID,
+        peerStaticKey: [UInt8],
+        peerPayload: [UInt8],
+        config: TransportConfig,
+        peerAddress: NetAddress,
+        entropy: EntropySource,
+        now: Instant
+    ) throws(WireError) {
+        self.init(role: .responder, localConnectionID: localConnectionID, config: config, peerAddress: peerAddress,
+                  peerStaticKey: peerStaticKey, entropy: entropy, now: now)
+        let parameters = try TransportParameters.decode(peerPayload)
+        remoteConnectionID = peerConnectionID
+        cachedHandshakeReply = reply
+        handshakeReplyPending = true
+        establish(keys: keys, peer: parameters, now: now)
     }
 
-    /// Writes the next datagram to send into `buffer` (cleared first) and returns its
-    /// destination, or nil when nothing may be sent now (see `nextDeadline`).
-    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
-        fatalError("not yet")
+    private init(role: Role, localConnectionID: ConnectionID, config: TransportConfig, peerAddress: NetAddress,
+                 peerStaticKey: [UInt8], entropy: EntropySource, now: Instant) {
+        self.role = role
+        self.localConnectionID = localConnectionID
+        self.config = config
+        self.entropy = entropy
+        self.peerAddress = peerAddress
+        self.validatedAddress = peerAddress
+        self.peerStaticKey = peerStaticKey
+        self.createdAt = now
+        self.lastNow = now
+        self.lastKeyUpdate = now
+        self.lastReceiveTime = now
+        self.lastSendTime = now
+        self.idleTimeout = config.idleTimeout
+        self.handshakeRetransmitInterval = max(config.initialRtt * 2, .milliseconds(100))
+        self.recovery = LossRecovery(config: RecoveryConfig(
+            maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt, maxAckDelay: config.maxAckDelay,
+            congestionControl: config.congestionControl, pacing: config.pacing))
+        self.ackTracker = AckTracker(maxAckDelay: config.maxAckDelay)
+        self.flow = ConnectionFlowControl(initialLocalWindow: config.initialConnectionWindow,
+                                          maxLocalWindow: config.maxConnectionWindow, initialPeerMaxData: 0)
+        self.peerStreamLimit = UInt64(config.maxConcurrentStreams)
     }
 
-    /// When `handleTimeout` must next be called (loss detection, ack delay, pacing, keepalive,
-    /// idle). nil when closed.
-    public func nextDeadline() -> Instant? { fatalError("not yet") }
+    /// Keys agreed: data may flow. Applies the peer's limits.
+    func establish(keys: SessionKeys, peer: TransportParameters, now: Instant) {
+        protection = PacketProtection(keys: keys)
+        peerParameters = peer
+        flow.updatePeerMaxData(peer.initialMaxData)
+        localStreamLimit = peer.initialMaxStreams
+        if peer.idleTimeoutMillis > 0 {
+            idleTimeout = min(idleTimeout, .milliseconds(Int64(min(peer.idleTimeoutMillis, 86_400_000))))
+        }
+        state = .established
+        lastKeyUpdate = now
+        handshakeDuration = now - createdAt
+        stats.congestionWindow = recovery.congestionWindow
+        emit(.handshakeCompleted)
+    }
 
-    public func handleTimeout(now: Instant) { fatalError("not yet") }
+    // MARK: events
 
-    public func pollEvent() -> ConnectionEvent? { fatalError("not yet") }
+    public func pollEvent() -> ConnectionEvent? {
+        guard eventReadIndex < events.count else { return nil }
+        let event = events[eventReadIndex]
+        eventReadIndex += 1
+        if eventReadIndex == events.count {
+            events.removeAll(keepingCapacity: true)
+            eventReadIndex = 0
+        }
+        if case .streamReadable(let id) = event { streams[id]?.readableSignalled = false }
+        return event
+    }
 
-    // MARK: streams
+    func emit(_ event: ConnectionEvent) {
+        events.append(event)
+    }
 
-    public func openStream() throws(StreamError) -> StreamID { fatalError("not yet") }
+    func signalReadable(_ id: StreamID) {
+        guard let stream = streams[id], !stream.readableSignalled else { return }
+        stream.readableSignalled = true
+        emit(.streamReadable(id))
+    }
 
-    /// Queues bytes; returns how many were accepted (less than offered when the send buffer is
-    /// full: wait for `streamWritable`).
-    public func write(_ data: ByteBuffer, to stream: StreamID) throws(StreamError) -> Int { fatalError("not yet") }
+    // MARK: closing
 
-    /// Half-close: no more writes; the peer reads FIN after the data.
-    public func finish(_ stream: StreamID) throws(StreamError) { fatalError("not yet") }
+    /// Closes the connection: a CLOSE frame goes to the peer, then the state drains.
+    public func close(errorCode: UInt64, reason: String, now: Instant) {
+        lastNow = now
+        switch state {
+        case .closed, .closing: return
+        case .handshaking:
+            enterClosed(.local(errorCode: errorCode))
+        case .established:
+            closeFramePending = (errorCode, String(reason.utf8.prefix(255)) ?? "")
+            state = .closing
+            drainUntil = now + recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3
+            emit(.closed(.local(errorCode: errorCode)))
+        }
+    }
 
-    public func read(_ stream: StreamID, maxBytes: Int) throws(StreamError) -> StreamRead { fatalError("not yet") }
+    /// Closes because the peer broke the protocol; tells the peer why.
+    func closeForViolation(_ code: TransportErrorCode, _ why: String, now: Instant) {
+        guard state == .established else { return }
+        closeFramePending = (code.rawValue, why)
+        state = .closing
+        drainUntil = now + recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3
+        emit(.closed(.protocolViolation(why)))
+    }
 
-    /// Aborts both directions (TCP reset).
-    public func reset(_ stream: StreamID, errorCode: UInt64) { fatalError("not yet") }
-
-    public func close(errorCode: UInt64, reason: String, now: Instant) { fatalError("not yet") }
+    /// Ends at once (idle timeout, handshake failure, peer's CLOSE): nothing more is sent.
+    func enterClosed(_ reason: ConnectionCloseReason) {
+        guard state != .closed else { return }
+        let wasClosing = state == .closing
+        state = .closed
+        _ = recovery.discardAll()
+        streams.removeAll()
+        if !wasClosing { emit(.closed(reason)) }
+    }
 }

@@ -1,0 +1,234 @@
+import NIOCore
+
+extension Connection {
+    /// Feeds one datagram (starting with its `PacketType` byte) received from `address`.
+    /// Unauthenticated, replayed or malformed input is dropped and counted, never thrown.
+    public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
+        lastNow = max(lastNow, now)
+        guard state != .closed, let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
+              let type = PacketType.classify(first) else {
+            stats.packetsRejected &+= 1
+            return
+        }
+        switch type {
+        case .handshakeInitiation:
+            // The initiator did not get our reply: send the same one again (one per initiation,
+            // so no amplification beyond what it sent).
+            if role == .responder, cachedHandshakeReply != nil, state == .established { handshakeReplyPending = true }
+        case .handshakeResponse, .handshakeRejection:
+            receiveHandshakeReply(datagram, from: address, now: now)
+        case .dataKeyPhase0, .dataKeyPhase1:
+            receiveProtected(datagram, from: address, now: now)
+        }
+    }
+
+    private func receiveHandshakeReply(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
+        guard state == .handshaking, let initiator else { return }
+        let outcome: InitiatorOutcome
+        do {
+            outcome = try initiator.handleReply(datagram)
+        } catch {
+            // Forged or corrupted: keep waiting for the genuine reply.
+            stats.packetsRejected &+= 1
+            return
+        }
+        switch outcome {
+        case .rejected(let reason):
+            self.initiator = nil
+            enterClosed(reason == .passwordRejected ? .passwordRejected : .handshakeFailed("device busy"))
+        case .established(let keys, let peerConnectionID, let payload):
+            guard let parameters = try? TransportParameters.decode(payload) else {
+                enterClosed(.handshakeFailed("malformed transport parameters from the device"))
+                return
+            }
+            self.initiator = nil
+            handshakeRetransmitAt = nil
+            remoteConnectionID = peerConnectionID
+            peerAddress = address
+            validatedAddress = address
+            lastReceiveTime = now
+            establish(keys: keys, peer: parameters, now: now)
+            // Confirm promptly so the responder's handshake reply retransmission stops.
+            pingPending = true
+        }
+    }
+
+    private func receiveProtected(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
+        guard state == .established || state == .closing, protection != nil else { return }
+        guard let header = try? DataPacketHeader.parse(datagram),
+              header.destinationConnectionID == localConnectionID,
+              replayWindow.isFresh(header.packetNumber) else {
+            stats.packetsRejected &+= 1
+            return
+        }
+        var payload: ByteBuffer
+        do {
+            payload = try protection!.open(packet: datagram, headerLength: DataPacketHeader.length,
+                                           packetNumber: header.packetNumber, keyPhase: header.keyPhase)
+        } catch {
+            stats.packetsRejected &+= 1
+            return
+        }
+        replayWindow.mark(header.packetNumber)
+        stats.packetsReceived &+= 1
+        stats.bytesReceived &+= UInt64(datagram.readableBytes)
+        stats.keyUpdates = protection!.keyUpdates
+        lastReceiveTime = now
+        handshakeReplyPending = false
+        cachedHandshakeReply = nil
+
+        let isNewest = largestReceivedPacketNumber.map { header.packetNumber > $0 } ?? true
+        if isNewest { largestReceivedPacketNumber = header.packetNumber }
+
+        if state == .closing {
+            // Remind the peer that we closed, at most once per packet it sends.
+            if closeFramePending == nil, let drain = drainUntil, now < drain { closeFramePending = (0, "") }
+            return
+        }
+
+        var ackEliciting = false
+        do {
+            while payload.readableBytes > 0 {
+                let frame = try FrameCodec.decode(from: &payload)
+                if frame.isAckEliciting { ackEliciting = true }
+                try handle(frame, from: address, now: now)
+                if state != .established { return }
+            }
+        } catch let error as WireError {
+            closeForViolation(.frameEncodingError, "malformed frame: \(error)", now: now)
+            return
+        } catch let error as StreamError {
+            let code: TransportErrorCode
+            switch error {
+            case .flowControlViolation: code = .flowControlError
+            case .finalSizeViolation: code = .finalSizeError
+            case .streamLimitReached: code = .streamLimitError
+            default: code = .streamStateError
+            }
+            closeForViolation(code, "\(error)", now: now)
+            return
+        } catch let error as RecoveryError {
+            closeForViolation(.protocolViolation, "\(error)", now: now)
+            return
+        } catch {
+            closeForViolation(.internalError, "\(error)", now: now)
+            return
+        }
+        ackTracker.onPacketReceived(header.packetNumber, ackEliciting: ackEliciting, now: now)
+
+        // The peer's newest packet came from elsewhere: its NAT rebound or it switched path.
+        // Send there at once, and prove the address with a challenge before keeping it.
+        if isNewest, address != peerAddress {
+            peerAddress = address
+            pathValidator.start(address: address, challenge: entropy.nextUInt64(), now: now,
+                                timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))
+        }
+    }
+
+    private func handle(_ frame: Frame, from address: NetAddress, now: Instant) throws {
+        switch frame {
+        case .padding, .ping, .dataBlocked, .streamDataBlocked:
+            break
+        case .ack(let ack):
+            try handleAck(ack, now: now)
+        case .stream(let streamFrame):
+            try handleStreamFrame(streamFrame, now: now)
+        case .resetStream(let id, let errorCode, let finalSize):
+            guard let id = try streamForPeerFrame(id, now: now), let stream = streams[id] else { return }
+            let newBytes = try stream.recv.onReset(finalSize: finalSize)
+            try flow.onBytesReceived(newBytes)
+            discardStream(id)
+            emit(.streamReset(id, errorCode: errorCode))
+        case .maxData(let maximum):
+            flow.updatePeerMaxData(maximum)
+            for id in streams.keys where streams[id]!.send.hasSendableData { scheduler.markSendable(id) }
+        case .maxStreamData(let id, let maximum):
+            guard let id = try streamForPeerFrame(id, now: now), let stream = streams[id] else { return }
+            stream.send.updatePeerMaxData(maximum)
+            let sendable = stream.send.hasSendableData
+            if sendable { scheduler.markSendable(id) }
+        case .maxStreams(let maximum):
+            localStreamLimit = max(localStreamLimit, min(maximum, 1 << 60))
+        case .pathChallenge(let value):
+            if pathResponsesPending.count < 8 { pathResponsesPending.append((address, value)) }
+        case .pathResponse(let value):
+            if pathValidator.onResponse(value, from: address) {
+                validatedAddress = address
+                if peerAddress == address { emit(.pathChanged(address)) }
+            }
+        case .close(let errorCode, let reason):
+            enterClosed(.peer(errorCode: errorCode, reason: reason))
+        }
+    }
+
+    private func handleStreamFrame(_ frame: StreamFrame, now: Instant) throws {
+        guard let id = try streamForPeerFrame(frame.id, now: now), let stream = streams[id] else { return }
+        let newBytes = try stream.recv.receive(offset: frame.offset, data: frame.data, fin: frame.fin)
+        try flow.onBytesReceived(newBytes)
+        let readable = stream.recv.hasReadableData
+        if readable { signalReadable(id) }
+    }
+
+    private func handleAck(_ ack: AckFrame, now: Instant) throws {
+        let result = try recovery.onAckReceived(ack, now: now)
+        for packet in result.newlyAcked {
+            for frame in packet.payload { onFrameAcked(frame) }
+        }
+        onPacketsLost(result.lost)
+        stats.smoothedRtt = recovery.rtt.smoothedRtt
+        stats.minRtt = recovery.rtt.minRtt
+        stats.congestionWindow = recovery.congestionWindow
+        stats.estimatedBandwidth = recovery.estimatedBandwidth
+    }
+
+    private func onFrameAcked(_ frame: SentFrame) {
+        switch frame {
+        case .stream(let id, let offset, let length, let fin):
+            guard let stream = streams[id] else { return }
+            stream.send.onAcked(offset: offset, length: length, fin: fin)
+            let notify = stream.wantsWritable && stream.send.writableBytes > 0
+            if notify { stream.wantsWritable = false }
+            if notify { emit(.streamWritable(id)) }
+            if stream.isComplete { retireIfComplete(id) }
+        case .ack(let largest):
+            ackTracker.onAckAcknowledged(largest: largest)
+        case .resetStream, .maxData, .maxStreamData, .maxStreams, .ping, .close:
+            break
+        }
+    }
+
+    /// Re-queues what lost packets carried; the data goes out again in new packets.
+    func onPacketsLost(_ lost: [SentPacket<[SentFrame]>]) {
+        stats.packetsLost &+= UInt64(lost.count)
+        for packet in lost {
+            for frame in packet.payload {
+                switch frame {
+                case .stream(let id, let offset, let length, let fin):
+                    guard let stream = streams[id] else { continue }
+                    stream.send.onLost(offset: offset, length: length, fin: fin)
+                    scheduler.markSendable(id)
+                case .resetStream(let id, let code, let finalSize):
+                    resetsPending.append((id, code, finalSize))
+                case .maxData:
+                    maxDataPending = true
+                case .maxStreamData(let id):
+                    if streams[id] != nil { maxStreamDataPending.insert(id) }
+                case .maxStreams:
+                    maxStreamsPending = true
+                case .ack, .ping, .close:
+                    break
+                }
+            }
+        }
+    }
+}
+
+extension Frame {
+    /// Frames that oblige the receiver to acknowledge (everything but ACK, PADDING and CLOSE).
+    var isAckEliciting: Bool {
+        switch self {
+        case .ack, .padding, .close: return false
+        default: return true
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import NIOCore
+
+extension Connection {
+    /// Opens a new stream (one per TCP connection carried).
+    public func openStream() throws(StreamError) -> StreamID {
+        guard state == .established else {
+            throw state == .handshaking ? .connectionNotEstablished : .connectionClosed
+        }
+        guard nextLocalStreamIndex < localStreamLimit else { throw .streamLimitReached }
+        let parity: UInt64 = role == .initiator ? 0 : 1
+        let id = StreamID(rawValue: nextLocalStreamIndex << 1 | parity)
+        nextLocalStreamIndex += 1
+        streams[id] = StreamState(id: id, config: config, peerMaxStreamData: peerParameters?.initialMaxStreamData ?? 0)
+        return id
+    }
+
+    /// Queues bytes; returns how many were accepted (fewer than offered when the send buffer is
+    /// full: wait for `streamWritable`).
+    public func write(_ data: ByteBuffer, to id: StreamID) throws(StreamError) -> Int {
+        guard state == .established else { throw .connectionClosed }
+        guard let stream = streams[id] else { throw .unknownStream(id) }
+        let accepted = try stream.send.write(data)
+        if accepted < data.readableBytes { stream.wantsWritable = true }
+        let sendable = stream.send.hasSendableData
+        if sendable { scheduler.markSendable(id) }
+        stats.streamBytesSent &+= UInt64(accepted)
+        return accepted
+    }
+
+    /// Bytes `write` would accept now.
+    public func writableBytes(_ id: StreamID) -> Int {
+        streams[id]?.send.writableBytes ?? 0
+    }
+
+    /// Half-close: no more writes; the peer reads FIN after the data.
+    public func finish(_ id: StreamID) throws(StreamError) {
+        guard state == .established else { throw .connectionClosed }
+        guard let stream = streams[id] else { throw .unknownStream(id) }
+        try stream.send.finish()
+        scheduler.markSendable(id)
+    }
+
+    public func read(_ id: StreamID, maxBytes: Int) throws(StreamError) -> StreamRead {
+        guard let stream = streams[id] else {
+            throw state == .established ? .unknownStream(id) : .connectionClosed
+        }
+        let result = stream.recv.read(maxBytes: maxBytes)
+        if case .data(let bytes) = result {
+            flow.onBytesConsumed(bytes.readableBytes)
+            stats.streamBytesReceived &+= UInt64(bytes.readableBytes)
+            if stream.recv.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt) != nil {
+                maxStreamDataPending.insert(id)
+            }
+            if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt) != nil {
+                maxDataPending = true
+            }
+        }
+        if case .fin = result { retireIfComplete(id) }
+        return result
+    }
+
+    /// Aborts both directions (TCP reset): the peer sees `streamReset`.
+    public func reset(_ id: StreamID, errorCode: UInt64) {
+        guard let stream = streams[id] else { return }
+        if state == .established {
+            resetsPending.append((id, errorCode, stream.send.sentOffset))
+        }
+        discardStream(id)
+    }
+
+    // MARK: internal
+
+    /// Removes a stream whose both directions ended; returns its unread bytes to flow control.
+    func retireIfComplete(_ id: StreamID) {
+        guard let stream = streams[id], stream.isComplete else { return }
+        discardStream(id)
+        emit(.streamClosed(id))
+    }
+
+    func discardStream(_ id: StreamID) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        if stream.recv.bufferedBytes > 0 { flow.onBytesConsumed(stream.recv.bufferedBytes) }
+        scheduler.remove(id)
+        maxStreamDataPending.remove(id)
+        let peerOpened = id.isInitiatorOpened != (role == .initiator)
+        if peerOpened {
+            peerStreamsClosed += 1
+            peerStreamLimit = peerStreamsClosed + UInt64(config.maxConcurrentStreams)
+            maxStreamsPending = true
+        }
+    }
+
+    /// The stream a peer's frame refers to: existing, newly opened (with every lower ID of its
+    /// kind, which the peer opened first), or nil for a stream already gone.
+    func streamForPeerFrame(_ id: StreamID, now: Instant) throws(StreamError) -> StreamID? {
+        if streams[id] != nil { return id }
+        let peerOpened = id.isInitiatorOpened != (role == .initiator)
+        let index = id.rawValue >> 1
+        guard peerOpened else {
+            // One of ours: either closed already (ignore) or never opened (violation).
+            if index < nextLocalStreamIndex { return nil }
+            throw .unknownStream(id)
+        }
+        if index < nextPeerStreamIndex { return nil }
+        guard index < peerStreamLimit else { throw .streamLimitReached }
+        let parity = id.rawValue & 1
+        let initialCredit = peerParameters?.initialMaxStreamData ?? 0
+        while nextPeerStreamIndex <= index {
+            let newID = StreamID(rawValue: nextPeerStreamIndex << 1 | parity)
+            streams[newID] = StreamState(id: newID, config: config, peerMaxStreamData: initialCredit)
+            nextPeerStreamIndex += 1
+            emit(.streamOpened(newID))
+        }
+        return id
+    }
+}

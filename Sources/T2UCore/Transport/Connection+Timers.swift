@@ -1,0 +1,63 @@
+extension Connection {
+    /// When `handleTimeout` (or `pollTransmit`) must next be called: loss detection, delayed
+    /// ACK, pacing, keepalive, idle, path validation. nil when closed.
+    public func nextDeadline() -> Instant? {
+        switch state {
+        case .closed:
+            return nil
+        case .handshaking:
+            let expiry = createdAt + config.handshakeTimeout
+            return handshakeRetransmitAt.map { min($0, expiry) } ?? expiry
+        case .closing:
+            return closeFramePending != nil ? lastNow : drainUntil
+        case .established:
+            break
+        }
+        var deadline = min(lastReceiveTime + idleTimeout, lastSendTime + config.keepaliveInterval)
+        if handshakeReplyPending || !pathResponsesPending.isEmpty || hasControlFramesPending { return lastNow }
+        if let ack = ackTracker.ackDeadline() { deadline = min(deadline, ack) }
+        if let loss = recovery.lossDetectionDeadline() { deadline = min(deadline, loss) }
+        if let path = pathValidator.deadline { deadline = min(deadline, path) }
+        if !scheduler.isEmpty || probesPending > 0 {
+            if probesPending > 0 { return lastNow }
+            if recovery.congestionAllowance() >= config.maxDatagramSize {
+                deadline = min(deadline, recovery.pacingDeadline(now: lastNow, size: config.maxDatagramSize))
+            }
+        }
+        return deadline
+    }
+
+    public func handleTimeout(now: Instant) {
+        lastNow = max(lastNow, now)
+        switch state {
+        case .closed:
+            return
+        case .handshaking:
+            if now >= createdAt + config.handshakeTimeout {
+                initiator = nil
+                enterClosed(.handshakeTimeout)
+            }
+        case .closing:
+            if let drain = drainUntil, now >= drain {
+                state = .closed
+                _ = recovery.discardAll()
+                streams.removeAll()
+            }
+        case .established:
+            if now >= lastReceiveTime + idleTimeout {
+                enterClosed(.idleTimeout)
+                return
+            }
+            if let loss = recovery.lossDetectionDeadline(), loss <= now {
+                let (lost, probes) = recovery.onLossDetectionTimeout(now: now)
+                onPacketsLost(lost)
+                probesPending = max(probesPending, probes)
+            }
+            if now >= lastSendTime + config.keepaliveInterval { pingPending = true }
+            if let failed = pathValidator.expire(now: now), peerAddress == failed {
+                // The new address never answered: go back to the last one that did.
+                peerAddress = validatedAddress
+            }
+        }
+    }
+}

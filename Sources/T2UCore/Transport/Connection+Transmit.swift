@@ -1,0 +1,219 @@
+import NIOCore
+
+extension Connection {
+    /// Writes the next datagram to send into `buffer` (cleared first) and returns its
+    /// destination, or nil when nothing may be sent now (see `nextDeadline`).
+    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+        lastNow = max(lastNow, now)
+        buffer.clear()
+        switch state {
+        case .closed:
+            return nil
+        case .handshaking:
+            guard let initiator, let due = handshakeRetransmitAt, due <= now else { return nil }
+            buffer.writeBytes(initiator.initiationDatagram)
+            handshakeRetransmitAt = now + handshakeRetransmitInterval
+            handshakeRetransmitInterval = min(handshakeRetransmitInterval * 2, .seconds(2))
+            countSent(buffer)
+            return peerAddress
+        case .closing:
+            guard let close = closeFramePending else { return nil }
+            closeFramePending = nil
+            writeProtectedPacket(into: &buffer, now: now) { buffer, _ in
+                FrameCodec.encode(.close(errorCode: close.code, reason: close.reason), into: &buffer)
+            }
+            return peerAddress
+        case .established:
+            break
+        }
+        if handshakeReplyPending, let reply = cachedHandshakeReply {
+            handshakeReplyPending = false
+            buffer.writeBytes(reply)
+            countSent(buffer)
+            return peerAddress
+        }
+        if !pathResponsesPending.isEmpty {
+            let (address, value) = pathResponsesPending.removeFirst()
+            writeProtectedPacket(into: &buffer, now: now) { buffer, _ in
+                FrameCodec.encode(.pathResponse(value), into: &buffer)
+            }
+            return address
+        }
+        let retry = max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay), .milliseconds(50))
+        if let (address, value) = pathValidator.challengeToSend(now: now, retryInterval: retry) {
+            writeProtectedPacket(into: &buffer, now: now) { buffer, frames in
+                FrameCodec.encode(.pathChallenge(value), into: &buffer)
+                frames.append(.ping)
+            }
+            return address
+        }
+        return writeDataPacket(now: now, into: &buffer) ? peerAddress : nil
+    }
+
+    var hasControlFramesPending: Bool {
+        pingPending || maxDataPending || maxStreamsPending || !maxStreamDataPending.isEmpty || !resetsPending.isEmpty
+    }
+
+    /// Whether congestion control and pacing let an ack-eliciting packet go now.
+    func mayElicit(now: Instant) -> Bool {
+        if probesPending > 0 { return true }
+        guard recovery.congestionAllowance() >= config.maxDatagramSize else { return false }
+        return recovery.pacingDeadline(now: now, size: config.maxDatagramSize) <= now
+    }
+
+    /// The regular packet: ACK, control frames, then stream data in round-robin order.
+    private func writeDataPacket(now: Instant, into buffer: inout ByteBuffer) -> Bool {
+        let ackDue = ackTracker.ackDeadline().map { $0 <= now } ?? false
+        let mayElicit = mayElicit(now: now)
+        let hasData = !scheduler.isEmpty
+        let wantsElicit = hasControlFramesPending || hasData || probesPending > 0
+        if !wantsElicit && recovery.congestionAllowance() >= config.maxDatagramSize {
+            recovery.onAppLimited()
+        }
+        // Control frames (credit, resets) go out even when the window is full: withholding
+        // credit from a peer that waits for it would stall both sides.
+        guard ackDue || hasControlFramesPending || (mayElicit && wantsElicit) else { return false }
+
+        writeProtectedPacket(into: &buffer, now: now) { buffer, frames in
+            let end = buffer.writerIndex + packetPayloadCapacity
+            if ackTracker.ackDeadline() != nil {
+                let ranges = ackTracker.ackRanges(maxRanges: 64)
+                if !ranges.isEmpty {
+                    let written = FrameCodec.writeAckFrame(
+                        ackDelayMicros: ackTracker.ackDelayMicros(now: now), ranges: ranges,
+                        maxLength: end - buffer.writerIndex, into: &buffer)
+                    if written > 0 { frames.append(.ack(largest: ranges[0].upperBound)) }
+                }
+                ackTracker.onAckSent(now: now)
+            }
+            writeControlFrames(into: &buffer, frames: &frames, end: end)
+            if mayElicit { writeStreamFrames(into: &buffer, frames: &frames, end: end) }
+            if probesPending > 0 {
+                probesPending -= 1
+                if !frames.contains(where: \.isAckEliciting) {
+                    FrameCodec.encode(.ping, into: &buffer)
+                    frames.append(.ping)
+                }
+            }
+        }
+        return buffer.readableBytes > 0
+    }
+
+    private var packetPayloadCapacity: Int {
+        config.maxDatagramSize - DataPacketHeader.length - PacketProtection.tagLength
+    }
+
+    private func writeControlFrames(into buffer: inout ByteBuffer, frames: inout [SentFrame], end: Int) {
+        func fits(_ frame: Frame) -> Bool { end - buffer.writerIndex >= FrameCodec.encodedLength(frame) }
+        while let (id, code, finalSize) = resetsPending.first {
+            let frame = Frame.resetStream(id: id, errorCode: code, finalSize: finalSize)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.resetStream(id, errorCode: code, finalSize: finalSize))
+            resetsPending.removeFirst()
+        }
+        if maxDataPending {
+            let frame = Frame.maxData(flow.advertisedMaxData)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.maxData)
+            maxDataPending = false
+        }
+        if maxStreamsPending {
+            let frame = Frame.maxStreams(peerStreamLimit)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.maxStreams)
+            maxStreamsPending = false
+        }
+        while let id = maxStreamDataPending.first {
+            guard let stream = streams[id] else {
+                maxStreamDataPending.remove(id)
+                continue
+            }
+            let frame = Frame.maxStreamData(id: id, maximum: stream.recv.advertisedMaxData)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.maxStreamData(id))
+            maxStreamDataPending.remove(id)
+        }
+        if pingPending, fits(.ping) {
+            FrameCodec.encode(.ping, into: &buffer)
+            frames.append(.ping)
+            pingPending = false
+        }
+    }
+
+    private func writeStreamFrames(into buffer: inout ByteBuffer, frames: inout [SentFrame], end: Int) {
+        var visited = 0
+        while let id = scheduler.next() {
+            guard let stream = streams[id] else { continue }
+            // Worst case header: offsets and lengths as 8-byte varints.
+            let room = end - buffer.writerIndex - FrameCodec.streamFrameHeaderLength(id: id, offset: VarInt.max, length: 1 << 30)
+            guard room > 0 else {
+                scheduler.markSendable(id)
+                return
+            }
+            guard let chunk = stream.send.nextChunk(maxLength: room, connectionCredit: flow.sendCredit) else {
+                // Blocked on credit: MAX_DATA / MAX_STREAM_DATA puts it back in the schedule.
+                continue
+            }
+            FrameCodec.writeStreamFrame(id: id, offset: chunk.offset, fin: chunk.fin, data: chunk.data, into: &buffer)
+            flow.onNewBytesSent(chunk.newBytes)
+            frames.append(.stream(id, offset: chunk.offset, length: chunk.data.readableBytes, fin: chunk.fin))
+            let more = stream.send.hasSendableData
+            if more { scheduler.markSendable(id) }
+            visited += 1
+            // Everyone had a turn and the packet is nearly full: leave the rest for the next one.
+            if end - buffer.writerIndex < 64 { return }
+        }
+    }
+
+    /// Header, frames from `body`, AEAD seal, and loss-recovery bookkeeping for one packet.
+    /// Leaves `buffer` empty when `body` wrote nothing.
+    func writeProtectedPacket(into buffer: inout ByteBuffer, now: Instant,
+                              _ body: (inout ByteBuffer, inout [SentFrame]) -> Void) {
+        guard var protection = self.protection else { return }
+        let packetNumber = nextPacketNumber
+        let header = DataPacketHeader(keyPhase: protection.sendKeyPhase, destinationConnectionID: remoteConnectionID,
+                                      packetNumber: packetNumber)
+        header.write(into: &buffer)
+        var frames: [SentFrame] = []
+        frames.reserveCapacity(4)
+        body(&buffer, &frames)
+        guard buffer.readableBytes > DataPacketHeader.length else {
+            buffer.clear()
+            return
+        }
+        protection.seal(packet: &buffer, headerLength: DataPacketHeader.length, packetNumber: packetNumber)
+        nextPacketNumber += 1
+        let ackEliciting = frames.contains(where: \.isAckEliciting)
+        recovery.onPacketSent(packetNumber: packetNumber, now: now, size: buffer.readableBytes,
+                              ackEliciting: ackEliciting, inFlight: ackEliciting, payload: frames)
+        countSent(buffer)
+        if ackEliciting { lastSendTime = now }
+
+        packetsSinceKeyUpdate += 1
+        if packetsSinceKeyUpdate >= config.keyUpdatePackets || now - lastKeyUpdate >= config.keyUpdateInterval,
+           protection.canInitiateKeyUpdate, (try? protection.initiateKeyUpdate()) != nil {
+            packetsSinceKeyUpdate = 0
+            lastKeyUpdate = now
+        }
+        stats.keyUpdates = protection.keyUpdates
+        self.protection = protection
+    }
+
+    private func countSent(_ buffer: ByteBuffer) {
+        stats.packetsSent &+= 1
+        stats.bytesSent &+= UInt64(buffer.readableBytes)
+    }
+}
+
+extension SentFrame {
+    var isAckEliciting: Bool {
+        switch self {
+        case .ack, .close: return false
+        default: return true
+        }
+    }
+}

@@ -1,0 +1,14 @@
+/// What a sent packet carried that matters once it is acknowledged or declared lost.
+/// Packets are never retransmitted as such: lost frames are re-queued and sent in new packets.
+enum SentFrame: Sendable {
+    case stream(StreamID, offset: UInt64, length: Int, fin: Bool)
+    case resetStream(StreamID, errorCode: UInt64, finalSize: UInt64)
+    /// Flow-control updates: on loss the current (not the old) value is sent again.
+    case maxData
+    case maxStreamData(StreamID)
+    case maxStreams
+    /// On acknowledgement the peer knows our ACK up to `largest`: the tracker forgets older ranges.
+    case ack(largest: PacketNumber)
+    case ping
+    case close
+}

@@ -1,0 +1,21 @@
+/// Both directions of one stream, plus the bookkeeping the connection needs to report events.
+/// A class so the per-packet path mutates the buffers in place (a struct copied out of the
+/// dictionary would copy-on-write its buffers on every frame).
+final class StreamState {
+    var send: SendStream
+    var recv: RecvStream
+    /// `write` accepted less than offered: report `streamWritable` once room appears.
+    var wantsWritable = false
+    /// A `streamReadable` event is queued and not yet followed by a read.
+    var readableSignalled = false
+    /// We reset it: nothing more is sent or delivered, the state goes once the RESET is queued.
+    var isReset = false
+
+    init(id: StreamID, config: TransportConfig, peerMaxStreamData: UInt64) {
+        send = SendStream(id: id, bufferLimit: config.streamSendBuffer, peerMaxData: peerMaxStreamData)
+        recv = RecvStream(id: id, initialWindow: config.initialStreamWindow, maxWindow: config.maxStreamWindow)
+    }
+
+    /// Both directions are done: all our data and FIN acknowledged, and the peer's FIN read.
+    var isComplete: Bool { send.isAllAcked && recv.isFinRead }
+}

@@ -1,0 +1,65 @@
+import NIOCore
+import Testing
+@testable import T2UCore
+import T2USim
+
+@Suite struct LifecycleSimTests {
+    static func link() -> LinkConditions {
+        var link = LinkConditions()
+        link.delay = .milliseconds(10)
+        return link
+    }
+
+    /// An idle connection stays up through keepalives (< 25 s apart) and dies by idle timeout
+    /// once the path goes dark.
+    @Test func keepaliveHoldsAndIdleTimeoutFires() throws {
+        let scenario = TransferScenario(seed: 51, streams: 1, bytesPerStream: 100, link: Self.link())
+        #expect(scenario.runTransfer(limit: .seconds(5)))
+        let client = try #require(scenario.client.connection)
+        let device = try #require(scenario.device.connection)
+        let sentBefore = client.stats.packetsSent
+        scenario.network.run(until: scenario.network.now + .seconds(120))
+        #expect(client.state == .established && device.state == .established)
+        let keepalives = client.stats.packetsSent - sentBefore
+        #expect(keepalives >= 120 / 25, "only \(keepalives) packets in 120 idle seconds")
+
+        var dark = Self.link()
+        dark.lossRate = 1
+        scenario.network.setLink(from: TransferScenario.clientAddress, to: TransferScenario.deviceAddress, dark)
+        scenario.network.setLink(from: TransferScenario.deviceAddress, to: TransferScenario.clientAddress, dark)
+        scenario.network.run(until: scenario.network.now + .seconds(90))
+        #expect(scenario.client.closeReason == .idleTimeout)
+        #expect(scenario.device.closeReason == .idleTimeout)
+    }
+
+    @Test func closeIsReportedToThePeer() throws {
+        let scenario = TransferScenario(seed: 52, streams: 1, bytesPerStream: 100, link: Self.link())
+        #expect(scenario.runTransfer(limit: .seconds(5)))
+        let client = try #require(scenario.client.connection)
+        client.close(errorCode: 42, reason: "bye", now: scenario.network.now)
+        scenario.network.run(until: scenario.network.now + .seconds(2))
+        #expect(scenario.device.closeReason == .peer(errorCode: 42, reason: "bye"))
+        #expect(scenario.client.closeReason == .local(errorCode: 42))
+        #expect(client.state == .closed)
+    }
+
+    /// A reset aborts one stream on both sides; the other streams are untouched.
+    @Test func resetAbortsOnlyThatStream() throws {
+        let scenario = TransferScenario(seed: 53, streams: 3, bytesPerStream: 2_000_000, link: Self.link())
+        scenario.network.run(until: scenario.network.now + .milliseconds(300))
+        let client = try #require(scenario.client.connection)
+        let victim = StreamID(rawValue: 2)
+        client.reset(victim, errorCode: 7)
+        scenario.network.run(until: scenario.network.now + .seconds(60)) {
+            !(scenario.client.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished }
+              && scenario.device.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished })
+        }
+        #expect(scenario.device.events.contains(.streamReset(victim, errorCode: 7)))
+        #expect(scenario.mismatchedStreams.filter { $0 != victim }.isEmpty)
+        for id in [StreamID(rawValue: 0), StreamID(rawValue: 4)] {
+            #expect(scenario.device.incoming[id]?.finished == true, "\(id) did not finish")
+        }
+        #expect(client.streams[victim] == nil)
+        #expect(scenario.device.connection?.streams[victim] == nil)
+    }
+}
