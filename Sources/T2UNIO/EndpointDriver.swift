@@ -25,7 +25,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     private let logger: Logger
     private var scratch: ByteBuffer
-    private var handlers: [ObjectIdentifier: EventHandler] = [:]
+    /// Connections with a handler. Tracked here, not read from `endpoint.connections`, because
+    /// the endpoint forgets a closed connection before its final `.closed` event is read.
+    private var registered: [(connection: Connection, handler: EventHandler)] = []
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var stepScheduled = false
@@ -68,12 +70,16 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     /// Routes `connection`'s events to `handler` (replacing any previous one).
     public func setEventHandler(for connection: Connection, _ handler: @escaping EventHandler) {
         eventLoop.preconditionInEventLoop()
-        handlers[ObjectIdentifier(connection)] = handler
+        if let index = registered.firstIndex(where: { $0.connection === connection }) {
+            registered[index].handler = handler
+        } else {
+            registered.append((connection, handler))
+        }
         requestStep()
     }
 
     public func removeEventHandler(for connection: Connection) {
-        handlers[ObjectIdentifier(connection)] = nil
+        registered.removeAll { $0.connection === connection }
     }
 
     /// Schedules one step (events, transmissions, timer) at the end of this loop tick. Call it
@@ -96,7 +102,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
             self.closed = true
             self.timer?.cancel()
             self.timer = nil
-            self.handlers.removeAll()
+            self.registered.removeAll()
             self.onAccept = nil
             return self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
         }
@@ -135,16 +141,18 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     }
 
     private func dispatchEvents() {
-        for connection in endpoint.connections {
-            guard let handler = handlers[ObjectIdentifier(connection)] else { continue }
+        var finished: [Connection] = []
+        for (connection, handler) in registered {
             var budget = Self.maxEventsPerStep
             while budget > 0, let event = connection.pollEvent() {
                 budget -= 1
                 handler(event)
-                if case .closed = event { handlers[ObjectIdentifier(connection)] = nil }
+                if case .closed = event { finished.append(connection) }
             }
             if budget == 0 { requestStep() }
         }
+        // `.closed` is a connection's last event: drop its handler (and what it retains).
+        for connection in finished { registered.removeAll { $0.connection === connection } }
     }
 
     private func drainTransmit() {

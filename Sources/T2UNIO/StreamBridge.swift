@@ -91,8 +91,9 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
             abortTCP()
             if draining { finish() }
         case .streamClosed:
+            // Both directions ended: TCP closes by itself once the output half-close (queued
+            // behind the last data) completes. Closing here would drop unwritten data.
             streamGone = true
-            context?.close(promise: nil)
             if draining { finish() }
         default:
             break

@@ -3,6 +3,14 @@ import NIOCore
 import NIOPosix
 import T2UCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Receives what a `UDPEndpoint` reads. Called on the endpoint's event loop.
 public protocol UDPDatagramSink: AnyObject {
     /// One datagram (GRO runs are already split back into their segments).
@@ -198,11 +206,13 @@ public final class UDPEndpoint: @unchecked Sendable {
         }
     }
 
-    fileprivate func sendFailed(_ error: Error) {
+    fileprivate func socketError(_ error: Error) {
         counters.sendErrors &+= 1
         // A kernel that advertised UDP_SEGMENT may still refuse it on this route (EIO when the
-        // device lacks checksum offload): stop coalescing, later sends go one by one.
-        if offloads.segmentation {
+        // device lacks checksum offload, EINVAL for an odd segment): stop coalescing, later
+        // sends go one by one. Other errors (ECONNREFUSED from ICMP) leave GSO on.
+        let gsoRefusal = (error as? IOError).map { $0.errnoCode == EIO || $0.errnoCode == EINVAL } ?? false
+        if offloads.segmentation && gsoRefusal {
             logger.warning("UDP send failed with GSO; continuing without it", metadata: ["error": "\(error)"])
             offloads.segmentation = false
             if let run = batch.finishRun() { write(run) }
@@ -311,6 +321,6 @@ private final class UDPEndpointHandler: ChannelInboundHandler, @unchecked Sendab
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // UDP errors (ICMP unreachable surfacing as ECONNREFUSED, a refused GSO send) are not
         // fatal for the socket: keep it open.
-        endpoint?.sendFailed(error)
+        endpoint?.socketError(error)
     }
 }

@@ -209,7 +209,13 @@ final class Tunnel: @unchecked Sendable {
     /// Read and written on the device loop only.
     private var target: SocketAddress?
 
-    private init(client: EndpointDriver, device: EndpointDriver, clientService: TunnelService, listenAddress: SocketAddress, offloads: UDPOffloadSupport) {
+    private let targetBox: TargetBox
+
+    private init(
+        client: EndpointDriver, device: EndpointDriver, clientService: TunnelService, listenAddress: SocketAddress,
+        offloads: UDPOffloadSupport, targetBox: TargetBox
+    ) {
+        self.targetBox = targetBox
         self.client = client
         self.device = device
         self.clientService = clientService
@@ -250,12 +256,10 @@ final class Tunnel: @unchecked Sendable {
         try await service.established.withTimeout(.seconds(10), on: clientLoop).get()
         let listen = try await clientLoop.flatSubmit { service.listen() }.get()
         let offloads = try await clientLoop.submit { client.udp?.offloads ?? .none }.get()
-        let tunnel = Tunnel(client: client, device: device, clientService: service, listenAddress: listen, offloads: offloads)
-        tunnel.targetBox = targetBox
-        return tunnel
+        return Tunnel(
+            client: client, device: device, clientService: service, listenAddress: listen, offloads: offloads,
+            targetBox: targetBox)
     }
-
-    private var targetBox = TargetBox()
 
     func setTarget(_ address: SocketAddress) async throws {
         let box = targetBox

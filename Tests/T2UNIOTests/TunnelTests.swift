@@ -77,7 +77,7 @@ func seededBytes(_ count: Int, seed: UInt64) -> ByteBuffer {
     while remaining > 0 {
         var word = entropy.nextUInt64()
         let n = min(8, remaining)
-        withUnsafeBytes(of: &word) { buffer.writeBytes($0.prefix(n)) }
+        _ = withUnsafeBytes(of: &word) { buffer.writeBytes($0.prefix(n)) }
         remaining -= n
     }
     return buffer
