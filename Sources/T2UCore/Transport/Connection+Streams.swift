@@ -79,7 +79,8 @@ extension Connection {
 
     func discardStream(_ id: StreamID) {
         guard let stream = streams.removeValue(forKey: id) else { return }
-        if stream.recv.bufferedBytes > 0 { flow.onBytesConsumed(stream.recv.bufferedBytes) }
+        let unconsumed = stream.recv.unconsumedCreditBytes
+        if unconsumed > 0 { flow.onBytesConsumed(unconsumed) }
         scheduler.remove(id)
         maxStreamDataPending.remove(id)
         let peerOpened = id.isInitiatorOpened != (role == .initiator)

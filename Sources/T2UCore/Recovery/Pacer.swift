@@ -1,0 +1,48 @@
+/// Token-bucket pacer: spreads packets at a rate instead of bursting a whole window. The bucket
+/// holds about ten packets, or one millisecond of sending at high rates, so a shell whose timers
+/// fire with ~1 ms granularity can still reach the rate.
+public struct Pacer: Sendable {
+    static let burstPackets = 10
+    static let burstInterval = 0.001  // seconds
+    /// Longest wait the pacer will ever ask for (keeps conversions finite at tiny rates).
+    static let maxDelay = Nanos.seconds(1)
+
+    let maxDatagramSize: Int
+    private var tokens: Double
+    private var lastUpdate: Instant?
+
+    public init(maxDatagramSize: Int) {
+        self.maxDatagramSize = maxDatagramSize
+        tokens = Double(Self.burstPackets * maxDatagramSize)
+    }
+
+    func capacity(rate: Double) -> Double {
+        Swift.max(Double(Self.burstPackets * maxDatagramSize), rate * Self.burstInterval)
+    }
+
+    private func tokens(at now: Instant, rate: Double) -> Double {
+        let cap = capacity(rate: rate)
+        guard let last = lastUpdate else { return cap }
+        let elapsed = Swift.max(0, (now - last).seconds)
+        return Swift.min(cap, tokens + elapsed * rate)
+    }
+
+    /// Earliest time a packet of `size` bytes may leave at `rate` bytes/s (`now` if allowed).
+    public func deadline(now: Instant, size: Int, rate: Double) -> Instant {
+        guard rate > 0, rate.isFinite else { return now }
+        let available = tokens(at: now, rate: rate)
+        let need = Double(size)
+        if available >= need { return now }
+        let wait = Swift.min((need - available) / rate, Self.maxDelay.seconds)
+        return now + Nanos(Int64((wait * 1e9).rounded(.up)))
+    }
+
+    /// Spends tokens for a packet just sent (the balance may go negative if the caller sent
+    /// early, e.g. a probe; later packets then wait).
+    public mutating func onSent(now: Instant, size: Int, rate: Double) {
+        if rate > 0, rate.isFinite {
+            tokens = Swift.max(tokens(at: now, rate: rate) - Double(size), -capacity(rate: rate))
+        }
+        lastUpdate = now
+    }
+}

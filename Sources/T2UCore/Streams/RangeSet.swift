@@ -1,0 +1,106 @@
+/// Disjoint, sorted, non-adjacent half-open ranges of stream offsets. Stream bookkeeping (acked
+/// and lost ranges) usually holds a handful of ranges, so a sorted array with binary search beats
+/// any tree: no per-node allocation and cache-friendly scans.
+public struct RangeSet: Sendable, Equatable {
+    // Invariant: sorted by lowerBound, non-empty ranges, and a gap between neighbours (touching
+    // ranges are merged), so equal sets have equal arrays.
+    private var storage: [Range<UInt64>] = []
+
+    public init() {}
+
+    public var ranges: [Range<UInt64>] { storage }
+    public var isEmpty: Bool { storage.isEmpty }
+    public var first: Range<UInt64>? { storage.first }
+
+    /// Index of the first range whose upperBound >= value (the first range that could touch or
+    /// follow `value`).
+    private func firstIndex(upperBoundAtLeast value: UInt64) -> Int {
+        var low = 0
+        var high = storage.count
+        while low < high {
+            let mid = (low + high) / 2
+            if storage[mid].upperBound < value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    public mutating func insert(_ range: Range<UInt64>) {
+        guard !range.isEmpty else { return }
+        // Fast path: appending past the end (in-order acks).
+        if let last = storage.last, last.upperBound < range.lowerBound {
+            storage.append(range)
+            return
+        }
+        let start = firstIndex(upperBoundAtLeast: range.lowerBound)
+        var end = start
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        // Absorb every range that overlaps or touches [lower, upper].
+        while end < storage.count, storage[end].lowerBound <= upper {
+            lower = Swift.min(lower, storage[end].lowerBound)
+            upper = Swift.max(upper, storage[end].upperBound)
+            end += 1
+        }
+        if start == end {
+            storage.insert(range, at: start)
+        } else if end - start == 1 {
+            storage[start] = lower..<upper
+        } else {
+            storage.replaceSubrange(start..<end, with: CollectionOfOne(lower..<upper))
+        }
+    }
+
+    public mutating func remove(_ range: Range<UInt64>) {
+        guard !range.isEmpty, !storage.isEmpty else { return }
+        // First range that ends strictly after range.lowerBound.
+        var index = firstIndex(upperBoundAtLeast: range.lowerBound)
+        if index < storage.count, storage[index].upperBound == range.lowerBound { index += 1 }
+        var end = index
+        while end < storage.count, storage[end].lowerBound < range.upperBound { end += 1 }
+        guard end > index else { return }
+        // Only the first overlapped range can keep a left part, only the last a right part.
+        let left = storage[index].lowerBound < range.lowerBound ? storage[index].lowerBound..<range.lowerBound : nil
+        let right = storage[end - 1].upperBound > range.upperBound ? range.upperBound..<storage[end - 1].upperBound : nil
+        switch (left, right) {
+        case (let left?, let right?):
+            storage[index] = left
+            if end - index >= 2 {
+                storage[index + 1] = right
+                storage.removeSubrange((index + 2)..<end)
+            } else {
+                storage.insert(right, at: index + 1)
+            }
+        case (let left?, nil):
+            storage[index] = left
+            storage.removeSubrange((index + 1)..<end)
+        case (nil, let right?):
+            storage[end - 1] = right
+            storage.removeSubrange(index..<(end - 1))
+        case (nil, nil):
+            storage.removeSubrange(index..<end)
+        }
+    }
+
+    public func contains(_ value: UInt64) -> Bool {
+        // First range with upperBound > value.
+        var low = 0
+        var high = storage.count
+        while low < high {
+            let mid = (low + high) / 2
+            if storage[mid].upperBound <= value { low = mid + 1 } else { high = mid }
+        }
+        return low < storage.count && storage[low].lowerBound <= value
+    }
+
+    /// Removes and returns up to `maxLength` values from the start of the lowest range.
+    public mutating func popFirst(maxLength: UInt64) -> Range<UInt64>? {
+        guard maxLength > 0, let lowest = storage.first else { return nil }
+        if lowest.upperBound - lowest.lowerBound <= maxLength {
+            storage.removeFirst()
+            return lowest
+        }
+        let taken = lowest.lowerBound..<(lowest.lowerBound + maxLength)
+        storage[0] = taken.upperBound..<lowest.upperBound
+        return taken
+    }
+}

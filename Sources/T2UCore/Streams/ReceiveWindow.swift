@@ -1,0 +1,35 @@
+/// Receive-side credit shared by streams and the connection: how far the peer may send, when to
+/// advertise more, and autotuning of the window size.
+///
+/// A new limit is advertised once the reader has consumed half the window. If that happened
+/// within two RTTs of the previous update, the window was limiting throughput (the sender would
+/// stall waiting for credit), so it doubles, up to `maxWindow`. Slow readers never grow it, which
+/// bounds memory per stream.
+struct ReceiveWindow: Sendable {
+    private(set) var window: UInt64
+    let maxWindow: UInt64
+    /// The limit last advertised: the peer may send bytes below it.
+    private(set) var advertised: UInt64
+    private var lastUpdate: Instant?
+
+    init(initialWindow: Int, maxWindow: Int) {
+        let initial = UInt64(Swift.max(0, initialWindow))
+        self.window = initial
+        self.maxWindow = Swift.max(initial, UInt64(Swift.max(0, maxWindow)))
+        self.advertised = initial
+    }
+
+    /// A new limit to advertise given how many bytes the reader has consumed, or nil if the
+    /// current one still leaves more than half a window.
+    mutating func takeUpdate(consumed: UInt64, now: Instant, smoothedRtt: Nanos) -> UInt64? {
+        guard consumed <= advertised, advertised - consumed <= window / 2 else { return nil }
+        if let last = lastUpdate, smoothedRtt > .zero, now - last < smoothedRtt * Int64(2) {
+            window = Swift.min(window * 2, maxWindow)
+        }
+        lastUpdate = now
+        let limit = consumed + window
+        guard limit > advertised else { return nil }
+        advertised = limit
+        return limit
+    }
+}
