@@ -37,7 +37,7 @@ public struct Nanos: Comparable, Hashable, Sendable, AdditiveArithmetic, CustomS
     public static func - (lhs: Nanos, rhs: Nanos) -> Nanos { Nanos(lhs.value &- rhs.value) }
     public static func * (lhs: Nanos, rhs: Int64) -> Nanos { Nanos(lhs.value &* rhs) }
     public static func / (lhs: Nanos, rhs: Int64) -> Nanos { Nanos(lhs.value / rhs) }
-    public static func * (lhs: Nanos, rhs: Double) -> Nanos { Nanos(Int64(Double(lhs.value) * rhs)) }
+    public func scaled(by factor: Double) -> Nanos { Nanos(Int64(Double(value) * factor)) }
 
     public var seconds: Double { Double(value) / 1e9 }
     public var milliseconds: Double { Double(value) / 1e6 }

@@ -109,7 +109,7 @@ public final class Connection {
     }
 
     /// Responder side, built by `TransportEndpoint` once the initiation authenticated.
-    init(
+    convenience init(
         acceptedWith keys: SessionKeys,
         reply: [UInt8],
         localConnectionID: ConnectionID,

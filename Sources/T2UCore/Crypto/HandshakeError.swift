@@ -1,0 +1,15 @@
+/// Why a handshake failed. Untrusted bytes only ever produce these typed errors.
+public enum HandshakeError: Error, Equatable, Sendable {
+    /// The bytes do not have the shape of the expected handshake message.
+    case malformed(String)
+    /// AEAD or MAC failure: the message is not from the pinned peer, or was tampered with.
+    case authenticationFailed
+    /// A key given by the caller or the peer is unusable (wrong length, low-order point).
+    case invalidKey(String)
+}
+
+/// Carried, authenticated, in a `handshakeRejection` message.
+public enum HandshakeRejectionReason: UInt8, Sendable {
+    case passwordRejected = 1
+    case busy = 2
+}

@@ -1,0 +1,157 @@
+import Crypto
+import NIOCore
+
+/// What the initiator learns from the responder's reply.
+public enum InitiatorOutcome: Sendable {
+    case established(SessionKeys, peerConnectionID: ConnectionID, peerPayload: [UInt8])
+    /// An authenticated refusal: it provably came from the pinned responder.
+    case rejected(HandshakeRejectionReason)
+}
+
+/// Client side of the 1-RTT handshake (Noise IK pattern with a psk2-style password):
+/// message 1 is `e, es, s, ss` + payload (password proof, transport parameters) and is built at
+/// init; `handleReply` completes it with the responder's `e, ee, se, psk` or reads a rejection.
+/// Retransmit `initiationDatagram` unchanged until a reply arrives.
+public struct HandshakeInitiator: Sendable {
+    public let initiationDatagram: [UInt8]
+
+    private let stateAfterInitiation: HandshakeSymmetricState
+    private let ephemeral: Curve25519.KeyAgreement.PrivateKey
+    private let identity: StaticIdentity
+    private let passwordKeys: PasswordKeys?
+    private let localConnectionID: ConnectionID
+
+    public init(
+        identity: StaticIdentity, responderStaticKey: [UInt8], password: [UInt8]?,
+        localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource
+    ) throws(HandshakeError) {
+        guard responderStaticKey.count == HandshakeLayout.keyLength else {
+            throw .invalidKey("responder static key must be 32 bytes, got \(responderStaticKey.count)")
+        }
+        guard payload.count <= HandshakeLayout.maxPayloadLength else {
+            throw .malformed("payload of \(payload.count) bytes exceeds \(HandshakeLayout.maxPayloadLength)")
+        }
+        let ephemeral = try makeEphemeral(entropy)
+        let passwordKeys = password.map { PasswordKeys(password: $0) }
+
+        var state = HandshakeSymmetricState(responderStatic: responderStaticKey)
+        var message: [UInt8] = [PacketType.handshakeInitiation.rawValue]
+        message.reserveCapacity(HandshakeLayout.initiationLength)
+        message.appendBigEndian(localConnectionID.rawValue)
+        state.mixHash(message)  // binds the clear connection ID
+
+        let ephemeralPublic = Array(ephemeral.publicKey.rawRepresentation)
+        message += ephemeralPublic
+        state.mixHash(ephemeralPublic)
+        state.mixKey(try diffieHellman(ephemeral, responderStaticKey, what: "responder static key"))  // es
+        message += state.encryptAndHash(identity.publicKey)  // s
+        state.mixKey(try diffieHellman(identity.privateKey, responderStaticKey, what: "responder static key"))  // ss
+
+        var plaintext = [UInt8]()
+        plaintext.reserveCapacity(HandshakeLayout.initiationPayloadPlaintextLength)
+        if let passwordKeys {
+            plaintext.append(HandshakeLayout.flagPasswordProof)
+            plaintext += passwordKeys.proof(transcript: state.hash)
+        } else {
+            plaintext.append(0)
+            plaintext += [UInt8](repeating: 0, count: HandshakeLayout.proofLength)
+        }
+        plaintext.append(UInt8(payload.count >> 8))
+        plaintext.append(UInt8(payload.count & 0xff))
+        plaintext += payload
+        // Constant size: hides payload length and keeps message 1 larger than any reply.
+        plaintext += [UInt8](repeating: 0, count: HandshakeLayout.initiationPayloadPlaintextLength - plaintext.count)
+        message += state.encryptAndHash(plaintext)
+
+        self.initiationDatagram = message
+        self.stateAfterInitiation = state
+        self.ephemeral = ephemeral
+        self.identity = identity
+        self.passwordKeys = passwordKeys
+        self.localConnectionID = localConnectionID
+    }
+
+    /// For a datagram starting with 0x02 or 0x03 addressed to our CID. Does not change state, so
+    /// a forged or corrupted reply can be dropped and the genuine one still handled later.
+    public func handleReply(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiatorOutcome {
+        let type = try datagram.handshakeType()
+        switch type {
+        case PacketType.handshakeResponse.rawValue:
+            return try handleResponse(datagram)
+        case PacketType.handshakeRejection.rawValue:
+            return try handleRejection(datagram)
+        default:
+            throw .malformed("not a handshake reply (type \(type))")
+        }
+    }
+
+    private func handleResponse(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiatorOutcome {
+        guard datagram.readableBytes >= HandshakeLayout.responseMinLength,
+              datagram.readableBytes <= HandshakeLayout.responseMaxLength
+        else { throw .malformed("handshake response of \(datagram.readableBytes) bytes") }
+        let header = try datagram.handshakeBytes(0, HandshakeLayout.responseHeaderLength)
+        try checkDestination(datagram)
+        let responderCID = ConnectionID(rawValue: try datagram.handshakeUInt64(9))
+        let flags = header[HandshakeLayout.responseHeaderLength - 1]
+        guard flags & ~HandshakeLayout.flagPasswordMixed == 0 else { throw .malformed("unknown response flags") }
+        let responderEphemeral = try datagram.handshakeBytes(HandshakeLayout.responseEphemeralOffset, HandshakeLayout.keyLength)
+        let encryptedPayload = try datagram.handshakeBytes(
+            HandshakeLayout.responsePayloadOffset, datagram.readableBytes - HandshakeLayout.responsePayloadOffset)
+
+        var state = stateAfterInitiation
+        state.mixHash(header)
+        state.mixHash(responderEphemeral)
+        state.mixKey(try diffieHellman(ephemeral, responderEphemeral, what: "responder ephemeral key"))  // ee
+        state.mixKey(try diffieHellman(identity.privateKey, responderEphemeral, what: "responder ephemeral key"))  // se
+        let psk: [UInt8]
+        if flags & HandshakeLayout.flagPasswordMixed != 0 {
+            // The responder only mixes a password after verifying our proof, which we never sent.
+            guard let passwordKeys else { throw .authenticationFailed }
+            psk = passwordKeys.psk
+        } else {
+            psk = PasswordKeys.zeroPSK
+        }
+        state.mixKeyAndHash(psk)
+        let payload = try state.decryptAndHash(encryptedPayload)
+        let secrets = state.split()
+        let keys = SessionKeys(
+            isInitiator: true, initiatorToResponder: secrets.initiatorToResponder,
+            responderToInitiator: secrets.responderToInitiator, handshakeHash: state.hash)
+        return .established(keys, peerConnectionID: responderCID, peerPayload: payload)
+    }
+
+    private func handleRejection(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiatorOutcome {
+        guard datagram.readableBytes == HandshakeLayout.rejectionLength else {
+            throw .malformed("handshake rejection of \(datagram.readableBytes) bytes")
+        }
+        try checkDestination(datagram)
+        let header = try datagram.handshakeBytes(0, HandshakeLayout.rejectionHeaderLength)
+        let responderEphemeral = try datagram.handshakeBytes(HandshakeLayout.rejectionEphemeralOffset, HandshakeLayout.keyLength)
+        let encryptedReason = try datagram.handshakeBytes(HandshakeLayout.rejectionReasonOffset, 1 + HandshakeLayout.tagLength)
+
+        var state = stateAfterInitiation
+        state.mixHash(header)
+        state.mixHash(responderEphemeral)
+        state.mixKey(try diffieHellman(ephemeral, responderEphemeral, what: "responder ephemeral key"))  // ee
+        state.mixKey(try diffieHellman(identity.privateKey, responderEphemeral, what: "responder ephemeral key"))  // se
+        let reasonBytes = try state.decryptAndHash(encryptedReason)
+        guard reasonBytes.count == 1, let reason = HandshakeRejectionReason(rawValue: reasonBytes[0]) else {
+            throw .malformed("unknown rejection reason")
+        }
+        return .rejected(reason)
+    }
+
+    private func checkDestination(_ datagram: ByteBuffer) throws(HandshakeError) {
+        guard try datagram.handshakeUInt64(1) == localConnectionID.rawValue else {
+            throw .malformed("reply addressed to another connection")
+        }
+    }
+}
+
+func makeEphemeral(_ entropy: EntropySource) throws(HandshakeError) -> Curve25519.KeyAgreement.PrivateKey {
+    do {
+        return try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: entropy.bytes(32))
+    } catch {
+        throw .invalidKey("cannot create ephemeral key")
+    }
+}

@@ -1,0 +1,12 @@
+/// The outcome of a completed handshake: one traffic secret per direction, from which
+/// `PacketProtection` derives the AEAD keys of each key phase.
+public struct SessionKeys: Sendable {
+    public let isInitiator: Bool
+    let initiatorToResponder: [UInt8]
+    let responderToInitiator: [UInt8]
+    /// Final transcript hash; identifies this handshake (usable for channel binding).
+    let handshakeHash: [UInt8]
+
+    var sendSecret: [UInt8] { isInitiator ? initiatorToResponder : responderToInitiator }
+    var receiveSecret: [UInt8] { isInitiator ? responderToInitiator : initiatorToResponder }
+}

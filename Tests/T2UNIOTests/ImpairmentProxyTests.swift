@@ -1,0 +1,208 @@
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UNIO
+import Logging
+import Testing
+
+/// Echoes every datagram to its sender.
+private final class EchoHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = Self.unwrapInboundIn(data)
+        context.writeAndFlush(Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: envelope.data)), promise: nil)
+    }
+}
+
+/// Records datagrams with their arrival time. Confined to its channel's event loop.
+private final class CollectHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    var received: [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] = []
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = Self.unwrapInboundIn(data).data
+        guard let sequence = buffer.readInteger(as: UInt32.self), let sentAt = buffer.readInteger(as: UInt64.self) else { return }
+        received.append((sequence, sentAt, NIODeadline.now().uptimeNanoseconds))
+    }
+}
+
+private struct Peer {
+    let channel: Channel
+    let collector: CollectHandler
+
+    static func bind(group: EventLoopGroup) async throws -> Peer {
+        let collector = CollectHandler()
+        let channel = try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return Peer(channel: channel, collector: collector)
+    }
+
+    func send(_ sequence: UInt32, to address: SocketAddress, size: Int = 64) async throws {
+        var buffer = channel.allocator.buffer(capacity: size)
+        buffer.writeInteger(sequence)
+        buffer.writeInteger(NIODeadline.now().uptimeNanoseconds)
+        buffer.writeRepeatingByte(0xAB, count: max(0, size - 12))
+        try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer))
+    }
+
+    func received() async throws -> [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] {
+        let collector = self.collector
+        return try await channel.eventLoop.submit { collector.received.map { $0 } }.get()
+    }
+
+    /// Polls until `count` datagrams arrived or `timeout` passed (bounded).
+    func waitFor(count: Int, timeoutMs: Int = 5000) async throws -> [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] {
+        for _ in 0..<(timeoutMs / 20) {
+            let got = try await received()
+            if got.count >= count { return got }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return try await received()
+    }
+}
+
+@Suite(.serialized) struct ImpairmentProxyTests {
+    let group = MultiThreadedEventLoopGroup.singleton
+    let loopbackAny = try! SocketAddress(ipAddress: "127.0.0.1", port: 0)
+    let quietLogger: Logger = {
+        var logger = Logger(label: "t2u.impair.test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    private func echoServer() async throws -> Channel {
+        try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    private func proxy(to echo: Channel, up: LinkConditions = .perfect, down: LinkConditions = .perfect, seed: UInt64 = 1) async throws -> ImpairmentProxy {
+        try await ImpairmentProxy.start(
+            group: group, listen: loopbackAny, upstream: echo.localAddress!,
+            upstreamToClient: down, clientToUpstream: up, seed: seed, logger: quietLogger)
+    }
+
+    @Test func forwardsBothWaysForSeveralClients() async throws {
+        let echo = try await echoServer()
+        let proxy = try await proxy(to: echo)
+        let a = try await Peer.bind(group: group)
+        let b = try await Peer.bind(group: group)
+        for i in 0..<50 {
+            try await a.send(UInt32(i), to: proxy.localAddress)
+            try await b.send(UInt32(1000 + i), to: proxy.localAddress)
+        }
+        let gotA = try await a.waitFor(count: 50)
+        let gotB = try await b.waitFor(count: 50)
+        #expect(Set(gotA.map(\.sequence)) == Set(0..<50))
+        #expect(Set(gotB.map(\.sequence)) == Set(1000..<1050))
+        let stats = try await proxy.stats
+        #expect(stats.clients == 2)
+        #expect(stats.clientToUpstream.sent == 100)
+        #expect(stats.upstreamToClient.delivered == 100)
+        try await proxy.stop()
+        try await a.channel.close()
+        try await b.channel.close()
+        try await echo.close()
+    }
+
+    @Test func appliesDelayInEachDirection() async throws {
+        let echo = try await echoServer()
+        let proxy = try await proxy(
+            to: echo, up: LinkConditions(delay: .milliseconds(30)),
+            down: LinkConditions(delay: .milliseconds(20), jitter: .milliseconds(5)))
+        let client = try await Peer.bind(group: group)
+        for i in 0..<20 {
+            try await client.send(UInt32(i), to: proxy.localAddress)
+            try await Task.sleep(nanoseconds: 2_000_000)
+        }
+        let got = try await client.waitFor(count: 20)
+        #expect(got.count == 20)
+        for reply in got {
+            let rttMs = Double(reply.receivedAt - reply.sentAt) / 1e6
+            // At least the configured 50 ms; the upper bound only guards against no scheduling.
+            #expect(rttMs >= 50 && rttMs < 1000, "rtt \(rttMs) ms")
+        }
+        // Jitter keeps order: replies arrive in the order sent.
+        #expect(got.map(\.sequence) == (0..<20).map(UInt32.init))
+        try await proxy.stop()
+        try await client.channel.close()
+        try await echo.close()
+    }
+
+    @Test(arguments: [UInt64(5), 6])
+    func appliesLossMeasurably(seed: UInt64) async throws {
+        let echo = try await echoServer()
+        let proxy = try await proxy(to: echo, up: LinkConditions(lossRate: 0.5), seed: seed)
+        let client = try await Peer.bind(group: group)
+        for i in 0..<400 {
+            try await client.send(UInt32(i), to: proxy.localAddress)
+            if i % 50 == 49 { try await Task.sleep(nanoseconds: 5_000_000) }
+        }
+        let stats = try await proxy.stats
+        let forwarded = Int(stats.clientToUpstream.delivered)
+        let got = try await client.waitFor(count: forwarded, timeoutMs: 3000)
+        #expect(stats.clientToUpstream.sent == 400, "seed \(seed)")
+        // Expected 200, sigma 10: 120...280 is eight sigma either side.
+        #expect((120...280).contains(forwarded), "seed \(seed): forwarded \(forwarded)")
+        #expect(got.count == forwarded, "seed \(seed): echoed \(got.count) of \(forwarded)")
+        try await proxy.stop()
+        try await client.channel.close()
+        try await echo.close()
+    }
+
+    @Test func bandwidthLimitStretchesABurst() async throws {
+        // 4 Mbit/s: 50 datagrams of 1000 B take 100 ms to serialise.
+        let echo = try await echoServer()
+        let proxy = try await proxy(to: echo, down: LinkConditions(bandwidthBitsPerSecond: 4e6))
+        let client = try await Peer.bind(group: group)
+        for i in 0..<50 { try await client.send(UInt32(i), to: proxy.localAddress, size: 1000) }
+        let got = try await client.waitFor(count: 50)
+        #expect(got.count == 50)
+        if let first = got.map(\.sentAt).min(), let last = got.map(\.receivedAt).max() {
+            let spanMs = Double(last - first) / 1e6
+            #expect(spanMs >= 95 && spanMs < 2000, "span \(spanMs) ms")
+        }
+        try await proxy.stop()
+        try await client.channel.close()
+        try await echo.close()
+    }
+
+    @Test func idleClientGivesItsPlaceToANewOne() async throws {
+        let echo = try await echoServer()
+        let proxy = try await ImpairmentProxy.start(
+            group: group, listen: loopbackAny, upstream: echo.localAddress!, upstreamToClient: .perfect,
+            clientToUpstream: .perfect, seed: 1, maxClients: 1, clientIdleTimeout: .milliseconds(50), logger: quietLogger)
+        let a = try await Peer.bind(group: group)
+        let b = try await Peer.bind(group: group)
+        try await a.send(1, to: proxy.localAddress)
+        #expect(try await a.waitFor(count: 1).count == 1)
+        try await b.send(2, to: proxy.localAddress)  // a is still active: no room
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(try await b.received().isEmpty)
+        #expect(try await proxy.stats.droppedTooManyClients == 1)
+        try await b.send(3, to: proxy.localAddress)  // a has been idle for 100 ms > 50 ms
+        let got = try await b.waitFor(count: 1)
+        #expect(got.map(\.sequence) == [3])
+        #expect(try await proxy.stats.clients == 2)
+        try await proxy.stop()
+        try await a.channel.close()
+        try await b.channel.close()
+        try await echo.close()
+    }
+
+    @Test func addressConversionRoundTrips() throws {
+        let v4 = NetAddress(ipv4: (192, 0, 2, 33), port: 4433)
+        let socket4 = SocketAddress(v4)
+        #expect(socket4.ipAddress == "192.0.2.33" && socket4.port == 4433)
+        #expect(NetAddress(socket4) == v4)
+        let v6 = try SocketAddress(ipAddress: "2001:db8::1:2", port: 9)
+        let net6 = try #require(NetAddress(v6))
+        #expect(net6.host == .v6(0x2001_0db8_0000_0000, 0x0000_0000_0001_0002))
+        #expect(SocketAddress(net6) == v6)
+    }
+}
