@@ -57,6 +57,8 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
     private var finished = false
     /// The TCP channel closed cleanly while TCP bytes still wait for the stream.
     private var draining = false
+    /// The TCP connection failed (reset, I/O error): its end is never a clean EOF.
+    private var tcpFailed = false
 
     public private(set) var bytesToStream: UInt64 = 0
     public private(set) var bytesToTCP: UInt64 = 0
@@ -165,10 +167,17 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
 
     public func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("TCP error", metadata: ["error": "\(error)"])
+        tcpFailed = true
         context.close(promise: nil)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        if !tcpFailed && streamFinReceived && !tcpInputClosed {
+            // After our own output half-close, NIO turns the peer's EOF into a full close
+            // without an `inputClosed` event: this is that EOF.
+            tcpInputClosed = true
+            pumpTCPToStream()
+        }
         if tcpInputClosed && streamFinReceived && !streamFinishSent && !streamGone {
             // Both sides ended cleanly but TCP bytes still wait for stream credit: keep
             // draining them, then send FIN (pumpTCPToStream finishes the bridge).

@@ -67,6 +67,10 @@ final class ObservingHandler: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
     func channelInactive(context: ChannelHandlerContext) { ending.succeed(.eof) }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        firstData.fail(ChannelError.ioOnClosedChannel)  // no-op when completed
+        ending.succeed(.eof)
+    }
 }
 
 /// Aborts `channel` with RST (SO_LINGER 0).
@@ -117,6 +121,10 @@ final class SlowReader: ChannelInboundHandler, @unchecked Sendable {
         if let event = event as? ChannelEvent, event == .inputClosed { eof.succeed(received) }
     }
     func channelInactive(context: ChannelHandlerContext) { eof.succeed(received) }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connected.fail(ChannelError.ioOnClosedChannel)
+        eof.succeed(received)
+    }
 }
 
 @Suite("Bridge", .serialized)

@@ -22,7 +22,19 @@ final class TunnelHarness: @unchecked Sendable {
     private(set) var listenAddress: SocketAddress?
     var tcpLoop: EventLoop
 
+    /// T2U_TEST_LOG=debug (etc.) shows the shell's logs.
+    static let logging: Void = {
+        if let level = ProcessInfoLite.environment("T2U_TEST_LOG").flatMap(Logger.Level.init(rawValue:)) {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }()
+
     init(seed: UInt64, config: TransportConfig = TransportConfig()) {
+        _ = Self.logging
         let loops = Array(group.makeIterator())
         tcpLoop = loops[0]
         let seeds = SeededEntropy(seed: seed)
@@ -66,6 +78,12 @@ final class TunnelHarness: @unchecked Sendable {
         _ = try? await client.close().get()
         _ = try? await device.close().get()
         try? await group.shutdownGracefully()
+    }
+}
+
+enum ProcessInfoLite {
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 }
 
@@ -135,7 +153,12 @@ final class ExchangeClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        done.fail(ChannelError.eof)  // no-op when already completed
+        // After our own output half-close NIO reports the peer's EOF as a full close.
+        if outputClosed && sawError == nil {
+            done.succeed(received)
+        } else {
+            done.fail(ChannelError.eof)  // no-op when already completed
+        }
     }
 }
 
