@@ -61,7 +61,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     /// Starts a handshake to `address` (client side).
     public func connect(to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?) throws -> Connection {
         eventLoop.preconditionInEventLoop()
-        guard let peer = nioNetAddress(address) else { throw ChannelError.badInterfaceAddressFamily }
+        guard let peer = NetAddress(address) else { throw ChannelError.badInterfaceAddressFamily }
         let connection = endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password, now: Self.now())
         requestStep()
         return connection

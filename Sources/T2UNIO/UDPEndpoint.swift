@@ -192,7 +192,7 @@ public final class UDPEndpoint: @unchecked Sendable {
 
     fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>, sink: UDPDatagramSink) {
         counters.receiveOperations &+= 1
-        guard let from = nioNetAddress(envelope.remoteAddress) else { return }
+        guard let from = NetAddress(envelope.remoteAddress) else { return }
         var data = envelope.data
         if let segment = envelope.metadata?.segmentSize, segment > 0, data.readableBytes > segment {
             // A GRO run: equal segments, the last one possibly shorter.
@@ -284,6 +284,21 @@ struct DatagramBatcher {
         runCount = 0
         runDestination = nil
         return completed
+    }
+}
+
+/// Remembers the last conversion: a connection sends most datagrams to one peer, so the
+/// per-datagram `SocketAddress` construction (which formats a host string) runs once.
+struct SocketAddressCache {
+    private var lastNet: NetAddress?
+    private var lastSocket: SocketAddress?
+
+    mutating func socketAddress(for address: NetAddress) -> SocketAddress {
+        if let lastNet, lastNet == address, let lastSocket { return lastSocket }
+        let converted = SocketAddress(address)
+        lastNet = address
+        lastSocket = converted
+        return converted
     }
 }
 

@@ -55,16 +55,19 @@ struct TransportBenchmark: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: logLevel)
         let logger = Logger(label: "t2u.bench")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        // Client applications and servers on their own loops, so raw TCP crosses threads as
+        // the tunnel does (a tunnel's hops are separate processes in real use).
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 4)
         let tcpLoop = group.next()
+        let serverLoop = group.next()
         let clientLoop = group.next()
         let deviceLoop = group.next()
         let cap = TimeAmount.nanoseconds(Int64(duration * 1e9))
 
         // Servers: sink and echo.
-        let sink = SinkServer(loop: tcpLoop)
+        let sink = SinkServer(loop: serverLoop)
         let sinkAddress = try await sink.start()
-        let echoAddress = try await ServerBootstrap(group: tcpLoop)
+        let echoAddress = try await ServerBootstrap(group: serverLoop)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
