@@ -55,9 +55,9 @@ final class TunnelHarness: @unchecked Sendable {
 
     private let deviceKey: [UInt8]
 
-    func start(target: SocketAddress) async throws {
-        let deviceAddress = try await device.start().get()
-        _ = try await client.start().get()
+    func start(target: SocketAddress, udp: UDPEndpoint.Configuration = .init()) async throws {
+        let deviceAddress = try await device.start(udp: udp).get()
+        _ = try await client.start(udp: udp).get()
         let device = self.device
         try await device.eventLoop.submit {
             device.onAccept = { connection in
@@ -215,12 +215,17 @@ extension EventLoopFuture where Value: Sendable {
 
 @Suite("Tunnel", .serialized)
 struct TunnelTests {
-    @Test("several concurrent TCP connections cross the tunnel byte-exact, both ways")
-    func concurrentConnectionsByteExact() async throws {
+    @Test(
+        "several concurrent TCP connections cross the tunnel byte-exact, both ways",
+        arguments: [OffloadMode.auto, OffloadMode.disabled])
+    func concurrentConnectionsByteExact(offload: OffloadMode) async throws {
         let seed: UInt64 = 7
         let harness = TunnelHarness(seed: seed)
         let echo = try await startServer(on: harness.tcpLoop) { HalfCloseEchoHandler() }
-        try await harness.start(target: echo.localAddress!)
+        var udp = UDPEndpoint.Configuration()
+        udp.segmentationOffload = offload
+        udp.receiveOffload = offload
+        try await harness.start(target: echo.localAddress!, udp: udp)
         let listen = try #require(harness.listenAddress)
 
         let sizes = [3 << 20, 1 << 20, 2 << 20, 777_777, 1]
