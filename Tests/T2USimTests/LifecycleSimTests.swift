@@ -45,7 +45,9 @@ import T2USim
 
     /// A reset aborts one stream on both sides; the other streams are untouched.
     @Test func resetAbortsOnlyThatStream() throws {
-        let scenario = TransferScenario(seed: 53, streams: 3, bytesPerStream: 2_000_000, link: Self.link())
+        var link = Self.link()
+        link.bandwidthBitsPerSecond = 10_000_000
+        let scenario = TransferScenario(seed: 53, streams: 3, bytesPerStream: 2_000_000, link: link)
         scenario.network.run(until: scenario.network.now + .milliseconds(300))
         let client = try #require(scenario.client.connection)
         let victim = StreamID(rawValue: 2)
@@ -54,7 +56,9 @@ import T2USim
             !(scenario.client.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished }
               && scenario.device.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished })
         }
-        #expect(scenario.device.events.contains(.streamReset(victim, errorCode: 7)))
+        let deviceSawReset = scenario.device.events.contains(.streamReset(victim, errorCode: 7))
+        #expect(deviceSawReset)
+        #expect(scenario.device.incoming[victim]?.finished == false, "the reset stream must not complete")
         #expect(scenario.mismatchedStreams.filter { $0 != victim }.isEmpty)
         for id in [StreamID(rawValue: 0), StreamID(rawValue: 4)] {
             #expect(scenario.device.incoming[id]?.finished == true, "\(id) did not finish")
