@@ -66,4 +66,19 @@ import T2USim
         #expect(client.streams[victim] == nil)
         #expect(scenario.device.connection?.streams[victim] == nil)
     }
+
+    /// A stream opened without data is announced at once, so a device can connect to a service
+    /// that speaks first (SSH, SMTP) before the client sends anything. Survives loss.
+    @Test func openingAStreamAnnouncesItBeforeAnyData() throws {
+        var link = Self.link()
+        link.lossRate = 0.3
+        let scenario = TransferScenario(seed: 54, streams: 0, bytesPerStream: 0, link: link)
+        scenario.network.run(until: scenario.network.now + .seconds(20)) { scenario.device.connection?.state != .established || scenario.client.connection?.state != .established }
+        let client = try #require(scenario.client.connection)
+        let id = try client.openStream()
+        scenario.network.run(until: scenario.network.now + .seconds(20)) {
+            !scenario.device.events.contains(.streamOpened(id))
+        }
+        #expect(scenario.device.events.contains(.streamOpened(id)))
+    }
 }

@@ -192,7 +192,7 @@ extension Connection {
             if stream.isComplete { retireIfComplete(id) }
         case .ack(let largest):
             ackTracker.onAckAcknowledged(largest: largest)
-        case .resetStream, .maxData, .maxStreamData, .maxStreams, .ping, .close:
+        case .streamOpen, .resetStream, .maxData, .maxStreamData, .maxStreams, .ping, .close:
             break
         }
     }
@@ -207,6 +207,12 @@ extension Connection {
                     guard let stream = streams[id] else { continue }
                     stream.send.onLost(offset: offset, length: length, fin: fin)
                     scheduler.markSendable(id)
+                case .streamOpen(let id):
+                    // Announce again unless data (which announces it too) went out meanwhile.
+                    if let stream = streams[id], stream.send.sentOffset == 0, !stream.send.isFinished {
+                        stream.needsOpenFrame = true
+                        scheduler.markSendable(id)
+                    }
                 case .resetStream(let id, let code, let finalSize):
                     resetsPending.append((id, code, finalSize))
                 case .maxData:

@@ -10,7 +10,10 @@ extension Connection {
         let parity: UInt64 = role == .initiator ? 0 : 1
         let id = StreamID(rawValue: nextLocalStreamIndex << 1 | parity)
         nextLocalStreamIndex += 1
-        streams[id] = StreamState(id: id, config: config, peerMaxStreamData: peerParameters?.initialMaxStreamData ?? 0)
+        let stream = StreamState(id: id, config: config, peerMaxStreamData: peerParameters?.initialMaxStreamData ?? 0)
+        stream.needsOpenFrame = true
+        streams[id] = stream
+        scheduler.markSendable(id)
         return id
     }
 

@@ -154,6 +154,14 @@ extension Connection {
                 scheduler.markSendable(id)
                 return
             }
+            if stream.needsOpenFrame {
+                stream.needsOpenFrame = false
+                if !stream.send.hasSendableData {
+                    FrameCodec.writeStreamFrame(id: id, offset: 0, fin: false, data: ByteBuffer(), into: &buffer)
+                    frames.append(.streamOpen(id))
+                    continue
+                }
+            }
             guard let chunk = stream.send.nextChunk(maxLength: room, connectionCredit: flow.sendCredit) else {
                 // Blocked on credit: MAX_DATA / MAX_STREAM_DATA puts it back in the schedule.
                 continue

@@ -2,6 +2,9 @@
 /// Packets are never retransmitted as such: lost frames are re-queued and sent in new packets.
 enum SentFrame: Sendable {
     case stream(StreamID, offset: UInt64, length: Int, fin: Bool)
+    /// An empty STREAM frame that tells the peer a stream exists before any data (protocols
+    /// where the server speaks first, e.g. SSH, need the far side to connect at once).
+    case streamOpen(StreamID)
     case resetStream(StreamID, errorCode: UInt64, finalSize: UInt64)
     /// Flow-control updates: on loss the current (not the old) value is sent again.
     case maxData

@@ -10,6 +10,8 @@ final class StreamState {
     var readableSignalled = false
     /// We reset it: nothing more is sent or delivered, the state goes once the RESET is queued.
     var isReset = false
+    /// Locally opened and not yet announced to the peer (see `SentFrame.streamOpen`).
+    var needsOpenFrame = false
 
     init(id: StreamID, config: TransportConfig, peerMaxStreamData: UInt64) {
         send = SendStream(id: id, bufferLimit: config.streamSendBuffer, peerMaxData: peerMaxStreamData)

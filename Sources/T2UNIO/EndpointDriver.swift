@@ -1,0 +1,196 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+
+/// Runs one sans-IO `TransportEndpoint` on one event loop: feeds it the datagrams of a
+/// `UDPEndpoint`, drains its transmissions in batches after every I/O step, keeps a single
+/// timer at its `nextDeadline()`, and hands connection events to registered handlers.
+///
+/// Confined to `eventLoop`: except `init`, `start` and `close`, call it only from there
+/// (TCP channels of the bridge live on the same loop, so no hops on the data path).
+public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
+    public typealias EventHandler = (ConnectionEvent) -> Void
+
+    public let eventLoop: EventLoop
+    public let endpoint: TransportEndpoint
+    public private(set) var udp: UDPEndpoint?
+    /// Called for every connection a peer opens to us (device side).
+    public var onAccept: ((Connection) -> Void)?
+
+    /// Bound on datagrams per drain so a fast sender cannot starve reads and timers.
+    static let maxDatagramsPerDrain = 512
+    /// Bound on events drained per connection per step.
+    static let maxEventsPerStep = 4096
+
+    private let logger: Logger
+    private var scratch: ByteBuffer
+    /// Connections with a handler. Tracked here, not read from `endpoint.connections`, because
+    /// the endpoint forgets a closed connection before its final `.closed` event is read.
+    private var registered: [(connection: Connection, handler: EventHandler)] = []
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    private var stepScheduled = false
+    private var udpWritable = true
+    private var closed = false
+
+    public init(endpoint: TransportEndpoint, eventLoop: EventLoop, logger: Logger = Logger(label: "t2u.driver")) {
+        self.endpoint = endpoint
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.scratch = ByteBufferAllocator().buffer(capacity: 2048)
+    }
+
+    /// Binds the UDP socket and starts reading; returns the bound address.
+    public func start(udp configuration: UDPEndpoint.Configuration = .init()) -> EventLoopFuture<SocketAddress> {
+        UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger).map { udp in
+            self.udp = udp
+            self.step()
+            return udp.localAddress
+        }
+    }
+
+    /// The monotonic clock the core sees.
+    @inline(__always)
+    public static func now() -> Instant {
+        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
+    }
+
+    // MARK: connections
+
+    /// Starts a handshake to `address` (client side).
+    public func connect(to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?) throws -> Connection {
+        eventLoop.preconditionInEventLoop()
+        guard let peer = NetAddress(address) else { throw ChannelError.badInterfaceAddressFamily }
+        let connection = endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password, now: Self.now())
+        requestStep()
+        return connection
+    }
+
+    /// Routes `connection`'s events to `handler` (replacing any previous one).
+    public func setEventHandler(for connection: Connection, _ handler: @escaping EventHandler) {
+        eventLoop.preconditionInEventLoop()
+        if let index = registered.firstIndex(where: { $0.connection === connection }) {
+            registered[index].handler = handler
+        } else {
+            registered.append((connection, handler))
+        }
+        requestStep()
+    }
+
+    public func removeEventHandler(for connection: Connection) {
+        registered.removeAll { $0.connection === connection }
+    }
+
+    /// Schedules one step (events, transmissions, timer) at the end of this loop tick. Call it
+    /// after acting on a connection (write, finish, read, reset); many calls coalesce.
+    public func requestStep() {
+        guard !stepScheduled, !closed else { return }
+        stepScheduled = true
+        eventLoop.execute { self.step() }
+    }
+
+    /// Closes every connection (telling peers), sends what is queued, closes the socket.
+    public func close(errorCode: UInt64 = 0, reason: String = "") -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            guard !self.closed else { return self.eventLoop.makeSucceededVoidFuture() }
+            let now = Self.now()
+            for connection in self.endpoint.connections where connection.state != .closed {
+                connection.close(errorCode: errorCode, reason: reason, now: now)
+            }
+            self.step()
+            self.closed = true
+            self.timer?.cancel()
+            self.timer = nil
+            self.registered.removeAll()
+            self.onAccept = nil
+            return self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
+        }
+    }
+
+    // MARK: UDPDatagramSink
+
+    public func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
+        guard !closed else { return }
+        self.endpoint.receive(datagram, from: address, now: Self.now())
+    }
+
+    public func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) {
+        step()
+    }
+
+    public func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {
+        udpWritable = writable
+        if writable { requestStep() }
+    }
+
+    // MARK: the I/O step
+
+    /// Accepts, dispatches events (bridges move stream data), then sends and re-arms the timer.
+    private func step() {
+        stepScheduled = false
+        guard !closed else { return }
+        while let accepted = endpoint.pollAccepted() {
+            onAccept?(accepted)
+        }
+        dispatchEvents()
+        drainTransmit()
+        // Dispatching may have queued more (e.g. credit updates after reads); they go out on
+        // the next step, which the bridge requests.
+        armTimer()
+    }
+
+    private func dispatchEvents() {
+        var finished: [Connection] = []
+        for (connection, handler) in registered {
+            var budget = Self.maxEventsPerStep
+            while budget > 0, let event = connection.pollEvent() {
+                budget -= 1
+                handler(event)
+                if case .closed = event { finished.append(connection) }
+            }
+            if budget == 0 { requestStep() }
+        }
+        // `.closed` is a connection's last event: drop its handler (and what it retains).
+        for connection in finished { registered.removeAll { $0.connection === connection } }
+    }
+
+    private func drainTransmit() {
+        guard let udp, udpWritable else { return }
+        let now = Self.now()
+        var sent = 0
+        while sent < Self.maxDatagramsPerDrain, let destination = endpoint.pollTransmit(now: now, into: &scratch) {
+            udp.enqueue(scratch, to: destination)
+            sent += 1
+            if !udp.isWritable { break }
+        }
+        if sent > 0 { udp.flush() }
+        if sent == Self.maxDatagramsPerDrain { requestStep() }
+    }
+
+    private func armTimer() {
+        guard let next = endpoint.nextDeadline() else {
+            timer?.cancel()
+            timer = nil
+            timerDeadline = nil
+            return
+        }
+        let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))
+        // An earlier timer already pending re-evaluates when it fires.
+        if timer != nil, let current = timerDeadline, current <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = eventLoop.scheduleTask(deadline: deadline) { self.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        guard !closed else { return }
+        let now = Self.now()
+        if let next = endpoint.nextDeadline(), next <= now {
+            endpoint.handleTimeout(now: now)
+        }
+        step()
+    }
+}

@@ -1,0 +1,294 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Joins one local TCP channel and one transport stream, with backpressure both ways:
+///
+/// - TCP -> stream: bytes go to `Connection.write`; what the stream does not accept is kept
+///   and TCP reads stop (the `read` outbound event is held) until `.streamWritable`.
+/// - stream -> TCP: the stream is read only while the TCP channel is writable, so a slow TCP
+///   reader leaves data in the stream's receive buffer and its flow-control credit is not
+///   returned to the sender.
+/// - TCP half-close (input closed) -> `finish`; stream FIN -> TCP output shutdown (after the
+///   data before it is written).
+/// - TCP error or close before both directions finished -> stream reset; stream reset ->
+///   TCP reset (SO_LINGER 0).
+///
+/// Lives on the driver's event loop, in the TCP channel's pipeline.
+public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    /// Error code of a stream reset caused by the local TCP connection failing or closing early.
+    public static let tcpAbortedErrorCode: UInt64 = 0x54_43_50  // "TCP"
+
+    /// Largest chunk read from the stream per `read` call.
+    static let streamReadChunk = 256 * 1024
+    /// Bound on stream reads per pump before yielding to the event loop.
+    static let maxReadsPerPump = 64
+
+    public private(set) var stream: StreamID?
+    let connection: Connection
+    let driver: EndpointDriver
+    private let logger: Logger
+    /// Called once when the bridge is done (TCP channel gone).
+    var onFinished: ((StreamBridge) -> Void)?
+
+    private var context: ChannelHandlerContext?
+    /// TCP bytes the stream has not accepted yet; TCP reads are paused while non-nil.
+    private var pendingToStream: ByteBuffer?
+    private var heldRead = false
+    private var tcpInputClosed = false
+    private var streamFinishSent = false
+    private var streamFinReceived = false
+    private var streamReadable = false
+    /// The stream is reset or closed: never touch it again.
+    private var streamGone = false
+    private var finished = false
+    /// The TCP channel closed cleanly while TCP bytes still wait for the stream.
+    private var draining = false
+    /// The TCP connection failed (reset, I/O error): its end is never a clean EOF.
+    private var tcpFailed = false
+
+    public private(set) var bytesToStream: UInt64 = 0
+    public private(set) var bytesToTCP: UInt64 = 0
+
+    init(stream: StreamID?, connection: Connection, driver: EndpointDriver, logger: Logger) {
+        self.stream = stream
+        self.connection = connection
+        self.driver = driver
+        self.logger = logger
+        // Data may be buffered in the stream before the TCP side is ready.
+        self.streamReadable = stream != nil
+    }
+
+    /// Gives a bridge created while no stream could be opened its stream.
+    func attach(stream: StreamID) {
+        self.stream = stream
+        pumpTCPToStream()
+    }
+
+    // MARK: stream side (called by the tunnel service)
+
+    func handle(_ event: ConnectionEvent) {
+        switch event {
+        case .streamReadable:
+            streamReadable = true
+            pumpStreamToTCP()
+        case .streamWritable:
+            pumpTCPToStream()
+        case .streamReset(_, let code):
+            logger.debug("stream reset by peer", metadata: ["stream": "\(stream.map { "\($0)" } ?? "-")", "code": "\(code)"])
+            streamGone = true
+            abortTCP()
+            if draining { finish() }
+        case .streamClosed:
+            // Both directions ended: TCP closes by itself once the output half-close (queued
+            // behind the last data) completes. Closing here would drop unwritten data.
+            streamGone = true
+            if draining { finish() }
+        default:
+            break
+        }
+    }
+
+    /// The whole connection is gone: reset the TCP side.
+    func connectionClosed() {
+        streamGone = true
+        abortTCP()
+    }
+
+    /// The outbound TCP connection could not be made (device side).
+    func connectFailed(_ error: Error) {
+        logger.debug("TCP connect failed", metadata: ["error": "\(error)"])
+        resetStream()
+        finish()
+    }
+
+    // MARK: ChannelHandler
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        if streamGone {
+            abortTCP()  // the peer reset the stream while we were connecting
+            return
+        }
+        pumpStreamToTCP()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = Self.unwrapInboundIn(data)
+        if pendingToStream == nil {
+            pendingToStream = bytes
+        } else {
+            pendingToStream?.writeBuffer(&bytes)
+        }
+        pumpTCPToStream()
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if pendingToStream != nil {
+            heldRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.fireChannelWritabilityChanged()
+        if context.channel.isWritable { pumpStreamToTCP() }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            tcpInputClosed = true
+            pumpTCPToStream()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("TCP error", metadata: ["error": "\(error)"])
+        tcpFailed = true
+        context.close(promise: nil)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        if !tcpFailed && streamFinReceived && !tcpInputClosed {
+            // After our own output half-close, NIO turns the peer's EOF into a full close
+            // without an `inputClosed` event: this is that EOF.
+            tcpInputClosed = true
+            pumpTCPToStream()
+        }
+        if tcpInputClosed && streamFinReceived && !streamFinishSent && !streamGone {
+            // Both sides ended cleanly but TCP bytes still wait for stream credit: keep
+            // draining them, then send FIN (pumpTCPToStream finishes the bridge).
+            draining = true
+        } else {
+            // A clean end has both FINs through; anything else aborts the stream.
+            if !(streamFinishSent && streamFinReceived) { resetStream() }
+            finish()
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: pumps
+
+    private func pumpTCPToStream() {
+        guard let stream, !streamGone else { return }
+        if var pending = pendingToStream {
+            do {
+                let accepted = try connection.write(pending, to: stream)
+                pending.moveReaderIndex(forwardBy: min(accepted, pending.readableBytes))
+                bytesToStream &+= UInt64(accepted)
+            } catch {
+                logger.debug("stream write failed", metadata: ["error": "\(error)"])
+                streamGone = true
+                abortTCP()
+                return
+            }
+            driver.requestStep()
+            if pending.readableBytes > 0 {
+                pendingToStream = pending
+                return  // wait for .streamWritable; TCP reads stay held
+            }
+            pendingToStream = nil
+            if heldRead, let context {
+                heldRead = false
+                context.read()
+            }
+        }
+        if tcpInputClosed && !streamFinishSent {
+            streamFinishSent = true
+            do {
+                try connection.finish(stream)
+            } catch {
+                logger.debug("stream finish failed", metadata: ["error": "\(error)"])
+            }
+            driver.requestStep()
+            if draining { finish() }
+        }
+    }
+
+    private func pumpStreamToTCP() {
+        guard let stream, let context, context.channel.isActive, !streamGone, !streamFinReceived else { return }
+        var reads = 0
+        var wrote = false
+        while streamReadable, context.channel.isWritable, reads < Self.maxReadsPerPump {
+            reads += 1
+            let result: StreamRead
+            do {
+                result = try connection.read(stream, maxBytes: Self.streamReadChunk)
+            } catch {
+                logger.debug("stream read failed", metadata: ["error": "\(error)"])
+                streamGone = true
+                abortTCP()
+                return
+            }
+            switch result {
+            case .data(let bytes):
+                bytesToTCP &+= UInt64(bytes.readableBytes)
+                context.write(Self.wrapOutboundOut(bytes), promise: nil)
+                wrote = true
+            case .fin:
+                streamReadable = false
+                streamFinReceived = true
+                // The empty write completes after everything before it: then half-close.
+                let channel = context.channel
+                context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer()))
+                    .whenComplete { _ in
+                        channel.close(mode: .output, promise: nil)
+                    }
+                wrote = false
+            case .wouldBlock:
+                streamReadable = false
+            }
+        }
+        if wrote { context.flush() }
+        // Reading returned flow-control credit: let the driver send the window update.
+        if reads > 0 { driver.requestStep() }
+        if streamReadable && reads == Self.maxReadsPerPump && context.channel.isWritable {
+            context.eventLoop.execute { self.pumpStreamToTCP() }
+        }
+    }
+
+    private func resetStream() {
+        guard let stream, !streamGone else { return }
+        streamGone = true
+        connection.reset(stream, errorCode: Self.tcpAbortedErrorCode)
+        driver.requestStep()
+    }
+
+    /// Closes the TCP connection with RST so the local peer sees an abort, not a clean EOF.
+    private func abortTCP() {
+        guard let context, context.channel.isActive else { return }
+        // Runs synchronously on the channel's loop, so it is in place before the close.
+        _ = (context.channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        context.close(promise: nil)
+    }
+
+    private func finish() {
+        guard !finished else { return }
+        finished = true
+        onFinished?(self)
+        onFinished = nil
+    }
+}

@@ -1,0 +1,256 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+import Testing
+
+@testable import T2UNIO
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Two endpoint drivers on loopback (own loops), a client TunnelService listening on a local
+/// port and a device TunnelService connecting each stream to `target`.
+final class TunnelHarness: @unchecked Sendable {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+    let client: EndpointDriver
+    let device: EndpointDriver
+    private(set) var clientService: TunnelService?
+    private(set) var listenAddress: SocketAddress?
+    var tcpLoop: EventLoop
+
+    /// T2U_TEST_LOG=debug (etc.) shows the shell's logs.
+    static let logging: Void = {
+        if let level = ProcessInfoLite.environment("T2U_TEST_LOG").flatMap(Logger.Level.init(rawValue:)) {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }()
+
+    init(seed: UInt64, config: TransportConfig = TransportConfig()) {
+        _ = Self.logging
+        let loops = Array(group.makeIterator())
+        tcpLoop = loops[0]
+        let seeds = SeededEntropy(seed: seed)
+        let deviceIdentity = StaticIdentity.generate(seeds)
+        let clientIdentity = StaticIdentity.generate(seeds)
+        device = EndpointDriver(
+            endpoint: TransportEndpoint(
+                options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
+                entropy: SeededEntropy(seed: seed &+ 1)),
+            eventLoop: loops[2])
+        client = EndpointDriver(
+            endpoint: TransportEndpoint(
+                options: .init(config: config, identity: clientIdentity, acceptIncoming: false),
+                entropy: SeededEntropy(seed: seed &+ 2)),
+            eventLoop: loops[1])
+        deviceKey = deviceIdentity.publicKey
+    }
+
+    private let deviceKey: [UInt8]
+
+    func start(target: SocketAddress, udp: UDPEndpoint.Configuration = .init()) async throws {
+        let deviceAddress = try await device.start(udp: udp).get()
+        _ = try await client.start(udp: udp).get()
+        let device = self.device
+        try await device.eventLoop.submit {
+            device.onAccept = { connection in
+                TunnelService(driver: device, connection: connection).serveIncomingStreams { _ in target }
+            }
+        }.get()
+        let client = self.client
+        let key = deviceKey
+        let service = try await client.eventLoop.submit {
+            TunnelService(driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
+        }.get()
+        try await service.established.get()
+        clientService = service
+        listenAddress = try await client.eventLoop.flatSubmit { service.listen() }.get()
+    }
+
+    func shutdown() async {
+        _ = try? await client.close().get()
+        _ = try? await device.close().get()
+        try? await group.shutdownGracefully()
+    }
+}
+
+enum ProcessInfoLite {
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
+/// Seeded pseudo-random payload.
+func seededBytes(_ count: Int, seed: UInt64) -> ByteBuffer {
+    let entropy = SeededEntropy(seed: seed)
+    var buffer = ByteBufferAllocator().buffer(capacity: count)
+    var remaining = count
+    while remaining > 0 {
+        var word = entropy.nextUInt64()
+        let n = min(8, remaining)
+        _ = withUnsafeBytes(of: &word) { buffer.writeBytes($0.prefix(n)) }
+        remaining -= n
+    }
+    return buffer
+}
+
+/// Writes `payload` (respecting writability), half-closes, collects what comes back until EOF.
+final class ExchangeClient: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var payload: ByteBuffer
+    private var received: ByteBuffer
+    private let done: EventLoopPromise<ByteBuffer>
+    private var outputClosed = false
+    private(set) var sawError: Error?
+    private let chunk = 64 * 1024
+
+    init(payload: ByteBuffer, done: EventLoopPromise<ByteBuffer>) {
+        self.payload = payload
+        self.done = done
+        self.received = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+    }
+
+    func channelActive(context: ChannelHandlerContext) { pump(context) }
+    func channelWritabilityChanged(context: ChannelHandlerContext) { pump(context) }
+
+    private func pump(_ context: ChannelHandlerContext) {
+        while context.channel.isWritable, payload.readableBytes > 0,
+            let slice = payload.readSlice(length: min(chunk, payload.readableBytes))
+        {
+            context.write(Self.wrapOutboundOut(slice), promise: nil)
+        }
+        context.flush()
+        if payload.readableBytes == 0 && !outputClosed {
+            outputClosed = true
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = Self.unwrapInboundIn(data)
+        received.writeBuffer(&bytes)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            done.succeed(received)
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        sawError = error
+        done.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // After our own output half-close NIO reports the peer's EOF as a full close.
+        if outputClosed && sawError == nil {
+            done.succeed(received)
+        } else {
+            done.fail(ChannelError.eof)  // no-op when already completed
+        }
+    }
+}
+
+/// Echoes; on EOF, flushes and half-closes its output.
+final class HalfCloseEchoHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.write(data, promise: nil) }
+    func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            let channel = context.channel
+            context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer())).whenComplete { _ in
+                channel.close(mode: .output, promise: nil)
+            }
+        }
+    }
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+}
+
+func startServer(
+    on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler & Sendable
+) async throws -> Channel {
+    try await ServerBootstrap(group: loop)
+        .childChannelOption(.allowRemoteHalfClosure, value: true)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(makeHandler()) }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+}
+
+func connectClient(
+    to address: SocketAddress, on loop: EventLoop, _ handler: ChannelHandler & Sendable
+) async throws -> Channel {
+    try await ClientBootstrap(group: loop)
+        .channelOption(.allowRemoteHalfClosure, value: true)
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+        }
+        .connect(to: address).get()
+}
+
+extension EventLoopFuture where Value: Sendable {
+    func timeout(_ amount: TimeAmount) -> EventLoopFuture<Value> {
+        let promise = eventLoop.makePromise(of: Value.self)
+        let task = eventLoop.scheduleTask(in: amount) { promise.fail(ChannelError.connectTimeout(amount)) }
+        whenComplete { result in
+            task.cancel()
+            promise.completeWith(result)
+        }
+        return promise.futureResult
+    }
+}
+
+@Suite("Tunnel", .serialized)
+struct TunnelTests {
+    @Test(
+        "several concurrent TCP connections cross the tunnel byte-exact, both ways",
+        arguments: [OffloadMode.auto, OffloadMode.disabled])
+    func concurrentConnectionsByteExact(offload: OffloadMode) async throws {
+        let seed: UInt64 = 7
+        let harness = TunnelHarness(seed: seed)
+        let echo = try await startServer(on: harness.tcpLoop) { HalfCloseEchoHandler() }
+        var udp = UDPEndpoint.Configuration()
+        udp.segmentationOffload = offload
+        udp.receiveOffload = offload
+        try await harness.start(target: echo.localAddress!, udp: udp)
+        let listen = try #require(harness.listenAddress)
+
+        let sizes = [3 << 20, 1 << 20, 2 << 20, 777_777, 1]
+        var futures: [(ByteBuffer, EventLoopFuture<ByteBuffer>)] = []
+        for (i, size) in sizes.enumerated() {
+            let payload = seededBytes(size, seed: seed &+ UInt64(i))
+            let done = harness.tcpLoop.makePromise(of: ByteBuffer.self)
+            _ = try await connectClient(to: listen, on: harness.tcpLoop, ExchangeClient(payload: payload, done: done))
+            futures.append((payload, done.futureResult.timeout(.seconds(60))))
+        }
+        for (i, (payload, future)) in futures.enumerated() {
+            let echoed = try await future.get()
+            #expect(echoed.readableBytes == payload.readableBytes, "connection \(i) seed \(seed)")
+            #expect(echoed == payload, "connection \(i) differs, seed \(seed)")
+        }
+        // All bridges are gone once both directions finished.
+        let service = try #require(harness.clientService)
+        var remaining = -1
+        for _ in 0..<200 {
+            remaining = try await harness.client.eventLoop.submit { service.activeBridgeCount }.get()
+            if remaining == 0 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(remaining == 0)
+        try await echo.close()
+        await harness.shutdown()
+    }
+}

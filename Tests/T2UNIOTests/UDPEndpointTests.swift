@@ -1,0 +1,133 @@
+import NIOCore
+import NIOPosix
+import T2UCore
+import Testing
+
+@testable import T2UNIO
+
+/// Collects datagrams on the event loop.
+final class DatagramCollector: UDPDatagramSink, @unchecked Sendable {
+    var received: [(ByteBuffer, NetAddress)] = []
+    var readBatches = 0
+    func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
+        received.append((datagram, address))
+    }
+    func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) { readBatches += 1 }
+    func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
+}
+
+/// A datagram whose content is determined by its index: index (8 bytes) then a pattern.
+func patternDatagram(index: Int, size: Int) -> ByteBuffer {
+    var buffer = ByteBufferAllocator().buffer(capacity: size)
+    buffer.writeInteger(UInt64(index))
+    buffer.writeBytes((8..<size).map { UInt8(truncatingIfNeeded: index &* 31 &+ $0) })
+    return buffer
+}
+
+func sizeOfDatagram(_ index: Int) -> Int {
+    // Runs of equal sizes with a shorter one now and then (ends a GSO run).
+    index % 37 == 36 ? 700 : 1200
+}
+
+@Suite("UDPEndpoint")
+struct UDPEndpointTests {
+    @Test("batches cross loopback byte-exact", arguments: [OffloadMode.auto, OffloadMode.disabled])
+    func batchesRoundTrip(mode: OffloadMode) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        var config = UDPEndpoint.Configuration()
+        config.segmentationOffload = mode
+        config.receiveOffload = mode
+        let senderSink = DatagramCollector()
+        let receiverSink = DatagramCollector()
+        let sender = try await UDPEndpoint.bind(on: loop, configuration: config, sink: senderSink).get()
+        let receiver = try await UDPEndpoint.bind(on: loop, configuration: config, sink: receiverSink).get()
+        let destination = try #require(NetAddress(receiver.localAddress))
+        let senderAddress = try #require(NetAddress(sender.localAddress))
+
+        let total = 1200
+        let perFlush = 100
+        for start in stride(from: 0, to: total, by: perFlush) {
+            try await loop.submit {
+                for index in start..<min(start + perFlush, total) {
+                    sender.enqueue(patternDatagram(index: index, size: sizeOfDatagram(index)), to: destination)
+                }
+                sender.flush()
+            }.get()
+            // Let the receiver catch up so the (possibly small, capped) socket buffer never overflows.
+            for _ in 0..<500 {
+                let count = try await loop.submit { receiverSink.received.count }.get()
+                if count >= min(start + perFlush, total) { break }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+
+        let (received, sent, got) = try await loop.submit {
+            (receiverSink.received, sender.counters, receiver.counters)
+        }.get()
+        #expect(received.count == total)
+        var seen = Set<Int>()
+        for (datagram, from) in received {
+            #expect(from == senderAddress)
+            let index = try #require(datagram.getInteger(at: datagram.readerIndex, as: UInt64.self))
+            let expected = patternDatagram(index: Int(index), size: sizeOfDatagram(Int(index)))
+            #expect(datagram == expected, "datagram \(index) differs")
+            seen.insert(Int(index))
+        }
+        #expect(seen.count == total)
+        #expect(sent.datagramsSent == UInt64(total))
+        #expect(got.datagramsReceived == UInt64(total))
+
+        let host = UDPOffloadSupport.host
+        if mode == .disabled {
+            #expect(sender.offloads == .none)
+            #expect(sent.sendOperations == sent.datagramsSent)
+            #expect(got.receiveOperations == got.datagramsReceived)
+        } else {
+            #expect(sender.offloads == host)
+            if host.segmentation {
+                // 1200-byte runs of up to 54 datagrams: far fewer sends than datagrams.
+                #expect(sent.sendOperations * 10 < sent.datagramsSent, "\(sent)")
+            }
+            if host.segmentation && host.receiveOffload {
+                // Loopback hands GSO runs to a GRO socket whole.
+                #expect(got.receiveOperations < got.datagramsReceived, "\(got)")
+            }
+        }
+        #expect(sent.sendErrors == 0)
+        try await sender.close().get()
+        try await receiver.close().get()
+        try await group.shutdownGracefully()
+    }
+
+    @Test("GSO runs: same destination and size, shorter last, bounded")
+    func batcherRuns() throws {
+        let a = NetAddress(ipv4: (127, 0, 0, 1), port: 1000)
+        let b = NetAddress(ipv4: (127, 0, 0, 1), port: 2000)
+        var batcher = DatagramBatcher(allocator: ByteBufferAllocator(), maxSegments: 64)
+        var runs: [DatagramBatcher.Run] = []
+        func add(_ size: Int, _ to: NetAddress) {
+            if let run = batcher.append(ByteBuffer(repeating: UInt8(size & 0xff), count: size), to: to) { runs.append(run) }
+        }
+        for _ in 0..<3 { add(1000, a) }
+        add(500, a)  // shorter: joins and seals
+        add(1000, a)  // new run
+        add(1000, b)  // new destination
+        add(1200, b)  // larger: new run
+        for _ in 0..<60 { add(1200, b) }  // 61 x 1200 > 65507: split at 54
+        if let run = batcher.finishRun() { runs.append(run) }
+
+        #expect(runs.map(\.count) == [4, 1, 1, 54, 7])
+        #expect(runs.map(\.segmentSize) == [1000, 1000, 1000, 1200, 1200])
+        #expect(runs.map(\.destination) == [a, a, b, b, b])
+        #expect(runs[0].bytes.readableBytes == 3500)
+        #expect(runs.allSatisfy { $0.bytes.readableBytes <= DatagramBatcher.maxRunBytes })
+
+        var single = DatagramBatcher(allocator: ByteBufferAllocator(), maxSegments: 1)
+        #expect(single.append(ByteBuffer(repeating: 1, count: 100), to: a) == nil)
+        let previous = single.append(ByteBuffer(repeating: 2, count: 100), to: a)
+        let first = try #require(previous)
+        #expect(first.count == 1)
+        #expect(first.bytes == ByteBuffer(repeating: 1, count: 100))
+    }
+}
