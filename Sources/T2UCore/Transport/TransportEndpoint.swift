@@ -9,6 +9,9 @@ public final class TransportEndpoint {
         /// Accept incoming handshakes (device side). The password, if any, is required of peers.
         public var acceptIncoming: Bool
         public var password: [UInt8]?
+        /// New handshakes answered per second (each costs four X25519 operations); a burst of
+        /// this many is allowed. Repeats of a known initiation do not count.
+        public var handshakesPerSecond: Double = 200
         public init(config: TransportConfig, identity: StaticIdentity, acceptIncoming: Bool, password: [UInt8]? = nil) {
             self.config = config
             self.identity = identity
@@ -28,10 +31,15 @@ public final class TransportEndpoint {
     /// Rejections to send (no connection is kept for a refused peer).
     private var pendingReplies: [(NetAddress, [UInt8])] = []
     public private(set) var droppedDatagrams: UInt64 = 0
+    /// Initiations refused because `handshakesPerSecond` was exceeded.
+    public private(set) var handshakesRateLimited: UInt64 = 0
+    private var handshakeTokens: Double
+    private var handshakeTokensUpdated: Instant?
 
     public init(options: Options, entropy: EntropySource) {
         self.options = options
         self.entropy = entropy
+        self.handshakeTokens = options.handshakesPerSecond
     }
 
     /// Starts a connection as initiator.
@@ -77,6 +85,10 @@ public final class TransportEndpoint {
             existing.receive(datagram, from: address, now: now)
             return existing
         }
+        guard takeHandshakeToken(now: now) else {
+            handshakesRateLimited &+= 1
+            return nil
+        }
         let localID = ConnectionID.random(entropy)
         let outcome: ResponderOutcome
         do {
@@ -105,6 +117,18 @@ public final class TransportEndpoint {
             accepted.append(connection)
             return connection
         }
+    }
+
+    /// Token bucket over new handshakes: bounds the CPU a flood of initiations can take.
+    private func takeHandshakeToken(now: Instant) -> Bool {
+        let rate = options.handshakesPerSecond
+        if let last = handshakeTokensUpdated, now > last {
+            handshakeTokens = min(rate, handshakeTokens + (now - last).seconds * rate)
+        }
+        handshakeTokensUpdated = now
+        guard handshakeTokens >= 1 else { return false }
+        handshakeTokens -= 1
+        return true
     }
 
     private func register(_ connection: Connection) {
