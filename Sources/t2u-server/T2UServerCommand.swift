@@ -16,18 +16,14 @@ struct T2UServerCommand: AsyncParsableCommand {
         commandName: "t2u-server",
         abstract: "The t2u server cloud: registration, queries, introductions and relay for t2u agents.",
         discussion: """
-            Devices (t2usvr) and clients (libt2u) register over UDP on the main port, keep their NAT
-            binding alive with keepalives, and ask the server to introduce them for a P2P session.
-            When no direct path works, the server relays the (end-to-end encrypted) transport packets.
-            A second UDP port (default: main port + 1) answers probes so agents learn whether their
-            NAT mapping is endpoint-independent. Open both ports in the firewall.
+            Devices (t2usvr) and clients (libt2u) register over UDP on the main port, keep their NAT binding alive with keepalives, and ask the server to introduce them for a P2P session. When no direct path works, the server relays the end-to-end encrypted transport packets (it never sees plaintext).
 
-            Command-line flags override values from --config. Config file: key=value lines, keys
-            port, observation-port, bind, key, log-level, server-id, keepalive, relay, relay-rate,
-            presence-timeout. Example:
-                port=7000
-                key=my-secret
-                relay=true
+            A second UDP port (default: main port + 1) answers probes, so agents learn whether their NAT mapping is endpoint-independent. Open both ports in the firewall.
+
+            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds). Prefer key= in a file readable only by the server over --key, which other users can see in the process list.
+
+            Example: t2u-server --port 7000 --config /etc/t2u-server.conf
+
             Stop with SIGINT or SIGTERM.
             """)
 
