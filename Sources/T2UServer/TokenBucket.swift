@@ -38,6 +38,9 @@ public struct TokenBucket: Sendable {
 /// flood of new addresses beyond the bound is refused rather than growing memory.
 struct SourceRateLimiter {
     private var buckets: [NetAddress: TokenBucket] = [:]
+    /// Pruning is O(table); at most once per second, so a flood of fresh addresses cannot make
+    /// every datagram pay for it.
+    private var lastPrune: Instant?
     let rate: Double
     let burst: Double
     let capacity: Int
@@ -52,7 +55,10 @@ struct SourceRateLimiter {
 
     mutating func allow(_ source: NetAddress, now: Instant) -> Bool {
         if buckets[source] == nil {
-            if buckets.count >= capacity { prune(now: now) }
+            if buckets.count >= capacity, lastPrune.map({ now - $0 >= .seconds(1) }) ?? true {
+                lastPrune = now
+                prune(now: now)
+            }
             guard buckets.count < capacity else { return false }
             buckets[source] = TokenBucket(rate: rate, burst: burst, now: now)
         }

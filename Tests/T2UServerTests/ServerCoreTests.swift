@@ -306,3 +306,22 @@ func containsSubsequence(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
     }
     return false
 }
+
+@Suite struct SourceRateLimiterTests {
+    @Test func boundedTableRefusesNewSourcesUntilIdleOnesCanBePruned() {
+        var limiter = SourceRateLimiter(rate: 1, burst: 2, capacity: 3)
+        let now = Instant(nanoseconds: 0)
+        let sources = (0..<5).map { NetAddress(ipv4: (10, 0, 0, UInt8($0)), port: 1) }
+        for source in sources.prefix(3) {
+            let allowed = limiter.allow(source, now: now)
+            #expect(allowed)
+        }
+        let refused = !limiter.allow(sources[3], now: now)  // table full, nobody idle
+        #expect(refused)
+        #expect(limiter.trackedSources == 3)
+        // After the buckets refill, the idle sources are forgotten and a new one fits.
+        let admitted = limiter.allow(sources[4], now: now + .seconds(3))
+        #expect(admitted)
+        #expect(limiter.trackedSources == 1)
+    }
+}

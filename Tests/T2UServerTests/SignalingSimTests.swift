@@ -209,6 +209,19 @@ final class SignalingClientHost: SimulatedHost {
         #expect(w.device.events.contains(.statusChanged(.connecting)))
     }
 
+    @Test func silentServerLeadsToANewRegistrationWhenItComesBack() throws {
+        let w = try Self.makeWorld(seed: 12)
+        #expect(w.net.run(for: .seconds(10)) { w.device.client.status != .registered })
+        // The path to the server goes dark: keepalives go unanswered, the device starts over.
+        w.net.setLinks(between: Self.deviceAddress, and: Self.serverMain, LinkConditions(delay: .milliseconds(30), lossRate: 1))
+        #expect(w.net.run(for: .seconds(40)) { w.device.client.status == .registered })
+        #expect(w.device.events.contains(.statusChanged(.connecting)))
+        // Back again: it registers anew (the server counts a second device registration).
+        w.net.setLinks(between: Self.deviceAddress, and: Self.serverMain, LinkConditions(delay: .milliseconds(30)))
+        #expect(w.net.run(for: .seconds(20)) { w.device.client.status != .registered })
+        #expect(w.server.core.counters.registrations == 3)
+    }
+
     @Test func wrongServerKeyIsReportedAndTheRightOneRegisters() throws {
         let w = try Self.makeWorld(seed: 4, serverKey: "k1", deviceKey: "k1", clientKey: "nope")
         w.net.run(for: .seconds(20))
