@@ -11,7 +11,7 @@ extension ServerCore {
         let start = datagram.readerIndex
         let cidOffset = (type == .dataKeyPhase0 || type == .dataKeyPhase1) ? 2 : 1
         guard let cid = datagram.getInteger(at: start + cidOffset, as: UInt64.self) else { return reject(.malformed) }
-        guard let id = sessionByCID[cid], var session = sessions[id] else { return reject(.relayUnknownSession) }
+        guard let id = sessionByCID[cid], let session = sessions[id] else { return reject(.relayUnknownSession) }
 
         let destination: NetAddress
         switch type {
@@ -39,12 +39,8 @@ extension ServerCore {
                 return reject(.relayStranger)
             }
         }
-        guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else {
-            sessions[id] = session
-            return reject(.relayRateLimited)
-        }
+        guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else { return reject(.relayRateLimited) }
         session.lastActivity = now
-        sessions[id] = session
         counters.relayedPackets &+= 1
         counters.relayedBytes &+= UInt64(datagram.readableBytes)
         enqueue(datagram, to: destination, via: .main)

@@ -40,9 +40,8 @@ extension ServerCore {
             guard let session = sessions[sessionID], session.deviceUUID == device.uuid else {
                 return reject(.relayUnknownSession)
             }
-            sessions[sessionID]!.introduceAcked = true
-            sessions[sessionID]!.nextIntroduceAt = .distantFuture
-            _ = session
+            session.introduceAcked = true
+            session.nextIntroduceAt = .distantFuture
         case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
              .search, .searchReply:
             reject(.unexpectedMessage)
@@ -119,8 +118,8 @@ extension ServerCore {
                 clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed)
             sessions[sessionID] = Session(
                 id: sessionID, clientUUID: client.uuid, deviceUUID: device.uuid, clientAddress: request.source,
-                deviceAddress: device.address, clientCID: cid, deviceCID: nil, introduce: introduce,
-                nextIntroduceAt: now, introduceInterval: config.introduceRetransmit, lastActivity: now,
+                deviceAddress: device.address, clientCID: cid, introduce: introduce, now: now,
+                introduceInterval: config.introduceRetransmit,
                 relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
             sessionByCID[cid] = sessionID
             sendIntroduce(sessionID, now: now)
@@ -134,9 +133,9 @@ extension ServerCore {
 
     /// An agent's address changed (NAT rebinding): its sessions follow it.
     private func rebind(_ record: PresenceRecord) {
-        for (id, session) in sessions {
-            if record.role == .device, session.deviceUUID == record.uuid { sessions[id]!.deviceAddress = record.address }
-            if record.role == .client, session.clientUUID == record.uuid { sessions[id]!.clientAddress = record.address }
+        for session in sessions.values {
+            if record.role == .device, session.deviceUUID == record.uuid { session.deviceAddress = record.address }
+            if record.role == .client, session.clientUUID == record.uuid { session.clientAddress = record.address }
         }
     }
 }

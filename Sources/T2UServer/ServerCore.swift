@@ -14,8 +14,9 @@ public final class ServerCore {
     public let registry: Registry
     public internal(set) var counters = ServerCounters()
 
-    struct Session {
-        var id: UInt64
+    /// A class: the relay path mutates it in place per datagram, without copy-and-write-back.
+    final class Session {
+        let id: UInt64
         var clientUUID: String
         var deviceUUID: String
         var clientAddress: NetAddress
@@ -29,6 +30,22 @@ public final class ServerCore {
         var introduceInterval: Nanos
         var lastActivity: Instant
         var relayBudget: TokenBucket
+
+        init(id: UInt64, clientUUID: String, deviceUUID: String, clientAddress: NetAddress, deviceAddress: NetAddress,
+             clientCID: UInt64, introduce: SignalingMessage.Introduce, now: Instant, introduceInterval: Nanos,
+             relayBudget: TokenBucket) {
+            self.id = id
+            self.clientUUID = clientUUID
+            self.deviceUUID = deviceUUID
+            self.clientAddress = clientAddress
+            self.deviceAddress = deviceAddress
+            self.clientCID = clientCID
+            self.introduce = introduce
+            self.nextIntroduceAt = now
+            self.introduceInterval = introduceInterval
+            self.lastActivity = now
+            self.relayBudget = relayBudget
+        }
     }
 
     private struct Outgoing {
@@ -93,6 +110,14 @@ public final class ServerCore {
     }
 
     public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> ServerTransmit? {
+        guard let (datagram, transmit) = pollDatagram(now: now) else { return nil }
+        buffer.writeImmutableBuffer(datagram)
+        return transmit
+    }
+
+    /// Like `pollTransmit`, without a copy: relayed datagrams come back as the very buffer that
+    /// was received (the shell writes it straight to the socket).
+    public func pollDatagram(now: Instant) -> (ByteBuffer, ServerTransmit)? {
         guard outboxHead < outbox.count else {
             if outboxHead > 0 { outbox.removeAll(keepingCapacity: true); outboxHead = 0 }
             return nil
@@ -100,8 +125,7 @@ public final class ServerCore {
         let next = outbox[outboxHead]
         outbox[outboxHead].datagram = ByteBuffer()  // release our reference early
         outboxHead += 1
-        buffer.writeImmutableBuffer(next.datagram)
-        return next.transmit
+        return (next.datagram, next.transmit)
     }
 
     public func nextDeadline() -> Instant? {
@@ -121,7 +145,7 @@ public final class ServerCore {
             }
             if !session.introduceAcked, session.nextIntroduceAt <= now {
                 if session.introduceSends >= config.introduceMaxSends {
-                    sessions[id]!.nextIntroduceAt = .distantFuture
+                    session.nextIntroduceAt = .distantFuture
                 } else {
                     sendIntroduce(id, now: now)
                 }
@@ -180,11 +204,10 @@ public final class ServerCore {
     }
 
     func sendIntroduce(_ id: UInt64, now: Instant) {
-        guard var session = sessions[id] else { return }
+        guard let session = sessions[id] else { return }
         session.introduceSends += 1
         session.nextIntroduceAt = now + session.introduceInterval
         session.introduceInterval = session.introduceInterval * 2
-        sessions[id] = session
         counters.introductionsSent &+= 1
         send(.introduce(session.introduce), to: session.deviceAddress)
     }

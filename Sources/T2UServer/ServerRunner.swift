@@ -81,9 +81,16 @@ public final class ServerRunner: @unchecked Sendable {
         if ownsGroup { try await group.shutdownGracefully() }
     }
 
+    private static let vectorReadCount = 16
+
     private func bind(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
         try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Batch receives (recvmmsg): the allocator's buffer is split among the messages.
+            .channelOption(.datagramVectorReadMessageCount, value: Self.vectorReadCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorReadCount * 2048))
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ServerDatagramHandler(driver: driver, socket: socket))
@@ -122,12 +129,9 @@ final class ServerDriver: @unchecked Sendable {
         guard !stopped else { return }
         let now = Self.clock()
         var written: Set<ServerSocket> = []
-        while true {
-            guard let anyChannel = channels[.main] else { return }
-            var buffer = anyChannel.allocator.buffer(capacity: 1500)
-            guard let transmit = core.pollTransmit(now: now, into: &buffer) else { break }
+        while let (datagram, transmit) = core.pollDatagram(now: now) {
             guard let channel = channels[transmit.socket] else { continue }
-            let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: buffer)
+            let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: datagram)
             channel.write(envelope, promise: nil)
             written.insert(transmit.socket)
         }
