@@ -41,7 +41,13 @@ public final class ServerRunner: @unchecked Sendable {
         self.driver = driver
         let main = try await bind(port: options.port, socket: .main, driver: driver, loop: loop)
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
-        let observation = try await bind(port: observationPort, socket: .observation, driver: driver, loop: loop)
+        let observation: Channel
+        do {
+            observation = try await bind(port: observationPort, socket: .observation, driver: driver, loop: loop)
+        } catch {
+            try? await main.close()
+            throw error
+        }
         channels = [main, observation]
         try await loop.submit {
             driver.channels[.main] = main

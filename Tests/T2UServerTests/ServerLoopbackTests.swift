@@ -36,6 +36,29 @@ struct LoopbackAgent {
         return LoopbackAgent(channel: channel, stream: stream, address: address)
     }
 
+    /// The next datagram whose first byte is in `types` (others, e.g. retransmitted replies,
+    /// are skipped), or nil after `seconds`.
+    func next(_ types: ClosedRange<UInt8>, within seconds: Double = 2.5) async throws -> AddressedEnvelope<ByteBuffer>? {
+        let timeout = Task {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
+        }
+        defer { timeout.cancel() }
+        for await envelope in stream {
+            if envelope.data.readableBytes == 1, envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self) == 0xFF {
+                return nil
+            }
+            if let first = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self), types.contains(first) {
+                return envelope
+            }
+        }
+        return nil
+    }
+
+    func send(_ bytes: [UInt8], to destination: SocketAddress) async throws {
+        try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)))
+    }
+
     /// Sends `message` (re-sending every 200 ms, up to 10 times) until a reply with its request ID arrives.
     func request(_ message: SignalingMessage, to server: SocketAddress) async throws -> SignalingMessage? {
         var buffer = channel.allocator.buffer(capacity: 128)
@@ -64,7 +87,7 @@ struct LoopbackAgent {
 }
 
 @Suite(.serialized) struct ServerLoopbackTests {
-    @Test func realServerRegistersAndAnswersQueriesOverUDP() async throws {
+    @Test func realServerRegistersQueriesIntroducesAndRelaysOverUDP() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
@@ -103,8 +126,34 @@ struct LoopbackAgent {
         let probe = try await client.request(.probe(requestID: 4), to: observation)
         #expect(probe == .probeResult(requestID: 4, observed: client.address))
 
+        // CONNECT: the device is introduced, then transport packets are relayed both ways.
+        let connect = try await client.request(.connect(.init(requestID: 5, token: clientToken, uuid: "LOOP-1",
+                                                              clientConnectionID: ConnectionID(rawValue: 0xC1), candidates: [])),
+                                               to: main)
+        guard case .connectResult(let result)? = connect else { Issue.record("no connect result: \(String(describing: connect))"); return }
+        #expect(result.online)
+        let introduce = try await device.next(SignalingMessageType.introduce.rawValue...SignalingMessageType.introduce.rawValue)
+        guard case .introduce(let intro)? = introduce.flatMap({ try? SignalingMessage.parse($0.data) }) else {
+            Issue.record("device was not introduced"); return
+        }
+        #expect(intro.sessionID == result.sessionID)
+        #expect(intro.clientPublicAddress == client.address)
+
+        let initiation = TransportBytes.initiation(initiatorCID: 0xC1, payload: 150)
+        try await client.send(initiation, to: main)
+        let relayedInitiation = try await device.next(0x01...0x05)
+        #expect(relayedInitiation.map { Array($0.data.readableBytesView) } == initiation)
+        #expect(relayedInitiation?.remoteAddress == main)
+        let response = TransportBytes.response(initiatorCID: 0xC1, responderCID: 0xDE)
+        try await device.send(response, to: main)
+        #expect(try await client.next(0x01...0x05).map { Array($0.data.readableBytesView) } == response)
+        let data = TransportBytes.data(destinationCID: 0xDE, payload: 1300)
+        try await client.send(data, to: main)
+        #expect(try await device.next(0x01...0x05).map { Array($0.data.readableBytesView) } == data)
+
         let counters = try await runner.counters()
         #expect(counters.registrations == 2)
+        #expect(counters.relayedPackets == 3)
 
         try await device.channel.close()
         try await client.channel.close()
