@@ -91,7 +91,6 @@ public final class ServerRunner: @unchecked Sendable {
 
     private func bind(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
         try await DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // Batch receives (recvmmsg): the allocator's buffer is split among the messages.
             .channelOption(.datagramVectorReadMessageCount, value: Self.vectorReadCount)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorReadCount * 2048))

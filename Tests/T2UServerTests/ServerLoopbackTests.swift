@@ -162,6 +162,21 @@ struct LoopbackAgent {
     }
 }
 
+extension ServerLoopbackTests {
+    @Test func startFailsCleanlyWhenAPortIsTaken() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let squatter = try await LoopbackAgent.make(group: group)
+        var options = ServerRunner.Options()
+        options.bindHost = "127.0.0.1"
+        options.port = 0
+        options.observationPort = Int(squatter.address.port)
+        let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test"), group: group)
+        await #expect(throws: (any Error).self) { try await runner.start() }
+        try await squatter.channel.close()
+        try await group.shutdownGracefully()
+    }
+}
+
 @Suite struct ServerConfigFileTests {
     @Test func parsesKeyValueLines() throws {
         let file = try ServerConfigFile(parsing: """
