@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "T2UCore", targets: ["T2UCore"]),
         .library(name: "T2UNIO", targets: ["T2UNIO"]),
+        .library(name: "T2UServer", targets: ["T2UServer"]),
+        .executable(name: "t2u-server", targets: ["t2u-server"]),
         .executable(name: "t2u-bench", targets: ["t2u-bench"]),
         .executable(name: "t2u-impair", targets: ["t2u-impair"]),
     ],
@@ -29,10 +31,14 @@ let package = Package(
         .target(name: "T2USim", dependencies: ["T2UCore", nioCore]),
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge, impairment proxy.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
+        // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, crypto, logging]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
+        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )

@@ -1,0 +1,317 @@
+import NIOCore
+
+/// Sans-IO client side of the signaling protocol, shared by the device agent and the client SDK:
+/// HELLO -> CHALLENGE -> REGISTER -> REGISTERED, then keepalives, queries, connects, probes and
+/// (device) introductions. Every request is retransmitted with exponential backoff; a session
+/// the server forgot (`unknownSession`, restart) or silent keepalives lead to a new registration.
+/// Not thread-safe: one owner drives it, as with `Connection`.
+public final class SignalingClient {
+    public enum Status: Equatable, Sendable {
+        case connecting
+        case registered
+        /// The server refused our key proof (`t2u_status` -2). Retries continue slowly.
+        case keyRejected
+    }
+
+    public private(set) var status: Status = .connecting
+    /// Our address as the server's main port last saw it.
+    public private(set) var observedAddress: NetAddress?
+    public private(set) var config: SignalingClientConfig
+    /// Datagrams from addresses other than the server, or that do not parse.
+    public private(set) var ignoredDatagrams: UInt64 = 0
+
+    private enum Phase {
+        case hello
+        case registering(cookie: [UInt8])
+        case registered(token: UInt64)
+    }
+
+    private enum RequestKind {
+        case query(uuid: String)
+        case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress])
+        case probe
+    }
+
+    private struct Retry {
+        var requestID: UInt32
+        var nextSendAt: Instant
+        var interval: Nanos
+        var sends = 0
+    }
+
+    private struct PendingRequest {
+        var kind: RequestKind
+        var retry: Retry
+        var deadline: Instant
+    }
+
+    private let entropy: EntropySource
+    private var phase: Phase = .hello
+    /// The HELLO/REGISTER exchange in flight, or the keepalive when registered.
+    private var exchange: Retry
+    private var keepaliveInterval: Nanos
+    private var keepaliveDue: Instant?
+    private var requests: [UInt32: PendingRequest] = [:]
+    private var outbox: [(SignalingMessage, NetAddress)] = []
+    private var events: [SignalingClientEvent] = []
+    private var eventHead = 0
+    /// Introductions already reported, with the time seen (re-sent INTRODUCEs are only acked).
+    private var seenSessions: [UInt64: Instant] = [:]
+    private var nextRequestID: UInt32
+
+    public init(config: SignalingClientConfig, entropy: EntropySource, now: Instant) throws(SignalingClientConfig.Invalid) {
+        try config.validate()
+        self.config = config
+        self.entropy = entropy
+        self.nextRequestID = UInt32(truncatingIfNeeded: entropy.nextUInt64())
+        self.keepaliveInterval = config.maxKeepaliveInterval
+        self.exchange = Retry(requestID: 0, nextSendAt: now, interval: config.initialRetransmit)
+        startHello(now: now)
+    }
+
+    // MARK: Requests
+
+    /// Asks whether `uuid` is online (with its extra parameters and public IP). The answer comes
+    /// as `.queryResult` or `.requestFailed` with the returned request ID.
+    @discardableResult
+    public func query(uuid: String, now: Instant) -> UInt32 {
+        addRequest(.query(uuid: uuid), now: now)
+    }
+
+    /// Asks the server to introduce us to `uuid`; `clientConnectionID` is the ID our transport
+    /// connection will receive on (the relay routes by it).
+    @discardableResult
+    public func connect(uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress], now: Instant) -> UInt32 {
+        addRequest(.connect(uuid: uuid, cid: clientConnectionID, candidates: Array(candidates.prefix(SignalingLimits.maxCandidates))), now: now)
+    }
+
+    /// Probes the server's observation port; nil when no observation address is configured.
+    public func probe(now: Instant) -> UInt32? {
+        guard config.observationServer != nil else { return nil }
+        return addRequest(.probe, now: now)
+    }
+
+    /// Registers again with new LAN candidates / extra parameters.
+    public func update(extra: [UInt8], candidates: [NetAddress], now: Instant) {
+        config.extra = Array(extra.prefix(SignalingLimits.maxExtraLength))
+        config.candidates = Array(candidates.prefix(SignalingLimits.maxCandidates))
+        startHello(now: now)
+    }
+
+    public func pollEvent() -> SignalingClientEvent? {
+        guard eventHead < events.count else {
+            if eventHead > 0 { events.removeAll(keepingCapacity: true); eventHead = 0 }
+            return nil
+        }
+        defer { eventHead += 1 }
+        return events[eventHead]
+    }
+
+    // MARK: Sans-IO
+
+    public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
+        guard address == config.server || address == config.observationServer,
+              let message = try? SignalingMessage.parse(datagram)
+        else {
+            ignoredDatagrams &+= 1
+            return
+        }
+        switch message {
+        case .challenge(let id, let cookie, let keyRequired):
+            guard case .hello = phase, id == exchange.requestID else { return ignore() }
+            if keyRequired && config.serverKey == nil { setStatus(.keyRejected) }
+            phase = .registering(cookie: cookie)
+            exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+        case .registered(let id, let observed, let keepaliveSeconds, let token):
+            guard case .registering = phase, id == exchange.requestID else { return ignore() }
+            phase = .registered(token: token)
+            let offered = Nanos.seconds(Int64(max(1, keepaliveSeconds)))
+            keepaliveInterval = min(offered, config.maxKeepaliveInterval)
+            keepaliveDue = now + keepaliveInterval
+            exchange = Retry(requestID: 0, nextSendAt: .distantFuture, interval: config.initialRetransmit)
+            noteObserved(observed)
+            setStatus(.registered)
+            // Requests waiting for a registration go out now.
+            for id in requests.keys { requests[id]!.retry.nextSendAt = now }
+        case .keepaliveAck(let id, let observed):
+            guard case .registered = phase, id == exchange.requestID else { return ignore() }
+            exchange.nextSendAt = .distantFuture
+            exchange.sends = 0
+            noteObserved(observed)
+        case .error(let id, let code):
+            handleError(id: id, code: code, now: now)
+        case .queryResult(let result):
+            guard let pending = requests[result.requestID], case .query = pending.kind else { return ignore() }
+            requests[result.requestID] = nil
+            events.append(.queryResult(requestID: result.requestID, result))
+        case .connectResult(let result):
+            guard let pending = requests[result.requestID], case .connect = pending.kind else { return ignore() }
+            requests[result.requestID] = nil
+            events.append(.connectResult(requestID: result.requestID, result))
+        case .probeResult(let id, let observed):
+            guard let pending = requests[id], case .probe = pending.kind else { return ignore() }
+            requests[id] = nil
+            events.append(.probeResult(requestID: id, observed: observed))
+        case .introduce(let intro):
+            guard case .registered(let token) = phase else { return ignore() }
+            outbox.append((.introduceAck(requestID: intro.requestID, token: token, sessionID: intro.sessionID), config.server))
+            if seenSessions[intro.sessionID] == nil {
+                seenSessions[intro.sessionID] = now
+                events.append(.introduced(intro))
+            }
+        default:
+            ignore()
+        }
+    }
+
+    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+        if !outbox.isEmpty {
+            let (message, destination) = outbox.removeFirst()
+            message.write(into: &buffer)
+            return destination
+        }
+        if exchange.nextSendAt <= now, let message = exchangeMessage() {
+            backOff(&exchange, now: now)
+            message.write(into: &buffer)
+            return config.server
+        }
+        guard case .registered(let token) = phase else { return nil }
+        for (id, pending) in requests where pending.retry.nextSendAt <= now && pending.deadline > now {
+            var retry = pending.retry
+            backOff(&retry, now: now)
+            requests[id]!.retry = retry
+            switch pending.kind {
+            case .query(let uuid):
+                SignalingMessage.query(requestID: id, token: token, uuid: uuid).write(into: &buffer)
+            case .connect(let uuid, let cid, let candidates):
+                SignalingMessage.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
+                                               candidates: candidates)).write(into: &buffer)
+            case .probe:
+                SignalingMessage.probe(requestID: id).write(into: &buffer)
+                return config.observationServer ?? config.server
+            }
+            return config.server
+        }
+        return nil
+    }
+
+    public func nextDeadline() -> Instant? {
+        var next = exchange.nextSendAt
+        if let keepaliveDue { next = min(next, keepaliveDue) }
+        for pending in requests.values {
+            next = min(next, pending.deadline)
+            if case .registered = phase { next = min(next, pending.retry.nextSendAt) }
+        }
+        if !outbox.isEmpty { return .zero }
+        return next == .distantFuture ? nil : next
+    }
+
+    public func handleTimeout(now: Instant) {
+        for (id, pending) in requests where pending.deadline <= now {
+            requests[id] = nil
+            events.append(.requestFailed(requestID: id, .timeout))
+        }
+        if case .registered = phase {
+            if let due = keepaliveDue, due <= now {
+                keepaliveDue = now + keepaliveInterval
+                // A keepalive still being retransmitted keeps its count of tries.
+                if exchange.nextSendAt == .distantFuture {
+                    exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+                }
+            }
+            if exchange.sends > config.keepaliveRetries, exchange.nextSendAt <= now {
+                // The server stopped answering: it may have restarted, or our NAT mapping changed.
+                startHello(now: now)
+            }
+        }
+        if seenSessions.count > 64 {
+            seenSessions = seenSessions.filter { now - $0.value < .seconds(120) }
+        }
+    }
+
+    // MARK: Internals
+
+    private func ignore() { ignoredDatagrams &+= 1 }
+
+    private func setStatus(_ new: Status) {
+        guard new != status else { return }
+        status = new
+        events.append(.statusChanged(new))
+    }
+
+    private func noteObserved(_ address: NetAddress) {
+        guard address != observedAddress else { return }
+        observedAddress = address
+        events.append(.observedAddress(address))
+    }
+
+    private func newRequestID() -> UInt32 {
+        nextRequestID &+= 1
+        return nextRequestID
+    }
+
+    private func addRequest(_ kind: RequestKind, now: Instant) -> UInt32 {
+        let id = newRequestID()
+        let sendAt: Instant
+        if case .registered = phase { sendAt = now } else { sendAt = .distantFuture }
+        requests[id] = PendingRequest(kind: kind, retry: Retry(requestID: id, nextSendAt: sendAt, interval: config.initialRetransmit),
+                                      deadline: now + config.requestTimeout)
+        return id
+    }
+
+    private func startHello(now: Instant) {
+        phase = .hello
+        keepaliveDue = nil
+        if status == .registered { setStatus(.connecting) }
+        exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+        for id in requests.keys { requests[id]!.retry.nextSendAt = .distantFuture }
+    }
+
+    private func backOff(_ retry: inout Retry, now: Instant) {
+        retry.sends += 1
+        retry.nextSendAt = now + retry.interval
+        retry.interval = min(retry.interval * 2, config.maxRetransmit)
+    }
+
+    private func exchangeMessage() -> SignalingMessage? {
+        switch phase {
+        case .hello:
+            return .hello(requestID: exchange.requestID, role: config.role)
+        case .registering(let cookie):
+            let proof = config.serverKey.map {
+                SignalingProof.make(serverKey: $0, cookie: cookie, role: config.role, uuid: config.uuid, publicKey: config.publicKey)
+            }
+            return .register(.init(requestID: exchange.requestID, role: config.role, uuid: config.uuid, publicKey: config.publicKey,
+                                   extra: config.extra, candidates: config.candidates, cookie: cookie, proof: proof))
+        case .registered(let token):
+            guard exchange.sends <= config.keepaliveRetries else { return nil }
+            return .keepalive(requestID: exchange.requestID, token: token)
+        }
+    }
+
+    private func handleError(id: UInt32, code: SignalingErrorCode, now: Instant) {
+        if requests[id] != nil {
+            if code == .unknownSession {
+                // Keep the request; it goes out again after re-registering.
+                startHello(now: now)
+            } else {
+                requests[id] = nil
+                events.append(.requestFailed(requestID: id, .server(code)))
+            }
+            return
+        }
+        guard id == exchange.requestID else { return ignore() }
+        switch code {
+        case .serverKeyRejected:
+            setStatus(.keyRejected)
+            // Keep trying slowly: the operator may fix the key on either side.
+            startHello(now: now)
+            exchange.nextSendAt = now + config.maxRetransmit
+            exchange.interval = config.maxRetransmit
+        case .rateLimited:
+            exchange.nextSendAt = now + exchange.interval
+        default:
+            startHello(now: now)
+        }
+    }
+}

@@ -1,0 +1,19 @@
+/// What a `SignalingClient` reports to its owner (device agent or client SDK).
+public enum SignalingClientEvent: Equatable, Sendable {
+    case statusChanged(SignalingClient.Status)
+    /// The server's view of our address changed (registration, keepalive ack).
+    case observedAddress(NetAddress)
+    case queryResult(requestID: UInt32, SignalingMessage.QueryResult)
+    case connectResult(requestID: UInt32, SignalingMessage.ConnectResult)
+    /// The address the server's second port saw; compare with `observedAddress` to learn whether
+    /// the NAT mapping is endpoint-independent.
+    case probeResult(requestID: UInt32, observed: NetAddress)
+    case requestFailed(requestID: UInt32, SignalingRequestFailure)
+    /// Device: a client asked for a session (reported once per session ID).
+    case introduced(SignalingMessage.Introduce)
+}
+
+public enum SignalingRequestFailure: Error, Equatable, Sendable {
+    case timeout
+    case server(SignalingErrorCode)
+}

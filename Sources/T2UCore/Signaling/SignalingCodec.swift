@@ -1,0 +1,163 @@
+import NIOCore
+
+extension SignalingMessage {
+    /// Appends the datagram. Callers pass values within `SignalingLimits` (checked by the
+    /// client's configuration and the server's parser); HELLO, KEEPALIVE and PROBE are padded.
+    public func write(into buffer: inout ByteBuffer) {
+        let start = buffer.writerIndex
+        buffer.writeMultipleIntegers(type.rawValue, requestID)
+        switch self {
+        case .hello(_, let role):
+            buffer.writeInteger(role.rawValue)
+            buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
+        case .challenge(_, let cookie, let keyRequired):
+            buffer.writeBytes(cookie.prefix(SignalingLimits.cookieLength))
+            buffer.writeInteger(UInt8(keyRequired ? 1 : 0))
+        case .register(let m):
+            buffer.writeInteger(m.role.rawValue)
+            buffer.writeBytes(m.cookie.prefix(SignalingLimits.cookieLength))
+            buffer.writeShortString(m.uuid)
+            buffer.writeBytes(m.publicKey.prefix(SignalingLimits.publicKeyLength))
+            buffer.writeLongBytes(m.extra)
+            buffer.writeSignalingAddresses(m.candidates)
+            if let proof = m.proof {
+                buffer.writeInteger(UInt8(1))
+                buffer.writeBytes(proof.prefix(SignalingLimits.proofLength))
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
+        case .registered(_, let observed, let keepalive, let token):
+            buffer.writeSignalingAddress(observed)
+            buffer.writeMultipleIntegers(keepalive, token)
+        case .error(_, let code):
+            buffer.writeInteger(code.rawValue)
+        case .keepalive(_, let token):
+            buffer.writeInteger(token)
+            buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
+        case .keepaliveAck(_, let observed):
+            buffer.writeSignalingAddress(observed)
+        case .query(_, let token, let uuid):
+            buffer.writeInteger(token)
+            buffer.writeShortString(uuid)
+        case .queryResult(let m):
+            buffer.writeInteger(UInt8(m.online ? 1 : 0))
+            if let address = m.publicAddress {
+                buffer.writeInteger(UInt8(1))
+                buffer.writeSignalingAddress(address)
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
+            buffer.writeLongBytes(m.publicKey)
+            buffer.writeLongBytes(m.extra)
+        case .connect(let m):
+            buffer.writeMultipleIntegers(m.token, m.clientConnectionID.rawValue)
+            buffer.writeShortString(m.uuid)
+            buffer.writeSignalingAddresses(m.candidates)
+        case .connectResult(let m):
+            buffer.writeMultipleIntegers(UInt8(m.online ? 1 : 0), m.sessionID, UInt8(m.relayAllowed ? 1 : 0))
+            buffer.writeLongBytes(m.devicePublicKey)
+            buffer.writeSignalingAddresses(m.deviceCandidates)
+        case .introduce(let m):
+            buffer.writeMultipleIntegers(m.sessionID, m.clientConnectionID.rawValue, UInt8(m.relayAllowed ? 1 : 0))
+            buffer.writeSignalingAddress(m.clientPublicAddress)
+            buffer.writeSignalingAddresses(m.clientCandidates)
+        case .introduceAck(_, let token, let sessionID):
+            buffer.writeMultipleIntegers(token, sessionID)
+        case .probe:
+            buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
+        case .probeResult(_, let observed):
+            buffer.writeSignalingAddress(observed)
+        case .search(_, let uuid):
+            if let uuid {
+                buffer.writeShortString(uuid)
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
+        case .searchReply(_, let uuid, let address):
+            buffer.writeShortString(uuid)
+            buffer.writeSignalingAddress(address)
+        }
+    }
+
+    /// Parses the readable bytes of `datagram` (not consumed).
+    public static func parse(_ datagram: ByteBuffer) throws(SignalingParseError) -> SignalingMessage {
+        var r = SignalingReader(buffer: datagram)
+        let rawType = try r.u8("type")
+        guard let type = SignalingMessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }
+        let id = try r.u32("request id")
+        switch type {
+        case .hello:
+            return .hello(requestID: id, role: try role(&r))
+        case .challenge:
+            let cookie = try r.bytes(SignalingLimits.cookieLength, "cookie")
+            return .challenge(requestID: id, cookie: cookie, keyRequired: try r.bool("key required"))
+        case .register:
+            let role = try role(&r)
+            let cookie = try r.bytes(SignalingLimits.cookieLength, "cookie")
+            let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
+            let key = try r.bytes(SignalingLimits.publicKeyLength, "public key")
+            let extra = try r.longBytes("extra", maxLength: SignalingLimits.maxExtraLength)
+            let candidates = try r.addresses("candidates")
+            let proof: [UInt8]? = try r.bool("proof flag") ? try r.bytes(SignalingLimits.proofLength, "proof") : nil
+            return .register(Register(requestID: id, role: role, uuid: uuid, publicKey: key, extra: extra,
+                                      candidates: candidates, cookie: cookie, proof: proof))
+        case .registered:
+            let observed = try r.address("observed")
+            let keepalive = try r.u16("keepalive")
+            return .registered(requestID: id, observed: observed, keepaliveSeconds: keepalive, token: try r.u64("token"))
+        case .error:
+            return .error(requestID: id, code: SignalingErrorCode(rawValue: try r.u8("code")))
+        case .keepalive:
+            return .keepalive(requestID: id, token: try r.u64("token"))
+        case .keepaliveAck:
+            return .keepaliveAck(requestID: id, observed: try r.address("observed"))
+        case .query:
+            let token = try r.u64("token")
+            return .query(requestID: id, token: token, uuid: try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength))
+        case .queryResult:
+            let online = try r.bool("online")
+            let address: NetAddress? = try r.bool("address flag") ? try r.address("public address") : nil
+            let key = try r.longBytes("public key", maxLength: SignalingLimits.publicKeyLength)
+            let extra = try r.longBytes("extra", maxLength: SignalingLimits.maxExtraLength)
+            return .queryResult(QueryResult(requestID: id, online: online, publicAddress: address, publicKey: key, extra: extra))
+        case .connect:
+            let token = try r.u64("token")
+            let cid = ConnectionID(rawValue: try r.u64("client cid"))
+            let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
+            return .connect(Connect(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
+                                    candidates: try r.addresses("candidates")))
+        case .connectResult:
+            let online = try r.bool("online")
+            let session = try r.u64("session id")
+            let relay = try r.bool("relay allowed")
+            let key = try r.longBytes("public key", maxLength: SignalingLimits.publicKeyLength)
+            return .connectResult(ConnectResult(requestID: id, online: online, sessionID: session, devicePublicKey: key,
+                                                deviceCandidates: try r.addresses("candidates"), relayAllowed: relay))
+        case .introduce:
+            let session = try r.u64("session id")
+            let cid = ConnectionID(rawValue: try r.u64("client cid"))
+            let relay = try r.bool("relay allowed")
+            let address = try r.address("client address")
+            return .introduce(Introduce(requestID: id, sessionID: session, clientConnectionID: cid, clientPublicAddress: address,
+                                        clientCandidates: try r.addresses("candidates"), relayAllowed: relay))
+        case .introduceAck:
+            let token = try r.u64("token")
+            return .introduceAck(requestID: id, token: token, sessionID: try r.u64("session id"))
+        case .probe:
+            return .probe(requestID: id)
+        case .probeResult:
+            return .probeResult(requestID: id, observed: try r.address("observed"))
+        case .search:
+            if r.buffer.getInteger(at: r.buffer.readerIndex, as: UInt8.self) == 0 { return .search(requestID: id, uuid: nil) }
+            return .search(requestID: id, uuid: try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength))
+        case .searchReply:
+            let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
+            return .searchReply(requestID: id, uuid: uuid, address: try r.address("address"))
+        }
+    }
+
+    private static func role(_ r: inout SignalingReader) throws(SignalingParseError) -> SignalingRole {
+        guard let role = SignalingRole(rawValue: try r.u8("role")) else { throw .invalid("role") }
+        return role
+    }
+}

@@ -1,0 +1,172 @@
+import NIOCore
+
+/// One signaling datagram. Layout of every message: type(1) requestID(4), then the fields in
+/// the order declared below; integers big endian; strings u8-length-prefixed UTF-8; extra
+/// u16-length-prefixed; addresses family(1) ip(4|16) port(2); address lists count(1, <= 8).
+/// Bytes after the last field are padding and ignored (requests from not-yet-verified sources
+/// are padded to `SignalingLimits.minPaddedRequest`).
+public enum SignalingMessage: Equatable, Sendable {
+    /// First contact; the reply carries the stateless cookie needed by REGISTER.
+    case hello(requestID: UInt32, role: SignalingRole)
+    case challenge(requestID: UInt32, cookie: [UInt8], keyRequired: Bool)
+    case register(Register)
+    case registered(requestID: UInt32, observed: NetAddress, keepaliveSeconds: UInt16, token: UInt64)
+    case error(requestID: UInt32, code: SignalingErrorCode)
+    case keepalive(requestID: UInt32, token: UInt64)
+    case keepaliveAck(requestID: UInt32, observed: NetAddress)
+    case query(requestID: UInt32, token: UInt64, uuid: String)
+    case queryResult(QueryResult)
+    case connect(Connect)
+    case connectResult(ConnectResult)
+    /// Server -> device: a client wants a session; retransmitted until INTRODUCE_ACK.
+    case introduce(Introduce)
+    case introduceAck(requestID: UInt32, token: UInt64, sessionID: UInt64)
+    /// Sent to the server's second port: the reply tells which address that port saw.
+    case probe(requestID: UInt32)
+    case probeResult(requestID: UInt32, observed: NetAddress)
+    /// LAN multicast discovery; `uuid` nil asks every device.
+    case search(requestID: UInt32, uuid: String?)
+    case searchReply(requestID: UInt32, uuid: String, address: NetAddress)
+
+    public struct Register: Equatable, Sendable {
+        public var requestID: UInt32
+        public var role: SignalingRole
+        /// Device UUID, or the client's own instance ID.
+        public var uuid: String
+        /// X25519 public key (32 bytes); a client may send zeros.
+        public var publicKey: [UInt8]
+        public var extra: [UInt8]
+        public var candidates: [NetAddress]
+        public var cookie: [UInt8]
+        /// HMAC proof of the server key; nil when the sender has no key.
+        public var proof: [UInt8]?
+
+        public init(requestID: UInt32, role: SignalingRole, uuid: String, publicKey: [UInt8], extra: [UInt8],
+                    candidates: [NetAddress], cookie: [UInt8], proof: [UInt8]?) {
+            self.requestID = requestID
+            self.role = role
+            self.uuid = uuid
+            self.publicKey = publicKey
+            self.extra = extra
+            self.candidates = candidates
+            self.cookie = cookie
+            self.proof = proof
+        }
+    }
+
+    public struct QueryResult: Equatable, Sendable {
+        public var requestID: UInt32
+        public var online: Bool
+        /// The device's reflexive (public) address as the server sees it; nil when offline.
+        public var publicAddress: NetAddress?
+        public var publicKey: [UInt8]
+        public var extra: [UInt8]
+
+        public init(requestID: UInt32, online: Bool, publicAddress: NetAddress?, publicKey: [UInt8], extra: [UInt8]) {
+            self.requestID = requestID
+            self.online = online
+            self.publicAddress = publicAddress
+            self.publicKey = publicKey
+            self.extra = extra
+        }
+    }
+
+    public struct Connect: Equatable, Sendable {
+        public var requestID: UInt32
+        public var token: UInt64
+        public var uuid: String
+        /// The ID the device (and the relay) will write into packets for the client.
+        public var clientConnectionID: ConnectionID
+        public var candidates: [NetAddress]
+
+        public init(requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress]) {
+            self.requestID = requestID
+            self.token = token
+            self.uuid = uuid
+            self.clientConnectionID = clientConnectionID
+            self.candidates = candidates
+        }
+    }
+
+    public struct ConnectResult: Equatable, Sendable {
+        public var requestID: UInt32
+        public var online: Bool
+        public var sessionID: UInt64
+        public var devicePublicKey: [UInt8]
+        /// Device candidates, its reflexive address first.
+        public var deviceCandidates: [NetAddress]
+        /// Whether the server relays this session's transport packets.
+        public var relayAllowed: Bool
+
+        public init(requestID: UInt32, online: Bool, sessionID: UInt64, devicePublicKey: [UInt8],
+                    deviceCandidates: [NetAddress], relayAllowed: Bool) {
+            self.requestID = requestID
+            self.online = online
+            self.sessionID = sessionID
+            self.devicePublicKey = devicePublicKey
+            self.deviceCandidates = deviceCandidates
+            self.relayAllowed = relayAllowed
+        }
+    }
+
+    public struct Introduce: Equatable, Sendable {
+        public var requestID: UInt32
+        public var sessionID: UInt64
+        public var clientConnectionID: ConnectionID
+        /// The client's reflexive address as the server sees it.
+        public var clientPublicAddress: NetAddress
+        public var clientCandidates: [NetAddress]
+        public var relayAllowed: Bool
+
+        public init(requestID: UInt32, sessionID: UInt64, clientConnectionID: ConnectionID, clientPublicAddress: NetAddress,
+                    clientCandidates: [NetAddress], relayAllowed: Bool) {
+            self.requestID = requestID
+            self.sessionID = sessionID
+            self.clientConnectionID = clientConnectionID
+            self.clientPublicAddress = clientPublicAddress
+            self.clientCandidates = clientCandidates
+            self.relayAllowed = relayAllowed
+        }
+    }
+
+    public var type: SignalingMessageType {
+        switch self {
+        case .hello: .hello
+        case .challenge: .challenge
+        case .register: .register
+        case .registered: .registered
+        case .error: .error
+        case .keepalive: .keepalive
+        case .keepaliveAck: .keepaliveAck
+        case .query: .query
+        case .queryResult: .queryResult
+        case .connect: .connect
+        case .connectResult: .connectResult
+        case .introduce: .introduce
+        case .introduceAck: .introduceAck
+        case .probe: .probe
+        case .probeResult: .probeResult
+        case .search: .search
+        case .searchReply: .searchReply
+        }
+    }
+
+    public var requestID: UInt32 {
+        switch self {
+        case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _, _), .error(let id, _),
+             .keepalive(let id, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
+             .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _):
+            return id
+        case .register(let m): return m.requestID
+        case .queryResult(let m): return m.requestID
+        case .connect(let m): return m.requestID
+        case .connectResult(let m): return m.requestID
+        case .introduce(let m): return m.requestID
+        }
+    }
+
+    /// Whether the first byte of a datagram belongs to signaling.
+    public static func isSignaling(firstByte: UInt8) -> Bool {
+        SignalingMessageType.reservedRange.contains(firstByte)
+    }
+}

@@ -1,0 +1,115 @@
+import NIOCore
+
+/// Bounds-checked cursor over a signaling datagram; every read names its field on failure.
+struct SignalingReader {
+    var buffer: ByteBuffer
+
+    mutating func u8(_ field: String) throws(SignalingParseError) -> UInt8 {
+        guard let v = buffer.readInteger(as: UInt8.self) else { throw .truncated(field) }
+        return v
+    }
+
+    mutating func u16(_ field: String) throws(SignalingParseError) -> UInt16 {
+        guard let v = buffer.readInteger(as: UInt16.self) else { throw .truncated(field) }
+        return v
+    }
+
+    mutating func u32(_ field: String) throws(SignalingParseError) -> UInt32 {
+        guard let v = buffer.readInteger(as: UInt32.self) else { throw .truncated(field) }
+        return v
+    }
+
+    mutating func u64(_ field: String) throws(SignalingParseError) -> UInt64 {
+        guard let v = buffer.readInteger(as: UInt64.self) else { throw .truncated(field) }
+        return v
+    }
+
+    mutating func bool(_ field: String) throws(SignalingParseError) -> Bool {
+        switch try u8(field) {
+        case 0: return false
+        case 1: return true
+        default: throw .invalid(field)
+        }
+    }
+
+    mutating func bytes(_ count: Int, _ field: String) throws(SignalingParseError) -> [UInt8] {
+        guard let v = buffer.readBytes(length: count) else { throw .truncated(field) }
+        return v
+    }
+
+    /// u8 length + UTF-8 bytes, 1...maxLength.
+    mutating func shortString(_ field: String, maxLength: Int) throws(SignalingParseError) -> String {
+        let length = Int(try u8(field))
+        guard length >= 1, length <= maxLength else { throw .invalid(field) }
+        let raw = try bytes(length, field)
+        guard let text = String(validating: raw, as: UTF8.self) else { throw .invalid(field) }
+        return text
+    }
+
+    /// u16 length + bytes, at most maxLength.
+    mutating func longBytes(_ field: String, maxLength: Int) throws(SignalingParseError) -> [UInt8] {
+        let length = Int(try u16(field))
+        guard length <= maxLength else { throw .invalid(field) }
+        return try bytes(length, field)
+    }
+
+    /// family(1: 4 or 6) address(4 or 16) port(2).
+    mutating func address(_ field: String) throws(SignalingParseError) -> NetAddress {
+        switch try u8(field) {
+        case 4:
+            let ip = try u32(field)
+            return NetAddress(host: .v4(ip), port: try u16(field))
+        case 6:
+            let hi = try u64(field)
+            let lo = try u64(field)
+            return NetAddress(host: .v6(hi, lo), port: try u16(field))
+        default:
+            throw .invalid(field)
+        }
+    }
+
+    /// count(1) then addresses.
+    mutating func addresses(_ field: String) throws(SignalingParseError) -> [NetAddress] {
+        let count = Int(try u8(field))
+        guard count <= SignalingLimits.maxCandidates else { throw .invalid(field) }
+        var out: [NetAddress] = []
+        out.reserveCapacity(count)
+        for _ in 0..<count { out.append(try address(field)) }
+        return out
+    }
+}
+
+extension ByteBuffer {
+    mutating func writeSignalingAddress(_ address: NetAddress) {
+        switch address.host {
+        case .v4(let ip):
+            writeMultipleIntegers(UInt8(4), ip, address.port)
+        case .v6(let hi, let lo):
+            writeMultipleIntegers(UInt8(6), hi, lo, address.port)
+        }
+    }
+
+    mutating func writeSignalingAddresses(_ addresses: [NetAddress]) {
+        let count = Swift.min(addresses.count, SignalingLimits.maxCandidates)
+        writeInteger(UInt8(count))
+        for address in addresses.prefix(count) { writeSignalingAddress(address) }
+    }
+
+    /// Strings longer than allowed are a programming error of the sender (validated earlier).
+    mutating func writeShortString(_ text: String) {
+        let utf8 = Array(text.utf8)
+        writeInteger(UInt8(truncatingIfNeeded: utf8.count))
+        writeBytes(utf8)
+    }
+
+    mutating func writeLongBytes(_ bytes: [UInt8]) {
+        writeInteger(UInt16(truncatingIfNeeded: bytes.count))
+        writeBytes(bytes)
+    }
+
+    /// Appends zero bytes until the datagram (from `start`) is at least `minimum` long.
+    mutating func padSignaling(from start: Int, to minimum: Int) {
+        let written = writerIndex - start
+        if written < minimum { writeRepeatingByte(0, count: minimum - written) }
+    }
+}

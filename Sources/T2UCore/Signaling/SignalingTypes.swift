@@ -1,0 +1,84 @@
+/// First byte of a signaling datagram (range 0x20-0x5F of `PacketType`'s plan). Requests carry
+/// a request ID that the reply echoes; trailing bytes after a message's fields are padding.
+public enum SignalingMessageType: UInt8, Sendable, CaseIterable {
+    case hello = 0x20
+    case challenge = 0x21
+    /// REGISTER with role `.device`, or LOGIN with role `.client`.
+    case register = 0x22
+    case registered = 0x23
+    case error = 0x24
+    case keepalive = 0x25
+    case keepaliveAck = 0x26
+    case query = 0x27
+    case queryResult = 0x28
+    case connect = 0x29
+    case connectResult = 0x2A
+    case introduce = 0x2B
+    case introduceAck = 0x2C
+    case probe = 0x2D
+    case probeResult = 0x2E
+    case search = 0x2F
+    case searchReply = 0x30
+
+    /// First bytes reserved for signaling; everything else on the socket is transport or probes.
+    public static let reservedRange: ClosedRange<UInt8> = 0x20...0x5F
+}
+
+/// Who registers: a device agent (reachable by UUID) or a client (only asks and connects).
+public enum SignalingRole: UInt8, Sendable, Hashable {
+    case device = 1
+    case client = 2
+}
+
+/// Error codes in ERROR replies. A struct, not an enum, so unknown future codes still parse.
+public struct SignalingErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The proof of the server key is missing or wrong (`t2u_status` -2).
+    public static let serverKeyRejected = SignalingErrorCode(rawValue: 1)
+    public static let malformed = SignalingErrorCode(rawValue: 2)
+    public static let rateLimited = SignalingErrorCode(rawValue: 3)
+    /// The session token is unknown (expired, or the server restarted): register again.
+    public static let unknownSession = SignalingErrorCode(rawValue: 4)
+    /// The cookie is stale or was made for another address: start again with HELLO.
+    public static let badCookie = SignalingErrorCode(rawValue: 5)
+    /// CONNECT to a device that is not registered.
+    public static let deviceOffline = SignalingErrorCode(rawValue: 6)
+    /// The server cannot take more registrations or sessions.
+    public static let capacity = SignalingErrorCode(rawValue: 7)
+
+    public var description: String {
+        switch self {
+        case .serverKeyRejected: "serverKeyRejected"
+        case .malformed: "malformed"
+        case .rateLimited: "rateLimited"
+        case .unknownSession: "unknownSession"
+        case .badCookie: "badCookie"
+        case .deviceOffline: "deviceOffline"
+        case .capacity: "capacity"
+        default: "error(\(rawValue))"
+        }
+    }
+}
+
+/// Typed failure of parsing a signaling datagram; the receiver counts and drops it.
+public enum SignalingParseError: Error, Equatable, Sendable {
+    case truncated(String)
+    case unknownMessageType(UInt8)
+    /// Well-formed bytes with an impossible value (bad length, unknown enum value).
+    case invalid(String)
+}
+
+/// Sizes and bounds of the signaling protocol.
+public enum SignalingLimits {
+    public static let maxUUIDLength = 64
+    public static let publicKeyLength = 32
+    public static let maxExtraLength = 512
+    public static let maxCandidates = 8
+    public static let cookieLength = 20
+    public static let proofLength = 32
+    /// Unverified-source requests (HELLO, PROBE, KEEPALIVE) are padded to at least this many
+    /// bytes, so their replies are never larger (no amplification).
+    public static let minPaddedRequest = 64
+}

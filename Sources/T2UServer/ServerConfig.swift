@@ -1,0 +1,48 @@
+import T2UCore
+
+/// Tunables of one server process. Defaults suit a single public server.
+public struct ServerConfig: Sendable {
+    /// Names this server in presence records (several servers share one registry later).
+    public var serverID = "t2u-1"
+    /// The server key (`svrkey`); nil lets anyone register.
+    public var serverKey: String?
+    /// Keepalive period told to agents (seconds); agents cap it at 20 s themselves.
+    public var keepaliveSeconds: UInt16 = 20
+    /// A registration not refreshed for this long is offline.
+    public var presenceTimeout: Nanos = .seconds(65)
+    /// INTRODUCE retransmission: first interval (doubling) and number of sends.
+    public var introduceRetransmit: Nanos = .milliseconds(500)
+    public var introduceMaxSends = 8
+    /// A connect session without relay traffic for this long is forgotten.
+    public var sessionIdleTimeout: Nanos = .seconds(120)
+    public var relayAllowed = true
+    /// Per-session relay budget (both directions together).
+    public var relayBytesPerSecond: Double = 12_500_000
+    public var relayBurstBytes: Double = 1_000_000
+    /// Per-source signaling budget (datagrams).
+    public var signalingPerSecond: Double = 20
+    public var signalingBurst: Double = 40
+    public var maxTrackedSources = 100_000
+    public var maxRegistrations = 1_000_000
+    public var maxSessions = 100_000
+    /// How often expiry and retransmission bookkeeping runs.
+    public var maintenanceInterval: Nanos = .seconds(1)
+    /// Cookies are valid for the current and the previous bucket of this length.
+    public var cookieBucket: Nanos = .seconds(30)
+
+    public init() {}
+}
+
+/// Which of the server's two UDP sockets a datagram came in on or leaves from.
+public enum ServerSocket: Sendable, Hashable {
+    /// Registration, queries, introductions and relay.
+    case main
+    /// Second port: only answers PROBE, so agents learn their NAT's mapping behaviour.
+    case observation
+}
+
+/// One datagram for the shell to send.
+public struct ServerTransmit: Sendable, Equatable {
+    public var destination: NetAddress
+    public var socket: ServerSocket
+}

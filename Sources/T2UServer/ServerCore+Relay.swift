@@ -1,0 +1,48 @@
+import NIOCore
+import T2UCore
+
+extension ServerCore {
+    /// Forwards a transport datagram between the two parties of a session, unchanged. Routing:
+    /// handshake initiation/response/rejection by the initiator (client) CID at offset 1; the
+    /// response also teaches us the device's CID (offset 9); data packets by the destination
+    /// CID at offset 2. Only the session's two registered addresses may use it.
+    func relay(_ datagram: ByteBuffer, type: PacketType, from source: NetAddress, now: Instant) {
+        guard config.relayAllowed else { return reject(.relayDisabled) }
+        let start = datagram.readerIndex
+        let cidOffset = (type == .dataKeyPhase0 || type == .dataKeyPhase1) ? 2 : 1
+        guard let cid = datagram.getInteger(at: start + cidOffset, as: UInt64.self) else { return reject(.malformed) }
+        guard let id = sessionByCID[cid], let session = sessions[id] else { return reject(.relayUnknownSession) }
+
+        let destination: NetAddress
+        switch type {
+        case .handshakeInitiation:
+            guard cid == session.clientCID, source == session.clientAddress else { return reject(.relayStranger) }
+            destination = session.deviceAddress
+        case .handshakeResponse, .handshakeRejection:
+            guard cid == session.clientCID, source == session.deviceAddress else { return reject(.relayStranger) }
+            if type == .handshakeResponse {
+                guard let responderCID = datagram.getInteger(at: start + 9, as: UInt64.self) else { return reject(.malformed) }
+                if session.deviceCID != responderCID {
+                    guard sessionByCID[responderCID] == nil else { return reject(.relayStranger) }
+                    if let old = session.deviceCID { sessionByCID[old] = nil }
+                    session.deviceCID = responderCID
+                    sessionByCID[responderCID] = id
+                }
+            }
+            destination = session.clientAddress
+        case .dataKeyPhase0, .dataKeyPhase1:
+            if cid == session.clientCID && source == session.deviceAddress {
+                destination = session.clientAddress
+            } else if cid == session.deviceCID && source == session.clientAddress {
+                destination = session.deviceAddress
+            } else {
+                return reject(.relayStranger)
+            }
+        }
+        guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else { return reject(.relayRateLimited) }
+        session.lastActivity = now
+        counters.relayedPackets &+= 1
+        counters.relayedBytes &+= UInt64(datagram.readableBytes)
+        enqueue(datagram, to: destination, via: .main)
+    }
+}

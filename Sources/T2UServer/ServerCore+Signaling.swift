@@ -1,0 +1,141 @@
+import NIOCore
+import T2UCore
+
+extension ServerCore {
+    func handle(_ request: Request, now: Instant) {
+        switch request.message {
+        case .hello(let id, _):
+            guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
+            reply(.challenge(requestID: id, cookie: cookieFor(request.source, now: now), keyRequired: config.serverKey != nil),
+                  to: request, verified: false)
+        case .probe(let id):
+            guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
+            reply(.probeResult(requestID: id, observed: request.source), to: request, verified: false)
+        case .register(let m):
+            handleRegister(m, request: request, now: now)
+        case .keepalive(let id, let token):
+            guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
+            let before = registry.lookup(token: token)
+            guard let record = registry.touch(token: token, address: request.source, now: now) else {
+                reject(.unknownSession)
+                return reply(.error(requestID: id, code: .unknownSession), to: request, verified: false)
+            }
+            if let before, before.address != record.address { rebind(record) }
+            reply(.keepaliveAck(requestID: id, observed: request.source), to: request, verified: false)
+        case .query(let id, let token, let uuid):
+            guard let asker = verifiedRecord(token: token, request: request, now: now) else { return }
+            _ = asker
+            let result: SignalingMessage.QueryResult
+            if let device = registry.lookup(role: .device, uuid: uuid) {
+                result = .init(requestID: id, online: true, publicAddress: device.address, publicKey: device.publicKey,
+                               extra: device.extra)
+            } else {
+                result = .init(requestID: id, online: false, publicAddress: nil, publicKey: [], extra: [])
+            }
+            reply(.queryResult(result), to: request, verified: true)
+        case .connect(let m):
+            handleConnect(m, request: request, now: now)
+        case .introduceAck(_, let token, let sessionID):
+            guard let device = verifiedRecord(token: token, request: request, now: now, replyOnFailure: false) else { return }
+            guard let session = sessions[sessionID], session.deviceUUID == device.uuid else {
+                return reject(.relayUnknownSession)
+            }
+            session.introduceAcked = true
+            session.nextIntroduceAt = .distantFuture
+        case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
+             .search, .searchReply:
+            reject(.unexpectedMessage)
+        }
+    }
+
+    /// The record of `token` if the request comes from its registered address; otherwise
+    /// answers `unknownSession` (small: fine for any source) so the agent registers again.
+    private func verifiedRecord(token: UInt64, request: Request, now: Instant, replyOnFailure: Bool = true) -> PresenceRecord? {
+        guard let record = registry.lookup(token: token), record.address == request.source else {
+            reject(.unknownSession)
+            if replyOnFailure {
+                reply(.error(requestID: request.message.requestID, code: .unknownSession), to: request, verified: false)
+            }
+            return nil
+        }
+        return registry.touch(token: token, address: request.source, now: now)
+    }
+
+    private func handleRegister(_ m: SignalingMessage.Register, request: Request, now: Instant) {
+        guard verifyCookie(m.cookie, for: request.source, now: now) else {
+            reject(.badCookie)
+            return reply(.error(requestID: m.requestID, code: .badCookie), to: request, verified: false)
+        }
+        // From here the source has proven its address (it received our CHALLENGE).
+        if let key = config.serverKey {
+            guard let proof = m.proof,
+                  SignalingProof.verify(proof, serverKey: key, cookie: m.cookie, role: m.role, uuid: m.uuid, publicKey: m.publicKey)
+            else {
+                reject(.serverKeyRejected)
+                return reply(.error(requestID: m.requestID, code: .serverKeyRejected), to: request, verified: true)
+            }
+        }
+        let existing = registry.lookup(role: m.role, uuid: m.uuid)
+        if existing == nil && registry.count >= config.maxRegistrations {
+            reject(.capacity)
+            return reply(.error(requestID: m.requestID, code: .capacity), to: request, verified: true)
+        }
+        // A retransmitted REGISTER from the same address keeps the token it was already given.
+        let token: UInt64
+        if let existing, existing.address == request.source { token = existing.token } else { token = entropy.nextUInt64() }
+        let record = PresenceRecord(role: m.role, uuid: m.uuid, address: request.source, publicKey: m.publicKey, extra: m.extra,
+                                    candidates: m.candidates, lastSeen: now, homeServerID: config.serverID, token: token)
+        registry.upsert(record)
+        if let existing, existing.address != record.address { rebind(record) }
+        counters.registrations &+= 1
+        reply(.registered(requestID: m.requestID, observed: request.source, keepaliveSeconds: config.keepaliveSeconds, token: token),
+              to: request, verified: true)
+    }
+
+    private func handleConnect(_ m: SignalingMessage.Connect, request: Request, now: Instant) {
+        guard let client = verifiedRecord(token: m.token, request: request, now: now) else { return }
+        guard let device = registry.lookup(role: .device, uuid: m.uuid) else {
+            return reply(.connectResult(.init(requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
+                                              deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
+        }
+        let cid = m.clientConnectionID.rawValue
+        var sessionID: UInt64
+        if let existing = sessionByCID[cid], let session = sessions[existing] {
+            // A retransmitted CONNECT: answer with the same session.
+            guard session.clientUUID == client.uuid, session.deviceUUID == device.uuid else {
+                reject(.malformed)
+                return reply(.error(requestID: m.requestID, code: .malformed), to: request, verified: true)
+            }
+            sessionID = existing
+        } else {
+            guard sessions.count < config.maxSessions else {
+                reject(.capacity)
+                return reply(.error(requestID: m.requestID, code: .capacity), to: request, verified: true)
+            }
+            repeat { sessionID = entropy.nextUInt64() } while sessionID == 0 || sessions[sessionID] != nil
+            let introduce = SignalingMessage.Introduce(
+                requestID: newRequestID(), sessionID: sessionID, clientConnectionID: m.clientConnectionID,
+                clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed)
+            sessions[sessionID] = Session(
+                id: sessionID, clientUUID: client.uuid, deviceUUID: device.uuid, clientAddress: request.source,
+                deviceAddress: device.address, clientCID: cid, introduce: introduce, now: now,
+                introduceInterval: config.introduceRetransmit,
+                relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
+            sessionByCID[cid] = sessionID
+            sendIntroduce(sessionID, now: now)
+        }
+        let candidates = Array(([device.address] + device.candidates.filter { $0 != device.address })
+            .prefix(SignalingLimits.maxCandidates))
+        reply(.connectResult(.init(requestID: m.requestID, online: true, sessionID: sessionID, devicePublicKey: device.publicKey,
+                                   deviceCandidates: candidates, relayAllowed: config.relayAllowed)),
+              to: request, verified: true)
+    }
+
+    /// An agent's address changed (NAT rebinding): its sessions follow it.
+    private func rebind(_ record: PresenceRecord) {
+        for session in sessions.values {
+            if record.role == .device, session.deviceUUID == record.uuid { session.deviceAddress = record.address }
+            if record.role == .client, session.clientUUID == record.uuid { session.clientAddress = record.address }
+        }
+    }
+}

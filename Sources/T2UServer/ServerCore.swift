@@ -1,0 +1,214 @@
+import NIOCore
+import T2UCore
+
+/// The server cloud's protocol logic, sans-IO: registration (with cookie and optional key proof),
+/// presence with keepalive expiry, queries, introductions (INTRODUCE retransmitted until
+/// acknowledged), NAT observation (PROBE on the second port) and relay of transport datagrams
+/// between the two parties of a connect session, routed by connection ID.
+///
+/// Never answers a source that has not proven its address (cookie or live registration) with
+/// more bytes than it sent; rate-limits signaling per source and relay per session; counts every
+/// dropped datagram by reason. Not thread-safe: one owner (the NIO event loop) drives it.
+public final class ServerCore {
+    public let config: ServerConfig
+    public let registry: Registry
+    public internal(set) var counters = ServerCounters()
+
+    /// A class: the relay path mutates it in place per datagram, without copy-and-write-back.
+    final class Session {
+        let id: UInt64
+        var clientUUID: String
+        var deviceUUID: String
+        var clientAddress: NetAddress
+        var deviceAddress: NetAddress
+        var clientCID: UInt64
+        var deviceCID: UInt64?
+        var introduce: SignalingMessage.Introduce
+        var introduceAcked = false
+        var introduceSends = 0
+        var nextIntroduceAt: Instant
+        var introduceInterval: Nanos
+        var lastActivity: Instant
+        var relayBudget: TokenBucket
+
+        init(id: UInt64, clientUUID: String, deviceUUID: String, clientAddress: NetAddress, deviceAddress: NetAddress,
+             clientCID: UInt64, introduce: SignalingMessage.Introduce, now: Instant, introduceInterval: Nanos,
+             relayBudget: TokenBucket) {
+            self.id = id
+            self.clientUUID = clientUUID
+            self.deviceUUID = deviceUUID
+            self.clientAddress = clientAddress
+            self.deviceAddress = deviceAddress
+            self.clientCID = clientCID
+            self.introduce = introduce
+            self.nextIntroduceAt = now
+            self.introduceInterval = introduceInterval
+            self.lastActivity = now
+            self.relayBudget = relayBudget
+        }
+    }
+
+    private struct Outgoing {
+        var datagram: ByteBuffer
+        var transmit: ServerTransmit
+    }
+
+    let entropy: EntropySource
+    private let cookie: ServerCookie
+    private var limiter: SourceRateLimiter
+    var sessions: [UInt64: Session] = [:]
+    /// Connection ID (client's or device's) -> session.
+    var sessionByCID: [UInt64: UInt64] = [:]
+    private var outbox: [Outgoing] = []
+    private var outboxHead = 0
+    private var nextMaintenance: Instant
+    private var nextRequestID: UInt32 = 1
+    private let allocator = ByteBufferAllocator()
+
+    public init(config: ServerConfig, registry: Registry = InMemoryRegistry(), entropy: EntropySource, now: Instant) {
+        self.config = config
+        self.registry = registry
+        self.entropy = entropy
+        self.cookie = ServerCookie(secret: entropy.bytes(32), bucketLength: config.cookieBucket)
+        self.limiter = SourceRateLimiter(rate: config.signalingPerSecond, burst: config.signalingBurst,
+                                         capacity: config.maxTrackedSources)
+        self.nextMaintenance = now + config.maintenanceInterval
+    }
+
+    public var sessionCount: Int { sessions.count }
+
+    // MARK: Sans-IO
+
+    public func receive(_ datagram: ByteBuffer, from source: NetAddress, on socket: ServerSocket, now: Instant) {
+        counters.datagramsReceived &+= 1
+        guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) else {
+            return counters.reject(.malformed)
+        }
+        if let transport = PacketType(rawValue: first) {
+            guard socket == .main else { return counters.reject(.unexpectedMessage) }
+            return relay(datagram, type: transport, from: source, now: now)
+        }
+        guard SignalingMessage.isSignaling(firstByte: first) else { return counters.reject(.unknownType) }
+        guard limiter.allow(source, now: now) else { return counters.reject(.rateLimited) }
+        let message: SignalingMessage
+        do {
+            message = try SignalingMessage.parse(datagram)
+        } catch .unknownMessageType {
+            return counters.reject(.unknownType)
+        } catch {
+            return counters.reject(.malformed)
+        }
+        let request = Request(message: message, source: source, socket: socket, size: datagram.readableBytes)
+        if socket == .observation {
+            // The second port only tells agents what it sees.
+            switch message {
+            case .probe, .hello: break
+            default: return counters.reject(.unexpectedMessage)
+            }
+        }
+        handle(request, now: now)
+    }
+
+    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> ServerTransmit? {
+        guard let (datagram, transmit) = pollDatagram(now: now) else { return nil }
+        buffer.writeImmutableBuffer(datagram)
+        return transmit
+    }
+
+    /// Like `pollTransmit`, without a copy: relayed datagrams come back as the very buffer that
+    /// was received (the shell writes it straight to the socket).
+    public func pollDatagram(now: Instant) -> (ByteBuffer, ServerTransmit)? {
+        guard outboxHead < outbox.count else {
+            if outboxHead > 0 { outbox.removeAll(keepingCapacity: true); outboxHead = 0 }
+            return nil
+        }
+        let next = outbox[outboxHead]
+        outbox[outboxHead].datagram = ByteBuffer()  // release our reference early
+        outboxHead += 1
+        return (next.datagram, next.transmit)
+    }
+
+    public func nextDeadline() -> Instant? {
+        if outboxHead < outbox.count { return .zero }
+        return nextMaintenance
+    }
+
+    public func handleTimeout(now: Instant) {
+        guard now >= nextMaintenance else { return }
+        nextMaintenance = now + config.maintenanceInterval
+        let expired = registry.expire(before: now - config.presenceTimeout)
+        counters.expirations &+= UInt64(expired.count)
+        for (id, session) in sessions {
+            if now - session.lastActivity > config.sessionIdleTimeout {
+                removeSession(id)
+                continue
+            }
+            if !session.introduceAcked, session.nextIntroduceAt <= now {
+                if session.introduceSends >= config.introduceMaxSends {
+                    session.nextIntroduceAt = .distantFuture
+                } else {
+                    sendIntroduce(id, now: now)
+                }
+            }
+        }
+    }
+
+    // MARK: Output
+
+    struct Request {
+        var message: SignalingMessage
+        var source: NetAddress
+        var socket: ServerSocket
+        var size: Int
+    }
+
+    /// Queues `message` to the request's source through the socket it came in on. Replies to
+    /// unverified sources larger than the request are dropped (amplification guard).
+    func reply(_ message: SignalingMessage, to request: Request, verified: Bool) {
+        var buffer = allocator.buffer(capacity: 64)
+        message.write(into: &buffer)
+        if !verified && buffer.readableBytes > request.size {
+            return counters.reject(.amplification)
+        }
+        counters.signalingReplies &+= 1
+        enqueue(buffer, to: request.source, via: request.socket)
+    }
+
+    func send(_ message: SignalingMessage, to destination: NetAddress) {
+        var buffer = allocator.buffer(capacity: 128)
+        message.write(into: &buffer)
+        enqueue(buffer, to: destination, via: .main)
+    }
+
+    func enqueue(_ datagram: ByteBuffer, to destination: NetAddress, via socket: ServerSocket) {
+        outbox.append(Outgoing(datagram: datagram, transmit: ServerTransmit(destination: destination, socket: socket)))
+    }
+
+    func reject(_ reason: RejectReason) { counters.reject(reason) }
+
+    func newRequestID() -> UInt32 {
+        nextRequestID &+= 1
+        return nextRequestID
+    }
+
+    func cookieFor(_ address: NetAddress, now: Instant) -> [UInt8] { cookie.make(for: address, now: now) }
+
+    func verifyCookie(_ bytes: [UInt8], for address: NetAddress, now: Instant) -> Bool {
+        cookie.verify(bytes, for: address, now: now)
+    }
+
+    func removeSession(_ id: UInt64) {
+        guard let session = sessions.removeValue(forKey: id) else { return }
+        if sessionByCID[session.clientCID] == id { sessionByCID[session.clientCID] = nil }
+        if let cid = session.deviceCID, sessionByCID[cid] == id { sessionByCID[cid] = nil }
+    }
+
+    func sendIntroduce(_ id: UInt64, now: Instant) {
+        guard let session = sessions[id] else { return }
+        session.introduceSends += 1
+        session.nextIntroduceAt = now + session.introduceInterval
+        session.introduceInterval = session.introduceInterval * 2
+        counters.introductionsSent &+= 1
+        send(.introduce(session.introduce), to: session.deviceAddress)
+    }
+}

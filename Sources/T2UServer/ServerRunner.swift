@@ -1,0 +1,191 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UNIO
+
+/// The NIO shell around `ServerCore`: the main UDP socket (signaling + relay) and the second
+/// observation socket, both on one event loop that owns the core, plus its timer.
+public final class ServerRunner: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var bindHost = "0.0.0.0"
+        /// Main port; 0 lets the OS choose (tests).
+        public var port = 7000
+        /// Observation port; nil means port + 1 (or OS-chosen when port is 0).
+        public var observationPort: Int?
+        public init() {}
+    }
+
+    public let config: ServerConfig
+    public let options: Options
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let ownsGroup: Bool
+    private var driver: ServerDriver?
+    private var channels: [Channel] = []
+
+    public init(config: ServerConfig, options: Options, logger: Logger, group: MultiThreadedEventLoopGroup? = nil) {
+        self.config = config
+        self.options = options
+        self.logger = logger
+        self.ownsGroup = group == nil
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// Binds both sockets; returns their local addresses (main, observation).
+    @discardableResult
+    public func start() async throws -> (main: SocketAddress, observation: SocketAddress) {
+        let loop = group.next()
+        let driver = ServerDriver(
+            core: ServerCore(config: config, entropy: SystemEntropy(), now: ServerDriver.clock()), eventLoop: loop, logger: logger)
+        self.driver = driver
+        let main = try await bind(port: options.port, socket: .main, driver: driver, loop: loop)
+        let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
+        let observation: Channel
+        do {
+            observation = try await bind(port: observationPort, socket: .observation, driver: driver, loop: loop)
+        } catch {
+            try? await main.close()
+            throw error
+        }
+        channels = [main, observation]
+        try await loop.submit {
+            driver.channels[.main] = main
+            driver.channels[.observation] = observation
+            driver.rearm()
+        }.get()
+        guard let mainAddress = main.localAddress, let observationAddress = observation.localAddress else {
+            throw ChannelError.inappropriateOperationForState
+        }
+        logger.info("t2u-server listening", metadata: [
+            "main": "\(mainAddress)", "observation": "\(observationAddress)", "key": "\(config.serverKey == nil ? "none" : "set")",
+        ])
+        return (mainAddress, observationAddress)
+    }
+
+    /// The core's counters, read on its event loop.
+    public func counters() async throws -> ServerCounters {
+        guard let driver else { return ServerCounters() }
+        return try await driver.eventLoop.submit { driver.core.counters }.get()
+    }
+
+    /// Closes both sockets and stops the timer; shuts the event loop group down if we made it.
+    public func shutdown() async throws {
+        if let driver {
+            try await driver.eventLoop.submit { driver.stop() }.get()
+        }
+        for channel in channels { try? await channel.close() }
+        channels = []
+        if let driver {
+            let counters = try await driver.eventLoop.submit { driver.core.counters }.get()
+            logger.info("t2u-server stopped", metadata: [
+                "received": "\(counters.datagramsReceived)", "registrations": "\(counters.registrations)",
+                "relayedBytes": "\(counters.relayedBytes)", "rejected": "\(counters.totalRejected)",
+            ])
+        }
+        driver = nil
+        if ownsGroup { try await group.shutdownGracefully() }
+    }
+
+    private static let vectorReadCount = 16
+
+    private func bind(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
+        try await DatagramBootstrap(group: loop)
+            // Batch receives (recvmmsg): the allocator's buffer is split among the messages.
+            .channelOption(.datagramVectorReadMessageCount, value: Self.vectorReadCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorReadCount * 2048))
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ServerDatagramHandler(driver: driver, socket: socket))
+                }
+            }
+            .bind(host: options.bindHost, port: port)
+            .get()
+    }
+}
+
+/// Owns the core on its event loop: feeds datagrams in, writes transmits out, keeps one timer.
+final class ServerDriver: @unchecked Sendable {
+    let core: ServerCore
+    let eventLoop: EventLoop
+    let logger: Logger
+    var channels: [ServerSocket: Channel] = [:]
+    private var timer: Scheduled<Void>?
+    private var timerAt: Instant?
+    private var stopped = false
+
+    init(core: ServerCore, eventLoop: EventLoop, logger: Logger) {
+        self.core = core
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    static func clock() -> Instant { Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+
+    func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
+        guard let source = NetAddress(envelope.remoteAddress) else { return }
+        core.receive(envelope.data, from: source, on: socket, now: Self.clock())
+    }
+
+    /// Writes everything the core has to send, then flushes the sockets that were written to.
+    func flush() {
+        guard !stopped else { return }
+        let now = Self.clock()
+        var written: Set<ServerSocket> = []
+        while let (datagram, transmit) = core.pollDatagram(now: now) {
+            guard let channel = channels[transmit.socket] else { continue }
+            let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: datagram)
+            channel.write(envelope, promise: nil)
+            written.insert(transmit.socket)
+        }
+        for socket in written { channels[socket]?.flush() }
+        rearm()
+    }
+
+    func rearm() {
+        guard !stopped, let deadline = core.nextDeadline() else { return }
+        if let timerAt, timerAt <= deadline, timer != nil { return }
+        timer?.cancel()
+        timerAt = deadline
+        let delay = max(Nanos.zero, deadline - Self.clock())
+        timer = eventLoop.scheduleTask(in: .nanoseconds(delay.value)) { [self] in
+            timer = nil
+            timerAt = nil
+            core.handleTimeout(now: Self.clock())
+            flush()
+        }
+    }
+
+    func stop() {
+        stopped = true
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+final class ServerDatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let driver: ServerDriver
+    private let socket: ServerSocket
+
+    init(driver: ServerDriver, socket: ServerSocket) {
+        self.driver = driver
+        self.socket = socket
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        driver.received(unwrapInboundIn(data), on: socket)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        driver.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // UDP errors (e.g. ICMP port unreachable surfaced as ECONNREFUSED) must not close the socket.
+        driver.logger.debug("udp error", metadata: ["error": "\(error)"])
+    }
+}

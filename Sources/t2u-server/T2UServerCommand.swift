@@ -1,0 +1,143 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import T2UCore
+import T2UServer
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@main
+struct T2UServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "t2u-server",
+        abstract: "The t2u server cloud: registration, queries, introductions and relay for t2u agents.",
+        discussion: """
+            Devices (t2usvr) and clients (libt2u) register over UDP on the main port, keep their NAT binding alive with keepalives, and ask the server to introduce them for a P2P session. When no direct path works, the server relays the end-to-end encrypted transport packets (it never sees plaintext).
+
+            A second UDP port (default: main port + 1) answers probes, so agents learn whether their NAT mapping is endpoint-independent. Open both ports in the firewall.
+
+            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds). Prefer key= in a file readable only by the server over --key, which other users can see in the process list.
+
+            Example: t2u-server --port 7000 --config /etc/t2u-server.conf
+
+            Stop with SIGINT or SIGTERM.
+            """)
+
+    @Option(name: .shortAndLong, help: "Main UDP port (signaling and relay). 0 picks a free port. (default: 7000)")
+    var port: Int?
+
+    @Option(name: .long, help: "Observation UDP port for NAT probes. (default: port + 1)")
+    var observationPort: Int?
+
+    @Option(name: .shortAndLong, help: "Address to bind both ports to. (default: 0.0.0.0)")
+    var bind: String?
+
+    @Option(name: .shortAndLong, help: "Server key: agents must prove it (t2u_init's svrkey). Omit to accept anyone.")
+    var key: String?
+
+    @Option(name: .shortAndLong, help: "Read settings from a key=value file.")
+    var config: String?
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. (default: info)")
+    var logLevel: String?
+
+    @Flag(name: .long, help: "Do not relay transport packets (introductions only).")
+    var noRelay = false
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
+        if let observationPort, !(0...65535).contains(observationPort) {
+            throw ValidationError("--observation-port must be 0...65535")
+        }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        var file = ServerConfigFile()
+        if let config {
+            guard let text = readTextFile(config) else { throw ValidationError("cannot read config file \(config)") }
+            do {
+                file = try ServerConfigFile(parsing: text)
+            } catch {
+                throw ValidationError("config file \(config): \(error)")
+            }
+        }
+        let levelText = logLevel ?? file["log-level"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("unknown log level \(levelText)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "t2u-server")
+
+        var serverConfig = ServerConfig()
+        serverConfig.serverKey = key ?? file["key"]
+        if let id = file["server-id"] { serverConfig.serverID = id }
+        if let text = file["keepalive"] {
+            guard let seconds = UInt16(text), seconds > 0 else { throw ValidationError("keepalive must be 1...65535 seconds") }
+            serverConfig.keepaliveSeconds = seconds
+        }
+        if let text = file["presence-timeout"] {
+            guard let seconds = Int64(text), seconds > 0 else { throw ValidationError("presence-timeout must be > 0 seconds") }
+            serverConfig.presenceTimeout = .seconds(seconds)
+        }
+        if let text = file["relay"] {
+            guard let value = Bool(text) else { throw ValidationError("relay must be true or false") }
+            serverConfig.relayAllowed = value
+        }
+        if noRelay { serverConfig.relayAllowed = false }
+        if let text = file["relay-rate"] {
+            guard let rate = Double(text), rate > 0 else { throw ValidationError("relay-rate must be > 0 bytes/s") }
+            serverConfig.relayBytesPerSecond = rate
+        }
+
+        var options = ServerRunner.Options()
+        options.bindHost = bind ?? file["bind"] ?? "0.0.0.0"
+        if let p = port ?? file["port"].flatMap(Int.init) { options.port = p }
+        options.observationPort = observationPort ?? file["observation-port"].flatMap(Int.init)
+
+        let runner = ServerRunner(config: serverConfig, options: options, logger: logger)
+        try await runner.start()
+        let signal = await waitForTerminationSignal()
+        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        try await runner.shutdown()
+    }
+}
+
+private func readTextFile(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Suspends until SIGINT or SIGTERM arrives; returns its number.
+private func waitForTerminationSignal() async -> Int32 {
+    let (stream, continuation) = AsyncStream<Int32>.makeStream()
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { continuation.yield(sig) }
+        source.resume()
+        sources.append(source)
+    }
+    var received: Int32 = SIGTERM
+    for await sig in stream {
+        received = sig
+        break
+    }
+    for source in sources { source.cancel() }
+    return received
+}

@@ -1,0 +1,161 @@
+import NIOCore
+import Testing
+
+@testable import T2UCore
+
+/// One valid instance of every signaling message (IPv4 and IPv6, empty and full fields).
+enum SignalingSamples {
+    static let v4 = NetAddress(ipv4: (203, 0, 113, 7), port: 40_000)
+    static let v6 = NetAddress(host: .v6(0x2001_0db8_0000_0001, 0x0000_0000_0000_0042), port: 7000)
+    static let key = [UInt8](repeating: 0xAB, count: 32)
+    static let cookie = Array(UInt8(0)..<20)
+
+    static let messages: [SignalingMessage] = [
+        .hello(requestID: 1, role: .device),
+        .hello(requestID: .max, role: .client),
+        .challenge(requestID: 2, cookie: cookie, keyRequired: true),
+        .register(.init(requestID: 3, role: .device, uuid: "CAM-0001", publicKey: key, extra: Array("model=x".utf8),
+                        candidates: [v4, v6], cookie: cookie, proof: [UInt8](repeating: 7, count: 32))),
+        .register(.init(requestID: 4, role: .client, uuid: String(repeating: "u", count: 64), publicKey: key,
+                        extra: [UInt8](repeating: 1, count: 512), candidates: Array(repeating: v4, count: 8), cookie: cookie,
+                        proof: nil)),
+        .registered(requestID: 5, observed: v6, keepaliveSeconds: 20, token: 0x0123_4567_89AB_CDEF),
+        .error(requestID: 6, code: .serverKeyRejected),
+        .error(requestID: 6, code: SignalingErrorCode(rawValue: 200)),
+        .keepalive(requestID: 7, token: 99),
+        .keepaliveAck(requestID: 8, observed: v4),
+        .query(requestID: 9, token: 1, uuid: "设备-1"),
+        .queryResult(.init(requestID: 10, online: true, publicAddress: v4, publicKey: key, extra: [1, 2, 3])),
+        .queryResult(.init(requestID: 10, online: false, publicAddress: nil, publicKey: [], extra: [])),
+        .connect(.init(requestID: 11, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xFEED),
+                       candidates: [v4])),
+        .connectResult(.init(requestID: 12, online: true, sessionID: 77, devicePublicKey: key, deviceCandidates: [v4, v6],
+                             relayAllowed: true)),
+        .introduce(.init(requestID: 13, sessionID: 77, clientConnectionID: ConnectionID(rawValue: 0xFEED),
+                         clientPublicAddress: v6, clientCandidates: [v4], relayAllowed: false)),
+        .introduceAck(requestID: 14, token: 5, sessionID: 77),
+        .probe(requestID: 15),
+        .probeResult(requestID: 16, observed: v4),
+        .search(requestID: 17, uuid: nil),
+        .search(requestID: 18, uuid: "CAM-0001"),
+        .searchReply(requestID: 19, uuid: "CAM-0001", address: v4),
+    ]
+
+    static func bytes(_ message: SignalingMessage) -> [UInt8] {
+        var buffer = ByteBuffer()
+        message.write(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(SignalingParseError) -> SignalingMessage {
+        try SignalingMessage.parse(ByteBuffer(bytes: bytes))
+    }
+
+    static let paddedTypes: Set<SignalingMessageType> = [.hello, .keepalive, .probe]
+}
+
+@Suite struct SignalingCodecTests {
+    @Test func everyMessageTypeHasASample() {
+        let covered = Set(SignalingSamples.messages.map(\.type))
+        #expect(covered == Set(SignalingMessageType.allCases))
+    }
+
+    @Test func roundTripsEveryMessage() throws {
+        for message in SignalingSamples.messages {
+            let bytes = SignalingSamples.bytes(message)
+            #expect(bytes.first == message.type.rawValue)
+            #expect(SignalingMessageType.reservedRange.contains(bytes[0]))
+            #expect(try SignalingSamples.parse(bytes) == message, "\(message)")
+            #expect(message.requestID == (try SignalingSamples.parse(bytes)).requestID)
+        }
+    }
+
+    @Test func unverifiedRequestsArePaddedAboveTheirReplies() {
+        for message in SignalingSamples.messages where SignalingSamples.paddedTypes.contains(message.type) {
+            #expect(SignalingSamples.bytes(message).count >= SignalingLimits.minPaddedRequest)
+        }
+        // The largest replies a server sends to an unverified source.
+        let challenge = SignalingSamples.bytes(.challenge(requestID: 1, cookie: SignalingSamples.cookie, keyRequired: true))
+        let ack = SignalingSamples.bytes(.keepaliveAck(requestID: 1, observed: SignalingSamples.v6))
+        let probe = SignalingSamples.bytes(.probeResult(requestID: 1, observed: SignalingSamples.v6))
+        #expect(max(challenge.count, ack.count, probe.count) <= SignalingLimits.minPaddedRequest)
+    }
+
+    @Test func everyTruncationIsATypedError() {
+        for message in SignalingSamples.messages where !SignalingSamples.paddedTypes.contains(message.type) {
+            let bytes = SignalingSamples.bytes(message)
+            for length in 0..<bytes.count {
+                #expect(throws: SignalingParseError.self, "\(message) cut at \(length)") {
+                    try SignalingSamples.parse(Array(bytes[..<length]))
+                }
+            }
+        }
+    }
+
+    @Test func rejectsOutOfBoundsFields() {
+        #expect(throws: SignalingParseError.unknownMessageType(0x5F)) { try SignalingSamples.parse([0x5F, 0, 0, 0, 1]) }
+        #expect(throws: SignalingParseError.invalid("role")) { try SignalingSamples.parse([0x20, 0, 0, 0, 1, 9]) }
+        // uuid longer than 64 bytes
+        var query = [UInt8]([0x27, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 8) + [65]
+        query += [UInt8](repeating: 0x41, count: 65)
+        #expect(throws: SignalingParseError.invalid("uuid")) { try SignalingSamples.parse(query) }
+        // invalid UTF-8 uuid
+        let badUTF8 = [UInt8]([0x27, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 8) + [2, 0xC3, 0x28]
+        #expect(throws: SignalingParseError.invalid("uuid")) { try SignalingSamples.parse(badUTF8) }
+        // 9 candidates
+        let connect = [UInt8]([0x29, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 16) + [1, 0x41, 9]
+        #expect(throws: SignalingParseError.invalid("candidates")) { try SignalingSamples.parse(connect) }
+        // address family 5
+        #expect(throws: SignalingParseError.invalid("observed")) { try SignalingSamples.parse([0x26, 0, 0, 0, 1, 5, 1, 2, 3, 4, 0, 1]) }
+    }
+
+    @Test func proofBindsKeyCookieAndIdentity() {
+        let cookie = SignalingSamples.cookie
+        let key = SignalingSamples.key
+        let proof = SignalingProof.make(serverKey: "secret", cookie: cookie, role: .device, uuid: "A", publicKey: key)
+        #expect(proof.count == 32)
+        #expect(SignalingProof.verify(proof, serverKey: "secret", cookie: cookie, role: .device, uuid: "A", publicKey: key))
+        #expect(!SignalingProof.verify(proof, serverKey: "Secret", cookie: cookie, role: .device, uuid: "A", publicKey: key))
+        #expect(!SignalingProof.verify(proof, serverKey: "secret", cookie: Array(cookie.reversed()), role: .device, uuid: "A",
+                                       publicKey: key))
+        #expect(!SignalingProof.verify(proof, serverKey: "secret", cookie: cookie, role: .client, uuid: "A", publicKey: key))
+        #expect(!SignalingProof.verify(proof, serverKey: "secret", cookie: cookie, role: .device, uuid: "B", publicKey: key))
+        #expect(!SignalingProof.verify(Array(proof.prefix(31)), serverKey: "secret", cookie: cookie, role: .device, uuid: "A",
+                                       publicKey: key))
+        // The key itself never appears in the proof.
+        #expect(!proof.starts(with: Array("secret".utf8)))
+    }
+}
+
+/// Seeded fuzzing of the signaling parser: no crash, typed errors only, and whatever parses
+/// re-encodes to bytes that parse to the same message.
+@Suite struct FuzzSignalingTests {
+    static let iterations = 20_000
+
+    @Test(arguments: [UInt64(0x5167_0001), 0x5167_0002])
+    func mutatedMessagesNeverCrashAndRoundTrip(seed: UInt64) {
+        let mutator = Mutator(seed: seed)
+        let corpus = SignalingSamples.messages.map(SignalingSamples.bytes)
+        var parsed = 0
+        var parsedTypes = Set<SignalingMessageType>()
+        for iteration in 0..<Self.iterations {
+            let input = mutator.chance(1, in: 20)
+                ? [mutator.element(of: Array(SignalingMessageType.reservedRange))] + mutator.randomBytes(maxLength: 80)
+                : mutator.mutate(mutator.element(of: corpus), donor: mutator.element(of: corpus))
+            let message: SignalingMessage
+            do {
+                message = try SignalingSamples.parse(input)
+            } catch {
+                continue
+            }
+            parsed += 1
+            parsedTypes.insert(message.type)
+            let again = try? SignalingSamples.parse(SignalingSamples.bytes(message))
+            #expect(again == message, "seed \(seed) iteration \(iteration): \(input)")
+            if again != message { return }
+        }
+        // The fuzzer exercised the decoders, not only their first check.
+        #expect(parsed > Self.iterations / 20, "seed \(seed)")
+        #expect(parsedTypes.count >= 12, "seed \(seed): \(parsedTypes)")
+    }
+}
