@@ -143,7 +143,12 @@ private struct Peer {
             try await client.send(UInt32(i), to: proxy.localAddress)
             if i % 50 == 49 { try await Task.sleep(nanoseconds: 5_000_000) }
         }
-        let stats = try await proxy.stats
+        // The proxy reads asynchronously: wait (bounded) until it has seen all 400.
+        var stats = try await proxy.stats
+        for _ in 0..<300 where stats.clientToUpstream.sent < 400 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            stats = try await proxy.stats
+        }
         let forwarded = Int(stats.clientToUpstream.delivered)
         let got = try await client.waitFor(count: forwarded, timeoutMs: 3000)
         #expect(stats.clientToUpstream.sent == 400, "seed \(seed)")
@@ -197,7 +202,7 @@ private struct Peer {
         let echo = try await echoServer()
         let proxy = try await ImpairmentProxy.start(
             group: group, listen: loopbackAny, upstream: echo.localAddress!, upstreamToClient: .perfect,
-            clientToUpstream: .perfect, seed: 1, maxClients: 1, clientIdleTimeout: .milliseconds(50), logger: quietLogger)
+            clientToUpstream: .perfect, seed: 1, maxClients: 1, clientIdleTimeout: .milliseconds(400), logger: quietLogger)
         let a = try await Peer.bind(group: group)
         let b = try await Peer.bind(group: group)
         try await a.send(1, to: proxy.localAddress)
@@ -206,7 +211,8 @@ private struct Peer {
         try await Task.sleep(nanoseconds: 100_000_000)
         #expect(try await b.received().isEmpty)
         #expect(try await proxy.stats.droppedTooManyClients == 1)
-        try await b.send(3, to: proxy.localAddress)  // a has been idle for 100 ms > 50 ms
+        try await Task.sleep(nanoseconds: 400_000_000)
+        try await b.send(3, to: proxy.localAddress)  // a has been idle for 500 ms > 400 ms
         let got = try await b.waitFor(count: 1)
         #expect(got.map(\.sequence) == [3])
         #expect(try await proxy.stats.clients == 2)
