@@ -191,15 +191,12 @@ public final class TunnelService: @unchecked Sendable {
     /// Reads exactly the header's bytes (what follows is the TCP payload for the bridge).
     private func readHeader(_ stream: StreamID) {
         guard var pending = unbridged[stream], !pending.answered else { return }
-        defer { if unbridged[stream] != nil, !pending.answered { unbridged[stream]?.header = pending.header } }
         while true {
             let missing: Int
             do {
                 switch try StreamTargetHeader.parse(&pending.header) {
                 case .complete(let header):
-                    pending.answered = true
-                    unbridged[stream]?.deadline?.cancel()
-                    unbridged[stream] = nil
+                    forget(stream)
                     headerArrived(header, on: stream)
                     return
                 case .incomplete(let count):
@@ -207,7 +204,6 @@ public final class TunnelService: @unchecked Sendable {
                 }
             } catch {
                 logger.debug("malformed stream header", metadata: ["stream": "\(stream)", "error": "\(error)"])
-                pending.answered = true
                 answer(stream, .badRequest)
                 return
             }
@@ -224,12 +220,12 @@ public final class TunnelService: @unchecked Sendable {
                 driver.requestStep()
             case .fin:
                 // Ended before a whole header: nothing to connect.
-                pending.answered = true
                 forget(stream)
                 connection.reset(stream, errorCode: Self.headerTimeoutErrorCode)
                 driver.requestStep()
                 return
             case .wouldBlock:
+                unbridged[stream]?.header = pending.header
                 return
             }
         }
