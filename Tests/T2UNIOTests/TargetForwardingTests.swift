@@ -129,6 +129,26 @@ struct TargetForwardingTests {
         await harness.shutdown()
     }
 
+    @Test("an IPv6 target (::1, the device itself) is forwarded")
+    func forwardsToIPv6() async throws {
+        let seed: UInt64 = 26
+        let harness = TunnelHarness(seed: seed)
+        guard let service = try? await CountingServer(host: "::1", on: harness.tcpLoop, { HalfCloseEchoHandler() }) else {
+            await harness.shutdown()
+            return  // no IPv6 loopback here
+        }
+        try await harness.start()
+        let listen = try await harness.listen(target: StreamTargetHeader(host: .address(.v6(0, 1)), port: service.port))
+        let payload = seededBytes(100_000, seed: seed)
+        let done = harness.tcpLoop.makePromise(of: ByteBuffer.self)
+        _ = try await connectClient(to: listen, on: harness.tcpLoop, ExchangeClient(payload: payload, done: done))
+        #expect(try await done.futureResult.timeout(.seconds(30)).get() == payload, "seed \(seed)")
+        #expect(try await harness.replies() == [.ok])
+        #expect(try await service.accepted() == 1)
+        try await service.channel.close()
+        await harness.shutdown()
+    }
+
     @Test("a target the policy refuses: the local TCP connection is reset quickly, the target never contacted")
     func refusedByPolicy() async throws {
         let harness = TunnelHarness(seed: 22)
