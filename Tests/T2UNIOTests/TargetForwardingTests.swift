@@ -35,16 +35,22 @@ final class CountingServer: @unchecked Sendable {
 }
 
 /// Sends `greeting` (if any), then records what arrives and how the connection ended.
-final class EndWatcher: ChannelInboundHandler, @unchecked Sendable {
+final class EndWatcher: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+    /// `.eof`: a clean FIN (half-closure is on, so it is always seen as `inputClosed`).
+    /// `.reset`: ECONNRESET/EPIPE, or the channel went away without a FIN (NIO may surface an
+    /// RST only as a failed write and a close).
     enum End: Equatable { case eof, reset, otherError }
 
     private let greeting: ByteBuffer?
     private(set) var received = ByteBuffer()
     let ended: EventLoopPromise<End>
     let receivedFirst: EventLoopPromise<ByteBuffer>
-    private var end: End = .eof
+    private var end: End = .reset
+    private var sawError = false
+    private var outputClosed = false
 
     init(greeting: ByteBuffer?, loop: EventLoop) {
         self.greeting = greeting
@@ -63,15 +69,30 @@ final class EndWatcher: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed { context.close(promise: nil) }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            end = .eof
+            context.close(promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let error = error as? IOError, error.errnoCode == ECONNRESET { end = .reset } else { end = .otherError }
+        if let error = error as? IOError, error.errnoCode == ECONNRESET || error.errnoCode == EPIPE {
+            end = .reset
+        } else {
+            end = .otherError
+        }
+        sawError = true
         context.close(promise: nil)
     }
 
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .output { outputClosed = true }
+        context.close(mode: mode, promise: promise)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        // After our own output half-close NIO reports the peer's FIN as a full close.
+        if outputClosed && !sawError { end = .eof }
         ended.succeed(end)
         receivedFirst.fail(ChannelError.eof)
     }
@@ -280,6 +301,16 @@ struct TargetForwardingTests {
         #expect(NIODeadline.now() - opened >= .milliseconds(300))
         try await expectDeviceSettles(harness)
         await harness.shutdown()
+    }
+
+    @Test("connect errors map to reply statuses")
+    func connectErrorStatuses() {
+        #expect(TunnelService.replyStatus(for: IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
+        #expect(TunnelService.replyStatus(for: IOError(errnoCode: EHOSTUNREACH, reason: "connect")) == .unreachable)
+        #expect(TunnelService.replyStatus(for: IOError(errnoCode: ENETUNREACH, reason: "connect")) == .unreachable)
+        #expect(TunnelService.replyStatus(for: IOError(errnoCode: ETIMEDOUT, reason: "connect")) == .timedOut)
+        #expect(TunnelService.replyStatus(for: ChannelError.connectTimeout(.seconds(10))) == .timedOut)
+        #expect(TunnelService.replyStatus(for: IOError(errnoCode: EMFILE, reason: "socket")) == .failed)
     }
 
     /// The device forgets refused streams once the client's reset arrives.
