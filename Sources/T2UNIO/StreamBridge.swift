@@ -23,6 +23,10 @@ import Darwin
 /// - TCP error or close before both directions finished -> stream reset; stream reset ->
 ///   TCP reset (SO_LINGER 0).
 ///
+/// - Preambles: bytes queued with `sendFirst` go on the stream before any TCP byte (the
+///   client's target header, the device's ok reply); with `awaitReply` the device's reply is
+///   read off the stream before any stream byte reaches TCP, and anything but ok aborts TCP.
+///
 /// Lives on the driver's event loop, in the TCP channel's pipeline.
 public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
     public typealias InboundIn = ByteBuffer
@@ -59,6 +63,10 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
     private var draining = false
     /// The TCP connection failed (reset, I/O error): its end is never a clean EOF.
     private var tcpFailed = false
+    /// Client side: the device's reply collected so far; stream bytes reach TCP only after it.
+    private var awaitingReply: ByteBuffer?
+    private var onReply: ((StreamTargetReply.Status) -> Void)?
+    private var preambleOnActive: ByteBuffer?
 
     public private(set) var bytesToStream: UInt64 = 0
     public private(set) var bytesToTCP: UInt64 = 0
@@ -76,6 +84,25 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
     func attach(stream: StreamID) {
         self.stream = stream
         pumpTCPToStream()
+    }
+
+    /// Queues `bytes` on the stream ahead of everything the TCP side sends; with
+    /// `whenConnected`, only once the TCP connection is up (the device's ok reply).
+    func sendFirst(_ bytes: ByteBuffer, whenConnected: Bool = false) {
+        if whenConnected {
+            preambleOnActive = bytes
+            return
+        }
+        var combined = bytes
+        if var pending = pendingToStream { combined.writeBuffer(&pending) }
+        pendingToStream = combined
+    }
+
+    /// Holds stream -> TCP until the device's reply arrives; `onReply` hears its status.
+    /// Anything but `.ok` resets the TCP connection.
+    func awaitReply(_ onReply: @escaping (StreamTargetReply.Status) -> Void) {
+        awaitingReply = ByteBuffer()
+        self.onReply = onReply
     }
 
     // MARK: stream side (called by the tunnel service)
@@ -108,10 +135,11 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
         abortTCP()
     }
 
-    /// The outbound TCP connection could not be made (device side).
+    /// The outbound TCP connection could not be made (device side): the bridge lets go of the
+    /// stream, which the tunnel service answers with a failure reply.
     func connectFailed(_ error: Error) {
         logger.debug("TCP connect failed", metadata: ["error": "\(error)"])
-        resetStream()
+        streamGone = true
         finish()
     }
 
@@ -130,6 +158,11 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
         if streamGone {
             abortTCP()  // the peer reset the stream while we were connecting
             return
+        }
+        if let preamble = preambleOnActive {
+            preambleOnActive = nil
+            sendFirst(preamble)
+            pumpTCPToStream()
         }
         pumpStreamToTCP()
     }
@@ -230,6 +263,7 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
 
     private func pumpStreamToTCP() {
         guard let stream, let context, context.channel.isActive, !streamGone, !streamFinReceived else { return }
+        if awaitingReply != nil && !readReply(stream) { return }
         var reads = 0
         var wrote = false
         while streamReadable, context.channel.isWritable, reads < Self.maxReadsPerPump {
@@ -267,6 +301,57 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
         if reads > 0 { driver.requestStep() }
         if streamReadable && reads == Self.maxReadsPerPump && context.channel.isWritable {
             context.eventLoop.execute { self.pumpStreamToTCP() }
+        }
+    }
+
+    /// Reads exactly the reply's bytes; true once the device said ok.
+    private func readReply(_ stream: StreamID) -> Bool {
+        guard var buffer = awaitingReply else { return true }
+        defer { if awaitingReply != nil { awaitingReply = buffer } }
+        while true {
+            let missing: Int
+            do {
+                switch try StreamTargetReply.parse(&buffer) {
+                case .complete(let reply):
+                    awaitingReply = nil
+                    onReply?(reply.status)
+                    onReply = nil
+                    if reply.status == .ok { return true }
+                    logger.debug("target refused", metadata: ["stream": "\(stream)", "status": "\(reply.status)"])
+                    abortTCP()  // channelInactive then resets the stream
+                    return false
+                case .incomplete(let count):
+                    missing = count
+                }
+            } catch {
+                logger.debug("malformed target reply", metadata: ["error": "\(error)"])
+                awaitingReply = nil
+                abortTCP()
+                return false
+            }
+            guard streamReadable else { return false }
+            let result: StreamRead
+            do {
+                result = try connection.read(stream, maxBytes: missing)
+            } catch {
+                streamGone = true
+                awaitingReply = nil
+                abortTCP()
+                return false
+            }
+            switch result {
+            case .data(var bytes):
+                buffer.writeBuffer(&bytes)
+                driver.requestStep()
+            case .fin:
+                // The device ended the stream without a reply.
+                streamReadable = false
+                awaitingReply = nil
+                abortTCP()
+                return false
+            case .wouldBlock:
+                streamReadable = false
+            }
         }
     }
 

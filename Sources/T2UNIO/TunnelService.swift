@@ -3,19 +3,29 @@ import NIOCore
 import NIOPosix
 import T2UCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Carries TCP connections over one transport `Connection`, one stream each.
 ///
-/// - Client side (`listen`): every TCP connection accepted on a local port opens a stream.
-/// - Device side (`serveIncomingStreams`): every stream the peer opens becomes a TCP
-///   connection to the address `target` picks for it (pluggable: a per-stream target header
-///   can replace the fixed choice later).
+/// - Client side (`listen`): every TCP connection accepted on a local port opens a stream that
+///   starts with a `StreamTargetHeader` (the device's TCP endpoint to connect). TCP bytes
+///   follow at once; stream bytes reach TCP only after the device's `StreamTargetReply` said
+///   ok. Any other reply resets the local TCP connection and is reported via `onTargetReply`.
+/// - Device side (`serveIncomingStreams`): every stream the peer opens must deliver its header
+///   within `headerTimeout` (else it is reset). Targets the `ForwardingPolicy` refuses, and
+///   failed connects, are answered with a failure reply and FIN, never connected; otherwise the
+///   TCP connection is made, the ok reply sent, and the stream bridged.
 ///
 /// Confined to the driver's event loop: create it there (e.g. in `driver.onAccept` or an
 /// `eventLoop.submit`). Holds itself alive through the driver's event handler until the
 /// connection closes.
 public final class TunnelService: @unchecked Sendable {
-    public typealias TargetChooser = (StreamID) -> SocketAddress
-
     public let driver: EndpointDriver
     public let connection: Connection
     public var eventLoop: EventLoop { driver.eventLoop }
@@ -28,8 +38,14 @@ public final class TunnelService: @unchecked Sendable {
     private var bridges: [StreamID: StreamBridge] = [:]
     /// Accepted TCP connections waiting for the handshake or for stream credit.
     private var waitingForStream: [StreamBridge] = []
-    private var target: TargetChooser?
-    private var listener: Channel?
+    private var listeners: [Channel] = []
+    /// Device side; nil until `serveIncomingStreams`.
+    private var policy: ForwardingPolicy?
+    private var headerTimeout: TimeAmount = .seconds(5)
+    private var connectTimeout: TimeAmount = .seconds(10)
+    /// Device side: streams whose header is still arriving, or that were answered with a
+    /// failure and wait for the peer's reset.
+    private var unbridged: [StreamID: UnbridgedStream] = [:]
     private let establishedPromise: EventLoopPromise<Void>
     private let closedPromise: EventLoopPromise<ConnectionCloseReason>
     private var isEstablished = false
@@ -49,8 +65,14 @@ public final class TunnelService: @unchecked Sendable {
         driver.setEventHandler(for: connection) { [self] event in self.handle(event) }
     }
 
+    /// Client side: the device's answer to each stream's target request (`.ok` included).
+    public var onTargetReply: ((StreamTargetHeader, StreamTargetReply.Status) -> Void)?
+
     /// Number of TCP connections currently bridged or waiting for a stream.
     public var activeBridgeCount: Int { bridges.count + waitingForStream.count }
+
+    /// Device side: streams not bridged yet (header pending) or refused and not yet reset.
+    public var unbridgedStreamCount: Int { unbridged.count }
 
     /// Bytes moved by the current bridges (for tests).
     public var bridgeStats: [(stream: StreamID, toStream: UInt64, toTCP: UInt64)] {
@@ -59,8 +81,9 @@ public final class TunnelService: @unchecked Sendable {
 
     // MARK: client side
 
-    /// Listens on a local TCP port; each accepted connection is tunnelled on a new stream.
-    public func listen(host: String = "127.0.0.1", port: Int = 0) -> EventLoopFuture<SocketAddress> {
+    /// Listens on a local TCP port; each accepted connection is tunnelled on a new stream that
+    /// asks the device to connect `target`. Several listeners (targets) may share the service.
+    public func listen(host: String = "127.0.0.1", port: Int = 0, target: StreamTargetHeader) -> EventLoopFuture<SocketAddress> {
         ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -70,19 +93,21 @@ public final class TunnelService: @unchecked Sendable {
             .childChannelOption(.recvAllocator, value: Self.tcpRecvAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try self.accepted(channel)
+                    try self.accepted(channel, target: target)
                 }
             }
             .bind(host: host, port: port)
             .flatMapThrowing { channel in
-                self.listener = channel
+                self.listeners.append(channel)
                 guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
                 return address
             }
     }
 
-    private func accepted(_ channel: Channel) throws {
+    private func accepted(_ channel: Channel, target: StreamTargetHeader) throws {
         let bridge = StreamBridge(stream: nil, connection: connection, driver: driver, logger: logger)
+        bridge.sendFirst(target.encoded())
+        bridge.awaitReply { [self] status in self.onTargetReply?(target, status) }
         try channel.pipeline.syncOperations.addHandler(bridge)
         guard !isClosed else {
             bridge.connectionClosed()
@@ -118,19 +143,107 @@ public final class TunnelService: @unchecked Sendable {
 
     // MARK: device side
 
-    /// Answers streams the peer opens by connecting TCP to `target(stream)`.
-    public func serveIncomingStreams(target: @escaping TargetChooser) {
+    /// Answers streams the peer opens: reads each stream's target header, checks it against
+    /// `policy`, connects TCP and bridges.
+    public func serveIncomingStreams(
+        policy: ForwardingPolicy, headerTimeout: TimeAmount = .seconds(5), connectTimeout: TimeAmount = .seconds(10)
+    ) {
         eventLoop.preconditionInEventLoop()
-        self.target = target
+        self.policy = policy
+        self.headerTimeout = headerTimeout
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Reset code of a stream whose header was late or malformed, or whose refusal the peer
+    /// did not acknowledge in time.
+    public static let headerTimeoutErrorCode: UInt64 = 0x48_44_52  // "HDR"
+
+    private struct UnbridgedStream {
+        var header = ByteBuffer()
+        /// The failure reply not yet accepted by the stream; the stream is finished after it.
+        var reply: ByteBuffer?
+        /// true once a reply was decided: the stream only waits for the peer's reset.
+        var answered = false
+        var deadline: Scheduled<Void>?
     }
 
     private func incoming(_ stream: StreamID) {
-        guard let target else {
+        guard policy != nil, !isClosed else {
             connection.reset(stream, errorCode: StreamBridge.tcpAbortedErrorCode)
             driver.requestStep()
             return
         }
+        var pending = UnbridgedStream()
+        pending.deadline = expiry(of: stream)
+        unbridged[stream] = pending
+        readHeader(stream)
+    }
+
+    private func expiry(of stream: StreamID) -> Scheduled<Void> {
+        eventLoop.scheduleTask(in: headerTimeout) { [self] in
+            guard self.unbridged.removeValue(forKey: stream) != nil else { return }
+            self.logger.debug("stream header timeout", metadata: ["stream": "\(stream)"])
+            self.connection.reset(stream, errorCode: Self.headerTimeoutErrorCode)
+            self.driver.requestStep()
+        }
+    }
+
+    /// Reads exactly the header's bytes (what follows is the TCP payload for the bridge).
+    private func readHeader(_ stream: StreamID) {
+        guard var pending = unbridged[stream], !pending.answered else { return }
+        while true {
+            let missing: Int
+            do {
+                switch try StreamTargetHeader.parse(&pending.header) {
+                case .complete(let header):
+                    forget(stream)
+                    headerArrived(header, on: stream)
+                    return
+                case .incomplete(let count):
+                    missing = count
+                }
+            } catch {
+                logger.debug("malformed stream header", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                answer(stream, .badRequest)
+                return
+            }
+            let result: StreamRead
+            do {
+                result = try connection.read(stream, maxBytes: missing)
+            } catch {
+                forget(stream)
+                return
+            }
+            switch result {
+            case .data(var bytes):
+                pending.header.writeBuffer(&bytes)
+                driver.requestStep()
+            case .fin:
+                // Ended before a whole header: nothing to connect.
+                forget(stream)
+                connection.reset(stream, errorCode: Self.headerTimeoutErrorCode)
+                driver.requestStep()
+                return
+            case .wouldBlock:
+                unbridged[stream]?.header = pending.header
+                return
+            }
+        }
+    }
+
+    private func headerArrived(_ header: StreamTargetHeader, on stream: StreamID) {
+        guard let policy, policy.allows(header) else {
+            logger.info("stream target refused by policy", metadata: ["stream": "\(stream)", "target": "\(header)"])
+            answer(stream, .refusedByPolicy)
+            return
+        }
+        let address: SocketAddress
+        switch header.host {
+        case .deviceSelf: address = SocketAddress(NetAddress(ipv4: (127, 0, 0, 1), port: header.port))
+        case .address(let host): address = SocketAddress(NetAddress(host: host, port: header.port))
+        }
         let bridge = StreamBridge(stream: stream, connection: connection, driver: driver, logger: logger)
+        bridge.sendFirst(StreamTargetReply(status: .ok).encoded(), whenConnected: true)
         bridges[stream] = bridge
         bridge.onFinished = { [self] finished in
             if self.bridges[stream] === finished { self.bridges[stream] = nil }
@@ -140,14 +253,68 @@ public final class TunnelService: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: Self.tcpWaterMark)
             .channelOption(.recvAllocator, value: Self.tcpRecvAllocator)
-            .connectTimeout(.seconds(10))
+            .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(bridge)
                 }
             }
-            .connect(to: target(stream))
-            .whenFailure { error in bridge.connectFailed(error) }
+            .connect(to: address)
+            .whenFailure { [self] error in
+                let stillOurs = self.bridges[stream] === bridge
+                bridge.connectFailed(error)
+                guard stillOurs, !self.isClosed else { return }
+                let status = Self.replyStatus(for: error)
+                self.logger.debug(
+                    "stream target connect failed",
+                    metadata: ["stream": "\(stream)", "target": "\(header)", "status": "\(status)"])
+                self.answer(stream, status)
+            }
+    }
+
+    /// Sends a failure reply and FIN; the stream then waits (bounded) for the peer's reset.
+    private func answer(_ stream: StreamID, _ status: StreamTargetReply.Status) {
+        unbridged[stream]?.deadline?.cancel()
+        var pending = UnbridgedStream()
+        pending.answered = true
+        pending.reply = StreamTargetReply(status: status).encoded()
+        pending.deadline = expiry(of: stream)
+        unbridged[stream] = pending
+        flushReply(stream)
+    }
+
+    private func flushReply(_ stream: StreamID) {
+        guard var reply = unbridged[stream]?.reply else { return }
+        do {
+            let accepted = try connection.write(reply, to: stream)
+            reply.moveReaderIndex(forwardBy: min(accepted, reply.readableBytes))
+            if reply.readableBytes > 0 {
+                unbridged[stream]?.reply = reply  // the rest on .streamWritable
+            } else {
+                unbridged[stream]?.reply = nil
+                try connection.finish(stream)
+            }
+        } catch {
+            forget(stream)
+        }
+        driver.requestStep()
+    }
+
+    private func forget(_ stream: StreamID) {
+        unbridged.removeValue(forKey: stream)?.deadline?.cancel()
+    }
+
+    static func replyStatus(for error: Error) -> StreamTargetReply.Status {
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return .connectionRefused
+            case EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN: return .unreachable
+            case ETIMEDOUT: return .timedOut
+            default: return .failed
+            }
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error { return .timedOut }
+        return .failed
     }
 
     // MARK: events
@@ -159,13 +326,17 @@ public final class TunnelService: @unchecked Sendable {
             establishedPromise.succeed(())
             openWaitingStreams()
         case .streamOpened(let stream):
-            if bridges[stream] == nil { incoming(stream) }
-        case .streamReadable(let stream), .streamWritable(let stream):
-            bridges[stream]?.handle(event)
+            if bridges[stream] == nil && unbridged[stream] == nil { incoming(stream) }
+        case .streamReadable(let stream):
+            if let bridge = bridges[stream] { bridge.handle(event) } else { readHeader(stream) }
+        case .streamWritable(let stream):
+            if let bridge = bridges[stream] { bridge.handle(event) } else { flushReply(stream) }
         case .streamReset(let stream, _):
             bridges[stream]?.handle(event)
+            forget(stream)
         case .streamClosed(let stream):
             bridges[stream]?.handle(event)
+            forget(stream)
             openWaitingStreams()
         case .pathChanged(let address):
             logger.debug("path changed", metadata: ["address": "\(address)"])
@@ -176,7 +347,9 @@ public final class TunnelService: @unchecked Sendable {
             bridges.removeAll()
             waitingForStream.removeAll()
             for bridge in all { bridge.connectionClosed() }
-            listener?.close(promise: nil)
+            for pending in unbridged.values { pending.deadline?.cancel() }
+            unbridged.removeAll()
+            for listener in listeners { listener.close(promise: nil) }
             establishedPromise.fail(TunnelError.connectionClosed(reason))
             closedPromise.succeed(reason)
         }
@@ -185,7 +358,7 @@ public final class TunnelService: @unchecked Sendable {
     /// Stops listening and closes the connection (bridged TCP connections are reset).
     public func close(errorCode: UInt64 = 0) -> EventLoopFuture<Void> {
         eventLoop.submit {
-            self.listener?.close(promise: nil)
+            for listener in self.listeners { listener.close(promise: nil) }
             if self.connection.state != .closed {
                 self.connection.close(errorCode: errorCode, reason: "", now: EndpointDriver.now())
             }

@@ -88,13 +88,13 @@ struct TransportBenchmark: AsyncParsableCommand {
         udpConfig.receiveOffload = udpConfig.segmentationOffload
         let tunnel = try await Tunnel.make(
             config: config, udp: udpConfig, clientLoop: clientLoop, deviceLoop: deviceLoop, logger: logger)
-        try await tunnel.setTarget(sinkAddress)
+        let sinkViaTunnel = try await tunnel.listen(forwardingTo: sinkAddress)
+        let echoViaTunnel = try await tunnel.listen(forwardingTo: echoAddress)
         logger.info("tunnel throughput")
         let usageBefore = CPUUsage.now()
-        let viaTunnel = try await throughput(to: tunnel.listenAddress, via: tcpLoop, sink: sink, cap: cap)
+        let viaTunnel = try await throughput(to: sinkViaTunnel, via: tcpLoop, sink: sink, cap: cap)
         let cpu = CPUUsage.now() - usageBefore
-        try await tunnel.setTarget(echoAddress)
-        let tunnelLatency = try await pingPong(to: tunnel.listenAddress, loop: tcpLoop, cap: cap)
+        let tunnelLatency = try await pingPong(to: echoViaTunnel, loop: tcpLoop, cap: cap)
         let stats = try await tunnel.stats()
         try await tunnel.close()
 
@@ -201,28 +201,18 @@ final class SinkServer: @unchecked Sendable {
     }
 }
 
-/// Two endpoint drivers on loopback with a client TunnelService listening locally and a
-/// device TunnelService connecting streams to a switchable target.
+/// Two endpoint drivers on loopback with a client TunnelService and a device TunnelService;
+/// `listen(forwardingTo:)` adds a local port whose streams the device connects to a target.
 final class Tunnel: @unchecked Sendable {
     let client: EndpointDriver
     let device: EndpointDriver
     let clientService: TunnelService
-    let listenAddress: SocketAddress
     let offloads: UDPOffloadSupport
-    /// Read and written on the device loop only.
-    private var target: SocketAddress?
 
-    private let targetBox: TargetBox
-
-    private init(
-        client: EndpointDriver, device: EndpointDriver, clientService: TunnelService, listenAddress: SocketAddress,
-        offloads: UDPOffloadSupport, targetBox: TargetBox
-    ) {
-        self.targetBox = targetBox
+    private init(client: EndpointDriver, device: EndpointDriver, clientService: TunnelService, offloads: UDPOffloadSupport) {
         self.client = client
         self.device = device
         self.clientService = clientService
-        self.listenAddress = listenAddress
         self.offloads = offloads
     }
 
@@ -242,13 +232,10 @@ final class Tunnel: @unchecked Sendable {
             eventLoop: clientLoop, logger: logger)
         let deviceAddress = try await device.start(udp: udp).get()
         _ = try await client.start(udp: udp).get()
-        let targetBox = TargetBox()
         try await deviceLoop.submit {
             device.onAccept = { connection in
                 let service = TunnelService(driver: device, connection: connection, logger: logger)
-                service.serveIncomingStreams { _ in
-                    targetBox.address ?? (try! SocketAddress(ipAddress: "127.0.0.1", port: 9))
-                }
+                service.serveIncomingStreams(policy: .deviceOnly)
             }
         }.get()
         let remoteKey = deviceIdentity.publicKey
@@ -257,16 +244,16 @@ final class Tunnel: @unchecked Sendable {
             return TunnelService(driver: client, connection: connection, logger: logger)
         }.get()
         try await service.established.withTimeout(.seconds(10), on: clientLoop).get()
-        let listen = try await clientLoop.flatSubmit { service.listen() }.get()
         let offloads = try await clientLoop.submit { client.udp?.offloads ?? .none }.get()
-        return Tunnel(
-            client: client, device: device, clientService: service, listenAddress: listen, offloads: offloads,
-            targetBox: targetBox)
+        return Tunnel(client: client, device: device, clientService: service, offloads: offloads)
     }
 
-    func setTarget(_ address: SocketAddress) async throws {
-        let box = targetBox
-        try await device.eventLoop.submit { box.address = address }.get()
+    /// A local port tunnelled to `target` (on the device's loopback: always allowed).
+    func listen(forwardingTo target: SocketAddress) async throws -> SocketAddress {
+        guard let address = NetAddress(target) else { throw ChannelError.unknownLocalAddress }
+        let header = StreamTargetHeader(host: .address(address.host), port: address.port)
+        let service = clientService
+        return try await client.eventLoop.flatSubmit { service.listen(target: header) }.get()
     }
 
     struct Stats {
@@ -291,11 +278,6 @@ final class Tunnel: @unchecked Sendable {
         try await client.close().get()
         try await device.close().get()
     }
-}
-
-/// The device side's current TCP target; touched only on the device loop.
-final class TargetBox: @unchecked Sendable {
-    var address: SocketAddress?
 }
 
 /// User + system CPU seconds of this process.

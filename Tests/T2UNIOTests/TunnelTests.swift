@@ -55,13 +55,30 @@ final class TunnelHarness: @unchecked Sendable {
 
     private let deviceKey: [UInt8]
 
+    /// The device's service for the one connection (touch on the device loop).
+    private(set) var deviceService: TunnelService?
+    /// The client's `onTargetReply` reports, in order (touch on the client loop).
+    private(set) var targetReplies: [(StreamTargetHeader, StreamTargetReply.Status)] = []
+
+    /// Starts both sides and listens locally with `target` requested from the device.
     func start(target: SocketAddress, udp: UDPEndpoint.Configuration = .init()) async throws {
+        try await start(udp: udp)
+        listenAddress = try await listen(target: try Self.header(for: target))
+    }
+
+    /// Starts both sides; the device serves streams under `policy`.
+    func start(
+        policy: ForwardingPolicy = .deviceOnly, headerTimeout: TimeAmount = .seconds(5),
+        udp: UDPEndpoint.Configuration = .init()
+    ) async throws {
         let deviceAddress = try await device.start(udp: udp).get()
         _ = try await client.start(udp: udp).get()
         let device = self.device
         try await device.eventLoop.submit {
             device.onAccept = { connection in
-                TunnelService(driver: device, connection: connection).serveIncomingStreams { _ in target }
+                let service = TunnelService(driver: device, connection: connection)
+                service.serveIncomingStreams(policy: policy, headerTimeout: headerTimeout)
+                self.deviceService = service
             }
         }.get()
         let client = self.client
@@ -69,9 +86,26 @@ final class TunnelHarness: @unchecked Sendable {
         let service = try await client.eventLoop.submit {
             TunnelService(driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
         }.get()
+        try await client.eventLoop.submit {
+            service.onTargetReply = { header, status in self.targetReplies.append((header, status)) }
+        }.get()
         try await service.established.get()
         clientService = service
-        listenAddress = try await client.eventLoop.flatSubmit { service.listen() }.get()
+    }
+
+    /// A local port whose connections ask the device for `target`.
+    func listen(target: StreamTargetHeader) async throws -> SocketAddress {
+        let service = try #require(clientService)
+        return try await client.eventLoop.flatSubmit { service.listen(target: target) }.get()
+    }
+
+    static func header(for address: SocketAddress) throws -> StreamTargetHeader {
+        let target = try #require(NetAddress(address))
+        return StreamTargetHeader(host: .address(target.host), port: target.port)
+    }
+
+    func replies() async throws -> [StreamTargetReply.Status] {
+        try await client.eventLoop.submit { self.targetReplies.map(\.1) }.get()
     }
 
     func shutdown() async {
