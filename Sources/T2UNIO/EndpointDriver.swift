@@ -6,6 +6,9 @@ import T2UCore
 /// Runs one sans-IO `TransportEndpoint` on one event loop: feeds it the datagrams of a
 /// `UDPEndpoint`, drains its transmissions in batches after every I/O step, keeps a single
 /// timer at its `nextDeadline()`, and hands connection events to registered handlers.
+/// An agent's `SignalingClient` may share the socket (DESIGN: one UDP socket per agent, so the
+/// server observes the very NAT mapping that peers will use); datagrams are demultiplexed by
+/// their first byte.
 ///
 /// Confined to `eventLoop`: except `init`, `start` and `close`, call it only from there
 /// (TCP channels of the bridge live on the same loop, so no hops on the data path).
@@ -15,6 +18,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     public let eventLoop: EventLoop
     public let endpoint: TransportEndpoint
     public private(set) var udp: UDPEndpoint?
+    /// Signaling to the server over the same socket, if attached.
+    public private(set) var signaling: SignalingClient?
+    private var signalingHandler: ((SignalingClientEvent) -> Void)?
     /// Called for every connection a peer opens to us (device side).
     public var onAccept: ((Connection) -> Void)?
 
@@ -67,6 +73,14 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         return connection
     }
 
+    /// Carries `client`'s signaling on this driver's socket; its events go to `handler`.
+    public func attachSignaling(_ client: SignalingClient, _ handler: @escaping (SignalingClientEvent) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        signaling = client
+        signalingHandler = handler
+        requestStep()
+    }
+
     /// Routes `connection`'s events to `handler` (replacing any previous one).
     public func setEventHandler(for connection: Connection, _ handler: @escaping EventHandler) {
         eventLoop.preconditionInEventLoop()
@@ -104,6 +118,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
             self.timer = nil
             self.registered.removeAll()
             self.onAccept = nil
+            self.signaling = nil
+            self.signalingHandler = nil
             return self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
         }
     }
@@ -112,6 +128,11 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     public func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
         guard !closed else { return }
+        if let signaling, let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
+           SignalingMessage.isSignaling(firstByte: first) {
+            signaling.receive(datagram, from: address, now: Self.now())
+            return
+        }
         self.endpoint.receive(datagram, from: address, now: Self.now())
     }
 
@@ -141,6 +162,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     }
 
     private func dispatchEvents() {
+        if let signaling, let signalingHandler {
+            while let event = signaling.pollEvent() { signalingHandler(event) }
+        }
         var finished: [Connection] = []
         for (connection, handler) in registered {
             var budget = Self.maxEventsPerStep
@@ -159,6 +183,12 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         guard let udp, udpWritable else { return }
         let now = Self.now()
         var sent = 0
+        if let signaling {
+            while sent < Self.maxDatagramsPerDrain, let destination = signaling.pollTransmit(now: now, into: &scratch) {
+                udp.enqueue(scratch, to: destination)
+                sent += 1
+            }
+        }
         while sent < Self.maxDatagramsPerDrain, let destination = endpoint.pollTransmit(now: now, into: &scratch) {
             udp.enqueue(scratch, to: destination)
             sent += 1
@@ -168,8 +198,16 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         if sent == Self.maxDatagramsPerDrain { requestStep() }
     }
 
+    /// The earlier of the transport's and the signaling client's deadlines.
+    private func nextDeadline() -> Instant? {
+        switch (endpoint.nextDeadline(), signaling?.nextDeadline()) {
+        case let (a?, b?): return min(a, b)
+        case let (a, b): return a ?? b
+        }
+    }
+
     private func armTimer() {
-        guard let next = endpoint.nextDeadline() else {
+        guard let next = nextDeadline() else {
             timer?.cancel()
             timer = nil
             timerDeadline = nil
@@ -190,6 +228,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         let now = Self.now()
         if let next = endpoint.nextDeadline(), next <= now {
             endpoint.handleTimeout(now: now)
+        }
+        if let signaling, let next = signaling.nextDeadline(), next <= now {
+            signaling.handleTimeout(now: now)
         }
         step()
     }

@@ -110,6 +110,7 @@ public final class ServerCore {
     }
 
     public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> ServerTransmit? {
+        buffer.clear()
         guard let (datagram, transmit) = pollDatagram(now: now) else { return nil }
         buffer.writeImmutableBuffer(datagram)
         return transmit

@@ -164,7 +164,9 @@ public final class SignalingClient {
         }
     }
 
+    /// Writes the next datagram into `buffer` (cleared first), like `Connection.pollTransmit`.
     public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+        buffer.clear()
         if !outbox.isEmpty {
             let (message, destination) = outbox.removeFirst()
             message.write(into: &buffer)

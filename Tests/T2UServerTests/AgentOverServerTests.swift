@@ -1,0 +1,167 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UNIO
+import Testing
+
+@testable import T2UServer
+
+/// An agent as the product will run it: one UDP socket carrying signaling to the server and
+/// the transport to peers (EndpointDriver + SignalingClient), on its own event loop.
+final class SignalingAgent: @unchecked Sendable {
+    let driver: EndpointDriver
+    let signaling: SignalingClient
+    let identity: StaticIdentity
+    /// Touched on the driver's loop only.
+    private var events: [SignalingClientEvent] = []
+
+    init(loop: EventLoop, role: SignalingRole, uuid: String, server: NetAddress, seed: UInt64) throws {
+        let entropy = SeededEntropy(seed: seed)
+        identity = StaticIdentity.generate(entropy)
+        driver = EndpointDriver(
+            endpoint: TransportEndpoint(
+                options: .init(config: TransportConfig(), identity: identity, acceptIncoming: role == .device),
+                entropy: entropy),
+            eventLoop: loop)
+        signaling = try SignalingClient(
+            config: SignalingClientConfig(role: role, uuid: uuid, publicKey: identity.publicKey, server: server),
+            entropy: entropy, now: EndpointDriver.now())
+    }
+
+    func start() async throws {
+        _ = try await driver.start().get()
+        try await driver.eventLoop.submit {
+            self.driver.attachSignaling(self.signaling) { self.events.append($0) }
+        }.get()
+    }
+
+    /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
+    func await<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping () -> T?) async throws -> T {
+        for _ in 0..<Int(seconds * 50) {
+            if let value = try await driver.eventLoop.submit(body).get() { return value }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw AgentTestError.timedOut(what)
+    }
+
+    func registered() async throws {
+        _ = try await self.await("registration") { self.signaling.status == .registered ? true : nil }
+    }
+
+    func queryResult(for uuid: String) async throws -> SignalingMessage.QueryResult {
+        let id = try await driver.eventLoop.submit { self.signaling.query(uuid: uuid, now: EndpointDriver.now()) }.get()
+        driver.eventLoop.execute { self.driver.requestStep() }
+        return try await self.await("query result") {
+            for case .queryResult(let requestID, let result) in self.events where requestID == id { return result }
+            return nil
+        }
+    }
+
+    func connectResult(for uuid: String, connectionID: ConnectionID) async throws -> SignalingMessage.ConnectResult {
+        let id = try await driver.eventLoop.submit {
+            self.signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
+        }.get()
+        driver.eventLoop.execute { self.driver.requestStep() }
+        return try await self.await("connect result") {
+            for case .connectResult(let requestID, let result) in self.events where requestID == id { return result }
+            return nil
+        }
+    }
+}
+
+enum AgentTestError: Error { case timedOut(String) }
+
+/// TCP echo service on 127.0.0.1 standing in for the device's camera service.
+final class EchoHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
+    }
+}
+
+@Suite(.serialized) struct AgentOverServerTests {
+    /// Device and client register with a real server over UDP, the client asks the server to
+    /// introduce it, and a TCP connection crosses the tunnel to the device's service, on the path
+    /// given: straight to the device, or relayed by the server (by connection ID).
+    @Test(arguments: [false, true])
+    func tcpCrossesTheTunnelAfterAnIntroduction(relayed: Bool) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        let loops = Array(group.makeIterator())
+        var options = ServerRunner.Options()
+        options.bindHost = "127.0.0.1"
+        options.port = 0
+        let server = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
+        let (serverMain, _) = try await server.start()
+        let serverAddress = try #require(NetAddress(serverMain))
+
+        let echo = try await ServerBootstrap(group: group)
+            .childChannelInitializer { $0.pipeline.addHandler(EchoHandler()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let echoPort = try #require(echo.localAddress?.port)
+
+        let device = try SignalingAgent(loop: loops[1], role: .device, uuid: "cam-0001", server: serverAddress, seed: 1)
+        let client = try SignalingAgent(loop: loops[2], role: .client, uuid: "app-0001", server: serverAddress, seed: 2)
+        try await device.start()
+        try await device.driver.eventLoop.submit {
+            device.driver.onAccept = { connection in
+                TunnelService(driver: device.driver, connection: connection).serveIncomingStreams(policy: .deviceOnly)
+            }
+        }.get()
+        try await client.start()
+        try await device.registered()
+        try await client.registered()
+
+        // Direct: the handshake goes to the device's public address from a query. Relayed: to
+        // the server, which forwards by connection ID once CONNECT named ours.
+        let target: SocketAddress
+        if relayed {
+            target = serverMain
+        } else {
+            let query = try await client.queryResult(for: "cam-0001")
+            #expect(query.online && query.publicKey == device.identity.publicKey)
+            target = SocketAddress(try #require(query.publicAddress))
+        }
+        let connection = try await client.driver.eventLoop.submit {
+            try client.driver.connect(to: target, remoteStaticKey: device.identity.publicKey, password: nil)
+        }.get()
+        let result = try await client.connectResult(for: "cam-0001", connectionID: connection.localConnectionID)
+        #expect(result.online)
+        #expect(result.devicePublicKey == device.identity.publicKey, "the server must hand out the key the device registered")
+        let tunnel = try await client.driver.eventLoop.submit {
+            TunnelService(driver: client.driver, connection: connection)
+        }.get()
+        try await tunnel.established.get()
+        let local = try await client.driver.eventLoop.flatSubmit {
+            tunnel.listen(target: .deviceSelf(port: UInt16(echoPort)))
+        }.get()
+
+        let payload = ByteBuffer(bytes: (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let tcp = try await ClientBootstrap(group: group).connect(to: local) { channel in
+            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        }
+        let echoed = try await tcp.executeThenClose { inbound, outbound in
+            try await outbound.write(payload)
+            var received = ByteBuffer()
+            for try await chunk in inbound {
+                received.writeImmutableBuffer(chunk)
+                if received.readableBytes >= payload.readableBytes { break }
+            }
+            return received
+        }
+        #expect(echoed == payload, "relayed=\(relayed): echo differs")
+
+        let relayedPackets = try await server.counters().relayedPackets
+        if relayed {
+            #expect(relayedPackets > 100, "the data should have crossed the server's relay")
+        } else {
+            #expect(relayedPackets == 0, "a direct path must not touch the relay")
+        }
+        _ = try? await client.driver.close().get()
+        _ = try? await device.driver.close().get()
+        try await echo.close()
+        try await server.shutdown()
+        try await group.shutdownGracefully()
+    }
+}
