@@ -194,6 +194,17 @@ struct FluidPathSimulation {
         #expect(Double(b.congestionWindow) <= 2 * bdp + Double(3 * Self.mss) + 1)
     }
 
+    /// Real clocks do not start at zero: the first RTT sample must not look like an expired
+    /// min RTT and send a new connection straight into PROBE_RTT.
+    @Test func firstRttSampleDoesNotStartProbeRtt() {
+        var b = Bbr(maxDatagramSize: Self.mss, initialRtt: .milliseconds(100))
+        let rtt = RttEstimator(initialRtt: .milliseconds(40))
+        let anHourOfUptime = Instant(nanoseconds: 3_600_000_000_000)
+        b.onAcked(sample(acked: 10_000, now: anHourOfUptime, rate: 1e6, round: 1, inflight: 10_000), rtt: rtt, appLimited: false)
+        #expect(b.mode == .startup)
+        #expect(b.congestionWindow > 4 * Self.mss)
+    }
+
     @Test func appLimitedSamplesDoNotLowerTheEstimate() {
         var b = Bbr(maxDatagramSize: Self.mss, initialRtt: .milliseconds(100))
         let rtt = RttEstimator(initialRtt: .milliseconds(40))

@@ -157,7 +157,8 @@ public struct Bbr: CongestionController {
 
     private mutating func updateMinRtt(_ sample: RateSample) {
         let now = sample.now
-        let expired = now > minRttStamp + Self.minRttWindow
+        // No estimate yet is not an expired one (the clock need not start near zero).
+        let expired = minRtt != nil && now > minRttStamp + Self.minRttWindow
         if let r = sample.rtt, r <= (minRtt ?? r) || expired {
             minRtt = r
             minRttStamp = now
