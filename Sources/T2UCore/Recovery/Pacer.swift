@@ -17,7 +17,13 @@ public struct Pacer: Sendable {
     }
 
     func capacity(rate: Double) -> Double {
-        Swift.max(Double(Self.burstPackets * maxDatagramSize), rate * Self.burstInterval)
+        Self.burstBytes(rate: rate, maxDatagramSize: maxDatagramSize)
+    }
+
+    /// Largest burst the pacer releases at once at `rate` (bytes): about ten packets, or one
+    /// millisecond of sending at high rates.
+    static func burstBytes(rate: Double, maxDatagramSize: Int) -> Double {
+        Swift.max(Double(burstPackets * maxDatagramSize), rate * burstInterval)
     }
 
     private func tokens(at now: Instant, rate: Double) -> Double {
