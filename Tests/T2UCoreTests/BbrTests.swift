@@ -189,9 +189,40 @@ struct FluidPathSimulation {
         b.onAcked(sample(acked: 10_000, now: now, rate: plateau, round: round, inflight: 10_000), rtt: rtt, appLimited: false)
         #expect(b.mode == .probeBandwidth)
         #expect(abs(b.pacingRate(smoothedRtt: .milliseconds(40)) - plateau) < 1)
-        // cwnd bounded by 2 BDP (+ 3 packets).
+        // cwnd bounded by 2 BDP (+ 3 pacer bursts).
         let bdp = plateau * 0.040
-        #expect(Double(b.congestionWindow) <= 2 * bdp + Double(3 * Self.mss) + 1)
+        let burst = Pacer.burstBytes(rate: plateau, maxDatagramSize: Self.mss)
+        #expect(Double(b.congestionWindow) <= 2 * bdp + 3 * burst + 1)
+    }
+
+    /// Real clocks do not start at zero: the first RTT sample must not look like an expired
+    /// min RTT and send a new connection straight into PROBE_RTT.
+    @Test func firstRttSampleDoesNotStartProbeRtt() {
+        var b = Bbr(maxDatagramSize: Self.mss, initialRtt: .milliseconds(100))
+        let rtt = RttEstimator(initialRtt: .milliseconds(40))
+        let anHourOfUptime = Instant(nanoseconds: 3_600_000_000_000)
+        b.onAcked(sample(acked: 10_000, now: anHourOfUptime, rate: 1e6, round: 1, inflight: 10_000), rtt: rtt, appLimited: false)
+        #expect(b.mode == .startup)
+        #expect(b.congestionWindow > 4 * Self.mss)
+    }
+
+    /// 2.4 Gbit/s over a 50 us path: 2 x BDP (30 KB) is far less than one pacer burst (about
+    /// 1 ms of data), so the window must leave room for a few bursts, or it, not the model,
+    /// caps the rate (one burst per round trip).
+    @Test func windowHoldsPacerBurstsOnSubMillisecondPath() {
+        var b = Bbr(maxDatagramSize: 1472, initialRtt: .milliseconds(100))
+        let rtt = RttEstimator(initialRtt: .microseconds(50))
+        let rate = 300e6
+        var now = t0
+        for round in UInt64(1)...40 {
+            now += .microseconds(50)
+            b.onAcked(sample(acked: 100_000, now: now, rate: rate, round: round, inflight: 10_000, rtt: .microseconds(50)),
+                      rtt: rtt, appLimited: false)
+        }
+        #expect(b.mode == .probeBandwidth)
+        let twoMilliseconds = Int(rate * 0.002)
+        #expect(b.congestionWindow >= twoMilliseconds, "cwnd \(b.congestionWindow)")
+        #expect(b.congestionWindow <= 4 * Int(rate * 0.001), "cwnd \(b.congestionWindow)")
     }
 
     @Test func appLimitedSamplesDoNotLowerTheEstimate() {

@@ -52,6 +52,24 @@ import Testing
         #expect(sent == 250)
     }
 
+    /// At 2.4 Gbit/s one packet's tokens take 5 us: an empty bucket asks to be woken for a
+    /// batch (64 KB) instead of one timer per packet.
+    @Test func highRateWaitsForABatchNotOnePacket() {
+        let size = 1472
+        var p = Pacer(maxDatagramSize: size)
+        let rate = 300e6
+        while p.deadline(now: t0, size: size, rate: rate) == t0 { p.onSent(now: t0, size: size, rate: rate) }
+        let wake = p.deadline(now: t0, size: size, rate: rate)
+        #expect(wake - t0 >= .microseconds(200), "wait \(wake - t0)")
+        #expect(wake - t0 <= .microseconds(250), "wait \(wake - t0)")
+        var sent = 0
+        while p.deadline(now: wake, size: size, rate: rate) == wake, sent < 1000 {
+            p.onSent(now: wake, size: size, rate: rate)
+            sent += 1
+        }
+        #expect(sent == 44)  // 64 KB of 1472-byte packets
+    }
+
     @Test func tinyRateWaitIsBounded() {
         var p = Pacer(maxDatagramSize: size)
         for _ in 0..<20 { p.onSent(now: t0, size: size, rate: 1) }

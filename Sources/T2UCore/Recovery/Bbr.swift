@@ -157,7 +157,8 @@ public struct Bbr: CongestionController {
 
     private mutating func updateMinRtt(_ sample: RateSample) {
         let now = sample.now
-        let expired = now > minRttStamp + Self.minRttWindow
+        // No estimate yet is not an expired one (the clock need not start near zero).
+        let expired = minRtt != nil && now > minRttStamp + Self.minRttWindow
         if let r = sample.rtt, r <= (minRtt ?? r) || expired {
             minRtt = r
             minRttStamp = now
@@ -195,7 +196,12 @@ public struct Bbr: CongestionController {
     }
 
     private mutating func setCwnd(_ sample: RateSample) {
-        let target = bdp(cwndGain) + 3 * maxDatagramSize
+        // Room for a few pacer bursts on top of the BDP (like Linux BBR's quantization budget
+        // for TSO bursts): at high rates the pacer releases ~1 ms of data at once, and on a
+        // sub-millisecond path 2 x BDP is smaller than one burst, so the window, not the model,
+        // would limit the rate and the flow would degrade to one burst per round trip.
+        let burst = Pacer.burstBytes(rate: pacingRate(smoothedRtt: initialRtt), maxDatagramSize: maxDatagramSize)
+        let target = bdp(cwndGain) + 3 * Int(burst)
         if filledPipe {
             cwnd = Swift.min(cwnd + sample.ackedBytes, target)
         } else if cwnd < target || sample.totalDelivered < initialWindow {
