@@ -14,7 +14,13 @@ let package = Package(
         .library(name: "T2UCore", targets: ["T2UCore"]),
         .library(name: "T2UNIO", targets: ["T2UNIO"]),
         .library(name: "T2UServer", targets: ["T2UServer"]),
+        .library(name: "T2UDevice", targets: ["T2UDevice"]),
+        .library(name: "T2UClient", targets: ["T2UClient"]),
+        // libt2u.so: the C ABI of the Libt2u manual (header in Sources/CT2U/include/t2u.h).
+        .library(name: "t2u", type: .dynamic, targets: ["T2U"]),
         .executable(name: "t2u-server", targets: ["t2u-server"]),
+        .executable(name: "t2usvr", targets: ["t2usvr"]),
+        .executable(name: "t2u", targets: ["t2u"]),
         .executable(name: "t2u-bench", targets: ["t2u-bench"]),
         .executable(name: "t2u-impair", targets: ["t2u-impair"]),
     ],
@@ -33,12 +39,24 @@ let package = Package(
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
         .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, crypto, logging]),
+        // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
+        .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        // Client SDK: the Swift async API behind libt2u and the t2u command.
+        .target(name: "T2UClient", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        // The C header of the ABI.
+        .target(name: "CT2U"),
+        // @_cdecl exports of t2u_* over T2UClient.
+        .target(name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore"]),
+        .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", argumentParser, logging]),
+        .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, logging]),
+        .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )

@@ -1,0 +1,80 @@
+/*
+ * t2u.h - the C API of libt2u (TCP through NAT, peer to peer).
+ *
+ * The names, signatures, struct layouts and return codes are those of the Libt2u manual
+ * (spec/API.md): a program written from the manual compiles against this header and links
+ * against libt2u.so unchanged. Every function is thread safe. Callbacks run on an SDK thread
+ * and must not block.
+ */
+#ifndef T2U_H
+#define T2U_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _T2U_CALLBACK
+{
+    /* The P2P link of a mapped port is up; usetime: milliseconds it took. */
+    void (*OnConnect)(unsigned short local_port, int usetime);
+    /* The link went down. ret: -2 P2P failed, -3 P2P interrupted, -4 peer offline,
+     * -5 device password rejected. */
+    void (*OnDisconnect)(unsigned short local_port, int ret);
+} T2uCallBack, *PT2uCallBack;
+
+typedef struct _T2U_NET_STAT
+{
+    char  ip[20];      /* peer IP */
+    int   port;        /* peer port */
+    int   proxy;       /* 1 when relayed through the server */
+    float lost_rate;   /* packet loss rate */
+    int   bandwidth;   /* estimated max upstream bandwidth, KB/s */
+} T2uNetStat, *PT2uNetStat;
+
+typedef struct _T2U_NET_RATE
+{
+    int64_t total_rcv;      /* total bytes received */
+    int64_t total_send;     /* total bytes sent */
+    float   cur_rcv_rate;   /* current receive rate, KB/s */
+    float   cur_send_rate;  /* current send rate, KB/s */
+    float   cur_rate;       /* current total rate, KB/s */
+    float   avg_rcv_rate;   /* average receive rate, KB/s */
+    float   avg_send_rate;  /* average send rate, KB/s */
+    float   avg_rate;       /* average total rate, KB/s */
+    int     time_sec;       /* seconds measured */
+} T2uNetRate, *PT2uNetRate;
+
+/* Starts the SDK and connects to the server in the background. svrkey NULL: no key. */
+void t2u_init(const char* svraddr, unsigned short svrport, const char* svrkey);
+/* NULL removes the callbacks. */
+void t2u_set_callback(PT2uCallBack callback);
+/* UDP ports the SDK may use for P2P links. */
+void t2u_set_port_range(unsigned short min_port, unsigned short max_port);
+/* Maps remote_port of the device to local_port (0: any). Returns the local port, -1 if it
+ * cannot be opened. The P2P link is built in the background. */
+int t2u_add_port(const char* uuid, unsigned short remote_port, unsigned short local_port);
+int t2u_add_port_ex(const char* uuid, const char* remote_ip, unsigned short remote_port, unsigned short local_port);
+int t2u_add_port_v3(const char* uuid, const char* passwd, const char* remote_ip, unsigned short remote_port,
+                    unsigned short local_port);
+void t2u_del_port(unsigned short port);
+/* 1 connected; 0 not yet; -1 no such port; -2 P2P failed, retrying; -3 interrupted, retrying;
+ * -4 device offline, retrying; -5 password rejected. stat may be NULL. */
+int t2u_port_status(unsigned short port, PT2uNetStat stat);
+/* port 0: all ports. 0 ok, -1 no such port. */
+int t2u_get_rate(unsigned short port, PT2uNetRate rate);
+/* 1 connected to the server; 0 not connected; -1 not initialised; -2 server key rejected. */
+int t2u_status(void);
+/* 1 online; 0 offline; -1 query failed. */
+int t2u_query(const char* uuid);
+int t2u_query_ex(const char* uuid, char* buff, int buffsize, char* ipaddr, int ipsize);
+/* One line per device, "uuid=xxx,ip=x.x.x.x"; returns the count, -1 on failure. */
+int t2u_search(char* buff, int buffsize);
+void t2u_exit(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* T2U_H */

@@ -1,0 +1,1 @@
+/* The C target holds only the public header (include/t2u.h). */

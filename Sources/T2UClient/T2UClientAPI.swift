@@ -1,0 +1,157 @@
+import T2UCore
+
+// API CONTRACT of the client SDK (T2UClient). The C ABI (Sources/T2U), the `t2u` command and the
+// demo code against these declarations; the implementation fills them in.
+
+/// How the SDK reaches the server cloud and how patiently it retries.
+public struct T2UClientOptions: Sendable {
+    /// Server IP or host name (`t2u_init`'s svraddr).
+    public var server: String
+    public var serverPort: UInt16
+    /// Server key (nil: the server has none). Proven by HMAC, never sent.
+    public var serverKey: String?
+    /// UDP ports the SDK may bind for P2P (`t2u_set_port_range`); nil: any.
+    public var udpPortRange: ClosedRange<UInt16>?
+    /// Retry period after a failure (the manual's 30 s).
+    public var retryInterval: Nanos = .seconds(30)
+    /// First retry after a failure comes sooner, then doubles up to `retryInterval`.
+    public var firstRetryDelay: Nanos = .seconds(1)
+    /// How long a direct path may take before the relay is tried as well.
+    public var relayDeadline: Nanos = .milliseconds(300)
+    /// LAN discovery: where `search` sends its probe and how long it listens.
+    public var discoveryAddress: String = "239.255.75.50"
+    public var discoveryPort: UInt16 = 7011
+    public var transport = TransportConfig()
+
+    public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
+        self.server = server
+        self.serverPort = serverPort
+        self.serverKey = serverKey
+    }
+}
+
+/// `t2u_status`: 1 connected, 0 not yet, -2 key rejected.
+public enum ServerConnectionStatus: Int32, Sendable {
+    case connected = 1
+    case connecting = 0
+    case keyRejected = -2
+}
+
+/// What the server knows of a device (`t2u_query_ex`).
+public struct DeviceInfo: Sendable, Equatable {
+    public var online: Bool
+    /// The device's extra parameters (`t2usvr --extra`).
+    public var extra: String
+    /// Its public IP as the server sees it ("" when offline).
+    public var publicIP: String
+    public init(online: Bool, extra: String, publicIP: String) {
+        self.online = online
+        self.extra = extra
+        self.publicIP = publicIP
+    }
+}
+
+/// A port mapping request (`t2u_add_port`, `_ex`, `_v3`).
+public struct PortMappingRequest: Sendable, Equatable {
+    public var uuid: String
+    /// Host on the device's LAN; "127.0.0.1" (default) is the device itself.
+    public var remoteHost: String = "127.0.0.1"
+    public var remotePort: UInt16
+    /// 0: the OS picks.
+    public var localPort: UInt16 = 0
+    /// Device password (nil: none).
+    public var password: String?
+    public init(uuid: String, remoteHost: String = "127.0.0.1", remotePort: UInt16, localPort: UInt16 = 0, password: String? = nil) {
+        self.uuid = uuid
+        self.remoteHost = remoteHost
+        self.remotePort = remotePort
+        self.localPort = localPort
+        self.password = password
+    }
+}
+
+/// `t2u_port_status` codes.
+public enum PortStatus: Int32, Sendable {
+    case connected = 1
+    case connecting = 0
+    case noSuchPort = -1
+    case p2pFailed = -2
+    case interrupted = -3
+    case deviceOffline = -4
+    case passwordRejected = -5
+}
+
+/// The path of a mapped port (`T2uNetStat`).
+public struct PathInfo: Sendable, Equatable {
+    public var peerIP: String
+    public var peerPort: Int
+    /// Relayed through the server.
+    public var relayed: Bool
+    /// Found on the same LAN (search/LAN candidate).
+    public var lan: Bool
+    public var lossRate: Float
+    /// Estimated upstream bandwidth, KB/s.
+    public var bandwidthKBps: Int
+    public var rttMillis: Double
+    public init(peerIP: String, peerPort: Int, relayed: Bool, lan: Bool, lossRate: Float, bandwidthKBps: Int, rttMillis: Double) {
+        self.peerIP = peerIP
+        self.peerPort = peerPort
+        self.relayed = relayed
+        self.lan = lan
+        self.lossRate = lossRate
+        self.bandwidthKBps = bandwidthKBps
+        self.rttMillis = rttMillis
+    }
+}
+
+/// `T2uNetRate`: stream bytes through a mapped port (or all, for port 0). Rates in KB/s.
+public struct RateInfo: Sendable, Equatable {
+    public var totalReceived: Int64 = 0
+    public var totalSent: Int64 = 0
+    /// Over the last few seconds.
+    public var currentReceiveKBps: Float = 0
+    public var currentSendKBps: Float = 0
+    public var currentKBps: Float = 0
+    /// Since the port was added.
+    public var averageReceiveKBps: Float = 0
+    public var averageSendKBps: Float = 0
+    public var averageKBps: Float = 0
+    public var seconds: Int32 = 0
+    public init() {}
+}
+
+/// Callbacks of the manual (`OnConnect`, `OnDisconnect`).
+public enum T2UClientEvent: Sendable, Equatable {
+    /// The P2P link of a mapped port is up; `setupMillis` is how long it took.
+    case connected(localPort: UInt16, setupMillis: Int)
+    /// -2 P2P failed, -3 interrupted, -4 device offline, -5 password rejected.
+    case disconnected(localPort: UInt16, code: Int32)
+}
+
+public enum T2UClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The local TCP port could not be opened (in use, or no permission): `t2u_add_port` -1.
+    case localPortUnavailable(UInt16, reason: String)
+    case invalidArgument(String)
+    /// The server did not answer in time, or the SDK is shut down: `t2u_query` -1.
+    case queryFailed(String)
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .localPortUnavailable(let port, let reason): return "local port \(port) cannot be opened: \(reason)"
+        case .invalidArgument(let what): return "invalid argument: \(what)"
+        case .queryFailed(let why): return "query failed: \(why)"
+        case .shutDown: return "the SDK is shut down"
+        }
+    }
+}
+
+/// A device found by LAN discovery (`t2u_search`: `uuid=...,ip=...`).
+public struct DiscoveredDevice: Sendable, Equatable {
+    public var uuid: String
+    public var ip: String
+    public init(uuid: String, ip: String) {
+        self.uuid = uuid
+        self.ip = ip
+    }
+}

@@ -1,0 +1,1 @@
+print("t2usvr: being written")
