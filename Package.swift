@@ -16,8 +16,10 @@ let package = Package(
         .library(name: "T2UServer", targets: ["T2UServer"]),
         .library(name: "T2UDevice", targets: ["T2UDevice"]),
         .library(name: "T2UClient", targets: ["T2UClient"]),
-        // libt2u.so: the C ABI of the Libt2u manual (header in Sources/CT2U/include/t2u.h).
-        .library(name: "t2u", type: .dynamic, targets: ["T2U"]),
+        // The C ABI of the Libt2u manual (header in Sources/CT2U/include/t2u.h). Built as
+        // libT2U.so with the soname libt2u.so; scripts/build-libt2u.sh installs it as libt2u.so
+        // (a product named "t2u" would clash with the `t2u` command).
+        .library(name: "T2U", type: .dynamic, targets: ["T2U"]),
         .executable(name: "t2u-server", targets: ["t2u-server"]),
         .executable(name: "t2usvr", targets: ["t2usvr"]),
         .executable(name: "t2u", targets: ["t2u"]),
@@ -46,7 +48,9 @@ let package = Package(
         // The C header of the ABI.
         .target(name: "CT2U"),
         // @_cdecl exports of t2u_* over T2UClient.
-        .target(name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore"]),
+        .target(
+            name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"])]),
         .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", nioCore, nioPosix, argumentParser, logging]),
