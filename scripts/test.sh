@@ -5,3 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build
+
+# --- t2u demo: server, device agent and client end to end on loopback (owner: t2u CLI) ---
+# Uses the release build above; the demo exits non-zero unless every transfer was verified.
+t2u_bin="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/t2u"
+demo_log="$(mktemp)"
+if ! "$t2u_bin" demo --bytes 20000000 --timeout 60 | tee "$demo_log"; then
+    echo "test.sh: t2u demo failed" >&2
+    exit 1
+fi
+if ! grep -q "^demo verified" "$demo_log"; then
+    echo "test.sh: t2u demo did not report verified transfers" >&2
+    exit 1
+fi
+rm -f "$demo_log"
+# --- end t2u demo ---

@@ -1,0 +1,132 @@
+import ArgumentParser
+import T2UClient
+
+struct Forward: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Map a TCP port of a device to a local port until Ctrl-C.",
+        discussion: """
+            Opens 127.0.0.1:LOCAL (--local, or a free port) at once and builds the P2P link to the device in the background: direct through the NATs, on the LAN, or relayed by the server when no direct path works. Each TCP connection to the local port becomes a connection from the device to REMOTE_PORT on the device itself, or on the host given by --to on the device's LAN (the device must allow it: t2usvr --allow).
+
+            A status line refreshed every second shows the link state in words (connecting, device offline, retrying, ...), the path (direct, LAN or relay) and its round-trip time, the current receive/send rates and the totals. On a terminal the line rewrites itself; otherwise one line per second is printed.
+
+            Ctrl-C (or SIGTERM) closes the local port and every connection through it, then exits.
+
+            Exit status: 0 after Ctrl-C, 1 if the local port cannot be opened or the device password is rejected, 2 if the server key is rejected.
+
+            Example: t2u forward CAM-0001 554 --local 8554 --password secret --server t2u.example.com
+            """)
+
+    @Argument(help: "Device UUID.")
+    var uuid: String
+    @Argument(help: "TCP port on the device (or on the --to host).")
+    var remotePort: Int
+    @Option(name: .long, help: "Local TCP port to listen on (0: any free port).")
+    var local: Int = 0
+    @Option(name: .long, help: "Host on the device's LAN to connect to; 127.0.0.1 is the device itself.")
+    var to: String = "127.0.0.1"
+    @Option(name: .long, help: "Device password (t2usvr --password), if it has one.")
+    var password: String?
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        guard (1...65535).contains(remotePort) else { throw ValidationError("REMOTE_PORT must be 1...65535") }
+        guard (0...65535).contains(local) else { throw ValidationError("--local must be 0...65535") }
+    }
+
+    private enum Outcome: Sendable {
+        case signal(Int32)
+        case gaveUp(String)
+        case eventsEnded
+    }
+
+    func run() async throws {
+        log.bootstrap()
+        let client = try T2UClient(options: server.clientOptions)
+        let request = PortMappingRequest(
+            uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)
+        let localPort: UInt16
+        do {
+            localPort = try await client.addPort(request)
+        } catch {
+            await client.shutdown()
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let display = ForwardDisplay()
+        await display.note("forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.server):\(server.port) (Ctrl-C to stop)")
+
+        let outcome = await withTaskGroup(of: Outcome.self) { group in
+            group.addTask { .signal(await waitForTerminationSignal()) }
+            group.addTask {
+                for await event in client.events {
+                    switch event {
+                    case .connected(let port, let setupMillis) where port == localPort:
+                        await display.note("link up in \(setupMillis) ms")
+                    case .disconnected(let port, let code) where port == localPort:
+                        await display.note("link down: \(disconnectWords(code))")
+                    default:
+                        break
+                    }
+                }
+                return .eventsEnded
+            }
+            group.addTask { await Self.refresh(client: client, localPort: localPort, display: display) }
+            var result = Outcome.eventsEnded
+            while let next = await group.next() {
+                if case .eventsEnded = next { continue }
+                result = next
+                break
+            }
+            group.cancelAll()
+            return result
+        }
+
+        await display.finish()
+        await client.deletePort(localPort)
+        await client.shutdown()
+        switch outcome {
+        case .signal, .eventsEnded:
+            print("closed 127.0.0.1:\(localPort)")
+        case .gaveUp(let reason):
+            printError(reason)
+            throw ExitCode(reason.contains("server key") ? 2 : 1)
+        }
+    }
+
+    /// Once a second: the status line; returns only when retrying is pointless (or on cancellation).
+    private static func refresh(client: T2UClient, localPort: UInt16, display: ForwardDisplay) async -> Outcome {
+        while !Task.isCancelled {
+            let (status, path) = await client.portStatus(localPort)
+            let rates = await client.rate(localPort)
+            var parts = [status.words]
+            if status == .connected, let path {
+                parts.append(path.words)
+                parts.append("rtt \(fixed(path.rttMillis, 1)) ms")
+            }
+            if status == .connecting, await client.status() == .keyRejected {
+                return .gaveUp("server key rejected")
+            }
+            if let rates {
+                parts.append("in \(rate(kilobytesPerSecond: rates.currentReceiveKBps)) out \(rate(kilobytesPerSecond: rates.currentSendKBps))")
+                parts.append("total in \(amount(Double(rates.totalReceived))) out \(amount(Double(rates.totalSent)))")
+            }
+            await display.update(parts.joined(separator: " | "))
+            switch status {
+            case .passwordRejected: return .gaveUp("device password rejected")
+            case .noSuchPort: return .gaveUp("the local port is gone")
+            default: break
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        return .eventsEnded
+    }
+}
+
+/// Serializes the status line between the refresh loop and the event printer.
+actor ForwardDisplay {
+    private var line = StatusLine()
+    func update(_ text: String) { line.update(text) }
+    func note(_ text: String) { line.note(text) }
+    func finish() { line.finish() }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import T2UClient
+
+struct Query: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the server whether devices are online.",
+        discussion: """
+            Prints one line per device: its UUID, online or offline, and when online its public IP as the server sees it and its extra parameters (t2usvr --extra).
+
+            Exit status: 0 every device online, 1 some offline, 2 a query failed (server unreachable, key rejected).
+
+            Example: t2u query --server t2u.example.com CAM-0001 CAM-0002
+            """)
+
+    @Argument(help: "Device UUIDs (as given to t2usvr --uuid).")
+    var uuids: [String]
+    @OptionGroup var server: ServerOptions
+    @Option(name: .long, help: "Seconds to wait for the server connection before querying.")
+    var wait: Double = 5
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        if uuids.isEmpty { throw ValidationError("give at least one device UUID") }
+    }
+
+    func run() async throws {
+        log.bootstrap()
+        let client = try T2UClient(options: server.clientOptions)
+        let status = await waitForServer(client, seconds: wait)
+        if status == .keyRejected {
+            await client.shutdown()
+            printError("server key rejected")
+            throw ExitCode(2)
+        }
+        var worst: Int32 = 0
+        for uuid in uuids {
+            do {
+                let info = try await client.query(uuid)
+                if info.online {
+                    let extra = info.extra.isEmpty ? "" : ", extra \"\(info.extra)\""
+                    print("\(uuid): online, public IP \(info.publicIP.isEmpty ? "unknown" : info.publicIP)\(extra)")
+                } else {
+                    print("\(uuid): offline")
+                    worst = max(worst, 1)
+                }
+            } catch {
+                print("\(uuid): \(error)")
+                worst = 2
+            }
+        }
+        await client.shutdown()
+        if worst != 0 { throw ExitCode(worst) }
+    }
+}

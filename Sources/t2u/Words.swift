@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import T2UClient
+
+// How statuses, paths and amounts read for people.
+
+extension ServerConnectionStatus {
+    var words: String {
+        switch self {
+        case .connected: return "connected"
+        case .connecting: return "connecting"
+        case .keyRejected: return "server key rejected"
+        }
+    }
+}
+
+extension PortStatus {
+    var words: String {
+        switch self {
+        case .connected: return "connected"
+        case .connecting: return "connecting"
+        case .noSuchPort: return "no such port"
+        case .p2pFailed: return "P2P failed, retrying"
+        case .interrupted: return "link interrupted, retrying"
+        case .deviceOffline: return "device offline, retrying"
+        case .passwordRejected: return "device password rejected"
+        }
+    }
+}
+
+/// The words for an `OnDisconnect` code.
+func disconnectWords(_ code: Int32) -> String {
+    PortStatus(rawValue: code)?.words ?? "disconnected (code \(code))"
+}
+
+extension PathInfo {
+    /// "direct", "LAN" or "relay".
+    var kind: String { relayed ? "relay" : (lan ? "LAN" : "direct") }
+
+    var words: String {
+        let peer = peerIP.isEmpty ? "" : " \(peerIP):\(peerPort)"
+        return relayed ? "relay via server\(peer)" : "\(kind)\(peer)"
+    }
+}
+
+func fixed(_ value: Double, _ digits: Int) -> String {
+    String(format: "%.\(digits)f", value)
+}
+
+/// 1536 -> "1.5 KB" (powers of 1024, like the SDK's KB/s).
+func amount(_ bytes: Double) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = bytes
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(Int(value)) B" : "\(fixed(value, 1)) \(units[unit])"
+}
+
+/// A rate the SDK gives in KB/s.
+func rate(kilobytesPerSecond: Float) -> String {
+    amount(Double(kilobytesPerSecond) * 1024) + "/s"
+}
+
+/// A byte count for options: digits with an optional K, M or G suffix (powers of 1024).
+struct ByteCount: ExpressibleByArgument, Sendable, CustomStringConvertible {
+    var value: UInt64
+
+    init(_ value: UInt64) { self.value = value }
+
+    init?(argument: String) {
+        var text = argument.uppercased()
+        if text.hasSuffix("B") { text.removeLast() }
+        var multiplier: UInt64 = 1
+        switch text.last {
+        case "K": multiplier = 1 << 10
+        case "M": multiplier = 1 << 20
+        case "G": multiplier = 1 << 30
+        default: break
+        }
+        if multiplier != 1 { text.removeLast() }
+        guard let number = UInt64(text) else { return nil }
+        let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { return nil }
+        value = product
+    }
+
+    var description: String {
+        if value >= 1 << 20 && value % (1 << 20) == 0 { return "\(value >> 20)M" }
+        return "\(value)"
+    }
+
+    var defaultValueDescription: String { description }
+}
