@@ -24,6 +24,8 @@ struct Demo: AsyncParsableCommand {
     var timeout: Double = 60
     @Flag(name: .long, help: "Only the direct path; skip the relay transfer.")
     var noRelay = false
+    @Flag(name: .long, help: .hidden)
+    var plainTCP = false  // self-check of the traffic and hashing code, without t2u in between
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -44,7 +46,11 @@ struct Demo: AsyncParsableCommand {
         }
         let results: [DemoPathResult]
         do {
-            results = try await DemoRun(bytes: bytes.value, relay: !noRelay, progress: progress).run()
+            if plainTCP {
+                results = [try await plainTCPTransfer(bytes: bytes.value)]
+            } else {
+                results = try await DemoRun(bytes: bytes.value, relay: !noRelay, progress: progress).run()
+            }
         } catch {
             printError("demo failed: \(error)")
             throw ExitCode(1)
@@ -74,6 +80,19 @@ struct Demo: AsyncParsableCommand {
     private func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
     }
+}
+
+/// The same traffic straight to the sink over loopback TCP: a baseline, and a check of the check.
+private func plainTCPTransfer(bytes: UInt64) async throws -> DemoPathResult {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let sink = try await DemoSink.start(group: group)
+    var results = sink.results.makeAsyncIterator()
+    let sent = try await sendThrough(port: sink.port, bytes: bytes, seed: 7, group: group)
+    let received = await results.next()
+    await sink.close()
+    try? await group.shutdownGracefully()
+    let verified = sent.sentDigest == sent.answeredDigest && received?.digest == sent.sentDigest && received?.bytes == bytes
+    return DemoPathResult(path: "tcp", setupMillis: 0, bytes: sent.bytes, seconds: sent.seconds, verified: verified)
 }
 
 /// What the watchdog names when the demo takes too long.
