@@ -16,6 +16,8 @@ public final class T2UClient: Sendable {
     private let core: ClientCore
     private let eventStream: AsyncStream<T2UClientEvent>
     private let shutDown = Mutex(false)
+    /// Events kept for a consumer of `events` that lags (or never reads): the newest win.
+    static let eventBufferLimit = 1024
 
     /// Starts the SDK: binds its UDP socket and registers with the server in the background.
     public init(options: T2UClientOptions) throws {
@@ -30,7 +32,7 @@ public final class T2UClient: Sendable {
         } catch {
             throw T2UClientError.invalidArgument("server \(options.server): \(error)")
         }
-        let (stream, continuation) = AsyncStream<T2UClientEvent>.makeStream()
+        let (stream, continuation) = AsyncStream<T2UClientEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.eventBufferLimit))
         eventStream = stream
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -45,7 +47,8 @@ public final class T2UClient: Sendable {
         }
     }
 
-    /// `OnConnect`/`OnDisconnect`, in order.
+    /// `OnConnect`/`OnDisconnect`, in order. One stream per client (a single consumer); it
+    /// keeps the newest `eventBufferLimit` events for a consumer that lags.
     public var events: AsyncStream<T2UClientEvent> { eventStream }
 
     /// The same events delivered on an SDK thread (the C callbacks); nil removes it. Must not block.

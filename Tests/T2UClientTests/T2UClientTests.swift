@@ -122,12 +122,20 @@ import Testing
     @Test func offlineDeviceIsRetriedUntilItComesUp() async throws {
         let world = try await World.make(startDevice: false)
         let client = try T2UClient(options: clientOptions(world.server))
+        let codes = CodeLog()
+        client.setEventHandler { codes.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         try await waitUntil("offline") { await client.portStatus(port).0 == .deviceOffline }
+        #expect(codes.events.first == .disconnected(localPort: port, code: -4))
+        // A TCP client that connects while the link is down waits for it (the port stays open).
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let early = pattern(30_000, seed: 4)
+        let parked = Task { try await echoRoundTrip(port: port, payload: early, group: group) }
+        try await Task.sleep(for: .milliseconds(300))
         try await world.device.start()
         try await waitUntil("connected after retry") { await client.portStatus(port).0 == .connected }
+        #expect(try await parked.value == early, "the parked TCP connection must ride the new link")
         let payload = pattern(10_000, seed: 9)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
         await client.shutdown()
         try await group.shutdownGracefully()
