@@ -202,7 +202,9 @@ struct DemoRun {
 
     /// Client options that skip the direct path, if the SDK offers that diagnostic.
     private func relayOnlyOptions(_ base: T2UClientOptions) -> T2UClientOptions? {
-        nil
+        var options = base
+        options.directDisabled = true
+        return options
     }
 
     private struct Transfer {

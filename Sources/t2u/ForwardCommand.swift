@@ -42,6 +42,7 @@ struct Forward: AsyncParsableCommand {
 
     func run() async throws {
         log.bootstrap()
+        let signals = terminationSignals()
         let client = try T2UClient(options: server.clientOptions)
         let request = PortMappingRequest(
             uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)
@@ -57,7 +58,7 @@ struct Forward: AsyncParsableCommand {
         await display.note("forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.server):\(server.port) (Ctrl-C to stop)")
 
         let outcome = await withTaskGroup(of: Outcome.self) { group in
-            group.addTask { .signal(await waitForTerminationSignal()) }
+            group.addTask { .signal(await firstSignal(signals)) }
             group.addTask {
                 for await event in client.events {
                     switch event {

@@ -37,8 +37,11 @@ struct StatusLine {
     }
 }
 
-/// Suspends until SIGINT or SIGTERM arrives; returns its number.
-func waitForTerminationSignal() async -> Int32 {
+nonisolated(unsafe) private var signalSources: [DispatchSourceSignal] = []
+
+/// SIGINT and SIGTERM as a stream, caught from the moment this is called (install it first, so
+/// an early Ctrl-C is not lost).
+func terminationSignals() -> AsyncStream<Int32> {
     let (stream, continuation) = AsyncStream<Int32>.makeStream()
     var sources: [DispatchSourceSignal] = []
     for sig in [SIGINT, SIGTERM] {
@@ -48,13 +51,14 @@ func waitForTerminationSignal() async -> Int32 {
         source.resume()
         sources.append(source)
     }
-    var received: Int32 = SIGTERM
-    for await sig in stream {
-        received = sig
-        break
-    }
-    for source in sources { source.cancel() }
-    return received
+    signalSources = sources  // installed once per process, for its lifetime
+    return stream
+}
+
+/// Suspends until the first signal of `signals`; returns its number (SIGTERM if cancelled).
+func firstSignal(_ signals: AsyncStream<Int32>) async -> Int32 {
+    for await sig in signals { return sig }
+    return SIGTERM
 }
 
 func printError(_ message: String) {
