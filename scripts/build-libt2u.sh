@@ -14,7 +14,7 @@ OUTDIR="$(cd "$OUTDIR" && pwd)"
 # shellcheck disable=SC2086
 FLAGS=(-c release ${T2U_SWIFT_BUILD_FLAGS:-})
 # Export only t2u_* (the Swift modules linked into the library stay private).
-swift build "${FLAGS[@]}" --product T2U -Xlinker "--version-script=$ROOT/Sources/T2U/libt2u.map"
+swift build "${FLAGS[@]}" --product T2U -Xlinker "--version-script=$ROOT/scripts/libt2u.map"
 BINDIR="$(swift build "${FLAGS[@]}" --show-bin-path)"
 
 mkdir -p "$OUTDIR/lib/pkgconfig" "$OUTDIR/include"

@@ -357,7 +357,8 @@ int main(void) {
     check(first == 0 || first == 1, "port_status right after add_port: 0 (or already 1), got %d", first);
     check(wait_port_status((unsigned short)p, 1, 15) == 1, "port_status reaches 1");
     memset(&stat, GUARD, sizeof stat);
-    check(t2u_port_status((unsigned short)p, &stat) == 1 && has_nul(stat.ip, sizeof stat.ip) && strcmp(stat.ip, "127.0.0.1") == 0 &&
+    int ps = t2u_port_status((unsigned short)p, &stat);
+    check(ps == 1 && has_nul(stat.ip, sizeof stat.ip) && strcmp(stat.ip, "127.0.0.1") == 0 &&
               stat.port > 0 && (stat.proxy == 0 || stat.proxy == 1),
           "T2uNetStat: ip %s port %d proxy %d lost %.3f bw %d", has_nul(stat.ip, 20) ? stat.ip : "?", stat.port, stat.proxy,
           (double)stat.lost_rate, stat.bandwidth);
@@ -433,6 +434,11 @@ int main(void) {
     check(p2 > 0 && wait_port_status((unsigned short)p2, 1, 15) == 1, "add_port_ex to %s:%d: port %d connected", echo2_host, echo2_port, p2);
     check(echo_once((unsigned short)p2, 50000, 3) == 0, "echo through add_port_ex to the allowed service");
     t2u_del_port((unsigned short)p2);
+    /* A LAN host the device does not allow: the link comes up, the connection does not. */
+    int p2b = t2u_add_port_ex(dev_ex, "127.0.0.3", echo2_port, 0);
+    check(p2b > 0 && wait_port_status((unsigned short)p2b, 1, 15) == 1 && echo_once((unsigned short)p2b, 1000, 5) != 0,
+          "add_port_ex to a host without --allow entry: no bytes get through");
+    t2u_del_port((unsigned short)p2b);
 
     /* ---- device password ---- */
     int p3 = t2u_add_port_v3(dev_pw, password, "127.0.0.1", echo_port, 0);

@@ -99,11 +99,10 @@ DEV_EX="cabi-ex-$$"
 DEV_PW="cabi-pw-$$"
 EXTRA="model=CABI-1;fw=2.0;note=extra parameters of the test device"
 PASSWORD="pw-$$"
-start dev-ex "$BIN/t2usvr" --uuid "$DEV_EX" --server 127.0.0.1 --port "$PORT_KEY" --key "$KEY" \
-    --extra "$EXTRA" --allow "127.0.0.2:$ECHO2" \
-    --discovery-address 127.0.0.1 --discovery-port "$DISCOVERY_PORT"
-start dev-pw "$BIN/t2usvr" --uuid "$DEV_PW" --server 127.0.0.1 --port "$PORT_KEY" --key "$KEY" \
-    --password "$PASSWORD" --no-discovery
+# t2usvr UUID SERVER PORT [KEY]: launched as vendors launch the original agent.
+start dev-ex "$BIN/t2usvr" "$DEV_EX" 127.0.0.1 "$PORT_KEY" "$KEY" \
+    --extra "$EXTRA" --allow "127.0.0.2:$ECHO2" --discovery-port "$DISCOVERY_PORT"
+start dev-pw "$BIN/t2usvr" "$DEV_PW" 127.0.0.1 "$PORT_KEY" "$KEY" --password "$PASSWORD" --no-discovery
 
 export T2U_TEST_SERVER=127.0.0.1 T2U_TEST_PORT_NOKEY="$PORT_NOKEY" T2U_TEST_PORT_KEY="$PORT_KEY" T2U_TEST_KEY="$KEY"
 export T2U_TEST_DEV_EX="$DEV_EX" T2U_TEST_EXTRA="$EXTRA" T2U_TEST_DEV_PW="$DEV_PW" T2U_TEST_PASSWORD="$PASSWORD"
@@ -112,3 +111,10 @@ export T2U_TEST_ECHO_PORT="$ECHO1" T2U_TEST_ECHO2_HOST=127.0.0.2 T2U_TEST_ECHO2_
 export T2U_DISCOVERY_ADDR=127.0.0.1 T2U_DISCOVERY_PORT="$DISCOVERY_PORT"
 
 "$WORK/abi_test"
+
+# The example of Examples/c, built with its documented line, against the same device.
+# shellcheck disable=SC2046
+(cd Examples/c && cc flow.c $(pkg-config --cflags --libs t2u) -o "$WORK/flow")
+"$WORK/flow" "$DEV_EX" 127.0.0.1 "$PORT_KEY" "$ECHO1" "$KEY" > "$WORK/flow.log" 2>&1
+grep -q "received .* bytes: hello through t2u" "$WORK/flow.log"
+echo "Examples/c/flow.c: echo through the mapped port OK"
