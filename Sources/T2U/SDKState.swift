@@ -1,4 +1,5 @@
 import CT2U
+import Dispatch
 import Synchronization
 import T2UClient
 
@@ -40,10 +41,15 @@ final class SDKState: Sendable {
         }
     }
 
+    /// C callbacks run here, in order, off the SDK's event loop: a callback that calls back
+    /// into libt2u (say t2u_port_status in OnConnect) then waits on the loop, not deadlocks it.
+    private let callbackQueue = DispatchQueue(label: "t2u.callbacks")
+
     /// Creates and starts a client with the handler installed. Caller holds `lifecycle`.
     func startClient(_ options: T2UClientOptions) -> T2UClient? {
         guard let client = try? T2UClient(options: options) else { return nil }
-        client.setEventHandler { [unowned self] event in self.deliver(event) }
+        let queue = callbackQueue
+        client.setEventHandler { event in queue.async { SDKState.shared.deliver(event) } }
         return client
     }
 }

@@ -216,7 +216,12 @@ static void *echo_thread(void *arg) {
 static int cb_connects, cb_connect_bad_usetime, cb_disconnects, cb_last_disconnect_ret;
 static unsigned short cb_connect_port;
 
+static int cb_status_in_callback = 99;
+
 static void on_connect(unsigned short port, int usetime) {
+    /* Calling back into libt2u from a callback must neither deadlock nor time out. */
+    if (__atomic_load_n(&cb_connects, __ATOMIC_SEQ_CST) == 0)
+        __atomic_store_n(&cb_status_in_callback, t2u_port_status(port, NULL), __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&cb_connects, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&cb_connect_port, port, __ATOMIC_SEQ_CST);
     if (usetime < 0) __atomic_add_fetch(&cb_connect_bad_usetime, 1, __ATOMIC_SEQ_CST);
@@ -235,6 +240,27 @@ static void install_callbacks(void) {
     cb.OnDisconnect = on_disconnect;
     t2u_set_callback(&cb);
     memset(&cb, 0xA5, sizeof cb);
+}
+
+struct hammer_args {
+    const char *uuid;
+    int stop;
+    int bad;
+};
+
+static void *hammer(void *arg) {
+    struct hammer_args *a = arg;
+    T2uNetRate rate;
+    T2uNetStat stat;
+    while (!__atomic_load_n(&a->stop, __ATOMIC_SEQ_CST)) {
+        int s = t2u_status();
+        int q = t2u_query(a->uuid);
+        int ps = t2u_port_status(5555, &stat);
+        int gr = t2u_get_rate(0, &rate);
+        t2u_del_port(5555);
+        if (s < -2 || s > 1 || q < -1 || q > 1 || ps != -1 || (gr != 0 && gr != -1)) __atomic_add_fetch(&a->bad, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
 }
 
 #define GUARD 0x5A
@@ -405,6 +431,8 @@ int main(void) {
           (long long)all.total_rcv, (long long)all.total_send);
     check(__atomic_load_n(&cb_connects, __ATOMIC_SEQ_CST) >= 1 && __atomic_load_n(&cb_connect_bad_usetime, __ATOMIC_SEQ_CST) == 0,
           "OnConnect called (port %d) with usetime >= 0", __atomic_load_n(&cb_connect_port, __ATOMIC_SEQ_CST));
+    check(__atomic_load_n(&cb_status_in_callback, __ATOMIC_SEQ_CST) == 1, "t2u_port_status inside OnConnect: 1 (got %d)",
+          __atomic_load_n(&cb_status_in_callback, __ATOMIC_SEQ_CST));
 
     /* del_port closes open connections */
     {
@@ -475,6 +503,23 @@ int main(void) {
 
     t2u_exit();
     check(t2u_status() == -1, "status -1 after exit");
+
+    /* ---- every function is thread safe: callers on other threads during init/exit ---- */
+    {
+        enum { T = 4 };
+        pthread_t th[T];
+        struct hammer_args args = {dev_ex, 0, 0};
+        for (int i = 0; i < T; i++) pthread_create(&th[i], NULL, hammer, &args);
+        for (int i = 0; i < 3; i++) {
+            t2u_init(server, port_key, key);
+            wait_status(1, 5);
+            sleep_ms(200);
+            t2u_exit();
+        }
+        __atomic_store_n(&args.stop, 1, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < T; i++) pthread_join(th[i], NULL);
+        check(args.bad == 0, "4 threads calling status/query/port_status/get_rate/del_port during init/exit x3: only valid codes (%d bad)", args.bad);
+    }
 
     /* ---- init/exit loop leaks no threads and no sockets ---- */
     int threads_before = count_dir("/proc/self/task");
