@@ -21,6 +21,7 @@ public func t2uInit(_ svraddr: UnsafePointer<CChar>?, _ svrport: UInt16, _ svrke
         guard let text = validString(svrkey) else { return }
         key = text
     }
+    LogSetup.once()
     state.lifecycle.withLock { _ in
         guard state.client == nil else { return }  // second init: no-op until t2u_exit
         var options = T2UClientOptions(server: server, serverPort: svrport, serverKey: key)
