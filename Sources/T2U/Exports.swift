@@ -61,12 +61,15 @@ public func t2uSetPortRange(_ minPort: UInt16, _ maxPort: UInt16) {
         // link to break); otherwise the range applies from the next t2u_init.
         guard let client, var options, !mapped, options.udpPortRange != range else { return }
         options.udpPortRange = range
-        _ = blockingWait(timeoutSeconds: callTimeout) { await client.shutdown() }
-        let restarted = state.startClient(options)
+        // Start the new SDK before stopping the old: if nothing in the range can be bound, the
+        // old one keeps running (and the range still applies from the next t2u_init).
+        guard let restarted = state.startClient(options) else { return }
         state.settings.withLock {
             $0.client = restarted
-            $0.initOptions = restarted == nil ? nil : options
+            $0.initOptions = options
         }
+        client.setEventHandler(nil)
+        _ = blockingWait(timeoutSeconds: callTimeout) { await client.shutdown() }
     }
 }
 

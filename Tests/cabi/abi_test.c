@@ -343,9 +343,10 @@ int main(void) {
     check(t2u_add_port(NULL, echo_port, 0) == -1 && t2u_add_port("", echo_port, 0) == -1 &&
               t2u_add_port(bad_utf8, echo_port, 0) == -1 && t2u_add_port(dev_ex, 0, 0) == -1,
           "add_port NULL/empty/non-UTF-8 uuid or remote port 0: -1");
-    check(t2u_add_port_ex(dev_ex, NULL, echo_port, 0) == -1 && t2u_add_port_v3(dev_pw, password, NULL, echo_port, 0) == -1 &&
+    check(t2u_add_port_ex(dev_ex, NULL, echo_port, 0) == -1 && t2u_add_port_ex(dev_ex, "", echo_port, 0) == -1 &&
+              t2u_add_port_v3(dev_pw, password, NULL, echo_port, 0) == -1 &&
               t2u_add_port_v3(dev_pw, bad_utf8, "127.0.0.1", echo_port, 0) == -1,
-          "add_port_ex/_v3 with NULL remote_ip or non-UTF-8 password: -1");
+          "add_port_ex/_v3 with NULL/empty remote_ip or non-UTF-8 password: -1");
     check(t2u_search(NULL, 100) == -1 && t2u_search(buf, 0) == -1 && t2u_search(buf, -1) == -1, "search NULL/zero/negative buffer: -1");
     check(t2u_port_status(0, &stat) == -1 && t2u_port_status(4321, NULL) == -1, "port_status unknown port: -1");
     check(t2u_get_rate(4321, &rate) == -1, "get_rate unknown port: -1");
