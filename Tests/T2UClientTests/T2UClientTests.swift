@@ -320,3 +320,42 @@ final class CodeLog: Sendable {
         await server.stop()
     }
 }
+
+@Suite struct T2UClientFailureTests {
+    /// No direct path (disabled) and a server that refuses to relay: the handshake times out,
+    /// the port reports -2 and retries (a second -2 follows).
+    @Test func noPathIsMinusTwoAndRetried() async throws {
+        var config = ServerConfig()
+        config.relayAllowed = false
+        let server = TestServer(config: config)
+        try await server.start()
+        let device = try TestDevice(uuid: "cam-n", server: server.address)
+        try await device.start()
+        var options = clientOptions(server)
+        options.directDisabled = true
+        options.transport.handshakeTimeout = .milliseconds(600)
+        let client = try T2UClient(options: options)
+        let codes = CodeLog()
+        client.setEventHandler { codes.append($0) }
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-n", remotePort: 80))
+        try await waitUntil("two failures") {
+            codes.events.filter { $0 == .disconnected(localPort: port, code: -2) }.count >= 2
+        }
+        #expect(await client.portStatus(port).1 == nil, "no path info while not connected")
+        await client.shutdown()
+        await device.stop()
+        await server.stop()
+    }
+
+    /// Nobody answers at the server address: QUERY fails (t2u_query -1), status stays 0.
+    @Test func queryFailsWhenTheServerIsSilent() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let silent = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let client = try T2UClient(options: T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(silent.localAddress!.port!)))
+        #expect(await client.status() == .connecting)
+        await #expect(throws: T2UClientError.self) { _ = try await client.query("cam-x") }
+        await client.shutdown()
+        try await silent.close()
+        try await group.shutdownGracefully()
+    }
+}
