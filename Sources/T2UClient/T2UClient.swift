@@ -1,31 +1,163 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
 import T2UCore
+import T2UNIO
 
 /// The client SDK: connects to the server cloud in the background, maps devices' TCP ports to
 /// local ports over P2P links (direct, LAN or relayed), keeps them up with retries, and reports
 /// status, rates and events. Thread safe; every method may be called from any thread/task.
 ///
-/// API CONTRACT (bodies being written).
+/// One event loop thread (the "SDK thread") owns all state (`ClientCore`); the public methods
+/// hop onto it.
 public final class T2UClient: Sendable {
+    private let group: MultiThreadedEventLoopGroup
+    private let core: ClientCore
+    private let eventStream: AsyncStream<T2UClientEvent>
+    private let shutDown = Mutex(false)
+    /// Events kept for a consumer of `events` that lags (or never reads): the newest win.
+    static let eventBufferLimit = 1024
+
     /// Starts the SDK: binds its UDP socket and registers with the server in the background.
-    public init(options: T2UClientOptions) throws { fatalError("not yet") }
+    public init(options: T2UClientOptions) throws {
+        let logger = Logger(label: "t2u.client")
+        let server: NetAddress
+        do {
+            let resolved = try SocketAddress.makeAddressResolvingHost(options.server, port: Int(options.serverPort))
+            guard let address = NetAddress(resolved) else { throw T2UClientError.invalidArgument("server \(options.server)") }
+            server = address
+        } catch let error as T2UClientError {
+            throw error
+        } catch {
+            throw T2UClientError.invalidArgument("server \(options.server): \(error)")
+        }
+        let (stream, continuation) = AsyncStream<T2UClientEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.eventBufferLimit))
+        eventStream = stream
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        do {
+            core = try ClientCore(options: options, loop: loop, serverAddress: server, continuation: continuation, logger: logger)
+            let core = self.core
+            try loop.flatSubmit { core.start() }.wait()
+        } catch {
+            continuation.finish()
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+    }
 
-    /// `OnConnect`/`OnDisconnect`, in order.
-    public var events: AsyncStream<T2UClientEvent> { fatalError("not yet") }
+    /// `OnConnect`/`OnDisconnect`, in order. One stream per client (a single consumer); it
+    /// keeps the newest `eventBufferLimit` events for a consumer that lags.
+    public var events: AsyncStream<T2UClientEvent> { eventStream }
+
     /// The same events delivered on an SDK thread (the C callbacks); nil removes it. Must not block.
-    public func setEventHandler(_ handler: (@Sendable (T2UClientEvent) -> Void)?) { fatalError("not yet") }
+    public func setEventHandler(_ handler: (@Sendable (T2UClientEvent) -> Void)?) {
+        guard !isShutDown else { return }
+        let core = self.core
+        core.loop.execute { core.setEventHandler(handler) }
+    }
 
-    public func status() async -> ServerConnectionStatus { fatalError("not yet") }
-    public func query(_ uuid: String) async throws(T2UClientError) -> DeviceInfo { fatalError("not yet") }
+    private var isShutDown: Bool { shutDown.withLock { $0 } }
+
+    /// Runs `body` on the SDK thread; nil once shut down.
+    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async -> T? {
+        guard !isShutDown else { return nil }
+        let core = self.core
+        return try? await core.loop.submit { core.isShutDown ? nil : body(core) }.get()
+    }
+
+    public func status() async -> ServerConnectionStatus {
+        await onLoop { $0.status } ?? .connecting
+    }
+
+    public func query(_ uuid: String) async throws(T2UClientError) -> DeviceInfo {
+        guard !isShutDown else { throw .shutDown }
+        let core = self.core
+        let promise = core.loop.makePromise(of: DeviceInfo.self)
+        core.loop.execute {
+            guard !core.isShutDown else { return promise.fail(T2UClientError.shutDown) }
+            core.query(uuid) { result in
+                switch result {
+                case .success(let info):
+                    promise.succeed(DeviceInfo(
+                        online: info.online, extra: String(decoding: info.extra, as: UTF8.self),
+                        publicIP: info.online ? (info.publicAddress?.hostString ?? "") : ""))
+                case .failure(let failure):
+                    promise.fail(T2UClientError.queryFailed("\(failure)"))
+                }
+            }
+        }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as T2UClientError {
+            throw error
+        } catch {
+            throw .queryFailed("\(error)")
+        }
+    }
+
     /// Opens the local port at once (throws `.localPortUnavailable`) and builds the link in the
     /// background. Returns the local port.
-    public func addPort(_ request: PortMappingRequest) async throws(T2UClientError) -> UInt16 { fatalError("not yet") }
+    public func addPort(_ request: PortMappingRequest) async throws(T2UClientError) -> UInt16 {
+        guard !isShutDown else { throw .shutDown }
+        guard !request.uuid.isEmpty else { throw .invalidArgument("empty uuid") }
+        let core = self.core
+        do {
+            return try await core.loop.flatSubmit {
+                core.isShutDown ? core.loop.makeFailedFuture(T2UClientError.shutDown) : core.addPort(request)
+            }.get()
+        } catch let error as T2UClientError {
+            throw error
+        } catch {
+            throw .shutDown
+        }
+    }
+
     /// Closes the local port and every connection through it (no-op for an unknown port).
-    public func deletePort(_ localPort: UInt16) async { fatalError("not yet") }
-    public func portStatus(_ localPort: UInt16) async -> (PortStatus, PathInfo?) { fatalError("not yet") }
+    public func deletePort(_ localPort: UInt16) async {
+        _ = await onLoop { $0.deletePort(localPort) }
+    }
+
+    public func portStatus(_ localPort: UInt16) async -> (PortStatus, PathInfo?) {
+        await onLoop { core -> (PortStatus, PathInfo?) in
+            guard let port = core.ports[localPort] else { return (.noSuchPort, nil) }
+            return (port.status, port.pathInfo)
+        } ?? (.noSuchPort, nil)
+    }
+
     /// Rates of one port, or of all ports for 0; nil for an unknown port.
-    public func rate(_ localPort: UInt16) async -> RateInfo? { fatalError("not yet") }
+    public func rate(_ localPort: UInt16) async -> RateInfo? {
+        await onLoop { core -> RateInfo? in
+            if localPort == 0 { return RateMeter.sum(core.ports.values.map(\.rate)) }
+            return core.ports[localPort]?.rate
+        } ?? nil
+    }
+
     /// LAN discovery: devices that answered within `timeout`.
-    public func search(timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] { fatalError("not yet") }
+    public func search(timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
+        guard !isShutDown else { throw .shutDown }
+        let options = core.options
+        do {
+            return try await LANSearch.run(
+                on: core.loop, address: options.discoveryAddress, port: options.discoveryPort, timeout: timeout
+            ).get()
+        } catch let error as T2UClientError {
+            throw error
+        } catch {
+            throw .queryFailed("search: \(error)")
+        }
+    }
+
     /// Closes every port and link, stops the threads; the object is unusable afterwards.
-    public func shutdown() async { fatalError("not yet") }
+    public func shutdown() async {
+        let first = shutDown.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        let core = self.core
+        _ = try? await core.loop.flatSubmit { core.shutdown() }.get()
+        try? await group.shutdownGracefully()
+    }
 }

@@ -22,6 +22,8 @@ public struct T2UClientOptions: Sendable {
     public var discoveryAddress: String = "239.255.75.50"
     public var discoveryPort: UInt16 = 7011
     public var transport = TransportConfig()
+    /// Test/diagnostic switch: never try the device's direct candidates, only the server relay.
+    public var directDisabled = false
 
     public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.server = server

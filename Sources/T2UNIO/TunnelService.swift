@@ -104,6 +104,14 @@ public final class TunnelService: @unchecked Sendable {
             }
     }
 
+    /// Client side: tunnels a TCP connection accepted elsewhere (a `TunnelPortListener` that
+    /// outlives connections) on a new stream to `target`. The channel's reads resume here.
+    public func adopt(_ channel: Channel, target: StreamTargetHeader) throws {
+        eventLoop.preconditionInEventLoop()
+        try accepted(channel, target: target)
+        channel.setOption(.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
+    }
+
     private func accepted(_ channel: Channel, target: StreamTargetHeader) throws {
         let bridge = StreamBridge(stream: nil, connection: connection, driver: driver, logger: logger)
         bridge.sendFirst(target.encoded())

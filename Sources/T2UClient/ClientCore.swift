@@ -1,0 +1,186 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UNIO
+
+/// The SDK's state, confined to its one event loop (the "SDK thread"): the agent's driver with
+/// the signaling client on the same UDP socket, the mapped ports, pending requests, the
+/// trust-on-first-use device keys and the event sinks.
+final class ClientCore: @unchecked Sendable {
+    let options: T2UClientOptions
+    let loop: EventLoop
+    let driver: EndpointDriver
+    let signaling: SignalingClient
+    let serverAddress: NetAddress
+    let logger: Logger
+    private(set) var ports: [UInt16: PortMapping] = [:]
+    /// Device keys seen by this instance (trust on first use).
+    private var knownKeys: [String: [UInt8]] = [:]
+    private var queryWaiters: [UInt32: (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void] = [:]
+    private var connectWaiters: [UInt32: (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void] = [:]
+    private var eventHandler: (@Sendable (T2UClientEvent) -> Void)?
+    private let continuation: AsyncStream<T2UClientEvent>.Continuation
+    private var sampler: RepeatedTask?
+    private(set) var isShutDown = false
+
+    init(options: T2UClientOptions, loop: EventLoop, serverAddress: NetAddress, continuation: AsyncStream<T2UClientEvent>.Continuation,
+         logger: Logger) throws {
+        self.options = options
+        self.loop = loop
+        self.serverAddress = serverAddress
+        self.continuation = continuation
+        self.logger = logger
+        let entropy = SystemEntropy()
+        let identity = StaticIdentity.generate(entropy)
+        driver = EndpointDriver(
+            endpoint: TransportEndpoint(
+                options: .init(config: options.transport, identity: identity, acceptIncoming: false), entropy: entropy),
+            eventLoop: loop, logger: logger)
+        var observation = serverAddress
+        observation.port &+= 1
+        var config = SignalingClientConfig(
+            role: .client, uuid: "client-" + Self.randomHex(entropy), publicKey: identity.publicKey,
+            serverKey: options.serverKey, server: serverAddress, observationServer: observation)
+        config.requestTimeout = .seconds(5)
+        signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
+    }
+
+    private static func randomHex(_ entropy: EntropySource) -> String {
+        let a = entropy.nextUInt64(), b = entropy.nextUInt64()
+        return String(a, radix: 16) + String(b, radix: 16)
+    }
+
+    /// Binds the UDP socket (in `udpPortRange` if set) and starts signaling.
+    func start() -> EventLoopFuture<Void> {
+        let candidates: [Int] = options.udpPortRange.map { $0.map(Int.init) } ?? [0]
+        return bind(candidates[...]).map { _ in
+            self.driver.attachSignaling(self.signaling) { self.signalingEvent($0) }
+            self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                let now = NIODeadline.now()
+                for port in self.ports.values { port.sampleRates(now: now) }
+            }
+        }
+    }
+
+    private func bind(_ ports: ArraySlice<Int>) -> EventLoopFuture<SocketAddress> {
+        var configuration = UDPEndpoint.Configuration()
+        configuration.host = "0.0.0.0"
+        configuration.port = ports.first ?? 0
+        return driver.start(udp: configuration).flatMapError { error in
+            let rest = ports.dropFirst()
+            guard !rest.isEmpty else { return self.loop.makeFailedFuture(error) }
+            return self.bind(rest)
+        }
+    }
+
+    // MARK: signaling
+
+    private func signalingEvent(_ event: SignalingClientEvent) {
+        switch event {
+        case .queryResult(let id, let result):
+            queryWaiters.removeValue(forKey: id)?(.success(result))
+        case .connectResult(let id, let result):
+            connectWaiters.removeValue(forKey: id)?(.success(result))
+        case .requestFailed(let id, let failure):
+            queryWaiters.removeValue(forKey: id)?(.failure(failure))
+            connectWaiters.removeValue(forKey: id)?(.failure(failure))
+        case .statusChanged(let status):
+            logger.debug("server connection", metadata: ["status": "\(status)"])
+        default:
+            break
+        }
+    }
+
+    var status: ServerConnectionStatus {
+        switch signaling.status {
+        case .registered: .connected
+        case .connecting: .connecting
+        case .keyRejected: .keyRejected
+        }
+    }
+
+    func query(_ uuid: String, _ done: @escaping (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void) {
+        let id = signaling.query(uuid: uuid, now: EndpointDriver.now())
+        queryWaiters[id] = done
+        driver.requestStep()
+    }
+
+    func connect(_ uuid: String, connectionID: ConnectionID,
+                 _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
+        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
+        connectWaiters[id] = done
+        driver.requestStep()
+    }
+
+    // MARK: device keys (trust on first use)
+
+    /// Remembers `key` for `uuid` the first time; false if a different key was seen before.
+    func trust(_ key: [UInt8], for uuid: String) -> Bool {
+        if let known = knownKeys[uuid] { return known == key }
+        knownKeys[uuid] = key
+        return true
+    }
+
+    // MARK: ports
+
+    func addPort(_ request: PortMappingRequest) -> EventLoopFuture<UInt16> {
+        let target: StreamTargetHeader
+        switch request.remoteHost {
+        case "127.0.0.1", "localhost", "":
+            target = .deviceSelf(port: request.remotePort)
+        default:
+            guard let parsed = try? SocketAddress(ipAddress: request.remoteHost, port: 0), let host = NetAddress(parsed)?.host else {
+                return loop.makeFailedFuture(T2UClientError.invalidArgument("remote host \(request.remoteHost)"))
+            }
+            target = StreamTargetHeader(host: .address(host), port: request.remotePort)
+        }
+        let listener = TunnelPortListener(eventLoop: loop, target: target, logger: logger)
+        return listener.bind(host: "127.0.0.1", port: Int(request.localPort))
+            .flatMapErrorThrowing { error in
+                throw T2UClientError.localPortUnavailable(request.localPort, reason: "\(error)")
+            }
+            .flatMapThrowing { address in
+                guard let port = address.port.map(UInt16.init), self.ports[port] == nil else {
+                    listener.close()
+                    throw T2UClientError.localPortUnavailable(request.localPort, reason: "already mapped")
+                }
+                let mapping = PortMapping(core: self, localPort: port, request: request, listener: listener)
+                self.ports[port] = mapping
+                mapping.start()
+                return port
+            }
+    }
+
+    func deletePort(_ port: UInt16) {
+        ports.removeValue(forKey: port)?.close()
+    }
+
+    // MARK: events
+
+    func setEventHandler(_ handler: (@Sendable (T2UClientEvent) -> Void)?) {
+        eventHandler = handler
+    }
+
+    func emit(_ event: T2UClientEvent) {
+        continuation.yield(event)
+        eventHandler?(event)
+    }
+
+    // MARK: shutdown
+
+    func shutdown() -> EventLoopFuture<Void> {
+        guard !isShutDown else { return loop.makeSucceededVoidFuture() }
+        isShutDown = true
+        sampler?.cancel()
+        for port in ports.values { port.close() }
+        ports.removeAll()
+        for waiter in queryWaiters.values { waiter(.failure(.timeout)) }
+        for waiter in connectWaiters.values { waiter(.failure(.timeout)) }
+        queryWaiters.removeAll()
+        connectWaiters.removeAll()
+        eventHandler = nil
+        continuation.finish()
+        return driver.close()
+    }
+}

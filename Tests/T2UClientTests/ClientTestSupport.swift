@@ -1,0 +1,158 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UClient
+import T2UCore
+import T2UNIO
+import T2UServer
+import Testing
+
+/// A server on 127.0.0.1 (port 0) run in-process.
+final class TestServer: @unchecked Sendable {
+    let runner: ServerRunner
+    let group: MultiThreadedEventLoopGroup
+    private(set) var main: SocketAddress!
+
+    init(config: ServerConfig = ServerConfig()) {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var options = ServerRunner.Options()
+        options.bindHost = "127.0.0.1"
+        options.port = 0
+        runner = ServerRunner(config: config, options: options, logger: Logger(label: "test.server"), group: group)
+    }
+
+    func start() async throws {
+        main = try await runner.start().main
+    }
+
+    var port: UInt16 { UInt16(main.port ?? 0) }
+    var address: NetAddress { NetAddress(main)! }
+
+    func stop() async {
+        try? await runner.shutdown()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// A device agent as the product runs it: one UDP socket with signaling (role .device) and the
+/// transport; incoming streams go to TCP services on 127.0.0.1 (TunnelService).
+final class TestDevice: @unchecked Sendable {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let driver: EndpointDriver
+    let signaling: SignalingClient
+    let identity: StaticIdentity
+    /// Tunnels by connection, touched on the loop only.
+    var tunnels: [TunnelService] = []
+
+    init(uuid: String, server: NetAddress, serverKey: String? = nil, password: String? = nil, extra: String = "",
+         seed: UInt64 = 7) throws {
+        let entropy = SeededEntropy(seed: seed)
+        identity = StaticIdentity.generate(entropy)
+        driver = EndpointDriver(
+            endpoint: TransportEndpoint(
+                options: .init(config: TransportConfig(), identity: identity, acceptIncoming: true,
+                               password: password.map { Array($0.utf8) }),
+                entropy: entropy),
+            eventLoop: group.next())
+        signaling = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: uuid, publicKey: identity.publicKey, extra: Array(extra.utf8),
+                                          serverKey: serverKey, server: server),
+            entropy: entropy, now: EndpointDriver.now())
+    }
+
+    func start() async throws {
+        _ = try await driver.start().get()
+        try await driver.eventLoop.submit {
+            self.driver.attachSignaling(self.signaling) { _ in }
+            self.driver.onAccept = { connection in
+                let tunnel = TunnelService(driver: self.driver, connection: connection)
+                tunnel.serveIncomingStreams(policy: .deviceOnly)
+                self.tunnels.append(tunnel)
+            }
+        }.get()
+        try await waitUntil("device registration") {
+            try await self.driver.eventLoop.submit { self.signaling.status == .registered }.get()
+        }
+    }
+
+    /// Closes every tunnel connection (the link dies from the client's point of view).
+    func dropConnections() async throws {
+        try await driver.eventLoop.submit {
+            for tunnel in self.tunnels { _ = tunnel.close() }
+            self.tunnels.removeAll()
+        }.get()
+    }
+
+    func stop() async {
+        _ = try? await driver.close().get()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// TCP echo service on 127.0.0.1 (the device's "camera" service).
+final class EchoService: @unchecked Sendable {
+    final class Echo: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.writeAndFlush(data, promise: nil) }
+    }
+
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private(set) var channel: Channel!
+    var port: UInt16 { UInt16(channel.localAddress?.port ?? 0) }
+
+    func start() async throws {
+        channel = try await ServerBootstrap(group: group)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { $0.pipeline.addHandler(Echo()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func stop() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out: \(what)" }
+}
+
+/// Polls `condition` every 20 ms for at most `seconds`.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TimedOut(what: what)
+}
+
+func clientOptions(_ server: TestServer, key: String? = nil) -> T2UClientOptions {
+    var options = T2UClientOptions(server: "127.0.0.1", serverPort: server.port, serverKey: key)
+    options.firstRetryDelay = .milliseconds(200)
+    options.retryInterval = .seconds(1)
+    return options
+}
+
+/// Sends `payload` through 127.0.0.1:`port` and returns what comes back (echo) once as many
+/// bytes arrived.
+func echoRoundTrip(port: UInt16, payload: ByteBuffer, group: EventLoopGroup) async throws -> ByteBuffer {
+    let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)) { channel in
+        channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+    }
+    return try await tcp.executeThenClose { inbound, outbound in
+        try await outbound.write(payload)
+        var received = ByteBuffer()
+        for try await chunk in inbound {
+            received.writeImmutableBuffer(chunk)
+            if received.readableBytes >= payload.readableBytes { break }
+        }
+        return received
+    }
+}
+
+func pattern(_ count: Int, seed: UInt8) -> ByteBuffer {
+    ByteBuffer(bytes: (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) })
+}

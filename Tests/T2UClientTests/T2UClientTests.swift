@@ -1,0 +1,361 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import T2UClient
+import T2UCore
+import T2UNIO
+import T2UServer
+import Testing
+
+@Suite(.serialized) struct T2UClientServerTests {
+    @Test func statusConnectedThenKeyRejectedWithAWrongKey() async throws {
+        var config = ServerConfig()
+        config.serverKey = "secret"
+        let server = TestServer(config: config)
+        try await server.start()
+        let good = try T2UClient(options: clientOptions(server, key: "secret"))
+        try await waitUntil("registered") { await good.status() == .connected }
+        let bad = try T2UClient(options: clientOptions(server, key: "wrong"))
+        try await waitUntil("key rejected") { await bad.status() == .keyRejected }
+        #expect(await bad.status() == .keyRejected)
+        await good.shutdown()
+        await bad.shutdown()
+        #expect(await good.status() == .connecting, "a shut down SDK is not connected")
+        await server.stop()
+    }
+
+    @Test func queryOnlineWithExtraAndIPThenOffline() async throws {
+        let server = TestServer()
+        try await server.start()
+        let device = try TestDevice(uuid: "cam-q", server: server.address, extra: "model=X1;fw=2.0")
+        try await device.start()
+        let client = try T2UClient(options: clientOptions(server))
+        try await waitUntil("registered") { await client.status() == .connected }
+        let info = try await client.query("cam-q")
+        #expect(info == DeviceInfo(online: true, extra: "model=X1;fw=2.0", publicIP: "127.0.0.1"))
+        let missing = try await client.query("nobody")
+        #expect(!missing.online)
+        #expect(missing.publicIP == "")
+        await client.shutdown()
+        await #expect(throws: T2UClientError.shutDown) { try await client.query("cam-q") }
+        await device.stop()
+        await server.stop()
+    }
+}
+
+@Suite(.serialized) struct T2UClientPortTests {
+    /// Server, device "cam-1" (optionally with a password) and an echo service.
+    struct World {
+        let server: TestServer
+        let device: TestDevice
+        let echo: EchoService
+
+        static func make(password: String? = nil, startDevice: Bool = true) async throws -> World {
+            let server = TestServer()
+            try await server.start()
+            let device = try TestDevice(uuid: "cam-1", server: server.address, password: password)
+            if startDevice { try await device.start() }
+            let echo = EchoService()
+            try await echo.start()
+            return World(server: server, device: device, echo: echo)
+        }
+
+        func stop() async {
+            await device.stop()
+            await echo.stop()
+            await server.stop()
+        }
+    }
+
+    @Test func concurrentTCPConnectionsCrossOnePortByteExact() async throws {
+        let world = try await World.make()
+        let client = try T2UClient(options: clientOptions(world.server))
+        let events = client.events
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        #expect(port > 0)
+        try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
+        var iterator = events.makeAsyncIterator()
+        let first = await iterator.next()
+        guard case .connected(let eventPort, let millis)? = first else {
+            Issue.record("expected a connected event, got \(String(describing: first))")
+            return
+        }
+        #expect(eventPort == port && millis >= 0)
+        let (_, path) = await client.portStatus(port)
+        #expect(path?.relayed == false, "loopback: the direct path should win")
+        #expect(path?.peerIP == "127.0.0.1")
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            for index in 0..<4 {
+                tasks.addTask {
+                    let payload = pattern(150_000 + index * 1000, seed: UInt8(index))
+                    return try await echoRoundTrip(port: port, payload: payload, group: group) == payload
+                }
+            }
+            for try await same in tasks { #expect(same, "an echo differs") }
+        }
+        try await Task.sleep(for: .milliseconds(1100))
+        let rate = try #require(await client.rate(port))
+        #expect(rate.totalSent >= 4 * 150_000 && rate.totalReceived >= 4 * 150_000, "\(rate)")
+        #expect(rate.averageKBps > 0 && rate.currentKBps > 0, "\(rate)")
+        let all = try #require(await client.rate(0))
+        #expect(all.totalSent == rate.totalSent)
+        #expect(await client.rate(1) == nil)
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await world.stop()
+    }
+
+    @Test func localPortInUseIsAnError() async throws {
+        let world = try await World.make()
+        let client = try T2UClient(options: clientOptions(world.server))
+        let taken = world.echo.port
+        await #expect(throws: T2UClientError.self) {
+            _ = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: 80, localPort: taken))
+        }
+        #expect(await client.portStatus(taken).0 == .noSuchPort)
+        await client.shutdown()
+        await world.stop()
+    }
+
+    @Test func offlineDeviceIsRetriedUntilItComesUp() async throws {
+        let world = try await World.make(startDevice: false)
+        let client = try T2UClient(options: clientOptions(world.server))
+        let codes = CodeLog()
+        client.setEventHandler { codes.append($0) }
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        try await waitUntil("offline") { await client.portStatus(port).0 == .deviceOffline }
+        #expect(codes.events.first == .disconnected(localPort: port, code: -4))
+        // A TCP client that connects while the link is down waits for it (the port stays open).
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let early = pattern(30_000, seed: 4)
+        let parked = Task { try await echoRoundTrip(port: port, payload: early, group: group) }
+        try await Task.sleep(for: .milliseconds(300))
+        try await world.device.start()
+        try await waitUntil("connected after retry") { await client.portStatus(port).0 == .connected }
+        #expect(try await parked.value == early, "the parked TCP connection must ride the new link")
+        let payload = pattern(10_000, seed: 9)
+        #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await world.stop()
+    }
+
+    @Test func wrongPasswordIsMinusFiveWithoutRetries() async throws {
+        let world = try await World.make(password: "right")
+        let client = try T2UClient(options: clientOptions(world.server))
+        let codes = CodeLog()
+        client.setEventHandler { event in codes.append(event) }
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "wrong"))
+        try await waitUntil("password rejected") { await client.portStatus(port).0 == .passwordRejected }
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(await client.portStatus(port).0 == .passwordRejected)
+        #expect(codes.events == [.disconnected(localPort: port, code: -5)], "no retry after -5")
+        let good = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "right"))
+        try await waitUntil("right password connects") { await client.portStatus(good).0 == .connected }
+        await client.shutdown()
+        await world.stop()
+    }
+
+    @Test func relayIsUsedWhenDirectIsUnusable() async throws {
+        let world = try await World.make()
+        var options = clientOptions(world.server)
+        options.directDisabled = true
+        let client = try T2UClient(options: options)
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        try await waitUntil("connected via relay") { await client.portStatus(port).0 == .connected }
+        let (_, path) = await client.portStatus(port)
+        #expect(path?.relayed == true)
+        #expect(path?.peerPort == Int(world.server.port))
+        let payload = pattern(50_000, seed: 3)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
+        #expect(try await world.server.runner.counters().relayedPackets > 10)
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await world.stop()
+    }
+
+    @Test func interruptedLinkReconnectsAndTheListenerSurvives() async throws {
+        let world = try await World.make()
+        let client = try T2UClient(options: clientOptions(world.server))
+        let codes = CodeLog()
+        client.setEventHandler { event in codes.append(event) }
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
+        try await world.device.dropConnections()
+        try await waitUntil("interrupted reported") { codes.events.contains(.disconnected(localPort: port, code: -3)) }
+        try await waitUntil("reconnected") {
+            codes.events.filter { if case .connected = $0 { true } else { false } }.count == 2
+        }
+        let payload = pattern(20_000, seed: 5)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await world.stop()
+    }
+
+    @Test func deletePortClosesItsConnections() async throws {
+        let world = try await World.make()
+        let client = try T2UClient(options: clientOptions(world.server))
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)).get()
+        try await tcp.writeAndFlush(pattern(100, seed: 1))
+        try await Task.sleep(for: .milliseconds(200))
+        await client.deletePort(port)
+        try await waitUntil("TCP closed by deletePort", seconds: 5) { !tcp.isActive }
+        #expect(await client.portStatus(port).0 == .noSuchPort)
+        await #expect(throws: (any Error).self) {
+            _ = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)).get()
+        }
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await world.stop()
+    }
+}
+
+@Suite struct T2UClientLifecycleTests {
+    @Test func initAndShutdownInALoop() async throws {
+        let server = TestServer()
+        try await server.start()
+        for _ in 0..<5 {
+            let client = try T2UClient(options: clientOptions(server))
+            _ = try await client.addPort(PortMappingRequest(uuid: "nobody", remotePort: 80))
+            await client.shutdown()
+            await client.shutdown()  // harmless twice
+        }
+        await server.stop()
+    }
+
+    @Test func udpPortRangeIsHonoured() async throws {
+        let server = TestServer()
+        try await server.start()
+        var options = clientOptions(server)
+        // A free port: bind and release one.
+        let probe = try await DatagramBootstrap(group: server.group).bind(host: "127.0.0.1", port: 0).get()
+        let free = UInt16(probe.localAddress!.port!)
+        try await probe.close()
+        options.udpPortRange = free...free
+        let client = try T2UClient(options: options)
+        try await waitUntil("registered") { await client.status() == .connected }
+        await client.shutdown()
+        await server.stop()
+    }
+
+    /// A stand-in device answers SEARCH on 127.0.0.1 (unicast discovery address).
+    @Test func searchCollectsRepliesOnce() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let responder = try await DatagramBootstrap(group: group)
+            .channelInitializer { $0.pipeline.addHandler(SearchResponder()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let server = TestServer()
+        try await server.start()
+        var options = clientOptions(server)
+        options.discoveryAddress = "127.0.0.1"
+        options.discoveryPort = UInt16(responder.localAddress!.port!)
+        let client = try T2UClient(options: options)
+        let found = try await client.search(timeout: .milliseconds(300))
+        #expect(found == [DiscoveredDevice(uuid: "cam-lan", ip: "127.0.0.1")])
+        await client.shutdown()
+        try await responder.close()
+        await server.stop()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Answers each SEARCH twice (duplicates must be merged).
+final class SearchResponder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = Self.unwrapInboundIn(data)
+        guard case .search(let id, _)? = try? SignalingMessage.parse(envelope.data) else { return }
+        for _ in 0..<2 {
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            SignalingMessage.searchReply(requestID: id, uuid: "cam-lan", address: NetAddress(ipv4: (0, 0, 0, 0), port: 0))
+                .write(into: &buffer)
+            context.writeAndFlush(Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)),
+                                  promise: nil)
+        }
+    }
+}
+
+final class CodeLog: Sendable {
+    private let stored = Mutex<[T2UClientEvent]>([])
+    func append(_ event: T2UClientEvent) { stored.withLock { $0.append(event) } }
+    var events: [T2UClientEvent] { stored.withLock { $0 } }
+}
+
+@Suite(.serialized) struct T2UClientTrustTests {
+    /// The same UUID re-registered with another key (an impostor, or a re-flashed device) is
+    /// refused for the life of the client instance: -2, never connected.
+    @Test func aDifferentDeviceKeyLaterIsRefused() async throws {
+        let server = TestServer()
+        try await server.start()
+        let echo = EchoService()
+        try await echo.start()
+        let original = try TestDevice(uuid: "cam-k", server: server.address, seed: 11)
+        try await original.start()
+        let client = try T2UClient(options: clientOptions(server))
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-k", remotePort: echo.port))
+        try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
+        await client.deletePort(port)
+        await original.stop()
+        let impostor = try TestDevice(uuid: "cam-k", server: server.address, seed: 12)
+        try await impostor.start()
+        let codes = CodeLog()
+        client.setEventHandler { codes.append($0) }
+        let second = try await client.addPort(PortMappingRequest(uuid: "cam-k", remotePort: echo.port))
+        try await waitUntil("refused") { codes.events.contains(.disconnected(localPort: second, code: -2)) }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await client.portStatus(second).0 != .connected)
+        #expect(!codes.events.contains { if case .connected = $0 { true } else { false } })
+        await client.shutdown()
+        await impostor.stop()
+        await echo.stop()
+        await server.stop()
+    }
+}
+
+@Suite struct T2UClientFailureTests {
+    /// No direct path (disabled) and a server that refuses to relay: the handshake times out,
+    /// the port reports -2 and retries (a second -2 follows).
+    @Test func noPathIsMinusTwoAndRetried() async throws {
+        var config = ServerConfig()
+        config.relayAllowed = false
+        let server = TestServer(config: config)
+        try await server.start()
+        let device = try TestDevice(uuid: "cam-n", server: server.address)
+        try await device.start()
+        var options = clientOptions(server)
+        options.directDisabled = true
+        options.transport.handshakeTimeout = .milliseconds(600)
+        let client = try T2UClient(options: options)
+        let codes = CodeLog()
+        client.setEventHandler { codes.append($0) }
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-n", remotePort: 80))
+        try await waitUntil("two failures") {
+            codes.events.filter { $0 == .disconnected(localPort: port, code: -2) }.count >= 2
+        }
+        #expect(await client.portStatus(port).1 == nil, "no path info while not connected")
+        await client.shutdown()
+        await device.stop()
+        await server.stop()
+    }
+
+    /// Nobody answers at the server address: QUERY fails (t2u_query -1), status stays 0.
+    @Test func queryFailsWhenTheServerIsSilent() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let silent = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let client = try T2UClient(options: T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(silent.localAddress!.port!)))
+        #expect(await client.status() == .connecting)
+        await #expect(throws: T2UClientError.self) { _ = try await client.query("cam-x") }
+        await client.shutdown()
+        try await silent.close()
+        try await group.shutdownGracefully()
+    }
+}
