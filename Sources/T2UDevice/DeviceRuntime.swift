@@ -96,10 +96,31 @@ final class DeviceRuntime: @unchecked Sendable {
         }
     }
 
+    /// How long shutdown waits for sessions to finish closing (peers told, tunnels torn down).
+    static let sessionCloseGrace: TimeAmount = .seconds(2)
+
     /// Closes the sessions, the sockets and the threads.
     func shutdown() async {
         if let discovery { try? await discovery.close().get() }
+        await closeSessions()
         try? await driver.close(reason: "device shutting down").get()
         try? await group.shutdownGracefully()
+    }
+
+    /// Closes every session and waits (bounded) until their tunnels saw the end, so bridged
+    /// TCP connections are reset and nothing is left pending when the socket closes.
+    private func closeSessions() async {
+        let open = (try? await eventLoop.submit { [self] () -> Int in
+            for tunnel in self.sessions.values { _ = tunnel.close() }
+            return self.sessions.count
+        }.get()) ?? 0
+        guard open > 0 else { return }
+        let deadline = NIODeadline.now() + Self.sessionCloseGrace
+        while NIODeadline.now() < deadline {
+            if (try? await eventLoop.submit { [self] in self.sessions.isEmpty }.get()) ?? true { return }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        let left = (try? await eventLoop.submit { [self] in self.sessions.count }.get()) ?? 0
+        logger.notice("sessions still closing at shutdown", metadata: ["count": "\(left)"])
     }
 }

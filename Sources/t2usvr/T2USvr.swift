@@ -43,10 +43,10 @@ struct T2USvr: AsyncParsableCommand {
     var extra: String = ""
 
     @Option(name: .customLong("allow"), parsing: .singleValue,
-            help: "LAN host/network and ports clients may reach, e.g. 192.168.1.20:554 or 10.0.0.0/24:80,443 (repeatable).")
+            help: ArgumentHelp("LAN host/network and ports clients may reach, e.g. 192.168.1.20:554 or 10.0.0.0/24:80,443 (repeatable).", valueName: "entry"))
     var allow: [String] = []
 
-    @Option(help: "File holding the device's private key (created with mode 0600 on first start). Default: key in memory only, new on every start.")
+    @Option(help: ArgumentHelp("File holding the device's private key (created with mode 0600 on first start). Default: key in memory only, new on every start.", valueName: "path"))
     var state: String?
 
     @Option(name: .customLong("udp-port"), help: "UDP port of the agent's socket (0: any).")
@@ -85,6 +85,8 @@ struct T2USvr: AsyncParsableCommand {
         if noDiscovery { options.discoveryAddress = nil }
         options.discoveryPort = discoveryPort
 
+        // Catch signals before starting, so one arriving during start still shuts down cleanly.
+        let termination = TerminationSignals()
         let agent: DeviceAgent
         do {
             agent = try DeviceAgent(options: options, logger: logger)
@@ -92,43 +94,31 @@ struct T2USvr: AsyncParsableCommand {
         } catch let error as DeviceAgentError {
             throw ValidationError(error.description)
         }
-        await Self.waitForTermination()
+        await termination.wait()
         logger.notice("signal received, shutting down")
         await agent.shutdown()
     }
-
-    /// Suspends until SIGINT or SIGTERM.
-    static func waitForTermination() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "t2usvr.signals")
-            let once = Once(continuation)
-            var sources: [DispatchSourceSignal] = []
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                source.setEventHandler { once.fire() }
-                source.resume()
-                sources.append(source)
-            }
-            once.keep(sources)
-        }
-    }
 }
 
-/// Resumes the continuation on the first signal; keeps the signal sources alive till then.
-private final class Once: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [DispatchSourceSignal] = []
-    private let queue = DispatchQueue(label: "t2usvr.once")
+/// SIGINT and SIGTERM as an async wait; the default (fatal) actions are replaced on creation.
+private final class TerminationSignals: @unchecked Sendable {  // immutable after init
+    private let stream: AsyncStream<Void>
+    private let sources: [any DispatchSourceSignal]
 
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func keep(_ sources: [DispatchSourceSignal]) { queue.sync { self.sources = sources } }
-
-    func fire() {
-        queue.sync {
-            continuation?.resume()
-            continuation = nil
+    init() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let queue = DispatchQueue(label: "t2usvr.signals")
+        self.stream = stream
+        self.sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
         }
+    }
+
+    func wait() async {
+        for await _ in stream { return }
     }
 }

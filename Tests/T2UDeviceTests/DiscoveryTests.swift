@@ -6,8 +6,9 @@ import T2UNIO
 import Testing
 
 @Suite(.serialized) struct DiscoveryTests {
-    /// Sends `message` to 127.0.0.1:`port` and collects replies for `seconds`.
-    static func ask(_ message: SignalingMessage, port: UInt16, group: EventLoopGroup, seconds: Double = 1) async throws -> [SignalingMessage] {
+    /// Sends `message` to 127.0.0.1:`port` and collects replies: until the first one plus a
+    /// moment for duplicates, or for `seconds` when none comes.
+    static func ask(_ message: SignalingMessage, port: UInt16, group: EventLoopGroup, seconds: Double = 5) async throws -> [SignalingMessage] {
         let collector = Collector()
         let channel = try await DatagramBootstrap(group: group)
             .channelInitializer { $0.pipeline.addHandler(collector) }
@@ -15,7 +16,9 @@ import Testing
         var buffer = channel.allocator.buffer(capacity: 64)
         message.write(into: &buffer)
         try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: Int(port)), data: buffer))
-        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        if await eventually(seconds, { !collector.messages.all.isEmpty }) {
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
         try await channel.close()
         return collector.messages.all
     }

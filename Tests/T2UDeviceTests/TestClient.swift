@@ -52,9 +52,9 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
-    func connectResult(_ uuid: String, connectionID: ConnectionID) async throws -> SignalingMessage.ConnectResult {
+    func connectResult(_ uuid: String, connectionID: ConnectionID, candidates: [NetAddress] = []) async throws -> SignalingMessage.ConnectResult {
         let id = try await driver.eventLoop.submit {
-            self.signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
+            self.signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: candidates, now: EndpointDriver.now())
         }.get()
         driver.eventLoop.execute { self.driver.requestStep() }
         return try await poll("connect result") {

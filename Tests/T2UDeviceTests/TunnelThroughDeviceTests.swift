@@ -32,6 +32,30 @@ import Testing
         try await harness.close()
     }
 
+    /// Shutting down with a session open tells the client and closes the session.
+    @Test func shutdownClosesOpenSessions() async throws {
+        let harness = try await DeviceHarness()
+        let agent = try DeviceAgent(options: harness.deviceOptions(uuid: "cam-bye"))
+        try await agent.start()
+        #expect(await eventually { await agent.isRegistered() })
+        let client = try await harness.client(seed: 23)
+        let tunnel = try await client.openTunnel(to: "cam-bye", password: nil)
+        try await tunnel.established.get()
+        #expect(await eventually { await agent.sessionCount() == 1 })
+
+        let started = NIODeadline.now()
+        await agent.shutdown()
+        #expect(NIODeadline.now() - started < .seconds(3), "shutdown must not hang on open sessions")
+        #expect(await agent.sessionCount() == 0)
+        let reason = try await tunnel.closed.get()
+        guard case .peer = reason else {
+            Issue.record("the client should learn the device closed, got \(reason)")
+            return
+        }
+        await client.close()
+        try await harness.close()
+    }
+
     @Test func wrongPasswordIsRejected() async throws {
         let harness = try await DeviceHarness()
         var options = harness.deviceOptions(uuid: "cam-pw")
