@@ -11,7 +11,8 @@
  *   T2U_TEST_DEV_PW            device with --password T2U_TEST_PASSWORD
  *   T2U_TEST_ECHO_PORT         TCP echo on 127.0.0.1
  *   T2U_TEST_ECHO2_HOST/_PORT  second TCP echo, reachable only through the --allow entry
- *   T2U_TEST_RANGE_LO          start of two free 50-port UDP ranges for t2u_set_port_range
+ *   T2U_TEST_RANGE_LO          start of 200 free UDP ports: two ranges for t2u_set_port_range,
+ *                              and +150, where no server listens
  */
 #define _GNU_SOURCE
 #include "t2u.h"
@@ -320,6 +321,15 @@ int main(void) {
     t2u_set_port_range(0, 0);
     t2u_exit();
     check(t2u_status() == -1, "status -1 after exit");
+
+    /* ---- no server answering: status 0, query fails ---- */
+    t2u_init(server, (unsigned short)(range_lo + 150), NULL);
+    sleep_ms(500);
+    check(t2u_status() == 0, "no server on the port: status 0");
+    double t0 = now_s();
+    int qdead = t2u_query(dev_ex);
+    check(qdead == -1 && now_s() - t0 < 7.0, "query without a server: -1 within the bound (%.1f s)", now_s() - t0);
+    t2u_exit();
 
     /* ---- wrong server key ---- */
     t2u_init(server, port_key, "not-the-key");

@@ -76,7 +76,7 @@ start server-key "$BIN/t2u-server" --bind 127.0.0.1 --port 0 --key "$KEY"
 PORT_NOKEY="$(await_port "$WORK/server-nokey.log" 'main=[^ ]*:([0-9]+)')"
 PORT_KEY="$(await_port "$WORK/server-key.log" 'main=[^ ]*:([0-9]+)')"
 
-# A free UDP port for discovery and two free 50-port ranges for t2u_set_port_range.
+# A free UDP port for discovery; two free 50-port ranges for t2u_set_port_range and a dead port.
 read -r DISCOVERY_PORT RANGE_LO < <(python3 - <<'PY'
 import random, socket
 def free(port):
@@ -90,7 +90,7 @@ def free(port):
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); disc = s.getsockname()[1]; s.close()
 while True:
     lo = random.randrange(20000, 30000)
-    if all(free(p) for p in range(lo, lo + 100)):
+    if all(free(p) for p in range(lo, lo + 200)):
         print(disc, lo); break
 PY
 )
