@@ -284,11 +284,16 @@ struct TargetForwardingTests {
         let opened = NIODeadline.now()
         // Before the timeout both streams wait on the device: the silent one for its header,
         // the answered one for the client's reset.
+        // (Checked only while clearly before the timeout: a loaded machine may sleep longer.)
         try await Task.sleep(for: .milliseconds(100))
-        let early = try await client.eventLoop.submit { try service.connection.read(silent, maxBytes: 64) }.get()
-        #expect(early == .wouldBlock)
-        let earlyPending = try await harness.device.eventLoop.submit { harness.deviceService?.unbridgedStreamCount }.get()
-        #expect(earlyPending == 2)
+        let (earlyAge, early) = try await client.eventLoop.submit {
+            (NIODeadline.now() - opened, try? service.connection.read(silent, maxBytes: 64))
+        }.get()
+        let (pendingAge, earlyPending) = try await harness.device.eventLoop.submit {
+            (NIODeadline.now() - opened, harness.deviceService?.unbridgedStreamCount)
+        }.get()
+        if earlyAge < .milliseconds(250) { #expect(early == .wouldBlock) }
+        if pendingAge < .milliseconds(250) { #expect(earlyPending == 2) }
 
         var reply = ByteBuffer()
         var sawFin = false
