@@ -1,49 +1,182 @@
+import Logging
+import NIOCore
+import NIOPosix
 import T2UCore
-
-/// Everything `t2usvr` is started with.
-public struct DeviceAgentOptions: Sendable {
-    public var uuid: String
-    /// Server IP or host name and port.
-    public var server: String
-    public var serverPort: UInt16
-    public var serverKey: String?
-    /// Device password required of clients (mixed into the handshake as PSK; never sent).
-    public var password: String?
-    /// Extra parameters returned by `t2u_query_ex`.
-    public var extra: String = ""
-    /// LAN hosts/ports clients may reach through `add_port_ex`/`_v3` (ForwardingPolicy entries);
-    /// the device itself is always allowed.
-    public var allow: [String] = []
-    /// Where the device's X25519 key pair lives (created on first start). nil: in memory only.
-    public var statePath: String?
-    /// UDP port of the agent's socket (0: any).
-    public var udpPort: UInt16 = 0
-    /// Answer LAN discovery on this multicast group and port (nil: off).
-    public var discoveryAddress: String? = "239.255.75.50"
-    public var discoveryPort: UInt16 = 7011
-    public var transport = TransportConfig()
-
-    public init(uuid: String, server: String, serverPort: UInt16, serverKey: String? = nil) {
-        self.uuid = uuid
-        self.server = server
-        self.serverPort = serverPort
-        self.serverKey = serverKey
-    }
-}
+import T2UNIO
 
 /// The device agent: registers with the server, keeps alive, accepts sessions, opens the
 /// requested TCP connection on the device side of each stream (per policy), answers discovery.
 ///
-/// API CONTRACT (bodies being written).
+/// One event loop carries everything: the UDP socket shared by signaling and transport
+/// (DESIGN: the server observes the very NAT mapping that peers use), the TCP connections of
+/// the tunnels, and the discovery socket.
 public final class DeviceAgent: Sendable {
-    public init(options: DeviceAgentOptions) throws { fatalError("not yet") }
+    private let options: DeviceAgentOptions
+    private let identity: StaticIdentity
+    private let policy: ForwardingPolicy
+    private let logger: Logger
+    private let lifecycle = Lifecycle()
+
+    /// Loads (or creates) the key in `options.statePath` and checks the options; throws
+    /// `DeviceAgentError` naming what is wrong.
+    public init(options: DeviceAgentOptions, logger: Logger = Logger(label: "t2u.device")) throws {
+        self.options = options
+        self.logger = logger
+        do {
+            policy = try ForwardingPolicy(entries: options.allow)
+        } catch {
+            switch error {
+            case .invalidEntry(let entry, let reason): throw DeviceAgentError.invalidAllowEntry(entry, reason: reason)
+            }
+        }
+        let entropy = SystemEntropy()
+        if let path = options.statePath {
+            identity = try DeviceKeyFile.loadOrCreate(path: path, entropy: entropy)
+        } else {
+            identity = StaticIdentity.generate(entropy)
+        }
+        let probe = SignalingClientConfig(
+            role: .device, uuid: options.uuid, publicKey: identity.publicKey, extra: Array(options.extra.utf8),
+            server: NetAddress(ipv4: (127, 0, 0, 1), port: 1))
+        do {
+            try probe.validate()
+        } catch {
+            throw DeviceAgentError.invalidOptions(Self.describe(error))
+        }
+    }
+
     /// Binds sockets and starts registering; returns once bound (registration continues).
-    public func start() async throws { fatalError("not yet") }
+    public func start() async throws {
+        try await lifecycle.begin()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let runtime = try await launch(group: group)
+            guard await lifecycle.started(runtime) else {
+                await runtime.shutdown()  // shut down while starting
+                throw DeviceAgentError.shutDown
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            await lifecycle.failed()
+            throw error
+        }
+    }
+
+    private func launch(group: MultiThreadedEventLoopGroup) async throws -> DeviceRuntime {
+        let loop = group.next()
+        let server = try resolveServer()
+        let entropy = SystemEntropy()
+        let endpoint = TransportEndpoint(
+            options: .init(config: options.transport, identity: identity, acceptIncoming: true,
+                           password: options.password.map { Array($0.utf8) }),
+            entropy: entropy)
+        let driver = EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger)
+        var udp = UDPEndpoint.Configuration()
+        udp.host = "0.0.0.0"
+        udp.port = Int(options.udpPort)
+        let bound = try await driver.start(udp: udp).get()
+        let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
+        do {
+            let port = UInt16(bound.port ?? 0)
+            let config = SignalingClientConfig(
+                role: .device, uuid: options.uuid, publicKey: identity.publicKey, extra: Array(options.extra.utf8),
+                candidates: LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(server.host)),
+                serverKey: options.serverKey, server: server,
+                observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
+            try await loop.submit {
+                runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
+            }.get()
+            if let group = options.discoveryAddress {
+                runtime.discovery = try await DiscoveryResponder.start(
+                    group: loop, port: options.discoveryPort, multicastGroup: group, uuid: options.uuid,
+                    agentPort: port, logger: logger)
+            }
+            logger.info("device agent started", metadata: [
+                "uuid": "\(options.uuid)", "udp": "\(bound)", "server": "\(server)",
+                "publicKey": "\(DeviceKeyFile.hex(identity.publicKey))",
+            ])
+            return runtime
+        } catch {
+            if let discovery = runtime.discovery { try? await discovery.close().get() }
+            try? await driver.close().get()
+            throw error
+        }
+    }
+
+    /// The server's address from its IP or host name (IPv4 preferred by the resolver order).
+    private func resolveServer() throws -> NetAddress {
+        let host = options.server
+        let port = Int(options.serverPort)
+        if let literal = NetAddress(ipv4: host, port: options.serverPort) { return literal }
+        // getaddrinfo blocks, once, at start; not worth a thread pool in a small agent.
+        let resolved = try? SocketAddress.makeAddressResolvingHost(host, port: port)
+        guard let resolved, let address = NetAddress(resolved) else { throw DeviceAgentError.serverUnresolvable(host) }
+        return address
+    }
+
     /// Registered with the server.
-    public func isRegistered() async -> Bool { fatalError("not yet") }
+    public func isRegistered() async -> Bool {
+        guard let runtime = await lifecycle.runtime else { return false }
+        return (try? await runtime.eventLoop.submit { runtime.isRegistered }.get()) ?? false
+    }
+
     /// The device's static public key (what clients pin).
-    public var publicKey: [UInt8] { fatalError("not yet") }
+    public var publicKey: [UInt8] { identity.publicKey }
+
     /// Sessions currently open.
-    public func sessionCount() async -> Int { fatalError("not yet") }
-    public func shutdown() async { fatalError("not yet") }
+    public func sessionCount() async -> Int {
+        guard let runtime = await lifecycle.runtime else { return 0 }
+        return (try? await runtime.eventLoop.submit { runtime.sessionCount }.get()) ?? 0
+    }
+
+    /// Closes sessions (telling peers), sockets and threads. Idempotent.
+    public func shutdown() async {
+        guard let runtime = await lifecycle.stop() else { return }
+        await runtime.shutdown()
+        logger.info("device agent stopped")
+    }
+
+    private static func describe(_ error: SignalingClientConfig.Invalid) -> String {
+        switch error {
+        case .uuidLength: return "the UUID must be 1...\(SignalingLimits.maxUUIDLength) UTF-8 bytes"
+        case .publicKeyLength: return "the public key must be \(SignalingLimits.publicKeyLength) bytes"
+        case .extraTooLong: return "--extra must be at most \(SignalingLimits.maxExtraLength) UTF-8 bytes"
+        case .tooManyCandidates: return "too many LAN candidates"
+        }
+    }
+}
+
+/// Start/stop bookkeeping, so concurrent calls see one consistent state.
+private actor Lifecycle {
+    enum State { case idle, starting, running(DeviceRuntime), stopped }
+    private var state = State.idle
+
+    var runtime: DeviceRuntime? {
+        if case .running(let runtime) = state { return runtime }
+        return nil
+    }
+
+    func begin() throws(DeviceAgentError) {
+        switch state {
+        case .idle: state = .starting
+        case .starting, .running: throw .alreadyStarted
+        case .stopped: throw .shutDown
+        }
+    }
+
+    /// false when `stop` came first.
+    func started(_ runtime: DeviceRuntime) -> Bool {
+        guard case .starting = state else { return false }
+        state = .running(runtime)
+        return true
+    }
+
+    func failed() {
+        if case .starting = state { state = .idle }
+    }
+
+    func stop() -> DeviceRuntime? {
+        defer { state = .stopped }
+        return runtime
+    }
 }

@@ -338,7 +338,7 @@ final class CodeLog: Sendable {
         let codes = CodeLog()
         client.setEventHandler { codes.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-n", remotePort: 80))
-        try await waitUntil("two failures") {
+        try await waitUntil("two failures", seconds: 30) {
             codes.events.filter { $0 == .disconnected(localPort: port, code: -2) }.count >= 2
         }
         #expect(await client.portStatus(port).1 == nil, "no path info while not connected")

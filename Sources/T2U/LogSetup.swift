@@ -1,0 +1,33 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A C program did not ask for the SDK's info lines on its stderr: libt2u logs warnings and
+/// errors only, unless T2U_LOG_LEVEL (trace ... critical) says otherwise. The Swift modules are
+/// private to libt2u.so (version script), so this bootstrap touches no other swift-log user.
+enum LogSetup {
+    private static let done = Mutex(false)
+
+    static func once() {
+        done.withLock { done in
+            guard !done else { return }
+            done = true
+            var level = Logger.Level.warning
+            if let text = getenv("T2U_LOG_LEVEL").flatMap({ String(validatingCString: $0) }),
+                let chosen = Logger.Level(rawValue: text.lowercased())
+            {
+                level = chosen
+            }
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+}

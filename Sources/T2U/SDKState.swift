@@ -1,0 +1,76 @@
+import CT2U
+import Dispatch
+import Synchronization
+import T2UClient
+
+/// The C callbacks, copied out of the caller's struct (which may go away after the call).
+struct CallbackCopy: @unchecked Sendable {
+    // C function pointers: immutable values, safe to call from any thread.
+    var onConnect: (@convention(c) (UInt16, Int32) -> Void)?
+    var onDisconnect: (@convention(c) (UInt16, Int32) -> Void)?
+}
+
+/// Everything libt2u keeps between calls. One instance per process (the C API is global).
+final class SDKState: Sendable {
+    static let shared = SDKState()
+
+    struct Settings {
+        var client: T2UClient?
+        var callbacks: CallbackCopy?
+        var portRange: ClosedRange<UInt16>?
+        /// Where t2u_init connected (to restart on t2u_set_port_range after init).
+        var initOptions: T2UClientOptions?
+        /// Local ports mapped through this library.
+        var ports: Set<UInt16> = []
+    }
+
+    let settings = Mutex(Settings())
+    /// Serialises init, exit and restarts; ordinary calls only take `settings` briefly.
+    let lifecycle = Mutex(())
+
+    var client: T2UClient? { settings.withLock { $0.client } }
+
+    /// Delivers an SDK event to the current C callbacks (read at delivery time: NULL removes).
+    func deliver(_ event: T2UClientEvent) {
+        guard let callbacks = settings.withLock({ $0.callbacks }) else { return }
+        switch event {
+        case .connected(let port, let millis):
+            callbacks.onConnect?(port, Int32(clamping: max(0, millis)))
+        case .disconnected(let port, let code):
+            callbacks.onDisconnect?(port, code)
+        }
+    }
+
+    /// C callbacks run here, in order, off the SDK's event loop: a callback that calls back
+    /// into libt2u (say t2u_port_status in OnConnect) then waits on the loop, not deadlocks it.
+    private let callbackQueue = DispatchQueue(label: "t2u.callbacks")
+
+    /// Creates and starts a client with the handler installed. Caller holds `lifecycle`.
+    func startClient(_ options: T2UClientOptions) -> T2UClient? {
+        guard let client = try? T2UClient(options: options) else { return nil }
+        let queue = callbackQueue
+        client.setEventHandler { event in queue.async { SDKState.shared.deliver(event) } }
+        return client
+    }
+}
+
+/// Discovery target override for tests and unicast-only networks (see Examples/c/README.md).
+func applyEnvironment(to options: inout T2UClientOptions) {
+    if let address = environment("T2U_DISCOVERY_ADDR"), !address.isEmpty {
+        options.discoveryAddress = address
+    }
+    if let text = environment("T2U_DISCOVERY_PORT"), let port = UInt16(text), port > 0 {
+        options.discoveryPort = port
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+private func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    return String(validatingCString: value)
+}

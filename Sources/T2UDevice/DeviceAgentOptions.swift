@@ -1,0 +1,32 @@
+import T2UCore
+
+/// Everything `t2usvr` is started with.
+public struct DeviceAgentOptions: Sendable {
+    public var uuid: String
+    /// Server IP or host name and port.
+    public var server: String
+    public var serverPort: UInt16
+    public var serverKey: String?
+    /// Device password required of clients (mixed into the handshake as PSK; never sent).
+    public var password: String?
+    /// Extra parameters returned by `t2u_query_ex`.
+    public var extra: String = ""
+    /// LAN hosts/ports clients may reach through `add_port_ex`/`_v3` (ForwardingPolicy entries);
+    /// the device itself is always allowed.
+    public var allow: [String] = []
+    /// Where the device's X25519 key pair lives (created on first start). nil: in memory only.
+    public var statePath: String?
+    /// UDP port of the agent's socket (0: any).
+    public var udpPort: UInt16 = 0
+    /// Answer LAN discovery on this multicast group and port (nil: off).
+    public var discoveryAddress: String? = "239.255.75.50"
+    public var discoveryPort: UInt16 = 7011
+    public var transport = TransportConfig()
+
+    public init(uuid: String, server: String, serverPort: UInt16, serverKey: String? = nil) {
+        self.uuid = uuid
+        self.server = server
+        self.serverPort = serverPort
+        self.serverKey = serverKey
+    }
+}

@@ -1,0 +1,126 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UNIO
+
+/// What a started agent owns: its event loop group, the one UDP socket (transport + signaling),
+/// the discovery socket and the open sessions. Mutable state is confined to `driver.eventLoop`.
+final class DeviceRuntime: @unchecked Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let driver: EndpointDriver
+    let policy: ForwardingPolicy
+    let logger: Logger
+    var discovery: Channel?
+    /// Loop-confined.
+    private var signaling: SignalingClient?
+    private var sessions: [ObjectIdentifier: TunnelService] = [:]
+
+    /// Punch datagrams per introduction and their spacing.
+    static let punchCount = 3
+    static let punchSpacing: TimeAmount = .milliseconds(100)
+    /// First byte of a punch: the path/NAT probe range, which transport peers drop.
+    static let punchType: UInt8 = 0x10
+
+    init(group: MultiThreadedEventLoopGroup, driver: EndpointDriver, policy: ForwardingPolicy, logger: Logger) {
+        self.group = group
+        self.driver = driver
+        self.policy = policy
+        self.logger = logger
+    }
+
+    var eventLoop: EventLoop { driver.eventLoop }
+
+    /// On the loop: carries `client` on the driver's socket and serves accepted connections.
+    func attach(_ client: SignalingClient) {
+        eventLoop.preconditionInEventLoop()
+        signaling = client
+        driver.onAccept = { [self] connection in self.accept(connection) }
+        driver.attachSignaling(client) { [self] event in self.handle(event) }
+    }
+
+    var isRegistered: Bool {
+        eventLoop.preconditionInEventLoop()
+        return signaling?.status == .registered
+    }
+
+    var sessionCount: Int {
+        eventLoop.preconditionInEventLoop()
+        return sessions.count
+    }
+
+    private func accept(_ connection: Connection) {
+        let tunnel = TunnelService(driver: driver, connection: connection, logger: logger)
+        tunnel.serveIncomingStreams(policy: policy)
+        let key = ObjectIdentifier(tunnel)
+        sessions[key] = tunnel
+        logger.info("session accepted", metadata: ["peer": "\(connection.peerAddress)"])
+        tunnel.closed.whenComplete { [self] result in
+            self.sessions[key] = nil
+            if case .success(let reason) = result {
+                self.logger.info("session closed", metadata: ["reason": "\(reason)"])
+            }
+        }
+    }
+
+    private func handle(_ event: SignalingClientEvent) {
+        switch event {
+        case .statusChanged(let status):
+            switch status {
+            case .registered: logger.info("registered with the server")
+            case .keyRejected: logger.error("the server rejected our server key; check the key argument")
+            case .connecting: logger.notice("connecting to the server")
+            }
+        case .observedAddress(let address):
+            logger.debug("server sees us at", metadata: ["address": "\(address)"])
+        case .introduced(let intro):
+            logger.info("client introduced", metadata: ["session": "\(intro.sessionID)", "client": "\(intro.clientPublicAddress)"])
+            punch(toward: [intro.clientPublicAddress] + intro.clientCandidates)
+        case .queryResult, .connectResult, .probeResult, .requestFailed:
+            break
+        }
+    }
+
+    /// Opens our NAT toward the client: a few tiny datagrams its agent drops on arrival.
+    private func punch(toward addresses: [NetAddress]) {
+        var seen = Set<NetAddress>()
+        let targets = addresses.filter { seen.insert($0).inserted }
+        for round in 0..<Self.punchCount {
+            eventLoop.scheduleTask(in: Self.punchSpacing * Int64(round)) { [self] in
+                guard let udp = self.driver.udp else { return }
+                var datagram = ByteBufferAllocator().buffer(capacity: 1)
+                datagram.writeInteger(Self.punchType)
+                for target in targets { udp.enqueue(datagram, to: target) }
+                udp.flush()
+            }
+        }
+    }
+
+    /// How long shutdown waits for sessions to finish closing (peers told, tunnels torn down).
+    static let sessionCloseGrace: TimeAmount = .seconds(2)
+
+    /// Closes the sessions, the sockets and the threads.
+    func shutdown() async {
+        if let discovery { try? await discovery.close().get() }
+        await closeSessions()
+        try? await driver.close(reason: "device shutting down").get()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Closes every session and waits (bounded) until their tunnels saw the end, so bridged
+    /// TCP connections are reset and nothing is left pending when the socket closes.
+    private func closeSessions() async {
+        let open = (try? await eventLoop.submit { [self] () -> Int in
+            for tunnel in self.sessions.values { _ = tunnel.close() }
+            return self.sessions.count
+        }.get()) ?? 0
+        guard open > 0 else { return }
+        let deadline = NIODeadline.now() + Self.sessionCloseGrace
+        while NIODeadline.now() < deadline {
+            if (try? await eventLoop.submit { [self] in self.sessions.isEmpty }.get()) ?? true { return }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        let left = (try? await eventLoop.submit { [self] in self.sessions.count }.get()) ?? 0
+        logger.notice("sessions still closing at shutdown", metadata: ["count": "\(left)"])
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import T2UDevice
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The device agent, launched exactly as vendors launch the original:
+/// `t2usvr <uuid> <server> <port> [key]`.
+@main
+struct T2USvr: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "t2usvr",
+        abstract: "t2u device agent: registers this device with a t2u server and serves tunnels to it.",
+        discussion: """
+            Runs until SIGINT or SIGTERM. Clients reach TCP services on this device; other LAN \
+            hosts only as --allow permits. Keep --state on persistent storage: clients pin the \
+            device key it holds.
+            """)
+
+    @Argument(help: "Device UUID (1-64 bytes) under which clients find this device.")
+    var uuid: String
+
+    @Argument(help: "Server IP address or host name.")
+    var server: String
+
+    @Argument(help: "Server UDP port.")
+    var port: UInt16
+
+    @Argument(help: "Server key, if the server requires one.")
+    var key: String?
+
+    @Option(help: "Password clients must know (never sent over the network).")
+    var password: String?
+
+    @Option(help: "Extra parameters returned to clients by t2u_query_ex (<= 512 bytes).")
+    var extra: String = ""
+
+    @Option(name: .customLong("allow"), parsing: .singleValue,
+            help: ArgumentHelp("LAN host/network and ports clients may reach, e.g. 192.168.1.20:554 or 10.0.0.0/24:80,443 (repeatable).", valueName: "entry"))
+    var allow: [String] = []
+
+    @Option(help: ArgumentHelp("File holding the device's private key (created with mode 0600 on first start). Default: key in memory only, new on every start.", valueName: "path"))
+    var state: String?
+
+    @Option(name: .customLong("udp-port"), help: "UDP port of the agent's socket (0: any).")
+    var udpPort: UInt16 = 0
+
+    @Flag(name: .customLong("no-discovery"), help: "Do not answer LAN discovery.")
+    var noDiscovery = false
+
+    @Option(name: .customLong("discovery-port"), help: "UDP port answering LAN discovery.")
+    var discoveryPort: UInt16 = 7011
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("unknown --log-level '\(logLevel)'")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "t2usvr")
+
+        var options = DeviceAgentOptions(uuid: uuid, server: server, serverPort: port, serverKey: key)
+        options.password = password
+        options.extra = extra
+        options.allow = allow
+        options.statePath = state
+        options.udpPort = udpPort
+        if noDiscovery { options.discoveryAddress = nil }
+        options.discoveryPort = discoveryPort
+
+        // Catch signals before starting, so one arriving during start still shuts down cleanly.
+        let termination = TerminationSignals()
+        let agent: DeviceAgent
+        do {
+            agent = try DeviceAgent(options: options, logger: logger)
+            try await agent.start()
+        } catch let error as DeviceAgentError {
+            throw ValidationError(error.description)
+        }
+        await termination.wait()
+        logger.notice("signal received, shutting down")
+        await agent.shutdown()
+    }
+}
+
+/// SIGINT and SIGTERM as an async wait; the default (fatal) actions are replaced on creation.
+private final class TerminationSignals: @unchecked Sendable {  // immutable after init
+    private let stream: AsyncStream<Void>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let queue = DispatchQueue(label: "t2usvr.signals")
+        self.stream = stream
+        self.sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
+        }
+    }
+
+    func wait() async {
+        for await _ in stream { return }
+    }
+}

@@ -1,1 +1,0 @@
-print("t2usvr: being written")

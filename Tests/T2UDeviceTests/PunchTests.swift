@@ -1,0 +1,49 @@
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UDevice
+import T2UNIO
+import Testing
+
+@Suite(.serialized) struct PunchTests {
+    /// After an introduction the device sends a few 0x10 datagrams to the client's candidates
+    /// (and public address), opening its NAT toward the client.
+    @Test func introductionPunchesTowardTheClientCandidates() async throws {
+        let harness = try await DeviceHarness()
+        let agent = try DeviceAgent(options: harness.deviceOptions(uuid: "cam-punch"))
+        try await agent.start()
+        #expect(await eventually { await agent.isRegistered() })
+
+        let collector = RawCollector()
+        let candidate = try await DatagramBootstrap(group: harness.group)
+            .channelInitializer { $0.pipeline.addHandler(collector) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let candidateSocket = try #require(candidate.localAddress)
+        let candidateAddress = try #require(NetAddress(candidateSocket))
+
+        let client = try await harness.client(seed: 41)
+        let cid = ConnectionID(rawValue: 0x0102_0304_0506_0708)
+        let result = try await client.connectResult("cam-punch", connectionID: cid, candidates: [candidateAddress])
+        #expect(result.online)
+        #expect(await eventually(3) { collector.firstBytes.count >= 3 }, "expected 3 punches, got \(collector.firstBytes)")
+        #expect(collector.firstBytes.allSatisfy { $0 == 0x10 })
+
+        try await candidate.close()
+        await client.close()
+        await agent.shutdown()
+        try await harness.close()
+    }
+}
+
+final class RawCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let lock = NSLockLike()
+    private var bytes: [UInt8] = []
+    var firstBytes: [UInt8] { lock.with { bytes } }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        if let first = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self), envelope.data.readableBytes == 1 {
+            lock.with { bytes.append(first) }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Logging
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UDevice
+import T2UNIO
+import T2UServer
+
+/// A client as the SDK will run it (copied from AgentOverServerTests' SignalingAgent): one UDP
+/// socket carrying signaling and transport, on its own event loop.
+final class TestClient: @unchecked Sendable {
+    let driver: EndpointDriver
+    let signaling: SignalingClient
+    /// Touched on the driver's loop only.
+    private var events: [SignalingClientEvent] = []
+
+    init(loop: EventLoop, server: NetAddress, seed: UInt64) throws {
+        let entropy = SeededEntropy(seed: seed)
+        driver = EndpointDriver(
+            endpoint: TransportEndpoint(
+                options: .init(config: TransportConfig(), identity: StaticIdentity.generate(entropy), acceptIncoming: false),
+                entropy: entropy),
+            eventLoop: loop)
+        signaling = try SignalingClient(
+            config: SignalingClientConfig(role: .client, uuid: "app-\(seed)", server: server),
+            entropy: entropy, now: EndpointDriver.now())
+    }
+
+    func start() async throws {
+        _ = try await driver.start().get()
+        try await driver.eventLoop.submit {
+            self.driver.attachSignaling(self.signaling) { self.events.append($0) }
+        }.get()
+        _ = try await poll("client registration") { self.signaling.status == .registered ? true : nil }
+    }
+
+    /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
+    func poll<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping () -> T?) async throws -> T {
+        for _ in 0..<Int(seconds * 50) {
+            if let value = try await driver.eventLoop.submit(body).get() { return value }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw DeviceTestError.timedOut(what)
+    }
+
+    func query(_ uuid: String) async throws -> SignalingMessage.QueryResult {
+        let id = try await driver.eventLoop.submit { self.signaling.query(uuid: uuid, now: EndpointDriver.now()) }.get()
+        driver.eventLoop.execute { self.driver.requestStep() }
+        return try await poll("query result") {
+            for case .queryResult(let requestID, let result) in self.events where requestID == id { return result }
+            return nil
+        }
+    }
+
+    func connectResult(_ uuid: String, connectionID: ConnectionID, candidates: [NetAddress] = []) async throws -> SignalingMessage.ConnectResult {
+        let id = try await driver.eventLoop.submit {
+            self.signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: candidates, now: EndpointDriver.now())
+        }.get()
+        driver.eventLoop.execute { self.driver.requestStep() }
+        return try await poll("connect result") {
+            for case .connectResult(let requestID, let result) in self.events where requestID == id { return result }
+            return nil
+        }
+    }
+
+    /// Query, then a direct handshake to the device's public address plus CONNECT, as the SDK
+    /// does; returns the client's tunnel (not necessarily established).
+    func openTunnel(to uuid: String, password: String?) async throws -> TunnelService {
+        let query = try await query(uuid)
+        guard query.online, let address = query.publicAddress else { throw DeviceTestError.offline(uuid) }
+        let key = query.publicKey
+        let connection = try await driver.eventLoop.submit {
+            try self.driver.connect(to: SocketAddress(address), remoteStaticKey: key, password: password.map { Array($0.utf8) })
+        }.get()
+        _ = try await connectResult(uuid, connectionID: connection.localConnectionID)
+        return try await driver.eventLoop.submit { TunnelService(driver: self.driver, connection: connection) }.get()
+    }
+
+    func close() async {
+        _ = try? await driver.close().get()
+    }
+}
+
+enum DeviceTestError: Error { case timedOut(String), offline(String) }
+
+/// TCP echo service standing in for the device's camera service.
+final class EchoHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
+    }
+}
+
+/// A server, an echo service and an event loop group for one test.
+final class DeviceHarness: @unchecked Sendable {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let server: ServerRunner
+    let serverAddress: SocketAddress
+    var serverNet: NetAddress { NetAddress(serverAddress)! }
+    private var channels: [Channel] = []
+
+    init(serverKey: String? = nil) async throws {
+        var config = ServerConfig()
+        config.serverKey = serverKey
+        var options = ServerRunner.Options()
+        options.bindHost = "127.0.0.1"
+        options.port = 0
+        server = ServerRunner(config: config, options: options, logger: Logger(label: "test.server"), group: group)
+        serverAddress = try await server.start().main
+    }
+
+    /// Options for a device on this server: loopback, discovery off unless a test asks for it.
+    func deviceOptions(uuid: String, serverKey: String? = nil) -> DeviceAgentOptions {
+        var options = DeviceAgentOptions(uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverAddress.port!), serverKey: serverKey)
+        options.discoveryAddress = nil
+        return options
+    }
+
+    /// A UDP port free right now (bound and released).
+    func freeUDPPort() async throws -> UInt16 {
+        let channel = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let port = UInt16(channel.localAddress!.port!)
+        try await channel.close()
+        return port
+    }
+
+    /// An echo service on `host` (any 127/8 address); returns its port.
+    func echo(host: String = "127.0.0.1") async throws -> UInt16 {
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelInitializer { $0.pipeline.addHandler(EchoHandler()) }
+            .bind(host: host, port: 0).get()
+        channels.append(channel)
+        return UInt16(channel.localAddress!.port!)
+    }
+
+    func client(seed: UInt64) async throws -> TestClient {
+        let client = try TestClient(loop: group.next(), server: serverNet, seed: seed)
+        try await client.start()
+        return client
+    }
+
+    /// Sends `payload` through a local TCP connection to `address` and returns what came back.
+    func roundTrip(_ payload: ByteBuffer, via address: SocketAddress) async throws -> ByteBuffer {
+        let tcp = try await ClientBootstrap(group: group).connect(to: address) { channel in
+            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        }
+        return try await tcp.executeThenClose { inbound, outbound in
+            try await outbound.write(payload)
+            var received = ByteBuffer()
+            for try await chunk in inbound {
+                received.writeImmutableBuffer(chunk)
+                if received.readableBytes >= payload.readableBytes { break }
+            }
+            return received
+        }
+    }
+
+    func close() async throws {
+        for channel in channels { try? await channel.close() }
+        try await server.shutdown()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Polls `body` every 20 ms for up to `seconds`.
+func eventually(_ seconds: Double = 10, _ body: () async -> Bool) async -> Bool {
+    for _ in 0..<Int(seconds * 50) {
+        if await body() { return true }
+        try? await Task.sleep(nanoseconds: 20_000_000)
+    }
+    return false
+}
+
