@@ -41,7 +41,7 @@ struct Demo: AsyncParsableCommand {
         Task.detached {
             try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
             let phase = await progress.phase
-            printError("demo failed: not done after \(fixed(timeout, 0)) s, stuck \(phase)")
+            printError("demo failed: not done after \(fixed(timeout, timeout < 10 ? 1 : 0)) s, stuck \(phase)")
             Foundation.exit(1)
         }
         let results: [DemoPathResult]

@@ -38,8 +38,8 @@ extension PathInfo {
     var kind: String { relayed ? "relay" : (lan ? "LAN" : "direct") }
 
     var words: String {
-        let peer = peerIP.isEmpty ? "" : " \(peerIP):\(peerPort)"
-        return relayed ? "relay via server\(peer)" : "\(kind)\(peer)"
+        if peerIP.isEmpty { return kind }
+        return relayed ? "relay (server \(peerIP):\(peerPort))" : "\(kind) (\(peerIP):\(peerPort))"
     }
 }
 
