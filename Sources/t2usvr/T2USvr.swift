@@ -43,7 +43,7 @@ struct T2USvr: AsyncParsableCommand {
     var extra: String = ""
 
     @Option(name: .customLong("allow"), parsing: .singleValue,
-            help: ArgumentHelp("LAN host/network and ports clients may reach, e.g. 192.168.1.20:554 or 10.0.0.0/24:80,443 (repeatable).", valueName: "entry"))
+            help: ArgumentHelp("LAN host/network and ports clients may reach, e.g. 198.51.100.20:554 or 203.0.113.0/24:80,443 (repeatable).", valueName: "entry"))
     var allow: [String] = []
 
     @Option(help: ArgumentHelp("File holding the device's private key (created with mode 0600 on first start). Default: key in memory only, new on every start.", valueName: "path"))

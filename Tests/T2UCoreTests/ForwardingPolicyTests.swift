@@ -14,8 +14,8 @@ struct ForwardingPolicyTests {
         #expect(policy.allows(.v6(0, 0xFFFF_7F00_0001), port: 80))  // ::ffff:127.0.0.1
         #expect(policy.allows(.deviceSelf(port: 1)))
         #expect(!policy.allows(Self.v4("127.0.0.2"), port: 554))
-        #expect(!policy.allows(Self.v4("192.168.1.10"), port: 80))
-        #expect(!policy.allows(StreamTargetHeader(host: .address(Self.v4("10.0.0.1")), port: 80)))
+        #expect(!policy.allows(Self.v4("203.0.113.10"), port: 80))
+        #expect(!policy.allows(StreamTargetHeader(host: .address(Self.v4("198.51.100.1")), port: 80)))
     }
 
     @Test("entries: single host, host:port, network with port list and ranges, wildcard host")
@@ -44,15 +44,15 @@ struct ForwardingPolicyTests {
 
     @Test("IPv6 entries, with and without brackets and prefixes")
     func ipv6() throws {
-        let policy = try ForwardingPolicy(parsing: "[2001:db8::/32]:443 fe80::1;[::ffff:10.0.0.0/104]:22\n0.0.0.0/0:7")
+        let policy = try ForwardingPolicy(parsing: "[2001:db8::/32]:443 fe80::1;[::ffff:100.64.0.0/106]:22\n0.0.0.0/0:7")
         #expect(policy.allows(.v6(0x2001_0DB8_FFFF_0000, 9), port: 443))
         #expect(!policy.allows(.v6(0x2001_0DB9_0000_0000, 9), port: 443))
         #expect(!policy.allows(.v6(0x2001_0DB8_0000_0000, 9), port: 80))
         #expect(policy.allows(.v6(0xFE80_0000_0000_0000, 1), port: 9))
         #expect(!policy.allows(.v6(0xFE80_0000_0000_0000, 2), port: 9))
-        #expect(policy.allows(Self.v4("10.200.1.1"), port: 22))  // the mapped /104 is 10.0.0.0/8
-        #expect(!policy.allows(Self.v4("11.0.0.1"), port: 22))
-        #expect(policy.allows(Self.v4("11.0.0.1"), port: 7))
+        #expect(policy.allows(Self.v4("100.100.1.1"), port: 22))  // the mapped /106 is 100.64.0.0/10
+        #expect(!policy.allows(Self.v4("100.128.0.1"), port: 22))
+        #expect(policy.allows(Self.v4("100.128.0.1"), port: 7))
         #expect(!policy.allows(.v6(0x2001_0DB8_0000_0000, 9), port: 7), "an IPv4 rule never matches IPv6")
         #expect(policy.rules.count == 4)
     }
@@ -77,7 +77,7 @@ struct ForwardingPolicyTests {
         ])
     func parseErrors(entry: String) {
         do {
-            _ = try ForwardingPolicy(entries: ["10.0.0.1", entry])
+            _ = try ForwardingPolicy(entries: ["198.51.100.1", entry])
             Issue.record("'\(entry)' parsed")
         } catch {
             guard case .invalidEntry(let named, let reason) = error else { return }
