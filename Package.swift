@@ -51,9 +51,9 @@ let package = Package(
         .target(
             name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", logging],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"])]),
-        .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", argumentParser, logging]),
+        .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),

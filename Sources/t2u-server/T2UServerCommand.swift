@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Logging
 import T2UCore
+import T2UNIO
 import T2UServer
 
 #if canImport(Glibc)
@@ -101,9 +102,11 @@ struct T2UServerCommand: AsyncParsableCommand {
         if let p = port ?? file["port"].flatMap(Int.init) { options.port = p }
         options.observationPort = observationPort ?? file["observation-port"].flatMap(Int.init)
 
+        // Catch signals before starting, so one arriving during start still shuts down cleanly.
+        let termination = TerminationSignals()
         let runner = ServerRunner(config: serverConfig, options: options, logger: logger)
         try await runner.start()
-        let signal = await waitForTerminationSignal()
+        let signal = await termination.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try await runner.shutdown()
     }
@@ -120,24 +123,4 @@ private func readTextFile(_ path: String) -> String? {
         bytes.append(contentsOf: chunk[0..<n])
     }
     return String(decoding: bytes, as: UTF8.self)
-}
-
-/// Suspends until SIGINT or SIGTERM arrives; returns its number.
-private func waitForTerminationSignal() async -> Int32 {
-    let (stream, continuation) = AsyncStream<Int32>.makeStream()
-    var sources: [DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler { continuation.yield(sig) }
-        source.resume()
-        sources.append(source)
-    }
-    var received: Int32 = SIGTERM
-    for await sig in stream {
-        received = sig
-        break
-    }
-    for source in sources { source.cancel() }
-    return received
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Logging
 import T2UDevice
+import T2UNIO
 
 #if canImport(Glibc)
 import Glibc
@@ -97,28 +98,5 @@ struct T2USvr: AsyncParsableCommand {
         await termination.wait()
         logger.notice("signal received, shutting down")
         await agent.shutdown()
-    }
-}
-
-/// SIGINT and SIGTERM as an async wait; the default (fatal) actions are replaced on creation.
-private final class TerminationSignals: @unchecked Sendable {  // immutable after init
-    private let stream: AsyncStream<Void>
-    private let sources: [any DispatchSourceSignal]
-
-    init() {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let queue = DispatchQueue(label: "t2usvr.signals")
-        self.stream = stream
-        self.sources = [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
-    }
-
-    func wait() async {
-        for await _ in stream { return }
     }
 }
