@@ -33,13 +33,12 @@ public final class TransportEndpoint {
     public private(set) var droppedDatagrams: UInt64 = 0
     /// Initiations refused because `handshakesPerSecond` was exceeded.
     public private(set) var handshakesRateLimited: UInt64 = 0
-    private var handshakeTokens: Double
-    private var handshakeTokensUpdated: Instant?
+    /// Created at the first initiation (the bucket runs on the caller's clock).
+    private var handshakeBucket: TokenBucket?
 
     public init(options: Options, entropy: EntropySource) {
         self.options = options
         self.entropy = entropy
-        self.handshakeTokens = options.handshakesPerSecond
     }
 
     /// Starts a connection as initiator.
@@ -122,13 +121,9 @@ public final class TransportEndpoint {
     /// Token bucket over new handshakes: bounds the CPU a flood of initiations can take.
     private func takeHandshakeToken(now: Instant) -> Bool {
         let rate = options.handshakesPerSecond
-        if let last = handshakeTokensUpdated, now > last {
-            handshakeTokens = min(rate, handshakeTokens + (now - last).seconds * rate)
-        }
-        handshakeTokensUpdated = now
-        guard handshakeTokens >= 1 else { return false }
-        handshakeTokens -= 1
-        return true
+        var bucket = handshakeBucket ?? TokenBucket(rate: rate, burst: rate, now: now)
+        defer { handshakeBucket = bucket }
+        return bucket.take(now: now)
     }
 
     private func register(_ connection: Connection) {

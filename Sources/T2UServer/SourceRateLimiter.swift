@@ -1,39 +1,5 @@
 import T2UCore
 
-/// Classic token bucket on the caller's clock: `rate` tokens per second up to `burst`.
-public struct TokenBucket: Sendable {
-    public let rate: Double
-    public let burst: Double
-    public private(set) var tokens: Double
-    private var updated: Instant
-
-    public init(rate: Double, burst: Double, now: Instant) {
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = now
-    }
-
-    /// Takes `cost` tokens if available.
-    public mutating func take(_ cost: Double = 1, now: Instant) -> Bool {
-        refill(now: now)
-        guard tokens >= cost else { return false }
-        tokens -= cost
-        return true
-    }
-
-    /// Whether the bucket would be full at `now` (an idle source that can be forgotten).
-    public func isFull(at now: Instant) -> Bool {
-        tokens + (now - updated).seconds * rate >= burst
-    }
-
-    private mutating func refill(now: Instant) {
-        guard now > updated else { return }
-        tokens = min(burst, tokens + (now - updated).seconds * rate)
-        updated = now
-    }
-}
-
 /// Per-source token buckets with a bounded table: idle sources are pruned when it fills, and a
 /// flood of new addresses beyond the bound is refused rather than growing memory.
 struct SourceRateLimiter {
