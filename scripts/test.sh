@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
-# ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`, and Examples/c/flow.c against `t2u demo --serve`.
+# ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
+# then Examples/c/flow.c against `t2u demo --serve`.
 # Release mode with testability: the simulations push tens of megabytes through real crypto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
