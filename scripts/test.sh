@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
-# ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`.
+# ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
+# then Examples/c/flow.c against `t2u demo --serve`.
 # Release mode with testability: the simulations push tens of megabytes through real crypto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,49 @@ if ! grep -q "^demo verified" "$demo_log"; then
 fi
 rm -f "$demo_log"
 # --- end t2u demo ---
+
+# --- t2u demo --serve: Examples/c/flow.c, built as the demo prints, against the demo (owner: t2u CLI) ---
+# Bounded: 30 s for the demo's instructions, 60 s for flow; the trap stops only the demo it started.
+serve_dir="$(mktemp -d "${TMPDIR:-/tmp}/t2u-serve.XXXXXX")"
+serve_pid=""
+stop_serve() {
+    if [ -n "$serve_pid" ]; then
+        kill "$serve_pid" 2>/dev/null || true
+        wait "$serve_pid" 2>/dev/null || true
+    fi
+    rm -rf "$serve_dir"
+}
+trap stop_serve EXIT
+T2U_SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/build-libt2u.sh "$serve_dir/libt2u" >/dev/null
+# shellcheck disable=SC2046
+cc Examples/c/flow.c $(PKG_CONFIG_PATH="$serve_dir/libt2u/lib/pkgconfig" pkg-config --cflags --libs t2u) -o "$serve_dir/flow"
+"$t2u_bin" demo --serve --bytes 1M --timeout 30 >"$serve_dir/demo.log" 2>&1 &
+serve_pid=$!
+flow_args=""
+for _ in $(seq 1 300); do
+    flow_args="$(sed -n 's|^  \./flow ||p' "$serve_dir/demo.log")"
+    if [ -n "$flow_args" ] || ! kill -0 "$serve_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+done
+if [ -z "$flow_args" ]; then
+    cat "$serve_dir/demo.log" >&2
+    echo "test.sh: t2u demo --serve printed no ./flow line" >&2
+    exit 1
+fi
+# shellcheck disable=SC2086  # the printed arguments, split as a shell would
+if ! timeout 60 "$serve_dir/flow" $flow_args >"$serve_dir/flow.log" 2>&1 || ! grep -q "^received " "$serve_dir/flow.log"; then
+    cat "$serve_dir/demo.log" "$serve_dir/flow.log" >&2
+    echo "test.sh: flow.c against t2u demo --serve failed" >&2
+    exit 1
+fi
+kill -TERM "$serve_pid"
+serve_status=0
+wait "$serve_pid" || serve_status=$?
+serve_pid=""
+if [ "$serve_status" -ne 0 ] || ! grep -q "^serve    SIGTERM" "$serve_dir/demo.log"; then
+    cat "$serve_dir/demo.log" >&2
+    echo "test.sh: t2u demo --serve did not stop cleanly on SIGTERM (exit $serve_status)" >&2
+    exit 1
+fi
+echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve_dir/flow.log" | head -n1 | cut -c1-40)); demo stopped cleanly"
+# --- end t2u demo --serve ---

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import T2UClient
 import T2UCore
@@ -15,7 +16,10 @@ struct Demo: AsyncParsableCommand {
 
             Prints a summary (path, setup time, throughput, verification) and exits 0 only when every transfer was verified. Gives up with a message naming the stuck step after --timeout seconds.
 
-            Example: swift run -c release t2u demo --bytes 1G
+            With --serve, after verified transfers the server and the device agent keep running (server on 127.0.0.1:7000 and a TCP echo service on the device's port 7080 when those ports are free, else free ports; device UUID "demo", no password) until Ctrl-C or SIGTERM. The demo prints the commands that build libt2u and Examples/c/flow.c and run it against them.
+
+            Examples: swift run -c release t2u demo --bytes 1G
+                      swift run -c release t2u demo --serve
             """)
 
     @Option(name: .long, help: "Bytes to send through each path; K, M and G suffixes are powers of 1024.")
@@ -24,6 +28,10 @@ struct Demo: AsyncParsableCommand {
     var timeout: Double = 60
     @Flag(name: .long, help: "Only the direct path; skip the relay transfer.")
     var noRelay = false
+    @Flag(name: .long, help: "After the transfers, keep the server and the device running for your own clients (e.g. Examples/c/flow.c) until Ctrl-C.")
+    var serve = false
+    @Option(name: .long, help: "The server's UDP port (it also uses the next one); 0 picks a free port. (default: 0, with --serve 7000 if free)")
+    var serverPort: Int?
     @Flag(name: .long, help: .hidden)
     var plainTCP = false  // self-check of the traffic and hashing code, without t2u in between
     @OptionGroup var log: LogOptions
@@ -31,15 +39,19 @@ struct Demo: AsyncParsableCommand {
     func validate() throws {
         guard bytes.value > 0 else { throw ValidationError("--bytes must be > 0") }
         guard timeout > 0 else { throw ValidationError("--timeout must be > 0") }
+        if let serverPort, !(0...65534).contains(serverPort) {
+            throw ValidationError("--server-port must be 0...65534 (the server also binds the next port)")
+        }
+        if serve && plainTCP { throw ValidationError("--serve needs the t2u path") }
     }
 
     func run() async throws {
         log.bootstrap()
         let progress = DemoProgress()
         let timeout = self.timeout
-        // The whole demo is bounded: whatever hangs, the process ends with a clear message.
-        Task.detached {
-            try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+        // The transfers are bounded: whatever hangs, the process ends with a clear message.
+        let watchdog = Task.detached {
+            do { try await Task.sleep(for: .milliseconds(Int(timeout * 1000))) } catch { return }  // cancelled: serving
             let phase = await progress.phase
             printError("demo failed: not done after \(fixed(timeout, timeout < 10 ? 1 : 0)) s, stuck \(phase)")
             Foundation.exit(1)
@@ -49,13 +61,22 @@ struct Demo: AsyncParsableCommand {
             if plainTCP {
                 results = [try await plainTCPTransfer(bytes: bytes.value)]
             } else {
-                results = try await DemoRun(bytes: bytes.value, relay: !noRelay, progress: progress).run()
+                let port = serverPort ?? (serve ? DemoServe.preferredServerPort : 0)
+                let run = DemoRun(
+                    bytes: bytes.value, relay: !noRelay, progress: progress, serve: serve, serverPort: port,
+                    serverPortFallback: serverPort == nil)
+                results = try await run.run { results, endpoints in
+                    watchdog.cancel()
+                    printSummary(results)
+                    guard !results.isEmpty, results.allSatisfy(\.verified) else { return }
+                    await DemoServe.hold(endpoints)
+                }
             }
         } catch {
             printError("demo failed: \(error)")
             throw ExitCode(1)
         }
-        printSummary(results)
+        if !serve { printSummary(results) }
         guard !results.isEmpty, results.allSatisfy(\.verified) else { throw ExitCode(1) }
     }
 
@@ -120,15 +141,25 @@ struct DemoRun {
     let bytes: UInt64
     let relay: Bool
     let progress: DemoProgress
-    private let password = "demo-password"
+    /// Keep server and device for outside clients: fixed UUID, no password (flow.c sends none).
+    let serve: Bool
+    /// 0: any free port.
+    let serverPort: Int
+    /// When `serverPort` (a default, not the user's choice) is taken, use free ports instead.
+    let serverPortFallback: Bool
+    private var password: String? { serve ? nil : "demo-password" }
 
-    init(bytes: UInt64, relay: Bool, progress: DemoProgress) {
+    init(bytes: UInt64, relay: Bool, progress: DemoProgress, serve: Bool = false, serverPort: Int = 0, serverPortFallback: Bool = false) {
         self.bytes = bytes
         self.relay = relay
         self.progress = progress
+        self.serve = serve
+        self.serverPort = serverPort
+        self.serverPortFallback = serverPortFallback
     }
 
-    func run() async throws -> [DemoPathResult] {
+    /// Runs the transfers; `whileServing` (with `serve`) runs after them, before anything stops.
+    func run(whileServing: (([DemoPathResult], DemoEndpoints) async -> Void)? = nil) async throws -> [DemoPathResult] {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var cleanups: [@Sendable () async -> Void] = [{ try? await group.shutdownGracefully() }]
         func cleanUp() async {
@@ -142,13 +173,11 @@ struct DemoRun {
             // the relay; this server is private to the demo.
             config.relayBytesPerSecond = 10e9
             config.relayBurstBytes = 64e6
-            var serverOptions = ServerRunner.Options()
-            serverOptions.bindHost = "127.0.0.1"
-            serverOptions.port = 0
-            let server = ServerRunner(config: config, options: serverOptions, logger: Logger(label: "t2u.demo.server"))
-            let addresses = try await server.start()
+            let (server, addresses) = try await startServer(config: config)
             cleanups.append { try? await server.shutdown() }
-            guard let serverPort = addresses.main.port else { throw DemoFailure("the server has no port") }
+            guard let serverPort = addresses.main.port, let observationPort = addresses.observation.port else {
+                throw DemoFailure("the server has no port")
+            }
             say("server   127.0.0.1:\(serverPort) (UDP)")
 
             await progress.set("starting the device's TCP service")
@@ -157,7 +186,7 @@ struct DemoRun {
             var sinkResults = sink.results.makeAsyncIterator()
 
             await progress.set("starting the device agent")
-            let uuid = "demo-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+            let uuid = serve ? "demo" : "demo-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
             var deviceOptions = DeviceAgentOptions(uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverPort))
             deviceOptions.password = password
             deviceOptions.extra = "t2u demo sink"
@@ -191,12 +220,44 @@ struct DemoRun {
                 say("verify   sender \(hex(result.sentDigest).prefix(16))..., receiver \(hex(received.digest).prefix(16))... (\(received.bytes) bytes): \(result.summary.verified ? "verified" : "MISMATCH")")
                 results.append(result.summary)
             }
+            if serve, let whileServing {
+                await progress.set("starting the echo service")
+                let echo = try await DemoEcho.start(group: group, preferredPort: DemoServe.preferredServicePort)
+                cleanups.append { await echo.close() }
+                let endpoints = DemoEndpoints(
+                    serverPort: serverPort, observationPort: observationPort, uuid: uuid, servicePort: echo.port)
+                await whileServing(results, endpoints)
+            }
             await progress.set("shutting down")
             await cleanUp()
             return results
         } catch {
             await cleanUp()
             throw error
+        }
+    }
+
+    /// The demo's server on `serverPort`; with `serve` and the default port taken, on free ports.
+    private func startServer(config: ServerConfig) async throws -> (ServerRunner, (main: SocketAddress, observation: SocketAddress)) {
+        func attempt(_ port: Int) async throws -> (ServerRunner, (main: SocketAddress, observation: SocketAddress)) {
+            var options = ServerRunner.Options()
+            options.bindHost = "127.0.0.1"
+            options.port = port
+            let server = ServerRunner(config: config, options: options, logger: Logger(label: "t2u.demo.server"))
+            do {
+                return (server, try await server.start())
+            } catch {
+                try? await server.shutdown()
+                throw error
+            }
+        }
+        do {
+            return try await attempt(serverPort)
+        } catch let error where serverPortFallback && serverPort != 0 {
+            say("server   127.0.0.1:\(serverPort) or \(serverPort + 1) is taken (\(error)); using free ports")
+            return try await attempt(0)
+        } catch where serverPort != 0 {
+            throw DemoFailure("cannot bind the server to 127.0.0.1:\(serverPort) and \(serverPort + 1) (UDP): \(error)")
         }
     }
 
