@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import T2UNIO
 
 /// Where an outside client finds the demo's server and device while `t2u demo --serve` runs.
 struct DemoEndpoints: Sendable {
@@ -19,10 +20,10 @@ enum DemoServe {
 
     /// Prints the endpoints and the C example's commands; returns on SIGINT or SIGTERM.
     static func hold(_ endpoints: DemoEndpoints) async {
-        let signals = terminationSignals()
+        let signals = TerminationSignals()
         for line in instructions(endpoints, repositoryRoot: repositoryRoot()) { print(line) }
         fflush(nil)
-        let sig = await firstSignal(signals)
+        let sig = await signals.wait()
         print("serve    \(sig == SIGINT ? "SIGINT" : "SIGTERM"): stopping the device and the server")
         fflush(nil)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import T2UClient
+import T2UNIO
 
 struct Forward: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,7 +43,7 @@ struct Forward: AsyncParsableCommand {
 
     func run() async throws {
         log.bootstrap()
-        let signals = terminationSignals()
+        let signals = TerminationSignals()
         let client = try T2UClient(options: server.clientOptions)
         let request = PortMappingRequest(
             uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)
@@ -58,7 +59,7 @@ struct Forward: AsyncParsableCommand {
         await display.note("forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.server):\(server.port) (Ctrl-C to stop)")
 
         let outcome = await withTaskGroup(of: Outcome.self) { group in
-            group.addTask { .signal(await firstSignal(signals)) }
+            group.addTask { .signal(await signals.wait()) }
             group.addTask {
                 for await event in client.events {
                     switch event {

@@ -37,30 +37,6 @@ struct StatusLine {
     }
 }
 
-nonisolated(unsafe) private var signalSources: [DispatchSourceSignal] = []
-
-/// SIGINT and SIGTERM as a stream, caught from the moment this is called (install it first, so
-/// an early Ctrl-C is not lost).
-func terminationSignals() -> AsyncStream<Int32> {
-    let (stream, continuation) = AsyncStream<Int32>.makeStream()
-    var sources: [DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler { continuation.yield(sig) }
-        source.resume()
-        sources.append(source)
-    }
-    signalSources = sources  // installed once per process, for its lifetime
-    return stream
-}
-
-/// Suspends until the first signal of `signals`; returns its number (SIGTERM if cancelled).
-func firstSignal(_ signals: AsyncStream<Int32>) async -> Int32 {
-    for await sig in signals { return sig }
-    return SIGTERM
-}
-
 func printError(_ message: String) {
     fflush(nil)
     FileHandle.standardError.write(Data("t2u: \(message)\n".utf8))
