@@ -75,24 +75,6 @@ final class TCPSinkHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-/// Sends everything it reads straight back.
-final class EchoHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.write(data, promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
-    }
-}
-
 /// Sends `size` bytes, waits for them to come back, `count` times (or until `deadline`);
 /// reports the round-trip times in nanoseconds.
 final class PingPongHandler: ChannelInboundHandler, @unchecked Sendable {

@@ -70,7 +70,7 @@ struct TransportBenchmark: AsyncParsableCommand {
         let echoAddress = try await ServerBootstrap(group: serverLoop)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(TCPEchoHandler()) }
             }
             .bind(host: "127.0.0.1", port: 0).get().localAddress!
 

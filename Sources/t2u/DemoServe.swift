@@ -83,7 +83,7 @@ struct DemoEcho {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)
             .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(EchoHandler()) }
+                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(TCPEchoHandler()) }
             }
         let channel: Channel
         do {
@@ -100,19 +100,3 @@ struct DemoEcho {
     }
 }
 
-private final class EchoHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.write(data, promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
-    }
-}

@@ -72,15 +72,6 @@ final class SignalingAgent: @unchecked Sendable {
 
 enum AgentTestError: Error { case timedOut(String) }
 
-/// TCP echo service on 127.0.0.1 standing in for the device's camera service.
-final class EchoHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.writeAndFlush(data, promise: nil)
-    }
-}
-
 @Suite(.serialized) struct AgentOverServerTests {
     /// Device and client register with a real server over UDP, the client asks the server to
     /// introduce it, and a TCP connection crosses the tunnel to the device's service, on the path
@@ -97,7 +88,7 @@ final class EchoHandler: ChannelInboundHandler, Sendable {
         let serverAddress = try #require(NetAddress(serverMain))
 
         let echo = try await ServerBootstrap(group: group)
-            .childChannelInitializer { $0.pipeline.addHandler(EchoHandler()) }
+            .childChannelInitializer { $0.pipeline.addHandler(TCPEchoHandler()) }
             .bind(host: "127.0.0.1", port: 0).get()
         let echoPort = try #require(echo.localAddress?.port)
 

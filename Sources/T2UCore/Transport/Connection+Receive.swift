@@ -141,7 +141,7 @@ extension Connection {
             emit(.streamReset(id, errorCode: errorCode))
         case .maxData(let maximum):
             flow.updatePeerMaxData(maximum)
-            for id in streams.keys where streams[id]!.send.hasSendableData { scheduler.markSendable(id) }
+            for (id, stream) in streams where stream.send.hasSendableData { scheduler.markSendable(id) }
         case .maxStreamData(let id, let maximum):
             guard let id = try streamForPeerFrame(id, now: now), let stream = streams[id] else { return }
             stream.send.updatePeerMaxData(maximum)

@@ -145,7 +145,6 @@ extension Connection {
     }
 
     private func writeStreamFrames(into buffer: inout ByteBuffer, frames: inout [SentFrame], end: Int) {
-        var visited = 0
         while let id = scheduler.next() {
             guard let stream = streams[id] else { continue }
             // Worst case header: offsets and lengths as 8-byte varints.
@@ -171,8 +170,7 @@ extension Connection {
             frames.append(.stream(id, offset: chunk.offset, length: chunk.data.readableBytes, fin: chunk.fin))
             let more = stream.send.hasSendableData
             if more { scheduler.markSendable(id) }
-            visited += 1
-            // Everyone had a turn and the packet is nearly full: leave the rest for the next one.
+            // The packet is nearly full: the rest goes in the next one.
             if end - buffer.writerIndex < 64 { return }
         }
     }

@@ -205,7 +205,7 @@ public final class Connection {
         case .handshaking:
             enterClosed(.local(errorCode: errorCode))
         case .established:
-            closeFramePending = (errorCode, String(reason.utf8.prefix(255)) ?? "")
+            closeFramePending = (errorCode, reason)  // the codec cuts it to 255 bytes
             state = .closing
             drainUntil = now + recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3
             emit(.closed(.local(errorCode: errorCode)))

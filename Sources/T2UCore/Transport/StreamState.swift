@@ -8,8 +8,6 @@ final class StreamState {
     var wantsWritable = false
     /// A `streamReadable` event is queued and not yet followed by a read.
     var readableSignalled = false
-    /// We reset it: nothing more is sent or delivered, the state goes once the RESET is queued.
-    var isReset = false
     /// Locally opened and not yet announced to the peer (see `SentFrame.streamOpen`).
     var needsOpenFrame = false
 
