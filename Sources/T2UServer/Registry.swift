@@ -34,6 +34,8 @@ public struct PresenceRecord: Sendable, Equatable {
 /// core is sans-IO; a networked backend keeps a local cache and syncs in the shell.
 public protocol Registry: AnyObject {
     var count: Int { get }
+    /// Registered agents of one role; nil when the backend cannot tell cheaply (metrics omit it).
+    func count(role: SignalingRole) -> Int?
     /// Inserts or replaces the record of (role, uuid); a replaced record's token stops working.
     func upsert(_ record: PresenceRecord)
     func lookup(role: SignalingRole, uuid: String) -> PresenceRecord?
@@ -44,6 +46,10 @@ public protocol Registry: AnyObject {
     func expire(before cutoff: Instant) -> [PresenceRecord]
 }
 
+extension Registry {
+    public func count(role: SignalingRole) -> Int? { nil }
+}
+
 public final class InMemoryRegistry: Registry {
     private struct Key: Hashable {
         var role: SignalingRole
@@ -52,15 +58,23 @@ public final class InMemoryRegistry: Registry {
 
     private var records: [Key: PresenceRecord] = [:]
     private var byToken: [UInt64: Key] = [:]
+    private var devices = 0
 
     public init() {}
 
     public var count: Int { records.count }
 
+    public func count(role: SignalingRole) -> Int? {
+        role == .device ? devices : records.count - devices
+    }
+
     public func upsert(_ record: PresenceRecord) {
         let key = Key(role: record.role, uuid: record.uuid)
-        if let old = records[key] { byToken[old.token] = nil }
-        records[key] = record
+        if let old = records.updateValue(record, forKey: key) {
+            byToken[old.token] = nil
+        } else if record.role == .device {
+            devices += 1
+        }
         byToken[record.token] = key
     }
 
@@ -81,11 +95,12 @@ public final class InMemoryRegistry: Registry {
     }
 
     public func expire(before cutoff: Instant) -> [PresenceRecord] {
-        var expired: [PresenceRecord] = []
-        for (key, record) in records where record.lastSeen < cutoff {
-            expired.append(record)
-            records[key] = nil
+        // Collect first, then remove: removing while iterating would copy the whole table.
+        let expired = records.values.filter { $0.lastSeen < cutoff }
+        for record in expired {
+            records[Key(role: record.role, uuid: record.uuid)] = nil
             byToken[record.token] = nil
+            if record.role == .device { devices -= 1 }
         }
         return expired
     }
