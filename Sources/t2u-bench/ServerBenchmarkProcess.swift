@@ -2,6 +2,9 @@
 import Foundation
 import Glibc
 
+/// The child's PID for the signal handler: Ctrl-C or SIGTERM of the bench ends the server too.
+nonisolated(unsafe) private var benchChildPID: pid_t = 0
+
 /// The `t2u-server` child process under test, measured alone through /proc.
 final class BenchServerProcess {
     let process = Process()
@@ -14,6 +17,13 @@ final class BenchServerProcess {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         pid = process.processIdentifier
+        benchChildPID = pid
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { received in
+                if benchChildPID > 0 { kill(benchChildPID, SIGTERM) }
+                _exit(128 + received)
+            }
+        }
     }
 
     var isRunning: Bool { process.isRunning }
@@ -26,6 +36,7 @@ final class BenchServerProcess {
         while process.isRunning, monotonicNanos() < deadline { usleep(20_000) }
         if process.isRunning { kill(pid, SIGKILL) }
         process.waitUntilExit()
+        benchChildPID = 0
     }
 
     /// Resident set size in bytes (VmRSS of /proc/PID/status).

@@ -9,7 +9,9 @@ import Glibc
 final class MultiplexedUDPSocket: @unchecked Sendable {
     let fd: Int32
     let port: UInt16
-    private var control = [UInt8](repeating: 0, count: 64)
+    // Separate buffers: a receive handler may send.
+    private var sendControl = [UInt8](repeating: 0, count: 64)
+    private var receiveControl = [UInt8](repeating: 0, count: 64)
     private var receiveBuffer = [UInt8](repeating: 0, count: 2048)
 
     // <netinet/in.h> (Linux): IP_PKTINFO and struct in_pktinfo {int ifindex; in_addr spec_dst; in_addr addr}.
@@ -64,7 +66,7 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
         var destination = destination
         var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
         let controlLength = Self.cmsgHeaderSize + 16  // CMSG_SPACE(sizeof(in_pktinfo))
-        return control.withUnsafeMutableBytes { control in
+        return sendControl.withUnsafeMutableBytes { control in
             control.initializeMemory(as: UInt8.self, repeating: 0)
             control.storeBytes(of: UInt64(Self.cmsgHeaderSize + Self.pktinfoSize), toByteOffset: 0, as: UInt64.self)
             control.storeBytes(of: Int32(IPPROTO_IP), toByteOffset: 8, as: Int32.self)
@@ -89,7 +91,7 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
     /// sent to (host order). Returns false when nothing is waiting.
     func receive(_ body: (UnsafeRawBufferPointer, UInt32) -> Void) -> Bool {
         receiveBuffer.withUnsafeMutableBytes { buffer in
-            control.withUnsafeMutableBytes { control in
+            receiveControl.withUnsafeMutableBytes { control in
                 var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
                 return withUnsafeMutablePointer(to: &iov) { iov in
                     var message = msghdr()
