@@ -25,7 +25,7 @@ struct ServerBenchmark: ParsableCommand {
     var clients: Int = 64
 
     @Option(help: "Queries in flight per client.")
-    var inFlight: Int = 4
+    var inFlight: Int = 1
 
     @Option(help: "Seconds of the query phase (devices keep alive meanwhile).")
     var duration: Double = 20
@@ -63,6 +63,12 @@ struct ServerBenchmark: ParsableCommand {
 }
 
 #if canImport(Glibc)
+/// print, flushed: progress lines show up at once when stdout is a file or a pipe.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
 /// The device side runs on its own thread; the main thread drives the clients.
 final class DeviceThreadState: @unchecked Sendable {
     private let lock = NSLock()
@@ -105,9 +111,10 @@ extension ServerBenchmark {
                          "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
                          "--max-tracked-sources", "\(devices + clients + 1000)", "--log-level", "warning"]
         if !key.isEmpty { arguments += ["--key", key] }
-        print("t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries")
-        print("server: \(executable) \(arguments.joined(separator: " "))")
+        say("t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries")
+        say("server: \(executable) \(arguments.joined(separator: " "))")
         let server = try BenchServerProcess(executable: executable, arguments: arguments)
+        say("server pid: \(server.pid)")
         defer { server.stop() }
 
         var ready = false
@@ -186,6 +193,9 @@ extension ServerBenchmark {
         }
         guard pool.allRegistered else { throw ValidationError("only \(pool.registeredCount)/\(clients) clients registered") }
 
+        func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+        say("registration: \(registered)/\(devices) devices in \(f(registrationSeconds)) s (\(f(Double(registered) / registrationSeconds, 0))/s), server CPU \(f(registrationCPU, 2)) s")
+        say("querying for \(f(duration)) s")
         let cpuBefore = server.cpuSeconds() ?? 0
         let queryStart = monotonicNanos()
         let queryEnd = queryStart + Int64(duration * 1e9)
@@ -224,24 +234,22 @@ extension ServerBenchmark {
         let p99 = load.latencies.percentile(99)
         let rssMB = Double(rss) / 1_048_576
         let perDevice = held > 0 ? Double(rss - idleRSS) / Double(held) : 0
-        func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
-        print("registration: \(registered)/\(devices) devices in \(f(registrationSeconds)) s (\(f(Double(registered) / registrationSeconds, 0))/s), server CPU \(f(registrationCPU, 2)) s")
-        print("devices: \(state.summary)")
-        print("queries: \(load.answered) answered (\(f(100 * Double(load.online) / Double(max(1, load.answered))))% online), \(load.lost) lost, \(load.errors) errors, in \(f(queryElapsed, 2)) s")
-        print("server rejected: \(rejected.isEmpty ? "none" : rejected)")
-        print("")
-        print("| metric | value |")
-        print("|---|---|")
-        print("| devices held (server /status) | \(held) |")
-        print("| RSS idle | \(f(Double(idleRSS) / 1_048_576)) MB |")
-        print("| RSS with devices | \(f(rssMB)) MB |")
-        print("| RSS per device | \(f(perDevice, 0)) B |")
-        print("| server CPU, query phase | \(f(cpuQuery, 2)) s (\(f(100 * cpuQuery / queryElapsed, 0))% of a core) |")
-        print("| queries/s | \(f(qps, 0)) |")
-        print("| query latency p50 / p99 | \(f(p50, 3)) / \(f(p99, 3)) ms |")
-        print("")
-        print("RESULT server devices=\(held) rss_mb=\(f(rssMB)) rss_per_device_b=\(f(perDevice, 0)) cpu_s=\(f(cpuQuery, 2)) qps=\(f(qps, 0)) p50_ms=\(f(p50, 3)) p99_ms=\(f(p99, 3))")
+        say("devices: \(state.summary)")
+        say("queries: \(load.answered) answered (\(f(100 * Double(load.online) / Double(max(1, load.answered))))% online), \(load.lost) lost, \(load.errors) errors, in \(f(queryElapsed, 2)) s")
+        say("server rejected: \(rejected.isEmpty ? "none" : rejected)")
+        say("")
+        say("| metric | value |")
+        say("|---|---|")
+        say("| devices held (server /status) | \(held) |")
+        say("| RSS idle | \(f(Double(idleRSS) / 1_048_576)) MB |")
+        say("| RSS with devices | \(f(rssMB)) MB |")
+        say("| RSS per device | \(f(perDevice, 0)) B |")
+        say("| server CPU, query phase | \(f(cpuQuery, 2)) s (\(f(100 * cpuQuery / queryElapsed, 0))% of a core) |")
+        say("| queries/s | \(f(qps, 0)) |")
+        say("| query latency p50 / p99 | \(f(p50, 3)) / \(f(p99, 3)) ms |")
+        say("")
+        say("RESULT server devices=\(held) rss_mb=\(f(rssMB)) rss_per_device_b=\(f(perDevice, 0)) cpu_s=\(f(cpuQuery, 2)) qps=\(f(qps, 0)) p50_ms=\(f(p50, 3)) p99_ms=\(f(p99, 3))")
     }
 }
 #endif
