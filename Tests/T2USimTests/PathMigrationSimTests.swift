@@ -114,6 +114,7 @@ struct RelayScenario {
         #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
         #expect(scenario.device.connection?.peerAddress == TransferScenario.clientAddress,
                 "seed \(seed): the device still sends via the relay")
+        #expect(client.peerAddress == TransferScenario.deviceAddress, "seed \(seed): the client went back to the relay")
         // After the switch the relay carries only stragglers, not the transfer.
         #expect(scenario.relay.forwarded - forwardedAtSwitch < 400, "seed \(seed): relay forwarded \(scenario.relay.forwarded - forwardedAtSwitch) after the switch")
         #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil)
@@ -145,8 +146,10 @@ struct RelayScenario {
             switches += 1
         }
         #expect(switches == 4)
+        let final = client.peerAddress
         #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed)")
         #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
+        #expect(client.peerAddress == final, "seed \(seed): the client left the path it chose")
         #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil)
     }
 

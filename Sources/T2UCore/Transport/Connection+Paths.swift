@@ -22,6 +22,7 @@ extension Connection {
     public func migrate(to address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .established, address != peerAddress else { return }
+        abandonedAddress = peerAddress
         peerAddress = address
         validatedAddress = address
         pathValidator.cancel()

@@ -131,7 +131,7 @@ extension Connection {
         guard !probingOnly else { return }
         let isNewestNonProbing = largestNonProbingPacketNumber.map { header.packetNumber > $0 } ?? true
         if isNewestNonProbing { largestNonProbingPacketNumber = header.packetNumber }
-        if isNewestNonProbing, address != peerAddress {
+        if isNewestNonProbing, address != peerAddress, address != abandonedAddress {
             peerAddress = address
             pathValidator.start(address: address, challenge: entropy.nextUInt64(), now: now,
                                 timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))

@@ -77,6 +77,9 @@ public final class Connection {
 
     // Paths
     var pathValidator = PathValidator()
+    /// The path `migrate` left: the peer keeps sending there until it sees us on the new one,
+    /// so its packets from there must not pull us back.
+    var abandonedAddress: NetAddress?
     /// Probes the owner asked for (`probePath`), independent of `pathValidator`.
     var pathProber = PathProber()
     /// Probes and data packets alternate when both wait, so a spray never starves data.
