@@ -8,7 +8,8 @@ import T2UNIO
 ///
 /// An attempt is ONE connection: QUERY the device (online? its key, trusted on first use, and
 /// public address); start the handshake to that reflexive address and CONNECT naming our
-/// connection ID (the server introduces us and will relay by that ID). If the handshake is not
+/// connection ID (the server introduces us and will relay by that ID; its answer lists the
+/// device's LAN candidates, which get the initiation too). If the handshake is not
 /// done after `relayDeadline` (or direct is disabled), the initiation also goes to the server,
 /// which relays it: the first reply, from either path, establishes the link, so data flows
 /// over the relay when no direct path answers quickly. Once established, `ClientTraversal`
@@ -124,6 +125,13 @@ final class PortMapping: @unchecked Sendable {
                     return keyMismatch()
                 }
                 connectResult = result
+                if direct != nil, tunnel.connection.state == .handshaking {
+                    // The device's LAN candidates join the race (same LAN; no hairpin needed).
+                    let now = EndpointDriver.now()
+                    for candidate in result.deviceCandidates.prefix(5) where candidate != reflexive {
+                        tunnel.connection.sendHandshake(alsoTo: candidate, now: now)
+                    }
+                }
                 sendViaRelay(tunnel)
                 startTraversal()
             }

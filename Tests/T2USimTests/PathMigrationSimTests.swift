@@ -120,6 +120,25 @@ struct RelayScenario {
         #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil)
     }
 
+    /// The initiation goes direct and (sendHandshake(alsoTo:)) through the relay; the device's
+    /// direct replies are lost. The device answers the relayed duplicate where it came from,
+    /// so the handshake completes through the relay and data flows.
+    @Test func duplicateInitiationIsAnsweredWhereItCameFrom() throws {
+        let seed: UInt64 = 69
+        let link = Self.link(loss: 0)
+        let scenario = RelayScenario(seed: seed, streams: 2, bytesPerStream: 100 * 1024, link: link)
+        var dark = LinkConditions()
+        dark.lossRate = 1
+        scenario.network.setLink(from: TransferScenario.clientAddress, to: TransferScenario.deviceAddress, link)
+        scenario.network.setLink(from: TransferScenario.deviceAddress, to: TransferScenario.clientAddress, dark)
+        #expect(scenario.transfer.runTransfer(limit: .seconds(20)), "seed \(seed)")
+        let client = try #require(scenario.client.connection)
+        #expect(client.peerAddress == RelayScenario.relayAddress)
+        #expect(scenario.client.handshakeCompletedAt.map { $0 < Instant.zero + .milliseconds(150) } == true,
+                "seed \(seed): handshake waited for a retransmission: \(String(describing: scenario.client.handshakeCompletedAt))")
+        #expect(scenario.transfer.mismatchedStreams.isEmpty)
+    }
+
     /// Direct -> relay -> direct during one transfer: still byte-exact.
     @Test func migrateBackAndForth() throws {
         let seed: UInt64 = 64

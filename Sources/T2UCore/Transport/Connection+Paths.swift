@@ -34,16 +34,17 @@ extension Connection {
     }
 
     /// Initiator, while handshaking: the initiation (and its retransmissions) also goes to
-    /// `address`, e.g. the server relay that forwards by connection ID. The first valid reply,
+    /// `address`, e.g. the server relay that forwards by connection ID, or a LAN candidate
+    /// (up to 8 addresses; the first copy goes out at once). The first valid reply,
     /// from whichever address, completes the handshake and becomes the peer address.
     public func sendHandshake(alsoTo address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .handshaking, initiator != nil else { return }
         if address == peerAddress {
             handshakeRetransmitAt = now
-        } else {
-            handshakeAlsoTo = address
-            handshakeAlsoPending = true
+        } else if !handshakeAlsoTo.contains(address), handshakeAlsoTo.count < Self.maxHandshakeAddresses {
+            handshakeAlsoTo.append(address)
+            handshakeAlsoPending.append(address)
         }
     }
 

@@ -47,8 +47,8 @@ extension Connection {
             }
             self.initiator = nil
             handshakeRetransmitAt = nil
-            handshakeAlsoTo = nil
-            handshakeAlsoPending = false
+            handshakeAlsoTo = []
+            handshakeAlsoPending = []
             remoteConnectionID = peerConnectionID
             peerAddress = address
             validatedAddress = address

@@ -7,7 +7,7 @@ extension Connection {
             return nil
         case .handshaking:
             let expiry = createdAt + config.handshakeTimeout
-            if handshakeAlsoPending { return lastNow }
+            if !handshakeAlsoPending.isEmpty { return lastNow }
             return handshakeRetransmitAt.map { min($0, expiry) } ?? expiry
         case .closing:
             return closeFramePending != nil ? lastNow : drainUntil

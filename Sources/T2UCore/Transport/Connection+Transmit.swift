@@ -11,8 +11,8 @@ extension Connection {
             return nil
         case .handshaking:
             guard let initiator else { return nil }
-            if handshakeAlsoPending, let also = handshakeAlsoTo {
-                handshakeAlsoPending = false
+            if !handshakeAlsoPending.isEmpty {
+                let also = handshakeAlsoPending.removeFirst()
                 buffer.writeBytes(initiator.initiationDatagram)
                 countSent(buffer)
                 return also
@@ -21,7 +21,7 @@ extension Connection {
             buffer.writeBytes(initiator.initiationDatagram)
             handshakeRetransmitAt = now + handshakeRetransmitInterval
             handshakeRetransmitInterval = min(handshakeRetransmitInterval * 2, .seconds(2))
-            handshakeAlsoPending = handshakeAlsoTo != nil
+            handshakeAlsoPending = handshakeAlsoTo
             countSent(buffer)
             return peerAddress
         case .closing:

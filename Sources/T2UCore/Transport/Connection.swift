@@ -34,9 +34,11 @@ public final class Connection {
     var handshakeReplyPending = false
     /// Where the pending reply goes: the source of the (repeated) initiation.
     var handshakeReplyAddress: NetAddress?
-    /// Initiator: a second address the initiation also goes to (`sendHandshake(alsoTo:)`).
-    var handshakeAlsoTo: NetAddress?
-    var handshakeAlsoPending = false
+    /// Initiator: other addresses the initiation also goes to (`sendHandshake(alsoTo:)`), and
+    /// those of them still owed a copy of the current (re)transmission.
+    var handshakeAlsoTo: [NetAddress] = []
+    var handshakeAlsoPending: [NetAddress] = []
+    static let maxHandshakeAddresses = 8
 
     // Packet protection
     var remoteConnectionID = ConnectionID(rawValue: 0)
