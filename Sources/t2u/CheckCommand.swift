@@ -15,7 +15,9 @@ struct Check: AsyncParsableCommand {
               CHECK ok=1 path=lan|direct|relay peer=IP:PORT ttfb_ms=.. final_path_ms=.. connect_ms=.. bytes=.. mbps=.. breaks=.. statuses=.. paths=..
             Times count from the port mapping request: connect_ms until the link is up, ttfb_ms until the first echoed byte, final_path_ms until the last path change. statuses and paths list every change as value@ms.
 
-            --duration S keeps the transfer running for S seconds (for fault tests). With --reconnect, a connection that breaks is counted and a new one is made once the link is up again; without it, a break fails the check.
+            SIGINT or SIGTERM ends the transfer early: what was sent is awaited and verified, then the CHECK line is printed as usual.
+
+            --duration S keeps the transfer running for S seconds (for fault tests). With --reconnect, a connection that breaks is counted (breaks=) and a new one is made once the link is up again (for --bytes: the whole amount again); without it, a break fails the check.
 
             `t2u check --echo` runs the echo service instead (127.0.0.1, --echo-port or a free port; prints `echo listening PORT`) until Ctrl-C.
 
@@ -36,7 +38,7 @@ struct Check: AsyncParsableCommand {
     var bytes: String = "1M"
     @Option(name: .long, help: "Seconds to keep transferring (0: send --bytes once).")
     var duration: Double = 0
-    @Flag(name: .long, help: "With --duration: reconnect after a broken connection instead of failing.")
+    @Flag(name: .long, help: "Reconnect after a broken connection instead of failing.")
     var reconnect = false
     @Option(name: .long, help: "Seed of the data.")
     var seed: UInt64 = 1
@@ -77,6 +79,7 @@ struct Check: AsyncParsableCommand {
         log.bootstrap()
         if echo { return try await runEcho() }
         guard let uuid, let remotePort, let server else { throw ExitCode(1) }
+        let signals = TerminationSignals()
         let group = MultiThreadedEventLoopGroup.singleton
         var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: key)
         options.firstRetryDelay = .milliseconds(500)
@@ -94,11 +97,18 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let poller = Task { await Self.poll(client: client, localPort: localPort, recorder: recorder) }
+        let stopper = Task {
+            let number = await signals.wait()
+            guard !Task.isCancelled else { return }
+            printError("check +\(recorder.elapsedMillis) ms: signal \(number): finishing the transfer")
+            recorder.requestStop()
+        }
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         let plan = CheckPlan(total: duration > 0 ? nil : parseAmount(bytes) ?? 0, duration: duration, seed: seed)
         await transfer(plan: plan, localPort: localPort, client: client, recorder: recorder, group: group, deadline: deadline)
         if settle > 0 && recorder.failure == nil { await recorder.waitForSettledPath(seconds: settle, deadline: deadline) }
         poller.cancel()
+        stopper.cancel()
         _ = await poller.value
         let keyRejected = await client.status() == .keyRejected
         await client.deletePort(localPort)
@@ -116,7 +126,7 @@ struct Check: AsyncParsableCommand {
                           group: EventLoopGroup, deadline: ContinuousClock.Instant) async {
         let end = plan.duration > 0 ? recorder.start + .milliseconds(Int(plan.duration * 1000)) : nil
         var connection = 0
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline && !recorder.stopRequested {
             connection += 1
             let remaining = deadline - ContinuousClock.now
             let result = await EchoTransfer.run(
@@ -127,15 +137,15 @@ struct Check: AsyncParsableCommand {
             if case .mismatch = error { return recorder.fail("\(error)") }
             recorder.noteBreak("\(error)")
             if case .timedOut = error { return recorder.fail("\(error)") }
-            guard reconnect, let end, ContinuousClock.now < end else {
+            guard reconnect, end.map({ ContinuousClock.now < $0 }) ?? true, !recorder.stopRequested else {
                 return recorder.fail("\(error)")
             }
             // Wait (bounded) for the link to come back before the next connection.
-            while ContinuousClock.now < deadline, await client.portStatus(localPort).0 != .connected {
+            while ContinuousClock.now < deadline, !recorder.stopRequested, await client.portStatus(localPort).0 != .connected {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
-        recorder.fail("timed out after \(fixed(timeout, 1)) s")
+        if !recorder.stopRequested { recorder.fail("timed out after \(fixed(timeout, 1)) s") }
     }
 
     /// Status and path every 5 ms; changes go to the recorder (and stderr).
@@ -198,6 +208,8 @@ final class CheckRecorder: @unchecked Sendable {
         var breaks: [String] = []
         var failure: String?
         var lastPathChange = ContinuousClock.now
+        var stopRequested = false
+        var stopHook: (@Sendable () -> Void)?
     }
     let start = ContinuousClock.now
     private let lock = NSLock()
@@ -261,6 +273,22 @@ final class CheckRecorder: @unchecked Sendable {
     }
 
     var failure: String? { withLockedValue { $0.failure } }
+
+    var stopRequested: Bool { withLockedValue { $0.stopRequested } }
+
+    /// Ends the transfer early (signal): the current connection stops sending and finishes.
+    func requestStop() {
+        let hook = withLockedValue { state -> (@Sendable () -> Void)? in
+            state.stopRequested = true
+            return state.stopHook
+        }
+        hook?()
+    }
+
+    /// What `requestStop` pokes: the current connection's handler, on its event loop.
+    func setStopHook(_ hook: (@Sendable () -> Void)?) {
+        withLockedValue { $0.stopHook = hook }
+    }
 
     /// Returns once the path has not changed for `seconds` (or at the deadline).
     func waitForSettledPath(seconds: Double, deadline: ContinuousClock.Instant) async {
@@ -340,8 +368,11 @@ enum EchoTransfer {
         let timer = loop.scheduleTask(in: .nanoseconds(Int64(recorderNanos(timeout)))) {
             handler.timeOut()
         }
+        recorder.setStopHook { loop.execute { handler.stop() } }
+        if recorder.stopRequested { loop.execute { handler.stop() } }
         let result = (try? await promise.futureResult.get()) ?? Result(verified: 0, seconds: 0, error: .closedEarly(sent: 0, verified: 0))
         timer.cancel()
+        recorder.setStopHook(nil)
         try? await channel.close()
         return result
     }
@@ -407,7 +438,10 @@ private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable
         self.verifier = PatternStream(seed: seed)
     }
 
+    private var stopped = false
+
     private var writing: Bool {
+        if stopped { return false }
         if let total { return sent < total }
         if let until { return ContinuousClock.now < until }
         return false
@@ -475,6 +509,12 @@ private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable
     private func finishIfDone() {
         guard let context, !done, !writing, verified == sent else { return }
         finish(nil, context: context)
+    }
+
+    /// Stop sending; finish once everything sent is verified.
+    func stop() {
+        stopped = true
+        finishIfDone()
     }
 
     func timeOut() {

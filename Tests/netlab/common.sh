@@ -10,6 +10,7 @@ server_ip=203.0.113.10
 server_port=7000
 echo_port=7007
 device_uuid=LAB-DEV-1
+server_args=()
 
 # Release binaries with the flags scripts/test.sh builds with, so nothing rebuilds.
 netlab_bin() {
@@ -67,7 +68,7 @@ wait_for_log() {
 }
 
 start_server() {
-    "$lab" exec inet "$bin/t2u-server" --port "$server_port" --log-level "${server_log_level:-info}" \
+    "$lab" exec inet "$bin/t2u-server" --port "$server_port" "${server_args[@]}" --log-level "${server_log_level:-info}" \
         >>"$cell_logs/server.log" 2>&1 &
     server_pid=$!
     wait_for_log "$cell_logs/server.log" "t2u-server listening" || { echo "server did not start" >>"$cell_logs/server.log"; return 1; }
@@ -82,7 +83,9 @@ start_echo() {
 
 start_agent() {
     local host="${1:-dev}"
+    # A state file keeps the device key across restarts (clients pin it on first use).
     "$lab" exec "$host" "$bin/t2usvr" "$device_uuid" "$server_ip" "$server_port" --log-level "${agent_log_level:-info}" \
+        --state "$cell_logs/agent-$host.key" \
         >>"$cell_logs/agent-$host.log" 2>&1 &
     agent_pid=$!
 }

@@ -5,6 +5,8 @@
 #   lab.sh down                 remove this lab's namespaces (and the processes in them)
 #   lab.sh exec HOST cmd...     run cmd in HOST: inet, nata, natb, cli, dev, dev2
 #   lab.sh status               list this lab's namespaces and NAT rules
+#   lab.sh flush ROUTER         conntrack -F on nata or natb (mappings forgotten)
+#   lab.sh rebind ROUTER        like a NAT reboot: mappings forgotten, new external ports
 #
 # T is none, fullcone, cone or symmetric. The lab is named by $T2U_LAB (default t2u-<pid>-); `up`
 # prints `export T2U_LAB=...` so later calls find it. Namespaces are ${T2U_LAB}HOST, so parallel
@@ -31,7 +33,7 @@ hosts=(inet nata natb cli dev dev2)
 state_root="${T2U_LAB_STATE:-/run/t2u-netlab}"
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 lab_name() {
     if [ -n "${T2U_LAB:-}" ]; then echo "$T2U_LAB"; return; fi
@@ -228,7 +230,7 @@ lab_up() {
     [[ "$loss" =~ ^[0-9]+$ ]] && [ "$loss" -le 100 ] || die "--loss must be 0...100 (percent)"
     [[ "$rate" =~ ^[0-9]+$ ]] || die "--rate must be a whole number of Mbit/s"
     [ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
-    for tool in ip nft python3; do command -v "$tool" >/dev/null || die "$tool is missing (apt-get install iproute2 nftables python3)"; done
+    for tool in ip nft python3 ethtool; do command -v "$tool" >/dev/null || die "$tool is missing (apt-get install iproute2 nftables python3 ethtool)"; done
 
     export T2U_LAB="${T2U_LAB:-t2u-$$-}"
     name="$T2U_LAB"  # global: the EXIT trap needs it
@@ -303,6 +305,31 @@ case "$cmd" in
         [[ " ${hosts[*]} " == *" $host "* ]] || die "unknown host $host (one of: ${hosts[*]})"
         [ -e "/run/netns/$(ns "$host")" ] || die "lab $(lab_name) has no $host (lab.sh up first)"
         exec ip netns exec "$(ns "$host")" "$@"
+        ;;
+    flush)
+        # Forget every NAT mapping of ROUTER (conntrack -F); the masquerade keeps its port range.
+        [ $# -eq 1 ] || die "usage: lab.sh flush nata|natb"
+        in_ns "$1" conntrack -F >/dev/null 2>&1 || die "conntrack -F failed in $1 (apt-get install conntrack)"
+        ;;
+    rebind)
+        # A NAT reboot: mappings forgotten AND new ones on other ports (masquerade moves between
+        # two disjoint port ranges), so every inside host's external port changes.
+        [ $# -eq 1 ] || die "usage: lab.sh rebind nata|natb"
+        router_ns="$1"
+        listing="$(in_ns "$router_ns" nft -a list chain ip lab postrouting)"
+        grep -q masquerade <<<"$listing" || die "$router_ns has no masquerade rule to rebind"
+        range=":20000-29999"
+        grep -q "to :20000-29999" <<<"$listing" && range=":30000-39999"
+        flags=""
+        grep -q "fully-random" <<<"$listing" && flags=" fully-random"
+        # Drop the previous rebind's rule; the new one goes first (UDP and TCP; the original
+        # masquerade still covers the rest).
+        old_handle="$(sed -n 's/.*masquerade to :.*# handle \([0-9]*\)$/\1/p' <<<"$listing" | head -n1)"
+        [ -z "$old_handle" ] || in_ns "$router_ns" nft delete rule ip lab postrouting handle "$old_handle"
+        # shellcheck disable=SC2086
+        in_ns "$router_ns" nft insert rule ip lab postrouting oifname "wan" meta l4proto '{ tcp, udp }' masquerade to "$range"$flags
+        in_ns "$router_ns" conntrack -F >/dev/null 2>&1 || die "conntrack -F failed in $router_ns"
+        echo "$router_ns: mappings flushed, masquerade now to $range$flags"
         ;;
     status)
         name="$(lab_name)"
