@@ -13,7 +13,7 @@ struct Check: AsyncParsableCommand {
 
             Prints ONE line on stdout:
               CHECK ok=1 path=lan|direct|relay peer=IP:PORT ttfb_ms=.. final_path_ms=.. connect_ms=.. bytes=.. mbps=.. breaks=.. statuses=.. paths=..
-            Times count from the port mapping request: connect_ms until the link is up, ttfb_ms until the first echoed byte, final_path_ms until the last path change. statuses and paths list every change as value@ms.
+            Times count from the port mapping request: connect_ms until the link is up, ttfb_ms until the first echoed byte, final_path_ms until the last path change. mbps is the verified payload rate from the first echoed byte on. statuses and paths list every change as value@ms.
 
             SIGINT or SIGTERM ends the transfer early: what was sent is awaited and verified, then the CHECK line is printed as usual.
 
@@ -423,7 +423,9 @@ private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable
     private var expected: [UInt8] = []
     private var sent: UInt64 = 0
     private var verified: UInt64 = 0
-    private var startedAt = ContinuousClock.now
+    /// When the first echoed byte came back: the rate counts from there (not from the wait
+    /// for the link).
+    private var firstByteAt: ContinuousClock.Instant?
     private var done = false
     private var context: ChannelHandlerContext?
     private var stopTimer: Scheduled<Void>?
@@ -448,13 +450,13 @@ private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     private var seconds: Double {
-        Double(CheckRecorder.millis(ContinuousClock.now - startedAt)) / 1000
+        guard let firstByteAt else { return 0 }
+        return Double(CheckRecorder.millis(ContinuousClock.now - firstByteAt)) / 1000
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func channelActive(context: ChannelHandlerContext) {
-        startedAt = ContinuousClock.now
         if let until {
             let nanos = CheckRecorder.millis(until - ContinuousClock.now) * 1_000_000
             stopTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, nanos)))) { [self] in
@@ -486,7 +488,10 @@ private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable
         let buffer = unwrapInboundIn(data)
         let count = buffer.readableBytes
         guard count > 0 else { return }
-        if verified == 0 { recorder.firstByte() }
+        if firstByteAt == nil {
+            firstByteAt = ContinuousClock.now
+            recorder.firstByte()
+        }
         if expected.count < count { expected = [UInt8](repeating: 0, count: count) }
         let matches = expected.withUnsafeMutableBytes { scratch -> Int? in
             let slice = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
