@@ -12,7 +12,8 @@ final class ClientCore: @unchecked Sendable {
     let loop: EventLoop
     let driver: EndpointDriver
     let signaling: SignalingClient
-    let serverAddress: NetAddress
+    /// The server registered with now (relayed connections go through it).
+    var serverAddress: NetAddress { signaling.config.server }
     let logger: Logger
     private(set) var ports: [UInt16: PortMapping] = [:]
     /// Device keys seen by this instance (trust on first use).
@@ -24,11 +25,12 @@ final class ClientCore: @unchecked Sendable {
     private var sampler: RepeatedTask?
     private(set) var isShutDown = false
 
-    init(options: T2UClientOptions, loop: EventLoop, serverAddress: NetAddress, continuation: AsyncStream<T2UClientEvent>.Continuation,
+    /// `servers`: non-empty; the first is tried first, the others when it stops answering.
+    init(options: T2UClientOptions, loop: EventLoop, servers: [NetAddress], continuation: AsyncStream<T2UClientEvent>.Continuation,
          logger: Logger) throws {
         self.options = options
         self.loop = loop
-        self.serverAddress = serverAddress
+        let serverAddress = servers.first ?? NetAddress(ipv4: (127, 0, 0, 1), port: 7000)
         self.continuation = continuation
         self.logger = logger
         let entropy = SystemEntropy()
@@ -43,6 +45,7 @@ final class ClientCore: @unchecked Sendable {
             role: .client, uuid: "client-" + Self.randomHex(entropy), publicKey: identity.publicKey,
             serverKey: options.serverKey, server: serverAddress, observationServer: observation)
         config.requestTimeout = .seconds(5)
+        config.fallbackServers = Array(servers.dropFirst())
         signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
     }
 

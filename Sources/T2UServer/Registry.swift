@@ -42,6 +42,13 @@ public protocol Registry: AnyObject {
     func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord?
     /// Removes and returns every record last seen before `cutoff`.
     func expire(before cutoff: Instant) -> [PresenceRecord]
+    /// The advertised main address of another server sharing this registry (nil: unknown).
+    func serverAddress(_ serverID: String) -> NetAddress?
+}
+
+extension Registry {
+    /// A single-server registry knows no other servers.
+    public func serverAddress(_ serverID: String) -> NetAddress? { nil }
 }
 
 public final class InMemoryRegistry: Registry {

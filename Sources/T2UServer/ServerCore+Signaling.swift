@@ -99,6 +99,15 @@ extension ServerCore {
                                               deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
         }
         let cid = m.clientConnectionID.rawValue
+        // A device homed on another server: that server introduces it and we relay through it.
+        var peer: (id: String, address: NetAddress, via: NetAddress)?
+        if device.homeServerID != config.serverID {
+            guard let address = registry.serverAddress(device.homeServerID), let via = config.advertiseAddress else {
+                return reply(.connectResult(.init(requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
+                                                  deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
+            }
+            peer = (device.homeServerID, address, via)
+        }
         var sessionID: UInt64
         if let existing = sessionByCID[cid], let session = sessions[existing] {
             // A retransmitted CONNECT: answer with the same session.
@@ -107,6 +116,7 @@ extension ServerCore {
                 return reply(.error(requestID: m.requestID, code: .malformed), to: request, verified: true)
             }
             sessionID = existing
+            if session.peerServerID != nil { forwardIntroduction(session) }
         } else {
             guard sessions.count < config.maxSessions else {
                 reject(.capacity)
@@ -122,7 +132,15 @@ extension ServerCore {
                 introduceInterval: config.introduceRetransmit,
                 relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
             sessionByCID[cid] = sessionID
-            sendIntroduce(sessionID, now: now)
+            if let peer, let session = sessions[sessionID] {
+                session.deviceAddress = peer.address
+                session.peerServerID = peer.id
+                session.introduceAcked = true
+                session.nextIntroduceAt = .distantFuture
+                forwardIntroduction(session)
+            } else {
+                sendIntroduce(sessionID, now: now)
+            }
         }
         let candidates = Array(([device.address] + device.candidates.filter { $0 != device.address })
             .prefix(SignalingLimits.maxCandidates))
@@ -134,7 +152,9 @@ extension ServerCore {
     /// An agent's address changed (NAT rebinding): its sessions follow it.
     private func rebind(_ record: PresenceRecord) {
         for session in sessions.values {
-            if record.role == .device, session.deviceUUID == record.uuid { session.deviceAddress = record.address }
+            if record.role == .device, session.deviceUUID == record.uuid, session.peerServerID == nil {
+                session.deviceAddress = record.address
+            }
             if record.role == .client, session.clientUUID == record.uuid { session.clientAddress = record.address }
         }
     }

@@ -19,6 +19,8 @@ public final class SignalingClient {
     public private(set) var config: SignalingClientConfig
     /// Datagrams from addresses other than the server, or that do not parse.
     public private(set) var ignoredDatagrams: UInt64 = 0
+    /// Times registration moved to the next server of the list.
+    public private(set) var failovers: UInt64 = 0
 
     private enum Phase {
         case hello
@@ -172,6 +174,7 @@ public final class SignalingClient {
             message.write(into: &buffer)
             return destination
         }
+        if exchange.nextSendAt <= now { failOverIfSilent(now: now) }
         if exchange.nextSendAt <= now, let message = exchangeMessage() {
             backOff(&exchange, now: now)
             message.write(into: &buffer)
@@ -232,6 +235,19 @@ public final class SignalingClient {
     }
 
     // MARK: Internals
+
+    /// Registration unanswered for `failoverAfterSends` sends: the next server of the list.
+    private func failOverIfSilent(now: Instant) {
+        guard !config.fallbackServers.isEmpty, exchange.sends >= config.failoverAfterSends else { return }
+        if case .registered = phase { return }
+        config.fallbackServers.append(config.server)
+        config.server = config.fallbackServers.removeFirst()
+        if config.observationServer != nil, config.server.port < UInt16.max {
+            config.observationServer = NetAddress(host: config.server.host, port: config.server.port + 1)
+        }
+        failovers &+= 1
+        startHello(now: now)
+    }
 
     private func ignore() { ignoredDatagrams &+= 1 }
 
