@@ -7,9 +7,10 @@
 # every cell connects; the same-LAN cell uses the LAN path; every cell but symmetric x symmetric
 # goes direct. Exit 1 naming the failing cells (their logs printed). Root only.
 #
-#   grid.sh [--cells LIST] [--bytes N] [--report-only]
+#   grid.sh [--cells LIST] [--bytes N] [--report-only] [--lab-args "ARGS"]
 #     LIST: comma-separated CLIENT:DEVICE pairs and/or "lan" (default: all 17 cells)
 #     --report-only: print the table, assert only that every cell connected
+#     --lab-args: more `lab.sh up` options for every cell, e.g. "--clash" or "--loss 2"
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -20,12 +21,14 @@ cells+=(lan)
 bytes=4M
 report_only=0
 cell_timeout=45
+lab_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --cells) IFS=, read -r -a cells <<<"$2"; shift 2 ;;
         --bytes) bytes="$2"; shift 2 ;;
         --report-only) report_only=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --lab-args) read -r -a lab_args <<<"$2"; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "grid.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -37,7 +40,7 @@ failures=()
 # run_cell NAME CLIENT_NAT DEVICE_NAT CLIENT_HOST
 run_cell() {
     local name="$1" client_nat="$2" device_nat="$3" client_host="$4" line status=0
-    if ! netlab_up "$name" --client-nat "$client_nat" --device-nat "$device_nat"; then
+    if ! netlab_up "$name" --client-nat "$client_nat" --device-nat "$device_nat" "${lab_args[@]}"; then
         result[$name]="CHECK ok=0 error=\"lab up failed\""
         return 1
     fi
@@ -88,7 +91,7 @@ cell_text() {
     echo "$(check_field "$line" path) $(check_field "$line" ttfb_ms)/$(check_field "$line" final_path_ms)"
 }
 echo
-echo "t2u traversal grid ($(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo '?')): path ttfb_ms/final_path_ms; rows client NAT, columns device NAT"
+echo "t2u traversal grid ($(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo '?')${lab_args[*]:+, lab ${lab_args[*]}}): path ttfb_ms/final_path_ms; rows client NAT, columns device NAT"
 printf '%-12s' "client\\dev"
 for d in "${types[@]}"; do printf '%-22s' "$d"; done
 echo

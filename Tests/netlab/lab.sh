@@ -270,7 +270,7 @@ lab_up() {
     ip netns exec "${name}inet" timeout 60 python3 "$here/natprobe.py" reflect >"$reflector_log" 2>&1 &
     rpid=$!
     for _ in $(seq 1 50); do
-        port_line="$(grep -m1 '^ready' "$reflector_log" || true)"
+        port_line="$(grep -m1 '^ready' "$reflector_log" 2>/dev/null || true)"
         [ -n "$port_line" ] && break
         sleep 0.1
     done
