@@ -22,6 +22,12 @@ final class ClientCore: @unchecked Sendable {
     private var eventHandler: (@Sendable (T2UClientEvent) -> Void)?
     private let continuation: AsyncStream<T2UClientEvent>.Continuation
     private var sampler: RepeatedTask?
+    /// Per-device memory of the traversal strategy that worked.
+    var traversalMemory = TraversalMemory()
+    /// Running path discoveries by session ID (punches name it).
+    var traversals: [UInt64: ClientTraversal] = [:]
+    /// Our LAN addresses with the bound port: sent in CONNECT.
+    private(set) var lanCandidates: [NetAddress] = []
     private(set) var isShutDown = false
 
     init(options: T2UClientOptions, loop: EventLoop, serverAddress: NetAddress, continuation: AsyncStream<T2UClientEvent>.Continuation,
@@ -43,6 +49,7 @@ final class ClientCore: @unchecked Sendable {
             role: .client, uuid: "client-" + Self.randomHex(entropy), publicKey: identity.publicKey,
             serverKey: options.serverKey, server: serverAddress, observationServer: observation)
         config.requestTimeout = .seconds(5)
+        config.classifiesNAT = true
         signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
     }
 
@@ -54,7 +61,11 @@ final class ClientCore: @unchecked Sendable {
     /// Binds the UDP socket (in `udpPortRange` if set) and starts signaling.
     func start() -> EventLoopFuture<Void> {
         let candidates: [Int] = options.udpPortRange.map { $0.map(Int.init) } ?? [0]
-        return bind(candidates[...]).map { _ in
+        return bind(candidates[...]).map { bound in
+            let port = UInt16(bound.port ?? 0)
+            self.lanCandidates = LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(self.serverAddress.host))
+            self.signaling.localAddresses = self.lanCandidates
+            self.driver.onPunch = { datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
             self.driver.attachSignaling(self.signaling) { self.signalingEvent($0) }
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 let now = NIODeadline.now()
@@ -87,6 +98,8 @@ final class ClientCore: @unchecked Sendable {
             connectWaiters.removeValue(forKey: id)?(.failure(failure))
         case .statusChanged(let status):
             logger.debug("server connection", metadata: ["status": "\(status)"])
+        case .natBehavior(let nat):
+            logger.debug("NAT behaviour", metadata: ["nat": "\(nat)"])
         default:
             break
         }
@@ -108,9 +121,19 @@ final class ClientCore: @unchecked Sendable {
 
     func connect(_ uuid: String, connectionID: ConnectionID,
                  _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
-        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
+        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates, now: EndpointDriver.now())
         connectWaiters[id] = done
         driver.requestStep()
+    }
+
+    /// A traversal punch: the session it names (all, for a bare punch) probes the sender.
+    private func punched(_ datagram: ByteBuffer, from address: NetAddress, socket: Int) {
+        let (_, sessionID) = TraversalPunch.parse(datagram)
+        if let sessionID {
+            traversals[sessionID]?.punched(from: address, socket: socket)
+        } else {
+            for traversal in traversals.values { traversal.punched(from: address, socket: socket) }
+        }
     }
 
     // MARK: device keys (trust on first use)
@@ -175,6 +198,8 @@ final class ClientCore: @unchecked Sendable {
         sampler?.cancel()
         for port in ports.values { port.close() }
         ports.removeAll()
+        for traversal in traversals.values { traversal.stop(keep: nil) }
+        traversals.removeAll()
         for waiter in queryWaiters.values { waiter(.failure(.timeout)) }
         for waiter in connectWaiters.values { waiter(.failure(.timeout)) }
         queryWaiters.removeAll()

@@ -78,11 +78,12 @@ public final class DeviceAgent: Sendable {
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
         do {
             let port = UInt16(bound.port ?? 0)
-            let config = SignalingClientConfig(
+            var config = SignalingClientConfig(
                 role: .device, uuid: options.uuid, publicKey: identity.publicKey, extra: Array(options.extra.utf8),
                 candidates: LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(server.host)),
                 serverKey: options.serverKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
+            config.classifiesNAT = true
             try await loop.submit {
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
             }.get()

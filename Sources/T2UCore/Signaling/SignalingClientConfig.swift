@@ -14,6 +14,9 @@ public struct SignalingClientConfig: Sendable {
     public var server: NetAddress
     /// The server's second (observation) port, for PROBE; nil disables probing.
     public var observationServer: NetAddress?
+    /// Probe the observation port after every registration and classify our NAT (`nat`);
+    /// agents turn it on, protocol tests leave it off.
+    public var classifiesNAT = false
 
     public var initialRetransmit: Nanos = .milliseconds(500)
     public var maxRetransmit: Nanos = .seconds(8)
