@@ -26,6 +26,8 @@ final class ClientCore: @unchecked Sendable {
     var traversalMemory = TraversalMemory()
     /// Running path discoveries by session ID (punches name it).
     var traversals: [UInt64: ClientTraversal] = [:]
+    /// Stopped traversals whose auxiliary socket carries a session, until it closes.
+    var retainedTraversals: [ClientTraversal] = []
     /// Our LAN addresses with the bound port: sent in CONNECT.
     private(set) var lanCandidates: [NetAddress] = []
     private(set) var isShutDown = false
@@ -70,6 +72,7 @@ final class ClientCore: @unchecked Sendable {
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 let now = NIODeadline.now()
                 for port in self.ports.values { port.sampleRates(now: now) }
+                self.retainedTraversals.removeAll { $0.releaseIfSessionEnded() }
             }
         }
     }

@@ -88,10 +88,17 @@ final class ClientTraversal: @unchecked Sendable {
         let kept = keep.map { core.driver.route(to: $0) } ?? 0
         core.driver.closeAuxiliarySockets(auxiliary.filter { $0 != kept })
         auxiliary = auxiliary.filter { $0 == kept }
+        // The socket carrying the session stays until the connection closes (ClientCore sweeps).
+        if !auxiliary.isEmpty { core.retainedTraversals.append(self) }
     }
 
-    /// The auxiliary socket this traversal kept for the session (closed with it by the owner).
-    var keptSockets: [Int] { stopped ? auxiliary : [] }
+    /// After `stop`: closes the kept socket once the session's connection closed; true when done.
+    func releaseIfSessionEnded() -> Bool {
+        guard connection.state == .closed else { return false }
+        core.driver.closeAuxiliarySockets(auxiliary)
+        auxiliary = []
+        return true
+    }
 
     /// A punch from `address` reached socket `socket` (0 main): the device's NAT has a mapping
     /// toward that socket's, so probe back through it.
