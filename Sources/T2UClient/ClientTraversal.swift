@@ -42,8 +42,10 @@ final class ClientTraversal: @unchecked Sendable {
         let peer = TraversalPeer(nat: connectResult.deviceNAT, reflexive: deviceReflexive,
                                  candidates: connectResult.deviceCandidates.filter { $0 != deviceReflexive })
         let now = EndpointDriver.now()
+        var config = TraversalConfig()
+        config.birthdaySockets = min(config.birthdaySockets, core.driver.auxiliarySocketsAvailable)
         planner = TraversalPlanner(role: .client, localNAT: core.signaling.nat, peer: peer, sessionID: connectResult.sessionID,
-                                   entropy: entropy, now: now, remembered: core.traversalMemory.recall(uuid, now: now))
+                                   entropy: entropy, now: now, config: config, remembered: core.traversalMemory.recall(uuid, now: now))
     }
 
     private var logger: Logger { core.logger }

@@ -89,7 +89,9 @@ final class DeviceRuntime: @unchecked Sendable {
     /// validates the paths; its agent drops our punches after probing back).
     private func startTraversal(_ intro: SignalingMessage.Introduce) {
         guard traversals[intro.sessionID] == nil else { return }
-        let traversal = DeviceTraversal(intro: intro, localNAT: signaling?.nat ?? .unknown, driver: driver, config: traversalConfig)
+        var config = traversalConfig
+        config.birthdaySockets = min(config.birthdaySockets, driver.auxiliarySocketsAvailable)
+        let traversal = DeviceTraversal(intro: intro, localNAT: signaling?.nat ?? .unknown, driver: driver, config: config)
         traversals[intro.sessionID] = traversal
         if traversal.strategies.contains(.relayOnly) {
             logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN",

@@ -44,7 +44,7 @@ extension EndpointDriver {
     public func openAuxiliarySockets(count: Int) -> EventLoopFuture<[Int]> {
         eventLoop.preconditionInEventLoop()
         var futures: [EventLoopFuture<Int?>] = []
-        for _ in 0..<max(0, count) {
+        for _ in 0..<min(max(0, count), auxiliarySocketsAvailable) {
             let socket = AuxiliarySocket(index: nextAuxiliaryIndex, driver: self)
             nextAuxiliaryIndex += 1
             auxiliary[socket.index] = socket
@@ -99,6 +99,12 @@ extension EndpointDriver {
     }
 
     public var auxiliarySocketCount: Int { auxiliary.count }
+
+    /// Bound on auxiliary sockets per driver (file descriptors; each birthday plan takes K).
+    public static let maxAuxiliarySockets = 512
+
+    /// How many more auxiliary sockets may open now.
+    public var auxiliarySocketsAvailable: Int { max(0, Self.maxAuxiliarySockets - auxiliary.count) }
 
     /// The socket datagrams to `address` leave from: 0 main, else an auxiliary index.
     public func route(to address: NetAddress) -> Int {

@@ -185,7 +185,8 @@ private struct Builder {
         guard let reflexive = peer.reflexive else { return }
         if local.isRandomDependent {
             // K mappings toward the peer's one public address.
-            let k = max(1, config.birthdaySockets)
+            let k = config.birthdaySockets
+            guard k > 0 else { return }
             sockets = k
             items.append((at, .openSockets(k), .birthday))
             for round in config.auxiliaryPunchRounds {
