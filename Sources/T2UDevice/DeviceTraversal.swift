@@ -32,7 +32,7 @@ final class DeviceTraversal: @unchecked Sendable {
     var auxiliarySocketsPlanned: Int { planner.auxiliarySockets }
 
     /// Runs the plan; `windowEnded` is called once when it is over.
-    func start(windowEnded: @escaping (DeviceTraversal) -> Void) {
+    func start(windowEnded: @escaping @Sendable (DeviceTraversal) -> Void) {
         driver.eventLoop.scheduleTask(in: .nanoseconds(planner.config.window.value)) { [self] in
             finish()
             windowEnded(self)

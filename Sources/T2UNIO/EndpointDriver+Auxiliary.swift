@@ -2,8 +2,9 @@ import NIOCore
 import T2UCore
 
 /// One auxiliary UDP socket of an `EndpointDriver` (NAT traversal: each socket gets its own
-/// NAT mapping). Its datagrams go to the driver's one `TransportEndpoint`.
-final class AuxiliarySocket: UDPDatagramSink {
+/// NAT mapping). Its datagrams go to the driver's one `TransportEndpoint`. Confined to the
+/// driver's loop.
+final class AuxiliarySocket: UDPDatagramSink, @unchecked Sendable {
     let index: Int
     weak var driver: EndpointDriver?
     var udp: UDPEndpoint?
