@@ -18,6 +18,8 @@ import Testing
         var received: [UInt8] = []
         var accepted: Connection?
         var punches: [(NetAddress, Int)] = []
+        /// Client loop only.
+        var connection: Connection?
 
         init(seed: UInt64) {
             let loops = Array(group.makeIterator())
@@ -61,8 +63,8 @@ import Testing
         }
 
         /// Connects to `address`, writes `payload` on one stream; waits until the device read it.
-        func transfer(to address: NetAddress, payload: [UInt8]) async throws -> Connection {
-            let connection = try await client.eventLoop.submit { [self] in
+        func transfer(to address: NetAddress, payload: [UInt8]) async throws {
+            try await client.eventLoop.submit { [self] in
                 let connection = try client.connect(to: SocketAddress(address), remoteStaticKey: deviceKey, password: nil)
                 var offset = 0
                 var stream: StreamID?
@@ -78,14 +80,13 @@ import Testing
                     }
                     self.client.requestStep()
                 }
-                return connection
+                self.connection = connection
             }.get()
             for _ in 0..<1500 {
                 let count = try await device.eventLoop.submit { self.received.count }.get()
                 if count >= payload.count { break }
                 try await Task.sleep(nanoseconds: 10_000_000)
             }
-            return connection
         }
 
         func close() async throws {
@@ -102,14 +103,14 @@ import Testing
         #expect(sockets.count == 3)
         let (index, auxAddress) = sockets[1]
         let payload = SeededEntropy(seed: 0xA0C6).bytes(1 << 20)
-        let connection = try await pair.transfer(to: auxAddress, payload: payload)
+        try await pair.transfer(to: auxAddress, payload: payload)
         let received = try await pair.device.eventLoop.submit { pair.received }.get()
         #expect(received.count == payload.count)
         #expect(received == payload)
         // The device answers through the socket the client reached: route recorded, and the
         // client still sees the auxiliary address as its peer.
         #expect(try await pair.device.eventLoop.submit { pair.device.route(to: clientAddress) }.get() == index)
-        #expect(try await pair.client.eventLoop.submit { connection.peerAddress }.get() == auxAddress)
+        #expect(try await pair.client.eventLoop.submit { pair.connection?.peerAddress }.get() == auxAddress)
         #expect(try await pair.device.eventLoop.submit { pair.device.auxiliarySocketsInUse() }.get() == [index])
         // Closing the other sockets keeps the session's; closing it drops the route.
         try await pair.device.eventLoop.submit {
@@ -128,7 +129,7 @@ import Testing
         let (index, auxAddress) = try #require(sockets.last)
         try await pair.client.eventLoop.submit { pair.client.setRoute(deviceAddress, socket: index) }.get()
         let payload = SeededEntropy(seed: 0xA0D6).bytes(512 * 1024)
-        _ = try await pair.transfer(to: deviceAddress, payload: payload)
+        try await pair.transfer(to: deviceAddress, payload: payload)
         let received = try await pair.device.eventLoop.submit { pair.received }.get()
         #expect(received == payload, "\(received.count) of \(payload.count) bytes")
         // The device saw the client at its auxiliary socket's address.
