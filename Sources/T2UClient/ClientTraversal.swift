@@ -76,7 +76,7 @@ final class ClientTraversal: @unchecked Sendable {
         }
         let strategy = punched[address] ?? planner.strategy(for: address) ?? .candidates
         core.traversalMemory.remember(strategy, for: uuid, now: now)
-        logger.debug("direct path", metadata: ["uuid": "\(uuid)", "address": "\(address)", "strategy": "\(strategy)"])
+        logger.info("direct path found", metadata: ["uuid": "\(uuid)", "address": "\(address)", "strategy": "\(strategy)"])
     }
 
     /// Stops probing and releases what it opened (auxiliary sockets not carrying `keep`).

@@ -40,6 +40,19 @@ import Testing
         }
     }
 
+    /// Client and device on one LAN behind one NAT: the device's LAN candidate answers, even
+    /// for a NAT that allows nothing else.
+    @Test(arguments: [Kind.cone, .symmetricRandom])
+    func sharedLANGoesDirectOverTheLANCandidate(kind: Kind) {
+        let world = TraversalWorld(client: kind, device: kind, seed: 0x1A4, sharedLAN: true)
+        let found = world.discover()
+        #expect(found == world.device.main, "\(kind): \(String(describing: found))")
+        guard let found else { return }
+        #expect(world.client.planner!.strategy(for: found) == .candidates)
+        let result = world.transfer(over: found, size: 32 * 1024)
+        #expect(result.received == result.sent)
+    }
+
     @Test func natBehaviourIsClassifiedFromTheTwoServerPorts() {
         let expected: [Kind: (NATBehavior) -> Bool] = [
             .none: { $0 == .none },

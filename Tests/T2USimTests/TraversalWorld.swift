@@ -80,14 +80,21 @@ final class TraversalWorld {
     private(set) var datagramsSent = 0
     private(set) var probesSent = 0
 
-    init(client clientKind: NATKind, device deviceKind: NATKind, seed: UInt64, config: TraversalConfig = .init()) {
+    /// Both agents behind the client's NAT on one LAN: datagrams between their private
+    /// addresses skip the NAT.
+    let sharedLAN: Bool
+
+    init(client clientKind: NATKind, device deviceKind: NATKind, seed: UInt64, config: TraversalConfig = .init(),
+         sharedLAN: Bool = false) {
         self.seed = seed
+        self.sharedLAN = sharedLAN
         entropy = SeededEntropy(seed: seed)
         let clientPublic = NetAddress(ipv4: (203, 0, 113, 10), port: 0).host
         let devicePublic = NetAddress(ipv4: (203, 0, 113, 20), port: 0).host
         // Without a NAT the host is public itself.
         let clientPrivate = clientKind == .none ? clientPublic : NetAddress(ipv4: (100, 64, 1, 2), port: 0).host
-        let devicePrivate = deviceKind == .none ? devicePublic : NetAddress(ipv4: (100, 64, 2, 2), port: 0).host
+        let devicePrivate = sharedLAN ? NetAddress(ipv4: (100, 64, 1, 3), port: 0).host
+            : deviceKind == .none ? devicePublic : NetAddress(ipv4: (100, 64, 2, 2), port: 0).host
         let clientNAT = SimulatedNAT(publicHost: clientPublic, mapping: clientKind.mapping, filtering: clientKind.filtering,
                                      entropy: SeededEntropy(seed: seed &+ 1), firstSequentialPort: 21_000)
         let deviceNAT = SimulatedNAT(publicHost: devicePublic, mapping: deviceKind.mapping, filtering: deviceKind.filtering,
@@ -100,7 +107,7 @@ final class TraversalWorld {
             options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
             entropy: SeededEntropy(seed: seed &+ 6))
         client = Agent(nat: clientNAT, privateHost: clientPrivate, endpoint: clientEndpoint)
-        device = Agent(nat: deviceNAT, privateHost: devicePrivate, endpoint: deviceEndpoint)
+        device = Agent(nat: sharedLAN ? clientNAT : deviceNAT, privateHost: devicePrivate, endpoint: deviceEndpoint)
         for agent in [client, device] { register(agent) }
         client.planner = TraversalPlanner(
             role: .client, localNAT: client.behavior,
@@ -207,7 +214,8 @@ final class TraversalWorld {
     private func send(_ datagram: ByteBuffer, from agent: Agent, socket: Int, to destination: NetAddress) {
         guard let source = agent.sockets[socket] else { return }
         datagramsSent += 1
-        let publicSource = agent.nat.outbound(from: source, to: destination)
+        let onLAN = sharedLAN && (destination.host == client.privateHost || destination.host == device.privateHost)
+        let publicSource = onLAN ? source : agent.nat.outbound(from: source, to: destination)
         let delivery = Delivery(at: now + Self.latency, order: order, datagram: datagram, from: publicSource, to: destination)
         order += 1
         // Constant latency: arrival order is send order, so appending keeps the queue sorted.
@@ -215,13 +223,19 @@ final class TraversalWorld {
     }
 
     private func deliver(_ delivery: Delivery) {
-        for agent in [client, device] where delivery.to.host == agent.nat.publicHost || delivery.to.host == agent.privateHost {
-            guard let inside = agent.nat.inbound(to: delivery.to, from: delivery.from),
+        let agents = [client, device]
+        if sharedLAN, let agent = agents.first(where: { $0.privateHost == delivery.to.host }) {
+            if let socket = agent.socket(at: delivery.to) { receive(delivery.datagram, from: delivery.from, agent: agent, socket: socket) }
+            return
+        }
+        for nat in [client.nat, device.nat] where delivery.to.host == nat.publicHost {
+            guard let inside = nat.inbound(to: delivery.to, from: delivery.from),
+                  let agent = agents.first(where: { $0.nat === nat && $0.privateHost == inside.host }),
                   let socket = agent.socket(at: inside) else { return }
             receive(delivery.datagram, from: delivery.from, agent: agent, socket: socket)
             return
         }
-        // Other addresses (the peer's private LAN, unused ports) lead nowhere.
+        // Other addresses (another site's private LAN, unused ports) lead nowhere.
     }
 
     private func receive(_ datagram: ByteBuffer, from address: NetAddress, agent: Agent, socket: Int) {
