@@ -53,6 +53,21 @@ import Testing
         #expect(result.received == result.sent)
     }
 
+    /// The default sizes (K=256, N=2048): every seeded run finds the path; prints when.
+    @Test(arguments: [(Kind.cone, Kind.symmetricRandom), (Kind.symmetricRandom, Kind.cone)])
+    func birthdayAtDefaultSizes(pair: (Kind, Kind)) {
+        var times: [Double] = []
+        var probes = 0
+        for run in 0..<10 {
+            let world = TraversalWorld(client: pair.0, device: pair.1, seed: 0xF011 &+ UInt64(run))
+            let found = world.discover()
+            #expect(found != nil, "\(pair.0) x \(pair.1), seed \(world.seed)")
+            times.append(world.now.nanoseconds == 0 ? 0 : Double(world.now.nanoseconds) / 1e6)
+            probes += world.probesSent
+        }
+        print("birthday \(pair.0) x \(pair.1), K=256 N=2048: 10/10 found, ms: \(times.map { Int($0) }), client probes/run \(probes / 10)")
+    }
+
     @Test func natBehaviourIsClassifiedFromTheTwoServerPorts() {
         let expected: [Kind: (NATBehavior) -> Bool] = [
             .none: { $0 == .none },
