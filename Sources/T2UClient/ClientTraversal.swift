@@ -26,6 +26,8 @@ final class ClientTraversal: @unchecked Sendable {
     private var punched: [NetAddress: TraversalStrategy] = [:]
     private var lastPunchProbe: [NetAddress: Instant] = [:]
     private var stopped = false
+    /// `settled(on:)` was called (else the window's end records what the session ended up on).
+    private var recorded = false
     private let entropy = SystemEntropy()
 
     /// Punch-triggered probes per address at most this often.
@@ -69,6 +71,7 @@ final class ClientTraversal: @unchecked Sendable {
 
     /// The path the selection settled on (for per-peer memory); nil = relay.
     func settled(on address: NetAddress?) {
+        recorded = true
         let now = EndpointDriver.now()
         guard let address else {
             core.traversalMemory.remember(.relayOnly, for: uuid, now: now)
@@ -76,6 +79,8 @@ final class ClientTraversal: @unchecked Sendable {
         }
         let strategy = punched[address] ?? planner.strategy(for: address) ?? .candidates
         core.traversalMemory.remember(strategy, for: uuid, now: now)
+        // Spraying on would only open more mappings; LAN candidates keep being probed.
+        planner.dropNATStrategies()
         logger.info("direct path found", metadata: ["uuid": "\(uuid)", "address": "\(address)", "strategy": "\(strategy)"])
     }
 
@@ -169,9 +174,14 @@ final class ClientTraversal: @unchecked Sendable {
         }
     }
 
-    /// Window over without a stop: close auxiliary sockets no route uses.
+    /// Window over without a stop: close auxiliary sockets no route uses, and remember what
+    /// the session is on if the selection never said (still relayed: relay only).
     private func releaseIdleSockets() {
         guard !stopped else { return }
+        if !recorded {
+            let peer = connection.peerAddress
+            settled(on: peer == core.serverAddress ? nil : peer)
+        }
         let used = core.driver.auxiliarySocketsInUse()
         core.driver.closeAuxiliarySockets(auxiliary.filter { !used.contains($0) })
         auxiliary = auxiliary.filter { used.contains($0) }

@@ -154,3 +154,14 @@ private func socketOf(_ action: TraversalAction) -> Int {
     if case .punch(_, let socket) = action { return socket }
     return -1
 }
+
+@Suite struct TraversalPlannerDropTests {
+    @Test func droppingNATStrategiesKeepsTheCandidateRounds() {
+        var client = TraversalPlannerTests.plan(.client, local: .endpointIndependent, peer: TraversalPlannerTests.random)
+        #expect(client.poll(now: .zero) == .probe(TraversalPlannerTests.lan, attempts: 3))
+        client.dropNATStrategies()
+        let rest = TraversalPlannerTests.drain(&client)
+        #expect(!rest.isEmpty)
+        #expect(rest.allSatisfy { if case .probe(let a, 3) = $0.1 { a == TraversalPlannerTests.lan || a == TraversalPlannerTests.reflexive } else { false } })
+    }
+}

@@ -111,6 +111,14 @@ public struct TraversalPlanner: Sendable {
         stopped = true
     }
 
+    /// A direct path is in use: the NAT strategies (spray, predicted ports, auxiliary punches)
+    /// have nothing left to find; the candidate rounds go on (a LAN path may still beat it).
+    public mutating func dropNATStrategies() {
+        guard head < schedule.count else { return }
+        schedule = Array(schedule[head...].filter { $0.strategy == .candidates })
+        head = 0
+    }
+
     /// The window is over: auxiliary sockets not carrying the session may close.
     public func windowEnded(now: Instant) -> Bool { now - startedAt >= config.window }
 
