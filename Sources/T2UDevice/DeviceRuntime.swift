@@ -93,6 +93,11 @@ final class DeviceRuntime: @unchecked Sendable {
         config.birthdaySockets = min(config.birthdaySockets, driver.auxiliarySocketsAvailable)
         let traversal = DeviceTraversal(intro: intro, localNAT: signaling?.nat ?? .unknown, driver: driver, config: config)
         traversals[intro.sessionID] = traversal
+        let clientHost = intro.clientPublicAddress.host
+        let server = signaling?.config.server
+        traversal.reachedDirectly = { [unowned self] in
+            sessions.values.contains { $0.connection.peerAddress.host == clientHost && $0.connection.peerAddress != server }
+        }
         if traversal.strategies.contains(.relayOnly) {
             logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN",
                         metadata: ["session": "\(intro.sessionID)"])

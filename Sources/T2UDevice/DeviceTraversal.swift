@@ -18,6 +18,9 @@ final class DeviceTraversal: @unchecked Sendable {
     private(set) var auxiliary: [Int] = []
     private var auxiliaryRequested = false
     private(set) var finished = false
+    /// Whether a session with this client already runs on a direct path (then spraying stops).
+    var reachedDirectly: () -> Bool = { false }
+    private var strategiesDropped = false
 
     init(intro: SignalingMessage.Introduce, localNAT: NATBehavior, driver: EndpointDriver, config: TraversalConfig = .init()) {
         self.sessionID = intro.sessionID
@@ -58,6 +61,10 @@ final class DeviceTraversal: @unchecked Sendable {
         timer = nil
         guard !finished else { return }
         let now = EndpointDriver.now()
+        if !strategiesDropped, reachedDirectly() {
+            strategiesDropped = true
+            planner.dropNATStrategies()
+        }
         while let action = planner.poll(now: now) { execute(action) }
         if let next = planner.nextDeadline() {
             timer = driver.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in run() }
