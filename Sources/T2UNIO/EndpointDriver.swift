@@ -37,6 +37,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     /// Bound on datagrams per drain so a fast sender cannot starve reads and timers.
     static let maxDatagramsPerDrain = 512
+    /// Bound on the route table (senders seen on auxiliary sockets).
+    static let maxRoutes = 4096
     /// Bound on events drained per connection per step.
     static let maxEventsPerStep = 4096
 
@@ -158,7 +160,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     /// A datagram on auxiliary socket `index`: its sender is now reached through that socket.
     func auxiliaryReceived(_ datagram: ByteBuffer, from address: NetAddress, socket index: Int) {
         guard !closed, auxiliary[index] != nil else { return }
-        if routes[address] != index { routes[address] = index }
+        // Bounded: any sender reaching an open auxiliary port adds an entry.
+        if routes[address] != index, routes.count < Self.maxRoutes || routes[address] != nil { routes[address] = index }
         if datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) == TraversalPunch.type {
             onPunch?(datagram, address, index)
             return
