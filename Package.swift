@@ -9,6 +9,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
 
 let package = Package(
     name: "t2u",
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
@@ -45,7 +47,7 @@ let package = Package(
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge, impairment proxy.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioHTTP1, crypto, logging, metrics, prometheus]),
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioHTTP1, crypto, logging, postgres, metrics, prometheus]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -65,7 +67,7 @@ let package = Package(
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging, postgres]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )

@@ -17,9 +17,15 @@ extension ServerCore {
         counters.punchOutcomes[outcome, default: 0] &+= 1
     }
 
-    /// The metrics label of an agent's NAT behaviour (`client_nat`, `device_nat`). The one place
-    /// that maps a record's NAT field to a label.
+    /// The metrics label of an agent's NAT behaviour (`client_nat`, `device_nat`): five values,
+    /// so the punch-outcome table stays small (the port delta itself is not a label).
     func natLabel(for record: PresenceRecord) -> String {
-        "unknown"
+        switch record.nat {
+        case .unknown: "unknown"
+        case .none: "none"
+        case .endpointIndependent: "endpoint_independent"
+        case .endpointDependent(let delta):
+            delta.magnitude <= NATBehavior.maxPredictableDelta.magnitude ? "endpoint_dependent_sequential" : "endpoint_dependent_random"
+        }
     }
 }

@@ -20,6 +20,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case relayStranger
     case relayRateLimited
     case relayDisabled
+    /// A peer server's introduction for a device not homed here (any more), or a clashing ID.
+    case peerIntroductionRejected
 }
 
 /// One row of the punch-outcome table: the NAT behaviours of the two parties (labels from
@@ -47,6 +49,9 @@ public struct ServerCounters: Sendable, Equatable {
     public var queries: UInt64 = 0
     /// CONNECT requests that created a session (retransmissions are not counted again).
     public var connects: UInt64 = 0
+    /// CONNECTs for devices homed on other servers, passed on; and those taken from peers.
+    public var peerIntroductionsSent: UInt64 = 0
+    public var peerIntroductionsReceived: UInt64 = 0
     public var relayedPackets: UInt64 = 0
     public var relayedBytes: UInt64 = 0
     /// PATH_REPORTs counted into `punchOutcomes` (the first one of each session).

@@ -37,6 +37,41 @@ import Testing
         #expect(h.core.counters.pathReports == 1)
     }
 
+    @Test func natLabelsAreFewAndNamed() {
+        let h = ServerHarness()
+        let record = { (nat: NATBehavior) in
+            PresenceRecord(role: .client, uuid: "c", address: Addr.client, publicKey: [], extra: [], candidates: [], lastSeen: .zero,
+                           homeServerID: "t", token: 1, nat: nat)
+        }
+        #expect(h.core.natLabel(for: record(.unknown)) == "unknown")
+        #expect(h.core.natLabel(for: record(.none)) == "none")
+        #expect(h.core.natLabel(for: record(.endpointIndependent)) == "endpoint_independent")
+        #expect(h.core.natLabel(for: record(.endpointDependent(delta: -2))) == "endpoint_dependent_sequential")
+        #expect(h.core.natLabel(for: record(.endpointDependent(delta: 16))) == "endpoint_dependent_sequential")
+        #expect(h.core.natLabel(for: record(.endpointDependent(delta: 31_000))) == "endpoint_dependent_random")
+    }
+
+    @Test func reportsAreCountedByTheNATsTheAgentsRegisteredWith() throws {
+        let h = ServerHarness()
+        func register(_ role: SignalingRole, _ uuid: String, _ source: NetAddress, nat: NATBehavior) throws -> UInt64 {
+            let cookie = try #require(h.cookie(for: source, role: role))
+            guard case .registered(_, _, _, let token)? = h.request(
+                .register(.init(requestID: 2, role: role, uuid: uuid, publicKey: [UInt8](repeating: 1, count: 32), extra: [],
+                                candidates: [], cookie: cookie, proof: nil, nat: nat)), from: source) else {
+                throw CancellationError()
+            }
+            return token
+        }
+        _ = try register(.device, "CAM-1", Addr.device, nat: .endpointDependent(delta: 9000))
+        let client = try register(.client, "client-1", Addr.client, nat: .endpointIndependent)
+        let (result, _) = ServerCoreConnectTests.connect(h, clientToken: client)
+        let session = try #require(result?.sessionID)
+        h.send(.pathReport(requestID: 3, token: client, sessionID: session, path: .relay), from: Addr.client)
+        #expect(h.core.counters.punchOutcomes == [
+            PunchOutcome(clientNAT: "endpoint_independent", deviceNAT: "endpoint_dependent_random", path: .relay): 1,
+        ])
+    }
+
     @Test func signalingClientReportsOnlyOnceRegistered() throws {
         let h = ServerHarness()
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
