@@ -54,9 +54,7 @@ public protocol Registry: AnyObject {
 extension Registry {
     /// A single-server registry knows no other servers.
     public func serverAddress(_ serverID: String) -> NetAddress? { nil }
-}
 
-extension Registry {
     public func count(role: SignalingRole) -> Int? { nil }
 }
 
