@@ -246,6 +246,7 @@ extension ServerBenchmark {
         say("| RSS with devices | \(f(rssMB)) MB |")
         say("| RSS per device | \(f(perDevice, 0)) B |")
         say("| server CPU, query phase | \(f(cpuQuery, 2)) s (\(f(100 * cpuQuery / queryElapsed, 0))% of a core) |")
+        say("| server CPU per query (keepalives included) | \(f(1e6 * cpuQuery / Double(max(1, load.answered)), 1)) µs |")
         say("| queries/s | \(f(qps, 0)) |")
         say("| query latency p50 / p99 | \(f(p50, 3)) / \(f(p99, 3)) ms |")
         say("")

@@ -77,14 +77,15 @@ func httpGet(_ path: String, _ address: SocketAddress, group: EventLoopGroup) as
         let after = try #require(try JSONSerialization.jsonObject(with: Data(statusBody.utf8)) as? [String: Any])
         #expect(after["devices_online"] as? Int == 1)
         #expect(after["clients_online"] as? Int == 0)
-        #expect((after["counters"] as? [String: Any])?["registrations"] as? Int == 1)
+        // A loaded machine may make the agent retransmit REGISTER: each one counts.
+        #expect(((after["counters"] as? [String: Any])?["registrations"] as? Int ?? 0) >= 1)
         #expect((after["uptime_seconds"] as? Double ?? -1) >= 0)
 
         let (metricsCode, metricsBody) = try await httpGet("/metrics", admin, group: group)
         #expect(metricsCode == 200)
         let metrics = parsePrometheus(metricsBody)
         #expect(metrics["t2u_server_devices_online"] == 1)
-        #expect(metrics["t2u_server_registrations_total"] == 1)
+        #expect((metrics["t2u_server_registrations_total"] ?? 0) >= 1)
         #expect((metrics["t2u_server_datagrams_received_total"] ?? 0) >= 2)
 
         #expect(try await httpGet("/nope", admin, group: group).0 == 404)
