@@ -105,6 +105,8 @@ public final class ServerMetrics: @unchecked Sendable {
         "relay_packets": "Transport packets relayed.",
         "relay_bytes": "Transport bytes relayed.",
         "path_reports": "PATH_REPORTs counted into punch outcomes.",
+        "peer_introductions_sent": "CONNECTs for devices homed on another server, passed to it.",
+        "peer_introductions_received": "Introductions taken from peer servers for devices homed here.",
     ]
 }
 

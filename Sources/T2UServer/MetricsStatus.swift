@@ -67,7 +67,8 @@ extension ServerCounters {
             ("datagrams_received", datagramsReceived), ("signaling_replies", signalingReplies),
             ("registrations", registrations), ("expirations", expirations), ("introductions", introductionsSent),
             ("queries", queries), ("connects", connects), ("relay_packets", relayedPackets), ("relay_bytes", relayedBytes),
-            ("path_reports", pathReports),
+            ("path_reports", pathReports), ("peer_introductions_sent", peerIntroductionsSent),
+            ("peer_introductions_received", peerIntroductionsReceived),
         ]
     }
 }
