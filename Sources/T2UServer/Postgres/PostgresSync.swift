@@ -22,6 +22,9 @@ public final class PostgresSync: @unchecked Sendable {
         public var resyncInterval: Nanos = .seconds(10)
         /// Rows not refreshed for this long are expired (the core's presence timeout).
         public var presenceTimeout: Nanos = .seconds(65)
+        /// A round of database work taking longer than this closes the connection (a database
+        /// host gone without a reset leaves queries waiting forever); it is then reopened.
+        public var operationTimeout: Nanos = .seconds(10)
         public var reconnectMin: Nanos = .milliseconds(250)
         public var reconnectMax: Nanos = .seconds(5)
         /// Peer introductions waiting while the database is down, at most.
@@ -46,6 +49,10 @@ public final class PostgresSync: @unchecked Sendable {
     }
 
     private let inbox = NIOLockedValueBox(Inbox())
+    /// Wakes the sync loop: every `tick`, and at once for introductions and notifications (an
+    /// introduction's latency adds to connection setup).
+    private let (doorbell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    private var ticker: Task<Void, Never>?
     private let connectedBox = NIOLockedValueBox(false)
     private var task: Task<Void, Never>?
     private let configuration: PostgresConnection.Configuration
@@ -78,12 +85,21 @@ public final class PostgresSync: @unchecked Sendable {
             throw error
         }
         task = Task { [self] in await run(first: connection) }
+        ticker = Task { [ring, tick = options.tick] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(tick.value))
+                ring.yield()
+            }
+        }
     }
 
     func stop() async {
+        ticker?.cancel()
         task?.cancel()
+        ring.finish()
         await task?.value
         task = nil
+        ticker = nil
     }
 
     /// Queues an introduction for its target server (sent on the next tick).
@@ -92,6 +108,7 @@ public final class PostgresSync: @unchecked Sendable {
             if inbox.outgoing.count >= options.maxQueuedIntroductions { inbox.outgoing.removeFirst() }
             inbox.outgoing.append(intro)
         }
+        ring.yield()
     }
 
     // MARK: Connection lifecycle
@@ -154,17 +171,33 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// One connection's life: listen, announce ourselves, rewrite our rows, then tick.
     private func session(_ connection: PostgresConnection) async throws {
-        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox] _, note in
+        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox, ring] _, note in
             guard let change = PostgresCodec.presenceChange(note.payload) else { return }
             inbox.withLockedValue { $0.presence.append(change) }
+            ring.yield()
         }
-        let peers = connection.addListener(channel: PostgresSchema.peerChannel(serverID: serverID)) { [inbox, logger] _, note in
+        let peers = connection.addListener(channel: PostgresSchema.peerChannel(serverID: serverID)) { [inbox, ring, logger] _, note in
             guard let intro = PostgresCodec.peerIntroduction(note.payload) else {
                 return logger.warning("malformed peer introduction ignored", metadata: ["payload": "\(note.payload.prefix(200))"])
             }
             inbox.withLockedValue { $0.introductions.append(intro) }
+            ring.yield()
+        }
+        // Wake the loop when the connection closes, and close it when a round hangs.
+        connection.closeFuture.whenComplete { [ring] _ in ring.yield() }
+        let progress = NIOLockedValueBox(Self.clock())
+        let watchdog = Task { [options, logger] in
+            while !Task.isCancelled && !connection.isClosed {
+                try? await Task.sleep(nanoseconds: 500_000_000)
+                if Self.clock() - progress.withLockedValue({ $0 }) > options.operationTimeout {
+                    logger.warning("database not answering; closing the connection")
+                    try? await connection.close()
+                    return
+                }
+            }
         }
         defer {
+            watchdog.cancel()
             presence.stop()
             peers.stop()
         }
@@ -173,15 +206,17 @@ public final class PostgresSync: @unchecked Sendable {
         try await loop.submit { [registry] in registry.refreshAllLocal() }.get()
         connectedBox.withLockedValue { $0 = true }
         var nextResync = Self.clock()
-        while !Task.isCancelled {
+        for await _ in doorbell {
+            progress.withLockedValue { $0 = Self.clock() }
+            if connection.isClosed { throw PostgresSyncError.connectionClosed }
             if Self.clock() >= nextResync {
                 try await resync(connection)
                 nextResync = Self.clock() + options.resyncInterval
             }
-            try await flushWrites(connection)
             try await flushIntroductions(connection)
             try await applyNotifications(connection)
-            try await Task.sleep(nanoseconds: UInt64(options.tick.value))
+            try await flushWrites(connection)
+            if Task.isCancelled { break }
         }
     }
 
@@ -330,6 +365,10 @@ public final class PostgresSync: @unchecked Sendable {
         }
         return rows
     }
+}
+
+enum PostgresSyncError: Error {
+    case connectionClosed
 }
 
 /// Connection IDs for PostgresNIO's logs.
