@@ -20,11 +20,11 @@ enum TestDatabase {
     static var url: String? { nonEmpty("T2U_TEST_DATABASE_URL") }
     /// scripts/postgres-test-db.sh, for `pause`/`resume` (database restart tests).
     static var control: String? { nonEmpty("T2U_TEST_DATABASE_CTL") }
-    static var enabled: Bool {
+    static let enabled: Bool = {
         if url != nil || nonEmpty("T2U_REQUIRE_DATABASE") == "1" { return true }
         print("PostgresCloudTests skipped: T2U_TEST_DATABASE_URL is not set (start one: scripts/postgres-test-db.sh start)")
         return false
-    }
+    }()
 
     static func requireURL() throws -> String {
         try #require(url, "T2U_TEST_DATABASE_URL must be set (scripts/postgres-test-db.sh start)")

@@ -229,15 +229,14 @@ public final class PostgresSync: @unchecked Sendable {
     private func flushWrites(_ connection: PostgresConnection) async throws {
         let writes = try await loop.submit { [registry] in registry.takeWrites() }.get()
         guard !writes.isEmpty else { return }
-        var done = 0
+        // One transaction per batch: one commit (and WAL flush) for all of them.
         do {
-            for write in writes {
-                try await apply(write, connection)
-                done += 1
-            }
+            try await connection.query("BEGIN", logger: logger)
+            for write in writes { try await apply(write, connection) }
+            try await connection.query("COMMIT", logger: logger)
         } catch {
-            let failed = Array(writes[done...])
-            try? await loop.submit { [registry] in registry.requeue(failed) }.get()
+            try? await connection.query("ROLLBACK", logger: logger)
+            try? await loop.submit { [registry] in registry.requeue(writes) }.get()
             throw error
         }
     }
