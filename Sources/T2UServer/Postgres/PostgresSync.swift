@@ -56,7 +56,7 @@ public final class PostgresSync: @unchecked Sendable {
     private let connectedBox = NIOLockedValueBox(false)
     private var task: Task<Void, Never>?
     private let configuration: PostgresConnection.Configuration
-    private let connectionIDs = ManagedAtomicCounter()
+    private let connectionIDs = ConnectionCounter()
 
     init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
         throws
@@ -371,7 +371,7 @@ enum PostgresSyncError: Error {
 }
 
 /// Connection IDs for PostgresNIO's logs.
-private final class ManagedAtomicCounter: @unchecked Sendable {
+private final class ConnectionCounter: @unchecked Sendable {
     private let value = NIOLockedValueBox(0)
     func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
 }
