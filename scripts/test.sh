@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
 # ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
-# then Examples/c/flow.c against `t2u demo --serve`.
+# then Examples/c/flow.c against `t2u demo --serve`, then (as root) the NAT lab in network namespaces
+# (Tests/netlab/run.sh).
 # Release mode with testability: the simulations push tens of megabytes through real crypto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,3 +88,9 @@ if [ "$serve_status" -ne 0 ] || ! grep -q "^serve    SIGTERM" "$serve_dir/demo.l
 fi
 echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve_dir/flow.log" | head -n1 | cut -c1-40)); demo stopped cleanly"
 # --- end t2u demo --serve ---
+
+# --- NAT lab: network namespaces, traversal grid, LAN search, faults (owner: netlab) ---
+# Root with `ip netns` only (CI runs as root); prints why it skips otherwise. Uses the release
+# binaries built above. T2U_NETLAB=skip|report|assert (default assert), see Tests/netlab/run.sh.
+T2U_BIN="$(dirname "$t2u_bin")" Tests/netlab/run.sh
+# --- end NAT lab ---

@@ -85,7 +85,8 @@ public final class DeviceAgent: Sendable {
                 serverKey: options.serverKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
             config.fallbackServers = Array(servers.dropFirst())
-            try await loop.submit {
+            config.classifiesNAT = true
+            try await loop.submit { [config] in
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
             }.get()
             if let group = options.discoveryAddress {

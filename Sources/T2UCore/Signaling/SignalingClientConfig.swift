@@ -20,6 +20,9 @@ public struct SignalingClientConfig: Sendable {
     /// HELLO/REGISTER sends left unanswered before moving to the next server (about 3.5 s
     /// with the default retransmission).
     public var failoverAfterSends = 3
+    /// Probe the observation port after every registration and classify our NAT (`nat`);
+    /// agents turn it on, protocol tests leave it off.
+    public var classifiesNAT = false
 
     public var initialRetransmit: Nanos = .milliseconds(500)
     public var maxRetransmit: Nanos = .seconds(8)

@@ -3,7 +3,10 @@
 public struct TransportConfig: Sendable {
     /// Largest UDP payload we send (1500-byte IP MTU minus IPv6 + UDP headers).
     public var maxDatagramSize: Int = 1452
-    public var congestionControl: CongestionControlKind = .cubic
+    /// BBR-like by default: random loss on Wi-Fi and cellular last miles is not congestion, and
+    /// a loss-based controller collapses there (lab at 5% loss: 1084 Mbit/s BBR-like vs 257
+    /// CUBIC). Its inflight cap (about 2 BDP) keeps queues short; `.cubic` for TCP-like fairness.
+    public var congestionControl: CongestionControlKind = .bbr
     /// Pace packets over the RTT instead of bursting the whole window.
     public var pacing: Bool = true
 
@@ -20,6 +23,10 @@ public struct TransportConfig: Sendable {
     /// PING after this long without sending, so NAT bindings stay open (conntrack: 30 s).
     public var keepaliveInterval: Nanos = .seconds(15)
     public var idleTimeout: Nanos = .seconds(60)
+    /// Close with `.peerUnreachable` when packets awaiting an answer (data, keepalive PINGs)
+    /// got nothing at all back for this long. Probes go out at least every
+    /// `min(1 s, deadPeerTimeout / 4)` meanwhile, so a live peer on a lossy path gets chances.
+    public var deadPeerTimeout: Nanos = .seconds(10)
     public var handshakeTimeout: Nanos = .seconds(10)
     public var initialRtt: Nanos = .milliseconds(100)
     /// Rotate packet keys after this many packets or this long, whichever comes first.
