@@ -293,7 +293,12 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
 
         let client = try cloudClient("127.0.0.1:\(port1)", relayed: true)
         let port = try await client.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
-        try await waitUntil("connected through P1 and P2", seconds: 30) { await client.portStatus(port).0 == .connected }
+        do {
+            try await waitUntil("connected through P1 and P2", seconds: 30) { await client.portStatus(port).0 == .connected }
+        } catch {
+            Issue.record("P1 log:\n\(p1.log())\nP2 log:\n\(p2.log())")
+            throw error
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         #expect(try await echoRoundTrip(port: port, payload: pattern(100_000, seed: 4), group: group) == pattern(100_000, seed: 4))
 

@@ -54,6 +54,8 @@ public final class PostgresSync: @unchecked Sendable {
     private let (doorbell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     private var ticker: Task<Void, Never>?
     private let connectedBox = NIOLockedValueBox(false)
+    /// Server IDs in the last `t2u_servers` read.
+    private let knownServers = NIOLockedValueBox(Set<String>())
     private var task: Task<Void, Never>?
     private let configuration: PostgresConnection.Configuration
     private let connectionIDs = ConnectionCounter()
@@ -80,6 +82,7 @@ public final class PostgresSync: @unchecked Sendable {
         do {
             try await migrate(connection)
             try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
+            try await announce(connection)
         } catch {
             try? await connection.close()
             throw error
@@ -303,6 +306,12 @@ public final class PostgresSync: @unchecked Sendable {
             guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: change.role)) else { continue }
             latest[PostgresRegistry.Key(role: role, uuid: change.uuid)] = change
         }
+        let known = knownServers.withLockedValue { $0 }
+        if latest.values.contains(where: { $0.op != "delete" && !known.contains($0.home) }) {
+            // A server started since our last resync: learn its address before its devices.
+            let servers = try await loadServers(connection)
+            try await loop.submit { [registry] in registry.setServers(servers) }.get()
+        }
         for (key, change) in latest {
             let rows = try await fetch(connection, role: key.role, uuid: key.uuid)
             if let row = rows.first {
@@ -314,23 +323,34 @@ public final class PostgresSync: @unchecked Sendable {
     }
 
     private func resync(_ connection: PostgresConnection) async throws {
+        try await announce(connection)
+        try await connection.query(
+            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+        let servers = try await loadServers(connection)
+        let rows = try await fetch(connection, role: nil, uuid: nil)
+        try await loop.submit { [registry] in
+            registry.setServers(servers)
+            registry.resync(rows, now: Self.clock())
+        }.get()
+    }
+
+    /// This server's row in `t2u_servers`: where the others relay its devices' sessions.
+    private func announce(_ connection: PostgresConnection) async throws {
         try await connection.query("""
             INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(serverID), \(PostgresCodec.text(advertise)), now())
             ON CONFLICT (server_id) DO UPDATE SET advertise = EXCLUDED.advertise, last_seen = now()
             """, logger: logger)
-        try await connection.query(
-            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+    }
+
+    private func loadServers(_ connection: PostgresConnection) async throws -> [String: NetAddress] {
         var servers: [String: NetAddress] = [:]
         for try await (id, text) in try await connection.query("SELECT server_id, advertise FROM t2u_servers", logger: logger)
             .decode((String, String).self)
         {
             if let address = PostgresCodec.address(text) { servers[id] = address }
         }
-        let rows = try await fetch(connection, role: nil, uuid: nil)
-        try await loop.submit { [registry] in
-            registry.setServers(servers)
-            registry.resync(rows, now: Self.clock())
-        }.get()
+        knownServers.withLockedValue { $0 = Set(servers.keys) }
+        return servers
     }
 
     /// Live rows of other servers: one (role, uuid), or all of them.
