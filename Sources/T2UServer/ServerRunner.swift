@@ -169,7 +169,13 @@ public final class ServerRunner: @unchecked Sendable {
             driver.core.config.advertiseAddress = advertise
             driver.peerSink = { sync.send($0) }
         }.get()
-        try await sync.start()
+        do {
+            try await sync.start()
+        } catch {
+            throw ServerRunnerError.database(
+                "cannot use the database \(database.url): \(String(reflecting: error)). Check --database, that PostgreSQL runs "
+                    + "and that this user may create tables there")
+        }
         logger.info("sharing presence through PostgreSQL", metadata: [
             "database": "\(database.url)", "serverID": "\(config.serverID)", "advertise": "\(advertise)",
         ])
@@ -301,10 +307,12 @@ final class ServerDatagramHandler: ChannelInboundHandler {
 
 public enum ServerRunnerError: Error, CustomStringConvertible {
     case advertiseRequired(String)
+    case database(String)
 
     public var description: String {
         switch self {
         case .advertiseRequired(let detail): return "cannot share presence without an advertised address: \(detail)"
+        case .database(let detail): return detail
         }
     }
 }
