@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
 # ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
-# then Examples/c/flow.c against `t2u demo --serve`.
+# then Examples/c/flow.c against `t2u demo --serve`, then (as root) the NAT lab in network namespaces
+# (Tests/netlab/run.sh).
 # Release mode with testability: the simulations push tens of megabytes through real crypto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --build-tests -Xswiftc -enable-testing
+
+# --- PostgreSQL for the multi-server tests (owner: postgres) ---
+# As root or under CI: a throwaway loopback cluster (scripts/postgres-test-db.sh), stopped after
+# the Swift tests. Under CI the database tests must run: they fail instead of skipping.
+t2u_pg_started=""
+stop_test_db() { if [ -n "$t2u_pg_started" ]; then scripts/postgres-test-db.sh stop || true; t2u_pg_started=""; fi; }
+if [ -z "${T2U_TEST_DATABASE_URL:-}" ] && { [ "$(id -u)" -eq 0 ] || [ "${CI:-}" = "true" ]; }; then
+    trap stop_test_db EXIT
+    T2U_TEST_DATABASE_URL="$(scripts/postgres-test-db.sh start)"
+    t2u_pg_started=1
+    export T2U_TEST_DATABASE_URL
+    export T2U_TEST_DATABASE_CTL="$PWD/scripts/postgres-test-db.sh"
+fi
+if [ "${CI:-}" = "true" ]; then export T2U_REQUIRE_DATABASE=1; fi
 swift test -c release -Xswiftc -enable-testing --skip-build
+stop_test_db
+trap - EXIT
+# --- end PostgreSQL ---
 # Same flags, so the C ABI run reuses the modules built above.
 T2U_SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" Tests/cabi/run.sh
 
@@ -70,3 +88,9 @@ if [ "$serve_status" -ne 0 ] || ! grep -q "^serve    SIGTERM" "$serve_dir/demo.l
 fi
 echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve_dir/flow.log" | head -n1 | cut -c1-40)); demo stopped cleanly"
 # --- end t2u demo --serve ---
+
+# --- NAT lab: network namespaces, traversal grid, LAN search, faults (owner: netlab) ---
+# Root with `ip netns` only (CI runs as root); prints why it skips otherwise. Uses the release
+# binaries built above. T2U_NETLAB=skip|report|assert (default assert), see Tests/netlab/run.sh.
+T2U_BIN="$(dirname "$t2u_bin")" Tests/netlab/run.sh
+# --- end NAT lab ---

@@ -6,6 +6,8 @@ import T2UCore
 /// How the SDK reaches the server cloud and how patiently it retries.
 public struct T2UClientOptions: Sendable {
     /// Server IP or host name (`t2u_init`'s svraddr).
+    /// Server IP or host name; several as `h1:p1,h2:p2` (entries without a port use
+    /// `serverPort`) or a name resolving to several: the SDK moves on when one stops answering.
     public var server: String
     public var serverPort: UInt16
     /// Server key (nil: the server has none). Proven by HMAC, never sent.

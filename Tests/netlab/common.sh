@@ -1,0 +1,127 @@
+# Shared by grid.sh, search.sh and faults.sh (sourced, not run): binaries, one lab at a time with
+# a trap that removes it, and the t2u processes in it. Each helper is started directly (its PID is
+# the process itself: lab.sh exec execs ip, which execs the command) and stopped by that PID;
+# `lab.sh down` ends whatever is left in the lab's namespaces.
+
+netlab_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_dir="$(cd "$netlab_dir/../.." && pwd)"
+lab="$netlab_dir/lab.sh"
+server_ip=203.0.113.10
+server_port=7000
+echo_port=7007
+device_uuid=LAB-DEV-1
+server_args=()
+
+# Release binaries with the flags scripts/test.sh builds with, so nothing rebuilds.
+netlab_bin() {
+    if [ -n "${T2U_BIN:-}" ]; then echo "$T2U_BIN"; return; fi
+    (cd "$repo_dir" && swift build -c release -Xswiftc -enable-testing --show-bin-path)
+}
+
+netlab_require() {
+    [ "$(id -u)" = 0 ] || { echo "$1: needs root (network namespaces)" >&2; exit 2; }
+    for tool in ip nft python3 timeout; do
+        command -v "$tool" >/dev/null || { echo "$1: $tool is missing" >&2; exit 2; }
+    done
+    bin="$(netlab_bin)"
+    for exe in t2u t2u-server t2usvr; do
+        [ -x "$bin/$exe" ] || { echo "$1: $bin/$exe missing (swift build -c release -Xswiftc -enable-testing)" >&2; exit 2; }
+    done
+    logs="$(mktemp -d "${TMPDIR:-/tmp}/t2u-netlab.XXXXXX")"
+    lab_counter=0
+    current_lab=""
+    trap 'netlab_cleanup' EXIT
+    trap 'exit 130' INT TERM
+}
+
+netlab_cleanup() {
+    if [ -n "$current_lab" ]; then T2U_LAB="$current_lab" "$lab" down >/dev/null 2>&1 || true; fi
+    current_lab=""
+    if [ -n "${keep_logs:-}" ]; then echo "logs kept in $logs" >&2; else rm -rf "$logs"; fi
+}
+
+# netlab_up NAME lab.sh-up-arguments...: a fresh lab; its log directory is $cell_logs.
+netlab_up() {
+    local name="$1"; shift
+    lab_counter=$((lab_counter + 1))
+    export T2U_LAB="t2u-$$-$lab_counter-"
+    current_lab="$T2U_LAB"
+    cell_logs="$logs/$name"
+    mkdir -p "$cell_logs"
+    "$lab" up "$@" >"$cell_logs/lab.log" 2>&1
+}
+
+netlab_down() {
+    [ -n "$current_lab" ] || return 0
+    T2U_LAB="$current_lab" "$lab" down >/dev/null 2>&1 || true
+    current_lab=""
+}
+
+# Waits (bounded) until LOG contains PATTERN.
+wait_for_log() {
+    local log="$1" pattern="$2" tries="${3:-100}"
+    for _ in $(seq 1 "$tries"); do
+        grep -q "$pattern" "$log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start_server() {
+    "$lab" exec inet "$bin/t2u-server" --port "$server_port" "${server_args[@]}" --log-level "${server_log_level:-info}" \
+        >>"$cell_logs/server.log" 2>&1 &
+    server_pid=$!
+    wait_for_log "$cell_logs/server.log" "t2u-server listening" || { echo "server did not start" >>"$cell_logs/server.log"; return 1; }
+}
+
+start_echo() {
+    local host="${1:-dev}"
+    "$lab" exec "$host" "$bin/t2u" check --echo --echo-port "$echo_port" >"$cell_logs/echo-$host.log" 2>&1 &
+    echo_pid=$!
+    wait_for_log "$cell_logs/echo-$host.log" "echo listening"
+}
+
+start_agent() {
+    local host="${1:-dev}"
+    # A state file keeps the device key across restarts (clients pin it on first use).
+    "$lab" exec "$host" "$bin/t2usvr" "$device_uuid" "$server_ip" "$server_port" --log-level "${agent_log_level:-info}" \
+        --state "$cell_logs/agent-$host.key" \
+        >>"$cell_logs/agent-$host.log" 2>&1 &
+    agent_pid=$!
+}
+
+# Waits (bounded) until the server reports the device online, asked from HOST.
+wait_online() {
+    local host="$1"
+    for _ in $(seq 1 20); do
+        if "$lab" exec "$host" timeout 10 "$bin/t2u" query "$device_uuid" --server "$server_ip" --port "$server_port" --wait 3 \
+            >>"$cell_logs/query.log" 2>&1; then
+            return 0
+        fi
+        sleep 0.25
+    done
+    return 1
+}
+
+stop_pid() {
+    local pid="$1"
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# Field of a CHECK line: check_field LINE NAME.
+check_field() {
+    sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1" | head -n1
+}
+
+dump_logs() {
+    local dir="$1" file
+    for file in "$dir"/*.log; do
+        [ -e "$file" ] || continue
+        echo "----- $(basename "$file") (last 60 lines) -----" >&2
+        tail -n 60 "$file" >&2
+    done
+}

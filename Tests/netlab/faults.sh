@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Faults in the NAT lab, each in a fresh lab with a `t2u check --duration` transfer running from
+# cli to the echo service on dev (data verified byte-exact throughout):
+#   flush     conntrack -F on both NATs mid-transfer (cone x cone): the stream survives
+#   rebind    client NAT "reboots" mid-transfer, every mapping moves to a new port
+#             (cone x fullcone): the session rebinds, the stream survives
+#   server    t2u-server restarted mid-transfer (cone x cone, direct): the stream survives and
+#             the agent re-registers (t2u query sees it online again)
+#   agent     t2usvr killed (SIGKILL) mid-transfer, restarted later: the client reports -3 or
+#             -4, then connected again, and a new connection works
+#   offline   device offline when the client starts: -4, then connected once t2usvr starts
+# Exit 1 naming the failed faults (with their logs). Root only.
+#
+#   faults.sh [--only LIST]    LIST: comma-separated fault names (default: all)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+all=(flush rebind server agent offline)
+selected=("${all[@]}")
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) IFS=, read -r -a selected <<<"$2"; shift 2 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "faults.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+netlab_require faults.sh
+# Agents keep alive every 5 s here, so a restarted server hears from them soon.
+server_config="$logs/server.conf"
+printf 'keepalive=5\n' >"$server_config"
+server_args=(--config "$server_config")
+
+failures=()
+declare -A summary
+
+# Starts the check on cli in the background: check_begin SECONDS [extra args...]
+check_begin() {
+    local seconds="$1"; shift
+    "$lab" exec cli timeout $((seconds + 90)) "$bin/t2u" check "$device_uuid" "$echo_port" \
+        --server "$server_ip" --port "$server_port" --duration "$seconds" --timeout $((seconds + 80)) "$@" \
+        >"$cell_logs/check.out" 2>"$cell_logs/check.log" &
+    check_pid=$!
+}
+
+# Waits for the check; sets $line.
+check_end() {
+    local status=0
+    wait "$check_pid" || status=$?
+    check_pid=""
+    line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
+    [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
+}
+
+# Waits (bounded) until the check has reported the link up with a path.
+wait_path() {
+    wait_for_log "$cell_logs/check.log" "path " 150
+}
+
+setup() {
+    local name="$1" client_nat="$2" device_nat="$3" agent="${4:-yes}"
+    netlab_up "$name" --client-nat "$client_nat" --device-nat "$device_nat" || return 1
+    start_server || return 1
+    start_echo dev || return 1
+    if [ "$agent" = yes ]; then
+        start_agent dev
+        wait_online cli || return 1
+    fi
+}
+
+fault_flush() {
+    setup flush cone cone || return 1
+    check_begin 6
+    wait_path || return 1
+    sleep 2
+    "$lab" flush nata
+    "$lab" flush natb
+    echo "flushed both NATs" >>"$cell_logs/fault.log"
+    check_end
+    [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ]
+}
+
+fault_rebind() {
+    setup rebind cone fullcone || return 1
+    check_begin 8
+    wait_path || return 1
+    sleep 2
+    "$lab" rebind nata >>"$cell_logs/fault.log"
+    sleep 2
+    # The client's flows now leave nata from the new port range: the session did move.
+    "$lab" exec nata conntrack -L -p udp >"$cell_logs/conntrack-nata.log" 2>&1 || true
+    local moved=0
+    grep -q "src=203.0.113.2 dst=203.0.113.1 sport=[0-9]* dport=2[0-9][0-9][0-9][0-9] " "$cell_logs/conntrack-nata.log" && moved=1
+    summary[rebind]="client mapping moved to 20000-29999: $moved"
+    check_end
+    [ "$moved" = 1 ] && [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ]
+}
+
+fault_server() {
+    setup server cone cone || return 1
+    check_begin 10
+    wait_path || return 1
+    sleep 2
+    stop_pid "$server_pid"
+    echo "server stopped" >>"$cell_logs/server.log"
+    sleep 1
+    start_server || return 1
+    local restarted=$SECONDS
+    check_end
+    local online=0
+    # The agent re-registers within a keepalive period or two (5 s here).
+    for _ in $(seq 1 6); do
+        if "$lab" exec cli timeout 10 "$bin/t2u" query "$device_uuid" --server "$server_ip" --port "$server_port" --wait 3 \
+            >>"$cell_logs/query.log" 2>&1; then
+            online=1
+            break
+        fi
+        sleep 2
+    done
+    echo "re-registered: $online after $((SECONDS - restarted)) s" >>"$cell_logs/fault.log"
+    summary[server]="re-registered=$online"
+    [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ] && [ "$online" = 1 ]
+}
+
+fault_agent() {
+    setup agent cone cone || return 1
+    check_begin 100 --reconnect
+    wait_path || return 1
+    sleep 2
+    kill -KILL "$agent_pid"
+    wait "$agent_pid" 2>/dev/null || true
+    local killed=$SECONDS noticed=0 back=0
+    # Bounded wait for the client to notice (-3 interrupted or -4 offline).
+    for _ in $(seq 1 200); do
+        if grep -q "status -[34]" "$cell_logs/check.log"; then noticed=1; break; fi
+        sleep 0.5
+    done
+    local notice_s=$((SECONDS - killed))
+    echo "client noticed the dead agent: $noticed after $notice_s s" >>"$cell_logs/fault.log"
+    start_agent dev
+    # Connected again (a second "status 1"), then 2 s of data through a new connection.
+    for _ in $(seq 1 120); do
+        if [ "$(grep -c "status 1 " "$cell_logs/check.log")" -ge 2 ]; then back=1; break; fi
+        sleep 0.5
+    done
+    echo "connected again: $back after $((SECONDS - killed)) s" >>"$cell_logs/fault.log"
+    sleep 2
+    kill -TERM "$check_pid" 2>/dev/null || true
+    check_end
+    summary[agent]="noticed=$noticed after ${notice_s} s, back=$back"
+    local statuses
+    statuses="$(check_field "$line" statuses)"
+    [ "$noticed" = 1 ] && [ "$back" = 1 ] && [ "$(check_field "$line" ok)" = 1 ] && [[ "$statuses" =~ -[34]@[0-9]+,(0@[0-9]+,)?1@ ]]
+}
+
+fault_offline() {
+    setup offline cone cone no || return 1
+    check_begin 6 --reconnect
+    wait_for_log "$cell_logs/check.log" "status -4" 100 || return 1
+    start_agent dev
+    check_end
+    local statuses
+    statuses="$(check_field "$line" statuses)"
+    [ "$(check_field "$line" ok)" = 1 ] && [[ "$statuses" =~ -4@ ]] && [[ "$statuses" =~ ,1@ ]]
+}
+
+for fault in "${selected[@]}"; do
+    line=""
+    started=$SECONDS
+    if "fault_$fault"; then verdict=ok; else verdict=FAILED; fi
+    [ -n "$line" ] || line="(no CHECK line)"
+    echo "fault $fault: $verdict in $((SECONDS - started)) s ${summary[$fault]:-}: $line"
+    if [ "$verdict" != ok ]; then
+        failures+=("$fault")
+        dump_logs "$cell_logs"
+    fi
+    [ -z "${check_pid:-}" ] || stop_pid "$check_pid"
+    check_pid=""
+    netlab_down
+done
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "faults: failed: ${failures[*]}" >&2
+    exit 1
+fi
+echo "faults: all ${#selected[@]} behaved"
