@@ -30,6 +30,9 @@ final class PortMapping: @unchecked Sendable {
     private var relayDue = false
     private var reflexive: NetAddress?
     private var connectResult: SignalingMessage.ConnectResult?
+    /// This attempt's link came up / its final path went to the server (punch-outcome metrics).
+    private var linkCameUp = false
+    private var outcomeReported = false
     private var traversal: ClientTraversal?
     private var traversalWindowEnded = false
     private var traversalWindowTask: Scheduled<Void>?
@@ -90,6 +93,8 @@ final class PortMapping: @unchecked Sendable {
         let generation = self.generation
         self.reflexive = reflexive
         connectResult = nil
+        linkCameUp = false
+        outcomeReported = false
         let direct = core.options.directDisabled || core.options.relayFirst ? nil : reflexive
         relayDue = direct == nil
         let connection: Connection
@@ -186,6 +191,7 @@ final class PortMapping: @unchecked Sendable {
 
     private func won(_ tunnel: TunnelService) {
         current = tunnel
+        linkCameUp = true
         pending = nil
         relayTask?.cancel()
         relayTask = nil
@@ -226,8 +232,9 @@ final class PortMapping: @unchecked Sendable {
 
     /// Discovery starts once the link is up and the CONNECT result (the candidates) is known.
     private func startTraversal() {
-        guard traversal == nil, !core.options.directDisabled, let tunnel = current, let connectResult else { return }
-        guard pathKind(tunnel.connection.peerAddress) < .lan else { return }
+        guard traversal == nil, let tunnel = current, let connectResult else { return }
+        let kind = pathKind(tunnel.connection.peerAddress)
+        guard !core.options.directDisabled, kind < .lan else { return reportOutcome(kind) }
         let traversal = ClientTraversal(core: core, connection: tunnel.connection, uuid: request.uuid,
                                         reflexive: reflexive, connectResult: connectResult)
         self.traversal = traversal
@@ -237,6 +244,10 @@ final class PortMapping: @unchecked Sendable {
             guard generation == self.generation else { return }
             traversalWindowEnded = true
             stopTraversalIfSettled()
+            if let peer = current?.connection.peerAddress, pathKind(peer) == .relay {
+                self.traversal?.settled(on: nil)
+                reportOutcome(.relay)
+            }
         }
         let delay = core.options.pathDiscoveryDelay
         if delay > .zero {
@@ -274,6 +285,23 @@ final class PortMapping: @unchecked Sendable {
         self.traversal = nil
         traversalWindowTask?.cancel()
         traversalWindowTask = nil
+        reportOutcome(kind)
+    }
+
+    /// Tells the server, once per attempt, where the link settled (its punch-outcome metrics by
+    /// NAT pair); an attempt whose link never came up after CONNECT reports `failed`.
+    private func reportOutcome(_ kind: PathKind?) {
+        guard !outcomeReported, let sessionID = connectResult?.sessionID else { return }
+        outcomeReported = true
+        let path: SignalingPathKind
+        switch kind {
+        case .lan: path = .lan
+        case .direct: path = .direct
+        case .relay: path = .relay
+        case nil: path = .failed
+        }
+        _ = core.signaling.report(sessionID: sessionID, path: path, now: EndpointDriver.now())
+        core.driver.requestStep()
     }
 
     private func endTraversal() {
@@ -300,6 +328,7 @@ final class PortMapping: @unchecked Sendable {
 
     /// Ends the attempt with `code`, reports it and schedules the retry (not after -5).
     private func fail(_ code: PortStatus) {
+        if !linkCameUp { reportOutcome(nil) }
         generation += 1
         relayTask?.cancel()
         relayTask = nil
