@@ -365,7 +365,7 @@ enum EchoTransfer {
         } catch {
             return Result(verified: 0, seconds: 0, error: .connectFailed("\(error)"))
         }
-        let timer = loop.scheduleTask(in: .nanoseconds(Int64(recorderNanos(timeout)))) {
+        let timer = loop.scheduleTask(in: .nanoseconds(Int64(nanoseconds(timeout)))) {
             handler.timeOut()
         }
         recorder.setStopHook { loop.execute { handler.stop() } }
@@ -377,7 +377,7 @@ enum EchoTransfer {
         return result
     }
 
-    private static func recorderNanos(_ duration: Duration) -> Int64 {
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
         let parts = duration.components
         return max(0, parts.seconds) * 1_000_000_000 + parts.attoseconds / 1_000_000_000
     }
