@@ -7,7 +7,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --build-tests -Xswiftc -enable-testing
+
+# --- PostgreSQL for the multi-server tests (owner: postgres) ---
+# As root or under CI: a throwaway loopback cluster (scripts/postgres-test-db.sh), stopped after
+# the Swift tests. Under CI the database tests must run: they fail instead of skipping.
+t2u_pg_started=""
+stop_test_db() { if [ -n "$t2u_pg_started" ]; then scripts/postgres-test-db.sh stop || true; t2u_pg_started=""; fi; }
+if [ -z "${T2U_TEST_DATABASE_URL:-}" ] && { [ "$(id -u)" -eq 0 ] || [ "${CI:-}" = "true" ]; }; then
+    trap stop_test_db EXIT
+    T2U_TEST_DATABASE_URL="$(scripts/postgres-test-db.sh start)"
+    t2u_pg_started=1
+    export T2U_TEST_DATABASE_URL
+    export T2U_TEST_DATABASE_CTL="$PWD/scripts/postgres-test-db.sh"
+fi
+if [ "${CI:-}" = "true" ]; then export T2U_REQUIRE_DATABASE=1; fi
 swift test -c release -Xswiftc -enable-testing --skip-build
+stop_test_db
+trap - EXIT
+# --- end PostgreSQL ---
 # Same flags, so the C ABI run reuses the modules built above.
 T2U_SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" Tests/cabi/run.sh
 

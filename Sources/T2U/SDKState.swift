@@ -38,6 +38,8 @@ final class SDKState: Sendable {
             callbacks.onConnect?(port, Int32(clamping: max(0, millis)))
         case .disconnected(let port, let code):
             callbacks.onDisconnect?(port, code)
+        case .pathChanged:
+            break  // no C callback for it (the C API reports the path via t2u_port_status)
         }
     }
 

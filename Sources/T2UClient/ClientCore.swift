@@ -12,7 +12,8 @@ final class ClientCore: @unchecked Sendable {
     let loop: EventLoop
     let driver: EndpointDriver
     let signaling: SignalingClient
-    let serverAddress: NetAddress
+    /// The server registered with now (relayed connections go through it).
+    var serverAddress: NetAddress { signaling.config.server }
     let logger: Logger
     private(set) var ports: [UInt16: PortMapping] = [:]
     /// Device keys seen by this instance (trust on first use).
@@ -22,13 +23,22 @@ final class ClientCore: @unchecked Sendable {
     private var eventHandler: (@Sendable (T2UClientEvent) -> Void)?
     private let continuation: AsyncStream<T2UClientEvent>.Continuation
     private var sampler: RepeatedTask?
+    /// Per-device memory of the traversal strategy that worked.
+    var traversalMemory = TraversalMemory()
+    /// Running path discoveries by session ID (punches name it).
+    var traversals: [UInt64: ClientTraversal] = [:]
+    /// Stopped traversals whose auxiliary socket carries a session, until it closes.
+    var retainedTraversals: [ClientTraversal] = []
+    /// Our LAN addresses with the bound port: sent in CONNECT.
+    private(set) var lanCandidates: [NetAddress] = []
     private(set) var isShutDown = false
 
-    init(options: T2UClientOptions, loop: EventLoop, serverAddress: NetAddress, continuation: AsyncStream<T2UClientEvent>.Continuation,
+    /// `servers`: non-empty; the first is tried first, the others when it stops answering.
+    init(options: T2UClientOptions, loop: EventLoop, servers: [NetAddress], continuation: AsyncStream<T2UClientEvent>.Continuation,
          logger: Logger) throws {
         self.options = options
         self.loop = loop
-        self.serverAddress = serverAddress
+        let serverAddress = servers.first ?? NetAddress(ipv4: (127, 0, 0, 1), port: 7000)
         self.continuation = continuation
         self.logger = logger
         let entropy = SystemEntropy()
@@ -43,6 +53,8 @@ final class ClientCore: @unchecked Sendable {
             role: .client, uuid: "client-" + Self.randomHex(entropy), publicKey: identity.publicKey,
             serverKey: options.serverKey, server: serverAddress, observationServer: observation)
         config.requestTimeout = .seconds(5)
+        config.fallbackServers = Array(servers.dropFirst())
+        config.classifiesNAT = true
         signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
     }
 
@@ -54,11 +66,16 @@ final class ClientCore: @unchecked Sendable {
     /// Binds the UDP socket (in `udpPortRange` if set) and starts signaling.
     func start() -> EventLoopFuture<Void> {
         let candidates: [Int] = options.udpPortRange.map { $0.map(Int.init) } ?? [0]
-        return bind(candidates[...]).map { _ in
+        return bind(candidates[...]).map { bound in
+            let port = UInt16(bound.port ?? 0)
+            self.lanCandidates = LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(self.serverAddress.host))
+            self.signaling.localAddresses = self.lanCandidates
+            self.driver.onPunch = { datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
             self.driver.attachSignaling(self.signaling) { self.signalingEvent($0) }
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 let now = NIODeadline.now()
                 for port in self.ports.values { port.sampleRates(now: now) }
+                self.retainedTraversals.removeAll { $0.releaseIfSessionEnded() }
             }
         }
     }
@@ -87,6 +104,8 @@ final class ClientCore: @unchecked Sendable {
             connectWaiters.removeValue(forKey: id)?(.failure(failure))
         case .statusChanged(let status):
             logger.debug("server connection", metadata: ["status": "\(status)"])
+        case .natBehavior(let nat):
+            logger.debug("NAT behaviour", metadata: ["nat": "\(nat)"])
         default:
             break
         }
@@ -108,9 +127,19 @@ final class ClientCore: @unchecked Sendable {
 
     func connect(_ uuid: String, connectionID: ConnectionID,
                  _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
-        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
+        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates, now: EndpointDriver.now())
         connectWaiters[id] = done
         driver.requestStep()
+    }
+
+    /// A traversal punch: the session it names (all, for a bare punch) probes the sender.
+    private func punched(_ datagram: ByteBuffer, from address: NetAddress, socket: Int) {
+        let (_, sessionID) = TraversalPunch.parse(datagram)
+        if let sessionID {
+            traversals[sessionID]?.punched(from: address, socket: socket)
+        } else {
+            for traversal in traversals.values { traversal.punched(from: address, socket: socket) }
+        }
     }
 
     // MARK: device keys (trust on first use)
@@ -175,6 +204,8 @@ final class ClientCore: @unchecked Sendable {
         sampler?.cancel()
         for port in ports.values { port.close() }
         ports.removeAll()
+        for traversal in traversals.values { traversal.stop(keep: nil) }
+        traversals.removeAll()
         for waiter in queryWaiters.values { waiter(.failure(.timeout)) }
         for waiter in connectWaiters.values { waiter(.failure(.timeout)) }
         queryWaiters.removeAll()

@@ -6,12 +6,15 @@ import T2UNIO
 /// One mapped port: its local listener (bound for the port's whole life) and the P2P link
 /// behind it, rebuilt with backoff after failures. Confined to the SDK loop.
 ///
-/// An attempt: QUERY the device (online? its key, trusted on first use, and public address);
-/// start a direct handshake to that reflexive address and CONNECT naming its connection ID (the
-/// server introduces us; the result adds the device's other candidates, each raced too). After
-/// `relayDeadline` without an established link, a relayed connection to the server's main
-/// address joins the race with a CONNECT of its own (the relay routes by the ID CONNECT named).
-/// The first connection to establish wins; the others are closed.
+/// An attempt is ONE connection: QUERY the device (online? its key, trusted on first use, and
+/// public address); start the handshake to that reflexive address and CONNECT naming our
+/// connection ID (the server introduces us and will relay by that ID; its answer lists the
+/// device's LAN candidates, which get the initiation too). If the handshake is not
+/// done after `relayDeadline` (or direct is disabled), the initiation also goes to the server,
+/// which relays it: the first reply, from either path, establishes the link, so data flows
+/// over the relay when no direct path answers quickly. Once established, `ClientTraversal`
+/// probes for direct paths inside the same connection; each validated path that is strictly
+/// better (LAN > direct WAN > relay) becomes the path (`Connection.migrate`), never a worse one.
 final class PortMapping: @unchecked Sendable {
     unowned let core: ClientCore
     let localPort: UInt16
@@ -20,11 +23,16 @@ final class PortMapping: @unchecked Sendable {
     private(set) var status: PortStatus = .connecting
     /// The established link, if any.
     private(set) var current: TunnelService?
-    private var racing: [TunnelService] = []
-    private var pendingConnects = 0
-    /// The relay candidate was started (or was never going to be).
-    private var relayStarted = false
+    /// This attempt's connection while it handshakes.
+    private var pending: TunnelService?
     private var relayTask: Scheduled<Void>?
+    /// The relay deadline passed (or direct is disabled): the initiation goes to the server too.
+    private var relayDue = false
+    private var reflexive: NetAddress?
+    private var connectResult: SignalingMessage.ConnectResult?
+    private var traversal: ClientTraversal?
+    private var traversalWindowEnded = false
+    private var traversalWindowTask: Scheduled<Void>?
     /// Bumped whenever an attempt ends, so late callbacks of old attempts are ignored.
     private var generation = 0
     private var attemptStartedAt = NIODeadline.now()
@@ -32,6 +40,9 @@ final class PortMapping: @unchecked Sendable {
     private var retryTask: Scheduled<Void>?
     private var meter: RateMeter
     private var closed = false
+
+    /// How long the traversal may look for a better path once the link is direct.
+    static let traversalWindow: TimeAmount = .seconds(5)
 
     init(core: ClientCore, localPort: UInt16, request: PortMappingRequest, listener: TunnelPortListener) {
         self.core = core
@@ -44,6 +55,7 @@ final class PortMapping: @unchecked Sendable {
 
     private var logger: Logger { core.logger }
     private var password: [UInt8]? { request.password.map { Array($0.utf8) } }
+    private var millisSinceAttemptStart: Int { Int((NIODeadline.now() - attemptStartedAt).nanoseconds / 1_000_000) }
 
     func start() {
         attemptStartedAt = .now()
@@ -57,7 +69,6 @@ final class PortMapping: @unchecked Sendable {
         generation += 1
         let generation = self.generation
         status = .connecting
-        relayStarted = false
         core.query(request.uuid) { [self] result in
             guard generation == self.generation, !self.closed else { return }
             switch result {
@@ -68,60 +79,39 @@ final class PortMapping: @unchecked Sendable {
                 fail(.deviceOffline)
             case .success(let info):
                 guard core.trust(info.publicKey, for: request.uuid) else { return keyMismatch() }
-                race(key: info.publicKey, reflexive: info.publicAddress)
+                open(key: info.publicKey, reflexive: info.publicAddress)
             }
         }
     }
 
-    /// Direct first (the device's public address, then its other candidates from CONNECT);
-    /// the relay joins after `relayDeadline` unless a direct path is up by then.
-    private func race(key: [UInt8], reflexive: NetAddress?) {
+    /// The attempt's one connection: to the reflexive address (the relay joins after the
+    /// deadline), or through the relay from the start.
+    private func open(key: [UInt8], reflexive: NetAddress?) {
         let generation = self.generation
-        if !core.options.directDisabled, let reflexive, let direct = open(to: reflexive, key: key, generation: generation) {
-            introduce(direct.connection.localConnectionID, key: key, generation: generation) { [self] result in
-                for candidate in result.deviceCandidates.prefix(4) where candidate != reflexive {
-                    _ = open(to: candidate, key: key, generation: generation)
-                }
-            }
-            relayTask = core.loop.scheduleTask(in: .nanoseconds(core.options.relayDeadline.value)) { [self] in
-                startRelay(key: key, generation: generation)
-            }
-        } else {
-            startRelay(key: key, generation: generation)
-        }
-    }
-
-    /// A relayed connection through the server's main address, introduced by its own CONNECT
-    /// (the server relays by the connection ID that CONNECT named).
-    private func startRelay(key: [UInt8], generation: Int) {
-        guard generation == self.generation, !closed, current == nil else { return }
-        relayStarted = true
-        guard let relay = open(to: core.serverAddress, key: key, generation: generation) else {
-            return checkRaceLost()
-        }
-        introduce(relay.connection.localConnectionID, key: key, generation: generation) { _ in }
-    }
-
-    private func open(to address: NetAddress, key: [UInt8], generation: Int) -> TunnelService? {
+        self.reflexive = reflexive
+        connectResult = nil
+        let direct = core.options.directDisabled || core.options.relayFirst ? nil : reflexive
+        relayDue = direct == nil
+        let connection: Connection
         do {
-            let connection = try core.driver.connect(to: SocketAddress(address), remoteStaticKey: key, password: password)
-            let tunnel = TunnelService(driver: core.driver, connection: connection, logger: logger)
-            watch(tunnel, generation: generation)
-            return tunnel
+            connection = try core.driver.connect(to: SocketAddress(direct ?? core.serverAddress), remoteStaticKey: key,
+                                                 password: password)
         } catch {
-            logger.debug("cannot start a connection", metadata: ["to": "\(address)", "error": "\(error)"])
-            return nil
+            logger.info("cannot start a connection", metadata: ["error": "\(error)"])
+            return fail(.p2pFailed)
         }
-    }
-
-    /// CONNECT naming `connectionID`; failures end the attempt.
-    private func introduce(_ connectionID: ConnectionID, key: [UInt8], generation: Int,
-                           then: @escaping (SignalingMessage.ConnectResult) -> Void) {
-        pendingConnects += 1
-        core.connect(request.uuid, connectionID: connectionID) { [self] result in
+        let tunnel = TunnelService(driver: core.driver, connection: connection, logger: logger)
+        pending = tunnel
+        watch(tunnel, generation: generation)
+        if direct != nil {
+            relayTask = core.loop.scheduleTask(in: .nanoseconds(core.options.relayDeadline.value)) { [self] in
+                guard generation == self.generation, self.current == nil else { return }
+                relayDue = true
+                sendViaRelay(tunnel)
+            }
+        }
+        core.connect(request.uuid, connectionID: connection.localConnectionID) { [self] result in
             guard generation == self.generation, !self.closed else { return }
-            pendingConnects -= 1
-            guard current == nil else { return }
             switch result {
             case .failure(.server(.deviceOffline)):
                 fail(.deviceOffline)
@@ -134,18 +124,42 @@ final class PortMapping: @unchecked Sendable {
                 guard core.trust(result.devicePublicKey, for: request.uuid), result.devicePublicKey == key else {
                     return keyMismatch()
                 }
-                then(result)
-                checkRaceLost()
+                connectResult = result
+                if direct != nil, tunnel.connection.state == .handshaking {
+                    // The device's LAN candidates join the race (same LAN; no hairpin needed).
+                    let now = EndpointDriver.now()
+                    for candidate in result.deviceCandidates.prefix(5) where candidate != reflexive {
+                        tunnel.connection.sendHandshake(alsoTo: candidate, now: now)
+                    }
+                }
+                sendViaRelay(tunnel)
+                startTraversal()
             }
         }
     }
 
+    /// The initiation goes to the server too (now, and with every retransmission) once the
+    /// deadline passed and the server knows the session (CONNECT answered), so the relay can
+    /// forward it at once.
+    private func sendViaRelay(_ tunnel: TunnelService) {
+        guard relayDue, connectResult != nil, tunnel.connection.state == .handshaking else { return }
+        tunnel.connection.sendHandshake(alsoTo: core.serverAddress, now: EndpointDriver.now())
+        core.driver.requestStep()
+    }
+
     private func watch(_ tunnel: TunnelService, generation: Int) {
-        racing.append(tunnel)
         tunnel.onTargetReply = { [self] target, status in
             if status != .ok {
                 logger.info("device refused a stream target", metadata: ["target": "\(target)", "status": "\(status)"])
             }
+        }
+        tunnel.onPathValidated = { [self] address in
+            guard generation == self.generation, self.current === tunnel else { return }
+            pathValidated(address, on: tunnel)
+        }
+        tunnel.onPathChanged = { [self] address in
+            guard generation == self.generation, self.current === tunnel else { return }
+            pathChanged(to: address)
         }
         tunnel.established.whenSuccess { [self] in
             guard generation == self.generation, !self.closed, current == nil else {
@@ -155,7 +169,7 @@ final class PortMapping: @unchecked Sendable {
             won(tunnel)
         }
         tunnel.closed.whenSuccess { [self] reason in
-            self.racing.removeAll { $0 === tunnel }
+            if self.pending === tunnel { self.pending = nil }
             if self.current === tunnel {
                 linkEnded(tunnel, reason: reason)
                 return
@@ -164,29 +178,109 @@ final class PortMapping: @unchecked Sendable {
             if reason == .passwordRejected {
                 fail(.passwordRejected)
             } else {
-                logger.debug("candidate connection closed", metadata: ["reason": "\(reason)"])
-                checkRaceLost()
+                logger.info("connection closed before it was up", metadata: ["reason": "\(reason)"])
+                fail(.p2pFailed)
             }
         }
     }
 
-    /// Every candidate closed without establishing and no more will come.
-    private func checkRaceLost() {
-        if racing.isEmpty && pendingConnects == 0 && relayStarted && current == nil { fail(.p2pFailed) }
-    }
-
     private func won(_ tunnel: TunnelService) {
         current = tunnel
+        pending = nil
         relayTask?.cancel()
         relayTask = nil
-        for other in racing where other !== tunnel { _ = other.close() }
-        racing.removeAll { $0 !== tunnel }
         status = .connected
         retryDelay = .nanoseconds(core.options.firstRetryDelay.value)
         listener.setTunnel(tunnel)
-        let millis = Int((NIODeadline.now() - attemptStartedAt).nanoseconds / 1_000_000)
-        logger.info("link up", metadata: ["port": "\(localPort)", "peer": "\(tunnel.connection.peerAddress)", "ms": "\(millis)"])
+        let millis = millisSinceAttemptStart
+        let peer = tunnel.connection.peerAddress
+        logger.info("link up", metadata: ["port": "\(localPort)", "peer": "\(peer)", "path": "\(pathKind(peer))", "ms": "\(millis)"])
         core.emit(.connected(localPort: localPort, setupMillis: millis))
+        startTraversal()
+    }
+
+    // MARK: path selection
+
+    private enum PathKind: Int, Comparable, CustomStringConvertible {
+        case relay = 0, direct = 1, lan = 2
+        static func < (a: PathKind, b: PathKind) -> Bool { a.rawValue < b.rawValue }
+        var description: String {
+            switch self {
+            case .relay: "relay"
+            case .direct: "direct"
+            case .lan: "lan"
+            }
+        }
+    }
+
+    /// LAN: loopback, or one of the device's LAN candidates (CONNECT lists them after its
+    /// reflexive address). Relay: the server's address. Anything else is a direct WAN path.
+    private func pathKind(_ address: NetAddress) -> PathKind {
+        if address == core.serverAddress { return .relay }
+        if address.isLoopback { return .lan }
+        if address != reflexive, let candidates = connectResult?.deviceCandidates.dropFirst(), candidates.contains(address) {
+            return .lan
+        }
+        return .direct
+    }
+
+    /// Discovery starts once the link is up and the CONNECT result (the candidates) is known.
+    private func startTraversal() {
+        guard traversal == nil, !core.options.directDisabled, let tunnel = current, let connectResult else { return }
+        guard pathKind(tunnel.connection.peerAddress) < .lan else { return }
+        let traversal = ClientTraversal(core: core, connection: tunnel.connection, uuid: request.uuid,
+                                        reflexive: reflexive, connectResult: connectResult)
+        self.traversal = traversal
+        traversalWindowEnded = false
+        let generation = self.generation
+        traversalWindowTask = core.loop.scheduleTask(in: Self.traversalWindow) { [self] in
+            guard generation == self.generation else { return }
+            traversalWindowEnded = true
+            stopTraversalIfSettled()
+        }
+        let delay = core.options.pathDiscoveryDelay
+        if delay > .zero {
+            _ = core.loop.scheduleTask(in: .nanoseconds(delay.value)) { [weak traversal, self] in
+                guard generation == self.generation, let traversal, self.traversal === traversal else { return }
+                traversal.start()
+            }
+        } else {
+            traversal.start()
+        }
+    }
+
+    private func pathValidated(_ address: NetAddress, on tunnel: TunnelService) {
+        let connection = tunnel.connection
+        guard connection.state == .established, pathKind(address) > pathKind(connection.peerAddress) else { return }
+        connection.migrate(to: address, now: EndpointDriver.now())
+        core.driver.requestStep()
+        traversal?.settled(on: address)
+    }
+
+    private func pathChanged(to address: NetAddress) {
+        let kind = pathKind(address)
+        let millis = millisSinceAttemptStart
+        logger.info("path changed", metadata: ["port": "\(localPort)", "peer": "\(address)", "path": "\(kind)", "ms": "\(millis)"])
+        core.emit(.pathChanged(localPort: localPort, relayed: kind == .relay, lan: kind == .lan, millis: millis))
+        stopTraversalIfSettled()
+    }
+
+    /// Nothing beats LAN; a direct path is kept once the discovery window is over.
+    private func stopTraversalIfSettled() {
+        guard let traversal, let peer = current?.connection.peerAddress else { return }
+        let kind = pathKind(peer)
+        guard kind == .lan || (kind == .direct && traversalWindowEnded) else { return }
+        traversal.stop(keep: peer)
+        self.traversal = nil
+        traversalWindowTask?.cancel()
+        traversalWindowTask = nil
+    }
+
+    private func endTraversal() {
+        traversal?.stop(keep: nil)
+        traversal = nil
+        traversalWindowTask?.cancel()
+        traversalWindowTask = nil
     }
 
     private func linkEnded(_ tunnel: TunnelService, reason: ConnectionCloseReason) {
@@ -207,12 +301,11 @@ final class PortMapping: @unchecked Sendable {
     /// Ends the attempt with `code`, reports it and schedules the retry (not after -5).
     private func fail(_ code: PortStatus) {
         generation += 1
-        pendingConnects = 0
         relayTask?.cancel()
         relayTask = nil
-        let losers = racing
-        racing.removeAll()
-        for tunnel in losers { _ = tunnel.close() }
+        endTraversal()
+        if let pending { _ = pending.close() }
+        pending = nil
         status = code
         core.emit(.disconnected(localPort: localPort, code: code.rawValue))
         guard code != .passwordRejected, !closed else { return }
@@ -233,7 +326,7 @@ final class PortMapping: @unchecked Sendable {
         let peer = connection.peerAddress
         let stats = connection.stats
         return PathInfo(
-            peerIP: peer.hostString, peerPort: Int(peer.port), relayed: peer == core.serverAddress, lan: false,
+            peerIP: peer.hostString, peerPort: Int(peer.port), relayed: pathKind(peer) == .relay, lan: pathKind(peer) == .lan,
             lossRate: Float(stats.lossRate), bandwidthKBps: Int(stats.estimatedBandwidth / 1024),
             rttMillis: stats.smoothedRtt.milliseconds)
     }
@@ -257,9 +350,20 @@ final class PortMapping: @unchecked Sendable {
         retryTask = nil
         relayTask?.cancel()
         relayTask = nil
+        endTraversal()
         listener.close()
-        for tunnel in racing { _ = tunnel.close() }
-        racing.removeAll()
+        if let pending { _ = pending.close() }
+        pending = nil
         if let current { _ = current.close() }
+    }
+}
+
+extension NetAddress {
+    /// 127.0.0.0/8 or ::1.
+    fileprivate var isLoopback: Bool {
+        switch host {
+        case .v4(let value): return value >> 24 == 127
+        case .v6(let high, let low): return high == 0 && low == 1
+        }
     }
 }

@@ -22,13 +22,9 @@ public final class T2UClient: Sendable {
     /// Starts the SDK: binds its UDP socket and registers with the server in the background.
     public init(options: T2UClientOptions) throws {
         let logger = Logger(label: "t2u.client")
-        let server: NetAddress
+        let servers: [NetAddress]
         do {
-            let resolved = try SocketAddress.makeAddressResolvingHost(options.server, port: Int(options.serverPort))
-            guard let address = NetAddress(resolved) else { throw T2UClientError.invalidArgument("server \(options.server)") }
-            server = address
-        } catch let error as T2UClientError {
-            throw error
+            servers = try ServerAddressList.resolve(options.server, defaultPort: options.serverPort)
         } catch {
             throw T2UClientError.invalidArgument("server \(options.server): \(error)")
         }
@@ -37,7 +33,7 @@ public final class T2UClient: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         do {
-            core = try ClientCore(options: options, loop: loop, serverAddress: server, continuation: continuation, logger: logger)
+            core = try ClientCore(options: options, loop: loop, servers: servers, continuation: continuation, logger: logger)
             let core = self.core
             try loop.flatSubmit { core.start() }.wait()
         } catch {

@@ -6,6 +6,8 @@ import T2UCore
 /// How the SDK reaches the server cloud and how patiently it retries.
 public struct T2UClientOptions: Sendable {
     /// Server IP or host name (`t2u_init`'s svraddr).
+    /// Server IP or host name; several as `h1:p1,h2:p2` (entries without a port use
+    /// `serverPort`) or a name resolving to several: the SDK moves on when one stops answering.
     public var server: String
     public var serverPort: UInt16
     /// Server key (nil: the server has none). Proven by HMAC, never sent.
@@ -16,14 +18,21 @@ public struct T2UClientOptions: Sendable {
     public var retryInterval: Nanos = .seconds(30)
     /// First retry after a failure comes sooner, then doubles up to `retryInterval`.
     public var firstRetryDelay: Nanos = .seconds(1)
-    /// How long a direct path may take before the relay is tried as well.
-    public var relayDeadline: Nanos = .milliseconds(300)
+    /// How long the handshake may take on the direct path before the initiation also goes
+    /// through the server relay (the first answer wins; direct paths are still probed after).
+    public var relayDeadline: Nanos = .milliseconds(50)
     /// LAN discovery: where `search` sends its probe and how long it listens.
     public var discoveryAddress: String = "239.255.75.50"
     public var discoveryPort: UInt16 = 7011
     public var transport = TransportConfig()
     /// Test/diagnostic switch: never try the device's direct candidates, only the server relay.
     public var directDisabled = false
+    /// Test/diagnostic switch: the handshake goes through the relay only; direct paths are
+    /// then probed inside the established connection (the relay -> direct upgrade, as when a
+    /// NAT lets the direct handshake through too late).
+    public var relayFirst = false
+    /// Test/diagnostic: how long path discovery waits once the link is up (default: none).
+    public var pathDiscoveryDelay: Nanos = .zero
 
     public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.server = server
@@ -128,6 +137,9 @@ public enum T2UClientEvent: Sendable, Equatable {
     case connected(localPort: UInt16, setupMillis: Int)
     /// -2 P2P failed, -3 interrupted, -4 device offline, -5 password rejected.
     case disconnected(localPort: UInt16, code: Int32)
+    /// The link of a mapped port moved to another path (e.g. relay -> direct) inside the same
+    /// connection; `millis` since the attempt started. Not a C callback.
+    case pathChanged(localPort: UInt16, relayed: Bool, lan: Bool, millis: Int)
 }
 
 public enum T2UClientError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -64,7 +64,8 @@ public final class DeviceAgent: Sendable {
 
     private func launch(group: MultiThreadedEventLoopGroup) async throws -> DeviceRuntime {
         let loop = group.next()
-        let server = try resolveServer()
+        let servers = try resolveServers()
+        let server = servers[0]
         let entropy = SystemEntropy()
         let endpoint = TransportEndpoint(
             options: .init(config: options.transport, identity: identity, acceptIncoming: true,
@@ -78,12 +79,14 @@ public final class DeviceAgent: Sendable {
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
         do {
             let port = UInt16(bound.port ?? 0)
-            let config = SignalingClientConfig(
+            var config = SignalingClientConfig(
                 role: .device, uuid: options.uuid, publicKey: identity.publicKey, extra: Array(options.extra.utf8),
                 candidates: LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(server.host)),
                 serverKey: options.serverKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
-            try await loop.submit {
+            config.fallbackServers = Array(servers.dropFirst())
+            config.classifiesNAT = true
+            try await loop.submit { [config] in
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
             }.get()
             if let group = options.discoveryAddress {
@@ -92,7 +95,7 @@ public final class DeviceAgent: Sendable {
                     agentPort: port, logger: logger)
             }
             logger.info("device agent started", metadata: [
-                "uuid": "\(options.uuid)", "udp": "\(bound)", "server": "\(server)",
+                "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",
                 "publicKey": "\(DeviceKeyFile.hex(identity.publicKey))",
             ])
             return runtime
@@ -103,15 +106,14 @@ public final class DeviceAgent: Sendable {
         }
     }
 
-    /// The server's address from its IP or host name (IPv4 preferred by the resolver order).
-    private func resolveServer() throws -> NetAddress {
-        let host = options.server
-        let port = Int(options.serverPort)
-        if let literal = NetAddress(ipv4: host, port: options.serverPort) { return literal }
-        // getaddrinfo blocks, once, at start; not worth a thread pool in a small agent.
-        let resolved = try? SocketAddress.makeAddressResolvingHost(host, port: port)
-        guard let resolved, let address = NetAddress(resolved) else { throw DeviceAgentError.serverUnresolvable(host) }
-        return address
+    /// The servers' addresses: `options.server` may list several (`h1:p1,h2:p2`) or name a host
+    /// resolving to several; registration moves along the list when one stops answering.
+    private func resolveServers() throws -> [NetAddress] {
+        do {
+            return try ServerAddressList.resolve(options.server, defaultPort: options.serverPort)
+        } catch {
+            throw DeviceAgentError.serverUnresolvable(options.server)
+        }
     }
 
     /// Registered with the server.

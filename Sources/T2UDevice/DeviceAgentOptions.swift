@@ -3,7 +3,8 @@ import T2UCore
 /// Everything `t2usvr` is started with.
 public struct DeviceAgentOptions: Sendable {
     public var uuid: String
-    /// Server IP or host name and port.
+    /// Server IP or host name and port; several as `h1:p1,h2:p2` (an entry without a port uses
+    /// `serverPort`), or a name resolving to several addresses: tried in turn when one fails.
     public var server: String
     public var serverPort: UInt16
     public var serverKey: String?

@@ -15,12 +15,11 @@ final class DeviceRuntime: @unchecked Sendable {
     /// Loop-confined.
     private var signaling: SignalingClient?
     private var sessions: [ObjectIdentifier: TunnelService] = [:]
-
-    /// Punch datagrams per introduction and their spacing.
-    static let punchCount = 3
-    static let punchSpacing: TimeAmount = .milliseconds(100)
-    /// First byte of a punch: the path/NAT probe range, which transport peers drop.
-    static let punchType: UInt8 = 0x10
+    /// Path discoveries of introduced sessions (until their window ends) and those whose
+    /// auxiliary socket still carries a session.
+    private var traversals: [UInt64: DeviceTraversal] = [:]
+    /// Plan sizes (tests shrink them).
+    var traversalConfig = TraversalConfig()
 
     init(group: MultiThreadedEventLoopGroup, driver: EndpointDriver, policy: ForwardingPolicy, logger: Logger) {
         self.group = group
@@ -57,6 +56,7 @@ final class DeviceRuntime: @unchecked Sendable {
         logger.info("session accepted", metadata: ["peer": "\(connection.peerAddress)"])
         tunnel.closed.whenComplete { [self] result in
             self.sessions[key] = nil
+            self.releaseTraversalSockets()
             if case .success(let reason) = result {
                 self.logger.info("session closed", metadata: ["reason": "\(reason)"])
             }
@@ -73,26 +73,46 @@ final class DeviceRuntime: @unchecked Sendable {
             }
         case .observedAddress(let address):
             logger.debug("server sees us at", metadata: ["address": "\(address)"])
+        case .natBehavior(let nat):
+            logger.info("NAT behaviour", metadata: ["nat": "\(nat)"])
         case .introduced(let intro):
-            logger.info("client introduced", metadata: ["session": "\(intro.sessionID)", "client": "\(intro.clientPublicAddress)"])
-            punch(toward: [intro.clientPublicAddress] + intro.clientCandidates)
+            logger.info("client introduced", metadata: [
+                "session": "\(intro.sessionID)", "client": "\(intro.clientPublicAddress)", "clientNAT": "\(intro.clientNAT)",
+            ])
+            startTraversal(intro)
         case .queryResult, .connectResult, .probeResult, .requestFailed:
             break
         }
     }
 
-    /// Opens our NAT toward the client: a few tiny datagrams its agent drops on arrival.
-    private func punch(toward addresses: [NetAddress]) {
-        var seen = Set<NetAddress>()
-        let targets = addresses.filter { seen.insert($0).inserted }
-        for round in 0..<Self.punchCount {
-            eventLoop.scheduleTask(in: Self.punchSpacing * Int64(round)) { [self] in
-                guard let udp = self.driver.udp else { return }
-                var datagram = ByteBufferAllocator().buffer(capacity: 1)
-                datagram.writeInteger(Self.punchType)
-                for target in targets { udp.enqueue(datagram, to: target) }
-                udp.flush()
-            }
+    /// Opens our NAT toward the client per the plan for both NAT behaviours (the client
+    /// validates the paths; its agent drops our punches after probing back).
+    private func startTraversal(_ intro: SignalingMessage.Introduce) {
+        guard traversals[intro.sessionID] == nil else { return }
+        var config = traversalConfig
+        config.birthdaySockets = min(config.birthdaySockets, driver.auxiliarySocketsAvailable)
+        let traversal = DeviceTraversal(intro: intro, localNAT: signaling?.nat ?? .unknown, driver: driver, config: config)
+        traversals[intro.sessionID] = traversal
+        let clientHost = intro.clientPublicAddress.host
+        let server = signaling?.config.server
+        traversal.reachedDirectly = { [unowned self] in
+            sessions.values.contains { $0.connection.peerAddress.host == clientHost && $0.connection.peerAddress != server }
+        }
+        if traversal.strategies.contains(.relayOnly) {
+            logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN",
+                        metadata: ["session": "\(intro.sessionID)"])
+        } else if traversal.auxiliarySocketsPlanned > 0 {
+            logger.debug("birthday probing", metadata: ["session": "\(intro.sessionID)", "sockets": "\(traversal.auxiliarySocketsPlanned)"])
+        }
+        traversal.start { [self] _ in releaseTraversalSockets() }
+    }
+
+    /// Auxiliary sockets of finished plans that no open session's path goes through close.
+    private func releaseTraversalSockets() {
+        let inUse = Set(sessions.values.map { driver.route(to: $0.connection.peerAddress) }.filter { $0 != 0 })
+        for (id, traversal) in traversals where traversal.finished {
+            traversal.release(keeping: inUse)
+            if traversal.auxiliary.isEmpty { traversals[id] = nil }
         }
     }
 
@@ -111,6 +131,7 @@ final class DeviceRuntime: @unchecked Sendable {
     /// TCP connections are reset and nothing is left pending when the socket closes.
     private func closeSessions() async {
         let open = (try? await eventLoop.submit { [self] () -> Int in
+            for traversal in self.traversals.values { traversal.finish() }
             for tunnel in self.sessions.values { _ = tunnel.close() }
             return self.sessions.count
         }.get()) ?? 0

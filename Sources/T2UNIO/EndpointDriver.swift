@@ -23,9 +23,22 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     private var signalingHandler: ((SignalingClientEvent) -> Void)?
     /// Called for every connection a peer opens to us (device side).
     public var onAccept: ((Connection) -> Void)?
+    /// Called for every traversal punch (first byte 0x10) with the socket it arrived on
+    /// (0 main, else auxiliary); the transport never sees punches.
+    public var onPunch: ((ByteBuffer, NetAddress, Int) -> Void)?
+
+    /// Auxiliary sockets by index (>= 1, never reused) and the route table: datagrams for an
+    /// address that last reached us on an auxiliary socket leave through it
+    /// (`EndpointDriver+Auxiliary.swift`).
+    var auxiliary: [Int: AuxiliarySocket] = [:]
+    var routes: [NetAddress: Int] = [:]
+    var nextAuxiliaryIndex = 1
+    var mainHost = "0.0.0.0"
 
     /// Bound on datagrams per drain so a fast sender cannot starve reads and timers.
     static let maxDatagramsPerDrain = 512
+    /// Bound on the route table (senders seen on auxiliary sockets).
+    static let maxRoutes = 4096
     /// Bound on events drained per connection per step.
     static let maxEventsPerStep = 4096
 
@@ -49,7 +62,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     /// Binds the UDP socket and starts reading; returns the bound address.
     public func start(udp configuration: UDPEndpoint.Configuration = .init()) -> EventLoopFuture<SocketAddress> {
-        UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger).map { udp in
+        mainHost = configuration.host
+        return UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger).map { udp in
             self.udp = udp
             self.step()
             return udp.localAddress
@@ -120,7 +134,10 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
             self.onAccept = nil
             self.signaling = nil
             self.signalingHandler = nil
-            return self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
+            self.onPunch = nil
+            let auxiliaryClosed = self.closeAllAuxiliary()
+            let mainClosed = self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
+            return mainClosed.and(auxiliaryClosed).map { _ in }
         }
     }
 
@@ -128,12 +145,28 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     public func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
         guard !closed else { return }
-        if let signaling, let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
-           SignalingMessage.isSignaling(firstByte: first) {
+        let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self)
+        if let signaling, let first, SignalingMessage.isSignaling(firstByte: first) {
             signaling.receive(datagram, from: address, now: Self.now())
             return
         }
+        if first == TraversalPunch.type, let onPunch {
+            onPunch(datagram, address, 0)
+            return
+        }
         self.endpoint.receive(datagram, from: address, now: Self.now())
+    }
+
+    /// A datagram on auxiliary socket `index`: its sender is now reached through that socket.
+    func auxiliaryReceived(_ datagram: ByteBuffer, from address: NetAddress, socket index: Int) {
+        guard !closed, auxiliary[index] != nil else { return }
+        // Bounded: any sender reaching an open auxiliary port adds an entry.
+        if routes[address] != index, routes.count < Self.maxRoutes || routes[address] != nil { routes[address] = index }
+        if datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) == TraversalPunch.type {
+            onPunch?(datagram, address, index)
+            return
+        }
+        endpoint.receive(datagram, from: address, now: Self.now())
     }
 
     public func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) {
@@ -189,12 +222,21 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
                 sent += 1
             }
         }
+        // Routes exist only while traversal uses auxiliary sockets: no lookup otherwise.
+        let routed = !routes.isEmpty
+        var flushAuxiliary: [AuxiliarySocket] = []
         while sent < Self.maxDatagramsPerDrain, let destination = endpoint.pollTransmit(now: now, into: &scratch) {
-            udp.enqueue(scratch, to: destination)
             sent += 1
+            if routed, let index = routes[destination], let socket = auxiliary[index], let aux = socket.udp {
+                aux.enqueue(scratch, to: destination)
+                if !flushAuxiliary.contains(where: { $0 === socket }) { flushAuxiliary.append(socket) }
+                continue
+            }
+            udp.enqueue(scratch, to: destination)
             if !udp.isWritable { break }
         }
         if sent > 0 { udp.flush() }
+        for socket in flushAuxiliary { socket.udp?.flush() }
         if sent == Self.maxDatagramsPerDrain { requestStep() }
     }
 

@@ -68,6 +68,12 @@ public final class TunnelService: @unchecked Sendable {
     /// Client side: the device's answer to each stream's target request (`.ok` included).
     public var onTargetReply: ((StreamTargetHeader, StreamTargetReply.Status) -> Void)?
 
+    /// Path events of the connection, for whoever selects paths (the client's port mapping):
+    /// a `probePath` probe was answered / went unanswered, or packets now flow elsewhere.
+    public var onPathValidated: ((NetAddress) -> Void)?
+    public var onPathProbeFailed: ((NetAddress) -> Void)?
+    public var onPathChanged: ((NetAddress) -> Void)?
+
     /// Number of TCP connections currently bridged or waiting for a stream.
     public var activeBridgeCount: Int { bridges.count + waitingForStream.count }
 
@@ -348,6 +354,11 @@ public final class TunnelService: @unchecked Sendable {
             openWaitingStreams()
         case .pathChanged(let address):
             logger.debug("path changed", metadata: ["address": "\(address)"])
+            onPathChanged?(address)
+        case .pathValidated(let address):
+            onPathValidated?(address)
+        case .pathProbeFailed(let address):
+            onPathProbeFailed?(address)
         case .closed(let reason):
             logger.debug("connection closed", metadata: ["reason": "\(reason)"])
             isClosed = true

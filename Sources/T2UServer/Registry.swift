@@ -14,9 +14,12 @@ public struct PresenceRecord: Sendable, Equatable {
     public var homeServerID: String
     /// Session token handed out at registration; requests carry it.
     public var token: UInt64
+    /// The agent's NAT behaviour as it last reported it (REGISTER / KEEPALIVE).
+    public var nat: NATBehavior
 
     public init(role: SignalingRole, uuid: String, address: NetAddress, publicKey: [UInt8], extra: [UInt8],
-                candidates: [NetAddress], lastSeen: Instant, homeServerID: String, token: UInt64) {
+                candidates: [NetAddress], lastSeen: Instant, homeServerID: String, token: UInt64, nat: NATBehavior = .unknown) {
+        self.nat = nat
         self.role = role
         self.uuid = uuid
         self.address = address
@@ -42,6 +45,13 @@ public protocol Registry: AnyObject {
     func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord?
     /// Removes and returns every record last seen before `cutoff`.
     func expire(before cutoff: Instant) -> [PresenceRecord]
+    /// The advertised main address of another server sharing this registry (nil: unknown).
+    func serverAddress(_ serverID: String) -> NetAddress?
+}
+
+extension Registry {
+    /// A single-server registry knows no other servers.
+    public func serverAddress(_ serverID: String) -> NetAddress? { nil }
 }
 
 public final class InMemoryRegistry: Registry {

@@ -4,6 +4,9 @@ import T2UCore
 public struct ServerConfig: Sendable {
     /// Names this server in presence records (several servers share one registry later).
     public var serverID = "t2u-1"
+    /// Where other servers of the cloud reach this one's main port (`--advertise`); with a shared
+    /// registry, sessions to devices homed on another server are relayed through it via this address.
+    public var advertiseAddress: NetAddress?
     /// The server key (`svrkey`); nil lets anyone register.
     public var serverKey: String?
     /// Keepalive period told to agents (seconds); agents cap it at 20 s themselves.

@@ -1,6 +1,6 @@
 /// `key=value` lines (blank lines and `#` comments ignored) for `t2u-server --config FILE`.
 /// Keys: port, observation-port, bind, key, log-level, server-id, keepalive, relay (true/false),
-/// relay-rate (bytes/s), presence-timeout (s).
+/// relay-rate (bytes/s), presence-timeout (s), database (postgres:// URL), advertise (host:port).
 public struct ServerConfigFile: Equatable, Sendable {
     public var values: [String: String] = [:]
 
@@ -11,6 +11,7 @@ public struct ServerConfigFile: Equatable, Sendable {
 
     public static let knownKeys: Set<String> = [
         "port", "observation-port", "bind", "key", "log-level", "server-id", "keepalive", "relay", "relay-rate", "presence-timeout",
+        "database", "advertise",
     ]
 
     public init(values: [String: String] = [:]) { self.values = values }

@@ -13,12 +13,16 @@ extension ServerCore {
             reply(.probeResult(requestID: id, observed: request.source), to: request, verified: false)
         case .register(let m):
             handleRegister(m, request: request, now: now)
-        case .keepalive(let id, let token):
+        case .keepalive(let id, let token, let nat):
             guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
             let before = registry.lookup(token: token)
-            guard let record = registry.touch(token: token, address: request.source, now: now) else {
+            guard var record = registry.touch(token: token, address: request.source, now: now) else {
                 reject(.unknownSession)
                 return reply(.error(requestID: id, code: .unknownSession), to: request, verified: false)
+            }
+            if nat != .unknown, nat != record.nat {
+                record.nat = nat
+                registry.upsert(record)
             }
             if let before, before.address != record.address { rebind(record) }
             reply(.keepaliveAck(requestID: id, observed: request.source), to: request, verified: false)
@@ -84,7 +88,8 @@ extension ServerCore {
         let token: UInt64
         if let existing, existing.address == request.source { token = existing.token } else { token = entropy.nextUInt64() }
         let record = PresenceRecord(role: m.role, uuid: m.uuid, address: request.source, publicKey: m.publicKey, extra: m.extra,
-                                    candidates: m.candidates, lastSeen: now, homeServerID: config.serverID, token: token)
+                                    candidates: m.candidates, lastSeen: now, homeServerID: config.serverID, token: token,
+                                    nat: m.nat != .unknown ? m.nat : existing?.nat ?? .unknown)
         registry.upsert(record)
         if let existing, existing.address != record.address { rebind(record) }
         counters.registrations &+= 1
@@ -99,6 +104,15 @@ extension ServerCore {
                                               deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
         }
         let cid = m.clientConnectionID.rawValue
+        // A device homed on another server: that server introduces it and we relay through it.
+        var peer: (id: String, address: NetAddress, via: NetAddress)?
+        if device.homeServerID != config.serverID {
+            guard let address = registry.serverAddress(device.homeServerID), let via = config.advertiseAddress else {
+                return reply(.connectResult(.init(requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
+                                                  deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
+            }
+            peer = (device.homeServerID, address, via)
+        }
         var sessionID: UInt64
         if let existing = sessionByCID[cid], let session = sessions[existing] {
             // A retransmitted CONNECT: answer with the same session.
@@ -107,6 +121,7 @@ extension ServerCore {
                 return reply(.error(requestID: m.requestID, code: .malformed), to: request, verified: true)
             }
             sessionID = existing
+            if session.peerServerID != nil { forwardIntroduction(session) }
         } else {
             guard sessions.count < config.maxSessions else {
                 reject(.capacity)
@@ -115,26 +130,37 @@ extension ServerCore {
             repeat { sessionID = entropy.nextUInt64() } while sessionID == 0 || sessions[sessionID] != nil
             let introduce = SignalingMessage.Introduce(
                 requestID: newRequestID(), sessionID: sessionID, clientConnectionID: m.clientConnectionID,
-                clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed)
+                clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed,
+                clientNAT: m.nat)
             sessions[sessionID] = Session(
                 id: sessionID, clientUUID: client.uuid, deviceUUID: device.uuid, clientAddress: request.source,
                 deviceAddress: device.address, clientCID: cid, introduce: introduce, now: now,
                 introduceInterval: config.introduceRetransmit,
                 relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
             sessionByCID[cid] = sessionID
-            sendIntroduce(sessionID, now: now)
+            if let peer, let session = sessions[sessionID] {
+                session.deviceAddress = peer.address
+                session.peerServerID = peer.id
+                session.introduceAcked = true
+                session.nextIntroduceAt = .distantFuture
+                forwardIntroduction(session)
+            } else {
+                sendIntroduce(sessionID, now: now)
+            }
         }
         let candidates = Array(([device.address] + device.candidates.filter { $0 != device.address })
             .prefix(SignalingLimits.maxCandidates))
         reply(.connectResult(.init(requestID: m.requestID, online: true, sessionID: sessionID, devicePublicKey: device.publicKey,
-                                   deviceCandidates: candidates, relayAllowed: config.relayAllowed)),
+                                   deviceCandidates: candidates, relayAllowed: config.relayAllowed, deviceNAT: device.nat)),
               to: request, verified: true)
     }
 
     /// An agent's address changed (NAT rebinding): its sessions follow it.
     private func rebind(_ record: PresenceRecord) {
         for session in sessions.values {
-            if record.role == .device, session.deviceUUID == record.uuid { session.deviceAddress = record.address }
+            if record.role == .device, session.deviceUUID == record.uuid, session.peerServerID == nil {
+                session.deviceAddress = record.address
+            }
             if record.role == .client, session.clientUUID == record.uuid { session.clientAddress = record.address }
         }
     }

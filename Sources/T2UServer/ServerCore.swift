@@ -10,7 +10,8 @@ import T2UCore
 /// more bytes than it sent; rate-limits signaling per source and relay per session; counts every
 /// dropped datagram by reason. Not thread-safe: one owner (the NIO event loop) drives it.
 public final class ServerCore {
-    public let config: ServerConfig
+    /// `internal(set)`: the runner fills in the advertised address once the port is bound.
+    public internal(set) var config: ServerConfig
     public let registry: Registry
     public internal(set) var counters = ServerCounters()
 
@@ -30,6 +31,9 @@ public final class ServerCore {
         var introduceInterval: Nanos
         var lastActivity: Instant
         var relayBudget: TokenBucket
+        /// The device's home server when it is another one: `deviceAddress` is that server and
+        /// it introduces the device (we send no INTRODUCE).
+        var peerServerID: String?
 
         init(id: UInt64, clientUUID: String, deviceUUID: String, clientAddress: NetAddress, deviceAddress: NetAddress,
              clientCID: UInt64, introduce: SignalingMessage.Introduce, now: Instant, introduceInterval: Nanos,
@@ -60,6 +64,8 @@ public final class ServerCore {
     /// Connection ID (client's or device's) -> session.
     var sessionByCID: [UInt64: UInt64] = [:]
     private var outbox: [Outgoing] = []
+    /// Introductions for peer servers, for the shell to pass through the shared registry.
+    var peerOutbox: [PeerIntroduction] = []
     private var outboxHead = 0
     private var nextMaintenance: Instant
     private var nextRequestID: UInt32 = 1

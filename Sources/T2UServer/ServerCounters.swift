@@ -18,6 +18,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case relayStranger
     case relayRateLimited
     case relayDisabled
+    /// A peer server's introduction for a device not homed here (any more), or a clashing ID.
+    case peerIntroductionRejected
 }
 
 /// What the server did, for logs, tests and metrics.
@@ -27,6 +29,9 @@ public struct ServerCounters: Sendable, Equatable {
     public var registrations: UInt64 = 0
     public var expirations: UInt64 = 0
     public var introductionsSent: UInt64 = 0
+    /// CONNECTs for devices homed on other servers, passed on; and those taken from peers.
+    public var peerIntroductionsSent: UInt64 = 0
+    public var peerIntroductionsReceived: UInt64 = 0
     public var relayedPackets: UInt64 = 0
     public var relayedBytes: UInt64 = 0
     public private(set) var rejected: [RejectReason: UInt64] = [:]

@@ -13,6 +13,8 @@ public final class ServerRunner: @unchecked Sendable {
         public var port = 7000
         /// Observation port; nil means port + 1 (or OS-chosen when port is 0).
         public var observationPort: Int?
+        /// Share presence with other servers through PostgreSQL (`--database`); nil: in memory.
+        public var database: PostgresSync.Options?
         public init() {}
     }
 
@@ -23,6 +25,7 @@ public final class ServerRunner: @unchecked Sendable {
     private let ownsGroup: Bool
     private var driver: ServerDriver?
     private var channels: [Channel] = []
+    private var sync: PostgresSync?
 
     public init(config: ServerConfig, options: Options, logger: Logger, group: MultiThreadedEventLoopGroup? = nil) {
         self.config = config
@@ -36,8 +39,12 @@ public final class ServerRunner: @unchecked Sendable {
     @discardableResult
     public func start() async throws -> (main: SocketAddress, observation: SocketAddress) {
         let loop = group.next()
+        let registry: Registry = options.database == nil
+            ? InMemoryRegistry()
+            : PostgresRegistry(serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
         let driver = ServerDriver(
-            core: ServerCore(config: config, entropy: SystemEntropy(), now: ServerDriver.clock()), eventLoop: loop, logger: logger)
+            core: ServerCore(config: config, registry: registry, entropy: SystemEntropy(), now: ServerDriver.clock()),
+            eventLoop: loop, logger: logger)
         self.driver = driver
         let main = try await bind(port: options.port, socket: .main, driver: driver, loop: loop)
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
@@ -57,6 +64,14 @@ public final class ServerRunner: @unchecked Sendable {
         guard let mainAddress = main.localAddress, let observationAddress = observation.localAddress else {
             throw ChannelError.inappropriateOperationForState
         }
+        if let database = options.database, let registry = registry as? PostgresRegistry {
+            do {
+                sync = try await startSync(database, registry: registry, driver: driver, mainAddress: mainAddress)
+            } catch {
+                try await shutdown()
+                throw error
+            }
+        }
         logger.info("t2u-server listening", metadata: [
             "main": "\(mainAddress)", "observation": "\(observationAddress)", "key": "\(config.serverKey == nil ? "none" : "set")",
         ])
@@ -69,8 +84,21 @@ public final class ServerRunner: @unchecked Sendable {
         return try await driver.eventLoop.submit { driver.core.counters }.get()
     }
 
+    /// Whether the shared database is reachable now (false without `--database`).
+    public var databaseConnected: Bool { sync?.isConnected ?? false }
+
+    /// Runs `body` with the registry on the core's event loop (tests, diagnostics).
+    public func withRegistry<T: Sendable>(_ body: @escaping @Sendable (Registry) -> T) async throws -> T {
+        guard let driver else { throw ChannelError.ioOnClosedChannel }
+        return try await driver.eventLoop.submit { body(driver.core.registry) }.get()
+    }
+
     /// Closes both sockets and stops the timer; shuts the event loop group down if we made it.
     public func shutdown() async throws {
+        if let sync {
+            await sync.stop()
+            self.sync = nil
+        }
         if let driver {
             try await driver.eventLoop.submit { driver.stop() }.get()
         }
@@ -88,6 +116,36 @@ public final class ServerRunner: @unchecked Sendable {
     }
 
     private static let vectorReadCount = 16
+
+    /// Starts the database sync once the main port is known (the advertised address defaults
+    /// to it when bound to a specific IP).
+    private func startSync(_ database: PostgresSync.Options, registry: PostgresRegistry, driver: ServerDriver,
+                           mainAddress: SocketAddress) async throws -> PostgresSync {
+        var advertise = config.advertiseAddress
+        if advertise == nil, let bound = NetAddress(mainAddress), bound.host != .v4(0), bound.host != .v6(0, 0) {
+            advertise = bound
+        }
+        guard let advertise else {
+            throw ServerRunnerError.advertiseRequired("bound to \(options.bindHost): other servers need --advertise HOST:PORT")
+        }
+        var database = database
+        database.presenceTimeout = config.presenceTimeout
+        let sync = try PostgresSync(options: database, registry: registry, loop: driver.eventLoop, serverID: config.serverID,
+                                    advertise: advertise, logger: logger)
+        sync.onPeerIntroduction = { [driver] intro in
+            driver.core.receivePeerIntroduction(intro, now: ServerDriver.clock())
+            driver.flush()
+        }
+        try await driver.eventLoop.submit {
+            driver.core.config.advertiseAddress = advertise
+            driver.peerSink = { sync.send($0) }
+        }.get()
+        try await sync.start()
+        logger.info("sharing presence through PostgreSQL", metadata: [
+            "database": "\(database.url)", "serverID": "\(config.serverID)", "advertise": "\(advertise)",
+        ])
+        return sync
+    }
 
     private func bind(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
         try await DatagramBootstrap(group: loop)
@@ -112,6 +170,8 @@ final class ServerDriver: @unchecked Sendable {
     let eventLoop: EventLoop
     let logger: Logger
     var channels: [ServerSocket: Channel] = [:]
+    /// Where introductions for peer servers go (the database sync); nil without one.
+    var peerSink: ((PeerIntroduction) -> Void)?
     private var timer: Scheduled<Void>?
     private var timerAt: Instant?
     private var stopped = false
@@ -141,6 +201,7 @@ final class ServerDriver: @unchecked Sendable {
             written.insert(transmit.socket)
         }
         for socket in written { channels[socket]?.flush() }
+        while let intro = core.pollPeerIntroduction() { peerSink?(intro) }
         rearm()
     }
 
@@ -187,5 +248,15 @@ final class ServerDatagramHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // UDP errors (e.g. ICMP port unreachable surfaced as ECONNREFUSED) must not close the socket.
         driver.logger.debug("udp error", metadata: ["error": "\(error)"])
+    }
+}
+
+public enum ServerRunnerError: Error, CustomStringConvertible {
+    case advertiseRequired(String)
+
+    public var description: String {
+        switch self {
+        case .advertiseRequired(let detail): return "cannot share presence without an advertised address: \(detail)"
+        }
     }
 }

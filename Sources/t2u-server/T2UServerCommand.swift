@@ -25,6 +25,8 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             Example: t2u-server --port 7000 --config /etc/t2u-server.conf
 
+            Several servers: give each the same --database postgres://USER:PASSWORD@HOST:PORT/DB, its own --server-id, and --advertise HOST:PORT (its main port as the other servers reach it). Devices and clients may then use any of them (agents take a list, e.g. t2usvr UUID h1:7000,h2:7000): a client on one server reaches a device on another, relayed through both when no direct path works. The schema is created or migrated at start; while the database is down the servers keep serving what they know and catch up when it is back. Config keys: database, advertise.
+
             Stop with SIGINT or SIGTERM.
             """)
 
@@ -48,6 +50,15 @@ struct T2UServerCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Do not relay transport packets (introductions only).")
     var noRelay = false
+
+    @Option(name: .long, help: "Share devices with other servers through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=disable|prefer|require].")
+    var database: String?
+
+    @Option(name: .long, help: "This server's name in the shared database; unique per server. (default: HOSTNAME:PORT)")
+    var serverID: String?
+
+    @Option(name: .long, help: "IP:PORT where the other servers reach this one's main port (default: the bound address, if specific).")
+    var advertise: String?
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
@@ -78,7 +89,7 @@ struct T2UServerCommand: AsyncParsableCommand {
 
         var serverConfig = ServerConfig()
         serverConfig.serverKey = key ?? file["key"]
-        if let id = file["server-id"] { serverConfig.serverID = id }
+        if let id = serverID ?? file["server-id"] { serverConfig.serverID = id }
         if let text = file["keepalive"] {
             guard let seconds = UInt16(text), seconds > 0 else { throw ValidationError("keepalive must be 1...65535 seconds") }
             serverConfig.keepaliveSeconds = seconds
@@ -101,6 +112,20 @@ struct T2UServerCommand: AsyncParsableCommand {
         options.bindHost = bind ?? file["bind"] ?? "0.0.0.0"
         if let p = port ?? file["port"].flatMap(Int.init) { options.port = p }
         options.observationPort = observationPort ?? file["observation-port"].flatMap(Int.init)
+        if let url = database ?? file["database"] {
+            do {
+                options.database = PostgresSync.Options(url: try PostgresURL(url))
+            } catch {
+                throw ValidationError("--database: \(error)")
+            }
+            if serverID == nil && file["server-id"] == nil { serverConfig.serverID = "\(hostName()):\(options.port)" }
+        }
+        if let text = advertise ?? file["advertise"] {
+            guard let address = ServerAddressList.literal(text) else {
+                throw ValidationError("--advertise must be IP:PORT (e.g. 192.0.2.10:7000), got \(text)")
+            }
+            serverConfig.advertiseAddress = address
+        }
 
         // Catch signals before starting, so one arriving during start still shuts down cleanly.
         let termination = TerminationSignals()
@@ -110,6 +135,12 @@ struct T2UServerCommand: AsyncParsableCommand {
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try await runner.shutdown()
     }
+}
+
+private func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "t2u" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 private func readTextFile(_ path: String) -> String? {

@@ -13,11 +13,13 @@ final class TestServer: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     private(set) var main: SocketAddress!
 
-    init(config: ServerConfig = ServerConfig()) {
+    /// `database`: share presence through PostgreSQL; `port` 0 lets the OS choose.
+    init(config: ServerConfig = ServerConfig(), database: PostgresSync.Options? = nil, port: Int = 0) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
-        options.port = 0
+        options.port = port
+        options.database = database
         runner = ServerRunner(config: config, options: options, logger: Logger(label: "test.server"), group: group)
     }
 
@@ -44,8 +46,9 @@ final class TestDevice: @unchecked Sendable {
     /// Tunnels by connection, touched on the loop only.
     var tunnels: [TunnelService] = []
 
-    init(uuid: String, server: NetAddress, serverKey: String? = nil, password: String? = nil, extra: String = "",
-         seed: UInt64 = 7) throws {
+    /// `fallbacks`: further servers, tried in turn when `server` stops answering.
+    init(uuid: String, server: NetAddress, fallbacks: [NetAddress] = [], serverKey: String? = nil, password: String? = nil,
+         extra: String = "", seed: UInt64 = 7) throws {
         let entropy = SeededEntropy(seed: seed)
         identity = StaticIdentity.generate(entropy)
         driver = EndpointDriver(
@@ -54,10 +57,10 @@ final class TestDevice: @unchecked Sendable {
                                password: password.map { Array($0.utf8) }),
                 entropy: entropy),
             eventLoop: group.next())
-        signaling = try SignalingClient(
-            config: SignalingClientConfig(role: .device, uuid: uuid, publicKey: identity.publicKey, extra: Array(extra.utf8),
-                                          serverKey: serverKey, server: server),
-            entropy: entropy, now: EndpointDriver.now())
+        var config = SignalingClientConfig(role: .device, uuid: uuid, publicKey: identity.publicKey, extra: Array(extra.utf8),
+                                           serverKey: serverKey, server: server)
+        config.fallbackServers = fallbacks
+        signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
     }
 
     func start() async throws {

@@ -6,8 +6,8 @@ import T2UNIO
 import Testing
 
 @Suite(.serialized) struct PunchTests {
-    /// After an introduction the device sends a few 0x10 datagrams to the client's candidates
-    /// (and public address), opening its NAT toward the client.
+    /// After an introduction the device sends a few punches (0x10, the session ID, random
+    /// bytes) to the client's candidates (and public address), opening its NAT toward the client.
     @Test func introductionPunchesTowardTheClientCandidates() async throws {
         let harness = try await DeviceHarness()
         let agent = try DeviceAgent(options: harness.deviceOptions(uuid: "cam-punch"))
@@ -26,7 +26,8 @@ import Testing
         let result = try await client.connectResult("cam-punch", connectionID: cid, candidates: [candidateAddress])
         #expect(result.online)
         #expect(await eventually(3) { collector.firstBytes.count >= 3 }, "expected 3 punches, got \(collector.firstBytes)")
-        #expect(collector.firstBytes.allSatisfy { $0 == 0x10 })
+        #expect(collector.firstBytes.allSatisfy { $0 == TraversalPunch.type })
+        #expect(collector.sessionIDs.allSatisfy { $0 == result.sessionID }, "\(collector.sessionIDs) vs \(result.sessionID)")
 
         try await candidate.close()
         await client.close()
@@ -39,11 +40,17 @@ final class RawCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let lock = NSLockLike()
     private var bytes: [UInt8] = []
+    private var sessions: [UInt64] = []
     var firstBytes: [UInt8] { lock.with { bytes } }
+    var sessionIDs: [UInt64] { lock.with { sessions } }
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        if let first = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self), envelope.data.readableBytes == 1 {
-            lock.with { bytes.append(first) }
+        let punch = TraversalPunch.parse(envelope.data)
+        if punch.isPunch, envelope.data.readableBytes == TraversalPunch.length, let session = punch.sessionID {
+            lock.with {
+                bytes.append(TraversalPunch.type)
+                sessions.append(session)
+            }
         }
     }
 }

@@ -15,8 +15,8 @@ final class ServerHarness {
     let core: ServerCore
     let entropy = SeededEntropy(seed: 42)
 
-    init(config: ServerConfig = ServerConfig()) {
-        core = ServerCore(config: config, entropy: entropy, now: now)
+    init(config: ServerConfig = ServerConfig(), registry: Registry = InMemoryRegistry()) {
+        core = ServerCore(config: config, registry: registry, entropy: entropy, now: now)
     }
 
     @discardableResult

@@ -10,8 +10,9 @@ import T2USim
         return link
     }
 
-    /// An idle connection stays up through keepalives (< 25 s apart) and dies by idle timeout
-    /// once the path goes dark.
+    /// An idle connection stays up through keepalives (< 25 s apart) and dies once the path
+    /// goes dark: the next keepalive goes unanswered, so the dead-peer rule closes it within
+    /// keepalive + dead-peer timeout, well before the idle timeout.
     @Test func keepaliveHoldsAndIdleTimeoutFires() throws {
         let scenario = TransferScenario(seed: 51, streams: 1, bytesPerStream: 100, link: Self.link())
         #expect(scenario.runTransfer(limit: .seconds(5)))
@@ -27,9 +28,10 @@ import T2USim
         dark.lossRate = 1
         scenario.network.setLink(from: TransferScenario.clientAddress, to: TransferScenario.deviceAddress, dark)
         scenario.network.setLink(from: TransferScenario.deviceAddress, to: TransferScenario.clientAddress, dark)
-        scenario.network.run(until: scenario.network.now + .seconds(90))
-        #expect(scenario.client.closeReason == .idleTimeout)
-        #expect(scenario.device.closeReason == .idleTimeout)
+        let config = TransportConfig()
+        scenario.network.run(until: scenario.network.now + config.keepaliveInterval + config.deadPeerTimeout + .seconds(2))
+        #expect(scenario.client.closeReason == .peerUnreachable)
+        #expect(scenario.device.closeReason == .peerUnreachable)
     }
 
     @Test func closeIsReportedToThePeer() throws {

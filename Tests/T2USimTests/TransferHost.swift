@@ -107,7 +107,7 @@ final class TransferHost: SimulatedHost {
                 }
             case .streamOpened(let id):
                 startSending(on: id)
-            case .streamReadable, .streamWritable, .streamClosed, .pathChanged:
+            case .streamReadable, .streamWritable, .streamClosed, .pathChanged, .pathValidated, .pathProbeFailed:
                 break
             case .streamReset(let id, _):
                 outgoing[id] = nil

@@ -19,6 +19,13 @@ public final class SignalingClient {
     public private(set) var config: SignalingClientConfig
     /// Datagrams from addresses other than the server, or that do not parse.
     public private(set) var ignoredDatagrams: UInt64 = 0
+    /// Times registration moved to the next server of the list.
+    public private(set) var failovers: UInt64 = 0
+    /// Our NAT behaviour (`config.classifiesNAT`), sent in REGISTER, KEEPALIVE and CONNECT.
+    public private(set) var nat: NATBehavior = .unknown
+    /// Our own socket addresses (LAN address + bound port): the server seeing one of them means
+    /// no NAT. Defaults to the registered candidates.
+    public var localAddresses: [NetAddress]
 
     private enum Phase {
         case hello
@@ -30,6 +37,8 @@ public final class SignalingClient {
         case query(uuid: String)
         case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress])
         case probe
+        /// The probe behind `nat` (no event of its own).
+        case natProbe
     }
 
     private struct Retry {
@@ -66,6 +75,7 @@ public final class SignalingClient {
         self.nextRequestID = UInt32(truncatingIfNeeded: entropy.nextUInt64())
         self.keepaliveInterval = config.maxKeepaliveInterval
         self.exchange = Retry(requestID: 0, nextSendAt: now, interval: config.initialRetransmit)
+        self.localAddresses = config.candidates
         startHello(now: now)
     }
 
@@ -133,6 +143,11 @@ public final class SignalingClient {
             setStatus(.registered)
             // Requests waiting for a registration go out now.
             for id in requests.keys { requests[id]!.retry.nextSendAt = now }
+            // The NAT may differ after a re-registration (new network, new mapping).
+            if config.classifiesNAT, config.observationServer != nil,
+               !requests.values.contains(where: { if case .natProbe = $0.kind { true } else { false } }) {
+                addRequest(.natProbe, now: now)
+            }
         case .keepaliveAck(let id, let observed):
             guard case .registered = phase, id == exchange.requestID else { return ignore() }
             exchange.nextSendAt = .distantFuture
@@ -149,9 +164,17 @@ public final class SignalingClient {
             requests[result.requestID] = nil
             events.append(.connectResult(requestID: result.requestID, result))
         case .probeResult(let id, let observed):
-            guard let pending = requests[id], case .probe = pending.kind else { return ignore() }
-            requests[id] = nil
-            events.append(.probeResult(requestID: id, observed: observed))
+            guard let pending = requests[id] else { return ignore() }
+            switch pending.kind {
+            case .probe:
+                requests[id] = nil
+                events.append(.probeResult(requestID: id, observed: observed))
+            case .natProbe:
+                requests[id] = nil
+                classified(NATBehavior.classify(main: observedAddress, observation: observed, local: localAddresses), now: now)
+            default:
+                ignore()
+            }
         case .introduce(let intro):
             guard case .registered(let token) = phase else { return ignore() }
             outbox.append((.introduceAck(requestID: intro.requestID, token: token, sessionID: intro.sessionID), config.server))
@@ -172,6 +195,7 @@ public final class SignalingClient {
             message.write(into: &buffer)
             return destination
         }
+        if exchange.nextSendAt <= now { failOverIfSilent(now: now) }
         if exchange.nextSendAt <= now, let message = exchangeMessage() {
             backOff(&exchange, now: now)
             message.write(into: &buffer)
@@ -187,8 +211,8 @@ public final class SignalingClient {
                 SignalingMessage.query(requestID: id, token: token, uuid: uuid).write(into: &buffer)
             case .connect(let uuid, let cid, let candidates):
                 SignalingMessage.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                               candidates: candidates)).write(into: &buffer)
-            case .probe:
+                                               candidates: candidates, nat: nat)).write(into: &buffer)
+            case .probe, .natProbe:
                 SignalingMessage.probe(requestID: id).write(into: &buffer)
                 return config.observationServer ?? config.server
             }
@@ -211,6 +235,7 @@ public final class SignalingClient {
     public func handleTimeout(now: Instant) {
         for (id, pending) in requests where pending.deadline <= now {
             requests[id] = nil
+            if case .natProbe = pending.kind { continue }
             events.append(.requestFailed(requestID: id, .timeout))
         }
         if case .registered = phase {
@@ -233,6 +258,19 @@ public final class SignalingClient {
 
     // MARK: Internals
 
+    /// Registration unanswered for `failoverAfterSends` sends: the next server of the list.
+    private func failOverIfSilent(now: Instant) {
+        guard !config.fallbackServers.isEmpty, exchange.sends >= config.failoverAfterSends else { return }
+        if case .registered = phase { return }
+        config.fallbackServers.append(config.server)
+        config.server = config.fallbackServers.removeFirst()
+        if config.observationServer != nil, config.server.port < UInt16.max {
+            config.observationServer = NetAddress(host: config.server.host, port: config.server.port + 1)
+        }
+        failovers &+= 1
+        startHello(now: now)
+    }
+
     private func ignore() { ignoredDatagrams &+= 1 }
 
     private func setStatus(_ new: Status) {
@@ -247,11 +285,22 @@ public final class SignalingClient {
         events.append(.observedAddress(address))
     }
 
+    /// A new NAT measurement: reported, and told to the server by a keepalive right away.
+    private func classified(_ behavior: NATBehavior, now: Instant) {
+        guard behavior != nat else { return }
+        nat = behavior
+        events.append(.natBehavior(behavior))
+        if case .registered = phase, exchange.nextSendAt == .distantFuture {
+            exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+        }
+    }
+
     private func newRequestID() -> UInt32 {
         nextRequestID &+= 1
         return nextRequestID
     }
 
+    @discardableResult
     private func addRequest(_ kind: RequestKind, now: Instant) -> UInt32 {
         let id = newRequestID()
         let sendAt: Instant
@@ -284,10 +333,10 @@ public final class SignalingClient {
                 SignalingProof.make(serverKey: $0, cookie: cookie, role: config.role, uuid: config.uuid, publicKey: config.publicKey)
             }
             return .register(.init(requestID: exchange.requestID, role: config.role, uuid: config.uuid, publicKey: config.publicKey,
-                                   extra: config.extra, candidates: config.candidates, cookie: cookie, proof: proof))
+                                   extra: config.extra, candidates: config.candidates, cookie: cookie, proof: proof, nat: nat))
         case .registered(let token):
             guard exchange.sends <= config.keepaliveRetries else { return nil }
-            return .keepalive(requestID: exchange.requestID, token: token)
+            return .keepalive(requestID: exchange.requestID, token: token, nat: nat)
         }
     }
 

@@ -14,6 +14,15 @@ public struct SignalingClientConfig: Sendable {
     public var server: NetAddress
     /// The server's second (observation) port, for PROBE; nil disables probing.
     public var observationServer: NetAddress?
+    /// Other servers of the cloud, tried in turn (and `server` after them) when the current one
+    /// stops answering; each one's observation port is taken as its main port + 1.
+    public var fallbackServers: [NetAddress] = []
+    /// HELLO/REGISTER sends left unanswered before moving to the next server (about 3.5 s
+    /// with the default retransmission).
+    public var failoverAfterSends = 3
+    /// Probe the observation port after every registration and classify our NAT (`nat`);
+    /// agents turn it on, protocol tests leave it off.
+    public var classifiesNAT = false
 
     public var initialRetransmit: Nanos = .milliseconds(500)
     public var maxRetransmit: Nanos = .seconds(8)

@@ -8,6 +8,8 @@ public enum SignalingClientEvent: Equatable, Sendable {
     /// The address the server's second port saw; compare with `observedAddress` to learn whether
     /// the NAT mapping is endpoint-independent.
     case probeResult(requestID: UInt32, observed: NetAddress)
+    /// Our NAT behaviour, measured after a registration (only when it differs from before).
+    case natBehavior(NATBehavior)
     case requestFailed(requestID: UInt32, SignalingRequestFailure)
     /// Device: a client asked for a session (reported once per session ID).
     case introduced(SignalingMessage.Introduce)

@@ -26,13 +26,15 @@ extension SignalingMessage {
             } else {
                 buffer.writeInteger(UInt8(0))
             }
+            buffer.writeNAT(m.nat)
         case .registered(_, let observed, let keepalive, let token):
             buffer.writeSignalingAddress(observed)
             buffer.writeMultipleIntegers(keepalive, token)
         case .error(_, let code):
             buffer.writeInteger(code.rawValue)
-        case .keepalive(_, let token):
+        case .keepalive(_, let token, let nat):
             buffer.writeInteger(token)
+            buffer.writeNAT(nat)
             buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
         case .keepaliveAck(_, let observed):
             buffer.writeSignalingAddress(observed)
@@ -53,14 +55,17 @@ extension SignalingMessage {
             buffer.writeMultipleIntegers(m.token, m.clientConnectionID.rawValue)
             buffer.writeShortString(m.uuid)
             buffer.writeSignalingAddresses(m.candidates)
+            buffer.writeNAT(m.nat)
         case .connectResult(let m):
             buffer.writeMultipleIntegers(UInt8(m.online ? 1 : 0), m.sessionID, UInt8(m.relayAllowed ? 1 : 0))
             buffer.writeLongBytes(m.devicePublicKey)
             buffer.writeSignalingAddresses(m.deviceCandidates)
+            buffer.writeNAT(m.deviceNAT)
         case .introduce(let m):
             buffer.writeMultipleIntegers(m.sessionID, m.clientConnectionID.rawValue, UInt8(m.relayAllowed ? 1 : 0))
             buffer.writeSignalingAddress(m.clientPublicAddress)
             buffer.writeSignalingAddresses(m.clientCandidates)
+            buffer.writeNAT(m.clientNAT)
         case .introduceAck(_, let token, let sessionID):
             buffer.writeMultipleIntegers(token, sessionID)
         case .probe:
@@ -100,7 +105,7 @@ extension SignalingMessage {
             let candidates = try r.addresses("candidates")
             let proof: [UInt8]? = try r.bool("proof flag") ? try r.bytes(SignalingLimits.proofLength, "proof") : nil
             return .register(Register(requestID: id, role: role, uuid: uuid, publicKey: key, extra: extra,
-                                      candidates: candidates, cookie: cookie, proof: proof))
+                                      candidates: candidates, cookie: cookie, proof: proof, nat: try r.optionalNAT()))
         case .registered:
             let observed = try r.address("observed")
             let keepalive = try r.u16("keepalive")
@@ -108,7 +113,8 @@ extension SignalingMessage {
         case .error:
             return .error(requestID: id, code: SignalingErrorCode(rawValue: try r.u8("code")))
         case .keepalive:
-            return .keepalive(requestID: id, token: try r.u64("token"))
+            let token = try r.u64("token")
+            return .keepalive(requestID: id, token: token, nat: try r.optionalNAT())
         case .keepaliveAck:
             return .keepaliveAck(requestID: id, observed: try r.address("observed"))
         case .query:
@@ -124,22 +130,25 @@ extension SignalingMessage {
             let token = try r.u64("token")
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
             let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
+            let candidates = try r.addresses("candidates")
             return .connect(Connect(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                    candidates: try r.addresses("candidates")))
+                                    candidates: candidates, nat: try r.optionalNAT()))
         case .connectResult:
             let online = try r.bool("online")
             let session = try r.u64("session id")
             let relay = try r.bool("relay allowed")
             let key = try r.longBytes("public key", maxLength: SignalingLimits.publicKeyLength)
+            let candidates = try r.addresses("candidates")
             return .connectResult(ConnectResult(requestID: id, online: online, sessionID: session, devicePublicKey: key,
-                                                deviceCandidates: try r.addresses("candidates"), relayAllowed: relay))
+                                                deviceCandidates: candidates, relayAllowed: relay, deviceNAT: try r.optionalNAT()))
         case .introduce:
             let session = try r.u64("session id")
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
             let relay = try r.bool("relay allowed")
             let address = try r.address("client address")
+            let candidates = try r.addresses("candidates")
             return .introduce(Introduce(requestID: id, sessionID: session, clientConnectionID: cid, clientPublicAddress: address,
-                                        clientCandidates: try r.addresses("candidates"), relayAllowed: relay))
+                                        clientCandidates: candidates, relayAllowed: relay, clientNAT: try r.optionalNAT()))
         case .introduceAck:
             let token = try r.u64("token")
             return .introduceAck(requestID: id, token: token, sessionID: try r.u64("session id"))

@@ -4,7 +4,8 @@ import NIOCore
 /// the order declared below; integers big endian; strings u8-length-prefixed UTF-8; extra
 /// u16-length-prefixed; addresses family(1) ip(4|16) port(2); address lists count(1, <= 8).
 /// Bytes after the last field are padding and ignored (requests from not-yet-verified sources
-/// are padded to `SignalingLimits.minPaddedRequest`).
+/// are padded to `SignalingLimits.minPaddedRequest`). Fields added later are appended and
+/// optional: absent (an older sender) reads as the default; present, they are parsed strictly.
 public enum SignalingMessage: Equatable, Sendable {
     /// First contact; the reply carries the stateless cookie needed by REGISTER.
     case hello(requestID: UInt32, role: SignalingRole)
@@ -12,7 +13,8 @@ public enum SignalingMessage: Equatable, Sendable {
     case register(Register)
     case registered(requestID: UInt32, observed: NetAddress, keepaliveSeconds: UInt16, token: UInt64)
     case error(requestID: UInt32, code: SignalingErrorCode)
-    case keepalive(requestID: UInt32, token: UInt64)
+    /// `nat` (appended field): our NAT behaviour once measured, so the server's record follows it.
+    case keepalive(requestID: UInt32, token: UInt64, nat: NATBehavior = .unknown)
     case keepaliveAck(requestID: UInt32, observed: NetAddress)
     case query(requestID: UInt32, token: UInt64, uuid: String)
     case queryResult(QueryResult)
@@ -40,9 +42,12 @@ public enum SignalingMessage: Equatable, Sendable {
         public var cookie: [UInt8]
         /// HMAC proof of the server key; nil when the sender has no key.
         public var proof: [UInt8]?
+        /// Appended field: the sender's NAT behaviour (unknown until it has probed).
+        public var nat: NATBehavior
 
         public init(requestID: UInt32, role: SignalingRole, uuid: String, publicKey: [UInt8], extra: [UInt8],
-                    candidates: [NetAddress], cookie: [UInt8], proof: [UInt8]?) {
+                    candidates: [NetAddress], cookie: [UInt8], proof: [UInt8]?, nat: NATBehavior = .unknown) {
+            self.nat = nat
             self.requestID = requestID
             self.role = role
             self.uuid = uuid
@@ -78,8 +83,12 @@ public enum SignalingMessage: Equatable, Sendable {
         /// The ID the device (and the relay) will write into packets for the client.
         public var clientConnectionID: ConnectionID
         public var candidates: [NetAddress]
+        /// Appended field: the client's NAT behaviour (passed to the device in INTRODUCE).
+        public var nat: NATBehavior
 
-        public init(requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress]) {
+        public init(requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
+                    nat: NATBehavior = .unknown) {
+            self.nat = nat
             self.requestID = requestID
             self.token = token
             self.uuid = uuid
@@ -97,9 +106,12 @@ public enum SignalingMessage: Equatable, Sendable {
         public var deviceCandidates: [NetAddress]
         /// Whether the server relays this session's transport packets.
         public var relayAllowed: Bool
+        /// Appended field: the device's NAT behaviour as it last reported it.
+        public var deviceNAT: NATBehavior
 
         public init(requestID: UInt32, online: Bool, sessionID: UInt64, devicePublicKey: [UInt8],
-                    deviceCandidates: [NetAddress], relayAllowed: Bool) {
+                    deviceCandidates: [NetAddress], relayAllowed: Bool, deviceNAT: NATBehavior = .unknown) {
+            self.deviceNAT = deviceNAT
             self.requestID = requestID
             self.online = online
             self.sessionID = sessionID
@@ -117,9 +129,12 @@ public enum SignalingMessage: Equatable, Sendable {
         public var clientPublicAddress: NetAddress
         public var clientCandidates: [NetAddress]
         public var relayAllowed: Bool
+        /// Appended field: the client's NAT behaviour from its CONNECT.
+        public var clientNAT: NATBehavior
 
         public init(requestID: UInt32, sessionID: UInt64, clientConnectionID: ConnectionID, clientPublicAddress: NetAddress,
-                    clientCandidates: [NetAddress], relayAllowed: Bool) {
+                    clientCandidates: [NetAddress], relayAllowed: Bool, clientNAT: NATBehavior = .unknown) {
+            self.clientNAT = clientNAT
             self.requestID = requestID
             self.sessionID = sessionID
             self.clientConnectionID = clientConnectionID
@@ -154,7 +169,7 @@ public enum SignalingMessage: Equatable, Sendable {
     public var requestID: UInt32 {
         switch self {
         case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _, _), .error(let id, _),
-             .keepalive(let id, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
+             .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
              .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _):
             return id
         case .register(let m): return m.requestID

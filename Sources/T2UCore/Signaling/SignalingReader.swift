@@ -68,6 +68,16 @@ struct SignalingReader {
         }
     }
 
+    /// An appended NAT field: kind(1) delta(i32). Absent (no bytes left: an older sender) reads
+    /// as `.unknown`; present but short or of an unknown kind is an error.
+    mutating func optionalNAT() throws(SignalingParseError) -> NATBehavior {
+        guard buffer.readableBytes > 0 else { return .unknown }
+        let kind = try u8("nat")
+        let delta = Int32(bitPattern: try u32("nat delta"))
+        guard let nat = NATBehavior(wireKind: kind, delta: delta) else { throw .invalid("nat") }
+        return nat
+    }
+
     /// count(1) then addresses.
     mutating func addresses(_ field: String) throws(SignalingParseError) -> [NetAddress] {
         let count = Int(try u8(field))
@@ -87,6 +97,10 @@ extension ByteBuffer {
         case .v6(let hi, let lo):
             writeMultipleIntegers(UInt8(6), hi, lo, address.port)
         }
+    }
+
+    mutating func writeNAT(_ nat: NATBehavior) {
+        writeMultipleIntegers(nat.wireKind, UInt32(bitPattern: nat.wireDelta))
     }
 
     mutating func writeSignalingAddresses(_ addresses: [NetAddress]) {

@@ -14,7 +14,11 @@ extension Connection {
         case .handshakeInitiation:
             // The initiator did not get our reply: send the same one again (one per initiation,
             // so no amplification beyond what it sent).
-            if role == .responder, cachedHandshakeReply != nil, state == .established { handshakeReplyPending = true }
+            // The reply goes where this copy came from (the relay or the direct path).
+            if role == .responder, cachedHandshakeReply != nil, state == .established {
+                handshakeReplyPending = true
+                handshakeReplyAddress = address
+            }
         case .handshakeResponse, .handshakeRejection:
             receiveHandshakeReply(datagram, from: address, now: now)
         case .dataKeyPhase0, .dataKeyPhase1:
@@ -43,6 +47,8 @@ extension Connection {
             }
             self.initiator = nil
             handshakeRetransmitAt = nil
+            handshakeAlsoTo = []
+            handshakeAlsoPending = []
             remoteConnectionID = peerConnectionID
             peerAddress = address
             validatedAddress = address
@@ -74,6 +80,7 @@ extension Connection {
         stats.bytesReceived &+= UInt64(datagram.readableBytes)
         stats.keyUpdates = protection!.keyUpdates
         lastReceiveTime = now
+        unansweredSince = nil
         handshakeReplyPending = false
         cachedHandshakeReply = nil
 
@@ -87,10 +94,12 @@ extension Connection {
         }
 
         var ackEliciting = false
+        var probingOnly = true
         do {
             while payload.readableBytes > 0 {
                 let frame = try FrameCodec.decode(from: &payload)
                 if frame.isAckEliciting { ackEliciting = true }
+                if !Self.isProbing(frame) { probingOnly = false }
                 try handle(frame, from: address, now: now)
                 if state != .established { return }
             }
@@ -116,9 +125,13 @@ extension Connection {
         }
         ackTracker.onPacketReceived(header.packetNumber, ackEliciting: ackEliciting, now: now)
 
-        // The peer's newest packet came from elsewhere: its NAT rebound or it switched path.
-        // Send there at once, and prove the address with a challenge before keeping it.
-        if isNewest, address != peerAddress {
+        // The peer's newest non-probing packet came from elsewhere: its NAT rebound or it
+        // switched path. Send there at once, and prove the address with a challenge before
+        // keeping it. Probing-only packets (someone testing a path) never move us.
+        guard !probingOnly else { return }
+        let isNewestNonProbing = largestNonProbingPacketNumber.map { header.packetNumber > $0 } ?? true
+        if isNewestNonProbing { largestNonProbingPacketNumber = header.packetNumber }
+        if isNewestNonProbing, address != peerAddress, address != abandonedAddress {
             peerAddress = address
             pathValidator.start(address: address, challenge: entropy.nextUInt64(), now: now,
                                 timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))
@@ -155,6 +168,8 @@ extension Connection {
             if pathValidator.onResponse(value, from: address) {
                 validatedAddress = address
                 if peerAddress == address { emit(.pathChanged(address)) }
+            } else if let validated = pathProber.onResponse(value, from: address) {
+                emit(.pathValidated(validated))
             }
         case .close(let errorCode, let reason):
             enterClosed(.peer(errorCode: errorCode, reason: reason))

@@ -7,6 +7,7 @@ extension Connection {
             return nil
         case .handshaking:
             let expiry = createdAt + config.handshakeTimeout
+            if !handshakeAlsoPending.isEmpty { return lastNow }
             return handshakeRetransmitAt.map { min($0, expiry) } ?? expiry
         case .closing:
             return closeFramePending != nil ? lastNow : drainUntil
@@ -18,6 +19,10 @@ extension Connection {
         if let ack = ackTracker.ackDeadline() { deadline = min(deadline, ack) }
         if let loss = recovery.lossDetectionDeadline() { deadline = min(deadline, loss) }
         if let path = pathValidator.deadline { deadline = min(deadline, path) }
+        if let probe = pathProber.deadline() { deadline = min(deadline, probe) }
+        if let since = unansweredSince {
+            deadline = min(deadline, since + config.deadPeerTimeout, lastSendTime + maxProbeInterval)
+        }
         if !scheduler.isEmpty || probesPending > 0 {
             if probesPending > 0 { return lastNow }
             if recovery.congestionAllowance() >= config.maxDatagramSize {
@@ -48,12 +53,21 @@ extension Connection {
                 enterClosed(.idleTimeout)
                 return
             }
+            if let since = unansweredSince, now >= since + config.deadPeerTimeout {
+                enterClosed(.peerUnreachable)
+                return
+            }
             if let loss = recovery.lossDetectionDeadline(), loss <= now {
                 let (lost, probes) = recovery.onLossDetectionTimeout(now: now)
                 onPacketsLost(lost)
                 probesPending = max(probesPending, probes)
             }
             if now >= lastSendTime + config.keepaliveInterval { pingPending = true }
+            // Waiting for an answer: probe at least every `maxProbeInterval` however far the
+            // PTO backed off, so a live peer behind a lossy path gets a chance to answer
+            // before the dead-peer rule fires.
+            if unansweredSince != nil, now >= lastSendTime + maxProbeInterval { probesPending = max(probesPending, 1) }
+            for failed in pathProber.expire(now: now) { emit(.pathProbeFailed(failed)) }
             if let failed = pathValidator.expire(now: now), peerAddress == failed {
                 // The new address never answered: go back to the last one that did.
                 peerAddress = validatedAddress

@@ -10,10 +10,18 @@ extension Connection {
         case .closed:
             return nil
         case .handshaking:
-            guard let initiator, let due = handshakeRetransmitAt, due <= now else { return nil }
+            guard let initiator else { return nil }
+            if !handshakeAlsoPending.isEmpty {
+                let also = handshakeAlsoPending.removeFirst()
+                buffer.writeBytes(initiator.initiationDatagram)
+                countSent(buffer)
+                return also
+            }
+            guard let due = handshakeRetransmitAt, due <= now else { return nil }
             buffer.writeBytes(initiator.initiationDatagram)
             handshakeRetransmitAt = now + handshakeRetransmitInterval
             handshakeRetransmitInterval = min(handshakeRetransmitInterval * 2, .seconds(2))
+            handshakeAlsoPending = handshakeAlsoTo
             countSent(buffer)
             return peerAddress
         case .closing:
@@ -30,7 +38,8 @@ extension Connection {
             handshakeReplyPending = false
             buffer.writeBytes(reply)
             countSent(buffer)
-            return peerAddress
+            defer { handshakeReplyAddress = nil }
+            return handshakeReplyAddress ?? peerAddress
         }
         if !pathResponsesPending.isEmpty {
             let (address, value) = pathResponsesPending.removeFirst()
@@ -47,7 +56,32 @@ extension Connection {
             }
             return address
         }
-        return writeDataPacket(now: now, into: &buffer) ? peerAddress : nil
+        // Owner-requested probes alternate with data packets when both wait.
+        if probeTurn, let destination = writePathProbe(now: now, into: &buffer) {
+            probeTurn = false
+            return destination
+        }
+        probeTurn = true
+        if writeDataPacket(now: now, into: &buffer) { return peerAddress }
+        return writePathProbe(now: now, into: &buffer)
+    }
+
+    /// One due `probePath` challenge (a ~45-byte packet; not in flight for congestion
+    /// control: its retries and expiry are the prober's), or nil. Exhausted probes are
+    /// reported failed on the way.
+    private func writePathProbe(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+        while let due = pathProber.nextDue(now: now, retryInterval: pathProbeRetryInterval) {
+            switch due {
+            case .failed(let address):
+                emit(.pathProbeFailed(address))
+            case .send(let address, let value):
+                writeProtectedPacket(into: &buffer, now: now) { buffer, _ in
+                    FrameCodec.encode(.pathChallenge(value), into: &buffer)
+                }
+                if buffer.readableBytes > 0 { return address }
+            }
+        }
+        return nil
     }
 
     var hasControlFramesPending: Bool {
@@ -197,7 +231,10 @@ extension Connection {
         recovery.onPacketSent(packetNumber: packetNumber, now: now, size: buffer.readableBytes,
                               ackEliciting: ackEliciting, inFlight: ackEliciting, payload: frames)
         countSent(buffer)
-        if ackEliciting { lastSendTime = now }
+        if ackEliciting {
+            lastSendTime = now
+            if unansweredSince == nil { unansweredSince = now }
+        }
 
         packetsSinceKeyUpdate += 1
         if packetsSinceKeyUpdate >= config.keyUpdatePackets || now - lastKeyUpdate >= config.keyUpdateInterval,

@@ -32,6 +32,13 @@ public final class Connection {
     /// Responder: the reply sent for the initiation, re-sent when the initiation is repeated.
     var cachedHandshakeReply: [UInt8]?
     var handshakeReplyPending = false
+    /// Where the pending reply goes: the source of the (repeated) initiation.
+    var handshakeReplyAddress: NetAddress?
+    /// Initiator: other addresses the initiation also goes to (`sendHandshake(alsoTo:)`), and
+    /// those of them still owed a copy of the current (re)transmission.
+    var handshakeAlsoTo: [NetAddress] = []
+    var handshakeAlsoPending: [NetAddress] = []
+    static let maxHandshakeAddresses = 8
 
     // Packet protection
     var remoteConnectionID = ConnectionID(rawValue: 0)
@@ -39,6 +46,8 @@ public final class Connection {
     var nextPacketNumber: PacketNumber = 0
     var replayWindow = ReplayWindow()
     var largestReceivedPacketNumber: PacketNumber?
+    /// Newest packet that carried more than probing frames: only such a packet moves the peer.
+    var largestNonProbingPacketNumber: PacketNumber?
     var packetsSinceKeyUpdate: UInt64 = 0
     var lastKeyUpdate: Instant
 
@@ -70,12 +79,21 @@ public final class Connection {
 
     // Paths
     var pathValidator = PathValidator()
+    /// The path `migrate` left: the peer keeps sending there until it sees us on the new one,
+    /// so its packets from there must not pull us back.
+    var abandonedAddress: NetAddress?
+    /// Probes the owner asked for (`probePath`), independent of `pathValidator`.
+    var pathProber = PathProber()
+    /// Probes and data packets alternate when both wait, so a spray never starves data.
+    var probeTurn = true
     /// Last address that answered a challenge (or the handshake): fallback if a migration fails.
     var validatedAddress: NetAddress
 
     // Timers
     var lastReceiveTime: Instant
     var lastSendTime: Instant
+    /// First ack-eliciting packet sent since the peer was last heard from (dead-peer rule).
+    var unansweredSince: Instant?
     var idleTimeout: Nanos
     var drainUntil: Instant?
 

@@ -14,6 +14,11 @@ public enum ConnectionEvent: Equatable, Sendable {
     case streamClosed(StreamID)
     /// Packets now flow on another address (validated NAT rebinding or path switch).
     case pathChanged(NetAddress)
+    /// A `probePath` probe was answered: the peer is reachable at this address (the source of
+    /// the authenticated PATH_RESPONSE). Reported once per address per probe.
+    case pathValidated(NetAddress)
+    /// A `probePath` probe got no answer after all its attempts (or was dropped to bound them).
+    case pathProbeFailed(NetAddress)
     case closed(ConnectionCloseReason)
 }
 
@@ -22,6 +27,8 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
     case local(errorCode: UInt64)
     case peer(errorCode: UInt64, reason: String)
     case idleTimeout
+    /// Nothing came back from the peer for `deadPeerTimeout` while we waited for answers.
+    case peerUnreachable
     case handshakeTimeout
     /// The device refused our password (the manual's port status -5).
     case passwordRejected
@@ -34,6 +41,7 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
         case .local(let code): return "closed locally (code \(code))"
         case .peer(let code, let reason): return "closed by peer (code \(code)\(reason.isEmpty ? "" : ": \(reason)"))"
         case .idleTimeout: return "idle timeout: no packet from the peer"
+        case .peerUnreachable: return "peer unreachable: nothing answered our packets for the dead-peer timeout"
         case .handshakeTimeout: return "handshake timed out: the peer did not answer"
         case .passwordRejected: return "the device rejected the password"
         case .handshakeFailed(let why): return "handshake failed: \(why)"

@@ -35,6 +35,8 @@ struct PathValidator: Sendable {
         return true
     }
 
+    mutating func cancel() { attempt = nil }
+
     /// The attempt expired: returns its address so the caller can fall back.
     mutating func expire(now: Instant) -> NetAddress? {
         guard let current = attempt, current.deadline <= now else { return nil }

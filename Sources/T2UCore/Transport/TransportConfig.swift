@@ -20,6 +20,10 @@ public struct TransportConfig: Sendable {
     /// PING after this long without sending, so NAT bindings stay open (conntrack: 30 s).
     public var keepaliveInterval: Nanos = .seconds(15)
     public var idleTimeout: Nanos = .seconds(60)
+    /// Close with `.peerUnreachable` when packets awaiting an answer (data, keepalive PINGs)
+    /// got nothing at all back for this long. Probes go out at least every
+    /// `min(1 s, deadPeerTimeout / 4)` meanwhile, so a live peer on a lossy path gets chances.
+    public var deadPeerTimeout: Nanos = .seconds(10)
     public var handshakeTimeout: Nanos = .seconds(10)
     public var initialRtt: Nanos = .milliseconds(100)
     /// Rotate packet keys after this many packets or this long, whichever comes first.

@@ -1,18 +1,17 @@
 import NIOCore
 import T2UCore
-import T2UNIO
 
 /// The host's own IPv4 addresses: LAN candidates for registration and the address a discovery
-/// reply names.
-enum LocalAddresses {
-    struct Interface {
-        var address: NetAddress.Host
-        var index: Int
-        var device: NIONetworkDevice
+/// reply names. Shared by both agents (device registration, client CONNECT).
+public enum LocalAddresses {
+    public struct Interface {
+        public var address: NetAddress.Host
+        public var index: Int
+        public var device: NIONetworkDevice
     }
 
     /// Up interfaces with an IPv4 address (loopback included), in system order.
-    static func ipv4Interfaces() -> [Interface] {
+    public static func ipv4Interfaces() -> [Interface] {
         guard let devices = try? System.enumerateDevices() else { return [] }
         var result: [Interface] = []
         for device in devices {
@@ -22,14 +21,14 @@ enum LocalAddresses {
         return result
     }
 
-    static func isLoopback(_ host: NetAddress.Host) -> Bool {
+    public static func isLoopback(_ host: NetAddress.Host) -> Bool {
         switch host {
         case .v4(let value): return value >> 24 == 127
         case .v6(let high, let low): return high == 0 && low == 1
         }
     }
 
-    static func isUnspecifiedOrMulticast(_ host: NetAddress.Host) -> Bool {
+    public static func isUnspecifiedOrMulticast(_ host: NetAddress.Host) -> Bool {
         switch host {
         case .v4(let value): return value == 0 || value >> 28 == 0xE
         case .v6(let high, let low): return (high == 0 && low == 0) || high >> 56 == 0xFF
@@ -38,7 +37,7 @@ enum LocalAddresses {
 
     /// LAN candidates for `port`: non-loopback IPv4 addresses, plus 127.0.0.1 when the server
     /// itself is on loopback (tests, or a server on the same host).
-    static func candidates(port: UInt16, includeLoopback: Bool) -> [NetAddress] {
+    public static func candidates(port: UInt16, includeLoopback: Bool) -> [NetAddress] {
         var result: [NetAddress] = []
         if includeLoopback { result.append(NetAddress(ipv4: (127, 0, 0, 1), port: port)) }
         for interface in ipv4Interfaces() where !isLoopback(interface.address) {

@@ -1,0 +1,92 @@
+import Logging
+import NIOCore
+import T2UCore
+import T2UNIO
+
+/// The device side of one introduced session's path discovery: runs a `TraversalPlanner`
+/// (role device) on the driver's loop: punches from the main socket (candidates, predicted
+/// ports, birthday spray) or from auxiliary sockets (birthday, our NAT random endpoint-
+/// dependent). The client validates; we only open our NAT. Auxiliary sockets no session uses
+/// close when the window ends; one carrying a session stays until the session closes.
+final class DeviceTraversal: @unchecked Sendable {
+    let sessionID: UInt64
+    private let driver: EndpointDriver
+    private var planner: TraversalPlanner
+    private var timer: Scheduled<Void>?
+    private let entropy = SystemEntropy()
+    /// Planner socket number (1...K) -> driver auxiliary index.
+    private(set) var auxiliary: [Int] = []
+    private var auxiliaryRequested = false
+    private(set) var finished = false
+    /// Whether a session with this client already runs on a direct path (then spraying stops).
+    var reachedDirectly: () -> Bool = { false }
+    private var strategiesDropped = false
+
+    init(intro: SignalingMessage.Introduce, localNAT: NATBehavior, driver: EndpointDriver, config: TraversalConfig = .init()) {
+        self.sessionID = intro.sessionID
+        self.driver = driver
+        let peer = TraversalPeer(nat: intro.clientNAT, reflexive: intro.clientPublicAddress,
+                                 candidates: intro.clientCandidates.filter { $0 != intro.clientPublicAddress })
+        planner = TraversalPlanner(role: .device, localNAT: localNAT, peer: peer, sessionID: intro.sessionID, entropy: entropy,
+                                   now: EndpointDriver.now(), config: config)
+    }
+
+    var strategies: [TraversalStrategy] { planner.strategies }
+    var auxiliarySocketsPlanned: Int { planner.auxiliarySockets }
+
+    /// Runs the plan; `windowEnded` is called once when it is over.
+    func start(windowEnded: @escaping @Sendable (DeviceTraversal) -> Void) {
+        driver.eventLoop.scheduleTask(in: .nanoseconds(planner.config.window.value)) { [self] in
+            finish()
+            windowEnded(self)
+        }
+        run()
+    }
+
+    func finish() {
+        guard !finished else { return }
+        finished = true
+        planner.stop()
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Closes the auxiliary sockets not in `inUse`; returns those kept.
+    func release(keeping inUse: Set<Int>) {
+        driver.closeAuxiliarySockets(auxiliary.filter { !inUse.contains($0) })
+        auxiliary = auxiliary.filter { inUse.contains($0) }
+    }
+
+    private func run() {
+        timer = nil
+        guard !finished else { return }
+        let now = EndpointDriver.now()
+        if !strategiesDropped, reachedDirectly() {
+            strategiesDropped = true
+            planner.dropNATStrategies()
+        }
+        while let action = planner.poll(now: now) { execute(action) }
+        if let next = planner.nextDeadline() {
+            timer = driver.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in run() }
+        }
+    }
+
+    private func execute(_ action: TraversalAction) {
+        switch action {
+        case .punch(let address, let socket):
+            let index = socket == 0 ? 0 : (socket <= auxiliary.count ? auxiliary[socket - 1] : -1)
+            guard index >= 0 else { return }
+            var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
+            TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
+            driver.send(datagram, to: address, socket: index)
+        case .openSockets(let count):
+            guard !auxiliaryRequested else { return }
+            auxiliaryRequested = true
+            driver.openAuxiliarySockets(count: count).whenSuccess { [self] indices in
+                if finished { driver.closeAuxiliarySockets(indices) } else { auxiliary = indices }
+            }
+        case .probe:
+            break  // client only
+        }
+    }
+}

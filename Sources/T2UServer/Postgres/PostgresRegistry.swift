@@ -1,0 +1,172 @@
+import T2UCore
+
+/// The registry of a server that shares presence with other servers through PostgreSQL.
+///
+/// The core reads a full in-memory mirror of the presence table synchronously (about 100 bytes a
+/// row); `PostgresSync` writes this server's changes to the database in batches and applies the
+/// other servers' changes (LISTEN/NOTIFY, then a periodic full resync). Only records homed here
+/// carry a usable token: a token is valid on the server that issued it, never via the mirror.
+/// Not thread-safe (`@unchecked Sendable` only to be handed to that loop): the server's event
+/// loop owns it, like the core.
+public final class PostgresRegistry: Registry, @unchecked Sendable {
+    struct Key: Hashable {
+        var role: SignalingRole
+        var uuid: String
+    }
+
+    /// A change of this server's rows, waiting for the database; at most one per row.
+    public enum Write: Sendable, Equatable {
+        /// A registration: the row becomes ours whoever had it.
+        case claim(PresenceRecord)
+        /// A keepalive: refreshes `last_seen`/address, re-inserts a missing row, never takes a
+        /// row another server has claimed since.
+        case refresh(PresenceRecord)
+        /// Expired here: deleted unless another server has claimed it.
+        case release(role: SignalingRole, uuid: String)
+
+        var key: Key {
+            switch self {
+            case .claim(let r), .refresh(let r): Key(role: r.role, uuid: r.uuid)
+            case .release(let role, let uuid): Key(role: role, uuid: uuid)
+            }
+        }
+    }
+
+    public let serverID: String
+    /// Keepalives reach the database at most this often per row.
+    public let refreshInterval: Nanos
+    private var records: [Key: PresenceRecord] = [:]
+    private var byToken: [UInt64: Key] = [:]
+    private var pending: [Key: Write] = [:]
+    private var lastWritten: [Key: Instant] = [:]
+    private var servers: [String: NetAddress] = [:]
+
+    public init(serverID: String, refreshInterval: Nanos = .seconds(5)) {
+        self.serverID = serverID
+        self.refreshInterval = refreshInterval
+    }
+
+    // MARK: Registry (the core)
+
+    public var count: Int { records.count }
+
+    public func upsert(_ record: PresenceRecord) {
+        let key = Key(role: record.role, uuid: record.uuid)
+        store(record, key: key)
+        if record.homeServerID == serverID {
+            pending[key] = .claim(record)
+            lastWritten[key] = record.lastSeen
+        }
+    }
+
+    public func lookup(role: SignalingRole, uuid: String) -> PresenceRecord? {
+        records[Key(role: role, uuid: uuid)]
+    }
+
+    public func lookup(token: UInt64) -> PresenceRecord? {
+        byToken[token].flatMap { records[$0] }
+    }
+
+    public func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord? {
+        guard let key = byToken[token], var record = records[key] else { return nil }
+        let moved = record.address != address
+        record.lastSeen = max(record.lastSeen, now)
+        record.address = address
+        records[key] = record
+        if moved {
+            // Other servers must learn the new address now (introductions and queries use it).
+            pending[key] = .claim(record)
+            lastWritten[key] = now
+        } else if let written = lastWritten[key], now - written < refreshInterval {
+            if case .refresh = pending[key] { pending[key] = .refresh(record) }
+        } else {
+            if pending[key] == nil { pending[key] = .refresh(record) }
+            lastWritten[key] = now
+        }
+        return record
+    }
+
+    public func expire(before cutoff: Instant) -> [PresenceRecord] {
+        var expired: [PresenceRecord] = []
+        for (key, record) in records where record.lastSeen < cutoff {
+            expired.append(record)
+            remove(key)
+            if record.homeServerID == serverID { pending[key] = .release(role: key.role, uuid: key.uuid) }
+        }
+        return expired
+    }
+
+    public func serverAddress(_ serverID: String) -> NetAddress? { servers[serverID] }
+
+    // MARK: Sync (the shell)
+
+    /// Rows waiting for the database, one per row at most (the queue is bounded by the rows
+    /// homed here).
+    public func takeWrites() -> [Write] {
+        defer { pending.removeAll(keepingCapacity: true) }
+        return Array(pending.values)
+    }
+
+    /// Writes that failed go back, unless a newer one for the same row is already waiting.
+    public func requeue(_ writes: [Write]) {
+        for write in writes where pending[write.key] == nil { pending[write.key] = write }
+    }
+
+    /// After a database or connection restart: every live row of ours is written again.
+    public func refreshAllLocal() {
+        for (key, record) in records where record.homeServerID == serverID {
+            if case .claim = pending[key] { continue }
+            pending[key] = .refresh(record)
+        }
+    }
+
+    public var pendingWrites: Int { pending.count }
+
+    /// Another server's row, `age` after its `last_seen`. Ignored for our own rows, and when our
+    /// own record of it is fresher (a registration here not yet written, or a stale row).
+    public func applyRemote(_ remote: PresenceRecord, age: Nanos, now: Instant) {
+        guard remote.homeServerID != serverID else { return }
+        let key = Key(role: remote.role, uuid: remote.uuid)
+        var record = remote
+        record.lastSeen = now - max(.zero, age)
+        record.token = 0
+        if let current = records[key], current.homeServerID == serverID, current.lastSeen >= record.lastSeen { return }
+        pending[key] = nil
+        lastWritten[key] = nil
+        store(record, key: key)
+    }
+
+    /// Another server deleted or lost the row.
+    public func removeRemote(role: SignalingRole, uuid: String) {
+        let key = Key(role: role, uuid: uuid)
+        guard let current = records[key], current.homeServerID != serverID else { return }
+        remove(key)
+    }
+
+    /// A full snapshot of the live rows: every other server's row not in it is gone.
+    public func resync(_ rows: [(record: PresenceRecord, age: Nanos)], now: Instant) {
+        var seen = Set<Key>()
+        for row in rows {
+            seen.insert(Key(role: row.record.role, uuid: row.record.uuid))
+            applyRemote(row.record, age: row.age, now: now)
+        }
+        for (key, record) in records where record.homeServerID != serverID && !seen.contains(key) { remove(key) }
+    }
+
+    public func setServers(_ addresses: [String: NetAddress]) { servers = addresses }
+
+    /// This server's live records (for tests and diagnostics).
+    public var localRecords: [PresenceRecord] { records.values.filter { $0.homeServerID == serverID } }
+
+    private func store(_ record: PresenceRecord, key: Key) {
+        if let old = records[key], old.homeServerID == serverID { byToken[old.token] = nil }
+        records[key] = record
+        if record.homeServerID == serverID { byToken[record.token] = key } else { lastWritten[key] = nil }
+    }
+
+    private func remove(_ key: Key) {
+        guard let old = records.removeValue(forKey: key) else { return }
+        if old.homeServerID == serverID { byToken[old.token] = nil }
+        lastWritten[key] = nil
+    }
+}

@@ -1,0 +1,339 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+import T2UCore
+
+/// Keeps a `PostgresRegistry` and the shared database in step, from the server's side: writes
+/// this server's registrations (batched each tick; keepalives coalesced by the registry),
+/// applies other servers' changes (LISTEN/NOTIFY, then a full resync every `resyncInterval`),
+/// expires rows by `last_seen` in SQL, and passes peer introductions both ways.
+///
+/// When the database goes away the server keeps serving from its mirror; writes wait in the
+/// registry (one per row at most), the connection is retried with backoff, and on reconnect
+/// every live row of this server is written again and the mirror resynced.
+public final class PostgresSync: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var url: PostgresURL
+        /// How often queued writes and notifications are processed.
+        public var tick: Nanos = .milliseconds(100)
+        /// Full resync of the mirror (covers lost notifications) and SQL expiry.
+        public var resyncInterval: Nanos = .seconds(10)
+        /// Rows not refreshed for this long are expired (the core's presence timeout).
+        public var presenceTimeout: Nanos = .seconds(65)
+        public var reconnectMin: Nanos = .milliseconds(250)
+        public var reconnectMax: Nanos = .seconds(5)
+        /// Peer introductions waiting while the database is down, at most.
+        public var maxQueuedIntroductions = 10_000
+
+        public init(url: PostgresURL) { self.url = url }
+    }
+
+    public let options: Options
+    let registry: PostgresRegistry
+    let loop: EventLoop
+    let serverID: String
+    let advertise: NetAddress
+    let logger: Logger
+    /// Called on `loop` with an introduction from a peer server.
+    var onPeerIntroduction: (@Sendable (PeerIntroduction) -> Void)?
+
+    private struct Inbox {
+        var presence: [PostgresCodec.PresenceChange] = []
+        var introductions: [PeerIntroduction] = []
+        var outgoing: [PeerIntroduction] = []
+    }
+
+    private let inbox = NIOLockedValueBox(Inbox())
+    private let connectedBox = NIOLockedValueBox(false)
+    private var task: Task<Void, Never>?
+    private let configuration: PostgresConnection.Configuration
+    private let connectionIDs = ManagedAtomicCounter()
+
+    init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
+        throws
+    {
+        self.options = options
+        self.registry = registry
+        self.loop = loop
+        self.serverID = serverID
+        self.advertise = advertise
+        self.logger = logger
+        self.configuration = try options.url.configuration()
+    }
+
+    /// Whether the database connection is up now.
+    public var isConnected: Bool { connectedBox.withLockedValue { $0 } }
+
+    /// Connects, migrates the schema and drops rows a previous run of this server left; then
+    /// keeps syncing in the background. Throws when the database cannot be reached at start.
+    func start() async throws {
+        let connection = try await connect()
+        do {
+            try await migrate(connection)
+            try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        task = Task { [self] in await run(first: connection) }
+    }
+
+    func stop() async {
+        task?.cancel()
+        await task?.value
+        task = nil
+    }
+
+    /// Queues an introduction for its target server (sent on the next tick).
+    func send(_ intro: PeerIntroduction) {
+        inbox.withLockedValue { inbox in
+            if inbox.outgoing.count >= options.maxQueuedIntroductions { inbox.outgoing.removeFirst() }
+            inbox.outgoing.append(intro)
+        }
+    }
+
+    // MARK: Connection lifecycle
+
+    private func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(configuration: configuration, id: connectionIDs.next(), logger: logger)
+    }
+
+    private func migrate(_ connection: PostgresConnection) async throws {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS t2u_schema (version integer NOT NULL)", logger: logger)
+            var version = 0
+            for try await v in try await connection.query("SELECT max(version) FROM t2u_schema", logger: logger).decode(Int?.self) {
+                version = v ?? 0
+            }
+            for (index, statements) in PostgresSchema.migrations.enumerated() where index + 1 > version {
+                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await connection.query("INSERT INTO t2u_schema (version) VALUES (\(index + 1))", logger: logger)
+                logger.info("database schema migrated", metadata: ["version": "\(index + 1)"])
+            }
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    private func run(first: PostgresConnection) async {
+        var connection: PostgresConnection? = first
+        var backoff = options.reconnectMin
+        while !Task.isCancelled {
+            if connection == nil {
+                do {
+                    connection = try await connect()
+                    logger.notice("database connection restored")
+                    backoff = options.reconnectMin
+                } catch {
+                    logger.debug("database unreachable", metadata: ["error": "\(String(reflecting: error))", "retryIn": "\(backoff)"])
+                    try? await Task.sleep(nanoseconds: UInt64(backoff.value))
+                    backoff = min(backoff * 2, options.reconnectMax)
+                    continue
+                }
+            }
+            guard let current = connection else { continue }
+            do {
+                try await session(current)
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("database connection lost; serving from the local mirror",
+                                   metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+            connectedBox.withLockedValue { $0 = false }
+            try? await current.close()
+            connection = nil
+        }
+    }
+
+    /// One connection's life: listen, announce ourselves, rewrite our rows, then tick.
+    private func session(_ connection: PostgresConnection) async throws {
+        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox] _, note in
+            guard let change = PostgresCodec.presenceChange(note.payload) else { return }
+            inbox.withLockedValue { $0.presence.append(change) }
+        }
+        let peers = connection.addListener(channel: PostgresSchema.peerChannel(serverID: serverID)) { [inbox, logger] _, note in
+            guard let intro = PostgresCodec.peerIntroduction(note.payload) else {
+                return logger.warning("malformed peer introduction ignored", metadata: ["payload": "\(note.payload.prefix(200))"])
+            }
+            inbox.withLockedValue { $0.introductions.append(intro) }
+        }
+        defer {
+            presence.stop()
+            peers.stop()
+        }
+        // A round trip after the LISTENs, so they are in place before the resync below.
+        try await connection.query("SELECT 1", logger: logger)
+        try await loop.submit { [registry] in registry.refreshAllLocal() }.get()
+        connectedBox.withLockedValue { $0 = true }
+        var nextResync = Self.clock()
+        while !Task.isCancelled {
+            if Self.clock() >= nextResync {
+                try await resync(connection)
+                nextResync = Self.clock() + options.resyncInterval
+            }
+            try await flushWrites(connection)
+            try await flushIntroductions(connection)
+            try await applyNotifications(connection)
+            try await Task.sleep(nanoseconds: UInt64(options.tick.value))
+        }
+    }
+
+    static func clock() -> Instant { Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+
+    // MARK: Ticks
+
+    private var timeoutSeconds: Double { Double(options.presenceTimeout.value) / 1e9 }
+
+    private func flushWrites(_ connection: PostgresConnection) async throws {
+        let writes = try await loop.submit { [registry] in registry.takeWrites() }.get()
+        guard !writes.isEmpty else { return }
+        var done = 0
+        do {
+            for write in writes {
+                try await apply(write, connection)
+                done += 1
+            }
+        } catch {
+            let failed = Array(writes[done...])
+            try? await loop.submit { [registry] in registry.requeue(failed) }.get()
+            throw error
+        }
+    }
+
+    private func apply(_ write: PostgresRegistry.Write, _ connection: PostgresConnection) async throws {
+        switch write {
+        case .claim(let r):
+            try await connection.query("""
+                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen)
+                VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
+                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now())
+                ON CONFLICT (role, uuid) DO UPDATE SET home_server = EXCLUDED.home_server, address = EXCLUDED.address,
+                    public_key = EXCLUDED.public_key, extra = EXCLUDED.extra, candidates = EXCLUDED.candidates, last_seen = now()
+                """, logger: logger)
+        case .refresh(let r):
+            try await connection.query("""
+                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen)
+                VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
+                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now())
+                ON CONFLICT (role, uuid) DO UPDATE SET address = EXCLUDED.address, last_seen = now()
+                    WHERE t2u_presence.home_server = EXCLUDED.home_server
+                """, logger: logger)
+        case .release(let role, let uuid):
+            try await connection.query(
+                "DELETE FROM t2u_presence WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server = \(serverID)",
+                logger: logger)
+        }
+    }
+
+    private func flushIntroductions(_ connection: PostgresConnection) async throws {
+        let outgoing = inbox.withLockedValue { inbox in
+            defer { inbox.outgoing.removeAll() }
+            return inbox.outgoing
+        }
+        var done = 0
+        do {
+            for intro in outgoing {
+                let channel = PostgresSchema.peerChannel(serverID: intro.targetServerID)
+                try await connection.query("SELECT pg_notify(\(channel), \(PostgresCodec.payload(intro)))", logger: logger)
+                done += 1
+            }
+        } catch {
+            // Not yet sent: first in line again when the connection is back.
+            let failed = Array(outgoing[done...])
+            inbox.withLockedValue { $0.outgoing.insert(contentsOf: failed, at: 0) }
+            throw error
+        }
+    }
+
+    private func applyNotifications(_ connection: PostgresConnection) async throws {
+        let (changes, introductions) = inbox.withLockedValue { inbox in
+            defer {
+                inbox.presence.removeAll()
+                inbox.introductions.removeAll()
+            }
+            return (inbox.presence, inbox.introductions)
+        }
+        if !introductions.isEmpty, let handler = onPeerIntroduction {
+            loop.execute { for intro in introductions { handler(intro) } }
+        }
+        // One read per row changed by another server (the last change of a row wins).
+        var latest: [PostgresRegistry.Key: PostgresCodec.PresenceChange] = [:]
+        for change in changes where change.home != serverID || change.op == "delete" {
+            guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: change.role)) else { continue }
+            latest[PostgresRegistry.Key(role: role, uuid: change.uuid)] = change
+        }
+        for (key, change) in latest {
+            let rows = try await fetch(connection, role: key.role, uuid: key.uuid)
+            if let row = rows.first {
+                try await loop.submit { [registry] in registry.applyRemote(row.record, age: row.age, now: Self.clock()) }.get()
+            } else if change.home != serverID {
+                try await loop.submit { [registry] in registry.removeRemote(role: key.role, uuid: key.uuid) }.get()
+            }
+        }
+    }
+
+    private func resync(_ connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(serverID), \(PostgresCodec.text(advertise)), now())
+            ON CONFLICT (server_id) DO UPDATE SET advertise = EXCLUDED.advertise, last_seen = now()
+            """, logger: logger)
+        try await connection.query(
+            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+        var servers: [String: NetAddress] = [:]
+        for try await (id, text) in try await connection.query("SELECT server_id, advertise FROM t2u_servers", logger: logger)
+            .decode((String, String).self)
+        {
+            if let address = PostgresCodec.address(text) { servers[id] = address }
+        }
+        let rows = try await fetch(connection, role: nil, uuid: nil)
+        try await loop.submit { [registry] in
+            registry.setServers(servers)
+            registry.resync(rows, now: Self.clock())
+        }.get()
+    }
+
+    /// Live rows of other servers: one (role, uuid), or all of them.
+    private func fetch(_ connection: PostgresConnection, role: SignalingRole?, uuid: String?) async throws
+        -> [(record: PresenceRecord, age: Nanos)]
+    {
+        let columns = """
+            SELECT role, uuid, home_server, address, public_key, extra, candidates,
+                   extract(epoch FROM (now() - last_seen))::float8 FROM t2u_presence
+            """
+        let query: PostgresQuery
+        if let role, let uuid {
+            query = "\(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID) AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))"
+        } else {
+            query = "\(unescaped: columns) WHERE home_server <> \(serverID) AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))"
+        }
+        var rows: [(record: PresenceRecord, age: Nanos)] = []
+        let sequence = try await connection.query(query, logger: logger)
+            .decode((Int16, String, String, String, ByteBuffer, ByteBuffer, String, Double).self)
+        for try await (roleValue, uuid, home, addressText, key, extra, candidatesText, age) in sequence {
+            guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: roleValue)),
+                  let address = PostgresCodec.address(addressText), let candidates = PostgresCodec.addresses(candidatesText)
+            else {
+                logger.warning("malformed presence row skipped", metadata: ["uuid": "\(uuid)"])
+                continue
+            }
+            let record = PresenceRecord(
+                role: role, uuid: uuid, address: address, publicKey: Array(buffer: key), extra: Array(buffer: extra),
+                candidates: candidates, lastSeen: .zero, homeServerID: home, token: 0)
+            rows.append((record, Nanos(Int64(max(0, age) * 1e9))))
+        }
+        return rows
+    }
+}
+
+/// Connection IDs for PostgresNIO's logs.
+private final class ManagedAtomicCounter: @unchecked Sendable {
+    private let value = NIOLockedValueBox(0)
+    func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
+}

@@ -1,0 +1,115 @@
+import T2UCore
+
+/// A NAT in front of private hosts, as a pure translation model (the simulation moves the
+/// datagrams): outbound datagrams get a public source per the mapping behaviour; inbound ones
+/// reach a private host only through an existing mapping the filter accepts, and unsolicited
+/// inbound datagrams are dropped (counted).
+public final class SimulatedNAT {
+    public enum Mapping: Sendable, Equatable {
+        /// No translation: hosts are public (the NAT only routes).
+        case none
+        /// One public port per private socket for every destination; the private port is kept
+        /// when free (Linux port-preserving masquerade, full cone).
+        case endpointIndependent
+        /// A new random public port per (private socket, destination) (`masquerade fully-random`).
+        case dependentRandom
+        /// A new port per (private socket, destination), `delta` after the previous one.
+        case dependentSequential(delta: Int)
+    }
+
+    public enum Filtering: Sendable, Equatable {
+        /// Anyone may send to a mapped port (full cone).
+        case endpointIndependent
+        /// Only the exact address+port the mapping sent to (port-restricted cone, symmetric).
+        case addressPortDependent
+    }
+
+    public let publicHost: NetAddress.Host
+    public let mapping: Mapping
+    public let filtering: Filtering
+    public private(set) var droppedUnsolicited: UInt64 = 0
+    public private(set) var mappingsCreated: Int = 0
+
+    private struct MappingKey: Hashable {
+        var source: NetAddress
+        /// nil for endpoint-independent mappings.
+        var destination: NetAddress?
+    }
+
+    private struct Entry {
+        var source: NetAddress
+        var publicPort: UInt16
+        /// Destinations this mapping sent to (what the filter lets back in).
+        var contacted: Set<NetAddress> = []
+    }
+
+    private let entropy: EntropySource
+    private var byKey: [MappingKey: UInt16] = [:]
+    private var byPort: [UInt16: Entry] = [:]
+    private var nextSequential: Int
+
+    public static let portRange: ClosedRange<Int> = 1024...65535
+
+    public init(publicHost: NetAddress.Host, mapping: Mapping, filtering: Filtering, entropy: EntropySource,
+                firstSequentialPort: Int = 20000) {
+        self.publicHost = publicHost
+        self.mapping = mapping
+        self.filtering = filtering
+        self.entropy = entropy
+        self.nextSequential = firstSequentialPort
+    }
+
+    /// The public source of a datagram `source` sends to `destination` (creating the mapping).
+    public func outbound(from source: NetAddress, to destination: NetAddress) -> NetAddress {
+        if mapping == .none { return source }
+        let key = MappingKey(source: source, destination: mapping == .endpointIndependent ? nil : destination)
+        let port: UInt16
+        if let existing = byKey[key] {
+            port = existing
+        } else {
+            port = allocate(preferring: source.port)
+            byKey[key] = port
+            byPort[port] = Entry(source: source, publicPort: port)
+            mappingsCreated += 1
+        }
+        byPort[port]!.contacted.insert(destination)
+        return NetAddress(host: publicHost, port: port)
+    }
+
+    /// The private destination of a datagram from `source` to our public `destination`, or
+    /// nil when no mapping accepts it.
+    public func inbound(to destination: NetAddress, from source: NetAddress) -> NetAddress? {
+        if mapping == .none { return destination }
+        guard destination.host == publicHost, let entry = byPort[destination.port] else {
+            droppedUnsolicited &+= 1
+            return nil
+        }
+        if filtering == .addressPortDependent && !entry.contacted.contains(source) {
+            droppedUnsolicited &+= 1
+            return nil
+        }
+        return entry.source
+    }
+
+    private func allocate(preferring preferred: UInt16) -> UInt16 {
+        switch mapping {
+        case .endpointIndependent where byPort[preferred] == nil && Self.portRange.contains(Int(preferred)):
+            return preferred
+        case .dependentSequential(let delta):
+            for _ in 0..<Self.portRange.count {
+                let candidate = nextSequential
+                nextSequential += delta
+                if !Self.portRange.contains(nextSequential) { nextSequential = Self.portRange.lowerBound }
+                if Self.portRange.contains(candidate), byPort[UInt16(candidate)] == nil { return UInt16(candidate) }
+            }
+            return 0
+        default:
+            let span = UInt64(Self.portRange.count)
+            for _ in 0..<1000 {
+                let candidate = UInt16(UInt64(Self.portRange.lowerBound) + entropy.nextUInt64() % span)
+                if byPort[candidate] == nil { return candidate }
+            }
+            return 0
+        }
+    }
+}

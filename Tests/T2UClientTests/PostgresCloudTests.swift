@@ -1,0 +1,399 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import T2UClient
+import T2UCore
+import T2UNIO
+import Testing
+
+@testable import T2UServer
+
+/// The test database: scripts/postgres-test-db.sh starts one (scripts/test.sh does as root or
+/// under CI) and exports its URL. Without it these tests are skipped with the reason, except
+/// when T2U_REQUIRE_DATABASE=1 (CI), where they run and fail.
+enum TestDatabase {
+    static var url: String? { nonEmpty("T2U_TEST_DATABASE_URL") }
+    /// scripts/postgres-test-db.sh, for `pause`/`resume` (database restart tests).
+    static var control: String? { nonEmpty("T2U_TEST_DATABASE_CTL") }
+    static var enabled: Bool {
+        if url != nil || nonEmpty("T2U_REQUIRE_DATABASE") == "1" { return true }
+        print("PostgresCloudTests skipped: T2U_TEST_DATABASE_URL is not set (start one: scripts/postgres-test-db.sh start)")
+        return false
+    }
+
+    static func requireURL() throws -> String {
+        try #require(url, "T2U_TEST_DATABASE_URL must be set (scripts/postgres-test-db.sh start)")
+    }
+
+    private static func nonEmpty(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// Runs the control script (`pause`, `resume`).
+    static func control(_ command: String) throws {
+        let script = try #require(control, "T2U_TEST_DATABASE_CTL must be set to scripts/postgres-test-db.sh")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script, command]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "postgres-test-db.sh \(command) failed")
+    }
+
+    /// One query straight to the database: (home_server, age in seconds) of a row.
+    static func row(role: SignalingRole, uuid: String) async throws -> (home: String, age: Double)? {
+        let logger = Logger(label: "test.db")
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresURL(try requireURL()).configuration(), id: 1, logger: logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query("""
+            SELECT home_server, extract(epoch FROM (now() - last_seen))::float8 FROM t2u_presence
+            WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid)
+            """, logger: logger).decode((String, Double).self)
+        for try await (home, age) in rows { return (home, age) }
+        return nil
+    }
+}
+
+/// Servers sharing the test database, each with its own ID; short keepalives and timeouts so
+/// failures show within seconds.
+func cloudServer(_ id: String, port: Int = 0) throws -> TestServer {
+    var config = ServerConfig()
+    config.serverID = id
+    config.keepaliveSeconds = 1
+    config.presenceTimeout = .seconds(10)
+    var sync = PostgresSync.Options(url: try PostgresURL(try TestDatabase.requireURL()))
+    sync.resyncInterval = .seconds(2)
+    return TestServer(config: config, database: sync, port: port)
+}
+
+func cloudTag() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 16) }
+
+extension TestServer {
+    /// This server's mirror entry of a device: its home server ID.
+    func home(of uuid: String) async throws -> String? {
+        try await runner.withRegistry { $0.lookup(role: .device, uuid: uuid)?.homeServerID }
+    }
+}
+
+/// A client SDK with quick retries and a short transport idle timeout (a dead relay shows in
+/// seconds); `servers` is the SDK's server string (a comma list is allowed).
+func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
+    var options = T2UClientOptions(server: servers, serverPort: 7000)
+    options.firstRetryDelay = .milliseconds(200)
+    options.retryInterval = .seconds(1)
+    options.directDisabled = relayed
+    options.transport.keepaliveInterval = .milliseconds(500)
+    options.transport.idleTimeout = .seconds(4)
+    return try T2UClient(options: options)
+}
+
+@Suite(.serialized, .enabled(if: TestDatabase.enabled)) struct PostgresCloudTests {
+    /// A device registered on B, a client on A: A finds it through the database, passes the
+    /// CONNECT to B, and a TCP connection crosses byte-exact: directly, or relayed by A and B.
+    @Test(arguments: [false, true])
+    func clientOnOneServerReachesADeviceOnAnother(relayed: Bool) async throws {
+        let tag = cloudTag()
+        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)")
+        try await a.start()
+        try await b.start()
+        let uuid = "cam-\(tag)"
+        let device = try TestDevice(uuid: uuid, server: b.address, extra: "on-b")
+        try await device.start()
+        let echo = EchoService()
+        try await echo.start()
+        try await waitUntil("A learns the device", seconds: 10) { try await a.home(of: uuid) == "b-\(tag)" }
+
+        let client = try cloudClient("127.0.0.1:\(a.port)", relayed: relayed)
+        let info = try await client.query(uuid)
+        #expect(info.online && info.extra == "on-b" && info.publicIP == "127.0.0.1", "\(info)")
+        let port = try await client.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
+        try await waitUntil("connected", seconds: 30) { await client.portStatus(port).0 == .connected }
+        let (_, path) = await client.portStatus(port)
+        #expect(path?.relayed == relayed)
+        if relayed { #expect(path?.peerPort == Int(a.port), "the client relays through its own server") }
+        let payload = pattern(200_000, seed: relayed ? 9 : 8)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
+
+        let countersA = try await a.runner.counters(), countersB = try await b.runner.counters()
+        #expect(countersA.peerIntroductionsSent >= 1 && countersB.peerIntroductionsReceived >= 1, "\(countersA) \(countersB)")
+        if relayed {
+            #expect(countersA.relayedPackets > 10 && countersB.relayedPackets > 10, "\(countersA) \(countersB)")
+        }
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await device.stop()
+        await echo.stop()
+        await a.stop()
+        await b.stop()
+    }
+
+    /// The token a server hands out works there only: another server's mirror of the same
+    /// record has none, and a device that registers elsewhere moves its row (home server).
+    @Test func tokensStayOnTheirServerAndRegistrationsMove() async throws {
+        let tag = cloudTag()
+        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)")
+        try await a.start()
+        try await b.start()
+        let uuid = "dev-\(tag)"
+        let device = try TestDevice(uuid: uuid, server: a.address)
+        try await device.start()
+        try await waitUntil("B learns the device", seconds: 10) { try await b.home(of: uuid) == "a-\(tag)" }
+        let token = try await a.runner.withRegistry { $0.lookup(role: .device, uuid: uuid)?.token ?? 0 }
+        #expect(token != 0)
+        #expect(try await b.runner.withRegistry { $0.lookup(token: token) } == nil, "a token must not work on another server")
+        #expect(try await b.runner.withRegistry { $0.lookup(role: .device, uuid: uuid)?.token } == 0)
+        let row = try #require(try await TestDatabase.row(role: .device, uuid: uuid))
+        #expect(row.home == "a-\(tag)")
+        await device.stop()
+
+        // The same device now registers on B: its row and both mirrors follow.
+        let moved = try TestDevice(uuid: uuid, server: b.address)
+        try await moved.start()
+        try await waitUntil("A sees the move", seconds: 10) { try await a.home(of: uuid) == "b-\(tag)" }
+        #expect(try await TestDatabase.row(role: .device, uuid: uuid)?.home == "b-\(tag)")
+        #expect(try await a.runner.withRegistry { $0.lookup(token: token) } == nil, "the old token died with the move")
+
+        // Silent past the presence timeout: expired in the database and in every mirror.
+        await moved.stop()
+        try await waitUntil("expired everywhere", seconds: 30) {
+            let gone = try await TestDatabase.row(role: .device, uuid: uuid) == nil
+            let homeA = try await a.home(of: uuid), homeB = try await b.home(of: uuid)
+            return gone && homeA == nil && homeB == nil
+        }
+        await a.stop()
+        await b.stop()
+    }
+
+    /// Three servers; the device lists B then C, clients are on A (relayed) and on B (list B,C).
+    /// B is stopped: the device re-registers on C, A's client reconnects through A and C, and
+    /// B's client moves to C (a new port mapping works through it).
+    @Test func aStoppedServersDevicesAndClientsMoveOn() async throws {
+        let tag = cloudTag()
+        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)"), c = try cloudServer("c-\(tag)")
+        for server in [a, b, c] { try await server.start() }
+        let uuid = "cam-\(tag)"
+        let device = try TestDevice(uuid: uuid, server: b.address, fallbacks: [c.address])
+        try await device.start()
+        let echo = EchoService()
+        try await echo.start()
+        try await waitUntil("A learns the device", seconds: 10) { try await a.home(of: uuid) == "b-\(tag)" }
+
+        let onA = try cloudClient("127.0.0.1:\(a.port)", relayed: true)
+        let onB = try cloudClient("127.0.0.1:\(b.port),127.0.0.1:\(c.port)", relayed: false)
+        let portA = try await onA.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
+        let portB = try await onB.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
+        try await waitUntil("both connected", seconds: 30) {
+            let statusA = await onA.portStatus(portA).0, statusB = await onB.portStatus(portB).0
+            return statusA == .connected && statusB == .connected
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(try await echoRoundTrip(port: portA, payload: pattern(30_000, seed: 1), group: group) == pattern(30_000, seed: 1))
+
+        let killedAt = ContinuousClock.now
+        await b.stop()
+        try await waitUntil("device homed on C", seconds: 40) { try await c.home(of: uuid) == "c-\(tag)" }
+        let reRegistered = ContinuousClock.now - killedAt
+        try await waitUntil("A's mirror follows", seconds: 10) { try await a.home(of: uuid) == "c-\(tag)" }
+        // A's relayed link went through B: it breaks, and comes back through C.
+        try await waitUntil("A's client reconnected", seconds: 60) {
+            guard await onA.portStatus(portA).0 == .connected else { return false }
+            return (try? await echoRoundTrip(port: portA, payload: pattern(20_000, seed: 2), group: group)) == pattern(20_000, seed: 2)
+        }
+        let reconnected = ContinuousClock.now - killedAt
+        // B's client registers with C, its next port is set up through C.
+        let second = try await onB.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
+        try await waitUntil("B's client on C", seconds: 40) { await onB.portStatus(second).0 == .connected }
+        #expect(try await echoRoundTrip(port: second, payload: pattern(20_000, seed: 3), group: group) == pattern(20_000, seed: 3))
+        print("cloud failover: device re-registered on C \(reRegistered) after B stopped; A's client relayed again after \(reconnected)")
+
+        await onA.shutdown()
+        await onB.shutdown()
+        try await group.shutdownGracefully()
+        await device.stop()
+        await echo.stop()
+        await a.stop()
+        await c.stop()
+    }
+
+    /// The database stops and starts again: the servers serve from their mirrors meanwhile,
+    /// queue what happens, reconnect, and every registration still alive is in the database
+    /// again; new registrations work and reach the other server.
+    @Test(.enabled(if: TestDatabase.control != nil || ProcessInfo.processInfo.environment["T2U_REQUIRE_DATABASE"] == "1"))
+    func serversRecoverFromADatabaseRestart() async throws {
+        let tag = cloudTag()
+        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)")
+        try await a.start()
+        try await b.start()
+        let first = try TestDevice(uuid: "one-\(tag)", server: b.address)
+        try await first.start()
+        try await waitUntil("A learns the device", seconds: 10) { try await a.home(of: "one-\(tag)") == "b-\(tag)" }
+        let client = try cloudClient("127.0.0.1:\(a.port)", relayed: false)
+
+        try TestDatabase.control("pause")
+        let pausedAt = ContinuousClock.now
+        do {
+            try await waitUntil("servers notice", seconds: 20) { !a.runner.databaseConnected && !b.runner.databaseConnected }
+            // Served from the mirror; a registration during the outage waits in B's queue.
+            #expect(try await client.query("one-\(tag)").online)
+            let second = try TestDevice(uuid: "two-\(tag)", server: b.address, seed: 8)
+            try await second.start()
+            try await Task.sleep(for: .seconds(3))
+            try TestDatabase.control("resume")
+            let resumedAt = ContinuousClock.now
+            try await waitUntil("reconnected", seconds: 30) { a.runner.databaseConnected && b.runner.databaseConnected }
+            try await waitUntil("live rows back in the database", seconds: 30) {
+                guard let one = try await TestDatabase.row(role: .device, uuid: "one-\(tag)"),
+                      let two = try await TestDatabase.row(role: .device, uuid: "two-\(tag)") else { return false }
+                return one.home == "b-\(tag)" && two.home == "b-\(tag)" && one.age < 8 && two.age < 8
+            }
+            try await waitUntil("A learns the device registered meanwhile", seconds: 15) {
+                try await a.home(of: "two-\(tag)") == "b-\(tag)"
+            }
+            print("database restart: outage \(resumedAt - pausedAt), rows back \(ContinuousClock.now - resumedAt) after resume")
+            // New registrations after the restart reach the other server.
+            let third = try TestDevice(uuid: "three-\(tag)", server: a.address, seed: 9)
+            try await third.start()
+            try await waitUntil("B learns a new device", seconds: 15) { try await b.home(of: "three-\(tag)") == "a-\(tag)" }
+            #expect(try await client.query("two-\(tag)").online)
+            await second.stop()
+            await third.stop()
+        } catch {
+            try? TestDatabase.control("resume")
+            throw error
+        }
+        await client.shutdown()
+        await first.stop()
+        await a.stop()
+        await b.stop()
+    }
+
+    /// Real `t2u-server` processes on one database: a device on P2 (then P1), a relayed client
+    /// on P1. P2 is killed (SIGKILL): the device re-registers on P1 and the client reconnects.
+    @Test func serverProcessesShareDevicesAndSurviveAKill() async throws {
+        let binary = try #require(ServerProcess.executable(), "t2u-server not built next to the tests (swift build --build-tests)")
+        let tag = cloudTag()
+        let p1 = try ServerProcess.start(binary, id: "p1-\(tag)")
+        defer { p1.terminate() }
+        let p2 = try ServerProcess.start(binary, id: "p2-\(tag)")
+        defer { p2.terminate() }
+        let port1 = try await p1.mainPort(), port2 = try await p2.mainPort()
+        let uuid = "proc-\(tag)"
+        let device = try TestDevice(uuid: uuid, server: NetAddress(ipv4: (127, 0, 0, 1), port: port2),
+                                    fallbacks: [NetAddress(ipv4: (127, 0, 0, 1), port: port1)])
+        try await device.start()
+        let echo = EchoService()
+        try await echo.start()
+        try await waitUntil("row homed on P2", seconds: 10) { try await TestDatabase.row(role: .device, uuid: uuid)?.home == "p2-\(tag)" }
+
+        let client = try cloudClient("127.0.0.1:\(port1)", relayed: true)
+        let port = try await client.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
+        try await waitUntil("connected through P1 and P2", seconds: 30) { await client.portStatus(port).0 == .connected }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(try await echoRoundTrip(port: port, payload: pattern(100_000, seed: 4), group: group) == pattern(100_000, seed: 4))
+
+        let killedAt = ContinuousClock.now
+        p2.kill()
+        try await waitUntil("device re-registered on P1", seconds: 40) {
+            try await TestDatabase.row(role: .device, uuid: uuid)?.home == "p1-\(tag)"
+        }
+        let moved = ContinuousClock.now - killedAt
+        try await waitUntil("client reconnected", seconds: 60) {
+            guard await client.portStatus(port).0 == .connected else { return false }
+            return (try? await echoRoundTrip(port: port, payload: pattern(20_000, seed: 5), group: group)) == pattern(20_000, seed: 5)
+        }
+        print("t2u-server processes: device on P1 \(moved) after SIGKILL of P2; client relayed again after \(ContinuousClock.now - killedAt)")
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await device.stop()
+        await echo.stop()
+        #expect(p1.stop() == 0, "t2u-server should exit 0 on SIGTERM; log:\n\(p1.log())")
+    }
+}
+
+/// A `t2u-server` child process on 127.0.0.1 (OS-chosen ports) with the test database.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let directory: URL
+    private var stopped = false
+
+    static func executable() -> URL? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = directory.appendingPathComponent("t2u-server")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    static func start(_ binary: URL, id: String) throws -> ServerProcess {
+        let server = try ServerProcess(directory: FileManager.default.temporaryDirectory.appendingPathComponent("t2u-\(id)"))
+        let config = server.directory.appendingPathComponent("server.conf")
+        try "keepalive = 1\npresence-timeout = 10\n".write(to: config, atomically: true, encoding: .utf8)
+        let log = server.directory.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        server.process.executableURL = binary
+        server.process.arguments = [
+            "--bind", "127.0.0.1", "--port", "0", "--observation-port", "0", "--server-id", id,
+            "--database", try TestDatabase.requireURL(), "--config", config.path, "--log-level", "info",
+        ]
+        server.process.standardError = try FileHandle(forWritingTo: log)
+        server.process.standardOutput = FileHandle.nullDevice
+        try server.process.run()
+        return server
+    }
+
+    private init(directory: URL) throws {
+        self.directory = directory
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func log() -> String { (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
+
+    /// The main port from the "listening" log line, once the database sync is up too.
+    func mainPort() async throws -> UInt16 {
+        var port: UInt16?
+        try await waitUntil("t2u-server started", seconds: 20) {
+            let text = log()
+            guard text.contains("sharing presence through PostgreSQL"),
+                  let line = text.split(separator: "\n").first(where: { $0.contains("t2u-server listening") }),
+                  let main = line.split(separator: " ").first(where: { $0.hasPrefix("main=") }),
+                  let colon = main.lastIndex(of: ":")
+            else { return !process.isRunning ? true : false }
+            port = UInt16(main[main.index(after: colon)...].filter(\.isNumber))
+            return true
+        }
+        return try #require(port, "t2u-server did not start; log:\n\(log())")
+    }
+
+    /// SIGKILL: no goodbye to the database or the agents.
+    func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        stopped = true
+    }
+
+    /// SIGTERM and the exit status.
+    func stop() -> Int32 {
+        guard !stopped else { return process.terminationStatus }
+        stopped = true
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func terminate() {
+        if !stopped { _ = stop() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

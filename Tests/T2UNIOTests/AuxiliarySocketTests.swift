@@ -1,0 +1,166 @@
+import NIOCore
+import NIOPosix
+import T2UCore
+import Testing
+
+@testable import T2UNIO
+
+/// Auxiliary sockets of an `EndpointDriver` and its route table, on loopback: a session whose
+/// path goes through an auxiliary socket (either side) carries a stream byte-exact, punches
+/// reach `onPunch` with their socket, and closing a socket drops its routes.
+@Suite(.serialized) struct AuxiliarySocketTests {
+    final class Pair: @unchecked Sendable {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let client: EndpointDriver
+        let device: EndpointDriver
+        let deviceKey: [UInt8]
+        /// Device loop only.
+        var received: [UInt8] = []
+        var accepted: Connection?
+        var punches: [(NetAddress, Int)] = []
+        /// Client loop only.
+        var connection: Connection?
+
+        init(seed: UInt64) {
+            let loops = Array(group.makeIterator())
+            let seeds = SeededEntropy(seed: seed)
+            let deviceIdentity = StaticIdentity.generate(seeds)
+            deviceKey = deviceIdentity.publicKey
+            device = EndpointDriver(
+                endpoint: TransportEndpoint(options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
+                                            entropy: SeededEntropy(seed: seed &+ 1)),
+                eventLoop: loops[1])
+            client = EndpointDriver(
+                endpoint: TransportEndpoint(options: .init(config: TransportConfig(), identity: .generate(seeds), acceptIncoming: false),
+                                            entropy: SeededEntropy(seed: seed &+ 2)),
+                eventLoop: loops[0])
+        }
+
+        func start() async throws -> (client: NetAddress, device: NetAddress) {
+            let deviceAddress = try #require(NetAddress(try await device.start().get()))
+            let clientAddress = try #require(NetAddress(try await client.start().get()))
+            try await device.eventLoop.submit { [self] in
+                device.onPunch = { _, address, socket in self.punches.append((address, socket)) }
+                device.onAccept = { connection in
+                    self.accepted = connection
+                    self.device.setEventHandler(for: connection) { _ in
+                        while case .data(let bytes) = (try? connection.read(StreamID(rawValue: 0), maxBytes: 1 << 16)) ?? .wouldBlock {
+                            self.received += Array(bytes.readableBytesView)
+                        }
+                        self.device.requestStep()
+                    }
+                }
+            }.get()
+            return (clientAddress, deviceAddress)
+        }
+
+        func auxiliary(_ driver: EndpointDriver, count: Int) async throws -> [(Int, NetAddress)] {
+            try await driver.eventLoop.flatSubmit {
+                driver.openAuxiliarySockets(count: count).map { indices in
+                    indices.compactMap { index in driver.auxiliaryAddress(index).flatMap(NetAddress.init).map { (index, $0) } }
+                }
+            }.get()
+        }
+
+        /// Connects to `address`, writes `payload` on one stream; waits until the device read it.
+        func transfer(to address: NetAddress, payload: [UInt8]) async throws {
+            try await client.eventLoop.submit { [self] in
+                let connection = try client.connect(to: SocketAddress(address), remoteStaticKey: deviceKey, password: nil)
+                var offset = 0
+                var stream: StreamID?
+                client.setEventHandler(for: connection) { _ in
+                    guard connection.state == .established else { return }
+                    if stream == nil { stream = try? connection.openStream() }
+                    guard let id = stream else { return }
+                    while offset < payload.count {
+                        let chunk = ByteBuffer(bytes: payload[offset..<min(payload.count, offset + 32_768)])
+                        let n = (try? connection.write(chunk, to: id)) ?? 0
+                        if n == 0 { break }
+                        offset += n
+                    }
+                    self.client.requestStep()
+                }
+                self.connection = connection
+            }.get()
+            for _ in 0..<1500 {
+                let count = try await device.eventLoop.submit { self.received.count }.get()
+                if count >= payload.count { break }
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+        }
+
+        func close() async throws {
+            try await client.close().get()
+            try await device.close().get()
+            try await group.shutdownGracefully()
+        }
+    }
+
+    @Test func sessionThroughTheDevicesAuxiliarySocketIsByteExact() async throws {
+        let pair = Pair(seed: 0xA0C5)
+        let (clientAddress, _) = try await pair.start()
+        let sockets = try await pair.auxiliary(pair.device, count: 3)
+        #expect(sockets.count == 3)
+        let (index, auxAddress) = sockets[1]
+        let payload = SeededEntropy(seed: 0xA0C6).bytes(1 << 20)
+        try await pair.transfer(to: auxAddress, payload: payload)
+        let received = try await pair.device.eventLoop.submit { pair.received }.get()
+        #expect(received.count == payload.count)
+        #expect(received == payload)
+        // The device answers through the socket the client reached: route recorded, and the
+        // client still sees the auxiliary address as its peer.
+        #expect(try await pair.device.eventLoop.submit { pair.device.route(to: clientAddress) }.get() == index)
+        #expect(try await pair.client.eventLoop.submit { pair.connection?.peerAddress }.get() == auxAddress)
+        #expect(try await pair.device.eventLoop.submit { pair.device.auxiliarySocketsInUse() }.get() == [index])
+        // Closing the other sockets keeps the session's; closing it drops the route.
+        try await pair.device.eventLoop.submit {
+            pair.device.closeAuxiliarySockets(sockets.map(\.0).filter { $0 != index })
+            #expect(pair.device.auxiliarySocketCount == 1)
+            pair.device.closeAuxiliarySockets([index])
+            #expect(pair.device.route(to: clientAddress) == 0)
+        }.get()
+        try await pair.close()
+    }
+
+    @Test func sessionRoutedThroughTheClientsAuxiliarySocketIsByteExact() async throws {
+        let pair = Pair(seed: 0xA0D5)
+        let (_, deviceAddress) = try await pair.start()
+        let sockets = try await pair.auxiliary(pair.client, count: 2)
+        let (index, auxAddress) = try #require(sockets.last)
+        try await pair.client.eventLoop.submit { pair.client.setRoute(deviceAddress, socket: index) }.get()
+        let payload = SeededEntropy(seed: 0xA0D6).bytes(512 * 1024)
+        try await pair.transfer(to: deviceAddress, payload: payload)
+        let received = try await pair.device.eventLoop.submit { pair.received }.get()
+        #expect(received == payload, "\(received.count) of \(payload.count) bytes")
+        // The device saw the client at its auxiliary socket's address.
+        let peer = try await pair.device.eventLoop.submit { pair.accepted?.peerAddress }.get()
+        #expect(peer == auxAddress)
+        try await pair.close()
+    }
+
+    @Test func punchesReachOnPunchWithTheirSocket() async throws {
+        let pair = Pair(seed: 0xA0E5)
+        let (clientAddress, deviceAddress) = try await pair.start()
+        let sockets = try await pair.auxiliary(pair.device, count: 1)
+        let (index, auxAddress) = try #require(sockets.first)
+        try await pair.client.eventLoop.submit {
+            var punch = ByteBuffer()
+            TraversalPunch.write(sessionID: 9, entropy: SeededEntropy(seed: 1), into: &punch)
+            pair.client.send(punch, to: deviceAddress, socket: 0)
+            pair.client.send(punch, to: auxAddress, socket: 0)
+        }.get()
+        var punches: [(NetAddress, Int)] = []
+        for _ in 0..<500 {
+            punches = try await pair.device.eventLoop.submit { pair.punches }.get()
+            if punches.count >= 2 { break }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        #expect(punches.count == 2)
+        #expect(Set(punches.map(\.1)) == [0, index])
+        #expect(punches.allSatisfy { $0.0 == clientAddress })
+        // The auxiliary one recorded a route; the transport never saw either.
+        #expect(try await pair.device.eventLoop.submit { pair.device.route(to: clientAddress) }.get() == index)
+        #expect(try await pair.device.eventLoop.submit { pair.device.endpoint.droppedDatagrams }.get() == 0)
+        try await pair.close()
+    }
+}

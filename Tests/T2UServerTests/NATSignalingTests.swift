@@ -1,0 +1,82 @@
+import NIOCore
+import T2UCore
+import Testing
+
+@testable import T2UServer
+
+/// NAT behaviour through signaling: the agent measures it after registering (PROBE from the
+/// same socket), tells the server at once (KEEPALIVE), the server stores it and passes both
+/// sides' behaviours to CONNECT_RESULT and INTRODUCE.
+@Suite struct NATSignalingTests {
+    static let server = NetAddress(ipv4: (198, 51, 100, 1), port: 7000)
+    static let observation = NetAddress(ipv4: (198, 51, 100, 1), port: 7001)
+
+    /// Sends everything due and returns it.
+    static func sent(_ client: SignalingClient, now: Instant) -> [(SignalingMessage, NetAddress)] {
+        var out: [(SignalingMessage, NetAddress)] = []
+        var buffer = ByteBuffer()
+        while let destination = client.pollTransmit(now: now, into: &buffer) {
+            if let message = try? SignalingMessage.parse(buffer) { out.append((message, destination)) }
+        }
+        return out
+    }
+
+    static func reply(_ client: SignalingClient, _ message: SignalingMessage, from: NetAddress = server, now: Instant) {
+        var buffer = ByteBuffer()
+        message.write(into: &buffer)
+        client.receive(buffer, from: from, now: now)
+    }
+
+    @Test(arguments: [(UInt16(40_000), NATBehavior.endpointIndependent), (40_003, .endpointDependent(delta: 3))])
+    func agentMeasuresItsNATAfterRegisteringAndTellsTheServer(observedPort: UInt16, expected: NATBehavior) throws {
+        var config = SignalingClientConfig(role: .device, uuid: "CAM", server: Self.server, observationServer: Self.observation)
+        config.classifiesNAT = true
+        let client = try SignalingClient(config: config, entropy: SeededEntropy(seed: 5), now: .zero)
+        let now = Instant.zero
+        guard case .hello(let helloID, _)? = Self.sent(client, now: now).first?.0 else { Issue.record("no HELLO"); return }
+        Self.reply(client, .challenge(requestID: helloID, cookie: [UInt8](repeating: 1, count: 20), keyRequired: false), now: now)
+        guard case .register(let register)? = Self.sent(client, now: now).first?.0 else { Issue.record("no REGISTER"); return }
+        #expect(register.nat == .unknown)
+        let main = NetAddress(ipv4: (203, 0, 113, 9), port: 40_000)
+        Self.reply(client, .registered(requestID: register.requestID, observed: main, keepaliveSeconds: 20, token: 77), now: now)
+        let probes = Self.sent(client, now: now)
+        guard case .probe(let probeID)? = probes.first?.0 else { Issue.record("no PROBE: \(probes)"); return }
+        #expect(probes.first?.1 == Self.observation)
+        Self.reply(client, .probeResult(requestID: probeID, observed: NetAddress(ipv4: (203, 0, 113, 9), port: observedPort)),
+                   from: Self.observation, now: now)
+        #expect(client.nat == expected)
+        var events: [SignalingClientEvent] = []
+        while let event = client.pollEvent() { events.append(event) }
+        #expect(events.contains(.natBehavior(expected)))
+        // A keepalive carries it right away.
+        let next = Self.sent(client, now: now)
+        #expect(next.contains { if case .keepalive(_, 77, expected) = $0.0 { true } else { false } }, "\(next)")
+        // CONNECT carries it too.
+        client.connect(uuid: "DOOR", clientConnectionID: ConnectionID(rawValue: 1), candidates: [], now: now)
+        #expect(Self.sent(client, now: now).contains { if case .connect(let m) = $0.0 { m.nat == expected } else { false } })
+    }
+
+    @Test func serverStoresTheNATAndPassesBothToTheSession() throws {
+        let h = ServerHarness()
+        let deviceToken = try #require(h.token(.device, uuid: "CAM", from: Addr.device))
+        let clientToken = try #require(h.token(.client, uuid: "c1", from: Addr.client))
+        let ack = h.request(.keepalive(requestID: 3, token: deviceToken, nat: .endpointDependent(delta: 9_000)), from: Addr.device)
+        #expect(ack == .keepaliveAck(requestID: 3, observed: Addr.device))
+        #expect(h.core.registry.lookup(role: .device, uuid: "CAM")?.nat == .endpointDependent(delta: 9_000))
+        // An unknown one later does not erase it.
+        _ = h.request(.keepalive(requestID: 4, token: deviceToken), from: Addr.device)
+        #expect(h.core.registry.lookup(role: .device, uuid: "CAM")?.nat == .endpointDependent(delta: 9_000))
+
+        let out = h.send(.connect(.init(requestID: 5, token: clientToken, uuid: "CAM", clientConnectionID: ConnectionID(rawValue: 0xC1D),
+                                        candidates: [Addr.deviceLAN], nat: .endpointIndependent)), from: Addr.client)
+        var result: SignalingMessage.ConnectResult?
+        var introduce: SignalingMessage.Introduce?
+        for o in out {
+            if case .connectResult(let r)? = o.message { result = r }
+            if case .introduce(let i)? = o.message { introduce = i }
+        }
+        #expect(result?.deviceNAT == .endpointDependent(delta: 9_000))
+        #expect(introduce?.clientNAT == .endpointIndependent)
+        #expect(introduce?.clientCandidates == [Addr.deviceLAN])
+    }
+}

@@ -1,0 +1,49 @@
+import NIOCore
+import Testing
+@testable import T2UCore
+import T2USim
+
+/// The dead-peer rule: a vanished peer is noticed within about `deadPeerTimeout`; a live peer
+/// on a very lossy path is not declared dead.
+@Suite struct LivenessSimTests {
+    static func lossy(_ loss: Double) -> LinkConditions {
+        var link = LinkConditions()
+        link.delay = .milliseconds(25)
+        link.lossRate = loss
+        link.bandwidthBitsPerSecond = 10_000_000
+        return link
+    }
+
+    /// 30% loss both ways for 60 s of virtual time (a transfer, then idle with keepalives):
+    /// neither side closes.
+    @Test(arguments: [UInt64(71), 72, 73, 74])
+    func thirtyPercentLossNeverCloses(seed: UInt64) {
+        let scenario = TransferScenario(seed: seed, streams: 2, bytesPerStream: 64 * 1024, link: Self.lossy(0.3))
+        scenario.network.run(until: scenario.network.now + .seconds(60)) {
+            scenario.client.closeReason == nil && scenario.device.closeReason == nil
+        }
+        #expect(scenario.client.closeReason == nil, "seed \(seed): client closed: \(String(describing: scenario.client.closeReason))")
+        #expect(scenario.device.closeReason == nil, "seed \(seed): device closed: \(String(describing: scenario.device.closeReason))")
+        #expect(scenario.client.allStreamsReceived && scenario.device.allStreamsReceived, "seed \(seed)")
+        #expect(scenario.mismatchedStreams.isEmpty)
+    }
+
+    /// The device vanishes mid-transfer: the client closes with `.peerUnreachable` about
+    /// `deadPeerTimeout` later (not the 60 s idle timeout).
+    @Test(arguments: [UInt64(75), 76])
+    func vanishedPeerIsDetected(seed: UInt64) throws {
+        let scenario = TransferScenario(seed: seed, streams: 3, bytesPerStream: 4_000_000, link: Self.lossy(0.01))
+        scenario.network.run(until: scenario.network.now + .seconds(1))
+        #expect(scenario.client.closeReason == nil)
+        var dark = Self.lossy(0)
+        dark.lossRate = 1
+        scenario.network.setLinks(between: TransferScenario.clientAddress, and: TransferScenario.deviceAddress, dark)
+        let vanishedAt = scenario.network.now
+        scenario.network.run(until: scenario.network.now + .seconds(30)) { scenario.client.closeReason == nil }
+        let took = scenario.network.now - vanishedAt
+        #expect(scenario.client.closeReason == .peerUnreachable, "seed \(seed): \(String(describing: scenario.client.closeReason))")
+        let timeout = TransportConfig().deadPeerTimeout
+        #expect(took >= timeout && took <= timeout + .seconds(2), "seed \(seed): detected after \(took)")
+        #expect(ConnectionCloseReason.peerUnreachable.description.contains("unreachable"))
+    }
+}
