@@ -58,8 +58,11 @@ run_cell() {
         >"$cell_logs/check.out" 2>"$cell_logs/check.log" || status=$?
     line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
     [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
+    # What the device agent measured of its own NAT (if it logs it), beside what natprobe verified.
+    local measured
+    measured="$(sed -n 's/.* nat=\([^ ]*\) .*NAT behaviour.*/\1/p' "$cell_logs/agent-dev.log" | tail -n1)"
     result[$name]="$line"
-    echo "grid: $name: $line" >&2
+    echo "grid: $name: $line${measured:+ (device agent measured its NAT: $measured)}" >&2
 }
 
 for cell in "${cells[@]}"; do
