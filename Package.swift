@@ -6,6 +6,9 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
 
 let package = Package(
@@ -32,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
@@ -42,7 +47,7 @@ let package = Package(
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge, impairment proxy.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, crypto, logging, postgres]),
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioHTTP1, crypto, logging, postgres, metrics, prometheus]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -55,7 +60,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"])]),
         .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging, metrics, prometheus]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),

@@ -5,11 +5,13 @@
 #   scripts/postgres-test-db.sh stop     stop and delete the cluster
 #   scripts/postgres-test-db.sh pause    stop, keeping the data (tests of a database restart)
 #   scripts/postgres-test-db.sh resume   start again after pause
-# Environment: T2U_PG_PORT (default 54329), T2U_PG_DIR (default /tmp/t2u-pg-test).
+# Environment: T2U_PG_PORT (default: 54329 + a hash of this checkout's path mod 500, so
+# checkouts on one machine do not share a cluster), T2U_PG_DIR (default /tmp/t2u-pg-PORT).
 # As root it installs Debian's postgresql if missing and runs the server as the postgres user.
 set -euo pipefail
-port="${T2U_PG_PORT:-54329}"
-dir="${T2U_PG_DIR:-/tmp/t2u-pg-test}"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+port="${T2U_PG_PORT:-$((54329 + $(printf '%s' "$repo" | cksum | cut -d' ' -f1) % 500))}"
+dir="${T2U_PG_DIR:-/tmp/t2u-pg-$port}"
 data="$dir/data"
 log="$dir/server.log"
 

@@ -37,6 +37,8 @@ public struct PresenceRecord: Sendable, Equatable {
 /// core is sans-IO; a networked backend keeps a local cache and syncs in the shell.
 public protocol Registry: AnyObject {
     var count: Int { get }
+    /// Registered agents of one role; nil when the backend cannot tell cheaply (metrics omit it).
+    func count(role: SignalingRole) -> Int?
     /// Inserts or replaces the record of (role, uuid); a replaced record's token stops working.
     func upsert(_ record: PresenceRecord)
     func lookup(role: SignalingRole, uuid: String) -> PresenceRecord?
@@ -52,6 +54,8 @@ public protocol Registry: AnyObject {
 extension Registry {
     /// A single-server registry knows no other servers.
     public func serverAddress(_ serverID: String) -> NetAddress? { nil }
+
+    public func count(role: SignalingRole) -> Int? { nil }
 }
 
 public final class InMemoryRegistry: Registry {
@@ -60,42 +64,70 @@ public final class InMemoryRegistry: Registry {
         var uuid: String
     }
 
-    private var records: [Key: PresenceRecord] = [:]
-    private var byToken: [UInt64: Key] = [:]
+    /// Records in a slot array (freed slots reused) indexed by two small maps: a token lookup
+    /// (every keepalive and query) hashes one integer, and expiry scans contiguous memory.
+    private var slots: [PresenceRecord?] = []
+    private var freeSlots: [Int32] = []
+    private var byKey: [Key: Int32] = [:]
+    private var byToken: [UInt64: Int32] = [:]
+    private var devices = 0
 
     public init() {}
 
-    public var count: Int { records.count }
+    public var count: Int { byKey.count }
+
+    public func count(role: SignalingRole) -> Int? {
+        role == .device ? devices : byKey.count - devices
+    }
 
     public func upsert(_ record: PresenceRecord) {
         let key = Key(role: record.role, uuid: record.uuid)
-        if let old = records[key] { byToken[old.token] = nil }
-        records[key] = record
-        byToken[record.token] = key
+        if let slot = byKey[key], let old = slots[Int(slot)] {
+            if old.token != record.token {
+                byToken[old.token] = nil
+                byToken[record.token] = slot
+            }
+            slots[Int(slot)] = record
+            return
+        }
+        let slot: Int32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[Int(slot)] = record
+        } else {
+            slot = Int32(slots.count)
+            slots.append(record)
+        }
+        byKey[key] = slot
+        byToken[record.token] = slot
+        if record.role == .device { devices += 1 }
     }
 
     public func lookup(role: SignalingRole, uuid: String) -> PresenceRecord? {
-        records[Key(role: role, uuid: uuid)]
+        byKey[Key(role: role, uuid: uuid)].flatMap { slots[Int($0)] }
     }
 
     public func lookup(token: UInt64) -> PresenceRecord? {
-        byToken[token].flatMap { records[$0] }
+        byToken[token].flatMap { slots[Int($0)] }
     }
 
     public func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord? {
-        guard let key = byToken[token], var record = records[key] else { return nil }
-        record.lastSeen = max(record.lastSeen, now)
-        record.address = address
-        records[key] = record
-        return record
+        guard let slot = byToken[token].map(Int.init), slots[slot] != nil else { return nil }
+        slots[slot]!.lastSeen = max(slots[slot]!.lastSeen, now)
+        slots[slot]!.address = address
+        return slots[slot]
     }
 
     public func expire(before cutoff: Instant) -> [PresenceRecord] {
         var expired: [PresenceRecord] = []
-        for (key, record) in records where record.lastSeen < cutoff {
+        for slot in slots.indices {
+            guard let record = slots[slot], record.lastSeen < cutoff else { continue }
             expired.append(record)
-            records[key] = nil
+            slots[slot] = nil
+            freeSlots.append(Int32(slot))
+            byKey[Key(role: record.role, uuid: record.uuid)] = nil
             byToken[record.token] = nil
+            if record.role == .device { devices -= 1 }
         }
         return expired
     }

@@ -1,6 +1,7 @@
 /// `key=value` lines (blank lines and `#` comments ignored) for `t2u-server --config FILE`.
 /// Keys: port, observation-port, bind, key, log-level, server-id, keepalive, relay (true/false),
-/// relay-rate (bytes/s), presence-timeout (s), database (postgres:// URL), advertise (host:port).
+/// relay-rate (bytes/s), presence-timeout (s), database (postgres:// URL), advertise (host:port),
+/// admin, admin-allow-remote, signaling-rate, signaling-burst, max-tracked-sources.
 public struct ServerConfigFile: Equatable, Sendable {
     public var values: [String: String] = [:]
 
@@ -12,6 +13,7 @@ public struct ServerConfigFile: Equatable, Sendable {
     public static let knownKeys: Set<String> = [
         "port", "observation-port", "bind", "key", "log-level", "server-id", "keepalive", "relay", "relay-rate", "presence-timeout",
         "database", "advertise",
+        "admin", "admin-allow-remote", "signaling-rate", "signaling-burst", "max-tracked-sources",
     ]
 
     public init(values: [String: String] = [:]) { self.values = values }

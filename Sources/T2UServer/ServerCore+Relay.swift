@@ -41,6 +41,7 @@ extension ServerCore {
         }
         guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else { return reject(.relayRateLimited) }
         session.lastActivity = now
+        session.relayed = true
         counters.relayedPackets &+= 1
         counters.relayedBytes &+= UInt64(datagram.readableBytes)
         enqueue(datagram, to: destination, via: .main)

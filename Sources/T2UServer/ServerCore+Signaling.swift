@@ -27,8 +27,8 @@ extension ServerCore {
             if let before, before.address != record.address { rebind(record) }
             reply(.keepaliveAck(requestID: id, observed: request.source), to: request, verified: false)
         case .query(let id, let token, let uuid):
-            guard let asker = verifiedRecord(token: token, request: request, now: now) else { return }
-            _ = asker
+            guard verifiedRecord(token: token, request: request, now: now) != nil else { return }
+            counters.queries &+= 1
             let result: SignalingMessage.QueryResult
             if let device = registry.lookup(role: .device, uuid: uuid) {
                 result = .init(requestID: id, online: true, publicAddress: device.address, publicKey: device.publicKey,
@@ -46,6 +46,8 @@ extension ServerCore {
             }
             session.introduceAcked = true
             session.nextIntroduceAt = .distantFuture
+        case .pathReport(_, let token, let sessionID, let path):
+            handlePathReport(token: token, sessionID: sessionID, path: path, request: request, now: now)
         case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
              .search, .searchReply:
             reject(.unexpectedMessage)
@@ -54,7 +56,7 @@ extension ServerCore {
 
     /// The record of `token` if the request comes from its registered address; otherwise
     /// answers `unknownSession` (small: fine for any source) so the agent registers again.
-    private func verifiedRecord(token: UInt64, request: Request, now: Instant, replyOnFailure: Bool = true) -> PresenceRecord? {
+    func verifiedRecord(token: UInt64, request: Request, now: Instant, replyOnFailure: Bool = true) -> PresenceRecord? {
         guard let record = registry.lookup(token: token), record.address == request.source else {
             reject(.unknownSession)
             if replyOnFailure {
@@ -138,6 +140,7 @@ extension ServerCore {
                 introduceInterval: config.introduceRetransmit,
                 relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
             sessionByCID[cid] = sessionID
+            counters.connects &+= 1
             if let peer, let session = sessions[sessionID] {
                 session.deviceAddress = peer.address
                 session.peerServerID = peer.id

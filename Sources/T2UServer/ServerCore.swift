@@ -31,6 +31,10 @@ public final class ServerCore {
         var introduceInterval: Nanos
         var lastActivity: Instant
         var relayBudget: TokenBucket
+        /// Whether the relay has forwarded a packet of this session (the relay-sessions gauge).
+        var relayed = false
+        /// Whether the client's PATH_REPORT was counted (one per session).
+        var pathReported = false
         /// The device's home server when it is another one: `deviceAddress` is that server and
         /// it introduces the device (we send no INTRODUCE).
         var peerServerID: String?
@@ -82,6 +86,14 @@ public final class ServerCore {
     }
 
     public var sessionCount: Int { sessions.count }
+
+    /// What the server holds now, for the operator surface. O(sessions): call at scrape time.
+    public var gauges: ServerGauges {
+        ServerGauges(devicesOnline: registry.count(role: .device), clientsOnline: registry.count(role: .client),
+                     registrations: registry.count, sessions: sessions.count,
+                     relaySessions: sessions.values.reduce(0) { $0 + ($1.relayed ? 1 : 0) },
+                     trackedSources: limiter.trackedSources)
+    }
 
     // MARK: Sans-IO
 

@@ -1,4 +1,6 @@
-/// Why the server dropped a datagram (exported as metrics later).
+import T2UCore
+
+/// Why the server dropped a datagram (metric `t2u_server_rejected_packets_total{reason=...}`).
 public enum RejectReason: String, Sendable, CaseIterable {
     case malformed
     case unknownType
@@ -22,19 +24,40 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case peerIntroductionRejected
 }
 
-/// What the server did, for logs, tests and metrics.
+/// One row of the punch-outcome table: the NAT behaviours of the two parties (labels from
+/// `ServerCore.natLabel(for:)`) and the path their session settled on.
+public struct PunchOutcome: Hashable, Sendable {
+    public var clientNAT: String
+    public var deviceNAT: String
+    public var path: SignalingPathKind
+
+    public init(clientNAT: String, deviceNAT: String, path: SignalingPathKind) {
+        self.clientNAT = clientNAT
+        self.deviceNAT = deviceNAT
+        self.path = path
+    }
+}
+
+/// What the server did, for logs, tests and metrics. Monotonic counters only; the gauges
+/// (who is online now) are in `ServerGauges`.
 public struct ServerCounters: Sendable, Equatable {
     public var datagramsReceived: UInt64 = 0
     public var signalingReplies: UInt64 = 0
     public var registrations: UInt64 = 0
     public var expirations: UInt64 = 0
     public var introductionsSent: UInt64 = 0
+    public var queries: UInt64 = 0
+    /// CONNECT requests that created a session (retransmissions are not counted again).
+    public var connects: UInt64 = 0
     /// CONNECTs for devices homed on other servers, passed on; and those taken from peers.
     public var peerIntroductionsSent: UInt64 = 0
     public var peerIntroductionsReceived: UInt64 = 0
     public var relayedPackets: UInt64 = 0
     public var relayedBytes: UInt64 = 0
+    /// PATH_REPORTs counted into `punchOutcomes` (the first one of each session).
+    public var pathReports: UInt64 = 0
     public private(set) var rejected: [RejectReason: UInt64] = [:]
+    public internal(set) var punchOutcomes: [PunchOutcome: UInt64] = [:]
 
     public init() {}
 
@@ -43,4 +66,27 @@ public struct ServerCounters: Sendable, Equatable {
     public var totalRejected: UInt64 { rejected.values.reduce(0, &+) }
 
     mutating func reject(_ reason: RejectReason) { rejected[reason, default: 0] &+= 1 }
+}
+
+/// What the server holds right now (read at scrape time).
+public struct ServerGauges: Sendable, Equatable {
+    /// Registered devices; nil when the registry cannot count by role.
+    public var devicesOnline: Int?
+    public var clientsOnline: Int?
+    public var registrations: Int
+    public var sessions: Int
+    /// Sessions whose transport packets the server has relayed at least once.
+    public var relaySessions: Int
+    /// Sources the signaling rate limiter tracks.
+    public var trackedSources: Int
+
+    public init(devicesOnline: Int?, clientsOnline: Int?, registrations: Int, sessions: Int, relaySessions: Int,
+                trackedSources: Int) {
+        self.devicesOnline = devicesOnline
+        self.clientsOnline = clientsOnline
+        self.registrations = registrations
+        self.sessions = sessions
+        self.relaySessions = relaySessions
+        self.trackedSources = trackedSources
+    }
 }

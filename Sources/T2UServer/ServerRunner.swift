@@ -13,6 +13,8 @@ public final class ServerRunner: @unchecked Sendable {
         public var port = 7000
         /// Observation port; nil means port + 1 (or OS-chosen when port is 0).
         public var observationPort: Int?
+        /// The admin HTTP endpoint (`/metrics`, `/status`); nil (the default) serves none.
+        public var admin: AdminAddress?
         /// Share presence with other servers through PostgreSQL (`--database`); nil: in memory.
         public var database: PostgresSync.Options?
         public init() {}
@@ -25,6 +27,11 @@ public final class ServerRunner: @unchecked Sendable {
     private let ownsGroup: Bool
     private var driver: ServerDriver?
     private var channels: [Channel] = []
+    /// Prometheus export of the core's counters; also usable as a swift-metrics backend
+    /// (`PrometheusMetricsFactory(registry: metrics.registry)`).
+    public let metrics = ServerMetrics()
+    /// Where the admin endpoint listens once started (nil without `Options.admin`).
+    public private(set) var adminAddress: SocketAddress?
     private var sync: PostgresSync?
 
     public init(config: ServerConfig, options: Options, logger: Logger, group: MultiThreadedEventLoopGroup? = nil) {
@@ -56,6 +63,22 @@ public final class ServerRunner: @unchecked Sendable {
             throw error
         }
         channels = [main, observation]
+        if let admin = options.admin {
+            let metrics = self.metrics
+            let channel: Channel
+            do {
+                channel = try await AdminServer.bind(admin, group: group) { path in
+                    driver.eventLoop.submit { driver.adminResponse(path: path, metrics: metrics) }
+                }
+            } catch {
+                for channel in channels { try? await channel.close() }
+                channels = []
+                throw error
+            }
+            channels.append(channel)
+            adminAddress = channel.localAddress
+            logger.info("admin endpoint listening", metadata: ["admin": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        }
         try await loop.submit {
             driver.channels[.main] = main
             driver.channels[.observation] = observation
@@ -82,6 +105,12 @@ public final class ServerRunner: @unchecked Sendable {
     public func counters() async throws -> ServerCounters {
         guard let driver else { return ServerCounters() }
         return try await driver.eventLoop.submit { driver.core.counters }.get()
+    }
+
+    /// A snapshot of the core (counters and gauges), read on its event loop.
+    public func status() async throws -> ServerStatus {
+        guard let driver else { throw ChannelError.ioOnClosedChannel }
+        return try await driver.eventLoop.submit { driver.status() }.get()
     }
 
     /// Whether the shared database is reachable now (false without `--database`).
@@ -140,7 +169,13 @@ public final class ServerRunner: @unchecked Sendable {
             driver.core.config.advertiseAddress = advertise
             driver.peerSink = { sync.send($0) }
         }.get()
-        try await sync.start()
+        do {
+            try await sync.start()
+        } catch {
+            throw ServerRunnerError.database(
+                "cannot use the database \(database.url): \(String(reflecting: error)). Check --database, that PostgreSQL runs "
+                    + "and that this user may create tables there")
+        }
         logger.info("sharing presence through PostgreSQL", metadata: [
             "database": "\(database.url)", "serverID": "\(config.serverID)", "advertise": "\(advertise)",
         ])
@@ -175,11 +210,30 @@ final class ServerDriver: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var timerAt: Instant?
     private var stopped = false
+    private let startedAt = ServerDriver.clock()
 
     init(core: ServerCore, eventLoop: EventLoop, logger: Logger) {
         self.core = core
         self.eventLoop = eventLoop
         self.logger = logger
+    }
+
+    func status() -> ServerStatus {
+        ServerStatus(serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
+                     counters: core.counters, gauges: core.gauges)
+    }
+
+    /// The admin endpoint's routes, answered on the core's loop.
+    func adminResponse(path: String, metrics: ServerMetrics) -> AdminResponse {
+        switch path {
+        case "/metrics":
+            return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                                 body: metrics.render(status()))
+        case "/status":
+            return AdminResponse(status: .ok, contentType: "application/json", body: Array(status().json().utf8))
+        default:
+            return .text(.notFound, "not found: try /metrics or /status\n")
+        }
     }
 
     static func clock() -> Instant { Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
@@ -253,10 +307,12 @@ final class ServerDatagramHandler: ChannelInboundHandler {
 
 public enum ServerRunnerError: Error, CustomStringConvertible {
     case advertiseRequired(String)
+    case database(String)
 
     public var description: String {
         switch self {
         case .advertiseRequired(let detail): return "cannot share presence without an advertised address: \(detail)"
+        case .database(let detail): return detail
         }
     }
 }

@@ -20,15 +20,17 @@ struct SourceRateLimiter {
     var trackedSources: Int { buckets.count }
 
     mutating func allow(_ source: NetAddress, now: Instant) -> Bool {
-        if buckets[source] == nil {
-            if buckets.count >= capacity, lastPrune.map({ now - $0 >= .seconds(1) }) ?? true {
-                lastPrune = now
-                prune(now: now)
-            }
-            guard buckets.count < capacity else { return false }
-            buckets[source] = TokenBucket(rate: rate, burst: burst, now: now)
+        // Known sources (nearly every datagram): one hash lookup, the bucket updated in place.
+        if let index = buckets.index(forKey: source) { return buckets.values[index].take(now: now) }
+        if buckets.count >= capacity, lastPrune.map({ now - $0 >= .seconds(1) }) ?? true {
+            lastPrune = now
+            prune(now: now)
         }
-        return buckets[source]!.take(now: now)
+        guard buckets.count < capacity else { return false }
+        var bucket = TokenBucket(rate: rate, burst: burst, now: now)
+        let allowed = bucket.take(now: now)
+        buckets[source] = bucket
+        return allowed
     }
 
     mutating func prune(now: Instant) {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import Metrics
+import Prometheus
 import T2UCore
 import T2UNIO
 import T2UServer
@@ -21,7 +23,9 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             A second UDP port (default: main port + 1) answers probes, so agents learn whether their NAT mapping is endpoint-independent. Open both ports in the firewall.
 
-            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds). Prefer key= in a file readable only by the server over --key, which other users can see in the process list.
+            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources.
+
+            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text) and GET /status (JSON) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote. Prefer key= in a file readable only by the server over --key, which other users can see in the process list.
 
             Example: t2u-server --port 7000 --config /etc/t2u-server.conf
 
@@ -60,12 +64,30 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "IP:PORT where the other servers reach this one's main port (default: the bound address, if specific).")
     var advertise: String?
 
+    @Option(name: .long, help: "Serve GET /metrics and /status over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default.")
+    var admin: String?
+
+    @Flag(name: .long, help: "Allow --admin on a non-loopback address (the endpoint has no authentication).")
+    var adminAllowRemote = false
+
+    @Option(name: .long, help: "Signaling datagrams per second allowed per source address. (default: 20)")
+    var signalingRate: Double?
+
+    @Option(name: .long, help: "Signaling burst per source address. (default: 40)")
+    var signalingBurst: Double?
+
+    @Option(name: .long, help: "Source addresses the signaling rate limiter tracks; new ones beyond it are refused. (default: 100000)")
+    var maxTrackedSources: Int?
+
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
         if let observationPort, !(0...65535).contains(observationPort) {
             throw ValidationError("--observation-port must be 0...65535")
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let signalingRate, !(signalingRate > 0) { throw ValidationError("--signaling-rate must be > 0 datagrams/s") }
+        if let signalingBurst, !(signalingBurst >= 1) { throw ValidationError("--signaling-burst must be >= 1") }
+        if let maxTrackedSources, maxTrackedSources < 1 { throw ValidationError("--max-tracked-sources must be >= 1") }
     }
 
     func run() async throws {
@@ -108,7 +130,29 @@ struct T2UServerCommand: AsyncParsableCommand {
             serverConfig.relayBytesPerSecond = rate
         }
 
+        if let rate = try positive(signalingRate, file, "signaling-rate") { serverConfig.signalingPerSecond = rate }
+        if let burst = try positive(signalingBurst, file, "signaling-burst") { serverConfig.signalingBurst = max(1, burst) }
+        if let sources = try positive(maxTrackedSources.map(Double.init), file, "max-tracked-sources") {
+            serverConfig.maxTrackedSources = max(1, Int(sources))
+        }
+
         var options = ServerRunner.Options()
+        let allowRemote: Bool
+        if adminAllowRemote {
+            allowRemote = true
+        } else if let text = file["admin-allow-remote"] {
+            guard let value = Bool(text) else { throw ValidationError("admin-allow-remote must be true or false") }
+            allowRemote = value
+        } else {
+            allowRemote = false
+        }
+        if let text = admin ?? file["admin"] {
+            do {
+                options.admin = try AdminAddress.parse(text, allowRemote: allowRemote)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
         options.bindHost = bind ?? file["bind"] ?? "0.0.0.0"
         if let p = port ?? file["port"].flatMap(Int.init) { options.port = p }
         options.observationPort = observationPort ?? file["observation-port"].flatMap(Int.init)
@@ -130,11 +174,21 @@ struct T2UServerCommand: AsyncParsableCommand {
         // Catch signals before starting, so one arriving during start still shuts down cleanly.
         let termination = TerminationSignals()
         let runner = ServerRunner(config: serverConfig, options: options, logger: logger)
+        // Libraries that emit swift-metrics land on the same /metrics as the server's own.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: runner.metrics.registry))
         try await runner.start()
         let signal = await termination.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try await runner.shutdown()
     }
+}
+
+/// A flag's value, else the config file's; either must be a number > 0.
+private func positive(_ flag: Double?, _ file: ServerConfigFile, _ key: String) throws -> Double? {
+    if let flag { return flag }
+    guard let text = file[key] else { return nil }
+    guard let value = Double(text), value > 0 else { throw ValidationError("\(key) must be a number > 0") }
+    return value
 }
 
 private func hostName() -> String {

@@ -49,6 +49,8 @@ enum SignalingSamples {
                              relayAllowed: false, deviceNAT: .none)),
         .introduce(.init(requestID: 24, sessionID: 78, clientConnectionID: ConnectionID(rawValue: 1), clientPublicAddress: v4,
                          clientCandidates: [], relayAllowed: true, clientNAT: .endpointDependent(delta: 1))),
+        .pathReport(requestID: 25, token: 0x0123_4567_89AB_CDEF, sessionID: 77, path: .direct),
+        .pathReport(requestID: 26, token: 1, sessionID: .max, path: .failed),
     ]
 
     /// Types whose last field is the appended NAT behaviour (cut there: an older sender).
@@ -119,6 +121,11 @@ enum SignalingSamples {
         // 9 candidates
         let connect = [UInt8]([0x29, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 16) + [1, 0x41, 9]
         #expect(throws: SignalingParseError.invalid("candidates")) { try SignalingSamples.parse(connect) }
+        // path kinds outside 1...4
+        for path in [UInt8(0), 5, 0xFF] {
+            let report = [UInt8]([0x31, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 16) + [path]
+            #expect(throws: SignalingParseError.invalid("path")) { try SignalingSamples.parse(report) }
+        }
         // address family 5
         #expect(throws: SignalingParseError.invalid("observed")) { try SignalingSamples.parse([0x26, 0, 0, 0, 1, 5, 1, 2, 3, 4, 0, 1]) }
     }

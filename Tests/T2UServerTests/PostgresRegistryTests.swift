@@ -102,6 +102,14 @@ import Testing
             if PostgresCodec.peerIntroduction(String(decoding: mutated, as: UTF8.self)) == nil { rejected += 1 }
         }
         #expect(rejected > 1000, "seed 77: most mutations must be rejected, got \(rejected)")
+        // Addresses and presence notices read back from the database never trap either.
+        for _ in 0..<2000 {
+            let text = String(decoding: ServerSamples.mutate(Array("[2001:db8::1]:7000,192.0.2.1:9".utf8), entropy), as: UTF8.self)
+            _ = PostgresCodec.addresses(text)
+            _ = PostgresCodec.presenceChange(String(decoding: ServerSamples.mutate(
+                Array(#"{"op":"update","role":1,"uuid":"x","home":"a"}"#.utf8), entropy), as: UTF8.self))
+        }
+        #expect(PostgresCodec.presenceChange(#"{"op":"delete","role":2,"uuid":"c\"1","home":"b"}"#)?.uuid == "c\"1")
         #expect(PostgresCodec.address("[2001:db8::1]:7000") == NetAddress(host: .v6(0x2001_0db8_0000_0000, 1), port: 7000))
         #expect(PostgresCodec.address("192.0.2.1:99999") == nil)
         #expect(PostgresCodec.addresses("192.0.2.1:1,nonsense") == nil)

@@ -136,6 +136,7 @@ enum ServerSamples {
                             candidates: [], cookie: cookie, proof: nil)),
             .introduceAck(requestID: 7, token: token, sessionID: 1),
             .search(requestID: 8, uuid: nil),
+            .pathReport(requestID: 9, token: token, sessionID: 1, path: .direct),
         ]
         return messages.map(bytes)
     }

@@ -14,12 +14,16 @@ import T2USim
         return link
     }
 
-    /// 30% loss both ways for 60 s of virtual time (a transfer, then idle with keepalives):
-    /// neither side closes.
-    @Test(arguments: [UInt64(71), 72, 73, 74])
-    func thirtyPercentLossNeverCloses(seed: UInt64) {
-        let scenario = TransferScenario(seed: seed, streams: 2, bytesPerStream: 64 * 1024, link: Self.lossy(0.3))
-        scenario.network.run(until: scenario.network.now + .seconds(60)) {
+    /// 30% loss both ways: a transfer, then 20 minutes of virtual time idle with keepalives
+    /// (each lost PING or ACK must be rescued by probes before the dead-peer timeout; without
+    /// the probe-interval cap, PTO backoff leaves too few chances): neither side closes.
+    @Test(arguments: [UInt64(71), 72, 73, 74, 75, 76], [Int64(25), 150])
+    func thirtyPercentLossNeverCloses(seed: UInt64, delayMillis: Int64) {
+        var link = Self.lossy(0.3)
+        link.delay = .milliseconds(delayMillis)
+        link.jitter = .milliseconds(delayMillis / 5)
+        let scenario = TransferScenario(seed: seed, streams: 2, bytesPerStream: 64 * 1024, link: link)
+        scenario.network.run(until: scenario.network.now + .seconds(1200)) {
             scenario.client.closeReason == nil && scenario.device.closeReason == nil
         }
         #expect(scenario.client.closeReason == nil, "seed \(seed): client closed: \(String(describing: scenario.client.closeReason))")
@@ -30,7 +34,7 @@ import T2USim
 
     /// The device vanishes mid-transfer: the client closes with `.peerUnreachable` about
     /// `deadPeerTimeout` later (not the 60 s idle timeout).
-    @Test(arguments: [UInt64(75), 76])
+    @Test(arguments: [UInt64(77), 78])
     func vanishedPeerIsDetected(seed: UInt64) throws {
         let scenario = TransferScenario(seed: seed, streams: 3, bytesPerStream: 4_000_000, link: Self.lossy(0.01))
         scenario.network.run(until: scenario.network.now + .seconds(1))

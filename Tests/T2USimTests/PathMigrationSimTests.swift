@@ -139,6 +139,29 @@ struct RelayScenario {
         #expect(scenario.transfer.mismatchedStreams.isEmpty)
     }
 
+    /// Two copies of one initiation arrive before the responder sends anything (direct and a
+    /// LAN candidate in one read batch): each source gets the reply, the first one first.
+    @Test func simultaneousCopiesEachGetTheReply() throws {
+        let clientEntropy = SeededEntropy(seed: 90), deviceEntropy = SeededEntropy(seed: 91)
+        let deviceIdentity = StaticIdentity.generate(deviceEntropy)
+        let client = TransportEndpoint(options: .init(config: TransportConfig(), identity: .generate(clientEntropy),
+                                                      acceptIncoming: false), entropy: clientEntropy)
+        let device = TransportEndpoint(options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
+                                       entropy: deviceEntropy)
+        let first = NetAddress(ipv4: (127, 0, 0, 1), port: 4000), second = NetAddress(ipv4: (192, 0, 2, 2), port: 4000)
+        _ = client.connect(to: NetAddress(ipv4: (127, 0, 0, 1), port: 5000), remoteStaticKey: deviceIdentity.publicKey,
+                           password: nil, now: .zero)
+        var buffer = ByteBuffer()
+        _ = try #require(client.pollTransmit(now: .zero, into: &buffer))
+        let initiation = buffer
+        device.receive(initiation, from: first, now: .zero)
+        device.receive(initiation, from: second, now: .zero)
+        device.receive(initiation, from: second, now: .zero)
+        var destinations: [NetAddress] = []
+        while let to = device.pollTransmit(now: .zero, into: &buffer) { destinations.append(to) }
+        #expect(destinations == [first, second])
+    }
+
     /// Direct -> relay -> direct during one transfer: still byte-exact.
     @Test func migrateBackAndForth() throws {
         let seed: UInt64 = 64
@@ -276,6 +299,8 @@ struct RelayScenario {
         #expect(client.outstandingPathProbes == 0)
         #expect(scenario.transfer.runTransfer(limit: .seconds(60)))
         #expect(scenario.transfer.mismatchedStreams.isEmpty)
+        // Unanswered probes are not data loss (T2uNetStat's loss rate).
+        #expect(client.stats.lossRate < 0.05, "seed \(seed): loss rate \(client.stats.lossRate)")
     }
 }
 

@@ -101,6 +101,16 @@ public final class SignalingClient {
         return addRequest(.probe, now: now)
     }
 
+    /// Tells the server which path session `sessionID` settled on (its operator metrics count
+    /// punch outcomes). Fire-and-forget: sent once, never retransmitted nor answered. Returns
+    /// false (nothing sent) while not registered, since the report is authenticated by the token.
+    @discardableResult
+    public func report(sessionID: UInt64, path: SignalingPathKind, now: Instant) -> Bool {
+        guard case .registered(let token) = phase else { return false }
+        outbox.append((.pathReport(requestID: newRequestID(), token: token, sessionID: sessionID, path: path), config.server))
+        return true
+    }
+
     /// Registers again with new LAN candidates / extra parameters.
     public func update(extra: [UInt8], candidates: [NetAddress], now: Instant) {
         config.extra = Array(extra.prefix(SignalingLimits.maxExtraLength))

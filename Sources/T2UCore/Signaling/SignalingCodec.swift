@@ -81,6 +81,8 @@ extension SignalingMessage {
         case .searchReply(_, let uuid, let address):
             buffer.writeShortString(uuid)
             buffer.writeSignalingAddress(address)
+        case .pathReport(_, let token, let sessionID, let path):
+            buffer.writeMultipleIntegers(token, sessionID, path.rawValue)
         }
     }
 
@@ -162,6 +164,11 @@ extension SignalingMessage {
         case .searchReply:
             let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
             return .searchReply(requestID: id, uuid: uuid, address: try r.address("address"))
+        case .pathReport:
+            let token = try r.u64("token")
+            let sessionID = try r.u64("session id")
+            guard let path = SignalingPathKind(rawValue: try r.u8("path")) else { throw .invalid("path") }
+            return .pathReport(requestID: id, token: token, sessionID: sessionID, path: path)
         }
     }
 

@@ -29,6 +29,8 @@ public enum SignalingMessage: Equatable, Sendable {
     /// LAN multicast discovery; `uuid` nil asks every device.
     case search(requestID: UInt32, uuid: String?)
     case searchReply(requestID: UInt32, uuid: String, address: NetAddress)
+    /// Client -> server, not acknowledged: the path session `sessionID` settled on.
+    case pathReport(requestID: UInt32, token: UInt64, sessionID: UInt64, path: SignalingPathKind)
 
     public struct Register: Equatable, Sendable {
         public var requestID: UInt32
@@ -163,6 +165,7 @@ public enum SignalingMessage: Equatable, Sendable {
         case .probeResult: .probeResult
         case .search: .search
         case .searchReply: .searchReply
+        case .pathReport: .pathReport
         }
     }
 
@@ -170,7 +173,8 @@ public enum SignalingMessage: Equatable, Sendable {
         switch self {
         case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _, _), .error(let id, _),
              .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
-             .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _):
+             .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _),
+             .pathReport(let id, _, _, _):
             return id
         case .register(let m): return m.requestID
         case .queryResult(let m): return m.requestID

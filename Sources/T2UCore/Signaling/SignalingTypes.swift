@@ -19,9 +19,33 @@ public enum SignalingMessageType: UInt8, Sendable, CaseIterable {
     case probeResult = 0x2E
     case search = 0x2F
     case searchReply = 0x30
+    /// Client -> server, fire-and-forget: which path a session ended up on (operator metrics).
+    case pathReport = 0x31
 
     /// First bytes reserved for signaling; everything else on the socket is transport or probes.
     public static let reservedRange: ClosedRange<UInt8> = 0x20...0x5F
+}
+
+/// Which path a client's session to a device settled on, as reported in PATH_REPORT.
+public enum SignalingPathKind: UInt8, Sendable, Hashable, CaseIterable {
+    /// Direct to a LAN candidate of the device.
+    case lan = 1
+    /// Direct to the device's reflexive (public) address: hole punching worked.
+    case direct = 2
+    /// Through the server's relay.
+    case relay = 3
+    /// No path at all.
+    case failed = 4
+
+    /// The metrics label (`path="..."`).
+    public var label: String {
+        switch self {
+        case .lan: "lan"
+        case .direct: "direct"
+        case .relay: "relay"
+        case .failed: "failed"
+        }
+    }
 }
 
 /// Who registers: a device agent (reachable by UUID) or a client (only asks and connects).

@@ -14,10 +14,16 @@ extension Connection {
         case .handshakeInitiation:
             // The initiator did not get our reply: send the same one again (one per initiation,
             // so no amplification beyond what it sent).
-            // The reply goes where this copy came from (the relay or the direct path).
+            // The reply goes where this copy came from (the relay or a direct path), after
+            // any reply still owed elsewhere.
             if role == .responder, cachedHandshakeReply != nil, state == .established {
+                if !handshakeReplyPending {
+                    handshakeReplyQueue.removeAll()
+                } else if handshakeReplyQueue.isEmpty {
+                    handshakeReplyQueue.append(peerAddress)  // the first reply, not sent yet
+                }
+                if !handshakeReplyQueue.contains(address), handshakeReplyQueue.count < 4 { handshakeReplyQueue.append(address) }
                 handshakeReplyPending = true
-                handshakeReplyAddress = address
             }
         case .handshakeResponse, .handshakeRejection:
             receiveHandshakeReply(datagram, from: address, now: now)
@@ -132,6 +138,12 @@ extension Connection {
         let isNewestNonProbing = largestNonProbingPacketNumber.map { header.packetNumber > $0 } ?? true
         if isNewestNonProbing { largestNonProbingPacketNumber = header.packetNumber }
         if isNewestNonProbing, address != peerAddress, address != abandonedAddress {
+            // Another host (relay <-> direct) is another path: its window and RTT start afresh.
+            // A new port on the same host is a NAT rebinding: same path, state kept.
+            if address.host != peerAddress.host {
+                recovery.resetForNewPath()
+                stats.congestionWindow = recovery.congestionWindow
+            }
             peerAddress = address
             pathValidator.start(address: address, challenge: entropy.nextUInt64(), now: now,
                                 timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))
@@ -214,7 +226,8 @@ extension Connection {
 
     /// Re-queues what lost packets carried; the data goes out again in new packets.
     func onPacketsLost(_ lost: [SentPacket<[SentFrame]>]) {
-        stats.packetsLost &+= UInt64(lost.count)
+        // Path probes carry no tracked frames: probes into black holes are not data loss.
+        stats.packetsLost &+= UInt64(lost.count(where: { !$0.payload.isEmpty }))
         for packet in lost {
             for frame in packet.payload {
                 switch frame {

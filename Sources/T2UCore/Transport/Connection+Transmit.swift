@@ -35,11 +35,11 @@ extension Connection {
             break
         }
         if handshakeReplyPending, let reply = cachedHandshakeReply {
-            handshakeReplyPending = false
+            let destination = handshakeReplyQueue.isEmpty ? peerAddress : handshakeReplyQueue.removeFirst()
+            handshakeReplyPending = !handshakeReplyQueue.isEmpty
             buffer.writeBytes(reply)
             countSent(buffer)
-            defer { handshakeReplyAddress = nil }
-            return handshakeReplyAddress ?? peerAddress
+            return destination
         }
         if !pathResponsesPending.isEmpty {
             let (address, value) = pathResponsesPending.removeFirst()

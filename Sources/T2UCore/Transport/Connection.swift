@@ -32,8 +32,8 @@ public final class Connection {
     /// Responder: the reply sent for the initiation, re-sent when the initiation is repeated.
     var cachedHandshakeReply: [UInt8]?
     var handshakeReplyPending = false
-    /// Where the pending reply goes: the source of the (repeated) initiation.
-    var handshakeReplyAddress: NetAddress?
+    /// Where pending replies go: the sources of repeated initiations (empty: `peerAddress`).
+    var handshakeReplyQueue: [NetAddress] = []
     /// Initiator: other addresses the initiation also goes to (`sendHandshake(alsoTo:)`), and
     /// those of them still owed a copy of the current (re)transmission.
     var handshakeAlsoTo: [NetAddress] = []

@@ -3,7 +3,10 @@
 public struct TransportConfig: Sendable {
     /// Largest UDP payload we send (1500-byte IP MTU minus IPv6 + UDP headers).
     public var maxDatagramSize: Int = 1452
-    public var congestionControl: CongestionControlKind = .cubic
+    /// BBR-like by default: random loss on Wi-Fi and cellular last miles is not congestion, and
+    /// a loss-based controller collapses there (lab at 5% loss: 1084 Mbit/s BBR-like vs 257
+    /// CUBIC). Its inflight cap (about 2 BDP) keeps queues short; `.cubic` for TCP-like fairness.
+    public var congestionControl: CongestionControlKind = .bbr
     /// Pace packets over the RTT instead of bursting the whole window.
     public var pacing: Bool = true
 

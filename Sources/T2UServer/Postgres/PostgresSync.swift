@@ -22,6 +22,9 @@ public final class PostgresSync: @unchecked Sendable {
         public var resyncInterval: Nanos = .seconds(10)
         /// Rows not refreshed for this long are expired (the core's presence timeout).
         public var presenceTimeout: Nanos = .seconds(65)
+        /// A round of database work taking longer than this closes the connection (a database
+        /// host gone without a reset leaves queries waiting forever); it is then reopened.
+        public var operationTimeout: Nanos = .seconds(10)
         public var reconnectMin: Nanos = .milliseconds(250)
         public var reconnectMax: Nanos = .seconds(5)
         /// Peer introductions waiting while the database is down, at most.
@@ -46,10 +49,16 @@ public final class PostgresSync: @unchecked Sendable {
     }
 
     private let inbox = NIOLockedValueBox(Inbox())
+    /// Wakes the sync loop: every `tick`, and at once for introductions and notifications (an
+    /// introduction's latency adds to connection setup).
+    private let (doorbell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    private var ticker: Task<Void, Never>?
     private let connectedBox = NIOLockedValueBox(false)
+    /// Server IDs in the last `t2u_servers` read.
+    private let knownServers = NIOLockedValueBox(Set<String>())
     private var task: Task<Void, Never>?
     private let configuration: PostgresConnection.Configuration
-    private let connectionIDs = ManagedAtomicCounter()
+    private let connectionIDs = ConnectionCounter()
 
     init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
         throws
@@ -73,17 +82,27 @@ public final class PostgresSync: @unchecked Sendable {
         do {
             try await migrate(connection)
             try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
+            try await announce(connection)
         } catch {
             try? await connection.close()
             throw error
         }
         task = Task { [self] in await run(first: connection) }
+        ticker = Task { [ring, tick = options.tick] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(tick.value))
+                ring.yield()
+            }
+        }
     }
 
     func stop() async {
+        ticker?.cancel()
         task?.cancel()
+        ring.finish()
         await task?.value
         task = nil
+        ticker = nil
     }
 
     /// Queues an introduction for its target server (sent on the next tick).
@@ -92,6 +111,7 @@ public final class PostgresSync: @unchecked Sendable {
             if inbox.outgoing.count >= options.maxQueuedIntroductions { inbox.outgoing.removeFirst() }
             inbox.outgoing.append(intro)
         }
+        ring.yield()
     }
 
     // MARK: Connection lifecycle
@@ -154,17 +174,33 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// One connection's life: listen, announce ourselves, rewrite our rows, then tick.
     private func session(_ connection: PostgresConnection) async throws {
-        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox] _, note in
+        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox, ring] _, note in
             guard let change = PostgresCodec.presenceChange(note.payload) else { return }
             inbox.withLockedValue { $0.presence.append(change) }
+            ring.yield()
         }
-        let peers = connection.addListener(channel: PostgresSchema.peerChannel(serverID: serverID)) { [inbox, logger] _, note in
+        let peers = connection.addListener(channel: PostgresSchema.peerChannel(serverID: serverID)) { [inbox, ring, logger] _, note in
             guard let intro = PostgresCodec.peerIntroduction(note.payload) else {
                 return logger.warning("malformed peer introduction ignored", metadata: ["payload": "\(note.payload.prefix(200))"])
             }
             inbox.withLockedValue { $0.introductions.append(intro) }
+            ring.yield()
+        }
+        // Wake the loop when the connection closes, and close it when a round hangs.
+        connection.closeFuture.whenComplete { [ring] _ in ring.yield() }
+        let progress = NIOLockedValueBox(Self.clock())
+        let watchdog = Task { [options, logger] in
+            while !Task.isCancelled && !connection.isClosed {
+                try? await Task.sleep(nanoseconds: 500_000_000)
+                if Self.clock() - progress.withLockedValue({ $0 }) > options.operationTimeout {
+                    logger.warning("database not answering; closing the connection")
+                    try? await connection.close()
+                    return
+                }
+            }
         }
         defer {
+            watchdog.cancel()
             presence.stop()
             peers.stop()
         }
@@ -173,15 +209,17 @@ public final class PostgresSync: @unchecked Sendable {
         try await loop.submit { [registry] in registry.refreshAllLocal() }.get()
         connectedBox.withLockedValue { $0 = true }
         var nextResync = Self.clock()
-        while !Task.isCancelled {
+        for await _ in doorbell {
+            progress.withLockedValue { $0 = Self.clock() }
+            if connection.isClosed { throw PostgresSyncError.connectionClosed }
             if Self.clock() >= nextResync {
                 try await resync(connection)
                 nextResync = Self.clock() + options.resyncInterval
             }
-            try await flushWrites(connection)
             try await flushIntroductions(connection)
             try await applyNotifications(connection)
-            try await Task.sleep(nanoseconds: UInt64(options.tick.value))
+            try await flushWrites(connection)
+            if Task.isCancelled { break }
         }
     }
 
@@ -194,15 +232,14 @@ public final class PostgresSync: @unchecked Sendable {
     private func flushWrites(_ connection: PostgresConnection) async throws {
         let writes = try await loop.submit { [registry] in registry.takeWrites() }.get()
         guard !writes.isEmpty else { return }
-        var done = 0
+        // One transaction per batch: one commit (and WAL flush) for all of them.
         do {
-            for write in writes {
-                try await apply(write, connection)
-                done += 1
-            }
+            try await connection.query("BEGIN", logger: logger)
+            for write in writes { try await apply(write, connection) }
+            try await connection.query("COMMIT", logger: logger)
         } catch {
-            let failed = Array(writes[done...])
-            try? await loop.submit { [registry] in registry.requeue(failed) }.get()
+            try? await connection.query("ROLLBACK", logger: logger)
+            try? await loop.submit { [registry] in registry.requeue(writes) }.get()
             throw error
         }
     }
@@ -269,6 +306,12 @@ public final class PostgresSync: @unchecked Sendable {
             guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: change.role)) else { continue }
             latest[PostgresRegistry.Key(role: role, uuid: change.uuid)] = change
         }
+        let known = knownServers.withLockedValue { $0 }
+        if latest.values.contains(where: { $0.op != "delete" && !known.contains($0.home) }) {
+            // A server started since our last resync: learn its address before its devices.
+            let servers = try await loadServers(connection)
+            try await loop.submit { [registry] in registry.setServers(servers) }.get()
+        }
         for (key, change) in latest {
             let rows = try await fetch(connection, role: key.role, uuid: key.uuid)
             if let row = rows.first {
@@ -280,23 +323,34 @@ public final class PostgresSync: @unchecked Sendable {
     }
 
     private func resync(_ connection: PostgresConnection) async throws {
+        try await announce(connection)
+        try await connection.query(
+            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+        let servers = try await loadServers(connection)
+        let rows = try await fetch(connection, role: nil, uuid: nil)
+        try await loop.submit { [registry] in
+            registry.setServers(servers)
+            registry.resync(rows, now: Self.clock())
+        }.get()
+    }
+
+    /// This server's row in `t2u_servers`: where the others relay its devices' sessions.
+    private func announce(_ connection: PostgresConnection) async throws {
         try await connection.query("""
             INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(serverID), \(PostgresCodec.text(advertise)), now())
             ON CONFLICT (server_id) DO UPDATE SET advertise = EXCLUDED.advertise, last_seen = now()
             """, logger: logger)
-        try await connection.query(
-            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+    }
+
+    private func loadServers(_ connection: PostgresConnection) async throws -> [String: NetAddress] {
         var servers: [String: NetAddress] = [:]
         for try await (id, text) in try await connection.query("SELECT server_id, advertise FROM t2u_servers", logger: logger)
             .decode((String, String).self)
         {
             if let address = PostgresCodec.address(text) { servers[id] = address }
         }
-        let rows = try await fetch(connection, role: nil, uuid: nil)
-        try await loop.submit { [registry] in
-            registry.setServers(servers)
-            registry.resync(rows, now: Self.clock())
-        }.get()
+        knownServers.withLockedValue { $0 = Set(servers.keys) }
+        return servers
     }
 
     /// Live rows of other servers: one (role, uuid), or all of them.
@@ -332,8 +386,12 @@ public final class PostgresSync: @unchecked Sendable {
     }
 }
 
+enum PostgresSyncError: Error {
+    case connectionClosed
+}
+
 /// Connection IDs for PostgresNIO's logs.
-private final class ManagedAtomicCounter: @unchecked Sendable {
+private final class ConnectionCounter: @unchecked Sendable {
     private let value = NIOLockedValueBox(0)
     func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
 }

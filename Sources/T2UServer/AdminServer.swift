@@ -1,0 +1,136 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One answer of the admin endpoint.
+public struct AdminResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    static func text(_ status: HTTPResponseStatus, _ text: String) -> AdminResponse {
+        AdminResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
+    }
+}
+
+/// The admin HTTP listener: GET only, one request per connection, small requests, a deadline
+/// per connection. What to answer for a path is the caller's `respond`.
+enum AdminServer {
+    /// Requests (head and body) larger than this close the connection.
+    static let maxRequestBytes = 8192
+    /// A connection that has not completed its request by then is closed.
+    static let connectionTimeout = TimeAmount.seconds(10)
+
+    static func bind(_ address: AdminAddress, group: EventLoopGroup,
+                     respond: @escaping @Sendable (String) -> EventLoopFuture<AdminResponse>) async throws -> Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(AdminRequestLimit(maxBytes: maxRequestBytes))
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try sync.addHandler(HTTPResponseEncoder())
+                    try sync.addHandler(AdminHTTPHandler(respond: respond, timeout: connectionTimeout))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}
+
+/// Closes connections that send more than `maxBytes` in total.
+final class AdminRequestLimit: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let maxBytes: Int
+    private var received = 0
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received += unwrapInboundIn(data).readableBytes
+        guard received <= maxBytes else { return context.close(promise: nil) }
+        context.fireChannelRead(data)
+    }
+}
+
+final class AdminHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let respond: @Sendable (String) -> EventLoopFuture<AdminResponse>
+    private let timeout: TimeAmount
+    private var head: HTTPRequestHead?
+    private var answered = false
+    private var deadline: Scheduled<Void>?
+
+    init(respond: @escaping @Sendable (String) -> EventLoopFuture<AdminResponse>, timeout: TimeAmount) {
+        self.respond = respond
+        self.timeout = timeout
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break  // GET has none; AdminRequestLimit bounds what we would skip
+        case .end: answer(context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Malformed HTTP: answer 400 if we still can, then close.
+        guard !answered else { return context.close(promise: nil) }
+        write(.text(.badRequest, "bad request\n"), head: nil, context: context)
+    }
+
+    private func answer(context: ChannelHandlerContext) {
+        guard !answered, let head else { return }
+        guard head.method == .GET || head.method == .HEAD else {
+            return write(.text(.methodNotAllowed, "only GET\n"), head: head, context: context)
+        }
+        let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        answered = true
+        respond(path).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let response): self.write(response, head: head, context: context)
+            case .failure(let error): self.write(.text(.serviceUnavailable, "unavailable: \(error)\n"), head: head, context: context)
+            }
+        }
+    }
+
+    private func write(_ response: AdminResponse, head request: HTTPRequestHead?, context: ChannelHandlerContext) {
+        answered = true
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        headers.add(name: "Connection", value: "close")
+        let head = HTTPResponseHead(version: request?.version ?? .http1_1, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if request?.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+import NIOCore
+import T2UCore
+
+/// Monotonic nanoseconds.
+func monotonicNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+/// What simulated agents need to talk to the server.
+struct BenchServerTarget {
+    var address: sockaddr_in
+    var netAddress: NetAddress
+    var key: String?
+}
+
+/// Registration of one agent at a time over a multiplexed socket: HELLO -> CHALLENGE ->
+/// REGISTER (cookie + key proof) -> REGISTERED, retransmitted after `retransmit`. Agents are
+/// numbered 0..<count; agent i sends from `baseAddress + i`.
+/// Used by one thread at a time (the device fleet is handed to its thread once).
+final class AgentRegistrar: @unchecked Sendable {
+    enum Phase: UInt8 {
+        case idle, hello, registering, registered
+    }
+
+    let role: SignalingRole
+    let count: Int
+    let baseAddress: UInt32
+    let uuidPrefix: String
+    let socket: MultiplexedUDPSocket
+    let target: BenchServerTarget
+    private(set) var phase: [Phase]
+    private(set) var tokens: [UInt64]
+    private(set) var registeredCount = 0
+    private(set) var retransmissions = 0
+    private(set) var errors = 0
+    var keepaliveInterval: Int64 = 20_000_000_000
+    /// (due, agent) in due order: registrations complete roughly in order, and each keepalive
+    /// is pushed `keepaliveInterval` after the previous, so a FIFO stays sorted.
+    private var keepalives: [(Int64, Int32)] = []
+    private var keepaliveHead = 0
+    private(set) var keepalivesSent = 0
+    private(set) var keepaliveAcks = 0
+    /// (sentAt, agent, phase) of requests in flight, oldest first.
+    private var pending: [(Int64, Int32, Phase)] = []
+    private var pendingHead = 0
+    private var nextToStart = 0
+    private var inFlight = 0
+    private var buffer = ByteBuffer()
+
+    init(role: SignalingRole, count: Int, baseAddress: UInt32, uuidPrefix: String, socket: MultiplexedUDPSocket,
+         target: BenchServerTarget) {
+        self.role = role
+        self.count = count
+        self.baseAddress = baseAddress
+        self.uuidPrefix = uuidPrefix
+        self.socket = socket
+        self.target = target
+        self.phase = Array(repeating: .idle, count: count)
+        self.tokens = Array(repeating: 0, count: count)
+        buffer.reserveCapacity(256)
+    }
+
+    var allRegistered: Bool { registeredCount == count }
+
+    func uuid(_ agent: Int) -> String { "\(uuidPrefix)-\(agent)" }
+
+    func publicKey(_ agent: Int) -> [UInt8] {
+        var key = [UInt8](repeating: 0x5A, count: 32)
+        withUnsafeBytes(of: UInt64(agent).bigEndian) { for (i, b) in $0.enumerated() { key[i] = b } }
+        return key
+    }
+
+    func send(_ message: SignalingMessage, agent: Int) {
+        buffer.clear()
+        message.write(into: &buffer)
+        buffer.withUnsafeReadableBytes { _ = socket.send($0, from: baseAddress + UInt32(agent), to: target.address) }
+    }
+
+    /// Starts registrations up to `window` in flight, retransmits stale ones, sends due keepalives.
+    func tick(now: Int64, window: Int, retransmit: Int64) {
+        while inFlight < window, nextToStart < count {
+            let agent = nextToStart
+            nextToStart += 1
+            inFlight += 1
+            phase[agent] = .hello
+            sendCurrent(agent, now: now)
+        }
+        while pendingHead < pending.count {
+            let (sentAt, agent, sentPhase) = pending[pendingHead]
+            if phase[Int(agent)] != sentPhase {
+                pendingHead += 1  // answered
+                continue
+            }
+            guard now - sentAt >= retransmit else { break }
+            pendingHead += 1
+            retransmissions += 1
+            if sentPhase == .registering { phase[Int(agent)] = .hello }  // cookie may be stale: start over
+            sendCurrent(Int(agent), now: now)
+        }
+        if pendingHead > 4096, pendingHead * 2 > pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+        while keepaliveHead < keepalives.count, keepalives[keepaliveHead].0 <= now {
+            let agent = Int(keepalives[keepaliveHead].1)
+            keepaliveHead += 1
+            guard phase[agent] == .registered else { continue }
+            send(.keepalive(requestID: UInt32(truncatingIfNeeded: agent), token: tokens[agent]), agent: agent)
+            keepalivesSent += 1
+            keepalives.append((now + keepaliveInterval, Int32(agent)))
+        }
+        if keepaliveHead > 4096, keepaliveHead * 2 > keepalives.count {
+            keepalives.removeFirst(keepaliveHead)
+            keepaliveHead = 0
+        }
+    }
+
+    private var cookies: [Int: [UInt8]] = [:]
+
+    private func sendCurrent(_ agent: Int, now: Int64) {
+        switch phase[agent] {
+        case .hello:
+            send(.hello(requestID: UInt32(truncatingIfNeeded: agent), role: role), agent: agent)
+        case .registering:
+            guard let cookie = cookies[agent] else { return }
+            let key = publicKey(agent)
+            let id = uuid(agent)
+            let proof = target.key.map { SignalingProof.make(serverKey: $0, cookie: cookie, role: role, uuid: id, publicKey: key) }
+            send(.register(.init(requestID: UInt32(truncatingIfNeeded: agent), role: role, uuid: id, publicKey: key, extra: [],
+                                 candidates: [], cookie: cookie, proof: proof)), agent: agent)
+        case .idle, .registered:
+            return
+        }
+        pending.append((now, Int32(agent), phase[agent]))
+    }
+
+    /// Handles a reply addressed to `destination`; false if it is not one of ours.
+    @discardableResult
+    func handle(_ message: SignalingMessage, destination: UInt32, now: Int64) -> Bool {
+        let offset = destination &- baseAddress
+        guard offset < UInt32(count) else { return false }
+        let agent = Int(offset)
+        switch message {
+        case .challenge(_, let cookie, _):
+            guard phase[agent] == .hello else { return true }
+            cookies[agent] = cookie
+            phase[agent] = .registering
+            sendCurrent(agent, now: now)
+        case .registered(_, _, let keepaliveSeconds, let token):
+            guard phase[agent] == .registering else { return true }
+            cookies[agent] = nil
+            phase[agent] = .registered
+            tokens[agent] = token
+            registeredCount += 1
+            inFlight -= 1
+            keepaliveInterval = Int64(max(1, keepaliveSeconds)) * 1_000_000_000
+            keepalives.append((now + keepaliveInterval, Int32(agent)))
+        case .keepaliveAck:
+            keepaliveAcks += 1
+        case .error:
+            errors += 1
+            if phase[agent] == .registered {
+                // The server forgot us (expiry): register again.
+                phase[agent] = .hello
+                registeredCount -= 1
+                inFlight += 1
+                sendCurrent(agent, now: now)
+            }
+        default:
+            break
+        }
+        return true
+    }
+}
+
+/// Latencies in microseconds, for percentiles.
+struct LatencySamples {
+    private(set) var samples: [UInt32] = []
+
+    init() { samples.reserveCapacity(1 << 20) }
+
+    mutating func add(nanoseconds: Int64) { samples.append(UInt32(clamping: nanoseconds / 1000)) }
+
+    /// The p-th percentile in milliseconds (0 without samples).
+    func percentile(_ p: Double) -> Double {
+        guard !samples.isEmpty else { return 0 }
+        let sorted = samples.sorted()
+        let index = min(sorted.count - 1, Int((Double(sorted.count) * p / 100).rounded(.up)) - 1)
+        return Double(sorted[max(0, index)]) / 1000
+    }
+}
+
+/// M registered clients sending QUERY for random registered device UUIDs, each with at most
+/// `inFlight` outstanding; a query unanswered after `timeout` counts as lost and is replaced.
+final class QueryLoad {
+    let clients: AgentRegistrar
+    let deviceUUIDs: (Int) -> String
+    let deviceCount: Int
+    let inFlight: Int
+    let timeout: Int64
+    private var sentAt: [Int64]
+    private var requestSerial: [UInt32]
+    private var rng: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private(set) var latencies = LatencySamples()
+    private(set) var answered = 0
+    private(set) var online = 0
+    private(set) var lost = 0
+    private(set) var errors = 0
+    private(set) var sent = 0
+    var recording = true
+
+    init(clients: AgentRegistrar, deviceCount: Int, deviceUUIDs: @escaping (Int) -> String, inFlight: Int, timeout: Int64) {
+        self.clients = clients
+        self.deviceCount = deviceCount
+        self.deviceUUIDs = deviceUUIDs
+        self.inFlight = inFlight
+        self.timeout = timeout
+        sentAt = Array(repeating: 0, count: clients.count * inFlight)
+        requestSerial = Array(repeating: 0, count: clients.count * inFlight)
+    }
+
+    private func random(below bound: Int) -> Int {
+        rng ^= rng << 13
+        rng ^= rng >> 7
+        rng ^= rng << 17
+        return Int(rng % UInt64(bound))
+    }
+
+    /// requestID = serial(24 bits) | slot(8 bits): a late answer to a replaced query is ignored.
+    private func fire(slot: Int, now: Int64) {
+        let client = slot / inFlight
+        requestSerial[slot] &+= 1
+        let id = (requestSerial[slot] & 0xFF_FFFF) << 8 | UInt32(slot % inFlight)
+        sentAt[slot] = now
+        sent += 1
+        clients.send(.query(requestID: id, token: clients.tokens[client], uuid: deviceUUIDs(random(below: deviceCount))),
+                     agent: client)
+    }
+
+    func start(now: Int64) {
+        for slot in 0..<sentAt.count { fire(slot: slot, now: now) }
+    }
+
+    func tick(now: Int64) {
+        for slot in 0..<sentAt.count where now - sentAt[slot] > timeout {
+            lost += 1
+            fire(slot: slot, now: now)
+        }
+    }
+
+    func handle(_ message: SignalingMessage, destination: UInt32, now: Int64) {
+        let offset = destination &- clients.baseAddress
+        guard offset < UInt32(clients.count) else { return }
+        switch message {
+        case .queryResult(let result):
+            let slot = Int(offset) * inFlight + Int(result.requestID & 0xFF)
+            guard Int(result.requestID & 0xFF) < inFlight, result.requestID >> 8 == requestSerial[slot] & 0xFF_FFFF else { return }
+            answered += 1
+            if result.online { online += 1 }
+            if recording { latencies.add(nanoseconds: now - sentAt[slot]) }
+            fire(slot: slot, now: now)
+        case .error:
+            errors += 1
+        default:
+            clients.handle(message, destination: destination, now: now)
+        }
+    }
+}
+#endif
