@@ -46,6 +46,8 @@ struct Check: AsyncParsableCommand {
     var timeout: Double = 60
     @Option(name: .long, help: "Also wait until the path has stayed the same this many seconds after the transfer (to see a late upgrade).")
     var settle: Double = 0
+    @Option(name: .long, help: "After the transfer, wait up to this many seconds for a relayed link to move to a direct or LAN path (late traversal).")
+    var awaitDirect: Double = 0
     @Flag(name: .long, help: "Run a TCP echo service for checks instead.")
     var echo = false
     @Option(name: .long, help: "With --echo: port to listen on (0: any free port).")
@@ -73,6 +75,7 @@ struct Check: AsyncParsableCommand {
         guard duration >= 0 && duration <= 3600 else { throw ValidationError("--duration must be 0...3600 seconds") }
         guard timeout > 0 && timeout <= 7200 else { throw ValidationError("--timeout must be in (0, 7200] seconds") }
         guard settle >= 0 && settle < timeout else { throw ValidationError("--settle must be 0...timeout") }
+        guard awaitDirect >= 0 && awaitDirect <= 600 else { throw ValidationError("--await-direct must be 0...600 seconds") }
     }
 
     func run() async throws {
@@ -106,6 +109,9 @@ struct Check: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         let plan = CheckPlan(total: duration > 0 ? nil : parseAmount(bytes) ?? 0, duration: duration, seed: seed)
         await transfer(plan: plan, localPort: localPort, client: client, recorder: recorder, group: group, deadline: deadline)
+        if awaitDirect > 0 && recorder.failure == nil {
+            await recorder.waitForDirectPath(until: ContinuousClock.now + .milliseconds(Int(awaitDirect * 1000)))
+        }
         if settle > 0 && recorder.failure == nil { await recorder.waitForSettledPath(seconds: settle, deadline: deadline) }
         poller.cancel()
         stopper.cancel()
@@ -290,6 +296,13 @@ final class CheckRecorder: @unchecked Sendable {
         withLockedValue { $0.stopHook = hook }
     }
 
+    /// Returns once the path is not the relay (or at `until`).
+    func waitForDirectPath(until: ContinuousClock.Instant) async {
+        while ContinuousClock.now < until, withLockedValue({ $0.paths.last?.0 ?? "relay" }) == "relay" {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Returns once the path has not changed for `seconds` (or at the deadline).
     func waitForSettledPath(seconds: Double, deadline: ContinuousClock.Instant) async {
         while ContinuousClock.now < deadline {
@@ -365,7 +378,7 @@ enum EchoTransfer {
         } catch {
             return Result(verified: 0, seconds: 0, error: .connectFailed("\(error)"))
         }
-        let timer = loop.scheduleTask(in: .nanoseconds(Int64(recorderNanos(timeout)))) {
+        let timer = loop.scheduleTask(in: .nanoseconds(Int64(nanoseconds(timeout)))) {
             handler.timeOut()
         }
         recorder.setStopHook { loop.execute { handler.stop() } }
@@ -377,7 +390,7 @@ enum EchoTransfer {
         return result
     }
 
-    private static func recorderNanos(_ duration: Duration) -> Int64 {
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
         let parts = duration.components
         return max(0, parts.seconds) * 1_000_000_000 + parts.attoseconds / 1_000_000_000
     }

@@ -71,7 +71,7 @@ start_server() {
     "$lab" exec inet "$bin/t2u-server" --port "$server_port" "${server_args[@]}" --log-level "${server_log_level:-info}" \
         >>"$cell_logs/server.log" 2>&1 &
     server_pid=$!
-    wait_for_log "$cell_logs/server.log" "t2u-server listening" || { echo "server did not start" >>"$cell_logs/server.log"; return 1; }
+    wait_for_log "$cell_logs/server.log" "t2u-server listening" 200 || { echo "server did not start" >>"$cell_logs/server.log"; return 1; }
 }
 
 start_echo() {

@@ -6,6 +6,9 @@
 #             (cone x fullcone): the session rebinds, the stream survives
 #   server    t2u-server restarted mid-transfer (cone x cone, direct): the stream survives and
 #             the agent re-registers (t2u query sees it online again)
+#   relay     (not in the default list) the same restart under symmetric x symmetric, where the
+#             tunnel is relayed by that server: the client must get a working link back
+#             (--reconnect; the line reports how many connections broke)
 #   agent     t2usvr killed (SIGKILL) mid-transfer, restarted later: the client reports -3 or
 #             -4, then connected again, and a new connection works
 #   offline   device offline when the client starts: -4, then connected once t2usvr starts
@@ -119,6 +122,19 @@ fault_server() {
     echo "re-registered: $online after $((SECONDS - restarted)) s" >>"$cell_logs/fault.log"
     summary[server]="re-registered=$online"
     [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ] && [ "$online" = 1 ]
+}
+
+fault_relay() {
+    setup relay symmetric symmetric || return 1
+    check_begin 15 --reconnect
+    wait_path || return 1
+    sleep 2
+    stop_pid "$server_pid"
+    sleep 1
+    start_server || return 1
+    check_end
+    summary[relay]="breaks=$(check_field "$line" breaks)"
+    [ "$(check_field "$line" ok)" = 1 ]
 }
 
 fault_agent() {

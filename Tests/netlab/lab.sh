@@ -205,7 +205,10 @@ table ip lab_loss {
   }
 }
 EOF
-        in_ns nata nft list table ip lab_loss | grep -q "numgen random mod 100 < $loss" || die "loss rule missing"
+        # Not `nft ... | grep -q`: under pipefail grep's early exit can fail the pipeline.
+        local listing
+        listing="$(in_ns nata nft list table ip lab_loss)"
+        grep -q "numgen random mod 100 < $loss" <<<"$listing" || die "loss rule missing"
     fi
     if [ "$rate" != 0 ]; then
         in_ns nata tc qdisc add dev wan root tbf rate "${rate}mbit" burst 64kb latency 50ms

@@ -16,7 +16,13 @@ for tool in ip nft ethtool conntrack python3 timeout; do
 done
 probe="t2u-probe-$$"
 ip netns add "$probe" 2>/dev/null || skip "ip netns add fails here (no namespace support or no CAP_SYS_ADMIN)"
+probe_ok=1
+why=""
+if ! ip netns exec "$probe" true 2>/dev/null; then probe_ok=0; why="ip netns exec fails here"
+elif ! ip netns exec "$probe" nft list ruleset >/dev/null 2>&1; then probe_ok=0; why="nftables does not work in a namespace here"
+fi
 ip netns del "$probe"
+[ "$probe_ok" = 1 ] || skip "$why"
 
 # Names the lab scripts use (t2u-PID-N-HOST, selftest's t2u-PID-a-HOST ...), not other tools'.
 lab_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^t2u-[0-9]+-([0-9]+|a|b|other)-[a-z0-9]+$' | sort || true; }
