@@ -41,11 +41,13 @@ import Testing
         #expect(registry.lookup(token: 99) == nil && registry.lookup(token: 0) == nil, "tokens never cross servers")
         #expect(registry.touch(token: 0, address: Addr.device, now: Self.t0) == nil)
         #expect(registry.takeWrites().isEmpty, "remote rows are never written back")
+        #expect(registry.count(role: .device) == 0, "the gauge counts only this server's agents")
 
         // Registered here afterwards: ours, and an older remote row does not take it back.
         registry.upsert(Self.record("cam", home: "a", token: 5, at: Self.t0 + .seconds(2)))
         registry.applyRemote(Self.record("cam", home: "b"), age: .seconds(3), now: Self.t0 + .seconds(3))
         #expect(registry.lookup(token: 5)?.homeServerID == "a")
+        #expect(registry.count(role: .device) == 1 && registry.count(role: .client) == 0)
         // The device then registers on b (a fresher row): ours goes, with its token and write.
         registry.applyRemote(Self.record("cam", home: "b"), age: .zero, now: Self.t0 + .seconds(9))
         #expect(registry.lookup(role: .device, uuid: "cam")?.homeServerID == "b")

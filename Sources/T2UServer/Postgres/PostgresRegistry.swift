@@ -50,6 +50,12 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
 
     public var count: Int { records.count }
 
+    /// Agents of `role` registered with THIS server (so the cloud's total is the sum over its
+    /// servers' gauges). A scan: metrics read it once per scrape, not per packet.
+    public func count(role: SignalingRole) -> Int? {
+        records.values.reduce(0) { $0 + ($1.role == role && $1.homeServerID == serverID ? 1 : 0) }
+    }
+
     public func upsert(_ record: PresenceRecord) {
         let key = Key(role: record.role, uuid: record.uuid)
         store(record, key: key)
