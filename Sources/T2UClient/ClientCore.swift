@@ -106,6 +106,8 @@ final class ClientCore: @unchecked Sendable {
             logger.debug("server connection", metadata: ["status": "\(status)"])
         case .natBehavior(let nat):
             logger.debug("NAT behaviour", metadata: ["nat": "\(nat)"])
+        case .relayUnknown(let deviceCID):
+            for port in ports.values { port.relaySessionLost(deviceConnectionID: deviceCID) }
         default:
             break
         }
@@ -125,9 +127,12 @@ final class ClientCore: @unchecked Sendable {
         driver.requestStep()
     }
 
-    func connect(_ uuid: String, connectionID: ConnectionID,
+    /// `resume`: the device's connection ID of an established connection whose relay session
+    /// the server lost (see `PortMapping.relaySessionLost`).
+    func connect(_ uuid: String, connectionID: ConnectionID, resume: ConnectionID? = nil,
                  _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
-        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates, now: EndpointDriver.now())
+        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates,
+                                   resumeDeviceConnectionID: resume, now: EndpointDriver.now())
         connectWaiters[id] = done
         driver.requestStep()
     }

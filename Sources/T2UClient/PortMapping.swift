@@ -43,6 +43,13 @@ final class PortMapping: @unchecked Sendable {
     private var retryTask: Scheduled<Void>?
     private var meter: RateMeter
     private var closed = false
+    /// A relay resume is in flight (one at a time).
+    private var resuming = false
+
+    /// How often a refused resume is tried again (the device may not have re-registered yet),
+    /// and for how long: well inside the transport's dead-peer window.
+    static let resumeRetry: TimeAmount = .milliseconds(250)
+    static let resumeWindow: TimeAmount = .seconds(8)
 
     /// How long the traversal may look for a better path once the link is direct.
     static let traversalWindow: TimeAmount = .seconds(5)
@@ -345,6 +352,44 @@ final class PortMapping: @unchecked Sendable {
             retryTask = nil
             attemptStartedAt = .now()
             attempt()
+        }
+    }
+
+    // MARK: relay resume
+
+    /// The server has no relay session for the device side `deviceConnectionID` (it restarted).
+    /// If that is our established link over the relay, CONNECT again for the same connection
+    /// naming both IDs (a resume): the server restores the session and the link goes on.
+    func relaySessionLost(deviceConnectionID: ConnectionID) {
+        guard !closed, !resuming, let tunnel = current, tunnel.connection.state == .established,
+              tunnel.connection.remoteConnectionID == deviceConnectionID, pathKind(tunnel.connection.peerAddress) == .relay
+        else { return }
+        resuming = true
+        logger.info("the server lost our relay session; resuming", metadata: ["port": "\(localPort)"])
+        resume(tunnel, until: .now() + Self.resumeWindow)
+    }
+
+    private func resume(_ tunnel: TunnelService, until deadline: NIODeadline) {
+        let generation = self.generation
+        let stillOurs = { [self] in generation == self.generation && !self.closed && self.current === tunnel }
+        let connection = tunnel.connection
+        core.connect(request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID) { [self] result in
+            guard stillOurs() else { resuming = false; return }
+            if case .success(let answer) = result, answer.online {
+                resuming = false
+                logger.info("relay session resumed", metadata: ["port": "\(localPort)", "session": "\(answer.sessionID)"])
+                return
+            }
+            // Offline (the device has not re-registered yet) or refused: again shortly.
+            guard NIODeadline.now() + Self.resumeRetry < deadline else {
+                resuming = false
+                logger.info("relay session not resumed", metadata: ["port": "\(localPort)", "last": "\(result)"])
+                return
+            }
+            _ = core.loop.scheduleTask(in: Self.resumeRetry) { [self] in
+                guard stillOurs() else { resuming = false; return }
+                resume(tunnel, until: deadline)
+            }
         }
     }
 

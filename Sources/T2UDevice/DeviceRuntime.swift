@@ -80,6 +80,9 @@ final class DeviceRuntime: @unchecked Sendable {
                 "session": "\(intro.sessionID)", "client": "\(intro.clientPublicAddress)", "clientNAT": "\(intro.clientNAT)",
             ])
             startTraversal(intro)
+        case .relayUnknown:
+            // The signaling client already checks our registration; the client resumes the relay.
+            logger.debug("the server lost a relay session (restart?)")
         case .queryResult, .connectResult, .probeResult, .requestFailed:
             break
         }

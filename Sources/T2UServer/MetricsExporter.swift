@@ -107,6 +107,8 @@ public final class ServerMetrics: @unchecked Sendable {
         "path_reports": "PATH_REPORTs counted into punch outcomes.",
         "peer_introductions_sent": "CONNECTs for devices homed on another server, passed to it.",
         "peer_introductions_received": "Introductions taken from peer servers for devices homed here.",
+        "relay_unknown_sent": "RELAY_UNKNOWN replies to relayed packets of sessions this server does not have.",
+        "relay_resumes": "Relay sessions restored by a client after a server restart (CONNECT with resume).",
     ]
 }
 

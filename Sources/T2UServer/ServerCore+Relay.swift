@@ -11,7 +11,10 @@ extension ServerCore {
         let start = datagram.readerIndex
         let cidOffset = (type == .dataKeyPhase0 || type == .dataKeyPhase1) ? 2 : 1
         guard let cid = datagram.getInteger(at: start + cidOffset, as: UInt64.self) else { return reject(.malformed) }
-        guard let id = sessionByCID[cid], let session = sessions[id] else { return reject(.relayUnknownSession) }
+        guard let id = sessionByCID[cid], let session = sessions[id] else {
+            reject(.relayUnknownSession)
+            return tellRelayUnknown(cid, carriedBy: datagram, to: source, now: now)
+        }
 
         let destination: NetAddress
         switch type {
@@ -45,5 +48,17 @@ extension ServerCore {
         counters.relayedPackets &+= 1
         counters.relayedBytes &+= UInt64(datagram.readableBytes)
         enqueue(datagram, to: destination, via: .main)
+    }
+
+    /// RELAY_UNKNOWN to the sender of a packet for a session we do not have (after a restart
+    /// its agents resume). Never larger than that packet and rate-limited per source (its own
+    /// budget, so its sender can still register), so a spoofed source gains no amplification.
+    private func tellRelayUnknown(_ cid: UInt64, carriedBy datagram: ByteBuffer, to source: NetAddress, now: Instant) {
+        var reply = ByteBuffer()
+        SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: cid)).write(into: &reply)
+        guard reply.readableBytes <= datagram.readableBytes else { return reject(.amplification) }
+        guard relayUnknownLimiter.allow(source, now: now) else { return reject(.rateLimited) }
+        counters.relayUnknownSent &+= 1
+        enqueue(reply, to: source, via: .main)
     }
 }

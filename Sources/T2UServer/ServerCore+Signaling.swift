@@ -49,7 +49,7 @@ extension ServerCore {
         case .pathReport(_, let token, let sessionID, let path):
             handlePathReport(token: token, sessionID: sessionID, path: path, request: request, now: now)
         case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
-             .search, .searchReply:
+             .search, .searchReply, .relayUnknown:
             reject(.unexpectedMessage)
         }
     }
@@ -106,6 +106,9 @@ extension ServerCore {
                                               deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
         }
         let cid = m.clientConnectionID.rawValue
+        if let resume = m.resumeDeviceConnectionID {
+            return resumeSession(m, deviceCID: resume.rawValue, client: client, device: device, request: request, now: now)
+        }
         // A device homed on another server: that server introduces it and we relay through it.
         var peer: (id: String, address: NetAddress, via: NetAddress)?
         if device.homeServerID != config.serverID {
@@ -151,11 +154,63 @@ extension ServerCore {
                 sendIntroduce(sessionID, now: now)
             }
         }
+        replyConnected(m, sessionID: sessionID, device: device, request: request)
+    }
+
+    private func replyConnected(_ m: SignalingMessage.Connect, sessionID: UInt64, device: PresenceRecord, request: Request) {
         let candidates = Array(([device.address] + device.candidates.filter { $0 != device.address })
             .prefix(SignalingLimits.maxCandidates))
         reply(.connectResult(.init(requestID: m.requestID, online: true, sessionID: sessionID, devicePublicKey: device.publicKey,
                                    deviceCandidates: candidates, relayAllowed: config.relayAllowed, deviceNAT: device.nat)),
               to: request, verified: true)
+    }
+
+    /// CONNECT with resume: an established connection whose relay session we lost (restart).
+    /// Both connection IDs are known, so the session relays at once and the device needs no
+    /// INTRODUCE. The session belongs to the proven client (token); IDs bound to another
+    /// session are refused. Devices homed on another server are not resumed here.
+    private func resumeSession(_ m: SignalingMessage.Connect, deviceCID: UInt64, client: PresenceRecord, device: PresenceRecord,
+                               request: Request, now: Instant) {
+        let cid = m.clientConnectionID.rawValue
+        func refuse(_ code: SignalingErrorCode, _ reason: RejectReason) {
+            reject(reason)
+            reply(.error(requestID: m.requestID, code: code), to: request, verified: true)
+        }
+        guard config.relayAllowed else { return refuse(.malformed, .relayDisabled) }
+        guard device.homeServerID == config.serverID else { return refuse(.deviceOffline, .relayUnknownSession) }
+        guard cid != deviceCID else { return refuse(.malformed, .malformed) }
+        let byClient = sessionByCID[cid], byDevice = sessionByCID[deviceCID]
+        if let existing = byClient ?? byDevice, let session = sessions[existing] {
+            // A retransmitted resume (or the original session): only ever the same binding.
+            guard byClient == existing, byDevice == existing || (byDevice == nil && session.deviceCID == nil),
+                  session.clientUUID == client.uuid, session.deviceUUID == device.uuid
+            else { return refuse(.malformed, .relayStranger) }
+            if session.deviceCID == nil {
+                session.deviceCID = deviceCID
+                sessionByCID[deviceCID] = existing
+            }
+            return replyConnected(m, sessionID: existing, device: device, request: request)
+        }
+        guard byClient == nil, byDevice == nil else { return refuse(.malformed, .relayStranger) }
+        guard sessions.count < config.maxSessions else { return refuse(.capacity, .capacity) }
+        var sessionID: UInt64
+        repeat { sessionID = entropy.nextUInt64() } while sessionID == 0 || sessions[sessionID] != nil
+        let introduce = SignalingMessage.Introduce(
+            requestID: newRequestID(), sessionID: sessionID, clientConnectionID: m.clientConnectionID,
+            clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed, clientNAT: m.nat)
+        let session = Session(
+            id: sessionID, clientUUID: client.uuid, deviceUUID: device.uuid, clientAddress: request.source,
+            deviceAddress: device.address, clientCID: cid, introduce: introduce, now: now,
+            introduceInterval: config.introduceRetransmit,
+            relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
+        session.deviceCID = deviceCID
+        session.introduceAcked = true
+        session.nextIntroduceAt = .distantFuture
+        sessions[sessionID] = session
+        sessionByCID[cid] = sessionID
+        sessionByCID[deviceCID] = sessionID
+        counters.relayResumes &+= 1
+        replyConnected(m, sessionID: sessionID, device: device, request: request)
     }
 
     /// An agent's address changed (NAT rebinding): its sessions follow it.

@@ -64,6 +64,9 @@ public final class ServerCore {
     let entropy: EntropySource
     private let cookie: ServerCookie
     private var limiter: SourceRateLimiter
+    /// Separate from `limiter`: relayed packets of a lost session must not starve the
+    /// sender's own re-registration of its signaling budget.
+    var relayUnknownLimiter: SourceRateLimiter
     var sessions: [UInt64: Session] = [:]
     /// Connection ID (client's or device's) -> session.
     var sessionByCID: [UInt64: UInt64] = [:]
@@ -82,10 +85,16 @@ public final class ServerCore {
         self.cookie = ServerCookie(secret: entropy.bytes(32), bucketLength: config.cookieBucket)
         self.limiter = SourceRateLimiter(rate: config.signalingPerSecond, burst: config.signalingBurst,
                                          capacity: config.maxTrackedSources)
+        self.relayUnknownLimiter = SourceRateLimiter(rate: Self.relayUnknownPerSecond, burst: Self.relayUnknownBurst,
+                                                     capacity: config.maxTrackedSources)
         self.nextMaintenance = now + config.maintenanceInterval
     }
 
     public var sessionCount: Int { sessions.count }
+
+    /// RELAY_UNKNOWN replies per source: an agent needs one to act; a few cover losses.
+    static let relayUnknownPerSecond = 4.0
+    static let relayUnknownBurst = 8.0
 
     /// What the server holds now, for the operator surface. O(sessions): call at scrape time.
     public var gauges: ServerGauges {

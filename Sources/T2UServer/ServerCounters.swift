@@ -54,6 +54,9 @@ public struct ServerCounters: Sendable, Equatable {
     public var peerIntroductionsReceived: UInt64 = 0
     public var relayedPackets: UInt64 = 0
     public var relayedBytes: UInt64 = 0
+    /// RELAY_UNKNOWN replies sent, and relay sessions restored by a CONNECT with resume.
+    public var relayUnknownSent: UInt64 = 0
+    public var relayResumes: UInt64 = 0
     /// PATH_REPORTs counted into `punchOutcomes` (the first one of each session).
     public var pathReports: UInt64 = 0
     public private(set) var rejected: [RejectReason: UInt64] = [:]

@@ -34,7 +34,8 @@ import Testing
 
 @Suite struct NATSignalingCodecTests {
     @Test func anOlderSenderWithoutTheNATFieldParsesAsUnknown() throws {
-        for message in SignalingSamples.messages where SignalingSamples.natTypes.contains(message.type) {
+        for message in SignalingSamples.messages
+        where SignalingSamples.natTypes.contains(message.type) && !SignalingSamples.resumes(message) {
             let bytes = SignalingSamples.bytes(message)
             let older = try SignalingSamples.parse(Array(bytes.dropLast(NATBehavior.wireLength)))
             var expected = message

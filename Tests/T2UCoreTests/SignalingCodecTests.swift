@@ -51,6 +51,11 @@ enum SignalingSamples {
                          clientCandidates: [], relayAllowed: true, clientNAT: .endpointDependent(delta: 1))),
         .pathReport(requestID: 25, token: 0x0123_4567_89AB_CDEF, sessionID: 77, path: .direct),
         .pathReport(requestID: 26, token: 1, sessionID: .max, path: .failed),
+        .relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 0xFEED)),
+        .relayUnknown(requestID: 27, connectionID: ConnectionID(rawValue: .max)),
+        // The appended resume field of CONNECT (after NAT).
+        .connect(.init(requestID: 28, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
+                       candidates: [v4], nat: .endpointIndependent, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE))),
     ]
 
     /// Types whose last field is the appended NAT behaviour (cut there: an older sender).
@@ -67,6 +72,11 @@ enum SignalingSamples {
     }
 
     static let paddedTypes: Set<SignalingMessageType> = [.hello, .keepalive, .probe]
+
+    /// A CONNECT with the resume field (appended after NAT).
+    static func resumes(_ message: SignalingMessage) -> Bool {
+        if case .connect(let m) = message { m.resumeDeviceConnectionID != nil } else { false }
+    }
 }
 
 @Suite struct SignalingCodecTests {
@@ -99,8 +109,13 @@ enum SignalingSamples {
     @Test func everyTruncationIsATypedError() {
         for message in SignalingSamples.messages where !SignalingSamples.paddedTypes.contains(message.type) {
             let bytes = SignalingSamples.bytes(message)
-            let olderLayout = SignalingSamples.natTypes.contains(message.type) ? bytes.count - NATBehavior.wireLength : -1
-            for length in 0..<bytes.count where length != olderLayout {
+            var olderLayouts: Set<Int> = []
+            if SignalingSamples.resumes(message) {
+                olderLayouts = [bytes.count - 8, bytes.count - 8 - NATBehavior.wireLength]
+            } else if SignalingSamples.natTypes.contains(message.type) {
+                olderLayouts = [bytes.count - NATBehavior.wireLength]
+            }
+            for length in 0..<bytes.count where !olderLayouts.contains(length) {
                 #expect(throws: SignalingParseError.self, "\(message) cut at \(length)") {
                     try SignalingSamples.parse(Array(bytes[..<length]))
                 }
@@ -126,6 +141,11 @@ enum SignalingSamples {
             let report = [UInt8]([0x31, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 16) + [path]
             #expect(throws: SignalingParseError.invalid("path")) { try SignalingSamples.parse(report) }
         }
+        // a resume naming connection ID 0
+        var resume = SignalingSamples.bytes(.connect(.init(requestID: 1, token: 1, uuid: "A", clientConnectionID: ConnectionID(rawValue: 1),
+                                                           candidates: [], resumeDeviceConnectionID: ConnectionID(rawValue: 2))))
+        resume.replaceSubrange((resume.count - 8)..., with: [UInt8](repeating: 0, count: 8))
+        #expect(throws: SignalingParseError.invalid("resume cid")) { try SignalingSamples.parse(resume) }
         // address family 5
         #expect(throws: SignalingParseError.invalid("observed")) { try SignalingSamples.parse([0x26, 0, 0, 0, 1, 5, 1, 2, 3, 4, 0, 1]) }
     }

@@ -205,7 +205,9 @@ import Testing
         #expect(h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID), from: Addr.stranger).isEmpty)
         #expect(h.sendRaw(TransportBytes.response(initiatorCID: Self.clientCID, responderCID: 5), from: Addr.client).isEmpty)
         #expect(h.core.counters[.relayStranger] == 4)
-        #expect(h.sendRaw(TransportBytes.data(destinationCID: 0x1234), from: Addr.client).isEmpty)
+        // An unknown CID: not forwarded; the sender is told (RELAY_UNKNOWN, see RelayResumeTests).
+        #expect(h.sendRaw(TransportBytes.data(destinationCID: 0x1234), from: Addr.client).map(\.message)
+            == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 0x1234))])
         #expect(h.core.counters[.relayUnknownSession] == 1)
         #expect(h.sendRaw([0x04, 0, 1, 2], from: Addr.client).isEmpty)
         #expect(h.core.counters[.malformed] == 1)

@@ -35,7 +35,7 @@ public final class SignalingClient {
 
     private enum RequestKind {
         case query(uuid: String)
-        case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress])
+        case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress], resume: ConnectionID?)
         case probe
         /// The probe behind `nat` (no event of its own).
         case natProbe
@@ -89,10 +89,13 @@ public final class SignalingClient {
     }
 
     /// Asks the server to introduce us to `uuid`; `clientConnectionID` is the ID our transport
-    /// connection will receive on (the relay routes by it).
+    /// connection will receive on (the relay routes by it). `resumeDeviceConnectionID`: the
+    /// connection is established and only its relay session is to be restored (no introduction).
     @discardableResult
-    public func connect(uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress], now: Instant) -> UInt32 {
-        addRequest(.connect(uuid: uuid, cid: clientConnectionID, candidates: Array(candidates.prefix(SignalingLimits.maxCandidates))), now: now)
+    public func connect(uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
+                        resumeDeviceConnectionID: ConnectionID? = nil, now: Instant) -> UInt32 {
+        addRequest(.connect(uuid: uuid, cid: clientConnectionID, candidates: Array(candidates.prefix(SignalingLimits.maxCandidates)),
+                            resume: resumeDeviceConnectionID), now: now)
     }
 
     /// Probes the server's observation port; nil when no observation address is configured.
@@ -185,6 +188,14 @@ public final class SignalingClient {
             default:
                 ignore()
             }
+        case .relayUnknown(_, let cid):
+            guard address == config.server else { return ignore() }
+            events.append(.relayUnknown(cid))
+            // The server restarted, most likely: a keepalive now finds out whether it still
+            // knows our token (`unknownSession` -> register again) instead of at the next one.
+            if case .registered = phase, exchange.nextSendAt == .distantFuture {
+                exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+            }
         case .introduce(let intro):
             guard case .registered(let token) = phase else { return ignore() }
             outbox.append((.introduceAck(requestID: intro.requestID, token: token, sessionID: intro.sessionID), config.server))
@@ -219,9 +230,10 @@ public final class SignalingClient {
             switch pending.kind {
             case .query(let uuid):
                 SignalingMessage.query(requestID: id, token: token, uuid: uuid).write(into: &buffer)
-            case .connect(let uuid, let cid, let candidates):
+            case .connect(let uuid, let cid, let candidates, let resume):
                 SignalingMessage.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                               candidates: candidates, nat: nat)).write(into: &buffer)
+                                               candidates: candidates, nat: nat, resumeDeviceConnectionID: resume))
+                    .write(into: &buffer)
             case .probe, .natProbe:
                 SignalingMessage.probe(requestID: id).write(into: &buffer)
                 return config.observationServer ?? config.server

@@ -13,6 +13,9 @@ public enum SignalingClientEvent: Equatable, Sendable {
     case requestFailed(requestID: UInt32, SignalingRequestFailure)
     /// Device: a client asked for a session (reported once per session ID).
     case introduced(SignalingMessage.Introduce)
+    /// The server has no relay session for `connectionID` (it restarted): a client resumes the
+    /// connection whose device side has that ID. Our registration is being checked meanwhile.
+    case relayUnknown(ConnectionID)
 }
 
 public enum SignalingRequestFailure: Error, Equatable, Sendable {

@@ -56,6 +56,7 @@ extension SignalingMessage {
             buffer.writeShortString(m.uuid)
             buffer.writeSignalingAddresses(m.candidates)
             buffer.writeNAT(m.nat)
+            if let resume = m.resumeDeviceConnectionID { buffer.writeInteger(resume.rawValue) }
         case .connectResult(let m):
             buffer.writeMultipleIntegers(UInt8(m.online ? 1 : 0), m.sessionID, UInt8(m.relayAllowed ? 1 : 0))
             buffer.writeLongBytes(m.devicePublicKey)
@@ -83,6 +84,8 @@ extension SignalingMessage {
             buffer.writeSignalingAddress(address)
         case .pathReport(_, let token, let sessionID, let path):
             buffer.writeMultipleIntegers(token, sessionID, path.rawValue)
+        case .relayUnknown(_, let cid):
+            buffer.writeInteger(cid.rawValue)
         }
     }
 
@@ -133,8 +136,15 @@ extension SignalingMessage {
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
             let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
             let candidates = try r.addresses("candidates")
+            let nat = try r.optionalNAT()
+            var resume: ConnectionID?
+            if r.buffer.readableBytes > 0 {
+                let raw = try r.u64("resume cid")
+                guard raw != 0 else { throw .invalid("resume cid") }
+                resume = ConnectionID(rawValue: raw)
+            }
             return .connect(Connect(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                    candidates: candidates, nat: try r.optionalNAT()))
+                                    candidates: candidates, nat: nat, resumeDeviceConnectionID: resume))
         case .connectResult:
             let online = try r.bool("online")
             let session = try r.u64("session id")
@@ -169,6 +179,8 @@ extension SignalingMessage {
             let sessionID = try r.u64("session id")
             guard let path = SignalingPathKind(rawValue: try r.u8("path")) else { throw .invalid("path") }
             return .pathReport(requestID: id, token: token, sessionID: sessionID, path: path)
+        case .relayUnknown:
+            return .relayUnknown(requestID: id, connectionID: ConnectionID(rawValue: try r.u64("connection id")))
         }
     }
 

@@ -31,6 +31,9 @@ public enum SignalingMessage: Equatable, Sendable {
     case searchReply(requestID: UInt32, uuid: String, address: NetAddress)
     /// Client -> server, not acknowledged: the path session `sessionID` settled on.
     case pathReport(requestID: UInt32, token: UInt64, sessionID: UInt64, path: SignalingPathKind)
+    /// Server -> agent (requestID 0): no relay session for `connectionID`, the destination
+    /// connection ID of a transport packet the agent sent through the relay.
+    case relayUnknown(requestID: UInt32, connectionID: ConnectionID)
 
     public struct Register: Equatable, Sendable {
         public var requestID: UInt32
@@ -87,10 +90,14 @@ public enum SignalingMessage: Equatable, Sendable {
         public var candidates: [NetAddress]
         /// Appended field: the client's NAT behaviour (passed to the device in INTRODUCE).
         public var nat: NATBehavior
+        /// Appended field (after `nat`): resume the relay session of an established connection
+        /// whose device side receives on this ID (a restarted server lost it). Never zero.
+        public var resumeDeviceConnectionID: ConnectionID?
 
         public init(requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
-                    nat: NATBehavior = .unknown) {
+                    nat: NATBehavior = .unknown, resumeDeviceConnectionID: ConnectionID? = nil) {
             self.nat = nat
+            self.resumeDeviceConnectionID = resumeDeviceConnectionID
             self.requestID = requestID
             self.token = token
             self.uuid = uuid
@@ -166,6 +173,7 @@ public enum SignalingMessage: Equatable, Sendable {
         case .search: .search
         case .searchReply: .searchReply
         case .pathReport: .pathReport
+        case .relayUnknown: .relayUnknown
         }
     }
 
@@ -174,7 +182,7 @@ public enum SignalingMessage: Equatable, Sendable {
         case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _, _), .error(let id, _),
              .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
              .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _),
-             .pathReport(let id, _, _, _):
+             .pathReport(let id, _, _, _), .relayUnknown(let id, _):
             return id
         case .register(let m): return m.requestID
         case .queryResult(let m): return m.requestID

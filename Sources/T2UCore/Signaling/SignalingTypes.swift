@@ -21,6 +21,9 @@ public enum SignalingMessageType: UInt8, Sendable, CaseIterable {
     case searchReply = 0x30
     /// Client -> server, fire-and-forget: which path a session ended up on (operator metrics).
     case pathReport = 0x31
+    /// Server -> agent, unsolicited: a relayed transport packet named a connection ID the
+    /// server has no session for (it restarted). Never larger than the packet that caused it.
+    case relayUnknown = 0x32
 
     /// First bytes reserved for signaling; everything else on the socket is transport or probes.
     public static let reservedRange: ClosedRange<UInt8> = 0x20...0x5F

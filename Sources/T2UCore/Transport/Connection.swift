@@ -41,7 +41,8 @@ public final class Connection {
     static let maxHandshakeAddresses = 8
 
     // Packet protection
-    var remoteConnectionID = ConnectionID(rawValue: 0)
+    /// The ID the peer receives on (ours to write in packets); 0 until the handshake names it.
+    public internal(set) var remoteConnectionID = ConnectionID(rawValue: 0)
     var protection: PacketProtection?
     var nextPacketNumber: PacketNumber = 0
     var replayWindow = ReplayWindow()
