@@ -129,10 +129,10 @@ final class ClientCore: @unchecked Sendable {
 
     /// `resume`: the device's connection ID of an established connection whose relay session
     /// the server lost (see `PortMapping.relaySessionLost`).
-    func connect(_ uuid: String, connectionID: ConnectionID, resume: ConnectionID? = nil,
+    func connect(_ uuid: String, connectionID: ConnectionID, resume: ConnectionID? = nil, resumeAddress: NetAddress? = nil,
                  _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
         let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates,
-                                   resumeDeviceConnectionID: resume, now: EndpointDriver.now())
+                                   resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress, now: EndpointDriver.now())
         connectWaiters[id] = done
         driver.requestStep()
     }

@@ -373,7 +373,11 @@ final class PortMapping: @unchecked Sendable {
         let generation = self.generation
         let stillOurs = { [self] in generation == self.generation && !self.closed && self.current === tunnel }
         let connection = tunnel.connection
-        core.connect(request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID) { [self] result in
+        // Where the device was registered (CONNECT lists it first): an idle device may not have
+        // noticed the restart, and the server nudges it there.
+        let deviceAddress = connectResult?.deviceCandidates.first ?? reflexive
+        core.connect(request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID,
+                     resumeAddress: deviceAddress) { [self] result in
             guard stillOurs() else { resuming = false; return }
             if case .success(let answer) = result, answer.online {
                 resuming = false

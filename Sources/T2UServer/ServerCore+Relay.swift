@@ -53,6 +53,19 @@ extension ServerCore {
     /// RELAY_UNKNOWN to the sender of a packet for a session we do not have (after a restart
     /// its agents resume). Never larger than that packet and rate-limited per source (its own
     /// budget, so its sender can still register), so a spoofed source gains no amplification.
+    /// A resume for a device not registered (yet): an idle device may not have noticed our
+    /// restart, so it gets a RELAY_UNKNOWN (13 bytes, smaller than the CONNECT that asked) at
+    /// the address the client names, and re-registers. Rate-limited per destination, so no
+    /// client can aim more than a trickle at anyone.
+    func nudgeUnregisteredDevice(_ deviceCID: ConnectionID, at address: NetAddress, now: Instant) {
+        guard config.relayAllowed else { return }
+        guard relayUnknownLimiter.allow(address, now: now) else { return reject(.rateLimited) }
+        var nudge = ByteBuffer()
+        SignalingMessage.relayUnknown(requestID: 0, connectionID: deviceCID).write(into: &nudge)
+        counters.relayUnknownSent &+= 1
+        enqueue(nudge, to: address, via: .main)
+    }
+
     private func tellRelayUnknown(_ cid: UInt64, carriedBy datagram: ByteBuffer, to source: NetAddress, now: Instant) {
         var reply = ByteBuffer()
         SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: cid)).write(into: &reply)

@@ -102,6 +102,9 @@ extension ServerCore {
     private func handleConnect(_ m: SignalingMessage.Connect, request: Request, now: Instant) {
         guard let client = verifiedRecord(token: m.token, request: request, now: now) else { return }
         guard let device = registry.lookup(role: .device, uuid: m.uuid) else {
+            if let resume = m.resumeDeviceConnectionID, let address = m.resumeDeviceAddress {
+                nudgeUnregisteredDevice(resume, at: address, now: now)
+            }
             return reply(.connectResult(.init(requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
                                               deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
         }

@@ -303,7 +303,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
     /// byte-exact, no -3, well inside the (default, 10 s) dead-peer window.
     @Test func relayedTunnelSurvivesServerRestart() async throws {
         var config = ServerConfig()
-        config.keepaliveSeconds = 1
+        config.keepaliveSeconds = 30  // the agents must not need their next keepalive to notice
         let server = RestartableServer(config: config)
         try await server.start()
         let echo = EchoService()

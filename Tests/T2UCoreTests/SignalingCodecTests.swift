@@ -56,6 +56,8 @@ enum SignalingSamples {
         // The appended resume field of CONNECT (after NAT).
         .connect(.init(requestID: 28, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
                        candidates: [v4], nat: .endpointIndependent, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE))),
+        .connect(.init(requestID: 29, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
+                       candidates: [], nat: .none, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE), resumeDeviceAddress: v6)),
     ]
 
     /// Types whose last field is the appended NAT behaviour (cut there: an older sender).
@@ -110,8 +112,10 @@ enum SignalingSamples {
         for message in SignalingSamples.messages where !SignalingSamples.paddedTypes.contains(message.type) {
             let bytes = SignalingSamples.bytes(message)
             var olderLayouts: Set<Int> = []
-            if SignalingSamples.resumes(message) {
-                olderLayouts = [bytes.count - 8, bytes.count - 8 - NATBehavior.wireLength]
+            if case .connect(let m) = message, m.resumeDeviceConnectionID != nil {
+                // Each appended field may be absent: address, resume ID, NAT.
+                let resumeEnd = bytes.count - (m.resumeDeviceAddress.map { SignalingSamples.bytes(.probeResult(requestID: 0, observed: $0)).count - 5 } ?? 0)
+                olderLayouts = [resumeEnd, resumeEnd - 8, resumeEnd - 8 - NATBehavior.wireLength]
             } else if SignalingSamples.natTypes.contains(message.type) {
                 olderLayouts = [bytes.count - NATBehavior.wireLength]
             }

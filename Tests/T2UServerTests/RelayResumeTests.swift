@@ -99,6 +99,36 @@ import Testing
         #expect(h.core.sessionCount == 1)
     }
 
+    /// An idle device may not have noticed the restart: a resume naming where the device was
+    /// registered nudges it there (a RELAY_UNKNOWN, smaller than the CONNECT), a trickle per
+    /// destination however often clients ask.
+    @Test func resumeForAnUnregisteredDeviceNudgesItAtTheNamedAddress() throws {
+        let h = ServerHarness()
+        let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
+        var connect = SignalingMessage.Connect(requestID: 50, token: clientToken, uuid: "CAM-1", clientConnectionID: Self.clientCID,
+                                               candidates: [], resumeDeviceConnectionID: Self.deviceCID, resumeDeviceAddress: Addr.device)
+        let out = h.send(.connect(connect), from: Addr.client)
+        #expect(out.count == 2)
+        let nudge = out.first { $0.transmit.destination == Addr.device }
+        #expect(nudge?.message == .relayUnknown(requestID: 0, connectionID: Self.deviceCID))
+        #expect((nudge?.bytes.count ?? .max) < ServerSamples.bytes(.connect(connect)).count)
+        guard case .connectResult(let r)? = out.first(where: { $0.transmit.destination == Addr.client })?.message else {
+            Issue.record("no answer: \(out)"); return
+        }
+        #expect(!r.online)
+        // Repeated resumes: the device is nudged at most its small burst, then a trickle.
+        var nudges = 0
+        for i in 0..<50 {
+            connect.requestID = UInt32(60 + i)
+            nudges += h.send(.connect(connect), from: Addr.client).filter { $0.transmit.destination == Addr.device }.count
+        }
+        #expect(nudges == Int(ServerCore.relayUnknownBurst) - 1)
+        // Without a named address, nothing goes anywhere but the answer.
+        h.advance(by: .seconds(3))
+        connect.resumeDeviceAddress = nil
+        #expect(h.send(.connect(connect), from: Addr.client).map(\.transmit.destination) == [Addr.client])
+    }
+
     @Test func resumeCannotTakeOverAnotherClientsSession() throws {
         let h = ServerHarness()
         let (_, clientToken) = try C.setUp(h)

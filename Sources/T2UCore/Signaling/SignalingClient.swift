@@ -35,7 +35,7 @@ public final class SignalingClient {
 
     private enum RequestKind {
         case query(uuid: String)
-        case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress], resume: ConnectionID?)
+        case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress], resume: ConnectionID?, resumeAddress: NetAddress?)
         case probe
         /// The probe behind `nat` (no event of its own).
         case natProbe
@@ -90,12 +90,13 @@ public final class SignalingClient {
 
     /// Asks the server to introduce us to `uuid`; `clientConnectionID` is the ID our transport
     /// connection will receive on (the relay routes by it). `resumeDeviceConnectionID`: the
-    /// connection is established and only its relay session is to be restored (no introduction).
+    /// connection is established and only its relay session is to be restored (no introduction);
+    /// `resumeDeviceAddress`: where the device was registered (the server nudges it there).
     @discardableResult
     public func connect(uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
-                        resumeDeviceConnectionID: ConnectionID? = nil, now: Instant) -> UInt32 {
+                        resumeDeviceConnectionID: ConnectionID? = nil, resumeDeviceAddress: NetAddress? = nil, now: Instant) -> UInt32 {
         addRequest(.connect(uuid: uuid, cid: clientConnectionID, candidates: Array(candidates.prefix(SignalingLimits.maxCandidates)),
-                            resume: resumeDeviceConnectionID), now: now)
+                            resume: resumeDeviceConnectionID, resumeAddress: resumeDeviceAddress), now: now)
     }
 
     /// Probes the server's observation port; nil when no observation address is configured.
@@ -230,9 +231,10 @@ public final class SignalingClient {
             switch pending.kind {
             case .query(let uuid):
                 SignalingMessage.query(requestID: id, token: token, uuid: uuid).write(into: &buffer)
-            case .connect(let uuid, let cid, let candidates, let resume):
+            case .connect(let uuid, let cid, let candidates, let resume, let resumeAddress):
                 SignalingMessage.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                               candidates: candidates, nat: nat, resumeDeviceConnectionID: resume))
+                                               candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
+                                               resumeDeviceAddress: resumeAddress))
                     .write(into: &buffer)
             case .probe, .natProbe:
                 SignalingMessage.probe(requestID: id).write(into: &buffer)

@@ -56,7 +56,10 @@ extension SignalingMessage {
             buffer.writeShortString(m.uuid)
             buffer.writeSignalingAddresses(m.candidates)
             buffer.writeNAT(m.nat)
-            if let resume = m.resumeDeviceConnectionID { buffer.writeInteger(resume.rawValue) }
+            if let resume = m.resumeDeviceConnectionID {
+                buffer.writeInteger(resume.rawValue)
+                if let address = m.resumeDeviceAddress { buffer.writeSignalingAddress(address) }
+            }
         case .connectResult(let m):
             buffer.writeMultipleIntegers(UInt8(m.online ? 1 : 0), m.sessionID, UInt8(m.relayAllowed ? 1 : 0))
             buffer.writeLongBytes(m.devicePublicKey)
@@ -138,13 +141,15 @@ extension SignalingMessage {
             let candidates = try r.addresses("candidates")
             let nat = try r.optionalNAT()
             var resume: ConnectionID?
+            var resumeAddress: NetAddress?
             if r.buffer.readableBytes > 0 {
                 let raw = try r.u64("resume cid")
                 guard raw != 0 else { throw .invalid("resume cid") }
                 resume = ConnectionID(rawValue: raw)
+                if r.buffer.readableBytes > 0 { resumeAddress = try r.address("resume address") }
             }
-            return .connect(Connect(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                    candidates: candidates, nat: nat, resumeDeviceConnectionID: resume))
+            return .connect(Connect(requestID: id, token: token, uuid: uuid, clientConnectionID: cid, candidates: candidates,
+                                    nat: nat, resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress))
         case .connectResult:
             let online = try r.bool("online")
             let session = try r.u64("session id")

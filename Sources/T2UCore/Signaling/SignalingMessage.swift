@@ -93,11 +93,15 @@ public enum SignalingMessage: Equatable, Sendable {
         /// Appended field (after `nat`): resume the relay session of an established connection
         /// whose device side receives on this ID (a restarted server lost it). Never zero.
         public var resumeDeviceConnectionID: ConnectionID?
+        /// Appended after the resume ID (only with it): where the device was registered, so a
+        /// server that does not know the device yet can nudge it (a RELAY_UNKNOWN) to register.
+        public var resumeDeviceAddress: NetAddress?
 
         public init(requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
-                    nat: NATBehavior = .unknown, resumeDeviceConnectionID: ConnectionID? = nil) {
+                    nat: NATBehavior = .unknown, resumeDeviceConnectionID: ConnectionID? = nil, resumeDeviceAddress: NetAddress? = nil) {
             self.nat = nat
             self.resumeDeviceConnectionID = resumeDeviceConnectionID
+            self.resumeDeviceAddress = resumeDeviceAddress
             self.requestID = requestID
             self.token = token
             self.uuid = uuid
