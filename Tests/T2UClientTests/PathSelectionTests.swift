@@ -298,7 +298,8 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
     }
 
     /// A RELAYED tunnel survives a server restart too: the restarted server answers the relayed
-    /// packets with RELAY_UNKNOWN, both agents re-register at once and the client resumes the
+    /// packets with RELAY_UNKNOWN, the agents re-register at once (the device, if it sent
+    /// nothing, nudged at the address the client's resume names) and the client resumes the
     /// relay session for the same connection (CONNECT with resume): the transfer stays
     /// byte-exact, no -3, well inside the (default, 10 s) dead-peer window.
     @Test func relayedTunnelSurvivesServerRestart() async throws {
@@ -326,8 +327,11 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         await server.stop()
         try await Task.sleep(for: .milliseconds(300))
         try await server.start()
-        #expect(try await transfer.value, "the relayed transfer broke across the restart")
+        let restarted = ContinuousClock.now
         let newServer = try #require(server.current)
+        try await waitUntil("relay session resumed", seconds: 8) { try await newServer.runner.counters().relayResumes >= 1 }
+        print("relay resumed \(ContinuousClock.now - restarted) after the server came back")
+        #expect(try await transfer.value, "the relayed transfer broke across the restart")
         let counters = try await newServer.runner.counters()
         #expect(counters.relayResumes >= 1, "\(counters)")
         #expect(counters.relayUnknownSent >= 1)
