@@ -141,7 +141,11 @@ final class ClientCore: @unchecked Sendable {
     private func punched(_ datagram: ByteBuffer, from address: NetAddress, socket: Int) {
         let (_, sessionID) = TraversalPunch.parse(datagram)
         if let sessionID {
-            traversals[sessionID]?.punched(from: address, socket: socket)
+            if let traversal = traversals[sessionID] {
+                traversal.punched(from: address, socket: socket)
+            } else if socket == 0 {
+                for port in ports.values { port.devicePunched(sessionID: sessionID, from: address) }
+            }
         } else {
             for traversal in traversals.values { traversal.punched(from: address, socket: socket) }
         }

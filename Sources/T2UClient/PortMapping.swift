@@ -32,6 +32,8 @@ final class PortMapping: @unchecked Sendable {
     private var connectResult: SignalingMessage.ConnectResult?
     /// This attempt's link came up / its final path went to the server (punch-outcome metrics).
     private var linkCameUp = false
+    /// Device addresses whose punch already re-sent our handshake (once each: no amplification).
+    private var handshakeNudgedBy: Set<NetAddress> = []
     private var outcomeReported = false
     private var traversal: ClientTraversal?
     private var traversalWindowEnded = false
@@ -102,6 +104,7 @@ final class PortMapping: @unchecked Sendable {
         connectResult = nil
         linkCameUp = false
         outcomeReported = false
+        handshakeNudgedBy = []
         let direct = core.options.directDisabled || core.options.relayFirst ? nil : reflexive
         relayDue = direct == nil
         let connection: Connection
@@ -293,6 +296,18 @@ final class PortMapping: @unchecked Sendable {
         traversalWindowTask?.cancel()
         traversalWindowTask = nil
         reportOutcome(kind)
+    }
+
+    /// The device's punch for our session came from a known address of it while the handshake
+    /// is in flight: its NAT is open toward us now, so the initiation goes there again at once
+    /// instead of at the next retransmission (by then the relay would carry the link).
+    func devicePunched(sessionID: UInt64, from address: NetAddress) {
+        guard let connection = pending?.connection, connection.state == .handshaking,
+              let connectResult, connectResult.sessionID == sessionID,
+              address == reflexive || connectResult.deviceCandidates.contains(address),
+              handshakeNudgedBy.insert(address).inserted else { return }
+        connection.sendHandshake(alsoTo: address, now: EndpointDriver.now())
+        core.driver.requestStep()
     }
 
     /// Tells the server, once per attempt, where the link settled (its punch-outcome metrics by
