@@ -161,7 +161,11 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     func auxiliaryReceived(_ datagram: ByteBuffer, from address: NetAddress, socket index: Int) {
         guard !closed, auxiliary[index] != nil else { return }
         // Bounded: any sender reaching an open auxiliary port adds an entry.
-        if routes[address] != index, routes.count < Self.maxRoutes || routes[address] != nil { routes[address] = index }
+        if let known = routes[address] {
+            if known != index { routes[address] = index }
+        } else if routes.count < Self.maxRoutes {
+            routes[address] = index
+        }
         if datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) == TraversalPunch.type {
             onPunch?(datagram, address, index)
             return

@@ -64,6 +64,8 @@ struct PathProber: Sendable {
     enum Due: Equatable { case send(NetAddress, UInt64), failed(NetAddress) }
 
     mutating func nextDue(now: Instant, retryInterval: Nanos) -> Due? {
+        // Asked on every other data packet: nothing to do in the usual case of no probes.
+        guard !probes.isEmpty else { return nil }
         for fromRetries in [false, true] {
             while let entry = fromRetries ? retries.first : fresh.first {
                 guard var probe = live(entry) else {
