@@ -4,25 +4,16 @@ import NIOCore
 struct SignalingReader {
     var buffer: ByteBuffer
 
-    mutating func u8(_ field: String) throws(SignalingParseError) -> UInt8 {
-        guard let v = buffer.readInteger(as: UInt8.self) else { throw .truncated(field) }
+    /// A big-endian integer of the caller's width, or `.truncated(field)`.
+    private mutating func integer<T: FixedWidthInteger>(_ field: String) throws(SignalingParseError) -> T {
+        guard let v = buffer.readInteger(as: T.self) else { throw .truncated(field) }
         return v
     }
 
-    mutating func u16(_ field: String) throws(SignalingParseError) -> UInt16 {
-        guard let v = buffer.readInteger(as: UInt16.self) else { throw .truncated(field) }
-        return v
-    }
-
-    mutating func u32(_ field: String) throws(SignalingParseError) -> UInt32 {
-        guard let v = buffer.readInteger(as: UInt32.self) else { throw .truncated(field) }
-        return v
-    }
-
-    mutating func u64(_ field: String) throws(SignalingParseError) -> UInt64 {
-        guard let v = buffer.readInteger(as: UInt64.self) else { throw .truncated(field) }
-        return v
-    }
+    mutating func u8(_ field: String) throws(SignalingParseError) -> UInt8 { try integer(field) }
+    mutating func u16(_ field: String) throws(SignalingParseError) -> UInt16 { try integer(field) }
+    mutating func u32(_ field: String) throws(SignalingParseError) -> UInt32 { try integer(field) }
+    mutating func u64(_ field: String) throws(SignalingParseError) -> UInt64 { try integer(field) }
 
     mutating func bool(_ field: String) throws(SignalingParseError) -> Bool {
         switch try u8(field) {
