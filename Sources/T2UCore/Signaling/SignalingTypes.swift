@@ -74,6 +74,10 @@ public struct SignalingErrorCode: RawRepresentable, Hashable, Sendable, CustomSt
     public static let deviceOffline = SignalingErrorCode(rawValue: 6)
     /// The server cannot take more registrations or sessions.
     public static let capacity = SignalingErrorCode(rawValue: 7)
+    /// REGISTER for a UUID bound to another device key (docs/SECURITY.md §1).
+    public static let identityConflict = SignalingErrorCode(rawValue: 8)
+    /// Closed enrollment: no valid vendor certificate for this UUID and key.
+    public static let notEnrolled = SignalingErrorCode(rawValue: 9)
 
     public var description: String {
         switch self {
@@ -84,6 +88,8 @@ public struct SignalingErrorCode: RawRepresentable, Hashable, Sendable, CustomSt
         case .badCookie: "badCookie"
         case .deviceOffline: "deviceOffline"
         case .capacity: "capacity"
+        case .identityConflict: "identityConflict"
+        case .notEnrolled: "notEnrolled"
         default: "error(\(rawValue))"
         }
     }
