@@ -31,7 +31,11 @@ public final class DeviceAgent: Sendable {
         }
         let entropy = SystemEntropy()
         if let path = options.statePath {
-            identity = try DeviceKeyFile.loadOrCreate(path: path, entropy: entropy)
+            do {
+                identity = try KeyFile.loadOrCreate(path: path, what: "state file", entropy: entropy)
+            } catch {
+                throw DeviceAgentError.stateFile(error)
+            }
         } else {
             identity = StaticIdentity.generate(entropy)
         }
@@ -96,7 +100,7 @@ public final class DeviceAgent: Sendable {
             }
             logger.info("device agent started", metadata: [
                 "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",
-                "publicKey": "\(DeviceKeyFile.hex(identity.publicKey))",
+                "publicKey": "\(Hex.encode(identity.publicKey))",
             ])
             return runtime
         } catch {

@@ -58,7 +58,7 @@ import Darwin
             _ = try DeviceAgent(options: options(state: path))
             Issue.record("a corrupt state file must not start the agent (contents \(contents.debugDescription))")
         } catch let error as DeviceAgentError {
-            guard case .corruptStateFile(let named, _) = error else {
+            guard case .stateFile(.corrupt(let named, _, _)) = error else {
                 Issue.record("wrong error \(error)")
                 return
             }
@@ -75,11 +75,35 @@ import Darwin
             _ = try DeviceAgent(options: options(state: "/nonexistent-dir-t2u/device.key"))
             Issue.record("must fail")
         } catch let error as DeviceAgentError {
-            guard case .stateFileIO(let path, _, _) = error else {
+            guard case .stateFile(.io(let path, _, _, _)) = error else {
                 Issue.record("wrong error \(error)")
                 return
             }
             #expect(path == "/nonexistent-dir-t2u/device.key")
+        }
+    }
+
+    @Test func groupReadableOrSymlinkedKeyIsRefused() throws {
+        let directory = try Self.temporaryDirectory()
+        let path = directory + "/device.key", link = directory + "/link.key"
+        defer { unlink(link); unlink(path); rmdir(directory) }
+        _ = try DeviceAgent(options: options(state: path))
+        #expect(symlink(path, link) == 0)
+        do {
+            _ = try DeviceAgent(options: options(state: link))
+            Issue.record("a symlinked state file must be refused")
+        } catch let error as DeviceAgentError {
+            guard case .stateFile(.unsafe(let named, _, let problem)) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(named == link && problem.contains("symbolic link"))
+        }
+        #expect(chmod(path, 0o644) == 0)
+        do {
+            _ = try DeviceAgent(options: options(state: path))
+            Issue.record("a world-readable state file must be refused")
+        } catch let error as DeviceAgentError {
+            guard case .stateFile(.unsafe(_, _, let problem)) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(problem.contains("644"))
+            #expect(error.description.contains("chmod 600"))
         }
     }
 }
