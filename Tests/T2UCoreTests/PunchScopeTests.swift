@@ -127,6 +127,18 @@ import Testing
         #expect(budget.admit(Self.foreign[0], scope: scope, now: .zero + .seconds(5)) == .outOfScope)
     }
 
+    /// The rule both sides apply to a punch's source or destination.
+    @Test func scopeIsTheObservedIPAndLANHostsOnly() {
+        let scope = PunchScope(observed: Self.observed, subnets: [Self.deviceLAN])
+        #expect(scope.allows(Self.observed))
+        #expect(scope.allows(NetAddress(host: Self.observed.host, port: 1)), "another port of the observed IP (prediction, birthday)")
+        #expect(scope.allows(NetAddress(ipv4: (192, 168, 1, 77), port: 9)))
+        #expect(!scope.allows(NetAddress(ipv4: (192, 168, 1, 255), port: 9)), "the LAN's broadcast address")
+        #expect(!scope.allows(NetAddress(ipv4: (203, 0, 113, 8), port: 40_000)), "the observed IP's neighbour")
+        for victim in Self.foreign { #expect(!scope.allows(victim)) }
+        #expect(!PunchScope(observed: Self.observed, subnets: []).allows(NetAddress(ipv4: (192, 168, 1, 77), port: 9)))
+    }
+
     @Test func subnetsFromNetmasksAndTheirEdges() {
         let host = NetAddress(ipv4: (10, 1, 2, 3), port: 0).host
         #expect(LocalSubnet(host: host, netmask: NetAddress(ipv4: (255, 255, 255, 0), port: 0).host).prefixLength == 24)
