@@ -29,6 +29,10 @@ final class ClientTraversal: @unchecked Sendable {
     /// `settled(on:)` was called (else the window's end records what the session ended up on).
     private var recorded = false
     private let entropy = SystemEntropy()
+    /// Where the device can be: punches from elsewhere are not answered with probes (a 13-byte
+    /// spoofed punch must not buy PATH_CHALLENGEs toward a victim). nil: no device address known,
+    /// no punch is answered.
+    private let scope: PunchScope?
 
     /// Punch-triggered probes per address at most this often.
     static let punchProbeInterval: Nanos = .milliseconds(250)
@@ -41,8 +45,13 @@ final class ClientTraversal: @unchecked Sendable {
         self.uuid = uuid
         self.sessionID = connectResult.sessionID
         let deviceReflexive = reflexive ?? connectResult.deviceCandidates.first
-        let peer = TraversalPeer(nat: connectResult.deviceNAT, reflexive: deviceReflexive,
-                                 candidates: connectResult.deviceCandidates.filter { $0 != deviceReflexive })
+        // As the device does (docs/SECURITY.md §4): the device's public IP and its candidates on
+        // our own subnets; any other LAN address cannot be the device's, only someone else's.
+        let scope = deviceReflexive.map { PunchScope(observed: $0, subnets: LocalAddresses.subnets()) }
+        self.scope = scope
+        let others = connectResult.deviceCandidates.filter { $0 != deviceReflexive }
+        let candidates = scope?.partition(others).kept ?? others
+        let peer = TraversalPeer(nat: connectResult.deviceNAT, reflexive: deviceReflexive, candidates: candidates)
         let now = EndpointDriver.now()
         var config = TraversalConfig()
         config.birthdaySockets = min(config.birthdaySockets, core.driver.auxiliarySocketsAvailable)
@@ -110,7 +119,7 @@ final class ClientTraversal: @unchecked Sendable {
     /// A punch from `address` reached socket `socket` (0 main): the device's NAT has a mapping
     /// toward that socket's, so probe back through it.
     func punched(from address: NetAddress, socket: Int) {
-        guard !stopped, connection.state != .closed else { return }
+        guard !stopped, connection.state != .closed, scope?.allows(address) == true else { return }
         let now = EndpointDriver.now()
         if let last = lastPunchProbe[address], now - last < Self.punchProbeInterval { return }
         lastPunchProbe[address] = now

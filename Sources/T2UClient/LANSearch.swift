@@ -5,7 +5,9 @@ import T2UNIO
 
 /// `t2u_search`: one SEARCH datagram to the discovery group (multicast TTL 1, so it stays on
 /// the LAN) or to a unicast address, from a temporary socket; SEARCH_REPLYs with our request
-/// ID are collected for `timeout` and de-duplicated.
+/// ID are collected for `timeout` and de-duplicated. Only replies `SearchReplyCheck` accepts
+/// count (from our subnets, valid UUID without a comma): nothing from the wire can add a line
+/// or a field to `t2u search` / `t2u_search` output.
 enum LANSearch {
     static func run(on loop: EventLoop, address: String, port: UInt16, timeout: Nanos) -> EventLoopFuture<[DiscoveredDevice]> {
         let destination: SocketAddress
@@ -15,7 +17,7 @@ enum LANSearch {
             return loop.makeFailedFuture(T2UClientError.invalidArgument("discovery address \(address)"))
         }
         let requestID = UInt32(truncatingIfNeeded: SystemEntropy().nextUInt64())
-        let collector = SearchCollector(requestID: requestID)
+        let collector = SearchCollector(requestID: requestID, subnets: LocalAddresses.subnets())
         let bindHost = destination.protocol == .inet6 ? "::" : "0.0.0.0"
         return DatagramBootstrap(group: loop)
             .channelInitializer { channel in
@@ -31,7 +33,7 @@ enum LANSearch {
                 } else {
                     ttl = loop.makeSucceededVoidFuture()
                 }
-                var buffer = channel.allocator.buffer(capacity: 64)
+                var buffer = channel.allocator.buffer(capacity: SignalingLimits.minSearchRequest)
                 SignalingMessage.search(requestID: requestID, uuid: nil).write(into: &buffer)
                 let probe = buffer
                 return ttl.flatMap {
@@ -59,19 +61,19 @@ enum LANSearch {
 private final class SearchCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let requestID: UInt32
+    let subnets: [LocalSubnet]
     private(set) var found: [DiscoveredDevice] = []
 
-    init(requestID: UInt32) { self.requestID = requestID }
+    init(requestID: UInt32, subnets: [LocalSubnet]) {
+        self.requestID = requestID
+        self.subnets = subnets
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = Self.unwrapInboundIn(data)
-        guard case .searchReply(let id, let uuid, let address)? = try? SignalingMessage.parse(envelope.data), id == requestID else {
-            return
-        }
-        // A device that does not know its LAN address says 0.0.0.0: use where the reply came from.
-        let ip = address.hostString == "0.0.0.0" || address.hostString == "::"
-            ? (envelope.remoteAddress.ipAddress ?? address.hostString) : address.hostString
-        let device = DiscoveredDevice(uuid: uuid, ip: ip)
+        guard let source = NetAddress(envelope.remoteAddress),
+              let reply = SearchReplyCheck.accept(envelope.data, requestID: requestID, from: source, subnets: subnets) else { return }
+        let device = DiscoveredDevice(uuid: reply.uuid, ip: reply.ip)
         if !found.contains(device) { found.append(device) }
     }
 

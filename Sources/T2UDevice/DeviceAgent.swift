@@ -81,6 +81,13 @@ public final class DeviceAgent: Sendable {
         udp.port = Int(options.udpPort)
         let bound = try await driver.start(udp: udp).get()
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
+        let subnets: @Sendable () -> [LocalSubnet]
+        if let fixed = options.localSubnets {
+            subnets = { fixed }
+        } else {
+            subnets = { LocalAddresses.subnets() }
+        }
+        runtime.localSubnets = subnets
         do {
             let port = UInt16(bound.port ?? 0)
             var config = SignalingClientConfig(
@@ -96,7 +103,7 @@ public final class DeviceAgent: Sendable {
             if let group = options.discoveryAddress {
                 runtime.discovery = try await DiscoveryResponder.start(
                     group: loop, port: options.discoveryPort, multicastGroup: group, uuid: options.uuid,
-                    agentPort: port, logger: logger)
+                    agentPort: port, subnets: subnets, logger: logger)
             }
             logger.info("device agent started", metadata: [
                 "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",
@@ -128,6 +135,12 @@ public final class DeviceAgent: Sendable {
 
     /// The device's static public key (what clients pin).
     public var publicKey: [UInt8] { identity.publicKey }
+
+    /// What the punch budget let through and refused so far (docs/SECURITY.md §4).
+    public func punchCounters() async -> PunchBudget.Counters? {
+        guard let runtime = await lifecycle.runtime else { return nil }
+        return try? await runtime.eventLoop.submit { runtime.punchCounters }.get()
+    }
 
     /// Sessions currently open.
     public func sessionCount() async -> Int {

@@ -22,6 +22,9 @@ public struct DeviceAgentOptions: Sendable {
     /// Answer LAN discovery on this multicast group and port (nil: off).
     public var discoveryAddress: String? = "239.255.75.50"
     public var discoveryPort: UInt16 = 7011
+    /// The host's subnets, the scope of punches toward client candidates and of discovery
+    /// answers (docs/SECURITY.md §4). nil: read from the interfaces at each use.
+    public var localSubnets: [LocalSubnet]?
     public var transport = TransportConfig()
 
     public init(uuid: String, server: String, serverPort: UInt16, serverKey: String? = nil) {

@@ -20,6 +20,10 @@ final class DeviceRuntime: @unchecked Sendable {
     private var traversals: [UInt64: DeviceTraversal] = [:]
     /// Plan sizes (tests shrink them).
     var traversalConfig = TraversalConfig()
+    /// Bounds punches across introductions (loop-confined).
+    private var punchBudget = PunchBudget(now: EndpointDriver.now())
+    /// The host's subnets (scope of punches); `DeviceAgentOptions.localSubnets` overrides.
+    var localSubnets: @Sendable () -> [LocalSubnet] = { LocalAddresses.subnets() }
 
     init(group: MultiThreadedEventLoopGroup, driver: EndpointDriver, policy: ForwardingPolicy, logger: Logger) {
         self.group = group
@@ -46,6 +50,11 @@ final class DeviceRuntime: @unchecked Sendable {
     var sessionCount: Int {
         eventLoop.preconditionInEventLoop()
         return sessions.count
+    }
+
+    var punchCounters: PunchBudget.Counters {
+        eventLoop.preconditionInEventLoop()
+        return punchBudget.counters
     }
 
     private func accept(_ connection: Connection) {
@@ -94,8 +103,18 @@ final class DeviceRuntime: @unchecked Sendable {
         guard traversals[intro.sessionID] == nil else { return }
         var config = traversalConfig
         config.birthdaySockets = min(config.birthdaySockets, driver.auxiliarySocketsAvailable)
-        let traversal = DeviceTraversal(intro: intro, localNAT: signaling?.nat ?? .unknown, driver: driver, config: config)
+        let traversal = DeviceTraversal(
+            intro: intro, localNAT: signaling?.nat ?? .unknown, subnets: localSubnets(), driver: driver, config: config
+        ) { [unowned self] address, scope in
+            punchBudget.admit(address, scope: scope, now: EndpointDriver.now()) == .send
+        }
         traversals[intro.sessionID] = traversal
+        if !traversal.droppedCandidates.isEmpty {
+            punchBudget.countDroppedCandidates(traversal.droppedCandidates.count)
+            logger.info("client candidates outside our subnets are not punched", metadata: [
+                "session": "\(intro.sessionID)", "dropped": "\(traversal.droppedCandidates.count)",
+            ])
+        }
         let clientHost = intro.clientPublicAddress.host
         let server = signaling?.config.server
         traversal.reachedDirectly = { [unowned self] in

@@ -8,6 +8,7 @@ import T2UNIO
 /// ports, birthday spray) or from auxiliary sockets (birthday, our NAT random endpoint-
 /// dependent). The client validates; we only open our NAT. Auxiliary sockets no session uses
 /// close when the window ends; one carrying a session stays until the session closes.
+/// Punches go only where `PunchScope` allows, each one admitted by the runtime's `PunchBudget`.
 final class DeviceTraversal: @unchecked Sendable {
     let sessionID: UInt64
     private let driver: EndpointDriver
@@ -22,13 +23,19 @@ final class DeviceTraversal: @unchecked Sendable {
     var reachedDirectly: () -> Bool = { false }
     private var strategiesDropped = false
 
-    init(intro: SignalingMessage.Introduce, localNAT: NATBehavior, driver: EndpointDriver, config: TraversalConfig = .init()) {
+    let scope: PunchScope
+    /// Client candidates outside our subnets, left out of the plan.
+    let droppedCandidates: [NetAddress]
+    /// Asks the runtime's `PunchBudget` before each punch.
+    private let admit: (NetAddress, PunchScope) -> Bool
+
+    init(intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet], driver: EndpointDriver,
+         config: TraversalConfig = .init(), admit: @escaping (NetAddress, PunchScope) -> Bool) {
         self.sessionID = intro.sessionID
         self.driver = driver
-        let peer = TraversalPeer(nat: intro.clientNAT, reflexive: intro.clientPublicAddress,
-                                 candidates: intro.clientCandidates.filter { $0 != intro.clientPublicAddress })
-        planner = TraversalPlanner(role: .device, localNAT: localNAT, peer: peer, sessionID: intro.sessionID, entropy: entropy,
-                                   now: EndpointDriver.now(), config: config)
+        self.admit = admit
+        (planner, scope, droppedCandidates) = TraversalPlanner.device(
+            introduction: intro, localNAT: localNAT, subnets: subnets, entropy: entropy, now: EndpointDriver.now(), config: config)
     }
 
     var strategies: [TraversalStrategy] { planner.strategies }
@@ -75,7 +82,7 @@ final class DeviceTraversal: @unchecked Sendable {
         switch action {
         case .punch(let address, let socket):
             let index = socket == 0 ? 0 : (socket <= auxiliary.count ? auxiliary[socket - 1] : -1)
-            guard index >= 0 else { return }
+            guard index >= 0, admit(address, scope) else { return }
             var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
             TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
             driver.send(datagram, to: address, socket: index)

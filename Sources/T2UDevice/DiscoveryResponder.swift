@@ -15,11 +15,13 @@ import Darwin
 /// Answers LAN discovery: SEARCH (for every device, or for our UUID) gets a SEARCH_REPLY with
 /// our UUID and the address clients on that LAN reach the agent's UDP socket at. Listens on its
 /// own port, shared with other devices on the host (SO_REUSEADDR/SO_REUSEPORT), joined to the
-/// multicast group where possible; unicast queries to the port are answered as well.
+/// multicast group where possible; unicast queries to the port are answered as well, but only
+/// as `DiscoveryGate` allows (padded, from our subnets, rate-limited, never amplified).
 enum DiscoveryResponder {
     /// Binds and joins; failing to join a group is logged, not fatal (unicast still works).
     static func start(
-        group: EventLoopGroup, port: UInt16, multicastGroup: String?, uuid: String, agentPort: UInt16, logger: Logger
+        group: EventLoopGroup, port: UInt16, multicastGroup: String?, uuid: String, agentPort: UInt16,
+        subnets: @escaping @Sendable () -> [LocalSubnet], logger: Logger
     ) async throws -> Channel {
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -28,7 +30,7 @@ enum DiscoveryResponder {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        DiscoveryHandler(uuid: uuid, agentPort: agentPort, logger: logger))
+                        DiscoveryHandler(uuid: uuid, agentPort: agentPort, subnets: subnets, logger: logger))
                 }
             }
             .bind(host: "0.0.0.0", port: Int(port)).get()
@@ -61,31 +63,46 @@ enum DiscoveryResponder {
     }
 }
 
-/// Parses SEARCH datagrams and replies to their sender. Anything else is dropped.
-final class DiscoveryHandler: ChannelInboundHandler, Sendable {
+/// Runs each datagram through `DiscoveryGate` and sends the reply it allows to the sender.
+/// Loop-confined (a channel handler).
+final class DiscoveryHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    let uuid: String
+    /// Interfaces are re-read at most this often (a flood must not cost a getifaddrs each).
+    static let subnetRefresh = Nanos.seconds(5)
+
     let agentPort: UInt16
     let logger: Logger
+    private let readSubnets: @Sendable () -> [LocalSubnet]
+    private var gate: DiscoveryGate
+    private var subnets: [LocalSubnet] = []
+    private var subnetsReadAt: Instant?
 
-    init(uuid: String, agentPort: UInt16, logger: Logger) {
-        self.uuid = uuid
+    init(uuid: String, agentPort: UInt16, subnets: @escaping @Sendable () -> [LocalSubnet], logger: Logger) {
         self.agentPort = agentPort
         self.logger = logger
+        self.readSubnets = subnets
+        gate = DiscoveryGate(uuid: uuid, now: EndpointDriver.now())
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        guard case .search(let requestID, let wanted)? = try? SignalingMessage.parse(envelope.data) else { return }
-        if let wanted, wanted != uuid { return }
-        let reply = SignalingMessage.searchReply(
-            requestID: requestID, uuid: uuid,
-            address: NetAddress(host: Self.localHost(for: envelope.metadata?.packetInfo), port: agentPort))
-        var buffer = context.channel.allocator.buffer(capacity: 96)
-        reply.write(into: &buffer)
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)), promise: nil)
+        guard let source = NetAddress(envelope.remoteAddress) else { return }
+        let now = EndpointDriver.now()
+        if subnetsReadAt.map({ now - $0 >= Self.subnetRefresh }) ?? true {
+            subnets = readSubnets()
+            subnetsReadAt = now
+        }
+        let packetInfo = envelope.metadata?.packetInfo
+        switch gate.handle(envelope.data, from: source, subnets: subnets, replyAddress: {
+            NetAddress(host: Self.localHost(for: packetInfo), port: agentPort)
+        }, now: now) {
+        case .reply(let reply):
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
+        case .drop(let refusal):
+            logger.trace("discovery: dropped", metadata: ["source": "\(source)", "reason": "\(refusal)"])
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -21,6 +21,24 @@ public enum LocalAddresses {
         return result
     }
 
+    /// The subnet of every up interface address, IPv4 and IPv6 (loopback included): address
+    /// plus the prefix length of its netmask. Scope of punches and LAN discovery.
+    public static func subnets() -> [LocalSubnet] {
+        guard let devices = try? System.enumerateDevices() else { return [] }
+        var result: [LocalSubnet] = []
+        for device in devices {
+            guard let address = device.address.flatMap(NetAddress.init) else { continue }
+            let subnet: LocalSubnet
+            if let mask = device.netmask.flatMap(NetAddress.init) {
+                subnet = LocalSubnet(host: address.host, netmask: mask.host)
+            } else {
+                subnet = LocalSubnet(host: address.host, prefixLength: Int.max)  // no mask: the host alone
+            }
+            if !result.contains(subnet) { result.append(subnet) }
+        }
+        return result
+    }
+
     public static func isLoopback(_ host: NetAddress.Host) -> Bool {
         switch host {
         case .v4(let value): return value >> 24 == 127

@@ -8,6 +8,8 @@ struct Search: AsyncParsableCommand {
         discussion: """
             Sends a discovery probe to the multicast group and prints one line per device that answers within --timeout seconds, as `uuid=...,ip=...` (the format of t2u_search). The devices' t2usvr must answer discovery on the same group and port.
 
+            Discovery is link-local: devices answer only hosts on their own subnets, and only replies from hosts on this machine's subnets whose UUID is printable ASCII without spaces or commas (1-64 bytes) are printed.
+
             Exit status: 0 (also when nothing answered), 1 if the probe could not be sent.
 
             Example: t2u search --timeout 2

@@ -73,7 +73,7 @@ enum SignalingSamples {
         try SignalingMessage.parse(ByteBuffer(bytes: bytes))
     }
 
-    static let paddedTypes: Set<SignalingMessageType> = [.hello, .keepalive, .probe]
+    static let paddedTypes: Set<SignalingMessageType> = [.hello, .keepalive, .probe, .search]
 
     /// A CONNECT with the resume field (appended after NAT).
     static func resumes(_ message: SignalingMessage) -> Bool {

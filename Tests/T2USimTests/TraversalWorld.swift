@@ -113,11 +113,14 @@ final class TraversalWorld {
             role: .client, localNAT: client.behavior,
             peer: TraversalPeer(nat: device.behavior, reflexive: device.reflexive, candidates: [device.main]),
             sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 7), now: now, config: config)
-        // INTRODUCE reaches the device one server hop later.
-        device.planner = TraversalPlanner(
-            role: .device, localNAT: device.behavior,
-            peer: TraversalPeer(nat: client.behavior, reflexive: client.reflexive, candidates: [client.main]),
-            sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 8), now: now + Self.latency * 2, config: config)
+        // INTRODUCE reaches the device one server hop later; the device punches only what its
+        // scope allows (the client's observed address, candidates on its own /24).
+        let introduction = SignalingMessage.Introduce(
+            requestID: 1, sessionID: sessionID, clientConnectionID: ConnectionID(rawValue: 1), clientPublicAddress: client.reflexive!,
+            clientCandidates: [client.main], relayAllowed: true, clientNAT: client.behavior)
+        device.planner = TraversalPlanner.device(
+            introduction: introduction, localNAT: device.behavior, subnets: [LocalSubnet(host: devicePrivate, prefixLength: 24)],
+            entropy: SeededEntropy(seed: seed &+ 8), now: now + Self.latency * 2, config: config).planner
     }
 
     /// Registration and the observation probe: the two first mappings of the main socket.

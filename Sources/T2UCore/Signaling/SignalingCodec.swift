@@ -2,7 +2,7 @@ import NIOCore
 
 extension SignalingMessage {
     /// Appends the datagram. Callers pass values within `SignalingLimits` (checked by the
-    /// client's configuration and the server's parser); HELLO, KEEPALIVE and PROBE are padded.
+    /// client's configuration and the server's parser); HELLO, KEEPALIVE, PROBE and SEARCH are padded.
     public func write(into buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeMultipleIntegers(type.rawValue, requestID)
@@ -82,6 +82,7 @@ extension SignalingMessage {
             } else {
                 buffer.writeInteger(UInt8(0))
             }
+            buffer.padSignaling(from: start, to: SignalingLimits.minSearchRequest)
         case .searchReply(_, let uuid, let address):
             buffer.writeShortString(uuid)
             buffer.writeSignalingAddress(address)

@@ -114,4 +114,8 @@ public enum SignalingLimits {
     /// Unverified-source requests (HELLO, PROBE, KEEPALIVE) are padded to at least this many
     /// bytes, so their replies are never larger (no amplification).
     public static let minPaddedRequest = 64
+    /// SEARCH is padded to at least this many bytes and devices ignore shorter ones: the
+    /// largest SEARCH_REPLY (64-byte UUID, IPv6 address) is 89 bytes, so an answer is never
+    /// larger than the question (docs/SECURITY.md §4).
+    public static let minSearchRequest = 96
 }

@@ -25,6 +25,12 @@ public struct TraversalConfig: Sendable {
     public var window: Nanos = .seconds(10)
     /// Ports the spray may pick (the dynamic range NATs allocate from).
     public var sprayPorts: ClosedRange<UInt16> = 1024...65535
+    /// Punches one plan may emit at most, whatever a peer's NAT claims (docs/SECURITY.md §4):
+    /// the largest default plan, (8 candidates + the reflexive address) x 6 rounds + the
+    /// 2048-punch spray = 2102 (prediction, 48, and birthday never share a plan). The latest
+    /// punches beyond it are left out.
+    public var maxPunches = Self.defaultMaxPunches
+    public static let defaultMaxPunches = (SignalingLimits.maxCandidates + 1) * 6 + 2048
 
     public init() {}
 

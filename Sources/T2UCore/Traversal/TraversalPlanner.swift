@@ -62,8 +62,13 @@ public struct TraversalPlanner: Sendable {
             default: break
             }
         }
-        schedule = builder.items.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map {
-            Scheduled(at: $0.element.at, action: $0.element.action, strategy: $0.element.strategy)
+        var punches = 0
+        schedule = builder.items.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.compactMap {
+            if case .punch = $0.element.action {
+                punches += 1
+                if punches > config.maxPunches { return nil }
+            }
+            return Scheduled(at: $0.element.at, action: $0.element.action, strategy: $0.element.strategy)
         }
         auxiliarySockets = builder.sockets
         for item in schedule {
