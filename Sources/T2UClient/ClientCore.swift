@@ -84,6 +84,7 @@ final class ClientCore: @unchecked Sendable {
         var configuration = UDPEndpoint.Configuration()
         configuration.host = "0.0.0.0"
         configuration.port = ports.first ?? 0
+        driver.sendFaultInjector = options.sendFaultInjector
         return driver.start(udp: configuration).flatMapError { error in
             let rest = ports.dropFirst()
             guard !rest.isEmpty else { return self.loop.makeFailedFuture(error) }
