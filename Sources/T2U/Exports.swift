@@ -1,4 +1,5 @@
 import CT2U
+import Logging
 import T2UClient
 import T2UCore
 
@@ -84,7 +85,11 @@ private func addPort(_ request: PortMappingRequest?) -> Int32 {
         { () async -> Result<UInt16, T2UClientError> in
             do throws(T2UClientError) { return .success(try await client.addPort(request)) } catch { return .failure(error) }
         })
-    guard case .success(let port)? = result else { return -1 }
+    guard case .success(let port)? = result else {
+        // The C caller sees only -1: say which port and why where it can be read.
+        if case .failure(let error)? = result { Logger(label: "t2u.abi").warning("t2u_add_port: \(error)") }
+        return -1
+    }
     state.settings.withLock { _ = $0.ports.insert(port) }
     return Int32(port)
 }
