@@ -94,7 +94,8 @@ public final class UDPEndpoint: @unchecked Sendable {
     /// Runs handed to NIO's queue and not yet written: later runs queue behind them (order).
     private var queuedInNIO = 0
     private var closing = false
-    /// Test seam: an errno to fail sends to a destination with, as if the kernel had refused.
+    /// Test seam: an errno to fail sends to a destination with, as if the kernel had refused
+    /// (EAGAIN: as if the socket buffer were full).
     public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     private var batch: DatagramBatcher
     private var addressCache = SocketAddressCache()
@@ -223,7 +224,7 @@ public final class UDPEndpoint: @unchecked Sendable {
         let segmentSize = run.count > 1 ? run.segmentSize : nil
         let outcome: DatagramSocket.SendOutcome
         if let injected = sendFaultInjector?(destination) {
-            outcome = .failed(injected)
+            outcome = injected == EAGAIN || injected == EWOULDBLOCK ? .wouldBlock : .failed(injected)
         } else {
             outcome = DatagramSocket.send(
                 run.bytes, to: addressCache.socketAddress(for: destination), segmentSize: segmentSize, on: descriptor)

@@ -114,6 +114,44 @@ struct SendFailureTests {
         try await group.shutdownGracefully()
     }
 
+    /// EAGAIN (a full socket buffer) is not a failure: the run waits in NIO's queue and later
+    /// runs queue behind it, so nothing is lost or reordered.
+    @Test func fullSocketBufferDefersInOrder() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let senderSink = FailureCollector()
+        let receiverSink = FailureCollector()
+        let sender = try await UDPEndpoint.bind(on: loop, sink: senderSink).get()
+        let receiver = try await UDPEndpoint.bind(on: loop, sink: receiverSink).get()
+        let good = try #require(NetAddress(receiver.localAddress))
+        let total = 40
+        try await loop.submit {
+            let refusals = Mutex(3)
+            sender.sendFaultInjector = { _ in
+                refusals.withLock { left in
+                    defer { left -= 1 }
+                    return left > 0 ? EAGAIN : nil
+                }
+            }
+            for index in 0..<total {
+                sender.enqueue(patternDatagram(index: index, size: 200 + index % 2), to: good)  // no GSO runs
+                if index % 10 == 9 { sender.flush() }
+            }
+            sender.flush()
+        }.get()
+        for _ in 0..<200 {
+            if try await loop.submit({ receiverSink.received.count }).get() >= total { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let (counters, received) = try await loop.submit { (sender.counters, receiverSink.received) }.get()
+        let order = received.compactMap { $0.getInteger(at: $0.readerIndex, as: UInt64.self) }.map(Int.init)
+        #expect(order == Array(0..<total), "every datagram, in order")
+        #expect(counters.deferredSends > 0 && counters.sendErrors == 0 && counters.datagramsSent == UInt64(total), "\(counters)")
+        _ = try? await sender.close().get()
+        _ = try? await receiver.close().get()
+        try await group.shutdownGracefully()
+    }
+
     @Test func failuresAreLoggedOncePerErrnoThenRateLimited() {
         var log = SendFailureLog()
         let recorder = LogRecorder()
