@@ -1,4 +1,5 @@
 import CT2U
+import Logging
 import T2UClient
 import T2UCore
 
@@ -84,7 +85,11 @@ private func addPort(_ request: PortMappingRequest?) -> Int32 {
         { () async -> Result<UInt16, T2UClientError> in
             do throws(T2UClientError) { return .success(try await client.addPort(request)) } catch { return .failure(error) }
         })
-    guard case .success(let port)? = result else { return -1 }
+    guard case .success(let port)? = result else {
+        // The C caller sees only -1: say which port and why where it can be read.
+        if case .failure(let error)? = result { Logger(label: "t2u.abi").warning("t2u_add_port: \(error)") }
+        return -1
+    }
     state.settings.withLock { _ = $0.ports.insert(port) }
     return Int32(port)
 }
@@ -215,14 +220,18 @@ public func t2uQueryEx(
 public func t2uSearch(_ buff: UnsafeMutablePointer<CChar>?, _ buffsize: Int32) -> Int32 {
     guard let buff, buffsize > 0 else { return -1 }
     copyOut("", to: buff, size: Int(buffsize))
-    guard let client = state.client else { return -1 }
+    // LAN search needs no server: before t2u_init it probes the default (or T2U_DISCOVERY_*) group.
+    let options = state.settings.withLock { $0.initOptions } ?? {
+        var defaults = T2UClientOptions(server: "", serverPort: 0)
+        applyEnvironment(to: &defaults)
+        return defaults
+    }()
     let found = blockingWait(timeoutSeconds: searchTimeout.seconds + queryTimeout) { () async -> [DiscoveredDevice]? in
-        try? await client.search(timeout: searchTimeout)
+        try? await T2UClient.search(address: options.discoveryAddress, port: options.discoveryPort, timeout: searchTimeout)
     }
-    guard let devices = found ?? nil else { return -1 }
-    let text = devices.map { "uuid=\($0.uuid),ip=\($0.ip)\n" }.joined()
-    copyOut(text, to: buff, size: Int(buffsize))
-    return Int32(clamping: devices.count)
+    guard let devices = found ?? nil, let report = SearchReport(devices, capacity: Int(buffsize)) else { return -1 }
+    copyOut(report.text, to: buff, size: Int(buffsize))
+    return Int32(clamping: report.count)
 }
 
 @_cdecl("t2u_exit")

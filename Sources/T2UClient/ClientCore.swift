@@ -84,6 +84,7 @@ final class ClientCore: @unchecked Sendable {
         var configuration = UDPEndpoint.Configuration()
         configuration.host = "0.0.0.0"
         configuration.port = ports.first ?? 0
+        driver.sendFaultInjector = options.sendFaultInjector
         return driver.start(udp: configuration).flatMapError { error in
             let rest = ports.dropFirst()
             guard !rest.isEmpty else { return self.loop.makeFailedFuture(error) }
@@ -176,7 +177,9 @@ final class ClientCore: @unchecked Sendable {
         let listener = TunnelPortListener(eventLoop: loop, target: target, logger: logger)
         return listener.bind(host: "127.0.0.1", port: Int(request.localPort))
             .flatMapErrorThrowing { error in
-                throw T2UClientError.localPortUnavailable(request.localPort, reason: "\(error)")
+                let reason = error is PortInUse
+                    ? "in use by another listener; choose another local port (0 lets the system pick one)" : "\(error)"
+                throw T2UClientError.localPortUnavailable(request.localPort, reason: reason)
             }
             .flatMapThrowing { address in
                 guard let port = address.port.map(UInt16.init), self.ports[port] == nil else {

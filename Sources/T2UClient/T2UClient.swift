@@ -133,10 +133,15 @@ public final class T2UClient: Sendable {
     /// LAN discovery: devices that answered within `timeout`.
     public func search(timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
         guard !isShutDown else { throw .shutDown }
-        let options = core.options
+        return try await Self.search(address: core.options.discoveryAddress, port: core.options.discoveryPort, timeout: timeout)
+    }
+
+    /// LAN discovery without an SDK instance: it needs no server (`t2u_search` before
+    /// `t2u_init`). The probe goes to `address:port` (the discovery group by default).
+    public static func search(address: String, port: UInt16, timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
         do {
             return try await LANSearch.run(
-                on: core.loop, address: options.discoveryAddress, port: options.discoveryPort, timeout: timeout
+                on: MultiThreadedEventLoopGroup.singleton.next(), address: address, port: port, timeout: timeout
             ).get()
         } catch let error as T2UClientError {
             throw error

@@ -33,6 +33,9 @@ public struct T2UClientOptions: Sendable {
     public var relayFirst = false
     /// Test/diagnostic: how long path discovery waits once the link is up (default: none).
     public var pathDiscoveryDelay: Nanos = .zero
+    /// Test seam: an errno to fail this agent's sends to a destination with, as if the kernel
+    /// had refused them (`EndpointDriver.sendFaultInjector`).
+    public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
 
     public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.server = server

@@ -25,6 +25,10 @@ final class AuxiliarySocket: UDPDatagramSink, @unchecked Sendable {
     }
 
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
+
+    func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {
+        driver?.onSendFailure?(failure, index)
+    }
 }
 
 extension EndpointDriver {
@@ -56,6 +60,7 @@ extension EndpointDriver {
                         return nil
                     }
                     socket.udp = udp
+                    udp.sendFaultInjector = self.sendFaultInjector
                     return socket.index
                 }
                 .recover { _ in

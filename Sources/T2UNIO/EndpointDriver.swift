@@ -26,6 +26,18 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     /// Called for every traversal punch (first byte 0x10) with the socket it arrived on
     /// (0 main, else auxiliary); the transport never sees punches.
     public var onPunch: ((ByteBuffer, NetAddress, Int) -> Void)?
+    /// Called when the kernel refused a datagram to an address (already counted and logged
+    /// by the socket), with the socket index (0 main): mark that candidate or path failed.
+    /// The socket, the other destinations and the transport carry on regardless.
+    public var onSendFailure: ((SendFailure, Int) -> Void)?
+    /// Test seam: fails sends to the destinations it returns an errno for, on the main and
+    /// every auxiliary socket, as if the kernel had refused them.
+    public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)? {
+        didSet {
+            udp?.sendFaultInjector = sendFaultInjector
+            for socket in auxiliary.values { socket.udp?.sendFaultInjector = sendFaultInjector }
+        }
+    }
 
     /// Auxiliary sockets by index (>= 1, never reused) and the route table: datagrams for an
     /// address that last reached us on an auxiliary socket leave through it
@@ -65,6 +77,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         mainHost = configuration.host
         return UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger).map { udp in
             self.udp = udp
+            udp.sendFaultInjector = self.sendFaultInjector
             self.step()
             return udp.localAddress
         }
@@ -135,6 +148,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
             self.signaling = nil
             self.signalingHandler = nil
             self.onPunch = nil
+            self.onSendFailure = nil
             let auxiliaryClosed = self.closeAllAuxiliary()
             let mainClosed = self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
             return mainClosed.and(auxiliaryClosed).map { _ in }
@@ -180,6 +194,10 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     public func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {
         udpWritable = writable
         if writable { requestStep() }
+    }
+
+    public func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {
+        onSendFailure?(failure, 0)
     }
 
     // MARK: the I/O step

@@ -3,6 +3,29 @@ import NIOCore
 import NIOPosix
 import T2UCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The local TCP port has a live listener (another program, or another mapping).
+public struct PortInUse: Error, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String {
+        "local TCP port \(port) on \(host) is in use by another listener; choose another local port (0 lets the system pick one)"
+    }
+}
+
 /// A local TCP port whose accepted connections ride whichever `TunnelService` is current.
 /// The port outlives the transport connections behind it: connections accepted while no link
 /// is up are parked (not read) for at most `parkTimeout`, then handed to the next established
@@ -31,9 +54,12 @@ public final class TunnelPortListener: @unchecked Sendable {
     /// Number of open TCP connections accepted on this port.
     public var openConnectionCount: Int { children.count }
 
-    /// Binds `host:port` at once (no SO_REUSEADDR: a port in use is an error).
+    /// Binds `host:port` at once. SO_REUSEADDR lets a port be mapped again while connections
+    /// of an earlier mapping sit in TIME_WAIT; Linux still refuses a port with a live listener,
+    /// so a real conflict stays an error (`PortInUse`, naming the port).
     public func bind(host: String = "127.0.0.1", port: Int) -> EventLoopFuture<SocketAddress> {
         ServerBootstrap(group: eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -44,6 +70,10 @@ public final class TunnelPortListener: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture { self.accepted(channel) }
             }
             .bind(host: host, port: port)
+            .flatMapErrorThrowing { error in
+                if let io = error as? IOError, io.errnoCode == EADDRINUSE { throw PortInUse(host: host, port: port) }
+                throw error
+            }
             .flatMapThrowing { channel in
                 self.serverChannel = channel
                 guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }

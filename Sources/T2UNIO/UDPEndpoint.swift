@@ -19,11 +19,23 @@ public protocol UDPDatagramSink: AnyObject {
     func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint)
     /// NIO's pending-write queue crossed a watermark: stop producing datagrams while false.
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool)
+    /// The kernel refused a send to one destination (already counted and logged): the caller
+    /// may mark that candidate or path failed. Nothing else is affected.
+    func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure)
+}
+
+extension UDPDatagramSink {
+    public func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {}
 }
 
 /// One UDP socket on one event loop with batched I/O: `recvmmsg` vector reads (plus GRO where
-/// available) in, and `sendmmsg` (plus GSO for runs of equal-size datagrams to one destination)
+/// available) in, and `sendmsg` per run (GSO for runs of equal-size datagrams to one destination)
 /// out. Writes are staged with `enqueue` and leave the process on `flush`, once per loop tick.
+///
+/// Sends are `sendmsg` calls on the socket itself (`DatagramSocket`): a refused send costs
+/// that datagram (or GSO run) only, is counted per errno, logged (rate-limited) and reported
+/// to the sink. Only what the kernel refuses with EAGAIN goes through NIO's write queue, which
+/// waits for the socket to drain (and drives the writability watermarks).
 ///
 /// Confined to `eventLoop`: every method except `bind` and `close` must run on it.
 public final class UDPEndpoint: @unchecked Sendable {
@@ -52,7 +64,15 @@ public final class UDPEndpoint: @unchecked Sendable {
         public var datagramsReceived: UInt64 = 0
         /// Envelopes NIO delivered (one per GRO run).
         public var receiveOperations: UInt64 = 0
+        /// Sends the kernel refused (one per datagram or GSO run), in total and by errno.
         public var sendErrors: UInt64 = 0
+        public var sendErrorsByErrno: [CInt: UInt64] = [:]
+        /// Datagrams lost to refused sends.
+        public var datagramsDropped: UInt64 = 0
+        /// Errors NIO reported from reads (ICMP unreachable surfacing as ECONNREFUSED).
+        public var socketErrors: UInt64 = 0
+        /// Sends that found the socket buffer full and went through NIO's queue.
+        public var deferredSends: UInt64 = 0
 
         public init() {}
     }
@@ -67,15 +87,26 @@ public final class UDPEndpoint: @unchecked Sendable {
     public let sendBufferSize: Int
 
     let channel: Channel
+    private let descriptor: CInt
+    private let sink: WeakSink
     private let logger: Logger
+    private var failureLog = SendFailureLog()
+    /// Runs handed to NIO's queue and not yet written: later runs queue behind them (order).
+    private var queuedInNIO = 0
+    private var closing = false
+    /// Test seam: an errno to fail sends to a destination with, as if the kernel had refused
+    /// (EAGAIN: as if the socket buffer were full).
+    public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     private var batch: DatagramBatcher
     private var addressCache = SocketAddressCache()
 
     private init(
-        channel: Channel, offloads: UDPOffloadSupport, configuration: Configuration,
+        channel: Channel, descriptor: CInt, sink: WeakSink, offloads: UDPOffloadSupport, configuration: Configuration,
         receiveBufferSize: Int, sendBufferSize: Int, logger: Logger
     ) throws {
         self.channel = channel
+        self.descriptor = descriptor
+        self.sink = sink
         self.eventLoop = channel.eventLoop
         guard let local = channel.localAddress else { throw ChannelError.unknownLocalAddress }
         self.localAddress = local
@@ -112,8 +143,13 @@ public final class UDPEndpoint: @unchecked Sendable {
         let handler = UDPEndpointHandler()
         let sinkBox = WeakSink(sink)
 
+        let descriptor: CInt
+        do {
+            descriptor = try DatagramSocket.bound(host: configuration.host, port: configuration.port)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
         var bootstrap = DatagramBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messageCount * slot))
             .channelOption(.maxMessagesPerRead, value: 4)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(configuration.socketBufferSize))
@@ -132,7 +168,7 @@ public final class UDPEndpoint: @unchecked Sendable {
                 try channel.pipeline.syncOperations.addHandler(handler)
             }
         }
-        return bootstrap.bind(host: configuration.host, port: configuration.port).flatMapThrowing { channel in
+        return bootstrap.withBoundSocket(descriptor).flatMapThrowing { channel in
             func bufferSize(_ name: NIOBSDSocket.Option) -> Int {
                 guard let value = try? channel.syncOptions?.getOption(.socketOption(name)) else { return 0 }
                 return Int(value)
@@ -140,10 +176,11 @@ public final class UDPEndpoint: @unchecked Sendable {
             let rcv = bufferSize(.so_rcvbuf)
             let snd = bufferSize(.so_sndbuf)
             let endpoint = try UDPEndpoint(
-                channel: channel, offloads: wanted, configuration: configuration,
+                channel: channel, descriptor: descriptor, sink: sinkBox, offloads: wanted, configuration: configuration,
                 receiveBufferSize: rcv, sendBufferSize: snd, logger: logger
             )
             handler.attach(endpoint: endpoint, sink: sinkBox)
+            channel.closeFuture.whenComplete { _ in endpoint.channelClosed() }
             logger.debug(
                 "UDP endpoint bound",
                 metadata: [
@@ -164,7 +201,7 @@ public final class UDPEndpoint: @unchecked Sendable {
         if let run = batch.append(datagram, to: address) { write(run) }
     }
 
-    /// Hands every staged datagram to the kernel (one `sendmmsg` sweep).
+    /// Hands every staged datagram to the kernel.
     public func flush() {
         eventLoop.preconditionInEventLoop()
         if let run = batch.finishRun() { write(run) }
@@ -172,20 +209,111 @@ public final class UDPEndpoint: @unchecked Sendable {
     }
 
     public func close() -> EventLoopFuture<Void> {
-        channel.close()
+        eventLoop.flatSubmit {
+            self.closing = true  // an expected close: not reported as an error
+            return self.channel.close()
+        }
     }
 
     private func write(_ run: DatagramBatcher.Run) {
-        let useSegmentSize = run.count > 1
+        counters.sendOperations &+= 1
+        // Once NIO holds a run (EAGAIN), later ones queue behind it to keep their order.
+        guard queuedInNIO == 0 else { return writeThroughNIO(run) }
+        guard channel.isActive else { return }  // closing: the descriptor may be gone
+        let destination = run.destination
+        let segmentSize = run.count > 1 ? run.segmentSize : nil
+        let outcome: DatagramSocket.SendOutcome
+        if let injected = sendFaultInjector?(destination) {
+            outcome = injected == EAGAIN || injected == EWOULDBLOCK ? .wouldBlock : .failed(injected)
+        } else {
+            outcome = DatagramSocket.send(
+                run.bytes, to: addressCache.socketAddress(for: destination), segmentSize: segmentSize, on: descriptor)
+        }
+        switch outcome {
+        case .sent:
+            counters.datagramsSent &+= UInt64(run.count)
+        case .wouldBlock:
+            writeThroughNIO(run)
+        case .failed(let code) where segmentSize != nil && (code == EIO || code == EINVAL):
+            retrySegmentsAlone(run, error: code)
+        case .failed(let code):
+            sendFailed(SendFailure(errno: code, destination: destination, datagrams: run.count))
+        }
+    }
+
+    /// A GSO run failed with EIO or EINVAL: either the route refuses UDP_SEGMENT (the device
+    /// lacks checksum offload) or the destination itself is refused. Its datagrams go one by
+    /// one; if the first gets through, segmentation is off from now on.
+    private func retrySegmentsAlone(_ run: DatagramBatcher.Run, error code: CInt) {
+        var bytes = run.bytes
+        var first = true
+        while bytes.readableBytes > 0, let piece = bytes.readSlice(length: min(run.segmentSize, bytes.readableBytes)) {
+            let single = DatagramBatcher.Run(destination: run.destination, bytes: piece, segmentSize: piece.readableBytes, count: 1)
+            if first {
+                first = false
+                let before = counters.sendErrors
+                write(single)
+                if counters.sendErrors != before {
+                    // The destination refuses even one datagram: GSO is not the cause.
+                    if bytes.readableBytes > 0 {
+                        let rest = (bytes.readableBytes + run.segmentSize - 1) / run.segmentSize
+                        sendFailed(SendFailure(errno: code, destination: run.destination, datagrams: rest))
+                    }
+                    return
+                }
+                if offloads.segmentation {
+                    logger.warning(
+                        "UDP send failed with GSO; continuing without it", metadata: ["error": "\(IOError(errnoCode: code, reason: "sendmsg"))"])
+                    offloads.segmentation = false
+                    if let pending = batch.finishRun() { write(pending) }
+                    batch = DatagramBatcher(allocator: channel.allocator, maxSegments: 1)
+                }
+            } else {
+                write(single)
+            }
+        }
+    }
+
+    /// Hands a run to NIO's queue: the socket buffer is full (or earlier runs wait there).
+    private func writeThroughNIO(_ run: DatagramBatcher.Run) {
         let envelope = AddressedEnvelope(
             remoteAddress: addressCache.socketAddress(for: run.destination),
             data: run.bytes,
-            metadata: useSegmentSize
+            metadata: run.count > 1
                 ? .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: run.segmentSize) : nil
         )
-        counters.datagramsSent &+= UInt64(run.count)
-        counters.sendOperations &+= 1
-        channel.write(envelope, promise: nil)
+        counters.deferredSends &+= 1
+        queuedInNIO += 1
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { result in
+            self.queuedInNIO -= 1
+            switch result {
+            case .success:
+                self.counters.datagramsSent &+= UInt64(run.count)
+            case .failure(let error):
+                // NIO fails a refused queued write (EHOSTUNREACH, EMSGSIZE) alone; other errors
+                // close its channel, which `channelClosed` reports.
+                guard !self.closing, let code = (error as? IOError)?.errnoCode else { return }
+                self.sendFailed(SendFailure(errno: code, destination: run.destination, datagrams: run.count))
+            }
+        }
+        channel.write(envelope, promise: promise)
+    }
+
+    private func sendFailed(_ failure: SendFailure) {
+        counters.sendErrors &+= 1
+        counters.sendErrorsByErrno[failure.errno, default: 0] &+= 1
+        counters.datagramsDropped &+= UInt64(failure.datagrams)
+        failureLog.record(failure, now: .now(), logger: logger)
+        sink.sink?.udpEndpoint(self, sendFailed: failure)
+    }
+
+    fileprivate func channelClosed() {
+        guard !closing else { return }
+        closing = true
+        logger.error(
+            "UDP socket closed unexpectedly: nothing more can be sent or received on it",
+            metadata: ["address": "\(localAddress)"])
     }
 
     // MARK: called by the handler
@@ -207,19 +335,9 @@ public final class UDPEndpoint: @unchecked Sendable {
     }
 
     fileprivate func socketError(_ error: Error) {
-        counters.sendErrors &+= 1
-        // A kernel that advertised UDP_SEGMENT may still refuse it on this route (EIO when the
-        // device lacks checksum offload, EINVAL for an odd segment): stop coalescing, later
-        // sends go one by one. Other errors (ECONNREFUSED from ICMP) leave GSO on.
-        let gsoRefusal = (error as? IOError).map { $0.errnoCode == EIO || $0.errnoCode == EINVAL } ?? false
-        if offloads.segmentation && gsoRefusal {
-            logger.warning("UDP send failed with GSO; continuing without it", metadata: ["error": "\(error)"])
-            offloads.segmentation = false
-            if let run = batch.finishRun() { write(run) }
-            batch = DatagramBatcher(allocator: channel.allocator, maxSegments: 1)
-        } else {
-            logger.debug("UDP send failed", metadata: ["error": "\(error)"])
-        }
+        // Read-side only now (sends are ours): ICMP unreachable surfacing as ECONNREFUSED.
+        counters.socketErrors &+= 1
+        logger.debug("UDP socket error", metadata: ["error": "\(error)"])
     }
 }
 

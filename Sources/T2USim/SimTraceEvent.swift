@@ -9,6 +9,8 @@ public enum SimTraceEvent: Equatable, Sendable, CustomStringConvertible {
     case deliver(at: Instant, from: NetAddress, to: NetAddress, size: Int, digest: UInt64)
     /// No host is (any longer) at the destination address.
     case undeliverable(at: Instant, from: NetAddress, to: NetAddress, size: Int)
+    /// The sender's socket refused it (a send error): it never left the host.
+    case refused(at: Instant, from: NetAddress, to: NetAddress, size: Int)
     case timeout(at: Instant, host: NetAddress)
     case action(at: Instant)
     case rebind(at: Instant, from: NetAddress, to: NetAddress)
@@ -21,6 +23,8 @@ public enum SimTraceEvent: Equatable, Sendable, CustomStringConvertible {
             return "\(at) recv \(from) -> \(to) \(size)B #\(String(digest, radix: 16))"
         case let .undeliverable(at, from, to, size):
             return "\(at) undeliverable \(from) -> \(to) \(size)B"
+        case let .refused(at, from, to, size):
+            return "\(at) refused \(from) -> \(to) \(size)B"
         case let .timeout(at, host):
             return "\(at) timeout \(host)"
         case let .action(at):

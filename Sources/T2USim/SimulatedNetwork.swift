@@ -24,6 +24,9 @@ public final class SimulatedNetwork {
     /// Called with (datagram, from, to) just before a datagram is handed to its host (e.g. to
     /// capture packets for replay or tampering tests).
     public var onDeliver: ((ByteBuffer, NetAddress, NetAddress) -> Void)?
+    /// The sending host's socket refuses a datagram (from, to), as a kernel does with
+    /// ENETUNREACH, EPERM, ENOBUFS ...: it never reaches the link, and the host carries on.
+    public var refuseSend: ((NetAddress, NetAddress) -> Bool)?
     public var maxEventsPerInstant = 1_000_000
     public var maxDatagramsPerPoll = 1_000_000
     public private(set) var stats = Stats()
@@ -33,6 +36,8 @@ public final class SimulatedNetwork {
         public var datagramsSent: UInt64 = 0
         public var datagramsDelivered: UInt64 = 0
         public var datagramsUndeliverable: UInt64 = 0
+        /// Refused by the sender's socket (`refuseSend`).
+        public var datagramsRefused: UInt64 = 0
         public var timeouts: UInt64 = 0
     }
 
@@ -243,6 +248,11 @@ public final class SimulatedNetwork {
     }
 
     private func transmit(_ datagram: ByteBuffer, from: NetAddress, to: NetAddress) {
+        if let refuseSend, refuseSend(from, to) {
+            stats.datagramsRefused &+= 1
+            tracer?(.refused(at: now, from: from, to: to, size: datagram.readableBytes))
+            return
+        }
         stats.datagramsSent &+= 1
         let key = LinkKey(from: from, to: to)
         if links[key] == nil { links[key] = makeLink(defaultConditions) }

@@ -69,7 +69,10 @@ int t2u_status(void);
 /* 1 online; 0 offline; -1 query failed. */
 int t2u_query(const char* uuid);
 int t2u_query_ex(const char* uuid, char* buff, int buffsize, char* ipaddr, int ipsize);
-/* One line per device, "uuid=xxx,ip=x.x.x.x"; returns the count, -1 on failure. */
+/* One line per device, "uuid=xxx,ip=x.x.x.x"; returns the count, -1 on failure.
+ * Extensions: works before t2u_init (LAN search needs no server). Writes only whole lines, as
+ * many as fit in buffsize (with the NUL) and returns how many it wrote; -1 when devices were
+ * found but not even one line fits (0 always means none found). */
 int t2u_search(char* buff, int buffsize);
 void t2u_exit(void);
 

@@ -1,0 +1,37 @@
+import NIOCore
+import NIOPosix
+import T2UCore
+import T2UNIO
+import Testing
+
+/// A mapped local port can be bound again at once after its connections closed from our side
+/// (TIME_WAIT), while a port with a live listener stays an error that names it.
+@Suite("Local port reuse")
+struct PortReuseTests {
+    @Test func portIsFreeAgainRightAfterOurSideClosedAConnection() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let first = TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7))
+        let port = try #require(try await first.bind(port: 0).get().port)
+        // A TCP connection accepted (parked: no tunnel), then closed by the listener first:
+        // the accepted socket's side goes to TIME_WAIT on `port`.
+        let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
+        for _ in 0..<200 {
+            if try await loop.submit({ first.openConnectionCount }).get() == 1 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await loop.submit { first.close() }.get()
+        try await tcp.closeFuture.get()
+
+        let second = TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7))
+        let again = try await second.bind(port: port).get()
+        #expect(again.port == port, "TIME_WAIT must not keep the port")
+
+        // A live listener is a real conflict: refused, with the port in the error.
+        let third = TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7))
+        await #expect(throws: PortInUse(host: "127.0.0.1", port: port)) { _ = try await third.bind(port: port).get() }
+        #expect(PortInUse(host: "127.0.0.1", port: port).description.contains("\(port)"))
+        try await loop.submit { second.close() }.get()
+        try await group.shutdownGracefully()
+    }
+}
