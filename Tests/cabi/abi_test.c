@@ -314,7 +314,7 @@ int main(void) {
     check(t2u_add_port(dev_ex, echo_port, 0) == -1, "add_port before init is -1");
     check(t2u_port_status(1234, &stat) == -1, "port_status before init is -1");
     check(t2u_get_rate(0, &rate) == -1, "get_rate before init is -1");
-    check(t2u_search(buf, sizeof buf) == -1, "search before init is -1");
+    check(t2u_search(buf, sizeof buf) >= 0, "search before init works (LAN search needs no server)");
     t2u_del_port(1234);
     t2u_set_callback(NULL);
     check(1, "del_port and set_callback(NULL) before init do not crash");
@@ -523,7 +523,7 @@ int main(void) {
         char small[32];
         memset(small, GUARD, sizeof small);
         n = t2u_search(small, 10);
-        check(n >= 1 && small[9] == 0 && strlen(small) == 9 && guard_ok(small, 10, 32), "search into 10 bytes: truncated, NUL-terminated, guard intact");
+        check(n == -1 && guard_ok(small, 10, 32), "search into 10 bytes: -1 (no whole line fits, never a cut line), guard intact");
     }
 
     t2u_exit();
