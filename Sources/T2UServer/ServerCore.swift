@@ -83,6 +83,8 @@ public final class ServerCore {
     var peerOutbox: [PeerIntroduction] = []
     private var outboxHead = 0
     private var nextMaintenance: Instant
+    private var nextChannelSweep: Instant
+    static let channelSweepInterval: Nanos = .seconds(60)
     private var nextRequestID: UInt32 = 1
     private let allocator = ByteBufferAllocator()
 
@@ -98,6 +100,7 @@ public final class ServerCore {
         self.relayUnknownLimiter = SourceRateLimiter(rate: Self.relayUnknownPerSecond, burst: Self.relayUnknownBurst,
                                                      capacity: config.maxTrackedSources)
         self.nextMaintenance = now + config.maintenanceInterval
+        self.nextChannelSweep = now + Self.channelSweepInterval
     }
 
     public var sessionCount: Int { sessions.count }
@@ -181,8 +184,12 @@ public final class ServerCore {
         let expired = registry.expire(before: now - config.presenceTimeout)
         counters.expirations &+= UInt64(expired.count)
         for record in expired { closeChannel(record.token) }
-        // Records replaced elsewhere (a peer server took the agent) leave their channel behind.
-        for id in channels.keys where registry.lookup(token: id) == nil { closeChannel(id) }
+        if now >= nextChannelSweep {
+            // Records replaced elsewhere (a peer server took the agent) leave their channel
+            // behind; O(channels), so only now and then.
+            nextChannelSweep = now + Self.channelSweepInterval
+            for id in channels.keys where registry.lookup(token: id) == nil { closeChannel(id) }
+        }
         for (id, session) in sessions {
             if now - session.lastActivity > config.sessionIdleTimeout {
                 removeSession(id)

@@ -116,6 +116,26 @@ import Testing
         #expect(h.core.sessions.values.first?.deviceAddress == moved)
     }
 
+    @Test func channelsOfExpiredOrReplacedRecordsAreClosed() throws {
+        let h = ServerHarness()
+        let device = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
+        let client = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
+        // A peer server took the client (its record replaced under another token, no channel here).
+        var moved = try #require(h.core.registry.lookup(token: client))
+        moved.token = 0xF00D
+        moved.homeServerID = "t2u-2"
+        h.core.registry.upsert(moved)
+        // The device keeps alive; after the sweep only its channel is left.
+        for _ in 0..<4 {
+            h.advance(by: .seconds(20))
+            #expect(h.request(.keepalive(requestID: 1, token: device), from: Addr.device) != nil)
+        }
+        #expect(h.core.channels.keys.sorted() == [device])
+        // Expiry closes the device's channel too.
+        h.advance(by: .seconds(70))
+        #expect(h.core.channels.isEmpty)
+    }
+
     @Test func secondAgentWithAnotherKeyCannotTakeTheUUID() throws {
         let h = ServerHarness()
         let (_, client) = try ServerCoreConnectTests.setUp(h)
