@@ -16,13 +16,18 @@ private var state: SDKState { SDKState.shared }
 @_cdecl("t2u_init")
 public func t2uInit(_ svraddr: UnsafePointer<CChar>?, _ svrport: UInt16, _ svrkey: UnsafePointer<CChar>?) {
     guard let server = validString(svraddr, maxBytes: 255), svrport != 0 else { return }
-    // NULL or "" means no key; a key that is not UTF-8 cannot be right: refuse to start.
+    // NULL or "" means no key (the server's own is trusted, with a warning); anything else must
+    // be the server's public key, or the SDK does not start and t2u_status() says -2.
     var key: String?
+    LogSetup.once()
     if let svrkey, svrkey[0] != 0 {
-        guard let text = validString(svrkey) else { return }
+        guard let text = validString(svrkey), (try? ServerPublicKey.parse(text)) != nil else {
+            Logger(label: "t2u").error("\(ServerPublicKey.requirement)")
+            state.settings.withLock { $0.serverKeyInvalid = $0.client == nil }
+            return
+        }
         key = text
     }
-    LogSetup.once()
     state.lifecycle.withLock { _ in
         guard state.client == nil else { return }  // second init: no-op until t2u_exit
         var options = T2UClientOptions(server: server, serverPort: svrport, serverKey: key)
@@ -30,6 +35,7 @@ public func t2uInit(_ svraddr: UnsafePointer<CChar>?, _ svrport: UInt16, _ svrke
         applyEnvironment(to: &options)
         guard let client = state.startClient(options) else { return }
         state.settings.withLock {
+            $0.serverKeyInvalid = false
             $0.client = client
             $0.initOptions = options
             $0.ports = []
@@ -98,7 +104,7 @@ private func mappingRequest(
     uuid: UnsafePointer<CChar>?, passwd: UnsafePointer<CChar>?, remoteIP: UnsafePointer<CChar>?,
     remotePort: UInt16, localPort: UInt16
 ) -> PortMappingRequest? {
-    guard let uuid = validString(uuid, maxBytes: 255) else { return nil }
+    guard let uuid = validString(uuid, maxBytes: 255), DeviceUUID.isValid(uuid) else { return nil }
     var host = "127.0.0.1"
     if let remoteIP {
         guard let text = validString(remoteIP, maxBytes: 255) else { return nil }
@@ -180,14 +186,14 @@ public func t2uGetRate(_ port: UInt16, _ rate: UnsafeMutablePointer<T2uNetRate>?
 
 @_cdecl("t2u_status")
 public func t2uStatus() -> Int32 {
-    guard let client = state.client else { return -1 }
+    guard let client = state.client else { return state.settings.withLock { $0.serverKeyInvalid } ? -2 : -1 }
     // A status that does not come back in time is "not connected".
     return blockingWait(timeoutSeconds: queryTimeout, { await client.status() })?.rawValue ?? 0
 }
 
 /// nil: bad uuid, not initialised, failed or timed out (all -1).
 private func query(_ uuid: UnsafePointer<CChar>?) -> DeviceInfo? {
-    guard let uuid = validString(uuid, maxBytes: 255), let client = state.client else { return nil }
+    guard let uuid = validString(uuid, maxBytes: 255), DeviceUUID.isValid(uuid), let client = state.client else { return nil }
     let result = blockingWait(timeoutSeconds: queryTimeout) { () async -> DeviceInfo? in
         try? await client.query(uuid)
     }

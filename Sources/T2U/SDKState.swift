@@ -18,6 +18,8 @@ final class SDKState: Sendable {
         var client: T2UClient?
         var callbacks: CallbackCopy?
         var portRange: ClosedRange<UInt16>?
+        /// t2u_init refused a malformed svrkey: t2u_status() says -2 until an init succeeds.
+        var serverKeyInvalid = false
         /// Where t2u_init connected (to restart on t2u_set_port_range after init).
         var initOptions: T2UClientOptions?
         /// Local ports mapped through this library.

@@ -49,9 +49,15 @@ final class ClientCore: @unchecked Sendable {
             eventLoop: loop, logger: logger)
         var observation = serverAddress
         observation.port &+= 1
+        let serverPublicKey: [UInt8]?
+        do {
+            serverPublicKey = try ServerPublicKey.parse(options.serverKey)
+        } catch {
+            throw T2UClientError.invalidArgument(ServerPublicKey.requirement)
+        }
         var config = SignalingClientConfig(
-            role: .client, uuid: "client-" + Self.randomHex(entropy), publicKey: identity.publicKey,
-            serverKey: options.serverKey, server: serverAddress, observationServer: observation)
+            role: .client, uuid: "client-" + Self.randomHex(entropy), identity: identity,
+            serverPublicKey: serverPublicKey, server: serverAddress, observationServer: observation)
         config.requestTimeout = .seconds(5)
         config.fallbackServers = Array(servers.dropFirst())
         config.classifiesNAT = true
@@ -109,6 +115,11 @@ final class ClientCore: @unchecked Sendable {
             logger.debug("NAT behaviour", metadata: ["nat": "\(nat)"])
         case .relayUnknown(let deviceCID):
             for port in ports.values { port.relaySessionLost(deviceConnectionID: deviceCID) }
+        case .unauthenticatedServer(let key):
+            logger.warning("no svrkey given: the server is not authenticated; pin it by passing its public key as svrkey",
+                           metadata: ["serverPublicKey": "\(Hex.encode(key))"])
+        case .registrationRefused(let code):
+            logger.error("the server refused our registration; retrying slowly", metadata: ["reason": "\(code)"])
         default:
             break
         }

@@ -69,6 +69,7 @@ public final class T2UClient: Sendable {
 
     public func query(_ uuid: String) async throws(T2UClientError) -> DeviceInfo {
         guard !isShutDown else { throw .shutDown }
+        guard DeviceUUID.isValid(uuid) else { throw .invalidArgument(DeviceUUID.requirement) }
         let core = self.core
         let promise = core.loop.makePromise(of: DeviceInfo.self)
         core.loop.execute {
@@ -97,7 +98,7 @@ public final class T2UClient: Sendable {
     /// background. Returns the local port.
     public func addPort(_ request: PortMappingRequest) async throws(T2UClientError) -> UInt16 {
         guard !isShutDown else { throw .shutDown }
-        guard !request.uuid.isEmpty else { throw .invalidArgument("empty uuid") }
+        guard DeviceUUID.isValid(request.uuid) else { throw .invalidArgument(DeviceUUID.requirement) }
         let core = self.core
         do {
             return try await core.loop.flatSubmit {

@@ -10,7 +10,8 @@ public struct T2UClientOptions: Sendable {
     /// `serverPort`) or a name resolving to several: the SDK moves on when one stops answering.
     public var server: String
     public var serverPort: UInt16
-    /// Server key (nil: the server has none). Proven by HMAC, never sent.
+    /// `svrkey`: the server's public key, 64 hex digits (`t2u-server --print-public-key`); a
+    /// malformed one fails `T2UClient.init`. nil: trust the key the server states (a warning).
     public var serverKey: String?
     /// UDP ports the SDK may bind for P2P (`t2u_set_port_range`); nil: any.
     public var udpPortRange: ClosedRange<UInt16>?

@@ -13,6 +13,8 @@ import T2UNIO
 public final class DeviceAgent: Sendable {
     private let options: DeviceAgentOptions
     private let identity: StaticIdentity
+    /// `options.serverKey` parsed; nil: not pinned.
+    private let serverPublicKey: [UInt8]?
     private let policy: ForwardingPolicy
     private let logger: Logger
     private let lifecycle = Lifecycle()
@@ -39,9 +41,16 @@ public final class DeviceAgent: Sendable {
         } else {
             identity = StaticIdentity.generate(entropy)
         }
-        let probe = SignalingClientConfig(
-            role: .device, uuid: options.uuid, publicKey: identity.publicKey, extra: Array(options.extra.utf8),
-            server: NetAddress(ipv4: (127, 0, 0, 1), port: 1))
+        do {
+            serverPublicKey = try ServerPublicKey.parse(options.serverKey)
+        } catch {
+            throw DeviceAgentError.invalidOptions(ServerPublicKey.requirement)
+        }
+        var probe = SignalingClientConfig(
+            role: .device, uuid: options.uuid, identity: identity, extra: Array(options.extra.utf8),
+            serverPublicKey: serverPublicKey, server: NetAddress(ipv4: (127, 0, 0, 1), port: 1))
+        probe.certificate = options.certificate
+        probe.rotation = options.rotation
         do {
             try probe.validate()
         } catch {
@@ -91,10 +100,12 @@ public final class DeviceAgent: Sendable {
         do {
             let port = UInt16(bound.port ?? 0)
             var config = SignalingClientConfig(
-                role: .device, uuid: options.uuid, publicKey: identity.publicKey, extra: Array(options.extra.utf8),
+                role: .device, uuid: options.uuid, identity: identity, extra: Array(options.extra.utf8),
                 candidates: LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(server.host)),
-                serverKey: options.serverKey, server: server,
+                serverPublicKey: serverPublicKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
+            config.certificate = options.certificate
+            config.rotation = options.rotation
             config.fallbackServers = Array(servers.dropFirst())
             config.classifiesNAT = true
             try await loop.submit { [config] in
@@ -157,7 +168,10 @@ public final class DeviceAgent: Sendable {
 
     private static func describe(_ error: SignalingClientConfig.Invalid) -> String {
         switch error {
-        case .uuidLength: return "the UUID must be 1...\(SignalingLimits.maxUUIDLength) UTF-8 bytes"
+        case .uuidLength: return DeviceUUID.requirement
+        case .serverPublicKey: return ServerPublicKey.requirement
+        case .certificateTooLong: return "the certificate must be 1...\(SignalingLimits.maxCertificateLength) bytes"
+        case .rotationLength: return "the rotation proof must be an old public key (32 bytes) and a proof (32 bytes)"
         case .publicKeyLength: return "the public key must be \(SignalingLimits.publicKeyLength) bytes"
         case .extraTooLong: return "--extra must be at most \(SignalingLimits.maxExtraLength) UTF-8 bytes"
         case .tooManyCandidates: return "too many LAN candidates"

@@ -7,7 +7,13 @@ public struct DeviceAgentOptions: Sendable {
     /// `serverPort`), or a name resolving to several addresses: tried in turn when one fails.
     public var server: String
     public var serverPort: UInt16
+    /// `svrkey`: the server's public key, 64 hex digits (`t2u-server --print-public-key`).
+    /// nil: trust the key the server states (unauthenticated; a warning says how to pin it).
     public var serverKey: String?
+    /// A vendor certificate for closed enrollment (sent as is); nil: none.
+    public var certificate: [UInt8]?
+    /// Proof by the old key when the device key changed (from the identity module); nil: none.
+    public var rotation: KeyRotationData?
     /// Device password required of clients (mixed into the handshake as PSK; never sent).
     public var password: String?
     /// Extra parameters returned by `t2u_query_ex`.

@@ -77,7 +77,8 @@ final class DeviceRuntime: @unchecked Sendable {
         case .statusChanged(let status):
             switch status {
             case .registered: logger.info("registered with the server")
-            case .keyRejected: logger.error("the server rejected our server key; check the key argument")
+            case .keyRejected:
+                logger.error("the server's key is not the svrkey we were given (or it could not read our registration); check the key argument against `t2u-server --print-public-key`")
             case .connecting: logger.notice("connecting to the server")
             }
         case .observedAddress(let address):
@@ -92,6 +93,20 @@ final class DeviceRuntime: @unchecked Sendable {
         case .relayUnknown:
             // The signaling client already checks our registration; the client resumes the relay.
             logger.debug("the server lost a relay session (restart?)")
+        case .unauthenticatedServer(let key):
+            logger.warning("""
+                no svrkey given: the server is not authenticated (an active attacker could stand in for it). \
+                Pin it by passing its public key as the key argument
+                """, metadata: ["serverPublicKey": "\(Hex.encode(key))"])
+        case .registrationRefused(let code):
+            if code == .identityConflict {
+                logger.error("""
+                    the server has UUID \(signaling?.config.uuid ?? "?") bound to another device key: this device cannot register \
+                    (restore this device's state file, or ask the operator to release the binding); retrying slowly
+                    """)
+            } else {
+                logger.error("the server refused our registration; retrying slowly", metadata: ["reason": "\(code)"])
+            }
         case .queryResult, .connectResult, .probeResult, .requestFailed:
             break
         }

@@ -7,8 +7,9 @@ public struct ServerConfig: Sendable {
     /// Where other servers of the cloud reach this one's main port (`--advertise`); with a shared
     /// registry, sessions to devices homed on another server are relayed through it via this address.
     public var advertiseAddress: NetAddress?
-    /// The server key (`svrkey`); nil lets anyone register.
-    public var serverKey: String?
+    /// The server's X25519 key pair: agents pin its public key (`svrkey`) and register with a
+    /// Noise IK handshake to it. Default: a fresh key (the runner loads `--key-file`).
+    public var identity: StaticIdentity
     /// Keepalive period told to agents (seconds); agents cap it at 20 s themselves.
     public var keepaliveSeconds: UInt16 = 20
     /// A registration not refreshed for this long is offline.
@@ -25,7 +26,11 @@ public struct ServerConfig: Sendable {
     /// Per-source signaling budget (datagrams).
     public var signalingPerSecond: Double = 20
     public var signalingBurst: Double = 40
+    /// Source prefixes (/24, /64) the rate limiter keeps; the least recently used is evicted.
     public var maxTrackedSources = 100_000
+    /// Per-channel budget of SEALED datagrams (a registered agent's own limit).
+    public var channelPerSecond: Double = 50
+    public var channelBurst: Double = 100
     public var maxRegistrations = 1_000_000
     public var maxSessions = 100_000
     /// How often expiry and retransmission bookkeeping runs.
@@ -33,7 +38,9 @@ public struct ServerConfig: Sendable {
     /// Cookies are valid for the current and the previous bucket of this length.
     public var cookieBucket: Nanos = .seconds(30)
 
-    public init() {}
+    public init(identity: StaticIdentity = .generate(SystemEntropy())) {
+        self.identity = identity
+    }
 }
 
 /// Which of the server's two UDP sockets a datagram came in on or leaves from.

@@ -2,30 +2,39 @@ import NIOCore
 import T2UCore
 
 extension ServerCore {
+    /// A datagram in clear: first contact, probes and registration. Everything else must come
+    /// sealed in a channel (`handleChannel`).
     func handle(_ request: Request, now: Instant) {
         switch request.message {
         case .hello(let id, _):
             guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
-            reply(.challenge(requestID: id, cookie: cookieFor(request.source, now: now), keyRequired: config.serverKey != nil),
+            reply(.challenge(requestID: id, cookie: cookieFor(request.source, now: now), serverPublicKey: config.identity.publicKey),
                   to: request, verified: false)
         case .probe(let id):
             guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
             reply(.probeResult(requestID: id, observed: request.source), to: request, verified: false)
         case .register(let m):
             handleRegister(m, request: request, now: now)
+        case .keepalive, .query, .connect, .introduceAck, .pathReport:
+            // A token alone proves nothing: no reply, so a sniffed one buys no oracle either.
+            reject(.unsealed)
+        case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
+             .search, .searchReply, .relayUnknown, .sealed:
+            reject(.unexpectedMessage)
+        }
+    }
+
+    /// A message that arrived authenticated and fresh in channel `request.channel` (whose record
+    /// already follows the source address).
+    func handleChannel(_ request: Request, now: Instant) {
+        switch request.message {
         case .keepalive(let id, let token, let nat):
-            guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
-            let before = registry.lookup(token: token)
-            guard var record = registry.touch(token: token, address: request.source, now: now) else {
-                reject(.unknownSession)
-                return reply(.error(requestID: id, code: .unknownSession), to: request, verified: false)
-            }
+            guard var record = verifiedRecord(token: token, request: request, now: now) else { return }
             if nat != .unknown, nat != record.nat {
                 record.nat = nat
                 registry.upsert(record)
             }
-            if let before, before.address != record.address { rebind(record) }
-            reply(.keepaliveAck(requestID: id, observed: request.source), to: request, verified: false)
+            reply(.keepaliveAck(requestID: id, observed: request.source), to: request, verified: true)
         case .query(let id, let token, let uuid):
             guard verifiedRecord(token: token, request: request, now: now) != nil else { return }
             counters.queries &+= 1
@@ -48,16 +57,15 @@ extension ServerCore {
             session.nextIntroduceAt = .distantFuture
         case .pathReport(_, let token, let sessionID, let path):
             handlePathReport(token: token, sessionID: sessionID, path: path, request: request, now: now)
-        case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
-             .search, .searchReply, .relayUnknown:
+        default:
             reject(.unexpectedMessage)
         }
     }
 
-    /// The record of `token` if the request comes from its registered address; otherwise
-    /// answers `unknownSession` (small: fine for any source) so the agent registers again.
+    /// The record of `token` (the request's channel: `receiveSealed` checked that the token
+    /// fields equal it and moved the record to the source); otherwise answers `unknownSession`.
     func verifiedRecord(token: UInt64, request: Request, now: Instant, replyOnFailure: Bool = true) -> PresenceRecord? {
-        guard let record = registry.lookup(token: token), record.address == request.source else {
+        guard request.channel == token, let record = registry.lookup(token: token), record.address == request.source else {
             reject(.unknownSession)
             if replyOnFailure {
                 reply(.error(requestID: request.message.requestID, code: .unknownSession), to: request, verified: false)
@@ -73,30 +81,64 @@ extension ServerCore {
             return reply(.error(requestID: m.requestID, code: .badCookie), to: request, verified: false)
         }
         // From here the source has proven its address (it received our CHALLENGE).
-        if let key = config.serverKey {
-            guard let proof = m.proof,
-                  SignalingProof.verify(proof, serverKey: key, cookie: m.cookie, role: m.role, uuid: m.uuid, publicKey: m.publicKey)
-            else {
-                reject(.serverKeyRejected)
-                return reply(.error(requestID: m.requestID, code: .serverKeyRejected), to: request, verified: true)
-            }
+        if let id = channelByEphemeral[m.ephemeral], let cached = channels[id]?.cachedReply(to: m) {
+            // A retransmission (our REGISTERED was lost): the same answer, no second channel.
+            counters.signalingReplies &+= 1
+            return enqueue(cached, to: request.source, via: request.socket)
         }
-        let existing = registry.lookup(role: m.role, uuid: m.uuid)
+        let opened: SignalingRegistration.Responder
+        do {
+            opened = try SignalingRegistration.Responder(m, server: config.identity)
+        } catch .wrongServerKey {
+            // Encrypted to another key: the agent pinned another server's `svrkey`.
+            reject(.serverKeyRejected)
+            return reply(.error(requestID: m.requestID, code: .serverKeyRejected), to: request, verified: false)
+        } catch {
+            return reject(.registrationForged)
+        }
+        let payload = opened.payload
+        let key = opened.agentStatic
+        let existing = registry.lookup(role: m.role, uuid: payload.uuid)
+        if m.role == .device {
+            let registration = DeviceRegistration(
+                uuid: payload.uuid, publicKey: key, certificate: payload.certificate,
+                rotation: payload.rotation.map { KeyRotation(oldPublicKey: $0.oldPublicKey, proof: $0.proof) }, cookie: m.cookie)
+            if case .refused(let code) = bindings.admit(registration, server: config.identity, now: now) {
+                reject(code == .notEnrolled ? .notEnrolled : .bindingConflict)
+                return reply(.error(requestID: m.requestID, code: code), to: request, verified: false)
+            }
+        } else if let existing, existing.publicKey != key {
+            // Client instance IDs are random per process; another key under a live one is a takeover.
+            reject(.bindingConflict)
+            return reply(.error(requestID: m.requestID, code: .identityConflict), to: request, verified: false)
+        }
         if existing == nil && registry.count >= config.maxRegistrations {
             reject(.capacity)
-            return reply(.error(requestID: m.requestID, code: .capacity), to: request, verified: true)
+            return reply(.error(requestID: m.requestID, code: .capacity), to: request, verified: false)
         }
-        // A retransmitted REGISTER from the same address keeps the token it was already given.
-        let token: UInt64
-        if let existing, existing.address == request.source { token = existing.token } else { token = entropy.nextUInt64() }
-        let record = PresenceRecord(role: m.role, uuid: m.uuid, address: request.source, publicKey: m.publicKey, extra: m.extra,
-                                    candidates: m.candidates, lastSeen: now, homeServerID: config.serverID, token: token,
-                                    nat: m.nat != .unknown ? m.nat : existing?.nat ?? .unknown)
+        var token: UInt64
+        repeat { token = entropy.nextUInt64() } while token == 0 || channels[token] != nil || registry.lookup(token: token) != nil
+        let answer = RegisteredPayload(token: token, keepaliveSeconds: config.keepaliveSeconds, observed: request.source)
+        guard let replied = try? opened.reply(requestID: m.requestID, answer: answer, entropy: entropy) else {
+            return reject(.registrationForged)
+        }
+        let (registered, sealed) = replied
+        if let existing { closeChannel(existing.token) }
+        let record = PresenceRecord(role: m.role, uuid: payload.uuid, address: request.source, publicKey: key, extra: payload.extra,
+                                    candidates: payload.candidates, lastSeen: now, homeServerID: config.serverID, token: token,
+                                    nat: payload.nat != .unknown ? payload.nat : existing?.nat ?? .unknown)
         registry.upsert(record)
         if let existing, existing.address != record.address { rebind(record) }
         counters.registrations &+= 1
-        reply(.registered(requestID: m.requestID, observed: request.source, keepaliveSeconds: config.keepaliveSeconds, token: token),
-              to: request, verified: true)
+        var datagram = ByteBufferAllocator().buffer(capacity: 128)
+        registered.write(into: &datagram)
+        channels[token] = ServerChannel(
+            sealed: sealed, role: m.role, uuid: payload.uuid,
+            budget: TokenBucket(rate: config.channelPerSecond, burst: config.channelBurst, now: now),
+            register: m, registered: datagram)
+        channelByEphemeral[m.ephemeral] = token
+        counters.signalingReplies &+= 1
+        enqueue(datagram, to: request.source, via: request.socket)
     }
 
     private func handleConnect(_ m: SignalingMessage.Connect, request: Request, now: Instant) {
@@ -217,7 +259,7 @@ extension ServerCore {
     }
 
     /// An agent's address changed (NAT rebinding): its sessions follow it.
-    private func rebind(_ record: PresenceRecord) {
+    func rebind(_ record: PresenceRecord) {
         for session in sessions.values {
             if record.role == .device, session.deviceUUID == record.uuid, session.peerServerID == nil {
                 session.deviceAddress = record.address

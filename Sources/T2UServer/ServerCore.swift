@@ -1,7 +1,9 @@
 import NIOCore
 import T2UCore
 
-/// The server cloud's protocol logic, sans-IO: registration (with cookie and optional key proof),
+/// The server cloud's protocol logic, sans-IO: registration (cookie, then a Noise IK handshake to
+/// the server's key that authenticates the agent's key; device UUIDs bound to keys by
+/// `bindings`), a sealed signaling channel per registration,
 /// presence with keepalive expiry, queries, introductions (INTRODUCE retransmitted until
 /// acknowledged), NAT observation (PROBE on the second port) and relay of transport datagrams
 /// between the two parties of a connect session, routed by connection ID.
@@ -13,6 +15,8 @@ public final class ServerCore {
     /// `internal(set)`: the runner fills in the advertised address once the port is bound.
     public internal(set) var config: ServerConfig
     public let registry: Registry
+    /// UUID -> device key (docs/SECURITY.md §1).
+    public let bindings: DeviceBindings
     public internal(set) var counters = ServerCounters()
 
     /// A class: the relay path mutates it in place per datagram, without copy-and-write-back.
@@ -63,24 +67,32 @@ public final class ServerCore {
 
     let entropy: EntropySource
     private let cookie: ServerCookie
-    private var limiter: SourceRateLimiter
+    var limiter: SourceRateLimiter
     /// Separate from `limiter`: relayed packets of a lost session must not starve the
     /// sender's own re-registration of its signaling budget.
     var relayUnknownLimiter: SourceRateLimiter
     var sessions: [UInt64: Session] = [:]
     /// Connection ID (client's or device's) -> session.
     var sessionByCID: [UInt64: UInt64] = [:]
+    /// Signaling channels by ID (= the record's token), and by the REGISTER ephemeral that made
+    /// them (retransmitted REGISTERs).
+    var channels: [UInt64: ServerChannel] = [:]
+    var channelByEphemeral: [[UInt8]: UInt64] = [:]
     private var outbox: [Outgoing] = []
     /// Introductions for peer servers, for the shell to pass through the shared registry.
     var peerOutbox: [PeerIntroduction] = []
     private var outboxHead = 0
     private var nextMaintenance: Instant
+    private var nextChannelSweep: Instant
+    static let channelSweepInterval: Nanos = .seconds(60)
     private var nextRequestID: UInt32 = 1
     private let allocator = ByteBufferAllocator()
 
-    public init(config: ServerConfig, registry: Registry = InMemoryRegistry(), entropy: EntropySource, now: Instant) {
+    public init(config: ServerConfig, registry: Registry = InMemoryRegistry(), bindings: DeviceBindings = FirstKeyBindings(),
+                entropy: EntropySource, now: Instant) {
         self.config = config
         self.registry = registry
+        self.bindings = bindings
         self.entropy = entropy
         self.cookie = ServerCookie(secret: entropy.bytes(32), bucketLength: config.cookieBucket)
         self.limiter = SourceRateLimiter(rate: config.signalingPerSecond, burst: config.signalingBurst,
@@ -88,6 +100,7 @@ public final class ServerCore {
         self.relayUnknownLimiter = SourceRateLimiter(rate: Self.relayUnknownPerSecond, burst: Self.relayUnknownBurst,
                                                      capacity: config.maxTrackedSources)
         self.nextMaintenance = now + config.maintenanceInterval
+        self.nextChannelSweep = now + Self.channelSweepInterval
     }
 
     public var sessionCount: Int { sessions.count }
@@ -116,6 +129,10 @@ public final class ServerCore {
             return relay(datagram, type: transport, from: source, now: now)
         }
         guard SignalingMessage.isSignaling(firstByte: first) else { return counters.reject(.unknownType) }
+        if first == SignalingMessageType.sealed.rawValue {
+            guard socket == .main else { return counters.reject(.unexpectedMessage) }
+            return receiveSealed(datagram, from: source, now: now)
+        }
         guard limiter.allow(source, now: now) else { return counters.reject(.rateLimited) }
         let message: SignalingMessage
         do {
@@ -166,6 +183,13 @@ public final class ServerCore {
         nextMaintenance = now + config.maintenanceInterval
         let expired = registry.expire(before: now - config.presenceTimeout)
         counters.expirations &+= UInt64(expired.count)
+        for record in expired { closeChannel(record.token) }
+        if now >= nextChannelSweep {
+            // Records replaced elsewhere (a peer server took the agent) leave their channel
+            // behind; O(channels), so only now and then.
+            nextChannelSweep = now + Self.channelSweepInterval
+            for id in channels.keys where registry.lookup(token: id) == nil { closeChannel(id) }
+        }
         for (id, session) in sessions {
             if now - session.lastActivity > config.sessionIdleTimeout {
                 removeSession(id)
@@ -188,13 +212,21 @@ public final class ServerCore {
         var source: NetAddress
         var socket: ServerSocket
         var size: Int
+        /// The channel it arrived sealed in; replies are sealed in it too.
+        var channel: UInt64? = nil
     }
 
-    /// Queues `message` to the request's source through the socket it came in on. Replies to
-    /// unverified sources larger than the request are dropped (amplification guard).
+    /// Queues `message` to the request's source through the socket it came in on, sealed when
+    /// the request was. Replies to unverified sources larger than the request are dropped
+    /// (amplification guard).
     func reply(_ message: SignalingMessage, to request: Request, verified: Bool) {
         var buffer = allocator.buffer(capacity: 64)
-        message.write(into: &buffer)
+        if let id = request.channel {
+            guard let channel = channels[id] else { return }
+            SignalingMessage.sealed(channel.sealed.seal(message)).write(into: &buffer)
+        } else {
+            message.write(into: &buffer)
+        }
         if !verified && buffer.readableBytes > request.size {
             return counters.reject(.amplification)
         }
@@ -202,10 +234,17 @@ public final class ServerCore {
         enqueue(buffer, to: request.source, via: request.socket)
     }
 
-    func send(_ message: SignalingMessage, to destination: NetAddress) {
+    /// Sends `message` sealed in channel `id` (nothing when the channel is gone).
+    func send(_ message: SignalingMessage, sealedIn id: UInt64, to destination: NetAddress) {
+        guard let channel = channels[id] else { return }
         var buffer = allocator.buffer(capacity: 128)
-        message.write(into: &buffer)
+        SignalingMessage.sealed(channel.sealed.seal(message)).write(into: &buffer)
         enqueue(buffer, to: destination, via: .main)
+    }
+
+    func closeChannel(_ id: UInt64) {
+        guard let channel = channels.removeValue(forKey: id) else { return }
+        if channelByEphemeral[channel.registerEphemeral] == id { channelByEphemeral[channel.registerEphemeral] = nil }
     }
 
     func enqueue(_ datagram: ByteBuffer, to destination: NetAddress, via socket: ServerSocket) {
@@ -236,7 +275,10 @@ public final class ServerCore {
         session.introduceSends += 1
         session.nextIntroduceAt = now + session.introduceInterval
         session.introduceInterval = session.introduceInterval * 2
+        // The device hears it in its channel; without one (it is re-registering) the next
+        // retransmission reaches it.
+        guard let device = registry.lookup(role: .device, uuid: session.deviceUUID), channels[device.token] != nil else { return }
         counters.introductionsSent &+= 1
-        send(.introduce(session.introduce), to: session.deviceAddress)
+        send(.introduce(session.introduce), sealedIn: device.token, to: session.deviceAddress)
     }
 }

@@ -6,11 +6,26 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case unknownType
     /// A signaling message only the server sends (CHALLENGE, REGISTERED, ...).
     case unexpectedMessage
-    /// HELLO, PROBE or KEEPALIVE shorter than the padding rule requires.
+    /// HELLO or PROBE shorter than the padding rule requires.
     case unpadded
     case rateLimited
     case badCookie
+    /// A REGISTER encrypted to another server key (the agent pinned a different `svrkey`).
     case serverKeyRejected
+    /// A REGISTER whose static or payload did not authenticate (no private key for the static).
+    case registrationForged
+    /// A device REGISTER for a UUID bound to another key (`identityConflict`).
+    case bindingConflict
+    /// Closed enrollment: no valid certificate (`notEnrolled`).
+    case notEnrolled
+    /// A channel message (keepalive, query, connect, ...) sent outside SEALED.
+    case unsealed
+    /// A SEALED packet of a live channel that did not authenticate (stolen token, forged).
+    case sealedForged
+    /// A SEALED packet whose counter was seen before or is too old (replay).
+    case sealedReplayed
+    /// A live channel over its own SEALED budget.
+    case channelRateLimited
     case unknownSession
     case capacity
     /// A reply to an unverified source would have been larger than its request.

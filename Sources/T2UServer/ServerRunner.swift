@@ -96,7 +96,7 @@ public final class ServerRunner: @unchecked Sendable {
             }
         }
         logger.info("t2u-server listening", metadata: [
-            "main": "\(mainAddress)", "observation": "\(observationAddress)", "key": "\(config.serverKey == nil ? "none" : "set")",
+            "main": "\(mainAddress)", "observation": "\(observationAddress)", "publicKey": "\(Hex.encode(config.identity.publicKey))",
         ])
         return (mainAddress, observationAddress)
     }
@@ -115,6 +115,13 @@ public final class ServerRunner: @unchecked Sendable {
 
     /// Whether the shared database is reachable now (false without `--database`).
     public var databaseConnected: Bool { sync?.isConnected ?? false }
+
+    /// Forgets the device key bound to `uuid` (operator action: a re-flashed device); false when
+    /// none was bound.
+    public func releaseBinding(uuid: String) async throws -> Bool {
+        guard let driver else { throw ChannelError.ioOnClosedChannel }
+        return try await driver.eventLoop.submit { driver.core.bindings.release(uuid: uuid) }.get()
+    }
 
     /// Runs `body` with the registry on the core's event loop (tests, diagnostics).
     public func withRegistry<T: Sendable>(_ body: @escaping @Sendable (Registry) -> T) async throws -> T {

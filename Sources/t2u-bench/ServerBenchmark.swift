@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import T2UCore
+import T2UNIO
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Load benchmark of one `t2u-server` (child process, measured alone): N simulated devices
-/// register (HELLO/CHALLENGE/REGISTER with cookies and key proofs) and keep alive at the
+/// register (HELLO/CHALLENGE/REGISTER: cookies and Noise IK to the server key) and keep sealed keepalives at the
 /// server's interval, then M clients query random registered devices for a bounded time.
 struct ServerBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,8 +40,6 @@ struct ServerBenchmark: ParsableCommand {
     @Option(help: "The t2u-server executable. (default: next to t2u-bench)")
     var serverBinary: String?
 
-    @Option(help: "Server key the agents prove (empty: none).")
-    var key: String = "bench-key"
 
     @Option(help: "Per-source signaling rate given to the server (--signaling-rate): each client queries far above the default 20/s.")
     var signalingRate: Double = 1_000_000
@@ -110,7 +109,11 @@ extension ServerBenchmark {
         var arguments = ["--bind", "127.0.0.1", "--port", "\(port)", "--admin", "127.0.0.1:\(adminPort)",
                          "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
                          "--max-tracked-sources", "\(devices + clients + 1000)", "--log-level", "warning"]
-        if !key.isEmpty { arguments += ["--key", key] }
+        // The agents pin the server's key: a key file made here, handed to the server.
+        let keyPath = NSTemporaryDirectory() + "t2u-bench-server-\(getpid()).key"
+        let serverIdentity = try KeyFile.loadOrCreate(path: keyPath, what: "bench server key file", entropy: SystemEntropy())
+        defer { unlink(keyPath) }
+        arguments += ["--key-file", keyPath]
         say("t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries")
         say("server: \(executable) \(arguments.joined(separator: " "))")
         let server = try BenchServerProcess(executable: executable, arguments: arguments)
@@ -126,7 +129,7 @@ extension ServerBenchmark {
         let idleRSS = server.residentBytes() ?? 0
 
         let target = BenchServerTarget(address: loopbackSockaddr(port: port), netAddress: NetAddress(ipv4: (127, 0, 0, 1), port: port),
-                                       key: key.isEmpty ? nil : key)
+                                       publicKey: serverIdentity.publicKey)
         let deviceSocket = try MultiplexedUDPSocket()
         let clientSocket = try MultiplexedUDPSocket()
         let fleet = AgentRegistrar(role: .device, count: devices, baseAddress: Self.deviceBase, uuidPrefix: "bench-device",

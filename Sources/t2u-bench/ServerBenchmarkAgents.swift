@@ -14,11 +14,13 @@ func monotonicNanos() -> Int64 {
 struct BenchServerTarget {
     var address: sockaddr_in
     var netAddress: NetAddress
-    var key: String?
+    /// The server's public key (the agents' pinned svrkey).
+    var publicKey: [UInt8]
 }
 
 /// Registration of one agent at a time over a multiplexed socket: HELLO -> CHALLENGE ->
-/// REGISTER (cookie + key proof) -> REGISTERED, retransmitted after `retransmit`. Agents are
+/// REGISTER (cookie, Noise IK to the server key) -> REGISTERED, retransmitted after `retransmit`;
+/// keepalives (and the query load's queries) sealed in each agent's channel. Agents are
 /// numbered 0..<count; agent i sends from `baseAddress + i`.
 /// Used by one thread at a time (the device fleet is handed to its thread once).
 final class AgentRegistrar: @unchecked Sendable {
@@ -34,6 +36,11 @@ final class AgentRegistrar: @unchecked Sendable {
     let target: BenchServerTarget
     private(set) var phase: [Phase]
     private(set) var tokens: [UInt64]
+    /// Each agent's static key (made at its first HELLO), its handshake in flight and its channel.
+    private var identities: [StaticIdentity?]
+    private var initiators: [Int: SignalingRegistration.Initiator] = [:]
+    private var channels: [SealedChannel?]
+    private let entropy = SystemEntropy()
     private(set) var registeredCount = 0
     private(set) var retransmissions = 0
     private(set) var errors = 0
@@ -61,6 +68,8 @@ final class AgentRegistrar: @unchecked Sendable {
         self.target = target
         self.phase = Array(repeating: .idle, count: count)
         self.tokens = Array(repeating: 0, count: count)
+        self.identities = Array(repeating: nil, count: count)
+        self.channels = Array(repeating: nil, count: count)
         buffer.reserveCapacity(256)
     }
 
@@ -68,16 +77,30 @@ final class AgentRegistrar: @unchecked Sendable {
 
     func uuid(_ agent: Int) -> String { "\(uuidPrefix)-\(agent)" }
 
-    func publicKey(_ agent: Int) -> [UInt8] {
-        var key = [UInt8](repeating: 0x5A, count: 32)
-        withUnsafeBytes(of: UInt64(agent).bigEndian) { for (i, b) in $0.enumerated() { key[i] = b } }
-        return key
+    private func identity(_ agent: Int) -> StaticIdentity {
+        if let identity = identities[agent] { return identity }
+        let identity = StaticIdentity.generate(entropy)
+        identities[agent] = identity
+        return identity
     }
 
+    /// Sends `message`, sealed in the agent's channel when it is a channel message.
     func send(_ message: SignalingMessage, agent: Int) {
         buffer.clear()
-        message.write(into: &buffer)
+        if message.isChannelMessage {
+            guard channels[agent] != nil else { return }
+            SignalingMessage.sealed(channels[agent]!.seal(message)).write(into: &buffer)
+        } else {
+            message.write(into: &buffer)
+        }
         buffer.withUnsafeReadableBytes { _ = socket.send($0, from: baseAddress + UInt32(agent), to: target.address) }
+    }
+
+    /// The message inside a SEALED reply to `agent` (nil: not authentic for its channel).
+    func unseal(_ message: SignalingMessage, agent: Int) -> SignalingMessage? {
+        guard case .sealed(let sealed) = message else { return message }
+        guard channels[agent]?.id == sealed.channel else { return nil }
+        return try? channels[agent]!.open(sealed)
     }
 
     /// Starts registrations up to `window` in flight, retransmits stale ones, sends due keepalives.
@@ -127,11 +150,14 @@ final class AgentRegistrar: @unchecked Sendable {
             send(.hello(requestID: UInt32(truncatingIfNeeded: agent), role: role), agent: agent)
         case .registering:
             guard let cookie = cookies[agent] else { return }
-            let key = publicKey(agent)
-            let id = uuid(agent)
-            let proof = target.key.map { SignalingProof.make(serverKey: $0, cookie: cookie, role: role, uuid: id, publicKey: key) }
-            send(.register(.init(requestID: UInt32(truncatingIfNeeded: agent), role: role, uuid: id, publicKey: key, extra: [],
-                                 candidates: [], cookie: cookie, proof: proof)), agent: agent)
+            if initiators[agent] == nil {
+                initiators[agent] = try? SignalingRegistration.Initiator(
+                    requestID: UInt32(truncatingIfNeeded: agent), role: role, cookie: cookie, identity: identity(agent),
+                    serverPublicKey: target.publicKey, payload: RegistrationPayload(uuid: uuid(agent), extra: [], candidates: []),
+                    entropy: entropy)
+            }
+            guard let initiator = initiators[agent] else { return }
+            send(.register(initiator.message), agent: agent)
         case .idle, .registered:
             return
         }
@@ -144,15 +170,24 @@ final class AgentRegistrar: @unchecked Sendable {
         let offset = destination &- baseAddress
         guard offset < UInt32(count) else { return false }
         let agent = Int(offset)
+        guard let message = unseal(message, agent: agent) else { return true }
         switch message {
-        case .challenge(_, let cookie, _):
-            guard phase[agent] == .hello else { return true }
+        case .challenge(_, let cookie, let serverKey):
+            guard phase[agent] == .hello, serverKey == target.publicKey else { return true }
             cookies[agent] = cookie
+            initiators[agent] = nil
             phase[agent] = .registering
             sendCurrent(agent, now: now)
-        case .registered(_, _, let keepaliveSeconds, let token):
-            guard phase[agent] == .registering else { return true }
+        case .registered(_, let ephemeral, let encrypted):
+            guard phase[agent] == .registering, let initiator = initiators[agent],
+                  let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+            else { return true }
+            let (answer, channel) = completed
+            let keepaliveSeconds = answer.keepaliveSeconds
+            let token = answer.token
             cookies[agent] = nil
+            initiators[agent] = nil
+            channels[agent] = channel
             phase[agent] = .registered
             tokens[agent] = token
             registeredCount += 1
@@ -165,6 +200,7 @@ final class AgentRegistrar: @unchecked Sendable {
             errors += 1
             if phase[agent] == .registered {
                 // The server forgot us (expiry): register again.
+                channels[agent] = nil
                 phase[agent] = .hello
                 registeredCount -= 1
                 inFlight += 1
@@ -255,6 +291,7 @@ final class QueryLoad {
     func handle(_ message: SignalingMessage, destination: UInt32, now: Int64) {
         let offset = destination &- clients.baseAddress
         guard offset < UInt32(clients.count) else { return }
+        guard let message = clients.unseal(message, agent: Int(offset)) else { return }
         switch message {
         case .queryResult(let result):
             let slot = Int(offset) * inFlight + Int(result.requestID & 0xFF)

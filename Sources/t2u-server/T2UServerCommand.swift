@@ -23,9 +23,11 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             A second UDP port (default: main port + 1) answers probes, so agents learn whether their NAT mapping is endpoint-independent. Open both ports in the firewall.
 
-            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources.
+            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key-file, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources.
 
-            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text) and GET /status (JSON) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote. Prefer key= in a file readable only by the server over --key, which other users can see in the process list.
+            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text) and GET /status (JSON) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote.
+
+            Server key: --key-file PATH keeps the server's X25519 key pair (created 0600 on first start). Agents pin its public key: pass the 64 hex digits that --print-public-key prints as their svrkey (t2u_init, t2usvr). Without --key-file every start makes a new key, which agents cannot pin.
 
             Example: t2u-server --port 7000 --config /etc/t2u-server.conf
 
@@ -43,8 +45,11 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Address to bind both ports to. (default: 0.0.0.0)")
     var bind: String?
 
-    @Option(name: .shortAndLong, help: "Server key: agents must prove it (t2u_init's svrkey). Omit to accept anyone.")
-    var key: String?
+    @Option(name: .long, help: "The server's private key file (created 0600 if missing); its public key is the agents' svrkey.")
+    var keyFile: String?
+
+    @Flag(name: .long, help: "Print the server's public key (64 hex digits, the agents' svrkey) from --key-file and exit.")
+    var printPublicKey = false
 
     @Option(name: .shortAndLong, help: "Read settings from a key=value file.")
     var config: String?
@@ -110,7 +115,21 @@ struct T2UServerCommand: AsyncParsableCommand {
         let logger = Logger(label: "t2u-server")
 
         var serverConfig = ServerConfig()
-        serverConfig.serverKey = key ?? file["key"]
+        if let path = keyFile ?? file["key-file"] {
+            do {
+                serverConfig.identity = try KeyFile.loadOrCreate(path: path, what: "server key file", entropy: SystemEntropy())
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        } else if printPublicKey {
+            throw ValidationError("--print-public-key needs --key-file PATH (or key-file= in --config): without it the key is new every start")
+        } else {
+            logger.notice("no --key-file: this server has a new key on every start, so agents cannot pin it (svrkey); add --key-file PATH")
+        }
+        if printPublicKey {
+            print(Hex.encode(serverConfig.identity.publicKey))
+            return
+        }
         if let id = serverID ?? file["server-id"] { serverConfig.serverID = id }
         if let text = file["keepalive"] {
             guard let seconds = UInt16(text), seconds > 0 else { throw ValidationError("keepalive must be 1...65535 seconds") }
@@ -130,8 +149,15 @@ struct T2UServerCommand: AsyncParsableCommand {
             serverConfig.relayBytesPerSecond = rate
         }
 
-        if let rate = try positive(signalingRate, file, "signaling-rate") { serverConfig.signalingPerSecond = rate }
-        if let burst = try positive(signalingBurst, file, "signaling-burst") { serverConfig.signalingBurst = max(1, burst) }
+        // The same budget holds per registered channel (SEALED bypasses the per-source limiter).
+        if let rate = try positive(signalingRate, file, "signaling-rate") {
+            serverConfig.signalingPerSecond = rate
+            serverConfig.channelPerSecond = max(serverConfig.channelPerSecond, rate)
+        }
+        if let burst = try positive(signalingBurst, file, "signaling-burst") {
+            serverConfig.signalingBurst = max(1, burst)
+            serverConfig.channelBurst = max(serverConfig.channelBurst, burst)
+        }
         if let sources = try positive(maxTrackedSources.map(Double.init), file, "max-tracked-sources") {
             serverConfig.maxTrackedSources = max(1, Int(sources))
         }

@@ -10,7 +10,7 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "t2u-server main UDP port.")
     var port: Int = 7000
 
-    @Option(name: .long, help: "Server key, if the server requires one (other users can see it in the process list).")
+    @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key). Omitted: the server is not authenticated.")
     var key: String?
 
     func validate() throws {

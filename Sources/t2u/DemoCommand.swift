@@ -187,7 +187,9 @@ struct DemoRun {
 
             await progress.set("starting the device agent")
             let uuid = serve ? "demo" : "demo-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
-            var deviceOptions = DeviceAgentOptions(uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverPort))
+            // The agents pin the embedded server's public key, as deployments should.
+            let serverKey = Hex.encode(config.identity.publicKey)
+            var deviceOptions = DeviceAgentOptions(uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverPort), serverKey: serverKey)
             deviceOptions.password = password
             deviceOptions.extra = "t2u demo sink"
             deviceOptions.discoveryAddress = nil
@@ -200,7 +202,7 @@ struct DemoRun {
 
             var results: [DemoPathResult] = []
             var plans: [(label: String, options: T2UClientOptions)] = []
-            let base = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(serverPort))
+            let base = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(serverPort), serverKey: serverKey)
             plans.append(("auto", base))
             if relay {
                 if let relayOnly = relayOnlyOptions(base) {

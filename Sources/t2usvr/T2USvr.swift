@@ -34,7 +34,7 @@ struct T2USvr: AsyncParsableCommand {
     @Argument(help: "Server UDP port.")
     var port: UInt16
 
-    @Argument(help: "Server key, if the server requires one.")
+    @Argument(help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key). Without it the server is trusted unauthenticated (a warning says so).")
     var key: String?
 
     @Option(help: "Password clients must know (never sent over the network).")

@@ -57,8 +57,8 @@ final class TestDevice: @unchecked Sendable {
                                password: password.map { Array($0.utf8) }),
                 entropy: entropy),
             eventLoop: group.next())
-        var config = SignalingClientConfig(role: .device, uuid: uuid, publicKey: identity.publicKey, extra: Array(extra.utf8),
-                                           serverKey: serverKey, server: server)
+        var config = SignalingClientConfig(role: .device, uuid: uuid, identity: identity, extra: Array(extra.utf8),
+                                           serverPublicKey: try ServerPublicKey.parse(serverKey), server: server)
         config.fallbackServers = fallbacks
         signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
     }

@@ -9,13 +9,16 @@ import Testing
 
 @Suite(.serialized) struct T2UClientServerTests {
     @Test func statusConnectedThenKeyRejectedWithAWrongKey() async throws {
-        var config = ServerConfig()
-        config.serverKey = "secret"
+        let config = ServerConfig()
         let server = TestServer(config: config)
         try await server.start()
-        let good = try T2UClient(options: clientOptions(server, key: "secret"))
+        let good = try T2UClient(options: clientOptions(server, key: Hex.encode(config.identity.publicKey)))
         try await waitUntil("registered") { await good.status() == .connected }
-        let bad = try T2UClient(options: clientOptions(server, key: "wrong"))
+        // A malformed svrkey fails closed at once, saying what it must be.
+        #expect(throws: T2UClientError.invalidArgument(ServerPublicKey.requirement)) {
+            try T2UClient(options: clientOptions(server, key: "secret"))
+        }
+        let bad = try T2UClient(options: clientOptions(server, key: Hex.encode(StaticIdentity.generate(SystemEntropy()).publicKey)))
         try await waitUntil("key rejected") { await bad.status() == .keyRejected }
         #expect(await bad.status() == .keyRejected)
         await good.shutdown()
@@ -307,6 +310,9 @@ final class CodeLog: Sendable {
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
         await client.deletePort(port)
         await original.stop()
+        // The server keeps UUID -> key bindings: another key registers only once the operator
+        // released the binding (a re-flashed device). The client's pin still refuses it.
+        #expect(try await server.runner.releaseBinding(uuid: "cam-k"))
         let impostor = try TestDevice(uuid: "cam-k", server: server.address, seed: 12)
         try await impostor.start()
         let codes = CodeLog()

@@ -121,11 +121,11 @@ import Testing
     }
 
     @Test func uuidRule() {
-        #expect(SignalingUUID.isValid("CAM-0001"))
-        #expect(SignalingUUID.isValid(String(repeating: "~", count: 64)))
-        #expect(!SignalingUUID.isValid(String(repeating: "a", count: 65)))
-        #expect(!SignalingUUID.isValid(""))
-        #expect(!SignalingUUID.isValid("a\u{7F}"))
-        #expect(!SignalingUUID.isValid("a\u{0}b"))
+        #expect(DeviceUUID.isValid("CAM-0001"))
+        #expect(DeviceUUID.isValid(String(repeating: "~", count: 64)))
+        #expect(!DeviceUUID.isValid(String(repeating: "a", count: 65)))
+        #expect(!DeviceUUID.isValid(""))
+        #expect(!DeviceUUID.isValid("a\u{7F}"))
+        #expect(!DeviceUUID.isValid("a\u{0}b"))
     }
 }

@@ -13,18 +13,19 @@ enum SignalingSamples {
     static let messages: [SignalingMessage] = [
         .hello(requestID: 1, role: .device),
         .hello(requestID: .max, role: .client),
-        .challenge(requestID: 2, cookie: cookie, keyRequired: true),
-        .register(.init(requestID: 3, role: .device, uuid: "CAM-0001", publicKey: key, extra: Array("model=x".utf8),
-                        candidates: [v4, v6], cookie: cookie, proof: [UInt8](repeating: 7, count: 32))),
-        .register(.init(requestID: 4, role: .client, uuid: String(repeating: "u", count: 64), publicKey: key,
-                        extra: [UInt8](repeating: 1, count: 512), candidates: Array(repeating: v4, count: 8), cookie: cookie,
-                        proof: nil)),
-        .registered(requestID: 5, observed: v6, keepaliveSeconds: 20, token: 0x0123_4567_89AB_CDEF),
+        .challenge(requestID: 2, cookie: cookie, serverPublicKey: key),
+        .register(.init(requestID: 3, role: .device, cookie: cookie, ephemeral: key, encryptedStatic: [UInt8](repeating: 7, count: 48),
+                        encryptedPayload: [UInt8](repeating: 9, count: 60))),
+        .register(.init(requestID: 4, role: .client, cookie: cookie, ephemeral: key, encryptedStatic: [UInt8](repeating: 7, count: 48),
+                        encryptedPayload: [UInt8](repeating: 1, count: SignalingLimits.tagLength))),
+        .registered(requestID: 5, ephemeral: key, encryptedPayload: [UInt8](repeating: 5, count: 34)),
+        .sealed(.init(channel: 0x0123_4567_89AB_CDEF, counter: 0, ciphertext: [UInt8](repeating: 3, count: 40))),
+        .sealed(.init(channel: 1, counter: .max, ciphertext: [UInt8](repeating: 3, count: SignalingLimits.tagLength))),
         .error(requestID: 6, code: .serverKeyRejected),
         .error(requestID: 6, code: SignalingErrorCode(rawValue: 200)),
         .keepalive(requestID: 7, token: 99),
         .keepaliveAck(requestID: 8, observed: v4),
-        .query(requestID: 9, token: 1, uuid: "设备-1"),
+        .query(requestID: 9, token: 1, uuid: "CAM-~!#"),
         .queryResult(.init(requestID: 10, online: true, publicAddress: v4, publicKey: key, extra: [1, 2, 3])),
         .queryResult(.init(requestID: 10, online: false, publicAddress: nil, publicKey: [], extra: [])),
         .connect(.init(requestID: 11, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xFEED),
@@ -40,8 +41,6 @@ enum SignalingSamples {
         .search(requestID: 18, uuid: "CAM-0001"),
         .searchReply(requestID: 19, uuid: "CAM-0001", address: v4),
         // The appended NAT fields.
-        .register(.init(requestID: 20, role: .device, uuid: "CAM-0002", publicKey: key, extra: [], candidates: [v4],
-                        cookie: cookie, proof: nil, nat: .endpointDependent(delta: -3))),
         .keepalive(requestID: 21, token: 99, nat: .endpointIndependent),
         .connect(.init(requestID: 22, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 1),
                        candidates: [], nat: .endpointDependent(delta: 31_000))),
@@ -61,7 +60,10 @@ enum SignalingSamples {
     ]
 
     /// Types whose last field is the appended NAT behaviour (cut there: an older sender).
-    static let natTypes: Set<SignalingMessageType> = [.register, .connect, .connectResult, .introduce]
+    static let natTypes: Set<SignalingMessageType> = [.keepalive, .connect, .connectResult, .introduce]
+
+    /// Types that end in an AEAD ciphertext taking the rest of the datagram (at least a tag).
+    static let encryptedTypes: Set<SignalingMessageType> = [.register, .registered, .sealed]
 
     static func bytes(_ message: SignalingMessage) -> [UInt8] {
         var buffer = ByteBuffer()
@@ -73,7 +75,7 @@ enum SignalingSamples {
         try SignalingMessage.parse(ByteBuffer(bytes: bytes))
     }
 
-    static let paddedTypes: Set<SignalingMessageType> = [.hello, .keepalive, .probe, .search]
+    static let paddedTypes: Set<SignalingMessageType> = [.hello, .probe, .search]
 
     /// A CONNECT with the resume field (appended after NAT).
     static func resumes(_ message: SignalingMessage) -> Bool {
@@ -102,10 +104,13 @@ enum SignalingSamples {
             #expect(SignalingSamples.bytes(message).count >= SignalingLimits.minPaddedRequest)
         }
         // The largest replies a server sends to an unverified source.
-        let challenge = SignalingSamples.bytes(.challenge(requestID: 1, cookie: SignalingSamples.cookie, keyRequired: true))
-        let ack = SignalingSamples.bytes(.keepaliveAck(requestID: 1, observed: SignalingSamples.v6))
+        let challenge = SignalingSamples.bytes(.challenge(requestID: 1, cookie: SignalingSamples.cookie, serverPublicKey: SignalingSamples.key))
         let probe = SignalingSamples.bytes(.probeResult(requestID: 1, observed: SignalingSamples.v6))
-        #expect(max(challenge.count, ack.count, probe.count) <= SignalingLimits.minPaddedRequest)
+        #expect(challenge.count == 57)
+        #expect(max(challenge.count, probe.count) <= SignalingLimits.minPaddedRequest)
+        // A bare ERROR (bad cookie, unknown channel) is smaller than any REGISTER or SEALED.
+        let error = SignalingSamples.bytes(.error(requestID: 1, code: .unknownSession))
+        #expect(error.count < SignalingLimits.sealedHeaderLength + SignalingLimits.tagLength)
     }
 
     @Test func everyTruncationIsATypedError() {
@@ -118,6 +123,16 @@ enum SignalingSamples {
                 olderLayouts = [resumeEnd, resumeEnd - 8, resumeEnd - 8 - NATBehavior.wireLength]
             } else if SignalingSamples.natTypes.contains(message.type) {
                 olderLayouts = [bytes.count - NATBehavior.wireLength]
+            } else if SignalingSamples.encryptedTypes.contains(message.type) {
+                // The ciphertext is the rest of the datagram: any cut leaving a tag parses (and fails to open).
+                let ciphertext: Int
+                switch message {
+                case .register(let m): ciphertext = m.encryptedPayload.count
+                case .registered(_, _, let payload): ciphertext = payload.count
+                case .sealed(let m): ciphertext = m.ciphertext.count
+                default: ciphertext = 0
+                }
+                olderLayouts = Set((bytes.count - ciphertext + SignalingLimits.tagLength)..<bytes.count)
             }
             for length in 0..<bytes.count where !olderLayouts.contains(length) {
                 #expect(throws: SignalingParseError.self, "\(message) cut at \(length)") {
@@ -137,6 +152,21 @@ enum SignalingSamples {
         // invalid UTF-8 uuid
         let badUTF8 = [UInt8]([0x27, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 8) + [2, 0xC3, 0x28]
         #expect(throws: SignalingParseError.invalid("uuid")) { try SignalingSamples.parse(badUTF8) }
+        // UUIDs are printable ASCII without spaces: a space, a control byte, UTF-8 beyond ASCII.
+        for uuid in [[0x41, 0x20, 0x42], [0x41, 0x0A], [0xC3, 0xA9], [0x7F]] as [[UInt8]] {
+            let bytes = [UInt8]([0x27, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 8) + [UInt8(uuid.count)] + uuid
+            #expect(throws: SignalingParseError.invalid("uuid")) { try SignalingSamples.parse(bytes) }
+            let search = [UInt8]([0x2F, 0, 0, 0, 1, UInt8(uuid.count)]) + uuid
+            #expect(throws: SignalingParseError.invalid("uuid")) { try SignalingSamples.parse(search) }
+        }
+        // An encrypted field shorter than its tag, or longer than the bound.
+        #expect(throws: SignalingParseError.truncated("ciphertext")) {
+            try SignalingSamples.parse([0x33] + [UInt8](repeating: 0, count: 16) + [UInt8](repeating: 1, count: 15))
+        }
+        #expect(throws: SignalingParseError.invalid("ciphertext")) {
+            try SignalingSamples.parse([0x33] + [UInt8](repeating: 0, count: 16)
+                                       + [UInt8](repeating: 1, count: SignalingLimits.maxEncryptedLength + 1))
+        }
         // 9 candidates
         let connect = [UInt8]([0x29, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 16) + [1, 0x41, 9]
         #expect(throws: SignalingParseError.invalid("candidates")) { try SignalingSamples.parse(connect) }
@@ -154,21 +184,14 @@ enum SignalingSamples {
         #expect(throws: SignalingParseError.invalid("observed")) { try SignalingSamples.parse([0x26, 0, 0, 0, 1, 5, 1, 2, 3, 4, 0, 1]) }
     }
 
-    @Test func proofBindsKeyCookieAndIdentity() {
-        let cookie = SignalingSamples.cookie
-        let key = SignalingSamples.key
-        let proof = SignalingProof.make(serverKey: "secret", cookie: cookie, role: .device, uuid: "A", publicKey: key)
-        #expect(proof.count == 32)
-        #expect(SignalingProof.verify(proof, serverKey: "secret", cookie: cookie, role: .device, uuid: "A", publicKey: key))
-        #expect(!SignalingProof.verify(proof, serverKey: "Secret", cookie: cookie, role: .device, uuid: "A", publicKey: key))
-        #expect(!SignalingProof.verify(proof, serverKey: "secret", cookie: Array(cookie.reversed()), role: .device, uuid: "A",
-                                       publicKey: key))
-        #expect(!SignalingProof.verify(proof, serverKey: "secret", cookie: cookie, role: .client, uuid: "A", publicKey: key))
-        #expect(!SignalingProof.verify(proof, serverKey: "secret", cookie: cookie, role: .device, uuid: "B", publicKey: key))
-        #expect(!SignalingProof.verify(Array(proof.prefix(31)), serverKey: "secret", cookie: cookie, role: .device, uuid: "A",
-                                       publicKey: key))
-        // The key itself never appears in the proof.
-        #expect(!proof.starts(with: Array("secret".utf8)))
+    @Test func uuidRuleIsOneSharedValidator() {
+        #expect(DeviceUUID.isValid("CAM-0001"))
+        #expect(DeviceUUID.isValid(String(repeating: "~", count: 64)))
+        #expect(!DeviceUUID.isValid(""))
+        #expect(!DeviceUUID.isValid(String(repeating: "u", count: 65)))
+        #expect(!DeviceUUID.isValid("a b"))
+        #expect(!DeviceUUID.isValid("設備"))
+        #expect(!DeviceUUID.isValid("a\u{7F}"))
     }
 }
 

@@ -16,13 +16,14 @@ final class TestClient: @unchecked Sendable {
 
     init(loop: EventLoop, server: NetAddress, seed: UInt64) throws {
         let entropy = SeededEntropy(seed: seed)
+        let identity = StaticIdentity.generate(entropy)
         driver = EndpointDriver(
             endpoint: TransportEndpoint(
-                options: .init(config: TransportConfig(), identity: StaticIdentity.generate(entropy), acceptIncoming: false),
+                options: .init(config: TransportConfig(), identity: identity, acceptIncoming: false),
                 entropy: entropy),
             eventLoop: loop)
         signaling = try SignalingClient(
-            config: SignalingClientConfig(role: .client, uuid: "app-\(seed)", server: server),
+            config: SignalingClientConfig(role: .client, uuid: "app-\(seed)", identity: identity, server: server),
             entropy: entropy, now: EndpointDriver.now())
     }
 
@@ -100,15 +101,17 @@ final class DeviceHarness: @unchecked Sendable {
     var serverNet: NetAddress { NetAddress(serverAddress)! }
     private var channels: [Channel] = []
 
-    init(serverKey: String? = nil) async throws {
-        var config = ServerConfig()
-        config.serverKey = serverKey
+    init() async throws {
+        let config = ServerConfig()
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
         options.port = 0
         server = ServerRunner(config: config, options: options, logger: Logger(label: "test.server"), group: group)
         serverAddress = try await server.start().main
     }
+
+    /// The server's public key as agents are given it (`svrkey`).
+    var serverKey: String { Hex.encode(server.config.identity.publicKey) }
 
     /// Options for a device on this server: loopback, discovery off unless a test asks for it.
     func deviceOptions(uuid: String, serverKey: String? = nil) -> DeviceAgentOptions {

@@ -25,7 +25,7 @@ final class SignalingAgent: @unchecked Sendable {
                 entropy: entropy),
             eventLoop: loop)
         signaling = try SignalingClient(
-            config: SignalingClientConfig(role: role, uuid: uuid, publicKey: identity.publicKey, server: server),
+            config: SignalingClientConfig(role: role, uuid: uuid, identity: identity, server: server),
             entropy: entropy, now: EndpointDriver.now())
     }
 

@@ -12,11 +12,11 @@ import Testing
     static let observation = NetAddress(ipv4: (198, 51, 100, 1), port: 7001)
 
     /// Sends everything due and returns it.
-    static func sent(_ client: SignalingClient, now: Instant) -> [(SignalingMessage, NetAddress)] {
+    static func sent(_ client: SignalingClient, _ peer: ServerPeer, now: Instant) -> [(SignalingMessage, NetAddress)] {
         var out: [(SignalingMessage, NetAddress)] = []
         var buffer = ByteBuffer()
         while let destination = client.pollTransmit(now: now, into: &buffer) {
-            if let message = try? SignalingMessage.parse(buffer) { out.append((message, destination)) }
+            if let message = try? SignalingMessage.parse(buffer), let opened = peer.open(message) { out.append((opened, destination)) }
         }
         return out
     }
@@ -32,14 +32,16 @@ import Testing
         var config = SignalingClientConfig(role: .device, uuid: "CAM", server: Self.server, observationServer: Self.observation)
         config.classifiesNAT = true
         let client = try SignalingClient(config: config, entropy: SeededEntropy(seed: 5), now: .zero)
+        let peer = ServerPeer()
         let now = Instant.zero
-        guard case .hello(let helloID, _)? = Self.sent(client, now: now).first?.0 else { Issue.record("no HELLO"); return }
-        Self.reply(client, .challenge(requestID: helloID, cookie: [UInt8](repeating: 1, count: 20), keyRequired: false), now: now)
-        guard case .register(let register)? = Self.sent(client, now: now).first?.0 else { Issue.record("no REGISTER"); return }
-        #expect(register.nat == .unknown)
+        guard case .hello(let helloID, _)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no HELLO"); return }
+        Self.reply(client, peer.challenge(helloID), now: now)
+        guard case .register(let register)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no REGISTER"); return }
+        let opened = try SignalingRegistration.Responder(register, server: peer.identity)
+        #expect(opened.payload.nat == .unknown)
         let main = NetAddress(ipv4: (203, 0, 113, 9), port: 40_000)
-        Self.reply(client, .registered(requestID: register.requestID, observed: main, keepaliveSeconds: 20, token: 77), now: now)
-        let probes = Self.sent(client, now: now)
+        Self.reply(client, try #require(peer.registered(register, token: 77, observed: main)), now: now)
+        let probes = Self.sent(client, peer, now: now)
         guard case .probe(let probeID)? = probes.first?.0 else { Issue.record("no PROBE: \(probes)"); return }
         #expect(probes.first?.1 == Self.observation)
         Self.reply(client, .probeResult(requestID: probeID, observed: NetAddress(ipv4: (203, 0, 113, 9), port: observedPort)),
@@ -49,11 +51,11 @@ import Testing
         while let event = client.pollEvent() { events.append(event) }
         #expect(events.contains(.natBehavior(expected)))
         // A keepalive carries it right away.
-        let next = Self.sent(client, now: now)
+        let next = Self.sent(client, peer, now: now)
         #expect(next.contains { if case .keepalive(_, 77, expected) = $0.0 { true } else { false } }, "\(next)")
         // CONNECT carries it too.
         client.connect(uuid: "DOOR", clientConnectionID: ConnectionID(rawValue: 1), candidates: [], now: now)
-        #expect(Self.sent(client, now: now).contains { if case .connect(let m) = $0.0 { m.nat == expected } else { false } })
+        #expect(Self.sent(client, peer, now: now).contains { if case .connect(let m) = $0.0 { m.nat == expected } else { false } })
     }
 
     @Test func serverStoresTheNATAndPassesBothToTheSession() throws {

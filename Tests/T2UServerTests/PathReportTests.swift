@@ -31,7 +31,7 @@ import Testing
         // The device is not the session's client; an unknown session; a stranger with the token.
         #expect(h.send(.pathReport(requestID: 32, token: deviceToken, sessionID: sessionID, path: .lan), from: Addr.device).isEmpty)
         #expect(h.send(.pathReport(requestID: 33, token: clientToken, sessionID: 999, path: .lan), from: Addr.client).isEmpty)
-        #expect(h.send(.pathReport(requestID: 34, token: clientToken, sessionID: sessionID, path: .lan), from: Addr.stranger).isEmpty)
+        #expect(h.sendBare(.pathReport(requestID: 34, token: clientToken, sessionID: sessionID, path: .lan), from: Addr.stranger).isEmpty)
         #expect(h.core.counters.totalRejected == rejectedBefore + 3)
         #expect(h.core.counters[.relayUnknownSession] == 2)
         #expect(h.core.counters.pathReports == 1)
@@ -55,12 +55,15 @@ import Testing
         let h = ServerHarness()
         func register(_ role: SignalingRole, _ uuid: String, _ source: NetAddress, nat: NATBehavior) throws -> UInt64 {
             let cookie = try #require(h.cookie(for: source, role: role))
-            guard case .registered(_, _, _, let token)? = h.request(
-                .register(.init(requestID: 2, role: role, uuid: uuid, publicKey: [UInt8](repeating: 1, count: 32), extra: [],
-                                candidates: [], cookie: cookie, proof: nil, nat: nat)), from: source) else {
+            let initiator = try SignalingRegistration.Initiator(
+                requestID: 2, role: role, cookie: cookie, identity: h.identity(uuid), serverPublicKey: h.serverPublicKey,
+                payload: RegistrationPayload(uuid: uuid, extra: [], candidates: [], nat: nat), entropy: h.entropy)
+            guard case .registered(_, let ephemeral, let encrypted)? = h.request(.register(initiator.message), from: source) else {
                 throw CancellationError()
             }
-            return token
+            let (answer, channel) = try initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+            h.channels[answer.token] = channel
+            return answer.token
         }
         _ = try register(.device, "CAM-1", Addr.device, nat: .endpointDependent(delta: 9000))
         let client = try register(.client, "client-1", Addr.client, nat: .endpointIndependent)

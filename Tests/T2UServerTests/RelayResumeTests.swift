@@ -89,10 +89,17 @@ import Testing
         #expect(!offline.online)
         #expect(h.core.sessionCount == 0)
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
-        // A wrong token, or the right token from another address: told to register, no session.
-        #expect(Self.resume(h, token: clientToken &+ 1).first?.message == .error(requestID: 40, code: .unknownSession))
-        #expect(Self.resume(h, token: clientToken, from: Addr.stranger).first?.message
-            == .error(requestID: 40, code: .unknownSession))
+        // A token without its channel's keys (in clear, from anywhere) is refused without an answer;
+        // a sealed CONNECT naming another token than its channel is dropped.
+        let resume = SignalingMessage.connect(.init(requestID: 40, token: clientToken, uuid: "CAM-1", clientConnectionID: Self.clientCID,
+                                                    candidates: [], resumeDeviceConnectionID: Self.deviceCID))
+        #expect(h.sendBare(resume, from: Addr.stranger).isEmpty)
+        #expect(Self.resume(h, token: clientToken &+ 1).isEmpty)
+        let mismatched = h.channels[clientToken]!.seal(.connect(.init(
+            requestID: 41, token: clientToken &+ 1, uuid: "CAM-1", clientConnectionID: Self.clientCID, candidates: [],
+            resumeDeviceConnectionID: Self.deviceCID)))
+        #expect(h.sendRaw(ServerSamples.bytes(.sealed(mismatched)), from: Addr.client).isEmpty)
+        #expect(h.core.counters[.unsealed] == 2)
         #expect(h.core.sessionCount == 0)
         guard case .connectResult(let r)? = Self.resume(h, token: clientToken).first?.message else { Issue.record("no answer"); return }
         #expect(r.online)

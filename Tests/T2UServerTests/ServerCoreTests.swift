@@ -5,52 +5,38 @@ import Testing
 @testable import T2UServer
 
 @Suite struct ServerCoreRegistrationTests {
-    @Test func registersWithoutKey() throws {
+    @Test func registersWithIKAndStatesTheServerKey() throws {
         let h = ServerHarness()
-        guard case .challenge(1, let cookie, let keyRequired)? = h.request(.hello(requestID: 1, role: .device), from: Addr.device)
+        guard case .challenge(1, let cookie, let serverKey)? = h.request(.hello(requestID: 1, role: .device), from: Addr.device)
         else { Issue.record("no challenge"); return }
-        #expect(!keyRequired)
+        #expect(serverKey == h.serverPublicKey)
         #expect(cookie.count == SignalingLimits.cookieLength)
         let reply = h.register(.device, uuid: "CAM-1", from: Addr.device)
-        guard case .registered(2, let observed, let keepalive, let token)? = reply else {
+        guard case .registered(2, _, _)? = reply, let answer = h.lastAnswer else {
             Issue.record("not registered: \(String(describing: reply))"); return
         }
-        #expect(observed == Addr.device)
-        #expect(keepalive == 20)
-        #expect(h.core.registry.lookup(token: token)?.uuid == "CAM-1")
+        #expect(answer.observed == Addr.device)
+        #expect(answer.keepaliveSeconds == 20)
+        // The key on record is the one the handshake authenticated.
+        #expect(h.core.registry.lookup(token: answer.token)?.publicKey == h.identity("CAM-1").publicKey)
+        #expect(h.core.bindings.boundKey(uuid: "CAM-1") == h.identity("CAM-1").publicKey)
         #expect(h.core.counters.registrations == 1)
     }
 
-    @Test func keyedServerAcceptsTheRightProofOnly() {
-        var config = ServerConfig()
-        config.serverKey = "s3cret-server-key"
-        let h = ServerHarness(config: config)
-        guard case .challenge(_, _, true)? = h.request(.hello(requestID: 1, role: .client), from: Addr.client) else {
-            Issue.record("challenge must say a key is required"); return
-        }
-        #expect(h.token(.device, uuid: "CAM-1", from: Addr.device, key: "s3cret-server-key") != nil)
-
-        // No proof, and a proof made with a wrong key: both refused with serverKeyRejected.
-        for key in [nil, "wrong-key"] as [String?] {
-            guard let cookie = h.cookie(for: Addr.client) else { Issue.record("no cookie"); return }
-            let proof = key.map { SignalingProof.make(serverKey: $0, cookie: cookie, role: .client, uuid: "me", publicKey: ServerSamples.key) }
-            let out = h.send(.register(.init(requestID: 9, role: .client, uuid: "me", publicKey: ServerSamples.key, extra: [],
-                                             candidates: [], cookie: cookie, proof: proof)), from: Addr.client)
-            #expect(out.count == 1)
-            #expect(out.first?.message == .error(requestID: 9, code: .serverKeyRejected))
-            // The reply leaks nothing about the key.
-            let keyBytes = Array("s3cret-server-key".utf8)
-            #expect(out.first.map { !containsSubsequence($0.bytes, keyBytes) } ?? false)
-        }
+    @Test func registerEncryptedToAnotherServerKeyIsRefused() {
+        let h = ServerHarness()
+        let otherServer = StaticIdentity.generate(SeededEntropy(seed: 99))
+        let reply = h.register(.client, uuid: "me", from: Addr.client, serverKey: otherServer.publicKey)
+        #expect(reply == .error(requestID: 2, code: .serverKeyRejected))
         #expect(h.core.registry.lookup(role: .client, uuid: "me") == nil)
-        #expect(h.core.counters[.serverKeyRejected] == 2)
+        #expect(h.core.counters[.serverKeyRejected] == 1)
     }
 
     @Test func cookieIsBoundToAddressAndTime() {
         let h = ServerHarness()
         guard let cookie = h.cookie(for: Addr.device) else { Issue.record("no cookie"); return }
-        let register = SignalingMessage.register(.init(requestID: 3, role: .device, uuid: "CAM-1", publicKey: ServerSamples.key,
-                                                      extra: [], candidates: [], cookie: cookie, proof: nil))
+        let register = SignalingMessage.register(
+            h.registration(.device, uuid: "CAM-1", cookie: cookie, identity: h.identity("CAM-1"), requestID: 3).message)
         #expect(h.request(register, from: Addr.stranger) == .error(requestID: 3, code: .badCookie))
         h.advance(by: .seconds(70))
         #expect(h.request(register, from: Addr.device) == .error(requestID: 3, code: .badCookie))
@@ -77,9 +63,10 @@ import Testing
         #expect(!offline.online)
         #expect(offline.publicAddress == nil)
         #expect(h.core.counters.expirations == 1)
-        // The device's old token is gone: its keepalive is told to register again.
+        // The device's old channel is gone: its keepalive is told (bare, named by the channel's low
+        // 32 bits) to register again.
         #expect(h.request(.keepalive(requestID: 8, token: deviceToken), from: Addr.device)
-            == .error(requestID: 8, code: .unknownSession))
+            == .error(requestID: UInt32(truncatingIfNeeded: deviceToken), code: .unknownSession))
     }
 
     @Test func queryReturnsExtraPublicAddressAndKey() throws {
@@ -89,12 +76,12 @@ import Testing
         let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
         let reply = h.request(.query(requestID: 5, token: clientToken, uuid: "CAM-1"), from: Addr.client)
         #expect(reply == .queryResult(.init(requestID: 5, online: true, publicAddress: Addr.device,
-                                            publicKey: [UInt8](repeating: 0xD0, count: 32), extra: extra)))
+                                            publicKey: h.identity("CAM-1").publicKey, extra: extra)))
         let unknown = h.request(.query(requestID: 6, token: clientToken, uuid: "nope"), from: Addr.client)
         #expect(unknown == .queryResult(.init(requestID: 6, online: false, publicAddress: nil, publicKey: [], extra: [])))
-        // A token used from another address is not accepted (and the answer is tiny).
-        let stolen = h.send(.query(requestID: 7, token: clientToken, uuid: "CAM-1"), from: Addr.stranger)
-        #expect(stolen.map(\.message) == [.error(requestID: 7, code: .unknownSession)])
+        // A token without the channel's keys buys nothing: no answer at all.
+        #expect(h.sendBare(.query(requestID: 7, token: clientToken, uuid: "CAM-1"), from: Addr.stranger).isEmpty)
+        #expect(h.core.counters[.unsealed] == 1)
     }
 
     @Test func probeOnObservationPortReportsTheObservedAddress() {
@@ -141,7 +128,7 @@ import Testing
         let i = try #require(introduce)
         #expect(r.online)
         #expect(r.relayAllowed)
-        #expect(r.devicePublicKey == [UInt8](repeating: 0xD0, count: 32))
+        #expect(r.devicePublicKey == h.identity("CAM-1").publicKey)
         #expect(r.deviceCandidates == [Addr.device, Addr.deviceLAN])
         #expect(i.sessionID == r.sessionID)
         #expect(i.clientConnectionID.rawValue == Self.clientCID)
@@ -310,20 +297,41 @@ func containsSubsequence(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
 }
 
 @Suite struct SourceRateLimiterTests {
-    @Test func boundedTableRefusesNewSourcesUntilIdleOnesCanBePruned() {
+    @Test func fullTableEvictsTheLeastRecentlyUsedPrefixAndNeverRefusesANewOne() {
         var limiter = SourceRateLimiter(rate: 1, burst: 2, capacity: 3)
         let now = Instant(nanoseconds: 0)
-        let sources = (0..<5).map { NetAddress(ipv4: (10, 0, 0, UInt8($0)), port: 1) }
+        let sources = (0..<5).map { NetAddress(ipv4: (10, 0, UInt8($0), 1), port: 1) }
         for source in sources.prefix(3) {
             let allowed = limiter.allow(source, now: now)
             #expect(allowed)
         }
-        let refused = !limiter.allow(sources[3], now: now)  // table full, nobody idle
-        #expect(refused)
+        // Source 0 is used again, so source 1 is the least recently used.
+        _ = limiter.allow(sources[0], now: now)
+        let fourth = limiter.allow(sources[3], now: now)  // full: evicts source 1, admitted
+        #expect(fourth)
         #expect(limiter.trackedSources == 3)
-        // After the buckets refill, the idle sources are forgotten and a new one fits.
-        let admitted = limiter.allow(sources[4], now: now + .seconds(3))
-        #expect(admitted)
-        #expect(limiter.trackedSources == 1)
+        // Source 0 kept its (now empty) bucket; source 1 comes back with a fresh one.
+        let zero = limiter.allow(sources[0], now: now)
+        #expect(!zero)
+        let one = limiter.allow(sources[1], now: now)
+        #expect(one)
+        #expect(limiter.trackedSources == 3)
     }
+
+    @Test func keysByPrefix() {
+        var limiter = SourceRateLimiter(rate: 1, burst: 2, capacity: 10)
+        let now = Instant(nanoseconds: 0)
+        func allow(_ address: NetAddress) -> Bool { limiter.allow(address, now: now) }
+        // Two hosts of one /24 share a bucket; another /24 has its own.
+        let first = [allow(NetAddress(ipv4: (10, 0, 0, 1), port: 1)), allow(NetAddress(ipv4: (10, 0, 0, 200), port: 9)),
+                     allow(NetAddress(ipv4: (10, 0, 0, 7), port: 2)), allow(NetAddress(ipv4: (10, 0, 1, 1), port: 1))]
+        #expect(first == [true, true, false, true])
+        // IPv6: the /64.
+        let second = [allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 1), port: 1)),
+                      allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 2), port: 1)),
+                      allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 3), port: 1))]
+        #expect(second == [true, true, false])
+        #expect(limiter.trackedSources == 3)
+    }
+
 }

@@ -3,20 +3,41 @@ import T2UCore
 
 @testable import T2UServer
 
-/// Drives a `ServerCore` on a virtual clock with raw datagrams and collects what it sends.
+/// Drives a `ServerCore` on a virtual clock with raw datagrams and collects what it sends. It also
+/// plays the agents: it registers them with the IK handshake (one static key per UUID, from the
+/// seeded entropy), seals their channel messages and opens the server's sealed replies.
 final class ServerHarness {
     struct Output {
         var bytes: [UInt8]
         var transmit: ServerTransmit
-        var message: SignalingMessage? { try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) }
+        /// The message as parsed, or the one inside when it came sealed in one of our channels.
+        var message: SignalingMessage?
+        var sealed: Bool
     }
 
     var now = Instant(nanoseconds: 1_000_000_000_000)
     let core: ServerCore
     let entropy = SeededEntropy(seed: 42)
+    /// Agents' static keys by UUID, and their ends of the channels by channel ID (= token).
+    var identities: [String: StaticIdentity] = [:]
+    var channels: [UInt64: SealedChannel] = [:]
+    /// What the last successful `register` was told.
+    var lastAnswer: RegisteredPayload?
 
-    init(config: ServerConfig = ServerConfig(), registry: Registry = InMemoryRegistry()) {
-        core = ServerCore(config: config, registry: registry, entropy: entropy, now: now)
+    static let serverIdentity = try! StaticIdentity(rawPrivateKey: [UInt8](repeating: 0x5E, count: 32))
+
+    init(config: ServerConfig = ServerConfig(identity: ServerHarness.serverIdentity), registry: Registry = InMemoryRegistry(),
+         bindings: DeviceBindings = FirstKeyBindings()) {
+        core = ServerCore(config: config, registry: registry, bindings: bindings, entropy: entropy, now: now)
+    }
+
+    var serverPublicKey: [UInt8] { core.config.identity.publicKey }
+
+    func identity(_ uuid: String) -> StaticIdentity {
+        if let identity = identities[uuid] { return identity }
+        let identity = StaticIdentity.generate(entropy)
+        identities[uuid] = identity
+        return identity
     }
 
     @discardableResult
@@ -25,14 +46,25 @@ final class ServerHarness {
         return drain()
     }
 
+    /// Sends `message`, sealed in its token's channel when it is a channel message of one of our agents.
     @discardableResult
     func send(_ message: SignalingMessage, from source: NetAddress, on socket: ServerSocket = .main) -> [Output] {
-        var buffer = ByteBuffer()
-        message.write(into: &buffer)
-        return sendRaw(Array(buffer.readableBytesView), from: source, on: socket)
+        sendRaw(sealedBytes(message) ?? ServerSamples.bytes(message), from: source, on: socket)
     }
 
-    /// The single reply to `message`, parsed.
+    /// The SEALED datagram for `message` in its token's channel (nil: not ours to seal).
+    func sealedBytes(_ message: SignalingMessage) -> [UInt8]? {
+        guard message.isChannelMessage, let token = ServerCore.token(of: message), channels[token] != nil else { return nil }
+        return ServerSamples.bytes(.sealed(channels[token]!.seal(message)))
+    }
+
+    /// Sends `message` in clear even when it could be sealed (what a token thief or a v1 agent does).
+    @discardableResult
+    func sendBare(_ message: SignalingMessage, from source: NetAddress) -> [Output] {
+        sendRaw(ServerSamples.bytes(message), from: source)
+    }
+
+    /// The single reply to `message`, parsed (opened when sealed).
     func request(_ message: SignalingMessage, from source: NetAddress) -> SignalingMessage? {
         let out = send(message, from: source)
         guard out.count == 1, out[0].transmit.destination == source else { return nil }
@@ -59,7 +91,13 @@ final class ServerHarness {
         while true {
             var buffer = ByteBuffer()
             guard let transmit = core.pollTransmit(now: now, into: &buffer) else { return out }
-            out.append(Output(bytes: Array(buffer.readableBytesView), transmit: transmit))
+            var message = try? SignalingMessage.parse(buffer)
+            var sealed = false
+            if case .sealed(let envelope)? = message, channels[envelope.channel] != nil {
+                message = try? channels[envelope.channel]!.open(envelope)
+                sealed = true
+            }
+            out.append(Output(bytes: Array(buffer.readableBytesView), transmit: transmit, message: message, sealed: sealed))
         }
     }
 
@@ -68,22 +106,38 @@ final class ServerHarness {
         return cookie
     }
 
-    /// HELLO + REGISTER; returns the REGISTER's reply.
-    func register(_ role: SignalingRole, uuid: String, from source: NetAddress, key: String? = nil, publicKey: [UInt8]? = nil,
-                  extra: [UInt8] = [], candidates: [NetAddress] = []) -> SignalingMessage? {
+    /// The REGISTER an agent with `identity` sends (IK to `serverKey`, default the server's own).
+    func registration(_ role: SignalingRole, uuid: String, cookie: [UInt8], identity: StaticIdentity, serverKey: [UInt8]? = nil,
+                      extra: [UInt8] = [], candidates: [NetAddress] = [], certificate: [UInt8]? = nil,
+                      rotation: KeyRotationData? = nil, requestID: UInt32 = 2) -> SignalingRegistration.Initiator {
+        try! SignalingRegistration.Initiator(
+            requestID: requestID, role: role, cookie: cookie, identity: identity, serverPublicKey: serverKey ?? serverPublicKey,
+            payload: RegistrationPayload(uuid: uuid, extra: extra, candidates: candidates, certificate: certificate, rotation: rotation),
+            entropy: entropy)
+    }
+
+    /// HELLO + REGISTER; returns the REGISTER's reply, and keeps the channel when registered.
+    func register(_ role: SignalingRole, uuid: String, from source: NetAddress, identity: StaticIdentity? = nil,
+                  serverKey: [UInt8]? = nil, extra: [UInt8] = [], candidates: [NetAddress] = []) -> SignalingMessage? {
         guard let cookie = cookie(for: source, role: role) else { return nil }
-        let publicKey = publicKey ?? [UInt8](repeating: role == .device ? 0xD0 : 0xC0, count: 32)
-        let proof = key.map { SignalingProof.make(serverKey: $0, cookie: cookie, role: role, uuid: uuid, publicKey: publicKey) }
-        return request(.register(.init(requestID: 2, role: role, uuid: uuid, publicKey: publicKey, extra: extra,
-                                       candidates: candidates, cookie: cookie, proof: proof)), from: source)
+        let initiator = registration(role, uuid: uuid, cookie: cookie, identity: identity ?? self.identity(uuid), serverKey: serverKey,
+                                     extra: extra, candidates: candidates)
+        let reply = request(.register(initiator.message), from: source)
+        if case .registered(_, let ephemeral, let encrypted)? = reply,
+           let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted) {
+            channels[completed.0.token] = completed.1
+            lastAnswer = completed.0
+        }
+        return reply
     }
 
     /// Registers and returns the session token (nil on failure).
-    func token(_ role: SignalingRole, uuid: String, from source: NetAddress, key: String? = nil, extra: [UInt8] = [],
+    func token(_ role: SignalingRole, uuid: String, from source: NetAddress, identity: StaticIdentity? = nil, extra: [UInt8] = [],
                candidates: [NetAddress] = []) -> UInt64? {
-        guard case .registered(_, _, _, let token)? = register(role, uuid: uuid, from: source, key: key, extra: extra,
-                                                               candidates: candidates) else { return nil }
-        return token
+        lastAnswer = nil
+        guard case .registered? = register(role, uuid: uuid, from: source, identity: identity, extra: extra, candidates: candidates)
+        else { return nil }
+        return lastAnswer?.token
     }
 }
 
@@ -132,8 +186,9 @@ enum ServerSamples {
             .keepalive(requestID: 3, token: 12345),
             .query(requestID: 4, token: token, uuid: "CAM-1"),
             .connect(.init(requestID: 5, token: token, uuid: "CAM-1", clientConnectionID: ConnectionID(rawValue: 5), candidates: [])),
-            .register(.init(requestID: 6, role: .device, uuid: "CAM-2", publicKey: key, extra: [UInt8](repeating: 1, count: 300),
-                            candidates: [], cookie: cookie, proof: nil)),
+            .register(.init(requestID: 6, role: .device, cookie: cookie, ephemeral: key,
+                            encryptedStatic: [UInt8](repeating: 2, count: 48), encryptedPayload: [UInt8](repeating: 1, count: 300))),
+            .sealed(.init(channel: token, counter: 0, ciphertext: [UInt8](repeating: 4, count: 40))),
             .introduceAck(requestID: 7, token: token, sessionID: 1),
             .search(requestID: 8, uuid: nil),
             .pathReport(requestID: 9, token: token, sessionID: 1, path: .direct),

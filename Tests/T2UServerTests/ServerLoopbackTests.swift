@@ -59,8 +59,50 @@ struct LoopbackAgent {
         try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)))
     }
 
+    /// HELLO, then REGISTER (IK to `serverKey`); the token and our end of the channel.
+    func register(role: SignalingRole, uuid: String, extra: [UInt8] = [], identity: StaticIdentity, serverKey: [UInt8],
+                  to server: SocketAddress) async throws -> (token: UInt64, channel: SealedChannel)? {
+        guard case .challenge(_, let cookie, let stated)? = try await request(.hello(requestID: 1, role: role), to: server),
+              stated == serverKey else { return nil }
+        let initiator = try SignalingRegistration.Initiator(
+            requestID: 2, role: role, cookie: cookie, identity: identity, serverPublicKey: serverKey,
+            payload: RegistrationPayload(uuid: uuid, extra: extra, candidates: []), entropy: SystemEntropy())
+        guard case .registered(_, let ephemeral, let encrypted)? = try await request(.register(initiator.message), to: server)
+        else { return nil }
+        let (answer, channel) = try initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+        guard answer.observed == address else { return nil }
+        return (answer.token, channel)
+    }
+
+    /// The next SEALED datagram in `sealedChannel`, opened (nil after `seconds`).
+    func nextSealed(in sealedChannel: inout SealedChannel, within seconds: Double = 2.5) async throws -> SignalingMessage? {
+        let type = SignalingMessageType.sealed.rawValue
+        while let envelope = try await next(type...type, within: seconds) {
+            if case .sealed(let sealed)? = try? SignalingMessage.parse(envelope.data), let message = try? sealedChannel.open(sealed) {
+                return message
+            }
+        }
+        return nil
+    }
+
+    /// Sends `message` sealed in `sealedChannel` until a sealed reply with its request ID arrives.
+    func request(_ message: SignalingMessage, in sealedChannel: inout SealedChannel, to server: SocketAddress)
+        async throws -> SignalingMessage? {
+        let sealed = SignalingMessage.sealed(sealedChannel.seal(message))
+        var opening: SealedChannel? = sealedChannel
+        let reply = try await request(sealed, to: server, matching: message.requestID, opening: &opening)
+        sealedChannel = opening ?? sealedChannel
+        return reply
+    }
+
     /// Sends `message` (re-sending every 200 ms, up to 10 times) until a reply with its request ID arrives.
     func request(_ message: SignalingMessage, to server: SocketAddress) async throws -> SignalingMessage? {
+        var none: SealedChannel?
+        return try await request(message, to: server, matching: message.requestID, opening: &none)
+    }
+
+    private func request(_ message: SignalingMessage, to server: SocketAddress, matching requestID: UInt32,
+                         opening sealedChannel: inout SealedChannel?) async throws -> SignalingMessage? {
         var buffer = channel.allocator.buffer(capacity: 128)
         message.write(into: &buffer)
         let datagram = buffer
@@ -80,7 +122,12 @@ struct LoopbackAgent {
             if envelope.data.readableBytes == 1, envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self) == 0xFF {
                 return nil  // our own timeout marker
             }
-            if let reply = try? SignalingMessage.parse(envelope.data), reply.requestID == message.requestID { return reply }
+            guard var reply = try? SignalingMessage.parse(envelope.data) else { continue }
+            if case .sealed(let sealed) = reply {
+                guard let opened = try? sealedChannel?.open(sealed) else { continue }
+                reply = opened
+            }
+            if reply.requestID == requestID { return reply }
         }
         return nil
     }
@@ -92,8 +139,8 @@ struct LoopbackAgent {
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
         options.port = 0
-        var config = ServerConfig()
-        config.serverKey = "loopback-key"
+        let config = ServerConfig()
+        let serverKey = config.identity.publicKey
         let runner = ServerRunner(config: config, options: options, logger: Logger(label: "test"), group: group)
         let (main, observation) = try await runner.start()
         #expect(main.port != nil && main.port != 0)
@@ -102,25 +149,15 @@ struct LoopbackAgent {
         let device = try await LoopbackAgent.make(group: group)
         let client = try await LoopbackAgent.make(group: group)
 
-        func register(_ agent: LoopbackAgent, role: SignalingRole, uuid: String, extra: [UInt8]) async throws -> UInt64? {
-            guard case .challenge(_, let cookie, true)? = try await agent.request(.hello(requestID: 1, role: role), to: main) else {
-                return nil
-            }
-            let key = [UInt8](repeating: 0x42, count: 32)
-            let proof = SignalingProof.make(serverKey: "loopback-key", cookie: cookie, role: role, uuid: uuid, publicKey: key)
-            let reply = try await agent.request(.register(.init(requestID: 2, role: role, uuid: uuid, publicKey: key, extra: extra,
-                                                                candidates: [], cookie: cookie, proof: proof)), to: main)
-            guard case .registered(_, let observed, _, let token)? = reply, observed == agent.address else { return nil }
-            return token
-        }
+        let deviceIdentity = StaticIdentity.generate(SystemEntropy())
+        var (_, deviceChannel) = try #require(try await device.register(
+            role: .device, uuid: "LOOP-1", extra: Array("hello".utf8), identity: deviceIdentity, serverKey: serverKey, to: main))
+        var (clientToken, clientChannel) = try #require(try await client.register(
+            role: .client, uuid: "client", identity: StaticIdentity.generate(SystemEntropy()), serverKey: serverKey, to: main))
 
-        let deviceToken = try await register(device, role: .device, uuid: "LOOP-1", extra: Array("hello".utf8))
-        #expect(deviceToken != nil)
-        let clientToken = try #require(try await register(client, role: .client, uuid: "client", extra: []))
-
-        let reply = try await client.request(.query(requestID: 3, token: clientToken, uuid: "LOOP-1"), to: main)
+        let reply = try await client.request(.query(requestID: 3, token: clientToken, uuid: "LOOP-1"), in: &clientChannel, to: main)
         #expect(reply == .queryResult(.init(requestID: 3, online: true, publicAddress: device.address,
-                                            publicKey: [UInt8](repeating: 0x42, count: 32), extra: Array("hello".utf8))))
+                                            publicKey: deviceIdentity.publicKey, extra: Array("hello".utf8))))
 
         // The second port reports the address it sees.
         let probe = try await client.request(.probe(requestID: 4), to: observation)
@@ -129,11 +166,10 @@ struct LoopbackAgent {
         // CONNECT: the device is introduced, then transport packets are relayed both ways.
         let connect = try await client.request(.connect(.init(requestID: 5, token: clientToken, uuid: "LOOP-1",
                                                               clientConnectionID: ConnectionID(rawValue: 0xC1), candidates: [])),
-                                               to: main)
+                                               in: &clientChannel, to: main)
         guard case .connectResult(let result)? = connect else { Issue.record("no connect result: \(String(describing: connect))"); return }
         #expect(result.online)
-        let introduce = try await device.next(SignalingMessageType.introduce.rawValue...SignalingMessageType.introduce.rawValue)
-        guard case .introduce(let intro)? = introduce.flatMap({ try? SignalingMessage.parse($0.data) }) else {
+        guard case .introduce(let intro)? = try await device.nextSealed(in: &deviceChannel) else {
             Issue.record("device was not introduced"); return
         }
         #expect(intro.sessionID == result.sessionID)
@@ -182,12 +218,12 @@ extension ServerLoopbackTests {
         let file = try ServerConfigFile(parsing: """
             # t2u-server settings
             port = 7100
-            key=abc=def
+            key-file=/etc/t2u/a=b.key
 
             relay=false
             """)
         #expect(file["port"] == "7100")
-        #expect(file["key"] == "abc=def")
+        #expect(file["key-file"] == "/etc/t2u/a=b.key")
         #expect(file["relay"] == "false")
         #expect(file["bind"] == nil)
     }
@@ -195,5 +231,11 @@ extension ServerLoopbackTests {
     @Test func rejectsUnknownKeysAndLinesWithoutEquals() {
         #expect(throws: ServerConfigFile.ParseError.unknownKey("prot", line: 1)) { try ServerConfigFile(parsing: "prot=1") }
         #expect(throws: ServerConfigFile.ParseError.missingEquals(line: 2)) { try ServerConfigFile(parsing: "port=1\nrelay") }
+    }
+
+    @Test func theV1SharedKeyIsRefusedWithWhatToDoInstead() {
+        #expect(throws: ServerConfigFile.ParseError.sharedKeyRemoved(line: 2)) { try ServerConfigFile(parsing: "port=1\nkey=secret") }
+        let message = "\(ServerConfigFile.ParseError.sharedKeyRemoved(line: 2))"
+        #expect(message.contains("key-file") && message.contains("--print-public-key"))
     }
 }

@@ -37,6 +37,17 @@ import Testing
             try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "", server: Self.server),
                                 entropy: SeededEntropy(seed: 1), now: .zero)
         }
+        // UUIDs are printable ASCII without spaces (docs/SECURITY.md §4).
+        for bad in ["has space", "tab\t", "nul\u{0}", "é", String(repeating: "u", count: 65)] {
+            #expect(throws: SignalingClientConfig.Invalid.uuidLength) {
+                try SignalingClient(config: SignalingClientConfig(role: .device, uuid: bad, server: Self.server),
+                                    entropy: SeededEntropy(seed: 1), now: .zero)
+            }
+        }
+        #expect(throws: SignalingClientConfig.Invalid.serverPublicKey) {
+            try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", serverPublicKey: [1, 2], server: Self.server),
+                                entropy: SeededEntropy(seed: 1), now: .zero)
+        }
         #expect(throws: SignalingClientConfig.Invalid.extraTooLong) {
             try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", extra: [UInt8](repeating: 0, count: 513),
                                                               server: Self.server), entropy: SeededEntropy(seed: 1), now: .zero)
@@ -47,7 +58,7 @@ import Testing
         let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
                                          entropy: SeededEntropy(seed: 1), now: .zero)
         var buffer = ByteBuffer()
-        SignalingMessage.challenge(requestID: 1, cookie: [UInt8](repeating: 0, count: 20), keyRequired: false).write(into: &buffer)
+        ServerPeer().challenge(1).write(into: &buffer)
         client.receive(buffer, from: NetAddress(ipv4: (6, 6, 6, 6), port: 7000), now: .zero)
         client.receive(ByteBuffer(bytes: [0x21, 1]), from: Self.server, now: .zero)
         #expect(client.ignoredDatagrams == 2)
@@ -60,39 +71,135 @@ import Testing
     @Test func relayUnknownReportsAndChecksTheRegistrationAtOnce() throws {
         let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
                                          entropy: SeededEntropy(seed: 3), now: .zero)
-        func send(_ message: SignalingMessage, at now: Instant, from: NetAddress = Self.server) {
-            var buffer = ByteBuffer()
-            message.write(into: &buffer)
-            client.receive(buffer, from: from, now: now)
-        }
-        func next(_ now: Instant) -> SignalingMessage? {
-            var buffer = ByteBuffer()
-            guard client.pollTransmit(now: now, into: &buffer) != nil else { return nil }
-            return try? SignalingMessage.parse(buffer)
-        }
-        guard case .hello(let helloID, _)? = next(.zero) else { Issue.record("no hello"); return }
-        send(.challenge(requestID: helloID, cookie: [UInt8](repeating: 1, count: 20), keyRequired: false), at: .zero)
-        guard case .register(let register)? = next(.zero) else { Issue.record("no register"); return }
-        send(.registered(requestID: register.requestID, observed: NetAddress(ipv4: (203, 0, 113, 9), port: 1), keepaliveSeconds: 20,
-                         token: 77), at: .zero)
-        #expect(client.status == .registered)
+        let peer = ServerPeer()
+        let (send, next) = Self.wire(client, peer)
+        try Self.register(client, peer, token: 77)
         while client.pollEvent() != nil {}
         let later = Instant.zero + .seconds(2)
         #expect(next(later) == nil, "no keepalive due yet")
 
         // From someone else than the server: ignored.
         let ignoredBefore = client.ignoredDatagrams
-        send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), at: later, from: NetAddress(ipv4: (6, 6, 6, 6), port: 7000))
+        var stray = ByteBuffer()
+        SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)).write(into: &stray)
+        client.receive(stray, from: NetAddress(ipv4: (6, 6, 6, 6), port: 7000), now: later)
         #expect(client.ignoredDatagrams == ignoredBefore + 1)
         #expect(next(later) == nil)
 
-        send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), at: later)
+        send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), later)
         #expect(client.pollEvent() == .relayUnknown(ConnectionID(rawValue: 5)))
         guard case .keepalive(let keepaliveID, 77, _)? = next(later) else { Issue.record("no immediate keepalive"); return }
         // A burst of RELAY_UNKNOWNs does not multiply keepalives.
-        send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), at: later)
+        send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), later)
         #expect(next(later) == nil)
-        send(.error(requestID: keepaliveID, code: .unknownSession), at: later)
+        send(.error(requestID: keepaliveID, code: .unknownSession), later)
+        #expect(next(later) == nil, "a bare error naming the keepalive is not authentic: ignored")
+        send(.error(requestID: 77, code: .unknownSession), later)  // names the channel (token 77)
         guard case .hello? = next(later) else { Issue.record("no new registration"); return }
+    }
+
+    typealias Send = (SignalingMessage, Instant, NetAddress) -> Void
+    typealias Next = (Instant) -> SignalingMessage?
+
+    /// Feeding and reading `client` as `peer` (sealed messages opened).
+    static func wire(_ client: SignalingClient, _ peer: ServerPeer) -> ((SignalingMessage, Instant) -> Void, Next) {
+        let send = { (message: SignalingMessage, now: Instant) in
+            var buffer = ByteBuffer()
+            message.write(into: &buffer)
+            client.receive(buffer, from: Self.server, now: now)
+        }
+        let next = { (now: Instant) -> SignalingMessage? in
+            var buffer = ByteBuffer()
+            guard client.pollTransmit(now: now, into: &buffer) != nil, let message = try? SignalingMessage.parse(buffer) else { return nil }
+            return peer.open(message)
+        }
+        return (send, next)
+    }
+
+    /// HELLO -> CHALLENGE -> REGISTER -> REGISTERED (token) at time zero.
+    static func register(_ client: SignalingClient, _ peer: ServerPeer, token: UInt64) throws {
+        let (send, next) = wire(client, peer)
+        guard case .hello(let helloID, _)? = next(.zero) else { throw Failure("no hello") }
+        send(peer.challenge(helloID), .zero)
+        guard case .register(let register)? = next(.zero) else { throw Failure("no register") }
+        let registered = try #require(peer.registered(register, token: token, observed: NetAddress(ipv4: (203, 0, 113, 9), port: 1)))
+        send(registered, .zero)
+        #expect(client.status == .registered)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    @Test func pinnedAgentRefusesAServerWithAnotherKey() throws {
+        let keyA = StaticIdentity.generate(SeededEntropy(seed: 10))
+        let serverB = ServerPeer(identity: StaticIdentity.generate(SeededEntropy(seed: 11)))
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", serverPublicKey: keyA.publicKey, server: Self.server),
+            entropy: SeededEntropy(seed: 3), now: .zero)
+        let (send, next) = Self.wire(client, serverB)
+        guard case .hello(let helloID, _)? = next(.zero) else { Issue.record("no hello"); return }
+        send(serverB.challenge(helloID), .zero)
+        #expect(client.status == .keyRejected)
+        #expect(next(.zero) == nil, "no REGISTER to a server with another key")
+        // It keeps trying, slowly (the operator may fix either side).
+        #expect(next(.zero + .seconds(7)) == nil)
+        guard case .hello? = next(.zero + .seconds(8)) else { Issue.record("no slow retry"); return }
+        #expect(client.status == .keyRejected)
+    }
+
+    @Test func unpinnedAgentTakesTheStatedKeyAndSaysSoOnce() throws {
+        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let peer = ServerPeer()
+        try Self.register(client, peer, token: 5)
+        var events: [SignalingClientEvent] = []
+        while let event = client.pollEvent() { events.append(event) }
+        #expect(events.filter { $0 == .unauthenticatedServer(publicKey: peer.identity.publicKey) }.count == 1)
+    }
+
+    @Test func identityConflictIsReportedAndNeverClaimsRegistered() throws {
+        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let peer = ServerPeer()
+        let (send, next) = Self.wire(client, peer)
+        guard case .hello(let helloID, _)? = next(.zero) else { Issue.record("no hello"); return }
+        send(peer.challenge(helloID), .zero)
+        guard case .register(let register)? = next(.zero) else { Issue.record("no register"); return }
+        send(.error(requestID: register.requestID, code: .identityConflict), .zero)
+        var events: [SignalingClientEvent] = []
+        while let event = client.pollEvent() { events.append(event) }
+        #expect(events.contains(.registrationRefused(.identityConflict)))
+        #expect(client.status == .connecting)
+        #expect(next(.zero + .seconds(1)) == nil, "retries slowly")
+    }
+
+    @Test func clearMessagesWhileRegisteredAreIgnored() throws {
+        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let peer = ServerPeer()
+        try Self.register(client, peer, token: 0x1_0000_0009)
+        while client.pollEvent() != nil {}
+        let (send, next) = Self.wire(client, peer)
+        let before = client.ignoredDatagrams
+        // An INTRODUCE in clear (an attacker steering the device's punching): ignored.
+        send(.introduce(.init(requestID: 1, sessionID: 2, clientConnectionID: ConnectionID(rawValue: 3),
+                              clientPublicAddress: NetAddress(ipv4: (6, 6, 6, 6), port: 6), clientCandidates: [], relayAllowed: true)),
+             .zero)
+        #expect(client.pollEvent() == nil)
+        #expect(client.ignoredDatagrams == before + 1)
+        // Sealed by the server: reported and acknowledged in the channel.
+        send(peer.seal(.introduce(.init(requestID: 1, sessionID: 2, clientConnectionID: ConnectionID(rawValue: 3),
+                                        clientPublicAddress: NetAddress(ipv4: (7, 7, 7, 7), port: 7), clientCandidates: [],
+                                        relayAllowed: true))), .zero)
+        guard case .introduced(let intro)? = client.pollEvent() else { Issue.record("not reported"); return }
+        #expect(intro.clientPublicAddress == NetAddress(ipv4: (7, 7, 7, 7), port: 7))
+        #expect(next(.zero) == .introduceAck(requestID: 1, token: 0x1_0000_0009, sessionID: 2))
+        // A bare unknownSession with another request ID than the channel's low 32 bits: ignored.
+        send(.error(requestID: 1, code: .unknownSession), .zero)  // the high half: no
+        #expect(client.status == .registered)
+        send(.error(requestID: 9, code: .unknownSession), .zero)
+        #expect(client.status == .connecting)
     }
 }

@@ -128,6 +128,7 @@ final class SignalingClientHost: SimulatedHost {
     static let serverObservation = NetAddress(ipv4: (192, 0, 2, 1), port: 7001)
     static let deviceAddress = NetAddress(ipv4: (198, 51, 100, 10), port: 40_000)
     static let clientAddress = NetAddress(ipv4: (203, 0, 113, 5), port: 50_000)
+    static let serverIdentity = ServerHarness.serverIdentity
 
     struct World {
         let net: SimulatedNetwork
@@ -136,19 +137,18 @@ final class SignalingClientHost: SimulatedHost {
         let client: SignalingClientHost
     }
 
-    static func makeWorld(seed: UInt64, serverKey: String? = nil, deviceKey: String? = nil, clientKey: String? = nil,
-                          loss: Double = 0) throws -> World {
+    /// `deviceKey`/`clientKey`: the server key each agent pins (nil: none, it trusts CHALLENGE).
+    static func makeWorld(seed: UInt64, deviceKey: [UInt8]? = nil, clientKey: [UInt8]? = nil, loss: Double = 0) throws -> World {
         let net = SimulatedNetwork(seed: seed)
         net.defaultConditions = LinkConditions(delay: .milliseconds(30), lossRate: loss)
-        var config = ServerConfig()
-        config.serverKey = serverKey
+        let config = ServerConfig(identity: serverIdentity)
         let server = ServerSimNode(config: config, mainAddress: serverMain, observationAddress: serverObservation,
                                    entropy: net.makeEntropy())
         let deviceConfig = SignalingClientConfig(
-            role: .device, uuid: "CAM-0001", publicKey: [UInt8](repeating: 0xD0, count: 32), extra: Array("model=x".utf8),
-            candidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 40_000)], serverKey: deviceKey, server: serverMain,
+            role: .device, uuid: "CAM-0001", extra: Array("model=x".utf8),
+            candidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 40_000)], serverPublicKey: deviceKey, server: serverMain,
             observationServer: serverObservation)
-        let clientConfig = SignalingClientConfig(role: .client, uuid: "client-1", serverKey: clientKey, server: serverMain,
+        let clientConfig = SignalingClientConfig(role: .client, uuid: "client-1", serverPublicKey: clientKey, server: serverMain,
                                                  observationServer: serverObservation)
         let device = try SignalingClientHost(address: deviceAddress, config: deviceConfig, entropy: net.makeEntropy())
         let client = try SignalingClientHost(address: clientAddress, config: clientConfig, entropy: net.makeEntropy())
@@ -223,12 +223,14 @@ final class SignalingClientHost: SimulatedHost {
     }
 
     @Test func wrongServerKeyIsReportedAndTheRightOneRegisters() throws {
-        let w = try Self.makeWorld(seed: 4, serverKey: "k1", deviceKey: "k1", clientKey: "nope")
+        let other = StaticIdentity.generate(SeededEntropy(seed: 404)).publicKey
+        let w = try Self.makeWorld(seed: 4, deviceKey: Self.serverIdentity.publicKey, clientKey: other)
         w.net.run(for: .seconds(20))
         #expect(w.device.client.status == .registered)
         #expect(w.client.client.status == .keyRejected)
+        // The client never registers with a server whose key is not the pinned one.
         #expect(w.server.core.registry.lookup(role: .client, uuid: "client-1") == nil)
-        #expect(w.server.core.counters[.serverKeyRejected] >= 1)
+        #expect(w.server.core.counters.registrations == 1)
     }
 
     @Test func probeTellsTheAddressSeenByTheSecondPort() throws {

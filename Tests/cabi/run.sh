@@ -70,9 +70,10 @@ start echo2 python3 Tests/cabi/echo.py 127.0.0.2
 ECHO1="$(await_port "$WORK/echo1.log" '^([0-9]+)$')"
 ECHO2="$(await_port "$WORK/echo2.log" '^([0-9]+)$')"
 
-KEY="cabi-key-$$"
+# svrkey is the server's public key: one server's agents pin it, the other's pass NULL.
+KEY="$("$BIN/t2u-server" --key-file "$WORK/server.key" --print-public-key)"
 start server-nokey "$BIN/t2u-server" --bind 127.0.0.1 --port 0
-start server-key "$BIN/t2u-server" --bind 127.0.0.1 --port 0 --key "$KEY"
+start server-key "$BIN/t2u-server" --bind 127.0.0.1 --port 0 --key-file "$WORK/server.key"
 PORT_NOKEY="$(await_port "$WORK/server-nokey.log" 'main=[^ ]*:([0-9]+)')"
 PORT_KEY="$(await_port "$WORK/server-key.log" 'main=[^ ]*:([0-9]+)')"
 

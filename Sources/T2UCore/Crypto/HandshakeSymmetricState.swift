@@ -2,7 +2,8 @@ import Crypto
 
 /// The Noise "SymmetricState": a chaining key that accumulates every DH result and the PSK, and a
 /// transcript hash that every message byte is mixed into and that each AEAD authenticates.
-/// Every cipher key is used exactly once, so the nonce is always zero.
+/// Every cipher key is used exactly once, so the nonce is always zero. Shared by the transport
+/// handshake and the signaling registration (IK); each names its own protocol.
 struct HandshakeSymmetricState {
     static let protocolName: [UInt8] = Array("t2u IKpsk2 X25519 ChaChaPoly SHA256 v1".utf8)
 
@@ -12,7 +13,12 @@ struct HandshakeSymmetricState {
 
     /// Starts a handshake towards (or as) the responder with static public key `responderStatic`.
     init(responderStatic: [UInt8]) {
-        let initial = Array(SHA256.hash(data: Self.protocolName))
+        self.init(protocolName: Self.protocolName, responderStatic: responderStatic)
+    }
+
+    /// The same for the handshake named `protocolName` (its hash starts h and ck, as in Noise).
+    init(protocolName: [UInt8], responderStatic: [UInt8]) {
+        let initial = Array(SHA256.hash(data: protocolName))
         chainingKey = initial
         hash = initial
         mixHash(responderStatic)

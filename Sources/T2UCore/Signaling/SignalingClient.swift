@@ -1,15 +1,17 @@
 import NIOCore
 
 /// Sans-IO client side of the signaling protocol, shared by the device agent and the client SDK:
-/// HELLO -> CHALLENGE -> REGISTER -> REGISTERED, then keepalives, queries, connects, probes and
-/// (device) introductions. Every request is retransmitted with exponential backoff; a session
+/// HELLO -> CHALLENGE -> REGISTER -> REGISTERED (a Noise IK handshake with the server's key,
+/// `SignalingRegistration`), then keepalives, queries, connects and (device) introductions sealed
+/// in the registration's channel (`SealedChannel`); probes stay in clear. Every request is retransmitted with exponential backoff; a session
 /// the server forgot (`unknownSession`, restart) or silent keepalives lead to a new registration.
 /// Not thread-safe: one owner drives it, as with `Connection`.
 public final class SignalingClient {
     public enum Status: Equatable, Sendable {
         case connecting
         case registered
-        /// The server refused our key proof (`t2u_status` -2). Retries continue slowly.
+        /// The server's key is not the pinned one, or the server could not open our REGISTER
+        /// (`t2u_status` -2). Retries continue slowly.
         case keyRejected
     }
 
@@ -29,7 +31,7 @@ public final class SignalingClient {
 
     private enum Phase {
         case hello
-        case registering(cookie: [UInt8])
+        case registering(SignalingRegistration.Initiator)
         case registered(token: UInt64)
     }
 
@@ -56,6 +58,10 @@ public final class SignalingClient {
 
     private let entropy: EntropySource
     private var phase: Phase = .hello
+    /// The registration's keys; set exactly while `phase` is `.registered`.
+    private var channel: SealedChannel?
+    /// `.unauthenticatedServer` goes out once.
+    private var warnedUnpinned = false
     /// The HELLO/REGISTER exchange in flight, or the keepalive when registered.
     private var exchange: Retry
     private var keepaliveInterval: Nanos
@@ -141,19 +147,36 @@ public final class SignalingClient {
             return
         }
         switch message {
-        case .challenge(let id, let cookie, let keyRequired):
+        case .challenge(let id, let cookie, let serverKey):
             guard case .hello = phase, id == exchange.requestID else { return ignore() }
-            if keyRequired && config.serverKey == nil { setStatus(.keyRejected) }
-            phase = .registering(cookie: cookie)
-            exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
-        case .registered(let id, let observed, let keepaliveSeconds, let token):
-            guard case .registering = phase, id == exchange.requestID else { return ignore() }
-            phase = .registered(token: token)
-            let offered = Nanos.seconds(Int64(max(1, keepaliveSeconds)))
+            if let pinned = config.serverPublicKey, pinned != serverKey { return refusedServerKey(now: now) }
+            if config.serverPublicKey == nil, !warnedUnpinned {
+                warnedUnpinned = true
+                events.append(.unauthenticatedServer(publicKey: serverKey))
+            }
+            let payload = RegistrationPayload(uuid: config.uuid, extra: config.extra, candidates: config.candidates, nat: nat,
+                                              certificate: config.certificate, rotation: config.rotation)
+            do {
+                let initiator = try SignalingRegistration.Initiator(
+                    requestID: newRequestID(), role: config.role, cookie: cookie, identity: config.identity,
+                    serverPublicKey: serverKey, payload: payload, entropy: entropy)
+                phase = .registering(initiator)
+                exchange = Retry(requestID: initiator.message.requestID, nextSendAt: now, interval: config.initialRetransmit)
+            } catch {
+                refusedServerKey(now: now)
+            }
+        case .registered(let id, let ephemeral, let encrypted):
+            guard case .registering(let initiator) = phase, id == exchange.requestID,
+                  let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+            else { return ignore() }
+            let (answer, newChannel) = completed
+            phase = .registered(token: answer.token)
+            channel = newChannel
+            let offered = Nanos.seconds(Int64(max(1, answer.keepaliveSeconds)))
             keepaliveInterval = min(offered, config.maxKeepaliveInterval)
             keepaliveDue = now + keepaliveInterval
             exchange = Retry(requestID: 0, nextSendAt: .distantFuture, interval: config.initialRetransmit)
-            noteObserved(observed)
+            noteObserved(answer.observed)
             setStatus(.registered)
             // Requests waiting for a registration go out now.
             for id in requests.keys { requests[id]!.retry.nextSendAt = now }
@@ -162,21 +185,19 @@ public final class SignalingClient {
                !requests.values.contains(where: { if case .natProbe = $0.kind { true } else { false } }) {
                 addRequest(.natProbe, now: now)
             }
-        case .keepaliveAck(let id, let observed):
-            guard case .registered = phase, id == exchange.requestID else { return ignore() }
-            exchange.nextSendAt = .distantFuture
-            exchange.sends = 0
-            noteObserved(observed)
+        case .sealed(let sealed):
+            guard address == config.server, channel?.id == sealed.channel,
+                  let inner = try? channel!.open(sealed)
+            else { return ignore() }
+            receiveSealed(inner, now: now)
         case .error(let id, let code):
+            if case .registered(let token) = phase {
+                // Bare (unauthenticated) errors while registered: only the server's "I do not
+                // know this channel", named by the channel's low 32 bits, makes us register again.
+                guard code == .unknownSession, id == UInt32(truncatingIfNeeded: token) else { return ignore() }
+                return startHello(now: now)
+            }
             handleError(id: id, code: code, now: now)
-        case .queryResult(let result):
-            guard let pending = requests[result.requestID], case .query = pending.kind else { return ignore() }
-            requests[result.requestID] = nil
-            events.append(.queryResult(requestID: result.requestID, result))
-        case .connectResult(let result):
-            guard let pending = requests[result.requestID], case .connect = pending.kind else { return ignore() }
-            requests[result.requestID] = nil
-            events.append(.connectResult(requestID: result.requestID, result))
         case .probeResult(let id, let observed):
             guard let pending = requests[id] else { return ignore() }
             switch pending.kind {
@@ -193,12 +214,37 @@ public final class SignalingClient {
             guard address == config.server else { return ignore() }
             events.append(.relayUnknown(cid))
             // The server restarted, most likely: a keepalive now finds out whether it still
-            // knows our token (`unknownSession` -> register again) instead of at the next one.
+            // knows our channel (`unknownSession` -> register again) instead of at the next one.
             if case .registered = phase, exchange.nextSendAt == .distantFuture {
                 exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
             }
+        default:
+            // Channel messages in clear are not from the server we registered with.
+            ignore()
+        }
+    }
+
+    /// A message that arrived authenticated in our channel.
+    private func receiveSealed(_ message: SignalingMessage, now: Instant) {
+        guard case .registered(let token) = phase else { return ignore() }
+        switch message {
+        case .keepaliveAck(let id, let observed):
+            guard id == exchange.requestID else { return ignore() }
+            exchange.nextSendAt = .distantFuture
+            exchange.sends = 0
+            noteObserved(observed)
+        case .error(let id, let code):
+            if code == .unknownSession, requests[id] == nil { return startHello(now: now) }
+            handleError(id: id, code: code, now: now)
+        case .queryResult(let result):
+            guard let pending = requests[result.requestID], case .query = pending.kind else { return ignore() }
+            requests[result.requestID] = nil
+            events.append(.queryResult(requestID: result.requestID, result))
+        case .connectResult(let result):
+            guard let pending = requests[result.requestID], case .connect = pending.kind else { return ignore() }
+            requests[result.requestID] = nil
+            events.append(.connectResult(requestID: result.requestID, result))
         case .introduce(let intro):
-            guard case .registered(let token) = phase else { return ignore() }
             outbox.append((.introduceAck(requestID: intro.requestID, token: token, sessionID: intro.sessionID), config.server))
             if seenSessions[intro.sessionID] == nil {
                 seenSessions[intro.sessionID] = now
@@ -209,19 +255,29 @@ public final class SignalingClient {
         }
     }
 
+    /// Writes `message`, sealed in our channel when it is a channel message (false: not
+    /// registered, nothing written).
+    private func write(_ message: SignalingMessage, into buffer: inout ByteBuffer) -> Bool {
+        guard message.isChannelMessage else {
+            message.write(into: &buffer)
+            return true
+        }
+        guard channel != nil else { return false }
+        SignalingMessage.sealed(channel!.seal(message)).write(into: &buffer)
+        return true
+    }
+
     /// Writes the next datagram into `buffer` (cleared first), like `Connection.pollTransmit`.
     public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         buffer.clear()
-        if !outbox.isEmpty {
+        while !outbox.isEmpty {
             let (message, destination) = outbox.removeFirst()
-            message.write(into: &buffer)
-            return destination
+            if write(message, into: &buffer) { return destination }
         }
         if exchange.nextSendAt <= now { failOverIfSilent(now: now) }
         if exchange.nextSendAt <= now, let message = exchangeMessage() {
             backOff(&exchange, now: now)
-            message.write(into: &buffer)
-            return config.server
+            if write(message, into: &buffer) { return config.server }
         }
         guard case .registered(let token) = phase else { return nil }
         for (id, pending) in requests where pending.retry.nextSendAt <= now && pending.deadline > now {
@@ -230,12 +286,11 @@ public final class SignalingClient {
             requests[id]!.retry = retry
             switch pending.kind {
             case .query(let uuid):
-                SignalingMessage.query(requestID: id, token: token, uuid: uuid).write(into: &buffer)
+                _ = write(.query(requestID: id, token: token, uuid: uuid), into: &buffer)
             case .connect(let uuid, let cid, let candidates, let resume, let resumeAddress):
-                SignalingMessage.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                               candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
-                                               resumeDeviceAddress: resumeAddress))
-                    .write(into: &buffer)
+                _ = write(.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
+                                         candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
+                                         resumeDeviceAddress: resumeAddress)), into: &buffer)
             case .probe, .natProbe:
                 SignalingMessage.probe(requestID: id).write(into: &buffer)
                 return config.observationServer ?? config.server
@@ -336,6 +391,7 @@ public final class SignalingClient {
 
     private func startHello(now: Instant) {
         phase = .hello
+        channel = nil
         keepaliveDue = nil
         if status == .registered { setStatus(.connecting) }
         exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
@@ -352,16 +408,25 @@ public final class SignalingClient {
         switch phase {
         case .hello:
             return .hello(requestID: exchange.requestID, role: config.role)
-        case .registering(let cookie):
-            let proof = config.serverKey.map {
-                SignalingProof.make(serverKey: $0, cookie: cookie, role: config.role, uuid: config.uuid, publicKey: config.publicKey)
-            }
-            return .register(.init(requestID: exchange.requestID, role: config.role, uuid: config.uuid, publicKey: config.publicKey,
-                                   extra: config.extra, candidates: config.candidates, cookie: cookie, proof: proof, nat: nat))
+        case .registering(let initiator):
+            return .register(initiator.message)
         case .registered(let token):
             guard exchange.sends <= config.keepaliveRetries else { return nil }
             return .keepalive(requestID: exchange.requestID, token: token, nat: nat)
         }
+    }
+
+    /// The server's key is not the one we trust (or it could not open our REGISTER).
+    private func refusedServerKey(now: Instant) {
+        setStatus(.keyRejected)
+        retrySlowly(now: now)
+    }
+
+    /// Starts over, at the slowest retransmission pace: the operator may fix things on either side.
+    private func retrySlowly(now: Instant) {
+        startHello(now: now)
+        exchange.nextSendAt = now + config.maxRetransmit
+        exchange.interval = config.maxRetransmit
     }
 
     private func handleError(id: UInt32, code: SignalingErrorCode, now: Instant) {
@@ -378,11 +443,11 @@ public final class SignalingClient {
         guard id == exchange.requestID else { return ignore() }
         switch code {
         case .serverKeyRejected:
-            setStatus(.keyRejected)
-            // Keep trying slowly: the operator may fix the key on either side.
-            startHello(now: now)
-            exchange.nextSendAt = now + config.maxRetransmit
-            exchange.interval = config.maxRetransmit
+            refusedServerKey(now: now)
+        case .identityConflict, .notEnrolled, .capacity:
+            // Not ours to fix: the operator (or a restored state file) is. Keep trying slowly.
+            events.append(.registrationRefused(code))
+            retrySlowly(now: now)
         case .rateLimited:
             exchange.nextSendAt = now + exchange.interval
         default:

@@ -1,16 +1,22 @@
 /// What a `SignalingClient` registers and how patiently it retries.
 public struct SignalingClientConfig: Sendable {
     public var role: SignalingRole
-    /// Device UUID, or the client's instance ID (1...64 UTF-8 bytes).
+    /// Device UUID, or the client's instance ID (`DeviceUUID.isValid`).
     public var uuid: String
-    /// X25519 public key (32 bytes; a client may leave zeros).
-    public var publicKey: [UInt8]
+    /// Our X25519 key pair: REGISTER proves we hold its private key (the device's identity).
+    public var identity: StaticIdentity
+    public var publicKey: [UInt8] { identity.publicKey }
     /// Device extra parameters (<= 512 bytes), returned by queries.
     public var extra: [UInt8]
     /// LAN candidate addresses (<= 8).
     public var candidates: [NetAddress]
-    /// The server key; nil when the server has none.
-    public var serverKey: String?
+    /// The server's public key (`svrkey`, 32 bytes). nil: take the key the server states in
+    /// CHALLENGE (encrypted but unauthenticated; the owner is told by `.unauthenticatedServer`).
+    public var serverPublicKey: [UInt8]?
+    /// A vendor certificate for closed enrollment, sent as is; nil: none.
+    public var certificate: [UInt8]?
+    /// A key rotation proof from the identity module, sent as is; nil: none.
+    public var rotation: KeyRotationData?
     public var server: NetAddress
     /// The server's second (observation) port, for PROBE; nil disables probing.
     public var observationServer: NetAddress?
@@ -33,27 +39,29 @@ public struct SignalingClientConfig: Sendable {
     /// How long a query/connect/probe may take before it fails with `.timeout`.
     public var requestTimeout: Nanos = .seconds(10)
 
-    public init(role: SignalingRole, uuid: String, publicKey: [UInt8] = [UInt8](repeating: 0, count: 32), extra: [UInt8] = [],
-                candidates: [NetAddress] = [], serverKey: String? = nil, server: NetAddress, observationServer: NetAddress? = nil) {
+    public init(role: SignalingRole, uuid: String, identity: StaticIdentity, extra: [UInt8] = [],
+                candidates: [NetAddress] = [], serverPublicKey: [UInt8]? = nil, server: NetAddress, observationServer: NetAddress? = nil) {
         self.role = role
         self.uuid = uuid
-        self.publicKey = publicKey
+        self.identity = identity
         self.extra = extra
         self.candidates = candidates
-        self.serverKey = serverKey
+        self.serverPublicKey = serverPublicKey
         self.server = server
         self.observationServer = observationServer
     }
 
     public enum Invalid: Error, Equatable, Sendable {
-        case uuidLength, publicKeyLength, extraTooLong, tooManyCandidates
+        case uuidLength, publicKeyLength, extraTooLong, tooManyCandidates, serverPublicKey, certificateTooLong, rotationLength
     }
 
     /// Checks the wire bounds, so encoding never truncates.
     public func validate() throws(Invalid) {
-        let uuidLength = uuid.utf8.count
-        guard uuidLength >= 1, uuidLength <= SignalingLimits.maxUUIDLength else { throw .uuidLength }
-        guard publicKey.count == SignalingLimits.publicKeyLength else { throw .publicKeyLength }
+        guard DeviceUUID.isValid(uuid) else { throw .uuidLength }
+        if let serverPublicKey, serverPublicKey.count != SignalingLimits.publicKeyLength { throw .serverPublicKey }
+        if let certificate, certificate.isEmpty || certificate.count > SignalingLimits.maxCertificateLength { throw .certificateTooLong }
+        if let rotation, rotation.oldPublicKey.count + rotation.proof.count != SignalingLimits.rotationLength
+            || rotation.oldPublicKey.count != SignalingLimits.publicKeyLength { throw .rotationLength }
         guard extra.count <= SignalingLimits.maxExtraLength else { throw .extraTooLong }
         guard candidates.count <= SignalingLimits.maxCandidates else { throw .tooManyCandidates }
     }

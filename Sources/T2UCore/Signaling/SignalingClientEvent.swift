@@ -16,6 +16,12 @@ public enum SignalingClientEvent: Equatable, Sendable {
     /// The server has no relay session for `connectionID` (it restarted): a client resumes the
     /// connection whose device side has that ID. Our registration is being checked meanwhile.
     case relayUnknown(ConnectionID)
+    /// No `serverPublicKey` was configured: we registered with the key the server stated, which
+    /// an active attacker could have replaced. Reported once per client; log how to pin it.
+    case unauthenticatedServer(publicKey: [UInt8])
+    /// The server refused our registration (`identityConflict`, `notEnrolled`, `capacity`);
+    /// we keep retrying slowly and are not registered.
+    case registrationRefused(SignalingErrorCode)
 }
 
 public enum SignalingRequestFailure: Error, Equatable, Sendable {

@@ -2,7 +2,7 @@ import NIOCore
 
 extension SignalingMessage {
     /// Appends the datagram. Callers pass values within `SignalingLimits` (checked by the
-    /// client's configuration and the server's parser); HELLO, KEEPALIVE, PROBE and SEARCH are padded.
+    /// client's configuration and the server's parser); HELLO, PROBE and SEARCH are padded.
     public func write(into buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeMultipleIntegers(type.rawValue, requestID)
@@ -10,32 +10,28 @@ extension SignalingMessage {
         case .hello(_, let role):
             buffer.writeInteger(role.rawValue)
             buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
-        case .challenge(_, let cookie, let keyRequired):
+        case .challenge(_, let cookie, let serverPublicKey):
             buffer.writeBytes(cookie.prefix(SignalingLimits.cookieLength))
-            buffer.writeInteger(UInt8(keyRequired ? 1 : 0))
+            buffer.writeBytes(serverPublicKey.prefix(SignalingLimits.publicKeyLength))
         case .register(let m):
             buffer.writeInteger(m.role.rawValue)
             buffer.writeBytes(m.cookie.prefix(SignalingLimits.cookieLength))
-            buffer.writeShortString(m.uuid)
-            buffer.writeBytes(m.publicKey.prefix(SignalingLimits.publicKeyLength))
-            buffer.writeLongBytes(m.extra)
-            buffer.writeSignalingAddresses(m.candidates)
-            if let proof = m.proof {
-                buffer.writeInteger(UInt8(1))
-                buffer.writeBytes(proof.prefix(SignalingLimits.proofLength))
-            } else {
-                buffer.writeInteger(UInt8(0))
-            }
-            buffer.writeNAT(m.nat)
-        case .registered(_, let observed, let keepalive, let token):
-            buffer.writeSignalingAddress(observed)
-            buffer.writeMultipleIntegers(keepalive, token)
+            buffer.writeBytes(m.ephemeral.prefix(SignalingLimits.publicKeyLength))
+            buffer.writeBytes(m.encryptedStatic)
+            buffer.writeBytes(m.encryptedPayload)
+        case .registered(_, let ephemeral, let encryptedPayload):
+            buffer.writeBytes(ephemeral.prefix(SignalingLimits.publicKeyLength))
+            buffer.writeBytes(encryptedPayload)
+        case .sealed(let m):
+            // type(1) channel(8) counter(8): no request ID (see SealedChannel).
+            buffer.moveWriterIndex(to: start)
+            buffer.writeMultipleIntegers(type.rawValue, m.channel, m.counter)
+            buffer.writeBytes(m.ciphertext)
         case .error(_, let code):
             buffer.writeInteger(code.rawValue)
         case .keepalive(_, let token, let nat):
             buffer.writeInteger(token)
             buffer.writeNAT(nat)
-            buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
         case .keepaliveAck(_, let observed):
             buffer.writeSignalingAddress(observed)
         case .query(_, let token, let uuid):
@@ -98,27 +94,31 @@ extension SignalingMessage {
         var r = SignalingReader(buffer: datagram)
         let rawType = try r.u8("type")
         guard let type = SignalingMessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }
+        if type == .sealed {
+            let channel = try r.u64("channel")
+            let counter = try r.u64("counter")
+            let ciphertext = try r.encrypted("ciphertext")
+            return .sealed(Sealed(channel: channel, counter: counter, ciphertext: ciphertext))
+        }
         let id = try r.u32("request id")
         switch type {
         case .hello:
             return .hello(requestID: id, role: try role(&r))
         case .challenge:
             let cookie = try r.bytes(SignalingLimits.cookieLength, "cookie")
-            return .challenge(requestID: id, cookie: cookie, keyRequired: try r.bool("key required"))
+            return .challenge(requestID: id, cookie: cookie, serverPublicKey: try r.bytes(SignalingLimits.publicKeyLength, "server key"))
         case .register:
             let role = try role(&r)
             let cookie = try r.bytes(SignalingLimits.cookieLength, "cookie")
-            let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
-            let key = try r.bytes(SignalingLimits.publicKeyLength, "public key")
-            let extra = try r.longBytes("extra", maxLength: SignalingLimits.maxExtraLength)
-            let candidates = try r.addresses("candidates")
-            let proof: [UInt8]? = try r.bool("proof flag") ? try r.bytes(SignalingLimits.proofLength, "proof") : nil
-            return .register(Register(requestID: id, role: role, uuid: uuid, publicKey: key, extra: extra,
-                                      candidates: candidates, cookie: cookie, proof: proof, nat: try r.optionalNAT()))
+            let ephemeral = try r.bytes(SignalingLimits.publicKeyLength, "ephemeral")
+            let encryptedStatic = try r.bytes(SignalingLimits.publicKeyLength + SignalingLimits.tagLength, "static")
+            return .register(Register(requestID: id, role: role, cookie: cookie, ephemeral: ephemeral,
+                                      encryptedStatic: encryptedStatic, encryptedPayload: try r.encrypted("payload")))
         case .registered:
-            let observed = try r.address("observed")
-            let keepalive = try r.u16("keepalive")
-            return .registered(requestID: id, observed: observed, keepaliveSeconds: keepalive, token: try r.u64("token"))
+            let ephemeral = try r.bytes(SignalingLimits.publicKeyLength, "ephemeral")
+            return .registered(requestID: id, ephemeral: ephemeral, encryptedPayload: try r.encrypted("payload"))
+        case .sealed:
+            throw .invalid("sealed")  // parsed above (no request ID)
         case .error:
             return .error(requestID: id, code: SignalingErrorCode(rawValue: try r.u8("code")))
         case .keepalive:
@@ -128,7 +128,7 @@ extension SignalingMessage {
             return .keepaliveAck(requestID: id, observed: try r.address("observed"))
         case .query:
             let token = try r.u64("token")
-            return .query(requestID: id, token: token, uuid: try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength))
+            return .query(requestID: id, token: token, uuid: try r.uuid("uuid"))
         case .queryResult:
             let online = try r.bool("online")
             let address: NetAddress? = try r.bool("address flag") ? try r.address("public address") : nil
@@ -138,7 +138,7 @@ extension SignalingMessage {
         case .connect:
             let token = try r.u64("token")
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
-            let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
+            let uuid = try r.uuid("uuid")
             let candidates = try r.addresses("candidates")
             let nat = try r.optionalNAT()
             var resume: ConnectionID?
@@ -176,9 +176,9 @@ extension SignalingMessage {
             return .probeResult(requestID: id, observed: try r.address("observed"))
         case .search:
             if r.buffer.getInteger(at: r.buffer.readerIndex, as: UInt8.self) == 0 { return .search(requestID: id, uuid: nil) }
-            return .search(requestID: id, uuid: try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength))
+            return .search(requestID: id, uuid: try r.uuid("uuid"))
         case .searchReply:
-            let uuid = try r.shortString("uuid", maxLength: SignalingLimits.maxUUIDLength)
+            let uuid = try r.uuid("uuid")
             return .searchReply(requestID: id, uuid: uuid, address: try r.address("address"))
         case .pathReport:
             let token = try r.u64("token")

@@ -9,9 +9,14 @@ import NIOCore
 public enum SignalingMessage: Equatable, Sendable {
     /// First contact; the reply carries the stateless cookie needed by REGISTER.
     case hello(requestID: UInt32, role: SignalingRole)
-    case challenge(requestID: UInt32, cookie: [UInt8], keyRequired: Bool)
+    /// The cookie for REGISTER and the server's static public key (what `svrkey` pins).
+    case challenge(requestID: UInt32, cookie: [UInt8], serverPublicKey: [UInt8])
+    /// Noise IK message 1 (`SignalingRegistration`): agent -> server.
     case register(Register)
-    case registered(requestID: UInt32, observed: NetAddress, keepaliveSeconds: UInt16, token: UInt64)
+    /// Noise IK message 2: server -> agent; its payload is a `RegisteredPayload`.
+    case registered(requestID: UInt32, ephemeral: [UInt8], encryptedPayload: [UInt8])
+    /// A signaling message under the channel keys of a registration (`SealedChannel`).
+    case sealed(Sealed)
     case error(requestID: UInt32, code: SignalingErrorCode)
     /// `nat` (appended field): our NAT behaviour once measured, so the server's record follows it.
     case keepalive(requestID: UInt32, token: UInt64, nat: NATBehavior = .unknown)
@@ -35,32 +40,39 @@ public enum SignalingMessage: Equatable, Sendable {
     /// connection ID of a transport packet the agent sent through the relay.
     case relayUnknown(requestID: UInt32, connectionID: ConnectionID)
 
+    /// REGISTER: type role cookie in clear (the 26 header bytes, bound into the handshake hash),
+    /// then the IK fields. The registration itself (`RegistrationPayload`) is in `encryptedPayload`.
     public struct Register: Equatable, Sendable {
         public var requestID: UInt32
         public var role: SignalingRole
-        /// Device UUID, or the client's own instance ID.
-        public var uuid: String
-        /// X25519 public key (32 bytes); a client may send zeros.
-        public var publicKey: [UInt8]
-        public var extra: [UInt8]
-        public var candidates: [NetAddress]
         public var cookie: [UInt8]
-        /// HMAC proof of the server key; nil when the sender has no key.
-        public var proof: [UInt8]?
-        /// Appended field: the sender's NAT behaviour (unknown until it has probed).
-        public var nat: NATBehavior
+        /// The agent's ephemeral public key (32 bytes); a retransmission repeats it.
+        public var ephemeral: [UInt8]
+        /// The agent's static public key, encrypted (32 + 16 bytes).
+        public var encryptedStatic: [UInt8]
+        public var encryptedPayload: [UInt8]
 
-        public init(requestID: UInt32, role: SignalingRole, uuid: String, publicKey: [UInt8], extra: [UInt8],
-                    candidates: [NetAddress], cookie: [UInt8], proof: [UInt8]?, nat: NATBehavior = .unknown) {
-            self.nat = nat
+        public init(requestID: UInt32, role: SignalingRole, cookie: [UInt8], ephemeral: [UInt8], encryptedStatic: [UInt8],
+                    encryptedPayload: [UInt8]) {
             self.requestID = requestID
             self.role = role
-            self.uuid = uuid
-            self.publicKey = publicKey
-            self.extra = extra
-            self.candidates = candidates
             self.cookie = cookie
-            self.proof = proof
+            self.ephemeral = ephemeral
+            self.encryptedStatic = encryptedStatic
+            self.encryptedPayload = encryptedPayload
+        }
+    }
+
+    /// SEALED: channel(8) counter(8) | ChaCha20-Poly1305(inner message) + tag(16).
+    public struct Sealed: Equatable, Sendable {
+        public var channel: UInt64
+        public var counter: UInt64
+        public var ciphertext: [UInt8]
+
+        public init(channel: UInt64, counter: UInt64, ciphertext: [UInt8]) {
+            self.channel = channel
+            self.counter = counter
+            self.ciphertext = ciphertext
         }
     }
 
@@ -163,6 +175,7 @@ public enum SignalingMessage: Equatable, Sendable {
         case .challenge: .challenge
         case .register: .register
         case .registered: .registered
+        case .sealed: .sealed
         case .error: .error
         case .keepalive: .keepalive
         case .keepaliveAck: .keepaliveAck
@@ -183,16 +196,28 @@ public enum SignalingMessage: Equatable, Sendable {
 
     public var requestID: UInt32 {
         switch self {
-        case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _, _), .error(let id, _),
+        case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _), .error(let id, _),
              .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
              .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _),
              .pathReport(let id, _, _, _), .relayUnknown(let id, _):
             return id
         case .register(let m): return m.requestID
+        case .sealed(let m): return UInt32(truncatingIfNeeded: m.channel)
         case .queryResult(let m): return m.requestID
         case .connect(let m): return m.requestID
         case .connectResult(let m): return m.requestID
         case .introduce(let m): return m.requestID
+        }
+    }
+
+    /// Whether this message travels only inside SEALED once registered (and is refused bare).
+    public var isChannelMessage: Bool {
+        switch self {
+        case .keepalive, .keepaliveAck, .query, .queryResult, .connect, .connectResult, .introduce, .introduceAck,
+             .pathReport, .error:
+            return true
+        case .hello, .challenge, .register, .registered, .sealed, .probe, .probeResult, .search, .searchReply, .relayUnknown:
+            return false
         }
     }
 

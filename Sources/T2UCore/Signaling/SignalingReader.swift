@@ -37,6 +37,22 @@ struct SignalingReader {
         return text
     }
 
+    /// A u8-length UUID that passes `DeviceUUID.isValid` (printable ASCII, 1-64 bytes).
+    mutating func uuid(_ field: String) throws(SignalingParseError) -> String {
+        let length = Int(try u8(field))
+        let raw = try bytes(length, field)
+        guard DeviceUUID.isValid(bytes: raw) else { throw .invalid(field) }
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// The rest of the datagram as one AEAD ciphertext: at least a tag, at most the bound.
+    mutating func encrypted(_ field: String) throws(SignalingParseError) -> [UInt8] {
+        let count = buffer.readableBytes
+        guard count >= SignalingLimits.tagLength else { throw .truncated(field) }
+        guard count <= SignalingLimits.maxEncryptedLength else { throw .invalid(field) }
+        return try bytes(count, field)
+    }
+
     /// u16 length + bytes, at most maxLength.
     mutating func longBytes(_ field: String, maxLength: Int) throws(SignalingParseError) -> [UInt8] {
         let length = Int(try u16(field))

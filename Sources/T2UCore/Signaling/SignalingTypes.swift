@@ -24,6 +24,8 @@ public enum SignalingMessageType: UInt8, Sendable, CaseIterable {
     /// Server -> agent, unsolicited: a relayed transport packet named a connection ID the
     /// server has no session for (it restarted). Never larger than the packet that caused it.
     case relayUnknown = 0x32
+    /// A signaling message sealed under the channel keys of a registration.
+    case sealed = 0x33
 
     /// First bytes reserved for signaling; everything else on the socket is transport or probes.
     public static let reservedRange: ClosedRange<UInt8> = 0x20...0x5F
@@ -62,7 +64,7 @@ public struct SignalingErrorCode: RawRepresentable, Hashable, Sendable, CustomSt
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    /// The proof of the server key is missing or wrong (`t2u_status` -2).
+    /// The REGISTER was not encrypted to this server's key (`t2u_status` -2).
     public static let serverKeyRejected = SignalingErrorCode(rawValue: 1)
     public static let malformed = SignalingErrorCode(rawValue: 2)
     public static let rateLimited = SignalingErrorCode(rawValue: 3)
@@ -107,10 +109,21 @@ public enum SignalingParseError: Error, Equatable, Sendable {
 public enum SignalingLimits {
     public static let maxUUIDLength = 64
     public static let publicKeyLength = 32
+    /// Poly1305 tag of every AEAD field.
+    public static let tagLength = 16
+    /// REGISTER's clear header (type requestID role cookie), mixed into the handshake hash.
+    public static let registerHeaderLength = 26
+    /// SEALED's clear header (type channel counter): the AEAD's associated data.
+    public static let sealedHeaderLength = 17
+    /// Encrypted payloads (REGISTER, REGISTERED, SEALED) are at most this long.
+    public static let maxEncryptedLength = 1400
+    /// Certificate bytes in a registration (opaque here; the identity module parses them).
+    public static let maxCertificateLength = 512
+    /// A key rotation proof: the old public key (32) and its proof (32).
+    public static let rotationLength = 64
     public static let maxExtraLength = 512
     public static let maxCandidates = 8
     public static let cookieLength = 20
-    public static let proofLength = 32
     /// Unverified-source requests (HELLO, PROBE, KEEPALIVE) are padded to at least this many
     /// bytes, so their replies are never larger (no amplification).
     public static let minPaddedRequest = 64

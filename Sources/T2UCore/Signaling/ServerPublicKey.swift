@@ -1,0 +1,29 @@
+/// The manual's `svrkey`: the server's X25519 public key as 64 hex digits (docs/SECURITY.md §2).
+public enum ServerPublicKey {
+    public static let requirement =
+        "svrkey must be the server's public key: 64 hex digits, printed by `t2u-server --print-public-key`"
+
+    public struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
+        public var description: String { ServerPublicKey.requirement }
+    }
+
+    /// nil or "" (no key: the agent trusts the key the server states, unauthenticated) -> nil;
+    /// 64 hex digits -> the 32 key bytes; anything else fails closed.
+    public static func parse(_ text: String?) throws(Invalid) -> [UInt8]? {
+        guard let text else { return nil }
+        let trimmed = text.trimmingSpaces
+        if trimmed.isEmpty { return nil }
+        guard trimmed.utf8.count == 2 * SignalingLimits.publicKeyLength, let key = Hex.decode(trimmed) else { throw Invalid() }
+        return key
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        let bytes = Array(utf8)
+        var start = 0, end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A || bytes[start] == 0x0D { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+}
