@@ -176,24 +176,3 @@ extension ServerLoopbackTests {
         try await group.shutdownGracefully()
     }
 }
-
-@Suite struct ServerConfigFileTests {
-    @Test func parsesKeyValueLines() throws {
-        let file = try ServerConfigFile(parsing: """
-            # t2u-server settings
-            port = 7100
-            key=abc=def
-
-            relay=false
-            """)
-        #expect(file["port"] == "7100")
-        #expect(file["key"] == "abc=def")
-        #expect(file["relay"] == "false")
-        #expect(file["bind"] == nil)
-    }
-
-    @Test func rejectsUnknownKeysAndLinesWithoutEquals() {
-        #expect(throws: ServerConfigFile.ParseError.unknownKey("prot", line: 1)) { try ServerConfigFile(parsing: "prot=1") }
-        #expect(throws: ServerConfigFile.ParseError.missingEquals(line: 2)) { try ServerConfigFile(parsing: "port=1\nrelay") }
-    }
-}
