@@ -115,8 +115,11 @@ struct Check: AsyncParsableCommand {
             for await event in client.events {
                 guard case .deviceKeyChanged(let port, let change) = event, port == localPort else { continue }
                 printError("check +\(recorder.elapsedMillis) ms: \(change)")
+                recorder.observe(status: .deviceKeyChanged, path: nil)
                 recorder.fail("\(change)")
                 recorder.requestStop()
+                // Closing the port ends the connection waiting for a link that will not come.
+                await client.deletePort(localPort)
                 return
             }
         }
