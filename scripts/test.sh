@@ -55,6 +55,9 @@ stop_serve() {
     rm -rf "$serve_dir"
 }
 trap stop_serve EXIT
+# flow.c pins the demo device's key: the demo makes a new key every run, so pins go to a file of
+# this run (the default ~/.config/t2u/known_devices would refuse the next run's key with -6).
+export T2U_KNOWN_DEVICES="$serve_dir/known_devices"
 T2U_SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" scripts/build-libt2u.sh "$serve_dir/libt2u" >/dev/null
 # shellcheck disable=SC2046
 cc Examples/c/flow.c $(PKG_CONFIG_PATH="$serve_dir/libt2u/lib/pkgconfig" pkg-config --cflags --libs t2u) -o "$serve_dir/flow"

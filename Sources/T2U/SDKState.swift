@@ -1,5 +1,6 @@
 import CT2U
 import Dispatch
+import Logging
 import Synchronization
 import T2UClient
 
@@ -40,8 +41,8 @@ final class SDKState: Sendable {
             callbacks.onConnect?(port, Int32(clamping: max(0, millis)))
         case .disconnected(let port, let code):
             callbacks.onDisconnect?(port, code)
-        case .pathChanged:
-            break  // no C callback for it (the C API reports the path via t2u_port_status)
+        case .pathChanged, .deviceKeyChanged:
+            break  // no C callback (the path shows in t2u_port_status; a changed key as -6 in OnDisconnect and the error log)
         }
     }
 
@@ -51,7 +52,14 @@ final class SDKState: Sendable {
 
     /// Creates and starts a client with the handler installed. Caller holds `lifecycle`.
     func startClient(_ options: T2UClientOptions) -> T2UClient? {
-        guard let client = try? T2UClient(options: options) else { return nil }
+        let client: T2UClient
+        do {
+            client = try T2UClient(options: options)
+        } catch {
+            // t2u_init returns nothing: the log is where a malformed known-devices file shows.
+            Logger(label: "t2u.client").error("t2u_init failed: \(error)")
+            return nil
+        }
         let queue = callbackQueue
         client.setEventHandler { event in queue.async { SDKState.shared.deliver(event) } }
         return client

@@ -16,8 +16,8 @@ final class ClientCore: @unchecked Sendable {
     var serverAddress: NetAddress { signaling.config.server }
     let logger: Logger
     private(set) var ports: [UInt16: PortMapping] = [:]
-    /// Device keys seen by this instance (trust on first use).
-    private var knownKeys: [String: [UInt8]] = [:]
+    /// Device keys pinned (trust on first use), in the known-devices file or in memory.
+    private var pins: DevicePins
     private var queryWaiters: [UInt32: (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void] = [:]
     private var connectWaiters: [UInt32: (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void] = [:]
     private var eventHandler: (@Sendable (T2UClientEvent) -> Void)?
@@ -41,6 +41,11 @@ final class ClientCore: @unchecked Sendable {
         let serverAddress = servers.first ?? NetAddress(ipv4: (127, 0, 0, 1), port: 7000)
         self.continuation = continuation
         self.logger = logger
+        do {
+            pins = try DevicePins(location: options.knownDevices)
+        } catch {
+            throw T2UClientError.knownDevices(error)
+        }
         let entropy = SystemEntropy()
         let identity = StaticIdentity.generate(entropy)
         driver = EndpointDriver(
@@ -165,11 +170,20 @@ final class ClientCore: @unchecked Sendable {
 
     // MARK: device keys (trust on first use)
 
-    /// Remembers `key` for `uuid` the first time; false if a different key was seen before.
-    func trust(_ key: [UInt8], for uuid: String) -> Bool {
-        if let known = knownKeys[uuid] { return known == key }
-        knownKeys[uuid] = key
-        return true
+    /// Pins `key` for `uuid` on first contact; `.changed` when another key is pinned.
+    func trustDeviceKey(_ key: [UInt8], for uuid: String) -> DevicePins.Decision {
+        let decision = pins.trust(key, for: uuid)
+        if case .pinnedNow(let line) = decision {
+            logger.info("pinned device key (first contact)", metadata: [
+                "uuid": "\(uuid)", "key": "\(Hex.encode(key))", "file": "\(pins.path ?? "memory")", "line": "\(line)",
+            ])
+        }
+        return decision
+    }
+
+    /// Compares `key` with the pin for `uuid` without pinning.
+    func checkDeviceKey(_ key: [UInt8], for uuid: String) -> DevicePins.Decision {
+        pins.check(key, for: uuid)
     }
 
     // MARK: ports

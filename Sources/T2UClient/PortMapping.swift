@@ -80,7 +80,8 @@ final class PortMapping: @unchecked Sendable {
         guard !closed else { return }
         generation += 1
         let generation = self.generation
-        status = .connecting
+        // A changed key stays visible (-6) while retries find it still changed.
+        if status != .deviceKeyChanged { status = .connecting }
         core.query(request.uuid) { [self] result in
             guard generation == self.generation, !self.closed else { return }
             switch result {
@@ -90,7 +91,7 @@ final class PortMapping: @unchecked Sendable {
             case .success(let info) where !info.online:
                 fail(.deviceOffline)
             case .success(let info):
-                guard core.trust(info.publicKey, for: request.uuid) else { return keyMismatch() }
+                guard accept(info.publicKey) else { return }
                 open(key: info.publicKey, reflexive: info.publicAddress)
             }
         }
@@ -136,8 +137,11 @@ final class PortMapping: @unchecked Sendable {
             case .success(let result) where !result.online:
                 fail(.deviceOffline)
             case .success(let result):
-                guard core.trust(result.devicePublicKey, for: request.uuid), result.devicePublicKey == key else {
-                    return keyMismatch()
+                guard accept(result.devicePublicKey) else { return }
+                guard result.devicePublicKey == key else {
+                    // Only if the pin was removed between QUERY and CONNECT: start over.
+                    logger.warning("device key differs between QUERY and CONNECT", metadata: ["uuid": "\(request.uuid)"])
+                    return fail(.p2pFailed)
                 }
                 connectResult = result
                 if direct != nil, tunnel.connection.state == .handshaking {
@@ -343,9 +347,25 @@ final class PortMapping: @unchecked Sendable {
         fail(reason == .passwordRejected ? .passwordRejected : .interrupted)
     }
 
-    private func keyMismatch() {
-        logger.error("device key differs from the one seen before; refusing", metadata: ["uuid": "\(request.uuid)"])
-        fail(.p2pFailed)
+    /// Whether the device's key may be used: pinned now or before. Otherwise the attempt ends:
+    /// -6 for a changed key, -2 when the known-devices file cannot be used (fail closed).
+    private func accept(_ key: [UInt8]) -> Bool {
+        switch core.trustDeviceKey(key, for: request.uuid) {
+        case .trusted, .pinnedNow:
+            return true
+        case .changed(let change):
+            logger.error("\(change)", metadata: [
+                "uuid": "\(change.uuid)", "pinned": "\(Hex.encode(change.pinnedKey))", "presented": "\(Hex.encode(change.presentedKey))",
+                "file": "\(change.path ?? "memory")", "line": "\(change.line)",
+            ])
+            core.emit(.deviceKeyChanged(localPort: localPort, change))
+            fail(.deviceKeyChanged)
+            return false
+        case .failed(let error):
+            logger.error("\(error)", metadata: ["uuid": "\(request.uuid)"])
+            fail(.p2pFailed)
+            return false
+        }
     }
 
     /// Ends the attempt with `code`, reports it and schedules the retry (not after -5).

@@ -77,9 +77,11 @@ public final class T2UClient: Sendable {
             core.query(uuid) { result in
                 switch result {
                 case .success(let info):
+                    var keyChange: DeviceKeyChange?
+                    if info.online, case .changed(let change) = core.checkDeviceKey(info.publicKey, for: uuid) { keyChange = change }
                     promise.succeed(DeviceInfo(
                         online: info.online, extra: String(decoding: info.extra, as: UTF8.self),
-                        publicIP: info.online ? (info.publicAddress?.hostString ?? "") : ""))
+                        publicIP: info.online ? (info.publicAddress?.hostString ?? "") : "", keyChange: keyChange))
                 case .failure(let failure):
                     promise.fail(T2UClientError.queryFailed("\(failure)"))
                 }

@@ -37,6 +37,8 @@ public struct T2UClientOptions: Sendable {
     /// Test seam: an errno to fail this agent's sends to a destination with, as if the kernel
     /// had refused them (`EndpointDriver.sendFaultInjector`).
     public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
+    /// Where device keys are pinned (trust on first use; a changed key is refused with -6).
+    public var knownDevices: KnownDevicesLocation = .default
 
     public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.server = server
@@ -59,10 +61,13 @@ public struct DeviceInfo: Sendable, Equatable {
     public var extra: String
     /// Its public IP as the server sees it ("" when offline).
     public var publicIP: String
-    public init(online: Bool, extra: String, publicIP: String) {
+    /// Set when the key the server vouches differs from the pinned one (a query never pins).
+    public var keyChange: DeviceKeyChange?
+    public init(online: Bool, extra: String, publicIP: String, keyChange: DeviceKeyChange? = nil) {
         self.online = online
         self.extra = extra
         self.publicIP = publicIP
+        self.keyChange = keyChange
     }
 }
 
@@ -94,6 +99,9 @@ public enum PortStatus: Int32, Sendable {
     case interrupted = -3
     case deviceOffline = -4
     case passwordRejected = -5
+    /// Extension of the manual's codes: the device presented a key other than the pinned one
+    /// (`T2UClientOptions.knownDevices`); refused, and retried at the usual interval.
+    case deviceKeyChanged = -6
 }
 
 /// The path of a mapped port (`T2uNetStat`).
@@ -139,8 +147,11 @@ public struct RateInfo: Sendable, Equatable {
 public enum T2UClientEvent: Sendable, Equatable {
     /// The P2P link of a mapped port is up; `setupMillis` is how long it took.
     case connected(localPort: UInt16, setupMillis: Int)
-    /// -2 P2P failed, -3 interrupted, -4 device offline, -5 password rejected.
+    /// -2 P2P failed, -3 interrupted, -4 device offline, -5 password rejected, -6 device key changed.
     case disconnected(localPort: UInt16, code: Int32)
+    /// The device's key differs from its pin: what happened and which line to delete if the
+    /// change is intended. Followed by `disconnected(code: -6)`. Not a C callback.
+    case deviceKeyChanged(localPort: UInt16, DeviceKeyChange)
     /// The link of a mapped port moved to another path (e.g. relay -> direct) inside the same
     /// connection; `millis` since the attempt started. Not a C callback.
     case pathChanged(localPort: UInt16, relayed: Bool, lan: Bool, millis: Int)
@@ -153,6 +164,9 @@ public enum T2UClientError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The server did not answer in time, or the SDK is shut down: `t2u_query` -1.
     case queryFailed(String)
     case shutDown
+    /// The known-devices file cannot be used (malformed, unsafe, unreadable): the client does
+    /// not start rather than connect without its pins.
+    case knownDevices(KnownDevicesError)
 
     public var description: String {
         switch self {
@@ -160,6 +174,7 @@ public enum T2UClientError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidArgument(let what): return "invalid argument: \(what)"
         case .queryFailed(let why): return "query failed: \(why)"
         case .shutDown: return "the SDK is shut down"
+        case .knownDevices(let error): return "\(error)"
         }
     }
 }

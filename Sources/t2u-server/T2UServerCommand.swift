@@ -23,7 +23,7 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             A second UDP port (default: main port + 1) answers probes, so agents learn whether their NAT mapping is endpoint-independent. Open both ports in the firewall.
 
-            Flags override values from --config, a file of key=value lines (# starts a comment). Keys: port, observation-port, bind, key-file, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources.
+            Flags override values from --config, a file of key = value lines (LF or CRLF; lines starting with # are comments), read strictly: an unknown key, a line without =, a key given twice or an invalid value (port outside 1-65535, a negative or non-numeric number, a boolean other than true/false) stops the server with the file, the line and what to write instead. --check-config FILE validates a file and exits 0 or 1. Keys: port, observation-port, bind, key-file, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources.
 
             Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text) and GET /status (JSON) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote.
 
@@ -53,6 +53,9 @@ struct T2UServerCommand: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "Read settings from a key=value file.")
     var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Validate a config file (as --config would read it, with the other flags given) and exit: 0 valid, 1 not.", valueName: "file"))
+    var checkConfig: String?
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
@@ -90,23 +93,19 @@ struct T2UServerCommand: AsyncParsableCommand {
             throw ValidationError("--observation-port must be 0...65535")
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
-        if let signalingRate, !(signalingRate > 0) { throw ValidationError("--signaling-rate must be > 0 datagrams/s") }
-        if let signalingBurst, !(signalingBurst >= 1) { throw ValidationError("--signaling-burst must be >= 1") }
+        // The same ranges as the config file's (ServerConfigFile.schema); NaN and infinity fail both.
+        if let signalingRate, !(signalingRate.isFinite && signalingRate >= 0.001) {
+            throw ValidationError("--signaling-rate must be a number >= 0.001 datagrams/s")
+        }
+        if let signalingBurst, !(signalingBurst.isFinite && signalingBurst >= 1) { throw ValidationError("--signaling-burst must be a number >= 1") }
         if let maxTrackedSources, maxTrackedSources < 1 { throw ValidationError("--max-tracked-sources must be >= 1") }
     }
 
     func run() async throws {
-        var file = ServerConfigFile()
-        if let config {
-            guard let text = readTextFile(config) else { throw ValidationError("cannot read config file \(config)") }
-            do {
-                file = try ServerConfigFile(parsing: text)
-            } catch {
-                throw ValidationError("config file \(config): \(error)")
-            }
-        }
+        let configPath = checkConfig ?? config
+        let file = try configPath.map(loadConfigFile) ?? ServerConfigFile()
         let levelText = logLevel ?? file["log-level"] ?? "info"
-        guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("unknown log level \(levelText)") }
+        guard let level = Logger.Level(rawValue: levelText) else { throw StartupError("unknown log level \(levelText)") }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -131,43 +130,28 @@ struct T2UServerCommand: AsyncParsableCommand {
             return
         }
         if let id = serverID ?? file["server-id"] { serverConfig.serverID = id }
-        if let text = file["keepalive"] {
-            guard let seconds = UInt16(text), seconds > 0 else { throw ValidationError("keepalive must be 1...65535 seconds") }
-            serverConfig.keepaliveSeconds = seconds
-        }
-        if let text = file["presence-timeout"] {
-            guard let seconds = Int64(text), seconds > 0 else { throw ValidationError("presence-timeout must be > 0 seconds") }
-            serverConfig.presenceTimeout = .seconds(seconds)
-        }
-        if let text = file["relay"] {
-            guard let value = Bool(text) else { throw ValidationError("relay must be true or false") }
-            serverConfig.relayAllowed = value
-        }
+        // File values are already range-checked (ServerConfigFile.schema); flags in validate().
+        if let seconds = file.integer("keepalive") { serverConfig.keepaliveSeconds = UInt16(seconds) }
+        if let seconds = file.integer("presence-timeout") { serverConfig.presenceTimeout = .seconds(Int64(seconds)) }
+        if let value = file.boolean("relay") { serverConfig.relayAllowed = value }
         if noRelay { serverConfig.relayAllowed = false }
-        if let text = file["relay-rate"] {
-            guard let rate = Double(text), rate > 0 else { throw ValidationError("relay-rate must be > 0 bytes/s") }
-            serverConfig.relayBytesPerSecond = rate
-        }
-
+        if let rate = file.number("relay-rate") { serverConfig.relayBytesPerSecond = rate }
         // The same budget holds per registered channel (SEALED bypasses the per-source limiter).
-        if let rate = try positive(signalingRate, file, "signaling-rate") {
+        if let rate = signalingRate ?? file.number("signaling-rate") {
             serverConfig.signalingPerSecond = rate
             serverConfig.channelPerSecond = max(serverConfig.channelPerSecond, rate)
         }
-        if let burst = try positive(signalingBurst, file, "signaling-burst") {
-            serverConfig.signalingBurst = max(1, burst)
+        if let burst = signalingBurst ?? file.number("signaling-burst") {
+            serverConfig.signalingBurst = burst
             serverConfig.channelBurst = max(serverConfig.channelBurst, burst)
         }
-        if let sources = try positive(maxTrackedSources.map(Double.init), file, "max-tracked-sources") {
-            serverConfig.maxTrackedSources = max(1, Int(sources))
-        }
+        if let sources = maxTrackedSources ?? file.integer("max-tracked-sources") { serverConfig.maxTrackedSources = sources }
 
         var options = ServerRunner.Options()
         let allowRemote: Bool
         if adminAllowRemote {
             allowRemote = true
-        } else if let text = file["admin-allow-remote"] {
-            guard let value = Bool(text) else { throw ValidationError("admin-allow-remote must be true or false") }
+        } else if let value = file.boolean("admin-allow-remote") {
             allowRemote = value
         } else {
             allowRemote = false
@@ -176,25 +160,30 @@ struct T2UServerCommand: AsyncParsableCommand {
             do {
                 options.admin = try AdminAddress.parse(text, allowRemote: allowRemote)
             } catch {
-                throw ValidationError("\(error)")
+                throw StartupError("\(error)")
             }
         }
         options.bindHost = bind ?? file["bind"] ?? "0.0.0.0"
-        if let p = port ?? file["port"].flatMap(Int.init) { options.port = p }
-        options.observationPort = observationPort ?? file["observation-port"].flatMap(Int.init)
+        if let p = port ?? file.integer("port") { options.port = p }
+        options.observationPort = observationPort ?? file.integer("observation-port")
         if let url = database ?? file["database"] {
             do {
                 options.database = PostgresSync.Options(url: try PostgresURL(url))
             } catch {
-                throw ValidationError("--database: \(error)")
+                throw StartupError("--database: \(error)")
             }
             if serverID == nil && file["server-id"] == nil { serverConfig.serverID = "\(hostName()):\(options.port)" }
         }
         if let text = advertise ?? file["advertise"] {
             guard let address = ServerAddressList.literal(text) else {
-                throw ValidationError("--advertise must be IP:PORT (e.g. 192.0.2.10:7000), got \(text)")
+                throw StartupError("--advertise must be IP:PORT (e.g. 192.0.2.10:7000), got \(text)")
             }
             serverConfig.advertiseAddress = address
+        }
+
+        if let checkConfig {
+            print("\(checkConfig): OK")
+            return
         }
 
         // Catch signals before starting, so one arriving during start still shuts down cleanly.
@@ -209,22 +198,26 @@ struct T2UServerCommand: AsyncParsableCommand {
     }
 }
 
-/// A flag's value, else the config file's; either must be a number > 0.
-private func positive(_ flag: Double?, _ file: ServerConfigFile, _ key: String) throws -> Double? {
-    if let flag { return flag }
-    guard let text = file[key] else { return nil }
-    guard let value = Double(text), value > 0 else { throw ValidationError("\(key) must be a number > 0") }
-    return value
-}
-
 private func hostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "t2u" }
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-private func readTextFile(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
+/// Stops the server before it starts: one line on stderr ("Error: ..."), exit status 1, no usage text.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Config files larger than this are refused (a real one is a few hundred bytes).
+private let configFileLimit = 1 << 20
+
+/// Reads and strictly parses `path`; any problem is a StartupError naming file and line.
+private func loadConfigFile(_ path: String) throws -> ServerConfigFile {
+    guard let file = fopen(path, "rb") else {
+        throw StartupError("cannot read config file \(path): \(String(cString: strerror(errno))); check the path and its permissions")
+    }
     defer { fclose(file) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
@@ -232,6 +225,12 @@ private func readTextFile(_ path: String) -> String? {
         let n = fread(&chunk, 1, chunk.count, file)
         if n <= 0 { break }
         bytes.append(contentsOf: chunk[0..<n])
+        guard bytes.count <= configFileLimit else { throw StartupError("config file \(path) is larger than \(configFileLimit) bytes; is it the right file?") }
     }
-    return String(decoding: bytes, as: UTF8.self)
+    guard ferror(file) == 0 else { throw StartupError("cannot read config file \(path): read error") }
+    do {
+        return try ServerConfigFile(parsing: bytes, path: path)
+    } catch {
+        throw StartupError(error.description)
+    }
 }

@@ -21,6 +21,8 @@ struct Check: AsyncParsableCommand {
 
             `t2u check --echo` runs the echo service instead (127.0.0.1, --echo-port or a free port; prints `echo listening PORT`) until Ctrl-C.
 
+            The device's key is pinned on first contact in the known-devices file (--known-devices); a device that presents another key fails the check with "device key changed: ...". The password comes from --password, --password-file or T2U_PASSWORD (in that order); the server key from --key or T2U_SERVER_KEY.
+
             Exit status: 0 verified, 1 failed (the reason on stderr and in the CHECK line's error=), 2 server key rejected.
 
             Example: t2u check CAM-0001 7 --server t2u.example.com --bytes 10M
@@ -32,8 +34,8 @@ struct Check: AsyncParsableCommand {
     var remotePort: Int?
     @Option(name: .long, help: "Host on the device's LAN to connect to; 127.0.0.1 is the device itself.")
     var to: String = "127.0.0.1"
-    @Option(name: .long, help: "Device password (t2usvr --password), if it has one.")
-    var password: String?
+    @OptionGroup var secret: PasswordOptions
+    @OptionGroup var pins: KnownDevicesOptions
     @Option(name: .long, help: "Bytes to send and verify, e.g. 1048576, 10M, 1G (ignored with --duration).")
     var bytes: String = "1M"
     @Option(name: .long, help: "Seconds to keep transferring (0: send --bytes once).")
@@ -58,7 +60,7 @@ struct Check: AsyncParsableCommand {
     var server: String?
     @Option(name: .long, help: "t2u-server main UDP port.")
     var port: Int = 7000
-    @Option(name: .long, help: "Server key, if the server requires one.")
+    @Option(name: .long, help: "Server key, if the server requires one (else the environment variable T2U_SERVER_KEY).")
     var key: String?
     @OptionGroup var log: LogOptions
 
@@ -82,11 +84,19 @@ struct Check: AsyncParsableCommand {
         log.bootstrap()
         if echo { return try await runEcho() }
         guard let uuid, let remotePort, let server else { throw ExitCode(1) }
+        let password = try secret.resolve()
         let signals = TerminationSignals()
         let group = MultiThreadedEventLoopGroup.singleton
-        var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: key)
+        var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
         options.firstRetryDelay = .milliseconds(500)
-        let client = try T2UClient(options: options)
+        options.knownDevices = pins.location
+        let client: T2UClient
+        do {
+            client = try T2UClient(options: options)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         let recorder = CheckRecorder()
         let request = PortMappingRequest(uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), password: password)
         let localPort: UInt16
@@ -100,6 +110,19 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let poller = Task { await Self.poll(client: client, localPort: localPort, recorder: recorder) }
+        // A changed device key will not heal by waiting: the check fails at once with its words.
+        let keyWatcher = Task {
+            for await event in client.events {
+                guard case .deviceKeyChanged(let port, let change) = event, port == localPort else { continue }
+                printError("check +\(recorder.elapsedMillis) ms: \(change)")
+                recorder.observe(status: .deviceKeyChanged, path: nil)
+                recorder.fail("\(change)")
+                recorder.requestStop()
+                // Closing the port ends the connection waiting for a link that will not come.
+                await client.deletePort(localPort)
+                return
+            }
+        }
         let stopper = Task {
             let number = await signals.wait()
             guard !Task.isCancelled else { return }
@@ -115,6 +138,7 @@ struct Check: AsyncParsableCommand {
         if settle > 0 && recorder.failure == nil { await recorder.waitForSettledPath(seconds: settle, deadline: deadline) }
         poller.cancel()
         stopper.cancel()
+        keyWatcher.cancel()
         _ = await poller.value
         let keyRejected = await client.status() == .keyRejected
         await client.deletePort(localPort)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import T2UClient
+import T2UNIO
 
 /// Where the server cloud is (what `t2u_init` takes).
 struct ServerOptions: ParsableArguments {
@@ -10,7 +11,7 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "t2u-server main UDP port.")
     var port: Int = 7000
 
-    @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key). Omitted: the server is not authenticated.")
+    @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
     var key: String?
 
     func validate() throws {
@@ -19,7 +20,7 @@ struct ServerOptions: ParsableArguments {
     }
 
     var clientOptions: T2UClientOptions {
-        T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: key)
+        T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
     }
 }
 
@@ -51,4 +52,43 @@ func waitForServer(_ client: T2UClient, seconds: Double) async -> ServerConnecti
         status = await client.status()
     }
     return status
+}
+
+/// The device password, from --password (visible in ps: warned), --password-file or
+/// T2U_PASSWORD, in that order.
+struct PasswordOptions: ParsableArguments {
+    @Option(name: .long, help: "Device password (t2usvr --password), if it has one. Other users see it in the process list: prefer --password-file or T2U_PASSWORD.")
+    var password: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the device password (mode 0600, not a symlink; a final newline is ignored). Precedence: --password, then --password-file, then the environment variable T2U_PASSWORD.", valueName: "path"))
+    var passwordFile: String?
+
+    /// Call after logging is bootstrapped (the --password warning is logged).
+    func resolve() throws -> String? {
+        do {
+            let secret = try CommandLineSecret.resolve(
+                flag: password, file: passwordFile, environmentVariable: "T2U_PASSWORD", what: "password file")
+            if secret?.source == .flag {
+                Logger(label: "t2u").warning(
+                    "\(CommandLineSecret.flagWarning(flag: "--password", fileFlag: "--password-file", environmentVariable: "T2U_PASSWORD"))")
+            }
+            return secret?.value
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Where device keys are pinned (trust on first use; a changed key is refused).
+struct KnownDevicesOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Known-devices file: one 'UUID KEY' line per pinned device. Default: $T2U_KNOWN_DEVICES, else $XDG_CONFIG_HOME/t2u/known_devices, else ~/.config/t2u/known_devices.", valueName: "path"))
+    var knownDevices: String?
+
+    var location: KnownDevicesLocation { knownDevices.map { .file($0) } ?? .default }
+}
+
+/// The server key from --key, else the environment variable T2U_SERVER_KEY.
+func serverKey(flag: String?) -> String? {
+    flag ?? CommandLineSecret.processEnvironment("T2U_SERVER_KEY").flatMap { $0.isEmpty ? nil : $0 }
 }

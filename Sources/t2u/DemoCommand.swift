@@ -202,7 +202,8 @@ struct DemoRun {
 
             var results: [DemoPathResult] = []
             var plans: [(label: String, options: T2UClientOptions)] = []
-            let base = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(serverPort), serverKey: serverKey)
+            var base = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(serverPort), serverKey: serverKey)
+            base.knownDevices = .memory  // the demo's device has a new key on every run
             plans.append(("auto", base))
             if relay {
                 if let relayOnly = relayOnlyOptions(base) {

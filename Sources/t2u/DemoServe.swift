@@ -53,6 +53,7 @@ enum DemoServe {
             ]
         }
         lines += [
+            "  export T2U_KNOWN_DEVICES=\"$(mktemp)\"   # the demo device has a new key on every run: pin it in a throwaway file",
             "  cd Examples/c && cc flow.c $(pkg-config --cflags --libs t2u) -o flow",
             "  ./flow \(flowArgs)",
             "",

@@ -12,7 +12,11 @@ struct Forward: AsyncParsableCommand {
 
             Ctrl-C (or SIGTERM) closes the local port and every connection through it, then exits.
 
-            Exit status: 0 after Ctrl-C, 1 if the local port cannot be opened or the device password is rejected, 2 if the server key is rejected.
+            The device's key is pinned on first contact in the known-devices file (--known-devices). If the device later presents another key, the link is refused ("device key changed: ...", naming the file line to delete if the change is intended) and retried at the usual interval.
+
+            The password comes from --password, --password-file or the environment variable T2U_PASSWORD (in that order); the server key from --key or T2U_SERVER_KEY.
+
+            Exit status: 0 after Ctrl-C, 1 if the local port cannot be opened, the known-devices file cannot be used or the device password is rejected, 2 if the server key is rejected.
 
             Example: t2u forward CAM-0001 554 --local 8554 --password secret --server t2u.example.com
             """)
@@ -25,8 +29,8 @@ struct Forward: AsyncParsableCommand {
     var local: Int = 0
     @Option(name: .long, help: "Host on the device's LAN to connect to; 127.0.0.1 is the device itself.")
     var to: String = "127.0.0.1"
-    @Option(name: .long, help: "Device password (t2usvr --password), if it has one.")
-    var password: String?
+    @OptionGroup var secret: PasswordOptions
+    @OptionGroup var pins: KnownDevicesOptions
     @OptionGroup var server: ServerOptions
     @OptionGroup var log: LogOptions
 
@@ -43,8 +47,17 @@ struct Forward: AsyncParsableCommand {
 
     func run() async throws {
         log.bootstrap()
+        let password = try secret.resolve()
         let signals = TerminationSignals()
-        let client = try T2UClient(options: server.clientOptions)
+        var options = server.clientOptions
+        options.knownDevices = pins.location
+        let client: T2UClient
+        do {
+            client = try T2UClient(options: options)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         let request = PortMappingRequest(
             uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)
         let localPort: UInt16
@@ -67,6 +80,8 @@ struct Forward: AsyncParsableCommand {
                         await display.note("link up in \(setupMillis) ms")
                     case .disconnected(let port, let code) where port == localPort:
                         await display.note("link down: \(disconnectWords(code))")
+                    case .deviceKeyChanged(let port, let change) where port == localPort:
+                        await display.note("\(change)")
                     default:
                         break
                     }

@@ -7,7 +7,9 @@ struct Query: AsyncParsableCommand {
         discussion: """
             Prints one line per device: its UUID, online or offline, and when online its public IP as the server sees it and its extra parameters (t2usvr --extra).
 
-            Exit status: 0 every device online, 1 some offline, 2 a query failed (server unreachable, key rejected).
+            A device whose key (as the server vouches it) differs from the one pinned in the known-devices file (--known-devices) is reported as "device key changed: ..." with the file line to delete if the change is intended. A query never pins.
+
+            Exit status: 0 every device online, 1 some offline, 2 a query failed (server unreachable, key rejected, known-devices file unusable), 3 a device key changed.
 
             Example: t2u query --server t2u.example.com CAM-0001 CAM-0002
             """)
@@ -15,6 +17,7 @@ struct Query: AsyncParsableCommand {
     @Argument(help: "Device UUIDs (as given to t2usvr --uuid).")
     var uuids: [String]
     @OptionGroup var server: ServerOptions
+    @OptionGroup var pins: KnownDevicesOptions
     @Option(name: .long, help: "Seconds to wait for the server connection before querying.")
     var wait: Double = 5
     @OptionGroup var log: LogOptions
@@ -25,7 +28,15 @@ struct Query: AsyncParsableCommand {
 
     func run() async throws {
         log.bootstrap()
-        let client = try T2UClient(options: server.clientOptions)
+        var options = server.clientOptions
+        options.knownDevices = pins.location
+        let client: T2UClient
+        do {
+            client = try T2UClient(options: options)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
         let status = await waitForServer(client, seconds: wait)
         if status == .keyRejected {
             await client.shutdown()
@@ -36,7 +47,10 @@ struct Query: AsyncParsableCommand {
         for uuid in uuids {
             do {
                 let info = try await client.query(uuid)
-                if info.online {
+                if let change = info.keyChange {
+                    print("\(uuid): \(change)")
+                    worst = max(worst, 3)
+                } else if info.online {
                     let extra = info.extra.isEmpty ? "" : ", extra \"\(info.extra)\""
                     print("\(uuid): online, public IP \(info.publicIP.isEmpty ? "unknown" : info.publicIP)\(extra)")
                 } else {
@@ -45,7 +59,7 @@ struct Query: AsyncParsableCommand {
                 }
             } catch {
                 print("\(uuid): \(error)")
-                worst = 2
+                worst = max(worst, 2)
             }
         }
         await client.shutdown()

@@ -38,6 +38,7 @@ struct Search: AsyncParsableCommand {
         var options = T2UClientOptions(server: server, serverPort: UInt16(port))
         options.discoveryAddress = address
         options.discoveryPort = UInt16(discoveryPort)
+        options.knownDevices = .memory  // discovery contacts no device over the tunnel
         let client = try T2UClient(options: options)
         do {
             let devices = try await client.search(timeout: .seconds(fractional: timeout))

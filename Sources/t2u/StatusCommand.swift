@@ -19,7 +19,9 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         log.bootstrap()
-        let client = try T2UClient(options: server.clientOptions)
+        var options = server.clientOptions
+        options.knownDevices = .memory  // no device is contacted
+        let client = try T2UClient(options: options)
         let status = await waitForServer(client, seconds: wait)
         await client.shutdown()
         print("\(server.server):\(server.port): \(status.words)")

@@ -24,6 +24,7 @@ extension PortStatus {
         case .interrupted: return "link interrupted, retrying"
         case .deviceOffline: return "device offline, retrying"
         case .passwordRejected: return "device password rejected"
+        case .deviceKeyChanged: return "device key changed, refused (see the error), retrying"
         }
     }
 }

@@ -23,6 +23,8 @@ struct T2USvr: AsyncParsableCommand {
             Runs until SIGINT or SIGTERM. Clients reach TCP services on this device; other LAN \
             hosts only as --allow permits. Keep --state on persistent storage: clients pin the \
             device key it holds.
+
+            Secrets off the command line: the password from --password-file PATH or the             environment variable T2U_PASSWORD (--password works too but other users see it in             ps); the server key from the environment variable T2U_SERVER_KEY when not given             as the fourth argument.
             """)
 
     @Argument(help: "Device UUID (1-64 bytes) under which clients find this device.")
@@ -34,11 +36,14 @@ struct T2USvr: AsyncParsableCommand {
     @Argument(help: "Server UDP port.")
     var port: UInt16
 
-    @Argument(help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key). Without it the server is trusted unauthenticated (a warning says so).")
+    @Argument(help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Without it the server is trusted unauthenticated (a warning says so).")
     var key: String?
 
-    @Option(help: "Password clients must know (never sent over the network).")
+    @Option(help: "Password clients must know (never sent over the network). Visible to other users in the process list: prefer --password-file or T2U_PASSWORD.")
     var password: String?
+
+    @Option(name: .customLong("password-file"), help: ArgumentHelp("File holding the password (mode 0600, not a symlink; a final newline is ignored). Precedence: --password, then --password-file, then the environment variable T2U_PASSWORD.", valueName: "path"))
+    var passwordFile: String?
 
     @Option(help: "Extra parameters returned to clients by t2u_query_ex (<= 512 bytes).")
     var extra: String = ""
@@ -77,8 +82,18 @@ struct T2USvr: AsyncParsableCommand {
         }
         let logger = Logger(label: "t2usvr")
 
-        var options = DeviceAgentOptions(uuid: uuid, server: server, serverPort: port, serverKey: key)
-        options.password = password
+        let serverKey = key ?? CommandLineSecret.processEnvironment("T2U_SERVER_KEY").flatMap { $0.isEmpty ? nil : $0 }
+        var options = DeviceAgentOptions(uuid: uuid, server: server, serverPort: port, serverKey: serverKey)
+        do {
+            let secret = try CommandLineSecret.resolve(
+                flag: password, file: passwordFile, environmentVariable: "T2U_PASSWORD", what: "password file")
+            if secret?.source == .flag {
+                logger.warning("\(CommandLineSecret.flagWarning(flag: "--password", fileFlag: "--password-file", environmentVariable: "T2U_PASSWORD"))")
+            }
+            options.password = secret?.value
+        } catch {
+            throw StartupError(error.description)
+        }
         options.extra = extra
         options.allow = allow
         options.statePath = state
@@ -99,4 +114,10 @@ struct T2USvr: AsyncParsableCommand {
         logger.notice("signal received, shutting down")
         await agent.shutdown()
     }
+}
+
+/// Stops the agent before it starts: one line on stderr ("Error: ..."), exit status 1, no usage text.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -134,6 +134,8 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throw
 
 func clientOptions(_ server: TestServer, key: String? = nil) -> T2UClientOptions {
     var options = T2UClientOptions(server: "127.0.0.1", serverPort: server.port, serverKey: key)
+    // Test devices get fresh keys under reused UUIDs: never touch the user's known-devices file.
+    options.knownDevices = .memory
     options.firstRetryDelay = .milliseconds(200)
     options.retryInterval = .seconds(1)
     return options

@@ -208,6 +208,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
 @Suite(.serialized) struct PathFaultTests {
     static func fastFailOptions(_ port: UInt16) -> T2UClientOptions {
         var options = T2UClientOptions(server: "127.0.0.1", serverPort: port)
+        options.knownDevices = .memory
         options.firstRetryDelay = .milliseconds(200)
         options.retryInterval = .seconds(1)
         options.transport.deadPeerTimeout = .seconds(2)

@@ -82,6 +82,7 @@ extension TestServer {
 /// seconds); `servers` is the SDK's server string (a comma list is allowed).
 func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     var options = T2UClientOptions(server: servers, serverPort: 7000)
+    options.knownDevices = .memory
     options.firstRetryDelay = .milliseconds(200)
     options.retryInterval = .seconds(1)
     options.directDisabled = relayed

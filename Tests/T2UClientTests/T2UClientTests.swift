@@ -297,7 +297,7 @@ final class CodeLog: Sendable {
 
 @Suite(.serialized) struct T2UClientTrustTests {
     /// The same UUID re-registered with another key (an impostor, or a re-flashed device) is
-    /// refused for the life of the client instance: -2, never connected.
+    /// refused: -6 (device key changed), never connected.
     @Test func aDifferentDeviceKeyLaterIsRefused() async throws {
         let server = TestServer()
         try await server.start()
@@ -318,7 +318,8 @@ final class CodeLog: Sendable {
         let codes = CodeLog()
         client.setEventHandler { codes.append($0) }
         let second = try await client.addPort(PortMappingRequest(uuid: "cam-k", remotePort: echo.port))
-        try await waitUntil("refused") { codes.events.contains(.disconnected(localPort: second, code: -2)) }
+        try await waitUntil("refused") { codes.events.contains(.disconnected(localPort: second, code: -6)) }
+        #expect(await client.portStatus(second).0 == .deviceKeyChanged)
         try await Task.sleep(for: .milliseconds(500))
         #expect(await client.portStatus(second).0 != .connected)
         #expect(!codes.events.contains { if case .connected = $0 { true } else { false } })
@@ -359,7 +360,9 @@ final class CodeLog: Sendable {
     @Test func queryFailsWhenTheServerIsSilent() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let silent = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let client = try T2UClient(options: T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(silent.localAddress!.port!)))
+        var options = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(silent.localAddress!.port!))
+        options.knownDevices = .memory
+        let client = try T2UClient(options: options)
         #expect(await client.status() == .connecting)
         await #expect(throws: T2UClientError.self) { _ = try await client.query("cam-x") }
         await client.shutdown()

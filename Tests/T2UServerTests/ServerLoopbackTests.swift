@@ -212,30 +212,3 @@ extension ServerLoopbackTests {
         try await group.shutdownGracefully()
     }
 }
-
-@Suite struct ServerConfigFileTests {
-    @Test func parsesKeyValueLines() throws {
-        let file = try ServerConfigFile(parsing: """
-            # t2u-server settings
-            port = 7100
-            key-file=/etc/t2u/a=b.key
-
-            relay=false
-            """)
-        #expect(file["port"] == "7100")
-        #expect(file["key-file"] == "/etc/t2u/a=b.key")
-        #expect(file["relay"] == "false")
-        #expect(file["bind"] == nil)
-    }
-
-    @Test func rejectsUnknownKeysAndLinesWithoutEquals() {
-        #expect(throws: ServerConfigFile.ParseError.unknownKey("prot", line: 1)) { try ServerConfigFile(parsing: "prot=1") }
-        #expect(throws: ServerConfigFile.ParseError.missingEquals(line: 2)) { try ServerConfigFile(parsing: "port=1\nrelay") }
-    }
-
-    @Test func theV1SharedKeyIsRefusedWithWhatToDoInstead() {
-        #expect(throws: ServerConfigFile.ParseError.sharedKeyRemoved(line: 2)) { try ServerConfigFile(parsing: "port=1\nkey=secret") }
-        let message = "\(ServerConfigFile.ParseError.sharedKeyRemoved(line: 2))"
-        #expect(message.contains("key-file") && message.contains("--print-public-key"))
-    }
-}

@@ -7,6 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/t2u-cabi.XXXXXX")"
+# libt2u pins device keys; these devices have new keys on every run: pin them in $WORK (removed).
+export T2U_KNOWN_DEVICES="$WORK/known_devices"
 PIDS=()
 cleanup() {
     local status=$?
@@ -119,3 +121,11 @@ export T2U_DISCOVERY_ADDR=127.0.0.1 T2U_DISCOVERY_PORT="$DISCOVERY_PORT"
 "$WORK/flow" "$DEV_EX" 127.0.0.1 "$PORT_KEY" "$ECHO1" "$KEY" > "$WORK/flow.log" 2>&1
 grep -q "received .* bytes: hello through t2u" "$WORK/flow.log"
 echo "Examples/c/flow.c: echo through the mapped port OK"
+
+# libt2u fails closed on a changed device key: a file pinning DEV_EX to another key gives -6.
+WRONG_PINS="$WORK/known_devices.wrong"
+printf '# a pin the device cannot match\n%s %s\n' "$DEV_EX" "$(printf 'ab%.0s' $(seq 1 32))" > "$WRONG_PINS"
+chmod 600 "$WRONG_PINS"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -pthread Tests/cabi/pins_test.c $(pkg-config --cflags --libs t2u) -o "$WORK/pins_test"
+T2U_KNOWN_DEVICES="$WRONG_PINS" "$WORK/pins_test"

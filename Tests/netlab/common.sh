@@ -48,6 +48,9 @@ netlab_up() {
     current_lab="$T2U_LAB"
     cell_logs="$logs/$name"
     mkdir -p "$cell_logs"
+    # Clients pin device keys; each lab's device has a new key under the same UUID, so each gets
+    # its own known-devices file (removed with the logs), never the user's.
+    export T2U_KNOWN_DEVICES="$cell_logs/known_devices"
     "$lab" up "$@" >"$cell_logs/lab.log" 2>&1
 }
 

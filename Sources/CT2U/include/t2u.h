@@ -20,7 +20,8 @@ typedef struct _T2U_CALLBACK
     /* The P2P link of a mapped port is up; usetime: milliseconds it took. */
     void (*OnConnect)(unsigned short local_port, int usetime);
     /* The link went down. ret: -2 P2P failed, -3 P2P interrupted, -4 peer offline,
-     * -5 device password rejected. */
+     * -5 device password rejected; extension of the manual's codes: -6 device key changed
+     * (T2U_DEVICE_KEY_CHANGED, see t2u_port_status). */
     void (*OnDisconnect)(unsigned short local_port, int ret);
 } T2uCallBack, *PT2uCallBack;
 
@@ -60,7 +61,14 @@ int t2u_add_port_v3(const char* uuid, const char* passwd, const char* remote_ip,
                     unsigned short local_port);
 void t2u_del_port(unsigned short port);
 /* 1 connected; 0 not yet; -1 no such port; -2 P2P failed, retrying; -3 interrupted, retrying;
- * -4 device offline, retrying; -5 password rejected. stat may be NULL. */
+ * -4 device offline, retrying; -5 password rejected. stat may be NULL.
+ * Extension of the manual's codes: -6 device key changed (T2U_DEVICE_KEY_CHANGED): the device
+ * presented a key other than the one pinned for its UUID in the known-devices file, so the link
+ * is refused; retried at the usual interval, the status stays -6 while the key differs. The
+ * error log names the UUID, both keys and the file line to delete if the change is intended.
+ * The file is $T2U_KNOWN_DEVICES, else $XDG_CONFIG_HOME/t2u/known_devices, else
+ * ~/.config/t2u/known_devices; one "UUID KEY" line per device, pinned on first contact. A
+ * malformed file makes t2u_init fail (logged; every call then returns -1). */
 int t2u_port_status(unsigned short port, PT2uNetStat stat);
 /* port 0: all ports. 0 ok, -1 no such port. */
 int t2u_get_rate(unsigned short port, PT2uNetRate rate);

@@ -1,0 +1,1 @@
+../T2UCoreTests/FuzzSupport.swift
