@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func duplicateKeyIsAnError() {
-        #expect(Self.message("port=1\nkey=a\n\nport = 2") == "\(Self.path):4: port is already set on line 1; keep one of the two lines")
+        #expect(Self.message("port=1\nbind=a\n\nport = 2") == "\(Self.path):4: port is already set on line 1; keep one of the two lines")
     }
 
     @Test func invalidUTF8IsAnError() {
