@@ -14,6 +14,7 @@ public struct ServerConfigFile: Equatable, Sendable {
         "port", "observation-port", "bind", "key", "log-level", "server-id", "keepalive", "relay", "relay-rate", "presence-timeout",
         "database", "advertise",
         "admin", "admin-allow-remote", "signaling-rate", "signaling-burst", "max-tracked-sources",
+        "bindings-file", "cluster-key-file", "device-ca", "admin-token-file",
     ]
 
     public init(values: [String: String] = [:]) { self.values = values }
