@@ -130,6 +130,9 @@ public final class ServerRunner: @unchecked Sendable {
     /// NOTIFY payloads the database sync dropped (bad MAC, stale, malformed); 0 without `--database`.
     public var rejectedPeerNotifications: Int { sync?.rejectedNotifications ?? 0 }
 
+    /// Presence rows the database sync skipped because their MAC failed; 0 without `--database`.
+    public var rejectedPresenceRows: Int { sync?.rejectedPresenceRows ?? 0 }
+
     /// Whether the shared database is reachable now (false without `--database`).
     public var databaseConnected: Bool { sync?.isConnected ?? false }
 

@@ -123,6 +123,23 @@ import Testing
         #expect(try await Self.bound(fresh, uuid) == real)
     }
 
+    /// A row another database role wrote would make this server vouch for the attacker's key to
+    /// its clients; without the presence MAC it is never used.
+    @Test func aForgedPresenceRowIsIgnored() async throws {
+        let s = try cloudServer("pres-\(cloudTag())")
+        try await s.start()
+        defer { Task { await s.stop() } }
+        let uuid = "ghost-\(cloudTag())"
+        try await Self.sql("""
+            INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
+            VALUES (\(Int16(SignalingRole.device.rawValue)), \(uuid), 'evil', '127.0.0.1:9', \(ByteBuffer(bytes: [UInt8](repeating: 0x99, count: 32))),
+                    \(ByteBuffer(bytes: [UInt8]())), '', now(), \(ByteBuffer(bytes: [UInt8](repeating: 0, count: 32))))
+            """)
+        try await waitUntil("a resync skipped the forged row") { s.runner.rejectedPresenceRows >= 1 }
+        #expect(try await s.runner.withRegistry { $0.lookup(role: .device, uuid: uuid) } == nil)
+        try await Self.sql("DELETE FROM t2u_presence WHERE uuid = \(uuid)")
+    }
+
     @Test func notificationsInjectedWithoutTheClusterKeyAreIgnored() async throws {
         let id = "bind-n-\(cloudTag())"
         let s = try cloudServer(id)

@@ -6,11 +6,12 @@ import T2UCore
 /// derived from it, so another tenant of the database (which can NOTIFY any channel and write
 /// rows) can neither inject introductions nor bind UUIDs.
 ///
-/// Derived keys: HKDF-SHA256(ikm: secret, salt: "t2u cluster v1", info: "notify" | "binding", 32 bytes).
+/// Derived keys: HKDF-SHA256(ikm: secret, salt: "t2u cluster v1", info: "notify" | "binding" | "presence", 32 bytes).
 public struct ClusterKey: Sendable {
     public static let minimumLength = 32
     private let notifyKey: SymmetricKey
     private let bindingKey: SymmetricKey
+    private let presenceKey: SymmetricKey
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {
         case tooShort(Int)
@@ -29,6 +30,7 @@ public struct ClusterKey: Sendable {
         let salt = Array("t2u cluster v1".utf8)
         notifyKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("notify".utf8), outputByteCount: 32)
         bindingKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("binding".utf8), outputByteCount: 32)
+        presenceKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("presence".utf8), outputByteCount: 32)
     }
 
     // MARK: NOTIFY payloads
@@ -79,6 +81,31 @@ public struct ClusterKey: Sendable {
     public func bindingValid(uuid: String, publicKey: [UInt8], mac: [UInt8]) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.bindingMessage(uuid: uuid, publicKey: publicKey),
                                                using: bindingKey)
+    }
+
+    // MARK: Presence rows
+
+    /// MAC of a `t2u_presence` row's content (not `last_seen`): HMAC(presence key, role(1) and
+    /// u16-length-prefixed uuid, home, address, public_key, extra, candidates (text forms as stored)).
+    public func presenceMAC(role: UInt8, uuid: String, home: String, address: String, publicKey: [UInt8], extra: [UInt8],
+                            candidates: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(
+            for: Self.presenceMessage(role, uuid, home, address, publicKey, extra, candidates), using: presenceKey))
+    }
+
+    public func presenceValid(role: UInt8, uuid: String, home: String, address: String, publicKey: [UInt8], extra: [UInt8],
+                              candidates: String, mac: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(
+            mac, authenticating: Self.presenceMessage(role, uuid, home, address, publicKey, extra, candidates), using: presenceKey)
+    }
+
+    private static func presenceMessage(_ role: UInt8, _ uuid: String, _ home: String, _ address: String, _ publicKey: [UInt8],
+                                        _ extra: [UInt8], _ candidates: String) -> [UInt8] {
+        var out: [UInt8] = [role]
+        for field in [Array(uuid.utf8), Array(home.utf8), Array(address.utf8), publicKey, extra, Array(candidates.utf8)] {
+            out += [UInt8(truncatingIfNeeded: field.count >> 8), UInt8(truncatingIfNeeded: field.count)] + field
+        }
+        return out
     }
 
     private static func bindingMessage(uuid: String, publicKey: [UInt8]) -> [UInt8] {

@@ -71,6 +71,9 @@ enum PostgresSchema {
         )
         """,
         "DROP TRIGGER t2u_presence_notify ON t2u_presence",
+        // Presence rows carry a MAC under the cluster key too: the device key a server vouches
+        // for to clients must not come from a row another database role wrote.
+        "ALTER TABLE t2u_presence ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
         "DROP FUNCTION t2u_presence_notify()",
         ],
     ]

@@ -74,6 +74,7 @@ public final class PostgresSync: @unchecked Sendable {
     private let configuration: PostgresConnection.Configuration
     private let connectionIDs = ConnectionCounter()
     private let rejectedBox = NIOLockedValueBox(0)
+    private let rejectedRowsBox = NIOLockedValueBox(0)
 
     init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
         throws
@@ -92,6 +93,9 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// NOTIFY payloads dropped: MAC failed (a sender without the cluster key), stale or malformed.
     public var rejectedNotifications: Int { rejectedBox.withLockedValue { $0 } }
+
+    /// Presence rows skipped because their MAC failed (written without the cluster key).
+    public var rejectedPresenceRows: Int { rejectedRowsBox.withLockedValue { $0 } }
 
     /// Connects, migrates the schema and drops rows a previous run of this server left; then
     /// keeps syncing in the background. Throws when the database cannot be reached at start.
@@ -189,6 +193,8 @@ public final class PostgresSync: @unchecked Sendable {
             try? await current.close()
             connection = nil
         }
+        // Stopped before the first session ran: the connection from start() is still open.
+        if let connection { try? await connection.close() }
     }
 
     /// One connection's life: listen, announce ourselves, rewrite our rows, then tick.
@@ -280,19 +286,22 @@ public final class PostgresSync: @unchecked Sendable {
         switch write {
         case .claim(let r):
             try await connection.query("""
-                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen)
+                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
                 VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
-                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now())
+                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now(),
+                        \(ByteBuffer(bytes: presenceMAC(r))))
                 ON CONFLICT (role, uuid) DO UPDATE SET home_server = EXCLUDED.home_server, address = EXCLUDED.address,
-                    public_key = EXCLUDED.public_key, extra = EXCLUDED.extra, candidates = EXCLUDED.candidates, last_seen = now()
+                    public_key = EXCLUDED.public_key, extra = EXCLUDED.extra, candidates = EXCLUDED.candidates, last_seen = now(),
+                    mac = EXCLUDED.mac
                 """, logger: logger)
             try await announcePresence("upsert", role: r.role, uuid: r.uuid, connection)
         case .refresh(let r):
             let rows = try await connection.query("""
-                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen)
+                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
                 VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
-                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now())
-                ON CONFLICT (role, uuid) DO UPDATE SET address = EXCLUDED.address, last_seen = now()
+                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now(),
+                        \(ByteBuffer(bytes: presenceMAC(r))))
+                ON CONFLICT (role, uuid) DO UPDATE SET address = EXCLUDED.address, last_seen = now(), mac = EXCLUDED.mac
                     WHERE t2u_presence.home_server = EXCLUDED.home_server
                 RETURNING (xmax = 0)
                 """, logger: logger)
@@ -308,6 +317,12 @@ public final class PostgresSync: @unchecked Sendable {
             for try await _ in rows.decode(Int.self) { deleted = true }
             if deleted { try await announcePresence("delete", role: role, uuid: uuid, connection) }
         }
+    }
+
+    /// The MAC of the row this server writes for `r` (home: this server).
+    private func presenceMAC(_ r: PresenceRecord) -> [UInt8] {
+        options.clusterKey.presenceMAC(role: r.role.rawValue, uuid: r.uuid, home: serverID, address: PostgresCodec.text(r.address),
+                                       publicKey: r.publicKey, extra: r.extra, candidates: PostgresCodec.text(r.candidates))
     }
 
     /// A sealed presence change on the presence channel (delivered when the batch commits).
@@ -548,7 +563,7 @@ public final class PostgresSync: @unchecked Sendable {
     {
         let columns = """
             SELECT role, uuid, home_server, address, public_key, extra, candidates,
-                   extract(epoch FROM (now() - last_seen))::float8 FROM t2u_presence
+                   extract(epoch FROM (now() - last_seen))::float8, mac FROM t2u_presence
             """
         let query: PostgresQuery
         if let role, let uuid {
@@ -558,8 +573,17 @@ public final class PostgresSync: @unchecked Sendable {
         }
         var rows: [(record: PresenceRecord, age: Nanos)] = []
         let sequence = try await connection.query(query, logger: logger)
-            .decode((Int16, String, String, String, ByteBuffer, ByteBuffer, String, Double).self)
-        for try await (roleValue, uuid, home, addressText, key, extra, candidatesText, age) in sequence {
+            .decode((Int16, String, String, String, ByteBuffer, ByteBuffer, String, Double, ByteBuffer).self)
+        for try await (roleValue, uuid, home, addressText, key, extra, candidatesText, age, mac) in sequence {
+            guard options.clusterKey.presenceValid(
+                role: UInt8(truncatingIfNeeded: roleValue), uuid: uuid, home: home, address: addressText, publicKey: Array(buffer: key),
+                extra: Array(buffer: extra), candidates: candidatesText, mac: Array(buffer: mac))
+            else {
+                rejectedRowsBox.withLockedValue { $0 += 1 }
+                logger.warning("presence row with a bad MAC skipped (written without this cloud's cluster key)",
+                               metadata: ["uuid": "\(uuid)", "home": "\(home)"])
+                continue
+            }
             guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: roleValue)),
                   let address = PostgresCodec.address(addressText), let candidates = PostgresCodec.addresses(candidatesText)
             else {
