@@ -120,6 +120,22 @@ import T2UCore
         #expect(bindings.admit(old, server: Self.server, now: .zero) == .refused(.identityConflict))
     }
 
+    /// Closed enrollment verifies a key's certificate once per process; other keys still need theirs.
+    @Test func aCertifiedKeyIsNotVerifiedAgain() {
+        let bindings = PersistentDeviceBindings(deviceCAs: [Self.vendorKey])
+        let v = Self.victim.publicKey
+        func reg(_ key: [UInt8], _ cert: [UInt8]?) -> DeviceRegistration {
+            DeviceRegistration(uuid: "CAM-1", publicKey: key, certificate: cert, cookie: Self.cookie)
+        }
+        #expect(bindings.admit(reg(v, Self.cert("CAM-1", v)), server: Self.server, now: .zero) == .accepted(created: true, rebound: false))
+        #expect(bindings.admit(reg(v, nil), server: Self.server, now: .zero) == .accepted(created: false, rebound: false))
+        #expect(bindings.admit(reg(Self.attacker.publicKey, nil), server: Self.server, now: .zero) == .refused(.notEnrolled))
+        #expect(bindings.admit(reg(Self.attacker.publicKey, Self.cert("CAM-1", v)), server: Self.server, now: .zero) == .refused(.notEnrolled))
+        // After a release the certificate is needed again.
+        bindings.release(uuid: "CAM-1")
+        #expect(bindings.admit(reg(v, nil), server: Self.server, now: .zero) == .refused(.notEnrolled))
+    }
+
     @Test func theDatabasesBindingOverridesOurs() {
         let bindings = PersistentDeviceBindings()
         let reg = DeviceRegistration(uuid: "CAM-1", publicKey: Self.attacker.publicKey, cookie: Self.cookie)

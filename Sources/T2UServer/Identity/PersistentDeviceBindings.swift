@@ -20,6 +20,9 @@ public final class PersistentDeviceBindings: DeviceBindings {
     /// over from whatever record still holds it (`rebound`).
     private var released: Set<String> = []
     private var pending: [BindingChange] = []
+    /// Closed enrollment: UUIDs whose bound key's certificate was verified in this process, so a
+    /// device's every re-registration does not cost an Ed25519 verification.
+    private var certifiedBound: Set<String> = []
 
     public init(deviceCAs: [[UInt8]] = [], loaded: [DeviceBinding] = []) {
         self.deviceCAs = deviceCAs
@@ -36,11 +39,13 @@ public final class PersistentDeviceBindings: DeviceBindings {
     public func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision {
         let uuid = registration.uuid
         let key = registration.publicKey
-        let certified = closedEnrollment && certificateValid(registration)
+        let alreadyCertified = keys[uuid] == key && certifiedBound.contains(uuid)
+        let certified = closedEnrollment && (alreadyCertified || certificateValid(registration))
         if closedEnrollment && !certified {
             counters.refusedNotEnrolled += 1
             return .refused(.notEnrolled)
         }
+        if closedEnrollment { certifiedBound.insert(uuid) }
         guard let bound = keys[uuid] else {
             keys[uuid] = key
             pending.append(.bind(DeviceBinding(uuid: uuid, publicKey: key)))
@@ -67,6 +72,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     @discardableResult
     public func release(uuid: String) -> Bool {
         guard keys.removeValue(forKey: uuid) != nil else { return false }
+        certifiedBound.remove(uuid)
         released.insert(uuid)
         pending.append(.release(uuid: uuid))
         counters.released += 1
@@ -95,6 +101,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
         let previous = keys.updateValue(binding.publicKey, forKey: binding.uuid)
         released.remove(binding.uuid)
         guard let previous, previous != binding.publicKey else { return nil }
+        certifiedBound.remove(binding.uuid)
         counters.overriddenByDatabase += 1
         return previous
     }
@@ -102,6 +109,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     /// The authoritative store released `uuid` (another server's operator action).
     public func applyStoredRelease(uuid: String) {
         if keys.removeValue(forKey: uuid) != nil { released.insert(uuid) }
+        certifiedBound.remove(uuid)
     }
 
     /// A stored binding whose MAC failed was skipped (counted for the metrics).
