@@ -209,6 +209,11 @@ public final class ServerRunner: @unchecked Sendable {
         database.presenceTimeout = config.presenceTimeout
         let sync = try PostgresSync(options: database, registry: registry, loop: driver.eventLoop, serverID: config.serverID,
                                     advertise: advertise, logger: logger)
+        // INTEGRATION: a device registered here under `previous` must be dropped from the registry.
+        sync.onBindingOverridden = { [logger] uuid, previous in
+            logger.warning("the database binds this UUID to another key; the device registered here under the old key loses it",
+                           metadata: ["uuid": "\(uuid)", "previousKey": "\(Hex.encode(previous))"])
+        }
         sync.onPeerIntroduction = { [driver] intro in
             driver.core.receivePeerIntroduction(intro, now: ServerDriver.clock())
             driver.flush()

@@ -136,6 +136,26 @@ import T2UCore
         #expect(bindings.admit(reg(v, nil), server: Self.server, now: .zero) == .refused(.notEnrolled))
     }
 
+    /// A full read of the database after an outage: releases made meanwhile are learned, our
+    /// unwritten bindings and UUIDs with an unreadable (bad MAC) row are kept.
+    @Test func aSnapshotLearnsReleasesAndKeepsWhatIsStillOurs() {
+        let k1 = [UInt8](repeating: 1, count: 32), k2 = [UInt8](repeating: 2, count: 32)
+        let bindings = PersistentDeviceBindings(loaded: [
+            DeviceBinding(uuid: "released", publicKey: k1), DeviceBinding(uuid: "moved", publicKey: k1),
+            DeviceBinding(uuid: "forged-row", publicKey: k1), DeviceBinding(uuid: "same", publicKey: k1),
+        ])
+        _ = bindings.admit(DeviceRegistration(uuid: "new-here", publicKey: k2, cookie: Self.cookie), server: Self.server, now: .zero)
+        let moved = bindings.applyStoredSnapshot(
+            [DeviceBinding(uuid: "moved", publicKey: k2), DeviceBinding(uuid: "same", publicKey: k1)],
+            present: ["moved", "same", "forged-row"])
+        #expect(moved.map(\.uuid) == ["moved"] && moved.first?.previous == k1)
+        #expect(bindings.boundKey(uuid: "released") == nil)
+        #expect(bindings.boundKey(uuid: "moved") == k2)
+        #expect(bindings.boundKey(uuid: "forged-row") == k1)
+        #expect(bindings.boundKey(uuid: "same") == k1)
+        #expect(bindings.boundKey(uuid: "new-here") == k2)
+    }
+
     @Test func theDatabasesBindingOverridesOurs() {
         let bindings = PersistentDeviceBindings()
         let reg = DeviceRegistration(uuid: "CAM-1", publicKey: Self.attacker.publicKey, cookie: Self.cookie)

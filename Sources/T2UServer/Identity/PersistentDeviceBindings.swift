@@ -106,6 +106,20 @@ public final class PersistentDeviceBindings: DeviceBindings {
         return previous
     }
 
+    /// A full read of the authoritative store: its valid rows replace ours, and a binding of ours
+    /// that it no longer holds was released meanwhile (unless our own change for it still waits to
+    /// be written). `present`: every UUID the store has a row for, valid or not (a row with a bad
+    /// MAC is not a release). Returns (uuid, key we had) for every binding that moved to another key.
+    public func applyStoredSnapshot(_ rows: [DeviceBinding], present: Set<String>) -> [(uuid: String, previous: [UInt8])] {
+        var moved: [(uuid: String, previous: [UInt8])] = []
+        for row in rows {
+            if let previous = applyStored(row) { moved.append((row.uuid, previous)) }
+        }
+        let waiting = Set(pending.map(\.uuid))
+        for uuid in keys.keys where !present.contains(uuid) && !waiting.contains(uuid) { applyStoredRelease(uuid: uuid) }
+        return moved
+    }
+
     /// The authoritative store released `uuid` (another server's operator action).
     public func applyStoredRelease(uuid: String) {
         if keys.removeValue(forKey: uuid) != nil { released.insert(uuid) }

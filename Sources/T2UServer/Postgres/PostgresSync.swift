@@ -402,10 +402,12 @@ public final class PostgresSync: @unchecked Sendable {
     private func loadBindings(_ connection: PostgresConnection) async throws {
         guard let bindings else { return }
         var rows: [DeviceBinding] = []
+        var present = Set<String>()
         var bad = 0
         let sequence = try await connection.query("SELECT uuid, public_key, mac FROM t2u_device_bindings", logger: logger)
             .decode((String, ByteBuffer, ByteBuffer).self)
         for try await (uuid, key, mac) in sequence {
+            present.insert(uuid)
             let binding = DeviceBinding(uuid: uuid, publicKey: Array(buffer: key))
             if options.clusterKey.bindingValid(uuid: uuid, publicKey: binding.publicKey, mac: Array(buffer: mac)) {
                 rows.append(binding)
@@ -414,11 +416,9 @@ public final class PostgresSync: @unchecked Sendable {
                 logger.error("binding row with a bad MAC ignored (written without this cloud's cluster key)", metadata: ["uuid": "\(uuid)"])
             }
         }
-        try await loop.submit { [rows, bad, onBindingOverridden] in
+        try await loop.submit { [rows, present, bad, onBindingOverridden] in
             for _ in 0..<bad { bindings.value.countBadMAC() }
-            for row in rows {
-                if let previous = bindings.value.applyStored(row) { onBindingOverridden?(row.uuid, previous) }
-            }
+            for (uuid, previous) in bindings.value.applyStoredSnapshot(rows, present: present) { onBindingOverridden?(uuid, previous) }
         }.get()
         logger.info("device bindings loaded", metadata: ["bindings": "\(rows.count)", "badMAC": "\(bad)"])
     }
