@@ -44,6 +44,13 @@ import Testing
         try await runner.withBindings { $0.boundKey(uuid: "CAM 1") }
     }
 
+    /// UUIDs are untrusted: the JSON of GET /bindings escapes quotes and control characters.
+    @Test func uuidsAreEscapedInJSON() {
+        #expect(BindingsAdmin.json("a\"b\\c\n\u{7F}") == "\"a\\\"b\\\\c\\u000a\\u007f\"")
+        #expect(BindingsAdmin.bearer("bearer abc") == Array("abc".utf8))
+        #expect(BindingsAdmin.bearer("Bearer ") == nil && BindingsAdmin.bearer(nil) == nil)
+    }
+
     @Test func withoutATokenFileReleaseIsForbidden() async throws {
         try await withServer(token: nil) { runner, admin, group in
             let (code, body) = try await post("/bindings/release?uuid=CAM%201", authorization: "Bearer \(String(decoding: Self.token, as: UTF8.self))", admin, group)
