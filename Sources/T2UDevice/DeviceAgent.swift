@@ -50,7 +50,7 @@ public final class DeviceAgent: Sendable {
             role: .device, uuid: options.uuid, identity: identity, extra: Array(options.extra.utf8),
             serverPublicKey: serverPublicKey, server: NetAddress(ipv4: (127, 0, 0, 1), port: 1))
         probe.certificate = options.certificate
-        probe.rotation = options.rotation
+        probe.rotatingFrom = options.rotatingFrom
         do {
             try probe.validate()
         } catch {
@@ -90,6 +90,7 @@ public final class DeviceAgent: Sendable {
         udp.port = Int(options.udpPort)
         let bound = try await driver.start(udp: udp).get()
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
+        runtime.onRegistered = options.onRegistered
         let subnets: @Sendable () -> [LocalSubnet]
         if let fixed = options.localSubnets {
             subnets = { fixed }
@@ -105,7 +106,7 @@ public final class DeviceAgent: Sendable {
                 serverPublicKey: serverPublicKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
             config.certificate = options.certificate
-            config.rotation = options.rotation
+            config.rotatingFrom = options.rotatingFrom
             config.fallbackServers = Array(servers.dropFirst())
             config.classifiesNAT = true
             try await loop.submit { [config] in
@@ -171,7 +172,6 @@ public final class DeviceAgent: Sendable {
         case .uuidLength: return DeviceUUID.requirement
         case .serverPublicKey: return ServerPublicKey.requirement
         case .certificateTooLong: return "the certificate must be 1...\(SignalingLimits.maxCertificateLength) bytes"
-        case .rotationLength: return "the rotation proof must be an old public key (32 bytes) and a proof (32 bytes)"
         case .publicKeyLength: return "the public key must be \(SignalingLimits.publicKeyLength) bytes"
         case .extraTooLong: return "--extra must be at most \(SignalingLimits.maxExtraLength) UTF-8 bytes"
         case .tooManyCandidates: return "too many LAN candidates"

@@ -12,8 +12,11 @@ public struct DeviceAgentOptions: Sendable {
     public var serverKey: String?
     /// A vendor certificate for closed enrollment (sent as is); nil: none.
     public var certificate: [UInt8]?
-    /// Proof by the old key when the device key changed (from the identity module); nil: none.
-    public var rotation: KeyRotationData?
+    /// Key rotation: the key this UUID was bound to; each REGISTER carries its proof. nil: none.
+    public var rotatingFrom: StaticIdentity?
+    /// Called (on the agent's event loop) each time the server accepts a registration; key
+    /// rotation commits the new key file on the first one.
+    public var onRegistered: (@Sendable () -> Void)?
     /// Device password required of clients (mixed into the handshake as PSK; never sent).
     public var password: String?
     /// Extra parameters returned by `t2u_query_ex`.

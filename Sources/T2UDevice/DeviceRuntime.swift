@@ -24,6 +24,8 @@ final class DeviceRuntime: @unchecked Sendable {
     private var punchBudget = PunchBudget(now: EndpointDriver.now())
     /// The host's subnets (scope of punches); `DeviceAgentOptions.localSubnets` overrides.
     var localSubnets: @Sendable () -> [LocalSubnet] = { LocalAddresses.subnets() }
+    /// `DeviceAgentOptions.onRegistered`.
+    var onRegistered: (@Sendable () -> Void)?
 
     init(group: MultiThreadedEventLoopGroup, driver: EndpointDriver, policy: ForwardingPolicy, logger: Logger) {
         self.group = group
@@ -76,7 +78,9 @@ final class DeviceRuntime: @unchecked Sendable {
         switch event {
         case .statusChanged(let status):
             switch status {
-            case .registered: logger.info("registered with the server")
+            case .registered:
+                logger.info("registered with the server")
+                onRegistered?()
             case .keyRejected:
                 logger.error("the server's key is not the svrkey we were given (or it could not read our registration); check the key argument against `t2u-server --print-public-key`")
             case .connecting: logger.notice("connecting to the server")

@@ -1,6 +1,37 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+
+/// One request to the admin endpoint, as the routes need it.
+public struct AdminRequest: Sendable, Equatable {
+    public var method: HTTPMethod
+    public var path: String
+    /// Query parameters, percent-decoded (the last of a repeated name wins).
+    public var query: [String: String]
+    /// The `Authorization` header, if any.
+    public var authorization: String?
+
+    public init(method: HTTPMethod, path: String, query: [String: String] = [:], authorization: String? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.authorization = authorization
+    }
+
+    init(_ head: HTTPRequestHead) {
+        let components = URLComponents(string: head.uri)
+        method = head.method
+        path = components?.path ?? String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        var query: [String: String] = [:]
+        for item in components?.queryItems ?? [] { query[item.name] = item.value ?? "" }
+        self.query = query
+        authorization = head.headers.first(name: "Authorization")
+    }
+
+    /// GET and HEAD only read.
+    public var isRead: Bool { method == .GET || method == .HEAD }
+}
 
 /// One answer of the admin endpoint.
 public struct AdminResponse: Sendable {
@@ -19,8 +50,9 @@ public struct AdminResponse: Sendable {
     }
 }
 
-/// The admin HTTP listener: GET only, one request per connection, small requests, a deadline
-/// per connection. What to answer for a path is the caller's `respond`.
+/// The admin HTTP listener: one request per connection, small requests, a deadline per
+/// connection. What to answer (including 405 for methods a route does not take) is the caller's
+/// `respond`.
 enum AdminServer {
     /// Requests (head and body) larger than this close the connection.
     static let maxRequestBytes = 8192
@@ -28,7 +60,7 @@ enum AdminServer {
     static let connectionTimeout = TimeAmount.seconds(10)
 
     static func bind(_ address: AdminAddress, group: EventLoopGroup,
-                     respond: @escaping @Sendable (String) -> EventLoopFuture<AdminResponse>) async throws -> Channel {
+                     respond: @escaping @Sendable (AdminRequest) -> EventLoopFuture<AdminResponse>) async throws -> Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
@@ -67,13 +99,13 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let respond: @Sendable (String) -> EventLoopFuture<AdminResponse>
+    private let respond: @Sendable (AdminRequest) -> EventLoopFuture<AdminResponse>
     private let timeout: TimeAmount
     private var head: HTTPRequestHead?
     private var answered = false
     private var deadline: Scheduled<Void>?
 
-    init(respond: @escaping @Sendable (String) -> EventLoopFuture<AdminResponse>, timeout: TimeAmount) {
+    init(respond: @escaping @Sendable (AdminRequest) -> EventLoopFuture<AdminResponse>, timeout: TimeAmount) {
         self.respond = respond
         self.timeout = timeout
     }
@@ -92,7 +124,7 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head): self.head = head
-        case .body: break  // GET has none; AdminRequestLimit bounds what we would skip
+        case .body: break  // no route reads a body; AdminRequestLimit bounds what we would skip
         case .end: answer(context: context)
         }
     }
@@ -105,12 +137,8 @@ final class AdminHTTPHandler: ChannelInboundHandler {
 
     private func answer(context: ChannelHandlerContext) {
         guard !answered, let head else { return }
-        guard head.method == .GET || head.method == .HEAD else {
-            return write(.text(.methodNotAllowed, "only GET\n"), head: head, context: context)
-        }
-        let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         answered = true
-        respond(path).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+        respond(AdminRequest(head)).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let response): self.write(response, head: head, context: context)
             case .failure(let error): self.write(.text(.serviceUnavailable, "unavailable: \(error)\n"), head: head, context: context)

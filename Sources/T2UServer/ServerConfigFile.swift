@@ -49,6 +49,10 @@ public struct ServerConfigFile: Equatable, Sendable {
         "signaling-rate": .number(minimum: 0.001),
         "signaling-burst": .number(minimum: 1),
         "max-tracked-sources": .positiveInteger(max: 100_000_000),
+        "bindings-file": .text,
+        "cluster-key-file": .text,
+        "device-ca": .text,
+        "admin-token-file": .text,
     ]
 
     /// A value as written (validated) and the line it came from.

@@ -16,7 +16,14 @@ public final class ServerRunner: @unchecked Sendable {
         /// The admin HTTP endpoint (`/metrics`, `/status`); nil (the default) serves none.
         public var admin: AdminAddress?
         /// Share presence with other servers through PostgreSQL (`--database`); nil: in memory.
+        /// With it, device bindings live in the database too.
         public var database: PostgresSync.Options?
+        /// Keep device bindings in this file (`--bindings-file`) when there is no database.
+        public var bindingsFile: String?
+        /// Ed25519 public keys of vendor CAs (`--device-ca`): closed enrollment when not empty.
+        public var deviceCAs: [[UInt8]] = []
+        /// Bearer token of `POST /bindings/release` (`--admin-token-file`); nil: release refused.
+        public var adminToken: [UInt8]?
         public init() {}
     }
 
@@ -49,9 +56,13 @@ public final class ServerRunner: @unchecked Sendable {
         let registry: Registry = options.database == nil
             ? InMemoryRegistry()
             : PostgresRegistry(serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
+        let (bindings, bindingStore) = try openBindings()
         let driver = ServerDriver(
-            core: ServerCore(config: config, registry: registry, entropy: SystemEntropy(), now: ServerDriver.clock()),
+            core: ServerCore(config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(), now: ServerDriver.clock()),
             eventLoop: loop, logger: logger)
+        driver.bindings = bindings
+        driver.bindingStore = bindingStore
+        driver.adminToken = options.adminToken
         self.driver = driver
         let main = try await bind(port: options.port, socket: .main, driver: driver, loop: loop)
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
@@ -67,8 +78,8 @@ public final class ServerRunner: @unchecked Sendable {
             let metrics = self.metrics
             let channel: Channel
             do {
-                channel = try await AdminServer.bind(admin, group: group) { path in
-                    driver.eventLoop.submit { driver.adminResponse(path: path, metrics: metrics) }
+                channel = try await AdminServer.bind(admin, group: group) { request in
+                    driver.eventLoop.submit { driver.adminResponse(request, metrics: metrics) }
                 }
             } catch {
                 for channel in channels { try? await channel.close() }
@@ -113,6 +124,18 @@ public final class ServerRunner: @unchecked Sendable {
         return try await driver.eventLoop.submit { driver.status() }.get()
     }
 
+    /// Runs `body` with the device bindings on the core's event loop (tests, diagnostics).
+    public func withBindings<T: Sendable>(_ body: @escaping @Sendable (PersistentDeviceBindings) -> T) async throws -> T {
+        guard let driver, driver.bindings != nil else { throw ChannelError.ioOnClosedChannel }
+        return try await driver.eventLoop.submit { body(driver.bindings!) }.get()
+    }
+
+    /// NOTIFY payloads the database sync dropped (bad MAC, stale, malformed); 0 without `--database`.
+    public var rejectedPeerNotifications: Int { sync?.rejectedNotifications ?? 0 }
+
+    /// Presence rows the database sync skipped because their MAC failed; 0 without `--database`.
+    public var rejectedPresenceRows: Int { sync?.rejectedPresenceRows ?? 0 }
+
     /// Whether the shared database is reachable now (false without `--database`).
     public var databaseConnected: Bool { sync?.isConnected ?? false }
 
@@ -137,6 +160,7 @@ public final class ServerRunner: @unchecked Sendable {
         }
         if let driver {
             try await driver.eventLoop.submit { driver.stop() }.get()
+            await driver.bindingStore?.close()
         }
         for channel in channels { try? await channel.close() }
         channels = []
@@ -153,6 +177,33 @@ public final class ServerRunner: @unchecked Sendable {
 
     private static let vectorReadCount = 16
 
+    /// The device bindings: from the database (loaded by the sync), the bindings file, or in
+    /// memory only (with a warning: a restart forgets which key holds which UUID).
+    private func openBindings() throws -> (PersistentDeviceBindings, BindingsFileStore?) {
+        var loaded: [DeviceBinding] = []
+        var store: BindingsFileStore?
+        if options.database != nil {
+            if options.bindingsFile != nil {
+                logger.warning("--bindings-file is ignored with --database: bindings are kept in the database")
+            }
+        } else if let path = options.bindingsFile {
+            let (fileStore, bindings) = try BindingsFileStore.open(path: path, logger: logger)
+            store = fileStore
+            loaded = bindings
+            logger.info("device bindings loaded", metadata: ["file": "\(path)", "bindings": "\(bindings.count)"])
+        } else {
+            logger.warning("""
+                device bindings are kept in memory only and lost at restart (then the first key to register a UUID \
+                takes it); use --bindings-file PATH or --database
+                """)
+        }
+        if !options.deviceCAs.isEmpty {
+            logger.notice("closed enrollment: devices need a certificate of a configured CA",
+                          metadata: ["deviceCAs": "\(options.deviceCAs.map(Hex.encode).joined(separator: ","))"])
+        }
+        return (PersistentDeviceBindings(deviceCAs: options.deviceCAs, loaded: loaded), store)
+    }
+
     /// Starts the database sync once the main port is known (the advertised address defaults
     /// to it when bound to a specific IP).
     private func startSync(_ database: PostgresSync.Options, registry: PostgresRegistry, driver: ServerDriver,
@@ -168,6 +219,12 @@ public final class ServerRunner: @unchecked Sendable {
         database.presenceTimeout = config.presenceTimeout
         let sync = try PostgresSync(options: database, registry: registry, loop: driver.eventLoop, serverID: config.serverID,
                                     advertise: advertise, logger: logger)
+        // The record of a device registered here under `previous` stays until it expires: the
+        // registry has no removal by UUID yet (noted in issue 9); its next REGISTER is refused.
+        sync.onBindingOverridden = { [logger] uuid, previous in
+            logger.warning("the database binds this UUID to another key; the device registered here under the old key loses it",
+                           metadata: ["uuid": "\(uuid)", "previousKey": "\(Hex.encode(previous))"])
+        }
         sync.onPeerIntroduction = { [driver] intro in
             driver.core.receivePeerIntroduction(intro, now: ServerDriver.clock())
             driver.flush()
@@ -175,6 +232,7 @@ public final class ServerRunner: @unchecked Sendable {
         try await driver.eventLoop.submit {
             driver.core.config.advertiseAddress = advertise
             driver.peerSink = { sync.send($0) }
+            if let bindings = driver.bindings { sync.bindings = NIOLoopBound(bindings, eventLoop: driver.eventLoop) }
         }.get()
         do {
             try await sync.start()
@@ -214,6 +272,11 @@ final class ServerDriver: @unchecked Sendable {
     var channels: [ServerSocket: Channel] = [:]
     /// Where introductions for peer servers go (the database sync); nil without one.
     var peerSink: ((PeerIntroduction) -> Void)?
+    /// UUID -> device key bindings (docs/SECURITY.md §1); the database sync drains their
+    /// changes itself, the bindings file store is fed here.
+    var bindings: PersistentDeviceBindings?
+    var bindingStore: BindingsFileStore?
+    var adminToken: [UInt8]?
     private var timer: Scheduled<Void>?
     private var timerAt: Instant?
     private var stopped = false
@@ -231,15 +294,20 @@ final class ServerDriver: @unchecked Sendable {
     }
 
     /// The admin endpoint's routes, answered on the core's loop.
-    func adminResponse(path: String, metrics: ServerMetrics) -> AdminResponse {
-        switch path {
+    func adminResponse(_ request: AdminRequest, metrics: ServerMetrics) -> AdminResponse {
+        if request.path == BindingsAdmin.showPath || request.path == BindingsAdmin.releasePath, let bindings {
+            defer { persistBindings() }
+            return BindingsAdmin(bindings: bindings, token: adminToken, logger: logger).respond(request)
+        }
+        guard request.isRead else { return .text(.methodNotAllowed, "only GET\n") }
+        switch request.path {
         case "/metrics":
             return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                  body: metrics.render(status()))
         case "/status":
             return AdminResponse(status: .ok, contentType: "application/json", body: Array(status().json().utf8))
         default:
-            return .text(.notFound, "not found: try /metrics or /status\n")
+            return .text(.notFound, "not found: try /metrics, /status or /bindings?uuid=UUID\n")
         }
     }
 
@@ -263,7 +331,14 @@ final class ServerDriver: @unchecked Sendable {
         }
         for socket in written { channels[socket]?.flush() }
         while let intro = core.pollPeerIntroduction() { peerSink?(intro) }
+        persistBindings()
         rearm()
+    }
+
+    /// Hands new binding changes to the bindings file (write-behind, off the loop).
+    func persistBindings() {
+        guard let bindingStore, let bindings, bindings.pendingChanges > 0 else { return }
+        bindingStore.persist(bindings.takeChanges())
     }
 
     func rearm() {

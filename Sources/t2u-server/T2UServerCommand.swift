@@ -31,7 +31,9 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             Example: t2u-server --port 7000 --config /etc/t2u-server.conf
 
-            Several servers: give each the same --database postgres://USER:PASSWORD@HOST:PORT/DB, its own --server-id, and --advertise HOST:PORT (its main port as the other servers reach it). Devices and clients may then use any of them (agents take a list, e.g. t2usvr UUID h1:7000,h2:7000): a client on one server reaches a device on another, relayed through both when no direct path works. The schema is created or migrated at start; while the database is down the servers keep serving what they know and catch up when it is back. Config keys: database, advertise.
+            Several servers: give each the same --database postgres://USER:PASSWORD@HOST:PORT/DB, its own --server-id, and --advertise HOST:PORT (its main port as the other servers reach it). Devices and clients may then use any of them (agents take a list, e.g. t2usvr UUID h1:7000,h2:7000): a client on one server reaches a device on another, relayed through both when no direct path works. The schema is created or migrated at start; while the database is down the servers keep serving what they know and catch up when it is back. Every server of one database needs the same --cluster-key-file (required). Config keys: database, advertise, cluster-key-file.
+
+            Device identity: a UUID belongs to the key that first registered it; another key is refused unless the old key signs the rotation (t2usvr --rotate-key) or, with --device-ca, a vendor certificate covers it. Bindings persist in the database, or in --bindings-file without one. An operator releases one with POST /bindings/release?uuid=U on --admin, authorized by the token in --admin-token-file; GET /bindings?uuid=U shows the bound key. Config keys: bindings-file, device-ca, admin-token-file.
 
             Stop with SIGINT or SIGTERM.
             """)
@@ -86,6 +88,18 @@ struct T2UServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Source addresses the signaling rate limiter tracks; new ones beyond it are refused. (default: 100000)")
     var maxTrackedSources: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Keep UUID -> device key bindings in this file (lines `UUID HEXKEY`), so they survive restarts. Without it or --database they are lost at restart.", valueName: "path"))
+    var bindingsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Secret (32+ bytes, mode 0600) shared by all servers of one --database; authenticates their messages and binding rows. Required with --database. Make one: head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE", valueName: "path"))
+    var clusterKeyFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Closed enrollment: only devices with a certificate of one of these vendor CA public keys (t2u cert keygen) may register.", valueName: "hex[,hex...]"))
+    var deviceCA: String?
+
+    @Option(name: .long, help: ArgumentHelp("Bearer token (a file, mode 0600) for POST /bindings/release?uuid=U on --admin. Without it release is refused.", valueName: "path"))
+    var adminTokenFile: String?
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
@@ -168,12 +182,15 @@ struct T2UServerCommand: AsyncParsableCommand {
         options.observationPort = observationPort ?? file.integer("observation-port")
         if let url = database ?? file["database"] {
             do {
-                options.database = PostgresSync.Options(url: try PostgresURL(url))
+                options.database = PostgresSync.Options(url: try PostgresURL(url), clusterKey: try clusterKey(file))
+            } catch let error as ValidationError {
+                throw error
             } catch {
                 throw StartupError("--database: \(error)")
             }
             if serverID == nil && file["server-id"] == nil { serverConfig.serverID = "\(hostName()):\(options.port)" }
         }
+        try identityOptions(&options, file)
         if let text = advertise ?? file["advertise"] {
             guard let address = ServerAddressList.literal(text) else {
                 throw StartupError("--advertise must be IP:PORT (e.g. 192.0.2.10:7000), got \(text)")
@@ -196,6 +213,59 @@ struct T2UServerCommand: AsyncParsableCommand {
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try await runner.shutdown()
     }
+}
+
+extension T2UServerCommand {
+    /// Bindings file, vendor CAs, admin token and cluster key (docs/SECURITY.md §1, §4); every
+    /// missing or wrong value stops the server with what to do.
+    func identityOptions(_ options: inout ServerRunner.Options, _ file: ServerConfigFile) throws {
+        options.bindingsFile = bindingsFile ?? file["bindings-file"]
+        if let text = deviceCA ?? file["device-ca"] {
+            options.deviceCAs = try text.split(separator: ",").map { hex in
+                guard hex.utf8.count == 64, let key = Hex.decode(Array(hex.utf8)) else {
+                    throw ValidationError("--device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
+                }
+                return key
+            }
+            guard !options.deviceCAs.isEmpty else { throw ValidationError("--device-ca names no key") }
+        }
+        if let path = adminTokenFile ?? file["admin-token-file"] {
+            do {
+                let token = try KeyFile.readSecret(path: path, what: "admin token file")
+                guard token.count >= 16 else {
+                    throw ValidationError("admin token file \(path) holds \(token.count) bytes; use 16 or more (head -c 32 /dev/urandom | xxd -p -c 64)")
+                }
+                options.adminToken = token
+            } catch let error as KeyFileError {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    /// The cluster key, required with --database.
+    func clusterKey(_ file: ServerConfigFile) throws -> ClusterKey {
+        guard let path = clusterKeyFile ?? file["cluster-key-file"] else {
+            throw ValidationError("""
+                --database needs --cluster-key-file FILE (the same secret on every server): make one with \
+                `head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE`
+                """)
+        }
+        do {
+            return try ClusterKey(secret: KeyFile.readSecret(path: path, what: "cluster key file"))
+        } catch let error as KeyFileError {
+            throw ValidationError("\(error)")
+        } catch {
+            throw ValidationError("cluster key file \(path): \(error)")
+        }
+    }
+}
+
+/// A flag's value, else the config file's; either must be a number > 0.
+private func positive(_ flag: Double?, _ file: ServerConfigFile, _ key: String) throws -> Double? {
+    if let flag { return flag }
+    guard let text = file[key] else { return nil }
+    guard let value = Double(text), value > 0 else { throw ValidationError("\(key) must be a number > 0") }
+    return value
 }
 
 private func hostName() -> String {

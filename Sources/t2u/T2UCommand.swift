@@ -12,5 +12,5 @@ struct T2UCommand: AsyncParsableCommand {
 
             Run `t2u help SUBCOMMAND` for the options of each subcommand.
             """,
-        subcommands: [Status.self, Query.self, Search.self, Forward.self, Check.self, Demo.self])
+        subcommands: [Status.self, Query.self, Search.self, Forward.self, Check.self, Demo.self, Cert.self])
 }

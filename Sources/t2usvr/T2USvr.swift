@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import T2UCore
 import T2UDevice
 import T2UNIO
 
@@ -11,6 +12,48 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension T2USvr {
+    /// --cert and --rotate-key (docs/SECURITY.md §1): the certificate goes into every REGISTER;
+    /// a rotation registers the new key with the old key's proof and commits the new key file
+    /// once the server accepted it.
+    func identityOptions(_ options: inout DeviceAgentOptions, logger: Logger) throws {
+        guard let state else { return }
+        var deviceKeyPath = state
+        if rotateKey || KeyRotationPlan.pending(statePath: state) {
+            let plan: KeyRotationPlan
+            do {
+                plan = try KeyRotationPlan.prepare(statePath: state)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            logger.notice("rotating the device key: registering the new key with a proof by the old one", metadata: [
+                "old": "\(Hex.encode(plan.old.publicKey))", "new": "\(Hex.encode(plan.new.publicKey))", "newKeyFile": "\(plan.newPath)",
+            ])
+            deviceKeyPath = plan.newPath
+            options.statePath = plan.newPath
+            options.rotatingFrom = plan.old
+            options.onRegistered = { [logger] in
+                do {
+                    try plan.commit()
+                    logger.notice("key rotation done: the server bound this UUID to the new key", metadata: ["state": "\(plan.statePath)"])
+                } catch {
+                    // Already committed by an earlier registration, or the rename failed: say so.
+                    if KeyRotationPlan.pending(statePath: plan.statePath) { logger.error("key rotation: \(error)") }
+                }
+            }
+        }
+        if let cert {
+            let key: [UInt8]
+            do {
+                key = try KeyFile.loadOrCreate(path: deviceKeyPath, what: "state file", entropy: SystemEntropy()).publicKey
+            } catch {
+                throw ValidationError(error.description)
+            }
+            options.certificate = try DeviceIdentity.certificate(path: cert, uuid: uuid, deviceKey: key).bytes
+        }
+    }
+}
 
 /// The device agent, launched exactly as vendors launch the original:
 /// `t2usvr <uuid> <server> <port> [key]`.
@@ -67,9 +110,21 @@ struct T2USvr: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp("Vendor certificate for this UUID and device key (t2u cert issue), for servers with closed enrollment; checked at start.", valueName: "path"))
+    var cert: String?
+
+    @Flag(name: .customLong("print-public-key"), help: "Print the device public key from --state (created if missing) and exit (for t2u cert issue).")
+    var printPublicKey = false
+
+    @Flag(name: .customLong("rotate-key"), help: "Move this UUID to a new key: made in <state>.new (0600), registered with a proof by the old key, then renamed over --state once the server accepted it. An interrupted rotation continues at the next start.")
+    var rotateKey = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
+        }
+        if (printPublicKey || rotateKey || cert != nil) && state == nil {
+            throw ValidationError("--print-public-key, --rotate-key and --cert need --state FILE (the device key they refer to)")
         }
     }
 
@@ -81,6 +136,13 @@ struct T2USvr: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "t2usvr")
+        if printPublicKey, let state {
+            do {
+                return print(Hex.encode(try KeyFile.loadOrCreate(path: state, what: "state file", entropy: SystemEntropy()).publicKey))
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
 
         let serverKey = key ?? CommandLineSecret.processEnvironment("T2U_SERVER_KEY").flatMap { $0.isEmpty ? nil : $0 }
         var options = DeviceAgentOptions(uuid: uuid, server: server, serverPort: port, serverKey: serverKey)
@@ -97,6 +159,7 @@ struct T2USvr: AsyncParsableCommand {
         options.extra = extra
         options.allow = allow
         options.statePath = state
+        try identityOptions(&options, logger: logger)
         options.udpPort = udpPort
         if noDiscovery { options.discoveryAddress = nil }
         options.discoveryPort = discoveryPort

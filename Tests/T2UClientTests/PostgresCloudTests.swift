@@ -64,10 +64,13 @@ func cloudServer(_ id: String, port: Int = 0) throws -> TestServer {
     config.serverID = id
     config.keepaliveSeconds = 1
     config.presenceTimeout = .seconds(10)
-    var sync = PostgresSync.Options(url: try PostgresURL(try TestDatabase.requireURL()))
+    var sync = PostgresSync.Options(url: try PostgresURL(try TestDatabase.requireURL()), clusterKey: testClusterKey)
     sync.resyncInterval = .seconds(2)
     return TestServer(config: config, database: sync, port: port)
 }
+
+/// The cluster key the test servers share (the peer messages and binding rows are MACed with it).
+let testClusterKey = try! ClusterKey(secret: Array("t2u test cluster key, 32+ bytes long".utf8))
 
 func cloudTag() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 16) }
 
@@ -386,9 +389,14 @@ final class ServerProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("server.conf")
         try "keepalive = 1\npresence-timeout = 10\n".write(to: config, atomically: true, encoding: .utf8)
+        // The cluster key every server of the database shares (required with --database), mode 0600.
+        let clusterKey = directory.appendingPathComponent("cluster.key")
+        try Data("t2u test cluster key, 32+ bytes long\n".utf8).write(to: clusterKey)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: clusterKey.path)
         let child = try Child.spawn(binary.path, [
             "--bind", "127.0.0.1", "--port", "0", "--observation-port", "0", "--server-id", id,
             "--database", try TestDatabase.requireURL(), "--config", config.path, "--log-level", "info",
+            "--cluster-key-file", clusterKey.path,
         ], output: directory.appendingPathComponent("server.log").path)
         return ServerProcess(child: child, directory: directory)
     }

@@ -155,7 +155,7 @@ public final class SignalingClient {
                 events.append(.unauthenticatedServer(publicKey: serverKey))
             }
             let payload = RegistrationPayload(uuid: config.uuid, extra: config.extra, candidates: config.candidates, nat: nat,
-                                              certificate: config.certificate, rotation: config.rotation)
+                                              certificate: config.certificate, rotation: rotationProof(cookie: cookie, serverKey: serverKey))
             do {
                 let initiator = try SignalingRegistration.Initiator(
                     requestID: newRequestID(), role: config.role, cookie: cookie, identity: config.identity,
@@ -453,5 +453,14 @@ public final class SignalingClient {
         default:
             startHello(now: now)
         }
+    }
+
+    /// The old key's proof for this registration (key rotation), nil when not rotating.
+    private func rotationProof(cookie: [UInt8], serverKey: [UInt8]) -> KeyRotationData? {
+        guard let old = config.rotatingFrom,
+              let proof = KeyRotationProof.make(old: old, serverPublicKey: serverKey, uuid: config.uuid,
+                                                newPublicKey: config.identity.publicKey, cookie: cookie)
+        else { return nil }
+        return KeyRotationData(oldPublicKey: old.publicKey, proof: proof)
     }
 }

@@ -15,8 +15,9 @@ public struct SignalingClientConfig: Sendable {
     public var serverPublicKey: [UInt8]?
     /// A vendor certificate for closed enrollment, sent as is; nil: none.
     public var certificate: [UInt8]?
-    /// A key rotation proof from the identity module, sent as is; nil: none.
-    public var rotation: KeyRotationData?
+    /// The key this UUID was bound to before `identity` (key rotation): each REGISTER carries
+    /// its proof (`KeyRotationProof`, bound to that CHALLENGE's cookie and server key); nil: none.
+    public var rotatingFrom: StaticIdentity?
     public var server: NetAddress
     /// The server's second (observation) port, for PROBE; nil disables probing.
     public var observationServer: NetAddress?
@@ -52,7 +53,7 @@ public struct SignalingClientConfig: Sendable {
     }
 
     public enum Invalid: Error, Equatable, Sendable {
-        case uuidLength, publicKeyLength, extraTooLong, tooManyCandidates, serverPublicKey, certificateTooLong, rotationLength
+        case uuidLength, publicKeyLength, extraTooLong, tooManyCandidates, serverPublicKey, certificateTooLong
     }
 
     /// Checks the wire bounds, so encoding never truncates.
@@ -60,8 +61,6 @@ public struct SignalingClientConfig: Sendable {
         guard DeviceUUID.isValid(uuid) else { throw .uuidLength }
         if let serverPublicKey, serverPublicKey.count != SignalingLimits.publicKeyLength { throw .serverPublicKey }
         if let certificate, certificate.isEmpty || certificate.count > SignalingLimits.maxCertificateLength { throw .certificateTooLong }
-        if let rotation, rotation.oldPublicKey.count + rotation.proof.count != SignalingLimits.rotationLength
-            || rotation.oldPublicKey.count != SignalingLimits.publicKeyLength { throw .rotationLength }
         guard extra.count <= SignalingLimits.maxExtraLength else { throw .extraTooLong }
         guard candidates.count <= SignalingLimits.maxCandidates else { throw .tooManyCandidates }
     }

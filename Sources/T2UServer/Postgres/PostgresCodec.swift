@@ -30,8 +30,8 @@ enum PostgresCodec {
         return result
     }
 
-    /// What the presence trigger announces.
-    struct PresenceChange: Decodable {
+    /// What a server announces after writing a presence row ("upsert" or "delete").
+    struct PresenceChange: Codable, Equatable {
         var op: String
         var role: Int
         var uuid: String
@@ -40,6 +40,27 @@ enum PostgresCodec {
 
     static func presenceChange(_ payload: String) -> PresenceChange? {
         try? JSONDecoder().decode(PresenceChange.self, from: Data(payload.utf8))
+    }
+
+    static func payload(_ change: PresenceChange) -> String { json(change) }
+
+    /// What a server announces after writing a binding row ("bind" or "release").
+    struct BindingNote: Codable, Equatable {
+        var op: String
+        var uuid: String
+        /// The server that wrote it (it ignores its own notes).
+        var server: String
+    }
+
+    static func bindingNote(_ payload: String) -> BindingNote? {
+        try? JSONDecoder().decode(BindingNote.self, from: Data(payload.utf8))
+    }
+
+    static func payload(_ note: BindingNote) -> String { json(note) }
+
+    private static func json<T: Encodable>(_ value: T) -> String {
+        guard let data = try? JSONEncoder().encode(value) else { return "" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// A peer introduction as JSON (well under NOTIFY's 8000-byte payload limit: the UUIDs are

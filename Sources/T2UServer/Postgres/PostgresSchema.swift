@@ -4,8 +4,12 @@
 enum PostgresSchema {
     /// Arbitrary key of the advisory lock that serializes migrations.
     static let lockKey: Int64 = 0x7432_7573_6368_656d
-    /// Channel of presence changes: JSON {"op", "role", "uuid", "home"}; the row is then read.
+    /// Channel of presence changes: JSON {"op", "role", "uuid", "home"} sealed under the cluster
+    /// key (sent by the servers themselves since migration 2); the row is then read.
     static let presenceChannel = "t2u_presence"
+    /// Channel of binding changes: JSON {"op": "bind"|"release", "uuid"} sealed under the cluster
+    /// key; the row is then read and its MAC checked.
+    static let bindingsChannel = "t2u_bindings"
 
     /// One list of statements per version (the extended protocol runs one statement at a time).
     static let migrations: [[String]] = [
@@ -53,6 +57,24 @@ enum PostgresSchema {
         CREATE TRIGGER t2u_presence_notify AFTER INSERT OR UPDATE OR DELETE ON t2u_presence
             FOR EACH ROW EXECUTE FUNCTION t2u_presence_notify()
         """,
+        ],
+        // 2: UUID -> device key bindings (rows MACed under the cluster key); presence changes are
+        // announced by the servers, sealed under the cluster key, instead of by a trigger any
+        // database role could imitate with an unauthenticated pg_notify.
+        [
+        """
+        CREATE TABLE t2u_device_bindings (
+            uuid text PRIMARY KEY,
+            public_key bytea NOT NULL,
+            bound_at timestamptz NOT NULL DEFAULT now(),
+            mac bytea NOT NULL
+        )
+        """,
+        "DROP TRIGGER t2u_presence_notify ON t2u_presence",
+        // Presence rows carry a MAC under the cluster key too: the device key a server vouches
+        // for to clients must not come from a row another database role wrote.
+        "ALTER TABLE t2u_presence ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
+        "DROP FUNCTION t2u_presence_notify()",
         ],
     ]
 

@@ -29,8 +29,15 @@ public final class PostgresSync: @unchecked Sendable {
         public var reconnectMax: Nanos = .seconds(5)
         /// Peer introductions waiting while the database is down, at most.
         public var maxQueuedIntroductions = 10_000
+        /// Authenticates NOTIFY payloads and binding rows between the servers (required).
+        public var clusterKey: ClusterKey
+        /// Sealed payloads older (or newer) than this many seconds of wall clock are dropped.
+        public var maxNotifyAge: Int64 = 60
 
-        public init(url: PostgresURL) { self.url = url }
+        public init(url: PostgresURL, clusterKey: ClusterKey) {
+            self.url = url
+            self.clusterKey = clusterKey
+        }
     }
 
     public let options: Options
@@ -41,11 +48,18 @@ public final class PostgresSync: @unchecked Sendable {
     let logger: Logger
     /// Called on `loop` with an introduction from a peer server.
     var onPeerIntroduction: (@Sendable (PeerIntroduction) -> Void)?
+    /// The bindings shared through `t2u_device_bindings` (the database is the authority); only
+    /// touched on `loop`. Set before `start`.
+    var bindings: NIOLoopBound<PersistentDeviceBindings>?
+    /// Called on `loop` when the database holds another key for a UUID than the one bound here
+    /// (uuid, the key we had): a device registered here under that key must be dropped.
+    var onBindingOverridden: (@Sendable (String, [UInt8]) -> Void)?
 
     private struct Inbox {
         var presence: [PostgresCodec.PresenceChange] = []
         var introductions: [PeerIntroduction] = []
         var outgoing: [PeerIntroduction] = []
+        var bindingNotes: [PostgresCodec.BindingNote] = []
     }
 
     private let inbox = NIOLockedValueBox(Inbox())
@@ -59,6 +73,8 @@ public final class PostgresSync: @unchecked Sendable {
     private var task: Task<Void, Never>?
     private let configuration: PostgresConnection.Configuration
     private let connectionIDs = ConnectionCounter()
+    private let rejectedBox = NIOLockedValueBox(0)
+    private let rejectedRowsBox = NIOLockedValueBox(0)
 
     init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
         throws
@@ -75,12 +91,19 @@ public final class PostgresSync: @unchecked Sendable {
     /// Whether the database connection is up now.
     public var isConnected: Bool { connectedBox.withLockedValue { $0 } }
 
+    /// NOTIFY payloads dropped: MAC failed (a sender without the cluster key), stale or malformed.
+    public var rejectedNotifications: Int { rejectedBox.withLockedValue { $0 } }
+
+    /// Presence rows skipped because their MAC failed (written without the cluster key).
+    public var rejectedPresenceRows: Int { rejectedRowsBox.withLockedValue { $0 } }
+
     /// Connects, migrates the schema and drops rows a previous run of this server left; then
     /// keeps syncing in the background. Throws when the database cannot be reached at start.
     func start() async throws {
         let connection = try await connect()
         do {
             try await migrate(connection)
+            try await loadBindings(connection)
             try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
             try await announce(connection)
         } catch {
@@ -170,20 +193,30 @@ public final class PostgresSync: @unchecked Sendable {
             try? await current.close()
             connection = nil
         }
+        // Stopped before the first session ran: the connection from start() is still open.
+        if let connection { try? await connection.close() }
     }
 
     /// One connection's life: listen, announce ourselves, rewrite our rows, then tick.
     private func session(_ connection: PostgresConnection) async throws {
-        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox, ring] _, note in
-            guard let change = PostgresCodec.presenceChange(note.payload) else { return }
+        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox, ring, opener] _, note in
+            guard let body = opener.open(channel: PostgresSchema.presenceChannel, payload: note.payload) else { return }
+            guard let change = PostgresCodec.presenceChange(body) else { return opener.reject("malformed presence change", body) }
             inbox.withLockedValue { $0.presence.append(change) }
             ring.yield()
         }
-        let peers = connection.addListener(channel: PostgresSchema.peerChannel(serverID: serverID)) { [inbox, ring, logger] _, note in
-            guard let intro = PostgresCodec.peerIntroduction(note.payload) else {
-                return logger.warning("malformed peer introduction ignored", metadata: ["payload": "\(note.payload.prefix(200))"])
-            }
+        let peerChannel = PostgresSchema.peerChannel(serverID: serverID)
+        let peers = connection.addListener(channel: peerChannel) { [inbox, ring, opener] _, note in
+            guard let body = opener.open(channel: peerChannel, payload: note.payload) else { return }
+            guard let intro = PostgresCodec.peerIntroduction(body) else { return opener.reject("malformed peer introduction", body) }
             inbox.withLockedValue { $0.introductions.append(intro) }
+            ring.yield()
+        }
+        let bindingNotes = connection.addListener(channel: PostgresSchema.bindingsChannel) { [inbox, ring, opener, serverID] _, note in
+            guard let body = opener.open(channel: PostgresSchema.bindingsChannel, payload: note.payload) else { return }
+            guard let change = PostgresCodec.bindingNote(body) else { return opener.reject("malformed binding change", body) }
+            guard change.server != serverID else { return }
+            inbox.withLockedValue { $0.bindingNotes.append(change) }
             ring.yield()
         }
         // Wake the loop when the connection closes, and close it when a round hangs.
@@ -203,9 +236,12 @@ public final class PostgresSync: @unchecked Sendable {
             watchdog.cancel()
             presence.stop()
             peers.stop()
+            bindingNotes.stop()
         }
         // A round trip after the LISTENs, so they are in place before the resync below.
         try await connection.query("SELECT 1", logger: logger)
+        // Changes made by other servers while we were away.
+        try await loadBindings(connection)
         try await loop.submit { [registry] in registry.refreshAllLocal() }.get()
         connectedBox.withLockedValue { $0 = true }
         var nextResync = Self.clock()
@@ -218,6 +254,8 @@ public final class PostgresSync: @unchecked Sendable {
             }
             try await flushIntroductions(connection)
             try await applyNotifications(connection)
+            try await flushBindings(connection)
+            try await applyBindingNotes(connection)
             try await flushWrites(connection)
             if Task.isCancelled { break }
         }
@@ -248,25 +286,62 @@ public final class PostgresSync: @unchecked Sendable {
         switch write {
         case .claim(let r):
             try await connection.query("""
-                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen)
+                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
                 VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
-                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now())
+                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now(),
+                        \(ByteBuffer(bytes: presenceMAC(r))))
                 ON CONFLICT (role, uuid) DO UPDATE SET home_server = EXCLUDED.home_server, address = EXCLUDED.address,
-                    public_key = EXCLUDED.public_key, extra = EXCLUDED.extra, candidates = EXCLUDED.candidates, last_seen = now()
+                    public_key = EXCLUDED.public_key, extra = EXCLUDED.extra, candidates = EXCLUDED.candidates, last_seen = now(),
+                    mac = EXCLUDED.mac
                 """, logger: logger)
+            try await announcePresence("upsert", role: r.role, uuid: r.uuid, connection)
         case .refresh(let r):
-            try await connection.query("""
-                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen)
+            let rows = try await connection.query("""
+                INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
                 VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
-                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now())
-                ON CONFLICT (role, uuid) DO UPDATE SET address = EXCLUDED.address, last_seen = now()
+                        \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now(),
+                        \(ByteBuffer(bytes: presenceMAC(r))))
+                ON CONFLICT (role, uuid) DO UPDATE SET address = EXCLUDED.address, last_seen = now(), mac = EXCLUDED.mac
                     WHERE t2u_presence.home_server = EXCLUDED.home_server
+                RETURNING (xmax = 0)
                 """, logger: logger)
+            // Keepalives are not announced; a re-inserted row (gone after an outage) is.
+            var inserted = false
+            for try await wasInsert in rows.decode(Bool.self) { inserted = inserted || wasInsert }
+            if inserted { try await announcePresence("upsert", role: r.role, uuid: r.uuid, connection) }
         case .release(let role, let uuid):
-            try await connection.query(
-                "DELETE FROM t2u_presence WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server = \(serverID)",
+            let rows = try await connection.query(
+                "DELETE FROM t2u_presence WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server = \(serverID) RETURNING 1",
                 logger: logger)
+            var deleted = false
+            for try await _ in rows.decode(Int.self) { deleted = true }
+            if deleted { try await announcePresence("delete", role: role, uuid: uuid, connection) }
         }
+    }
+
+    /// The MAC of the row this server writes for `r` (home: this server).
+    private func presenceMAC(_ r: PresenceRecord) -> [UInt8] {
+        options.clusterKey.presenceMAC(role: r.role.rawValue, uuid: r.uuid, home: serverID, address: PostgresCodec.text(r.address),
+                                       publicKey: r.publicKey, extra: r.extra, candidates: PostgresCodec.text(r.candidates))
+    }
+
+    /// A sealed presence change on the presence channel (delivered when the batch commits).
+    private func announcePresence(_ op: String, role: SignalingRole, uuid: String, _ connection: PostgresConnection) async throws {
+        let change = PostgresCodec.PresenceChange(op: op, role: Int(role.rawValue), uuid: uuid, home: serverID)
+        try await notify(PostgresSchema.presenceChannel, PostgresCodec.payload(change), connection)
+    }
+
+    /// pg_notify with the payload sealed under the cluster key for `channel`.
+    private func notify(_ channel: String, _ body: String, _ connection: PostgresConnection) async throws {
+        let sealed = options.clusterKey.seal(channel: channel, body: body, unixSeconds: Self.unixSeconds())
+        try await connection.query("SELECT pg_notify(\(channel), \(sealed))", logger: logger)
+    }
+
+    static func unixSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    /// Opens sealed NOTIFY payloads in the listeners (any thread): what fails is counted and logged.
+    private var opener: NotifyOpener {
+        NotifyOpener(key: options.clusterKey, maxAge: options.maxNotifyAge, rejected: rejectedBox, logger: logger)
     }
 
     private func flushIntroductions(_ connection: PostgresConnection) async throws {
@@ -277,8 +352,7 @@ public final class PostgresSync: @unchecked Sendable {
         var done = 0
         do {
             for intro in outgoing {
-                let channel = PostgresSchema.peerChannel(serverID: intro.targetServerID)
-                try await connection.query("SELECT pg_notify(\(channel), \(PostgresCodec.payload(intro)))", logger: logger)
+                try await notify(PostgresSchema.peerChannel(serverID: intro.targetServerID), PostgresCodec.payload(intro), connection)
                 done += 1
             }
         } catch {
@@ -322,6 +396,136 @@ public final class PostgresSync: @unchecked Sendable {
         }
     }
 
+    // MARK: Bindings (the database is the authority)
+
+    /// Every binding row whose MAC holds replaces ours; rows with a bad MAC are counted and skipped.
+    private func loadBindings(_ connection: PostgresConnection) async throws {
+        guard let bindings else { return }
+        var rows: [DeviceBinding] = []
+        var present = Set<String>()
+        var bad = 0
+        let sequence = try await connection.query("SELECT uuid, public_key, mac FROM t2u_device_bindings", logger: logger)
+            .decode((String, ByteBuffer, ByteBuffer).self)
+        for try await (uuid, key, mac) in sequence {
+            present.insert(uuid)
+            let binding = DeviceBinding(uuid: uuid, publicKey: Array(buffer: key))
+            if options.clusterKey.bindingValid(uuid: uuid, publicKey: binding.publicKey, mac: Array(buffer: mac)) {
+                rows.append(binding)
+            } else {
+                bad += 1
+                logger.error("binding row with a bad MAC ignored (written without this cloud's cluster key)", metadata: ["uuid": "\(uuid)"])
+            }
+        }
+        try await loop.submit { [rows, present, bad, onBindingOverridden] in
+            for _ in 0..<bad { bindings.value.countBadMAC() }
+            for (uuid, previous) in bindings.value.applyStoredSnapshot(rows, present: present) { onBindingOverridden?(uuid, previous) }
+        }.get()
+        logger.info("device bindings loaded", metadata: ["bindings": "\(rows.count)", "badMAC": "\(bad)"])
+    }
+
+    /// Writes the bindings' changes; a bind or rebind is insert-if-absent / compare-and-swap,
+    /// then read back: whatever the database holds wins (two servers racing end with one key).
+    private func flushBindings(_ connection: PostgresConnection) async throws {
+        guard let bindings else { return }
+        let changes = try await loop.submit { bindings.value.takeChanges() }.get()
+        var done = 0
+        do {
+            for change in changes {
+                try await write(change, connection)
+                done += 1
+            }
+        } catch {
+            let failed = Array(changes[done...])
+            try? await loop.submit { bindings.value.requeue(failed) }.get()
+            throw error
+        }
+    }
+
+    private func write(_ change: BindingChange, _ connection: PostgresConnection) async throws {
+        let key = options.clusterKey
+        switch change {
+        case .bind(let b):
+            try await insertIfAbsent(b, connection)
+            try await reconcile(b, connection)
+        case .rebind(let b, let previous):
+            try await connection.query("""
+                UPDATE t2u_device_bindings SET public_key = \(ByteBuffer(bytes: b.publicKey)),
+                    mac = \(ByteBuffer(bytes: key.bindingMAC(uuid: b.uuid, publicKey: b.publicKey))), bound_at = now()
+                WHERE uuid = \(b.uuid) AND public_key = \(ByteBuffer(bytes: previous))
+                """, logger: logger)
+            try await insertIfAbsent(b, connection)
+            try await reconcile(b, connection)
+        case .release(let uuid):
+            try await connection.query("DELETE FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger)
+            try await notify(PostgresSchema.bindingsChannel,
+                             PostgresCodec.payload(PostgresCodec.BindingNote(op: "release", uuid: uuid, server: serverID)), connection)
+        }
+    }
+
+    private func insertIfAbsent(_ b: DeviceBinding, _ connection: PostgresConnection) async throws {
+        let mac = options.clusterKey.bindingMAC(uuid: b.uuid, publicKey: b.publicKey)
+        try await connection.query("""
+            INSERT INTO t2u_device_bindings (uuid, public_key, bound_at, mac)
+            VALUES (\(b.uuid), \(ByteBuffer(bytes: b.publicKey)), now(), \(ByteBuffer(bytes: mac)))
+            ON CONFLICT (uuid) DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Reads the row of `ours` back: another key there (a valid row) replaces ours; a row with a
+    /// bad MAC is overwritten by ours (compare-and-swap on that MAC) and counted.
+    private func reconcile(_ ours: DeviceBinding, _ connection: PostgresConnection) async throws {
+        guard let bindings, let (stored, mac) = try await readBinding(ours.uuid, connection) else { return }
+        let key = options.clusterKey
+        if !key.bindingValid(uuid: ours.uuid, publicKey: stored, mac: mac) {
+            logger.error("binding row with a bad MAC replaced by ours", metadata: ["uuid": "\(ours.uuid)"])
+            try await loop.submit { bindings.value.countBadMAC() }.get()
+            try await connection.query("""
+                UPDATE t2u_device_bindings SET public_key = \(ByteBuffer(bytes: ours.publicKey)),
+                    mac = \(ByteBuffer(bytes: key.bindingMAC(uuid: ours.uuid, publicKey: ours.publicKey))), bound_at = now()
+                WHERE uuid = \(ours.uuid) AND mac = \(ByteBuffer(bytes: mac))
+                """, logger: logger)
+            return try await reconcile(ours, connection)
+        }
+        if stored != ours.publicKey {
+            logger.warning("UUID already bound to another key by another server; the database's binding holds",
+                           metadata: ["uuid": "\(ours.uuid)"])
+            let winner = DeviceBinding(uuid: ours.uuid, publicKey: stored)
+            try await loop.submit { [onBindingOverridden] in
+                if let previous = bindings.value.applyStored(winner) { onBindingOverridden?(winner.uuid, previous) }
+            }.get()
+            return
+        }
+        try await notify(PostgresSchema.bindingsChannel,
+                         PostgresCodec.payload(PostgresCodec.BindingNote(op: "bind", uuid: ours.uuid, server: serverID)), connection)
+    }
+
+    private func readBinding(_ uuid: String, _ connection: PostgresConnection) async throws -> ([UInt8], [UInt8])? {
+        let rows = try await connection.query("SELECT public_key, mac FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger)
+            .decode((ByteBuffer, ByteBuffer).self)
+        for try await (key, mac) in rows { return (Array(buffer: key), Array(buffer: mac)) }
+        return nil
+    }
+
+    /// Other servers' binding changes: the row is read (and its MAC checked) for each UUID named.
+    private func applyBindingNotes(_ connection: PostgresConnection) async throws {
+        guard let bindings else { return }
+        let notes = inbox.withLockedValue { inbox in
+            defer { inbox.bindingNotes.removeAll() }
+            return inbox.bindingNotes
+        }
+        for uuid in Set(notes.map(\.uuid)) {
+            let row = try await readBinding(uuid, connection)
+            let key = options.clusterKey
+            try await loop.submit { [onBindingOverridden] in
+                guard let (stored, mac) = row else { return bindings.value.applyStoredRelease(uuid: uuid) }
+                guard key.bindingValid(uuid: uuid, publicKey: stored, mac: mac) else { return bindings.value.countBadMAC() }
+                if let previous = bindings.value.applyStored(DeviceBinding(uuid: uuid, publicKey: stored)) {
+                    onBindingOverridden?(uuid, previous)
+                }
+            }.get()
+        }
+    }
+
     private func resync(_ connection: PostgresConnection) async throws {
         try await announce(connection)
         try await connection.query(
@@ -359,7 +563,7 @@ public final class PostgresSync: @unchecked Sendable {
     {
         let columns = """
             SELECT role, uuid, home_server, address, public_key, extra, candidates,
-                   extract(epoch FROM (now() - last_seen))::float8 FROM t2u_presence
+                   extract(epoch FROM (now() - last_seen))::float8, mac FROM t2u_presence
             """
         let query: PostgresQuery
         if let role, let uuid {
@@ -369,8 +573,17 @@ public final class PostgresSync: @unchecked Sendable {
         }
         var rows: [(record: PresenceRecord, age: Nanos)] = []
         let sequence = try await connection.query(query, logger: logger)
-            .decode((Int16, String, String, String, ByteBuffer, ByteBuffer, String, Double).self)
-        for try await (roleValue, uuid, home, addressText, key, extra, candidatesText, age) in sequence {
+            .decode((Int16, String, String, String, ByteBuffer, ByteBuffer, String, Double, ByteBuffer).self)
+        for try await (roleValue, uuid, home, addressText, key, extra, candidatesText, age, mac) in sequence {
+            guard options.clusterKey.presenceValid(
+                role: UInt8(truncatingIfNeeded: roleValue), uuid: uuid, home: home, address: addressText, publicKey: Array(buffer: key),
+                extra: Array(buffer: extra), candidates: candidatesText, mac: Array(buffer: mac))
+            else {
+                rejectedRowsBox.withLockedValue { $0 += 1 }
+                logger.warning("presence row with a bad MAC skipped (written without this cloud's cluster key)",
+                               metadata: ["uuid": "\(uuid)", "home": "\(home)"])
+                continue
+            }
             guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: roleValue)),
                   let address = PostgresCodec.address(addressText), let candidates = PostgresCodec.addresses(candidatesText)
             else {
@@ -388,6 +601,29 @@ public final class PostgresSync: @unchecked Sendable {
 
 enum PostgresSyncError: Error {
     case connectionClosed
+}
+
+/// Checks sealed NOTIFY payloads (docs/SECURITY.md §4): a payload without a valid MAC under the
+/// cluster key, or too old, is dropped and counted.
+struct NotifyOpener: Sendable {
+    let key: ClusterKey
+    let maxAge: Int64
+    let rejected: NIOLockedValueBox<Int>
+    let logger: Logger
+
+    func open(channel: String, payload: String) -> String? {
+        do {
+            return try key.open(channel: channel, payload: payload, unixSeconds: PostgresSync.unixSeconds(), maxAge: maxAge)
+        } catch {
+            reject("notification refused (\(error)): not sealed with this cloud's cluster key, or replayed", payload)
+            return nil
+        }
+    }
+
+    func reject(_ what: String, _ payload: String) {
+        rejected.withLockedValue { $0 += 1 }
+        logger.warning("\(what)", metadata: ["payload": "\(payload.prefix(200))"])
+    }
 }
 
 /// Connection IDs for PostgresNIO's logs.

@@ -1,0 +1,176 @@
+import T2UCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why the bindings file cannot be used; says what is wrong and what to do.
+public enum BindingsFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    case malformed(path: String, line: Int, problem: String)
+    case io(path: String, operation: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .malformed(let path, let line, let problem):
+            "bindings file \(path) line \(line): \(problem); each line must be `UUID HEXKEY` (64 hex digits). "
+                + "Fix or delete that line (a deleted binding is taken again by the next device registering that UUID)"
+        case .io(let path, let operation, let code):
+            "cannot \(operation) bindings file \(path): \(String(cString: strerror(code))) (errno \(code)); "
+                + "check that the directory exists and is writable by this user"
+        }
+    }
+}
+
+/// `t2u-server --bindings-file PATH`: one binding a line, `UUID HEXKEY`, where the UUID is
+/// percent-encoded (bytes outside `!`...`~` and `%` as %XX) and HEXKEY is the device's X25519
+/// public key in 64 hex digits; `#` comments and blank lines are ignored; a later line for a UUID
+/// replaces an earlier one. New bindings are appended; a release (and every start) rewrites the
+/// file atomically (temporary file 0600, fsync, rename, fsync of the directory).
+public enum BindingsFile {
+    static let header = "# t2u-server device bindings: UUID (percent-encoded) and device public key; later lines win\n"
+
+    /// The bindings in `path`; none when the file does not exist yet.
+    public static func load(path: String) throws(BindingsFileError) -> [DeviceBinding] {
+        guard let bytes = try readFile(path: path) else { return [] }
+        return try parse(bytes, path: path)
+    }
+
+    public static func parse(_ bytes: [UInt8], path: String) throws(BindingsFileError) -> [DeviceBinding] {
+        var keys: [String: [UInt8]] = [:]
+        var order: [String] = []
+        for (index, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            guard let text = String(validating: raw, as: UTF8.self) else {
+                throw .malformed(path: path, line: index + 1, problem: "not UTF-8 text")
+            }
+            var line = Substring(text)
+            if line.last == "\r" { line = line.dropLast() }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count == 2 else {
+                throw .malformed(path: path, line: index + 1, problem: "expected 2 fields separated by a space, found \(fields.count)")
+            }
+            guard let uuid = decodeUUID(fields[0]) else {
+                throw .malformed(path: path, line: index + 1, problem: "the UUID is not valid percent-encoded UTF-8 of 1-255 bytes")
+            }
+            guard fields[1].utf8.count == 64, let key = Hex.decode(Array(fields[1].utf8)) else {
+                throw .malformed(path: path, line: index + 1, problem: "the key is not 64 hex digits")
+            }
+            if keys.updateValue(key, forKey: uuid) == nil { order.append(uuid) }
+        }
+        return order.map { DeviceBinding(uuid: $0, publicKey: keys[$0]!) }
+    }
+
+    public static func line(_ binding: DeviceBinding) -> String {
+        encodeUUID(binding.uuid) + " " + Hex.encode(binding.publicKey) + "\n"
+    }
+
+    /// Replaces the file with exactly `bindings`, atomically.
+    public static func rewrite(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
+        let temporary = path + ".tmp"
+        unlink(temporary)
+        let text = header + bindings.sorted { $0.uuid < $1.uuid }.map(line).joined()
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
+        do throws(BindingsFileError) {
+            try writeAll(fd, Array(text.utf8), path: temporary)
+            guard fsync(fd) == 0 else { throw .io(path: temporary, operation: "sync", errno: errno) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io(path: path, operation: "replace", errno: code)
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Appends `bindings` (new or moved UUIDs) and syncs.
+    public static func append(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        try writeAll(fd, Array(bindings.map(line).joined().utf8), path: path)
+        guard fsync(fd) == 0 else { throw .io(path: path, operation: "sync", errno: errno) }
+    }
+
+    // MARK: UUID encoding (a UUID never breaks a line or a field)
+
+    static func encodeUUID(_ uuid: String) -> String {
+        var out = ""
+        for byte in uuid.utf8 {
+            if byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "%") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + Hex.encode([byte]).uppercased()
+            }
+        }
+        return out
+    }
+
+    static func decodeUUID(_ field: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var utf8 = field.utf8[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "%") {
+                guard utf8.count >= 2, let decoded = Hex.decode(Array(utf8.prefix(2))) else { return nil }
+                bytes += decoded
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        guard (1...255).contains(bytes.count) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    // MARK: I/O
+
+    private static func readFile(path: String) throws(BindingsFileError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .io(path: path, operation: "open", errno: errno)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(BindingsFileError) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "write", errno: errno)
+            }
+            written += n
+        }
+    }
+
+    private static func syncDirectory(of path: String) {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+}

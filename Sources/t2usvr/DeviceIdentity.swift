@@ -1,0 +1,86 @@
+import ArgumentParser
+import T2UCore
+import T2UNIO
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the device proves beyond its key at REGISTER (docs/SECURITY.md §1): a vendor
+/// certificate (`--cert`) and, while rotating (`--rotate-key`), a proof by the old key.
+enum DeviceIdentity {
+    /// Loads `--cert FILE` and checks it covers this UUID and this device key (signed by the CA
+    /// it names: the server decides whether it trusts that CA).
+    static func certificate(path: String, uuid: String, deviceKey: [UInt8]) throws -> DeviceCertificate {
+        guard let text = readText(path) else {
+            throw ValidationError("cannot read --cert \(path): \(String(cString: strerror(errno)))")
+        }
+        let certificate: DeviceCertificate
+        do {
+            certificate = try DeviceCertificate(fileText: text)
+        } catch {
+            throw ValidationError("--cert \(path): \(error)")
+        }
+        do {
+            try certificate.verify(uuid: uuid, deviceKey: deviceKey, trustedCAs: [certificate.caPublicKey])
+        } catch {
+            throw ValidationError("""
+                --cert \(path) does not certify UUID \(uuid) with this device's key \(Hex.encode(deviceKey)): \(error). \
+                Issue one for this UUID and key: t2u cert issue --ca-key CA.key --uuid \(uuid) --device-key \(Hex.encode(deviceKey))
+                """)
+        }
+        return certificate
+    }
+
+    private static func readText(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 65536 {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// `t2usvr --rotate-key`: a new key is made in `<state>.new` (0600) and registered with a proof
+/// by the old key; once the server answers REGISTERED it replaces the state file. A `<state>.new`
+/// left by an interrupted rotation is reused (the server may already have re-bound to it).
+struct KeyRotationPlan {
+    let statePath: String
+    let newPath: String
+    let old: StaticIdentity
+    let new: StaticIdentity
+
+    static func prepare(statePath: String) throws(KeyFileError) -> KeyRotationPlan {
+        let old = try KeyFile.load(path: statePath, what: "state file")
+        let newPath = statePath + ".new"
+        let new = try KeyFile.loadOrCreate(path: newPath, what: "new key file", entropy: SystemEntropy())
+        return KeyRotationPlan(statePath: statePath, newPath: newPath, old: old, new: new)
+    }
+
+    /// Whether an earlier rotation was interrupted (then it must continue).
+    static func pending(statePath: String) -> Bool {
+        var info = stat()
+        return lstat(statePath + ".new", &info) == 0
+    }
+
+    /// The proof for one REGISTER (the cookie and server key of that CHALLENGE).
+    func proof(serverPublicKey: [UInt8], uuid: String, cookie: [UInt8]) -> [UInt8]? {
+        KeyRotationProof.make(old: old, serverPublicKey: serverPublicKey, uuid: uuid, newPublicKey: new.publicKey, cookie: cookie)
+    }
+
+    /// After REGISTERED under the new key: it becomes the state file (atomic rename).
+    func commit() throws(KeyFileError) {
+        guard rename(newPath, statePath) == 0 else {
+            throw .io(path: statePath, what: "state file", operation: "replace with \(newPath)", errno: errno)
+        }
+    }
+}
