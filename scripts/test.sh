@@ -28,6 +28,10 @@ trap - EXIT
 # Same flags, so the C ABI run reuses the modules built above.
 T2U_SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" Tests/cabi/run.sh
 
+# --- adversarial: issue 9's attacks against the release binaries on loopback (owner: security) ---
+T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/adversarial/run.sh
+# --- end adversarial ---
+
 # --- t2u demo: server, device agent and client end to end on loopback (owner: t2u CLI) ---
 # Uses the release build above; the demo exits non-zero unless every transfer was verified.
 t2u_bin="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/t2u"

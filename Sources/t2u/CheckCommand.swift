@@ -60,7 +60,7 @@ struct Check: AsyncParsableCommand {
     var server: String?
     @Option(name: .long, help: "t2u-server main UDP port.")
     var port: Int = 7000
-    @Option(name: .long, help: "Server key, if the server requires one (else the environment variable T2U_SERVER_KEY).")
+    @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
     var key: String?
     @OptionGroup var log: LogOptions
 
