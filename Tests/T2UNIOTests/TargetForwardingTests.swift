@@ -267,7 +267,10 @@ struct TargetForwardingTests {
         let service = try #require(harness.clientService)
         let client = harness.client
 
-        // A silent stream: announced to the device, never sends its header.
+        // A silent stream: announced to the device, never sends its header. The clock starts
+        // before it is opened: the device's timer cannot start earlier (a later reading, after
+        // two event-loop hops, made a loaded machine see the timeout fire "early").
+        let opened = NIODeadline.now()
         let silent = try await client.eventLoop.submit {
             let stream = try service.connection.openStream()
             client.requestStep()
@@ -281,7 +284,6 @@ struct TargetForwardingTests {
             return stream
         }.get()
 
-        let opened = NIODeadline.now()
         // Before the timeout both streams wait on the device: the silent one for its header,
         // the answered one for the client's reset.
         // (Checked only while clearly before the timeout: a loaded machine may sleep longer.)
