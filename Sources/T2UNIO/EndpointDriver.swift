@@ -3,6 +3,14 @@ import NIOCore
 import NIOPosix
 import T2UCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Runs one sans-IO `TransportEndpoint` on one event loop: feeds it the datagrams of a
 /// `UDPEndpoint`, drains its transmissions in batches after every I/O step, keeps a single
 /// timer at its `nextDeadline()`, and hands connection events to registered handlers.
@@ -70,6 +78,15 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         self.scratch = ByteBufferAllocator().buffer(capacity: 2048)
+        endpoint.wallClockOrigin = Self.wallClockNanoseconds() &- Self.now().nanoseconds
+    }
+
+    /// Unix time in nanoseconds: anchors the handshake timestamps (TAI64N) to the wall clock
+    /// once; they then advance with the monotonic clock, so a clock step never reorders them.
+    static func wallClockNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) &* 1_000_000_000 &+ Int64(spec.tv_nsec)
     }
 
     /// Binds the UDP socket and starts reading; returns the bound address.

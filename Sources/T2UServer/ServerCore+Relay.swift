@@ -3,7 +3,7 @@ import T2UCore
 
 extension ServerCore {
     /// Forwards a transport datagram between the two parties of a session, unchanged. Routing:
-    /// handshake initiation/response/rejection by the initiator (client) CID at offset 1; the
+    /// handshake initiation/response/rejection/cookie reply by the initiator (client) CID at offset 1; the
     /// response also teaches us the device's CID (offset 9); data packets by the destination
     /// CID at offset 2. Only the session's two registered addresses may use it.
     func relay(_ datagram: ByteBuffer, type: PacketType, from source: NetAddress, now: Instant) {
@@ -21,7 +21,7 @@ extension ServerCore {
         case .handshakeInitiation:
             guard cid == session.clientCID, source == session.clientAddress else { return reject(.relayStranger) }
             destination = session.deviceAddress
-        case .handshakeResponse, .handshakeRejection:
+        case .handshakeResponse, .handshakeRejection, .cookieReply:
             guard cid == session.clientCID, source == session.deviceAddress else { return reject(.relayStranger) }
             if type == .handshakeResponse {
                 guard let responderCID = datagram.getInteger(at: start + 9, as: UInt64.self) else { return reject(.malformed) }

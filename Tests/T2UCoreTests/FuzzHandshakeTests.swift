@@ -40,7 +40,7 @@ import Testing
         let password: [UInt8] = Array("fuzz".utf8)
         let initiator = try HandshakeInitiator(
             identity: client, responderStaticKey: device.publicKey, password: password,
-            localConnectionID: F.clientCID, payload: [1, 2, 3], entropy: SeededEntropy(seed: 3))
+            localConnectionID: F.clientCID, payload: [1, 2, 3], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 3))
         let initiation = initiator.initiationDatagram
         guard case let .accepted(response, _, _, _, _) = try HandshakeResponder.respond(
                   to: F.buffer(initiation), identity: device, password: password,
@@ -69,7 +69,10 @@ import Testing
                         payload: [], entropy: SeededEntropy(seed: UInt64(iteration)))
                     accepted += 1
                     if case .rejected = outcome { Issue.record("rejected a mutated message: \(context)") }
-                    #expect(input == initiation, "accepted a mutated initiation: \(context)")
+                    // mac2 is the admission's to check (against the source's cookie), not respond's.
+                    #expect(input.count == initiation.count && input.prefix(HandshakeLayout.initiationMac2Offset)
+                                == initiation.prefix(HandshakeLayout.initiationMac2Offset),
+                            "accepted a mutated initiation: \(context)")
                 } catch { errors += 1 }
             } else {
                 do {
@@ -78,12 +81,56 @@ import Testing
                     switch outcome {
                     case .established: #expect(input == response, "accepted a mutated response: \(context)")
                     case .rejected: #expect(input == rejection, "accepted a mutated rejection: \(context)")
+                    case .passwordNotProven: Issue.record("a mutated reply passed as an unproven password: \(context)")
                     }
                 } catch { errors += 1 }
             }
         }
         #expect(errors > 10_000, "seed \(Self.seed)")
         print("handshake fuzz: \(accepted) unmodified inputs accepted, \(errors) typed errors")
+    }
+
+    /// COOKIE_REPLY, mac1/mac2 and the admission on mutated and random inputs: typed errors or
+    /// refusals only; a cookie reply is taken only unmodified, and only a valid mac1 passes.
+    @Test func cookieRepliesMacsAndAdmissionOnlyThrowTypedErrors() throws {
+        let entropy = SeededEntropy(seed: Self.seed &+ 2)
+        let device = F.identity(2)
+        let keys = HandshakeMacKeys(responderStatic: device.publicKey)
+        var initiator = try HandshakeInitiator(
+            identity: F.identity(1), responderStaticKey: device.publicKey, password: nil,
+            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 3))
+        let initiation = initiator.initiationDatagram
+        let mac1 = Array(initiation[HandshakeLayout.initiationMac1Offset..<HandshakeLayout.initiationMac2Offset])
+        let reply = CookieReply.seal(cookie: entropy.bytes(16), initiatorConnectionID: F.clientCID, mac1: mac1, keys: keys,
+                                     nonce: entropy.bytes(12))
+        var admission = HandshakeAdmission(limits: .init(handshakesPerSecond: 4, perPrefixPerSecond: 2, prefixTableCapacity: 8))
+        var taken = 0
+        var passedMac1 = 0
+        for iteration in 0..<6_000 {
+            let useReply = entropy.next(below: 2) == 0
+            let input = Self.mutate(useReply ? reply : initiation, entropy)
+            let buffer = F.buffer(input, junkPrefix: Int(entropy.next(below: 4)))
+            let context = "seed \(Self.seed &+ 2) iteration \(iteration) input \(input)"
+            _ = try? CookieReply.destination(buffer)
+            var copy = initiator
+            do {
+                try copy.handleCookieReply(buffer, now: .zero)
+                taken += 1
+                #expect(input == reply, "took a mutated cookie reply: \(context)")
+            } catch {}
+            if keys.hasValidMac1(buffer) {
+                passedMac1 += 1
+                #expect(Array(input.prefix(HandshakeLayout.initiationMac2Offset)) == Array(initiation.prefix(HandshakeLayout.initiationMac2Offset)),
+                        "mac1 passed a mutated initiation: \(context)")
+            }
+            let source = NetAddress(host: .v4(UInt32(truncatingIfNeeded: entropy.nextUInt64())), port: 1)
+            _ = admission.decide(buffer, from: source, now: Instant(nanoseconds: Int64(iteration) * 1_000_000), entropy: entropy)
+            if input.count == Tai64N.length { _ = try? Tai64N(bytes: input[...]) }
+        }
+        #expect(taken > 0 && passedMac1 > 0, "seed \(Self.seed &+ 2): the unmodified inputs never came up")
+        try initiator.handleCookieReply(F.buffer(reply), now: .zero)
+        #expect(initiator.initiationDatagram.prefix(HandshakeLayout.initiationMac2Offset) == initiation.prefix(HandshakeLayout.initiationMac2Offset))
+        #expect(initiator.initiationDatagram != initiation)
     }
 
     @Test func packetOpenOnlyThrowsTypedErrors() throws {

@@ -77,7 +77,7 @@ import Testing
         }
     }
 
-    static let typeBytes: Set<UInt8> = [0x00, 0x01, 0x02, 0x04, 0x08, 0x09, 0x10, 0x11, 0x12, 0x14, 0x15, 0x1a, 0x1b, 0x1c]
+    static let typeBytes: Set<UInt8> = [0x00, 0x01, 0x02, 0x04, 0x08, 0x09, 0x10, 0x11, 0x12, 0x14, 0x15, 0x1a, 0x1b, 0x1c, 0x1e, 0x1f]
 
     @Test(arguments: [UInt64(1)])
     func framesFromRandomBytes(seed: UInt64) {
@@ -110,7 +110,7 @@ import Testing
     static func randomFrame(_ m: Mutator) -> Frame {
         let v = { randomVarInt(m) }
         let id = { StreamID(rawValue: randomVarInt(m)) }
-        switch m.int(below: 14) {
+        switch m.int(below: 15) {
         case 0: return .padding(length: 1 + m.int(below: 40))
         case 1: return .ping
         case 2:
@@ -135,6 +135,7 @@ import Testing
         case 9: return .streamDataBlocked(id: id(), limit: v())
         case 10: return .pathChallenge(UInt64(m.int(below: Int.max)) << 1 | UInt64(m.int(below: 2)))
         case 11: return .pathResponse(UInt64(m.int(below: Int.max)) << 1)
+        case 12: return .keyUpdate(KeyUpdateFrame(isResponse: m.chance(1, in: 2), sequence: v(), publicKey: m.randomBytes(count: 32)))
         default:
             let scalars = (0..<m.int(below: 100)).map { _ in
                 [Character("a"), "é", "✓", "🚀", "\u{0}"][m.int(below: 5)]

@@ -10,7 +10,7 @@ import Testing
     func makeInitiator(password: [UInt8]?, pinned: [UInt8]? = nil, payload: [UInt8] = [1, 2, 3], seed: UInt64 = 10) throws -> HandshakeInitiator {
         try HandshakeInitiator(
             identity: client, responderStaticKey: pinned ?? device.publicKey, password: password,
-            localConnectionID: F.clientCID, payload: payload, entropy: SeededEntropy(seed: seed))
+            localConnectionID: F.clientCID, payload: payload, timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: seed))
     }
 
     func respond(_ message: [UInt8], password: [UInt8]?, payload: [UInt8] = [9, 8], seed: UInt64 = 20) throws -> ResponderOutcome {
@@ -55,8 +55,17 @@ import Testing
         try expectEstablished(clientPassword: long, devicePassword: long)
     }
 
-    @Test func initiatorFollowsResponderWithoutPassword() throws {
-        try expectEstablished(clientPassword: Array("unneeded".utf8), devicePassword: nil)
+    /// v2 fails closed: a client that sent a password does not accept a device that never
+    /// proved it (v1 silently fell back to no password, so an impostor needed none).
+    @Test func sentPasswordNotProvenFailsClosed() throws {
+        let initiator = try makeInitiator(password: Array("unneeded".utf8))
+        guard case let .accepted(response, _, _, _, _) = try respond(initiator.initiationDatagram, password: nil) else {
+            Issue.record("responder rejected"); return
+        }
+        #expect(response[HandshakeLayout.responseHeaderLength - 1] & HandshakeLayout.flagPasswordMixed == 0)
+        guard case .passwordNotProven = try initiator.handleReply(F.buffer(response)) else {
+            Issue.record("accepted a device that did not prove the password"); return
+        }
     }
 
     @Test func sessionKeysDependOnPassword() throws {
@@ -92,7 +101,7 @@ import Testing
         let attacker = F.identity(666)
         let towardsAttacker = try HandshakeInitiator(
             identity: client, responderStaticKey: attacker.publicKey, password: [1],
-            localConnectionID: F.clientCID, payload: [], entropy: SeededEntropy(seed: 10))
+            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 10))
         let forged = try HandshakeResponder.reject(
             F.buffer(towardsAttacker.initiationDatagram), identity: attacker, reason: .passwordRejected,
             localConnectionID: F.deviceCID, entropy: SeededEntropy(seed: 3))
@@ -134,7 +143,7 @@ import Testing
         let initiator = try makeInitiator(password: nil)
         let towardsImpostor = try HandshakeInitiator(
             identity: client, responderStaticKey: impostor.publicKey, password: nil,
-            localConnectionID: F.clientCID, payload: [], entropy: SeededEntropy(seed: 10))
+            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 10))
         guard case let .accepted(response, _, _, _, _) = try HandshakeResponder.respond(
             to: F.buffer(towardsImpostor.initiationDatagram), identity: impostor, password: nil,
             localConnectionID: F.deviceCID, payload: [], entropy: SeededEntropy(seed: 5))
@@ -145,7 +154,8 @@ import Testing
     @Test func tamperedInitiationAlwaysFails() throws {
         let initiator = try makeInitiator(password: [42])
         let message = initiator.initiationDatagram
-        for position in message.indices {
+        // mac2 is checked by the endpoint's admission (against the source's cookie), not here.
+        for position in message.indices.prefix(HandshakeLayout.initiationMac2Offset) {
             var tampered = message
             tampered[position] ^= 0x01
             #expect(throws: HandshakeError.self, "position \(position)") { try respond(tampered, password: [42]) }
@@ -232,7 +242,7 @@ import Testing
         let initiator = try makeInitiator(password: nil)
         let other = try HandshakeInitiator(
             identity: client, responderStaticKey: device.publicKey, password: nil,
-            localConnectionID: ConnectionID(rawValue: 5), payload: [], entropy: SeededEntropy(seed: 11))
+            localConnectionID: ConnectionID(rawValue: 5), payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 11))
         guard case let .accepted(response, _, _, _, _) = try respond(other.initiationDatagram, password: nil) else {
             Issue.record("rejected"); return
         }
@@ -255,6 +265,9 @@ enum HandshakeFixture {
     static let deviceCID = ConnectionID(rawValue: 0xAAAA_BBBB_CCCC_DDDD)
 
     static func identity(_ seed: UInt64) -> StaticIdentity { StaticIdentity.generate(SeededEntropy(seed: seed)) }
+
+    /// A wall-clock timestamp for initiations (2027-01-15).
+    static let timestamp = Tai64N(unixSeconds: 1_800_000_000, nanoseconds: 0)
 
     /// Bytes as a ByteBuffer whose readerIndex is not 0 (junk in front), as the shell may hand them.
     static func buffer(_ bytes: [UInt8], junkPrefix: Int = 5) -> ByteBuffer {

@@ -10,7 +10,7 @@ import Testing
         let device = F.identity(2)
         let initiator = try HandshakeInitiator(
             identity: F.identity(1), responderStaticKey: device.publicKey, password: password,
-            localConnectionID: F.clientCID, payload: [], entropy: SeededEntropy(seed: 1))
+            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 1))
         guard case let .accepted(response, deviceKeys, _, _, _) = try HandshakeResponder.respond(
                   to: F.buffer(initiator.initiationDatagram), identity: device, password: password,
                   localConnectionID: F.deviceCID, payload: [], entropy: SeededEntropy(seed: 2)),

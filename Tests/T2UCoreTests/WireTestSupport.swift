@@ -39,6 +39,8 @@ enum WireSamples {
             .close(errorCode: 0, reason: ""),
             .close(errorCode: TransportErrorCode.protocolViolation.rawValue, reason: "héllo ✓ 🚀"),
             .close(errorCode: 7, reason: String(repeating: "x", count: 255)),
+            .keyUpdate(KeyUpdateFrame(isResponse: false, sequence: 1, publicKey: Array(repeating: 9, count: 32))),
+            .keyUpdate(KeyUpdateFrame(isResponse: true, sequence: VarInt.max, publicKey: Array(0..<32))),
         ]
         return frames
     }()

@@ -6,6 +6,8 @@ public enum HandshakeError: Error, Equatable, Sendable {
     case authenticationFailed
     /// A key given by the caller or the peer is unusable (wrong length, low-order point).
     case invalidKey(String)
+    /// The initiation's timestamp is not newer than one already accepted from its key.
+    case replayed
 }
 
 /// Carried, authenticated, in a `handshakeRejection` message.

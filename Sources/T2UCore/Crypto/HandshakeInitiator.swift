@@ -6,24 +6,36 @@ public enum InitiatorOutcome: Sendable {
     case established(SessionKeys, peerConnectionID: ConnectionID, peerPayload: [UInt8])
     /// An authenticated refusal: it provably came from the pinned responder.
     case rejected(HandshakeRejectionReason)
+    /// We sent a password and the pinned responder answered without mixing it in (a device
+    /// without a password, or one that skipped the check): fail closed, as for a wrong one.
+    case passwordNotProven
 }
 
 /// Client side of the 1-RTT handshake (Noise IK pattern with a psk2-style password):
 /// message 1 is `e, es, s, ss` + payload (password proof, transport parameters) and is built at
 /// init; `handleReply` completes it with the responder's `e, ee, se, psk` or reads a rejection.
-/// Retransmit `initiationDatagram` unchanged until a reply arrives.
+/// Retransmit `initiationDatagram` until a reply arrives; a COOKIE_REPLY (`handleCookieReply`)
+/// changes only its mac2.
 public struct HandshakeInitiator: Sendable {
-    public let initiationDatagram: [UInt8]
+    /// The initiation as it goes out now: mac2 set while a cookie is valid, else zero.
+    public private(set) var initiationDatagram: [UInt8]
+    /// The initiation up to mac2 (mac1 included): what mac2 covers.
+    private let bytesBeforeMac2: [UInt8]
+    private let mac1: [UInt8]
+    private let macKeys: HandshakeMacKeys
+    private var cookieReceivedAt: Instant?
 
     private let stateAfterInitiation: HandshakeSymmetricState
     private let ephemeral: Curve25519.KeyAgreement.PrivateKey
     private let identity: StaticIdentity
-    private let passwordKeys: PasswordKeys?
+    private let passwordKeys: PasswordVerifier?
     private let localConnectionID: ConnectionID
 
+    /// `timestamp` is the caller's wall clock (TAI64N), strictly increasing per identity: the
+    /// responder refuses initiations not newer than those it accepted from the same key.
     public init(
         identity: StaticIdentity, responderStaticKey: [UInt8], password: [UInt8]?,
-        localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource
+        localConnectionID: ConnectionID, payload: [UInt8], timestamp: Tai64N, entropy: EntropySource
     ) throws(HandshakeError) {
         guard responderStaticKey.count == HandshakeLayout.keyLength else {
             throw .invalidKey("responder static key must be 32 bytes, got \(responderStaticKey.count)")
@@ -32,7 +44,7 @@ public struct HandshakeInitiator: Sendable {
             throw .malformed("payload of \(payload.count) bytes exceeds \(HandshakeLayout.maxPayloadLength)")
         }
         let ephemeral = try makeEphemeral(entropy)
-        let passwordKeys = password.map { PasswordKeys(password: $0) }
+        let passwordKeys = password.map { PasswordVerifier(password: $0, devicePublicKey: responderStaticKey) }
 
         var state = HandshakeSymmetricState(responderStatic: responderStaticKey)
         var message: [UInt8] = [PacketType.handshakeInitiation.rawValue]
@@ -49,11 +61,11 @@ public struct HandshakeInitiator: Sendable {
 
         var plaintext = [UInt8]()
         plaintext.reserveCapacity(HandshakeLayout.initiationPayloadPlaintextLength)
+        plaintext.append(passwordKeys == nil ? 0 : HandshakeLayout.flagPasswordProof)
+        plaintext += timestamp.bytes
         if let passwordKeys {
-            plaintext.append(HandshakeLayout.flagPasswordProof)
             plaintext += passwordKeys.proof(transcript: state.hash)
         } else {
-            plaintext.append(0)
             plaintext += [UInt8](repeating: 0, count: HandshakeLayout.proofLength)
         }
         plaintext.append(UInt8(payload.count >> 8))
@@ -63,12 +75,37 @@ public struct HandshakeInitiator: Sendable {
         plaintext += [UInt8](repeating: 0, count: HandshakeLayout.initiationPayloadPlaintextLength - plaintext.count)
         message += state.encryptAndHash(plaintext)
 
-        self.initiationDatagram = message
+        let macKeys = HandshakeMacKeys(responderStatic: responderStaticKey)
+        let mac1 = macKeys.mac1(over: message)
+        message += mac1
+        self.bytesBeforeMac2 = message
+        self.mac1 = mac1
+        self.macKeys = macKeys
+        self.initiationDatagram = message + [UInt8](repeating: 0, count: HandshakeMacKeys.macLength)
         self.stateAfterInitiation = state
         self.ephemeral = ephemeral
         self.identity = identity
         self.passwordKeys = passwordKeys
         self.localConnectionID = localConnectionID
+    }
+
+    /// A COOKIE_REPLY for our initiation: from now on (for `CookieReply.lifetime`) the
+    /// initiation carries mac2 under that cookie; send it again at once. A reply that does not
+    /// authenticate against our mac1 throws and changes nothing.
+    public mutating func handleCookieReply(_ datagram: ByteBuffer, now: Instant) throws(HandshakeError) {
+        guard try CookieReply.destination(datagram) == localConnectionID else {
+            throw .malformed("cookie reply addressed to another connection")
+        }
+        let cookie = try CookieReply.open(datagram, mac1: mac1, keys: macKeys)
+        initiationDatagram = bytesBeforeMac2 + HandshakeMacKeys.mac2(over: bytesBeforeMac2, cookie: cookie)
+        cookieReceivedAt = now
+    }
+
+    /// Drops an expired cookie (mac2 back to zero), so the responder hands out a fresh one.
+    public mutating func expireCookie(now: Instant) {
+        guard let received = cookieReceivedAt, now - received >= CookieReply.lifetime else { return }
+        cookieReceivedAt = nil
+        initiationDatagram = bytesBeforeMac2 + [UInt8](repeating: 0, count: HandshakeMacKeys.macLength)
     }
 
     /// For a datagram starting with 0x02 or 0x03 addressed to our CID. Does not change state, so
@@ -109,10 +146,12 @@ public struct HandshakeInitiator: Sendable {
             guard let passwordKeys else { throw .authenticationFailed }
             psk = passwordKeys.psk
         } else {
-            psk = PasswordKeys.zeroPSK
+            psk = PasswordVerifier.zeroPSK
         }
         state.mixKeyAndHash(psk)
         let payload = try state.decryptAndHash(encryptedPayload)
+        // Authenticated by the pinned responder, but it never proved our password: fail closed.
+        if passwordKeys != nil, flags & HandshakeLayout.flagPasswordMixed == 0 { return .passwordNotProven }
         let secrets = state.split()
         let keys = SessionKeys(
             isInitiator: true, initiatorToResponder: secrets.initiatorToResponder,

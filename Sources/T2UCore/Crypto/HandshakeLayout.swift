@@ -2,9 +2,10 @@ import NIOCore
 
 /// Byte layout of the three handshake messages. All integers big endian.
 ///
-/// Initiation (0x01), always `initiationLength` bytes so it is never smaller than any reply:
-///   type(1) initiatorCID(8) ephemeral(32) encStatic(32+16) encPayload(paddedPayload+16)
-///   payload plaintext: flags(1, bit0 = password proof present) proof(32) length(2) bytes padding
+/// Initiation (0x01), always `initiationLength` (440) bytes so it is never smaller than any reply:
+///   type(1) initiatorCID(8) ephemeral(32) encStatic(32+16) encPayload(303+16) mac1(16) mac2(16)
+///   payload plaintext: flags(1, bit0 = password proof present) timestamp(12, TAI64N) proof(32)
+///                      length(2) bytes padding
 /// Response (0x02):
 ///   type(1) initiatorCID(8) responderCID(8) flags(1, bit0 = password mixed) ephemeral(32) encPayload(n+16)
 /// Rejection (0x03):
@@ -21,8 +22,12 @@ enum HandshakeLayout {
     static let initiationEphemeralOffset = initiationHeaderLength
     static let initiationStaticOffset = initiationEphemeralOffset + keyLength
     static let initiationPayloadOffset = initiationStaticOffset + keyLength + tagLength
-    static let initiationPayloadPlaintextLength = 1 + proofLength + 2 + maxPayloadLength
-    static let initiationLength = initiationPayloadOffset + initiationPayloadPlaintextLength + tagLength
+    static let initiationTimestampOffset = 1  // within the payload plaintext
+    static let initiationProofOffset = initiationTimestampOffset + Tai64N.length
+    static let initiationPayloadPlaintextLength = 1 + Tai64N.length + proofLength + 2 + maxPayloadLength
+    static let initiationMac1Offset = initiationPayloadOffset + initiationPayloadPlaintextLength + tagLength
+    static let initiationMac2Offset = initiationMac1Offset + HandshakeMacKeys.macLength
+    static let initiationLength = initiationMac2Offset + HandshakeMacKeys.macLength
 
     // Response
     static let responseHeaderLength = 1 + 8 + 8 + 1

@@ -24,21 +24,27 @@ public enum HandshakeResponder {
             ephemeralKey: try datagram.handshakeBytes(HandshakeLayout.initiationEphemeralOffset, HandshakeLayout.keyLength))
     }
 
+    /// Checks mac1 and the initiation; `isFresh` sees the authenticated initiator key and
+    /// timestamp before any reply is made (false: `HandshakeError.replayed`). `verifier` is the
+    /// device password's derived keys (nil: no password required).
     public static func respond(
-        to datagram: ByteBuffer, identity: StaticIdentity, password: [UInt8]?,
-        localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource
+        to datagram: ByteBuffer, identity: StaticIdentity, verifier: PasswordVerifier?,
+        localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource,
+        isFresh: (_ initiatorStaticKey: [UInt8], _ timestamp: Tai64N) -> Bool = { _, _ in true }
     ) throws(HandshakeError) -> ResponderOutcome {
         guard payload.count <= HandshakeLayout.maxPayloadLength else {
             throw .malformed("payload of \(payload.count) bytes exceeds \(HandshakeLayout.maxPayloadLength)")
         }
+        try checkInitiationShape(datagram)
+        guard HandshakeMacKeys(responderStatic: identity.publicKey).hasValidMac1(datagram) else { throw .authenticationFailed }
         let initiation = try readInitiation(datagram, identity: identity)
-        var passwordKeys: PasswordKeys?
-        if let password {
-            let keys = PasswordKeys(password: password)
-            guard initiation.hasProof, keys.verify(proof: initiation.proof, transcript: initiation.proofTranscript) else {
+        guard isFresh(initiation.staticKey, initiation.timestamp) else { throw .replayed }
+        var passwordKeys: PasswordVerifier?
+        if let verifier {
+            guard initiation.hasProof, verifier.verify(proof: initiation.proof, transcript: initiation.proofTranscript) else {
                 return try rejection(initiation, identity: identity, reason: .passwordRejected, localConnectionID: localConnectionID, entropy: entropy)
             }
-            passwordKeys = keys
+            passwordKeys = verifier
         }
 
         let ephemeral = try makeEphemeral(entropy)
@@ -54,7 +60,7 @@ public enum HandshakeResponder {
         state.mixHash(ephemeralPublic)
         state.mixKey(try diffieHellman(ephemeral, initiation.ephemeralKey, what: "initiator ephemeral key"))  // ee
         state.mixKey(try diffieHellman(ephemeral, initiation.staticKey, what: "initiator static key"))  // se
-        state.mixKeyAndHash(passwordKeys?.psk ?? PasswordKeys.zeroPSK)  // psk2: session keys depend on the password
+        state.mixKeyAndHash(passwordKeys?.psk ?? PasswordVerifier.zeroPSK)  // psk2: session keys depend on the password
         message += state.encryptAndHash(payload)
 
         let secrets = state.split()
@@ -64,6 +70,17 @@ public enum HandshakeResponder {
         return .accepted(
             response: message, keys: keys, peerConnectionID: initiation.initiatorConnectionID,
             peerStaticKey: initiation.staticKey, peerPayload: initiation.payload)
+    }
+
+    /// `respond` with the verifier made from `password` (tests; the device makes it once).
+    public static func respond(
+        to datagram: ByteBuffer, identity: StaticIdentity, password: [UInt8]?,
+        localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource
+    ) throws(HandshakeError) -> ResponderOutcome {
+        try respond(
+            to: datagram, identity: identity,
+            verifier: password.map { PasswordVerifier(password: $0, devicePublicKey: identity.publicKey) },
+            localConnectionID: localConnectionID, payload: payload, entropy: entropy)
     }
 
     /// Authenticated refusal of a valid initiation for `reason` (e.g. `.busy`), without checking
@@ -101,6 +118,7 @@ public enum HandshakeResponder {
         var initiatorConnectionID: ConnectionID
         var ephemeralKey: [UInt8]
         var staticKey: [UInt8]
+        var timestamp: Tai64N
         var hasProof: Bool
         var proof: [UInt8]
         /// Transcript hash the proof is computed over (before the payload was mixed in).
@@ -142,13 +160,15 @@ public enum HandshakeResponder {
         }
         let flags = plaintext[0]
         guard flags & ~HandshakeLayout.flagPasswordProof == 0 else { throw .malformed("unknown initiation flags") }
-        let proofEnd = 1 + HandshakeLayout.proofLength
+        let timestamp = try Tai64N(bytes: plaintext[HandshakeLayout.initiationTimestampOffset..<HandshakeLayout.initiationProofOffset])
+        let proofEnd = HandshakeLayout.initiationProofOffset + HandshakeLayout.proofLength
         let length = Int(plaintext[proofEnd]) << 8 | Int(plaintext[proofEnd + 1])
         guard length <= HandshakeLayout.maxPayloadLength else { throw .malformed("initiation payload length \(length)") }
         let payloadStart = proofEnd + 2
         return Initiation(
             state: state, initiatorConnectionID: initiatorCID, ephemeralKey: ephemeralKey, staticKey: staticKey,
-            hasProof: flags & HandshakeLayout.flagPasswordProof != 0, proof: Array(plaintext[1..<proofEnd]),
+            timestamp: timestamp, hasProof: flags & HandshakeLayout.flagPasswordProof != 0,
+            proof: Array(plaintext[HandshakeLayout.initiationProofOffset..<proofEnd]),
             proofTranscript: proofTranscript, payload: Array(plaintext[payloadStart..<(payloadStart + length)]))
     }
 

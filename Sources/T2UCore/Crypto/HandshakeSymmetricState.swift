@@ -5,7 +5,7 @@ import Crypto
 /// Every cipher key is used exactly once, so the nonce is always zero. Shared by the transport
 /// handshake and the signaling registration (IK); each names its own protocol.
 struct HandshakeSymmetricState {
-    static let protocolName: [UInt8] = Array("t2u IKpsk2 X25519 ChaChaPoly SHA256 v1".utf8)
+    static let protocolName: [UInt8] = Array("t2u IKpsk2 X25519 ChaChaPoly SHA256 v2".utf8)
 
     private(set) var chainingKey: [UInt8]
     private(set) var hash: [UInt8]
@@ -112,29 +112,4 @@ func diffieHellman(_ privateKey: Curve25519.KeyAgreement.PrivateKey, _ peerPubli
         // BoringSSL refuses low-order points (all-zero shared secret).
         throw .invalidKey("\(what): unusable public key")
     }
-}
-
-/// Password material. Any-length password bytes are stretched by HKDF into two independent keys:
-/// one proves knowledge of the password in message 1, the other is the PSK mixed into the session.
-struct PasswordKeys {
-    let proofKey: SymmetricKey
-    let psk: [UInt8]
-
-    init(password: [UInt8]) {
-        let prk = HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: password), salt: Array("t2u device password v1".utf8))
-        proofKey = SymmetricKey(data: HKDF<SHA256>.expand(pseudoRandomKey: prk, info: Array("t2u password proof".utf8), outputByteCount: 32))
-        psk = HKDF<SHA256>.expand(pseudoRandomKey: prk, info: Array("t2u password psk".utf8), outputByteCount: 32).withUnsafeBytes { Array($0) }
-    }
-
-    /// MAC over the transcript hash at the point of the payload: binds the proof to this
-    /// handshake's ephemeral key, initiator static key and connection ID.
-    func proof(transcript: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: transcript, using: proofKey))
-    }
-
-    func verify(proof: [UInt8], transcript: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: transcript, using: proofKey)
-    }
-
-    static let zeroPSK = [UInt8](repeating: 0, count: 32)
 }

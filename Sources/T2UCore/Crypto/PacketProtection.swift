@@ -24,9 +24,16 @@ struct PhaseKeys {
         ivLow = iv[4..<12].reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    /// QUIC-style key update: the next generation's secret is derived from this one only.
-    func next() -> PhaseKeys {
-        PhaseKeys(secret: HandshakeSymmetricState.expand(secret: secret, label: "t2u key update", count: 32))
+    /// QUIC-style key update: the next generation's secret is derived from this one, and from
+    /// a fresh X25519 shared secret when a KEY_UPDATE exchange agreed one:
+    ///   next = HKDF-Expand(HKDF-Extract(salt: secret, ikm: shared), "t2u key update dh", 32)
+    func next(mixing sharedSecret: [UInt8]? = nil) -> PhaseKeys {
+        guard let sharedSecret else {
+            return PhaseKeys(secret: HandshakeSymmetricState.expand(secret: secret, label: "t2u key update", count: 32))
+        }
+        let prk = HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: sharedSecret), salt: secret)
+        let okm = HKDF<SHA256>.expand(pseudoRandomKey: prk, info: Array("t2u key update dh".utf8), outputByteCount: 32)
+        return PhaseKeys(secret: okm.withUnsafeBytes { Array($0) })
     }
 
     /// IV XOR packet number, the packet number big endian in the last 8 bytes.
@@ -98,6 +105,8 @@ public struct PacketProtection: Sendable {
     /// seen using it. Packets with the other phase bit below it are from the previous phase,
     /// above it from the next.
     private var lowestPacketNumberInPhase: UInt64?
+    /// Mixed into the next phase's keys (both directions), then forgotten.
+    private var pendingSharedSecret: [UInt8]?
 
     public init(keys: SessionKeys) {
         sendKeys = PhaseKeys(secret: keys.sendSecret)
@@ -144,6 +153,13 @@ public struct PacketProtection: Sendable {
 
     public var canInitiateKeyUpdate: Bool { lowestPacketNumberInPhase != nil }
 
+    /// A fresh shared secret (KEY_UPDATE exchange) for the next key phase, whichever side
+    /// starts it: the keys ready for the peer's update are derived again with it.
+    mutating func mixIntoNextPhase(_ sharedSecret: [UInt8]) {
+        pendingSharedSecret = sharedSecret
+        nextReceiveKeys = receiveKeys.next(mixing: sharedSecret)
+    }
+
     public mutating func initiateKeyUpdate() throws(PacketProtectionError) {
         guard canInitiateKeyUpdate else { throw .keyUpdateTooEarly }
         advancePhase()
@@ -154,7 +170,8 @@ public struct PacketProtection: Sendable {
         previousReceiveKeys = receiveKeys
         receiveKeys = nextReceiveKeys
         nextReceiveKeys = receiveKeys.next()
-        sendKeys = sendKeys.next()
+        sendKeys = sendKeys.next(mixing: pendingSharedSecret)
+        pendingSharedSecret = nil
         sendKeyPhase ^= 1
         keyUpdates &+= 1
     }

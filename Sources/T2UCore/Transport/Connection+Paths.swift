@@ -25,6 +25,7 @@ extension Connection {
         abandonedAddress = peerAddress
         peerAddress = address
         validatedAddress = address
+        amplificationLimit = nil
         pathValidator.cancel()
         recovery.resetForNewPath()
         stats.congestionWindow = recovery.congestionWindow

@@ -27,9 +27,25 @@ extension Connection {
             }
         case .handshakeResponse, .handshakeRejection:
             receiveHandshakeReply(datagram, from: address, now: now)
+        case .cookieReply:
+            receiveCookieReply(datagram, now: now)
         case .dataKeyPhase0, .dataKeyPhase1:
             receiveProtected(datagram, from: address, now: now)
         }
+    }
+
+    /// The device is under load and wants proof of our address: the initiation goes out again
+    /// at once with mac2 (to every address it went to). Forged replies change nothing.
+    private func receiveCookieReply(_ datagram: ByteBuffer, now: Instant) {
+        guard state == .handshaking, var initiator else { return }
+        do {
+            try initiator.handleCookieReply(datagram, now: now)
+        } catch {
+            stats.packetsRejected &+= 1
+            return
+        }
+        self.initiator = initiator
+        handshakeRetransmitAt = now
     }
 
     private func receiveHandshakeReply(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
@@ -46,6 +62,10 @@ extension Connection {
         case .rejected(let reason):
             self.initiator = nil
             enterClosed(reason == .passwordRejected ? .passwordRejected : .handshakeFailed("device busy"))
+        case .passwordNotProven:
+            // Same outcome as a wrong password (port status -5): the device did not prove it knows ours.
+            self.initiator = nil
+            enterClosed(.passwordRejected)
         case .established(let keys, let peerConnectionID, let payload):
             guard let parameters = try? TransportParameters.decode(payload) else {
                 enterClosed(.handshakeFailed("malformed transport parameters from the device"))
@@ -74,6 +94,7 @@ extension Connection {
             return
         }
         var payload: ByteBuffer
+        let updatesBefore = protection!.keyUpdates
         do {
             payload = try protection!.open(packet: datagram, headerLength: DataPacketHeader.length,
                                            packetNumber: header.packetNumber, keyPhase: header.keyPhase)
@@ -81,7 +102,11 @@ extension Connection {
             stats.packetsRejected &+= 1
             return
         }
+        // The peer moved to the next key phase (it consumed any shared secret we answered with).
+        if protection!.keyUpdates != updatesBefore { keyExchange.onPeerKeyUpdate() }
+        packetsSinceKeyUpdate &+= 1
         replayWindow.mark(header.packetNumber)
+        if amplificationLimit?.address == address { amplificationLimit?.onReceived(datagram.readableBytes) }
         stats.packetsReceived &+= 1
         stats.bytesReceived &+= UInt64(datagram.readableBytes)
         stats.keyUpdates = protection!.keyUpdates
@@ -125,6 +150,9 @@ extension Connection {
         } catch let error as RecoveryError {
             closeForViolation(.protocolViolation, "\(error)", now: now)
             return
+        } catch let error as KeyUpdateViolation {
+            closeForViolation(.protocolViolation, error.description, now: now)
+            return
         } catch {
             closeForViolation(.internalError, "\(error)", now: now)
             return
@@ -145,6 +173,7 @@ extension Connection {
                 stats.congestionWindow = recovery.congestionWindow
             }
             peerAddress = address
+            amplificationLimit = address == validatedAddress ? nil : AmplificationLimit(address: address, received: datagram.readableBytes)
             pathValidator.start(address: address, challenge: entropy.nextUInt64(), now: now,
                                 timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))
         }
@@ -179,12 +208,15 @@ extension Connection {
         case .pathResponse(let value):
             if pathValidator.onResponse(value, from: address) {
                 validatedAddress = address
+                if amplificationLimit?.address == address { amplificationLimit = nil }
                 if peerAddress == address { emit(.pathChanged(address)) }
             } else if let validated = pathProber.onResponse(value, from: address) {
                 emit(.pathValidated(validated))
             }
         case .close(let errorCode, let reason):
             enterClosed(.peer(errorCode: errorCode, reason: reason))
+        case .keyUpdate(let update):
+            try handleKeyUpdate(update)
         }
     }
 
@@ -219,7 +251,7 @@ extension Connection {
             if stream.isComplete { retireIfComplete(id) }
         case .ack(let largest):
             ackTracker.onAckAcknowledged(largest: largest)
-        case .streamOpen, .resetStream, .maxData, .maxStreamData, .maxStreams, .ping, .close:
+        case .streamOpen, .resetStream, .maxData, .maxStreamData, .maxStreams, .ping, .close, .keyUpdate:
             break
         }
     }
@@ -249,6 +281,8 @@ extension Connection {
                     if streams[id] != nil { maxStreamDataPending.insert(id) }
                 case .maxStreams:
                     maxStreamsPending = true
+                case .keyUpdate(let sequence, let isResponse):
+                    keyExchange.onLost(sequence: sequence, isResponse: isResponse)
                 case .ack, .ping, .close:
                     break
                 }

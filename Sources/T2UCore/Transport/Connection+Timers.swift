@@ -14,8 +14,19 @@ extension Connection {
         case .established:
             break
         }
+        if handshakeReplyPending || !pathResponsesPending.isEmpty { return lastNow }
+        if peerAmplificationBlocked {
+            // Only path validation may go to the unvalidated address now: wait for it (or its
+            // expiry), for the peer, or for the idle and dead-peer rules.
+            var deadline = lastReceiveTime + idleTimeout
+            let validation = challengeBlockedByAmplification ? pathValidator.attempt?.deadline : pathValidator.deadline
+            if let validation { deadline = min(deadline, validation) }
+            if let probe = pathProber.deadline() { deadline = min(deadline, probe) }
+            if let since = unansweredSince { deadline = min(deadline, since + config.deadPeerTimeout) }
+            return deadline
+        }
         var deadline = min(lastReceiveTime + idleTimeout, lastSendTime + config.keepaliveInterval)
-        if handshakeReplyPending || !pathResponsesPending.isEmpty || hasControlFramesPending { return lastNow }
+        if hasControlFramesPending { return lastNow }
         if let ack = ackTracker.ackDeadline() { deadline = min(deadline, ack) }
         if let loss = recovery.lossDetectionDeadline() { deadline = min(deadline, loss) }
         if let path = pathValidator.deadline { deadline = min(deadline, path) }
@@ -71,6 +82,7 @@ extension Connection {
             if let failed = pathValidator.expire(now: now), peerAddress == failed {
                 // The new address never answered: go back to the last one that did.
                 peerAddress = validatedAddress
+                amplificationLimit = nil
             }
         }
     }

@@ -10,7 +10,9 @@ extension Connection {
         case .closed:
             return nil
         case .handshaking:
-            guard let initiator else { return nil }
+            guard var initiator else { return nil }
+            initiator.expireCookie(now: now)
+            self.initiator = initiator
             if !handshakeAlsoPending.isEmpty {
                 let also = handshakeAlsoPending.removeFirst()
                 buffer.writeBytes(initiator.initiationDatagram)
@@ -34,6 +36,14 @@ extension Connection {
         case .established:
             break
         }
+        guard let destination = pollEstablished(now: now, into: &buffer) else { return nil }
+        if amplificationLimit?.address == destination { amplificationLimit?.onSent(buffer.readableBytes) }
+        return destination
+    }
+
+    /// Established: the next datagram, never more to an unvalidated `peerAddress` than its 3x
+    /// budget allows (challenges and path responses are small and still fit).
+    private func pollEstablished(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         if handshakeReplyPending, let reply = cachedHandshakeReply {
             let destination = handshakeReplyQueue.isEmpty ? peerAddress : handshakeReplyQueue.removeFirst()
             handshakeReplyPending = !handshakeReplyQueue.isEmpty
@@ -49,7 +59,7 @@ extension Connection {
             return address
         }
         let retry = max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay), .milliseconds(50))
-        if let (address, value) = pathValidator.challengeToSend(now: now, retryInterval: retry) {
+        if !challengeBlockedByAmplification, let (address, value) = pathValidator.challengeToSend(now: now, retryInterval: retry) {
             writeProtectedPacket(into: &buffer, now: now) { buffer, frames in
                 FrameCodec.encode(.pathChallenge(value), into: &buffer)
                 frames.append(.ping)
@@ -62,7 +72,7 @@ extension Connection {
             return destination
         }
         probeTurn = true
-        if writeDataPacket(now: now, into: &buffer) { return peerAddress }
+        if !peerAmplificationBlocked, writeDataPacket(now: now, into: &buffer) { return peerAddress }
         return writePathProbe(now: now, into: &buffer)
     }
 
@@ -86,6 +96,7 @@ extension Connection {
 
     var hasControlFramesPending: Bool {
         pingPending || maxDataPending || maxStreamsPending || !maxStreamDataPending.isEmpty || !resetsPending.isEmpty
+            || keyExchange.hasFrameToSend
     }
 
     /// Whether congestion control and pacing let an ack-eliciting packet go now.
@@ -171,6 +182,13 @@ extension Connection {
             frames.append(.maxStreamData(id))
             maxStreamDataPending.remove(id)
         }
+        if let update = keyExchange.frameToSend() {
+            let frame = Frame.keyUpdate(update)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.keyUpdate(sequence: update.sequence, isResponse: update.isResponse))
+            keyExchange.didSend(update)
+        }
         if pingPending, fits(.ping) {
             FrameCodec.encode(.ping, into: &buffer)
             frames.append(.ping)
@@ -237,11 +255,7 @@ extension Connection {
         }
 
         packetsSinceKeyUpdate += 1
-        if packetsSinceKeyUpdate >= config.keyUpdatePackets || now - lastKeyUpdate >= config.keyUpdateInterval,
-           protection.canInitiateKeyUpdate, (try? protection.initiateKeyUpdate()) != nil {
-            packetsSinceKeyUpdate = 0
-            lastKeyUpdate = now
-        }
+        updateKeysIfDue(now: now, protection: &protection)
         stats.keyUpdates = protection.keyUpdates
         self.protection = protection
     }

@@ -49,8 +49,11 @@ public final class Connection {
     var largestReceivedPacketNumber: PacketNumber?
     /// Newest packet that carried more than probing frames: only such a packet moves the peer.
     var largestNonProbingPacketNumber: PacketNumber?
+    /// Packets sent and received since the last key update (the initiator starts a KEY_UPDATE
+    /// exchange at `config.keyUpdatePackets`).
     var packetsSinceKeyUpdate: UInt64 = 0
     var lastKeyUpdate: Instant
+    var keyExchange = KeyExchange()
 
     // Reliability
     var recovery: LossRecovery<[SentFrame]>
@@ -89,6 +92,23 @@ public final class Connection {
     var probeTurn = true
     /// Last address that answered a challenge (or the handshake): fallback if a migration fails.
     var validatedAddress: NetAddress
+    /// Set while `peerAddress` is a new address not validated yet (3x limit, RFC 9000 §8).
+    var amplificationLimit: AmplificationLimit?
+
+    /// Whether a full packet to `peerAddress` would exceed the unvalidated path's 3x budget.
+    var peerAmplificationBlocked: Bool {
+        guard let limit = amplificationLimit, limit.address == peerAddress else { return false }
+        return !limit.allows(config.maxDatagramSize)
+    }
+
+    /// Largest PATH_CHALLENGE packet (header, challenge, ping, tag), for the 3x budget.
+    static let challengePacketSize = DataPacketHeader.length + 9 + 1 + PacketProtection.tagLength
+
+    /// Whether the pending challenge to an unvalidated address would exceed its 3x budget.
+    var challengeBlockedByAmplification: Bool {
+        guard let limit = amplificationLimit, pathValidator.attempt?.address == limit.address else { return false }
+        return !limit.allows(Self.challengePacketSize)
+    }
 
     // Timers
     var lastReceiveTime: Instant
@@ -103,13 +123,15 @@ public final class Connection {
     var eventReadIndex = 0
 
     /// Initiator: starts a handshake to `peerAddress`, pinned to the responder's static key.
-    /// `password` is mixed into the handshake as a pre-shared key (nil: none).
+    /// `password` is mixed into the handshake as a pre-shared key (nil: none). `timestamp` is
+    /// the wall clock, strictly increasing per identity (`TransportEndpoint.connect` makes it).
     public convenience init(
         config: TransportConfig,
         identity: StaticIdentity,
         remoteStaticKey: [UInt8],
         password: [UInt8]?,
         peerAddress: NetAddress,
+        timestamp: Tai64N,
         entropy: EntropySource,
         now: Instant
     ) {
@@ -119,7 +141,7 @@ public final class Connection {
             initiator = try HandshakeInitiator(
                 identity: identity, responderStaticKey: remoteStaticKey, password: password,
                 localConnectionID: localConnectionID, payload: TransportParameters(config: config).encoded(),
-                entropy: entropy)
+                timestamp: timestamp, entropy: entropy)
             handshakeRetransmitAt = now
         } catch {
             state = .closed

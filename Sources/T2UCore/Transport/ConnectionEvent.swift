@@ -30,7 +30,7 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
     /// Nothing came back from the peer for `deadPeerTimeout` while we waited for answers.
     case peerUnreachable
     case handshakeTimeout
-    /// The device refused our password (the manual's port status -5).
+    /// The device refused our password, or answered without proving it (port status -5).
     case passwordRejected
     /// The peer could not prove the pinned static key, or protocol rules were broken.
     case handshakeFailed(String)
@@ -43,7 +43,7 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
         case .idleTimeout: return "idle timeout: no packet from the peer"
         case .peerUnreachable: return "peer unreachable: nothing answered our packets for the dead-peer timeout"
         case .handshakeTimeout: return "handshake timed out: the peer did not answer"
-        case .passwordRejected: return "the device rejected the password"
+        case .passwordRejected: return "the device rejected the password or did not prove it"
         case .handshakeFailed(let why): return "handshake failed: \(why)"
         case .protocolViolation(let why): return "protocol violation: \(why)"
         }

@@ -14,4 +14,6 @@ enum SentFrame: Sendable {
     case ack(largest: PacketNumber)
     case ping
     case close
+    /// A KEY_UPDATE request or response: on loss it is sent again while still current.
+    case keyUpdate(sequence: UInt64, isResponse: Bool)
 }

@@ -8,15 +8,22 @@ public final class TransportEndpoint {
         public var identity: StaticIdentity
         /// Accept incoming handshakes (device side). The password, if any, is required of peers.
         public var acceptIncoming: Bool
-        public var password: [UInt8]?
+        /// The device password's derived keys (the password itself is not kept).
+        public var passwordVerifier: PasswordVerifier?
         /// New handshakes answered per second (each costs four X25519 operations); a burst of
-        /// this many is allowed. Repeats of a known initiation do not count.
+        /// this many is allowed. Repeats of a known initiation do not count. Sources that have
+        /// not proven their address (no valid mac2) get at most half; beyond that they are
+        /// answered with a cookie.
         public var handshakesPerSecond: Double = 200
+        /// New handshakes per second per source /24 (IPv4) or /64 (IPv6), burst twice this.
+        public var handshakesPerSourcePrefixPerSecond: Double = 20
+        /// Source prefixes whose budgets are tracked (least recently seen forgotten first).
+        public var sourcePrefixTableCapacity = 4096
         public init(config: TransportConfig, identity: StaticIdentity, acceptIncoming: Bool, password: [UInt8]? = nil) {
             self.config = config
             self.identity = identity
             self.acceptIncoming = acceptIncoming
-            self.password = password
+            self.passwordVerifier = password.map { PasswordVerifier(password: $0, devicePublicKey: identity.publicKey) }
         }
     }
 
@@ -28,23 +35,44 @@ public final class TransportEndpoint {
     private var ordered: [Connection] = []
     private var nextToPoll = 0
     private var accepted: [Connection] = []
-    /// Rejections to send (no connection is kept for a refused peer).
+    /// Rejections and cookie replies to send (no connection is kept for them).
     private var pendingReplies: [(NetAddress, [UInt8])] = []
+    static let maxPendingReplies = 1024
     public private(set) var droppedDatagrams: UInt64 = 0
-    /// Initiations refused because `handshakesPerSecond` was exceeded.
+    /// Initiations refused by the global or a source prefix's budget.
     public private(set) var handshakesRateLimited: UInt64 = 0
-    /// Created at the first initiation (the bucket runs on the caller's clock).
-    private var handshakeBucket: TokenBucket?
+    /// Initiation-sized datagrams without a valid mac1 (junk, or senders not told our key).
+    public private(set) var initiationsFailingMac1: UInt64 = 0
+    /// COOKIE_REPLYs sent (under load, to initiations without a valid mac2).
+    public private(set) var cookieRepliesSent: UInt64 = 0
+    /// Initiations refused as replays (timestamp not newer than one accepted from that key).
+    public private(set) var initiationsReplayed: UInt64 = 0
+    private let macKeys: HandshakeMacKeys
+    private var admission: HandshakeAdmission
+    private var replayGuard = InitiationReplayGuard()
+
+    /// Unix time in nanoseconds at `Instant.zero` of the clock `now` comes from. The shell sets
+    /// it (EndpointDriver); initiation timestamps are this plus `now`, made strictly increasing.
+    public var wallClockOrigin: Int64 = 0
+    private var lastTimestamp: Tai64N?
 
     public init(options: Options, entropy: EntropySource) {
         self.options = options
         self.entropy = entropy
+        self.macKeys = HandshakeMacKeys(responderStatic: options.identity.publicKey)
+        self.admission = HandshakeAdmission(limits: .init(
+            handshakesPerSecond: options.handshakesPerSecond,
+            perPrefixPerSecond: options.handshakesPerSourcePrefixPerSecond,
+            prefixTableCapacity: options.sourcePrefixTableCapacity))
     }
 
     /// Starts a connection as initiator.
     public func connect(to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, now: Instant) -> Connection {
+        var timestamp = Tai64N(unixNanoseconds: wallClockOrigin &+ now.nanoseconds)
+        if let last = lastTimestamp, timestamp <= last { timestamp = last.successor }
+        lastTimestamp = timestamp
         let connection = Connection(config: options.config, identity: options.identity, remoteStaticKey: remoteStaticKey,
-                                    password: password, peerAddress: address, entropy: entropy, now: now)
+                                    password: password, peerAddress: address, timestamp: timestamp, entropy: entropy, now: now)
         register(connection)
         return connection
     }
@@ -64,6 +92,8 @@ public final class TransportEndpoint {
             target = (try? DataPacketHeader.parse(datagram)).flatMap { byLocalID[$0.destinationConnectionID] }
         case .handshakeResponse, .handshakeRejection:
             target = (try? HandshakeResponder.replyDestination(datagram)).flatMap { byLocalID[$0] }
+        case .cookieReply:
+            target = (try? CookieReply.destination(datagram)).flatMap { byLocalID[$0] }
         case .handshakeInitiation:
             return acceptInitiation(datagram, from: address, now: now)
         }
@@ -75,32 +105,51 @@ public final class TransportEndpoint {
         return connection
     }
 
+    /// mac1 first (one HMAC: junk costs nothing more and gets no reply), then a retransmission
+    /// of a known initiation, then the budgets and cookies, and only then the DH.
     private func acceptInitiation(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) -> Connection? {
         guard options.acceptIncoming, let summary = try? HandshakeResponder.summarize(datagram) else {
             droppedDatagrams &+= 1
+            return nil
+        }
+        guard macKeys.hasValidMac1(datagram) else {
+            initiationsFailingMac1 &+= 1
             return nil
         }
         if let existing = byInitiatorID[summary.initiatorConnectionID] {
             existing.receive(datagram, from: address, now: now)
             return existing
         }
-        guard takeHandshakeToken(now: now) else {
+        switch admission.decide(datagram, from: address, now: now, entropy: entropy) {
+        case .admit:
+            break
+        case .rateLimited:
             handshakesRateLimited &+= 1
+            return nil
+        case .sendCookie(let cookie):
+            let mac1 = datagram.getBytes(at: datagram.readerIndex + HandshakeLayout.initiationMac1Offset, length: HandshakeMacKeys.macLength) ?? []
+            let reply = CookieReply.seal(cookie: cookie, initiatorConnectionID: summary.initiatorConnectionID, mac1: mac1,
+                                         keys: macKeys, nonce: entropy.bytes(12))
+            if queueReply(reply, to: address) { cookieRepliesSent &+= 1 }
             return nil
         }
         let localID = ConnectionID.random(entropy)
         let outcome: ResponderOutcome
         do {
             outcome = try HandshakeResponder.respond(
-                to: datagram, identity: options.identity, password: options.password, localConnectionID: localID,
-                payload: TransportParameters(config: options.config).encoded(), entropy: entropy)
+                to: datagram, identity: options.identity, verifier: options.passwordVerifier, localConnectionID: localID,
+                payload: TransportParameters(config: options.config).encoded(), entropy: entropy,
+                isFresh: { key, timestamp in replayGuard.accept(timestamp, from: key) })
+        } catch .replayed {
+            initiationsReplayed &+= 1
+            return nil
         } catch {
             droppedDatagrams &+= 1
             return nil
         }
         switch outcome {
         case .rejected(let reply, _, _):
-            if pendingReplies.count < 64 { pendingReplies.append((address, reply)) }
+            queueReply(reply, to: address)
             return nil
         case .accepted(let response, let keys, let peerID, let peerStaticKey, let peerPayload):
             guard let connection = try? Connection(
@@ -118,12 +167,11 @@ public final class TransportEndpoint {
         }
     }
 
-    /// Token bucket over new handshakes: bounds the CPU a flood of initiations can take.
-    private func takeHandshakeToken(now: Instant) -> Bool {
-        let rate = options.handshakesPerSecond
-        var bucket = handshakeBucket ?? TokenBucket(rate: rate, burst: rate, now: now)
-        defer { handshakeBucket = bucket }
-        return bucket.take(now: now)
+    @discardableResult
+    private func queueReply(_ reply: [UInt8], to address: NetAddress) -> Bool {
+        guard pendingReplies.count < Self.maxPendingReplies else { return false }
+        pendingReplies.append((address, reply))
+        return true
     }
 
     private func register(_ connection: Connection) {
@@ -138,7 +186,7 @@ public final class TransportEndpoint {
     /// Next datagram of any connection (fair round robin), or nil.
     public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         if let (address, reply) = pendingReplies.first {
-            pendingReplies.removeFirst()
+            pendingReplies.removeFirst()  // bounded: at most `maxPendingReplies` moves
             buffer.clear()
             buffer.writeBytes(reply)
             return address

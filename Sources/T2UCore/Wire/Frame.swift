@@ -22,6 +22,25 @@ public enum Frame: Equatable, Sendable {
     case pathResponse(UInt64)
     /// Ends the connection; `reason` is UTF-8, at most 255 bytes on the wire.
     case close(errorCode: UInt64, reason: String)
+    /// A fresh X25519 public key for the next key phase (request from the connection's
+    /// initiator, response from the responder); see `Connection+KeyUpdate.swift`.
+    case keyUpdate(KeyUpdateFrame)
+}
+
+/// KEY_UPDATE (0x1e request, 0x1f response): sequence (varint) | X25519 public key (32).
+public struct KeyUpdateFrame: Equatable, Sendable {
+    public static let publicKeyLength = 32
+    public var isResponse: Bool
+    /// The request's sequence number (1, 2, ...), echoed by its response.
+    public var sequence: UInt64
+    public var publicKey: [UInt8]
+
+    public init(isResponse: Bool, sequence: UInt64, publicKey: [UInt8]) {
+        precondition(publicKey.count == Self.publicKeyLength, "KEY_UPDATE key must be 32 bytes")
+        self.isResponse = isResponse
+        self.sequence = sequence
+        self.publicKey = publicKey
+    }
 }
 
 /// Acknowledged packet numbers, highest first. `ranges[0]` contains `largest`; ranges are

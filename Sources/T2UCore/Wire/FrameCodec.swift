@@ -32,6 +32,8 @@ public enum FrameCodec {
         static let pathChallenge: UInt8 = 0x1a
         static let pathResponse: UInt8 = 0x1b
         static let close: UInt8 = 0x1c
+        static let keyUpdate: UInt8 = 0x1e
+        static let keyUpdateResponse: UInt8 = 0x1f
     }
 
     // MARK: Encoding
@@ -86,6 +88,10 @@ public enum FrameCodec {
             let length = reasonWireLength(reason)
             VarInt.write(UInt64(length), to: &buffer)
             buffer.writeBytes(reason.utf8.prefix(length))
+        case .keyUpdate(let update):
+            buffer.writeInteger(update.isResponse ? FrameType.keyUpdateResponse : FrameType.keyUpdate)
+            VarInt.write(update.sequence, to: &buffer)
+            buffer.writeBytes(update.publicKey)
         }
     }
 
@@ -120,6 +126,8 @@ public enum FrameCodec {
         case .close(let errorCode, let reason):
             let length = reasonWireLength(reason)
             return 1 + VarInt.encodedLength(errorCode) + VarInt.encodedLength(UInt64(length)) + length
+        case .keyUpdate(let update):
+            return 1 + VarInt.encodedLength(update.sequence) + KeyUpdateFrame.publicKeyLength
         }
     }
 
@@ -272,6 +280,10 @@ public enum FrameCodec {
             return .pathResponse(data)
         case FrameType.close:
             return try decodeClose(from: &buffer)
+        case FrameType.keyUpdate, FrameType.keyUpdateResponse:
+            let sequence = try VarInt.read(from: &buffer, field: "KEY_UPDATE sequence")
+            guard let key = buffer.readBytes(length: KeyUpdateFrame.publicKeyLength) else { throw .truncated("KEY_UPDATE key") }
+            return .keyUpdate(KeyUpdateFrame(isResponse: type == FrameType.keyUpdateResponse, sequence: sequence, publicKey: key))
         default:
             // Frame types are varints; every type we know fits in one byte (< 0x40).
             guard type >= 0x40 else { throw .unknownFrameType(UInt64(type)) }

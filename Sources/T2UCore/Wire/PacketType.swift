@@ -12,6 +12,8 @@ public enum PacketType: UInt8, Sendable {
     case dataKeyPhase0 = 0x04
     /// 1-RTT protected packet, key phase 1 (after a key update).
     case dataKeyPhase1 = 0x05
+    /// The responder's encrypted cookie, under load, for an initiation without a valid mac2.
+    case cookieReply = 0x06
 
     public static func classify(_ firstByte: UInt8) -> PacketType? { PacketType(rawValue: firstByte) }
 }
