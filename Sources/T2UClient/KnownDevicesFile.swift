@@ -1,4 +1,5 @@
 import T2UCore
+import T2UNIO
 
 #if canImport(Glibc)
 import Glibc
@@ -114,42 +115,15 @@ enum KnownDevicesFile {
         return fd
     }
 
-    /// Writes `contents` to a temporary file, syncs it and renames it over `path` (then syncs the
-    /// directory), so a crash leaves the old file or the new one.
+    /// Replaces the file atomically (`KeyFile.replacePrivate`).
     private static func replace(path: String, with contents: [UInt8]) throws(KnownDevicesError) {
-        let temporary = path + ".tmp"
-        unlink(temporary)  // a writer that crashed under the lock may have left one
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
-        _ = fchmod(fd, 0o600)
-        var written = 0
-        while written < contents.count {
-            let n = contents.withUnsafeBytes { raw in write(fd, raw.baseAddress! + written, raw.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw .io(path: temporary, operation: "write", errno: code)
+        do {
+            try KeyFile.replacePrivate(path: path, what: "known-devices file", contents: contents)
+        } catch {
+            guard case .io(let failed, _, let operation, let code) = error else {
+                throw .io(path: path, operation: "write", errno: EIO)
             }
-            written += n
-        }
-        if fsync(fd) != 0 {
-            let code = errno
-            close(fd)
-            unlink(temporary)
-            throw .io(path: temporary, operation: "sync", errno: code)
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .io(path: path, operation: "replace", errno: code)
-        }
-        let directory = open(parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
+            throw .io(path: failed, operation: operation, errno: code)
         }
     }
 

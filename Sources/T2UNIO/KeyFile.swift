@@ -112,6 +112,26 @@ public enum KeyFile {
         return Array(buffer[0..<total])
     }
 
+    /// Replaces `path` with `contents` atomically (a temporary file 0600, fsync, rename, fsync of
+    /// the directory), so a crash leaves the old file or the new one, never half of either.
+    public static func replacePrivate(path: String, what: String, contents: [UInt8]) throws(KeyFileError) {
+        let temporary = path + ".tmp"
+        unlink(temporary)  // a writer that crashed may have left one
+        try create(path: temporary, what: what, contents: contents)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io(path: path, what: what, operation: "replace", errno: code)
+        }
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let directory = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            _ = fsync(directory)
+            close(directory)
+        }
+    }
+
     /// Writes a new file readable by the owner only; never replaces an existing one.
     private static func create(path: String, what: String, contents: [UInt8]) throws(KeyFileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)

@@ -1,4 +1,5 @@
 import T2UCore
+import T2UNIO
 
 #if canImport(Glibc)
 import Glibc
@@ -70,26 +71,15 @@ public enum BindingsFile {
 
     /// Replaces the file with exactly `bindings`, atomically.
     public static func rewrite(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
-        let temporary = path + ".tmp"
-        unlink(temporary)
         let text = header + bindings.sorted { $0.uuid < $1.uuid }.map(line).joined()
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
-        do throws(BindingsFileError) {
-            try writeAll(fd, Array(text.utf8), path: temporary)
-            guard fsync(fd) == 0 else { throw .io(path: temporary, operation: "sync", errno: errno) }
+        do {
+            try KeyFile.replacePrivate(path: path, what: "bindings file", contents: Array(text.utf8))
         } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
+            guard case .io(let failed, _, let operation, let code) = error else {
+                throw .io(path: path, operation: "write", errno: EIO)
+            }
+            throw .io(path: failed, operation: operation, errno: code)
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .io(path: path, operation: "replace", errno: code)
-        }
-        syncDirectory(of: path)
     }
 
     /// Appends `bindings` (new or moved UUIDs) and syncs.
@@ -164,13 +154,5 @@ public enum BindingsFile {
             }
             written += n
         }
-    }
-
-    private static func syncDirectory(of path: String) {
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
     }
 }
