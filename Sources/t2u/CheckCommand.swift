@@ -90,13 +90,7 @@ struct Check: AsyncParsableCommand {
         var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
         options.firstRetryDelay = .milliseconds(500)
         options.knownDevices = pins.location
-        let client: T2UClient
-        do {
-            client = try T2UClient(options: options)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        let client = try startClient(options)
         let recorder = CheckRecorder()
         let request = PortMappingRequest(uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), password: password)
         let localPort: UInt16

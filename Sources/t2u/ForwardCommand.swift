@@ -51,13 +51,7 @@ struct Forward: AsyncParsableCommand {
         let signals = TerminationSignals()
         var options = server.clientOptions
         options.knownDevices = pins.location
-        let client: T2UClient
-        do {
-            client = try T2UClient(options: options)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        let client = try startClient(options)
         let request = PortMappingRequest(
             uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)
         let localPort: UInt16

@@ -30,13 +30,7 @@ struct Query: AsyncParsableCommand {
         log.bootstrap()
         var options = server.clientOptions
         options.knownDevices = pins.location
-        let client: T2UClient
-        do {
-            client = try T2UClient(options: options)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(2)
-        }
+        let client = try startClient(options, exitCode: 2)
         let status = await waitForServer(client, seconds: wait)
         if status == .keyRejected {
             await client.shutdown()

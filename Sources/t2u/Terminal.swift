@@ -1,5 +1,7 @@
 import Dispatch
+import ArgumentParser
 import Foundation
+import T2UClient
 
 /// One status line that rewrites itself on a terminal and prints plain lines otherwise (logs, pipes).
 struct StatusLine {
@@ -40,4 +42,15 @@ struct StatusLine {
 func printError(_ message: String) {
     fflush(nil)
     FileHandle.standardError.write(Data("t2u: \(message)\n".utf8))
+}
+
+/// The client a command runs with; an unusable configuration (a malformed known-devices file,
+/// server key or address) is printed on stderr and ends the command with `exitCode`.
+func startClient(_ options: T2UClientOptions, exitCode: Int32 = 1) throws -> T2UClient {
+    do {
+        return try T2UClient(options: options)
+    } catch {
+        printError("\(error)")
+        throw ExitCode(exitCode)
+    }
 }

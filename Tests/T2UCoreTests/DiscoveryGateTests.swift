@@ -6,10 +6,10 @@ import Testing
 
 /// LAN discovery is not a reflector and cannot inject output (docs/SECURITY.md §4).
 @Suite struct DiscoveryGateTests {
-    static let lan = LocalSubnet(host: NetAddress(ipv4: (192, 168, 1, 10), port: 0).host, prefixLength: 24)
-    static let neighbour = NetAddress(ipv4: (192, 168, 1, 33), port: 50_000)
+    static let lan = LocalSubnet(host: NetAddress(ipv4: (192, 0, 2, 10), port: 0).host, prefixLength: 24)
+    static let neighbour = NetAddress(ipv4: (192, 0, 2, 33), port: 50_000)
     static let stranger = NetAddress(ipv4: (198, 51, 100, 9), port: 50_000)
-    static let agentV4 = NetAddress(ipv4: (192, 168, 1, 10), port: 7_100)
+    static let agentV4 = NetAddress(ipv4: (192, 0, 2, 10), port: 7_100)
     static let agentV6 = NetAddress(host: .v6(0xFE80_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFF), port: 7_100)
 
     static func bytes(_ message: SignalingMessage) -> ByteBuffer {
@@ -59,7 +59,7 @@ import Testing
         var gate = DiscoveryGate(uuid: "cam", now: .zero)
         let request = Self.bytes(.search(requestID: 7, uuid: nil))
         #expect(gate.handle(request, from: Self.stranger, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.offSubnet))
-        let broadcast = NetAddress(ipv4: (192, 168, 1, 255), port: 9)
+        let broadcast = NetAddress(ipv4: (192, 0, 2, 255), port: 9)
         #expect(gate.handle(request, from: broadcast, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.offSubnet))
         #expect(gate.handle(request, from: Self.neighbour, subnets: [], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.offSubnet))
         guard case .reply = gate.handle(request, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) else {
@@ -90,7 +90,7 @@ import Testing
         var wide = ByteBuffer()
         for i in 0..<10_000 {
             wide = request
-            let source = NetAddress(ipv4: (192, 168, 1, UInt8(1 + i % 254)), port: UInt16(1024 + i))
+            let source = NetAddress(ipv4: (192, 0, 2, UInt8(1 + i % 254)), port: UInt16(1024 + i))
             _ = gate.handle(wide, from: source, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero + .seconds(1) + .microseconds(Int64(i) * 100))
         }
         let fromMany = gate.answered - fromOne
@@ -108,7 +108,7 @@ import Testing
         let check = { (datagram: ByteBuffer, source: NetAddress) in
             SearchReplyCheck.accept(datagram, requestID: 7, from: source, subnets: [Self.lan])
         }
-        #expect(check(Self.reply("cam-1"), Self.neighbour) == .init(uuid: "cam-1", ip: "192.168.1.10"))
+        #expect(check(Self.reply("cam-1"), Self.neighbour) == .init(uuid: "cam-1", ip: "192.0.2.10"))
         #expect(check(Self.reply("cam\nuuid=evil,ip=6.6.6.6"), Self.neighbour) == nil, "newline in the UUID")
         #expect(check(Self.reply("cam,ip=6.6.6.6"), Self.neighbour) == nil, "comma in the UUID")
         #expect(check(Self.reply("cam 1"), Self.neighbour) == nil, "space")
@@ -116,8 +116,8 @@ import Testing
         #expect(check(Self.reply("cam-1", id: 8), Self.neighbour) == nil, "another request")
         #expect(check(Self.reply("cam-1"), Self.stranger) == nil, "reply from another subnet")
         // A named address off our LAN is replaced by where the reply came from.
-        #expect(check(Self.reply("cam-1", address: Self.stranger), Self.neighbour) == .init(uuid: "cam-1", ip: "192.168.1.33"))
-        #expect(check(Self.reply("cam-1", address: NetAddress(ipv4: (0, 0, 0, 0), port: 1)), Self.neighbour)?.ip == "192.168.1.33")
+        #expect(check(Self.reply("cam-1", address: Self.stranger), Self.neighbour) == .init(uuid: "cam-1", ip: "192.0.2.33"))
+        #expect(check(Self.reply("cam-1", address: NetAddress(ipv4: (0, 0, 0, 0), port: 1)), Self.neighbour)?.ip == "192.0.2.33")
     }
 
     @Test func uuidRule() {
