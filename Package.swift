@@ -6,6 +6,7 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioConcurrency = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
@@ -47,7 +48,7 @@ let package = Package(
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge, impairment proxy.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioHTTP1, crypto, logging, postgres, metrics, prometheus]),
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -57,17 +58,17 @@ let package = Package(
         // @_cdecl exports of t2u_* over T2UClient.
         .target(
             name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", logging],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"])]),
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
         .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging, metrics, prometheus]),
-        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus]),
+        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
-        .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
+        .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
-        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, logging]),
+        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, crypto, logging]),
         .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging, postgres]),
+        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging, postgres]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )

@@ -6,6 +6,8 @@
 # Release mode with testability: the simulations push tens of megabytes through real crypto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every target imports exactly what Package.swift declares (issue 15: no accidental transitive imports).
+scripts/check-dependencies.py
 swift build -c release --build-tests -Xswiftc -enable-testing
 
 # --- PostgreSQL for the multi-server tests (owner: postgres) ---

@@ -17,12 +17,8 @@ enum LogSetup {
         done.withLock { done in
             guard !done else { return }
             done = true
-            var level = Logger.Level.warning
-            if let text = getenv("T2U_LOG_LEVEL").flatMap({ String(validatingCString: $0) }),
-                let chosen = Logger.Level(rawValue: text.lowercased())
-            {
-                level = chosen
-            }
+            let level = getenv("T2U_LOG_LEVEL").flatMap { String(validatingCString: $0) }
+                .flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level

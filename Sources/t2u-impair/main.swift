@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -177,43 +176,6 @@ struct Impair: AsyncParsableCommand {
     static func text(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
         return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-    }
-}
-
-/// Catches SIGINT and SIGTERM from the moment it is created (so a signal during start-up is not
-/// lost), and lets one task wait for the first of them.
-final class TerminationSignals: @unchecked Sendable {  // state touched only on `queue`
-    private let queue = DispatchQueue(label: "t2u-impair.signals")
-    private var sources: [DispatchSourceSignal] = []
-    private var received = false
-    private var continuation: CheckedContinuation<Void, Never>?
-
-    init() {
-        queue.sync {
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)  // delivered to the dispatch source instead
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { [unowned self] in
-                    received = true
-                    continuation?.resume()
-                    continuation = nil
-                }
-                source.resume()
-                sources.append(source)
-            }
-        }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async { [self] in
-                if received { continuation.resume() } else { self.continuation = continuation }
-            }
-        }
-    }
-
-    deinit {
-        for source in sources { source.cancel() }
     }
 }
 

@@ -37,7 +37,7 @@ extension EntropySource {
 }
 
 /// The operating system's CSPRNG.
-public final class SystemEntropy: EntropySource, @unchecked Sendable {
+public final class SystemEntropy: EntropySource, Sendable {
     public init() {}
     public func nextUInt64() -> UInt64 {
         var generator = SystemRandomNumberGenerator()

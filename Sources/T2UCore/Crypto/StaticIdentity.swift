@@ -2,7 +2,7 @@ import Crypto
 
 /// A long-lived X25519 key pair: the device agent keeps one in its state file and the client
 /// pins the device's public key. 32-byte raw keys on the wire and on disk.
-public struct StaticIdentity: @unchecked Sendable {
+public struct StaticIdentity: Sendable {
     public let privateKey: Curve25519.KeyAgreement.PrivateKey
     public var publicKey: [UInt8] { Array(privateKey.publicKey.rawRepresentation) }
 

@@ -627,7 +627,7 @@ struct NotifyOpener: Sendable {
 }
 
 /// Connection IDs for PostgresNIO's logs.
-private final class ConnectionCounter: @unchecked Sendable {
+private final class ConnectionCounter: Sendable {
     private let value = NIOLockedValueBox(0)
     func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
 }
