@@ -43,9 +43,10 @@ let package = Package(
     targets: [
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
         .target(name: "T2UCore", dependencies: [nioCore, crypto]),
-        // Deterministic network simulator (virtual clock, seeded links) for tests and benchmarks.
+        // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
+        // never linked into libt2u or the agents.
         .target(name: "T2USim", dependencies: ["T2UCore", nioCore]),
-        // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge, impairment proxy.
+        // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
         .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus]),
@@ -63,12 +64,15 @@ let package = Package(
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
         .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
-        .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
+        .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),
+        .executableTarget(name: "t2u-impair", dependencies: ["T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, crypto, logging]),
         .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging, postgres]),
+        .testTarget(name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )

@@ -3,7 +3,9 @@ import Logging
 import NIOCore
 import NIOPosix
 import T2UCore
+import T2UImpair
 import T2UNIO
+import T2USim
 
 #if canImport(Glibc)
 import Glibc

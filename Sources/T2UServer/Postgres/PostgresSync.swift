@@ -159,7 +159,7 @@ public final class PostgresSync: @unchecked Sendable {
             }
             try await connection.query("COMMIT", logger: logger)
         } catch {
-            try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
     }
@@ -276,7 +276,7 @@ public final class PostgresSync: @unchecked Sendable {
             for write in writes { try await apply(write, connection) }
             try await connection.query("COMMIT", logger: logger)
         } catch {
-            try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             try? await loop.submit { [registry] in registry.requeue(writes) }.get()
             throw error
         }

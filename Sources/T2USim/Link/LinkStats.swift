@@ -1,3 +1,5 @@
+import T2UCore
+
 /// Counters of one link direction. `delivered` counts copies handed to delivery (duplicates
 /// included), so `delivered == sent - droppedRandom - droppedQueue + duplicated`.
 public struct LinkStats: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import T2UCore
+
 /// One direction of an impaired link as a sans-IO state machine: a datagram goes in with the
 /// current time, the times at which its copies come out are returned. Deterministic for a given
 /// entropy source (draws are made only for the impairments in effect), so a simulation replays

@@ -1,5 +1,6 @@
 import Testing
 import T2UCore
+import T2USim
 
 @Suite struct LinkModelTests {
     private func model(_ c: LinkConditions, seed: UInt64) -> LinkModel {

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import T2UCore
+import T2USim
 
 /// A userspace UDP impairment proxy: clients send to `localAddress`, the proxy forwards to the
 /// upstream address from one socket per client (so upstream replies map back to their client)

@@ -1,3 +1,5 @@
+import T2UCore
+
 /// How one direction of a simulated or proxied link misbehaves. The default value is a perfect
 /// link: no delay, no loss, unlimited bandwidth.
 ///

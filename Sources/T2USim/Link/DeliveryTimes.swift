@@ -1,3 +1,5 @@
+import T2UCore
+
 /// When the copies of one datagram leave a link: none (lost), one, or two (duplicated).
 /// An inline value, so the per-packet path allocates nothing.
 public struct DeliveryTimes: RandomAccessCollection, Sendable, Equatable {
