@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Registration interop on loopback: the Swift t2u-server and `t2u query` against the C agent.
+#   tests/interop-register.sh [AGENT]        AGENT default build/t2usvr-c
+# Env: T2U_BIN (Swift t2u-server and t2u; default /tmp/t2u-main-bin), AGENT_RUNNER (e.g.
+# "qemu-arm -L /usr/arm-linux-gnueabihf"), T2U_PORT_BASE (default 47300). Every process it starts
+# is stopped by PID on exit; every wait is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+AGENT="${1:-build/t2usvr-c}"
+T2U_BIN="${T2U_BIN:-/tmp/t2u-main-bin}"
+RUNNER="${AGENT_RUNNER:-}"
+BASE="${T2U_PORT_BASE:-47300}"
+PORT=$((BASE))
+ADMIN=$((BASE + 90))
+DEAD=$((BASE + 50))
+work="$(mktemp -d "${TMPDIR:-/tmp}/t2u-cagent.XXXXXX")"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "interop-register: FAIL: $*" >&2
+    for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
+    exit 1
+}
+# wait_for SECONDS COMMAND...: polls every 0.2 s.
+wait_for() {
+    local limit=$(($1 * 5)); shift
+    for _ in $(seq 1 "$limit"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+    return 1
+}
+start_agent() { # NAME ARGS...
+    local name="$1"; shift
+    # shellcheck disable=SC2086
+    $RUNNER "$AGENT" "$@" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    eval "${name}_pid=$!"
+}
+# Stops an agent by PID; it must exit 0 (clean shutdown; under ASan: no leak, no error).
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    local rc=0
+    wait "$1" 2>/dev/null || rc=$?
+    [ "$rc" -eq 0 ] || fail "agent $1 exited with status $rc after SIGTERM"
+}
+online() { "$T2U_BIN/t2u" query "$1" --server 127.0.0.1 --port "$PORT" --key "$KEY" --known-devices "$work/known"; }
+devices_online() { curl -sf "127.0.0.1:$ADMIN/status" | grep -q "\"devices_online\":$1,"; }
+
+"$T2U_BIN/t2u-server" --port "$PORT" --bind 127.0.0.1 --key-file "$work/server.key" --admin "127.0.0.1:$ADMIN" \
+    >"$work/server.log" 2>&1 &
+pids+=($!)
+wait_for 10 curl -sf "127.0.0.1:$ADMIN/status" || fail "t2u-server did not start"
+KEY="$("$T2U_BIN/t2u-server" --key-file "$work/server.key" --print-public-key)"
+
+# 1. Registers (pinned key), online for t2u query and /status; the agent's key is the state file's.
+start_agent a1 CAM-C1 127.0.0.1 "$PORT" "$KEY" --state "$work/dev.key" --no-discovery
+wait_for 15 online CAM-C1 || fail "C agent not online"
+devices_online 1 || fail "/status does not show one device"
+pub="$($RUNNER "$AGENT" CAM-C1 x 1 --state "$work/dev.key" --print-public-key)"
+grep -q "publicKey $pub" "$work/a1.log" || fail "--print-public-key differs from the running key"
+echo "interop-register: registered, online (device key $pub)"
+
+# 2. Another key for the same UUID is refused (identityConflict), and says so.
+start_agent a2 CAM-C1 127.0.0.1 "$PORT" "$KEY" --state "$work/other.key" --no-discovery
+wait_for 10 grep -q "error 8" "$work/a2.log" || fail "another key for CAM-C1 was not refused"
+stop_pid "$a2_pid"
+echo "interop-register: another key refused (identityConflict)"
+
+# 3. Restart with the same key file: accepted again.
+stop_pid "$a1_pid"
+start_agent a3 CAM-C1 127.0.0.1 "$PORT" "$KEY" --state "$work/dev.key" --no-discovery
+wait_for 15 grep -q "registered with" "$work/a3.log" || fail "restart with the same key not registered"
+wait_for 5 online CAM-C1 || fail "restarted agent not online"
+grep -q "refused" "$work/a3.log" && fail "restart with the same key was refused"
+echo "interop-register: restart with the same key accepted"
+stop_pid "$a3_pid"
+
+# 4. A wrong svrkey: refused (key rejected), never registered.
+start_agent a4 CAM-C4 127.0.0.1 "$PORT" "$(printf '11%.0s' $(seq 32))" --no-discovery
+wait_for 10 grep -q "is not the svrkey" "$work/a4.log" || fail "a wrong svrkey was not rejected"
+grep -q "registered with" "$work/a4.log" && fail "registered under a wrong svrkey"
+stop_pid "$a4_pid"
+echo "interop-register: wrong svrkey rejected"
+
+# 5. Failover: the first server of the list never answers; the agent moves to the second.
+start_agent a5 CAM-C5 "127.0.0.1:$DEAD,127.0.0.1:$PORT" 7000 "$KEY" --no-discovery
+wait_for 20 online CAM-C5 || fail "no failover to the second server"
+stop_pid "$a5_pid"
+echo "interop-register: failover to the second server of the list"
+
+# 6. Unpinned: registers and warns how to pin.
+start_agent a6 CAM-C6 127.0.0.1 "$PORT" --no-discovery
+wait_for 15 online CAM-C6 || fail "unpinned agent not online"
+grep -q "not authenticated" "$work/a6.log" || fail "no warning for an unpinned server"
+stop_pid "$a6_pid"
+echo "interop-register: unpinned agent registered with a warning"
+echo "interop-register: PASS"
