@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
     }
     static uint8_t certificate[T2U_CERT_LEN];
     if (cert) {
-        static char text[65536];
+        static char text[4096];
         uint8_t priv[32], pub[32];
         char hex[65];
         if (read_text(cert, text, sizeof text) != 0) {
