@@ -97,4 +97,10 @@ wait_for 15 online CAM-C6 || fail "unpinned agent not online"
 grep -q "not authenticated" "$work/a6.log" || fail "no warning for an unpinned server"
 stop_pid "$a6_pid"
 echo "interop-register: unpinned agent registered with a warning"
+# 7. Library form: examples/embed.c (built next to AGENT) registers through t2u_agent.h.
+embed="$(dirname "$AGENT")/embed"
+# shellcheck disable=SC2086
+timeout 30 $RUNNER "$embed" CAM-E7 127.0.0.1 "$PORT" "$KEY" >"$work/embed.log" 2>&1 || fail "the embedded agent did not register"
+grep -q "embedded agent registered" "$work/embed.log" || fail "embed printed no success"
+echo "interop-register: library form (t2u_agent_start/stop, status callback) registered"
 echo "interop-register: PASS"
