@@ -28,14 +28,14 @@ if [ "${CI:-}" != "true" ] && ! command -v musl-gcc >/dev/null 2>&1; then
 fi
 
 make -s all test
-tests/interop-register.sh build/t2usvr-c
+tests/interop.sh build/t2usvr-c
 
 make -s asan
-T2U_PORT_BASE=47500 tests/interop-register.sh build-asan/t2usvr-c
+T2U_PORT_BASE=47500 tests/interop.sh build-asan/t2usvr-c
 
 if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     make -s CC=musl-gcc BUILD=build-musl all test STRIP=strip strip
-    T2U_PORT_BASE=47600 tests/interop-register.sh build-musl/t2usvr-c
+    T2U_PORT_BASE=47600 tests/interop.sh build-musl/t2usvr-c
     musl_size=$(stat -c %s build-musl/t2usvr-c.stripped)
     echo "RESULT cagent size x86_64-musl-static stripped=${musl_size} budget=${STATIC_BUDGET}"
     [ "$musl_size" -le "$STATIC_BUDGET" ] || { echo "test.sh: static musl binary over budget" >&2; exit 1; }
@@ -85,7 +85,7 @@ for spec in arm-linux-gnueabihf:arm:armhf aarch64-linux-gnu:aarch64:arm64 mipsel
     # The cross toolchain's own libc (its ld.so with the libc it was built with).
     runner="qemu-$qemu -L /usr/$triplet -E LD_LIBRARY_PATH=/usr/$triplet/lib"
     make -s CROSS="$triplet-" BUILD="$build" SODIUM_LIBS="/usr/lib/$triplet/libsodium.a" test TEST_RUNNER="$runner"
-    AGENT_RUNNER="$runner" T2U_PORT_BASE=47800 tests/interop-register.sh "$build/t2usvr-c"
+    AGENT_RUNNER="$runner" T2U_PORT_BASE=47800 tests/interop.sh "$build/t2usvr-c"
     echo "RESULT cagent qemu $arch unit+interop=pass"
 done
 echo "agent-c/test.sh: PASS"

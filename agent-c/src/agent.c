@@ -13,13 +13,28 @@
 
 #include "../include/t2u_agent.h"
 #include "crypto.h"
+#include "handshake.h"
 #include "keyfile.h"
 #include "log.h"
 #include "net.h"
 #include "signaling.h"
 
+#define T2U_MAX_CONNECTIONS 16
+
+/* An accepted handshake: its cached reply answers a retransmitted initiation (no DH, and the
+ * replay guard would refuse the same timestamp). The 1-RTT transport is not implemented yet. */
+typedef struct {
+    int live;
+    uint64_t local_cid, created_ms;
+    t2u_hs_session session;
+    uint8_t reply[T2U_RESPONSE_MIN + T2U_HS_MAX_PAYLOAD];
+    size_t reply_len;
+} t2u_conn;
+
 struct t2u_agent {
     t2u_sig sig;
+    t2u_hs_responder hs;
+    t2u_conn conns[T2U_MAX_CONNECTIONS];
     int fd, wake[2];
     uint16_t port;
     pthread_t thread;
@@ -111,6 +126,85 @@ static void send_pending(t2u_agent *a, uint64_t now) {
     }
 }
 
+static void send_to(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    t2u_to_sockaddr(to, &ss, &len);
+    if (sendto(a->fd, p, n, 0, (struct sockaddr *)&ss, len) < 0) t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
+}
+
+/* QUIC varint (RFC 9000 16), for the transport parameters. */
+static size_t put_varint(uint8_t *p, uint64_t v) {
+    if (v < 64) { p[0] = (uint8_t)v; return 1; }
+    if (v < 16384) { p[0] = (uint8_t)(0x40 | v >> 8); p[1] = (uint8_t)v; return 2; }
+    if (v < 1073741824) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (24 - 8 * i)); p[0] |= 0x80; return 4; }
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+    p[0] |= 0xC0;
+    return 8;
+}
+
+/* A HANDSHAKE_INITIATION (0x01) from `from`: directly from a client, or relayed by the server. */
+static void handle_initiation(t2u_agent *a, const uint8_t *d, size_t n, const t2u_addr *from, uint64_t now) {
+    char buf[64];
+    if (t2u_log_level <= T2U_LOG_TRACE && n <= 512) { /* test vectors and dissector work */
+        char hex[1025];
+        t2u_hex_encode(hex, d, n);
+        t2u_log(T2U_LOG_TRACE, "initiation from %s: %s", t2u_addr_str(from, buf, sizeof buf), hex);
+    }
+    if (n == T2U_INITIATION_LEN) {
+        uint64_t icid = t2u_be64(d + 1);
+        for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
+            if (a->conns[i].live && a->conns[i].session.peer_cid == icid) {
+                uint8_t mac[32], key[32];
+                /* A retransmission (mac1 still checked first): the cached reply, where this copy came from. */
+                t2u_sha256_2(key, "t2u mac1 v2", 11, a->hs.static_pub, 32);
+                t2u_hmac_sha256(mac, key, 32, d, T2U_INIT_MAC1_OFF);
+                if (t2u_ct_equal(mac, d + T2U_INIT_MAC1_OFF, 16)) send_to(a, a->conns[i].reply, a->conns[i].reply_len, from);
+                return;
+            }
+    }
+    uint8_t params[32], reply[T2U_RESPONSE_MIN + T2U_HS_MAX_PAYLOAD];
+    size_t plen = 0, rlen = 0;
+    /* TransportConfig defaults: version 1, 1 MiB connection window, 256 KiB per stream, 1024 streams, 60 s idle. */
+    plen += put_varint(params + plen, 1);
+    plen += put_varint(params + plen, 1048576);
+    plen += put_varint(params + plen, 262144);
+    plen += put_varint(params + plen, 1024);
+    plen += put_varint(params + plen, 60000);
+    t2u_hs_session session;
+    uint64_t local_cid = t2u_random_u64();
+    int outcome = t2u_hs_respond(&a->hs, d, n, from, now, local_cid, params, plen, reply, &rlen, &session);
+    if (rlen) send_to(a, reply, rlen, from);
+    switch (outcome) {
+    case T2U_HS_REJECTED:
+        t2u_log(T2U_LOG_NOTICE, "handshake from %s refused: missing or wrong device password", t2u_addr_str(from, buf, sizeof buf));
+        break;
+    case T2U_HS_ACCEPTED: {
+        size_t slot = 0;
+        for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+            if (!a->conns[i].live) { slot = i; break; }
+            if (a->conns[i].created_ms < a->conns[slot].created_ms) slot = i;
+        }
+        t2u_conn *c = &a->conns[slot];
+        t2u_wipe(c, sizeof *c);
+        c->live = 1;
+        c->local_cid = local_cid;
+        c->created_ms = now;
+        c->session = session;
+        memcpy(c->reply, reply, rlen);
+        c->reply_len = rlen;
+        t2u_log(T2U_LOG_INFO, "handshake from %s accepted (connection %016llx); the 1-RTT transport is not implemented "
+                "in this agent yet", t2u_addr_str(from, buf, sizeof buf), (unsigned long long)local_cid);
+        break;
+    }
+    case T2U_HS_COOKIE:
+        t2u_log(T2U_LOG_DEBUG, "under load: cookie reply to %s", t2u_addr_str(from, buf, sizeof buf));
+        break;
+    default:
+        break;
+    }
+}
+
 static void *run(void *arg) {
     t2u_agent *a = arg;
     uint8_t buf[2048];
@@ -135,6 +229,8 @@ static void *run(void *arg) {
             if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
             if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
                 t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now_ms());
+            else if (buf[0] == 0x01)
+                handle_initiation(a, buf, (size_t)n, &from, now_ms());
         }
     }
     return NULL;
@@ -227,6 +323,7 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
     a->port = ntohs(bind_addr.sin_port);
     sc.ncandidates = t2u_local_candidates(a->port, sc.servers[0].ip[0] == 127, sc.candidates, T2U_MAX_CANDIDATES);
     if (t2u_sig_init(&a->sig, &sc, now_ms(), err, errcap) != 0) goto fail;
+    t2u_hs_init(&a->hs, sc.identity_priv, c->password, now_ms(), 200);
     t2u_wipe(&sc, sizeof sc);
     if (pipe(a->wake) != 0) {
         snprintf(err, errcap, "pipe: %s", strerror(errno));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Registration interop on loopback: the Swift t2u-server and `t2u query` against the C agent.
-#   tests/interop-register.sh [AGENT]        AGENT default build/t2usvr-c
+# Interop on loopback: the Swift t2u-server, `t2u query` and `t2u forward` against the C agent
+# (registration, identity, failover, library form, transport handshake v2 with the password).
+#   tests/interop.sh [AGENT]        AGENT default build/t2usvr-c
 # Env: T2U_BIN (Swift t2u-server and t2u; default /tmp/t2u-main-bin), AGENT_RUNNER (e.g.
 # "qemu-arm -L /usr/arm-linux-gnueabihf"), T2U_PORT_BASE (default 47300). Every process it starts
 # is stopped by PID on exit; every wait is bounded.
@@ -22,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() {
-    echo "interop-register: FAIL: $*" >&2
+    echo "interop: FAIL: $*" >&2
     for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
     exit 1
 }
@@ -54,6 +55,7 @@ devices_online() { curl -sf "127.0.0.1:$ADMIN/status" | grep -q "\"devices_onlin
 pids+=($!)
 wait_for 10 curl -sf "127.0.0.1:$ADMIN/status" || fail "t2u-server did not start"
 KEY="$("$T2U_BIN/t2u-server" --key-file "$work/server.key" --print-public-key)"
+(umask 077 && printf 'right\n' >"$work/password")
 
 # 1. Registers (pinned key), online for t2u query and /status; the agent's key is the state file's.
 start_agent a1 CAM-C1 127.0.0.1 "$PORT" "$KEY" --state "$work/dev.key" --no-discovery
@@ -61,13 +63,13 @@ wait_for 15 online CAM-C1 || fail "C agent not online"
 devices_online 1 || fail "/status does not show one device"
 pub="$($RUNNER "$AGENT" CAM-C1 x 1 --state "$work/dev.key" --print-public-key)"
 grep -q "publicKey $pub" "$work/a1.log" || fail "--print-public-key differs from the running key"
-echo "interop-register: registered, online (device key $pub)"
+echo "interop: registered, online (device key $pub)"
 
 # 2. Another key for the same UUID is refused (identityConflict), and says so.
 start_agent a2 CAM-C1 127.0.0.1 "$PORT" "$KEY" --state "$work/other.key" --no-discovery
 wait_for 10 grep -q "error 8" "$work/a2.log" || fail "another key for CAM-C1 was not refused"
 stop_pid "$a2_pid"
-echo "interop-register: another key refused (identityConflict)"
+echo "interop: another key refused (identityConflict)"
 
 # 3. Restart with the same key file: accepted again.
 stop_pid "$a1_pid"
@@ -75,7 +77,7 @@ start_agent a3 CAM-C1 127.0.0.1 "$PORT" "$KEY" --state "$work/dev.key" --no-disc
 wait_for 15 grep -q "registered with" "$work/a3.log" || fail "restart with the same key not registered"
 wait_for 5 online CAM-C1 || fail "restarted agent not online"
 grep -q "refused" "$work/a3.log" && fail "restart with the same key was refused"
-echo "interop-register: restart with the same key accepted"
+echo "interop: restart with the same key accepted"
 stop_pid "$a3_pid"
 
 # 4. A wrong svrkey: refused (key rejected), never registered.
@@ -83,24 +85,42 @@ start_agent a4 CAM-C4 127.0.0.1 "$PORT" "$(printf '11%.0s' $(seq 32))" --no-disc
 wait_for 10 grep -q "is not the svrkey" "$work/a4.log" || fail "a wrong svrkey was not rejected"
 grep -q "registered with" "$work/a4.log" && fail "registered under a wrong svrkey"
 stop_pid "$a4_pid"
-echo "interop-register: wrong svrkey rejected"
+echo "interop: wrong svrkey rejected"
 
 # 5. Failover: the first server of the list never answers; the agent moves to the second.
 start_agent a5 CAM-C5 "127.0.0.1:$DEAD,127.0.0.1:$PORT" 7000 "$KEY" --no-discovery
 wait_for 20 online CAM-C5 || fail "no failover to the second server"
 stop_pid "$a5_pid"
-echo "interop-register: failover to the second server of the list"
+echo "interop: failover to the second server of the list"
 
 # 6. Unpinned: registers and warns how to pin.
 start_agent a6 CAM-C6 127.0.0.1 "$PORT" --no-discovery
 wait_for 15 online CAM-C6 || fail "unpinned agent not online"
 grep -q "not authenticated" "$work/a6.log" || fail "no warning for an unpinned server"
 stop_pid "$a6_pid"
-echo "interop-register: unpinned agent registered with a warning"
+echo "interop: unpinned agent registered with a warning"
 # 7. Library form: examples/embed.c (built next to AGENT) registers through t2u_agent.h.
 embed="$(dirname "$AGENT")/embed"
 # shellcheck disable=SC2086
 timeout 30 $RUNNER "$embed" CAM-E7 127.0.0.1 "$PORT" "$KEY" >"$work/embed.log" 2>&1 || fail "the embedded agent did not register"
 grep -q "embedded agent registered" "$work/embed.log" || fail "embed printed no success"
-echo "interop-register: library form (t2u_agent_start/stop, status callback) registered"
-echo "interop-register: PASS"
+echo "interop: library form (t2u_agent_start/stop, status callback) registered"
+# 8. Transport handshake v2 (mac1, IKpsk2, password proof): a wrong password is refused
+#    (`t2u forward` exits 1: "device password rejected", the C ABI's -5); the right one connects.
+start_agent a8 CAM-C8 127.0.0.1 "$PORT" "$KEY" --password-file "$work/password" --no-discovery
+wait_for 15 online CAM-C8 || fail "password agent not online"
+rc=0
+timeout 30 "$T2U_BIN/t2u" forward CAM-C8 80 --password wrong --server 127.0.0.1 --port "$PORT" --key "$KEY" \
+    --known-devices "$work/known" >"$work/forward-wrong.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "device password rejected" "$work/forward-wrong.log" || fail "wrong password not rejected (exit $rc)"
+"$T2U_BIN/t2u" forward CAM-C8 80 --password right --server 127.0.0.1 --port "$PORT" --key "$KEY" \
+    --known-devices "$work/known" >"$work/forward-right.log" 2>&1 &
+fwd=$!
+pids+=("$fwd")
+wait_for 20 grep -q "^connected" "$work/forward-right.log" || fail "the right password did not connect"
+kill "$fwd" 2>/dev/null || true
+wait "$fwd" 2>/dev/null || true
+grep -q "handshake from .* accepted" "$work/a8.log" || fail "the agent did not log the accepted handshake"
+stop_pid "$a8_pid"
+echo "interop: handshake v2: wrong password rejected (exit 1), right password connected"
+echo "interop: PASS"
