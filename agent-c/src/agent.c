@@ -13,7 +13,9 @@
 
 #include "../include/t2u_agent.h"
 #include "crypto.h"
+#include "forward.h"
 #include "handshake.h"
+#include "transport.h"
 #include "keyfile.h"
 #include "log.h"
 #include "net.h"
@@ -22,19 +24,19 @@
 #define T2U_MAX_CONNECTIONS 16
 
 /* An accepted handshake: its cached reply answers a retransmitted initiation (no DH, and the
- * replay guard would refuse the same timestamp). The 1-RTT transport is not implemented yet. */
+ * replay guard would refuse the same timestamp). */
 typedef struct {
-    int live;
-    uint64_t local_cid, created_ms;
-    t2u_hs_session session;
+    t2u_conn *conn; /* NULL: free slot */
+    uint64_t created_ms;
     uint8_t reply[T2U_RESPONSE_MIN + T2U_HS_MAX_PAYLOAD];
     size_t reply_len;
-} t2u_conn;
+} t2u_accepted;
 
 struct t2u_agent {
     t2u_sig sig;
     t2u_hs_responder hs;
-    t2u_conn conns[T2U_MAX_CONNECTIONS];
+    t2u_accepted conns[T2U_MAX_CONNECTIONS];
+    t2u_policy policy;
     int fd, wake[2];
     uint16_t port;
     pthread_t thread;
@@ -103,8 +105,7 @@ static void handle_events(t2u_agent *a) {
             t2u_log(T2U_LOG_INFO, "NAT behaviour: kind %u delta %d", ev.nat.kind, ev.nat.delta);
             break;
         case T2U_EV_INTRODUCED:
-            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx); the transport responder is not "
-                    "implemented in this agent yet", t2u_addr_str(&ev.addr, buf, sizeof buf),
+            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx)", t2u_addr_str(&ev.addr, buf, sizeof buf),
                     (unsigned long long)ev.session_id);
             break;
         default:
@@ -154,7 +155,7 @@ static void handle_initiation(t2u_agent *a, const uint8_t *d, size_t n, const t2
     if (n == T2U_INITIATION_LEN) {
         uint64_t icid = t2u_be64(d + 1);
         for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
-            if (a->conns[i].live && a->conns[i].session.peer_cid == icid) {
+            if (a->conns[i].conn && a->conns[i].conn->peer_cid == icid) {
                 uint8_t mac[32], key[32];
                 /* A retransmission (mac1 still checked first): the cached reply, where this copy came from. */
                 t2u_sha256_2(key, "t2u mac1 v2", 11, a->hs.static_pub, 32);
@@ -165,11 +166,11 @@ static void handle_initiation(t2u_agent *a, const uint8_t *d, size_t n, const t2
     }
     uint8_t params[32], reply[T2U_RESPONSE_MIN + T2U_HS_MAX_PAYLOAD];
     size_t plen = 0, rlen = 0;
-    /* TransportConfig defaults: version 1, 1 MiB connection window, 256 KiB per stream, 1024 streams, 60 s idle. */
+    /* Transport parameters (transport.md §3): version 1, our windows and stream limit, 60 s idle. */
     plen += put_varint(params + plen, 1);
-    plen += put_varint(params + plen, 1048576);
-    plen += put_varint(params + plen, 262144);
-    plen += put_varint(params + plen, 1024);
+    plen += put_varint(params + plen, T2U_CONN_WINDOW);
+    plen += put_varint(params + plen, T2U_STREAM_WINDOW);
+    plen += put_varint(params + plen, T2U_MAX_STREAMS);
     plen += put_varint(params + plen, 60000);
     t2u_hs_session session;
     uint64_t local_cid = t2u_random_u64();
@@ -182,19 +183,26 @@ static void handle_initiation(t2u_agent *a, const uint8_t *d, size_t n, const t2
     case T2U_HS_ACCEPTED: {
         size_t slot = 0;
         for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
-            if (!a->conns[i].live) { slot = i; break; }
+            if (!a->conns[i].conn) { slot = i; break; }
             if (a->conns[i].created_ms < a->conns[slot].created_ms) slot = i;
         }
-        t2u_conn *c = &a->conns[slot];
-        t2u_wipe(c, sizeof *c);
-        c->live = 1;
-        c->local_cid = local_cid;
-        c->created_ms = now;
-        c->session = session;
-        memcpy(c->reply, reply, rlen);
-        c->reply_len = rlen;
-        t2u_log(T2U_LOG_INFO, "handshake from %s accepted (connection %016llx); the 1-RTT transport is not implemented "
-                "in this agent yet", t2u_addr_str(from, buf, sizeof buf), (unsigned long long)local_cid);
+        t2u_accepted *acc = &a->conns[slot];
+        if (acc->conn) { /* all slots busy: the oldest connection goes */
+            t2u_conn_free(acc->conn);
+            free(acc->conn);
+            acc->conn = NULL;
+        }
+        t2u_conn *c = malloc(sizeof *c);
+        if (!c || t2u_conn_init(c, &session, local_cid, from, now) != 0) {
+            free(c);
+            t2u_log(T2U_LOG_INFO, "handshake from %s: unusable transport parameters", t2u_addr_str(from, buf, sizeof buf));
+            break;
+        }
+        acc->conn = c;
+        acc->created_ms = now;
+        memcpy(acc->reply, reply, rlen);
+        acc->reply_len = rlen;
+        t2u_log(T2U_LOG_INFO, "connection %016llx from %s", (unsigned long long)local_cid, t2u_addr_str(from, buf, sizeof buf));
         break;
     }
     case T2U_HS_COOKIE:
@@ -205,32 +213,101 @@ static void handle_initiation(t2u_agent *a, const uint8_t *d, size_t n, const t2
     }
 }
 
+/* Moves every connection's streams, sends what the connections have, frees finished ones. */
+static void service_connections(t2u_agent *a, uint64_t now, struct pollfd *fds, short *events, int *nfds, int cap) {
+    uint8_t out[2048];
+    t2u_addr to;
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        t2u_conn *c = a->conns[i].conn;
+        if (!c) continue;
+        t2u_conn_handle_timeout(c, now);
+        for (int k = 0; k < T2U_MAX_STREAMS; k++) {
+            t2u_stream *st = &c->streams[k];
+            if (!st->live) continue;
+            short revents = 0;
+            for (int f = 2; f < *nfds; f++)
+                if (fds[f].fd == st->fd) revents = fds[f].revents;
+            events[i * T2U_MAX_STREAMS + (size_t)k] = t2u_forward_pump(c, st, &a->policy, revents);
+        }
+        size_t n;
+        for (int k = 0; k < 256 && (n = t2u_conn_poll_transmit(c, now, out, sizeof out, &to)) > 0; k++) send_to(a, out, n, &to);
+        t2u_conn_collect(c, t2u_forward_closed);
+        if (c->closing) {
+            char buf[64];
+            t2u_log(T2U_LOG_INFO, "connection %016llx with %s closed (%llu bytes in, %llu out)", (unsigned long long)c->local_cid,
+                    t2u_addr_str(&c->peer, buf, sizeof buf), (unsigned long long)c->bytes_received,
+                    (unsigned long long)c->bytes_sent);
+            t2u_conn_free(c);
+            free(c);
+            a->conns[i].conn = NULL;
+        }
+    }
+    *nfds = 2;
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        t2u_conn *c = a->conns[i].conn;
+        if (!c) continue;
+        for (int k = 0; k < T2U_MAX_STREAMS && *nfds < cap; k++) {
+            t2u_stream *st = &c->streams[k];
+            if (!st->live || st->fd < 0) continue;
+            fds[*nfds].fd = st->fd;
+            fds[*nfds].events = events[i * T2U_MAX_STREAMS + (size_t)k];
+            fds[*nfds].revents = 0;
+            (*nfds)++;
+        }
+    }
+}
+
+static uint64_t next_deadline(t2u_agent *a) {
+    uint64_t deadline = t2u_sig_next_deadline(&a->sig);
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
+        if (a->conns[i].conn) {
+            uint64_t d = t2u_conn_next_deadline(a->conns[i].conn);
+            if (d < deadline) deadline = d;
+        }
+    return deadline;
+}
+
 static void *run(void *arg) {
     t2u_agent *a = arg;
-    uint8_t buf[2048];
+    static __thread uint8_t buf[2048];
+    enum { CAP = 2 + T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS };
+    struct pollfd fds[CAP];
+    short events[T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS];
+    int nfds = 2;
     for (;;) {
         uint64_t now = now_ms();
         t2u_sig_handle_timeout(&a->sig, now);
         send_pending(a, now);
         handle_events(a);
-        uint64_t deadline = t2u_sig_next_deadline(&a->sig);
+        service_connections(a, now, fds, events, &nfds, CAP);
+        uint64_t deadline = next_deadline(a);
         now = now_ms();
         int timeout = deadline == T2U_NEVER ? 60000 : deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
-        struct pollfd fds[2] = {{a->fd, POLLIN, 0}, {a->wake[0], POLLIN, 0}};
-        if (poll(fds, 2, timeout) < 0 && errno != EINTR) break;
+        fds[0] = (struct pollfd){a->fd, POLLIN, 0};
+        fds[1] = (struct pollfd){a->wake[0], POLLIN, 0};
+        if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) break;
         if (fds[1].revents) break;
         if (!(fds[0].revents & POLLIN)) continue;
-        for (int i = 0; i < 64; i++) {
+        for (int i = 0; i < 256; i++) {
             struct sockaddr_storage ss;
             socklen_t len = sizeof ss;
             ssize_t n = recvfrom(a->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
             if (n < 0) break;
             t2u_addr from;
             if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
+            now = now_ms();
             if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
-                t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now_ms());
+                t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now);
             else if (buf[0] == 0x01)
-                handle_initiation(a, buf, (size_t)n, &from, now_ms());
+                handle_initiation(a, buf, (size_t)n, &from, now);
+            else if ((buf[0] == 0x04 || buf[0] == 0x05) && n >= 18) {
+                uint64_t cid = t2u_be64(buf + 2);
+                for (size_t k = 0; k < T2U_MAX_CONNECTIONS; k++)
+                    if (a->conns[k].conn && a->conns[k].conn->local_cid == cid) {
+                        t2u_conn_receive(a->conns[k].conn, buf, (size_t)n, &from, now);
+                        break;
+                    }
+            }
         }
     }
     return NULL;
@@ -239,6 +316,11 @@ static void *run(void *arg) {
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 static void free_agent(t2u_agent *a) {
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
+        if (a->conns[i].conn) {
+            t2u_conn_free(a->conns[i].conn);
+            free(a->conns[i].conn);
+        }
     if (a->fd >= 0) close(a->fd);
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
@@ -308,6 +390,7 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
     int n = t2u_resolve_servers(c->server ? c->server : "", c->server_port, sc.servers, T2U_MAX_SERVERS, err, errcap);
     if (n < 0) goto fail;
     sc.nservers = (size_t)n;
+    if (t2u_policy_parse(&a->policy, c->allow, c->nallow, err, errcap) != 0) goto fail;
     sc.classifies_nat = 1;
 
     a->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -2,6 +2,8 @@
 #ifndef T2U_LOG_H
 #define T2U_LOG_H
 
+#include "../include/t2u_agent.h" /* the levels */
+
 extern int t2u_log_level;
 void t2u_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "trace" ... "critical" -> level, -1 if unknown. */
