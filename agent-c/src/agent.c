@@ -37,6 +37,7 @@ struct t2u_agent {
     t2u_hs_responder hs;
     t2u_accepted conns[T2U_MAX_CONNECTIONS];
     t2u_policy policy;
+    int relay_only; /* T2U_AGENT_RELAY_ONLY=1 (tests): transport only through the server's relay */
     int fd, wake[2];
     uint16_t port;
     pthread_t thread;
@@ -296,6 +297,7 @@ static void *run(void *arg) {
             t2u_addr from;
             if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
             now = now_ms();
+            if (a->relay_only && buf[0] < 0x20 && !t2u_addr_equal(&from, t2u_sig_server(&a->sig))) continue;
             if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
                 t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now);
             else if (buf[0] == 0x01)
@@ -391,6 +393,7 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
     if (n < 0) goto fail;
     sc.nservers = (size_t)n;
     if (t2u_policy_parse(&a->policy, c->allow, c->nallow, err, errcap) != 0) goto fail;
+    a->relay_only = getenv("T2U_AGENT_RELAY_ONLY") && strcmp(getenv("T2U_AGENT_RELAY_ONLY"), "1") == 0;
     sc.classifies_nat = 1;
 
     a->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

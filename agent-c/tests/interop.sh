@@ -33,7 +33,7 @@ wait_for() {
     for _ in $(seq 1 "$limit"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
     return 1
 }
-start_agent() { # NAME ARGS...
+start_agent() { # NAME ARGS... (the environment passes through, e.g. T2U_AGENT_RELAY_ONLY)
     local name="$1"; shift
     # shellcheck disable=SC2086
     $RUNNER "$AGENT" "$@" >"$work/$name.log" 2>&1 &
@@ -120,7 +120,53 @@ pids+=("$fwd")
 wait_for 20 grep -q "^connected" "$work/forward-right.log" || fail "the right password did not connect"
 kill "$fwd" 2>/dev/null || true
 wait "$fwd" 2>/dev/null || true
-grep -q "handshake from .* accepted" "$work/a8.log" || fail "the agent did not log the accepted handshake"
+grep -q "connection [0-9a-f]* from" "$work/a8.log" || fail "the agent did not log the accepted connection"
 stop_pid "$a8_pid"
 echo "interop: handshake v2: wrong password rejected (exit 1), right password connected"
+# 9. Data both ways through t2u forward, on the direct (LAN) path and through the relay: a
+#    download (device -> client) and an upload (client -> device), each checked by SHA-256.
+SINK=$((BASE + 80))
+head -c "${CAGENT_BYTES:-8000000}" /dev/urandom >"$work/blob"
+want="$(sha256sum "$work/blob" | cut -d' ' -f1)"
+SINK_SERVE="$work/blob" python3 tests/tcp-sink.py "$SINK" "$work/sink.sha" 120 &
+pids+=($!)
+transfer() { # NAME LOCAL_PORT: download and upload through 127.0.0.1:LOCAL_PORT
+    local name="$1" local_port="$2" got
+    wait_for 20 grep -q "^connected" "$work/forward-$name.log" || fail "$name: t2u forward did not connect"
+    timeout 60 python3 -c 'import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1])))
+with open(sys.argv[2],"wb") as f:
+    while d:=s.recv(65536): f.write(d)' "$local_port" "$work/got-$name" || fail "$name: download failed"
+    got="$(sha256sum "$work/got-$name" | cut -d' ' -f1)"
+    [ "$got" = "$want" ] || fail "$name: download SHA-256 differs ($(stat -c %s "$work/got-$name") bytes)"
+    : >"$work/sink.sha"
+    timeout 60 python3 -c 'import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1])))
+s.sendall(b"u"+open(sys.argv[2],"rb").read()); s.shutdown(socket.SHUT_WR)
+while s.recv(65536): pass' "$local_port" "$work/blob" || fail "$name: upload failed"
+    wait_for 20 test -s "$work/sink.sha" || fail "$name: the upload did not reach the target"
+    want_up="$( (printf u; cat "$work/blob") | sha256sum | cut -d' ' -f1)"
+    grep -q "$want_up" "$work/sink.sha" || fail "$name: upload SHA-256 differs"
+    grep -q "^connected | $3" "$work/forward-$name.log" || fail "$name: not on the $3 path"
+    echo "interop: $name path: $(stat -c %s "$work/blob") bytes down and up, SHA-256 verified"
+}
+start_agent a9 CAM-C9 127.0.0.1 "$PORT" "$KEY" --no-discovery
+wait_for 15 online CAM-C9 || fail "agent a9 not online"
+"$T2U_BIN/t2u" forward CAM-C9 "$SINK" --local $((BASE + 81)) --server 127.0.0.1 --port "$PORT" --key "$KEY" \
+    --known-devices "$work/known" >"$work/forward-direct.log" 2>&1 &
+fwd=$!
+pids+=("$fwd")
+transfer direct $((BASE + 81)) LAN
+kill "$fwd"; wait "$fwd" 2>/dev/null || true
+stop_pid "$a9_pid"
+# The relay: T2U_AGENT_RELAY_ONLY=1 makes the agent drop transport packets not from the server.
+T2U_AGENT_RELAY_ONLY=1 start_agent a10 CAM-C10 127.0.0.1 "$PORT" "$KEY" --no-discovery
+wait_for 15 online CAM-C10 || fail "agent a10 not online"
+"$T2U_BIN/t2u" forward CAM-C10 "$SINK" --local $((BASE + 82)) --server 127.0.0.1 --port "$PORT" --key "$KEY" \
+    --known-devices "$work/known" >"$work/forward-relay.log" 2>&1 &
+fwd=$!
+pids+=("$fwd")
+transfer relay $((BASE + 82)) relay
+kill "$fwd"; wait "$fwd" 2>/dev/null || true
+stop_pid "$a10_pid"
 echo "interop: PASS"
