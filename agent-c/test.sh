@@ -65,6 +65,20 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     [ "$rss" -le "$RSS_BUDGET_KB" ] || { echo "test.sh: idle RSS over budget" >&2; exit 1; }
     rss=$(idle_rss build/t2usvr-c 47700)
     echo "RESULT cagent idle_rss x86_64-glibc-dynamic kB=${rss} (shared libc.so/libsodium.so pages included; no budget)"
+
+    # 8 parallel streams at full speed (loopback, direct path), beside the Swift agent: peak RSS
+    # <= 6 MB and CPU per GB no worse than the Swift agent's (issue 12's budgets).
+    bench_log="$(mktemp)"
+    STREAMS=8 MB=16 tests/bench.sh build-musl/t2usvr-c | tee "$bench_log"
+    c_rss=$(sed -n 's/.*agent=c .*peak_rss_kB=\([0-9]*\).*/\1/p' "$bench_log")
+    c_cpu=$(sed -n 's/.*agent=c .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
+    swift_cpu=$(sed -n 's/.*agent=swift .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
+    rm -f "$bench_log"
+    [ -n "$c_rss" ] && [ "$c_rss" -le 6144 ] || { echo "test.sh: RSS with 8 streams over 6 MB (${c_rss:-none} kB)" >&2; exit 1; }
+    if [ -n "$swift_cpu" ] && awk -v c="$c_cpu" -v s="$swift_cpu" 'BEGIN { exit !(c > s) }'; then
+        echo "test.sh: CPU per GB ${c_cpu} s above the Swift agent's ${swift_cpu} s" >&2
+        exit 1
+    fi
 fi
 
 if [ "${CAGENT_SKIP_CROSS:-}" = "1" ]; then
@@ -85,7 +99,7 @@ for spec in arm-linux-gnueabihf:arm:armhf aarch64-linux-gnu:aarch64:arm64 mipsel
     # The cross toolchain's own libc (its ld.so with the libc it was built with).
     runner="qemu-$qemu -L /usr/$triplet -E LD_LIBRARY_PATH=/usr/$triplet/lib"
     make -s CROSS="$triplet-" BUILD="$build" SODIUM_LIBS="/usr/lib/$triplet/libsodium.a" test TEST_RUNNER="$runner"
-    AGENT_RUNNER="$runner" T2U_PORT_BASE=47800 tests/interop.sh "$build/t2usvr-c"
+    CAGENT_BYTES=1000000 AGENT_RUNNER="$runner" T2U_PORT_BASE=47800 tests/interop.sh "$build/t2usvr-c"
     echo "RESULT cagent qemu $arch unit+interop=pass"
 done
 echo "agent-c/test.sh: PASS"
