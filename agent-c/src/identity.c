@@ -36,17 +36,3 @@ int t2u_cert_parse(const char *text, uint8_t cert[T2U_CERT_LEN], char *err, size
     }
     return 0;
 }
-
-int t2u_cert_verify(const uint8_t cert[T2U_CERT_LEN], const char *uuid, const uint8_t device_key[32]) {
-    static const char label[] = "t2u device certificate v1";
-    uint8_t msg[sizeof label - 1 + 1 + 255 + 32];
-    size_t n = strlen(uuid), len = sizeof label - 1;
-    if (n > 255) return -1;
-    memcpy(msg, label, len);
-    msg[len++] = (uint8_t)n;
-    memcpy(msg + len, uuid, n);
-    len += n;
-    memcpy(msg + len, device_key, 32);
-    len += 32;
-    return crypto_sign_verify_detached(cert + 33, msg, len, cert + 1) == 0 ? 0 : -1;
-}

@@ -46,6 +46,7 @@ int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, cons
     c->peer = *peer;
     t2u_phase_keys_derive(&c->send_keys, s->send_secret);
     t2u_phase_keys_derive(&c->recv_keys, s->recv_secret);
+    t2u_phase_keys_next(&c->next_recv, &c->recv_keys, NULL);
     t2u_replay_init(&c->replay);
     /* The peer's parameters: version, maxData, maxStreamData, maxStreams, idle (transport.md §3). */
     uint64_t v[5] = {0, 0, 0, 0, 60000};
@@ -82,6 +83,9 @@ void t2u_conn_free(t2u_conn *c) {
     }
     t2u_wipe(&c->send_keys, sizeof c->send_keys);
     t2u_wipe(&c->recv_keys, sizeof c->recv_keys);
+    t2u_wipe(&c->prev_recv, sizeof c->prev_recv);
+    t2u_wipe(&c->next_recv, sizeof c->next_recv);
+    t2u_wipe(c->ku_shared, sizeof c->ku_shared);
     c->live = 0;
 }
 
@@ -150,7 +154,8 @@ static void on_lost(t2u_conn *c, t2u_sent *p) {
     p->lost = 1;
     if (p->in_flight) c->bytes_in_flight -= p->bytes;
     p->in_flight = 0;
-    c->ctl_pending |= p->ctl;
+    c->ctl_pending |= p->ctl & (T2U_CTL_MAX_DATA | T2U_CTL_MAX_STREAMS);
+    if ((p->ctl & T2U_CTL_KEY_UPDATE) && c->ku_answered) c->ku_response_pending = 1; /* still current */
     if (p->has_stream) {
         t2u_stream *st = &c->streams[p->slot];
         if (st->live && st->id == p->stream_id) t2u_send_on_lost(&st->send, p->off, p->len, p->fin);
@@ -285,8 +290,23 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
             c->closing = 1;
             return 0;
         case T2U_F_KEY_UPDATE:
+            /* A fresh DH for the next phase; only the client starts one, the device follows. */
+            if (c->ku_answered && f.a == c->ku_answered_seq) {
+                c->ku_response_pending = 1; /* the response was lost or is late: the same one */
+            } else if (!c->ku_answered && f.a > c->ku_answered_seq) {
+                uint8_t priv[32];
+                t2u_x25519_keypair(priv, c->ku_public);
+                int bad = t2u_x25519(c->ku_shared, priv, f.data) != 0;
+                t2u_wipe(priv, sizeof priv);
+                if (bad) return -1; /* low-order key: PROTOCOL_VIOLATION */
+                t2u_phase_keys_next(&c->next_recv, &c->recv_keys, c->ku_shared);
+                c->ku_answered_seq = f.a;
+                c->ku_answered = 1;
+                c->ku_response_pending = 1;
+            }
+            break; /* a greater sequence while answered cannot happen (ignored) */
         case T2U_F_KEY_UPDATE_RESPONSE:
-            return -1; /* key updates are not implemented yet (docs/protocol/transport.md §7) */
+            return -1; /* a response sent to the responder */
         default:
             break; /* PADDING PING MAX_STREAMS DATA_BLOCKED STREAM_DATA_BLOCKED PATH_RESPONSE */
         }
@@ -297,11 +317,43 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
 void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from, uint64_t now) {
     uint8_t n[12], plain[2048];
     if (len < HEADER_LEN + 16 || len - HEADER_LEN - 16 > sizeof plain || d[1] != 0) return;
-    if ((d[0] & 1) != c->key_phase) return; /* a key update: not implemented yet */
     uint64_t pn = t2u_be64(d + 10);
     if (!t2u_replay_fresh(&c->replay, pn)) return;
-    nonce(n, &c->recv_keys, pn);
-    if (t2u_aead_open(plain, c->recv_keys.key, n, d, HEADER_LEN, d + HEADER_LEN, len - HEADER_LEN) != 0) return;
+    int phase = d[0] & 1, advanced = 0;
+    const t2u_phase_keys *keys = &c->recv_keys;
+    if (phase != c->key_phase) {
+        /* A reordered packet of the previous phase, or the client's flip to the next one. */
+        if (c->has_prev && (!c->has_lowest || pn < c->lowest_pn_in_phase)) keys = &c->prev_recv;
+        else if (c->has_lowest && pn < c->lowest_pn_in_phase) return;
+        else {
+            keys = &c->next_recv;
+            advanced = 1;
+        }
+    }
+    nonce(n, keys, pn);
+    if (t2u_aead_open(plain, keys->key, n, d, HEADER_LEN, d + HEADER_LEN, len - HEADER_LEN) != 0) {
+        return;
+    }
+    if (advanced) {
+        /* The client flipped: both directions move to the next phase (with the mixed secret). */
+        c->prev_recv = c->recv_keys;
+        c->has_prev = 1;
+        c->recv_keys = c->next_recv;
+        t2u_phase_keys_next(&c->next_recv, &c->recv_keys, NULL);
+        t2u_phase_keys next_send;
+        t2u_phase_keys_next(&next_send, &c->send_keys, c->ku_answered ? c->ku_shared : NULL);
+        c->send_keys = next_send;
+        t2u_wipe(&next_send, sizeof next_send);
+        c->key_phase ^= 1;
+        c->has_lowest = 1;
+        c->lowest_pn_in_phase = pn;
+        c->ku_answered = 0;
+        c->ku_response_pending = 0;
+        t2u_wipe(c->ku_shared, sizeof c->ku_shared);
+    } else if (keys == &c->recv_keys && (!c->has_lowest || pn < c->lowest_pn_in_phase)) {
+        c->has_lowest = 1;
+        c->lowest_pn_in_phase = pn;
+    }
     int eliciting = 0;
     int rc = handle_frames(c, plain, len - HEADER_LEN - 16, from, now, &eliciting);
     if (rc == -2) return; /* not marked: it comes again */
@@ -393,7 +445,7 @@ size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t ca
         int slot = -1;
         int cwnd_open = c->bytes_in_flight + T2U_PACKET_SIZE <= c->cwnd;
         int data = cwnd_open && has_stream_data(c, &slot);
-        int ctl = cwnd_open && c->ctl_pending;
+        int ctl = cwnd_open && (c->ctl_pending || c->ku_response_pending);
         int probe = c->pto_count > 0 && c->last_ack_eliciting_sent_ms + pto_ms(c) / 2 <= now && !data && !ctl;
         if (!want_ack && !data && !ctl && !probe) return 0;
         if (c->ack_pending && (want_ack || data || ctl)) {
@@ -412,6 +464,14 @@ size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t ca
             body[n++] = T2U_F_MAX_STREAMS;
             n += t2u_varint_put(body + n, c->max_streams_granted);
             rec.ctl |= T2U_CTL_MAX_STREAMS;
+        }
+        if (c->ku_response_pending && c->ku_answered) {
+            body[n++] = T2U_F_KEY_UPDATE_RESPONSE;
+            n += t2u_varint_put(body + n, c->ku_answered_seq);
+            memcpy(body + n, c->ku_public, 32);
+            n += 32;
+            rec.ctl |= T2U_CTL_KEY_UPDATE;
+            c->ku_response_pending = 0;
         }
         c->ctl_pending = 0;
         if (rec.ctl) rec.ack_eliciting = 1;
@@ -503,7 +563,7 @@ uint64_t t2u_conn_next_deadline(const t2u_conn *c) {
         uint64_t pto = c->last_ack_eliciting_sent_ms + pto_ms(c);
         if (pto < next) next = pto;
     }
-    if (c->npath || c->ctl_pending) next = 0;
+    if (c->npath || c->ctl_pending || c->ku_response_pending) next = 0;
     return next;
 }
 

@@ -52,15 +52,21 @@ typedef struct {
     uint32_t len;
 } t2u_sent;
 
-enum { T2U_CTL_MAX_DATA = 1, T2U_CTL_MAX_STREAMS = 2 };
+enum { T2U_CTL_MAX_DATA = 1, T2U_CTL_MAX_STREAMS = 2, T2U_CTL_KEY_UPDATE = 4 };
 
 typedef struct {
     int live;
     uint64_t local_cid, peer_cid;
     t2u_addr peer;
     uint64_t peer_pn_highest;
-    t2u_phase_keys send_keys, recv_keys;
-    int key_phase;
+    t2u_phase_keys send_keys, recv_keys, prev_recv, next_recv;
+    int key_phase, has_prev, has_lowest;
+    uint64_t lowest_pn_in_phase;  /* first packet number authenticated in the current phase */
+    /* KEY_UPDATE responder (handshake.md §Key updates): the answered request and its secret. */
+    uint64_t ku_answered_seq;
+    int ku_answered;             /* a response exists for ku_answered_seq */
+    int ku_response_pending;     /* (re)send KEY_UPDATE_RESPONSE */
+    uint8_t ku_public[32], ku_shared[32];
     t2u_replay replay;
     /* ACK state: received packet numbers, highest ranges kept. */
     t2u_ranges received;
