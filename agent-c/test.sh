@@ -33,6 +33,9 @@ tests/interop.sh build/t2usvr-c
 make -s asan
 T2U_PORT_BASE=47500 tests/interop.sh build-asan/t2usvr-c
 
+# Every parser fuzzed (libFuzzer + ASan/UBSan, the Swift toolchain's clang), seeded with real traffic.
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" fuzz/run.sh
+
 if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     make -s CC=musl-gcc BUILD=build-musl all test STRIP=strip strip
     T2U_PORT_BASE=47600 tests/interop.sh build-musl/t2usvr-c
