@@ -35,6 +35,8 @@ typedef struct {
     const uint8_t *certificate;/* vendor certificate (97 bytes) or NULL */
     size_t certificate_len;
     uint16_t udp_port;         /* 0: any */
+    uint16_t discovery_port;   /* answer LAN discovery (t2u search) here, usually 7011; 0: off */
+    const char *discovery_group; /* multicast group; NULL: 239.255.75.50 */
     int log_level;             /* enum t2u_agent_log; messages go to stderr */
     /* Called on the agent's thread at every status change; message is for people. */
     void (*on_status)(void *ctx, int status, const char *message);

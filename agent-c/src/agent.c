@@ -13,6 +13,7 @@
 
 #include "../include/t2u_agent.h"
 #include "crypto.h"
+#include "discovery.h"
 #include "forward.h"
 #include "handshake.h"
 #include "transport.h"
@@ -38,6 +39,8 @@ struct t2u_agent {
     t2u_accepted conns[T2U_MAX_CONNECTIONS];
     t2u_policy policy;
     int relay_only; /* T2U_AGENT_RELAY_ONLY=1 (tests): transport only through the server's relay */
+    int discovering;
+    t2u_discovery discovery;
     int fd, wake[2];
     uint16_t port;
     pthread_t thread;
@@ -271,7 +274,7 @@ static uint64_t next_deadline(t2u_agent *a) {
 static void *run(void *arg) {
     t2u_agent *a = arg;
     static __thread uint8_t buf[2048];
-    enum { CAP = 2 + T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS };
+    enum { CAP = 3 + T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS };
     struct pollfd fds[CAP];
     short events[T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS];
     int nfds = 2;
@@ -280,14 +283,16 @@ static void *run(void *arg) {
         t2u_sig_handle_timeout(&a->sig, now);
         send_pending(a, now);
         handle_events(a);
-        service_connections(a, now, fds, events, &nfds, CAP);
+        service_connections(a, now, fds, events, &nfds, CAP - 1);
         uint64_t deadline = next_deadline(a);
         now = now_ms();
         int timeout = deadline == T2U_NEVER ? 60000 : deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
         fds[0] = (struct pollfd){a->fd, POLLIN, 0};
         fds[1] = (struct pollfd){a->wake[0], POLLIN, 0};
-        if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) break;
+        fds[nfds] = (struct pollfd){a->discovering ? a->discovery.fd : -1, POLLIN, 0};
+        if (poll(fds, (nfds_t)nfds + 1, timeout) < 0 && errno != EINTR) break;
         if (fds[1].revents) break;
+        if (fds[nfds].revents & POLLIN) t2u_discovery_service(&a->discovery, now_ms());
         if (!(fds[0].revents & POLLIN)) continue;
         for (int i = 0; i < 256; i++) {
             struct sockaddr_storage ss;
@@ -324,6 +329,7 @@ static void free_agent(t2u_agent *a) {
             free(a->conns[i].conn);
         }
     if (a->fd >= 0) close(a->fd);
+    if (a->discovering) close(a->discovery.fd);
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
     free(a->uuid);
@@ -409,6 +415,12 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
     a->port = ntohs(bind_addr.sin_port);
     sc.ncandidates = t2u_local_candidates(a->port, sc.servers[0].ip[0] == 127, sc.candidates, T2U_MAX_CANDIDATES);
     if (t2u_sig_init(&a->sig, &sc, now_ms(), err, errcap) != 0) goto fail;
+    if (c->discovery_port) {
+        if (t2u_discovery_start(&a->discovery, c->discovery_group ? c->discovery_group : "239.255.75.50", c->discovery_port,
+                                a->uuid, a->port, now_ms(), err, errcap) != 0)
+            goto fail;
+        a->discovering = 1;
+    }
     t2u_hs_init(&a->hs, sc.identity_priv, c->password, now_ms(), 200);
     t2u_wipe(&sc, sizeof sc);
     if (pipe(a->wake) != 0) {

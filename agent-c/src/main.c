@@ -102,8 +102,6 @@ int main(int argc, char **argv) {
             if (parse_port(value, &discovery_port) != 0) return fail("invalid --discovery-port '%s'", value);
         } else return fail("unknown option '%s'", name);
     }
-    (void)no_discovery;
-    (void)discovery_port;
     int log_level = t2u_log_parse(level);
     if (log_level < 0) return fail("unknown --log-level '%s'", level);
     t2u_log_level = log_level;
@@ -137,6 +135,7 @@ int main(int argc, char **argv) {
     c.nallow = nallow;
     c.state_path = state;
     c.udp_port = udp_port;
+    c.discovery_port = no_discovery ? 0 : discovery_port;
     c.log_level = log_level;
 
     static char password_buf[1025];

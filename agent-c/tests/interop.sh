@@ -169,4 +169,19 @@ pids+=("$fwd")
 transfer relay $((BASE + 82)) relay
 kill "$fwd"; wait "$fwd" 2>/dev/null || true
 stop_pid "$a10_pid"
+# 10. LAN discovery: `t2u search` (unicast to loopback, our subnet) finds the agent; an unpadded
+#     SEARCH gets nothing.
+DISC=$((BASE + 83))
+start_agent a11 CAM-C11 127.0.0.1 "$PORT" "$KEY" --discovery-port "$DISC"
+wait_for 15 online CAM-C11 || fail "agent a11 not online"
+"$T2U_BIN/t2u" search --address 127.0.0.1 --discovery-port "$DISC" --timeout 2 --server 127.0.0.1 --port "$PORT" \
+    >"$work/search.log" 2>&1 || fail "t2u search failed"
+grep -q "^uuid=CAM-C11,ip=127.0.0.1" "$work/search.log" || fail "t2u search did not find the agent"
+python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1)
+s.sendto(bytes([0x2f,0,0,0,1,0]),("127.0.0.1",int(sys.argv[1])))
+try: s.recv(100); sys.exit(1)
+except socket.timeout: pass' "$DISC" || fail "an unpadded SEARCH was answered"
+stop_pid "$a11_pid"
+echo "interop: LAN discovery answered t2u search, refused an unpadded SEARCH"
 echo "interop: PASS"
