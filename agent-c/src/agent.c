@@ -410,6 +410,10 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
         snprintf(err, errcap, "cannot bind UDP port %u: %s", c->udp_port, strerror(errno));
         goto fail;
     }
+    /* Room for a window's worth of datagrams in each direction (the kernel caps it at rmem_max). */
+    int bufsize = 1 << 20;
+    setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+    setsockopt(a->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
     socklen_t blen = sizeof bind_addr;
     getsockname(a->fd, (struct sockaddr *)&bind_addr, &blen);
     a->port = ntohs(bind_addr.sin_port);
