@@ -98,6 +98,13 @@ fi
 echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve_dir/flow.log" | head -n1 | cut -c1-40)); demo stopped cleanly"
 # --- end t2u demo --serve ---
 
+# --- C device agent: unit, interop with the release t2u-server above, ASan/UBSan, musl, cross builds
+# under qemu-user, size and RSS budgets (owner: cagent; about 2 min). Cross builds are skipped,
+# saying so, only outside CI when their compilers are not installed (.ci/run installs them).
+if [ "${CI:-}" != "true" ] && ! command -v mipsel-linux-gnu-gcc >/dev/null 2>&1; then export CAGENT_SKIP_CROSS=1; fi
+T2U_BIN="$(dirname "$t2u_bin")" agent-c/test.sh
+# --- end C device agent ---
+
 # --- NAT lab: network namespaces, traversal grid, LAN search, faults (owner: netlab) ---
 # Root with `ip netns` only (CI runs as root); prints why it skips otherwise. Uses the release
 # binaries built above. T2U_NETLAB=skip|report|assert (default assert), see Tests/netlab/run.sh.

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses with the Swift toolchain's clang (ASan + UBSan) and runs each for
+# FUZZ_SECONDS (default 20) from a seed corpus of real traffic (tests/vectors). Exits non-zero on a
+# crash, leaving the reproducer in fuzz/build/.
+set -euo pipefail
+cd "$(dirname "$0")"
+CLANG="${FUZZ_CC:-$(command -v clang || echo /opt/swift/usr/bin/clang)}"
+SECONDS_EACH="${FUZZ_SECONDS:-20}"
+mkdir -p build
+flags=(-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I../src)
+srcs=(../src/codec.c ../src/crypto.c ../src/replay.c ../src/signaling.c ../src/handshake.c ../src/frames.c
+      ../src/stream.c ../src/transport.c ../src/forward.c ../src/discovery.c ../src/log.c)
+# Seeds: every captured datagram, the captured initiation, and a few frames.
+mkdir -p build/seed-signaling build/seed-handshake build/seed-transport
+i=0
+grep -v '^#' ../tests/vectors/swift-query.txt | while read -r _ hex; do
+    i=$((i + 1)); printf '%s' "$hex" | xxd -r -p >"build/seed-signaling/$i"
+done
+sed -n 's/^initiation //p' ../tests/vectors/swift-initiation.txt | xxd -r -p >build/seed-handshake/initiation
+printf '\x08\x00\x00\x05hello\x02\x03\x00\x00\x01\x1a12345678\x01' >build/seed-transport/frames
+printf '\x08\x00\x00\x07\xa1\x00\x00\x00\x50GE' >build/seed-transport/target
+for name in signaling handshake transport; do
+    mkdir -p "build/corpus-$name"
+    "$CLANG" "${flags[@]}" "fuzz_$name.c" "${srcs[@]}" -lsodium -o "build/fuzz_$name" 2>"build/fuzz_$name.build.log" ||
+        { cat "build/fuzz_$name.build.log" >&2; exit 1; }
+    (cd build && "./fuzz_$name" -max_total_time="$SECONDS_EACH" -max_len=1500 -print_final_stats=1 "corpus-$name" "seed-$name" \
+        >"fuzz_$name.log" 2>&1) || { tail -40 "build/fuzz_$name.log" >&2; echo "fuzz: $name FAILED" >&2; exit 1; }
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build/fuzz_$name.log")
+    echo "RESULT cagent fuzz $name runs=${runs:-?} seconds=$SECONDS_EACH crashes=0"
+done

@@ -1,0 +1,459 @@
+/* The agent's shell: one UDP socket (signaling; later transport), one thread, poll(2) with the
+ * sans-IO signaling client's deadline; a pipe wakes it for stop(). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "../include/t2u_agent.h"
+#include "crypto.h"
+#include "discovery.h"
+#include "forward.h"
+#include "handshake.h"
+#include "transport.h"
+#include "keyfile.h"
+#include "log.h"
+#include "net.h"
+#include "signaling.h"
+
+#define T2U_MAX_CONNECTIONS 16
+
+/* An accepted handshake: its cached reply answers a retransmitted initiation (no DH, and the
+ * replay guard would refuse the same timestamp). */
+typedef struct {
+    t2u_conn *conn; /* NULL: free slot */
+    uint64_t created_ms;
+    uint8_t reply[T2U_RESPONSE_MIN + T2U_HS_MAX_PAYLOAD];
+    size_t reply_len;
+} t2u_accepted;
+
+struct t2u_agent {
+    t2u_sig sig;
+    t2u_hs_responder hs;
+    t2u_accepted conns[T2U_MAX_CONNECTIONS];
+    t2u_policy policy;
+    int relay_only; /* T2U_AGENT_RELAY_ONLY=1 (tests): transport only through the server's relay */
+    int discovering;
+    t2u_discovery discovery;
+    int fd, wake[2];
+    uint16_t port;
+    pthread_t thread;
+    char *uuid, *extra, *state_path, *rotate_from;
+    uint8_t *certificate;
+    void (*on_status)(void *, int, const char *);
+    void *ctx;
+};
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void status(t2u_agent *a, int st, const char *message) {
+    if (a->on_status) a->on_status(a->ctx, st, message);
+}
+
+static void handle_events(t2u_agent *a) {
+    t2u_sig_event ev;
+    char buf[64], hex[65];
+    while (t2u_sig_poll_event(&a->sig, &ev)) {
+        switch (ev.kind) {
+        case T2U_EV_STATUS:
+            if (ev.status == T2U_SIG_REGISTERED) {
+                t2u_log(T2U_LOG_INFO, "registered with %s", t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf));
+                if (a->rotate_from) {
+                    /* The server bound this UUID to the new key: it becomes the state file. */
+                    if (rename(a->state_path, a->rotate_from) == 0)
+                        t2u_log(T2U_LOG_NOTICE, "key rotation done: the server bound this UUID to the new key (state %s)",
+                                a->rotate_from);
+                    else if (errno != ENOENT)
+                        t2u_log(T2U_LOG_ERROR, "key rotation: cannot rename %s over %s: %s", a->state_path, a->rotate_from,
+                                strerror(errno));
+                }
+                status(a, T2U_AGENT_REGISTERED, "registered");
+            } else if (ev.status == T2U_SIG_KEY_REJECTED) {
+                t2u_log(T2U_LOG_ERROR, "server %s: its key is not the svrkey given (or it could not open our REGISTER); "
+                        "retrying every 8 s. Check svrkey against `t2u-server --print-public-key`",
+                        t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf));
+                status(a, T2U_AGENT_KEY_REJECTED, "server key rejected");
+            } else {
+                t2u_log(T2U_LOG_NOTICE, "registration lost; registering again");
+                status(a, T2U_AGENT_CONNECTING, "connecting");
+            }
+            break;
+        case T2U_EV_REFUSED:
+            t2u_log(T2U_LOG_ERROR, "server %s refused the registration (error %u: %s); retrying every 8 s",
+                    t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf), ev.code,
+                    ev.code == T2U_ERR_IDENTITY_CONFLICT ? "this UUID is bound to another device key: restore the state "
+                                                           "file, rotate with --rotate-key, or ask the operator to release it"
+                    : ev.code == T2U_ERR_NOT_ENROLLED ? "closed enrollment: give a vendor certificate with --cert"
+                                                      : "server at capacity");
+            status(a, T2U_AGENT_REFUSED, "registration refused");
+            break;
+        case T2U_EV_UNPINNED:
+            t2u_hex_encode(hex, ev.key, 32);
+            t2u_log(T2U_LOG_WARNING, "the server is not authenticated (no svrkey given): pin its key by passing %s as the "
+                    "fourth argument (t2u-server --print-public-key)", hex);
+            break;
+        case T2U_EV_OBSERVED:
+            t2u_log(T2U_LOG_DEBUG, "server sees us at %s", t2u_addr_str(&ev.addr, buf, sizeof buf));
+            break;
+        case T2U_EV_NAT:
+            t2u_log(T2U_LOG_INFO, "NAT behaviour: kind %u delta %d", ev.nat.kind, ev.nat.delta);
+            break;
+        case T2U_EV_INTRODUCED:
+            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx)", t2u_addr_str(&ev.addr, buf, sizeof buf),
+                    (unsigned long long)ev.session_id);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void send_pending(t2u_agent *a, uint64_t now) {
+    uint8_t out[1500];
+    t2u_addr to;
+    size_t n;
+    for (int i = 0; i < 32 && (n = t2u_sig_poll_transmit(&a->sig, now, out, sizeof out, &to)) > 0; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        t2u_to_sockaddr(&to, &ss, &len);
+        if (sendto(a->fd, out, n, 0, (struct sockaddr *)&ss, len) < 0)
+            t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
+    }
+}
+
+static void send_to(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    t2u_to_sockaddr(to, &ss, &len);
+    if (sendto(a->fd, p, n, 0, (struct sockaddr *)&ss, len) < 0) t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
+}
+
+/* QUIC varint (RFC 9000 16), for the transport parameters. */
+static size_t put_varint(uint8_t *p, uint64_t v) {
+    if (v < 64) { p[0] = (uint8_t)v; return 1; }
+    if (v < 16384) { p[0] = (uint8_t)(0x40 | v >> 8); p[1] = (uint8_t)v; return 2; }
+    if (v < 1073741824) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (24 - 8 * i)); p[0] |= 0x80; return 4; }
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+    p[0] |= 0xC0;
+    return 8;
+}
+
+/* A HANDSHAKE_INITIATION (0x01) from `from`: directly from a client, or relayed by the server. */
+static void handle_initiation(t2u_agent *a, const uint8_t *d, size_t n, const t2u_addr *from, uint64_t now) {
+    char buf[64];
+    if (t2u_log_level <= T2U_LOG_TRACE && n <= 512) { /* test vectors and dissector work */
+        char hex[1025];
+        t2u_hex_encode(hex, d, n);
+        t2u_log(T2U_LOG_TRACE, "initiation from %s: %s", t2u_addr_str(from, buf, sizeof buf), hex);
+    }
+    if (n == T2U_INITIATION_LEN) {
+        uint64_t icid = t2u_be64(d + 1);
+        for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
+            if (a->conns[i].conn && a->conns[i].conn->peer_cid == icid) {
+                uint8_t mac[32], key[32];
+                /* A retransmission (mac1 still checked first): the cached reply, where this copy came from. */
+                t2u_sha256_2(key, "t2u mac1 v2", 11, a->hs.static_pub, 32);
+                t2u_hmac_sha256(mac, key, 32, d, T2U_INIT_MAC1_OFF);
+                if (t2u_ct_equal(mac, d + T2U_INIT_MAC1_OFF, 16)) send_to(a, a->conns[i].reply, a->conns[i].reply_len, from);
+                return;
+            }
+    }
+    uint8_t params[32], reply[T2U_RESPONSE_MIN + T2U_HS_MAX_PAYLOAD];
+    size_t plen = 0, rlen = 0;
+    /* Transport parameters (transport.md §3): version 1, our windows and stream limit, 60 s idle. */
+    plen += put_varint(params + plen, 1);
+    plen += put_varint(params + plen, T2U_CONN_WINDOW);
+    plen += put_varint(params + plen, T2U_STREAM_WINDOW);
+    plen += put_varint(params + plen, T2U_MAX_STREAMS);
+    plen += put_varint(params + plen, 60000);
+    t2u_hs_session session;
+    uint64_t local_cid = t2u_random_u64();
+    int outcome = t2u_hs_respond(&a->hs, d, n, from, now, local_cid, params, plen, reply, &rlen, &session);
+    if (rlen) send_to(a, reply, rlen, from);
+    switch (outcome) {
+    case T2U_HS_REJECTED:
+        t2u_log(T2U_LOG_NOTICE, "handshake from %s refused: missing or wrong device password", t2u_addr_str(from, buf, sizeof buf));
+        break;
+    case T2U_HS_ACCEPTED: {
+        size_t slot = 0;
+        for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+            if (!a->conns[i].conn) { slot = i; break; }
+            if (a->conns[i].created_ms < a->conns[slot].created_ms) slot = i;
+        }
+        t2u_accepted *acc = &a->conns[slot];
+        if (acc->conn) { /* all slots busy: the oldest connection goes */
+            t2u_conn_free(acc->conn);
+            free(acc->conn);
+            acc->conn = NULL;
+        }
+        t2u_conn *c = malloc(sizeof *c);
+        if (!c || t2u_conn_init(c, &session, local_cid, from, now) != 0) {
+            free(c);
+            t2u_log(T2U_LOG_INFO, "handshake from %s: unusable transport parameters", t2u_addr_str(from, buf, sizeof buf));
+            break;
+        }
+        acc->conn = c;
+        acc->created_ms = now;
+        memcpy(acc->reply, reply, rlen);
+        acc->reply_len = rlen;
+        t2u_log(T2U_LOG_INFO, "connection %016llx from %s", (unsigned long long)local_cid, t2u_addr_str(from, buf, sizeof buf));
+        break;
+    }
+    case T2U_HS_COOKIE:
+        t2u_log(T2U_LOG_DEBUG, "under load: cookie reply to %s", t2u_addr_str(from, buf, sizeof buf));
+        break;
+    default:
+        break;
+    }
+}
+
+/* Moves every connection's streams, sends what the connections have, frees finished ones. */
+static void service_connections(t2u_agent *a, uint64_t now, struct pollfd *fds, short *events, int *nfds, int cap) {
+    uint8_t out[2048];
+    t2u_addr to;
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        t2u_conn *c = a->conns[i].conn;
+        if (!c) continue;
+        t2u_conn_handle_timeout(c, now);
+        for (int k = 0; k < T2U_MAX_STREAMS; k++) {
+            t2u_stream *st = &c->streams[k];
+            if (!st->live) continue;
+            short revents = 0;
+            for (int f = 2; f < *nfds; f++)
+                if (fds[f].fd == st->fd) revents = fds[f].revents;
+            events[i * T2U_MAX_STREAMS + (size_t)k] = t2u_forward_pump(c, st, &a->policy, revents);
+        }
+        size_t n;
+        for (int k = 0; k < 256 && (n = t2u_conn_poll_transmit(c, now, out, sizeof out, &to)) > 0; k++) send_to(a, out, n, &to);
+        t2u_conn_collect(c, t2u_forward_closed);
+        if (c->closing) {
+            char buf[64];
+            t2u_log(T2U_LOG_INFO, "connection %016llx with %s closed (%llu bytes in, %llu out)", (unsigned long long)c->local_cid,
+                    t2u_addr_str(&c->peer, buf, sizeof buf), (unsigned long long)c->bytes_received,
+                    (unsigned long long)c->bytes_sent);
+            t2u_conn_free(c);
+            free(c);
+            a->conns[i].conn = NULL;
+        }
+    }
+    *nfds = 2;
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        t2u_conn *c = a->conns[i].conn;
+        if (!c) continue;
+        for (int k = 0; k < T2U_MAX_STREAMS && *nfds < cap; k++) {
+            t2u_stream *st = &c->streams[k];
+            if (!st->live || st->fd < 0) continue;
+            fds[*nfds].fd = st->fd;
+            fds[*nfds].events = events[i * T2U_MAX_STREAMS + (size_t)k];
+            fds[*nfds].revents = 0;
+            (*nfds)++;
+        }
+    }
+}
+
+static uint64_t next_deadline(t2u_agent *a) {
+    uint64_t deadline = t2u_sig_next_deadline(&a->sig);
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
+        if (a->conns[i].conn) {
+            uint64_t d = t2u_conn_next_deadline(a->conns[i].conn);
+            if (d < deadline) deadline = d;
+        }
+    return deadline;
+}
+
+static void *run(void *arg) {
+    t2u_agent *a = arg;
+    static __thread uint8_t buf[2048];
+    enum { CAP = 3 + T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS };
+    struct pollfd fds[CAP];
+    short events[T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS];
+    int nfds = 2;
+    for (;;) {
+        uint64_t now = now_ms();
+        t2u_sig_handle_timeout(&a->sig, now);
+        send_pending(a, now);
+        handle_events(a);
+        service_connections(a, now, fds, events, &nfds, CAP - 1);
+        uint64_t deadline = next_deadline(a);
+        now = now_ms();
+        int timeout = deadline == T2U_NEVER ? 60000 : deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
+        fds[0] = (struct pollfd){a->fd, POLLIN, 0};
+        fds[1] = (struct pollfd){a->wake[0], POLLIN, 0};
+        fds[nfds] = (struct pollfd){a->discovering ? a->discovery.fd : -1, POLLIN, 0};
+        if (poll(fds, (nfds_t)nfds + 1, timeout) < 0 && errno != EINTR) break;
+        if (fds[1].revents) break;
+        if (fds[nfds].revents & POLLIN) t2u_discovery_service(&a->discovery, now_ms());
+        if (!(fds[0].revents & POLLIN)) continue;
+        for (int i = 0; i < 256; i++) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            ssize_t n = recvfrom(a->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
+            if (n < 0) break;
+            t2u_addr from;
+            if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
+            now = now_ms();
+            if (a->relay_only && buf[0] < 0x20 && !t2u_addr_equal(&from, t2u_sig_server(&a->sig))) continue;
+            if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
+                t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now);
+            else if (buf[0] == 0x01)
+                handle_initiation(a, buf, (size_t)n, &from, now);
+            else if ((buf[0] == 0x04 || buf[0] == 0x05) && n >= 18) {
+                uint64_t cid = t2u_be64(buf + 2);
+                for (size_t k = 0; k < T2U_MAX_CONNECTIONS; k++)
+                    if (a->conns[k].conn && a->conns[k].conn->local_cid == cid) {
+                        t2u_conn_receive(a->conns[k].conn, buf, (size_t)n, &from, now);
+                        break;
+                    }
+            }
+        }
+    }
+    return NULL;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void free_agent(t2u_agent *a) {
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
+        if (a->conns[i].conn) {
+            t2u_conn_free(a->conns[i].conn);
+            free(a->conns[i].conn);
+        }
+    if (a->fd >= 0) close(a->fd);
+    if (a->discovering) close(a->discovery.fd);
+    if (a->wake[0] >= 0) close(a->wake[0]);
+    if (a->wake[1] >= 0) close(a->wake[1]);
+    free(a->uuid);
+    free(a->extra);
+    free(a->state_path);
+    free(a->rotate_from);
+    free(a->certificate);
+    t2u_wipe(&a->sig, sizeof a->sig);
+    free(a);
+}
+
+t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) {
+    t2u_sig_config sc;
+    char buf[64], hex[65];
+    memset(&sc, 0, sizeof sc);
+    if (t2u_crypto_init() != 0) {
+        snprintf(err, errcap, "libsodium failed to initialise");
+        return NULL;
+    }
+    t2u_agent *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    a->fd = a->wake[0] = a->wake[1] = -1;
+    t2u_log_level = c->log_level;
+    a->on_status = c->on_status;
+    a->ctx = c->ctx;
+    a->uuid = dup_or_null(c->uuid ? c->uuid : "");
+    a->extra = dup_or_null(c->extra ? c->extra : "");
+    a->state_path = dup_or_null(c->state_path);
+    a->rotate_from = dup_or_null(c->rotate_from);
+    if (c->certificate && c->certificate_len) {
+        a->certificate = malloc(c->certificate_len);
+        if (a->certificate) memcpy(a->certificate, c->certificate, c->certificate_len);
+    }
+    if (!a->uuid || !a->extra || (c->state_path && !a->state_path) || (c->rotate_from && !a->rotate_from)) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
+    sc.uuid = a->uuid;
+    sc.extra = (const uint8_t *)a->extra;
+    sc.extra_len = strlen(a->extra);
+    sc.certificate = a->certificate;
+    sc.certificate_len = a->certificate ? c->certificate_len : 0;
+    if (c->server_key && strspn(c->server_key, " \t\r\n") != strlen(c->server_key)) {
+        if (t2u_hex_key(c->server_key, sc.server_key) != 0) {
+            snprintf(err, errcap, "svrkey must be the server's public key: 64 hex digits, printed by `t2u-server --print-public-key`");
+            goto fail;
+        }
+        sc.pinned = 1;
+    }
+    if (a->state_path) {
+        if (t2u_keyfile_load(a->state_path, a->rotate_from ? "new key file" : "state file", 1, sc.identity_priv, err, errcap) != 0)
+            goto fail;
+    } else {
+        uint8_t pub[32];
+        t2u_x25519_keypair(sc.identity_priv, pub);
+    }
+    t2u_x25519_public(sc.identity_pub, sc.identity_priv);
+    if (a->rotate_from) {
+        if (t2u_keyfile_load(a->rotate_from, "state file", 0, sc.old_priv, err, errcap) != 0) goto fail;
+        t2u_x25519_public(sc.old_pub, sc.old_priv);
+        sc.rotating = 1;
+    }
+    int n = t2u_resolve_servers(c->server ? c->server : "", c->server_port, sc.servers, T2U_MAX_SERVERS, err, errcap);
+    if (n < 0) goto fail;
+    sc.nservers = (size_t)n;
+    if (t2u_policy_parse(&a->policy, c->allow, c->nallow, err, errcap) != 0) goto fail;
+    a->relay_only = getenv("T2U_AGENT_RELAY_ONLY") && strcmp(getenv("T2U_AGENT_RELAY_ONLY"), "1") == 0;
+    sc.classifies_nat = 1;
+
+    a->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in bind_addr = {0};
+    bind_addr.sin_family = AF_INET;
+    bind_addr.sin_port = htons(c->udp_port);
+    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&bind_addr, sizeof bind_addr) != 0) {
+        snprintf(err, errcap, "cannot bind UDP port %u: %s", c->udp_port, strerror(errno));
+        goto fail;
+    }
+    /* Room for a window's worth of datagrams in each direction (the kernel caps it at rmem_max). */
+    int bufsize = 1 << 20;
+    setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+    setsockopt(a->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+    socklen_t blen = sizeof bind_addr;
+    getsockname(a->fd, (struct sockaddr *)&bind_addr, &blen);
+    a->port = ntohs(bind_addr.sin_port);
+    sc.ncandidates = t2u_local_candidates(a->port, sc.servers[0].ip[0] == 127, sc.candidates, T2U_MAX_CANDIDATES);
+    if (t2u_sig_init(&a->sig, &sc, now_ms(), err, errcap) != 0) goto fail;
+    if (c->discovery_port) {
+        if (t2u_discovery_start(&a->discovery, c->discovery_group ? c->discovery_group : "239.255.75.50", c->discovery_port,
+                                a->uuid, a->port, now_ms(), err, errcap) != 0)
+            goto fail;
+        a->discovering = 1;
+    }
+    t2u_hs_init(&a->hs, sc.identity_priv, c->password, now_ms(), 200);
+    t2u_wipe(&sc, sizeof sc);
+    if (pipe(a->wake) != 0) {
+        snprintf(err, errcap, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    t2u_hex_encode(hex, a->sig.cfg.identity_pub, 32);
+    t2u_log(T2U_LOG_INFO, "device agent started: uuid %s udp 0.0.0.0:%u server %s (%zu in list) publicKey %s", a->uuid, a->port,
+            t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf), a->sig.cfg.nservers, hex);
+    if (pthread_create(&a->thread, NULL, run, a) != 0) {
+        snprintf(err, errcap, "cannot start the agent thread");
+        goto fail;
+    }
+    return a;
+fail:
+    t2u_wipe(&sc, sizeof sc);
+    free_agent(a);
+    return NULL;
+}
+
+void t2u_agent_stop(t2u_agent *a) {
+    if (!a) return;
+    ssize_t w = write(a->wake[1], "x", 1);
+    (void)w;
+    pthread_join(a->thread, NULL);
+    status(a, T2U_AGENT_STOPPED, "stopped");
+    t2u_log(T2U_LOG_INFO, "device agent stopped");
+    free_agent(a);
+}
+
+void t2u_agent_public_key(const t2u_agent *a, uint8_t out[32]) { memcpy(out, a->sig.cfg.identity_pub, 32); }
+uint16_t t2u_agent_port(const t2u_agent *a) { return a->port; }

@@ -1,0 +1,17 @@
+/* The t2u key file (KeyFile): 64 hex digits of an X25519 private key and a newline, created
+ * 0600; refused when a symlink, not a regular file, or group/world-accessible. */
+#ifndef T2U_KEYFILE_H
+#define T2U_KEYFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0 on success; else -1 with a message for people in err. create: make it when missing. */
+int t2u_keyfile_load(const char *path, const char *what, int create, uint8_t priv[32], char *err, size_t errcap);
+/* A secret file (password): same checks, trailing CR/LF dropped, not empty. */
+int t2u_secret_load(const char *path, const char *what, char *out, size_t cap, char *err, size_t errcap);
+/* 64 hex digits, surrounding whitespace ignored. */
+int t2u_hex_key(const char *text, uint8_t key[32]);
+void t2u_hex_encode(char *out, const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The C device agent's whole check, bounded (a few minutes): native build and unit tests, the
+# registration interop test against the Swift t2u-server (native, ASan+UBSan, musl static), idle
+# RSS, then cross builds for armhf, aarch64 and mipsel with the size budget and their unit and
+# interop tests under qemu-user. Prints `RESULT cagent ...` lines; exits non-zero on any failure
+# or exceeded budget.
+#   agent-c/test.sh               T2U_BIN: the Swift binaries (t2u-server, t2u); default
+#                                 /tmp/t2u-main-bin, or the release build of this checkout
+#   CAGENT_SKIP_CROSS=1           skip the cross builds (no cross compilers / qemu-user)
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ -z "${T2U_BIN:-}" ]; then
+    if [ -x /tmp/t2u-main-bin/t2u-server ]; then T2U_BIN=/tmp/t2u-main-bin
+    else T2U_BIN="$(cd .. && swift build -c release -Xswiftc -enable-testing --show-bin-path)"; fi
+fi
+export T2U_BIN
+SIZE_BUDGET=$((350 * 1024))   # stripped, dynamic against libc, crypto included (issue 12)
+STATIC_BUDGET=$((1024 * 1024))
+RSS_BUDGET_KB=2048
+
+if [ ! -e /usr/include/sodium.h ]; then
+    echo "agent-c/test.sh: libsodium-dev is not installed (apt-get install libsodium-dev; .ci/run does)" >&2
+    exit 1
+fi
+if [ "${CI:-}" != "true" ] && ! command -v musl-gcc >/dev/null 2>&1; then
+    echo "agent-c/test.sh: musl-gcc not installed (apt-get install musl-tools): musl build, RSS budget and cross builds skipped"
+    export CAGENT_SKIP_MUSL=1 CAGENT_SKIP_CROSS=1
+fi
+
+make -s all test
+tests/interop.sh build/t2usvr-c
+
+make -s asan
+T2U_PORT_BASE=47500 tests/interop.sh build-asan/t2usvr-c
+
+# Every parser fuzzed (libFuzzer + ASan/UBSan, the Swift toolchain's clang), seeded with real traffic.
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" fuzz/run.sh
+
+if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
+    make -s CC=musl-gcc BUILD=build-musl all test STRIP=strip strip
+    T2U_PORT_BASE=47600 tests/interop.sh build-musl/t2usvr-c
+    musl_size=$(stat -c %s build-musl/t2usvr-c.stripped)
+    echo "RESULT cagent size x86_64-musl-static stripped=${musl_size} budget=${STATIC_BUDGET}"
+    [ "$musl_size" -le "$STATIC_BUDGET" ] || { echo "test.sh: static musl binary over budget" >&2; exit 1; }
+
+    # Idle RSS of the registered agent (native glibc build, and the static musl build).
+    idle_rss() { # BINARY PORT_BASE -> prints VmRSS in kB after registration
+        local bin="$1" base="$2" dir pid srv rss
+        dir="$(mktemp -d "${TMPDIR:-/tmp}/t2u-cagent-rss.XXXXXX")"
+        "$T2U_BIN/t2u-server" --port "$base" --bind 127.0.0.1 --key-file "$dir/k" >"$dir/s.log" 2>&1 &
+        srv=$!
+        sleep 1
+        "$bin" CAM-RSS 127.0.0.1 "$base" --no-discovery >"$dir/a.log" 2>&1 &
+        pid=$!
+        for _ in $(seq 1 50); do grep -q "registered with" "$dir/a.log" && break; sleep 0.2; done
+        sleep 1
+        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+        kill "$pid" "$srv"; wait "$pid" "$srv" 2>/dev/null || true
+        grep -q "registered with" "$dir/a.log" || { rm -rf "$dir"; echo "test.sh: RSS agent did not register" >&2; return 1; }
+        rm -rf "$dir"
+        echo "$rss"
+    }
+    # The budget applies to the static musl build (what a camera runs: its RSS is all its own). The
+    # glibc build's RSS is mostly libc.so.6 and libsodium.so pages shared with every other process:
+    # printed for information only.
+    rss=$(idle_rss build-musl/t2usvr-c 47700)
+    echo "RESULT cagent idle_rss x86_64-musl-static kB=${rss} budget=${RSS_BUDGET_KB}"
+    [ "$rss" -le "$RSS_BUDGET_KB" ] || { echo "test.sh: idle RSS over budget" >&2; exit 1; }
+    rss=$(idle_rss build/t2usvr-c 47700)
+    echo "RESULT cagent idle_rss x86_64-glibc-dynamic kB=${rss} (shared libc.so/libsodium.so pages included; no budget)"
+
+    # 8 parallel streams at full speed (loopback, direct path), beside the Swift agent: peak RSS
+    # <= 6 MB and CPU per GB no worse than the Swift agent's (issue 12's budgets).
+    bench_log="$(mktemp)"
+    STREAMS=8 MB=16 tests/bench.sh build-musl/t2usvr-c | tee "$bench_log"
+    c_rss=$(sed -n 's/.*agent=c .*peak_rss_kB=\([0-9]*\).*/\1/p' "$bench_log")
+    c_cpu=$(sed -n 's/.*agent=c .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
+    swift_cpu=$(sed -n 's/.*agent=swift .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
+    rm -f "$bench_log"
+    [ -n "$c_rss" ] && [ "$c_rss" -le 6144 ] || { echo "test.sh: RSS with 8 streams over 6 MB (${c_rss:-none} kB)" >&2; exit 1; }
+    if [ -n "$swift_cpu" ] && awk -v c="$c_cpu" -v s="$swift_cpu" 'BEGIN { exit !(c > s) }'; then
+        echo "test.sh: CPU per GB ${c_cpu} s above the Swift agent's ${swift_cpu} s" >&2
+        exit 1
+    fi
+fi
+
+if [ "${CAGENT_SKIP_CROSS:-}" = "1" ]; then
+    echo "test.sh: cross builds skipped (CAGENT_SKIP_CROSS=1)"
+    exit 0
+fi
+# Cross builds: libsodium linked statically (only what the agent uses), libc dynamically.
+for spec in arm-linux-gnueabihf:arm:armhf aarch64-linux-gnu:aarch64:arm64 mipsel-linux-gnu:mipsel:mipsel; do
+    IFS=: read -r triplet qemu arch <<<"$spec"
+    build="build-$arch"
+    make -s CROSS="$triplet-" BUILD="$build" SODIUM_LIBS="/usr/lib/$triplet/libsodium.a" all strip
+    size=$(stat -c %s "$build/t2usvr-c.stripped")
+    echo "RESULT cagent size $arch-dynamic stripped=${size} budget=${SIZE_BUDGET}"
+    if [ "$arch" != arm64 ] && [ "$size" -gt "$SIZE_BUDGET" ]; then
+        echo "test.sh: $arch binary over the size budget" >&2
+        exit 1
+    fi
+    # The cross toolchain's own libc (its ld.so with the libc it was built with).
+    runner="qemu-$qemu -L /usr/$triplet -E LD_LIBRARY_PATH=/usr/$triplet/lib"
+    make -s CROSS="$triplet-" BUILD="$build" SODIUM_LIBS="/usr/lib/$triplet/libsodium.a" test TEST_RUNNER="$runner"
+    CAGENT_BYTES=1000000 AGENT_RUNNER="$runner" T2U_PORT_BASE=47800 tests/interop.sh "$build/t2usvr-c"
+    echo "RESULT cagent qemu $arch unit+interop=pass"
+done
+echo "agent-c/test.sh: PASS"

@@ -1,0 +1,202 @@
+/* The 1-RTT connection against a client written here from docs/protocol/transport.md: STREAM
+ * reassembly and ACKs, retransmission after a loss, flow-control credit, a KEY_UPDATE exchange
+ * with the client's flip to the next key phase, and malformed frames. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "frames.h"
+#include "transport.h"
+
+static int failures, checks;
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        checks++;                                                                   \
+        if (!(cond)) {                                                              \
+            failures++;                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                           \
+    } while (0)
+
+static t2u_conn conn;
+static t2u_phase_keys client_send, client_recv; /* the client's view */
+static int client_phase;
+static uint64_t client_pn;
+
+/* A client packet with `frames` to the device's CID 7. */
+static size_t client_packet(uint8_t *out, const uint8_t *frames, size_t n) {
+    uint8_t nonce[12];
+    uint64_t pn = client_pn++;
+    out[0] = (uint8_t)(0x04 | client_phase);
+    out[1] = 0;
+    t2u_wbe64(out + 2, 7);
+    t2u_wbe64(out + 10, pn);
+    memcpy(nonce, client_send.iv, 12);
+    for (int i = 0; i < 8; i++) nonce[4 + i] ^= (uint8_t)(pn >> (56 - 8 * i));
+    t2u_aead_seal(out + 18, client_send.key, nonce, out, 18, frames, n);
+    return 18 + n + 16;
+}
+
+/* Opens a device packet with the client's receive keys; returns the frames' length or -1. */
+static int client_open(const uint8_t *d, size_t len, uint8_t *plain) {
+    uint8_t nonce[12];
+    if (len < 34 || (d[0] & 1) != client_phase) return -1;
+    uint64_t pn = t2u_be64(d + 10);
+    memcpy(nonce, client_recv.iv, 12);
+    for (int i = 0; i < 8; i++) nonce[4 + i] ^= (uint8_t)(pn >> (56 - 8 * i));
+    if (t2u_aead_open(plain, client_recv.key, nonce, d, 18, d + 18, len - 18) != 0) return -1;
+    return (int)(len - 34);
+}
+
+/* Finds a frame of `type` in a device packet's frames. */
+static int find_frame(const uint8_t *p, size_t n, uint8_t type, t2u_frame *out) {
+    size_t pos = 0;
+    while (pos < n) {
+        if (t2u_frame_decode(p, n, &pos, out) != 0) return 0;
+        if (out->type == type) return 1;
+    }
+    return 0;
+}
+
+int main(void) {
+    if (t2u_crypto_init() != 0) return 1;
+    t2u_hs_session s;
+    memset(&s, 0, sizeof s);
+    s.peer_cid = 99;
+    for (int i = 0; i < 32; i++) s.recv_secret[i] = (uint8_t)i, s.send_secret[i] = (uint8_t)(100 + i);
+    uint8_t params[] = {1, 0x80, 0x10, 0, 0, 0x80, 0x04, 0, 0, 0x44, 0, 0x80, 0, 0xea, 0x60}; /* 1 MiB, 256 KiB, 1024, 60 s */
+    memcpy(s.peer_params, params, sizeof params);
+    s.peer_params_len = sizeof params;
+    t2u_addr peer = {.family = 4, .ip = {127, 0, 0, 1}, .port = 5000};
+    CHECK(t2u_conn_init(&conn, &s, 7, &peer, 1000) == 0);
+    CHECK(conn.peer_max_data == 1048576 && conn.peer_stream_window == 262144 && conn.peer_max_streams == 1024);
+    t2u_phase_keys_derive(&client_send, s.recv_secret);
+    t2u_phase_keys_derive(&client_recv, s.send_secret);
+
+    uint8_t frames[1400], pkt[1500], out[2048], plain[2048];
+    t2u_addr to;
+    size_t n;
+    uint64_t now = 1000;
+    /* STREAM 0 in two pieces, the second first: reassembled; the device ACKs both packets. */
+    n = 0;
+    frames[n++] = T2U_F_STREAM;
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, 5);
+    n += t2u_varint_put(frames + n, 5);
+    memcpy(frames + n, "world", 5);
+    n += 5;
+    size_t pn1 = client_packet(pkt, frames, n);
+    t2u_conn_receive(&conn, pkt, pn1, &peer, now);
+    n = 0;
+    frames[n++] = T2U_F_STREAM;
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, 5);
+    memcpy(frames + n, "hello", 5);
+    n += 5;
+    size_t pn0 = client_packet(pkt, frames, n);
+    t2u_conn_receive(&conn, pkt, pn0, &peer, now);
+    t2u_stream *st = &conn.streams[0];
+    const uint8_t *p1, *p2;
+    size_t n1, n2;
+    CHECK(st->live && st->id == 0 && t2u_recv_ready(&st->recv, &p1, &n1, &p2, &n2) == 10 && memcmp(p1, "helloworld", 10) == 0);
+    size_t sent = t2u_conn_poll_transmit(&conn, now, out, sizeof out, &to);
+    int m = client_open(out, sent, plain);
+    t2u_frame f;
+    CHECK(m > 0 && find_frame(plain, (size_t)m, T2U_F_ACK, &f) && f.a == 1 && f.nranges == 1 && f.ack_lo[0] == 0);
+    CHECK(t2u_be64(out + 2) == 99); /* to the client's CID */
+    /* A replayed packet is dropped (no second delivery). */
+    t2u_conn_receive(&conn, pkt, pn0, &peer, now);
+    CHECK(t2u_recv_ready(&st->recv, &p1, &n1, &p2, &n2) == 10);
+
+    /* The device sends stream data; the client loses it; the device sends it again after 3 later packets are acked. */
+    uint8_t *space;
+    size_t room = t2u_send_space(&st->send, &space);
+    CHECK(room >= 4000);
+    memset(space, 'x', 4000);
+    t2u_send_wrote(&st->send, 4000);
+    uint64_t sent_pns[8];
+    int k = 0;
+    while ((sent = t2u_conn_poll_transmit(&conn, now, out, sizeof out, &to)) > 0 && k < 8) sent_pns[k++] = t2u_be64(out + 10);
+    CHECK(k == 4); /* 4000 bytes in packets of 1200 */
+    /* ACK all but the first data packet. */
+    n = 0;
+    frames[n++] = T2U_F_ACK;
+    n += t2u_varint_put(frames + n, sent_pns[3]);
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, sent_pns[3] - sent_pns[1]);
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &peer, now + 20);
+    CHECK(conn.has_rtt && conn.latest_rtt == 20);
+    sent = t2u_conn_poll_transmit(&conn, now + 20, out, sizeof out, &to);
+    m = client_open(out, sent, plain);
+    CHECK(m > 0 && find_frame(plain, (size_t)m, T2U_F_STREAM, &f) && f.b == 0); /* offset 0 again */
+
+    /* Flow control: the client may not send beyond the 128 KiB stream window. */
+    n = 0;
+    frames[n++] = T2U_F_STREAM;
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, T2U_STREAM_WINDOW);
+    n += t2u_varint_put(frames + n, 1);
+    frames[n++] = 'z';
+    t2u_conn receive_copy;
+    memcpy(&receive_copy, &conn, sizeof conn);
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &peer, now + 30);
+    CHECK(conn.closing == 1);
+    memcpy(&conn, &receive_copy, sizeof conn);
+
+    /* KEY_UPDATE: the device answers with its key; the client mixes X25519 and flips; the device
+     * opens the next phase and sends in it, keys from the same secret. */
+    uint8_t ei_priv[32], ei_pub[32], shared[32];
+    t2u_x25519_keypair(ei_priv, ei_pub);
+    n = 0;
+    frames[n++] = T2U_F_KEY_UPDATE;
+    n += t2u_varint_put(frames + n, 1);
+    memcpy(frames + n, ei_pub, 32);
+    n += 32;
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &peer, now + 40);
+    int got_response = 0;
+    uint8_t er[32];
+    while ((sent = t2u_conn_poll_transmit(&conn, now + 40, out, sizeof out, &to)) > 0) {
+        m = client_open(out, sent, plain);
+        if (m > 0 && find_frame(plain, (size_t)m, T2U_F_KEY_UPDATE_RESPONSE, &f) && f.a == 1) {
+            got_response = 1;
+            memcpy(er, f.data, 32);
+        }
+    }
+    CHECK(got_response);
+    CHECK(t2u_x25519(shared, ei_priv, er) == 0);
+    t2u_phase_keys nk;
+    t2u_phase_keys_next(&nk, &client_send, shared);
+    client_send = nk;
+    t2u_phase_keys_next(&nk, &client_recv, shared);
+    client_recv = nk;
+    client_phase = 1;
+    frames[0] = T2U_F_PING;
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, 1), &peer, now + 50);
+    CHECK(conn.key_phase == 1);
+    conn.ack_due_ms = 0;
+    sent = t2u_conn_poll_transmit(&conn, now + 50, out, sizeof out, &to);
+    CHECK(sent > 0 && out[0] == 0x05 && client_open(out, sent, plain) > 0);
+
+    /* Malformed frames close the connection (no crash): unknown type, truncated STREAM. */
+    uint8_t bad[][4] = {{0x3f}, {T2U_F_STREAM, 0, 0, 9}};
+    for (int i = 0; i < 2; i++) {
+        memcpy(&receive_copy, &conn, sizeof conn);
+        t2u_conn_receive(&conn, pkt, client_packet(pkt, bad[i], 4), &peer, now + 60);
+        CHECK(conn.closing == 1);
+        memcpy(&conn, &receive_copy, sizeof conn);
+    }
+    /* Frame decoder: every truncation of a valid ACK with ranges fails cleanly. */
+    uint8_t ack[] = {T2U_F_ACK, 20, 0, 2, 1, 3, 2, 1, 0};
+    size_t pos = 0;
+    CHECK(t2u_frame_decode(ack, sizeof ack, &pos, &f) == 0 && f.nranges == 3 && f.ack_hi[1] == 14 && f.ack_lo[2] == 9);
+    for (size_t cut = 0; cut < sizeof ack; cut++) {
+        pos = 0;
+        CHECK(t2u_frame_decode(ack, cut, &pos, &f) == -1);
+    }
+    t2u_conn_free(&conn);
+    printf("test_transport: %d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
