@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "t2u", targets: ["t2u"]),
         .executable(name: "t2u-bench", targets: ["t2u-bench"]),
         .executable(name: "t2u-impair", targets: ["t2u-impair"]),
+        .executable(name: "t2u-delayline", targets: ["t2u-delayline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -63,6 +64,10 @@ let package = Package(
         .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging, metrics, prometheus]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
+        .target(name: "T2UDelayLine"),
+        .executableTarget(name: "t2u-delayline", dependencies: ["T2UDelayLine", argumentParser]),
+        .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, logging]),
