@@ -21,37 +21,23 @@ public enum LineUnits {
 
     /// Nanoseconds from "20ms", "1.5ms", "250us", "2s", "0".
     public static func duration(_ text: Substring) throws -> Int64 {
-        let (number, unit) = split(text)
-        let scale: Double
-        switch unit {
-        case "ns": scale = 1
-        case "us": scale = 1e3
-        case "ms": scale = 1e6
-        case "s": scale = 1e9
-        case "" where number == 0: scale = 0
-        default: throw Invalid(description: "'\(text)': a duration is a number with ns, us, ms or s (e.g. 20ms)")
-        }
-        guard let value = number, value >= 0, value * scale <= 60e9 else {
-            throw Invalid(description: "'\(text)': a duration must be 0...60 s")
-        }
-        return Int64((value * scale).rounded())
+        try scaled(text, units: ["ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9], limit: 60e9,
+                   what: "a duration is a number with ns, us, ms or s (e.g. 20ms), at most 60 s")
     }
 
     /// Bits per second from "50mbit", "1gbit", "800kbit", "1000000bit", or 0 (unlimited).
     public static func rate(_ text: Substring) throws -> Int64 {
-        let (number, unit) = split(text)
-        let scale: Double
-        switch unit.lowercased() {
-        case "bit": scale = 1
-        case "kbit": scale = 1e3
-        case "mbit": scale = 1e6
-        case "gbit": scale = 1e9
-        case "" where number == 0: scale = 0
-        default: throw Invalid(description: "'\(text)': a rate is a number with bit, kbit, mbit or gbit (e.g. 50mbit), or 0 for none")
-        }
-        guard let value = number, value >= 0, value * scale <= 100e9 else {
-            throw Invalid(description: "'\(text)': a rate must be 0...100gbit")
-        }
+        try scaled(text.lowercased()[...], units: ["bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9], limit: 100e9,
+                   what: "a rate is a number with bit, kbit, mbit or gbit (e.g. 50mbit), at most 100gbit, or 0 for none")
+    }
+
+    /// A number times its unit's scale; a bare 0 needs no unit.
+    private static func scaled(_ text: Substring, units: [String: Double], limit: Double, what: String) throws -> Int64 {
+        let digits = text.prefix { $0.isNumber || $0 == "." }
+        let unit = String(text.dropFirst(digits.count))
+        guard let value = Double(digits) else { throw Invalid(description: "'\(text)': \(what)") }
+        let scale = unit.isEmpty && value == 0 ? 0 : units[unit]
+        guard let scale, value * scale <= limit else { throw Invalid(description: "'\(text)': \(what)") }
         return Int64((value * scale).rounded())
     }
 
@@ -74,10 +60,5 @@ public enum LineUnits {
             throw Invalid(description: "'\(text)': expected a whole number 0...2^30 (k = 1024)")
         }
         return value * scale
-    }
-
-    private static func split(_ text: Substring) -> (Double?, String) {
-        let digits = text.prefix { $0.isNumber || $0 == "." }
-        return (Double(digits), String(text.dropFirst(digits.count)))
     }
 }
