@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
         .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging, metrics, prometheus]),
-        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2USim", "T2UClient", nioCore, nioPosix, argumentParser, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
         .target(name: "T2UDelayLine"),
