@@ -56,6 +56,16 @@ in_ns() { local host="$1"; shift; ip netns exec "$(ns "$host")" "$@"; }
 lab_down() {
     local name="$1" n pids
     # Exactly our namespaces: the recorded host names under our exact prefix.
+    # Frames the kernel dropped in the taps' queues towards a delay line (not in its own counters).
+    local taps
+    for taps in "$state_root/$name"/line-*.taps; do
+        [ -e "$taps" ] || continue
+        local lhost liface lbridge lport near far
+        read -r lhost liface lbridge lport <"$taps"
+        near="$(ip netns exec "${name}$lhost" cat "/sys/class/net/$liface/statistics/tx_dropped" 2>/dev/null || echo '?')"
+        far="$(ip netns exec "${name}$lbridge" cat "/sys/class/net/$lport/statistics/tx_dropped" 2>/dev/null || echo '?')"
+        echo "delay line $lhost taps: tx_dropped $lhost=$near $lbridge=$far"
+    done
     for host in "${hosts[@]}"; do
         n="${name}${host}"
         [ -e "/run/netns/$n" ] || continue
@@ -144,6 +154,7 @@ delay_link() {
     in_ns "$host" ip link set "d-$host" name "$iface"
     in_ns "$host" ip link set "$iface" txqueuelen 10000
     in_ns "$bridge_host" ip link set "$port" txqueuelen 10000
+    echo "$host $iface $bridge_host $port" >"$state_root/$(lab_name)/line-$host.taps"
 }
 
 # veth (or a delay line, see --line) from HOST (named IFACE there) to a port of BRIDGE in
