@@ -120,9 +120,10 @@ iperf() {
 # Waits (bounded) until a short iperf3 run to TARGET:PORT from HOST succeeds.
 wait_port() {
     local host="$1" target="$2" port="$3"
-    local until=$((SECONDS + 30))
+    # A long lossy path needs seconds for iperf3's control exchange alone.
+    local until=$((SECONDS + 60))
     while [ $SECONDS -lt $until ]; do
-        if timeout 5 "$lab" exec "$host" iperf3 -c "$target" -p "$port" -t 1 >/dev/null 2>&1; then return 0; fi
+        if timeout 15 "$lab" exec "$host" iperf3 -c "$target" -p "$port" -t 1 >/dev/null 2>&1; then return 0; fi
         sleep 0.5
     done
     return 1
