@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "t2u", targets: ["t2u"]),
         .executable(name: "t2u-bench", targets: ["t2u-bench"]),
         .executable(name: "t2u-impair", targets: ["t2u-impair"]),
+        .executable(name: "t2u-delayline", targets: ["t2u-delayline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -63,10 +64,14 @@ let package = Package(
         .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
         .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus]),
-        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2UClient", nioCore, nioPosix, argumentParser, logging]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
         .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
+        .target(name: "T2UDelayLine"),
+        .executableTarget(name: "t2u-delayline", dependencies: ["T2UDelayLine", argumentParser]),
+        .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, crypto, logging]),

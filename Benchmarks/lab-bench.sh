@@ -1,100 +1,288 @@
 #!/usr/bin/env bash
-# Lab benchmark (root): raw TCP, kcptun and t2u side by side through the same NAT path of the
-# namespace lab (Tests/netlab/lab.sh), at 0/1/5% loss and on a 100 Mbit/s shaped link.
+# Lab benchmark (root): raw TCP (CUBIC, BBR), kcptun, Nebula and t2u (direct and relayed) side by
+# side through the same path of the namespace lab (Tests/netlab/lab.sh), with a delay line
+# (t2u-delayline) on the client's access link giving RTT, loss and rate.
 #
-#   Benchmarks/lab-bench.sh [--seconds S] [--conditions "loss0 loss1 loss5 rate100"]
+#   Benchmarks/lab-bench.sh [--seconds S] [--conditions "rtt40-loss0 rtt40-loss1 ..."]
+#   Benchmarks/lab-bench.sh --setup [--rtts "0 40 160"] [--starts 20]
 #
-# Path: client host behind NAT A (Linux masquerade, "cone"), device host behind router B (routed,
-# "none"), so raw TCP and kcptun reach the device without port forwarding and t2u goes direct
-# through the same routers and links. Loss (nftables numgen, both directions) and rate (tbf) sit
-# on router A's WAN and hit all three alike. Every figure is iperf3's receiver goodput, client to
-# device, one TCP stream:
-#   tcp     iperf3 straight to the device (192.0.2.10:5201)
-#   kcptun  iperf3 through kcptun-client -> kcptun-server (--mode fast3 --nocomp --crypt none,
-#           windows 1024), as NETLAB-NOTES measured it
-#   t2u     iperf3 through `t2u forward` (the device's t2usvr opens 127.0.0.1:5201)
-# The lab has ~0.1 ms RTT (no netem here): TCP's loss recovery is flattered by that.
-# Prints a table and one `RESULT lab cond=... t2u_mbps=... tcp_mbps=... kcptun_mbps=...` line
-# per condition. Bounded: every tool runs under `timeout`; the lab is removed on exit.
+# A condition is rttMS-lossPCT[-rateMBIT]: the line on router A's WAN delays each direction by
+# MS/2, drops PCT % of frames each way (seeded) and, with rateMBIT, limits each direction to MBIT
+# Mbit/s (token bucket, 1000-frame queue). Default: RTT 1/40/160 ms x loss 0/1/5 % plus
+# rtt40-loss1-rate50. Path: client host behind NAT A (Linux masquerade, "cone"), device host
+# behind router B (routed, "none"), server and Nebula lighthouse on the public segment; the
+# client's paths to the server, the relay and the device all cross the line. One TCP stream of
+# iperf3, client to device, receiver goodput (Mbit/s):
+#   tcp_cubic, tcp_bbr  iperf3 -C cubic|bbr straight to the device (tcp_wmem/rmem raised)
+#   kcptun    through kcptun (--mode fast3 --nocomp --crypt none, windows 1024)
+#   nebula    iperf3 -C bbr to the device's Nebula address (CA and certs made by this script)
+#   t2u       through `t2u forward` (direct), and t2u_relay: the same with direct UDP between
+#             the two sides dropped on router A, so the link can only use the server's relay
+#             (the CLI has no --relay-only yet)
+# plus CPU-s per GB of t2u on the client (t2u forward) and the device (t2usvr) during its run.
+# Prints a table and one `RESULT lab cond=... t2u_mbps=... ... ratio_bbr=...` line per condition.
+#
+# --setup: issue 10's setup time. Per RTT (a lab with --rtt MS), `t2u-bench setup` measures
+# first-byte time through a fresh add_port mapping to an echo service on the device, with the
+# client already connected to its server ("warm") and from a cold client start, beside TCP
+# connect + request to the same service, --starts times each; prints `RESULT setup ...` lines.
+#
+# Binaries: the checkout's release build (built here), or $T2U_BIN (t2u, t2u-server, t2usvr,
+# t2u-bench), $T2U_DELAYLINE and $T2U_BENCH. Bounded: every tool runs under `timeout`; the lab is removed on
+# exit. Tools: apt-get install iperf3 kcptun nebula iproute2 nftables ethtool python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=8
-conditions="loss0 loss1 loss5 rate100"
+seconds=10
+conditions="rtt1-loss0 rtt1-loss1 rtt1-loss5 rtt40-loss0 rtt40-loss1 rtt40-loss5 rtt160-loss0 rtt160-loss1 rtt160-loss5 rtt40-loss1-rate50"
+setup=0
+rtts="0 40 160"
+starts=20
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --conditions) conditions="$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --setup) setup=1; shift ;;
+        --rtts) rtts="$2"; shift 2 ;;
+        --starts) starts="$2"; shift 2 ;;
+        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "lab-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "lab-bench: needs root (network namespaces)" >&2; exit 1; }
-for tool in iperf3 kcptun-client kcptun-server nft ip ethtool python3; do
-    command -v "$tool" >/dev/null || { echo "lab-bench: $tool missing (apt-get install iperf3 kcptun nftables iproute2 ethtool python3)" >&2; exit 1; }
+tools="iperf3 nft ip ethtool python3 timeout"
+[ "$setup" = 1 ] || tools="$tools kcptun-client kcptun-server nebula nebula-cert"
+for tool in $tools; do
+    command -v "$tool" >/dev/null || { echo "lab-bench: $tool missing (apt-get install iperf3 kcptun nebula iproute2 nftables ethtool python3)" >&2; exit 1; }
 done
 
-swift build -c release >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+if [ -z "${T2U_BIN:-}" ]; then
+    swift build -c release >/dev/null
+    T2U_BIN="$(swift build -c release --show-bin-path)"
+fi
+bin="$T2U_BIN"
+export T2U_DELAYLINE="${T2U_DELAYLINE:-$bin/t2u-delayline}"
+for exe in t2u t2u-server t2usvr; do [ -x "$bin/$exe" ] || { echo "lab-bench: $bin/$exe missing" >&2; exit 1; }; done
+[ -x "$T2U_DELAYLINE" ] || { echo "lab-bench: $T2U_DELAYLINE missing (swift build -c release --product t2u-delayline)" >&2; exit 1; }
 lab=Tests/netlab/lab.sh
 work="$(mktemp -d "${TMPDIR:-/tmp}/t2u-labbench.XXXXXX")"
-export T2U_LAB="t2u-bench-$$-"
+export T2U_LAB="${T2U_LAB:-t2u-bench-$$-}"
+export T2U_KNOWN_DEVICES="$work/known_devices"
 lab_is_up=0
 cleanup() {
     if [ "$lab_is_up" = 1 ]; then "$lab" down || true; fi
-    rm -rf "$work"
+    if [ -n "${keep_logs:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# iperf3 receiver goodput in Mbit/s from HOST to TARGET:PORT, or "fail".
+# Large TCP and UDP buffers in the end hosts: the default tcp_wmem max (4 MiB) caps a 40 ms path.
+big_buffers() {
+    local host
+    for host in cli dev; do
+        "$lab" exec "$host" sysctl -qw net.ipv4.tcp_wmem="4096 131072 134217728" \
+            net.ipv4.tcp_rmem="4096 131072 134217728" >/dev/null
+        "$lab" exec "$host" sysctl -qw net.core.rmem_max=134217728 net.core.wmem_max=134217728 >/dev/null 2>&1 || true
+    done
+}
+
+# Starts a background helper in HOST under timeout; its PID (of timeout) in $started.
+spawn() {
+    local host="$1" log="$2"; shift 2
+    "$lab" exec "$host" timeout 900 "$@" </dev/null >"$work/$log" 2>&1 &
+    started=$!
+}
+
+# PID of the command timeout runs (the child of PID).
+child_of() {
+    local pid="$1" c
+    for _ in $(seq 1 40); do
+        c="$(pgrep -P "$pid" | head -n1 || true)"
+        [ -n "$c" ] && { echo "$c"; return; }
+        sleep 0.05
+    done
+}
+
+# utime + stime of PID in seconds.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# iperf3 from HOST to TARGET:PORT with congestion control CC: "MBPS BYTES", or "fail 0".
 iperf() {
-    local host="$1" target="$2" port="$3" out="$work/iperf.json"
-    if timeout $((seconds + 20)) "$lab" exec "$host" iperf3 -c "$target" -p "$port" -t "$seconds" -J >"$out" 2>&1; then
-        python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e6))' "$out" 2>/dev/null || echo fail
+    local host="$1" target="$2" port="$3" cc="$4" out="$work/iperf.json"
+    if timeout $((seconds + 30)) "$lab" exec "$host" iperf3 -c "$target" -p "$port" -t "$seconds" -C "$cc" -J >"$out" 2>&1; then
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["end"]["sum_received"]; print("%.1f %d" % (r["bits_per_second"]/1e6, r["bytes"]))' "$out" 2>/dev/null || echo "fail 0"
     else
-        echo fail
+        echo "fail 0"
     fi
 }
 
-# Waits (bounded) until a short iperf3 run through HOST's local PORT succeeds.
+# Waits (bounded) until a short iperf3 run to TARGET:PORT from HOST succeeds.
 wait_port() {
-    local host="$1" port="$2"
-    for _ in $(seq 1 30); do
-        if timeout 5 "$lab" exec "$host" iperf3 -c 127.0.0.1 -p "$port" -t 1 >/dev/null 2>&1; then return 0; fi
+    local host="$1" target="$2" port="$3"
+    # A long lossy path needs seconds for iperf3's control exchange alone.
+    local until=$((SECONDS + 60))
+    while [ $SECONDS -lt $until ]; do
+        if timeout 15 "$lab" exec "$host" iperf3 -c "$target" -p "$port" -t 1 >/dev/null 2>&1; then return 0; fi
         sleep 0.5
     done
     return 1
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a / b; else print "-" }'; }
+per_gb() { awk -v c="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", c / (b / 1e9); else print "-" }'; }
+
+# Nebula: a CA and three certificates (lighthouse, client, device), once per run.
+nebula_certs() {
+    local dir="$work/nebula"
+    mkdir -p "$dir"
+    (cd "$dir" && nebula-cert ca -name t2u-lab -duration 24h \
+        && nebula-cert sign -name lighthouse -ip 100.64.0.1/24 \
+        && nebula-cert sign -name cli -ip 100.64.0.2/24 \
+        && nebula-cert sign -name dev -ip 100.64.0.3/24) >/dev/null
+}
+
+# The lighthouse binds its address: the public segment has several, and a reply from another
+# one would not pass the client's address-dependent NAT filter.
+nebula_config() {
+    local name="$1" listen="$2" lighthouse="$3" dir="$work/nebula" host=0.0.0.0
+    [ "$lighthouse" = true ] && host=203.0.113.11
+    cat >"$dir/$name.yml" <<EOF
+pki:
+  ca: $dir/ca.crt
+  cert: $dir/$name.crt
+  key: $dir/$name.key
+static_host_map:
+  "100.64.0.1": ["203.0.113.11:4242"]
+lighthouse:
+  am_lighthouse: $lighthouse
+  interval: 60
+  hosts: $( [ "$lighthouse" = true ] && echo '[]' || echo '["100.64.0.1"]' )
+listen:
+  host: $host
+  port: $listen
+  read_buffer: 33554432
+  write_buffer: 33554432
+punchy:
+  punch: true
+tun:
+  dev: nebula1
+  mtu: 1300
+logging:
+  level: warning
+firewall:
+  outbound: [{port: any, proto: any, host: any}]
+  inbound: [{port: any, proto: any, host: any}]
+EOF
+}
+
+# --- throughput rows --------------------------------------------------------------------------
+
 kcp_flags=(--mode fast3 --nocomp --crypt none --sndwnd 1024 --rcvwnd 1024 --quiet)
-rows=()
-for cond in $conditions; do
-    case "$cond" in
-        loss*) up_args=(--loss "${cond#loss}") ;;
-        rate*) up_args=(--rate "${cond#rate}") ;;
-        *) echo "lab-bench: unknown condition $cond (lossN or rateN)" >&2; exit 2 ;;
-    esac
-    "$lab" up --client-nat cone --device-nat none "${up_args[@]}" >"$work/lab.log"
+
+bench_condition() {
+    local cond="$1" rtt loss rate=0
+    [[ "$cond" =~ ^rtt([0-9]+)-loss([0-9]+)(-rate([0-9]+))?$ ]] || { echo "lab-bench: condition $cond is not rttMS-lossPCT[-rateMBIT]" >&2; exit 2; }
+    rtt="${BASH_REMATCH[1]}"; loss="${BASH_REMATCH[2]}"; rate="${BASH_REMATCH[4]:-0}"
+    local line="--loss ${loss}% --seed $RANDOM"
+    [ "$rate" != 0 ] && line="$line --rate ${rate}mbit"
+    "$lab" up --client-nat cone --device-nat none --rtt "$rtt" --line nata="$line" >"$work/lab.log"
     lab_is_up=1
-    # Background helpers inside the lab; `lab.sh down` ends whatever runs in its namespaces.
-    "$lab" exec inet timeout 600 "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning >"$work/server.log" 2>&1 &
-    "$lab" exec dev timeout 600 iperf3 -s -p 5201 >"$work/iperf-server.log" 2>&1 &
-    "$lab" exec dev timeout 600 "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 --log-level warning >"$work/device.log" 2>&1 &
-    "$lab" exec dev timeout 600 kcptun-server -l :29900 -t 127.0.0.1:5201 "${kcp_flags[@]}" >"$work/kcp-server.log" 2>&1 &
-    "$lab" exec cli timeout 600 kcptun-client -r 192.0.2.10:29900 -l 127.0.0.1:15202 "${kcp_flags[@]}" >"$work/kcp-client.log" 2>&1 &
-    "$lab" exec cli timeout 600 "$bin/t2u" forward BENCH-DEV 5201 --local 15201 --server 203.0.113.10 --port 7000 >"$work/forward.log" 2>&1 &
+    big_buffers
+    spawn inet server.log "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning
+    spawn dev iperf-server.log iperf3 -s -p 5201
+    spawn dev device.log "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 --log-level warning --state "$work/device.key"
+    local agent
+    agent="$(child_of "$started")"
     sleep 1
-    tcp="$(iperf cli 192.0.2.10 5201)"
-    kcp=fail
-    if wait_port cli 15202; then kcp="$(iperf cli 127.0.0.1 15202)"; fi
-    t2u=fail
-    if wait_port cli 15201; then t2u="$(iperf cli 127.0.0.1 15201)"; fi
+
+    local tcp_cubic tcp_bbr kcp=fail neb=fail t2u=fail relay=fail cli_cpu=- dev_cpu=- out
+    tcp_cubic="$(iperf cli 192.0.2.10 5201 cubic | cut -d' ' -f1)"
+    tcp_bbr="$(iperf cli 192.0.2.10 5201 bbr | cut -d' ' -f1)"
+
+    spawn dev kcp-server.log kcptun-server -l :29900 -t 127.0.0.1:5201 "${kcp_flags[@]}"
+    local kcp_server=$started
+    spawn cli kcp-client.log kcptun-client -r 192.0.2.10:29900 -l 127.0.0.1:15202 "${kcp_flags[@]}"
+    local kcp_client=$started
+    if wait_port cli 127.0.0.1 15202; then kcp="$(iperf cli 127.0.0.1 15202 cubic | cut -d' ' -f1)"; fi
+    kill "$kcp_server" "$kcp_client" 2>/dev/null || true
+
+    nebula_config lighthouse 4242 true
+    nebula_config cli 0 false
+    nebula_config dev 4243 false
+    spawn inet nebula-lh.log nebula -config "$work/nebula/lighthouse.yml"
+    local n1=$started
+    spawn dev nebula-dev.log nebula -config "$work/nebula/dev.yml"
+    local n2=$started
+    spawn cli nebula-cli.log nebula -config "$work/nebula/cli.yml"
+    local n3=$started
+    if wait_port cli 100.64.0.3 5201; then neb="$(iperf cli 100.64.0.3 5201 bbr | cut -d' ' -f1)"; fi
+    kill "$n1" "$n2" "$n3" 2>/dev/null || true
+
+    spawn cli forward.log "$bin/t2u" forward BENCH-DEV 5201 --local 15201 --server 203.0.113.10 --port 7000
+    local fwd=$started fwd_pid
+    fwd_pid="$(child_of "$fwd")"
+    if wait_port cli 127.0.0.1 15201; then
+        local c0 d0 c1 d1 bytes
+        c0="$(cpu_seconds "$fwd_pid")"; d0="$(cpu_seconds "$agent")"
+        out="$(iperf cli 127.0.0.1 15201 cubic)"
+        c1="$(cpu_seconds "$fwd_pid")"; d1="$(cpu_seconds "$agent")"
+        t2u="${out% *}"; bytes="${out#* }"
+        cli_cpu="$(per_gb "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$bytes")"
+        dev_cpu="$(per_gb "$(awk -v a="$d0" -v b="$d1" 'BEGIN { print b - a }')" "$bytes")"
+    fi
+    local path
     path="$(grep -aoE 'direct|LAN|relay' "$work/forward.log" | tail -n1 || true)"
-    echo "RESULT lab cond=$cond t2u_mbps=$t2u tcp_mbps=$tcp kcptun_mbps=$kcp t2u_path=${path:-unknown}"
-    rows+=("$(printf '%-8s %10s %10s %10s   %s' "$cond" "$t2u" "$tcp" "$kcp" "${path:-unknown}")")
+    kill "$fwd" 2>/dev/null || true
+    wait "$fwd" 2>/dev/null || true
+
+    # Relayed: no direct UDP between the two sides, so only the server's relay can carry the link.
+    "$lab" exec nata nft insert rule ip lab fwd_filter ip daddr 192.0.2.0/24 meta l4proto udp drop
+    spawn cli forward-relay.log "$bin/t2u" forward BENCH-DEV 5201 --local 15203 --server 203.0.113.10 --port 7000
+    local rfwd=$started
+    if wait_port cli 127.0.0.1 15203; then relay="$(iperf cli 127.0.0.1 15203 cubic | cut -d' ' -f1)"; fi
+    local rpath
+    rpath="$(grep -aoE 'direct|LAN|relay' "$work/forward-relay.log" | tail -n1 || true)"
+    kill "$rfwd" 2>/dev/null || true
+
+    echo "RESULT lab cond=$cond t2u_mbps=$t2u t2u_relay_mbps=$relay tcp_cubic_mbps=$tcp_cubic tcp_bbr_mbps=$tcp_bbr kcptun_mbps=$kcp nebula_mbps=$neb ratio_bbr=$(ratio "$t2u" "$tcp_bbr") t2u_cli_cpu_s_per_gb=$cli_cpu t2u_dev_cpu_s_per_gb=$dev_cpu t2u_path=${path:-unknown} relay_path=${rpath:-unknown}"
+    rows+=("$(printf '%-20s %8s %8s %8s %8s %8s %8s %6s %7s %7s  %s/%s' "$cond" "$t2u" "$relay" "$tcp_cubic" "$tcp_bbr" "$kcp" "$neb" \
+        "$(ratio "$t2u" "$tcp_bbr")" "$cli_cpu" "$dev_cpu" "${path:-?}" "${rpath:-?}")")
     "$lab" down
     lab_is_up=0
-done
+}
+
+# --- setup time -------------------------------------------------------------------------------
+
+bench_setup() {
+    local rtt="$1"
+    local bench="${T2U_BENCH:-$bin/t2u-bench}"
+    [ -x "$bench" ] || { echo "lab-bench: $bench missing" >&2; exit 1; }
+    local args=(--client-nat cone --device-nat none)
+    [ "$rtt" != 0 ] && args+=(--rtt "$rtt")
+    "$lab" up "${args[@]}" >"$work/lab.log"
+    lab_is_up=1
+    spawn inet server.log "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning
+    spawn dev echo.log "$bin/t2u" check --echo --echo-port 7007 --echo-host 0.0.0.0
+    spawn dev device.log "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 --log-level warning --state "$work/device.key"
+    sleep 1
+    timeout $((starts * 3 * 15 + 60)) "$lab" exec cli "$bench" setup --server 203.0.113.10 --port 7000 \
+        --device BENCH-DEV --remote-port 7007 --tcp 192.0.2.10:7007 --starts "$starts" --rtt-ms "$rtt" \
+        --known-devices "$work/known_devices" | tee -a "$work/setup.out"
+    "$lab" down
+    lab_is_up=0
+}
+
+rows=()
+if [ "$setup" = 1 ]; then
+    for rtt in $rtts; do bench_setup "$rtt"; done
+    echo
+    grep '^RESULT setup' "$work/setup.out" || true
+    exit 0
+fi
+nebula_certs
+for cond in $conditions; do bench_condition "$cond"; done
 echo
-printf '%-8s %10s %10s %10s   %s\n' condition t2u_mbps tcp_mbps kcptun_mbps t2u_path
+echo "Mbit/s (iperf3 receiver, one stream, ${seconds} s); ratio = t2u / TCP BBR; CPU-s per GB of t2u on the client / device"
+printf '%-20s %8s %8s %8s %8s %8s %8s %6s %7s %7s  %s\n' condition t2u t2u_rly tcp_cub tcp_bbr kcptun nebula ratio cli_cpu dev_cpu path/relay_path
 for row in "${rows[@]}"; do echo "$row"; done

@@ -6,7 +6,7 @@ struct T2UBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "t2u-bench",
         abstract: "t2u benchmarks: each prints a table and ends with one RESULT line.",
-        subcommands: [TransportBenchmark.self, ServerBenchmark.self]
+        subcommands: [TransportBenchmark.self, ServerBenchmark.self, SetupBenchmark.self]
     )
 }
 

@@ -2,6 +2,7 @@
 # t2u NAT lab on Linux network namespaces (root only). Documentation address ranges only.
 #
 #   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash]
+#             [--rtt MS] [--line HOST="t2u-delayline options"]...
 #   lab.sh down                 remove this lab's namespaces (and the processes in them)
 #   lab.sh exec HOST cmd...     run cmd in HOST: inet, nata, natb, cli, dev, dev2
 #   lab.sh status               list this lab's namespaces and NAT rules
@@ -25,6 +26,13 @@
 # --loss N drops N% of packets each way on router A's WAN (nftables numgen); --rate MBIT shapes
 # both directions of router A's WAN with tbf. Each NAT is verified by natprobe.py before `up`
 # returns; `up` removes what it built when anything fails.
+# --line HOST="OPTIONS" puts a delay line on HOST's link to its bridge (HOST: nata or natb for
+# the routers' WANs, cli, dev or dev2 for the LAN hosts): instead of a veth pair, two TAP devices
+# with a t2u-delayline process between them (running in the bridge's namespace, so `down` ends
+# it), OPTIONS being its per-direction settings, a->b = HOST to bridge (e.g. "--delay 20ms
+# --loss 1% --rate 50mbit"; see t2u-delayline --help). --rtt MS is short for a line on nata with
+# MS/2 each way: the client's paths to the server, the relay and the device all get MS more RTT.
+# The binary: $T2U_DELAYLINE, else $T2U_BIN/t2u-delayline, else built (swift build -c release).
 set -euo pipefail
 [ -n "${LAB_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
@@ -48,6 +56,16 @@ in_ns() { local host="$1"; shift; ip netns exec "$(ns "$host")" "$@"; }
 lab_down() {
     local name="$1" n pids
     # Exactly our namespaces: the recorded host names under our exact prefix.
+    # Frames the kernel dropped in the taps' queues towards a delay line (not in its own counters).
+    local taps
+    for taps in "$state_root/$name"/line-*.taps; do
+        [ -e "$taps" ] || continue
+        local lhost liface lbridge lport near far
+        read -r lhost liface lbridge lport <"$taps"
+        near="$(ip netns exec "${name}$lhost" cat "/sys/class/net/$liface/statistics/tx_dropped" 2>/dev/null || echo '?')"
+        far="$(ip netns exec "${name}$lbridge" cat "/sys/class/net/$lport/statistics/tx_dropped" 2>/dev/null || echo '?')"
+        echo "delay line $lhost taps: tx_dropped $lhost=$near $lbridge=$far"
+    done
     for host in "${hosts[@]}"; do
         n="${name}${host}"
         [ -e "/run/netns/$n" ] || continue
@@ -70,6 +88,12 @@ lab_down() {
             kill -KILL $pids 2>/dev/null || true
         fi
         ip netns del "$n" 2>/dev/null || true
+    done
+    # What each delay line carried and dropped (printed by the forwarder on SIGTERM).
+    local log
+    for log in "$state_root/$name"/line-*.log; do
+        [ -e "$log" ] || continue
+        sed -n "s/^\(a->b\|b->a\):/delay line $(basename "$log" .log | sed 's/^line-//') \1:/p" "$log"
     done
     rm -rf "${state_root:?}/$name"
 }
@@ -95,15 +119,53 @@ make_bridge() {
     in_ns "$host" ip link set "$bridge" up
 }
 
+declare -A line_args=()
+
+delayline_bin() {
+    if [ -n "${T2U_DELAYLINE:-}" ]; then echo "$T2U_DELAYLINE"; return; fi
+    if [ -n "${T2U_BIN:-}" ] && [ -x "$T2U_BIN/t2u-delayline" ]; then echo "$T2U_BIN/t2u-delayline"; return; fi
+    local repo
+    repo="$(cd "$here/../.." && pwd)"
+    (cd "$repo" && swift build -c release --product t2u-delayline >&2 && echo "$(swift build -c release --show-bin-path)/t2u-delayline")
+}
+
 no_offload() {
     local host="$1" dev="$2"
     in_ns "$host" ethtool -K "$dev" tso off gso off gro off >/dev/null 2>&1 || true
 }
 
-# veth from HOST (named IFACE there) to a port of BRIDGE in BRIDGE_HOST (named PORT there).
+# A delay line from HOST (IFACE there) to BRIDGE_HOST (PORT there): the forwarder creates both
+# taps in BRIDGE_HOST, says "ready", and IFACE's tap moves to HOST (the fd stays with it). The
+# kernel's queue towards the forwarder (txqueuelen) is raised: at high rates the default 1000
+# frames overflow whenever the forwarder is not scheduled at once.
+delay_link() {
+    local host="$1" iface="$2" bridge_host="$3" port="$4" exe log opts
+    exe="$delayline_exe"
+    log="$state_root/$(lab_name)/line-$host.log"
+    read -ra opts <<<"${line_args[$host]}"
+    in_ns "$bridge_host" "$exe" --tap-a "d-$host" --tap-b "$port" "${opts[@]}" </dev/null >"$log" 2>&1 &
+    for _ in $(seq 1 100); do
+        grep -q '^ready' "$log" 2>/dev/null && break
+        kill -0 $! 2>/dev/null || break
+        sleep 0.05
+    done
+    grep -q '^ready' "$log" 2>/dev/null || { cat "$log" >&2; die "delay line of $host did not start"; }
+    in_ns "$bridge_host" ip link set "d-$host" netns "$(ns "$host")"
+    in_ns "$host" ip link set "d-$host" name "$iface"
+    in_ns "$host" ip link set "$iface" txqueuelen 10000
+    in_ns "$bridge_host" ip link set "$port" txqueuelen 10000
+    echo "$host $iface $bridge_host $port" >"$state_root/$(lab_name)/line-$host.taps"
+}
+
+# veth (or a delay line, see --line) from HOST (named IFACE there) to a port of BRIDGE in
+# BRIDGE_HOST (named PORT there).
 attach() {
     local host="$1" iface="$2" bridge_host="$3" bridge="$4" port="$5"
-    ip link add "$iface" netns "$(ns "$host")" type veth peer name "$port" netns "$(ns "$bridge_host")"
+    if [ -n "${line_args[$host]:-}" ]; then
+        delay_link "$host" "$iface" "$bridge_host" "$port"
+    else
+        ip link add "$iface" netns "$(ns "$host")" type veth peer name "$port" netns "$(ns "$bridge_host")"
+    fi
     in_ns "$bridge_host" ip link set "$port" master "$bridge" up
     in_ns "$host" ip link set "$iface" up
     no_offload "$host" "$iface"
@@ -225,6 +287,15 @@ lab_up() {
             --loss) loss="${2:-}"; shift 2 ;;
             --rate) rate="${2:-}"; shift 2 ;;
             --clash) clash=1; shift ;;
+            --rtt)
+                [[ "${2:-}" =~ ^[0-9]+$ ]] || die "--rtt must be a whole number of milliseconds"
+                line_args[nata]="--delay $(( ${2} * 500 ))us ${line_args[nata]:-}"; shift 2 ;;
+            --line)
+                local spec="${2:-}" lhost
+                lhost="${spec%%=*}"
+                [[ "$spec" == *=* ]] && [[ " nata natb cli dev dev2 " == *" $lhost "* ]] \
+                    || die "--line takes HOST=\"OPTIONS\" with HOST one of nata natb cli dev dev2"
+                line_args[$lhost]="${line_args[$lhost]:-} ${spec#*=}"; shift 2 ;;
             *) die "unknown option for up: $1" ;;
         esac
     done
@@ -234,6 +305,18 @@ lab_up() {
     [[ "$rate" =~ ^[0-9]+$ ]] || die "--rate must be a whole number of Mbit/s"
     [ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
     for tool in ip nft python3 ethtool; do command -v "$tool" >/dev/null || die "$tool is missing (apt-get install iproute2 nftables python3 ethtool)"; done
+    delayline_exe=""
+    if [ ${#line_args[@]} -gt 0 ]; then
+        delayline_exe="$(delayline_bin)"
+        [ -x "$delayline_exe" ] || die "t2u-delayline not found (set T2U_DELAYLINE or T2U_BIN)"
+        # Validate every line's options before building anything.
+        for lhost in "${!line_args[@]}"; do
+            local check_opts
+            read -ra check_opts <<<"${line_args[$lhost]}"
+            "$delayline_exe" --tap-a x --tap-b y "${check_opts[@]}" --check >/dev/null \
+                || die "--line $lhost=\"${line_args[$lhost]# }\": not valid t2u-delayline options"
+        done
+    fi
 
     export T2U_LAB="${T2U_LAB:-t2u-$$-}"
     name="$T2U_LAB"  # global: the EXIT trap needs it
@@ -292,8 +375,10 @@ lab_up() {
     impair "$loss" "$rate"
     printf 'client_nat=%s\ndevice_nat=%s\nloss=%s\nrate=%s\nclash=%s\n' \
         "$client_nat" "$device_nat" "$loss" "$rate" "$clash" >"$state_root/$name/config"
+    for lhost in "${!line_args[@]}"; do echo "line_$lhost=${line_args[$lhost]# }" >>"$state_root/$name/config"; done
     trap - EXIT INT TERM
     echo "lab $name up: client NAT $client_nat, device NAT $device_nat, loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ', clashing routers')"
+    for lhost in "${!line_args[@]}"; do echo "delay line on $lhost:${line_args[$lhost]}"; done
     echo "export T2U_LAB=$name"
 }
 

@@ -25,7 +25,7 @@ ip netns del "$probe"
 [ "$probe_ok" = 1 ] || skip "$why"
 
 # Names the lab scripts use (t2u-PID-N-HOST, selftest's t2u-PID-a-HOST ...), not other tools'.
-lab_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^t2u-[0-9]+-([0-9]+|a|b|other)-[a-z0-9]+$' | sort || true; }
+lab_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^t2u-[0-9]+-([0-9]+|a|b|c|other)-[a-z0-9]+$' | sort || true; }
 before="$(lab_namespaces)"
 report=()
 [ "$mode" = report ] && report=(--report-only)

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The lab cleans up after itself: a failed `up` (here: the NAT probe fails), an `up` stopped by
 # SIGTERM, and `down` all leave no namespace of that lab behind, and never touch another lab's.
+# And the delay line (--rtt) adds the round trip it is asked for, and goes with its lab.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lab="$here/lab.sh"
+# Lab names start with $T2U_LAB when set (so parallel users keep to their own prefix).
+base="${T2U_LAB:-t2u-}"
 shim="$(mktemp -d "${TMPDIR:-/tmp}/t2u-labself.XXXXXX")"
-other="t2u-$$-other-"
+other="${base}$$-other-"
 cleanup() {
     T2U_LAB="$other" "$lab" down >/dev/null 2>&1 || true
-    T2U_LAB="t2u-$$-a-" "$lab" down >/dev/null 2>&1 || true
-    T2U_LAB="t2u-$$-b-" "$lab" down >/dev/null 2>&1 || true
+    T2U_LAB="${base}$$-a-" "$lab" down >/dev/null 2>&1 || true
+    T2U_LAB="${base}$$-b-" "$lab" down >/dev/null 2>&1 || true
+    T2U_LAB="${base}$$-c-" "$lab" down >/dev/null 2>&1 || true
     rm -rf "$shim"
 }
 trap cleanup EXIT
@@ -27,25 +31,41 @@ for a in "\$@"; do [ "\$a" = probe ] && { echo "shim: probe fails on purpose"; e
 exec "$real_python" "\$@"
 SHIM
 chmod +x "$shim/python3"
-if T2U_LAB="t2u-$$-a-" PATH="$shim:$PATH" "$lab" up --client-nat cone --device-nat cone >/dev/null 2>&1; then
+if T2U_LAB="${base}$$-a-" PATH="$shim:$PATH" "$lab" up --client-nat cone --device-nat cone >/dev/null 2>&1; then
     fail "up succeeded although the probe failed"
 fi
-[ "$(count "t2u-$$-a-")" = 0 ] || fail "failed up left namespaces: $(ip netns list | grep "t2u-$$-a-")"
+[ "$(count "${base}$$-a-")" = 0 ] || fail "failed up left namespaces: $(ip netns list | grep "${base}$$-a-")"
 echo "selftest: failed up removed its namespaces"
 
 # 2. SIGTERM during up.
-T2U_LAB="t2u-$$-b-" "$lab" up --client-nat fullcone --device-nat symmetric >/dev/null 2>&1 &
+T2U_LAB="${base}$$-b-" "$lab" up --client-nat fullcone --device-nat symmetric >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do [ "$(count "t2u-$$-b-")" -ge 3 ] && break; sleep 0.05; done
+for _ in $(seq 1 100); do [ "$(count "${base}$$-b-")" -ge 3 ] && break; sleep 0.05; done
 kill -TERM "$pid"
 wait "$pid" 2>/dev/null || true
-[ "$(count "t2u-$$-b-")" = 0 ] || fail "interrupted up left namespaces: $(ip netns list | grep "t2u-$$-b-")"
+[ "$(count "${base}$$-b-")" = 0 ] || fail "interrupted up left namespaces: $(ip netns list | grep "${base}$$-b-")"
 echo "selftest: interrupted up removed its namespaces"
 
 # 3. A good up, then down.
-T2U_LAB="t2u-$$-a-" "$lab" up --client-nat none --device-nat cone >/dev/null
-[ "$(count "t2u-$$-a-")" = 6 ] || fail "up did not create 6 namespaces"
-T2U_LAB="t2u-$$-a-" "$lab" down
-[ "$(count "t2u-$$-a-")" = 0 ] || fail "down left namespaces"
+T2U_LAB="${base}$$-a-" "$lab" up --client-nat none --device-nat cone >/dev/null
+[ "$(count "${base}$$-a-")" = 6 ] || fail "up did not create 6 namespaces"
+T2U_LAB="${base}$$-a-" "$lab" down
+[ "$(count "${base}$$-a-")" = 0 ] || fail "down left namespaces"
 [ "$(count "$other")" = 1 ] || fail "a bystander namespace was removed"
 echo "selftest: up/down clean, bystander untouched"
+
+# 4. A delay line: --rtt 40 adds 40 ms to the client's round trip to the server (ping's average
+# within 38...50 ms; the lab alone is ~0.1 ms), the device's own path stays fast, and down ends
+# the forwarder.
+command -v ping >/dev/null || fail "ping missing (apt-get install iputils-ping)"
+T2U_LAB="${base}$$-c-" "$lab" up --client-nat cone --device-nat cone --rtt 40 >/dev/null
+avg_rtt() { T2U_LAB="${base}$$-c-" "$lab" exec "$1" timeout 20 ping -q -c 5 -i 0.2 203.0.113.10 | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p'; }
+rtt="$(avg_rtt cli)"
+fast="$(avg_rtt dev)"
+awk -v r="$rtt" 'BEGIN { exit !(r >= 38 && r <= 50) }' || fail "RTT through a 40 ms delay line was '$rtt' ms"
+awk -v r="$fast" 'BEGIN { exit !(r < 5) }' || fail "the device's path (no delay line) had RTT '$fast' ms"
+line_pid="$(ip netns pids "${base}$$-c-inet" | head -n1)"
+T2U_LAB="${base}$$-c-" "$lab" down
+[ "$(count "${base}$$-c-")" = 0 ] || fail "down left namespaces of the delay lab"
+if [ -n "$line_pid" ] && kill -0 "$line_pid" 2>/dev/null; then fail "the delay line outlived its lab"; fi
+echo "selftest: delay line --rtt 40: ping RTT ${rtt} ms (device's path ${fast} ms), removed with its lab"

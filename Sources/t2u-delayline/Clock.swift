@@ -1,0 +1,8 @@
+import Glibc
+
+/// CLOCK_MONOTONIC in nanoseconds: the delay line's time base.
+func monotonicNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
