@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "codec.h"
-#include "handshake.h" /* t2u_bucket */
+#include "bucket.h"
 
 #define T2U_DISC_SOURCES 32
 #define T2U_DISC_SUBNETS 16
