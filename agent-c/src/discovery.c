@@ -13,7 +13,7 @@
 #include "log.h"
 
 /* Our IPv4 subnets (every interface, loopback included, as the Swift agent), read every 5 s. */
-static void read_subnets(t2u_discovery *d, uint64_t now) {
+void t2u_discovery_read_subnets(t2u_discovery *d, uint64_t now) {
     if (d->subnets_read_ms && now - d->subnets_read_ms < 5000) return;
     d->subnets_read_ms = now;
     d->nsubnets = 0;
@@ -62,7 +62,7 @@ int t2u_discovery_start(t2u_discovery *d, const char *group, uint16_t port, cons
     }
     if (!joined) t2u_log(T2U_LOG_WARNING, "discovery: multicast group %s not joined on any interface; answering unicast only",
                          group ? group : "-");
-    read_subnets(d, now);
+    t2u_discovery_read_subnets(d, now);
     return 0;
 }
 
@@ -72,7 +72,7 @@ size_t t2u_discovery_decide(t2u_discovery *d, const uint8_t *p, size_t n, uint32
     if (n < T2U_MIN_SEARCH || t2u_sig_parse(p, n, &m, NULL) != 0 || m.type != T2U_SEARCH) return 0;
     size_t ulen = strlen(d->uuid);
     if (m.uuid && (m.uuid_len != ulen || memcmp(m.uuid, d->uuid, ulen) != 0)) return 0;
-    read_subnets(d, now);
+    t2u_discovery_read_subnets(d, now);
     int local = -1;
     for (int i = 0; i < d->nsubnets && local < 0; i++) {
         uint32_t host = ~d->mask[i];
