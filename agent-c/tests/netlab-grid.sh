@@ -4,7 +4,7 @@
 # cell connects and moves its data byte-exact (--report-only: the C agent has no port prediction
 # or birthday spray, so cone x symmetric and symmetric x cone use the relay where the Swift agent
 # goes direct). About 4 minutes; agent-c/test.sh runs it when CAGENT_NETLAB=1.
-#   tests/netlab-grid.sh [AGENT]     env: T2U_BIN (Swift binaries)
+#   tests/netlab-grid.sh [AGENT [grid.sh options]]     env: T2U_BIN (Swift binaries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AGENT="$(cd "$(dirname "${1:-build/t2usvr-c}")" && pwd)/$(basename "${1:-build/t2usvr-c}")"
@@ -14,4 +14,4 @@ trap 'rm -rf "$bin"' EXIT
 ln -s "$T2U_BIN/t2u" "$bin/t2u"
 ln -s "$T2U_BIN/t2u-server" "$bin/t2u-server"
 ln -s "$AGENT" "$bin/t2usvr"
-T2U_BIN="$bin" ../Tests/netlab/grid.sh --report-only
+T2U_BIN="$bin" ../Tests/netlab/grid.sh --report-only "${@:2}"
