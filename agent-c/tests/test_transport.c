@@ -10,15 +10,7 @@
 #include "transport.h"
 #include "traversal.h"
 
-static int failures, checks;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 static t2u_conn conn;
 static t2u_phase_keys client_send, client_recv; /* the client's view */
