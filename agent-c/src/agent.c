@@ -17,6 +17,7 @@
 #include "forward.h"
 #include "handshake.h"
 #include "transport.h"
+#include "traversal.h"
 #include "keyfile.h"
 #include "log.h"
 #include "net.h"
@@ -41,6 +42,7 @@ struct t2u_agent {
     int relay_only; /* T2U_AGENT_RELAY_ONLY=1 (tests): transport only through the server's relay */
     int discovering;
     t2u_discovery discovery;
+    t2u_punch_plan punches[4]; /* the latest introductions' punch rounds */
     int fd, wake[2];
     uint16_t port;
     pthread_t thread;
@@ -108,10 +110,21 @@ static void handle_events(t2u_agent *a) {
         case T2U_EV_NAT:
             t2u_log(T2U_LOG_INFO, "NAT behaviour: kind %u delta %d", ev.nat.kind, ev.nat.delta);
             break;
-        case T2U_EV_INTRODUCED:
-            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx)", t2u_addr_str(&ev.addr, buf, sizeof buf),
-                    (unsigned long long)ev.session_id);
+        case T2U_EV_INTRODUCED: {
+            /* Open our NAT toward the client (its probes then get through); oldest plan replaced. */
+            size_t slot = 0;
+            for (size_t i = 0; i < 4; i++)
+                if (!a->punches[i].live || a->punches[i].started_ms < a->punches[slot].started_ms) slot = i;
+            t2u_discovery subnets; /* only its subnet table */
+            subnets.subnets_read_ms = 0;
+            subnets.nsubnets = 0;
+            t2u_discovery_read_subnets(&subnets, now_ms());
+            int n = t2u_punch_plan_init(&a->punches[slot], ev.session_id, &ev.addr, ev.candidates, ev.ncandidates, subnets.addr,
+                                        subnets.mask, subnets.nsubnets, now_ms());
+            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx): punching %d address(es)",
+                    t2u_addr_str(&ev.addr, buf, sizeof buf), (unsigned long long)ev.session_id, n);
             break;
+        }
         default:
             break;
         }
@@ -261,8 +274,17 @@ static void service_connections(t2u_agent *a, uint64_t now, struct pollfd *fds, 
     }
 }
 
+static void send_punches(t2u_agent *a, uint64_t now) {
+    uint8_t out[T2U_PUNCH_LEN];
+    t2u_addr to;
+    for (size_t i = 0; i < 4; i++)
+        while (t2u_punch_poll(&a->punches[i], now, out, &to) > 0) send_to(a, out, sizeof out, &to);
+}
+
 static uint64_t next_deadline(t2u_agent *a) {
     uint64_t deadline = t2u_sig_next_deadline(&a->sig);
+    for (size_t i = 0; i < 4; i++)
+        if (t2u_punch_deadline(&a->punches[i]) < deadline) deadline = t2u_punch_deadline(&a->punches[i]);
     for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
         if (a->conns[i].conn) {
             uint64_t d = t2u_conn_next_deadline(a->conns[i].conn);
@@ -283,6 +305,7 @@ static void *run(void *arg) {
         t2u_sig_handle_timeout(&a->sig, now);
         send_pending(a, now);
         handle_events(a);
+        send_punches(a, now_ms());
         service_connections(a, now, fds, events, &nfds, CAP - 1);
         uint64_t deadline = next_deadline(a);
         now = now_ms();

@@ -349,28 +349,27 @@ static size_t finish(t2u_writer *w, size_t minimum) {
     return w->overflow ? 0 : w->len;
 }
 
-size_t t2u_write_hello(uint8_t *out, size_t cap, uint32_t id, uint8_t role) {
+/* Every message starts type(1) requestID(4). */
+static void begin(t2u_writer *w, uint8_t *out, size_t cap, uint8_t type, uint32_t id) {
+    t2u_writer_init(w, out, cap);
+    t2u_put_u8(w, type);
+    t2u_put_u32(w, id);
+}
+
+/* HELLO and PROBE: type requestID [role], zero padding to 64 bytes (no amplification). */
+static size_t write_padded(uint8_t *out, size_t cap, uint8_t type, uint32_t id, const uint8_t *role) {
     t2u_writer w;
-    t2u_writer_init(&w, out, cap);
-    t2u_put_u8(&w, T2U_HELLO);
-    t2u_put_u32(&w, id);
-    t2u_put_u8(&w, role);
+    begin(&w, out, cap, type, id);
+    if (role) t2u_put_u8(&w, *role);
     return finish(&w, T2U_MIN_PADDED);
 }
 
-size_t t2u_write_probe(uint8_t *out, size_t cap, uint32_t id) {
-    t2u_writer w;
-    t2u_writer_init(&w, out, cap);
-    t2u_put_u8(&w, T2U_PROBE);
-    t2u_put_u32(&w, id);
-    return finish(&w, T2U_MIN_PADDED);
-}
+size_t t2u_write_hello(uint8_t *out, size_t cap, uint32_t id, uint8_t role) { return write_padded(out, cap, T2U_HELLO, id, &role); }
+size_t t2u_write_probe(uint8_t *out, size_t cap, uint32_t id) { return write_padded(out, cap, T2U_PROBE, id, NULL); }
 
 size_t t2u_write_keepalive(uint8_t *out, size_t cap, uint32_t id, uint64_t token, t2u_nat nat) {
     t2u_writer w;
-    t2u_writer_init(&w, out, cap);
-    t2u_put_u8(&w, T2U_KEEPALIVE);
-    t2u_put_u32(&w, id);
+    begin(&w, out, cap, T2U_KEEPALIVE, id);
     t2u_put_u64(&w, token);
     t2u_put_nat(&w, nat);
     return finish(&w, 0);
@@ -378,9 +377,7 @@ size_t t2u_write_keepalive(uint8_t *out, size_t cap, uint32_t id, uint64_t token
 
 size_t t2u_write_introduce_ack(uint8_t *out, size_t cap, uint32_t id, uint64_t token, uint64_t session) {
     t2u_writer w;
-    t2u_writer_init(&w, out, cap);
-    t2u_put_u8(&w, T2U_INTRODUCE_ACK);
-    t2u_put_u32(&w, id);
+    begin(&w, out, cap, T2U_INTRODUCE_ACK, id);
     t2u_put_u64(&w, token);
     t2u_put_u64(&w, session);
     return finish(&w, 0);
@@ -389,9 +386,7 @@ size_t t2u_write_introduce_ack(uint8_t *out, size_t cap, uint32_t id, uint64_t t
 size_t t2u_write_search_reply(uint8_t *out, size_t cap, uint32_t id, const char *uuid, const t2u_addr *a) {
     t2u_writer w;
     size_t n = strlen(uuid);
-    t2u_writer_init(&w, out, cap);
-    t2u_put_u8(&w, T2U_SEARCH_REPLY);
-    t2u_put_u32(&w, id);
+    begin(&w, out, cap, T2U_SEARCH_REPLY, id);
     t2u_put_u8(&w, (uint8_t)n);
     t2u_put_bytes(&w, uuid, n);
     t2u_put_addr(&w, a);

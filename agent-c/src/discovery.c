@@ -12,26 +12,8 @@
 
 #include "log.h"
 
-static void bucket(t2u_bucket *b, double rate, double burst, uint64_t now) {
-    b->rate = rate;
-    b->burst = burst;
-    b->tokens = burst;
-    b->at_ms = now;
-}
-
-static int take(t2u_bucket *b, uint64_t now) {
-    if (now > b->at_ms) {
-        b->tokens += (double)(now - b->at_ms) / 1000.0 * b->rate;
-        if (b->tokens > b->burst) b->tokens = b->burst;
-        b->at_ms = now;
-    }
-    if (b->tokens < 1.0) return 0;
-    b->tokens -= 1.0;
-    return 1;
-}
-
 /* Our IPv4 subnets (every interface, loopback included, as the Swift agent), read every 5 s. */
-static void read_subnets(t2u_discovery *d, uint64_t now) {
+void t2u_discovery_read_subnets(t2u_discovery *d, uint64_t now) {
     if (d->subnets_read_ms && now - d->subnets_read_ms < 5000) return;
     d->subnets_read_ms = now;
     d->nsubnets = 0;
@@ -51,7 +33,7 @@ int t2u_discovery_start(t2u_discovery *d, const char *group, uint16_t port, cons
     memset(d, 0, sizeof *d);
     d->uuid = uuid;
     d->agent_port = agent_port;
-    bucket(&d->global, 50, 100, now);
+    t2u_bucket_init(&d->global, 50, 100, now);
     d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
     setsockopt(d->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -80,7 +62,7 @@ int t2u_discovery_start(t2u_discovery *d, const char *group, uint16_t port, cons
     }
     if (!joined) t2u_log(T2U_LOG_WARNING, "discovery: multicast group %s not joined on any interface; answering unicast only",
                          group ? group : "-");
-    read_subnets(d, now);
+    t2u_discovery_read_subnets(d, now);
     return 0;
 }
 
@@ -90,7 +72,7 @@ size_t t2u_discovery_decide(t2u_discovery *d, const uint8_t *p, size_t n, uint32
     if (n < T2U_MIN_SEARCH || t2u_sig_parse(p, n, &m, NULL) != 0 || m.type != T2U_SEARCH) return 0;
     size_t ulen = strlen(d->uuid);
     if (m.uuid && (m.uuid_len != ulen || memcmp(m.uuid, d->uuid, ulen) != 0)) return 0;
-    read_subnets(d, now);
+    t2u_discovery_read_subnets(d, now);
     int local = -1;
     for (int i = 0; i < d->nsubnets && local < 0; i++) {
         uint32_t host = ~d->mask[i];
@@ -110,10 +92,10 @@ size_t t2u_discovery_decide(t2u_discovery *d, const uint8_t *p, size_t n, uint32
         if (d->sources[i].used < d->sources[slot].used) slot = i;
     }
     d->sources[slot].ip = src;
-    bucket(&d->sources[slot].bucket, 2, 5, now);
+    t2u_bucket_init(&d->sources[slot].bucket, 2, 5, now);
 found:
     d->sources[slot].used = ++d->clock;
-    if (!take(&d->sources[slot].bucket, now) || !take(&d->global, now)) return 0;
+    if (!t2u_bucket_take(&d->sources[slot].bucket, now) || !t2u_bucket_take(&d->global, now)) return 0;
     t2u_addr a = {.family = 4, .port = d->agent_port};
     uint32_t mine = htonl(d->addr[local]);
     memcpy(a.ip, &mine, 4);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "codec.h"
-#include "handshake.h" /* t2u_bucket */
+#include "bucket.h"
 
 #define T2U_DISC_SOURCES 32
 #define T2U_DISC_SUBNETS 16
@@ -30,6 +30,8 @@ typedef struct {
 /* Binds 0.0.0.0:port and joins `group` on every multicast interface; -1 with err. */
 int t2u_discovery_start(t2u_discovery *d, const char *group, uint16_t port, const char *uuid, uint16_t agent_port,
                         uint64_t now, char *err, size_t errcap);
+/* Our IPv4 subnets (every interface), refreshed when older than 5 s (also used for PunchScope). */
+void t2u_discovery_read_subnets(t2u_discovery *d, uint64_t now);
 /* Reads and answers what is waiting on d->fd. */
 void t2u_discovery_service(t2u_discovery *d, uint64_t now);
 /* The decision on one datagram (tests): reply length (written to out) or 0 (dropped). */

@@ -13,24 +13,6 @@ static void labelled_hash(uint8_t out[32], const char *label, const uint8_t key[
     t2u_sha256_2(out, label, strlen(label), key, 32);
 }
 
-static void bucket_init(t2u_bucket *b, double rate, double burst, uint64_t now) {
-    b->rate = rate;
-    b->burst = burst;
-    b->tokens = burst;
-    b->at_ms = now;
-}
-
-static int bucket_take(t2u_bucket *b, uint64_t now) {
-    if (now > b->at_ms) {
-        b->tokens += (double)(now - b->at_ms) / 1000.0 * b->rate;
-        if (b->tokens > b->burst) b->tokens = b->burst;
-        b->at_ms = now;
-    }
-    if (b->tokens < 1.0) return 0;
-    b->tokens -= 1.0;
-    return 1;
-}
-
 void t2u_hs_init(t2u_hs_responder *r, const uint8_t static_priv[32], const char *password, uint64_t now_ms,
                  double handshakes_per_second) {
     memset(r, 0, sizeof *r);
@@ -51,8 +33,8 @@ void t2u_hs_init(t2u_hs_responder *r, const uint8_t static_priv[32], const char 
     t2u_random(r->cookie_secret, 32);
     r->cookie_rotated_ms = now_ms;
     double rate = handshakes_per_second > 0 ? handshakes_per_second : 200;
-    bucket_init(&r->unproven, rate / 2, rate / 2, now_ms);
-    bucket_init(&r->global, rate, rate, now_ms);
+    t2u_bucket_init(&r->unproven, rate / 2, rate / 2, now_ms);
+    t2u_bucket_init(&r->global, rate, rate, now_ms);
 }
 
 void t2u_hs_cookie(uint8_t out[16], const uint8_t secret[32], const t2u_addr *a) {
@@ -102,7 +84,7 @@ static t2u_bucket *prefix_bucket(t2u_hs_responder *r, const t2u_addr *from, uint
     memcpy(r->prefixes[victim].prefix, prefix, sizeof prefix);
     r->prefixes[victim].live = 1;
     r->prefixes[victim].used = ++r->use_clock;
-    bucket_init(&r->prefixes[victim].bucket, 20, 40, now);
+    t2u_bucket_init(&r->prefixes[victim].bucket, 20, 40, now);
     return &r->prefixes[victim].bucket;
 }
 
@@ -182,7 +164,7 @@ int t2u_hs_respond(t2u_hs_responder *r, const uint8_t *d, size_t len, const t2u_
     }
     /* Budgets before any DH. */
     rotate_cookie(r, now);
-    if (!mac2_valid(r, d, from) && !bucket_take(&r->unproven, now)) {
+    if (!mac2_valid(r, d, from) && !t2u_bucket_take(&r->unproven, now)) {
         uint8_t cookie[16], nonce[12];
         t2u_hs_cookie(cookie, r->cookie_secret, from);
         t2u_random(nonce, 12);
@@ -194,7 +176,7 @@ int t2u_hs_respond(t2u_hs_responder *r, const uint8_t *d, size_t len, const t2u_
         r->cookie_replies++;
         return T2U_HS_COOKIE;
     }
-    if (!bucket_take(prefix_bucket(r, from, now), now) || !bucket_take(&r->global, now)) {
+    if (!t2u_bucket_take(prefix_bucket(r, from, now), now) || !t2u_bucket_take(&r->global, now)) {
         r->rate_limited++;
         return T2U_HS_DROP;
     }

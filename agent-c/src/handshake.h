@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bucket.h"
 #include "codec.h"
 
 #define T2U_INITIATION_LEN 440
@@ -21,7 +22,6 @@
 #define T2U_REPLAY_KEYS 256
 #define T2U_PREFIXES 64
 
-typedef struct { double tokens, rate, burst; uint64_t at_ms; } t2u_bucket;
 
 typedef struct {
     uint8_t key[32];

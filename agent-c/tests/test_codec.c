@@ -11,16 +11,7 @@
 #include "replay.h"
 #include "signaling.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 static size_t unhex(uint8_t *out, size_t cap, const char *hex) {
     size_t n = 0;

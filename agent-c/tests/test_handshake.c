@@ -9,15 +9,7 @@
 #include "handshake.h"
 #include "keyfile.h"
 
-static int failures, checks;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 static t2u_hs_responder r; /* large: static */
 
