@@ -43,12 +43,3 @@ struct HTTPHead: Sendable {
         return HTTPHead(status: status, headers: headers, bodyOffset: bodyOffset)
     }
 }
-
-extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and line breaks.
-    var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
-    }
-}
