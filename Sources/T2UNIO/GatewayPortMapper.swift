@@ -28,6 +28,8 @@ public final class GatewayPortMapper: Sendable {
         var timer: Scheduled<Void>?
         var onChange: (GatewayMapping?) -> Void
         var pendingHTTP: [EventLoopFuture<Void>] = []
+        /// "No mapping" is said at info once; the retries every few minutes at debug.
+        var unavailableLogged = false
 
         init(mapper: GatewayMapper, onChange: @escaping (GatewayMapping?) -> Void) {
             self.mapper = mapper
@@ -134,7 +136,9 @@ public final class GatewayPortMapper: Sendable {
                 logger.info("port mapping lost", metadata: ["reason": "\(why)"])
                 box.onChange(nil)
             case .unavailable(let why):
-                logger.info("no port mapping: no gateway protocol granted one", metadata: ["reason": "\(why)"])
+                logger.log(level: box.unavailableLogged ? .debug : .info, "no port mapping: no gateway protocol granted one; retrying later",
+                           metadata: ["reason": "\(why)"])
+                box.unavailableLogged = true
             }
         }
         rearm()
