@@ -234,11 +234,12 @@ final class PortMapping: @unchecked Sendable {
     }
 
     /// LAN: loopback, or one of the device's LAN candidates (CONNECT lists them after its
-    /// reflexive address). Relay: the server's address. Anything else is a direct WAN path.
+    /// reflexive address) not on its public IP (a port its router mapped is a WAN path).
+    /// Relay: the server's address. Anything else is a direct WAN path.
     private func pathKind(_ address: NetAddress) -> PathKind {
         if address == core.serverAddress { return .relay }
         if address.isLoopback { return .lan }
-        if address != reflexive, let candidates = connectResult?.deviceCandidates.dropFirst(), candidates.contains(address) {
+        if address.host != reflexive?.host, let candidates = connectResult?.deviceCandidates.dropFirst(), candidates.contains(address) {
             return .lan
         }
         return .direct

@@ -112,6 +112,9 @@ public final class DeviceAgent: Sendable {
             try await loop.submit { [config] in
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
             }.get()
+            if options.portMapping && !LocalAddresses.isLoopback(server.host) {
+                runtime.startPortMapping(port: port, candidates: config.candidates)
+            }
             if let group = options.discoveryAddress {
                 runtime.discovery = try await DiscoveryResponder.start(
                     group: loop, port: options.discoveryPort, multicastGroup: group, uuid: options.uuid,

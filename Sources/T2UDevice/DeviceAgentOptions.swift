@@ -35,6 +35,10 @@ public struct DeviceAgentOptions: Sendable {
     /// answers (docs/SECURITY.md §4). nil: read from the interfaces at each use.
     public var localSubnets: [LocalSubnet]?
     public var transport = TransportConfig()
+    /// Ask the LAN's gateway (PCP, NAT-PMP, UPnP-IGD) to map the agent's UDP port and offer the
+    /// mapped address as a candidate: behind a router that grants it, even a symmetric NAT is
+    /// crossed directly. Off when the server is on loopback (nothing to cross).
+    public var portMapping = true
 
     public init(uuid: String, server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.uuid = uuid

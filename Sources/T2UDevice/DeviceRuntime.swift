@@ -12,6 +12,10 @@ final class DeviceRuntime: @unchecked Sendable {
     let policy: ForwardingPolicy
     let logger: Logger
     var discovery: Channel?
+    /// Maps the agent's UDP port at the gateway (nil: off, or not started yet).
+    private var portMapper: EventLoopFuture<GatewayPortMapper>?
+    /// The LAN candidates registered before any mapping (loop-confined).
+    private var lanCandidates: [NetAddress] = []
     /// Loop-confined.
     private var signaling: SignalingClient?
     private var sessions: [ObjectIdentifier: TunnelService] = [:]
@@ -157,12 +161,38 @@ final class DeviceRuntime: @unchecked Sendable {
         }
     }
 
+    /// Starts mapping `port` at the gateway; each mapped address is registered as a candidate
+    /// (first, so clients try it first), in front of the LAN `candidates`.
+    func startPortMapping(port: UInt16, candidates: [NetAddress]) {
+        let started = eventLoop.flatSubmit { [self] in
+            lanCandidates = candidates
+            return GatewayPortMapper.start(internalPort: port, on: eventLoop, logger: logger) { [self] mapping in
+                self.mappingChanged(mapping)
+            }
+        }
+        started.whenFailure { [logger] error in logger.info("no port mapping", metadata: ["reason": "\(error)"]) }
+        eventLoop.execute { self.portMapper = started }
+    }
+
+    private func mappingChanged(_ mapping: GatewayMapping?) {
+        eventLoop.preconditionInEventLoop()
+        guard let signaling else { return }
+        var candidates = lanCandidates
+        if let mapping, !candidates.contains(mapping.external) { candidates.insert(mapping.external, at: 0) }
+        signaling.update(extra: signaling.config.extra, candidates: candidates, now: EndpointDriver.now())
+        driver.requestStep()
+    }
+
     /// How long shutdown waits for sessions to finish closing (peers told, tunnels torn down).
     static let sessionCloseGrace: TimeAmount = .seconds(2)
 
     /// Closes the sessions, the sockets and the threads.
     func shutdown() async {
         if let discovery { try? await discovery.close().get() }
+        // The mapping is deleted at the gateway first (bounded), while the loop still runs.
+        if let mapper = try? await eventLoop.submit({ self.portMapper }).get(), let shell = try? await mapper.get() {
+            try? await shell.stop().get()
+        }
         await closeSessions()
         try? await driver.close(reason: "device shutting down").get()
         try? await group.shutdownGracefully()

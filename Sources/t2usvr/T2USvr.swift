@@ -104,6 +104,9 @@ struct T2USvr: AsyncParsableCommand {
     @Flag(name: .customLong("no-discovery"), help: "Do not answer LAN discovery.")
     var noDiscovery = false
 
+    @Flag(name: .customLong("no-port-mapping"), help: "Do not ask the LAN's router (PCP, NAT-PMP, UPnP-IGD) to map the agent's UDP port.")
+    var noPortMapping = false
+
     @Option(name: .customLong("discovery-port"), help: "UDP port answering LAN discovery.")
     var discoveryPort: UInt16 = 7011
 
@@ -162,6 +165,7 @@ struct T2USvr: AsyncParsableCommand {
         try identityOptions(&options, logger: logger)
         options.udpPort = udpPort
         if noDiscovery { options.discoveryAddress = nil }
+        if noPortMapping { options.portMapping = false }
         options.discoveryPort = discoveryPort
 
         // Catch signals before starting, so one arriving during start still shuts down cleanly.

@@ -11,6 +11,7 @@ server_port=7000
 echo_port=7007
 device_uuid=LAB-DEV-1
 server_args=()
+agent_args=()
 
 # Release binaries with the flags scripts/test.sh builds with, so nothing rebuilds.
 netlab_bin() {
@@ -88,7 +89,7 @@ start_agent() {
     local host="${1:-dev}"
     # A state file keeps the device key across restarts (clients pin it on first use).
     "$lab" exec "$host" "$bin/t2usvr" "$device_uuid" "$server_ip" "$server_port" --log-level "${agent_log_level:-info}" \
-        --state "$cell_logs/agent-$host.key" \
+        --state "$cell_logs/agent-$host.key" "${agent_args[@]}" \
         >>"$cell_logs/agent-$host.log" 2>&1 &
     agent_pid=$!
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # t2u NAT lab on Linux network namespaces (root only). Documentation address ranges only.
 #
-#   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash]
+#   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash] [--device-upnp]
 #             [--rtt MS] [--line HOST="t2u-delayline options"]...
 #   lab.sh down                 remove this lab's namespaces (and the processes in them)
 #   lab.sh exec HOST cmd...     run cmd in HOST: inet, nata, natb, cli, dev, dev2
 #   lab.sh status               list this lab's namespaces and NAT rules
 #   lab.sh flush ROUTER         conntrack -F on nata or natb (mappings forgotten)
 #   lab.sh rebind ROUTER        like a NAT reboot: mappings forgotten, new external ports
+#   lab.sh mappings ROUTER      the port mappings miniupnpd made on ROUTER (--device-upnp)
 #
 # T is none, fullcone, cone or symmetric. The lab is named by $T2U_LAB (default t2u-<pid>-); `up`
 # prints `export T2U_LAB=...` so later calls find it. Namespaces are ${T2U_LAB}HOST, so parallel
@@ -24,8 +25,10 @@
 # router first would otherwise leave a conntrack entry that clashes with the inside host's later
 # mapping); --clash keeps such packets to test against routers that do clash.
 # --loss N drops N% of packets each way on router A's WAN (nftables numgen); --rate MBIT shapes
-# both directions of router A's WAN with tbf. Each NAT is verified by natprobe.py before `up`
-# returns; `up` removes what it built when anything fails.
+# both directions of router A's WAN with tbf. --device-upnp runs miniupnpd on router B (UPnP-IGD,
+# NAT-PMP and PCP on its LAN side; apt-get install miniupnpd-nftables), so the device may map a
+# port. Each NAT is verified by natprobe.py before `up` returns; `up` removes what it built when
+# anything fails.
 # --line HOST="OPTIONS" puts a delay line on HOST's link to its bridge (HOST: nata or natb for
 # the routers' WANs, cli, dev or dev2 for the LAN hosts): instead of a veth pair, two TAP devices
 # with a t2u-delayline process between them (running in the bridge's namespace, so `down` ends
@@ -278,8 +281,57 @@ EOF
     fi
 }
 
+# miniupnpd on ROUTER (WAN address WAN_IP), serving LAN_NET on the "lan" bridge: UPnP-IGD (HTTP
+# on 5000, SSDP), NAT-PMP and PCP (5351). Its nftables backend fills chains of table inet
+# miniupnpd made here. miniupnpd refuses to map behind a "private" WAN address, and documentation
+# addresses count as such: it learns its address by STUN from natprobe.py's responder instead,
+# and the router's own datagrams are exempt from the masquerade so STUN sees a 1:1 NAT.
+gateway_upnp() {
+    local router="$1" wan_ip="$2" lan_net="$3" dir="$state_root/$name/miniupnpd-$1" i
+    mkdir -p "$dir"
+    in_ns "$router" nft -f - <<EOF
+table inet miniupnpd {
+  chain forward { type filter hook forward priority filter; policy accept; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority srcnat - 5; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+EOF
+    in_ns "$router" nft insert rule ip lab postrouting oifname "wan" ip saddr "$wan_ip" accept
+    ip netns exec "$(ns inet)" python3 "$here/natprobe.py" stun >"$dir/stun.log" 2>&1 &
+    for i in $(seq 1 50); do grep -q '^ready' "$dir/stun.log" 2>/dev/null && break; sleep 0.1; done
+    grep -q '^ready' "$dir/stun.log" || die "STUN responder did not start: $(cat "$dir/stun.log")"
+    cat >"$dir/miniupnpd.conf" <<EOF
+ext_ifname=wan
+listening_ip=lan
+http_port=5000
+enable_natpmp=yes
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+ext_perform_stun=yes
+ext_stun_host=203.0.113.12
+ext_stun_port=3480
+lease_file=$dir/leases
+uuid=00000000-0000-4000-8000-0000000000b2
+upnp_table_name=miniupnpd
+upnp_nat_table_name=miniupnpd
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+allow 1024-65535 $lan_net 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF
+    in_ns "$router" miniupnpd -d -f "$dir/miniupnpd.conf" >"$dir/miniupnpd.log" 2>&1 &
+    for i in $(seq 1 100); do grep -q 'Port forwarding is now enabled' "$dir/miniupnpd.log" 2>/dev/null && break; sleep 0.1; done
+    grep -q 'Port forwarding is now enabled' "$dir/miniupnpd.log" || { cat "$dir/miniupnpd.log" >&2; die "$router: miniupnpd did not enable port forwarding"; }
+    echo "$router: miniupnpd serving $lan_net (UPnP-IGD, NAT-PMP, PCP)"
+}
+
 lab_up() {
-    local client_nat="" device_nat="" loss=0 rate=0 clash=0
+    local client_nat="" device_nat="" loss=0 rate=0 clash=0 upnp=0
     while [ $# -gt 0 ]; do
         case "$1" in
             --client-nat) client_nat="${2:-}"; shift 2 ;;
@@ -296,6 +348,7 @@ lab_up() {
                 [[ "$spec" == *=* ]] && [[ " nata natb cli dev dev2 " == *" $lhost "* ]] \
                     || die "--line takes HOST=\"OPTIONS\" with HOST one of nata natb cli dev dev2"
                 line_args[$lhost]="${line_args[$lhost]:-} ${spec#*=}"; shift 2 ;;
+            --device-upnp) upnp=1; shift ;;
             *) die "unknown option for up: $1" ;;
         esac
     done
@@ -316,6 +369,10 @@ lab_up() {
             "$delayline_exe" --tap-a x --tap-b y "${check_opts[@]}" --check >/dev/null \
                 || die "--line $lhost=\"${line_args[$lhost]# }\": not valid t2u-delayline options"
         done
+    fi
+    if [ "$upnp" = 1 ]; then
+        [ "$device_nat" != none ] || die "--device-upnp needs a device NAT (not none)"
+        command -v miniupnpd >/dev/null || die "miniupnpd is missing (apt-get install miniupnpd-nftables)"
     fi
 
     export T2U_LAB="${T2U_LAB:-t2u-$$-}"
@@ -373,11 +430,12 @@ lab_up() {
     [ "$probe_ok" = 1 ] || die "a NAT does not behave as named; not using this lab"
 
     impair "$loss" "$rate"
-    printf 'client_nat=%s\ndevice_nat=%s\nloss=%s\nrate=%s\nclash=%s\n' \
-        "$client_nat" "$device_nat" "$loss" "$rate" "$clash" >"$state_root/$name/config"
+    [ "$upnp" = 0 ] || gateway_upnp natb 203.0.113.2 192.0.2.0/24
+    printf 'client_nat=%s\ndevice_nat=%s\nloss=%s\nrate=%s\nclash=%s\nupnp=%s\n' \
+        "$client_nat" "$device_nat" "$loss" "$rate" "$clash" "$upnp" >"$state_root/$name/config"
     for lhost in "${!line_args[@]}"; do echo "line_$lhost=${line_args[$lhost]# }" >>"$state_root/$name/config"; done
     trap - EXIT INT TERM
-    echo "lab $name up: client NAT $client_nat, device NAT $device_nat, loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ', clashing routers')"
+    echo "lab $name up: client NAT $client_nat, device NAT $device_nat$( [ "$upnp" = 1 ] && echo ' with miniupnpd'), loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ', clashing routers')"
     for lhost in "${!line_args[@]}"; do echo "delay line on $lhost:${line_args[$lhost]}"; done
     echo "export T2U_LAB=$name"
 }
@@ -418,6 +476,11 @@ case "$cmd" in
         in_ns "$router_ns" nft insert rule ip lab postrouting oifname "wan" meta l4proto '{ tcp, udp }' masquerade to "$range"$flags
         in_ns "$router_ns" conntrack -F >/dev/null 2>&1 || die "conntrack -F failed in $router_ns"
         echo "$router_ns: mappings flushed, masquerade now to $range$flags"
+        ;;
+    mappings)
+        # One line per port miniupnpd forwards (its DNAT rules).
+        [ $# -eq 1 ] || die "usage: lab.sh mappings natb"
+        in_ns "$1" nft list chain inet miniupnpd prerouting_miniupnpd | grep dnat || true
         ;;
     status)
         name="$(lab_name)"

@@ -3,6 +3,8 @@
 
   natprobe.py reflect                       in the lab's inet namespace: UDP reflector on
                                             203.0.113.10/.11 ports 3478/3479 and 203.0.113.12:3478
+  natprobe.py stun                          in inet: a minimal STUN binding responder on
+                                            203.0.113.12:3480 (miniupnpd's ext_perform_stun)
   natprobe.py probe --expect TYPE [--label L]
                                             on a LAN host: measure mapping and filtering, print
                                             them, exit 1 unless the NAT behaves as TYPE
@@ -57,6 +59,32 @@ def reflect():
                 sockets[THIRD].sendto(f"altaddr {nonce}".encode(), source)
                 time.sleep(0.05)  # the control arrives last: once it is in, the others had their chance
                 sock.sendto(f"control {nonce}".encode(), source)
+
+
+STUN_ADDRESS = ("203.0.113.12", 3480)
+
+
+def stun():
+    """Answers RFC 5389 binding requests with XOR-MAPPED-ADDRESS from the address they came to.
+    CHANGE-REQUEST is ignored: miniupnpd then sees its four probes answered from where it sent
+    them, its external address as is, and enables port forwarding (the lab router's WAN address
+    is a documentation address, which miniupnpd would otherwise refuse as private)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(STUN_ADDRESS)
+    print("ready", flush=True)
+    deadline = time.monotonic() + 3600
+    sock.settimeout(1.0)
+    while time.monotonic() < deadline:
+        try:
+            data, source = sock.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if len(data) < 20 or data[0:2] != b"\x00\x01" or data[4:8] != b"\x21\x12\xa4\x42":
+            continue
+        port = source[1] ^ 0x2112
+        address = bytes(a ^ b for a, b in zip(socket.inet_aton(source[0]), b"\x21\x12\xa4\x42"))
+        attribute = b"\x00\x20\x00\x08\x00\x01" + port.to_bytes(2, "big") + address
+        sock.sendto(b"\x01\x01" + len(attribute).to_bytes(2, "big") + data[4:20] + attribute, source)
 
 
 def exchange(sock, destination, request, want, collect_s=0.0, tries=6):
@@ -155,12 +183,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
     sub.add_parser("reflect")
+    sub.add_parser("stun")
     probe_parser = sub.add_parser("probe")
     probe_parser.add_argument("--expect", required=True, choices=["none", "fullcone", "cone", "symmetric"])
     probe_parser.add_argument("--label", default="NAT")
     args = parser.parse_args()
     if args.mode == "reflect":
         reflect()
+        return 0
+    if args.mode == "stun":
+        stun()
         return 0
     # A second measurement before calling a NAT wrong: a loaded machine can delay a reply.
     for attempt in range(2):

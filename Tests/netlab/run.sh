@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
-# faults. Needs root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why
-# it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
+# faults, port mapping (with miniupnpd). Needs root, `ip netns`, nftables, ethtool, conntrack and
+# python3; otherwise prints why it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
 # only that cells connect and searches find (not which path they took).
 # Binaries: $T2U_BIN or the release build with scripts/test.sh's flags.
 set -euo pipefail
@@ -46,6 +46,11 @@ step "lab self-test" "$here/selftest.sh"
 step "traversal grid" "$here/grid.sh" "${report[@]}"
 step "LAN search" "$here/search.sh" "${report[@]}"
 step "faults" "$here/faults.sh"
+if command -v miniupnpd >/dev/null 2>&1; then
+    step "port mapping" "$here/portmap.sh" "${report[@]}"
+else
+    echo "netlab: port mapping skipped: miniupnpd missing (.ci/run installs miniupnpd-nftables)"
+fi
 leaked="$(comm -13 <(echo "$before") <(lab_namespaces) | tr '\n' ' ')"
 if [ -n "${leaked// /}" ]; then
     echo "netlab: namespaces left behind: $leaked" >&2

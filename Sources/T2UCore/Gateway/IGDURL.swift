@@ -1,0 +1,51 @@
+/// An `http://` URL of the IGD: numeric IPv4 host, port, path. Gateways announce numeric
+/// LOCATIONs; a name would need DNS the LAN could spoof, so it is refused.
+public struct IGDURL: Equatable, Sendable, CustomStringConvertible {
+    public static let maxLength = 512
+
+    public var host: NetAddress
+    /// Starts with "/".
+    public var path: String
+
+    public init(host: NetAddress, path: String) {
+        self.host = host
+        self.path = path
+    }
+
+    public init(parsing text: String) throws(GatewayParseError) {
+        guard text.utf8.count <= Self.maxLength else { throw .tooLarge(Self.maxLength) }
+        guard text.lowercased().hasPrefix("http://") else { throw .invalid("IGD URL (not http://)") }
+        let rest = text.dropFirst(7)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        let path = slash < rest.endIndex ? String(rest[slash...]) : "/"
+        let hostText: Substring, port: UInt16
+        if let colon = authority.lastIndex(of: ":") {
+            hostText = authority[..<colon]
+            guard let p = UInt16(authority[authority.index(after: colon)...]), p > 0 else { throw .invalid("IGD URL port") }
+            port = p
+        } else {
+            hostText = authority
+            port = 80
+        }
+        guard let address = NetAddress(ipv4: String(hostText), port: port) else { throw .invalid("IGD URL host (not an IPv4 address)") }
+        guard path.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\0" }) else { throw .invalid("IGD URL path") }
+        self.host = address
+        self.path = path
+    }
+
+    /// `reference` (absolute, or a path relative to this URL's host) as a URL on the same host.
+    /// An absolute URL naming another host is refused (the description must not redirect us).
+    public func resolving(_ reference: String) throws(GatewayParseError) -> IGDURL {
+        if reference.lowercased().hasPrefix("http://") {
+            let url = try IGDURL(parsing: reference)
+            guard url.host.host == host.host else { throw .invalid("controlURL on another host") }
+            return url
+        }
+        guard !reference.isEmpty, reference.utf8.count <= Self.maxLength,
+              reference.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\0" }) else { throw .invalid("controlURL") }
+        return IGDURL(host: host, path: reference.hasPrefix("/") ? reference : "/" + reference)
+    }
+
+    public var description: String { "http://\(host)\(path)" }
+}

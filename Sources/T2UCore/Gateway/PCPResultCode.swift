@@ -1,0 +1,22 @@
+/// PCP result codes (RFC 6887 §7.4), with words for the logs.
+public struct PCPResultCode: RawRepresentable, Equatable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let success = PCPResultCode(rawValue: 0)
+    public static let unsupportedVersion = PCPResultCode(rawValue: 1)
+    public static let notAuthorized = PCPResultCode(rawValue: 2)
+    public static let networkFailure = PCPResultCode(rawValue: 7)
+    public static let noResources = PCPResultCode(rawValue: 8)
+    public static let addressMismatch = PCPResultCode(rawValue: 12)
+
+    /// §7.4: these are short-lived; the request may succeed when repeated later.
+    public var isTransient: Bool { self == .networkFailure || self == .noResources || rawValue == 10 || rawValue == 13 }
+
+    public var description: String {
+        let names = ["success", "unsupported version", "not authorized", "malformed request", "unsupported opcode",
+                     "unsupported option", "malformed option", "network failure", "no resources", "unsupported protocol",
+                     "user exceeded quota", "cannot provide external", "address mismatch", "excessive remote peers"]
+        return Int(rawValue) < names.count ? names[Int(rawValue)] : "result code \(rawValue)"
+    }
+}
