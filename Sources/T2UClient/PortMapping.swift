@@ -106,12 +106,14 @@ final class PortMapping: @unchecked Sendable {
         linkCameUp = false
         outcomeReported = false
         handshakeNudgedBy = []
-        let direct = core.options.directDisabled || core.options.relayFirst ? nil : reflexive
+        // The connection enforces the caller's paths itself (device punches included).
+        let policy = core.options.pathPolicy(relay: core.serverAddress) ?? .relayOnly(relay: core.serverAddress)
+        let direct = reflexive.flatMap { policy.allows($0, established: false) ? $0 : nil }
         relayDue = direct == nil
         let connection: Connection
         do {
             connection = try core.driver.connect(to: SocketAddress(direct ?? core.serverAddress), remoteStaticKey: key,
-                                                 password: password)
+                                                 password: password, pathPolicy: policy)
         } catch {
             logger.info("cannot start a connection", metadata: ["error": "\(error)"])
             return fail(.p2pFailed)
@@ -144,7 +146,7 @@ final class PortMapping: @unchecked Sendable {
                     return fail(.p2pFailed)
                 }
                 connectResult = result
-                if direct != nil, tunnel.connection.state == .handshaking {
+                if tunnel.connection.state == .handshaking {
                     // The device's LAN candidates join the race (same LAN; no hairpin needed).
                     let now = EndpointDriver.now()
                     for candidate in result.deviceCandidates.prefix(5) where candidate != reflexive {

@@ -10,6 +10,11 @@ extension Connection {
             stats.packetsRejected &+= 1
             return
         }
+        // An excluded path is never read, so nothing (reply, PATH_RESPONSE, migration) follows it.
+        guard pathPolicy.allows(address, established: state != .handshaking) else {
+            stats.packetsOffPolicy &+= 1
+            return
+        }
         switch type {
         case .handshakeInitiation:
             // The initiator did not get our reply: send the same one again (one per initiation,

@@ -13,6 +13,8 @@ public final class Connection {
     public internal(set) var state: State = .handshaking
     /// Where we currently send.
     public internal(set) var peerAddress: NetAddress
+    /// The paths this connection may use (set by the initiator's owner before the first send).
+    public internal(set) var pathPolicy: PathPolicy = .any
     /// The peer's static public key (pinned by the initiator, learned by the responder).
     public internal(set) var peerStaticKey: [UInt8]
     public internal(set) var stats = ConnectionStats()
