@@ -214,6 +214,9 @@ final class PortMapping: @unchecked Sendable {
         status = .connected
         retryDelay = .nanoseconds(core.options.firstRetryDelay.value)
         listener.setTunnel(tunnel)
+        // A direct path that goes silent falls back to the relay inside this connection (unless
+        // the caller excluded the relay: the connection refuses it then).
+        tunnel.connection.setFallback(core.serverAddress)
         let millis = millisSinceAttemptStart
         let peer = tunnel.connection.peerAddress
         logger.info("link up", metadata: ["port": "\(localPort)", "peer": "\(peer)", "path": "\(pathKind(peer))", "ms": "\(millis)"])

@@ -170,6 +170,9 @@ extension Connection {
         guard !probingOnly else { return }
         let isNewestNonProbing = largestNonProbingPacketNumber.map { header.packetNumber > $0 } ?? true
         if isNewestNonProbing { largestNonProbingPacketNumber = header.packetNumber }
+        // The peer follows us on the new path: its later packets from the old one are a
+        // deliberate move (e.g. its own failover), no longer stragglers.
+        if isNewestNonProbing, address == peerAddress { abandonedAddress = nil }
         if isNewestNonProbing, address != peerAddress, address != abandonedAddress {
             // Another host (relay <-> direct) is another path: its window and RTT start afresh.
             // A new port on the same host is a NAT rebinding: same path, state kept.
@@ -215,7 +218,7 @@ extension Connection {
                 validatedAddress = address
                 if amplificationLimit?.address == address { amplificationLimit = nil }
                 if peerAddress == address { emit(.pathChanged(address)) }
-            } else if let validated = pathProber.onResponse(value, from: address) {
+            } else if let validated = pathProber.onResponse(value, from: address), !failedPathAnswered(validated, now: now) {
                 emit(.pathValidated(validated))
             }
         case .close(let errorCode, let reason):
