@@ -56,6 +56,11 @@ final class PortMapping: @unchecked Sendable {
     /// How long the traversal may look for a better path once the link is direct.
     static let traversalWindow: TimeAmount = .seconds(5)
 
+    /// While a handshake waits, how often the server is asked whether the device is still
+    /// online: a dead device's attempt ends with -4 as soon as the server expired its agent,
+    /// not at the handshake timeout.
+    static let onlineRecheck: TimeAmount = .seconds(1)
+
     init(core: ClientCore, localPort: UInt16, request: PortMappingRequest, listener: TunnelPortListener) {
         self.core = core
         self.localPort = localPort
@@ -121,6 +126,7 @@ final class PortMapping: @unchecked Sendable {
         let tunnel = TunnelService(driver: core.driver, connection: connection, logger: logger)
         pending = tunnel
         watch(tunnel, generation: generation)
+        recheckOnline(generation: generation)
         if direct != nil {
             relayTask = core.loop.scheduleTask(in: .nanoseconds(core.options.relayDeadline.value)) { [self] in
                 guard generation == self.generation, self.current == nil else { return }
@@ -155,6 +161,17 @@ final class PortMapping: @unchecked Sendable {
                 }
                 sendViaRelay(tunnel)
                 startTraversal()
+            }
+        }
+    }
+
+    private func recheckOnline(generation: Int) {
+        _ = core.loop.scheduleTask(in: Self.onlineRecheck) { [self] in
+            guard generation == self.generation, !closed, current == nil, pending != nil else { return }
+            core.query(request.uuid) { [self] result in
+                guard generation == self.generation, !self.closed, self.current == nil else { return }
+                if case .success(let info) = result, !info.online { return fail(.deviceOffline) }
+                recheckOnline(generation: generation)
             }
         }
     }

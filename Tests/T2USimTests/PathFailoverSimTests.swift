@@ -21,20 +21,21 @@ import T2USim
     }
 
     /// Established on the direct path with the relay as both ends' fallback.
-    static func directScenario(seed: UInt64, loss: Double, bytes: Int) throws -> RelayScenario {
+    static func directScenario(seed: UInt64, loss: Double, bytes: Int, clientFallback: Bool = true) throws -> RelayScenario {
         let scenario = RelayScenario(seed: seed, streams: 3, bytesPerStream: bytes, link: link(loss: loss))
         scenario.setDirect(link(loss: loss))
         scenario.network.run(until: scenario.network.now + .seconds(5)) { scenario.device.connection == nil }
         let client = try #require(scenario.client.connection)
         let device = try #require(scenario.device.connection)
-        client.setFallback(relay)
+        if clientFallback { client.setFallback(relay) }
         device.setFallback(relay)
         return scenario
     }
 
-    @Test(arguments: [(UInt64(81), 0.0), (82, 0.01), (83, 0.03)])
-    func deadDirectPathFallsBackAndReturns(seed: UInt64, loss: Double) throws {
-        let scenario = try Self.directScenario(seed: seed, loss: loss, bytes: 3_000_000)
+    /// `clientFallback` false: only the device fails over; the client follows it passively.
+    @Test(arguments: [(UInt64(81), 0.0, true), (82, 0.01, true), (83, 0.03, true), (86, 0.0, false)])
+    func deadDirectPathFallsBackAndReturns(seed: UInt64, loss: Double, clientFallback: Bool) throws {
+        let scenario = try Self.directScenario(seed: seed, loss: loss, bytes: 3_000_000, clientFallback: clientFallback)
         let network = scenario.network
         let client = try #require(scenario.client.connection)
         let device = try #require(scenario.device.connection)
