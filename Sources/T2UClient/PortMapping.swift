@@ -56,6 +56,11 @@ final class PortMapping: @unchecked Sendable {
     /// How long the traversal may look for a better path once the link is direct.
     static let traversalWindow: TimeAmount = .seconds(5)
 
+    /// While a handshake waits, how often the server is asked whether the device is still
+    /// online: a dead device's attempt ends with -4 as soon as the server expired its agent,
+    /// not at the handshake timeout.
+    static let onlineRecheck: TimeAmount = .seconds(1)
+
     init(core: ClientCore, localPort: UInt16, request: PortMappingRequest, listener: TunnelPortListener) {
         self.core = core
         self.localPort = localPort
@@ -106,12 +111,14 @@ final class PortMapping: @unchecked Sendable {
         linkCameUp = false
         outcomeReported = false
         handshakeNudgedBy = []
-        let direct = core.options.directDisabled || core.options.relayFirst ? nil : reflexive
+        // The connection enforces the caller's paths itself (device punches included).
+        let policy = core.options.pathPolicy(relay: core.serverAddress) ?? .relayOnly(relay: core.serverAddress)
+        let direct = reflexive.flatMap { policy.allows($0, established: false) ? $0 : nil }
         relayDue = direct == nil
         let connection: Connection
         do {
             connection = try core.driver.connect(to: SocketAddress(direct ?? core.serverAddress), remoteStaticKey: key,
-                                                 password: password)
+                                                 password: password, pathPolicy: policy)
         } catch {
             logger.info("cannot start a connection", metadata: ["error": "\(error)"])
             return fail(.p2pFailed)
@@ -119,6 +126,7 @@ final class PortMapping: @unchecked Sendable {
         let tunnel = TunnelService(driver: core.driver, connection: connection, logger: logger)
         pending = tunnel
         watch(tunnel, generation: generation)
+        recheckOnline(generation: generation)
         if direct != nil {
             relayTask = core.loop.scheduleTask(in: .nanoseconds(core.options.relayDeadline.value)) { [self] in
                 guard generation == self.generation, self.current == nil else { return }
@@ -144,7 +152,7 @@ final class PortMapping: @unchecked Sendable {
                     return fail(.p2pFailed)
                 }
                 connectResult = result
-                if direct != nil, tunnel.connection.state == .handshaking {
+                if tunnel.connection.state == .handshaking {
                     // The device's LAN candidates join the race (same LAN; no hairpin needed).
                     let now = EndpointDriver.now()
                     for candidate in result.deviceCandidates.prefix(5) where candidate != reflexive {
@@ -153,6 +161,17 @@ final class PortMapping: @unchecked Sendable {
                 }
                 sendViaRelay(tunnel)
                 startTraversal()
+            }
+        }
+    }
+
+    private func recheckOnline(generation: Int) {
+        _ = core.loop.scheduleTask(in: Self.onlineRecheck) { [self] in
+            guard generation == self.generation, !closed, current == nil, pending != nil else { return }
+            core.query(request.uuid) { [self] result in
+                guard generation == self.generation, !self.closed, self.current == nil else { return }
+                if case .success(let info) = result, !info.online { return fail(.deviceOffline) }
+                recheckOnline(generation: generation)
             }
         }
     }
@@ -212,6 +231,9 @@ final class PortMapping: @unchecked Sendable {
         status = .connected
         retryDelay = .nanoseconds(core.options.firstRetryDelay.value)
         listener.setTunnel(tunnel)
+        // A direct path that goes silent falls back to the relay inside this connection (unless
+        // the caller excluded the relay: the connection refuses it then).
+        tunnel.connection.setFallback(core.serverAddress)
         let millis = millisSinceAttemptStart
         let peer = tunnel.connection.peerAddress
         logger.info("link up", metadata: ["port": "\(localPort)", "peer": "\(peer)", "path": "\(pathKind(peer))", "ms": "\(millis)"])

@@ -22,6 +22,9 @@ public final class T2UClient: Sendable {
     /// Starts the SDK: binds its UDP socket and registers with the server in the background.
     public init(options: T2UClientOptions) throws {
         let logger = Logger(label: "t2u.client")
+        guard options.pathPolicy(relay: NetAddress(ipv4: (0, 0, 0, 0), port: 0)) != nil else {
+            throw T2UClientError.invalidArgument("relayDisabled (direct only) excludes directDisabled and relayFirst: choose one")
+        }
         let servers: [NetAddress]
         do {
             servers = try ServerAddressList.resolve(options.server, defaultPort: options.serverPort)

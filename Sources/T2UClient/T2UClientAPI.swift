@@ -26,8 +26,12 @@ public struct T2UClientOptions: Sendable {
     public var discoveryAddress: String = "239.255.75.50"
     public var discoveryPort: UInt16 = 7011
     public var transport = TransportConfig()
-    /// Test/diagnostic switch: never try the device's direct candidates, only the server relay.
+    /// Diagnostic contract (`--relay-only`): the link only ever uses the server relay. Device
+    /// punches, direct probes and migrations are refused by the connection itself.
     public var directDisabled = false
+    /// Diagnostic contract (`--direct-only`): the link never uses the server relay; it is
+    /// direct (WAN or LAN) or it fails. Excludes `directDisabled` and `relayFirst`.
+    public var relayDisabled = false
     /// Test/diagnostic switch: the handshake goes through the relay only; direct paths are
     /// then probed inside the established connection (the relay -> direct upgrade, as when a
     /// NAT lets the direct handshake through too late).
@@ -39,6 +43,18 @@ public struct T2UClientOptions: Sendable {
     public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     /// Where device keys are pinned (trust on first use; a changed key is refused with -6).
     public var knownDevices: KnownDevicesLocation = .default
+
+    /// The paths a link may use, relative to the relay at `relay`; nil when the switches
+    /// contradict each other (no path would be left).
+    public func pathPolicy(relay: NetAddress) -> PathPolicy? {
+        switch (directDisabled, relayDisabled, relayFirst) {
+        case (false, false, false): .any
+        case (true, false, _): .relayOnly(relay: relay)
+        case (false, false, true): .relayFirst(relay: relay)
+        case (false, true, false): .directOnly(relay: relay)
+        case (true, true, _), (false, true, true): nil
+        }
+    }
 
     public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.server = server

@@ -65,6 +65,8 @@ final class DeviceRuntime: @unchecked Sendable {
 
     private func accept(_ connection: Connection) {
         let tunnel = TunnelService(driver: driver, connection: connection, logger: logger)
+        // The server relays this session by connection ID: where a silent direct path falls back to.
+        connection.setFallback(signaling?.config.server)
         tunnel.serveIncomingStreams(policy: policy)
         let key = ObjectIdentifier(tunnel)
         sessions[key] = tunnel

@@ -109,10 +109,12 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     // MARK: connections
 
     /// Starts a handshake to `address` (client side).
-    public func connect(to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?) throws -> Connection {
+    public func connect(to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?,
+                        pathPolicy: PathPolicy = .any) throws -> Connection {
         eventLoop.preconditionInEventLoop()
         guard let peer = NetAddress(address) else { throw ChannelError.badInterfaceAddressFamily }
-        let connection = endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password, now: Self.now())
+        let connection = endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password,
+                                          pathPolicy: pathPolicy, now: Self.now())
         requestStep()
         return connection
     }

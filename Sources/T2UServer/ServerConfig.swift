@@ -12,8 +12,16 @@ public struct ServerConfig: Sendable {
     public var identity: StaticIdentity
     /// Keepalive period told to agents (seconds); agents cap it at 20 s themselves.
     public var keepaliveSeconds: UInt16 = 20
-    /// A registration not refreshed for this long is offline.
-    public var presenceTimeout: Nanos = .seconds(65)
+    /// A registration not refreshed for this long is offline. Default: the keepalive period
+    /// plus `keepaliveGrace`, the time an agent's two retransmissions of a lost keepalive (0.5 s
+    /// and 1.5 s after it) take to arrive, with slack: a silent agent is offline within about
+    /// keepalive + 2 probes instead of three keepalive periods.
+    public var presenceTimeout: Nanos {
+        get { explicitPresenceTimeout ?? .seconds(Int64(keepaliveSeconds)) + Self.keepaliveGrace }
+        set { explicitPresenceTimeout = newValue }
+    }
+    private var explicitPresenceTimeout: Nanos?
+    public static let keepaliveGrace: Nanos = .seconds(3)
     /// INTRODUCE retransmission: first interval (doubling) and number of sends.
     public var introduceRetransmit: Nanos = .milliseconds(500)
     public var introduceMaxSends = 8

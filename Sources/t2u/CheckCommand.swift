@@ -62,6 +62,7 @@ struct Check: AsyncParsableCommand {
     var port: Int = 7000
     @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
     var key: String?
+    @OptionGroup var paths: PathOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -90,6 +91,7 @@ struct Check: AsyncParsableCommand {
         var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
         options.firstRetryDelay = .milliseconds(500)
         options.knownDevices = pins.location
+        paths.apply(to: &options)
         let client = try startClient(options)
         let recorder = CheckRecorder()
         let request = PortMappingRequest(uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), password: password)

@@ -24,6 +24,25 @@ struct ServerOptions: ParsableArguments {
     }
 }
 
+/// Diagnosis: pin the link to one kind of path (`directDisabled` / `relayDisabled`, contracts
+/// the connection enforces).
+struct PathOptions: ParsableArguments {
+    @Flag(name: .long, help: "Use only the server's relay: direct and LAN paths are never tried, nor followed when the device punches.")
+    var relayOnly = false
+
+    @Flag(name: .long, help: "Never use the server's relay: the link is direct (WAN or LAN) or it fails with -2.")
+    var directOnly = false
+
+    func validate() throws {
+        if relayOnly && directOnly { throw ValidationError("--relay-only and --direct-only exclude each other: choose one") }
+    }
+
+    func apply(to options: inout T2UClientOptions) {
+        options.directDisabled = relayOnly
+        options.relayDisabled = directOnly
+    }
+}
+
 /// Diagnostics go to stderr through swift-log; results go to stdout.
 struct LogOptions: ParsableArguments {
     @Option(name: .long, help: "Diagnostics on stderr: trace, debug, info, notice, warning, error or critical.")

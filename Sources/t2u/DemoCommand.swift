@@ -213,6 +213,7 @@ struct DemoRun {
                 }
             }
             for (index, plan) in plans.enumerated() {
+                let relayedBefore = try await server.counters().relayedBytes
                 var result = try await transfer(
                     plan: plan.label, options: plan.options, uuid: uuid, remotePort: sink.port, seed: UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15,
                     group: group)
@@ -220,6 +221,14 @@ struct DemoRun {
                 guard let received = await sinkResults.next() else { throw DemoFailure("the device's TCP service stopped") }
                 let receiverAgrees = received.bytes == bytes && received.digest == result.sentDigest
                 result.summary.verified = result.summary.verified && receiverAgrees
+                if plan.options.directDisabled {
+                    // The contract, from the server's side: every byte crossed its relay (the
+                    // relayed datagrams carry the stream plus headers, so at least `bytes`).
+                    let relayed = try await server.counters().relayedBytes - relayedBefore
+                    let allRelayed = relayed >= bytes
+                    say("relay    the server relayed \(amount(Double(relayed))) for \(amount(Double(bytes))) sent: \(allRelayed ? "every byte went through the relay" : "BYTES BYPASSED THE RELAY")")
+                    result.summary.verified = result.summary.verified && allRelayed
+                }
                 say("verify   sender \(hex(result.sentDigest).prefix(16))..., receiver \(hex(received.digest).prefix(16))... (\(received.bytes) bytes): \(result.summary.verified ? "verified" : "MISMATCH")")
                 results.append(result.summary)
             }
@@ -264,7 +273,7 @@ struct DemoRun {
         }
     }
 
-    /// Client options that skip the direct path, if the SDK offers that diagnostic.
+    /// Client options that exclude the direct path (a contract the connection enforces).
     private func relayOnlyOptions(_ base: T2UClientOptions) -> T2UClientOptions? {
         var options = base
         options.directDisabled = true

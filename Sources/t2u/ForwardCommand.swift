@@ -32,6 +32,7 @@ struct Forward: AsyncParsableCommand {
     @OptionGroup var secret: PasswordOptions
     @OptionGroup var pins: KnownDevicesOptions
     @OptionGroup var server: ServerOptions
+    @OptionGroup var paths: PathOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -51,6 +52,7 @@ struct Forward: AsyncParsableCommand {
         let signals = TerminationSignals()
         var options = server.clientOptions
         options.knownDevices = pins.location
+        paths.apply(to: &options)
         let client = try startClient(options)
         let request = PortMappingRequest(
             uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)

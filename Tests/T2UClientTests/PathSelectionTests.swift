@@ -119,6 +119,37 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         await server.stop()
     }
 
+    /// Direct only (`relayDisabled`): the link comes up on a direct path and the server relays
+    /// nothing for it; asking for both exclusions is refused at init.
+    @Test func directOnlyNeverTouchesTheRelay() async throws {
+        let server = TestServer()
+        try await server.start()
+        let device = try TestDevice(uuid: "cam-d", server: server.address)
+        try await device.start()
+        let echo = EchoService()
+        try await echo.start()
+        var options = clientOptions(server)
+        options.relayDisabled = true
+        var contradictory = options
+        contradictory.directDisabled = true
+        #expect(throws: T2UClientError.self) { try T2UClient(options: contradictory) }
+        let client = try T2UClient(options: options)
+        try await waitUntil("registered") { await client.status() == .connected }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-d", remotePort: echo.port))
+        let payload = pattern(64 * 1024, seed: 3)
+        #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
+        let (status, path) = await client.portStatus(port)
+        #expect(status == .connected)
+        #expect(path?.relayed == false, "\(String(describing: path))")
+        #expect(try await server.runner.counters().relayedBytes == 0)
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await device.stop()
+        await echo.stop()
+        await server.stop()
+    }
+
     /// Relay first, then the direct path validates and the SAME connection moves there while
     /// two echo transfers (both directions) run: byte-exact, PathInfo relayed before, not after.
     @Test func relayToDirectUpgradeMidTransferIsByteExact() async throws {

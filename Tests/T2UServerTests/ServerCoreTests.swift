@@ -69,6 +69,26 @@ import Testing
             == .error(requestID: UInt32(truncatingIfNeeded: deviceToken), code: .unknownSession))
     }
 
+    /// A silent agent is offline once its keepalive period and the two retransmissions of a
+    /// lost keepalive have passed (keepalive + `keepaliveGrace`), not three periods later.
+    @Test func silentAgentExpiresAfterKeepalivePlusTwoProbes() throws {
+        let h = ServerHarness()
+        let presence = h.core.config.presenceTimeout
+        #expect(presence == .seconds(Int64(h.core.config.keepaliveSeconds)) + ServerConfig.keepaliveGrace)
+        _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
+        let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
+        func online(_ id: UInt32) -> Bool? {
+            guard case .queryResult(let answer)? = h.request(.query(requestID: id, token: clientToken, uuid: "CAM-1"), from: Addr.client)
+            else { return nil }
+            return answer.online
+        }
+        h.advance(by: presence - .seconds(1))
+        #expect(online(10) == true, "offline before keepalive + grace")
+        h.advance(by: .seconds(2))
+        #expect(online(11) == false, "still online after keepalive + grace (\(presence))")
+        #expect(h.core.counters.expirations == 1)
+    }
+
     @Test func queryReturnsExtraPublicAddressAndKey() throws {
         let h = ServerHarness()
         let extra = Array("model=NVR-8;fw=2.1".utf8)

@@ -62,8 +62,8 @@ final class TransferHost: SimulatedHost {
         self.bytesPerStream = bytesPerStream
     }
 
-    func connect(to peer: NetAddress, key: [UInt8], password: [UInt8]?, now: Instant) {
-        connection = endpoint.connect(to: peer, remoteStaticKey: key, password: password, now: now)
+    func connect(to peer: NetAddress, key: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any, now: Instant) {
+        connection = endpoint.connect(to: peer, remoteStaticKey: key, password: password, pathPolicy: pathPolicy, now: now)
     }
 
     var streamBytesReceived: Int { incoming.values.reduce(0) { $0 + $1.bytes } }

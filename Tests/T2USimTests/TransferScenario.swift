@@ -14,7 +14,7 @@ struct TransferScenario {
 
     init(seed: UInt64, config: TransportConfig = TransportConfig(), streams: Int, bytesPerStream: Int,
          deviceBytesPerStream: Int? = nil, link: LinkConditions, clientPassword: [UInt8]? = nil,
-         devicePassword: [UInt8]? = nil) {
+         devicePassword: [UInt8]? = nil, clientPathPolicy: PathPolicy = .any) {
         self.seed = seed
         network = SimulatedNetwork(seed: seed)
         let clientEntropy = SeededEntropy(seed: seed &+ 1)
@@ -33,7 +33,8 @@ struct TransferScenario {
         network.add(device)
         network.setLink(from: Self.clientAddress, to: Self.deviceAddress, link)
         network.setLink(from: Self.deviceAddress, to: Self.clientAddress, link)
-        client.connect(to: Self.deviceAddress, key: deviceIdentity.publicKey, password: clientPassword, now: network.now)
+        client.connect(to: Self.deviceAddress, key: deviceIdentity.publicKey, password: clientPassword,
+                       pathPolicy: clientPathPolicy, now: network.now)
     }
 
     /// Runs until both sides received every stream completely, or `limit` of virtual time.

@@ -12,6 +12,8 @@ echo_port=7007
 device_uuid=LAB-DEV-1
 server_args=()
 agent_args=()
+# A caller's T2U_LAB is the prefix of every lab made here (parallel runs never collide).
+lab_prefix="${T2U_LAB:-t2u-}"
 
 # Release binaries with the flags scripts/test.sh builds with, so nothing rebuilds.
 netlab_bin() {
@@ -45,7 +47,7 @@ netlab_cleanup() {
 netlab_up() {
     local name="$1"; shift
     lab_counter=$((lab_counter + 1))
-    export T2U_LAB="t2u-$$-$lab_counter-"
+    export T2U_LAB="${lab_prefix}$$-$lab_counter-"
     current_lab="$T2U_LAB"
     cell_logs="$logs/$name"
     mkdir -p "$cell_logs"

@@ -9,8 +9,14 @@
 #   relay     the same restart under symmetric x symmetric, where the tunnel is relayed by that
 #             server: the relay session is resumed (RELAY_UNKNOWN, CONNECT resume) and the
 #             stream survives (--reconnect only so that a break is counted, not fatal)
-#   agent     t2usvr killed (SIGKILL) mid-transfer, restarted later: the client reports -3 or
-#             -4, then connected again, and a new connection works
+#   agent     t2usvr killed (SIGKILL) mid-transfer, restarted later: the client reports -3
+#             within 3 s of the kill (unanswered probes on the direct path, then on the relay),
+#             the server expires the agent within keepalive + 3 s, -4 follows within 5 s of
+#             that, then connected again, and a new connection works. Prints the three times.
+#   pathloss  the direct path (cone x cone) blackholed mid-transfer on router A, then opened
+#             again: the same connection falls back to the relay within 2 s, the stream
+#             byte-exact throughout (breaks=0). Prints that time and the time back to direct
+#             once the path is open again (not asserted yet: see the fault).
 #   offline   device offline when the client starts: -4, then connected once t2usvr starts
 # Exit 1 naming the failed faults (with their logs). Root only.
 #
@@ -18,7 +24,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-all=(flush rebind server relay agent offline)
+all=(flush rebind server relay agent pathloss offline)
 selected=("${all[@]}")
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -52,6 +58,24 @@ check_end() {
     check_pid=""
     line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
     [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
+}
+
+# Milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# ms_until LOG PATTERN T0 SECONDS [FROM_LINE]: polls LOG (lines after FROM_LINE) every 20 ms until
+# PATTERN appears, then prints the milliseconds since T0 (an upper bound: polling adds <= 20 ms).
+# Returns 1 after SECONDS.
+ms_until() {
+    local log="$1" pattern="$2" t0="$3" limit=$(($(now_ms) + $4 * 1000)) from="${5:-0}"
+    while [ "$(now_ms)" -lt "$limit" ]; do
+        if tail -n "+$((from + 1))" "$log" 2>/dev/null | grep -q "$pattern"; then
+            echo $(($(now_ms) - t0))
+            return 0
+        fi
+        sleep 0.02
+    done
+    return 1
 }
 
 # Waits (bounded) until the check has reported the link up with a path.
@@ -142,16 +166,27 @@ fault_agent() {
     check_begin 100 --reconnect
     wait_path || return 1
     sleep 2
+    local killed_ms
+    killed_ms=$(now_ms)
     kill -KILL "$agent_pid"
     wait "$agent_pid" 2>/dev/null || true
-    local killed=$SECONDS noticed=0 back=0
-    # Bounded wait for the client to notice (-3 interrupted or -4 offline).
-    for _ in $(seq 1 200); do
-        if grep -q "status -[34]" "$cell_logs/check.log"; then noticed=1; break; fi
-        sleep 0.5
+    local killed=$SECONDS back=0 to3="" offline_ms="" to4=""
+    to3="$(ms_until "$cell_logs/check.log" "status -3" "$killed_ms" 30)" || to3=""
+    # When the server says offline (t2u query exits non-zero), polled from the client's host
+    # for up to 100 s.
+    while [ $(($(now_ms) - killed_ms)) -lt 100000 ]; do
+        if ! "$lab" exec cli timeout 5 "$bin/t2u" query "$device_uuid" --server "$server_ip" --port "$server_port" --wait 1 \
+            >>"$cell_logs/query.log" 2>&1; then
+            offline_ms=$(($(now_ms) - killed_ms))
+            break
+        fi
+        sleep 0.2
     done
-    local notice_s=$((SECONDS - killed))
-    echo "client noticed the dead agent: $noticed after $notice_s s" >>"$cell_logs/fault.log"
+    to4="$(ms_until "$cell_logs/check.log" "status -4" "$killed_ms" 60)" || to4=""
+    local after_offline="?"
+    [ -n "$offline_ms" ] && [ -n "$to4" ] && after_offline=$((to4 - offline_ms))
+    echo "kill -> -3: ${to3:-never} ms; kill -> server offline: ${offline_ms:-never} ms; -> -4: ${to4:-never} ms (${after_offline} ms after the server)" \
+        >>"$cell_logs/fault.log"
     start_agent dev
     # Connected again (a second "status 1"), then 2 s of data through a new connection.
     for _ in $(seq 1 120); do
@@ -162,10 +197,54 @@ fault_agent() {
     sleep 2
     kill -TERM "$check_pid" 2>/dev/null || true
     check_end
-    summary[agent]="noticed=$noticed after ${notice_s} s, back=$back"
+    summary[agent]="kill->-3 ${to3:-never} ms (target 3000), kill->server-offline ${offline_ms:-never} ms, kill->-4 ${to4:-never} ms (${after_offline} ms after the server; target 5000), back=$back"
+    echo "FIGURE liveness dead_device_to_minus3_ms=${to3:-never} server_offline_ms=${offline_ms:-never} minus4_after_server_ms=${after_offline}"
     local statuses
     statuses="$(check_field "$line" statuses)"
-    [ "$noticed" = 1 ] && [ "$back" = 1 ] && [ "$(check_field "$line" ok)" = 1 ] && [[ "$statuses" =~ -[34]@[0-9]+,(0@[0-9]+,)?1@ ]]
+    # Targets: -3 within 3 s of the death; the server expires the agent within keepalive (5 s
+    # here) + 3 s (+ polling); -4 within 5 s of that.
+    [ -n "$to3" ] && [ "$to3" -le 3000 ] && [ -n "$offline_ms" ] && [ "$offline_ms" -le 9000 ] \
+        && [ "$after_offline" != "?" ] && [ "$after_offline" -le 5000 ] && [ "$back" = 1 ] && [ "$(check_field "$line" ok)" = 1 ] \
+        && [[ "$statuses" =~ -[34]@[0-9]+,(0@[0-9]+,)?1@ ]]
+}
+
+# Drops (or lets through again) every datagram between the two NATs' WANs on router A: the
+# direct path dies, the relay (via the server on 203.0.113.10) stays.
+direct_path() {
+    if [ "$1" = block ]; then
+        "$lab" exec nata nft add table ip lab_block &&
+            "$lab" exec nata nft add chain ip lab_block blackhole "{ type filter hook forward priority -10; policy accept; }" &&
+            "$lab" exec nata nft add rule ip lab_block blackhole ip saddr 203.0.113.2 drop &&
+            "$lab" exec nata nft add rule ip lab_block blackhole ip daddr 203.0.113.2 drop
+    else
+        "$lab" exec nata nft delete table ip lab_block
+    fi
+}
+
+fault_pathloss() {
+    setup pathloss cone cone || return 1
+    check_begin 20
+    wait_for_log "$cell_logs/check.log" "path direct" 150 || return 1
+    sleep 2
+    local from blocked_ms to_relay="" to_direct=""
+    from=$(wc -l <"$cell_logs/check.log")
+    blocked_ms=$(now_ms)
+    direct_path block || return 1
+    to_relay="$(ms_until "$cell_logs/check.log" "path relay" "$blocked_ms" 10 "$from")" || to_relay=""
+    sleep 3
+    from=$(wc -l <"$cell_logs/check.log")
+    local opened_ms
+    opened_ms=$(now_ms)
+    direct_path open || return 1
+    to_direct="$(ms_until "$cell_logs/check.log" "path direct" "$opened_ms" 10 "$from")" || to_direct=""
+    echo "blackholed -> relay: ${to_relay:-never} ms; opened -> direct: ${to_direct:-never} ms" >>"$cell_logs/fault.log"
+    check_end
+    summary[pathloss]="direct dead->relay ${to_relay:-never} ms (target 2000), back->direct ${to_direct:-never} ms, breaks=$(check_field "$line" breaks)"
+    echo "FIGURE liveness direct_dead_to_relay_ms=${to_relay:-never} direct_back_ms=${to_direct:-never} breaks=$(check_field "$line" breaks)"
+    # The return to direct is printed, not asserted yet: in the lab it came back in 0.16 s once
+    # and not within 10 s in 4 later runs (the simulator returns in 0.07-0.14 s; open issue).
+    [ -n "$to_relay" ] && [ "$to_relay" -le 2000 ] \
+        && [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ]
 }
 
 fault_offline() {

@@ -7,6 +7,7 @@ extension Connection {
     public func probePath(to address: NetAddress, attempts: Int = 4, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .established else { return }
+        guard pathPolicy.allows(address, established: true) else { return emit(.pathProbeFailed(address)) }
         if let dropped = pathProber.start(address, challenge: entropy.nextUInt64(), attempts: attempts, now: now) {
             emit(.pathProbeFailed(dropped))
         }
@@ -15,13 +16,13 @@ extension Connection {
     /// Number of `probePath` probes still waiting for an answer.
     public var outstandingPathProbes: Int { pathProber.outstanding }
 
-    /// Sends from now on to `address` (one `probePath` validated). The peer follows when our
+    /// Sends from now on to `address` (one `probePath` validated; never one the policy excludes). The peer follows when our
     /// newest non-probing packets arrive from the new path. Congestion state and RTT start
     /// afresh (RFC 9000 §9.4: the old path's window and RTT say nothing about the new one);
     /// packets in flight stay tracked, so whatever the old path loses is sent again.
     public func migrate(to address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
-        guard state == .established, address != peerAddress else { return }
+        guard state == .established, address != peerAddress, pathPolicy.allows(address, established: true) else { return }
         abandonedAddress = peerAddress
         peerAddress = address
         validatedAddress = address
@@ -40,7 +41,7 @@ extension Connection {
     /// from whichever address, completes the handshake and becomes the peer address.
     public func sendHandshake(alsoTo address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
-        guard state == .handshaking, initiator != nil else { return }
+        guard state == .handshaking, initiator != nil, pathPolicy.allows(address, established: false) else { return }
         if address == peerAddress {
             handshakeRetransmitAt = now
         } else if !handshakeAlsoTo.contains(address), handshakeAlsoTo.count < Self.maxHandshakeAddresses {

@@ -10,6 +10,11 @@ extension Connection {
             stats.packetsRejected &+= 1
             return
         }
+        // An excluded path is never read, so nothing (reply, PATH_RESPONSE, migration) follows it.
+        guard pathPolicy.allows(address, established: state != .handshaking) else {
+            stats.packetsOffPolicy &+= 1
+            return
+        }
         switch type {
         case .handshakeInitiation:
             // The initiator did not get our reply: send the same one again (one per initiation,
@@ -165,6 +170,9 @@ extension Connection {
         guard !probingOnly else { return }
         let isNewestNonProbing = largestNonProbingPacketNumber.map { header.packetNumber > $0 } ?? true
         if isNewestNonProbing { largestNonProbingPacketNumber = header.packetNumber }
+        // The peer follows us on the new path: its later packets from the old one are a
+        // deliberate move (e.g. its own failover), no longer stragglers.
+        if isNewestNonProbing, address == peerAddress { abandonedAddress = nil }
         if isNewestNonProbing, address != peerAddress, address != abandonedAddress {
             // Another host (relay <-> direct) is another path: its window and RTT start afresh.
             // A new port on the same host is a NAT rebinding: same path, state kept.
@@ -210,7 +218,7 @@ extension Connection {
                 validatedAddress = address
                 if amplificationLimit?.address == address { amplificationLimit = nil }
                 if peerAddress == address { emit(.pathChanged(address)) }
-            } else if let validated = pathProber.onResponse(value, from: address) {
+            } else if let validated = pathProber.onResponse(value, from: address), !failedPathAnswered(validated, now: now) {
                 emit(.pathValidated(validated))
             }
         case .close(let errorCode, let reason):

@@ -23,6 +23,7 @@ extension Connection {
             if let validation { deadline = min(deadline, validation) }
             if let probe = pathProber.deadline() { deadline = min(deadline, probe) }
             if let since = unansweredSince { deadline = min(deadline, since + config.deadPeerTimeout) }
+            if let failure = pathFailureDeadline { deadline = min(deadline, failure) }
             return deadline
         }
         var deadline = min(lastReceiveTime + idleTimeout, lastSendTime + config.keepaliveInterval)
@@ -34,6 +35,7 @@ extension Connection {
         if let since = unansweredSince {
             deadline = min(deadline, since + config.deadPeerTimeout, lastSendTime + maxProbeInterval)
         }
+        if let failure = pathFailureDeadline { deadline = min(deadline, failure) }
         if !scheduler.isEmpty || probesPending > 0 {
             if probesPending > 0 { return lastNow }
             if recovery.congestionAllowance() >= config.maxDatagramSize {
@@ -68,6 +70,8 @@ extension Connection {
                 enterClosed(.peerUnreachable)
                 return
             }
+            failOverIfPathFailed(now: now)
+            if state != .established { return }
             if let loss = recovery.lossDetectionDeadline(), loss <= now {
                 let (lost, probes) = recovery.onLossDetectionTimeout(now: now)
                 onPacketsLost(lost)
@@ -78,7 +82,9 @@ extension Connection {
             // PTO backed off, so a live peer behind a lossy path gets a chance to answer
             // before the dead-peer rule fires.
             if unansweredSince != nil, now >= lastSendTime + maxProbeInterval { probesPending = max(probesPending, 1) }
-            for failed in pathProber.expire(now: now) { emit(.pathProbeFailed(failed)) }
+            for failed in pathProber.expire(now: now) where !failedPathProbeExpired(failed, now: now) {
+                emit(.pathProbeFailed(failed))
+            }
             if let failed = pathValidator.expire(now: now), peerAddress == failed {
                 // The new address never answered: go back to the last one that did.
                 peerAddress = validatedAddress

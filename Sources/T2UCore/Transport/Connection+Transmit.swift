@@ -20,10 +20,14 @@ extension Connection {
                 return also
             }
             guard let due = handshakeRetransmitAt, due <= now else { return nil }
-            buffer.writeBytes(initiator.initiationDatagram)
             handshakeRetransmitAt = now + handshakeRetransmitInterval
             handshakeRetransmitInterval = min(handshakeRetransmitInterval * 2, .seconds(2))
             handshakeAlsoPending = handshakeAlsoTo
+            // An excluded first address (the owner's mistake) gets nothing; the others still do.
+            guard pathPolicy.allows(peerAddress, established: false) else {
+                return pollTransmit(now: now, into: &buffer)
+            }
+            buffer.writeBytes(initiator.initiationDatagram)
             countSent(buffer)
             return peerAddress
         case .closing:

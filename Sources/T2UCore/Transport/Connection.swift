@@ -13,6 +13,8 @@ public final class Connection {
     public internal(set) var state: State = .handshaking
     /// Where we currently send.
     public internal(set) var peerAddress: NetAddress
+    /// The paths this connection may use (set by the initiator's owner before the first send).
+    public internal(set) var pathPolicy: PathPolicy = .any
     /// The peer's static public key (pinned by the initiator, learned by the responder).
     public internal(set) var peerStaticKey: [UInt8]
     public internal(set) var stats = ConnectionStats()
@@ -90,6 +92,11 @@ public final class Connection {
     var pathProber = PathProber()
     /// Probes and data packets alternate when both wait, so a spray never starves data.
     var probeTurn = true
+    /// Where to fail over to when the current path goes silent (`setFallback`), and the path
+    /// that failed (probed until it answers again).
+    var fallbackAddress: NetAddress?
+    var failedPathAddress: NetAddress?
+    var failedOverAt: Instant?
     /// Last address that answered a challenge (or the handshake): fallback if a migration fails.
     var validatedAddress: NetAddress
     /// Set while `peerAddress` is a new address not validated yet (3x limit, RFC 9000 §8).

@@ -41,7 +41,7 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
         case .local(let code): return "closed locally (code \(code))"
         case .peer(let code, let reason): return "closed by peer (code \(code)\(reason.isEmpty ? "" : ": \(reason)"))"
         case .idleTimeout: return "idle timeout: no packet from the peer"
-        case .peerUnreachable: return "peer unreachable: nothing answered our packets for the dead-peer timeout"
+        case .peerUnreachable: return "peer unreachable: nothing answered our packets on any path"
         case .handshakeTimeout: return "handshake timed out: the peer did not answer"
         case .passwordRejected: return "the device rejected the password or did not prove it"
         case .handshakeFailed(let why): return "handshake failed: \(why)"

@@ -11,6 +11,10 @@ public struct ConnectionStats: Sendable, Equatable {
     public var streamBytesReceived: UInt64 = 0
     /// Packets dropped because they failed authentication, were replays or malformed.
     public var packetsRejected: UInt64 = 0
+    /// Datagrams dropped because they came from a path the `PathPolicy` excludes.
+    public var packetsOffPolicy: UInt64 = 0
+    /// Moves to the fallback path (relay) because the current path stopped answering.
+    public var pathFailovers: UInt64 = 0
     public var smoothedRtt: Nanos = .zero
     public var minRtt: Nanos = .zero
     public var congestionWindow: Int = 0

@@ -27,6 +27,10 @@ public struct TransportConfig: Sendable {
     /// got nothing at all back for this long. Probes go out at least every
     /// `min(1 s, deadPeerTimeout / 4)` meanwhile, so a live peer on a lossy path gets chances.
     public var deadPeerTimeout: Nanos = .seconds(10)
+    /// A path whose ack-eliciting packets got no answer for 3 PTOs, clamped to these bounds,
+    /// has failed: the connection moves to its fallback (`Connection.setFallback`, the relay).
+    public var minPathFailureTimeout: Nanos = .milliseconds(600)
+    public var maxPathFailureTimeout: Nanos = .milliseconds(1500)
     public var handshakeTimeout: Nanos = .seconds(10)
     public var initialRtt: Nanos = .milliseconds(100)
     /// Rotate packet keys after this many packets or this long, whichever comes first.

@@ -67,12 +67,14 @@ public final class TransportEndpoint {
     }
 
     /// Starts a connection as initiator.
-    public func connect(to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, now: Instant) -> Connection {
+    public func connect(to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any,
+                        now: Instant) -> Connection {
         var timestamp = Tai64N(unixNanoseconds: wallClockOrigin &+ now.nanoseconds)
         if let last = lastTimestamp, timestamp <= last { timestamp = last.successor }
         lastTimestamp = timestamp
         let connection = Connection(config: options.config, identity: options.identity, remoteStaticKey: remoteStaticKey,
                                     password: password, peerAddress: address, timestamp: timestamp, entropy: entropy, now: now)
+        connection.pathPolicy = pathPolicy
         register(connection)
         return connection
     }

@@ -1,0 +1,67 @@
+/// Path failure inside one connection (QUIC-style, from unanswered probes, not the idle
+/// timeout): when the current path leaves ack-eliciting packets unanswered for a few PTOs, the
+/// connection moves to its fallback (the server relay) at once, streams intact (what was in
+/// flight is sent again there). The failed path is then probed with PATH_CHALLENGEs until it
+/// answers, and the connection moves back to it. The dead-peer rule still spans both paths.
+extension Connection {
+    /// Where to go when the current path stops answering (nil: nowhere; never an address the
+    /// `pathPolicy` excludes). The owner sets it to the relay.
+    public func setFallback(_ address: NetAddress?) {
+        fallbackAddress = address.flatMap { pathPolicy.allows($0, established: true) ? $0 : nil }
+    }
+
+    /// The path that failed and is being probed to come back to, if any.
+    public var failedPath: NetAddress? { failedPathAddress }
+
+    /// Silence on a path after which it counts as failed: three PTOs (no backoff), at least
+    /// `minPathFailureTimeout` (a loss burst is not a failure), at most `maxPathFailureTimeout`.
+    var pathFailureTimeout: Nanos {
+        let ptos = recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3
+        return min(max(ptos, config.minPathFailureTimeout), config.maxPathFailureTimeout)
+    }
+
+    /// When the current path counts as failed (moving to the fallback), or, right after a
+    /// failover that nothing answered yet, when the peer counts as gone: silence on both paths.
+    var pathFailureDeadline: Instant? {
+        guard let fallback = fallbackAddress, let since = unansweredSince else { return nil }
+        if peerAddress != fallback { return since + pathFailureTimeout }
+        guard let failedOverAt, since <= failedOverAt else { return nil }
+        return failedOverAt + pathFailureTimeout
+    }
+
+    /// From `handleTimeout`: moves to the fallback when the current path went silent; closes
+    /// (`.peerUnreachable`) when the fallback stayed silent as long too.
+    func failOverIfPathFailed(now: Instant) {
+        guard let deadline = pathFailureDeadline, now >= deadline, let fallback = fallbackAddress else { return }
+        if peerAddress == fallback { return enterClosed(.peerUnreachable) }
+        let failed = peerAddress
+        migrate(to: fallback, now: now)
+        guard peerAddress == fallback else { return }
+        failedOverAt = now
+        failedPathAddress = failed
+        stats.pathFailovers &+= 1
+        probeFailedPath(now: now)
+    }
+
+    /// One more round of challenges to the failed path (its own probes, not reported to the owner).
+    func probeFailedPath(now: Instant) {
+        guard let failed = failedPathAddress else { return }
+        _ = pathProber.start(failed, challenge: entropy.nextUInt64(), attempts: 4, now: now)
+    }
+
+    /// A probe answered: the failed path is back, so the connection returns to it. Returns
+    /// whether the answer was for the failed path (then not reported to the owner).
+    func failedPathAnswered(_ address: NetAddress, now: Instant) -> Bool {
+        guard address == failedPathAddress else { return false }
+        failedPathAddress = nil
+        if peerAddress == fallbackAddress { migrate(to: address, now: now) }
+        return true
+    }
+
+    /// A round of probes to the failed path expired: another one, while still on the fallback.
+    func failedPathProbeExpired(_ address: NetAddress, now: Instant) -> Bool {
+        guard address == failedPathAddress else { return false }
+        if peerAddress == fallbackAddress { probeFailedPath(now: now) } else { failedPathAddress = nil }
+        return true
+    }
+}

@@ -1,0 +1,98 @@
+import NIOCore
+import Testing
+@testable import T2UCore
+import T2USim
+
+/// A direct path that dies mid-transfer: both ends fall back to the relay inside the same
+/// connection within 2 s (streams intact), probe the direct path, and move back once it answers.
+@Suite struct PathFailoverSimTests {
+    static let relay = RelayScenario.relayAddress
+    static let client = TransferScenario.clientAddress
+    static let device = TransferScenario.deviceAddress
+
+    static func link(loss: Double) -> LinkConditions {
+        var link = LinkConditions()
+        link.delay = .milliseconds(20)
+        link.jitter = .milliseconds(2)
+        link.lossRate = loss
+        link.bandwidthBitsPerSecond = 20_000_000
+        link.queueLimitBytes = 256 * 1024
+        return link
+    }
+
+    /// Established on the direct path with the relay as both ends' fallback.
+    static func directScenario(seed: UInt64, loss: Double, bytes: Int, clientFallback: Bool = true) throws -> RelayScenario {
+        let scenario = RelayScenario(seed: seed, streams: 3, bytesPerStream: bytes, link: link(loss: loss))
+        scenario.setDirect(link(loss: loss))
+        scenario.network.run(until: scenario.network.now + .seconds(5)) { scenario.device.connection == nil }
+        let client = try #require(scenario.client.connection)
+        let device = try #require(scenario.device.connection)
+        if clientFallback { client.setFallback(relay) }
+        device.setFallback(relay)
+        return scenario
+    }
+
+    /// `clientFallback` false: only the device fails over; the client follows it passively.
+    @Test(arguments: [(UInt64(81), 0.0, true), (82, 0.01, true), (83, 0.03, true), (86, 0.0, false)])
+    func deadDirectPathFallsBackAndReturns(seed: UInt64, loss: Double, clientFallback: Bool) throws {
+        let scenario = try Self.directScenario(seed: seed, loss: loss, bytes: 3_000_000, clientFallback: clientFallback)
+        let network = scenario.network
+        let client = try #require(scenario.client.connection)
+        let device = try #require(scenario.device.connection)
+        network.run(until: network.now + .seconds(1))
+        #expect(client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): not direct at first")
+        #expect(!scenario.transfer.client.allStreamsReceived, "seed \(seed): transfer ended too early")
+
+        scenario.setDirect(nil)
+        let diedAt = network.now
+        network.run(until: network.now + .seconds(5)) { client.peerAddress != Self.relay || device.peerAddress != Self.relay }
+        let fellBack = network.now - diedAt
+        print("figure: seed \(seed) loss \(loss): direct path dead -> both ends on the relay after \(fellBack.milliseconds) ms")
+        #expect(client.peerAddress == Self.relay && device.peerAddress == Self.relay, "seed \(seed): not on the relay")
+        #expect(fellBack <= .seconds(2), "seed \(seed): fell back after \(fellBack)")
+        #expect(client.failedPath == Self.device || device.failedPath == Self.client)
+
+        network.run(until: network.now + .seconds(2))
+        #expect(client.peerAddress == Self.relay, "seed \(seed): left the relay while direct is dead")
+        scenario.setDirect(Self.link(loss: loss))
+        let backAt = network.now
+        network.run(until: network.now + .seconds(5)) { client.peerAddress != Self.device || device.peerAddress != Self.client }
+        let returned = network.now - backAt
+        print("figure: seed \(seed) loss \(loss): direct path back -> both ends direct again after \(returned.milliseconds) ms")
+        #expect(client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): did not return to direct")
+        #expect(returned <= .seconds(2), "seed \(seed): returned after \(returned)")
+
+        #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer incomplete")
+        #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
+        #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil, "seed \(seed)")
+    }
+
+    /// A vanished device (direct and relay silent): the connection fails over, hears nothing
+    /// on the relay either, and closes `.peerUnreachable` within 3 s (not the dead-peer 10 s).
+    @Test func vanishedDeviceStillClosesThroughTheFallback() throws {
+        let scenario = try Self.directScenario(seed: 84, loss: 0, bytes: 3_000_000)
+        let network = scenario.network
+        network.run(until: network.now + .milliseconds(500))
+        var dark = LinkConditions()
+        dark.lossRate = 1
+        scenario.setDirect(nil)
+        network.setLinks(between: Self.device, and: Self.relay, dark)
+        let vanishedAt = network.now
+        network.run(until: network.now + .seconds(30)) { scenario.client.closeReason == nil }
+        let took = network.now - vanishedAt
+        print("figure: device vanished -> client closed \(String(describing: scenario.client.closeReason)) after \(took.milliseconds) ms")
+        #expect(scenario.client.closeReason == .peerUnreachable)
+        #expect(took <= .seconds(3))
+    }
+
+    /// A relay-only connection never fails over to a direct path (the policy wins).
+    @Test func fallbackRespectsThePolicy() {
+        let scenario = RelayScenario(seed: 85, streams: 1, bytesPerStream: 1000, link: Self.link(loss: 0),
+                                     clientPathPolicy: .directOnly(relay: Self.relay))
+        scenario.client.connection?.setFallback(Self.relay)
+        scenario.setDirect(Self.link(loss: 0))
+        #expect(scenario.transfer.runTransfer(limit: .seconds(10)))
+        scenario.client.connection?.setFallback(Self.relay)
+        #expect(scenario.client.connection?.fallbackAddress == nil)
+    }
+}
