@@ -28,9 +28,12 @@ public struct ServerConfig: Sendable {
     /// A connect session without relay traffic for this long is forgotten.
     public var sessionIdleTimeout: Nanos = .seconds(120)
     public var relayAllowed = true
-    /// Per-session relay budget (both directions together).
-    public var relayBytesPerSecond: Double = 12_500_000
-    public var relayBurstBytes: Double = 1_000_000
+    /// Per-session relay budget (both directions together), bytes per second: the operator's
+    /// `relay-rate`. The default, 1 Gbit/s, never caps a session below what a 1 Gbit/s server
+    /// can carry; lower it to share a smaller uplink among sessions.
+    public var relayBytesPerSecond: Double = 125_000_000
+    /// Burst of the relay budget: 32 ms at the default rate, room for paced bursts.
+    public var relayBurstBytes: Double = 4_000_000
     /// Per-source signaling budget (datagrams).
     public var signalingPerSecond: Double = 20
     public var signalingBurst: Double = 40

@@ -46,9 +46,15 @@ public struct ConnectionFlowControl: Sendable {
         totalConsumed = Swift.min(totalConsumed + UInt64(Swift.max(0, n)), totalReceived)
     }
 
-    public mutating func takeWindowUpdate(now: Instant, smoothedRtt: Nanos) -> UInt64? {
-        window.takeUpdate(consumed: totalConsumed, now: now, smoothedRtt: smoothedRtt)
+    /// A new MAX_DATA once half the window is consumed; growth of the window takes what
+    /// `reserve` grants of what it asks (the process's buffer budget).
+    public mutating func takeWindowUpdate(now: Instant, smoothedRtt: Nanos,
+                                          reserve: (UInt64) -> UInt64 = { $0 }) -> UInt64? {
+        window.takeUpdate(consumed: totalConsumed, now: now, smoothedRtt: smoothedRtt, reserve: reserve)
     }
 
     public var advertisedMaxData: UInt64 { window.advertised }
+
+    /// Received (counted against our window) and not consumed yet.
+    public var unconsumedBytes: UInt64 { totalReceived - totalConsumed }
 }

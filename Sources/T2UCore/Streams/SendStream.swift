@@ -28,7 +28,9 @@ public struct SendStream: Sendable {
     }
 
     public let id: StreamID
-    private let bufferLimit: Int
+    /// Unacknowledged plus queued bytes allowed; the connection grows it with the congestion
+    /// window (`grow(bufferLimitTo:)`), never shrinks it.
+    public private(set) var bufferLimit: Int
 
     /// Unacknowledged written data, ordered by offset, covering [chunks.first.offset, writeOffset).
     /// Whole chunks are dropped once the acknowledged prefix passes them.
@@ -61,6 +63,14 @@ public struct SendStream: Sendable {
         guard !isFinished, !isReset else { return 0 }
         let buffered = writeOffset - ackedPrefix
         return buffered >= UInt64(bufferLimit) ? 0 : bufferLimit - Int(buffered)
+    }
+
+    /// Raises the buffer limit (a smaller value changes nothing); returns how much it grew.
+    @discardableResult
+    public mutating func grow(bufferLimitTo limit: Int) -> Int {
+        guard limit > bufferLimit else { return 0 }
+        defer { bufferLimit = limit }
+        return limit - bufferLimit
     }
 
     /// Buffers up to `writableBytes` of `data` (zero-copy) and returns how many were taken.

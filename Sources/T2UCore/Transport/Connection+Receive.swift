@@ -196,9 +196,14 @@ extension Connection {
         case .stream(let streamFrame):
             try handleStreamFrame(streamFrame, now: now)
         case .resetStream(let id, let errorCode, let finalSize):
-            guard let id = try streamForPeerFrame(id, now: now), let stream = streams[id] else { return }
+            guard let id = try streamForPeerFrame(id, now: now), let stream = streams[id] else {
+                return try settleResetStream(id, through: finalSize)
+            }
             let newBytes = try stream.recv.onReset(finalSize: finalSize)
             try flow.onBytesReceived(newBytes)
+            // The peer aborted both directions: it learns our final size from our own reset,
+            // so the credit our unseen data took returns to it (see `settleResetStream`).
+            resetsPending.append((id, errorCode, stream.send.sentOffset))
             discardStream(id)
             emit(.streamReset(id, errorCode: errorCode))
         case .maxData(let maximum):
@@ -229,7 +234,9 @@ extension Connection {
     }
 
     private func handleStreamFrame(_ frame: StreamFrame, now: Instant) throws {
-        guard let id = try streamForPeerFrame(frame.id, now: now), let stream = streams[id] else { return }
+        guard let id = try streamForPeerFrame(frame.id, now: now), let stream = streams[id] else {
+            return try settleResetStream(frame.id, through: frame.offset + UInt64(frame.data.readableBytes), isFinalSize: frame.fin)
+        }
         let newBytes = try stream.recv.receive(offset: frame.offset, data: frame.data, fin: frame.fin)
         try flow.onBytesReceived(newBytes)
         let readable = stream.recv.hasReadableData

@@ -22,6 +22,7 @@ extension Connection {
     public func write(_ data: ByteBuffer, to id: StreamID) throws(StreamError) -> Int {
         guard state == .established else { throw .connectionClosed }
         guard let stream = streams[id] else { throw .unknownStream(id) }
+        if data.readableBytes > stream.send.writableBytes { growSendBuffer(stream) }
         let accepted = try stream.send.write(data)
         if accepted < data.readableBytes { stream.wantsWritable = true }
         let sendable = stream.send.hasSendableData
@@ -32,7 +33,9 @@ extension Connection {
 
     /// Bytes `write` would accept now.
     public func writableBytes(_ id: StreamID) -> Int {
-        streams[id]?.send.writableBytes ?? 0
+        guard let stream = streams[id] else { return 0 }
+        growSendBuffer(stream)
+        return stream.send.writableBytes
     }
 
     /// Half-close: no more writes; the peer reads FIN after the data.
@@ -54,7 +57,7 @@ extension Connection {
             if stream.recv.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt) != nil {
                 maxStreamDataPending.insert(id)
             }
-            if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt) != nil {
+            if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt, reserve: reserveReceiveGrowth) != nil {
                 maxDataPending = true
             }
         }
@@ -67,11 +70,29 @@ extension Connection {
         guard let stream = streams[id] else { return }
         if state == .established {
             resetsPending.append((id, errorCode, stream.send.sentOffset))
+            if stream.recv.finalSize == nil, resetsAwaitingFinalSize.count < Self.maxResetsAwaitingFinalSize {
+                resetsAwaitingFinalSize[id] = stream.recv.highestReceived
+            }
         }
         discardStream(id)
     }
 
     // MARK: internal
+
+    /// Bytes of a stream we reset arriving after it is gone (data in flight, or the peer's
+    /// reset with its final size): they took connection credit from the peer, so they count as
+    /// received and consumed at once. Without this every reset would shrink the peer's credit
+    /// for good, and a long-lived connection would slow down and finally stall. The record
+    /// goes once the peer's final size is known.
+    func settleResetStream(_ id: StreamID, through end: UInt64, isFinalSize: Bool = true) throws(StreamError) {
+        guard let counted = resetsAwaitingFinalSize[id] else { return }
+        if end > counted {
+            try flow.onBytesReceived(Int(end - counted))
+            flow.onBytesConsumed(Int(end - counted))
+            resetsAwaitingFinalSize[id] = end
+        }
+        if isFinalSize { resetsAwaitingFinalSize[id] = nil }
+    }
 
     /// Removes a stream whose both directions ended; returns its unread bytes to flow control.
     func retireIfComplete(_ id: StreamID) {
@@ -82,6 +103,7 @@ extension Connection {
 
     func discardStream(_ id: StreamID) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        releaseSendBuffer(of: stream)
         let unconsumed = stream.recv.unconsumedCreditBytes
         if unconsumed > 0 { flow.onBytesConsumed(unconsumed) }
         scheduler.remove(id)

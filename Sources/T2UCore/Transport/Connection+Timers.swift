@@ -59,6 +59,7 @@ extension Connection {
             if let drain = drainUntil, now >= drain {
                 state = .closed
                 _ = recovery.discardAll()
+                releaseAllBuffers()
                 streams.removeAll()
             }
         case .established:

@@ -73,12 +73,23 @@ public final class Connection {
     /// Cumulative count of streams the peer may open (what MAX_STREAMS says).
     var peerStreamLimit: UInt64
     var peerStreamsClosed: UInt64 = 0
+    /// Where send buffer and receive window growth comes from: the endpoint's (process-wide)
+    /// budget once registered there, unbounded for a connection on its own.
+    var bufferBudget = BufferBudget(limit: .max)
+    /// Growth held now: all streams' send buffers, and the connection receive window.
+    var sendBufferGrowth = 0
+    var receiveWindowGrowth = 0
 
     // Control frames waiting for a packet
     var maxDataPending = false
     var maxStreamsPending = false
     var maxStreamDataPending: Set<StreamID> = []
     var resetsPending: [(StreamID, UInt64, UInt64)] = []
+    /// Streams we reset before knowing the peer's final size: the highest offset counted
+    /// against our connection window so far (`settleResetStream`). Bounded; a peer that never
+    /// answers a reset (older versions) leaves at most this many records.
+    var resetsAwaitingFinalSize: [StreamID: UInt64] = [:]
+    static let maxResetsAwaitingFinalSize = 1024
     var pathResponsesPending: [(NetAddress, UInt64)] = []
     var pingPending = false
     var closeFramePending: (code: UInt64, reason: String)?
@@ -203,6 +214,10 @@ public final class Connection {
         self.peerStreamLimit = UInt64(config.maxConcurrentStreams)
     }
 
+    deinit {
+        bufferBudget.release(sendBufferGrowth + receiveWindowGrowth)
+    }
+
     /// Keys agreed: data may flow. Applies the peer's limits.
     func establish(keys: SessionKeys, peer: TransportParameters, now: Instant) {
         protection = PacketProtection(keys: keys)
@@ -275,6 +290,7 @@ public final class Connection {
         let wasClosing = state == .closing
         state = .closed
         _ = recovery.discardAll()
+        releaseAllBuffers()
         streams.removeAll()
         if !wasClosing { emit(.closed(reason)) }
     }

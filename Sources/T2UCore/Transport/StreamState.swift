@@ -10,6 +10,9 @@ final class StreamState {
     var readableSignalled = false
     /// Locally opened and not yet announced to the peer (see `SentFrame.streamOpen`).
     var needsOpenFrame = false
+    /// Send buffer above `streamSendBuffer`, reserved from the connection's and the process's
+    /// bounds (given back when the stream goes).
+    var sendBufferGrowth = 0
 
     init(id: StreamID, config: TransportConfig, peerMaxStreamData: UInt64) {
         send = SendStream(id: id, bufferLimit: config.streamSendBuffer, peerMaxData: peerMaxStreamData)

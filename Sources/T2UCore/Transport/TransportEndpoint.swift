@@ -19,6 +19,10 @@ public final class TransportEndpoint {
         public var handshakesPerSourcePrefixPerSecond: Double = 20
         /// Source prefixes whose budgets are tracked (least recently seen forgotten first).
         public var sourcePrefixTableCapacity = 4096
+        /// Bytes by which send buffers and connection receive windows of all connections
+        /// together may grow above their initial sizes (`TransportConfig`): the process-wide
+        /// bound on buffering (one endpoint per process in t2u and t2usvr).
+        public var bufferBudget = 256 * 1024 * 1024
         public init(config: TransportConfig, identity: StaticIdentity, acceptIncoming: Bool, password: [UInt8]? = nil) {
             self.config = config
             self.identity = identity
@@ -50,6 +54,8 @@ public final class TransportEndpoint {
     private let macKeys: HandshakeMacKeys
     private var admission: HandshakeAdmission
     private var replayGuard = InitiationReplayGuard()
+    /// Shared by every connection of this endpoint (`Options.bufferBudget`).
+    public let bufferBudget: BufferBudget
 
     /// Unix time in nanoseconds at `Instant.zero` of the clock `now` comes from. The shell sets
     /// it (EndpointDriver); initiation timestamps are this plus `now`, made strictly increasing.
@@ -60,6 +66,7 @@ public final class TransportEndpoint {
         self.options = options
         self.entropy = entropy
         self.macKeys = HandshakeMacKeys(responderStatic: options.identity.publicKey)
+        self.bufferBudget = BufferBudget(limit: options.bufferBudget)
         self.admission = HandshakeAdmission(limits: .init(
             handshakesPerSecond: options.handshakesPerSecond,
             perPrefixPerSecond: options.handshakesPerSourcePrefixPerSecond,
@@ -177,6 +184,7 @@ public final class TransportEndpoint {
     }
 
     private func register(_ connection: Connection) {
+        connection.bufferBudget = bufferBudget
         byLocalID[connection.localConnectionID] = connection
         ordered.append(connection)
     }
