@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import T2UCore
 import T2UNIO
+import T2UVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +27,8 @@ struct Impair: AsyncParsableCommand {
 
             Example: t2u-impair --listen 127.0.0.1:9000 --upstream 127.0.0.1:9001 \\
                        --delay-ms 10 --jitter-ms 2 --loss 0.01 --rate-mbit 100 --queue-kb 256
-            """)
+            """,
+        version: T2UVersion.string)
 
     @Option(help: "Address clients send to, host:port ([v6]:port for IPv6).")
     var listen: String

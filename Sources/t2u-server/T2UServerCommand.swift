@@ -6,6 +6,7 @@ import Prometheus
 import T2UCore
 import T2UNIO
 import T2UServer
+import T2UVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +37,8 @@ struct T2UServerCommand: AsyncParsableCommand {
             Device identity: a UUID belongs to the key that first registered it; another key is refused unless the old key signs the rotation (t2usvr --rotate-key) or, with --device-ca, a vendor certificate covers it. Bindings persist in the database, or in --bindings-file without one. An operator releases one with POST /bindings/release?uuid=U on --admin, authorized by the token in --admin-token-file; GET /bindings?uuid=U shows the bound key. Config keys: bindings-file, device-ca, admin-token-file.
 
             Stop with SIGINT or SIGTERM.
-            """)
+            """,
+        version: T2UVersion.string)
 
     @Option(name: .shortAndLong, help: "Main UDP port (signaling and relay). 0 picks a free port. (default: 7000)")
     var port: Int?

@@ -4,6 +4,7 @@ import Logging
 import T2UCore
 import T2UDevice
 import T2UNIO
+import T2UVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -67,8 +68,9 @@ struct T2USvr: AsyncParsableCommand {
             hosts only as --allow permits. Keep --state on persistent storage: clients pin the \
             device key it holds.
 
-            Secrets off the command line: the password from --password-file PATH or the             environment variable T2U_PASSWORD (--password works too but other users see it in             ps); the server key from the environment variable T2U_SERVER_KEY when not given             as the fourth argument.
-            """)
+            Secrets off the command line: the password from --password-file PATH or the environment variable T2U_PASSWORD (--password works too but other users see it in ps); the server key from the environment variable T2U_SERVER_KEY when not given as the fourth argument.
+            """,
+        version: T2UVersion.string)
 
     @Argument(help: "Device UUID (1-64 bytes) under which clients find this device.")
     var uuid: String
