@@ -26,7 +26,7 @@ extension T2USvr {
             do {
                 plan = try KeyRotationPlan.prepare(statePath: state)
             } catch {
-                throw ValidationError(error.description)
+                throw StartupError(error.description)
             }
             logger.notice("rotating the device key: registering the new key with a proof by the old one", metadata: [
                 "old": "\(Hex.encode(plan.old.publicKey))", "new": "\(Hex.encode(plan.new.publicKey))", "newKeyFile": "\(plan.newPath)",
@@ -49,7 +49,7 @@ extension T2USvr {
             do {
                 key = try KeyFile.loadOrCreate(path: deviceKeyPath, what: "state file", entropy: SystemEntropy()).publicKey
             } catch {
-                throw ValidationError(error.description)
+                throw StartupError(error.description)
             }
             options.certificate = try DeviceIdentity.certificate(path: cert, uuid: uuid, deviceKey: key).bytes
         }
@@ -142,7 +142,7 @@ struct T2USvr: AsyncParsableCommand {
             do {
                 return print(Hex.encode(try KeyFile.loadOrCreate(path: state, what: "state file", entropy: SystemEntropy()).publicKey))
             } catch {
-                throw ValidationError(error.description)
+                throw StartupError(error.description)
             }
         }
 
@@ -173,7 +173,7 @@ struct T2USvr: AsyncParsableCommand {
             agent = try DeviceAgent(options: options, logger: logger)
             try await agent.start()
         } catch let error as DeviceAgentError {
-            throw ValidationError(error.description)
+            throw StartupError(error.description)
         }
         await termination.wait()
         logger.notice("signal received, shutting down")
@@ -181,8 +181,3 @@ struct T2USvr: AsyncParsableCommand {
     }
 }
 
-/// Stops the agent before it starts: one line on stderr ("Error: ..."), exit status 1, no usage text.
-struct StartupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
