@@ -278,6 +278,8 @@ final class ServerDriver: @unchecked Sendable {
     let core: ServerCore
     let eventLoop: EventLoop
     let logger: Logger
+    /// Registrations, expiries, relay sessions and (rate-limited) rejections at info.
+    var activityLog: ActivityLog
     var channels: [ServerSocket: Channel] = [:]
     /// Where introductions for peer servers go (the database sync); nil without one.
     var peerSink: ((PeerIntroduction) -> Void)?
@@ -295,6 +297,7 @@ final class ServerDriver: @unchecked Sendable {
         self.core = core
         self.eventLoop = eventLoop
         self.logger = logger
+        self.activityLog = ActivityLog(logger: logger)
     }
 
     func status() -> ServerStatus {
@@ -324,7 +327,18 @@ final class ServerDriver: @unchecked Sendable {
 
     func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
         guard let source = NetAddress(envelope.remoteAddress) else { return }
-        core.receive(envelope.data, from: source, on: socket, now: Self.clock())
+        let rejectedBefore = core.counters.rejectedCount
+        let now = Self.clock()
+        core.receive(envelope.data, from: source, on: socket, now: now)
+        if core.counters.rejectedCount != rejectedBefore, let reason = core.counters.lastRejected {
+            activityLog.rejected(reason, from: source, now: now)
+        }
+        logActivity()
+    }
+
+    /// The core's registrations, expiries and relay sessions, at info.
+    func logActivity() {
+        for entry in core.pollActivity() { activityLog.write(entry) }
     }
 
     /// Writes everything the core has to send, then flushes the sockets that were written to.
@@ -360,6 +374,7 @@ final class ServerDriver: @unchecked Sendable {
             timer = nil
             timerAt = nil
             core.handleTimeout(now: Self.clock())
+            logActivity()
             flush()
         }
     }

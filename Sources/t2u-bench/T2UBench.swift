@@ -12,13 +12,4 @@ struct T2UBench: AsyncParsableCommand {
     )
 }
 
-/// swift-log to stderr at `level`, so stdout keeps only the table and the RESULT line.
-func bootstrapLogging(level: Logger.Level) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
-}
-
 extension Logger.Level: @retroactive ExpressibleByArgument {}

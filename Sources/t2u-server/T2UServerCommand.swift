@@ -64,6 +64,9 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
 
+    @Option(name: .long, help: ArgumentHelp(LogFormat.help + " (default: text)", valueName: "text|json"))
+    var logFormat: String?
+
     @Flag(name: .long, help: "Do not relay transport packets (introductions only).")
     var noRelay = false
 
@@ -108,6 +111,7 @@ struct T2UServerCommand: AsyncParsableCommand {
         if let observationPort, !(0...65535).contains(observationPort) {
             throw ValidationError("--observation-port must be 0...65535")
         }
+        if let logFormat, LogFormat(rawValue: logFormat) == nil { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
         // The same ranges as the config file's (ServerConfigFile.schema); NaN and infinity fail both.
         if let signalingRate, !(signalingRate.isFinite && signalingRate >= 0.001) {
@@ -122,11 +126,7 @@ struct T2UServerCommand: AsyncParsableCommand {
         let file = try configPath.map(loadConfigFile) ?? ServerConfigFile()
         let levelText = logLevel ?? file["log-level"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else { throw StartupError("unknown log level \(levelText)") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: level, format: LogFormat(rawValue: logFormat ?? "text") ?? .text)
         let logger = Logger(label: "t2u-server")
 
         var serverConfig = ServerConfig()

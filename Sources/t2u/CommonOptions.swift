@@ -32,17 +32,16 @@ struct LogOptions: ParsableArguments {
     @Option(name: .long, help: "Diagnostics on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "warning"
 
+    @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
+    var logFormat: String = "text"
+
     func validate() throws {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if LogFormat(rawValue: logFormat) == nil { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
     }
 
     func bootstrap() {
-        let level = Logger.Level(rawValue: logLevel) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning, format: LogFormat(rawValue: logFormat) ?? .text)
     }
 }
 

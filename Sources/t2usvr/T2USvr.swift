@@ -112,6 +112,9 @@ struct T2USvr: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
+    var logFormat: String = "text"
+
     @Option(help: ArgumentHelp("Vendor certificate for this UUID and device key (t2u cert issue), for servers with closed enrollment; checked at start.", valueName: "path"))
     var cert: String?
 
@@ -122,6 +125,7 @@ struct T2USvr: AsyncParsableCommand {
     var rotateKey = false
 
     func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
         }
@@ -131,12 +135,7 @@ struct T2USvr: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: LogFormat(rawValue: logFormat) ?? .text)
         let logger = Logger(label: "t2usvr")
         if printPublicKey, let state {
             do {
