@@ -42,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
+        // The build's version from git (scripts/version.sh through the VersionPlugin prebuild command).
+        .target(name: "T2UVersion", plugins: ["VersionPlugin"]),
+        .plugin(name: "VersionPlugin", capability: .buildTool()),
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
         .target(name: "T2UCore", dependencies: [nioCore, crypto]),
         // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
@@ -50,7 +53,7 @@ let package = Package(
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus]),
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -59,15 +62,15 @@ let package = Package(
         .target(name: "CT2U"),
         // @_cdecl exports of t2u_* over T2UClient.
         .target(
-            name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", logging],
+            name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", "T2UVersion", logging],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
-        .executableTarget(name: "t2usvr", dependencies: ["T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
-        .executableTarget(name: "t2u", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus]),
-        .executableTarget(name: "t2u-bench", dependencies: ["T2UCore", "T2UNIO", "T2UClient", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
+        .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus]),
+        .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioPosix, argumentParser, logging]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
         .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),
-        .executableTarget(name: "t2u-impair", dependencies: ["T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-impair", dependencies: ["T2UVersion", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
         .target(name: "T2UDelayLine"),
         .executableTarget(name: "t2u-delayline", dependencies: ["T2UDelayLine", argumentParser]),

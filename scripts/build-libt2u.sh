@@ -42,7 +42,7 @@ swiftruntime=$SWIFT_RUNTIME
 
 Name: t2u
 Description: libt2u, TCP through NAT peer to peer (C API of the Libt2u manual)
-Version: 1.0.0
+Version: $("$ROOT/scripts/version.sh")
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lt2u -Wl,-rpath,\${libdir} -Wl,-rpath,\${swiftruntime}
 PC

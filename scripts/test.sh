@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 # Every target imports exactly what Package.swift declares (issue 15: no accidental transitive imports).
 scripts/check-dependencies.py
 swift build -c release --build-tests -Xswiftc -enable-testing
+# The version rule (scripts/version.sh) and every binary's --version.
+T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/version/run.sh
+# The messages of issue 14 (silent server, port in use, config, state file, --json), as users meet them.
+T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/messages/run.sh
 
 # --- PostgreSQL for the multi-server tests (owner: postgres) ---
 # As root or under CI: a throwaway loopback cluster (scripts/postgres-test-db.sh), stopped after

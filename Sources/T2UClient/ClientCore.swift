@@ -123,6 +123,8 @@ final class ClientCore: @unchecked Sendable {
         case .unauthenticatedServer(let key):
             logger.warning("no svrkey given: the server is not authenticated; pin it by passing its public key as svrkey",
                            metadata: ["serverPublicKey": "\(Hex.encode(key))"])
+        case .serverSilent(let silence):
+            logger.warning("\(silence)")
         case .registrationRefused(let code):
             logger.error("the server refused our registration; retrying slowly", metadata: ["reason": "\(code)"])
         default:

@@ -70,6 +70,11 @@ public final class T2UClient: Sendable {
         await onLoop { $0.status } ?? .connecting
     }
 
+    /// Set while the server has not answered our registration: to say so instead of "connecting".
+    public func serverSilence() async -> ServerSilence? {
+        await onLoop { $0.signaling.silence(now: EndpointDriver.now()) } ?? nil
+    }
+
     public func query(_ uuid: String) async throws(T2UClientError) -> DeviceInfo {
         guard !isShutDown else { throw .shutDown }
         guard DeviceUUID.isValid(uuid) else { throw .invalidArgument(DeviceUUID.requirement) }

@@ -117,6 +117,8 @@ final class DeviceRuntime: @unchecked Sendable {
             } else {
                 logger.error("the server refused our registration; retrying slowly", metadata: ["reason": "\(code)"])
             }
+        case .serverSilent(let silence):
+            logger.warning("\(silence)")
         case .queryResult, .connectResult, .probeResult, .requestFailed:
             break
         }

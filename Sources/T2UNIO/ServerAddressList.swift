@@ -33,6 +33,15 @@ public enum ServerAddressList {
         return numeric(host, port: port)
     }
 
+    /// The entries with their ports, without name resolution: "h1:7000,[2001:db8::1]:7001" (an
+    /// entry that does not parse is shown as given; `resolve` reports it).
+    public static func display(_ spec: String, defaultPort: UInt16) -> String {
+        spec.split(separator: ",").map { $0.trimmingCharacters() }.filter { !$0.isEmpty }.map { entry in
+            guard let (host, port) = try? split(entry, defaultPort: defaultPort), let port else { return entry }
+            return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }.joined(separator: ",")
+    }
+
     /// Every address of every entry, in order, without duplicates. Blocks on DNS (once, at start).
     public static func resolve(_ spec: String, defaultPort: UInt16) throws(Failure) -> [NetAddress] {
         var result: [NetAddress] = []

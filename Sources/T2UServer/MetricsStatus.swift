@@ -1,10 +1,12 @@
 import T2UCore
+import T2UVersion
 
 /// A snapshot of the server for the operator surface: taken on the core's event loop, rendered
 /// (Prometheus text, JSON) anywhere.
 public struct ServerStatus: Sendable, Equatable {
-    /// The t2u server version reported by `/status` and `t2u_server_info`.
-    public static let version = "0.3.0"
+    /// The build's version (T2UVersion, from git), reported by `/status`, `t2u_server_info` and
+    /// `t2u-server --version`.
+    public static let version = T2UVersion.string
 
     public var serverID: String
     public var uptimeSeconds: Double

@@ -44,7 +44,11 @@ extension ServerCore {
         }
         guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else { return reject(.relayRateLimited) }
         session.lastActivity = now
-        session.relayed = true
+        if !session.relayed {
+            note(.relayStarted(session: session.id, client: session.clientUUID, device: session.deviceUUID))
+            session.relayed = true
+        }
+        session.relayedBytes &+= UInt64(datagram.readableBytes)
         counters.relayedPackets &+= 1
         counters.relayedBytes &+= UInt64(datagram.readableBytes)
         enqueue(datagram, to: destination, via: .main)

@@ -130,6 +130,7 @@ extension ServerCore {
         registry.upsert(record)
         if let existing, existing.address != record.address { rebind(record) }
         counters.registrations &+= 1
+        note(.registered(role: m.role, uuid: payload.uuid, address: request.source, renewed: existing != nil))
         var datagram = ByteBufferAllocator().buffer(capacity: 128)
         registered.write(into: &datagram)
         channels[token] = ServerChannel(

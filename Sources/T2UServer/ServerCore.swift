@@ -18,6 +18,11 @@ public final class ServerCore {
     /// UUID -> device key (docs/SECURITY.md §1).
     public let bindings: DeviceBindings
     public internal(set) var counters = ServerCounters()
+    /// For the operator's log, taken by `pollActivity` after each input. Bounded: beyond
+    /// `activityLimit` entries waiting, the rest is only counted in `activityDropped`.
+    private var activity: [ServerActivity] = []
+    public private(set) var activityDropped: UInt64 = 0
+    static let activityLimit = 1024
 
     /// A class: the relay path mutates it in place per datagram, without copy-and-write-back.
     final class Session {
@@ -37,6 +42,7 @@ public final class ServerCore {
         var relayBudget: TokenBucket
         /// Whether the relay has forwarded a packet of this session (the relay-sessions gauge).
         var relayed = false
+        var relayedBytes: UInt64 = 0
         /// Whether the client's PATH_REPORT was counted (one per session).
         var pathReported = false
         /// The device's home server when it is another one: `deviceAddress` is that server and
@@ -183,7 +189,10 @@ public final class ServerCore {
         nextMaintenance = now + config.maintenanceInterval
         let expired = registry.expire(before: now - config.presenceTimeout)
         counters.expirations &+= UInt64(expired.count)
-        for record in expired { closeChannel(record.token) }
+        for record in expired {
+            closeChannel(record.token)
+            note(.expired(role: record.role, uuid: record.uuid, address: record.address))
+        }
         if now >= nextChannelSweep {
             // Records replaced elsewhere (a peer server took the agent) leave their channel
             // behind; O(channels), so only now and then.
@@ -253,6 +262,18 @@ public final class ServerCore {
 
     func reject(_ reason: RejectReason) { counters.reject(reason) }
 
+    func note(_ entry: ServerActivity) {
+        guard activity.count < Self.activityLimit else { return activityDropped &+= 1 }
+        activity.append(entry)
+    }
+
+    /// What happened since the last call (registrations, expiries, relay sessions), oldest first.
+    public func pollActivity() -> [ServerActivity] {
+        guard !activity.isEmpty else { return [] }
+        defer { activity.removeAll(keepingCapacity: true) }
+        return activity
+    }
+
     func newRequestID() -> UInt32 {
         nextRequestID &+= 1
         return nextRequestID
@@ -266,6 +287,9 @@ public final class ServerCore {
 
     func removeSession(_ id: UInt64) {
         guard let session = sessions.removeValue(forKey: id) else { return }
+        if session.relayed {
+            note(.relayEnded(session: id, client: session.clientUUID, device: session.deviceUUID, bytes: session.relayedBytes))
+        }
         if sessionByCID[session.clientCID] == id { sessionByCID[session.clientCID] = nil }
         if let cid = session.deviceCID, sessionByCID[cid] == id { sessionByCID[cid] = nil }
     }

@@ -83,7 +83,16 @@ public struct ServerCounters: Sendable, Equatable {
 
     public var totalRejected: UInt64 { rejected.values.reduce(0, &+) }
 
-    mutating func reject(_ reason: RejectReason) { rejected[reason, default: 0] &+= 1 }
+    mutating func reject(_ reason: RejectReason) {
+        rejected[reason, default: 0] &+= 1
+        rejectedCount &+= 1
+        lastRejected = reason
+    }
+
+    /// All rejections so far and the latest one's reason: the runner compares the count around
+    /// each datagram to log what was rejected and from where (O(1), unlike `totalRejected`).
+    public private(set) var rejectedCount: UInt64 = 0
+    public private(set) var lastRejected: RejectReason?
 }
 
 /// What the server holds right now (read at scrape time).

@@ -64,11 +64,11 @@ public final class ServerRunner: @unchecked Sendable {
         driver.bindingStore = bindingStore
         driver.adminToken = options.adminToken
         self.driver = driver
-        let main = try await bind(port: options.port, socket: .main, driver: driver, loop: loop)
+        let main = try await bind(port: options.port, socket: .main, option: "--port", driver: driver, loop: loop)
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
         let observation: Channel
         do {
-            observation = try await bind(port: observationPort, socket: .observation, driver: driver, loop: loop)
+            observation = try await bind(port: observationPort, socket: .observation, option: "--observation-port", driver: driver, loop: loop)
         } catch {
             try? await main.close()
             throw error
@@ -84,7 +84,7 @@ public final class ServerRunner: @unchecked Sendable {
             } catch {
                 for channel in channels { try? await channel.close() }
                 channels = []
-                throw error
+                throw BindFailure(error, transport: "TCP", host: admin.host, port: admin.port, option: "--admin") ?? error
             }
             channels.append(channel)
             adminAddress = channel.localAddress
@@ -247,7 +247,16 @@ public final class ServerRunner: @unchecked Sendable {
         return sync
     }
 
-    private func bind(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
+    /// `option`: the flag that sets this port, named when it cannot be bound (e.g. in use).
+    private func bind(port: Int, socket: ServerSocket, option: String, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
+        do {
+            return try await bindDatagram(port: port, socket: socket, driver: driver, loop: loop)
+        } catch {
+            throw BindFailure(error, transport: "UDP", host: options.bindHost, port: port, option: option) ?? error
+        }
+    }
+
+    private func bindDatagram(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
         try await DatagramBootstrap(group: loop)
             // Batch receives (recvmmsg): the allocator's buffer is split among the messages.
             .channelOption(.datagramVectorReadMessageCount, value: Self.vectorReadCount)
@@ -269,6 +278,8 @@ final class ServerDriver: @unchecked Sendable {
     let core: ServerCore
     let eventLoop: EventLoop
     let logger: Logger
+    /// Registrations, expiries, relay sessions and (rate-limited) rejections at info.
+    var activityLog: ActivityLog
     var channels: [ServerSocket: Channel] = [:]
     /// Where introductions for peer servers go (the database sync); nil without one.
     var peerSink: ((PeerIntroduction) -> Void)?
@@ -286,6 +297,7 @@ final class ServerDriver: @unchecked Sendable {
         self.core = core
         self.eventLoop = eventLoop
         self.logger = logger
+        self.activityLog = ActivityLog(logger: logger)
     }
 
     func status() -> ServerStatus {
@@ -315,7 +327,18 @@ final class ServerDriver: @unchecked Sendable {
 
     func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
         guard let source = NetAddress(envelope.remoteAddress) else { return }
-        core.receive(envelope.data, from: source, on: socket, now: Self.clock())
+        let rejectedBefore = core.counters.rejectedCount
+        let now = Self.clock()
+        core.receive(envelope.data, from: source, on: socket, now: now)
+        if core.counters.rejectedCount != rejectedBefore, let reason = core.counters.lastRejected {
+            activityLog.rejected(reason, from: source, now: now)
+        }
+        logActivity()
+    }
+
+    /// The core's registrations, expiries and relay sessions, at info.
+    func logActivity() {
+        for entry in core.pollActivity() { activityLog.write(entry) }
     }
 
     /// Writes everything the core has to send, then flushes the sockets that were written to.
@@ -351,6 +374,7 @@ final class ServerDriver: @unchecked Sendable {
             timer = nil
             timerAt = nil
             core.handleTimeout(now: Self.clock())
+            logActivity()
             flush()
         }
     }

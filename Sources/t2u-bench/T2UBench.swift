@@ -1,22 +1,15 @@
 import ArgumentParser
 import Logging
+import T2UVersion
 
 @main
 struct T2UBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "t2u-bench",
         abstract: "t2u benchmarks: each prints a table and ends with one RESULT line.",
+        version: T2UVersion.string,
         subcommands: [TransportBenchmark.self, ServerBenchmark.self, SetupBenchmark.self]
     )
-}
-
-/// swift-log to stderr at `level`, so stdout keeps only the table and the RESULT line.
-func bootstrapLogging(level: Logger.Level) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

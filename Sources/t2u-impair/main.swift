@@ -6,6 +6,7 @@ import T2UCore
 import T2UImpair
 import T2UNIO
 import T2USim
+import T2UVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,8 @@ struct Impair: AsyncParsableCommand {
 
             Example: t2u-impair --listen 127.0.0.1:9000 --upstream 127.0.0.1:9001 \\
                        --delay-ms 10 --jitter-ms 2 --loss 0.01 --rate-mbit 100 --queue-kb 256
-            """)
+            """,
+        version: T2UVersion.string)
 
     @Option(help: "Address clients send to, host:port ([v6]:port for IPv6).")
     var listen: String
@@ -83,7 +85,11 @@ struct Impair: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
+    var logFormat: String = "text"
+
     func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         for (name, value) in [("--loss", loss), ("--reorder", reorder), ("--duplicate", duplicate)] {
             guard (0...1).contains(value) else { throw ValidationError("\(name) must be within 0...1") }
         }
@@ -138,11 +144,7 @@ struct Impair: AsyncParsableCommand {
     func run() async throws {
         let signals = TerminationSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: level, format: LogFormat(rawValue: logFormat) ?? .text)
         let logger = Logger(label: "t2u.impair")
         let seed = self.seed ?? SystemEntropy().nextUInt64()
         let up = conditions(rateMbit: upRateMbit ?? rateMbit)

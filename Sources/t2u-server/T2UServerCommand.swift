@@ -6,6 +6,7 @@ import Prometheus
 import T2UCore
 import T2UNIO
 import T2UServer
+import T2UVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +37,8 @@ struct T2UServerCommand: AsyncParsableCommand {
             Device identity: a UUID belongs to the key that first registered it; another key is refused unless the old key signs the rotation (t2usvr --rotate-key) or, with --device-ca, a vendor certificate covers it. Bindings persist in the database, or in --bindings-file without one. An operator releases one with POST /bindings/release?uuid=U on --admin, authorized by the token in --admin-token-file; GET /bindings?uuid=U shows the bound key. Config keys: bindings-file, device-ca, admin-token-file.
 
             Stop with SIGINT or SIGTERM.
-            """)
+            """,
+        version: T2UVersion.string)
 
     @Option(name: .shortAndLong, help: "Main UDP port (signaling and relay). 0 picks a free port. (default: 7000)")
     var port: Int?
@@ -61,6 +63,9 @@ struct T2UServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
+
+    @Option(name: .long, help: ArgumentHelp(LogFormat.help + " (default: text)", valueName: "text|json"))
+    var logFormat: String?
 
     @Flag(name: .long, help: "Do not relay transport packets (introductions only).")
     var noRelay = false
@@ -106,6 +111,7 @@ struct T2UServerCommand: AsyncParsableCommand {
         if let observationPort, !(0...65535).contains(observationPort) {
             throw ValidationError("--observation-port must be 0...65535")
         }
+        if let logFormat, LogFormat(rawValue: logFormat) == nil { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
         // The same ranges as the config file's (ServerConfigFile.schema); NaN and infinity fail both.
         if let signalingRate, !(signalingRate.isFinite && signalingRate >= 0.001) {
@@ -120,11 +126,7 @@ struct T2UServerCommand: AsyncParsableCommand {
         let file = try configPath.map(loadConfigFile) ?? ServerConfigFile()
         let levelText = logLevel ?? file["log-level"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else { throw StartupError("unknown log level \(levelText)") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: level, format: LogFormat(rawValue: logFormat ?? "text") ?? .text)
         let logger = Logger(label: "t2u-server")
 
         var serverConfig = ServerConfig()
@@ -132,10 +134,10 @@ struct T2UServerCommand: AsyncParsableCommand {
             do {
                 serverConfig.identity = try KeyFile.loadOrCreate(path: path, what: "server key file", entropy: SystemEntropy())
             } catch {
-                throw ValidationError("\(error)")
+                throw StartupError("\(error)")
             }
         } else if printPublicKey {
-            throw ValidationError("--print-public-key needs --key-file PATH (or key-file= in --config): without it the key is new every start")
+            throw StartupError("--print-public-key needs --key-file PATH (or key-file= in --config): without it the key is new every start")
         } else {
             logger.notice("no --key-file: this server has a new key on every start, so agents cannot pin it (svrkey); add --key-file PATH")
         }
@@ -183,7 +185,7 @@ struct T2UServerCommand: AsyncParsableCommand {
         if let url = database ?? file["database"] {
             do {
                 options.database = PostgresSync.Options(url: try PostgresURL(url), clusterKey: try clusterKey(file))
-            } catch let error as ValidationError {
+            } catch let error as StartupError {
                 throw error
             } catch {
                 throw StartupError("--database: \(error)")
@@ -223,21 +225,21 @@ extension T2UServerCommand {
         if let text = deviceCA ?? file["device-ca"] {
             options.deviceCAs = try text.split(separator: ",").map { hex in
                 guard hex.utf8.count == 64, let key = Hex.decode(Array(hex.utf8)) else {
-                    throw ValidationError("--device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
+                    throw StartupError("--device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
                 }
                 return key
             }
-            guard !options.deviceCAs.isEmpty else { throw ValidationError("--device-ca names no key") }
+            guard !options.deviceCAs.isEmpty else { throw StartupError("--device-ca names no key") }
         }
         if let path = adminTokenFile ?? file["admin-token-file"] {
             do {
                 let token = try KeyFile.readSecret(path: path, what: "admin token file")
                 guard token.count >= 16 else {
-                    throw ValidationError("admin token file \(path) holds \(token.count) bytes; use 16 or more (head -c 32 /dev/urandom | xxd -p -c 64)")
+                    throw StartupError("admin token file \(path) holds \(token.count) bytes; use 16 or more (head -c 32 /dev/urandom | xxd -p -c 64)")
                 }
                 options.adminToken = token
             } catch let error as KeyFileError {
-                throw ValidationError("\(error)")
+                throw StartupError("\(error)")
             }
         }
     }
@@ -245,7 +247,7 @@ extension T2UServerCommand {
     /// The cluster key, required with --database.
     func clusterKey(_ file: ServerConfigFile) throws -> ClusterKey {
         guard let path = clusterKeyFile ?? file["cluster-key-file"] else {
-            throw ValidationError("""
+            throw StartupError("""
                 --database needs --cluster-key-file FILE (the same secret on every server): make one with \
                 `head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE`
                 """)
@@ -253,9 +255,9 @@ extension T2UServerCommand {
         do {
             return try ClusterKey(secret: KeyFile.readSecret(path: path, what: "cluster key file"))
         } catch let error as KeyFileError {
-            throw ValidationError("\(error)")
+            throw StartupError("\(error)")
         } catch {
-            throw ValidationError("cluster key file \(path): \(error)")
+            throw StartupError("cluster key file \(path): \(error)")
         }
     }
 }
@@ -264,7 +266,7 @@ extension T2UServerCommand {
 private func positive(_ flag: Double?, _ file: ServerConfigFile, _ key: String) throws -> Double? {
     if let flag { return flag }
     guard let text = file[key] else { return nil }
-    guard let value = Double(text), value > 0 else { throw ValidationError("\(key) must be a number > 0") }
+    guard let value = Double(text), value > 0 else { throw StartupError("\(key) must be a number > 0") }
     return value
 }
 
@@ -272,12 +274,6 @@ private func hostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "t2u" }
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// Stops the server before it starts: one line on stderr ("Error: ..."), exit status 1, no usage text.
-struct StartupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Config files larger than this are refused (a real one is a few hundred bytes).

@@ -23,6 +23,8 @@ struct Check: AsyncParsableCommand {
 
             The device's key is pinned on first contact in the known-devices file (--known-devices); a device that presents another key fails the check with "device key changed: ...". The password comes from --password, --password-file or T2U_PASSWORD (in that order); the server key from --key or T2U_SERVER_KEY.
 
+            --json prints the same fields as one JSON object instead (numbers as numbers, absent ones as null, statuses and paths as [{value, ms}], error when failed).
+
             Exit status: 0 verified, 1 failed (the reason on stderr and in the CHECK line's error=), 2 server key rejected.
 
             Example: t2u check CAM-0001 7 --server t2u.example.com --bytes 10M
@@ -63,6 +65,7 @@ struct Check: AsyncParsableCommand {
     @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
     var key: String?
     @OptionGroup var paths: PathOptions
+    @OptionGroup var output: JSONOutputOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -101,7 +104,7 @@ struct Check: AsyncParsableCommand {
         } catch {
             await client.shutdown()
             recorder.fail("\(error)")
-            print(recorder.line())
+            printResult(recorder)
             printError("\(error)")
             throw ExitCode(1)
         }
@@ -137,9 +140,11 @@ struct Check: AsyncParsableCommand {
         keyWatcher.cancel()
         _ = await poller.value
         let keyRejected = await client.status() == .keyRejected
+        // The link never came up because the server never answered: that is the reason to give.
+        if recorder.failure != nil, let silence = await client.serverSilence() { recorder.explain("\(silence)") }
         await client.deletePort(localPort)
         await client.shutdown()
-        print(recorder.line())
+        printResult(recorder)
         if let failure = recorder.failure {
             printError("check failed: \(failure)")
             throw ExitCode(keyRejected ? 2 : 1)
@@ -181,6 +186,10 @@ struct Check: AsyncParsableCommand {
             recorder.observe(status: status, path: path)
             try? await Task.sleep(for: .milliseconds(5))
         }
+    }
+
+    private func printResult(_ recorder: CheckRecorder) {
+        if output.json { printJSON(recorder.json()) } else { print(recorder.line()) }
     }
 
     private func runEcho() async throws {
@@ -300,6 +309,11 @@ final class CheckRecorder: @unchecked Sendable {
 
     var failure: String? { withLockedValue { $0.failure } }
 
+    /// Replaces the failure with its cause, once that is known (a server that never answered).
+    func explain(_ why: String) {
+        withLockedValue { $0.failure = why }
+    }
+
     var stopRequested: Bool { withLockedValue { $0.stopRequested } }
 
     /// Ends the transfer early (signal): the current connection stops sending and finishes.
@@ -353,6 +367,29 @@ final class CheckRecorder: @unchecked Sendable {
                 fields.append("error=\"\(failure.replacingOccurrences(of: "\"", with: "'"))\"")
             }
             return fields.joined(separator: " ")
+        }
+    }
+
+    /// The CHECK line's fields as one JSON object (`--json`).
+    func json() -> [String: Any] {
+        withLockedValue { state in
+            let mbps = state.transferSeconds > 0 ? Double(state.verified) * 8 / state.transferSeconds / 1e6 : 0
+            let none: Any = NSNull()
+            var object: [String: Any] = [
+                "ok": state.failure == nil && state.verified > 0,
+                "path": state.paths.last?.0 ?? "none",
+                "peer": state.peer.isEmpty ? none : state.peer,
+                "ttfb_ms": state.firstByteMillis ?? none,
+                "final_path_ms": state.paths.last?.1 ?? none,
+                "connect_ms": state.connectMillis ?? none,
+                "bytes": state.verified,
+                "mbps": (mbps * 10).rounded() / 10,
+                "breaks": state.breaks.count,
+                "statuses": state.statuses.map { ["value": Int($0.0), "ms": $0.1] },
+                "paths": state.paths.map { ["value": $0.0, "ms": $0.1] as [String: Any] },
+            ]
+            if let failure = state.failure { object["error"] = failure }
+            return object
         }
     }
 }

@@ -5,10 +5,10 @@ import T2UNIO
 
 /// Where the server cloud is (what `t2u_init` takes).
 struct ServerOptions: ParsableArguments {
-    @Option(name: .long, help: "t2u-server IP address or host name.")
+    @Option(name: .long, help: "t2u-server IP address or host name, HOST:PORT, or several as h1:p1,h2:p2 (tried in turn).")
     var server: String
 
-    @Option(name: .long, help: "t2u-server main UDP port.")
+    @Option(name: .long, help: "t2u-server main UDP port, for --server entries without one.")
     var port: Int = 7000
 
     @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
@@ -18,6 +18,9 @@ struct ServerOptions: ParsableArguments {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
         guard !server.isEmpty else { throw ValidationError("--server must not be empty") }
     }
+
+    /// The servers with their ports, as people read them ("192.0.2.1:7000").
+    var label: String { ServerAddressList.display(server, defaultPort: UInt16(port)) }
 
     var clientOptions: T2UClientOptions {
         T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
@@ -48,17 +51,16 @@ struct LogOptions: ParsableArguments {
     @Option(name: .long, help: "Diagnostics on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "warning"
 
+    @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
+    var logFormat: String = "text"
+
     func validate() throws {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if LogFormat(rawValue: logFormat) == nil { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
     }
 
     func bootstrap() {
-        let level = Logger.Level(rawValue: logLevel) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning, format: LogFormat(rawValue: logFormat) ?? .text)
     }
 }
 

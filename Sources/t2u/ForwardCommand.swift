@@ -65,7 +65,7 @@ struct Forward: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let display = ForwardDisplay()
-        await display.note("forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.server):\(server.port) (Ctrl-C to stop)")
+        await display.note("forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.label) (Ctrl-C to stop)")
 
         let outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask { .signal(await signals.wait()) }
@@ -75,7 +75,9 @@ struct Forward: AsyncParsableCommand {
                     case .connected(let port, let setupMillis) where port == localPort:
                         await display.note("link up in \(setupMillis) ms")
                     case .disconnected(let port, let code) where port == localPort:
-                        await display.note("link down: \(disconnectWords(code))")
+                        // A server that never answered is the cause to name, not the P2P link.
+                        let silence = await client.serverSilence()
+                        await display.note("link down: \(silence.map { "\($0)" } ?? disconnectWords(code))")
                     case .deviceKeyChanged(let port, let change) where port == localPort:
                         await display.note("\(change)")
                     default:
@@ -113,6 +115,7 @@ struct Forward: AsyncParsableCommand {
             let (status, path) = await client.portStatus(localPort)
             let rates = await client.rate(localPort)
             var parts = [status.words]
+            if status != .connected, let silence = await client.serverSilence() { parts = ["\(silence)"] }
             if status == .connected, let path {
                 parts.append(path.words)
                 parts.append("rtt \(fixed(path.rttMillis, 1)) ms")

@@ -11,15 +11,18 @@ struct Query: AsyncParsableCommand {
 
             Exit status: 0 every device online, 1 some offline, 2 a query failed (server unreachable, key rejected, known-devices file unusable), 3 a device key changed.
 
+            With --json: one array of {"uuid", "status": online|offline|key changed|failed, "public_ip", "extra", "message"}.
+
             Example: t2u query --server t2u.example.com CAM-0001 CAM-0002
             """)
 
-    @Argument(help: "Device UUIDs (as given to t2usvr --uuid).")
+    @Argument(help: "Device UUIDs (the first argument of t2usvr).")
     var uuids: [String]
     @OptionGroup var server: ServerOptions
     @OptionGroup var pins: KnownDevicesOptions
     @Option(name: .long, help: "Seconds to wait for the server connection before querying.")
     var wait: Double = 5
+    @OptionGroup var output: JSONOutputOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -34,28 +37,43 @@ struct Query: AsyncParsableCommand {
         let status = await waitForServer(client, seconds: wait)
         if status == .keyRejected {
             await client.shutdown()
-            printError("server key rejected")
+            printError("\(server.label): \(status.explained)")
             throw ExitCode(2)
         }
+        // No answer at all: every query would time out; say why once per device.
+        let silence = status == .connecting ? await client.serverSilence() : nil
         var worst: Int32 = 0
+        var rows: [[String: Any]] = []
         for uuid in uuids {
-            do {
-                let info = try await client.query(uuid)
-                if let change = info.keyChange {
-                    print("\(uuid): \(change)")
-                    worst = max(worst, 3)
-                } else if info.online {
-                    let extra = info.extra.isEmpty ? "" : ", extra \"\(info.extra)\""
-                    print("\(uuid): online, public IP \(info.publicIP.isEmpty ? "unknown" : info.publicIP)\(extra)")
-                } else {
-                    print("\(uuid): offline")
-                    worst = max(worst, 1)
-                }
-            } catch {
-                print("\(uuid): \(error)")
+            var row: [String: Any] = ["uuid": uuid]
+            let line: String
+            if let silence {
+                (row["status"], line) = ("failed", "\(uuid): query failed: \(silence)")
                 worst = max(worst, 2)
+            } else {
+                do {
+                    let info = try await client.query(uuid)
+                    if let change = info.keyChange {
+                        (row["status"], line) = ("key changed", "\(uuid): \(change)")
+                        worst = max(worst, 3)
+                    } else if info.online {
+                        let extra = info.extra.isEmpty ? "" : ", extra \"\(info.extra)\""
+                        (row["status"], row["public_ip"], row["extra"]) = ("online", info.publicIP, info.extra)
+                        line = "\(uuid): online, public IP \(info.publicIP.isEmpty ? "unknown" : info.publicIP)\(extra)"
+                    } else {
+                        (row["status"], line) = ("offline", "\(uuid): offline")
+                        worst = max(worst, 1)
+                    }
+                } catch {
+                    (row["status"], line) = ("failed", "\(uuid): \(error)")
+                    worst = max(worst, 2)
+                }
             }
+            row["message"] = line
+            rows.append(row)
+            if !output.json { print(line) }
         }
+        if output.json { printJSON(rows) }
         await client.shutdown()
         if worst != 0 { throw ExitCode(worst) }
     }

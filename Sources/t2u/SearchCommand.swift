@@ -25,6 +25,7 @@ struct Search: AsyncParsableCommand {
     var server: String = "127.0.0.1"
     @Option(name: .long, help: "That server's port.")
     var port: Int = 7000
+    @OptionGroup var output: JSONOutputOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -43,7 +44,11 @@ struct Search: AsyncParsableCommand {
         do {
             let devices = try await client.search(timeout: .seconds(fractional: timeout))
             await client.shutdown()
-            for device in devices { print("uuid=\(device.uuid),ip=\(device.ip)") }
+            if output.json {
+                printJSON(devices.map { ["uuid": $0.uuid, "ip": $0.ip] })
+            } else {
+                for device in devices { print("uuid=\(device.uuid),ip=\(device.ip)") }
+            }
         } catch {
             await client.shutdown()
             printError("search failed: \(error)")

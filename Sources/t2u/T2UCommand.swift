@@ -1,4 +1,5 @@
 import ArgumentParser
+import T2UVersion
 
 @main
 struct T2UCommand: AsyncParsableCommand {
@@ -12,5 +13,6 @@ struct T2UCommand: AsyncParsableCommand {
 
             Run `t2u help SUBCOMMAND` for the options of each subcommand.
             """,
+        version: T2UVersion.string,
         subcommands: [Status.self, Query.self, Search.self, Forward.self, Check.self, Demo.self, Cert.self])
 }

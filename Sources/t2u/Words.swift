@@ -12,6 +12,15 @@ extension ServerConnectionStatus {
         case .keyRejected: return "server key rejected"
         }
     }
+
+    /// The words with what to do.
+    var explained: String {
+        switch self {
+        case .connected: return "connected"
+        case .connecting: return "connecting (the server answered; registration not finished yet: try a longer --wait)"
+        case .keyRejected: return "server key rejected: the server's key is not --key (or T2U_SERVER_KEY); compare with `t2u-server --print-public-key` on the server"
+        }
+    }
 }
 
 extension PortStatus {

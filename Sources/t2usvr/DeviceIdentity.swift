@@ -17,18 +17,18 @@ enum DeviceIdentity {
     /// it names: the server decides whether it trusts that CA).
     static func certificate(path: String, uuid: String, deviceKey: [UInt8]) throws -> DeviceCertificate {
         guard let text = readText(path) else {
-            throw ValidationError("cannot read --cert \(path): \(String(cString: strerror(errno)))")
+            throw StartupError("cannot read --cert \(path): \(String(cString: strerror(errno)))")
         }
         let certificate: DeviceCertificate
         do {
             certificate = try DeviceCertificate(fileText: text)
         } catch {
-            throw ValidationError("--cert \(path): \(error)")
+            throw StartupError("--cert \(path): \(error)")
         }
         do {
             try certificate.verify(uuid: uuid, deviceKey: deviceKey, trustedCAs: [certificate.caPublicKey])
         } catch {
-            throw ValidationError("""
+            throw StartupError("""
                 --cert \(path) does not certify UUID \(uuid) with this device's key \(Hex.encode(deviceKey)): \(error). \
                 Issue one for this UUID and key: t2u cert issue --ca-key CA.key --uuid \(uuid) --device-key \(Hex.encode(deviceKey))
                 """)

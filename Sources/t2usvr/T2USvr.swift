@@ -4,6 +4,7 @@ import Logging
 import T2UCore
 import T2UDevice
 import T2UNIO
+import T2UVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ extension T2USvr {
             do {
                 plan = try KeyRotationPlan.prepare(statePath: state)
             } catch {
-                throw ValidationError(error.description)
+                throw StartupError(error.description)
             }
             logger.notice("rotating the device key: registering the new key with a proof by the old one", metadata: [
                 "old": "\(Hex.encode(plan.old.publicKey))", "new": "\(Hex.encode(plan.new.publicKey))", "newKeyFile": "\(plan.newPath)",
@@ -48,7 +49,7 @@ extension T2USvr {
             do {
                 key = try KeyFile.loadOrCreate(path: deviceKeyPath, what: "state file", entropy: SystemEntropy()).publicKey
             } catch {
-                throw ValidationError(error.description)
+                throw StartupError(error.description)
             }
             options.certificate = try DeviceIdentity.certificate(path: cert, uuid: uuid, deviceKey: key).bytes
         }
@@ -67,8 +68,9 @@ struct T2USvr: AsyncParsableCommand {
             hosts only as --allow permits. Keep --state on persistent storage: clients pin the \
             device key it holds.
 
-            Secrets off the command line: the password from --password-file PATH or the             environment variable T2U_PASSWORD (--password works too but other users see it in             ps); the server key from the environment variable T2U_SERVER_KEY when not given             as the fourth argument.
-            """)
+            Secrets off the command line: the password from --password-file PATH or the environment variable T2U_PASSWORD (--password works too but other users see it in ps); the server key from the environment variable T2U_SERVER_KEY when not given as the fourth argument.
+            """,
+        version: T2UVersion.string)
 
     @Argument(help: "Device UUID (1-64 bytes) under which clients find this device.")
     var uuid: String
@@ -113,6 +115,9 @@ struct T2USvr: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
+    var logFormat: String = "text"
+
     @Option(help: ArgumentHelp("Vendor certificate for this UUID and device key (t2u cert issue), for servers with closed enrollment; checked at start.", valueName: "path"))
     var cert: String?
 
@@ -123,6 +128,7 @@ struct T2USvr: AsyncParsableCommand {
     var rotateKey = false
 
     func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
         }
@@ -132,18 +138,13 @@ struct T2USvr: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: LogFormat(rawValue: logFormat) ?? .text)
         let logger = Logger(label: "t2usvr")
         if printPublicKey, let state {
             do {
                 return print(Hex.encode(try KeyFile.loadOrCreate(path: state, what: "state file", entropy: SystemEntropy()).publicKey))
             } catch {
-                throw ValidationError(error.description)
+                throw StartupError(error.description)
             }
         }
 
@@ -175,7 +176,7 @@ struct T2USvr: AsyncParsableCommand {
             agent = try DeviceAgent(options: options, logger: logger)
             try await agent.start()
         } catch let error as DeviceAgentError {
-            throw ValidationError(error.description)
+            throw StartupError(error.description)
         }
         await termination.wait()
         logger.notice("signal received, shutting down")
@@ -183,8 +184,3 @@ struct T2USvr: AsyncParsableCommand {
     }
 }
 
-/// Stops the agent before it starts: one line on stderr ("Error: ..."), exit status 1, no usage text.
-struct StartupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -305,6 +305,9 @@ int main(void) {
     snprintf(offline_uuid, sizeof offline_uuid, "cabi-offline-%d", (int)getpid());
 
     /* ---- before t2u_init ---- */
+    const char *version = t2u_version();
+    check(version != NULL && strcmp(version, env("T2U_TEST_VERSION")) == 0 && t2u_version() == version,
+          "t2u_version() before init is the binaries' --version, one static string");
     char buf[4096], ip[64];
     T2uNetRate rate;
     T2uNetStat stat;

@@ -36,13 +36,13 @@ echo '#include "t2u.h"' > "$WORK/h.c"
 cc -std=c99 -Wall -Wextra -Werror -pedantic -I"$LIB/include" -c "$WORK/h.c" -o "$WORK/h.o"
 c++ -Wall -Wextra -Werror -x c++ -I"$LIB/include" -c "$WORK/h.c" -o "$WORK/hpp.o"
 EXPORTS="$(nm -D --defined-only "$LIB/lib/libt2u.so" | awk '$2 ~ /^[TWDBRVGSiu]$/ {print $3}' | sort | tr '\n' ' ')"
-WANT="t2u_add_port t2u_add_port_ex t2u_add_port_v3 t2u_del_port t2u_exit t2u_get_rate t2u_init t2u_port_status t2u_query t2u_query_ex t2u_search t2u_set_callback t2u_set_port_range t2u_status "
+WANT="t2u_add_port t2u_add_port_ex t2u_add_port_v3 t2u_del_port t2u_exit t2u_get_rate t2u_init t2u_port_status t2u_query t2u_query_ex t2u_search t2u_set_callback t2u_set_port_range t2u_status t2u_version "
 if [ "$EXPORTS" != "$WANT" ]; then
     echo "libt2u.so exports: $EXPORTS" >&2
     echo "expected:          $WANT" >&2
     exit 1
 fi
-echo "header compiles as C99 and C++; libt2u.so exports exactly the 14 t2u_* functions"
+echo "header compiles as C99 and C++; libt2u.so exports exactly the 14 t2u_* functions of the manual and the t2u_version extension"
 
 export PKG_CONFIG_PATH="$LIB/lib/pkgconfig"
 # shellcheck disable=SC2046
@@ -107,6 +107,8 @@ start dev-ex "$BIN/t2usvr" "$DEV_EX" 127.0.0.1 "$PORT_KEY" "$KEY" \
     --extra "$EXTRA" --allow "127.0.0.2:$ECHO2" --discovery-port "$DISCOVERY_PORT"
 start dev-pw "$BIN/t2usvr" "$DEV_PW" 127.0.0.1 "$PORT_KEY" "$KEY" --password "$PASSWORD" --no-discovery
 
+# t2u_version() must be the string the binaries print.
+export T2U_TEST_VERSION="$("$BIN/t2u-server" --version)"
 export T2U_TEST_SERVER=127.0.0.1 T2U_TEST_PORT_NOKEY="$PORT_NOKEY" T2U_TEST_PORT_KEY="$PORT_KEY" T2U_TEST_KEY="$KEY"
 export T2U_TEST_DEV_EX="$DEV_EX" T2U_TEST_EXTRA="$EXTRA" T2U_TEST_DEV_PW="$DEV_PW" T2U_TEST_PASSWORD="$PASSWORD"
 export T2U_TEST_ECHO_PORT="$ECHO1" T2U_TEST_ECHO2_HOST=127.0.0.2 T2U_TEST_ECHO2_PORT="$ECHO2" T2U_TEST_RANGE_LO="$RANGE_LO"

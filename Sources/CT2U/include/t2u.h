@@ -83,6 +83,11 @@ int t2u_query_ex(const char* uuid, char* buff, int buffsize, char* ipaddr, int i
  * found but not even one line fits (0 always means none found). */
 int t2u_search(char* buff, int buffsize);
 void t2u_exit(void);
+/* Extension: the library's version, e.g. "1.2.0" on a release tag, "1.2.0-3-gabc123def" after one,
+ * "0.0.0-gabc123def" from an untagged clone, "-dirty" with local changes, "0.0.0-unknown" when
+ * built without git: the string `t2u --version` and the server's /status report. Static storage:
+ * valid until the process exits, not to be freed; works before t2u_init. */
+const char* t2u_version(void);
 
 #ifdef __cplusplus
 }

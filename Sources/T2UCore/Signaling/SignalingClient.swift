@@ -73,6 +73,12 @@ public final class SignalingClient {
     /// Introductions already reported, with the time seen (re-sent INTRODUCEs are only acked).
     private var seenSessions: [UInt64: Instant] = [:]
     private var nextRequestID: UInt32
+    /// When the current HELLO exchange began and whether the server answered since: a server
+    /// that never answers is reported (`.serverSilent`) after `config.failoverAfterSends`
+    /// tries, then after twice as many each time, instead of looking like a failed P2P link.
+    private var helloStartedAt = Instant.zero
+    private var heardSinceHello = false
+    private var nextSilenceReport = 1
 
     public init(config: SignalingClientConfig, entropy: EntropySource, now: Instant) throws(SignalingClientConfig.Invalid) {
         try config.validate()
@@ -146,6 +152,7 @@ public final class SignalingClient {
             ignoredDatagrams &+= 1
             return
         }
+        if address == config.server { heardSinceHello = true }
         switch message {
         case .challenge(let id, let cookie, let serverKey):
             guard case .hello = phase, id == exchange.requestID else { return ignore() }
@@ -274,7 +281,10 @@ public final class SignalingClient {
             let (message, destination) = outbox.removeFirst()
             if write(message, into: &buffer) { return destination }
         }
-        if exchange.nextSendAt <= now { failOverIfSilent(now: now) }
+        if exchange.nextSendAt <= now {
+            reportSilence(now: now)
+            failOverIfSilent(now: now)
+        }
         if exchange.nextSendAt <= now, let message = exchangeMessage() {
             backOff(&exchange, now: now)
             if write(message, into: &buffer) { return config.server }
@@ -335,7 +345,22 @@ public final class SignalingClient {
         }
     }
 
+    /// The server has not answered this registration attempt (nil once it answered, or while
+    /// registered): for status displays (`t2u status`).
+    public func silence(now: Instant) -> ServerSilence? {
+        if case .registered = phase { return nil }
+        guard !heardSinceHello, exchange.sends > 0 else { return nil }
+        return ServerSilence(server: config.server, tries: exchange.sends, elapsed: now - helloStartedAt)
+    }
+
     // MARK: Internals
+
+    /// Before the next try: reports the silence so far at 3, 6, 12, ... unanswered tries.
+    private func reportSilence(now: Instant) {
+        guard let silence = silence(now: now), silence.tries >= nextSilenceReport else { return }
+        nextSilenceReport = silence.tries * 2
+        events.append(.serverSilent(silence))
+    }
 
     /// Registration unanswered for `failoverAfterSends` sends: the next server of the list.
     private func failOverIfSilent(now: Instant) {
@@ -391,6 +416,9 @@ public final class SignalingClient {
 
     private func startHello(now: Instant) {
         phase = .hello
+        helloStartedAt = now
+        heardSinceHello = false
+        nextSilenceReport = max(1, config.failoverAfterSends)
         channel = nil
         keepaliveDue = nil
         if status == .registered { setStatus(.connecting) }

@@ -22,6 +22,9 @@ public enum SignalingClientEvent: Equatable, Sendable {
     /// The server refused our registration (`identityConflict`, `notEnrolled`, `capacity`);
     /// we keep retrying slowly and are not registered.
     case registrationRefused(SignalingErrorCode)
+    /// The server has not answered our registration (wrong address or port, UDP blocked, server
+    /// down): after `failoverAfterSends` tries, then at twice as many each time.
+    case serverSilent(ServerSilence)
 }
 
 public enum SignalingRequestFailure: Error, Equatable, Sendable {
