@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import T2UClient
+import T2UNIO
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +47,7 @@ struct SetupBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        bootstrapLogging(level: .error)
+        LogBootstrap.bootstrap(level: .error, format: .text)
         var warm = [Double?](), cold = [Double?](), plain = [Double?]()
         for _ in 0..<starts {
             warm.append(await mappedFirstByte(warmClient: true))
