@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import T2UCore
 
 #if canImport(Glibc)
 import Glibc
@@ -47,24 +48,7 @@ public struct JSONLogHandler: LogHandler {
         sink(line + "}\n")
     }
 
-    /// JSON string literal: quotes, backslashes and control characters escaped.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ text: String) -> String { JSONText.quoted(text) }
 
     /// UTC, milliseconds: 2026-12-03T13:05:03.123Z.
     static func timestamp() -> String {

@@ -59,17 +59,5 @@ struct BindingsAdmin {
     static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool { SHA256.hash(data: a) == SHA256.hash(data: b) }
 
     /// A JSON string literal of `text` (UUIDs are untrusted input).
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += "\\u00" + Hex.encode([UInt8(scalar.value)])
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ text: String) -> String { JSONText.quoted(text) }
 }
