@@ -58,6 +58,37 @@ import Testing
         #expect(Self.sent(client, peer, now: now).contains { if case .connect(let m) = $0.0 { m.nat == expected } else { false } })
     }
 
+    /// A CONNECT asked for before registration waits for the NAT measurement (the device plans
+    /// its traversal from the NAT it carries), but never longer than one retransmission interval.
+    @Test(arguments: [true, false])
+    func connectWaitsForTheNATMeasurement(probeAnswered: Bool) throws {
+        var config = SignalingClientConfig(role: .client, uuid: "app", server: Self.server, observationServer: Self.observation)
+        config.classifiesNAT = true
+        let client = try SignalingClient(config: config, entropy: SeededEntropy(seed: 6), now: .zero)
+        let peer = ServerPeer()
+        var now = Instant.zero
+        client.connect(uuid: "DOOR", clientConnectionID: ConnectionID(rawValue: 1), candidates: [], now: now)
+        guard case .hello(let helloID, _)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no HELLO"); return }
+        Self.reply(client, peer.challenge(helloID), now: now)
+        guard case .register(let register)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no REGISTER"); return }
+        let main = NetAddress(ipv4: (203, 0, 113, 9), port: 40_000)
+        Self.reply(client, try #require(peer.registered(register, token: 78, observed: main)), now: now)
+        let first = Self.sent(client, peer, now: now)
+        #expect(!first.contains { if case .connect = $0.0 { true } else { false } }, "CONNECT before the NAT is known: \(first)")
+        guard case .probe(let probeID)? = first.first(where: { if case .probe = $0.0 { true } else { false } })?.0 else {
+            Issue.record("no PROBE: \(first)"); return
+        }
+        if probeAnswered {
+            now = now + .milliseconds(30)
+            Self.reply(client, .probeResult(requestID: probeID, observed: main), from: Self.observation, now: now)
+            #expect(Self.sent(client, peer, now: now).contains { if case .connect(let m) = $0.0 { m.nat == .endpointIndependent } else { false } })
+        } else {
+            #expect(try #require(client.nextDeadline()) <= now + config.initialRetransmit)
+            now = now + config.initialRetransmit
+            #expect(Self.sent(client, peer, now: now).contains { if case .connect(let m) = $0.0 { m.nat == .unknown } else { false } })
+        }
+    }
+
     @Test func serverStoresTheNATAndPassesBothToTheSession() throws {
         let h = ServerHarness()
         let deviceToken = try #require(h.token(.device, uuid: "CAM", from: Addr.device))

@@ -79,6 +79,11 @@ public final class SignalingClient {
     private var helloStartedAt = Instant.zero
     private var heardSinceHello = false
     private var nextSilenceReport = 1
+    /// While our NAT is being measured after a registration, CONNECTs wait (at most one
+    /// retransmission interval): a CONNECT carries our NAT behaviour, and the device plans its
+    /// traversal from it (an unknown NAT rules out birthday punching, so a cone x symmetric pair
+    /// would settle on the relay).
+    private var connectsHeldUntil: Instant?
 
     public init(config: SignalingClientConfig, entropy: EntropySource, now: Instant) throws(SignalingClientConfig.Invalid) {
         try config.validate()
@@ -191,6 +196,7 @@ public final class SignalingClient {
             if config.classifiesNAT, config.observationServer != nil,
                !requests.values.contains(where: { if case .natProbe = $0.kind { true } else { false } }) {
                 addRequest(.natProbe, now: now)
+                if nat == .unknown { connectsHeldUntil = now + config.initialRetransmit }
             }
         case .sealed(let sealed):
             guard address == config.server, channel?.id == sealed.channel,
@@ -214,6 +220,7 @@ public final class SignalingClient {
             case .natProbe:
                 requests[id] = nil
                 classified(NATBehavior.classify(main: observedAddress, observation: observed, local: localAddresses), now: now)
+                releaseConnects(now: now)
             default:
                 ignore()
             }
@@ -290,7 +297,12 @@ public final class SignalingClient {
             if write(message, into: &buffer) { return config.server }
         }
         guard case .registered(let token) = phase else { return nil }
+        if let until = connectsHeldUntil, until <= now { releaseConnects(now: now) }
         for (id, pending) in requests where pending.retry.nextSendAt <= now && pending.deadline > now {
+            if case .connect = pending.kind, let until = connectsHeldUntil {
+                requests[id]!.retry.nextSendAt = until
+                continue
+            }
             var retry = pending.retry
             backOff(&retry, now: now)
             requests[id]!.retry = retry
@@ -376,6 +388,15 @@ public final class SignalingClient {
     }
 
     private func ignore() { ignoredDatagrams &+= 1 }
+
+    /// Our NAT is measured (or the wait is over): held CONNECTs go out now.
+    private func releaseConnects(now: Instant) {
+        guard connectsHeldUntil != nil else { return }
+        connectsHeldUntil = nil
+        for (id, pending) in requests {
+            if case .connect = pending.kind, pending.retry.nextSendAt > now { requests[id]!.retry.nextSendAt = now }
+        }
+    }
 
     private func setStatus(_ new: Status) {
         guard new != status else { return }
