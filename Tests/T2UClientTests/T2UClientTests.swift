@@ -240,14 +240,25 @@ import Testing
         let server = TestServer()
         try await server.start()
         var options = clientOptions(server)
-        // A free port: bind and release one.
-        let probe = try await DatagramBootstrap(group: server.group).bind(host: "127.0.0.1", port: 0).get()
-        let free = UInt16(probe.localAddress!.port!)
-        try await probe.close()
-        options.udpPortRange = free...free
+        // Below the kernel's ephemeral range, so a parallel test's port 0 bind cannot take them
+        // between our check and the client's bind (a single probed port raced in CI).
+        let range: ClosedRange<UInt16> = 23_400...23_415
+        options.udpPortRange = range
         let client = try T2UClient(options: options)
         try await waitUntil("registered") { await client.status() == .connected }
+        func portsInUse() async -> Int {
+            var inUse = 0
+            for port in range {
+                do {
+                    let channel = try await DatagramBootstrap(group: server.group).bind(host: "0.0.0.0", port: Int(port)).get()
+                    try await channel.close()
+                } catch { inUse += 1 }
+            }
+            return inUse
+        }
+        #expect(await portsInUse() == 1, "the client's UDP socket is bound inside udpPortRange")
         await client.shutdown()
+        #expect(await portsInUse() == 0, "shutdown releases it")
         await server.stop()
     }
 
