@@ -1,3 +1,5 @@
+import T2UCore
+
 /// One direction of an impaired link, sans-IO: frame lengths and times (nanoseconds of any
 /// monotonic clock) in, ring slots and deadlines out. The caller keeps the frame bytes in a ring
 /// of `capacity` slots indexed like this queue: `offer` names the slot to fill, `pop` the slot to
@@ -173,18 +175,5 @@ public struct DelayLine: Sendable {
         credit -= need
         lastDeparture = leaves
         return leaves
-    }
-}
-
-/// SplitMix64: a small seeded generator, so a lossy run can be repeated exactly.
-struct SplitMix64: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

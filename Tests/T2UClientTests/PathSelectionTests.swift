@@ -90,12 +90,8 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
 @Suite(.serialized) struct PathSelectionTests {
     /// Direct impossible (disabled): the relay carries the first byte; measured from addPort.
     @Test func relayFirstCarriesTheFirstByte() async throws {
-        let server = TestServer()
-        try await server.start()
-        let device = try TestDevice(uuid: "cam-r", server: server.address)
-        try await device.start()
-        let echo = EchoService()
-        try await echo.start()
+        let world = try await EchoWorld.make(uuid: "cam-r")
+        let (server, echo) = (world.server, world.echo)
         var options = clientOptions(server)
         options.directDisabled = true
         let client = try T2UClient(options: options)
@@ -114,20 +110,14 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         #expect(firstByte < .seconds(5))
         await client.shutdown()
         try await group.shutdownGracefully()
-        await device.stop()
-        await echo.stop()
-        await server.stop()
+        await world.stop()
     }
 
     /// Direct only (`relayDisabled`): the link comes up on a direct path and the server relays
     /// nothing for it; asking for both exclusions is refused at init.
     @Test func directOnlyNeverTouchesTheRelay() async throws {
-        let server = TestServer()
-        try await server.start()
-        let device = try TestDevice(uuid: "cam-d", server: server.address)
-        try await device.start()
-        let echo = EchoService()
-        try await echo.start()
+        let world = try await EchoWorld.make(uuid: "cam-d")
+        let (server, echo) = (world.server, world.echo)
         var options = clientOptions(server)
         options.relayDisabled = true
         var contradictory = options
@@ -145,20 +135,14 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         #expect(try await server.runner.counters().relayedBytes == 0)
         await client.shutdown()
         try await group.shutdownGracefully()
-        await device.stop()
-        await echo.stop()
-        await server.stop()
+        await world.stop()
     }
 
     /// Relay first, then the direct path validates and the SAME connection moves there while
     /// two echo transfers (both directions) run: byte-exact, PathInfo relayed before, not after.
     @Test func relayToDirectUpgradeMidTransferIsByteExact() async throws {
-        let server = TestServer()
-        try await server.start()
-        let device = try TestDevice(uuid: "cam-u", server: server.address)
-        try await device.start()
-        let echo = EchoService()
-        try await echo.start()
+        let world = try await EchoWorld.make(uuid: "cam-u")
+        let (server, device, echo) = (world.server, world.device, world.echo)
         var options = clientOptions(server)
         options.relayFirst = true
         options.pathDiscoveryDelay = .milliseconds(1500)
@@ -203,19 +187,13 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         print("figure: relay->direct switch at \(millis) ms after attempt start; relay carried \(relayedBytes) B")
         await client.shutdown()
         try await group.shutdownGracefully()
-        await device.stop()
-        await echo.stop()
-        await server.stop()
+        await world.stop()
     }
 
     /// With direct possible, the link is direct from the start (setup time as a figure).
     @Test func directSetupTime() async throws {
-        let server = TestServer()
-        try await server.start()
-        let device = try TestDevice(uuid: "cam-d", server: server.address)
-        try await device.start()
-        let echo = EchoService()
-        try await echo.start()
+        let world = try await EchoWorld.make(uuid: "cam-d")
+        let (server, echo) = (world.server, world.echo)
         let client = try T2UClient(options: clientOptions(server))
         let log = TimedEvents()
         client.setEventHandler { log.append($0) }
@@ -230,9 +208,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         #expect(path?.relayed == false)
         print("figure: direct setup \(millis) ms")
         await client.shutdown()
-        await device.stop()
-        await echo.stop()
-        await server.stop()
+        await world.stop()
     }
 }
 

@@ -47,31 +47,8 @@ import Testing
 }
 
 @Suite(.serialized) struct T2UClientPortTests {
-    /// Server, device "cam-1" (optionally with a password) and an echo service.
-    struct World {
-        let server: TestServer
-        let device: TestDevice
-        let echo: EchoService
-
-        static func make(password: String? = nil, startDevice: Bool = true) async throws -> World {
-            let server = TestServer()
-            try await server.start()
-            let device = try TestDevice(uuid: "cam-1", server: server.address, password: password)
-            if startDevice { try await device.start() }
-            let echo = EchoService()
-            try await echo.start()
-            return World(server: server, device: device, echo: echo)
-        }
-
-        func stop() async {
-            await device.stop()
-            await echo.stop()
-            await server.stop()
-        }
-    }
-
     @Test func concurrentTCPConnectionsCrossOnePortByteExact() async throws {
-        let world = try await World.make()
+        let world = try await EchoWorld.make()
         let client = try T2UClient(options: clientOptions(world.server))
         let events = client.events
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
@@ -113,7 +90,7 @@ import Testing
     }
 
     @Test func localPortInUseIsAnError() async throws {
-        let world = try await World.make()
+        let world = try await EchoWorld.make()
         let client = try T2UClient(options: clientOptions(world.server))
         let taken = world.echo.port
         await #expect(throws: T2UClientError.self) {
@@ -125,7 +102,7 @@ import Testing
     }
 
     @Test func offlineDeviceIsRetriedUntilItComesUp() async throws {
-        let world = try await World.make(startDevice: false)
+        let world = try await EchoWorld.make(startDevice: false)
         let client = try T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { codes.append($0) }
@@ -148,7 +125,7 @@ import Testing
     }
 
     @Test func wrongPasswordIsMinusFiveWithoutRetries() async throws {
-        let world = try await World.make(password: "right")
+        let world = try await EchoWorld.make(password: "right")
         let client = try T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { event in codes.append(event) }
@@ -164,7 +141,7 @@ import Testing
     }
 
     @Test func relayIsUsedWhenDirectIsUnusable() async throws {
-        let world = try await World.make()
+        let world = try await EchoWorld.make()
         var options = clientOptions(world.server)
         options.directDisabled = true
         let client = try T2UClient(options: options)
@@ -183,7 +160,7 @@ import Testing
     }
 
     @Test func interruptedLinkReconnectsAndTheListenerSurvives() async throws {
-        let world = try await World.make()
+        let world = try await EchoWorld.make()
         let client = try T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { event in codes.append(event) }
@@ -203,7 +180,7 @@ import Testing
     }
 
     @Test func deletePortClosesItsConnections() async throws {
-        let world = try await World.make()
+        let world = try await EchoWorld.make()
         let client = try T2UClient(options: clientOptions(world.server))
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }

@@ -146,59 +146,30 @@ struct BridgeTests {
 
     @Test("a TCP reset on the client side resets the target's connection")
     func clientResetReachesTarget() async throws {
-        let harness = TunnelHarness(seed: 12)
-        let target = ObservingHandlerBox()
-        let server = try await startServer(on: harness.tcpLoop) { target.make(harness.tcpLoop) }
-        try await harness.start(target: server.localAddress!)
-        let client = try await connectClient(
-            to: harness.listenAddress!, on: harness.tcpLoop, ObservingHandler(loop: harness.tcpLoop))
-        try await client.writeAndFlush(ByteBuffer(string: "x"))
-        let observed = try await target.handler.get()
-        _ = try await observed.firstData.futureResult.timeout(.seconds(20)).get()
-        try await abort(client)
-        let ending = try await observed.ending.futureResult.timeout(.seconds(20)).get()
-        #expect(ending == .reset)
-        try await server.close()
-        await harness.shutdown()
+        let tunnel = try await ObservedTunnel.open(seed: 12)
+        try await abort(tunnel.client)
+        #expect(try await tunnel.target.ending.futureResult.timeout(.seconds(20)).get() == .reset)
+        try await tunnel.close()
     }
 
     @Test("a TCP reset by the target resets the client's connection")
     func targetResetReachesClient() async throws {
-        let harness = TunnelHarness(seed: 13)
-        let target = ObservingHandlerBox()
-        let server = try await startServer(on: harness.tcpLoop) { target.make(harness.tcpLoop) }
-        try await harness.start(target: server.localAddress!)
-        let clientHandler = ObservingHandler(loop: harness.tcpLoop)
-        let client = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop, clientHandler)
-        try await client.writeAndFlush(ByteBuffer(string: "x"))
-        let observed = try await target.handler.get()
-        let targetChannel = try await observed.firstData.futureResult.timeout(.seconds(20)).get()
-        try await abort(targetChannel)
-        let ending = try await clientHandler.ending.futureResult.timeout(.seconds(20)).get()
-        #expect(ending == .reset)
-        try await server.close()
-        await harness.shutdown()
+        let tunnel = try await ObservedTunnel.open(seed: 13)
+        try await abort(tunnel.targetChannel)
+        #expect(try await tunnel.clientHandler.ending.futureResult.timeout(.seconds(20)).get() == .reset)
+        try await tunnel.close()
     }
 
     @Test("closing the tunnel's connection resets its TCP connections on both sides")
     func connectionCloseResetsBridges() async throws {
-        let harness = TunnelHarness(seed: 15)
-        let target = ObservingHandlerBox()
-        let server = try await startServer(on: harness.tcpLoop) { target.make(harness.tcpLoop) }
-        try await harness.start(target: server.localAddress!)
-        let clientHandler = ObservingHandler(loop: harness.tcpLoop)
-        let client = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop, clientHandler)
-        try await client.writeAndFlush(ByteBuffer(string: "x"))
-        let observed = try await target.handler.get()
-        _ = try await observed.firstData.futureResult.timeout(.seconds(20)).get()
-        let service = try #require(harness.clientService)
+        let tunnel = try await ObservedTunnel.open(seed: 15)
+        let service = try #require(tunnel.harness.clientService)
         try await service.close().get()
-        #expect(try await clientHandler.ending.futureResult.timeout(.seconds(20)).get() == .reset)
-        #expect(try await observed.ending.futureResult.timeout(.seconds(20)).get() == .reset)
+        #expect(try await tunnel.clientHandler.ending.futureResult.timeout(.seconds(20)).get() == .reset)
+        #expect(try await tunnel.target.ending.futureResult.timeout(.seconds(20)).get() == .reset)
         let reason = try await service.closed.timeout(.seconds(5)).get()
         #expect(reason == .local(errorCode: 0))
-        try await server.close()
-        await harness.shutdown()
+        try await tunnel.close()
     }
 
     @Test("a target that does not read stalls the sender (bounded buffering), then everything arrives")
@@ -244,6 +215,36 @@ struct BridgeTests {
         }.get()
         let received = try await reader.eof.futureResult.timeout(.seconds(60)).get()
         #expect(received == total)
+        try await server.close()
+        await harness.shutdown()
+    }
+}
+
+/// One TCP connection through a fresh tunnel to an observed target, after one byte crossed it, so
+/// both TCP ends exist when the test starts to break things.
+struct ObservedTunnel {
+    let harness: TunnelHarness
+    let server: Channel
+    let client: Channel
+    let clientHandler: ObservingHandler
+    let target: ObservingHandler
+    let targetChannel: Channel
+
+    static func open(seed: UInt64) async throws -> ObservedTunnel {
+        let harness = TunnelHarness(seed: seed)
+        let box = ObservingHandlerBox()
+        let server = try await startServer(on: harness.tcpLoop) { box.make(harness.tcpLoop) }
+        try await harness.start(target: server.localAddress!)
+        let clientHandler = ObservingHandler(loop: harness.tcpLoop)
+        let client = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop, clientHandler)
+        try await client.writeAndFlush(ByteBuffer(string: "x"))
+        let target = try await box.handler.get()
+        let targetChannel = try await target.firstData.futureResult.timeout(.seconds(20)).get()
+        return ObservedTunnel(harness: harness, server: server, client: client, clientHandler: clientHandler,
+                              target: target, targetChannel: targetChannel)
+    }
+
+    func close() async throws {
         try await server.close()
         await harness.shutdown()
     }

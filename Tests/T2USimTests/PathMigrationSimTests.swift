@@ -287,7 +287,7 @@ struct RelayScenario {
             if address != TransferScenario.deviceAddress { targets.insert(address) }
         }
         let all = Array(targets) + [TransferScenario.deviceAddress]
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         for address in all.shuffled(using: &generator) {
             client.probePath(to: address, attempts: 1, now: scenario.network.now)
         }
@@ -302,18 +302,5 @@ struct RelayScenario {
         #expect(scenario.transfer.mismatchedStreams.isEmpty)
         // Unanswered probes are not data loss (T2uNetStat's loss rate).
         #expect(client.stats.lossRate < 0.05, "seed \(seed): loss rate \(client.stats.lossRate)")
-    }
-}
-
-/// SplitMix64 as a `RandomNumberGenerator` for deterministic shuffles.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "t2u.h"
+#include "test_support.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -32,38 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-    if (ok) passed++; else failed++;
-}
-
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        fprintf(stderr, "abi_test: %s not set (run Tests/cabi/run.sh)\n", name);
-        exit(2);
-    }
-    return v;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* Polls t2u_status until it returns want (or timeout); returns the last value. */
 static int wait_status(int want, double timeout) {

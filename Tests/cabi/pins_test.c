@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "t2u.h"
+#include "test_support.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,29 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
 static atomic_int connects, last_disconnect;
-
-static void check(int ok, const char *what) {
-    printf("%s: %s\n", ok ? "PASS" : "FAIL", what);
-    fflush(stdout);
-    if (ok) passed++; else failed++;
-}
-
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        fprintf(stderr, "pins_test: %s not set (run Tests/cabi/run.sh)\n", name);
-        exit(2);
-    }
-    return v;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_connect(unsigned short port, int usetime) { (void)port; (void)usetime; atomic_fetch_add(&connects, 1); }
 static void on_disconnect(unsigned short port, int ret) { (void)port; atomic_store(&last_disconnect, ret); }

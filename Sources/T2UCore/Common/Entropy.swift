@@ -52,15 +52,8 @@ public final class SeededEntropy: EntropySource {
 
     public init(seed: UInt64) {
         self.seed = seed
-        var s = seed
-        func splitmix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitmix(), splitmix(), splitmix(), splitmix())
+        var splitmix = SplitMix64(seed: seed)
+        state = (splitmix.next(), splitmix.next(), splitmix.next(), splitmix.next())
     }
 
     public func nextUInt64() -> UInt64 {

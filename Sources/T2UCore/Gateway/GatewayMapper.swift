@@ -416,10 +416,7 @@ public struct GatewayMapper {
 
     /// A port above 1023 for the `attempt`-th try after a conflict (splitmix64 of the seed).
     private func randomPort(_ attempt: Int) -> UInt16 {
-        var z = portSeed &+ UInt64(attempt) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return UInt16(1024 + (z ^ (z >> 31)) % (65536 - 1024))
+        UInt16(1024 + SplitMix64.mix(portSeed &+ UInt64(attempt) &* SplitMix64.increment) % (65536 - 1024))
     }
 
     private mutating func takeHTTPID() -> UInt64 {
