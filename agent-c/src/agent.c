@@ -383,18 +383,18 @@ static void send_punches(t2u_agent *a, uint64_t now) {
 static void release_aux(t2u_agent *a, uint64_t now) {
     if (!a->naux || now < a->aux_check_ms) return;
     a->aux_check_ms = now + 500;
+    int carrying[T2U_MAX_CONNECTIONS];
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        int r = a->conns[i].conn ? route_find(a, &a->conns[i].conn->peer) : -1;
+        carrying[i] = r >= 0 ? a->routes[r].slot : -1;
+    }
     for (int slot = 0; slot < T2U_BIRTHDAY_SOCKETS_MAX; slot++) {
         if (a->aux[slot].fd < 0) continue;
-        int running = 0;
+        int keep = 0;
         for (size_t i = 0; i < T2U_PLANS; i++)
-            if (a->punches[i].session_id == a->aux[slot].session && !t2u_punch_window_ended(&a->punches[i], now)) running = 1;
-        if (running) continue;
-        int carrying = 0;
-        for (size_t i = 0; i < T2U_MAX_CONNECTIONS && !carrying; i++) {
-            int r = a->conns[i].conn ? route_find(a, &a->conns[i].conn->peer) : -1;
-            carrying = r >= 0 && a->routes[r].slot == slot;
-        }
-        if (!carrying) close_aux(a, slot);
+            keep |= a->punches[i].session_id == a->aux[slot].session && !t2u_punch_window_ended(&a->punches[i], now);
+        for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) keep |= carrying[i] == slot;
+        if (!keep) close_aux(a, slot);
     }
 }
 
