@@ -383,7 +383,7 @@ static void send_punches(t2u_agent *a, uint64_t now) {
 static void release_aux(t2u_agent *a, uint64_t now) {
     if (!a->naux || now < a->aux_check_ms) return;
     a->aux_check_ms = now + 500;
-    int carrying[T2U_MAX_CONNECTIONS];
+    int carrying[T2U_MAX_CONNECTIONS], closed = 0;
     for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
         int r = a->conns[i].conn ? route_find(a, &a->conns[i].conn->peer) : -1;
         carrying[i] = r >= 0 ? a->routes[r].slot : -1;
@@ -394,8 +394,9 @@ static void release_aux(t2u_agent *a, uint64_t now) {
         for (size_t i = 0; i < T2U_PLANS; i++)
             keep |= a->punches[i].session_id == a->aux[slot].session && !t2u_punch_window_ended(&a->punches[i], now);
         for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) keep |= carrying[i] == slot;
-        if (!keep) close_aux(a, slot);
+        if (!keep) close_aux(a, slot), closed++;
     }
+    if (closed) t2u_log(T2U_LOG_DEBUG, "closed %d auxiliary socket(s); %d still open", closed, a->naux);
 }
 
 static uint64_t next_deadline(t2u_agent *a) {
