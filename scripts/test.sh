@@ -103,8 +103,10 @@ echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve
 # --- end t2u demo --serve ---
 
 # --- C device agent: unit, interop with the release t2u-server above, ASan/UBSan, musl, cross builds
-# under qemu-user, size and RSS budgets (owner: cagent; about 2 min). Cross builds are skipped,
-# saying so, only outside CI when their compilers are not installed (.ci/run installs them).
+# under qemu-user, size and RSS budgets (owner: cagent; about 2 min), and as root the NAT grid with
+# the C agent as the device (all 17 cells, about 4 min, bounded at 7; CAGENT_NETLAB=0 skips it).
+# Cross builds are skipped, saying so, only outside CI when their compilers are not installed
+# (.ci/run installs them).
 if [ "${CI:-}" != "true" ] && ! command -v mipsel-linux-gnu-gcc >/dev/null 2>&1; then export CAGENT_SKIP_CROSS=1; fi
 T2U_BIN="$(dirname "$t2u_bin")" agent-c/test.sh
 # --- end C device agent ---

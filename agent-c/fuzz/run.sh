@@ -9,9 +9,9 @@ SECONDS_EACH="${FUZZ_SECONDS:-20}"
 mkdir -p build
 flags=(-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I../src)
 srcs=(../src/bucket.c ../src/codec.c ../src/crypto.c ../src/replay.c ../src/signaling.c ../src/handshake.c ../src/frames.c
-      ../src/stream.c ../src/transport.c ../src/forward.c ../src/discovery.c ../src/log.c)
+      ../src/stream.c ../src/transport.c ../src/forward.c ../src/net.c ../src/discovery.c ../src/log.c)
 # Seeds: every captured datagram, the captured initiation, and a few frames.
-mkdir -p build/seed-signaling build/seed-handshake build/seed-transport
+mkdir -p build/seed-signaling build/seed-handshake build/seed-transport build/seed-policy
 i=0
 grep -v '^#' ../tests/vectors/swift-query.txt | while read -r _ hex; do
     i=$((i + 1)); printf '%s' "$hex" | xxd -r -p >"build/seed-signaling/$i"
@@ -19,7 +19,8 @@ done
 sed -n 's/^initiation //p' ../tests/vectors/swift-initiation.txt | xxd -r -p >build/seed-handshake/initiation
 printf '\x08\x00\x00\x05hello\x02\x03\x00\x00\x01\x1a12345678\x01' >build/seed-transport/frames
 printf '\x08\x00\x00\x07\xa1\x00\x00\x00\x50GE' >build/seed-transport/target
-for name in signaling handshake transport; do
+printf '198.51.100.0/24:554,8000-8100\n*:80\n[2001:db8::/32]:443\n2001:db8::1\n[::ffff:203.0.113.0/120]:22' >build/seed-policy/rules
+for name in signaling handshake transport policy; do
     mkdir -p "build/corpus-$name"
     "$CLANG" "${flags[@]}" "fuzz_$name.c" "${srcs[@]}" -lsodium -o "build/fuzz_$name" 2>"build/fuzz_$name.build.log" ||
         { cat "build/fuzz_$name.build.log" >&2; exit 1; }

@@ -38,6 +38,10 @@ typedef struct {
     uint16_t discovery_port;   /* answer LAN discovery (t2u search) here, usually 7011; 0: off */
     const char *discovery_group; /* multicast group; NULL: 239.255.75.50 */
     int log_level;             /* enum t2u_agent_log; messages go to stderr */
+    /* Auxiliary UDP sockets for birthday probing when this device's NAT is random endpoint-
+     * dependent (symmetric) and the client's endpoint-independent: 0...512, 0 none (such a
+     * client then uses the relay). t2usvr-c's default (--birthday-sockets) is 256. */
+    int birthday_sockets;
     /* Called on the agent's thread at every status change; message is for people. */
     void (*on_status)(void *ctx, int status, const char *message);
     void *ctx;

@@ -24,6 +24,8 @@
 #include "signaling.h"
 
 #define T2U_MAX_CONNECTIONS 16
+#define T2U_PLANS 4
+#define T2U_ROUTES 128
 
 /* An accepted handshake: its cached reply answers a retransmitted initiation (no DH, and the
  * replay guard would refuse the same timestamp). */
@@ -42,7 +44,16 @@ struct t2u_agent {
     int relay_only; /* T2U_AGENT_RELAY_ONLY=1 (tests): transport only through the server's relay */
     int discovering;
     t2u_discovery discovery;
-    t2u_punch_plan punches[4]; /* the latest introductions' punch rounds */
+    t2u_punch_plan punches[T2U_PLANS]; /* the latest introductions' plans */
+    t2u_traversal_config traversal;
+    t2u_punch_budget budget;
+    /* Auxiliary sockets (birthday role): slot -> fd (-1 free), the session that opened it and
+     * its number in that plan (1...K). */
+    struct { int fd; int number; uint64_t session; } aux[T2U_BIRTHDAY_SOCKETS_MAX];
+    int naux; /* open */
+    /* Senders heard on an auxiliary socket are answered through it (its NAT mapping). */
+    struct { t2u_addr addr; int slot; uint64_t used; } routes[T2U_ROUTES];
+    uint64_t aux_check_ms;
     int fd, wake[2];
     uint16_t port;
     pthread_t thread;
@@ -113,16 +124,30 @@ static void handle_events(t2u_agent *a) {
         case T2U_EV_INTRODUCED: {
             /* Open our NAT toward the client (its probes then get through); oldest plan replaced. */
             size_t slot = 0;
-            for (size_t i = 0; i < 4; i++)
+            for (size_t i = 0; i < T2U_PLANS; i++) {
+                if (a->punches[i].live && a->punches[i].session_id == ev.session_id) goto introduced; /* repeated */
                 if (!a->punches[i].live || a->punches[i].started_ms < a->punches[slot].started_ms) slot = i;
+            }
             t2u_discovery subnets; /* only its subnet table */
             subnets.subnets_read_ms = 0;
             subnets.nsubnets = 0;
             t2u_discovery_read_subnets(&subnets, now_ms());
-            int n = t2u_punch_plan_init(&a->punches[slot], ev.session_id, &ev.addr, ev.candidates, ev.ncandidates, subnets.addr,
-                                        subnets.mask, subnets.nsubnets, now_ms());
-            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx): punching %d address(es)",
-                    t2u_addr_str(&ev.addr, buf, sizeof buf), (unsigned long long)ev.session_id, n);
+            t2u_punch_plan *p = &a->punches[slot];
+            int n = t2u_punch_plan_init(p, ev.session_id, &ev.addr, ev.candidates, ev.ncandidates, subnets.addr, subnets.mask,
+                                        subnets.nsubnets, now_ms());
+            t2u_traversal_config cfg = a->traversal;
+            if (cfg.birthday_sockets > T2U_BIRTHDAY_SOCKETS_MAX - a->naux) cfg.birthday_sockets = T2U_BIRTHDAY_SOCKETS_MAX - a->naux;
+            int strategies = t2u_punch_plan_strategies(p, a->sig.nat, ev.nat, &cfg);
+            t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx, client NAT kind %u delta %d): punching %d "
+                    "address(es)%s%s", t2u_addr_str(&ev.addr, buf, sizeof buf), (unsigned long long)ev.session_id, ev.nat.kind,
+                    ev.nat.delta, n, strategies & T2U_STRAT_PREDICTION && p->npredicted ? ", port prediction" : "",
+                    strategies & T2U_STRAT_RELAY_ONLY ? "; both NATs allocate ports per destination without a pattern: relay "
+                                                        "only beyond the LAN"
+                    : p->sockets ? ", birthday probing from auxiliary sockets"
+                    : p->nspray  ? ", birthday spray" : "");
+            if (strategies & T2U_STRAT_BIRTHDAY && t2u_nat_random(a->sig.nat) && !p->sockets)
+                t2u_log(T2U_LOG_INFO, "no birthday probing: no auxiliary sockets (--birthday-sockets 0, or all in use)");
+        introduced:
             break;
         }
         default:
@@ -144,11 +169,24 @@ static void send_pending(t2u_agent *a, uint64_t now) {
     }
 }
 
-static void send_to(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to) {
+static void send_from(int fd, const uint8_t *p, size_t n, const t2u_addr *to) {
     struct sockaddr_storage ss;
     socklen_t len;
     t2u_to_sockaddr(to, &ss, &len);
-    if (sendto(a->fd, p, n, 0, (struct sockaddr *)&ss, len) < 0) t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
+    if (sendto(fd, p, n, 0, (struct sockaddr *)&ss, len) < 0) t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
+}
+
+/* The route slot for `to` (-1: none). */
+static int route_find(const t2u_agent *a, const t2u_addr *to) {
+    for (int i = 0; i < T2U_ROUTES; i++)
+        if (a->routes[i].used && t2u_addr_equal(&a->routes[i].addr, to)) return i;
+    return -1;
+}
+
+/* Transport datagrams go through the auxiliary socket the peer was last heard on, else the main one. */
+static void send_to(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to) {
+    int r = a->naux ? route_find(a, to) : -1;
+    send_from(r >= 0 ? a->aux[a->routes[r].slot].fd : a->fd, p, n, to);
 }
 
 /* QUIC varint (RFC 9000 16), for the transport parameters. */
@@ -274,17 +312,98 @@ static void service_connections(t2u_agent *a, uint64_t now, struct pollfd *fds, 
     }
 }
 
+static void open_aux(t2u_agent *a, uint64_t session, int count) {
+    int opened = 0;
+    for (int slot = 0; slot < T2U_BIRTHDAY_SOCKETS_MAX && opened < count; slot++) {
+        if (a->aux[slot].fd >= 0) continue;
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        struct sockaddr_in any = {0};
+        any.sin_family = AF_INET;
+        if (fd < 0 || bind(fd, (struct sockaddr *)&any, sizeof any) != 0) {
+            t2u_log(T2U_LOG_NOTICE, "auxiliary socket %d of %d: %s", opened + 1, count, strerror(errno));
+            if (fd >= 0) close(fd);
+            break; /* out of descriptors: the plan punches from those it has */
+        }
+        a->aux[slot].fd = fd;
+        a->aux[slot].session = session;
+        a->aux[slot].number = ++opened;
+        a->naux++;
+    }
+    t2u_log(T2U_LOG_DEBUG, "session %016llx: %d auxiliary socket(s) open", (unsigned long long)session, opened);
+}
+
+static int aux_fd(const t2u_agent *a, uint64_t session, int number) {
+    for (int i = 0; i < T2U_BIRTHDAY_SOCKETS_MAX; i++)
+        if (a->aux[i].fd >= 0 && a->aux[i].session == session && a->aux[i].number == number) return a->aux[i].fd;
+    return -1;
+}
+
+static void close_aux(t2u_agent *a, int slot) {
+    close(a->aux[slot].fd);
+    a->aux[slot].fd = -1;
+    a->naux--;
+    for (int r = 0; r < T2U_ROUTES; r++)
+        if (a->routes[r].used && a->routes[r].slot == slot) a->routes[r].used = 0;
+}
+
+/* Whether a connection with this client already runs on a direct path (not through the server). */
+static int reached_directly(const t2u_agent *a, const t2u_addr *client) {
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        const t2u_conn *c = a->conns[i].conn;
+        if (c && c->peer.family == client->family && memcmp(c->peer.ip, client->ip, 4) == 0 &&
+            !t2u_addr_equal(&c->peer, t2u_sig_server(&a->sig)))
+            return 1;
+    }
+    return 0;
+}
+
 static void send_punches(t2u_agent *a, uint64_t now) {
     uint8_t out[T2U_PUNCH_LEN];
-    t2u_addr to;
-    for (size_t i = 0; i < 4; i++)
-        while (t2u_punch_poll(&a->punches[i], now, out, &to) > 0) send_to(a, out, sizeof out, &to);
+    t2u_punch_action act;
+    for (size_t i = 0; i < T2U_PLANS; i++) {
+        t2u_punch_plan *p = &a->punches[i];
+        if (p->live && p->strategies & (T2U_STRAT_PREDICTION | T2U_STRAT_BIRTHDAY) && t2u_punch_deadline(p) <= now &&
+            reached_directly(a, &p->reflexive))
+            t2u_punch_plan_drop_nat(p);
+        while (t2u_punch_poll(p, now, &act) > 0) {
+            if (act.kind == T2U_ACT_OPEN_SOCKETS) {
+                open_aux(a, p->session_id, act.count);
+                continue;
+            }
+            int fd = act.socket ? aux_fd(a, p->session_id, act.socket) : a->fd;
+            if (fd < 0 || t2u_punch_budget_admit(&a->budget, &act.to, now) != T2U_BUDGET_SEND) continue;
+            t2u_punch_write(out, p->session_id);
+            send_from(fd, out, sizeof out, &act.to);
+        }
+    }
+}
+
+/* Auxiliary sockets of plans whose window ended close, unless a connection's peer is routed
+ * through them (that session stays on its NAT mapping until it closes). */
+static void release_aux(t2u_agent *a, uint64_t now) {
+    if (!a->naux || now < a->aux_check_ms) return;
+    a->aux_check_ms = now + 500;
+    int carrying[T2U_MAX_CONNECTIONS], closed = 0;
+    for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
+        int r = a->conns[i].conn ? route_find(a, &a->conns[i].conn->peer) : -1;
+        carrying[i] = r >= 0 ? a->routes[r].slot : -1;
+    }
+    for (int slot = 0; slot < T2U_BIRTHDAY_SOCKETS_MAX; slot++) {
+        if (a->aux[slot].fd < 0) continue;
+        int keep = 0;
+        for (size_t i = 0; i < T2U_PLANS; i++)
+            keep |= a->punches[i].session_id == a->aux[slot].session && !t2u_punch_window_ended(&a->punches[i], now);
+        for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) keep |= carrying[i] == slot;
+        if (!keep) close_aux(a, slot), closed++;
+    }
+    if (closed) t2u_log(T2U_LOG_DEBUG, "closed %d auxiliary socket(s); %d still open", closed, a->naux);
 }
 
 static uint64_t next_deadline(t2u_agent *a) {
     uint64_t deadline = t2u_sig_next_deadline(&a->sig);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < T2U_PLANS; i++)
         if (t2u_punch_deadline(&a->punches[i]) < deadline) deadline = t2u_punch_deadline(&a->punches[i]);
+    if (a->naux && a->aux_check_ms < deadline) deadline = a->aux_check_ms;
     for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
         if (a->conns[i].conn) {
             uint64_t d = t2u_conn_next_deadline(a->conns[i].conn);
@@ -293,12 +412,61 @@ static uint64_t next_deadline(t2u_agent *a) {
     return deadline;
 }
 
+/* A sender heard on auxiliary socket `slot` is answered through it from now on (bounded: the
+ * least recently used route goes). */
+static void route_note(t2u_agent *a, const t2u_addr *from, int slot, uint64_t now) {
+    int r = route_find(a, from);
+    if (r < 0) {
+        r = 0;
+        for (int i = 0; i < T2U_ROUTES; i++) {
+            if (!a->routes[i].used) { r = i; break; }
+            if (a->routes[i].used < a->routes[r].used) r = i;
+        }
+        a->routes[r].addr = *from;
+    }
+    a->routes[r].slot = slot;
+    a->routes[r].used = now | 1;
+}
+
+/* Reads what waits on `fd`: the main socket (slot -1) carries signaling and transport; an
+ * auxiliary socket transport only (punches to it are dropped). */
+static void receive(t2u_agent *a, int fd, int slot) {
+    static __thread uint8_t buf[2048];
+    for (int i = 0; i < 256; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
+        if (n < 0) break;
+        t2u_addr from;
+        if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
+        uint64_t now = now_ms();
+        if (slot >= 0) {
+            route_note(a, &from, slot, now);
+            if (buf[0] >= 0x10) continue;
+        }
+        if (a->relay_only && buf[0] < 0x20 && !t2u_addr_equal(&from, t2u_sig_server(&a->sig))) continue;
+        if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
+            t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now);
+        else if (buf[0] == 0x01)
+            handle_initiation(a, buf, (size_t)n, &from, now);
+        else if ((buf[0] == 0x04 || buf[0] == 0x05) && n >= 18) {
+            uint64_t cid = t2u_be64(buf + 2);
+            for (size_t k = 0; k < T2U_MAX_CONNECTIONS; k++)
+                if (a->conns[k].conn && a->conns[k].conn->local_cid == cid) {
+                    t2u_conn_receive(a->conns[k].conn, buf, (size_t)n, &from, now);
+                    break;
+                }
+        }
+    }
+}
+
 static void *run(void *arg) {
     t2u_agent *a = arg;
-    static __thread uint8_t buf[2048];
-    enum { CAP = 3 + T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS };
+    /* main, wake, the streams' TCP sockets, discovery, auxiliary sockets */
+    enum { STREAM_FDS = T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS, CAP = 3 + STREAM_FDS + T2U_BIRTHDAY_SOCKETS_MAX };
     struct pollfd fds[CAP];
-    short events[T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS];
+    short events[STREAM_FDS];
+    int aux_slot[T2U_BIRTHDAY_SOCKETS_MAX];
     int nfds = 2;
     for (;;) {
         uint64_t now = now_ms();
@@ -306,39 +474,26 @@ static void *run(void *arg) {
         send_pending(a, now);
         handle_events(a);
         send_punches(a, now_ms());
-        service_connections(a, now, fds, events, &nfds, CAP - 1);
+        service_connections(a, now, fds, events, &nfds, 2 + STREAM_FDS);
+        release_aux(a, now);
         uint64_t deadline = next_deadline(a);
         now = now_ms();
         int timeout = deadline == T2U_NEVER ? 60000 : deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
         fds[0] = (struct pollfd){a->fd, POLLIN, 0};
         fds[1] = (struct pollfd){a->wake[0], POLLIN, 0};
         fds[nfds] = (struct pollfd){a->discovering ? a->discovery.fd : -1, POLLIN, 0};
-        if (poll(fds, (nfds_t)nfds + 1, timeout) < 0 && errno != EINTR) break;
+        int total = nfds + 1;
+        for (int slot = 0; slot < T2U_BIRTHDAY_SOCKETS_MAX && a->naux; slot++)
+            if (a->aux[slot].fd >= 0) {
+                aux_slot[total - nfds - 1] = slot;
+                fds[total++] = (struct pollfd){a->aux[slot].fd, POLLIN, 0};
+            }
+        if (poll(fds, (nfds_t)total, timeout) < 0 && errno != EINTR) break;
         if (fds[1].revents) break;
         if (fds[nfds].revents & POLLIN) t2u_discovery_service(&a->discovery, now_ms());
-        if (!(fds[0].revents & POLLIN)) continue;
-        for (int i = 0; i < 256; i++) {
-            struct sockaddr_storage ss;
-            socklen_t len = sizeof ss;
-            ssize_t n = recvfrom(a->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
-            if (n < 0) break;
-            t2u_addr from;
-            if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
-            now = now_ms();
-            if (a->relay_only && buf[0] < 0x20 && !t2u_addr_equal(&from, t2u_sig_server(&a->sig))) continue;
-            if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
-                t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now);
-            else if (buf[0] == 0x01)
-                handle_initiation(a, buf, (size_t)n, &from, now);
-            else if ((buf[0] == 0x04 || buf[0] == 0x05) && n >= 18) {
-                uint64_t cid = t2u_be64(buf + 2);
-                for (size_t k = 0; k < T2U_MAX_CONNECTIONS; k++)
-                    if (a->conns[k].conn && a->conns[k].conn->local_cid == cid) {
-                        t2u_conn_receive(a->conns[k].conn, buf, (size_t)n, &from, now);
-                        break;
-                    }
-            }
-        }
+        for (int f = nfds + 1; f < total; f++)
+            if (fds[f].revents & POLLIN) receive(a, fds[f].fd, aux_slot[f - nfds - 1]);
+        if (fds[0].revents & POLLIN) receive(a, a->fd, -1);
     }
     return NULL;
 }
@@ -352,6 +507,8 @@ static void free_agent(t2u_agent *a) {
             free(a->conns[i].conn);
         }
     if (a->fd >= 0) close(a->fd);
+    for (int i = 0; i < T2U_BIRTHDAY_SOCKETS_MAX; i++)
+        if (a->aux[i].fd >= 0) close(a->aux[i].fd);
     if (a->discovering) close(a->discovery.fd);
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
@@ -378,6 +535,15 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
         return NULL;
     }
     a->fd = a->wake[0] = a->wake[1] = -1;
+    for (int i = 0; i < T2U_BIRTHDAY_SOCKETS_MAX; i++) a->aux[i].fd = -1;
+    t2u_traversal_config_default(&a->traversal);
+    if (c->birthday_sockets < 0 || c->birthday_sockets > T2U_BIRTHDAY_SOCKETS_MAX) {
+        snprintf(err, errcap, "birthday sockets must be 0...%d (auxiliary UDP sockets for birthday probing; 0: none)",
+                 T2U_BIRTHDAY_SOCKETS_MAX);
+        goto fail;
+    }
+    a->traversal.birthday_sockets = c->birthday_sockets;
+    t2u_punch_budget_init(&a->budget, now_ms());
     t2u_log_level = c->log_level;
     a->on_status = c->on_status;
     a->ctx = c->ctx;

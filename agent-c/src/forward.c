@@ -12,67 +12,132 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 
-static int parse_ports(t2u_rule *r, const char *s) {
-    r->nports = 0;
-    while (*s) {
-        char *end;
-        long lo = strtol(s, &end, 10), hi = lo;
-        if (end == s || lo < 1 || lo > 65535) return -1;
-        if (*end == '-') {
-            s = end + 1;
-            hi = strtol(s, &end, 10);
-            if (end == s || hi < lo || hi > 65535) return -1;
-        }
-        if (r->nports == 8) return -1;
-        r->lo[r->nports] = (uint16_t)lo;
-        r->hi[r->nports] = (uint16_t)hi;
-        r->nports++;
-        if (*end == ',') end++;
-        else if (*end) return -1;
-        s = end;
+/* One port, 1-65535, 1-5 digits only. */
+static int parse_port(const char *s, size_t n, uint16_t *out) {
+    unsigned long v = 0;
+    if (n == 0 || n > 5) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (unsigned long)(s[i] - '0');
     }
-    return r->nports ? 0 : -1;
+    if (v == 0 || v > 65535) return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
+/* "p", "p,q", "a-b,..." (no empty items): NULL or why not. */
+static const char *parse_ports(t2u_rule *r, const char *s) {
+    for (;;) {
+        const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s), *dash = memchr(s, '-', (size_t)(end - s));
+        uint16_t lo, hi;
+        if (dash ? parse_port(s, (size_t)(dash - s), &lo) != 0 || parse_port(dash + 1, (size_t)(end - dash - 1), &hi) != 0
+                 : parse_port(s, (size_t)(end - s), &lo) != 0)
+            return "invalid port (1-65535, ranges first-last, separated by commas)";
+        if (!dash) hi = lo;
+        if (lo > hi) return "empty port range";
+        if (r->nports == T2U_MAX_PORT_RANGES) return "more than 16 ports or ranges";
+        r->lo[r->nports] = lo;
+        r->hi[r->nports] = hi;
+        r->nports++;
+        if (!comma) return NULL;
+        s = comma + 1;
+    }
+}
+
+static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+
+/* "*", IPv4[/0-32], IPv6[/0-128] (IPv4-mapped with /96 or longer: an IPv4 rule). */
+static const char *parse_network(t2u_rule *r, char *text) {
+    if (strcmp(text, "*") == 0) return NULL;
+    char *slash = strchr(text, '/');
+    int prefix = -1;
+    if (slash) {
+        *slash = 0;
+        size_t n = strlen(slash + 1);
+        if (n == 0 || n > 3 || strspn(slash + 1, "0123456789") != n) return "invalid prefix length";
+        prefix = atoi(slash + 1);
+    }
+    if (strchr(text, ':')) {
+        if (inet_pton(AF_INET6, text, r->net) != 1) return "invalid IPv6 address";
+        if (prefix < 0) prefix = 128;
+        if (prefix > 128) return "IPv6 prefix length above 128";
+        if (memcmp(r->net, mapped_prefix, 12) == 0 && prefix >= 96) {
+            memmove(r->net, r->net + 12, 4);
+            memset(r->net + 4, 0, 12);
+            r->family = 4;
+            r->prefix = prefix - 96;
+        } else {
+            r->family = 6;
+            r->prefix = prefix;
+        }
+        return NULL;
+    }
+    if (inet_pton(AF_INET, text, r->net) != 1) return "invalid IPv4 address";
+    if (prefix < 0) prefix = 32;
+    if (prefix > 32) return "IPv4 prefix length above 32";
+    r->family = 4;
+    r->prefix = prefix;
+    return NULL;
 }
 
 int t2u_policy_parse(t2u_policy *p, const char *const *entries, size_t n, char *err, size_t errcap) {
     memset(p, 0, sizeof *p);
     for (size_t i = 0; i < n; i++) {
-        char text[128], *colon, *slash;
+        char text[128], *host = text, *ports = NULL;
+        const char *why = NULL;
         t2u_rule r;
         memset(&r, 0, sizeof r);
-        snprintf(text, sizeof text, "%s", entries[i]);
-        colon = strrchr(text, ':');
-        if (!colon || p->n == T2U_MAX_RULES) goto bad;
-        *colon = 0;
-        int len = 32;
-        if ((slash = strchr(text, '/'))) {
-            *slash = 0;
-            char *end;
-            len = (int)strtol(slash + 1, &end, 10);
-            if (*end || len < 0 || len > 32) goto bad;
+        size_t len = strlen(entries[i]);
+        if (len == 0) why = "empty entry";
+        else if (len >= sizeof text) why = "too long";
+        else if (p->n == T2U_MAX_RULES) why = "more than 32 entries";
+        if (why) goto bad;
+        memcpy(text, entries[i], len + 1);
+        char *first = strchr(text, ':');
+        if (text[0] == '[') {
+            char *close = strchr(text, ']');
+            if (!close) { why = "missing ']'"; goto bad; }
+            *close = 0;
+            host = text + 1;
+            if (close[1] && close[1] != ':') { why = "expected ':' after ']'"; goto bad; }
+            if (close[1]) ports = close + 2;
+        } else if (first && strchr(first + 1, ':')) {
+            /* a bare IPv6 address or network: every port */
+        } else if (first) {
+            *first = 0;
+            ports = first + 1;
         }
-        struct in_addr a;
-        if (inet_pton(AF_INET, text, &a) != 1 || parse_ports(&r, colon + 1) != 0) goto bad;
-        r.mask = len == 0 ? 0 : 0xFFFFFFFFu << (32 - len);
-        r.net = ntohl(a.s_addr) & r.mask;
+        if ((why = parse_network(&r, host)) || (ports && (why = parse_ports(&r, ports)))) goto bad;
         p->rules[p->n++] = r;
         continue;
     bad:
-        snprintf(err, errcap, "invalid --allow entry '%s': expected IPv4[/prefix]:port[,port|first-last...] "
-                 "(this agent takes IPv4 rules only), e.g. 198.51.100.20:554 or 203.0.113.0/24:80,443", entries[i]);
+        snprintf(err, errcap, "invalid --allow entry '%s': %s (entries: HOST, HOST:PORTS, NETWORK/LEN:PORTS, *:PORTS, "
+                 "[IPv6]:PORTS; e.g. 198.51.100.20:554, 203.0.113.0/24:80,443 or [2001:db8::/32]:443)", entries[i], why);
         return -1;
     }
     return 0;
 }
 
-int t2u_policy_allows(const t2u_policy *p, const uint8_t ip[4], uint16_t port) {
-    uint32_t a = (uint32_t)ip[0] << 24 | (uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3];
-    if (a == 0x7F000001u) return 1; /* the device itself */
+static int prefix_match(const uint8_t *a, const uint8_t *net, int prefix) {
+    int bytes = prefix / 8, bits = prefix % 8;
+    if (memcmp(a, net, (size_t)bytes) != 0) return 0;
+    if (!bits) return 1;
+    uint8_t mask = (uint8_t)(0xFF << (8 - bits));
+    return (a[bytes] & mask) == (net[bytes] & mask);
+}
+
+int t2u_policy_allows(const t2u_policy *p, int family, const uint8_t *ip, uint16_t port) {
+    static const uint8_t loopback4[4] = {127, 0, 0, 1}, loopback6[16] = {[15] = 1};
+    if (family == 6 && memcmp(ip, mapped_prefix, 12) == 0) family = 4, ip += 12; /* as the IPv4 it carries */
+    if (family == 4 ? memcmp(ip, loopback4, 4) == 0 : memcmp(ip, loopback6, 16) == 0) return 1; /* the device itself */
     for (int i = 0; i < p->n; i++) {
-        if ((a & p->rules[i].mask) != p->rules[i].net) continue;
-        for (int k = 0; k < p->rules[i].nports; k++)
-            if (port >= p->rules[i].lo[k] && port <= p->rules[i].hi[k]) return 1;
+        const t2u_rule *r = &p->rules[i];
+        if (r->family && (r->family != family || !prefix_match(ip, r->net, r->prefix))) continue;
+        if (!r->nports) return 1;
+        for (int k = 0; k < r->nports; k++)
+            if (port >= r->lo[k] && port <= r->hi[k]) return 1;
     }
     return 0;
 }
@@ -131,16 +196,17 @@ static void abort_stream(t2u_conn *c, t2u_stream *st, const char *why) {
     st->fd = -1;
 }
 
-static void start_connect(t2u_conn *c, t2u_stream *st, const uint8_t ip[4], uint16_t port) {
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    memcpy(&sa.sin_addr, ip, 4);
-    sa.sin_port = htons(port);
-    st->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+static void start_connect(t2u_conn *c, t2u_stream *st, int family, const uint8_t *ip, uint16_t port) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    t2u_addr to = {.family = (uint8_t)family, .port = port};
+    memcpy(to.ip, ip, family == 6 ? 16 : 4);
+    t2u_to_sockaddr(&to, &ss, &len);
+    st->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (st->fd < 0) return refuse(c, st, REPLY_FAILED, strerror(errno));
     int one = 1;
     setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(st->fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS)
+    if (connect(st->fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)
         return refuse(c, st, status_for(errno), strerror(errno));
     st->state = T2U_ST_CONNECTING;
 }
@@ -167,21 +233,19 @@ short t2u_forward_pump(t2u_conn *c, t2u_stream *st, const t2u_policy *policy, sh
             return 0;
         }
         t2u_conn_consumed(c, st, (size_t)len);
-        if (family == 0) ip[0] = 127, ip[1] = 0, ip[2] = 0, ip[3] = 1;
-        if (family == 6) {
-            refuse(c, st, REPLY_FAILED, "IPv6 targets are not supported by this agent");
-            return 0;
-        }
-        char buf[32];
-        inet_ntop(AF_INET, ip, buf, sizeof buf);
-        if (!t2u_policy_allows(policy, ip, port)) {
-            char why[96];
-            snprintf(why, sizeof why, "%s:%u is not allowed (t2usvr --allow)", buf, port);
+        if (family == 0) family = 4, ip[0] = 127, ip[1] = 0, ip[2] = 0, ip[3] = 1;
+        if (family == 6 && memcmp(ip, mapped_prefix, 12) == 0) family = 4, memmove(ip, ip + 12, 4); /* ::ffff:a.b.c.d */
+        char buf[INET6_ADDRSTRLEN];
+        inet_ntop(family == 6 ? AF_INET6 : AF_INET, ip, buf, sizeof buf);
+        if (!t2u_policy_allows(policy, family, ip, port)) {
+            char why[128];
+            snprintf(why, sizeof why, "%s%s%s:%u is not allowed (t2usvr --allow)", family == 6 ? "[" : "", buf,
+                     family == 6 ? "]" : "", port);
             refuse(c, st, REPLY_POLICY, why);
             return 0;
         }
-        t2u_log(T2U_LOG_DEBUG, "stream %llu -> %s:%u", (unsigned long long)st->id, buf, port);
-        start_connect(c, st, ip, port);
+        t2u_log(T2U_LOG_DEBUG, "stream %llu -> %s port %u", (unsigned long long)st->id, buf, port);
+        start_connect(c, st, family, ip, port);
         return st->fd >= 0 ? POLLOUT : 0;
     }
     if (st->state == T2U_ST_CONNECTING) {

@@ -18,11 +18,13 @@ static const char usage[] =
     "USAGE: t2usvr <uuid> <server> <port> [<key>] [--password <password>] [--password-file <path>]\n"
     "              [--extra <extra>] [--allow <entry> ...] [--state <path>] [--udp-port <udp-port>]\n"
     "              [--no-discovery] [--discovery-port <port>] [--log-level <level>] [--cert <path>]\n"
-    "              [--print-public-key] [--rotate-key]\n"
+    "              [--print-public-key] [--rotate-key] [--birthday-sockets <n>]\n"
     "\n"
     "t2u device agent (C): registers this device with a t2u server and serves tunnels to it.\n"
     "Secrets off the command line: --password-file PATH or T2U_PASSWORD; the server key from\n"
-    "T2U_SERVER_KEY when not given as the fourth argument.\n";
+    "T2U_SERVER_KEY when not given as the fourth argument.\n"
+    "--birthday-sockets N: auxiliary UDP sockets (0...512, default 256; 0 none) opened per\n"
+    "introduction when this device's NAT is symmetric and the client's a cone.\n";
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) {
@@ -61,6 +63,7 @@ int main(int argc, char **argv) {
     const char *allow[64];
     size_t nallow = 0;
     uint16_t port = 0, udp_port = 0, discovery_port = 7011;
+    int birthday_sockets = 256;
     int print_key = 0, rotate = 0, no_discovery = 0;
     char err[512];
 
@@ -100,6 +103,11 @@ int main(int argc, char **argv) {
             if (parse_port(value, &udp_port) != 0) return fail("invalid --udp-port '%s'", value);
         } else if (strcmp(name, "--discovery-port") == 0) {
             if (parse_port(value, &discovery_port) != 0) return fail("invalid --discovery-port '%s'", value);
+        } else if (strcmp(name, "--birthday-sockets") == 0) {
+            char *end;
+            long v = strtol(value, &end, 10);
+            if (!*value || *end || v < 0 || v > 512) return fail("invalid --birthday-sockets '%s': expected 0...512", value);
+            birthday_sockets = (int)v;
         } else return fail("unknown option '%s'", name);
     }
     int log_level = t2u_log_parse(level);
@@ -137,6 +145,7 @@ int main(int argc, char **argv) {
     c.udp_port = udp_port;
     c.discovery_port = no_discovery ? 0 : discovery_port;
     c.log_level = log_level;
+    c.birthday_sockets = birthday_sockets;
 
     static char password_buf[1025];
     if (password) {

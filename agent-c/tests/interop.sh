@@ -184,4 +184,28 @@ try: s.recv(100); sys.exit(1)
 except socket.timeout: pass' "$DISC" || fail "an unpadded SEARCH was answered"
 stop_pid "$a11_pid"
 echo "interop: LAN discovery answered t2u search, refused an unpadded SEARCH"
+# 11. IPv6 targets and allow rules: an echo on [::1] (the device itself) and through an IPv4-mapped
+#     address; an IPv6 host outside --allow is refused with the policy status.
+ECHO6=$((BASE + 84))
+python3 -c 'import socket,sys,threading,time
+s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(("::1",int(sys.argv[1]))); s.listen(8)
+def echo(c):
+    with c:
+        while d:=c.recv(65536): c.sendall(d)
+s.settimeout(0.2); end=time.time()+90
+while time.time()<end:
+    try: threading.Thread(target=echo,args=(s.accept()[0],),daemon=True).start()
+    except socket.timeout: pass' "$ECHO6" &
+pids+=($!)
+wait_for 10 python3 -c 'import socket,sys; socket.create_connection(("::1",int(sys.argv[1]))).close()' "$ECHO6" ||
+    fail "the IPv6 echo did not start"
+start_agent a12 CAM-C12 127.0.0.1 "$PORT" "$KEY" --no-discovery --allow "[2001:db8:5::/48]:7"
+wait_for 15 online CAM-C12 || fail "agent a12 not online"
+check6() { timeout 40 "$T2U_BIN/t2u" check CAM-C12 "$1" --to "$2" --bytes 200000 --timeout 30 --server 127.0.0.1 --port "$PORT" \
+    --key "$KEY" --known-devices "$work/known" 2>>"$work/check6.log"; }
+check6 "$ECHO6" ::1 | grep -q "^CHECK ok=1" || fail "IPv6 target [::1] did not echo"
+check6 7 2001:db8:6::1 | grep -q "^CHECK ok=1" && fail "IPv6 target outside --allow was connected"
+grep -q "stream [0-9]* refused: \[2001:db8:6::1\]:7 is not allowed" "$work/a12.log" || fail "IPv6 refusal not logged"
+stop_pid "$a12_pid"
+echo "interop: IPv6 target [::1] echoed; [2001:db8:6::1]:7 outside --allow refused"
 echo "interop: PASS"

@@ -8,7 +8,6 @@
 #include "crypto.h"
 #include "frames.h"
 #include "transport.h"
-#include "traversal.h"
 
 #include "check.h"
 
@@ -191,24 +190,6 @@ int main(void) {
     }
     t2u_conn_free(&conn);
 
-    /* Punch plan: the observed address and in-scope candidates only, 6 rounds, then done. */
-    t2u_punch_plan plan;
-    t2u_addr observed = {.family = 4, .ip = {198, 51, 100, 7}, .port = 4000};
-    t2u_addr cands[4] = {{.family = 4, .ip = {203, 0, 113, 9}, .port = 5000},   /* our subnet: kept */
-                         {.family = 4, .ip = {192, 0, 2, 5}, .port = 5000},     /* elsewhere: dropped */
-                         {.family = 4, .ip = {203, 0, 113, 255}, .port = 5000}, /* broadcast: dropped */
-                         {.family = 4, .ip = {198, 51, 100, 7}, .port = 4001}}; /* observed host: kept */
-    uint32_t sub_addr[1] = {0xCB007101u}, sub_mask[1] = {0xFFFFFF00u};
-    CHECK(t2u_punch_plan_init(&plan, 0x1122334455667788ull, &observed, cands, 4, sub_addr, sub_mask, 1, 0) == 3);
-    uint8_t punch[T2U_PUNCH_LEN];
-    int punches = 0;
-    for (uint64_t t = 0; t <= 3000; t += 50)
-        while (t2u_punch_poll(&plan, t, punch, &to) > 0) {
-            punches++;
-            CHECK(punch[0] == 0x10 && t2u_be64(punch + 1) == 0x1122334455667788ull);
-            CHECK(!(to.ip[0] == 192) && !(to.ip[3] == 255));
-        }
-    CHECK(punches == 3 * T2U_PUNCH_ROUNDS && !plan.live);
     printf("test_transport: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
