@@ -91,6 +91,7 @@ public final class DeviceAgent: Sendable {
         let bound = try await driver.start(udp: udp).get()
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
         runtime.onRegistered = options.onRegistered
+        runtime.traversalConfig = options.traversal
         let subnets: @Sendable () -> [LocalSubnet]
         if let fixed = options.localSubnets {
             subnets = { fixed }

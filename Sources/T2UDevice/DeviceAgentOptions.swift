@@ -35,6 +35,9 @@ public struct DeviceAgentOptions: Sendable {
     /// answers (docs/SECURITY.md §4). nil: read from the interfaces at each use.
     public var localSubnets: [LocalSubnet]?
     public var transport = TransportConfig()
+    /// Punching: among others how many auxiliary sockets the birthday role may open (0: none,
+    /// for devices short of sockets or memory; cone x symmetric then uses the relay).
+    public var traversal = TraversalConfig()
     /// Ask the LAN's gateway (PCP, NAT-PMP, UPnP-IGD) to map the agent's UDP port and offer the
     /// mapped address as a candidate: behind a router that grants it, even a symmetric NAT is
     /// crossed directly. Off when the server is on loopback (nothing to cross).

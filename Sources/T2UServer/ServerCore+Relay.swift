@@ -19,7 +19,8 @@ extension ServerCore {
         let destination: NetAddress
         switch type {
         case .handshakeInitiation:
-            guard cid == session.clientCID, source == session.clientAddress else { return reject(.relayStranger) }
+            guard cid == session.clientCID else { return reject(.relayStranger) }
+            guard source == session.clientAddress else { return strangerOnSession(cid, carriedBy: datagram, from: source, now: now) }
             destination = session.deviceAddress
         case .handshakeResponse, .handshakeRejection, .cookieReply:
             guard cid == session.clientCID, source == session.deviceAddress else { return reject(.relayStranger) }
@@ -38,6 +39,8 @@ extension ServerCore {
                 destination = session.clientAddress
             } else if cid == session.deviceCID && source == session.clientAddress {
                 destination = session.deviceAddress
+            } else if source != session.clientAddress && source != session.deviceAddress {
+                return strangerOnSession(cid, carriedBy: datagram, from: source, now: now)
             } else {
                 return reject(.relayStranger)
             }
@@ -68,6 +71,17 @@ extension ServerCore {
         SignalingMessage.relayUnknown(requestID: 0, connectionID: deviceCID).write(into: &nudge)
         counters.relayUnknownSent &+= 1
         enqueue(nudge, to: address, via: .main)
+    }
+
+    /// A live session's ID from an address the session does not know: most often one of its
+    /// parties after its address changed (an interface went away, its NAT rebound), which cannot
+    /// be believed on its word. It is told RELAY_UNKNOWN as if the session were lost, so the real
+    /// party resumes over its sealed channel (CONNECT resume); that moves its record, and with it
+    /// the session, to the new address. Anyone else learns nothing it did not send.
+    private func strangerOnSession(_ cid: UInt64, carriedBy datagram: ByteBuffer, from source: NetAddress,
+                                   now: Instant) {
+        reject(.relayStranger)
+        tellRelayUnknown(cid, carriedBy: datagram, to: source, now: now)
     }
 
     private func tellRelayUnknown(_ cid: UInt64, carriedBy datagram: ByteBuffer, to source: NetAddress, now: Instant) {

@@ -109,6 +109,11 @@ struct T2USvr: AsyncParsableCommand {
     @Flag(name: .customLong("no-port-mapping"), help: "Do not ask the LAN's router (PCP, NAT-PMP, UPnP-IGD) to map the agent's UDP port.")
     var noPortMapping = false
 
+    @Option(name: .customLong("birthday-sockets"), help: ArgumentHelp(
+        "Auxiliary UDP sockets the agent may open to punch a symmetric NAT from behind its own (0-\(EndpointDriver.maxAuxiliarySockets); 0: none, such pairs use the relay).",
+        valueName: "n"))
+    var birthdaySockets: Int = TraversalConfig().birthdaySockets
+
     @Option(name: .customLong("discovery-port"), help: "UDP port answering LAN discovery.")
     var discoveryPort: UInt16 = 7011
 
@@ -131,6 +136,9 @@ struct T2USvr: AsyncParsableCommand {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
+        }
+        guard (0...EndpointDriver.maxAuxiliarySockets).contains(birthdaySockets) else {
+            throw ValidationError("--birthday-sockets \(birthdaySockets) is out of range: use 0 to \(EndpointDriver.maxAuxiliarySockets)")
         }
         if (printPublicKey || rotateKey || cert != nil) && state == nil {
             throw ValidationError("--print-public-key, --rotate-key and --cert need --state FILE (the device key they refer to)")
@@ -167,6 +175,7 @@ struct T2USvr: AsyncParsableCommand {
         options.udpPort = udpPort
         if noDiscovery { options.discoveryAddress = nil }
         if noPortMapping { options.portMapping = false }
+        options.traversal.birthdaySockets = birthdaySockets
         options.discoveryPort = discoveryPort
 
         // Catch signals before starting, so one arriving during start still shuts down cleanly.

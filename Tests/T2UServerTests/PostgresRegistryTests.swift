@@ -178,9 +178,9 @@ import Testing
         #expect(back.map(\.transmit.destination) == [Self.addressA])
         #expect(a.sendRaw(back[0].bytes, from: Self.addressB).map(\.transmit.destination) == [Addr.client])
         #expect(a.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.client).map(\.transmit.destination) == [Self.addressB])
-        // Strangers are still refused on both.
-        #expect(b.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.stranger).isEmpty)
-        #expect(a.sendRaw(TransportBytes.data(destinationCID: cid), from: Addr.stranger).isEmpty)
+        // Strangers are still refused on both: nothing forwarded, only RELAY_UNKNOWN back to them.
+        #expect(b.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.stranger).map(\.transmit.destination) == [Addr.stranger])
+        #expect(a.sendRaw(TransportBytes.data(destinationCID: cid), from: Addr.stranger).map(\.transmit.destination) == [Addr.stranger])
 
         // An introduction for a device that is not (or no longer) homed on B is refused.
         var wrong = intro

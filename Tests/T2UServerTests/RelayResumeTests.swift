@@ -163,7 +163,8 @@ import Testing
         // The session still relays for its owner only.
         #expect(h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: Addr.client).map(\.transmit.destination)
             == [Addr.device])
-        #expect(h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: other).isEmpty)
+        #expect(h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: other).map(\.transmit.destination) == [other],
+                "another client is told RELAY_UNKNOWN, never forwarded")
         // The owner's resume of its live session is answered with that session.
         guard case .connectResult(let r)? = Self.resume(h, token: clientToken).first?.message else { Issue.record("no answer"); return }
         #expect(r.online)

@@ -206,12 +206,19 @@ import Testing
         #expect(h.core.counters.relayedPackets == 4)
         #expect(h.core.counters.relayedBytes == UInt64(initiation.count + response.count + toDevice.count + toClient.count))
 
-        // A stranger using a live CID, a party sending to itself, and an unknown CID: dropped.
-        #expect(h.sendRaw(TransportBytes.data(destinationCID: Self.deviceCID), from: Addr.stranger).isEmpty)
+        // A stranger using a live CID is never forwarded to; it is told RELAY_UNKNOWN (a party
+        // whose address changed resumes over its sealed channel: relayFollowsAClientThatMoved).
+        let unknownDevice = SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))
+        let unknownClient = SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.clientCID))
+        out = h.sendRaw(TransportBytes.data(destinationCID: Self.deviceCID), from: Addr.stranger)
+        #expect(out.map(\.message) == [unknownDevice] && out.first?.transmit.destination == Addr.stranger)
+        out = h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID), from: Addr.stranger)
+        #expect(out.map(\.message) == [unknownClient] && out.first?.transmit.destination == Addr.stranger)
+        // A party sending to itself, or a response from the client's side: dropped silently.
         #expect(h.sendRaw(TransportBytes.data(destinationCID: Self.clientCID), from: Addr.client).isEmpty)
-        #expect(h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID), from: Addr.stranger).isEmpty)
         #expect(h.sendRaw(TransportBytes.response(initiatorCID: Self.clientCID, responderCID: 5), from: Addr.client).isEmpty)
         #expect(h.core.counters[.relayStranger] == 4)
+        #expect(h.core.counters.relayedPackets == 4, "nothing a stranger sent was forwarded")
         // An unknown CID: not forwarded; the sender is told (RELAY_UNKNOWN, see RelayResumeTests).
         #expect(h.sendRaw(TransportBytes.data(destinationCID: 0x1234), from: Addr.client).map(\.message)
             == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 0x1234))])
@@ -228,6 +235,28 @@ import Testing
         #expect(h.request(.keepalive(requestID: 3, token: deviceToken), from: moved) == .keepaliveAck(requestID: 3, observed: moved))
         let initiation = TransportBytes.initiation(initiatorCID: Self.clientCID)
         #expect(h.sendRaw(initiation, from: Addr.client).first?.transmit.destination == moved)
+    }
+
+    /// A client whose address changed mid-session (its interface went away): its relayed data
+    /// from the new address is refused with RELAY_UNKNOWN until its sealed resume proves it, then
+    /// the session relays from and to the new address, and the old address is a stranger.
+    @Test func relayFollowsAClientThatMoved() throws {
+        let h = ServerHarness()
+        let (_, clientToken) = try Self.setUp(h)
+        _ = Self.connect(h, clientToken: clientToken)
+        _ = h.sendRaw(TransportBytes.response(initiatorCID: Self.clientCID, responderCID: Self.deviceCID), from: Addr.device)
+        let moved = NetAddress(ipv4: (203, 0, 113, 1), port: 3936)
+        let toDevice = TransportBytes.data(destinationCID: Self.deviceCID, payload: 600)
+        #expect(h.sendRaw(toDevice, from: moved).map(\.message)
+            == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))])
+        let resumed = RelayResumeTests.resume(h, token: clientToken, from: moved)
+        guard case .connectResult(let result)? = resumed.first?.message else { Issue.record("no result: \(resumed)"); return }
+        #expect(result.online)
+        #expect(h.sendRaw(toDevice, from: moved).first?.transmit.destination == Addr.device)
+        let toClient = TransportBytes.data(destinationCID: Self.clientCID, payload: 600)
+        #expect(h.sendRaw(toClient, from: Addr.device).first?.transmit.destination == moved)
+        #expect(h.sendRaw(toDevice, from: Addr.client).map(\.message)
+            == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))], "the old address is a stranger now")
     }
 
     @Test func relayIsRateLimitedPerSession() throws {

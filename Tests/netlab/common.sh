@@ -87,10 +87,11 @@ start_echo() {
     wait_for_log "$cell_logs/echo-$host.log" "echo listening"
 }
 
+# The agent's server argument is $agent_servers when set (a failover list), else the lab's server.
 start_agent() {
     local host="${1:-dev}"
     # A state file keeps the device key across restarts (clients pin it on first use).
-    "$lab" exec "$host" "$bin/t2usvr" "$device_uuid" "$server_ip" "$server_port" --log-level "${agent_log_level:-info}" \
+    "$lab" exec "$host" "$bin/t2usvr" "$device_uuid" "${agent_servers:-$server_ip}" "$server_port" --log-level "${agent_log_level:-info}" \
         --state "$cell_logs/agent-$host.key" "${agent_args[@]}" \
         >>"$cell_logs/agent-$host.log" 2>&1 &
     agent_pid=$!
