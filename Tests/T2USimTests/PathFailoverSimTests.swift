@@ -33,8 +33,11 @@ import T2USim
     }
 
     /// `clientFallback` false: only the device fails over; the client follows it passively.
-    @Test(arguments: [(UInt64(81), 0.0, true), (82, 0.01, true), (83, 0.03, true), (86, 0.0, false)])
-    func deadDirectPathFallsBackAndReturns(seed: UInt64, loss: Double, clientFallback: Bool) throws {
+    /// `outage`: how long the direct path stays dead after both ends are on the relay (longer
+    /// than one round of probes: probing must go on round after round until it answers).
+    @Test(arguments: [(UInt64(81), 0.0, true, 2), (82, 0.01, true, 2), (83, 0.03, true, 2), (86, 0.0, false, 2),
+                      (87, 0.0, true, 12), (88, 0.01, false, 12)])
+    func deadDirectPathFallsBackAndReturns(seed: UInt64, loss: Double, clientFallback: Bool, outage: Int) throws {
         let scenario = try Self.directScenario(seed: seed, loss: loss, bytes: 3_000_000, clientFallback: clientFallback)
         let network = scenario.network
         let client = try #require(scenario.client.connection)
@@ -52,7 +55,7 @@ import T2USim
         #expect(fellBack <= .seconds(2), "seed \(seed): fell back after \(fellBack)")
         #expect(client.failedPath == Self.device || device.failedPath == Self.client)
 
-        network.run(until: network.now + .seconds(2))
+        network.run(until: network.now + .seconds(Int64(outage)))
         #expect(client.peerAddress == Self.relay, "seed \(seed): left the relay while direct is dead")
         scenario.setDirect(Self.link(loss: loss))
         let backAt = network.now
@@ -65,6 +68,37 @@ import T2USim
         #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer incomplete")
         #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
         #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil, "seed \(seed)")
+    }
+
+    /// The NIO shell sends whenever data is ready, so a round of probes to the failed path can
+    /// run out inside `pollTransmit` before any timer fires: the next round must start from
+    /// there too (in the lab, probing stopped after one round and the link stayed relayed).
+    @Test func probingTheFailedPathOutlivesARoundSeenWhileSending() throws {
+        let scenario = try Self.directScenario(seed: 89, loss: 0, bytes: 3_000_000)
+        let network = scenario.network
+        let client = try #require(scenario.client.connection)
+        let device = try #require(scenario.device.connection)
+        network.run(until: network.now + .seconds(1))
+        scenario.setDirect(nil)
+        network.run(until: network.now + .seconds(5)) { client.failedPath == nil && device.failedPath == nil }
+        // Whichever end failed over first probes its failed path; the other followed it.
+        let (prober, failed) = client.failedPath != nil ? (client, Self.device) : (device, Self.client)
+        #expect(prober.failedPath == failed && prober.peerAddress == Self.relay)
+        // Only sends from here on (no timeouts), across several probe rounds.
+        var now = network.now
+        var buffer = ByteBuffer()
+        var probesToFailedPath = 0
+        for _ in 0..<400 {
+            now = now + .milliseconds(10)
+            for _ in 0..<4 {
+                buffer.clear()
+                guard let destination = prober.pollTransmit(now: now, into: &buffer) else { break }
+                if destination == failed { probesToFailedPath += 1 }
+            }
+        }
+        #expect(prober.failedPath == failed)
+        #expect(prober.outstandingPathProbes >= 1, "probing of the failed path stopped")
+        #expect(probesToFailedPath > 8, "only \(probesToFailedPath) probes in 4 s: more than one round of 4 expected")
     }
 
     /// A vanished device (direct and relay silent): the connection fails over, hears nothing
