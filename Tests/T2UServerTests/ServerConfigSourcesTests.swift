@@ -103,6 +103,13 @@ import Testing
         let database = ServerReloadPlan(from: old, to: ServerSettings(values: ["port": "7000", "database": "postgres://u:pw@h/db"]),
                                         oldToken: nil, newToken: nil)
         #expect(database.restartSummary == "reload: needs a restart, running values kept: database (default) -> (secret)")
+        // The admin token file rewritten in place: the same name, a new token.
+        let tokenFile = ServerSettings(values: ["admin-token-file": "/etc/t2u/admin.token"])
+        let rotated = ServerReloadPlan(from: tokenFile, to: tokenFile, oldToken: Array(repeating: 1, count: 16), newToken: Array(repeating: 2, count: 16))
+        #expect(rotated.changed.map(\.description) == ["admin-token-file /etc/t2u/admin.token -> /etc/t2u/admin.token (new token)"])
+        #expect(rotated.adminToken == Array(repeating: 2, count: 16))
+        let kept = ServerReloadPlan(from: tokenFile, to: tokenFile, oldToken: Array(repeating: 1, count: 16), newToken: Array(repeating: 1, count: 16))
+        #expect(kept.changed.isEmpty && kept.unchanged.contains("admin-token-file"))
     }
 
     /// The reload path of SIGHUP, in process: a changed file takes effect on the running server,
