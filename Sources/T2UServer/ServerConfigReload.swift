@@ -8,7 +8,9 @@ public struct ServerReloadPlan: Sendable, Equatable {
     /// Keys a running server takes over (SIGHUP); every other key needs a restart. `key-file`
     /// is not among them: agents pin the server's public key, and the server has no second key
     /// to overlap with, so a new key means a restart and a new svrkey on every agent.
-    public static let reloadableKeys: [String] = ["admin-token-file", "log-level", "relay", "relay-rate", "signaling-burst", "signaling-rate"]
+    public static let reloadableKeys: [String] = [
+        "admin-token-file", "device-ca", "log-level", "relay", "relay-rate", "signaling-burst", "signaling-rate",
+    ]
 
     public struct Change: Sendable, Equatable, CustomStringConvertible {
         public var key: String
@@ -25,10 +27,13 @@ public struct ServerReloadPlan: Sendable, Equatable {
     public var limits: ServerLimits
     public var logLevel: Logger.Level
     public var adminToken: [UInt8]?
+    public var deviceCAs: [[UInt8]]
 
     /// `oldToken`, `newToken`: the admin token in effect and the one the new settings name (read
     /// from its file, which may have been rewritten in place).
-    public init(from old: ServerSettings, to new: ServerSettings, oldToken: [UInt8]?, newToken: [UInt8]?) {
+    /// `deviceCAs`: the new settings' vendor CAs (`new.deviceCAs()`, checked by the caller).
+    public init(from old: ServerSettings, to new: ServerSettings, oldToken: [UInt8]?, newToken: [UInt8]?, deviceCAs: [[UInt8]] = []) {
+        self.deviceCAs = deviceCAs
         limits = new.limits
         logLevel = new.logLevel
         adminToken = newToken
@@ -40,6 +45,7 @@ public struct ServerReloadPlan: Sendable, Equatable {
             ("signaling-rate", Self.number(oldLimits.signalingPerSecond), Self.number(limits.signalingPerSecond)),
             ("signaling-burst", Self.number(oldLimits.signalingBurst), Self.number(limits.signalingBurst)),
             ("admin-token-file", Self.token(oldToken, path: old["admin-token-file"]), Self.token(newToken, path: new["admin-token-file"])),
+            ("device-ca", old["device-ca"] ?? "(none)", new["device-ca"] ?? "(none)"),
         ]
         for (key, before, after) in effective.sorted(by: { $0.0 < $1.0 }) {
             if before == after && (key != "admin-token-file" || oldToken == newToken) {
@@ -102,7 +108,8 @@ public actor ServerConfigReloader {
         let settings: ServerSettings
         do {
             settings = try sources.load()
-            plan = ServerReloadPlan(from: current, to: settings, oldToken: currentToken, newToken: try settings.adminToken())
+            plan = ServerReloadPlan(from: current, to: settings, oldToken: currentToken, newToken: try settings.adminToken(),
+                                    deviceCAs: try settings.deviceCAs())
         } catch {
             logger.error("reload failed, the running configuration stays: \(error)")
             return nil
@@ -127,12 +134,13 @@ public actor ServerConfigReloader {
 }
 
 extension ServerRunner {
-    /// Applies a reload's limits and admin token on the core's event loop.
+    /// Applies a reload's limits, admin token and vendor CAs on the core's event loop.
     func apply(_ plan: ServerReloadPlan) async throws {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
         try await driver.eventLoop.submit {
             driver.core.apply(plan.limits, now: ServerDriver.clock())
             driver.adminToken = plan.adminToken
+            if let bindings = driver.bindings, bindings.deviceCAs != plan.deviceCAs { bindings.replaceDeviceCAs(plan.deviceCAs) }
         }.get()
     }
 }

@@ -49,6 +49,19 @@ extension ServerSettings {
         return token
     }
 
+    /// Vendor CA public keys from `device-ca` (closed enrollment); empty without.
+    public func deviceCAs() throws(StartupError) -> [[UInt8]] {
+        guard let text = self["device-ca"] else { return [] }
+        let keys = try text.split(separator: ",").map { (hex) throws(StartupError) -> [UInt8] in
+            guard hex.utf8.count == 64, let key = Hex.decode(Array(hex.utf8)) else {
+                throw StartupError("device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
+            }
+            return key
+        }
+        guard !keys.isEmpty else { throw StartupError("device-ca names no key") }
+        return keys
+    }
+
     /// Everything a start needs; `identity` from `identity()` (a fresh key when nil).
     public func serverSetup(identity: StaticIdentity?) throws(StartupError) -> (config: ServerConfig, options: ServerRunner.Options) {
         var config = identity.map { ServerConfig(identity: $0) } ?? ServerConfig()
@@ -80,15 +93,7 @@ extension ServerSettings {
             if self["server-id"] == nil { config.serverID = "\(hostName()):\(options.port)" }
         }
         options.bindingsFile = self["bindings-file"]
-        if let text = self["device-ca"] {
-            options.deviceCAs = try text.split(separator: ",").map { (hex) throws(StartupError) -> [UInt8] in
-                guard hex.utf8.count == 64, let key = Hex.decode(Array(hex.utf8)) else {
-                    throw StartupError("device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
-                }
-                return key
-            }
-            guard !options.deviceCAs.isEmpty else { throw StartupError("device-ca names no key") }
-        }
+        options.deviceCAs = try deviceCAs()
         options.adminToken = try adminToken()
         if let text = self["advertise"] {
             // Checked as a socket address already (ServerConfigFile.schema).

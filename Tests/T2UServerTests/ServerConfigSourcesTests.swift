@@ -95,7 +95,7 @@ import Testing
         let old = ServerSettings(values: ["port": "7000"])
         let new = ServerSettings(values: ["port": "7001", "relay-rate": "50000000", "log-level": "debug"])
         let plan = ServerReloadPlan(from: old, to: new, oldToken: nil, newToken: nil)
-        #expect(plan.summary == "reload: log-level info -> debug; relay-rate 125000000 -> 50000000; unchanged: admin-token-file, relay, signaling-burst, signaling-rate")
+        #expect(plan.summary == "reload: log-level info -> debug; relay-rate 125000000 -> 50000000; unchanged: admin-token-file, device-ca, relay, signaling-burst, signaling-rate")
         #expect(plan.restartSummary == "reload: needs a restart, running values kept: port 7000 -> 7001")
         #expect(plan.limits.relayBytesPerSecond == 50_000_000 && plan.logLevel == .debug)
         let same = ServerReloadPlan(from: old, to: old, oldToken: nil, newToken: nil)
@@ -138,9 +138,12 @@ import Testing
         #expect(status.limits.relayBytesPerSecond == 50_000_000)
 
         // The keepalive change was not applied, so it is reported again, not taken as the new normal.
-        Self.rewrite(path, "relay-rate = 50000000\nsignaling-rate = 10\nkeepalive = 25\n")
+        // A vendor CA added: closed enrollment from now on.
+        let ca = String(repeating: "ab", count: 32)
+        Self.rewrite(path, "relay-rate = 50000000\nsignaling-rate = 10\nkeepalive = 25\ndevice-ca = \(ca)\n")
         let again = try #require(await reloader.reload())
-        #expect(again.changed.isEmpty && again.needsRestart.map(\.key) == ["keepalive"])
+        #expect(again.changed.map(\.description) == ["device-ca (none) -> \(ca)"] && again.needsRestart.map(\.key) == ["keepalive"])
+        #expect(try await runner.withBindings { $0.deviceCAs } == [[UInt8](repeating: 0xAB, count: 32)])
         try await runner.shutdown()
         try await group.shutdownGracefully()
     }

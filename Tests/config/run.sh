@@ -64,7 +64,7 @@ printf 'relay-rate = 50000000\nlog-level = debug\nkeepalive = 25\n' >"$WORK/serv
 kill -HUP "$SERVER"
 await_log "reload: "
 line="$(grep -o 'reload: log-level.*' "$WORK/server.log" | head -1)"
-[ "$line" = "reload: log-level info -> debug; relay-rate 125000000 -> 50000000; unchanged: admin-token-file, relay, signaling-burst, signaling-rate" ] \
+[ "$line" = "reload: log-level info -> debug; relay-rate 125000000 -> 50000000; unchanged: admin-token-file, device-ca, relay, signaling-burst, signaling-rate" ] \
     || fail "reload line: $line"
 grep -q "warning.*reload: needs a restart, running values kept: keepalive (default) -> 25" "$WORK/server.log" || fail "restart warning"
 [ "$(status_field "s['limits']['relay_bytes_per_second']")" = "50000000.0" ] || fail "relay rate after reload"
