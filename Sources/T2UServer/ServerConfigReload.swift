@@ -117,7 +117,8 @@ public actor ServerConfigReloader {
         do {
             try await runner.apply(plan)
         } catch {
-            logger.error("reload failed, the server is stopping: \(error)")
+            // No driver: a SIGHUP while the server starts or stops.
+            logger.error("reload not applied: the server is not serving (starting or stopping); send SIGHUP again once it listens")
             return nil
         }
         LogLevelControl.current = plan.logLevel
