@@ -5,11 +5,12 @@ import Synchronization
 /// swift-log asks a handler for its level on every log call, so handlers made by `LogBootstrap`
 /// read it from here instead of keeping a copy.
 public enum LogLevelControl {
-    private static let level = Mutex(Logger.Level.info)
+    /// The level's index in `Logger.Level.allCases`: an atomic load per log call, no lock.
+    private static let index = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
 
     public static var current: Logger.Level {
-        get { level.withLock { $0 } }
-        set { level.withLock { $0 = newValue } }
+        get { Logger.Level.allCases[index.load(ordering: .relaxed)] }
+        set { index.store(Logger.Level.allCases.firstIndex(of: newValue)!, ordering: .relaxed) }
     }
 }
 
