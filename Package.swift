@@ -11,6 +11,9 @@ let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
+let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "t2u",
@@ -40,6 +43,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // No traits: the server reads its own key = value format through a custom provider.
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The build's version from git (scripts/version.sh through the VersionPlugin prebuild command).
@@ -53,7 +59,7 @@ let package = Package(
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus]),
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -66,7 +72,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
         .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioPosix, argumentParser, logging]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
         .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),

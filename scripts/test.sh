@@ -13,6 +13,8 @@ swift build -c release --build-tests -Xswiftc -enable-testing
 T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/version/run.sh
 # The messages of issue 14 (silent server, port in use, config, state file, --json), as users meet them.
 T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/messages/run.sh
+# t2u-server configuration: --check-config exit codes, SIGHUP reload applied, a broken file refused.
+T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/config/run.sh
 
 # --- PostgreSQL for the multi-server tests (owner: postgres) ---
 # As root or under CI: a throwaway loopback cluster (scripts/postgres-test-db.sh), stopped after

@@ -10,18 +10,14 @@ public enum LogFormat: String, CaseIterable, Sendable {
 }
 
 public enum LogBootstrap {
-    /// Installs the process-wide log handler (once per process, as swift-log requires).
+    /// Installs the process-wide log handler (once per process, as swift-log requires). The
+    /// level can change later through `LogLevelControl.current`.
     public static func bootstrap(level: Logger.Level, format: LogFormat) {
+        LogLevelControl.current = level
         LoggingSystem.bootstrap { label in
             switch format {
-            case .text:
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            case .json:
-                var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
+            case .text: ControlledLevelLogHandler(StreamLogHandler.standardError(label: label))
+            case .json: ControlledLevelLogHandler(JSONLogHandler(label: label))
             }
         }
     }

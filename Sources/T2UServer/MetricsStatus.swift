@@ -12,6 +12,8 @@ public struct ServerStatus: Sendable, Equatable {
     public var uptimeSeconds: Double
     public var counters: ServerCounters
     public var gauges: ServerGauges
+    /// The limits in effect (they change on reload).
+    public var limits = ServerLimits.defaults
 
     public init(serverID: String, uptimeSeconds: Double, counters: ServerCounters, gauges: ServerGauges) {
         self.serverID = serverID
@@ -33,6 +35,15 @@ public struct ServerStatus: Sendable, Equatable {
         out.field("sessions", int: gauges.sessions)
         out.field("relay_sessions", int: gauges.relaySessions)
         out.field("tracked_sources", int: gauges.trackedSources)
+        out.key("limits")
+        out.open()
+        out.key("relay")
+        out.text += limits.relayAllowed ? "true" : "false"
+        out.needsComma = true
+        out.field("relay_bytes_per_second", number: limits.relayBytesPerSecond)
+        out.field("signaling_per_second", number: limits.signalingPerSecond)
+        out.field("signaling_burst", number: limits.signalingBurst)
+        out.close()
         out.key("counters")
         out.open()
         for (name, value) in counters.named { out.field(name, uint: value) }

@@ -27,21 +27,20 @@ public struct ServerConfig: Sendable {
     public var introduceMaxSends = 8
     /// A connect session without relay traffic for this long is forgotten.
     public var sessionIdleTimeout: Nanos = .seconds(120)
-    public var relayAllowed = true
+    public var relayAllowed = ServerLimits.defaults.relayAllowed
     /// Per-session relay budget (both directions together), bytes per second: the operator's
-    /// `relay-rate`. The default, 1 Gbit/s, never caps a session below what a 1 Gbit/s server
-    /// can carry; lower it to share a smaller uplink among sessions.
-    public var relayBytesPerSecond: Double = 125_000_000
+    /// `relay-rate` (default in `ServerLimits.defaults`).
+    public var relayBytesPerSecond = ServerLimits.defaults.relayBytesPerSecond
     /// Burst of the relay budget: 32 ms at the default rate, room for paced bursts.
     public var relayBurstBytes: Double = 4_000_000
     /// Per-source signaling budget (datagrams).
-    public var signalingPerSecond: Double = 20
-    public var signalingBurst: Double = 40
+    public var signalingPerSecond = ServerLimits.defaults.signalingPerSecond
+    public var signalingBurst = ServerLimits.defaults.signalingBurst
     /// Source prefixes (/24, /64) the rate limiter keeps; the least recently used is evicted.
     public var maxTrackedSources = 100_000
     /// Per-channel budget of SEALED datagrams (a registered agent's own limit).
-    public var channelPerSecond: Double = 50
-    public var channelBurst: Double = 100
+    public var channelPerSecond = ServerConfig.minimumChannelPerSecond
+    public var channelBurst = ServerConfig.minimumChannelBurst
     public var maxRegistrations = 1_000_000
     public var maxSessions = 100_000
     /// How often expiry and retransmission bookkeeping runs.

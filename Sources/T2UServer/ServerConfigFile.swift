@@ -160,20 +160,33 @@ extension ServerConfigFile.Kind {
         }
     }
 
+    /// How an example is written: in the file, as a flag or as an environment variable.
+    public enum ExampleStyle: Sendable {
+        case file, flag, environment
+
+        func example(_ key: String, _ value: String) -> String {
+            switch self {
+            case .file: "\(key) = \(value)"
+            case .flag: "--\(key) \(value)"
+            case .environment: "\(ServerConfigSources.variable(for: key))=\(value)"
+            }
+        }
+    }
+
     /// What to write instead, with an example for `key`.
-    func expectation(key: String) -> String {
+    func expectation(key: String, style: ExampleStyle = .file) -> String {
         switch self {
-        case .port: "a port number 1-65535, e.g. \(key) = 7000"
-        case .positiveInteger(let max): "a whole number 1-\(max), e.g. \(key) = 20"
+        case .port: "a port number 1-65535, e.g. \(style.example(key, "7000"))"
+        case .positiveInteger(let max): "a whole number 1-\(max), e.g. \(style.example(key, "20"))"
         case .number(let minimum):
             "a number >= \(minimum == minimum.rounded() ? String(Int(minimum)) : String(minimum)) (not NaN or infinite), "
-                + "e.g. \(key) = \(Int(Swift.max(20, minimum)))"
-        case .boolean: "true or false, e.g. \(key) = false"
+                + "e.g. \(style.example(key, String(Int(Swift.max(20, minimum)))))"
+        case .boolean: "true or false, e.g. \(style.example(key, "false"))"
         case .text: "a non-empty value without control characters"
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .databaseURL: "postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=disable|prefer|require]"
-        case .socketAddress: "IP:PORT or [IPv6]:PORT, e.g. \(key) = 192.0.2.10:7000"
-        case .adminAddress: "PORT, HOST:PORT or [IPv6]:PORT, e.g. \(key) = 127.0.0.1:9100"
+        case .socketAddress: "IP:PORT or [IPv6]:PORT, e.g. \(style.example(key, "192.0.2.10:7000"))"
+        case .adminAddress: "PORT, HOST:PORT or [IPv6]:PORT, e.g. \(style.example(key, "127.0.0.1:9100"))"
         }
     }
 }

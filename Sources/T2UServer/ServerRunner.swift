@@ -32,7 +32,8 @@ public final class ServerRunner: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
-    private var driver: ServerDriver?
+    /// Internal: a reload applies its limits through it (ServerConfigReload.swift).
+    var driver: ServerDriver?
     private var channels: [Channel] = []
     /// Prometheus export of the core's counters; also usable as a swift-metrics backend
     /// (`PrometheusMetricsFactory(registry: metrics.registry)`).
@@ -301,8 +302,10 @@ final class ServerDriver: @unchecked Sendable {
     }
 
     func status() -> ServerStatus {
-        ServerStatus(serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
-                     counters: core.counters, gauges: core.gauges)
+        var status = ServerStatus(serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
+                                  counters: core.counters, gauges: core.gauges)
+        status.limits = core.config.limits
+        return status
     }
 
     /// The admin endpoint's routes, answered on the core's loop.

@@ -13,7 +13,7 @@ import T2UCore
 ///   enrollment) a vendor certificate covers the new key; otherwise identityConflict.
 public final class PersistentDeviceBindings: DeviceBindings {
     /// Ed25519 public keys of the vendor CAs (`--device-ca`); empty: open enrollment.
-    public let deviceCAs: [[UInt8]]
+    public private(set) var deviceCAs: [[UInt8]]
     public private(set) var counters = BindingCounters()
     private var keys: [String: [UInt8]] = [:]
     /// Released by the operator and not bound again yet: the next registration takes the UUID
@@ -27,6 +27,13 @@ public final class PersistentDeviceBindings: DeviceBindings {
     public init(deviceCAs: [[UInt8]] = [], loaded: [DeviceBinding] = []) {
         self.deviceCAs = deviceCAs
         for binding in loaded { keys[binding.uuid] = binding.publicKey }
+    }
+
+    /// A reload's new vendor CAs: certificates verified under the old list are verified again
+    /// at the next registration (a removed CA's devices are refused from then on).
+    public func replaceDeviceCAs(_ cas: [[UInt8]]) {
+        deviceCAs = cas
+        certifiedBound.removeAll()
     }
 
     public var closedEnrollment: Bool { !deviceCAs.isEmpty }
