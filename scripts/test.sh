@@ -102,6 +102,15 @@ fi
 echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve_dir/flow.log" | head -n1 | cut -c1-40)); demo stopped cleanly"
 # --- end t2u demo --serve ---
 
+# --- admin dashboard in headless Chromium: screenshot and figures against /status (owner: dashboard) ---
+# Root or CI only (.ci/run installs chromium); elsewhere it says why it skips. About 40 s.
+if [ "$(id -u)" -eq 0 ] || [ "${CI:-}" = "true" ]; then
+    T2U_BIN="$(dirname "$t2u_bin")" Tests/dashboard/run.sh
+else
+    echo "test.sh: admin dashboard test skipped (root or CI only: it runs headless Chromium)"
+fi
+# --- end admin dashboard ---
+
 # --- C device agent: unit, interop with the release t2u-server above, ASan/UBSan, musl, cross builds
 # under qemu-user, size and RSS budgets (owner: cagent; about 2 min). Cross builds are skipped,
 # saying so, only outside CI when their compilers are not installed (.ci/run installs them).
