@@ -26,7 +26,7 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             Flags override values from --config, a file of key = value lines (LF or CRLF; lines starting with # are comments), read strictly: an unknown key, a line without =, a key given twice or an invalid value (port outside 1-65535, a negative or non-numeric number, a boolean other than true/false) stops the server with the file, the line and what to write instead. --check-config FILE validates a file and exits 0 or 1. Keys: port, observation-port, bind, key-file, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources.
 
-            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text) and GET /status (JSON) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote.
+            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text), GET /status (JSON) and GET /dashboard (a page for a browser) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote.
 
             Server key: --key-file PATH keeps the server's X25519 key pair (created 0600 on first start). Agents pin its public key: pass the 64 hex digits that --print-public-key prints as their svrkey (t2u_init, t2usvr). Without --key-file every start makes a new key, which agents cannot pin.
 
@@ -79,7 +79,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "IP:PORT where the other servers reach this one's main port (default: the bound address, if specific).")
     var advertise: String?
 
-    @Option(name: .long, help: "Serve GET /metrics and /status over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default.")
+    @Option(name: .long, help: "Serve GET /metrics, /status and /dashboard over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default.")
     var admin: String?
 
     @Flag(name: .long, help: "Allow --admin on a non-loopback address (the endpoint has no authentication).")
