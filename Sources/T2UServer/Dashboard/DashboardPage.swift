@@ -36,8 +36,8 @@ enum DashboardPage {
 
             """
         page += figures(snapshot)
-        page += relayLoad(snapshot)
-        page += punchOutcomes(PunchOutcomeTable(status.counters.punchOutcomes))
+        // Side by side on a wide screen, one under the other on a narrow one.
+        page += "<div class=\"pair\">\n" + relayLoad(snapshot) + punchOutcomes(PunchOutcomeTable(status.counters.punchOutcomes)) + "</div>\n"
         page += sessions(snapshot)
         page += devices(snapshot)
         if let servers = snapshot.servers { page += self.servers(servers) }
@@ -75,8 +75,8 @@ enum DashboardPage {
         let relayed = status.gauges.relaySessions
         let share = sessions == 0 ? 0 : Double(relayed) / Double(sessions)
         let average = status.uptimeSeconds > 0 ? Double(status.counters.relayedBytes) / status.uptimeSeconds : 0
-        let meterWidth = 300.0
-        var out = "<section><h2>Relay load</h2>\n"
+        let meterWidth = 220.0
+        var out = "<section class=\"relayload\"><h2>Relay load</h2>\n"
         if !snapshot.relayAllowed { out += "<p class=\"warn\">Relay is off (--no-relay): sessions without a direct path fail.</p>\n" }
         out += """
             <div class="relay"><svg class="meter" xmlns="http://www.w3.org/2000/svg" width="\(Int(meterWidth))" height="16" \
@@ -97,7 +97,7 @@ enum DashboardPage {
     }
 
     private static func punchOutcomes(_ table: PunchOutcomeTable) -> String {
-        var out = "<section><h2>Punch outcomes by NAT pair</h2>\n"
+        var out = "<section class=\"punch\"><h2>Punch outcomes by NAT pair</h2>\n"
         guard !table.rows.isEmpty else {
             return out + "<p class=\"empty\">No path reports yet: clients report the path of each session once it settles.</p></section>\n"
         }
@@ -187,7 +187,9 @@ enum DashboardPage {
         .uuid,.extra{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
         .extra{color:#495057;max-width:24em}
         .empty,.note{color:#6c757d;margin:4px 0}.warn{color:#c92a2a}
-        .relay{display:flex;align-items:center;gap:10px;margin-bottom:6px}
+        .pair{display:flex;flex-wrap:wrap;gap:0 16px;align-items:stretch}\
+        .pair>.relayload{flex:1 1 300px}.pair>.punch{flex:3 1 760px}
+        .relay{display:flex;flex-wrap:wrap;align-items:center;gap:6px 10px;margin-bottom:6px}
         .tag{background:#e7f5ff;color:#1971c2;border-radius:3px;padding:0 5px;font-size:12px}
         svg text{font:12px system-ui,"DejaVu Sans",sans-serif;fill:#343a40}
         svg text.inbar{fill:#fff;font-weight:600}svg text.total{font-weight:600}
