@@ -74,6 +74,20 @@ import Testing
         #expect(!html.lowercased().contains("<script"))
     }
 
+    @Test func listsRejectedDatagramsByReasonMostFirst() {
+        var status = Self.status()
+        for _ in 0..<3 { status.counters.reject(.rateLimited) }
+        status.counters.reject(.badCookie)
+        let html = DashboardPage.html(DashboardSnapshot(status: status))
+        #expect(Self.figure("rejected_total", in: html) == "4")
+        let rateLimited = html.range(of: "data-reject=\"rateLimited\" data-count=\"3\"")
+        let badCookie = html.range(of: "data-reject=\"badCookie\" data-count=\"1\"")
+        #expect(rateLimited != nil && badCookie != nil)
+        if let rateLimited, let badCookie { #expect(rateLimited.lowerBound < badCookie.lowerBound) }
+        #expect(html.components(separatedBy: "data-reject=").count == 3, "reasons without rejections are not listed")
+        #expect(DashboardPage.html(DashboardSnapshot(status: Self.status())).contains("None rejected."))
+    }
+
     @Test func escapesEveryStringAnAgentOrServerChose() {
         let evil = "<script>alert(1)</script>"
         let snapshot = DashboardSnapshot(

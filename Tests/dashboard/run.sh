@@ -126,6 +126,7 @@ class Page(HTMLParser):
         super().__init__()
         self.figures, self.punch, self.uuids, self.tags, self.servers = {}, {}, [], set(), {}
         self.row, self.in_uuid, self.server, self.cell = None, False, None, None
+        self.rejected = {}
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.tags.add(tag)
@@ -133,6 +134,8 @@ class Page(HTMLParser):
             self.figures[a["data-figure"]] = a["data-value"]
         if tag == "tr" and "data-client-nat" in a:
             self.row = (a["data-client-nat"], a["data-device-nat"])
+        if "data-reject" in a:
+            self.rejected[a["data-reject"]] = int(a["data-count"])
         if tag == "td" and self.row and "data-path" in a:
             self.punch[self.row + (a["data-path"],)] = int(a["data-count"])
         if tag == "tr" and "data-server-id" in a:
@@ -171,6 +174,9 @@ for name in ["devices_online", "clients_online", "sessions", "relay_sessions"]:
 for name in ["relay_bytes", "relay_packets", "relay_resumes"]:
     figure(name, after["counters"][name])
 figure("rejected_total", sum(after["rejected"].values()))
+want_rejected = {k: v for k, v in after["rejected"].items() if v}
+if page.rejected != want_rejected:
+    errors.append(f"rejected by reason: page {page.rejected}, /status {want_rejected}")
 want_punch = {(o["client_nat"], o["device_nat"], o["path"]): o["count"] for o in after["punch_outcomes"]}
 got_punch = {k: v for k, v in page.punch.items() if v}
 if got_punch != want_punch:

@@ -41,6 +41,7 @@ enum DashboardPage {
         page += sessions(snapshot)
         page += devices(snapshot)
         if let servers = snapshot.servers { page += self.servers(servers) }
+        page += rejected(status.counters)
         page += "</body></html>\n"
         return page
     }
@@ -57,7 +58,7 @@ enum DashboardPage {
         out += card("Relayed sessions", name: "relay_sessions", value: String(gauges.relaySessions))
         out += card("Relayed", name: "relay_bytes", value: String(counters.relayedBytes),
                     shown: DashboardFormat.bytes(counters.relayedBytes))
-        out += card("Rejected packets", name: "rejected_total", value: String(counters.totalRejected))
+        out += card("Rejected datagrams", name: "rejected_total", value: String(counters.totalRejected))
         return out + "</section>\n"
     }
 
@@ -162,6 +163,18 @@ enum DashboardPage {
             out += "<td class=\"num\">\(server.clients)</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"
+    }
+
+    /// Dropped datagrams by reason (the reasons of `/status`), most first; none: one line.
+    private static func rejected(_ counters: ServerCounters) -> String {
+        let rows = RejectReason.allCases.map { ($0, counters[$0]) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }
+        var out = "<section><h2>Rejected datagrams</h2>\n"
+        guard !rows.isEmpty else { return out + "<p class=\"empty\">None rejected.</p></section>\n" }
+        out += "<table class=\"kv\" id=\"rejected\">"
+        for (reason, count) in rows {
+            out += "<tr><th>\(reason.rawValue)</th><td class=\"num\" data-reject=\"\(reason.rawValue)\" data-count=\"\(count)\">\(count)</td></tr>"
+        }
+        return out + "</table></section>\n"
     }
 
     private static func shownOf(_ shown: Int, _ total: Int, order: String) -> String {
