@@ -104,8 +104,12 @@ pass "transfers: $(grep -c '^CHECK ok=1' "$WORK/check.log") verified ($(grep -o 
 
 # The page as Chromium renders it, and /status just before and after: figures that moved in
 # between (keepalives, an expiring session) are retried, at most 5 times.
+# Loopback only: no background services, and anything not for 127.0.0.1 goes to a dead proxy.
 chrome() {
     timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+        --no-default-browser-check --disable-background-networking --disable-component-update --disable-sync \
+        --disable-default-apps --disable-extensions --disable-breakpad --dns-prefetch-disable \
+        --proxy-server=http://127.0.0.1:9 --proxy-bypass-list=127.0.0.1 \
         --user-data-dir="$WORK/chromium" --hide-scrollbars "$@" 2>>"$WORK/chromium.log"
 }
 compared=""
