@@ -105,24 +105,24 @@ extension ServerCore {
             }
             guard record.role == .device else { return }
             listed += 1
-            // The first `deviceLimit` UUIDs in order, without sorting them all.
-            if devices.count == DashboardSnapshot.deviceLimit {
-                guard let last = devices.last, record.uuid < last.uuid else { return }
-                devices.removeLast()
-            }
+            // Most devices fall after the last one kept: skip them before building a row.
+            if devices.count == DashboardSnapshot.deviceLimit, let last = devices.last, record.uuid >= last.uuid { return }
             let row = DashboardSnapshot.Agent(
                 uuid: record.uuid, nat: natLabel(for: record), address: record.address.description, extra: record.extra,
                 secondsSinceSeen: Self.seconds(now - record.lastSeen), homeServerID: record.homeServerID)
-            devices.insert(row, at: devices.partitioningIndex { $0.uuid > row.uuid })
+            devices.insert(row, keepingFirst: DashboardSnapshot.deviceLimit) { $0.uuid < $1.uuid }
         }
-        let sessionRows = sessions.values
-            .sorted { ($0.relayedBytes, $1.id) > ($1.relayedBytes, $0.id) }
-            .prefix(DashboardSnapshot.sessionLimit)
-            .map {
-                DashboardSnapshot.Session(clientUUID: $0.clientUUID, deviceUUID: $0.deviceUUID, relayed: $0.relayed,
-                                          relayedBytes: $0.relayedBytes, secondsIdle: Self.seconds(now - $0.lastActivity),
-                                          peerServerID: $0.peerServerID)
+        var busiest: [Session] = []
+        for session in sessions.values {
+            busiest.insert(session, keepingFirst: DashboardSnapshot.sessionLimit) {
+                ($0.relayedBytes, $1.id) > ($1.relayedBytes, $0.id)
             }
+        }
+        let sessionRows = busiest.map {
+            DashboardSnapshot.Session(clientUUID: $0.clientUUID, deviceUUID: $0.deviceUUID, relayed: $0.relayed,
+                                      relayedBytes: $0.relayedBytes, secondsIdle: Self.seconds(now - $0.lastActivity),
+                                      peerServerID: $0.peerServerID)
+        }
         var servers: [DashboardSnapshot.Server]?
         if let shared = registry as? PostgresRegistry {
             var ids = Set(shared.servers.keys)
@@ -135,7 +135,7 @@ extension ServerCore {
             }
         }
         return DashboardSnapshot(status: status, devices: devices, devicesListed: listed,
-                                 sessions: Array(sessionRows), servers: servers, relayAllowed: config.relayAllowed,
+                                 sessions: sessionRows, servers: servers, relayAllowed: config.relayAllowed,
                                  relayBytesPerSecond: config.relayBytesPerSecond)
     }
 
@@ -143,14 +143,19 @@ extension ServerCore {
 }
 
 extension Array {
-    /// The first index whose element satisfies `belongs` (false then true along the array).
-    fileprivate func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+    /// Inserts `element` in `precedes` order, keeping only the first `limit` elements: the first
+    /// few of many without sorting them all.
+    fileprivate mutating func insert(_ element: Element, keepingFirst limit: Int, by precedes: (Element, Element) -> Bool) {
+        if count >= limit {
+            guard let last, precedes(element, last) else { return }
+            removeLast()
+        }
         var low = 0
         var high = count
         while low < high {
             let mid = (low + high) / 2
-            if belongs(self[mid]) { high = mid } else { low = mid + 1 }
+            if precedes(element, self[mid]) { high = mid } else { low = mid + 1 }
         }
-        return low
+        insert(element, at: low)
     }
 }
