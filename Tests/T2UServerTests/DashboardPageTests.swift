@@ -47,6 +47,7 @@ import Testing
         #expect(Self.figure("relay_sessions", in: html) == "1")
         #expect(Self.figure("relay_bytes", in: html) == "3145728")
         #expect(Self.figure("relay_packets", in: html) == "77")
+        #expect(DashboardPage.html(DashboardSnapshot(status: Self.status(devices: 12345))).contains("data-value=\"12345\">12\u{202F}345</div>"))
         #expect(Self.figure("uptime_seconds", in: html) == "3725.0")
         #expect(html.contains(">3.0 MiB<"))
         #expect(html.contains("up <span data-figure=\"uptime_seconds\" data-value=\"3725.0\">1 h 02 min</span>"))
@@ -146,6 +147,9 @@ import Testing
         #expect(DashboardFormat.duration(seconds: 3725) == "1 h 02 min")
         #expect(DashboardFormat.duration(seconds: 200_000) == "2 d 07 h")
         #expect(DashboardFormat.percent(2.0 / 7) == "29 %")
+        #expect(DashboardFormat.count(61_000_000) == "61\u{202F}000\u{202F}000")
+        #expect(DashboardFormat.count(999) == "999")
+        #expect(DashboardFormat.count(-1234) == "-1\u{202F}234")
     }
 
     // MARK: The core's snapshot

@@ -34,6 +34,17 @@ enum DashboardFormat {
         return "\(s / 86400) d \(twoDigits(s / 3600 % 24)) h"
     }
 
+    /// 61000000 -> "61 000 000" (narrow no-break spaces: no line break inside a number).
+    static func count<T: BinaryInteger>(_ n: T) -> String {
+        let digits = String(n.magnitude)
+        var out = n < 0 ? "-" : ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out += "\u{202F}" }
+            out.append(digit)
+        }
+        return out
+    }
+
     /// 0.756 -> "76 %".
     static func percent(_ share: Double) -> String {
         guard share.isFinite else { return "?" }

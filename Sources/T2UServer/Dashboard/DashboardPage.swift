@@ -65,7 +65,7 @@ enum DashboardPage {
     private static func card(_ title: String, name: String, value: String?, shown: String? = nil) -> String {
         """
         <div class="card"><div class="label">\(title)</div><div class="value" data-figure="\(name)" \
-        data-value="\(HTMLText.escaped(value ?? "null"))">\(HTMLText.escaped(shown ?? value ?? "–"))</div></div>
+        data-value="\(HTMLText.escaped(value ?? "null"))">\(HTMLText.escaped(shown ?? value.map(grouped) ?? "–"))</div></div>
 
         """
     }
@@ -84,9 +84,9 @@ enum DashboardPage {
             role="img" aria-label="relayed sessions of all sessions">\
             <rect x="0" y="0" width="\(Int(meterWidth))" height="16" rx="3" fill="#e9ecef"/>\
             <rect x="0" y="0" width="\(DashboardFormat.oneDecimal(meterWidth * share))" height="16" rx="3" fill="\(PunchChart.colour(.relay))"/>\
-            </svg> <span>\(relayed) of \(sessions) sessions relayed (\(DashboardFormat.percent(share)))</span></div>
+            </svg> <span>\(DashboardFormat.count(relayed)) of \(DashboardFormat.count(sessions)) sessions relayed (\(DashboardFormat.percent(share)))</span></div>
             <table class="kv">
-            <tr><th>Relayed packets</th><td data-figure="relay_packets" data-value="\(status.counters.relayedPackets)">\(status.counters.relayedPackets)</td></tr>
+            <tr><th>Relayed packets</th><td data-figure="relay_packets" data-value="\(status.counters.relayedPackets)">\(DashboardFormat.count(status.counters.relayedPackets))</td></tr>
             <tr><th>Relayed bytes</th><td>\(DashboardFormat.bytes(status.counters.relayedBytes))</td></tr>
             <tr><th>Average since start</th><td>\(DashboardFormat.rate(bytesPerSecond: average))</td></tr>
             <tr><th>Budget per session</th><td>\(DashboardFormat.rate(bytesPerSecond: snapshot.relayBytesPerSecond))</td></tr>
@@ -111,9 +111,9 @@ enum DashboardPage {
             out += "<tr data-client-nat=\"\(HTMLText.escaped(row.clientNAT))\" data-device-nat=\"\(HTMLText.escaped(row.deviceNAT))\">"
             out += "<td>\(HTMLText.escaped(row.clientNAT))</td><td>\(HTMLText.escaped(row.deviceNAT))</td>"
             for path in PunchOutcomeTable.paths {
-                out += "<td class=\"num\" data-path=\"\(path.label)\" data-count=\"\(row[path])\">\(row[path])</td>"
+                out += "<td class=\"num\" data-path=\"\(path.label)\" data-count=\"\(row[path])\">\(DashboardFormat.count(row[path]))</td>"
             }
-            out += "<td class=\"num\">\(row.total)</td><td class=\"num\">\(DashboardFormat.percent(row.directShare))</td></tr>\n"
+            out += "<td class=\"num\">\(DashboardFormat.count(row.total))</td><td class=\"num\">\(DashboardFormat.percent(row.directShare))</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"
     }
@@ -159,8 +159,8 @@ enum DashboardPage {
         for server in servers {
             let me = server.isThisServer ? " <span class=\"tag\">this server</span>" : ""
             out += "<tr data-server-id=\"\(HTMLText.escaped(server.id))\"><td>\(HTMLText.escaped(server.id))\(me)</td>"
-            out += "<td>\(HTMLText.escaped(server.advertise))</td><td class=\"num\">\(server.devices)</td>"
-            out += "<td class=\"num\">\(server.clients)</td></tr>\n"
+            out += "<td>\(HTMLText.escaped(server.advertise))</td><td class=\"num\">\(DashboardFormat.count(server.devices))</td>"
+            out += "<td class=\"num\">\(DashboardFormat.count(server.clients))</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"
     }
@@ -172,14 +172,17 @@ enum DashboardPage {
         guard !rows.isEmpty else { return out + "<p class=\"empty\">None rejected.</p></section>\n" }
         out += "<table class=\"kv\" id=\"rejected\">"
         for (reason, count) in rows {
-            out += "<tr><th>\(reason.rawValue)</th><td class=\"num\" data-reject=\"\(reason.rawValue)\" data-count=\"\(count)\">\(count)</td></tr>"
+            out += "<tr><th>\(reason.rawValue)</th><td class=\"num\" data-reject=\"\(reason.rawValue)\" data-count=\"\(count)\">\(DashboardFormat.count(count))</td></tr>"
         }
         return out + "</table></section>\n"
     }
 
     private static func shownOf(_ shown: Int, _ total: Int, order: String) -> String {
-        shown < total ? "<p class=\"note\">\(shown) of \(total) shown, \(order).</p>\n" : ""
+        shown < total ? "<p class=\"note\">\(shown) of \(DashboardFormat.count(total)) shown, \(order).</p>\n" : ""
     }
+
+    /// A figure's digits grouped for reading; anything else as it is.
+    private static func grouped(_ value: String) -> String { Int64(value).map(DashboardFormat.count) ?? value }
 
     private static let style = """
         body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;padding:20px 28px;\
