@@ -104,6 +104,16 @@ fi
 echo "t2u demo --serve: flow.c got its reply ($(sed -n 's/^received //p' "$serve_dir/flow.log" | head -n1 | cut -c1-40)); demo stopped cleanly"
 # --- end t2u demo --serve ---
 
+# --- admin dashboard in headless Chromium: screenshot and figures against /status (owner: dashboard) ---
+# Root or CI only (.ci/run installs chromium); elsewhere it says why it skips. About 40 s.
+# The Swift tests' database is stopped by now: the script starts its own cluster (as root).
+if [ "$(id -u)" -eq 0 ] || [ "${CI:-}" = "true" ]; then
+    env -u T2U_TEST_DATABASE_URL T2U_BIN="$(dirname "$t2u_bin")" Tests/dashboard/run.sh
+else
+    echo "test.sh: admin dashboard test skipped (root or CI only: it runs headless Chromium)"
+fi
+# --- end admin dashboard ---
+
 # --- C device agent: unit, interop with the release t2u-server above, ASan/UBSan, musl, cross builds
 # under qemu-user, size and RSS budgets (owner: cagent; about 2 min), and as root the NAT grid with
 # the C agent as the device (all 17 cells, about 4 min, bounded at 7; CAGENT_NETLAB=0 skips it).

@@ -1,4 +1,4 @@
-/// Where the admin HTTP endpoint (`/metrics`, `/status`) listens: `PORT` (loopback),
+/// Where the admin HTTP endpoint (`/metrics`, `/status`, `/dashboard`) listens: `PORT` (loopback),
 /// `HOST:PORT` or `[IPv6]:PORT`. Loopback unless the operator explicitly allows remote access.
 public struct AdminAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String

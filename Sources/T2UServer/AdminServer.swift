@@ -38,11 +38,14 @@ public struct AdminResponse: Sendable {
     public var status: HTTPResponseStatus
     public var contentType: String
     public var body: [UInt8]
+    /// Further headers (the dashboard's Content-Security-Policy).
+    public var headers: [(String, String)]
 
-    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.headers = headers
     }
 
     static func text(_ status: HTTPResponseStatus, _ text: String) -> AdminResponse {
@@ -150,6 +153,7 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         answered = true
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.add(name: "Content-Length", value: String(response.body.count))
         headers.add(name: "Connection", value: "close")
         let head = HTTPResponseHead(version: request?.version ?? .http1_1, status: response.status, headers: headers)

@@ -49,6 +49,8 @@ public protocol Registry: AnyObject {
     func expire(before cutoff: Instant) -> [PresenceRecord]
     /// The advertised main address of another server sharing this registry (nil: unknown).
     func serverAddress(_ serverID: String) -> NetAddress?
+    /// Calls `body` with every record, in no particular order (the operator's dashboard).
+    func forEachRecord(_ body: (PresenceRecord) -> Void)
 }
 
 extension Registry {
@@ -116,6 +118,10 @@ public final class InMemoryRegistry: Registry {
         slots[slot]!.lastSeen = max(slots[slot]!.lastSeen, now)
         slots[slot]!.address = address
         return slots[slot]
+    }
+
+    public func forEachRecord(_ body: (PresenceRecord) -> Void) {
+        for case let record? in slots { body(record) }
     }
 
     public func expire(before cutoff: Instant) -> [PresenceRecord] {

@@ -321,8 +321,12 @@ final class ServerDriver: @unchecked Sendable {
                                  body: metrics.render(status()))
         case "/status":
             return AdminResponse(status: .ok, contentType: "application/json", body: Array(status().json().utf8))
+        case "/", "/dashboard":
+            let now = Self.clock()
+            let page = DashboardPage.html(core.dashboard(now: now, uptimeSeconds: Double((now - startedAt).value) / 1e9))
+            return AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(page.utf8), headers: DashboardPage.headers)
         default:
-            return .text(.notFound, "not found: try /metrics, /status or /bindings?uuid=UUID\n")
+            return .text(.notFound, "not found: try /dashboard, /metrics, /status or /bindings?uuid=UUID\n")
         }
     }
 

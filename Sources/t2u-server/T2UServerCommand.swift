@@ -28,7 +28,7 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             SIGHUP re-reads the file and applies log-level, relay, relay-rate, signaling-rate, signaling-burst, device-ca and admin-token-file (re-read even under the same name) at once; it logs what changed at info and, as a warning, the keys that need a restart (ports, key-file, database, ...). A file that does not check keeps the running configuration and logs why.
 
-            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text) and GET /status (JSON) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote.
+            Operator surface: --admin 127.0.0.1:9100 (or just 9100) serves GET /metrics (Prometheus text), GET /status (JSON) and GET /dashboard (a page for a browser) over HTTP. It is off by default and has no authentication, so it binds loopback unless --admin-allow-remote.
 
             Server key: --key-file PATH keeps the server's X25519 key pair (created 0600 on first start). Agents pin its public key: pass the 64 hex digits that --print-public-key prints as their svrkey (t2u_init, t2usvr). Without --key-file every start makes a new key, which agents cannot pin.
 
@@ -81,7 +81,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "IP:PORT where the other servers reach this one's main port (default: the bound address, if specific).")
     var advertise: String?
 
-    @Option(name: .long, help: "Serve GET /metrics and /status over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default.")
+    @Option(name: .long, help: "Serve GET /metrics, /status and /dashboard over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default.")
     var admin: String?
 
     @Flag(name: .long, help: "Allow --admin on a non-loopback address (the endpoint has no authentication).")

@@ -39,7 +39,8 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
     private var byToken: [UInt64: Key] = [:]
     private var pending: [Key: Write] = [:]
     private var lastWritten: [Key: Instant] = [:]
-    private var servers: [String: NetAddress] = [:]
+    /// Server ID -> advertised main address, from the last read of `t2u_servers`.
+    public private(set) var servers: [String: NetAddress] = [:]
 
     public init(serverID: String, refreshInterval: Nanos = .seconds(5)) {
         self.serverID = serverID
@@ -103,6 +104,10 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
     }
 
     public func serverAddress(_ serverID: String) -> NetAddress? { servers[serverID] }
+
+    public func forEachRecord(_ body: (PresenceRecord) -> Void) {
+        for record in records.values { body(record) }
+    }
 
     // MARK: Sync (the shell)
 
