@@ -1,6 +1,7 @@
 /* One accepted transport connection (docs/protocol/transport.md §4-§5): packet protection,
- * frames, ACKs, loss recovery (packet threshold 3, time threshold 9/8 RTT, PTO) with a NewReno
- * window, connection and stream flow control, path responses. Sans-IO: datagrams and a clock in;
+ * frames, ACKs, loss recovery (packet threshold 3, time threshold 9/8 RTT, PTO) with the BBR-like
+ * controller and pacing (cc.h; NewReno by choice), connection and stream flow control, path
+ * responses. Sans-IO: datagrams and a clock in;
  * datagrams and a deadline out. Stream bytes go to and from the TCP side through t2u_stream. */
 #ifndef T2U_TRANSPORT_H
 #define T2U_TRANSPORT_H
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc.h"
 #include "codec.h"
 #include "handshake.h"
 #include "replay.h"
@@ -50,6 +52,7 @@ typedef struct {
     uint8_t slot;                 /* stream slot */
     uint64_t stream_id, off;
     uint32_t len;
+    t2u_cc_snap snap; /* delivery state at send time (rate samples) */
 } t2u_sent;
 
 enum { T2U_CTL_MAX_DATA = 1, T2U_CTL_MAX_STREAMS = 2, T2U_CTL_KEY_UPDATE = 4 };
@@ -79,7 +82,8 @@ typedef struct {
     uint64_t oldest_unacked_pn;
     uint64_t largest_acked;
     int has_acked;
-    uint64_t bytes_in_flight, cwnd, ssthresh, recovery_start_pn;
+    uint64_t bytes_in_flight;
+    t2u_cc cc;
     uint64_t srtt, rttvar, min_rtt, latest_rtt; /* ms */
     int has_rtt, pto_count;
     uint64_t last_ack_eliciting_sent_ms;
@@ -99,6 +103,9 @@ typedef struct {
     int closing; /* CLOSE received or idle: the owner frees it */
     uint64_t bytes_received, bytes_sent;
 } t2u_conn;
+
+/* The congestion controller new connections use (T2U_CC_BBR unless changed). */
+extern int t2u_conn_default_cc;
 
 /* From an accepted handshake; the peer's transport parameters decide its credit. */
 int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, const t2u_addr *peer, uint64_t now);
