@@ -266,7 +266,8 @@ void t2u_cc_ack_end(t2u_cc *cc, t2u_cc_ack *a, uint64_t rtt_us, uint64_t bytes_i
     }
     uint64_t interval = max64(a->send_elapsed, a->ack_elapsed), rate = 0;
     uint64_t floor = cc->min_rtt && rtt_us ? min64(cc->min_rtt, rtt_us) : cc->min_rtt ? cc->min_rtt : rtt_us;
-    if (interval > 0 && interval >= floor) rate = (cc->delivered - (uint64_t)a->prior_delivered) * US / interval;
+    /* (A snapshot from before a reset for a new path is newer than the count: no sample.) */
+    if (interval > 0 && interval >= floor && cc->delivered >= (uint64_t)a->prior_delivered) rate = (cc->delivered - (uint64_t)a->prior_delivered) * US / interval;
     if (cc->kind != T2U_CC_BBR) return;
 
     cc->round_acked += a->acked_bytes;

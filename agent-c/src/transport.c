@@ -11,6 +11,9 @@
 #define HEADER_LEN 18
 #define MAX_ACK_DELAY_MS 5
 #define INITIAL_RTT_MS 100
+#define AMPLIFICATION 3
+#define CHALLENGE_PACKET (HEADER_LEN + 9 + 1 + 16) /* PATH_CHALLENGE and PING */
+#define MAX_CHALLENGES 4
 /* The shell's clock ticks in milliseconds; the controller counts microseconds. */
 #define US(ms) ((ms) * 1000)
 
@@ -46,6 +49,7 @@ int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, cons
     c->local_cid = local_cid;
     c->peer_cid = s->peer_cid;
     c->peer = *peer;
+    c->validated = *peer; /* the handshake came from there */
     t2u_phase_keys_derive(&c->send_keys, s->send_secret);
     t2u_phase_keys_derive(&c->recv_keys, s->recv_secret);
     t2u_phase_keys_next(&c->next_recv, &c->recv_keys, NULL);
@@ -225,7 +229,8 @@ static void on_ack(t2u_conn *c, const t2u_frame *f, uint64_t now) {
 
 /* Frames of one authenticated packet; -1: a violation (the connection closes), -2: not
  * processable now (the packet is not acknowledged: it comes again). */
-static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_addr *from, uint64_t now, int *eliciting) {
+static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_addr *from, uint64_t now, int *eliciting,
+                         int *non_probing) {
     size_t pos = 0;
     t2u_frame f;
     while (pos < len) {
@@ -234,6 +239,7 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
             return -1;
         }
         if (t2u_frame_ack_eliciting(f.type)) *eliciting = 1;
+        if (f.type != T2U_F_PADDING && f.type != T2U_F_PATH_CHALLENGE && f.type != T2U_F_PATH_RESPONSE) *non_probing = 1;
         switch (f.type) {
         case T2U_F_ACK:
             on_ack(c, &f, now);
@@ -285,6 +291,13 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
                 c->npath++;
             }
             break;
+        case T2U_F_PATH_RESPONSE:
+            if (c->pv_active && f.a == c->pv_challenge && t2u_addr_equal(from, &c->pv_addr)) {
+                c->pv_active = 0;
+                c->validated = *from;
+                if (c->amp_active && t2u_addr_equal(&c->amp_addr, from)) c->amp_active = 0;
+            }
+            break;
         case T2U_F_CLOSE:
             t2u_log(T2U_LOG_DEBUG, "peer closed the connection (code %llu: %.*s)", (unsigned long long)f.a, (int)f.len,
                     (const char *)f.data);
@@ -309,10 +322,53 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
         case T2U_F_KEY_UPDATE_RESPONSE:
             return -1; /* a response sent to the responder */
         default:
-            break; /* PADDING PING MAX_STREAMS DATA_BLOCKED STREAM_DATA_BLOCKED PATH_RESPONSE */
+            break; /* PADDING PING MAX_STREAMS DATA_BLOCKED STREAM_DATA_BLOCKED */
         }
     }
     return 0;
+}
+
+/* The peer's newest non-probing packet came from elsewhere (NAT rebinding, relay <-> direct):
+ * send there at once, within the amplification limit, and prove the address with a challenge.
+ * Packets that only probe (PATH_CHALLENGE, PATH_RESPONSE, PADDING) never move us. */
+static void migrate(t2u_conn *c, const t2u_addr *from, size_t len, uint64_t now) {
+    int same_host = from->family == c->peer.family && memcmp(from->ip, c->peer.ip, from->family == 6 ? 16 : 4) == 0;
+    if (!same_host) {
+        /* Another host is another path: its window and RTT start afresh (a NAT rebinding keeps them). */
+        t2u_cc_init(&c->cc, c->cc.kind, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
+        c->has_rtt = 0;
+        c->srtt = INITIAL_RTT_MS;
+        c->rttvar = INITIAL_RTT_MS / 2;
+        c->pto_count = 0;
+    }
+    c->peer = *from;
+    if (t2u_addr_equal(from, &c->validated)) {
+        c->amp_active = 0;
+        c->pv_active = 0;
+        return;
+    }
+    c->amp_active = 1;
+    c->amp_addr = *from;
+    c->amp_received = len;
+    c->amp_sent = 0;
+    if (c->pv_active && t2u_addr_equal(&c->pv_addr, from)) return;
+    c->pv_active = 1;
+    c->pv_addr = *from;
+    c->pv_challenge = t2u_random_u64();
+    uint64_t timeout = 3 * pto_ms(c);
+    c->pv_deadline = now + (timeout > 1000 ? timeout : 1000);
+    c->pv_next_send = now;
+    c->pv_sends = 0;
+}
+
+/* Whether `bytes` more to `to` would exceed an unvalidated address's 3x budget. */
+static int amplification_blocked(const t2u_conn *c, const t2u_addr *to, uint64_t bytes) {
+    return c->amp_active && t2u_addr_equal(&c->amp_addr, to) && c->amp_sent + bytes > AMPLIFICATION * c->amp_received;
+}
+
+static int challenge_due(const t2u_conn *c, uint64_t now) {
+    return c->pv_active && c->pv_sends < MAX_CHALLENGES && c->pv_next_send <= now &&
+           !amplification_blocked(c, &c->pv_addr, CHALLENGE_PACKET);
 }
 
 void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from, uint64_t now) {
@@ -355,12 +411,13 @@ void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from,
         c->has_lowest = 1;
         c->lowest_pn_in_phase = pn;
     }
-    int eliciting = 0;
-    int rc = handle_frames(c, plain, len - HEADER_LEN - 16, from, now, &eliciting);
+    int eliciting = 0, non_probing = 0;
+    int rc = handle_frames(c, plain, len - HEADER_LEN - 16, from, now, &eliciting, &non_probing);
     if (rc == -2) return; /* not marked: it comes again */
     t2u_replay_mark(&c->replay, pn);
     c->last_receive_ms = now;
     c->bytes_received += len;
+    if (c->amp_active && t2u_addr_equal(&c->amp_addr, from)) c->amp_received += len;
     if (rc == -1) {
         c->closing = 1; /* a protocol violation: the peer learns by the idle timeout */
         return;
@@ -372,8 +429,11 @@ void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from,
     if (pn >= c->largest_received) {
         c->largest_received = pn;
         c->largest_received_ms = now;
-        /* The peer's newest packet came from here: send here (NAT rebinding, relay <-> direct). */
-        c->peer = *from;
+    }
+    if (non_probing && (!c->has_non_probing || pn > c->largest_non_probing)) {
+        c->has_non_probing = 1;
+        c->largest_non_probing = pn;
+        if (!t2u_addr_equal(from, &c->peer)) migrate(c, from, len, now);
     }
     if (eliciting) {
         c->ack_pending = 1;
@@ -451,6 +511,17 @@ size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t ca
         memmove(&c->path_from[0], &c->path_from[1], (size_t)(c->npath - 1) * sizeof c->path_from[0]);
         c->npath--;
         rec.ack_eliciting = 1;
+    } else if (challenge_due(c, now)) {
+        *to = c->pv_addr;
+        body[n++] = T2U_F_PATH_CHALLENGE;
+        for (int i = 0; i < 8; i++) body[n++] = (uint8_t)(c->pv_challenge >> (56 - 8 * i));
+        body[n++] = T2U_F_PING;
+        rec.ack_eliciting = 1;
+        uint64_t retry = pto_ms(c);
+        c->pv_next_send = now + (retry > 50 ? retry : 50);
+        c->pv_sends++;
+    } else if (amplification_blocked(c, &c->peer, T2U_PACKET_SIZE)) {
+        return 0; /* only path validation may go to the unvalidated address now */
     } else {
         int want_ack = c->ack_pending && c->ack_due_ms <= now;
         int slot = -1;
@@ -567,11 +638,22 @@ size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t ca
         c->last_ack_eliciting_sent_ms = now;
     }
     c->bytes_sent += total;
+    if (c->amp_active && t2u_addr_equal(&c->amp_addr, to)) c->amp_sent += total;
     return total;
 }
 
 uint64_t t2u_conn_next_deadline(const t2u_conn *c) {
     uint64_t next = c->last_receive_ms + c->idle_ms;
+    if (c->pv_active) {
+        if (c->pv_deadline < next) next = c->pv_deadline;
+        if (c->pv_sends < MAX_CHALLENGES && c->pv_next_send < next &&
+            !amplification_blocked(c, &c->pv_addr, CHALLENGE_PACKET))
+            next = c->pv_next_send;
+    }
+    if (amplification_blocked(c, &c->peer, T2U_PACKET_SIZE)) {
+        /* Nothing but challenges and path responses may leave: wait for the peer or the expiry. */
+        return c->npath ? 0 : next;
+    }
     if (c->ack_pending && c->ack_due_ms < next) next = c->ack_due_ms;
     if (c->bytes_in_flight > 0) {
         uint64_t pto = c->last_ack_eliciting_sent_ms + pto_ms(c);
@@ -590,6 +672,14 @@ void t2u_conn_handle_timeout(t2u_conn *c, uint64_t now) {
     if (now >= c->last_receive_ms + c->idle_ms) {
         c->closing = 1;
         return;
+    }
+    if (c->pv_active && now >= c->pv_deadline) {
+        /* The new address never answered: back to the last one that did. */
+        c->pv_active = 0;
+        if (t2u_addr_equal(&c->peer, &c->pv_addr)) {
+            c->peer = c->validated;
+            c->amp_active = 0;
+        }
     }
     detect_losses(c, now);
     if (c->bytes_in_flight > 0 && now >= c->last_ack_eliciting_sent_ms + pto_ms(c)) {

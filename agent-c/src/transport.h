@@ -98,6 +98,18 @@ typedef struct {
     uint64_t path_data[4];
     t2u_addr path_from[4];
     int npath;
+    /* Migration (transport.md §4): the peer's newest non-probing packet from a new address moves
+     * `peer` there at once, at most 3x the bytes received from it (amplification limit) until it
+     * answers our PATH_CHALLENGE; unanswered, `peer` goes back to `validated`. */
+    t2u_addr validated;
+    uint64_t largest_non_probing;
+    int has_non_probing;
+    int amp_active;
+    t2u_addr amp_addr;
+    uint64_t amp_received, amp_sent;
+    int pv_active, pv_sends;
+    t2u_addr pv_addr;
+    uint64_t pv_challenge, pv_deadline, pv_next_send;
     t2u_stream streams[T2U_MAX_STREAMS];
     uint64_t last_receive_ms, idle_ms;
     int closing; /* CLOSE received or idle: the owner frees it */
