@@ -84,8 +84,12 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     fi
 fi
 
-# The NAT grid with the C agent as the device (root, namespaces; ~4 min): opt-in.
-if [ "${CAGENT_NETLAB:-}" = "1" ]; then tests/netlab-grid.sh build/t2usvr-c; fi
+# The NAT grid with the C agent as the device (root, namespaces; ~4 min): opt-in. With it, path
+# migration with the Swift client (direct -> relay -> direct mid-transfer; ~30 s).
+if [ "${CAGENT_NETLAB:-}" = "1" ]; then
+    tests/netlab-grid.sh build/t2usvr-c
+    tests/migration.sh build/t2usvr-c
+fi
 
 if [ "${CAGENT_SKIP_CROSS:-}" = "1" ]; then
     echo "test.sh: cross builds skipped (CAGENT_SKIP_CROSS=1)"
