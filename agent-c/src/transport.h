@@ -18,8 +18,8 @@
 #define T2U_MAX_STREAMS 16
 #define T2U_SENT_RING 2048
 #define T2U_PACKET_SIZE 1200
-#define T2U_STREAM_WINDOW (128 * 1024)
-#define T2U_CONN_WINDOW (512 * 1024)
+#define T2U_STREAM_WINDOW (256 * 1024)
+#define T2U_CONN_WINDOW (1024 * 1024)
 
 typedef struct {
     uint8_t key[32], iv[12], secret[32];
