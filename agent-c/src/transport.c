@@ -17,8 +17,6 @@
 /* The shell's clock ticks in milliseconds; the controller counts microseconds. */
 #define US(ms) ((ms) * 1000)
 
-int t2u_conn_default_cc = T2U_CC_BBR;
-
 void t2u_phase_keys_derive(t2u_phase_keys *k, const uint8_t secret[32]) {
     memcpy(k->secret, secret, 32);
     t2u_hkdf_expand(k->key, 32, secret, "t2u key", 7);
@@ -70,7 +68,7 @@ int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, cons
     c->max_data_granted = T2U_CONN_WINDOW;
     c->max_streams_granted = T2U_MAX_STREAMS;
     /* Pacer bursts bridge two clock ticks: a 1 ms timer wakes late, not early. */
-    t2u_cc_init(&c->cc, t2u_conn_default_cc, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
+    t2u_cc_init(&c->cc, T2U_CONGESTION_CONTROL, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
     c->srtt = INITIAL_RTT_MS;
     c->rttvar = INITIAL_RTT_MS / 2;
     c->last_receive_ms = now;

@@ -116,8 +116,11 @@ typedef struct {
     uint64_t bytes_received, bytes_sent;
 } t2u_conn;
 
-/* The congestion controller new connections use (T2U_CC_BBR unless changed). */
-extern int t2u_conn_default_cc;
+/* The congestion controller of every connection: the BBR-like one, as the Swift transport's
+ * default; `make CFLAGS+=-DT2U_CONGESTION_CONTROL=T2U_CC_NEWRENO` for NewReno. */
+#ifndef T2U_CONGESTION_CONTROL
+#define T2U_CONGESTION_CONTROL T2U_CC_BBR
+#endif
 
 /* From an accepted handshake; the peer's transport parameters decide its credit. */
 int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, const t2u_addr *peer, uint64_t now);
