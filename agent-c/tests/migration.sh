@@ -110,6 +110,8 @@ if ! wait_for 15 sh -c "tail -n +$((lines_relay + 1)) '$work/forward.log' | grep
     to_device=$(in_ns nft list table inet cbmigcount | sed -n "s/.*dport $APORT .*counter packets \([0-9]*\).*/\1/p")
     [ "${to_device:-0}" = 0 ] || { in_ns nft list table inet cbmigcount >&2; fail "the client probed the direct path but did not move back"; }
     echo "migration: NOTE: the client sent nothing to the direct path after the cut was lifted (it stopped probing; client side): move back not tested"
+    grep -v "^connected" "$work/forward.log" | tail -n 4 | sed 's/^/  client: /'
+    grep -c "connection .* from" "$work/agent.log" | sed 's/^/  connections the agent accepted: /'
     back=relay
 else
     echo "migration: cut lifted; back on the direct path"
