@@ -87,9 +87,10 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
 fi
 
 # The NAT grid with the C agent as the device (Tests/netlab/grid.sh in network namespaces; all 17
-# cells, about 4 minutes, killed after 7): as root (CI) with the lab's tools, asserting what the
-# grid asserts of the Swift agent. CAGENT_NETLAB=0 skips it; CAGENT_NETLAB=1 fails when it cannot
-# run; CAGENT_GRID_CELLS=LIST runs only those cells (grid.sh --cells).
+# cells, about 4 minutes, killed after 7), then path migration with the Swift client (direct ->
+# relay -> direct mid-transfer, tests/migration.sh, ~30 s): as root (CI) with the lab's tools,
+# asserting what the grid asserts of the Swift agent. CAGENT_NETLAB=0 skips them; CAGENT_NETLAB=1
+# fails when they cannot run; CAGENT_GRID_CELLS=LIST runs only those cells (grid.sh --cells).
 netlab_skip=""
 if [ "${CAGENT_NETLAB:-}" = 0 ]; then netlab_skip="CAGENT_NETLAB=0"
 elif [ "$(id -u)" != 0 ]; then netlab_skip="not root (network namespaces; CI runs as root)"
@@ -103,6 +104,8 @@ if [ -z "$netlab_skip" ]; then
     timeout --kill-after=30 420 tests/netlab-grid.sh build/t2usvr-c ${CAGENT_GRID_CELLS:+--cells "$CAGENT_GRID_CELLS"} ||
         { echo "test.sh: the NAT grid with the C agent failed (or ran over 7 minutes)" >&2; exit 1; }
     echo "RESULT cagent netlab grid=pass seconds=$((SECONDS - grid_started))"
+    timeout --kill-after=30 180 tests/migration.sh build/t2usvr-c ||
+        { echo "test.sh: path migration with the C agent failed (or ran over 3 minutes)" >&2; exit 1; }
 elif [ "${CAGENT_NETLAB:-}" = 1 ]; then
     echo "test.sh: CAGENT_NETLAB=1 but the NAT grid cannot run: $netlab_skip" >&2
     exit 1

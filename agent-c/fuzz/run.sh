@@ -8,7 +8,7 @@ CLANG="${FUZZ_CC:-$(command -v clang || echo /opt/swift/usr/bin/clang)}"
 SECONDS_EACH="${FUZZ_SECONDS:-20}"
 mkdir -p build
 flags=(-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I../src)
-srcs=(../src/bucket.c ../src/codec.c ../src/crypto.c ../src/replay.c ../src/signaling.c ../src/handshake.c ../src/frames.c
+srcs=(../src/bucket.c ../src/cc.c ../src/codec.c ../src/crypto.c ../src/replay.c ../src/signaling.c ../src/handshake.c ../src/frames.c
       ../src/stream.c ../src/transport.c ../src/forward.c ../src/net.c ../src/discovery.c ../src/log.c)
 # Seeds: every captured datagram, the captured initiation, and a few frames.
 mkdir -p build/seed-signaling build/seed-handshake build/seed-transport build/seed-policy

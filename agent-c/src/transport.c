@@ -11,8 +11,11 @@
 #define HEADER_LEN 18
 #define MAX_ACK_DELAY_MS 5
 #define INITIAL_RTT_MS 100
-#define MIN_CWND (2 * T2U_PACKET_SIZE)
-#define MAX_CWND (4u * 1024 * 1024)
+#define AMPLIFICATION 3
+#define CHALLENGE_PACKET (HEADER_LEN + 9 + 1 + 16) /* PATH_CHALLENGE and PING */
+#define MAX_CHALLENGES 4
+/* The shell's clock ticks in milliseconds; the controller counts microseconds. */
+#define US(ms) ((ms) * 1000)
 
 void t2u_phase_keys_derive(t2u_phase_keys *k, const uint8_t secret[32]) {
     memcpy(k->secret, secret, 32);
@@ -44,6 +47,7 @@ int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, cons
     c->local_cid = local_cid;
     c->peer_cid = s->peer_cid;
     c->peer = *peer;
+    c->validated = *peer; /* the handshake came from there */
     t2u_phase_keys_derive(&c->send_keys, s->send_secret);
     t2u_phase_keys_derive(&c->recv_keys, s->recv_secret);
     t2u_phase_keys_next(&c->next_recv, &c->recv_keys, NULL);
@@ -63,8 +67,8 @@ int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, cons
     c->idle_ms = v[4] && v[4] < 60000 ? v[4] : 60000;
     c->max_data_granted = T2U_CONN_WINDOW;
     c->max_streams_granted = T2U_MAX_STREAMS;
-    c->cwnd = 10 * T2U_PACKET_SIZE;
-    c->ssthresh = UINT64_MAX;
+    /* Pacer bursts bridge two clock ticks: a 1 ms timer wakes late, not early. */
+    t2u_cc_init(&c->cc, T2U_CONGESTION_CONTROL, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
     c->srtt = INITIAL_RTT_MS;
     c->rttvar = INITIAL_RTT_MS / 2;
     c->last_receive_ms = now;
@@ -150,9 +154,13 @@ static uint64_t pto_ms(const t2u_conn *c) {
     return v << (c->pto_count < 6 ? c->pto_count : 6);
 }
 
-static void on_lost(t2u_conn *c, t2u_sent *p) {
+/* congestion: the loss tells the controller (not a PTO's presumption before the second). */
+static void on_lost(t2u_conn *c, t2u_sent *p, uint64_t now, int congestion) {
     p->lost = 1;
-    if (p->in_flight) c->bytes_in_flight -= p->bytes;
+    if (p->in_flight) {
+        c->bytes_in_flight -= p->bytes;
+        if (congestion) t2u_cc_on_lost(&c->cc, US(now), US(p->sent_ms), p->bytes);
+    }
     p->in_flight = 0;
     c->ctl_pending |= p->ctl & (T2U_CTL_MAX_DATA | T2U_CTL_MAX_STREAMS);
     if ((p->ctl & T2U_CTL_KEY_UPDATE) && c->ku_answered) c->ku_response_pending = 1; /* still current */
@@ -162,13 +170,6 @@ static void on_lost(t2u_conn *c, t2u_sent *p) {
     }
 }
 
-static void congestion_event(t2u_conn *c, uint64_t pn) {
-    if (pn < c->recovery_start_pn) return; /* one reduction per round trip */
-    c->recovery_start_pn = c->next_pn;
-    c->cwnd = c->cwnd / 2 > MIN_CWND ? c->cwnd / 2 : MIN_CWND;
-    c->ssthresh = c->cwnd;
-}
-
 static void detect_losses(t2u_conn *c, uint64_t now) {
     uint64_t rtt = c->latest_rtt > c->srtt ? c->latest_rtt : c->srtt;
     uint64_t delay = rtt * 9 / 8 + 1;
@@ -176,9 +177,7 @@ static void detect_losses(t2u_conn *c, uint64_t now) {
         t2u_sent *p = &c->sent[pn % T2U_SENT_RING];
         if (p->pn != pn || p->acked || p->lost) continue;
         if (pn + 3 <= c->largest_acked || p->sent_ms + delay <= now) {
-            int eliciting = p->ack_eliciting;
-            on_lost(c, p);
-            if (eliciting) congestion_event(c, pn);
+            on_lost(c, p, now, p->ack_eliciting);
         }
     }
     while (c->oldest_unacked_pn < c->next_pn) {
@@ -191,6 +190,9 @@ static void detect_losses(t2u_conn *c, uint64_t now) {
 static void on_ack(t2u_conn *c, const t2u_frame *f, uint64_t now) {
     if (f->a >= c->next_pn) return; /* acknowledges a packet never sent: ignore the frame */
     int newly_largest = !c->has_acked || f->a > c->largest_acked;
+    uint64_t rtt_us = 0;
+    t2u_cc_ack ack;
+    t2u_cc_ack_begin(&ack, US(now), c->bytes_in_flight);
     for (size_t r = 0; r < f->nranges; r++) {
         uint64_t lo = f->ack_lo[r], hi = f->ack_hi[r];
         if (hi + T2U_SENT_RING < c->next_pn) continue;
@@ -198,14 +200,14 @@ static void on_ack(t2u_conn *c, const t2u_frame *f, uint64_t now) {
         for (uint64_t pn = lo; pn <= hi; pn++) {
             t2u_sent *p = &c->sent[pn % T2U_SENT_RING];
             if (p->pn != pn || p->acked) continue;
-            if (pn == f->a && newly_largest && p->ack_eliciting)
+            if (pn == f->a && newly_largest && p->ack_eliciting) {
                 on_rtt_sample(c, now - p->sent_ms, f->b / 1000 < MAX_ACK_DELAY_MS ? f->b / 1000 : MAX_ACK_DELAY_MS);
+                rtt_us = US(c->latest_rtt ? c->latest_rtt : 1); /* below one clock tick counts as one */
+            }
             p->acked = 1;
             if (p->in_flight) {
                 c->bytes_in_flight -= p->bytes;
-                if (c->cwnd < c->ssthresh) c->cwnd += p->bytes; /* slow start */
-                else c->cwnd += (uint64_t)T2U_PACKET_SIZE * p->bytes / c->cwnd;
-                if (c->cwnd > MAX_CWND) c->cwnd = MAX_CWND;
+                t2u_cc_ack_packet(&c->cc, &ack, &p->snap, US(p->sent_ms), p->bytes);
             }
             p->in_flight = 0;
             if (p->has_stream) { /* also when acked after it was declared lost */
@@ -220,11 +222,13 @@ static void on_ack(t2u_conn *c, const t2u_frame *f, uint64_t now) {
     }
     c->pto_count = 0;
     detect_losses(c, now);
+    t2u_cc_ack_end(&c->cc, &ack, rtt_us, c->bytes_in_flight);
 }
 
 /* Frames of one authenticated packet; -1: a violation (the connection closes), -2: not
  * processable now (the packet is not acknowledged: it comes again). */
-static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_addr *from, uint64_t now, int *eliciting) {
+static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_addr *from, uint64_t now, int *eliciting,
+                         int *non_probing) {
     size_t pos = 0;
     t2u_frame f;
     while (pos < len) {
@@ -233,6 +237,7 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
             return -1;
         }
         if (t2u_frame_ack_eliciting(f.type)) *eliciting = 1;
+        if (f.type != T2U_F_PADDING && f.type != T2U_F_PATH_CHALLENGE && f.type != T2U_F_PATH_RESPONSE) *non_probing = 1;
         switch (f.type) {
         case T2U_F_ACK:
             on_ack(c, &f, now);
@@ -284,6 +289,13 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
                 c->npath++;
             }
             break;
+        case T2U_F_PATH_RESPONSE:
+            if (c->pv_active && f.a == c->pv_challenge && t2u_addr_equal(from, &c->pv_addr)) {
+                c->pv_active = 0;
+                c->validated = *from;
+                if (c->amp_active && t2u_addr_equal(&c->amp_addr, from)) c->amp_active = 0;
+            }
+            break;
         case T2U_F_CLOSE:
             t2u_log(T2U_LOG_DEBUG, "peer closed the connection (code %llu: %.*s)", (unsigned long long)f.a, (int)f.len,
                     (const char *)f.data);
@@ -308,10 +320,53 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
         case T2U_F_KEY_UPDATE_RESPONSE:
             return -1; /* a response sent to the responder */
         default:
-            break; /* PADDING PING MAX_STREAMS DATA_BLOCKED STREAM_DATA_BLOCKED PATH_RESPONSE */
+            break; /* PADDING PING MAX_STREAMS DATA_BLOCKED STREAM_DATA_BLOCKED */
         }
     }
     return 0;
+}
+
+/* The peer's newest non-probing packet came from elsewhere (NAT rebinding, relay <-> direct):
+ * send there at once, within the amplification limit, and prove the address with a challenge.
+ * Packets that only probe (PATH_CHALLENGE, PATH_RESPONSE, PADDING) never move us. */
+static void migrate(t2u_conn *c, const t2u_addr *from, size_t len, uint64_t now) {
+    int same_host = from->family == c->peer.family && memcmp(from->ip, c->peer.ip, from->family == 6 ? 16 : 4) == 0;
+    if (!same_host) {
+        /* Another host is another path: its window and RTT start afresh (a NAT rebinding keeps them). */
+        t2u_cc_init(&c->cc, c->cc.kind, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
+        c->has_rtt = 0;
+        c->srtt = INITIAL_RTT_MS;
+        c->rttvar = INITIAL_RTT_MS / 2;
+        c->pto_count = 0;
+    }
+    c->peer = *from;
+    if (t2u_addr_equal(from, &c->validated)) {
+        c->amp_active = 0;
+        c->pv_active = 0;
+        return;
+    }
+    c->amp_active = 1;
+    c->amp_addr = *from;
+    c->amp_received = len;
+    c->amp_sent = 0;
+    if (c->pv_active && t2u_addr_equal(&c->pv_addr, from)) return;
+    c->pv_active = 1;
+    c->pv_addr = *from;
+    c->pv_challenge = t2u_random_u64();
+    uint64_t timeout = 3 * pto_ms(c);
+    c->pv_deadline = now + (timeout > 1000 ? timeout : 1000);
+    c->pv_next_send = now;
+    c->pv_sends = 0;
+}
+
+/* Whether `bytes` more to `to` would exceed an unvalidated address's 3x budget. */
+static int amplification_blocked(const t2u_conn *c, const t2u_addr *to, uint64_t bytes) {
+    return c->amp_active && t2u_addr_equal(&c->amp_addr, to) && c->amp_sent + bytes > AMPLIFICATION * c->amp_received;
+}
+
+static int challenge_due(const t2u_conn *c, uint64_t now) {
+    return c->pv_active && c->pv_sends < MAX_CHALLENGES && c->pv_next_send <= now &&
+           !amplification_blocked(c, &c->pv_addr, CHALLENGE_PACKET);
 }
 
 void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from, uint64_t now) {
@@ -354,12 +409,13 @@ void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from,
         c->has_lowest = 1;
         c->lowest_pn_in_phase = pn;
     }
-    int eliciting = 0;
-    int rc = handle_frames(c, plain, len - HEADER_LEN - 16, from, now, &eliciting);
+    int eliciting = 0, non_probing = 0;
+    int rc = handle_frames(c, plain, len - HEADER_LEN - 16, from, now, &eliciting, &non_probing);
     if (rc == -2) return; /* not marked: it comes again */
     t2u_replay_mark(&c->replay, pn);
     c->last_receive_ms = now;
     c->bytes_received += len;
+    if (c->amp_active && t2u_addr_equal(&c->amp_addr, from)) c->amp_received += len;
     if (rc == -1) {
         c->closing = 1; /* a protocol violation: the peer learns by the idle timeout */
         return;
@@ -371,8 +427,11 @@ void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from,
     if (pn >= c->largest_received) {
         c->largest_received = pn;
         c->largest_received_ms = now;
-        /* The peer's newest packet came from here: send here (NAT rebinding, relay <-> direct). */
-        c->peer = *from;
+    }
+    if (non_probing && (!c->has_non_probing || pn > c->largest_non_probing)) {
+        c->has_non_probing = 1;
+        c->largest_non_probing = pn;
+        if (!t2u_addr_equal(from, &c->peer)) migrate(c, from, len, now);
     }
     if (eliciting) {
         c->ack_pending = 1;
@@ -409,13 +468,23 @@ static uint64_t conn_credit(const t2u_conn *c) {
     return c->peer_max_data > c->sent_new_bytes ? c->peer_max_data - c->sent_new_bytes : 0;
 }
 
+static int stream_sendable(const t2u_stream *st, uint64_t credit) {
+    return st->live && (st->reset_pending || st->max_stream_data_pending || t2u_send_pending(&st->send, credit));
+}
+
+static int stream_data_waiting(const t2u_conn *c) {
+    for (int i = 0; i < T2U_MAX_STREAMS; i++)
+        if (stream_sendable(&c->streams[i], conn_credit(c))) return 1;
+    return 0;
+}
+
 static int has_stream_data(t2u_conn *c, int *slot) {
     static int rr;
     uint64_t credit = conn_credit(c);
     for (int k = 0; k < T2U_MAX_STREAMS; k++) {
         int i = (rr + k) % T2U_MAX_STREAMS;
         t2u_stream *st = &c->streams[i];
-        if (st->live && (st->reset_pending || st->max_stream_data_pending || t2u_send_pending(&st->send, credit))) {
+        if (stream_sendable(st, credit)) {
             *slot = i;
             rr = i + 1;
             return 1;
@@ -440,11 +509,24 @@ size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t ca
         memmove(&c->path_from[0], &c->path_from[1], (size_t)(c->npath - 1) * sizeof c->path_from[0]);
         c->npath--;
         rec.ack_eliciting = 1;
+    } else if (challenge_due(c, now)) {
+        *to = c->pv_addr;
+        body[n++] = T2U_F_PATH_CHALLENGE;
+        for (int i = 0; i < 8; i++) body[n++] = (uint8_t)(c->pv_challenge >> (56 - 8 * i));
+        body[n++] = T2U_F_PING;
+        rec.ack_eliciting = 1;
+        uint64_t retry = pto_ms(c);
+        c->pv_next_send = now + (retry > 50 ? retry : 50);
+        c->pv_sends++;
+    } else if (amplification_blocked(c, &c->peer, T2U_PACKET_SIZE)) {
+        return 0; /* only path validation may go to the unvalidated address now */
     } else {
         int want_ack = c->ack_pending && c->ack_due_ms <= now;
         int slot = -1;
-        int cwnd_open = c->bytes_in_flight + T2U_PACKET_SIZE <= c->cwnd;
+        int cwnd_open = c->bytes_in_flight + T2U_PACKET_SIZE <= t2u_cc_window(&c->cc);
         int data = cwnd_open && has_stream_data(c, &slot);
+        if (data && t2u_cc_pacing_deadline(&c->cc, US(now), T2U_PACKET_SIZE, US(c->srtt)) > US(now)) data = 0;
+        else if (cwnd_open && !data) t2u_cc_on_app_limited(&c->cc, c->bytes_in_flight);
         int ctl = cwnd_open && (c->ctl_pending || c->ku_response_pending);
         int probe = c->pto_count > 0 && c->last_ack_eliciting_sent_ms + pto_ms(c) / 2 <= now && !data && !ctl;
         if (!want_ack && !data && !ctl && !probe) return 0;
@@ -542,28 +624,45 @@ size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t ca
     size_t total = HEADER_LEN + n + 16;
     t2u_sent *slotp = &c->sent[pn % T2U_SENT_RING];
     if (slotp->pn == pn - T2U_SENT_RING && slotp->in_flight && !slotp->acked && !slotp->lost && pn >= T2U_SENT_RING)
-        on_lost(c, slotp); /* overwritten before an answer: count it lost */
+        on_lost(c, slotp, now, 1); /* overwritten before an answer: count it lost */
     rec.pn = pn;
     rec.sent_ms = now;
     rec.bytes = (uint16_t)total;
     rec.in_flight = rec.ack_eliciting;
     *slotp = rec;
     if (rec.in_flight) {
+        t2u_cc_on_sent(&c->cc, US(now), total, c->bytes_in_flight, US(c->srtt), &slotp->snap);
         c->bytes_in_flight += total;
         c->last_ack_eliciting_sent_ms = now;
     }
     c->bytes_sent += total;
+    if (c->amp_active && t2u_addr_equal(&c->amp_addr, to)) c->amp_sent += total;
     return total;
 }
 
 uint64_t t2u_conn_next_deadline(const t2u_conn *c) {
     uint64_t next = c->last_receive_ms + c->idle_ms;
+    if (c->pv_active) {
+        if (c->pv_deadline < next) next = c->pv_deadline;
+        if (c->pv_sends < MAX_CHALLENGES && c->pv_next_send < next &&
+            !amplification_blocked(c, &c->pv_addr, CHALLENGE_PACKET))
+            next = c->pv_next_send;
+    }
+    if (amplification_blocked(c, &c->peer, T2U_PACKET_SIZE)) {
+        /* Nothing but challenges and path responses may leave: wait for the peer or the expiry. */
+        return c->npath ? 0 : next;
+    }
     if (c->ack_pending && c->ack_due_ms < next) next = c->ack_due_ms;
     if (c->bytes_in_flight > 0) {
         uint64_t pto = c->last_ack_eliciting_sent_ms + pto_ms(c);
         if (pto < next) next = pto;
     }
     if (c->npath || c->ctl_pending || c->ku_response_pending) next = 0;
+    if (c->bytes_in_flight + T2U_PACKET_SIZE <= t2u_cc_window(&c->cc) && stream_data_waiting(c)) {
+        /* The pacer holds data back: one wake-up for the next batch (rounded up to the clock). */
+        uint64_t paced = (t2u_cc_pacing_deadline(&c->cc, c->cc.pacer_last, T2U_PACKET_SIZE, US(c->srtt)) + 999) / 1000;
+        if (paced < next) next = paced;
+    }
     return next;
 }
 
@@ -572,16 +671,25 @@ void t2u_conn_handle_timeout(t2u_conn *c, uint64_t now) {
         c->closing = 1;
         return;
     }
+    if (c->pv_active && now >= c->pv_deadline) {
+        /* The new address never answered: back to the last one that did. */
+        c->pv_active = 0;
+        if (t2u_addr_equal(&c->peer, &c->pv_addr)) {
+            c->peer = c->validated;
+            c->amp_active = 0;
+        }
+    }
     detect_losses(c, now);
     if (c->bytes_in_flight > 0 && now >= c->last_ack_eliciting_sent_ms + pto_ms(c)) {
         /* PTO: everything in flight is presumed lost and sent again (a spurious copy is harmless). */
         for (uint64_t pn = c->oldest_unacked_pn; pn < c->next_pn; pn++) {
             t2u_sent *p = &c->sent[pn % T2U_SENT_RING];
-            if (p->pn == pn && p->in_flight && !p->acked && !p->lost) on_lost(c, p);
+            if (p->pn == pn && p->in_flight && !p->acked && !p->lost) on_lost(c, p, now, c->pto_count >= 1);
         }
         c->pto_count++;
         c->last_ack_eliciting_sent_ms = now;
-        if (c->pto_count >= 2) congestion_event(c, c->next_pn ? c->next_pn - 1 : 0);
+        /* Two probe timeouts without an answer: the path changed or is overloaded. */
+        if (c->pto_count >= 2) t2u_cc_on_persistent_congestion(&c->cc);
     }
 }
 

@@ -1,6 +1,7 @@
 /* One accepted transport connection (docs/protocol/transport.md §4-§5): packet protection,
- * frames, ACKs, loss recovery (packet threshold 3, time threshold 9/8 RTT, PTO) with a NewReno
- * window, connection and stream flow control, path responses. Sans-IO: datagrams and a clock in;
+ * frames, ACKs, loss recovery (packet threshold 3, time threshold 9/8 RTT, PTO) with the BBR-like
+ * controller and pacing (cc.h; NewReno by choice), connection and stream flow control, path
+ * responses. Sans-IO: datagrams and a clock in;
  * datagrams and a deadline out. Stream bytes go to and from the TCP side through t2u_stream. */
 #ifndef T2U_TRANSPORT_H
 #define T2U_TRANSPORT_H
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc.h"
 #include "codec.h"
 #include "handshake.h"
 #include "replay.h"
@@ -16,8 +18,8 @@
 #define T2U_MAX_STREAMS 16
 #define T2U_SENT_RING 2048
 #define T2U_PACKET_SIZE 1200
-#define T2U_STREAM_WINDOW (128 * 1024)
-#define T2U_CONN_WINDOW (512 * 1024)
+#define T2U_STREAM_WINDOW (256 * 1024)
+#define T2U_CONN_WINDOW (1024 * 1024)
 
 typedef struct {
     uint8_t key[32], iv[12], secret[32];
@@ -50,6 +52,7 @@ typedef struct {
     uint8_t slot;                 /* stream slot */
     uint64_t stream_id, off;
     uint32_t len;
+    t2u_cc_snap snap; /* delivery state at send time (rate samples) */
 } t2u_sent;
 
 enum { T2U_CTL_MAX_DATA = 1, T2U_CTL_MAX_STREAMS = 2, T2U_CTL_KEY_UPDATE = 4 };
@@ -79,7 +82,8 @@ typedef struct {
     uint64_t oldest_unacked_pn;
     uint64_t largest_acked;
     int has_acked;
-    uint64_t bytes_in_flight, cwnd, ssthresh, recovery_start_pn;
+    uint64_t bytes_in_flight;
+    t2u_cc cc;
     uint64_t srtt, rttvar, min_rtt, latest_rtt; /* ms */
     int has_rtt, pto_count;
     uint64_t last_ack_eliciting_sent_ms;
@@ -94,11 +98,29 @@ typedef struct {
     uint64_t path_data[4];
     t2u_addr path_from[4];
     int npath;
+    /* Migration (transport.md §4): the peer's newest non-probing packet from a new address moves
+     * `peer` there at once, at most 3x the bytes received from it (amplification limit) until it
+     * answers our PATH_CHALLENGE; unanswered, `peer` goes back to `validated`. */
+    t2u_addr validated;
+    uint64_t largest_non_probing;
+    int has_non_probing;
+    int amp_active;
+    t2u_addr amp_addr;
+    uint64_t amp_received, amp_sent;
+    int pv_active, pv_sends;
+    t2u_addr pv_addr;
+    uint64_t pv_challenge, pv_deadline, pv_next_send;
     t2u_stream streams[T2U_MAX_STREAMS];
     uint64_t last_receive_ms, idle_ms;
     int closing; /* CLOSE received or idle: the owner frees it */
     uint64_t bytes_received, bytes_sent;
 } t2u_conn;
+
+/* The congestion controller of every connection: the BBR-like one, as the Swift transport's
+ * default; `make CFLAGS+=-DT2U_CONGESTION_CONTROL=T2U_CC_NEWRENO` for NewReno. */
+#ifndef T2U_CONGESTION_CONTROL
+#define T2U_CONGESTION_CONTROL T2U_CC_BBR
+#endif
 
 /* From an accepted handshake; the peer's transport parameters decide its credit. */
 int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, const t2u_addr *peer, uint64_t now);

@@ -180,6 +180,85 @@ int main(void) {
         CHECK(conn.closing == 1);
         memcpy(&conn, &receive_copy, sizeof conn);
     }
+    /* Migration (the client moves relay <-> direct): a non-probing packet from a new address
+     * moves the device there at once, but it sends no more than 3x what it received from there
+     * until the address answers its PATH_CHALLENGE; a probe alone moves nothing; an address that
+     * never answers is abandoned for the last validated one. */
+    t2u_addr relay = {.family = 4, .ip = {198, 51, 100, 1}, .port = 7000};
+    t2u_addr prober = {.family = 4, .ip = {192, 0, 2, 9}, .port = 7001};
+    t2u_addr spoofed = {.family = 4, .ip = {203, 0, 113, 50}, .port = 9};
+    now = 2000;
+    room = t2u_send_space(&st->send, &space);
+    CHECK(room >= 60000);
+    memset(space, 'y', 60000);
+    t2u_send_wrote(&st->send, 60000);
+    while (t2u_conn_poll_transmit(&conn, now, out, sizeof out, &to) > 0) {} /* what the window allows now */
+    memset(frames, 0, 1200 - 34);
+    n = 0; /* everything sent so far acknowledged, PING, then PADDING: a full-size packet */
+    frames[n++] = T2U_F_ACK;
+    n += t2u_varint_put(frames + n, conn.next_pn - 1);
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, conn.next_pn - 1);
+    frames[n++] = T2U_F_PING;
+    size_t big = client_packet(pkt, frames, 1200 - 34);
+    CHECK(big == 1200);
+    t2u_conn_receive(&conn, pkt, big, &relay, now);
+    CHECK(t2u_addr_equal(&conn.peer, &relay) && conn.amp_active && conn.pv_active);
+    uint64_t to_relay = 0, challenge = 0;
+    int challenges = 0, data_packets = 0;
+    while ((sent = t2u_conn_poll_transmit(&conn, now, out, sizeof out, &to)) > 0) {
+        CHECK(t2u_addr_equal(&to, &relay));
+        to_relay += sent;
+        m = client_open(out, sent, plain);
+        if (m > 0 && find_frame(plain, (size_t)m, T2U_F_PATH_CHALLENGE, &f)) challenges++, challenge = f.a;
+        else data_packets++;
+    }
+    CHECK(challenges == 1 && data_packets == 2);
+    CHECK(to_relay <= 3 * 1200);
+    CHECK(t2u_conn_next_deadline(&conn) > now); /* blocked: no busy loop */
+    /* Someone probes from a third address: answered there, nothing moves. */
+    n = 0;
+    frames[n++] = T2U_F_PATH_CHALLENGE;
+    for (int i = 0; i < 8; i++) frames[n++] = (uint8_t)(0xA0 + i);
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &prober, now + 1);
+    CHECK(t2u_addr_equal(&conn.peer, &relay));
+    sent = t2u_conn_poll_transmit(&conn, now + 1, out, sizeof out, &to);
+    m = client_open(out, sent, plain);
+    CHECK(sent > 0 && t2u_addr_equal(&to, &prober) && m > 0 && find_frame(plain, (size_t)m, T2U_F_PATH_RESPONSE, &f) &&
+          f.a == 0xA0A1A2A3A4A5A6A7ull);
+    CHECK(t2u_conn_poll_transmit(&conn, now + 1, out, sizeof out, &to) == 0); /* still blocked */
+    /* A wrong answer does not validate; the right one from the relay does, and data flows. */
+    n = 0;
+    frames[n++] = T2U_F_PATH_RESPONSE;
+    for (int i = 0; i < 8; i++) frames[n++] = (uint8_t)((challenge ^ 1) >> (56 - 8 * i));
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &relay, now + 2);
+    CHECK(conn.amp_active && conn.pv_active);
+    n = 0;
+    frames[n++] = T2U_F_PATH_RESPONSE;
+    for (int i = 0; i < 8; i++) frames[n++] = (uint8_t)(challenge >> (56 - 8 * i));
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &relay, now + 2);
+    CHECK(!conn.amp_active && !conn.pv_active && t2u_addr_equal(&conn.validated, &relay));
+    to_relay = 0;
+    while ((sent = t2u_conn_poll_transmit(&conn, now + 2, out, sizeof out, &to)) > 0) to_relay += sent;
+    CHECK(to_relay > 3 * 1200);
+    /* A spoofed source (non-probing, authenticated: a replayed copy would be refused) never
+     * answers: after the validation deadline the device returns to the relay. */
+    frames[0] = T2U_F_PING;
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, 1), &spoofed, now + 3);
+    CHECK(t2u_addr_equal(&conn.peer, &spoofed) && conn.pv_active);
+    sent = t2u_conn_poll_transmit(&conn, now + 3, out, sizeof out, &to);
+    CHECK(sent > 0 && sent <= 3 * 35 && t2u_addr_equal(&to, &spoofed)); /* the challenge only */
+    CHECK(t2u_conn_poll_transmit(&conn, now + 3, out, sizeof out, &to) == 0);
+    uint64_t expiry = conn.pv_deadline;
+    CHECK(expiry >= now + 3 + 1000 && t2u_conn_next_deadline(&conn) <= expiry);
+    t2u_conn_handle_timeout(&conn, expiry);
+    CHECK(!conn.pv_active && t2u_addr_equal(&conn.peer, &relay) && !conn.amp_active);
+    /* A packet from the validated address again moves back without a new challenge. */
+    frames[0] = T2U_F_PING;
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, 1), &relay, expiry + 1);
+    CHECK(t2u_addr_equal(&conn.peer, &relay) && !conn.pv_active && !conn.amp_active);
+
     /* Frame decoder: every truncation of a valid ACK with ranges fails cleanly. */
     uint8_t ack[] = {T2U_F_ACK, 20, 0, 2, 1, 3, 2, 1, 0};
     size_t pos = 0;
