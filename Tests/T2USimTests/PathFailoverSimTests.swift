@@ -21,14 +21,16 @@ import T2USim
     }
 
     /// Established on the direct path with the relay as both ends' fallback.
-    static func directScenario(seed: UInt64, loss: Double, bytes: Int, clientFallback: Bool = true) throws -> RelayScenario {
-        let scenario = RelayScenario(seed: seed, streams: 3, bytesPerStream: bytes, link: link(loss: loss))
+    static func directScenario(seed: UInt64, loss: Double, bytes: Int, clientBytes: Int? = nil, clientFallback: Bool = true,
+                               deviceFallback: Bool = true) throws -> RelayScenario {
+        let scenario = RelayScenario(seed: seed, streams: 3, bytesPerStream: clientBytes ?? bytes, deviceBytesPerStream: bytes,
+                                     link: link(loss: loss))
         scenario.setDirect(link(loss: loss))
         scenario.network.run(until: scenario.network.now + .seconds(5)) { scenario.device.connection == nil }
         let client = try #require(scenario.client.connection)
         let device = try #require(scenario.device.connection)
         if clientFallback { client.setFallback(relay) }
-        device.setFallback(relay)
+        if deviceFallback { device.setFallback(relay) }
         return scenario
     }
 
@@ -68,6 +70,33 @@ import T2USim
         #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer incomplete")
         #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
         #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil, "seed \(seed)")
+    }
+
+    /// A download: the client only ACKs, so nothing of its own goes unanswered when the direct
+    /// path dies, and the device follows passively (no fallback of its own, as the C agent):
+    /// the client's PING after a PTO of the sender's silence starts the failure clock, so it
+    /// falls back within 2 s (not at its 15 s keepalive) and returns once the path is back.
+    @Test(arguments: [UInt64(90), 91])
+    func receiveOnlyClientNoticesADeadPath(seed: UInt64) throws {
+        let scenario = try Self.directScenario(seed: seed, loss: 0, bytes: 6_000_000, clientBytes: 0, deviceFallback: false)
+        let network = scenario.network
+        let client = try #require(scenario.client.connection)
+        let device = try #require(scenario.device.connection)
+        network.run(until: network.now + .seconds(1))
+        #expect(client.peerAddress == Self.device && !scenario.transfer.client.allStreamsReceived, "seed \(seed)")
+        scenario.setDirect(nil)
+        let diedAt = network.now
+        network.run(until: network.now + .seconds(20)) { client.peerAddress != Self.relay || device.peerAddress != Self.relay }
+        let fellBack = network.now - diedAt
+        print("figure: seed \(seed): receive-only client, dead direct path -> both on the relay after \(fellBack.milliseconds) ms")
+        #expect(client.peerAddress == Self.relay && device.peerAddress == Self.relay, "seed \(seed)")
+        #expect(fellBack <= .seconds(2), "seed \(seed): fell back after \(fellBack)")
+        network.run(until: network.now + .seconds(3))
+        scenario.setDirect(Self.link(loss: 0))
+        network.run(until: network.now + .seconds(5)) { client.peerAddress != Self.device || device.peerAddress != Self.client }
+        #expect(client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): did not return to direct")
+        #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer incomplete")
+        #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
     }
 
     /// The NIO shell sends whenever data is ready, so a round of probes to the failed path can

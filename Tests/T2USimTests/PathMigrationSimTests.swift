@@ -45,9 +45,10 @@ struct RelayScenario {
     var device: TransferHost { transfer.device }
 
     /// The direct path is dark at first: the handshake completes through the relay.
-    init(seed: UInt64, streams: Int, bytesPerStream: Int, link: LinkConditions, clientPathPolicy: PathPolicy = .any) {
-        transfer = TransferScenario(seed: seed, streams: streams, bytesPerStream: bytesPerStream, link: link,
-                                    clientPathPolicy: clientPathPolicy)
+    init(seed: UInt64, streams: Int, bytesPerStream: Int, deviceBytesPerStream: Int? = nil, link: LinkConditions,
+         clientPathPolicy: PathPolicy = .any) {
+        transfer = TransferScenario(seed: seed, streams: streams, bytesPerStream: bytesPerStream,
+                                    deviceBytesPerStream: deviceBytesPerStream, link: link, clientPathPolicy: clientPathPolicy)
         relay = RelayHost(address: Self.relayAddress, client: TransferScenario.clientAddress,
                           device: TransferScenario.deviceAddress)
         transfer.network.add(relay)

@@ -29,6 +29,22 @@ extension Connection {
         return failedOverAt + pathFailureTimeout
     }
 
+    /// A receiver that only sends ACKs leaves nothing unanswered, so a dead path would show only
+    /// at the next keepalive. When a peer that was sending falls silent for a PTO, one PING asks
+    /// (once per silence: an idle link costs nothing); unanswered, it starts the failure clock.
+    var silenceProbeDeadline: Instant? {
+        guard fallbackAddress != nil, peerAddress != fallbackAddress, unansweredSince == nil,
+              let sending = peerSendingSince, sending == lastReceiveTime else { return nil }
+        return lastReceiveTime + recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay)
+    }
+
+    /// From `handleTimeout`: the PING of `silenceProbeDeadline`.
+    func probeSilenceIfDue(now: Instant) {
+        guard let deadline = silenceProbeDeadline, now >= deadline else { return }
+        peerSendingSince = nil
+        pingPending = true
+    }
+
     /// From `handleTimeout`: moves to the fallback when the current path went silent; closes
     /// (`.peerUnreachable`) when the fallback stayed silent as long too.
     func failOverIfPathFailed(now: Instant) {

@@ -36,6 +36,7 @@ extension Connection {
             deadline = min(deadline, since + config.deadPeerTimeout, lastSendTime + maxProbeInterval)
         }
         if let failure = pathFailureDeadline { deadline = min(deadline, failure) }
+        if let silence = silenceProbeDeadline { deadline = min(deadline, silence) }
         if !scheduler.isEmpty || probesPending > 0 {
             if probesPending > 0 { return lastNow }
             if recovery.congestionAllowance() >= config.maxDatagramSize {
@@ -73,6 +74,7 @@ extension Connection {
             }
             failOverIfPathFailed(now: now)
             if state != .established { return }
+            probeSilenceIfDue(now: now)
             if let loss = recovery.lossDetectionDeadline(), loss <= now {
                 let (lost, probes) = recovery.onLossDetectionTimeout(now: now)
                 onPacketsLost(lost)
