@@ -49,7 +49,7 @@ for file in t2u-server t2usvr t2u libT2U.so; do
     [ -f "$BIN/$file" ] || { echo "package.sh: $BIN/$file is missing (build it, or point T2U_BIN at the release binaries)" >&2; exit 1; }
 done
 # t2u_* only: a libT2U.so linked without scripts/libt2u.map would export every Swift symbol.
-if [ "$(nm -D --defined-only "$BIN/libT2U.so" | awk '$3 !~ /^t2u_/ {n++} END {print n+0}')" -ne 0 ]; then
+if [ "$(nm -D --defined-only "$BIN/libT2U.so" | awk '$2 ~ /^[TWDBRVGSiu]$/ && $3 !~ /^t2u_/ {n++} END {print n+0}')" -ne 0 ]; then
     echo "package.sh: $BIN/libT2U.so exports more than t2u_* (link it with scripts/build-libt2u.sh)" >&2; exit 1
 fi
 rm -rf "$OUT/.libt2u"
