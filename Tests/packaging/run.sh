@@ -44,11 +44,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 step() { echo "[$((SECONDS - START))s] $*"; }
 
-# in_root CMD...: CMD inside the clean root, with its own /proc in a private mount namespace.
-# unshare and chroot exec, so $! of `in_root ... &` is the program's own PID.
-in_root() { unshare --mount --propagation private sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$R" "$@"; }
-# as_nobody CMD...: the same, as an unprivileged user (as the units' DynamicUser would be).
-as_nobody() { in_root setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# "${IN_ROOT[@]}" CMD...: CMD inside the clean root, with its own /proc in a private mount
+# namespace. Arrays, not functions: unshare, sh, chroot, setpriv and env all exec, so $! of
+# `"${AS_NOBODY[@]}" CMD &` is CMD's own PID (a function in the background would be a subshell).
+IN_ROOT=(unshare --mount --propagation private sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$R")
+# The same as an unprivileged user (as the units' DynamicUser would be).
+AS_NOBODY=("${IN_ROOT[@]}" setpriv --reuid=65534 --regid=65534 --clear-groups)
+in_root() { "${IN_ROOT[@]}" "$@"; }
+as_nobody() { "${AS_NOBODY[@]}" "$@"; }
 
 # --- the clean root ---
 CACHE="${T2U_ROOTFS_CACHE:-/var/cache/t2u/debian-bookworm-minbase.tar}"
@@ -143,18 +146,21 @@ chown 65534:65534 "$R/work"
 CONF=(--config /etc/t2u/t2u-server.conf --port "$PORT" --bind 127.0.0.1 --admin "127.0.0.1:$ADMIN")
 as_nobody t2u-server --check-config /etc/t2u/t2u-server.conf "${CONF[@]:2}" >/dev/null || fail "the packaged config does not check"
 KEY="$(as_nobody t2u-server "${CONF[@]}" --print-public-key)"
-as_nobody t2u-server "${CONF[@]}" >"$R/work/server.log" 2>&1 &
+"${AS_NOBODY[@]}" t2u-server "${CONF[@]}" >"$R/work/server.log" 2>&1 &
 PIDS+=($!)
-as_nobody t2u check --echo --echo-port 0 >"$R/work/echo.log" 2>&1 &
+"${AS_NOBODY[@]}" t2u check --echo --echo-port 0 >"$R/work/echo.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "echo listening" "$R/work/echo.log" && break; sleep 0.1; done
 ECHO_PORT="$(sed -n 's/^echo listening //p' "$R/work/echo.log")"
 [ -n "$ECHO_PORT" ] || fail "echo service did not start"
 DEV="pkg-demo-$$"
-as_nobody env T2U_SERVER_KEY="$KEY" t2usvr --state /var/lib/t2usvr/device.key --no-discovery "$DEV" 127.0.0.1 "$PORT" >"$R/work/agent.log" 2>&1 &
+"${AS_NOBODY[@]}" env T2U_SERVER_KEY="$KEY" t2usvr --state /var/lib/t2usvr/device.key --no-discovery "$DEV" 127.0.0.1 "$PORT" >"$R/work/agent.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "registered with the server" "$R/work/agent.log" && break; sleep 0.1; done
 grep -q "registered with the server" "$R/work/agent.log" || fail "the installed t2usvr did not register with the installed t2u-server"
+for pid in "${PIDS[@]}"; do
+    case "$(readlink "/proc/$pid/exe")" in "$R"/usr/bin/t2u*) ;; *) fail "PID $pid is $(readlink "/proc/$pid/exe"), not an installed t2u program" ;; esac
+done
 step "installed t2u-server (udp 127.0.0.1:$PORT, admin $ADMIN), t2usvr ($DEV) and an echo service running as nobody in the root"
 CLIENT=(env T2U_KNOWN_DEVICES=/work/known_devices)
 as_nobody "${CLIENT[@]}" t2u status --server "127.0.0.1:$PORT" --key "$KEY" --json | tee "$WORK/status.json" | sed 's/^/  /'
