@@ -165,7 +165,7 @@ step "installed t2u-server (udp 127.0.0.1:$PORT, admin $ADMIN), t2usvr ($DEV) an
 CLIENT=(env T2U_KNOWN_DEVICES=/work/known_devices)
 as_nobody "${CLIENT[@]}" t2u status --server "127.0.0.1:$PORT" --key "$KEY" --json | tee "$WORK/status.json" | sed 's/^/  /'
 grep -q '"status":"connected"' "$WORK/status.json" || fail "t2u status against the installed server"
-as_nobody "${CLIENT[@]}" t2u check "$DEV" "$ECHO_PORT" --server "127.0.0.1:$PORT" --key "$KEY" --bytes 1M --timeout 30 | tee "$WORK/check.txt" | sed 's/^/  /'
+as_nobody "${CLIENT[@]}" t2u check "$DEV" "$ECHO_PORT" --server "127.0.0.1:$PORT" --key "$KEY" --bytes 1M --timeout 30 2>&1 | tee "$WORK/check.txt" | sed 's/^/  /'
 grep -q "^CHECK ok=1" "$WORK/check.txt" || fail "t2u check through the installed server and agent"
 step "installed t2u: 1 MB echoed and verified through a mapped port"
 
