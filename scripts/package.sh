@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Builds the Debian packages with dpkg-deb into OUTDIR (default .build/packages):
-#   t2u-server  the server, its hardened systemd unit and /etc/t2u/t2u-server.conf
-#   t2u-agent   t2usvr, its hardened systemd unit, /etc/default/t2usvr, the OpenWrt procd script
-#   t2u         the t2u command
-#   libt2u      libt2u.so (the C ABI of the Libt2u manual)
-#   libt2u-dev  t2u.h and the pkg-config file
+#   t2u-server         the server, its hardened systemd unit and /etc/t2u/t2u-server.conf
+#   t2u-agent          t2usvr, its hardened systemd unit, /etc/default/t2usvr, the OpenWrt procd script
+#   t2u                the t2u command
+#   libt2u             libt2u.so (the C ABI of the Libt2u manual)
+#   libt2u-dev         t2u.h and the pkg-config file
+#   t2u-swift-runtime  the Swift runtime libraries the four above load, in /usr/lib/<multiarch>/t2u
 # each with man pages and bash/zsh/fish completions generated from swift-argument-parser
-# (--experimental-dump-help, --generate-completion-script), and the licence. The programs link the
-# Swift runtime statically (--static-swift-stdlib), so they need only Debian's libc, libstdc++
-# and libgcc; libt2u.so cannot (the static Foundation does not link into a shared library), so
-# the libt2u package carries the Swift runtime libraries it uses in /usr/lib/<multiarch>/t2u/,
-# found through RUNPATH $ORIGIN/t2u. Version: scripts/version.sh (Debian form: 1.2.0-3-gHASH -> 1.2.0+3.gHASH).
-# Extra `swift build` arguments from T2U_SWIFT_BUILD_FLAGS (scripts/test.sh passes its own so the
-# modules it built are reused).
+# (--experimental-dump-help, --generate-completion-script), and the licence.
+# The packages hold the binaries of ONE ordinary release build (the one scripts/test.sh makes):
+# a static Swift runtime would need a second build of everything (SwiftPM compiles every module
+# again for --static-swift-stdlib, 9+ minutes here), and libt2u.so cannot take the static
+# Foundation at all. So the Swift runtime the toolchain built them against ships once, privately,
+# in t2u-swift-runtime, and each ELF file finds it through its RUNPATH (patchelf): programs
+# $ORIGIN/../lib/<multiarch>/t2u, libt2u.so $ORIGIN/t2u. Only Debian's libc6, libstdc++6 and
+# libgcc-s1 come from outside. Version: scripts/version.sh (Debian form: 1.2.0-3-gHASH -> 1.2.0+3.gHASH).
+# The binaries: T2U_BIN=DIR (t2u-server, t2usvr, t2u, libT2U.so linked with scripts/libt2u.map)
+# when given, else `swift build -c release $T2U_SWIFT_BUILD_FLAGS` and scripts/build-libt2u.sh
+# (scripts/test.sh passes its own flags, so nothing is compiled again).
 # Usage: scripts/package.sh [OUTDIR]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,31 +25,43 @@ cd "$ROOT"
 OUT="${1:-.build/packages}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-command -v dpkg-deb >/dev/null || { echo "package.sh: dpkg-deb is missing (apt-get install dpkg)" >&2; exit 1; }
+for tool in dpkg-deb:dpkg patchelf:patchelf readelf:binutils strip:binutils; do
+    command -v "${tool%%:*}" >/dev/null || { echo "package.sh: ${tool%%:*} is missing (apt-get install ${tool#*:})" >&2; exit 1; }
+done
 
 VERSION="$(scripts/version.sh)"
 # Debian: the first '-' would start a revision; '+' keeps 1.2.0+3.gHASH after 1.2.0.
 DEBVERSION="$(printf '%s' "$VERSION" | sed -e 's/-/+/' -e 's/-/./g')"
 ARCH="$(dpkg --print-architecture)"
 MULTIARCH="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")"
+PRIVATE="usr/lib/$MULTIARCH/t2u"
 
-# The static programs in their own build directory: modules compiled for a static runtime do not
-# link into libt2u.so, and one directory would rebuild everything at each switch.
-# shellcheck disable=SC2086
-FLAGS=(-c release --static-swift-stdlib --scratch-path "$ROOT/.build/static" ${T2U_SWIFT_BUILD_FLAGS:-})
-for product in t2u-server t2usvr t2u; do swift build "${FLAGS[@]}" --product "$product"; done
-# shellcheck disable=SC2016
-T2U_SWIFT_BUILD_FLAGS="${T2U_SWIFT_BUILD_FLAGS:-} -Xlinker -rpath=\$ORIGIN/t2u" scripts/build-libt2u.sh "$OUT/.libt2u" >/dev/null
-BIN="$(swift build "${FLAGS[@]}" --show-bin-path)"
-for file in "$BIN/t2u-server" "$BIN/t2usvr" "$BIN/t2u"; do
-    if ldd "$file" | grep -q 'libswift\|libdispatch\|libFoundation'; then
-        echo "package.sh: $file still needs the Swift runtime:" >&2; ldd "$file" >&2; exit 1
-    fi
+if [ -n "${T2U_BIN:-}" ]; then
+    BIN="$(cd "$T2U_BIN" && pwd)"
+else
+    # shellcheck disable=SC2086
+    FLAGS=(-c release ${T2U_SWIFT_BUILD_FLAGS:-})
+    for product in t2u-server t2usvr t2u; do swift build "${FLAGS[@]}" --product "$product"; done
+    scripts/build-libt2u.sh "$OUT/.libt2u" >/dev/null
+    BIN="$(swift build "${FLAGS[@]}" --show-bin-path)"
+fi
+for file in t2u-server t2usvr t2u libT2U.so; do
+    [ -f "$BIN/$file" ] || { echo "package.sh: $BIN/$file is missing (build it, or point T2U_BIN at the release binaries)" >&2; exit 1; }
+done
+# t2u_* only: a libT2U.so linked without scripts/libt2u.map would export every Swift symbol.
+if [ "$(nm -D --defined-only "$BIN/libT2U.so" | awk '$2 ~ /^[TWDBRVGSiu]$/ && $3 !~ /^t2u_/ {n++} END {print n+0}')" -ne 0 ]; then
+    echo "package.sh: $BIN/libT2U.so exports more than t2u_* (link it with scripts/build-libt2u.sh)" >&2; exit 1
+fi
+rm -rf "$OUT/.libt2u"
+# The binaries say the version the packages will carry (else they are stale, or the tree changed since).
+for file in t2u-server t2usvr t2u; do
+    built="$("$BIN/$file" --version)"
+    [ "$built" = "$VERSION" ] || { echo "package.sh: $BIN/$file is version $built, the tree $VERSION (rebuild, or set T2U_VERSION)" >&2; exit 1; }
 done
 
 STAGE="$OUT/.stage"
 rm -rf "$STAGE"
-trap 'rm -rf "$STAGE" "$OUT/.libt2u"' EXIT
+trap 'rm -rf "$STAGE"' EXIT
 
 # stage PACKAGE: an empty tree with the licence.
 stage() {
@@ -58,13 +75,21 @@ stage() {
 binary() {
     local root="$1" name="$2"
     install -D -m 0755 "$BIN/$name" "$root/usr/bin/$name"
-    strip --strip-unneeded "$root/usr/bin/$name" 2>/dev/null || true
+    private_runpath "$root/usr/bin/$name" "\$ORIGIN/../lib/$MULTIARCH/t2u"
     install -d "$root/usr/share/man/man1"
     python3 packaging/manpage.py "$BIN/$name" "$VERSION" | gzip -9n >"$root/usr/share/man/man1/$name.1.gz"
     install -d "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" "$root/usr/share/fish/vendor_completions.d"
     "$BIN/$name" --generate-completion-script bash >"$root/usr/share/bash-completion/completions/$name"
     "$BIN/$name" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_$name"
     "$BIN/$name" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/$name.fish"
+}
+
+# private_runpath ELF RUNPATH: stripped, and loading the Swift runtime from t2u-swift-runtime only
+# (the toolchain's directory that swiftc recorded does not exist on the target).
+private_runpath() {
+    strip --strip-unneeded "$1"
+    patchelf --set-rpath "$2" "$1"
+    [ "$(patchelf --print-rpath "$1")" = "$2" ] || { echo "package.sh: cannot set RUNPATH of $1" >&2; exit 1; }
 }
 
 # control ROOT PACKAGE DEPENDS DESCRIPTION [CONFFILE...]
@@ -115,7 +140,26 @@ SCRIPT
     chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 }
 
-RUNTIME_DEPENDS="libc6, libstdc++6, libgcc-s1"
+# The Swift runtime: every library of the toolchain's runtime directory that one of the ELF files
+# loads (ldd: transitively), found where the toolchain put it.
+SWIFT_RUNTIME="$(readlink -f "$(dirname "$(dirname "$(command -v swift)")")/lib/swift/linux")"
+RUNTIME_LIBS="$(for file in t2u-server t2usvr t2u libT2U.so; do ldd "$BIN/$file"; done | awk '$2 == "=>" {print $3}' \
+    | while read -r lib; do if [ "$(dirname "$(readlink -f "$lib")")" = "$SWIFT_RUNTIME" ]; then echo "$lib"; fi; done | sort -u)"
+[ -n "$RUNTIME_LIBS" ] || { echo "package.sh: the binaries load nothing from $SWIFT_RUNTIME (built with another toolchain?)" >&2; exit 1; }
+root="$(stage t2u-swift-runtime)"
+install -d "$root/$PRIVATE"
+# Not t2u's code: the Swift project's licence (Apache-2.0 with the Runtime Library Exception).
+SWIFT_LICENSE="$(dirname "$(dirname "$SWIFT_RUNTIME")")/../share/swift/LICENSE.txt"
+[ -f "$SWIFT_LICENSE" ] || { echo "package.sh: the toolchain's licence $SWIFT_LICENSE is missing" >&2; exit 1; }
+{ echo "The Swift runtime libraries of $(swift --version 2>/dev/null | head -n1 || echo "the toolchain t2u was built with"),"
+  echo "copyright Apple Inc. and the Swift project authors, under this licence (ICU, in lib_FoundationICU.so, under the Unicode licence):"
+  echo; cat "$SWIFT_LICENSE"; } >"$root/usr/share/doc/t2u-swift-runtime/copyright"
+for lib in $RUNTIME_LIBS; do install -m 0644 "$lib" "$root/$PRIVATE/"; done
+control "$root" t2u-swift-runtime "libc6, libstdc++6, libgcc-s1" "Swift runtime for the t2u programs and libt2u (private)
+ The Swift standard library, Dispatch and Foundation libraries that t2u-server, t2usvr, t2u and
+ libt2u.so were built against, in a private directory that only they load (RUNPATH)."
+
+RUNTIME_DEPENDS="t2u-swift-runtime (= $DEBVERSION), libc6, libstdc++6, libgcc-s1"
 
 root="$(stage t2u-server)"
 binary "$root" t2u-server
@@ -142,16 +186,8 @@ control "$root" t2u "$RUNTIME_DEPENDS" "t2u command: reach TCP services of devic
  status, query, search, forward (map a device port to a local port), check and demo."
 
 root="$(stage libt2u)"
-install -D -m 0644 "$OUT/.libt2u/lib/libt2u.so" "$root/usr/lib/$MULTIARCH/libt2u.so"
-strip --strip-unneeded "$root/usr/lib/$MULTIARCH/libt2u.so" 2>/dev/null || true
-# The Swift runtime libraries libt2u.so loads (all of them, transitively, from the toolchain).
-SWIFT_RUNTIME="$(dirname "$(dirname "$(command -v swift)")")/lib/swift/linux"
-install -d "$root/usr/lib/$MULTIARCH/t2u"
-ldd "$OUT/.libt2u/lib/libt2u.so" | awk '{print $3}' | grep "^$(readlink -f "$SWIFT_RUNTIME")/\|^$SWIFT_RUNTIME/" | while read -r runtime; do
-    install -m 0644 "$runtime" "$root/usr/lib/$MULTIARCH/t2u/"
-done
-[ -n "$(ls "$root/usr/lib/$MULTIARCH/t2u")" ] || { echo "package.sh: found no Swift runtime for libt2u.so in $SWIFT_RUNTIME" >&2; exit 1; }
-readelf -d "$root/usr/lib/$MULTIARCH/libt2u.so" | grep -q 'ORIGIN/t2u' || { echo "package.sh: libt2u.so lacks RUNPATH \$ORIGIN/t2u" >&2; exit 1; }
+install -D -m 0644 "$BIN/libT2U.so" "$root/usr/lib/$MULTIARCH/libt2u.so"
+private_runpath "$root/usr/lib/$MULTIARCH/libt2u.so" "\$ORIGIN/t2u"
 printf 'activate-noawait ldconfig\n' >"$root/DEBIAN/triggers"
 control "$root" libt2u "$RUNTIME_DEPENDS" "t2u client library (C ABI of the Libt2u manual)
  libt2u.so: t2u_init, t2u_add_port, ... to map TCP ports of devices behind NAT to local ports."
@@ -173,7 +209,7 @@ PC
 control "$root" libt2u-dev "libt2u (= $DEBVERSION)" "t2u client library: header and pkg-config file
  t2u.h and t2u.pc for building C programs against libt2u."
 
-for package in t2u-server t2u-agent t2u libt2u libt2u-dev; do
-    dpkg-deb --root-owner-group -Zgzip --build "$STAGE/$package" "$OUT/${package}_${DEBVERSION}_${ARCH}.deb" >/dev/null
+for package in t2u-swift-runtime t2u-server t2u-agent t2u libt2u libt2u-dev; do
+    dpkg-deb --root-owner-group -Zgzip -z6 --build "$STAGE/$package" "$OUT/${package}_${DEBVERSION}_${ARCH}.deb" >/dev/null
     echo "$OUT/${package}_${DEBVERSION}_${ARCH}.deb"
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
 # ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
-# then Examples/c/flow.c against `t2u demo --serve`, then (as root) the NAT lab in network namespaces
+# then Examples/c/flow.c against `t2u demo --serve`, then (as root) the .deb packages installed
+# into a clean Debian root (Tests/packaging/run.sh), then the NAT lab in network namespaces
 # (Tests/netlab/run.sh).
 # Release mode with testability: the simulations push tens of megabytes through real crypto.
 set -euo pipefail
@@ -113,6 +114,13 @@ else
     echo "test.sh: admin dashboard test skipped (root or CI only: it runs headless Chromium)"
 fi
 # --- end admin dashboard ---
+# --- packaging: the .deb files of the release binaries above, installed with dpkg -i into a clean
+# Debian 12 root, units verified, server + agent + t2u + flow.c run from the installed files as
+# nobody, Grafana dashboard checked against /metrics (owner: pkgci; root only, says why it skips
+# otherwise; about 1 min once the clean root is cached, a few more the first time) ---
+# libT2U.so there is the one scripts/build-libt2u.sh linked (t2u_* only) for the C ABI runs above.
+T2U_BIN="$(dirname "$t2u_bin")" Tests/packaging/run.sh
+# --- end packaging ---
 
 # --- C device agent: unit, interop with the release t2u-server above, ASan/UBSan, musl, cross builds
 # under qemu-user, size and RSS budgets (owner: cagent; about 2 min), and as root the NAT grid with

@@ -63,7 +63,7 @@ public final class TunnelPortListener: @unchecked Sendable {
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: TunnelService.tcpWaterMark)
             .childChannelOption(.recvAllocator, value: TunnelService.tcpRecvAllocator)
             .childChannelInitializer { channel in

@@ -94,7 +94,7 @@ public final class TunnelService: @unchecked Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: Self.tcpWaterMark)
             .childChannelOption(.recvAllocator, value: Self.tcpRecvAllocator)
             .childChannelInitializer { channel in
@@ -264,7 +264,7 @@ public final class TunnelService: @unchecked Sendable {
         }
         ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: Self.tcpWaterMark)
             .channelOption(.recvAllocator, value: Self.tcpRecvAllocator)
             .connectTimeout(connectTimeout)

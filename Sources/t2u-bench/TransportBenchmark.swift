@@ -72,7 +72,7 @@ struct TransportBenchmark: AsyncParsableCommand {
         let sink = SinkServer(loop: serverLoop)
         let sinkAddress = try await sink.start()
         let echoAddress = try await ServerBootstrap(group: serverLoop)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(TCPEchoHandler()) }
             }
@@ -146,7 +146,7 @@ struct TransportBenchmark: AsyncParsableCommand {
         let deadline = NIODeadline.now() + cap
         let total = bytes
         _ = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: 512 * 1024, high: 2 * 1024 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -166,7 +166,7 @@ struct TransportBenchmark: AsyncParsableCommand {
         let done = loop.makePromise(of: [Int64].self)
         let handler = PingPongHandler(size: messageSize, count: roundTrips, deadline: .now() + cap, done: done)
         _ = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }

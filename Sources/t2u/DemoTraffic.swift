@@ -103,7 +103,7 @@ func sendThrough(port: Int, bytes: UInt64, seed: UInt64, group: EventLoopGroup) 
     let loop = group.next()
     let promise = loop.makePromise(of: TransferResult.self)
     let channel = try await ClientBootstrap(group: loop)
-        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        .channelOption(.tcpOption(.tcp_nodelay), value: 1)
         .channelOption(.writeBufferWaterMark, value: .init(low: 512 * 1024, high: 2 * 1024 * 1024))
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
