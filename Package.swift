@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(name: "t2u-impair", dependencies: ["T2UVersion", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
         .target(name: "T2UDelayLine", dependencies: ["T2UCore"]),
-        .executableTarget(name: "t2u-delayline", dependencies: ["T2UDelayLine", argumentParser]),
+        .executableTarget(name: "t2u-delayline", dependencies: ["T2UVersion", "T2UDelayLine", argumentParser]),
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import T2UDelayLine
+import T2UVersion
 
 @main
 struct DelayLineCommand: ParsableCommand {
@@ -14,7 +15,8 @@ struct DelayLineCommand: ParsableCommand {
             belong (ip link set NAME netns NS) after "ready" is printed; the process keeps them. \
             Each value is one figure for both directions, or a->b/b->a (e.g. --delay 20ms/5ms). \
             On SIGTERM or SIGINT prints its counters per direction and exits.
-            """)
+            """,
+        version: T2UVersion.string)
 
     @Option(help: "Name of tap A.") var tapA: String
     @Option(help: "Name of tap B.") var tapB: String

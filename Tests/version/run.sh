@@ -49,7 +49,7 @@ echo "ok: generated source written once, untouched while the version is unchange
 # Every binary reports this tree's version.
 if [ -n "${T2U_BIN:-}" ]; then
     want="$(scripts/version.sh)"
-    for binary in t2u t2u-server t2usvr t2u-bench t2u-impair; do
+    for binary in t2u t2u-server t2usvr t2u-bench t2u-impair t2u-delayline; do
         expect "$binary --version" "$("$T2U_BIN/$binary" --version)" "$want"
     done
 fi
