@@ -1,4 +1,4 @@
-# Shared by grid.sh, search.sh and faults.sh (sourced, not run): binaries, one lab at a time with
+# Shared by grid.sh, search.sh, faults.sh and hosts.sh (sourced, not run): binaries, one lab at a time with
 # a trap that removes it, and the t2u processes in it. Each helper is started directly (its PID is
 # the process itself: lab.sh exec execs ip, which execs the command) and stopped by that PID;
 # `lab.sh down` ends whatever is left in the lab's namespaces.
@@ -117,6 +117,25 @@ stop_pid() {
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+
+# A `t2u check --duration` transfer from cli to the echo service on dev, in the background (the
+# fault and host cases): check_begin SECONDS [extra args...]
+check_begin() {
+    local seconds="$1"; shift
+    "$lab" exec cli timeout $((seconds + 90)) "$bin/t2u" check "$device_uuid" "$echo_port" \
+        --server "$server_ip" --port "$server_port" --duration "$seconds" --timeout $((seconds + 80)) "$@" \
+        >"$cell_logs/check.out" 2>"$cell_logs/check.log" &
+    check_pid=$!
+}
+
+# Waits for check_begin's transfer; sets $line to its CHECK line.
+check_end() {
+    local status=0
+    wait "$check_pid" || status=$?
+    check_pid=""
+    line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
+    [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
 }
 
 # Field of a CHECK line: check_field LINE NAME.

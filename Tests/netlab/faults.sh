@@ -42,24 +42,6 @@ server_args=(--config "$server_config")
 failures=()
 declare -A summary
 
-# Starts the check on cli in the background: check_begin SECONDS [extra args...]
-check_begin() {
-    local seconds="$1"; shift
-    "$lab" exec cli timeout $((seconds + 90)) "$bin/t2u" check "$device_uuid" "$echo_port" \
-        --server "$server_ip" --port "$server_port" --duration "$seconds" --timeout $((seconds + 80)) "$@" \
-        >"$cell_logs/check.out" 2>"$cell_logs/check.log" &
-    check_pid=$!
-}
-
-# Waits for the check; sets $line.
-check_end() {
-    local status=0
-    wait "$check_pid" || status=$?
-    check_pid=""
-    line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
-    [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
-}
-
 # Milliseconds since the epoch.
 now_ms() { date +%s%3N; }
 

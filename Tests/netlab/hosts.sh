@@ -37,23 +37,6 @@ netlab_require hosts.sh
 failures=()
 declare -A summary
 
-# Runs a check of SECONDS on cli in the background: check_begin SECONDS [extra args...]
-check_begin() {
-    local seconds="$1"; shift
-    "$lab" exec cli timeout $((seconds + 90)) "$bin/t2u" check "$device_uuid" "$echo_port" \
-        --server "$server_ip" --port "$server_port" --duration "$seconds" --timeout $((seconds + 80)) "$@" \
-        >"$cell_logs/check.out" 2>"$cell_logs/check.log" &
-    check_pid=$!
-}
-
-check_end() {
-    local status=0
-    wait "$check_pid" || status=$?
-    check_pid=""
-    line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
-    [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
-}
-
 setup() {
     local name="$1" client_nat="$2" device_nat="$3"
     netlab_up "$name" --client-nat "$client_nat" --device-nat "$device_nat" || return 1
