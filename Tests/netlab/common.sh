@@ -138,6 +138,35 @@ check_end() {
     [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
 }
 
+# Runs each case of a fault/host script in its own lab and says how each behaved; exits 1 naming
+# the failed ones (with their logs): run_cases SCRIPT LABEL FUNCTION_PREFIX CASE...
+# A case's function may set $line (its CHECK line) and summary[CASE].
+run_cases() {
+    local script="$1" label="$2" prefix="$3" name started verdict
+    shift 3
+    local failed=()
+    for name in "$@"; do
+        line=""
+        started=$SECONDS
+        check_pid=""
+        if "$prefix$name"; then verdict=ok; else verdict=FAILED; fi
+        [ -n "$line" ] || line="(no CHECK line)"
+        echo "$label $name: $verdict in $((SECONDS - started)) s ${summary[$name]:-}: $line"
+        if [ "$verdict" != ok ]; then
+            failed+=("$name")
+            dump_logs "$cell_logs"
+        fi
+        [ -z "${check_pid:-}" ] || stop_pid "$check_pid"
+        check_pid=""
+        netlab_down
+    done
+    if [ ${#failed[@]} -gt 0 ]; then
+        echo "$script: failed: ${failed[*]}" >&2
+        exit 1
+    fi
+    echo "$script: all $# behaved"
+}
+
 # Field of a CHECK line: check_field LINE NAME.
 check_field() {
     sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1" | head -n1

@@ -39,7 +39,6 @@ server_config="$logs/server.conf"
 printf 'keepalive=5\n' >"$server_config"
 server_args=(--config "$server_config")
 
-failures=()
 declare -A summary
 
 # Milliseconds since the epoch.
@@ -240,22 +239,4 @@ fault_offline() {
     [ "$(check_field "$line" ok)" = 1 ] && [[ "$statuses" =~ -4@ ]] && [[ "$statuses" =~ ,1@ ]]
 }
 
-for fault in "${selected[@]}"; do
-    line=""
-    started=$SECONDS
-    if "fault_$fault"; then verdict=ok; else verdict=FAILED; fi
-    [ -n "$line" ] || line="(no CHECK line)"
-    echo "fault $fault: $verdict in $((SECONDS - started)) s ${summary[$fault]:-}: $line"
-    if [ "$verdict" != ok ]; then
-        failures+=("$fault")
-        dump_logs "$cell_logs"
-    fi
-    [ -z "${check_pid:-}" ] || stop_pid "$check_pid"
-    check_pid=""
-    netlab_down
-done
-if [ ${#failures[@]} -gt 0 ]; then
-    echo "faults: failed: ${failures[*]}" >&2
-    exit 1
-fi
-echo "faults: all ${#selected[@]} behaved"
+run_cases faults fault fault_ "${selected[@]}"

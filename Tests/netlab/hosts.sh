@@ -34,7 +34,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 netlab_require hosts.sh
-failures=()
 declare -A summary
 
 setup() {
@@ -140,22 +139,4 @@ case_ifgone-relay() {
     grep -q "reason=relayStranger" "$cell_logs/server.log"
 }
 
-for name in "${selected[@]}"; do
-    line=""
-    started=$SECONDS
-    check_pid=""
-    if "case_$name"; then verdict=ok; else verdict=FAILED; fi
-    [ -n "$line" ] || line="(no CHECK line)"
-    echo "host $name: $verdict in $((SECONDS - started)) s ${summary[$name]:-}: $line"
-    if [ "$verdict" != ok ]; then
-        failures+=("$name")
-        dump_logs "$cell_logs"
-    fi
-    [ -z "${check_pid:-}" ] || stop_pid "$check_pid"
-    netlab_down
-done
-if [ ${#failures[@]} -gt 0 ]; then
-    echo "hosts: failed: ${failures[*]}" >&2
-    exit 1
-fi
-echo "hosts: all ${#selected[@]} behaved"
+run_cases hosts host case_ "${selected[@]}"
