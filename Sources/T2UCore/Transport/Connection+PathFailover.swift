@@ -74,10 +74,11 @@ extension Connection {
         return true
     }
 
-    /// A round of probes to the failed path expired: another one, while still on the fallback.
-    func failedPathProbeExpired(_ address: NetAddress, now: Instant) -> Bool {
-        guard address == failedPathAddress else { return false }
+    /// A probe's sends ran out, found by a timer or while sending (both, so probing the failed
+    /// path never stops on which came first): the failed path gets another round while we are
+    /// on the fallback; any other probe is reported to the owner.
+    func pathProbeExhausted(_ address: NetAddress, now: Instant) {
+        guard address == failedPathAddress else { return emit(.pathProbeFailed(address)) }
         if peerAddress == fallbackAddress { probeFailedPath(now: now) } else { failedPathAddress = nil }
-        return true
     }
 }

@@ -85,9 +85,7 @@ extension Connection {
             // PTO backed off, so a live peer behind a lossy path gets a chance to answer
             // before the dead-peer rule fires.
             if unansweredSince != nil, now >= lastSendTime + maxProbeInterval { probesPending = max(probesPending, 1) }
-            for failed in pathProber.expire(now: now) where !failedPathProbeExpired(failed, now: now) {
-                emit(.pathProbeFailed(failed))
-            }
+            for failed in pathProber.expire(now: now) { pathProbeExhausted(failed, now: now) }
             if let failed = pathValidator.expire(now: now), peerAddress == failed {
                 // The new address never answered: go back to the last one that did.
                 peerAddress = validatedAddress

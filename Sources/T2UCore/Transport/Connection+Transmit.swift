@@ -87,9 +87,7 @@ extension Connection {
         while let due = pathProber.nextDue(now: now, retryInterval: pathProbeRetryInterval) {
             switch due {
             case .failed(let address):
-                // A round to the failed path may run out here, before any timer: the next
-                // round starts from here as from `handleTimeout`.
-                if !failedPathProbeExpired(address, now: now) { emit(.pathProbeFailed(address)) }
+                pathProbeExhausted(address, now: now)
             case .send(let address, let value):
                 writeProtectedPacket(into: &buffer, now: now) { buffer, _ in
                     FrameCodec.encode(.pathChallenge(value), into: &buffer)
