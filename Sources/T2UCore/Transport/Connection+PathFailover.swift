@@ -33,15 +33,14 @@ extension Connection {
     /// at the next keepalive. When a peer that was sending falls silent for a PTO, one PING asks
     /// (once per silence: an idle link costs nothing); unanswered, it starts the failure clock.
     var silenceProbeDeadline: Instant? {
-        guard fallbackAddress != nil, peerAddress != fallbackAddress, unansweredSince == nil,
-              let sending = peerSendingSince, sending == lastReceiveTime else { return nil }
+        guard peerWasSending, fallbackAddress != nil, peerAddress != fallbackAddress, unansweredSince == nil else { return nil }
         return lastReceiveTime + recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay)
     }
 
     /// From `handleTimeout`: the PING of `silenceProbeDeadline`.
     func probeSilenceIfDue(now: Instant) {
         guard let deadline = silenceProbeDeadline, now >= deadline else { return }
-        peerSendingSince = nil
+        peerWasSending = false
         pingPending = true
     }
 

@@ -163,7 +163,7 @@ extension Connection {
             return
         }
         ackTracker.onPacketReceived(header.packetNumber, ackEliciting: ackEliciting, now: now)
-        if ackEliciting { peerSendingSince = now }
+        peerWasSending = ackEliciting
 
         // The peer's newest non-probing packet came from elsewhere: its NAT rebound or it
         // switched path. Send there at once, and prove the address with a challenge before

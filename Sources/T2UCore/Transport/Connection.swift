@@ -108,9 +108,10 @@ public final class Connection {
     var fallbackAddress: NetAddress?
     var failedPathAddress: NetAddress?
     var failedOverAt: Instant?
-    /// When the peer last sent an ack-eliciting packet while we had nothing of ours waiting:
-    /// a receiver that only ACKs would never notice its path die (`silenceProbeDeadline`).
-    var peerSendingSince: Instant?
+    /// The newest packet from the peer was ack-eliciting (it is sending to us): its silence
+    /// deserves a probe, as a receiver that only ACKs would never notice its path die
+    /// (`silenceProbeDeadline`).
+    var peerWasSending = false
     /// Last address that answered a challenge (or the handshake): fallback if a migration fails.
     var validatedAddress: NetAddress
     /// Set while `peerAddress` is a new address not validated yet (3x limit, RFC 9000 §8).
