@@ -55,7 +55,8 @@ struct UDPEndpointTests {
                 sender.flush()
             }.get()
             // Let the receiver catch up so the (possibly small, capped) socket buffer never overflows.
-            for _ in 0..<500 {
+            // Bounded generously (10 s): under a loaded CI the last batch once came in after 1 s.
+            for _ in 0..<5000 {
                 let count = try await loop.submit { receiverSink.received.count }.get()
                 if count >= min(start + perFlush, total) { break }
                 try await Task.sleep(for: .milliseconds(2))
