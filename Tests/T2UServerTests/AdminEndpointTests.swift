@@ -7,13 +7,25 @@ import Testing
 
 @testable import T2UServer
 
-/// Collects everything a TCP connection receives until the peer closes it.
+/// Sends `request` as soon as the connection is up, on its event loop (a test task the
+/// cooperative pool leaves waiting must not let the server's idle timeout close the connection
+/// before the request), then collects everything received until the peer closes it.
 final class HTTPCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
     private var bytes: [UInt8] = []
+    private let request: [UInt8]
     let done: EventLoopPromise<[UInt8]>
 
-    init(done: EventLoopPromise<[UInt8]>) { self.done = done }
+    init(request: [UInt8], done: EventLoopPromise<[UInt8]>) {
+        self.request = request
+        self.done = done
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: request)), promise: nil)
+        context.fireChannelActive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         bytes += unwrapInboundIn(data).readableBytesView
@@ -29,10 +41,11 @@ func rawHTTP(_ request: [UInt8], to address: SocketAddress, group: EventLoopGrou
     let promise = group.next().makePromise(of: [UInt8].self)
     let channel = try await ClientBootstrap(group: group)
         .channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(HTTPCollector(done: promise)) }
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(HTTPCollector(request: request, done: promise))
+            }
         }
         .connect(to: address).get()
-    channel.writeAndFlush(ByteBuffer(bytes: request), promise: nil)
     let timeout = channel.eventLoop.scheduleTask(in: .seconds(15)) { channel.close(promise: nil) }
     let answer = String(decoding: try await promise.futureResult.get(), as: UTF8.self)
     timeout.cancel()
