@@ -36,6 +36,8 @@ public struct PresenceRecord: Sendable, Equatable {
 /// (PostgreSQL) when several servers must see each other's agents. Synchronous because the
 /// core is sans-IO; a networked backend keeps a local cache and syncs in the shell.
 public protocol Registry: AnyObject {
+    /// Agents registered with this server (a shared registry's mirror of other servers' agents
+    /// does not count: the gauges and the registration limit are per server).
     var count: Int { get }
     /// Registered agents of one role; nil when the backend cannot tell cheaply (metrics omit it).
     func count(role: SignalingRole) -> Int?

@@ -133,15 +133,18 @@ extension PostgresCloudTests {
         let s = try cloudServer("pres-\(cloudTag())")
         try await s.start()
         defer { Task { await s.stop() } }
-        let uuid = "ghost-\(cloudTag())"
+        let uuid = "ghost-\(cloudTag())", evil = "evil-\(cloudTag())"
+        // The forger keeps its fake server's heartbeat fresh too (rows of silent servers are skipped anyway).
+        try await BindingsDB.sql("INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(evil), '127.0.0.1:9', now() + interval '1 hour')")
         try await BindingsDB.sql("""
             INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
-            VALUES (\(Int16(SignalingRole.device.rawValue)), \(uuid), 'evil', '127.0.0.1:9', \(ByteBuffer(bytes: [UInt8](repeating: 0x99, count: 32))),
+            VALUES (\(Int16(SignalingRole.device.rawValue)), \(uuid), \(evil), '127.0.0.1:9', \(ByteBuffer(bytes: [UInt8](repeating: 0x99, count: 32))),
                     \(ByteBuffer(bytes: [UInt8]())), '', now(), \(ByteBuffer(bytes: [UInt8](repeating: 0, count: 32))))
             """)
         try await waitUntil("a resync skipped the forged row") { s.runner.rejectedPresenceRows >= 1 }
         #expect(try await s.runner.withRegistry { $0.lookup(role: .device, uuid: uuid) } == nil)
         try await BindingsDB.sql("DELETE FROM t2u_presence WHERE uuid = \(uuid)")
+        try await BindingsDB.sql("DELETE FROM t2u_servers WHERE server_id = \(evil)")
     }
 
     @Test func notificationsInjectedWithoutTheClusterKeyAreIgnored() async throws {

@@ -59,11 +59,11 @@ enum TestDatabase {
 
 /// Servers sharing the test database, each with its own ID; short keepalives and timeouts so
 /// failures show within seconds.
-func cloudServer(_ id: String, port: Int = 0) throws -> TestServer {
+func cloudServer(_ id: String, port: Int = 0, presenceTimeout: Nanos = .seconds(10)) throws -> TestServer {
     var config = ServerConfig()
     config.serverID = id
     config.keepaliveSeconds = 1
-    config.presenceTimeout = .seconds(10)
+    config.presenceTimeout = presenceTimeout
     var sync = PostgresSync.Options(url: try PostgresURL(try TestDatabase.requireURL()), clusterKey: testClusterKey)
     sync.resyncInterval = .seconds(2)
     return TestServer(config: config, database: sync, port: port)
@@ -241,8 +241,15 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
 
         try TestDatabase.control("pause")
         let pausedAt = ContinuousClock.now
+        let late = try cloudServer("late-\(tag)")
+        var lateClient: T2UClient?
         do {
             try await waitUntil("servers notice", seconds: 20) { !a.runner.databaseConnected && !b.runner.databaseConnected }
+            // A server started during the outage starts all the same and serves its clients.
+            try await late.start()
+            let onLate = try cloudClient("127.0.0.1:\(late.port)", relayed: false)
+            lateClient = onLate
+            try await waitUntil("a client registers on the server started meanwhile", seconds: 10) { await onLate.status() == .connected }
             // Served from the mirror; a registration during the outage waits in B's queue.
             #expect(try await client.query("one-\(tag)").online)
             let second = try TestDevice(uuid: "two-\(tag)", server: b.address, seed: 8)
@@ -250,7 +257,9 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
             try await Task.sleep(for: .seconds(3))
             try TestDatabase.control("resume")
             let resumedAt = ContinuousClock.now
-            try await waitUntil("reconnected", seconds: 30) { a.runner.databaseConnected && b.runner.databaseConnected }
+            try await waitUntil("reconnected", seconds: 30) {
+                a.runner.databaseConnected && b.runner.databaseConnected && late.runner.databaseConnected
+            }
             try await waitUntil("live rows back in the database", seconds: 30) {
                 guard let one = try await TestDatabase.row(role: .device, uuid: "one-\(tag)"),
                       let two = try await TestDatabase.row(role: .device, uuid: "two-\(tag)") else { return false }
@@ -265,16 +274,65 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
             try await third.start()
             try await waitUntil("B learns a new device", seconds: 15) { try await b.home(of: "three-\(tag)") == "a-\(tag)" }
             #expect(try await client.query("two-\(tag)").online)
+            // The late server set itself up when the database came back: it sees the others' devices.
+            try await waitUntil("the late server's mirror", seconds: 15) { try await late.home(of: "two-\(tag)") == "b-\(tag)" }
             await second.stop()
             await third.stop()
         } catch {
             try? TestDatabase.control("resume")
+            await lateClient?.shutdown()
+            await late.stop()
             throw error
         }
+        await lateClient?.shutdown()
+        await late.stop()
         await client.shutdown()
         await first.stop()
         await a.stop()
         await b.stop()
+    }
+
+    /// The servers heartbeat each other: a server killed without a word loses its devices from
+    /// the other servers' mirrors (and queries) within heartbeat + silence limit (1 s + 4 s),
+    /// not at A's presence timeout (30 s here); a server that stops says goodbye, and its
+    /// devices leave at A's next heartbeat.
+    @Test func aDeadServersDevicesAreReportedOfflineWithinSeconds() async throws {
+        let binary = try #require(ServerProcess.executable(), "t2u-server not built next to the tests (swift build --build-tests)")
+        let tag = cloudTag()
+        let a = try cloudServer("a-\(tag)", presenceTimeout: .seconds(30)), b = try cloudServer("b-\(tag)")
+        try await a.start()
+        try await b.start()
+        let process = try ServerProcess.start(binary, id: "p-\(tag)")
+        defer { process.terminate() }
+        let processPort = try await process.mainPort()
+        let onProcess = try TestDevice(uuid: "onp-\(tag)", server: NetAddress(ipv4: (127, 0, 0, 1), port: processPort))
+        let onB = try TestDevice(uuid: "onb-\(tag)", server: b.address, seed: 8)
+        try await onProcess.start()
+        try await onB.start()
+        let client = try cloudClient("127.0.0.1:\(a.port)", relayed: false)
+        try await waitUntil("A learns both devices", seconds: 15) {
+            let onP = try await a.home(of: "onp-\(tag)"), onBHome = try await a.home(of: "onb-\(tag)")
+            return onP == "p-\(tag)" && onBHome == "b-\(tag)"
+        }
+        #expect(try await client.query("onp-\(tag)").online)
+
+        let killedAt = ContinuousClock.now
+        process.kill()
+        try await waitUntil("A drops the killed server's device", seconds: 12) { try await a.home(of: "onp-\(tag)") == nil }
+        let killed = ContinuousClock.now - killedAt
+        #expect(try await client.query("onp-\(tag)").online == false)
+
+        let stoppedAt = ContinuousClock.now
+        await b.stop()
+        try await waitUntil("A drops the stopped server's device", seconds: 6) { try await a.home(of: "onb-\(tag)") == nil }
+        let stopped = ContinuousClock.now - stoppedAt
+        #expect(try await client.query("onb-\(tag)").online == false)
+        print("cloud heartbeats: a killed server's device offline on A after \(killed), a stopped server's after \(stopped)")
+
+        await client.shutdown()
+        await onProcess.stop()
+        await onB.stop()
+        await a.stop()
     }
 
     /// Real `t2u-server` processes on one database: a device on P2 (then P1), a relayed client

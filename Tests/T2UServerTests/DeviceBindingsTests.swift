@@ -167,4 +167,28 @@ import T2UCore
         bindings.applyStoredRelease(uuid: "CAM-1")
         #expect(bindings.boundKey(uuid: "CAM-1") == nil)
     }
+
+    /// Started while the database was down: the UUID may be bound there, so an unknown UUID is
+    /// not taken on first contact; a vendor-certified device is admitted. Loading the database's
+    /// bindings lifts the hold.
+    @Test func untilTheDatabasesBindingsAreLoadedOnlyCertifiedDevicesTakeAUUID() {
+        let bindings = PersistentDeviceBindings(deviceCAs: [])
+        bindings.awaitingAuthority = true
+        let attacker = DeviceRegistration(uuid: "CAM-1", publicKey: Self.attacker.publicKey, cookie: Self.cookie)
+        #expect(bindings.admit(attacker, server: Self.server, now: .zero) == .refused(.capacity), "retry later, not conflict")
+        #expect(bindings.boundKey(uuid: "CAM-1") == nil && bindings.takeChanges().isEmpty)
+        #expect(bindings.counters.refusedAwaitingDatabase == 1)
+
+        let closed = PersistentDeviceBindings(deviceCAs: [Self.vendorKey])
+        closed.awaitingAuthority = true
+        let certified = DeviceRegistration(uuid: "CAM-2", publicKey: Self.victim.publicKey,
+                                           certificate: Self.cert("CAM-2", Self.victim.publicKey), cookie: Self.cookie)
+        #expect(closed.admit(certified, server: Self.server, now: .zero) == .accepted(created: true, rebound: false))
+
+        _ = bindings.applyStoredSnapshot([DeviceBinding(uuid: "CAM-1", publicKey: Self.victim.publicKey)], present: ["CAM-1"])
+        bindings.awaitingAuthority = false
+        #expect(bindings.admit(attacker, server: Self.server, now: .zero) == .refused(.identityConflict))
+        let fresh = DeviceRegistration(uuid: "CAM-3", publicKey: Self.successor.publicKey, cookie: Self.cookie)
+        #expect(bindings.admit(fresh, server: Self.server, now: .zero) == .accepted(created: true, rebound: false))
+    }
 }

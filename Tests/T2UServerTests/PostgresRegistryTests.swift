@@ -72,6 +72,50 @@ import Testing
         #expect(registry.count == 0)
     }
 
+    @Test func theCountIsThisServersAgentsAndASilentServersRowsLeave() {
+        let registry = PostgresRegistry(serverID: "a")
+        registry.upsert(Self.record("mine", home: "a", token: 1))
+        registry.applyRemote(Self.record("b1", home: "b"), age: .zero, now: Self.t0)
+        registry.applyRemote(Self.record("b2", home: "b"), age: .zero, now: Self.t0)
+        registry.applyRemote(Self.record("c1", home: "c"), age: .zero, now: Self.t0)
+        #expect(registry.count == 1, "agents_online and the registration limit count this server's agents only")
+        // The device registered on b moves here: ours now, counted once.
+        registry.upsert(Self.record("b2", home: "a", token: 2, at: Self.t0 + .seconds(1)))
+        #expect(registry.count == 2)
+        registry.applyRemote(Self.record("b3", home: "b"), age: .zero, now: Self.t0)
+        #expect(registry.removeRows(homedAt: "b") == 2)
+        #expect(registry.lookup(role: .device, uuid: "b1") == nil && registry.lookup(role: .device, uuid: "b3") == nil)
+        #expect(registry.lookup(role: .device, uuid: "b2")?.homeServerID == "a", "rows homed here stay")
+        #expect(registry.lookup(role: .device, uuid: "c1") != nil)
+        #expect(registry.removeRows(homedAt: "a") == 0, "never our own")
+        #expect(registry.count == 2)
+    }
+
+    @Test func whileTheDatabaseIsDownOtherServersRowsAreHeldNotExpired() {
+        let registry = PostgresRegistry(serverID: "a")
+        registry.upsert(Self.record("mine", home: "a", token: 1))
+        registry.applyRemote(Self.record("theirs", home: "b"), age: .zero, now: Self.t0)
+        registry.holdsRemoteRows = true
+        let expired = registry.expire(before: Self.t0 + .seconds(100))
+        #expect(expired.map(\.uuid) == ["mine"], "our own agents still expire: we hear them")
+        #expect(registry.lookup(role: .device, uuid: "theirs") != nil, "nobody refreshes them now: no guess of offline")
+        registry.holdsRemoteRows = false
+        #expect(registry.expire(before: Self.t0 + .seconds(100)).map(\.uuid) == ["theirs"])
+    }
+
+    @Test func heartbeatsReportServersThatFellSilentAndCameBack() {
+        var heartbeats = ServerHeartbeats(selfID: "a")
+        // Silent from the start (never heard in this session): nothing to drop, the resync skips them.
+        #expect(heartbeats.update(ages: ["a": 9, "b": 0.5, "old": 86_000], silenceLimit: 4) == .init())
+        #expect(heartbeats.update(ages: ["a": 0, "b": 3.9, "old": 86_001], silenceLimit: 4) == .init())
+        #expect(heartbeats.update(ages: ["a": 0, "b": 4.5, "old": 86_002], silenceLimit: 4) == .init(fellSilent: ["b"]))
+        #expect(heartbeats.update(ages: ["a": 0, "b": 5.5], silenceLimit: 4) == .init(), "told once")
+        #expect(heartbeats.update(ages: ["a": 0, "b": 0.2], silenceLimit: 4) == .init(returned: ["b"]))
+        // A server that said goodbye (its row set to the epoch) and a new one.
+        #expect(heartbeats.update(ages: ["a": 0, "b": 1.8e9, "c": 0], silenceLimit: 4) == .init(fellSilent: ["b"]))
+        #expect(heartbeats.silent == ["b"])
+    }
+
     @Test func failedWritesComeBackUnlessNewerOnesWait() {
         let registry = PostgresRegistry(serverID: "a")
         registry.upsert(Self.record("x", home: "a", token: 1))
@@ -123,6 +167,17 @@ import Testing
         #expect(url.database == "cloud" && url.sslMode == "disable")
         #expect(!url.description.contains("secret"))
         #expect(throws: PostgresURL.Invalid.self) { try PostgresURL("mysql://x@y/z") }
+        // A URL of another scheme is refused without printing its password back.
+        do {
+            _ = try PostgresURL("mysql://app:hunter2@db.example:3306/cloud")
+            Issue.record("a mysql:// URL must be refused")
+        } catch {
+            #expect(!"\(error)".contains("hunter2"))
+            #expect("\(error)".contains("mysql://app:***@db.example:3306/cloud"))
+        }
+        #expect(PostgresURL.redacted("pg://u:p:q@h/d?x=@y") == "pg://u:***@h/d?x=@y")
+        #expect(PostgresURL.redacted("postgres://user@host/db") == "postgres://user@host/db")
+        #expect(PostgresURL.redacted("not a url: a:b@c") == "not a url: a:b@c")
         #expect(throws: PostgresURL.Invalid.self) { try PostgresURL("postgres://x@y/z?sslmode=sometimes") }
         #expect(PostgresSchema.peerChannel(serverID: "host:7000").count == "t2u_server_".count + 16)
     }

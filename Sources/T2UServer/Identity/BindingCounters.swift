@@ -16,17 +16,20 @@ public struct BindingCounters: Sendable, Equatable {
     /// because its MAC under the cluster key failed.
     public var overriddenByDatabase: UInt64 = 0
     public var badMAC: UInt64 = 0
+    /// An unbound UUID while the database's bindings were not loaded yet (started while it was
+    /// down): refused with `capacity` so the device retries, instead of taking the UUID blind.
+    public var refusedAwaitingDatabase: UInt64 = 0
 
     public init() {}
 
     /// Rebinds of any kind.
     public var rebound: UInt64 { rotated + certified }
-    public var refused: UInt64 { refusedConflict + refusedNotEnrolled }
+    public var refused: UInt64 { refusedConflict + refusedNotEnrolled + refusedAwaitingDatabase }
 
     /// (outcome label, count) in a fixed order, for the metrics exporter.
     public var outcomes: [(outcome: String, count: UInt64)] {
         [("created", created), ("rotated", rotated), ("certified", certified), ("refused_conflict", refusedConflict),
          ("refused_not_enrolled", refusedNotEnrolled), ("released", released), ("overridden_by_database", overriddenByDatabase),
-         ("bad_mac", badMAC)]
+         ("bad_mac", badMAC), ("refused_awaiting_database", refusedAwaitingDatabase)]
     }
 }

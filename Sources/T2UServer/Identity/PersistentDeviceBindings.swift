@@ -23,6 +23,9 @@ public final class PersistentDeviceBindings: DeviceBindings {
     /// Closed enrollment: UUIDs whose bound key's certificate was verified in this process, so a
     /// device's every re-registration does not cost an Ed25519 verification.
     private var certifiedBound: Set<String> = []
+    /// The authoritative store (the database) has not been read yet: a UUID unknown here may be
+    /// bound there, so only vendor-certified devices take one; the others are asked to retry.
+    public var awaitingAuthority = false
 
     public init(deviceCAs: [[UInt8]] = [], loaded: [DeviceBinding] = []) {
         self.deviceCAs = deviceCAs
@@ -54,6 +57,10 @@ public final class PersistentDeviceBindings: DeviceBindings {
         }
         if closedEnrollment { certifiedBound.insert(uuid) }
         guard let bound = keys[uuid] else {
+            if awaitingAuthority && !certified {
+                counters.refusedAwaitingDatabase += 1
+                return .refused(.capacity)
+            }
             keys[uuid] = key
             pending.append(.bind(DeviceBinding(uuid: uuid, publicKey: key)))
             counters.created += 1

@@ -41,6 +41,12 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
     private var lastWritten: [Key: Instant] = [:]
     /// Server ID -> advertised main address, from the last read of `t2u_servers`.
     public private(set) var servers: [String: NetAddress] = [:]
+    /// Records homed here (the gauges and the registration limit are per server).
+    private var localCount = 0
+    /// While the database is unreachable other servers' rows are kept, not expired: nothing
+    /// refreshes them then, and "offline" would be a guess (the resync after reconnecting
+    /// replaces them).
+    public var holdsRemoteRows = false
 
     public init(serverID: String, refreshInterval: Nanos = .seconds(5)) {
         self.serverID = serverID
@@ -49,7 +55,8 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
 
     // MARK: Registry (the core)
 
-    public var count: Int { records.count }
+    /// Agents registered with THIS server; the mirrored rows of other servers do not count.
+    public var count: Int { localCount }
 
     /// Agents of `role` registered with THIS server (so the cloud's total is the sum over its
     /// servers' gauges). A scan: metrics read it once per scrape, not per packet.
@@ -95,7 +102,7 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
 
     public func expire(before cutoff: Instant) -> [PresenceRecord] {
         var expired: [PresenceRecord] = []
-        for (key, record) in records where record.lastSeen < cutoff {
+        for (key, record) in records where record.lastSeen < cutoff && (record.homeServerID == serverID || !holdsRemoteRows) {
             expired.append(record)
             remove(key)
             if record.homeServerID == serverID { pending[key] = .release(role: key.role, uuid: key.uuid) }
@@ -166,18 +173,39 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
 
     public func setServers(_ addresses: [String: NetAddress]) { servers = addresses }
 
+    /// A server whose heartbeat stopped: its agents are unreachable through it, so its rows
+    /// leave the mirror now instead of at their presence timeout. Returns how many.
+    public func removeRows(homedAt server: String) -> Int {
+        guard server != serverID else { return 0 }
+        let keys = records.compactMap { $0.value.homeServerID == server ? $0.key : nil }
+        for key in keys { remove(key) }
+        servers[server] = nil
+        return keys.count
+    }
+
     /// This server's live records (for tests and diagnostics).
     public var localRecords: [PresenceRecord] { records.values.filter { $0.homeServerID == serverID } }
 
     private func store(_ record: PresenceRecord, key: Key) {
-        if let old = records[key], old.homeServerID == serverID { byToken[old.token] = nil }
+        if let old = records[key], old.homeServerID == serverID {
+            byToken[old.token] = nil
+            localCount -= 1
+        }
         records[key] = record
-        if record.homeServerID == serverID { byToken[record.token] = key } else { lastWritten[key] = nil }
+        if record.homeServerID == serverID {
+            byToken[record.token] = key
+            localCount += 1
+        } else {
+            lastWritten[key] = nil
+        }
     }
 
     private func remove(_ key: Key) {
         guard let old = records.removeValue(forKey: key) else { return }
-        if old.homeServerID == serverID { byToken[old.token] = nil }
+        if old.homeServerID == serverID {
+            byToken[old.token] = nil
+            localCount -= 1
+        }
         lastWritten[key] = nil
     }
 }

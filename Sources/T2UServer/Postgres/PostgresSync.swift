@@ -10,9 +10,14 @@ import T2UCore
 /// applies other servers' changes (LISTEN/NOTIFY, then a full resync every `resyncInterval`),
 /// expires rows by `last_seen` in SQL, and passes peer introductions both ways.
 ///
-/// When the database goes away the server keeps serving from its mirror; writes wait in the
-/// registry (one per row at most), the connection is retried with backoff, and on reconnect
-/// every live row of this server is written again and the mirror resynced.
+/// When the database goes away the server keeps serving from its mirror (other servers' rows are
+/// held, not expired); writes wait in the registry (one per row at most), the connection is
+/// retried with backoff, and on reconnect every live row of this server is written again and
+/// the mirror resynced at once. A server may also start while the database is down.
+///
+/// The servers heartbeat through `t2u_servers`: a server silent for `serverSilenceLimit` is
+/// taken as dead, and its agents leave the other servers' mirrors (queries say offline) within
+/// seconds instead of at their presence timeout. A server that stops says so (`goodbye`).
 public final class PostgresSync: @unchecked Sendable {
     public struct Options: Sendable {
         public var url: PostgresURL
@@ -25,6 +30,10 @@ public final class PostgresSync: @unchecked Sendable {
         /// A round of database work taking longer than this closes the connection (a database
         /// host gone without a reset leaves queries waiting forever); it is then reopened.
         public var operationTimeout: Nanos = .seconds(10)
+        /// How often this server's `t2u_servers` row is refreshed and the others' are read.
+        public var heartbeatInterval: Nanos = .seconds(1)
+        /// A server whose row is older than this is taken as dead: its agents are unreachable.
+        public var serverSilenceLimit: Nanos = .seconds(4)
         public var reconnectMin: Nanos = .milliseconds(250)
         public var reconnectMax: Nanos = .seconds(5)
         /// Peer introductions waiting while the database is down, at most.
@@ -75,6 +84,10 @@ public final class PostgresSync: @unchecked Sendable {
     private let connectionIDs = ConnectionCounter()
     private let rejectedBox = NIOLockedValueBox(0)
     private let rejectedRowsBox = NIOLockedValueBox(0)
+    /// Set by `stop`: the sync loop says goodbye and ends.
+    private let stopping = NIOLockedValueBox(false)
+    /// Migration, binding load and stale-row cleanup still to do (the database was down at start).
+    private var needsSetUp = false
 
     init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
         throws
@@ -98,19 +111,30 @@ public final class PostgresSync: @unchecked Sendable {
     public var rejectedPresenceRows: Int { rejectedRowsBox.withLockedValue { $0 } }
 
     /// Connects, migrates the schema and drops rows a previous run of this server left; then
-    /// keeps syncing in the background. Throws when the database cannot be reached at start.
+    /// keeps syncing in the background. A database that cannot be reached (refused, timed out)
+    /// does not stop the start: the server serves its own agents and sets up when it returns.
+    /// Any other failure (credentials, permissions, a broken schema) throws.
     func start() async throws {
-        let connection = try await connect()
+        var first: PostgresConnection?
         do {
-            try await migrate(connection)
-            try await loadBindings(connection)
-            try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
-            try await announce(connection)
-        } catch {
-            try? await connection.close()
-            throw error
+            let connection = try await connect()
+            do {
+                try await setUp(connection)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            first = connection
+        } catch let error as PSQLError where error.code == .connectionError {
+            needsSetUp = true
+            if let bindings { try await loop.submit { bindings.value.awaitingAuthority = true }.get() }
+            logger.error("""
+                database unreachable at start: serving this server's own agents from memory and retrying; devices without a \
+                vendor certificate are asked to retry until the database's bindings are loaded. Check that PostgreSQL runs \
+                and accepts connections from here
+                """, metadata: ["database": "\(options.url)", "error": "\(String(reflecting: error))"])
         }
-        task = Task { [self] in await run(first: connection) }
+        task = Task { [self, first] in await run(first: first) }
         ticker = Task { [ring, tick = options.tick] in
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(tick.value))
@@ -119,11 +143,21 @@ public final class PostgresSync: @unchecked Sendable {
         }
     }
 
+    /// Says goodbye (other servers drop this server's agents at once) and stops; cancels the
+    /// sync if the goodbye has not ended within a few seconds.
     func stop() async {
+        stopping.withLockedValue { $0 = true }
+        ring.yield()
+        if let task {
+            let deadline = Task {
+                try? await Task.sleep(nanoseconds: 3_000_000_000)
+                task.cancel()
+            }
+            await task.value
+            deadline.cancel()
+        }
         ticker?.cancel()
-        task?.cancel()
         ring.finish()
-        await task?.value
         task = nil
         ticker = nil
     }
@@ -141,6 +175,15 @@ public final class PostgresSync: @unchecked Sendable {
 
     private func connect() async throws -> PostgresConnection {
         try await PostgresConnection.connect(configuration: configuration, id: connectionIDs.next(), logger: logger)
+    }
+
+    /// Once per process, on the first connection: schema, bindings, and the rows a previous run
+    /// of this server left (its live agents are written again by the session).
+    private func setUp(_ connection: PostgresConnection) async throws {
+        try await migrate(connection)
+        try await loadBindings(connection)
+        try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
+        try await announce(connection)
     }
 
     private func migrate(_ connection: PostgresConnection) async throws {
@@ -164,16 +207,23 @@ public final class PostgresSync: @unchecked Sendable {
         }
     }
 
-    private func run(first: PostgresConnection) async {
+    private func run(first: PostgresConnection?) async {
         var connection: PostgresConnection? = first
         var backoff = options.reconnectMin
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopping.withLockedValue({ $0 }) {
             if connection == nil {
                 do {
-                    connection = try await connect()
+                    let fresh = try await connect()
+                    connection = fresh
+                    if needsSetUp {
+                        try await setUp(fresh)
+                        needsSetUp = false
+                    }
                     logger.notice("database connection restored")
                     backoff = options.reconnectMin
                 } catch {
+                    if let opened = connection { try? await opened.close() }
+                    connection = nil
                     logger.debug("database unreachable", metadata: ["error": "\(String(reflecting: error))", "retryIn": "\(backoff)"])
                     try? await Task.sleep(nanoseconds: UInt64(backoff.value))
                     backoff = min(backoff * 2, options.reconnectMax)
@@ -190,6 +240,7 @@ public final class PostgresSync: @unchecked Sendable {
                 }
             }
             connectedBox.withLockedValue { $0 = false }
+            try? await loop.submit { [registry] in registry.holdsRemoteRows = true }.get()
             try? await current.close()
             connection = nil
         }
@@ -245,9 +296,19 @@ public final class PostgresSync: @unchecked Sendable {
         try await loop.submit { [registry] in registry.refreshAllLocal() }.get()
         connectedBox.withLockedValue { $0 = true }
         var nextResync = Self.clock()
+        var nextHeartbeat = Self.clock()
+        var heartbeats = ServerHeartbeats(selfID: serverID)
         for await _ in doorbell {
             progress.withLockedValue { $0 = Self.clock() }
             if connection.isClosed { throw PostgresSyncError.connectionClosed }
+            if stopping.withLockedValue({ $0 }) {
+                try await goodbye(connection)
+                return
+            }
+            if Self.clock() >= nextHeartbeat {
+                if try await heartbeat(connection, &heartbeats) { nextResync = Self.clock() }
+                nextHeartbeat = Self.clock() + options.heartbeatInterval
+            }
             if Self.clock() >= nextResync {
                 try await resync(connection)
                 nextResync = Self.clock() + options.resyncInterval
@@ -419,6 +480,7 @@ public final class PostgresSync: @unchecked Sendable {
         try await loop.submit { [rows, present, bad, onBindingOverridden] in
             for _ in 0..<bad { bindings.value.countBadMAC() }
             for (uuid, previous) in bindings.value.applyStoredSnapshot(rows, present: present) { onBindingOverridden?(uuid, previous) }
+            bindings.value.awaitingAuthority = false
         }.get()
         logger.info("device bindings loaded", metadata: ["bindings": "\(rows.count)", "badMAC": "\(bad)"])
     }
@@ -530,12 +592,43 @@ public final class PostgresSync: @unchecked Sendable {
         try await announce(connection)
         try await connection.query(
             "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+        // Rows of server IDs gone for a day (a renamed or retired server) are kept no longer.
+        try await connection.query("DELETE FROM t2u_servers WHERE last_seen < now() - interval '1 day'", logger: logger)
         let servers = try await loadServers(connection)
         let rows = try await fetch(connection, role: nil, uuid: nil)
         try await loop.submit { [registry] in
             registry.setServers(servers)
             registry.resync(rows, now: Self.clock())
+            registry.holdsRemoteRows = false
         }.get()
+    }
+
+    /// Refreshes our row, reads everyone's age, and drops the agents of servers that fell
+    /// silent from the mirror. True when a server came back (its rows are read at once).
+    private func heartbeat(_ connection: PostgresConnection, _ heartbeats: inout ServerHeartbeats) async throws -> Bool {
+        try await announce(connection)
+        var ages: [String: Double] = [:]
+        for try await (id, age) in try await connection.query(
+            "SELECT server_id, extract(epoch FROM (now() - last_seen))::float8 FROM t2u_servers", logger: logger
+        ).decode((String, Double).self) {
+            ages[id] = age
+        }
+        let change = heartbeats.update(ages: ages, silenceLimit: Double(options.serverSilenceLimit.value) / 1e9)
+        for id in change.fellSilent {
+            let dropped = try await loop.submit { [registry] in registry.removeRows(homedAt: id) }.get()
+            logger.warning("server fell silent: its agents are reported offline until they register elsewhere or it returns",
+                           metadata: ["server": "\(id)", "agents": "\(dropped)"])
+        }
+        for id in change.returned { logger.notice("server heard again", metadata: ["server": "\(id)"]) }
+        return !change.returned.isEmpty
+    }
+
+    /// Our row is aged past the silence limit (the others drop our agents at their next
+    /// heartbeat, not at the presence timeout) and our rows are deleted.
+    private func goodbye(_ connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE t2u_servers SET last_seen = 'epoch' WHERE server_id = \(serverID)", logger: logger)
+        try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
+        logger.info("said goodbye to the other servers")
     }
 
     /// This server's row in `t2u_servers`: where the others relay its devices' sessions.
@@ -566,10 +659,19 @@ public final class PostgresSync: @unchecked Sendable {
                    extract(epoch FROM (now() - last_seen))::float8, mac FROM t2u_presence
             """
         let query: PostgresQuery
+        // Rows of a silent server are not live: its agents cannot be reached through it.
+        let silence = Double(options.serverSilenceLimit.value) / 1e9
         if let role, let uuid {
-            query = "\(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID) AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))"
+            query = """
+                \(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID)
+                AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))
+                AND home_server IN (SELECT server_id FROM t2u_servers WHERE last_seen >= now() - make_interval(secs => \(silence)))
+                """
         } else {
-            query = "\(unescaped: columns) WHERE home_server <> \(serverID) AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))"
+            query = """
+                \(unescaped: columns) WHERE home_server <> \(serverID) AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))
+                AND home_server IN (SELECT server_id FROM t2u_servers WHERE last_seen >= now() - make_interval(secs => \(silence)))
+                """
         }
         var rows: [(record: PresenceRecord, age: Nanos)] = []
         let sequence = try await connection.query(query, logger: logger)

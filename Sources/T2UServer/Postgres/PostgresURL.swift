@@ -16,7 +16,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         case reason(String)
         public var description: String {
             switch self {
-            case .notPostgres(let s): return "'\(s)' is not a postgres:// URL (postgres://user:password@host:port/database)"
+            case .notPostgres(let s):
+                return "'\(PostgresURL.redacted(s))' is not a postgres:// URL (postgres://user:password@host:port/database)"
             case .reason(let s): return s
             }
         }
@@ -38,6 +39,18 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         guard ["disable", "prefer", "require"].contains(sslMode) else {
             throw .reason("sslmode must be disable, prefer or require (got \(sslMode))")
         }
+    }
+
+    /// `text` with the password of a `scheme://user:password@host` part replaced by `***`:
+    /// an error message must not print a credential back (into logs, terminals, CI output).
+    public static func redacted(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return text }
+        let userInfo = rest[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
     }
 
     /// Without the password.
