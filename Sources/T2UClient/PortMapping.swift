@@ -464,7 +464,20 @@ final class PortMapping: @unchecked Sendable {
         return PathInfo(
             peerIP: peer.hostString, peerPort: Int(peer.port), relayed: pathKind(peer) == .relay, lan: pathKind(peer) == .lan,
             lossRate: Float(stats.lossRate), bandwidthKBps: Int(stats.estimatedBandwidth / 1024),
-            rttMillis: stats.smoothedRtt.milliseconds)
+            rttMillis: stats.smoothedRtt.milliseconds, relayReason: pathKind(peer) == .relay ? relayFacts.reason : nil)
+    }
+
+    /// What the client knows about why this link is relayed.
+    private var relayFacts: RelayFacts {
+        let discovery: RelayFacts.Discovery
+        if let traversal {
+            discovery = traversalWindowEnded ? .ended(tried: traversal.tried.count) : .running(tried: traversal.tried.count)
+        } else {
+            discovery = .notStarted
+        }
+        return RelayFacts(directDisabled: core.options.directDisabled, localNAT: core.signaling.nat,
+                          peerNAT: connectResult?.deviceNAT ?? .unknown, peerCandidates: connectResult?.deviceCandidates.count ?? 0,
+                          rememberedRelay: traversal?.rememberedRelay ?? false, discovery: discovery)
     }
 
     private var totals: RateMeter.Totals {
