@@ -74,6 +74,8 @@ private final class NetCheckRun: UDPDatagramSink {
     private var timer: Scheduled<Void>?
     private let gatewayDeadline: NIODeadline
     private var finished = false
+    /// PCP 2 tries (250 ms, doubling) then NAT-PMP 2 tries; SSDP 2 searches 600 ms apart.
+    static let portMappingBound = Nanos.milliseconds(1600)
 
     private init(probe: NetCheckProbe, options: NetCheckOptions, expectedKey: [UInt8]?, loop: EventLoop, logger: Logger) {
         self.probe = probe
@@ -82,7 +84,8 @@ private final class NetCheckRun: UDPDatagramSink {
         self.loop = loop
         self.logger = logger
         promise = loop.makePromise()
-        gatewayDeadline = .now() + .nanoseconds(options.timeout.value)
+        // The gateway protocols need ~1.5 s to give up (NetCheckRun.startPortMapping's schedule).
+        gatewayDeadline = .now() + .nanoseconds(max(options.timeout, Self.portMappingBound).value)
     }
 
     static func start(servers: [NetAddress], options: NetCheckOptions, expectedKey: [UInt8]?, on loop: EventLoop,
@@ -189,7 +192,7 @@ private final class NetCheckRun: UDPDatagramSink {
         if let mapper {
             let probed = mapper.probe
             facts = .init(protocols: probed.answered, granted: mapper.mapping)
-            if !probed.settled { mapperNote = "some answers still pending after \(options.timeout.seconds) s" }
+            if !probed.settled { mapperNote = "some answers still pending after \(max(options.timeout, Self.portMappingBound).seconds) s" }
         }
         let report = NetCheckReport.make(probe: probe.servers, hairpin: probe.hairpinResult, local: local, interfaces: interfaces,
                                          portMapping: facts, portMappingNote: mapperNote, expectedKey: expectedKey)

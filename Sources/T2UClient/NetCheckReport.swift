@@ -151,7 +151,7 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         }
         if r.portMappingChecked {
             parts.append(mapped ? "\(r.portMappingProtocols.joined(separator: ", ")) available on this LAN"
-                                : "no UPnP/NAT-PMP/PCP on this LAN")
+                                : r.portMappingNote.map { "no UPnP/NAT-PMP/PCP answered (\($0))" } ?? "no UPnP/NAT-PMP/PCP on this LAN")
         }
         if r.hairpinning == false, r.behindNAT == true {
             parts.append("no hairpinning (peers behind this same NAT meet on the LAN, not through its public address)")
