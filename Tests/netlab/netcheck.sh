@@ -6,7 +6,9 @@
 #   upnp:      dev behind a symmetric NAT running miniupnpd (lab.sh up --device-upnp): UPnP-IGD
 #              and PCP answer, and the test mapping is gone from the router afterwards.
 #              Skipped (said so) when miniupnpd is missing.
-# Every cell: UDP reachable, a latency measured, the run under 5 s. Exit 1 naming the failures
+#   relayed:   symmetric client x symmetric device, no port mapping: `t2u check --json` ends on
+#              the relay and its relay_reason says both sides are symmetric (PathInfo.relayReason).
+# Every netcheck cell: UDP reachable, a latency measured, the run under 5 s. Exit 1 naming the failures
 # (with the cell's output). Root only; T2U_LAB=<prefix> names the labs.
 #
 #   netcheck.sh
@@ -80,7 +82,26 @@ cell_upnp() {
     [ -z "$mappings" ] || failures+=("upnp: the test mapping outlived netcheck: $mappings")
 }
 
-cells=(symmetric cone)
+cell_relayed() {
+    netlab_up relayed --client-nat symmetric --device-nat symmetric || { failures+=("relayed: lab up failed"); return 1; }
+    start_server || { failures+=("relayed: server did not start"); return 1; }
+    start_echo dev || { failures+=("relayed: echo service did not start"); return 1; }
+    agent_args=(--no-port-mapping)
+    start_agent dev
+    agent_args=()
+    wait_online cli || { failures+=("relayed: device never online"); return 1; }
+    local json="$cell_logs/check.json" status=0 reason
+    # --settle 6: past the client's 5 s discovery window, so the reason is the final one.
+    timeout 60 "$lab" exec cli "$bin/t2u" check "$device_uuid" "$echo_port" --server "$server_ip" --port "$server_port" \
+        --bytes 64K --settle 6 --timeout 40 --json >"$json" 2>"$cell_logs/check.log" || status=$?
+    reason="$(field "$json" 'r.get("relay_reason", "")' 2>/dev/null || true)"
+    echo "netcheck: relayed: check exit $status, path $(field "$json" 'r["path"]' 2>/dev/null || echo none), reason: ${reason:-none}" >&2
+    [ "$(field "$json" 'r["path"]' 2>/dev/null)" = relay ] || failures+=("relayed: path not relay")
+    grep -q "both sides symmetric NAT" <<<"$reason" || failures+=("relayed: relay_reason '${reason:-none}' (want both sides symmetric NAT)")
+    summary[relayed]="relay: ${reason:-none}"
+}
+
+cells=(symmetric cone relayed)
 if command -v miniupnpd >/dev/null 2>&1; then cells+=(upnp); else echo "netcheck: upnp cell skipped: miniupnpd missing (apt-get install miniupnpd-nftables)"; fi
 for cell in "${cells[@]}"; do
     count=${#failures[@]}
