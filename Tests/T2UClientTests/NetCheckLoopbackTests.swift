@@ -1,3 +1,5 @@
+import Logging
+import NIOPosix
 import T2UCore
 import T2UServer
 import Testing
@@ -65,6 +67,32 @@ import Testing
         #expect(report.servers.map(\.serverKey) == ["differs", "no answer"])
         #expect(report.verdict.hasPrefix("UDP works (no answer from 127.0.0.1:9)"))
         #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(3), "bounded by the timeout (\(elapsed))")
+    }
+
+    /// A server on ::1 (skipped where the host has no IPv6 loopback): the row says IPv6 and the
+    /// report that a server answers over IPv6.
+    @Test func ipv6ServerAnswers() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var runner: ServerRunner?
+        for _ in 0..<20 where runner == nil {
+            var options = ServerRunner.Options()
+            options.bindHost = "::1"
+            options.port = Int.random(in: 20_000..<60_000)
+            let candidate = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server6"), group: group)
+            if (try? await candidate.start()) != nil { runner = candidate } else { try? await candidate.shutdown() }
+        }
+        guard let runner else {
+            try? await group.shutdownGracefully()
+            return  // no IPv6 loopback here
+        }
+        var options = NetCheckOptions(server: "[::1]:\(runner.options.port)", serverPort: 7000)
+        options.portMapping = false
+        let report = try await NetCheck.run(options)
+        try? await runner.shutdown()
+        try? await group.shutdownGracefully()
+        #expect(report.servers.map(\.family) == ["IPv6"] && report.servers[0].udpReachable)
+        #expect(report.ipv6ServerReachable == true && report.mapping == .endpointIndependent)
+        #expect(report.verdict.hasSuffix("IPv6 works"))
     }
 
     @Test func badArgumentsFailClosed() async {
