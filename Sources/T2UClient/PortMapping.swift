@@ -475,9 +475,14 @@ final class PortMapping: @unchecked Sendable {
         } else {
             discovery = .notStarted
         }
+        var refused: String?
+        if let tried = traversal?.tried, !tried.isEmpty {
+            let failures = tried.compactMap { core.refusedSends[$0] }
+            if failures.count == tried.count { refused = failures.first?.errnoName }
+        }
         return RelayFacts(directDisabled: core.options.directDisabled, localNAT: core.signaling.nat,
                           peerNAT: connectResult?.deviceNAT ?? .unknown, peerCandidates: connectResult?.deviceCandidates.count ?? 0,
-                          rememberedRelay: traversal?.rememberedRelay ?? false, discovery: discovery)
+                          rememberedRelay: traversal?.rememberedRelay ?? false, discovery: discovery, allTriedRefused: refused)
     }
 
     private var totals: RateMeter.Totals {

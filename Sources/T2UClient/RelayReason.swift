@@ -21,10 +21,16 @@ struct RelayFacts: Sendable, Equatable {
     /// What worked with this device last time was the relay (direct is not retried for a while).
     var rememberedRelay: Bool
     var discovery: Discovery
+    /// Set when every address discovery tried was refused by this host's kernel (a local
+    /// firewall, no route): the errno's name.
+    var allTriedRefused: String? = nil
 
     var reason: String {
         if directDisabled { return "direct disabled by option (relay only)" }
         if peerCandidates == 0 { return "peer has no candidates (the server gave no address of the device)" }
+        if let errno = allTriedRefused {
+            return "UDP to peer blocked: this host refused every send to the device's addresses (\(errno): a local firewall or no route)"
+        }
         if TraversalPlanner.strategies(local: localNAT, peer: peerNAT).contains(.relayOnly) {
             return "both sides symmetric NAT (ours \(localNAT), the device's \(peerNAT)) and no port mapping: no direct path beyond the LAN"
         }

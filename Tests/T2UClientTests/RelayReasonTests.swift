@@ -1,6 +1,12 @@
 import T2UCore
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @testable import T2UClient
 
 /// "Why is this link relayed?" in words, from the client's facts.
@@ -24,6 +30,14 @@ import Testing
             == "punching timed out after 6 candidates (ours sequential(1), the device's endpoint-independent): UDP between the peers is blocked or filtered")
     }
 
+    @Test func refusedSendsComeRightAfterTheOption() {
+        var f = Self.facts(local: .endpointDependent(delta: 3000), peer: .endpointDependent(delta: 500))
+        f.allTriedRefused = "EPERM"
+        #expect(f.reason.hasPrefix("UDP to peer blocked: this host refused every send to the device's addresses (EPERM"))
+        f.directDisabled = true
+        #expect(f.reason == "direct disabled by option (relay only)")
+    }
+
     @Test func optionWinsOverNATs() {
         // The option is the reason even where the NATs would also rule direct out.
         let f = Self.facts(local: .endpointDependent(delta: 3000), peer: .endpointDependent(delta: 500), directDisabled: true)
@@ -32,5 +46,29 @@ import Testing
         #expect(Self.facts(local: .endpointDependent(delta: 2), peer: .endpointDependent(delta: 900)).reason.hasPrefix("both sides symmetric NAT"))
         // Sequential x sequential: prediction may work, so the reason is the punching outcome.
         #expect(Self.facts(local: .endpointDependent(delta: 2), peer: .endpointDependent(delta: 1)).reason.hasPrefix("punching timed out after 4 candidates"))
+    }
+}
+
+/// End to end on loopback: a client whose kernel refuses every send but those to the server (a
+/// local firewall, injected) is relayed, and says why.
+@Suite(.serialized) struct RelayReasonLoopbackTests {
+    @Test func refusedSendsToThePeerAreNamed() async throws {
+        let world = try await EchoWorld.make(uuid: "cam-blk")
+        var options = clientOptions(world.server)
+        let server = world.server.address
+        options.sendFaultInjector = { destination in destination == server ? nil : EPERM }
+        let client = try T2UClient(options: options)
+        try await waitUntil("registered") { await client.status() == .connected }
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-blk", remotePort: world.echo.port))
+        try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
+        var reason: String?
+        try await waitUntil("reason", seconds: 10) {
+            let path = await client.portStatus(port).1
+            reason = path?.relayReason
+            return path?.relayed == true && reason?.hasPrefix("UDP to peer blocked") == true
+        }
+        #expect(reason == "UDP to peer blocked: this host refused every send to the device's addresses (EPERM: a local firewall or no route)")
+        await client.shutdown()
+        await world.stop()
     }
 }
