@@ -194,7 +194,9 @@ private final class NetCheckRun: UDPDatagramSink {
             facts = .init(protocols: probed.answered, granted: mapper.mapping)
             if !probed.settled { mapperNote = "some answers still pending after \(max(options.timeout, Self.portMappingBound).seconds) s" }
         }
-        let report = NetCheckReport.make(probe: probe.servers, hairpin: probe.hairpinResult, local: local, interfaces: interfaces,
+        // Without a second socket the hairpin datagram never left: not tested.
+        let hairpin = sockets.contains { $0.hairpin != nil } ? probe.hairpinResult : nil
+        let report = NetCheckReport.make(probe: probe.servers, hairpin: hairpin, local: local, interfaces: interfaces,
                                          portMapping: facts, portMappingNote: mapperNote, expectedKey: expectedKey)
         var closing: [EventLoopFuture<Void>] = sockets.flatMap { [$0.primary.close()] + ($0.hairpin.map { [$0.close()] } ?? []) }
         if let mapper { closing.append(mapper.stop(grace: .milliseconds(500))) }
