@@ -94,7 +94,7 @@ public struct NetCheckProbe {
         startedAt = now
         nextRound = now
         nextRequestID = UInt32(truncatingIfNeeded: entropy.nextUInt64())
-        // Not a signaling type byte: a stray copy elsewhere is dropped as unknown.
+        // "t" (0x74) is neither a signaling nor a transport type: a stray copy is dropped as unknown.
         hairpinToken = Array("t2u-hairpin:".utf8) + (0..<2).flatMap { _ in withUnsafeBytes(of: entropy.nextUInt64()) { Array($0) } }
     }
 
