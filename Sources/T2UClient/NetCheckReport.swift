@@ -40,7 +40,8 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
     public var servers: [Server]
     /// Some server answered over UDP.
     public var udp: Bool
-    /// false: a server saw one of our own addresses (no NAT); nil: not measured.
+    /// false: a server saw one of our own addresses (no NAT); true: it saw another; nil: no
+    /// server answered.
     public var behindNAT: Bool?
     public var mapping: Mapping
     /// For an endpoint-dependent NAT: "sequential (+1)" (predictable) or "random".
@@ -108,10 +109,13 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         if case .endpointDependent(let delta) = nat {
             portAllocation = nat.predictableDelta != nil ? "sequential (\(delta > 0 ? "+" : "")\(delta))" : "random"
         }
+        // A NAT shows in one answer already: the main port saw an address that is not ours.
+        let seen = order.lazy.compactMap { servers[$0].main.mapped }.first
+        let behindNAT: Bool? = nat != .unknown ? nat != .none : seen.map { !local.contains($0) }
         let v6Servers = rows.filter { $0.family == "IPv6" }
         var report = NetCheckReport(
             servers: rows, udp: rows.contains { $0.udpReachable },
-            behindNAT: nat == .unknown ? nil : nat != .none, mapping: Mapping(nat), portAllocation: portAllocation,
+            behindNAT: behindNAT, mapping: Mapping(nat), portAllocation: portAllocation,
             filtering: "not measured (a server answers only from the port probed)",
             hairpinning: hairpin, portMappingChecked: portMapping != nil,
             portMappingProtocols: GatewayProtocol.allCases.filter { portMapping?.protocols.contains($0) == true }.map(\.rawValue),
