@@ -104,7 +104,12 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         // The NAT as the first server that measured it (IPv4 first: IPv6 rarely has a NAT).
         let measured = servers.map { NATBehavior.classify(main: $0.main.mapped, observation: $0.observed.mapped, local: local) }
         let order = servers.indices.sorted { (servers[$0].server.isIPv6 ? 1 : 0) < (servers[$1].server.isIPv6 ? 1 : 0) }
-        let nat = order.map { measured[$0] }.first { $0 != .unknown } ?? .unknown
+        var nat = order.map { measured[$0] }.first { $0 != .unknown } ?? .unknown
+        if nat == .unknown {
+            // No observation port answered: two servers of one family are two destinations too.
+            let mains = order.compactMap { servers[$0].main.mapped }
+            if mains.count >= 2 { nat = NATBehavior.classify(main: mains[0], observation: mains[1], local: local) }
+        }
         var portAllocation: String?
         if case .endpointDependent(let delta) = nat {
             portAllocation = nat.predictableDelta != nil ? "sequential (\(delta > 0 ? "+" : "")\(delta))" : "random"

@@ -74,6 +74,14 @@ import Testing
         #expect(r.verdict.contains("NAT mapping not measured"))
     }
 
+    @Test func twoServersMeasureTheMappingWhenObservationPortsAreSilent() {
+        var other = Self.answered(main: 40_003, observed: nil)
+        other.server = NetAddress(ipv4: (192, 0, 2, 11), port: 7000)
+        let r = Self.make([Self.answered(main: 40_000, observed: nil), other])
+        #expect(r.mapping == .endpointDependent && r.portAllocation == "sequential (+3)")
+        #expect(r.servers.map(\.mapping) == [.unknown, .unknown], "each server alone could not tell")
+    }
+
     @Test func ipv6FactsAndServerKey() throws {
         let v6Server = NetAddress(host: .v6(0x2001_0db8_0000_0000, 1), port: 7000)
         let v6 = NetCheckProbe.ServerResult(server: v6Server, observation: nil, main: .init(sent: 3), statedKey: [UInt8](repeating: 1, count: 32))
