@@ -183,7 +183,8 @@ control "$root" t2u-agent "$RUNTIME_DEPENDS" "t2u device agent (t2usvr)
 root="$(stage t2u)"
 binary "$root" t2u
 control "$root" t2u "$RUNTIME_DEPENDS" "t2u command: reach TCP services of devices behind NAT
- status, query, search, forward (map a device port to a local port), check and demo."
+ status, netcheck (what this network allows), query, search, forward (map a device port to a local port),
+ check and demo."
 
 root="$(stage libt2u)"
 install -D -m 0644 "$BIN/libT2U.so" "$root/usr/lib/$MULTIARCH/libt2u.so"

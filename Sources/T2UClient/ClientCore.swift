@@ -31,6 +31,10 @@ final class ClientCore: @unchecked Sendable {
     var retainedTraversals: [ClientTraversal] = []
     /// Our LAN addresses with the bound port: sent in CONNECT.
     private(set) var lanCandidates: [NetAddress] = []
+    /// The last send the kernel refused per destination (`PathInfo.relayReason`: "UDP to peer
+    /// blocked"). Bounded: cleared when it grows past `refusedLimit`.
+    private(set) var refusedSends: [NetAddress: SendFailure] = [:]
+    static let refusedLimit = 256
     private(set) var isShutDown = false
 
     /// `servers`: non-empty; the first is tried first, the others when it stops answering.
@@ -82,6 +86,7 @@ final class ClientCore: @unchecked Sendable {
             self.lanCandidates = LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(self.serverAddress.host))
             self.signaling.localAddresses = self.lanCandidates
             self.driver.onPunch = { datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
+            self.driver.onSendFailure = { failure, _ in self.sendRefused(failure) }
             self.driver.attachSignaling(self.signaling) { self.signalingEvent($0) }
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 let now = NIODeadline.now()
@@ -168,6 +173,12 @@ final class ClientCore: @unchecked Sendable {
         } else {
             for traversal in traversals.values { traversal.punched(from: address, socket: socket) }
         }
+    }
+
+    /// Already logged by the socket; kept here so a relayed link can say its sends were refused.
+    private func sendRefused(_ failure: SendFailure) {
+        if refusedSends.count >= Self.refusedLimit, refusedSends[failure.destination] == nil { refusedSends.removeAll() }
+        refusedSends[failure.destination] = failure
     }
 
     // MARK: device keys (trust on first use)

@@ -26,6 +26,10 @@ final class ClientTraversal: @unchecked Sendable {
     private var punched: [NetAddress: TraversalStrategy] = [:]
     private var lastPunchProbe: [NetAddress: Instant] = [:]
     private var stopped = false
+    /// Addresses probed or punched so far (`PathInfo.relayReason` counts them).
+    private(set) var tried: Set<NetAddress> = []
+    /// The relay is what worked with this device last time: NAT strategies are skipped.
+    let rememberedRelay: Bool
     /// `settled(on:)` was called (else the window's end records what the session ended up on).
     private var recorded = false
     private let entropy = SystemEntropy()
@@ -55,8 +59,10 @@ final class ClientTraversal: @unchecked Sendable {
         let now = EndpointDriver.now()
         var config = TraversalConfig()
         config.birthdaySockets = min(config.birthdaySockets, core.driver.auxiliarySocketsAvailable)
+        let remembered = core.traversalMemory.recall(uuid, now: now)
+        rememberedRelay = remembered == .relayOnly
         planner = TraversalPlanner(role: .client, localNAT: core.signaling.nat, peer: peer, sessionID: connectResult.sessionID,
-                                   entropy: entropy, now: now, config: config, remembered: core.traversalMemory.recall(uuid, now: now))
+                                   entropy: entropy, now: now, config: config, remembered: remembered)
     }
 
     private var logger: Logger { core.logger }
@@ -162,10 +168,12 @@ final class ClientTraversal: @unchecked Sendable {
         switch action {
         case .probe(let address, let attempts):
             guard connection.state != .closed else { return }
+            tried.insert(address)
             connection.probePath(to: address, attempts: attempts, now: now)
         case .punch(let address, let socket):
             let index = socket == 0 ? 0 : (socket <= auxiliary.count ? auxiliary[socket - 1] : -1)
             guard index >= 0 else { return }
+            tried.insert(address)
             var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
             TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
             core.driver.send(datagram, to: address, socket: index)

@@ -464,7 +464,25 @@ final class PortMapping: @unchecked Sendable {
         return PathInfo(
             peerIP: peer.hostString, peerPort: Int(peer.port), relayed: pathKind(peer) == .relay, lan: pathKind(peer) == .lan,
             lossRate: Float(stats.lossRate), bandwidthKBps: Int(stats.estimatedBandwidth / 1024),
-            rttMillis: stats.smoothedRtt.milliseconds)
+            rttMillis: stats.smoothedRtt.milliseconds, relayReason: pathKind(peer) == .relay ? relayFacts.reason : nil)
+    }
+
+    /// What the client knows about why this link is relayed.
+    private var relayFacts: RelayFacts {
+        let discovery: RelayFacts.Discovery
+        if let traversal {
+            discovery = traversalWindowEnded ? .ended(tried: traversal.tried.count) : .running(tried: traversal.tried.count)
+        } else {
+            discovery = .notStarted
+        }
+        var refused: String?
+        if let tried = traversal?.tried, !tried.isEmpty {
+            let failures = tried.compactMap { core.refusedSends[$0] }
+            if failures.count == tried.count { refused = failures.first?.errnoName }
+        }
+        return RelayFacts(directDisabled: core.options.directDisabled, localNAT: core.signaling.nat,
+                          peerNAT: connectResult?.deviceNAT ?? .unknown, peerCandidates: connectResult?.deviceCandidates.count ?? 0,
+                          rememberedRelay: traversal?.rememberedRelay ?? false, discovery: discovery, allTriedRefused: refused)
     }
 
     private var totals: RateMeter.Totals {

@@ -132,7 +132,11 @@ public struct PathInfo: Sendable, Equatable {
     /// Estimated upstream bandwidth, KB/s.
     public var bandwidthKBps: Int
     public var rttMillis: Double
-    public init(peerIP: String, peerPort: Int, relayed: Bool, lan: Bool, lossRate: Float, bandwidthKBps: Int, rttMillis: Double) {
+    /// Why the link is relayed, in words ("both sides symmetric NAT ...", "punching timed out
+    /// after 4 candidates ..."); nil when it is not relayed. Not in the C ABI's `T2uNetStat`.
+    public var relayReason: String?
+    public init(peerIP: String, peerPort: Int, relayed: Bool, lan: Bool, lossRate: Float, bandwidthKBps: Int, rttMillis: Double,
+                relayReason: String? = nil) {
         self.peerIP = peerIP
         self.peerPort = peerPort
         self.relayed = relayed
@@ -140,6 +144,7 @@ public struct PathInfo: Sendable, Equatable {
         self.lossRate = lossRate
         self.bandwidthKBps = bandwidthKBps
         self.rttMillis = rttMillis
+        self.relayReason = relayReason
     }
 }
 

@@ -94,6 +94,12 @@ public final class GatewayPortMapper: Sendable {
         return state.value.mapper.active
     }
 
+    /// The protocols the LAN answered in so far, and whether nothing is pending (on the loop).
+    public var probe: (answered: Set<GatewayProtocol>, settled: Bool) {
+        eventLoop.preconditionInEventLoop()
+        return (state.value.mapper.answered, state.value.mapper.isSettled)
+    }
+
     /// Deletes the mapping (waits for the IGD's answer up to `grace`) and closes the socket.
     public func stop(grace: TimeAmount = .seconds(2)) -> EventLoopFuture<Void> {
         eventLoop.flatSubmit { [self] in

@@ -236,6 +236,8 @@ final class CheckRecorder: @unchecked Sendable {
         var statuses: [(Int32, Int)] = []
         var paths: [(String, Int)] = []
         var peer = ""
+        /// Why the link was relayed, last seen (`PathInfo.relayReason`).
+        var relayReason: String?
         var connectMillis: Int?
         var firstByteMillis: Int?
         var verified: UInt64 = 0
@@ -280,6 +282,10 @@ final class CheckRecorder: @unchecked Sendable {
                     notes.append("path \(kind) \(path.peerIP):\(path.peerPort)")
                 }
                 state.peer = "\(path.peerIP):\(path.peerPort)"
+                if let reason = path.relayReason, reason != state.relayReason {
+                    state.relayReason = reason
+                    notes.append("relayed: \(reason)")
+                }
             }
         }
         for note in notes { printError("check +\(now) ms: \(note)") }
@@ -389,6 +395,7 @@ final class CheckRecorder: @unchecked Sendable {
                 "paths": state.paths.map { ["value": $0.0, "ms": $0.1] as [String: Any] },
             ]
             if let failure = state.failure { object["error"] = failure }
+            if state.paths.last?.0 == "relay", let reason = state.relayReason { object["relay_reason"] = reason }
             return object
         }
     }

@@ -119,6 +119,7 @@ struct Forward: AsyncParsableCommand {
             if status == .connected, let path {
                 parts.append(path.words)
                 parts.append("rtt \(fixed(path.rttMillis, 1)) ms")
+                if let reason = path.relayReason { parts.append("relayed: \(reason)") }
             }
             if status == .connecting, await client.status() == .keyRejected {
                 return .gaveUp("server key rejected")

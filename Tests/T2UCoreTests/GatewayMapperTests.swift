@@ -189,3 +189,63 @@ import Testing
         #expect(m.active == nil)
     }
 }
+
+/// What a one-shot probe (`t2u netcheck`) reads: the protocols that answered and when nothing
+/// is pending any more.
+@Suite struct GatewayMapperProbeTests {
+    typealias F = GatewayFixtures
+
+    static func shortConfig() -> GatewayMapperConfig {
+        var config = GatewayMapperConfig()
+        config.pcpAttempts = 2
+        config.natPMPAttempts = 2
+        config.ssdpAttempts = 2
+        config.ssdpInterval = .milliseconds(600)
+        return config
+    }
+
+    @Test func silentLANSettlesWithNothingAnswered() {
+        var m = GatewayMapper(internalPort: 4000, client: F.client, gateway: F.gateway, entropy: SeededEntropy(seed: 5), config: Self.shortConfig())
+        _ = m.start(now: .zero)
+        #expect(!m.isSettled)
+        var now = Instant.zero
+        while !m.isSettled, let d = m.nextDeadline(), d < .zero + .seconds(5) {
+            now = d
+            _ = m.poll(now: d)
+        }
+        #expect(m.isSettled && m.answered.isEmpty)
+        #expect(now <= .zero + .milliseconds(1500), "settled at \(now)")
+    }
+
+    @Test func natPMPAnswerToPCPCountsAsNATPMP() throws {
+        var m = GatewayMapper(internalPort: 4000, client: F.client, gateway: F.gateway, entropy: SeededEntropy(seed: 5), config: Self.shortConfig())
+        _ = m.start(now: .zero)
+        _ = try m.receiveGateway([0, 129, 0, 1, 0, 0, 0, 50], from: F.gateway, now: .zero + .milliseconds(2))
+        #expect(m.answered == [.natPMP])
+        _ = try m.receiveGateway(F.natPMPAddress(epoch: 50), from: F.gateway, now: .zero + .milliseconds(3))
+        _ = try m.receiveGateway(F.natPMPMap(epoch: 50, internalPort: 4000), from: F.gateway, now: .zero + .milliseconds(4))
+        #expect(m.active?.via == .natPMP)
+        #expect(m.isSettled, "an agent stops searching for UPnP once a gateway protocol granted")
+        #expect(m.answered == [.natPMP])
+    }
+
+    @Test func diagnosisKeepsSearchingForUPnPAfterAGrant() throws {
+        var config = Self.shortConfig()
+        config.searchUPnPAfterGrant = true
+        var m = GatewayMapper(internalPort: 4000, client: F.client, gateway: F.gateway, entropy: SeededEntropy(seed: 5), config: config)
+        let request = GatewayMapperTests.gatewaySends(m.start(now: .zero))[0]
+        _ = try m.receiveGateway(F.pcpMapResponse(to: request), from: F.gateway, now: .zero + .milliseconds(2))
+        #expect(m.active?.via == .pcp && !m.isSettled, "the SSDP search goes on")
+        let describe = GatewayMapperTests.http(try m.receiveSSDP(F.ssdpResponse(), from: NetAddress(ipv4: (192, 0, 2, 1), port: 1900), now: .zero + .milliseconds(5)))
+        #expect(describe.count == 1)
+        _ = m.receiveHTTP(id: describe[0].id, .success(F.http(body: F.description)), now: .zero + .milliseconds(6))
+        #expect(m.answered == [.pcp, .upnp] && m.active?.via == .pcp)
+    }
+
+    @Test func pcpAnswerIsRecordedEvenWhenRefused() throws {
+        var m = GatewayMapper(internalPort: 4000, client: F.client, gateway: F.gateway, entropy: SeededEntropy(seed: 5), config: Self.shortConfig())
+        let request = GatewayMapperTests.gatewaySends(m.start(now: .zero))[0]
+        _ = try m.receiveGateway(F.pcpMapResponse(to: request, result: 2), from: F.gateway, now: .zero + .milliseconds(2))
+        #expect(m.answered == [.pcp] && m.active == nil)
+    }
+}

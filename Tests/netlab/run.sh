@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
-# faults, hosts, port mapping (with miniupnpd). Needs root, `ip netns`, nftables, ethtool, conntrack and
+# faults, hosts, port mapping (with miniupnpd), netcheck. Needs root, `ip netns`, nftables, ethtool, conntrack and
 # python3; otherwise prints why it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
 # only that cells connect and searches find (not which path they took).
 # Binaries: $T2U_BIN or the release build with scripts/test.sh's flags.
@@ -52,6 +52,7 @@ if command -v miniupnpd >/dev/null 2>&1; then
 else
     echo "netlab: port mapping skipped: miniupnpd missing (.ci/run installs miniupnpd-nftables)"
 fi
+step "netcheck (symmetric, cone, miniupnpd)" "$here/netcheck.sh"
 leaked="$(comm -13 <(echo "$before") <(lab_namespaces) | tr '\n' ' ')"
 if [ -n "${leaked// /}" ]; then
     echo "netlab: namespaces left behind: $leaked" >&2

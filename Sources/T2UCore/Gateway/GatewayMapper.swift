@@ -15,6 +15,9 @@ public struct GatewayMapper {
     public let gateway: NetAddress?
     public let config: GatewayMapperConfig
     public private(set) var active: GatewayMapping?
+    /// Protocols the LAN answered in (a PCP or NAT-PMP response of any result, an IGD whose
+    /// description parsed), whether or not they granted: what `t2u netcheck` reports.
+    public private(set) var answered: Set<GatewayProtocol> = []
 
     private let nonce: [UInt8]
     private let portSeed: UInt64
@@ -80,6 +83,19 @@ public struct GatewayMapper {
         }
         if case .searching(_, let next) = upnpTrack { deadlines.append(next) }
         return deadlines.min()
+    }
+
+    /// No request of this round is waiting for an answer (each protocol granted, failed or was
+    /// never started): a one-shot probe (`t2u netcheck`) can stop here.
+    public var isSettled: Bool {
+        switch gatewayTrack {
+        case .pcp, .natPMP: return false
+        case .idle, .failed: break
+        }
+        switch upnpTrack {
+        case .searching, .describing, .adding, .addressing, .renewing: return false
+        case .idle, .mapped, .failed: return true
+        }
     }
 
     public mutating func poll(now: Instant) -> [GatewayMapperAction] {
@@ -189,6 +205,7 @@ public struct GatewayMapper {
             guard response.status == 200 else { return failUPnP("IGD description: HTTP status \(response.status)", now: now) }
             do {
                 let service = try IGDService.parse(description: response.body, location: location)
+                answered.insert(.upnp)
                 out += addPortMapping(service, port: internalPort, lease: config.lifetimeSeconds, attempt: 0)
             } catch {
                 return failUPnP("IGD description: \(error)", now: now)
@@ -285,6 +302,7 @@ public struct GatewayMapper {
     }
 
     private mutating func receivePCP(_ response: PCPMessage.Response, now: Instant) throws(GatewayParseError) -> [GatewayMapperAction] {
+        answered.insert(.pcp)
         switch response {
         case .announce(_, let seconds):
             return checkEpoch(seconds, now: now)
@@ -318,6 +336,7 @@ public struct GatewayMapper {
     }
 
     private mutating func receiveNATPMP(_ response: NATPMPMessage.Response, now: Instant) throws(GatewayParseError) -> [GatewayMapperAction] {
+        answered.insert(.natPMP)  // a NAT-PMP answer to PCP too: the gateway speaks NAT-PMP
         switch (response, gatewayTrack) {
         case (.mapUDP(NATPMPMessage.unsupportedVersion, _, _, _, _), .pcp), (.externalAddress(NATPMPMessage.unsupportedVersion, _, _), .pcp):
             // A NAT-PMP gateway's answer to PCP (RFC 6887 §9).
@@ -441,7 +460,9 @@ public struct GatewayMapper {
         retryAt = nil
         scheduleRenewal(lifetime: mapping.lifetimeSeconds, now: now)
         var out: [GatewayMapperAction] = changed ? [.mapped(mapping)] : []
-        if mapping.via != .upnp, case .searching = upnpTrack { upnpTrack = .failed("\(mapping.via.rawValue) granted first") }
+        if mapping.via != .upnp, !config.searchUPnPAfterGrant, case .searching = upnpTrack {
+            upnpTrack = .failed("\(mapping.via.rawValue) granted first")
+        }
         if mapping.via == .upnp {
             switch gatewayTrack {
             case .pcp(let attempt, _) where attempt > 0:

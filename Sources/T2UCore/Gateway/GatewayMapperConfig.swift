@@ -19,6 +19,9 @@ public struct GatewayMapperConfig: Sendable {
     public var retryAfterFailure = Nanos.seconds(300)
     /// Renewal of a permanent UPnP lease (re-adds it in case the router forgot it).
     public var permanentLeaseRenewal = Nanos.seconds(1800)
+    /// Keep searching for a UPnP IGD after PCP or NAT-PMP granted (its own grant is then taken
+    /// back): a diagnosis (`t2u netcheck`) wants every protocol the LAN speaks, an agent does not.
+    public var searchUPnPAfterGrant = false
     /// UPnP NewPortMappingDescription.
     public var label = "t2u"
 

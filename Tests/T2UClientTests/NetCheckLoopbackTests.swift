@@ -1,0 +1,104 @@
+import Logging
+import NIOPosix
+import T2UCore
+import T2UServer
+import Testing
+
+@testable import T2UClient
+
+/// `NetCheck.run` against an in-process server on 127.0.0.1: UDP reachable with a measured
+/// latency, no NAT (the server sees our own socket) so the mapping is endpoint-independent,
+/// hairpinning trivially works, and the key the server states is compared with --key.
+@Suite(.serialized) struct NetCheckLoopbackTests {
+    /// A server whose observation port is main + 1, as deployed (port 0 would pick both at
+    /// random, and netcheck, like the agents, probes main + 1).
+    static func startServer(_ config: ServerConfig) async throws -> TestServer {
+        var lastError: Error?
+        for _ in 0..<20 {
+            let port = Int.random(in: 20_000..<60_000)
+            let server = TestServer(config: config, port: port)
+            do {
+                try await server.start()
+                return server
+            } catch {
+                lastError = error
+                await server.stop()
+            }
+        }
+        throw lastError!
+    }
+
+    @Test func loopbackServerIsReachableAndUnNATted() async throws {
+        let config = ServerConfig()
+        let server = try await Self.startServer(config)
+        defer { Task { await server.stop() } }
+        var options = NetCheckOptions(server: "127.0.0.1:\(server.port)", serverPort: 7000,
+                                      serverKey: Hex.encode(config.identity.publicKey))
+        options.portMapping = false
+        let started = ContinuousClock.now
+        let report = try await NetCheck.run(options)
+        let elapsed = ContinuousClock.now - started
+        #expect(report.udp)
+        let row = try #require(report.servers.first)
+        #expect(row.udpReachable && row.probesAnswered == 3 && row.family == "IPv4")
+        #expect((row.latencyMillis ?? -1) >= 0 && (row.latencyMillis ?? 99) < 50)
+        #expect(row.mappedAddress?.hasPrefix("127.0.0.1:") == true && row.observationMappedAddress == row.mappedAddress)
+        #expect(report.mapping == .endpointIndependent && report.behindNAT == false)
+        #expect(report.hairpinning == true)
+        #expect(row.serverKey == "matches")
+        #expect(!report.portMappingChecked && report.portMappingNote == "turned off")
+        #expect(report.verdict.hasPrefix("UDP works; no NAT"))
+        #expect(elapsed < .seconds(2), "everything answered: no wait for the timeout (\(elapsed))")
+    }
+
+    @Test func silentPortTimesOutAndWrongKeyIsReported() async throws {
+        let config = ServerConfig()
+        let server = try await Self.startServer(config)
+        defer { Task { await server.stop() } }
+        // Port 9 on loopback (discard: nothing listens) next to the real server with a wrong key.
+        var options = NetCheckOptions(server: "127.0.0.1:\(server.port),127.0.0.1:9", serverPort: 7000,
+                                      serverKey: String(repeating: "ab", count: 32))
+        options.portMapping = false
+        options.timeout = .milliseconds(700)
+        let started = ContinuousClock.now
+        let report = try await NetCheck.run(options)
+        let elapsed = ContinuousClock.now - started
+        #expect(report.servers.map(\.udpReachable) == [true, false])
+        #expect(report.servers.map(\.serverKey) == ["differs", "no answer"])
+        #expect(report.verdict.hasPrefix("UDP works (no answer from 127.0.0.1:9)"))
+        #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(3), "bounded by the timeout (\(elapsed))")
+    }
+
+    /// A server on ::1 (skipped where the host has no IPv6 loopback): the row says IPv6 and the
+    /// report that a server answers over IPv6.
+    @Test func ipv6ServerAnswers() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var runner: ServerRunner?
+        for _ in 0..<20 where runner == nil {
+            var options = ServerRunner.Options()
+            options.bindHost = "::1"
+            options.port = Int.random(in: 20_000..<60_000)
+            let candidate = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server6"), group: group)
+            if (try? await candidate.start()) != nil { runner = candidate } else { try? await candidate.shutdown() }
+        }
+        guard let runner else {
+            try? await group.shutdownGracefully()
+            return  // no IPv6 loopback here
+        }
+        var options = NetCheckOptions(server: "[::1]:\(runner.options.port)", serverPort: 7000)
+        options.portMapping = false
+        let report = try await NetCheck.run(options)
+        try? await runner.shutdown()
+        try? await group.shutdownGracefully()
+        #expect(report.servers.map(\.family) == ["IPv6"] && report.servers[0].udpReachable)
+        #expect(report.ipv6ServerReachable == true && report.mapping == .endpointIndependent)
+        #expect(report.verdict.hasSuffix("IPv6 works"))
+    }
+
+    @Test func badArgumentsFailClosed() async {
+        await #expect(throws: T2UClientError.self) { try await NetCheck.run(NetCheckOptions(server: "", serverPort: 7000)) }
+        await #expect(throws: T2UClientError.self) {
+            try await NetCheck.run(NetCheckOptions(server: "127.0.0.1", serverPort: 7000, serverKey: "nothex"))
+        }
+    }
+}

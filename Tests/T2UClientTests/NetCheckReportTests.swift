@@ -1,0 +1,104 @@
+import Foundation
+import T2UCore
+import Testing
+
+@testable import T2UClient
+
+/// The netcheck report and its verdict from synthetic measurements (no network).
+@Suite struct NetCheckReportTests {
+    static let server = NetAddress(ipv4: (192, 0, 2, 10), port: 7000)
+    static let observation = NetAddress(ipv4: (192, 0, 2, 10), port: 7001)
+    static let lan: NetAddress.Host = .v4(0xC0A8_0102)  // 192.168.1.2
+
+    static func answered(main: UInt16, observed: UInt16?, rtts: [Int64] = [12, 10, 30]) -> NetCheckProbe.ServerResult {
+        let publicHost: NetAddress.Host = .v4(0xCB00_7105)  // 203.0.113.5
+        return NetCheckProbe.ServerResult(
+            server: server, observation: observation,
+            main: .init(rtts: rtts.map { .milliseconds($0) }, mapped: NetAddress(host: publicHost, port: main), sent: 3),
+            observed: .init(rtts: observed == nil ? [] : [.milliseconds(11)], mapped: observed.map { NetAddress(host: publicHost, port: $0) }, sent: 3))
+    }
+
+    static func make(_ results: [NetCheckProbe.ServerResult], hairpin: Bool? = false, mapping: NetCheckReport.PortMappingFacts? = .init(protocols: []),
+                     interfaces: [NetAddress.Host] = [lan]) -> NetCheckReport {
+        NetCheckReport.make(probe: results, hairpin: hairpin, local: interfaces.map { NetAddress(host: $0, port: 5555) },
+                            interfaces: interfaces, portMapping: mapping)
+    }
+
+    @Test func symmetricNATWithoutPortMapping() {
+        let r = Self.make([Self.answered(main: 40_000, observed: 52_113)])
+        #expect(r.udp && r.behindNAT == true && r.mapping == .endpointDependent && r.portAllocation == "random")
+        #expect(r.servers[0].latencyMillis == 12 && r.servers[0].probesAnswered == 3)
+        #expect(r.servers[0].mappedAddress == "203.0.113.5:40000")
+        #expect(r.verdict == "UDP works; NAT maps per destination (symmetric, random ports): a direct link needs the peer to be cone or a port mapping; with a symmetric peer the link is relayed; no UPnP/NAT-PMP/PCP on this LAN; no hairpinning (peers behind this same NAT meet on the LAN, not through its public address)")
+        #expect(r.lines.contains("mapping: endpoint-dependent (symmetric), ports random"))
+        #expect(r.lines.contains("port mapping: none"))
+        #expect(r.tcp443.hasPrefix("not implemented"))
+    }
+
+    @Test func sequentialSymmetricWithUPnPSaysTheMappingHelps() {
+        let granted = GatewayMapping(via: .upnp, external: NetAddress(ipv4: (203, 0, 113, 5), port: 41_000), lifetimeSeconds: 60)
+        let r = Self.make([Self.answered(main: 40_000, observed: 40_001)], mapping: .init(protocols: [.upnp, .pcp], granted: granted))
+        #expect(r.portAllocation == "sequential (+1)")
+        #expect(r.portMappingProtocols == ["PCP", "UPnP-IGD"])
+        #expect(r.verdict.contains("NAT maps per destination (symmetric, sequential ports, predictable): the port mapping this LAN offers makes it direct with symmetric peers too"))
+        #expect(r.verdict.contains("PCP, UPnP-IGD available on this LAN"))
+        #expect(r.lines.contains("port mapping: PCP, UPnP-IGD (granted 203.0.113.5:41000 by UPnP-IGD for 60 s, deleted again)"))
+    }
+
+    @Test func coneNATAndNoNAT() {
+        let cone = Self.make([Self.answered(main: 40_000, observed: 40_000)], hairpin: true)
+        #expect(cone.mapping == .endpointIndependent && cone.behindNAT == true && cone.hairpinning == true)
+        #expect(cone.verdict.hasPrefix("UDP works; NAT maps one public port for all destinations (endpoint-independent, cone)"))
+        #expect(!cone.verdict.contains("hairpinning"))
+        // The server saw our own address: no NAT, and mapping trivially endpoint-independent.
+        let publicHost: NetAddress.Host = .v4(0xCB00_7105)
+        let open = Self.make([Self.answered(main: 5555, observed: 5555)], interfaces: [publicHost])
+        #expect(open.behindNAT == false && open.mapping == .endpointIndependent)
+        #expect(open.verdict.contains("no NAT"))
+        #expect(open.lines.contains("NAT: none"))
+    }
+
+    @Test func udpBlockedSaysSoAndNothingElse() {
+        let silent = NetCheckProbe.ServerResult(server: Self.server, observation: Self.observation,
+                                                main: .init(sent: 3), observed: .init(sent: 3))
+        let r = Self.make([silent], hairpin: nil, mapping: nil)
+        #expect(!r.udp && r.mapping == .unknown && r.behindNAT == nil && r.hairpinning == nil && !r.portMappingChecked)
+        #expect(r.verdict == "UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here; TCP/443 not checked (netcheck measures UDP only)")
+        #expect(r.lines.contains("server 192.0.2.10:7000 (IPv4): no UDP answer (3 probes)"))
+        #expect(r.lines.contains("hairpinning: not tested"))
+    }
+
+    @Test func observationPortSilentLeavesMappingUnknown() {
+        let r = Self.make([Self.answered(main: 40_000, observed: nil)])
+        #expect(r.udp && r.mapping == .unknown && r.behindNAT == true, "the main port alone saw a public address")
+        #expect(r.verdict.contains("NAT mapping not measured"))
+    }
+
+    @Test func twoServersMeasureTheMappingWhenObservationPortsAreSilent() {
+        var other = Self.answered(main: 40_003, observed: nil)
+        other.server = NetAddress(ipv4: (192, 0, 2, 11), port: 7000)
+        let r = Self.make([Self.answered(main: 40_000, observed: nil), other])
+        #expect(r.mapping == .endpointDependent && r.portAllocation == "sequential (+3)")
+        #expect(r.servers.map(\.mapping) == [.unknown, .unknown], "each server alone could not tell")
+    }
+
+    @Test func ipv6FactsAndServerKey() throws {
+        let v6Server = NetAddress(host: .v6(0x2001_0db8_0000_0000, 1), port: 7000)
+        let v6 = NetCheckProbe.ServerResult(server: v6Server, observation: nil, main: .init(sent: 3), statedKey: [UInt8](repeating: 1, count: 32))
+        var v4 = Self.answered(main: 40_000, observed: 40_000)
+        v4.statedKey = [UInt8](repeating: 2, count: 32)
+        let global: NetAddress.Host = .v6(0x2001_0db8_0001_0000, 2)
+        let r = NetCheckReport.make(probe: [v4, v6], hairpin: true, local: [], interfaces: [Self.lan, global], portMapping: nil,
+                                    portMappingNote: "turned off", expectedKey: [UInt8](repeating: 2, count: 32))
+        #expect(r.ipv6Global && r.ipv6ServerReachable == false)
+        #expect(r.servers.map(\.family) == ["IPv4", "IPv6"] && r.servers.map(\.serverKey) == ["matches", "differs"])
+        #expect(r.verdict.hasSuffix("IPv6 address present but no server answered over IPv6"))
+        #expect(r.lines.contains("port mapping: not checked (turned off)"))
+        #expect(r.localAddresses == ["192.168.1.2", "2001:db8:1:0:0:0:0:2"])
+        // One JSON object that decodes to the same report.
+        let data = try JSONEncoder().encode(r)
+        #expect(try JSONDecoder().decode(NetCheckReport.self, from: data) == r)
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        #expect(object?["mapping"] as? String == "endpoint-independent" && object?["tcp443"] != nil)
+    }
+}
