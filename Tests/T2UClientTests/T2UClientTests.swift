@@ -77,10 +77,14 @@ import Testing
             }
             for try await same in tasks { #expect(same, "an echo differs") }
         }
+        let transferEnded = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(1100))
         let rate = try #require(await client.rate(port))
         #expect(rate.totalSent >= 4 * 150_000 && rate.totalReceived >= 4 * 150_000, "\(rate)")
-        #expect(rate.averageKBps > 0 && rate.currentKBps > 0, "\(rate)")
+        #expect(rate.averageKBps > 0, "\(rate)")
+        // The current rate covers the last ~5 s: a test task left waiting longer than that
+        // (a loaded 2-core machine) reads 0, rightly (RateMeterTests checks the window itself).
+        if ContinuousClock.now - transferEnded < .seconds(4) { #expect(rate.currentKBps > 0, "\(rate)") }
         let all = try #require(await client.rate(0))
         #expect(all.totalSent == rate.totalSent)
         #expect(await client.rate(1) == nil)
