@@ -138,6 +138,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         stream.onDatagram = { [unowned self] datagram, server in self.deliver(datagram, from: server) }
         stream.onChange = { [unowned self] in self.requestStep() }
         stream.onProbe = { [unowned self] server in self.probeServerOverUDP(server) }
+        // Tries lost on the old way go again at once on the new one.
+        stream.onCarrierChange = { [unowned self] _ in self.signaling?.retransmitNow(now: Self.now()) }
         serverStream = stream
         requestStep()
     }

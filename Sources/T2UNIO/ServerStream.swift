@@ -34,6 +34,8 @@ public final class ServerStream {
     var onDatagram: ((ByteBuffer, NetAddress) -> Void)?
     /// The selector changed its mind or has a new deadline: the owner steps.
     var onChange: (() -> Void)?
+    /// Server traffic moved between UDP and the stream (true: now on the stream).
+    var onCarrierChange: ((Bool) -> Void)?
     /// The selector wants a UDP probe sent to `server`.
     var onProbe: ((NetAddress) -> Void)?
 
@@ -92,8 +94,11 @@ public final class ServerStream {
         guard selector.udpUnansweredSince != nil || selector.stream != .idle else { return }
         let wasCarrying = selector.carriesOverStream
         selector.receivedOverUDP(now: now)
-        if wasCarrying { logger.notice("UDP to the server answers again: leaving the TCP fallback", metadata: ["server": "\(server)"]) }
         act(now: now)
+        if wasCarrying {
+            logger.notice("UDP to the server answers again: leaving the TCP fallback", metadata: ["server": "\(server)"])
+            onCarrierChange?(false)
+        }
     }
 
     func nextDeadline() -> Instant? { selector.nextDeadline() }
@@ -116,6 +121,7 @@ public final class ServerStream {
         onDatagram = nil
         onChange = nil
         onProbe = nil
+        onCarrierChange = nil
     }
 
     private func act(now: Instant) {
@@ -177,10 +183,11 @@ public final class ServerStream {
         counters.upgrades &+= 1
         let now = EndpointDriver.now()
         selector.streamUp(now: now)
+        act(now: now)
         if selector.carriesOverStream {
             logger.notice("server traffic now goes over TCP/TLS (UDP to the server is silent)", metadata: ["server": "\(server)"])
+            onCarrierChange?(true)
         }
-        act(now: now)
         onChange?()
     }
 
@@ -208,8 +215,10 @@ public final class ServerStream {
     }
 
     private func lost() {
+        let wasCarrying = selector.carriesOverStream
         abandonChannel()
         selector.streamDown(now: EndpointDriver.now())
+        if wasCarrying { onCarrierChange?(false) }
         onChange?()
     }
 }
