@@ -64,6 +64,8 @@ final class StreamPeerHandler: ChannelInboundHandler {
     private var peer: StreamPeer?
     private var deframer: StreamDeframer
     private var upgradeTimer: Scheduled<Void>?
+    /// Refused: answering 404 and closing; nothing more is read.
+    private var refusing = false
 
     init(driver: ServerDriver, remote: NetAddress, limits: StreamListener.Limits) {
         self.driver = driver
@@ -78,6 +80,7 @@ final class StreamPeerHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refusing else { return }
         var bytes = Self.unwrapInboundIn(data)
         do {
             if peer == nil {
@@ -87,10 +90,14 @@ final class StreamPeerHandler: ChannelInboundHandler {
                     try StreamUpgrade.checkRequest(head!.readableBytesView.prefix(length))
                 } catch {
                     // Not ours: answer as a web server would and close.
+                    refusing = true
+                    head = nil
+                    driver.streamRejected(from: remote, reason: "\(error)")
                     var answer = context.channel.allocator.buffer(capacity: StreamUpgrade.notFound.count)
                     answer.writeBytes(StreamUpgrade.notFound)
-                    context.writeAndFlush(Self.wrapOutboundOut(answer)).whenComplete { _ in context.channel.close(promise: nil) }
-                    throw error
+                    let channel = context.channel
+                    context.writeAndFlush(Self.wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
+                    return
                 }
                 head!.moveReaderIndex(forwardBy: length)
                 bytes = head!
@@ -107,8 +114,11 @@ final class StreamPeerHandler: ChannelInboundHandler {
             let driver = self.driver, remote = self.remote
             try deframer.feed(bytes) { driver.receivedFromStream($0, from: remote) }
         } catch {
+            // A head without end or a bad frame: nothing more is read from this connection.
+            refusing = true
+            head = nil
             driver.streamRejected(from: remote, reason: "\(error)")
-            if peer != nil { context.close(promise: nil) }
+            context.close(promise: nil)
         }
     }
 
