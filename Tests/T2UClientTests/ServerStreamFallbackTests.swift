@@ -49,6 +49,7 @@ import Testing
             try await waitUntil("client registered over TCP", seconds: 15) { await client.status() == .connected }
             let streams = try await runner.streamCounters()
             #expect(streams.open == 2, "client and device each on a stream: \(streams)")
+            #expect(await client.serverTransport() == .tcp)
 
             let query = try await client.query("cam-tcp")
             #expect(query.online)
