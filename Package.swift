@@ -14,6 +14,8 @@ let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres
 let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 
 let package = Package(
     name: "t2u",
@@ -46,6 +48,9 @@ let package = Package(
         // No traits: the server reads its own key = value format through a custom provider.
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // TLS only as camouflage for the TCP fallback (the t2u handshake authenticates the server).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // The build's version from git (scripts/version.sh through the VersionPlugin prebuild command).
@@ -57,9 +62,9 @@ let package = Package(
         // never linked into libt2u or the agents.
         .target(name: "T2USim", dependencies: ["T2UCore", nioCore]),
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge.
-        .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, logging]),
+        .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, nioSSL, logging]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, crypto, logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals]),
+        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, nioSSL, x509, crypto, logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -83,9 +88,9 @@ let package = Package(
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
-        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, crypto, logging]),
+        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioSSL, crypto, logging]),
         .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging, postgres]),
+        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioSSL, logging, postgres]),
         .testTarget(name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]

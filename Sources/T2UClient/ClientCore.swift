@@ -81,13 +81,14 @@ final class ClientCore: @unchecked Sendable {
     /// Binds the UDP socket (in `udpPortRange` if set) and starts signaling.
     func start() -> EventLoopFuture<Void> {
         let candidates: [Int] = options.udpPortRange.map { $0.map(Int.init) } ?? [0]
-        return bind(candidates[...]).map { bound in
+        return bind(candidates[...]).flatMapThrowing { bound in
             let port = UInt16(bound.port ?? 0)
             self.lanCandidates = LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(self.serverAddress.host))
             self.signaling.localAddresses = self.lanCandidates
             self.driver.onPunch = { datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
             self.driver.onSendFailure = { failure, _ in self.sendRefused(failure) }
             self.driver.attachSignaling(self.signaling) { self.signalingEvent($0) }
+            if let streamOptions = self.options.serverStream { try self.driver.attachServerStream(streamOptions) }
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 let now = NIODeadline.now()
                 for port in self.ports.values { port.sampleRates(now: now) }

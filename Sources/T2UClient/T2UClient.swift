@@ -60,7 +60,7 @@ public final class T2UClient: Sendable {
     private var isShutDown: Bool { shutDown.withLock { $0 } }
 
     /// Runs `body` on the SDK thread; nil once shut down.
-    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async -> T? {
+    func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async -> T? {
         guard !isShutDown else { return nil }
         let core = self.core
         return try? await core.loop.submit { core.isShutDown ? nil : body(core) }.get()

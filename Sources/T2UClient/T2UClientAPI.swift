@@ -1,4 +1,5 @@
 import T2UCore
+import T2UNIO
 
 // API CONTRACT of the client SDK (T2UClient). The C ABI (Sources/T2U), the `t2u` command and the
 // demo code against these declarations; the implementation fills them in.
@@ -43,6 +44,9 @@ public struct T2UClientOptions: Sendable {
     public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     /// Where device keys are pinned (trust on first use; a changed key is refused with -6).
     public var knownDevices: KnownDevicesLocation = .default
+    /// TCP/TLS fallback to the server (its `tcp-port`), opened only while UDP to the server goes
+    /// unanswered; relayed links then go over it too. nil: UDP only.
+    public var serverStream: ServerStreamOptions?
 
     /// The paths a link may use, relative to the relay at `relay`; nil when the switches
     /// contradict each other (no path would be left).

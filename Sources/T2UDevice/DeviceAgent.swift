@@ -110,8 +110,10 @@ public final class DeviceAgent: Sendable {
             config.rotatingFrom = options.rotatingFrom
             config.fallbackServers = Array(servers.dropFirst())
             config.classifiesNAT = true
+            let streamOptions = options.serverStream
             try await loop.submit { [config] in
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
+                if let streamOptions { try driver.attachServerStream(streamOptions) }
             }.get()
             if options.portMapping && !LocalAddresses.isLoopback(server.host) {
                 runtime.startPortMapping(port: port, candidates: config.candidates)

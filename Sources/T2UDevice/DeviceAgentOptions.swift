@@ -1,4 +1,5 @@
 import T2UCore
+import T2UNIO
 
 /// Everything `t2usvr` is started with.
 public struct DeviceAgentOptions: Sendable {
@@ -42,6 +43,9 @@ public struct DeviceAgentOptions: Sendable {
     /// mapped address as a candidate: behind a router that grants it, even a symmetric NAT is
     /// crossed directly. Off when the server is on loopback (nothing to cross).
     public var portMapping = true
+    /// TCP/TLS fallback to the server (its `tcp-port`), opened only while UDP to the server goes
+    /// unanswered; nil: UDP only.
+    public var serverStream: ServerStreamOptions?
 
     public init(uuid: String, server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.uuid = uuid

@@ -29,6 +29,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     /// Signaling to the server over the same socket, if attached.
     public private(set) var signaling: SignalingClient?
     private var signalingHandler: ((SignalingClientEvent) -> Void)?
+    /// The TCP/TLS fallback to the signaling server, if attached (`attachServerStream`).
+    public private(set) var serverStream: ServerStream?
     /// Called for every connection a peer opens to us (device side).
     public var onAccept: ((Connection) -> Void)?
     /// Called for every traversal punch (first byte 0x10) with the socket it arrived on
@@ -127,6 +129,21 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         requestStep()
     }
 
+    /// Adds the TCP/TLS fallback for the attached signaling client's server: used only while
+    /// UDP to the server goes unanswered (`ServerPathSelector`). Call after `attachSignaling`.
+    public func attachServerStream(_ options: ServerStreamOptions) throws {
+        eventLoop.preconditionInEventLoop()
+        guard let signaling else { preconditionFailure("attachServerStream needs the signaling client attached first") }
+        let stream = try ServerStream(options: options, server: signaling.config.server, eventLoop: eventLoop, logger: logger)
+        stream.onDatagram = { [unowned self] datagram, server in self.deliver(datagram, from: server) }
+        stream.onChange = { [unowned self] in self.requestStep() }
+        stream.onProbe = { [unowned self] server in self.probeServerOverUDP(server) }
+        // Tries lost on the old way go again at once on the new one.
+        stream.onCarrierChange = { [unowned self] _ in self.signaling?.retransmitNow(now: Self.now()) }
+        serverStream = stream
+        requestStep()
+    }
+
     /// Routes `connection`'s events to `handler` (replacing any previous one).
     public func setEventHandler(for connection: Connection, _ handler: @escaping EventHandler) {
         eventLoop.preconditionInEventLoop()
@@ -166,6 +183,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
             self.onAccept = nil
             self.signaling = nil
             self.signalingHandler = nil
+            self.serverStream?.close()
+            self.serverStream = nil
             self.onPunch = nil
             self.onSendFailure = nil
             let auxiliaryClosed = self.closeAllAuxiliary()
@@ -177,6 +196,13 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     // MARK: UDPDatagramSink
 
     public func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
+        guard !closed else { return }
+        if let serverStream, address == serverStream.server { serverStream.receivedOverUDP(now: Self.now()) }
+        deliver(datagram, from: address)
+    }
+
+    /// A datagram from the main socket or from the server's fallback stream.
+    private func deliver(_ datagram: ByteBuffer, from address: NetAddress) {
         guard !closed else { return }
         let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self)
         if let signaling, let first, SignalingMessage.isSignaling(firstByte: first) {
@@ -225,6 +251,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     private func step() {
         stepScheduled = false
         guard !closed else { return }
+        if let serverStream, let server = signaling?.config.server, server != serverStream.server {
+            serverStream.retarget(server, now: Self.now())
+        }
         while let accepted = endpoint.pollAccepted() {
             onAccept?(accepted)
         }
@@ -259,8 +288,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         var sent = 0
         if let signaling {
             while sent < Self.maxDatagramsPerDrain, let destination = signaling.pollTransmit(now: now, into: &scratch) {
-                udp.enqueue(scratch, to: destination)
                 sent += 1
+                if divertedToServerStream(scratch, to: destination, now: now) { continue }
+                udp.enqueue(scratch, to: destination)
             }
         }
         // Routes exist only while traversal uses auxiliary sockets: no lookup otherwise.
@@ -268,6 +298,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         var flushAuxiliary: [AuxiliarySocket] = []
         while sent < Self.maxDatagramsPerDrain, let destination = endpoint.pollTransmit(now: now, into: &scratch) {
             sent += 1
+            if divertedToServerStream(scratch, to: destination, now: now) { continue }
             if routed, let index = routes[destination], let socket = auxiliary[index], let aux = socket.udp {
                 aux.enqueue(scratch, to: destination)
                 if !flushAuxiliary.contains(where: { $0 === socket }) { flushAuxiliary.append(socket) }
@@ -277,16 +308,34 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
             if !udp.isWritable { break }
         }
         if sent > 0 { udp.flush() }
+        serverStream?.flush()
         for socket in flushAuxiliary { socket.udp?.flush() }
         if sent == Self.maxDatagramsPerDrain { requestStep() }
     }
 
-    /// The earlier of the transport's and the signaling client's deadlines.
+    /// Server-bound datagrams go down the fallback stream while it is the chosen path (true);
+    /// otherwise they go over UDP and count towards the silence that opens it.
+    private func divertedToServerStream(_ datagram: ByteBuffer, to destination: NetAddress, now: Instant) -> Bool {
+        guard let serverStream, destination == serverStream.server else { return false }
+        if serverStream.send(datagram) { return true }
+        serverStream.sentOverUDP(now: now)
+        return false
+    }
+
+    /// One HELLO over UDP while on the stream: the server answers it statelessly (CHALLENGE,
+    /// which the signaling client ignores), and that answer tells UDP works again.
+    private func probeServerOverUDP(_ server: NetAddress) {
+        guard let udp, let signaling else { return }
+        var probe = ByteBufferAllocator().buffer(capacity: 64)
+        let requestID = UInt32.random(in: 1...UInt32.max)
+        SignalingMessage.hello(requestID: requestID, role: signaling.config.role).write(into: &probe)
+        udp.enqueue(probe, to: server)
+        udp.flush()
+    }
+
+    /// The earliest of the transport's, the signaling client's and the fallback's deadlines.
     private func nextDeadline() -> Instant? {
-        switch (endpoint.nextDeadline(), signaling?.nextDeadline()) {
-        case let (a?, b?): return min(a, b)
-        case let (a, b): return a ?? b
-        }
+        [endpoint.nextDeadline(), signaling?.nextDeadline(), serverStream?.nextDeadline()].compactMap { $0 }.min()
     }
 
     private func armTimer() {
@@ -314,6 +363,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         }
         if let signaling, let next = signaling.nextDeadline(), next <= now {
             signaling.handleTimeout(now: now)
+        }
+        if let serverStream, let next = serverStream.nextDeadline(), next <= now {
+            serverStream.handleTimeout(now: now)
         }
         step()
     }

@@ -34,6 +34,7 @@ public struct ServerConfigFile: Equatable, Sendable {
     public static let schema: [String: Kind] = [
         "port": .port,
         "observation-port": .port,
+        "tcp-port": .port,
         "bind": .text,
         "key-file": .text,
         "log-level": .logLevel,

@@ -82,6 +82,7 @@ extension ServerSettings {
         options.bindHost = self["bind"] ?? "0.0.0.0"
         if let port = integer("port") { options.port = port }
         options.observationPort = integer("observation-port")
+        options.tcpPort = integer("tcp-port")
         if let url = self["database"] {
             do {
                 options.database = PostgresSync.Options(url: try PostgresURL(url), clusterKey: try clusterKey())

@@ -13,6 +13,10 @@ public final class ServerRunner: @unchecked Sendable {
         public var port = 7000
         /// Observation port; nil means port + 1 (or OS-chosen when port is 0).
         public var observationPort: Int?
+        /// TCP/TLS fallback port (`--tcp-port`) for agents whose UDP is blocked; nil: none, 0: OS-chosen (tests).
+        public var tcpPort: Int?
+        /// Bounds of the TCP fallback listener.
+        var streamLimits = StreamListener.Limits()
         /// The admin HTTP endpoint (`/metrics`, `/status`); nil (the default) serves none.
         public var admin: AdminAddress?
         /// Share presence with other servers through PostgreSQL (`--database`); nil: in memory.
@@ -40,6 +44,8 @@ public final class ServerRunner: @unchecked Sendable {
     public let metrics = ServerMetrics()
     /// Where the admin endpoint listens once started (nil without `Options.admin`).
     public private(set) var adminAddress: SocketAddress?
+    /// Where the TCP/TLS fallback listens once started (nil without `Options.tcpPort`).
+    public private(set) var streamAddress: SocketAddress?
     private var sync: PostgresSync?
 
     public init(config: ServerConfig, options: Options, logger: Logger, group: MultiThreadedEventLoopGroup? = nil) {
@@ -75,6 +81,19 @@ public final class ServerRunner: @unchecked Sendable {
             throw error
         }
         channels = [main, observation]
+        if let tcpPort = options.tcpPort {
+            let channel: Channel
+            do {
+                channel = try await StreamListener.bind(host: options.bindHost, port: tcpPort, limits: options.streamLimits, driver: driver, loop: loop)
+            } catch {
+                for channel in channels { try? await channel.close() }
+                channels = []
+                throw BindFailure(error, transport: "TCP", host: options.bindHost, port: tcpPort, option: "--tcp-port") ?? error
+            }
+            channels.append(channel)
+            streamAddress = channel.localAddress
+            logger.info("TCP/TLS fallback listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        }
         if let admin = options.admin {
             let metrics = self.metrics
             let channel: Channel
@@ -117,6 +136,16 @@ public final class ServerRunner: @unchecked Sendable {
     public func counters() async throws -> ServerCounters {
         guard let driver else { return ServerCounters() }
         return try await driver.eventLoop.submit { driver.core.counters }.get()
+    }
+
+    /// The TCP fallback listener's counters, read on the core's event loop.
+    public func streamCounters() async throws -> StreamCounters {
+        guard let driver else { return StreamCounters() }
+        return try await driver.eventLoop.submit {
+            var counters = driver.streamCounters
+            counters.open = driver.streams.count
+            return counters
+        }.get()
     }
 
     /// A snapshot of the core (counters and gauges), read on its event loop.
@@ -165,6 +194,9 @@ public final class ServerRunner: @unchecked Sendable {
         }
         for channel in channels { try? await channel.close() }
         channels = []
+        if let driver {
+            try? await driver.eventLoop.submit { driver.closeStreams() }.get()
+        }
         if let driver {
             let counters = try await driver.eventLoop.submit { driver.core.counters }.get()
             logger.info("t2u-server stopped", metadata: [
@@ -289,6 +321,11 @@ final class ServerDriver: @unchecked Sendable {
     var bindings: PersistentDeviceBindings?
     var bindingStore: BindingsFileStore?
     var adminToken: [UInt8]?
+    /// Upgraded TCP fallback streams by the peer address the core knows them by.
+    var streams: [NetAddress: StreamPeer] = [:]
+    /// Accepted TCP fallback connections, upgraded or not (bounded by `maxConnections`).
+    var streamConnections = 0
+    var streamCounters = StreamCounters()
     private var timer: Scheduled<Void>?
     private var timerAt: Instant?
     private var stopped = false
@@ -334,9 +371,13 @@ final class ServerDriver: @unchecked Sendable {
 
     func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
         guard let source = NetAddress(envelope.remoteAddress) else { return }
+        received(envelope.data, from: source, on: socket)
+    }
+
+    func received(_ datagram: ByteBuffer, from source: NetAddress, on socket: ServerSocket) {
         let rejectedBefore = core.counters.rejectedCount
         let now = Self.clock()
-        core.receive(envelope.data, from: source, on: socket, now: now)
+        core.receive(datagram, from: source, on: socket, now: now)
         if core.counters.rejectedCount != rejectedBefore, let reason = core.counters.lastRejected {
             activityLog.rejected(reason, from: source, now: now)
         }
@@ -353,13 +394,17 @@ final class ServerDriver: @unchecked Sendable {
         guard !stopped else { return }
         let now = Self.clock()
         var written: Set<ServerSocket> = []
+        var streamsWritten: [ObjectIdentifier: StreamPeer] = [:]
+        let anyStreams = !streams.isEmpty
         while let (datagram, transmit) = core.pollDatagram(now: now) {
+            if anyStreams, sendOnStream(datagram, to: transmit.destination, socket: transmit.socket, written: &streamsWritten) { continue }
             guard let channel = channels[transmit.socket] else { continue }
             let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: datagram)
             channel.write(envelope, promise: nil)
             written.insert(transmit.socket)
         }
         for socket in written { channels[socket]?.flush() }
+        for peer in streamsWritten.values { peer.flush() }
         while let intro = core.pollPeerIntroduction() { peerSink?(intro) }
         persistBindings()
         rearm()

@@ -24,7 +24,7 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             A second UDP port (default: main port + 1) answers probes, so agents learn whether their NAT mapping is endpoint-independent. Open both ports in the firewall.
 
-            Settings come from flags, then environment variables T2U_SERVER_<KEY> (relay-rate: T2U_SERVER_RELAY_RATE), then --config FILE (key = value lines; LF or CRLF; lines starting with # are comments), then the defaults: a flag wins over a variable, a variable over the file. Every source is read strictly: an unknown key or variable, a line without =, a key given twice or an invalid value (port outside 1-65535, a negative or non-numeric number, a boolean other than true/false) stops the server with the file and line (or the flag or variable) and what to write instead. --check-config FILE checks the file, the variables and the flags given and exits 0 or 1. Keys: port, observation-port, bind, key-file, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources. docs/CONFIGURATION.md has the whole table.
+            Settings come from flags, then environment variables T2U_SERVER_<KEY> (relay-rate: T2U_SERVER_RELAY_RATE), then --config FILE (key = value lines; LF or CRLF; lines starting with # are comments), then the defaults: a flag wins over a variable, a variable over the file. Every source is read strictly: an unknown key or variable, a line without =, a key given twice or an invalid value (port outside 1-65535, a negative or non-numeric number, a boolean other than true/false) stops the server with the file and line (or the flag or variable) and what to write instead. --check-config FILE checks the file, the variables and the flags given and exits 0 or 1. Keys: port, observation-port, tcp-port, bind, key-file, log-level, server-id, keepalive (seconds), relay (true/false), relay-rate (bytes/s per session), presence-timeout (seconds), admin, admin-allow-remote (true/false), signaling-rate, signaling-burst, max-tracked-sources. docs/CONFIGURATION.md has the whole table.
 
             SIGHUP re-reads the file and applies log-level, relay, relay-rate, signaling-rate, signaling-burst, device-ca and admin-token-file (re-read even under the same name) at once; it logs what changed at info and, as a warning, the keys that need a restart (ports, key-file, database, ...). A file that does not check keeps the running configuration and logs why.
 
@@ -47,6 +47,9 @@ struct T2UServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Observation UDP port for NAT probes. (default: port + 1)")
     var observationPort: Int?
+
+    @Option(name: .long, help: "TCP port of the TLS fallback for agents whose UDP is blocked (443 in deployments; self-signed certificate, agents authenticate the server by its key). 0 picks a free port. (default: none)")
+    var tcpPort: Int?
 
     @Option(name: .shortAndLong, help: "Address to bind both ports to. (default: 0.0.0.0)")
     var bind: String?
@@ -124,7 +127,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     /// The options given, under their config keys (checked with the file's rules when loaded).
     var flagSettings: [String: String] {
         var flags: [String: String?] = [
-            "port": port.map(String.init), "observation-port": observationPort.map(String.init), "bind": bind,
+            "port": port.map(String.init), "observation-port": observationPort.map(String.init), "tcp-port": tcpPort.map(String.init), "bind": bind,
             "key-file": keyFile, "log-level": logLevel, "server-id": serverID, "database": database, "advertise": advertise,
             "admin": admin, "signaling-rate": signalingRate.map { "\($0)" }, "signaling-burst": signalingBurst.map { "\($0)" },
             "max-tracked-sources": maxTrackedSources.map(String.init), "bindings-file": bindingsFile,

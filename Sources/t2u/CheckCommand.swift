@@ -62,6 +62,8 @@ struct Check: AsyncParsableCommand {
     var server: String?
     @Option(name: .long, help: "t2u-server main UDP port.")
     var port: Int = 7000
+    @Option(name: .customLong("tcp-port"), help: "t2u-server TCP/TLS fallback port, tried only when UDP to the server goes unanswered (0: never).")
+    var tcpPort: Int = 443
     @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
     var key: String?
     @OptionGroup var paths: PathOptions
@@ -77,6 +79,7 @@ struct Check: AsyncParsableCommand {
         guard (1...65535).contains(remotePort) else { throw ValidationError("REMOTE_PORT must be 1...65535") }
         guard let server, !server.isEmpty else { throw ValidationError("--server is required") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
+        guard (0...65535).contains(tcpPort) else { throw ValidationError("--tcp-port must be 0...65535 (0: no TCP fallback)") }
         guard parseAmount(bytes) != nil else { throw ValidationError("--bytes: a whole number with an optional K, M or G suffix") }
         guard duration >= 0 && duration <= 3600 else { throw ValidationError("--duration must be 0...3600 seconds") }
         guard timeout > 0 && timeout <= 7200 else { throw ValidationError("--timeout must be in (0, 7200] seconds") }
@@ -93,6 +96,7 @@ struct Check: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
         options.firstRetryDelay = .milliseconds(500)
+        if tcpPort != 0 { options.serverStream = ServerStreamOptions(port: tcpPort) }
         options.knownDevices = pins.location
         paths.apply(to: &options)
         let client = try startClient(options)

@@ -14,8 +14,12 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
     var key: String?
 
+    @Option(name: .customLong("tcp-port"), help: "t2u-server TCP/TLS fallback port, tried only when UDP to the server goes unanswered (0: never).")
+    var tcpPort: Int = 443
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
+        guard (0...65535).contains(tcpPort) else { throw ValidationError("--tcp-port must be 0...65535 (0: no TCP fallback)") }
         guard !server.isEmpty else { throw ValidationError("--server must not be empty") }
     }
 
@@ -23,7 +27,9 @@ struct ServerOptions: ParsableArguments {
     var label: String { ServerAddressList.display(server, defaultPort: UInt16(port)) }
 
     var clientOptions: T2UClientOptions {
-        T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
+        var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
+        if tcpPort != 0 { options.serverStream = ServerStreamOptions(port: tcpPort) }
+        return options
     }
 }
 

@@ -103,6 +103,9 @@ struct T2USvr: AsyncParsableCommand {
     @Option(name: .customLong("udp-port"), help: "UDP port of the agent's socket (0: any).")
     var udpPort: UInt16 = 0
 
+    @Option(name: .customLong("tcp-port"), help: "t2u-server TCP/TLS fallback port, tried only when UDP to the server goes unanswered (0: never).")
+    var tcpPort: UInt16 = 443
+
     @Flag(name: .customLong("no-discovery"), help: "Do not answer LAN discovery.")
     var noDiscovery = false
 
@@ -173,6 +176,7 @@ struct T2USvr: AsyncParsableCommand {
         options.statePath = state
         try identityOptions(&options, logger: logger)
         options.udpPort = udpPort
+        if tcpPort != 0 { options.serverStream = ServerStreamOptions(port: Int(tcpPort)) }
         if noDiscovery { options.discoveryAddress = nil }
         if noPortMapping { options.portMapping = false }
         options.traversal.birthdaySockets = birthdaySockets

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
-# faults, hosts, port mapping (with miniupnpd), netcheck. Needs root, `ip netns`, nftables, ethtool, conntrack and
-# python3; otherwise prints why it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
+# faults, hosts, UDP blocked (TCP/TLS fallback), port mapping (with miniupnpd), netcheck. Needs
+# root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
 # only that cells connect and searches find (not which path they took).
 # Binaries: $T2U_BIN or the release build with scripts/test.sh's flags.
 set -euo pipefail
@@ -47,6 +47,7 @@ step "traversal grid" "$here/grid.sh" "${report[@]}"
 step "LAN search" "$here/search.sh" "${report[@]}"
 step "faults" "$here/faults.sh"
 step "hosts (no default route, multi-homed, interface gone)" "$here/hosts.sh"
+step "UDP blocked (TCP/TLS fallback)" "$here/udpblocked.sh"
 if command -v miniupnpd >/dev/null 2>&1; then
     step "port mapping" "$here/portmap.sh" "${report[@]}"
 else

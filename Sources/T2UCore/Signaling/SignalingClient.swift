@@ -322,6 +322,14 @@ public final class SignalingClient {
         return nil
     }
 
+    /// The way to the server changed (the shell moved its traffic between UDP and a TCP
+    /// fallback): what waits for an answer is sent again now instead of after its backoff, since
+    /// the earlier tries were most likely lost on the old way.
+    public func retransmitNow(now: Instant) {
+        if exchange.nextSendAt != .distantFuture { exchange.nextSendAt = now }
+        for id in requests.keys where requests[id]!.retry.nextSendAt > now { requests[id]!.retry.nextSendAt = now }
+    }
+
     public func nextDeadline() -> Instant? {
         var next = exchange.nextSendAt
         if let keepaliveDue { next = min(next, keepaliveDue) }
