@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
 # faults, hosts, UDP blocked (TCP/TLS fallback), port mapping (with miniupnpd), netcheck. Needs
-# root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
-# only that cells connect and searches find (not which path they took).
+# root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why it skips and
+# exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts only that
+# cells connect and searches find (not which path they took).
 # Binaries: $T2U_BIN or the release build with scripts/test.sh's flags.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
