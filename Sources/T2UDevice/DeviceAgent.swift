@@ -86,7 +86,7 @@ public final class DeviceAgent: Sendable {
             entropy: entropy)
         let driver = EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger)
         var udp = UDPEndpoint.Configuration()
-        udp.host = "0.0.0.0"
+        udp.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         udp.port = Int(options.udpPort)
         let bound = try await driver.start(udp: udp).get()
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
@@ -103,7 +103,7 @@ public final class DeviceAgent: Sendable {
             let port = UInt16(bound.port ?? 0)
             var config = SignalingClientConfig(
                 role: .device, uuid: options.uuid, identity: identity, extra: Array(options.extra.utf8),
-                candidates: LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(server.host)),
+                candidates: LocalAddresses.candidates(port: port, server: server),
                 serverPublicKey: serverPublicKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
             config.certificate = options.certificate
