@@ -279,7 +279,7 @@ final class CheckRecorder: @unchecked Sendable {
                     state.lastPathChange = ContinuousClock.now
                     notes.append("path \(kind) \(path.peerIP):\(path.peerPort)")
                 }
-                state.peer = "\(path.peerIP):\(path.peerPort)"
+                state.peer = path.peerIP.contains(":") ? "[\(path.peerIP)]:\(path.peerPort)" : "\(path.peerIP):\(path.peerPort)"
             }
         }
         for note in notes { printError("check +\(now) ms: \(note)") }
