@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
-# faults, hosts, port mapping (with miniupnpd). Needs root, `ip netns`, nftables, ethtool, conntrack and
+# faults, hosts, IPv6, port mapping (with miniupnpd). Needs root, `ip netns`, nftables, ethtool, conntrack and
 # python3; otherwise prints why it skips and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts
 # only that cells connect and searches find (not which path they took).
 # Binaries: $T2U_BIN or the release build with scripts/test.sh's flags.
@@ -47,6 +47,7 @@ step "traversal grid" "$here/grid.sh" "${report[@]}"
 step "LAN search" "$here/search.sh" "${report[@]}"
 step "faults" "$here/faults.sh"
 step "hosts (no default route, multi-homed, interface gone)" "$here/hosts.sh"
+step "IPv6 (only, dual stack, symmetric x symmetric + IPv6, behind stateful firewalls)" "$here/ipv6.sh"
 if command -v miniupnpd >/dev/null 2>&1; then
     step "port mapping" "$here/portmap.sh" "${report[@]}"
 else
