@@ -392,11 +392,12 @@ int main(void) {
     {
         char full[46], tiny[4];
         memset(full, GUARD, sizeof full);
-        check(t2u_port_peer_address((unsigned short)p, full, sizeof full) == 0 && has_nul(full, sizeof full) &&
-                  strcmp(full, stat.ip) == 0,
+        int got = t2u_port_peer_address((unsigned short)p, full, sizeof full);
+        check(got == 0 && has_nul(full, sizeof full) && strcmp(full, stat.ip) == 0,
               "port_peer_address: the T2uNetStat ip in full (%s)", has_nul(full, sizeof full) ? full : "?");
-        check(t2u_port_peer_address((unsigned short)p, tiny, sizeof tiny) == -1 && tiny[0] == 0 &&
-                  t2u_port_peer_address((unsigned short)p, NULL, 46) == -1,
+        memset(tiny, GUARD, sizeof tiny);
+        got = t2u_port_peer_address((unsigned short)p, tiny, sizeof tiny);
+        check(got == -1 && tiny[0] == 0 && t2u_port_peer_address((unsigned short)p, NULL, 46) == -1,
               "port_peer_address: too small or NULL buff: -1 (buff \"\")");
     }
     check(t2u_add_port(dev_ex, echo_port, (unsigned short)p) == -1, "add_port on a local port already in use: -1");
