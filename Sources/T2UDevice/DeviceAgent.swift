@@ -89,6 +89,10 @@ public final class DeviceAgent: Sendable {
         udp.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         udp.port = Int(options.udpPort)
         let bound = try await driver.start(udp: udp).get()
+        if bound.protocol == .inet, servers.contains(where: \.isIPv6) {
+            logger.warning("this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed cannot be reached",
+                           metadata: ["servers": "\(servers.filter(\.isIPv6).map(\.description).joined(separator: ","))"])
+        }
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
         runtime.onRegistered = options.onRegistered
         runtime.traversalConfig = options.traversal
