@@ -157,8 +157,9 @@ public func t2uPortStatus(_ port: UInt16, _ stat: UnsafeMutablePointer<T2uNetSta
         var out = T2uNetStat()
         if let path {
             withUnsafeMutableBytes(of: &out.ip) { raw in
+                // A cut address would name another host: "" instead (t2u_port_peer_address has it).
                 let buffer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-                copyOut(path.peerIP, to: buffer, size: raw.count)
+                copyOut(path.peerIP.utf8.count < raw.count ? path.peerIP : "", to: buffer, size: raw.count)
             }
             out.port = Int32(clamping: path.peerPort)
             out.proxy = path.relayed ? 1 : 0
@@ -168,6 +169,19 @@ public func t2uPortStatus(_ port: UInt16, _ stat: UnsafeMutablePointer<T2uNetSta
         stat.pointee = out
     }
     return status.rawValue
+}
+
+@_cdecl("t2u_port_peer_address")
+public func t2uPortPeerAddress(_ port: UInt16, _ buff: UnsafeMutablePointer<CChar>?, _ buffsize: Int32) -> Int32 {
+    let size = Int(max(0, buffsize))
+    if let buff, size > 0 { buff[0] = 0 }
+    guard port != 0, let buff, size > 0, let client = state.client,
+        let answer = blockingWait(timeoutSeconds: queryTimeout, { await client.portStatus(port) }),
+        answer.0 != .noSuchPort
+    else { return -1 }
+    let address = answer.1?.peerIP ?? ""
+    guard address.utf8.count < size else { return -1 }
+    return copyOut(address, to: buff, size: size) ? 0 : -1
 }
 
 @_cdecl("t2u_get_rate")

@@ -83,7 +83,7 @@ final class ClientCore: @unchecked Sendable {
         let candidates: [Int] = options.udpPortRange.map { $0.map(Int.init) } ?? [0]
         return bind(candidates[...]).flatMapThrowing { bound in
             let port = UInt16(bound.port ?? 0)
-            self.lanCandidates = LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(self.serverAddress.host))
+            self.lanCandidates = LocalAddresses.candidates(port: port, server: self.serverAddress)
             self.signaling.localAddresses = self.lanCandidates
             self.driver.onPunch = { datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
             self.driver.onSendFailure = { failure, _ in self.sendRefused(failure) }
@@ -99,7 +99,7 @@ final class ClientCore: @unchecked Sendable {
 
     private func bind(_ ports: ArraySlice<Int>) -> EventLoopFuture<SocketAddress> {
         var configuration = UDPEndpoint.Configuration()
-        configuration.host = "0.0.0.0"
+        configuration.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         configuration.port = ports.first ?? 0
         driver.sendFaultInjector = options.sendFaultInjector
         return driver.start(udp: configuration).flatMapError { error in

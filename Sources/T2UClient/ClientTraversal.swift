@@ -50,8 +50,11 @@ final class ClientTraversal: @unchecked Sendable {
         self.sessionID = connectResult.sessionID
         let deviceReflexive = reflexive ?? connectResult.deviceCandidates.first
         // As the device does (docs/SECURITY.md §4): the device's public IP and its candidates on
-        // our own subnets; any other LAN address cannot be the device's, only someone else's.
-        let scope = deviceReflexive.map { PunchScope(observed: $0, subnets: LocalAddresses.subnets()) }
+        // our own subnets (and its global IPv6 addresses); any other LAN address cannot be the
+        // device's, only someone else's.
+        let scope = deviceReflexive.map {
+            PunchScope(observed: $0, subnets: LocalAddresses.subnets(), candidates: connectResult.deviceCandidates)
+        }
         self.scope = scope
         let others = connectResult.deviceCandidates.filter { $0 != deviceReflexive }
         let candidates = scope?.partition(others).kept ?? others

@@ -262,6 +262,9 @@ final class PortMapping: @unchecked Sendable {
         if address == core.serverAddress { return .relay }
         if address.isLoopback { return .lan }
         if address.host != reflexive?.host, let candidates = connectResult?.deviceCandidates.dropFirst(), candidates.contains(address) {
+            // A global IPv6 candidate is the device's internet address (no NAT66), not a LAN one,
+            // unless it is on one of our own subnets.
+            if address.ipv6Class == .global, !LocalAddresses.subnets().containsUnicast(address.host) { return .direct }
             return .lan
         }
         return .direct

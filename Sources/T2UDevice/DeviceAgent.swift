@@ -86,9 +86,13 @@ public final class DeviceAgent: Sendable {
             entropy: entropy)
         let driver = EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger)
         var udp = UDPEndpoint.Configuration()
-        udp.host = "0.0.0.0"
+        udp.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         udp.port = Int(options.udpPort)
         let bound = try await driver.start(udp: udp).get()
+        if bound.protocol == .inet, servers.contains(where: \.isIPv6) {
+            logger.warning("this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed cannot be reached",
+                           metadata: ["servers": "\(servers.filter(\.isIPv6).map(\.description).joined(separator: ","))"])
+        }
         let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
         runtime.onRegistered = options.onRegistered
         runtime.traversalConfig = options.traversal
@@ -103,7 +107,7 @@ public final class DeviceAgent: Sendable {
             let port = UInt16(bound.port ?? 0)
             var config = SignalingClientConfig(
                 role: .device, uuid: options.uuid, identity: identity, extra: Array(options.extra.utf8),
-                candidates: LocalAddresses.candidates(port: port, includeLoopback: LocalAddresses.isLoopback(server.host)),
+                candidates: LocalAddresses.candidates(port: port, server: server),
                 serverPublicKey: serverPublicKey, server: server,
                 observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
             config.certificate = options.certificate

@@ -11,7 +11,8 @@ import Darwin
 
 /// Conversions between the core's plain `NetAddress` and NIO's `SocketAddress`.
 extension NetAddress {
-    /// nil for Unix domain sockets.
+    /// nil for Unix domain sockets. An IPv4-mapped IPv6 address (a dual-stack socket's view of
+    /// an IPv4 peer) becomes the IPv4 address: the core sees one spelling per peer.
     public init?(_ address: SocketAddress) {
         switch address {
         case .v4(let v4):
@@ -25,7 +26,7 @@ extension NetAddress {
                 for i in 8..<16 { lo = lo << 8 | UInt64(raw[i]) }
                 return (hi, lo)
             }
-            self.init(host: .v6(hi, lo), port: UInt16(bigEndian: v6.address.sin6_port))
+            self = NetAddress(host: .v6(hi, lo), port: UInt16(bigEndian: v6.address.sin6_port)).unmapped
         case .unixDomainSocket:
             return nil
         }
@@ -33,6 +34,16 @@ extension NetAddress {
 }
 
 extension SocketAddress {
+    /// `address` as a destination for a socket of family `inet6`: IPv4 as ::ffff:a.b.c.d (a
+    /// dual-stack socket sends to IPv4 peers only so), anything else unchanged.
+    public init(_ address: NetAddress, forIPv6Socket: Bool) {
+        guard forIPv6Socket, case .v4(let value) = address.host else {
+            self.init(address)
+            return
+        }
+        self.init(NetAddress(host: .v6(0, 0xffff_0000_0000 | UInt64(value)), port: address.port))
+    }
+
     public init(_ address: NetAddress) {
         switch address.host {
         case .v4(let value):

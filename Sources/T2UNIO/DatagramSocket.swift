@@ -15,8 +15,12 @@ import Darwin
 /// would then end all signaling, keepalives and data. NIO still reads from the socket
 /// (`DatagramBootstrap.withBoundSocket`) and still queues what the kernel refuses with EAGAIN.
 enum DatagramSocket {
+    /// Binding "::" asks for one socket carrying both families.
+    static let dualStackHost = "::"
+
     /// A non-blocking UDP socket with SO_REUSEADDR bound to `host:port`; the caller hands it to
-    /// NIO (which then owns and closes it).
+    /// NIO (which then owns and closes it). "::" is dual-stack (IPV6_V6ONLY off, whatever the
+    /// system default), and "0.0.0.0" where the host has no IPv6 at all.
     static func bound(host: String, port: Int) throws -> CInt {
         let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
         let family: CInt = address.protocol == .inet6 ? AF_INET6 : AF_INET
@@ -26,11 +30,21 @@ enum DatagramSocket {
         let type = CInt(SOCK_DGRAM.rawValue)
         #endif
         let descriptor = socket(family, type, 0)
-        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket(UDP)") }
+        guard descriptor >= 0 else {
+            let code = errno
+            if host == dualStackHost, code == EAFNOSUPPORT { return try bound(host: "0.0.0.0", port: port) }
+            throw IOError(errnoCode: code, reason: "socket(UDP)")
+        }
         do {
             var one: CInt = 1
             guard setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
                 throw IOError(errnoCode: errno, reason: "setsockopt(SO_REUSEADDR)")
+            }
+            if host == dualStackHost {
+                var zero: CInt = 0
+                guard setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
+                    throw IOError(errnoCode: errno, reason: "setsockopt(IPV6_V6ONLY=0)")
+                }
             }
             let flags = fcntl(descriptor, F_GETFL)
             guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else {

@@ -1,8 +1,9 @@
 import NIOCore
 import T2UCore
 
-/// The host's own IPv4 addresses: LAN candidates for registration and the address a discovery
-/// reply names. Shared by both agents (device registration, client CONNECT).
+/// The host's own addresses: candidates for registration and CONNECT (IPv4 LAN addresses, and
+/// IPv6 addresses, which need no NAT to be reached) and the IPv4 address a discovery reply
+/// names. Shared by both agents (device registration, client CONNECT).
 public enum LocalAddresses {
     public struct Interface {
         public var address: NetAddress.Host
@@ -53,15 +54,42 @@ public enum LocalAddresses {
         }
     }
 
-    /// LAN candidates for `port`: non-loopback IPv4 addresses, plus 127.0.0.1 when the server
+    /// Host candidates for `port`: non-loopback IPv4 addresses and IPv6 global and ULA addresses
+    /// of up interfaces, plus the loopback address of the server's family when the server
     /// itself is on loopback (tests, or a server on the same host).
-    public static func candidates(port: UInt16, includeLoopback: Bool) -> [NetAddress] {
-        var result: [NetAddress] = []
-        if includeLoopback { result.append(NetAddress(ipv4: (127, 0, 0, 1), port: port)) }
-        for interface in ipv4Interfaces() where !isLoopback(interface.address) {
-            let candidate = NetAddress(host: interface.address, port: port)
-            if !result.contains(candidate) { result.append(candidate) }
+    public static func candidates(port: UInt16, server: NetAddress) -> [NetAddress] {
+        guard let devices = try? System.enumerateDevices() else { return [] }
+        let hosts = devices.compactMap { $0.address.flatMap(NetAddress.init)?.host }
+        return candidates(from: hosts, port: port, server: server)
+    }
+
+    /// How many candidate slots IPv6 keeps when IPv4 addresses alone would fill the list.
+    static let reservedIPv6Candidates = 2
+
+    /// The choice `candidates(port:server:)` makes from the interface addresses `hosts`: no
+    /// link-local (it needs an interface scope the peer cannot know), no multicast or unspecified,
+    /// IPv4 first, IPv6 global before ULA (a ULA is a LAN address: a peer punches it only when
+    /// it is on its own subnet), at most `SignalingLimits.maxCandidates`.
+    public static func candidates(from hosts: [NetAddress.Host], port: UInt16, server: NetAddress) -> [NetAddress] {
+        var loopback: [NetAddress] = []
+        if isLoopback(server.host) { loopback.append(NetAddress(host: server.host, port: port)) }
+        var v4: [NetAddress] = []
+        var global: [NetAddress] = []
+        var uniqueLocal: [NetAddress] = []
+        for host in hosts where !isLoopback(host) && !isUnspecifiedOrMulticast(host) {
+            let candidate = NetAddress(host: host, port: port)
+            switch candidate.ipv6Class {
+            case nil: if !v4.contains(candidate) { v4.append(candidate) }
+            case .global: if !global.contains(candidate) { global.append(candidate) }
+            case .uniqueLocal: if !uniqueLocal.contains(candidate) { uniqueLocal.append(candidate) }
+            case .linkLocal, .loopback, .other: break
+            }
         }
-        return Array(result.prefix(SignalingLimits.maxCandidates))
+        let v6 = global + uniqueLocal
+        let limit = SignalingLimits.maxCandidates
+        var result = loopback
+        result += v4.prefix(max(0, limit - result.count - min(v6.count, reservedIPv6Candidates)))
+        result += v6.prefix(max(0, limit - result.count))
+        return result
     }
 }

@@ -40,6 +40,8 @@ extension UDPDatagramSink {
 /// Confined to `eventLoop`: every method except `bind` and `close` must run on it.
 public final class UDPEndpoint: @unchecked Sendable {
     public struct Configuration: Sendable {
+        /// "::" binds one dual-stack socket (IPv6 and, as mapped addresses, IPv4); it falls
+        /// back to "0.0.0.0" on a host without IPv6 (`DatagramSocket.bound`).
         public var host: String = "127.0.0.1"
         public var port: Int = 0
         /// Datagrams per `recvmmsg`.
@@ -114,6 +116,7 @@ public final class UDPEndpoint: @unchecked Sendable {
         self.receiveBufferSize = receiveBufferSize
         self.sendBufferSize = sendBufferSize
         self.logger = logger
+        self.addressCache.ipv6Socket = local.protocol == .inet6
         self.batch = DatagramBatcher(
             allocator: channel.allocator,
             maxSegments: offloads.segmentation ? max(1, configuration.maxSegmentsPerSend) : 1
@@ -407,13 +410,15 @@ struct DatagramBatcher {
 
 /// Remembers the last conversion: a connection sends most datagrams to one peer, so the
 /// per-datagram `SocketAddress` construction (which formats a host string) runs once.
+/// On a dual-stack (IPv6) socket, IPv4 destinations are written as IPv4-mapped addresses.
 struct SocketAddressCache {
+    var ipv6Socket = false
     private var lastNet: NetAddress?
     private var lastSocket: SocketAddress?
 
     mutating func socketAddress(for address: NetAddress) -> SocketAddress {
         if let lastNet, lastNet == address, let lastSocket { return lastSocket }
-        let converted = SocketAddress(address)
+        let converted = SocketAddress(address, forIPv6Socket: ipv6Socket)
         lastNet = address
         lastSocket = converted
         return converted

@@ -79,7 +79,7 @@ extension ServerSettings {
                 throw StartupError("\(error)")
             }
         }
-        options.bindHost = self["bind"] ?? "0.0.0.0"
+        options.bindHost = self["bind"] ?? ServerListeners.defaultHosts
         if let port = integer("port") { options.port = port }
         options.observationPort = integer("observation-port")
         options.tcpPort = integer("tcp-port")

@@ -5,10 +5,14 @@ import T2UCore
 import T2UNIO
 
 /// The NIO shell around `ServerCore`: the main UDP socket (signaling + relay) and the second
-/// observation socket, both on one event loop that owns the core, plus its timer.
+/// observation socket, each once per bound address (IPv4 and IPv6), all on one event loop that
+/// owns the core, plus its timer.
 public final class ServerRunner: @unchecked Sendable {
     public struct Options: Sendable {
-        public var bindHost = "0.0.0.0"
+        /// Addresses to bind both ports to, comma-separated; one socket per address and port
+        /// (IPv6 ones IPv6-only). The default serves both families; without IPv6 on the host
+        /// the "::" of the default is skipped with a warning.
+        public var bindHost = ServerListeners.defaultHosts
         /// Main port; 0 lets the OS choose (tests).
         public var port = 7000
         /// Observation port; nil means port + 1 (or OS-chosen when port is 0).
@@ -56,7 +60,10 @@ public final class ServerRunner: @unchecked Sendable {
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
-    /// Binds both sockets; returns their local addresses (main, observation).
+    /// Every bound main and observation address (one per `Options.bindHost` entry), once started.
+    public private(set) var listening: (main: [SocketAddress], observation: [SocketAddress]) = ([], [])
+
+    /// Binds both sockets on every address; returns the first address's (main, observation).
     @discardableResult
     public func start() async throws -> (main: SocketAddress, observation: SocketAddress) {
         let loop = group.next()
@@ -71,28 +78,38 @@ public final class ServerRunner: @unchecked Sendable {
         driver.bindingStore = bindingStore
         driver.adminToken = options.adminToken
         self.driver = driver
-        let main = try await bind(port: options.port, socket: .main, option: "--port", driver: driver, loop: loop)
+        let hosts = try ServerListeners.hosts(options.bindHost)
+        let main = try await bind(hosts: hosts, port: options.port, socket: .main, option: "--port", driver: driver, loop: loop)
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
-        let observation: Channel
+        let observation: ServerListeners
         do {
-            observation = try await bind(port: observationPort, socket: .observation, option: "--observation-port", driver: driver, loop: loop)
+            observation = try await bind(hosts: hosts, port: observationPort, socket: .observation, option: "--observation-port",
+                                         driver: driver, loop: loop)
         } catch {
-            try? await main.close()
+            for channel in main.all { try? await channel.close() }
             throw error
         }
-        channels = [main, observation]
+        channels = main.all + observation.all
+        listening = (main.all.compactMap(\.localAddress), observation.all.compactMap(\.localAddress))
         if let tcpPort = options.tcpPort {
-            let channel: Channel
-            do {
-                channel = try await StreamListener.bind(host: options.bindHost, port: tcpPort, limits: options.streamLimits, driver: driver, loop: loop)
-            } catch {
-                for channel in channels { try? await channel.close() }
-                channels = []
-                throw BindFailure(error, transport: "TCP", host: options.bindHost, port: tcpPort, option: "--tcp-port") ?? error
+            // On every address the UDP ports are bound to (both families), one port number.
+            var port = tcpPort
+            for host in listening.main.compactMap(\.ipAddress) {
+                let channel: Channel
+                do {
+                    channel = try await StreamListener.bind(host: host, port: port, limits: options.streamLimits, driver: driver, loop: loop)
+                } catch {
+                    for channel in channels { try? await channel.close() }
+                    channels = []
+                    throw BindFailure(error, transport: "TCP", host: host, port: port, option: "--tcp-port") ?? error
+                }
+                channels.append(channel)
+                if streamAddress == nil {
+                    streamAddress = channel.localAddress
+                    port = channel.localAddress?.port ?? port
+                }
+                logger.info("TCP/TLS fallback listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             }
-            channels.append(channel)
-            streamAddress = channel.localAddress
-            logger.info("TCP/TLS fallback listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         if let admin = options.admin {
             let metrics = self.metrics
@@ -115,7 +132,7 @@ public final class ServerRunner: @unchecked Sendable {
             driver.channels[.observation] = observation
             driver.rearm()
         }.get()
-        guard let mainAddress = main.localAddress, let observationAddress = observation.localAddress else {
+        guard let mainAddress = main.all.first?.localAddress, let observationAddress = observation.all.first?.localAddress else {
             throw ChannelError.inappropriateOperationForState
         }
         if let database = options.database, let registry = registry as? PostgresRegistry {
@@ -127,7 +144,8 @@ public final class ServerRunner: @unchecked Sendable {
             }
         }
         logger.info("t2u-server listening", metadata: [
-            "main": "\(mainAddress)", "observation": "\(observationAddress)", "publicKey": "\(Hex.encode(config.identity.publicKey))",
+            "main": "\(listening.main.map(\.description).joined(separator: ","))",
+            "observation": "\(listening.observation.map(\.description).joined(separator: ","))", "publicKey": "\(Hex.encode(config.identity.publicKey))",
         ])
         return (mainAddress, observationAddress)
     }
@@ -280,17 +298,38 @@ public final class ServerRunner: @unchecked Sendable {
         return sync
     }
 
+    /// One socket per host, all on one port (port 0: the first host's OS-chosen port for all).
     /// `option`: the flag that sets this port, named when it cannot be bound (e.g. in use).
-    private func bind(port: Int, socket: ServerSocket, option: String, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
-        do {
-            return try await bindDatagram(port: port, socket: socket, driver: driver, loop: loop)
-        } catch {
-            throw BindFailure(error, transport: "UDP", host: options.bindHost, port: port, option: option) ?? error
+    private func bind(hosts: [String], port: Int, socket: ServerSocket, option: String, driver: ServerDriver,
+                      loop: EventLoop) async throws -> ServerListeners {
+        var listeners = ServerListeners()
+        var port = port
+        for host in hosts {
+            do {
+                let channel = try await bindDatagram(host: host, port: port, socket: socket, driver: driver, loop: loop)
+                listeners.add(channel)
+                if port == 0, let bound = channel.localAddress?.port { port = bound }
+            } catch {
+                if ServerListeners.isIPv6Unavailable(error, host: host, given: options.bindHost) {
+                    logger.warning("IPv6 is not available on this host: serving IPv4 only", metadata: ["error": "\(error)"])
+                    continue
+                }
+                for channel in listeners.all { try? await channel.close() }
+                throw BindFailure(error, transport: "UDP", host: host, port: port, option: option) ?? error
+            }
         }
+        guard !listeners.all.isEmpty else { throw ServerRunnerError.noAddress(options.bindHost) }
+        return listeners
     }
 
-    private func bindDatagram(port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
-        try await DatagramBootstrap(group: loop)
+    private func bindDatagram(host: String, port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
+        var bootstrap = DatagramBootstrap(group: loop)
+        if host.contains(":") {
+            // One socket per family: an IPv6 socket must leave IPv4 to the IPv4 one.
+            bootstrap = bootstrap.channelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        return try await bootstrap
             // Batch receives (recvmmsg): the allocator's buffer is split among the messages.
             .channelOption(.datagramVectorReadMessageCount, value: Self.vectorReadCount)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorReadCount * 2048))
@@ -301,7 +340,7 @@ public final class ServerRunner: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(ServerDatagramHandler(driver: driver, socket: socket))
                 }
             }
-            .bind(host: options.bindHost, port: port)
+            .bind(host: host, port: port)
             .get()
     }
 }
@@ -313,7 +352,7 @@ final class ServerDriver: @unchecked Sendable {
     let logger: Logger
     /// Registrations, expiries, relay sessions and (rate-limited) rejections at info.
     var activityLog: ActivityLog
-    var channels: [ServerSocket: Channel] = [:]
+    var channels: [ServerSocket: ServerListeners] = [:]
     /// Where introductions for peer servers go (the database sync); nil without one.
     var peerSink: ((PeerIntroduction) -> Void)?
     /// UUID -> device key bindings (docs/SECURITY.md §1); the database sync drains their
@@ -398,12 +437,12 @@ final class ServerDriver: @unchecked Sendable {
         let anyStreams = !streams.isEmpty
         while let (datagram, transmit) = core.pollDatagram(now: now) {
             if anyStreams, sendOnStream(datagram, to: transmit.destination, socket: transmit.socket, written: &streamsWritten) { continue }
-            guard let channel = channels[transmit.socket] else { continue }
+            guard let channel = channels[transmit.socket]?.channel(for: transmit.destination) else { continue }
             let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: datagram)
             channel.write(envelope, promise: nil)
             written.insert(transmit.socket)
         }
-        for socket in written { channels[socket]?.flush() }
+        for socket in written { channels[socket]?.flush() }  // every family's
         for peer in streamsWritten.values { peer.flush() }
         while let intro = core.pollPeerIntroduction() { peerSink?(intro) }
         persistBindings()
@@ -466,11 +505,16 @@ final class ServerDatagramHandler: ChannelInboundHandler {
 public enum ServerRunnerError: Error, CustomStringConvertible {
     case advertiseRequired(String)
     case database(String)
+    case noAddress(String)
+    case badBindAddress(given: String, host: String)
 
     public var description: String {
         switch self {
         case .advertiseRequired(let detail): return "cannot share presence without an advertised address: \(detail)"
         case .database(let detail): return detail
+        case .noAddress(let given): return "no address of --bind '\(given)' could be bound: give one this host has (0.0.0.0, ::)"
+        case .badBindAddress(let given, let host):
+            return "--bind '\(given)': '\(host)' is not an IP address; give addresses separated by commas (0.0.0.0,::)"
         }
     }
 }

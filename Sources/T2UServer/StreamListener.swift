@@ -26,7 +26,12 @@ enum StreamListener {
 
     static func bind(host: String, port: Int, limits: Limits, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
         let tls = try StreamTLSIdentity.makeServerContext()
-        return try await ServerBootstrap(group: loop, childGroup: loop)
+        var bootstrap = ServerBootstrap(group: loop, childGroup: loop)
+        if host.contains(":") {
+            // One socket per family, as for UDP: an IPv6 socket leaves IPv4 to the IPv4 one.
+            bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        return try await bootstrap
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -51,7 +51,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "TCP port of the TLS fallback for agents whose UDP is blocked (443 in deployments; self-signed certificate, agents authenticate the server by its key). 0 picks a free port. (default: none)")
     var tcpPort: Int?
 
-    @Option(name: .shortAndLong, help: "Address to bind both ports to. (default: 0.0.0.0)")
+    @Option(name: .shortAndLong, help: "Addresses to bind both ports to, comma-separated, one socket each (IPv6 ones IPv6-only). (default: 0.0.0.0,::)")
     var bind: String?
 
     @Option(name: .long, help: "The server's private key file (created 0600 if missing); its public key is the agents' svrkey.")

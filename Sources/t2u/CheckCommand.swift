@@ -285,7 +285,7 @@ final class CheckRecorder: @unchecked Sendable {
                     state.lastPathChange = ContinuousClock.now
                     notes.append("path \(kind) \(path.peerIP):\(path.peerPort)")
                 }
-                state.peer = "\(path.peerIP):\(path.peerPort)"
+                state.peer = path.peerIP.contains(":") ? "[\(path.peerIP)]:\(path.peerPort)" : "\(path.peerIP):\(path.peerPort)"
                 if let reason = path.relayReason, reason != state.relayReason {
                     state.relayReason = reason
                     notes.append("relayed: \(reason)")

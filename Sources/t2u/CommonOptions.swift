@@ -5,7 +5,7 @@ import T2UNIO
 
 /// Where the server cloud is (what `t2u_init` takes).
 struct ServerOptions: ParsableArguments {
-    @Option(name: .long, help: "t2u-server IP address or host name, HOST:PORT, or several as h1:p1,h2:p2 (tried in turn).")
+    @Option(name: .long, help: "t2u-server IP address (IPv4, or IPv6 as 2001:db8::1 or [2001:db8::1]:PORT) or host name, HOST:PORT, or several as h1:p1,h2:p2 (tried in turn).")
     var server: String
 
     @Option(name: .long, help: "t2u-server main UDP port, for --server entries without one.")

@@ -75,7 +75,7 @@ struct T2USvr: AsyncParsableCommand {
     @Argument(help: "Device UUID (1-64 bytes) under which clients find this device.")
     var uuid: String
 
-    @Argument(help: "Server IP address or host name; several as h1:p1,h2:p2 (or a name with several addresses): the agent moves to the next when one stops answering.")
+    @Argument(help: "Server IP address (IPv4, or IPv6 as 2001:db8::1 or [2001:db8::1]:PORT) or host name; several as h1:p1,h2:p2 (or a name with several addresses): the agent moves to the next when one stops answering.")
     var server: String
 
     @Argument(help: "Server UDP port.")

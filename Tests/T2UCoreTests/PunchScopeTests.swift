@@ -128,6 +128,33 @@ import Testing
     }
 
     /// The rule both sides apply to a punch's source or destination.
+    /// IPv6 has no NAT: the client's own global addresses are its public ones even when it
+    /// registered over IPv4. At most two of them are punched, under the same plan and budget;
+    /// ULA, link-local and anything beyond the two stay out, and a punch from another global
+    /// IPv6 address buys nothing.
+    @Test func globalIPv6CandidatesAreKeptUpToTwo() throws {
+        let globals = try (1...3).map { try #require(NetAddress(ipv6: "2001:db8:a::\($0)", port: 4_000)) }
+        let ula = try #require(NetAddress(ipv6: "fd00::5", port: 4_000))
+        let linkLocal = try #require(NetAddress(ipv6: "fe80::5", port: 4_000))
+        let scope = PunchScope(observed: Self.observed, subnets: [Self.deviceLAN], candidates: globals + [ula, linkLocal])
+        #expect(scope.globalIPv6 == [globals[0].host, globals[1].host])
+        #expect(scope.allows(globals[0]) && scope.allows(globals[1]))
+        #expect(!scope.allows(globals[2]) && !scope.allows(ula) && !scope.allows(linkLocal))
+        #expect(!scope.allows(try #require(NetAddress(ipv6: "2001:db8:ffff::1", port: 4_000))))
+
+        var budget = PunchBudget(now: .zero)
+        let candidates = globals + [ula, linkLocal]
+        let sent = Self.run(Self.introduce(candidates: candidates), localNAT: .unknown, budget: &budget)
+        #expect(sent[globals[0]] != nil && sent[globals[1]] != nil, "\(sent)")
+        for outside in [globals[2], ula, linkLocal] { #expect(sent[outside] == nil, "\(outside) got \(sent[outside] ?? 0) bytes") }
+        var connect = ByteBuffer()
+        SignalingMessage.connect(.init(requestID: 1, token: 2, uuid: "cam1", clientConnectionID: ConnectionID(rawValue: 3),
+                                       candidates: candidates)).write(into: &connect)
+        // A victim named as a candidate gets fewer bytes than the CONNECT that named it.
+        for kept in globals.prefix(2) { #expect(sent[kept, default: 0] < connect.readableBytes) }
+        print("IPv6 candidates: CONNECT of \(connect.readableBytes) B naming 3 global + ULA + link-local -> \(sent[globals[0], default: 0]) B to each of the 2 kept global addresses, 0 B to the others")
+    }
+
     @Test func scopeIsTheObservedIPAndLANHostsOnly() {
         let scope = PunchScope(observed: Self.observed, subnets: [Self.deviceLAN])
         #expect(scope.allows(Self.observed))

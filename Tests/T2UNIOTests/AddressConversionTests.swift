@@ -14,4 +14,16 @@ struct AddressConversionTests {
         #expect(net6.host == .v6(0x2001_0db8_0000_0000, 0x0000_0000_0001_0002))
         #expect(SocketAddress(net6) == v6)
     }
+
+    /// A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d and must send to it so; the
+    /// core sees the IPv4 address only.
+    @Test func mappedAddressesMeetTheCoreAsIPv4() throws {
+        let mapped = try SocketAddress(ipAddress: "::ffff:198.51.100.7", port: 5000)
+        let v4 = NetAddress(ipv4: (198, 51, 100, 7), port: 5000)
+        #expect(NetAddress(mapped) == v4)
+        #expect(SocketAddress(v4, forIPv6Socket: true) == mapped)
+        #expect(SocketAddress(v4, forIPv6Socket: false) == SocketAddress(v4))
+        let v6 = try #require(NetAddress(ipv6: "2001:db8::7", port: 5000))
+        #expect(SocketAddress(v6, forIPv6Socket: true) == SocketAddress(v6))
+    }
 }

@@ -166,3 +166,19 @@ import Testing
         #expect(accepted > 100 && rejected > 100, "accepted \(accepted) rejected \(rejected)")
     }
 }
+
+/// `--bind`: a comma-separated list of IP addresses, one socket each.
+@Suite struct BindHostsTests {
+    @Test func bindListsParseAndBadOnesSayWhatIsWrong() throws {
+        #expect(try ServerListeners.hosts("0.0.0.0,::") == ["0.0.0.0", "::"])
+        #expect(try ServerListeners.hosts(" 192.0.2.1 , [2001:db8::1], 192.0.2.1") == ["192.0.2.1", "2001:db8::1"])
+        #expect(throws: ServerRunnerError.self) { try ServerListeners.hosts("example.com") }
+        #expect(throws: ServerRunnerError.self) { try ServerListeners.hosts(" , ") }
+        do {
+            _ = try ServerListeners.hosts("0.0.0.0,localhost")
+            Issue.record("a host name must be refused")
+        } catch {
+            #expect("\(error)" == "--bind '0.0.0.0,localhost': 'localhost' is not an IP address; give addresses separated by commas (0.0.0.0,::)")
+        }
+    }
+}

@@ -285,6 +285,8 @@ int main(void) {
     check(t2u_query_ex(dev_ex, buf, sizeof buf, ip, sizeof ip) == -1, "query_ex before init is -1");
     check(t2u_add_port(dev_ex, echo_port, 0) == -1, "add_port before init is -1");
     check(t2u_port_status(1234, &stat) == -1, "port_status before init is -1");
+    ip[0] = 'x';
+    check(t2u_port_peer_address(1234, ip, sizeof ip) == -1 && ip[0] == 0, "port_peer_address before init is -1, buff \"\"");
     check(t2u_get_rate(0, &rate) == -1, "get_rate before init is -1");
     check(t2u_search(buf, sizeof buf) >= 0, "search before init works (LAN search needs no server)");
     t2u_del_port(1234);
@@ -345,6 +347,8 @@ int main(void) {
           "add_port_ex/_v3 with NULL/empty remote_ip or non-UTF-8 password: -1");
     check(t2u_search(NULL, 100) == -1 && t2u_search(buf, 0) == -1 && t2u_search(buf, -1) == -1, "search NULL/zero/negative buffer: -1");
     check(t2u_port_status(0, &stat) == -1 && t2u_port_status(4321, NULL) == -1, "port_status unknown port: -1");
+    check(t2u_port_peer_address(4321, ip, sizeof ip) == -1 && t2u_port_peer_address(0, ip, sizeof ip) == -1,
+          "port_peer_address unknown port: -1");
     check(t2u_get_rate(4321, &rate) == -1, "get_rate unknown port: -1");
     check(t2u_get_rate(0, NULL) == -1, "get_rate NULL rate: -1");
 
@@ -385,6 +389,17 @@ int main(void) {
               stat.port > 0 && (stat.proxy == 0 || stat.proxy == 1),
           "T2uNetStat: ip %s port %d proxy %d lost %.3f bw %d", has_nul(stat.ip, 20) ? stat.ip : "?", stat.port, stat.proxy,
           (double)stat.lost_rate, stat.bandwidth);
+    {
+        char full[46], tiny[4];
+        memset(full, GUARD, sizeof full);
+        int got = t2u_port_peer_address((unsigned short)p, full, sizeof full);
+        check(got == 0 && has_nul(full, sizeof full) && strcmp(full, stat.ip) == 0,
+              "port_peer_address: the T2uNetStat ip in full (%s)", has_nul(full, sizeof full) ? full : "?");
+        memset(tiny, GUARD, sizeof tiny);
+        got = t2u_port_peer_address((unsigned short)p, tiny, sizeof tiny);
+        check(got == -1 && tiny[0] == 0 && t2u_port_peer_address((unsigned short)p, NULL, 46) == -1,
+              "port_peer_address: too small or NULL buff: -1 (buff \"\")");
+    }
     check(t2u_add_port(dev_ex, echo_port, (unsigned short)p) == -1, "add_port on a local port already in use: -1");
     {
         int blocker = socket(AF_INET, SOCK_STREAM, 0);

@@ -36,13 +36,13 @@ echo '#include "t2u.h"' > "$WORK/h.c"
 cc -std=c99 -Wall -Wextra -Werror -pedantic -I"$LIB/include" -c "$WORK/h.c" -o "$WORK/h.o"
 c++ -Wall -Wextra -Werror -x c++ -I"$LIB/include" -c "$WORK/h.c" -o "$WORK/hpp.o"
 EXPORTS="$(nm -D --defined-only "$LIB/lib/libt2u.so" | awk '$2 ~ /^[TWDBRVGSiu]$/ {print $3}' | sort | tr '\n' ' ')"
-WANT="t2u_add_port t2u_add_port_ex t2u_add_port_v3 t2u_del_port t2u_exit t2u_get_rate t2u_init t2u_port_status t2u_query t2u_query_ex t2u_search t2u_set_callback t2u_set_port_range t2u_status t2u_version "
+WANT="t2u_add_port t2u_add_port_ex t2u_add_port_v3 t2u_del_port t2u_exit t2u_get_rate t2u_init t2u_port_peer_address t2u_port_status t2u_query t2u_query_ex t2u_search t2u_set_callback t2u_set_port_range t2u_status t2u_version "
 if [ "$EXPORTS" != "$WANT" ]; then
     echo "libt2u.so exports: $EXPORTS" >&2
     echo "expected:          $WANT" >&2
     exit 1
 fi
-echo "header compiles as C99 and C++; libt2u.so exports exactly the 14 t2u_* functions of the manual and the t2u_version extension"
+echo "header compiles as C99 and C++; libt2u.so exports exactly the 14 t2u_* functions of the manual and the t2u_version and t2u_port_peer_address extensions"
 
 export PKG_CONFIG_PATH="$LIB/lib/pkgconfig"
 # shellcheck disable=SC2046

@@ -2,13 +2,14 @@
 # t2u NAT lab on Linux network namespaces (root only). Documentation address ranges only.
 #
 #   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash] [--device-upnp]
-#             [--rtt MS] [--line HOST="t2u-delayline options"]...
+#             [--rtt MS] [--line HOST="t2u-delayline options"]... [--ipv6 dual|only]
 #   lab.sh down                 remove this lab's namespaces (and the processes in them)
 #   lab.sh exec HOST cmd...     run cmd in HOST: inet, nata, natb, cli, dev, dev2
 #   lab.sh status               list this lab's namespaces and NAT rules
 #   lab.sh flush ROUTER         conntrack -F on nata or natb (mappings forgotten)
 #   lab.sh rebind ROUTER        like a NAT reboot: mappings forgotten, new external ports
 #   lab.sh mappings ROUTER      the port mappings miniupnpd made on ROUTER (--device-upnp)
+#   lab.sh firewall6 ROUTER     new inbound IPv6 packets ROUTER's firewall dropped (--ipv6)
 #
 # T is none, fullcone, cone or symmetric. The lab is named by $T2U_LAB (default t2u-<pid>-); `up`
 # prints `export T2U_LAB=...` so later calls find it. Namespaces are ${T2U_LAB}HOST, so parallel
@@ -36,6 +37,12 @@
 # --loss 1% --rate 50mbit"; see t2u-delayline --help). --rtt MS is short for a line on nata with
 # MS/2 each way: the client's paths to the server, the relay and the device all get MS more RTT.
 # The binary: $T2U_DELAYLINE, else $T2U_BIN/t2u-delayline, else built (swift build -c release).
+# --ipv6 dual adds IPv6 (2001:db8::/32, no NAT66) beside IPv4: inet 2001:db8:0:1::/64 (server
+# 2001:db8:0:1::10, routers ::1 and ::2), cli 2001:db8:a::10/64 behind nata, dev 2001:db8:b::10 and
+# dev2 ::11 behind natb; each router runs a stateful IPv6 firewall as home routers do (forward:
+# established/related accepted, LAN to WAN accepted, new inbound counted and dropped). --ipv6 only
+# also drops all forwarded IPv4 on both routers (an IPv6-only access network: IPv4 stays on the
+# LANs). Addresses are added with nodad and router advertisements are ignored.
 set -euo pipefail
 [ -n "${LAB_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
@@ -44,7 +51,7 @@ hosts=(inet nata natb cli dev dev2)
 state_root="${T2U_LAB_STATE:-/run/t2u-netlab}"
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 lab_name() {
     if [ -n "${T2U_LAB:-}" ]; then echo "$T2U_LAB"; return; fi
@@ -109,7 +116,66 @@ sysctls() {
     local host="$1" forward="$2"
     in_ns "$host" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
         net.ipv4.ip_forward="$forward" net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+    if [ "$ipv6" != none ]; then
+        # Before any interface exists, so every one inherits "default": no RA, no DAD delays.
+        in_ns "$host" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+            net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+            net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.forwarding="$forward"
+    fi
     in_ns "$host" ip link set lo up
+}
+
+# IPv6 on every host (see --ipv6): addresses, routes, and the routers' stateful firewalls.
+ipv6_setup() {
+    local mode="$1" router
+    in_ns inet ip -6 addr add 2001:db8:0:1::10/64 dev inet nodad
+    in_ns nata ip -6 addr add 2001:db8:0:1::1/64 dev wan nodad
+    in_ns natb ip -6 addr add 2001:db8:0:1::2/64 dev wan nodad
+    in_ns nata ip -6 addr add 2001:db8:a::1/64 dev lan nodad
+    in_ns natb ip -6 addr add 2001:db8:b::1/64 dev lan nodad
+    in_ns cli ip -6 addr add 2001:db8:a::10/64 dev eth0 nodad
+    in_ns dev ip -6 addr add 2001:db8:b::10/64 dev eth0 nodad
+    in_ns dev2 ip -6 addr add 2001:db8:b::11/64 dev eth0 nodad
+    in_ns cli ip -6 route add default via 2001:db8:a::1
+    in_ns dev ip -6 route add default via 2001:db8:b::1
+    in_ns dev2 ip -6 route add default via 2001:db8:b::1
+    in_ns inet ip -6 route add 2001:db8:a::/64 via 2001:db8:0:1::1
+    in_ns inet ip -6 route add 2001:db8:b::/64 via 2001:db8:0:1::2
+    in_ns nata ip -6 route add 2001:db8:b::/64 via 2001:db8:0:1::2
+    in_ns natb ip -6 route add 2001:db8:a::/64 via 2001:db8:0:1::1
+    for router in nata natb; do
+        in_ns "$router" nft -f - <<EOF
+table ip6 lab6 {
+  chain fwd_filter {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "lan" oifname "wan" accept
+    iifname "wan" ct state new counter drop
+  }
+}
+EOF
+        local listing
+        listing="$(in_ns "$router" nft list table ip6 lab6)"
+        grep -q 'ct state new counter' <<<"$listing" || die "$router: IPv6 firewall rules missing"
+        if [ "$mode" = only ]; then
+            in_ns "$router" nft -f - <<EOF
+table ip lab_v6only {
+  chain no_ipv4 {
+    type filter hook forward priority filter - 20; policy drop;
+  }
+}
+EOF
+            listing="$(in_ns "$router" nft list table ip lab_v6only)"
+            grep -q 'policy drop' <<<"$listing" || die "$router: IPv4 block missing"
+        fi
+    done
+    # Each LAN host reaches the server over IPv6 before anything relies on it.
+    local host
+    for host in cli dev dev2; do
+        in_ns "$host" ping -6 -c 1 -W 2 2001:db8:0:1::10 >/dev/null 2>&1 \
+            || in_ns "$host" ping -6 -c 1 -W 2 2001:db8:0:1::10 >/dev/null \
+            || die "$host cannot reach 2001:db8:0:1::10 over IPv6"
+    done
 }
 
 # A bridge whose frames bypass netfilter (bridge-nf is on in every new namespace here) and which
@@ -332,6 +398,7 @@ EOF
 
 lab_up() {
     local client_nat="" device_nat="" loss=0 rate=0 clash=0 upnp=0
+    ipv6=none
     while [ $# -gt 0 ]; do
         case "$1" in
             --client-nat) client_nat="${2:-}"; shift 2 ;;
@@ -349,6 +416,9 @@ lab_up() {
                     || die "--line takes HOST=\"OPTIONS\" with HOST one of nata natb cli dev dev2"
                 line_args[$lhost]="${line_args[$lhost]:-} ${spec#*=}"; shift 2 ;;
             --device-upnp) upnp=1; shift ;;
+            --ipv6)
+                case "${2:-}" in dual|only) ipv6="$2" ;; *) die "--ipv6 must be dual or only" ;; esac
+                shift 2 ;;
             *) die "unknown option for up: $1" ;;
         esac
     done
@@ -431,11 +501,12 @@ lab_up() {
 
     impair "$loss" "$rate"
     [ "$upnp" = 0 ] || gateway_upnp natb 203.0.113.2 192.0.2.0/24
-    printf 'client_nat=%s\ndevice_nat=%s\nloss=%s\nrate=%s\nclash=%s\nupnp=%s\n' \
-        "$client_nat" "$device_nat" "$loss" "$rate" "$clash" "$upnp" >"$state_root/$name/config"
+    [ "$ipv6" = none ] || ipv6_setup "$ipv6"
+    printf 'client_nat=%s\ndevice_nat=%s\nloss=%s\nrate=%s\nclash=%s\nupnp=%s\nipv6=%s\n' \
+        "$client_nat" "$device_nat" "$loss" "$rate" "$clash" "$upnp" "$ipv6" >"$state_root/$name/config"
     for lhost in "${!line_args[@]}"; do echo "line_$lhost=${line_args[$lhost]# }" >>"$state_root/$name/config"; done
     trap - EXIT INT TERM
-    echo "lab $name up: client NAT $client_nat, device NAT $device_nat$( [ "$upnp" = 1 ] && echo ' with miniupnpd'), loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ', clashing routers')"
+    echo "lab $name up: client NAT $client_nat, device NAT $device_nat$( [ "$upnp" = 1 ] && echo ' with miniupnpd'), loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ', clashing routers')$( [ "$ipv6" != none ] && echo ", IPv6 $ipv6 behind stateful firewalls")"
     for lhost in "${!line_args[@]}"; do echo "delay line on $lhost:${line_args[$lhost]}"; done
     echo "export T2U_LAB=$name"
 }
@@ -486,6 +557,12 @@ case "$cmd" in
         name="$(lab_name)"
         cat "$state_root/$name/config" 2>/dev/null || echo "no config recorded for $name"
         ip netns list 2>/dev/null | grep -F "$name" || true
+        ;;
+    firewall6)
+        # The IPv6 firewall's count of new inbound packets dropped on ROUTER's WAN (--ipv6).
+        [ $# -eq 1 ] || die "usage: lab.sh firewall6 nata|natb"
+        listing="$(in_ns "$1" nft list chain ip6 lab6 fwd_filter)"
+        sed -n 's/.*ct state new counter packets \([0-9]*\) .*/\1/p' <<<"$listing"
         ;;
     -h|--help|help|"") usage ;;
     *) usage >&2; exit 2 ;;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
-# faults, hosts, UDP blocked (TCP/TLS fallback), port mapping (with miniupnpd), netcheck. Needs
-# root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why it skips and
-# exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts only that
+# faults, hosts, UDP blocked (TCP/TLS fallback), IPv6, port mapping (with miniupnpd), netcheck.
+# Needs root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why it skips
+# and exits 0. T2U_NETLAB=skip skips it; T2U_NETLAB=report runs everything but asserts only that
 # cells connect and searches find (not which path they took).
 # Binaries: $T2U_BIN or the release build with scripts/test.sh's flags.
 set -euo pipefail
@@ -49,6 +49,7 @@ step "LAN search" "$here/search.sh" "${report[@]}"
 step "faults" "$here/faults.sh"
 step "hosts (no default route, multi-homed, interface gone)" "$here/hosts.sh"
 step "UDP blocked (TCP/TLS fallback)" "$here/udpblocked.sh"
+step "IPv6 (only, dual stack, symmetric x symmetric + IPv6, behind stateful firewalls)" "$here/ipv6.sh"
 if command -v miniupnpd >/dev/null 2>&1; then
     step "port mapping" "$here/portmap.sh" "${report[@]}"
 else

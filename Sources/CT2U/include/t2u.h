@@ -27,7 +27,8 @@ typedef struct _T2U_CALLBACK
 
 typedef struct _T2U_NET_STAT
 {
-    char  ip[20];      /* peer IP */
+    char  ip[20];      /* peer IP; "" when it does not fit (a long IPv6 address): then
+                        * t2u_port_peer_address gives it */
     int   port;        /* peer port */
     int   proxy;       /* 1 when relayed through the server */
     float lost_rate;   /* packet loss rate */
@@ -88,6 +89,12 @@ void t2u_exit(void);
  * built without git: the string `t2u --version` and the server's /status report. Static storage:
  * valid until the process exits, not to be freed; works before t2u_init. */
 const char* t2u_version(void);
+/* Extension: the peer IP of a mapped port's P2P link in full (T2uNetStat.ip holds 19 bytes and is
+ * left "" for an IPv6 address longer than that): IPv4 dotted ("192.0.2.10") or IPv6 as RFC 5952
+ * text without brackets ("2001:db8::10"), NUL-terminated. 0 written (buff "" while the link has no
+ * path yet); -1 not initialised, no such port, buff NULL, or buffsize too small for the address
+ * (46 bytes always suffice: INET6_ADDRSTRLEN); then buff is "" when buffsize > 0. */
+int t2u_port_peer_address(unsigned short port, char* buff, int buffsize);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,7 @@ public struct NetAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses dotted-quad IPv4 ("192.0.2.1"); nil when malformed. IPv6 text is parsed by the shell.
+    /// Parses dotted-quad IPv4 ("192.0.2.1"); nil when malformed (IPv6: `init?(ipv6:port:)`).
     public init?(ipv4 text: String, port: UInt16) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
@@ -38,11 +38,7 @@ public struct NetAddress: Hashable, Sendable, CustomStringConvertible {
         case .v4(let v):
             return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
         case .v6(let hi, let lo):
-            let groups = (0..<8).map { i -> String in
-                let word = i < 4 ? hi >> (UInt64(3 - i) * 16) : lo >> (UInt64(7 - i) * 16)
-                return String(word & 0xffff, radix: 16)
-            }
-            return groups.joined(separator: ":")
+            return Self.ipv6Text(hi, lo)
         }
     }
 
