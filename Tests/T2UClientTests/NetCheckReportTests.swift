@@ -8,7 +8,7 @@ import Testing
 @Suite struct NetCheckReportTests {
     static let server = NetAddress(ipv4: (192, 0, 2, 10), port: 7000)
     static let observation = NetAddress(ipv4: (192, 0, 2, 10), port: 7001)
-    static let lan: NetAddress.Host = .v4(0xC0A8_0102)  // 192.168.1.2
+    static let lan: NetAddress.Host = .v4(0xC633_6402)  // 198.51.100.2
 
     static func answered(main: UInt16, observed: UInt16?, rtts: [Int64] = [12, 10, 30]) -> NetCheckProbe.ServerResult {
         let publicHost: NetAddress.Host = .v4(0xCB00_7105)  // 203.0.113.5
@@ -94,7 +94,7 @@ import Testing
         #expect(r.servers.map(\.family) == ["IPv4", "IPv6"] && r.servers.map(\.serverKey) == ["matches", "differs"])
         #expect(r.verdict.hasSuffix("IPv6 address present but no server answered over IPv6"))
         #expect(r.lines.contains("port mapping: not checked (turned off)"))
-        #expect(r.localAddresses == ["192.168.1.2", "2001:db8:1:0:0:0:0:2"])
+        #expect(r.localAddresses == ["198.51.100.2", "2001:db8:1::2"])
         // One JSON object that decodes to the same report.
         let data = try JSONEncoder().encode(r)
         #expect(try JSONDecoder().decode(NetCheckReport.self, from: data) == r)
