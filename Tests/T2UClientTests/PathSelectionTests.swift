@@ -108,7 +108,9 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         #expect(path?.relayed == true && path?.lan == false, "\(String(describing: path))")
         #expect(path?.relayReason == "direct disabled by option (relay only)")
         print("figure: relay first byte echoed \(firstByte) after addPort")
-        #expect(firstByte < .seconds(5))
+        // A figure, bounded loosely: the test process may leave this task waiting seconds on 2
+        // cores; what must not happen is a wait for a direct path that was excluded (30 s+).
+        #expect(firstByte < .seconds(15))
         await client.shutdown()
         try await group.shutdownGracefully()
         await world.stop()
