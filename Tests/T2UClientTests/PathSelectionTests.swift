@@ -109,7 +109,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         #expect(path?.relayReason == "direct disabled by option (relay only)")
         print("figure: relay first byte echoed \(firstByte) after addPort")
         // A figure, bounded loosely: the test process may leave this task waiting seconds on 2
-        // cores; what must not happen is a wait for a direct path that was excluded (30 s+).
+        // cores; what must not happen is waiting out the discovery of a direct path it excluded.
         #expect(firstByte < .seconds(15))
         await client.shutdown()
         try await group.shutdownGracefully()
