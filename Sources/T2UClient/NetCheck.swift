@@ -16,6 +16,8 @@ public struct NetCheckOptions: Sendable {
     public var timeout: Nanos = .seconds(2)
     /// Ask the LAN's gateway (PCP, NAT-PMP) and UPnP IGDs for a short test mapping.
     public var portMapping = true
+    /// The servers' TCP/TLS fallback port to check (TLS and the upgrade answer); 0: not checked.
+    public var tcpPort = 443
 
     public init(server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.server = server
@@ -42,6 +44,7 @@ public enum NetCheck {
             throw .invalidArgument(ServerPublicKey.requirement)
         }
         guard options.timeout > .zero, options.timeout <= .seconds(30) else { throw .invalidArgument("timeout must be > 0 and <= 30 s") }
+        guard (0...65535).contains(options.tcpPort) else { throw .invalidArgument("tcpPort must be 0...65535 (0: not checked)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let result: Result<NetCheckReport, T2UClientError>
@@ -73,6 +76,8 @@ private final class NetCheckRun: UDPDatagramSink {
     private var mapperNote: String?
     private var timer: Scheduled<Void>?
     private let gatewayDeadline: NIODeadline
+    /// The TCP/TLS fallback checks, one per server, beside the UDP probes; nil: not checked.
+    private var tcpChecks: EventLoopFuture<NetCheckReport.TCPFacts?>
     private var finished = false
     /// PCP 2 tries (250 ms, doubling) then NAT-PMP 2 tries; SSDP 2 searches 600 ms apart.
     static let portMappingBound = Nanos.milliseconds(1600)
@@ -84,6 +89,7 @@ private final class NetCheckRun: UDPDatagramSink {
         self.loop = loop
         self.logger = logger
         promise = loop.makePromise()
+        tcpChecks = loop.makeSucceededFuture(nil)
         // The gateway protocols need ~1.5 s to give up (NetCheckRun.startPortMapping's schedule).
         gatewayDeadline = .now() + .nanoseconds(max(options.timeout, Self.portMappingBound).value)
     }
@@ -95,8 +101,13 @@ private final class NetCheckRun: UDPDatagramSink {
         }
         var config = NetCheckProbe.Config()
         config.timeout = options.timeout
+        let tcpPort = options.tcpPort
+        let tcpChecks = tcpPort == 0 ? loop.makeSucceededFuture(nil) : EventLoopFuture.whenAllSucceed(servers.map {
+            ServerStreamProbe.check(NetAddress(host: $0.host, port: UInt16(tcpPort)), timeout: .nanoseconds(options.timeout.value), on: loop)
+        }, on: loop).map { Optional(NetCheckReport.TCPFacts(port: tcpPort, outcomes: $0)) }
         let run = NetCheckRun(probe: NetCheckProbe(servers: targets, entropy: SystemEntropy(), now: EndpointDriver.now(), config: config),
                               options: options, expectedKey: expectedKey, loop: loop, logger: logger)
+        run.tcpChecks = tcpChecks
         let families = Set(servers.map(\.isIPv6))
         let hosts = [false, true].filter { families.contains($0) }.map { $0 ? "::" : "0.0.0.0" }
         var configuration = UDPEndpoint.Configuration()
@@ -196,12 +207,17 @@ private final class NetCheckRun: UDPDatagramSink {
         }
         // Without a second socket the hairpin datagram never left: not tested.
         let hairpin = sockets.contains { $0.hairpin != nil } ? probe.hairpinResult : nil
-        let report = NetCheckReport.make(probe: probe.servers, hairpin: hairpin, local: local, interfaces: interfaces,
-                                         portMapping: facts, portMappingNote: mapperNote, expectedKey: expectedKey)
+        let (servers, note, key) = (probe.servers, mapperNote, expectedKey)
         var closing: [EventLoopFuture<Void>] = sockets.flatMap { [$0.primary.close()] + ($0.hairpin.map { [$0.close()] } ?? []) }
         if let mapper { closing.append(mapper.stop(grace: .milliseconds(500))) }
         let promise = self.promise
-        EventLoopFuture.whenAllComplete(closing, on: loop).whenComplete { _ in promise.succeed(report) }
+        let tcpChecks = self.tcpChecks
+        EventLoopFuture.whenAllComplete(closing, on: loop).whenComplete { _ in
+            tcpChecks.whenSuccess { tcp in
+                promise.succeed(NetCheckReport.make(probe: servers, hairpin: hairpin, local: local, interfaces: interfaces,
+                                                    portMapping: facts, portMappingNote: note, expectedKey: key, tcp: tcp))
+            }
+        }
     }
 
     // MARK: UDPDatagramSink

@@ -26,6 +26,9 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         /// "matches", "differs" (the key the server stated is not --key), "not checked" (no
         /// --key) or "no answer" (HELLO unanswered).
         public var serverKey: String
+        /// The TCP/TLS fallback on this server's host: "upgrade answered in 12 ms", or what
+        /// failed ("connection refused", ...); nil: not checked.
+        public var tcp: String?
     }
 
     /// The NAT's mapping behaviour (RFC 4787 §4.1).
@@ -64,8 +67,11 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
     public var ipv6Global: Bool
     /// Some IPv6 server answered; nil: no IPv6 server address was given.
     public var ipv6ServerReachable: Bool?
-    /// TCP/443 fallback: not measured by netcheck (it checks UDP only).
+    /// The TCP/TLS fallback in words: "port 443: answers on 192.0.2.1", "port 443: no server
+    /// answers", or "not checked".
     public var tcp443: String
+    /// Some server's TCP/TLS fallback answered the upgrade; nil: not checked.
+    public var tcpFallback: Bool?
     /// This host's interface addresses (loopback excluded).
     public var localAddresses: [String]
     public var verdict: String
@@ -80,13 +86,25 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// What the TCP/TLS fallback check found: the port, and one outcome per server (in the
+    /// order of the probe's servers).
+    public struct TCPFacts: Sendable, Equatable {
+        public var port: Int
+        public var outcomes: [ServerStreamProbe.Outcome]
+        public init(port: Int, outcomes: [ServerStreamProbe.Outcome]) {
+            self.port = port
+            self.outcomes = outcomes
+        }
+    }
+
     /// Builds the report from measurements. `local`: our socket addresses (interface address +
     /// the probing socket's port), a server seeing one means no NAT. `portMapping`: nil when not
-    /// checked, with `portMappingNote` saying why. `expectedKey`: --key, if given.
+    /// checked, with `portMappingNote` saying why. `expectedKey`: --key, if given. `tcp`: nil
+    /// when the TCP/TLS fallback was not checked.
     public static func make(probe servers: [NetCheckProbe.ServerResult], hairpin: Bool?, local: [NetAddress],
                             interfaces: [NetAddress.Host], portMapping: PortMappingFacts?, portMappingNote: String? = nil,
-                            expectedKey: [UInt8]? = nil) -> NetCheckReport {
-        let rows = servers.map { result -> Server in
+                            expectedKey: [UInt8]? = nil, tcp: TCPFacts? = nil) -> NetCheckReport {
+        var rows = servers.map { result -> Server in
             let nat = NATBehavior.classify(main: result.main.mapped, observation: result.observed.mapped, local: local)
             let key: String
             switch (expectedKey, result.statedKey) {
@@ -127,19 +145,43 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
             portMappingGranted: portMapping?.granted.map { "\($0)" }, portMappingNote: portMappingNote,
             ipv6Global: interfaces.contains { $0.isGlobalIPv6 },
             ipv6ServerReachable: v6Servers.isEmpty ? nil : v6Servers.contains { $0.udpReachable },
-            tcp443: "not implemented (netcheck measures UDP only)",
+            tcp443: "not checked", tcpFallback: nil,
             localAddresses: interfaces.filter { !LocalAddresses.isLoopback($0) }.map { NetAddress(host: $0, port: 0).hostString },
             verdict: "")
-        report.verdict = verdict(report, nat: nat)
+        if let tcp {
+            var answering: [String] = []
+            for (index, outcome) in tcp.outcomes.enumerated() where index < rows.count {
+                switch outcome {
+                case .upgraded(let took):
+                    rows[index].tcp = "upgrade answered in \(Int((took / .milliseconds(1)).rounded())) ms"
+                    answering.append(servers[index].server.hostString)
+                case .failed(let why):
+                    rows[index].tcp = why
+                }
+            }
+            report.servers = rows
+            report.tcpFallback = !answering.isEmpty
+            report.tcp443 = answering.isEmpty ? "port \(tcp.port): no server answers" : "port \(tcp.port): answers on \(answering.joined(separator: ", "))"
+        }
+        report.verdict = verdict(report, nat: nat, tcpPort: tcp?.port)
         return report
     }
 
     /// The closing sentence: what works, what the NAT means for direct links, what helps.
-    static func verdict(_ r: NetCheckReport, nat: NATBehavior) -> String {
+    static func verdict(_ r: NetCheckReport, nat: NATBehavior, tcpPort: Int? = nil) -> String {
         var parts: [String] = []
         guard r.udp else {
-            parts.append("UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here")
-            parts.append("TCP/443 not checked (netcheck measures UDP only)")
+            switch (r.tcpFallback, tcpPort) {
+            case (true?, let port?):
+                parts.append("UDP to the server is blocked (or the server's UDP is down): no server answered over UDP")
+                parts.append("the TCP/TLS fallback on port \(port) answers, so agents register and relay over it (no direct links while UDP is blocked)")
+            case (false?, let port?):
+                parts.append("UDP to the server is blocked (or the server is down): no server answered over UDP")
+                parts.append("the TCP/TLS fallback on port \(port) did not answer either, so t2u cannot register from here")
+            default:
+                parts.append("UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here")
+                parts.append("TCP/TLS fallback not checked")
+            }
             return parts.joined(separator: "; ")
         }
         let down = r.servers.filter { !$0.udpReachable }.map(\.address)
@@ -170,6 +212,10 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         } else if r.ipv6ServerReachable == false {
             parts.append(r.ipv6Global ? "IPv6 address present but no server answered over IPv6" : "no global IPv6 address")
         }
+        if let tcpPort, let fallback = r.tcpFallback {
+            parts.append(fallback ? "the TCP/TLS fallback on port \(tcpPort) answers (agents use it where UDP is blocked)"
+                                  : "no TCP/TLS fallback on port \(tcpPort) (agents on networks that block UDP could not register)")
+        }
         return parts.joined(separator: "; ")
     }
 
@@ -185,6 +231,7 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
                 words += "no UDP answer (\(s.probesSent) probes)"
             }
             if s.serverKey != "not checked" { words += ", server key \(s.serverKey)" }
+            if let tcp = s.tcp { words += "; TCP/TLS fallback: \(tcp)" }
             out.append(words)
         }
         out.append("UDP: \(udp ? "yes" : "no")")

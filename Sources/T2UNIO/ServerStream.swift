@@ -47,15 +47,20 @@ public final class ServerStream {
     private var written = false
 
     init(options: ServerStreamOptions, server: NetAddress, eventLoop: EventLoop, logger: Logger) throws {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = .none
-        configuration.applicationProtocols = ["http/1.1"]
-        self.tls = try NIOSSLContext(configuration: configuration)
+        self.tls = try Self.makeTLSContext()
         self.options = options
         self.server = server
         self.eventLoop = eventLoop
         self.logger = logger
         self.selector = ServerPathSelector(config: options.selector)
+    }
+
+    /// The agents' TLS: ALPN http/1.1 and no certificate verification (camouflage only).
+    static func makeTLSContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        configuration.applicationProtocols = ["http/1.1"]
+        return try NIOSSLContext(configuration: configuration)
     }
 
     /// Server traffic goes down the stream now (else over UDP).

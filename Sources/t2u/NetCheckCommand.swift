@@ -14,10 +14,11 @@ struct NetCheckCommand: AsyncParsableCommand {
               hairpinning: does a datagram from a second socket to our public address come back through the NAT
               port mapping: which of PCP, NAT-PMP, UPnP-IGD answer on this LAN (a 60 s test mapping is asked for and deleted again)
               IPv6: a global IPv6 address on this host; does an IPv6 server answer
-              tcp443: not implemented (netcheck measures UDP only); filtering: not measured
+              tcp443: does each server's TCP/TLS fallback (--tcp-port, 443; 0: not checked) answer the TLS upgrade the agents use where UDP is blocked
+              filtering: not measured
             Every probe is bounded by --timeout (the port-mapping probe by at least 1.6 s); the run ends within about that plus half a second.
 
-            Exit status: 0 UDP works, 1 no server answered over UDP, 2 a server stated another key than --key.
+            Exit status: 0 UDP works, 1 no server answered over UDP (even if the TCP/TLS fallback answers), 2 a server stated another key than --key.
 
             Example: t2u netcheck --server t2u.example.com
                      t2u netcheck --server 192.0.2.10:7000,192.0.2.11:7000 --json
@@ -40,6 +41,7 @@ struct NetCheckCommand: AsyncParsableCommand {
         var options = NetCheckOptions(server: server.server, serverPort: UInt16(server.port), serverKey: serverKey(flag: server.key))
         options.timeout = .seconds(fractional: timeout)
         options.portMapping = !noPortMapping
+        options.tcpPort = server.tcpPort
         let report: NetCheckReport
         do {
             report = try await NetCheck.run(options)

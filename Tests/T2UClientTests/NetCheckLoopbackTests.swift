@@ -72,6 +72,36 @@ import Testing
         #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(20), "waits for the silent port, bounded (\(elapsed))")
     }
 
+    /// UDP to the server dead (netcheck given a UDP port where nothing listens) but its TCP/TLS
+    /// fallback up: the report says only the fallback works, and the agents would use it.
+    @Test func onlyTheTCPFallbackAnswers() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var serverOptions = ServerRunner.Options()
+        serverOptions.bindHost = "127.0.0.1"
+        serverOptions.port = 0
+        serverOptions.tcpPort = 0
+        let runner = ServerRunner(config: ServerConfig(), options: serverOptions, logger: Logger(label: "test.server"), group: group)
+        try await runner.start()
+        let tcpPort = try #require(runner.streamAddress?.port)
+        var options = NetCheckOptions(server: "127.0.0.1:\(tcpPort)", serverPort: 7000)
+        options.portMapping = false
+        options.timeout = .milliseconds(800)
+        options.tcpPort = tcpPort
+        let report = try await NetCheck.run(options)
+        #expect(!report.udp)
+        #expect(report.tcpFallback == true && report.tcp443 == "port \(tcpPort): answers on 127.0.0.1")
+        #expect(report.servers.first?.tcp?.hasPrefix("upgrade answered in ") == true, "\(String(describing: report.servers.first?.tcp))")
+        #expect(report.verdict.contains("the TCP/TLS fallback on port \(tcpPort) answers, so agents register and relay over it"))
+        #expect(report.lines.contains("tcp443: port \(tcpPort): answers on 127.0.0.1"))
+
+        // The same without the listener: refused, and the verdict says t2u cannot register.
+        try await runner.shutdown()
+        let refused = try await NetCheck.run(options)
+        #expect(refused.tcpFallback == false && refused.servers.first?.tcp == "connection refused")
+        #expect(refused.verdict.contains("did not answer either, so t2u cannot register from here"))
+        try await group.shutdownGracefully()
+    }
+
     /// A server on ::1 (skipped where the host has no IPv6 loopback): the row says IPv6 and the
     /// report that a server answers over IPv6.
     @Test func ipv6ServerAnswers() async throws {
@@ -90,6 +120,7 @@ import Testing
         }
         var options = NetCheckOptions(server: "[::1]:\(runner.options.port)", serverPort: 7000)
         options.portMapping = false
+        options.tcpPort = 0
         let report = try await NetCheck.run(options)
         try? await runner.shutdown()
         try? await group.shutdownGracefully()

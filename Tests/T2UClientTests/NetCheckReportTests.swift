@@ -32,7 +32,7 @@ import Testing
         #expect(r.verdict == "UDP works; NAT maps per destination (symmetric, random ports): a direct link needs the peer to be cone or a port mapping; with a symmetric peer the link is relayed; no UPnP/NAT-PMP/PCP on this LAN; no hairpinning (peers behind this same NAT meet on the LAN, not through its public address)")
         #expect(r.lines.contains("mapping: endpoint-dependent (symmetric), ports random"))
         #expect(r.lines.contains("port mapping: none"))
-        #expect(r.tcp443.hasPrefix("not implemented"))
+        #expect(r.tcp443 == "not checked" && r.tcpFallback == nil)
     }
 
     @Test func sequentialSymmetricWithUPnPSaysTheMappingHelps() {
@@ -63,7 +63,7 @@ import Testing
                                                 main: .init(sent: 3), observed: .init(sent: 3))
         let r = Self.make([silent], hairpin: nil, mapping: nil)
         #expect(!r.udp && r.mapping == .unknown && r.behindNAT == nil && r.hairpinning == nil && !r.portMappingChecked)
-        #expect(r.verdict == "UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here; TCP/443 not checked (netcheck measures UDP only)")
+        #expect(r.verdict == "UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here; TCP/TLS fallback not checked")
         #expect(r.lines.contains("server 192.0.2.10:7000 (IPv4): no UDP answer (3 probes)"))
         #expect(r.lines.contains("hairpinning: not tested"))
     }
@@ -100,5 +100,25 @@ import Testing
         #expect(try JSONDecoder().decode(NetCheckReport.self, from: data) == r)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         #expect(object?["mapping"] as? String == "endpoint-independent" && object?["tcp443"] != nil)
+    }
+
+    @Test func theTCPFallbackInEachServerRowAndTheVerdict() {
+        let silent = NetCheckProbe.ServerResult(server: Self.server, observation: Self.observation, main: .init(sent: 3))
+        let tcp = NetCheckReport.TCPFacts(port: 443, outcomes: [.upgraded(.milliseconds(12))])
+        let blocked = NetCheckReport.make(probe: [silent], hairpin: nil, local: [], interfaces: [Self.lan], portMapping: nil, tcp: tcp)
+        #expect(blocked.tcpFallback == true && blocked.servers.first?.tcp == "upgrade answered in 12 ms")
+        #expect(blocked.tcp443 == "port 443: answers on 192.0.2.10")
+        #expect(blocked.verdict.hasSuffix("the TCP/TLS fallback on port 443 answers, so agents register and relay over it (no direct links while UDP is blocked)"))
+        #expect(blocked.lines.first?.hasSuffix("; TCP/TLS fallback: upgrade answered in 12 ms") == true)
+
+        let works = NetCheckReport.make(probe: [Self.answered(main: 40_000, observed: 40_000)], hairpin: true, local: [],
+                                        interfaces: [Self.lan], portMapping: nil,
+                                        tcp: .init(port: 443, outcomes: [.failed("connection refused")]))
+        #expect(works.tcpFallback == false && works.tcp443 == "port 443: no server answers")
+        #expect(works.verdict.hasSuffix("no TCP/TLS fallback on port 443 (agents on networks that block UDP could not register)"))
+
+        let unchecked = NetCheckReport.make(probe: [silent], hairpin: nil, local: [], interfaces: [Self.lan], portMapping: nil)
+        #expect(unchecked.tcpFallback == nil && unchecked.tcp443 == "not checked" && unchecked.servers.first?.tcp == nil)
+        #expect(unchecked.verdict.hasSuffix("TCP/TLS fallback not checked"))
     }
 }
