@@ -117,7 +117,8 @@ public enum ServerAddressList {
 }
 
 extension Substring {
-    fileprivate func trimmingCharacters() -> String {
+    /// Without leading and trailing whitespace (the comma lists of addresses people type).
+    package func trimmingCharacters() -> String {
         var slice = self
         while let first = slice.first, first.isWhitespace { slice.removeFirst() }
         while let last = slice.last, last.isWhitespace { slice.removeLast() }

@@ -1,4 +1,5 @@
 import NIOCore
+import T2UNIO
 import T2UCore
 
 #if canImport(Glibc)
@@ -58,14 +59,5 @@ struct ServerListeners {
     static func isIPv6Unavailable(_ error: Error, host: String, given: String) -> Bool {
         guard host == "::", given == defaultHosts, let io = error as? IOError else { return false }
         return io.errnoCode == EAFNOSUPPORT || io.errnoCode == EADDRNOTAVAIL
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters() -> String {
-        var slice = self
-        while let first = slice.first, first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.isWhitespace { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -164,3 +164,14 @@ func echoRoundTrip(port: UInt16, payload: ByteBuffer, group: EventLoopGroup) asy
 func pattern(_ count: Int, seed: UInt8) -> ByteBuffer {
     ByteBuffer(bytes: (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) })
 }
+
+/// A server on 127.0.0.1 (OS-chosen ports) with its TCP/TLS fallback on; and the fallback's port.
+func startServerWithTCPFallback(group: MultiThreadedEventLoopGroup) async throws -> (runner: ServerRunner, tcpPort: Int) {
+    var options = ServerRunner.Options()
+    options.bindHost = "127.0.0.1"
+    options.port = 0
+    options.tcpPort = 0
+    let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
+    try await runner.start()
+    return (runner, try #require(runner.streamAddress?.port))
+}

@@ -76,13 +76,7 @@ import Testing
     /// fallback up: the report says only the fallback works, and the agents would use it.
     @Test func onlyTheTCPFallbackAnswers() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var serverOptions = ServerRunner.Options()
-        serverOptions.bindHost = "127.0.0.1"
-        serverOptions.port = 0
-        serverOptions.tcpPort = 0
-        let runner = ServerRunner(config: ServerConfig(), options: serverOptions, logger: Logger(label: "test.server"), group: group)
-        try await runner.start()
-        let tcpPort = try #require(runner.streamAddress?.port)
+        let (runner, tcpPort) = try await startServerWithTCPFallback(group: group)
         var options = NetCheckOptions(server: "127.0.0.1:\(tcpPort)", serverPort: 7000)
         options.portMapping = false
         options.timeout = .milliseconds(800)

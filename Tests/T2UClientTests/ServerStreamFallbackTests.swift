@@ -15,13 +15,7 @@ import Testing
 @Suite(.serialized) struct ServerStreamFallbackTests {
     @Test func registerQueryConnectAndRelayOverTCPWhenUDPIsDead() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var serverOptions = ServerRunner.Options()
-        serverOptions.bindHost = "127.0.0.1"
-        serverOptions.port = 0
-        serverOptions.tcpPort = 0
-        let runner = ServerRunner(config: ServerConfig(), options: serverOptions, logger: Logger(label: "test.server"), group: group)
-        try await runner.start()
-        let tcpPort = try #require(runner.streamAddress?.port)
+        let (runner, tcpPort) = try await startServerWithTCPFallback(group: group)
         // Nothing listens on UDP at the TCP port's number: UDP to the server is dead.
         let deadUDPPort = UInt16(tcpPort)
         var streamOptions = ServerStreamOptions(port: tcpPort)
@@ -86,13 +80,7 @@ import Testing
     /// listener counts it as rejected and nothing reaches the core.
     @Test func strangersGetANotFound() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var serverOptions = ServerRunner.Options()
-        serverOptions.bindHost = "127.0.0.1"
-        serverOptions.port = 0
-        serverOptions.tcpPort = 0
-        let runner = ServerRunner(config: ServerConfig(), options: serverOptions, logger: Logger(label: "test.server"), group: group)
-        try await runner.start()
-        let tcpPort = try #require(runner.streamAddress?.port)
+        let (runner, tcpPort) = try await startServerWithTCPFallback(group: group)
         let answer = try await HTTPSProbe.get(path: "/", port: tcpPort, group: group)
         #expect(answer.hasPrefix("HTTP/1.1 404"), "\(answer)")
         try await waitUntil("rejection counted") { try await runner.streamCounters().rejected == 1 }
