@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "CT2U"),
         // @_cdecl exports of t2u_* over T2UClient.
         .target(
-            name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", "T2UVersion", logging],
+            name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", "T2UNIO", "T2UVersion", logging],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
         .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),

@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import Synchronization
 import T2UClient
+import T2UNIO
 
 /// The C callbacks, copied out of the caller's struct (which may go away after the call).
 struct CallbackCopy: @unchecked Sendable {
@@ -73,6 +74,18 @@ func applyEnvironment(to options: inout T2UClientOptions) {
     }
     if let text = environment("T2U_DISCOVERY_PORT"), let port = UInt16(text), port > 0 {
         options.discoveryPort = port
+    }
+    // The TCP/TLS fallback, as the `t2u` commands have it: port 443 unless T2U_TCP_PORT says
+    // otherwise (0 turns it off); tried only when the server does not answer over UDP.
+    options.serverStream = ServerStreamOptions(port: 443)
+    if let text = environment("T2U_TCP_PORT") {
+        if let port = Int(text), (0...65535).contains(port) {
+            options.serverStream = port == 0 ? nil : ServerStreamOptions(port: port)
+        } else {
+            options.serverStream = nil
+            Logger(label: "t2u").error("T2U_TCP_PORT must be a port 0...65535 (0: no TCP fallback); the TCP/TLS fallback stays off",
+                            metadata: ["T2U_TCP_PORT": "\(text)"])
+        }
     }
 }
 

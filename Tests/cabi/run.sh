@@ -75,9 +75,10 @@ ECHO2="$(await_port "$WORK/echo2.log" '^([0-9]+)$')"
 # svrkey is the server's public key: one server's agents pin it, the other's pass NULL.
 KEY="$("$BIN/t2u-server" --key-file "$WORK/server.key" --print-public-key)"
 start server-nokey "$BIN/t2u-server" --bind 127.0.0.1 --port 0
-start server-key "$BIN/t2u-server" --bind 127.0.0.1 --port 0 --key-file "$WORK/server.key"
+start server-key "$BIN/t2u-server" --bind 127.0.0.1 --port 0 --key-file "$WORK/server.key" --tcp-port 0
 PORT_NOKEY="$(await_port "$WORK/server-nokey.log" 'main=[^ ]*:([0-9]+)')"
 PORT_KEY="$(await_port "$WORK/server-key.log" 'main=[^ ]*:([0-9]+)')"
+TCP_PORT_KEY="$(await_port "$WORK/server-key.log" 'tcp=[^ ]*:([0-9]+)')"
 
 # A free UDP port for discovery; two free 50-port ranges for t2u_set_port_range and a dead port.
 read -r DISCOVERY_PORT RANGE_LO < <(python3 - <<'PY'
@@ -123,6 +124,14 @@ export T2U_DISCOVERY_ADDR=127.0.0.1 T2U_DISCOVERY_PORT="$DISCOVERY_PORT"
 "$WORK/flow" "$DEV_EX" 127.0.0.1 "$PORT_KEY" "$ECHO1" "$KEY" > "$WORK/flow.log" 2>&1
 grep -q "received .* bytes: hello through t2u" "$WORK/flow.log"
 echo "Examples/c/flow.c: echo through the mapped port OK"
+
+# UDP to the server dead (flow is given a UDP port where nothing listens: the TCP port's number)
+# and T2U_TCP_PORT naming the server's TCP/TLS fallback: the same unchanged C program registers,
+# queries and connects over TCP (the link itself may go direct: only the server's UDP is dead).
+T2U_TCP_PORT="$TCP_PORT_KEY" "$WORK/flow" "$DEV_EX" 127.0.0.1 "$TCP_PORT_KEY" "$ECHO1" "$KEY" > "$WORK/flow-tcp.log" 2>&1 \
+    || { cat "$WORK/flow-tcp.log" >&2; echo "flow.c over the TCP/TLS fallback failed" >&2; exit 1; }
+grep -q "received .* bytes: hello through t2u" "$WORK/flow-tcp.log"
+echo "Examples/c/flow.c: UDP to the server dead, T2U_TCP_PORT: registered over TCP/TLS, echo through the mapped port OK"
 
 # libt2u fails closed on a changed device key: a file pinning DEV_EX to another key gives -6.
 WRONG_PINS="$WORK/known_devices.wrong"
