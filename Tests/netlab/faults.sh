@@ -50,7 +50,8 @@ now_ms() { date +%s%3N; }
 ms_until() {
     local log="$1" pattern="$2" t0="$3" limit=$(($(now_ms) + $4 * 1000)) from="${5:-0}"
     while [ "$(now_ms)" -lt "$limit" ]; do
-        if tail -n "+$((from + 1))" "$log" 2>/dev/null | grep -q "$pattern"; then
+        # Not `tail | grep -q`: under pipefail grep's early exit (SIGPIPE to tail) reads as "absent".
+        if grep -q "$pattern" <(tail -n "+$((from + 1))" "$log" 2>/dev/null); then
             echo $(($(now_ms) - t0))
             return 0
         fi

@@ -60,7 +60,7 @@ verified_on() {
 
 # LOG mentions ERRNO as a failed send (the error cost a datagram and was said, once per cause).
 send_error_logged() {
-    grep "UDP send failed" "$1" | grep -q "error=$2"
+    grep -q "UDP send failed.*error=$2\|error=$2.*UDP send failed" "$1"
 }
 
 case_noroute-client() {

@@ -40,7 +40,11 @@ table ip lab_udpblock {
   }
 }
 NFT
-        "$lab" exec nata nft list table ip lab_udpblock | grep -q "meta l4proto udp drop" || return 1
+        # Listed into a variable first: `nft list | grep -q` under pipefail fails whenever grep
+        # exits before nft has written everything (SIGPIPE), as it once did in CI.
+        local listing
+        listing="$("$lab" exec nata nft list table ip lab_udpblock)" || return 1
+        grep -q "meta l4proto udp drop" <<<"$listing" || { echo "udpblocked: the UDP drop rule is missing on nata" >&2; return 1; }
     else
         "$lab" exec nata nft delete table ip lab_udpblock
     fi
@@ -48,9 +52,9 @@ NFT
 
 setup() {
     local name="$1"
-    netlab_up "$name" --client-nat cone --device-nat cone || return 1
-    client_udp block || return 1
-    start_server || return 1
+    netlab_up "$name" --client-nat cone --device-nat cone || { echo "udpblocked: $name: lab up failed" >&2; return 1; }
+    client_udp block || { echo "udpblocked: $name: blocking UDP on nata failed" >&2; return 1; }
+    start_server || { echo "udpblocked: $name: server did not start" >&2; return 1; }
     start_echo dev || return 1
     start_agent dev
     # Asked from the device's side, which has UDP.
