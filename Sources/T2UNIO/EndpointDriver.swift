@@ -335,7 +335,11 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     /// The earliest of the transport's, the signaling client's and the fallback's deadlines.
     private func nextDeadline() -> Instant? {
-        [endpoint.nextDeadline(), signaling?.nextDeadline(), serverStream?.nextDeadline()].compactMap { $0 }.min()
+        // Called on every step: compared in place, no array built.
+        var next = endpoint.nextDeadline()
+        if let deadline = signaling?.nextDeadline() { next = next.map { min($0, deadline) } ?? deadline }
+        if let deadline = serverStream?.nextDeadline() { next = next.map { min($0, deadline) } ?? deadline }
+        return next
     }
 
     private func armTimer() {
