@@ -179,7 +179,6 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         guard server != serverID else { return 0 }
         let keys = records.compactMap { $0.value.homeServerID == server ? $0.key : nil }
         for key in keys { remove(key) }
-        servers[server] = nil
         return keys.count
     }
 

@@ -658,20 +658,19 @@ public final class PostgresSync: @unchecked Sendable {
             SELECT role, uuid, home_server, address, public_key, extra, candidates,
                    extract(epoch FROM (now() - last_seen))::float8, mac FROM t2u_presence
             """
-        let query: PostgresQuery
-        // Rows of a silent server are not live: its agents cannot be reached through it.
+        // Live: refreshed within the presence timeout, and homed on a server still heard (a
+        // silent server's agents cannot be reached through it). Only our own numbers are spliced
+        // in; the server ID and UUID stay bound parameters.
         let silence = Double(options.serverSilenceLimit.value) / 1e9
+        let live = """
+            last_seen >= now() - make_interval(secs => \(timeoutSeconds))
+            AND home_server IN (SELECT server_id FROM t2u_servers WHERE last_seen >= now() - make_interval(secs => \(silence)))
+            """
+        let query: PostgresQuery
         if let role, let uuid {
-            query = """
-                \(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID)
-                AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))
-                AND home_server IN (SELECT server_id FROM t2u_servers WHERE last_seen >= now() - make_interval(secs => \(silence)))
-                """
+            query = "\(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID) AND \(unescaped: live)"
         } else {
-            query = """
-                \(unescaped: columns) WHERE home_server <> \(serverID) AND last_seen >= now() - make_interval(secs => \(timeoutSeconds))
-                AND home_server IN (SELECT server_id FROM t2u_servers WHERE last_seen >= now() - make_interval(secs => \(silence)))
-                """
+            query = "\(unescaped: columns) WHERE home_server <> \(serverID) AND \(unescaped: live)"
         }
         var rows: [(record: PresenceRecord, age: Nanos)] = []
         let sequence = try await connection.query(query, logger: logger)
