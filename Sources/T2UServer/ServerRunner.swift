@@ -184,6 +184,9 @@ public final class ServerRunner: @unchecked Sendable {
     /// Presence rows the database sync skipped because their MAC failed; 0 without `--database`.
     public var rejectedPresenceRows: Int { sync?.rejectedPresenceRows ?? 0 }
 
+    /// Server rows the database sync skipped because their MAC failed; 0 without `--database`.
+    public var rejectedServerRows: Int { sync?.rejectedServerRows ?? 0 }
+
     /// Whether the shared database is reachable now (false without `--database`).
     public var databaseConnected: Bool { sync?.isConnected ?? false }
 

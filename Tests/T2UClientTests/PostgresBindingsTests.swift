@@ -147,6 +147,23 @@ extension PostgresCloudTests {
         try await BindingsDB.sql("DELETE FROM t2u_servers WHERE server_id = \(evil)")
     }
 
+    /// A server row's advertised address is where the others relay that server's sessions; one
+    /// written without the cluster key (a new ID, or a real server's row rewritten) is not used.
+    @Test func aForgedServerRowIsIgnored() async throws {
+        let id = "srv-\(cloudTag())"
+        let s = try cloudServer(id)
+        try await s.start()
+        defer { Task { await s.stop() } }
+        try await waitUntil("database connected") { s.runner.databaseConnected }
+        let evil = "evil-srv-\(cloudTag())"
+        try await BindingsDB.sql("INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(evil), '127.0.0.1:9', now())")
+        try await waitUntil("a resync skipped the forged server row") { s.runner.rejectedServerRows >= 1 }
+        #expect(try await s.runner.withRegistry { ($0 as? PostgresRegistry)?.serverAddress(evil) } == nil)
+        // Our own row, MACed by us, is read back.
+        try await waitUntil("own row read") { try await s.runner.withRegistry { ($0 as? PostgresRegistry)?.serverAddress(id) } != nil }
+        try await BindingsDB.sql("DELETE FROM t2u_servers WHERE server_id = \(evil)")
+    }
+
     @Test func notificationsInjectedWithoutTheClusterKeyAreIgnored() async throws {
         let id = "bind-n-\(cloudTag())"
         let s = try cloudServer(id)

@@ -41,6 +41,17 @@ import T2UCore
         #expect(!key.bindingValid(uuid: "CAM-1", publicKey: pk, mac: Array(mac.prefix(31))))
     }
 
+    @Test func serverRowMACsCoverIDAndAdvertisedAddress() {
+        let mac = key.serverMAC(serverID: "a", advertise: "203.0.113.5:7000")
+        #expect(key.serverValid(serverID: "a", advertise: "203.0.113.5:7000", mac: mac))
+        #expect(!key.serverValid(serverID: "a", advertise: "203.0.113.66:7000", mac: mac))
+        #expect(!key.serverValid(serverID: "b", advertise: "203.0.113.5:7000", mac: mac))
+        // Field boundaries are length-prefixed: moving bytes between the ID and the address breaks it.
+        #expect(!key.serverValid(serverID: "a2", advertise: "03.0.113.5:7000", mac: mac))
+        #expect(!other.serverValid(serverID: "a", advertise: "203.0.113.5:7000", mac: mac))
+        #expect(!key.serverValid(serverID: "a", advertise: "203.0.113.5:7000", mac: []))
+    }
+
     @Test func fuzzedPayloadsNeverOpen() {
         let entropy = SeededEntropy(seed: 0xC1)
         let sealed = Array(key.seal(channel: "c", body: "{\"op\":\"bind\",\"uuid\":\"x\",\"server\":\"s\"}", unixSeconds: 5).utf8)

@@ -6,12 +6,14 @@ import T2UCore
 /// derived from it, so another tenant of the database (which can NOTIFY any channel and write
 /// rows) can neither inject introductions nor bind UUIDs.
 ///
-/// Derived keys: HKDF-SHA256(ikm: secret, salt: "t2u cluster v1", info: "notify" | "binding" | "presence", 32 bytes).
+/// Derived keys: HKDF-SHA256(ikm: secret, salt: "t2u cluster v1", info: "notify" | "binding" | "presence" | "server",
+/// 32 bytes).
 public struct ClusterKey: Sendable {
     public static let minimumLength = 32
     private let notifyKey: SymmetricKey
     private let bindingKey: SymmetricKey
     private let presenceKey: SymmetricKey
+    private let serverKey: SymmetricKey
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {
         case tooShort(Int)
@@ -31,6 +33,7 @@ public struct ClusterKey: Sendable {
         notifyKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("notify".utf8), outputByteCount: 32)
         bindingKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("binding".utf8), outputByteCount: 32)
         presenceKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("presence".utf8), outputByteCount: 32)
+        serverKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("server".utf8), outputByteCount: 32)
     }
 
     // MARK: NOTIFY payloads
@@ -101,8 +104,29 @@ public struct ClusterKey: Sendable {
 
     private static func presenceMessage(_ role: UInt8, _ uuid: String, _ home: String, _ address: String, _ publicKey: [UInt8],
                                         _ extra: [UInt8], _ candidates: String) -> [UInt8] {
-        var out: [UInt8] = [role]
-        for field in [Array(uuid.utf8), Array(home.utf8), Array(address.utf8), publicKey, extra, Array(candidates.utf8)] {
+        [role] + lengthPrefixed([Array(uuid.utf8), Array(home.utf8), Array(address.utf8), publicKey, extra, Array(candidates.utf8)])
+    }
+
+    // MARK: Server rows
+
+    /// MAC of a `t2u_servers` row's content (not `last_seen`): HMAC(server key, u16-length-prefixed
+    /// server_id, advertise). The advertised address is where the others relay this server's
+    /// sessions, so a row another database role wrote must not redirect them.
+    public func serverMAC(serverID: String, advertise: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Self.serverMessage(serverID, advertise), using: serverKey))
+    }
+
+    public func serverValid(serverID: String, advertise: String, mac: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.serverMessage(serverID, advertise), using: serverKey)
+    }
+
+    private static func serverMessage(_ serverID: String, _ advertise: String) -> [UInt8] {
+        lengthPrefixed([Array(serverID.utf8), Array(advertise.utf8)])
+    }
+
+    private static func lengthPrefixed(_ fields: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for field in fields {
             out += [UInt8(truncatingIfNeeded: field.count >> 8), UInt8(truncatingIfNeeded: field.count)] + field
         }
         return out

@@ -76,6 +76,12 @@ enum PostgresSchema {
         "ALTER TABLE t2u_presence ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
         "DROP FUNCTION t2u_presence_notify()",
         ],
+        // 3: server rows carry a MAC under the cluster key: the advertised address is where the
+        // others relay a server's sessions. Rows written before it have an empty MAC and are
+        // ignored until their server announces itself again (every heartbeat).
+        [
+        "ALTER TABLE t2u_servers ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
+        ],
     ]
 
     /// The LISTEN channel of one server's peer introductions: a name PostgreSQL accepts whatever

@@ -84,6 +84,7 @@ public final class PostgresSync: @unchecked Sendable {
     private let connectionIDs = ConnectionCounter()
     private let rejectedBox = NIOLockedValueBox(0)
     private let rejectedRowsBox = NIOLockedValueBox(0)
+    private let rejectedServerRowsBox = NIOLockedValueBox(0)
     /// Set by `stop`: the sync loop says goodbye and ends.
     private let stopping = NIOLockedValueBox(false)
     /// Migration, binding load and stale-row cleanup still to do (the database was down at start).
@@ -109,6 +110,9 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// Presence rows skipped because their MAC failed (written without the cluster key).
     public var rejectedPresenceRows: Int { rejectedRowsBox.withLockedValue { $0 } }
+
+    /// Server rows skipped because their MAC failed (written without the cluster key).
+    public var rejectedServerRows: Int { rejectedServerRowsBox.withLockedValue { $0 } }
 
     /// Connects, migrates the schema and drops rows a previous run of this server left; then
     /// keeps syncing in the background. A database that cannot be reached (refused, timed out)
@@ -633,17 +637,25 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// This server's row in `t2u_servers`: where the others relay its devices' sessions.
     private func announce(_ connection: PostgresConnection) async throws {
+        let text = PostgresCodec.text(advertise)
+        let mac = ByteBuffer(bytes: options.clusterKey.serverMAC(serverID: serverID, advertise: text))
         try await connection.query("""
-            INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(serverID), \(PostgresCodec.text(advertise)), now())
-            ON CONFLICT (server_id) DO UPDATE SET advertise = EXCLUDED.advertise, last_seen = now()
+            INSERT INTO t2u_servers (server_id, advertise, last_seen, mac) VALUES (\(serverID), \(text), now(), \(mac))
+            ON CONFLICT (server_id) DO UPDATE SET advertise = EXCLUDED.advertise, last_seen = now(), mac = EXCLUDED.mac
             """, logger: logger)
     }
 
     private func loadServers(_ connection: PostgresConnection) async throws -> [String: NetAddress] {
         var servers: [String: NetAddress] = [:]
-        for try await (id, text) in try await connection.query("SELECT server_id, advertise FROM t2u_servers", logger: logger)
-            .decode((String, String).self)
+        for try await (id, text, mac) in try await connection.query("SELECT server_id, advertise, mac FROM t2u_servers", logger: logger)
+            .decode((String, String, ByteBuffer).self)
         {
+            guard options.clusterKey.serverValid(serverID: id, advertise: text, mac: Array(buffer: mac)) else {
+                rejectedServerRowsBox.withLockedValue { $0 += 1 }
+                logger.warning("server row with a bad MAC skipped (written without this cloud's cluster key); its server is used again when it announces itself",
+                               metadata: ["server": "\(id)"])
+                continue
+            }
             if let address = PostgresCodec.address(text) { servers[id] = address }
         }
         knownServers.withLockedValue { $0 = Set(servers.keys) }
