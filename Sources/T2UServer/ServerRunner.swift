@@ -61,6 +61,9 @@ public final class ServerRunner: @unchecked Sendable {
     }
 
     /// Every bound main and observation address (one per `Options.bindHost` entry), once started.
+    /// The database's bindings cache (`--bindings-file` with `--database`), if any.
+    private var bindingsCache: BindingsFileStore?
+
     public private(set) var listening: (main: [SocketAddress], observation: [SocketAddress]) = ([], [])
 
     /// Binds both sockets on every address; returns the first address's (main, observation).
@@ -70,12 +73,13 @@ public final class ServerRunner: @unchecked Sendable {
         let registry: Registry = options.database == nil
             ? InMemoryRegistry()
             : PostgresRegistry(serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
-        let (bindings, bindingStore) = try openBindings()
+        let (bindings, bindingStore, bindingsCache) = try openBindings()
         let driver = ServerDriver(
             core: ServerCore(config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(), now: ServerDriver.clock()),
             eventLoop: loop, logger: logger)
         driver.bindings = bindings
         driver.bindingStore = bindingStore
+        self.bindingsCache = bindingsCache
         driver.adminToken = options.adminToken
         self.driver = driver
         let hosts = try ServerListeners.hosts(options.bindHost)
@@ -212,6 +216,7 @@ public final class ServerRunner: @unchecked Sendable {
         if let driver {
             try await driver.eventLoop.submit { driver.stop() }.get()
             await driver.bindingStore?.close()
+            await bindingsCache?.close()
         }
         for channel in channels { try? await channel.close() }
         channels = []
@@ -232,13 +237,19 @@ public final class ServerRunner: @unchecked Sendable {
     private static let vectorReadCount = 16
 
     /// The device bindings: from the database (loaded by the sync), the bindings file, or in
-    /// memory only (with a warning: a restart forgets which key holds which UUID).
-    private func openBindings() throws -> (PersistentDeviceBindings, BindingsFileStore?) {
+    /// memory only (with a warning: a restart forgets which key holds which UUID). With both, the
+    /// file is the database's local cache (third value): read at start, rewritten by the sync.
+    private func openBindings() throws -> (PersistentDeviceBindings, BindingsFileStore?, BindingsFileStore?) {
         var loaded: [DeviceBinding] = []
         var store: BindingsFileStore?
+        var cache: BindingsFileStore?
         if options.database != nil {
-            if options.bindingsFile != nil {
-                logger.warning("--bindings-file is ignored with --database: bindings are kept in the database")
+            if let path = options.bindingsFile {
+                let (fileStore, bindings) = try BindingsFileStore.open(path: path, logger: logger)
+                cache = fileStore
+                loaded = bindings
+                logger.info("device bindings cache loaded: used until the database's bindings are read, which then hold",
+                            metadata: ["file": "\(path)", "bindings": "\(bindings.count)"])
             }
         } else if let path = options.bindingsFile {
             let (fileStore, bindings) = try BindingsFileStore.open(path: path, logger: logger)
@@ -255,7 +266,7 @@ public final class ServerRunner: @unchecked Sendable {
             logger.notice("closed enrollment: devices need a certificate of a configured CA",
                           metadata: ["deviceCAs": "\(options.deviceCAs.map(Hex.encode).joined(separator: ","))"])
         }
-        return (PersistentDeviceBindings(deviceCAs: options.deviceCAs, loaded: loaded), store)
+        return (PersistentDeviceBindings(deviceCAs: options.deviceCAs, loaded: loaded), store, cache)
     }
 
     /// Starts the database sync once the main port is known (the advertised address defaults
@@ -288,6 +299,7 @@ public final class ServerRunner: @unchecked Sendable {
             driver.peerSink = { sync.send($0) }
             if let bindings = driver.bindings { sync.bindings = NIOLoopBound(bindings, eventLoop: driver.eventLoop) }
         }.get()
+        sync.bindingsCache = bindingsCache
         do {
             try await sync.start()
         } catch {

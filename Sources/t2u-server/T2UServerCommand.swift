@@ -36,7 +36,7 @@ struct T2UServerCommand: AsyncParsableCommand {
 
             Several servers: give each the same --database postgres://USER:PASSWORD@HOST:PORT/DB, its own --server-id, and --advertise HOST:PORT (its main port as the other servers reach it). Devices and clients may then use any of them (agents take a list, e.g. t2usvr UUID h1:7000,h2:7000): a client on one server reaches a device on another, relayed through both when no direct path works. The schema is created or migrated at start; while the database is down the servers keep serving what they know and catch up when it is back. Every server of one database needs the same --cluster-key-file (required). Config keys: database, advertise, cluster-key-file.
 
-            Device identity: a UUID belongs to the key that first registered it; another key is refused unless the old key signs the rotation (t2usvr --rotate-key) or, with --device-ca, a vendor certificate covers it. Bindings persist in the database, or in --bindings-file without one. An operator releases one with POST /bindings/release?uuid=U on --admin, authorized by the token in --admin-token-file; GET /bindings?uuid=U shows the bound key. Config keys: bindings-file, device-ca, admin-token-file.
+            Device identity: a UUID belongs to the key that first registered it; another key is refused unless the old key signs the rotation (t2usvr --rotate-key) or, with --device-ca, a vendor certificate covers it. Bindings persist in the database, or in --bindings-file without one (with one, the file is a local copy for a start while the database is down). An operator releases one with POST /bindings/release?uuid=U on --admin, authorized by the token in --admin-token-file; GET /bindings?uuid=U shows the bound key. Config keys: bindings-file, device-ca, admin-token-file.
 
             Stop with SIGINT or SIGTERM (graceful: sockets closed, counters logged).
             """,
@@ -99,7 +99,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Source addresses the signaling rate limiter tracks; new ones beyond it are refused. (default: 100000)")
     var maxTrackedSources: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Keep UUID -> device key bindings in this file (lines `UUID HEXKEY`), so they survive restarts. Without it or --database they are lost at restart.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Keep UUID -> device key bindings in this file (lines `UUID HEXKEY`), so they survive restarts. Without it or --database they are lost at restart. With --database it is a local copy of the database's bindings, so a server started while the database is down still serves the devices it knows.", valueName: "path"))
     var bindingsFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Secret (32+ bytes, mode 0600) shared by all servers of one --database; authenticates their messages and binding rows. Required with --database. Make one: head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE", valueName: "path"))

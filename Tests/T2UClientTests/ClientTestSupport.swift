@@ -14,12 +14,13 @@ final class TestServer: @unchecked Sendable {
     private(set) var main: SocketAddress!
 
     /// `database`: share presence through PostgreSQL; `port` 0 lets the OS choose.
-    init(config: ServerConfig = ServerConfig(), database: PostgresSync.Options? = nil, port: Int = 0) {
+    init(config: ServerConfig = ServerConfig(), database: PostgresSync.Options? = nil, port: Int = 0, bindingsFile: String? = nil) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
         options.port = port
         options.database = database
+        options.bindingsFile = bindingsFile
         runner = ServerRunner(config: config, options: options, logger: Logger(label: "test.server"), group: group)
     }
 

@@ -147,6 +147,45 @@ extension PostgresCloudTests {
         try await BindingsDB.sql("DELETE FROM t2u_servers WHERE server_id = \(evil)")
     }
 
+    /// With `--bindings-file`, a server keeps a copy of the database's bindings: started again
+    /// while the database is down, it serves a device it knows under its bound key at once,
+    /// still refuses another key for it, and asks only unknown UUIDs to wait for the database.
+    @Test func aServerStartedDuringAnOutageDecidesFromItsBindingsCache() async throws {
+        let tag = cloudTag()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("t2u-cache-\(tag).bindings").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let uuid = "cached-\(tag)", key = [UInt8](repeating: 0x31, count: 32)
+        let first = try cloudServer("cache-a-\(tag)", bindingsFile: file)
+        try await first.start()
+        #expect(try await BindingsDB.admit(first, uuid, key) == .accepted(created: true, rebound: false))
+        try await waitUntil("binding in the database") { try await BindingsDB.storedKey(uuid) == key }
+        try await waitUntil("binding in the cache file", seconds: 15) {
+            ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains(uuid)
+        }
+        await first.stop()
+
+        try TestDatabase.control("pause")
+        let second = try cloudServer("cache-b-\(tag)", bindingsFile: file)
+        do {
+            try await second.start()
+            #expect(!second.runner.databaseConnected)
+            #expect(try await BindingsDB.admit(second, uuid, key) == .accepted(created: false, rebound: false))
+            #expect(try await BindingsDB.admit(second, uuid, [UInt8](repeating: 0x32, count: 32)) == .refused(.identityConflict))
+            #expect(try await BindingsDB.admit(second, "unknown-\(tag)", key) == .refused(.capacity))
+        } catch {
+            try? TestDatabase.control("resume")
+            await second.stop()
+            throw error
+        }
+        try TestDatabase.control("resume")
+        try await waitUntil("reconnected", seconds: 30) { second.runner.databaseConnected }
+        // The database's bindings hold again: the unknown UUID may now be bound.
+        try await waitUntil("unknown UUID admitted after the outage", seconds: 15) {
+            try await BindingsDB.admit(second, "unknown-\(tag)", key) == .accepted(created: true, rebound: false)
+        }
+        await second.stop()
+    }
+
     /// A server row's advertised address is where the others relay that server's sessions; one
     /// written without the cluster key (a new ID, or a real server's row rewritten) is not used.
     @Test func aForgedServerRowIsIgnored() async throws {

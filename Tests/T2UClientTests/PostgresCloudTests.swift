@@ -59,14 +59,14 @@ enum TestDatabase {
 
 /// Servers sharing the test database, each with its own ID; short keepalives and timeouts so
 /// failures show within seconds.
-func cloudServer(_ id: String, port: Int = 0, presenceTimeout: Nanos = .seconds(10)) throws -> TestServer {
+func cloudServer(_ id: String, port: Int = 0, presenceTimeout: Nanos = .seconds(10), bindingsFile: String? = nil) throws -> TestServer {
     var config = ServerConfig()
     config.serverID = id
     config.keepaliveSeconds = 1
     config.presenceTimeout = presenceTimeout
     var sync = PostgresSync.Options(url: try PostgresURL(try TestDatabase.requireURL()), clusterKey: testClusterKey)
     sync.resyncInterval = .seconds(2)
-    return TestServer(config: config, database: sync, port: port)
+    return TestServer(config: config, database: sync, port: port, bindingsFile: bindingsFile)
 }
 
 /// The cluster key the test servers share (the peer messages and binding rows are MACed with it).

@@ -39,6 +39,23 @@ public final class BindingsFileStore: Sendable {
         pool.submit { [self] _ in write(changes) }
     }
 
+    /// Queues a rewrite of the whole file with `bindings` (the database's view, when the file is
+    /// the local cache of a server with `--database`); returns at once.
+    public func replaceAll(_ bindings: [DeviceBinding]) {
+        pool.submit { [self] _ in
+            state.withLockedValue { state in
+                state.bindings = Dictionary(bindings.map { ($0.uuid, $0.publicKey) }, uniquingKeysWith: { _, last in last })
+                do {
+                    try BindingsFile.rewrite(path: path, bindings: bindings)
+                    state.needsRewrite = false
+                } catch {
+                    state.needsRewrite = true
+                    logger.error("bindings cache not saved; retried with the next change", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
     /// Waits for queued writes and stops the writer thread.
     public func close() async {
         try? await pool.shutdownGracefully()

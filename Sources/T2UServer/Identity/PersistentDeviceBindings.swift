@@ -26,6 +26,8 @@ public final class PersistentDeviceBindings: DeviceBindings {
     /// The authoritative store (the database) has not been read yet: a UUID unknown here may be
     /// bound there, so only vendor-certified devices take one; the others are asked to retry.
     public var awaitingAuthority = false
+    /// Bumped on every change of a binding (the local cache file is rewritten when it moved).
+    public private(set) var revision: UInt64 = 0
 
     public init(deviceCAs: [[UInt8]] = [], loaded: [DeviceBinding] = []) {
         self.deviceCAs = deviceCAs
@@ -62,6 +64,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
                 return .refused(.capacity)
             }
             keys[uuid] = key
+            revision &+= 1
             pending.append(.bind(DeviceBinding(uuid: uuid, publicKey: key)))
             counters.created += 1
             let wasReleased = released.remove(uuid) != nil
@@ -77,6 +80,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
             return .refused(.identityConflict)
         }
         keys[uuid] = key
+        revision &+= 1
         pending.append(.rebind(DeviceBinding(uuid: uuid, publicKey: key), previousKey: bound))
         return .accepted(created: false, rebound: true)
     }
@@ -86,6 +90,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     @discardableResult
     public func release(uuid: String) -> Bool {
         guard keys.removeValue(forKey: uuid) != nil else { return false }
+        revision &+= 1
         certifiedBound.remove(uuid)
         released.insert(uuid)
         pending.append(.release(uuid: uuid))
@@ -113,6 +118,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     @discardableResult
     public func applyStored(_ binding: DeviceBinding) -> [UInt8]? {
         let previous = keys.updateValue(binding.publicKey, forKey: binding.uuid)
+        if previous != binding.publicKey { revision &+= 1 }
         released.remove(binding.uuid)
         guard let previous, previous != binding.publicKey else { return nil }
         certifiedBound.remove(binding.uuid)
@@ -136,7 +142,10 @@ public final class PersistentDeviceBindings: DeviceBindings {
 
     /// The authoritative store released `uuid` (another server's operator action).
     public func applyStoredRelease(uuid: String) {
-        if keys.removeValue(forKey: uuid) != nil { released.insert(uuid) }
+        if keys.removeValue(forKey: uuid) != nil {
+            released.insert(uuid)
+            revision &+= 1
+        }
         certifiedBound.remove(uuid)
     }
 

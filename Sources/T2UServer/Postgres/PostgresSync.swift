@@ -63,6 +63,12 @@ public final class PostgresSync: @unchecked Sendable {
     /// Called on `loop` when the database holds another key for a UUID than the one bound here
     /// (uuid, the key we had): a device registered here under that key must be dropped.
     var onBindingOverridden: (@Sendable (String, [UInt8]) -> Void)?
+    /// `--bindings-file` with `--database`: a copy of the database's bindings, read at start, so a
+    /// server started while the database is down still knows which key holds which UUID.
+    var bindingsCache: BindingsFileStore?
+    /// The bindings' revision last written to the cache, and when it may be written again.
+    private var cachedRevision: UInt64?
+    private var nextCacheWrite = Instant(nanoseconds: 0)
 
     private struct Inbox {
         var presence: [PostgresCodec.PresenceChange] = []
@@ -321,6 +327,7 @@ public final class PostgresSync: @unchecked Sendable {
             try await applyNotifications(connection)
             try await flushBindings(connection)
             try await applyBindingNotes(connection)
+            try await saveBindingsCache(force: false)
             try await flushWrites(connection)
             if Task.isCancelled { break }
         }
@@ -487,6 +494,27 @@ public final class PostgresSync: @unchecked Sendable {
             bindings.value.awaitingAuthority = false
         }.get()
         logger.info("device bindings loaded", metadata: ["bindings": "\(rows.count)", "badMAC": "\(bad)"])
+        try await saveBindingsCache(force: true)
+    }
+
+    /// How often the cache file may be rewritten (a whole-file rewrite: bursts of new devices are batched).
+    static let bindingsCacheInterval = Nanos.seconds(5)
+
+    /// Rewrites the cache file with the bindings as they are now, when they changed since the last
+    /// write (at most once per `bindingsCacheInterval` unless `force`).
+    private func saveBindingsCache(force: Bool) async throws {
+        guard let bindingsCache, let bindings else { return }
+        let now = Self.clock()
+        guard force || now >= nextCacheWrite else { return }
+        let last = cachedRevision
+        let snapshot = try await loop.submit { () -> (UInt64, [DeviceBinding])? in
+            let revision = bindings.value.revision
+            return revision == last ? nil : (revision, bindings.value.all)
+        }.get()
+        guard let (revision, all) = snapshot else { return }
+        bindingsCache.replaceAll(all)
+        cachedRevision = revision
+        nextCacheWrite = now + Self.bindingsCacheInterval
     }
 
     /// Writes the bindings' changes; a bind or rebind is insert-if-absent / compare-and-swap,
