@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Prometheus
 import T2UCore
 
@@ -5,67 +6,81 @@ import T2UCore
 /// (sans-IO); each scrape moves the Prometheus counters by the difference since the last one
 /// and sets the gauges. `registry` can also back swift-metrics (`PrometheusMetricsFactory`), so
 /// other libraries' metrics appear on the same `/metrics`.
-/// Not thread-safe: one caller at a time (the admin endpoint renders on the core's event loop).
-public final class ServerMetrics: @unchecked Sendable {
+/// Safe from any thread: a scrape's difference and its counters move under one lock.
+public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private var exported = ServerCounters()
-    private var plain: [String: Counter] = [:]
-    private var rejected: [RejectReason: Counter] = [:]
-    private var punchOutcomes: [PunchOutcome: Counter] = [:]
-    private let gauges: [(KeyPath<ServerGauges, Int?>, Gauge)]
+    private let gauges: [Exported]
     private let uptime: Gauge
-    private var info: Gauge?
+    /// What the last scrape exported, and the counters made on the way.
+    private struct State {
+        var exported = ServerCounters()
+        var plain: [String: Counter] = [:]
+        var rejected: [RejectReason: Counter] = [:]
+        var punchOutcomes: [PunchOutcome: Counter] = [:]
+        var info: Gauge?
+    }
+    private let state: NIOLockedValueBox<State>
+
+    /// A gauge and the status field it shows.
+    private struct Exported: Sendable {
+        let read: @Sendable (ServerGauges) -> Int?
+        let gauge: Gauge
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(descriptor: Self.name(name, unit: "", help: help))
+        func gauge(_ name: String, _ help: String, _ read: @escaping @Sendable (ServerGauges) -> Int?) -> Exported {
+            Exported(read: read, gauge: registry.makeGauge(descriptor: Self.name(name, unit: "", help: help)))
         }
         gauges = [
-            (\.devicesOnline, gauge("devices_online", "Devices registered now.")),
-            (\.clientsOnline, gauge("clients_online", "Clients registered now.")),
-            (\.registrations.optional, gauge("agents_online", "Agents (devices and clients) registered now.")),
-            (\.sessions.optional, gauge("sessions", "Connect sessions held now.")),
-            (\.relaySessions.optional, gauge("relay_sessions", "Sessions whose packets the relay has forwarded.")),
-            (\.trackedSources.optional, gauge("tracked_sources", "Source addresses tracked by the signaling rate limiter.")),
+            gauge("devices_online", "Devices registered now.") { $0.devicesOnline },
+            gauge("clients_online", "Clients registered now.") { $0.clientsOnline },
+            gauge("agents_online", "Agents (devices and clients) registered now.") { $0.registrations },
+            gauge("sessions", "Connect sessions held now.") { $0.sessions },
+            gauge("relay_sessions", "Sessions whose packets the relay has forwarded.") { $0.relaySessions },
+            gauge("tracked_sources", "Source addresses tracked by the signaling rate limiter.") { $0.trackedSources },
         ]
-        uptime = gauge("uptime_seconds", "Seconds since the server started.")
+        uptime = registry.makeGauge(descriptor: Self.name("uptime_seconds", unit: "", help: "Seconds since the server started."))
+        var initial = State()
         for (name, _) in ServerCounters().named {
-            plain[name] = registry.makeCounter(descriptor: Self.name(name, unit: "total", help: Self.help[name] ?? name),
-                                               labels: [])
+            initial.plain[name] = registry.makeCounter(descriptor: Self.name(name, unit: "total", help: Self.help[name] ?? name),
+                                                       labels: [])
         }
         for reason in RejectReason.allCases {
-            rejected[reason] = registry.makeCounter(
+            initial.rejected[reason] = registry.makeCounter(
                 descriptor: Self.name("rejected_packets", unit: "total", help: "Datagrams dropped, by reason."),
                 labels: [("reason", reason.rawValue)])
         }
+        state = NIOLockedValueBox(initial)
     }
 
     /// Moves the metrics to `status`.
     public func update(_ status: ServerStatus) {
-        if info == nil {
-            let gauge = registry.makeGauge(
-                descriptor: Self.name("info", unit: "", help: "Server version and ID (value 1)."),
-                labels: [("version", ServerStatus.version), ("server_id", status.serverID)])
-            gauge.set(Int64(1))
-            info = gauge
+        state.withLockedValue { state in
+            if state.info == nil {
+                let gauge = registry.makeGauge(
+                    descriptor: Self.name("info", unit: "", help: "Server version and ID (value 1)."),
+                    labels: [("version", ServerStatus.version), ("server_id", status.serverID)])
+                gauge.set(Int64(1))
+                state.info = gauge
+            }
+            uptime.set(status.uptimeSeconds)
+            for exported in gauges {
+                if let value = exported.read(status.gauges) { exported.gauge.set(Int64(value)) }
+            }
+            let now = status.counters
+            for ((name, value), (_, old)) in zip(now.named, state.exported.named) {
+                state.plain[name]?.increment(by: Self.delta(value, old))
+            }
+            for reason in RejectReason.allCases {
+                state.rejected[reason]?.increment(by: Self.delta(now[reason], state.exported[reason]))
+            }
+            for (outcome, value) in now.punchOutcomes {
+                let counter = state.punchOutcomes[outcome] ?? makePunchCounter(outcome, &state)
+                counter.increment(by: Self.delta(value, state.exported.punchOutcomes[outcome] ?? 0))
+            }
+            state.exported = now
         }
-        uptime.set(status.uptimeSeconds)
-        for (path, gauge) in gauges {
-            if let value = status.gauges[keyPath: path] { gauge.set(Int64(value)) }
-        }
-        let now = status.counters
-        for ((name, value), (_, old)) in zip(now.named, exported.named) {
-            plain[name]?.increment(by: Self.delta(value, old))
-        }
-        for reason in RejectReason.allCases {
-            rejected[reason]?.increment(by: Self.delta(now[reason], exported[reason]))
-        }
-        for (outcome, value) in now.punchOutcomes {
-            let counter = punchOutcomes[outcome] ?? makePunchCounter(outcome)
-            counter.increment(by: Self.delta(value, exported.punchOutcomes[outcome] ?? 0))
-        }
-        exported = now
     }
 
     /// The Prometheus text exposition of `status` (the body of `GET /metrics`).
@@ -76,12 +91,12 @@ public final class ServerMetrics: @unchecked Sendable {
         return buffer
     }
 
-    private func makePunchCounter(_ outcome: PunchOutcome) -> Counter {
+    private func makePunchCounter(_ outcome: PunchOutcome, _ state: inout State) -> Counter {
         let counter = registry.makeCounter(
             descriptor: Self.name("punch_outcomes", unit: "total",
                                   help: "Sessions by the path they settled on and the NAT behaviours of client and device."),
             labels: [("client_nat", outcome.clientNAT), ("device_nat", outcome.deviceNAT), ("path", outcome.path.label)])
-        punchOutcomes[outcome] = counter
+        state.punchOutcomes[outcome] = counter
         return counter
     }
 
@@ -112,6 +127,3 @@ public final class ServerMetrics: @unchecked Sendable {
     ]
 }
 
-extension Int {
-    fileprivate var optional: Int? { self }
-}

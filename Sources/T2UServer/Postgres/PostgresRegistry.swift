@@ -6,9 +6,9 @@ import T2UCore
 /// row); `PostgresSync` writes this server's changes to the database in batches and applies the
 /// other servers' changes (LISTEN/NOTIFY, then a periodic full resync). Only records homed here
 /// carry a usable token: a token is valid on the server that issued it, never via the mirror.
-/// Not thread-safe (`@unchecked Sendable` only to be handed to that loop): the server's event
-/// loop owns it, like the core.
-public final class PostgresRegistry: Registry, @unchecked Sendable {
+/// Not thread-safe: the server's event loop owns it, like the core (the sync reaches it through
+/// `NIOLoopBound`).
+public final class PostgresRegistry: Registry {
     struct Key: Hashable {
         var role: SignalingRole
         var uuid: String

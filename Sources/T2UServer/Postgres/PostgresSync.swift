@@ -50,7 +50,7 @@ public final class PostgresSync: @unchecked Sendable {
     }
 
     public let options: Options
-    let registry: PostgresRegistry
+    let registry: NIOLoopBound<PostgresRegistry>
     let loop: EventLoop
     let serverID: String
     let advertise: NetAddress
@@ -100,7 +100,7 @@ public final class PostgresSync: @unchecked Sendable {
         throws
     {
         self.options = options
-        self.registry = registry
+        self.registry = NIOLoopBound(registry, eventLoop: loop)
         self.loop = loop
         self.serverID = serverID
         self.advertise = advertise
@@ -250,7 +250,7 @@ public final class PostgresSync: @unchecked Sendable {
                 }
             }
             connectedBox.withLockedValue { $0 = false }
-            try? await loop.submit { [registry] in registry.holdsRemoteRows = true }.get()
+            try? await loop.submit { [registry] in registry.value.holdsRemoteRows = true }.get()
             try? await current.close()
             connection = nil
         }
@@ -303,7 +303,7 @@ public final class PostgresSync: @unchecked Sendable {
         try await connection.query("SELECT 1", logger: logger)
         // Changes made by other servers while we were away.
         try await loadBindings(connection)
-        try await loop.submit { [registry] in registry.refreshAllLocal() }.get()
+        try await loop.submit { [registry] in registry.value.refreshAllLocal() }.get()
         connectedBox.withLockedValue { $0 = true }
         var nextResync = Self.clock()
         var nextHeartbeat = Self.clock()
@@ -340,7 +340,7 @@ public final class PostgresSync: @unchecked Sendable {
     private var timeoutSeconds: Double { Double(options.presenceTimeout.value) / 1e9 }
 
     private func flushWrites(_ connection: PostgresConnection) async throws {
-        let writes = try await loop.submit { [registry] in registry.takeWrites() }.get()
+        let writes = try await loop.submit { [registry] in registry.value.takeWrites() }.get()
         guard !writes.isEmpty else { return }
         // One transaction per batch: one commit (and WAL flush) for all of them.
         do {
@@ -349,7 +349,7 @@ public final class PostgresSync: @unchecked Sendable {
             try await connection.query("COMMIT", logger: logger)
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
-            try? await loop.submit { [registry] in registry.requeue(writes) }.get()
+            try? await loop.submit { [registry] in registry.value.requeue(writes) }.get()
             throw error
         }
     }
@@ -456,14 +456,14 @@ public final class PostgresSync: @unchecked Sendable {
         if latest.values.contains(where: { $0.op != "delete" && !known.contains($0.home) }) {
             // A server started since our last resync: learn its address before its devices.
             let servers = try await loadServers(connection)
-            try await loop.submit { [registry] in registry.setServers(servers) }.get()
+            try await loop.submit { [registry] in registry.value.setServers(servers) }.get()
         }
         for (key, change) in latest {
             let rows = try await fetch(connection, role: key.role, uuid: key.uuid)
             if let row = rows.first {
-                try await loop.submit { [registry] in registry.applyRemote(row.record, age: row.age, now: Self.clock()) }.get()
+                try await loop.submit { [registry] in registry.value.applyRemote(row.record, age: row.age, now: Self.clock()) }.get()
             } else if change.home != serverID {
-                try await loop.submit { [registry] in registry.removeRemote(role: key.role, uuid: key.uuid) }.get()
+                try await loop.submit { [registry] in registry.value.removeRemote(role: key.role, uuid: key.uuid) }.get()
             }
         }
     }
@@ -629,9 +629,9 @@ public final class PostgresSync: @unchecked Sendable {
         let servers = try await loadServers(connection)
         let rows = try await fetch(connection, role: nil, uuid: nil)
         try await loop.submit { [registry] in
-            registry.setServers(servers)
-            registry.resync(rows, now: Self.clock())
-            registry.holdsRemoteRows = false
+            registry.value.setServers(servers)
+            registry.value.resync(rows, now: Self.clock())
+            registry.value.holdsRemoteRows = false
         }.get()
     }
 
@@ -647,7 +647,7 @@ public final class PostgresSync: @unchecked Sendable {
         }
         let change = heartbeats.update(ages: ages, silenceLimit: Double(options.serverSilenceLimit.value) / 1e9)
         for id in change.fellSilent {
-            let dropped = try await loop.submit { [registry] in registry.removeRows(homedAt: id) }.get()
+            let dropped = try await loop.submit { [registry] in registry.value.removeRows(homedAt: id) }.get()
             logger.warning("server fell silent: its agents are reported offline until they register elsewhere or it returns",
                            metadata: ["server": "\(id)", "agents": "\(dropped)"])
         }
