@@ -139,9 +139,9 @@ public final class ServerRunner: @unchecked Sendable {
         guard let mainAddress = main.all.first?.localAddress, let observationAddress = observation.all.first?.localAddress else {
             throw ChannelError.inappropriateOperationForState
         }
-        if let database = options.database, let registry = registry as? PostgresRegistry {
+        if let database = options.database {
             do {
-                sync = try await startSync(database, registry: registry, driver: driver, mainAddress: mainAddress)
+                sync = try await startSync(database, driver: driver, mainAddress: mainAddress)
             } catch {
                 try await shutdown()
                 throw error
@@ -271,8 +271,14 @@ public final class ServerRunner: @unchecked Sendable {
 
     /// Starts the database sync once the main port is known (the advertised address defaults
     /// to it when bound to a specific IP).
-    private func startSync(_ database: PostgresSync.Options, registry: PostgresRegistry, driver: ServerDriver,
-                           mainAddress: SocketAddress) async throws -> PostgresSync {
+    private func startSync(_ database: PostgresSync.Options, driver: ServerDriver, mainAddress: SocketAddress) async throws
+        -> PostgresSync
+    {
+        // The registry belongs to the core's loop: it is bound there (NIOLoopBound checks that).
+        let registry = try await driver.eventLoop.submit { () -> NIOLoopBound<PostgresRegistry>? in
+            (driver.core.registry as? PostgresRegistry).map { NIOLoopBound($0, eventLoop: driver.eventLoop) }
+        }.get()
+        guard let registry else { preconditionFailure("a server with a database runs a PostgresRegistry") }
         var advertise = config.advertiseAddress
         if advertise == nil, let bound = NetAddress(mainAddress), bound.host != .v4(0), bound.host != .v6(0, 0) {
             advertise = bound
@@ -282,7 +288,7 @@ public final class ServerRunner: @unchecked Sendable {
         }
         var database = database
         database.presenceTimeout = config.presenceTimeout
-        let sync = try PostgresSync(options: database, registry: registry, loop: driver.eventLoop, serverID: config.serverID,
+        let sync = try PostgresSync(options: database, registry: registry, serverID: config.serverID,
                                     advertise: advertise, logger: logger)
         // The record of a device registered here under `previous` stays until it expires: the
         // registry has no removal by UUID yet (noted in issue 9); its next REGISTER is refused.

@@ -96,12 +96,12 @@ public final class PostgresSync: @unchecked Sendable {
     /// Migration, binding load and stale-row cleanup still to do (the database was down at start).
     private var needsSetUp = false
 
-    init(options: Options, registry: PostgresRegistry, loop: EventLoop, serverID: String, advertise: NetAddress, logger: Logger)
+    init(options: Options, registry: NIOLoopBound<PostgresRegistry>, serverID: String, advertise: NetAddress, logger: Logger)
         throws
     {
         self.options = options
-        self.registry = NIOLoopBound(registry, eventLoop: loop)
-        self.loop = loop
+        self.registry = registry
+        self.loop = registry.eventLoop
         self.serverID = serverID
         self.advertise = advertise
         self.logger = logger
