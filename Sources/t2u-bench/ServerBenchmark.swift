@@ -96,40 +96,17 @@ extension ServerBenchmark {
     static let clientBase: UInt32 = 0x7FC8_0001  // 127.200.0.1
 
     func runLinux() throws {
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max
-            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        }
-        let executable = serverBinary ?? defaultServerExecutable()
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw ValidationError("no t2u-server at \(executable): build it (swift build -c release) or pass --server-binary")
-        }
-        guard let port = freeUDPPortPair(), let adminPort = freeTCPPort() else { throw ValidationError("no free loopback ports") }
-        var arguments = ["--bind", "127.0.0.1", "--port", "\(port)", "--admin", "127.0.0.1:\(adminPort)",
-                         "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
-                         "--max-tracked-sources", "\(devices + clients + 1000)", "--log-level", "warning"]
-        // The agents pin the server's key: a key file made here, handed to the server.
-        let keyPath = NSTemporaryDirectory() + "t2u-bench-server-\(getpid()).key"
-        let serverIdentity = try KeyFile.loadOrCreate(path: keyPath, what: "bench server key file", entropy: SystemEntropy())
-        defer { unlink(keyPath) }
-        arguments += ["--key-file", keyPath]
         say("t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries")
-        say("server: \(executable) \(arguments.joined(separator: " "))")
-        let server = try BenchServerProcess(executable: executable, arguments: arguments)
+        let launched = try LaunchedBenchServer.start(executable: serverBinary, extra: [
+            "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
+            "--max-tracked-sources", "\(devices + clients + 1000)",
+        ])
+        let server = launched.process, adminPort = launched.adminPort, target = launched.target
+        say("server: \(launched.arguments.joined(separator: " "))")
         say("server pid: \(server.pid)")
         defer { server.stop() }
-
-        var ready = false
-        for _ in 0..<150 where !ready {
-            if benchServerStatus(adminPort: adminPort) != nil { ready = true } else { usleep(100_000) }
-            guard server.isRunning else { throw ValidationError("t2u-server exited at start; run it by hand to see why") }
-        }
-        guard ready else { throw ValidationError("t2u-server did not answer on its admin port within 15 s") }
         let idleRSS = server.residentBytes() ?? 0
 
-        let target = BenchServerTarget(address: loopbackSockaddr(port: port), netAddress: NetAddress(ipv4: (127, 0, 0, 1), port: port),
-                                       publicKey: serverIdentity.publicKey)
         let deviceSocket = try MultiplexedUDPSocket()
         let clientSocket = try MultiplexedUDPSocket()
         let fleet = AgentRegistrar(role: .device, count: devices, baseAddress: Self.deviceBase, uuidPrefix: "bench-device",

@@ -1,6 +1,9 @@
 #if canImport(Glibc)
+import ArgumentParser
 import Foundation
 import Glibc
+import T2UCore
+import T2UNIO
 
 /// The child's PID for the signal handler: Ctrl-C or SIGTERM of the bench ends the server too.
 nonisolated(unsafe) private var benchChildPID: pid_t = 0
@@ -58,6 +61,50 @@ final class BenchServerProcess {
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// A `t2u-server` child on 127.0.0.1 with its admin port, started and answering, and what the
+/// simulated agents need to reach it (its key is made here and pinned by them).
+struct LaunchedBenchServer {
+    let process: BenchServerProcess
+    let port: UInt16
+    let adminPort: UInt16
+    let target: BenchServerTarget
+    let arguments: [String]
+
+    /// `executable` nil: the t2u-server next to t2u-bench. `extra`: more server arguments.
+    static func start(executable: String?, extra: [String]) throws -> LaunchedBenchServer {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let executable = executable ?? defaultServerExecutable()
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw ValidationError("no t2u-server at \(executable): build it (swift build -c release) or pass --server-binary")
+        }
+        guard let port = freeUDPPortPair(), let adminPort = freeTCPPort() else { throw ValidationError("no free loopback ports") }
+        // The agents pin the server's key: a key file made here, handed to the server.
+        let keyPath = NSTemporaryDirectory() + "t2u-bench-server-\(getpid()).key"
+        let identity = try KeyFile.loadOrCreate(path: keyPath, what: "bench server key file", entropy: SystemEntropy())
+        defer { unlink(keyPath) }
+        let arguments = ["--bind", "127.0.0.1", "--port", "\(port)", "--admin", "127.0.0.1:\(adminPort)", "--log-level", "warning",
+                         "--key-file", keyPath] + extra
+        let process = try BenchServerProcess(executable: executable, arguments: arguments)
+        var ready = false
+        for _ in 0..<150 where !ready {
+            if benchServerStatus(adminPort: adminPort) != nil { ready = true } else { usleep(100_000) }
+            guard process.isRunning else { throw ValidationError("t2u-server exited at start; run it by hand to see why") }
+        }
+        guard ready else {
+            process.stop()
+            throw ValidationError("t2u-server did not answer on its admin port within 15 s")
+        }
+        let target = BenchServerTarget(address: loopbackSockaddr(port: port), netAddress: NetAddress(ipv4: (127, 0, 0, 1), port: port),
+                                       publicKey: identity.publicKey)
+        return LaunchedBenchServer(process: process, port: port, adminPort: adminPort, target: target,
+                                   arguments: [executable] + arguments)
     }
 }
 

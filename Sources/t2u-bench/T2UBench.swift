@@ -8,7 +8,7 @@ struct T2UBench: AsyncParsableCommand {
         commandName: "t2u-bench",
         abstract: "t2u benchmarks: each prints a table and ends with one RESULT line.",
         version: T2UVersion.string,
-        subcommands: [TransportBenchmark.self, ServerBenchmark.self, SetupBenchmark.self]
+        subcommands: [TransportBenchmark.self, ServerBenchmark.self, SetupBenchmark.self, RelayBenchmark.self]
     )
 }
 
