@@ -20,6 +20,8 @@ final class ClientCore: @unchecked Sendable {
     private var pins: DevicePins
     private var queryWaiters: [UInt32: (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void] = [:]
     private var connectWaiters: [UInt32: (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void] = [:]
+    /// Called when a CONNECT is first written (the handshake that rides the relay behind it).
+    private var connectSentWaiters: [UInt32: () -> Void] = [:]
     private var eventHandler: (@Sendable (T2UClientEvent) -> Void)?
     private let continuation: AsyncStream<T2UClientEvent>.Continuation
     private var sampler: RepeatedTask?
@@ -115,10 +117,14 @@ final class ClientCore: @unchecked Sendable {
         switch event {
         case .queryResult(let id, let result):
             queryWaiters.removeValue(forKey: id)?(.success(result))
+        case .connectSent(let id):
+            connectSentWaiters.removeValue(forKey: id)?()
         case .connectResult(let id, let result):
+            connectSentWaiters.removeValue(forKey: id)
             connectWaiters.removeValue(forKey: id)?(.success(result))
         case .requestFailed(let id, let failure):
             queryWaiters.removeValue(forKey: id)?(.failure(failure))
+            connectSentWaiters.removeValue(forKey: id)
             connectWaiters.removeValue(forKey: id)?(.failure(failure))
         case .statusChanged(let status):
             logger.debug("server connection", metadata: ["status": "\(status)"])
@@ -153,12 +159,15 @@ final class ClientCore: @unchecked Sendable {
     }
 
     /// `resume`: the device's connection ID of an established connection whose relay session
-    /// the server lost (see `PortMapping.relaySessionLost`).
+    /// the server lost (see `PortMapping.relaySessionLost`). `sent`: runs when the CONNECT is
+    /// first written, before anything else leaves in that flush.
     func connect(_ uuid: String, connectionID: ConnectionID, resume: ConnectionID? = nil, resumeAddress: NetAddress? = nil,
+                 sent: (() -> Void)? = nil,
                  _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
         let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates,
                                    resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress, now: EndpointDriver.now())
         connectWaiters[id] = done
+        if let sent { connectSentWaiters[id] = sent }
         driver.requestStep()
     }
 
@@ -194,6 +203,9 @@ final class ClientCore: @unchecked Sendable {
         }
         return decision
     }
+
+    /// The key pinned for `uuid`, if any.
+    func pinnedKey(for uuid: String) -> [UInt8]? { pins.pinnedKey(for: uuid) }
 
     /// Compares `key` with the pin for `uuid` without pinning.
     func checkDeviceKey(_ key: [UInt8], for uuid: String) -> DevicePins.Decision {
@@ -261,6 +273,7 @@ final class ClientCore: @unchecked Sendable {
         for waiter in connectWaiters.values { waiter(.failure(.timeout)) }
         queryWaiters.removeAll()
         connectWaiters.removeAll()
+        connectSentWaiters.removeAll()
         eventHandler = nil
         continuation.finish()
         return driver.close()

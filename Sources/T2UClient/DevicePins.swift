@@ -53,6 +53,13 @@ struct DevicePins {
         }
     }
 
+    /// The key pinned for `uuid`, if any (nil also when the file cannot be read: the CONNECT
+    /// answer brings the key, and `trust` then reports the file's problem).
+    func pinnedKey(for uuid: String) -> [UInt8]? {
+        guard let path else { return memory.pins[uuid]?.key }
+        return (try? KnownDevicesFile.load(path: path))?.pins[uuid]?.key
+    }
+
     /// Checks `key` for `uuid` without pinning (a query only asks).
     func check(_ key: [UInt8], for uuid: String) -> Decision {
         let known: KnownDevices

@@ -6,15 +6,17 @@ import T2UNIO
 /// One mapped port: its local listener (bound for the port's whole life) and the P2P link
 /// behind it, rebuilt with backoff after failures. Confined to the SDK loop.
 ///
-/// An attempt is ONE connection: QUERY the device (online? its key, trusted on first use, and
-/// public address); start the handshake to that reflexive address and CONNECT naming our
-/// connection ID (the server introduces us and will relay by that ID; its answer lists the
-/// device's LAN candidates, which get the initiation too). If the handshake is not
-/// done after `relayDeadline` (or direct is disabled), the initiation also goes to the server,
-/// which relays it: the first reply, from either path, establishes the link, so data flows
-/// over the relay when no direct path answers quickly. Once established, `ClientTraversal`
-/// probes for direct paths inside the same connection; each validated path that is strictly
-/// better (LAN > direct WAN > relay) becomes the path (`Connection.migrate`), never a worse one.
+/// An attempt is ONE connection, and its first flight is the CONNECT, naming the connection ID
+/// the server will relay by. With the device's key pinned, the handshake initiation leaves right
+/// behind it, to the relay: the server has the session by then and forwards it with the
+/// introduction, so the device answers within one round trip and the first stream bytes go with
+/// the first authenticated flight. Without a pin (first contact) the CONNECT answer brings the
+/// key (trusted on first use) and the handshake starts then. The answer's device addresses (its
+/// reflexive one, then LAN candidates) get the initiation too; the first reply, from either
+/// path, establishes the link. Once established, `ClientTraversal` probes for direct paths
+/// inside the same connection; each validated path that is strictly better (LAN > direct WAN >
+/// relay) becomes the path (`Connection.migrate`), never a worse one. A caller that excludes the
+/// relay gets the handshake to the device's addresses only.
 final class PortMapping: @unchecked Sendable {
     unowned let core: ClientCore
     let localPort: UInt16
@@ -25,9 +27,6 @@ final class PortMapping: @unchecked Sendable {
     private(set) var current: TunnelService?
     /// This attempt's connection while it handshakes.
     private var pending: TunnelService?
-    private var relayTask: Scheduled<Void>?
-    /// The relay deadline passed (or direct is disabled): the initiation goes to the server too.
-    private var relayDue = false
     private var reflexive: NetAddress?
     private var connectResult: SignalingMessage.ConnectResult?
     /// This attempt's link came up / its final path went to the server (punch-outcome metrics).
@@ -87,54 +86,26 @@ final class PortMapping: @unchecked Sendable {
         let generation = self.generation
         // A changed key stays visible (-6) while retries find it still changed.
         if status != .deviceKeyChanged { status = .connecting }
-        core.query(request.uuid) { [self] result in
-            guard generation == self.generation, !self.closed else { return }
-            switch result {
-            case .failure(let failure):
-                logger.info("device query failed", metadata: ["uuid": "\(request.uuid)", "error": "\(failure)"])
-                fail(.p2pFailed)
-            case .success(let info) where !info.online:
-                fail(.deviceOffline)
-            case .success(let info):
-                guard accept(info.publicKey) else { return }
-                open(key: info.publicKey, reflexive: info.publicAddress)
-            }
-        }
-    }
-
-    /// The attempt's one connection: to the reflexive address (the relay joins after the
-    /// deadline), or through the relay from the start.
-    private func open(key: [UInt8], reflexive: NetAddress?) {
-        let generation = self.generation
-        self.reflexive = reflexive
+        reflexive = nil
         connectResult = nil
         linkCameUp = false
         outcomeReported = false
         handshakeNudgedBy = []
         // The connection enforces the caller's paths itself (device punches included).
         let policy = core.options.pathPolicy(relay: core.serverAddress) ?? .relayOnly(relay: core.serverAddress)
-        let direct = reflexive.flatMap { policy.allows($0, established: false) ? $0 : nil }
-        relayDue = direct == nil
-        let connection: Connection
-        do {
-            connection = try core.driver.connect(to: SocketAddress(direct ?? core.serverAddress), remoteStaticKey: key,
-                                                 password: password, pathPolicy: policy)
-        } catch {
-            logger.info("cannot start a connection", metadata: ["error": "\(error)"])
-            return fail(.p2pFailed)
-        }
-        let tunnel = TunnelService(driver: core.driver, connection: connection, logger: logger)
-        pending = tunnel
-        watch(tunnel, generation: generation)
-        recheckOnline(generation: generation)
-        if direct != nil {
-            relayTask = core.loop.scheduleTask(in: .nanoseconds(core.options.relayDeadline.value)) { [self] in
-                guard generation == self.generation, self.current == nil else { return }
-                relayDue = true
-                sendViaRelay(tunnel)
+        let relay = core.serverAddress
+        let throughRelay = policy.allows(relay, established: false)
+        let connectionID = core.driver.endpoint.unusedConnectionID()
+        // A pinned key lets the initiation leave right behind the CONNECT (the server relays it
+        // by this ID once the CONNECT made the session): the device answers within one round trip.
+        let pinned = throughRelay ? core.pinnedKey(for: request.uuid) : nil
+        let sent: (() -> Void)? = pinned.map { key in
+            { [self] in
+                guard generation == self.generation, !closed, pending == nil, current == nil else { return }
+                open(key: key, to: relay, connectionID: connectionID, policy: policy)
             }
         }
-        core.connect(request.uuid, connectionID: connection.localConnectionID) { [self] result in
+        core.connect(request.uuid, connectionID: connectionID, sent: sent) { [self] result in
             guard generation == self.generation, !self.closed else { return }
             switch result {
             case .failure(.server(.deviceOffline)):
@@ -145,24 +116,57 @@ final class PortMapping: @unchecked Sendable {
             case .success(let result) where !result.online:
                 fail(.deviceOffline)
             case .success(let result):
-                guard accept(result.devicePublicKey) else { return }
-                guard result.devicePublicKey == key else {
-                    // Only if the pin was removed between QUERY and CONNECT: start over.
-                    logger.warning("device key differs between QUERY and CONNECT", metadata: ["uuid": "\(request.uuid)"])
-                    return fail(.p2pFailed)
-                }
-                connectResult = result
-                if tunnel.connection.state == .handshaking {
-                    // The device's LAN candidates join the race (same LAN; no hairpin needed).
-                    let now = EndpointDriver.now()
-                    for candidate in result.deviceCandidates.prefix(5) where candidate != reflexive {
-                        tunnel.connection.sendHandshake(alsoTo: candidate, now: now)
-                    }
-                }
-                sendViaRelay(tunnel)
-                startTraversal()
+                connected(result, connectionID: connectionID, policy: policy, throughRelay: throughRelay)
             }
         }
+    }
+
+    /// The CONNECT answer: the device's key (trusted on first use), its reflexive address and
+    /// LAN candidates. Without a pinned key the handshake starts now; either way the candidates
+    /// join the race and discovery may begin.
+    private func connected(_ result: SignalingMessage.ConnectResult, connectionID: ConnectionID, policy: PathPolicy,
+                           throughRelay: Bool) {
+        guard accept(result.devicePublicKey) else { return }
+        connectResult = result
+        reflexive = result.deviceCandidates.first
+        if let pending, pending.connection.peerStaticKey != result.devicePublicKey {
+            // Only if the pin changed between the CONNECT and its answer: start over.
+            logger.warning("device key differs from the one the handshake started with", metadata: ["uuid": "\(request.uuid)"])
+            return fail(.p2pFailed)
+        }
+        if pending == nil, current == nil {
+            guard let first = throughRelay ? core.serverAddress : reflexive else {
+                logger.info("the device has no address to try and the relay is excluded", metadata: ["uuid": "\(request.uuid)"])
+                return fail(.p2pFailed)
+            }
+            guard open(key: result.devicePublicKey, to: first, connectionID: connectionID, policy: policy) else { return }
+        }
+        if let tunnel = pending, tunnel.connection.state == .handshaking {
+            // The device's addresses join the race (its LAN ones: same LAN, no hairpin needed).
+            let now = EndpointDriver.now()
+            for candidate in result.deviceCandidates.prefix(5) { tunnel.connection.sendHandshake(alsoTo: candidate, now: now) }
+            core.driver.requestStep()
+        }
+        startTraversal()
+    }
+
+    /// The attempt's one connection, with the ID the CONNECT named; false when it could not start.
+    @discardableResult
+    private func open(key: [UInt8], to first: NetAddress, connectionID: ConnectionID, policy: PathPolicy) -> Bool {
+        let connection: Connection
+        do {
+            connection = try core.driver.connect(to: SocketAddress(first), remoteStaticKey: key, password: password,
+                                                 pathPolicy: policy, localConnectionID: connectionID)
+        } catch {
+            logger.info("cannot start a connection", metadata: ["error": "\(error)"])
+            fail(.p2pFailed)
+            return false
+        }
+        let tunnel = TunnelService(driver: core.driver, connection: connection, logger: logger)
+        pending = tunnel
+        watch(tunnel, generation: generation)
+        recheckOnline(generation: generation)
+        return true
     }
 
     private func recheckOnline(generation: Int) {
@@ -174,15 +178,6 @@ final class PortMapping: @unchecked Sendable {
                 recheckOnline(generation: generation)
             }
         }
-    }
-
-    /// The initiation goes to the server too (now, and with every retransmission) once the
-    /// deadline passed and the server knows the session (CONNECT answered), so the relay can
-    /// forward it at once.
-    private func sendViaRelay(_ tunnel: TunnelService) {
-        guard relayDue, connectResult != nil, tunnel.connection.state == .handshaking else { return }
-        tunnel.connection.sendHandshake(alsoTo: core.serverAddress, now: EndpointDriver.now())
-        core.driver.requestStep()
     }
 
     private func watch(_ tunnel: TunnelService, generation: Int) {
@@ -226,8 +221,6 @@ final class PortMapping: @unchecked Sendable {
         current = tunnel
         linkCameUp = true
         pending = nil
-        relayTask?.cancel()
-        relayTask = nil
         status = .connected
         retryDelay = .nanoseconds(core.options.firstRetryDelay.value)
         listener.setTunnel(tunnel)
@@ -398,8 +391,6 @@ final class PortMapping: @unchecked Sendable {
     private func fail(_ code: PortStatus) {
         if !linkCameUp { reportOutcome(nil) }
         generation += 1
-        relayTask?.cancel()
-        relayTask = nil
         endTraversal()
         if let pending { _ = pending.close() }
         pending = nil
@@ -505,8 +496,6 @@ final class PortMapping: @unchecked Sendable {
         generation += 1
         retryTask?.cancel()
         retryTask = nil
-        relayTask?.cancel()
-        relayTask = nil
         endTraversal()
         listener.close()
         if let pending { _ = pending.close() }

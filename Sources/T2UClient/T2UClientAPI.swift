@@ -20,8 +20,9 @@ public struct T2UClientOptions: Sendable {
     public var retryInterval: Nanos = .seconds(30)
     /// First retry after a failure comes sooner, then doubles up to `retryInterval`.
     public var firstRetryDelay: Nanos = .seconds(1)
-    /// How long the handshake may take on the direct path before the initiation also goes
-    /// through the server relay (the first answer wins; direct paths are still probed after).
+    /// No effect: the initiation rides the relay from the first flight (the first answer wins;
+    /// direct paths are probed once the link is up). Kept so existing code still compiles.
+    @available(*, deprecated, message: "the handshake goes through the relay from the first flight; remove this setting")
     public var relayDeadline: Nanos = .milliseconds(50)
     /// LAN discovery: where `search` sends its probe and how long it listens.
     public var discoveryAddress: String = "239.255.75.50"

@@ -119,7 +119,7 @@ final class DeviceRuntime: @unchecked Sendable {
             }
         case .serverSilent(let silence):
             logger.warning("\(silence)")
-        case .queryResult, .connectResult, .probeResult, .requestFailed:
+        case .queryResult, .connectResult, .connectSent, .probeResult, .requestFailed:
             break
         }
     }

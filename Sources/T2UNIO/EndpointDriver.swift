@@ -112,11 +112,11 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     /// Starts a handshake to `address` (client side).
     public func connect(to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?,
-                        pathPolicy: PathPolicy = .any) throws -> Connection {
+                        pathPolicy: PathPolicy = .any, localConnectionID: ConnectionID? = nil) throws -> Connection {
         eventLoop.preconditionInEventLoop()
         guard let peer = NetAddress(address) else { throw ChannelError.badInterfaceAddressFamily }
         let connection = endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password,
-                                          pathPolicy: pathPolicy, now: Self.now())
+                                          pathPolicy: pathPolicy, localConnectionID: localConnectionID, now: Self.now())
         requestStep()
         return connection
     }
@@ -265,9 +265,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     }
 
     private func dispatchEvents() {
-        if let signaling, let signalingHandler {
-            while let event = signaling.pollEvent() { signalingHandler(event) }
-        }
+        dispatchSignalingEvents()
         var finished: [Connection] = []
         for (connection, handler) in registered {
             var budget = Self.maxEventsPerStep
@@ -282,6 +280,11 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         for connection in finished { registered.removeAll { $0.connection === connection } }
     }
 
+    private func dispatchSignalingEvents() {
+        guard let signaling, let signalingHandler else { return }
+        while let event = signaling.pollEvent() { signalingHandler(event) }
+    }
+
     private func drainTransmit() {
         guard let udp, udpWritable else { return }
         let now = Self.now()
@@ -292,6 +295,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
                 if divertedToServerStream(scratch, to: destination, now: now) { continue }
                 udp.enqueue(scratch, to: destination)
             }
+            // Writing a CONNECT reports it (`.connectSent`): the handshake that waits for it is
+            // released here, so its initiation leaves right behind it in this same flush.
+            dispatchSignalingEvents()
         }
         // Routes exist only while traversal uses auxiliary sockets: no lookup otherwise.
         let routed = !routes.isEmpty

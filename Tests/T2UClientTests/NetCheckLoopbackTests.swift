@@ -88,10 +88,14 @@ import Testing
         #expect(report.verdict.contains("the TCP/TLS fallback on port \(tcpPort) answers, so agents register and relay over it"))
         #expect(report.lines.contains("tcp443: port \(tcpPort): answers on 127.0.0.1"))
 
-        // The same without the listener: refused, and the verdict says t2u cannot register.
+        // The same without the listener: refused, and the verdict says t2u cannot register. (The
+        // freed port may meanwhile serve another test's listener, which is no t2u upgrade either:
+        // the row then names that failure instead of the refusal.)
         try await runner.shutdown()
         let refused = try await NetCheck.run(options)
-        #expect(refused.tcpFallback == false && refused.servers.first?.tcp == "connection refused")
+        let row = refused.servers.first?.tcp
+        #expect(refused.tcpFallback == false, "\(String(describing: row))")
+        #expect(row != nil && row?.hasPrefix("upgrade answered") == false, "\(String(describing: row))")
         #expect(refused.verdict.contains("did not answer either, so t2u cannot register from here"))
         try await group.shutdownGracefully()
     }

@@ -163,6 +163,33 @@ import Testing
         await world.stop()
     }
 
+    /// Setup in as few round trips as the information allows (issue 10 item 3): no QUERY; the
+    /// CONNECT brings the key on first contact; once it is pinned, the initiation leaves right
+    /// behind the CONNECT to the relay, which already has the session (no RELAY_UNKNOWN: it
+    /// never arrived first) and forwards it.
+    @Test func aPinnedKeySendsTheInitiationThroughTheRelayBehindTheConnect() async throws {
+        let world = try await EchoWorld.make()
+        let client = try T2UClient(options: clientOptions(world.server))
+        try await waitUntil("client registered") { await client.status() == .connected }
+        let first = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        try await waitUntil("first contact connects") { await client.portStatus(first).0 == .connected }
+        await client.deletePort(first)
+        let before = try await world.server.runner.counters()
+        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
+        try await waitUntil("pinned start connects") { await client.portStatus(port).0 == .connected }
+        let after = try await world.server.runner.counters()
+        #expect(after.connects == before.connects + 1)
+        #expect(before.queries == 0 && after.queries == 0, "a port's setup asks no QUERY")
+        #expect(after.relayUnknownSent == before.relayUnknownSent, "an initiation reached the server before its CONNECT")
+        #expect(after.relayedPackets >= before.relayedPackets + 2, "the handshake went through the relay")
+        let payload = pattern(20_000, seed: 9)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
+        await client.shutdown()
+        try await group.shutdownGracefully()
+        await world.stop()
+    }
+
     @Test func interruptedLinkReconnectsAndTheListenerSurvives() async throws {
         let world = try await EchoWorld.make()
         let client = try T2UClient(options: clientOptions(world.server))

@@ -4,8 +4,8 @@ import Testing
 
 @testable import T2UServer
 
-/// NAT behaviour through signaling: the agent measures it after registering (PROBE from the
-/// same socket), tells the server at once (KEEPALIVE), the server stores it and passes both
+/// NAT behaviour through signaling: the agent measures it while registering (PROBE from the
+/// same socket, sent with HELLO), tells the server at once (KEEPALIVE), the server stores it and passes both
 /// sides' behaviours to CONNECT_RESULT and INTRODUCE.
 @Suite struct NATSignalingTests {
     static let server = NetAddress(ipv4: (198, 51, 100, 1), port: 7000)
@@ -27,25 +27,38 @@ import Testing
         client.receive(buffer, from: from, now: now)
     }
 
-    @Test(arguments: [(UInt16(40_000), NATBehavior.endpointIndependent), (40_003, .endpointDependent(delta: 3))])
-    func agentMeasuresItsNATAfterRegisteringAndTellsTheServer(observedPort: UInt16, expected: NATBehavior) throws {
+    /// The PROBE that goes out with HELLO (the NAT is measured alongside the registration).
+    static func probeID(in sent: [(SignalingMessage, NetAddress)]) -> UInt32? {
+        for (message, destination) in sent where destination == observation {
+            if case .probe(let id) = message { return id }
+        }
+        return nil
+    }
+
+    @Test(arguments: [(UInt16(40_000), NATBehavior.endpointIndependent), (40_003, .endpointDependent(delta: 3))], [false, true])
+    func agentMeasuresItsNATWhileRegisteringAndTellsTheServer(observed: (UInt16, NATBehavior),
+                                                              probeAnsweredFirst: Bool) throws {
+        let (observedPort, expected) = observed
         var config = SignalingClientConfig(role: .device, uuid: "CAM", server: Self.server, observationServer: Self.observation)
         config.classifiesNAT = true
         let client = try SignalingClient(config: config, entropy: SeededEntropy(seed: 5), now: .zero)
         let peer = ServerPeer()
         let now = Instant.zero
-        guard case .hello(let helloID, _)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no HELLO"); return }
+        let opening = Self.sent(client, peer, now: now)
+        guard case .hello(let helloID, _)? = opening.first?.0 else { Issue.record("no HELLO"); return }
+        let probeID = try #require(Self.probeID(in: opening), "no PROBE beside the HELLO: \(opening)")
+        let answer = SignalingMessage.probeResult(requestID: probeID, observed: NetAddress(ipv4: (203, 0, 113, 9), port: observedPort))
+        if probeAnsweredFirst { Self.reply(client, answer, from: Self.observation, now: now) }
         Self.reply(client, peer.challenge(helloID), now: now)
         guard case .register(let register)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no REGISTER"); return }
         let opened = try SignalingRegistration.Responder(register, server: peer.identity)
         #expect(opened.payload.nat == .unknown)
         let main = NetAddress(ipv4: (203, 0, 113, 9), port: 40_000)
         Self.reply(client, try #require(peer.registered(register, token: 77, observed: main)), now: now)
-        let probes = Self.sent(client, peer, now: now)
-        guard case .probe(let probeID)? = probes.first?.0 else { Issue.record("no PROBE: \(probes)"); return }
-        #expect(probes.first?.1 == Self.observation)
-        Self.reply(client, .probeResult(requestID: probeID, observed: NetAddress(ipv4: (203, 0, 113, 9), port: observedPort)),
-                   from: Self.observation, now: now)
+        if !probeAnsweredFirst {
+            #expect(Self.probeID(in: Self.sent(client, peer, now: now)) == nil, "the PROBE went out twice")
+            Self.reply(client, answer, from: Self.observation, now: now)
+        }
         #expect(client.nat == expected)
         var events: [SignalingClientEvent] = []
         while let event = client.pollEvent() { events.append(event) }
@@ -59,30 +72,39 @@ import Testing
     }
 
     /// A CONNECT asked for before registration waits for the NAT measurement (the device plans
-    /// its traversal from the NAT it carries), but never longer than one retransmission interval.
-    @Test(arguments: [true, false])
-    func connectWaitsForTheNATMeasurement(probeAnswered: Bool) throws {
+    /// its traversal from the NAT it carries), but never longer than one retransmission interval;
+    /// when the probe (sent with HELLO) was answered first, the CONNECT goes with the registration.
+    enum ProbeAnswer: CaseIterable { case beforeRegistration, afterRegistration, never }
+
+    @Test(arguments: ProbeAnswer.allCases)
+    func connectWaitsForTheNATMeasurement(probe: ProbeAnswer) throws {
         var config = SignalingClientConfig(role: .client, uuid: "app", server: Self.server, observationServer: Self.observation)
         config.classifiesNAT = true
         let client = try SignalingClient(config: config, entropy: SeededEntropy(seed: 6), now: .zero)
         let peer = ServerPeer()
         var now = Instant.zero
         client.connect(uuid: "DOOR", clientConnectionID: ConnectionID(rawValue: 1), candidates: [], now: now)
-        guard case .hello(let helloID, _)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no HELLO"); return }
+        let opening = Self.sent(client, peer, now: now)
+        guard case .hello(let helloID, _)? = opening.first?.0 else { Issue.record("no HELLO"); return }
+        let probeID = try #require(Self.probeID(in: opening), "no PROBE beside the HELLO: \(opening)")
+        let main = NetAddress(ipv4: (203, 0, 113, 9), port: 40_000)
+        if probe == .beforeRegistration {
+            Self.reply(client, .probeResult(requestID: probeID, observed: main), from: Self.observation, now: now)
+        }
         Self.reply(client, peer.challenge(helloID), now: now)
         guard case .register(let register)? = Self.sent(client, peer, now: now).first?.0 else { Issue.record("no REGISTER"); return }
-        let main = NetAddress(ipv4: (203, 0, 113, 9), port: 40_000)
         Self.reply(client, try #require(peer.registered(register, token: 78, observed: main)), now: now)
         let first = Self.sent(client, peer, now: now)
-        #expect(!first.contains { if case .connect = $0.0 { true } else { false } }, "CONNECT before the NAT is known: \(first)")
-        guard case .probe(let probeID)? = first.first(where: { if case .probe = $0.0 { true } else { false } })?.0 else {
-            Issue.record("no PROBE: \(first)"); return
-        }
-        if probeAnswered {
+        switch probe {
+        case .beforeRegistration:
+            #expect(first.contains { if case .connect(let m) = $0.0 { m.nat == .endpointIndependent } else { false } }, "\(first)")
+        case .afterRegistration:
+            #expect(!first.contains { if case .connect = $0.0 { true } else { false } }, "CONNECT before the NAT is known: \(first)")
             now = now + .milliseconds(30)
             Self.reply(client, .probeResult(requestID: probeID, observed: main), from: Self.observation, now: now)
             #expect(Self.sent(client, peer, now: now).contains { if case .connect(let m) = $0.0 { m.nat == .endpointIndependent } else { false } })
-        } else {
+        case .never:
+            #expect(!first.contains { if case .connect = $0.0 { true } else { false } }, "CONNECT before the NAT is known: \(first)")
             #expect(try #require(client.nextDeadline()) <= now + config.initialRetransmit)
             now = now + config.initialRetransmit
             #expect(Self.sent(client, peer, now: now).contains { if case .connect(let m) = $0.0 { m.nat == .unknown } else { false } })

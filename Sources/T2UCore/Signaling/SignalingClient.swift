@@ -54,6 +54,10 @@ public final class SignalingClient {
         var kind: RequestKind
         var retry: Retry
         var deadline: Instant
+
+        var isNATProbe: Bool {
+            if case .natProbe = kind { true } else { false }
+        }
     }
 
     private let entropy: EntropySource
@@ -84,6 +88,9 @@ public final class SignalingClient {
     /// traversal from it (an unknown NAT rules out birthday punching, so a cone x symmetric pair
     /// would settle on the relay).
     private var connectsHeldUntil: Instant?
+    /// The NAT probe's answer when it came before REGISTERED (the probe goes out with HELLO):
+    /// classified as soon as the registration says what the main port looks like.
+    private var earlyObservation: NetAddress?
 
     public init(config: SignalingClientConfig, entropy: EntropySource, now: Instant) throws(SignalingClientConfig.Invalid) {
         try config.validate()
@@ -190,13 +197,13 @@ public final class SignalingClient {
             exchange = Retry(requestID: 0, nextSendAt: .distantFuture, interval: config.initialRetransmit)
             noteObserved(answer.observed)
             setStatus(.registered)
-            // Requests waiting for a registration go out now.
-            for id in requests.keys { requests[id]!.retry.nextSendAt = now }
-            // The NAT may differ after a re-registration (new network, new mapping).
-            if config.classifiesNAT, config.observationServer != nil,
-               !requests.values.contains(where: { if case .natProbe = $0.kind { true } else { false } }) {
-                addRequest(.natProbe, now: now)
-                if nat == .unknown { connectsHeldUntil = now + config.initialRetransmit }
+            // Requests waiting for a registration go out now (the NAT probe is already out).
+            for id in requests.keys where !requests[id]!.isNATProbe { requests[id]!.retry.nextSendAt = now }
+            if let early = earlyObservation {
+                earlyObservation = nil
+                classified(NATBehavior.classify(main: observedAddress, observation: early, local: localAddresses), now: now)
+            } else if requests.values.contains(where: \.isNATProbe), nat == .unknown {
+                connectsHeldUntil = now + config.initialRetransmit
             }
         case .sealed(let sealed):
             guard address == config.server, channel?.id == sealed.channel,
@@ -219,6 +226,10 @@ public final class SignalingClient {
                 events.append(.probeResult(requestID: id, observed: observed))
             case .natProbe:
                 requests[id] = nil
+                guard case .registered = phase else {
+                    earlyObservation = observed
+                    return
+                }
                 classified(NATBehavior.classify(main: observedAddress, observation: observed, local: localAddresses), now: now)
                 releaseConnects(now: now)
             default:
@@ -296,7 +307,7 @@ public final class SignalingClient {
             backOff(&exchange, now: now)
             if write(message, into: &buffer) { return config.server }
         }
-        guard case .registered(let token) = phase else { return nil }
+        guard case .registered(let token) = phase else { return pollNATProbe(now: now, into: &buffer) }
         if let until = connectsHeldUntil, until <= now { releaseConnects(now: now) }
         for (id, pending) in requests where pending.retry.nextSendAt <= now && pending.deadline > now {
             if case .connect = pending.kind, let until = connectsHeldUntil {
@@ -310,9 +321,10 @@ public final class SignalingClient {
             case .query(let uuid):
                 _ = write(.query(requestID: id, token: token, uuid: uuid), into: &buffer)
             case .connect(let uuid, let cid, let candidates, let resume, let resumeAddress):
-                _ = write(.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                         candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
-                                         resumeDeviceAddress: resumeAddress)), into: &buffer)
+                let written = write(.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
+                                                   candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
+                                                   resumeDeviceAddress: resumeAddress)), into: &buffer)
+                if written, retry.sends == 1 { events.append(.connectSent(requestID: id)) }
             case .probe, .natProbe:
                 SignalingMessage.probe(requestID: id).write(into: &buffer)
                 return config.observationServer ?? config.server
@@ -320,6 +332,16 @@ public final class SignalingClient {
             return config.server
         }
         return nil
+    }
+
+    /// Before registration only the NAT probe may go out (it needs no token).
+    private func pollNATProbe(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+        guard let (id, pending) = requests.first(where: { $0.value.isNATProbe && $0.value.retry.nextSendAt <= now }),
+              pending.deadline > now
+        else { return nil }
+        backOff(&requests[id]!.retry, now: now)
+        SignalingMessage.probe(requestID: id).write(into: &buffer)
+        return config.observationServer ?? config.server
     }
 
     /// The way to the server changed (the shell moved its traffic between UDP and a TCP
@@ -335,6 +357,7 @@ public final class SignalingClient {
         if let keepaliveDue { next = min(next, keepaliveDue) }
         for pending in requests.values {
             next = min(next, pending.deadline)
+            if pending.isNATProbe { next = min(next, pending.retry.nextSendAt) }
             if case .registered = phase { next = min(next, pending.retry.nextSendAt) }
         }
         if !outbox.isEmpty { return .zero }
@@ -453,6 +476,14 @@ public final class SignalingClient {
         if status == .registered { setStatus(.connecting) }
         exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
         for id in requests.keys { requests[id]!.retry.nextSendAt = .distantFuture }
+        // The NAT may differ after a re-registration (new network, new mapping). It is measured
+        // alongside the registration, so a CONNECT right after it need not wait for the probe.
+        earlyObservation = nil
+        if config.classifiesNAT, config.observationServer != nil {
+            requests = requests.filter { !$0.value.isNATProbe }
+            let id = addRequest(.natProbe, now: now)
+            requests[id]!.retry.nextSendAt = now
+        }
     }
 
     private func backOff(_ retry: inout Retry, now: Instant) {

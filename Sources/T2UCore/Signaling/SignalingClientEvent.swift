@@ -5,6 +5,9 @@ public enum SignalingClientEvent: Equatable, Sendable {
     case observedAddress(NetAddress)
     case queryResult(requestID: UInt32, SignalingMessage.QueryResult)
     case connectResult(requestID: UInt32, SignalingMessage.ConnectResult)
+    /// The CONNECT was written for the first time: the server will know its session before
+    /// anything sent after it, so a handshake initiation may follow it through the relay.
+    case connectSent(requestID: UInt32)
     /// The address the server's second port saw; compare with `observedAddress` to learn whether
     /// the NAT mapping is endpoint-independent.
     case probeResult(requestID: UInt32, observed: NetAddress)

@@ -147,6 +147,7 @@ public final class Connection {
     /// Initiator: starts a handshake to `peerAddress`, pinned to the responder's static key.
     /// `password` is mixed into the handshake as a pre-shared key (nil: none). `timestamp` is
     /// the wall clock, strictly increasing per identity (`TransportEndpoint.connect` makes it).
+    /// `localConnectionID`: one chosen earlier (a CONNECT named it before the key was known).
     public convenience init(
         config: TransportConfig,
         identity: StaticIdentity,
@@ -155,9 +156,10 @@ public final class Connection {
         peerAddress: NetAddress,
         timestamp: Tai64N,
         entropy: EntropySource,
-        now: Instant
+        now: Instant,
+        localConnectionID: ConnectionID? = nil
     ) {
-        self.init(role: .initiator, localConnectionID: .random(entropy), config: config, peerAddress: peerAddress,
+        self.init(role: .initiator, localConnectionID: localConnectionID ?? .random(entropy), config: config, peerAddress: peerAddress,
                   peerStaticKey: remoteStaticKey, entropy: entropy, now: now)
         do {
             initiator = try HandshakeInitiator(

@@ -73,14 +73,26 @@ public final class TransportEndpoint {
             prefixTableCapacity: options.sourcePrefixTableCapacity))
     }
 
-    /// Starts a connection as initiator.
+    /// A connection ID no connection of ours uses: for a connection started later with
+    /// `connect(localConnectionID:)` (the server must learn the ID before the handshake goes out).
+    public func unusedConnectionID() -> ConnectionID {
+        var id = ConnectionID.random(entropy)
+        while byLocalID[id] != nil { id = .random(entropy) }
+        return id
+    }
+
+    /// Starts a connection as initiator. `localConnectionID`: from `unusedConnectionID()`
+    /// (nil: a new random one).
     public func connect(to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any,
-                        now: Instant) -> Connection {
+                        localConnectionID: ConnectionID? = nil, now: Instant) -> Connection {
         var timestamp = Tai64N(unixNanoseconds: wallClockOrigin &+ now.nanoseconds)
         if let last = lastTimestamp, timestamp <= last { timestamp = last.successor }
         lastTimestamp = timestamp
+        var id = localConnectionID ?? unusedConnectionID()
+        if byLocalID[id] != nil { id = unusedConnectionID() }  // taken meanwhile: a 2^-64 event
         let connection = Connection(config: options.config, identity: options.identity, remoteStaticKey: remoteStaticKey,
-                                    password: password, peerAddress: address, timestamp: timestamp, entropy: entropy, now: now)
+                                    password: password, peerAddress: address, timestamp: timestamp, entropy: entropy, now: now,
+                                    localConnectionID: id)
         connection.pathPolicy = pathPolicy
         register(connection)
         return connection
