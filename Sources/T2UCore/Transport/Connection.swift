@@ -164,7 +164,7 @@ public final class Connection {
         do {
             initiator = try HandshakeInitiator(
                 identity: identity, responderStaticKey: remoteStaticKey, password: password,
-                localConnectionID: localConnectionID, payload: TransportParameters(config: config).encoded(),
+                localConnectionID: self.localConnectionID, payload: TransportParameters(config: config).encoded(),
                 timestamp: timestamp, entropy: entropy)
             handshakeRetransmitAt = now
         } catch {
