@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "keyfile.h"
+#include "log.h"
 #include "replay.h"
 #include "signaling.h"
 
@@ -371,6 +372,15 @@ static void test_hex_key(void) {
     CHECK(t2u_hex_key("zz3796bc74b295e6c44209fe617d37e1bd6badd7cb16c1ef56d3d545faac993f", k) == -1);
 }
 
+/* --log-format json: messages quoted as JSON strings. */
+static void test_json_quote(void) {
+    char out[64];
+    CHECK(t2u_json_quote(out, sizeof out, "a \"b\" \\ c\n\x01") == 22);
+    CHECK(strcmp(out, "\"a \\\"b\\\" \\\\ c\\n\\u0001\"") == 0);
+    CHECK(t2u_json_quote(out, 8, "abcdefghij") == 7 && strcmp(out, "\"abcde\"") == 0);
+    CHECK(t2u_json_quote(out, 8, "abcd\x02") == 6 && strcmp(out, "\"abcd\"") == 0); /* a whole escape or none */
+}
+
 int main(int argc, char **argv) {
     const char *vectors = argc > 1 ? argv[1] : "tests/vectors/swift-query.txt";
     if (t2u_crypto_init() != 0) return 1;
@@ -380,6 +390,7 @@ int main(int argc, char **argv) {
     test_replay();
     test_signaling_client();
     test_hex_key();
+    test_json_quote();
     printf("test_codec: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
