@@ -144,10 +144,12 @@ static_build() { # ARCH QEMU TRIPLET LIBC(musl|glibc) MUSL_TRIPLET
     if [ "$libc" = musl ]; then
         echo "RESULT cagent size $arch-musl-static stripped=${size} budget=${STATIC_BUDGET}"
         [ "$size" -le "$STATIC_BUDGET" ] || { echo "test.sh: $arch static musl binary over budget" >&2; return 1; }
+        CAGENT_BYTES=1000000 AGENT_RUNNER="qemu-$qemu" T2U_PORT_BASE=47800 tests/interop.sh "$build/t2usvr-c"
+        echo "RESULT cagent qemu $arch-musl-static unit+cli+interop=pass"
     else
         echo "RESULT cagent size $arch-glibc-static stripped=${size} (information: the budget is the musl build's)"
+        echo "RESULT cagent qemu $arch-glibc-static unit+cli=pass"
     fi
-    echo "RESULT cagent qemu $arch-$libc-static unit+cli=pass"
 }
 for spec in arm-linux-gnueabihf:arm:armhf:arm-linux-musleabihf aarch64-linux-gnu:aarch64:arm64: mipsel-linux-gnu:mipsel:mipsel:mipsel-linux-musl; do
     IFS=: read -r triplet qemu arch musl <<<"$spec"
