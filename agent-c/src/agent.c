@@ -55,6 +55,7 @@ struct t2u_agent {
     struct { t2u_addr addr; int slot; uint64_t used; } routes[T2U_ROUTES];
     uint64_t aux_check_ms;
     int fd, wake[2];
+    int ipv6; /* the main socket is dual-stack (AF_INET6, IPv4 as mapped addresses) */
     uint16_t port;
     pthread_t thread;
     char *uuid, *extra, *state_path, *rotate_from;
@@ -130,11 +131,11 @@ static void handle_events(t2u_agent *a) {
             }
             t2u_discovery subnets; /* only its subnet table */
             subnets.subnets_read_ms = 0;
-            subnets.nsubnets = 0;
+            subnets.nsubnets = subnets.nsubnets6 = 0;
             t2u_discovery_read_subnets(&subnets, now_ms());
             t2u_punch_plan *p = &a->punches[slot];
             int n = t2u_punch_plan_init(p, ev.session_id, &ev.addr, ev.candidates, ev.ncandidates, subnets.addr, subnets.mask,
-                                        subnets.nsubnets, now_ms());
+                                        subnets.nsubnets, subnets.subnets6, subnets.nsubnets6, now_ms());
             t2u_traversal_config cfg = a->traversal;
             if (cfg.birthday_sockets > T2U_BIRTHDAY_SOCKETS_MAX - a->naux) cfg.birthday_sockets = T2U_BIRTHDAY_SOCKETS_MAX - a->naux;
             int strategies = t2u_punch_plan_strategies(p, a->sig.nat, ev.nat, &cfg);
@@ -163,16 +164,17 @@ static void send_pending(t2u_agent *a, uint64_t now) {
     for (int i = 0; i < 32 && (n = t2u_sig_poll_transmit(&a->sig, now, out, sizeof out, &to)) > 0; i++) {
         struct sockaddr_storage ss;
         socklen_t len;
-        t2u_to_sockaddr(&to, &ss, &len);
+        t2u_to_sockaddr_on(&to, a->ipv6, &ss, &len);
         if (sendto(a->fd, out, n, 0, (struct sockaddr *)&ss, len) < 0)
             t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
     }
 }
 
-static void send_from(int fd, const uint8_t *p, size_t n, const t2u_addr *to) {
+/* ipv6: fd is a dual-stack socket (the main one when a->ipv6; auxiliary sockets are IPv4). */
+static void send_from(int fd, int ipv6, const uint8_t *p, size_t n, const t2u_addr *to) {
     struct sockaddr_storage ss;
     socklen_t len;
-    t2u_to_sockaddr(to, &ss, &len);
+    t2u_to_sockaddr_on(to, ipv6, &ss, &len);
     if (sendto(fd, p, n, 0, (struct sockaddr *)&ss, len) < 0) t2u_log(T2U_LOG_DEBUG, "sendto: %s", strerror(errno));
 }
 
@@ -186,7 +188,8 @@ static int route_find(const t2u_agent *a, const t2u_addr *to) {
 /* Transport datagrams go through the auxiliary socket the peer was last heard on, else the main one. */
 static void send_to(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to) {
     int r = a->naux ? route_find(a, to) : -1;
-    send_from(r >= 0 ? a->aux[a->routes[r].slot].fd : a->fd, p, n, to);
+    if (r >= 0) send_from(a->aux[a->routes[r].slot].fd, 0, p, n, to);
+    else send_from(a->fd, a->ipv6, p, n, to);
 }
 
 /* QUIC varint (RFC 9000 16), for the transport parameters. */
@@ -350,7 +353,7 @@ static void close_aux(t2u_agent *a, int slot) {
 static int reached_directly(const t2u_agent *a, const t2u_addr *client) {
     for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++) {
         const t2u_conn *c = a->conns[i].conn;
-        if (c && c->peer.family == client->family && memcmp(c->peer.ip, client->ip, 4) == 0 &&
+        if (c && c->peer.family == client->family && memcmp(c->peer.ip, client->ip, client->family == 6 ? 16 : 4) == 0 &&
             !t2u_addr_equal(&c->peer, t2u_sig_server(&a->sig)))
             return 1;
     }
@@ -373,7 +376,7 @@ static void send_punches(t2u_agent *a, uint64_t now) {
             int fd = act.socket ? aux_fd(a, p->session_id, act.socket) : a->fd;
             if (fd < 0 || t2u_punch_budget_admit(&a->budget, &act.to, now) != T2U_BUDGET_SEND) continue;
             t2u_punch_write(out, p->session_id);
-            send_from(fd, out, sizeof out, &act.to);
+            send_from(fd, fd == a->fd && a->ipv6, out, sizeof out, &act.to);
         }
     }
 }
@@ -591,22 +594,50 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
     a->relay_only = getenv("T2U_AGENT_RELAY_ONLY") && strcmp(getenv("T2U_AGENT_RELAY_ONLY"), "1") == 0;
     sc.classifies_nat = 1;
 
-    a->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in bind_addr = {0};
-    bind_addr.sin_family = AF_INET;
-    bind_addr.sin_port = htons(c->udp_port);
-    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&bind_addr, sizeof bind_addr) != 0) {
+    /* One dual-stack socket (IPv6, and IPv4 as mapped addresses) as t2usvr's "::"; IPv4 only on
+     * a host without IPv6. */
+    struct sockaddr_storage bind_addr;
+    socklen_t blen;
+    memset(&bind_addr, 0, sizeof bind_addr);
+    a->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (a->fd >= 0) {
+        int zero = 0;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&bind_addr;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(c->udp_port);
+        blen = sizeof *s6;
+        a->ipv6 = 1;
+        if (setsockopt(a->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
+            snprintf(err, errcap, "setsockopt(IPV6_V6ONLY=0): %s", strerror(errno));
+            goto fail;
+        }
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&bind_addr;
+        a->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(c->udp_port);
+        blen = sizeof *s4;
+    }
+    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&bind_addr, blen) != 0) {
         snprintf(err, errcap, "cannot bind UDP port %u: %s", c->udp_port, strerror(errno));
         goto fail;
     }
+    if (!a->ipv6)
+        for (int i = 0; i < n; i++)
+            if (sc.servers[i].family == 6) {
+                t2u_log(T2U_LOG_WARNING, "this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed "
+                                         "cannot be reached");
+                break;
+            }
     /* Room for a window's worth of datagrams in each direction (the kernel caps it at rmem_max). */
     int bufsize = 1 << 20;
     setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
     setsockopt(a->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-    socklen_t blen = sizeof bind_addr;
+    blen = sizeof bind_addr;
     getsockname(a->fd, (struct sockaddr *)&bind_addr, &blen);
-    a->port = ntohs(bind_addr.sin_port);
-    sc.ncandidates = t2u_local_candidates(a->port, sc.servers[0].ip[0] == 127, sc.candidates, T2U_MAX_CANDIDATES);
+    t2u_addr bound;
+    a->port = t2u_from_sockaddr((struct sockaddr *)&bind_addr, &bound) == 0 ? bound.port : 0;
+    sc.ncandidates = t2u_local_candidates(a->port, &sc.servers[0], sc.candidates, T2U_MAX_CANDIDATES);
     if (t2u_sig_init(&a->sig, &sc, now_ms(), err, errcap) != 0) goto fail;
     if (c->discovery_port) {
         if (t2u_discovery_start(&a->discovery, c->discovery_group ? c->discovery_group : "239.255.75.50", c->discovery_port,
@@ -621,7 +652,8 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
         goto fail;
     }
     t2u_hex_encode(hex, a->sig.cfg.identity_pub, 32);
-    t2u_log(T2U_LOG_INFO, "device agent started: uuid %s udp 0.0.0.0:%u server %s (%zu in list) publicKey %s", a->uuid, a->port,
+    t2u_log(T2U_LOG_INFO, "device agent started: uuid %s udp %s:%u server %s (%zu in list) publicKey %s", a->uuid,
+            a->ipv6 ? "[::]" : "0.0.0.0", a->port,
             t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf), a->sig.cfg.nservers, hex);
     if (pthread_create(&a->thread, NULL, run, a) != 0) {
         snprintf(err, errcap, "cannot start the agent thread");

@@ -42,6 +42,12 @@ typedef struct {
     uint16_t port;
 } t2u_addr;
 
+/* An IPv6 subnet of ours: address and prefix length (punch scope). */
+typedef struct {
+    uint8_t ip[16];
+    uint8_t prefix;
+} t2u_subnet6;
+
 /* kind: 0 unknown, 1 none, 2 endpoint-independent, 3 endpoint-dependent (delta). */
 typedef struct {
     uint8_t kind;

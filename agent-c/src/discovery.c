@@ -12,15 +12,26 @@
 
 #include "log.h"
 
-/* Our IPv4 subnets (every interface, loopback included, as the Swift agent), read every 5 s. */
+/* Our subnets (every interface, loopback included, as the Swift agent), read every 5 s: IPv4
+ * for discovery and punch scope, IPv6 for punch scope. */
 void t2u_discovery_read_subnets(t2u_discovery *d, uint64_t now) {
     if (d->subnets_read_ms && now - d->subnets_read_ms < 5000) return;
     d->subnets_read_ms = now;
-    d->nsubnets = 0;
+    d->nsubnets = d->nsubnets6 = 0;
     struct ifaddrs *ifs = NULL;
     if (getifaddrs(&ifs) != 0) return;
-    for (struct ifaddrs *i = ifs; i && d->nsubnets < T2U_DISC_SUBNETS; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 && d->nsubnets6 < T2U_DISC_SUBNETS) {
+            t2u_subnet6 *s = &d->subnets6[d->nsubnets6++];
+            memcpy(s->ip, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+            s->prefix = 128; /* no mask: the host alone */
+            if (i->ifa_netmask) {
+                const uint8_t *m = ((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr.s6_addr;
+                s->prefix = 0;
+                for (int b = 0; b < 128 && m[b / 8] & (0x80 >> (b % 8)); b++) s->prefix++;
+            }
+        }
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || d->nsubnets >= T2U_DISC_SUBNETS) continue;
         d->addr[d->nsubnets] = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
         d->mask[d->nsubnets] = i->ifa_netmask ? ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr) : 0xFFFFFFFFu;
         d->nsubnets++;

@@ -21,6 +21,8 @@ typedef struct {
     uint16_t agent_port;
     uint32_t addr[T2U_DISC_SUBNETS], mask[T2U_DISC_SUBNETS]; /* host order */
     int nsubnets;
+    t2u_subnet6 subnets6[T2U_DISC_SUBNETS]; /* IPv6 ones (PunchScope only; discovery is IPv4) */
+    int nsubnets6;
     uint64_t subnets_read_ms;
     t2u_bucket global;
     struct { uint32_t ip; t2u_bucket bucket; uint64_t used; } sources[T2U_DISC_SOURCES];
@@ -30,7 +32,7 @@ typedef struct {
 /* Binds 0.0.0.0:port and joins `group` on every multicast interface; -1 with err. */
 int t2u_discovery_start(t2u_discovery *d, const char *group, uint16_t port, const char *uuid, uint16_t agent_port,
                         uint64_t now, char *err, size_t errcap);
-/* Our IPv4 subnets (every interface), refreshed when older than 5 s (also used for PunchScope). */
+/* Our IPv4 and IPv6 subnets (every interface), refreshed when older than 5 s (also used for PunchScope). */
 void t2u_discovery_read_subnets(t2u_discovery *d, uint64_t now);
 /* Reads and answers what is waiting on d->fd. */
 void t2u_discovery_service(t2u_discovery *d, uint64_t now);

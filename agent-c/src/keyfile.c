@@ -77,14 +77,28 @@ static int read_private(const char *path, const char *what, char *buf, size_t ca
     return 0;
 }
 
+int t2u_key_text_parse(const char *text, uint8_t priv[32], size_t *len) {
+    size_t n = strnlen(text, 4096);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) n--;
+    *len = n;
+    char line[65];
+    if (n != 64) return -1;
+    memcpy(line, text, 64);
+    line[64] = 0;
+    int rc = t2u_hex_key(line, priv);
+    t2u_wipe(line, sizeof line);
+    return rc;
+}
+
 int t2u_keyfile_load(const char *path, const char *what, int create, uint8_t priv[32], char *err, size_t errcap) {
     char buf[4097];
     int rc = read_private(path, what, buf, sizeof buf, err, errcap);
     if (rc < 0) return -1;
     if (rc == 0) {
-        size_t len = strlen(buf);
-        while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ')) buf[--len] = 0;
-        if (len != 64 || t2u_hex_key(buf, priv) != 0) {
+        size_t len;
+        rc = t2u_key_text_parse(buf, priv, &len);
+        t2u_wipe(buf, sizeof buf);
+        if (rc != 0) {
             snprintf(err, errcap, "%s %s is corrupt (expected 64 hex digits, found %zu bytes); delete it to generate a new key "
                      "(whoever pinned the old key must then be re-paired), or restore it from a backup", what, path, len);
             return -1;

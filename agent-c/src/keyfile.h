@@ -8,6 +8,9 @@
 
 /* 0 on success; else -1 with a message for people in err. create: make it when missing. */
 int t2u_keyfile_load(const char *path, const char *what, int create, uint8_t priv[32], char *err, size_t errcap);
+/* A key file's text: 64 hex digits, trailing CR, LF and spaces ignored (*len: the length
+ * without them). 0, or -1 when it is not a key. */
+int t2u_key_text_parse(const char *text, uint8_t priv[32], size_t *len);
 /* A secret file (password): same checks, trailing CR/LF dropped, not empty. */
 int t2u_secret_load(const char *path, const char *what, char *out, size_t cap, char *err, size_t errcap);
 /* 64 hex digits, surrounding whitespace ignored. */

@@ -26,7 +26,27 @@ static int parse_port(const char *s, uint16_t *port) {
     return 0;
 }
 
-int t2u_resolve_servers(const char *spec, uint16_t default_port, t2u_addr *out, size_t cap, char *err, size_t errcap) {
+/* One entry's addresses: its IPv4 addresses first, then its IPv6 ones (ServerAddressList). */
+static int resolve_host(const char *host, uint16_t port, int numeric_only, t2u_addr *out, size_t *n, size_t cap) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (numeric_only) hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return -1;
+    for (int family = 4; family <= 6; family += 2)
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            t2u_addr a;
+            if (t2u_from_sockaddr(ai->ai_addr, &a) != 0 || a.family != family) continue;
+            a.port = port;
+            if (add_unique(out, n, cap, &a) != 0) break;
+        }
+    freeaddrinfo(res);
+    return 0;
+}
+
+int t2u_resolve_servers_ex(const char *spec, uint16_t default_port, int numeric_only, t2u_addr *out, size_t cap, char *err,
+                           size_t errcap) {
     size_t n = 0;
     const char *p = spec;
     while (*p) {
@@ -55,20 +75,10 @@ int t2u_resolve_servers(const char *spec, uint16_t default_port, t2u_addr *out, 
             snprintf(host, sizeof host, "%s", entry);
         }
         if (port == 0) goto bad;
-        struct addrinfo hints = {0}, *res = NULL;
-        hints.ai_family = AF_INET;
-        hints.ai_socktype = SOCK_DGRAM;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-            snprintf(err, errcap, "cannot resolve server address '%s' (IPv4)", host);
+        if (resolve_host(host, port, numeric_only, out, &n, cap) != 0) {
+            snprintf(err, errcap, "cannot resolve server address '%s'", host);
             return -1;
         }
-        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            t2u_addr a;
-            if (t2u_from_sockaddr(ai->ai_addr, &a) != 0) continue;
-            a.port = port;
-            if (add_unique(out, &n, cap, &a) != 0) break;
-        }
-        freeaddrinfo(res);
         continue;
     bad:
         snprintf(err, errcap, "'%s' is not HOST, HOST:PORT or [IPv6]:PORT (port 1...65535)", entry);
@@ -81,31 +91,77 @@ int t2u_resolve_servers(const char *spec, uint16_t default_port, t2u_addr *out, 
     return (int)n;
 }
 
-size_t t2u_local_candidates(uint16_t port, int include_loopback, t2u_addr *out, size_t cap) {
-    size_t n = 0;
-    if (include_loopback && cap) {
-        t2u_addr lo = {.family = 4, .ip = {127, 0, 0, 1}, .port = port};
-        out[n++] = lo;
-    }
-    struct ifaddrs *ifs = NULL;
-    if (getifaddrs(&ifs) != 0) return n;
-    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK)) continue;
-        t2u_addr a;
-        if (t2u_from_sockaddr(i->ifa_addr, &a) != 0 || a.ip[0] == 127) continue;
+int t2u_resolve_servers(const char *spec, uint16_t default_port, t2u_addr *out, size_t cap, char *err, size_t errcap) {
+    return t2u_resolve_servers_ex(spec, default_port, 0, out, cap, err, errcap);
+}
+
+int t2u_ipv6_class(const t2u_addr *a) {
+    static const uint8_t loopback[16] = {[15] = 1};
+    if (a->family != 6) return T2U_V6_NONE;
+    if (memcmp(a->ip, loopback, 16) == 0) return T2U_V6_LOOPBACK;
+    if ((a->ip[0] & 0xE0) == 0x20) return T2U_V6_GLOBAL;                    /* 2000::/3 */
+    if ((a->ip[0] & 0xFE) == 0xFC) return T2U_V6_UNIQUE_LOCAL;              /* fc00::/7 */
+    if (a->ip[0] == 0xFE && (a->ip[1] & 0xC0) == 0x80) return T2U_V6_LINK_LOCAL; /* fe80::/10 */
+    return T2U_V6_OTHER;
+}
+
+int t2u_addr_is_loopback(const t2u_addr *a) {
+    return a->family == 4 ? a->ip[0] == 127 : t2u_ipv6_class(a) == T2U_V6_LOOPBACK;
+}
+
+static int unspecified_or_multicast(const t2u_addr *a) {
+    static const uint8_t zero[16];
+    if (a->family == 4) return memcmp(a->ip, zero, 4) == 0 || (a->ip[0] & 0xF0) == 0xE0;
+    return memcmp(a->ip, zero, 16) == 0 || a->ip[0] == 0xFF;
+}
+
+size_t t2u_choose_candidates(const t2u_addr *hosts, size_t nhosts, uint16_t port, const t2u_addr *server, t2u_addr *out,
+                             size_t cap) {
+    t2u_addr v4[T2U_MAX_CANDIDATES], global[T2U_MAX_CANDIDATES], ula[T2U_MAX_CANDIDATES];
+    size_t n4 = 0, nglobal = 0, nula = 0, n = 0;
+    for (size_t i = 0; i < nhosts; i++) {
+        t2u_addr a = hosts[i];
         a.port = port;
-        if (add_unique(out, &n, cap, &a) != 0) break;
+        if (t2u_addr_is_loopback(&a) || unspecified_or_multicast(&a)) continue;
+        int c = t2u_ipv6_class(&a);
+        if (c == T2U_V6_NONE) add_unique(v4, &n4, T2U_MAX_CANDIDATES, &a);
+        else if (c == T2U_V6_GLOBAL) add_unique(global, &nglobal, T2U_MAX_CANDIDATES, &a);
+        else if (c == T2U_V6_UNIQUE_LOCAL) add_unique(ula, &nula, T2U_MAX_CANDIDATES, &a);
     }
-    freeifaddrs(ifs);
+    if (cap > T2U_MAX_CANDIDATES) cap = T2U_MAX_CANDIDATES;
+    if (server && t2u_addr_is_loopback(server) && n < cap) {
+        out[n] = *server;
+        out[n++].port = port;
+    }
+    size_t nv6 = nglobal + nula, reserved = nv6 < T2U_RESERVED_V6_CANDIDATES ? nv6 : T2U_RESERVED_V6_CANDIDATES;
+    for (size_t i = 0; i < n4 && n + reserved < cap; i++) out[n++] = v4[i];
+    for (size_t i = 0; i < nglobal && n < cap; i++) out[n++] = global[i];
+    for (size_t i = 0; i < nula && n < cap; i++) out[n++] = ula[i];
     return n;
 }
 
-void t2u_to_sockaddr(const t2u_addr *a, struct sockaddr_storage *ss, socklen_t *len) {
+size_t t2u_local_candidates(uint16_t port, const t2u_addr *server, t2u_addr *out, size_t cap) {
+    t2u_addr hosts[32];
+    size_t nhosts = 0;
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i && nhosts < sizeof hosts / sizeof hosts[0]; i = i->ifa_next)
+            if (i->ifa_addr && (i->ifa_flags & IFF_UP) && t2u_from_sockaddr(i->ifa_addr, &hosts[nhosts]) == 0) nhosts++;
+        freeifaddrs(ifs);
+    }
+    return t2u_choose_candidates(hosts, nhosts, port, server, out, cap);
+}
+
+void t2u_to_sockaddr_on(const t2u_addr *a, int ipv6_socket, struct sockaddr_storage *ss, socklen_t *len) {
     memset(ss, 0, sizeof *ss);
-    if (a->family == 6) {
+    if (a->family == 6 || ipv6_socket) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
         s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, a->ip, 16);
+        if (a->family == 6) memcpy(&s6->sin6_addr, a->ip, 16);
+        else {
+            s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xFF; /* ::ffff:a.b.c.d */
+            memcpy(&s6->sin6_addr.s6_addr[12], a->ip, 4);
+        }
         s6->sin6_port = htons(a->port);
         *len = sizeof *s6;
     } else {
@@ -116,6 +172,8 @@ void t2u_to_sockaddr(const t2u_addr *a, struct sockaddr_storage *ss, socklen_t *
         *len = sizeof *s4;
     }
 }
+
+void t2u_to_sockaddr(const t2u_addr *a, struct sockaddr_storage *ss, socklen_t *len) { t2u_to_sockaddr_on(a, 0, ss, len); }
 
 int t2u_from_sockaddr(const struct sockaddr *sa, t2u_addr *a) {
     memset(a, 0, sizeof *a);
@@ -128,8 +186,14 @@ int t2u_from_sockaddr(const struct sockaddr *sa, t2u_addr *a) {
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        a->family = 6;
-        memcpy(a->ip, &s6->sin6_addr, 16);
+        static const uint8_t mapped[12] = {[10] = 0xFF, [11] = 0xFF};
+        if (memcmp(&s6->sin6_addr, mapped, 12) == 0) { /* a dual-stack socket's view of IPv4 */
+            a->family = 4;
+            memcpy(a->ip, s6->sin6_addr.s6_addr + 12, 4);
+        } else {
+            a->family = 6;
+            memcpy(a->ip, &s6->sin6_addr, 16);
+        }
         a->port = ntohs(s6->sin6_port);
         return 0;
     }

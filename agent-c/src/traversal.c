@@ -37,9 +37,25 @@ static uint32_t v4(const t2u_addr *a) {
     return (uint32_t)a->ip[0] << 24 | (uint32_t)a->ip[1] << 16 | (uint32_t)a->ip[2] << 8 | a->ip[3];
 }
 
-int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n) {
-    if (a->family != 4 || a->port == 0) return 0;
-    if (observed->family == 4 && v4(a) == v4(observed)) return 1;
+static int same_host(const t2u_addr *a, const t2u_addr *b) {
+    return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 16 : 4) == 0;
+}
+
+static int in_subnet6(const t2u_addr *a, const t2u_subnet6 *s) {
+    int whole = s->prefix / 8, bits = s->prefix % 8;
+    if (s->prefix > 128 || memcmp(a->ip, s->ip, (size_t)whole) != 0) return 0;
+    return bits == 0 || ((a->ip[whole] ^ s->ip[whole]) & (0xFF << (8 - bits)) & 0xFF) == 0;
+}
+
+int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n,
+                           const t2u_subnet6 *subnets6, int nsubnets6) {
+    if ((a->family != 4 && a->family != 6) || a->port == 0) return 0;
+    if (same_host(a, observed)) return 1;
+    if (a->family == 6) {
+        for (int i = 0; i < nsubnets6; i++)
+            if (in_subnet6(a, &subnets6[i])) return 1;
+        return 0;
+    }
     uint32_t x = v4(a);
     for (int i = 0; i < n; i++) {
         uint32_t host = ~mask[i];
@@ -52,7 +68,7 @@ int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const ui
 
 int t2u_punch_plan_init(t2u_punch_plan *p, uint64_t session_id, const t2u_addr *observed, const t2u_addr *candidates,
                         size_t ncandidates, const uint32_t *subnet_addr, const uint32_t *subnet_mask, int nsubnets,
-                        uint64_t now) {
+                        const t2u_subnet6 *subnets6, int nsubnets6, uint64_t now) {
     memset(p, 0, sizeof *p);
     p->live = 1;
     p->strategies = T2U_STRAT_CANDIDATES;
@@ -63,14 +79,27 @@ int t2u_punch_plan_init(t2u_punch_plan *p, uint64_t session_id, const t2u_addr *
     p->round = T2U_PUNCH_ROUNDS;
     p->pred_round = 3;
     p->aux_round = 5;
+    /* PunchScope's global IPv6 hosts: the first T2U_SCOPE_GLOBAL_V6 distinct ones named that are
+     * neither the observed host nor on our subnets (IPv6 has no NAT: a host's global address is
+     * its public one even when it registered over IPv4). */
+    t2u_addr global6[T2U_SCOPE_GLOBAL_V6];
+    int nglobal6 = 0;
+    for (size_t i = 0; i < ncandidates; i++) {
+        const t2u_addr *c = &candidates[i];
+        int known = t2u_punch_scope_allows(c, observed, subnet_addr, subnet_mask, nsubnets, subnets6, nsubnets6);
+        for (int k = 0; k < nglobal6; k++) known |= same_host(c, &global6[k]);
+        if (!known && c->family == 6 && (c->ip[0] & 0xE0) == 0x20 && c->port && nglobal6 < T2U_SCOPE_GLOBAL_V6)
+            global6[nglobal6++] = *c;
+    }
     /* LAN candidates first, then the reflexive address (Builder.candidates). */
     for (size_t i = 0; i < ncandidates && p->ntargets < T2U_PUNCH_TARGETS - 1; i++) {
         int dup = t2u_addr_equal(&candidates[i], observed);
         for (int k = 0; k < p->ntargets; k++) dup |= t2u_addr_equal(&candidates[i], &p->targets[k]);
-        if (!dup && t2u_punch_scope_allows(&candidates[i], observed, subnet_addr, subnet_mask, nsubnets))
-            p->targets[p->ntargets++] = candidates[i];
+        int allowed = t2u_punch_scope_allows(&candidates[i], observed, subnet_addr, subnet_mask, nsubnets, subnets6, nsubnets6);
+        for (int k = 0; k < nglobal6; k++) allowed |= same_host(&candidates[i], &global6[k]);
+        if (!dup && allowed) p->targets[p->ntargets++] = candidates[i];
     }
-    if (observed->family == 4 && observed->port) {
+    if ((observed->family == 4 || observed->family == 6) && observed->port) {
         p->targets[p->ntargets++] = *observed;
         p->reflexive = *observed;
     }

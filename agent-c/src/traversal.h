@@ -2,8 +2,9 @@
  * sans-IO: which punches to send, from which socket, when; and the device-wide punch budget
  * across introductions (PunchBudget). Punch = 0x10 | sessionID(8) | random(4).
  * - candidates: rounds at 0, 100, 250, 500, 1000 and 2000 ms toward the client's reflexive
- *   address and its candidates that PunchScope allows (the observed host, or unicast hosts of
- *   our subnets), so our NAT opens for the client's probes;
+ *   address and its candidates that PunchScope allows (the observed host, unicast hosts of our
+ *   IPv4 and IPv6 subnets, and at most 2 global IPv6 hosts), so our NAT opens for the client's
+ *   probes;
  * - prediction (strategy delay later): toward a sequential endpoint-dependent client, its next
  *   ports (reflexive + k * delta; when we are sequential too, our k-th new mapping toward the
  *   client's k-th port, k counted from registration: main 0, observation 1, then each target);
@@ -75,11 +76,13 @@ typedef struct {
     uint16_t spray[T2U_SPRAY_MAX];
 } t2u_punch_plan;
 
-/* The candidate rounds. subnets: our IPv4 (addr, mask) pairs in host order. Returns the number
- * of candidate targets kept (the observed address and in-scope candidates). */
+/* The candidate rounds. subnets: our IPv4 (addr, mask) pairs in host order, and our IPv6
+ * subnets. Returns the number of candidate targets kept (the observed address and in-scope
+ * candidates: PunchScope, with at most T2U_SCOPE_GLOBAL_V6 global IPv6 hosts). */
+#define T2U_SCOPE_GLOBAL_V6 2 /* PunchScope.maxGlobalIPv6 */
 int t2u_punch_plan_init(t2u_punch_plan *p, uint64_t session_id, const t2u_addr *observed, const t2u_addr *candidates,
                         size_t ncandidates, const uint32_t *subnet_addr, const uint32_t *subnet_mask, int nsubnets,
-                        uint64_t now);
+                        const t2u_subnet6 *subnets6, int nsubnets6, uint64_t now);
 /* Adds the NAT strategies for our NAT and the client's (INTRODUCE's clientNAT); returns
  * t2u_traversal_strategies. Call once, right after init. */
 int t2u_punch_plan_strategies(t2u_punch_plan *p, t2u_nat local, t2u_nat client, const t2u_traversal_config *cfg);
@@ -91,8 +94,10 @@ void t2u_punch_plan_drop_nat(t2u_punch_plan *p);
 /* The window is over (auxiliary sockets not carrying a session may close). */
 int t2u_punch_window_ended(const t2u_punch_plan *p, uint64_t now);
 void t2u_punch_write(uint8_t out[T2U_PUNCH_LEN], uint64_t session_id);
-/* PunchScope.allows: the observed host, or a unicast host of one of our subnets. */
-int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n);
+/* PunchScope.allows without its global IPv6 hosts: the observed host, or a unicast host of one of
+ * our subnets (IPv4 or IPv6). */
+int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n,
+                           const t2u_subnet6 *subnets6, int nsubnets6);
 
 /* PunchBudget: per destination IP 2102 punches per 10 s (burst 2102; a table of
  * T2U_BUDGET_DESTINATIONS IPs, the least recently used replaced), device-wide 2500/s burst 600. */

@@ -93,6 +93,19 @@ wait_for 20 online CAM-C5 || fail "no failover to the second server"
 stop_pid "$a5_pid"
 echo "interop: failover to the second server of the list"
 
+# 5b. IPv6: a server on ::1 only. The agent's dual-stack socket registers with it over IPv6 (its
+#     NAT probe to the observation port too) and a client asking over IPv6 sees it online.
+V6PORT=$((BASE + 60))
+"$T2U_BIN/t2u-server" --port "$V6PORT" --bind ::1 --key-file "$work/server.key" >"$work/server6.log" 2>&1 &
+pids+=($!)
+start_agent a5b CAM-C5B "[::1]:$V6PORT" 7000 "$KEY" --no-discovery --log-level debug
+wait_for 15 grep -q "registered with \[::1\]:$V6PORT" "$work/a5b.log" || fail "no registration with the IPv6 server"
+wait_for 15 "$T2U_BIN/t2u" query CAM-C5B --server ::1 --port "$V6PORT" --key "$KEY" --known-devices "$work/known" ||
+    fail "the agent registered over IPv6 is not online for a client over IPv6"
+wait_for 15 grep -q "NAT behaviour" "$work/a5b.log" || fail "no NAT classification over IPv6"
+stop_pid "$a5b_pid"
+echo "interop: IPv6 server [::1]: registered, online, NAT probed"
+
 # 6. Unpinned: registers and warns how to pin.
 start_agent a6 CAM-C6 127.0.0.1 "$PORT" --no-discovery
 wait_for 15 online CAM-C6 || fail "unpinned agent not online"

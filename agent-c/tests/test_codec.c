@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "keyfile.h"
+#include "log.h"
 #include "replay.h"
 #include "signaling.h"
 
@@ -371,6 +372,50 @@ static void test_hex_key(void) {
     CHECK(t2u_hex_key("zz3796bc74b295e6c44209fe617d37e1bd6badd7cb16c1ef56d3d545faac993f", k) == -1);
 }
 
+/* The examples of docs/protocol/messages.md parse to the fields that page names. */
+static void test_documented_examples(void) {
+    uint8_t d[128];
+    t2u_sig_msg m;
+    size_t n = unhex(d, sizeof d, "2501020304112233445566778803fffffffe");
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.type == T2U_KEEPALIVE && m.request_id == 0x01020304);
+    CHECK(m.token == 0x1122334455667788ull && m.nat.kind == 3 && m.nat.delta == -2);
+    CHECK(t2u_sig_parse(d, 13, &m, NULL) == 0 && m.nat.kind == 0); /* the appended nat absent */
+    CHECK(t2u_sig_parse(d, 15, &m, NULL) == -1);                    /* ... or whole */
+    n = unhex(d, sizeof d, "260102030404cb0071079c40");
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.type == T2U_KEEPALIVE_ACK && m.addr.family == 4);
+    CHECK(m.addr.ip[0] == 203 && m.addr.ip[3] == 7 && m.addr.port == 40000);
+    n = unhex(d, sizeof d, "2c0a0b0c0d112233445566778899aabbccddeeff00");
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.type == T2U_INTRODUCE_ACK && m.request_id == 0x0a0b0c0d);
+    CHECK(m.token == 0x1122334455667788ull && m.session_id == 0x99aabbccddeeff00ull);
+    uint8_t ack[64];
+    CHECK(t2u_write_introduce_ack(ack, sizeof ack, 0x0a0b0c0d, 0x1122334455667788ull, 0x99aabbccddeeff00ull) == n &&
+          memcmp(ack, d, n) == 0);
+    n = unhex(d, sizeof d, "2b0a0b0c0d99aabbccddeeff0001020304050607080104c63364070fa00104c0a801140fa00200000000");
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.type == T2U_INTRODUCE && m.session_id == 0x99aabbccddeeff00ull);
+    CHECK(m.cid == 0x0102030405060708ull && m.relay_allowed == 1 && m.addr.ip[0] == 198 && m.addr.port == 4000);
+    CHECK(m.ncandidates == 1 && m.candidates[0].ip[0] == 192 && m.candidates[0].ip[3] == 20 && m.nat.kind == 2);
+    /* Offline QUERY_RESULT (11 bytes); RELAY_UNKNOWN; PATH_REPORT's path 1-4 only. */
+    n = unhex(d, sizeof d, "280000000100000000000000");
+    CHECK(t2u_sig_parse(d, 11, &m, NULL) == 0 && m.online == 0 && !m.has_addr && m.pubkey_len == 0 && m.extra_len == 0);
+    n = unhex(d, sizeof d, "32000000000102030405060708");
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.type == T2U_RELAY_UNKNOWN && m.cid == 0x0102030405060708ull);
+    n = unhex(d, sizeof d, "310000000100000000000000070000000000000009" "05");
+    CHECK(n == 22 && t2u_sig_parse(d, n, &m, NULL) == -1);
+    d[21] = 3;
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.path == 3 && m.session_id == 9);
+    d[0] = 0x34; /* reserved for signaling, not defined */
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == -1);
+}
+
+/* --log-format json: messages quoted as JSON strings. */
+static void test_json_quote(void) {
+    char out[64];
+    CHECK(t2u_json_quote(out, sizeof out, "a \"b\" \\ c\n\x01") == 22);
+    CHECK(strcmp(out, "\"a \\\"b\\\" \\\\ c\\n\\u0001\"") == 0);
+    CHECK(t2u_json_quote(out, 8, "abcdefghij") == 7 && strcmp(out, "\"abcde\"") == 0);
+    CHECK(t2u_json_quote(out, 8, "abcd\x02") == 6 && strcmp(out, "\"abcd\"") == 0); /* a whole escape or none */
+}
+
 int main(int argc, char **argv) {
     const char *vectors = argc > 1 ? argv[1] : "tests/vectors/swift-query.txt";
     if (t2u_crypto_init() != 0) return 1;
@@ -380,6 +425,8 @@ int main(int argc, char **argv) {
     test_replay();
     test_signaling_client();
     test_hex_key();
+    test_json_quote();
+    test_documented_examples();
     printf("test_codec: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -60,7 +60,7 @@ static void run(t2u_punch_plan *p, tally *t, int sockets) {
 static int plan(t2u_punch_plan *p, t2u_nat local, t2u_nat client, const t2u_traversal_config *cfg) {
     t2u_addr cands[1] = {{.family = 4, .ip = {203, 0, 113, 9}, .port = 5000}};
     uint32_t sub_addr[1] = {0xCB007101u}, sub_mask[1] = {0xFFFFFF00u};
-    t2u_punch_plan_init(p, 42, &OBSERVED, cands, 1, sub_addr, sub_mask, 1, 1000);
+    t2u_punch_plan_init(p, 42, &OBSERVED, cands, 1, sub_addr, sub_mask, 1, NULL, 0, 1000);
     return t2u_punch_plan_strategies(p, local, client, cfg);
 }
 
@@ -77,7 +77,7 @@ int main(void) {
                          {.family = 4, .ip = {203, 0, 113, 255}, .port = 5000}, /* broadcast: dropped */
                          {.family = 4, .ip = {198, 51, 100, 7}, .port = 4001}}; /* observed host: kept */
     uint32_t sub_addr[1] = {0xCB007101u}, sub_mask[1] = {0xFFFFFF00u};
-    CHECK(t2u_punch_plan_init(&p, 0x1122334455667788ull, &OBSERVED, cands, 4, sub_addr, sub_mask, 1, 0) == 3);
+    CHECK(t2u_punch_plan_init(&p, 0x1122334455667788ull, &OBSERVED, cands, 4, sub_addr, sub_mask, 1, NULL, 0, 0) == 3);
     CHECK(t2u_addr_equal(&p.targets[2], &OBSERVED)); /* LAN candidates first, the reflexive address last */
     CHECK(t2u_punch_plan_strategies(&p, UNKNOWN, UNKNOWN, &cfg) == T2U_STRAT_CANDIDATES);
     run(&p, &t, 0);
@@ -136,7 +136,7 @@ int main(void) {
     /* Ports beyond 65535 are skipped. */
     t2u_addr high = OBSERVED;
     high.port = 65530;
-    t2u_punch_plan_init(&p, 1, &high, NULL, 0, NULL, NULL, 0, 0);
+    t2u_punch_plan_init(&p, 1, &high, NULL, 0, NULL, NULL, 0, NULL, 0, 0);
     t2u_punch_plan_strategies(&p, EI, SEQ2, &cfg);
     CHECK(p.npredicted == 2 && p.predicted[1].port == 65534);
 
