@@ -79,7 +79,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
         .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UCommandLine", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
         .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UCommandLine", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UCommandLine", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCommandLine", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix, argumentParser, logging]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
         .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),
