@@ -1,4 +1,7 @@
 // swift-tools-version:6.1
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import PackageDescription
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
 # ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
 # then Examples/c/flow.c against `t2u demo --serve`, then (as root) the .deb packages installed

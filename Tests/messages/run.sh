@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The messages of issue 14 (item 5) as users meet them, against built binaries on loopback: each
 # says what happened and what to do, once, without the usage text. Starts only its own processes
 # (a UDP blocker and a TCP blocker in python3, and t2u forward/check bounded by timeout) and stops

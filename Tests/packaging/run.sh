@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The packages end to end on a clean Debian 12: scripts/package.sh builds the .deb files from the
 # release binaries already built; they are installed with `dpkg -i` into a fresh minbase root
 # (debootstrap, made once and kept as a tarball: T2U_ROOTFS_CACHE), so dpkg checks their

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The version rule of scripts/version.sh in every situation a tree can be built in (tagged,
 # after a tag, tagless clone, dirty, no git at all), and, given T2U_BIN, that every binary's
 # --version prints the string of this tree and that every binary takes --log-format text|json.
