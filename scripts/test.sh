@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every target imports exactly what Package.swift declares (issue 15: no accidental transitive imports).
 scripts/check-dependencies.py
+# Every source file of ours carries the SPDX licence header (Apache-2.0, LICENSE).
+scripts/check-headers.sh
 swift build -c release --build-tests -Xswiftc -enable-testing
 # The version rule (scripts/version.sh) and every binary's --version.
 T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/version/run.sh
