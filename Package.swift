@@ -1,4 +1,7 @@
 // swift-tools-version:6.1
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import PackageDescription
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -56,6 +59,8 @@ let package = Package(
         // The build's version from git (scripts/version.sh through the VersionPlugin prebuild command).
         .target(name: "T2UVersion", plugins: ["VersionPlugin"]),
         .plugin(name: "VersionPlugin", capability: .buildTool()),
+        // What the executables share on the command line (`--log-format`, LogFormatOption).
+        .target(name: "T2UCommandLine", dependencies: ["T2UNIO", argumentParser, logging]),
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
         .target(name: "T2UCore", dependencies: [nioCore, crypto]),
         // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
@@ -75,16 +80,16 @@ let package = Package(
         .target(
             name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", "T2UNIO", "T2UVersion", logging],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
-        .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
-        .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
-        .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UCommandLine", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
+        .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UCommandLine", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
+        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UCommandLine", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
+        .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCommandLine", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix, argumentParser, logging]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
         .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),
-        .executableTarget(name: "t2u-impair", dependencies: ["T2UVersion", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(name: "t2u-impair", dependencies: ["T2UVersion", "T2UCommandLine", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
         .target(name: "T2UDelayLine", dependencies: ["T2UCore"]),
-        .executableTarget(name: "t2u-delayline", dependencies: ["T2UVersion", "T2UDelayLine", argumentParser]),
+        .executableTarget(name: "t2u-delayline", dependencies: ["T2UVersion", "T2UCommandLine", "T2UDelayLine", argumentParser, logging]),
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),

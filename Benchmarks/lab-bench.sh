@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Lab benchmark (root): raw TCP (CUBIC, BBR), kcptun, Nebula and t2u (direct and relayed) side by
 # side through the same path of the namespace lab (Tests/netlab/lab.sh), with a delay line
 # (t2u-delayline) on the client's access link giving RTT, loss and rate.
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
         --setup) setup=1; shift ;;
         --rtts) rtts="$2"; shift 2 ;;
         --starts) starts="$2"; shift 2 ;;
-        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "lab-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """Writes a man page (roff, section 1) for a t2u binary from swift-argument-parser's own
 description of its commands (`BINARY --experimental-dump-help`, ToolInfo v0), so the pages say
 exactly what --help says. Usage: manpage.py BINARY VERSION > NAME.1

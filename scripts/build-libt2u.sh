@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Builds libt2u (the C ABI of t2u.h) and installs it for C programs:
 #   OUTDIR/lib/libt2u.so  OUTDIR/include/t2u.h  OUTDIR/lib/pkgconfig/t2u.pc
 # Usage: scripts/build-libt2u.sh [OUTDIR]   (default .build/libt2u)

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """Checks that every target imports exactly the modules Package.swift declares for it.
 
 An import without a declaration builds only by accident (a transitive module happened to be

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Builds the Debian packages with dpkg-deb into OUTDIR (default .build/packages):
 #   t2u-server         the server, its hardened systemd unit and /etc/t2u/t2u-server.conf
 #   t2u-agent          t2usvr, its hardened systemd unit, /etc/default/t2usvr, the OpenWrt procd script

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # A throwaway PostgreSQL cluster for the multi-server tests: loopback only, its own port and
 # data directory, trust authentication (nothing but this machine can reach it).
 #   scripts/postgres-test-db.sh start    initdb + start; prints the URL for T2U_TEST_DATABASE_URL

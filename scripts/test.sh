@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # All tests: unit, fuzz (bounded), deterministic simulation, and loopback NIO tests, then the C
 # ABI end to end (libt2u.so + t2u-server + t2usvr on loopback, Tests/cabi/run.sh), then `t2u demo`,
 # then Examples/c/flow.c against `t2u demo --serve`, then (as root) the .deb packages installed
@@ -9,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every target imports exactly what Package.swift declares (issue 15: no accidental transitive imports).
 scripts/check-dependencies.py
+# Every source file of ours carries the SPDX licence header (Apache-2.0, LICENSE).
+scripts/check-headers.sh
 swift build -c release --build-tests -Xswiftc -enable-testing
 # The version rule (scripts/version.sh) and every binary's --version.
 T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/version/run.sh

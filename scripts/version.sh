@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The t2u version string, from git at build time (one rule for the binaries, libt2u and packages):
 #   on a tag vX.Y.Z            -> X.Y.Z
 #   after a tag                -> X.Y.Z-N-gHASH        (git describe)

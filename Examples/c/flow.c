@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
+
 /*
  * flow.c - the normal flow of the Libt2u manual, in C against libt2u.
  *

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Untrusted C arguments in, bounded C output out.
 
 /// A non-empty, valid UTF-8 C string, or nil (NULL, empty, not UTF-8, absurdly long).

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UVersion
 
 /// Extension of the manual's ABI: the library's version, the string `--version` of the t2u

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UNIO
 
 /// The client's device-key pins: in a known-devices file (read again at every check, so pins

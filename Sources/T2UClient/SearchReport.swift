@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The text `t2u_search` writes: one `uuid=...,ip=...\n` line per device, as many whole lines
 /// as fit in the caller's buffer (with the NUL), never a cut line. A C caller parses lines, so
 /// half a line would be a wrong UUID or address; `count` says how many lines were written.

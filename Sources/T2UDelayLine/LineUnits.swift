@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The units of the delay line's command line: "20ms", "50mbit", "1%", each either one value for
 /// both directions or "A/B" (a->b / b->a).
 public enum LineUnits {

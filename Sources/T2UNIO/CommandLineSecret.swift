@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A secret an executable takes from a flag, a file or the environment, in that order: the
 /// first one given wins. A flag is visible to every user in the process list, so using one
 /// earns a warning (`flagWarning`); a file is read with `KeyFile.readSecret` (refused when a

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Where the admin HTTP endpoint (`/metrics`, `/status`, `/dashboard`) listens: `PORT` (loopback),
 /// `HOST:PORT` or `[IPv6]:PORT`. Loopback unless the operator explicitly allows remote access.
 public struct AdminAddress: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UCore
 
 /// A CONNECT that reached one server (A) for a device homed on another (B), passed from A to B

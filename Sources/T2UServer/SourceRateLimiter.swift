@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UCore
 
 /// Per-source-prefix token buckets (`AddressPrefix`: /24 IPv4, /64 IPv6; one host rarely has

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The version of this build, from git when it was built (scripts/version.sh): `X.Y.Z` on a
 /// release tag, `X.Y.Z-N-gHASH` after one, `0.0.0-gHASH` in a clone without tags, `-dirty` with
 /// uncommitted changes, `0.0.0-unknown` from a tree without git. The same string is printed by

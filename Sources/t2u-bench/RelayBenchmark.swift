@@ -1,7 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import T2UCommandLine
 import T2UCore
 
 #if canImport(Glibc)
@@ -34,6 +38,9 @@ struct RelayBenchmark: ParsableCommand {
 
     @Option(help: "The t2u-server executable. (default: next to t2u-bench)")
     var serverBinary: String?
+
+    /// Passed to the t2u-server child, whose log lines share this process's stderr.
+    @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
         guard (1...10_000).contains(sessions) else { throw ValidationError("--sessions must be 1...10000") }
@@ -68,7 +75,7 @@ extension RelayBenchmark {
 
     func runLinux() throws {
         say("t2u-bench relay: \(sessions) sessions, \(packetSize)-byte packets, \(offeredMbps == 0 ? "as fast as possible" : "\(offeredMbps) Mbit/s offered"), \(duration) s")
-        let launched = try LaunchedBenchServer.start(executable: serverBinary, extra: [
+        let launched = try LaunchedBenchServer.start(executable: serverBinary, logFormat: logging.format, extra: [
             "--signaling-rate", "1000000", "--signaling-burst", "1000000", "--max-tracked-sources", "\(2 * sessions + 1000)",
         ])
         let server = launched.process, target = launched.target

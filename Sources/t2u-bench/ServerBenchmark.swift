@@ -1,6 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Foundation
 import NIOCore
+import T2UCommandLine
 import T2UCore
 import T2UNIO
 
@@ -40,6 +44,8 @@ struct ServerBenchmark: ParsableCommand {
     @Option(help: "The t2u-server executable. (default: next to t2u-bench)")
     var serverBinary: String?
 
+    /// Passed to the t2u-server child, whose log lines share this process's stderr.
+    @OptionGroup var logging: LogFormatOption
 
     @Option(help: "Per-source signaling rate given to the server (--signaling-rate): each client queries far above the default 20/s.")
     var signalingRate: Double = 1_000_000
@@ -97,7 +103,7 @@ extension ServerBenchmark {
 
     func runLinux() throws {
         say("t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries")
-        let launched = try LaunchedBenchServer.start(executable: serverBinary, extra: [
+        let launched = try LaunchedBenchServer.start(executable: serverBinary, logFormat: logging.format, extra: [
             "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
             "--max-tracked-sources", "\(devices + clients + 1000)",
         ])

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 #if canImport(Glibc)
 import ArgumentParser
 import Foundation
@@ -73,8 +76,9 @@ struct LaunchedBenchServer {
     let target: BenchServerTarget
     let arguments: [String]
 
-    /// `executable` nil: the t2u-server next to t2u-bench. `extra`: more server arguments.
-    static func start(executable: String?, extra: [String]) throws -> LaunchedBenchServer {
+    /// `executable` nil: the t2u-server next to t2u-bench. `logFormat`: the server's
+    /// --log-format (its log lines go to this process's stderr). `extra`: more server arguments.
+    static func start(executable: String?, logFormat: LogFormat = .text, extra: [String]) throws -> LaunchedBenchServer {
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
@@ -90,7 +94,7 @@ struct LaunchedBenchServer {
         let identity = try KeyFile.loadOrCreate(path: keyPath, what: "bench server key file", entropy: SystemEntropy())
         defer { unlink(keyPath) }
         let arguments = ["--bind", "127.0.0.1", "--port", "\(port)", "--admin", "127.0.0.1:\(adminPort)", "--log-level", "warning",
-                         "--key-file", keyPath] + extra
+                         "--log-format", logFormat.rawValue, "--key-file", keyPath] + extra
         let process = try BenchServerProcess(executable: executable, arguments: arguments)
         var ready = false
         for _ in 0..<150 where !ready {

@@ -1,7 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Foundation
 import Logging
 import T2UClient
+import T2UCommandLine
 import T2UNIO
 
 #if canImport(Glibc)
@@ -32,6 +36,7 @@ struct SetupBenchmark: AsyncParsableCommand {
     @Option(help: "The path's round-trip time, to print times as multiples of it (0: not printed).") var rttMs: Double = 0
     @Option(help: "Seconds a start may take before it counts as no first byte.") var timeout: Double = 10
     @Option(help: "Known-devices file (the device key is pinned on first contact).") var knownDevices: String?
+    @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
         guard (1...1000).contains(starts) else { throw ValidationError("--starts must be 1...1000") }
@@ -47,7 +52,7 @@ struct SetupBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogBootstrap.bootstrap(level: .error, format: .text)
+        logging.bootstrap(level: .error)
         var warm = [Double?](), cold = [Double?](), plain = [Double?]()
         for _ in 0..<starts {
             warm.append(await mappedFirstByte(warmClient: true))

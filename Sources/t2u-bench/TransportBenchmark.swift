@@ -1,7 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Logging
 import NIOCore
 import NIOPosix
+import T2UCommandLine
 import T2UCore
 import T2UNIO
 
@@ -45,11 +49,9 @@ struct TransportBenchmark: AsyncParsableCommand {
     @Option(help: "Log level (stderr).")
     var logLevel: Logger.Level = .warning
 
-    @Option(help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
-    var logFormat: String = "text"
+    @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
-        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         guard CongestionControlKind(rawValue: cc) != nil else { throw ValidationError("--cc must be cubic or bbr") }
         guard OffloadMode(rawValue: offload) != nil else { throw ValidationError("--offload must be auto or disabled") }
         guard bytes > 0, duration > 0, roundTrips > 0, messageSize > 0 else { throw ValidationError("values must be positive") }
@@ -57,7 +59,7 @@ struct TransportBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogBootstrap.bootstrap(level: logLevel, format: LogFormat(rawValue: logFormat) ?? .text)
+        logging.bootstrap(level: logLevel)
         let logger = Logger(label: "t2u.bench")
         // Client applications and servers on their own loops, so raw TCP crosses threads as
         // the tunnel does (a tunnel's hops are separate processes in real use).

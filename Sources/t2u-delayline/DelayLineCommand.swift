@@ -1,5 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Glibc
+import Logging
+import T2UCommandLine
 import T2UDelayLine
 import T2UVersion
 
@@ -14,7 +19,9 @@ struct DelayLineCommand: ParsableCommand {
             with a queue limit, then delay plus jitter (never reordering). Move the taps where they \
             belong (ip link set NAME netns NS) after "ready" is printed; the process keeps them. \
             Each value is one figure for both directions, or a->b/b->a (e.g. --delay 20ms/5ms). \
-            On SIGTERM or SIGINT prints its counters per direction and exits.
+            On SIGTERM or SIGINT prints its counters per direction and exits. "ready" and the \
+            counters go to standard output; log lines (start, a tap that cannot be created) to \
+            standard error in the --log-format.
             """,
         version: T2UVersion.string)
 
@@ -29,6 +36,7 @@ struct DelayLineCommand: ParsableCommand {
     @Option(help: "Loss/jitter seed (b->a uses seed + 1).") var seed: UInt64 = 1
     @Option(help: "Frames in flight per direction (ring slots of 2 KiB).") var capacity = 16384
     @Flag(help: "Only validate the options, then exit.") var check = false
+    @OptionGroup var logging: LogFormatOption
 
     func configs() throws -> (DelayLine.Config, DelayLine.Config) {
         do {
@@ -59,15 +67,22 @@ struct DelayLineCommand: ParsableCommand {
     func run() throws {
         let (aToB, bToA) = try configs()
         if check { return }
+        logging.bootstrap(level: .info)
+        let logger = Logger(label: "t2u.delayline")
         let a: TapDevice
         let b: TapDevice
         do {
             a = try TapDevice(name: tapA)
             b = try TapDevice(name: tapB)
         } catch let error as TapDevice.Failure {
-            throw ValidationError(error.description)
+            logger.error("\(error.description)")
+            throw ExitCode.failure
         }
         var forwarder = Forwarder(a: a, b: b, aToB: aToB, bToA: bToA, capacity: capacity)
+        logger.info("forwarding between \(a.name) and \(b.name)", metadata: [
+            "delay": "\(delay)", "jitter": "\(jitter)", "loss": "\(loss)", "rate": "\(rate)",
+            "burst": "\(burst)", "limit": "\(limit)", "seed": "\(seed)",
+        ])
         emit("ready \(a.name) \(b.name)\n")
         forwarder.run()
         emit(forwarder.report() + "\n")

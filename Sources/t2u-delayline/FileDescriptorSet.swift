@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Glibc
 
 /// FD_SET / FD_ISSET for select (the C macros are not imported): a bit per descriptor in the

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Glibc
 
 /// A TAP device of this process (IFF_TAP | IFF_NO_PI, non-blocking): Ethernet frames in and out

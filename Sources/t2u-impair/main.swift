@@ -1,7 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Logging
 import NIOCore
 import NIOPosix
+import T2UCommandLine
 import T2UCore
 import T2UImpair
 import T2UNIO
@@ -85,11 +89,9 @@ struct Impair: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Option(name: .customLong("log-format"), help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
-    var logFormat: String = "text"
+    @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
-        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         for (name, value) in [("--loss", loss), ("--reorder", reorder), ("--duplicate", duplicate)] {
             guard (0...1).contains(value) else { throw ValidationError("\(name) must be within 0...1") }
         }
@@ -144,7 +146,7 @@ struct Impair: AsyncParsableCommand {
     func run() async throws {
         let signals = TerminationSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LogBootstrap.bootstrap(level: level, format: LogFormat(rawValue: logFormat) ?? .text)
+        logging.bootstrap(level: level)
         let logger = Logger(label: "t2u.impair")
         let seed = self.seed ?? SystemEntropy().nextUInt64()
         let up = conditions(rateMbit: upRateMbit ?? rateMbit)

@@ -1,8 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import T2UCommandLine
 import T2UCore
 import T2UNIO
 import T2UServer
@@ -69,8 +73,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
 
-    @Option(name: .long, help: ArgumentHelp(LogFormat.help + " (default: text)", valueName: "text|json"))
-    var logFormat: String?
+    @OptionGroup var logging: LogFormatOption
 
     @Flag(name: .long, help: "Do not relay transport packets (introductions only).")
     var noRelay = false
@@ -120,10 +123,6 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds without a keepalive before an agent is offline. (default: keepalive + 3)")
     var presenceTimeout: Int?
 
-    func validate() throws {
-        if let logFormat, LogFormat(rawValue: logFormat) == nil { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
-    }
-
     /// The options given, under their config keys (checked with the file's rules when loaded).
     var flagSettings: [String: String] {
         var flags: [String: String?] = [
@@ -143,7 +142,7 @@ struct T2UServerCommand: AsyncParsableCommand {
     func run() async throws {
         let sources = ServerConfigSources(flags: flagSettings, environment: processEnvironment(), filePath: checkConfig ?? config)
         let settings = try sources.load()
-        LogBootstrap.bootstrap(level: settings.logLevel, format: LogFormat(rawValue: logFormat ?? "text") ?? .text)
+        logging.bootstrap(level: settings.logLevel)
         let logger = Logger(label: "t2u-server")
 
         let identity = try settings.identity()

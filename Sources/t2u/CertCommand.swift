@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import T2UCore
 import T2UServer
@@ -23,7 +26,10 @@ struct Cert: ParsableCommand {
         @Option(help: ArgumentHelp("The CA private key file to create (never overwritten).", valueName: "path"))
         var out: String
 
+        @OptionGroup var log: LogOptions
+
         func run() throws {
+            log.bootstrap()
             do {
                 let publicKey = try VendorCA.keygen(path: out)
                 print(Hex.encode(publicKey))
@@ -48,7 +54,10 @@ struct Cert: ParsableCommand {
         @Option(help: ArgumentHelp("Where to write the certificate (for t2usvr --cert); - for standard output.", valueName: "path"))
         var out: String = "-"
 
+        @OptionGroup var log: LogOptions
+
         func run() throws {
+            log.bootstrap()
             let text: String
             do {
                 text = try VendorCA.issue(caPath: caKey, uuid: uuid, deviceKeyHex: deviceKey)

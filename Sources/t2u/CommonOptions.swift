@@ -1,6 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Logging
 import T2UClient
+import T2UCommandLine
 import T2UNIO
 
 /// Where the server cloud is (what `t2u_init` takes).
@@ -57,16 +61,14 @@ struct LogOptions: ParsableArguments {
     @Option(name: .long, help: "Diagnostics on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "warning"
 
-    @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
-    var logFormat: String = "text"
+    @OptionGroup var format: LogFormatOption
 
     func validate() throws {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
-        if LogFormat(rawValue: logFormat) == nil { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
     }
 
     func bootstrap() {
-        LogBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning, format: LogFormat(rawValue: logFormat) ?? .text)
+        format.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning)
     }
 }
 

@@ -1,6 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import ArgumentParser
 import Dispatch
 import Logging
+import T2UCommandLine
 import T2UCore
 import T2UDevice
 import T2UNIO
@@ -123,8 +127,7 @@ struct T2USvr: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
-    var logFormat: String = "text"
+    @OptionGroup var logging: LogFormatOption
 
     @Option(help: ArgumentHelp("Vendor certificate for this UUID and device key (t2u cert issue), for servers with closed enrollment; checked at start.", valueName: "path"))
     var cert: String?
@@ -136,7 +139,6 @@ struct T2USvr: AsyncParsableCommand {
     var rotateKey = false
 
     func validate() throws {
-        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("unknown --log-format '\(logFormat)': use text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
         }
@@ -149,7 +151,7 @@ struct T2USvr: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: LogFormat(rawValue: logFormat) ?? .text)
+        logging.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "t2usvr")
         if printPublicKey, let state {
             do {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UCore
 
 /// Seeded byte-level mutator for bounded fuzz tests of parsers: the same seed yields the same

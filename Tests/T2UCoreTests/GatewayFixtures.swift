@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 @testable import T2UCore
 
 /// Answers of a simulated gateway (PCP, NAT-PMP, SSDP, IGD) for the gateway tests.

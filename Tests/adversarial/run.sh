@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Attacks of issue 9 against the real binaries on loopback (docs/SECURITY.md). Each step prints
 # one line `ATTACK name: refused (...)` or fails the script:
 #   hijack       a second t2usvr registers a live device's UUID with its own key: refused

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
+
 /*
  * abi_test.c - end-to-end test of libt2u's C ABI (t2u.h), run by Tests/cabi/run.sh against a
  * real t2u-server and t2usvr device agents on loopback. Prints one line per check and ends

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """TCP echo service for the C ABI test: binds HOST:0, prints the port, echoes every connection."""
 import socket
 import sys

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
+
 /*
  * pins_test.c - libt2u fails closed on a changed device key: run by Tests/cabi/run.sh with
  * T2U_KNOWN_DEVICES pointing at a file that pins T2U_TEST_DEV_EX to a key the device does not

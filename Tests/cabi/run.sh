@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # End-to-end test of libt2u's C ABI: builds libt2u.so, t2u-server and t2usvr, starts two servers
 # (one with a key), two device agents (one with a password, one with --extra and an --allow
 # entry), two TCP echo services, then runs abi_test.c (compiled with cc against t2u.h).

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
+
 /*
  * test_support.h - what the C ABI test programs share: PASS/FAIL lines with a tally, required
  * environment parameters (set by Tests/cabi/run.sh), a monotonic clock and a millisecond sleep.

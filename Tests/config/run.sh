@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # t2u-server configuration against the built binary, on loopback (issue 14 item 3): --check-config
 # exit codes and messages, and SIGHUP: a changed file takes effect in the running server (/status
 # and the log level), a broken file is refused and the old configuration keeps serving.

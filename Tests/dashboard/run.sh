@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The admin dashboard (issue 14 item 6) in a real browser: starts t2u-server with --admin, a
 # t2usvr device agent and `t2u check` transfers (one relayed, one direct) on loopback, then
 #  - screenshots GET /dashboard in headless Chromium (Debian package `chromium`) and prints the

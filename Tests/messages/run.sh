@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The messages of issue 14 (item 5) as users meet them, against built binaries on loopback: each
 # says what happened and what to do, once, without the usage text. Starts only its own processes
-# (a UDP blocker and a TCP blocker in python3) and stops them on every exit path.
+# (a UDP blocker and a TCP blocker in python3, and t2u forward/check bounded by timeout) and stops
+# them on every exit path.
 # Usage: T2U_BIN=.build/release Tests/messages/run.sh
 set -euo pipefail
 BIN="${T2U_BIN:?set T2U_BIN to the directory of the built binaries}"
@@ -87,4 +90,32 @@ pass "t2u query --help names only real t2usvr options"
 out="$("$BIN/t2u" search --timeout 0.5 --address 127.0.0.1 --discovery-port "$SILENT" --json)"
 [ "$out" = "[]" ] || fail "t2u search --json: $out"
 pass "t2u search --json: $out"
+# 9. t2u forward to a silent server: the status line names the silence (not "P2P failed"), and
+# SIGTERM (after 5 s, by timeout; SIGKILL 5 s later if it hangs) closes the local port cleanly.
+status=0
+out="$(timeout -k 5 5 "$BIN/t2u" forward DEV-FWD 80 --server 127.0.0.1 --port "$SILENT" --tcp-port 0 2>"$WORK/forward.err")" || status=$?
+[ "$status" -eq 124 ] || { cat "$WORK/forward.err" >&2; fail "t2u forward ended by itself (exit $status) before SIGTERM: $out"; }
+echo "$out" | grep -q "^forwarding 127\.0\.0\.1:[0-9]* -> DEV-FWD 127\.0\.0\.1:80 via 127\.0\.0\.1:$SILENT " || fail "t2u forward, no forwarding line: $out"
+line="$(echo "$out" | grep -F "$NO_ANSWER" | grep -F "$ADVICE" | tail -n1)" || true
+[ -n "$line" ] || fail "t2u forward, silent server not named: $out"
+echo "$out" | grep -q "P2P failed" && fail "t2u forward blames P2P for a silent server: $out"
+echo "$out" | tail -n1 | grep -q "^closed 127\.0\.0\.1:[0-9]*$" || fail "t2u forward did not close its port on SIGTERM: $out"
+pass "t2u forward, silent server: $line"
+# 10. t2u check --json against the silent server: one JSON object of the documented fields,
+# ok false, the silence as the error; exit 1.
+status=0
+out="$(timeout -k 5 20 "$BIN/t2u" check DEV-CHK 7 --server 127.0.0.1 --port "$SILENT" --tcp-port 0 --timeout 3 --json 2>"$WORK/check.err")" || status=$?
+[ "$status" -eq 1 ] || { cat "$WORK/check.err" >&2; fail "t2u check --json, silent server: exit $status (want 1): $out"; }
+python3 -c "
+import json, sys
+o = json.loads(sys.argv[1])
+keys = {'ok', 'path', 'peer', 'ttfb_ms', 'final_path_ms', 'connect_ms', 'bytes', 'mbps', 'breaks', 'statuses', 'paths', 'error'}
+assert set(o) <= keys | {'relay_reason'} and keys <= set(o), sorted(o)
+assert o['ok'] is False and o['path'] == 'none' and o['peer'] is None and o['ttfb_ms'] is None and o['bytes'] == 0, o
+assert isinstance(o['breaks'], int) and isinstance(o['mbps'], (int, float)), o
+assert all(set(s) == {'value', 'ms'} and isinstance(s['value'], int) and isinstance(s['ms'], int) for s in o['statuses']), o
+assert all(set(p) == {'value', 'ms'} for p in o['paths']), o
+assert o['error'].startswith('$NO_ANSWER') and o['error'].endswith('$ADVICE'), o" "$out" || fail "t2u check --json: $out"
+grep -qF "check failed: $NO_ANSWER" "$WORK/check.err" || { cat "$WORK/check.err" >&2; fail "t2u check, silent server: stderr does not name the silence"; }
+pass "t2u check --json, silent server: $out"
 echo "Tests/messages: all checks passed"

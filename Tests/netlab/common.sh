@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Shared by grid.sh, search.sh, faults.sh and hosts.sh (sourced, not run): binaries, one lab at a time with
 # a trap that removes it, and the t2u processes in it. Each helper is started directly (its PID is
 # the process itself: lab.sh exec execs ip, which execs the command) and stopped by that PID;

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Faults in the NAT lab, each in a fresh lab with a `t2u check --duration` transfer running from
 # cli to the echo service on dev (data verified byte-exact throughout):
 #   flush     conntrack -F on both NATs mid-transfer (cone x cone): the stream survives
@@ -29,7 +31,7 @@ selected=("${all[@]}")
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) IFS=, read -r -a selected <<<"$2"; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "faults.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done

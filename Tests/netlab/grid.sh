@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The traversal grid: every pair of NAT types {none, fullcone, cone, symmetric} for client x
 # device, plus a client on the device's own LAN. Per cell: a fresh lab (NATs verified by
 # natprobe), t2u-server in inet, t2usvr and an echo service on dev, then `t2u check` on the client
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
         --bytes) bytes="$2"; shift 2 ;;
         --report-only) report_only=1; shift ;;
         --lab-args) read -r -a lab_args <<<"$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "grid.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done

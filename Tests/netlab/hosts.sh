@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Hosts as real networks have them (issue 10 item 1), each in a fresh lab with a `t2u check
 # --duration` transfer from cli to the echo service on dev (byte-exact throughout):
 #   noroute-client  cli is public (client NAT none) and has no default route, only a route to
@@ -29,7 +31,7 @@ selected=("${all[@]}")
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) IFS=, read -r -a selected <<<"$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "hosts.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # IPv6 (issue 13 item 3), each case in a fresh lab (lab.sh --ipv6: 2001:db8::/32 only, no NAT66,
 # and on each side a router with a stateful IPv6 firewall that drops new inbound packets, as home
 # routers do), with t2u-server bound to 0.0.0.0 and :: (its default) and `t2u check` moving
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --only) IFS=, read -r -a selected <<<"$2"; shift 2 ;;
         --bytes) bytes="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "ipv6.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done

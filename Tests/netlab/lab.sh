@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # t2u NAT lab on Linux network namespaces (root only). Documentation address ranges only.
 #
 #   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash] [--device-upnp]
@@ -51,7 +53,7 @@ hosts=(inet nata natb cli dev dev2)
 state_root="${T2U_LAB_STATE:-/run/t2u-netlab}"
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 lab_name() {
     if [ -n "${T2U_LAB:-}" ]; then echo "$T2U_LAB"; return; fi

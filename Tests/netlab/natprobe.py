@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """NAT behaviour probe of the t2u lab (python3 stdlib only).
 
   natprobe.py reflect                       in the lab's inet namespace: UDP reflector on

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # `t2u netcheck` in the NAT lab: what it says behind each kind of router. Each cell in a fresh lab:
 #   symmetric: cli behind a symmetric NAT (masquerade fully-random): mapping endpoint-dependent,
 #              the verdict says "symmetric", no port mapping on that LAN.
@@ -16,7 +18,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 case "${1:-}" in
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "netcheck.sh: unknown option $1" >&2; exit 2 ;;
 esac

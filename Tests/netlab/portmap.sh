@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Port mapping (PCP / NAT-PMP / UPnP-IGD) in the NAT lab: client and device both behind symmetric
 # NATs, the device's router running miniupnpd (lab.sh up --device-upnp). Two cells, each in a
 # fresh lab:
@@ -18,7 +20,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --bytes) bytes="$2"; shift 2 ;;
         --report-only) report_only=1; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "portmap.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The NAT lab part of scripts/test.sh: lab self-test (cleanup), traversal grid, LAN search,
 # faults, hosts, UDP blocked (TCP/TLS fallback), IPv6, port mapping (with miniupnpd), netcheck.
 # Needs root, `ip netns`, nftables, ethtool, conntrack and python3; otherwise prints why it skips

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # LAN search in the lab: `t2u search` (the same code as the C t2u_search) on dev2 finds the device
 # agent on dev (uuid=LAB-DEV-1,ip=192.0.2.10) by multicast over the LAN bridge; from cli, behind
 # the other NAT, it finds nothing (TTL 1, not routed). Then a client on dev2 maps the device's

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The lab cleans up after itself: a failed `up` (here: the NAT probe fails), an `up` stopped by
 # SIGTERM, and `down` all leave no namespace of that lab behind, and never touch another lab's.
 # And the delay line (--rtt) adds the round trip it is asked for, and goes with its lab.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # UDP blocked on the client's network (as on corporate, hotel and some mobile networks): router
 # A drops every UDP datagram it forwards (nftables), TCP passes. t2u-server listens on TCP/TLS
 # 443 (--tcp-port 443) as well as UDP; t2usvr behind router B has UDP. Each case in a fresh lab
@@ -20,7 +22,7 @@ selected=("${all[@]}")
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) IFS=, read -r -a selected <<<"$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "udpblocked.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done

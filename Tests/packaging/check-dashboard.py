@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """Checks a Grafana dashboard against what a running t2u-server exports, so the dashboard cannot
 rot: every t2u_* metric a query names must be a sample on the server's GET /metrics, every label
 a query groups by, filters on or prints ({{label}}) must be a label of one of the metrics that

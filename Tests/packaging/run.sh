@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The packages end to end on a clean Debian 12: scripts/package.sh builds the .deb files from the
 # release binaries already built; they are installed with `dpkg -i` into a fresh minbase root
 # (debootstrap, made once and kept as a tarball: T2U_ROOTFS_CACHE), so dpkg checks their
@@ -8,6 +10,7 @@
 # Examples/c/flow.c, compiled against the installed t2u.h and t2u.pc, does the manual's flow
 # through the installed libt2u.so. Last, the Grafana dashboard's queries are checked against that
 # server's /metrics (Tests/packaging/check-dashboard.py).
+# Where a docker daemon answers, packaging/docker/Dockerfile is built from the same packages.
 # Root only (chroot, mounts): skips saying so otherwise, fails under CI. Loopback only. Every
 # process it started is killed by PID and the root removed, also on failure or interrupt; the
 # /proc of each chrooted process lives in that process's own mount namespace (nothing to unmount).
@@ -203,4 +206,20 @@ sed 's/^/  /' "$WORK/dashboard.log"
 sed 's/t2u_server_relay_bytes_total/t2u_server_relay_byte_total/' packaging/grafana/t2u-server.json >"$WORK/misspelt.json"
 ! python3 Tests/packaging/check-dashboard.py "$WORK/misspelt.json" "$WORK/metrics.txt" >/dev/null 2>&1 || fail "check-dashboard.py passed a misspelt metric"
 step "Grafana dashboard: its queries match the installed server's /metrics"
+# --- the container image: packaging/docker/Dockerfile built from the same .deb files, its
+# t2u-server run once for --version. Only where a docker daemon answers (nothing is installed
+# for it); the image is removed again. ---
+if ! command -v docker >/dev/null 2>&1; then
+    echo "SKIP: packaging/docker/Dockerfile not built: no docker command"
+elif ! timeout 20 docker info >/dev/null 2>&1; then
+    echo "SKIP: packaging/docker/Dockerfile not built: docker is installed but its daemon does not answer (docker info)"
+else
+    IMAGE="t2u-server-test:$$"
+    timeout 900 docker build -q -f packaging/docker/Dockerfile -t "$IMAGE" "$WORK/debs" >"$WORK/docker-build.log" 2>&1 \
+        || { cat "$WORK/docker-build.log"; fail "docker build -f packaging/docker/Dockerfile"; }
+    image_version="$(timeout 60 docker run --rm --entrypoint /usr/bin/t2u-server "$IMAGE" --version 2>&1)" || image_version="(failed: $image_version)"
+    docker rmi -f "$IMAGE" >/dev/null 2>&1 || true
+    [ "$image_version" = "$VERSION" ] || fail "t2u-server --version in the image: $image_version"
+    step "docker build -f packaging/docker/Dockerfile: the image's t2u-server reports $VERSION"
+fi
 echo "Tests/packaging: all checks passed in $((SECONDS - START)) s"

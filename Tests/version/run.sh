@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The version rule of scripts/version.sh in every situation a tree can be built in (tagged,
 # after a tag, tagless clone, dirty, no git at all), and, given T2U_BIN, that every binary's
-# --version prints the string of this tree. No network; temporary repositories only.
+# --version prints the string of this tree and that every binary takes --log-format text|json.
+# No network; temporary repositories only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
@@ -52,5 +55,40 @@ if [ -n "${T2U_BIN:-}" ]; then
     for binary in t2u t2u-server t2usvr t2u-bench t2u-impair t2u-delayline; do
         expect "$binary --version" "$("$T2U_BIN/$binary" --version)" "$want"
     done
+
+    # --log-format text|json on every binary and on the subcommands that run something: listed in
+    # --help, and a bad value refused with the option's own message before anything starts. Each
+    # line: the command, then the arguments it needs besides --log-format (bounded: a command that
+    # accepted "bogus" would start running; nothing here leaves loopback).
+    log_format_commands=(
+        "t2u status|--server 127.0.0.1"
+        "t2u cert keygen|--out $work/never.key"
+        "t2u cert issue|--ca-key $work/never.key --uuid d1 --device-key 00"
+        "t2u-server|"
+        "t2usvr|d1 127.0.0.1 7000"
+        "t2u-impair|--listen 127.0.0.1:9 --upstream 127.0.0.1:9"
+        "t2u-delayline|--tap-a x --tap-b y --check"
+        "t2u-bench transport|"
+        "t2u-bench server|"
+        "t2u-bench setup|--server 127.0.0.1 --device d1 --remote-port 9 --tcp 127.0.0.1:9"
+        "t2u-bench relay|"
+    )
+    for entry in "${log_format_commands[@]}"; do
+        read -ra command <<<"${entry%%|*}"
+        read -ra needed <<<"${entry#*|}"
+        command[0]="$T2U_BIN/${command[0]}"
+        name="${entry%%|*}"
+        help="$(timeout 20 "${command[@]}" --log-format json --help 2>&1)" || fail "$name --log-format json --help failed: $help"
+        case "$help" in *--log-format*) ;; *) fail "$name --help does not list --log-format" ;; esac
+        status=0
+        refused="$(timeout 20 "${command[@]}" "${needed[@]}" --log-format bogus 2>&1 >/dev/null)" || status=$?
+        [ "$status" -ne 0 ] || fail "$name --log-format bogus was accepted"
+        [ "$status" -ne 124 ] || fail "$name --log-format bogus was accepted (it ran until the 20 s timeout)"
+        case "$refused" in
+            *"unknown --log-format 'bogus': use text or json"*) echo "ok: $name refuses --log-format bogus (exit $status)" ;;
+            *) fail "$name --log-format bogus: exit $status without naming the option: $refused" ;;
+        esac
+    done
+    [ ! -e "$work/never.key" ] || fail "t2u cert keygen created its key despite --log-format bogus"
 fi
 echo "Tests/version: all checks passed"

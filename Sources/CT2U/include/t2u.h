@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
+
 /*
  * t2u.h - the C API of libt2u (TCP through NAT, peer to peer).
  *

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The network a source address belongs to for rate limits: its /24 (IPv4) or /64 (IPv6). A
 /// spoofer or a host with many addresses in one network shares one budget.
 public enum AddressPrefix: Hashable, Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Where the core gets random bytes (connection IDs, ephemeral keys, path challenges, jitter).
 /// Production uses the system CSPRNG; the simulator injects a seeded generator so a run is
 /// reproducible from its seed.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Lowercase hex for keys in files, flags and logs (`svrkey`, pins, state files).
 public enum Hex {
     public static func encode(_ bytes: [UInt8]) -> String {

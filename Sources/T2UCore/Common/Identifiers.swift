@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Identifies a connection at the receiver. Each side picks the ID that its peer writes into the
 /// clear header of packets sent to it, so the shell demultiplexes by ID, never by address: a
 /// NAT rebinding changes the address but not the connection.

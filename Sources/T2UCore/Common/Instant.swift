@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A point on a monotonic clock in nanoseconds. The core never reads a clock: the shell (or the
 /// simulator's virtual clock) passes `Instant`s in, so every protocol decision is reproducible.
 public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// JSON string literals for the hand-written JSON of logs, `/status` and the admin API (one
 /// escaping rule for all: what they quote is often untrusted, e.g. UUIDs and datagram reasons).
 public enum JSONText {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A dictionary of at most `capacity` entries that evicts the least recently used one: per-source
 /// and per-key state that a flood of new sources can never grow without bound, and that keeps
 /// the sources seen recently (the live ones) rather than refusing newcomers.

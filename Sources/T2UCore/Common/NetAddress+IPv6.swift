@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// IPv6 text (RFC 4291 §2.2 in, RFC 5952 out) and the address classes candidate gathering and
 /// punch scopes need. Pure: no sockets, so the core and its tests use it too.
 extension NetAddress {

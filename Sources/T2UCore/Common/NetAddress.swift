@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A UDP/TCP endpoint address (IPv4 or IPv6 plus port) as a plain value. The core identifies paths
 /// with it; the NIO shell converts to and from `SocketAddress`.
 public struct NetAddress: Hashable, Sendable, CustomStringConvertible {

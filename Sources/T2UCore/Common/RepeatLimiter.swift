@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Keeps repeated log lines from flooding: per key, the first `burst` occurrences in each
 /// `window` are let through and the rest only counted; the first one let through after that
 /// carries how many were held back. Sans-IO (time comes in); keys must come from a small set

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seeded generator. It seeds `SeededEntropy`,
 /// spreads retried gateway ports, and drives the delay line's losses and the tests' shuffles so a
 /// run can be repeated exactly. Not for secrets.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 extension StringProtocol {
     /// Without leading and trailing spaces, tabs and line breaks (Foundation-free).
     var trimmingSpaces: String {

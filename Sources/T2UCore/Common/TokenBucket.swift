@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Classic token bucket on the caller's clock: `rate` tokens per second up to `burst`.
 public struct TokenBucket: Sendable {
     public let rate: Double

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Token buckets per key (source or destination address), bounded without ever refusing a new
 /// key: two generations of `capacity / 2` entries; when the current one fills, the previous is
 /// forgotten. O(1) per use, so a flood of new keys costs no scans. A forgotten key starts again

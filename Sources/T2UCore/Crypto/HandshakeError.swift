@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Why a handshake failed. Untrusted bytes only ever produce these typed errors.
 public enum HandshakeError: Error, Equatable, Sendable {
     /// The bytes do not have the shape of the expected handshake message.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Crypto
 
 /// The Noise "SymmetricState": a chaining key that accumulates every DH result and the PSK, and a

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Refuses replayed initiations: per initiator static key, the TAI64N timestamps accepted
 /// recently, in an LRU table of `capacity` keys.
 ///

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Crypto
 
 /// A device's old key handing its UUID to a new key (docs/SECURITY.md §1, rotation).

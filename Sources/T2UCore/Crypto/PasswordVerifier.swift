@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Crypto
 
 /// The device password's two derived keys: one proves knowledge of the password in message 1,

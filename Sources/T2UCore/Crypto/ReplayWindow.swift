@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Sliding-window duplicate detection for received packet numbers: a ring bitmap of the last
 /// `size` numbers up to the highest one marked. Numbers older than the window are rejected.
 public struct ReplayWindow: Sendable {

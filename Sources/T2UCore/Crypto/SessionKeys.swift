@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The outcome of a completed handshake: one traffic secret per direction, from which
 /// `PacketProtection` derives the AEAD keys of each key phase.
 public struct SessionKeys: Sendable {

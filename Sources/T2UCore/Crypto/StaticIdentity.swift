@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Crypto
 
 /// A long-lived X25519 key pair: the device agent keeps one in its state file and the client

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A TAI64N timestamp (seconds + 2^62 as 8 bytes, nanoseconds as 4, big endian), as WireGuard
 /// puts in its initiation: the responder refuses an initiation not newer than the last one it
 /// accepted from the same key. The core never reads a clock: the caller passes its wall clock.

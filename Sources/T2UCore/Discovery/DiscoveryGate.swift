@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// The device's decision on one datagram to its LAN discovery port (docs/SECURITY.md §4).

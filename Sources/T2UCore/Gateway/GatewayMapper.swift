@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Sans-IO port mapping of one UDP port at the LAN's gateway: PCP (falling back to NAT-PMP) at
 /// the default gateway and UPnP-IGD (SSDP, description, SOAP) in parallel; the first mapping
 /// granted wins and any later grant by another protocol is deleted again. The winner is renewed

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What `GatewayMapper` asks its shell to do, or tells it.
 public enum GatewayMapperAction: Equatable, Sendable {
     /// A UDP datagram to the gateway's port 5351 (PCP or NAT-PMP).

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Timing and limits of `GatewayMapper`.
 public struct GatewayMapperConfig: Sendable {
     /// Lifetime asked for (PCP, NAT-PMP, UPnP lease); renewed at half of what was granted.

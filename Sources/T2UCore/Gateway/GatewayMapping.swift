@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Which protocol a gateway granted a mapping by.
 public enum GatewayProtocol: String, Sendable, CaseIterable {
     case pcp = "PCP"

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Why an answer from the LAN (NAT-PMP, PCP, SSDP, IGD description, SOAP) was rejected. Any host
 /// on the LAN can send these, so every parser fails with one of these instead of trusting it.
 public enum GatewayParseError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The status line and headers of an HTTP/1.1 response (from the IGD or in an SSDP datagram),
 /// and the offset of the body. Bounded: at most 64 headers of at most `limit` bytes in all.
 struct HTTPHead: Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A whole HTTP/1.1 response as read from the IGD until it closed the connection: status and
 /// body (Content-Length, chunked, or up to the close). Bounded by `maxLength`.
 public struct HTTPResponse: Sendable, Equatable {

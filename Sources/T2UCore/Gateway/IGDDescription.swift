@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The WAN connection service of an IGD's device description: its service type (what SOAP
 /// actions are addressed to) and control URL.
 public struct IGDService: Equatable, Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// SOAP requests to the IGD's WAN connection service (UPnP IGD WANIPConnection:1/2) as whole
 /// HTTP/1.1 requests, and their answers.
 public enum IGDSOAP {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// An `http://` URL of the IGD: numeric IPv4 host, port, path. Gateways announce numeric
 /// LOCATIONs; a name would need DNS the LAN could spoof, so it is refused.
 public struct IGDURL: Equatable, Sendable, CustomStringConvertible {

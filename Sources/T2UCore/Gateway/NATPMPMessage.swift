@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// NAT-PMP (RFC 6886) requests and responses, UDP only, to the gateway's port 5351.
 public enum NATPMPMessage {
     public static let port: UInt16 = 5351

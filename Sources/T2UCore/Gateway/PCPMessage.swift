@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// PCP (RFC 6887) MAP requests for UDP and the responses to MAP and ANNOUNCE, to port 5351.
 public enum PCPMessage {
     /// §7: messages are at most 1100 bytes.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// PCP result codes (RFC 6887 §7.4), with words for the logs.
 public struct PCPResultCode: RawRepresentable, Equatable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// SSDP (UPnP Device Architecture 1.1 §1.3) search for an Internet Gateway Device, and the
 /// LOCATION of its description from a search response.
 public enum SSDPMessage {

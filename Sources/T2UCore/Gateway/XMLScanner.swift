@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Just enough XML for IGD descriptions and SOAP answers: the text of elements found by local
 /// name (namespace prefixes ignored), entities decoded. Not a validating parser; it never
 /// recurses and looks at each byte a bounded number of times.

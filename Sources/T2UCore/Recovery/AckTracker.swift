@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Receive side: which packet numbers arrived, and when an ACK frame is due (RFC 9000 §13.2).
 /// Keeps disjoint ranges, highest first, in a bounded array: in-order arrival extends the first
 /// range in O(1).

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Model-based congestion control in the style of BBR v1: it measures the bottleneck bandwidth
 /// (windowed max of delivery-rate samples over 10 rounds) and the path's minimum RTT, paces at
 /// gain × bandwidth and keeps about two bandwidth-delay products in flight.

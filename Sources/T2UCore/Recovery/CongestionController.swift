@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A congestion controller driven by `LossRecovery`. Windows are in bytes; rates in bytes/s.
 public protocol CongestionController: Sendable {
     /// Bytes allowed in flight.

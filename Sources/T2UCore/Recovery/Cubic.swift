@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// CUBIC congestion control (RFC 9438) with HyStart++ slow start (RFC 9406). Byte-based: the
 /// RFC's segment arithmetic is scaled by the datagram size.
 public struct Cubic: CongestionController {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Sender-side loss recovery (RFC 9002): tracks sent packets, processes ACKs, estimates RTT and
 /// delivery rate, declares losses (packet and time thresholds), runs the probe timeout, and
 /// drives congestion control and pacing. Sans-IO: time comes in, deadlines go out.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Token-bucket pacer: spreads packets at a rate instead of bursting a whole window. The bucket
 /// holds about ten packets, or one millisecond of sending at high rates, so a shell whose timers
 /// fire with ~1 ms granularity can still reach the rate.

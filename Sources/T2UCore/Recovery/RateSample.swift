@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What one ACK tells the congestion controller: bytes acknowledged plus a delivery-rate sample
 /// (draft-cheng-iccrg-delivery-rate-estimation) and the delivery round it belongs to.
 public struct RateSample: Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Round-trip time estimation per RFC 9002 §5: latest, minimum, smoothed and variance.
 public struct RttEstimator: Sendable {
     public private(set) var latestRtt: Nanos

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A packet we sent and still track until it is acknowledged or declared lost.
 public struct SentPacket<Payload> {
     public let packetNumber: PacketNumber

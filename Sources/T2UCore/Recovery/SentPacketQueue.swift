@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Sent packets indexed by packet number in a ring buffer. Packet numbers are sent in increasing
 /// order, so slot `pn - basePacketNumber` holds packet `pn` (nil once acknowledged, declared lost,
 /// or never sent). Lookup and removal are O(1); the front is trimmed past empty slots, so memory

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Windowed maximum over a sliding window of "time" units (rounds), tracking the best, second
 /// and third best samples (Kathleen Nichols' algorithm, as in BBR). O(1) memory and update, and
 /// no heap storage (it lives inside value-type controllers copied on every ACK).

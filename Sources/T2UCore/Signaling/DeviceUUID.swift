@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The one rule for UUIDs (device UUIDs and client instance IDs) in every parser and API entry
 /// point (docs/SECURITY.md §4): printable ASCII without spaces (0x21-0x7E), 1-64 bytes. Nothing
 /// that prints, logs or keys a table by a UUID ever sees control bytes or escapes.

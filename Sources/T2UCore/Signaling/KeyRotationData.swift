@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What a device sends to move its UUID from an old key to its current one: the old public key
 /// and a proof made with the old private key (computed by the identity module; opaque here).
 public struct KeyRotationData: Equatable, Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// The plaintext of REGISTERED's encrypted payload: token(8) keepaliveSeconds(2) observed address.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// The plaintext of REGISTER's encrypted payload: who registers and how to reach it. Its sender's

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The manual's `svrkey`: the server's X25519 public key as 64 hex digits (docs/SECURITY.md §2).
 public enum ServerPublicKey {
     public static let requirement =

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The server has not answered our registration: how long and how often we tried, in the words
 /// t2u and t2usvr both print, so an operator learns that the address, port or firewall is wrong
 /// (not that "P2P failed").

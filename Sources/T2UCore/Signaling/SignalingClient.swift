@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// Sans-IO client side of the signaling protocol, shared by the device agent and the client SDK:

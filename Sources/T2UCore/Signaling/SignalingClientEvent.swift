@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What a `SignalingClient` reports to its owner (device agent or client SDK).
 public enum SignalingClientEvent: Equatable, Sendable {
     case statusChanged(SignalingClient.Status)

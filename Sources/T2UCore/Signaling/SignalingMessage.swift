@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// One signaling datagram. Layout of every message: type(1) requestID(4), then the fields in

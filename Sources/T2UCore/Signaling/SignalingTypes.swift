@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// First byte of a signaling datagram (range 0x20-0x5F of `PacketType`'s plan). Requests carry
 /// a request ID that the reply echoes; trailing bytes after a message's fields are padding.
 public enum SignalingMessageType: UInt8, Sendable, CaseIterable {

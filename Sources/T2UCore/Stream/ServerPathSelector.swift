@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Sans-IO choice between UDP and the TCP/TLS fallback stream for an agent's traffic to its
 /// server (signaling and relay), in the happy-eyeballs manner of QUIC clients: UDP first; when
 /// a datagram to the server stays unanswered for `openAfter`, a stream is opened in parallel;

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Why bytes on a TCP fallback stream were refused. The stream carries t2u datagrams behind a
 /// small HTTP/1.1 upgrade head; any of these closes that one stream (the peer may reconnect).
 public enum StreamFrameError: Error, Equatable, Sendable, CustomStringConvertible {

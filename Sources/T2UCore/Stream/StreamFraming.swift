@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// Datagrams carried over a byte stream (the TCP/TLS fallback): each is prefixed with its

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The HTTP/1.1 exchange that opens a fallback stream, so middleboxes see an ordinary
 /// (TLS-wrapped) web request: the agent sends `GET /t2u` with an Upgrade header, the server
 /// answers `101 Switching Protocols`; framed datagrams follow on both sides. Anything else gets

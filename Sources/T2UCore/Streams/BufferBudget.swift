@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Memory that windows and send buffers may grow into above their initial sizes, shared by
 /// the connections of one `TransportEndpoint` (one per process in t2u and t2usvr): the
 /// per-process bound on buffering. A connection reserves when a send buffer or its receive

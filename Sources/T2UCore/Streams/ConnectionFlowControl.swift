@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Connection-level credit in both directions. Send side: the peer's MAX_DATA against the new
 /// bytes we sent on all streams. Receive side: our MAX_DATA against the highest offsets the peer
 /// reached on all streams, re-advertised as the application consumes data (with autotuning).

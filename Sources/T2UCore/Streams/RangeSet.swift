@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Disjoint, sorted, non-adjacent half-open ranges of stream offsets. Stream bookkeeping (acked
 /// and lost ranges) usually holds a handful of ranges, so a sorted array with binary search beats
 /// any tree: no per-node allocation and cache-friendly scans.

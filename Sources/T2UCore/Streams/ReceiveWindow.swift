@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Receive-side credit shared by streams and the connection: how far the peer may send, when to
 /// advertise more, and autotuning of the window size.
 ///

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// The receiving half of a stream: reassembles STREAM frames arriving in any order into the byte

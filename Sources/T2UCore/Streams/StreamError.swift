@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Why a stream operation was refused (application side) or a peer's stream frame was illegal
 /// (the latter closes the connection with the matching transport error code).
 public enum StreamError: Error, Equatable, Sendable {

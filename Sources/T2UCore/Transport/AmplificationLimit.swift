@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// RFC 9000 §8: until a new peer address (NAT rebinding, path switch seen on receive) answers
 /// a PATH_CHALLENGE, send it at most 3x the bytes received from it, so a spoofed source
 /// address cannot turn the connection into a reflector toward a victim.

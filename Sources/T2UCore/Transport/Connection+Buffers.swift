@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 extension Connection {
     /// Send buffer autotuning: a stream may hold twice the congestion window (what is in flight
     /// and as much again queued), so the controller's inflight, never the buffer, limits a long

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 extension Connection {
     /// After each packet sent: the initiator starts a KEY_UPDATE exchange when an update is due
     /// and flips the key phase once the shared secret is agreed. The responder never flips on

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Path failure inside one connection (QUIC-style, from unanswered probes, not the idle
 /// timeout): when the current path leaves ack-eliciting packets unanswered for a few PTOs, the
 /// connection moves to its fallback (the server relay) at once, streams intact (what was in

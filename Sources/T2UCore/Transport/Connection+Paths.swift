@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 extension Connection {
     /// Probes `address` with a small authenticated PATH_CHALLENGE (well under 100 bytes, so a
     /// traversal may send many), re-sent every max(PTO, 100 ms) up to `attempts` times. An

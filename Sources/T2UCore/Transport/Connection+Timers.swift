@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 extension Connection {
     /// When `handleTimeout` (or `pollTransmit`) must next be called: loss detection, delayed
     /// ACK, pacing, keepalive, idle, path validation. nil when closed.

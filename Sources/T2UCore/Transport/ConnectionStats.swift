@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Counters and estimates of one connection; these feed `T2uNetStat` and `T2uNetRate`.
 public struct ConnectionStats: Sendable, Equatable {
     public var packetsSent: UInt64 = 0

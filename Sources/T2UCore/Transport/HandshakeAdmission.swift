@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// Decides, before any DH, what an initiation with a valid mac1 gets (docs/protocol/handshake.md):

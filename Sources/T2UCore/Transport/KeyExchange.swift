@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import Crypto
 
 /// State of the fresh-DH key update (docs/protocol/handshake.md, "Key updates"). Only the

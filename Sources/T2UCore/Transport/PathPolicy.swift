@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Which paths a connection may use: the caller's contract (`directDisabled`, `relayFirst`,
 /// direct only). The connection enforces it itself: datagrams from an excluded address are
 /// dropped before they are read (so no reply, PATH_RESPONSE or passive migration can follow

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Probes of candidate paths asked for by the owner (`Connection.probePath`): many small
 /// PATH_CHALLENGEs to many addresses at once (NAT traversal sprays hundreds), each re-sent a
 /// few times, independent of the rebinding `PathValidator`. Outstanding probes are bounded;

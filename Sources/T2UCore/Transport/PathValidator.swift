@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Validates a new peer address before traffic moves there for good (NAT rebinding, relay ->
 /// direct). A PATH_CHALLENGE goes to the candidate; the matching PATH_RESPONSE from it proves
 /// the peer is reachable there and not just a spoofed source address.

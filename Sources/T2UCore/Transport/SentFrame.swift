@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What a sent packet carried that matters once it is acknowledged or declared lost.
 /// Packets are never retransmitted as such: lost frames are re-queued and sent in new packets.
 enum SentFrame: Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Both directions of one stream, plus the bookkeeping the connection needs to report events.
 /// A class so the per-packet path mutates the buffers in place (a struct copied out of the
 /// dictionary would copy-on-write its buffers on every frame).

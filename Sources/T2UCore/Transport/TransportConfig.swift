@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Tunables of one transport connection. Defaults suit a WAN path between a phone/PC and a
 /// camera; the benchmark and tests override what they measure.
 public struct TransportConfig: Sendable {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// One subnet of the host's own interfaces (interface address + prefix length, read by the
 /// shell from getifaddrs). The device punches client candidates and answers discovery only
 /// inside these (docs/SECURITY.md §4).

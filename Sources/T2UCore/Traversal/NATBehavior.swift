@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// How an agent's NAT maps its one UDP socket, learned from two server ports: the main port
 /// (REGISTERED / KEEPALIVE_ACK `observed`) and the observation port (PROBE_RESULT), both reached
 /// from the same socket. It decides which traversal strategies can work (see `TraversalPlanner`).

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Device-wide bounds on punches, across introductions (docs/SECURITY.md §4). Each plan is
 /// already capped (`TraversalConfig.maxPunches`); this keeps repeated introductions for the
 /// same client from multiplying it and paces the device as a whole:

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Where a device may send unauthenticated punches for one introduction (docs/SECURITY.md §4):
 /// the client's address as the server observed it (any port of that IP: predicted and
 /// birthday ports), client candidates that are unicast hosts on one of the device's own

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Which side of a session a planner runs on. The client controls: it validates paths (its
 /// probes are authenticated by the session's connection); the device only opens its NAT.
 public enum TraversalRole: Sendable {

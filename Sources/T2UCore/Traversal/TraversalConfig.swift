@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Timing and sizes of a traversal plan. Defaults follow the design: candidates first, the
 /// NAT-specific strategy shortly after, everything bounded by `window`.
 public struct TraversalConfig: Sendable {

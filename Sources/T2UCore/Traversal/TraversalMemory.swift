@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What worked per peer (client side, keyed by device UUID): that strategy goes first next
 /// time. "Relay only" is remembered too, but expires after `relayRetryAfter` so a changed
 /// network gets another chance.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 extension TraversalPlanner {
     /// The device's plan for one INTRODUCE, confined to `PunchScope` (docs/SECURITY.md §4):
     /// the client's observed address (its reflexive address, also the base of predicted and

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Sans-IO plan of one session's path discovery on one side: which addresses to probe or
 /// punch, from which socket, when. Both sides derive their plans from the same facts (the two
 /// NAT behaviours from signaling), so they act in step without talking to each other.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// The opener datagram: type(1) = 0x10, session ID(8), then a few random bytes (so punches of

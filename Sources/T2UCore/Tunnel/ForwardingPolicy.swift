@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Which TCP targets the device agent may connect a client's stream to.
 ///
 /// The device itself (`StreamTargetHeader.Host.deviceSelf`, 127.0.0.1, ::1) is always

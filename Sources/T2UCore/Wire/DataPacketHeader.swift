@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// Clear header of a 1-RTT protected packet; it is the AEAD's associated data, so any change to

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The first byte of every UDP datagram an agent sends or receives. One socket carries server
 /// signaling, NAT probes, hole punching and transport packets; this byte demultiplexes them.
 ///

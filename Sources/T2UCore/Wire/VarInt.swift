@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import NIOCore
 
 /// QUIC variable-length integer (RFC 9000 §16): the two high bits of the first byte give the

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Why bytes from the network could not be parsed. Parsers throw these instead of trapping, so a
 /// malformed packet is counted and dropped, never a crash.
 public enum WireError: Error, Equatable, Sendable {

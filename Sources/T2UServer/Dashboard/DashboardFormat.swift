@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Figures as people read them on the dashboard (no Foundation in the server library).
 enum DashboardFormat {
     /// 1536 -> "1.5 KiB"; below 1 KiB the exact count of bytes.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UCore
 
 /// Text for HTML pages built from untrusted strings (device UUIDs, extra parameters, server IDs).

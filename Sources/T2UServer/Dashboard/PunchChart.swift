@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UCore
 
 /// The punch outcomes as an inline SVG chart: one horizontal bar per NAT pair, stacked by path

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// A binding as stored: the UUID and the device public key it belongs to.
 public struct DeviceBinding: Sendable, Equatable, Hashable {
     public var uuid: String

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// What the bindings decided, for `t2u_server_bindings_total{outcome}`.
 public struct BindingCounters: Sendable, Equatable {
     /// First registration of a UUID: bound to its key.

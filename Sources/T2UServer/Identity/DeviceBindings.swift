@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 import T2UCore
 
 /// What a device proved in its REGISTER: the UUID it claims, the static key the Noise IK

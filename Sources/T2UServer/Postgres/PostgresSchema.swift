@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// The shared database's schema, created or migrated when a server starts (under an advisory
 /// lock, so servers starting together do not race). Each step runs once, in order; the
 /// version reached is kept in `t2u_schema`.

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
 /// Which of the cloud's servers are alive, from the ages of their `t2u_servers` rows (each
 /// server refreshes its own every heartbeat). Pure, so the transitions are testable.
 struct ServerHeartbeats {
