@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The C device agent's whole check, bounded (a few minutes): native build and unit tests, the
 # registration interop test against the Swift t2u-server (native, ASan+UBSan, musl static), idle
 # RSS, as root the NAT grid with the C agent as the device, then cross builds for armhf, aarch64

@@ -5,8 +5,7 @@
 #   SPDX-License-Identifier: Apache-2.0
 # within its first 5 lines (LICENSE holds the text). Files: Swift (Package.swift after its
 # swift-tools-version line), C and headers, shell and Python scripts and any other file starting
-# with #!. Not checked: build folders (.build*), generated files, third-party code, and agent-c/
-# (its headers come with its own branch; drop that exclusion once they are in).
+# with #!. Not checked: build folders (.build*), generated files, third-party code.
 # Git's file list (tracked and new, not ignored) where there is one, else every file below.
 #
 #   scripts/check-headers.sh        # exit 1 and one line per file without the line
@@ -26,7 +25,6 @@ list_files() {
 wanted() {
     case "$1" in
         .build*/* | */.build*/* | .swiftpm/* | .git/*) return 1 ;;             # build output, tools
-        agent-c/*) return 1 ;;                                                 # see above
         */generated/* | */Generated*.swift | */GeneratedVersion.swift) return 1 ;;  # generated
         */third_party/* | */ThirdParty/* | */vendor/* | */Vendor/*) return 1 ;;   # not ours
         *.swift | *.c | *.h | *.sh | *.py) return 0 ;;
@@ -40,7 +38,7 @@ while IFS= read -r -d '' file; do
     [ -f "$file" ] && [ ! -L "$file" ] || continue  # deleted in the work tree; a link (its target is checked)
     wanted "$file" || continue
     checked=$((checked + 1))
-    if ! head -n 5 "$file" | grep -qF "$spdx"; then
+    if ! head -n 5 "$file" | grep -F "$spdx" >/dev/null; then
         echo "$file: no '$spdx' line in its first 5 lines"
         missing=$((missing + 1))
     fi

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The agent inside a vendor's own process (library form): start it, wait for the status
  * callback to report REGISTERED (at most 15 s), stop it.
  *   cc examples/embed.c -Iinclude build/libt2uagent.a -lsodium -lpthread -o embed

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: the vendor certificate file (t2usvr --cert): its text into t2u_cert_parse; a
  * certificate that parsed is 97 bytes of version 1, written back as one hex line that parses to
  * the same bytes. */

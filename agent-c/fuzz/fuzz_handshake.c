@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: initiation-shaped datagrams into the handshake responder; mac1 is made valid for
  * half the inputs so the DH, decryption and payload checks are reached. */
 #include <string.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: the key file's text (t2usvr --state, t2u-server --key-file) into t2u_key_text_parse,
  * and the svrkey text (4th argument, T2U_SERVER_KEY) into t2u_hex_key; a key that parsed is
  * written back as the key file writes it and parses to the same bytes. */

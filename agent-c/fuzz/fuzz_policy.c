@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: the allow policy (t2usvr --allow entries): the input split at newlines into entries,
  * parsed; a policy that parsed is asked about addresses taken from the input. */
 #include <string.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: the server list (t2usvr's <server> and <port>: "h1:p1,[v6]:p2,h3") into the parser
  * of t2u_resolve_servers, numeric hosts only (no DNS lookups while fuzzing). What it returns is
  * a list of distinct IPv4/IPv6 addresses with ports, each printable. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: a datagram from the server's address into the signaling parser, the REGISTERED
  * payload parser and the sans-IO client (in each phase). */
 #include <string.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* libFuzzer: the input is sealed as the frames of a client packet and fed to a connection (every
  * frame handler, stream reassembly, ACK processing), then the connection transmits. Also the
  * frame decoder and the stream target header on the raw input. */

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Builds the libFuzzer harnesses with the Swift toolchain's clang (ASan + UBSan) and runs each for
 # FUZZ_SECONDS (default 20) from a seed corpus of real traffic (tests/vectors). Exits non-zero on a
 # crash, leaving the reproducer in fuzz/build/.

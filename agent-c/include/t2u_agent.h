@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* t2u device agent, library form: for vendors who run the agent inside their own firmware
  * process. One agent per process: start it with a configuration, get status callbacks (from
  * the agent's thread), stop it. Link with libt2uagent.a, libsodium and -lpthread. */

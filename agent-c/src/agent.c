@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The agent's shell: one UDP socket (signaling; later transport), one thread, poll(2) with the
  * sans-IO signaling client's deadline; a pipe wakes it for stop(). */
 #include <errno.h>

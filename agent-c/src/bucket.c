@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 #include "bucket.h"
 
 void t2u_bucket_init(t2u_bucket *b, double rate, double burst, uint64_t now) {

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Token bucket on the caller's millisecond clock (TokenBucket): handshake and discovery budgets. */
 #ifndef T2U_BUCKET_H
 #define T2U_BUCKET_H

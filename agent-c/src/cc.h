@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Congestion control and pacing for one connection (Sources/T2UCore/Recovery: Bbr, Pacer,
  * LossRecovery's delivery-rate estimation), pure: bytes sent, acknowledged and lost and the time
  * (microseconds) go in; the window and the pacing deadline come out. Two controllers: the BBR-like

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Signaling v2 wire codec (docs/protocol/channel.md): bounds-checked byte cursor and writer,
  * addresses, NAT field, and every signaling message's layout. Integers are big endian. */
 #ifndef T2U_CODEC_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Crypto by composition of libsodium primitives (no hand-written ciphers): X25519,
  * ChaCha20-Poly1305 (IETF, 12-byte nonce), SHA-256, HMAC-SHA256, HKDF-SHA256 (RFC 5869) and the
  * Noise symmetric state shared by the signaling IK and the transport IKpsk2 handshakes. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* LAN discovery responder (DiscoveryGate, docs/SECURITY.md §4): SEARCH on the multicast group
  * (or unicast) is answered with SEARCH_REPLY(uuid, our address on that subnet : agent port) only
  * when padded to >= 96 bytes, asking for every device or ours, from a unicast host of one of our

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Streams to TCP targets (docs/protocol/transport.md §6): the target header, the allow policy
  * (the device itself always; --allow entries as ForwardingPolicy), non-blocking
  * connect, and pumping bytes between a stream's buffers and its TCP socket. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* 1-RTT frames (docs/protocol/transport.md §5) and QUIC varints: one decoder (bounds-checked,
  * every length validated) and the writers the device needs. */
 #ifndef T2U_FRAMES_H

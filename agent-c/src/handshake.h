@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Transport handshake v2, responder side (docs/protocol/handshake.md): mac1/mac2 and COOKIE_REPLY,
  * admission budgets, Noise IKpsk2 ("t2u IKpsk2 X25519 ChaChaPoly SHA256 v2"), the per-key
  * TAI64N replay guard, the device password (proof in message 1, psk2), HANDSHAKE_RESPONSE and

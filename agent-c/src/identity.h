@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Vendor certificate file (docs/protocol/identity.md): one line of 194 hex digits. Its Ed25519
  * signature is checked by the server (notEnrolled when it does not cover this UUID and key), not
  * here: Ed25519 and SHA-512 would add about 100 KB to the MIPS binary, a third of its budget. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The t2u key file (KeyFile): 64 hex digits of an X25519 private key and a newline, created
  * 0600; refused when a symlink, not a regular file, or group/world-accessible. */
 #ifndef T2U_KEYFILE_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* One-line log messages on stderr: time, level, label, message (as swift-log's stream handler),
  * or with t2u_log_json one JSON object per line (as the Swift agents' --log-format json). */
 #ifndef T2U_LOG_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* t2usvr-c: the device agent's command line, the same as t2usvr's:
  *   t2usvr-c <uuid> <server> <port> [key] [options]   (runs until SIGINT/SIGTERM) */
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Socket-side helpers: server lists ("h1:p1,h2:p2", "[v6]:p", names with several addresses),
  * LAN candidates, sockaddr <-> t2u_addr. */
 #ifndef T2U_NET_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Sliding-window duplicate detection over 64-bit counters (ReplayWindow): a ring bitmap of the
  * last 8192 numbers up to the highest marked. Check before decrypting, mark after the tag. */
 #ifndef T2U_REPLAY_H

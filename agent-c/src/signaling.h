@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Sans-IO signaling client, device role (SignalingClient): HELLO -> CHALLENGE -> REGISTER (Noise
  * IK to the server's key) -> REGISTERED, then sealed KEEPALIVEs and INTRODUCE/INTRODUCE_ACK in the
  * channel, a NAT probe of the observation port, failover across a server list. Bytes and a

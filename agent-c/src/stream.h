@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Stream buffers without I/O: a receive ring (out-of-order STREAM data reassembled within the
  * window granted to the peer) and a send ring (bytes read from TCP, kept until acknowledged,
  * with the ranges to send again after a loss). */

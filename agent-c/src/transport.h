@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* One accepted transport connection (docs/protocol/transport.md §4-§5): packet protection,
  * frames, ACKs, loss recovery (packet threshold 3, time threshold 9/8 RTT, PTO) with the BBR-like
  * controller and pacing (cc.h; NewReno by choice), connection and stream flow control, path

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The device's side of one introduced session's path discovery (TraversalPlanner, role device),
  * sans-IO: which punches to send, from which socket, when; and the device-wide punch budget
  * across introductions (PunchBudget). Punch = 0x10 | sessionID(8) | random(4).

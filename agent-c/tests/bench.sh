@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Loopback benchmark, the C agent beside the Swift t2usvr on the same test: N parallel downloads
 # (default 8 x 32 MB) through `t2u forward` on the direct path. Prints, per agent, a `RESULT cagent
 # bench ...` line: wall time, throughput, the agent's CPU seconds per GB and its peak RSS.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The unit tests' one assertion: counts, and names the failing line without stopping. */
 #ifndef T2U_TEST_CHECK_H
 #define T2U_TEST_CHECK_H

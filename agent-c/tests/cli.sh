@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The command line against t2usvr's: every option of Sources/t2usvr/T2USvr.swift parses, the ones
 # this agent cannot honour are refused with a message naming the missing feature, and
 # --log-format json writes one JSON object per line. No network beyond loopback (the agent run is

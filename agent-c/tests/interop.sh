@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Interop on loopback: the Swift t2u-server, `t2u query` and `t2u forward` against the C agent
 # (registration, identity, failover, library form, transport handshake v2 with the password).
 #   tests/interop.sh [AGENT]        AGENT default build/t2usvr-c

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # Path migration with the Swift client (issue 10's liveness) against the C agent: a download
 # through `t2u forward` on the direct path; mid-transfer the direct path is cut (nft drops the
 # agent's UDP except to and from the server), the client fails over to the relay after ~3 PTOs

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 # The NAT lab's traversal grid (Tests/netlab/grid.sh, root only) with the C agent as the device:
 # a bin folder of the Swift t2u and t2u-server beside the C agent named t2usvr. Asserts what the
 # grid asserts of the Swift agent: every cell connects and moves its data byte-exact, the same-LAN

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """Loopback TCP test target: `tcp-sink.py PORT OUT SECONDS` accepts connections on 127.0.0.1:PORT;
 GET-less protocol: a connection that sends bytes gets nothing back and, at EOF, the SHA-256 of what
 it sent is appended to OUT; a connection that sends nothing for 0.5 s receives the file named by

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The congestion controllers and the pacer (src/cc.c) on a simulated bottleneck: a link of a
  * given rate and buffer, a propagation RTT, optional random loss, a sender that always has data
  * and sends when the window and the pacer allow. Deterministic (virtual microseconds, a fixed

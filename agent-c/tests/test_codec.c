@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Unit tests: crypto compositions against RFC vectors, the signaling codec against datagrams
  * captured from the Swift client and server, and the sans-IO signaling client against a
  * responder written here from docs/protocol/channel.md. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The allow policy (ForwardingPolicy's entries and semantics) and the stream target header. */
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Handshake responder against an initiation captured from the Swift client (tests/vectors/
  * swift-initiation.txt): password accepted / rejected / not required, mac1, replay, cookie. */
 #include <stdio.h>

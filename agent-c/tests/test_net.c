@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* Addresses and sockets: server lists (IPv4 and IPv6, ServerAddressList's rules), host
  * candidates (LocalAddresses), IPv4-mapped addresses on the dual-stack socket, PunchScope with
  * IPv6, and the agent's one socket talking to a server on 127.0.0.1 and on ::1 (loopback only). */

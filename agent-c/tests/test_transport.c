@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The 1-RTT connection against a client written here from docs/protocol/transport.md: STREAM
  * reassembly and ACKs, retransmission after a loss, flow-control credit, a KEY_UPDATE exchange
  * with the client's flip to the next key phase, and malformed frames. */

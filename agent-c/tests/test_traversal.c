@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright 2026 the t2u authors */
 /* The device's traversal plan (TraversalPlanner, role device) and the punch budget: scope,
  * strategies per NAT pair, prediction, the birthday sockets and spray, bounds, time order. */
 #include <stdio.h>

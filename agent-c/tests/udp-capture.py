@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the t2u authors
 """Loopback UDP capture proxy for test vectors: listens on 127.0.0.1:LISTEN, forwards every
 datagram to 127.0.0.1:SERVER (one upstream socket per client), and writes one line per datagram:
 `c2s|s2c <hex>`. Bounded: exits after SECONDS."""
