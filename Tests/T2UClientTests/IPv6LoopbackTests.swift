@@ -67,8 +67,9 @@ struct IPv6LoopbackTests {
 
         let local = try await client.addPort(PortMappingRequest(uuid: "cam-v6", remotePort: echo.port))
         try await waitUntil("port connected") { await client.portStatus(local).0 == .connected }
+        // The first answer may come through the relay; on loopback a direct path takes over.
+        try await waitUntil("direct path") { await client.portStatus(local).1?.relayed == false }
         let (_, path) = await client.portStatus(local)
-        #expect(path?.relayed == false, "loopback: a direct path wins (\(String(describing: path)))")
         let payload = pattern(300_000, seed: 6)
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let echoed = try await echoRoundTrip(port: local, payload: payload, group: loop)

@@ -64,8 +64,9 @@ import Testing
             return
         }
         #expect(eventPort == port && millis >= 0)
+        // The first answer may come through the relay; on loopback the direct path takes over.
+        try await waitUntil("direct path") { await client.portStatus(port).1?.relayed == false }
         let (_, path) = await client.portStatus(port)
-        #expect(path?.relayed == false, "loopback: the direct path should win")
         // The device runs here and offers its LAN addresses too: the link may settle on any.
         let local = LocalAddresses.ipv4Interfaces().map { NetAddress(host: $0.address, port: 0).hostString }
         #expect(path.map { local.contains($0.peerIP) } == true, "peer \(String(describing: path?.peerIP)) not in \(local)")
