@@ -69,7 +69,6 @@ struct IPv6LoopbackTests {
         try await waitUntil("port connected") { await client.portStatus(local).0 == .connected }
         // The first answer may come through the relay; on loopback a direct path takes over.
         try await waitUntil("direct path") { await client.portStatus(local).1?.relayed == false }
-        let (_, path) = await client.portStatus(local)
         let payload = pattern(300_000, seed: 6)
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let echoed = try await echoRoundTrip(port: local, payload: payload, group: loop)
