@@ -185,7 +185,7 @@ import Testing
         #expect(after.connects == before.connects + 1)
         #expect(before.queries == 0 && after.queries == 0, "a port's setup asks no QUERY")
         #expect(after.relayUnknownSent == before.relayUnknownSent, "an initiation reached the server before its CONNECT")
-        #expect(after.relayedPackets >= before.relayedPackets + 2, "the handshake went through the relay")
+        #expect(after.relayedPackets >= before.relayedPackets + 1, "the initiation went to the relay (the answer may come either way)")
         let payload = pattern(20_000, seed: 9)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
