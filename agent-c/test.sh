@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 the t2u authors
 # The C device agent's whole check, bounded (a few minutes): native build and unit tests, the
-# registration interop test against the Swift t2u-server (native, ASan+UBSan, musl static), idle
-# RSS, as root the NAT grid with the C agent as the device, then cross builds for armhf, aarch64
-# and mipsel with the size budget and their unit and interop tests under qemu-user, and fully
-# static armhf and mipsel builds (musl: the 1 MB budget; glibc: printed). Prints
-# `RESULT cagent ...` lines; exits non-zero on any failure or exceeded budget.
-#   agent-c/test.sh               T2U_BIN: the Swift binaries (t2u-server, t2u); default
+# interop test against the Swift t2u-server and client (native, ASan+UBSan, musl static; natively
+# also with the Swift t2usvr as the agent, the same assertions), idle RSS, as root the NAT grid
+# with the C agent as the device, then cross builds for armhf, aarch64 and mipsel with the size
+# budget and their unit and interop tests under qemu-user, and fully static armhf and mipsel builds
+# (musl: the 1 MB budget; glibc: printed). Prints `RESULT cagent ...` lines; exits non-zero on any
+# failure or exceeded budget.
+#   agent-c/test.sh               T2U_BIN: the Swift binaries (t2u-server, t2u, t2usvr); default
 #                                 /tmp/t2u-main-bin, or the release build of this checkout
 #   CAGENT_SKIP_CROSS=1           skip the cross builds (no cross compilers / qemu-user)
 #   CAGENT_NETLAB=0|1             skip the NAT grid / fail when it cannot run (default: as root)
@@ -33,7 +34,13 @@ if [ "${CI:-}" != "true" ] && ! command -v musl-gcc >/dev/null 2>&1; then
 fi
 
 make -s all test
-tests/interop.sh build/t2usvr-c
+# The same interop test against the C agent and against the Swift t2usvr (issue 12: the C agent's
+# behaviour against the Swift agent's, on the same tests); a few checks run for the C agent only
+# (tests/interop.sh says which and why).
+AGENT_KIND=c tests/interop.sh build/t2usvr-c
+echo "RESULT cagent interop agent=c build/t2usvr-c pass"
+AGENT_KIND=swift tests/interop.sh "$T2U_BIN/t2usvr"
+echo "RESULT cagent interop agent=swift $T2U_BIN/t2usvr pass"
 
 make -s asan
 T2U_PORT_BASE=47500 tests/interop.sh build-asan/t2usvr-c
