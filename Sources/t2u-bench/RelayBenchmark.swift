@@ -30,8 +30,8 @@ struct RelayBenchmark: ParsableCommand {
     @Option(help: "Seconds of sending.")
     var duration: Double = 10
 
-    @Option(help: "Bytes per packet (the transport's datagrams are at most about 1200).")
-    var packetSize: Int = 1200
+    @Option(help: "Bytes per packet (bulk transfers relay full-size datagrams: TransportConfig.maxDatagramSize, 1452).")
+    var packetSize: Int = TransportConfig().maxDatagramSize
 
     @Option(help: "Total rate the clients offer, Mbit/s (0: as fast as this process sends).")
     var offeredMbps: Double = 1500
@@ -45,7 +45,7 @@ struct RelayBenchmark: ParsableCommand {
     func validate() throws {
         guard (1...10_000).contains(sessions) else { throw ValidationError("--sessions must be 1...10000") }
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration must be 0...600 seconds") }
-        guard (32...1400).contains(packetSize) else { throw ValidationError("--packet-size must be 32...1400 bytes") }
+        guard (32...1452).contains(packetSize) else { throw ValidationError("--packet-size must be 32...1452 bytes") }
         guard offeredMbps >= 0, offeredMbps <= 100_000 else { throw ValidationError("--offered-mbps must be 0...100000") }
     }
 
