@@ -264,13 +264,16 @@ bench_setup() {
     [ "$rtt" != 0 ] && args+=(--rtt "$rtt")
     "$lab" up "${args[@]}" >"$work/lab.log"
     lab_is_up=1
-    spawn inet server.log "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning
+    # The agents pin the server's key, as deployments should (a client that does skips HELLO).
+    local svrkey
+    svrkey="$("$bin/t2u-server" --key-file "$work/server.key" --print-public-key)"
+    spawn inet server.log "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning --key-file "$work/server.key"
     spawn dev echo.log "$bin/t2u" check --echo --echo-port 7007 --echo-host 0.0.0.0
-    spawn dev device.log "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 --log-level warning --state "$work/device.key"
+    spawn dev device.log "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 "$svrkey" --log-level warning --state "$work/device.key"
     sleep 1
     timeout $((starts * 3 * 15 + 60)) "$lab" exec cli "$bench" setup --server 203.0.113.10 --port 7000 \
         --device BENCH-DEV --remote-port 7007 --tcp 192.0.2.10:7007 --starts "$starts" --rtt-ms "$rtt" \
-        --known-devices "$work/known_devices" | tee -a "$work/setup.out"
+        --known-devices "$work/known_devices" --server-key "$svrkey" | tee -a "$work/setup.out"
     "$lab" down
     lab_is_up=0
 }

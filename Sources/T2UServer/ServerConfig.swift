@@ -36,6 +36,9 @@ public struct ServerConfig: Sendable {
     public var relayBytesPerSecond = ServerLimits.defaults.relayBytesPerSecond
     /// Burst of the relay budget: 32 ms at the default rate, room for paced bursts.
     public var relayBurstBytes: Double = 4_000_000
+    /// Clients' REGISTERs without HELLO/CHALLENGE accepted per second, all sources together
+    /// (beyond it they get `badCookie` and do the HELLO).
+    public var cookielessRegistrationsPerSecond: Double = 200
     /// Per-source signaling budget (datagrams).
     public var signalingPerSecond = ServerLimits.defaults.signalingPerSecond
     public var signalingBurst = ServerLimits.defaults.signalingBurst

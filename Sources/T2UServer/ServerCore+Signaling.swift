@@ -79,11 +79,15 @@ extension ServerCore {
     }
 
     private func handleRegister(_ m: SignalingMessage.Register, request: Request, now: Instant) {
-        guard verifyCookie(m.cookie, for: request.source, now: now) else {
+        // A client may skip HELLO (no cookie) while such registrations stay within their budget;
+        // a device never: its registration moves a binding, so its source must be proven first.
+        let cookieless = m.role == .client && m.cookie == SignalingRegistration.noCookie
+        guard cookieless ? cookielessRegistrations.take(now: now) : verifyCookie(m.cookie, for: request.source, now: now) else {
             reject(.badCookie)
             return reply(.error(requestID: m.requestID, code: .badCookie), to: request, verified: false)
         }
-        // From here the source has proven its address (it received our CHALLENGE).
+        // From here the source has proven its address (it received our CHALLENGE), or is a
+        // client's within the cookieless budget.
         if let id = channelByEphemeral[m.ephemeral], let cached = channels[id]?.cachedReply(to: m) {
             // A retransmission (our REGISTERED was lost): the same answer, no second channel.
             counters.signalingReplies &+= 1

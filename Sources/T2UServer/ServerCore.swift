@@ -80,6 +80,10 @@ public final class ServerCore {
     /// Separate from `limiter`: relayed packets of a lost session must not starve the
     /// sender's own re-registration of its signaling budget.
     var relayUnknownLimiter: SourceRateLimiter
+    /// Clients' REGISTERs without a cookie (a round trip saved at start) cost two DH operations
+    /// each from a source not proven: all of them together get this budget, beyond which the
+    /// cookie is required again (WireGuard takes handshakes without a cookie until under load).
+    var cookielessRegistrations: TokenBucket
     var sessions: [UInt64: Session] = [:]
     /// Connection ID (client's or device's) -> session.
     var sessionByCID: [UInt64: UInt64] = [:]
@@ -108,6 +112,8 @@ public final class ServerCore {
                                          capacity: config.maxTrackedSources)
         self.relayUnknownLimiter = SourceRateLimiter(rate: Self.relayUnknownPerSecond, burst: Self.relayUnknownBurst,
                                                      capacity: config.maxTrackedSources)
+        self.cookielessRegistrations = TokenBucket(rate: config.cookielessRegistrationsPerSecond,
+                                                   burst: config.cookielessRegistrationsPerSecond * 2, now: now)
         self.nextMaintenance = now + config.maintenanceInterval
         self.nextChannelSweep = now + Self.channelSweepInterval
     }

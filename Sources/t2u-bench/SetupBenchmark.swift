@@ -36,6 +36,8 @@ struct SetupBenchmark: AsyncParsableCommand {
     @Option(help: "The path's round-trip time, to print times as multiples of it (0: not printed).") var rttMs: Double = 0
     @Option(help: "Seconds a start may take before it counts as no first byte.") var timeout: Double = 10
     @Option(help: "Known-devices file (the device key is pinned on first contact).") var knownDevices: String?
+    @Option(help: "The server's public key (64 hex digits, t2u-server --print-public-key), pinned as deployments should: a client that pins it registers without HELLO.")
+    var serverKey: String?
     @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
@@ -74,7 +76,7 @@ struct SetupBenchmark: AsyncParsableCommand {
     /// One start through a new client: ms from add_port (warm) or from creating the client
     /// (cold) to the echoed byte; nil when none came.
     private func mappedFirstByte(warmClient: Bool) async -> Double? {
-        var options = T2UClientOptions(server: server, serverPort: UInt16(port))
+        var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey)
         options.knownDevices = knownDevices.map { .file($0) } ?? .memory
         let begin = monotonicMillis()
         guard let client = try? T2UClient(options: options) else { return nil }

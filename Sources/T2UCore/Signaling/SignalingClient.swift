@@ -94,6 +94,8 @@ public final class SignalingClient {
     /// The NAT probe's answer when it came before REGISTERED (the probe goes out with HELLO):
     /// classified as soon as the registration says what the main port looks like.
     private var earlyObservation: NetAddress?
+    /// The server refused a REGISTER without cookie: every registration starts with HELLO.
+    private var cookieRefused = false
 
     public init(config: SignalingClientConfig, entropy: EntropySource, now: Instant) throws(SignalingClientConfig.Invalid) {
         try config.validate()
@@ -176,17 +178,7 @@ public final class SignalingClient {
                 warnedUnpinned = true
                 events.append(.unauthenticatedServer(publicKey: serverKey))
             }
-            let payload = RegistrationPayload(uuid: config.uuid, extra: config.extra, candidates: config.candidates, nat: nat,
-                                              certificate: config.certificate, rotation: rotationProof(cookie: cookie, serverKey: serverKey))
-            do {
-                let initiator = try SignalingRegistration.Initiator(
-                    requestID: newRequestID(), role: config.role, cookie: cookie, identity: config.identity,
-                    serverPublicKey: serverKey, payload: payload, entropy: entropy)
-                phase = .registering(initiator)
-                exchange = Retry(requestID: initiator.message.requestID, nextSendAt: now, interval: config.initialRetransmit)
-            } catch {
-                refusedServerKey(now: now)
-            }
+            startRegistering(cookie: cookie, serverKey: serverKey, now: now)
         case .registered(let id, let ephemeral, let encrypted):
             guard case .registering(let initiator) = phase, id == exchange.requestID,
                   let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
@@ -469,6 +461,29 @@ public final class SignalingClient {
         return id
     }
 
+    /// REGISTER with `cookie` (from CHALLENGE, or all zeros when the server takes a client's
+    /// registration without one) to `serverKey`.
+    private func startRegistering(cookie: [UInt8], serverKey: [UInt8], now: Instant) {
+        let payload = RegistrationPayload(uuid: config.uuid, extra: config.extra, candidates: config.candidates, nat: nat,
+                                          certificate: config.certificate, rotation: rotationProof(cookie: cookie, serverKey: serverKey))
+        do {
+            let initiator = try SignalingRegistration.Initiator(
+                requestID: newRequestID(), role: config.role, cookie: cookie, identity: config.identity,
+                serverPublicKey: serverKey, payload: payload, entropy: entropy)
+            phase = .registering(initiator)
+            exchange = Retry(requestID: initiator.message.requestID, nextSendAt: now, interval: config.initialRetransmit)
+        } catch {
+            refusedServerKey(now: now)
+        }
+    }
+
+    /// A client that pins the server's key skips HELLO/CHALLENGE: its REGISTER carries no
+    /// cookie, which the server accepts while such registrations stay under its budget (it
+    /// answers `badCookie` otherwise, and we do the HELLO then). Saves a round trip at start.
+    private var registersWithoutCookie: Bool {
+        config.role == .client && config.serverPublicKey != nil && !cookieRefused
+    }
+
     private func startHello(now: Instant) {
         phase = .hello
         helloStartedAt = now
@@ -486,6 +501,9 @@ public final class SignalingClient {
             requests = requests.filter { !$0.value.isNATProbe }
             let id = addRequest(.natProbe, now: now)
             requests[id]!.retry.nextSendAt = now
+        }
+        if registersWithoutCookie, let serverKey = config.serverPublicKey {
+            startRegistering(cookie: SignalingRegistration.noCookie, serverKey: serverKey, now: now)
         }
     }
 
@@ -532,6 +550,9 @@ public final class SignalingClient {
             return
         }
         guard id == exchange.requestID else { return ignore() }
+        if code == .badCookie, case .registering(let initiator) = phase, initiator.message.cookie == SignalingRegistration.noCookie {
+            cookieRefused = true  // this server wants the HELLO (busy, or older): from now on always
+        }
         switch code {
         case .serverKeyRejected:
             refusedServerKey(now: now)

@@ -11,6 +11,8 @@ import Crypto
 ///   REGISTERED: e; ee; se; payload (encrypted); split -> (agent->server, server->agent)
 public enum SignalingRegistration {
     static let protocolName = Array("t2u signaling IK X25519 ChaChaPoly SHA256 v2".utf8)
+    /// The cookie of a client's REGISTER sent without HELLO (docs/protocol/channel.md).
+    public static let noCookie = [UInt8](repeating: 0, count: SignalingLimits.cookieLength)
 
     public enum Failure: Error, Equatable, Sendable {
         /// `es` did not open the static: the REGISTER was encrypted to another server key.
