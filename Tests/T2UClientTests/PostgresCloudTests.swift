@@ -403,14 +403,24 @@ struct Child {
         posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Nothing else of ours: NIO's sockets are not close-on-exec, and a postgres the control
-        // script restarts kept a test server's UDP port bound after the test closed it.
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        // script restarted kept a test server's UDP port bound after the test closed it.
+        markDescriptorsCloseOnExec()
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let code = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard code == 0 else { throw SpawnFailed(code: code) }
         return Child(pid: pid)
+    }
+
+    /// Every descriptor above stdio gets FD_CLOEXEC (Glibc's module exposes no closefrom action).
+    private static func markDescriptorsCloseOnExec() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for name in names {
+            guard let fd = Int32(name), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// Exit status (128 + signal when killed); nil if still running after `seconds`.
