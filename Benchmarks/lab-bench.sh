@@ -28,6 +28,7 @@
 # first-byte time through a fresh add_port mapping to an echo service on the device, with the
 # client already connected to its server ("warm") and from a cold client start, beside TCP
 # connect + request to the same service, --starts times each; prints `RESULT setup ...` lines.
+# --setup-loss N: N% of packets dropped each way on the client's router meanwhile (lab.sh --loss).
 #
 # Binaries: the checkout's release build (built here), or $T2U_BIN (t2u, t2u-server, t2usvr,
 # t2u-bench), $T2U_DELAYLINE and $T2U_BENCH. Bounded: every tool runs under `timeout`; the lab is removed on
@@ -39,6 +40,7 @@ conditions="rtt1-loss0 rtt1-loss1 rtt1-loss5 rtt40-loss0 rtt40-loss1 rtt40-loss5
 setup=0
 rtts="0 40 160"
 starts=20
+setup_loss=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
@@ -46,7 +48,8 @@ while [ $# -gt 0 ]; do
         --setup) setup=1; shift ;;
         --rtts) rtts="$2"; shift 2 ;;
         --starts) starts="$2"; shift 2 ;;
-        -h|--help) sed -n '4,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --setup-loss) setup_loss="$2"; shift 2 ;;
+        -h|--help) sed -n '4,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "lab-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -262,6 +265,7 @@ bench_setup() {
     [ -x "$bench" ] || { echo "lab-bench: $bench missing" >&2; exit 1; }
     local args=(--client-nat cone --device-nat none)
     [ "$rtt" != 0 ] && args+=(--rtt "$rtt")
+    [ "$setup_loss" != 0 ] && args+=(--loss "$setup_loss")
     "$lab" up "${args[@]}" >"$work/lab.log"
     lab_is_up=1
     # The agents pin the server's key, as deployments should (a client that does skips HELLO).
@@ -273,7 +277,8 @@ bench_setup() {
     sleep 1
     timeout $((starts * 3 * 15 + 60)) "$lab" exec cli "$bench" setup --server 203.0.113.10 --port 7000 \
         --device BENCH-DEV --remote-port 7007 --tcp 192.0.2.10:7007 --starts "$starts" --rtt-ms "$rtt" \
-        --known-devices "$work/known_devices" --server-key "$svrkey" | tee -a "$work/setup.out"
+        --known-devices "$work/known_devices" --server-key "$svrkey" \
+        | sed "s/^RESULT setup /RESULT setup loss_pct=$setup_loss /" | tee -a "$work/setup.out"
     "$lab" down
     lab_is_up=0
 }
