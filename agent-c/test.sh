@@ -82,22 +82,27 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     echo "RESULT cagent idle_rss x86_64-glibc-dynamic kB=${rss} (shared libc.so/libsodium.so pages included; no budget)"
 
     # 8 parallel streams at full speed (loopback, direct path), beside the Swift agent: peak RSS
-    # <= 6 MB (issue 12's budget). CPU per GB is a benchmark figure, printed beside the Swift
-    # agent's: on a shared 2-core machine a build running meanwhile moves it by tens of percent
-    # (CI once measured 6.18 s against 5.81 s; quiet runs 7.15 against 11.32), so only a gross
-    # regression (over 1.5x the Swift agent's) fails the test.
-    bench_log="$(mktemp)"
-    STREAMS=8 MB=16 tests/bench.sh build-musl/t2usvr-c | tee "$bench_log"
-    c_rss=$(sed -n 's/.*agent=c .*peak_rss_kB=\([0-9]*\).*/\1/p' "$bench_log")
-    c_cpu=$(sed -n 's/.*agent=c .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
-    swift_cpu=$(sed -n 's/.*agent=swift .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
-    rm -f "$bench_log"
-    [ -n "$c_rss" ] && [ "$c_rss" -le 6144 ] || { echo "test.sh: RSS with 8 streams over 6 MB (${c_rss:-none} kB)" >&2; exit 1; }
-    if [ -n "$swift_cpu" ] && awk -v c="$c_cpu" -v s="$swift_cpu" 'BEGIN { exit !(c > 1.5 * s) }'; then
-        echo "test.sh: CPU per GB ${c_cpu} s over 1.5x the Swift agent's ${swift_cpu} s" >&2
+    # <= 6 MB (issue 12's budget), and CPU per GB no worse than the Swift agent's. Both CPU
+    # figures move by 10-15 % between runs on this shared 2-core machine (quiet runs: 6.78/6.48,
+    # 6.33/7.38 s per GB, C/Swift), so the benchmark runs twice, each agent's best run counts,
+    # and up to 1.2x of the Swift agent's is taken as noise.
+    c_best="" swift_best=""
+    for run in 1 2; do
+        bench_log="$(mktemp)"
+        STREAMS=8 MB=16 tests/bench.sh build-musl/t2usvr-c | tee "$bench_log"
+        c_rss=$(sed -n 's/.*agent=c .*peak_rss_kB=\([0-9]*\).*/\1/p' "$bench_log")
+        c_cpu=$(sed -n 's/.*agent=c .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
+        swift_cpu=$(sed -n 's/.*agent=swift .*cpu_s_per_GB=\([0-9.]*\).*/\1/p' "$bench_log")
+        rm -f "$bench_log"
+        [ -n "$c_rss" ] && [ "$c_rss" -le 6144 ] || { echo "test.sh: RSS with 8 streams over 6 MB (${c_rss:-none} kB)" >&2; exit 1; }
+        [ -n "$c_cpu" ] && [ -n "$swift_cpu" ] || { echo "test.sh: bench.sh printed no CPU figure for one of the agents (run $run)" >&2; exit 1; }
+        c_best=$(awk -v a="${c_best:-$c_cpu}" -v b="$c_cpu" 'BEGIN { print (b < a ? b : a) }')
+        swift_best=$(awk -v a="${swift_best:-$swift_cpu}" -v b="$swift_cpu" 'BEGIN { print (b < a ? b : a) }')
+    done
+    echo "RESULT cagent cpu_s_per_GB c=${c_best} swift=${swift_best} (best of 2 runs each; budget: c <= 1.2 x swift)"
+    if awk -v c="$c_best" -v s="$swift_best" 'BEGIN { exit !(c > 1.2 * s) }'; then
+        echo "test.sh: CPU per GB of the C agent ${c_best} s over the Swift agent's ${swift_best} s (x1.2 for noise)" >&2
         exit 1
-    elif [ -n "$swift_cpu" ] && awk -v c="$c_cpu" -v s="$swift_cpu" 'BEGIN { exit !(c > s) }'; then
-        echo "test.sh: note: CPU per GB ${c_cpu} s above the Swift agent's ${swift_cpu} s in this run (a busy machine?)"
     fi
 fi
 
