@@ -82,11 +82,9 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     echo "RESULT cagent idle_rss x86_64-glibc-dynamic kB=${rss} (shared libc.so/libsodium.so pages included; no budget)"
 
     # 8 parallel streams at full speed (loopback, direct path), beside the Swift agent: peak RSS
-    # <= 6 MB (issue 12's budget). CPU per GB: the budget is "no worse than the Swift agent's";
-    # at their best runs the C agent still needs about 1.18x (6.18 against 5.22 s per GB: it
-    # moves one datagram per system call, the Swift agent batches them), so until it batches
-    # too this gate only catches regressions: best of three runs each (single runs move by
-    # 10-20 % on this shared 2-core machine), failing above 1.25x.
+    # <= 6 MB (issue 12's budget), and CPU per GB no worse than the Swift agent's. Single runs
+    # move by 10-20 % on this shared 2-core machine, so each agent's best of three runs counts
+    # (with UDP GSO the C agent measured 2.8-3.2 s per GB against the Swift agent's 6.5-7.5).
     c_best="" swift_best=""
     for run in 1 2 3; do
         bench_log="$(mktemp)"
@@ -100,9 +98,9 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
         c_best=$(awk -v a="${c_best:-$c_cpu}" -v b="$c_cpu" 'BEGIN { print (b < a ? b : a) }')
         swift_best=$(awk -v a="${swift_best:-$swift_cpu}" -v b="$swift_cpu" 'BEGIN { print (b < a ? b : a) }')
     done
-    echo "RESULT cagent cpu_s_per_GB c=${c_best} swift=${swift_best} (best of 3 runs each; budget: c <= 1.25 x swift)"
-    if awk -v c="$c_best" -v s="$swift_best" 'BEGIN { exit !(c > 1.25 * s) }'; then
-        echo "test.sh: CPU per GB of the C agent ${c_best} s over the Swift agent's ${swift_best} s (x1.25 for noise)" >&2
+    echo "RESULT cagent cpu_s_per_GB c=${c_best} swift=${swift_best} (best of 3 runs each; budget: c <= swift)"
+    if awk -v c="$c_best" -v s="$swift_best" 'BEGIN { exit !(c > s) }'; then
+        echo "test.sh: CPU per GB of the C agent ${c_best} s over the Swift agent's ${swift_best} s" >&2
         exit 1
     fi
 fi
