@@ -51,20 +51,20 @@ static void test_server_lists(void) {
 
 static void test_candidates(void) {
     t2u_addr hosts[12] = {addr("127.0.0.1", 0),   addr("::1", 0),          addr("fe80::1", 0),
-                          addr("fd00::5", 0),     addr("2001:db8::5", 0),  addr("10.0.0.2", 0),
-                          addr("10.0.0.2", 0),    addr("0.0.0.0", 0),      addr("224.0.0.1", 0),
-                          addr("192.168.1.2", 0), addr("ff02::1", 0),      addr("2001:db8::6", 0)};
+                          addr("fd00::5", 0),     addr("2001:db8::5", 0),  addr("100.64.0.2", 0),
+                          addr("100.64.0.2", 0),    addr("0.0.0.0", 0),      addr("224.0.0.1", 0),
+                          addr("198.51.100.2", 0), addr("ff02::1", 0),      addr("2001:db8::6", 0)};
     t2u_addr out[8], server = addr("203.0.113.1", 7000), lo6 = addr("::1", 7000);
     size_t n = t2u_choose_candidates(hosts, 12, 4000, &server, out, 8);
     /* IPv4 first, then global IPv6 before unique-local; no loopback, link-local, multicast. */
-    CHECK(n == 5 && is(&out[0], "10.0.0.2", 4000) && is(&out[1], "192.168.1.2", 4000));
+    CHECK(n == 5 && is(&out[0], "100.64.0.2", 4000) && is(&out[1], "198.51.100.2", 4000));
     CHECK(is(&out[2], "2001:db8::5", 4000) && is(&out[3], "2001:db8::6", 4000) && is(&out[4], "fd00::5", 4000));
     /* The server's loopback address first when the server is on loopback (of its family). */
     n = t2u_choose_candidates(hosts, 12, 4000, &lo6, out, 8);
     CHECK(n == 6 && is(&out[0], "::1", 4000));
     /* IPv4 alone would fill the list: IPv6 keeps two slots. */
     t2u_addr many[10];
-    for (int i = 0; i < 9; i++) many[i] = addr("10.0.0.1", 0), many[i].ip[3] = (uint8_t)(i + 1);
+    for (int i = 0; i < 9; i++) many[i] = addr("100.64.0.1", 0), many[i].ip[3] = (uint8_t)(i + 1);
     many[9] = addr("2001:db8::9", 0);
     n = t2u_choose_candidates(many, 10, 1, &server, out, 8);
     CHECK(n == 8 && out[6].family == 4 && is(&out[7], "2001:db8::9", 1));
