@@ -64,6 +64,19 @@ import Testing
         }
     }
 
+    /// A pinned key no DH can use (all zeros, a low-order point): the client says the key is
+    /// rejected and keeps trying slowly, with HELLO; no loop, no crash.
+    @Test func anUnusablePinnedKeyIsRejectedNotLooped() throws {
+        let h = ServerHarness()
+        let client = try Self.agent(.client, uuid: "app-1", pinning: [UInt8](repeating: 0, count: 32))
+        #expect(client.status == .keyRejected)
+        var buffer = ByteBuffer()
+        h.now = h.now + .seconds(60)
+        let destination = client.pollTransmit(now: h.now, into: &buffer)
+        #expect(destination == Self.server)
+        guard case .hello? = try? SignalingMessage.parse(buffer) else { Issue.record("not a HELLO"); return }
+    }
+
     @Test func aDevicesRegisterWithoutCookieIsRefused() {
         let h = ServerHarness()
         let initiator = h.registration(.device, uuid: "cam-1", cookie: SignalingRegistration.noCookie, identity: h.identity("cam-1"))

@@ -473,6 +473,9 @@ public final class SignalingClient {
             phase = .registering(initiator)
             exchange = Retry(requestID: initiator.message.requestID, nextSendAt: now, interval: config.initialRetransmit)
         } catch {
+            // An unusable key (e.g. a low-order point pinned): no REGISTER without HELLO again, or
+            // starting over would come straight back here.
+            cookieRefused = true
             refusedServerKey(now: now)
         }
     }
