@@ -34,6 +34,7 @@ report=()
 [ "$mode" = report ] && report=(--report-only)
 started=$SECONDS
 status=0
+failed_steps=()
 step() {
     local name="$1"; shift
     local t=$SECONDS
@@ -42,6 +43,7 @@ step() {
         echo "netlab: $name passed ($((SECONDS - t)) s)"
     else
         echo "netlab: $name FAILED ($((SECONDS - t)) s)" >&2
+        failed_steps+=("$name")
         status=1
     fi
 }
@@ -61,7 +63,10 @@ step "netcheck (symmetric, cone, miniupnpd)" "$here/netcheck.sh"
 leaked="$(comm -13 <(echo "$before") <(lab_namespaces) | tr '\n' ' ')"
 if [ -n "${leaked// /}" ]; then
     echo "netlab: namespaces left behind: $leaked" >&2
+    failed_steps+=("cleanup (namespaces left behind: $leaked)")
     status=1
 fi
 echo "netlab: done in $((SECONDS - started)) s"
+# Last, on stdout too: a CI page that shows only the tail of the log still names what failed.
+for name in "${failed_steps[@]}"; do echo "netlab: FAILED: $name (its output is above)"; done
 exit "$status"

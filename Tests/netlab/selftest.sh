@@ -56,18 +56,20 @@ T2U_LAB="${base}$$-a-" "$lab" down
 [ "$(count "$other")" = 1 ] || fail "a bystander namespace was removed"
 echo "selftest: up/down clean, bystander untouched"
 
-# 4. A delay line: --rtt 40 adds 40 ms to the client's round trip to the server (ping's average
+# 4. A delay line: --rtt 40 adds 40 ms to the client's round trip to the server (ping's minimum
 # within 38...50 ms; the lab alone is ~0.1 ms), the device's own path stays fast, and down ends
-# the forwarder.
+# the forwarder. The minimum, not the average: on a busy CI host one late wake-up of the
+# userspace line lifts the average of five pings past any fair bound without saying anything of
+# the delay the line adds.
 command -v ping >/dev/null || fail "ping missing (apt-get install iputils-ping)"
 T2U_LAB="${base}$$-c-" "$lab" up --client-nat cone --device-nat cone --rtt 40 >/dev/null
-avg_rtt() { T2U_LAB="${base}$$-c-" "$lab" exec "$1" timeout 20 ping -q -c 5 -i 0.2 203.0.113.10 | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p'; }
-rtt="$(avg_rtt cli)"
-fast="$(avg_rtt dev)"
+min_rtt() { T2U_LAB="${base}$$-c-" "$lab" exec "$1" timeout 20 ping -q -c 5 -i 0.2 203.0.113.10 | sed -n 's|^rtt [^=]*= \([0-9.]*\)/.*|\1|p'; }
+rtt="$(min_rtt cli)"
+fast="$(min_rtt dev)"
 awk -v r="$rtt" 'BEGIN { exit !(r >= 38 && r <= 50) }' || fail "RTT through a 40 ms delay line was '$rtt' ms"
 awk -v r="$fast" 'BEGIN { exit !(r < 5) }' || fail "the device's path (no delay line) had RTT '$fast' ms"
 line_pid="$(ip netns pids "${base}$$-c-inet" | head -n1)"
 T2U_LAB="${base}$$-c-" "$lab" down
 [ "$(count "${base}$$-c-")" = 0 ] || fail "down left namespaces of the delay lab"
 if [ -n "$line_pid" ] && kill -0 "$line_pid" 2>/dev/null; then fail "the delay line outlived its lab"; fi
-echo "selftest: delay line --rtt 40: ping RTT ${rtt} ms (device's path ${fast} ms), removed with its lab"
+echo "selftest: delay line --rtt 40: ping minimum RTT ${rtt} ms (device's path ${fast} ms), removed with its lab"
