@@ -100,11 +100,33 @@ public struct RecvStream: Sendable {
             let gapEnd = position < segments.count ? Swift.min(end, segments[index].offset) : end
             let gapLength = Int(gapEnd - cursor)
             if let piece = data.getSlice(at: data.readerIndex + Int(cursor - start), length: gapLength) {
-                segments.insert(Segment(offset: cursor, data: piece), at: index)
+                insertSegment(Segment(offset: cursor, data: piece), at: position)
                 bufferedBytes += gapLength
             }
             position += 1
             cursor = gapEnd
+        }
+    }
+
+    /// Inserts at `position` by moving the shorter side out and back: O(min(k, n - k)) moves.
+    /// `CircularBuffer.insert` rebuilds the whole buffer (retaining every slice), which made each
+    /// retransmission that repaired a hole cost the whole out-of-order backlog: on a 160 ms path
+    /// at 800 Mbit/s (10,000 segments) half of the receiver's CPU. A repair lands next to the
+    /// reader (the oldest hole is where reading stopped), so the short side is nearly empty.
+    private mutating func insertSegment(_ segment: Segment, at position: Int) {
+        let count = segments.count
+        if position <= count - position {
+            var moved: [Segment] = []
+            moved.reserveCapacity(position)
+            for _ in 0..<position { moved.append(segments.removeFirst()) }
+            segments.prepend(segment)
+            while let last = moved.popLast() { segments.prepend(last) }
+        } else {
+            var moved: [Segment] = []
+            moved.reserveCapacity(count - position)
+            for _ in position..<count { moved.append(segments.removeLast()) }
+            segments.append(segment)
+            while let last = moved.popLast() { segments.append(last) }
         }
     }
 
