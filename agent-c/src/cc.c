@@ -10,6 +10,9 @@
 #define BW_WINDOW_ROUNDS 10u
 #define MIN_RTT_WINDOW_US (10u * US)
 #define PROBE_RTT_US 200000u
+/* ProbeRTT keeps half a BDP in flight (BBRv2), not four packets: enough to empty the queue,
+ * without stopping a long fat path for over half a second (as the Swift transport). */
+#define PROBE_RTT_CWND_GAIN 128u
 #define FULL_BW_ROUNDS 3
 /* A round losing more than a quarter of its data (well above the random loss BBR ignores; a
  * shallow buffer overflowing exceeds it) caps inflight at 0.7x, which then grows back. */
@@ -163,6 +166,8 @@ static uint64_t bdp(const t2u_cc *cc, uint64_t gain) {
     return cc->bw.v[0] * cc->min_rtt / US * gain / GAIN_UNIT;
 }
 
+static uint64_t probe_rtt_window(const t2u_cc *cc) { return max64(cc->min_window, bdp(cc, PROBE_RTT_CWND_GAIN)); }
+
 static uint32_t cycle_gain(int index) { return index == 0 ? 320 : index == 1 ? 192 : GAIN_UNIT; }
 
 static void enter_probe_bw(t2u_cc *cc, uint64_t now) {
@@ -224,7 +229,7 @@ static void update_min_rtt(t2u_cc *cc, uint64_t now, uint64_t rtt, int round_sta
     }
     if (cc->mode != T2U_BBR_PROBE_RTT) return;
     if (!cc->probe_rtt_done) {
-        if (in_flight <= cc->min_window) {
+        if (in_flight <= probe_rtt_window(cc)) {
             cc->probe_rtt_done = now + PROBE_RTT_US;
             cc->probe_rtt_round_done = 0;
         }
@@ -251,7 +256,7 @@ static void set_cwnd(t2u_cc *cc, uint64_t acked) {
     if (cc->filled_pipe) cc->cwnd = min64(cc->cwnd + acked, target);
     else if (cc->cwnd < target || cc->delivered < cc->initial_window) cc->cwnd += acked;
     cc->cwnd = max64(cc->cwnd, cc->min_window);
-    if (cc->mode == T2U_BBR_PROBE_RTT) cc->cwnd = min64(cc->cwnd, cc->min_window);
+    if (cc->mode == T2U_BBR_PROBE_RTT) cc->cwnd = min64(cc->cwnd, probe_rtt_window(cc));
     if (cc->inflight_cap) cc->cwnd = min64(cc->cwnd, cc->inflight_cap);
 }
 

@@ -17,6 +17,10 @@ public struct Bbr: CongestionController {
     static let bandwidthWindowRounds: UInt64 = 10
     static let minRttWindow = Nanos.seconds(10)
     static let probeRttDuration = Nanos.milliseconds(200)
+    /// ProbeRTT keeps half a BDP in flight (BBRv2), not BBRv1's four packets: enough to empty
+    /// the queue and see the path's minimum RTT, without stopping a long fat path for the
+    /// drain, the 200 ms and the round trip after (over half a second at 160 ms RTT).
+    static let probeRttCwndGain = 0.5
     static let fullBandwidthGrowth = 1.25
     static let fullBandwidthRounds = 3
     /// Fraction of a round's data lost above which inflight is capped (well above random loss
@@ -69,6 +73,8 @@ public struct Bbr: CongestionController {
         let rtt = minRtt ?? smoothedRtt
         return Self.highGain * Double(cwnd) / Swift.max(rtt.seconds, 1e-6)
     }
+
+    private var probeRttWindow: Int { Swift.max(minimumWindow, bdp(Self.probeRttCwndGain)) }
 
     /// Bandwidth-delay product times `gain`, in bytes.
     func bdp(_ gain: Double) -> Int {
@@ -177,7 +183,7 @@ public struct Bbr: CongestionController {
         }
         guard mode == .probeRtt else { return }
         if probeRttDone == nil {
-            if sample.bytesInFlight <= minimumWindow {
+            if sample.bytesInFlight <= probeRttWindow {
                 probeRttDone = now + Self.probeRttDuration
                 probeRttRoundDone = false
             }
@@ -211,7 +217,7 @@ public struct Bbr: CongestionController {
             cwnd += sample.ackedBytes
         }
         cwnd = Swift.max(cwnd, minimumWindow)
-        if mode == .probeRtt { cwnd = Swift.min(cwnd, minimumWindow) }
+        if mode == .probeRtt { cwnd = Swift.min(cwnd, probeRttWindow) }
         if let cap = inflightCap { cwnd = Swift.min(cwnd, cap) }
     }
 
