@@ -7,6 +7,7 @@
 #
 #   Benchmarks/lab-bench.sh [--seconds S] [--conditions "rtt40-loss0 rtt40-loss1 ..."]
 #   Benchmarks/lab-bench.sh --setup [--rtts "0 40 160"] [--starts 20]
+#   Benchmarks/lab-bench.sh --soak [--transfers 100] [--soak-seconds 3] [--soak-condition rtt40-loss1]
 #
 # A condition is rttMS-lossPCT[-rateMBIT]: the line on router A's WAN delays each direction by
 # MS/2, drops PCT % of frames each way (seeded) and, with rateMBIT, limits each direction to MBIT
@@ -30,6 +31,12 @@
 # connect + request to the same service, --starts times each; prints `RESULT setup ...` lines.
 # --setup-loss N: N% of packets dropped each way on the client's router meanwhile (lab.sh --loss).
 #
+# --soak: issue 11's "no state outlives its stream". One `t2u forward` carries --transfers
+# sequential iperf3 runs of --soak-seconds each (new TCP connections, so new streams, each time)
+# through the condition's path; per run: receiver goodput and CPU-s per GB of the forward and
+# the device. (Timed runs: with iperf3 -n the client ends when its bytes sit in t2u's buffers.) Prints the first and last tenth side by side (medians), the slowest transfer and
+# the transfers below a quarter of the median (stalls), and `RESULT soak ...`.
+#
 # Binaries: the checkout's release build (built here), or $T2U_BIN (t2u, t2u-server, t2usvr,
 # t2u-bench), $T2U_DELAYLINE and $T2U_BENCH. Bounded: every tool runs under `timeout`; the lab is removed on
 # exit. Tools: apt-get install iperf3 kcptun nebula iproute2 nftables ethtool python3.
@@ -41,6 +48,10 @@ setup=0
 rtts="0 40 160"
 starts=20
 setup_loss=0
+soak=0
+transfers=100
+soak_seconds=3
+soak_condition=rtt40-loss1
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
@@ -49,13 +60,19 @@ while [ $# -gt 0 ]; do
         --rtts) rtts="$2"; shift 2 ;;
         --starts) starts="$2"; shift 2 ;;
         --setup-loss) setup_loss="$2"; shift 2 ;;
-        -h|--help) sed -n '4,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --soak) soak=1; shift ;;
+        --transfers) transfers="$2"; shift 2 ;;
+        --soak-seconds) soak_seconds="$2"; shift 2 ;;
+        --soak-condition) soak_condition="$2"; shift 2 ;;
+        -h|--help) sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "lab-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "lab-bench: needs root (network namespaces)" >&2; exit 1; }
 tools="iperf3 nft ip ethtool python3 timeout"
-[ "$setup" = 1 ] || tools="$tools kcptun-client kcptun-server nebula nebula-cert"
+[[ "$transfers" =~ ^[0-9]+$ ]] && [ "$transfers" -ge 10 ] && [ "$transfers" -le 1000 ] || { echo "lab-bench: --transfers must be 10...1000" >&2; exit 2; }
+[[ "$soak_seconds" =~ ^[0-9]+$ ]] && [ "$soak_seconds" -ge 1 ] && [ "$soak_seconds" -le 60 ] || { echo "lab-bench: --soak-seconds must be 1...60" >&2; exit 2; }
+[ "$setup" = 1 ] || [ "$soak" = 1 ] || tools="$tools kcptun-client kcptun-server nebula nebula-cert"
 for tool in $tools; do
     command -v "$tool" >/dev/null || { echo "lab-bench: $tool missing (apt-get install iperf3 kcptun nebula iproute2 nftables ethtool python3)" >&2; exit 1; }
 done
@@ -90,10 +107,13 @@ big_buffers() {
     done
 }
 
-# Starts a background helper in HOST under timeout; its PID (of timeout) in $started.
+# Starts a background helper in HOST under timeout, in a session of its own (a signal to the
+# script's process group must not reach it: an iperf3 server there was seen SIGTERMed by a
+# short-lived process of the harness during a lossy run; our binaries send no signal); its PID
+# (of timeout) in $started.
 spawn() {
     local host="$1" log="$2"; shift 2
-    "$lab" exec "$host" timeout 900 "$@" </dev/null >"$work/$log" 2>&1 &
+    "$lab" exec "$host" setsid timeout 900 "$@" </dev/null >"$work/$log" 2>&1 &
     started=$!
 }
 
@@ -185,7 +205,9 @@ EOF
 
 kcp_flags=(--mode fast3 --nocomp --crypt none --sndwnd 1024 --rcvwnd 1024 --quiet)
 
-bench_condition() {
+# Brings the lab up for condition $1 (see above) with the server, an iperf3 server and the device
+# agent running; the agent's PID in $agent.
+lab_for_condition() {
     local cond="$1" rtt loss rate=0
     [[ "$cond" =~ ^rtt([0-9]+)-loss([0-9]+)(-rate([0-9]+))?$ ]] || { echo "lab-bench: condition $cond is not rttMS-lossPCT[-rateMBIT]" >&2; exit 2; }
     rtt="${BASH_REMATCH[1]}"; loss="${BASH_REMATCH[2]}"; rate="${BASH_REMATCH[4]:-0}"
@@ -197,9 +219,13 @@ bench_condition() {
     spawn inet server.log "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning
     spawn dev iperf-server.log iperf3 -s -p 5201
     spawn dev device.log "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 --log-level warning --state "$work/device.key"
-    local agent
     agent="$(child_of "$started")"
     sleep 1
+}
+
+bench_condition() {
+    local cond="$1" agent
+    lab_for_condition "$cond"
 
     local tcp_cubic tcp_bbr kcp=fail neb=fail t2u=fail relay=fail cli_cpu=- dev_cpu=- out
     tcp_cubic="$(iperf cli 192.0.2.10 5201 cubic | cut -d' ' -f1)"
@@ -283,7 +309,62 @@ bench_setup() {
     lab_is_up=0
 }
 
+# --- soak: one mapping, many transfers -----------------------------------------------------------
+
+bench_soak() {
+    local agent fwd_pid i out mbps bytes c0 d0 c1 d1
+    lab_for_condition "$soak_condition"
+    spawn cli forward.log "$bin/t2u" forward BENCH-DEV 5201 --local 15201 --server 203.0.113.10 --port 7000
+    fwd_pid="$(child_of "$started")"
+    wait_port cli 127.0.0.1 15201 || { echo "lab-bench: no port through t2u forward" >&2; exit 1; }
+    : >"$work/soak.tsv"
+    for i in $(seq 1 "$transfers"); do
+        c0="$(cpu_seconds "$fwd_pid")"; d0="$(cpu_seconds "$agent")"
+        out="fail 0"
+        if timeout $((soak_seconds + 60)) "$lab" exec cli iperf3 -c 127.0.0.1 -p 15201 -t "$soak_seconds" -J >"$work/iperf.json" 2>&1; then
+            out="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["end"]["sum_received"]; print("%.1f %d" % (r["bits_per_second"]/1e6, r["bytes"]))' "$work/iperf.json" 2>/dev/null || echo "fail 0")"
+        fi
+        c1="$(cpu_seconds "$fwd_pid")"; d1="$(cpu_seconds "$agent")"
+        mbps="${out% *}"; bytes="${out#* }"
+        printf '%s\t%s\t%s\t%s\n' "$i" "$mbps" "$(per_gb "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$bytes")" \
+            "$(per_gb "$(awk -v a="$d0" -v b="$d1" 'BEGIN { print b - a }')" "$bytes")" >>"$work/soak.tsv"
+    done
+    "$lab" down >/dev/null
+    lab_is_up=0
+    python3 - "$work/soak.tsv" "$soak_condition" "$soak_seconds" <<'PY'
+import statistics, sys
+rows = [line.split("\t") for line in open(sys.argv[1]).read().split("\n") if line]
+def num(v):
+    try: return float(v)
+    except ValueError: return None
+goodput = [num(r[1]) or 0.0 for r in rows]
+cli = [num(r[2]) for r in rows]
+dev = [num(r[3]) for r in rows]
+tenth = max(1, len(rows) // 10)
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else float("nan")
+median = med(goodput)
+stalls = [i + 1 for i, g in enumerate(goodput) if g < median / 4]
+first, last = slice(0, tenth), slice(len(rows) - tenth, len(rows))
+print(f"soak through one t2u forward, {sys.argv[2]}, {len(rows)} runs of {sys.argv[3]} s (medians of the first and last {tenth})")
+print(f"{'':24}{'first':>10}{'last':>10}{'last/first':>12}")
+for name, xs in (("goodput Mbit/s", goodput), ("client CPU-s per GB", cli), ("device CPU-s per GB", dev)):
+    a, b = med(xs[first]), med(xs[last])
+    print(f"{name:24}{a:10.1f}{b:10.1f}{b / a if a else float('nan'):12.2f}")
+print(f"slowest transfer: #{goodput.index(min(goodput)) + 1} at {min(goodput):.1f} Mbit/s; below a quarter of the median ({median:.1f}): {len(stalls)} {stalls[:10]}")
+print("per transfer (Mbit/s): " + " ".join(f"{g:.0f}" for g in goodput))
+print(f"RESULT soak cond={sys.argv[2]} transfers={len(rows)} seconds={sys.argv[3]} first_mbps={med(goodput[first]):.1f} last_mbps={med(goodput[last]):.1f} "
+      f"median_mbps={median:.1f} min_mbps={min(goodput):.1f} stalls={len(stalls)} first_cli_cpu_s_per_gb={med(cli[first]):.1f} last_cli_cpu_s_per_gb={med(cli[last]):.1f} "
+      f"first_dev_cpu_s_per_gb={med(dev[first]):.1f} last_dev_cpu_s_per_gb={med(dev[last]):.1f}")
+PY
+}
+
 rows=()
+if [ "$soak" = 1 ]; then
+    bench_soak
+    exit 0
+fi
 if [ "$setup" = 1 ]; then
     for rtt in $rtts; do bench_setup "$rtt"; done
     echo
