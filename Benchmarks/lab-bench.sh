@@ -320,10 +320,7 @@ bench_soak() {
     : >"$work/soak.tsv"
     for i in $(seq 1 "$transfers"); do
         c0="$(cpu_seconds "$fwd_pid")"; d0="$(cpu_seconds "$agent")"
-        out="fail 0"
-        if timeout $((soak_seconds + 60)) "$lab" exec cli iperf3 -c 127.0.0.1 -p 15201 -t "$soak_seconds" -J >"$work/iperf.json" 2>&1; then
-            out="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["end"]["sum_received"]; print("%.1f %d" % (r["bits_per_second"]/1e6, r["bytes"]))' "$work/iperf.json" 2>/dev/null || echo "fail 0")"
-        fi
+        out="$(seconds="$soak_seconds" iperf cli 127.0.0.1 15201 cubic)"
         c1="$(cpu_seconds "$fwd_pid")"; d1="$(cpu_seconds "$agent")"
         mbps="${out% *}"; bytes="${out#* }"
         printf '%s\t%s\t%s\t%s\n' "$i" "$mbps" "$(per_gb "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$bytes")" \
