@@ -268,8 +268,17 @@ static int handle_frames(t2u_conn *c, const uint8_t *p, size_t len, const t2u_ad
             if (violation) return -1;
             t2u_log(T2U_LOG_DEBUG, "peer reset stream %llu (code %llu)", (unsigned long long)f.a, (unsigned long long)f.b);
             if (st) {
+                /* The final size is what the peer counted against our connection window: what of
+                 * it we never consumed (past a hole, or not sent yet) comes back as credit now, or
+                 * every reset would shrink the peer's window for good until the link stalls. */
+                uint64_t highest = st->recv.have.n ? st->recv.have.hi[st->recv.have.n - 1] : st->recv.base;
+                if (st->recv.fin && st->recv.final_size > highest) highest = st->recv.final_size;
+                if (f.c < highest || (st->recv.fin && f.c != st->recv.final_size) || f.c > st->recv.max_granted) return -1;
+                c->received_bytes += f.c - highest;
+                if (c->received_bytes > c->max_data_granted) return -1;
                 st->recv.fin = 1;
-                st->recv.final_size = st->recv.base; /* drop the rest */
+                st->recv.final_size = f.c;
+                t2u_conn_consumed(c, st, (size_t)(f.c - st->recv.base)); /* drop the rest */
                 st->state = T2U_ST_CLOSED;
                 st->send.fin = st->send.fin_acked = 1;
                 st->send.base = st->send.end;

@@ -140,6 +140,41 @@ int main(void) {
     CHECK(conn.closing == 1);
     memcpy(&conn, &receive_copy, sizeof conn);
 
+    /* A reset stream hands back the connection credit of what was never consumed: data past a
+     * hole and the part of the final size never sent. Three such streams give back more than
+     * half the window: MAX_DATA goes out. A final size below what arrived is a violation. */
+    memcpy(&receive_copy, &conn, sizeof conn);
+    uint64_t consumed0 = conn.consumed_bytes, received0 = conn.received_bytes;
+    for (uint64_t id = 4; id <= 12; id += 4) {
+        n = 0;
+        frames[n++] = T2U_F_STREAM;
+        n += t2u_varint_put(frames + n, id);
+        n += t2u_varint_put(frames + n, 100000);
+        n += t2u_varint_put(frames + n, 1);
+        frames[n++] = 'h';
+        frames[n++] = T2U_F_RESET_STREAM;
+        n += t2u_varint_put(frames + n, id);
+        n += t2u_varint_put(frames + n, 0);
+        n += t2u_varint_put(frames + n, 200000);
+        t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &peer, now + 31);
+        CHECK(conn.closing == 0);
+    }
+    CHECK(conn.received_bytes == received0 + 600000 && conn.consumed_bytes == consumed0 + 600000);
+    CHECK((conn.ctl_pending & T2U_CTL_MAX_DATA) && conn.max_data_granted == conn.consumed_bytes + T2U_CONN_WINDOW);
+    n = 0;
+    frames[n++] = T2U_F_STREAM;
+    n += t2u_varint_put(frames + n, 16);
+    n += t2u_varint_put(frames + n, 5000);
+    n += t2u_varint_put(frames + n, 1);
+    frames[n++] = 'h';
+    frames[n++] = T2U_F_RESET_STREAM;
+    n += t2u_varint_put(frames + n, 16);
+    n += t2u_varint_put(frames + n, 0);
+    n += t2u_varint_put(frames + n, 4000);
+    t2u_conn_receive(&conn, pkt, client_packet(pkt, frames, n), &peer, now + 32);
+    CHECK(conn.closing == 1);
+    memcpy(&conn, &receive_copy, sizeof conn);
+
     /* KEY_UPDATE: the device answers with its key; the client mixes X25519 and flips; the device
      * opens the next phase and sends in it, keys from the same secret. */
     uint8_t ei_priv[32], ei_pub[32], shared[32];

@@ -55,14 +55,11 @@ extension Connection {
         }
         let result = stream.recv.read(maxBytes: maxBytes)
         if case .data(let bytes) = result {
-            flow.onBytesConsumed(bytes.readableBytes)
             stats.streamBytesReceived &+= UInt64(bytes.readableBytes)
             if stream.recv.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt) != nil {
                 maxStreamDataPending.insert(id)
             }
-            if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt, reserve: reserveReceiveGrowth) != nil {
-                maxDataPending = true
-            }
+            returnConnectionCredit(bytes.readableBytes)
         }
         if case .fin = result { retireIfComplete(id) }
         return result
@@ -91,10 +88,21 @@ extension Connection {
         guard let counted = resetsAwaitingFinalSize[id] else { return }
         if end > counted {
             try flow.onBytesReceived(Int(end - counted))
-            flow.onBytesConsumed(Int(end - counted))
+            returnConnectionCredit(Int(end - counted))
             resetsAwaitingFinalSize[id] = end
         }
         if isFinalSize { resetsAwaitingFinalSize[id] = nil }
+    }
+
+    /// `n` received bytes were read, or dropped unread with their stream: the connection credit
+    /// they took goes back to the peer, with a MAX_DATA once enough has come back. Every way
+    /// credit returns must ask for that update: a sender out of credit has nothing else to send
+    /// that would make us read, so credit returned silently is credit lost for good.
+    func returnConnectionCredit(_ n: Int) {
+        flow.onBytesConsumed(n)
+        if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt, reserve: reserveReceiveGrowth) != nil {
+            maxDataPending = true
+        }
     }
 
     /// Removes a stream whose both directions ended; returns its unread bytes to flow control.
@@ -108,7 +116,7 @@ extension Connection {
         guard let stream = streams.removeValue(forKey: id) else { return }
         releaseSendBuffer(of: stream)
         let unconsumed = stream.recv.unconsumedCreditBytes
-        if unconsumed > 0 { flow.onBytesConsumed(unconsumed) }
+        if unconsumed > 0 { returnConnectionCredit(unconsumed) }
         scheduler.remove(id)
         maxStreamDataPending.remove(id)
         let peerOpened = id.isInitiatorOpened != (role == .initiator)
