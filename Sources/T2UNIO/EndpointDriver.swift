@@ -295,7 +295,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         if let signaling {
             while sent < Self.maxDatagramsPerDrain, let destination = signaling.pollTransmit(now: now, into: &scratch) {
                 sent += 1
-                if divertedToServerStream(scratch, to: destination, now: now) { continue }
+                if divertedToServerStream(scratch, to: destination, awaitsAnswer: signaling.lastTransmitAwaitsAnswer, now: now) {
+                    continue
+                }
                 udp.enqueue(scratch, to: destination)
             }
             // Writing a CONNECT reports it (`.connectSent`): the handshake that waits for it is
@@ -307,7 +309,8 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         var flushAuxiliary: [AuxiliarySocket] = []
         while sent < Self.maxDatagramsPerDrain, let destination = endpoint.pollTransmit(now: now, into: &scratch) {
             sent += 1
-            if divertedToServerStream(scratch, to: destination, now: now) { continue }
+            // Relayed packets: the peer, not the server, answers them, and pure ACKs get no answer.
+            if divertedToServerStream(scratch, to: destination, awaitsAnswer: false, now: now) { continue }
             if routed, let index = routes[destination], let socket = auxiliary[index], let aux = socket.udp {
                 aux.enqueue(scratch, to: destination)
                 if !flushAuxiliary.contains(where: { $0 === socket }) { flushAuxiliary.append(socket) }
@@ -323,11 +326,13 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     }
 
     /// Server-bound datagrams go down the fallback stream while it is the chosen path (true);
-    /// otherwise they go over UDP and count towards the silence that opens it.
-    private func divertedToServerStream(_ datagram: ByteBuffer, to destination: NetAddress, now: Instant) -> Bool {
+    /// otherwise they go over UDP, and a request the server answers starts the silence that
+    /// opens the stream. (One-way datagrams did too: a path report or a relayed ACK, never
+    /// answered, opened the fallback 1.5 s later on a healthy path.)
+    private func divertedToServerStream(_ datagram: ByteBuffer, to destination: NetAddress, awaitsAnswer: Bool, now: Instant) -> Bool {
         guard let serverStream, destination == serverStream.server else { return false }
         if serverStream.send(datagram) { return true }
-        serverStream.sentOverUDP(now: now)
+        if awaitsAnswer { serverStream.sentOverUDP(now: now) }
         return false
     }
 

@@ -130,6 +130,31 @@ import Testing
         #expect(client.status == .registered)
     }
 
+    /// Only requests the server answers may start the shell's UDP-silence clock (the TCP
+    /// fallback): a path report is one-way, so on a healthy path it used to open the fallback
+    /// 1.5 s after every link-up.
+    @Test func onlyRequestsAwaitAnAnswer() throws {
+        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+                                         entropy: SeededEntropy(seed: 5), now: .zero)
+        var buffer = ByteBuffer()
+        #expect(client.pollTransmit(now: .zero, into: &buffer) == Self.server)
+        #expect(client.lastTransmitAwaitsAnswer, "HELLO")
+        let peer = ServerPeer()
+        let fresh = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+                                        entropy: SeededEntropy(seed: 6), now: .zero)
+        try Self.register(fresh, peer, token: 9)
+        #expect(fresh.report(sessionID: 1, path: .direct, now: .zero))
+        #expect(fresh.pollTransmit(now: .zero, into: &buffer) == Self.server)
+        guard case .pathReport? = peer.open(try SignalingMessage.parse(buffer)) else { Issue.record("no path report"); return }
+        #expect(!fresh.lastTransmitAwaitsAnswer, "a path report is one-way")
+        // The keepalive, when due, is a request.
+        let due = try #require(fresh.nextDeadline())
+        fresh.handleTimeout(now: due)
+        #expect(fresh.pollTransmit(now: due, into: &buffer) == Self.server)
+        guard case .keepalive? = peer.open(try SignalingMessage.parse(buffer)) else { Issue.record("no keepalive"); return }
+        #expect(fresh.lastTransmitAwaitsAnswer, "keepalive")
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }

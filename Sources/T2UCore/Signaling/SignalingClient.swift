@@ -75,6 +75,10 @@ public final class SignalingClient {
     private var keepaliveDue: Instant?
     private var requests: [UInt32: PendingRequest] = [:]
     private var outbox: [(SignalingMessage, NetAddress)] = []
+    /// The datagram `pollTransmit` returned last is a request the server answers (HELLO,
+    /// REGISTER, keepalive, query, CONNECT, probe), not a one-way report or acknowledgement: only
+    /// such a datagram left unanswered says UDP to the server is lost.
+    public private(set) var lastTransmitAwaitsAnswer = false
     private var events: [SignalingClientEvent] = []
     private var eventHead = 0
     /// Introductions already reported, with the time seen (re-sent INTRODUCEs are only acked).
@@ -290,10 +294,12 @@ public final class SignalingClient {
     /// Writes the next datagram into `buffer` (cleared first), like `Connection.pollTransmit`.
     public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         buffer.clear()
+        lastTransmitAwaitsAnswer = false
         while !outbox.isEmpty {
             let (message, destination) = outbox.removeFirst()
             if write(message, into: &buffer) { return destination }
         }
+        lastTransmitAwaitsAnswer = true
         if exchange.nextSendAt <= now {
             reportSilence(now: now)
             failOverIfSilent(now: now)
