@@ -202,11 +202,10 @@ private final class NetCheckRun: UDPDatagramSink {
         let primaryPort = sockets.first.flatMap { $0.primary.localAddress.port }.map(UInt16.init) ?? 0
         let interfaces = LocalAddresses.subnets().map(\.host)
         let local = interfaces.map { NetAddress(host: $0, port: primaryPort) }
-        var facts: NetCheckReport.PortMappingFacts?
-        if let mapper {
-            let probed = mapper.probe
-            facts = .init(protocols: probed.answered, granted: mapper.mapping)
-            if !probed.settled { mapperNote = "some answers still pending after \(max(options.timeout, Self.portMappingBound).seconds) s" }
+        // A let, not a var: the completion closure below runs concurrently and copies it.
+        let facts = mapper.map { NetCheckReport.PortMappingFacts(protocols: $0.probe.answered, granted: $0.mapping) }
+        if let mapper, !mapper.probe.settled {
+            mapperNote = "some answers still pending after \(max(options.timeout, Self.portMappingBound).seconds) s"
         }
         // Without a second socket the hairpin datagram never left: not tested.
         let hairpin = sockets.contains { $0.hairpin != nil } ? probe.hairpinResult : nil
