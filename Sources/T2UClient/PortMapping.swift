@@ -426,14 +426,13 @@ final class PortMapping: @unchecked Sendable {
 
     private func resume(_ tunnel: TunnelService, until deadline: NIODeadline) {
         let generation = self.generation
-        let stillOurs = { [self] in generation == self.generation && !self.closed && self.current === tunnel }
         let connection = tunnel.connection
         // Where the device was registered (CONNECT lists it first): an idle device may not have
         // noticed the restart, and the server nudges it there.
         let deviceAddress = connectResult?.deviceCandidates.first ?? reflexive
         core.connect(request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID,
                      resumeAddress: deviceAddress) { [self] result in
-            guard stillOurs() else { resuming = false; return }
+            guard isOurs(generation, tunnel) else { resuming = false; return }
             if case .success(let answer) = result, answer.online {
                 resuming = false
                 logger.info("relay session resumed", metadata: ["port": "\(localPort)", "session": "\(answer.sessionID)"])
@@ -446,10 +445,16 @@ final class PortMapping: @unchecked Sendable {
                 return
             }
             _ = core.loop.scheduleTask(in: Self.resumeRetry) { [self] in
-                guard stillOurs() else { resuming = false; return }
+                guard isOurs(generation, tunnel) else { resuming = false; return }
                 resume(tunnel, until: deadline)
             }
         }
+    }
+
+    /// The resume of `tunnel` begun in `generation` still applies. A method, not a closure the
+    /// callbacks share: the scheduled task is @Sendable and copies only the values it checks.
+    private func isOurs(_ generation: Int, _ tunnel: TunnelService) -> Bool {
+        generation == self.generation && !closed && current === tunnel
     }
 
     // MARK: status, rates, close
