@@ -16,9 +16,9 @@ import Darwin
     /// A fresh directory under /tmp.
     static func temporaryDirectory() throws -> String {
         var template = Array("/tmp/t2u-device-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        try #require(made != nil)
-        return String(cString: template)
+        // The name is read through mkdtemp's pointer (String(cString:) of an array is deprecated).
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+        return try #require(made)
     }
 
     func options(state: String) -> DeviceAgentOptions {
