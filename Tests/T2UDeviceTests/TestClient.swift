@@ -39,7 +39,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
-    func poll<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping () -> T?) async throws -> T {
+    func poll<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?) async throws -> T {
         for _ in 0..<Int(seconds * 50) {
             if let value = try await driver.eventLoop.submit(body).get() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
@@ -73,11 +73,13 @@ final class TestClient: @unchecked Sendable {
         let query = try await query(uuid)
         guard query.online, let address = query.publicAddress else { throw DeviceTestError.offline(uuid) }
         let key = query.publicKey
-        let connection = try await driver.eventLoop.submit {
-            try self.driver.connect(to: SocketAddress(address), remoteStaticKey: key, password: password.map { Array($0.utf8) })
+        // The connection belongs to the loop: it leaves the loop only bound to it.
+        let (connectionID, connection) = try await driver.eventLoop.submit {
+            let connection = try self.driver.connect(to: SocketAddress(address), remoteStaticKey: key, password: password.map { Array($0.utf8) })
+            return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: self.driver.eventLoop))
         }.get()
-        _ = try await connectResult(uuid, connectionID: connection.localConnectionID)
-        return try await driver.eventLoop.submit { TunnelService(driver: self.driver, connection: connection) }.get()
+        _ = try await connectResult(uuid, connectionID: connectionID)
+        return try await driver.eventLoop.submit { TunnelService(driver: self.driver, connection: connection.value) }.get()
     }
 
     func close() async {

@@ -40,7 +40,7 @@ final class SignalingAgent: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
-    func await<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping () -> T?) async throws -> T {
+    func await<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?) async throws -> T {
         for _ in 0..<Int(seconds * 50) {
             if let value = try await driver.eventLoop.submit(body).get() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
@@ -117,14 +117,16 @@ enum AgentTestError: Error { case timedOut(String) }
             #expect(query.online && query.publicKey == device.identity.publicKey)
             target = SocketAddress(try #require(query.publicAddress))
         }
-        let connection = try await client.driver.eventLoop.submit {
-            try client.driver.connect(to: target, remoteStaticKey: device.identity.publicKey, password: nil)
+        // The connection belongs to the client's loop: it leaves the loop only bound to it.
+        let (connectionID, connection) = try await client.driver.eventLoop.submit {
+            let connection = try client.driver.connect(to: target, remoteStaticKey: device.identity.publicKey, password: nil)
+            return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: client.driver.eventLoop))
         }.get()
-        let result = try await client.connectResult(for: "cam-0001", connectionID: connection.localConnectionID)
+        let result = try await client.connectResult(for: "cam-0001", connectionID: connectionID)
         #expect(result.online)
         #expect(result.devicePublicKey == device.identity.publicKey, "the server must hand out the key the device registered")
         let tunnel = try await client.driver.eventLoop.submit {
-            TunnelService(driver: client.driver, connection: connection)
+            TunnelService(driver: client.driver, connection: connection.value)
         }.get()
         try await tunnel.established.get()
         let local = try await client.driver.eventLoop.flatSubmit {
