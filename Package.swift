@@ -100,3 +100,18 @@ let package = Package(
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )
+
+// scripts/test.sh sets T2U_WARNINGS_AS_ERRORS=1: there a warning in our own targets fails the
+// build. Not by default, so a newer compiler's new warning cannot break a user's build; not for
+// dependencies (-Xswiftc -warnings-as-errors would reach them too, and swiftc refuses it next to
+// the -suppress-warnings SwiftPM gives them).
+if Context.environment["T2U_WARNINGS_AS_ERRORS"] == "1" {
+    for target in package.targets where target.type != .plugin {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+    // Our one C target. Not as cSettings on all: swiftc hands those to its Clang importer (-Xcc),
+    // and the dependencies' C headers would be built with -Werror too.
+    for target in package.targets where target.name == "CT2U" {
+        target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
+    }
+}
