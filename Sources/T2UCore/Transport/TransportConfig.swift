@@ -15,25 +15,21 @@ public struct TransportConfig: Sendable {
 
     /// Receive windows (flow-control credit) start at the initial sizes and double whenever
     /// the reader consumed half of one within two RTTs, up to the max: a long fat path gets
-    /// the window its bandwidth-delay product needs, a slow reader never grows it. With loss a
-    /// hole holds back everything after it until its repair lands, a round trip or two later,
-    /// so a window needs two to three bandwidth-delay products: the defaults cover 1 Gbit/s x
-    /// 200 ms (25 MB) with loss. (Simulated 1 Gbit/s at 160 ms and 1 % loss: 438 Mbit/s with
-    /// half these maxima, the sender waiting for credit; 625 with them.) The connection window
-    /// bounds the receive memory of one connection; all growth comes out of the endpoint's
-    /// `bufferBudget`.
+    /// the window its bandwidth-delay product needs, a slow reader never grows it. The
+    /// defaults reach 1 Gbit/s x 200 ms (25 MB). The connection window bounds the receive
+    /// memory of one connection.
     public var initialStreamWindow: Int = 256 * 1024
-    public var maxStreamWindow: Int = 64 * 1024 * 1024
+    public var maxStreamWindow: Int = 32 * 1024 * 1024
     public var initialConnectionWindow: Int = 1024 * 1024
-    public var maxConnectionWindow: Int = 128 * 1024 * 1024
+    public var maxConnectionWindow: Int = 64 * 1024 * 1024
     /// Bytes an application may queue on one stream at first (unacknowledged bytes count).
     /// The buffer then follows the congestion window (twice it, so the controller and not the
     /// buffer limits a long fat path), up to `maxStreamSendBuffer`.
     public var streamSendBuffer: Int = 1024 * 1024
-    public var maxStreamSendBuffer: Int = 64 * 1024 * 1024
+    public var maxStreamSendBuffer: Int = 32 * 1024 * 1024
     /// Bound on the growth of all send buffers of one connection together (above
     /// `streamSendBuffer` each).
-    public var maxConnectionSendBuffer: Int = 128 * 1024 * 1024
+    public var maxConnectionSendBuffer: Int = 64 * 1024 * 1024
     public var maxConcurrentStreams: Int = 1024
 
     /// Acknowledge at the latest this long after an ack-eliciting packet arrives.
