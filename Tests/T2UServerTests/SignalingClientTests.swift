@@ -155,6 +155,24 @@ import Testing
         #expect(fresh.lastTransmitAwaitsAnswer, "keepalive")
     }
 
+    /// A carrier change (UDP <-> TCP fallback) while registered and idle sends a keepalive at
+    /// once: the server moves our record and relay sessions to the new source only on a sealed
+    /// message from it.
+    @Test func carrierChangeSendsAKeepaliveAtOnce() throws {
+        let client = try SignalingClient(config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
+                                         entropy: SeededEntropy(seed: 7), now: .zero)
+        let peer = ServerPeer()
+        try Self.register(client, peer, token: 4)
+        var buffer = ByteBuffer()
+        let soon = Instant.zero + .milliseconds(5)
+        #expect(client.pollTransmit(now: soon, into: &buffer) == nil, "idle: the keepalive is not due")
+        #expect(try #require(client.nextDeadline()) > soon + .seconds(1))
+        client.retransmitNow(now: soon)
+        #expect(client.nextDeadline() == soon)
+        #expect(client.pollTransmit(now: soon, into: &buffer) == Self.server)
+        guard case .keepalive? = peer.open(try SignalingMessage.parse(buffer)) else { Issue.record("no keepalive"); return }
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }

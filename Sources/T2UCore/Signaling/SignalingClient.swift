@@ -347,8 +347,14 @@ public final class SignalingClient {
 
     /// The way to the server changed (the shell moved its traffic between UDP and a TCP
     /// fallback): what waits for an answer is sent again now instead of after its backoff, since
-    /// the earlier tries were most likely lost on the old way.
+    /// the earlier tries were most likely lost on the old way. Registered, a keepalive goes now
+    /// even if none was due: the new way is a new source address for the server, which moves our
+    /// record, and the relay sessions that follow it, on the first sealed message from there.
+    /// Until then it drops our relayed datagrams as a stranger's.
     public func retransmitNow(now: Instant) {
+        if case .registered = phase, exchange.nextSendAt == .distantFuture {
+            exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+        }
         if exchange.nextSendAt != .distantFuture { exchange.nextSendAt = now }
         for id in requests.keys where requests[id]!.retry.nextSendAt > now { requests[id]!.retry.nextSendAt = now }
     }
