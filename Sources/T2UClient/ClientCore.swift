@@ -93,6 +93,12 @@ final class ClientCore: @unchecked Sendable {
             self.driver.onPunch = { datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
             self.driver.onSendFailure = { failure, _ in self.sendRefused(failure) }
             self.driver.attachSignaling(self.signaling) { self.signalingEvent($0) }
+            self.driver.onServerCarrierChange = { overStream in
+                // Back on UDP: relayed links look for a direct path again (their CONNECT, sealed,
+                // moves our record to the UDP address before the server introduces us with it).
+                guard !overStream else { return }
+                for port in self.ports.values { port.serverReachableOverUDPAgain() }
+            }
             if let streamOptions = self.options.serverStream { try self.driver.attachServerStream(streamOptions) }
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 let now = NIODeadline.now()

@@ -410,6 +410,39 @@ final class PortMapping: @unchecked Sendable {
         }
     }
 
+    // MARK: rediscovery
+
+    /// UDP to the server works again after the TCP/TLS fallback carried our traffic. A link that
+    /// came up relayed while UDP was blocked was introduced to the device with our TCP address,
+    /// so nothing could punch through: a fresh CONNECT (a new session, no new connection), sent
+    /// over UDP, makes the server introduce us to the device again with the UDP address, and path
+    /// discovery runs again inside the same connection: the streams carry on and move to a direct
+    /// path if one validates.
+    func serverReachableOverUDPAgain() {
+        guard !closed, !core.options.directDisabled, let tunnel = current, tunnel.connection.state == .established,
+              pathKind(tunnel.connection.peerAddress) == .relay else { return }
+        let generation = self.generation
+        let key = tunnel.connection.peerStaticKey
+        logger.info("UDP works again: looking for a direct path for the relayed link", metadata: ["port": "\(localPort)"])
+        core.connect(request.uuid, connectionID: core.driver.endpoint.unusedConnectionID()) { [self] result in
+            guard isOurs(generation, tunnel), pathKind(tunnel.connection.peerAddress) == .relay else { return }
+            guard case .success(let answer) = result, answer.online, answer.devicePublicKey == key else {
+                logger.info("no new introduction to the device; the link stays relayed", metadata: [
+                    "port": "\(localPort)", "answer": "\(result)",
+                ])
+                return
+            }
+            endTraversal()
+            // The relay verdict came from a blocked network; it must not skip the NAT strategies.
+            core.traversalMemory.forgetRelayOnly(for: request.uuid)
+            connectResult = answer
+            reflexive = answer.deviceCandidates.first
+            // The new session's outcome is reported as well (the server counts it per session).
+            outcomeReported = false
+            startTraversal()
+        }
+    }
+
     // MARK: relay resume
 
     /// The server has no relay session for the device side `deviceConnectionID` (it restarted).

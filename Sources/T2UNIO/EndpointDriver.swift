@@ -39,6 +39,9 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     /// Called for every traversal punch (first byte 0x10) with the socket it arrived on
     /// (0 main, else auxiliary); the transport never sees punches.
     public var onPunch: ((ByteBuffer, NetAddress, Int) -> Void)?
+    /// Called when server traffic moves between UDP and the TCP/TLS fallback (true: now on the
+    /// fallback), after the signaling client was told to retransmit.
+    public var onServerCarrierChange: ((Bool) -> Void)?
     /// Called when the kernel refused a datagram to an address (already counted and logged
     /// by the socket), with the socket index (0 main): mark that candidate or path failed.
     /// The socket, the other destinations and the transport carry on regardless.
@@ -142,7 +145,10 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         stream.onChange = { [unowned self] in self.requestStep() }
         stream.onProbe = { [unowned self] server in self.probeServerOverUDP(server) }
         // Tries lost on the old way go again at once on the new one.
-        stream.onCarrierChange = { [unowned self] _ in self.signaling?.retransmitNow(now: Self.now()) }
+        stream.onCarrierChange = { [unowned self] overStream in
+            self.signaling?.retransmitNow(now: Self.now())
+            self.onServerCarrierChange?(overStream)
+        }
         serverStream = stream
         requestStep()
     }

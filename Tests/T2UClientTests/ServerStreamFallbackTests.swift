@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 import T2UClient
 import T2UCore
 import T2UDevice
@@ -66,6 +67,80 @@ import Testing
             #expect(after.datagramsReceived > 1000 && after.datagramsSent > 1000, "the relayed datagrams crossed the streams: \(after)")
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             print("figure: 1 MiB echo over the relay on TCP/TLS (loopback, debug build) in \(elapsed): \(Int(2 * 8 / seconds)) Mbit/s both ways")
+        } catch {
+            await client.shutdown()
+            await device.shutdown()
+            throw error
+        }
+        await client.shutdown()
+        await device.shutdown()
+        await echo.stop()
+        try? await clientGroup.shutdownGracefully()
+        try await runner.shutdown()
+        try? await group.shutdownGracefully()
+    }
+
+    /// A link that came up over the relay while the client's UDP was blocked (its relay on the
+    /// TCP fallback, the device introduced to the client's TCP address) moves to a direct path
+    /// once UDP works again, inside the same connection: a TCP connection through the port
+    /// carries on across the move, byte-exact.
+    @Test func relayedLinkGoesDirectWhenUDPReturns() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (runner, tcpPort) = try await startServerWithTCPFallback(group: group)
+        let udpPort = try #require(runner.listening.main.first?.port)
+        let echo = EchoService()
+        try await echo.start()
+        var deviceOptions = DeviceAgentOptions(uuid: "cam-udp-returns", server: "127.0.0.1", serverPort: UInt16(udpPort))
+        deviceOptions.discoveryAddress = nil
+        let device = try DeviceAgent(options: deviceOptions)
+        try await device.start()
+
+        // Every UDP datagram the client sends is refused while `blocked` (as behind a firewall).
+        let blocked = Mutex(true)
+        var options = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(udpPort))
+        options.knownDevices = .memory
+        options.firstRetryDelay = .milliseconds(200)
+        options.retryInterval = .seconds(1)
+        var streamOptions = ServerStreamOptions(port: tcpPort)
+        streamOptions.selector.openAfter = .milliseconds(300)
+        streamOptions.selector.probeInterval = .milliseconds(500)
+        options.serverStream = streamOptions
+        options.sendFaultInjector = { _ in blocked.withLock { $0 } ? EPERM : nil }
+        let client = try T2UClient(options: options)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await waitUntil("device registered", seconds: 15) { await device.isRegistered() }
+            try await waitUntil("client registered over TCP", seconds: 15) { await client.status() == .connected }
+            #expect(await client.serverTransport() == .tcp)
+            let port = try await client.addPort(PortMappingRequest(uuid: "cam-udp-returns", remotePort: echo.port))
+            try await waitUntil("link up over the relay", seconds: 15) { await client.portStatus(port).0 == .connected }
+            #expect(await client.portStatus(port).1?.relayed == true)
+
+            let first = pattern(256 << 10, seed: 3), second = pattern(256 << 10, seed: 4)
+            let tcp = try await ClientBootstrap(group: clientGroup).connect(host: "127.0.0.1", port: Int(port)) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+            try await tcp.executeThenClose { inbound, outbound in
+                var chunks = inbound.makeAsyncIterator()
+                func echoed(_ payload: ByteBuffer) async throws -> ByteBuffer {
+                    try await outbound.write(payload)
+                    var received = ByteBuffer()
+                    while received.readableBytes < payload.readableBytes, let chunk = try await chunks.next() {
+                        received.writeImmutableBuffer(chunk)
+                    }
+                    return received
+                }
+                #expect(try await echoed(first) == first, "echoed over the relay on TCP")
+                // Past the discovery window (`PortMapping.traversalWindow`, 5 s): the first
+                // discovery has given up and remembered the relay, as it does behind a real block.
+                try await Task.sleep(for: .seconds(6))
+                #expect(await client.portStatus(port).1?.relayed == true)
+                blocked.withLock { $0 = false }
+                try await waitUntil("client back on UDP", seconds: 15) { await client.serverTransport() == .udp }
+                try await waitUntil("link moved off the relay", seconds: 20) { await client.portStatus(port).1?.relayed == false }
+                #expect(await client.portStatus(port).0 == .connected)
+                #expect(try await echoed(second) == second, "the same TCP connection carries on after the move")
+            }
         } catch {
             await client.shutdown()
             await device.shutdown()

@@ -136,6 +136,10 @@ import Testing
         #expect(memory.recall("CAM", now: .zero + memory.relayRetryAfter) == nil)
         #expect(memory.recall("DOOR", now: .zero + .seconds(3600)) == .birthday)
         #expect(memory.recall("OTHER", now: .zero) == nil)
+        memory.forgetRelayOnly(for: "CAM")
+        memory.forgetRelayOnly(for: "DOOR")
+        #expect(memory.recall("CAM", now: .zero + .seconds(10)) == nil, "a relay verdict is dropped")
+        #expect(memory.recall("DOOR", now: .zero) == .birthday, "what worked stays")
     }
 
     @Test func stopAndWindowEndThePlan() {

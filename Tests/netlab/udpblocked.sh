@@ -9,8 +9,9 @@
 #             mapped port work, the link is relayed over TCP, data byte-exact; the throughput is
 #             printed (FIGURE udpblocked ...)
 #   unblock   UDP dropped at the start, let through again mid-transfer: the client leaves TCP
-#             for UDP (its log says so) and the transfer stays byte-exact; whether the link then
-#             moved to a direct path is printed
+#             for UDP (its log says so), is introduced to the device again with its UDP address,
+#             and the link moves from the relay to a direct path inside the same connection; the
+#             transfer stays byte-exact, without a break
 # Exit 1 naming the failed cases (with their logs). Root only.
 #
 #   udpblocked.sh [--only LIST]    LIST: comma-separated case names (default: all)
@@ -92,8 +93,10 @@ case_unblock() {
     check_end
     local paths
     paths="$(check_field "$line" paths)"
-    summary[unblock]="back to UDP=$back, paths=$paths"
-    [ "$back" = 1 ] && [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ]
+    local final
+    final="$(check_field "$line" path)"
+    summary[unblock]="back to UDP=$back, paths=$paths, final path=$final"
+    [ "$back" = 1 ] && [ "$(check_field "$line" ok)" = 1 ] && [ "$(check_field "$line" breaks)" = 0 ] && [ "$final" = direct ]
 }
 
 run_cases udpblocked case case_ "${selected[@]}"

@@ -33,4 +33,10 @@ public struct TraversalMemory: Sendable {
     }
 
     public func entry(for peer: String) -> Entry? { entries[peer] }
+
+    /// A relay-only verdict that no longer holds (our own network changed: UDP came back) is
+    /// dropped; a strategy that worked stays.
+    public mutating func forgetRelayOnly(for peer: String) {
+        if entries[peer]?.strategy == .relayOnly { entries[peer] = nil }
+    }
 }
