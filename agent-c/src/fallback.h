@@ -54,7 +54,7 @@ typedef struct {
 
 /* Called with each datagram; with (NULL, 0) once, when the upgrade is answered. A non-zero
  * return stops the feed (the stream was closed under it). */
-typedef int (*t2u_fb_deliver)(void *ctx, const uint8_t *datagram, size_t len);
+typedef int (*t2u_fb_deliver)(void *ctx, uint8_t *datagram, size_t len);
 /* 0, 1 (stopped by deliver), or -1 with err saying what was wrong (the stream must close). */
 int t2u_fb_feed(t2u_fb_rx *r, const uint8_t *p, size_t n, t2u_fb_deliver deliver, void *ctx, char *err, size_t errcap);
 

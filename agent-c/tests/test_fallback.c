@@ -108,7 +108,7 @@ typedef struct {
     int order_ok;
 } sink;
 
-static int collect(void *ctx, const uint8_t *d, size_t n) {
+static int collect(void *ctx, uint8_t *d, size_t n) {
     sink *s = ctx;
     if (!d) {
         s->upgrades++;
@@ -224,6 +224,6 @@ int main(void) {
     selector();
     parser();
     sender();
-    printf("test_fallback: %d checks, %d failed\n", checks, failures);
+    printf("test_fallback: %d checks, %d failures\n", checks, failures);
     return failures != 0;
 }
