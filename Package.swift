@@ -11,6 +11,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioConcurrency = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
@@ -93,7 +94,7 @@ let package = Package(
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
-        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioSSL, crypto, logging]),
+        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL, crypto, logging]),
         .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioSSL, logging, postgres]),
         .testTarget(name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),

@@ -8,7 +8,8 @@ import NIOSSL
 import T2UCore
 
 /// The server's TCP fallback listener (`tcp-port`): TLS, then an HTTP/1.1 upgrade to `/t2u`,
-/// then 2-byte length-prefixed datagrams. Each connection appears to `ServerCore` as one more
+/// then 2-byte length-prefixed datagrams. The upgrade is also accepted without TLS (the C device
+/// agent's: no TLS library fits a camera's budget); the first byte tells which (`StreamTLSSniffer`). Each connection appears to `ServerCore` as one more
 /// peer address (the TCP peer's address and port), so registration, queries, connects and
 /// relayed data work unchanged; what the core sends to that address goes back down the stream.
 ///
@@ -49,7 +50,7 @@ enum StreamListener {
                     driver.streamConnections += 1
                     channel.closeFuture.whenComplete { _ in driver.streamConnections -= 1 }
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLServerHandler(context: tls))
+                    try sync.addHandler(StreamTLSSniffer(tls: tls))
                     try sync.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
                     try sync.addHandler(StreamPeerHandler(driver: driver, remote: remote, limits: limits))
                 }
@@ -59,7 +60,43 @@ enum StreamListener {
     }
 }
 
-/// One fallback connection on the server, above TLS: checks the upgrade request, then hands
+/// The first bytes of a fallback connection: a TLS record (0x16, a ClientHello) puts TLS in front
+/// of what follows; anything else (the plain `GET /t2u` of the C agent) goes straight to the
+/// upgrade check, with the same bounds and timeouts. Removes itself after the first read.
+/// Plain HTTP passes port-based firewalls but not TLS-inspecting ones; the datagrams inside are
+/// sealed by t2u either way (TLS here is camouflage only, docs/protocol/tcp-fallback.md).
+final class StreamTLSSniffer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    static let tlsHandshakeRecord: UInt8 = 0x16
+    private let tls: NIOSSLContext
+    private var decided = false
+
+    init(tls: NIOSSLContext) { self.tls = tls }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !decided else {
+            context.fireChannelRead(data)
+            return
+        }
+        decided = true
+        // The first read decides (TCP reads are never empty).
+        let bytes = Self.unwrapInboundIn(data)
+        if bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == Self.tlsHandshakeRecord {
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .after(self))
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+        }
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+    }
+}
+
+/// One fallback connection on the server, above TLS (or plain, see `StreamTLSSniffer`): checks the upgrade request, then hands
 /// each datagram to the core as if it came from `remote` over UDP on the main socket.
 final class StreamPeerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer

@@ -44,6 +44,10 @@ typedef struct {
      * dependent (symmetric) and the client's endpoint-independent: 0...512, 0 none (such a
      * client then uses the relay). t2usvr-c's default (--birthday-sockets) is 256. */
     int birthday_sockets;
+    /* The server's TCP fallback port, tried only while UDP to the server goes unanswered
+     * (docs/protocol/tcp-fallback.md; plain HTTP upgrade, no TLS); 0: off. t2usvr-c's default
+     * (--tcp-port) is 443, as the Swift t2usvr's. */
+    uint16_t tcp_port;
     /* Called on the agent's thread at every status change; message is for people. */
     void (*on_status)(void *ctx, int status, const char *message);
     void *ctx;

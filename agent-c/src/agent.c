@@ -12,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "../include/t2u_agent.h"
 #include "crypto.h"
 #include "discovery.h"
+#include "fallback.h"
 #include "forward.h"
 #include "handshake.h"
 #include "transport.h"
@@ -61,6 +63,16 @@ struct t2u_agent {
     int gso_off; /* the kernel refused UDP segmentation offload: one datagram per sendto */
     int ipv6; /* the main socket is dual-stack (AF_INET6, IPv4 as mapped addresses) */
     uint16_t port;
+    /* The TCP fallback to the server (tcp_port 0: off): the selector for path_server (the
+     * signaling client's current server), the stream's socket (-1: none), whether its connect
+     * finished, and by when the upgrade must have been answered. */
+    uint16_t tcp_port;
+    t2u_path path;
+    t2u_addr path_server;
+    int sfd, sconnected;
+    uint64_t sdeadline, sdropped;
+    t2u_fb_rx srx;
+    t2u_fb_tx stx;
     pthread_t thread;
     char *uuid, *extra, *state_path, *rotate_from;
     uint8_t *certificate;
@@ -161,11 +173,14 @@ static void handle_events(t2u_agent *a) {
     }
 }
 
+static int divert(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to, int awaits, uint64_t now);
+
 static void send_pending(t2u_agent *a, uint64_t now) {
     uint8_t out[1500];
     t2u_addr to;
     size_t n;
     for (int i = 0; i < 32 && (n = t2u_sig_poll_transmit(&a->sig, now, out, sizeof out, &to)) > 0; i++) {
+        if (divert(a, out, n, &to, a->sig.awaits, now)) continue;
         struct sockaddr_storage ss;
         socklen_t len;
         t2u_to_sockaddr_on(&to, a->ipv6, &ss, &len);
@@ -191,6 +206,7 @@ static int route_find(const t2u_agent *a, const t2u_addr *to) {
 
 /* Transport datagrams go through the auxiliary socket the peer was last heard on, else the main one. */
 static void send_to(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to) {
+    if (divert(a, p, n, to, 0, 0)) return;
     int r = a->naux ? route_find(a, to) : -1;
     if (r >= 0) send_from(a->aux[a->routes[r].slot].fd, 0, p, n, to);
     else send_from(a->fd, a->ipv6, p, n, to);
@@ -343,6 +359,8 @@ static void transmit(t2u_agent *a, t2u_conn *c, uint64_t now) {
         if (b.used + 2048 > sizeof b.bytes || b.count == T2U_GSO_SEGMENTS) send_burst(a, &b);
         uint8_t *slot = b.bytes + b.used;
         if ((n = t2u_conn_poll_transmit(c, now, slot, 2048, &to)) == 0) break;
+        /* Relayed packets: the peer, not the server, answers them (no silence counted). */
+        if (divert(a, slot, n, &to, 0, now)) continue;
         if (a->naux && route_find(a, &to) >= 0) {
             send_to(a, slot, n, &to);
             continue;
@@ -499,6 +517,11 @@ static uint64_t next_deadline(t2u_agent *a) {
     for (size_t i = 0; i < T2U_PLANS; i++)
         if (t2u_punch_deadline(&a->punches[i]) < deadline) deadline = t2u_punch_deadline(&a->punches[i]);
     if (a->naux && a->aux_check_ms < deadline) deadline = a->aux_check_ms;
+    if (a->tcp_port) {
+        uint64_t d = t2u_path_deadline(&a->path);
+        if (a->sfd >= 0 && a->path.stream == T2U_FB_CONNECTING && a->sdeadline < d) d = a->sdeadline;
+        if (d < deadline) deadline = d;
+    }
     for (size_t i = 0; i < T2U_MAX_CONNECTIONS; i++)
         if (a->conns[i].conn) {
             uint64_t d = t2u_conn_next_deadline(a->conns[i].conn);
@@ -523,6 +546,25 @@ static void route_note(t2u_agent *a, const t2u_addr *from, int slot, uint64_t no
     a->routes[r].used = now | 1;
 }
 
+/* One datagram (n >= 1) from `from`: over UDP, or down the server's TCP stream. */
+static void dispatch(t2u_agent *a, uint8_t *buf, size_t n, const t2u_addr *from, uint64_t now) {
+    if (a->relay_only && buf[0] < 0x20 && !t2u_addr_equal(from, t2u_sig_server(&a->sig))) return;
+    if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, from))
+        t2u_sig_receive(&a->sig, buf, n, from, now);
+    else if (buf[0] == 0x01)
+        handle_initiation(a, buf, n, from, now);
+    else if ((buf[0] == 0x04 || buf[0] == 0x05) && n >= 18) {
+        uint64_t cid = t2u_be64(buf + 2);
+        for (size_t k = 0; k < T2U_MAX_CONNECTIONS; k++)
+            if (a->conns[k].conn && a->conns[k].conn->local_cid == cid) {
+                t2u_conn_receive(a->conns[k].conn, buf, n, from, now);
+                break;
+            }
+    }
+}
+
+static void fb_udp_heard(t2u_agent *a, uint64_t now);
+
 /* Reads what waits on `fd`: the main socket (slot -1) carries signaling and transport; an
  * auxiliary socket transport only (punches to it are dropped). */
 static void receive(t2u_agent *a, int fd, int slot) {
@@ -538,27 +580,172 @@ static void receive(t2u_agent *a, int fd, int slot) {
         if (slot >= 0) {
             route_note(a, &from, slot, now);
             if (buf[0] >= 0x10) continue;
+        } else if (a->tcp_port && t2u_addr_equal(&from, &a->path_server)) {
+            fb_udp_heard(a, now);
         }
-        if (a->relay_only && buf[0] < 0x20 && !t2u_addr_equal(&from, t2u_sig_server(&a->sig))) continue;
-        if (buf[0] >= 0x20 && buf[0] <= 0x5F && t2u_sig_is_server(&a->sig, &from))
-            t2u_sig_receive(&a->sig, buf, (size_t)n, &from, now);
-        else if (buf[0] == 0x01)
-            handle_initiation(a, buf, (size_t)n, &from, now);
-        else if ((buf[0] == 0x04 || buf[0] == 0x05) && n >= 18) {
-            uint64_t cid = t2u_be64(buf + 2);
-            for (size_t k = 0; k < T2U_MAX_CONNECTIONS; k++)
-                if (a->conns[k].conn && a->conns[k].conn->local_cid == cid) {
-                    t2u_conn_receive(a->conns[k].conn, buf, (size_t)n, &from, now);
-                    break;
-                }
+        dispatch(a, buf, (size_t)n, &from, now);
+    }
+}
+
+/* ---- The TCP fallback's shell: the selector's actions on a non-blocking socket. ---- */
+
+/* Server-bound datagrams go down the stream while it carries them (1: taken, queued or dropped
+ * when its buffer is full); otherwise over UDP, and one the server answers starts the silence
+ * that opens the stream. */
+static int divert(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to, int awaits, uint64_t now) {
+    if (!a->tcp_port || !t2u_addr_equal(to, &a->path_server)) return 0;
+    if (a->path.carries) {
+        if (t2u_fb_queue(&a->stx, p, n, 1) != 0) a->sdropped++;
+        return 1;
+    }
+    if (awaits) t2u_path_sent_udp(&a->path, now);
+    return 0;
+}
+
+static void fb_close(t2u_agent *a) {
+    if (a->sfd >= 0) close(a->sfd);
+    a->sfd = -1;
+    a->sconnected = 0;
+    a->srx.upgraded = a->srx.matched = 0;
+    a->srx.have = a->stx.off = a->stx.len = 0;
+}
+
+/* The stream failed or closed: UDP again, retried later; tries lost on it go again at once. */
+static void fb_lost(t2u_agent *a, uint64_t now) {
+    int carried = a->path.carries;
+    fb_close(a);
+    t2u_path_stream_down(&a->path, now);
+    if (carried) t2u_sig_retransmit_now(&a->sig, now);
+}
+
+static void fb_open(t2u_agent *a, uint64_t now) {
+    char host[64], req[128];
+    t2u_addr target = a->path_server;
+    target.port = a->tcp_port;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    t2u_to_sockaddr(&target, &ss, &len);
+    t2u_addr_str(&target, host, sizeof host);
+    t2u_log(T2U_LOG_NOTICE, "no answer from the server over UDP: trying TCP to %s", host);
+    fb_close(a);
+    a->sfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (a->sfd >= 0) setsockopt(a->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (a->sfd < 0 || (connect(a->sfd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)) {
+        t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s failed: %s", host, strerror(errno));
+        fb_lost(a, now);
+        return;
+    }
+    a->sdeadline = now + 10000; /* the server's own bound on the upgrade */
+    t2u_fb_queue(&a->stx, (const uint8_t *)req, t2u_fb_request(req, sizeof req, host), 0);
+}
+
+static void fb_act(t2u_agent *a, uint64_t now) {
+    int act;
+    while ((act = t2u_path_poll_action(&a->path)) != 0) {
+        if (act == T2U_FB_OPEN) fb_open(a, now);
+        else if (act == T2U_FB_CLOSE) fb_close(a);
+        else { /* a HELLO over UDP: the server answers it (a CHALLENGE, ignored), telling UDP works again */
+            uint8_t hello[64];
+            size_t n = t2u_write_hello(hello, sizeof hello, (uint32_t)t2u_random_u64() | 1, T2U_ROLE_DEVICE);
+            send_from(a->fd, a->ipv6, hello, n, &a->path_server);
         }
     }
 }
 
+static void fb_udp_heard(t2u_agent *a, uint64_t now) {
+    if (a->path.unanswered_since == T2U_FB_NEVER && a->path.stream == T2U_FB_IDLE) return;
+    int carried = a->path.carries;
+    t2u_path_received_udp(&a->path, now);
+    fb_act(a, now);
+    if (!carried) return;
+    t2u_log(T2U_LOG_NOTICE, "UDP to the server answers again: leaving the TCP fallback");
+    t2u_sig_retransmit_now(&a->sig, now);
+}
+
+/* A datagram down the stream, as if from the server over UDP; (NULL, 0): the upgrade answered. */
+static int fb_deliver(void *ctx, uint8_t *d, size_t n) {
+    t2u_agent *a = ctx;
+    uint64_t now = now_ms();
+    if (d) {
+        dispatch(a, d, n, &a->path_server, now);
+        return 0;
+    }
+    t2u_path_stream_up(&a->path, now);
+    fb_act(a, now);
+    if (a->sfd < 0) return 1; /* UDP answered first: closed */
+    t2u_log(T2U_LOG_NOTICE, "server traffic now goes over TCP (UDP to the server is silent)");
+    t2u_sig_retransmit_now(&a->sig, now);
+    return 0;
+}
+
+/* Writes what is queued; -1 when the connection broke. */
+static int fb_flush(t2u_agent *a) {
+    while (a->sfd >= 0 && a->sconnected && a->stx.off < a->stx.len) {
+        ssize_t w = send(a->sfd, a->stx.buf + a->stx.off, a->stx.len - a->stx.off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+        a->stx.off += (size_t)w;
+    }
+    if (a->stx.off == a->stx.len) a->stx.off = a->stx.len = 0;
+    return 0;
+}
+
+static void fb_service(t2u_agent *a, short revents, uint64_t now) {
+    static __thread uint8_t buf[16384];
+    char err[160], host[64];
+    t2u_addr target = a->path_server;
+    target.port = a->tcp_port;
+    t2u_addr_str(&target, host, sizeof host);
+    if (!a->sconnected && revents) {
+        int e = 0;
+        socklen_t elen = sizeof e;
+        getsockopt(a->sfd, SOL_SOCKET, SO_ERROR, &e, &elen);
+        if (e) {
+            t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s failed: %s", host, strerror(e));
+            fb_lost(a, now);
+            return;
+        }
+        a->sconnected = 1;
+    }
+    for (int i = 0; i < 8 && a->sfd >= 0 && revents & (POLLIN | POLLHUP | POLLERR); i++) {
+        ssize_t n = recv(a->sfd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+        if (n <= 0) {
+            t2u_log(T2U_LOG_NOTICE, "TCP stream to the server %s: %s", host, n ? strerror(errno) : "closed by the server");
+            fb_lost(a, now);
+            return;
+        }
+        if (t2u_fb_feed(&a->srx, buf, (size_t)n, fb_deliver, a, err, sizeof err) < 0) {
+            t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s: %s; closing it", host, err);
+            fb_lost(a, now);
+            return;
+        }
+    }
+    if (fb_flush(a) != 0) {
+        t2u_log(T2U_LOG_NOTICE, "TCP stream to the server %s: %s", host, strerror(errno));
+        fb_lost(a, now);
+    }
+}
+
+/* Follows the signaling client's server, fires the selector's deadline and the upgrade's. */
+static void fb_step(t2u_agent *a, uint64_t now) {
+    if (!t2u_addr_equal(&a->path_server, t2u_sig_server(&a->sig))) { /* failover: start over for the new one */
+        fb_close(a);
+        t2u_path_init(&a->path);
+        a->path_server = *t2u_sig_server(&a->sig);
+    }
+    if (a->sfd >= 0 && a->path.stream == T2U_FB_CONNECTING && now >= a->sdeadline) {
+        t2u_log(T2U_LOG_WARNING, "TCP stream to the server: no upgrade within 10 s");
+        fb_lost(a, now);
+    }
+    if (t2u_path_deadline(&a->path) <= now) t2u_path_timeout(&a->path, now);
+    fb_act(a, now);
+}
+
 static void *run(void *arg) {
     t2u_agent *a = arg;
-    /* main, wake, the streams' TCP sockets, discovery, auxiliary sockets */
-    enum { STREAM_FDS = T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS, CAP = 3 + STREAM_FDS + T2U_BIRTHDAY_SOCKETS_MAX };
+    /* main, wake, the streams' TCP sockets, discovery, the server's TCP stream, auxiliary sockets */
+    enum { STREAM_FDS = T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS, CAP = 4 + STREAM_FDS + T2U_BIRTHDAY_SOCKETS_MAX };
     struct pollfd fds[CAP];
     short events[STREAM_FDS];
     int aux_slot[T2U_BIRTHDAY_SOCKETS_MAX];
@@ -566,29 +753,36 @@ static void *run(void *arg) {
     for (;;) {
         uint64_t now = now_ms();
         t2u_sig_handle_timeout(&a->sig, now);
+        if (a->tcp_port) fb_step(a, now);
         send_pending(a, now);
         handle_events(a);
         send_punches(a, now_ms());
         service_connections(a, now, fds, events, &nfds, 2 + STREAM_FDS);
         release_aux(a, now);
+        if (fb_flush(a) != 0) {
+            t2u_log(T2U_LOG_NOTICE, "TCP stream to the server: %s", strerror(errno));
+            fb_lost(a, now);
+        }
         uint64_t deadline = next_deadline(a);
         now = now_ms();
         int timeout = deadline == T2U_NEVER ? 60000 : deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
         fds[0] = (struct pollfd){a->fd, POLLIN, 0};
         fds[1] = (struct pollfd){a->wake[0], POLLIN, 0};
         fds[nfds] = (struct pollfd){a->discovering ? a->discovery.fd : -1, POLLIN, 0};
-        int total = nfds + 1;
+        fds[nfds + 1] = (struct pollfd){a->sfd, (short)(POLLIN | (!a->sconnected || a->stx.off < a->stx.len ? POLLOUT : 0)), 0};
+        int total = nfds + 2;
         for (int slot = 0; slot < T2U_BIRTHDAY_SOCKETS_MAX && a->naux; slot++)
             if (a->aux[slot].fd >= 0) {
-                aux_slot[total - nfds - 1] = slot;
+                aux_slot[total - nfds - 2] = slot;
                 fds[total++] = (struct pollfd){a->aux[slot].fd, POLLIN, 0};
             }
         if (poll(fds, (nfds_t)total, timeout) < 0 && errno != EINTR) break;
         if (fds[1].revents) break;
         if (fds[nfds].revents & POLLIN) t2u_discovery_service(&a->discovery, now_ms());
-        for (int f = nfds + 1; f < total; f++)
-            if (fds[f].revents & POLLIN) receive(a, fds[f].fd, aux_slot[f - nfds - 1]);
+        for (int f = nfds + 2; f < total; f++)
+            if (fds[f].revents & POLLIN) receive(a, fds[f].fd, aux_slot[f - nfds - 2]);
         if (fds[0].revents & POLLIN) receive(a, a->fd, -1);
+        if (fds[nfds + 1].revents && a->sfd >= 0) fb_service(a, fds[nfds + 1].revents, now_ms());
     }
     return NULL;
 }
@@ -602,6 +796,7 @@ static void free_agent(t2u_agent *a) {
             free(a->conns[i].conn);
         }
     if (a->fd >= 0) close(a->fd);
+    if (a->sfd >= 0) close(a->sfd);
     for (int i = 0; i < T2U_BIRTHDAY_SOCKETS_MAX; i++)
         if (a->aux[i].fd >= 0) close(a->aux[i].fd);
     if (a->discovering) close(a->discovery.fd);
@@ -629,7 +824,7 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
-    a->fd = a->wake[0] = a->wake[1] = -1;
+    a->fd = a->wake[0] = a->wake[1] = a->sfd = -1;
     for (int i = 0; i < T2U_BIRTHDAY_SOCKETS_MAX; i++) a->aux[i].fd = -1;
     t2u_traversal_config_default(&a->traversal);
     if (c->birthday_sockets < 0 || c->birthday_sockets > T2U_BIRTHDAY_SOCKETS_MAX) {
@@ -731,6 +926,9 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
     a->port = t2u_from_sockaddr((struct sockaddr *)&bind_addr, &bound) == 0 ? bound.port : 0;
     sc.ncandidates = t2u_local_candidates(a->port, &sc.servers[0], sc.candidates, T2U_MAX_CANDIDATES);
     if (t2u_sig_init(&a->sig, &sc, now_ms(), err, errcap) != 0) goto fail;
+    a->tcp_port = c->tcp_port;
+    t2u_path_init(&a->path);
+    a->path_server = *t2u_sig_server(&a->sig);
     if (c->discovery_port) {
         if (t2u_discovery_start(&a->discovery, c->discovery_group ? c->discovery_group : "239.255.75.50", c->discovery_port,
                                 a->uuid, a->port, now_ms(), err, errcap) != 0)
@@ -744,9 +942,9 @@ t2u_agent *t2u_agent_start(const t2u_agent_config *c, char *err, size_t errcap) 
         goto fail;
     }
     t2u_hex_encode(hex, a->sig.cfg.identity_pub, 32);
-    t2u_log(T2U_LOG_INFO, "device agent started: uuid %s udp %s:%u server %s (%zu in list) publicKey %s", a->uuid,
-            a->ipv6 ? "[::]" : "0.0.0.0", a->port,
-            t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf), a->sig.cfg.nservers, hex);
+    t2u_log(T2U_LOG_INFO, "device agent started: uuid %s udp %s:%u server %s (%zu in list) tcp fallback port %u publicKey %s",
+            a->uuid, a->ipv6 ? "[::]" : "0.0.0.0", a->port, t2u_addr_str(t2u_sig_server(&a->sig), buf, sizeof buf),
+            a->sig.cfg.nservers, a->tcp_port, hex);
     if (pthread_create(&a->thread, NULL, run, a) != 0) {
         snprintf(err, errcap, "cannot start the agent thread");
         goto fail;

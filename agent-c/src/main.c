@@ -34,9 +34,11 @@ static const char usage[] =
     "introduction when this device's NAT is symmetric and the client's a cone.\n"
     "--log-format text|json: log lines on stderr as text, or one JSON object per line (time,\n"
     "level, label, source, message).\n"
-    "Differences from the Swift t2usvr: no TCP/TLS fallback (--tcp-port takes only 0, off; the\n"
-    "Swift agent defaults to 443); no router port mapping (PCP, NAT-PMP, UPnP-IGD), so\n"
-    "--no-port-mapping is accepted and changes nothing.\n";
+    "--tcp-port N: the server's TCP fallback port (default 443; 0: never), tried only when UDP to\n"
+    "the server goes unanswered.\n"
+    "Differences from the Swift t2usvr: the TCP fallback is a plain HTTP upgrade, without TLS;\n"
+    "no router port mapping (PCP, NAT-PMP, UPnP-IGD), so --no-port-mapping is accepted and\n"
+    "changes nothing.\n";
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) {
@@ -75,7 +77,7 @@ int main(int argc, char **argv) {
     const char *log_format = "text";
     const char *allow[64];
     size_t nallow = 0;
-    uint16_t port = 0, udp_port = 0, discovery_port = 7011;
+    uint16_t port = 0, udp_port = 0, discovery_port = 7011, tcp_port = 443;
     int birthday_sockets = 256;
     int print_key = 0, rotate = 0, no_discovery = 0;
     char err[512];
@@ -119,13 +121,8 @@ int main(int argc, char **argv) {
         else if (strcmp(name, "--log-level") == 0) level = value;
         else if (strcmp(name, "--log-format") == 0) log_format = value;
         else if (strcmp(name, "--tcp-port") == 0) {
-            uint16_t tcp_port;
             if (parse_port(value, &tcp_port) != 0) return fail("invalid --tcp-port '%s'", value);
-            if (tcp_port != 0)
-                return fail("--tcp-port %s: this C agent has no TCP/TLS fallback to the server (only UDP); give "
-                            "--tcp-port 0, or run the Swift t2usvr where UDP to the server may be blocked", value);
-        }
-        else if (strcmp(name, "--udp-port") == 0) {
+        } else if (strcmp(name, "--udp-port") == 0) {
             if (parse_port(value, &udp_port) != 0) return fail("invalid --udp-port '%s'", value);
         } else if (strcmp(name, "--discovery-port") == 0) {
             if (parse_port(value, &discovery_port) != 0) return fail("invalid --discovery-port '%s'", value);
@@ -174,6 +171,7 @@ int main(int argc, char **argv) {
     c.discovery_port = no_discovery ? 0 : discovery_port;
     c.log_level = log_level;
     c.birthday_sockets = birthday_sockets;
+    c.tcp_port = tcp_port;
 
     static char password_buf[1025];
     if (password) {

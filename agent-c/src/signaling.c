@@ -421,6 +421,7 @@ static void fail_over_if_silent(t2u_sig *s, uint64_t now) {
 
 size_t t2u_sig_poll_transmit(t2u_sig *s, uint64_t now, uint8_t *out, size_t cap, t2u_addr *to) {
     *to = *t2u_sig_server(s);
+    s->awaits = 0; /* INTRODUCE_ACKs and NAT probes: no answer from the main port */
     if (s->outbox_count) {
         size_t n = s->phase == T2U_PHASE_REGISTERED ? seal(s, s->outbox[0].msg, s->outbox[0].len, out, cap) : 0;
         memmove(&s->outbox[0], &s->outbox[1], (s->outbox_count - 1) * sizeof s->outbox[0]);
@@ -430,6 +431,7 @@ size_t t2u_sig_poll_transmit(t2u_sig *s, uint64_t now, uint8_t *out, size_t cap,
     if (s->exchange.next_send_at <= now) fail_over_if_silent(s, now);
     *to = *t2u_sig_server(s);
     if (s->exchange.next_send_at <= now) {
+        s->awaits = 1;
         switch (s->phase) {
         case T2U_PHASE_HELLO:
             back_off(s, &s->exchange, now);
@@ -448,12 +450,17 @@ size_t t2u_sig_poll_transmit(t2u_sig *s, uint64_t now, uint8_t *out, size_t cap,
             }
         }
     }
+    s->awaits = 0;
     if (s->phase == T2U_PHASE_REGISTERED && s->probing && s->probe.next_send_at <= now && s->probe_deadline > now) {
         back_off(s, &s->probe, now);
         *to = t2u_sig_observation(s);
         return t2u_write_probe(out, cap, s->probe.request_id);
     }
     return 0;
+}
+
+void t2u_sig_retransmit_now(t2u_sig *s, uint64_t now) {
+    if (s->exchange.next_send_at != T2U_NEVER && s->exchange.next_send_at > now) s->exchange.next_send_at = now;
 }
 
 uint64_t t2u_sig_next_deadline(const t2u_sig *s) {

@@ -98,6 +98,7 @@ typedef struct {
     t2u_sig_event events[16];
     size_t event_head, event_count;
     uint64_t ignored, failovers, refusals;
+    int awaits; /* the datagram t2u_sig_poll_transmit last returned is one the server answers */
 } t2u_sig;
 
 /* 0, or -1 when the configuration breaks a wire bound (err says which). */
@@ -107,6 +108,8 @@ void t2u_sig_receive(t2u_sig *s, const uint8_t *p, size_t len, const t2u_addr *f
 /* The next datagram to send, or 0. */
 size_t t2u_sig_poll_transmit(t2u_sig *s, uint64_t now, uint8_t *out, size_t cap, t2u_addr *to);
 void t2u_sig_handle_timeout(t2u_sig *s, uint64_t now);
+/* The pending exchange goes again now (server traffic moved between UDP and the TCP stream). */
+void t2u_sig_retransmit_now(t2u_sig *s, uint64_t now);
 uint64_t t2u_sig_next_deadline(const t2u_sig *s);
 int t2u_sig_poll_event(t2u_sig *s, t2u_sig_event *ev);
 const t2u_addr *t2u_sig_server(const t2u_sig *s);

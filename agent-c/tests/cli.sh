@@ -42,10 +42,14 @@ run 0 CAM-CLI 127.0.0.1 7000 --state "$work/key" --print-public-key --tcp-port 0
 grep -Eq '^[0-9a-f]{64}$' "$work/out" || fail "--print-public-key printed no key"
 run 0 CAM-CLI 127.0.0.1 7000 --state="$work/key" --print-public-key --tcp-port=0 --log-format=text --rotate-key
 
+# --tcp-port: 0...65535 (0: no TCP fallback), as t2usvr's UInt16.
+run 0 CAM-CLI 127.0.0.1 7000 --state "$work/key" --print-public-key --tcp-port 443
+run 0 CAM-CLI 127.0.0.1 7000 --state "$work/key" --print-public-key --tcp-port=65535
+for bad in x -1 65536 ""; do
+    run 1 CAM-CLI 127.0.0.1 7000 --tcp-port "$bad"
+    grep -q "invalid --tcp-port" "$work/out" || fail "--tcp-port '$bad' not explained"
+done
 # What this agent does not have is refused, saying what is missing and where it is.
-run 1 CAM-CLI 127.0.0.1 7000 --tcp-port 443
-grep -q "no TCP/TLS fallback" "$work/out" && grep -q "Swift t2usvr" "$work/out" || fail "--tcp-port 443 not explained"
-run 1 CAM-CLI 127.0.0.1 7000 --tcp-port x
 run 1 CAM-CLI 127.0.0.1 7000 --log-format xml
 grep -q "use text or json" "$work/out" || fail "--log-format xml not explained"
 run 1 CAM-CLI 127.0.0.1 7000 --birthday-sockets 513

@@ -5,7 +5,8 @@
 # `t2u search` against a device agent, the C one or the Swift one, with the same assertions
 # (issue 12: the C agent's behaviour against the Swift agent's, on the same tests): registration
 # and identity, failover, IPv6, the transport handshake with the password, data both ways on the
-# direct path and through the relay, LAN discovery, IPv6 targets and the allow policy.
+# direct path and through the relay, LAN discovery, IPv6 targets and the allow policy, the TCP
+# fallback to the server where UDP is blocked (and back to UDP).
 #   tests/interop.sh [AGENT]      AGENT_KIND=c (default): AGENT default build/t2usvr-c
 #                                 AGENT_KIND=swift:       AGENT default $T2U_BIN/t2usvr
 # Env: T2U_BIN (Swift t2u-server, t2u, t2usvr; default /tmp/t2u-main-bin), AGENT_RUNNER (e.g.
@@ -329,4 +330,55 @@ grep -q 127.0.0.2 "$work/echo-accepts" || fail "the echo saw no connection to 12
 check 7 2001:db8:6::1 | grep -q "^CHECK ok=0 .* bytes=0 " || fail "IPv6 target outside --allow was not refused"
 stop_pid "$a12_pid"
 say "targets: [::1] and ::ffff:127.0.0.2 (allowed) echoed; 127.0.0.3 and [2001:db8:6::1]:7 outside --allow refused"
+
+# 13. The TCP fallback (docs/protocol/tcp-fallback.md): a server with --tcp-port. The C agent
+#     speaks the upgrade without TLS, the Swift one with TLS: the server takes both on that port.
+#     The agent reaches the server's UDP port only through a "firewall" (tests/udp-gate.py) that
+#     drops everything until opened. Blocked: the agent registers over TCP, and a client gets a
+#     byte-exact relayed transfer through it. Opened: the agent's UDP probe is answered, it
+#     goes back to UDP (closes the stream) and a relayed transfer works again. A second agent
+#     given the real UDP port and the TCP port never opens the stream.
+FBPORT=$((BASE + 70)) # and +71, its observation port
+FBTCP=$((BASE + 72))
+GATE=$((BASE + 73))
+FBADMIN=$((BASE + 92))
+"$T2U_BIN/t2u-server" --port "$FBPORT" --tcp-port "$FBTCP" --bind 127.0.0.1 --key-file "$work/server.key" \
+    --admin "127.0.0.1:$FBADMIN" --keepalive 5 --log-level debug >"$work/server-fb.log" 2>&1 &
+pids+=($!)
+PORT=$FBPORT ADMIN=$FBADMIN
+wait_for 10 curl -sf "127.0.0.1:$ADMIN/status" || fail "the TCP fallback t2u-server did not start"
+python3 tests/udp-gate.py "$GATE" "$FBPORT" "$work/gate-open" "$work/gate.log" 300 &
+pids+=($!)
+start_agent a13 CAM-C13 127.0.0.1 "$GATE" "$KEY" --tcp-port "$FBTCP" --no-discovery
+wait_for 20 online CAM-C13 || fail "the agent did not register over TCP (UDP blocked)"
+grep -q "server traffic now goes over TCP" "$work/a13.log" || fail "online, but the agent never said it moved to TCP"
+grep -q "TCP fallback stream opened" "$work/server-fb.log" || fail "the server saw no fallback stream"
+say "UDP to the server blocked: registered over TCP (port $FBTCP)"
+relay_bytes="$(status_value relay_bytes)"
+forward_to_sink fallback-tcp CAM-C13 $((BASE + 86)) --relay-only
+transfer fallback-tcp $((BASE + 86)) relay
+kill "$fwd"; wait "$fwd" 2>/dev/null || true
+value_above relay_bytes $((relay_bytes + 2 * $(stat -c %s "$work/blob"))) ||
+    fail "fallback: the server relayed $(($(status_value relay_bytes) - relay_bytes)) bytes, less than the transfer"
+grep -q "UDP to the server answers again" "$work/a13.log" && fail "left TCP while UDP was still blocked"
+# UDP opens: the agent's next probe (every 5 s) is answered; back to UDP, where the next
+# keepalive moves its registration (the gate logs sealed datagrams passing).
+: >"$work/gate-open"
+wait_for 15 grep -q "UDP to the server answers again" "$work/a13.log" || fail "the agent did not go back to UDP"
+wait_for 15 grep -q "^sealed" "$work/gate.log" || fail "no sealed signaling over UDP after going back"
+online CAM-C13 >/dev/null || fail "not online after going back to UDP"
+forward_to_sink fallback-udp CAM-C13 $((BASE + 87)) --relay-only
+transfer fallback-udp $((BASE + 87)) relay
+kill "$fwd"; wait "$fwd" 2>/dev/null || true
+[ "$(grep -c "server traffic now goes over TCP" "$work/a13.log")" = 1 ] || fail "the agent went back to TCP with UDP open"
+stop_pid "$a13_pid"
+say "UDP opened: back to UDP (stream closed), relayed transfer over UDP"
+# UDP works from the start: the stream is never opened.
+start_agent a14 CAM-C14 127.0.0.1 "$FBPORT" "$KEY" --tcp-port "$FBTCP" --no-discovery
+wait_for 15 online CAM-C14 || fail "agent a14 not online"
+sleep 4 # beyond the 1.5 s after which a silent UDP would open the stream
+grep -q "trying TCP" "$work/a14.log" && fail "the stream was opened although UDP answers"
+[ "$(grep -c "TCP fallback stream opened" "$work/server-fb.log")" = 1 ] || fail "a second fallback stream was opened"
+stop_pid "$a14_pid"
+say "UDP answering: no stream opened"
 say "PASS ($AGENT)"
