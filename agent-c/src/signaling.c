@@ -459,7 +459,11 @@ size_t t2u_sig_poll_transmit(t2u_sig *s, uint64_t now, uint8_t *out, size_t cap,
     return 0;
 }
 
+/* Registered, a keepalive goes at once even if none was due: the new way is a new source for the
+ * server, which moves our record (and the relay sessions that follow it) on the first sealed
+ * message from there, and drops our relayed datagrams as a stranger's until then. */
 void t2u_sig_retransmit_now(t2u_sig *s, uint64_t now) {
+    keepalive_now(s, now);
     if (s->exchange.next_send_at != T2U_NEVER && s->exchange.next_send_at > now) s->exchange.next_send_at = now;
 }
 

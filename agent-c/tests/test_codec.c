@@ -341,6 +341,17 @@ static void test_signaling_client(void) {
     t2u_sig_receive(&s, reply, rn, &s2, now);
     CHECK(s.exchange.next_send_at == T2U_NEVER);
 
+    /* A carrier change (UDP <-> TCP fallback) while idle: a keepalive at once (the server moves
+     * our record to the new source only on a sealed message from there); its ACK settles it. */
+    t2u_sig_retransmit_now(&s, now + 100);
+    CHECK(t2u_sig_next_deadline(&s) == now + 100);
+    n = t2u_sig_poll_transmit(&s, now + 100, out, sizeof out, &to);
+    CHECK(n == 17 + 18 + 16 && server_open(&srv, out, n, inner) == 0 && inner[0] == T2U_KEEPALIVE);
+    memcpy(ack + 1, inner + 1, 4);
+    rn = server_seal(&srv, ack, sizeof ack, reply);
+    t2u_sig_receive(&s, reply, rn, &s2, now + 100);
+    CHECK(s.exchange.next_send_at == T2U_NEVER);
+
     /* INTRODUCE: acked (sealed), reported once; a replayed copy is dropped. */
     uint8_t intro[] = {T2U_INTRODUCE, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6, 1, 4, 198, 51, 100, 1, 0x1f, 0x40, 0};
     rn = server_seal(&srv, intro, sizeof intro, reply);
