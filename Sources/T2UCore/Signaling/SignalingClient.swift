@@ -239,9 +239,7 @@ public final class SignalingClient {
             events.append(.relayUnknown(cid))
             // The server restarted, most likely: a keepalive now finds out whether it still
             // knows our channel (`unknownSession` -> register again) instead of at the next one.
-            if case .registered = phase, exchange.nextSendAt == .distantFuture {
-                exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
-            }
+            keepaliveNow(now: now)
         default:
             // Channel messages in clear are not from the server we registered with.
             ignore()
@@ -352,9 +350,7 @@ public final class SignalingClient {
     /// record, and the relay sessions that follow it, on the first sealed message from there.
     /// Until then it drops our relayed datagrams as a stranger's.
     public func retransmitNow(now: Instant) {
-        if case .registered = phase, exchange.nextSendAt == .distantFuture {
-            exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
-        }
+        keepaliveNow(now: now)
         if exchange.nextSendAt != .distantFuture { exchange.nextSendAt = now }
         for id in requests.keys where requests[id]!.retry.nextSendAt > now { requests[id]!.retry.nextSendAt = now }
     }
@@ -380,10 +376,7 @@ public final class SignalingClient {
         if case .registered = phase {
             if let due = keepaliveDue, due <= now {
                 keepaliveDue = now + keepaliveInterval
-                // A keepalive still being retransmitted keeps its count of tries.
-                if exchange.nextSendAt == .distantFuture {
-                    exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
-                }
+                keepaliveNow(now: now)
             }
             if exchange.sends > config.keepaliveRetries, exchange.nextSendAt <= now {
                 // The server stopped answering: it may have restarted, or our NAT mapping changed.
@@ -436,6 +429,13 @@ public final class SignalingClient {
         }
     }
 
+    /// Registered and no keepalive in flight: one goes now. One still being retransmitted keeps
+    /// its count of tries (that count is how a silent server is noticed).
+    private func keepaliveNow(now: Instant) {
+        guard case .registered = phase, exchange.nextSendAt == .distantFuture else { return }
+        exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
+    }
+
     private func setStatus(_ new: Status) {
         guard new != status else { return }
         status = new
@@ -453,9 +453,7 @@ public final class SignalingClient {
         guard behavior != nat else { return }
         nat = behavior
         events.append(.natBehavior(behavior))
-        if case .registered = phase, exchange.nextSendAt == .distantFuture {
-            exchange = Retry(requestID: newRequestID(), nextSendAt: now, interval: config.initialRetransmit)
-        }
+        keepaliveNow(now: now)
     }
 
     private func newRequestID() -> UInt32 {
