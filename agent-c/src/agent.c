@@ -690,18 +690,22 @@ static int fb_flush(t2u_agent *a) {
     return 0;
 }
 
+/* The stream's target as text, for its log lines (only formatted when one is written). */
+static const char *fb_target(const t2u_agent *a, char *host, size_t cap) {
+    t2u_addr target = a->path_server;
+    target.port = a->tcp_port;
+    return t2u_addr_str(&target, host, cap);
+}
+
 static void fb_service(t2u_agent *a, short revents, uint64_t now) {
     static __thread uint8_t buf[16384];
     char err[160], host[64];
-    t2u_addr target = a->path_server;
-    target.port = a->tcp_port;
-    t2u_addr_str(&target, host, sizeof host);
     if (!a->sconnected && revents) {
         int e = 0;
         socklen_t elen = sizeof e;
         getsockopt(a->sfd, SOL_SOCKET, SO_ERROR, &e, &elen);
         if (e) {
-            t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s failed: %s", host, strerror(e));
+            t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s failed: %s", fb_target(a, host, sizeof host), strerror(e));
             fb_lost(a, now);
             return;
         }
@@ -711,18 +715,20 @@ static void fb_service(t2u_agent *a, short revents, uint64_t now) {
         ssize_t n = recv(a->sfd, buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
         if (n <= 0) {
-            t2u_log(T2U_LOG_NOTICE, "TCP stream to the server %s: %s", host, n ? strerror(errno) : "closed by the server");
+            const char *why = n ? strerror(errno) : "closed by the server"; /* before anything else sets errno */
+            t2u_log(T2U_LOG_NOTICE, "TCP stream to the server %s: %s", fb_target(a, host, sizeof host), why);
             fb_lost(a, now);
             return;
         }
         if (t2u_fb_feed(&a->srx, buf, (size_t)n, fb_deliver, a, err, sizeof err) < 0) {
-            t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s: %s; closing it", host, err);
+            t2u_log(T2U_LOG_WARNING, "TCP stream to the server %s: %s; closing it", fb_target(a, host, sizeof host), err);
             fb_lost(a, now);
             return;
         }
     }
     if (fb_flush(a) != 0) {
-        t2u_log(T2U_LOG_NOTICE, "TCP stream to the server %s: %s", host, strerror(errno));
+        const char *why = strerror(errno);
+        t2u_log(T2U_LOG_NOTICE, "TCP stream to the server %s: %s", fb_target(a, host, sizeof host), why);
         fb_lost(a, now);
     }
 }
