@@ -9,9 +9,10 @@ import T2UCore
 
 /// The server's TCP fallback listener (`tcp-port`): TLS, then an HTTP/1.1 upgrade to `/t2u`,
 /// then 2-byte length-prefixed datagrams. The upgrade is also accepted without TLS (the C device
-/// agent's: no TLS library fits a camera's budget); the first byte tells which (`StreamTLSSniffer`). Each connection appears to `ServerCore` as one more
-/// peer address (the TCP peer's address and port), so registration, queries, connects and
-/// relayed data work unchanged; what the core sends to that address goes back down the stream.
+/// agent's: no TLS library fits a camera's budget); the first byte tells which
+/// (`StreamTLSSniffer`). Each connection appears to `ServerCore` as one more peer address (the
+/// TCP peer's address and port), so registration, queries, connects and relayed data work
+/// unchanged; what the core sends to that address goes back down the stream.
 ///
 /// Bounded everywhere an attacker can reach: connections (`maxConnections`, beyond which new
 /// ones are closed at once), time to finish TLS and the upgrade (`upgradeTimeout`), silence
@@ -96,8 +97,9 @@ final class StreamTLSSniffer: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// One fallback connection on the server, above TLS (or plain, see `StreamTLSSniffer`): checks the upgrade request, then hands
-/// each datagram to the core as if it came from `remote` over UDP on the main socket.
+/// One fallback connection on the server, above TLS (or plain, see `StreamTLSSniffer`): checks
+/// the upgrade request, then hands each datagram to the core as if it came from `remote` over
+/// UDP on the main socket.
 final class StreamPeerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -72,12 +72,7 @@ import Testing
             await device.shutdown()
             throw error
         }
-        await client.shutdown()
-        await device.shutdown()
-        await echo.stop()
-        try? await clientGroup.shutdownGracefully()
-        try await runner.shutdown()
-        try? await group.shutdownGracefully()
+        try await Self.stop(client, device, echo, clientGroup, runner, group)
     }
 
     /// A link that came up over the relay while the client's UDP was blocked (its relay on the
@@ -146,6 +141,12 @@ import Testing
             await device.shutdown()
             throw error
         }
+        try await Self.stop(client, device, echo, clientGroup, runner, group)
+    }
+
+    /// Stops what a test started, the agents first (they talk to the server).
+    static func stop(_ client: T2UClient, _ device: DeviceAgent, _ echo: EchoService, _ clientGroup: EventLoopGroup,
+                     _ runner: ServerRunner, _ group: EventLoopGroup) async throws {
         await client.shutdown()
         await device.shutdown()
         await echo.stop()

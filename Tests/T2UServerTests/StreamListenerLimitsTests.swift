@@ -45,17 +45,26 @@ import Testing
         }
     }
 
-    @Test func connectionsBeyondTheLimitAndOversizedFramesAreClosed() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// A server on 127.0.0.1 (OS-chosen ports) with its TCP fallback; `adjust` changes the options
+    /// first. Returns it and the fallback's port.
+    static func startServer(group: MultiThreadedEventLoopGroup, adjust: (inout ServerRunner.Options) -> Void = { _ in }) async throws
+        -> (ServerRunner, Int) {
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
         options.port = 0
         options.tcpPort = 0
-        options.streamLimits.maxConnections = 1
-        options.streamLimits.maxFrame = 1500
+        adjust(&options)
         let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
         try await runner.start()
-        let port = try #require(runner.streamAddress?.port)
+        return (runner, try #require(runner.streamAddress?.port))
+    }
+
+    @Test func connectionsBeyondTheLimitAndOversizedFramesAreClosed() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (runner, port) = try await Self.startServer(group: group) {
+            $0.streamLimits.maxConnections = 1
+            $0.streamLimits.maxFrame = 1500
+        }
 
         let first = try await Self.connect(port: port, group: group)
         try await first.executeThenClose { inbound, outbound in

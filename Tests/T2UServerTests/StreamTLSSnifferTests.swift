@@ -87,13 +87,7 @@ import Testing
     /// request 404, as over TLS.
     @Test func plainUpgradeOnTheListener() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var options = ServerRunner.Options()
-        options.bindHost = "127.0.0.1"
-        options.port = 0
-        options.tcpPort = 0
-        let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
-        try await runner.start()
-        let port = try #require(runner.streamAddress?.port)
+        let (runner, port) = try await StreamListenerLimitsTests.startServer(group: group)
 
         func exchange(_ request: [UInt8]) async throws -> String {
             let stream = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
