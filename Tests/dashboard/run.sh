@@ -80,10 +80,10 @@ ECHO="$(waitfor "$WORK/echo.log" 's/^echo listening \([0-9]*\)$/\1/p')" || fail 
 "$BIN/t2usvr" --extra 'model=<img src=x onerror=alert(2)>' --no-discovery "$UUID" 127.0.0.1 "$MAIN" "$KEY" >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
-    curl -fsS --max-time 5 "$URL/status" | grep -q '"devices_online":1' && break
+    grep -q '"devices_online":1' <<<"$(curl -fsS --max-time 5 "$URL/status")" && break
     sleep 0.2
 done
-curl -fsS --max-time 5 "$URL/status" | grep -q '"devices_online":1' || fail "the device did not register"
+grep -q '"devices_online":1' <<<"$(curl -fsS --max-time 5 "$URL/status")" || fail "the device did not register"
 if [ -n "$DB_URL" ]; then
     "$BIN/t2u-server" --bind 127.0.0.1 --port 0 --key-file "$WORK/server2.key" --server-id dash-2 "${DB_ARGS[@]}" \
         >"$WORK/server2.log" 2>&1 &

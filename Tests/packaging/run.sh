@@ -111,7 +111,7 @@ for binary in t2u-server t2usvr t2u; do
 done
 in_root sh -n /usr/share/t2u-agent/openwrt/t2usvr.init || fail "procd script syntax"
 in_root bash -n /usr/share/bash-completion/completions/t2u || fail "bash completion syntax"
-gzip -dc "$R/usr/share/man/man1/t2usvr.1.gz" | grep -q '^\.SH SYNOPSIS' || fail "t2usvr man page"
+grep -q '^\.SH SYNOPSIS' <<<"$(gzip -dc "$R/usr/share/man/man1/t2usvr.1.gz")" || fail "t2usvr man page"
 step "files in place; all libraries resolve in the root; --version $VERSION on the installed programs"
 
 # --- the units: systemd's checker on the installed units (paths moved into the root, since the
