@@ -45,6 +45,9 @@ final class PortMapping: @unchecked Sendable {
     private var attemptStartedAt = NIODeadline.now()
     private var retryDelay: TimeAmount
     private var retryTask: Scheduled<Void>?
+    /// While the link rides the relay: the next look for a direct path, and the wait after it.
+    private var relayedRetryTask: Scheduled<Void>?
+    private var relayedRetryDelay: TimeAmount
     private var meter: RateMeter
     private var closed = false
     /// A relay resume is in flight (one at a time).
@@ -69,6 +72,7 @@ final class PortMapping: @unchecked Sendable {
         self.request = request
         self.listener = listener
         self.retryDelay = .nanoseconds(core.options.firstRetryDelay.value)
+        self.relayedRetryDelay = .nanoseconds(core.options.relayedLinkRetry.value)
         self.meter = RateMeter(now: .now())
     }
 
@@ -283,6 +287,7 @@ final class PortMapping: @unchecked Sendable {
             if let peer = current?.connection.peerAddress, pathKind(peer) == .relay {
                 self.traversal?.settled(on: nil)
                 reportOutcome(.relay)
+                scheduleRelayedRetry()
             }
         }
         let delay = core.options.pathDiscoveryDelay
@@ -309,6 +314,12 @@ final class PortMapping: @unchecked Sendable {
         let millis = millisSinceAttemptStart
         logger.info("path changed", metadata: ["port": "\(localPort)", "peer": "\(address)", "path": "\(kind)", "ms": "\(millis)"])
         core.emit(.pathChanged(localPort: localPort, relayed: kind == .relay, lan: kind == .lan, millis: millis))
+        if kind == .relay {
+            // A direct path went silent and the connection fell back: look again later.
+            scheduleRelayedRetry()
+        } else {
+            cancelRelayedRetry()
+        }
         stopTraversalIfSettled()
     }
 
@@ -395,6 +406,7 @@ final class PortMapping: @unchecked Sendable {
         if !linkCameUp { reportOutcome(nil) }
         generation += 1
         endTraversal()
+        cancelRelayedRetry()
         if let pending { _ = pending.close() }
         pending = nil
         status = code
@@ -414,27 +426,54 @@ final class PortMapping: @unchecked Sendable {
 
     /// UDP to the server works again after the TCP/TLS fallback carried our traffic. A link that
     /// came up relayed while UDP was blocked was introduced to the device with our TCP address,
-    /// so nothing could punch through: a fresh CONNECT (a new session, no new connection), sent
-    /// over UDP, makes the server introduce us to the device again with the UDP address, and path
-    /// discovery runs again inside the same connection: the streams carry on and move to a direct
-    /// path if one validates.
+    /// so nothing could punch through: look again at once, the relay verdict forgotten.
     func serverReachableOverUDPAgain() {
+        lookForDirectPath(because: "UDP works again", forgetRelayVerdict: true)
+    }
+
+    /// The next look for a direct path of a relayed link: after `relayedLinkRetry`, then twice as
+    /// long each time up to `relayedLinkRetryMax`. What kept it relayed may be gone without a sign
+    /// on our side: the device's UDP came back, a router was replaced or granted a mapping.
+    private func scheduleRelayedRetry() {
+        guard relayedRetryTask == nil, core.options.relayedLinkRetry > .zero, !core.options.directDisabled, !closed else { return }
+        let delay = relayedRetryDelay
+        relayedRetryDelay = min(relayedRetryDelay * 2, .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
+        let generation = self.generation
+        relayedRetryTask = core.loop.scheduleTask(in: delay) { [self] in
+            relayedRetryTask = nil
+            guard generation == self.generation else { return }
+            lookForDirectPath(because: "the link has been relayed for a while", forgetRelayVerdict: false)
+        }
+    }
+
+    private func cancelRelayedRetry() {
+        relayedRetryTask?.cancel()
+        relayedRetryTask = nil
+        relayedRetryDelay = .nanoseconds(core.options.relayedLinkRetry.value)
+    }
+
+    /// A fresh CONNECT (a new session, no new connection), sent over UDP, makes the server
+    /// introduce us to the device again with the addresses both sides have now, and path
+    /// discovery runs again inside the same connection: the streams carry on and move to a
+    /// direct path if one validates. A remembered relay verdict (`TraversalMemory`, 5 min) keeps
+    /// a periodic look to the cheap candidates; `forgetRelayVerdict` runs every NAT strategy.
+    private func lookForDirectPath(because why: String, forgetRelayVerdict: Bool) {
         guard !closed, !core.options.directDisabled, let tunnel = current, tunnel.connection.state == .established,
               pathKind(tunnel.connection.peerAddress) == .relay else { return }
         let generation = self.generation
         let key = tunnel.connection.peerStaticKey
-        logger.info("UDP works again: looking for a direct path for the relayed link", metadata: ["port": "\(localPort)"])
+        logger.info("looking for a direct path for the relayed link", metadata: ["port": "\(localPort)", "why": "\(why)"])
         core.connect(request.uuid, connectionID: core.driver.endpoint.unusedConnectionID()) { [self] result in
             guard isOurs(generation, tunnel), pathKind(tunnel.connection.peerAddress) == .relay else { return }
             guard case .success(let answer) = result, answer.online, answer.devicePublicKey == key else {
                 logger.info("no new introduction to the device; the link stays relayed", metadata: [
                     "port": "\(localPort)", "answer": "\(result)",
                 ])
+                scheduleRelayedRetry()
                 return
             }
             endTraversal()
-            // The relay verdict came from a blocked network; it must not skip the NAT strategies.
-            core.traversalMemory.forgetRelayOnly(for: request.uuid)
+            if forgetRelayVerdict { core.traversalMemory.forgetRelayOnly(for: request.uuid) }
             connectResult = answer
             reflexive = answer.deviceCandidates.first
             // The new session's outcome is reported as well (the server counts it per session).
@@ -537,6 +576,7 @@ final class PortMapping: @unchecked Sendable {
         generation += 1
         retryTask?.cancel()
         retryTask = nil
+        cancelRelayedRetry()
         endTraversal()
         listener.close()
         if let pending { _ = pending.close() }

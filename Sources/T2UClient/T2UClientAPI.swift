@@ -23,6 +23,11 @@ public struct T2UClientOptions: Sendable {
     public var retryInterval: Nanos = .seconds(30)
     /// First retry after a failure comes sooner, then doubles up to `retryInterval`.
     public var firstRetryDelay: Nanos = .seconds(1)
+    /// A link on the relay looks for a direct path again after this (a fresh introduction and
+    /// path discovery inside the same connection: the device's UDP may have come back, a router
+    /// been replaced), then twice as long each time up to `relayedLinkRetryMax`. 0: never.
+    public var relayedLinkRetry: Nanos = .seconds(30)
+    public var relayedLinkRetryMax: Nanos = .seconds(300)
     /// No effect: the initiation rides the relay from the first flight (the first answer wins;
     /// direct paths are probed once the link is up). Kept so existing code still compiles.
     @available(*, deprecated, message: "the handshake goes through the relay from the first flight; remove this setting")

@@ -88,6 +88,7 @@ public final class DeviceAgent: Sendable {
                            password: options.password.map { Array($0.utf8) }),
             entropy: entropy)
         let driver = EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger)
+        driver.sendFaultInjector = options.sendFaultInjector
         var udp = UDPEndpoint.Configuration()
         udp.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         udp.port = Int(options.udpPort)

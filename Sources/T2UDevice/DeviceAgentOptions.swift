@@ -49,6 +49,9 @@ public struct DeviceAgentOptions: Sendable {
     /// TCP/TLS fallback to the server (its `tcp-port`), opened only while UDP to the server goes
     /// unanswered; nil: UDP only.
     public var serverStream: ServerStreamOptions?
+    /// Test seam: an errno to fail this agent's sends to a destination with, as if the kernel
+    /// had refused them (`EndpointDriver.sendFaultInjector`).
+    public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
 
     public init(uuid: String, server: String, serverPort: UInt16, serverKey: String? = nil) {
         self.uuid = uuid

@@ -144,6 +144,58 @@ import Testing
         try await Self.stop(client, device, echo, clientGroup, runner, group)
     }
 
+    /// The same from the device's side: its UDP is blocked, so it registers over TCP and the
+    /// link comes up relayed. The client cannot see the device's UDP come back; its relayed link
+    /// looks for a direct path again on its own (`relayedLinkRetry`) and finds one once the
+    /// device's record is on UDP again.
+    @Test func relayedLinkGoesDirectWhenTheDevicesUDPReturns() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (runner, tcpPort) = try await startServerWithTCPFallback(group: group)
+        let udpPort = try #require(runner.listening.main.first?.port)
+        let echo = EchoService()
+        try await echo.start()
+        let blocked = Mutex(true)
+        var streamOptions = ServerStreamOptions(port: tcpPort)
+        streamOptions.selector.openAfter = .milliseconds(300)
+        streamOptions.selector.probeInterval = .milliseconds(500)
+        var deviceOptions = DeviceAgentOptions(uuid: "cam-device-udp-returns", server: "127.0.0.1", serverPort: UInt16(udpPort))
+        deviceOptions.discoveryAddress = nil
+        deviceOptions.serverStream = streamOptions
+        deviceOptions.sendFaultInjector = { _ in blocked.withLock { $0 } ? EPERM : nil }
+        let device = try DeviceAgent(options: deviceOptions)
+        try await device.start()
+
+        var options = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(udpPort))
+        options.knownDevices = .memory
+        options.firstRetryDelay = .milliseconds(200)
+        options.retryInterval = .seconds(1)
+        options.relayedLinkRetry = .seconds(2)
+        options.relayedLinkRetryMax = .seconds(2)
+        let client = try T2UClient(options: options)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await waitUntil("device registered over TCP", seconds: 15) { await device.isRegistered() }
+            #expect(try await runner.streamCounters().open == 1, "the device on a stream")
+            let port = try await client.addPort(PortMappingRequest(uuid: "cam-device-udp-returns", remotePort: echo.port))
+            try await waitUntil("link up over the relay", seconds: 15) { await client.portStatus(port).0 == .connected }
+            let first = pattern(128 << 10, seed: 5)
+            #expect(try await echoRoundTrip(port: port, payload: first, group: clientGroup) == first)
+            // Past the discovery window and a retry or two: still relayed while the device is blocked.
+            try await Task.sleep(for: .seconds(6))
+            #expect(await client.portStatus(port).1?.relayed == true)
+            blocked.withLock { $0 = false }
+            try await waitUntil("link moved off the relay", seconds: 20) { await client.portStatus(port).1?.relayed == false }
+            #expect(await client.portStatus(port).0 == .connected)
+            let second = pattern(128 << 10, seed: 6)
+            #expect(try await echoRoundTrip(port: port, payload: second, group: clientGroup) == second)
+        } catch {
+            await client.shutdown()
+            await device.shutdown()
+            throw error
+        }
+        try await Self.stop(client, device, echo, clientGroup, runner, group)
+    }
+
     /// Stops what a test started, the agents first (they talk to the server).
     static func stop(_ client: T2UClient, _ device: DeviceAgent, _ echo: EchoService, _ clientGroup: EventLoopGroup,
                      _ runner: ServerRunner, _ group: EventLoopGroup) async throws {
