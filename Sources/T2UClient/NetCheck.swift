@@ -30,7 +30,7 @@ public struct NetCheckOptions: Sendable {
 }
 
 /// `t2u netcheck`: measures this network as the agents see it, without registering. The NIO
-/// shell of `NetCheckProbe` (probe and hairpin sockets per family) plus a one-shot
+/// shell of `NetCheckProbe` (primary and secondary sockets per family) plus a one-shot
 /// `GatewayPortMapper` on the probe socket's port; `NetCheckReport.make` turns it into words.
 public enum NetCheck {
     public static func run(_ options: NetCheckOptions, logger: Logger = Logger(label: "t2u.netcheck")) async throws(T2UClientError) -> NetCheckReport {
@@ -73,8 +73,8 @@ private final class NetCheckRun: UDPDatagramSink {
     private let promise: EventLoopPromise<NetCheckReport>
     private let expectedKey: [UInt8]?
     private let options: NetCheckOptions
-    /// Per family: the probe socket and the hairpin socket.
-    private var sockets: [(primary: UDPEndpoint, hairpin: UDPEndpoint?)] = []
+    /// Per family: the probe socket and the second one (hairpin and filtering tests).
+    private var sockets: [(primary: UDPEndpoint, secondary: UDPEndpoint?)] = []
     private var mapper: GatewayPortMapper?
     private var mapperNote: String?
     private var timer: Scheduled<Void>?
@@ -120,13 +120,13 @@ private final class NetCheckRun: UDPDatagramSink {
         configuration.segmentationOffload = .disabled
         configuration.receiveOffload = .disabled
         let bound = NIOLoopBound(run, eventLoop: loop)
-        // Probe and hairpin sockets for each family the servers use; a family that cannot bind
+        // Primary and secondary sockets for each family the servers use; a family that cannot bind
         // (no IPv6 on this host) is left out and its servers show as unreachable.
         let binds = hosts.map { host -> EventLoopFuture<(UDPEndpoint, UDPEndpoint?)?> in
             configuration.host = host
-            let hairpinConfiguration = configuration
+            let secondaryConfiguration = configuration
             return UDPEndpoint.bind(on: loop, configuration: configuration, sink: run, logger: logger).flatMap { primary in
-                UDPEndpoint.bind(on: loop, configuration: hairpinConfiguration, sink: bound.value, logger: logger)
+                UDPEndpoint.bind(on: loop, configuration: secondaryConfiguration, sink: bound.value, logger: logger)
                     .map { (primary, Optional($0)) }
                     .recover { _ in (primary, nil) }
             }.map { Optional($0) }.recover { error in
@@ -136,7 +136,7 @@ private final class NetCheckRun: UDPDatagramSink {
         }
         return EventLoopFuture.whenAllSucceed(binds, on: loop).flatMap { pairs in
             let run = bound.value
-            run.sockets = pairs.compactMap { $0.map { (primary: $0.0, hairpin: $0.1) } }
+            run.sockets = pairs.compactMap { $0.map { (primary: $0.0, secondary: $0.1) } }
             guard !run.sockets.isEmpty else {
                 return loop.makeFailedFuture(T2UClientError.invalidArgument("netcheck: no UDP socket could be opened"))
             }
@@ -183,7 +183,7 @@ private final class NetCheckRun: UDPDatagramSink {
         let now = EndpointDriver.now()
         for transmit in probe.poll(now: now) {
             let family = sockets.first { $0.primary.localAddress.isIPv6 == transmit.to.isIPv6 }
-            guard let endpoint = transmit.socket == .primary ? family?.primary : family?.hairpin else { continue }
+            guard let endpoint = transmit.socket == .primary ? family?.primary : family?.secondary else { continue }
             endpoint.enqueue(transmit.bytes, to: transmit.to)
             endpoint.flush()
         }
@@ -191,7 +191,7 @@ private final class NetCheckRun: UDPDatagramSink {
         let mapperDone = mapper.map { $0.probe.settled } ?? (mapperNote != nil || !options.portMapping)
         if probesDone && (mapperDone || NIODeadline.now() >= gatewayDeadline) { return finish() }
         timer?.cancel()
-        let next = probesDone ? now + .milliseconds(50) : min(probe.nextDeadline() ?? now + .milliseconds(50), now + .milliseconds(50))
+        let next = probesDone ? now + .milliseconds(50) : min(probe.nextDeadline(after: now), now + .milliseconds(50))
         let bound = NIOLoopBound(self, eventLoop: loop)
         timer = loop.scheduleTask(in: .nanoseconds(max(0, (next - now).value))) { bound.value.step() }
     }
@@ -208,9 +208,9 @@ private final class NetCheckRun: UDPDatagramSink {
             mapperNote = "some answers still pending after \(max(options.timeout, Self.portMappingBound).seconds) s"
         }
         // Without a second socket the hairpin datagram never left: not tested.
-        let hairpin = sockets.contains { $0.hairpin != nil } ? probe.hairpinResult : nil
+        let hairpin = sockets.contains { $0.secondary != nil } ? probe.hairpinResult : nil
         let (servers, note, key) = (probe.servers, mapperNote, expectedKey)
-        var closing: [EventLoopFuture<Void>] = sockets.flatMap { [$0.primary.close()] + ($0.hairpin.map { [$0.close()] } ?? []) }
+        var closing: [EventLoopFuture<Void>] = sockets.flatMap { [$0.primary.close()] + ($0.secondary.map { [$0.close()] } ?? []) }
         if let mapper { closing.append(mapper.stop(grace: .milliseconds(500))) }
         let promise = self.promise
         let tcpChecks = self.tcpChecks
@@ -227,7 +227,7 @@ private final class NetCheckRun: UDPDatagramSink {
     func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
         guard !finished else { return }
         let isPrimary = sockets.contains { $0.primary === endpoint }
-        probe.receive(datagram, from: address, socket: isPrimary ? .primary : .hairpin, now: EndpointDriver.now())
+        probe.receive(datagram, from: address, socket: isPrimary ? .primary : .secondary, now: EndpointDriver.now())
     }
 
     func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) { step() }

@@ -52,7 +52,9 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
     public var mapping: Mapping
     /// For an endpoint-dependent NAT: "sequential (+1)" (predictable) or "random".
     public var portAllocation: String?
-    /// Filtering is not measurable yet: a server answers only from the port that was probed.
+    /// The NAT's filtering behaviour (RFC 4787 §5), from the first server that measured it:
+    /// "endpoint-independent or address-dependent" (an answer from a server port we never wrote
+    /// to came in), "address-and-port-dependent" (it did not), or "not measured (why)".
     public var filtering: String
     /// A datagram from a second socket to our mapped address came back through the NAT; nil:
     /// not tested (no server answered).
@@ -142,7 +144,7 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         var report = NetCheckReport(
             servers: rows, udp: rows.contains { $0.udpReachable },
             behindNAT: behindNAT, mapping: Mapping(nat), portAllocation: portAllocation,
-            filtering: "not measured (a server answers only from the port probed)",
+            filtering: filteringWords(order.map { servers[$0].filtering.verdict }),
             hairpinning: hairpin, portMappingChecked: portMapping != nil,
             portMappingProtocols: GatewayProtocol.allCases.filter { portMapping?.protocols.contains($0) == true }.map(\.rawValue),
             portMappingGranted: portMapping?.granted.map { "\($0)" }, portMappingNote: portMappingNote,
@@ -170,6 +172,17 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         return report
     }
 
+    /// The first measured verdict in words; else why none was measured.
+    static func filteringWords(_ verdicts: [NetCheckProbe.FilteringResult.Verdict]) -> String {
+        if let measured = verdicts.first(where: { $0 == .portIndependent || $0 == .portDependent }) {
+            return measured == .portIndependent ? "endpoint-independent or address-dependent" : "address-and-port-dependent"
+        }
+        if verdicts.contains(.serverLacksTest) {
+            return "not measured (the server answers only from the port probed: upgrade t2u-server)"
+        }
+        return "not measured (no server answered the test's probes)"
+    }
+
     /// The closing sentence: what works, what the NAT means for direct links, what helps.
     static func verdict(_ r: NetCheckReport, nat: NATBehavior, tcpPort: Int? = nil) -> String {
         var parts: [String] = []
@@ -194,7 +207,14 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         case .none:
             parts.append("no NAT (a server saw this host's own address): peers can reach it directly if no firewall drops them")
         case .endpointIndependent:
-            parts.append("NAT maps one public port for all destinations (endpoint-independent, cone): direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones")
+            switch r.filtering {
+            case "endpoint-independent or address-dependent":
+                parts.append("NAT maps one public port for all destinations (endpoint-independent, cone) and lets in any port of a host it wrote to: direct links work with cone peers and with symmetric ones")
+            case "address-and-port-dependent":
+                parts.append("NAT maps one public port for all destinations (endpoint-independent, cone) but lets in only the exact address and port it wrote to (port-restricted): direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones")
+            default:
+                parts.append("NAT maps one public port for all destinations (endpoint-independent, cone): direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones")
+            }
         case .endpointDependent:
             let how = nat.predictableDelta != nil ? "sequential ports, predictable" : "random ports"
             let need = mapped ? "the port mapping this LAN offers makes it direct with symmetric peers too"

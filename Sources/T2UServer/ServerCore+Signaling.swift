@@ -16,6 +16,13 @@ extension ServerCore {
         case .probe(let id):
             guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
             reply(.probeResult(requestID: id, observed: request.source), to: request, verified: false)
+        case .probeFromOtherPort(let id):
+            // Same answer, from the observation port: netcheck's filtering test. Only asked of the
+            // main port (the observation port refuses it: see `receive`).
+            guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
+            var fromOther = request
+            fromOther.socket = .observation
+            reply(.probeResult(requestID: id, observed: request.source), to: fromOther, verified: false)
         case .register(let m):
             handleRegister(m, request: request, now: now)
         case .keepalive, .query, .connect, .introduceAck, .pathReport:

@@ -9,7 +9,7 @@ import T2UCore
 struct NetCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "netcheck",
-        abstract: "Measure this network as t2u sees it: UDP to each server, the NAT, hairpinning, port mapping, IPv6.",
+        abstract: "Measure this network as t2u sees it: UDP to each server, the NAT's mapping and filtering, hairpinning, port mapping, IPv6.",
         discussion: """
             Without registering, sends a few PROBE requests from one UDP socket to each server's main port and its observation port (main + 1), and prints one line per fact, then a verdict in words:
               server ...: UDP reachable, latency (median of the probes), the address the server sees us as
@@ -18,7 +18,7 @@ struct NetCheckCommand: AsyncParsableCommand {
               port mapping: which of PCP, NAT-PMP, UPnP-IGD answer on this LAN (a 60 s test mapping is asked for and deleted again)
               IPv6: a global IPv6 address on this host; does an IPv6 server answer
               tcp443: does each server's TCP/TLS fallback (--tcp-port, 443; 0: not checked) answer the TLS upgrade the agents use where UDP is blocked
-              filtering: not measured
+              filtering: from a second socket, PROBEs to the main port only, half of them asking for the answer from the observation port: endpoint-independent or address-dependent when that answer comes in (any port of a host we wrote to may answer), address-and-port-dependent when only the others do
             Every probe is bounded by --timeout (the port-mapping probe by at least 1.6 s); the run ends within about that plus half a second.
 
             Exit status: 0 UDP works, 1 no server answered over UDP (even if the TCP/TLS fallback answers), 2 a server stated another key than --key.

@@ -51,6 +51,8 @@ import Testing
         #expect(row.mappedAddress?.hasPrefix("127.0.0.1:") == true && row.observationMappedAddress == row.mappedAddress)
         #expect(report.mapping == .endpointIndependent && report.behindNAT == false)
         #expect(report.hairpinning == true)
+        // The real server answered the flagged PROBE from its observation port, and nothing filters loopback.
+        #expect(report.filtering == "endpoint-independent or address-dependent")
         #expect(row.serverKey == "matches")
         #expect(!report.portMappingChecked && report.portMappingNote == "turned off")
         #expect(report.verdict.hasPrefix("UDP works; no NAT"))

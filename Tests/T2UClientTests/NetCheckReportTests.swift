@@ -48,6 +48,32 @@ import Testing
         #expect(r.lines.contains("port mapping: PCP, UPnP-IGD (granted 203.0.113.5:41000 by UPnP-IGD for 60 s, deleted again)"))
     }
 
+    @Test func filteringFromTheFirstServerThatMeasuredIt() {
+        func server(_ filtering: (control: Int, otherPort: Int, fromProbed: Int)) -> NetCheckProbe.ServerResult {
+            var s = Self.answered(main: 40_000, observed: 40_000)
+            s.filtering = .init()
+            s.filtering.controlSent = 3
+            s.filtering.otherPortSent = 3
+            s.filtering.controlAnswered = filtering.control
+            s.filtering.otherPortAnswered = filtering.otherPort
+            s.filtering.answeredFromProbedPort = filtering.fromProbed
+            return s
+        }
+        let restricted = Self.make([server((3, 0, 0))])
+        #expect(restricted.filtering == "address-and-port-dependent")
+        #expect(restricted.lines.contains("filtering: address-and-port-dependent"))
+        #expect(restricted.verdict.contains("but lets in only the exact address and port it wrote to (port-restricted)"))
+        let open = Self.make([server((3, 1, 0))])
+        #expect(open.filtering == "endpoint-independent or address-dependent")
+        #expect(open.verdict.contains("lets in any port of a host it wrote to: direct links work with cone peers and with symmetric ones"))
+        // An older server first, a measuring one second: the measurement wins.
+        #expect(Self.make([server((3, 0, 3)), server((2, 0, 0))]).filtering == "address-and-port-dependent")
+        #expect(Self.make([server((3, 0, 3))]).filtering == "not measured (the server answers only from the port probed: upgrade t2u-server)")
+        let silent = Self.make([server((0, 0, 0))])
+        #expect(silent.filtering == "not measured (no server answered the test's probes)")
+        #expect(silent.verdict.contains("direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones"))
+    }
+
     @Test func coneNATAndNoNAT() {
         let cone = Self.make([Self.answered(main: 40_000, observed: 40_000)], hairpin: true)
         #expect(cone.mapping == .endpointIndependent && cone.behindNAT == true && cone.hairpinning == true)

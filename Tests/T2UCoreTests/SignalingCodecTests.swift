@@ -39,6 +39,7 @@ enum SignalingSamples {
                          clientPublicAddress: v6, clientCandidates: [v4], relayAllowed: false)),
         .introduceAck(requestID: 14, token: 5, sessionID: 77),
         .probe(requestID: 15),
+        .probeFromOtherPort(requestID: 15),
         .probeResult(requestID: 16, observed: v4),
         .search(requestID: 17, uuid: nil),
         .search(requestID: 18, uuid: "CAM-0001"),
@@ -143,6 +144,20 @@ enum SignalingSamples {
                 }
             }
         }
+    }
+
+    @Test func probeFlagsLiveInTheFirstPaddingByte() throws {
+        let plain = SignalingSamples.bytes(.probe(requestID: 7))
+        let flagged = SignalingSamples.bytes(.probeFromOtherPort(requestID: 7))
+        #expect(plain.count == SignalingLimits.minPaddedRequest && flagged.count == plain.count)
+        #expect(flagged[5] == 0x01 && plain[5] == 0x00 && flagged[6...] == plain[6...])
+        // Reserved bits change nothing; a PROBE cut right after its request ID has no flags.
+        var reserved = plain
+        reserved[5] = 0xFE
+        #expect(try SignalingSamples.parse(reserved) == .probe(requestID: 7))
+        reserved[5] = 0xFF
+        #expect(try SignalingSamples.parse(reserved) == .probeFromOtherPort(requestID: 7))
+        #expect(try SignalingSamples.parse(Array(plain[..<5])) == .probe(requestID: 7))
     }
 
     @Test func rejectsOutOfBoundsFields() {

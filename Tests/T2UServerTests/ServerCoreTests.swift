@@ -117,6 +117,18 @@ import Testing
         #expect(h.send(.keepalive(requestID: 4, token: 1), from: Addr.client, on: .observation).isEmpty)
         #expect(h.core.counters[.unexpectedMessage] == 1)
     }
+
+    @Test func probeFromOtherPortIsAnsweredFromTheObservationPortOnly() {
+        let h = ServerHarness()
+        // Asked of the main port: the same answer, leaving from the observation port.
+        let out = h.send(.probeFromOtherPort(requestID: 5), from: Addr.client, on: .main)
+        #expect(out.count == 1)
+        #expect(out.first?.transmit == ServerTransmit(destination: Addr.client, socket: .observation))
+        #expect(out.first?.message == .probeResult(requestID: 5, observed: Addr.client))
+        // Asked of the observation port: refused (it answers only PROBE and HELLO as sent).
+        #expect(h.send(.probeFromOtherPort(requestID: 6), from: Addr.client, on: .observation).isEmpty)
+        #expect(h.core.counters[.unexpectedMessage] == 1)
+    }
 }
 
 @Suite struct ServerCoreConnectTests {

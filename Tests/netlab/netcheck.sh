@@ -4,7 +4,10 @@
 # `t2u netcheck` in the NAT lab: what it says behind each kind of router. Each cell in a fresh lab:
 #   symmetric: cli behind a symmetric NAT (masquerade fully-random): mapping endpoint-dependent,
 #              the verdict says "symmetric", no port mapping on that LAN.
-#   cone:      cli behind a cone NAT (masquerade): mapping endpoint-independent.
+#   cone:      cli behind a cone NAT (masquerade): mapping endpoint-independent, filtering
+#              address-and-port-dependent (an answer from the server's other port is dropped).
+#   fullcone:  cli behind a full-cone NAT: mapping endpoint-independent, filtering
+#              endpoint-independent or address-dependent (the other port's answer gets in).
 #   upnp:      dev behind a symmetric NAT running miniupnpd (lab.sh up --device-upnp): UPnP-IGD
 #              and PCP answer, and the test mapping is gone from the router afterwards.
 #              Skipped (said so) when miniupnpd is missing.
@@ -18,7 +21,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 case "${1:-}" in
-    -h|--help) sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "netcheck.sh: unknown option $1" >&2; exit 2 ;;
 esac
@@ -48,7 +51,7 @@ run_netcheck() {
     [ "$(field "$cell_logs/netcheck.json" 'r["servers"][0]["latencyMillis"] is not None')" = True ] || failures+=("$cell: no latency")
     [ "$(field "$cell_logs/netcheck.json" 'r["behindNAT"]')" = True ] || failures+=("$cell: no NAT seen")
     [ "$millis" -lt 5000 ] || failures+=("$cell: took $millis ms (want < 5000)")
-    summary[$cell]="$(field "$cell_logs/netcheck.json" 'r["mapping"] + ", port mapping: " + (", ".join(r["portMappingProtocols"]) or "none")')"
+    summary[$cell]="$(field "$cell_logs/netcheck.json" 'r["mapping"] + " mapping, " + r["filtering"] + " filtering, port mapping: " + (", ".join(r["portMappingProtocols"]) or "none")')"
 }
 
 cell_symmetric() {
@@ -69,6 +72,18 @@ cell_cone() {
     local json="$cell_logs/netcheck.json"
     [ "$(field "$json" 'r["mapping"]')" = endpoint-independent ] || failures+=("cone: mapping $(field "$json" 'r["mapping"]') (want endpoint-independent)")
     grep -q "endpoint-independent" <<<"$(field "$json" 'r["verdict"]')" || failures+=("cone: the verdict does not say endpoint-independent")
+    [ "$(field "$json" 'r["filtering"]')" = address-and-port-dependent ] || failures+=("cone: filtering $(field "$json" 'r["filtering"]') (want address-and-port-dependent)")
+    grep -q "port-restricted" <<<"$(field "$json" 'r["verdict"]')" || failures+=("cone: the verdict does not say port-restricted")
+}
+
+cell_fullcone() {
+    netlab_up fullcone --client-nat fullcone --device-nat cone || { failures+=("fullcone: lab up failed"); return 1; }
+    start_server || { failures+=("fullcone: server did not start"); return 1; }
+    run_netcheck fullcone cli
+    local json="$cell_logs/netcheck.json"
+    [ "$(field "$json" 'r["mapping"]')" = endpoint-independent ] || failures+=("fullcone: mapping $(field "$json" 'r["mapping"]') (want endpoint-independent)")
+    [ "$(field "$json" 'r["filtering"]')" = "endpoint-independent or address-dependent" ] || failures+=("fullcone: filtering $(field "$json" 'r["filtering"]') (want endpoint-independent or address-dependent)")
+    grep -q "^filtering: endpoint-independent or address-dependent" "$cell_logs/netcheck.txt" || failures+=("fullcone: no 'filtering:' line saying so")
 }
 
 cell_upnp() {
@@ -103,7 +118,7 @@ cell_relayed() {
     summary[relayed]="relay: ${reason:-none}"
 }
 
-cells=(symmetric cone relayed)
+cells=(symmetric cone fullcone relayed)
 if command -v miniupnpd >/dev/null 2>&1; then cells+=(upnp); else echo "netcheck: upnp cell skipped: miniupnpd missing (apt-get install miniupnpd-nftables)"; fi
 for cell in "${cells[@]}"; do
     count=${#failures[@]}

@@ -5,12 +5,15 @@ import NIOCore
 
 /// Sans-IO measurement behind `t2u netcheck`: PROBEs (the clear, padded request every server
 /// answers on its main and observation ports with the address it saw, as agents do after
-/// registering) sent from one socket to each server, a few rounds apart, plus a hairpin test:
-/// a datagram from a second socket to the first socket's mapped address (does our NAT loop it
-/// back?). Nothing is registered and nothing secret is sent.
+/// registering) sent from one socket to each server, a few rounds apart. A second socket runs
+/// two more tests: hairpinning (a datagram to the first socket's mapped address: does our NAT
+/// loop it back?) and filtering (PROBEs to the main port only, half of them asking for the
+/// answer from the observation port, which that socket never wrote to: does the NAT let it
+/// in?). Nothing is registered and nothing secret is sent.
 ///
-/// Drive it with `poll(now:)` at `nextDeadline()` and `receive`; it is done (`isDone`) when
-/// every probe and the hairpin test are answered or `config.timeout` has passed.
+/// Drive it with `poll(now:)` at `nextDeadline(after:)` and `receive`; it is done (`isDone`)
+/// when every probe and the hairpin test are answered (an answer filtered by the NAT is waited
+/// for a while, not forever) or `config.timeout` has passed.
 public struct NetCheckProbe {
     public struct Config: Sendable {
         /// PROBE rounds per port; the median of the answered ones is the latency.
@@ -20,6 +23,9 @@ public struct NetCheckProbe {
         public var timeout = Nanos.seconds(2)
         public var hairpinAttempts = 3
         public var hairpinInterval = Nanos.milliseconds(150)
+        /// How long after the last round an answer from the other port may still come (at least
+        /// twice the slowest round trip measured): after that, the NAT filtered it.
+        public var filteringWait = Nanos.milliseconds(300)
         public init() {}
     }
 
@@ -27,8 +33,8 @@ public struct NetCheckProbe {
     public enum Socket: Sendable, Equatable {
         /// Sends every probe; its mapping is what the servers report.
         case primary
-        /// Sends the hairpin datagram only.
-        case hairpin
+        /// Sends the hairpin datagram and the filtering PROBEs (to main ports only).
+        case secondary
     }
 
     public struct Transmit: Equatable {
@@ -55,6 +61,40 @@ public struct NetCheckProbe {
         }
     }
 
+    /// The filtering test with one server, from the secondary socket: control PROBEs and
+    /// PROBEs answered from the observation port, both sent to the main port.
+    public struct FilteringResult: Sendable, Equatable {
+        public var controlSent = 0
+        public var controlAnswered = 0
+        public var otherPortSent = 0
+        /// Answers that came from the observation port: the NAT let them in.
+        public var otherPortAnswered = 0
+        /// Answers to the flagged PROBE from the main port: the server predates the flag.
+        public var answeredFromProbedPort = 0
+        public init() {}
+
+        public enum Verdict: Sendable, Equatable {
+            /// An answer from a port we never wrote to came in: endpoint-independent or
+            /// address-dependent filtering (one server address cannot tell those two apart).
+            case portIndependent
+            /// Control answers came in, none from the other port: address-and-port-dependent.
+            case portDependent
+            /// The server answered from the port probed: it cannot run the test (older than 1.x).
+            case serverLacksTest
+            /// No control answer (or no secondary socket): nothing to conclude.
+            case notMeasured
+        }
+
+        /// Valid once the probe is done (before that a late answer may still change it).
+        public var verdict: Verdict {
+            if otherPortAnswered > 0 { return .portIndependent }
+            if answeredFromProbedPort > 0 { return .serverLacksTest }
+            return controlAnswered > 0 && otherPortSent > 0 ? .portDependent : .notMeasured
+        }
+
+        var decided: Bool { otherPortAnswered > 0 || answeredFromProbedPort > 0 }
+    }
+
     public struct ServerResult: Sendable, Equatable {
         public var server: NetAddress
         public var observation: NetAddress?
@@ -63,13 +103,15 @@ public struct NetCheckProbe {
         /// The public key the server stated in its CHALLENGE (unauthenticated: compared with a
         /// pinned key, it tells a wrong server or key apart); nil when it did not answer HELLO.
         public var statedKey: [UInt8]?
+        public var filtering = FilteringResult()
         public init(server: NetAddress, observation: NetAddress?, main: PortResult = .init(), observed: PortResult = .init(),
-                    statedKey: [UInt8]? = nil) {
+                    statedKey: [UInt8]? = nil, filtering: FilteringResult = .init()) {
             self.server = server
             self.observation = observation
             self.main = main
             self.observed = observed
             self.statedKey = statedKey
+            self.filtering = filtering
         }
     }
 
@@ -80,8 +122,13 @@ public struct NetCheckProbe {
     private let startedAt: Instant
     private var nextRound: Instant
     private var round = 0
-    /// Probe request ID -> (server index, observation port?, sent at).
-    private var pending: [UInt32: (index: Int, observation: Bool, sentAt: Instant)] = [:]
+    private var lastRoundAt = Instant.zero
+    private enum ProbeKind { case main, observation, filteringControl }
+    /// Probe request ID -> what it measures; answered, or waited for until the timeout (filtering
+    /// controls only until the filtering wait ends).
+    private var pending: [UInt32: (index: Int, kind: ProbeKind, sentAt: Instant)] = [:]
+    /// Flagged PROBE request ID -> server index: its answer may never come (filtered).
+    private var otherPortPending: [UInt32: Int] = [:]
     private var nextRequestID: UInt32
     /// HELLO request ID -> server index (the CHALLENGE states the server's key).
     private var hellos: [UInt32: Int] = [:]
@@ -101,20 +148,38 @@ public struct NetCheckProbe {
         hairpinToken = Array("t2u-hairpin:".utf8) + (0..<2).flatMap { _ in withUnsafeBytes(of: entropy.nextUInt64()) { Array($0) } }
     }
 
-    /// Every probe answered and the hairpin test over (arrived, or its last try waited out), or
-    /// the timeout reached.
+    /// Every probe answered, the hairpin test over (arrived, or its last try waited out) and the
+    /// filtering test decided or waited out; or the timeout reached.
     public func isDone(now: Instant) -> Bool {
         if now - startedAt >= config.timeout { return true }
-        guard round >= config.rounds, pending.isEmpty else { return false }
-        if hairpin != nil || hairpinTarget == nil { return true }
-        return hairpinSent >= config.hairpinAttempts && now >= nextHairpin
+        // Filtering controls do not hold the run: unanswered, they only leave filtering unmeasured.
+        guard round >= config.rounds, !pending.values.contains(where: { $0.kind != .filteringControl }) else { return false }
+        let hairpinOver = hairpin != nil || hairpinTarget == nil || (hairpinSent >= config.hairpinAttempts && now >= nextHairpin)
+        return hairpinOver && (filteringDecided || now >= filteringWaitEnd)
     }
 
-    public func nextDeadline() -> Instant? {
-        var next = startedAt + config.timeout
-        if round < config.rounds { next = min(next, nextRound) }
-        if hairpin == nil, hairpinTarget != nil { next = min(next, nextHairpin) }
-        return next
+    /// When to call `poll` next, after a `poll` at `now`: the earliest instant still ahead at
+    /// which something is due or a wait ends (never one in the past, which would spin a driver).
+    public func nextDeadline(after now: Instant) -> Instant {
+        let end = startedAt + config.timeout
+        var candidates = [end]
+        if round < config.rounds { candidates.append(nextRound) }
+        if hairpin == nil, hairpinTarget != nil { candidates.append(nextHairpin) }
+        if round >= config.rounds, !filteringDecided { candidates.append(filteringWaitEnd) }
+        return candidates.filter { $0 > now }.min() ?? end
+    }
+
+    /// Every server whose control PROBEs were answered has its filtering verdict.
+    private var filteringDecided: Bool {
+        servers.allSatisfy { $0.filtering.controlAnswered == 0 || $0.filtering.decided }
+    }
+
+    /// The last round plus the wait for a filtered answer (twice the slowest round trip, at least
+    /// `config.filteringWait`).
+    private var filteringWaitEnd: Instant {
+        guard round >= config.rounds else { return .distantFuture }
+        let slowest = servers.flatMap { $0.main.rtts + $0.observed.rtts }.max() ?? .zero
+        return lastRoundAt + max(config.filteringWait, slowest + slowest)
     }
 
     /// The datagrams due at `now`.
@@ -123,43 +188,60 @@ public struct NetCheckProbe {
         var out: [Transmit] = []
         if round < config.rounds, now >= nextRound {
             round += 1
+            lastRoundAt = now
             nextRound = now + config.roundInterval
             for index in servers.indices {
                 if round == 1 { out.append(hello(index: index)) }
-                out.append(probe(index: index, observation: false, now: now))
-                if servers[index].observation != nil { out.append(probe(index: index, observation: true, now: now)) }
+                out.append(probe(index: index, kind: .main, now: now))
+                if servers[index].observation != nil {
+                    out.append(probe(index: index, kind: .observation, now: now))
+                    // The control first: it opens the NAT toward the main port only.
+                    out.append(probe(index: index, kind: .filteringControl, now: now))
+                    out.append(otherPortProbe(index: index))
+                }
             }
         }
         if hairpin == nil, let target = hairpinTarget, hairpinSent < config.hairpinAttempts, now >= nextHairpin {
             hairpinSent += 1
             nextHairpin = now + config.hairpinInterval
-            out.append(Transmit(bytes: ByteBuffer(bytes: hairpinToken), to: target, socket: .hairpin))
+            out.append(Transmit(bytes: ByteBuffer(bytes: hairpinToken), to: target, socket: .secondary))
         }
         return out
     }
 
     /// A datagram that arrived on `socket` from `source`. Anything not ours is ignored.
     public mutating func receive(_ datagram: ByteBuffer, from source: NetAddress, socket: Socket, now: Instant) {
-        guard socket == .primary else { return }
-        if datagram.readableBytesView.elementsEqual(hairpinToken) {
+        if socket == .primary, datagram.readableBytesView.elementsEqual(hairpinToken) {
             hairpin = true
             return
         }
         let message = try? SignalingMessage.parse(datagram)
-        if case .challenge(let id, _, let key)? = message, let index = hellos[id], source == servers[index].server {
+        if socket == .primary, case .challenge(let id, _, let key)? = message, let index = hellos[id], source == servers[index].server {
             hellos[id] = nil
             servers[index].statedKey = key
             return
         }
-        guard case .probeResult(let id, let observed)? = message, let sent = pending[id] else { return }
+        guard case .probeResult(let id, let observed)? = message else { return }
+        if socket == .secondary, let index = otherPortPending[id] {
+            if source == servers[index].observation {
+                otherPortPending[id] = nil
+                servers[index].filtering.otherPortAnswered += 1
+            } else if source == servers[index].server {
+                otherPortPending[id] = nil
+                servers[index].filtering.answeredFromProbedPort += 1
+            }
+            return
+        }
+        guard let sent = pending[id], (sent.kind == .filteringControl) == (socket == .secondary) else { return }
         let server = servers[sent.index]
-        guard source == (sent.observation ? server.observation : server.server) else { return }
+        guard source == (sent.kind == .observation ? server.observation : server.server) else { return }
         pending[id] = nil
         let rtt = now - sent.sentAt
-        if sent.observation {
+        switch sent.kind {
+        case .observation:
             servers[sent.index].observed.rtts.append(rtt)
             servers[sent.index].observed.mapped = observed
-        } else {
+        case .main:
             servers[sent.index].main.rtts.append(rtt)
             servers[sent.index].main.mapped = observed
             // The first mapped address of the first family heard tests hairpinning.
@@ -167,6 +249,8 @@ public struct NetCheckProbe {
                 hairpinTarget = observed
                 nextHairpin = now
             }
+        case .filteringControl:
+            servers[sent.index].filtering.controlAnswered += 1
         }
     }
 
@@ -185,12 +269,30 @@ public struct NetCheckProbe {
         return Transmit(bytes: buffer, to: servers[index].server, socket: .primary)
     }
 
-    private mutating func probe(index: Int, observation: Bool, now: Instant) -> Transmit {
+    private mutating func probe(index: Int, kind: ProbeKind, now: Instant) -> Transmit {
         nextRequestID &+= 1
-        pending[nextRequestID] = (index, observation, now)
+        pending[nextRequestID] = (index, kind, now)
         var buffer = ByteBufferAllocator().buffer(capacity: SignalingLimits.minPaddedRequest)
         SignalingMessage.probe(requestID: nextRequestID).write(into: &buffer)
-        if observation { servers[index].observed.sent += 1 } else { servers[index].main.sent += 1 }
-        return Transmit(bytes: buffer, to: (observation ? servers[index].observation : servers[index].server)!, socket: .primary)
+        switch kind {
+        case .main:
+            servers[index].main.sent += 1
+            return Transmit(bytes: buffer, to: servers[index].server, socket: .primary)
+        case .observation:
+            servers[index].observed.sent += 1
+            return Transmit(bytes: buffer, to: servers[index].observation!, socket: .primary)
+        case .filteringControl:
+            servers[index].filtering.controlSent += 1
+            return Transmit(bytes: buffer, to: servers[index].server, socket: .secondary)
+        }
+    }
+
+    private mutating func otherPortProbe(index: Int) -> Transmit {
+        nextRequestID &+= 1
+        otherPortPending[nextRequestID] = index
+        servers[index].filtering.otherPortSent += 1
+        var buffer = ByteBufferAllocator().buffer(capacity: SignalingLimits.minPaddedRequest)
+        SignalingMessage.probeFromOtherPort(requestID: nextRequestID).write(into: &buffer)
+        return Transmit(bytes: buffer, to: servers[index].server, socket: .secondary)
     }
 }

@@ -4,6 +4,9 @@
 import NIOCore
 
 extension SignalingMessage {
+    /// PROBE flag: answer from the port the request did not come in on (`probeFromOtherPort`).
+    static let probeFlagOtherPort: UInt8 = 0x01
+
     /// Appends the datagram. Callers pass values within `SignalingLimits` (checked by the
     /// client's configuration and the server's parser); HELLO, PROBE and SEARCH are padded.
     public func write(into buffer: inout ByteBuffer) {
@@ -72,6 +75,9 @@ extension SignalingMessage {
         case .introduceAck(_, let token, let sessionID):
             buffer.writeMultipleIntegers(token, sessionID)
         case .probe:
+            buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
+        case .probeFromOtherPort:
+            buffer.writeInteger(SignalingMessage.probeFlagOtherPort)
             buffer.padSignaling(from: start, to: SignalingLimits.minPaddedRequest)
         case .probeResult(_, let observed):
             buffer.writeSignalingAddress(observed)
@@ -174,7 +180,9 @@ extension SignalingMessage {
             let token = try r.u64("token")
             return .introduceAck(requestID: id, token: token, sessionID: try r.u64("session id"))
         case .probe:
-            return .probe(requestID: id)
+            // The first padding byte carries the flags; other bits are reserved (ignored).
+            let flags = r.buffer.getInteger(at: r.buffer.readerIndex, as: UInt8.self) ?? 0
+            return flags & SignalingMessage.probeFlagOtherPort != 0 ? .probeFromOtherPort(requestID: id) : .probe(requestID: id)
         case .probeResult:
             return .probeResult(requestID: id, observed: try r.address("observed"))
         case .search:

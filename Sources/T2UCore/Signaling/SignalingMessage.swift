@@ -33,6 +33,12 @@ public enum SignalingMessage: Equatable, Sendable {
     case introduceAck(requestID: UInt32, token: UInt64, sessionID: UInt64)
     /// Sent to the server's second port: the reply tells which address that port saw.
     case probe(requestID: UInt32)
+    /// PROBE (same type byte) with flag 0x01 as its first byte after the request ID (old
+    /// encoders wrote a zero padding byte there): "answer from your other port". Sent to the main
+    /// port from a socket that never wrote to the observation port, so whether the answer comes
+    /// through tells the NAT's filtering. An old server ignores the flag and answers from the main
+    /// port, which the prober tells apart from a filtered answer.
+    case probeFromOtherPort(requestID: UInt32)
     case probeResult(requestID: UInt32, observed: NetAddress)
     /// LAN multicast discovery; `uuid` nil asks every device.
     case search(requestID: UInt32, uuid: String?)
@@ -188,7 +194,7 @@ public enum SignalingMessage: Equatable, Sendable {
         case .connectResult: .connectResult
         case .introduce: .introduce
         case .introduceAck: .introduceAck
-        case .probe: .probe
+        case .probe, .probeFromOtherPort: .probe
         case .probeResult: .probeResult
         case .search: .search
         case .searchReply: .searchReply
@@ -201,7 +207,7 @@ public enum SignalingMessage: Equatable, Sendable {
         switch self {
         case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _), .error(let id, _),
              .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
-             .probe(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _),
+             .probe(let id), .probeFromOtherPort(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _),
              .pathReport(let id, _, _, _), .relayUnknown(let id, _):
             return id
         case .register(let m): return m.requestID
@@ -219,7 +225,8 @@ public enum SignalingMessage: Equatable, Sendable {
         case .keepalive, .keepaliveAck, .query, .queryResult, .connect, .connectResult, .introduce, .introduceAck,
              .pathReport, .error:
             return true
-        case .hello, .challenge, .register, .registered, .sealed, .probe, .probeResult, .search, .searchReply, .relayUnknown:
+        case .hello, .challenge, .register, .registered, .sealed, .probe, .probeFromOtherPort, .probeResult, .search,
+             .searchReply, .relayUnknown:
             return false
         }
     }
