@@ -595,7 +595,8 @@ static void receive(t2u_agent *a, int fd, int slot) {
 static int divert(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to, int awaits, uint64_t now) {
     if (!a->tcp_port || !t2u_addr_equal(to, &a->path_server)) return 0;
     if (a->path.carries) {
-        if (t2u_fb_queue(&a->stx, p, n, 1) != 0) a->sdropped++;
+        if (t2u_fb_queue(&a->stx, p, n, 1) != 0 && a->sdropped++ == 0)
+            t2u_log(T2U_LOG_INFO, "TCP stream to the server is full: datagrams are dropped until it drains (the transport resends)");
         return 1;
     }
     if (awaits) t2u_path_sent_udp(&a->path, now);
@@ -603,6 +604,10 @@ static int divert(t2u_agent *a, const uint8_t *p, size_t n, const t2u_addr *to, 
 }
 
 static void fb_close(t2u_agent *a) {
+    if (a->sdropped)
+        t2u_log(T2U_LOG_NOTICE, "TCP stream to the server: %llu datagrams dropped on its full send buffer",
+                (unsigned long long)a->sdropped);
+    a->sdropped = 0;
     if (a->sfd >= 0) close(a->sfd);
     a->sfd = -1;
     a->sconnected = 0;
