@@ -75,6 +75,29 @@ wait_for_log() {
     return 1
 }
 
+# router_udp ROUTER block|open: ROUTER drops every UDP datagram it forwards (or lets them
+# through again), as corporate and hotel networks do: the hosts behind it have TCP only.
+router_udp() {
+    local router="$1"
+    if [ "$2" = block ]; then
+        "$lab" exec "$router" nft -f - <<'NFT' || return 1
+table ip lab_udpblock {
+  chain drop_udp {
+    type filter hook forward priority filter - 10; policy accept;
+    meta l4proto udp drop
+  }
+}
+NFT
+        # Listed into a variable first: `nft list | grep -q` under pipefail fails whenever grep
+        # exits before nft has written everything (SIGPIPE), as it once did in CI.
+        local listing
+        listing="$("$lab" exec "$router" nft list table ip lab_udpblock)" || return 1
+        grep -q "meta l4proto udp drop" <<<"$listing" || { echo "the UDP drop rule is missing on $router" >&2; return 1; }
+    else
+        "$lab" exec "$router" nft delete table ip lab_udpblock
+    fi
+}
+
 start_server() {
     "$lab" exec inet "$bin/t2u-server" --port "$server_port" "${server_args[@]}" --log-level "${server_log_level:-info}" \
         >>"$cell_logs/server.log" 2>&1 &

@@ -6,12 +6,21 @@
 # natprobe), t2u-server in inet, t2usvr and an echo service on dev, then `t2u check` on the client
 # host (cli; dev2 for the same-LAN cell) moving seeded data byte-exact through the mapped port.
 # A cell that should go direct may upgrade up to 8 s after its transfer (--await-direct).
-# Prints a table (path, time to first byte, time to final path) and asserts the issue's goals:
+# Then the networks beyond the NAT type, as cells of their own: UDP blocked on the client's or
+# the device's network (router drops all UDP; the server also listens on TCP/TLS 443), a
+# symmetric router granting the device a UPnP/PCP mapping (miniupnpd; skipped, said so, when
+# missing), IPv6 only (agents given the server's IPv6 address) and dual stack behind symmetric
+# IPv4 NATs (stateful IPv6 firewalls on both routers).
+# Prints the tables (path, time to first byte, time to final path) and asserts the issue's goals:
 # every cell connects; the same-LAN cell uses the LAN path; every cell but symmetric x symmetric
-# goes direct. Exit 1 naming the failing cells (their logs printed). Root only.
+# goes direct, except where UDP is blocked: relayed through the TCP/TLS fallback (its log says
+# so; the Mbit/s are printed); IPv6 only goes direct over IPv6. Exit 1 naming the failing cells
+# (their logs printed). Root only.
 #
 #   grid.sh [--cells LIST] [--bytes N] [--report-only] [--lab-args "ARGS"]
-#     LIST: comma-separated CLIENT:DEVICE pairs and/or "lan" (default: all 17 cells)
+#     LIST: comma-separated cells (default: all 22): CLIENT:DEVICE NAT pairs, "lan", and the
+#     variants udpblocked:cone, cone:udpblocked, symmetric:symmetric+upnp, cone:cone/v6only,
+#     symmetric:symmetric/v6dual
 #     --report-only: print the table, assert only that every cell connected
 #     --lab-args: more `lab.sh up` options for every cell, e.g. "--clash" or "--loss 2"
 set -euo pipefail
@@ -21,6 +30,13 @@ types=(none fullcone cone symmetric)
 cells=()
 for c in "${types[@]}"; do for d in "${types[@]}"; do cells+=("$c:$d"); done; done
 cells+=(lan)
+variants=(udpblocked:cone cone:udpblocked symmetric:symmetric+upnp cone:cone/v6only symmetric:symmetric/v6dual)
+if command -v miniupnpd >/dev/null 2>&1; then
+    cells+=("${variants[@]}")
+else
+    echo "grid: symmetric:symmetric+upnp skipped: miniupnpd missing (apt-get install miniupnpd-nftables)" >&2
+    for v in "${variants[@]}"; do [ "$v" = symmetric:symmetric+upnp ] || cells+=("$v"); done
+fi
 bytes=4M
 report_only=0
 cell_timeout=45
@@ -31,7 +47,7 @@ while [ $# -gt 0 ]; do
         --bytes) bytes="$2"; shift 2 ;;
         --report-only) report_only=1; shift ;;
         --lab-args) read -r -a lab_args <<<"$2"; shift 2 ;;
-        -h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "grid.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -39,24 +55,64 @@ netlab_require grid.sh
 
 declare -A result
 failures=()
+server_ip4="$server_ip"
+server_ip6=2001:db8:0:1::10
 
-# run_cell NAME CLIENT_NAT DEVICE_NAT CLIENT_HOST
+# parse_cell NAME: the lab for a cell name (CLIENT:DEVICE[/v6only|/v6dual], a side being a NAT
+# type, "udpblocked" (cone, its router dropping UDP) or, for the device, TYPE+upnp). Sets
+# client_nat, device_nat, cell_lab_args, blocked_router (nata, natb or "") and cell_server.
+parse_cell() {
+    local client="${1%%:*}" device="${1#*:}" family=""
+    case "$device" in */*) family="${device#*/}"; device="${device%%/*}" ;; esac
+    cell_lab_args=()
+    blocked_router=""
+    cell_server="$server_ip4"
+    [ "$client" = udpblocked ] && { client=cone; blocked_router=nata; }
+    case "$device" in
+        udpblocked) device=cone; blocked_router=natb ;;
+        *+upnp) device="${device%+upnp}"; cell_lab_args+=(--device-upnp) ;;
+    esac
+    case "$family" in
+        "") ;;
+        v6only) cell_lab_args+=(--ipv6 only); cell_server="$server_ip6" ;;
+        v6dual) cell_lab_args+=(--ipv6 dual) ;;
+        *) return 1 ;;
+    esac
+    client_nat="$client"
+    device_nat="$device"
+}
+
+# run_cell NAME CLIENT_HOST
 run_cell() {
-    local name="$1" client_nat="$2" device_nat="$3" client_host="$4" line status=0
-    if ! netlab_up "$name" --client-nat "$client_nat" --device-nat "$device_nat" "${lab_args[@]}"; then
+    local name="$1" client_host="$2" line status=0
+    if [ "$name" = lan ]; then
+        client_nat=cone device_nat=cone cell_lab_args=() blocked_router="" cell_server="$server_ip4"
+    else
+        parse_cell "$name" || { result[$name]="CHECK ok=0 error=\"unknown cell\""; return 1; }
+    fi
+    server_ip="$cell_server"
+    server_args=()
+    [ -n "$blocked_router" ] && server_args=(--tcp-port 443)
+    if ! netlab_up "$name" --client-nat "$client_nat" --device-nat "$device_nat" "${cell_lab_args[@]}" "${lab_args[@]}"; then
         result[$name]="CHECK ok=0 error=\"lab up failed\""
         return 1
+    fi
+    if [ -n "$blocked_router" ]; then
+        router_udp "$blocked_router" block || { result[$name]="CHECK ok=0 error=\"blocking UDP on $blocked_router failed\""; return 1; }
     fi
     start_server || { result[$name]="CHECK ok=0 error=\"server did not start\""; return 1; }
     start_echo dev || { result[$name]="CHECK ok=0 error=\"echo service did not start\""; return 1; }
     start_agent dev
-    wait_online "$client_host" || { result[$name]="CHECK ok=0 error=\"device never online\""; return 1; }
+    # Asked from a side with UDP (a query over the TCP fallback waits out 1.5 s of UDP silence first).
+    local query_host="$client_host"
+    [ "$blocked_router" = nata ] && query_host=dev
+    wait_online "$query_host" || { result[$name]="CHECK ok=0 error=\"device never online\""; return 1; }
     # Cells that should go direct get a few seconds after the transfer for a late upgrade.
     local await_direct=8
-    [ "$name" = "symmetric:symmetric" ] && await_direct=0
+    case "$name" in symmetric:symmetric|*udpblocked*) await_direct=0 ;; esac
     timeout "$cell_timeout" "$lab" exec "$client_host" "$bin/t2u" check "$device_uuid" "$echo_port" \
         --server "$server_ip" --port "$server_port" --bytes "$bytes" --settle 2 --await-direct "$await_direct" \
-        --timeout 30 --seed "$lab_counter" \
+        --timeout 30 --seed "$lab_counter" --log-level notice \
         >"$cell_logs/check.out" 2>"$cell_logs/check.log" || status=$?
     line="$(grep -m1 '^CHECK ' "$cell_logs/check.out" || true)"
     [ -n "$line" ] || line="CHECK ok=0 error=\"no CHECK line (exit $status)\""
@@ -64,6 +120,11 @@ run_cell() {
     local measured
     measured="$(sed -n 's/.* nat=\([^ ]*\) .*NAT behaviour.*/\1/p' "$cell_logs/agent-dev.log" | tail -n1)"
     result[$name]="$line"
+    # Where UDP is blocked: did the blocked side's server traffic go over TCP/TLS?
+    case "$blocked_router" in
+        nata) grep -q "server traffic now goes over TCP/TLS" "$cell_logs/check.log" && result[$name]+=" over_tcp=client" ;;
+        natb) grep -q "server traffic now goes over TCP/TLS" "$cell_logs/agent-dev.log" && result[$name]+=" over_tcp=device" ;;
+    esac
     echo "grid: $name: $line${measured:+ (device agent measured its NAT: $measured)}" >&2
 }
 
@@ -75,6 +136,12 @@ cell_verdict() {
     [ "$cell" = "symmetric:symmetric" ] && expected_direct=0
     if [ "$ok" != 1 ]; then
         echo "not connected/verified"
+    elif [[ "$cell" == *udpblocked* ]]; then
+        # UDP blocked: relayed through the TCP/TLS fallback (direct paths are UDP).
+        [ "$path" = relay ] || echo "path $path with UDP blocked (want relay over TCP/TLS)"
+        [ -n "$(check_field "${result[$cell]}" over_tcp)" ] || echo "the blocked side never moved its server traffic to TCP/TLS"
+    elif [ "$report_only" = 0 ] && [[ "$cell" == */v6only ]] && [[ "$(check_field "${result[$cell]}" peer)" != \[2001:db8:* ]]; then
+        echo "peer $(check_field "${result[$cell]}" peer) with IPv6 only (want direct over IPv6)"
     elif [ "$report_only" = 0 ] && [ "$cell" = lan ] && [ "$path" != lan ]; then
         echo "path $path on the same LAN (want lan)"
     elif [ "$report_only" = 0 ] && [ "$cell" != lan ] && [ "$expected_direct" = 1 ] && [ "$path" != direct ] && [ "$path" != lan ]; then
@@ -91,9 +158,9 @@ for cell in "${cells[@]}"; do
     case "$cell" in cone:symmetric|symmetric:cone) attempts=2 ;; esac
     for attempt in $(seq 1 "$attempts"); do
         if [ "$cell" = lan ]; then
-            run_cell lan cone cone dev2 || true
+            run_cell lan dev2 || true
         else
-            run_cell "$cell" "${cell%%:*}" "${cell##*:}" cli || true
+            run_cell "$cell" cli || true
         fi
         why="$(cell_verdict "$cell")"
         if [ -n "$why" ] && [ "$attempt" -lt "$attempts" ]; then
@@ -131,6 +198,20 @@ for c in "${types[@]}"; do
     echo
 done
 if [ -n "${result[lan]:-}" ]; then echo "same LAN (dev2 -> dev behind cone): $(cell_text lan)"; fi
+for v in "${variants[@]}"; do
+    [ -n "${result[$v]:-}" ] || continue
+    case "$v" in
+        udpblocked:cone) what="UDP blocked at the client (cone x cone)" ;;
+        cone:udpblocked) what="UDP blocked at the device (cone x cone)" ;;
+        symmetric:symmetric+upnp) what="symmetric x symmetric + UPnP/PCP at the device" ;;
+        cone:cone/v6only) what="IPv6 only (cone x cone IPv4 LANs)" ;;
+        symmetric:symmetric/v6dual) what="dual stack, symmetric x symmetric IPv4" ;;
+        *) what="$v" ;;
+    esac
+    extra=""
+    [[ "$v" == *udpblocked* ]] && extra=" $(check_field "${result[$v]}" mbps) Mbit/s over TCP/TLS"
+    printf '%-48s %s%s\n' "$what:" "$(cell_text "$v")" "$extra"
+done
 for cell in "${cells[@]}"; do echo "  $cell: ${result[$cell]}"; done
 
 if [ ${#retried[@]} -gt 0 ]; then

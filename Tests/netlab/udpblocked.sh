@@ -32,26 +32,8 @@ server_args=(--tcp-port 443)
 
 declare -A summary
 
-# Drops (or lets through again) every UDP datagram router A forwards: the client has TCP only.
-client_udp() {
-    if [ "$1" = block ]; then
-        "$lab" exec nata nft -f - <<'NFT' || return 1
-table ip lab_udpblock {
-  chain drop_udp {
-    type filter hook forward priority filter - 10; policy accept;
-    meta l4proto udp drop
-  }
-}
-NFT
-        # Listed into a variable first: `nft list | grep -q` under pipefail fails whenever grep
-        # exits before nft has written everything (SIGPIPE), as it once did in CI.
-        local listing
-        listing="$("$lab" exec nata nft list table ip lab_udpblock)" || return 1
-        grep -q "meta l4proto udp drop" <<<"$listing" || { echo "udpblocked: the UDP drop rule is missing on nata" >&2; return 1; }
-    else
-        "$lab" exec nata nft delete table ip lab_udpblock
-    fi
-}
+# The client has TCP only: router A drops every UDP datagram it forwards (common.sh).
+client_udp() { router_udp nata "$1"; }
 
 setup() {
     local name="$1"
