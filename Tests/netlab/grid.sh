@@ -31,7 +31,10 @@ cells=()
 for c in "${types[@]}"; do for d in "${types[@]}"; do cells+=("$c:$d"); done; done
 cells+=(lan)
 variants=(udpblocked:cone cone:udpblocked symmetric:symmetric+upnp cone:cone/v6only symmetric:symmetric/v6dual)
-if command -v miniupnpd >/dev/null 2>&1; then
+# T2U_GRID_VARIANTS=0: the NAT cells only (the C agent's grid: it has neither TLS nor UPnP).
+if [ "${T2U_GRID_VARIANTS:-1}" = 0 ]; then
+    :
+elif command -v miniupnpd >/dev/null 2>&1; then
     cells+=("${variants[@]}")
 else
     echo "grid: symmetric:symmetric+upnp skipped: miniupnpd missing (apt-get install miniupnpd-nftables)" >&2

@@ -17,4 +17,4 @@ trap 'rm -rf "$bin"' EXIT
 ln -s "$T2U_BIN/t2u" "$bin/t2u"
 ln -s "$T2U_BIN/t2u-server" "$bin/t2u-server"
 ln -s "$AGENT" "$bin/t2usvr"
-T2U_BIN="$bin" ../Tests/netlab/grid.sh "${@:2}"
+T2U_BIN="$bin" T2U_GRID_VARIANTS=0 ../Tests/netlab/grid.sh "${@:2}"
