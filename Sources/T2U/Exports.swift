@@ -250,7 +250,8 @@ public func t2uSearch(_ buff: UnsafeMutablePointer<CChar>?, _ buffsize: Int32) -
         return defaults
     }()
     let found = blockingWait(timeoutSeconds: searchTimeout.seconds + queryTimeout) { () async -> [DiscoveredDevice]? in
-        try? await T2UClient.search(address: options.discoveryAddress, port: options.discoveryPort, timeout: searchTimeout)
+        try? await T2UClient.search(address: options.discoveryAddress, ipv6Group: options.discoveryAddressIPv6,
+                                    port: options.discoveryPort, timeout: searchTimeout)
     }
     guard let devices = found ?? nil, let report = SearchReport(devices, capacity: Int(buffsize)) else { return -1 }
     copyOut(report.text, to: buff, size: Int(buffsize))

@@ -73,7 +73,9 @@ final class SDKState: Sendable {
 /// Discovery target override for tests and unicast-only networks (see Examples/c/README.md).
 func applyEnvironment(to options: inout T2UClientOptions) {
     if let address = environment("T2U_DISCOVERY_ADDR"), !address.isEmpty {
+        // The target replaces both groups (a unicast-only network, a test).
         options.discoveryAddress = address
+        options.discoveryAddressIPv6 = nil
     }
     if let text = environment("T2U_DISCOVERY_PORT"), let port = UInt16(text), port > 0 {
         options.discoveryPort = port

@@ -7,11 +7,31 @@ import T2UCore
 import T2UNIO
 
 /// `t2u_search`: one SEARCH datagram to the discovery group (multicast TTL 1, so it stays on
-/// the LAN) or to a unicast address, from a temporary socket; SEARCH_REPLYs with our request
-/// ID are collected for `timeout` and de-duplicated. Only replies `SearchReplyCheck` accepts
-/// count (from our subnets, valid UUID without a comma): nothing from the wire can add a line
-/// or a field to `t2u search` / `t2u_search` output.
+/// the LAN; an IPv6 group once per IPv6 interface, its scope being the link) or to a unicast
+/// address, from a temporary socket; SEARCH_REPLYs with our request ID are collected for
+/// `timeout` and de-duplicated. Only replies `SearchReplyCheck` accepts count (from our
+/// subnets, valid UUID without a comma): nothing from the wire can add a line or a field to
+/// `t2u search` / `t2u_search` output.
 enum LANSearch {
+    /// Searches at `addresses` at once (one socket each) and merges: a device heard on several
+    /// is listed once, with the first address family's answer (IPv4 first, as the manual's
+    /// callers expect). An address whose family this host lacks finds nothing, not an error.
+    static func run(on loop: EventLoop, addresses: [String], port: UInt16, timeout: Nanos) -> EventLoopFuture<[DiscoveredDevice]> {
+        let searches = addresses.enumerated().map { index, address in
+            run(on: loop, address: address, port: port, timeout: timeout).flatMapError { error in
+                // The first (IPv4) search reports its failure; the others only miss their answers.
+                index == 0 ? loop.makeFailedFuture(error) : loop.makeSucceededFuture([])
+            }
+        }
+        return EventLoopFuture.whenAllSucceed(searches, on: loop).map(merge)
+    }
+
+    /// One entry per UUID, from the first list that has it.
+    static func merge(_ lists: [[DiscoveredDevice]]) -> [DiscoveredDevice] {
+        var seen = Set<String>()
+        return lists.flatMap { $0 }.filter { seen.insert($0.uuid).inserted }
+    }
+
     static func run(on loop: EventLoop, address: String, port: UInt16, timeout: Nanos) -> EventLoopFuture<[DiscoveredDevice]> {
         let destination: SocketAddress
         do {
@@ -28,20 +48,34 @@ enum LANSearch {
             }
             .bind(host: bindHost, port: 0)
             .flatMap { channel -> EventLoopFuture<[DiscoveredDevice]> in
-                let ttl: EventLoopFuture<Void>
-                if isMulticast(destination) {
-                    ttl = destination.protocol == .inet6
-                        ? channel.setOption(.socketOption(.ipv6_multicast_hops), value: 1)
-                        : channel.setOption(.ipOption(.ip_multicast_ttl), value: 1)
-                } else {
-                    ttl = loop.makeSucceededVoidFuture()
-                }
                 var buffer = channel.allocator.buffer(capacity: SignalingLimits.minSearchRequest)
                 SignalingMessage.search(requestID: requestID, uuid: nil).write(into: &buffer)
                 let probe = buffer
-                return ttl.flatMap {
-                    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
-                }.flatMap {
+                let sent: EventLoopFuture<Void>
+                if !isMulticast(destination) {
+                    sent = channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
+                } else if destination.protocol == .inet6 {
+                    // A link-local group needs an interface: one copy out of each IPv6 interface.
+                    var seen = Set<Int>()
+                    let indices = LocalAddresses.ipv6Interfaces()
+                        .filter { $0.device.multicastSupported && seen.insert($0.index).inserted }.map(\.index)
+                    sent = channel.setOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_hops), value: 1)
+                        .flatMap {
+                            indices.reduce(loop.makeSucceededVoidFuture()) { previous, index in
+                                previous.flatMap {
+                                    channel.setOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_if),
+                                                      value: index)
+                                }.flatMap {
+                                    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
+                                }.recover { _ in }  // one interface refusing must not cost the others
+                            }
+                        }
+                } else {
+                    sent = channel.setOption(.ipOption(.ip_multicast_ttl), value: 1).flatMap {
+                        channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
+                    }
+                }
+                return sent.flatMap {
                     loop.scheduleTask(in: .nanoseconds(max(0, timeout.value))) {}.futureResult
                 }.flatMap {
                     channel.close().map { collector.found }

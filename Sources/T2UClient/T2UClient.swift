@@ -147,15 +147,20 @@ public final class T2UClient: Sendable {
     /// LAN discovery: devices that answered within `timeout`.
     public func search(timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
         guard !isShutDown else { throw .shutDown }
-        return try await Self.search(address: core.options.discoveryAddress, port: core.options.discoveryPort, timeout: timeout)
+        return try await Self.search(address: core.options.discoveryAddress, ipv6Group: core.options.discoveryAddressIPv6,
+                                     port: core.options.discoveryPort, timeout: timeout)
     }
 
     /// LAN discovery without an SDK instance: it needs no server (`t2u_search` before
-    /// `t2u_init`). The probe goes to `address:port` (the discovery group by default).
-    public static func search(address: String, port: UInt16, timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
+    /// `t2u_init`). The probe goes to `address:port` (the discovery group by default) and, when
+    /// given, to the IPv6 group on every IPv6 interface; a device answering on both is listed
+    /// once, with its IPv4 address.
+    public static func search(address: String, ipv6Group: String? = nil, port: UInt16,
+                              timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
         do {
             return try await LANSearch.run(
-                on: MultiThreadedEventLoopGroup.singleton.next(), address: address, port: port, timeout: timeout
+                on: MultiThreadedEventLoopGroup.singleton.next(), addresses: [address] + (ipv6Group.map { [$0] } ?? []),
+                port: port, timeout: timeout
             ).get()
         } catch let error as T2UClientError {
             throw error

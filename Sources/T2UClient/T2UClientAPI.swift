@@ -33,8 +33,11 @@ public struct T2UClientOptions: Sendable {
     @available(*, deprecated, message: "the handshake goes through the relay from the first flight; remove this setting")
     public var relayDeadline: Nanos = .milliseconds(50)
     /// LAN discovery: where `search` sends its probe and how long it listens.
-    public var discoveryAddress: String = "239.255.75.50"
-    public var discoveryPort: UInt16 = 7011
+    public var discoveryAddress: String = DiscoveryGroups.ipv4
+    /// Also searched: this IPv6 group on every IPv6 interface (nil: IPv4 only). A device that
+    /// answers on both is listed once, with its IPv4 address.
+    public var discoveryAddressIPv6: String? = DiscoveryGroups.ipv6
+    public var discoveryPort: UInt16 = DiscoveryGroups.port
     public var transport = TransportConfig()
     /// Diagnostic contract (`--relay-only`): the link only ever uses the server relay. Device
     /// punches, direct probes and migrations are refused by the connection itself.

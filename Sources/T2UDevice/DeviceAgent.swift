@@ -128,8 +128,8 @@ public final class DeviceAgent: Sendable {
             }
             if let group = options.discoveryAddress {
                 runtime.discovery = try await DiscoveryResponder.start(
-                    group: loop, port: options.discoveryPort, multicastGroup: group, uuid: options.uuid,
-                    agentPort: port, subnets: subnets, logger: logger)
+                    group: loop, port: options.discoveryPort, multicastGroup: group, ipv6Group: options.discoveryAddressIPv6,
+                    uuid: options.uuid, agentPort: port, subnets: subnets, logger: logger)
             }
             logger.info("device agent started", metadata: [
                 "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",
@@ -137,7 +137,7 @@ public final class DeviceAgent: Sendable {
             ])
             return runtime
         } catch {
-            if let discovery = runtime.discovery { try? await discovery.close().get() }
+            for channel in runtime.discovery { try? await channel.close().get() }
             try? await driver.close().get()
             throw error
         }

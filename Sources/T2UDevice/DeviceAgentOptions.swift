@@ -33,8 +33,11 @@ public struct DeviceAgentOptions: Sendable {
     /// UDP port of the agent's socket (0: any).
     public var udpPort: UInt16 = 0
     /// Answer LAN discovery on this multicast group and port (nil: off).
-    public var discoveryAddress: String? = "239.255.75.50"
-    public var discoveryPort: UInt16 = 7011
+    public var discoveryAddress: String? = DiscoveryGroups.ipv4
+    /// Answer LAN discovery on this IPv6 group as well (joined on every IPv6 interface; nil:
+    /// IPv4 only). Off with `discoveryAddress`.
+    public var discoveryAddressIPv6: String? = DiscoveryGroups.ipv6
+    public var discoveryPort: UInt16 = DiscoveryGroups.port
     /// The host's subnets, the scope of punches toward client candidates and of discovery
     /// answers (docs/SECURITY.md §4). nil: read from the interfaces at each use.
     public var localSubnets: [LocalSubnet]?

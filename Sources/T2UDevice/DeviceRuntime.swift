@@ -14,7 +14,7 @@ final class DeviceRuntime: @unchecked Sendable {
     let driver: EndpointDriver
     let policy: ForwardingPolicy
     let logger: Logger
-    var discovery: Channel?
+    var discovery: [Channel] = []
     /// Maps the agent's UDP port at the gateway (nil: off, or not started yet).
     private var portMapper: EventLoopFuture<GatewayPortMapper>?
     /// The LAN candidates registered before any mapping (loop-confined).
@@ -195,7 +195,7 @@ final class DeviceRuntime: @unchecked Sendable {
 
     /// Closes the sessions, the sockets and the threads.
     func shutdown() async {
-        if let discovery { try? await discovery.close().get() }
+        for channel in discovery { try? await channel.close().get() }
         // The mapping is deleted at the gateway first (bounded), while the loop still runs.
         if let mapper = try? await eventLoop.submit({ self.portMapper }).get(), let shell = try? await mapper.get() {
             try? await shell.stop().get()

@@ -16,13 +16,21 @@ public enum LocalAddresses {
 
     /// Up interfaces with an IPv4 address (loopback included), in system order.
     public static func ipv4Interfaces() -> [Interface] {
+        interfaces { if case .v4 = $0 { true } else { false } }
+    }
+
+    /// Up interfaces with an IPv6 address, one entry per address (link-local included), in
+    /// system order.
+    public static func ipv6Interfaces() -> [Interface] {
+        interfaces { if case .v6 = $0 { true } else { false } }
+    }
+
+    private static func interfaces(where keep: (NetAddress.Host) -> Bool) -> [Interface] {
         guard let devices = try? System.enumerateDevices() else { return [] }
-        var result: [Interface] = []
-        for device in devices {
-            guard let address = device.address, case .v4 = address, let net = NetAddress(address) else { continue }
-            result.append(Interface(address: net.host, index: device.interfaceIndex, device: device))
+        return devices.compactMap { device in
+            guard let net = device.address.flatMap(NetAddress.init), keep(net.host) else { return nil }
+            return Interface(address: net.host, index: device.interfaceIndex, device: device)
         }
-        return result
     }
 
     /// The subnet of every up interface address, IPv4 and IPv6 (loopback included): address

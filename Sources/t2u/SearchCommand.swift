@@ -9,7 +9,7 @@ struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find devices on the local LAN (multicast discovery, no server needed).",
         discussion: """
-            Sends a discovery probe to the multicast group and prints one line per device that answers within --timeout seconds, as `uuid=...,ip=...` (the format of t2u_search). The devices' t2usvr must answer discovery on the same group and port.
+            Sends a discovery probe to the multicast group (and to the IPv6 group on every IPv6 interface) and prints one line per device that answers within --timeout seconds, as `uuid=...,ip=...` (the format of t2u_search); a device answering on both families is listed once, with its IPv4 address. The devices' t2usvr must answer discovery on the same group and port.
 
             Discovery is link-local: devices answer only hosts on their own subnets, and only replies from hosts on this machine's subnets whose UUID is printable ASCII without spaces or commas (1-64 bytes) are printed.
 
@@ -21,7 +21,9 @@ struct Search: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to listen for answers.")
     var timeout: Double = 1
     @Option(name: .long, help: "Multicast group (or broadcast/unicast address) the probe goes to.")
-    var address: String = "239.255.75.50"
+    var address: String = DiscoveryGroups.ipv4
+    @Option(name: .customLong("ipv6-group"), help: "IPv6 group also probed, once per IPv6 interface (\"\": IPv4 only).")
+    var ipv6Group: String = DiscoveryGroups.ipv6
     @Option(name: .long, help: "UDP port devices answer discovery on.")
     var discoveryPort: Int = 7011
     @Option(name: .long, help: "A t2u-server to register with meanwhile (discovery does not need it).")
@@ -41,6 +43,7 @@ struct Search: AsyncParsableCommand {
         log.bootstrap()
         var options = T2UClientOptions(server: server, serverPort: UInt16(port))
         options.discoveryAddress = address
+        options.discoveryAddressIPv6 = ipv6Group.isEmpty ? nil : ipv6Group
         options.discoveryPort = UInt16(discoveryPort)
         options.knownDevices = .memory  // discovery contacts no device over the tunnel
         let client = try T2UClient(options: options)

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import T2UClient
 import T2UCore
+import T2UDevice
 import Testing
 
 /// Answers every SEARCH on 127.0.0.1 with one SEARCH_REPLY per `uuids`.
@@ -39,6 +40,33 @@ private final class FakeDevices: ChannelInboundHandler, @unchecked Sendable {
         #expect(Set(found.map(\.uuid)) == ["cam-a", "cam-b"])
         #expect(found.allSatisfy { $0.ip == "127.0.0.1" })
         try await responder.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// A real device agent answers on both families (its IPv6 socket is IPv6-only: one answer
+    /// per query), and a search at both lists it once, with its IPv4 address.
+    @Test func deviceAnswersOverIPv6AndBothFamiliesListItOnce() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // A port free on both families for the agent's discovery sockets.
+        let probe = try await DatagramBootstrap(group: group).bind(host: "::", port: 0).get()
+        let discoveryPort = try #require(probe.localAddress?.port)
+        try await probe.close()
+        var options = DeviceAgentOptions(uuid: "cam-v6", server: "127.0.0.1", serverPort: 9)
+        options.discoveryPort = UInt16(discoveryPort)
+        options.portMapping = false
+        let agent = try DeviceAgent(options: options)
+        try await agent.start()
+        do {
+            let v6 = try await T2UClient.search(address: "::1", port: UInt16(discoveryPort), timeout: .milliseconds(400))
+            #expect(v6.count == 1 && v6.first?.uuid == "cam-v6" && v6.first?.ip == "::1", "\(v6)")
+            let both = try await T2UClient.search(address: "127.0.0.1", ipv6Group: "::1", port: UInt16(discoveryPort),
+                                                  timeout: .milliseconds(400))
+            #expect(both == [DiscoveredDevice(uuid: "cam-v6", ip: "127.0.0.1")], "\(both)")
+        } catch {
+            await agent.shutdown()
+            throw error
+        }
+        await agent.shutdown()
         try await group.shutdownGracefully()
     }
 
