@@ -56,9 +56,7 @@ enum LANSearch {
                     sent = channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
                 } else if destination.protocol == .inet6 {
                     // A link-local group needs an interface: one copy out of each IPv6 interface.
-                    var seen = Set<Int>()
-                    let indices = LocalAddresses.ipv6Interfaces()
-                        .filter { $0.device.multicastSupported && seen.insert($0.index).inserted }.map(\.index)
+                    let indices = LocalAddresses.ipv6MulticastLinks().map(\.index)
                     sent = channel.setOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_hops), value: 1)
                         .flatMap {
                             indices.reduce(loop.makeSucceededVoidFuture()) { previous, index in

@@ -141,10 +141,12 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         let seen = order.lazy.compactMap { servers[$0].main.mapped }.first
         let behindNAT: Bool? = nat != .unknown ? nat != .none : seen.map { !local.contains($0) }
         let v6Servers = rows.filter { $0.family == "IPv6" }
+        let verdicts = order.map { servers[$0].filtering.verdict }
+        let filtering = verdicts.first { $0 == .portIndependent || $0 == .portDependent }
         var report = NetCheckReport(
             servers: rows, udp: rows.contains { $0.udpReachable },
             behindNAT: behindNAT, mapping: Mapping(nat), portAllocation: portAllocation,
-            filtering: filteringWords(order.map { servers[$0].filtering.verdict }),
+            filtering: filteringWords(filtering, verdicts: verdicts),
             hairpinning: hairpin, portMappingChecked: portMapping != nil,
             portMappingProtocols: GatewayProtocol.allCases.filter { portMapping?.protocols.contains($0) == true }.map(\.rawValue),
             portMappingGranted: portMapping?.granted.map { "\($0)" }, portMappingNote: portMappingNote,
@@ -168,13 +170,14 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
             report.tcpFallback = !answering.isEmpty
             report.tcp443 = answering.isEmpty ? "port \(tcp.port): no server answers" : "port \(tcp.port): answers on \(answering.joined(separator: ", "))"
         }
-        report.verdict = verdict(report, nat: nat, tcpPort: tcp?.port)
+        report.verdict = verdict(report, nat: nat, filtering: filtering, tcpPort: tcp?.port)
         return report
     }
 
-    /// The first measured verdict in words; else why none was measured.
-    static func filteringWords(_ verdicts: [NetCheckProbe.FilteringResult.Verdict]) -> String {
-        if let measured = verdicts.first(where: { $0 == .portIndependent || $0 == .portDependent }) {
+    /// The measured verdict (the first server's that has one) in words; else why none was measured.
+    static func filteringWords(_ measured: NetCheckProbe.FilteringResult.Verdict?,
+                               verdicts: [NetCheckProbe.FilteringResult.Verdict]) -> String {
+        if let measured {
             return measured == .portIndependent ? "endpoint-independent or address-dependent" : "address-and-port-dependent"
         }
         if verdicts.contains(.serverLacksTest) {
@@ -184,7 +187,8 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
     }
 
     /// The closing sentence: what works, what the NAT means for direct links, what helps.
-    static func verdict(_ r: NetCheckReport, nat: NATBehavior, tcpPort: Int? = nil) -> String {
+    static func verdict(_ r: NetCheckReport, nat: NATBehavior, filtering: NetCheckProbe.FilteringResult.Verdict? = nil,
+                        tcpPort: Int? = nil) -> String {
         var parts: [String] = []
         guard r.udp else {
             switch (r.tcpFallback, tcpPort) {
@@ -207,13 +211,15 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         case .none:
             parts.append("no NAT (a server saw this host's own address): peers can reach it directly if no firewall drops them")
         case .endpointIndependent:
-            switch r.filtering {
-            case "endpoint-independent or address-dependent":
-                parts.append("NAT maps one public port for all destinations (endpoint-independent, cone) and lets in any port of a host it wrote to: direct links work with cone peers and with symmetric ones")
-            case "address-and-port-dependent":
-                parts.append("NAT maps one public port for all destinations (endpoint-independent, cone) but lets in only the exact address and port it wrote to (port-restricted): direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones")
+            let cone = "NAT maps one public port for all destinations (endpoint-independent, cone)"
+            let viaPrediction = "direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones"
+            switch filtering {
+            case .portIndependent?:
+                parts.append("\(cone) and lets in any port of a host it wrote to: direct links work with cone peers and with symmetric ones")
+            case .portDependent?:
+                parts.append("\(cone) but lets in only the exact address and port it wrote to (port-restricted): \(viaPrediction)")
             default:
-                parts.append("NAT maps one public port for all destinations (endpoint-independent, cone): direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones")
+                parts.append("\(cone): \(viaPrediction)")
             }
         case .endpointDependent:
             let how = nat.predictableDelta != nil ? "sequential ports, predictable" : "random ports"

@@ -36,9 +36,7 @@ enum DiscoveryResponder {
         do {
             let v6 = try await bind(group: group, host: "::", port: port, uuid: uuid, agentPort: agentPort, subnets: subnets, logger: logger)
             // One join per interface, however many IPv6 addresses it has.
-            var seen = Set<Int>()
-            let interfaces = LocalAddresses.ipv6Interfaces().filter { seen.insert($0.index).inserted }
-            await join(channel: v6, group: ipv6Group, port: port, interfaces: interfaces, logger: logger)
+            await join(channel: v6, group: ipv6Group, port: port, interfaces: LocalAddresses.ipv6MulticastLinks(), logger: logger)
             return [v4, v6]
         } catch {
             logger.info("discovery: no IPv6 socket (IPv4 discovery only)", metadata: ["port": "\(port)", "error": "\(error)"])

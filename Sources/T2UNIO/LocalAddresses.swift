@@ -25,6 +25,13 @@ public enum LocalAddresses {
         interfaces { if case .v6 = $0 { true } else { false } }
     }
 
+    /// One entry per up, multicast-capable interface with an IPv6 address (the first address):
+    /// where a link-local IPv6 group is joined or sent to.
+    public static func ipv6MulticastLinks() -> [Interface] {
+        var seen = Set<Int>()
+        return ipv6Interfaces().filter { $0.device.multicastSupported && seen.insert($0.index).inserted }
+    }
+
     private static func interfaces(where keep: (NetAddress.Host) -> Bool) -> [Interface] {
         guard let devices = try? System.enumerateDevices() else { return [] }
         return devices.compactMap { device in
