@@ -43,10 +43,10 @@ static int same_host(const t2u_addr *a, const t2u_addr *b) {
     return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 16 : 4) == 0;
 }
 
-static int in_subnet6(const t2u_addr *a, const t2u_subnet6 *s) {
+int t2u_in_subnet6(const uint8_t ip[16], const t2u_subnet6 *s) {
     int whole = s->prefix / 8, bits = s->prefix % 8;
-    if (s->prefix > 128 || memcmp(a->ip, s->ip, (size_t)whole) != 0) return 0;
-    return bits == 0 || ((a->ip[whole] ^ s->ip[whole]) & (0xFF << (8 - bits)) & 0xFF) == 0;
+    if (s->prefix > 128 || memcmp(ip, s->ip, (size_t)whole) != 0) return 0;
+    return bits == 0 || ((ip[whole] ^ s->ip[whole]) & (0xFF << (8 - bits)) & 0xFF) == 0;
 }
 
 int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n,
@@ -55,7 +55,7 @@ int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const ui
     if (same_host(a, observed)) return 1;
     if (a->family == 6) {
         for (int i = 0; i < nsubnets6; i++)
-            if (in_subnet6(a, &subnets6[i])) return 1;
+            if (t2u_in_subnet6(a->ip, &subnets6[i])) return 1;
         return 0;
     }
     uint32_t x = v4(a);
