@@ -14,7 +14,6 @@
 
 #include "log.h"
 #include "net.h"
-#include "traversal.h"
 
 /* Our subnets (every interface, loopback included, as the Swift agent), read every 5 s: IPv4
  * for discovery and punch scope, IPv6 (with the interface index) for both as well. */

@@ -96,8 +96,6 @@ void t2u_punch_plan_drop_nat(t2u_punch_plan *p);
 /* The window is over (auxiliary sockets not carrying a session may close). */
 int t2u_punch_window_ended(const t2u_punch_plan *p, uint64_t now);
 void t2u_punch_write(uint8_t out[T2U_PUNCH_LEN], uint64_t session_id);
-/* Whether ip (16 bytes) is in the subnet s (its first s->prefix bits). */
-int t2u_in_subnet6(const uint8_t ip[16], const t2u_subnet6 *s);
 /* PunchScope.allows without its global IPv6 hosts: the observed host, or a unicast host of one of
  * our subnets (IPv4 or IPv6). */
 int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n,
