@@ -3,7 +3,8 @@
 # Copyright 2026 the t2u authors
 # The C device agent's whole check, bounded (a few minutes): native build and unit tests, the
 # interop test against the Swift t2u-server and client (native, ASan+UBSan, musl static; natively
-# also with the Swift t2usvr as the agent, the same assertions), idle RSS, as root the NAT grid
+# also with the Swift t2usvr as the agent, the same assertions), as root IPv6 discovery over
+# multicast in namespaces (tests/discovery6.sh), idle RSS, as root the NAT grid
 # with the C agent as the device, then cross builds for armhf, aarch64 and mipsel with the size
 # budget and their unit and interop tests under qemu-user, and fully static armhf and mipsel builds
 # (musl: the 1 MB budget; glibc: printed). Prints `RESULT cagent ...` lines; exits non-zero on any
@@ -41,9 +42,12 @@ AGENT_KIND=c tests/interop.sh build/t2usvr-c
 echo "RESULT cagent interop agent=c build/t2usvr-c pass"
 AGENT_KIND=swift tests/interop.sh "$T2U_BIN/t2usvr"
 echo "RESULT cagent interop agent=swift $T2U_BIN/t2usvr pass"
+# LAN discovery over IPv6 multicast, in two network namespaces (~3 s; skipped when not root).
+tests/discovery6.sh build/t2usvr-c
 
 make -s asan
 T2U_PORT_BASE=47500 tests/interop.sh build-asan/t2usvr-c
+tests/discovery6.sh build-asan/t2usvr-c
 
 # Every parser fuzzed (libFuzzer + ASan/UBSan, the Swift toolchain's clang), seeded with real traffic.
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}" fuzz/run.sh

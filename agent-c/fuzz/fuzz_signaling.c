@@ -25,9 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     t2u_sig_msg m;
     (void)t2u_sig_parse(data, size, &m, NULL);
     static t2u_discovery disc = {.uuid = "FUZZ", .nsubnets = 1, .addr = {0x7F000001}, .mask = {0xFF000000}, .subnets_read_ms = 1};
+    static const t2u_addr src4 = {.family = 4, .ip = {127, 0, 0, 2}}, src6 = {.family = 6, .ip = {0xFE, 0x80, [15] = 2}};
     uint8_t reply[128];
     disc.subnets_read_ms = 1; /* never refreshed from the host */
-    (void)t2u_discovery_decide(&disc, data, size, 0x7F000002, 2, reply, sizeof reply);
+    (void)t2u_discovery_decide(&disc, data, size, &src4, 0, NULL, 2, reply, sizeof reply);
+    (void)t2u_discovery_decide(&disc, data, size, &src6, 1, NULL, 2, reply, sizeof reply);
     uint64_t token;
     uint16_t keepalive;
     t2u_addr observed;

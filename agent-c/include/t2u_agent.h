@@ -38,7 +38,7 @@ typedef struct {
     size_t certificate_len;
     uint16_t udp_port;         /* 0: any */
     uint16_t discovery_port;   /* answer LAN discovery (t2u search) here, usually 7011; 0: off */
-    const char *discovery_group; /* multicast group; NULL: 239.255.75.50 */
+    const char *discovery_group; /* IPv4 multicast group; NULL: 239.255.75.50 (IPv6: ff02::7011, same port) */
     int log_level;             /* enum t2u_agent_log; messages go to stderr */
     /* Auxiliary UDP sockets for birthday probing when this device's NAT is random endpoint-
      * dependent (symmetric) and the client's endpoint-independent: 0...512, 0 none (such a

@@ -755,8 +755,8 @@ static void fb_step(t2u_agent *a, uint64_t now) {
 
 static void *run(void *arg) {
     t2u_agent *a = arg;
-    /* main, wake, the streams' TCP sockets, discovery, the server's TCP stream, auxiliary sockets */
-    enum { STREAM_FDS = T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS, CAP = 4 + STREAM_FDS + T2U_BIRTHDAY_SOCKETS_MAX };
+    /* main, wake, the streams' TCP sockets, discovery (IPv4, IPv6), the server's TCP stream, auxiliary sockets */
+    enum { STREAM_FDS = T2U_MAX_CONNECTIONS * T2U_MAX_STREAMS, CAP = 5 + STREAM_FDS + T2U_BIRTHDAY_SOCKETS_MAX };
     struct pollfd fds[CAP];
     short events[STREAM_FDS];
     int aux_slot[T2U_BIRTHDAY_SOCKETS_MAX];
@@ -780,20 +780,22 @@ static void *run(void *arg) {
         fds[0] = (struct pollfd){a->fd, POLLIN, 0};
         fds[1] = (struct pollfd){a->wake[0], POLLIN, 0};
         fds[nfds] = (struct pollfd){a->discovering ? a->discovery.fd : -1, POLLIN, 0};
-        fds[nfds + 1] = (struct pollfd){a->sfd, (short)(POLLIN | (!a->sconnected || a->stx.off < a->stx.len ? POLLOUT : 0)), 0};
-        int total = nfds + 2;
+        fds[nfds + 1] = (struct pollfd){a->discovering ? a->discovery.fd6 : -1, POLLIN, 0};
+        fds[nfds + 2] = (struct pollfd){a->sfd, (short)(POLLIN | (!a->sconnected || a->stx.off < a->stx.len ? POLLOUT : 0)), 0};
+        int total = nfds + 3;
         for (int slot = 0; slot < T2U_BIRTHDAY_SOCKETS_MAX && a->naux; slot++)
             if (a->aux[slot].fd >= 0) {
-                aux_slot[total - nfds - 2] = slot;
+                aux_slot[total - nfds - 3] = slot;
                 fds[total++] = (struct pollfd){a->aux[slot].fd, POLLIN, 0};
             }
         if (poll(fds, (nfds_t)total, timeout) < 0 && errno != EINTR) break;
         if (fds[1].revents) break;
-        if (fds[nfds].revents & POLLIN) t2u_discovery_service(&a->discovery, now_ms());
-        for (int f = nfds + 2; f < total; f++)
-            if (fds[f].revents & POLLIN) receive(a, fds[f].fd, aux_slot[f - nfds - 2]);
+        for (int f = nfds; f < nfds + 2; f++)
+            if (fds[f].revents & POLLIN) t2u_discovery_service(&a->discovery, fds[f].fd, now_ms());
+        for (int f = nfds + 3; f < total; f++)
+            if (fds[f].revents & POLLIN) receive(a, fds[f].fd, aux_slot[f - nfds - 3]);
         if (fds[0].revents & POLLIN) receive(a, a->fd, -1);
-        if (fds[nfds + 1].revents && a->sfd >= 0) fb_service(a, fds[nfds + 1].revents, now_ms());
+        if (fds[nfds + 2].revents && a->sfd >= 0) fb_service(a, fds[nfds + 2].revents, now_ms());
     }
     return NULL;
 }
@@ -810,7 +812,7 @@ static void free_agent(t2u_agent *a) {
     if (a->sfd >= 0) close(a->sfd);
     for (int i = 0; i < T2U_BIRTHDAY_SOCKETS_MAX; i++)
         if (a->aux[i].fd >= 0) close(a->aux[i].fd);
-    if (a->discovering) close(a->discovery.fd);
+    if (a->discovering) t2u_discovery_stop(&a->discovery);
     if (a->wake[0] >= 0) close(a->wake[0]);
     if (a->wake[1] >= 0) close(a->wake[1]);
     free(a->uuid);

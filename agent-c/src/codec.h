@@ -44,10 +44,12 @@ typedef struct {
     uint16_t port;
 } t2u_addr;
 
-/* An IPv6 subnet of ours: address and prefix length (punch scope). */
+/* An IPv6 subnet of ours: address and prefix length (punch scope, discovery), and the index of its
+ * interface (discovery: the address a reply names; 0 unknown). */
 typedef struct {
     uint8_t ip[16];
     uint8_t prefix;
+    unsigned ifindex;
 } t2u_subnet6;
 
 /* kind: 0 unknown, 1 none, 2 endpoint-independent, 3 endpoint-dependent (delta). */

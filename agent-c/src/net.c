@@ -111,6 +111,12 @@ int t2u_addr_is_loopback(const t2u_addr *a) {
     return a->family == 4 ? a->ip[0] == 127 : t2u_ipv6_class(a) == T2U_V6_LOOPBACK;
 }
 
+int t2u_in_subnet6(const uint8_t ip[16], const t2u_subnet6 *s) {
+    int whole = s->prefix / 8, bits = s->prefix % 8;
+    if (s->prefix > 128 || memcmp(ip, s->ip, (size_t)whole) != 0) return 0;
+    return bits == 0 || ((ip[whole] ^ s->ip[whole]) & (0xFF << (8 - bits)) & 0xFF) == 0;
+}
+
 static int unspecified_or_multicast(const t2u_addr *a) {
     static const uint8_t zero[16];
     if (a->family == 4) return memcmp(a->ip, zero, 4) == 0 || (a->ip[0] & 0xF0) == 0xE0;

@@ -22,6 +22,8 @@ enum { T2U_V6_NONE, T2U_V6_LOOPBACK, T2U_V6_GLOBAL, T2U_V6_UNIQUE_LOCAL, T2U_V6_
 /* NetAddress.ipv6Class: T2U_V6_NONE for IPv4. */
 int t2u_ipv6_class(const t2u_addr *a);
 int t2u_addr_is_loopback(const t2u_addr *a);
+/* Whether ip (16 bytes) is in the subnet s (its first s->prefix bits). */
+int t2u_in_subnet6(const uint8_t ip[16], const t2u_subnet6 *s);
 
 /* IPv6 slots kept when IPv4 addresses alone would fill the candidate list (LocalAddresses). */
 #define T2U_RESERVED_V6_CANDIDATES 2

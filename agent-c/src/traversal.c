@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "net.h"
 
 static const uint64_t rounds_ms[T2U_PUNCH_ROUNDS] = {0, 100, 250, 500, 1000, 2000};
 /* Predicted ports twice more: the client's mappings may open after our first punch arrived. */
@@ -43,19 +44,13 @@ static int same_host(const t2u_addr *a, const t2u_addr *b) {
     return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 16 : 4) == 0;
 }
 
-static int in_subnet6(const t2u_addr *a, const t2u_subnet6 *s) {
-    int whole = s->prefix / 8, bits = s->prefix % 8;
-    if (s->prefix > 128 || memcmp(a->ip, s->ip, (size_t)whole) != 0) return 0;
-    return bits == 0 || ((a->ip[whole] ^ s->ip[whole]) & (0xFF << (8 - bits)) & 0xFF) == 0;
-}
-
 int t2u_punch_scope_allows(const t2u_addr *a, const t2u_addr *observed, const uint32_t *addr, const uint32_t *mask, int n,
                            const t2u_subnet6 *subnets6, int nsubnets6) {
     if ((a->family != 4 && a->family != 6) || a->port == 0) return 0;
     if (same_host(a, observed)) return 1;
     if (a->family == 6) {
         for (int i = 0; i < nsubnets6; i++)
-            if (in_subnet6(a, &subnets6[i])) return 1;
+            if (t2u_in_subnet6(a->ip, &subnets6[i])) return 1;
         return 0;
     }
     uint32_t x = v4(a);

@@ -21,6 +21,8 @@
 #   - its identityConflict log text (the Swift agent words it differently; the refusal itself is
 #     checked for both through the server's bindingConflict counter);
 #   - the library form (examples/embed.c through t2u_agent.h: the Swift agent has none);
+#   - LAN discovery over IPv6 (a SEARCH to [::1]): the Swift agent gets it in the same change;
+#     run for both once the Swift binaries in T2U_BIN have it;
 #   - the relay as a fallback: T2U_AGENT_RELAY_ONLY=1 (a C test knob) makes the agent drop transport
 #     packets not from the server, so an unrestricted client tries the direct path, fails and falls
 #     back to the relay; `t2u forward --relay-only` (run for both) never tries the direct path.
@@ -271,9 +273,11 @@ if [ "$AGENT_KIND" = c ]; then
 fi
 
 # 10. LAN discovery: `t2u search` (unicast to loopback, our subnet) finds the agent; an unpadded
-#     SEARCH gets nothing.
+#     SEARCH gets nothing; (C agent) a padded SEARCH to [::1] gets one reply naming ::1 and the
+#     agent's UDP port, one to 127.0.0.1 one reply (not a second one from the IPv6 socket).
 DISC=$((BASE + 83))
-start_agent a11 CAM-C11 127.0.0.1 "$PORT" "$KEY" --discovery-port "$DISC"
+DISCUDP=$((BASE + 88))
+start_agent a11 CAM-C11 127.0.0.1 "$PORT" "$KEY" --discovery-port "$DISC" --udp-port "$DISCUDP"
 wait_for 15 online CAM-C11 || fail "agent a11 not online"
 "$T2U_BIN/t2u" search --address 127.0.0.1 --discovery-port "$DISC" --timeout 2 --server 127.0.0.1 --port "$PORT" \
     >"$work/search.log" 2>&1 || fail "t2u search failed"
@@ -283,8 +287,23 @@ s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1)
 s.sendto(bytes([0x2f,0,0,0,1,0]),("127.0.0.1",int(sys.argv[1])))
 try: s.recv(100); sys.exit(1)
 except socket.timeout: pass' "$DISC" || fail "an unpadded SEARCH was answered"
+if [ "$AGENT_KIND" = c ]; then
+    python3 -c 'import socket,sys
+port, agent = int(sys.argv[1]), int(sys.argv[2])
+for family, host, named in ((socket.AF_INET6, "::1", b"\x06" + socket.inet_pton(socket.AF_INET6, "::1")),
+                            (socket.AF_INET, "127.0.0.1", b"\x04" + socket.inet_aton("127.0.0.1"))):
+    s = socket.socket(family, socket.SOCK_DGRAM); s.settimeout(2)
+    q = bytes([0x2f, 0, 0, 0, 9, 0]) + bytes(90)
+    s.sendto(q, (host, port))
+    r = s.recv(200)
+    want = bytes([0x30, 0, 0, 0, 9, 7]) + b"CAM-C11" + named + agent.to_bytes(2, "big")
+    assert r == want and len(r) <= len(q), (host, r.hex(), want.hex())
+    s.settimeout(0.3)
+    try: s.recv(200); sys.exit("two replies to one SEARCH to " + host)
+    except socket.timeout: pass' "$DISC" "$DISCUDP" || fail "SEARCH over IPv6 to [::1] / IPv4: not the one reply expected"
+fi
 stop_pid "$a11_pid"
-say "LAN discovery answered t2u search, refused an unpadded SEARCH"
+say "LAN discovery answered t2u search$([ "$AGENT_KIND" = c ] && echo " and a SEARCH to [::1] (naming ::1)"), refused an unpadded SEARCH"
 
 # 11. IPv6 targets and allow rules, through `t2u check` (echo, every byte compared): an echo on
 #     [::1] (the device itself); on 127.0.0.2 (allowed) through its IPv4-mapped address; not on
