@@ -33,6 +33,8 @@ final class ClientTraversal: @unchecked Sendable {
     private(set) var tried: Set<NetAddress> = []
     /// The relay is what worked with this device last time: NAT strategies are skipped.
     let rememberedRelay: Bool
+    /// How long the server asked us to wait (`PunchOrder`).
+    let punchDelay: Nanos
     /// `settled(on:)` was called (else the window's end records what the session ended up on).
     private var recorded = false
     private let entropy = SystemEntropy()
@@ -67,8 +69,11 @@ final class ClientTraversal: @unchecked Sendable {
         config.birthdaySockets = min(config.birthdaySockets, core.driver.auxiliarySocketsAvailable)
         let remembered = core.traversalMemory.recall(uuid, now: now)
         rememberedRelay = remembered == .relayOnly
+        punchDelay = connectResult.punchDelay
+        // The device sends first this time (`PunchOrder`): our plan starts when its first punch
+        // has left its router.
         planner = TraversalPlanner(role: .client, localNAT: core.signaling.nat, peer: peer, sessionID: connectResult.sessionID,
-                                   entropy: entropy, now: now, config: config, remembered: remembered)
+                                   entropy: entropy, now: now + connectResult.punchDelay, config: config, remembered: remembered)
     }
 
     private var logger: Logger { core.logger }
@@ -84,6 +89,9 @@ final class ClientTraversal: @unchecked Sendable {
         if planner.auxiliarySockets > 0 { metadata["sockets"] = "\(planner.auxiliarySockets)" }
         if planner.strategies.contains(.relayOnly) {
             logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN", metadata: metadata)
+        } else if punchDelay > .zero {
+            metadata["ms"] = "\(punchDelay.value / 1_000_000)"
+            logger.info("the device sends first this time (our last sessions with it stayed relayed): probing later", metadata: metadata)
         } else {
             logger.debug("path discovery", metadata: metadata)
         }

@@ -148,8 +148,9 @@ final class PortMapping: @unchecked Sendable {
             }
             guard open(key: result.devicePublicKey, to: first, connectionID: connectionID, policy: policy) else { return }
         }
-        if let tunnel = pending, tunnel.connection.state == .handshaking {
-            // The device's addresses join the race (its LAN ones: same LAN, no hairpin needed).
+        if let tunnel = pending, tunnel.connection.state == .handshaking, result.punchDelay == .zero || !throughRelay {
+            // The device's addresses join the race (its LAN ones: same LAN, no hairpin needed);
+            // not when the device is to send first (`PunchOrder`): our traversal then waits.
             let now = EndpointDriver.now()
             for candidate in result.deviceCandidates.prefix(5) { tunnel.connection.sendHandshake(alsoTo: candidate, now: now) }
             core.driver.requestStep()

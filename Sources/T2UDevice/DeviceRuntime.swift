@@ -150,6 +150,11 @@ final class DeviceRuntime: @unchecked Sendable {
         traversal.reachedDirectly = { [unowned self] in
             sessions.values.contains { $0.connection.peerAddress.host == clientHost && $0.connection.peerAddress != server }
         }
+        if intro.punchDelay > .zero {
+            logger.info("the client sends first this time (its last sessions stayed relayed): punching later", metadata: [
+                "session": "\(intro.sessionID)", "ms": "\(intro.punchDelay.value / 1_000_000)",
+            ])
+        }
         if traversal.strategies.contains(.relayOnly) {
             logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN",
                         metadata: ["session": "\(intro.sessionID)"])

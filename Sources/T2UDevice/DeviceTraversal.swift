@@ -46,7 +46,7 @@ final class DeviceTraversal: @unchecked Sendable {
 
     /// Runs the plan; `windowEnded` is called once when it is over.
     func start(windowEnded: @escaping @Sendable (DeviceTraversal) -> Void) {
-        driver.eventLoop.scheduleTask(in: .nanoseconds(planner.config.window.value)) { [self] in
+        driver.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, planner.windowEnd.nanoseconds)))) { [self] in
             finish()
             windowEnded(self)
         }

@@ -127,6 +127,7 @@ public final class ServerMetrics: Sendable {
         "peer_introductions_received": "Introductions taken from peer servers for devices homed here.",
         "relay_unknown_sent": "RELAY_UNKNOWN replies to relayed packets of sessions this server does not have.",
         "relay_resumes": "Relay sessions restored by a client after a server restart (CONNECT with resume).",
+        "ordered_punches": "Sessions introduced with one side waiting before it punches (the pair's last sessions stayed relayed).",
     ]
 }
 

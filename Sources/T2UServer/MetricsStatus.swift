@@ -85,7 +85,7 @@ extension ServerCounters {
             ("queries", queries), ("connects", connects), ("relay_packets", relayedPackets), ("relay_bytes", relayedBytes),
             ("path_reports", pathReports), ("peer_introductions_sent", peerIntroductionsSent),
             ("peer_introductions_received", peerIntroductionsReceived),
-            ("relay_unknown_sent", relayUnknownSent), ("relay_resumes", relayResumes),
+            ("relay_unknown_sent", relayUnknownSent), ("relay_resumes", relayResumes), ("ordered_punches", orderedPunches),
         ]
     }
 }

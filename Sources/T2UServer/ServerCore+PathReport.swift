@@ -14,6 +14,7 @@ extension ServerCore {
         }
         guard !session.pathReported else { return }
         session.pathReported = true
+        punchOrders.record(client: session.clientUUID, device: session.deviceUUID, path: path)
         let device = registry.lookup(role: .device, uuid: session.deviceUUID)
         let outcome = PunchOutcome(clientNAT: natLabel(for: client), deviceNAT: device.map(natLabel(for:)) ?? "unknown", path: path)
         counters.pathReports &+= 1

@@ -193,10 +193,11 @@ extension ServerCore {
                 return reply(.error(requestID: m.requestID, code: .capacity), to: request, verified: true)
             }
             repeat { sessionID = entropy.nextUInt64() } while sessionID == 0 || sessions[sessionID] != nil
+            let order = punchOrders.order(client: client.uuid, device: device.uuid)
             let introduce = SignalingMessage.Introduce(
                 requestID: newRequestID(), sessionID: sessionID, clientConnectionID: m.clientConnectionID,
                 clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed,
-                clientNAT: m.nat)
+                clientNAT: m.nat, punchDelay: order.delays().device)
             sessions[sessionID] = Session(
                 id: sessionID, clientUUID: client.uuid, deviceUUID: device.uuid, clientAddress: request.source,
                 deviceAddress: device.address, clientCID: cid, introduce: introduce, now: now,
@@ -204,6 +205,8 @@ extension ServerCore {
                 relayBudget: TokenBucket(rate: config.relayBytesPerSecond, burst: config.relayBurstBytes, now: now))
             sessionByCID[cid] = sessionID
             counters.connects &+= 1
+            sessions[sessionID]?.punchOrder = order
+            if order != .together { counters.orderedPunches &+= 1 }
             if let peer, let session = sessions[sessionID] {
                 session.deviceAddress = peer.address
                 session.peerServerID = peer.id
@@ -220,8 +223,10 @@ extension ServerCore {
     private func replyConnected(_ m: SignalingMessage.Connect, sessionID: UInt64, device: PresenceRecord, request: Request) {
         let candidates = Array(([device.address] + device.candidates.filter { $0 != device.address })
             .prefix(SignalingLimits.maxCandidates))
+        let delay = sessions[sessionID]?.punchOrder.delays().client ?? .zero
         reply(.connectResult(.init(requestID: m.requestID, online: true, sessionID: sessionID, devicePublicKey: device.publicKey,
-                                   deviceCandidates: candidates, relayAllowed: config.relayAllowed, deviceNAT: device.nat)),
+                                   deviceCandidates: candidates, relayAllowed: config.relayAllowed, deviceNAT: device.nat,
+                                   punchDelay: delay)),
               to: request, verified: true)
     }
 

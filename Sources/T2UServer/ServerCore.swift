@@ -51,6 +51,9 @@ public final class ServerCore {
         /// The device's home server when it is another one: `deviceAddress` is that server and
         /// it introduces the device (we send no INTRODUCE).
         var peerServerID: String?
+        /// Who sends first toward the other (`PunchOrderPolicy`); the CONNECT answer carries the
+        /// client's delay, the INTRODUCE the device's.
+        var punchOrder: PunchOrder = .together
 
         init(id: UInt64, clientUUID: String, deviceUUID: String, clientAddress: NetAddress, deviceAddress: NetAddress,
              clientCID: UInt64, introduce: SignalingMessage.Introduce, now: Instant, introduceInterval: Nanos,
@@ -85,6 +88,7 @@ public final class ServerCore {
     /// cookie is required again (WireGuard takes handshakes without a cookie until under load).
     var cookielessRegistrations: TokenBucket
     var sessions: [UInt64: Session] = [:]
+    var punchOrders = PunchOrderPolicy()
     /// Connection ID (client's or device's) -> session.
     var sessionByCID: [UInt64: UInt64] = [:]
     /// Signaling channels by ID (= the record's token), and by the REGISTER ephemeral that made

@@ -75,6 +75,9 @@ public struct ServerCounters: Sendable, Equatable {
     /// RELAY_UNKNOWN replies sent, and relay sessions restored by a CONNECT with resume.
     public var relayUnknownSent: UInt64 = 0
     public var relayResumes: UInt64 = 0
+    /// Sessions introduced with one side told to wait (`PunchOrder`: the pair's last sessions
+    /// stayed relayed).
+    public var orderedPunches: UInt64 = 0
     /// PATH_REPORTs counted into `punchOutcomes` (the first one of each session).
     public var pathReports: UInt64 = 0
     public private(set) var rejected: [RejectReason: UInt64] = [:]

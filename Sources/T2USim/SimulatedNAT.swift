@@ -6,7 +6,10 @@ import T2UCore
 /// A NAT in front of private hosts, as a pure translation model (the simulation moves the
 /// datagrams): outbound datagrams get a public source per the mapping behaviour; inbound ones
 /// reach a private host only through an existing mapping the filter accepts, and unsolicited
-/// inbound datagrams are dropped (counted).
+/// inbound datagrams are dropped (counted). A NAT that `clashes` models a Linux router that
+/// accepts unsolicited inbound UDP locally: the datagram it keeps leaves a conntrack entry (its
+/// public port, the sender) that catches the sender's later datagrams, and an inside host's
+/// datagram to that sender from that port leaves from another, random port (`PunchOrder`).
 public final class SimulatedNAT {
     public enum Mapping: Sendable, Equatable {
         /// No translation: hosts are public (the NAT only routes).
@@ -30,7 +33,10 @@ public final class SimulatedNAT {
     public let publicHost: NetAddress.Host
     public let mapping: Mapping
     public let filtering: Filtering
+    public let clashes: Bool
     public private(set) var droppedUnsolicited: UInt64 = 0
+    /// Datagrams from an inside host moved to another port by a clash.
+    public private(set) var clashed: UInt64 = 0
     public private(set) var mappingsCreated: Int = 0
 
     private struct MappingKey: Hashable {
@@ -46,18 +52,28 @@ public final class SimulatedNAT {
         var contacted: Set<NetAddress> = []
     }
 
+    /// A public port and a remote sender: the conntrack entry an unsolicited datagram left.
+    private struct Tuple: Hashable {
+        var publicPort: UInt16
+        var remote: NetAddress
+    }
+
     private let entropy: EntropySource
     private var byKey: [MappingKey: UInt16] = [:]
+    private var unsolicited: Set<Tuple> = []
+    /// (inside source, destination) moved off its mapping's port by a clash -> the port used.
+    private var clashPorts: [MappingKey: UInt16] = [:]
     private var byPort: [UInt16: Entry] = [:]
     private var nextSequential: Int
 
     public static let portRange: ClosedRange<Int> = 1024...65535
 
     public init(publicHost: NetAddress.Host, mapping: Mapping, filtering: Filtering, entropy: EntropySource,
-                firstSequentialPort: Int = 20000) {
+                firstSequentialPort: Int = 20000, clashes: Bool = false) {
         self.publicHost = publicHost
         self.mapping = mapping
         self.filtering = filtering
+        self.clashes = clashes
         self.entropy = entropy
         self.nextSequential = firstSequentialPort
     }
@@ -75,20 +91,40 @@ public final class SimulatedNAT {
             byPort[port] = Entry(source: source, publicPort: port)
             mappingsCreated += 1
         }
+        if clashes, let moved = clashPort(from: source, to: destination, mapped: port) {
+            return NetAddress(host: publicHost, port: moved)
+        }
         byPort[port]!.contacted.insert(destination)
         return NetAddress(host: publicHost, port: port)
+    }
+
+    /// The port a datagram leaves from when (mapped port, destination) is taken by an entry an
+    /// unsolicited datagram left: a random free one, kept for this source and destination.
+    private func clashPort(from source: NetAddress, to destination: NetAddress, mapped: UInt16) -> UInt16? {
+        let key = MappingKey(source: source, destination: destination)
+        if let moved = clashPorts[key] { return moved }
+        guard unsolicited.contains(Tuple(publicPort: mapped, remote: destination)) else { return nil }
+        let span = UInt64(Self.portRange.count)
+        for _ in 0..<1000 {
+            let candidate = UInt16(UInt64(Self.portRange.lowerBound) + entropy.nextUInt64() % span)
+            guard byPort[candidate] == nil else { continue }
+            clashPorts[key] = candidate
+            byPort[candidate] = Entry(source: source, publicPort: candidate, contacted: [destination])
+            clashed &+= 1
+            return candidate
+        }
+        return nil
     }
 
     /// The private destination of a datagram from `source` to our public `destination`, or
     /// nil when no mapping accepts it.
     public func inbound(to destination: NetAddress, from source: NetAddress) -> NetAddress? {
         if mapping == .none { return destination }
-        guard destination.host == publicHost, let entry = byPort[destination.port] else {
+        let tuple = Tuple(publicPort: destination.port, remote: source)
+        guard destination.host == publicHost, !unsolicited.contains(tuple), let entry = byPort[destination.port],
+              filtering == .endpointIndependent || entry.contacted.contains(source) else {
             droppedUnsolicited &+= 1
-            return nil
-        }
-        if filtering == .addressPortDependent && !entry.contacted.contains(source) {
-            droppedUnsolicited &+= 1
+            if clashes, destination.host == publicHost { unsolicited.insert(tuple) }
             return nil
         }
         return entry.source

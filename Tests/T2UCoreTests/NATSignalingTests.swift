@@ -38,7 +38,8 @@ import Testing
 @Suite struct NATSignalingCodecTests {
     @Test func anOlderSenderWithoutTheNATFieldParsesAsUnknown() throws {
         for message in SignalingSamples.messages
-        where SignalingSamples.natTypes.contains(message.type) && !SignalingSamples.resumes(message) {
+        where SignalingSamples.natTypes.contains(message.type) && !SignalingSamples.resumes(message)
+            && !SignalingSamples.ordersPunches(message) {
             let bytes = SignalingSamples.bytes(message)
             let older = try SignalingSamples.parse(Array(bytes.dropLast(NATBehavior.wireLength)))
             var expected = message

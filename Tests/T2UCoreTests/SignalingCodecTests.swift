@@ -61,7 +61,21 @@ enum SignalingSamples {
                        candidates: [v4], nat: .endpointIndependent, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE))),
         .connect(.init(requestID: 29, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
                        candidates: [], nat: .none, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE), resumeDeviceAddress: v6)),
+        // The appended punch delays (after NAT; punch order).
+        .connectResult(.init(requestID: 30, online: true, sessionID: 79, devicePublicKey: key, deviceCandidates: [v4],
+                             relayAllowed: true, deviceNAT: .endpointIndependent, punchDelay: .milliseconds(500))),
+        .introduce(.init(requestID: 31, sessionID: 79, clientConnectionID: ConnectionID(rawValue: 2), clientPublicAddress: v4,
+                         clientCandidates: [v4], relayAllowed: true, clientNAT: .endpointIndependent, punchDelay: .milliseconds(2000))),
     ]
+
+    /// A CONNECT_RESULT or INTRODUCE with a punch delay (appended after NAT).
+    static func ordersPunches(_ message: SignalingMessage) -> Bool {
+        switch message {
+        case .connectResult(let m): m.punchDelay > .zero
+        case .introduce(let m): m.punchDelay > .zero
+        default: false
+        }
+    }
 
     /// Types whose last field is the appended NAT behaviour (cut there: an older sender).
     static let natTypes: Set<SignalingMessageType> = [.keepalive, .connect, .connectResult, .introduce]
@@ -125,6 +139,8 @@ enum SignalingSamples {
                 // Each appended field may be absent: address, resume ID, NAT.
                 let resumeEnd = bytes.count - (m.resumeDeviceAddress.map { SignalingSamples.bytes(.probeResult(requestID: 0, observed: $0)).count - 5 } ?? 0)
                 olderLayouts = [resumeEnd, resumeEnd - 8, resumeEnd - 8 - NATBehavior.wireLength]
+            } else if SignalingSamples.ordersPunches(message) {
+                olderLayouts = [bytes.count - 2, bytes.count - 2 - NATBehavior.wireLength]
             } else if SignalingSamples.natTypes.contains(message.type) {
                 olderLayouts = [bytes.count - NATBehavior.wireLength]
             } else if SignalingSamples.encryptedTypes.contains(message.type) {
@@ -144,6 +160,25 @@ enum SignalingSamples {
                 }
             }
         }
+    }
+
+    @Test func punchDelaysAreWrittenOnlyWhenSetAndCappedWhenRead() throws {
+        // The example of docs/protocol/messages.md: no delay, the layout older agents know.
+        let example = SignalingMessage.introduce(.init(
+            requestID: 0x0A0B_0C0D, sessionID: 0x99AA_BBCC_DDEE_FF00, clientConnectionID: ConnectionID(rawValue: 0x0102_0304_0506_0708),
+            clientPublicAddress: NetAddress(ipv4: (198, 51, 100, 7), port: 4000),
+            clientCandidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 4000)], relayAllowed: true, clientNAT: .endpointIndependent))
+        let hex = "2b0a0b0c0d99aabbccddeeff0001020304050607080104c63364070fa00104c0a801140fa00200000000"
+        #expect(SignalingSamples.bytes(example).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() == hex)
+        guard case .introduce(var ordered) = example else { return }
+        ordered.punchDelay = .milliseconds(500)
+        let bytes = SignalingSamples.bytes(.introduce(ordered))
+        #expect(Array(bytes.suffix(2)) == [0x01, 0xF4] && bytes.count == hex.count / 2 + 2)
+        var huge = bytes
+        huge[huge.count - 2] = 0xFF
+        huge[huge.count - 1] = 0xFF
+        guard case .introduce(let capped) = try SignalingSamples.parse(huge) else { throw CancellationError() }
+        #expect(capped.punchDelay == PunchOrder.maxWait)
     }
 
     @Test func probeFlagsLiveInTheFirstPaddingByte() throws {

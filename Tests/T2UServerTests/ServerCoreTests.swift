@@ -142,9 +142,12 @@ import Testing
     static let clientCID: UInt64 = 0xC1C1_C1C1
     static let deviceCID: UInt64 = 0xDEDE_DEDE
 
-    static func connect(_ h: ServerHarness, clientToken: UInt64) -> (SignalingMessage.ConnectResult?, SignalingMessage.Introduce?) {
+    /// CONNECT naming `cid` (another one than before: a new session, as a relayed link's fresh
+    /// look for a direct path is).
+    static func connect(_ h: ServerHarness, clientToken: UInt64, cid: UInt64 = clientCID)
+        -> (SignalingMessage.ConnectResult?, SignalingMessage.Introduce?) {
         let out = h.send(.connect(.init(requestID: 10, token: clientToken, uuid: "CAM-1",
-                                        clientConnectionID: ConnectionID(rawValue: clientCID),
+                                        clientConnectionID: ConnectionID(rawValue: cid),
                                         candidates: [NetAddress(ipv4: (10, 0, 0, 2), port: 5555)])), from: Addr.client)
         var result: SignalingMessage.ConnectResult?
         var introduce: SignalingMessage.Introduce?

@@ -87,8 +87,11 @@ final class TraversalWorld {
     /// addresses skip the NAT.
     let sharedLAN: Bool
 
+    /// - Parameters:
+    ///   - clashing: which routers clash (`SimulatedNAT.clashes`).
+    ///   - order: the punch order the server chose (the waiting side's plan starts later).
     init(client clientKind: NATKind, device deviceKind: NATKind, seed: UInt64, config: TraversalConfig = .init(),
-         sharedLAN: Bool = false) {
+         sharedLAN: Bool = false, clashing: Set<TraversalRole> = [], order: PunchOrder = .together) {
         self.seed = seed
         self.sharedLAN = sharedLAN
         entropy = SeededEntropy(seed: seed)
@@ -99,9 +102,11 @@ final class TraversalWorld {
         let devicePrivate = sharedLAN ? NetAddress(ipv4: (100, 64, 1, 3), port: 0).host
             : deviceKind == .none ? devicePublic : NetAddress(ipv4: (100, 64, 2, 2), port: 0).host
         let clientNAT = SimulatedNAT(publicHost: clientPublic, mapping: clientKind.mapping, filtering: clientKind.filtering,
-                                     entropy: SeededEntropy(seed: seed &+ 1), firstSequentialPort: 21_000)
+                                     entropy: SeededEntropy(seed: seed &+ 1), firstSequentialPort: 21_000,
+                                     clashes: clashing.contains(.client))
         let deviceNAT = SimulatedNAT(publicHost: devicePublic, mapping: deviceKind.mapping, filtering: deviceKind.filtering,
-                                     entropy: SeededEntropy(seed: seed &+ 2), firstSequentialPort: 33_000)
+                                     entropy: SeededEntropy(seed: seed &+ 2), firstSequentialPort: 33_000,
+                                     clashes: clashing.contains(.device))
         deviceIdentity = StaticIdentity.generate(SeededEntropy(seed: seed &+ 3))
         let clientEndpoint = TransportEndpoint(
             options: .init(config: TransportConfig(), identity: .generate(SeededEntropy(seed: seed &+ 4)), acceptIncoming: false),
@@ -115,12 +120,12 @@ final class TraversalWorld {
         client.planner = TraversalPlanner(
             role: .client, localNAT: client.behavior,
             peer: TraversalPeer(nat: device.behavior, reflexive: device.reflexive, candidates: [device.main]),
-            sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 7), now: now, config: config)
+            sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 7), now: now + order.delays().client, config: config)
         // INTRODUCE reaches the device one server hop later; the device punches only what its
         // scope allows (the client's observed address, candidates on its own /24).
         let introduction = SignalingMessage.Introduce(
             requestID: 1, sessionID: sessionID, clientConnectionID: ConnectionID(rawValue: 1), clientPublicAddress: client.reflexive!,
-            clientCandidates: [client.main], relayAllowed: true, clientNAT: client.behavior)
+            clientCandidates: [client.main], relayAllowed: true, clientNAT: client.behavior, punchDelay: order.delays().device)
         device.planner = TraversalPlanner.device(
             introduction: introduction, localNAT: device.behavior, subnets: [LocalSubnet(host: devicePrivate, prefixLength: 24)],
             entropy: SeededEntropy(seed: seed &+ 8), now: now + Self.latency * 2, config: config).planner

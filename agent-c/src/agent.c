@@ -150,14 +150,16 @@ static void handle_events(t2u_agent *a) {
             subnets.nsubnets = subnets.nsubnets6 = 0;
             t2u_discovery_read_subnets(&subnets, now_ms());
             t2u_punch_plan *p = &a->punches[slot];
+            /* The client sends first this time (punch order): our plan starts later. */
             int n = t2u_punch_plan_init(p, ev.session_id, &ev.addr, ev.candidates, ev.ncandidates, subnets.addr, subnets.mask,
-                                        subnets.nsubnets, subnets.subnets6, subnets.nsubnets6, now_ms());
+                                        subnets.nsubnets, subnets.subnets6, subnets.nsubnets6, now_ms() + ev.punch_delay_ms);
             t2u_traversal_config cfg = a->traversal;
             if (cfg.birthday_sockets > T2U_BIRTHDAY_SOCKETS_MAX - a->naux) cfg.birthday_sockets = T2U_BIRTHDAY_SOCKETS_MAX - a->naux;
             int strategies = t2u_punch_plan_strategies(p, a->sig.nat, ev.nat, &cfg);
             t2u_log(T2U_LOG_INFO, "introduced to a client at %s (session %016llx, client NAT kind %u delta %d): punching %d "
-                    "address(es)%s%s", t2u_addr_str(&ev.addr, buf, sizeof buf), (unsigned long long)ev.session_id, ev.nat.kind,
-                    ev.nat.delta, n, strategies & T2U_STRAT_PREDICTION && p->npredicted ? ", port prediction" : "",
+                    "address(es)%s%s%s", t2u_addr_str(&ev.addr, buf, sizeof buf), (unsigned long long)ev.session_id, ev.nat.kind,
+                    ev.nat.delta, n, ev.punch_delay_ms ? " after the client (its last sessions stayed relayed)" : "",
+                    strategies & T2U_STRAT_PREDICTION && p->npredicted ? ", port prediction" : "",
                     strategies & T2U_STRAT_RELAY_ONLY ? "; both NATs allocate ports per destination without a pattern: relay "
                                                         "only beyond the LAN"
                     : p->sockets ? ", birthday probing from auxiliary sockets"

@@ -198,6 +198,14 @@ static void get_nat(t2u_reader *r, t2u_nat *nat, int optional) {
     nat->delta = (int32_t)delta;
 }
 
+/* Appended after the NAT field (punch order): u16 ms, absent 0, capped. */
+static void get_punch_delay(t2u_reader *r, t2u_sig_msg *m) {
+    m->punch_delay_ms = 0;
+    if (r->error || t2u_reader_left(r) == 0) return;
+    uint16_t ms = t2u_get_u16(r, "punch delay");
+    m->punch_delay_ms = ms > T2U_MAX_PUNCH_DELAY_MS ? T2U_MAX_PUNCH_DELAY_MS : ms;
+}
+
 static void get_candidates(t2u_reader *r, t2u_sig_msg *m, const char *field) {
     uint8_t n = t2u_get_u8(r, field);
     if (r->error) return;
@@ -303,6 +311,7 @@ int t2u_sig_parse(const uint8_t *p, size_t len, t2u_sig_msg *m, const char **why
         m->pubkey = get_long(r, &m->pubkey_len, T2U_KEY_LEN, "public key");
         get_candidates(r, m, "candidates");
         get_nat(r, &m->nat, 1);
+        get_punch_delay(r, m);
         break;
     case T2U_INTRODUCE:
         m->session_id = t2u_get_u64(r, "session id");
@@ -311,6 +320,7 @@ int t2u_sig_parse(const uint8_t *p, size_t len, t2u_sig_msg *m, const char **why
         t2u_get_addr(r, &m->addr, "client address");
         get_candidates(r, m, "candidates");
         get_nat(r, &m->nat, 1);
+        get_punch_delay(r, m);
         break;
     case T2U_INTRODUCE_ACK:
         m->token = t2u_get_u64(r, "token");

@@ -15,6 +15,8 @@
 #define T2U_MAX_EXTRA 512
 #define T2U_MAX_CERT 512
 #define T2U_MAX_CANDIDATES 8
+/* The most a server may ask a side to wait before it punches (punch order, docs/protocol/messages.md). */
+#define T2U_MAX_PUNCH_DELAY_MS 2000
 #define T2U_MAX_ENCRYPTED 1400
 #define T2U_MIN_PADDED 64
 #define T2U_MIN_SEARCH 96
@@ -121,6 +123,7 @@ typedef struct {
     int has_resume_addr;
     t2u_addr resume_addr;
     t2u_nat nat;                      /* KEEPALIVE CONNECT CONNECT_RESULT INTRODUCE */
+    uint16_t punch_delay_ms;          /* CONNECT_RESULT INTRODUCE: appended, capped (punch order); 0 absent */
     t2u_addr addr;                    /* observed / public / client / search reply address */
     int has_addr;                     /* QUERY_RESULT address flag */
     const uint8_t *uuid;              /* QUERY CONNECT SEARCH SEARCH_REPLY (NULL: SEARCH for all) */

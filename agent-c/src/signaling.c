@@ -298,7 +298,8 @@ static void receive_sealed(t2u_sig *s, const t2u_sig_msg *m, uint64_t now) {
         s->seen_sessions[s->seen_next] = m->session_id;
         s->seen_next = (s->seen_next + 1) % (sizeof s->seen_sessions / sizeof s->seen_sessions[0]);
         t2u_sig_event ev = {.kind = T2U_EV_INTRODUCED, .addr = m->addr, .nat = m->nat, .session_id = m->session_id,
-                            .cid = m->cid, .relay_allowed = m->relay_allowed, .ncandidates = m->ncandidates};
+                            .cid = m->cid, .relay_allowed = m->relay_allowed, .ncandidates = m->ncandidates,
+                            .punch_delay_ms = m->punch_delay_ms};
         memcpy(ev.candidates, m->candidates, sizeof ev.candidates);
         emit(s, &ev);
         break;

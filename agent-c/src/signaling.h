@@ -59,6 +59,7 @@ typedef struct {
     t2u_addr addr;       /* OBSERVED, INTRODUCED (client public address) */
     t2u_nat nat;         /* NAT, INTRODUCED (client's) */
     uint64_t session_id, cid; /* INTRODUCED, RELAY_UNKNOWN (cid) */
+    uint16_t punch_delay_ms;  /* INTRODUCED: wait this long before punching (the client sends first) */
     int relay_allowed;
     t2u_addr candidates[T2U_MAX_CANDIDATES];
     uint8_t ncandidates;

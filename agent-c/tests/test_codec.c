@@ -407,6 +407,13 @@ static void test_documented_examples(void) {
     CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.type == T2U_INTRODUCE && m.session_id == 0x99aabbccddeeff00ull);
     CHECK(m.cid == 0x0102030405060708ull && m.relay_allowed == 1 && m.addr.ip[0] == 198 && m.addr.port == 4000);
     CHECK(m.ncandidates == 1 && m.candidates[0].ip[0] == 192 && m.candidates[0].ip[3] == 20 && m.nat.kind == 2);
+    CHECK(m.punch_delay_ms == 0); /* no punch order: the device punches at once */
+    n = unhex(d, sizeof d, "2b0a0b0c0d99aabbccddeeff0001020304050607080104c63364070fa00104c0a801140fa00200000000" "01f4");
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.nat.kind == 2 && m.punch_delay_ms == 500); /* the client first */
+    d[n - 2] = 0xff;
+    d[n - 1] = 0xff;
+    CHECK(t2u_sig_parse(d, n, &m, NULL) == 0 && m.punch_delay_ms == T2U_MAX_PUNCH_DELAY_MS); /* capped */
+    CHECK(t2u_sig_parse(d, n - 1, &m, NULL) == -1);                                           /* cut short */
     /* Offline QUERY_RESULT (11 bytes); RELAY_UNKNOWN; PATH_REPORT's path 1-4 only. */
     n = unhex(d, sizeof d, "280000000100000000000000");
     CHECK(t2u_sig_parse(d, 11, &m, NULL) == 0 && m.online == 0 && !m.has_addr && m.pubkey_len == 0 && m.extra_len == 0);

@@ -67,11 +67,13 @@ extension SignalingMessage {
             buffer.writeLongBytes(m.devicePublicKey)
             buffer.writeSignalingAddresses(m.deviceCandidates)
             buffer.writeNAT(m.deviceNAT)
+            buffer.writePunchDelay(m.punchDelay)
         case .introduce(let m):
             buffer.writeMultipleIntegers(m.sessionID, m.clientConnectionID.rawValue, UInt8(m.relayAllowed ? 1 : 0))
             buffer.writeSignalingAddress(m.clientPublicAddress)
             buffer.writeSignalingAddresses(m.clientCandidates)
             buffer.writeNAT(m.clientNAT)
+            buffer.writePunchDelay(m.punchDelay)
         case .introduceAck(_, let token, let sessionID):
             buffer.writeMultipleIntegers(token, sessionID)
         case .probe:
@@ -166,16 +168,20 @@ extension SignalingMessage {
             let relay = try r.bool("relay allowed")
             let key = try r.longBytes("public key", maxLength: SignalingLimits.publicKeyLength)
             let candidates = try r.addresses("candidates")
+            let nat = try r.optionalNAT()
             return .connectResult(ConnectResult(requestID: id, online: online, sessionID: session, devicePublicKey: key,
-                                                deviceCandidates: candidates, relayAllowed: relay, deviceNAT: try r.optionalNAT()))
+                                                deviceCandidates: candidates, relayAllowed: relay, deviceNAT: nat,
+                                                punchDelay: try r.optionalPunchDelay()))
         case .introduce:
             let session = try r.u64("session id")
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
             let relay = try r.bool("relay allowed")
             let address = try r.address("client address")
             let candidates = try r.addresses("candidates")
+            let nat = try r.optionalNAT()
             return .introduce(Introduce(requestID: id, sessionID: session, clientConnectionID: cid, clientPublicAddress: address,
-                                        clientCandidates: candidates, relayAllowed: relay, clientNAT: try r.optionalNAT()))
+                                        clientCandidates: candidates, relayAllowed: relay, clientNAT: nat,
+                                        punchDelay: try r.optionalPunchDelay()))
         case .introduceAck:
             let token = try r.u64("token")
             return .introduceAck(requestID: id, token: token, sessionID: try r.u64("session id"))

@@ -142,10 +142,14 @@ public enum SignalingMessage: Equatable, Sendable {
         public var relayAllowed: Bool
         /// Appended field: the device's NAT behaviour as it last reported it.
         public var deviceNAT: NATBehavior
+        /// Appended field (u16 ms, written when not zero): how long the client waits before its
+        /// first datagram to the device's addresses (`PunchOrder`).
+        public var punchDelay: Nanos
 
         public init(requestID: UInt32, online: Bool, sessionID: UInt64, devicePublicKey: [UInt8],
-                    deviceCandidates: [NetAddress], relayAllowed: Bool, deviceNAT: NATBehavior = .unknown) {
+                    deviceCandidates: [NetAddress], relayAllowed: Bool, deviceNAT: NATBehavior = .unknown, punchDelay: Nanos = .zero) {
             self.deviceNAT = deviceNAT
+            self.punchDelay = punchDelay
             self.requestID = requestID
             self.online = online
             self.sessionID = sessionID
@@ -165,10 +169,14 @@ public enum SignalingMessage: Equatable, Sendable {
         public var relayAllowed: Bool
         /// Appended field: the client's NAT behaviour from its CONNECT.
         public var clientNAT: NATBehavior
+        /// Appended field (u16 ms, written when not zero): how long the device waits before its
+        /// first punch (`PunchOrder`).
+        public var punchDelay: Nanos
 
         public init(requestID: UInt32, sessionID: UInt64, clientConnectionID: ConnectionID, clientPublicAddress: NetAddress,
-                    clientCandidates: [NetAddress], relayAllowed: Bool, clientNAT: NATBehavior = .unknown) {
+                    clientCandidates: [NetAddress], relayAllowed: Bool, clientNAT: NATBehavior = .unknown, punchDelay: Nanos = .zero) {
             self.clientNAT = clientNAT
+            self.punchDelay = punchDelay
             self.requestID = requestID
             self.sessionID = sessionID
             self.clientConnectionID = clientConnectionID

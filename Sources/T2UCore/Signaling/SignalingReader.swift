@@ -88,6 +88,13 @@ struct SignalingReader {
         return nat
     }
 
+    /// An appended punch delay: u16 milliseconds after the NAT field. Absent reads as zero; a
+    /// value above `PunchOrder.maxWait` is capped.
+    mutating func optionalPunchDelay() throws(SignalingParseError) -> Nanos {
+        guard buffer.readableBytes > 0 else { return .zero }
+        return .punchDelay(millis: try u16("punch delay"))
+    }
+
     /// count(1) then addresses.
     mutating func addresses(_ field: String) throws(SignalingParseError) -> [NetAddress] {
         let count = Int(try u8(field))
@@ -111,6 +118,12 @@ extension ByteBuffer {
 
     mutating func writeNAT(_ nat: NATBehavior) {
         writeMultipleIntegers(nat.wireKind, UInt32(bitPattern: nat.wireDelta))
+    }
+
+    /// Only when not zero: messages without a punch order keep their older layout.
+    mutating func writePunchDelay(_ delay: Nanos) {
+        let millis = delay.punchDelayMillis
+        if millis > 0 { writeInteger(millis) }
     }
 
     mutating func writeSignalingAddresses(_ addresses: [NetAddress]) {

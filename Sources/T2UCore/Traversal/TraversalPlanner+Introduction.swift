@@ -6,7 +6,8 @@ extension TraversalPlanner {
     /// the client's observed address (its reflexive address, also the base of predicted and
     /// birthday ports), the client candidates on one of `subnets` and its global IPv6
     /// candidates (at most `PunchScope.maxGlobalIPv6`). `dropped` lists the
-    /// candidates left out, for the caller to count.
+    /// candidates left out, for the caller to count. The plan starts after the introduction's
+    /// punch delay (`PunchOrder`: the client sends first this time).
     public static func device(
         introduction intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet],
         entropy: EntropySource, now: Instant, config: TraversalConfig = .init()
@@ -15,7 +16,7 @@ extension TraversalPlanner {
         let (kept, dropped) = scope.partition(intro.clientCandidates.filter { $0 != intro.clientPublicAddress })
         let peer = TraversalPeer(nat: intro.clientNAT, reflexive: intro.clientPublicAddress, candidates: kept)
         let planner = TraversalPlanner(role: .device, localNAT: localNAT, peer: peer, sessionID: intro.sessionID,
-                                       entropy: entropy, now: now, config: config)
+                                       entropy: entropy, now: now + intro.punchDelay, config: config)
         return (planner, scope, dropped)
     }
 }

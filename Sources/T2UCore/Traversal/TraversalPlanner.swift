@@ -130,6 +130,9 @@ public struct TraversalPlanner: Sendable {
     /// The window is over: auxiliary sockets not carrying the session may close.
     public func windowEnded(now: Instant) -> Bool { now - startedAt >= config.window }
 
+    /// When the window ends (a plan may start later than it was made: `PunchOrder`).
+    public var windowEnd: Instant { startedAt + config.window }
+
     /// The strategy an address came from (nil: not planned, e.g. learned from a punch).
     public func strategy(for address: NetAddress) -> TraversalStrategy? { origin[address] }
 
