@@ -48,6 +48,7 @@ final class PortMapping: @unchecked Sendable {
     /// While the link rides the relay: the next look for a direct path, and the wait after it.
     private var relayedRetryTask: Scheduled<Void>?
     private var relayedRetryDelay: TimeAmount
+    private var relayedRetries = 0
     private var meter: RateMeter
     private var closed = false
     /// A relay resume is in flight (one at a time).
@@ -432,13 +433,18 @@ final class PortMapping: @unchecked Sendable {
         lookForDirectPath(because: "UDP works again", forgetRelayVerdict: true)
     }
 
-    /// The next look for a direct path of a relayed link: after `relayedLinkRetry`, then twice as
-    /// long each time up to `relayedLinkRetryMax`. What kept it relayed may be gone without a sign
-    /// on our side: the device's UDP came back, a router was replaced or granted a mapping.
+    /// The next look for a direct path of a relayed link: after `relayedLinkRetry` twice (the
+    /// server has the client send first, then the device: `PunchOrder`, so a router that clashes
+    /// on either side is met within two looks), then twice as long each time up to
+    /// `relayedLinkRetryMax`. What kept it relayed may be gone without a sign on our side: the
+    /// device's UDP came back, a router was replaced or granted a mapping.
     private func scheduleRelayedRetry() {
         guard relayedRetryTask == nil, core.options.relayedLinkRetry > .zero, !core.options.directDisabled, !closed else { return }
         let delay = relayedRetryDelay
-        relayedRetryDelay = min(relayedRetryDelay * 2, .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
+        relayedRetries += 1
+        if relayedRetries >= Self.relayedRetriesBeforeBackoff {
+            relayedRetryDelay = min(relayedRetryDelay * 2, .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
+        }
         let generation = self.generation
         relayedRetryTask = core.loop.scheduleTask(in: delay) { [self] in
             relayedRetryTask = nil
@@ -451,7 +457,11 @@ final class PortMapping: @unchecked Sendable {
         relayedRetryTask?.cancel()
         relayedRetryTask = nil
         relayedRetryDelay = .nanoseconds(core.options.relayedLinkRetry.value)
+        relayedRetries = 0
     }
+
+    /// Looks at the first delay: both punch orders get their session.
+    static let relayedRetriesBeforeBackoff = 2
 
     /// A fresh CONNECT (a new session, no new connection), sent over UDP, makes the server
     /// introduce us to the device again with the addresses both sides have now, and path

@@ -25,8 +25,9 @@ public struct T2UClientOptions: Sendable {
     public var firstRetryDelay: Nanos = .seconds(1)
     /// A link on the relay looks for a direct path again after this (a fresh introduction and
     /// path discovery inside the same connection: the device's UDP may have come back, a router
-    /// been replaced, a clashing router be met by the other punch order), then twice as long each
-    /// time up to `relayedLinkRetryMax`. 0: never. The 45 s outlast Linux's 30 s timeout of the
+    /// been replaced, a clashing router be met by the other punch order), once more after the
+    /// same time (both punch orders get a look), then twice as long each time up to
+    /// `relayedLinkRetryMax`. 0: never. The 45 s outlast Linux's 30 s timeout of the
     /// last attempt's unanswered conntrack entries, which would clash again.
     public var relayedLinkRetry: Nanos = .seconds(45)
     public var relayedLinkRetryMax: Nanos = .seconds(300)

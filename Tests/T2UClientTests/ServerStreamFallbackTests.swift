@@ -186,6 +186,9 @@ import Testing
             blocked.withLock { $0 = false }
             try await waitUntil("link moved off the relay", seconds: 20) { await client.portStatus(port).1?.relayed == false }
             #expect(await client.portStatus(port).0 == .connected)
+            // The first session was reported relayed: the look that found the path had the
+            // client send first (`PunchOrder`), and the device waited as told.
+            #expect(try await runner.counters().orderedPunches >= 1)
             let second = pattern(128 << 10, seed: 6)
             #expect(try await echoRoundTrip(port: port, payload: second, group: clientGroup) == second)
         } catch {
