@@ -10,17 +10,21 @@
 # the device's network (router drops all UDP; the server also listens on TCP/TLS 443), a
 # symmetric router granting the device a UPnP/PCP mapping (miniupnpd; skipped, said so, when
 # missing), IPv6 only (agents given the server's IPv6 address) and dual stack behind symmetric
-# IPv4 NATs (stateful IPv6 firewalls on both routers).
+# IPv4 NATs (stateful IPv6 firewalls on both routers), and routers whose conntrack clashes (they
+# keep an early datagram from the peer and move their host's answer to another port) at the
+# client, at the device, or at both.
 # Prints the tables (path, time to first byte, time to final path) and asserts the issue's goals:
 # every cell connects; the same-LAN cell uses the LAN path; every cell but symmetric x symmetric
 # goes direct, except where UDP is blocked: relayed through the TCP/TLS fallback (its log says
-# so; the Mbit/s are printed); IPv6 only goes direct over IPv6. Exit 1 naming the failing cells
+# so; the Mbit/s are printed); IPv6 only goes direct over IPv6; one clashing router goes direct
+# once the order of punching favours it (a relayed link's next looks, 45 s apart: up to 120 s after
+# the transfer), both clashing stay relayed. Exit 1 naming the failing cells
 # (their logs printed). Root only.
 #
 #   grid.sh [--cells LIST] [--bytes N] [--report-only] [--lab-args "ARGS"]
-#     LIST: comma-separated cells (default: all 22): CLIENT:DEVICE NAT pairs, "lan", and the
+#     LIST: comma-separated cells (default: all 25): CLIENT:DEVICE NAT pairs, "lan", and the
 #     variants udpblocked:cone, cone:udpblocked, symmetric:symmetric+upnp, cone:cone/v6only,
-#     symmetric:symmetric/v6dual
+#     symmetric:symmetric/v6dual, cone:cone/clash-client, cone:cone/clash-device, cone:cone/clash-both
 #     --report-only: print the table, assert only that every cell connected
 #     --lab-args: more `lab.sh up` options for every cell, e.g. "--clash" or "--loss 2"
 set -euo pipefail
@@ -30,10 +34,14 @@ types=(none fullcone cone symmetric)
 cells=()
 for c in "${types[@]}"; do for d in "${types[@]}"; do cells+=("$c:$d"); done; done
 cells+=(lan)
-variants=(udpblocked:cone cone:udpblocked symmetric:symmetric+upnp cone:cone/v6only symmetric:symmetric/v6dual)
-# T2U_GRID_VARIANTS=0: the NAT cells only (the C agent's grid: it has neither TLS nor UPnP).
+variants=(udpblocked:cone cone:udpblocked symmetric:symmetric+upnp cone:cone/v6only symmetric:symmetric/v6dual
+          cone:cone/clash-client cone:cone/clash-device cone:cone/clash-both)
+# T2U_GRID_VARIANTS=0: the NAT cells only; =clash: and the clashing-router cells (the C agent's
+# grid: it has neither TLS nor UPnP).
 if [ "${T2U_GRID_VARIANTS:-1}" = 0 ]; then
     :
+elif [ "${T2U_GRID_VARIANTS:-1}" = clash ]; then
+    cells+=(cone:cone/clash-client cone:cone/clash-device cone:cone/clash-both)
 elif command -v miniupnpd >/dev/null 2>&1; then
     cells+=("${variants[@]}")
 else
@@ -61,7 +69,7 @@ failures=()
 server_ip4="$server_ip"
 server_ip6=2001:db8:0:1::10
 
-# parse_cell NAME: the lab for a cell name (CLIENT:DEVICE[/v6only|/v6dual], a side being a NAT
+# parse_cell NAME: the lab for a cell name (CLIENT:DEVICE[/v6only|/v6dual|/clash-SIDE], a side being a NAT
 # type, "udpblocked" (cone, its router dropping UDP) or, for the device, TYPE+upnp). Sets
 # client_nat, device_nat, cell_lab_args, blocked_router (nata, natb or "") and cell_server.
 parse_cell() {
@@ -79,6 +87,9 @@ parse_cell() {
         "") ;;
         v6only) cell_lab_args+=(--ipv6 only); cell_server="$server_ip6" ;;
         v6dual) cell_lab_args+=(--ipv6 dual) ;;
+        clash-client) cell_lab_args+=(--clash nata) ;;
+        clash-device) cell_lab_args+=(--clash natb) ;;
+        clash-both) cell_lab_args+=(--clash) ;;
         *) return 1 ;;
     esac
     client_nat="$client"
@@ -112,8 +123,13 @@ run_cell() {
     wait_online "$query_host" || { result[$name]="CHECK ok=0 error=\"device never online\""; return 1; }
     # Cells that should go direct get a few seconds after the transfer for a late upgrade.
     local await_direct=8
-    case "$name" in symmetric:symmetric|*udpblocked*) await_direct=0 ;; esac
-    timeout "$cell_timeout" "$lab" exec "$client_host" "$bin/t2u" check "$device_uuid" "$echo_port" \
+    case "$name" in
+        symmetric:symmetric|*udpblocked*|*/clash-both) await_direct=0 ;;
+        # One clashing router: the first session may stay relayed; the next looks (45 s after its
+        # 5 s window, then 45 s after theirs) have the client, then the device, send first.
+        */clash-client|*/clash-device) await_direct=120 ;;
+    esac
+    timeout "$((cell_timeout + await_direct))" "$lab" exec "$client_host" "$bin/t2u" check "$device_uuid" "$echo_port" \
         --server "$server_ip" --port "$server_port" --bytes "$bytes" --settle 2 --await-direct "$await_direct" \
         --timeout 30 --seed "$lab_counter" --log-level notice \
         >"$cell_logs/check.out" 2>"$cell_logs/check.log" || status=$?
@@ -136,7 +152,7 @@ cell_verdict() {
     local cell="$1" ok path expected_direct=1
     ok="$(check_field "${result[$cell]}" ok)"
     path="$(check_field "${result[$cell]}" path)"
-    [ "$cell" = "symmetric:symmetric" ] && expected_direct=0
+    case "$cell" in symmetric:symmetric|*/clash-both) expected_direct=0 ;; esac
     if [ "$ok" != 1 ]; then
         echo "not connected/verified"
     elif [[ "$cell" == *udpblocked* ]]; then
@@ -209,6 +225,9 @@ for v in "${variants[@]}"; do
         symmetric:symmetric+upnp) what="symmetric x symmetric + UPnP/PCP at the device" ;;
         cone:cone/v6only) what="IPv6 only (cone x cone IPv4 LANs)" ;;
         symmetric:symmetric/v6dual) what="dual stack, symmetric x symmetric IPv4" ;;
+        cone:cone/clash-client) what="cone x cone, the client's router clashes" ;;
+        cone:cone/clash-device) what="cone x cone, the device's router clashes" ;;
+        cone:cone/clash-both) what="cone x cone, both routers clash" ;;
         *) what="$v" ;;
     esac
     extra=""

@@ -3,7 +3,7 @@
 # Copyright 2026 the t2u authors
 # t2u NAT lab on Linux network namespaces (root only). Documentation address ranges only.
 #
-#   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash] [--device-upnp]
+#   lab.sh up --client-nat T --device-nat T [--loss N] [--rate MBIT] [--clash [ROUTER]] [--device-upnp]
 #             [--rtt MS] [--line HOST="t2u-delayline options"]... [--ipv6 dual|only]
 #   lab.sh down                 remove this lab's namespaces (and the processes in them)
 #   lab.sh exec HOST cmd...     run cmd in HOST: inet, nata, natb, cli, dev, dev2
@@ -26,7 +26,8 @@
 # address+port-dependent filtering), symmetric (masquerade fully-random). Each router drops new
 # unsolicited inbound on its WAN at the input hook (as home routers do; a packet that reaches the
 # router first would otherwise leave a conntrack entry that clashes with the inside host's later
-# mapping); --clash keeps such packets to test against routers that do clash.
+# mapping); --clash keeps such packets to test against routers that do clash (both routers, or
+# only ROUTER: nata or natb).
 # --loss N drops N% of packets each way on router A's WAN (nftables numgen); --rate MBIT shapes
 # both directions of router A's WAN with tbf. --device-upnp runs miniupnpd on router B (UPnP-IGD,
 # NAT-PMP and PCP on its LAN side; apt-get install miniupnpd-nftables), so the device may map a
@@ -399,7 +400,7 @@ EOF
 }
 
 lab_up() {
-    local client_nat="" device_nat="" loss=0 rate=0 clash=0 upnp=0
+    local client_nat="" device_nat="" loss=0 rate=0 clash=0 clash_a=0 clash_b=0 upnp=0
     ipv6=none
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -407,7 +408,13 @@ lab_up() {
             --device-nat) device_nat="${2:-}"; shift 2 ;;
             --loss) loss="${2:-}"; shift 2 ;;
             --rate) rate="${2:-}"; shift 2 ;;
-            --clash) clash=1; shift ;;
+            --clash)
+                clash=1
+                case "${2:-}" in
+                    nata) clash_a=1; shift 2 ;;
+                    natb) clash_b=1; shift 2 ;;
+                    *) clash_a=1; clash_b=1; shift ;;
+                esac ;;
             --rtt)
                 [[ "${2:-}" =~ ^[0-9]+$ ]] || die "--rtt must be a whole number of milliseconds"
                 line_args[nata]="--delay $(( ${2} * 500 ))us ${line_args[nata]:-}"; shift 2 ;;
@@ -464,8 +471,8 @@ lab_up() {
     in_ns inet ip addr add 203.0.113.11/24 dev inet
     in_ns inet ip addr add 203.0.113.12/24 dev inet
 
-    router nata 203.0.113.1 198.51.100.1/24 "$client_nat" "$clash"
-    router natb 203.0.113.2 192.0.2.1/24 "$device_nat" "$clash"
+    router nata 203.0.113.1 198.51.100.1/24 "$client_nat" "$clash_a"
+    router natb 203.0.113.2 192.0.2.1/24 "$device_nat" "$clash_b"
     lan_host cli 198.51.100.10/24 198.51.100.1 nata
     lan_host dev 192.0.2.10/24 192.0.2.1 natb
     lan_host dev2 192.0.2.11/24 192.0.2.1 natb
@@ -505,10 +512,10 @@ lab_up() {
     [ "$upnp" = 0 ] || gateway_upnp natb 203.0.113.2 192.0.2.0/24
     [ "$ipv6" = none ] || ipv6_setup "$ipv6"
     printf 'client_nat=%s\ndevice_nat=%s\nloss=%s\nrate=%s\nclash=%s\nupnp=%s\nipv6=%s\n' \
-        "$client_nat" "$device_nat" "$loss" "$rate" "$clash" "$upnp" "$ipv6" >"$state_root/$name/config"
+        "$client_nat" "$device_nat" "$loss" "$rate" "$clash_a$clash_b" "$upnp" "$ipv6" >"$state_root/$name/config"
     for lhost in "${!line_args[@]}"; do echo "line_$lhost=${line_args[$lhost]# }" >>"$state_root/$name/config"; done
     trap - EXIT INT TERM
-    echo "lab $name up: client NAT $client_nat, device NAT $device_nat$( [ "$upnp" = 1 ] && echo ' with miniupnpd'), loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ', clashing routers')$( [ "$ipv6" != none ] && echo ", IPv6 $ipv6 behind stateful firewalls")"
+    echo "lab $name up: client NAT $client_nat, device NAT $device_nat$( [ "$upnp" = 1 ] && echo ' with miniupnpd'), loss ${loss}%, rate ${rate:-0} Mbit/s$( [ "$clash" = 1 ] && echo ", clashing routers (nata $clash_a, natb $clash_b)")$( [ "$ipv6" != none ] && echo ", IPv6 $ipv6 behind stateful firewalls")"
     for lhost in "${!line_args[@]}"; do echo "delay line on $lhost:${line_args[$lhost]}"; done
     echo "export T2U_LAB=$name"
 }
