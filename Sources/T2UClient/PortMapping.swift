@@ -445,11 +445,15 @@ final class PortMapping: @unchecked Sendable {
         if relayedRetries >= Self.relayedRetriesBeforeBackoff {
             relayedRetryDelay = min(relayedRetryDelay * 2, .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
         }
+        // The relay verdict was reached with both sides punching at once: the two looks in the
+        // other orders run every NAT strategy again (birthday probing included), the later ones
+        // only the cheap candidates while the verdict is remembered.
+        let otherOrder = relayedRetries <= Self.relayedRetriesBeforeBackoff
         let generation = self.generation
         relayedRetryTask = core.loop.scheduleTask(in: delay) { [self] in
             relayedRetryTask = nil
             guard generation == self.generation else { return }
-            lookForDirectPath(because: "the link has been relayed for a while", forgetRelayVerdict: false)
+            lookForDirectPath(because: "the link has been relayed for a while", forgetRelayVerdict: otherOrder)
         }
     }
 

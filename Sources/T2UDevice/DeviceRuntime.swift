@@ -48,7 +48,16 @@ final class DeviceRuntime: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         signaling = client
         driver.onAccept = { [self] connection in self.accept(connection) }
+        driver.onPunch = { [self] datagram, address, socket in self.punched(datagram, from: address, socket: socket) }
         driver.attachSignaling(client) { [self] event in self.handle(event) }
+    }
+
+    /// A client's punch (its auxiliary sockets, birthday probing) reached us: the session it
+    /// names answers it once (`DeviceTraversal.answer`), since our own punch toward that port
+    /// may have left before the client's mapping existed.
+    private func punched(_ datagram: ByteBuffer, from address: NetAddress, socket: Int) {
+        guard case (true, let sessionID?) = TraversalPunch.parse(datagram), let traversal = traversals[sessionID] else { return }
+        traversal.answer(address, socket: socket)
     }
 
     var isRegistered: Bool {

@@ -31,6 +31,10 @@ final class DeviceTraversal: @unchecked Sendable {
     let droppedCandidates: [NetAddress]
     /// Asks the runtime's `PunchBudget` before each punch.
     private let admit: (NetAddress, PunchScope) -> Bool
+    /// Senders whose punch we answered (once each).
+    private var answered: Set<NetAddress> = []
+    /// Answers per session at most: a birthday search has one hit, a few at most.
+    static let maxAnswers = 16
 
     init(intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet], driver: EndpointDriver,
          config: TraversalConfig = .init(), admit: @escaping (NetAddress, PunchScope) -> Bool) {
@@ -79,6 +83,20 @@ final class DeviceTraversal: @unchecked Sendable {
         if let next = planner.nextDeadline() {
             timer = driver.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in run() }
         }
+    }
+
+    /// A punch of this session's client arrived from `address` (a mapping of one of its
+    /// auxiliary sockets, found by our spray or its punch). Our spray may have reached that port
+    /// before the mapping existed (the client waited: `PunchOrder`), so one punch goes back
+    /// from the socket it reached: the client then probes through the socket it came to. Same
+    /// size as what came in, within our `PunchScope` and budget, once per address, while the
+    /// window lasts.
+    func answer(_ address: NetAddress, socket: Int) {
+        guard !finished, answered.count < Self.maxAnswers, scope.allows(address), answered.insert(address).inserted,
+              admit(address, scope) else { return }
+        var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
+        TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
+        driver.send(datagram, to: address, socket: socket)
     }
 
     private func execute(_ action: TraversalAction) {

@@ -39,6 +39,43 @@ import Testing
     }
 }
 
+extension PunchTests {
+    /// A punch of the session's client from a port the plan never punched (an auxiliary socket
+    /// of a client behind a random NAT) is answered once with a punch back to it; a punch
+    /// naming another session is not answered.
+    @Test func aClientPunchIsAnsweredOnce() async throws {
+        let harness = try await DeviceHarness()
+        let agent = try DeviceAgent(options: harness.deviceOptions(uuid: "cam-answer"))
+        try await agent.start()
+        #expect(await eventually { await agent.isRegistered() })
+
+        let collector = RawCollector()
+        let auxiliary = try await DatagramBootstrap(group: harness.group)
+            .channelInitializer { $0.pipeline.addHandler(collector) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = try await harness.client(seed: 42)
+        let result = try await client.connectResult("cam-answer", connectionID: ConnectionID(rawValue: 0x0A0B), candidates: [])
+        let device = SocketAddress(try #require(result.deviceCandidates.first))
+        func punch(session: UInt64) async throws {
+            var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
+            TraversalPunch.write(sessionID: session, entropy: SeededEntropy(seed: 1), into: &datagram)
+            try await auxiliary.writeAndFlush(AddressedEnvelope(remoteAddress: device, data: datagram)).get()
+        }
+        try await punch(session: result.sessionID &+ 1)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(collector.sessionIDs.isEmpty, "another session's punch answered: \(collector.sessionIDs)")
+        for _ in 0..<3 { try await punch(session: result.sessionID) }
+        #expect(await eventually(3) { collector.sessionIDs.count >= 1 })
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(collector.sessionIDs == [result.sessionID], "\(collector.sessionIDs)")
+
+        try await auxiliary.close()
+        await client.close()
+        await agent.shutdown()
+        try await harness.close()
+    }
+}
+
 final class RawCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let lock = NSLockLike()

@@ -567,6 +567,22 @@ static void dispatch(t2u_agent *a, uint8_t *buf, size_t n, const t2u_addr *from,
 
 static void fb_udp_heard(t2u_agent *a, uint64_t now);
 
+/* A client's punch (type 0x10, its session ID) on socket `fd`: the session's plan answers it once
+ * with a punch back through the same socket (t2u_punch_plan_answer), within the punch budget. */
+static void answer_punch(t2u_agent *a, const uint8_t *buf, size_t n, const t2u_addr *from, int fd, uint64_t now) {
+    if (n < 9) return;
+    uint64_t session = t2u_be64(buf + 1);
+    for (size_t i = 0; i < T2U_PLANS; i++) {
+        t2u_punch_plan *p = &a->punches[i];
+        if (p->session_id != session || !t2u_punch_plan_answer(p, from, now)) continue;
+        if (t2u_punch_budget_admit(&a->budget, from, now) != T2U_BUDGET_SEND) return;
+        uint8_t out[T2U_PUNCH_LEN];
+        t2u_punch_write(out, session);
+        send_from(fd, fd == a->fd && a->ipv6, out, sizeof out, from);
+        return;
+    }
+}
+
 /* Reads what waits on `fd`: the main socket (slot -1) carries signaling and transport; an
  * auxiliary socket transport only (punches to it are dropped). */
 static void receive(t2u_agent *a, int fd, int slot) {
@@ -579,6 +595,11 @@ static void receive(t2u_agent *a, int fd, int slot) {
         t2u_addr from;
         if (t2u_from_sockaddr((struct sockaddr *)&ss, &from) != 0 || n == 0) continue;
         uint64_t now = now_ms();
+        if (buf[0] == 0x10) {
+            if (slot >= 0) route_note(a, &from, slot, now);
+            answer_punch(a, buf, (size_t)n, &from, fd, now);
+            continue;
+        }
         if (slot >= 0) {
             route_note(a, &from, slot, now);
             if (buf[0] >= 0x10) continue;

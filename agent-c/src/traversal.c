@@ -190,6 +190,17 @@ uint64_t t2u_punch_deadline(const t2u_punch_plan *p) {
 
 int t2u_punch_window_ended(const t2u_punch_plan *p, uint64_t now) { return now >= p->started_ms + p->window_ms; }
 
+int t2u_punch_plan_answer(t2u_punch_plan *p, const t2u_addr *from, uint64_t now) {
+    /* not `live`: that ends with the last planned punch, the client's may come later */
+    if (t2u_punch_window_ended(p, now) || p->nanswered >= T2U_PUNCH_ANSWERS || !from->port ||
+        !same_host(from, &p->reflexive))
+        return 0;
+    for (int i = 0; i < p->nanswered; i++)
+        if (t2u_addr_equal(&p->answered[i], from)) return 0;
+    p->answered[p->nanswered++] = *from;
+    return 1;
+}
+
 void t2u_punch_plan_drop_nat(t2u_punch_plan *p) {
     p->pred_round = 3;
     p->aux_round = 5;

@@ -27,6 +27,7 @@
 #define T2U_PUNCH_TARGETS (T2U_MAX_CANDIDATES + 1)
 #define T2U_PUNCH_ROUNDS 6
 #define T2U_PUNCH_LEN 13
+#define T2U_PUNCH_ANSWERS 16 /* DeviceTraversal.maxAnswers */
 #define T2U_PREDICTED_MAX 16
 #define T2U_SPRAY_MAX 2048
 #define T2U_BIRTHDAY_SOCKETS_MAX 512 /* EndpointDriver.maxAuxiliarySockets */
@@ -76,6 +77,9 @@ typedef struct {
     int sockets, opened, aux_round, aux_next;
     int nspray, spray_next, spray_rate;
     uint16_t spray[T2U_SPRAY_MAX];
+    /* client punches answered (t2u_punch_plan_answer) */
+    t2u_addr answered[T2U_PUNCH_ANSWERS];
+    int nanswered;
 } t2u_punch_plan;
 
 /* The candidate rounds. subnets: our IPv4 (addr, mask) pairs in host order, and our IPv6
@@ -95,6 +99,11 @@ uint64_t t2u_punch_deadline(const t2u_punch_plan *p);
 void t2u_punch_plan_drop_nat(t2u_punch_plan *p);
 /* The window is over (auxiliary sockets not carrying a session may close). */
 int t2u_punch_window_ended(const t2u_punch_plan *p, uint64_t now);
+/* A punch of this plan's client came from `from` (a mapping of one of its auxiliary sockets:
+ * our spray may have reached that port before it existed, when the client waited). 1: answer it
+ * with one punch back through the socket it reached (once per address, at most
+ * T2U_PUNCH_ANSWERS, from the client's observed host only, while the window lasts). */
+int t2u_punch_plan_answer(t2u_punch_plan *p, const t2u_addr *from, uint64_t now);
 void t2u_punch_write(uint8_t out[T2U_PUNCH_LEN], uint64_t session_id);
 /* PunchScope.allows without its global IPv6 hosts: the observed host, or a unicast host of one of
  * our subnets (IPv4 or IPv6). */

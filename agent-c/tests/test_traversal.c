@@ -192,6 +192,31 @@ int main(void) {
     }
     CHECK(b.ndest == T2U_BUDGET_DESTINATIONS);
 
+    /* A client punch is answered once per address, from the observed host only, at most
+     * T2U_PUNCH_ANSWERS times, while the window lasts (the planned punches may be over). */
+    {
+        t2u_punch_plan p;
+        uint32_t addr = 0xC0000201, mask = 0xFFFFFF00; /* 192.0.2.1/24 */
+        t2u_punch_plan_init(&p, 9, &OBSERVED, NULL, 0, &addr, &mask, 1, NULL, 0, 500);
+        t2u_addr aux = OBSERVED;
+        aux.port = 31000;
+        CHECK(t2u_punch_plan_answer(&p, &aux, 600) == 1);
+        CHECK(t2u_punch_plan_answer(&p, &aux, 700) == 0); /* once */
+        t2u_addr stranger = aux;
+        stranger.ip[3] = 99;
+        CHECK(t2u_punch_plan_answer(&p, &stranger, 700) == 0); /* another host */
+        p.live = 0;                                           /* planned punches over */
+        for (int i = 1; i < T2U_PUNCH_ANSWERS; i++) {
+            aux.port = (uint16_t)(31000 + i);
+            CHECK(t2u_punch_plan_answer(&p, &aux, 800) == 1);
+        }
+        aux.port = 40000;
+        CHECK(t2u_punch_plan_answer(&p, &aux, 800) == 0); /* the cap */
+        t2u_punch_plan_init(&p, 9, &OBSERVED, NULL, 0, &addr, &mask, 1, NULL, 0, 500);
+        CHECK(t2u_punch_plan_answer(&p, &aux, 500 + 10000) == 0); /* the window ended */
+        CHECK(t2u_punch_plan_answer(&p, &aux, 500 + 9999) == 1);
+    }
+
     printf("test_traversal: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
