@@ -109,8 +109,8 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     fi
 fi
 
-# The NAT grid with the C agent as the device (Tests/netlab/grid.sh in network namespaces; all 20
-# cells with the clashing routers, about 7 minutes, killed after 12), then path migration with the Swift client (direct ->
+# The NAT grid with the C agent as the device (Tests/netlab/grid.sh in network namespaces; all 22
+# cells with the clashing routers, about 9 minutes, killed after 15), then path migration with the Swift client (direct ->
 # relay -> direct mid-transfer, tests/migration.sh, ~30 s): as root (CI) with the lab's tools,
 # asserting what the grid asserts of the Swift agent. CAGENT_NETLAB=0 skips them; CAGENT_NETLAB=1
 # fails when they cannot run; CAGENT_GRID_CELLS=LIST runs only those cells (grid.sh --cells).
@@ -124,8 +124,8 @@ else
 fi
 if [ -z "$netlab_skip" ]; then
     grid_started=$SECONDS
-    timeout --kill-after=30 720 tests/netlab-grid.sh build/t2usvr-c ${CAGENT_GRID_CELLS:+--cells "$CAGENT_GRID_CELLS"} ||
-        { echo "test.sh: the NAT grid with the C agent failed (or ran over 12 minutes)" >&2; exit 1; }
+    timeout --kill-after=30 900 tests/netlab-grid.sh build/t2usvr-c ${CAGENT_GRID_CELLS:+--cells "$CAGENT_GRID_CELLS"} ||
+        { echo "test.sh: the NAT grid with the C agent failed (or ran over 15 minutes)" >&2; exit 1; }
     echo "RESULT cagent netlab grid=pass seconds=$((SECONDS - grid_started))"
     timeout --kill-after=30 180 tests/migration.sh build/t2usvr-c ||
         { echo "test.sh: path migration with the C agent failed (or ran over 3 minutes)" >&2; exit 1; }

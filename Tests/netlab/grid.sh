@@ -22,9 +22,10 @@
 # (their logs printed). Root only.
 #
 #   grid.sh [--cells LIST] [--bytes N] [--report-only] [--lab-args "ARGS"]
-#     LIST: comma-separated cells (default: all 25): CLIENT:DEVICE NAT pairs, "lan", and the
+#     LIST: comma-separated cells (default: all 27): CLIENT:DEVICE NAT pairs, "lan", and the
 #     variants udpblocked:cone, cone:udpblocked, symmetric:symmetric+upnp, cone:cone/v6only,
-#     symmetric:symmetric/v6dual, cone:cone/clash-client, cone:cone/clash-device, cone:cone/clash-both
+#     symmetric:symmetric/v6dual, cone:cone/clash-client, cone:cone/clash-device, cone:cone/clash-both,
+#     cone:symmetric/clash-client, symmetric:cone/clash-device (the cone side's router clashes)
 #     --report-only: print the table, assert only that every cell connected
 #     --lab-args: more `lab.sh up` options for every cell, e.g. "--clash" or "--loss 2"
 set -euo pipefail
@@ -35,13 +36,15 @@ cells=()
 for c in "${types[@]}"; do for d in "${types[@]}"; do cells+=("$c:$d"); done; done
 cells+=(lan)
 variants=(udpblocked:cone cone:udpblocked symmetric:symmetric+upnp cone:cone/v6only symmetric:symmetric/v6dual
-          cone:cone/clash-client cone:cone/clash-device cone:cone/clash-both)
+          cone:cone/clash-client cone:cone/clash-device cone:cone/clash-both cone:symmetric/clash-client
+          symmetric:cone/clash-device)
 # T2U_GRID_VARIANTS=0: the NAT cells only; =clash: and the clashing-router cells (the C agent's
 # grid: it has neither TLS nor UPnP).
 if [ "${T2U_GRID_VARIANTS:-1}" = 0 ]; then
     :
 elif [ "${T2U_GRID_VARIANTS:-1}" = clash ]; then
-    cells+=(cone:cone/clash-client cone:cone/clash-device cone:cone/clash-both)
+    cells+=(cone:cone/clash-client cone:cone/clash-device cone:cone/clash-both cone:symmetric/clash-client
+            symmetric:cone/clash-device)
 elif command -v miniupnpd >/dev/null 2>&1; then
     cells+=("${variants[@]}")
 else
@@ -174,7 +177,7 @@ cell_verdict() {
 retried=()
 for cell in "${cells[@]}"; do
     attempts=1
-    case "$cell" in cone:symmetric|symmetric:cone) attempts=2 ;; esac
+    case "$cell" in cone:symmetric|symmetric:cone|cone:symmetric/*|symmetric:cone/*) attempts=2 ;; esac
     for attempt in $(seq 1 "$attempts"); do
         if [ "$cell" = lan ]; then
             run_cell lan dev2 || true
@@ -228,6 +231,8 @@ for v in "${variants[@]}"; do
         cone:cone/clash-client) what="cone x cone, the client's router clashes" ;;
         cone:cone/clash-device) what="cone x cone, the device's router clashes" ;;
         cone:cone/clash-both) what="cone x cone, both routers clash" ;;
+        cone:symmetric/clash-client) what="cone x symmetric, the client's router clashes" ;;
+        symmetric:cone/clash-device) what="symmetric x cone, the device's router clashes" ;;
         *) what="$v" ;;
     esac
     extra=""
