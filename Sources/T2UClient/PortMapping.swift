@@ -282,7 +282,9 @@ final class PortMapping: @unchecked Sendable {
         self.traversal = traversal
         traversalWindowEnded = false
         let generation = self.generation
-        traversalWindowTask = core.loop.scheduleTask(in: Self.traversalWindow) { [self] in
+        // A plan the server told to wait (`PunchOrder`) gets its whole window after the wait.
+        let window = Self.traversalWindow + .nanoseconds(connectResult.punchDelay.value)
+        traversalWindowTask = core.loop.scheduleTask(in: window) { [self] in
             guard generation == self.generation else { return }
             traversalWindowEnded = true
             stopTraversalIfSettled()

@@ -12,12 +12,14 @@
 /// (`PunchOrderPolicy`): both at once, then the client first, then the device first, ... The
 /// waiting side starts `wait` later, so the first side's first datagram has left its router
 /// before the other's arrives there (`wait` must exceed the difference of the two sides' delays
-/// from the server, less the one-way delay between them).
+/// from the server, less the one-way delay between them). With birthday probing it also lets
+/// the first side's spray (2048 ports at 1000/s) mostly go out before the other's auxiliary
+/// mappings exist: only ports sprayed before then can meet a clashing router.
 public enum PunchOrder: Sendable, Equatable, CustomStringConvertible {
     case together, clientFirst, deviceFirst
 
     /// How long the waiting side holds back.
-    public static let defaultWait: Nanos = .milliseconds(500)
+    public static let defaultWait: Nanos = .milliseconds(1500)
     /// The most a server may ask a side to wait (a larger value on the wire is capped).
     public static let maxWait: Nanos = .seconds(2)
 
