@@ -109,7 +109,7 @@ if [ "${CAGENT_SKIP_MUSL:-}" != "1" ]; then
     fi
 fi
 
-# The NAT grid with the C agent as the device (Tests/netlab/grid.sh in network namespaces; all 22
+# The NAT grid with the C agent as the device (Tests/netlab/grid.sh in network namespaces; all 21
 # cells with the clashing routers, about 9 minutes, killed after 15), then path migration with the Swift client (direct ->
 # relay -> direct mid-transfer, tests/migration.sh, ~30 s): as root (CI) with the lab's tools,
 # asserting what the grid asserts of the Swift agent. CAGENT_NETLAB=0 skips them; CAGENT_NETLAB=1

@@ -575,10 +575,15 @@ static void answer_punch(t2u_agent *a, const uint8_t *buf, size_t n, const t2u_a
     for (size_t i = 0; i < T2U_PLANS; i++) {
         t2u_punch_plan *p = &a->punches[i];
         if (p->session_id != session || !t2u_punch_plan_answer(p, from, now)) continue;
-        if (t2u_punch_budget_admit(&a->budget, from, now) != T2U_BUDGET_SEND) return;
+        char where[64];
+        if (t2u_punch_budget_admit(&a->budget, from, now) != T2U_BUDGET_SEND) {
+            t2u_log(T2U_LOG_DEBUG, "client punch from %s not answered: punch budget", t2u_addr_str(from, where, sizeof where));
+            return;
+        }
         uint8_t out[T2U_PUNCH_LEN];
         t2u_punch_write(out, session);
         send_from(fd, fd == a->fd && a->ipv6, out, sizeof out, from);
+        t2u_log(T2U_LOG_DEBUG, "client punch from %s answered", t2u_addr_str(from, where, sizeof where));
         return;
     }
 }

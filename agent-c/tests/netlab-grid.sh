@@ -6,8 +6,8 @@
 # grid asserts of the Swift agent: every cell connects and moves its data byte-exact, the same-LAN
 # cell takes the LAN path, and every cell but symmetric x symmetric goes direct (cone x symmetric
 # and symmetric x cone by the birthday sockets and spray), and a router whose conntrack clashes
-# at either side goes direct (the C agent waits when told the client sends first). All 22 cells
-# take about 9 minutes;
+# at either side goes direct (the C agent waits when told the client sends first). All 21 cells
+# take about 8 minutes;
 # agent-c/test.sh runs them as root (CI), or when CAGENT_NETLAB=1.
 #   tests/netlab-grid.sh [AGENT [grid.sh options]]     env: T2U_BIN (Swift binaries)
 set -euo pipefail
