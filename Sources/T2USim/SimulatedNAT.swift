@@ -103,17 +103,11 @@ public final class SimulatedNAT {
     private func clashPort(from source: NetAddress, to destination: NetAddress, mapped: UInt16) -> UInt16? {
         let key = MappingKey(source: source, destination: destination)
         if let moved = clashPorts[key] { return moved }
-        guard unsolicited.contains(Tuple(publicPort: mapped, remote: destination)) else { return nil }
-        let span = UInt64(Self.portRange.count)
-        for _ in 0..<1000 {
-            let candidate = UInt16(UInt64(Self.portRange.lowerBound) + entropy.nextUInt64() % span)
-            guard byPort[candidate] == nil else { continue }
-            clashPorts[key] = candidate
-            byPort[candidate] = Entry(source: source, publicPort: candidate, contacted: [destination])
-            clashed &+= 1
-            return candidate
-        }
-        return nil
+        guard unsolicited.contains(Tuple(publicPort: mapped, remote: destination)), let moved = randomFreePort() else { return nil }
+        clashPorts[key] = moved
+        byPort[moved] = Entry(source: source, publicPort: moved, contacted: [destination])
+        clashed &+= 1
+        return moved
     }
 
     /// The private destination of a datagram from `source` to our public `destination`, or
@@ -143,12 +137,17 @@ public final class SimulatedNAT {
             }
             return 0
         default:
-            let span = UInt64(Self.portRange.count)
-            for _ in 0..<1000 {
-                let candidate = UInt16(UInt64(Self.portRange.lowerBound) + entropy.nextUInt64() % span)
-                if byPort[candidate] == nil { return candidate }
-            }
-            return 0
+            return randomFreePort() ?? 0
         }
+    }
+
+    /// A random public port no mapping holds (nil after 1000 tries: the table is nearly full).
+    private func randomFreePort() -> UInt16? {
+        let span = UInt64(Self.portRange.count)
+        for _ in 0..<1000 {
+            let candidate = UInt16(UInt64(Self.portRange.lowerBound) + entropy.nextUInt64() % span)
+            if byPort[candidate] == nil { return candidate }
+        }
+        return nil
     }
 }
