@@ -10,7 +10,7 @@ import T2UNIO
 /// The SDK's state, confined to its one event loop (the "SDK thread"): the agent's driver with
 /// the signaling client on the same UDP socket, the mapped ports, pending requests, the
 /// trust-on-first-use device keys and the event sinks.
-final class ClientCore: @unchecked Sendable {
+final class ClientCore {
     let options: T2UClientOptions
     let loop: EventLoop
     let driver: EndpointDriver
@@ -86,7 +86,7 @@ final class ClientCore: @unchecked Sendable {
     /// Binds the UDP socket (in `udpPortRange` if set) and starts signaling.
     func start() -> EventLoopFuture<Void> {
         let candidates: [Int] = options.udpPortRange.map { $0.map(Int.init) } ?? [0]
-        return bind(candidates[...]).flatMapThrowing { bound in
+        return bind(candidates[...]).assumeIsolated().flatMapThrowing { bound in
             let port = UInt16(bound.port ?? 0)
             self.lanCandidates = LocalAddresses.candidates(port: port, server: self.serverAddress)
             self.signaling.localAddresses = self.lanCandidates
@@ -100,12 +100,18 @@ final class ClientCore: @unchecked Sendable {
                 for port in self.ports.values { port.serverReachableOverUDPAgain() }
             }
             if let streamOptions = self.options.serverStream { try self.driver.attachServerStream(streamOptions) }
+            let core = NIOLoopBound(self, eventLoop: self.loop)
             self.sampler = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                let now = NIODeadline.now()
-                for port in self.ports.values { port.sampleRates(now: now) }
-                self.retainedTraversals.removeAll { $0.releaseIfSessionEnded() }
+                core.value.sampleOnce()
             }
-        }
+        }.nonisolated()
+    }
+
+    /// Once a second: the ports' rates, and traversals kept only for a session that ended.
+    private func sampleOnce() {
+        let now = NIODeadline.now()
+        for port in ports.values { port.sampleRates(now: now) }
+        retainedTraversals.removeAll { $0.releaseIfSessionEnded() }
     }
 
     private func bind(_ ports: ArraySlice<Int>) -> EventLoopFuture<SocketAddress> {
@@ -113,11 +119,11 @@ final class ClientCore: @unchecked Sendable {
         configuration.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         configuration.port = ports.first ?? 0
         driver.sendFaultInjector = options.sendFaultInjector
-        return driver.start(udp: configuration).flatMapError { error in
+        return driver.start(udp: configuration).assumeIsolated().flatMapError { error in
             let rest = ports.dropFirst()
             guard !rest.isEmpty else { return self.loop.makeFailedFuture(error) }
             return self.bind(rest)
-        }
+        }.nonisolated()
     }
 
     // MARK: signaling
@@ -241,6 +247,7 @@ final class ClientCore: @unchecked Sendable {
                     ? "in use by another listener; choose another local port (0 lets the system pick one)" : "\(error)"
                 throw T2UClientError.localPortUnavailable(request.localPort, reason: reason)
             }
+            .assumeIsolated()
             .flatMapThrowing { address in
                 guard let port = address.port.map(UInt16.init), self.ports[port] == nil else {
                     listener.close()
@@ -251,6 +258,7 @@ final class ClientCore: @unchecked Sendable {
                 mapping.start()
                 return port
             }
+            .nonisolated()
     }
 
     func deletePort(_ port: UInt16) {

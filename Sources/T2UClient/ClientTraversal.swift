@@ -15,7 +15,7 @@ import T2UNIO
 /// probe A at once, through the socket it hit. Validated paths arrive as the connection's
 /// `.pathValidated` events; the path selection (PortMapping) then calls `settled(on:)` and
 /// `stop(keep:)`.
-final class ClientTraversal: @unchecked Sendable {
+final class ClientTraversal {
     unowned let core: ClientCore
     let connection: Connection
     let uuid: String
@@ -164,7 +164,7 @@ final class ClientTraversal: @unchecked Sendable {
         }
         if acted { core.driver.requestStep() }
         if let next = planner.nextDeadline() {
-            timer = core.loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [weak self] in
+            timer = core.loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [weak self] in
                 self?.run()
             }
         } else if planner.windowEnded(now: now) {
@@ -172,7 +172,7 @@ final class ClientTraversal: @unchecked Sendable {
             releaseIdleSockets()
         } else {
             let end = now + planner.config.window
-            timer = core.loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, end.nanoseconds)))) { [weak self] in
+            timer = core.loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, end.nanoseconds)))) { [weak self] in
                 self?.releaseIdleSockets()
             }
         }
@@ -194,7 +194,7 @@ final class ClientTraversal: @unchecked Sendable {
         case .openSockets(let count):
             guard !auxiliaryRequested else { return }
             auxiliaryRequested = true
-            core.driver.openAuxiliarySockets(count: count).whenSuccess { [weak self] indices in
+            core.driver.openAuxiliarySockets(count: count).assumeIsolated().whenSuccess { [weak self] indices in
                 guard let self else { return }
                 if self.stopped {
                     self.core.driver.closeAuxiliarySockets(indices)

@@ -40,11 +40,13 @@ enum LANSearch {
             return loop.makeFailedFuture(T2UClientError.invalidArgument("discovery address \(address)"))
         }
         let requestID = UInt32(truncatingIfNeeded: SystemEntropy().nextUInt64())
-        let collector = SearchCollector(requestID: requestID, subnets: LocalAddresses.subnets())
+        let subnets = LocalAddresses.subnets()
         let bindHost = destination.protocol == .inet6 ? "::" : "0.0.0.0"
         return DatagramBootstrap(group: loop)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SearchCollector(requestID: requestID, subnets: subnets))
+                }
             }
             .bind(host: bindHost, port: 0)
             .flatMap { channel -> EventLoopFuture<[DiscoveredDevice]> in
@@ -75,8 +77,10 @@ enum LANSearch {
                 }
                 return sent.flatMap {
                     loop.scheduleTask(in: .nanoseconds(max(0, timeout.value))) {}.futureResult
-                }.flatMap {
-                    channel.close().map { collector.found }
+                }.flatMapThrowing {
+                    try channel.pipeline.syncOperations.handler(type: SearchCollector.self).found
+                }.flatMap { found in
+                    channel.close().map { found }
                 }.flatMapError { error in
                     channel.close(promise: nil)
                     return loop.makeFailedFuture(error)
@@ -93,7 +97,7 @@ enum LANSearch {
     }
 }
 
-private final class SearchCollector: ChannelInboundHandler, @unchecked Sendable {
+private final class SearchCollector: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let requestID: UInt32
     let subnets: [LocalSubnet]

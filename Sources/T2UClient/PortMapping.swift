@@ -20,7 +20,7 @@ import T2UNIO
 /// inside the same connection; each validated path that is strictly better (LAN > direct WAN >
 /// relay) becomes the path (`Connection.migrate`), never a worse one. A caller that excludes the
 /// relay gets the handshake to the device's addresses only.
-final class PortMapping: @unchecked Sendable {
+final class PortMapping {
     unowned let core: ClientCore
     let localPort: UInt16
     let request: PortMappingRequest
@@ -179,7 +179,7 @@ final class PortMapping: @unchecked Sendable {
     }
 
     private func recheckOnline(generation: Int) {
-        _ = core.loop.scheduleTask(in: Self.onlineRecheck) { [self] in
+        _ = core.loop.assumeIsolated().scheduleTask(in: Self.onlineRecheck) { [self] in
             guard generation == self.generation, !closed, current == nil, pending != nil else { return }
             core.query(request.uuid) { [self] result in
                 guard generation == self.generation, !self.closed, self.current == nil else { return }
@@ -203,14 +203,14 @@ final class PortMapping: @unchecked Sendable {
             guard generation == self.generation, self.current === tunnel else { return }
             pathChanged(to: address)
         }
-        tunnel.established.whenSuccess { [self] in
+        tunnel.established.assumeIsolated().whenSuccess { [self] in
             guard generation == self.generation, !self.closed, current == nil else {
                 _ = tunnel.close()
                 return
             }
             won(tunnel)
         }
-        tunnel.closed.whenSuccess { [self] reason in
+        tunnel.closed.assumeIsolated().whenSuccess { [self] reason in
             if self.pending === tunnel { self.pending = nil }
             if self.current === tunnel {
                 linkEnded(tunnel, reason: reason)
@@ -284,7 +284,7 @@ final class PortMapping: @unchecked Sendable {
         let generation = self.generation
         // A plan the server told to wait (`PunchOrder`) gets its whole window after the wait.
         let window = Self.traversalWindow + .nanoseconds(connectResult.punchDelay.value)
-        traversalWindowTask = core.loop.scheduleTask(in: window) { [self] in
+        traversalWindowTask = core.loop.assumeIsolated().scheduleTask(in: window) { [self] in
             guard generation == self.generation else { return }
             traversalWindowEnded = true
             stopTraversalIfSettled()
@@ -296,7 +296,7 @@ final class PortMapping: @unchecked Sendable {
         }
         let delay = core.options.pathDiscoveryDelay
         if delay > .zero {
-            _ = core.loop.scheduleTask(in: .nanoseconds(delay.value)) { [weak traversal, self] in
+            _ = core.loop.assumeIsolated().scheduleTask(in: .nanoseconds(delay.value)) { [weak traversal, self] in
                 guard generation == self.generation, let traversal, self.traversal === traversal else { return }
                 traversal.start()
             }
@@ -419,7 +419,7 @@ final class PortMapping: @unchecked Sendable {
         let delay = retryDelay
         retryDelay = min(retryDelay * 2, .nanoseconds(core.options.retryInterval.value))
         retryTask?.cancel()
-        retryTask = core.loop.scheduleTask(in: delay) { [self] in
+        retryTask = core.loop.assumeIsolated().scheduleTask(in: delay) { [self] in
             retryTask = nil
             attemptStartedAt = .now()
             attempt()
@@ -452,7 +452,7 @@ final class PortMapping: @unchecked Sendable {
         // only the cheap candidates while the verdict is remembered.
         let otherOrder = relayedRetries <= Self.relayedRetriesBeforeBackoff
         let generation = self.generation
-        relayedRetryTask = core.loop.scheduleTask(in: delay) { [self] in
+        relayedRetryTask = core.loop.assumeIsolated().scheduleTask(in: delay) { [self] in
             relayedRetryTask = nil
             guard generation == self.generation else { return }
             lookForDirectPath(because: "the link has been relayed for a while", forgetRelayVerdict: otherOrder)
@@ -533,7 +533,7 @@ final class PortMapping: @unchecked Sendable {
                 logger.info("relay session not resumed", metadata: ["port": "\(localPort)", "last": "\(result)"])
                 return
             }
-            _ = core.loop.scheduleTask(in: Self.resumeRetry) { [self] in
+            _ = core.loop.assumeIsolated().scheduleTask(in: Self.resumeRetry) { [self] in
                 guard isOurs(generation, tunnel) else { resuming = false; return }
                 resume(tunnel, until: deadline)
             }

@@ -13,10 +13,12 @@ import T2UNIO
 /// status, rates and events. Thread safe; every method may be called from any thread/task.
 ///
 /// One event loop thread (the "SDK thread") owns all state (`ClientCore`); the public methods
-/// hop onto it.
+/// hop onto it, and `NIOLoopBound` checks that only code on it touches the core.
 public final class T2UClient: Sendable {
     private let group: MultiThreadedEventLoopGroup
-    private let core: ClientCore
+    private let loop: EventLoop
+    private let core: NIOLoopBound<ClientCore>
+    private let options: T2UClientOptions
     private let eventStream: AsyncStream<T2UClientEvent>
     private let shutDown = Mutex(false)
     /// Events kept for a consumer of `events` that lags (or never reads): the newest win.
@@ -36,12 +38,19 @@ public final class T2UClient: Sendable {
         }
         let (stream, continuation) = AsyncStream<T2UClientEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.eventBufferLimit))
         eventStream = stream
+        self.options = options
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
+        self.loop = loop
         do {
-            core = try ClientCore(options: options, loop: loop, servers: servers, continuation: continuation, logger: logger)
+            // Built on its loop, so the core never exists outside it.
+            core = try loop.submit {
+                NIOLoopBound(
+                    try ClientCore(options: options, loop: loop, servers: servers, continuation: continuation, logger: logger),
+                    eventLoop: loop)
+            }.wait()
             let core = self.core
-            try loop.flatSubmit { core.start() }.wait()
+            try loop.flatSubmit { core.value.start() }.wait()
         } catch {
             continuation.finish()
             try? group.syncShutdownGracefully()
@@ -57,7 +66,7 @@ public final class T2UClient: Sendable {
     public func setEventHandler(_ handler: (@Sendable (T2UClientEvent) -> Void)?) {
         guard !isShutDown else { return }
         let core = self.core
-        core.loop.execute { core.setEventHandler(handler) }
+        loop.execute { core.value.setEventHandler(handler) }
     }
 
     private var isShutDown: Bool { shutDown.withLock { $0 } }
@@ -66,7 +75,10 @@ public final class T2UClient: Sendable {
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async -> T? {
         guard !isShutDown else { return nil }
         let core = self.core
-        return try? await core.loop.submit { core.isShutDown ? nil : body(core) }.get()
+        return try? await loop.submit {
+            let client = core.value
+            return client.isShutDown ? nil : body(client)
+        }.get()
     }
 
     public func status() async -> ServerConnectionStatus {
@@ -81,9 +93,10 @@ public final class T2UClient: Sendable {
     public func query(_ uuid: String) async throws(T2UClientError) -> DeviceInfo {
         guard !isShutDown else { throw .shutDown }
         guard DeviceUUID.isValid(uuid) else { throw .invalidArgument(DeviceUUID.requirement) }
-        let core = self.core
-        let promise = core.loop.makePromise(of: DeviceInfo.self)
-        core.loop.execute {
+        let bound = self.core
+        let promise = loop.makePromise(of: DeviceInfo.self)
+        loop.execute {
+            let core = bound.value
             guard !core.isShutDown else { return promise.fail(T2UClientError.shutDown) }
             core.query(uuid) { result in
                 switch result {
@@ -113,9 +126,10 @@ public final class T2UClient: Sendable {
         guard !isShutDown else { throw .shutDown }
         guard DeviceUUID.isValid(request.uuid) else { throw .invalidArgument(DeviceUUID.requirement) }
         let core = self.core
+        let loop = self.loop
         do {
-            return try await core.loop.flatSubmit {
-                core.isShutDown ? core.loop.makeFailedFuture(T2UClientError.shutDown) : core.addPort(request)
+            return try await loop.flatSubmit {
+                core.value.isShutDown ? loop.makeFailedFuture(T2UClientError.shutDown) : core.value.addPort(request)
             }.get()
         } catch let error as T2UClientError {
             throw error
@@ -147,8 +161,8 @@ public final class T2UClient: Sendable {
     /// LAN discovery: devices that answered within `timeout`.
     public func search(timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
         guard !isShutDown else { throw .shutDown }
-        return try await Self.search(address: core.options.discoveryAddress, ipv6Group: core.options.discoveryAddressIPv6,
-                                     port: core.options.discoveryPort, timeout: timeout)
+        return try await Self.search(address: options.discoveryAddress, ipv6Group: options.discoveryAddressIPv6,
+                                     port: options.discoveryPort, timeout: timeout)
     }
 
     /// LAN discovery without an SDK instance: it needs no server (`t2u_search` before
@@ -177,7 +191,7 @@ public final class T2UClient: Sendable {
         }
         guard first else { return }
         let core = self.core
-        _ = try? await core.loop.flatSubmit { core.shutdown() }.get()
+        _ = try? await loop.flatSubmit { core.value.shutdown() }.get()
         try? await group.shutdownGracefully()
     }
 }

@@ -66,9 +66,9 @@ public final class DeviceAgent: Sendable {
         try await lifecycle.begin()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let runtime = try await launch(group: group)
-            guard await lifecycle.started(runtime) else {
-                await runtime.shutdown()  // shut down while starting
+            let running = try await launch(group: group)
+            guard await lifecycle.started(running) else {
+                await running.shutdown()  // shut down while starting
                 throw DeviceAgentError.shutDown
             }
         } catch {
@@ -78,7 +78,7 @@ public final class DeviceAgent: Sendable {
         }
     }
 
-    private func launch(group: MultiThreadedEventLoopGroup) async throws -> DeviceRuntime {
+    private func launch(group: MultiThreadedEventLoopGroup) async throws -> RunningDevice {
         let loop = group.next()
         let servers = try resolveServers()
         let server = servers[0]
@@ -97,16 +97,13 @@ public final class DeviceAgent: Sendable {
             logger.warning("this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed cannot be reached",
                            metadata: ["servers": "\(servers.filter(\.isIPv6).map(\.description).joined(separator: ","))"])
         }
-        let runtime = DeviceRuntime(group: group, driver: driver, policy: policy, logger: logger)
-        runtime.onRegistered = options.onRegistered
-        runtime.traversalConfig = options.traversal
         let subnets: @Sendable () -> [LocalSubnet]
         if let fixed = options.localSubnets {
             subnets = { fixed }
         } else {
             subnets = { LocalAddresses.subnets() }
         }
-        runtime.localSubnets = subnets
+        var running: RunningDevice?
         do {
             let port = UInt16(bound.port ?? 0)
             var config = SignalingClientConfig(
@@ -118,26 +115,35 @@ public final class DeviceAgent: Sendable {
             config.rotatingFrom = options.rotatingFrom
             config.fallbackServers = Array(servers.dropFirst())
             config.classifiesNAT = true
-            let streamOptions = options.serverStream
-            try await loop.submit { [config] in
+            let (options, policy, logger) = (self.options, self.policy, self.logger)
+            let mapsPort = options.portMapping && !LocalAddresses.isLoopback(server.host)
+            // Built on its loop, so the runtime never exists outside it.
+            let runtime = try await loop.submit { [config] in
+                let runtime = DeviceRuntime(driver: driver, policy: policy, logger: logger)
+                runtime.onRegistered = options.onRegistered
+                runtime.traversalConfig = options.traversal
+                runtime.localSubnets = subnets
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
-                if let streamOptions { try driver.attachServerStream(streamOptions) }
+                if let streamOptions = options.serverStream { try driver.attachServerStream(streamOptions) }
+                if mapsPort { runtime.startPortMapping(port: port, candidates: config.candidates) }
+                return NIOLoopBound(runtime, eventLoop: loop)
             }.get()
-            if options.portMapping && !LocalAddresses.isLoopback(server.host) {
-                runtime.startPortMapping(port: port, candidates: config.candidates)
-            }
+            let device = RunningDevice(group: group, eventLoop: loop, runtime: runtime, logger: logger)
+            running = device
             if let group = options.discoveryAddress {
-                runtime.discovery = try await DiscoveryResponder.start(
+                let discovery = try await DiscoveryResponder.start(
                     group: loop, port: options.discoveryPort, multicastGroup: group, ipv6Group: options.discoveryAddressIPv6,
                     uuid: options.uuid, agentPort: port, subnets: subnets, logger: logger)
+                try await loop.submit { runtime.value.discovery = discovery }.get()
             }
             logger.info("device agent started", metadata: [
                 "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",
                 "publicKey": "\(Hex.encode(identity.publicKey))",
             ])
-            return runtime
+            return device
         } catch {
-            for channel in runtime.discovery { try? await channel.close().get() }
+            let discovery = (try? await running?.onLoop { $0.discovery }) ?? []
+            for channel in discovery { try? await channel.close().get() }
             try? await driver.close().get()
             throw error
         }
@@ -155,8 +161,8 @@ public final class DeviceAgent: Sendable {
 
     /// Registered with the server.
     public func isRegistered() async -> Bool {
-        guard let runtime = await lifecycle.runtime else { return false }
-        return (try? await runtime.eventLoop.submit { runtime.isRegistered }.get()) ?? false
+        guard let running = await lifecycle.running else { return false }
+        return (try? await running.onLoop { $0.isRegistered }) ?? false
     }
 
     /// The device's static public key (what clients pin).
@@ -164,20 +170,20 @@ public final class DeviceAgent: Sendable {
 
     /// What the punch budget let through and refused so far (docs/SECURITY.md §4).
     public func punchCounters() async -> PunchBudget.Counters? {
-        guard let runtime = await lifecycle.runtime else { return nil }
-        return try? await runtime.eventLoop.submit { runtime.punchCounters }.get()
+        guard let running = await lifecycle.running else { return nil }
+        return try? await running.onLoop { $0.punchCounters }
     }
 
     /// Sessions currently open.
     public func sessionCount() async -> Int {
-        guard let runtime = await lifecycle.runtime else { return 0 }
-        return (try? await runtime.eventLoop.submit { runtime.sessionCount }.get()) ?? 0
+        guard let running = await lifecycle.running else { return 0 }
+        return (try? await running.onLoop { $0.sessionCount }) ?? 0
     }
 
     /// Closes sessions (telling peers), sockets and threads. Idempotent.
     public func shutdown() async {
-        guard let runtime = await lifecycle.stop() else { return }
-        await runtime.shutdown()
+        guard let running = await lifecycle.stop() else { return }
+        await running.shutdown()
         logger.info("device agent stopped")
     }
 
@@ -195,11 +201,11 @@ public final class DeviceAgent: Sendable {
 
 /// Start/stop bookkeeping, so concurrent calls see one consistent state.
 private actor Lifecycle {
-    enum State { case idle, starting, running(DeviceRuntime), stopped }
+    enum State { case idle, starting, running(RunningDevice), stopped }
     private var state = State.idle
 
-    var runtime: DeviceRuntime? {
-        if case .running(let runtime) = state { return runtime }
+    var running: RunningDevice? {
+        if case .running(let running) = state { return running }
         return nil
     }
 
@@ -212,9 +218,9 @@ private actor Lifecycle {
     }
 
     /// false when `stop` came first.
-    func started(_ runtime: DeviceRuntime) -> Bool {
+    func started(_ running: RunningDevice) -> Bool {
         guard case .starting = state else { return false }
-        state = .running(runtime)
+        state = .running(running)
         return true
     }
 
@@ -222,8 +228,8 @@ private actor Lifecycle {
         if case .starting = state { state = .idle }
     }
 
-    func stop() -> DeviceRuntime? {
+    func stop() -> RunningDevice? {
         defer { state = .stopped }
-        return runtime
+        return running
     }
 }

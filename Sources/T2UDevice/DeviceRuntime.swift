@@ -7,10 +7,10 @@ import NIOPosix
 import T2UCore
 import T2UNIO
 
-/// What a started agent owns: its event loop group, the one UDP socket (transport + signaling),
-/// the discovery socket and the open sessions. Mutable state is confined to `driver.eventLoop`.
-final class DeviceRuntime: @unchecked Sendable {
-    let group: MultiThreadedEventLoopGroup
+/// What a started agent owns on its event loop: the one UDP socket (transport + signaling), the
+/// discovery sockets and the open sessions. Not Sendable: it lives on `driver.eventLoop`, and
+/// the outside reaches it through `RunningDevice` (`NIOLoopBound`).
+final class DeviceRuntime {
     let driver: EndpointDriver
     let policy: ForwardingPolicy
     let logger: Logger
@@ -34,8 +34,7 @@ final class DeviceRuntime: @unchecked Sendable {
     /// `DeviceAgentOptions.onRegistered`.
     var onRegistered: (@Sendable () -> Void)?
 
-    init(group: MultiThreadedEventLoopGroup, driver: EndpointDriver, policy: ForwardingPolicy, logger: Logger) {
-        self.group = group
+    init(driver: EndpointDriver, policy: ForwardingPolicy, logger: Logger) {
         self.driver = driver
         self.policy = policy
         self.logger = logger
@@ -83,7 +82,7 @@ final class DeviceRuntime: @unchecked Sendable {
         let key = ObjectIdentifier(tunnel)
         sessions[key] = tunnel
         logger.info("session accepted", metadata: ["peer": "\(connection.peerAddress)"])
-        tunnel.closed.whenComplete { [self] result in
+        tunnel.closed.assumeIsolated().whenComplete { [self] result in
             self.sessions[key] = nil
             self.releaseTraversalSockets()
             if case .success(let reason) = result {
@@ -185,14 +184,14 @@ final class DeviceRuntime: @unchecked Sendable {
     /// Starts mapping `port` at the gateway; each mapped address is registered as a candidate
     /// (first, so clients try it first), in front of the LAN `candidates`.
     func startPortMapping(port: UInt16, candidates: [NetAddress]) {
-        let started = eventLoop.flatSubmit { [self] in
-            lanCandidates = candidates
-            return GatewayPortMapper.start(internalPort: port, on: eventLoop, logger: logger) { [self] mapping in
-                self.mappingChanged(mapping)
-            }
+        eventLoop.preconditionInEventLoop()
+        lanCandidates = candidates
+        let runtime = NIOLoopBound(self, eventLoop: eventLoop)
+        let started = GatewayPortMapper.start(internalPort: port, on: eventLoop, logger: logger) { mapping in
+            runtime.value.mappingChanged(mapping)
         }
         started.whenFailure { [logger] error in logger.info("no port mapping", metadata: ["reason": "\(error)"]) }
-        eventLoop.execute { self.portMapper = started }
+        portMapper = started
     }
 
     private func mappingChanged(_ mapping: GatewayMapping?) {
@@ -204,36 +203,13 @@ final class DeviceRuntime: @unchecked Sendable {
         driver.requestStep()
     }
 
-    /// How long shutdown waits for sessions to finish closing (peers told, tunnels torn down).
-    static let sessionCloseGrace: TimeAmount = .seconds(2)
+    /// The gateway mapping, if one was started (deleted first at shutdown).
+    var gatewayPortMapper: EventLoopFuture<GatewayPortMapper>? { portMapper }
 
-    /// Closes the sessions, the sockets and the threads.
-    func shutdown() async {
-        for channel in discovery { try? await channel.close().get() }
-        // The mapping is deleted at the gateway first (bounded), while the loop still runs.
-        if let mapper = try? await eventLoop.submit({ self.portMapper }).get(), let shell = try? await mapper.get() {
-            try? await shell.stop().get()
-        }
-        await closeSessions()
-        try? await driver.close(reason: "device shutting down").get()
-        try? await group.shutdownGracefully()
-    }
-
-    /// Closes every session and waits (bounded) until their tunnels saw the end, so bridged
-    /// TCP connections are reset and nothing is left pending when the socket closes.
-    private func closeSessions() async {
-        let open = (try? await eventLoop.submit { [self] () -> Int in
-            for traversal in self.traversals.values { traversal.finish() }
-            for tunnel in self.sessions.values { _ = tunnel.close() }
-            return self.sessions.count
-        }.get()) ?? 0
-        guard open > 0 else { return }
-        let deadline = NIODeadline.now() + Self.sessionCloseGrace
-        while NIODeadline.now() < deadline {
-            if (try? await eventLoop.submit { [self] in self.sessions.isEmpty }.get()) ?? true { return }
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
-        let left = (try? await eventLoop.submit { [self] in self.sessions.count }.get()) ?? 0
-        logger.notice("sessions still closing at shutdown", metadata: ["count": "\(left)"])
+    /// Tells every session to close and ends the traversals; returns how many sessions were open.
+    func closeAllSessions() -> Int {
+        for traversal in traversals.values { traversal.finish() }
+        for tunnel in sessions.values { _ = tunnel.close() }
+        return sessions.count
     }
 }

@@ -12,7 +12,7 @@ import T2UNIO
 /// dependent). The client validates; we only open our NAT. Auxiliary sockets no session uses
 /// close when the window ends; one carrying a session stays until the session closes.
 /// Punches go only where `PunchScope` allows, each one admitted by the runtime's `PunchBudget`.
-final class DeviceTraversal: @unchecked Sendable {
+final class DeviceTraversal {
     let sessionID: UInt64
     private let driver: EndpointDriver
     private var planner: TraversalPlanner
@@ -49,8 +49,8 @@ final class DeviceTraversal: @unchecked Sendable {
     var auxiliarySocketsPlanned: Int { planner.auxiliarySockets }
 
     /// Runs the plan; `windowEnded` is called once when it is over.
-    func start(windowEnded: @escaping @Sendable (DeviceTraversal) -> Void) {
-        driver.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, planner.windowEnd.nanoseconds)))) { [self] in
+    func start(windowEnded: @escaping (DeviceTraversal) -> Void) {
+        driver.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, planner.windowEnd.nanoseconds)))) { [self] in
             finish()
             windowEnded(self)
         }
@@ -81,7 +81,7 @@ final class DeviceTraversal: @unchecked Sendable {
         }
         while let action = planner.poll(now: now) { execute(action) }
         if let next = planner.nextDeadline() {
-            timer = driver.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in run() }
+            timer = driver.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in run() }
         }
     }
 
@@ -110,7 +110,7 @@ final class DeviceTraversal: @unchecked Sendable {
         case .openSockets(let count):
             guard !auxiliaryRequested else { return }
             auxiliaryRequested = true
-            driver.openAuxiliarySockets(count: count).whenSuccess { [self] indices in
+            driver.openAuxiliarySockets(count: count).assumeIsolated().whenSuccess { [self] indices in
                 if finished { driver.closeAuxiliarySockets(indices) } else { auxiliary = indices }
             }
         case .probe:
