@@ -9,10 +9,17 @@ import T2UClient
 import T2UNIO
 
 /// The C callbacks, copied out of the caller's struct (which may go away after the call).
-struct CallbackCopy: @unchecked Sendable {
-    // C function pointers: immutable values, safe to call from any thread.
-    var onConnect: (@convention(c) (UInt16, Int32) -> Void)?
-    var onDisconnect: (@convention(c) (UInt16, Int32) -> Void)?
+struct CallbackCopy: Sendable {
+    typealias Callback = @Sendable @convention(c) (UInt16, Int32) -> Void
+    var onConnect: Callback?
+    var onDisconnect: Callback?
+
+    /// The one place a C pointer becomes Sendable: a C function pointer captures no state, and
+    /// the manual lets any thread call the callbacks.
+    init(onConnect: (@convention(c) (UInt16, Int32) -> Void)?, onDisconnect: (@convention(c) (UInt16, Int32) -> Void)?) {
+        self.onConnect = onConnect.map { unsafeBitCast($0, to: Callback.self) }
+        self.onDisconnect = onDisconnect.map { unsafeBitCast($0, to: Callback.self) }
+    }
 }
 
 /// Everything libt2u keeps between calls. One instance per process (the C API is global).

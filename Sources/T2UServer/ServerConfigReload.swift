@@ -141,7 +141,7 @@ extension ServerRunner {
     /// Applies a reload's limits, admin token and vendor CAs on the core's event loop.
     func apply(_ plan: ServerReloadPlan) async throws {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
-        try await driver.eventLoop.submit {
+        try await driver.submit { driver in
             driver.core.apply(plan.limits, now: ServerDriver.clock())
             driver.adminToken = plan.adminToken
             if let bindings = driver.bindings, bindings.deviceCAs != plan.deviceCAs { bindings.replaceDeviceCAs(plan.deviceCAs) }

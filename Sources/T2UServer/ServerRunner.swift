@@ -3,6 +3,7 @@
 
 import Logging
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOPosix
 import T2UCore
 import T2UNIO
@@ -10,7 +11,7 @@ import T2UNIO
 /// The NIO shell around `ServerCore`: the main UDP socket (signaling + relay) and the second
 /// observation socket, each once per bound address (IPv4 and IPv6), all on one event loop that
 /// owns the core, plus its timer.
-public final class ServerRunner: @unchecked Sendable {
+public final class ServerRunner: Sendable {
     public struct Options: Sendable {
         /// Addresses to bind both ports to, comma-separated; one socket per address and port
         /// (IPv6 ones IPv6-only). The default serves both families; without IPv6 on the host
@@ -43,17 +44,33 @@ public final class ServerRunner: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
-    /// Internal: a reload applies its limits through it (ServerConfigReload.swift).
-    var driver: ServerDriver?
-    private var channels: [Channel] = []
     /// Prometheus export of the core's counters; also usable as a swift-metrics backend
     /// (`PrometheusMetricsFactory(registry: metrics.registry)`).
     public let metrics = ServerMetrics()
+
+    /// What `start` sets up and `shutdown` takes down. Locked: they and the accessors may run
+    /// on different tasks; the driver itself is reached only on its loop (`LoopOwned`).
+    private struct Running {
+        var driver: LoopOwned<ServerDriver>?
+        var channels: [Channel] = []
+        var adminAddress: SocketAddress?
+        var streamAddress: SocketAddress?
+        var sync: PostgresSync?
+        /// The database's bindings cache (`--bindings-file` with `--database`), if any.
+        var bindingsCache: BindingsFileStore?
+        var listening: (main: [SocketAddress], observation: [SocketAddress]) = ([], [])
+    }
+    private let running = NIOLockedValueBox(Running())
+
+    /// Internal: a reload applies its limits through it (ServerConfigReload.swift).
+    var driver: LoopOwned<ServerDriver>? { running.withLockedValue { $0.driver } }
+    private var sync: PostgresSync? { running.withLockedValue { $0.sync } }
     /// Where the admin endpoint listens once started (nil without `Options.admin`).
-    public private(set) var adminAddress: SocketAddress?
+    public var adminAddress: SocketAddress? { running.withLockedValue { $0.adminAddress } }
     /// Where the TCP/TLS fallback listens once started (nil without `Options.tcpPort`).
-    public private(set) var streamAddress: SocketAddress?
-    private var sync: PostgresSync?
+    public var streamAddress: SocketAddress? { running.withLockedValue { $0.streamAddress } }
+    /// Every bound main and observation address (one per `Options.bindHost` entry), once started.
+    public var listening: (main: [SocketAddress], observation: [SocketAddress]) { running.withLockedValue { $0.listening } }
 
     public init(config: ServerConfig, options: Options, logger: Logger, group: MultiThreadedEventLoopGroup? = nil) {
         self.config = config
@@ -63,51 +80,59 @@ public final class ServerRunner: @unchecked Sendable {
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
-    /// Every bound main and observation address (one per `Options.bindHost` entry), once started.
-    /// The database's bindings cache (`--bindings-file` with `--database`), if any.
-    private var bindingsCache: BindingsFileStore?
-
-    public private(set) var listening: (main: [SocketAddress], observation: [SocketAddress]) = ([], [])
 
     /// Binds both sockets on every address; returns the first address's (main, observation).
     @discardableResult
     public func start() async throws -> (main: SocketAddress, observation: SocketAddress) {
         let loop = group.next()
-        let registry: Registry = options.database == nil
-            ? InMemoryRegistry()
-            : PostgresRegistry(serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
-        let (bindings, bindingStore, bindingsCache) = try openBindings()
-        let driver = ServerDriver(
-            core: ServerCore(config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(), now: ServerDriver.clock()),
-            eventLoop: loop, logger: logger)
-        driver.bindings = bindings
-        driver.bindingStore = bindingStore
-        self.bindingsCache = bindingsCache
-        driver.adminToken = options.adminToken
-        self.driver = driver
+        let (loaded, bindingStore, bindingsCache) = try openBindings()
+        let (config, options, logger) = (self.config, self.options, self.logger)
+        // Built on its loop, so the core never exists outside it.
+        let driver = try await loop.submit {
+            let registry: Registry = options.database == nil
+                ? InMemoryRegistry()
+                : PostgresRegistry(serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
+            let bindings = PersistentDeviceBindings(deviceCAs: options.deviceCAs, loaded: loaded)
+            let driver = ServerDriver(
+                core: ServerCore(config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(), now: ServerDriver.clock()),
+                eventLoop: loop, logger: logger)
+            driver.bindings = bindings
+            driver.bindingStore = bindingStore
+            driver.adminToken = options.adminToken
+            return LoopOwned(driver, eventLoop: loop)
+        }.get()
+        running.withLockedValue {
+            $0.driver = driver
+            $0.bindingsCache = bindingsCache
+        }
         let hosts = try ServerListeners.hosts(options.bindHost)
-        let main = try await bind(hosts: hosts, port: options.port, socket: .main, option: "--port", driver: driver, loop: loop)
+        let main = try await bind(hosts: hosts, port: options.port, socket: .main, option: "--port", driver: driver)
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
         let observation: ServerListeners
         do {
             observation = try await bind(hosts: hosts, port: observationPort, socket: .observation, option: "--observation-port",
-                                         driver: driver, loop: loop)
+                                         driver: driver)
         } catch {
             for channel in main.all { try? await channel.close() }
             throw error
         }
-        channels = main.all + observation.all
-        listening = (main.all.compactMap(\.localAddress), observation.all.compactMap(\.localAddress))
+        var channels = main.all + observation.all
+        let listening = (main: main.all.compactMap(\.localAddress), observation: observation.all.compactMap(\.localAddress))
+        running.withLockedValue {
+            $0.channels = channels
+            $0.listening = listening
+        }
         if let tcpPort = options.tcpPort {
             // On every address the UDP ports are bound to (both families), one port number.
             var port = tcpPort
+            var streamAddress: SocketAddress?
             for host in listening.main.compactMap(\.ipAddress) {
                 let channel: Channel
                 do {
-                    channel = try await StreamListener.bind(host: host, port: port, limits: options.streamLimits, driver: driver, loop: loop)
+                    channel = try await StreamListener.bind(host: host, port: port, limits: options.streamLimits, driver: driver)
                 } catch {
                     for channel in channels { try? await channel.close() }
-                    channels = []
+                    running.withLockedValue { $0.channels = [] }
                     throw BindFailure(error, transport: "TCP", host: host, port: port, option: "--tcp-port") ?? error
                 }
                 channels.append(channel)
@@ -117,24 +142,31 @@ public final class ServerRunner: @unchecked Sendable {
                 }
                 logger.info("TCP/TLS fallback listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             }
+            running.withLockedValue { [channels] in
+                $0.channels = channels
+                $0.streamAddress = streamAddress
+            }
         }
         if let admin = options.admin {
             let metrics = self.metrics
             let channel: Channel
             do {
                 channel = try await AdminServer.bind(admin, group: group) { request in
-                    driver.eventLoop.submit { driver.adminResponse(request, metrics: metrics) }
+                    driver.submit { $0.adminResponse(request, metrics: metrics) }
                 }
             } catch {
                 for channel in channels { try? await channel.close() }
-                channels = []
+                running.withLockedValue { $0.channels = [] }
                 throw BindFailure(error, transport: "TCP", host: admin.host, port: admin.port, option: "--admin") ?? error
             }
             channels.append(channel)
-            adminAddress = channel.localAddress
+            running.withLockedValue { [channels] in
+                $0.channels = channels
+                $0.adminAddress = channel.localAddress
+            }
             logger.info("admin endpoint listening", metadata: ["admin": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
-        try await loop.submit {
+        try await driver.submit { driver in
             driver.channels[.main] = main
             driver.channels[.observation] = observation
             driver.rearm()
@@ -144,7 +176,8 @@ public final class ServerRunner: @unchecked Sendable {
         }
         if let database = options.database {
             do {
-                sync = try await startSync(database, driver: driver, mainAddress: mainAddress)
+                let sync = try await startSync(database, driver: driver, bindingsCache: bindingsCache, mainAddress: mainAddress)
+                running.withLockedValue { $0.sync = sync }
             } catch {
                 try await shutdown()
                 throw error
@@ -160,13 +193,13 @@ public final class ServerRunner: @unchecked Sendable {
     /// The core's counters, read on its event loop.
     public func counters() async throws -> ServerCounters {
         guard let driver else { return ServerCounters() }
-        return try await driver.eventLoop.submit { driver.core.counters }.get()
+        return try await driver.submit { $0.core.counters }.get()
     }
 
     /// The TCP fallback listener's counters, read on the core's event loop.
     public func streamCounters() async throws -> StreamCounters {
         guard let driver else { return StreamCounters() }
-        return try await driver.eventLoop.submit {
+        return try await driver.submit { driver in
             var counters = driver.streamCounters
             counters.open = driver.streams.count
             return counters
@@ -176,13 +209,16 @@ public final class ServerRunner: @unchecked Sendable {
     /// A snapshot of the core (counters and gauges), read on its event loop.
     public func status() async throws -> ServerStatus {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
-        return try await driver.eventLoop.submit { driver.status() }.get()
+        return try await driver.submit { $0.status() }.get()
     }
 
     /// Runs `body` with the device bindings on the core's event loop (tests, diagnostics).
     public func withBindings<T: Sendable>(_ body: @escaping @Sendable (PersistentDeviceBindings) -> T) async throws -> T {
-        guard let driver, driver.bindings != nil else { throw ChannelError.ioOnClosedChannel }
-        return try await driver.eventLoop.submit { body(driver.bindings!) }.get()
+        guard let driver else { throw ChannelError.ioOnClosedChannel }
+        return try await driver.submit { driver in
+            guard let bindings = driver.bindings else { throw ChannelError.ioOnClosedChannel }
+            return body(bindings)
+        }.get()
     }
 
     /// NOTIFY payloads the database sync dropped (bad MAC, stale, malformed); 0 without `--database`.
@@ -201,39 +237,45 @@ public final class ServerRunner: @unchecked Sendable {
     /// none was bound.
     public func releaseBinding(uuid: String) async throws -> Bool {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
-        return try await driver.eventLoop.submit { driver.core.bindings.release(uuid: uuid) }.get()
+        return try await driver.submit { $0.core.bindings.release(uuid: uuid) }.get()
     }
 
     /// Runs `body` with the registry on the core's event loop (tests, diagnostics).
     public func withRegistry<T: Sendable>(_ body: @escaping @Sendable (Registry) -> T) async throws -> T {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
-        return try await driver.eventLoop.submit { body(driver.core.registry) }.get()
+        return try await driver.submit { body($0.core.registry) }.get()
     }
 
     /// Closes both sockets and stops the timer; shuts the event loop group down if we made it.
     public func shutdown() async throws {
-        if let sync {
-            await sync.stop()
-            self.sync = nil
+        let (sync, bindingsCache) = running.withLockedValue { running in
+            defer { running.sync = nil }
+            return (running.sync, running.bindingsCache)
         }
+        if let sync { await sync.stop() }
+        let driver = self.driver
         if let driver {
-            try await driver.eventLoop.submit { driver.stop() }.get()
-            await driver.bindingStore?.close()
+            let bindingStore = try await driver.submit { driver in
+                driver.stop()
+                return driver.bindingStore
+            }.get()
+            await bindingStore?.close()
             await bindingsCache?.close()
         }
-        for channel in channels { try? await channel.close() }
-        channels = []
-        if let driver {
-            try? await driver.eventLoop.submit { driver.closeStreams() }.get()
+        let channels = running.withLockedValue { running in
+            defer { running.channels = [] }
+            return running.channels
         }
+        for channel in channels { try? await channel.close() }
         if let driver {
-            let counters = try await driver.eventLoop.submit { driver.core.counters }.get()
+            try? await driver.submit { $0.closeStreams() }.get()
+            let counters = try await driver.submit { $0.core.counters }.get()
             logger.info("t2u-server stopped", metadata: [
                 "received": "\(counters.datagramsReceived)", "registrations": "\(counters.registrations)",
                 "relayedBytes": "\(counters.relayedBytes)", "rejected": "\(counters.totalRejected)",
             ])
         }
-        driver = nil
+        running.withLockedValue { $0.driver = nil }
         if ownsGroup { try await group.shutdownGracefully() }
     }
 
@@ -242,7 +284,7 @@ public final class ServerRunner: @unchecked Sendable {
     /// The device bindings: from the database (loaded by the sync), the bindings file, or in
     /// memory only (with a warning: a restart forgets which key holds which UUID). With both, the
     /// file is the database's local cache (third value): read at start, rewritten by the sync.
-    private func openBindings() throws -> (PersistentDeviceBindings, BindingsFileStore?, BindingsFileStore?) {
+    private func openBindings() throws -> ([DeviceBinding], BindingsFileStore?, BindingsFileStore?) {
         var loaded: [DeviceBinding] = []
         var store: BindingsFileStore?
         var cache: BindingsFileStore?
@@ -269,16 +311,16 @@ public final class ServerRunner: @unchecked Sendable {
             logger.notice("closed enrollment: devices need a certificate of a configured CA",
                           metadata: ["deviceCAs": "\(options.deviceCAs.map(Hex.encode).joined(separator: ","))"])
         }
-        return (PersistentDeviceBindings(deviceCAs: options.deviceCAs, loaded: loaded), store, cache)
+        return (loaded, store, cache)
     }
 
     /// Starts the database sync once the main port is known (the advertised address defaults
     /// to it when bound to a specific IP).
-    private func startSync(_ database: PostgresSync.Options, driver: ServerDriver, mainAddress: SocketAddress) async throws
-        -> PostgresSync
+    private func startSync(_ database: PostgresSync.Options, driver: LoopOwned<ServerDriver>, bindingsCache: BindingsFileStore?,
+                           mainAddress: SocketAddress) async throws -> PostgresSync
     {
         // The registry belongs to the core's loop: it is bound there (NIOLoopBound checks that).
-        let registry = try await driver.eventLoop.submit { () -> NIOLoopBound<PostgresRegistry>? in
+        let registry = try await driver.submit { driver -> NIOLoopBound<PostgresRegistry>? in
             (driver.core.registry as? PostgresRegistry).map { NIOLoopBound($0, eventLoop: driver.eventLoop) }
         }.get()
         guard let registry else { preconditionFailure("a server with a database runs a PostgresRegistry") }
@@ -299,11 +341,12 @@ public final class ServerRunner: @unchecked Sendable {
             logger.warning("the database binds this UUID to another key; the device registered here under the old key loses it",
                            metadata: ["uuid": "\(uuid)", "previousKey": "\(Hex.encode(previous))"])
         }
-        sync.onPeerIntroduction = { [driver] intro in
+        sync.onPeerIntroduction = { intro in
+            let driver = driver.value
             driver.core.receivePeerIntroduction(intro, now: ServerDriver.clock())
             driver.flush()
         }
-        try await driver.eventLoop.submit {
+        try await driver.submit { driver in
             driver.core.config.advertiseAddress = advertise
             driver.peerSink = { sync.send($0) }
             if let bindings = driver.bindings { sync.bindings = NIOLoopBound(bindings, eventLoop: driver.eventLoop) }
@@ -324,13 +367,14 @@ public final class ServerRunner: @unchecked Sendable {
 
     /// One socket per host, all on one port (port 0: the first host's OS-chosen port for all).
     /// `option`: the flag that sets this port, named when it cannot be bound (e.g. in use).
-    private func bind(hosts: [String], port: Int, socket: ServerSocket, option: String, driver: ServerDriver,
-                      loop: EventLoop) async throws -> ServerListeners {
+    private func bind(hosts: [String], port: Int, socket: ServerSocket, option: String, driver: LoopOwned<ServerDriver>)
+        async throws -> ServerListeners
+    {
         var listeners = ServerListeners()
         var port = port
         for host in hosts {
             do {
-                let channel = try await bindDatagram(host: host, port: port, socket: socket, driver: driver, loop: loop)
+                let channel = try await bindDatagram(host: host, port: port, socket: socket, driver: driver)
                 listeners.add(channel)
                 if port == 0, let bound = channel.localAddress?.port { port = bound }
             } catch {
@@ -346,8 +390,9 @@ public final class ServerRunner: @unchecked Sendable {
         return listeners
     }
 
-    private func bindDatagram(host: String, port: Int, socket: ServerSocket, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
-        var bootstrap = DatagramBootstrap(group: loop)
+    private func bindDatagram(host: String, port: Int, socket: ServerSocket, driver: LoopOwned<ServerDriver>) async throws -> Channel {
+        // On the driver's loop: the handler calls it directly.
+        var bootstrap = DatagramBootstrap(group: driver.eventLoop)
         if host.contains(":") {
             // One socket per family: an IPv6 socket must leave IPv4 to the IPv4 one.
             bootstrap = bootstrap.channelOption(
@@ -361,168 +406,11 @@ public final class ServerRunner: @unchecked Sendable {
             .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ServerDatagramHandler(driver: driver, socket: socket))
+                    try channel.pipeline.syncOperations.addHandler(ServerDatagramHandler(driver: driver.value, socket: socket))
                 }
             }
             .bind(host: host, port: port)
             .get()
-    }
-}
-
-/// Owns the core on its event loop: feeds datagrams in, writes transmits out, keeps one timer.
-final class ServerDriver: @unchecked Sendable {
-    let core: ServerCore
-    let eventLoop: EventLoop
-    let logger: Logger
-    /// Registrations, expiries, relay sessions and (rate-limited) rejections at info.
-    var activityLog: ActivityLog
-    var channels: [ServerSocket: ServerListeners] = [:]
-    /// Where introductions for peer servers go (the database sync); nil without one.
-    var peerSink: ((PeerIntroduction) -> Void)?
-    /// UUID -> device key bindings (docs/SECURITY.md §1); the database sync drains their
-    /// changes itself, the bindings file store is fed here.
-    var bindings: PersistentDeviceBindings?
-    var bindingStore: BindingsFileStore?
-    var adminToken: [UInt8]?
-    /// Upgraded TCP fallback streams by the peer address the core knows them by.
-    var streams: [NetAddress: StreamPeer] = [:]
-    /// Accepted TCP fallback connections, upgraded or not (bounded by `maxConnections`).
-    var streamConnections = 0
-    var streamCounters = StreamCounters()
-    private var timer: Scheduled<Void>?
-    private var timerAt: Instant?
-    private var stopped = false
-    private let startedAt = ServerDriver.clock()
-
-    init(core: ServerCore, eventLoop: EventLoop, logger: Logger) {
-        self.core = core
-        self.eventLoop = eventLoop
-        self.logger = logger
-        self.activityLog = ActivityLog(logger: logger)
-    }
-
-    func status() -> ServerStatus {
-        var status = ServerStatus(serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
-                                  counters: core.counters, gauges: core.gauges)
-        status.limits = core.config.limits
-        return status
-    }
-
-    /// The admin endpoint's routes, answered on the core's loop.
-    func adminResponse(_ request: AdminRequest, metrics: ServerMetrics) -> AdminResponse {
-        if request.path == BindingsAdmin.showPath || request.path == BindingsAdmin.releasePath, let bindings {
-            defer { persistBindings() }
-            return BindingsAdmin(bindings: bindings, token: adminToken, logger: logger).respond(request)
-        }
-        guard request.isRead else { return .text(.methodNotAllowed, "only GET\n") }
-        switch request.path {
-        case "/metrics":
-            return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                 body: metrics.render(status()))
-        case "/status":
-            return AdminResponse(status: .ok, contentType: "application/json", body: Array(status().json().utf8))
-        case "/", "/dashboard":
-            let now = Self.clock()
-            let page = DashboardPage.html(core.dashboard(now: now, uptimeSeconds: Double((now - startedAt).value) / 1e9))
-            return AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(page.utf8), headers: DashboardPage.headers)
-        default:
-            return .text(.notFound, "not found: try /dashboard, /metrics, /status or /bindings?uuid=UUID\n")
-        }
-    }
-
-    static func clock() -> Instant { Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
-
-    func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
-        guard let source = NetAddress(envelope.remoteAddress) else { return }
-        received(envelope.data, from: source, on: socket)
-    }
-
-    func received(_ datagram: ByteBuffer, from source: NetAddress, on socket: ServerSocket) {
-        let rejectedBefore = core.counters.rejectedCount
-        let now = Self.clock()
-        core.receive(datagram, from: source, on: socket, now: now)
-        if core.counters.rejectedCount != rejectedBefore, let reason = core.counters.lastRejected {
-            activityLog.rejected(reason, from: source, now: now)
-        }
-        logActivity()
-    }
-
-    /// The core's registrations, expiries and relay sessions, at info.
-    func logActivity() {
-        for entry in core.pollActivity() { activityLog.write(entry) }
-    }
-
-    /// Writes everything the core has to send, then flushes the sockets that were written to.
-    func flush() {
-        guard !stopped else { return }
-        let now = Self.clock()
-        var written: Set<ServerSocket> = []
-        var streamsWritten: [ObjectIdentifier: StreamPeer] = [:]
-        let anyStreams = !streams.isEmpty
-        while let (datagram, transmit) = core.pollDatagram(now: now) {
-            if anyStreams, sendOnStream(datagram, to: transmit.destination, socket: transmit.socket, written: &streamsWritten) { continue }
-            guard let channel = channels[transmit.socket]?.channel(for: transmit.destination) else { continue }
-            let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: datagram)
-            channel.write(envelope, promise: nil)
-            written.insert(transmit.socket)
-        }
-        for socket in written { channels[socket]?.flush() }  // every family's
-        for peer in streamsWritten.values { peer.flush() }
-        while let intro = core.pollPeerIntroduction() { peerSink?(intro) }
-        persistBindings()
-        rearm()
-    }
-
-    /// Hands new binding changes to the bindings file (write-behind, off the loop).
-    func persistBindings() {
-        guard let bindingStore, let bindings, bindings.pendingChanges > 0 else { return }
-        bindingStore.persist(bindings.takeChanges())
-    }
-
-    func rearm() {
-        guard !stopped, let deadline = core.nextDeadline() else { return }
-        if let timerAt, timerAt <= deadline, timer != nil { return }
-        timer?.cancel()
-        timerAt = deadline
-        let delay = max(Nanos.zero, deadline - Self.clock())
-        timer = eventLoop.scheduleTask(in: .nanoseconds(delay.value)) { [self] in
-            timer = nil
-            timerAt = nil
-            core.handleTimeout(now: Self.clock())
-            logActivity()
-            flush()
-        }
-    }
-
-    func stop() {
-        stopped = true
-        timer?.cancel()
-        timer = nil
-    }
-}
-
-final class ServerDatagramHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-
-    private let driver: ServerDriver
-    private let socket: ServerSocket
-
-    init(driver: ServerDriver, socket: ServerSocket) {
-        self.driver = driver
-        self.socket = socket
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        driver.received(unwrapInboundIn(data), on: socket)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        driver.flush()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // UDP errors (e.g. ICMP port unreachable surfaced as ECONNREFUSED) must not close the socket.
-        driver.logger.debug("udp error", metadata: ["error": "\(error)"])
     }
 }
 

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import T2UCore
+import T2UNIO
 
 /// The server's TCP fallback listener (`tcp-port`): TLS, then an HTTP/1.1 upgrade to `/t2u`,
 /// then 2-byte length-prefixed datagrams. The upgrade is also accepted without TLS (the C device
@@ -29,9 +30,10 @@ enum StreamListener {
         var writeHighWater = 256 << 10
     }
 
-    static func bind(host: String, port: Int, limits: Limits, driver: ServerDriver, loop: EventLoop) async throws -> Channel {
+    static func bind(host: String, port: Int, limits: Limits, driver owned: LoopOwned<ServerDriver>) async throws -> Channel {
         let tls = try StreamTLSIdentity.makeServerContext()
-        var bootstrap = ServerBootstrap(group: loop, childGroup: loop)
+        // Connections on the driver's loop: their handlers call it directly.
+        var bootstrap = ServerBootstrap(group: owned.eventLoop, childGroup: owned.eventLoop)
         if host.contains(":") {
             // One socket per family, as for UDP: an IPv6 socket leaves IPv4 to the IPv4 one.
             bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
@@ -43,13 +45,14 @@ enum StreamListener {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: limits.writeHighWater / 2, high: limits.writeHighWater))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let driver = owned.value
                     guard driver.streamConnections < limits.maxConnections, let remote = channel.remoteAddress.flatMap(NetAddress.init) else {
                         driver.streamCounters.refused &+= 1
                         channel.close(promise: nil)
                         return
                     }
                     driver.streamConnections += 1
-                    channel.closeFuture.whenComplete { _ in driver.streamConnections -= 1 }
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in driver.streamConnections -= 1 }
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(StreamTLSSniffer(tls: tls))
                     try sync.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))

@@ -144,7 +144,7 @@ struct Impair: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let signals = TerminationSignals()
+        let signals = await TerminationSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         logging.bootstrap(level: level)
         let logger = Logger(label: "t2u.impair")

@@ -95,7 +95,7 @@ struct Check: AsyncParsableCommand {
         if echo { return try await runEcho() }
         guard let uuid, let remotePort, let server else { throw ExitCode(1) }
         let password = try secret.resolve()
-        let signals = TerminationSignals()
+        let signals = await TerminationSignals()
         let group = MultiThreadedEventLoopGroup.singleton
         var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey(flag: key))
         options.firstRetryDelay = .milliseconds(500)
@@ -200,7 +200,7 @@ struct Check: AsyncParsableCommand {
     }
 
     private func runEcho() async throws {
-        let signals = TerminationSignals()
+        let signals = await TerminationSignals()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

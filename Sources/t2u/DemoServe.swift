@@ -23,7 +23,7 @@ enum DemoServe {
 
     /// Prints the endpoints and the C example's commands; returns on SIGINT or SIGTERM.
     static func hold(_ endpoints: DemoEndpoints) async {
-        let signals = TerminationSignals()
+        let signals = await TerminationSignals()
         for line in instructions(endpoints, repositoryRoot: repositoryRoot()) { print(line) }
         fflush(nil)
         let sig = await signals.wait()

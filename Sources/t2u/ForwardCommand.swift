@@ -52,7 +52,7 @@ struct Forward: AsyncParsableCommand {
     func run() async throws {
         log.bootstrap()
         let password = try secret.resolve()
-        let signals = TerminationSignals()
+        let signals = await TerminationSignals()
         var options = server.clientOptions
         options.knownDevices = pins.location
         paths.apply(to: &options)

@@ -185,7 +185,7 @@ struct T2USvr: AsyncParsableCommand {
         options.discoveryPort = discoveryPort
 
         // Catch signals before starting, so one arriving during start still shuts down cleanly.
-        let termination = TerminationSignals()
+        let termination = await TerminationSignals()
         let agent: DeviceAgent
         do {
             agent = try DeviceAgent(options: options, logger: logger)

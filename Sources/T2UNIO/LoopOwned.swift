@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the t2u authors
+
+import NIOCore
+
+/// A non-Sendable value that lives on one event loop, and the hops that reach it from anywhere.
+/// `NIOLoopBound` checks every access is made on that loop, so the value's confinement is
+/// proved by types and a precondition instead of asserted with `@unchecked Sendable`.
+public struct LoopOwned<Value>: Sendable {
+    public let eventLoop: EventLoop
+    private let bound: NIOLoopBound<Value>
+
+    /// Call on `eventLoop` (checked): the value must not exist elsewhere.
+    public init(_ value: Value, eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+        self.bound = NIOLoopBound(value, eventLoop: eventLoop)
+    }
+
+    /// The value, read on its loop (checked).
+    public var value: Value { bound.value }
+
+    /// Runs `body` with the value on its loop.
+    public func submit<T: Sendable>(_ body: @escaping @Sendable (Value) throws -> T) -> EventLoopFuture<T> {
+        let bound = self.bound
+        return eventLoop.submit { try body(bound.value) }
+    }
+
+    /// Runs `body` with the value on its loop and waits for the future it returns.
+    public func flatSubmit<T: Sendable>(_ body: @escaping @Sendable (Value) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        let bound = self.bound
+        return eventLoop.flatSubmit { body(bound.value) }
+    }
+
+    /// Runs `body` with the value on its loop, later.
+    public func execute(_ body: @escaping @Sendable (Value) -> Void) {
+        let bound = self.bound
+        eventLoop.execute { body(bound.value) }
+    }
+}
