@@ -36,6 +36,8 @@ public final class Connection {
     // Packet protection
     /// The ID the peer receives on (ours to write in packets); 0 until the handshake names it.
     public internal(set) var remoteConnectionID = ConnectionID(rawValue: 0)
+    /// The keys the handshake agreed: set by `establish`, so every established or closing
+    /// connection has them.
     var protection: PacketProtection?
     var nextPacketNumber: PacketNumber = 0
     var replayWindow = ReplayWindow()
