@@ -60,6 +60,7 @@ extension Connection {
         case .closing:
             if let drain = drainUntil, now >= drain {
                 state = .closed
+                handshake = .done
                 _ = recovery.discardAll()
                 releaseAllBuffers()
                 streams.removeAll()
