@@ -44,13 +44,10 @@ extension Connection {
     /// from whichever address, completes the handshake and becomes the peer address.
     public func sendHandshake(alsoTo address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
-        guard state == .handshaking, initiator != nil, pathPolicy.allows(address, established: false) else { return }
-        if address == peerAddress {
-            handshakeRetransmitAt = now
-        } else if !handshakeAlsoTo.contains(address), handshakeAlsoTo.count < Self.maxHandshakeAddresses {
-            handshakeAlsoTo.append(address)
-            handshakeAlsoPending.append(address)
-        }
+        guard state == .handshaking, case .initiating(var initiating) = handshake,
+              pathPolicy.allows(address, established: false) else { return }
+        initiating.sendAlso(to: address, peer: peerAddress, now: now)
+        handshake = .initiating(initiating)
     }
 
     /// Whether a packet with these frames only probes a path (RFC 9000 §9.1): such a packet

@@ -21,17 +21,11 @@ extension Connection {
         switch type {
         case .handshakeInitiation:
             // The initiator did not get our reply: send the same one again (one per initiation,
-            // so no amplification beyond what it sent).
-            // The reply goes where this copy came from (the relay or a direct path), after
-            // any reply still owed elsewhere.
-            if role == .responder, cachedHandshakeReply != nil, state == .established {
-                if !handshakeReplyPending {
-                    handshakeReplyQueue.removeAll()
-                } else if handshakeReplyQueue.isEmpty {
-                    handshakeReplyQueue.append(peerAddress)  // the first reply, not sent yet
-                }
-                if !handshakeReplyQueue.contains(address), handshakeReplyQueue.count < 4 { handshakeReplyQueue.append(address) }
-                handshakeReplyPending = true
+            // so no amplification beyond what it sent), where this copy came from (the relay
+            // or a direct path).
+            if state == .established, case .replying(var replying) = handshake {
+                replying.initiationRepeated(from: address, peer: peerAddress)
+                handshake = .replying(replying)
             }
         case .handshakeResponse, .handshakeRejection:
             receiveHandshakeReply(datagram, from: address, now: now)
@@ -45,22 +39,21 @@ extension Connection {
     /// The device is under load and wants proof of our address: the initiation goes out again
     /// at once with mac2 (to every address it went to). Forged replies change nothing.
     private func receiveCookieReply(_ datagram: ByteBuffer, now: Instant) {
-        guard state == .handshaking, var initiator else { return }
+        guard state == .handshaking, case .initiating(var initiating) = handshake else { return }
         do {
-            try initiator.handleCookieReply(datagram, now: now)
+            try initiating.handleCookieReply(datagram, now: now)
         } catch {
             stats.packetsRejected &+= 1
             return
         }
-        self.initiator = initiator
-        handshakeRetransmitAt = now
+        handshake = .initiating(initiating)
     }
 
     private func receiveHandshakeReply(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
-        guard state == .handshaking, let initiator else { return }
+        guard state == .handshaking, case .initiating(let initiating) = handshake else { return }
         let outcome: InitiatorOutcome
         do {
-            outcome = try initiator.handleReply(datagram)
+            outcome = try initiating.initiator.handleReply(datagram)
         } catch {
             // Forged or corrupted: keep waiting for the genuine reply.
             stats.packetsRejected &+= 1
@@ -68,21 +61,16 @@ extension Connection {
         }
         switch outcome {
         case .rejected(let reason):
-            self.initiator = nil
             enterClosed(reason == .passwordRejected ? .passwordRejected : .handshakeFailed("device busy"))
         case .passwordNotProven:
             // Same outcome as a wrong password (port status -5): the device did not prove it knows ours.
-            self.initiator = nil
             enterClosed(.passwordRejected)
         case .established(let keys, let peerConnectionID, let payload):
             guard let parameters = try? TransportParameters.decode(payload) else {
                 enterClosed(.handshakeFailed("malformed transport parameters from the device"))
                 return
             }
-            self.initiator = nil
-            handshakeRetransmitAt = nil
-            handshakeAlsoTo = []
-            handshakeAlsoPending = []
+            handshake = .done
             remoteConnectionID = peerConnectionID
             peerAddress = address
             validatedAddress = address
@@ -94,7 +82,8 @@ extension Connection {
     }
 
     private func receiveProtected(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
-        guard state == .established || state == .closing, protection != nil else { return }
+        // Established and closing connections have keys: the guard only names them.
+        guard state == .established || state == .closing, var protection else { return }
         guard let header = try? DataPacketHeader.parse(datagram),
               header.destinationConnectionID == localConnectionID,
               replayWindow.isFresh(header.packetNumber) else {
@@ -102,26 +91,28 @@ extension Connection {
             return
         }
         var payload: ByteBuffer
-        let updatesBefore = protection!.keyUpdates
+        let updatesBefore = protection.keyUpdates
         do {
-            payload = try protection!.open(packet: datagram, headerLength: DataPacketHeader.length,
-                                           packetNumber: header.packetNumber, keyPhase: header.keyPhase)
+            payload = try protection.open(packet: datagram, headerLength: DataPacketHeader.length,
+                                          packetNumber: header.packetNumber, keyPhase: header.keyPhase)
         } catch {
             stats.packetsRejected &+= 1
             return
         }
+        // Stored before the frames are handled: a KEY_UPDATE frame changes the stored keys.
+        self.protection = protection
         // The peer moved to the next key phase (it consumed any shared secret we answered with).
-        if protection!.keyUpdates != updatesBefore { keyExchange.onPeerKeyUpdate() }
+        if protection.keyUpdates != updatesBefore { keyExchange.onPeerKeyUpdate() }
         packetsSinceKeyUpdate &+= 1
         replayWindow.mark(header.packetNumber)
         if amplificationLimit?.address == address { amplificationLimit?.onReceived(datagram.readableBytes) }
         stats.packetsReceived &+= 1
         stats.bytesReceived &+= UInt64(datagram.readableBytes)
-        stats.keyUpdates = protection!.keyUpdates
+        stats.keyUpdates = protection.keyUpdates
         lastReceiveTime = now
         unansweredSince = nil
-        handshakeReplyPending = false
-        cachedHandshakeReply = nil
+        // The initiator sends protected packets only once it has our reply.
+        handshake = .done
 
         let isNewest = largestReceivedPacketNumber.map { header.packetNumber > $0 } ?? true
         if isNewest { largestReceivedPacketNumber = header.packetNumber }

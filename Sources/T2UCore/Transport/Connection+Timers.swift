@@ -10,14 +10,15 @@ extension Connection {
             return nil
         case .handshaking:
             let expiry = createdAt + config.handshakeTimeout
-            if !handshakeAlsoPending.isEmpty { return lastNow }
-            return handshakeRetransmitAt.map { min($0, expiry) } ?? expiry
+            guard case .initiating(let initiating) = handshake else { return expiry }
+            if !initiating.alsoPending.isEmpty { return lastNow }
+            return min(initiating.retransmitAt, expiry)
         case .closing:
             return closeFramePending != nil ? lastNow : drainUntil
         case .established:
             break
         }
-        if handshakeReplyPending || !pathResponsesPending.isEmpty { return lastNow }
+        if handshake.replyPending || !pathResponsesPending.isEmpty { return lastNow }
         if peerAmplificationBlocked {
             // Only path validation may go to the unvalidated address now: wait for it (or its
             // expiry), for the peer, or for the idle and dead-peer rules.
@@ -55,13 +56,11 @@ extension Connection {
         case .closed:
             return
         case .handshaking:
-            if now >= createdAt + config.handshakeTimeout {
-                initiator = nil
-                enterClosed(.handshakeTimeout)
-            }
+            if now >= createdAt + config.handshakeTimeout { enterClosed(.handshakeTimeout) }
         case .closing:
             if let drain = drainUntil, now >= drain {
                 state = .closed
+                handshake = .done
                 _ = recovery.discardAll()
                 releaseAllBuffers()
                 streams.removeAll()

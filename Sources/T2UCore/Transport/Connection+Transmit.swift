@@ -13,26 +13,26 @@ extension Connection {
         case .closed:
             return nil
         case .handshaking:
-            guard var initiator else { return nil }
-            initiator.expireCookie(now: now)
-            self.initiator = initiator
-            if !handshakeAlsoPending.isEmpty {
-                let also = handshakeAlsoPending.removeFirst()
-                buffer.writeBytes(initiator.initiationDatagram)
-                countSent(buffer)
-                return also
+            guard case .initiating(var initiating) = handshake else { return nil }
+            let copy = initiating.nextCopy(now: now)
+            handshake = .initiating(initiating)
+            let destination: NetAddress
+            switch copy {
+            case nil:
+                return nil
+            case .alsoTo(let address):
+                destination = address
+            case .peer:
+                // An excluded first address (the owner's mistake) gets nothing; the others
+                // still do.
+                guard pathPolicy.allows(peerAddress, established: false) else {
+                    return pollTransmit(now: now, into: &buffer)
+                }
+                destination = peerAddress
             }
-            guard let due = handshakeRetransmitAt, due <= now else { return nil }
-            handshakeRetransmitAt = now + handshakeRetransmitInterval
-            handshakeRetransmitInterval = min(handshakeRetransmitInterval * 2, .seconds(2))
-            handshakeAlsoPending = handshakeAlsoTo
-            // An excluded first address (the owner's mistake) gets nothing; the others still do.
-            guard pathPolicy.allows(peerAddress, established: false) else {
-                return pollTransmit(now: now, into: &buffer)
-            }
-            buffer.writeBytes(initiator.initiationDatagram)
+            buffer.writeBytes(initiating.initiator.initiationDatagram)
             countSent(buffer)
-            return peerAddress
+            return destination
         case .closing:
             guard let close = closeFramePending else { return nil }
             closeFramePending = nil
@@ -51,10 +51,10 @@ extension Connection {
     /// Established: the next datagram, never more to an unvalidated `peerAddress` than its 3x
     /// budget allows (challenges and path responses are small and still fit).
     private func pollEstablished(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
-        if handshakeReplyPending, let reply = cachedHandshakeReply {
-            let destination = handshakeReplyQueue.isEmpty ? peerAddress : handshakeReplyQueue.removeFirst()
-            handshakeReplyPending = !handshakeReplyQueue.isEmpty
-            buffer.writeBytes(reply)
+        if case .replying(var replying) = handshake,
+           let destination = replying.nextDestination(peer: peerAddress) {
+            handshake = .replying(replying)
+            buffer.writeBytes(replying.reply)
             countSent(buffer)
             return destination
         }

@@ -30,24 +30,14 @@ public final class Connection {
     /// Latest time seen through any entry point (for calls that take no `now`, e.g. `read`).
     var lastNow: Instant
 
-    // Handshake
-    var initiator: HandshakeInitiator?
-    var handshakeRetransmitAt: Instant?
-    var handshakeRetransmitInterval: Nanos
-    /// Responder: the reply sent for the initiation, re-sent when the initiation is repeated.
-    var cachedHandshakeReply: [UInt8]?
-    var handshakeReplyPending = false
-    /// Where pending replies go: the sources of repeated initiations (empty: `peerAddress`).
-    var handshakeReplyQueue: [NetAddress] = []
-    /// Initiator: other addresses the initiation also goes to (`sendHandshake(alsoTo:)`), and
-    /// those of them still owed a copy of the current (re)transmission.
-    var handshakeAlsoTo: [NetAddress] = []
-    var handshakeAlsoPending: [NetAddress] = []
-    static let maxHandshakeAddresses = 8
+    /// Handshake-only state (`.done` from the start when there is none to run).
+    var handshake = HandshakePhase.done
 
     // Packet protection
     /// The ID the peer receives on (ours to write in packets); 0 until the handshake names it.
     public internal(set) var remoteConnectionID = ConnectionID(rawValue: 0)
+    /// The keys the handshake agreed: set by `establish`, so every established or closing
+    /// connection has them.
     var protection: PacketProtection?
     var nextPacketNumber: PacketNumber = 0
     var replayWindow = ReplayWindow()
@@ -165,11 +155,12 @@ public final class Connection {
         self.init(role: .initiator, localConnectionID: localConnectionID ?? .random(entropy), config: config, peerAddress: peerAddress,
                   peerStaticKey: remoteStaticKey, entropy: entropy, now: now)
         do {
-            initiator = try HandshakeInitiator(
+            let initiator = try HandshakeInitiator(
                 identity: identity, responderStaticKey: remoteStaticKey, password: password,
                 localConnectionID: self.localConnectionID, payload: TransportParameters(config: config).encoded(),
                 timestamp: timestamp, entropy: entropy)
-            handshakeRetransmitAt = now
+            handshake = .initiating(.init(initiator: initiator, initialRtt: config.initialRtt,
+                                          now: now))
         } catch {
             state = .closed
             emit(.closed(.handshakeFailed("the device key is unusable: \(error)")))
@@ -193,8 +184,7 @@ public final class Connection {
                   peerStaticKey: peerStaticKey, entropy: entropy, now: now)
         let parameters = try TransportParameters.decode(peerPayload)
         remoteConnectionID = peerConnectionID
-        cachedHandshakeReply = reply
-        handshakeReplyPending = true
+        handshake = .replying(.init(reply: reply))
         establish(keys: keys, peer: parameters, now: now)
     }
 
@@ -213,7 +203,6 @@ public final class Connection {
         self.lastReceiveTime = now
         self.lastSendTime = now
         self.idleTimeout = config.idleTimeout
-        self.handshakeRetransmitInterval = max(config.initialRtt * 2, .milliseconds(100))
         self.recovery = LossRecovery(config: RecoveryConfig(
             maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt, maxAckDelay: config.maxAckDelay,
             congestionControl: config.congestionControl, pacing: config.pacing))
@@ -298,6 +287,7 @@ public final class Connection {
         guard state != .closed else { return }
         let wasClosing = state == .closing
         state = .closed
+        handshake = .done
         _ = recovery.discardAll()
         releaseAllBuffers()
         streams.removeAll()
