@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UCommandLine", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
         .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCommandLine", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix, argumentParser, logging]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
-        .target(name: "T2UImpair", dependencies: ["T2UCore", "T2USim", nioCore, nioPosix, logging]),
+        .target(name: "T2UImpair", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, logging]),
         .executableTarget(name: "t2u-impair", dependencies: ["T2UVersion", "T2UCommandLine", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
         // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
         .target(name: "T2UDelayLine", dependencies: ["T2UCore"]),

@@ -122,21 +122,25 @@ private final class NetCheckRun: UDPDatagramSink {
         let bound = NIOLoopBound(run, eventLoop: loop)
         // Primary and secondary sockets for each family the servers use; a family that cannot bind
         // (no IPv6 on this host) is left out and its servers show as unreachable.
-        let binds = hosts.map { host -> EventLoopFuture<(UDPEndpoint, UDPEndpoint?)?> in
+        let binds = hosts.map { host -> EventLoopFuture<Void> in
             configuration.host = host
             let secondaryConfiguration = configuration
-            return UDPEndpoint.bind(on: loop, configuration: configuration, sink: run, logger: logger).flatMap { primary in
-                UDPEndpoint.bind(on: loop, configuration: secondaryConfiguration, sink: bound.value, logger: logger)
-                    .map { (primary, Optional($0)) }
-                    .recover { _ in (primary, nil) }
-            }.map { Optional($0) }.recover { error in
-                logger.debug("netcheck socket not bound", metadata: ["host": "\(host)", "error": "\(error)"])
-                return nil
-            }
+            return UDPEndpoint.bind(on: loop, configuration: configuration, sink: run, logger: logger).assumeIsolated()
+                .flatMap { primary in
+                    UDPEndpoint.bind(on: loop, configuration: secondaryConfiguration, sink: run, logger: logger).assumeIsolated()
+                        .map { run.sockets.append((primary: primary, secondary: Optional($0))) }
+                        .recover { _ in run.sockets.append((primary: primary, secondary: nil)) }
+                        .nonisolated()
+                }
+                .recover { error in
+                    logger.debug("netcheck socket not bound", metadata: ["host": "\(host)", "error": "\(error)"])
+                }
+                .nonisolated()
         }
-        return EventLoopFuture.whenAllSucceed(binds, on: loop).flatMap { pairs in
+        return EventLoopFuture.andAllSucceed(binds, on: loop).flatMap {
             let run = bound.value
-            run.sockets = pairs.compactMap { $0.map { (primary: $0.0, secondary: $0.1) } }
+            // IPv4 first, whichever bound first.
+            run.sockets.sort { !$0.primary.localAddress.isIPv6 && $1.primary.localAddress.isIPv6 }
             guard !run.sockets.isEmpty else {
                 return loop.makeFailedFuture(T2UClientError.invalidArgument("netcheck: no UDP socket could be opened"))
             }

@@ -13,11 +13,10 @@ import T2UNIO
 /// status, rates and events. Thread safe; every method may be called from any thread/task.
 ///
 /// One event loop thread (the "SDK thread") owns all state (`ClientCore`); the public methods
-/// hop onto it, and `NIOLoopBound` checks that only code on it touches the core.
+/// hop onto it, and `LoopOwned` checks that only code on it touches the core.
 public final class T2UClient: Sendable {
     private let group: MultiThreadedEventLoopGroup
-    private let loop: EventLoop
-    private let core: NIOLoopBound<ClientCore>
+    private let core: LoopOwned<ClientCore>
     private let options: T2UClientOptions
     private let eventStream: AsyncStream<T2UClientEvent>
     private let shutDown = Mutex(false)
@@ -41,16 +40,14 @@ public final class T2UClient: Sendable {
         self.options = options
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        self.loop = loop
         do {
             // Built on its loop, so the core never exists outside it.
             core = try loop.submit {
-                NIOLoopBound(
+                LoopOwned(
                     try ClientCore(options: options, loop: loop, servers: servers, continuation: continuation, logger: logger),
                     eventLoop: loop)
             }.wait()
-            let core = self.core
-            try loop.flatSubmit { core.value.start() }.wait()
+            try core.flatSubmit { $0.start() }.wait()
         } catch {
             continuation.finish()
             try? group.syncShutdownGracefully()
@@ -65,8 +62,7 @@ public final class T2UClient: Sendable {
     /// The same events delivered on an SDK thread (the C callbacks); nil removes it. Must not block.
     public func setEventHandler(_ handler: (@Sendable (T2UClientEvent) -> Void)?) {
         guard !isShutDown else { return }
-        let core = self.core
-        loop.execute { core.value.setEventHandler(handler) }
+        core.execute { $0.setEventHandler(handler) }
     }
 
     private var isShutDown: Bool { shutDown.withLock { $0 } }
@@ -74,11 +70,7 @@ public final class T2UClient: Sendable {
     /// Runs `body` on the SDK thread; nil once shut down.
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async -> T? {
         guard !isShutDown else { return nil }
-        let core = self.core
-        return try? await loop.submit {
-            let client = core.value
-            return client.isShutDown ? nil : body(client)
-        }.get()
+        return try? await core.submit { $0.isShutDown ? nil : body($0) }.get()
     }
 
     public func status() async -> ServerConnectionStatus {
@@ -93,10 +85,8 @@ public final class T2UClient: Sendable {
     public func query(_ uuid: String) async throws(T2UClientError) -> DeviceInfo {
         guard !isShutDown else { throw .shutDown }
         guard DeviceUUID.isValid(uuid) else { throw .invalidArgument(DeviceUUID.requirement) }
-        let bound = self.core
-        let promise = loop.makePromise(of: DeviceInfo.self)
-        loop.execute {
-            let core = bound.value
+        let promise = core.eventLoop.makePromise(of: DeviceInfo.self)
+        core.execute { core in
             guard !core.isShutDown else { return promise.fail(T2UClientError.shutDown) }
             core.query(uuid) { result in
                 switch result {
@@ -125,11 +115,9 @@ public final class T2UClient: Sendable {
     public func addPort(_ request: PortMappingRequest) async throws(T2UClientError) -> UInt16 {
         guard !isShutDown else { throw .shutDown }
         guard DeviceUUID.isValid(request.uuid) else { throw .invalidArgument(DeviceUUID.requirement) }
-        let core = self.core
-        let loop = self.loop
         do {
-            return try await loop.flatSubmit {
-                core.value.isShutDown ? loop.makeFailedFuture(T2UClientError.shutDown) : core.value.addPort(request)
+            return try await core.flatSubmit { core in
+                core.isShutDown ? core.loop.makeFailedFuture(T2UClientError.shutDown) : core.addPort(request)
             }.get()
         } catch let error as T2UClientError {
             throw error
@@ -190,8 +178,7 @@ public final class T2UClient: Sendable {
             return !done
         }
         guard first else { return }
-        let core = self.core
-        _ = try? await loop.flatSubmit { core.value.shutdown() }.get()
+        _ = try? await core.flatSubmit { $0.shutdown() }.get()
         try? await group.shutdownGracefully()
     }
 }

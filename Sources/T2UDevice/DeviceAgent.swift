@@ -126,15 +126,15 @@ public final class DeviceAgent: Sendable {
                 runtime.attach(try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now()))
                 if let streamOptions = options.serverStream { try driver.attachServerStream(streamOptions) }
                 if mapsPort { runtime.startPortMapping(port: port, candidates: config.candidates) }
-                return NIOLoopBound(runtime, eventLoop: loop)
+                return LoopOwned(runtime, eventLoop: loop)
             }.get()
-            let device = RunningDevice(group: group, eventLoop: loop, runtime: runtime, logger: logger)
+            let device = RunningDevice(group: group, runtime: runtime, logger: logger)
             running = device
             if let group = options.discoveryAddress {
                 let discovery = try await DiscoveryResponder.start(
                     group: loop, port: options.discoveryPort, multicastGroup: group, ipv6Group: options.discoveryAddressIPv6,
                     uuid: options.uuid, agentPort: port, subnets: subnets, logger: logger)
-                try await loop.submit { runtime.value.discovery = discovery }.get()
+                try await runtime.submit { $0.discovery = discovery }.get()
             }
             logger.info("device agent started", metadata: [
                 "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",

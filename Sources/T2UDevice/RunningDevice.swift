@@ -7,11 +7,10 @@ import NIOPosix
 import T2UNIO
 
 /// A started agent as the outside sees it: its thread and its runtime, which only code on that
-/// thread may touch (`NIOLoopBound` checks it). Sendable, so the agent's actor can keep it.
+/// thread may touch (`LoopOwned` checks it). Sendable, so the agent's actor can keep it.
 struct RunningDevice: Sendable {
     let group: MultiThreadedEventLoopGroup
-    let eventLoop: EventLoop
-    let runtime: NIOLoopBound<DeviceRuntime>
+    let runtime: LoopOwned<DeviceRuntime>
     let logger: Logger
 
     /// How long shutdown waits for sessions to finish closing (peers told, tunnels torn down).
@@ -19,8 +18,7 @@ struct RunningDevice: Sendable {
 
     /// Runs `body` with the runtime on its loop.
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (DeviceRuntime) throws -> T) async throws -> T {
-        let runtime = self.runtime
-        return try await eventLoop.submit { try body(runtime.value) }.get()
+        try await runtime.submit(body).get()
     }
 
     /// Closes the sessions, the sockets and the threads.
@@ -32,8 +30,7 @@ struct RunningDevice: Sendable {
             try? await shell.stop().get()
         }
         await closeSessions()
-        let runtime = self.runtime
-        try? await eventLoop.flatSubmit { runtime.value.driver.close(reason: "device shutting down") }.get()
+        try? await runtime.flatSubmit { $0.driver.close(reason: "device shutting down") }.get()
         try? await group.shutdownGracefully()
     }
 

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import T2UCore
+import T2UNIO
 import T2USim
 
 /// A userspace UDP impairment proxy: clients send to `localAddress`, the proxy forwards to the
@@ -39,12 +40,12 @@ public final class ImpairmentProxy: Sendable {
     /// The address clients send to (with the actual port when started on port 0).
     public let localAddress: SocketAddress
     public let upstreamAddress: SocketAddress
-    private let core: ProxyCore
+    private let core: LoopOwned<ProxyCore>
 
-    private init(core: ProxyCore, localAddress: SocketAddress) {
+    private init(core: LoopOwned<ProxyCore>, localAddress: SocketAddress, upstream: SocketAddress) {
         self.core = core
         self.localAddress = localAddress
-        self.upstreamAddress = core.upstream
+        self.upstreamAddress = upstream
     }
 
     public static func start(
@@ -60,14 +61,18 @@ public final class ImpairmentProxy: Sendable {
         logger: Logger = Logger(label: "t2u.impair")
     ) async throws -> ImpairmentProxy {
         let loop = group.next()
-        let core = ProxyCore(
-            loop: loop, upstream: upstream, clientToUpstream: clientToUpstream,
-            upstreamToClient: upstreamToClient, seed: seed, maxClients: maxClients,
-            maxDatagramSize: maxDatagramSize, clientIdleTimeout: clientIdleTimeout, logger: logger)
+        let core = try await loop.submit {
+            LoopOwned(
+                ProxyCore(
+                    loop: loop, upstream: upstream, clientToUpstream: clientToUpstream,
+                    upstreamToClient: upstreamToClient, seed: seed, maxClients: maxClients,
+                    maxDatagramSize: maxDatagramSize, clientIdleTimeout: clientIdleTimeout, logger: logger),
+                eventLoop: loop)
+        }.get()
         let channel = try await ProxyCore.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { channel in
             // Runs on the loop before the first read, so replies always find the channel.
-            core.listenChannel = channel
-            try channel.pipeline.syncOperations.addHandler(ClientSideHandler(core: core))
+            core.value.listenChannel = channel
+            try channel.pipeline.syncOperations.addHandler(ClientSideHandler(core: core.value))
         }
         .bind(to: listen).get()
         guard let local = channel.localAddress else {
@@ -75,21 +80,19 @@ public final class ImpairmentProxy: Sendable {
             throw ChannelError.unknownLocalAddress
         }
         logger.info("impairment proxy listening", metadata: ["listen": "\(local)", "upstream": "\(upstream)"])
-        return ImpairmentProxy(core: core, localAddress: local)
+        return ImpairmentProxy(core: core, localAddress: local, upstream: upstream)
     }
 
     /// A snapshot of the counters.
     public var stats: Stats {
         get async throws {
-            let core = self.core
-            return try await core.loop.submit { core.stats }.get()
+            try await core.submit { $0.stats }.get()
         }
     }
 
     /// Changes the impairments; packets already in flight keep their delivery times.
     public func setConditions(clientToUpstream: LinkConditions, upstreamToClient: LinkConditions) async throws {
-        let core = self.core
-        try await core.loop.submit {
+        try await core.submit { core in
             core.toUpstream.conditions = clientToUpstream
             core.toClient.conditions = upstreamToClient
         }.get()
@@ -97,17 +100,18 @@ public final class ImpairmentProxy: Sendable {
 
     /// Closes all sockets; datagrams still in flight are discarded.
     public func stop() async throws {
-        let core = self.core
-        try await core.loop.flatSubmit { core.closeAll() }.get()
-        core.logger.info("impairment proxy stopped")
+        try await core.flatSubmit { core in
+            let logger = core.logger
+            return core.closeAll().map { logger.info("impairment proxy stopped") }
+        }.get()
     }
 }
 
-/// The proxy's state. Confined to `loop`: every access happens on it (handlers, scheduled
-/// deliveries, `submit`), which is what makes the unchecked Sendable sound.
-final class ProxyCore: @unchecked Sendable {
-    /// Confined to the loop like the core.
-    final class Client: @unchecked Sendable {
+/// The proxy's state. Not Sendable: it lives on `loop` (handlers, scheduled deliveries), and
+/// `ImpairmentProxy` reaches it through `LoopOwned`.
+final class ProxyCore {
+    /// On the loop like the core.
+    final class Client {
         let address: SocketAddress
         var channel: Channel?
         var lastActivity: Instant
@@ -214,10 +218,12 @@ final class ProxyCore: @unchecked Sendable {
             logger.error("cannot choose a local address toward upstream: \(error)")
             return client
         }
-        Self.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { [self] channel in
-            try channel.pipeline.syncOperations.addHandler(UpstreamSideHandler(core: self, client: client))
+        let bound = NIOLoopBound((core: self, client: client), eventLoop: loop)
+        Self.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { channel in
+            try channel.pipeline.syncOperations.addHandler(UpstreamSideHandler(core: bound.value.core, client: bound.value.client))
         }
         .bind(to: bindAddress)
+        .assumeIsolated()
         .whenComplete { [self] result in
             switch result {
             case .success(let channel):
@@ -285,14 +291,14 @@ final class ProxyCore: @unchecked Sendable {
 
     // MARK: Delivery
 
-    private func deliver(at time: Instant, direction: Direction, _ send: @escaping @Sendable (ProxyCore) -> Void) {
+    private func deliver(at time: Instant, direction: Direction, _ send: @escaping (ProxyCore) -> Void) {
         if pending(direction) == 0, time <= Self.now() {
             send(self)
             return
         }
         adjustPending(direction, by: 1)
         let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(time.nanoseconds, 0)))
-        loop.scheduleTask(deadline: deadline) { [self] in
+        loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             adjustPending(direction, by: -1)
             if !stopped { send(self) }
         }

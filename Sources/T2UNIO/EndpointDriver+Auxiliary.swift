@@ -7,7 +7,7 @@ import T2UCore
 /// One auxiliary UDP socket of an `EndpointDriver` (NAT traversal: each socket gets its own
 /// NAT mapping). Its datagrams go to the driver's one `TransportEndpoint`. Confined to the
 /// driver's loop.
-final class AuxiliarySocket: UDPDatagramSink, @unchecked Sendable {
+final class AuxiliarySocket: UDPDatagramSink {
     let index: Int
     weak var driver: EndpointDriver?
     var udp: UDPEndpoint?
@@ -57,6 +57,7 @@ extension EndpointDriver {
             nextAuxiliaryIndex += 1
             auxiliary[socket.index] = socket
             let bound = UDPEndpoint.bind(on: eventLoop, configuration: Self.auxiliaryConfiguration(host: mainHost), sink: socket)
+                .assumeIsolated()
                 .map { udp -> Int? in
                     if socket.discarded {
                         _ = udp.close()
@@ -70,7 +71,7 @@ extension EndpointDriver {
                     self.auxiliary[socket.index] = nil
                     return nil
                 }
-            futures.append(bound)
+            futures.append(bound.nonisolated())
         }
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.compactMap { $0 } }
     }

@@ -5,15 +5,21 @@ import NIOCore
 
 /// A non-Sendable value that lives on one event loop, and the hops that reach it from anywhere.
 /// `NIOLoopBound` checks every access is made on that loop, so the value's confinement is
-/// proved by types and a precondition instead of asserted with `@unchecked Sendable`.
+/// proved by types and a precondition, not asserted by an unchecked conformance.
 public struct LoopOwned<Value>: Sendable {
     public let eventLoop: EventLoop
-    private let bound: NIOLoopBound<Value>
+    private let bound: NIOLoopBoundBox<Value>
 
-    /// Call on `eventLoop` (checked): the value must not exist elsewhere.
+    /// Call on `eventLoop` (checked).
     public init(_ value: Value, eventLoop: EventLoop) {
         self.eventLoop = eventLoop
-        self.bound = NIOLoopBound(value, eventLoop: eventLoop)
+        self.bound = NIOLoopBoundBox(value, eventLoop: eventLoop)
+    }
+
+    /// From anywhere: `value` moves in (the compiler checks nothing else keeps it).
+    public init(sending value: sending Value, eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+        self.bound = NIOLoopBoundBox.makeBoxSendingValue(value, eventLoop: eventLoop)
     }
 
     /// The value, read on its loop (checked).

@@ -40,8 +40,8 @@ extension UDPDatagramSink {
 /// to the sink. Only what the kernel refuses with EAGAIN goes through NIO's write queue, which
 /// waits for the socket to drain (and drives the writability watermarks).
 ///
-/// Confined to `eventLoop`: every method except `bind` and `close` must run on it.
-public final class UDPEndpoint: @unchecked Sendable {
+/// Not Sendable: it lives on `eventLoop`, where every method (`bind` included) must be called.
+public final class UDPEndpoint {
     public struct Configuration: Sendable {
         /// "::" binds one dual-stack socket (IPv6 and, as mapped addresses, IPv4); it falls
         /// back to "0.0.0.0" on a host without IPv6 (`DatagramSocket.bound`).
@@ -126,7 +126,8 @@ public final class UDPEndpoint: @unchecked Sendable {
         )
     }
 
-    /// Binds a UDP socket on `eventLoop` and starts reading into `sink` (held weakly).
+    /// Binds a UDP socket on `eventLoop` and starts reading into `sink` (held weakly). Call on
+    /// `eventLoop`; use the result there (`assumeIsolated()`).
     public static func bind(
         on eventLoop: EventLoop,
         configuration: Configuration = Configuration(),
@@ -146,7 +147,7 @@ public final class UDPEndpoint: @unchecked Sendable {
         let messageCount = 1
         #endif
         let slot = wanted.receiveOffload ? 65_536 : max(configuration.maxDatagramSize, 1500)
-        let handler = UDPEndpointHandler()
+        eventLoop.preconditionInEventLoop()
         let sinkBox = WeakSink(sink)
 
         let descriptor: CInt
@@ -171,10 +172,10 @@ public final class UDPEndpoint: @unchecked Sendable {
         }
         bootstrap = bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(handler)
+                try channel.pipeline.syncOperations.addHandler(UDPEndpointHandler())
             }
         }
-        return bootstrap.withBoundSocket(descriptor).flatMapThrowing { channel in
+        return bootstrap.withBoundSocket(descriptor).assumeIsolated().flatMapThrowing { channel in
             func bufferSize(_ name: NIOBSDSocket.Option) -> Int {
                 guard let value = try? channel.syncOptions?.getOption(.socketOption(name)) else { return 0 }
                 return Int(value)
@@ -185,8 +186,8 @@ public final class UDPEndpoint: @unchecked Sendable {
                 channel: channel, descriptor: descriptor, sink: sinkBox, offloads: wanted, configuration: configuration,
                 receiveBufferSize: rcv, sendBufferSize: snd, logger: logger
             )
-            handler.attach(endpoint: endpoint, sink: sinkBox)
-            channel.closeFuture.whenComplete { _ in endpoint.channelClosed() }
+            try channel.pipeline.syncOperations.handler(type: UDPEndpointHandler.self).attach(endpoint: endpoint, sink: sinkBox)
+            channel.closeFuture.assumeIsolated().whenComplete { _ in endpoint.channelClosed() }
             logger.debug(
                 "UDP endpoint bound",
                 metadata: [
@@ -195,7 +196,7 @@ public final class UDPEndpoint: @unchecked Sendable {
                 ]
             )
             return endpoint
-        }
+        }.nonisolated()
     }
 
     public var isWritable: Bool { channel.isWritable }
@@ -215,10 +216,9 @@ public final class UDPEndpoint: @unchecked Sendable {
     }
 
     public func close() -> EventLoopFuture<Void> {
-        eventLoop.flatSubmit {
-            self.closing = true  // an expected close: not reported as an error
-            return self.channel.close()
-        }
+        eventLoop.preconditionInEventLoop()
+        closing = true  // an expected close: not reported as an error
+        return channel.close()
     }
 
     private func write(_ run: DatagramBatcher.Run) {
@@ -291,7 +291,7 @@ public final class UDPEndpoint: @unchecked Sendable {
         counters.deferredSends &+= 1
         queuedInNIO += 1
         let promise = eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { result in
+        promise.futureResult.assumeIsolated().whenComplete { result in
             self.queuedInNIO -= 1
             switch result {
             case .success:
@@ -428,12 +428,12 @@ struct SocketAddressCache {
     }
 }
 
-private final class WeakSink: @unchecked Sendable {  // touched only on the loop
+private final class WeakSink {  // on the loop, like the endpoint
     weak var sink: UDPDatagramSink?
     init(_ sink: UDPDatagramSink) { self.sink = sink }
 }
 
-private final class UDPEndpointHandler: ChannelInboundHandler, @unchecked Sendable {
+private final class UDPEndpointHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private var endpoint: UDPEndpoint?

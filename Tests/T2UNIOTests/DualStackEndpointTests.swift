@@ -35,9 +35,9 @@ struct DualStackEndpointTests {
         var v6Config = UDPEndpoint.Configuration()
         v6Config.host = "::1"
         let dualSink = DatagramCollector(), v4Sink = DatagramCollector(), v6Sink = DatagramCollector()
-        let dual = try await UDPEndpoint.bind(on: loop, configuration: dualConfig, sink: dualSink).get()
-        let v4 = try await UDPEndpoint.bind(on: loop, configuration: v4Config, sink: v4Sink).get()
-        let v6 = try await UDPEndpoint.bind(on: loop, configuration: v6Config, sink: v6Sink).get()
+        let dual = try await BoundEndpoint.bind(on: loop, configuration: dualConfig, sink: dualSink)
+        let v4 = try await BoundEndpoint.bind(on: loop, configuration: v4Config, sink: v4Sink)
+        let v6 = try await BoundEndpoint.bind(on: loop, configuration: v6Config, sink: v6Sink)
         #expect(dual.localAddress.protocol == .inet6)
         let dualPort = UInt16(dual.localAddress.port!)
         let v4Address = try #require(NetAddress(v4.localAddress))
@@ -47,14 +47,14 @@ struct DualStackEndpointTests {
         let count = 20  // equal sizes: one GSO run per destination where the host has GSO
         try await loop.submit {
             for index in 0..<count {
-                dual.enqueue(patternDatagram(index: index, size: 1200), to: v4Address)
-                dual.enqueue(patternDatagram(index: index, size: 1200), to: v6Address)
+                dual.value.enqueue(patternDatagram(index: index, size: 1200), to: v4Address)
+                dual.value.enqueue(patternDatagram(index: index, size: 1200), to: v6Address)
             }
-            dual.flush()
-            v4.enqueue(patternDatagram(index: 100, size: 300), to: NetAddress(ipv4: (127, 0, 0, 1), port: dualPort))
-            v4.flush()
-            v6.enqueue(patternDatagram(index: 200, size: 300), to: NetAddress(host: .v6(0, 1), port: dualPort))
-            v6.flush()
+            dual.value.flush()
+            v4.value.enqueue(patternDatagram(index: 100, size: 300), to: NetAddress(ipv4: (127, 0, 0, 1), port: dualPort))
+            v4.value.flush()
+            v6.value.enqueue(patternDatagram(index: 200, size: 300), to: NetAddress(host: .v6(0, 1), port: dualPort))
+            v6.value.flush()
         }.get()
         for _ in 0..<2500 {
             let done = try await loop.submit {
@@ -64,7 +64,7 @@ struct DualStackEndpointTests {
             try await Task.sleep(for: .milliseconds(2))
         }
         let (to4, to6, toDual, counters) = try await loop.submit {
-            (v4Sink.received, v6Sink.received, dualSink.received, dual.counters)
+            (v4Sink.received, v6Sink.received, dualSink.received, dual.value.counters)
         }.get()
         #expect(to4.count == count && to6.count == count, "IPv4 got \(to4.count), IPv6 got \(to6.count) of \(count)")
         for (index, (datagram, from)) in to4.enumerated() {
@@ -76,9 +76,9 @@ struct DualStackEndpointTests {
         #expect(counters.sendErrors == 0, "\(counters)")
         let senders = Set(toDual.map(\.1))
         #expect(senders == [v4Address, v6Address], "the IPv4 peer must appear as 127.0.0.1, not ::ffff:127.0.0.1: \(senders)")
-        try await dual.close().get()
-        try await v4.close().get()
-        try await v6.close().get()
+        try await dual.close()
+        try await v4.close()
+        try await v6.close()
         try await group.shutdownGracefully()
     }
 }

@@ -43,29 +43,29 @@ struct SendFailureTests {
         config.segmentationOffload = mode
         let senderSink = FailureCollector()
         let receiverSink = FailureCollector()
-        let sender = try await UDPEndpoint.bind(on: loop, configuration: config, sink: senderSink).get()
-        let receiver = try await UDPEndpoint.bind(on: loop, configuration: config, sink: receiverSink).get()
+        let sender = try await BoundEndpoint.bind(on: loop, configuration: config, sink: senderSink)
+        let receiver = try await BoundEndpoint.bind(on: loop, configuration: config, sink: receiverSink)
         let good = try #require(NetAddress(receiver.localAddress))
         let unroutable = NetAddress(ipv4: (192, 0, 2, 1), port: 9)
         let broadcast = NetAddress(ipv4: (255, 255, 255, 255), port: 9)
         let gsoBefore = sender.offloads.segmentation
 
         try await loop.submit {
-            sender.enqueue(patternDatagram(index: 0, size: 100), to: unroutable)
-            sender.flush()
-            sender.enqueue(patternDatagram(index: 1, size: 100), to: good)
+            sender.value.enqueue(patternDatagram(index: 0, size: 100), to: unroutable)
+            sender.value.flush()
+            sender.value.enqueue(patternDatagram(index: 1, size: 100), to: good)
             // A run of equal datagrams (one GSO send where the kernel has it) to the refusing address.
-            for index in 2..<6 { sender.enqueue(patternDatagram(index: index, size: 300), to: unroutable) }
-            sender.enqueue(patternDatagram(index: 6, size: 100), to: broadcast)
-            sender.enqueue(patternDatagram(index: 7, size: 100), to: good)
-            sender.flush()
+            for index in 2..<6 { sender.value.enqueue(patternDatagram(index: index, size: 300), to: unroutable) }
+            sender.value.enqueue(patternDatagram(index: 6, size: 100), to: broadcast)
+            sender.value.enqueue(patternDatagram(index: 7, size: 100), to: good)
+            sender.value.flush()
         }.get()
         for _ in 0..<200 {
             if try await loop.submit({ receiverSink.received.count }).get() >= 2 { break }
             try await Task.sleep(for: .milliseconds(5))
         }
         let (counters, failures, received, active, gsoAfter) = try await loop.submit {
-            (sender.counters, senderSink.failures, receiverSink.received, sender.channel.isActive, sender.offloads.segmentation)
+            (sender.value.counters, senderSink.failures, receiverSink.received, sender.value.channel.isActive, sender.value.offloads.segmentation)
         }.get()
         #expect(received.count == 2, "datagrams to a good address still arrive")
         #expect(active, "the socket stays open")
@@ -75,8 +75,8 @@ struct SendFailureTests {
         #expect(gsoAfter == gsoBefore, "a refusing destination is not a GSO refusal")
         #expect(Set(failures.map(\.destination)) == [unroutable, broadcast])
         #expect(failures.allSatisfy { $0.errno == EINVAL || $0.errno == EACCES })
-        _ = try? await sender.close().get()
-        _ = try? await receiver.close().get()
+        _ = try? await sender.close()
+        _ = try? await receiver.close()
         try await group.shutdownGracefully()
     }
 
@@ -88,32 +88,32 @@ struct SendFailureTests {
         let loop = group.next()
         let senderSink = FailureCollector()
         let receiverSink = FailureCollector()
-        let sender = try await UDPEndpoint.bind(on: loop, sink: senderSink).get()
-        let receiver = try await UDPEndpoint.bind(on: loop, sink: receiverSink).get()
+        let sender = try await BoundEndpoint.bind(on: loop, sink: senderSink)
+        let receiver = try await BoundEndpoint.bind(on: loop, sink: receiverSink)
         let good = try #require(NetAddress(receiver.localAddress))
         let bad = NetAddress(ipv4: (127, 0, 0, 1), port: 9)  // were it sent, it would stay on loopback
         try await loop.submit {
-            sender.sendFaultInjector = { $0 == bad ? code : nil }
+            sender.value.sendFaultInjector = { $0 == bad ? code : nil }
             for index in 0..<50 {
-                sender.enqueue(patternDatagram(index: index, size: 200), to: index % 2 == 0 ? bad : good)
-                if index % 5 == 4 { sender.flush() }
+                sender.value.enqueue(patternDatagram(index: index, size: 200), to: index % 2 == 0 ? bad : good)
+                if index % 5 == 4 { sender.value.flush() }
             }
-            sender.flush()
+            sender.value.flush()
         }.get()
         for _ in 0..<200 {
             if try await loop.submit({ receiverSink.received.count }).get() >= 25 { break }
             try await Task.sleep(for: .milliseconds(5))
         }
         let (counters, failures, received) = try await loop.submit {
-            (sender.counters, senderSink.failures, receiverSink.received.count)
+            (sender.value.counters, senderSink.failures, receiverSink.received.count)
         }.get()
         #expect(received == 25)
         #expect(counters.datagramsDropped == 25 && counters.datagramsSent == 25, "\(counters)")
         #expect(counters.sendErrorsByErrno.keys.sorted() == [code], "\(counters)")
         #expect(failures.allSatisfy { $0.destination == bad && $0.errno == code })
         #expect(failures.reduce(0) { $0 + $1.datagrams } == 25)
-        _ = try? await sender.close().get()
-        _ = try? await receiver.close().get()
+        _ = try? await sender.close()
+        _ = try? await receiver.close()
         try await group.shutdownGracefully()
     }
 
@@ -124,34 +124,34 @@ struct SendFailureTests {
         let loop = group.next()
         let senderSink = FailureCollector()
         let receiverSink = FailureCollector()
-        let sender = try await UDPEndpoint.bind(on: loop, sink: senderSink).get()
-        let receiver = try await UDPEndpoint.bind(on: loop, sink: receiverSink).get()
+        let sender = try await BoundEndpoint.bind(on: loop, sink: senderSink)
+        let receiver = try await BoundEndpoint.bind(on: loop, sink: receiverSink)
         let good = try #require(NetAddress(receiver.localAddress))
         let total = 40
         try await loop.submit {
             let refusals = Mutex(3)
-            sender.sendFaultInjector = { _ in
+            sender.value.sendFaultInjector = { _ in
                 refusals.withLock { left in
                     defer { left -= 1 }
                     return left > 0 ? EAGAIN : nil
                 }
             }
             for index in 0..<total {
-                sender.enqueue(patternDatagram(index: index, size: 200 + index % 2), to: good)  // no GSO runs
-                if index % 10 == 9 { sender.flush() }
+                sender.value.enqueue(patternDatagram(index: index, size: 200 + index % 2), to: good)  // no GSO runs
+                if index % 10 == 9 { sender.value.flush() }
             }
-            sender.flush()
+            sender.value.flush()
         }.get()
         for _ in 0..<200 {
             if try await loop.submit({ receiverSink.received.count }).get() >= total { break }
             try await Task.sleep(for: .milliseconds(5))
         }
-        let (counters, received) = try await loop.submit { (sender.counters, receiverSink.received) }.get()
+        let (counters, received) = try await loop.submit { (sender.value.counters, receiverSink.received) }.get()
         let order = received.compactMap { $0.getInteger(at: $0.readerIndex, as: UInt64.self) }.map(Int.init)
         #expect(order == Array(0..<total), "every datagram, in order")
         #expect(counters.deferredSends > 0 && counters.sendErrors == 0 && counters.datagramsSent == UInt64(total), "\(counters)")
-        _ = try? await sender.close().get()
-        _ = try? await receiver.close().get()
+        _ = try? await sender.close()
+        _ = try? await receiver.close()
         try await group.shutdownGracefully()
     }
 

@@ -19,6 +19,31 @@ final class DatagramCollector: UDPDatagramSink, @unchecked Sendable {
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
 }
 
+/// An endpoint bound for a test: what it bound to, read once, and the endpoint itself, which
+/// stays on its loop (`value` only there).
+struct BoundEndpoint: Sendable {
+    let owned: LoopOwned<UDPEndpoint>
+    let localAddress: SocketAddress
+    /// GSO/GRO as bound (a refused GSO send may turn it off later: read `value.offloads` then).
+    let offloads: UDPOffloadSupport
+
+    var value: UDPEndpoint { owned.value }
+
+    static func bind(
+        on loop: EventLoop, configuration: UDPEndpoint.Configuration = .init(), sink: some UDPDatagramSink & Sendable
+    ) async throws -> BoundEndpoint {
+        try await loop.flatSubmit {
+            UDPEndpoint.bind(on: loop, configuration: configuration, sink: sink).assumeIsolated().map { endpoint in
+                BoundEndpoint(owned: LoopOwned(endpoint, eventLoop: loop), localAddress: endpoint.localAddress, offloads: endpoint.offloads)
+            }.nonisolated()
+        }.get()
+    }
+
+    func close() async throws {
+        try await owned.flatSubmit { $0.close() }.get()
+    }
+}
+
 /// A datagram whose content is determined by its index: index (8 bytes) then a pattern.
 func patternDatagram(index: Int, size: Int) -> ByteBuffer {
     var buffer = ByteBufferAllocator().buffer(capacity: size)
@@ -43,8 +68,8 @@ struct UDPEndpointTests {
         config.receiveOffload = mode
         let senderSink = DatagramCollector()
         let receiverSink = DatagramCollector()
-        let sender = try await UDPEndpoint.bind(on: loop, configuration: config, sink: senderSink).get()
-        let receiver = try await UDPEndpoint.bind(on: loop, configuration: config, sink: receiverSink).get()
+        let sender = try await BoundEndpoint.bind(on: loop, configuration: config, sink: senderSink)
+        let receiver = try await BoundEndpoint.bind(on: loop, configuration: config, sink: receiverSink)
         let destination = try #require(NetAddress(receiver.localAddress))
         let senderAddress = try #require(NetAddress(sender.localAddress))
 
@@ -53,9 +78,9 @@ struct UDPEndpointTests {
         for start in stride(from: 0, to: total, by: perFlush) {
             try await loop.submit {
                 for index in start..<min(start + perFlush, total) {
-                    sender.enqueue(patternDatagram(index: index, size: sizeOfDatagram(index)), to: destination)
+                    sender.value.enqueue(patternDatagram(index: index, size: sizeOfDatagram(index)), to: destination)
                 }
-                sender.flush()
+                sender.value.flush()
             }.get()
             // Let the receiver catch up so the (possibly small, capped) socket buffer never overflows.
             // Bounded generously (10 s): under a loaded CI the last batch once came in after 1 s.
@@ -67,7 +92,7 @@ struct UDPEndpointTests {
         }
 
         let (received, sent, got) = try await loop.submit {
-            (receiverSink.received, sender.counters, receiver.counters)
+            (receiverSink.received, sender.value.counters, receiver.value.counters)
         }.get()
         #expect(received.count == total)
         var seen = Set<Int>()
@@ -99,8 +124,8 @@ struct UDPEndpointTests {
             }
         }
         #expect(sent.sendErrors == 0)
-        try await sender.close().get()
-        try await receiver.close().get()
+        try await sender.close()
+        try await receiver.close()
         try await group.shutdownGracefully()
     }
 
