@@ -89,10 +89,11 @@ public final class DeviceAgent: Sendable {
             entropy: entropy)
         let driver = EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger)
         driver.sendFaultInjector = options.sendFaultInjector
+        let owned = LoopOwned(sending: driver, eventLoop: loop)
         var udp = UDPEndpoint.Configuration()
         udp.host = "::"  // dual-stack: IPv4 and IPv6 servers and peers
         udp.port = Int(options.udpPort)
-        let bound = try await driver.start(udp: udp).get()
+        let bound = try await owned.flatSubmit { [udp] in $0.start(udp: udp) }.get()
         if bound.protocol == .inet, servers.contains(where: \.isIPv6) {
             logger.warning("this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed cannot be reached",
                            metadata: ["servers": "\(servers.filter(\.isIPv6).map(\.description).joined(separator: ","))"])
@@ -119,6 +120,7 @@ public final class DeviceAgent: Sendable {
             let mapsPort = options.portMapping && !LocalAddresses.isLoopback(server.host)
             // Built on its loop, so the runtime never exists outside it.
             let runtime = try await loop.submit { [config] in
+                let driver = owned.value
                 let runtime = DeviceRuntime(driver: driver, policy: policy, logger: logger)
                 runtime.onRegistered = options.onRegistered
                 runtime.traversalConfig = options.traversal
@@ -144,7 +146,7 @@ public final class DeviceAgent: Sendable {
         } catch {
             let discovery = (try? await running?.onLoop { $0.discovery }) ?? []
             for channel in discovery { try? await channel.close().get() }
-            try? await driver.close().get()
+            try? await owned.flatSubmit { $0.close() }.get()
             throw error
         }
     }

@@ -21,9 +21,10 @@ import Darwin
 /// server observes the very NAT mapping that peers will use); datagrams are demultiplexed by
 /// their first byte.
 ///
-/// Confined to `eventLoop`: except `init`, `start` and `close`, call it only from there
-/// (TCP channels of the bridge live on the same loop, so no hops on the data path).
-public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
+/// Not Sendable: it lives on `eventLoop`, where everything but `init` must be called (TCP
+/// channels of the bridge live on the same loop, so no hops on the data path). Code elsewhere
+/// holds it in a `LoopOwned`.
+public final class EndpointDriver: UDPDatagramSink {
     public typealias EventHandler = (ConnectionEvent) -> Void
 
     public let eventLoop: EventLoop
@@ -99,13 +100,17 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
 
     /// Binds the UDP socket and starts reading; returns the bound address.
     public func start(udp configuration: UDPEndpoint.Configuration = .init()) -> EventLoopFuture<SocketAddress> {
+        eventLoop.preconditionInEventLoop()
         mainHost = configuration.host
-        return UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger).map { udp in
-            self.udp = udp
-            udp.sendFaultInjector = self.sendFaultInjector
-            self.step()
-            return udp.localAddress
-        }
+        return UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger)
+            .assumeIsolated()
+            .map { udp in
+                self.udp = udp
+                udp.sendFaultInjector = self.sendFaultInjector
+                self.step()
+                return udp.localAddress
+            }
+            .nonisolated()
     }
 
     /// The monotonic clock the core sees.
@@ -173,33 +178,32 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
     public func requestStep() {
         guard !stepScheduled, !closed else { return }
         stepScheduled = true
-        eventLoop.execute { self.step() }
+        eventLoop.assumeIsolated().execute { self.step() }
     }
 
     /// Closes every connection (telling peers), sends what is queued, closes the socket.
     public func close(errorCode: UInt64 = 0, reason: String = "") -> EventLoopFuture<Void> {
-        eventLoop.flatSubmit {
-            guard !self.closed else { return self.eventLoop.makeSucceededVoidFuture() }
-            let now = Self.now()
-            for connection in self.endpoint.connections where connection.state != .closed {
-                connection.close(errorCode: errorCode, reason: reason, now: now)
-            }
-            self.step()
-            self.closed = true
-            self.timer?.cancel()
-            self.timer = nil
-            self.registered.removeAll()
-            self.onAccept = nil
-            self.signaling = nil
-            self.signalingHandler = nil
-            self.serverStream?.close()
-            self.serverStream = nil
-            self.onPunch = nil
-            self.onSendFailure = nil
-            let auxiliaryClosed = self.closeAllAuxiliary()
-            let mainClosed = self.udp?.close() ?? self.eventLoop.makeSucceededVoidFuture()
-            return mainClosed.and(auxiliaryClosed).map { _ in }
+        eventLoop.preconditionInEventLoop()
+        guard !closed else { return eventLoop.makeSucceededVoidFuture() }
+        let now = Self.now()
+        for connection in endpoint.connections where connection.state != .closed {
+            connection.close(errorCode: errorCode, reason: reason, now: now)
         }
+        step()
+        closed = true
+        timer?.cancel()
+        timer = nil
+        registered.removeAll()
+        onAccept = nil
+        signaling = nil
+        signalingHandler = nil
+        serverStream?.close()
+        serverStream = nil
+        onPunch = nil
+        onSendFailure = nil
+        let auxiliaryClosed = closeAllAuxiliary()
+        let mainClosed = udp?.close() ?? eventLoop.makeSucceededVoidFuture()
+        return mainClosed.and(auxiliaryClosed).map { _ in }
     }
 
     // MARK: UDPDatagramSink
@@ -374,7 +378,7 @@ public final class EndpointDriver: UDPDatagramSink, @unchecked Sendable {
         if timer != nil, let current = timerDeadline, current <= deadline { return }
         timer?.cancel()
         timerDeadline = deadline
-        timer = eventLoop.scheduleTask(deadline: deadline) { self.timerFired() }
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.timerFired() }
     }
 
     private func timerFired() {

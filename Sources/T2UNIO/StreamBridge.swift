@@ -31,7 +31,7 @@ import Darwin
 ///   read off the stream before any stream byte reaches TCP, and anything but ok aborts TCP.
 ///
 /// Lives on the driver's event loop, in the TCP channel's pipeline.
-public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
+public final class StreamBridge: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -303,7 +303,7 @@ public final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
         // Reading returned flow-control credit: let the driver send the window update.
         if reads > 0 { driver.requestStep() }
         if streamReadable && reads == Self.maxReadsPerPump && context.channel.isWritable {
-            context.eventLoop.execute { self.pumpStreamToTCP() }
+            context.eventLoop.assumeIsolated().execute { self.pumpStreamToTCP() }
         }
     }
 

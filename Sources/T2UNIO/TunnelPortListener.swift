@@ -33,7 +33,7 @@ public struct PortInUse: Error, Equatable, CustomStringConvertible {
 /// The port outlives the transport connections behind it: connections accepted while no link
 /// is up are parked (not read) for at most `parkTimeout`, then handed to the next established
 /// tunnel or closed. Confined to its event loop.
-public final class TunnelPortListener: @unchecked Sendable {
+public final class TunnelPortListener {
     public let eventLoop: EventLoop
     public let target: StreamTargetHeader
     public let parkTimeout: TimeAmount
@@ -61,7 +61,9 @@ public final class TunnelPortListener: @unchecked Sendable {
     /// of an earlier mapping sit in TIME_WAIT; Linux still refuses a port with a live listener,
     /// so a real conflict stays an error (`PortInUse`, naming the port).
     public func bind(host: String = "127.0.0.1", port: Int) -> EventLoopFuture<SocketAddress> {
-        ServerBootstrap(group: eventLoop)
+        // Accepted channels are on this loop too (the bootstrap's only one).
+        let listener = NIOLoopBound(self, eventLoop: eventLoop)
+        return ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.autoRead, value: false)
@@ -70,19 +72,21 @@ public final class TunnelPortListener: @unchecked Sendable {
             .childChannelOption(.writeBufferWaterMark, value: TunnelService.tcpWaterMark)
             .childChannelOption(.recvAllocator, value: TunnelService.tcpRecvAllocator)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { self.accepted(channel) }
+                channel.eventLoop.makeCompletedFuture { listener.value.accepted(channel) }
             }
             .bind(host: host, port: port)
             .flatMapErrorThrowing { error in
                 if let io = error as? IOError, io.errnoCode == EADDRINUSE { throw PortInUse(host: host, port: port) }
                 throw error
             }
+            .assumeIsolated()
             .flatMapThrowing { channel in
                 self.serverChannel = channel
                 guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
                 self.localAddress = address
                 return address
             }
+            .nonisolated()
     }
 
     /// Points the port at an established tunnel (nil: links are down, park new connections).
@@ -121,12 +125,12 @@ public final class TunnelPortListener: @unchecked Sendable {
         }
         let key = ObjectIdentifier(channel)
         children[key] = channel
-        channel.closeFuture.whenComplete { [self] _ in self.children[key] = nil }
+        channel.closeFuture.assumeIsolated().whenComplete { [self] _ in self.children[key] = nil }
         if let tunnel, tunnel.connection.state == .established {
             hand(channel, to: tunnel)
             return
         }
-        let expiry = eventLoop.scheduleTask(in: parkTimeout) { [self] in
+        let expiry = eventLoop.assumeIsolated().scheduleTask(in: parkTimeout) { [self] in
             self.parked.removeAll { $0.channel === channel }
             self.logger.debug("no link for a parked TCP connection in time; closing it")
             channel.close(promise: nil)

@@ -25,10 +25,10 @@ import Darwin
 ///   failed connects, are answered with a failure reply and FIN, never connected; otherwise the
 ///   TCP connection is made, the ok reply sent, and the stream bridged.
 ///
-/// Confined to the driver's event loop: create it there (e.g. in `driver.onAccept` or an
-/// `eventLoop.submit`). Holds itself alive through the driver's event handler until the
+/// Not Sendable: it lives on the driver's event loop; create and call it there (e.g. in
+/// `driver.onAccept`). Holds itself alive through the driver's event handler until the
 /// connection closes.
-public final class TunnelService: @unchecked Sendable {
+public final class TunnelService {
     public let driver: EndpointDriver
     public let connection: Connection
     public var eventLoop: EventLoop { driver.eventLoop }
@@ -93,7 +93,9 @@ public final class TunnelService: @unchecked Sendable {
     /// Listens on a local TCP port; each accepted connection is tunnelled on a new stream that
     /// asks the device to connect `target`. Several listeners (targets) may share the service.
     public func listen(host: String = "127.0.0.1", port: Int = 0, target: StreamTargetHeader) -> EventLoopFuture<SocketAddress> {
-        ServerBootstrap(group: eventLoop)
+        // Accepted channels are on this loop too (the bootstrap's only one).
+        let service = NIOLoopBound(self, eventLoop: eventLoop)
+        return ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -102,15 +104,17 @@ public final class TunnelService: @unchecked Sendable {
             .childChannelOption(.recvAllocator, value: Self.tcpRecvAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try self.accepted(channel, target: target)
+                    try service.value.accepted(channel, target: target)
                 }
             }
             .bind(host: host, port: port)
+            .assumeIsolated()
             .flatMapThrowing { channel in
                 self.listeners.append(channel)
                 guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
                 return address
             }
+            .nonisolated()
     }
 
     /// Client side: tunnels a TCP connection accepted elsewhere (a `TunnelPortListener` that
@@ -197,7 +201,7 @@ public final class TunnelService: @unchecked Sendable {
     }
 
     private func expiry(of stream: StreamID) -> Scheduled<Void> {
-        eventLoop.scheduleTask(in: headerTimeout) { [self] in
+        eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) { [self] in
             guard self.unbridged.removeValue(forKey: stream) != nil else { return }
             self.logger.debug("stream header timeout", metadata: ["stream": "\(stream)"])
             self.connection.reset(stream, errorCode: Self.headerTimeoutErrorCode)
@@ -265,6 +269,7 @@ public final class TunnelService: @unchecked Sendable {
         bridge.onFinished = { [self] finished in
             if self.bridges[stream] === finished { self.bridges[stream] = nil }
         }
+        let handler = NIOLoopBound(bridge, eventLoop: eventLoop)
         ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -273,10 +278,11 @@ public final class TunnelService: @unchecked Sendable {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(bridge)
+                    try channel.pipeline.syncOperations.addHandler(handler.value)
                 }
             }
             .connect(to: address)
+            .assumeIsolated()
             .whenFailure { [self] error in
                 let stillOurs = self.bridges[stream] === bridge
                 bridge.connectFailed(error)
@@ -379,13 +385,13 @@ public final class TunnelService: @unchecked Sendable {
 
     /// Stops listening and closes the connection (bridged TCP connections are reset).
     public func close(errorCode: UInt64 = 0) -> EventLoopFuture<Void> {
-        eventLoop.submit {
-            for listener in self.listeners { listener.close(promise: nil) }
-            if self.connection.state != .closed {
-                self.connection.close(errorCode: errorCode, reason: "", now: EndpointDriver.now())
-            }
-            self.driver.requestStep()
+        eventLoop.preconditionInEventLoop()
+        for listener in listeners { listener.close(promise: nil) }
+        if connection.state != .closed {
+            connection.close(errorCode: errorCode, reason: "", now: EndpointDriver.now())
         }
+        driver.requestStep()
+        return eventLoop.makeSucceededVoidFuture()
     }
 
     /// Stream data is written to TCP until 1 MiB is queued; reading resumes below 256 KiB.

@@ -68,7 +68,7 @@ final class TestDevice: @unchecked Sendable {
     }
 
     func start() async throws {
-        _ = try await driver.start().get()
+        _ = try await driver.eventLoop.flatSubmit { self.driver.start() }.get()
         try await driver.eventLoop.submit {
             self.driver.attachSignaling(self.signaling) { _ in }
             self.driver.onAccept = { connection in
@@ -91,7 +91,7 @@ final class TestDevice: @unchecked Sendable {
     }
 
     func stop() async {
-        _ = try? await driver.close().get()
+        _ = try? await driver.eventLoop.flatSubmit { self.driver.close() }.get()
         try? await group.shutdownGracefully()
     }
 }

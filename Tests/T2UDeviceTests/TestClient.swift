@@ -31,7 +31,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     func start() async throws {
-        _ = try await driver.start().get()
+        _ = try await driver.eventLoop.flatSubmit { self.driver.start() }.get()
         try await driver.eventLoop.submit {
             self.driver.attachSignaling(self.signaling) { self.events.append($0) }
         }.get()
@@ -69,7 +69,7 @@ final class TestClient: @unchecked Sendable {
 
     /// Query, then a direct handshake to the device's public address plus CONNECT, as the SDK
     /// does; returns the client's tunnel (not necessarily established).
-    func openTunnel(to uuid: String, password: String?) async throws -> TunnelService {
+    func openTunnel(to uuid: String, password: String?) async throws -> OpenedTunnel {
         let query = try await query(uuid)
         guard query.online, let address = query.publicAddress else { throw DeviceTestError.offline(uuid) }
         let key = query.publicKey
@@ -79,11 +79,35 @@ final class TestClient: @unchecked Sendable {
             return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: self.driver.eventLoop))
         }.get()
         _ = try await connectResult(uuid, connectionID: connectionID)
-        return try await driver.eventLoop.submit { TunnelService(driver: self.driver, connection: connection.value) }.get()
+        return try await driver.eventLoop.submit {
+            OpenedTunnel(LoopOwned(TunnelService(driver: self.driver, connection: connection.value), eventLoop: self.driver.eventLoop))
+        }.get()
     }
 
     func close() async {
-        _ = try? await driver.close().get()
+        _ = try? await driver.eventLoop.flatSubmit { self.driver.close() }.get()
+    }
+}
+
+/// A client's tunnel as a test holds it: the service on its loop, and its two outcomes.
+struct OpenedTunnel: Sendable {
+    let service: LoopOwned<TunnelService>
+    let established: EventLoopFuture<Void>
+    let closed: EventLoopFuture<ConnectionCloseReason>
+
+    /// On the service's loop.
+    init(_ service: LoopOwned<TunnelService>) {
+        self.service = service
+        established = service.value.established
+        closed = service.value.closed
+    }
+
+    func listen(target: StreamTargetHeader) async throws -> SocketAddress {
+        try await service.flatSubmit { $0.listen(target: target) }.get()
+    }
+
+    func close() async throws {
+        try await service.flatSubmit { $0.close() }.get()
     }
 }
 

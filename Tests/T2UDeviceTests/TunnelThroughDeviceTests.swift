@@ -24,11 +24,11 @@ import Testing
         let tunnel = try await client.openTunnel(to: "cam-tunnel", password: "pässword")
         try await tunnel.established.get()
         #expect(await eventually { await agent.sessionCount() == 1 })
-        let local = try await client.driver.eventLoop.flatSubmit { tunnel.listen(target: .deviceSelf(port: echoPort)) }.get()
+        let local = try await tunnel.listen(target: .deviceSelf(port: echoPort))
         let echoed = try await harness.roundTrip(Self.payload, via: local)
         #expect(echoed == Self.payload, "the echo must come back byte-exact")
 
-        _ = try await tunnel.close().get()
+        try await tunnel.close()
         #expect(await eventually { await agent.sessionCount() == 0 }, "a closed session must be forgotten")
         await client.close()
         await agent.shutdown()
@@ -93,7 +93,7 @@ import Testing
             let tunnel = try await client.openTunnel(to: "cam-allow-\(allowed)", password: nil)
             try await tunnel.established.get()
             let replies = ReplyLog()
-            let local = try await client.driver.eventLoop.flatSubmit {
+            let local = try await tunnel.service.flatSubmit { tunnel in
                 tunnel.onTargetReply = { _, status in replies.append(status) }
                 return tunnel.listen(target: lan)
             }.get()

@@ -40,8 +40,8 @@ import Testing
         }
 
         func start() async throws -> (client: NetAddress, device: NetAddress) {
-            let deviceAddress = try #require(NetAddress(try await device.start().get()))
-            let clientAddress = try #require(NetAddress(try await client.start().get()))
+            let deviceAddress = try #require(NetAddress(try await device.eventLoop.flatSubmit { self.device.start() }.get()))
+            let clientAddress = try #require(NetAddress(try await client.eventLoop.flatSubmit { self.client.start() }.get()))
             try await device.eventLoop.submit { [self] in
                 device.onPunch = { _, address, socket in self.punches.append((address, socket)) }
                 device.onAccept = { connection in
@@ -57,11 +57,12 @@ import Testing
             return (clientAddress, deviceAddress)
         }
 
-        func auxiliary(_ driver: EndpointDriver, count: Int) async throws -> [(Int, NetAddress)] {
-            try await driver.eventLoop.flatSubmit {
-                driver.openAuxiliarySockets(count: count).map { indices in
+        func auxiliary(onDevice: Bool, count: Int) async throws -> [(Int, NetAddress)] {
+            try await (onDevice ? device : client).eventLoop.flatSubmit {
+                let driver = onDevice ? self.device : self.client
+                return driver.openAuxiliarySockets(count: count).assumeIsolated().map { indices in
                     indices.compactMap { index in driver.auxiliaryAddress(index).flatMap(NetAddress.init).map { (index, $0) } }
-                }
+                }.nonisolated()
             }.get()
         }
 
@@ -93,8 +94,8 @@ import Testing
         }
 
         func close() async throws {
-            try await client.close().get()
-            try await device.close().get()
+            try await client.eventLoop.flatSubmit { self.client.close() }.get()
+            try await device.eventLoop.flatSubmit { self.device.close() }.get()
             try await group.shutdownGracefully()
         }
     }
@@ -102,7 +103,7 @@ import Testing
     @Test func sessionThroughTheDevicesAuxiliarySocketIsByteExact() async throws {
         let pair = Pair(seed: 0xA0C5)
         let (clientAddress, _) = try await pair.start()
-        let sockets = try await pair.auxiliary(pair.device, count: 3)
+        let sockets = try await pair.auxiliary(onDevice: true, count: 3)
         #expect(sockets.count == 3)
         let (index, auxAddress) = sockets[1]
         let payload = SeededEntropy(seed: 0xA0C6).bytes(1 << 20)
@@ -128,7 +129,7 @@ import Testing
     @Test func sessionRoutedThroughTheClientsAuxiliarySocketIsByteExact() async throws {
         let pair = Pair(seed: 0xA0D5)
         let (_, deviceAddress) = try await pair.start()
-        let sockets = try await pair.auxiliary(pair.client, count: 2)
+        let sockets = try await pair.auxiliary(onDevice: false, count: 2)
         let (index, auxAddress) = try #require(sockets.last)
         try await pair.client.eventLoop.submit { pair.client.setRoute(deviceAddress, socket: index) }.get()
         let payload = SeededEntropy(seed: 0xA0D6).bytes(512 * 1024)
@@ -144,7 +145,7 @@ import Testing
     @Test func punchesReachOnPunchWithTheirSocket() async throws {
         let pair = Pair(seed: 0xA0E5)
         let (clientAddress, deviceAddress) = try await pair.start()
-        let sockets = try await pair.auxiliary(pair.device, count: 1)
+        let sockets = try await pair.auxiliary(onDevice: true, count: 1)
         let (index, auxAddress) = try #require(sockets.first)
         try await pair.client.eventLoop.submit {
             var punch = ByteBuffer()

@@ -167,10 +167,10 @@ struct BridgeTests {
     func connectionCloseResetsBridges() async throws {
         let tunnel = try await ObservedTunnel.open(seed: 15)
         let service = try #require(tunnel.harness.clientService)
-        try await service.close().get()
+        try await service.flatSubmit { $0.close() }.get()
         #expect(try await tunnel.clientHandler.ending.futureResult.timeout(.seconds(20)).get() == .reset)
         #expect(try await tunnel.target.ending.futureResult.timeout(.seconds(20)).get() == .reset)
-        let reason = try await service.closed.timeout(.seconds(5)).get()
+        let reason = try await service.flatSubmit { $0.closed }.timeout(.seconds(5)).get()
         #expect(reason == .local(errorCode: 0))
         try await tunnel.close()
     }

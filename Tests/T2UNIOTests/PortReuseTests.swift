@@ -14,27 +14,27 @@ struct PortReuseTests {
     @Test func portIsFreeAgainRightAfterOurSideClosedAConnection() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let first = TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7))
-        let port = try #require(try await first.bind(port: 0).get().port)
+        let first = LoopOwned(sending: TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7)), eventLoop: loop)
+        let port = try #require(try await first.flatSubmit { $0.bind(port: 0) }.get().port)
         // A TCP connection accepted (parked: no tunnel), then closed by the listener first:
         // the accepted socket's side goes to TIME_WAIT on `port`.
         let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
         for _ in 0..<200 {
-            if try await loop.submit({ first.openConnectionCount }).get() == 1 { break }
+            if try await first.submit({ $0.openConnectionCount }).get() == 1 { break }
             try await Task.sleep(for: .milliseconds(5))
         }
-        try await loop.submit { first.close() }.get()
+        try await first.submit { $0.close() }.get()
         try await tcp.closeFuture.get()
 
-        let second = TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7))
-        let again = try await second.bind(port: port).get()
+        let second = LoopOwned(sending: TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7)), eventLoop: loop)
+        let again = try await second.flatSubmit { $0.bind(port: port) }.get()
         #expect(again.port == port, "TIME_WAIT must not keep the port")
 
         // A live listener is a real conflict: refused, with the port in the error.
-        let third = TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7))
-        await #expect(throws: PortInUse(host: "127.0.0.1", port: port)) { _ = try await third.bind(port: port).get() }
+        let third = LoopOwned(sending: TunnelPortListener(eventLoop: loop, target: .deviceSelf(port: 7)), eventLoop: loop)
+        await #expect(throws: PortInUse(host: "127.0.0.1", port: port)) { _ = try await third.flatSubmit { $0.bind(port: port) }.get() }
         #expect(PortInUse(host: "127.0.0.1", port: port).description.contains("\(port)"))
-        try await loop.submit { second.close() }.get()
+        try await second.submit { $0.close() }.get()
         try await group.shutdownGracefully()
     }
 }

@@ -268,22 +268,21 @@ struct TargetForwardingTests {
         let harness = TunnelHarness(seed: 25)
         try await harness.start(headerTimeout: .milliseconds(300))
         let service = try #require(harness.clientService)
-        let client = harness.client
 
         // A silent stream: announced to the device, never sends its header. The clock starts
         // before it is opened: the device's timer cannot start earlier (a later reading, after
         // two event-loop hops, made a loaded machine see the timeout fire "early").
         let opened = NIODeadline.now()
-        let silent = try await client.eventLoop.submit {
-            let stream = try service.connection.openStream()
-            client.requestStep()
+        let silent = try await service.eventLoop.submit {
+            let stream = try service.value.connection.openStream()
+            service.value.driver.requestStep()
             return stream
         }.get()
         // A garbage header: answered with badRequest then FIN.
-        let garbage = try await client.eventLoop.submit {
-            let stream = try service.connection.openStream()
-            _ = try service.connection.write(ByteBuffer(bytes: [0x47, 0x45, 0x54, 0x20, 0x2F]), to: stream)
-            client.requestStep()
+        let garbage = try await service.eventLoop.submit {
+            let stream = try service.value.connection.openStream()
+            _ = try service.value.connection.write(ByteBuffer(bytes: [0x47, 0x45, 0x54, 0x20, 0x2F]), to: stream)
+            service.value.driver.requestStep()
             return stream
         }.get()
 
@@ -291,8 +290,8 @@ struct TargetForwardingTests {
         // the answered one for the client's reset.
         // (Checked only while clearly before the timeout: a loaded machine may sleep longer.)
         try await Task.sleep(for: .milliseconds(100))
-        let (earlyAge, early) = try await client.eventLoop.submit {
-            (NIODeadline.now() - opened, try? service.connection.read(silent, maxBytes: 64))
+        let (earlyAge, early) = try await service.eventLoop.submit {
+            (NIODeadline.now() - opened, try? service.value.connection.read(silent, maxBytes: 64))
         }.get()
         let (pendingAge, earlyPending) = try await harness.device.eventLoop.submit {
             (NIODeadline.now() - opened, harness.deviceService?.unbridgedStreamCount)
@@ -308,11 +307,11 @@ struct TargetForwardingTests {
             try await Task.sleep(for: .milliseconds(20))
             let checkGarbage = !sawFin
             let checkSilent = silentError == nil
-            let (read, error) = try await client.eventLoop.submit { () -> (StreamRead?, StreamError?) in
-                let read = checkGarbage ? try? service.connection.read(garbage, maxBytes: 64) : nil
+            let (read, error) = try await service.eventLoop.submit { () -> (StreamRead?, StreamError?) in
+                let read = checkGarbage ? try? service.value.connection.read(garbage, maxBytes: 64) : nil
                 var silentError: StreamError?
                 if checkSilent {
-                    do { _ = try service.connection.read(silent, maxBytes: 64) } catch { silentError = error as? StreamError }
+                    do { _ = try service.value.connection.read(silent, maxBytes: 64) } catch { silentError = error as? StreamError }
                 }
                 return (read, silentError)
             }.get()

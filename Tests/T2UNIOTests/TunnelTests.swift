@@ -21,7 +21,7 @@ final class TunnelHarness: @unchecked Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
     let client: EndpointDriver
     let device: EndpointDriver
-    private(set) var clientService: TunnelService?
+    private(set) var clientService: LoopOwned<TunnelService>?
     private(set) var listenAddress: SocketAddress?
     var tcpLoop: EventLoop
 
@@ -74,32 +74,30 @@ final class TunnelHarness: @unchecked Sendable {
         policy: ForwardingPolicy = .deviceOnly, headerTimeout: TimeAmount = .seconds(5),
         udp: UDPEndpoint.Configuration = .init()
     ) async throws {
-        let deviceAddress = try await device.start(udp: udp).get()
-        _ = try await client.start(udp: udp).get()
-        let device = self.device
+        let deviceAddress = try await device.eventLoop.flatSubmit { self.device.start(udp: udp) }.get()
+        _ = try await client.eventLoop.flatSubmit { self.client.start(udp: udp) }.get()
         try await device.eventLoop.submit {
-            device.onAccept = { connection in
-                let service = TunnelService(driver: device, connection: connection)
+            self.device.onAccept = { connection in
+                let service = TunnelService(driver: self.device, connection: connection)
                 service.serveIncomingStreams(policy: policy, headerTimeout: headerTimeout)
                 self.deviceService = service
             }
         }.get()
-        let client = self.client
         let key = deviceKey
         let service = try await client.eventLoop.submit {
-            TunnelService(driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
-        }.get()
-        try await client.eventLoop.submit {
+            let client = self.client
+            let service = TunnelService(driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
             service.onTargetReply = { header, status in self.targetReplies.append((header, status)) }
+            return LoopOwned(service, eventLoop: client.eventLoop)
         }.get()
-        try await service.established.get()
+        try await service.flatSubmit { $0.established }.get()
         clientService = service
     }
 
     /// A local port whose connections ask the device for `target`.
     func listen(target: StreamTargetHeader) async throws -> SocketAddress {
         let service = try #require(clientService)
-        return try await client.eventLoop.flatSubmit { service.listen(target: target) }.get()
+        return try await service.flatSubmit { $0.listen(target: target) }.get()
     }
 
     static func header(for address: SocketAddress) throws -> StreamTargetHeader {
@@ -112,8 +110,8 @@ final class TunnelHarness: @unchecked Sendable {
     }
 
     func shutdown() async {
-        _ = try? await client.close().get()
-        _ = try? await device.close().get()
+        _ = try? await client.eventLoop.flatSubmit { self.client.close() }.get()
+        _ = try? await device.eventLoop.flatSubmit { self.device.close() }.get()
         try? await group.shutdownGracefully()
     }
 }
@@ -282,7 +280,7 @@ struct TunnelTests {
         let service = try #require(harness.clientService)
         var remaining = -1
         for _ in 0..<200 {
-            remaining = try await harness.client.eventLoop.submit { service.activeBridgeCount }.get()
+            remaining = try await service.submit { $0.activeBridgeCount }.get()
             if remaining == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -33,7 +33,7 @@ final class SignalingAgent: @unchecked Sendable {
     }
 
     func start() async throws {
-        _ = try await driver.start().get()
+        _ = try await driver.eventLoop.flatSubmit { self.driver.start() }.get()
         try await driver.eventLoop.submit {
             self.driver.attachSignaling(self.signaling) { self.events.append($0) }
         }.get()
@@ -126,12 +126,10 @@ enum AgentTestError: Error { case timedOut(String) }
         #expect(result.online)
         #expect(result.devicePublicKey == device.identity.publicKey, "the server must hand out the key the device registered")
         let tunnel = try await client.driver.eventLoop.submit {
-            TunnelService(driver: client.driver, connection: connection.value)
+            LoopOwned(TunnelService(driver: client.driver, connection: connection.value), eventLoop: client.driver.eventLoop)
         }.get()
-        try await tunnel.established.get()
-        let local = try await client.driver.eventLoop.flatSubmit {
-            tunnel.listen(target: .deviceSelf(port: UInt16(echoPort)))
-        }.get()
+        try await tunnel.flatSubmit { $0.established }.get()
+        let local = try await tunnel.flatSubmit { $0.listen(target: .deviceSelf(port: UInt16(echoPort))) }.get()
 
         let payload = ByteBuffer(bytes: (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let tcp = try await ClientBootstrap(group: group).connect(to: local) { channel in
@@ -154,8 +152,8 @@ enum AgentTestError: Error { case timedOut(String) }
         } else {
             #expect(relayedPackets == 0, "a direct path must not touch the relay")
         }
-        _ = try? await client.driver.close().get()
-        _ = try? await device.driver.close().get()
+        _ = try? await client.driver.eventLoop.flatSubmit { client.driver.close() }.get()
+        _ = try? await device.driver.eventLoop.flatSubmit { device.driver.close() }.get()
         try await echo.close()
         try await server.shutdown()
         try await group.shutdownGracefully()
