@@ -180,11 +180,15 @@ struct TransportBenchmark: AsyncParsableCommand {
 }
 
 /// A TCP sink server; each throughput run registers for its next connection.
-final class SinkServer: @unchecked Sendable {
+final class SinkServer: Sendable {
     let loop: EventLoop
-    private var waiting: [EventLoopPromise<(Int, NIODeadline)>] = []
+    /// Runs waiting for their connection, in order (on the loop: accepted channels live there).
+    private let waiting: NIOLoopBoundBox<[EventLoopPromise<(Int, NIODeadline)>]>
 
-    init(loop: EventLoop) { self.loop = loop }
+    init(loop: EventLoop) {
+        self.loop = loop
+        waiting = .makeBoxSendingValue([], eventLoop: loop)
+    }
 
     func start() async throws -> SocketAddress {
         let channel = try await ServerBootstrap(group: loop)
@@ -192,7 +196,7 @@ final class SinkServer: @unchecked Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let done = channel.eventLoop.makePromise(of: (Int, NIODeadline).self)
-                    if !self.waiting.isEmpty { done.futureResult.cascade(to: self.waiting.removeFirst()) }
+                    if !self.waiting.value.isEmpty { done.futureResult.cascade(to: self.waiting.value.removeFirst()) }
                     try channel.pipeline.syncOperations.addHandler(TCPSinkHandler(done: done))
                 }
             }
@@ -202,25 +206,19 @@ final class SinkServer: @unchecked Sendable {
 
     func expectConnection() -> EventLoopFuture<(Int, NIODeadline)> {
         let promise = loop.makePromise(of: (Int, NIODeadline).self)
-        loop.execute { self.waiting.append(promise) }
+        loop.execute { self.waiting.value.append(promise) }
         return promise.futureResult
     }
 }
 
 /// Two endpoint drivers on loopback with a client TunnelService and a device TunnelService;
 /// `listen(forwardingTo:)` adds a local port whose streams the device connects to a target.
-final class Tunnel: @unchecked Sendable {
-    let client: EndpointDriver
-    let device: EndpointDriver
-    let clientService: TunnelService
+/// Each lives on its loop (`LoopOwned`).
+struct Tunnel: Sendable {
+    let client: LoopOwned<EndpointDriver>
+    let device: LoopOwned<EndpointDriver>
+    let clientService: LoopOwned<TunnelService>
     let offloads: UDPOffloadSupport
-
-    private init(client: EndpointDriver, device: EndpointDriver, clientService: TunnelService, offloads: UDPOffloadSupport) {
-        self.client = client
-        self.device = device
-        self.clientService = clientService
-        self.offloads = offloads
-    }
 
     static func make(
         config: TransportConfig, udp: UDPEndpoint.Configuration, clientLoop: EventLoop, deviceLoop: EventLoop, logger: Logger
@@ -228,29 +226,29 @@ final class Tunnel: @unchecked Sendable {
         let entropy = SystemEntropy()
         let deviceIdentity = StaticIdentity.generate(entropy)
         let clientIdentity = StaticIdentity.generate(entropy)
-        let device = EndpointDriver(
+        let device = LoopOwned(sending: EndpointDriver(
             endpoint: TransportEndpoint(
                 options: .init(config: config, identity: deviceIdentity, acceptIncoming: true), entropy: SystemEntropy()),
-            eventLoop: deviceLoop, logger: logger)
-        let client = EndpointDriver(
+            eventLoop: deviceLoop, logger: logger), eventLoop: deviceLoop)
+        let client = LoopOwned(sending: EndpointDriver(
             endpoint: TransportEndpoint(
                 options: .init(config: config, identity: clientIdentity, acceptIncoming: false), entropy: SystemEntropy()),
-            eventLoop: clientLoop, logger: logger)
-        let deviceAddress = try await device.start(udp: udp).get()
-        _ = try await client.start(udp: udp).get()
-        try await deviceLoop.submit {
-            device.onAccept = { connection in
+            eventLoop: clientLoop, logger: logger), eventLoop: clientLoop)
+        let deviceAddress = try await device.flatSubmit { $0.start(udp: udp) }.get()
+        _ = try await client.flatSubmit { $0.start(udp: udp) }.get()
+        try await device.submit { device in
+            device.onAccept = { [unowned device] connection in
                 let service = TunnelService(driver: device, connection: connection, logger: logger)
                 service.serveIncomingStreams(policy: .deviceOnly)
             }
         }.get()
         let remoteKey = deviceIdentity.publicKey
-        let service = try await clientLoop.submit {
+        let service = try await client.submit { client in
             let connection = try client.connect(to: deviceAddress, remoteStaticKey: remoteKey, password: nil)
-            return TunnelService(driver: client, connection: connection, logger: logger)
+            return LoopOwned(TunnelService(driver: client, connection: connection, logger: logger), eventLoop: clientLoop)
         }.get()
-        try await service.established.withTimeout(.seconds(10), on: clientLoop).get()
-        let offloads = try await clientLoop.submit { client.udp?.offloads ?? .none }.get()
+        try await service.flatSubmit { $0.established.withTimeout(.seconds(10), on: clientLoop) }.get()
+        let offloads = try await client.submit { $0.udp?.offloads ?? .none }.get()
         return Tunnel(client: client, device: device, clientService: service, offloads: offloads)
     }
 
@@ -258,8 +256,7 @@ final class Tunnel: @unchecked Sendable {
     func listen(forwardingTo target: SocketAddress) async throws -> SocketAddress {
         guard let address = NetAddress(target) else { throw ChannelError.unknownLocalAddress }
         let header = StreamTargetHeader(host: .address(address.host), port: address.port)
-        let service = clientService
-        return try await client.eventLoop.flatSubmit { service.listen(target: header) }.get()
+        return try await clientService.flatSubmit { $0.listen(target: header) }.get()
     }
 
     struct Stats {
@@ -270,9 +267,8 @@ final class Tunnel: @unchecked Sendable {
 
     func stats() async throws -> Stats {
         let client = self.client
-        let service = clientService
-        return try await client.eventLoop.submit {
-            let counters = client.udp?.counters ?? .init()
+        return try await clientService.submit { service in
+            let counters = client.value.udp?.counters ?? .init()
             return Stats(
                 datagramsSent: counters.datagramsSent, sendOperations: counters.sendOperations,
                 packetsLost: service.connection.stats.packetsLost)
@@ -280,9 +276,9 @@ final class Tunnel: @unchecked Sendable {
     }
 
     func close() async throws {
-        try await clientService.close().get()
-        try await client.close().get()
-        try await device.close().get()
+        try await clientService.flatSubmit { $0.close() }.get()
+        try await client.flatSubmit { $0.close() }.get()
+        try await device.flatSubmit { $0.close() }.get()
     }
 }
 

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UClient
 import T2UNIO
 
@@ -238,7 +239,7 @@ func parseAmount(_ text: String) -> UInt64? {
 
 /// What the check saw, shared by the poller, the transfer and the summary. Times in ms since
 /// `start` (just before the port mapping request).
-final class CheckRecorder: @unchecked Sendable {
+final class CheckRecorder: Sendable {
     private struct State {
         var statuses: [(Int32, Int)] = []
         var paths: [(String, Int)] = []
@@ -256,13 +257,10 @@ final class CheckRecorder: @unchecked Sendable {
         var stopHook: (@Sendable () -> Void)?
     }
     let start = ContinuousClock.now
-    private let lock = NSLock()
-    private var _state = State()
+    private let state = Mutex(State())
 
-    private func withLockedValue<T>(_ body: (inout State) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&_state)
+    private func withLockedValue<T: Sendable>(_ body: (inout State) -> T) -> T {
+        state.withLock { body(&$0) }
     }
 
     var elapsedMillis: Int { Self.millis(ContinuousClock.now - start) }
@@ -385,26 +383,25 @@ final class CheckRecorder: @unchecked Sendable {
 
     /// The CHECK line's fields as one JSON object (`--json`).
     func json() -> [String: Any] {
-        withLockedValue { state in
-            let mbps = state.transferSeconds > 0 ? Double(state.verified) * 8 / state.transferSeconds / 1e6 : 0
-            let none: Any = NSNull()
-            var object: [String: Any] = [
-                "ok": state.failure == nil && state.verified > 0,
-                "path": state.paths.last?.0 ?? "none",
-                "peer": state.peer.isEmpty ? none : state.peer,
-                "ttfb_ms": state.firstByteMillis ?? none,
-                "final_path_ms": state.paths.last?.1 ?? none,
-                "connect_ms": state.connectMillis ?? none,
-                "bytes": state.verified,
-                "mbps": (mbps * 10).rounded() / 10,
-                "breaks": state.breaks.count,
-                "statuses": state.statuses.map { ["value": Int($0.0), "ms": $0.1] },
-                "paths": state.paths.map { ["value": $0.0, "ms": $0.1] as [String: Any] },
-            ]
-            if let failure = state.failure { object["error"] = failure }
-            if state.paths.last?.0 == "relay", let reason = state.relayReason { object["relay_reason"] = reason }
-            return object
-        }
+        let state = withLockedValue { $0 }
+        let mbps = state.transferSeconds > 0 ? Double(state.verified) * 8 / state.transferSeconds / 1e6 : 0
+        let none: Any = NSNull()
+        var object: [String: Any] = [
+            "ok": state.failure == nil && state.verified > 0,
+            "path": state.paths.last?.0 ?? "none",
+            "peer": state.peer.isEmpty ? none : state.peer,
+            "ttfb_ms": state.firstByteMillis ?? none,
+            "final_path_ms": state.paths.last?.1 ?? none,
+            "connect_ms": state.connectMillis ?? none,
+            "bytes": state.verified,
+            "mbps": (mbps * 10).rounded() / 10,
+            "breaks": state.breaks.count,
+            "statuses": state.statuses.map { ["value": Int($0.0), "ms": $0.1] },
+            "paths": state.paths.map { ["value": $0.0, "ms": $0.1] as [String: Any] },
+        ]
+        if let failure = state.failure { object["error"] = failure }
+        if state.paths.last?.0 == "relay", let reason = state.relayReason { object["relay_reason"] = reason }
+        return object
     }
 }
 
@@ -436,24 +433,30 @@ enum EchoTransfer {
                     group: EventLoopGroup, recorder: CheckRecorder) async -> Result {
         let loop = group.next()
         let promise = loop.makePromise(of: Result.self)
-        let handler = EchoCheckHandler(total: total, until: until, seed: seed, recorder: recorder, promise: promise)
         let channel: Channel
+        let handler: NIOLoopBound<EchoCheckHandler>
         do {
             channel = try await ClientBootstrap(group: loop)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            EchoCheckHandler(total: total, until: until, seed: seed, recorder: recorder, promise: promise))
+                    }
                 }
                 .connect(host: "127.0.0.1", port: port).get()
+            handler = try await loop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: EchoCheckHandler.self), eventLoop: loop)
+            }.get()
         } catch {
             return Result(verified: 0, seconds: 0, error: .connectFailed("\(error)"))
         }
         let timer = loop.scheduleTask(in: .nanoseconds(Int64(nanoseconds(timeout)))) {
-            handler.timeOut()
+            handler.value.timeOut()
         }
-        recorder.setStopHook { loop.execute { handler.stop() } }
-        if recorder.stopRequested { loop.execute { handler.stop() } }
+        recorder.setStopHook { loop.execute { handler.value.stop() } }
+        if recorder.stopRequested { loop.execute { handler.value.stop() } }
         let result = (try? await promise.futureResult.get()) ?? Result(verified: 0, seconds: 0, error: .closedEarly(sent: 0, verified: 0))
         timer.cancel()
         recorder.setStopHook(nil)
@@ -492,7 +495,7 @@ struct PatternStream {
 }
 
 /// Keeps at most `window` bytes unverified in flight; finishes when everything sent is back.
-private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable {
+private final class EchoCheckHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -543,7 +546,7 @@ private final class EchoCheckHandler: ChannelInboundHandler, @unchecked Sendable
     func channelActive(context: ChannelHandlerContext) {
         if let until {
             let nanos = CheckRecorder.millis(until - ContinuousClock.now) * 1_000_000
-            stopTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, nanos)))) { [self] in
+            stopTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(max(0, nanos)))) { [self] in
                 self.finishIfDone()
             }
         }
