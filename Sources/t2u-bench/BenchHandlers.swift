@@ -6,7 +6,7 @@ import NIOPosix
 
 /// Writes `total` bytes (or until `deadline`) as fast as the channel takes them, then
 /// half-closes. Reuses one prefilled chunk: no copies on the benchmark's own side.
-final class TCPSourceHandler: ChannelInboundHandler, @unchecked Sendable {
+final class TCPSourceHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -54,7 +54,7 @@ final class TCPSourceHandler: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Counts bytes until EOF; reports (bytes, time of the last byte).
-final class TCPSinkHandler: ChannelInboundHandler, @unchecked Sendable {
+final class TCPSinkHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private var received = 0
@@ -80,7 +80,7 @@ final class TCPSinkHandler: ChannelInboundHandler, @unchecked Sendable {
 
 /// Sends `size` bytes, waits for them to come back, `count` times (or until `deadline`);
 /// reports the round-trip times in nanoseconds.
-final class PingPongHandler: ChannelInboundHandler, @unchecked Sendable {
+final class PingPongHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import NIOCore
+import Synchronization
 import T2UCommandLine
 import T2UCore
 import T2UNIO
@@ -75,25 +76,27 @@ func say(_ line: String) {
 }
 
 /// The device side runs on its own thread; the main thread drives the clients.
-final class DeviceThreadState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _stop = false
-    private var _registered = 0
-    private var _summary = ""
+final class DeviceThreadState: Sendable {
+    private struct Values {
+        var stop = false
+        var registered = 0
+        var summary = ""
+    }
+    private let values = Mutex(Values())
 
     var stop: Bool {
-        get { lock.withLock { _stop } }
-        set { lock.withLock { _stop = newValue } }
+        get { values.withLock { $0.stop } }
+        set { values.withLock { $0.stop = newValue } }
     }
 
     var registered: Int {
-        get { lock.withLock { _registered } }
-        set { lock.withLock { _registered = newValue } }
+        get { values.withLock { $0.registered } }
+        set { values.withLock { $0.registered = newValue } }
     }
 
     var summary: String {
-        get { lock.withLock { _summary } }
-        set { lock.withLock { _summary = newValue } }
+        get { values.withLock { $0.summary } }
+        set { values.withLock { $0.summary = newValue } }
     }
 }
 

@@ -166,11 +166,13 @@ struct TransportBenchmark: AsyncParsableCommand {
 
     private func pingPong(to address: SocketAddress, loop: EventLoop, cap: TimeAmount) async throws -> [Int64] {
         let done = loop.makePromise(of: [Int64].self)
-        let handler = PingPongHandler(size: messageSize, count: roundTrips, deadline: .now() + cap, done: done)
+        let (size, count, deadline) = (messageSize, roundTrips, NIODeadline.now() + cap)
         _ = try await ClientBootstrap(group: loop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PingPongHandler(size: size, count: count, deadline: deadline, done: done))
+                }
             }
             .connect(to: address).get()
         let samples = try await done.futureResult.withTimeout(cap + .seconds(10), on: loop).get()
