@@ -70,7 +70,12 @@ let package = Package(
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge.
         .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, nioSSL, logging, unixSignals]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
-        .target(name: "T2UServer", dependencies: ["T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, nioSSL, x509, crypto, logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals]),
+        .target(
+            name: "T2UServer",
+            dependencies: [
+                "T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, nioSSL, x509, crypto,
+                logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals,
+            ]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
@@ -81,23 +86,59 @@ let package = Package(
         .target(
             name: "T2U", dependencies: ["CT2U", "T2UClient", "T2UCore", "T2UNIO", "T2UVersion", logging],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
-        .executableTarget(name: "t2usvr", dependencies: ["T2UVersion", "T2UCommandLine", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
-        .executableTarget(name: "t2u", dependencies: ["T2UVersion", "T2UCommandLine", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, crypto, argumentParser, logging]),
-        .executableTarget(name: "t2u-server", dependencies: ["T2UVersion", "T2UCommandLine", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics, prometheus, serviceLifecycle]),
-        .executableTarget(name: "t2u-bench", dependencies: ["T2UVersion", "T2UCommandLine", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix, argumentParser, logging]),
+        .executableTarget(
+            name: "t2usvr",
+            dependencies: ["T2UVersion", "T2UCommandLine", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
+        .executableTarget(
+            name: "t2u",
+            dependencies: [
+                "T2UVersion", "T2UCommandLine", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore,
+                nioPosix, crypto, argumentParser, logging,
+            ]),
+        .executableTarget(
+            name: "t2u-server",
+            dependencies: [
+                "T2UVersion", "T2UCommandLine", "T2UServer", "T2UCore", "T2UNIO", argumentParser, logging, metrics,
+                prometheus, serviceLifecycle,
+            ]),
+        .executableTarget(
+            name: "t2u-bench",
+            dependencies: [
+                "T2UVersion", "T2UCommandLine", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix,
+                argumentParser, logging,
+            ]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).
         .target(name: "T2UImpair", dependencies: ["T2UCore", "T2UNIO", "T2USim", nioCore, nioPosix, logging]),
-        .executableTarget(name: "t2u-impair", dependencies: ["T2UVersion", "T2UCommandLine", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix, argumentParser, logging]),
+        .executableTarget(
+            name: "t2u-impair",
+            dependencies: [
+                "T2UVersion", "T2UCommandLine", "T2UImpair", "T2USim", "T2UCore", "T2UNIO", nioCore, nioPosix,
+                argumentParser, logging,
+            ]),
         // Delay/loss/rate line of the network lab: sans-IO queue (T2UDelayLine), TAP forwarder.
         .target(name: "T2UDelayLine", dependencies: ["T2UCore"]),
-        .executableTarget(name: "t2u-delayline", dependencies: ["T2UVersion", "T2UCommandLine", "T2UDelayLine", argumentParser, logging]),
+        .executableTarget(
+            name: "t2u-delayline",
+            dependencies: ["T2UVersion", "T2UCommandLine", "T2UDelayLine", argumentParser, logging]),
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
-        .testTarget(name: "T2UServerTests", dependencies: ["T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL, crypto, logging]),
-        .testTarget(name: "T2UDeviceTests", dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UClientTests", dependencies: ["T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioSSL, logging, postgres]),
-        .testTarget(name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
+        .testTarget(
+            name: "T2UServerTests",
+            dependencies: [
+                "T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL, crypto, logging,
+            ]),
+        .testTarget(
+            name: "T2UDeviceTests",
+            dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        .testTarget(
+            name: "T2UClientTests",
+            dependencies: [
+                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioSSL, logging,
+                postgres,
+            ]),
+        .testTarget(
+            name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
         .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
     ]
 )

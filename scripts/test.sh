@@ -17,6 +17,12 @@ export T2U_WARNINGS_AS_ERRORS="${T2U_WARNINGS_AS_ERRORS:-1}"
 scripts/check-dependencies.py
 # Every source file of ours carries the SPDX licence header (Apache-2.0, LICENSE).
 scripts/check-headers.sh
+# Formatting and lint (issue 15): swift-format with swift-nio's rules (.swift-format), strict.
+if ! swift format lint --strict -r -p Sources Tests Plugins Package.swift; then
+    echo "test.sh: swift format lint failed. Run: swift format format -i -r -p Sources Tests Plugins Package.swift," \
+        "then fix by hand what it reports still (e.g. an end-of-line comment past the line length)" >&2
+    exit 1
+fi
 if ! swift build -c release --build-tests -Xswiftc -enable-testing; then
     if [ "$T2U_WARNINGS_AS_ERRORS" = 1 ]; then
         echo "test.sh: build failed. Compiler warnings in Sources/ and Tests/ count as errors here: fix each one" \

@@ -30,7 +30,11 @@ func blockingWait<T: Sendable>(
 }
 
 private final class ResultSlot<T: Sendable>: Sendable {
-    private enum State { case waiting, done(T), abandoned, taken }
+    private enum State {
+        case waiting
+        case done(T)
+        case abandoned, taken
+    }
     private let state = Mutex<State>(.waiting)
     private let late: (@Sendable (T) -> Void)?
 

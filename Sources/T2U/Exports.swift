@@ -92,7 +92,9 @@ private func addPort(_ request: PortMappingRequest?) -> Int32 {
             if case .success(let port) = result { Task { await client.deletePort(port) } }
         },
         { () async -> Result<UInt16, T2UClientError> in
-            do throws(T2UClientError) { return .success(try await client.addPort(request)) } catch { return .failure(error) }
+            do throws(T2UClientError) { return .success(try await client.addPort(request)) } catch {
+                return .failure(error)
+            }
         })
     guard case .success(let port)? = result else {
         // The C caller sees only -1: say which port and why where it can be read.
@@ -118,7 +120,8 @@ private func mappingRequest(
         guard let text = validString(passwd) else { return nil }
         password = text
     }
-    return PortMappingRequest(uuid: uuid, remoteHost: host, remotePort: remotePort, localPort: localPort, password: password)
+    return PortMappingRequest(
+        uuid: uuid, remoteHost: host, remotePort: remotePort, localPort: localPort, password: password)
 }
 
 @_cdecl("t2u_add_port")
@@ -131,7 +134,8 @@ public func t2uAddPortEx(
     _ uuid: UnsafePointer<CChar>?, _ remoteIP: UnsafePointer<CChar>?, _ remotePort: UInt16, _ localPort: UInt16
 ) -> Int32 {
     guard remoteIP != nil else { return -1 }
-    return addPort(mappingRequest(uuid: uuid, passwd: nil, remoteIP: remoteIP, remotePort: remotePort, localPort: localPort))
+    return addPort(
+        mappingRequest(uuid: uuid, passwd: nil, remoteIP: remoteIP, remotePort: remotePort, localPort: localPort))
 }
 
 @_cdecl("t2u_add_port_v3")
@@ -140,7 +144,8 @@ public func t2uAddPortV3(
     _ remotePort: UInt16, _ localPort: UInt16
 ) -> Int32 {
     guard remoteIP != nil else { return -1 }
-    return addPort(mappingRequest(uuid: uuid, passwd: passwd, remoteIP: remoteIP, remotePort: remotePort, localPort: localPort))
+    return addPort(
+        mappingRequest(uuid: uuid, passwd: passwd, remoteIP: remoteIP, remotePort: remotePort, localPort: localPort))
 }
 
 @_cdecl("t2u_del_port")
@@ -210,7 +215,9 @@ public func t2uStatus() -> Int32 {
 
 /// nil: bad uuid, not initialised, failed or timed out (all -1).
 private func query(_ uuid: UnsafePointer<CChar>?) -> DeviceInfo? {
-    guard let uuid = validString(uuid, maxBytes: 255), DeviceUUID.isValid(uuid), let client = state.client else { return nil }
+    guard let uuid = validString(uuid, maxBytes: 255), DeviceUUID.isValid(uuid), let client = state.client else {
+        return nil
+    }
     let result = blockingWait(timeoutSeconds: queryTimeout) { () async -> DeviceInfo? in
         try? await client.query(uuid)
     }
@@ -244,14 +251,17 @@ public func t2uSearch(_ buff: UnsafeMutablePointer<CChar>?, _ buffsize: Int32) -
     guard let buff, buffsize > 0 else { return -1 }
     copyOut("", to: buff, size: Int(buffsize))
     // LAN search needs no server: before t2u_init it probes the default (or T2U_DISCOVERY_*) group.
-    let options = state.settings.withLock { $0.initOptions } ?? {
-        var defaults = T2UClientOptions(server: "", serverPort: 0)
-        applyEnvironment(to: &defaults)
-        return defaults
-    }()
+    let options =
+        state.settings.withLock { $0.initOptions }
+        ?? {
+            var defaults = T2UClientOptions(server: "", serverPort: 0)
+            applyEnvironment(to: &defaults)
+            return defaults
+        }()
     let found = blockingWait(timeoutSeconds: searchTimeout.seconds + queryTimeout) { () async -> [DiscoveredDevice]? in
-        try? await T2UClient.search(address: options.discoveryAddress, ipv6Group: options.discoveryAddressIPv6,
-                                    port: options.discoveryPort, timeout: searchTimeout)
+        try? await T2UClient.search(
+            address: options.discoveryAddress, ipv6Group: options.discoveryAddressIPv6,
+            port: options.discoveryPort, timeout: searchTimeout)
     }
     guard let devices = found ?? nil, let report = SearchReport(devices, capacity: Int(buffsize)) else { return -1 }
     copyOut(report.text, to: buff, size: Int(buffsize))

@@ -20,7 +20,8 @@ enum LogSetup {
         done.withLock { done in
             guard !done else { return }
             done = true
-            let level = getenv("T2U_LOG_LEVEL").flatMap { String(validatingCString: $0) }
+            let level =
+                getenv("T2U_LOG_LEVEL").flatMap { String(validatingCString: $0) }
                 .flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

@@ -16,7 +16,8 @@ struct CallbackCopy: Sendable {
 
     /// The one place a C pointer becomes Sendable: a C function pointer captures no state, and
     /// the manual lets any thread call the callbacks.
-    init(onConnect: (@convention(c) (UInt16, Int32) -> Void)?, onDisconnect: (@convention(c) (UInt16, Int32) -> Void)?) {
+    init(onConnect: (@convention(c) (UInt16, Int32) -> Void)?, onDisconnect: (@convention(c) (UInt16, Int32) -> Void)?)
+    {
         self.onConnect = onConnect.map { unsafeBitCast($0, to: Callback.self) }
         self.onDisconnect = onDisconnect.map { unsafeBitCast($0, to: Callback.self) }
     }
@@ -53,7 +54,9 @@ final class SDKState: Sendable {
         case .disconnected(let port, let code):
             callbacks.onDisconnect?(port, code)
         case .pathChanged, .deviceKeyChanged:
-            break  // no C callback (the path shows in t2u_port_status; a changed key as -6 in OnDisconnect and the error log)
+            // No C callback: the path shows in t2u_port_status; a changed key as -6 in OnDisconnect
+            // and the error log.
+            break
         }
     }
 
@@ -95,8 +98,9 @@ func applyEnvironment(to options: inout T2UClientOptions) {
             options.serverStream = port == 0 ? nil : ServerStreamOptions(port: port)
         } else {
             options.serverStream = nil
-            Logger(label: "t2u").error("T2U_TCP_PORT must be a port 0...65535 (0: no TCP fallback); the TCP/TLS fallback stays off",
-                            metadata: ["T2U_TCP_PORT": "\(text)"])
+            Logger(label: "t2u").error(
+                "T2U_TCP_PORT must be a port 0...65535 (0: no TCP fallback); the TCP/TLS fallback stays off",
+                metadata: ["T2U_TCP_PORT": "\(text)"])
         }
     }
 }

@@ -22,7 +22,8 @@ final class ClientCore {
     /// Device keys pinned (trust on first use), in the known-devices file or in memory.
     private var pins: DevicePins
     private var queryWaiters: [UInt32: (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void] = [:]
-    private var connectWaiters: [UInt32: (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void] = [:]
+    private var connectWaiters: [UInt32: (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void] =
+        [:]
     /// Called when a CONNECT is first written (the handshake that rides the relay behind it).
     private var connectSentWaiters: [UInt32: () -> Void] = [:]
     private var eventHandler: (@Sendable (T2UClientEvent) -> Void)?
@@ -43,8 +44,11 @@ final class ClientCore {
     private(set) var isShutDown = false
 
     /// `servers`: non-empty; the first is tried first, the others when it stops answering.
-    init(options: T2UClientOptions, loop: EventLoop, servers: [NetAddress], continuation: AsyncStream<T2UClientEvent>.Continuation,
-         logger: Logger) throws {
+    init(
+        options: T2UClientOptions, loop: EventLoop, servers: [NetAddress],
+        continuation: AsyncStream<T2UClientEvent>.Continuation,
+        logger: Logger
+    ) throws {
         self.options = options
         self.loop = loop
         let serverAddress = servers.first ?? NetAddress(ipv4: (127, 0, 0, 1), port: 7000)
@@ -79,7 +83,8 @@ final class ClientCore {
     }
 
     private static func randomHex(_ entropy: EntropySource) -> String {
-        let a = entropy.nextUInt64(), b = entropy.nextUInt64()
+        let a = entropy.nextUInt64()
+        let b = entropy.nextUInt64()
         return String(a, radix: 16) + String(b, radix: 16)
     }
 
@@ -148,8 +153,9 @@ final class ClientCore {
         case .relayUnknown(let deviceCID):
             for port in ports.values { port.relaySessionLost(deviceConnectionID: deviceCID) }
         case .unauthenticatedServer(let key):
-            logger.warning("no svrkey given: the server is not authenticated; pin it by passing its public key as svrkey",
-                           metadata: ["serverPublicKey": "\(Hex.encode(key))"])
+            logger.warning(
+                "no svrkey given: the server is not authenticated; pin it by passing its public key as svrkey",
+                metadata: ["serverPublicKey": "\(Hex.encode(key))"])
         case .serverSilent(let silence):
             logger.warning("\(silence)")
         case .registrationRefused(let code):
@@ -167,7 +173,9 @@ final class ClientCore {
         }
     }
 
-    func query(_ uuid: String, _ done: @escaping (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void) {
+    func query(
+        _ uuid: String, _ done: @escaping (Result<SignalingMessage.QueryResult, SignalingRequestFailure>) -> Void
+    ) {
         let id = signaling.query(uuid: uuid, now: EndpointDriver.now())
         queryWaiters[id] = done
         driver.requestStep()
@@ -176,11 +184,14 @@ final class ClientCore {
     /// `resume`: the device's connection ID of an established connection whose relay session
     /// the server lost (see `PortMapping.relaySessionLost`). `sent`: runs when the CONNECT is
     /// first written, before anything else leaves in that flush.
-    func connect(_ uuid: String, connectionID: ConnectionID, resume: ConnectionID? = nil, resumeAddress: NetAddress? = nil,
-                 sent: (() -> Void)? = nil,
-                 _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void) {
-        let id = signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates,
-                                   resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress, now: EndpointDriver.now())
+    func connect(
+        _ uuid: String, connectionID: ConnectionID, resume: ConnectionID? = nil, resumeAddress: NetAddress? = nil,
+        sent: (() -> Void)? = nil,
+        _ done: @escaping (Result<SignalingMessage.ConnectResult, SignalingRequestFailure>) -> Void
+    ) {
+        let id = signaling.connect(
+            uuid: uuid, clientConnectionID: connectionID, candidates: lanCandidates,
+            resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress, now: EndpointDriver.now())
         connectWaiters[id] = done
         if let sent { connectSentWaiters[id] = sent }
         driver.requestStep()
@@ -202,7 +213,9 @@ final class ClientCore {
 
     /// Already logged by the socket; kept here so a relayed link can say its sends were refused.
     private func sendRefused(_ failure: SendFailure) {
-        if refusedSends.count >= Self.refusedLimit, refusedSends[failure.destination] == nil { refusedSends.removeAll() }
+        if refusedSends.count >= Self.refusedLimit, refusedSends[failure.destination] == nil {
+            refusedSends.removeAll()
+        }
         refusedSends[failure.destination] = failure
     }
 
@@ -212,9 +225,12 @@ final class ClientCore {
     func trustDeviceKey(_ key: [UInt8], for uuid: String) -> DevicePins.Decision {
         let decision = pins.trust(key, for: uuid)
         if case .pinnedNow(let line) = decision {
-            logger.info("pinned device key (first contact)", metadata: [
-                "uuid": "\(uuid)", "key": "\(Hex.encode(key))", "file": "\(pins.path ?? "memory")", "line": "\(line)",
-            ])
+            logger.info(
+                "pinned device key (first contact)",
+                metadata: [
+                    "uuid": "\(uuid)", "key": "\(Hex.encode(key))", "file": "\(pins.path ?? "memory")",
+                    "line": "\(line)",
+                ])
         }
         return decision
     }
@@ -235,7 +251,9 @@ final class ClientCore {
         case "127.0.0.1", "localhost", "":
             target = .deviceSelf(port: request.remotePort)
         default:
-            guard let parsed = try? SocketAddress(ipAddress: request.remoteHost, port: 0), let host = NetAddress(parsed)?.host else {
+            guard let parsed = try? SocketAddress(ipAddress: request.remoteHost, port: 0),
+                let host = NetAddress(parsed)?.host
+            else {
                 return loop.makeFailedFuture(T2UClientError.invalidArgument("remote host \(request.remoteHost)"))
             }
             target = StreamTargetHeader(host: .address(host), port: request.remotePort)
@@ -243,7 +261,8 @@ final class ClientCore {
         let listener = TunnelPortListener(eventLoop: loop, target: target, logger: logger)
         return listener.bind(host: "127.0.0.1", port: Int(request.localPort))
             .flatMapErrorThrowing { error in
-                let reason = error is PortInUse
+                let reason =
+                    error is PortInUse
                     ? "in use by another listener; choose another local port (0 lets the system pick one)" : "\(error)"
                 throw T2UClientError.localPortUnavailable(request.localPort, reason: reason)
             }

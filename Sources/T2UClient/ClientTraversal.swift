@@ -47,8 +47,10 @@ final class ClientTraversal {
     static let punchProbeInterval: Nanos = .milliseconds(250)
     static let punchProbeAttempts = 3
 
-    init(core: ClientCore, connection: Connection, uuid: String, reflexive: NetAddress?,
-         connectResult: SignalingMessage.ConnectResult) {
+    init(
+        core: ClientCore, connection: Connection, uuid: String, reflexive: NetAddress?,
+        connectResult: SignalingMessage.ConnectResult
+    ) {
         self.core = core
         self.connection = connection
         self.uuid = uuid
@@ -72,8 +74,9 @@ final class ClientTraversal {
         punchDelay = connectResult.punchDelay
         // The device sends first this time (`PunchOrder`): our plan starts when its first punch
         // has left its router.
-        planner = TraversalPlanner(role: .client, localNAT: core.signaling.nat, peer: peer, sessionID: connectResult.sessionID,
-                                   entropy: entropy, now: now + connectResult.punchDelay, config: config, remembered: remembered)
+        planner = TraversalPlanner(
+            role: .client, localNAT: core.signaling.nat, peer: peer, sessionID: connectResult.sessionID,
+            entropy: entropy, now: now + connectResult.punchDelay, config: config, remembered: remembered)
     }
 
     private var logger: Logger { core.logger }
@@ -88,10 +91,14 @@ final class ClientTraversal {
         ]
         if planner.auxiliarySockets > 0 { metadata["sockets"] = "\(planner.auxiliarySockets)" }
         if planner.strategies.contains(.relayOnly) {
-            logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN", metadata: metadata)
+            logger.info(
+                "both NATs allocate ports per destination without a pattern: relay only beyond the LAN",
+                metadata: metadata)
         } else if punchDelay > .zero {
             metadata["ms"] = "\(punchDelay.value / 1_000_000)"
-            logger.info("the device sends first this time (our last sessions with it stayed relayed): probing later", metadata: metadata)
+            logger.info(
+                "the device sends first this time (our last sessions with it stayed relayed): probing later",
+                metadata: metadata)
         } else {
             logger.debug("path discovery", metadata: metadata)
         }
@@ -110,7 +117,8 @@ final class ClientTraversal {
         core.traversalMemory.remember(strategy, for: uuid, now: now)
         // Spraying on would only open more mappings; LAN candidates keep being probed.
         planner.dropNATStrategies()
-        logger.info("direct path found", metadata: ["uuid": "\(uuid)", "address": "\(address)", "strategy": "\(strategy)"])
+        logger.info(
+            "direct path found", metadata: ["uuid": "\(uuid)", "address": "\(address)", "strategy": "\(strategy)"])
     }
 
     /// Stops probing and releases what it opened (auxiliary sockets not carrying `keep`).
@@ -164,7 +172,9 @@ final class ClientTraversal {
         }
         if acted { core.driver.requestStep() }
         if let next = planner.nextDeadline() {
-            timer = core.loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [weak self] in
+            timer = core.loop.assumeIsolated().scheduleTask(
+                deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))
+            ) { [weak self] in
                 self?.run()
             }
         } else if planner.windowEnded(now: now) {
@@ -172,7 +182,9 @@ final class ClientTraversal {
             releaseIdleSockets()
         } else {
             let end = now + planner.config.window
-            timer = core.loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, end.nanoseconds)))) { [weak self] in
+            timer = core.loop.assumeIsolated().scheduleTask(
+                deadline: .uptimeNanoseconds(UInt64(max(0, end.nanoseconds)))
+            ) { [weak self] in
                 self?.releaseIdleSockets()
             }
         }

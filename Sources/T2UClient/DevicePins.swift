@@ -23,7 +23,9 @@ struct DevicePins {
 
     /// Resolves the location and reads the file once, so a malformed file stops the client at
     /// start instead of at the first connection.
-    init(location: KnownDevicesLocation, environment: (String) -> String? = CommandLineSecret.processEnvironment)
+    init(
+        location: KnownDevicesLocation, environment: (String) -> String? = CommandLineSecret.processEnvironment
+    )
         throws(KnownDevicesError)
     {
         switch location {

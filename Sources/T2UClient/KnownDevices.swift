@@ -42,14 +42,17 @@ public struct KnownDevices: Sendable, Equatable {
             let fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
             guard let first = fields.first, first.first != UInt8(ascii: "#") else { continue }
             guard fields.count == 2 else {
-                throw .malformed(path: path, line: number, problem: "expected 'UUID KEY' (two fields), found \(fields.count)")
+                throw .malformed(
+                    path: path, line: number, problem: "expected 'UUID KEY' (two fields), found \(fields.count)")
             }
             let uuid = String(decoding: first, as: UTF8.self)
             guard Self.isValidUUID(uuid) else {
-                throw .malformed(path: path, line: number, problem: "the UUID is not 1-64 printable ASCII characters without spaces")
+                throw .malformed(
+                    path: path, line: number, problem: "the UUID is not 1-64 printable ASCII characters without spaces")
             }
             guard fields[1].count == Self.keyLength * 2, let key = Hex.decode(fields[1]) else {
-                throw .malformed(path: path, line: number, problem: "the key of \(uuid) is not \(Self.keyLength * 2) hex digits")
+                throw .malformed(
+                    path: path, line: number, problem: "the key of \(uuid) is not \(Self.keyLength * 2) hex digits")
             }
             if let earlier = pins[uuid] {
                 throw .malformed(path: path, line: number, problem: "\(uuid) is already pinned on line \(earlier.line)")
@@ -65,7 +68,8 @@ public struct KnownDevices: Sendable, Equatable {
     /// Printable ASCII without spaces, 1-64 bytes (what a pin line can hold unambiguously).
     public static func isValidUUID(_ uuid: String) -> Bool {
         let bytes = uuid.utf8
-        return (1...SignalingLimits.maxUUIDLength).contains(bytes.count) && bytes.allSatisfy { (0x21...0x7E).contains($0) }
+        return (1...SignalingLimits.maxUUIDLength).contains(bytes.count)
+            && bytes.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
     /// How `key` relates to the pins.
@@ -106,9 +110,13 @@ public struct DeviceKeyChange: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let fix = path.map { "if the device was reset or replaced on purpose, delete line \(line) of \($0) and connect again" }
+        let fix =
+            path.map {
+                "if the device was reset or replaced on purpose, delete line \(line) of \($0) and connect again"
+            }
             ?? "the pin is in memory only (knownDevices = .memory): restart the client to forget it"
-        return "device key changed: \(uuid) presents key \(Hex.encode(presentedKey)) but is pinned to \(Hex.encode(pinnedKey)); "
+        return
+            "device key changed: \(uuid) presents key \(Hex.encode(presentedKey)) but is pinned to \(Hex.encode(pinnedKey)); "
             + "refusing to connect (someone may be impersonating the device); \(fix)"
     }
 }

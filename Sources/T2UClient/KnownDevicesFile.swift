@@ -48,7 +48,9 @@ enum KnownDevicesFile {
     /// Pins `key` for `uuid` unless the file (read again under the lock) already pins one.
     static func pin(uuid: String, key: [UInt8], path: String) throws(KnownDevicesError) -> PinOutcome {
         guard KnownDevices.isValidUUID(uuid) else {
-            throw .malformed(path: path, line: 0, problem: "the UUID '\(uuid)' cannot be pinned (1-64 printable ASCII characters without spaces)")
+            throw .malformed(
+                path: path, line: 0,
+                problem: "the UUID '\(uuid)' cannot be pinned (1-64 printable ASCII characters without spaces)")
         }
         try createParentDirectories(of: path)
         let lock = try openLock(path: path + ".lock")
@@ -64,7 +66,8 @@ enum KnownDevicesFile {
         if let last = contents.last, last != UInt8(ascii: "\n") { contents.append(UInt8(ascii: "\n")) }
         if contents.isEmpty {
             contents += Array("# t2u known devices: UUID and the device's public key, pinned on first contact.\n".utf8)
-            contents += Array("# A device whose key differs is refused; delete its line if the change is intended.\n".utf8)
+            contents += Array(
+                "# A device whose key differs is refused; delete its line if the change is intended.\n".utf8)
         }
         contents += Array(KnownDevices.line(uuid: uuid, key: key).utf8)
         try replace(path: path, with: contents)
@@ -88,9 +91,12 @@ enum KnownDevicesFile {
         guard fstat(fd, &info) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .unsafe(path: path, problem: "not a regular file") }
         guard info.st_mode & 0o022 == 0 else {
-            throw .unsafe(path: path, problem: "mode \(String(info.st_mode & 0o777, radix: 8)) lets other users change the pins")
+            throw .unsafe(
+                path: path, problem: "mode \(String(info.st_mode & 0o777, radix: 8)) lets other users change the pins")
         }
-        guard Int(info.st_size) <= sizeLimit else { throw .unsafe(path: path, problem: "larger than \(sizeLimit) bytes") }
+        guard Int(info.st_size) <= sizeLimit else {
+            throw .unsafe(path: path, problem: "larger than \(sizeLimit) bytes")
+        }
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -101,7 +107,9 @@ enum KnownDevicesFile {
             }
             if n == 0 { return contents }
             contents += chunk[0..<n]
-            guard contents.count <= sizeLimit else { throw .unsafe(path: path, problem: "larger than \(sizeLimit) bytes") }
+            guard contents.count <= sizeLimit else {
+                throw .unsafe(path: path, problem: "larger than \(sizeLimit) bytes")
+            }
         }
     }
 

@@ -16,7 +16,9 @@ enum LANSearch {
     /// Searches at `addresses` at once (one socket each) and merges: a device heard on several
     /// is listed once, with the first address family's answer (IPv4 first, as the manual's
     /// callers expect). An address whose family this host lacks finds nothing, not an error.
-    static func run(on loop: EventLoop, addresses: [String], port: UInt16, timeout: Nanos) -> EventLoopFuture<[DiscoveredDevice]> {
+    static func run(
+        on loop: EventLoop, addresses: [String], port: UInt16, timeout: Nanos
+    ) -> EventLoopFuture<[DiscoveredDevice]> {
         let searches = addresses.enumerated().map { index, address in
             run(on: loop, address: address, port: port, timeout: timeout).flatMapError { error in
                 // The first (IPv4) search reports its failure; the others only miss their answers.
@@ -32,7 +34,9 @@ enum LANSearch {
         return lists.flatMap { $0 }.filter { seen.insert($0.uuid).inserted }
     }
 
-    static func run(on loop: EventLoop, address: String, port: UInt16, timeout: Nanos) -> EventLoopFuture<[DiscoveredDevice]> {
+    static func run(
+        on loop: EventLoop, address: String, port: UInt16, timeout: Nanos
+    ) -> EventLoopFuture<[DiscoveredDevice]> {
         let destination: SocketAddress
         do {
             destination = try SocketAddress(ipAddress: address, port: Int(port))
@@ -45,7 +49,8 @@ enum LANSearch {
         return DatagramBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SearchCollector(requestID: requestID, subnets: subnets))
+                    try channel.pipeline.syncOperations.addHandler(
+                        SearchCollector(requestID: requestID, subnets: subnets))
                 }
             }
             .bind(host: bindHost, port: 0)
@@ -59,17 +64,20 @@ enum LANSearch {
                 } else if destination.protocol == .inet6 {
                     // A link-local group needs an interface: one copy out of each IPv6 interface.
                     let indices = LocalAddresses.ipv6MulticastLinks().map(\.index)
-                    sent = channel.setOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_hops), value: 1)
-                        .flatMap {
-                            indices.reduce(loop.makeSucceededVoidFuture()) { previous, index in
-                                previous.flatMap {
-                                    channel.setOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_if),
-                                                      value: index)
-                                }.flatMap {
-                                    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
-                                }.recover { _ in }  // one interface refusing must not cost the others
-                            }
+                    sent = channel.setOption(
+                        ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_hops), value: 1
+                    )
+                    .flatMap {
+                        indices.reduce(loop.makeSucceededVoidFuture()) { previous, index in
+                            previous.flatMap {
+                                channel.setOption(
+                                    ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_multicast_if),
+                                    value: index)
+                            }.flatMap {
+                                channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
+                            }.recover { _ in }  // one interface refusing must not cost the others
                         }
+                    }
                 } else {
                     sent = channel.setOption(.ipOption(.ip_multicast_ttl), value: 1).flatMap {
                         channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: probe))
@@ -111,7 +119,8 @@ private final class SearchCollector: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = Self.unwrapInboundIn(data)
         guard let source = NetAddress(envelope.remoteAddress),
-              let reply = SearchReplyCheck.accept(envelope.data, requestID: requestID, from: source, subnets: subnets) else { return }
+            let reply = SearchReplyCheck.accept(envelope.data, requestID: requestID, from: source, subnets: subnets)
+        else { return }
         let device = DiscoveredDevice(uuid: reply.uuid, ip: reply.ip)
         if !found.contains(device) { found.append(device) }
     }

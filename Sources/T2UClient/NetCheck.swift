@@ -33,7 +33,9 @@ public struct NetCheckOptions: Sendable {
 /// shell of `NetCheckProbe` (primary and secondary sockets per family) plus a one-shot
 /// `GatewayPortMapper` on the probe socket's port; `NetCheckReport.make` turns it into words.
 public enum NetCheck {
-    public static func run(_ options: NetCheckOptions, logger: Logger = Logger(label: "t2u.netcheck")) async throws(T2UClientError) -> NetCheckReport {
+    public static func run(
+        _ options: NetCheckOptions, logger: Logger = Logger(label: "t2u.netcheck")
+    ) async throws(T2UClientError) -> NetCheckReport {
         let servers: [NetAddress]
         do {
             servers = try ServerAddressList.resolve(options.server, defaultPort: options.serverPort)
@@ -46,15 +48,21 @@ public enum NetCheck {
         } catch {
             throw .invalidArgument(ServerPublicKey.requirement)
         }
-        guard options.timeout > .zero, options.timeout <= .seconds(30) else { throw .invalidArgument("timeout must be > 0 and <= 30 s") }
-        guard (0...65535).contains(options.tcpPort) else { throw .invalidArgument("tcpPort must be 0...65535 (0: not checked)") }
+        guard options.timeout > .zero, options.timeout <= .seconds(30) else {
+            throw .invalidArgument("timeout must be > 0 and <= 30 s")
+        }
+        guard (0...65535).contains(options.tcpPort) else {
+            throw .invalidArgument("tcpPort must be 0...65535 (0: not checked)")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let result: Result<NetCheckReport, T2UClientError>
         do {
-            result = .success(try await loop.flatSubmit {
-                NetCheckRun.start(servers: servers, options: options, expectedKey: expectedKey, on: loop, logger: logger)
-            }.get())
+            result = .success(
+                try await loop.flatSubmit {
+                    NetCheckRun.start(
+                        servers: servers, options: options, expectedKey: expectedKey, on: loop, logger: logger)
+                }.get())
         } catch let error as T2UClientError {
             result = .failure(error)
         } catch {
@@ -85,7 +93,8 @@ private final class NetCheckRun: UDPDatagramSink {
     /// PCP 2 tries (250 ms, doubling) then NAT-PMP 2 tries; SSDP 2 searches 600 ms apart.
     static let portMappingBound = Nanos.milliseconds(1600)
 
-    private init(probe: NetCheckProbe, options: NetCheckOptions, expectedKey: [UInt8]?, loop: EventLoop, logger: Logger) {
+    private init(probe: NetCheckProbe, options: NetCheckOptions, expectedKey: [UInt8]?, loop: EventLoop, logger: Logger)
+    {
         self.probe = probe
         self.options = options
         self.expectedKey = expectedKey
@@ -97,19 +106,29 @@ private final class NetCheckRun: UDPDatagramSink {
         gatewayDeadline = .now() + .nanoseconds(max(options.timeout, Self.portMappingBound).value)
     }
 
-    static func start(servers: [NetAddress], options: NetCheckOptions, expectedKey: [UInt8]?, on loop: EventLoop,
-                      logger: Logger) -> EventLoopFuture<NetCheckReport> {
+    static func start(
+        servers: [NetAddress], options: NetCheckOptions, expectedKey: [UInt8]?, on loop: EventLoop,
+        logger: Logger
+    ) -> EventLoopFuture<NetCheckReport> {
         let targets = servers.map { server -> (main: NetAddress, observation: NetAddress?) in
             (server, server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
         }
         var config = NetCheckProbe.Config()
         config.timeout = options.timeout
         let tcpPort = options.tcpPort
-        let tcpChecks = tcpPort == 0 ? loop.makeSucceededFuture(nil) : EventLoopFuture.whenAllSucceed(servers.map {
-            ServerStreamProbe.check(NetAddress(host: $0.host, port: UInt16(tcpPort)), timeout: .nanoseconds(options.timeout.value), on: loop)
-        }, on: loop).map { Optional(NetCheckReport.TCPFacts(port: tcpPort, outcomes: $0)) }
-        let run = NetCheckRun(probe: NetCheckProbe(servers: targets, entropy: SystemEntropy(), now: EndpointDriver.now(), config: config),
-                              options: options, expectedKey: expectedKey, loop: loop, logger: logger)
+        let tcpChecks =
+            tcpPort == 0
+            ? loop.makeSucceededFuture(nil)
+            : EventLoopFuture.whenAllSucceed(
+                servers.map {
+                    ServerStreamProbe.check(
+                        NetAddress(host: $0.host, port: UInt16(tcpPort)), timeout: .nanoseconds(options.timeout.value),
+                        on: loop)
+                }, on: loop
+            ).map { Optional(NetCheckReport.TCPFacts(port: tcpPort, outcomes: $0)) }
+        let run = NetCheckRun(
+            probe: NetCheckProbe(servers: targets, entropy: SystemEntropy(), now: EndpointDriver.now(), config: config),
+            options: options, expectedKey: expectedKey, loop: loop, logger: logger)
         run.tcpChecks = tcpChecks
         let families = Set(servers.map(\.isIPv6))
         let hosts = [false, true].filter { families.contains($0) }.map { $0 ? "::" : "0.0.0.0" }
@@ -127,7 +146,8 @@ private final class NetCheckRun: UDPDatagramSink {
             let secondaryConfiguration = configuration
             return UDPEndpoint.bind(on: loop, configuration: configuration, sink: run, logger: logger).assumeIsolated()
                 .flatMap { primary in
-                    UDPEndpoint.bind(on: loop, configuration: secondaryConfiguration, sink: run, logger: logger).assumeIsolated()
+                    UDPEndpoint.bind(on: loop, configuration: secondaryConfiguration, sink: run, logger: logger)
+                        .assumeIsolated()
                         .map { run.sockets.append((primary: primary, secondary: Optional($0))) }
                         .recover { _ in run.sockets.append((primary: primary, secondary: nil)) }
                         .nonisolated()
@@ -155,7 +175,9 @@ private final class NetCheckRun: UDPDatagramSink {
             mapperNote = "turned off"
             return
         }
-        guard let v4 = sockets.first(where: { !$0.primary.localAddress.isIPv6 }), let port = v4.primary.localAddress.port else {
+        guard let v4 = sockets.first(where: { !$0.primary.localAddress.isIPv6 }),
+            let port = v4.primary.localAddress.port
+        else {
             mapperNote = "no IPv4 server: the gateway protocols map IPv4"
             return
         }
@@ -214,14 +236,18 @@ private final class NetCheckRun: UDPDatagramSink {
         // Without a second socket the hairpin datagram never left: not tested.
         let hairpin = sockets.contains { $0.secondary != nil } ? probe.hairpinResult : nil
         let (servers, note, key) = (probe.servers, mapperNote, expectedKey)
-        var closing: [EventLoopFuture<Void>] = sockets.flatMap { [$0.primary.close()] + ($0.secondary.map { [$0.close()] } ?? []) }
+        var closing: [EventLoopFuture<Void>] = sockets.flatMap {
+            [$0.primary.close()] + ($0.secondary.map { [$0.close()] } ?? [])
+        }
         if let mapper { closing.append(mapper.stop(grace: .milliseconds(500))) }
         let promise = self.promise
         let tcpChecks = self.tcpChecks
         EventLoopFuture.whenAllComplete(closing, on: loop).whenComplete { _ in
             tcpChecks.whenSuccess { tcp in
-                promise.succeed(NetCheckReport.make(probe: servers, hairpin: hairpin, local: local, interfaces: interfaces,
-                                                    portMapping: facts, portMappingNote: note, expectedKey: key, tcp: tcp))
+                promise.succeed(
+                    NetCheckReport.make(
+                        probe: servers, hairpin: hairpin, local: local, interfaces: interfaces,
+                        portMapping: facts, portMappingNote: note, expectedKey: key, tcp: tcp))
             }
         }
     }

@@ -106,9 +106,11 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
     /// the probing socket's port), a server seeing one means no NAT. `portMapping`: nil when not
     /// checked, with `portMappingNote` saying why. `expectedKey`: --key, if given. `tcp`: nil
     /// when the TCP/TLS fallback was not checked.
-    public static func make(probe servers: [NetCheckProbe.ServerResult], hairpin: Bool?, local: [NetAddress],
-                            interfaces: [NetAddress.Host], portMapping: PortMappingFacts?, portMappingNote: String? = nil,
-                            expectedKey: [UInt8]? = nil, tcp: TCPFacts? = nil) -> NetCheckReport {
+    public static func make(
+        probe servers: [NetCheckProbe.ServerResult], hairpin: Bool?, local: [NetAddress],
+        interfaces: [NetAddress.Host], portMapping: PortMappingFacts?, portMappingNote: String? = nil,
+        expectedKey: [UInt8]? = nil, tcp: TCPFacts? = nil
+    ) -> NetCheckReport {
         var rows = servers.map { result -> Server in
             let nat = NATBehavior.classify(main: result.main.mapped, observation: result.observed.mapped, local: local)
             let key: String
@@ -119,13 +121,17 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
             }
             return Server(
                 address: "\(result.server)", family: result.server.isIPv6 ? "IPv6" : "IPv4",
-                udpReachable: !result.main.rtts.isEmpty, probesSent: result.main.sent, probesAnswered: result.main.rtts.count,
+                udpReachable: !result.main.rtts.isEmpty, probesSent: result.main.sent,
+                probesAnswered: result.main.rtts.count,
                 latencyMillis: result.main.medianRTT.map { ($0.milliseconds * 100).rounded() / 100 },
-                mappedAddress: result.main.mapped.map { "\($0)" }, observationMappedAddress: result.observed.mapped.map { "\($0)" },
+                mappedAddress: result.main.mapped.map { "\($0)" },
+                observationMappedAddress: result.observed.mapped.map { "\($0)" },
                 mapping: Mapping(nat), serverKey: key)
         }
         // The NAT as the first server that measured it (IPv4 first: IPv6 rarely has a NAT).
-        let measured = servers.map { NATBehavior.classify(main: $0.main.mapped, observation: $0.observed.mapped, local: local) }
+        let measured = servers.map {
+            NATBehavior.classify(main: $0.main.mapped, observation: $0.observed.mapped, local: local)
+        }
         let order = servers.indices.sorted { (servers[$0].server.isIPv6 ? 1 : 0) < (servers[$1].server.isIPv6 ? 1 : 0) }
         var nat = order.map { measured[$0] }.first { $0 != .unknown } ?? .unknown
         if nat == .unknown {
@@ -148,12 +154,15 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
             behindNAT: behindNAT, mapping: Mapping(nat), portAllocation: portAllocation,
             filtering: filteringWords(filtering, verdicts: verdicts),
             hairpinning: hairpin, portMappingChecked: portMapping != nil,
-            portMappingProtocols: GatewayProtocol.allCases.filter { portMapping?.protocols.contains($0) == true }.map(\.rawValue),
+            portMappingProtocols: GatewayProtocol.allCases.filter { portMapping?.protocols.contains($0) == true }.map(
+                \.rawValue),
             portMappingGranted: portMapping?.granted.map { "\($0)" }, portMappingNote: portMappingNote,
             ipv6Global: interfaces.contains { $0.isGlobalIPv6 },
             ipv6ServerReachable: v6Servers.isEmpty ? nil : v6Servers.contains { $0.udpReachable },
             tcp443: "not checked", tcpFallback: nil,
-            localAddresses: interfaces.filter { !LocalAddresses.isLoopback($0) }.map { NetAddress(host: $0, port: 0).hostString },
+            localAddresses: interfaces.filter { !LocalAddresses.isLoopback($0) }.map {
+                NetAddress(host: $0, port: 0).hostString
+            },
             verdict: "")
         if let tcp {
             var answering: [String] = []
@@ -168,17 +177,23 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
             }
             report.servers = rows
             report.tcpFallback = !answering.isEmpty
-            report.tcp443 = answering.isEmpty ? "port \(tcp.port): no server answers" : "port \(tcp.port): answers on \(answering.joined(separator: ", "))"
+            report.tcp443 =
+                answering.isEmpty
+                ? "port \(tcp.port): no server answers"
+                : "port \(tcp.port): answers on \(answering.joined(separator: ", "))"
         }
         report.verdict = verdict(report, nat: nat, filtering: filtering, tcpPort: tcp?.port)
         return report
     }
 
     /// The measured verdict (the first server's that has one) in words; else why none was measured.
-    static func filteringWords(_ measured: NetCheckProbe.FilteringResult.Verdict?,
-                               verdicts: [NetCheckProbe.FilteringResult.Verdict]) -> String {
+    static func filteringWords(
+        _ measured: NetCheckProbe.FilteringResult.Verdict?,
+        verdicts: [NetCheckProbe.FilteringResult.Verdict]
+    ) -> String {
         if let measured {
-            return measured == .portIndependent ? "endpoint-independent or address-dependent" : "address-and-port-dependent"
+            return measured == .portIndependent
+                ? "endpoint-independent or address-dependent" : "address-and-port-dependent"
         }
         if verdicts.contains(.serverLacksTest) {
             return "not measured (the server answers only from the port probed: upgrade t2u-server)"
@@ -187,19 +202,26 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
     }
 
     /// The closing sentence: what works, what the NAT means for direct links, what helps.
-    static func verdict(_ r: NetCheckReport, nat: NATBehavior, filtering: NetCheckProbe.FilteringResult.Verdict? = nil,
-                        tcpPort: Int? = nil) -> String {
+    static func verdict(
+        _ r: NetCheckReport, nat: NATBehavior, filtering: NetCheckProbe.FilteringResult.Verdict? = nil,
+        tcpPort: Int? = nil
+    ) -> String {
         var parts: [String] = []
         guard r.udp else {
             switch (r.tcpFallback, tcpPort) {
             case (true?, let port?):
                 parts.append("UDP to the server is blocked (or the server's UDP is down): no server answered over UDP")
-                parts.append("the TCP/TLS fallback on port \(port) answers, so agents register and relay over it (no direct links while UDP is blocked)")
+                parts.append(
+                    "the TCP/TLS fallback on port \(port) answers, so agents register and relay over it (no direct links while UDP is blocked)"
+                )
             case (false?, let port?):
                 parts.append("UDP to the server is blocked (or the server is down): no server answered over UDP")
-                parts.append("the TCP/TLS fallback on port \(port) did not answer either, so t2u cannot register from here")
+                parts.append(
+                    "the TCP/TLS fallback on port \(port) did not answer either, so t2u cannot register from here")
             default:
-                parts.append("UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here")
+                parts.append(
+                    "UDP to the server is blocked (or the server is down): no server answered over UDP, so t2u cannot register from here"
+                )
                 parts.append("TCP/TLS fallback not checked")
             }
             return parts.joined(separator: "; ")
@@ -209,29 +231,40 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         let mapped = !r.portMappingProtocols.isEmpty
         switch nat {
         case .none:
-            parts.append("no NAT (a server saw this host's own address): peers can reach it directly if no firewall drops them")
+            parts.append(
+                "no NAT (a server saw this host's own address): peers can reach it directly if no firewall drops them")
         case .endpointIndependent:
             let cone = "NAT maps one public port for all destinations (endpoint-independent, cone)"
-            let viaPrediction = "direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones"
+            let viaPrediction =
+                "direct links work with cone peers and, by prediction or birthday probing, with most symmetric ones"
             switch filtering {
             case .portIndependent?:
-                parts.append("\(cone) and lets in any port of a host it wrote to: direct links work with cone peers and with symmetric ones")
+                parts.append(
+                    "\(cone) and lets in any port of a host it wrote to: direct links work with cone peers and with symmetric ones"
+                )
             case .portDependent?:
-                parts.append("\(cone) but lets in only the exact address and port it wrote to (port-restricted): \(viaPrediction)")
+                parts.append(
+                    "\(cone) but lets in only the exact address and port it wrote to (port-restricted): \(viaPrediction)"
+                )
             default:
                 parts.append("\(cone): \(viaPrediction)")
             }
         case .endpointDependent:
             let how = nat.predictableDelta != nil ? "sequential ports, predictable" : "random ports"
-            let need = mapped ? "the port mapping this LAN offers makes it direct with symmetric peers too"
+            let need =
+                mapped
+                ? "the port mapping this LAN offers makes it direct with symmetric peers too"
                 : "a direct link needs the peer to be cone or a port mapping; with a symmetric peer the link is relayed"
             parts.append("NAT maps per destination (symmetric, \(how)): \(need)")
         case .unknown:
             parts.append("NAT mapping not measured (the observation port, main + 1, did not answer)")
         }
         if r.portMappingChecked {
-            parts.append(mapped ? "\(r.portMappingProtocols.joined(separator: ", ")) available on this LAN"
-                                : r.portMappingNote.map { "no UPnP/NAT-PMP/PCP answered (\($0))" } ?? "no UPnP/NAT-PMP/PCP on this LAN")
+            parts.append(
+                mapped
+                    ? "\(r.portMappingProtocols.joined(separator: ", ")) available on this LAN"
+                    : r.portMappingNote.map { "no UPnP/NAT-PMP/PCP answered (\($0))" }
+                        ?? "no UPnP/NAT-PMP/PCP on this LAN")
         }
         if r.hairpinning == false, r.behindNAT == true {
             parts.append("no hairpinning (peers behind this same NAT meet on the LAN, not through its public address)")
@@ -239,11 +272,14 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         if r.ipv6ServerReachable == true {
             parts.append("IPv6 works")
         } else if r.ipv6ServerReachable == false {
-            parts.append(r.ipv6Global ? "IPv6 address present but no server answered over IPv6" : "no global IPv6 address")
+            parts.append(
+                r.ipv6Global ? "IPv6 address present but no server answered over IPv6" : "no global IPv6 address")
         }
         if let tcpPort, let fallback = r.tcpFallback {
-            parts.append(fallback ? "the TCP/TLS fallback on port \(tcpPort) answers (agents use it where UDP is blocked)"
-                                  : "no TCP/TLS fallback on port \(tcpPort) (agents on networks that block UDP could not register)")
+            parts.append(
+                fallback
+                    ? "the TCP/TLS fallback on port \(tcpPort) answers (agents use it where UDP is blocked)"
+                    : "no TCP/TLS fallback on port \(tcpPort) (agents on networks that block UDP could not register)")
         }
         return parts.joined(separator: "; ")
     }
@@ -254,8 +290,10 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         for s in servers {
             var words = "server \(s.address) (\(s.family)): "
             if s.udpReachable {
-                words += "UDP reachable, latency \(s.latencyMillis.map { "\($0) ms" } ?? "?") (\(s.probesAnswered)/\(s.probesSent) probes), sees us as \(s.mappedAddress ?? "?")"
-                words += s.observationMappedAddress.map { ", observation port sees \($0)" } ?? ", observation port silent"
+                words +=
+                    "UDP reachable, latency \(s.latencyMillis.map { "\($0) ms" } ?? "?") (\(s.probesAnswered)/\(s.probesSent) probes), sees us as \(s.mappedAddress ?? "?")"
+                words +=
+                    s.observationMappedAddress.map { ", observation port sees \($0)" } ?? ", observation port silent"
             } else {
                 words += "no UDP answer (\(s.probesSent) probes)"
             }
@@ -265,7 +303,9 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         }
         out.append("UDP: \(udp ? "yes" : "no")")
         out.append("NAT: \(behindNAT.map { $0 ? "yes" : "none" } ?? "unknown")")
-        out.append("mapping: \(mapping.rawValue)\(mapping == .endpointDependent ? " (symmetric)" : "")\(portAllocation.map { ", ports \($0)" } ?? "")")
+        out.append(
+            "mapping: \(mapping.rawValue)\(mapping == .endpointDependent ? " (symmetric)" : "")\(portAllocation.map { ", ports \($0)" } ?? "")"
+        )
         out.append("filtering: \(filtering)")
         out.append("hairpinning: \(hairpinning.map { $0 ? "yes" : "no" } ?? "not tested")")
         if portMappingChecked {
@@ -274,7 +314,9 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
         } else {
             out.append("port mapping: not checked\(portMappingNote.map { " (\($0))" } ?? "")")
         }
-        let v6 = ipv6ServerReachable.map { $0 ? "a server answers over IPv6" : "no IPv6 server answered" } ?? "no IPv6 server given"
+        let v6 =
+            ipv6ServerReachable.map { $0 ? "a server answers over IPv6" : "no IPv6 server answered" }
+            ?? "no IPv6 server given"
         out.append("IPv6: \(ipv6Global ? "global address" : "no global address"), \(v6)")
         out.append("tcp443: \(tcp443)")
         out.append("local addresses: \(localAddresses.isEmpty ? "none" : localAddresses.joined(separator: ", "))")

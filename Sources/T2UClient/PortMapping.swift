@@ -132,28 +132,36 @@ final class PortMapping {
     /// The CONNECT answer: the device's key (trusted on first use), its reflexive address and
     /// LAN candidates. Without a pinned key the handshake starts now; either way the candidates
     /// join the race and discovery may begin.
-    private func connected(_ result: SignalingMessage.ConnectResult, connectionID: ConnectionID, policy: PathPolicy,
-                           throughRelay: Bool) {
+    private func connected(
+        _ result: SignalingMessage.ConnectResult, connectionID: ConnectionID, policy: PathPolicy,
+        throughRelay: Bool
+    ) {
         guard accept(result.devicePublicKey) else { return }
         connectResult = result
         reflexive = result.deviceCandidates.first
         if let pending, pending.connection.peerStaticKey != result.devicePublicKey {
             // Only if the pin changed between the CONNECT and its answer: start over.
-            logger.warning("device key differs from the one the handshake started with", metadata: ["uuid": "\(request.uuid)"])
+            logger.warning(
+                "device key differs from the one the handshake started with", metadata: ["uuid": "\(request.uuid)"])
             return fail(.p2pFailed)
         }
         if pending == nil, current == nil {
             guard let first = throughRelay ? core.serverAddress : reflexive else {
-                logger.info("the device has no address to try and the relay is excluded", metadata: ["uuid": "\(request.uuid)"])
+                logger.info(
+                    "the device has no address to try and the relay is excluded", metadata: ["uuid": "\(request.uuid)"])
                 return fail(.p2pFailed)
             }
-            guard open(key: result.devicePublicKey, to: first, connectionID: connectionID, policy: policy) else { return }
+            guard open(key: result.devicePublicKey, to: first, connectionID: connectionID, policy: policy) else {
+                return
+            }
         }
         if let tunnel = pending, tunnel.connection.state == .handshaking, result.punchDelay == .zero || !throughRelay {
             // The device's addresses join the race (its LAN ones: same LAN, no hairpin needed);
             // not when the device is to send first (`PunchOrder`): our traversal then waits.
             let now = EndpointDriver.now()
-            for candidate in result.deviceCandidates.prefix(5) { tunnel.connection.sendHandshake(alsoTo: candidate, now: now) }
+            for candidate in result.deviceCandidates.prefix(5) {
+                tunnel.connection.sendHandshake(alsoTo: candidate, now: now)
+            }
             core.driver.requestStep()
         }
         startTraversal()
@@ -164,8 +172,9 @@ final class PortMapping {
     private func open(key: [UInt8], to first: NetAddress, connectionID: ConnectionID, policy: PathPolicy) -> Bool {
         let connection: Connection
         do {
-            connection = try core.driver.connect(to: SocketAddress(first), remoteStaticKey: key, password: password,
-                                                 pathPolicy: policy, localConnectionID: connectionID)
+            connection = try core.driver.connect(
+                to: SocketAddress(first), remoteStaticKey: key, password: password,
+                pathPolicy: policy, localConnectionID: connectionID)
         } catch {
             logger.info("cannot start a connection", metadata: ["error": "\(error)"])
             fail(.p2pFailed)
@@ -238,7 +247,9 @@ final class PortMapping {
         tunnel.connection.setFallback(core.serverAddress)
         let millis = millisSinceAttemptStart
         let peer = tunnel.connection.peerAddress
-        logger.info("link up", metadata: ["port": "\(localPort)", "peer": "\(peer)", "path": "\(pathKind(peer))", "ms": "\(millis)"])
+        logger.info(
+            "link up",
+            metadata: ["port": "\(localPort)", "peer": "\(peer)", "path": "\(pathKind(peer))", "ms": "\(millis)"])
         core.emit(.connected(localPort: localPort, setupMillis: millis))
         startTraversal()
     }
@@ -246,7 +257,9 @@ final class PortMapping {
     // MARK: path selection
 
     private enum PathKind: Int, Comparable, CustomStringConvertible {
-        case relay = 0, direct = 1, lan = 2
+        case relay = 0
+        case direct = 1
+        case lan = 2
         static func < (a: PathKind, b: PathKind) -> Bool { a.rawValue < b.rawValue }
         var description: String {
             switch self {
@@ -263,7 +276,9 @@ final class PortMapping {
     private func pathKind(_ address: NetAddress) -> PathKind {
         if address == core.serverAddress { return .relay }
         if address.isLoopback { return .lan }
-        if address.host != reflexive?.host, let candidates = connectResult?.deviceCandidates.dropFirst(), candidates.contains(address) {
+        if address.host != reflexive?.host, let candidates = connectResult?.deviceCandidates.dropFirst(),
+            candidates.contains(address)
+        {
             // A global IPv6 candidate is the device's internet address (no NAT66), not a LAN one,
             // unless it is on one of our own subnets.
             if address.ipv6Class == .global, !LocalAddresses.subnets().containsUnicast(address.host) { return .direct }
@@ -277,8 +292,9 @@ final class PortMapping {
         guard traversal == nil, let tunnel = current, let connectResult else { return }
         let kind = pathKind(tunnel.connection.peerAddress)
         guard !core.options.directDisabled, kind < .lan else { return reportOutcome(kind) }
-        let traversal = ClientTraversal(core: core, connection: tunnel.connection, uuid: request.uuid,
-                                        reflexive: reflexive, connectResult: connectResult)
+        let traversal = ClientTraversal(
+            core: core, connection: tunnel.connection, uuid: request.uuid,
+            reflexive: reflexive, connectResult: connectResult)
         self.traversal = traversal
         traversalWindowEnded = false
         let generation = self.generation
@@ -316,7 +332,9 @@ final class PortMapping {
     private func pathChanged(to address: NetAddress) {
         let kind = pathKind(address)
         let millis = millisSinceAttemptStart
-        logger.info("path changed", metadata: ["port": "\(localPort)", "peer": "\(address)", "path": "\(kind)", "ms": "\(millis)"])
+        logger.info(
+            "path changed",
+            metadata: ["port": "\(localPort)", "peer": "\(address)", "path": "\(kind)", "ms": "\(millis)"])
         core.emit(.pathChanged(localPort: localPort, relayed: kind == .relay, lan: kind == .lan, millis: millis))
         if kind == .relay {
             // A direct path went silent and the connection fell back: look again later.
@@ -344,9 +362,10 @@ final class PortMapping {
     /// instead of at the next retransmission (by then the relay would carry the link).
     func devicePunched(sessionID: UInt64, from address: NetAddress) {
         guard let connection = pending?.connection, connection.state == .handshaking,
-              let connectResult, connectResult.sessionID == sessionID,
-              address == reflexive || connectResult.deviceCandidates.contains(address),
-              handshakeNudgedBy.insert(address).inserted else { return }
+            let connectResult, connectResult.sessionID == sessionID,
+            address == reflexive || connectResult.deviceCandidates.contains(address),
+            handshakeNudgedBy.insert(address).inserted
+        else { return }
         connection.sendHandshake(alsoTo: address, now: EndpointDriver.now())
         core.driver.requestStep()
     }
@@ -391,10 +410,13 @@ final class PortMapping {
         case .trusted, .pinnedNow:
             return true
         case .changed(let change):
-            logger.error("\(change)", metadata: [
-                "uuid": "\(change.uuid)", "pinned": "\(Hex.encode(change.pinnedKey))", "presented": "\(Hex.encode(change.presentedKey))",
-                "file": "\(change.path ?? "memory")", "line": "\(change.line)",
-            ])
+            logger.error(
+                "\(change)",
+                metadata: [
+                    "uuid": "\(change.uuid)", "pinned": "\(Hex.encode(change.pinnedKey))",
+                    "presented": "\(Hex.encode(change.presentedKey))",
+                    "file": "\(change.path ?? "memory")", "line": "\(change.line)",
+                ])
             core.emit(.deviceKeyChanged(localPort: localPort, change))
             fail(.deviceKeyChanged)
             return false
@@ -441,11 +463,14 @@ final class PortMapping {
     /// `relayedLinkRetryMax`. What kept it relayed may be gone without a sign on our side: the
     /// device's UDP came back, a router was replaced or granted a mapping.
     private func scheduleRelayedRetry() {
-        guard relayedRetryTask == nil, core.options.relayedLinkRetry > .zero, !core.options.directDisabled, !closed else { return }
+        guard relayedRetryTask == nil, core.options.relayedLinkRetry > .zero, !core.options.directDisabled, !closed
+        else { return }
         let delay = relayedRetryDelay
         relayedRetries += 1
         if relayedRetries >= Self.relayedRetriesBeforeBackoff {
-            relayedRetryDelay = min(relayedRetryDelay * 2, .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
+            relayedRetryDelay = min(
+                relayedRetryDelay * 2,
+                .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
         }
         // The relay verdict was reached with both sides punching at once: the two looks in the
         // other orders run every NAT strategy again (birthday probing included), the later ones
@@ -476,16 +501,20 @@ final class PortMapping {
     /// a periodic look to the cheap candidates; `forgetRelayVerdict` runs every NAT strategy.
     private func lookForDirectPath(because why: String, forgetRelayVerdict: Bool) {
         guard !closed, !core.options.directDisabled, let tunnel = current, tunnel.connection.state == .established,
-              pathKind(tunnel.connection.peerAddress) == .relay else { return }
+            pathKind(tunnel.connection.peerAddress) == .relay
+        else { return }
         let generation = self.generation
         let key = tunnel.connection.peerStaticKey
-        logger.info("looking for a direct path for the relayed link", metadata: ["port": "\(localPort)", "why": "\(why)"])
+        logger.info(
+            "looking for a direct path for the relayed link", metadata: ["port": "\(localPort)", "why": "\(why)"])
         core.connect(request.uuid, connectionID: core.driver.endpoint.unusedConnectionID()) { [self] result in
             guard isOurs(generation, tunnel), pathKind(tunnel.connection.peerAddress) == .relay else { return }
             guard case .success(let answer) = result, answer.online, answer.devicePublicKey == key else {
-                logger.info("no new introduction to the device; the link stays relayed", metadata: [
-                    "port": "\(localPort)", "answer": "\(result)",
-                ])
+                logger.info(
+                    "no new introduction to the device; the link stays relayed",
+                    metadata: [
+                        "port": "\(localPort)", "answer": "\(result)",
+                    ])
                 scheduleRelayedRetry()
                 return
             }
@@ -506,7 +535,8 @@ final class PortMapping {
     /// naming both IDs (a resume): the server restores the session and the link goes on.
     func relaySessionLost(deviceConnectionID: ConnectionID) {
         guard !closed, !resuming, let tunnel = current, tunnel.connection.state == .established,
-              tunnel.connection.remoteConnectionID == deviceConnectionID, pathKind(tunnel.connection.peerAddress) == .relay
+            tunnel.connection.remoteConnectionID == deviceConnectionID,
+            pathKind(tunnel.connection.peerAddress) == .relay
         else { return }
         resuming = true
         logger.info("the server lost our relay session; resuming", metadata: ["port": "\(localPort)"])
@@ -519,12 +549,18 @@ final class PortMapping {
         // Where the device was registered (CONNECT lists it first): an idle device may not have
         // noticed the restart, and the server nudges it there.
         let deviceAddress = connectResult?.deviceCandidates.first ?? reflexive
-        core.connect(request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID,
-                     resumeAddress: deviceAddress) { [self] result in
-            guard isOurs(generation, tunnel) else { resuming = false; return }
+        core.connect(
+            request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID,
+            resumeAddress: deviceAddress
+        ) { [self] result in
+            guard isOurs(generation, tunnel) else {
+                resuming = false
+                return
+            }
             if case .success(let answer) = result, answer.online {
                 resuming = false
-                logger.info("relay session resumed", metadata: ["port": "\(localPort)", "session": "\(answer.sessionID)"])
+                logger.info(
+                    "relay session resumed", metadata: ["port": "\(localPort)", "session": "\(answer.sessionID)"])
                 return
             }
             // Offline (the device has not re-registered yet) or refused: again shortly.
@@ -534,7 +570,10 @@ final class PortMapping {
                 return
             }
             _ = core.loop.assumeIsolated().scheduleTask(in: Self.resumeRetry) { [self] in
-                guard isOurs(generation, tunnel) else { resuming = false; return }
+                guard isOurs(generation, tunnel) else {
+                    resuming = false
+                    return
+                }
                 resume(tunnel, until: deadline)
             }
         }
@@ -553,7 +592,8 @@ final class PortMapping {
         let peer = connection.peerAddress
         let stats = connection.stats
         return PathInfo(
-            peerIP: peer.hostString, peerPort: Int(peer.port), relayed: pathKind(peer) == .relay, lan: pathKind(peer) == .lan,
+            peerIP: peer.hostString, peerPort: Int(peer.port), relayed: pathKind(peer) == .relay,
+            lan: pathKind(peer) == .lan,
             lossRate: Float(stats.lossRate), bandwidthKBps: Int(stats.estimatedBandwidth / 1024),
             rttMillis: stats.smoothedRtt.milliseconds, relayReason: pathKind(peer) == .relay ? relayFacts.reason : nil)
     }
@@ -562,7 +602,8 @@ final class PortMapping {
     private var relayFacts: RelayFacts {
         let discovery: RelayFacts.Discovery
         if let traversal {
-            discovery = traversalWindowEnded ? .ended(tried: traversal.tried.count) : .running(tried: traversal.tried.count)
+            discovery =
+                traversalWindowEnded ? .ended(tried: traversal.tried.count) : .running(tried: traversal.tried.count)
         } else {
             discovery = .notStarted
         }
@@ -571,14 +612,16 @@ final class PortMapping {
             let failures = tried.compactMap { core.refusedSends[$0] }
             if failures.count == tried.count { refused = failures.first?.errnoName }
         }
-        return RelayFacts(directDisabled: core.options.directDisabled, localNAT: core.signaling.nat,
-                          peerNAT: connectResult?.deviceNAT ?? .unknown, peerCandidates: connectResult?.deviceCandidates.count ?? 0,
-                          rememberedRelay: traversal?.rememberedRelay ?? false, discovery: discovery, allTriedRefused: refused)
+        return RelayFacts(
+            directDisabled: core.options.directDisabled, localNAT: core.signaling.nat,
+            peerNAT: connectResult?.deviceNAT ?? .unknown, peerCandidates: connectResult?.deviceCandidates.count ?? 0,
+            rememberedRelay: traversal?.rememberedRelay ?? false, discovery: discovery, allTriedRefused: refused)
     }
 
     private var totals: RateMeter.Totals {
         let stats = current?.connection.stats
-        return meter.totals(current: .init(received: stats?.streamBytesReceived ?? 0, sent: stats?.streamBytesSent ?? 0))
+        return meter.totals(
+            current: .init(received: stats?.streamBytesReceived ?? 0, sent: stats?.streamBytesSent ?? 0))
     }
 
     func sampleRates(now: NIODeadline) {

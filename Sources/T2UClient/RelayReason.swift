@@ -32,19 +32,24 @@ struct RelayFacts: Sendable, Equatable {
         if directDisabled { return "direct disabled by option (relay only)" }
         if peerCandidates == 0 { return "peer has no candidates (the server gave no address of the device)" }
         if let errno = allTriedRefused {
-            return "UDP to peer blocked: this host refused every send to the device's addresses (\(errno): a local firewall or no route)"
+            return
+                "UDP to peer blocked: this host refused every send to the device's addresses (\(errno): a local firewall or no route)"
         }
         if TraversalPlanner.strategies(local: localNAT, peer: peerNAT).contains(.relayOnly) {
-            return "both sides symmetric NAT (ours \(localNAT), the device's \(peerNAT)) and no port mapping: no direct path beyond the LAN"
+            return
+                "both sides symmetric NAT (ours \(localNAT), the device's \(peerNAT)) and no port mapping: no direct path beyond the LAN"
         }
-        if rememberedRelay { return "direct failed with this device a few minutes ago: relay remembered, direct retried later" }
+        if rememberedRelay {
+            return "direct failed with this device a few minutes ago: relay remembered, direct retried later"
+        }
         switch discovery {
         case .notStarted:
             return "direct path search not started yet"
         case .running(let tried):
             return "searching a direct path (\(tried) candidate\(tried == 1 ? "" : "s") tried so far)"
         case .ended(let tried):
-            return "punching timed out after \(tried) candidate\(tried == 1 ? "" : "s") (ours \(localNAT), the device's \(peerNAT)): UDP between the peers is blocked or filtered"
+            return
+                "punching timed out after \(tried) candidate\(tried == 1 ? "" : "s") (ours \(localNAT), the device's \(peerNAT)): UDP between the peers is blocked or filtered"
         }
     }
 }

@@ -27,7 +27,8 @@ public final class T2UClient: Sendable {
     public init(options: T2UClientOptions) throws {
         let logger = Logger(label: "t2u.client")
         guard options.pathPolicy(relay: NetAddress(ipv4: (0, 0, 0, 0), port: 0)) != nil else {
-            throw T2UClientError.invalidArgument("relayDisabled (direct only) excludes directDisabled and relayFirst: choose one")
+            throw T2UClientError.invalidArgument(
+                "relayDisabled (direct only) excludes directDisabled and relayFirst: choose one")
         }
         let servers: [NetAddress]
         do {
@@ -35,7 +36,8 @@ public final class T2UClient: Sendable {
         } catch {
             throw T2UClientError.invalidArgument("server \(options.server): \(error)")
         }
-        let (stream, continuation) = AsyncStream<T2UClientEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.eventBufferLimit))
+        let (stream, continuation) = AsyncStream<T2UClientEvent>.makeStream(
+            bufferingPolicy: .bufferingNewest(Self.eventBufferLimit))
         eventStream = stream
         self.options = options
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -44,7 +46,8 @@ public final class T2UClient: Sendable {
             // Built on its loop, so the core never exists outside it.
             core = try loop.submit {
                 LoopOwned(
-                    try ClientCore(options: options, loop: loop, servers: servers, continuation: continuation, logger: logger),
+                    try ClientCore(
+                        options: options, loop: loop, servers: servers, continuation: continuation, logger: logger),
                     eventLoop: loop)
             }.wait()
             try core.flatSubmit { $0.start() }.wait()
@@ -92,10 +95,13 @@ public final class T2UClient: Sendable {
                 switch result {
                 case .success(let info):
                     var keyChange: DeviceKeyChange?
-                    if info.online, case .changed(let change) = core.checkDeviceKey(info.publicKey, for: uuid) { keyChange = change }
-                    promise.succeed(DeviceInfo(
-                        online: info.online, extra: String(decoding: info.extra, as: UTF8.self),
-                        publicIP: info.online ? (info.publicAddress?.hostString ?? "") : "", keyChange: keyChange))
+                    if info.online, case .changed(let change) = core.checkDeviceKey(info.publicKey, for: uuid) {
+                        keyChange = change
+                    }
+                    promise.succeed(
+                        DeviceInfo(
+                            online: info.online, extra: String(decoding: info.extra, as: UTF8.self),
+                            publicIP: info.online ? (info.publicAddress?.hostString ?? "") : "", keyChange: keyChange))
                 case .failure(let failure):
                     promise.fail(T2UClientError.queryFailed("\(failure)"))
                 }
@@ -149,16 +155,19 @@ public final class T2UClient: Sendable {
     /// LAN discovery: devices that answered within `timeout`.
     public func search(timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
         guard !isShutDown else { throw .shutDown }
-        return try await Self.search(address: options.discoveryAddress, ipv6Group: options.discoveryAddressIPv6,
-                                     port: options.discoveryPort, timeout: timeout)
+        return try await Self.search(
+            address: options.discoveryAddress, ipv6Group: options.discoveryAddressIPv6,
+            port: options.discoveryPort, timeout: timeout)
     }
 
     /// LAN discovery without an SDK instance: it needs no server (`t2u_search` before
     /// `t2u_init`). The probe goes to `address:port` (the discovery group by default) and, when
     /// given, to the IPv6 group on every IPv6 interface; a device answering on both is listed
     /// once, with its IPv4 address.
-    public static func search(address: String, ipv6Group: String? = nil, port: UInt16,
-                              timeout: Nanos) async throws(T2UClientError) -> [DiscoveredDevice] {
+    public static func search(
+        address: String, ipv6Group: String? = nil, port: UInt16,
+        timeout: Nanos
+    ) async throws(T2UClientError) -> [DiscoveredDevice] {
         do {
             return try await LANSearch.run(
                 on: MultiThreadedEventLoopGroup.singleton.next(), addresses: [address] + (ipv6Group.map { [$0] } ?? []),

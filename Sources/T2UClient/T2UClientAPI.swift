@@ -33,7 +33,9 @@ public struct T2UClientOptions: Sendable {
     public var relayedLinkRetryMax: Nanos = .seconds(300)
     /// No effect: the initiation rides the relay from the first flight (the first answer wins;
     /// direct paths are probed once the link is up). Kept so existing code still compiles.
-    @available(*, deprecated, message: "the handshake goes through the relay from the first flight; remove this setting")
+    @available(
+        *, deprecated, message: "the handshake goes through the relay from the first flight; remove this setting"
+    )
     public var relayDeadline: Nanos = .milliseconds(50)
     /// LAN discovery: where `search` sends its probe and how long it listens.
     public var discoveryAddress: String = DiscoveryGroups.ipv4
@@ -116,7 +118,10 @@ public struct PortMappingRequest: Sendable, Equatable {
     public var localPort: UInt16 = 0
     /// Device password (nil: none).
     public var password: String?
-    public init(uuid: String, remoteHost: String = "127.0.0.1", remotePort: UInt16, localPort: UInt16 = 0, password: String? = nil) {
+    public init(
+        uuid: String, remoteHost: String = "127.0.0.1", remotePort: UInt16, localPort: UInt16 = 0,
+        password: String? = nil
+    ) {
         self.uuid = uuid
         self.remoteHost = remoteHost
         self.remotePort = remotePort
@@ -154,8 +159,10 @@ public struct PathInfo: Sendable, Equatable {
     /// Why the link is relayed, in words ("both sides symmetric NAT ...", "punching timed out
     /// after 4 candidates ..."); nil when it is not relayed. Not in the C ABI's `T2uNetStat`.
     public var relayReason: String?
-    public init(peerIP: String, peerPort: Int, relayed: Bool, lan: Bool, lossRate: Float, bandwidthKBps: Int, rttMillis: Double,
-                relayReason: String? = nil) {
+    public init(
+        peerIP: String, peerPort: Int, relayed: Bool, lan: Bool, lossRate: Float, bandwidthKBps: Int, rttMillis: Double,
+        relayReason: String? = nil
+    ) {
         self.peerIP = peerIP
         self.peerPort = peerPort
         self.relayed = relayed

@@ -27,8 +27,10 @@ public struct DelayLine: Sendable {
         public var queueLimit: Int
         public var seed: UInt64
 
-        public init(delayNanos: Int64 = 0, jitterNanos: Int64 = 0, lossPPM: Int = 0, rateBitsPerSecond: Int64 = 0,
-                    burstBytes: Int = 16 * 1024, queueLimit: Int = 1000, seed: UInt64 = 1) {
+        public init(
+            delayNanos: Int64 = 0, jitterNanos: Int64 = 0, lossPPM: Int = 0, rateBitsPerSecond: Int64 = 0,
+            burstBytes: Int = 16 * 1024, queueLimit: Int = 1000, seed: UInt64 = 1
+        ) {
             self.delayNanos = delayNanos
             self.jitterNanos = jitterNanos
             self.lossPPM = lossPPM

@@ -24,18 +24,21 @@ public enum LineUnits {
 
     /// Nanoseconds from "20ms", "1.5ms", "250us", "2s", "0".
     public static func duration(_ text: Substring) throws -> Int64 {
-        try scaled(text, units: ["ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9], limit: 60e9,
-                   what: "a duration is a number with ns, us, ms or s (e.g. 20ms), at most 60 s")
+        try scaled(
+            text, units: ["ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9], limit: 60e9,
+            what: "a duration is a number with ns, us, ms or s (e.g. 20ms), at most 60 s")
     }
 
     /// Bits per second from "50mbit", "1gbit", "800kbit", "1000000bit", or 0 (unlimited).
     public static func rate(_ text: Substring) throws -> Int64 {
-        try scaled(text.lowercased()[...], units: ["bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9], limit: 100e9,
-                   what: "a rate is a number with bit, kbit, mbit or gbit (e.g. 50mbit), at most 100gbit, or 0 for none")
+        try scaled(
+            text.lowercased()[...], units: ["bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9], limit: 100e9,
+            what: "a rate is a number with bit, kbit, mbit or gbit (e.g. 50mbit), at most 100gbit, or 0 for none")
     }
 
     /// A number times its unit's scale; a bare 0 needs no unit.
-    private static func scaled(_ text: Substring, units: [String: Double], limit: Double, what: String) throws -> Int64 {
+    private static func scaled(_ text: Substring, units: [String: Double], limit: Double, what: String) throws -> Int64
+    {
         let digits = text.prefix { $0.isNumber || $0 == "." }
         let unit = String(text.dropFirst(digits.count))
         guard let value = Double(digits) else { throw Invalid(description: "'\(text)': \(what)") }
@@ -58,7 +61,10 @@ public enum LineUnits {
     public static func count(_ text: Substring) throws -> Int {
         var body = text
         var scale = 1
-        if body.hasSuffix("k") || body.hasSuffix("K") { body = body.dropLast(); scale = 1024 }
+        if body.hasSuffix("k") || body.hasSuffix("K") {
+            body = body.dropLast()
+            scale = 1024
+        }
         guard let value = Int(body), value >= 0, value <= 1 << 30 else {
             throw Invalid(description: "'\(text)': expected a whole number 0...2^30 (k = 1024)")
         }

@@ -84,8 +84,9 @@ public final class DeviceAgent: Sendable {
         let server = servers[0]
         let entropy = SystemEntropy()
         let endpoint = TransportEndpoint(
-            options: .init(config: options.transport, identity: identity, acceptIncoming: true,
-                           password: options.password.map { Array($0.utf8) }),
+            options: .init(
+                config: options.transport, identity: identity, acceptIncoming: true,
+                password: options.password.map { Array($0.utf8) }),
             entropy: entropy)
         let driver = EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger)
         driver.sendFaultInjector = options.sendFaultInjector
@@ -95,8 +96,9 @@ public final class DeviceAgent: Sendable {
         udp.port = Int(options.udpPort)
         let bound = try await owned.flatSubmit { [udp] in $0.start(udp: udp) }.get()
         if bound.protocol == .inet, servers.contains(where: \.isIPv6) {
-            logger.warning("this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed cannot be reached",
-                           metadata: ["servers": "\(servers.filter(\.isIPv6).map(\.description).joined(separator: ","))"])
+            logger.warning(
+                "this host has no IPv6 (the agent's socket is IPv4 only): the IPv6 servers listed cannot be reached",
+                metadata: ["servers": "\(servers.filter(\.isIPv6).map(\.description).joined(separator: ","))"])
         }
         let subnets: @Sendable () -> [LocalSubnet]
         if let fixed = options.localSubnets {
@@ -111,7 +113,8 @@ public final class DeviceAgent: Sendable {
                 role: .device, uuid: options.uuid, identity: identity, extra: Array(options.extra.utf8),
                 candidates: LocalAddresses.candidates(port: port, server: server),
                 serverPublicKey: serverPublicKey, server: server,
-                observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil)
+                observationServer: server.port < UInt16.max ? NetAddress(host: server.host, port: server.port + 1) : nil
+            )
             config.certificate = options.certificate
             config.rotatingFrom = options.rotatingFrom
             config.fallbackServers = Array(servers.dropFirst())
@@ -134,14 +137,18 @@ public final class DeviceAgent: Sendable {
             running = device
             if let group = options.discoveryAddress {
                 let discovery = try await DiscoveryResponder.start(
-                    group: loop, port: options.discoveryPort, multicastGroup: group, ipv6Group: options.discoveryAddressIPv6,
+                    group: loop, port: options.discoveryPort, multicastGroup: group,
+                    ipv6Group: options.discoveryAddressIPv6,
                     uuid: options.uuid, agentPort: port, subnets: subnets, logger: logger)
                 try await runtime.submit { $0.discovery = discovery }.get()
             }
-            logger.info("device agent started", metadata: [
-                "uuid": "\(options.uuid)", "udp": "\(bound)", "servers": "\(servers.map(\.description).joined(separator: ","))",
-                "publicKey": "\(Hex.encode(identity.publicKey))",
-            ])
+            logger.info(
+                "device agent started",
+                metadata: [
+                    "uuid": "\(options.uuid)", "udp": "\(bound)",
+                    "servers": "\(servers.map(\.description).joined(separator: ","))",
+                    "publicKey": "\(Hex.encode(identity.publicKey))",
+                ])
             return device
         } catch {
             let discovery = (try? await running?.onLoop { $0.discovery }) ?? []
@@ -203,7 +210,11 @@ public final class DeviceAgent: Sendable {
 
 /// Start/stop bookkeeping, so concurrent calls see one consistent state.
 private actor Lifecycle {
-    enum State { case idle, starting, running(RunningDevice), stopped }
+    enum State {
+        case idle, starting
+        case running(RunningDevice)
+        case stopped
+    }
     private var state = State.idle
 
     var running: RunningDevice? {

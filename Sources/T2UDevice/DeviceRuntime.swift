@@ -55,7 +55,9 @@ final class DeviceRuntime {
     /// names answers it once (`DeviceTraversal.answer`), since our own punch toward that port
     /// may have left before the client's mapping existed.
     private func punched(_ datagram: ByteBuffer, from address: NetAddress, socket: Int) {
-        guard case (true, let sessionID?) = TraversalPunch.parse(datagram), let traversal = traversals[sessionID] else { return }
+        guard case (true, let sessionID?) = TraversalPunch.parse(datagram), let traversal = traversals[sessionID] else {
+            return
+        }
         traversal.answer(address, socket: socket)
     }
 
@@ -99,7 +101,9 @@ final class DeviceRuntime {
                 logger.info("registered with the server")
                 onRegistered?()
             case .keyRejected:
-                logger.error("the server's key is not the svrkey we were given (or it could not read our registration); check the key argument against `t2u-server --print-public-key`")
+                logger.error(
+                    "the server's key is not the svrkey we were given (or it could not read our registration); check the key argument against `t2u-server --print-public-key`"
+                )
             case .connecting: logger.notice("connecting to the server")
             }
         case .observedAddress(let address):
@@ -107,21 +111,26 @@ final class DeviceRuntime {
         case .natBehavior(let nat):
             logger.info("NAT behaviour", metadata: ["nat": "\(nat)"])
         case .introduced(let intro):
-            logger.info("client introduced", metadata: [
-                "session": "\(intro.sessionID)", "client": "\(intro.clientPublicAddress)", "clientNAT": "\(intro.clientNAT)",
-            ])
+            logger.info(
+                "client introduced",
+                metadata: [
+                    "session": "\(intro.sessionID)", "client": "\(intro.clientPublicAddress)",
+                    "clientNAT": "\(intro.clientNAT)",
+                ])
             startTraversal(intro)
         case .relayUnknown:
             // The signaling client already checks our registration; the client resumes the relay.
             logger.debug("the server lost a relay session (restart?)")
         case .unauthenticatedServer(let key):
-            logger.warning("""
+            logger.warning(
+                """
                 no svrkey given: the server is not authenticated (an active attacker could stand in for it). \
                 Pin it by passing its public key as the key argument
                 """, metadata: ["serverPublicKey": "\(Hex.encode(key))"])
         case .registrationRefused(let code):
             if code == .identityConflict {
-                logger.error("""
+                logger.error(
+                    """
                     the server has UUID \(signaling?.config.uuid ?? "?") bound to another device key: this device cannot register \
                     (restore this device's state file, or ask the operator to release the binding); retrying slowly
                     """)
@@ -149,25 +158,34 @@ final class DeviceRuntime {
         traversals[intro.sessionID] = traversal
         if !traversal.droppedCandidates.isEmpty {
             punchBudget.countDroppedCandidates(traversal.droppedCandidates.count)
-            logger.info("client candidates outside our subnets are not punched", metadata: [
-                "session": "\(intro.sessionID)", "dropped": "\(traversal.droppedCandidates.count)",
-            ])
+            logger.info(
+                "client candidates outside our subnets are not punched",
+                metadata: [
+                    "session": "\(intro.sessionID)", "dropped": "\(traversal.droppedCandidates.count)",
+                ])
         }
         let clientHost = intro.clientPublicAddress.host
         let server = signaling?.config.server
         traversal.reachedDirectly = { [unowned self] in
-            sessions.values.contains { $0.connection.peerAddress.host == clientHost && $0.connection.peerAddress != server }
+            sessions.values.contains {
+                $0.connection.peerAddress.host == clientHost && $0.connection.peerAddress != server
+            }
         }
         if intro.punchDelay > .zero {
-            logger.info("the client sends first this time (its last sessions stayed relayed): punching later", metadata: [
-                "session": "\(intro.sessionID)", "ms": "\(intro.punchDelay.value / 1_000_000)",
-            ])
+            logger.info(
+                "the client sends first this time (its last sessions stayed relayed): punching later",
+                metadata: [
+                    "session": "\(intro.sessionID)", "ms": "\(intro.punchDelay.value / 1_000_000)",
+                ])
         }
         if traversal.strategies.contains(.relayOnly) {
-            logger.info("both NATs allocate ports per destination without a pattern: relay only beyond the LAN",
-                        metadata: ["session": "\(intro.sessionID)"])
+            logger.info(
+                "both NATs allocate ports per destination without a pattern: relay only beyond the LAN",
+                metadata: ["session": "\(intro.sessionID)"])
         } else if traversal.auxiliarySocketsPlanned > 0 {
-            logger.debug("birthday probing", metadata: ["session": "\(intro.sessionID)", "sockets": "\(traversal.auxiliarySocketsPlanned)"])
+            logger.debug(
+                "birthday probing",
+                metadata: ["session": "\(intro.sessionID)", "sockets": "\(traversal.auxiliarySocketsPlanned)"])
         }
         traversal.start { [self] _ in releaseTraversalSockets() }
     }

@@ -36,13 +36,16 @@ final class DeviceTraversal {
     /// Answers per session at most: a birthday search has one hit, a few at most.
     static let maxAnswers = 16
 
-    init(intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet], driver: EndpointDriver,
-         config: TraversalConfig = .init(), admit: @escaping (NetAddress, PunchScope) -> Bool) {
+    init(
+        intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet], driver: EndpointDriver,
+        config: TraversalConfig = .init(), admit: @escaping (NetAddress, PunchScope) -> Bool
+    ) {
         self.sessionID = intro.sessionID
         self.driver = driver
         self.admit = admit
         (planner, scope, droppedCandidates) = TraversalPlanner.device(
-            introduction: intro, localNAT: localNAT, subnets: subnets, entropy: entropy, now: EndpointDriver.now(), config: config)
+            introduction: intro, localNAT: localNAT, subnets: subnets, entropy: entropy, now: EndpointDriver.now(),
+            config: config)
     }
 
     var strategies: [TraversalStrategy] { planner.strategies }
@@ -50,7 +53,9 @@ final class DeviceTraversal {
 
     /// Runs the plan; `windowEnded` is called once when it is over.
     func start(windowEnded: @escaping (DeviceTraversal) -> Void) {
-        driver.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, planner.windowEnd.nanoseconds)))) { [self] in
+        driver.eventLoop.assumeIsolated().scheduleTask(
+            deadline: .uptimeNanoseconds(UInt64(max(0, planner.windowEnd.nanoseconds)))
+        ) { [self] in
             finish()
             windowEnded(self)
         }
@@ -81,7 +86,9 @@ final class DeviceTraversal {
         }
         while let action = planner.poll(now: now) { execute(action) }
         if let next = planner.nextDeadline() {
-            timer = driver.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))) { [self] in run() }
+            timer = driver.eventLoop.assumeIsolated().scheduleTask(
+                deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))
+            ) { [self] in run() }
         }
     }
 
@@ -93,7 +100,8 @@ final class DeviceTraversal {
     /// window lasts.
     func answer(_ address: NetAddress, socket: Int) {
         guard !finished, answered.count < Self.maxAnswers, scope.allows(address), answered.insert(address).inserted,
-              admit(address, scope) else { return }
+            admit(address, scope)
+        else { return }
         var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
         TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
         driver.send(datagram, to: address, socket: socket)

@@ -25,35 +25,49 @@ enum DiscoveryResponder {
     /// Binds and joins; failing to join a group is logged, not fatal (unicast still works), and
     /// so is a host without IPv6 (IPv4 discovery carries on). Returns the bound sockets.
     static func start(
-        group: EventLoopGroup, port: UInt16, multicastGroup: String?, ipv6Group: String?, uuid: String, agentPort: UInt16,
+        group: EventLoopGroup, port: UInt16, multicastGroup: String?, ipv6Group: String?, uuid: String,
+        agentPort: UInt16,
         subnets: @escaping @Sendable () -> [LocalSubnet], logger: Logger
     ) async throws -> [Channel] {
-        let v4 = try await bind(group: group, host: "0.0.0.0", port: port, uuid: uuid, agentPort: agentPort, subnets: subnets, logger: logger)
+        let v4 = try await bind(
+            group: group, host: "0.0.0.0", port: port, uuid: uuid, agentPort: agentPort, subnets: subnets,
+            logger: logger)
         if let multicastGroup {
-            await join(channel: v4, group: multicastGroup, port: port, interfaces: LocalAddresses.ipv4Interfaces(), logger: logger)
+            await join(
+                channel: v4, group: multicastGroup, port: port, interfaces: LocalAddresses.ipv4Interfaces(),
+                logger: logger)
         }
         guard let ipv6Group else { return [v4] }
         do {
-            let v6 = try await bind(group: group, host: "::", port: port, uuid: uuid, agentPort: agentPort, subnets: subnets, logger: logger)
+            let v6 = try await bind(
+                group: group, host: "::", port: port, uuid: uuid, agentPort: agentPort, subnets: subnets, logger: logger
+            )
             // One join per interface, however many IPv6 addresses it has.
-            await join(channel: v6, group: ipv6Group, port: port, interfaces: LocalAddresses.ipv6MulticastLinks(), logger: logger)
+            await join(
+                channel: v6, group: ipv6Group, port: port, interfaces: LocalAddresses.ipv6MulticastLinks(),
+                logger: logger)
             return [v4, v6]
         } catch {
-            logger.info("discovery: no IPv6 socket (IPv4 discovery only)", metadata: ["port": "\(port)", "error": "\(error)"])
+            logger.info(
+                "discovery: no IPv6 socket (IPv4 discovery only)", metadata: ["port": "\(port)", "error": "\(error)"])
             return [v4]
         }
     }
 
-    private static func bind(group: EventLoopGroup, host: String, port: UInt16, uuid: String, agentPort: UInt16,
-                             subnets: @escaping @Sendable () -> [LocalSubnet], logger: Logger) async throws -> Channel {
+    private static func bind(
+        group: EventLoopGroup, host: String, port: UInt16, uuid: String, agentPort: UInt16,
+        subnets: @escaping @Sendable () -> [LocalSubnet], logger: Logger
+    ) async throws -> Channel {
         var bootstrap = DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
             .channelOption(.receivePacketInfo, value: true)
         if host == "::" {
-            bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+            bootstrap = bootstrap.channelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
-        return try await bootstrap
+        return
+            try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -63,10 +77,13 @@ enum DiscoveryResponder {
             .bind(host: host, port: Int(port)).get()
     }
 
-    private static func join(channel: Channel, group: String, port: UInt16, interfaces: [LocalAddresses.Interface],
-                             logger: Logger) async {
+    private static func join(
+        channel: Channel, group: String, port: UInt16, interfaces: [LocalAddresses.Interface],
+        logger: Logger
+    ) async {
         guard let multicast = channel as? MulticastChannel,
-              let groupAddress = try? SocketAddress(ipAddress: group, port: Int(port)) else {
+            let groupAddress = try? SocketAddress(ipAddress: group, port: Int(port))
+        else {
             logger.warning("discovery: cannot join multicast group", metadata: ["group": "\(group)"])
             return
         }
@@ -76,13 +93,15 @@ enum DiscoveryResponder {
                 try await multicast.joinGroup(groupAddress, device: interface.device).get()
                 joined += 1
             } catch {
-                logger.info("discovery: cannot join multicast group on interface",
-                            metadata: ["group": "\(group)", "interface": "\(interface.device.name)", "error": "\(error)"])
+                logger.info(
+                    "discovery: cannot join multicast group on interface",
+                    metadata: ["group": "\(group)", "interface": "\(interface.device.name)", "error": "\(error)"])
             }
         }
         if joined == 0 {
-            logger.warning("discovery: multicast group not joined on any interface; answering unicast only",
-                           metadata: ["group": "\(group)"])
+            logger.warning(
+                "discovery: multicast group not joined on any interface; answering unicast only",
+                metadata: ["group": "\(group)"])
         }
     }
 }
@@ -119,11 +138,15 @@ final class DiscoveryHandler: ChannelInboundHandler {
             subnetsReadAt = now
         }
         let packetInfo = envelope.metadata?.packetInfo
-        switch gate.handle(envelope.data, from: source, subnets: subnets, replyAddress: {
-            NetAddress(host: Self.localHost(for: packetInfo), port: agentPort)
-        }, now: now) {
+        switch gate.handle(
+            envelope.data, from: source, subnets: subnets,
+            replyAddress: {
+                NetAddress(host: Self.localHost(for: packetInfo), port: agentPort)
+            }, now: now)
+        {
         case .reply(let reply):
-            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
         case .drop(let refusal):
             logger.trace("discovery: dropped", metadata: ["source": "\(source)", "reason": "\(refusal)"])
         }
@@ -139,12 +162,14 @@ final class DiscoveryHandler: ChannelInboundHandler {
     /// reply's source instead), else the first LAN address.
     static func localHost(for info: NIOPacketInfo?) -> NetAddress.Host {
         if let info, let destination = NetAddress(info.destinationAddress),
-           !LocalAddresses.isUnspecifiedOrMulticast(destination.host), destination.ipv6Class != .linkLocal {
+            !LocalAddresses.isUnspecifiedOrMulticast(destination.host), destination.ipv6Class != .linkLocal
+        {
             return destination.host
         }
         if let info, NetAddress(info.destinationAddress)?.ipv6Class != nil {
-            return replyHostIPv6(interfaceIndex: info.interfaceIndex,
-                                 addresses: LocalAddresses.ipv6Interfaces().map { ($0.address, $0.index) })
+            return replyHostIPv6(
+                interfaceIndex: info.interfaceIndex,
+                addresses: LocalAddresses.ipv6Interfaces().map { ($0.address, $0.index) })
         }
         let interfaces = LocalAddresses.ipv4Interfaces()
         if let info, let match = interfaces.first(where: { $0.index == info.interfaceIndex }) {
@@ -158,7 +183,8 @@ final class DiscoveryHandler: ChannelInboundHandler {
 
     /// A global address of the interface, else a unique-local one, else unspecified (a
     /// link-local address means nothing without its scope, which the client knows better).
-    static func replyHostIPv6(interfaceIndex: Int, addresses: [(host: NetAddress.Host, index: Int)]) -> NetAddress.Host {
+    static func replyHostIPv6(interfaceIndex: Int, addresses: [(host: NetAddress.Host, index: Int)]) -> NetAddress.Host
+    {
         let mine = addresses.filter { $0.index == interfaceIndex }.map { NetAddress(host: $0.host, port: 0) }
         let best = mine.first { $0.ipv6Class == .global } ?? mine.first { $0.ipv6Class == .uniqueLocal }
         return best?.host ?? .v6(0, 0)

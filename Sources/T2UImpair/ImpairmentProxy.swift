@@ -220,7 +220,8 @@ final class ProxyCore {
         }
         let bound = NIOLoopBound((core: self, client: client), eventLoop: loop)
         Self.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { channel in
-            try channel.pipeline.syncOperations.addHandler(UpstreamSideHandler(core: bound.value.core, client: bound.value.client))
+            try channel.pipeline.syncOperations.addHandler(
+                UpstreamSideHandler(core: bound.value.core, client: bound.value.client))
         }
         .bind(to: bindAddress)
         .assumeIsolated()
@@ -235,7 +236,8 @@ final class ProxyCore {
                 for data in client.backlog { write(data, to: upstream, on: channel) }
                 client.backlog.removeAll()
             case .failure(let error):
-                logger.error("cannot open upstream socket for client", metadata: ["client": "\(address)", "error": "\(error)"])
+                logger.error(
+                    "cannot open upstream socket for client", metadata: ["client": "\(address)", "error": "\(error)"])
             }
         }
         return client

@@ -19,7 +19,8 @@ extension NetAddress {
     public init?(_ address: SocketAddress) {
         switch address {
         case .v4(let v4):
-            self.init(host: .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
+            self.init(
+                host: .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
         case .v6(let v6):
             var bytes = v6.address.sin6_addr
             let (hi, lo) = withUnsafeBytes(of: &bytes) { raw -> (UInt64, UInt64) in

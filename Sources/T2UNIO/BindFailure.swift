@@ -39,9 +39,11 @@ public struct BindFailure: Error, CustomStringConvertible {
         let place = "\(transport) port \(port) on \(host)"
         switch errno {
         case EADDRINUSE:
-            return "\(place) is in use by another process: stop that process or choose another \(option) (0 picks a free port)"
+            return
+                "\(place) is in use by another process: stop that process or choose another \(option) (0 picks a free port)"
         case EACCES:
-            return "\(place): permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE): choose another \(option)"
+            return
+                "\(place): permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE): choose another \(option)"
         case EADDRNOTAVAIL:
             return "\(place): \(host) is not an address of this host: check --bind"
         default:

@@ -26,7 +26,9 @@ public enum CommandLineSecret {
             }
             return (text, .file(file))
         }
-        if let value = environment(environmentVariable), !value.isEmpty { return (value, .environment(environmentVariable)) }
+        if let value = environment(environmentVariable), !value.isEmpty {
+            return (value, .environment(environmentVariable))
+        }
         return nil
     }
 

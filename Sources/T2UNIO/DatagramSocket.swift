@@ -45,7 +45,10 @@ enum DatagramSocket {
             }
             if host == dualStackHost {
                 var zero: CInt = 0
-                guard setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
+                guard
+                    setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<CInt>.size))
+                        == 0
+                else {
                     throw IOError(errnoCode: errno, reason: "setsockopt(IPV6_V6ONLY=0)")
                 }
             }
@@ -72,10 +75,13 @@ enum DatagramSocket {
     }
 
     /// One `sendmsg` of `bytes` to `address`; with `segmentSize`, a UDP_SEGMENT (GSO) run.
-    static func send(_ bytes: ByteBuffer, to address: SocketAddress, segmentSize: Int?, on descriptor: CInt) -> SendOutcome {
+    static func send(
+        _ bytes: ByteBuffer, to address: SocketAddress, segmentSize: Int?, on descriptor: CInt
+    ) -> SendOutcome {
         bytes.withUnsafeReadableBytes { payload in
             address.withSockAddr { name, nameLength in
-                var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
+                var iov = iovec(
+                    iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
                 return withUnsafeMutablePointer(to: &iov) { iovPointer in
                     var message = msghdr()
                     message.msg_name = UnsafeMutableRawPointer(mutating: name)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
+import T2UCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import T2UCore
 
 /// The IPv4 default gateway of this host, from Linux's /proc/net/route (elsewhere: none, so
 /// PCP and NAT-PMP are skipped and UPnP still searches).
@@ -35,9 +36,12 @@ public enum DefaultGateway {
         var best: (metric: Int, gateway: UInt32)?
         for line in text.split(separator: "\n").dropFirst().prefix(1024) {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let gateway = UInt32(fields[2], radix: 16),
-                  let flags = UInt32(fields[3], radix: 16), let metric = Int(fields[6]), let mask = UInt32(fields[7], radix: 16),
-                  destination == 0, mask == 0, flags & 0x3 == 0x3, gateway != 0 else { continue }
+            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16),
+                let gateway = UInt32(fields[2], radix: 16),
+                let flags = UInt32(fields[3], radix: 16), let metric = Int(fields[6]),
+                let mask = UInt32(fields[7], radix: 16),
+                destination == 0, mask == 0, flags & 0x3 == 0x3, gateway != 0
+            else { continue }
             if best == nil || metric < best!.metric { best = (metric, gateway.byteSwapped) }
         }
         return best.map { .v4($0.gateway) }

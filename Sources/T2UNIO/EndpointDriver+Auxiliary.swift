@@ -56,21 +56,23 @@ extension EndpointDriver {
             let socket = AuxiliarySocket(index: nextAuxiliaryIndex, driver: self)
             nextAuxiliaryIndex += 1
             auxiliary[socket.index] = socket
-            let bound = UDPEndpoint.bind(on: eventLoop, configuration: Self.auxiliaryConfiguration(host: mainHost), sink: socket)
-                .assumeIsolated()
-                .map { udp -> Int? in
-                    if socket.discarded {
-                        _ = udp.close()
-                        return nil
-                    }
-                    socket.udp = udp
-                    udp.sendFaultInjector = self.sendFaultInjector
-                    return socket.index
-                }
-                .recover { _ in
-                    self.auxiliary[socket.index] = nil
+            let bound = UDPEndpoint.bind(
+                on: eventLoop, configuration: Self.auxiliaryConfiguration(host: mainHost), sink: socket
+            )
+            .assumeIsolated()
+            .map { udp -> Int? in
+                if socket.discarded {
+                    _ = udp.close()
                     return nil
                 }
+                socket.udp = udp
+                udp.sendFaultInjector = self.sendFaultInjector
+                return socket.index
+            }
+            .recover { _ in
+                self.auxiliary[socket.index] = nil
+                return nil
+            }
             futures.append(bound.nonisolated())
         }
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.compactMap { $0 } }

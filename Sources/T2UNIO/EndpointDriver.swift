@@ -122,12 +122,15 @@ public final class EndpointDriver: UDPDatagramSink {
     // MARK: connections
 
     /// Starts a handshake to `address` (client side).
-    public func connect(to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?,
-                        pathPolicy: PathPolicy = .any, localConnectionID: ConnectionID? = nil) throws -> Connection {
+    public func connect(
+        to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?,
+        pathPolicy: PathPolicy = .any, localConnectionID: ConnectionID? = nil
+    ) throws -> Connection {
         eventLoop.preconditionInEventLoop()
         guard let peer = NetAddress(address) else { throw ChannelError.badInterfaceAddressFamily }
-        let connection = endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password,
-                                          pathPolicy: pathPolicy, localConnectionID: localConnectionID, now: Self.now())
+        let connection = endpoint.connect(
+            to: peer, remoteStaticKey: remoteStaticKey, password: password,
+            pathPolicy: pathPolicy, localConnectionID: localConnectionID, now: Self.now())
         requestStep()
         return connection
     }
@@ -145,7 +148,8 @@ public final class EndpointDriver: UDPDatagramSink {
     public func attachServerStream(_ options: ServerStreamOptions) throws {
         eventLoop.preconditionInEventLoop()
         guard let signaling else { preconditionFailure("attachServerStream needs the signaling client attached first") }
-        let stream = try ServerStream(options: options, server: signaling.config.server, eventLoop: eventLoop, logger: logger)
+        let stream = try ServerStream(
+            options: options, server: signaling.config.server, eventLoop: eventLoop, logger: logger)
         stream.onDatagram = { [unowned self] datagram, server in self.deliver(datagram, from: server) }
         stream.onChange = { [unowned self] in self.requestStep() }
         stream.onProbe = { [unowned self] server in self.probeServerOverUDP(server) }
@@ -305,7 +309,9 @@ public final class EndpointDriver: UDPDatagramSink {
         if let signaling {
             while sent < Self.maxDatagramsPerDrain, let destination = signaling.pollTransmit(now: now, into: &scratch) {
                 sent += 1
-                if divertedToServerStream(scratch, to: destination, awaitsAnswer: signaling.lastTransmitAwaitsAnswer, now: now) {
+                if divertedToServerStream(
+                    scratch, to: destination, awaitsAnswer: signaling.lastTransmitAwaitsAnswer, now: now)
+                {
                     continue
                 }
                 udp.enqueue(scratch, to: destination)
@@ -339,7 +345,9 @@ public final class EndpointDriver: UDPDatagramSink {
     /// otherwise they go over UDP, and a request the server answers starts the silence that
     /// opens the stream. (One-way datagrams did too: a path report or a relayed ACK, never
     /// answered, opened the fallback 1.5 s later on a healthy path.)
-    private func divertedToServerStream(_ datagram: ByteBuffer, to destination: NetAddress, awaitsAnswer: Bool, now: Instant) -> Bool {
+    private func divertedToServerStream(
+        _ datagram: ByteBuffer, to destination: NetAddress, awaitsAnswer: Bool, now: Instant
+    ) -> Bool {
         guard let serverStream, destination == serverStream.server else { return false }
         if serverStream.send(datagram) { return true }
         if awaitsAnswer { serverStream.sentOverUDP(now: now) }

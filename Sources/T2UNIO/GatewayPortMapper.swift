@@ -40,7 +40,9 @@ public final class GatewayPortMapper: Sendable {
         }
     }
 
-    private init(eventLoop: EventLoop, channel: Channel, descriptor: CInt, state: NIOLoopBoundBox<State>, logger: Logger) {
+    private init(
+        eventLoop: EventLoop, channel: Channel, descriptor: CInt, state: NIOLoopBoundBox<State>, logger: Logger
+    ) {
         self.eventLoop = eventLoop
         self.channel = channel
         self.descriptor = descriptor
@@ -50,17 +52,25 @@ public final class GatewayPortMapper: Sendable {
 
     /// Starts mapping `internalPort`. `onChange` runs on `eventLoop` with each new external
     /// address (nil: the mapping is gone). Fails only when no local socket can be opened.
-    public static func start(internalPort: UInt16, on eventLoop: EventLoop, logger: Logger,
-                             config: GatewayMapperConfig = .init(),
-                             onChange: @escaping @Sendable (GatewayMapping?) -> Void) -> EventLoopFuture<GatewayPortMapper> {
+    public static func start(
+        internalPort: UInt16, on eventLoop: EventLoop, logger: Logger,
+        config: GatewayMapperConfig = .init(),
+        onChange: @escaping @Sendable (GatewayMapping?) -> Void
+    ) -> EventLoopFuture<GatewayPortMapper> {
         let gateway = DefaultGateway.ipv4()
         // Our address on the gateway's LAN: the interface whose subnet holds the gateway, or
         // the first non-loopback IPv4 address when there is no gateway (UPnP only).
         let subnets = LocalAddresses.subnets()
         var client: UInt32?
-        if let gateway, let subnet = subnets.first(where: { $0.contains(gateway) }), case .v4(let v) = subnet.host { client = v }
-        if client == nil, let first = LocalAddresses.ipv4Interfaces().first(where: { !LocalAddresses.isLoopback($0.address) }),
-           case .v4(let v) = first.address { client = v }
+        if let gateway, let subnet = subnets.first(where: { $0.contains(gateway) }), case .v4(let v) = subnet.host {
+            client = v
+        }
+        if client == nil,
+            let first = LocalAddresses.ipv4Interfaces().first(where: { !LocalAddresses.isLoopback($0.address) }),
+            case .v4(let v) = first.address
+        {
+            client = v
+        }
         guard let client else {
             return eventLoop.makeFailedFuture(GatewayHTTPFailure("no IPv4 address on this host: no port mapping"))
         }
@@ -77,15 +87,20 @@ public final class GatewayPortMapper: Sendable {
             }
             .withBoundSocket(descriptor)
             .flatMapThrowing { channel in
-                let mapper = GatewayMapper(internalPort: internalPort, client: client, gateway: gatewayAddress,
-                                           entropy: SystemEntropy(), config: config)
+                let mapper = GatewayMapper(
+                    internalPort: internalPort, client: client, gateway: gatewayAddress,
+                    entropy: SystemEntropy(), config: config)
                 let state = NIOLoopBoundBox(State(mapper: mapper, onChange: onChange), eventLoop: eventLoop)
-                let shell = GatewayPortMapper(eventLoop: eventLoop, channel: channel, descriptor: descriptor, state: state, logger: logger)
+                let shell = GatewayPortMapper(
+                    eventLoop: eventLoop, channel: channel, descriptor: descriptor, state: state, logger: logger)
                 try channel.pipeline.syncOperations.handler(type: Receiver.self).shell = shell
-                logger.debug("port mapping started", metadata: [
-                    "port": "\(internalPort)", "gateway": "\(gateway.map { NetAddress(host: $0, port: 0).hostString } ?? "none")",
-                    "client": "\(NetAddress(host: .v4(client), port: 0).hostString)",
-                ])
+                logger.debug(
+                    "port mapping started",
+                    metadata: [
+                        "port": "\(internalPort)",
+                        "gateway": "\(gateway.map { NetAddress(host: $0, port: 0).hostString } ?? "none")",
+                        "client": "\(NetAddress(host: .v4(client), port: 0).hostString)",
+                    ])
                 shell.carryOut(state.value.mapper.start(now: EndpointDriver.now()))
                 return shell
             }
@@ -136,17 +151,21 @@ public final class GatewayPortMapper: Sendable {
                     carryOut(state.value.mapper.receiveHTTP(id: id, mapped, now: EndpointDriver.now()))
                 }
             case .mapped(let mapping):
-                logger.info("port mapping granted", metadata: [
-                    "protocol": "\(mapping.via.rawValue)", "external": "\(mapping.external)",
-                    "lifetime": "\(mapping.lifetimeSeconds == 0 ? "permanent" : "\(mapping.lifetimeSeconds) s")",
-                ])
+                logger.info(
+                    "port mapping granted",
+                    metadata: [
+                        "protocol": "\(mapping.via.rawValue)", "external": "\(mapping.external)",
+                        "lifetime": "\(mapping.lifetimeSeconds == 0 ? "permanent" : "\(mapping.lifetimeSeconds) s")",
+                    ])
                 box.onChange(mapping)
             case .unmapped(let why):
                 logger.info("port mapping lost", metadata: ["reason": "\(why)"])
                 box.onChange(nil)
             case .unavailable(let why):
-                logger.log(level: box.unavailableLogged ? .debug : .info, "no port mapping: no gateway protocol granted one; retrying later",
-                           metadata: ["reason": "\(why)"])
+                logger.log(
+                    level: box.unavailableLogged ? .debug : .info,
+                    "no port mapping: no gateway protocol granted one; retrying later",
+                    metadata: ["reason": "\(why)"])
                 box.unavailableLogged = true
             }
         }
@@ -167,7 +186,8 @@ public final class GatewayPortMapper: Sendable {
 
     private func send(_ bytes: [UInt8], to destination: NetAddress) {
         guard channel.isActive else { return }
-        let outcome = DatagramSocket.send(ByteBuffer(bytes: bytes), to: SocketAddress(destination), segmentSize: nil, on: descriptor)
+        let outcome = DatagramSocket.send(
+            ByteBuffer(bytes: bytes), to: SocketAddress(destination), segmentSize: nil, on: descriptor)
         if case .failed(let code) = outcome {
             logger.debug("port mapping datagram not sent", metadata: ["to": "\(destination)", "errno": "\(code)"])
         }
@@ -195,7 +215,8 @@ public final class GatewayPortMapper: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
             guard let shell, let source = NetAddress(envelope.remoteAddress),
-                  envelope.data.readableBytes <= Swift.max(PCPMessage.maxLength, SSDPMessage.maxLength) else { return }
+                envelope.data.readableBytes <= Swift.max(PCPMessage.maxLength, SSDPMessage.maxLength)
+            else { return }
             shell.received(Array(envelope.data.readableBytesView), from: source)
         }
 

@@ -9,14 +9,17 @@ import T2UCore
 /// `Connection: close`), read until the IGD closes. Bounded in size (`HTTPResponse.maxLength`)
 /// and time (connect plus the whole exchange); every failure is this exchange's alone.
 public enum IGDHTTPClient {
-    public static func exchange(to address: NetAddress, request: [UInt8], on loop: EventLoop,
-                                timeout: TimeAmount = .seconds(5)) -> EventLoopFuture<[UInt8]> {
+    public static func exchange(
+        to address: NetAddress, request: [UInt8], on loop: EventLoop,
+        timeout: TimeAmount = .seconds(5)
+    ) -> EventLoopFuture<[UInt8]> {
         let promise = loop.makePromise(of: [UInt8].self)
         let connected = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: HTTPResponse.maxLength))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ResponseCollector(promise: promise, limit: HTTPResponse.maxLength))
                 }
             }
             .connect(to: SocketAddress(address))
@@ -27,7 +30,9 @@ public enum IGDHTTPClient {
                 buffer.writeBytes(request)
                 channel.writeAndFlush(buffer, promise: nil)
                 let timer = loop.scheduleTask(in: timeout) {
-                    promise.fail(GatewayHTTPFailure("no complete answer from \(address) within \(timeout.nanoseconds / 1_000_000_000) s"))
+                    promise.fail(
+                        GatewayHTTPFailure(
+                            "no complete answer from \(address) within \(timeout.nanoseconds / 1_000_000_000) s"))
                     channel.close(promise: nil)
                 }
                 promise.futureResult.whenComplete { _ in

@@ -45,7 +45,8 @@ public struct JSONLogHandler: LogHandler {
         line += ",\"message\":" + Self.quoted(event.message.description)
         if !merged.isEmpty {
             line += ",\"metadata\":{"
-            line += merged.sorted { $0.key < $1.key }.map { Self.quoted($0.key) + ":" + Self.quoted("\($0.value)") }.joined(separator: ",")
+            line += merged.sorted { $0.key < $1.key }.map { Self.quoted($0.key) + ":" + Self.quoted("\($0.value)") }
+                .joined(separator: ",")
             line += "}"
         }
         sink(line + "}\n")

@@ -42,7 +42,9 @@ public enum KeyFile {
 
     /// Loads the key at `path`, or creates the file with a fresh key from `entropy`.
     /// `what` names the file in errors ("state file", "server key file").
-    public static func loadOrCreate(path: String, what: String, entropy: EntropySource) throws(KeyFileError) -> StaticIdentity {
+    public static func loadOrCreate(
+        path: String, what: String, entropy: EntropySource
+    ) throws(KeyFileError) -> StaticIdentity {
         if let contents = try readPrivate(path: path, what: what, missingIsNil: true) {
             return try identity(parse(contents, path: path, what: what), path: path, what: what)
         }
@@ -60,18 +62,23 @@ public enum KeyFile {
     /// A secret (password, token) from a private file, without a trailing newline.
     public static func readSecret(path: String, what: String) throws(KeyFileError) -> [UInt8] {
         var contents = try readPrivate(path: path, what: what, missingIsNil: false) ?? []
-        while let last = contents.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { contents.removeLast() }
+        while let last = contents.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") {
+            contents.removeLast()
+        }
         guard !contents.isEmpty else { throw .corrupt(path: path, what: what, problem: "empty") }
         return contents
     }
 
     static func parse(_ contents: [UInt8], path: String, what: String) throws(KeyFileError) -> [UInt8] {
         var text = contents[...]
-        while let last = text.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") || last == UInt8(ascii: " ") {
+        while let last = text.last,
+            last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") || last == UInt8(ascii: " ")
+        {
             text = text.dropLast()
         }
         guard text.count == keyLength * 2 else {
-            throw .corrupt(path: path, what: what, problem: "expected \(keyLength * 2) hex digits, found \(text.count) bytes")
+            throw .corrupt(
+                path: path, what: what, problem: "expected \(keyLength * 2) hex digits, found \(text.count) bytes")
         }
         guard let key = Hex.decode(text) else { throw .corrupt(path: path, what: what, problem: "not hexadecimal") }
         return key
@@ -97,9 +104,13 @@ public enum KeyFile {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .io(path: path, what: what, operation: "stat", errno: errno) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .unsafe(path: path, what: what, problem: "not a regular file") }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .unsafe(path: path, what: what, problem: "not a regular file")
+        }
         guard info.st_mode & 0o077 == 0 else {
-            throw .unsafe(path: path, what: what, problem: "mode \(String(info.st_mode & 0o777, radix: 8)) lets other users read it")
+            throw .unsafe(
+                path: path, what: what,
+                problem: "mode \(String(info.st_mode & 0o777, radix: 8)) lets other users read it")
         }
         var buffer = [UInt8](repeating: 0, count: 4096)
         var total = 0

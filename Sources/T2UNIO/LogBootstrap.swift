@@ -9,7 +9,8 @@ public enum LogFormat: String, CaseIterable, Sendable {
     case text
     case json
 
-    public static let help = "Log lines on stderr: text, or json (one JSON object per line: time, level, label, source, message, metadata)."
+    public static let help =
+        "Log lines on stderr: text, or json (one JSON object per line: time, level, label, source, message, metadata)."
 }
 
 public enum LogBootstrap {

@@ -32,7 +32,8 @@ public struct LoopOwned<Value>: Sendable {
     }
 
     /// Runs `body` with the value on its loop and waits for the future it returns.
-    public func flatSubmit<T: Sendable>(_ body: @escaping @Sendable (Value) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+    public func flatSubmit<T: Sendable>(_ body: @escaping @Sendable (Value) -> EventLoopFuture<T>) -> EventLoopFuture<T>
+    {
         let bound = self.bound
         return eventLoop.flatSubmit { body(bound.value) }
     }

@@ -80,7 +80,8 @@ struct SendFailureLog {
     /// What to check, in words, for the usual causes.
     static func hint(_ code: CInt) -> String {
         switch code {
-        case ENETUNREACH, EHOSTUNREACH: "no route to this address from this host (an unreachable peer candidate is normal)"
+        case ENETUNREACH, EHOSTUNREACH:
+            "no route to this address from this host (an unreachable peer candidate is normal)"
         case EPERM, EACCES: "a local firewall rule or a broadcast address refused it"
         case EADDRNOTAVAIL: "the local address is gone (an interface went down or changed)"
         case ENOBUFS: "the interface queue is full; transient"

@@ -54,7 +54,11 @@ public enum ServerAddressList {
             let (host, port) = try split(entry, defaultPort: defaultPort)
             guard let port, port != 0 else { throw .badEntry(entry) }
             let addresses: [NetAddress]
-            if let literal = numeric(host, port: port) { addresses = [literal] } else { addresses = try lookup(host, port: port) }
+            if let literal = numeric(host, port: port) {
+                addresses = [literal]
+            } else {
+                addresses = try lookup(host, port: port)
+            }
             for address in addresses where !result.contains(address) { result.append(address) }
         }
         guard !result.isEmpty else { throw .empty }
@@ -103,10 +107,14 @@ public enum ServerAddressList {
             if let sa = current.pointee.ai_addr {
                 switch Int32(current.pointee.ai_family) {
                 case AF_INET:
-                    let address = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee, host: host) }
+                    let address = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                        SocketAddress($0.pointee, host: host)
+                    }
                     if let a = NetAddress(address), !v4.contains(a) { v4.append(a) }
                 case AF_INET6:
-                    let address = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee, host: host) }
+                    let address = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                        SocketAddress($0.pointee, host: host)
+                    }
                     if let a = NetAddress(address), !v6.contains(a) { v6.append(a) }
                 default:
                     break

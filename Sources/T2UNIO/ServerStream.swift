@@ -104,7 +104,8 @@ public final class ServerStream {
         selector.receivedOverUDP(now: now)
         act(now: now)
         if wasCarrying {
-            logger.notice("UDP to the server answers again: leaving the TCP fallback", metadata: ["server": "\(server)"])
+            logger.notice(
+                "UDP to the server answers again: leaving the TCP fallback", metadata: ["server": "\(server)"])
             onCarrierChange?(false)
         }
     }
@@ -193,7 +194,8 @@ public final class ServerStream {
         selector.streamUp(now: now)
         act(now: now)
         if selector.carriesOverStream {
-            logger.notice("server traffic now goes over TCP/TLS (UDP to the server is silent)", metadata: ["server": "\(server)"])
+            logger.notice(
+                "server traffic now goes over TCP/TLS (UDP to the server is silent)", metadata: ["server": "\(server)"])
             onCarrierChange?(true)
         }
         onChange?()
@@ -212,7 +214,9 @@ public final class ServerStream {
 
     func streamFailed(generation: UInt64, reason: String) {
         guard generation == self.generation else { return }
-        logger.warning("TCP/TLS stream to the server failed", metadata: ["server": "\(server)", "port": "\(options.port)", "error": "\(reason)"])
+        logger.warning(
+            "TCP/TLS stream to the server failed",
+            metadata: ["server": "\(server)", "port": "\(options.port)", "error": "\(reason)"])
         lost()
     }
 

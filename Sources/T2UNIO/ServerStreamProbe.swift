@@ -17,8 +17,10 @@ public enum ServerStreamProbe {
         case failed(String)
     }
 
-    public static func check(_ target: NetAddress, serverName: String? = nil, timeout: TimeAmount,
-                             on loop: EventLoop) -> EventLoopFuture<Outcome> {
+    public static func check(
+        _ target: NetAddress, serverName: String? = nil, timeout: TimeAmount,
+        on loop: EventLoop
+    ) -> EventLoopFuture<Outcome> {
         let promise = loop.makePromise(of: Outcome.self)
         let started = ContinuousClock.now
         let tls: NIOSSLContext
@@ -32,8 +34,10 @@ public enum ServerStreamProbe {
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
-                    try channel.pipeline.syncOperations.addHandler(UpgradeProbeHandler(host: host, started: started, promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpgradeProbeHandler(host: host, started: started, promise: promise))
                 }
             }
             .connect(to: SocketAddress(target))

@@ -118,7 +118,8 @@ public final class StreamBridge: ChannelDuplexHandler {
         case .streamWritable:
             pumpTCPToStream()
         case .streamReset(_, let code):
-            logger.debug("stream reset by peer", metadata: ["stream": "\(stream.map { "\($0)" } ?? "-")", "code": "\(code)"])
+            logger.debug(
+                "stream reset by peer", metadata: ["stream": "\(stream.map { "\($0)" } ?? "-")", "code": "\(code)"])
             streamGone = true
             abortTCP()
             if draining { finish() }

@@ -46,8 +46,10 @@ public final class TunnelPortListener {
     private var isClosed = false
     private let logger: Logger
 
-    public init(eventLoop: EventLoop, target: StreamTargetHeader, parkTimeout: TimeAmount = .seconds(10),
-                logger: Logger = Logger(label: "t2u.listener")) {
+    public init(
+        eventLoop: EventLoop, target: StreamTargetHeader, parkTimeout: TimeAmount = .seconds(10),
+        logger: Logger = Logger(label: "t2u.listener")
+    ) {
         self.eventLoop = eventLoop
         self.target = target
         self.parkTimeout = parkTimeout

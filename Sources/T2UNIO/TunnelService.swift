@@ -92,7 +92,9 @@ public final class TunnelService {
 
     /// Listens on a local TCP port; each accepted connection is tunnelled on a new stream that
     /// asks the device to connect `target`. Several listeners (targets) may share the service.
-    public func listen(host: String = "127.0.0.1", port: Int = 0, target: StreamTargetHeader) -> EventLoopFuture<SocketAddress> {
+    public func listen(
+        host: String = "127.0.0.1", port: Int = 0, target: StreamTargetHeader
+    ) -> EventLoopFuture<SocketAddress> {
         // Accepted channels are on this loop too (the bootstrap's only one).
         let service = NIOLoopBound(self, eventLoop: eventLoop)
         return ServerBootstrap(group: eventLoop)

@@ -141,7 +141,8 @@ public final class UDPEndpoint {
         // recvmmsg splits one receive buffer evenly between its messages; a GRO run can be
         // up to 64 KiB, so fewer, larger slots then.
         #if os(Linux) || os(FreeBSD) || os(Android)
-        let messageCount = wanted.receiveOffload
+        let messageCount =
+            wanted.receiveOffload
             ? min(configuration.vectorReadMessageCount, 16) : configuration.vectorReadMessageCount
         #else
         let messageCount = 1
@@ -166,7 +167,8 @@ public final class UDPEndpoint {
             bootstrap = bootstrap.channelOption(.datagramVectorReadMessageCount, value: messageCount)
         }
         if wanted.receiveOffload {
-            bootstrap = bootstrap
+            bootstrap =
+                bootstrap
                 .channelOption(.datagramReceiveOffload, value: true)
                 .channelOption(.datagramReceiveSegmentSize, value: true)
         }
@@ -186,7 +188,8 @@ public final class UDPEndpoint {
                 channel: channel, descriptor: descriptor, sink: sinkBox, offloads: wanted, configuration: configuration,
                 receiveBufferSize: rcv, sendBufferSize: snd, logger: logger
             )
-            try channel.pipeline.syncOperations.handler(type: UDPEndpointHandler.self).attach(endpoint: endpoint, sink: sinkBox)
+            try channel.pipeline.syncOperations.handler(type: UDPEndpointHandler.self).attach(
+                endpoint: endpoint, sink: sinkBox)
             channel.closeFuture.assumeIsolated().whenComplete { _ in endpoint.channelClosed() }
             logger.debug(
                 "UDP endpoint bound",
@@ -254,7 +257,8 @@ public final class UDPEndpoint {
         var bytes = run.bytes
         var first = true
         while bytes.readableBytes > 0, let piece = bytes.readSlice(length: min(run.segmentSize, bytes.readableBytes)) {
-            let single = DatagramBatcher.Run(destination: run.destination, bytes: piece, segmentSize: piece.readableBytes, count: 1)
+            let single = DatagramBatcher.Run(
+                destination: run.destination, bytes: piece, segmentSize: piece.readableBytes, count: 1)
             if first {
                 first = false
                 let before = counters.sendErrors
@@ -269,7 +273,8 @@ public final class UDPEndpoint {
                 }
                 if offloads.segmentation {
                     logger.warning(
-                        "UDP send failed with GSO; continuing without it", metadata: ["error": "\(IOError(errnoCode: code, reason: "sendmsg"))"])
+                        "UDP send failed with GSO; continuing without it",
+                        metadata: ["error": "\(IOError(errnoCode: code, reason: "sendmsg"))"])
                     offloads.segmentation = false
                     if let pending = batch.finishRun() { write(pending) }
                     batch = DatagramBatcher(allocator: channel.allocator, maxSegments: 1)
@@ -382,7 +387,8 @@ struct DatagramBatcher {
         let size = datagram.readableBytes
         var completed: Run? = nil
         if runCount > 0 {
-            let joins = destination == runDestination && !runSealed && size <= runSegmentSize
+            let joins =
+                destination == runDestination && !runSealed && size <= runSegmentSize
                 && runCount < maxSegments && (runCount + 1) * runSegmentSize <= Self.maxRunBytes
             if !joins { completed = finishRun() }
         }

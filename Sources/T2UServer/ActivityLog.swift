@@ -18,15 +18,24 @@ struct ActivityLog {
     func write(_ activity: ServerActivity) {
         switch activity {
         case .registered(let role, let uuid, let address, let renewed):
-            logger.info("\(role) \(renewed ? "registered again" : "registered")", metadata: ["uuid": "\(uuid)", "address": "\(address)"])
+            logger.info(
+                "\(role) \(renewed ? "registered again" : "registered")",
+                metadata: ["uuid": "\(uuid)", "address": "\(address)"])
         case .expired(let role, let uuid, let address):
-            logger.info("\(role) expired: no keepalive within the presence timeout", metadata: ["uuid": "\(uuid)", "address": "\(address)"])
+            logger.info(
+                "\(role) expired: no keepalive within the presence timeout",
+                metadata: ["uuid": "\(uuid)", "address": "\(address)"])
         case .relayStarted(let session, let client, let device):
-            logger.info("relay session started", metadata: ["session": "\(String(session, radix: 16))", "client": "\(client)", "device": "\(device)"])
+            logger.info(
+                "relay session started",
+                metadata: ["session": "\(String(session, radix: 16))", "client": "\(client)", "device": "\(device)"])
         case .relayEnded(let session, let client, let device, let bytes):
-            logger.info("relay session ended (idle)", metadata: [
-                "session": "\(String(session, radix: 16))", "client": "\(client)", "device": "\(device)", "bytes": "\(bytes)",
-            ])
+            logger.info(
+                "relay session ended (idle)",
+                metadata: [
+                    "session": "\(String(session, radix: 16))", "client": "\(client)", "device": "\(device)",
+                    "bytes": "\(bytes)",
+                ])
         }
     }
 

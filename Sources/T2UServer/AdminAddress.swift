@@ -36,7 +36,9 @@ public struct AdminAddress: Sendable, Equatable, CustomStringConvertible {
             guard (0...65535).contains(port) else { throw .invalid(text) }
             return AdminAddress(host: "127.0.0.1", port: port)
         } else if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { throw .invalid(text) }
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw .invalid(text)
+            }
             host = String(text[text.index(after: text.startIndex)..<close])
             portText = text[text.index(close, offsetBy: 2)...]
         } else {

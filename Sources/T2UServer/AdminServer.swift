@@ -25,7 +25,9 @@ public struct AdminRequest: Sendable, Equatable {
     init(_ head: HTTPRequestHead) {
         let components = URLComponents(string: head.uri)
         method = head.method
-        path = components?.path ?? String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        path =
+            components?.path
+            ?? String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         var query: [String: String] = [:]
         for item in components?.queryItems ?? [] { query[item.name] = item.value ?? "" }
         self.query = query
@@ -65,8 +67,10 @@ enum AdminServer {
     /// A connection that has not completed its request by then is closed.
     static let connectionTimeout = TimeAmount.seconds(10)
 
-    static func bind(_ address: AdminAddress, group: EventLoopGroup,
-                     respond: @escaping @Sendable (AdminRequest) -> EventLoopFuture<AdminResponse>) async throws -> Channel {
+    static func bind(
+        _ address: AdminAddress, group: EventLoopGroup,
+        respond: @escaping @Sendable (AdminRequest) -> EventLoopFuture<AdminResponse>
+    ) async throws -> Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
@@ -147,7 +151,8 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         respond(AdminRequest(head)).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let response): self.write(response, head: head, context: context)
-            case .failure(let error): self.write(.text(.serviceUnavailable, "unavailable: \(error)\n"), head: head, context: context)
+            case .failure(let error):
+                self.write(.text(.serviceUnavailable, "unavailable: \(error)\n"), head: head, context: context)
             }
         }
     }
@@ -162,7 +167,9 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         let head = HTTPResponseHead(version: request?.version ?? .http1_1, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request?.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
+                promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)

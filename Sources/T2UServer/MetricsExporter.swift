@@ -43,11 +43,13 @@ public final class ServerMetrics: Sendable {
             gauge("relay_sessions", "Sessions whose packets the relay has forwarded.") { $0.relaySessions },
             gauge("tracked_sources", "Source addresses tracked by the signaling rate limiter.") { $0.trackedSources },
         ]
-        uptime = registry.makeGauge(descriptor: Self.name("uptime_seconds", unit: "", help: "Seconds since the server started."))
+        uptime = registry.makeGauge(
+            descriptor: Self.name("uptime_seconds", unit: "", help: "Seconds since the server started."))
         var initial = State()
         for (name, _) in ServerCounters().named {
-            initial.plain[name] = registry.makeCounter(descriptor: Self.name(name, unit: "total", help: Self.help[name] ?? name),
-                                                       labels: [])
+            initial.plain[name] = registry.makeCounter(
+                descriptor: Self.name(name, unit: "total", help: Self.help[name] ?? name),
+                labels: [])
         }
         for reason in RejectReason.allCases {
             initial.rejected[reason] = registry.makeCounter(
@@ -96,9 +98,12 @@ public final class ServerMetrics: Sendable {
 
     private func makePunchCounter(_ outcome: PunchOutcome, _ state: inout State) -> Counter {
         let counter = registry.makeCounter(
-            descriptor: Self.name("punch_outcomes", unit: "total",
-                                  help: "Sessions by the path they settled on and the NAT behaviours of client and device."),
-            labels: [("client_nat", outcome.clientNAT), ("device_nat", outcome.deviceNAT), ("path", outcome.path.label)])
+            descriptor: Self.name(
+                "punch_outcomes", unit: "total",
+                help: "Sessions by the path they settled on and the NAT behaviours of client and device."),
+            labels: [
+                ("client_nat", outcome.clientNAT), ("device_nat", outcome.deviceNAT), ("path", outcome.path.label),
+            ])
         state.punchOutcomes[outcome] = counter
         return counter
     }
@@ -127,7 +132,7 @@ public final class ServerMetrics: Sendable {
         "peer_introductions_received": "Introductions taken from peer servers for devices homed here.",
         "relay_unknown_sent": "RELAY_UNKNOWN replies to relayed packets of sessions this server does not have.",
         "relay_resumes": "Relay sessions restored by a client after a server restart (CONNECT with resume).",
-        "ordered_punches": "Sessions introduced with one side waiting before it punches (the pair's last sessions stayed relayed).",
+        "ordered_punches":
+            "Sessions introduced with one side waiting before it punches (the pair's last sessions stayed relayed).",
     ]
 }
-

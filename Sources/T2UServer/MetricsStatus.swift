@@ -57,7 +57,11 @@ public struct ServerStatus: Sendable, Equatable {
         out.close()
         out.key("punch_outcomes")
         out.text += "["
-        let rows = counters.punchOutcomes.sorted { ($0.key.clientNAT, $0.key.deviceNAT, $0.key.path.rawValue) < ($1.key.clientNAT, $1.key.deviceNAT, $1.key.path.rawValue) }
+        let rows = counters.punchOutcomes.sorted {
+            ($0.key.clientNAT, $0.key.deviceNAT, $0.key.path.rawValue) < (
+                $1.key.clientNAT, $1.key.deviceNAT, $1.key.path.rawValue
+            )
+        }
         for (index, (outcome, count)) in rows.enumerated() {
             if index > 0 { out.text += "," }
             var row = JSONWriter()
@@ -82,10 +86,12 @@ extension ServerCounters {
         [
             ("datagrams_received", datagramsReceived), ("signaling_replies", signalingReplies),
             ("registrations", registrations), ("expirations", expirations), ("introductions", introductionsSent),
-            ("queries", queries), ("connects", connects), ("relay_packets", relayedPackets), ("relay_bytes", relayedBytes),
+            ("queries", queries), ("connects", connects), ("relay_packets", relayedPackets),
+            ("relay_bytes", relayedBytes),
             ("path_reports", pathReports), ("peer_introductions_sent", peerIntroductionsSent),
             ("peer_introductions_received", peerIntroductionsReceived),
-            ("relay_unknown_sent", relayUnknownSent), ("relay_resumes", relayResumes), ("ordered_punches", orderedPunches),
+            ("relay_unknown_sent", relayUnknownSent), ("relay_resumes", relayResumes),
+            ("ordered_punches", orderedPunches),
         ]
     }
 }
@@ -111,9 +117,21 @@ private struct JSONWriter {
         needsComma = false
     }
 
-    mutating func field(_ name: String, string: String) { key(name); text += Self.quoted(string); needsComma = true }
-    mutating func field(_ name: String, uint: UInt64) { key(name); text += String(uint); needsComma = true }
-    mutating func field(_ name: String, int: Int?) { key(name); text += int.map(String.init) ?? "null"; needsComma = true }
+    mutating func field(_ name: String, string: String) {
+        key(name)
+        text += Self.quoted(string)
+        needsComma = true
+    }
+    mutating func field(_ name: String, uint: UInt64) {
+        key(name)
+        text += String(uint)
+        needsComma = true
+    }
+    mutating func field(_ name: String, int: Int?) {
+        key(name)
+        text += int.map(String.init) ?? "null"
+        needsComma = true
+    }
 
     mutating func field(_ name: String, number: Double) {
         key(name)

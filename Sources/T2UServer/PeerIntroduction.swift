@@ -23,9 +23,11 @@ public struct PeerIntroduction: Sendable, Equatable {
     public var relayVia: NetAddress
     public var relayAllowed: Bool
 
-    public init(targetServerID: String, originServerID: String, sessionID: UInt64, deviceUUID: String, clientUUID: String,
-                clientConnectionID: UInt64, clientPublicAddress: NetAddress, clientCandidates: [NetAddress],
-                relayVia: NetAddress, relayAllowed: Bool) {
+    public init(
+        targetServerID: String, originServerID: String, sessionID: UInt64, deviceUUID: String, clientUUID: String,
+        clientConnectionID: UInt64, clientPublicAddress: NetAddress, clientCandidates: [NetAddress],
+        relayVia: NetAddress, relayAllowed: Bool
+    ) {
         self.targetServerID = targetServerID
         self.originServerID = originServerID
         self.sessionID = sessionID

@@ -20,8 +20,10 @@ public struct PresenceRecord: Sendable, Equatable {
     /// The agent's NAT behaviour as it last reported it (REGISTER / KEEPALIVE).
     public var nat: NATBehavior
 
-    public init(role: SignalingRole, uuid: String, address: NetAddress, publicKey: [UInt8], extra: [UInt8],
-                candidates: [NetAddress], lastSeen: Instant, homeServerID: String, token: UInt64, nat: NATBehavior = .unknown) {
+    public init(
+        role: SignalingRole, uuid: String, address: NetAddress, publicKey: [UInt8], extra: [UInt8],
+        candidates: [NetAddress], lastSeen: Instant, homeServerID: String, token: UInt64, nat: NATBehavior = .unknown
+    ) {
         self.nat = nat
         self.role = role
         self.uuid = uuid

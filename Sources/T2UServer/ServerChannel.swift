@@ -19,8 +19,11 @@ final class ServerChannel {
     private(set) var retransmission: (register: SignalingMessage.Register, registered: ByteBuffer)?
     let registerEphemeral: [UInt8]
 
-    init(sealed: SealedChannel, role: SignalingRole, uuid: String, budget: TokenBucket, register: SignalingMessage.Register,
-         registered: ByteBuffer) {
+    init(
+        sealed: SealedChannel, role: SignalingRole, uuid: String, budget: TokenBucket,
+        register: SignalingMessage.Register,
+        registered: ByteBuffer
+    ) {
         self.sealed = sealed
         self.role = role
         self.uuid = uuid

@@ -121,7 +121,8 @@ public struct ServerConfigFile: Equatable, Sendable {
 
     /// Levenshtein distance over unicode scalars.
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        let a = Array(a.unicodeScalars)
+        let b = Array(b.unicodeScalars)
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)
@@ -139,7 +140,8 @@ public struct ServerConfigFile: Equatable, Sendable {
 
 extension ServerConfigFile.Kind {
     func accepts(_ value: String) -> Bool {
-        guard !value.isEmpty, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !value.isEmpty, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
             return false
         }
         switch self {
@@ -219,9 +221,12 @@ public struct ServerConfigFileError: Error, Equatable, Sendable, CustomStringCon
         case .notUTF8:
             return "\(place): not UTF-8 text; save the file as UTF-8 (or ASCII)"
         case .missingEquals(let text):
-            return "\(place): '\(Self.excerpt(text))' has no '='; write key = value, or start the line with # to make it a comment"
+            return
+                "\(place): '\(Self.excerpt(text))' has no '='; write key = value, or start the line with # to make it a comment"
         case .unknownKey(let key, let suggestion):
-            let hint = suggestion.map { "did you mean \($0)?" } ?? "known keys: \(ServerConfigFile.schema.keys.sorted().joined(separator: ", "))"
+            let hint =
+                suggestion.map { "did you mean \($0)?" }
+                ?? "known keys: \(ServerConfigFile.schema.keys.sorted().joined(separator: ", "))"
             return "\(place): unknown key '\(Self.excerpt(key))'; \(hint)"
         case .duplicateKey(let key, let firstLine):
             return "\(place): \(key) is already set on line \(firstLine); keep one of the two lines"
@@ -250,8 +255,12 @@ extension StringProtocol {
     /// Without leading and trailing spaces and tabs.
     func trimmingBlanks() -> Substring {
         var slice = Substring(self)
-        while let first = slice.unicodeScalars.first, first == " " || first == "\t" { slice = Substring(slice.unicodeScalars.dropFirst()) }
-        while let last = slice.unicodeScalars.last, last == " " || last == "\t" { slice = Substring(slice.unicodeScalars.dropLast()) }
+        while let first = slice.unicodeScalars.first, first == " " || first == "\t" {
+            slice = Substring(slice.unicodeScalars.dropFirst())
+        }
+        while let last = slice.unicodeScalars.last, last == " " || last == "\t" {
+            slice = Substring(slice.unicodeScalars.dropLast())
+        }
         return slice
     }
 }

@@ -15,8 +15,9 @@ public struct ServerLimits: Sendable, Equatable {
 
     /// A server started without settings. The relay rate, 1 Gbit/s, never caps a session below
     /// what a 1 Gbit/s server can carry; lower it to share a smaller uplink among sessions.
-    public static let defaults = ServerLimits(relayAllowed: true, relayBytesPerSecond: 125_000_000,
-                                              signalingPerSecond: 20, signalingBurst: 40)
+    public static let defaults = ServerLimits(
+        relayAllowed: true, relayBytesPerSecond: 125_000_000,
+        signalingPerSecond: 20, signalingBurst: 40)
 
     public init(relayAllowed: Bool, relayBytesPerSecond: Double, signalingPerSecond: Double, signalingBurst: Double) {
         self.relayAllowed = relayAllowed
@@ -36,8 +37,9 @@ extension ServerConfig {
     /// bypasses the per-source limiter, so the same budget must hold per channel).
     public var limits: ServerLimits {
         get {
-            ServerLimits(relayAllowed: relayAllowed, relayBytesPerSecond: relayBytesPerSecond,
-                         signalingPerSecond: signalingPerSecond, signalingBurst: signalingBurst)
+            ServerLimits(
+                relayAllowed: relayAllowed, relayBytesPerSecond: relayBytesPerSecond,
+                signalingPerSecond: signalingPerSecond, signalingBurst: signalingBurst)
         }
         set {
             relayAllowed = newValue.relayAllowed
@@ -59,12 +61,14 @@ extension ServerCore {
         let old = config.limits
         config.limits = limits
         if old.signalingPerSecond != limits.signalingPerSecond || old.signalingBurst != limits.signalingBurst {
-            limiter = SourceRateLimiter(rate: limits.signalingPerSecond, burst: limits.signalingBurst,
-                                        capacity: config.maxTrackedSources)
+            limiter = SourceRateLimiter(
+                rate: limits.signalingPerSecond, burst: limits.signalingBurst,
+                capacity: config.maxTrackedSources)
         }
         if old.relayBytesPerSecond != limits.relayBytesPerSecond {
             for session in sessions.values {
-                session.relayBudget = TokenBucket(rate: limits.relayBytesPerSecond, burst: config.relayBurstBytes, now: now)
+                session.relayBudget = TokenBucket(
+                    rate: limits.relayBytesPerSecond, burst: config.relayBurstBytes, now: now)
             }
         }
     }

@@ -35,7 +35,10 @@ public struct ServerReloadPlan: Sendable, Equatable {
     /// `oldToken`, `newToken`: the admin token in effect and the one the new settings name (read
     /// from its file, which may have been rewritten in place).
     /// `deviceCAs`: the new settings' vendor CAs (`new.deviceCAs()`, checked by the caller).
-    public init(from old: ServerSettings, to new: ServerSettings, oldToken: [UInt8]?, newToken: [UInt8]?, deviceCAs: [[UInt8]] = []) {
+    public init(
+        from old: ServerSettings, to new: ServerSettings, oldToken: [UInt8]?, newToken: [UInt8]?,
+        deviceCAs: [[UInt8]] = []
+    ) {
         self.deviceCAs = deviceCAs
         limits = new.limits
         logLevel = new.logLevel
@@ -47,7 +50,10 @@ public struct ServerReloadPlan: Sendable, Equatable {
             ("relay-rate", Self.number(oldLimits.relayBytesPerSecond), Self.number(limits.relayBytesPerSecond)),
             ("signaling-rate", Self.number(oldLimits.signalingPerSecond), Self.number(limits.signalingPerSecond)),
             ("signaling-burst", Self.number(oldLimits.signalingBurst), Self.number(limits.signalingBurst)),
-            ("admin-token-file", Self.token(oldToken, path: old["admin-token-file"]), Self.token(newToken, path: new["admin-token-file"])),
+            (
+                "admin-token-file", Self.token(oldToken, path: old["admin-token-file"]),
+                Self.token(newToken, path: new["admin-token-file"])
+            ),
             ("device-ca", old["device-ca"] ?? "(none)", new["device-ca"] ?? "(none)"),
         ]
         for (key, before, after) in effective.sorted(by: { $0.0 < $1.0 }) {
@@ -59,8 +65,11 @@ public struct ServerReloadPlan: Sendable, Equatable {
                 changed.append(Change(key: key, old: before, new: after))
             }
         }
-        for key in ServerConfigFile.schema.keys.sorted() where !Self.reloadableKeys.contains(key) && old[key] != new[key] {
-            let shown = { (value: String?) in value.map { ServerConfigSources.isSecret(key) ? "(secret)" : $0 } ?? "(default)" }
+        for key in ServerConfigFile.schema.keys.sorted()
+        where !Self.reloadableKeys.contains(key) && old[key] != new[key] {
+            let shown = { (value: String?) in
+                value.map { ServerConfigSources.isSecret(key) ? "(secret)" : $0 } ?? "(default)"
+            }
             needsRestart.append(Change(key: key, old: shown(old[key]), new: shown(new[key])))
         }
     }
@@ -74,7 +83,8 @@ public struct ServerReloadPlan: Sendable, Equatable {
     /// The warning line for keys a restart would apply, nil when there are none.
     public var restartSummary: String? {
         guard !needsRestart.isEmpty else { return nil }
-        return "reload: needs a restart, running values kept: " + needsRestart.map(\.description).joined(separator: "; ")
+        return "reload: needs a restart, running values kept: "
+            + needsRestart.map(\.description).joined(separator: "; ")
     }
 
     static func number(_ value: Double) -> String {
@@ -96,7 +106,10 @@ public actor ServerConfigReloader {
     private var current: ServerSettings
     private var currentToken: [UInt8]?
 
-    public init(sources: ServerConfigSources, settings: ServerSettings, adminToken: [UInt8]?, runner: ServerRunner, logger: Logger) {
+    public init(
+        sources: ServerConfigSources, settings: ServerSettings, adminToken: [UInt8]?, runner: ServerRunner,
+        logger: Logger
+    ) {
         self.sources = sources
         self.current = settings
         self.currentToken = adminToken
@@ -111,8 +124,9 @@ public actor ServerConfigReloader {
         let settings: ServerSettings
         do {
             settings = try sources.load()
-            plan = ServerReloadPlan(from: current, to: settings, oldToken: currentToken, newToken: try settings.adminToken(),
-                                    deviceCAs: try settings.deviceCAs())
+            plan = ServerReloadPlan(
+                from: current, to: settings, oldToken: currentToken, newToken: try settings.adminToken(),
+                deviceCAs: try settings.deviceCAs())
         } catch {
             logger.error("reload failed, the running configuration stays: \(error)")
             return nil
@@ -121,7 +135,9 @@ public actor ServerConfigReloader {
             try await runner.apply(plan)
         } catch {
             // No driver: a SIGHUP while the server starts or stops.
-            logger.error("reload not applied: the server is not serving (starting or stopping); send SIGHUP again once it listens")
+            logger.error(
+                "reload not applied: the server is not serving (starting or stopping); send SIGHUP again once it listens"
+            )
             return nil
         }
         LogLevelControl.current = plan.logLevel
@@ -144,7 +160,9 @@ extension ServerRunner {
         try await driver.submit { driver in
             driver.core.apply(plan.limits, now: ServerDriver.clock())
             driver.adminToken = plan.adminToken
-            if let bindings = driver.bindings, bindings.deviceCAs != plan.deviceCAs { bindings.replaceDeviceCAs(plan.deviceCAs) }
+            if let bindings = driver.bindings, bindings.deviceCAs != plan.deviceCAs {
+                bindings.replaceDeviceCAs(plan.deviceCAs)
+            }
         }.get()
     }
 }

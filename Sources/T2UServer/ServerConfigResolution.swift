@@ -47,7 +47,9 @@ extension ServerSettings {
             throw StartupError("\(error)")
         }
         guard token.count >= 16 else {
-            throw StartupError("admin token file \(path) holds \(token.count) bytes; use 16 or more (head -c 32 /dev/urandom | xxd -p -c 64)")
+            throw StartupError(
+                "admin token file \(path) holds \(token.count) bytes; use 16 or more (head -c 32 /dev/urandom | xxd -p -c 64)"
+            )
         }
         return token
     }
@@ -57,7 +59,8 @@ extension ServerSettings {
         guard let text = self["device-ca"] else { return [] }
         let keys = try text.split(separator: ",").map { (hex) throws(StartupError) -> [UInt8] in
             guard hex.utf8.count == 64, let key = Hex.decode(Array(hex.utf8)) else {
-                throw StartupError("device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
+                throw StartupError(
+                    "device-ca: '\(hex)' is not a CA public key (64 hex digits, as `t2u cert keygen` prints)")
             }
             return key
         }
@@ -66,7 +69,9 @@ extension ServerSettings {
     }
 
     /// Everything a start needs; `identity` from `identity()` (a fresh key when nil).
-    public func serverSetup(identity: StaticIdentity?) throws(StartupError) -> (config: ServerConfig, options: ServerRunner.Options) {
+    public func serverSetup(
+        identity: StaticIdentity?
+    ) throws(StartupError) -> (config: ServerConfig, options: ServerRunner.Options) {
         var config = identity.map { ServerConfig(identity: $0) } ?? ServerConfig()
         if let id = self["server-id"] { config.serverID = id }
         if let seconds = integer("keepalive") { config.keepaliveSeconds = UInt16(seconds) }
@@ -109,7 +114,8 @@ extension ServerSettings {
     /// The cluster key, required with a database.
     private func clusterKey() throws(StartupError) -> ClusterKey {
         guard let path = self["cluster-key-file"] else {
-            throw StartupError("""
+            throw StartupError(
+                """
                 --database needs --cluster-key-file FILE (the same secret on every server): make one with \
                 `head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE`
                 """)

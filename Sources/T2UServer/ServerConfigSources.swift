@@ -52,7 +52,9 @@ public struct ServerConfigSources: Sendable {
         try checkFlags()
         let environment = try checkedEnvironment()
         var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
-        for (key, value) in flags { flagValues[AbsoluteConfigKey([key])] = ConfigValue(.string(value), isSecret: Self.isSecret(key)) }
+        for (key, value) in flags {
+            flagValues[AbsoluteConfigKey([key])] = ConfigValue(.string(value), isSecret: Self.isSecret(key))
+        }
         var fileValues: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, entry) in file.entries {
             fileValues[AbsoluteConfigKey([key])] = ConfigValue(.string(entry.text), isSecret: Self.isSecret(key))
@@ -77,30 +79,38 @@ public struct ServerConfigSources: Sendable {
     /// Flags with the file's rules, except that ports may be 0 (the OS picks one: tests).
     private func checkFlags() throws(StartupError) {
         for (key, value) in flags.sorted(by: { $0.key < $1.key }) {
-            guard let kind = ServerConfigFile.schema[key] else { throw StartupError("--\(key) is not a server setting") }
+            guard let kind = ServerConfigFile.schema[key] else {
+                throw StartupError("--\(key) is not a server setting")
+            }
             if kind == .port && value == "0" { continue }
             guard kind.accepts(value) else {
-                throw StartupError("invalid --\(key) '\(ServerConfigFileError.excerpt(value))'; write \(kind.expectation(key: key, style: .flag))")
+                throw StartupError(
+                    "invalid --\(key) '\(ServerConfigFileError.excerpt(value))'; write \(kind.expectation(key: key, style: .flag))"
+                )
             }
         }
     }
 
     /// The server's variables, each known and valid. Variables without the prefix are not ours.
     private func checkedEnvironment() throws(StartupError) -> [String: String] {
-        let keyByVariable = Dictionary(uniqueKeysWithValues: ServerConfigFile.schema.keys.map { (Self.variable(for: $0), $0) })
+        let keyByVariable = Dictionary(
+            uniqueKeysWithValues: ServerConfigFile.schema.keys.map { (Self.variable(for: $0), $0) })
         var ours: [String: String] = [:]
         for (name, value) in environment.sorted(by: { $0.key < $1.key })
         where name.hasPrefix(Self.environmentPrefix) && !Self.agentVariables.contains(name) {
             guard let key = keyByVariable[name] else {
                 let asKey = String(name.dropFirst(Self.environmentPrefix.count)).lowercased().replacing("_", with: "-")
-                let hint = ServerConfigFile.closestKey(to: asKey).map { "did you mean \(Self.variable(for: $0))?" }
+                let hint =
+                    ServerConfigFile.closestKey(to: asKey).map { "did you mean \(Self.variable(for: $0))?" }
                     ?? "the server's variables are \(keyByVariable.keys.sorted().joined(separator: ", "))"
                 throw StartupError("environment variable \(name) is not a server setting; \(hint) (or unset it)")
             }
             guard let kind = ServerConfigFile.schema[key], kind.accepts(value) else {
                 let shown = Self.isSecret(key) ? "" : " '\(ServerConfigFileError.excerpt(value))'"
                 let kind = ServerConfigFile.schema[key]!
-                throw StartupError("invalid environment variable \(name)\(shown); write \(kind.expectation(key: key, style: .environment))")
+                throw StartupError(
+                    "invalid environment variable \(name)\(shown); write \(kind.expectation(key: key, style: .environment))"
+                )
             }
             ours[name] = value
         }
@@ -110,7 +120,9 @@ public struct ServerConfigSources: Sendable {
     /// Reads and strictly parses `path`; any problem names the file (and line).
     static func readFile(_ path: String) throws(StartupError) -> ServerConfigFile {
         guard let file = fopen(path, "rb") else {
-            throw StartupError("cannot read config file \(path): \(String(cString: strerror(errno))); check the path and its permissions")
+            throw StartupError(
+                "cannot read config file \(path): \(String(cString: strerror(errno))); check the path and its permissions"
+            )
         }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -119,7 +131,9 @@ public struct ServerConfigSources: Sendable {
             let n = fread(&chunk, 1, chunk.count, file)
             if n <= 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
-            guard bytes.count <= fileLimit else { throw StartupError("config file \(path) is larger than \(fileLimit) bytes; is it the right file?") }
+            guard bytes.count <= fileLimit else {
+                throw StartupError("config file \(path) is larger than \(fileLimit) bytes; is it the right file?")
+            }
         }
         guard ferror(file) == 0 else { throw StartupError("cannot read config file \(path): read error") }
         do {

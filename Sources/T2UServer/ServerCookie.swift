@@ -42,11 +42,17 @@ struct ServerCookie {
         switch address.host {
         case .v4(let ip):
             bytes.append(4)
-            for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: ip >> UInt32(shift))) }
+            for shift in stride(from: 24, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: ip >> UInt32(shift)))
+            }
         case .v6(let hi, let lo):
             bytes.append(6)
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hi >> UInt64(shift))) }
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: lo >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: hi >> UInt64(shift)))
+            }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: lo >> UInt64(shift)))
+            }
         }
         bytes.append(UInt8(address.port >> 8))
         bytes.append(UInt8(address.port & 0xff))

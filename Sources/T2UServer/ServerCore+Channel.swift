@@ -16,8 +16,9 @@ extension ServerCore {
             guard limiter.allow(source, now: now) else { return reject(.rateLimited) }
             reject(.unknownSession)
             let request = Request(message: .sealed(sealed), source: source, socket: .main, size: datagram.readableBytes)
-            return reply(.error(requestID: UInt32(truncatingIfNeeded: sealed.channel), code: .unknownSession), to: request,
-                         verified: false)
+            return reply(
+                .error(requestID: UInt32(truncatingIfNeeded: sealed.channel), code: .unknownSession), to: request,
+                verified: false)
         }
         guard channel.budget.take(now: now) else { return reject(.channelRateLimited) }
         let message: SignalingMessage
@@ -32,7 +33,9 @@ extension ServerCore {
         }
         if channel.awaitsConfirmation {
             // The agent has our REGISTERED: no retransmission to answer any more.
-            if channelByEphemeral[channel.registerEphemeral] == sealed.channel { channelByEphemeral[channel.registerEphemeral] = nil }
+            if channelByEphemeral[channel.registerEphemeral] == sealed.channel {
+                channelByEphemeral[channel.registerEphemeral] = nil
+            }
             channel.agentConfirmed()
         }
         guard Self.token(of: message).map({ $0 == sealed.channel }) ?? true else { return reject(.malformed) }
@@ -43,14 +46,17 @@ extension ServerCore {
         if record.address != source, let moved = registry.touch(token: sealed.channel, address: source, now: now) {
             rebind(moved)
         }
-        handleChannel(Request(message: message, source: source, socket: .main, size: datagram.readableBytes, channel: sealed.channel),
-                      now: now)
+        handleChannel(
+            Request(
+                message: message, source: source, socket: .main, size: datagram.readableBytes, channel: sealed.channel),
+            now: now)
     }
 
     /// The token field of an agent's channel message, which must name its own channel.
     static func token(of message: SignalingMessage) -> UInt64? {
         switch message {
-        case .keepalive(_, let token, _), .query(_, let token, _), .introduceAck(_, let token, _), .pathReport(_, let token, _, _):
+        case .keepalive(_, let token, _), .query(_, let token, _), .introduceAck(_, let token, _),
+            .pathReport(_, let token, _, _):
             return token
         case .connect(let m):
             return m.token

@@ -8,7 +8,9 @@ extension ServerCore {
     /// table, keyed by both parties' NAT behaviours. Never answered (fire-and-forget), so a
     /// spoofed or stale report costs the sender a datagram and us a counter increment.
     func handlePathReport(token: UInt64, sessionID: UInt64, path: SignalingPathKind, request: Request, now: Instant) {
-        guard let client = verifiedRecord(token: token, request: request, now: now, replyOnFailure: false) else { return }
+        guard let client = verifiedRecord(token: token, request: request, now: now, replyOnFailure: false) else {
+            return
+        }
         guard let session = sessions[sessionID], session.clientUUID == client.uuid else {
             return reject(.relayUnknownSession)
         }
@@ -16,7 +18,8 @@ extension ServerCore {
         session.pathReported = true
         punchOrders.record(client: session.clientUUID, device: session.deviceUUID, path: path)
         let device = registry.lookup(role: .device, uuid: session.deviceUUID)
-        let outcome = PunchOutcome(clientNAT: natLabel(for: client), deviceNAT: device.map(natLabel(for:)) ?? "unknown", path: path)
+        let outcome = PunchOutcome(
+            clientNAT: natLabel(for: client), deviceNAT: device.map(natLabel(for:)) ?? "unknown", path: path)
         counters.pathReports &+= 1
         counters.punchOutcomes[outcome, default: 0] &+= 1
     }
@@ -29,7 +32,8 @@ extension ServerCore {
         case .none: "none"
         case .endpointIndependent: "endpoint_independent"
         case .endpointDependent(let delta):
-            delta.magnitude <= NATBehavior.maxPredictableDelta.magnitude ? "endpoint_dependent_sequential" : "endpoint_dependent_random"
+            delta.magnitude <= NATBehavior.maxPredictableDelta.magnitude
+                ? "endpoint_dependent_sequential" : "endpoint_dependent_random"
         }
     }
 }

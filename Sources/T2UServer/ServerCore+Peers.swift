@@ -13,8 +13,8 @@ extension ServerCore {
     /// acknowledged, as for local clients) and relay between it and the peer server.
     public func receivePeerIntroduction(_ intro: PeerIntroduction, now: Instant) {
         guard intro.targetServerID == config.serverID,
-              let device = registry.lookup(role: .device, uuid: intro.deviceUUID),
-              device.homeServerID == config.serverID
+            let device = registry.lookup(role: .device, uuid: intro.deviceUUID),
+            device.homeServerID == config.serverID
         else { return reject(.peerIntroductionRejected) }
         counters.peerIntroductionsReceived &+= 1
         if let existing = sessions[intro.sessionID] {
@@ -27,9 +27,11 @@ extension ServerCore {
         }
         let relayAllowed = intro.relayAllowed && config.relayAllowed
         let introduce = SignalingMessage.Introduce(
-            requestID: newRequestID(), sessionID: intro.sessionID, clientConnectionID: ConnectionID(rawValue: intro.clientConnectionID),
+            requestID: newRequestID(), sessionID: intro.sessionID,
+            clientConnectionID: ConnectionID(rawValue: intro.clientConnectionID),
             clientPublicAddress: intro.clientPublicAddress,
-            clientCandidates: Array(intro.clientCandidates.prefix(SignalingLimits.maxCandidates)), relayAllowed: relayAllowed)
+            clientCandidates: Array(intro.clientCandidates.prefix(SignalingLimits.maxCandidates)),
+            relayAllowed: relayAllowed)
         sessions[intro.sessionID] = Session(
             id: intro.sessionID, clientUUID: intro.clientUUID, deviceUUID: device.uuid, clientAddress: intro.relayVia,
             deviceAddress: device.address, clientCID: intro.clientConnectionID, introduce: introduce, now: now,
@@ -42,10 +44,13 @@ extension ServerCore {
     func forwardIntroduction(_ session: Session) {
         guard let target = session.peerServerID, let via = config.advertiseAddress else { return }
         counters.peerIntroductionsSent &+= 1
-        peerOutbox.append(PeerIntroduction(
-            targetServerID: target, originServerID: config.serverID, sessionID: session.id, deviceUUID: session.deviceUUID,
-            clientUUID: session.clientUUID, clientConnectionID: session.clientCID,
-            clientPublicAddress: session.introduce.clientPublicAddress, clientCandidates: session.introduce.clientCandidates,
-            relayVia: via, relayAllowed: session.introduce.relayAllowed))
+        peerOutbox.append(
+            PeerIntroduction(
+                targetServerID: target, originServerID: config.serverID, sessionID: session.id,
+                deviceUUID: session.deviceUUID,
+                clientUUID: session.clientUUID, clientConnectionID: session.clientCID,
+                clientPublicAddress: session.introduce.clientPublicAddress,
+                clientCandidates: session.introduce.clientCandidates,
+                relayVia: via, relayAllowed: session.introduce.relayAllowed))
     }
 }

@@ -23,12 +23,16 @@ extension ServerCore {
         switch type {
         case .handshakeInitiation:
             guard cid == session.clientCID else { return reject(.relayStranger) }
-            guard source == session.clientAddress else { return strangerOnSession(cid, carriedBy: datagram, from: source, now: now) }
+            guard source == session.clientAddress else {
+                return strangerOnSession(cid, carriedBy: datagram, from: source, now: now)
+            }
             destination = session.deviceAddress
         case .handshakeResponse, .handshakeRejection, .cookieReply:
             guard cid == session.clientCID, source == session.deviceAddress else { return reject(.relayStranger) }
             if type == .handshakeResponse {
-                guard let responderCID = datagram.getInteger(at: start + 9, as: UInt64.self) else { return reject(.malformed) }
+                guard let responderCID = datagram.getInteger(at: start + 9, as: UInt64.self) else {
+                    return reject(.malformed)
+                }
                 if session.deviceCID != responderCID {
                     guard sessionByCID[responderCID] == nil else { return reject(.relayStranger) }
                     if let old = session.deviceCID { sessionByCID[old] = nil }
@@ -48,7 +52,9 @@ extension ServerCore {
                 return reject(.relayStranger)
             }
         }
-        guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else { return reject(.relayRateLimited) }
+        guard session.relayBudget.take(Double(datagram.readableBytes), now: now) else {
+            return reject(.relayRateLimited)
+        }
         session.lastActivity = now
         if !session.relayed {
             note(.relayStarted(session: session.id, client: session.clientUUID, device: session.deviceUUID))
@@ -81,8 +87,10 @@ extension ServerCore {
     /// be believed on its word. It is told RELAY_UNKNOWN as if the session were lost, so the real
     /// party resumes over its sealed channel (CONNECT resume); that moves its record, and with it
     /// the session, to the new address. Anyone else learns nothing it did not send.
-    private func strangerOnSession(_ cid: UInt64, carriedBy datagram: ByteBuffer, from source: NetAddress,
-                                   now: Instant) {
+    private func strangerOnSession(
+        _ cid: UInt64, carriedBy datagram: ByteBuffer, from source: NetAddress,
+        now: Instant
+    ) {
         reject(.relayStranger)
         tellRelayUnknown(cid, carriedBy: datagram, to: source, now: now)
     }

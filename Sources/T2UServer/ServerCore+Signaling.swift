@@ -11,8 +11,11 @@ extension ServerCore {
         switch request.message {
         case .hello(let id, _):
             guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
-            reply(.challenge(requestID: id, cookie: cookieFor(request.source, now: now), serverPublicKey: config.identity.publicKey),
-                  to: request, verified: false)
+            reply(
+                .challenge(
+                    requestID: id, cookie: cookieFor(request.source, now: now),
+                    serverPublicKey: config.identity.publicKey),
+                to: request, verified: false)
         case .probe(let id):
             guard request.size >= SignalingLimits.minPaddedRequest else { return reject(.unpadded) }
             reply(.probeResult(requestID: id, observed: request.source), to: request, verified: false)
@@ -29,7 +32,7 @@ extension ServerCore {
             // A token alone proves nothing: no reply, so a sniffed one buys no oracle either.
             reject(.unsealed)
         case .challenge, .registered, .error, .keepaliveAck, .queryResult, .connectResult, .introduce, .probeResult,
-             .search, .searchReply, .relayUnknown, .sealed:
+            .search, .searchReply, .relayUnknown, .sealed:
             reject(.unexpectedMessage)
         }
     }
@@ -50,8 +53,9 @@ extension ServerCore {
             counters.queries &+= 1
             let result: SignalingMessage.QueryResult
             if let device = registry.lookup(role: .device, uuid: uuid) {
-                result = .init(requestID: id, online: true, publicAddress: device.address, publicKey: device.publicKey,
-                               extra: device.extra)
+                result = .init(
+                    requestID: id, online: true, publicAddress: device.address, publicKey: device.publicKey,
+                    extra: device.extra)
             } else {
                 result = .init(requestID: id, online: false, publicAddress: nil, publicKey: [], extra: [])
             }
@@ -59,7 +63,9 @@ extension ServerCore {
         case .connect(let m):
             handleConnect(m, request: request, now: now)
         case .introduceAck(_, let token, let sessionID):
-            guard let device = verifiedRecord(token: token, request: request, now: now, replyOnFailure: false) else { return }
+            guard let device = verifiedRecord(token: token, request: request, now: now, replyOnFailure: false) else {
+                return
+            }
             guard let session = sessions[sessionID], session.deviceUUID == device.uuid else {
                 return reject(.relayUnknownSession)
             }
@@ -75,7 +81,8 @@ extension ServerCore {
     /// The record of `token` (the request's channel: `receiveSealed` checked that the token
     /// fields equal it and moved the record to the source); otherwise answers `unknownSession`.
     func verifiedRecord(token: UInt64, request: Request, now: Instant, replyOnFailure: Bool = true) -> PresenceRecord? {
-        guard request.channel == token, let record = registry.lookup(token: token), record.address == request.source else {
+        guard request.channel == token, let record = registry.lookup(token: token), record.address == request.source
+        else {
             reject(.unknownSession)
             if replyOnFailure {
                 reply(.error(requestID: request.message.requestID, code: .unknownSession), to: request, verified: false)
@@ -89,7 +96,9 @@ extension ServerCore {
         // A client may skip HELLO (no cookie) while such registrations stay within their budget;
         // a device never: its registration moves a binding, so its source must be proven first.
         let cookieless = m.role == .client && m.cookie == SignalingRegistration.noCookie
-        guard cookieless ? cookielessRegistrations.take(now: now) : verifyCookie(m.cookie, for: request.source, now: now) else {
+        guard
+            cookieless ? cookielessRegistrations.take(now: now) : verifyCookie(m.cookie, for: request.source, now: now)
+        else {
             reject(.badCookie)
             return reply(.error(requestID: m.requestID, code: .badCookie), to: request, verified: false)
         }
@@ -116,7 +125,8 @@ extension ServerCore {
         if m.role == .device {
             let registration = DeviceRegistration(
                 uuid: payload.uuid, publicKey: key, certificate: payload.certificate,
-                rotation: payload.rotation.map { KeyRotation(oldPublicKey: $0.oldPublicKey, proof: $0.proof) }, cookie: m.cookie)
+                rotation: payload.rotation.map { KeyRotation(oldPublicKey: $0.oldPublicKey, proof: $0.proof) },
+                cookie: m.cookie)
             if case .refused(let code) = bindings.admit(registration, server: config.identity, now: now) {
                 reject(code == .notEnrolled ? .notEnrolled : .bindingConflict)
                 return reply(.error(requestID: m.requestID, code: code), to: request, verified: false)
@@ -131,16 +141,20 @@ extension ServerCore {
             return reply(.error(requestID: m.requestID, code: .capacity), to: request, verified: false)
         }
         var token: UInt64
-        repeat { token = entropy.nextUInt64() } while token == 0 || channels[token] != nil || registry.lookup(token: token) != nil
-        let answer = RegisteredPayload(token: token, keepaliveSeconds: config.keepaliveSeconds, observed: request.source)
+        repeat {
+            token = entropy.nextUInt64()
+        } while token == 0 || channels[token] != nil || registry.lookup(token: token) != nil
+        let answer = RegisteredPayload(
+            token: token, keepaliveSeconds: config.keepaliveSeconds, observed: request.source)
         guard let replied = try? opened.reply(requestID: m.requestID, answer: answer, entropy: entropy) else {
             return reject(.registrationForged)
         }
         let (registered, sealed) = replied
         if let existing { closeChannel(existing.token) }
-        let record = PresenceRecord(role: m.role, uuid: payload.uuid, address: request.source, publicKey: key, extra: payload.extra,
-                                    candidates: payload.candidates, lastSeen: now, homeServerID: config.serverID, token: token,
-                                    nat: payload.nat != .unknown ? payload.nat : existing?.nat ?? .unknown)
+        let record = PresenceRecord(
+            role: m.role, uuid: payload.uuid, address: request.source, publicKey: key, extra: payload.extra,
+            candidates: payload.candidates, lastSeen: now, homeServerID: config.serverID, token: token,
+            nat: payload.nat != .unknown ? payload.nat : existing?.nat ?? .unknown)
         registry.upsert(record)
         if let existing, existing.address != record.address { rebind(record) }
         counters.registrations &+= 1
@@ -162,19 +176,26 @@ extension ServerCore {
             if let resume = m.resumeDeviceConnectionID, let address = m.resumeDeviceAddress {
                 nudgeUnregisteredDevice(resume, at: address, now: now)
             }
-            return reply(.connectResult(.init(requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
-                                              deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
+            return reply(
+                .connectResult(
+                    .init(
+                        requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
+                        deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
         }
         let cid = m.clientConnectionID.rawValue
         if let resume = m.resumeDeviceConnectionID {
-            return resumeSession(m, deviceCID: resume.rawValue, client: client, device: device, request: request, now: now)
+            return resumeSession(
+                m, deviceCID: resume.rawValue, client: client, device: device, request: request, now: now)
         }
         // A device homed on another server: that server introduces it and we relay through it.
         var peer: (id: String, address: NetAddress, via: NetAddress)?
         if device.homeServerID != config.serverID {
             guard let address = registry.serverAddress(device.homeServerID), let via = config.advertiseAddress else {
-                return reply(.connectResult(.init(requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
-                                                  deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
+                return reply(
+                    .connectResult(
+                        .init(
+                            requestID: m.requestID, online: false, sessionID: 0, devicePublicKey: [],
+                            deviceCandidates: [], relayAllowed: false)), to: request, verified: true)
             }
             peer = (device.homeServerID, address, via)
         }
@@ -220,22 +241,30 @@ extension ServerCore {
         replyConnected(m, sessionID: sessionID, device: device, request: request)
     }
 
-    private func replyConnected(_ m: SignalingMessage.Connect, sessionID: UInt64, device: PresenceRecord, request: Request) {
-        let candidates = Array(([device.address] + device.candidates.filter { $0 != device.address })
-            .prefix(SignalingLimits.maxCandidates))
+    private func replyConnected(
+        _ m: SignalingMessage.Connect, sessionID: UInt64, device: PresenceRecord, request: Request
+    ) {
+        let candidates = Array(
+            ([device.address] + device.candidates.filter { $0 != device.address })
+                .prefix(SignalingLimits.maxCandidates))
         let delay = sessions[sessionID]?.punchOrder.delays().client ?? .zero
-        reply(.connectResult(.init(requestID: m.requestID, online: true, sessionID: sessionID, devicePublicKey: device.publicKey,
-                                   deviceCandidates: candidates, relayAllowed: config.relayAllowed, deviceNAT: device.nat,
-                                   punchDelay: delay)),
-              to: request, verified: true)
+        reply(
+            .connectResult(
+                .init(
+                    requestID: m.requestID, online: true, sessionID: sessionID, devicePublicKey: device.publicKey,
+                    deviceCandidates: candidates, relayAllowed: config.relayAllowed, deviceNAT: device.nat,
+                    punchDelay: delay)),
+            to: request, verified: true)
     }
 
     /// CONNECT with resume: an established connection whose relay session we lost (restart).
     /// Both connection IDs are known, so the session relays at once and the device needs no
     /// INTRODUCE. The session belongs to the proven client (token); IDs bound to another
     /// session are refused. Devices homed on another server are not resumed here.
-    private func resumeSession(_ m: SignalingMessage.Connect, deviceCID: UInt64, client: PresenceRecord, device: PresenceRecord,
-                               request: Request, now: Instant) {
+    private func resumeSession(
+        _ m: SignalingMessage.Connect, deviceCID: UInt64, client: PresenceRecord, device: PresenceRecord,
+        request: Request, now: Instant
+    ) {
         let cid = m.clientConnectionID.rawValue
         func refuse(_ code: SignalingErrorCode, _ reason: RejectReason) {
             reject(reason)
@@ -244,11 +273,12 @@ extension ServerCore {
         guard config.relayAllowed else { return refuse(.malformed, .relayDisabled) }
         guard device.homeServerID == config.serverID else { return refuse(.deviceOffline, .relayUnknownSession) }
         guard cid != deviceCID else { return refuse(.malformed, .malformed) }
-        let byClient = sessionByCID[cid], byDevice = sessionByCID[deviceCID]
+        let byClient = sessionByCID[cid]
+        let byDevice = sessionByCID[deviceCID]
         if let existing = byClient ?? byDevice, let session = sessions[existing] {
             // A retransmitted resume (or the original session): only ever the same binding.
             guard byClient == existing, byDevice == existing || (byDevice == nil && session.deviceCID == nil),
-                  session.clientUUID == client.uuid, session.deviceUUID == device.uuid
+                session.clientUUID == client.uuid, session.deviceUUID == device.uuid
             else { return refuse(.malformed, .relayStranger) }
             if session.deviceCID == nil {
                 session.deviceCID = deviceCID
@@ -262,7 +292,8 @@ extension ServerCore {
         repeat { sessionID = entropy.nextUInt64() } while sessionID == 0 || sessions[sessionID] != nil
         let introduce = SignalingMessage.Introduce(
             requestID: newRequestID(), sessionID: sessionID, clientConnectionID: m.clientConnectionID,
-            clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed, clientNAT: m.nat)
+            clientPublicAddress: request.source, clientCandidates: m.candidates, relayAllowed: config.relayAllowed,
+            clientNAT: m.nat)
         let session = Session(
             id: sessionID, clientUUID: client.uuid, deviceUUID: device.uuid, clientAddress: request.source,
             deviceAddress: device.address, clientCID: cid, introduce: introduce, now: now,

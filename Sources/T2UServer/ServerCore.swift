@@ -55,9 +55,11 @@ public final class ServerCore {
         /// client's delay, the INTRODUCE the device's.
         var punchOrder: PunchOrder = .together
 
-        init(id: UInt64, clientUUID: String, deviceUUID: String, clientAddress: NetAddress, deviceAddress: NetAddress,
-             clientCID: UInt64, introduce: SignalingMessage.Introduce, now: Instant, introduceInterval: Nanos,
-             relayBudget: TokenBucket) {
+        init(
+            id: UInt64, clientUUID: String, deviceUUID: String, clientAddress: NetAddress, deviceAddress: NetAddress,
+            clientCID: UInt64, introduce: SignalingMessage.Introduce, now: Instant, introduceInterval: Nanos,
+            relayBudget: TokenBucket
+        ) {
             self.id = id
             self.clientUUID = clientUUID
             self.deviceUUID = deviceUUID
@@ -105,19 +107,24 @@ public final class ServerCore {
     private var nextRequestID: UInt32 = 1
     private let allocator = ByteBufferAllocator()
 
-    public init(config: ServerConfig, registry: Registry = InMemoryRegistry(), bindings: DeviceBindings = FirstKeyBindings(),
-                entropy: EntropySource, now: Instant) {
+    public init(
+        config: ServerConfig, registry: Registry = InMemoryRegistry(), bindings: DeviceBindings = FirstKeyBindings(),
+        entropy: EntropySource, now: Instant
+    ) {
         self.config = config
         self.registry = registry
         self.bindings = bindings
         self.entropy = entropy
         self.cookie = ServerCookie(secret: entropy.bytes(32), bucketLength: config.cookieBucket)
-        self.limiter = SourceRateLimiter(rate: config.signalingPerSecond, burst: config.signalingBurst,
-                                         capacity: config.maxTrackedSources)
-        self.relayUnknownLimiter = SourceRateLimiter(rate: Self.relayUnknownPerSecond, burst: Self.relayUnknownBurst,
-                                                     capacity: config.maxTrackedSources)
-        self.cookielessRegistrations = TokenBucket(rate: config.cookielessRegistrationsPerSecond,
-                                                   burst: config.cookielessRegistrationsPerSecond * 2, now: now)
+        self.limiter = SourceRateLimiter(
+            rate: config.signalingPerSecond, burst: config.signalingBurst,
+            capacity: config.maxTrackedSources)
+        self.relayUnknownLimiter = SourceRateLimiter(
+            rate: Self.relayUnknownPerSecond, burst: Self.relayUnknownBurst,
+            capacity: config.maxTrackedSources)
+        self.cookielessRegistrations = TokenBucket(
+            rate: config.cookielessRegistrationsPerSecond,
+            burst: config.cookielessRegistrationsPerSecond * 2, now: now)
         self.nextMaintenance = now + config.maintenanceInterval
         self.nextChannelSweep = now + Self.channelSweepInterval
     }
@@ -130,10 +137,11 @@ public final class ServerCore {
 
     /// What the server holds now, for the operator surface. O(sessions): call at scrape time.
     public var gauges: ServerGauges {
-        ServerGauges(devicesOnline: registry.count(role: .device), clientsOnline: registry.count(role: .client),
-                     registrations: registry.count, sessions: sessions.count,
-                     relaySessions: sessions.values.reduce(0) { $0 + ($1.relayed ? 1 : 0) },
-                     trackedSources: limiter.trackedSources)
+        ServerGauges(
+            devicesOnline: registry.count(role: .device), clientsOnline: registry.count(role: .client),
+            registrations: registry.count, sessions: sessions.count,
+            relaySessions: sessions.values.reduce(0) { $0 + ($1.relayed ? 1 : 0) },
+            trackedSources: limiter.trackedSources)
     }
 
     // MARK: Sans-IO
@@ -183,7 +191,10 @@ public final class ServerCore {
     /// was received (the shell writes it straight to the socket).
     public func pollDatagram(now: Instant) -> (ByteBuffer, ServerTransmit)? {
         guard outboxHead < outbox.count else {
-            if outboxHead > 0 { outbox.removeAll(keepingCapacity: true); outboxHead = 0 }
+            if outboxHead > 0 {
+                outbox.removeAll(keepingCapacity: true)
+                outboxHead = 0
+            }
             return nil
         }
         let next = outbox[outboxHead]
@@ -276,7 +287,10 @@ public final class ServerCore {
     func reject(_ reason: RejectReason) { counters.reject(reason) }
 
     func note(_ entry: ServerActivity) {
-        guard activity.count < Self.activityLimit else { return activityDropped &+= 1 }
+        guard activity.count < Self.activityLimit else {
+            activityDropped &+= 1
+            return
+        }
         activity.append(entry)
     }
 
@@ -301,7 +315,9 @@ public final class ServerCore {
     func removeSession(_ id: UInt64) {
         guard let session = sessions.removeValue(forKey: id) else { return }
         if session.relayed {
-            note(.relayEnded(session: id, client: session.clientUUID, device: session.deviceUUID, bytes: session.relayedBytes))
+            note(
+                .relayEnded(
+                    session: id, client: session.clientUUID, device: session.deviceUUID, bytes: session.relayedBytes))
         }
         if sessionByCID[session.clientCID] == id { sessionByCID[session.clientCID] = nil }
         if let cid = session.deviceCID, sessionByCID[cid] == id { sessionByCID[cid] = nil }
@@ -314,7 +330,8 @@ public final class ServerCore {
         session.introduceInterval = session.introduceInterval * 2
         // The device hears it in its channel; without one (it is re-registering) the next
         // retransmission reaches it.
-        guard let device = registry.lookup(role: .device, uuid: session.deviceUUID), channels[device.token] != nil else { return }
+        guard let device = registry.lookup(role: .device, uuid: session.deviceUUID), channels[device.token] != nil
+        else { return }
         counters.introductionsSent &+= 1
         send(.introduce(session.introduce), sealedIn: device.token, to: session.deviceAddress)
     }

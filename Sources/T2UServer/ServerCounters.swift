@@ -113,8 +113,10 @@ public struct ServerGauges: Sendable, Equatable {
     /// Sources the signaling rate limiter tracks.
     public var trackedSources: Int
 
-    public init(devicesOnline: Int?, clientsOnline: Int?, registrations: Int, sessions: Int, relaySessions: Int,
-                trackedSources: Int) {
+    public init(
+        devicesOnline: Int?, clientsOnline: Int?, registrations: Int, sessions: Int, relaySessions: Int,
+        trackedSources: Int
+    ) {
         self.devicesOnline = devicesOnline
         self.clientsOnline = clientsOnline
         self.registrations = registrations

@@ -49,7 +49,10 @@ extension ServerDriver {
 
     /// Takes a datagram for `destination` if a stream serves that address. Only main-socket
     /// traffic goes down a stream: an observation-port answer over it would fake the NAT test.
-    func sendOnStream(_ datagram: ByteBuffer, to destination: NetAddress, socket: ServerSocket, written: inout [ObjectIdentifier: StreamPeer]) -> Bool {
+    func sendOnStream(
+        _ datagram: ByteBuffer, to destination: NetAddress, socket: ServerSocket,
+        written: inout [ObjectIdentifier: StreamPeer]
+    ) -> Bool {
         guard let peer = streams[destination] else { return false }
         if socket == .main, peer.send(datagram) {
             streamCounters.datagramsSent &+= 1

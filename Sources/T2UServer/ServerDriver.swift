@@ -39,8 +39,9 @@ final class ServerDriver {
     }
 
     func status() -> ServerStatus {
-        var status = ServerStatus(serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
-                                  counters: core.counters, gauges: core.gauges)
+        var status = ServerStatus(
+            serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
+            counters: core.counters, gauges: core.gauges)
         status.limits = core.config.limits
         return status
     }
@@ -54,20 +55,26 @@ final class ServerDriver {
         guard request.isRead else { return .text(.methodNotAllowed, "only GET\n") }
         switch request.path {
         case "/metrics":
-            return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                 body: metrics.render(status()))
+            return AdminResponse(
+                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: metrics.render(status()))
         case "/status":
             return AdminResponse(status: .ok, contentType: "application/json", body: Array(status().json().utf8))
         case "/", "/dashboard":
             let now = Self.clock()
-            let page = DashboardPage.html(core.dashboard(now: now, uptimeSeconds: Double((now - startedAt).value) / 1e9))
-            return AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(page.utf8), headers: DashboardPage.headers)
+            let page = DashboardPage.html(
+                core.dashboard(now: now, uptimeSeconds: Double((now - startedAt).value) / 1e9))
+            return AdminResponse(
+                status: .ok, contentType: "text/html; charset=utf-8", body: Array(page.utf8),
+                headers: DashboardPage.headers)
         default:
             return .text(.notFound, "not found: try /dashboard, /metrics, /status or /bindings?uuid=UUID\n")
         }
     }
 
-    static func clock() -> Instant { Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+    static func clock() -> Instant {
+        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
+    }
 
     func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
         guard let source = NetAddress(envelope.remoteAddress) else { return }
@@ -97,7 +104,11 @@ final class ServerDriver {
         var streamsWritten: [ObjectIdentifier: StreamPeer] = [:]
         let anyStreams = !streams.isEmpty
         while let (datagram, transmit) = core.pollDatagram(now: now) {
-            if anyStreams, sendOnStream(datagram, to: transmit.destination, socket: transmit.socket, written: &streamsWritten) { continue }
+            if anyStreams,
+                sendOnStream(datagram, to: transmit.destination, socket: transmit.socket, written: &streamsWritten)
+            {
+                continue
+            }
             guard let channel = channels[transmit.socket]?.channel(for: transmit.destination) else { continue }
             let envelope = AddressedEnvelope(remoteAddress: SocketAddress(transmit.destination), data: datagram)
             channel.write(envelope, promise: nil)

@@ -2,8 +2,8 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import T2UNIO
 import T2UCore
+import T2UNIO
 
 #if canImport(Glibc)
 import Glibc

@@ -2,8 +2,8 @@
 // Copyright 2026 the t2u authors
 
 import Logging
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 import T2UCore
 import T2UNIO
@@ -70,7 +70,9 @@ public final class ServerRunner: Sendable {
     /// Where the TCP/TLS fallback listens once started (nil without `Options.tcpPort`).
     public var streamAddress: SocketAddress? { running.withLockedValue { $0.streamAddress } }
     /// Every bound main and observation address (one per `Options.bindHost` entry), once started.
-    public var listening: (main: [SocketAddress], observation: [SocketAddress]) { running.withLockedValue { $0.listening } }
+    public var listening: (main: [SocketAddress], observation: [SocketAddress]) {
+        running.withLockedValue { $0.listening }
+    }
 
     public init(config: ServerConfig, options: Options, logger: Logger, group: MultiThreadedEventLoopGroup? = nil) {
         self.config = config
@@ -80,7 +82,6 @@ public final class ServerRunner: Sendable {
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
-
     /// Binds both sockets on every address; returns the first address's (main, observation).
     @discardableResult
     public func start() async throws -> (main: SocketAddress, observation: SocketAddress) {
@@ -89,12 +90,16 @@ public final class ServerRunner: Sendable {
         let (config, options, logger) = (self.config, self.options, self.logger)
         // Built on its loop, so the core never exists outside it.
         let driver = try await loop.submit {
-            let registry: Registry = options.database == nil
+            let registry: Registry =
+                options.database == nil
                 ? InMemoryRegistry()
-                : PostgresRegistry(serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
+                : PostgresRegistry(
+                    serverID: config.serverID, refreshInterval: min(.seconds(5), config.presenceTimeout / 4))
             let bindings = PersistentDeviceBindings(deviceCAs: options.deviceCAs, loaded: loaded)
             let driver = ServerDriver(
-                core: ServerCore(config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(), now: ServerDriver.clock()),
+                core: ServerCore(
+                    config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(),
+                    now: ServerDriver.clock()),
                 eventLoop: loop, logger: logger)
             driver.bindings = bindings
             driver.bindingStore = bindingStore
@@ -110,14 +115,17 @@ public final class ServerRunner: Sendable {
         let observationPort = options.observationPort ?? (options.port == 0 ? 0 : options.port + 1)
         let observation: ServerListeners
         do {
-            observation = try await bind(hosts: hosts, port: observationPort, socket: .observation, option: "--observation-port",
-                                         driver: driver)
+            observation = try await bind(
+                hosts: hosts, port: observationPort, socket: .observation, option: "--observation-port",
+                driver: driver)
         } catch {
             for channel in main.all { try? await channel.close() }
             throw error
         }
         var channels = main.all + observation.all
-        let listening = (main: main.all.compactMap(\.localAddress), observation: observation.all.compactMap(\.localAddress))
+        let listening = (
+            main: main.all.compactMap(\.localAddress), observation: observation.all.compactMap(\.localAddress)
+        )
         running.withLockedValue {
             $0.channels = channels
             $0.listening = listening
@@ -129,7 +137,8 @@ public final class ServerRunner: Sendable {
             for host in listening.main.compactMap(\.ipAddress) {
                 let channel: Channel
                 do {
-                    channel = try await StreamListener.bind(host: host, port: port, limits: options.streamLimits, driver: driver)
+                    channel = try await StreamListener.bind(
+                        host: host, port: port, limits: options.streamLimits, driver: driver)
                 } catch {
                     for channel in channels { try? await channel.close() }
                     running.withLockedValue { $0.channels = [] }
@@ -140,7 +149,8 @@ public final class ServerRunner: Sendable {
                     streamAddress = channel.localAddress
                     port = channel.localAddress?.port ?? port
                 }
-                logger.info("TCP/TLS fallback listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                logger.info(
+                    "TCP/TLS fallback listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             }
             running.withLockedValue { [channels] in
                 $0.channels = channels
@@ -157,36 +167,44 @@ public final class ServerRunner: Sendable {
             } catch {
                 for channel in channels { try? await channel.close() }
                 running.withLockedValue { $0.channels = [] }
-                throw BindFailure(error, transport: "TCP", host: admin.host, port: admin.port, option: "--admin") ?? error
+                throw BindFailure(error, transport: "TCP", host: admin.host, port: admin.port, option: "--admin")
+                    ?? error
             }
             channels.append(channel)
             running.withLockedValue { [channels] in
                 $0.channels = channels
                 $0.adminAddress = channel.localAddress
             }
-            logger.info("admin endpoint listening", metadata: ["admin": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            logger.info(
+                "admin endpoint listening", metadata: ["admin": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         try await driver.submit { driver in
             driver.channels[.main] = main
             driver.channels[.observation] = observation
             driver.rearm()
         }.get()
-        guard let mainAddress = main.all.first?.localAddress, let observationAddress = observation.all.first?.localAddress else {
+        guard let mainAddress = main.all.first?.localAddress,
+            let observationAddress = observation.all.first?.localAddress
+        else {
             throw ChannelError.inappropriateOperationForState
         }
         if let database = options.database {
             do {
-                let sync = try await startSync(database, driver: driver, bindingsCache: bindingsCache, mainAddress: mainAddress)
+                let sync = try await startSync(
+                    database, driver: driver, bindingsCache: bindingsCache, mainAddress: mainAddress)
                 running.withLockedValue { $0.sync = sync }
             } catch {
                 try await shutdown()
                 throw error
             }
         }
-        logger.info("t2u-server listening", metadata: [
-            "main": "\(listening.main.map(\.description).joined(separator: ","))",
-            "observation": "\(listening.observation.map(\.description).joined(separator: ","))", "publicKey": "\(Hex.encode(config.identity.publicKey))",
-        ])
+        logger.info(
+            "t2u-server listening",
+            metadata: [
+                "main": "\(listening.main.map(\.description).joined(separator: ","))",
+                "observation": "\(listening.observation.map(\.description).joined(separator: ","))",
+                "publicKey": "\(Hex.encode(config.identity.publicKey))",
+            ])
         return (mainAddress, observationAddress)
     }
 
@@ -213,7 +231,8 @@ public final class ServerRunner: Sendable {
     }
 
     /// Runs `body` with the device bindings on the core's event loop (tests, diagnostics).
-    public func withBindings<T: Sendable>(_ body: @escaping @Sendable (PersistentDeviceBindings) -> T) async throws -> T {
+    public func withBindings<T: Sendable>(_ body: @escaping @Sendable (PersistentDeviceBindings) -> T) async throws -> T
+    {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
         return try await driver.submit { driver in
             guard let bindings = driver.bindings else { throw ChannelError.ioOnClosedChannel }
@@ -270,10 +289,12 @@ public final class ServerRunner: Sendable {
         if let driver {
             try? await driver.submit { $0.closeStreams() }.get()
             let counters = try await driver.submit { $0.core.counters }.get()
-            logger.info("t2u-server stopped", metadata: [
-                "received": "\(counters.datagramsReceived)", "registrations": "\(counters.registrations)",
-                "relayedBytes": "\(counters.relayedBytes)", "rejected": "\(counters.totalRejected)",
-            ])
+            logger.info(
+                "t2u-server stopped",
+                metadata: [
+                    "received": "\(counters.datagramsReceived)", "registrations": "\(counters.registrations)",
+                    "relayedBytes": "\(counters.relayedBytes)", "rejected": "\(counters.totalRejected)",
+                ])
         }
         running.withLockedValue { $0.driver = nil }
         if ownsGroup { try await group.shutdownGracefully() }
@@ -293,8 +314,9 @@ public final class ServerRunner: Sendable {
                 let (fileStore, bindings) = try BindingsFileStore.open(path: path, logger: logger)
                 cache = fileStore
                 loaded = bindings
-                logger.info("device bindings cache loaded: used until the database's bindings are read, which then hold",
-                            metadata: ["file": "\(path)", "bindings": "\(bindings.count)"])
+                logger.info(
+                    "device bindings cache loaded: used until the database's bindings are read, which then hold",
+                    metadata: ["file": "\(path)", "bindings": "\(bindings.count)"])
             }
         } else if let path = options.bindingsFile {
             let (fileStore, bindings) = try BindingsFileStore.open(path: path, logger: logger)
@@ -302,23 +324,26 @@ public final class ServerRunner: Sendable {
             loaded = bindings
             logger.info("device bindings loaded", metadata: ["file": "\(path)", "bindings": "\(bindings.count)"])
         } else {
-            logger.warning("""
+            logger.warning(
+                """
                 device bindings are kept in memory only and lost at restart (then the first key to register a UUID \
                 takes it); use --bindings-file PATH or --database
                 """)
         }
         if !options.deviceCAs.isEmpty {
-            logger.notice("closed enrollment: devices need a certificate of a configured CA",
-                          metadata: ["deviceCAs": "\(options.deviceCAs.map(Hex.encode).joined(separator: ","))"])
+            logger.notice(
+                "closed enrollment: devices need a certificate of a configured CA",
+                metadata: ["deviceCAs": "\(options.deviceCAs.map(Hex.encode).joined(separator: ","))"])
         }
         return (loaded, store, cache)
     }
 
     /// Starts the database sync once the main port is known (the advertised address defaults
     /// to it when bound to a specific IP).
-    private func startSync(_ database: PostgresSync.Options, driver: LoopOwned<ServerDriver>, bindingsCache: BindingsFileStore?,
-                           mainAddress: SocketAddress) async throws -> PostgresSync
-    {
+    private func startSync(
+        _ database: PostgresSync.Options, driver: LoopOwned<ServerDriver>, bindingsCache: BindingsFileStore?,
+        mainAddress: SocketAddress
+    ) async throws -> PostgresSync {
         // The registry belongs to the core's loop: it is bound there (NIOLoopBound checks that).
         let registry = try await driver.submit { driver -> NIOLoopBound<PostgresRegistry>? in
             (driver.core.registry as? PostgresRegistry).map { NIOLoopBound($0, eventLoop: driver.eventLoop) }
@@ -329,17 +354,20 @@ public final class ServerRunner: Sendable {
             advertise = bound
         }
         guard let advertise else {
-            throw ServerRunnerError.advertiseRequired("bound to \(options.bindHost): other servers need --advertise HOST:PORT")
+            throw ServerRunnerError.advertiseRequired(
+                "bound to \(options.bindHost): other servers need --advertise HOST:PORT")
         }
         var database = database
         database.presenceTimeout = config.presenceTimeout
-        let sync = try PostgresSync(options: database, registry: registry, serverID: config.serverID,
-                                    advertise: advertise, logger: logger)
+        let sync = try PostgresSync(
+            options: database, registry: registry, serverID: config.serverID,
+            advertise: advertise, logger: logger)
         // The record of a device registered here under `previous` stays until it expires: the
         // registry has no removal by UUID yet (noted in issue 9); its next REGISTER is refused.
         sync.onBindingOverridden = { [logger] uuid, previous in
-            logger.warning("the database binds this UUID to another key; the device registered here under the old key loses it",
-                           metadata: ["uuid": "\(uuid)", "previousKey": "\(Hex.encode(previous))"])
+            logger.warning(
+                "the database binds this UUID to another key; the device registered here under the old key loses it",
+                metadata: ["uuid": "\(uuid)", "previousKey": "\(Hex.encode(previous))"])
         }
         sync.onPeerIntroduction = { intro in
             let driver = driver.value
@@ -359,15 +387,19 @@ public final class ServerRunner: Sendable {
                 "cannot use the database \(database.url): \(String(reflecting: error)). Check --database, that PostgreSQL runs "
                     + "and that this user may create tables there")
         }
-        logger.info("sharing presence through PostgreSQL", metadata: [
-            "database": "\(database.url)", "serverID": "\(config.serverID)", "advertise": "\(advertise)",
-        ])
+        logger.info(
+            "sharing presence through PostgreSQL",
+            metadata: [
+                "database": "\(database.url)", "serverID": "\(config.serverID)", "advertise": "\(advertise)",
+            ])
         return sync
     }
 
     /// One socket per host, all on one port (port 0: the first host's OS-chosen port for all).
     /// `option`: the flag that sets this port, named when it cannot be bound (e.g. in use).
-    private func bind(hosts: [String], port: Int, socket: ServerSocket, option: String, driver: LoopOwned<ServerDriver>)
+    private func bind(
+        hosts: [String], port: Int, socket: ServerSocket, option: String, driver: LoopOwned<ServerDriver>
+    )
         async throws -> ServerListeners
     {
         var listeners = ServerListeners()
@@ -379,7 +411,8 @@ public final class ServerRunner: Sendable {
                 if port == 0, let bound = channel.localAddress?.port { port = bound }
             } catch {
                 if ServerListeners.isIPv6Unavailable(error, host: host, given: options.bindHost) {
-                    logger.warning("IPv6 is not available on this host: serving IPv4 only", metadata: ["error": "\(error)"])
+                    logger.warning(
+                        "IPv6 is not available on this host: serving IPv4 only", metadata: ["error": "\(error)"])
                     continue
                 }
                 for channel in listeners.all { try? await channel.close() }
@@ -390,7 +423,9 @@ public final class ServerRunner: Sendable {
         return listeners
     }
 
-    private func bindDatagram(host: String, port: Int, socket: ServerSocket, driver: LoopOwned<ServerDriver>) async throws -> Channel {
+    private func bindDatagram(
+        host: String, port: Int, socket: ServerSocket, driver: LoopOwned<ServerDriver>
+    ) async throws -> Channel {
         // On the driver's loop: the handler calls it directly.
         var bootstrap = DatagramBootstrap(group: driver.eventLoop)
         if host.contains(":") {
@@ -398,15 +433,19 @@ public final class ServerRunner: Sendable {
             bootstrap = bootstrap.channelOption(
                 ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
-        return try await bootstrap
+        return
+            try await bootstrap
             // Batch receives (recvmmsg): the allocator's buffer is split among the messages.
             .channelOption(.datagramVectorReadMessageCount, value: Self.vectorReadCount)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorReadCount * 2048))
+            .channelOption(
+                .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorReadCount * 2048)
+            )
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ServerDatagramHandler(driver: driver.value, socket: socket))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServerDatagramHandler(driver: driver.value, socket: socket))
                 }
             }
             .bind(host: host, port: port)
@@ -424,7 +463,8 @@ public enum ServerRunnerError: Error, CustomStringConvertible {
         switch self {
         case .advertiseRequired(let detail): return "cannot share presence without an advertised address: \(detail)"
         case .database(let detail): return detail
-        case .noAddress(let given): return "no address of --bind '\(given)' could be bound: give one this host has (0.0.0.0, ::)"
+        case .noAddress(let given):
+            return "no address of --bind '\(given)' could be bound: give one this host has (0.0.0.0, ::)"
         case .badBindAddress(let given, let host):
             return "--bind '\(given)': '\(host)' is not an IP address; give addresses separated by commas (0.0.0.0,::)"
         }

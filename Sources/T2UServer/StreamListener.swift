@@ -30,23 +30,31 @@ enum StreamListener {
         var writeHighWater = 256 << 10
     }
 
-    static func bind(host: String, port: Int, limits: Limits, driver owned: LoopOwned<ServerDriver>) async throws -> Channel {
+    static func bind(
+        host: String, port: Int, limits: Limits, driver owned: LoopOwned<ServerDriver>
+    ) async throws -> Channel {
         let tls = try StreamTLSIdentity.makeServerContext()
         // Connections on the driver's loop: their handlers call it directly.
         var bootstrap = ServerBootstrap(group: owned.eventLoop, childGroup: owned.eventLoop)
         if host.contains(":") {
             // One socket per family, as for UDP: an IPv6 socket leaves IPv4 to the IPv4 one.
-            bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+            bootstrap = bootstrap.serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
-        return try await bootstrap
+        return
+            try await bootstrap
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: limits.writeHighWater / 2, high: limits.writeHighWater))
+            .childChannelOption(
+                .writeBufferWaterMark, value: .init(low: limits.writeHighWater / 2, high: limits.writeHighWater)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let driver = owned.value
-                    guard driver.streamConnections < limits.maxConnections, let remote = channel.remoteAddress.flatMap(NetAddress.init) else {
+                    guard driver.streamConnections < limits.maxConnections,
+                        let remote = channel.remoteAddress.flatMap(NetAddress.init)
+                    else {
                         driver.streamCounters.refused &+= 1
                         channel.close(promise: nil)
                         return
@@ -89,7 +97,8 @@ final class StreamTLSSniffer: ChannelInboundHandler, RemovableChannelHandler {
         let bytes = Self.unwrapInboundIn(data)
         if bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == Self.tlsHandshakeRecord {
             do {
-                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .after(self))
+                try context.pipeline.syncOperations.addHandler(
+                    NIOSSLServerHandler(context: tls), position: .after(self))
             } catch {
                 context.close(promise: nil)
                 return
@@ -146,7 +155,8 @@ final class StreamPeerHandler: ChannelInboundHandler {
                     var answer = context.channel.allocator.buffer(capacity: StreamUpgrade.notFound.count)
                     answer.writeBytes(StreamUpgrade.notFound)
                     let channel = context.channel
-                    context.writeAndFlush(Self.wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
+                    context.writeAndFlush(Self.wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil)
+                    }
                     return
                 }
                 head!.moveReaderIndex(forwardBy: length)
@@ -161,7 +171,8 @@ final class StreamPeerHandler: ChannelInboundHandler {
                 peer = opened
                 driver.streamOpened(opened, at: remote)
             }
-            let driver = self.driver, remote = self.remote
+            let driver = self.driver
+            let remote = self.remote
             try deframer.feed(bytes) { driver.receivedFromStream($0, from: remote) }
         } catch {
             // A head without end or a bad frame: nothing more is read from this connection.

@@ -26,7 +26,9 @@ public final class EndpointHost: SimulatedHost {
     }
 
     /// Starts a connection as initiator (its first datagrams go out on the next network step).
-    public func connect(to peer: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]? = nil, now: Instant) -> Connection {
+    public func connect(
+        to peer: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]? = nil, now: Instant
+    ) -> Connection {
         endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password, now: now)
     }
 

@@ -68,8 +68,10 @@ public final class SimulatedNAT {
 
     public static let portRange: ClosedRange<Int> = 1024...65535
 
-    public init(publicHost: NetAddress.Host, mapping: Mapping, filtering: Filtering, entropy: EntropySource,
-                firstSequentialPort: Int = 20000, clashes: Bool = false) {
+    public init(
+        publicHost: NetAddress.Host, mapping: Mapping, filtering: Filtering, entropy: EntropySource,
+        firstSequentialPort: Int = 20000, clashes: Bool = false
+    ) {
         self.publicHost = publicHost
         self.mapping = mapping
         self.filtering = filtering
@@ -103,7 +105,9 @@ public final class SimulatedNAT {
     private func clashPort(from source: NetAddress, to destination: NetAddress, mapped: UInt16) -> UInt16? {
         let key = MappingKey(source: source, destination: destination)
         if let moved = clashPorts[key] { return moved }
-        guard unsolicited.contains(Tuple(publicPort: mapped, remote: destination)), let moved = randomFreePort() else { return nil }
+        guard unsolicited.contains(Tuple(publicPort: mapped, remote: destination)), let moved = randomFreePort() else {
+            return nil
+        }
         clashPorts[key] = moved
         byPort[moved] = Entry(source: source, publicPort: moved, contacted: [destination])
         clashed &+= 1
@@ -116,7 +120,8 @@ public final class SimulatedNAT {
         if mapping == .none { return destination }
         let tuple = Tuple(publicPort: destination.port, remote: source)
         guard destination.host == publicHost, !unsolicited.contains(tuple), let entry = byPort[destination.port],
-              filtering == .endpointIndependent || entry.contacted.contains(source) else {
+            filtering == .endpointIndependent || entry.contacted.contains(source)
+        else {
             droppedUnsolicited &+= 1
             if clashes, destination.host == publicHost { unsolicited.insert(tuple) }
             return nil

@@ -218,7 +218,10 @@ public final class SimulatedNetwork {
             }
             stats.datagramsDelivered &+= 1
             if let tracer {
-                tracer(.deliver(at: now, from: from, to: to, size: datagram.readableBytes, digest: SimTraceEvent.digest(datagram)))
+                tracer(
+                    .deliver(
+                        at: now, from: from, to: to, size: datagram.readableBytes,
+                        digest: SimTraceEvent.digest(datagram)))
             }
             onDeliver?(datagram, from, to)
             hosts[index].host.receive(datagram, from: from, now: now)
@@ -261,8 +264,10 @@ public final class SimulatedNetwork {
         if links[key] == nil { links[key] = makeLink(defaultConditions) }
         let times = links[key]!.transmit(size: datagram.readableBytes, now: now)
         if let tracer {
-            tracer(.transmit(at: now, from: from, to: to, size: datagram.readableBytes,
-                             digest: SimTraceEvent.digest(datagram), copies: times.count))
+            tracer(
+                .transmit(
+                    at: now, from: from, to: to, size: datagram.readableBytes,
+                    digest: SimTraceEvent.digest(datagram), copies: times.count))
         }
         for time in times {
             queue.push(at: time, .deliver(datagram: datagram, from: from, to: to))

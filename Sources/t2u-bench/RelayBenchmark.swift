@@ -46,7 +46,9 @@ struct RelayBenchmark: ParsableCommand {
         guard (1...10_000).contains(sessions) else { throw ValidationError("--sessions must be 1...10000") }
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration must be 0...600 seconds") }
         guard (32...1452).contains(packetSize) else { throw ValidationError("--packet-size must be 32...1452 bytes") }
-        guard offeredMbps >= 0, offeredMbps <= 100_000 else { throw ValidationError("--offered-mbps must be 0...100000") }
+        guard offeredMbps >= 0, offeredMbps <= 100_000 else {
+            throw ValidationError("--offered-mbps must be 0...100000")
+        }
     }
 
     func run() throws {
@@ -74,19 +76,28 @@ extension RelayBenchmark {
     static let deviceCIDBase: UInt64 = 0x0DE5_0000_0000_0000
 
     func runLinux() throws {
-        say("t2u-bench relay: \(sessions) sessions, \(packetSize)-byte packets, \(offeredMbps == 0 ? "as fast as possible" : "\(offeredMbps) Mbit/s offered"), \(duration) s")
-        let launched = try LaunchedBenchServer.start(executable: serverBinary, logFormat: logging.format, extra: [
-            "--signaling-rate", "1000000", "--signaling-burst", "1000000", "--max-tracked-sources", "\(2 * sessions + 1000)",
-        ])
-        let server = launched.process, target = launched.target
+        say(
+            "t2u-bench relay: \(sessions) sessions, \(packetSize)-byte packets, \(offeredMbps == 0 ? "as fast as possible" : "\(offeredMbps) Mbit/s offered"), \(duration) s"
+        )
+        let launched = try LaunchedBenchServer.start(
+            executable: serverBinary, logFormat: logging.format,
+            extra: [
+                "--signaling-rate", "1000000", "--signaling-burst", "1000000", "--max-tracked-sources",
+                "\(2 * sessions + 1000)",
+            ])
+        let server = launched.process
+        let target = launched.target
         say("server: \(launched.arguments.joined(separator: " "))")
         defer { server.stop() }
 
-        let deviceSocket = try MultiplexedUDPSocket(), clientSocket = try MultiplexedUDPSocket()
-        let devices = AgentRegistrar(role: .device, count: sessions, baseAddress: Self.deviceBase, uuidPrefix: "relay-device",
-                                     socket: deviceSocket, target: target)
-        let clients = AgentRegistrar(role: .client, count: sessions, baseAddress: Self.clientBase, uuidPrefix: "relay-client",
-                                     socket: clientSocket, target: target)
+        let deviceSocket = try MultiplexedUDPSocket()
+        let clientSocket = try MultiplexedUDPSocket()
+        let devices = AgentRegistrar(
+            role: .device, count: sessions, baseAddress: Self.deviceBase, uuidPrefix: "relay-device",
+            socket: deviceSocket, target: target)
+        let clients = AgentRegistrar(
+            role: .client, count: sessions, baseAddress: Self.clientBase, uuidPrefix: "relay-client",
+            socket: clientSocket, target: target)
         var connected = [Bool](repeating: false, count: sessions)
         var routed = [Bool](repeating: false, count: sessions)  // the client has the device's handshake response
         var lastTry = [Int64](repeating: 0, count: sessions)
@@ -102,22 +113,30 @@ extension RelayBenchmark {
         while !routed.allSatisfy({ $0 }) {
             let now = monotonicNanos()
             guard now < setupDeadline else {
-                throw ValidationError("setup incomplete after 60 s: \(devices.registeredCount)/\(sessions) devices and \(clients.registeredCount)/\(sessions) clients registered, \(connected.filter { $0 }.count) connected, \(routed.filter { $0 }.count) routed")
+                throw ValidationError(
+                    "setup incomplete after 60 s: \(devices.registeredCount)/\(sessions) devices and \(clients.registeredCount)/\(sessions) clients registered, \(connected.filter { $0 }.count) connected, \(routed.filter { $0 }.count) routed"
+                )
             }
             guard server.isRunning else { throw ValidationError("t2u-server exited during setup") }
             devices.tick(now: now, window: 256, retransmit: 1_000_000_000)
             clients.tick(now: now, window: 256, retransmit: 1_000_000_000)
-            for i in 0..<sessions where clients.phase[i] == .registered && devices.phase[i] == .registered && !routed[i]
+            for i in 0..<sessions
+            where clients.phase[i] == .registered && devices.phase[i] == .registered && !routed[i]
                 && now - lastTry[i] > 1_000_000_000
             {
                 lastTry[i] = now
                 if !connected[i] {
-                    clients.send(.connect(.init(requestID: UInt32(i), token: clients.tokens[i], uuid: devices.uuid(i),
-                                                clientConnectionID: ConnectionID(rawValue: Self.clientCIDBase + UInt64(i)),
-                                                candidates: [])), agent: i)
+                    clients.send(
+                        .connect(
+                            .init(
+                                requestID: UInt32(i), token: clients.tokens[i], uuid: devices.uuid(i),
+                                clientConnectionID: ConnectionID(rawValue: Self.clientCIDBase + UInt64(i)),
+                                candidates: [])), agent: i)
                 } else {
                     Self.shape(&packet, type: .handshakeInitiation, cid: Self.clientCIDBase + UInt64(i), at: 1)
-                    packet.withUnsafeBytes { _ = clientSocket.send($0, from: Self.clientBase + UInt32(i), to: target.address) }
+                    packet.withUnsafeBytes {
+                        _ = clientSocket.send($0, from: Self.clientBase + UInt32(i), to: target.address)
+                    }
                 }
             }
             pump(deviceSocket) { bytes, destination in
@@ -130,7 +149,10 @@ extension RelayBenchmark {
                     response.withUnsafeBytes { _ = deviceSocket.send($0, from: destination, to: target.address) }
                 } else if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) {
                     if case .sealed = message, case .introduce(let intro)? = devices.unseal(message, agent: i) {
-                        devices.send(.introduceAck(requestID: intro.requestID, token: devices.tokens[i], sessionID: intro.sessionID), agent: i)
+                        devices.send(
+                            .introduceAck(
+                                requestID: intro.requestID, token: devices.tokens[i], sessionID: intro.sessionID),
+                            agent: i)
                     } else {
                         devices.handle(message, destination: destination, now: now)
                     }
@@ -159,11 +181,21 @@ extension RelayBenchmark {
         let counts = NIOLockedValueBox(RelayReceiveCounts())
         let receiver = Thread {
             while !counts.withLockedValue({ $0.stop }) {
-                var got = 0, bytes = 0, packets = 0
-                while got < 4096, deviceSocket.receive({ received, _ in
-                    if received.first == PacketType.dataKeyPhase0.rawValue { bytes += received.count; packets += 1 }
-                }) { got += 1 }
-                counts.withLockedValue { $0.bytes += bytes; $0.packets += packets }
+                var got = 0
+                var bytes = 0
+                var packets = 0
+                while got < 4096,
+                    deviceSocket.receive({ received, _ in
+                        if received.first == PacketType.dataKeyPhase0.rawValue {
+                            bytes += received.count
+                            packets += 1
+                        }
+                    })
+                { got += 1 }
+                counts.withLockedValue {
+                    $0.bytes += bytes
+                    $0.packets += packets
+                }
                 if got == 0 { deviceSocket.wait(milliseconds: 1) }
             }
         }
@@ -175,7 +207,9 @@ extension RelayBenchmark {
         let start = monotonicNanos()
         let end = start + Int64(duration * 1e9)
         let packetsPerNanosecond = offeredMbps * 1e6 / 8 / Double(packetSize) / 1e9
-        var sent = 0, failed = 0, next = 0
+        var sent = 0
+        var failed = 0
+        var next = 0
         while true {
             let now = monotonicNanos()
             if now >= end { break }
@@ -186,8 +220,15 @@ extension RelayBenchmark {
             }
             for _ in 0..<min(allowed - sent, 256) {
                 Self.shape(&packet, type: .dataKeyPhase0, cid: Self.deviceCIDBase + UInt64(next), at: 2)
-                let ok = packet.withUnsafeBytes { clientSocket.send($0, from: Self.clientBase + UInt32(next), to: target.address) }
-                if ok { sent += 1 } else { failed += 1; sent += 1 }
+                let ok = packet.withUnsafeBytes {
+                    clientSocket.send($0, from: Self.clientBase + UInt32(next), to: target.address)
+                }
+                if ok {
+                    sent += 1
+                } else {
+                    failed += 1
+                    sent += 1
+                }
                 next = (next + 1) % sessions
             }
         }
@@ -213,7 +254,9 @@ extension RelayBenchmark {
         say("| loss | \(f(loss, 2)) % |")
         say("| server CPU | \(f(100 * cpu / elapsed, 0)) % of a core, \(f(cpuPerGB, 2)) CPU-s per GB relayed |")
         say("")
-        say("RESULT relay sessions=\(sessions) offered_mbps=\(f(offered)) mbps=\(f(mbps)) loss_pct=\(f(loss, 2)) server_cpu_pct=\(f(100 * cpu / elapsed, 0)) cpu_s_per_gb=\(f(cpuPerGB, 2))")
+        say(
+            "RESULT relay sessions=\(sessions) offered_mbps=\(f(offered)) mbps=\(f(mbps)) loss_pct=\(f(loss, 2)) server_cpu_pct=\(f(100 * cpu / elapsed, 0)) cpu_s_per_gb=\(f(cpuPerGB, 2))"
+        )
     }
 
     /// A packet the relay routes: its type byte, and a connection ID (big-endian) at `offset`.

@@ -48,7 +48,10 @@ struct ServerBenchmark: ParsableCommand {
     /// Passed to the t2u-server child, whose log lines share this process's stderr.
     @OptionGroup var logging: LogFormatOption
 
-    @Option(help: "Per-source signaling rate given to the server (--signaling-rate): each client queries far above the default 20/s.")
+    @Option(
+        help:
+            "Per-source signaling rate given to the server (--signaling-rate): each client queries far above the default 20/s."
+    )
     var signalingRate: Double = 1_000_000
 
     func validate() throws {
@@ -56,7 +59,9 @@ struct ServerBenchmark: ParsableCommand {
         guard (1...10_000).contains(clients) else { throw ValidationError("--clients must be 1...10000") }
         guard (1...255).contains(inFlight) else { throw ValidationError("--in-flight must be 1...255") }
         guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be 0...3600 seconds") }
-        guard window >= 1, registrationTimeout > 0 else { throw ValidationError("--window and --registration-timeout must be positive") }
+        guard window >= 1, registrationTimeout > 0 else {
+            throw ValidationError("--window and --registration-timeout must be positive")
+        }
     }
 
     func run() throws {
@@ -105,12 +110,18 @@ extension ServerBenchmark {
     static let clientBase: UInt32 = 0x7FC8_0001  // 127.200.0.1
 
     func runLinux() throws {
-        say("t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries")
-        let launched = try LaunchedBenchServer.start(executable: serverBinary, logFormat: logging.format, extra: [
-            "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
-            "--max-tracked-sources", "\(devices + clients + 1000)",
-        ])
-        let server = launched.process, adminPort = launched.adminPort, target = launched.target
+        say(
+            "t2u-bench server: \(devices) devices, \(clients) clients x \(inFlight) queries in flight, \(duration) s of queries"
+        )
+        let launched = try LaunchedBenchServer.start(
+            executable: serverBinary, logFormat: logging.format,
+            extra: [
+                "--signaling-rate", "\(Int(signalingRate))", "--signaling-burst", "\(Int(signalingRate))",
+                "--max-tracked-sources", "\(devices + clients + 1000)",
+            ])
+        let server = launched.process
+        let adminPort = launched.adminPort
+        let target = launched.target
         say("server: \(launched.arguments.joined(separator: " "))")
         say("server pid: \(server.pid)")
         defer { server.stop() }
@@ -118,8 +129,9 @@ extension ServerBenchmark {
 
         let deviceSocket = try MultiplexedUDPSocket()
         let clientSocket = try MultiplexedUDPSocket()
-        let fleet = AgentRegistrar(role: .device, count: devices, baseAddress: Self.deviceBase, uuidPrefix: "bench-device",
-                                   socket: deviceSocket, target: target)
+        let fleet = AgentRegistrar(
+            role: .device, count: devices, baseAddress: Self.deviceBase, uuidPrefix: "bench-device",
+            socket: deviceSocket, target: target)
         let state = DeviceThreadState()
 
         // Devices: register, then keep alive until told to stop.
@@ -131,18 +143,21 @@ extension ServerBenchmark {
                 let now = monotonicNanos()
                 fleet.tick(now: now, window: window, retransmit: 1_000_000_000)
                 var received = 0
-                while received < 4096, deviceSocket.receive({ bytes, destination in
-                    if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) {
-                        fleet.handle(message, destination: destination, now: now)
-                    }
-                }) { received += 1 }
+                while received < 4096,
+                    deviceSocket.receive({ bytes, destination in
+                        if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) {
+                            fleet.handle(message, destination: destination, now: now)
+                        }
+                    })
+                { received += 1 }
                 if fleet.registeredCount != lastPublished {
                     lastPublished = fleet.registeredCount
                     state.registered = lastPublished
                 }
                 if received == 0 { deviceSocket.wait(milliseconds: 1) }
             }
-            state.summary = "keepalives sent \(fleet.keepalivesSent), acked \(fleet.keepaliveAcks); retransmissions \(fleet.retransmissions); errors \(fleet.errors)"
+            state.summary =
+                "keepalives sent \(fleet.keepalivesSent), acked \(fleet.keepaliveAcks); retransmissions \(fleet.retransmissions); errors \(fleet.errors)"
         }
         deviceThread.stackSize = 1 << 20
         deviceThread.start()
@@ -163,15 +178,21 @@ extension ServerBenchmark {
         let registrationCPU = server.cpuSeconds() ?? 0
 
         // Clients: register, then query.
-        let pool = AgentRegistrar(role: .client, count: clients, baseAddress: Self.clientBase, uuidPrefix: "bench-client",
-                                  socket: clientSocket, target: target)
-        let load = QueryLoad(clients: pool, deviceCount: registered > 0 ? devices : 1, deviceUUIDs: fleet.uuid,
-                             inFlight: inFlight, timeout: 1_000_000_000)
+        let pool = AgentRegistrar(
+            role: .client, count: clients, baseAddress: Self.clientBase, uuidPrefix: "bench-client",
+            socket: clientSocket, target: target)
+        let load = QueryLoad(
+            clients: pool, deviceCount: registered > 0 ? devices : 1, deviceUUIDs: fleet.uuid,
+            inFlight: inFlight, timeout: 1_000_000_000)
         func pump(now: Int64, handler: (SignalingMessage, UInt32) -> Void) {
             var received = 0
-            while received < 4096, clientSocket.receive({ bytes, destination in
-                if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) { handler(message, destination) }
-            }) { received += 1 }
+            while received < 4096,
+                clientSocket.receive({ bytes, destination in
+                    if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) {
+                        handler(message, destination)
+                    }
+                })
+            { received += 1 }
             if received == 0 { clientSocket.wait(milliseconds: 1) }
         }
         let clientDeadline = monotonicNanos() + 30_000_000_000
@@ -180,10 +201,14 @@ extension ServerBenchmark {
             pool.tick(now: now, window: 256, retransmit: 1_000_000_000)
             pump(now: now) { pool.handle($0, destination: $1, now: now) }
         }
-        guard pool.allRegistered else { throw ValidationError("only \(pool.registeredCount)/\(clients) clients registered") }
+        guard pool.allRegistered else {
+            throw ValidationError("only \(pool.registeredCount)/\(clients) clients registered")
+        }
 
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
-        say("registration: \(registered)/\(devices) devices in \(f(registrationSeconds)) s (\(f(Double(registered) / registrationSeconds, 0))/s), server CPU \(f(registrationCPU, 2)) s")
+        say(
+            "registration: \(registered)/\(devices) devices in \(f(registrationSeconds)) s (\(f(Double(registered) / registrationSeconds, 0))/s), server CPU \(f(registrationCPU, 2)) s"
+        )
         say("querying for \(f(duration)) s")
         let cpuBefore = server.cpuSeconds() ?? 0
         let queryStart = monotonicNanos()
@@ -199,11 +224,13 @@ extension ServerBenchmark {
                 pool.tick(now: now, window: 256, retransmit: 1_000_000_000)  // clients keep alive too
             }
             var received = 0
-            while received < 4096, clientSocket.receive({ bytes, destination in
-                if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) {
-                    load.handle(message, destination: destination, now: monotonicNanos())
-                }
-            }) { received += 1 }
+            while received < 4096,
+                clientSocket.receive({ bytes, destination in
+                    if let message = try? SignalingMessage.parse(ByteBuffer(bytes: bytes)) {
+                        load.handle(message, destination: destination, now: monotonicNanos())
+                    }
+                })
+            { received += 1 }
             if received == 0 { clientSocket.wait(milliseconds: 1) }
         }
         let queryElapsed = Double(monotonicNanos() - queryStart) / 1e9
@@ -214,10 +241,11 @@ extension ServerBenchmark {
         while deviceThread.isExecuting { usleep(1000) }
 
         let held = status?["devices_online"] as? Int ?? -1
-        let rejected = (status?["rejected"] as? [String: Any])?.compactMap { name, value -> String? in
-            guard let count = value as? Int, count > 0 else { return nil }
-            return "\(name)=\(count)"
-        }.sorted().joined(separator: " ") ?? "?"
+        let rejected =
+            (status?["rejected"] as? [String: Any])?.compactMap { name, value -> String? in
+                guard let count = value as? Int, count > 0 else { return nil }
+                return "\(name)=\(count)"
+            }.sorted().joined(separator: " ") ?? "?"
         let qps = Double(load.answered) / queryElapsed
         let p50 = load.latencies.percentile(50)
         let p99 = load.latencies.percentile(99)
@@ -225,7 +253,9 @@ extension ServerBenchmark {
         let perDevice = held > 0 ? Double(rss - idleRSS) / Double(held) : 0
 
         say("devices: \(state.summary)")
-        say("queries: \(load.answered) answered (\(f(100 * Double(load.online) / Double(max(1, load.answered))))% online), \(load.lost) lost, \(load.errors) errors, in \(f(queryElapsed, 2)) s")
+        say(
+            "queries: \(load.answered) answered (\(f(100 * Double(load.online) / Double(max(1, load.answered))))% online), \(load.lost) lost, \(load.errors) errors, in \(f(queryElapsed, 2)) s"
+        )
         say("server rejected: \(rejected.isEmpty ? "none" : rejected)")
         say("")
         say("| metric | value |")
@@ -235,11 +265,15 @@ extension ServerBenchmark {
         say("| RSS with devices | \(f(rssMB)) MB |")
         say("| RSS per device | \(f(perDevice, 0)) B |")
         say("| server CPU, query phase | \(f(cpuQuery, 2)) s (\(f(100 * cpuQuery / queryElapsed, 0))% of a core) |")
-        say("| server CPU per query (keepalives included) | \(f(1e6 * cpuQuery / Double(max(1, load.answered)), 1)) µs |")
+        say(
+            "| server CPU per query (keepalives included) | \(f(1e6 * cpuQuery / Double(max(1, load.answered)), 1)) µs |"
+        )
         say("| queries/s | \(f(qps, 0)) |")
         say("| query latency p50 / p99 | \(f(p50, 3)) / \(f(p99, 3)) ms |")
         say("")
-        say("RESULT server devices=\(held) rss_mb=\(f(rssMB)) rss_per_device_b=\(f(perDevice, 0)) cpu_s=\(f(cpuQuery, 2)) qps=\(f(qps, 0)) p50_ms=\(f(p50, 3)) p99_ms=\(f(p99, 3))")
+        say(
+            "RESULT server devices=\(held) rss_mb=\(f(rssMB)) rss_per_device_b=\(f(perDevice, 0)) cpu_s=\(f(cpuQuery, 2)) qps=\(f(qps, 0)) p50_ms=\(f(p50, 3)) p99_ms=\(f(p99, 3))"
+        )
     }
 }
 #endif

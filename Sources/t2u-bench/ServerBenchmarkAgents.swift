@@ -61,8 +61,10 @@ final class AgentRegistrar: @unchecked Sendable {
     private var inFlight = 0
     private var buffer = ByteBuffer()
 
-    init(role: SignalingRole, count: Int, baseAddress: UInt32, uuidPrefix: String, socket: MultiplexedUDPSocket,
-         target: BenchServerTarget) {
+    init(
+        role: SignalingRole, count: Int, baseAddress: UInt32, uuidPrefix: String, socket: MultiplexedUDPSocket,
+        target: BenchServerTarget
+    ) {
         self.role = role
         self.count = count
         self.baseAddress = baseAddress
@@ -156,7 +158,8 @@ final class AgentRegistrar: @unchecked Sendable {
             if initiators[agent] == nil {
                 initiators[agent] = try? SignalingRegistration.Initiator(
                     requestID: UInt32(truncatingIfNeeded: agent), role: role, cookie: cookie, identity: identity(agent),
-                    serverPublicKey: target.publicKey, payload: RegistrationPayload(uuid: uuid(agent), extra: [], candidates: []),
+                    serverPublicKey: target.publicKey,
+                    payload: RegistrationPayload(uuid: uuid(agent), extra: [], candidates: []),
                     entropy: entropy)
             }
             guard let initiator = initiators[agent] else { return }
@@ -183,7 +186,7 @@ final class AgentRegistrar: @unchecked Sendable {
             sendCurrent(agent, now: now)
         case .registered(_, let ephemeral, let encrypted):
             guard phase[agent] == .registering, let initiator = initiators[agent],
-                  let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+                let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
             else { return true }
             let (answer, channel) = completed
             let keepaliveSeconds = answer.keepaliveSeconds
@@ -252,7 +255,9 @@ final class QueryLoad {
     private(set) var sent = 0
     var recording = true
 
-    init(clients: AgentRegistrar, deviceCount: Int, deviceUUIDs: @escaping (Int) -> String, inFlight: Int, timeout: Int64) {
+    init(
+        clients: AgentRegistrar, deviceCount: Int, deviceUUIDs: @escaping (Int) -> String, inFlight: Int, timeout: Int64
+    ) {
         self.clients = clients
         self.deviceCount = deviceCount
         self.deviceUUIDs = deviceUUIDs
@@ -276,8 +281,9 @@ final class QueryLoad {
         let id = (requestSerial[slot] & 0xFF_FFFF) << 8 | UInt32(slot % inFlight)
         sentAt[slot] = now
         sent += 1
-        clients.send(.query(requestID: id, token: clients.tokens[client], uuid: deviceUUIDs(random(below: deviceCount))),
-                     agent: client)
+        clients.send(
+            .query(requestID: id, token: clients.tokens[client], uuid: deviceUUIDs(random(below: deviceCount))),
+            agent: client)
     }
 
     func start(now: Int64) {
@@ -298,7 +304,8 @@ final class QueryLoad {
         switch message {
         case .queryResult(let result):
             let slot = Int(offset) * inFlight + Int(result.requestID & 0xFF)
-            guard Int(result.requestID & 0xFF) < inFlight, result.requestID >> 8 == requestSerial[slot] & 0xFF_FFFF else { return }
+            guard Int(result.requestID & 0xFF) < inFlight, result.requestID >> 8 == requestSerial[slot] & 0xFF_FFFF
+            else { return }
             answered += 1
             if result.online { online += 1 }
             if recording { latencies.add(nanoseconds: now - sentAt[slot]) }

@@ -59,7 +59,8 @@ final class BenchServerProcess {
     /// User + system CPU seconds (/proc/PID/stat fields 14 and 15).
     func cpuSeconds() -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         // Fields after the command name start at field 3 (state).
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
@@ -78,7 +79,8 @@ struct LaunchedBenchServer {
 
     /// `executable` nil: the t2u-server next to t2u-bench. `logFormat`: the server's
     /// --log-format (its log lines go to this process's stderr). `extra`: more server arguments.
-    static func start(executable: String?, logFormat: LogFormat = .text, extra: [String]) throws -> LaunchedBenchServer {
+    static func start(executable: String?, logFormat: LogFormat = .text, extra: [String]) throws -> LaunchedBenchServer
+    {
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
@@ -86,29 +88,40 @@ struct LaunchedBenchServer {
         }
         let executable = executable ?? defaultServerExecutable()
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw ValidationError("no t2u-server at \(executable): build it (swift build -c release) or pass --server-binary")
+            throw ValidationError(
+                "no t2u-server at \(executable): build it (swift build -c release) or pass --server-binary")
         }
-        guard let port = freeUDPPortPair(), let adminPort = freeTCPPort() else { throw ValidationError("no free loopback ports") }
+        guard let port = freeUDPPortPair(), let adminPort = freeTCPPort() else {
+            throw ValidationError("no free loopback ports")
+        }
         // The agents pin the server's key: a key file made here, handed to the server.
         let keyPath = NSTemporaryDirectory() + "t2u-bench-server-\(getpid()).key"
         let identity = try KeyFile.loadOrCreate(path: keyPath, what: "bench server key file", entropy: SystemEntropy())
         defer { unlink(keyPath) }
-        let arguments = ["--bind", "127.0.0.1", "--port", "\(port)", "--admin", "127.0.0.1:\(adminPort)", "--log-level", "warning",
-                         "--log-format", logFormat.rawValue, "--key-file", keyPath] + extra
+        let arguments =
+            [
+                "--bind", "127.0.0.1", "--port", "\(port)", "--admin", "127.0.0.1:\(adminPort)", "--log-level",
+                "warning",
+                "--log-format", logFormat.rawValue, "--key-file", keyPath,
+            ] + extra
         let process = try BenchServerProcess(executable: executable, arguments: arguments)
         var ready = false
         for _ in 0..<150 where !ready {
             if benchServerStatus(adminPort: adminPort) != nil { ready = true } else { usleep(100_000) }
-            guard process.isRunning else { throw ValidationError("t2u-server exited at start; run it by hand to see why") }
+            guard process.isRunning else {
+                throw ValidationError("t2u-server exited at start; run it by hand to see why")
+            }
         }
         guard ready else {
             process.stop()
             throw ValidationError("t2u-server did not answer on its admin port within 15 s")
         }
-        let target = BenchServerTarget(address: loopbackSockaddr(port: port), netAddress: NetAddress(ipv4: (127, 0, 0, 1), port: port),
-                                       publicKey: identity.publicKey)
-        return LaunchedBenchServer(process: process, port: port, adminPort: adminPort, target: target,
-                                   arguments: [executable] + arguments)
+        let target = BenchServerTarget(
+            address: loopbackSockaddr(port: port), netAddress: NetAddress(ipv4: (127, 0, 0, 1), port: port),
+            publicKey: identity.publicKey)
+        return LaunchedBenchServer(
+            process: process, port: port, adminPort: adminPort, target: target,
+            arguments: [executable] + arguments)
     }
 }
 
@@ -122,7 +135,9 @@ func benchHTTPGet(port: UInt16, path: String, timeoutSeconds: Int = 5) -> String
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = loopbackSockaddr(port: port)
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard connected == 0 else { return nil }
     let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
@@ -169,7 +184,9 @@ func freeUDPPortPair() -> UInt16? {
         let second = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         var next = loopbackSockaddr(port: port + 1)
         let ok = withUnsafePointer(to: &next) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(second, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(second, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         close(second)
         if ok == 0 { return port }

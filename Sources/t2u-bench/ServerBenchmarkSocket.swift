@@ -46,7 +46,9 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let code = errno
@@ -74,7 +76,8 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
             control.storeBytes(of: UInt64(Self.cmsgHeaderSize + Self.pktinfoSize), toByteOffset: 0, as: UInt64.self)
             control.storeBytes(of: Int32(IPPROTO_IP), toByteOffset: 8, as: Int32.self)
             control.storeBytes(of: Self.ipPktinfo, toByteOffset: 12, as: Int32.self)
-            control.storeBytes(of: source.bigEndian, toByteOffset: Self.cmsgHeaderSize + 4, as: UInt32.self)  // ipi_spec_dst
+            // ipi_spec_dst
+            control.storeBytes(of: source.bigEndian, toByteOffset: Self.cmsgHeaderSize + 4, as: UInt32.self)
             return withUnsafeMutablePointer(to: &destination) { name in
                 withUnsafeMutablePointer(to: &iov) { iov in
                     var message = msghdr()
@@ -110,8 +113,12 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
                         let length = Int(control.load(fromByteOffset: offset, as: UInt64.self))
                         let level = control.load(fromByteOffset: offset + 8, as: Int32.self)
                         let type = control.load(fromByteOffset: offset + 12, as: Int32.self)
-                        if level == Int32(IPPROTO_IP), type == Self.ipPktinfo, length >= Self.cmsgHeaderSize + Self.pktinfoSize {
-                            destination = UInt32(bigEndian: control.load(fromByteOffset: offset + Self.cmsgHeaderSize + 8, as: UInt32.self))
+                        if level == Int32(IPPROTO_IP), type == Self.ipPktinfo,
+                            length >= Self.cmsgHeaderSize + Self.pktinfoSize
+                        {
+                            destination = UInt32(
+                                bigEndian: control.load(
+                                    fromByteOffset: offset + Self.cmsgHeaderSize + 8, as: UInt32.self))
                         }
                         guard length > 0 else { break }
                         offset += (length + 7) & ~7

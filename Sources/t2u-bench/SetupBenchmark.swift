@@ -33,16 +33,22 @@ struct SetupBenchmark: AsyncParsableCommand {
     @Option(help: "Echo port on the device (t2u check --echo).") var remotePort: Int
     @Option(help: "HOST:PORT of the same echo service reached over plain TCP (the baseline).") var tcp: String
     @Option(help: "Starts of each kind.") var starts: Int = 20
-    @Option(help: "The path's round-trip time, to print times as multiples of it (0: not printed).") var rttMs: Double = 0
+    @Option(help: "The path's round-trip time, to print times as multiples of it (0: not printed).") var rttMs: Double =
+        0
     @Option(help: "Seconds a start may take before it counts as no first byte.") var timeout: Double = 10
     @Option(help: "Known-devices file (the device key is pinned on first contact).") var knownDevices: String?
-    @Option(help: "The server's public key (64 hex digits, t2u-server --print-public-key), pinned as deployments should: a client that pins it registers without HELLO.")
+    @Option(
+        help:
+            "The server's public key (64 hex digits, t2u-server --print-public-key), pinned as deployments should: a client that pins it registers without HELLO."
+    )
     var serverKey: String?
     @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
         guard (1...1000).contains(starts) else { throw ValidationError("--starts must be 1...1000") }
-        guard (1...65535).contains(port), (1...65535).contains(remotePort) else { throw ValidationError("ports must be 1...65535") }
+        guard (1...65535).contains(port), (1...65535).contains(remotePort) else {
+            throw ValidationError("ports must be 1...65535")
+        }
         guard timeout > 0, timeout <= 120 else { throw ValidationError("--timeout must be 0...120 seconds") }
         guard tcpTarget != nil else { throw ValidationError("--tcp must be IPv4:PORT, e.g. 192.0.2.10:7007") }
     }
@@ -55,7 +61,9 @@ struct SetupBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         logging.bootstrap(level: .error)
-        var warm = [Double?](), cold = [Double?](), plain = [Double?]()
+        var warm = [Double?]()
+        var cold = [Double?]()
+        var plain = [Double?]()
         for _ in 0..<starts {
             warm.append(await mappedFirstByte(warmClient: true))
             cold.append(await mappedFirstByte(warmClient: false))
@@ -67,10 +75,15 @@ struct SetupBenchmark: AsyncParsableCommand {
         print(pad("", 22) + pad("median", 9) + pad("worst", 9) + pad("median/RTT", 12) + "no first byte")
         for (name, samples) in rows {
             let s = Summary(samples)
-            print(pad(name, 22) + pad(fmt(s.median), 9) + pad(fmt(s.worst), 9) + pad(rtts(s.median), 12) + "\(s.failed)")
+            print(
+                pad(name, 22) + pad(fmt(s.median), 9) + pad(fmt(s.worst), 9) + pad(rtts(s.median), 12) + "\(s.failed)")
         }
-        let w = Summary(warm), c = Summary(cold), t = Summary(plain)
-        print("RESULT setup rtt_ms=\(fmt(rttMs)) t2u_first_byte_ms=\(fmt(w.median)) t2u_worst_ms=\(fmt(w.worst)) t2u_rtts=\(rtts(w.median)) t2u_failed=\(w.failed) tcp_first_byte_ms=\(fmt(t.median)) tcp_rtts=\(rtts(t.median)) cold_init_ms=\(fmt(c.median)) cold_worst_ms=\(fmt(c.worst)) cold_rtts=\(rtts(c.median)) cold_failed=\(c.failed) starts=\(starts)")
+        let w = Summary(warm)
+        let c = Summary(cold)
+        let t = Summary(plain)
+        print(
+            "RESULT setup rtt_ms=\(fmt(rttMs)) t2u_first_byte_ms=\(fmt(w.median)) t2u_worst_ms=\(fmt(w.worst)) t2u_rtts=\(rtts(w.median)) t2u_failed=\(w.failed) tcp_first_byte_ms=\(fmt(t.median)) tcp_rtts=\(rtts(t.median)) cold_init_ms=\(fmt(c.median)) cold_worst_ms=\(fmt(c.worst)) cold_rtts=\(rtts(c.median)) cold_failed=\(c.failed) starts=\(starts)"
+        )
     }
 
     /// One start through a new client: ms from add_port (warm) or from creating the client
@@ -119,13 +132,17 @@ struct Summary {
     init(_ samples: [Double?]) {
         let got = samples.compactMap { $0 }.sorted()
         failed = samples.count - got.count
-        median = got.isEmpty ? nil : (got.count % 2 == 1 ? got[got.count / 2] : (got[got.count / 2 - 1] + got[got.count / 2]) / 2)
+        median =
+            got.isEmpty
+            ? nil : (got.count % 2 == 1 ? got[got.count / 2] : (got[got.count / 2 - 1] + got[got.count / 2]) / 2)
         worst = got.last
     }
 }
 
 private func fmt(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
-private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+private func pad(_ s: String, _ n: Int) -> String {
+    s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
+}
 
 func monotonicMillis() -> Double { Double(monotonicNanos()) / 1e6 }
 
@@ -146,7 +163,9 @@ enum EchoProbe {
         addr.sin_port = port.bigEndian
         guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { return nil }
         let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return nil }
         var byte: UInt8 = 0x2a

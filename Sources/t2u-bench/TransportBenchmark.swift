@@ -54,8 +54,12 @@ struct TransportBenchmark: AsyncParsableCommand {
     func validate() throws {
         guard CongestionControlKind(rawValue: cc) != nil else { throw ValidationError("--cc must be cubic or bbr") }
         guard OffloadMode(rawValue: offload) != nil else { throw ValidationError("--offload must be auto or disabled") }
-        guard bytes > 0, duration > 0, roundTrips > 0, messageSize > 0 else { throw ValidationError("values must be positive") }
-        guard (576...65_507).contains(datagramSize) else { throw ValidationError("--datagram-size must be 576...65507") }
+        guard bytes > 0, duration > 0, roundTrips > 0, messageSize > 0 else {
+            throw ValidationError("values must be positive")
+        }
+        guard (576...65_507).contains(datagramSize) else {
+            throw ValidationError("--datagram-size must be 576...65507")
+        }
     }
 
     func run() async throws {
@@ -76,7 +80,9 @@ struct TransportBenchmark: AsyncParsableCommand {
         let echoAddress = try await ServerBootstrap(group: serverLoop)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(TCPEchoHandler()) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(TCPEchoHandler())
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get().localAddress!
 
@@ -115,7 +121,9 @@ struct TransportBenchmark: AsyncParsableCommand {
         func row(_ name: String, _ a: String, _ b: String) -> String {
             name.rightPad(26) + a.leftPad(14) + b.leftPad(14)
         }
-        print("t2u transport benchmark (loopback, one process; UDP payload \(datagramSize) B, cc \(cc), offloads \(tunnel.offloads))")
+        print(
+            "t2u transport benchmark (loopback, one process; UDP payload \(datagramSize) B, cc \(cc), offloads \(tunnel.offloads))"
+        )
         print(row("", "raw TCP", "tunnel"))
         print(row("bytes moved", "\(raw.bytes)", "\(viaTunnel.bytes)"))
         print(row("seconds", f(raw.seconds, 3), f(viaTunnel.seconds, 3)))
@@ -140,7 +148,9 @@ struct TransportBenchmark: AsyncParsableCommand {
         var mbps: Double { seconds > 0 ? Double(bytes) * 8 / seconds / 1e6 : 0 }
     }
 
-    private func throughput(to address: SocketAddress, via loop: EventLoop, sink: SinkServer, cap: TimeAmount) async throws
+    private func throughput(
+        to address: SocketAddress, via loop: EventLoop, sink: SinkServer, cap: TimeAmount
+    ) async throws
         -> Throughput
     {
         let done = sink.expectConnection()
@@ -171,7 +181,8 @@ struct TransportBenchmark: AsyncParsableCommand {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(PingPongHandler(size: size, count: count, deadline: deadline, done: done))
+                    try channel.pipeline.syncOperations.addHandler(
+                        PingPongHandler(size: size, count: count, deadline: deadline, done: done))
                 }
             }
             .connect(to: address).get()
@@ -194,7 +205,9 @@ final class SinkServer: Sendable {
 
     func start() async throws -> SocketAddress {
         let channel = try await ServerBootstrap(group: loop)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65_536, maximum: 1 << 20))
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65_536, maximum: 1 << 20)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let done = channel.eventLoop.makePromise(of: (Int, NIODeadline).self)
@@ -223,19 +236,24 @@ struct Tunnel: Sendable {
     let offloads: UDPOffloadSupport
 
     static func make(
-        config: TransportConfig, udp: UDPEndpoint.Configuration, clientLoop: EventLoop, deviceLoop: EventLoop, logger: Logger
+        config: TransportConfig, udp: UDPEndpoint.Configuration, clientLoop: EventLoop, deviceLoop: EventLoop,
+        logger: Logger
     ) async throws -> Tunnel {
         let entropy = SystemEntropy()
         let deviceIdentity = StaticIdentity.generate(entropy)
         let clientIdentity = StaticIdentity.generate(entropy)
-        let device = LoopOwned(sending: EndpointDriver(
-            endpoint: TransportEndpoint(
-                options: .init(config: config, identity: deviceIdentity, acceptIncoming: true), entropy: SystemEntropy()),
-            eventLoop: deviceLoop, logger: logger), eventLoop: deviceLoop)
-        let client = LoopOwned(sending: EndpointDriver(
-            endpoint: TransportEndpoint(
-                options: .init(config: config, identity: clientIdentity, acceptIncoming: false), entropy: SystemEntropy()),
-            eventLoop: clientLoop, logger: logger), eventLoop: clientLoop)
+        let device = LoopOwned(
+            sending: EndpointDriver(
+                endpoint: TransportEndpoint(
+                    options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
+                    entropy: SystemEntropy()),
+                eventLoop: deviceLoop, logger: logger), eventLoop: deviceLoop)
+        let client = LoopOwned(
+            sending: EndpointDriver(
+                endpoint: TransportEndpoint(
+                    options: .init(config: config, identity: clientIdentity, acceptIncoming: false),
+                    entropy: SystemEntropy()),
+                eventLoop: clientLoop, logger: logger), eventLoop: clientLoop)
         let deviceAddress = try await device.flatSubmit { $0.start(udp: udp) }.get()
         _ = try await client.flatSubmit { $0.start(udp: udp) }.get()
         try await device.submit { device in
@@ -247,7 +265,8 @@ struct Tunnel: Sendable {
         let remoteKey = deviceIdentity.publicKey
         let service = try await client.submit { client in
             let connection = try client.connect(to: deviceAddress, remoteStaticKey: remoteKey, password: nil)
-            return LoopOwned(TunnelService(driver: client, connection: connection, logger: logger), eventLoop: clientLoop)
+            return LoopOwned(
+                TunnelService(driver: client, connection: connection, logger: logger), eventLoop: clientLoop)
         }.get()
         try await service.flatSubmit { $0.established.withTimeout(.seconds(10), on: clientLoop) }.get()
         let offloads = try await client.submit { $0.udp?.offloads ?? .none }.get()

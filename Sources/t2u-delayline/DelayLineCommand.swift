@@ -49,10 +49,14 @@ struct DelayLineCommand: ParsableCommand {
             guard b.0 >= Forwarder.slotSize, b.1 >= Forwarder.slotSize else {
                 throw ValidationError("--burst must hold a frame: at least \(Forwarder.slotSize) bytes")
             }
-            return (DelayLine.Config(delayNanos: d.0, jitterNanos: j.0, lossPPM: l.0, rateBitsPerSecond: r.0,
-                                     burstBytes: b.0, queueLimit: q.0, seed: seed),
-                    DelayLine.Config(delayNanos: d.1, jitterNanos: j.1, lossPPM: l.1, rateBitsPerSecond: r.1,
-                                     burstBytes: b.1, queueLimit: q.1, seed: seed &+ 1))
+            return (
+                DelayLine.Config(
+                    delayNanos: d.0, jitterNanos: j.0, lossPPM: l.0, rateBitsPerSecond: r.0,
+                    burstBytes: b.0, queueLimit: q.0, seed: seed),
+                DelayLine.Config(
+                    delayNanos: d.1, jitterNanos: j.1, lossPPM: l.1, rateBitsPerSecond: r.1,
+                    burstBytes: b.1, queueLimit: q.1, seed: seed &+ 1)
+            )
         } catch let error as LineUnits.Invalid {
             throw ValidationError(error.description)
         }
@@ -79,10 +83,12 @@ struct DelayLineCommand: ParsableCommand {
             throw ExitCode.failure
         }
         var forwarder = Forwarder(a: a, b: b, aToB: aToB, bToA: bToA, capacity: capacity)
-        logger.info("forwarding between \(a.name) and \(b.name)", metadata: [
-            "delay": "\(delay)", "jitter": "\(jitter)", "loss": "\(loss)", "rate": "\(rate)",
-            "burst": "\(burst)", "limit": "\(limit)", "seed": "\(seed)",
-        ])
+        logger.info(
+            "forwarding between \(a.name) and \(b.name)",
+            metadata: [
+                "delay": "\(delay)", "jitter": "\(jitter)", "loss": "\(loss)", "rate": "\(rate)",
+                "burst": "\(burst)", "limit": "\(limit)", "seed": "\(seed)",
+            ])
         emit("ready \(a.name) \(b.name)\n")
         forwarder.run()
         emit(forwarder.report() + "\n")

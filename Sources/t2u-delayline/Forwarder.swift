@@ -94,7 +94,8 @@ struct Forwarder {
         let names = ["a->b", "b->a"]
         return (0..<2).map { d in
             let c = lines[d].counters
-            return "\(names[d]): frames=\(c.offered) delivered=\(c.delivered) lost=\(c.lost) queue_drops=\(c.queueDrops) overflows=\(c.overflows) write_errors=\(writeErrors[d]) in_flight=\(lines[d].inFlight)"
+            return
+                "\(names[d]): frames=\(c.offered) delivered=\(c.delivered) lost=\(c.lost) queue_drops=\(c.queueDrops) overflows=\(c.overflows) write_errors=\(writeErrors[d]) in_flight=\(lines[d].inFlight)"
         }.joined(separator: "\n")
     }
 }

@@ -15,12 +15,15 @@ struct TapDevice {
     }
 
     init(name: String) throws {
-        guard !name.isEmpty, name.utf8.count < 16, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+        guard !name.isEmpty, name.utf8.count < 16,
+            name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+        else {
             throw Failure(description: "tap name '\(name)' must be 1-15 letters, digits, '-', '_' or '.'")
         }
         let fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            throw Failure(description: "open /dev/net/tun: \(String(cString: strerror(errno))) (needs root and the tun module)")
+            throw Failure(
+                description: "open /dev/net/tun: \(String(cString: strerror(errno))) (needs root and the tun module)")
         }
         // struct ifreq: ifr_name[16], then ifr_flags (short); 40 bytes in all.
         var request = [UInt8](repeating: 0, count: 40)

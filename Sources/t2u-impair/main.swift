@@ -23,7 +23,8 @@ import Darwin
 struct Impair: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "t2u-impair",
-        abstract: "A userspace UDP impairment proxy: delay, jitter, loss, reordering, duplication and a rate-limited bottleneck.",
+        abstract:
+            "A userspace UDP impairment proxy: delay, jitter, loss, reordering, duplication and a rate-limited bottleneck.",
         discussion: """
             Clients send to --listen; datagrams go to --upstream from one socket per client, and the \
             upstream's replies are relayed back to that client. The impairments apply to each \
@@ -68,7 +69,9 @@ struct Impair: AsyncParsableCommand {
     @Option(name: .customLong("down-rate-mbit"), help: "Rate upstream -> client, overriding --rate-mbit.")
     var downRateMbit: Double?
 
-    @Option(name: .customLong("queue-kb"), help: "Drop-tail queue limit of the bottleneck in KiB (default: unbounded; needs --rate-mbit).")
+    @Option(
+        name: .customLong("queue-kb"),
+        help: "Drop-tail queue limit of the bottleneck in KiB (default: unbounded; needs --rate-mbit).")
     var queueKb: Int?
 
     @Option(help: "Seed of the impairments' random choices (default: random).")
@@ -77,7 +80,9 @@ struct Impair: AsyncParsableCommand {
     @Option(name: .customLong("max-clients"), help: "Most client addresses served at once.")
     var maxClients: Int = 64
 
-    @Option(name: .customLong("client-idle-s"), help: "A client silent this long gives its place up to a new one when --max-clients is reached.")
+    @Option(
+        name: .customLong("client-idle-s"),
+        help: "A client silent this long gives its place up to a new one when --max-clients is reached.")
     var clientIdleSeconds: Double = 60
 
     @Option(name: .customLong("max-datagram"), help: "Largest datagram relayed in bytes.")
@@ -95,16 +100,24 @@ struct Impair: AsyncParsableCommand {
         for (name, value) in [("--loss", loss), ("--reorder", reorder), ("--duplicate", duplicate)] {
             guard (0...1).contains(value) else { throw ValidationError("\(name) must be within 0...1") }
         }
-        for (name, value) in [("--delay-ms", delayMs), ("--jitter-ms", jitterMs), ("--reorder-delay-ms", reorderDelayMs)] {
+        for (name, value) in [
+            ("--delay-ms", delayMs), ("--jitter-ms", jitterMs), ("--reorder-delay-ms", reorderDelayMs),
+        ] {
             guard value >= 0, value.isFinite else { throw ValidationError("\(name) must be >= 0") }
         }
-        for (name, value) in [("--rate-mbit", rateMbit), ("--up-rate-mbit", upRateMbit), ("--down-rate-mbit", downRateMbit)] {
+        for (name, value) in [
+            ("--rate-mbit", rateMbit), ("--up-rate-mbit", upRateMbit), ("--down-rate-mbit", downRateMbit),
+        ] {
             if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(name) must be > 0") }
         }
         if let queueKb, queueKb <= 0 { throw ValidationError("--queue-kb must be > 0") }
-        guard clientIdleSeconds > 0, clientIdleSeconds.isFinite else { throw ValidationError("--client-idle-s must be > 0") }
+        guard clientIdleSeconds > 0, clientIdleSeconds.isFinite else {
+            throw ValidationError("--client-idle-s must be > 0")
+        }
         guard maxClients > 0 else { throw ValidationError("--max-clients must be > 0") }
-        guard (64...65_535).contains(maxDatagram) else { throw ValidationError("--max-datagram must be within 64...65535") }
+        guard (64...65_535).contains(maxDatagram) else {
+            throw ValidationError("--max-datagram must be within 64...65535")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         _ = try Self.parseAddress(listen, option: "--listen")
         _ = try Self.parseAddress(upstream, option: "--upstream")
@@ -131,7 +144,9 @@ struct Impair: AsyncParsableCommand {
             guard rest.hasPrefix(":") else { throw ValidationError("\(option): expected [v6]:port, got \(text)") }
             port = rest.dropFirst()
         } else {
-            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("\(option): expected host:port, got \(text)") }
+            guard let colon = text.lastIndex(of: ":") else {
+                throw ValidationError("\(option): expected host:port, got \(text)")
+            }
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         }
@@ -163,12 +178,14 @@ struct Impair: AsyncParsableCommand {
         print("  client -> upstream: \(up)")
         print("  upstream -> client: \(down)")
 
-        let reporter = statsInterval > 0 ? Task { [statsInterval] in
-            while !Task.isCancelled {
-                try await Task.sleep(nanoseconds: UInt64(statsInterval * 1e9))
-                print(try await proxy.stats)
-            }
-        } : nil
+        let reporter =
+            statsInterval > 0
+            ? Task { [statsInterval] in
+                while !Task.isCancelled {
+                    try await Task.sleep(nanoseconds: UInt64(statsInterval * 1e9))
+                    print(try await proxy.stats)
+                }
+            } : nil
 
         await signals.wait()
         reporter?.cancel()

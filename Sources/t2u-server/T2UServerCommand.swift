@@ -52,22 +52,38 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Observation UDP port for NAT probes. (default: port + 1)")
     var observationPort: Int?
 
-    @Option(name: .long, help: "TCP port of the TLS fallback for agents whose UDP is blocked (443 in deployments; self-signed certificate, agents authenticate the server by its key). 0 picks a free port. (default: none)")
+    @Option(
+        name: .long,
+        help:
+            "TCP port of the TLS fallback for agents whose UDP is blocked (443 in deployments; self-signed certificate, agents authenticate the server by its key). 0 picks a free port. (default: none)"
+    )
     var tcpPort: Int?
 
-    @Option(name: .shortAndLong, help: "Addresses to bind both ports to, comma-separated, one socket each (IPv6 ones IPv6-only). (default: 0.0.0.0,::)")
+    @Option(
+        name: .shortAndLong,
+        help:
+            "Addresses to bind both ports to, comma-separated, one socket each (IPv6 ones IPv6-only). (default: 0.0.0.0,::)"
+    )
     var bind: String?
 
-    @Option(name: .long, help: "The server's private key file (created 0600 if missing); its public key is the agents' svrkey.")
+    @Option(
+        name: .long,
+        help: "The server's private key file (created 0600 if missing); its public key is the agents' svrkey.")
     var keyFile: String?
 
-    @Flag(name: .long, help: "Print the server's public key (64 hex digits, the agents' svrkey) from --key-file and exit.")
+    @Flag(
+        name: .long, help: "Print the server's public key (64 hex digits, the agents' svrkey) from --key-file and exit."
+    )
     var printPublicKey = false
 
     @Option(name: .shortAndLong, help: "Read settings from a key=value file.")
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Validate a config file (as --config would read it, with the other flags given) and exit: 0 valid, 1 not.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Validate a config file (as --config would read it, with the other flags given) and exit: 0 valid, 1 not.",
+            valueName: "file"))
     var checkConfig: String?
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. (default: info)")
@@ -78,16 +94,26 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not relay transport packets (introductions only).")
     var noRelay = false
 
-    @Option(name: .long, help: "Share devices with other servers through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=disable|prefer|require].")
+    @Option(
+        name: .long,
+        help:
+            "Share devices with other servers through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=disable|prefer|require]."
+    )
     var database: String?
 
     @Option(name: .long, help: "This server's name in the shared database; unique per server. (default: HOSTNAME:PORT)")
     var serverID: String?
 
-    @Option(name: .long, help: "IP:PORT where the other servers reach this one's main port (default: the bound address, if specific).")
+    @Option(
+        name: .long,
+        help: "IP:PORT where the other servers reach this one's main port (default: the bound address, if specific).")
     var advertise: String?
 
-    @Option(name: .long, help: "Serve GET /metrics, /status and /dashboard over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default.")
+    @Option(
+        name: .long,
+        help:
+            "Serve GET /metrics, /status and /dashboard over HTTP on PORT or HOST:PORT (a bare port binds 127.0.0.1). Off by default."
+    )
     var admin: String?
 
     @Flag(name: .long, help: "Allow --admin on a non-loopback address (the endpoint has no authentication).")
@@ -99,22 +125,42 @@ struct T2UServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Signaling burst per source address. (default: 40)")
     var signalingBurst: Double?
 
-    @Option(name: .long, help: "Source addresses the signaling rate limiter tracks; new ones beyond it are refused. (default: 100000)")
+    @Option(
+        name: .long,
+        help: "Source addresses the signaling rate limiter tracks; new ones beyond it are refused. (default: 100000)")
     var maxTrackedSources: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Keep UUID -> device key bindings in this file (lines `UUID HEXKEY`), so they survive restarts. Without it or --database they are lost at restart. With --database it is a local copy of the database's bindings, so a server started while the database is down still serves the devices it knows.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Keep UUID -> device key bindings in this file (lines `UUID HEXKEY`), so they survive restarts. Without it or --database they are lost at restart. With --database it is a local copy of the database's bindings, so a server started while the database is down still serves the devices it knows.",
+            valueName: "path"))
     var bindingsFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Secret (32+ bytes, mode 0600) shared by all servers of one --database; authenticates their messages and binding rows. Required with --database. Make one: head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Secret (32+ bytes, mode 0600) shared by all servers of one --database; authenticates their messages and binding rows. Required with --database. Make one: head -c 32 /dev/urandom | xxd -p -c 64 > FILE; chmod 600 FILE",
+            valueName: "path"))
     var clusterKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Closed enrollment: only devices with a certificate of one of these vendor CA public keys (t2u cert keygen) may register.", valueName: "hex[,hex...]"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Closed enrollment: only devices with a certificate of one of these vendor CA public keys (t2u cert keygen) may register.",
+            valueName: "hex[,hex...]"))
     var deviceCA: String?
 
-    @Option(name: .long, help: ArgumentHelp("Bearer token (a file, mode 0600) for POST /bindings/release?uuid=U on --admin. Without it release is refused.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bearer token (a file, mode 0600) for POST /bindings/release?uuid=U on --admin. Without it release is refused.",
+            valueName: "path"))
     var adminTokenFile: String?
 
-    @Option(name: .long, help: "Relay budget per session, bytes per second (both directions together). (default: 125000000)")
+    @Option(
+        name: .long, help: "Relay budget per session, bytes per second (both directions together). (default: 125000000)"
+    )
     var relayRate: Double?
 
     @Option(name: .long, help: "Keepalive period told to agents, seconds. (default: 20)")
@@ -126,9 +172,12 @@ struct T2UServerCommand: AsyncParsableCommand {
     /// The options given, under their config keys (checked with the file's rules when loaded).
     var flagSettings: [String: String] {
         var flags: [String: String?] = [
-            "port": port.map(String.init), "observation-port": observationPort.map(String.init), "tcp-port": tcpPort.map(String.init), "bind": bind,
-            "key-file": keyFile, "log-level": logLevel, "server-id": serverID, "database": database, "advertise": advertise,
-            "admin": admin, "signaling-rate": signalingRate.map { "\($0)" }, "signaling-burst": signalingBurst.map { "\($0)" },
+            "port": port.map(String.init), "observation-port": observationPort.map(String.init),
+            "tcp-port": tcpPort.map(String.init), "bind": bind,
+            "key-file": keyFile, "log-level": logLevel, "server-id": serverID, "database": database,
+            "advertise": advertise,
+            "admin": admin, "signaling-rate": signalingRate.map { "\($0)" },
+            "signaling-burst": signalingBurst.map { "\($0)" },
             "max-tracked-sources": maxTrackedSources.map(String.init), "bindings-file": bindingsFile,
             "cluster-key-file": clusterKeyFile, "device-ca": deviceCA, "admin-token-file": adminTokenFile,
             "relay-rate": relayRate.map { "\($0)" }, "keepalive": keepalive.map(String.init),
@@ -140,7 +189,8 @@ struct T2UServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let sources = ServerConfigSources(flags: flagSettings, environment: processEnvironment(), filePath: checkConfig ?? config)
+        let sources = ServerConfigSources(
+            flags: flagSettings, environment: processEnvironment(), filePath: checkConfig ?? config)
         let settings = try sources.load()
         logging.bootstrap(level: settings.logLevel)
         let logger = Logger(label: "t2u-server")
@@ -148,13 +198,17 @@ struct T2UServerCommand: AsyncParsableCommand {
         let identity = try settings.identity()
         if printPublicKey {
             guard let identity else {
-                throw StartupError("--print-public-key needs --key-file PATH (or key-file= in --config): without it the key is new every start")
+                throw StartupError(
+                    "--print-public-key needs --key-file PATH (or key-file= in --config): without it the key is new every start"
+                )
             }
             print(Hex.encode(identity.publicKey))
             return
         }
         if identity == nil {
-            logger.notice("no --key-file: this server has a new key on every start, so agents cannot pin it (svrkey); add --key-file PATH")
+            logger.notice(
+                "no --key-file: this server has a new key on every start, so agents cannot pin it (svrkey); add --key-file PATH"
+            )
         }
         let (serverConfig, options) = try settings.serverSetup(identity: identity)
         if let checkConfig {
@@ -165,10 +219,12 @@ struct T2UServerCommand: AsyncParsableCommand {
         let runner = ServerRunner(config: serverConfig, options: options, logger: logger)
         // Libraries that emit swift-metrics land on the same /metrics as the server's own.
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: runner.metrics.registry))
-        let reloader = ServerConfigReloader(sources: sources, settings: settings, adminToken: options.adminToken, runner: runner, logger: logger)
-        let services = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [ServerService(runner: runner), await ServerReloadService(reloader: reloader)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let reloader = ServerConfigReloader(
+            sources: sources, settings: settings, adminToken: options.adminToken, runner: runner, logger: logger)
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [ServerService(runner: runner), await ServerReloadService(reloader: reloader)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
     }
 }

@@ -21,7 +21,8 @@ struct Cert: ParsableCommand {
         subcommands: [Keygen.self, Issue.self])
 
     struct Keygen: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a vendor CA key file (mode 0600) and print its public key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a vendor CA key file (mode 0600) and print its public key.")
 
         @Option(help: ArgumentHelp("The CA private key file to create (never overwritten).", valueName: "path"))
         var out: String
@@ -48,10 +49,13 @@ struct Cert: ParsableCommand {
         @Option(help: "The device UUID.")
         var uuid: String
 
-        @Option(help: ArgumentHelp("The device public key, 64 hex digits (t2usvr --print-public-key).", valueName: "hex"))
+        @Option(
+            help: ArgumentHelp("The device public key, 64 hex digits (t2usvr --print-public-key).", valueName: "hex"))
         var deviceKey: String
 
-        @Option(help: ArgumentHelp("Where to write the certificate (for t2usvr --cert); - for standard output.", valueName: "path"))
+        @Option(
+            help: ArgumentHelp(
+                "Where to write the certificate (for t2usvr --cert); - for standard output.", valueName: "path"))
         var out: String = "-"
 
         @OptionGroup var log: LogOptions
@@ -66,7 +70,8 @@ struct Cert: ParsableCommand {
             }
             if out == "-" { return print(text, terminator: "") }
             guard let file = fopen(out, "wx") else {
-                throw ValidationError("cannot create \(out): \(String(cString: strerror(errno))) (it must not exist yet)")
+                throw ValidationError(
+                    "cannot create \(out): \(String(cString: strerror(errno))) (it must not exist yet)")
             }
             defer { fclose(file) }
             guard fputs(text, file) >= 0, fflush(file) == 0 else { throw ValidationError("cannot write \(out)") }

@@ -11,7 +11,8 @@ import T2UNIO
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a device end to end: map an echo service, move seeded data through it, report path and timings.",
+        abstract:
+            "Verify a device end to end: map an echo service, move seeded data through it, report path and timings.",
         discussion: """
             Maps REMOTE_PORT of the device to a local port, connects to it at once and sends --bytes of seeded random data; the device's service must echo it back (run `t2u check --echo` on the device, or any TCP echo service). Every byte is compared. Meanwhile the port status and path are polled every 5 ms and each change is printed on stderr.
 
@@ -52,9 +53,17 @@ struct Check: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(name: .long, help: "Seconds after which the check gives up.")
     var timeout: Double = 60
-    @Option(name: .long, help: "Also wait until the path has stayed the same this many seconds after the transfer (to see a late upgrade).")
+    @Option(
+        name: .long,
+        help:
+            "Also wait until the path has stayed the same this many seconds after the transfer (to see a late upgrade)."
+    )
     var settle: Double = 0
-    @Option(name: .long, help: "After the transfer, wait up to this many seconds for a relayed link to move to a direct or LAN path (late traversal).")
+    @Option(
+        name: .long,
+        help:
+            "After the transfer, wait up to this many seconds for a relayed link to move to a direct or LAN path (late traversal)."
+    )
     var awaitDirect: Double = 0
     @Flag(name: .long, help: "Run a TCP echo service for checks instead.")
     var echo = false
@@ -66,9 +75,15 @@ struct Check: AsyncParsableCommand {
     var server: String?
     @Option(name: .long, help: "t2u-server main UDP port.")
     var port: Int = 7000
-    @Option(name: .customLong("tcp-port"), help: "t2u-server TCP/TLS fallback port, tried only when UDP to the server goes unanswered (0: never).")
+    @Option(
+        name: .customLong("tcp-port"),
+        help: "t2u-server TCP/TLS fallback port, tried only when UDP to the server goes unanswered (0: never).")
     var tcpPort: Int = 443
-    @Option(name: .long, help: "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated.")
+    @Option(
+        name: .long,
+        help:
+            "svrkey: the server's public key, 64 hex digits (t2u-server --print-public-key); else the environment variable T2U_SERVER_KEY. Omitted: the server is not authenticated."
+    )
     var key: String?
     @OptionGroup var paths: PathOptions
     @OptionGroup var output: JSONOutputOptions
@@ -83,12 +98,18 @@ struct Check: AsyncParsableCommand {
         guard (1...65535).contains(remotePort) else { throw ValidationError("REMOTE_PORT must be 1...65535") }
         guard let server, !server.isEmpty else { throw ValidationError("--server is required") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
-        guard (0...65535).contains(tcpPort) else { throw ValidationError("--tcp-port must be 0...65535 (0: no TCP fallback)") }
-        guard parseAmount(bytes) != nil else { throw ValidationError("--bytes: a whole number with an optional K, M or G suffix") }
+        guard (0...65535).contains(tcpPort) else {
+            throw ValidationError("--tcp-port must be 0...65535 (0: no TCP fallback)")
+        }
+        guard parseAmount(bytes) != nil else {
+            throw ValidationError("--bytes: a whole number with an optional K, M or G suffix")
+        }
         guard duration >= 0 && duration <= 3600 else { throw ValidationError("--duration must be 0...3600 seconds") }
         guard timeout > 0 && timeout <= 7200 else { throw ValidationError("--timeout must be in (0, 7200] seconds") }
         guard settle >= 0 && settle < timeout else { throw ValidationError("--settle must be 0...timeout") }
-        guard awaitDirect >= 0 && awaitDirect <= 600 else { throw ValidationError("--await-direct must be 0...600 seconds") }
+        guard awaitDirect >= 0 && awaitDirect <= 600 else {
+            throw ValidationError("--await-direct must be 0...600 seconds")
+        }
     }
 
     func run() async throws {
@@ -138,11 +159,14 @@ struct Check: AsyncParsableCommand {
         }
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         let plan = CheckPlan(total: duration > 0 ? nil : parseAmount(bytes) ?? 0, duration: duration, seed: seed)
-        await transfer(plan: plan, localPort: localPort, client: client, recorder: recorder, group: group, deadline: deadline)
+        await transfer(
+            plan: plan, localPort: localPort, client: client, recorder: recorder, group: group, deadline: deadline)
         if awaitDirect > 0 && recorder.failure == nil {
             await recorder.waitForDirectPath(until: ContinuousClock.now + .milliseconds(Int(awaitDirect * 1000)))
         }
-        if settle > 0 && recorder.failure == nil { await recorder.waitForSettledPath(seconds: settle, deadline: deadline) }
+        if settle > 0 && recorder.failure == nil {
+            await recorder.waitForSettledPath(seconds: settle, deadline: deadline)
+        }
         poller.cancel()
         stopper.cancel()
         keyWatcher.cancel()
@@ -161,8 +185,10 @@ struct Check: AsyncParsableCommand {
 
     /// Connections until the plan is done: one for --bytes; for --duration as many as breaks
     /// allow (with --reconnect).
-    private func transfer(plan: CheckPlan, localPort: UInt16, client: T2UClient, recorder: CheckRecorder,
-                          group: EventLoopGroup, deadline: ContinuousClock.Instant) async {
+    private func transfer(
+        plan: CheckPlan, localPort: UInt16, client: T2UClient, recorder: CheckRecorder,
+        group: EventLoopGroup, deadline: ContinuousClock.Instant
+    ) async {
         let end = plan.duration > 0 ? recorder.start + .milliseconds(Int(plan.duration * 1000)) : nil
         var connection = 0
         while ContinuousClock.now < deadline && !recorder.stopRequested {
@@ -180,7 +206,9 @@ struct Check: AsyncParsableCommand {
                 return recorder.fail("\(error)")
             }
             // Wait (bounded) for the link to come back before the next connection.
-            while ContinuousClock.now < deadline, !recorder.stopRequested, await client.portStatus(localPort).0 != .connected {
+            while ContinuousClock.now < deadline, !recorder.stopRequested,
+                await client.portStatus(localPort).0 != .connected
+            {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
@@ -207,7 +235,9 @@ struct Check: AsyncParsableCommand {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(TCPEchoHandler()) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(TCPEchoHandler())
+                }
             }
             .bind(host: echoHost, port: echoPort).get()
         print("echo listening \(channel.localAddress?.port ?? 0)")
@@ -286,7 +316,8 @@ final class CheckRecorder: Sendable {
                     state.lastPathChange = ContinuousClock.now
                     notes.append("path \(kind) \(path.peerIP):\(path.peerPort)")
                 }
-                state.peer = path.peerIP.contains(":") ? "[\(path.peerIP)]:\(path.peerPort)" : "\(path.peerIP):\(path.peerPort)"
+                state.peer =
+                    path.peerIP.contains(":") ? "[\(path.peerIP)]:\(path.peerPort)" : "\(path.peerIP):\(path.peerPort)"
                 if let reason = path.relayReason, reason != state.relayReason {
                     state.relayReason = reason
                     notes.append("relayed: \(reason)")
@@ -414,7 +445,8 @@ enum EchoTransferError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .mismatch(let offset): return "echoed data differs from what was sent at byte \(offset)"
-        case .closedEarly(let sent, let verified): return "connection closed after \(sent) bytes sent, \(verified) verified"
+        case .closedEarly(let sent, let verified):
+            return "connection closed after \(sent) bytes sent, \(verified) verified"
         case .connectFailed(let why): return "cannot connect to the mapped port: \(why)"
         case .timedOut(let verified): return "timed out with \(verified) bytes verified"
         }
@@ -429,8 +461,10 @@ enum EchoTransfer {
         var error: EchoTransferError?
     }
 
-    static func run(port: Int, total: UInt64?, until: ContinuousClock.Instant?, seed: UInt64, timeout: Duration,
-                    group: EventLoopGroup, recorder: CheckRecorder) async -> Result {
+    static func run(
+        port: Int, total: UInt64?, until: ContinuousClock.Instant?, seed: UInt64, timeout: Duration,
+        group: EventLoopGroup, recorder: CheckRecorder
+    ) async -> Result {
         let loop = group.next()
         let promise = loop.makePromise(of: Result.self)
         let channel: Channel
@@ -442,7 +476,8 @@ enum EchoTransfer {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            EchoCheckHandler(total: total, until: until, seed: seed, recorder: recorder, promise: promise))
+                            EchoCheckHandler(
+                                total: total, until: until, seed: seed, recorder: recorder, promise: promise))
                     }
                 }
                 .connect(host: "127.0.0.1", port: port).get()
@@ -457,7 +492,9 @@ enum EchoTransfer {
         }
         recorder.setStopHook { loop.execute { handler.value.stop() } }
         if recorder.stopRequested { loop.execute { handler.value.stop() } }
-        let result = (try? await promise.futureResult.get()) ?? Result(verified: 0, seconds: 0, error: .closedEarly(sent: 0, verified: 0))
+        let result =
+            (try? await promise.futureResult.get())
+            ?? Result(verified: 0, seconds: 0, error: .closedEarly(sent: 0, verified: 0))
         timer.cancel()
         recorder.setStopHook(nil)
         try? await channel.close()
@@ -517,8 +554,10 @@ private final class EchoCheckHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var stopTimer: Scheduled<Void>?
 
-    init(total: UInt64?, until: ContinuousClock.Instant?, seed: UInt64, recorder: CheckRecorder,
-         promise: EventLoopPromise<EchoTransfer.Result>) {
+    init(
+        total: UInt64?, until: ContinuousClock.Instant?, seed: UInt64, recorder: CheckRecorder,
+        promise: EventLoopPromise<EchoTransfer.Result>
+    ) {
         self.total = total
         self.until = until
         self.recorder = recorder
@@ -546,7 +585,8 @@ private final class EchoCheckHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         if let until {
             let nanos = CheckRecorder.millis(until - ContinuousClock.now) * 1_000_000
-            stopTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(max(0, nanos)))) { [self] in
+            stopTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(max(0, nanos)))) {
+                [self] in
                 self.finishIfDone()
             }
         }

@@ -31,9 +31,17 @@ struct Demo: AsyncParsableCommand {
     var timeout: Double = 60
     @Flag(name: .long, help: "Only the direct path; skip the relay transfer.")
     var noRelay = false
-    @Flag(name: .long, help: "After the transfers, keep the server and the device running for your own clients (e.g. Examples/c/flow.c) until Ctrl-C.")
+    @Flag(
+        name: .long,
+        help:
+            "After the transfers, keep the server and the device running for your own clients (e.g. Examples/c/flow.c) until Ctrl-C."
+    )
     var serve = false
-    @Option(name: .long, help: "The server's UDP port (it also uses the next one); 0 picks a free port. (default: 0, with --serve 7000 if free)")
+    @Option(
+        name: .long,
+        help:
+            "The server's UDP port (it also uses the next one); 0 picks a free port. (default: 0, with --serve 7000 if free)"
+    )
     var serverPort: Int?
     @Flag(name: .long, help: .hidden)
     var plainTCP = false  // self-check of the traffic and hashing code, without t2u in between
@@ -90,8 +98,9 @@ struct Demo: AsyncParsableCommand {
         for result in results {
             let setup = result.setupMillis.map { "\($0) ms" } ?? "?"
             let mbits = Double(result.bytes) * 8 / max(result.seconds, 1e-9) / 1e6
-            print("  " + pad(result.path, 8) + pad(setup, 10) + pad("\(fixed(mbits, 1)) Mbit/s", 16)
-                + pad("\(fixed(result.seconds, 2)) s", 10) + (result.verified ? "verified OK" : "MISMATCH"))
+            print(
+                "  " + pad(result.path, 8) + pad(setup, 10) + pad("\(fixed(mbits, 1)) Mbit/s", 16)
+                    + pad("\(fixed(result.seconds, 2)) s", 10) + (result.verified ? "verified OK" : "MISMATCH"))
         }
         let verified = results.filter(\.verified).count
         if verified == results.count && !results.isEmpty {
@@ -115,7 +124,8 @@ private func plainTCPTransfer(bytes: UInt64) async throws -> DemoPathResult {
     let received = await results.next()
     await sink.close()
     try? await group.shutdownGracefully()
-    let verified = sent.sentDigest == sent.answeredDigest && received?.digest == sent.sentDigest && received?.bytes == bytes
+    let verified =
+        sent.sentDigest == sent.answeredDigest && received?.digest == sent.sentDigest && received?.bytes == bytes
     return DemoPathResult(path: "tcp", setupMillis: 0, bytes: sent.bytes, seconds: sent.seconds, verified: verified)
 }
 
@@ -152,7 +162,10 @@ struct DemoRun {
     let serverPortFallback: Bool
     private var password: String? { serve ? nil : "demo-password" }
 
-    init(bytes: UInt64, relay: Bool, progress: DemoProgress, serve: Bool = false, serverPort: Int = 0, serverPortFallback: Bool = false) {
+    init(
+        bytes: UInt64, relay: Bool, progress: DemoProgress, serve: Bool = false, serverPort: Int = 0,
+        serverPortFallback: Bool = false
+    ) {
         self.bytes = bytes
         self.relay = relay
         self.progress = progress
@@ -192,7 +205,8 @@ struct DemoRun {
             let uuid = serve ? "demo" : "demo-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
             // The agents pin the embedded server's public key, as deployments should.
             let serverKey = Hex.encode(config.identity.publicKey)
-            var deviceOptions = DeviceAgentOptions(uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverPort), serverKey: serverKey)
+            var deviceOptions = DeviceAgentOptions(
+                uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverPort), serverKey: serverKey)
             deviceOptions.password = password
             deviceOptions.extra = "t2u demo sink"
             deviceOptions.discoveryAddress = nil
@@ -218,10 +232,13 @@ struct DemoRun {
             for (index, plan) in plans.enumerated() {
                 let relayedBefore = try await server.counters().relayedBytes
                 var result = try await transfer(
-                    plan: plan.label, options: plan.options, uuid: uuid, remotePort: sink.port, seed: UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15,
+                    plan: plan.label, options: plan.options, uuid: uuid, remotePort: sink.port,
+                    seed: UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15,
                     group: group)
                 await progress.set("waiting for the device's digest")
-                guard let received = await sinkResults.next() else { throw DemoFailure("the device's TCP service stopped") }
+                guard let received = await sinkResults.next() else {
+                    throw DemoFailure("the device's TCP service stopped")
+                }
                 let receiverAgrees = received.bytes == bytes && received.digest == result.sentDigest
                 result.summary.verified = result.summary.verified && receiverAgrees
                 if plan.options.directDisabled {
@@ -229,10 +246,14 @@ struct DemoRun {
                     // relayed datagrams carry the stream plus headers, so at least `bytes`).
                     let relayed = try await server.counters().relayedBytes - relayedBefore
                     let allRelayed = relayed >= bytes
-                    say("relay    the server relayed \(amount(Double(relayed))) for \(amount(Double(bytes))) sent: \(allRelayed ? "every byte went through the relay" : "BYTES BYPASSED THE RELAY")")
+                    say(
+                        "relay    the server relayed \(amount(Double(relayed))) for \(amount(Double(bytes))) sent: \(allRelayed ? "every byte went through the relay" : "BYTES BYPASSED THE RELAY")"
+                    )
                     result.summary.verified = result.summary.verified && allRelayed
                 }
-                say("verify   sender \(hex(result.sentDigest).prefix(16))..., receiver \(hex(received.digest).prefix(16))... (\(received.bytes) bytes): \(result.summary.verified ? "verified" : "MISMATCH")")
+                say(
+                    "verify   sender \(hex(result.sentDigest).prefix(16))..., receiver \(hex(received.digest).prefix(16))... (\(received.bytes) bytes): \(result.summary.verified ? "verified" : "MISMATCH")"
+                )
                 results.append(result.summary)
             }
             if serve, let whileServing {
@@ -253,7 +274,9 @@ struct DemoRun {
     }
 
     /// The demo's server on `serverPort`; with `serve` and the default port taken, on free ports.
-    private func startServer(config: ServerConfig) async throws -> (ServerRunner, (main: SocketAddress, observation: SocketAddress)) {
+    private func startServer(
+        config: ServerConfig
+    ) async throws -> (ServerRunner, (main: SocketAddress, observation: SocketAddress)) {
         func attempt(_ port: Int) async throws -> (ServerRunner, (main: SocketAddress, observation: SocketAddress)) {
             var options = ServerRunner.Options()
             options.bindHost = "127.0.0.1"
@@ -271,7 +294,7 @@ struct DemoRun {
         } catch let error where serverPortFallback && serverPort != 0 {
             say("server   127.0.0.1:\(serverPort) or \(serverPort + 1) is taken (\(error)); using free ports")
             return try await attempt(0)
-        } catch where serverPort != 0 {
+        } catch  where serverPort != 0 {
             throw DemoFailure("cannot bind the server to 127.0.0.1:\(serverPort) and \(serverPort + 1) (UDP): \(error)")
         }
     }
@@ -290,7 +313,8 @@ struct DemoRun {
 
     /// One client: register, map the sink's port, wait for the link, send, check the answer.
     private func transfer(
-        plan: String, options: T2UClientOptions, uuid: String, remotePort: Int, seed: UInt64, group: MultiThreadedEventLoopGroup
+        plan: String, options: T2UClientOptions, uuid: String, remotePort: Int, seed: UInt64,
+        group: MultiThreadedEventLoopGroup
     ) async throws -> Transfer {
         await progress.set("connecting the \(plan) client to the server")
         let client = try T2UClient(options: options)
@@ -309,14 +333,19 @@ struct DemoRun {
             await progress.set("waiting for the P2P link (\(plan) client, local port \(localPort))")
             let setupMillis = try await waitForLink(client: client, events: events, localPort: localPort)
             let (_, pathBefore) = await client.portStatus(localPort)
-            say("link     127.0.0.1:\(localPort) -> \(uuid):\(remotePort) up in \(setupMillis.map { "\($0) ms" } ?? "? ms"), path \(pathBefore?.words ?? "unknown")")
+            say(
+                "link     127.0.0.1:\(localPort) -> \(uuid):\(remotePort) up in \(setupMillis.map { "\($0) ms" } ?? "? ms"), path \(pathBefore?.words ?? "unknown")"
+            )
 
-            await progress.set("sending \(bytes) bytes through 127.0.0.1:\(localPort) (\(pathBefore?.kind ?? "unknown path"))")
+            await progress.set(
+                "sending \(bytes) bytes through 127.0.0.1:\(localPort) (\(pathBefore?.kind ?? "unknown path"))")
             let sent = try await sendThrough(port: Int(localPort), bytes: bytes, seed: seed, group: group)
             let (_, pathAfter) = await client.portStatus(localPort)
             let path = pathAfter ?? pathBefore
             let mbits = Double(sent.bytes) * 8 / max(sent.seconds, 1e-9) / 1e6
-            say("sent     \(amount(Double(sent.bytes))) in \(fixed(sent.seconds, 2)) s = \(fixed(mbits, 1)) Mbit/s via \(path?.words ?? "unknown path")\(path.map { ", rtt \(fixed($0.rttMillis, 2)) ms" } ?? "")")
+            say(
+                "sent     \(amount(Double(sent.bytes))) in \(fixed(sent.seconds, 2)) s = \(fixed(mbits, 1)) Mbit/s via \(path?.words ?? "unknown path")\(path.map { ", rtt \(fixed($0.rttMillis, 2)) ms" } ?? "")"
+            )
 
             await client.deletePort(localPort)
             await client.shutdown()
@@ -340,7 +369,9 @@ struct DemoRun {
     /// Waits for the `.connected` event of `localPort` (its setup time). Disconnect events are
     /// reported (the SDK retries); a rejected password ends the demo. If the port status says
     /// connected but no event comes within 2 s, goes on without a setup time.
-    private func waitForLink(client: T2UClient, events: AsyncStream<T2UClientEvent>, localPort: UInt16) async throws -> Int? {
+    private func waitForLink(
+        client: T2UClient, events: AsyncStream<T2UClientEvent>, localPort: UInt16
+    ) async throws -> Int? {
         let outcome = await withTaskGroup(of: LinkWait.self) { group in
             group.addTask {
                 for await event in events {

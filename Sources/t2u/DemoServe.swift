@@ -103,4 +103,3 @@ struct DemoEcho {
         try? await channel.close()
     }
 }
-

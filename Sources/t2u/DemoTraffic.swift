@@ -110,7 +110,8 @@ func sendThrough(port: Int, bytes: UInt64, seed: UInt64, group: EventLoopGroup) 
         .channelOption(.writeBufferWaterMark, value: .init(low: 512 * 1024, high: 2 * 1024 * 1024))
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(SenderHandler(total: bytes, seed: seed, promise: promise))
+                try channel.pipeline.syncOperations.addHandler(
+                    SenderHandler(total: bytes, seed: seed, promise: promise))
             }
         }
         .connect(host: "127.0.0.1", port: port).get()
@@ -183,7 +184,8 @@ private final class SenderHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         answer.writeBuffer(&buffer)
-        guard answer.readableBytes >= 32, !finished, let digest = answer.getBytes(at: answer.readerIndex, length: 32) else { return }
+        guard answer.readableBytes >= 32, !finished, let digest = answer.getBytes(at: answer.readerIndex, length: 32)
+        else { return }
         finished = true
         let elapsed = (ContinuousClock.now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18

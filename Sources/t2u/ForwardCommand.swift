@@ -68,7 +68,8 @@ struct Forward: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let display = ForwardDisplay()
-        await display.note("forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.label) (Ctrl-C to stop)")
+        await display.note(
+            "forwarding 127.0.0.1:\(localPort) -> \(uuid) \(to):\(remotePort) via \(server.label) (Ctrl-C to stop)")
 
         let outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask { .signal(await signals.wait()) }
@@ -128,7 +129,9 @@ struct Forward: AsyncParsableCommand {
                 return .gaveUp("server key rejected")
             }
             if let rates {
-                parts.append("in \(rate(kilobytesPerSecond: rates.currentReceiveKBps)) out \(rate(kilobytesPerSecond: rates.currentSendKBps))")
+                parts.append(
+                    "in \(rate(kilobytesPerSecond: rates.currentReceiveKBps)) out \(rate(kilobytesPerSecond: rates.currentSendKBps))"
+                )
                 parts.append("total in \(amount(Double(rates.totalReceived))) out \(amount(Double(rates.totalSent)))")
             }
             await display.update(parts.joined(separator: " | "))

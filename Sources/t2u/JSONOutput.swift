@@ -14,6 +14,8 @@ struct JSONOutputOptions: ParsableArguments {
 /// Prints `object` (dictionaries, arrays, strings, numbers, booleans) as one line of JSON with
 /// sorted keys.
 func printJSON(_ object: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
+    let data =
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        ?? Data("null".utf8)
     print(String(decoding: data, as: UTF8.self))
 }

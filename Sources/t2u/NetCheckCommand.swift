@@ -9,7 +9,8 @@ import T2UCore
 struct NetCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "netcheck",
-        abstract: "Measure this network as t2u sees it: UDP to each server, the NAT's mapping and filtering, hairpinning, port mapping, IPv6.",
+        abstract:
+            "Measure this network as t2u sees it: UDP to each server, the NAT's mapping and filtering, hairpinning, port mapping, IPv6.",
         discussion: """
             Without registering, sends a few PROBE requests from one UDP socket to each server's main port and its observation port (main + 1), and prints one line per fact, then a verdict in words:
               server ...: UDP reachable, latency (median of the probes), the address the server sees us as
@@ -41,7 +42,8 @@ struct NetCheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         log.bootstrap()
-        var options = NetCheckOptions(server: server.server, serverPort: UInt16(server.port), serverKey: serverKey(flag: server.key))
+        var options = NetCheckOptions(
+            server: server.server, serverPort: UInt16(server.port), serverKey: serverKey(flag: server.key))
         options.timeout = .seconds(fractional: timeout)
         options.portMapping = !noPortMapping
         options.tcpPort = server.tcpPort

@@ -17,5 +17,7 @@ struct T2UCommand: AsyncParsableCommand {
             Run `t2u help SUBCOMMAND` for the options of each subcommand.
             """,
         version: T2UVersion.string,
-        subcommands: [Status.self, NetCheckCommand.self, Query.self, Search.self, Forward.self, Check.self, Demo.self, Cert.self])
+        subcommands: [
+            Status.self, NetCheckCommand.self, Query.self, Search.self, Forward.self, Check.self, Demo.self, Cert.self,
+        ])
 }

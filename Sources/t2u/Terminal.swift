@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Dispatch
 import ArgumentParser
+import Dispatch
 import Foundation
 import T2UClient
 

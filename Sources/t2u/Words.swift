@@ -21,7 +21,9 @@ extension ServerConnectionStatus {
         switch self {
         case .connected: return "connected"
         case .connecting: return "connecting (the server answered; registration not finished yet: try a longer --wait)"
-        case .keyRejected: return "server key rejected: the server's key is not --key (or T2U_SERVER_KEY); compare with `t2u-server --print-public-key` on the server"
+        case .keyRejected:
+            return
+                "server key rejected: the server's key is not --key (or T2U_SERVER_KEY); compare with `t2u-server --print-public-key` on the server"
         }
     }
 }

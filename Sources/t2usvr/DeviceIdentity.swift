@@ -31,7 +31,8 @@ enum DeviceIdentity {
         do {
             try certificate.verify(uuid: uuid, deviceKey: deviceKey, trustedCAs: [certificate.caPublicKey])
         } catch {
-            throw StartupError("""
+            throw StartupError(
+                """
                 --cert \(path) does not certify UUID \(uuid) with this device's key \(Hex.encode(deviceKey)): \(error). \
                 Issue one for this UUID and key: t2u cert issue --ca-key CA.key --uuid \(uuid) --device-key \(Hex.encode(deviceKey))
                 """)
@@ -77,7 +78,8 @@ struct KeyRotationPlan {
 
     /// The proof for one REGISTER (the cookie and server key of that CHALLENGE).
     func proof(serverPublicKey: [UInt8], uuid: String, cookie: [UInt8]) -> [UInt8]? {
-        KeyRotationProof.make(old: old, serverPublicKey: serverPublicKey, uuid: uuid, newPublicKey: new.publicKey, cookie: cookie)
+        KeyRotationProof.make(
+            old: old, serverPublicKey: serverPublicKey, uuid: uuid, newPublicKey: new.publicKey, cookie: cookie)
     }
 
     /// After REGISTERED under the new key: it becomes the state file (atomic rename).

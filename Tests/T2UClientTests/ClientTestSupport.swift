@@ -17,7 +17,10 @@ final class TestServer: @unchecked Sendable {
     private(set) var main: SocketAddress!
 
     /// `database`: share presence through PostgreSQL; `port` 0 lets the OS choose.
-    init(config: ServerConfig = ServerConfig(), database: PostgresSync.Options? = nil, port: Int = 0, bindingsFile: String? = nil) {
+    init(
+        config: ServerConfig = ServerConfig(), database: PostgresSync.Options? = nil, port: Int = 0,
+        bindingsFile: String? = nil
+    ) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
@@ -51,18 +54,23 @@ final class TestDevice: @unchecked Sendable {
     var tunnels: [TunnelService] = []
 
     /// `fallbacks`: further servers, tried in turn when `server` stops answering.
-    init(uuid: String, server: NetAddress, fallbacks: [NetAddress] = [], serverKey: String? = nil, password: String? = nil,
-         extra: String = "", seed: UInt64 = 7) throws {
+    init(
+        uuid: String, server: NetAddress, fallbacks: [NetAddress] = [], serverKey: String? = nil,
+        password: String? = nil,
+        extra: String = "", seed: UInt64 = 7
+    ) throws {
         let entropy = SeededEntropy(seed: seed)
         identity = StaticIdentity.generate(entropy)
         driver = EndpointDriver(
             endpoint: TransportEndpoint(
-                options: .init(config: TransportConfig(), identity: identity, acceptIncoming: true,
-                               password: password.map { Array($0.utf8) }),
+                options: .init(
+                    config: TransportConfig(), identity: identity, acceptIncoming: true,
+                    password: password.map { Array($0.utf8) }),
                 entropy: entropy),
             eventLoop: group.next())
-        var config = SignalingClientConfig(role: .device, uuid: uuid, identity: identity, extra: Array(extra.utf8),
-                                           serverPublicKey: try ServerPublicKey.parse(serverKey), server: server)
+        var config = SignalingClientConfig(
+            role: .device, uuid: uuid, identity: identity, extra: Array(extra.utf8),
+            serverPublicKey: try ServerPublicKey.parse(serverKey), server: server)
         config.fallbackServers = fallbacks
         signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
     }
@@ -152,7 +160,9 @@ func clientOptions(_ server: TestServer, key: String? = nil) -> T2UClientOptions
 /// bytes arrived.
 func echoRoundTrip(port: UInt16, payload: ByteBuffer, group: EventLoopGroup) async throws -> ByteBuffer {
     let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)) { channel in
-        channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        channel.eventLoop.makeCompletedFuture {
+            try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        }
     }
     return try await tcp.executeThenClose { inbound, outbound in
         try await outbound.write(payload)
@@ -170,12 +180,14 @@ func pattern(_ count: Int, seed: UInt8) -> ByteBuffer {
 }
 
 /// A server on 127.0.0.1 (OS-chosen ports) with its TCP/TLS fallback on; and the fallback's port.
-func startServerWithTCPFallback(group: MultiThreadedEventLoopGroup) async throws -> (runner: ServerRunner, tcpPort: Int) {
+func startServerWithTCPFallback(group: MultiThreadedEventLoopGroup) async throws -> (runner: ServerRunner, tcpPort: Int)
+{
     var options = ServerRunner.Options()
     options.bindHost = "127.0.0.1"
     options.port = 0
     options.tcpPort = 0
-    let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
+    let runner = ServerRunner(
+        config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
     try await runner.start()
     return (runner, try #require(runner.streamAddress?.port))
 }

@@ -10,7 +10,9 @@ struct EchoWorld {
     let device: TestDevice
     let echo: EchoService
 
-    static func make(uuid: String = "cam-1", password: String? = nil, startDevice: Bool = true) async throws -> EchoWorld {
+    static func make(
+        uuid: String = "cam-1", password: String? = nil, startDevice: Bool = true
+    ) async throws -> EchoWorld {
         let server = TestServer()
         try await server.start()
         let device = try TestDevice(uuid: uuid, server: server.address, password: password)

@@ -26,7 +26,9 @@ private let ipv6Loopback: Bool = {
     address.sin6_family = sa_family_t(AF_INET6)
     address.sin6_addr = in6addr_loopback
     return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+        }
     } == 0
 }()
 
@@ -40,7 +42,8 @@ struct IPv6LoopbackTests {
         var serverOptions = ServerRunner.Options()
         serverOptions.bindHost = "127.0.0.1,::1"
         serverOptions.port = 0
-        let server = ServerRunner(config: ServerConfig(), options: serverOptions, logger: Logger(label: "test.server"), group: group)
+        let server = ServerRunner(
+            config: ServerConfig(), options: serverOptions, logger: Logger(label: "test.server"), group: group)
         let main = try await server.start().main
         let port = UInt16(try #require(main.port))
         #expect(server.listening.main.map(\.protocol) == [.inet, .inet6], "\(server.listening.main)")

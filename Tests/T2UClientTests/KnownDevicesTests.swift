@@ -24,7 +24,8 @@ func fileMode(_ path: String) -> Int {
 }
 
 func writeFile(_ path: String, _ text: String, mode: mode_t = 0o600) {
-    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)])
+    _ = FileManager.default.createFile(
+        atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)])
     chmod(path, mode)
 }
 
@@ -42,7 +43,8 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
     }
 
     @Test func parsesPinsCommentsBlankLinesAndCRLF() throws {
-        let known = try Self.parse("# pins\r\n\r\ncam-1 \(Hex.encode(keyA))\r\n  cam-2\t\(Hex.encode(keyB).uppercased())  \n")
+        let known = try Self.parse(
+            "# pins\r\n\r\ncam-1 \(Hex.encode(keyA))\r\n  cam-2\t\(Hex.encode(keyB).uppercased())  \n")
         #expect(known.pins["cam-1"] == KnownDevices.Pin(key: keyA, line: 3))
         #expect(known.pins["cam-2"] == KnownDevices.Pin(key: keyB, line: 4))
         #expect(known.lineCount == 4)
@@ -67,7 +69,8 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
             try Self.parse(text)
         } throws: { error in
             let message = "\(error)"
-            return message.hasPrefix("known-devices file \(Self.path) line 3: \(problem)") && message.contains("Refusing to connect")
+            return message.hasPrefix("known-devices file \(Self.path) line 3: \(problem)")
+                && message.contains("Refusing to connect")
         }
     }
 
@@ -82,7 +85,9 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
         #expect(readFile(path).hasSuffix("\ncam-1 \(Hex.encode(keyA))\n"))
         #expect(try KnownDevicesFile.pin(uuid: "cam-1", key: keyA, path: path) == .matched)
-        #expect(try KnownDevicesFile.pin(uuid: "cam-1", key: keyB, path: path) == .differs(KnownDevices.Pin(key: keyA, line: 3)))
+        #expect(
+            try KnownDevicesFile.pin(uuid: "cam-1", key: keyB, path: path)
+                == .differs(KnownDevices.Pin(key: keyA, line: 3)))
         #expect(try KnownDevicesFile.pin(uuid: "cam-2", key: keyB, path: path) == .pinned(line: 4))
         // A hand-edited file without a final newline gets one before the next pin.
         writeFile(path, "cam-1 \(Hex.encode(keyA))")
@@ -97,7 +102,9 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         writeFile(real, "cam-1 \(Hex.encode(keyA))\n")
         let link = temporary.path + "/link"
         symlink(real, link)
-        #expect(throws: KnownDevicesError.unsafe(path: link, problem: "it is a symbolic link")) { try KnownDevicesFile.load(path: link) }
+        #expect(throws: KnownDevicesError.unsafe(path: link, problem: "it is a symbolic link")) {
+            try KnownDevicesFile.load(path: link)
+        }
         #expect(throws: KnownDevicesError.self) { try KnownDevicesFile.pin(uuid: "cam-2", key: keyA, path: link) }
         chmod(real, 0o666)
         #expect(throws: KnownDevicesError.unsafe(path: real, problem: "mode 666 lets other users change the pins")) {
@@ -144,7 +151,8 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
             try KnownDevicesFile.defaultPath { env[$0] }
         }
         #expect(try resolve(["T2U_KNOWN_DEVICES": "/x/pins", "XDG_CONFIG_HOME": "/c", "HOME": "/h"]) == "/x/pins")
-        #expect(try resolve(["T2U_KNOWN_DEVICES": "", "XDG_CONFIG_HOME": "/c", "HOME": "/h"]) == "/c/t2u/known_devices")
+        #expect(
+            try resolve(["T2U_KNOWN_DEVICES": "", "XDG_CONFIG_HOME": "/c", "HOME": "/h"]) == "/c/t2u/known_devices")
         #expect(try resolve(["XDG_CONFIG_HOME": "relative", "HOME": "/h"]) == "/h/.config/t2u/known_devices")
         #expect(throws: KnownDevicesError.noLocation) { try resolve([:]) }
     }
@@ -153,7 +161,10 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         var pins = try DevicePins(location: .memory)
         #expect(pins.trust(keyA, for: "cam-1") == .pinnedNow(line: 0))
         #expect(pins.trust(keyA, for: "cam-1") == .trusted)
-        guard case .changed(let change) = pins.trust(keyB, for: "cam-1") else { Issue.record("not refused"); return }
+        guard case .changed(let change) = pins.trust(keyB, for: "cam-1") else {
+            Issue.record("not refused")
+            return
+        }
         #expect(change.path == nil && change.pinnedKey == keyA && change.presentedKey == keyB)
         #expect("\(change)".contains("restart the client to forget it"))
     }
@@ -164,13 +175,16 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
     func fuzzedFilesParseOrFailCleanly(seed: UInt64) {
         let valid = Array("# pins\r\ncam-1 \(Hex.encode(keyA))\ncam-2\t\(Hex.encode(keyB))\n\n".utf8)
         let mutator = Mutator(seed: seed)
-        var accepted = 0, rejected = 0
+        var accepted = 0
+        var rejected = 0
         for iteration in 0..<20_000 {
-            let input = mutator.chance(1, in: 8) ? mutator.randomBytes(maxLength: 160) : mutator.mutate(valid, donor: valid)
+            let input =
+                mutator.chance(1, in: 8) ? mutator.randomBytes(maxLength: 160) : mutator.mutate(valid, donor: valid)
             let lines = input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).count
             do {
                 let known = try KnownDevices(parsing: input, path: "f")
-                for (uuid, pin) in known.pins where !KnownDevices.isValidUUID(uuid) || pin.key.count != 32 || pin.line > lines {
+                for (uuid, pin) in known.pins
+                where !KnownDevices.isValidUUID(uuid) || pin.key.count != 32 || pin.line > lines {
                     Issue.record("seed \(seed) iteration \(iteration): accepted \(uuid) \(pin)")
                     return
                 }
@@ -236,16 +250,21 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         client.setEventHandler { events.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-moved", remotePort: echo.port))
         try await waitUntil("two refusals") {
-            events.events.filter { $0 == .disconnected(localPort: port, code: PortStatus.deviceKeyChanged.rawValue) }.count >= 2
+            events.events.filter { $0 == .disconnected(localPort: port, code: PortStatus.deviceKeyChanged.rawValue) }
+                .count >= 2
         }
         #expect(await client.portStatus(port).0 == .deviceKeyChanged)
         #expect(PortStatus.deviceKeyChanged.rawValue == -6)  // what t2u_port_status and OnDisconnect return
         #expect(!events.events.contains { if case .connected = $0 { true } else { false } })
-        let change = try #require(events.events.lazy.compactMap { event -> DeviceKeyChange? in
-            if case .deviceKeyChanged(port, let change) = event { return change }
-            return nil
-        }.first)
-        #expect(change == DeviceKeyChange(uuid: "cam-moved", pinnedKey: keyA, presentedKey: device.identity.publicKey, path: path, line: 2))
+        let change = try #require(
+            events.events.lazy.compactMap { event -> DeviceKeyChange? in
+                if case .deviceKeyChanged(port, let change) = event { return change }
+                return nil
+            }.first)
+        #expect(
+            change
+                == DeviceKeyChange(
+                    uuid: "cam-moved", pinnedKey: keyA, presentedKey: device.identity.publicKey, path: path, line: 2))
         let words = "\(change)"
         #expect(words.hasPrefix("device key changed: cam-moved presents key \(Hex.encode(device.identity.publicKey))"))
         #expect(words.contains("pinned to \(Hex.encode(keyA))"))
@@ -256,7 +275,9 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         #expect(readFile(path) == "# pinned earlier\ncam-moved \(Hex.encode(keyA))\n")
         // Deleting the line (the change was intended) lets the next retry pin and connect.
         writeFile(path, "# pinned earlier\n")
-        try await waitUntil("connected after the pin was deleted", seconds: 15) { await client.portStatus(port).0 == .connected }
+        try await waitUntil("connected after the pin was deleted", seconds: 15) {
+            await client.portStatus(port).0 == .connected
+        }
         #expect(try KnownDevicesFile.load(path: path).pins["cam-moved"]?.key == device.identity.publicKey)
         await client.shutdown()
         await device.stop()
@@ -271,7 +292,10 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         writeFile(path, "cam-1 \(Hex.encode(keyA))\ncam-2 not-a-key\n")
         var options = T2UClientOptions(server: "127.0.0.1", serverPort: 9)
         options.knownDevices = .file(path)
-        #expect(throws: T2UClientError.knownDevices(.malformed(path: path, line: 2, problem: "the key of cam-2 is not 64 hex digits"))) {
+        #expect(
+            throws: T2UClientError.knownDevices(
+                .malformed(path: path, line: 2, problem: "the key of cam-2 is not 64 hex digits"))
+        ) {
             _ = try T2UClient(options: options)
         }
     }

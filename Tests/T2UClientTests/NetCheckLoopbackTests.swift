@@ -35,8 +35,9 @@ import Testing
         let config = ServerConfig()
         let server = try await Self.startServer(config)
         defer { Task { await server.stop() } }
-        var options = NetCheckOptions(server: "127.0.0.1:\(server.port)", serverPort: 7000,
-                                      serverKey: Hex.encode(config.identity.publicKey))
+        var options = NetCheckOptions(
+            server: "127.0.0.1:\(server.port)", serverPort: 7000,
+            serverKey: Hex.encode(config.identity.publicKey))
         options.portMapping = false
         // A long timeout: ending well before it shows nothing waited for it (a bound near the
         // real 0.3 s would fail whenever the loaded test process leaves this task waiting).
@@ -64,8 +65,9 @@ import Testing
         let server = try await Self.startServer(config)
         defer { Task { await server.stop() } }
         // Port 9 on loopback (discard: nothing listens) next to the real server with a wrong key.
-        var options = NetCheckOptions(server: "127.0.0.1:\(server.port),127.0.0.1:9", serverPort: 7000,
-                                      serverKey: String(repeating: "ab", count: 32))
+        var options = NetCheckOptions(
+            server: "127.0.0.1:\(server.port),127.0.0.1:9", serverPort: 7000,
+            serverKey: String(repeating: "ab", count: 32))
         options.portMapping = false
         options.timeout = .milliseconds(700)
         let started = ContinuousClock.now
@@ -74,7 +76,8 @@ import Testing
         #expect(report.servers.map(\.udpReachable) == [true, false])
         #expect(report.servers.map(\.serverKey) == ["differs", "no answer"])
         #expect(report.verdict.hasPrefix("UDP works (no answer from 127.0.0.1:9)"))
-        #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(20), "waits for the silent port, bounded (\(elapsed))")
+        #expect(
+            elapsed >= .milliseconds(650) && elapsed < .seconds(20), "waits for the silent port, bounded (\(elapsed))")
     }
 
     /// UDP to the server dead (netcheck given a UDP port where nothing listens) but its TCP/TLS
@@ -89,8 +92,12 @@ import Testing
         let report = try await NetCheck.run(options)
         #expect(!report.udp)
         #expect(report.tcpFallback == true && report.tcp443 == "port \(tcpPort): answers on 127.0.0.1")
-        #expect(report.servers.first?.tcp?.hasPrefix("upgrade answered in ") == true, "\(String(describing: report.servers.first?.tcp))")
-        #expect(report.verdict.contains("the TCP/TLS fallback on port \(tcpPort) answers, so agents register and relay over it"))
+        #expect(
+            report.servers.first?.tcp?.hasPrefix("upgrade answered in ") == true,
+            "\(String(describing: report.servers.first?.tcp))")
+        #expect(
+            report.verdict.contains(
+                "the TCP/TLS fallback on port \(tcpPort) answers, so agents register and relay over it"))
         #expect(report.lines.contains("tcp443: port \(tcpPort): answers on 127.0.0.1"))
 
         // The same without the listener: refused, and the verdict says t2u cannot register. (The
@@ -114,7 +121,8 @@ import Testing
             var options = ServerRunner.Options()
             options.bindHost = "::1"
             options.port = Int.random(in: 20_000..<60_000)
-            let candidate = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server6"), group: group)
+            let candidate = ServerRunner(
+                config: ServerConfig(), options: options, logger: Logger(label: "test.server6"), group: group)
             if (try? await candidate.start()) != nil { runner = candidate } else { try? await candidate.shutdown() }
         }
         guard let runner else {
@@ -133,7 +141,9 @@ import Testing
     }
 
     @Test func badArgumentsFailClosed() async {
-        await #expect(throws: T2UClientError.self) { try await NetCheck.run(NetCheckOptions(server: "", serverPort: 7000)) }
+        await #expect(throws: T2UClientError.self) {
+            try await NetCheck.run(NetCheckOptions(server: "", serverPort: 7000))
+        }
         await #expect(throws: T2UClientError.self) {
             try await NetCheck.run(NetCheckOptions(server: "127.0.0.1", serverPort: 7000, serverKey: "nothex"))
         }

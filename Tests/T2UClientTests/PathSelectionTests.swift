@@ -93,7 +93,9 @@ func pacedEcho(port: UInt16, chunks: [ByteBuffer], interval: Duration, group: Ev
     var expected = ByteBuffer()
     for chunk in chunks { expected.writeImmutableBuffer(chunk) }
     let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)) { channel in
-        channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        channel.eventLoop.makeCompletedFuture {
+            try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        }
     }
     return try await tcp.executeThenClose { inbound, outbound in
         let writer = Task {
@@ -198,7 +200,9 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         let before = await client.portStatus(port).1
         #expect(before?.relayed == true, "\(String(describing: before))")
         // Relayed while discovery waits (pathDiscoveryDelay) or probes: said so, not a failure.
-        #expect(before?.relayReason?.hasPrefix("searching a direct path") == true, "\(String(describing: before?.relayReason))")
+        #expect(
+            before?.relayReason?.hasPrefix("searching a direct path") == true,
+            "\(String(describing: before?.relayReason))")
         var exact: [Bool] = []
         for transfer in transfers { exact.append(try await transfer.value) }
         let done = ContinuousClock.now
@@ -218,7 +222,9 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         // Stream data crossed the relay before the switch, and the rest went direct.
         let relayedBytes = try await server.runner.counters().relayedBytes
         #expect(relayedBytes > 100_000, "relay carried \(relayedBytes) bytes of the transfer")
-        #expect(relayedBytes < 2 * 2 * 200 * 32 * 1024 * 9 / 10, "relay carried \(relayedBytes) bytes: the upgrade did not take")
+        #expect(
+            relayedBytes < 2 * 2 * 200 * 32 * 1024 * 9 / 10,
+            "relay carried \(relayedBytes) bytes: the upgrade did not take")
         // One connection: the device accepted one handshake, the client saw one link-up.
         #expect(try await device.driver.eventLoop.submit { device.tunnels.count }.get() == 1)
         #expect(log.count(where: isConnected) == 1)
@@ -282,11 +288,15 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         try await Task.sleep(for: .milliseconds(300))
         await device.stop()
         try await waitUntil("interrupted", seconds: 15) {
-            log.events.contains { $0 == .disconnected(localPort: port, code: -3) || $0 == .disconnected(localPort: port, code: -4) }
+            log.events.contains {
+                $0 == .disconnected(localPort: port, code: -3) || $0 == .disconnected(localPort: port, code: -4)
+            }
         }
         _ = try? await transfer.value  // reset with the link
         let status = await client.portStatus(port).0
-        #expect(status == .interrupted || status == .deviceOffline || status == .p2pFailed || status == .connecting, "\(status)")
+        #expect(
+            status == .interrupted || status == .deviceOffline || status == .p2pFailed || status == .connecting,
+            "\(status)")
         let again = try TestDevice(uuid: "cam-k1", server: server.address, seed: 21)
         try await again.start()
         try await waitUntil("reconnected", seconds: 20) { await client.portStatus(port).0 == .connected }
@@ -375,7 +385,9 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         try await server.start()
         let restarted = ContinuousClock.now
         let newServer = try #require(server.current)
-        try await waitUntil("relay session resumed", seconds: 8) { try await newServer.runner.counters().relayResumes >= 1 }
+        try await waitUntil("relay session resumed", seconds: 8) {
+            try await newServer.runner.counters().relayResumes >= 1
+        }
         print("relay resumed \(ContinuousClock.now - restarted) after the server came back")
         #expect(try await transfer.value, "the relayed transfer broke across the restart")
         let counters = try await newServer.runner.counters()

@@ -17,8 +17,9 @@ enum BindingsDB {
 
     static func admit(_ s: TestServer, _ uuid: String, _ key: [UInt8]) async throws -> BindingDecision {
         try await s.runner.withBindings { bindings in
-            bindings.admit(DeviceRegistration(uuid: uuid, publicKey: key, cookie: [UInt8](repeating: 0, count: 20)),
-                           server: server, now: .zero)
+            bindings.admit(
+                DeviceRegistration(uuid: uuid, publicKey: key, cookie: [UInt8](repeating: 0, count: 20)),
+                server: server, now: .zero)
         }
     }
 
@@ -40,8 +41,10 @@ enum BindingsDB {
         let connection = try await PostgresConnection.connect(
             configuration: try PostgresURL(try TestDatabase.requireURL()).configuration(), id: 3, logger: logger)
         defer { Task { try? await connection.close() } }
-        let rows = try await connection.query("SELECT public_key FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger)
-            .decode(ByteBuffer.self)
+        let rows = try await connection.query(
+            "SELECT public_key FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger
+        )
+        .decode(ByteBuffer.self)
         for try await key in rows { return Array(buffer: key) }
         return nil
     }
@@ -56,9 +59,15 @@ extension PostgresCloudTests {
         let b = try cloudServer("bind-b-\(cloudTag())")
         try await a.start()
         try await b.start()
-        defer { Task { await a.stop(); await b.stop() } }
+        defer {
+            Task {
+                await a.stop()
+                await b.stop()
+            }
+        }
         let uuid = "race-\(cloudTag())"
-        let keyA = [UInt8](repeating: 0xA1, count: 32), keyB = [UInt8](repeating: 0xB2, count: 32)
+        let keyA = [UInt8](repeating: 0xA1, count: 32)
+        let keyB = [UInt8](repeating: 0xB2, count: 32)
         async let first = BindingsDB.admit(a, uuid, keyA)
         async let second = BindingsDB.admit(b, uuid, keyB)
         // Each server decides locally at once (sans-IO); the database settles it.
@@ -66,12 +75,14 @@ extension PostgresCloudTests {
         #expect(try await second == .accepted(created: true, rebound: false))
         try await waitUntil("both servers agree with the database") {
             guard let stored = try await BindingsDB.storedKey(uuid) else { return false }
-            let onA = try await BindingsDB.bound(a, uuid), onB = try await BindingsDB.bound(b, uuid)
+            let onA = try await BindingsDB.bound(a, uuid)
+            let onB = try await BindingsDB.bound(b, uuid)
             return onA == stored && onB == stored
         }
         let stored = try #require(try await BindingsDB.storedKey(uuid))
         #expect(stored == keyA || stored == keyB)
-        let overridden = try await a.runner.withBindings { $0.counters.overriddenByDatabase }
+        let overridden =
+            try await a.runner.withBindings { $0.counters.overriddenByDatabase }
             + b.runner.withBindings { $0.counters.overriddenByDatabase }
         #expect(overridden == 1)
         // The loser's key is now refused on both servers.
@@ -100,7 +111,9 @@ extension PostgresCloudTests {
         try await restarted.start()
         defer { Task { await restarted.stop() } }
         #expect(try await BindingsDB.bound(restarted, uuid) == key)
-        #expect(try await BindingsDB.admit(restarted, uuid, [UInt8](repeating: 0xEE, count: 32)) == .refused(.identityConflict))
+        #expect(
+            try await BindingsDB.admit(restarted, uuid, [UInt8](repeating: 0xEE, count: 32))
+                == .refused(.identityConflict))
         // An operator release on one server reaches the other.
         #expect(try await restarted.runner.withBindings { $0.release(uuid: uuid) })
         try await waitUntil("release reached the database") { try await BindingsDB.storedKey(uuid) == nil }
@@ -114,7 +127,8 @@ extension PostgresCloudTests {
         let uuid = "forged-\(cloudTag())"
         let forgedKey = [UInt8](repeating: 0x66, count: 32)
         // A database tenant without the cluster key binds the UUID to its key.
-        try await BindingsDB.sql("""
+        try await BindingsDB.sql(
+            """
             INSERT INTO t2u_device_bindings (uuid, public_key, mac)
             VALUES (\(uuid), \(ByteBuffer(bytes: forgedKey)), \(ByteBuffer(bytes: [UInt8](repeating: 0, count: 32))))
             """)
@@ -136,10 +150,14 @@ extension PostgresCloudTests {
         let s = try cloudServer("pres-\(cloudTag())")
         try await s.start()
         defer { Task { await s.stop() } }
-        let uuid = "ghost-\(cloudTag())", evil = "evil-\(cloudTag())"
+        let uuid = "ghost-\(cloudTag())"
+        let evil = "evil-\(cloudTag())"
         // The forger keeps its fake server's heartbeat fresh too (rows of silent servers are skipped anyway).
-        try await BindingsDB.sql("INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(evil), '127.0.0.1:9', now() + interval '1 hour')")
-        try await BindingsDB.sql("""
+        try await BindingsDB.sql(
+            "INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(evil), '127.0.0.1:9', now() + interval '1 hour')"
+        )
+        try await BindingsDB.sql(
+            """
             INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
             VALUES (\(Int16(SignalingRole.device.rawValue)), \(uuid), \(evil), '127.0.0.1:9', \(ByteBuffer(bytes: [UInt8](repeating: 0x99, count: 32))),
                     \(ByteBuffer(bytes: [UInt8]())), '', now(), \(ByteBuffer(bytes: [UInt8](repeating: 0, count: 32))))
@@ -157,7 +175,8 @@ extension PostgresCloudTests {
         let tag = cloudTag()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("t2u-cache-\(tag).bindings").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let uuid = "cached-\(tag)", key = [UInt8](repeating: 0x31, count: 32)
+        let uuid = "cached-\(tag)"
+        let key = [UInt8](repeating: 0x31, count: 32)
         let first = try cloudServer("cache-a-\(tag)", bindingsFile: file)
         try await first.start()
         #expect(try await BindingsDB.admit(first, uuid, key) == .accepted(created: true, rebound: false))
@@ -173,7 +192,9 @@ extension PostgresCloudTests {
             try await second.start()
             #expect(!second.runner.databaseConnected)
             #expect(try await BindingsDB.admit(second, uuid, key) == .accepted(created: false, rebound: false))
-            #expect(try await BindingsDB.admit(second, uuid, [UInt8](repeating: 0x32, count: 32)) == .refused(.identityConflict))
+            #expect(
+                try await BindingsDB.admit(second, uuid, [UInt8](repeating: 0x32, count: 32))
+                    == .refused(.identityConflict))
             #expect(try await BindingsDB.admit(second, "unknown-\(tag)", key) == .refused(.capacity))
         } catch {
             try? TestDatabase.control("resume")
@@ -198,11 +219,14 @@ extension PostgresCloudTests {
         defer { Task { await s.stop() } }
         try await waitUntil("database connected") { s.runner.databaseConnected }
         let evil = "evil-srv-\(cloudTag())"
-        try await BindingsDB.sql("INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(evil), '127.0.0.1:9', now())")
+        try await BindingsDB.sql(
+            "INSERT INTO t2u_servers (server_id, advertise, last_seen) VALUES (\(evil), '127.0.0.1:9', now())")
         try await waitUntil("a resync skipped the forged server row") { s.runner.rejectedServerRows >= 1 }
         #expect(try await s.runner.withRegistry { ($0 as? PostgresRegistry)?.serverAddress(evil) } == nil)
         // Our own row, MACed by us, is read back.
-        try await waitUntil("own row read") { try await s.runner.withRegistry { ($0 as? PostgresRegistry)?.serverAddress(id) } != nil }
+        try await waitUntil("own row read") {
+            try await s.runner.withRegistry { ($0 as? PostgresRegistry)?.serverAddress(id) } != nil
+        }
         try await BindingsDB.sql("DELETE FROM t2u_servers WHERE server_id = \(evil)")
     }
 
@@ -216,13 +240,15 @@ extension PostgresCloudTests {
         let forgedKey = [UInt8](repeating: 0x99, count: 32)
         // A forged row plus its (unsealed) notification, a bare presence change and an introduction
         // that would make the home server's device punch an address of the attacker's choosing.
-        try await BindingsDB.sql("""
+        try await BindingsDB.sql(
+            """
             INSERT INTO t2u_device_bindings (uuid, public_key, mac)
             VALUES (\(uuid), \(ByteBuffer(bytes: forgedKey)), \(ByteBuffer(bytes: [UInt8](repeating: 1, count: 32))))
             """)
         let note = "{\"op\":\"bind\",\"uuid\":\"\(uuid)\",\"server\":\"evil\"}"
         try await BindingsDB.sql("SELECT pg_notify('t2u_bindings', \(note))")
-        try await BindingsDB.sql("SELECT pg_notify('t2u_presence', '{\"op\":\"upsert\",\"role\":1,\"uuid\":\"x\",\"home\":\"evil\"}')")
+        try await BindingsDB.sql(
+            "SELECT pg_notify('t2u_presence', '{\"op\":\"upsert\",\"role\":1,\"uuid\":\"x\",\"home\":\"evil\"}')")
         let intro = """
             {"target":"\(id)","origin":"evil","session":1,"device":"d","client":"c","cid":1,"clientAddress":"127.0.0.1:9",\
             "candidates":[],"via":"127.0.0.1:9","relay":true}

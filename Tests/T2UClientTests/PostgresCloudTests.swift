@@ -2,9 +2,6 @@
 // Copyright 2026 the t2u authors
 
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -16,6 +13,10 @@ import Testing
 
 @testable import T2UServer
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The test database: scripts/postgres-test-db.sh starts one (scripts/test.sh does as root or
 /// under CI) and exports its URL. Without it these tests are skipped with the reason, except
 /// when T2U_REQUIRE_DATABASE=1 (CI), where they run and fail.
@@ -25,7 +26,9 @@ enum TestDatabase {
     static var control: String? { nonEmpty("T2U_TEST_DATABASE_CTL") }
     static let enabled: Bool = {
         if url != nil || nonEmpty("T2U_REQUIRE_DATABASE") == "1" { return true }
-        print("PostgresCloudTests skipped: T2U_TEST_DATABASE_URL is not set (start one: scripts/postgres-test-db.sh start)")
+        print(
+            "PostgresCloudTests skipped: T2U_TEST_DATABASE_URL is not set (start one: scripts/postgres-test-db.sh start)"
+        )
         return false
     }()
 
@@ -51,10 +54,12 @@ enum TestDatabase {
         let connection = try await PostgresConnection.connect(
             configuration: try PostgresURL(try requireURL()).configuration(), id: 1, logger: logger)
         defer { Task { try? await connection.close() } }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT home_server, extract(epoch FROM (now() - last_seen))::float8 FROM t2u_presence
             WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid)
-            """, logger: logger).decode((String, Double).self)
+            """, logger: logger
+        ).decode((String, Double).self)
         for try await (home, age) in rows { return (home, age) }
         return nil
     }
@@ -62,7 +67,9 @@ enum TestDatabase {
 
 /// Servers sharing the test database, each with its own ID; short keepalives and timeouts so
 /// failures show within seconds.
-func cloudServer(_ id: String, port: Int = 0, presenceTimeout: Nanos = .seconds(10), bindingsFile: String? = nil) throws -> TestServer {
+func cloudServer(
+    _ id: String, port: Int = 0, presenceTimeout: Nanos = .seconds(10), bindingsFile: String? = nil
+) throws -> TestServer {
     var config = ServerConfig()
     config.serverID = id
     config.keepaliveSeconds = 1
@@ -103,7 +110,8 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     @Test(arguments: [false, true])
     func clientOnOneServerReachesADeviceOnAnother(relayed: Bool) async throws {
         let tag = cloudTag()
-        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)")
+        let a = try cloudServer("a-\(tag)")
+        let b = try cloudServer("b-\(tag)")
         try await a.start()
         try await b.start()
         let uuid = "cam-\(tag)"
@@ -126,8 +134,11 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
 
         // A direct path on loopback may be up before B has taken the introduction.
-        try await waitUntil("B took the introduction", seconds: 5) { try await b.runner.counters().peerIntroductionsReceived >= 1 }
-        let countersA = try await a.runner.counters(), countersB = try await b.runner.counters()
+        try await waitUntil("B took the introduction", seconds: 5) {
+            try await b.runner.counters().peerIntroductionsReceived >= 1
+        }
+        let countersA = try await a.runner.counters()
+        let countersB = try await b.runner.counters()
         #expect(countersA.peerIntroductionsSent >= 1, "\(countersA)")
         if relayed {
             #expect(countersA.relayedPackets > 10 && countersB.relayedPackets > 10, "\(countersA) \(countersB)")
@@ -144,7 +155,8 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     /// record has none, and a device that registers elsewhere moves its row (home server).
     @Test func tokensStayOnTheirServerAndRegistrationsMove() async throws {
         let tag = cloudTag()
-        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)")
+        let a = try cloudServer("a-\(tag)")
+        let b = try cloudServer("b-\(tag)")
         try await a.start()
         try await b.start()
         let uuid = "dev-\(tag)"
@@ -153,7 +165,9 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         try await waitUntil("B learns the device", seconds: 10) { try await b.home(of: uuid) == "a-\(tag)" }
         let token = try await a.runner.withRegistry { $0.lookup(role: .device, uuid: uuid)?.token ?? 0 }
         #expect(token != 0)
-        #expect(try await b.runner.withRegistry { $0.lookup(token: token) } == nil, "a token must not work on another server")
+        #expect(
+            try await b.runner.withRegistry { $0.lookup(token: token) } == nil,
+            "a token must not work on another server")
         #expect(try await b.runner.withRegistry { $0.lookup(role: .device, uuid: uuid)?.token } == 0)
         let row = try #require(try await TestDatabase.row(role: .device, uuid: uuid))
         #expect(row.home == "a-\(tag)")
@@ -170,7 +184,8 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         await moved.stop()
         try await waitUntil("expired everywhere", seconds: 30) {
             let gone = try await TestDatabase.row(role: .device, uuid: uuid) == nil
-            let homeA = try await a.home(of: uuid), homeB = try await b.home(of: uuid)
+            let homeA = try await a.home(of: uuid)
+            let homeB = try await b.home(of: uuid)
             return gone && homeA == nil && homeB == nil
         }
         await a.stop()
@@ -182,7 +197,9 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     /// B's client moves to C (a new port mapping works through it).
     @Test func aStoppedServersDevicesAndClientsMoveOn() async throws {
         let tag = cloudTag()
-        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)"), c = try cloudServer("c-\(tag)")
+        let a = try cloudServer("a-\(tag)")
+        let b = try cloudServer("b-\(tag)")
+        let c = try cloudServer("c-\(tag)")
         for server in [a, b, c] { try await server.start() }
         let uuid = "cam-\(tag)"
         let device = try TestDevice(uuid: uuid, server: b.address, fallbacks: [c.address])
@@ -196,11 +213,14 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         let portA = try await onA.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         let portB = try await onB.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         try await waitUntil("both connected", seconds: 30) {
-            let statusA = await onA.portStatus(portA).0, statusB = await onB.portStatus(portB).0
+            let statusA = await onA.portStatus(portA).0
+            let statusB = await onB.portStatus(portB).0
             return statusA == .connected && statusB == .connected
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        #expect(try await echoRoundTrip(port: portA, payload: pattern(30_000, seed: 1), group: group) == pattern(30_000, seed: 1))
+        #expect(
+            try await echoRoundTrip(port: portA, payload: pattern(30_000, seed: 1), group: group)
+                == pattern(30_000, seed: 1))
 
         let killedAt = ContinuousClock.now
         await b.stop()
@@ -210,14 +230,19 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         // A's relayed link went through B: it breaks, and comes back through C.
         try await waitUntil("A's client reconnected", seconds: 60) {
             guard await onA.portStatus(portA).0 == .connected else { return false }
-            return (try? await echoRoundTrip(port: portA, payload: pattern(20_000, seed: 2), group: group)) == pattern(20_000, seed: 2)
+            return (try? await echoRoundTrip(port: portA, payload: pattern(20_000, seed: 2), group: group))
+                == pattern(20_000, seed: 2)
         }
         let reconnected = ContinuousClock.now - killedAt
         // B's client registers with C, its next port is set up through C.
         let second = try await onB.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         try await waitUntil("B's client on C", seconds: 40) { await onB.portStatus(second).0 == .connected }
-        #expect(try await echoRoundTrip(port: second, payload: pattern(20_000, seed: 3), group: group) == pattern(20_000, seed: 3))
-        print("cloud failover: device re-registered on C \(reRegistered) after B stopped; A's client relayed again after \(reconnected)")
+        #expect(
+            try await echoRoundTrip(port: second, payload: pattern(20_000, seed: 3), group: group)
+                == pattern(20_000, seed: 3))
+        print(
+            "cloud failover: device re-registered on C \(reRegistered) after B stopped; A's client relayed again after \(reconnected)"
+        )
 
         await onA.shutdown()
         await onB.shutdown()
@@ -231,10 +256,12 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     /// The database stops and starts again: the servers serve from their mirrors meanwhile,
     /// queue what happens, reconnect, and every registration still alive is in the database
     /// again; new registrations work and reach the other server.
-    @Test(.enabled(if: TestDatabase.control != nil || ProcessInfo.processInfo.environment["T2U_REQUIRE_DATABASE"] == "1"))
+    @Test(
+        .enabled(if: TestDatabase.control != nil || ProcessInfo.processInfo.environment["T2U_REQUIRE_DATABASE"] == "1"))
     func serversRecoverFromADatabaseRestart() async throws {
         let tag = cloudTag()
-        let a = try cloudServer("a-\(tag)"), b = try cloudServer("b-\(tag)")
+        let a = try cloudServer("a-\(tag)")
+        let b = try cloudServer("b-\(tag)")
         try await a.start()
         try await b.start()
         let first = try TestDevice(uuid: "one-\(tag)", server: b.address)
@@ -247,12 +274,16 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         let late = try cloudServer("late-\(tag)")
         var lateClient: T2UClient?
         do {
-            try await waitUntil("servers notice", seconds: 20) { !a.runner.databaseConnected && !b.runner.databaseConnected }
+            try await waitUntil("servers notice", seconds: 20) {
+                !a.runner.databaseConnected && !b.runner.databaseConnected
+            }
             // A server started during the outage starts all the same and serves its clients.
             try await late.start()
             let onLate = try cloudClient("127.0.0.1:\(late.port)", relayed: false)
             lateClient = onLate
-            try await waitUntil("a client registers on the server started meanwhile", seconds: 10) { await onLate.status() == .connected }
+            try await waitUntil("a client registers on the server started meanwhile", seconds: 10) {
+                await onLate.status() == .connected
+            }
             // Served from the mirror; a registration during the outage waits in B's queue.
             #expect(try await client.query("one-\(tag)").online)
             let second = try TestDevice(uuid: "two-\(tag)", server: b.address, seed: 8)
@@ -265,20 +296,27 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
             }
             try await waitUntil("live rows back in the database", seconds: 30) {
                 guard let one = try await TestDatabase.row(role: .device, uuid: "one-\(tag)"),
-                      let two = try await TestDatabase.row(role: .device, uuid: "two-\(tag)") else { return false }
+                    let two = try await TestDatabase.row(role: .device, uuid: "two-\(tag)")
+                else { return false }
                 return one.home == "b-\(tag)" && two.home == "b-\(tag)" && one.age < 8 && two.age < 8
             }
             try await waitUntil("A learns the device registered meanwhile", seconds: 15) {
                 try await a.home(of: "two-\(tag)") == "b-\(tag)"
             }
-            print("database restart: outage \(resumedAt - pausedAt), rows back \(ContinuousClock.now - resumedAt) after resume")
+            print(
+                "database restart: outage \(resumedAt - pausedAt), rows back \(ContinuousClock.now - resumedAt) after resume"
+            )
             // New registrations after the restart reach the other server.
             let third = try TestDevice(uuid: "three-\(tag)", server: a.address, seed: 9)
             try await third.start()
-            try await waitUntil("B learns a new device", seconds: 15) { try await b.home(of: "three-\(tag)") == "a-\(tag)" }
+            try await waitUntil("B learns a new device", seconds: 15) {
+                try await b.home(of: "three-\(tag)") == "a-\(tag)"
+            }
             #expect(try await client.query("two-\(tag)").online)
             // The late server set itself up when the database came back: it sees the others' devices.
-            try await waitUntil("the late server's mirror", seconds: 15) { try await late.home(of: "two-\(tag)") == "b-\(tag)" }
+            try await waitUntil("the late server's mirror", seconds: 15) {
+                try await late.home(of: "two-\(tag)") == "b-\(tag)"
+            }
             await second.stop()
             await third.stop()
         } catch {
@@ -300,9 +338,11 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     /// not at A's presence timeout (30 s here); a server that stops says goodbye, and its
     /// devices leave at A's next heartbeat.
     @Test func aDeadServersDevicesAreReportedOfflineWithinSeconds() async throws {
-        let binary = try #require(ServerProcess.executable(), "t2u-server not built next to the tests (swift build --build-tests)")
+        let binary = try #require(
+            ServerProcess.executable(), "t2u-server not built next to the tests (swift build --build-tests)")
         let tag = cloudTag()
-        let a = try cloudServer("a-\(tag)", presenceTimeout: .seconds(30)), b = try cloudServer("b-\(tag)")
+        let a = try cloudServer("a-\(tag)", presenceTimeout: .seconds(30))
+        let b = try cloudServer("b-\(tag)")
         try await a.start()
         try await b.start()
         let process = try ServerProcess.start(binary, id: "p-\(tag)")
@@ -314,23 +354,30 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         try await onB.start()
         let client = try cloudClient("127.0.0.1:\(a.port)", relayed: false)
         try await waitUntil("A learns both devices", seconds: 15) {
-            let onP = try await a.home(of: "onp-\(tag)"), onBHome = try await a.home(of: "onb-\(tag)")
+            let onP = try await a.home(of: "onp-\(tag)")
+            let onBHome = try await a.home(of: "onb-\(tag)")
             return onP == "p-\(tag)" && onBHome == "b-\(tag)"
         }
         #expect(try await client.query("onp-\(tag)").online)
 
         let killedAt = ContinuousClock.now
         process.kill()
-        try await waitUntil("A drops the killed server's device", seconds: 12) { try await a.home(of: "onp-\(tag)") == nil }
+        try await waitUntil("A drops the killed server's device", seconds: 12) {
+            try await a.home(of: "onp-\(tag)") == nil
+        }
         let killed = ContinuousClock.now - killedAt
         #expect(try await client.query("onp-\(tag)").online == false)
 
         let stoppedAt = ContinuousClock.now
         await b.stop()
-        try await waitUntil("A drops the stopped server's device", seconds: 6) { try await a.home(of: "onb-\(tag)") == nil }
+        try await waitUntil("A drops the stopped server's device", seconds: 6) {
+            try await a.home(of: "onb-\(tag)") == nil
+        }
         let stopped = ContinuousClock.now - stoppedAt
         #expect(try await client.query("onb-\(tag)").online == false)
-        print("cloud heartbeats: a killed server's device offline on A after \(killed), a stopped server's after \(stopped)")
+        print(
+            "cloud heartbeats: a killed server's device offline on A after \(killed), a stopped server's after \(stopped)"
+        )
 
         await client.shutdown()
         await onProcess.stop()
@@ -341,31 +388,40 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     /// Real `t2u-server` processes on one database: a device on P2 (then P1), a relayed client
     /// on P1. P2 is killed (SIGKILL): the device re-registers on P1 and the client reconnects.
     @Test func serverProcessesShareDevicesAndSurviveAKill() async throws {
-        let binary = try #require(ServerProcess.executable(), "t2u-server not built next to the tests (swift build --build-tests)")
+        let binary = try #require(
+            ServerProcess.executable(), "t2u-server not built next to the tests (swift build --build-tests)")
         let tag = cloudTag()
         let p1 = try ServerProcess.start(binary, id: "p1-\(tag)")
         defer { p1.terminate() }
         let p2 = try ServerProcess.start(binary, id: "p2-\(tag)")
         defer { p2.terminate() }
-        let port1 = try await p1.mainPort(), port2 = try await p2.mainPort()
+        let port1 = try await p1.mainPort()
+        let port2 = try await p2.mainPort()
         let uuid = "proc-\(tag)"
-        let device = try TestDevice(uuid: uuid, server: NetAddress(ipv4: (127, 0, 0, 1), port: port2),
-                                    fallbacks: [NetAddress(ipv4: (127, 0, 0, 1), port: port1)])
+        let device = try TestDevice(
+            uuid: uuid, server: NetAddress(ipv4: (127, 0, 0, 1), port: port2),
+            fallbacks: [NetAddress(ipv4: (127, 0, 0, 1), port: port1)])
         try await device.start()
         let echo = EchoService()
         try await echo.start()
-        try await waitUntil("row homed on P2", seconds: 10) { try await TestDatabase.row(role: .device, uuid: uuid)?.home == "p2-\(tag)" }
+        try await waitUntil("row homed on P2", seconds: 10) {
+            try await TestDatabase.row(role: .device, uuid: uuid)?.home == "p2-\(tag)"
+        }
 
         let client = try cloudClient("127.0.0.1:\(port1)", relayed: true)
         let port = try await client.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         do {
-            try await waitUntil("connected through P1 and P2", seconds: 30) { await client.portStatus(port).0 == .connected }
+            try await waitUntil("connected through P1 and P2", seconds: 30) {
+                await client.portStatus(port).0 == .connected
+            }
         } catch {
             Issue.record("P1 log:\n\(p1.log())\nP2 log:\n\(p2.log())")
             throw error
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        #expect(try await echoRoundTrip(port: port, payload: pattern(100_000, seed: 4), group: group) == pattern(100_000, seed: 4))
+        #expect(
+            try await echoRoundTrip(port: port, payload: pattern(100_000, seed: 4), group: group)
+                == pattern(100_000, seed: 4))
 
         let killedAt = ContinuousClock.now
         p2.kill()
@@ -375,9 +431,12 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         let moved = ContinuousClock.now - killedAt
         try await waitUntil("client reconnected", seconds: 60) {
             guard await client.portStatus(port).0 == .connected else { return false }
-            return (try? await echoRoundTrip(port: port, payload: pattern(20_000, seed: 5), group: group)) == pattern(20_000, seed: 5)
+            return (try? await echoRoundTrip(port: port, payload: pattern(20_000, seed: 5), group: group))
+                == pattern(20_000, seed: 5)
         }
-        print("t2u-server processes: device on P1 \(moved) after SIGKILL of P2; client relayed again after \(ContinuousClock.now - killedAt)")
+        print(
+            "t2u-server processes: device on P1 \(moved) after SIGKILL of P2; client relayed again after \(ContinuousClock.now - killedAt)"
+        )
         await client.shutdown()
         try await group.shutdownGracefully()
         await device.stop()
@@ -448,7 +507,8 @@ final class ServerProcess: @unchecked Sendable {
     private var status: Int32?
 
     static func executable() -> URL? {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<5 {
             let candidate = directory.appendingPathComponent("t2u-server")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
@@ -467,11 +527,13 @@ final class ServerProcess: @unchecked Sendable {
         let clusterKey = directory.appendingPathComponent("cluster.key")
         try Data("t2u test cluster key, 32+ bytes long\n".utf8).write(to: clusterKey)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: clusterKey.path)
-        let child = try Child.spawn(binary.path, [
-            "--bind", "127.0.0.1", "--port", "0", "--observation-port", "0", "--server-id", id,
-            "--database", try TestDatabase.requireURL(), "--config", config.path, "--log-level", "info",
-            "--cluster-key-file", clusterKey.path,
-        ], output: directory.appendingPathComponent("server.log").path)
+        let child = try Child.spawn(
+            binary.path,
+            [
+                "--bind", "127.0.0.1", "--port", "0", "--observation-port", "0", "--server-id", id,
+                "--database", try TestDatabase.requireURL(), "--config", config.path, "--log-level", "info",
+                "--cluster-key-file", clusterKey.path,
+            ], output: directory.appendingPathComponent("server.log").path)
         return ServerProcess(child: child, directory: directory)
     }
 
@@ -480,7 +542,9 @@ final class ServerProcess: @unchecked Sendable {
         self.directory = directory
     }
 
-    func log() -> String { (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
+    func log() -> String {
+        (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
+    }
 
     /// The main port from the "listening" log line, once the database sync is up too.
     func mainPort() async throws -> UInt16 {
@@ -488,9 +552,9 @@ final class ServerProcess: @unchecked Sendable {
         try await waitUntil("t2u-server started", seconds: 20) {
             let text = log()
             guard text.contains("sharing presence through PostgreSQL"),
-                  let line = text.split(separator: "\n").first(where: { $0.contains("t2u-server listening") }),
-                  let main = line.split(separator: " ").first(where: { $0.hasPrefix("main=") }),
-                  let colon = main.lastIndex(of: ":")
+                let line = text.split(separator: "\n").first(where: { $0.contains("t2u-server listening") }),
+                let main = line.split(separator: " ").first(where: { $0.hasPrefix("main=") }),
+                let colon = main.lastIndex(of: ":")
             else { return false }
             port = UInt16(main[main.index(after: colon)...].filter(\.isNumber))
             return true

@@ -17,7 +17,8 @@ import Testing
         var meter = RateMeter(now: Self.t0)
         // 10 KiB a second received, 5 KiB a second sent, for 3 s; then idle.
         for second in 1...3 {
-            meter.sample(.init(received: UInt64(second) * 10_240, sent: UInt64(second) * 5_120), now: Self.at(Int64(second)))
+            meter.sample(
+                .init(received: UInt64(second) * 10_240, sent: UInt64(second) * 5_120), now: Self.at(Int64(second)))
         }
         let busy = meter.info(.init(received: 30_720, sent: 15_360), now: Self.at(3))
         #expect(busy.totalReceived == 30_720 && busy.totalSent == 15_360 && busy.seconds == 3)
@@ -35,7 +36,9 @@ import Testing
         meter.connectionEnded(received: 1000, sent: 2000)
         let totals = meter.totals(current: .init(received: 10, sent: 20))
         #expect(totals == .init(received: 1010, sent: 2020))
-        let sum = RateMeter.sum([meter.info(totals, now: Self.at(1)), meter.info(.init(received: 5, sent: 5), now: Self.at(1))])
+        let sum = RateMeter.sum([
+            meter.info(totals, now: Self.at(1)), meter.info(.init(received: 5, sent: 5), now: Self.at(1)),
+        ])
         #expect(sum.totalReceived == 1015 && sum.totalSent == 2025)
     }
 }

@@ -28,7 +28,9 @@ import Testing
         #expect(found == [DiscoveredDevice(uuid: "cam-ok", ip: "127.0.0.1")], "\(found)")
         let lines = found.map { "uuid=\($0.uuid),ip=\($0.ip)" }
         #expect(lines.allSatisfy { !$0.contains("\n") && !$0.contains("\r") && $0.filter { $0 == "," }.count == 1 })
-        #expect(forger.searchSizes.allSatisfy { $0 >= SignalingLimits.minSearchRequest }, "SEARCH padded: \(forger.searchSizes)")
+        #expect(
+            forger.searchSizes.allSatisfy { $0 >= SignalingLimits.minSearchRequest },
+            "SEARCH padded: \(forger.searchSizes)")
         await client.shutdown()
         try await responder.close()
         await server.stop()
@@ -52,8 +54,11 @@ final class Forger: ChannelInboundHandler, Sendable {
         sizes.withLock { $0.append(envelope.data.readableBytes) }
         for uuid in uuids {
             var buffer = context.channel.allocator.buffer(capacity: 96)
-            SignalingMessage.searchReply(requestID: id, uuid: uuid, address: NetAddress(ipv4: (0, 0, 0, 0), port: 0)).write(into: &buffer)
-            context.writeAndFlush(Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)), promise: nil)
+            SignalingMessage.searchReply(requestID: id, uuid: uuid, address: NetAddress(ipv4: (0, 0, 0, 0), port: 0))
+                .write(into: &buffer)
+            context.writeAndFlush(
+                Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)),
+                promise: nil)
         }
     }
 }

@@ -20,9 +20,13 @@ private final class FakeDevices: ChannelInboundHandler, @unchecked Sendable {
         guard case .search(let id, _)? = try? SignalingMessage.parse(envelope.data) else { return }
         for (index, uuid) in uuids.enumerated() {
             var reply = context.channel.allocator.buffer(capacity: 64)
-            SignalingMessage.searchReply(requestID: id, uuid: uuid, address: NetAddress(ipv4: (127, 0, 0, 1), port: UInt16(9000 + index)))
-                .write(into: &reply)
-            context.write(Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
+            SignalingMessage.searchReply(
+                requestID: id, uuid: uuid, address: NetAddress(ipv4: (127, 0, 0, 1), port: UInt16(9000 + index))
+            )
+            .write(into: &reply)
+            context.write(
+                Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)),
+                promise: nil)
         }
         context.flush()
     }
@@ -57,10 +61,12 @@ private final class FakeDevices: ChannelInboundHandler, @unchecked Sendable {
         let agent = try DeviceAgent(options: options)
         try await agent.start()
         do {
-            let v6 = try await T2UClient.search(address: "::1", port: UInt16(discoveryPort), timeout: .milliseconds(400))
+            let v6 = try await T2UClient.search(
+                address: "::1", port: UInt16(discoveryPort), timeout: .milliseconds(400))
             #expect(v6.count == 1 && v6.first?.uuid == "cam-v6" && v6.first?.ip == "::1", "\(v6)")
-            let both = try await T2UClient.search(address: "127.0.0.1", ipv6Group: "::1", port: UInt16(discoveryPort),
-                                                  timeout: .milliseconds(400))
+            let both = try await T2UClient.search(
+                address: "127.0.0.1", ipv6Group: "::1", port: UInt16(discoveryPort),
+                timeout: .milliseconds(400))
             #expect(both == [DiscoveredDevice(uuid: "cam-v6", ip: "127.0.0.1")], "\(both)")
         } catch {
             await agent.shutdown()
@@ -71,12 +77,16 @@ private final class FakeDevices: ChannelInboundHandler, @unchecked Sendable {
     }
 
     @Test func reportHoldsOnlyWholeLines() throws {
-        let devices = [DiscoveredDevice(uuid: "cam-a", ip: "192.0.2.5"), DiscoveredDevice(uuid: "cam-b", ip: "192.0.2.6")]
+        let devices = [
+            DiscoveredDevice(uuid: "cam-a", ip: "192.0.2.5"), DiscoveredDevice(uuid: "cam-b", ip: "192.0.2.6"),
+        ]
         let line = "uuid=cam-a,ip=192.0.2.5\n"  // 24 bytes
         let all = try #require(SearchReport(devices, capacity: 4096))
         #expect(all.count == 2 && all.text == line + "uuid=cam-b,ip=192.0.2.6\n")
         // Exactly one line and its NUL fit; one byte less and nothing fits.
-        #expect(SearchReport(devices, capacity: line.utf8.count + 1) == SearchReport(devices, capacity: 2 * line.utf8.count))
+        #expect(
+            SearchReport(devices, capacity: line.utf8.count + 1) == SearchReport(devices, capacity: 2 * line.utf8.count)
+        )
         let one = try #require(SearchReport(devices, capacity: line.utf8.count + 1))
         #expect(one.count == 1 && one.text == line)
         #expect(SearchReport(devices, capacity: line.utf8.count) == nil, "too small for one line: -1, never a cut line")

@@ -112,7 +112,9 @@ final class FaultPlan: Sendable {
 
         for (name, plan) in [("device", devicePlan), ("client", clientPlan), ("relayed client", relayPlan)] {
             let c = plan.snapshot
-            #expect(c.failedToServer > 0 && c.failedToPeer + c.failedUnroutable > 0, "\(name): every stage saw refusals: \(c)")
+            #expect(
+                c.failedToServer > 0 && c.failedToPeer + c.failedUnroutable > 0,
+                "\(name): every stage saw refusals: \(c)")
         }
         let counters = try await device.driver.eventLoop.submit { device.driver.udp?.counters }.get()
         #expect((counters?.sendErrorsByErrno[code] ?? 0) > 0, "counted per errno: \(String(describing: counters))")

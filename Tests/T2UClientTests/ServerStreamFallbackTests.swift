@@ -64,9 +64,13 @@ import Testing
             let after = try await runner.streamCounters()
             let counters = try await runner.counters()
             #expect(counters.relayedBytes > 2 << 20, "both directions relayed: \(counters.relayedBytes)")
-            #expect(after.datagramsReceived > 1000 && after.datagramsSent > 1000, "the relayed datagrams crossed the streams: \(after)")
+            #expect(
+                after.datagramsReceived > 1000 && after.datagramsSent > 1000,
+                "the relayed datagrams crossed the streams: \(after)")
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print("figure: 1 MiB echo over the relay on TCP/TLS (loopback, debug build) in \(elapsed): \(Int(2 * 8 / seconds)) Mbit/s both ways")
+            print(
+                "figure: 1 MiB echo over the relay on TCP/TLS (loopback, debug build) in \(elapsed): \(Int(2 * 8 / seconds)) Mbit/s both ways"
+            )
         } catch {
             await client.shutdown()
             await device.shutdown()
@@ -85,7 +89,8 @@ import Testing
         let udpPort = try #require(runner.listening.main.first?.port)
         let echo = EchoService()
         try await echo.start()
-        var deviceOptions = DeviceAgentOptions(uuid: "cam-udp-returns", server: "127.0.0.1", serverPort: UInt16(udpPort))
+        var deviceOptions = DeviceAgentOptions(
+            uuid: "cam-udp-returns", server: "127.0.0.1", serverPort: UInt16(udpPort))
         deviceOptions.discoveryAddress = nil
         let device = try DeviceAgent(options: deviceOptions)
         try await device.start()
@@ -111,9 +116,13 @@ import Testing
             try await waitUntil("link up over the relay", seconds: 15) { await client.portStatus(port).0 == .connected }
             #expect(await client.portStatus(port).1?.relayed == true)
 
-            let first = pattern(256 << 10, seed: 3), second = pattern(256 << 10, seed: 4)
-            let tcp = try await ClientBootstrap(group: clientGroup).connect(host: "127.0.0.1", port: Int(port)) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            let first = pattern(256 << 10, seed: 3)
+            let second = pattern(256 << 10, seed: 4)
+            let tcp = try await ClientBootstrap(group: clientGroup).connect(host: "127.0.0.1", port: Int(port)) {
+                channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
             }
             try await tcp.executeThenClose { inbound, outbound in
                 var chunks = inbound.makeAsyncIterator()
@@ -132,7 +141,9 @@ import Testing
                 #expect(await client.portStatus(port).1?.relayed == true)
                 blocked.withLock { $0 = false }
                 try await waitUntil("client back on UDP", seconds: 15) { await client.serverTransport() == .udp }
-                try await waitUntil("link moved off the relay", seconds: 20) { await client.portStatus(port).1?.relayed == false }
+                try await waitUntil("link moved off the relay", seconds: 20) {
+                    await client.portStatus(port).1?.relayed == false
+                }
                 #expect(await client.portStatus(port).0 == .connected)
                 #expect(try await echoed(second) == second, "the same TCP connection carries on after the move")
             }
@@ -158,7 +169,8 @@ import Testing
         var streamOptions = ServerStreamOptions(port: tcpPort)
         streamOptions.selector.openAfter = .milliseconds(300)
         streamOptions.selector.probeInterval = .milliseconds(500)
-        var deviceOptions = DeviceAgentOptions(uuid: "cam-device-udp-returns", server: "127.0.0.1", serverPort: UInt16(udpPort))
+        var deviceOptions = DeviceAgentOptions(
+            uuid: "cam-device-udp-returns", server: "127.0.0.1", serverPort: UInt16(udpPort))
         deviceOptions.discoveryAddress = nil
         deviceOptions.serverStream = streamOptions
         deviceOptions.sendFaultInjector = { _ in blocked.withLock { $0 } ? EPERM : nil }
@@ -176,7 +188,8 @@ import Testing
         do {
             try await waitUntil("device registered over TCP", seconds: 15) { await device.isRegistered() }
             #expect(try await runner.streamCounters().open == 1, "the device on a stream")
-            let port = try await client.addPort(PortMappingRequest(uuid: "cam-device-udp-returns", remotePort: echo.port))
+            let port = try await client.addPort(
+                PortMappingRequest(uuid: "cam-device-udp-returns", remotePort: echo.port))
             try await waitUntil("link up over the relay", seconds: 15) { await client.portStatus(port).0 == .connected }
             let first = pattern(128 << 10, seed: 5)
             #expect(try await echoRoundTrip(port: port, payload: first, group: clientGroup) == first)
@@ -184,7 +197,9 @@ import Testing
             try await Task.sleep(for: .seconds(6))
             #expect(await client.portStatus(port).1?.relayed == true)
             blocked.withLock { $0 = false }
-            try await waitUntil("link moved off the relay", seconds: 20) { await client.portStatus(port).1?.relayed == false }
+            try await waitUntil("link moved off the relay", seconds: 20) {
+                await client.portStatus(port).1?.relayed == false
+            }
             #expect(await client.portStatus(port).0 == .connected)
             // The first session was reported relayed: the look that found the path had the
             // client send first (`PunchOrder`), and the device waited as told.
@@ -200,8 +215,10 @@ import Testing
     }
 
     /// Stops what a test started, the agents first (they talk to the server).
-    static func stop(_ client: T2UClient, _ device: DeviceAgent, _ echo: EchoService, _ clientGroup: EventLoopGroup,
-                     _ runner: ServerRunner, _ group: EventLoopGroup) async throws {
+    static func stop(
+        _ client: T2UClient, _ device: DeviceAgent, _ echo: EchoService, _ clientGroup: EventLoopGroup,
+        _ runner: ServerRunner, _ group: EventLoopGroup
+    ) async throws {
         await client.shutdown()
         await device.shutdown()
         await echo.stop()
@@ -232,7 +249,8 @@ enum HTTPSProbe {
         let context = try NIOSSLContext(configuration: configuration)
         let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLClientHandler(context: context, serverHostname: nil))
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }

@@ -21,7 +21,8 @@ import Testing
         #expect(throws: T2UClientError.invalidArgument(ServerPublicKey.requirement)) {
             try T2UClient(options: clientOptions(server, key: "secret"))
         }
-        let bad = try T2UClient(options: clientOptions(server, key: Hex.encode(StaticIdentity.generate(SystemEntropy()).publicKey)))
+        let bad = try T2UClient(
+            options: clientOptions(server, key: Hex.encode(StaticIdentity.generate(SystemEntropy()).publicKey)))
         try await waitUntil("key rejected") { await bad.status() == .keyRejected }
         #expect(await bad.status() == .keyRejected)
         await good.shutdown()
@@ -69,7 +70,8 @@ import Testing
         let (_, path) = await client.portStatus(port)
         // The device runs here and offers its LAN addresses too: the link may settle on any.
         let local = LocalAddresses.ipv4Interfaces().map { NetAddress(host: $0.address, port: 0).hostString }
-        #expect(path.map { local.contains($0.peerIP) } == true, "peer \(String(describing: path?.peerIP)) not in \(local)")
+        #expect(
+            path.map { local.contains($0.peerIP) } == true, "peer \(String(describing: path?.peerIP)) not in \(local)")
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         try await withThrowingTaskGroup(of: Bool.self) { tasks in
@@ -137,12 +139,14 @@ import Testing
         let client = try T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { event in codes.append(event) }
-        let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "wrong"))
+        let port = try await client.addPort(
+            PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "wrong"))
         try await waitUntil("password rejected") { await client.portStatus(port).0 == .passwordRejected }
         try await Task.sleep(for: .milliseconds(800))
         #expect(await client.portStatus(port).0 == .passwordRejected)
         #expect(codes.events == [.disconnected(localPort: port, code: -5)], "no retry after -5")
-        let good = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "right"))
+        let good = try await client.addPort(
+            PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "right"))
         try await waitUntil("right password connects") { await client.portStatus(good).0 == .connected }
         await client.shutdown()
         await world.stop()
@@ -184,8 +188,11 @@ import Testing
         let after = try await world.server.runner.counters()
         #expect(after.connects == before.connects + 1)
         #expect(before.queries == 0 && after.queries == 0, "a port's setup asks no QUERY")
-        #expect(after.relayUnknownSent == before.relayUnknownSent, "an initiation reached the server before its CONNECT")
-        #expect(after.relayedPackets >= before.relayedPackets + 1, "the initiation went to the relay (the answer may come either way)")
+        #expect(
+            after.relayUnknownSent == before.relayUnknownSent, "an initiation reached the server before its CONNECT")
+        #expect(
+            after.relayedPackets >= before.relayedPackets + 1,
+            "the initiation went to the relay (the answer may come either way)")
         let payload = pattern(20_000, seed: 9)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         #expect(try await echoRoundTrip(port: port, payload: payload, group: group) == payload)
@@ -262,7 +269,9 @@ import Testing
             var inUse = 0
             for port in range {
                 do {
-                    let channel = try await DatagramBootstrap(group: server.group).bind(host: "0.0.0.0", port: Int(port)).get()
+                    let channel = try await DatagramBootstrap(group: server.group).bind(
+                        host: "0.0.0.0", port: Int(port)
+                    ).get()
                     try await channel.close()
                 } catch { inUse += 1 }
             }
@@ -304,10 +313,13 @@ final class SearchResponder: ChannelInboundHandler, Sendable {
         guard case .search(let id, _)? = try? SignalingMessage.parse(envelope.data) else { return }
         for _ in 0..<2 {
             var buffer = context.channel.allocator.buffer(capacity: 64)
-            SignalingMessage.searchReply(requestID: id, uuid: "cam-lan", address: NetAddress(ipv4: (0, 0, 0, 0), port: 0))
-                .write(into: &buffer)
-            context.writeAndFlush(Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)),
-                                  promise: nil)
+            SignalingMessage.searchReply(
+                requestID: id, uuid: "cam-lan", address: NetAddress(ipv4: (0, 0, 0, 0), port: 0)
+            )
+            .write(into: &buffer)
+            context.writeAndFlush(
+                Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)),
+                promise: nil)
         }
     }
 }

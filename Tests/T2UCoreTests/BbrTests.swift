@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 /// A single-bottleneck path in virtual time: random loss before the bottleneck (a lossy first
@@ -27,9 +28,10 @@ struct FluidPathSimulation {
 
     func run(_ kind: CongestionControlKind, duration: Nanos, measureFrom: Nanos) throws -> Outcome {
         let rng = SeededEntropy(seed: seed)
-        var r = LossRecovery<Int>(config: RecoveryConfig(
-            maxDatagramSize: packetSize, initialRtt: .milliseconds(100), maxAckDelay: .milliseconds(25),
-            congestionControl: kind, pacing: true))
+        var r = LossRecovery<Int>(
+            config: RecoveryConfig(
+                maxDatagramSize: packetSize, initialRtt: .milliseconds(100), maxAckDelay: .milliseconds(25),
+                congestionControl: kind, pacing: true))
         var tracker = AckTracker(maxAckDelay: .milliseconds(25))
         let start = Instant(nanoseconds: 1_000_000_000)
         let end = start + duration
@@ -66,7 +68,9 @@ struct FluidPathSimulation {
             var next = end
             if ackHead < acks.count { next = Swift.min(next, acks[ackHead].at) }
             if let d = r.lossDetectionDeadline() { next = Swift.min(next, d) }
-            if r.congestionAllowance() >= packetSize { next = Swift.min(next, r.pacingDeadline(now: now, size: packetSize)) }
+            if r.congestionAllowance() >= packetSize {
+                next = Swift.min(next, r.pacingDeadline(now: now, size: packetSize))
+            }
             now = Swift.max(now, next)
             while ackHead < acks.count, acks[ackHead].at <= now {
                 let res = try r.onAckReceived(acks[ackHead].frame, now: now)
@@ -147,7 +151,9 @@ struct FluidPathSimulation {
         #expect(out.goodput > 0.85 * sim.bottleneckRate, "goodput \(out.goodput)")
     }
 
-    func sample(acked: Int, now: Instant, rate: Double, round: UInt64, inflight: Int, rtt: Nanos = .milliseconds(40)) -> RateSample {
+    func sample(
+        acked: Int, now: Instant, rate: Double, round: UInt64, inflight: Int, rtt: Nanos = .milliseconds(40)
+    ) -> RateSample {
         var s = RateSample(now: now)
         s.ackedBytes = acked
         s.deliveryRate = rate
@@ -171,7 +177,9 @@ struct FluidPathSimulation {
         for _ in 0..<5 {
             round += 1
             now += .milliseconds(40)
-            b.onAcked(sample(acked: 10_000, now: now, rate: rate, round: round, inflight: 50_000), rtt: rtt, appLimited: false)
+            b.onAcked(
+                sample(acked: 10_000, now: now, rate: rate, round: round, inflight: 50_000), rtt: rtt, appLimited: false
+            )
             rate *= 2
         }
         #expect(b.mode == .startup)
@@ -181,7 +189,9 @@ struct FluidPathSimulation {
         for _ in 0..<3 {
             round += 1
             now += .milliseconds(40)
-            b.onAcked(sample(acked: 10_000, now: now, rate: plateau, round: round, inflight: 500_000), rtt: rtt, appLimited: false)
+            b.onAcked(
+                sample(acked: 10_000, now: now, rate: plateau, round: round, inflight: 500_000), rtt: rtt,
+                appLimited: false)
         }
         #expect(b.filledPipe)
         #expect(b.mode == .drain)
@@ -189,7 +199,8 @@ struct FluidPathSimulation {
         // Inflight at or below one BDP: cruise at the measured rate.
         round += 1
         now += .milliseconds(40)
-        b.onAcked(sample(acked: 10_000, now: now, rate: plateau, round: round, inflight: 10_000), rtt: rtt, appLimited: false)
+        b.onAcked(
+            sample(acked: 10_000, now: now, rate: plateau, round: round, inflight: 10_000), rtt: rtt, appLimited: false)
         #expect(b.mode == .probeBandwidth)
         #expect(abs(b.pacingRate(smoothedRtt: .milliseconds(40)) - plateau) < 1)
         // cwnd bounded by 2 BDP (+ 3 pacer bursts).
@@ -204,7 +215,9 @@ struct FluidPathSimulation {
         var b = Bbr(maxDatagramSize: Self.mss, initialRtt: .milliseconds(100))
         let rtt = RttEstimator(initialRtt: .milliseconds(40))
         let anHourOfUptime = Instant(nanoseconds: 3_600_000_000_000)
-        b.onAcked(sample(acked: 10_000, now: anHourOfUptime, rate: 1e6, round: 1, inflight: 10_000), rtt: rtt, appLimited: false)
+        b.onAcked(
+            sample(acked: 10_000, now: anHourOfUptime, rate: 1e6, round: 1, inflight: 10_000), rtt: rtt,
+            appLimited: false)
         #expect(b.mode == .startup)
         #expect(b.congestionWindow > 4 * Self.mss)
     }
@@ -219,8 +232,9 @@ struct FluidPathSimulation {
         var now = t0
         for round in UInt64(1)...40 {
             now += .microseconds(50)
-            b.onAcked(sample(acked: 100_000, now: now, rate: rate, round: round, inflight: 10_000, rtt: .microseconds(50)),
-                      rtt: rtt, appLimited: false)
+            b.onAcked(
+                sample(acked: 100_000, now: now, rate: rate, round: round, inflight: 10_000, rtt: .microseconds(50)),
+                rtt: rtt, appLimited: false)
         }
         #expect(b.mode == .probeBandwidth)
         let twoMilliseconds = Int(rate * 0.002)
@@ -249,8 +263,11 @@ struct FluidPathSimulation {
         for round in UInt64(1)...20 {
             now += .milliseconds(40)
             // 10% of each round lost.
-            b.onCongestionEvent(now: now, largestLostSentTime: now - .milliseconds(30), lostBytes: 10_000, bytesInFlight: 100_000)
-            b.onAcked(sample(acked: 90_000, now: now, rate: 2.5e6, round: round, inflight: 100_000), rtt: rtt, appLimited: false)
+            b.onCongestionEvent(
+                now: now, largestLostSentTime: now - .milliseconds(30), lostBytes: 10_000, bytesInFlight: 100_000)
+            b.onAcked(
+                sample(acked: 90_000, now: now, rate: 2.5e6, round: round, inflight: 100_000), rtt: rtt,
+                appLimited: false)
         }
         #expect(b.inflightCap == nil)
         #expect(b.bandwidthEstimate == 2.5e6)
@@ -266,9 +283,12 @@ struct FluidPathSimulation {
             round += 1
             now += .milliseconds(40)
             if lost > 0 {
-                b.onCongestionEvent(now: now, largestLostSentTime: now - .milliseconds(30), lostBytes: lost, bytesInFlight: 100_000)
+                b.onCongestionEvent(
+                    now: now, largestLostSentTime: now - .milliseconds(30), lostBytes: lost, bytesInFlight: 100_000)
             }
-            b.onAcked(sample(acked: acked, now: now, rate: 2.5e6, round: round, inflight: 100_000), rtt: rtt, appLimited: false)
+            b.onAcked(
+                sample(acked: acked, now: now, rate: 2.5e6, round: round, inflight: 100_000), rtt: rtt,
+                appLimited: false)
         }
         for _ in 0..<10 { step(lost: 0, acked: 100_000) }
         let healthy = b.congestionWindow

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 @Suite struct CubicTests {
@@ -13,7 +14,8 @@ import Testing
         return r
     }()
 
-    func sample(_ bytes: Int, now: Instant, sentAt: Instant, rtt: Nanos? = nil, roundStart: Bool = false) -> RateSample {
+    func sample(_ bytes: Int, now: Instant, sentAt: Instant, rtt: Nanos? = nil, roundStart: Bool = false) -> RateSample
+    {
         var s = RateSample(now: now)
         s.ackedBytes = bytes
         s.newestAckedSentTime = sentAt
@@ -53,13 +55,19 @@ import Testing
         #expect(c.slowStartThreshold == 70_000)
         #expect(c.slowStartPhase == .done)
         // More losses from the same flight: same congestion event.
-        c.onCongestionEvent(now: lossAt + .milliseconds(5), largestLostSentTime: t0 + .milliseconds(5), lostBytes: 1000, bytesInFlight: 50_000)
+        c.onCongestionEvent(
+            now: lossAt + .milliseconds(5), largestLostSentTime: t0 + .milliseconds(5), lostBytes: 1000,
+            bytesInFlight: 50_000)
         #expect(c.congestionWindow == 70_000)
         // Acks for packets sent before the reduction do not grow the window.
-        c.onAcked(sample(10_000, now: lossAt + .milliseconds(20), sentAt: lossAt - .milliseconds(1)), rtt: rtt100, appLimited: false)
+        c.onAcked(
+            sample(10_000, now: lossAt + .milliseconds(20), sentAt: lossAt - .milliseconds(1)), rtt: rtt100,
+            appLimited: false)
         #expect(c.congestionWindow == 70_000)
         // A packet sent after the reduction was lost: a new event.
-        c.onCongestionEvent(now: lossAt + .milliseconds(200), largestLostSentTime: lossAt + .milliseconds(50), lostBytes: 1000, bytesInFlight: 50_000)
+        c.onCongestionEvent(
+            now: lossAt + .milliseconds(200), largestLostSentTime: lossAt + .milliseconds(50), lostBytes: 1000,
+            bytesInFlight: 50_000)
         #expect(c.congestionWindow == 49_000)
     }
 
@@ -67,7 +75,9 @@ import Testing
         var c = Cubic(maxDatagramSize: Self.mss)
         var now = t0
         for _ in 0..<30 {
-            c.onCongestionEvent(now: now + .milliseconds(1), largestLostSentTime: now + .microseconds(500), lostBytes: 1000, bytesInFlight: 0)
+            c.onCongestionEvent(
+                now: now + .milliseconds(1), largestLostSentTime: now + .microseconds(500), lostBytes: 1000,
+                bytesInFlight: 0)
             now += .milliseconds(2)
         }
         #expect(c.congestionWindow == 2 * Self.mss)
@@ -118,7 +128,9 @@ import Testing
     /// Feeds one round of `samples` RTT samples (one packet acked each).
     func round(_ c: inout Cubic, at now: inout Instant, rtt: Nanos, samples: Int = 8) {
         for i in 0..<samples {
-            c.onAcked(sample(Self.mss, now: now, sentAt: now - rtt, rtt: rtt, roundStart: i == 0), rtt: rtt100, appLimited: false)
+            c.onAcked(
+                sample(Self.mss, now: now, sentAt: now - rtt, rtt: rtt, roundStart: i == 0), rtt: rtt100,
+                appLimited: false)
             now += .milliseconds(1)
         }
         now += rtt
@@ -135,7 +147,9 @@ import Testing
         #expect(c.slowStartPhase == .conservative)
         // Growth is a quarter of the acked bytes in CSS.
         let before = c.congestionWindow
-        c.onAcked(sample(4_000, now: now, sentAt: now - .milliseconds(113), rtt: .milliseconds(113)), rtt: rtt100, appLimited: false)
+        c.onAcked(
+            sample(4_000, now: now, sentAt: now - .milliseconds(113), rtt: .milliseconds(113)), rtt: rtt100,
+            appLimited: false)
         #expect(c.congestionWindow == before + 1_000)
         for _ in 0..<4 { round(&c, at: &now, rtt: .milliseconds(114)) }
         #expect(c.slowStartPhase == .conservative)

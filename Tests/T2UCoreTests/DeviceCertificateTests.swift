@@ -3,6 +3,7 @@
 
 import Crypto
 import Testing
+
 @testable import T2UCore
 
 /// Vendor certificates admit exactly the (UUID, key) a trusted CA signed; parsing untrusted
@@ -15,7 +16,9 @@ import Testing
     let deviceKey = [UInt8](repeating: 0x42, count: 32)
     var trusted: [[UInt8]] { [Array(vendor.publicKey.rawRepresentation)] }
 
-    func issue(uuid: String = "CAM-1", key: [UInt8]? = nil, by ca: Curve25519.Signing.PrivateKey? = nil) throws -> DeviceCertificate {
+    func issue(
+        uuid: String = "CAM-1", key: [UInt8]? = nil, by ca: Curve25519.Signing.PrivateKey? = nil
+    ) throws -> DeviceCertificate {
         try DeviceCertificate.issue(ca: ca ?? vendor, uuid: uuid, deviceKey: key ?? deviceKey)
     }
 
@@ -59,12 +62,16 @@ import Testing
 
     @Test func malformedBytesAndFilesAreTypedErrors() throws {
         let bytes = try issue().bytes
-        #expect(throws: DeviceCertificate.ParseError.wrongLength(96)) { try DeviceCertificate(bytes: Array(bytes.prefix(96))) }
+        #expect(throws: DeviceCertificate.ParseError.wrongLength(96)) {
+            try DeviceCertificate(bytes: Array(bytes.prefix(96)))
+        }
         #expect(throws: DeviceCertificate.ParseError.wrongLength(0)) { try DeviceCertificate(bytes: []) }
         var v2 = bytes
         v2[0] = 2
         #expect(throws: DeviceCertificate.ParseError.unknownVersion(2)) { try DeviceCertificate(bytes: v2) }
-        #expect(throws: DeviceCertificate.ParseError.noCertificate) { try DeviceCertificate(fileText: "# only a comment\n\n") }
+        #expect(throws: DeviceCertificate.ParseError.noCertificate) {
+            try DeviceCertificate(fileText: "# only a comment\n\n")
+        }
         #expect(throws: DeviceCertificate.ParseError.notHex(line: 2)) { try DeviceCertificate(fileText: "# c\nxyz\n") }
         let line = Hex.encode(bytes)
         #expect(throws: DeviceCertificate.ParseError.severalCertificates(line: 2)) {

@@ -32,8 +32,11 @@ import Testing
                     var gate = DiscoveryGate(uuid: uuid, now: .zero)
                     let request = Self.bytes(.search(requestID: 7, uuid: wanted))
                     #expect(request.readableBytes >= SignalingLimits.minSearchRequest)
-                    guard case .reply(let reply) = gate.handle(request, from: Self.neighbour, subnets: [Self.lan],
-                                                               replyAddress: { agent }, now: .zero) else {
+                    guard
+                        case .reply(let reply) = gate.handle(
+                            request, from: Self.neighbour, subnets: [Self.lan],
+                            replyAddress: { agent }, now: .zero)
+                    else {
                         Issue.record("uuid length \(length) not answered")
                         continue
                     }
@@ -42,7 +45,9 @@ import Testing
                 }
             }
         }
-        print("discovery reflection factor, worst over UUID lengths 1...64 and IPv4/IPv6: \(String(format: "%.2f", worst)) (before: 3.7x, 12.8x with a long UUID)")
+        print(
+            "discovery reflection factor, worst over UUID lengths 1...64 and IPv4/IPv6: \(String(format: "%.2f", worst)) (before: 3.7x, 12.8x with a long UUID)"
+        )
         #expect(worst <= 1)
     }
 
@@ -51,26 +56,41 @@ import Testing
         // SEARCH as older clients sent it: type, request ID, 0 (10 bytes).
         var old = ByteBuffer()
         old.writeMultipleIntegers(SignalingMessageType.search.rawValue, UInt32(7), UInt8(0))
-        #expect(gate.handle(old, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.unpadded))
+        #expect(
+            gate.handle(old, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero)
+                == .drop(.unpadded))
         var padded = Self.bytes(.search(requestID: 7, uuid: nil))
         padded.moveWriterIndex(to: padded.writerIndex - 1)
-        #expect(gate.handle(padded, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.unpadded))
+        #expect(
+            gate.handle(padded, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero)
+                == .drop(.unpadded))
         #expect(gate.answered == 0)
     }
 
     @Test func searchFromAnotherSubnetIsIgnored() {
         var gate = DiscoveryGate(uuid: "cam", now: .zero)
         let request = Self.bytes(.search(requestID: 7, uuid: nil))
-        #expect(gate.handle(request, from: Self.stranger, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.offSubnet))
+        #expect(
+            gate.handle(request, from: Self.stranger, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero)
+                == .drop(.offSubnet))
         let broadcast = NetAddress(ipv4: (192, 0, 2, 255), port: 9)
-        #expect(gate.handle(request, from: broadcast, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.offSubnet))
-        #expect(gate.handle(request, from: Self.neighbour, subnets: [], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.offSubnet))
-        guard case .reply = gate.handle(request, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) else {
+        #expect(
+            gate.handle(request, from: broadcast, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero)
+                == .drop(.offSubnet))
+        #expect(
+            gate.handle(request, from: Self.neighbour, subnets: [], replyAddress: { Self.agentV4 }, now: .zero)
+                == .drop(.offSubnet))
+        guard
+            case .reply = gate.handle(
+                request, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero)
+        else {
             Issue.record("the same SEARCH from our LAN must be answered")
             return
         }
         let other = Self.bytes(.search(requestID: 8, uuid: "someone-else"))
-        #expect(gate.handle(other, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero) == .drop(.otherUUID))
+        #expect(
+            gate.handle(other, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero)
+                == .drop(.otherUUID))
     }
 
     /// 10,000 SEARCHes in one second from one source, then from 10,000 sources of our /24
@@ -82,23 +102,31 @@ import Testing
         var bytesOut = 0
         for i in 0..<10_000 {
             bytesIn += request.readableBytes
-            if case .reply(let reply) = gate.handle(request, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 },
-                                                    now: .zero + .microseconds(Int64(i) * 100)) {
+            if case .reply(let reply) = gate.handle(
+                request, from: Self.neighbour, subnets: [Self.lan], replyAddress: { Self.agentV4 },
+                now: .zero + .microseconds(Int64(i) * 100))
+            {
                 bytesOut += reply.readableBytes
             }
         }
         let config = DiscoveryGate.Config()
-        #expect(Double(gate.answered) <= config.perSourceBurst + config.perSourceRate * 1 + 1, "\(gate.answered) from one source")
+        #expect(
+            Double(gate.answered) <= config.perSourceBurst + config.perSourceRate * 1 + 1,
+            "\(gate.answered) from one source")
         let fromOne = gate.answered
         var wide = ByteBuffer()
         for i in 0..<10_000 {
             wide = request
             let source = NetAddress(ipv4: (192, 0, 2, UInt8(1 + i % 254)), port: UInt16(1024 + i))
-            _ = gate.handle(wide, from: source, subnets: [Self.lan], replyAddress: { Self.agentV4 }, now: .zero + .seconds(1) + .microseconds(Int64(i) * 100))
+            _ = gate.handle(
+                wide, from: source, subnets: [Self.lan], replyAddress: { Self.agentV4 },
+                now: .zero + .seconds(1) + .microseconds(Int64(i) * 100))
         }
         let fromMany = gate.answered - fromOne
         #expect(Double(fromMany) <= config.globalBurst + config.globalRate * 1 + 1, "\(fromMany) from many sources")
-        print("discovery flood: 10000 SEARCH/s from one source -> \(fromOne) replies (\(bytesOut) B out for \(bytesIn) B in); from 254 LAN sources -> \(fromMany) replies; refused \(gate.refused)")
+        print(
+            "discovery flood: 10000 SEARCH/s from one source -> \(fromOne) replies (\(bytesOut) B out for \(bytesIn) B in); from 254 LAN sources -> \(fromMany) replies; refused \(gate.refused)"
+        )
     }
 
     // MARK: the client's side
@@ -119,8 +147,12 @@ import Testing
         #expect(check(Self.reply("cam-1", id: 8), Self.neighbour) == nil, "another request")
         #expect(check(Self.reply("cam-1"), Self.stranger) == nil, "reply from another subnet")
         // A named address off our LAN is replaced by where the reply came from.
-        #expect(check(Self.reply("cam-1", address: Self.stranger), Self.neighbour) == .init(uuid: "cam-1", ip: "192.0.2.33"))
-        #expect(check(Self.reply("cam-1", address: NetAddress(ipv4: (0, 0, 0, 0), port: 1)), Self.neighbour)?.ip == "192.0.2.33")
+        #expect(
+            check(Self.reply("cam-1", address: Self.stranger), Self.neighbour) == .init(uuid: "cam-1", ip: "192.0.2.33")
+        )
+        #expect(
+            check(Self.reply("cam-1", address: NetAddress(ipv4: (0, 0, 0, 0), port: 1)), Self.neighbour)?.ip
+                == "192.0.2.33")
     }
 
     @Test func uuidRule() {

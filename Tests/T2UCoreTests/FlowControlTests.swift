@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 @Suite struct FlowControlTests {
@@ -40,12 +41,16 @@ import Testing
         // Next half window consumed within 2 RTTs: the window doubles.
         try flow.onBytesReceived(500)
         flow.onBytesConsumed(1_000)
-        #expect(flow.takeWindowUpdate(now: Instant(nanoseconds: 5_000_000), smoothedRtt: .milliseconds(10)) == 1_500 + 2_000)
+        #expect(
+            flow.takeWindowUpdate(now: Instant(nanoseconds: 5_000_000), smoothedRtt: .milliseconds(10)) == 1_500 + 2_000
+        )
         #expect(flow.advertisedMaxData == 3_500)
         // Slowly: no growth.
         try flow.onBytesReceived(1_500)
         flow.onBytesConsumed(1_500)
-        #expect(flow.takeWindowUpdate(now: Instant(nanoseconds: 500_000_000), smoothedRtt: .milliseconds(10)) == 3_000 + 2_000)
+        #expect(
+            flow.takeWindowUpdate(now: Instant(nanoseconds: 500_000_000), smoothedRtt: .milliseconds(10)) == 3_000
+                + 2_000)
         // Consuming more than was received cannot inflate the window.
         flow.onBytesConsumed(1_000_000)
         #expect(flow.takeWindowUpdate(now: Instant(nanoseconds: 900_000_000), smoothedRtt: .milliseconds(10)) == nil)
@@ -65,7 +70,8 @@ import Testing
             while let chunk = senders[i].nextChunk(maxLength: 300, connectionCredit: connSend.sendCredit) {
                 connSend.onNewBytesSent(chunk.newBytes)
                 sent += chunk.newBytes
-                try connRecv.onBytesReceived(try receivers[i].receive(offset: chunk.offset, data: chunk.data, fin: chunk.fin))
+                try connRecv.onBytesReceived(
+                    try receivers[i].receive(offset: chunk.offset, data: chunk.data, fin: chunk.fin))
             }
         }
         #expect(sent == 1_500)
@@ -74,7 +80,8 @@ import Testing
         #expect(!senders[1].isBlockedByStreamCredit)
         // A frame beyond connection credit is caught even though the stream allows it.
         #expect(throws: StreamError.flowControlViolation(StreamID(rawValue: .max))) {
-            try connRecv.onBytesReceived(try receivers[1].receive(offset: 500, data: .init(repeating: 1, count: 10), fin: false))
+            try connRecv.onBytesReceived(
+                try receivers[1].receive(offset: 500, data: .init(repeating: 1, count: 10), fin: false))
         }
     }
 }

@@ -47,7 +47,8 @@ struct ForwardingPolicyTests {
 
     @Test("IPv6 entries, with and without brackets and prefixes")
     func ipv6() throws {
-        let policy = try ForwardingPolicy(parsing: "[2001:db8::/32]:443 fe80::1;[::ffff:100.64.0.0/106]:22\n0.0.0.0/0:7")
+        let policy = try ForwardingPolicy(
+            parsing: "[2001:db8::/32]:443 fe80::1;[::ffff:100.64.0.0/106]:22\n0.0.0.0/0:7")
         #expect(policy.allows(.v6(0x2001_0DB8_FFFF_0000, 9), port: 443))
         #expect(!policy.allows(.v6(0x2001_0DB9_0000_0000, 9), port: 443))
         #expect(!policy.allows(.v6(0x2001_0DB8_0000_0000, 9), port: 80))
@@ -65,9 +66,13 @@ struct ForwardingPolicyTests {
         #expect(ForwardingPolicy.parseIPv6("::") ?? (1, 1) == (0, 0))
         #expect(ForwardingPolicy.parseIPv6("::1") ?? (1, 1) == (0, 1))
         #expect(ForwardingPolicy.parseIPv6("1::") ?? (0, 0) == (0x0001_0000_0000_0000, 0))
-        #expect(ForwardingPolicy.parseIPv6("1:2:3:4:5:6:7:8") ?? (0, 0) == (0x0001_0002_0003_0004, 0x0005_0006_0007_0008))
+        #expect(
+            ForwardingPolicy.parseIPv6("1:2:3:4:5:6:7:8") ?? (0, 0) == (0x0001_0002_0003_0004, 0x0005_0006_0007_0008))
         #expect(ForwardingPolicy.parseIPv6("::ffff:192.0.2.1") ?? (0, 0) == (0, 0xFFFF_C000_0201))
-        for bad in ["1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "1::2::3", ":1:2:3:4:5:6:7", "12345::", "g::", "1:2:3:4:5:6:7::8", "::1.2.3"] {
+        for bad in [
+            "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "1::2::3", ":1:2:3:4:5:6:7", "12345::", "g::", "1:2:3:4:5:6:7::8",
+            "::1.2.3",
+        ] {
             #expect(ForwardingPolicy.parseIPv6(Substring(bad)) == nil, "\(bad)")
         }
     }

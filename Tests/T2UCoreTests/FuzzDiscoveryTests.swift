@@ -18,7 +18,8 @@ import Testing
         SignalingMessage.search(requestID: 7, uuid: nil), .search(requestID: 7, uuid: "cam"),
         .search(requestID: 7, uuid: String(repeating: "x", count: 64)),
         .searchReply(requestID: 7, uuid: "cam", address: NetAddress(ipv4: (192, 168, 1, 10), port: 1)),
-        .searchReply(requestID: 7, uuid: String(repeating: "y", count: 64), address: NetAddress(host: .v6(1, 2), port: 3)),
+        .searchReply(
+            requestID: 7, uuid: String(repeating: "y", count: 64), address: NetAddress(host: .v6(1, 2), port: 3)),
     ].map { message in
         var buffer = ByteBuffer()
         message.write(into: &buffer)
@@ -28,13 +29,18 @@ import Testing
     static func check(_ bytes: [UInt8], gate: inout DiscoveryGate) -> String? {
         let datagram = ByteBuffer(bytes: bytes)
         // Far apart in time so the rate limit never hides a reply decision.
-        if case .reply(let reply) = gate.handle(datagram, from: source, subnets: [lan],
-                                                replyAddress: { NetAddress(host: .v6(.max, .max), port: 1) }, now: .zero + .seconds(Int64(bytes.count) * 1000)) {
+        if case .reply(let reply) = gate.handle(
+            datagram, from: source, subnets: [lan],
+            replyAddress: { NetAddress(host: .v6(.max, .max), port: 1) },
+            now: .zero + .seconds(Int64(bytes.count) * 1000))
+        {
             if reply.readableBytes > bytes.count { return "reply \(reply.readableBytes) B to \(bytes.count) B" }
         }
         if let found = SearchReplyCheck.accept(datagram, requestID: 7, from: source, subnets: [lan]) {
             let line = "uuid=\(found.uuid),ip=\(found.ip)"
-            if line.contains("\n") || line.contains("\r") || line.filter({ $0 == "," }).count != 1 { return "line \(line.debugDescription)" }
+            if line.contains("\n") || line.contains("\r") || line.filter({ $0 == "," }).count != 1 {
+                return "line \(line.debugDescription)"
+            }
         }
         return nil
     }
@@ -51,7 +57,9 @@ import Testing
             } else {
                 bytes = m.mutate(m.element(of: Self.corpus), donor: m.element(of: Self.corpus))
                 // Reach the UUID check: printable bytes, newlines and commas in the string field.
-                if bytes.count > 7, m.chance(1, in: 4) { bytes[6 + m.int(below: bytes.count - 6)] = m.element(of: [0x0A, 0x2C, 0x0D, 0x20]) }
+                if bytes.count > 7, m.chance(1, in: 4) {
+                    bytes[6 + m.int(below: bytes.count - 6)] = m.element(of: [0x0A, 0x2C, 0x0D, 0x20])
+                }
             }
             if let failure = Self.check(bytes, gate: &gate) {
                 Issue.record("seed \(seed) iteration \(iteration) input \(bytes): \(failure)")

@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 /// Seeded, bounded fuzzing of every entry point that reads untrusted bytes: only typed errors,
@@ -43,15 +44,20 @@ import Testing
         let password: [UInt8] = Array("fuzz".utf8)
         let initiator = try HandshakeInitiator(
             identity: client, responderStaticKey: device.publicKey, password: password,
-            localConnectionID: F.clientCID, payload: [1, 2, 3], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 3))
+            localConnectionID: F.clientCID, payload: [1, 2, 3], timestamp: HandshakeFixture.timestamp,
+            entropy: SeededEntropy(seed: 3))
         let initiation = initiator.initiationDatagram
-        guard case let .accepted(response, _, _, _, _) = try HandshakeResponder.respond(
-                  to: F.buffer(initiation), identity: device, password: password,
-                  localConnectionID: F.deviceCID, payload: [4, 5], entropy: SeededEntropy(seed: 4)),
-              case let .rejected(rejection, _, _) = try HandshakeResponder.respond(
-                  to: F.buffer(initiation), identity: device, password: Array("other".utf8),
-                  localConnectionID: F.deviceCID, payload: [], entropy: SeededEntropy(seed: 5))
-        else { Issue.record("setup failed"); return }
+        guard
+            case let .accepted(response, _, _, _, _) = try HandshakeResponder.respond(
+                to: F.buffer(initiation), identity: device, password: password,
+                localConnectionID: F.deviceCID, payload: [4, 5], entropy: SeededEntropy(seed: 4)),
+            case let .rejected(rejection, _, _) = try HandshakeResponder.respond(
+                to: F.buffer(initiation), identity: device, password: Array("other".utf8),
+                localConnectionID: F.deviceCID, payload: [], entropy: SeededEntropy(seed: 5))
+        else {
+            Issue.record("setup failed")
+            return
+        }
 
         var accepted = 0
         var errors = 0
@@ -73,9 +79,11 @@ import Testing
                     accepted += 1
                     if case .rejected = outcome { Issue.record("rejected a mutated message: \(context)") }
                     // mac2 is the admission's to check (against the source's cookie), not respond's.
-                    #expect(input.count == initiation.count && input.prefix(HandshakeLayout.initiationMac2Offset)
+                    #expect(
+                        input.count == initiation.count
+                            && input.prefix(HandshakeLayout.initiationMac2Offset)
                                 == initiation.prefix(HandshakeLayout.initiationMac2Offset),
-                            "accepted a mutated initiation: \(context)")
+                        "accepted a mutated initiation: \(context)")
                 } catch { errors += 1 }
             } else {
                 do {
@@ -101,12 +109,15 @@ import Testing
         let keys = HandshakeMacKeys(responderStatic: device.publicKey)
         var initiator = try HandshakeInitiator(
             identity: F.identity(1), responderStaticKey: device.publicKey, password: nil,
-            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 3))
+            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp,
+            entropy: SeededEntropy(seed: 3))
         let initiation = initiator.initiationDatagram
         let mac1 = Array(initiation[HandshakeLayout.initiationMac1Offset..<HandshakeLayout.initiationMac2Offset])
-        let reply = CookieReply.seal(cookie: entropy.bytes(16), initiatorConnectionID: F.clientCID, mac1: mac1, keys: keys,
-                                     nonce: entropy.bytes(12))
-        var admission = HandshakeAdmission(limits: .init(handshakesPerSecond: 4, perPrefixPerSecond: 2, prefixTableCapacity: 8))
+        let reply = CookieReply.seal(
+            cookie: entropy.bytes(16), initiatorConnectionID: F.clientCID, mac1: mac1, keys: keys,
+            nonce: entropy.bytes(12))
+        var admission = HandshakeAdmission(
+            limits: .init(handshakesPerSecond: 4, perPrefixPerSecond: 2, prefixTableCapacity: 8))
         var taken = 0
         var passedMac1 = 0
         for iteration in 0..<6_000 {
@@ -123,16 +134,21 @@ import Testing
             } catch {}
             if keys.hasValidMac1(buffer) {
                 passedMac1 += 1
-                #expect(Array(input.prefix(HandshakeLayout.initiationMac2Offset)) == Array(initiation.prefix(HandshakeLayout.initiationMac2Offset)),
-                        "mac1 passed a mutated initiation: \(context)")
+                #expect(
+                    Array(input.prefix(HandshakeLayout.initiationMac2Offset))
+                        == Array(initiation.prefix(HandshakeLayout.initiationMac2Offset)),
+                    "mac1 passed a mutated initiation: \(context)")
             }
             let source = NetAddress(host: .v4(UInt32(truncatingIfNeeded: entropy.nextUInt64())), port: 1)
-            _ = admission.decide(buffer, from: source, now: Instant(nanoseconds: Int64(iteration) * 1_000_000), entropy: entropy)
+            _ = admission.decide(
+                buffer, from: source, now: Instant(nanoseconds: Int64(iteration) * 1_000_000), entropy: entropy)
             if input.count == Tai64N.length { _ = try? Tai64N(bytes: input[...]) }
         }
         #expect(taken > 0 && passedMac1 > 0, "seed \(Self.seed &+ 2): the unmodified inputs never came up")
         try initiator.handleCookieReply(F.buffer(reply), now: .zero)
-        #expect(initiator.initiationDatagram.prefix(HandshakeLayout.initiationMac2Offset) == initiation.prefix(HandshakeLayout.initiationMac2Offset))
+        #expect(
+            initiator.initiationDatagram.prefix(HandshakeLayout.initiationMac2Offset)
+                == initiation.prefix(HandshakeLayout.initiationMac2Offset))
         #expect(initiator.initiationDatagram != initiation)
     }
 
@@ -148,10 +164,12 @@ import Testing
             let packetNumber = entropy.next(below: 4) == 0 ? 77 : entropy.nextUInt64()
             let phase = UInt8(entropy.next(below: 3))
             do {
-                _ = try device.open(packet: F.buffer(input, junkPrefix: Int(entropy.next(below: 3))),
-                                    headerLength: headerLength, packetNumber: packetNumber, keyPhase: phase)
-                #expect(input == genuineBytes && headerLength == 3 && packetNumber == 77,
-                        "seed \(Self.seed &+ 1) iteration \(iteration) opened a forgery")
+                _ = try device.open(
+                    packet: F.buffer(input, junkPrefix: Int(entropy.next(below: 3))),
+                    headerLength: headerLength, packetNumber: packetNumber, keyPhase: phase)
+                #expect(
+                    input == genuineBytes && headerLength == 3 && packetNumber == 77,
+                    "seed \(Self.seed &+ 1) iteration \(iteration) opened a forgery")
             } catch {
                 failures += 1
             }

@@ -80,28 +80,34 @@ import Testing
         }
     }
 
-    static let typeBytes: Set<UInt8> = [0x00, 0x01, 0x02, 0x04, 0x08, 0x09, 0x10, 0x11, 0x12, 0x14, 0x15, 0x1a, 0x1b, 0x1c, 0x1e, 0x1f]
+    static let typeBytes: Set<UInt8> = [
+        0x00, 0x01, 0x02, 0x04, 0x08, 0x09, 0x10, 0x11, 0x12, 0x14, 0x15, 0x1a, 0x1b, 0x1c, 0x1e, 0x1f,
+    ]
 
     @Test(arguments: [UInt64(1)])
     func framesFromRandomBytes(seed: UInt64) {
         // Sorted: a Set iterates in a different order in every process, and a fuzz run must repeat.
         let types = Self.typeBytes.sorted()
         var decodedTypes = Set<UInt8>()
-        Self.run(seed: seed, { m in
-            var bytes = m.randomBytes(maxLength: 48)
-            // Mostly start with a known type so the random part reaches the field parsers.
-            if !bytes.isEmpty, m.chance(3, in: 4) { bytes[0] = m.element(of: types) }
-            return bytes
-        }, check: { Self.checkFrameDecoding($0, decodedTypes: &decodedTypes) })
+        Self.run(
+            seed: seed,
+            { m in
+                var bytes = m.randomBytes(maxLength: 48)
+                // Mostly start with a known type so the random part reaches the field parsers.
+                if !bytes.isEmpty, m.chance(3, in: 4) { bytes[0] = m.element(of: types) }
+                return bytes
+            }, check: { Self.checkFrameDecoding($0, decodedTypes: &decodedTypes) })
         #expect(decodedTypes == Self.typeBytes, "seed \(seed): fuzzer never decoded some frame types")
     }
 
     @Test(arguments: [UInt64(2)])
     func framesFromMutatedEncodings(seed: UInt64) {
         var decodedTypes = Set<UInt8>()
-        Self.run(seed: seed, { m in
-            m.mutate(m.element(of: Self.frameCorpus), donor: m.element(of: Self.frameCorpus))
-        }, check: { Self.checkFrameDecoding($0, decodedTypes: &decodedTypes) })
+        Self.run(
+            seed: seed,
+            { m in
+                m.mutate(m.element(of: Self.frameCorpus), donor: m.element(of: Self.frameCorpus))
+            }, check: { Self.checkFrameDecoding($0, decodedTypes: &decodedTypes) })
         #expect(decodedTypes == Self.typeBytes, "seed \(seed): fuzzer never decoded some frame types")
     }
 
@@ -139,7 +145,9 @@ import Testing
         case 9: return .streamDataBlocked(id: id(), limit: v())
         case 10: return .pathChallenge(UInt64(m.int(below: Int.max)) << 1 | UInt64(m.int(below: 2)))
         case 11: return .pathResponse(UInt64(m.int(below: Int.max)) << 1)
-        case 12: return .keyUpdate(KeyUpdateFrame(isResponse: m.chance(1, in: 2), sequence: v(), publicKey: m.randomBytes(count: 32)))
+        case 12:
+            return .keyUpdate(
+                KeyUpdateFrame(isResponse: m.chance(1, in: 2), sequence: v(), publicKey: m.randomBytes(count: 32)))
         default:
             let scalars = (0..<m.int(below: 100)).map { _ in
                 [Character("a"), "é", "✓", "🚀", "\u{0}"][m.int(below: 5)]
@@ -185,18 +193,23 @@ import Testing
             .write(into: &valid)
         let validBytes = Array(valid.readableBytesView) + [1, 2, 3]
         var parsed = 0
-        Self.run(seed: seed, { m in
-            m.chance(1, in: 4) ? m.randomBytes(maxLength: 24) : m.mutate(validBytes)
-        }, check: { bytes in
-            if (try? DataPacketHeader.parse(ByteBuffer(bytes: bytes))) != nil { parsed += 1 }
-            return Self.checkHeaderParsing(bytes)
-        })
+        Self.run(
+            seed: seed,
+            { m in
+                m.chance(1, in: 4) ? m.randomBytes(maxLength: 24) : m.mutate(validBytes)
+            },
+            check: { bytes in
+                if (try? DataPacketHeader.parse(ByteBuffer(bytes: bytes))) != nil { parsed += 1 }
+                return Self.checkHeaderParsing(bytes)
+            })
         // The mutated inputs must exercise the success path too, not only rejections.
         #expect(parsed > Self.iterations / 20, "seed \(seed): only \(parsed) inputs parsed")
     }
 
     @Test func mutatorIsDeterministicPerSeed() {
-        let a = Mutator(seed: 77), b = Mutator(seed: 77), c = Mutator(seed: 78)
+        let a = Mutator(seed: 77)
+        let b = Mutator(seed: 77)
+        let c = Mutator(seed: 78)
         let input: [UInt8] = Array(0..<32)
         let runA = (0..<50).map { _ in a.mutate(input, donor: [9, 9, 9]) }
         let runB = (0..<50).map { _ in b.mutate(input, donor: [9, 9, 9]) }

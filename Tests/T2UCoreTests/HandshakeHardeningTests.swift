@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 /// Protocol v2 of the transport handshake under attack: mac1 before any work, cookies under
@@ -16,15 +17,17 @@ import Testing
     let deviceIdentity = F.identity(2)
 
     func makeDevice(password: [UInt8]? = nil, handshakesPerSecond: Double = 200) -> TransportEndpoint {
-        var options = TransportEndpoint.Options(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true,
-                                                password: password)
+        var options = TransportEndpoint.Options(
+            config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true,
+            password: password)
         options.handshakesPerSecond = handshakesPerSecond
         return TransportEndpoint(options: options, entropy: entropy)
     }
 
     func makeClient(identity: StaticIdentity? = nil) -> TransportEndpoint {
-        TransportEndpoint(options: .init(config: TransportConfig(), identity: identity ?? .generate(entropy), acceptIncoming: false),
-                          entropy: entropy)
+        TransportEndpoint(
+            options: .init(config: TransportConfig(), identity: identity ?? .generate(entropy), acceptIncoming: false),
+            entropy: entropy)
     }
 
     /// Every datagram `from` wants to send now, with its destination.
@@ -36,7 +39,10 @@ import Testing
     }
 
     /// Shuttles datagrams between client and device until neither sends anything more.
-    func exchange(client: TransportEndpoint, device: TransportEndpoint, now: Instant, clientAddress: NetAddress = Self.clientAddress) {
+    func exchange(
+        client: TransportEndpoint, device: TransportEndpoint, now: Instant,
+        clientAddress: NetAddress = Self.clientAddress
+    ) {
         for _ in 0..<20 {
             let toDevice = drain(client, now: now)
             for (_, datagram) in toDevice { device.receive(datagram, from: clientAddress, now: now) }
@@ -46,8 +52,10 @@ import Testing
         }
     }
 
-    func initiation(from client: TransportEndpoint, password: [UInt8]? = nil, now: Instant) -> (Connection, ByteBuffer) {
-        let connection = client.connect(to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, password: password, now: now)
+    func initiation(from client: TransportEndpoint, password: [UInt8]? = nil, now: Instant) -> (Connection, ByteBuffer)
+    {
+        let connection = client.connect(
+            to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, password: password, now: now)
         let sent = drain(client, now: now).map(\.1).filter { Self.type($0) == PacketType.handshakeInitiation.rawValue }
         return (connection, sent[0])
     }
@@ -65,7 +73,8 @@ import Testing
         for index in 0..<5_000 {
             var junk = entropy.bytes(HandshakeLayout.initiationLength)
             junk[0] = PacketType.handshakeInitiation.rawValue
-            let source = NetAddress(host: .v4(UInt32(truncatingIfNeeded: entropy.nextUInt64())), port: UInt16(index & 0xffff))
+            let source = NetAddress(
+                host: .v4(UInt32(truncatingIfNeeded: entropy.nextUInt64())), port: UInt16(index & 0xffff))
             #expect(device.receive(F.buffer(junk), from: source, now: .zero) == nil)
         }
         #expect(device.initiationsFailingMac1 == 5_000)
@@ -74,7 +83,8 @@ import Testing
         #expect(drain(device, now: .zero).isEmpty, "junk was answered")
 
         let client = makeClient()
-        let connection = client.connect(to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: .zero)
+        let connection = client.connect(
+            to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: .zero)
         exchange(client: client, device: device, now: .zero)
         #expect(connection.state == .established)
         #expect(device.cookieRepliesSent == 0)
@@ -84,8 +94,11 @@ import Testing
     @Test func mac1BindsTheResponderKey() throws {
         let device = makeDevice()
         let client = makeClient()
-        let connection = client.connect(to: Self.deviceAddress, remoteStaticKey: F.identity(9).publicKey, password: nil, now: .zero)
-        for (_, datagram) in drain(client, now: .zero) { device.receive(datagram, from: Self.clientAddress, now: .zero) }
+        let connection = client.connect(
+            to: Self.deviceAddress, remoteStaticKey: F.identity(9).publicKey, password: nil, now: .zero)
+        for (_, datagram) in drain(client, now: .zero) {
+            device.receive(datagram, from: Self.clientAddress, now: .zero)
+        }
         #expect(device.initiationsFailingMac1 == 1)
         #expect(drain(device, now: .zero).isEmpty)
         #expect(connection.state == .handshaking)
@@ -102,7 +115,8 @@ import Testing
         // 200 spoofed sources with valid mac1 (the attacker knows the device key).
         for index in 0..<200 {
             let (_, datagram) = initiation(from: makeClient(), now: .zero)
-            device.receive(datagram, from: NetAddress(host: .v4(0x0A00_0000 | UInt32(index) << 8), port: 1000), now: .zero)
+            device.receive(
+                datagram, from: NetAddress(host: .v4(0x0A00_0000 | UInt32(index) << 8), port: 1000), now: .zero)
         }
         #expect(device.connections.count == 5, "unproven sources took more than half the budget")
         #expect(device.cookieRepliesSent == 195)
@@ -130,8 +144,9 @@ import Testing
         let retry = drain(client, now: .zero)
         #expect(retry.count == 1, "the initiation was not re-sent at once")
         let withMac2 = try #require(retry.first?.1)
-        #expect(withMac2.getBytes(at: withMac2.readerIndex, length: HandshakeLayout.initiationMac2Offset)
-                    == first.getBytes(at: first.readerIndex, length: HandshakeLayout.initiationMac2Offset))
+        #expect(
+            withMac2.getBytes(at: withMac2.readerIndex, length: HandshakeLayout.initiationMac2Offset)
+                == first.getBytes(at: first.readerIndex, length: HandshakeLayout.initiationMac2Offset))
 
         // The same bytes from a spoofed source: mac2 is bound to the client's address.
         device.receive(withMac2, from: NetAddress(ipv4: (10, 9, 9, 9), port: 5), now: .zero)
@@ -145,7 +160,8 @@ import Testing
 
     /// A source is limited by its /24's budget (burst twice the per-prefix rate).
     @Test func sourcesAreBudgetedPerPrefix() throws {
-        var options = TransportEndpoint.Options(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true)
+        var options = TransportEndpoint.Options(
+            config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true)
         options.handshakesPerSecond = 1000
         options.handshakesPerSourcePrefixPerSecond = 5
         let device = TransportEndpoint(options: options, entropy: entropy)
@@ -172,12 +188,14 @@ import Testing
         let client = makeClient(identity: clientIdentity)
         let (connection, captured) = initiation(from: client, now: .zero)
         device.receive(captured, from: Self.clientAddress, now: .zero)
-        let firstReply = try #require(drain(device, now: .zero).map(\.1).first { Self.type($0) == PacketType.handshakeResponse.rawValue })
+        let firstReply = try #require(
+            drain(device, now: .zero).map(\.1).first { Self.type($0) == PacketType.handshakeResponse.rawValue })
         #expect(device.connections.count == 1)
 
         // Retransmission: same bytes, same reply, no new session.
         device.receive(captured, from: Self.clientAddress, now: .zero)
-        let repeated = try #require(drain(device, now: .zero).map(\.1).first { Self.type($0) == PacketType.handshakeResponse.rawValue })
+        let repeated = try #require(
+            drain(device, now: .zero).map(\.1).first { Self.type($0) == PacketType.handshakeResponse.rawValue })
         #expect(repeated == firstReply)
         #expect(device.connections.count == 1)
         client.receive(firstReply, from: Self.deviceAddress, now: .zero)
@@ -207,7 +225,8 @@ import Testing
         // An initiation 200 s older than one accepted, never seen before: refused.
         let old = try HandshakeInitiator(
             identity: clientIdentity, responderStaticKey: deviceIdentity.publicKey, password: nil,
-            localConnectionID: ConnectionID(rawValue: 77), payload: TransportParameters(config: TransportConfig()).encoded(),
+            localConnectionID: ConnectionID(rawValue: 77),
+            payload: TransportParameters(config: TransportConfig()).encoded(),
             timestamp: Tai64N(unixNanoseconds: later.nanoseconds - Nanos.seconds(200).value), entropy: entropy)
         device.receive(F.buffer(old.initiationDatagram), from: Self.clientAddress, now: later)
         #expect(device.initiationsReplayed == 3)
@@ -260,8 +279,9 @@ import Testing
     func sentPasswordMustBeProven(devicePassword: [UInt8]?, succeeds: Bool) {
         let device = makeDevice(password: devicePassword)
         let client = makeClient()
-        let connection = client.connect(to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey,
-                                        password: Array("secret".utf8), now: .zero)
+        let connection = client.connect(
+            to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey,
+            password: Array("secret".utf8), now: .zero)
         exchange(client: client, device: device, now: .zero)
         if succeeds {
             #expect(connection.state == .established)

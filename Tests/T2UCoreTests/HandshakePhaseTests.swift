@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 /// The handshake phases of a `Connection` (`HandshakePhase`): what the initiator sends while
@@ -20,14 +21,16 @@ import Testing
     let deviceIdentity = F.identity(2)
 
     func makeClient(now: Instant = .zero) -> Connection {
-        Connection(config: config, identity: F.identity(1), remoteStaticKey: deviceIdentity.publicKey,
-                   password: nil, peerAddress: Self.device, timestamp: F.timestamp, entropy: entropy,
-                   now: now)
+        Connection(
+            config: config, identity: F.identity(1), remoteStaticKey: deviceIdentity.publicKey,
+            password: nil, peerAddress: Self.device, timestamp: F.timestamp, entropy: entropy,
+            now: now)
     }
 
     func makeDevice() -> TransportEndpoint {
-        TransportEndpoint(options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
-                          entropy: entropy)
+        TransportEndpoint(
+            options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
+            entropy: entropy)
     }
 
     /// Every datagram `connection` sends now: destination and bytes.
@@ -55,7 +58,8 @@ import Testing
 
     /// The same, with the device's reply sent once (to the client).
     func accepted() throws
-        -> (client: Connection, device: Connection, initiation: [UInt8], reply: [UInt8]) {
+        -> (client: Connection, device: Connection, initiation: [UInt8], reply: [UInt8])
+    {
         let (client, device, initiation) = try acceptedWithoutReply()
         let replies = drain(device, now: .zero)
         try #require(replies.count == 1)
@@ -134,8 +138,9 @@ import Testing
         for step in 0..<20 {
             let now = Instant.zero + .milliseconds(Int64(step) * 250)
             client.handleTimeout(now: now)
-            #expect(!drain(client, now: now).contains(where: Self.isInitiation),
-                    "initiation at \(now)")
+            #expect(
+                !drain(client, now: now).contains(where: Self.isInitiation),
+                "initiation at \(now)")
         }
     }
 

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 /// A rotation proof moves a UUID only for the exact (old key, server, UUID, new key, cookie).
@@ -12,16 +13,23 @@ import Testing
     let server = identity(3)
     let cookie = Array(repeating: UInt8(7), count: 20)
 
-    func proof(old: StaticIdentity? = nil, server: StaticIdentity? = nil, uuid: String = "CAM-1", newKey: [UInt8]? = nil,
-               cookie: [UInt8]? = nil) throws -> [UInt8] {
-        try #require(KeyRotationProof.make(old: old ?? self.old, serverPublicKey: (server ?? self.server).publicKey, uuid: uuid,
-                                           newPublicKey: newKey ?? new.publicKey, cookie: cookie ?? self.cookie))
+    func proof(
+        old: StaticIdentity? = nil, server: StaticIdentity? = nil, uuid: String = "CAM-1", newKey: [UInt8]? = nil,
+        cookie: [UInt8]? = nil
+    ) throws -> [UInt8] {
+        try #require(
+            KeyRotationProof.make(
+                old: old ?? self.old, serverPublicKey: (server ?? self.server).publicKey, uuid: uuid,
+                newPublicKey: newKey ?? new.publicKey, cookie: cookie ?? self.cookie))
     }
 
-    func verify(_ proof: [UInt8], oldKey: [UInt8]? = nil, uuid: String = "CAM-1", newKey: [UInt8]? = nil,
-                cookie: [UInt8]? = nil) -> Bool {
-        KeyRotationProof.verify(server: server, oldPublicKey: oldKey ?? old.publicKey, proof: proof, uuid: uuid,
-                                newPublicKey: newKey ?? new.publicKey, cookie: cookie ?? self.cookie)
+    func verify(
+        _ proof: [UInt8], oldKey: [UInt8]? = nil, uuid: String = "CAM-1", newKey: [UInt8]? = nil,
+        cookie: [UInt8]? = nil
+    ) -> Bool {
+        KeyRotationProof.verify(
+            server: server, oldPublicKey: oldKey ?? old.publicKey, proof: proof, uuid: uuid,
+            newPublicKey: newKey ?? new.publicKey, cookie: cookie ?? self.cookie)
     }
 
     @Test func theOldKeysProofVerifies() throws {
@@ -30,8 +38,10 @@ import Testing
         #expect(verify(p))
     }
 
-    @Test(arguments: ["other cookie", "other uuid", "other new key", "other old key", "other server", "made by another key",
-                      "truncated", "one bit flipped", "empty"])
+    @Test(arguments: [
+        "other cookie", "other uuid", "other new key", "other old key", "other server", "made by another key",
+        "truncated", "one bit flipped", "empty",
+    ])
     func anyOtherContextIsRefused(_ attack: String) throws {
         let good = try proof()
         var otherCookie = cookie
@@ -57,7 +67,9 @@ import Testing
 
     @Test func lowOrderAndMalformedKeysNeverVerify() throws {
         let zero = [UInt8](repeating: 0, count: 32)
-        #expect(KeyRotationProof.make(old: old, serverPublicKey: zero, uuid: "CAM-1", newPublicKey: new.publicKey, cookie: cookie) == nil)
+        #expect(
+            KeyRotationProof.make(
+                old: old, serverPublicKey: zero, uuid: "CAM-1", newPublicKey: new.publicKey, cookie: cookie) == nil)
         #expect(!verify(try proof(), oldKey: zero))
         #expect(!verify(try proof(), oldKey: [1, 2, 3]))
         #expect(!verify(try proof(), newKey: Array(new.publicKey.prefix(31))))

@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 /// Key updates that mix a fresh X25519 shared secret (KEY_UPDATE exchange).
@@ -25,7 +26,8 @@ import Testing
         let afterUpdate = F.sealed([2], by: &client, packetNumber: 5)
         let plainAfterUpdate = F.sealed([2], by: &plainClient, packetNumber: 5)
         #expect(afterUpdate != plainAfterUpdate, "the shared secret changed nothing")
-        var opened = try device.open(packet: afterUpdate, headerLength: 3, packetNumber: 5, keyPhase: client.sendKeyPhase)
+        var opened = try device.open(
+            packet: afterUpdate, headerLength: 3, packetNumber: 5, keyPhase: client.sendKeyPhase)
         #expect(opened.readBytes(length: opened.readableBytes) == [2])
         #expect(device.keyUpdates == 1)
         #expect(try F.transfer([3], from: &device, to: &client, packetNumber: 6) == [3])

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 @Suite struct LossRecoveryTests {
@@ -10,14 +11,17 @@ import Testing
     func ms(_ v: Int64) -> Nanos { .milliseconds(v) }
 
     func makeRecovery(_ kind: CongestionControlKind = .cubic, pacing: Bool = false) -> LossRecovery<Int> {
-        LossRecovery(config: RecoveryConfig(
-            maxDatagramSize: Self.mss, initialRtt: .milliseconds(100), maxAckDelay: .milliseconds(25),
-            congestionControl: kind, pacing: pacing))
+        LossRecovery(
+            config: RecoveryConfig(
+                maxDatagramSize: Self.mss, initialRtt: .milliseconds(100), maxAckDelay: .milliseconds(25),
+                congestionControl: kind, pacing: pacing))
     }
 
     func send(_ r: inout LossRecovery<Int>, _ pns: ClosedRange<UInt64>, at time: Instant, ackEliciting: Bool = true) {
         for pn in pns {
-            r.onPacketSent(packetNumber: pn, now: time, size: Self.mss, ackEliciting: ackEliciting, inFlight: true, payload: Int(pn))
+            r.onPacketSent(
+                packetNumber: pn, now: time, size: Self.mss, ackEliciting: ackEliciting, inFlight: true,
+                payload: Int(pn))
         }
     }
 
@@ -29,9 +33,13 @@ import Testing
         var r = makeRecovery()
         #expect(throws: RecoveryError.ackOfUnsentPacket(0)) { _ = try r.onAckReceived(ack([0...0]), now: t0) }
         send(&r, 0...3, at: t0)
-        #expect(throws: RecoveryError.ackOfUnsentPacket(5)) { _ = try r.onAckReceived(ack([5...5, 0...1]), now: t0 + ms(10)) }
+        #expect(throws: RecoveryError.ackOfUnsentPacket(5)) {
+            _ = try r.onAckReceived(ack([5...5, 0...1]), now: t0 + ms(10))
+        }
         // Unordered ranges from a misbehaving peer are still checked on their maximum.
-        #expect(throws: RecoveryError.ackOfUnsentPacket(9)) { _ = try r.onAckReceived(ack([0...1, 7...9]), now: t0 + ms(10)) }
+        #expect(throws: RecoveryError.ackOfUnsentPacket(9)) {
+            _ = try r.onAckReceived(ack([0...1, 7...9]), now: t0 + ms(10))
+        }
         #expect(r.bytesInFlight == 4 * Self.mss)
         let empty = try r.onAckReceived(ack([]), now: t0 + ms(10))
         #expect(empty.newlyAcked.isEmpty)
@@ -227,12 +235,15 @@ import Testing
         var tracker = AckTracker(maxAckDelay: ms(25))
         var sentCount = 0
         var inNetwork: [(arrive: Instant, pn: UInt64)] = []
-        var acked = Set<UInt64>(), lost = Set<UInt64>()
+        var acked = Set<UInt64>()
+        var lost = Set<UInt64>()
         var now = t0
         var pn: UInt64 = 0
         for _ in 0..<3_000 {
             for _ in 0..<Int(rng.next(below: 5)) {
-                r.onPacketSent(packetNumber: pn, now: now, size: 1000 + Int(rng.next(below: 200)), ackEliciting: true, inFlight: true, payload: Int(pn))
+                r.onPacketSent(
+                    packetNumber: pn, now: now, size: 1000 + Int(rng.next(below: 200)), ackEliciting: true,
+                    inFlight: true, payload: Int(pn))
                 sentCount += 1
                 // 10% vanish; up to 1 ms of jitter reorders the rest a little.
                 if rng.next(below: 10) != 0 {
@@ -241,10 +252,13 @@ import Testing
                 pn += 1 + (rng.next(below: 20) == 0 ? 1 : 0)  // occasionally skip a number
             }
             now += .microseconds(Int64(200 + rng.next(below: 400)))
-            for a in inNetwork where a.arrive <= now { tracker.onPacketReceived(a.pn, ackEliciting: true, now: a.arrive) }
+            for a in inNetwork where a.arrive <= now {
+                tracker.onPacketReceived(a.pn, ackEliciting: true, now: a.arrive)
+            }
             inNetwork.removeAll { $0.arrive <= now }
             if let due = tracker.ackDeadline(), due <= now {
-                let frame = AckFrame(ackDelayMicros: tracker.ackDelayMicros(now: now), ranges: tracker.ackRanges(maxRanges: 8))
+                let frame = AckFrame(
+                    ackDelayMicros: tracker.ackDelayMicros(now: now), ranges: tracker.ackRanges(maxRanges: 8))
                 tracker.onAckSent(now: now)
                 let res = try r.onAckReceived(frame, now: now)
                 for p in res.newlyAcked {
@@ -255,7 +269,9 @@ import Testing
                 if let la = r.largestAcked, la > 100 { tracker.onAckAcknowledged(largest: la - 100) }
             }
             if let d = r.lossDetectionDeadline(), d <= now {
-                for p in r.onLossDetectionTimeout(now: now).lost { #expect(lost.insert(p.packetNumber).inserted, "seed \(seed)") }
+                for p in r.onLossDetectionTimeout(now: now).lost {
+                    #expect(lost.insert(p.packetNumber).inserted, "seed \(seed)")
+                }
             }
         }
         let rest = r.discardAll().map(\.packetNumber)
@@ -278,7 +294,8 @@ import Testing
             var pending: [(Instant, UInt64)] = []
             for _ in 0..<packets {
                 if appLimited { r.onAppLimited() }
-                r.onPacketSent(packetNumber: pn, now: now, size: Self.mss, ackEliciting: true, inFlight: true, payload: 0)
+                r.onPacketSent(
+                    packetNumber: pn, now: now, size: Self.mss, ackEliciting: true, inFlight: true, payload: 0)
                 pending.append((now + ms(50), pn))
                 pn += 1
                 now += spacing
@@ -299,21 +316,29 @@ import Testing
     @Test func sentPacketQueueWrapsAndGrows() {
         var q = SentPacketQueue<Int>(capacity: 16)
         func packet(_ pn: UInt64) -> SentPacket<Int> {
-            SentPacket(packetNumber: pn, timeSent: t0, size: 1, ackEliciting: true, inFlight: true, payload: Int(pn),
-                       delivered: 0, deliveredTime: t0, firstSentTime: t0, isAppLimited: false)
+            SentPacket(
+                packetNumber: pn, timeSent: t0, size: 1, ackEliciting: true, inFlight: true, payload: Int(pn),
+                delivered: 0, deliveredTime: t0, firstSentTime: t0, isAppLimited: false)
         }
         var next: UInt64 = 0
         // Slide a window of 10 across many wraps of the 16-slot ring.
-        for _ in 0..<10 { q.append(packet(next)); next += 1 }
+        for _ in 0..<10 {
+            q.append(packet(next))
+            next += 1
+        }
         for pn in UInt64(0)..<1000 {
             #expect(q.remove(pn)?.payload == Int(pn))
             q.trimFront()
-            q.append(packet(next)); next += 1
+            q.append(packet(next))
+            next += 1
         }
         #expect(q.count == 10)
         #expect(q.basePacketNumber == 1000)
         // Keep the oldest while 100 more arrive: the ring must grow and keep order.
-        for _ in 0..<100 { q.append(packet(next)); next += 1 }
+        for _ in 0..<100 {
+            q.append(packet(next))
+            next += 1
+        }
         #expect(q.count == 110)
         #expect(q[1000]?.payload == 1000)
         #expect(q[1109]?.payload == 1109)

@@ -75,15 +75,19 @@ import Testing
                 }
                 switch try? SignalingMessage.parse(t.bytes) {
                 case .hello(let id, _)?:
-                    let challenge = SignalingMessage.challenge(requestID: id, cookie: [UInt8](repeating: 1, count: SignalingLimits.cookieLength),
-                                                               serverPublicKey: [UInt8](repeating: 7, count: 32))
+                    let challenge = SignalingMessage.challenge(
+                        requestID: id, cookie: [UInt8](repeating: 1, count: SignalingLimits.cookieLength),
+                        serverPublicKey: [UInt8](repeating: 7, count: 32))
                     queue.append(Arrival(at: back, bytes: reply(challenge), from: t.to, socket: t.socket))
                 case .probe(let id)?:
                     if t.socket == .primary, t.to == server {
                         defer { mainProbes += 1 }
                         if network.lostMainProbes.contains(mainProbes) { continue }
                     }
-                    queue.append(Arrival(at: back, bytes: reply(.probeResult(requestID: id, observed: seen)), from: t.to, socket: t.socket))
+                    queue.append(
+                        Arrival(
+                            at: back, bytes: reply(.probeResult(requestID: id, observed: seen)), from: t.to,
+                            socket: t.socket))
                 case .probeFromOtherPort(let id)?:
                     let answer = reply(.probeResult(requestID: id, observed: seen))
                     if !network.serverKnowsFlag {
@@ -117,7 +121,9 @@ import Testing
         #expect(s.observed.sent == 3 && s.observed.rtts.count == 3)
         #expect(s.main.mapped == Self.mapped && s.observed.mapped?.port == 40_007)
         #expect(s.main.medianRTT == .milliseconds(20))
-        #expect(NATBehavior.classify(main: s.main.mapped, observation: s.observed.mapped, local: []) == .endpointDependent(delta: 7))
+        #expect(
+            NATBehavior.classify(main: s.main.mapped, observation: s.observed.mapped, local: [])
+                == .endpointDependent(delta: 7))
         let hairpins = r.sent.filter { $0.to == Self.mapped }
         #expect(hairpins.count == 1 && hairpins[0].socket == .secondary)
         #expect(r.probe.hairpinResult == true)

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 @Suite struct PacerTests {
@@ -81,9 +82,10 @@ import Testing
     }
 
     @Test func lossRecoveryPacesAtWindowOverRtt() {
-        var r = LossRecovery<Int>(config: RecoveryConfig(
-            maxDatagramSize: size, initialRtt: .milliseconds(100), maxAckDelay: .milliseconds(25),
-            congestionControl: .cubic, pacing: true))
+        var r = LossRecovery<Int>(
+            config: RecoveryConfig(
+                maxDatagramSize: size, initialRtt: .milliseconds(100), maxAckDelay: .milliseconds(25),
+                congestionControl: .cubic, pacing: true))
         // cwnd 10 000 bytes over 100 ms x 1.25: 125 000 B/s, one 1000-byte packet per 8 ms.
         #expect(abs(r.pacingRate - 125_000) < 1)
         for pn in UInt64(0)..<10 {

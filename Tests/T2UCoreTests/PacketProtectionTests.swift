@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 @Suite struct PacketProtectionTests {
@@ -13,11 +14,13 @@ import Testing
         let device = F.identity(2)
         let initiator = try HandshakeInitiator(
             identity: F.identity(1), responderStaticKey: device.publicKey, password: password,
-            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp, entropy: SeededEntropy(seed: 1))
-        guard case let .accepted(response, deviceKeys, _, _, _) = try HandshakeResponder.respond(
-                  to: F.buffer(initiator.initiationDatagram), identity: device, password: password,
-                  localConnectionID: F.deviceCID, payload: [], entropy: SeededEntropy(seed: 2)),
-              case let .established(clientKeys, _, _) = try initiator.handleReply(F.buffer(response))
+            localConnectionID: F.clientCID, payload: [], timestamp: HandshakeFixture.timestamp,
+            entropy: SeededEntropy(seed: 1))
+        guard
+            case let .accepted(response, deviceKeys, _, _, _) = try HandshakeResponder.respond(
+                to: F.buffer(initiator.initiationDatagram), identity: device, password: password,
+                localConnectionID: F.deviceCID, payload: [], entropy: SeededEntropy(seed: 2)),
+            case let .established(clientKeys, _, _) = try initiator.handleReply(F.buffer(response))
         else { throw HandshakeError.authenticationFailed }
         return (PacketProtection(keys: clientKeys), PacketProtection(keys: deviceKeys))
     }

@@ -13,33 +13,46 @@ import Testing
     static let observed = NetAddress(ipv4: (203, 0, 113, 7), port: 40_000)
     static let deviceLAN = LocalSubnet(host: NetAddress(ipv4: (192, 168, 1, 10), port: 0).host, prefixLength: 24)
     /// Eight addresses an attacker names (victims), none on the device's LAN nor the observed IP.
-    static let foreign: [NetAddress] = (1...8).map { NetAddress(ipv4: (198, 51, 100, UInt8($0)), port: 9_000 + UInt16($0)) }
+    static let foreign: [NetAddress] = (1...8).map {
+        NetAddress(ipv4: (198, 51, 100, UInt8($0)), port: 9_000 + UInt16($0))
+    }
     static let random = NATBehavior.endpointDependent(delta: 7_919)
     static let natKinds: [NATBehavior] = [.unknown, .none, .endpointIndependent, .endpointDependent(delta: 1), random]
 
     /// The attacker's CONNECT as the server receives it (8 candidates, 4-byte UUID): 88 bytes.
     static var connectBytes: Int {
         var buffer = ByteBuffer()
-        SignalingMessage.connect(.init(requestID: 1, token: 2, uuid: "cam1", clientConnectionID: ConnectionID(rawValue: 3),
-                                       candidates: foreign)).write(into: &buffer)
+        SignalingMessage.connect(
+            .init(
+                requestID: 1, token: 2, uuid: "cam1", clientConnectionID: ConnectionID(rawValue: 3),
+                candidates: foreign)
+        ).write(into: &buffer)
         return buffer.readableBytes
     }
 
-    static func introduce(candidates: [NetAddress], clientNAT: NATBehavior = .unknown, session: UInt64 = 9) -> SignalingMessage.Introduce {
-        .init(requestID: 1, sessionID: session, clientConnectionID: ConnectionID(rawValue: 3), clientPublicAddress: observed,
-              clientCandidates: candidates, relayAllowed: true, clientNAT: clientNAT)
+    static func introduce(
+        candidates: [NetAddress], clientNAT: NATBehavior = .unknown, session: UInt64 = 9
+    ) -> SignalingMessage.Introduce {
+        .init(
+            requestID: 1, sessionID: session, clientConnectionID: ConnectionID(rawValue: 3),
+            clientPublicAddress: observed,
+            clientCandidates: candidates, relayAllowed: true, clientNAT: clientNAT)
     }
 
     /// Bytes the device sends per destination for one introduction, starting at `start`.
-    static func run(_ intro: SignalingMessage.Introduce, localNAT: NATBehavior, budget: inout PunchBudget,
-                    start: Instant = .zero, subnets: [LocalSubnet] = [deviceLAN]) -> [NetAddress: Int] {
-        var (planner, scope, _) = TraversalPlanner.device(introduction: intro, localNAT: localNAT, subnets: subnets,
-                                                          entropy: SeededEntropy(seed: 5), now: start)
+    static func run(
+        _ intro: SignalingMessage.Introduce, localNAT: NATBehavior, budget: inout PunchBudget,
+        start: Instant = .zero, subnets: [LocalSubnet] = [deviceLAN]
+    ) -> [NetAddress: Int] {
+        var (planner, scope, _) = TraversalPlanner.device(
+            introduction: intro, localNAT: localNAT, subnets: subnets,
+            entropy: SeededEntropy(seed: 5), now: start)
         var sent: [NetAddress: Int] = [:]
         for _ in 0..<100_000 {
             guard let next = planner.nextDeadline() else { break }
             while let action = planner.poll(now: next) {
-                guard case .punch(let address, _) = action, budget.admit(address, scope: scope, now: next) == .send else { continue }
+                guard case .punch(let address, _) = action, budget.admit(address, scope: scope, now: next) == .send
+                else { continue }
                 sent[address, default: 0] += TraversalPunch.length
             }
         }
@@ -55,7 +68,9 @@ import Testing
         let toObserved = sent[Self.observed] ?? 0
         #expect(toObserved == TraversalConfig().punchRounds.count * TraversalPunch.length)  // 6 x 13 = 78
         let factor = Double(toObserved) / Double(Self.connectBytes)
-        print("reflection: CONNECT \(Self.connectBytes) B naming 8 foreign candidates -> \(toObserved) B to the observed client, 0 B to each candidate (factor \(String(format: "%.2f", factor)); before: 624 B to the candidates, 7.1x)")
+        print(
+            "reflection: CONNECT \(Self.connectBytes) B naming 8 foreign candidates -> \(toObserved) B to the observed client, 0 B to each candidate (factor \(String(format: "%.2f", factor)); before: 624 B to the candidates, 7.1x)"
+        )
         #expect(factor <= 1)
         #expect(budget.counters.outOfScope == 0, "the planner itself left them out")
     }
@@ -68,7 +83,8 @@ import Testing
         for local in Self.natKinds {
             for claim in Self.natKinds {
                 var budget = PunchBudget(now: .zero)
-                let sent = Self.run(Self.introduce(candidates: Self.foreign, clientNAT: claim), localNAT: local, budget: &budget)
+                let sent = Self.run(
+                    Self.introduce(candidates: Self.foreign, clientNAT: claim), localNAT: local, budget: &budget)
                 let offIP = sent.filter { $0.key.host != Self.observed.host }
                 #expect(offIP.isEmpty, "device \(local), client \(claim): \(offIP)")
                 #expect((sent[Self.observed] ?? 0) <= boundToObserved, "device \(local), client \(claim)")
@@ -76,7 +92,9 @@ import Testing
                 #expect(total <= TraversalConfig.defaultMaxPunches * TraversalPunch.length)
                 let toObserved = sent[Self.observed] ?? 0
                 let factor = String(format: "%.1f", Double(total) / Double(Self.connectBytes))
-                rows.append("  device \(local) x client \(claim): \(toObserved) B to the observed address, \(total) B to its IP (\(factor)x)")
+                rows.append(
+                    "  device \(local) x client \(claim): \(toObserved) B to the observed address, \(total) B to its IP (\(factor)x)"
+                )
             }
         }
         print("punch bytes per introduction, all toward the client's observed IP:\n" + rows.joined(separator: "\n"))
@@ -89,7 +107,8 @@ import Testing
         let elsewhere = NetAddress(ipv4: (10, 0, 0, 5), port: 5000)
         let samePublicIP = NetAddress(host: Self.observed.host, port: 1234)
         let (_, _, dropped) = TraversalPlanner.device(
-            introduction: Self.introduce(candidates: [lanHost, broadcast, network, elsewhere, samePublicIP]), localNAT: .unknown,
+            introduction: Self.introduce(candidates: [lanHost, broadcast, network, elsewhere, samePublicIP]),
+            localNAT: .unknown,
             subnets: [Self.deviceLAN], entropy: SeededEntropy(seed: 1), now: .zero)
         #expect(dropped == [broadcast, network, elsewhere])
         var budget = PunchBudget(now: .zero)
@@ -103,13 +122,16 @@ import Testing
         var budget = PunchBudget(now: .zero)
         var total = 0
         for second in 0..<60 {
-            let sent = Self.run(Self.introduce(candidates: [], clientNAT: Self.random, session: UInt64(second)),
-                                localNAT: .endpointIndependent, budget: &budget, start: .zero + .seconds(Int64(second)))
+            let sent = Self.run(
+                Self.introduce(candidates: [], clientNAT: Self.random, session: UInt64(second)),
+                localNAT: .endpointIndependent, budget: &budget, start: .zero + .seconds(Int64(second)))
             total += sent.values.reduce(0, +) / TraversalPunch.length
         }
         let onePlan = Double(TraversalConfig.defaultMaxPunches)
         let allowed = onePlan + onePlan / 10 * 62  // burst + refill (per-destination rate) over the run
-        print("60 introductions in 60 s toward one IP: \(total) punches (one plan: \(Int(onePlan)); without the budget: \(60 * 2054))")
+        print(
+            "60 introductions in 60 s toward one IP: \(total) punches (one plan: \(Int(onePlan)); without the budget: \(60 * 2054))"
+        )
         #expect(Double(total) <= allowed)
         #expect(budget.counters.destinationExhausted > 0)
     }
@@ -122,7 +144,10 @@ import Testing
         let scope = PunchScope(observed: Self.observed, subnets: [])
         var sent = 0
         for i in 0..<1000 {  // 1000 punches in 1 s
-            if budget.admit(NetAddress(host: Self.observed.host, port: UInt16(2000 + i)), scope: scope, now: .zero + .milliseconds(Int64(i))) == .send {
+            if budget.admit(
+                NetAddress(host: Self.observed.host, port: UInt16(2000 + i)), scope: scope,
+                now: .zero + .milliseconds(Int64(i))) == .send
+            {
                 sent += 1
             }
         }
@@ -139,7 +164,8 @@ import Testing
         let globals = try (1...3).map { try #require(NetAddress(ipv6: "2001:db8:a::\($0)", port: 4_000)) }
         let ula = try #require(NetAddress(ipv6: "fd00::5", port: 4_000))
         let linkLocal = try #require(NetAddress(ipv6: "fe80::5", port: 4_000))
-        let scope = PunchScope(observed: Self.observed, subnets: [Self.deviceLAN], candidates: globals + [ula, linkLocal])
+        let scope = PunchScope(
+            observed: Self.observed, subnets: [Self.deviceLAN], candidates: globals + [ula, linkLocal])
         #expect(scope.globalIPv6 == [globals[0].host, globals[1].host])
         #expect(scope.allows(globals[0]) && scope.allows(globals[1]))
         #expect(!scope.allows(globals[2]) && !scope.allows(ula) && !scope.allows(linkLocal))
@@ -149,19 +175,28 @@ import Testing
         let candidates = globals + [ula, linkLocal]
         let sent = Self.run(Self.introduce(candidates: candidates), localNAT: .unknown, budget: &budget)
         #expect(sent[globals[0]] != nil && sent[globals[1]] != nil, "\(sent)")
-        for outside in [globals[2], ula, linkLocal] { #expect(sent[outside] == nil, "\(outside) got \(sent[outside] ?? 0) bytes") }
+        for outside in [globals[2], ula, linkLocal] {
+            #expect(sent[outside] == nil, "\(outside) got \(sent[outside] ?? 0) bytes")
+        }
         var connect = ByteBuffer()
-        SignalingMessage.connect(.init(requestID: 1, token: 2, uuid: "cam1", clientConnectionID: ConnectionID(rawValue: 3),
-                                       candidates: candidates)).write(into: &connect)
+        SignalingMessage.connect(
+            .init(
+                requestID: 1, token: 2, uuid: "cam1", clientConnectionID: ConnectionID(rawValue: 3),
+                candidates: candidates)
+        ).write(into: &connect)
         // A victim named as a candidate gets fewer bytes than the CONNECT that named it.
         for kept in globals.prefix(2) { #expect(sent[kept, default: 0] < connect.readableBytes) }
-        print("IPv6 candidates: CONNECT of \(connect.readableBytes) B naming 3 global + ULA + link-local -> \(sent[globals[0], default: 0]) B to each of the 2 kept global addresses, 0 B to the others")
+        print(
+            "IPv6 candidates: CONNECT of \(connect.readableBytes) B naming 3 global + ULA + link-local -> \(sent[globals[0], default: 0]) B to each of the 2 kept global addresses, 0 B to the others"
+        )
     }
 
     @Test func scopeIsTheObservedIPAndLANHostsOnly() {
         let scope = PunchScope(observed: Self.observed, subnets: [Self.deviceLAN])
         #expect(scope.allows(Self.observed))
-        #expect(scope.allows(NetAddress(host: Self.observed.host, port: 1)), "another port of the observed IP (prediction, birthday)")
+        #expect(
+            scope.allows(NetAddress(host: Self.observed.host, port: 1)),
+            "another port of the observed IP (prediction, birthday)")
         #expect(scope.allows(NetAddress(ipv4: (192, 168, 1, 77), port: 9)))
         #expect(!scope.allows(NetAddress(ipv4: (192, 168, 1, 255), port: 9)), "the LAN's broadcast address")
         #expect(!scope.allows(NetAddress(ipv4: (203, 0, 113, 8), port: 40_000)), "the observed IP's neighbour")
@@ -193,7 +228,9 @@ import Testing
         var table = TokenBucketTable<UInt32>(rate: 1, burst: 2, capacity: 64)
         for key in UInt32(0)..<10_000 { _ = table.take(key, now: .zero) }
         #expect(table.count <= 64)
-        #expect(table.take(1, now: .zero) && table.take(1, now: .zero) && !table.take(1, now: .zero), "a fresh key has its burst")
+        #expect(
+            table.take(1, now: .zero) && table.take(1, now: .zero) && !table.take(1, now: .zero),
+            "a fresh key has its burst")
         #expect(table.take(9_999, now: .zero) && !table.take(9_999, now: .zero), "a recent key kept its bucket")
     }
 }

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UCore
 
 @Suite struct RangeSetTests {

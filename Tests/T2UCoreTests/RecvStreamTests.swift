@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 private func buffer(_ bytes: ArraySlice<UInt8>) -> ByteBuffer { ByteBuffer(bytes: bytes) }
@@ -49,7 +50,9 @@ private func drain(_ stream: inout RecvStream, maxBytes: Int = .max) -> [UInt8] 
         #expect(try stream.receive(offset: 10, data: buffer(bytes[10..<30]), fin: true) == 30)
         #expect(stream.read(maxBytes: 100) == .wouldBlock)
         #expect(!stream.hasReadableData)
-        #expect(try stream.receive(offset: 0, data: buffer(bytes[0..<10]), fin: false) == 0, "the highest offset did not grow")
+        #expect(
+            try stream.receive(offset: 0, data: buffer(bytes[0..<10]), fin: false) == 0,
+            "the highest offset did not grow")
         #expect(drain(&stream) == bytes)
         #expect(stream.read(maxBytes: 1) == .fin)
     }
@@ -101,7 +104,8 @@ private func drain(_ stream: inout RecvStream, maxBytes: Int = .max) -> [UInt8] 
         var stream = RecvStream(id: sid, initialWindow: total, maxWindow: total)
         var counted = 0
         for frame in frames {
-            counted += try stream.receive(offset: UInt64(frame.offset), data: buffer(bytes[frame.offset..<frame.end]), fin: frame.end == total)
+            counted += try stream.receive(
+                offset: UInt64(frame.offset), data: buffer(bytes[frame.offset..<frame.end]), fin: frame.end == total)
             #expect(stream.bufferedBytes <= Int(stream.advertisedMaxData - stream.consumedOffset), "seed \(seed)")
         }
         #expect(counted == total, "connection credit counts each byte once, seed \(seed)")
@@ -150,11 +154,15 @@ private func drain(_ stream: inout RecvStream, maxBytes: Int = .max) -> [UInt8] 
         var steps = 0
         while received.count < bytes.count {
             steps += 1
-            guard steps < 100_000 else { Issue.record("stuck, seed \(seed)"); return }
+            guard steps < 100_000 else {
+                Issue.record("stuck, seed \(seed)")
+                return
+            }
             let limit = Int(min(stream.advertisedMaxData, UInt64(bytes.count)))
             // The peer sends anything below the limit, in any order.
             for _ in 0..<3 {
-                let start = Int(stream.consumedOffset) + Int(rng.next(below: UInt64(limit - Int(stream.consumedOffset) + 1)))
+                let start =
+                    Int(stream.consumedOffset) + Int(rng.next(below: UInt64(limit - Int(stream.consumedOffset) + 1)))
                 let end = min(limit, start + Int(rng.next(below: 1_000)))
                 _ = try stream.receive(offset: UInt64(start), data: buffer(bytes[start..<end]), fin: end == bytes.count)
                 #expect(stream.bufferedBytes <= window, "seed \(seed)")

@@ -3,14 +3,20 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 private func buffer(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
-private func pattern(_ count: Int, from start: Int = 0) -> [UInt8] { (start..<(start + count)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) } }
+private func pattern(_ count: Int, from start: Int = 0) -> [UInt8] {
+    (start..<(start + count)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+}
 private let sid = StreamID(rawValue: 4)
 
 /// `nextChunk` that must return something (`#require` cannot wrap a mutating call).
-private func take(_ stream: inout SendStream, maxLength: Int, connectionCredit: UInt64, sourceLocation: SourceLocation = #_sourceLocation) throws -> SendChunk {
+private func take(
+    _ stream: inout SendStream, maxLength: Int, connectionCredit: UInt64,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> SendChunk {
     let chunk = stream.nextChunk(maxLength: maxLength, connectionCredit: connectionCredit)
     return try #require(chunk, sourceLocation: sourceLocation)
 }
@@ -202,12 +208,18 @@ private func take(_ stream: inout SendStream, maxLength: Int, connectionCredit: 
         var rounds = 0
         while !sender.isAllAcked {
             rounds += 1
-            guard rounds < 100_000 else { Issue.record("no progress, seed \(seed)"); return }
+            guard rounds < 100_000 else {
+                Issue.record("no progress, seed \(seed)")
+                return
+            }
             if written < total, sender.writableBytes > 0 {
                 let n = min(Int(rng.next(below: 700)) + 1, total - written)
                 written += try sender.write(buffer(Array(bytes[written..<(written + n)])))
             }
-            if written == total, !finDone { try sender.finish(); finDone = true }
+            if written == total, !finDone {
+                try sender.finish()
+                finDone = true
+            }
             while let chunk = sender.nextChunk(maxLength: Int(rng.next(below: 400)) + 1, connectionCredit: .max) {
                 let range = chunk.offset..<(chunk.offset + UInt64(chunk.data.readableBytes))
                 for acked in everAcked.ranges {

@@ -13,12 +13,16 @@ import Testing
     static let payload = RegistrationPayload(
         uuid: "CAM-1", extra: Array("model=x".utf8), candidates: [SignalingSamples.v4, SignalingSamples.v6],
         nat: .endpointDependent(delta: 2), certificate: [1, 2, 3],
-        rotation: KeyRotationData(oldPublicKey: [UInt8](repeating: 4, count: 32), proof: [UInt8](repeating: 5, count: 32)))
+        rotation: KeyRotationData(
+            oldPublicKey: [UInt8](repeating: 4, count: 32), proof: [UInt8](repeating: 5, count: 32)))
 
-    static func initiator(serverKey: [UInt8] = server.publicKey, identity: StaticIdentity = agent,
-                          seed: UInt64 = 3) throws -> SignalingRegistration.Initiator {
-        try SignalingRegistration.Initiator(requestID: 7, role: .device, cookie: SignalingSamples.cookie, identity: identity,
-                                            serverPublicKey: serverKey, payload: payload, entropy: SeededEntropy(seed: seed))
+    static func initiator(
+        serverKey: [UInt8] = server.publicKey, identity: StaticIdentity = agent,
+        seed: UInt64 = 3
+    ) throws -> SignalingRegistration.Initiator {
+        try SignalingRegistration.Initiator(
+            requestID: 7, role: .device, cookie: SignalingSamples.cookie, identity: identity,
+            serverPublicKey: serverKey, payload: payload, entropy: SeededEntropy(seed: seed))
     }
 
     /// Both ends of a completed registration: (agent's channel, server's channel).
@@ -28,7 +32,9 @@ import Testing
         let (reply, serverChannel) = try responder.reply(
             requestID: 7, answer: RegisteredPayload(token: token, keepaliveSeconds: 20, observed: SignalingSamples.v4),
             entropy: SeededEntropy(seed: 4))
-        guard case .registered(_, let ephemeral, let encrypted) = reply else { throw SignalingParseError.invalid("reply") }
+        guard case .registered(_, let ephemeral, let encrypted) = reply else {
+            throw SignalingParseError.invalid("reply")
+        }
         let (_, agentChannel) = try initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
         return (agentChannel, serverChannel)
     }
@@ -44,7 +50,10 @@ import Testing
         #expect(responder.payload == Self.payload)
         let answer = RegisteredPayload(token: 99, keepaliveSeconds: 15, observed: SignalingSamples.v6)
         let (reply, _) = try responder.reply(requestID: 7, answer: answer, entropy: SeededEntropy(seed: 5))
-        guard case .registered(7, let ephemeral, let encrypted) = reply else { Issue.record("no REGISTERED"); return }
+        guard case .registered(7, let ephemeral, let encrypted) = reply else {
+            Issue.record("no REGISTERED")
+            return
+        }
         let (opened, channel) = try initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
         #expect(opened == answer)
         #expect(channel.id == 99)
@@ -62,13 +71,19 @@ import Testing
         // Another cookie, request ID or role in clear: the REGISTER no longer opens.
         var message = try Self.initiator().message
         message.cookie[0] ^= 1
-        #expect(throws: SignalingRegistration.Failure.self) { try SignalingRegistration.Responder(message, server: Self.server) }
+        #expect(throws: SignalingRegistration.Failure.self) {
+            try SignalingRegistration.Responder(message, server: Self.server)
+        }
         message = try Self.initiator().message
         message.requestID &+= 1
-        #expect(throws: SignalingRegistration.Failure.self) { try SignalingRegistration.Responder(message, server: Self.server) }
+        #expect(throws: SignalingRegistration.Failure.self) {
+            try SignalingRegistration.Responder(message, server: Self.server)
+        }
         message = try Self.initiator().message
         message.role = .client
-        #expect(throws: SignalingRegistration.Failure.self) { try SignalingRegistration.Responder(message, server: Self.server) }
+        #expect(throws: SignalingRegistration.Failure.self) {
+            try SignalingRegistration.Responder(message, server: Self.server)
+        }
         // A tampered payload fails authentication (the static opened, ss/payload did not).
         message = try Self.initiator().message
         message.encryptedPayload[3] ^= 0x80
@@ -107,7 +122,8 @@ import Testing
         moved.counter -= 100
         #expect(try server.open(moved) == keepalive)
         // Out of order within the window is fine.
-        let a = agent.seal(keepalive), b = agent.seal(keepalive)
+        let a = agent.seal(keepalive)
+        let b = agent.seal(keepalive)
         #expect(try server.open(b) == keepalive)
         #expect(try server.open(a) == keepalive)
         // Server to agent.
@@ -136,7 +152,9 @@ import Testing
         }
         let answer = RegisteredPayload(token: 5, keepaliveSeconds: 20, observed: SignalingSamples.v6)
         #expect(try RegisteredPayload.parse(answer.encoded()) == answer)
-        #expect(throws: SignalingParseError.self) { try RegisteredPayload.parse(answer.encoded().dropLast(1).map { $0 }) }
+        #expect(throws: SignalingParseError.self) {
+            try RegisteredPayload.parse(answer.encoded().dropLast(1).map { $0 })
+        }
     }
 
     @Test func svrkeyMustBeTheServersPublicKey() throws {
@@ -152,7 +170,9 @@ import Testing
     }
 
     private func registerMessage(_ bytes: [UInt8]) throws -> SignalingMessage.Register {
-        guard case .register(let m) = try SignalingSamples.parse(bytes) else { throw SignalingParseError.invalid("not register") }
+        guard case .register(let m) = try SignalingSamples.parse(bytes) else {
+            throw SignalingParseError.invalid("not register")
+        }
         return m
     }
 }
@@ -179,7 +199,9 @@ func containsBytes(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
             entropy: SeededEntropy(seed: 4))
         let registered = SignalingSamples.bytes(reply)
         var (agent, server) = try SignalingChannelTests.channels(token: 1)
-        let sealed = (0..<8).map { _ in SignalingSamples.bytes(.sealed(agent.seal(.query(requestID: 1, token: 1, uuid: "CAM-1")))) }
+        let sealed = (0..<8).map { _ in
+            SignalingSamples.bytes(.sealed(agent.seal(.query(requestID: 1, token: 1, uuid: "CAM-1"))))
+        }
         var opened = 0
         for _ in 0..<Self.iterations {
             let input = mutator.mutate(mutator.element(of: [register, registered] + sealed))
@@ -213,8 +235,11 @@ func containsBytes(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
     @Test(arguments: [UInt64(0xC4A1_0003)])
     func mutatedPayloadsNeverCrashAndRoundTrip(seed: UInt64) throws {
         let mutator = Mutator(seed: seed)
-        let corpus = [SignalingChannelTests.payload.encoded(), RegistrationPayload(uuid: "A", extra: [], candidates: []).encoded(),
-                      RegisteredPayload(token: 3, keepaliveSeconds: 1, observed: SignalingSamples.v6).encoded()]
+        let corpus = [
+            SignalingChannelTests.payload.encoded(),
+            RegistrationPayload(uuid: "A", extra: [], candidates: []).encoded(),
+            RegisteredPayload(token: 3, keepaliveSeconds: 1, observed: SignalingSamples.v6).encoded(),
+        ]
         for _ in 0..<20_000 {
             let input = mutator.mutate(mutator.element(of: corpus), donor: mutator.element(of: corpus))
             if let payload = try? RegistrationPayload.parse(input) {

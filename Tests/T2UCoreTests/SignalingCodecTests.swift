@@ -17,10 +17,16 @@ enum SignalingSamples {
         .hello(requestID: 1, role: .device),
         .hello(requestID: .max, role: .client),
         .challenge(requestID: 2, cookie: cookie, serverPublicKey: key),
-        .register(.init(requestID: 3, role: .device, cookie: cookie, ephemeral: key, encryptedStatic: [UInt8](repeating: 7, count: 48),
-                        encryptedPayload: [UInt8](repeating: 9, count: 60))),
-        .register(.init(requestID: 4, role: .client, cookie: cookie, ephemeral: key, encryptedStatic: [UInt8](repeating: 7, count: 48),
-                        encryptedPayload: [UInt8](repeating: 1, count: SignalingLimits.tagLength))),
+        .register(
+            .init(
+                requestID: 3, role: .device, cookie: cookie, ephemeral: key,
+                encryptedStatic: [UInt8](repeating: 7, count: 48),
+                encryptedPayload: [UInt8](repeating: 9, count: 60))),
+        .register(
+            .init(
+                requestID: 4, role: .client, cookie: cookie, ephemeral: key,
+                encryptedStatic: [UInt8](repeating: 7, count: 48),
+                encryptedPayload: [UInt8](repeating: 1, count: SignalingLimits.tagLength))),
         .registered(requestID: 5, ephemeral: key, encryptedPayload: [UInt8](repeating: 5, count: 34)),
         .sealed(.init(channel: 0x0123_4567_89AB_CDEF, counter: 0, ciphertext: [UInt8](repeating: 3, count: 40))),
         .sealed(.init(channel: 1, counter: .max, ciphertext: [UInt8](repeating: 3, count: SignalingLimits.tagLength))),
@@ -31,12 +37,18 @@ enum SignalingSamples {
         .query(requestID: 9, token: 1, uuid: "CAM-~!#"),
         .queryResult(.init(requestID: 10, online: true, publicAddress: v4, publicKey: key, extra: [1, 2, 3])),
         .queryResult(.init(requestID: 10, online: false, publicAddress: nil, publicKey: [], extra: [])),
-        .connect(.init(requestID: 11, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xFEED),
-                       candidates: [v4])),
-        .connectResult(.init(requestID: 12, online: true, sessionID: 77, devicePublicKey: key, deviceCandidates: [v4, v6],
-                             relayAllowed: true)),
-        .introduce(.init(requestID: 13, sessionID: 77, clientConnectionID: ConnectionID(rawValue: 0xFEED),
-                         clientPublicAddress: v6, clientCandidates: [v4], relayAllowed: false)),
+        .connect(
+            .init(
+                requestID: 11, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xFEED),
+                candidates: [v4])),
+        .connectResult(
+            .init(
+                requestID: 12, online: true, sessionID: 77, devicePublicKey: key, deviceCandidates: [v4, v6],
+                relayAllowed: true)),
+        .introduce(
+            .init(
+                requestID: 13, sessionID: 77, clientConnectionID: ConnectionID(rawValue: 0xFEED),
+                clientPublicAddress: v6, clientCandidates: [v4], relayAllowed: false)),
         .introduceAck(requestID: 14, token: 5, sessionID: 77),
         .probe(requestID: 15),
         .probeFromOtherPort(requestID: 15),
@@ -46,26 +58,42 @@ enum SignalingSamples {
         .searchReply(requestID: 19, uuid: "CAM-0001", address: v4),
         // The appended NAT fields.
         .keepalive(requestID: 21, token: 99, nat: .endpointIndependent),
-        .connect(.init(requestID: 22, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 1),
-                       candidates: [], nat: .endpointDependent(delta: 31_000))),
-        .connectResult(.init(requestID: 23, online: true, sessionID: 78, devicePublicKey: key, deviceCandidates: [v6],
-                             relayAllowed: false, deviceNAT: .none)),
-        .introduce(.init(requestID: 24, sessionID: 78, clientConnectionID: ConnectionID(rawValue: 1), clientPublicAddress: v4,
-                         clientCandidates: [], relayAllowed: true, clientNAT: .endpointDependent(delta: 1))),
+        .connect(
+            .init(
+                requestID: 22, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 1),
+                candidates: [], nat: .endpointDependent(delta: 31_000))),
+        .connectResult(
+            .init(
+                requestID: 23, online: true, sessionID: 78, devicePublicKey: key, deviceCandidates: [v6],
+                relayAllowed: false, deviceNAT: .none)),
+        .introduce(
+            .init(
+                requestID: 24, sessionID: 78, clientConnectionID: ConnectionID(rawValue: 1), clientPublicAddress: v4,
+                clientCandidates: [], relayAllowed: true, clientNAT: .endpointDependent(delta: 1))),
         .pathReport(requestID: 25, token: 0x0123_4567_89AB_CDEF, sessionID: 77, path: .direct),
         .pathReport(requestID: 26, token: 1, sessionID: .max, path: .failed),
         .relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 0xFEED)),
         .relayUnknown(requestID: 27, connectionID: ConnectionID(rawValue: .max)),
         // The appended resume field of CONNECT (after NAT).
-        .connect(.init(requestID: 28, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
-                       candidates: [v4], nat: .endpointIndependent, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE))),
-        .connect(.init(requestID: 29, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
-                       candidates: [], nat: .none, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE), resumeDeviceAddress: v6)),
+        .connect(
+            .init(
+                requestID: 28, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
+                candidates: [v4], nat: .endpointIndependent, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE))),
+        .connect(
+            .init(
+                requestID: 29, token: 5, uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1),
+                candidates: [], nat: .none, resumeDeviceConnectionID: ConnectionID(rawValue: 0xDE),
+                resumeDeviceAddress: v6)),
         // The appended punch delays (after NAT; punch order).
-        .connectResult(.init(requestID: 30, online: true, sessionID: 79, devicePublicKey: key, deviceCandidates: [v4],
-                             relayAllowed: true, deviceNAT: .endpointIndependent, punchDelay: .milliseconds(500))),
-        .introduce(.init(requestID: 31, sessionID: 79, clientConnectionID: ConnectionID(rawValue: 2), clientPublicAddress: v4,
-                         clientCandidates: [v4], relayAllowed: true, clientNAT: .endpointIndependent, punchDelay: .milliseconds(2000))),
+        .connectResult(
+            .init(
+                requestID: 30, online: true, sessionID: 79, devicePublicKey: key, deviceCandidates: [v4],
+                relayAllowed: true, deviceNAT: .endpointIndependent, punchDelay: .milliseconds(500))),
+        .introduce(
+            .init(
+                requestID: 31, sessionID: 79, clientConnectionID: ConnectionID(rawValue: 2), clientPublicAddress: v4,
+                clientCandidates: [v4], relayAllowed: true, clientNAT: .endpointIndependent,
+                punchDelay: .milliseconds(2000))),
     ]
 
     /// A CONNECT_RESULT or INTRODUCE with a punch delay (appended after NAT).
@@ -122,7 +150,8 @@ enum SignalingSamples {
             #expect(SignalingSamples.bytes(message).count >= SignalingLimits.minPaddedRequest)
         }
         // The largest replies a server sends to an unverified source.
-        let challenge = SignalingSamples.bytes(.challenge(requestID: 1, cookie: SignalingSamples.cookie, serverPublicKey: SignalingSamples.key))
+        let challenge = SignalingSamples.bytes(
+            .challenge(requestID: 1, cookie: SignalingSamples.cookie, serverPublicKey: SignalingSamples.key))
         let probe = SignalingSamples.bytes(.probeResult(requestID: 1, observed: SignalingSamples.v6))
         #expect(challenge.count == 57)
         #expect(max(challenge.count, probe.count) <= SignalingLimits.minPaddedRequest)
@@ -137,7 +166,11 @@ enum SignalingSamples {
             var olderLayouts: Set<Int> = []
             if case .connect(let m) = message, m.resumeDeviceConnectionID != nil {
                 // Each appended field may be absent: address, resume ID, NAT.
-                let resumeEnd = bytes.count - (m.resumeDeviceAddress.map { SignalingSamples.bytes(.probeResult(requestID: 0, observed: $0)).count - 5 } ?? 0)
+                let resumeEnd =
+                    bytes.count
+                    - (m.resumeDeviceAddress.map {
+                        SignalingSamples.bytes(.probeResult(requestID: 0, observed: $0)).count - 5
+                    } ?? 0)
                 olderLayouts = [resumeEnd, resumeEnd - 8, resumeEnd - 8 - NATBehavior.wireLength]
             } else if SignalingSamples.ordersPunches(message) {
                 olderLayouts = [bytes.count - 2, bytes.count - 2 - NATBehavior.wireLength]
@@ -164,10 +197,13 @@ enum SignalingSamples {
 
     @Test func punchDelaysAreWrittenOnlyWhenSetAndCappedWhenRead() throws {
         // The example of docs/protocol/messages.md: no delay, the layout older agents know.
-        let example = SignalingMessage.introduce(.init(
-            requestID: 0x0A0B_0C0D, sessionID: 0x99AA_BBCC_DDEE_FF00, clientConnectionID: ConnectionID(rawValue: 0x0102_0304_0506_0708),
-            clientPublicAddress: NetAddress(ipv4: (198, 51, 100, 7), port: 4000),
-            clientCandidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 4000)], relayAllowed: true, clientNAT: .endpointIndependent))
+        let example = SignalingMessage.introduce(
+            .init(
+                requestID: 0x0A0B_0C0D, sessionID: 0x99AA_BBCC_DDEE_FF00,
+                clientConnectionID: ConnectionID(rawValue: 0x0102_0304_0506_0708),
+                clientPublicAddress: NetAddress(ipv4: (198, 51, 100, 7), port: 4000),
+                clientCandidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 4000)], relayAllowed: true,
+                clientNAT: .endpointIndependent))
         let hex = "2b0a0b0c0d99aabbccddeeff0001020304050607080104c63364070fa00104c0a801140fa00200000000"
         #expect(SignalingSamples.bytes(example).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() == hex)
         guard case .introduce(var ordered) = example else { return }
@@ -196,7 +232,9 @@ enum SignalingSamples {
     }
 
     @Test func rejectsOutOfBoundsFields() {
-        #expect(throws: SignalingParseError.unknownMessageType(0x5F)) { try SignalingSamples.parse([0x5F, 0, 0, 0, 1]) }
+        #expect(throws: SignalingParseError.unknownMessageType(0x5F)) {
+            try SignalingSamples.parse([0x5F, 0, 0, 0, 1])
+        }
         #expect(throws: SignalingParseError.invalid("role")) { try SignalingSamples.parse([0x20, 0, 0, 0, 1, 9]) }
         // uuid longer than 64 bytes
         var query = [UInt8]([0x27, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 8) + [65]
@@ -217,8 +255,9 @@ enum SignalingSamples {
             try SignalingSamples.parse([0x33] + [UInt8](repeating: 0, count: 16) + [UInt8](repeating: 1, count: 15))
         }
         #expect(throws: SignalingParseError.invalid("ciphertext")) {
-            try SignalingSamples.parse([0x33] + [UInt8](repeating: 0, count: 16)
-                                       + [UInt8](repeating: 1, count: SignalingLimits.maxEncryptedLength + 1))
+            try SignalingSamples.parse(
+                [0x33] + [UInt8](repeating: 0, count: 16)
+                    + [UInt8](repeating: 1, count: SignalingLimits.maxEncryptedLength + 1))
         }
         // 9 candidates
         let connect = [UInt8]([0x29, 0, 0, 0, 1]) + [UInt8](repeating: 0, count: 16) + [1, 0x41, 9]
@@ -229,12 +268,17 @@ enum SignalingSamples {
             #expect(throws: SignalingParseError.invalid("path")) { try SignalingSamples.parse(report) }
         }
         // a resume naming connection ID 0
-        var resume = SignalingSamples.bytes(.connect(.init(requestID: 1, token: 1, uuid: "A", clientConnectionID: ConnectionID(rawValue: 1),
-                                                           candidates: [], resumeDeviceConnectionID: ConnectionID(rawValue: 2))))
+        var resume = SignalingSamples.bytes(
+            .connect(
+                .init(
+                    requestID: 1, token: 1, uuid: "A", clientConnectionID: ConnectionID(rawValue: 1),
+                    candidates: [], resumeDeviceConnectionID: ConnectionID(rawValue: 2))))
         resume.replaceSubrange((resume.count - 8)..., with: [UInt8](repeating: 0, count: 8))
         #expect(throws: SignalingParseError.invalid("resume cid")) { try SignalingSamples.parse(resume) }
         // address family 5
-        #expect(throws: SignalingParseError.invalid("observed")) { try SignalingSamples.parse([0x26, 0, 0, 0, 1, 5, 1, 2, 3, 4, 0, 1]) }
+        #expect(throws: SignalingParseError.invalid("observed")) {
+            try SignalingSamples.parse([0x26, 0, 0, 0, 1, 5, 1, 2, 3, 4, 0, 1])
+        }
     }
 
     @Test func uuidRuleIsOneSharedValidator() {
@@ -260,7 +304,8 @@ enum SignalingSamples {
         var parsed = 0
         var parsedTypes = Set<SignalingMessageType>()
         for iteration in 0..<Self.iterations {
-            let input = mutator.chance(1, in: 20)
+            let input =
+                mutator.chance(1, in: 20)
                 ? [mutator.element(of: Array(SignalingMessageType.reservedRange))] + mutator.randomBytes(maxLength: 80)
                 : mutator.mutate(mutator.element(of: corpus), donor: mutator.element(of: corpus))
             let message: SignalingMessage

@@ -11,18 +11,26 @@ import Testing
 @Suite struct SignalingRetransmitNowTests {
     @Test func pendingHelloIsSentAgainAtOnce() throws {
         let server = NetAddress(ipv4: (203, 0, 113, 10), port: 7000)
-        let client = try SignalingClient(config: SignalingClientConfig(role: .client, uuid: "c", identity: StaticIdentity.generate(SeededEntropy(seed: 1)), server: server),
-                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(
+                role: .client, uuid: "c", identity: StaticIdentity.generate(SeededEntropy(seed: 1)), server: server),
+            entropy: SeededEntropy(seed: 3), now: .zero)
         var buffer = ByteBuffer()
         #expect(client.pollTransmit(now: .zero, into: &buffer) == server)
-        guard case .hello(let first, _) = try SignalingMessage.parse(buffer) else { Issue.record("no HELLO"); return }
+        guard case .hello(let first, _) = try SignalingMessage.parse(buffer) else {
+            Issue.record("no HELLO")
+            return
+        }
         let soon = Instant.zero + .milliseconds(10)
         #expect(client.pollTransmit(now: soon, into: &buffer) == nil, "backing off")
         #expect(try #require(client.nextDeadline()) > soon)
         client.retransmitNow(now: soon)
         #expect(client.nextDeadline() == soon)
         #expect(client.pollTransmit(now: soon, into: &buffer) == server)
-        guard case .hello(let again, _) = try SignalingMessage.parse(buffer) else { Issue.record("no HELLO"); return }
+        guard case .hello(let again, _) = try SignalingMessage.parse(buffer) else {
+            Issue.record("no HELLO")
+            return
+        }
         #expect(again == first, "the same exchange, sent again")
     }
 }

@@ -15,14 +15,18 @@ import Testing
         return Array(out.readableBytesView)
     }
 
-    static func deframe(_ bytes: [UInt8], chunks: [Int], maxFrame: Int = StreamFraming.defaultMaxFrame) throws(StreamFrameError) -> [[UInt8]] {
+    static func deframe(
+        _ bytes: [UInt8], chunks: [Int], maxFrame: Int = StreamFraming.defaultMaxFrame
+    ) throws(StreamFrameError) -> [[UInt8]] {
         var deframer = StreamDeframer(maxFrame: maxFrame)
         var out: [[UInt8]] = []
         var offset = 0
         var sizes = chunks.makeIterator()
         while offset < bytes.count {
             let size = min(max(1, sizes.next() ?? bytes.count), bytes.count - offset)
-            try deframer.feed(ByteBuffer(bytes: bytes[offset..<offset + size])) { out.append(Array($0.readableBytesView)) }
+            try deframer.feed(ByteBuffer(bytes: bytes[offset..<offset + size])) {
+                out.append(Array($0.readableBytesView))
+            }
             offset += size
         }
         return out
@@ -37,7 +41,9 @@ import Testing
         let datagrams: [[UInt8]] = [[1], Array(0..<200), Array(repeating: 0xFF, count: 1400), [9, 9]]
         let bytes = Self.frames(datagrams)
         for chunk in [1, 2, 3, 7, 100, 1401, bytes.count] {
-            #expect(try Self.deframe(bytes, chunks: Array(repeating: chunk, count: bytes.count)) == datagrams, "chunk \(chunk)")
+            #expect(
+                try Self.deframe(bytes, chunks: Array(repeating: chunk, count: bytes.count)) == datagrams,
+                "chunk \(chunk)")
         }
     }
 
@@ -84,12 +90,16 @@ import Testing
 
     @Test func upgradeResponseMustBe101() throws {
         try StreamUpgrade.checkResponse(StreamUpgrade.switchingProtocols)
-        #expect(throws: StreamFrameError.unexpectedHead("HTTP/1.1 404 Not Found")) { try StreamUpgrade.checkResponse(StreamUpgrade.notFound) }
+        #expect(throws: StreamFrameError.unexpectedHead("HTTP/1.1 404 Not Found")) {
+            try StreamUpgrade.checkResponse(StreamUpgrade.notFound)
+        }
     }
 
     @Test func endlessHeadIsRefused() {
         let garbage = [UInt8](repeating: 0x41, count: StreamUpgrade.maxHeadLength + 1)
-        #expect(throws: StreamFrameError.headTooLarge(limit: StreamUpgrade.maxHeadLength)) { try StreamUpgrade.headLength(garbage) }
+        #expect(throws: StreamFrameError.headTooLarge(limit: StreamUpgrade.maxHeadLength)) {
+            try StreamUpgrade.headLength(garbage)
+        }
     }
 
     /// Random and mutated streams, fed in random chunks: never a crash, never a datagram larger
@@ -103,7 +113,8 @@ import Testing
         ]
         let maxFrame = 1500
         for iteration in 0..<5_000 {
-            let input = mutator.chance(1, in: 4)
+            let input =
+                mutator.chance(1, in: 4)
                 ? mutator.randomBytes(maxLength: 3000)
                 : mutator.mutate(mutator.element(of: corpus), donor: mutator.element(of: corpus))
             var deframer = StreamDeframer(maxFrame: maxFrame)
@@ -114,7 +125,9 @@ import Testing
                 do {
                     try deframer.feed(ByteBuffer(bytes: input[offset..<offset + size])) { datagram in
                         delivered += datagram.readableBytes
-                        #expect(datagram.readableBytes >= 1 && datagram.readableBytes <= maxFrame, "seed iteration \(iteration)")
+                        #expect(
+                            datagram.readableBytes >= 1 && datagram.readableBytes <= maxFrame,
+                            "seed iteration \(iteration)")
                     }
                 } catch {
                     break failed

@@ -132,14 +132,17 @@ struct StreamTargetHeaderTests {
                     #expect(Self.bytes(header) == Array(input[..<consumed]), "seed \(seed) iteration \(iteration)")
                 case .incomplete(let missing):
                     #expect(missing > 0 && buffer.readableBytes == input.count, "seed \(seed) iteration \(iteration)")
-                    #expect(input.count + missing <= StreamTargetHeader.maxEncodedLength, "seed \(seed) iteration \(iteration)")
+                    #expect(
+                        input.count + missing <= StreamTargetHeader.maxEncodedLength,
+                        "seed \(seed) iteration \(iteration)")
                 }
             } catch {
                 #expect(buffer.readableBytes == input.count, "seed \(seed) iteration \(iteration)")
             }
             var reply = ByteBuffer(bytes: input)
             if case .complete(let parsed) = try? StreamTargetReply.parse(&reply) {
-                #expect(Array(input.prefix(2)) == [0xA1, parsed.status.rawValue], "seed \(seed) iteration \(iteration)")
+                #expect(
+                    Array(input.prefix(2)) == [0xA1, parsed.status.rawValue], "seed \(seed) iteration \(iteration)")
             }
         }
         #expect(completes > 1000, "the mutator should keep many inputs valid, seed \(seed)")

@@ -3,6 +3,7 @@
 
 import NIOCore
 import Testing
+
 @testable import T2UCore
 
 @Suite struct TransportEndpointTests {
@@ -20,7 +21,8 @@ import Testing
         var first: ByteBuffer?
         for index in 0..<50 {
             let initiator = TransportEndpoint(
-                options: .init(config: TransportConfig(), identity: .generate(entropy), acceptIncoming: false), entropy: entropy)
+                options: .init(config: TransportConfig(), identity: .generate(entropy), acceptIncoming: false),
+                entropy: entropy)
             _ = initiator.connect(to: source, remoteStaticKey: device.publicKey, password: nil, now: .zero)
             guard initiator.pollTransmit(now: .zero, into: &buffer) != nil else {
                 Issue.record("initiator \(index) sent nothing")
@@ -37,7 +39,8 @@ import Testing
         // A second later the bucket has refilled.
         let later = Instant.zero + .seconds(1)
         let initiator = TransportEndpoint(
-            options: .init(config: TransportConfig(), identity: .generate(entropy), acceptIncoming: false), entropy: entropy)
+            options: .init(config: TransportConfig(), identity: .generate(entropy), acceptIncoming: false),
+            entropy: entropy)
         _ = initiator.connect(to: source, remoteStaticKey: device.publicKey, password: nil, now: later)
         _ = initiator.pollTransmit(now: later, into: &buffer)
         #expect(responder.receive(buffer, from: source, now: later) != nil)

@@ -10,14 +10,19 @@ import Testing
     static let reflexive = NetAddress(ipv4: (203, 0, 113, 20), port: 40_000)
     static let random = NATBehavior.endpointDependent(delta: 7_919)
 
-    static func plan(_ role: TraversalRole, local: NATBehavior, peer: NATBehavior, seed: UInt64 = 1,
-                     config: TraversalConfig = .init(), remembered: TraversalStrategy? = nil) -> TraversalPlanner {
-        TraversalPlanner(role: role, localNAT: local, peer: TraversalPeer(nat: peer, reflexive: reflexive, candidates: [lan]),
-                         sessionID: 42, entropy: SeededEntropy(seed: seed), now: .zero, config: config, remembered: remembered)
+    static func plan(
+        _ role: TraversalRole, local: NATBehavior, peer: NATBehavior, seed: UInt64 = 1,
+        config: TraversalConfig = .init(), remembered: TraversalStrategy? = nil
+    ) -> TraversalPlanner {
+        TraversalPlanner(
+            role: role, localNAT: local, peer: TraversalPeer(nat: peer, reflexive: reflexive, candidates: [lan]),
+            sessionID: 42, entropy: SeededEntropy(seed: seed), now: .zero, config: config, remembered: remembered)
     }
 
     /// Every action with its time, until the plan is empty (bounded).
-    static func drain(_ planner: inout TraversalPlanner, until end: Instant = .zero + .seconds(30)) -> [(Instant, TraversalAction)] {
+    static func drain(
+        _ planner: inout TraversalPlanner, until end: Instant = .zero + .seconds(30)
+    ) -> [(Instant, TraversalAction)] {
         var out: [(Instant, TraversalAction)] = []
         for _ in 0..<100_000 {
             guard let next = planner.nextDeadline(), next <= end else { break }
@@ -30,8 +35,10 @@ import Testing
         let seq = NATBehavior.endpointDependent(delta: 1)
         #expect(TraversalPlanner.strategies(local: .endpointIndependent, peer: .endpointIndependent) == [.candidates])
         #expect(TraversalPlanner.strategies(local: .none, peer: Self.random) == [.candidates])
-        #expect(TraversalPlanner.strategies(local: .endpointIndependent, peer: Self.random) == [.candidates, .birthday])
-        #expect(TraversalPlanner.strategies(local: Self.random, peer: .endpointIndependent) == [.candidates, .birthday])
+        #expect(
+            TraversalPlanner.strategies(local: .endpointIndependent, peer: Self.random) == [.candidates, .birthday])
+        #expect(
+            TraversalPlanner.strategies(local: Self.random, peer: .endpointIndependent) == [.candidates, .birthday])
         #expect(TraversalPlanner.strategies(local: .endpointIndependent, peer: seq) == [.candidates, .prediction])
         #expect(TraversalPlanner.strategies(local: seq, peer: seq) == [.candidates, .prediction])
         #expect(TraversalPlanner.strategies(local: Self.random, peer: Self.random) == [.candidates, .relayOnly])
@@ -53,10 +60,13 @@ import Testing
 
     @Test func predictionTargetsTheNextPortsOfASequentialPeer() {
         var client = Self.plan(.client, local: .endpointIndependent, peer: .endpointDependent(delta: 2))
-        let predicted = Set(Self.drain(&client).compactMap { action -> UInt16? in
-            guard case .probe(let address, _) = action.1, address != Self.reflexive, address != Self.lan else { return nil }
-            return address.port
-        })
+        let predicted = Set(
+            Self.drain(&client).compactMap { action -> UInt16? in
+                guard case .probe(let address, _) = action.1, address != Self.reflexive, address != Self.lan else {
+                    return nil
+                }
+                return address.port
+            })
         #expect(predicted == Set((1...16).map { UInt16(40_000 + 2 * $0) }))
         #expect(client.strategy(for: NetAddress(ipv4: (203, 0, 113, 20), port: 40_002)) == .prediction)
     }
@@ -67,7 +77,9 @@ import Testing
         var device = Self.plan(.device, local: .endpointDependent(delta: 1), peer: .endpointDependent(delta: 3))
         var destinations: [NetAddress] = []
         for (_, action) in Self.drain(&device) {
-            if case .punch(let address, socket: 0) = action, !destinations.contains(address) { destinations.append(address) }
+            if case .punch(let address, socket: 0) = action, !destinations.contains(address) {
+                destinations.append(address)
+            }
         }
         #expect(destinations.prefix(2) == [Self.lan, Self.reflexive])
         for (offset, target) in destinations.dropFirst(2).enumerated() {
@@ -83,7 +95,14 @@ import Testing
         #expect(actions.contains { $0.1 == .openSockets(config.birthdaySockets) })
         let aux = actions.filter { if case .punch(_, let socket) = $0.1 { socket > 0 } else { false } }
         #expect(aux.count == config.birthdaySockets * config.auxiliaryPunchRounds.count)
-        #expect(aux.allSatisfy { if case .punch(let a, let s) = $0.1 { a == Self.reflexive && s <= config.birthdaySockets } else { false } })
+        #expect(
+            aux.allSatisfy {
+                if case .punch(let a, let s) = $0.1 {
+                    a == Self.reflexive && s <= config.birthdaySockets
+                } else {
+                    false
+                }
+            })
         #expect(Set(aux.map { socketOf($0.1) }).count == config.birthdaySockets)
         #expect(aux.first!.0 == Instant.zero + config.strategyDelay)
         #expect(device.auxiliarySockets == config.birthdaySockets)
@@ -101,14 +120,17 @@ import Testing
         #expect(spray.allSatisfy { if case .probe(let a, _) = $0.1 { a.host == Self.reflexive.host } else { false } })
         // Paced: N at `sprayRate` per second.
         let span = spray.last!.0 - spray.first!.0
-        #expect(span >= .milliseconds(Int64(1000 * (config.sprayCount - 1) / config.sprayRate)) - .milliseconds(1), "seed \(seed)")
+        #expect(
+            span >= .milliseconds(Int64(1000 * (config.sprayCount - 1) / config.sprayRate)) - .milliseconds(1),
+            "seed \(seed)")
         // Same seed, same plan.
         var replay = Self.plan(.client, local: .endpointIndependent, peer: Self.random, seed: seed)
         let replayed = Self.drain(&replay).filter { if case .probe(_, attempts: 1) = $0.1 { true } else { false } }
         #expect(replayed.map(\.1) == spray.map(\.1), "seed \(seed)")
         // The device with a random NAT sprays nothing (it opens sockets instead).
         var device = Self.plan(.device, local: Self.random, peer: .endpointIndependent)
-        let mainTargets = Set(Self.drain(&device).compactMap { if case .punch(let a, socket: 0) = $0.1 { a } else { nil } })
+        let mainTargets = Set(
+            Self.drain(&device).compactMap { if case .punch(let a, socket: 0) = $0.1 { a } else { nil } })
         #expect(mainTargets == [Self.lan, Self.reflexive])
     }
 
@@ -123,7 +145,8 @@ import Testing
     @Test func memoryShapesThePlan() {
         // Remembered relay only: candidates, no spray.
         var relay = Self.plan(.client, local: .endpointIndependent, peer: Self.random, remembered: .relayOnly)
-        #expect(Self.drain(&relay).allSatisfy { if case .probe(_, let attempts) = $0.1 { attempts > 1 } else { false } })
+        #expect(
+            Self.drain(&relay).allSatisfy { if case .probe(_, let attempts) = $0.1 { attempts > 1 } else { false } })
         // Remembered birthday: the spray starts at once.
         var birthday = Self.plan(.client, local: .endpointIndependent, peer: Self.random, remembered: .birthday)
         let first = Self.drain(&birthday).first { if case .probe(_, attempts: 1) = $0.1 { true } else { false } }
@@ -164,11 +187,19 @@ private func socketOf(_ action: TraversalAction) -> Int {
 
 @Suite struct TraversalPlannerDropTests {
     @Test func droppingNATStrategiesKeepsTheCandidateRounds() {
-        var client = TraversalPlannerTests.plan(.client, local: .endpointIndependent, peer: TraversalPlannerTests.random)
+        var client = TraversalPlannerTests.plan(
+            .client, local: .endpointIndependent, peer: TraversalPlannerTests.random)
         #expect(client.poll(now: .zero) == .probe(TraversalPlannerTests.lan, attempts: 3))
         client.dropNATStrategies()
         let rest = TraversalPlannerTests.drain(&client)
         #expect(!rest.isEmpty)
-        #expect(rest.allSatisfy { if case .probe(let a, 3) = $0.1 { a == TraversalPlannerTests.lan || a == TraversalPlannerTests.reflexive } else { false } })
+        #expect(
+            rest.allSatisfy {
+                if case .probe(let a, 3) = $0.1 {
+                    a == TraversalPlannerTests.lan || a == TraversalPlannerTests.reflexive
+                } else {
+                    false
+                }
+            })
     }
 }

@@ -39,7 +39,8 @@ import Testing
         let full = encodedLength(ranges[...], delay: 1234)
         for maxLength in 0...(full + 2) {
             var buffer = ByteBuffer()
-            let written = FrameCodec.writeAckFrame(ackDelayMicros: 1234, ranges: ranges, maxLength: maxLength, into: &buffer)
+            let written = FrameCodec.writeAckFrame(
+                ackDelayMicros: 1234, ranges: ranges, maxLength: maxLength, into: &buffer)
             #expect(buffer.readableBytes <= maxLength, "budget \(maxLength)")
             if written == 0 {
                 #expect(buffer.readableBytes == 0)
@@ -48,7 +49,8 @@ import Testing
             }
             #expect(buffer.readableBytes == encodedLength(ranges[..<written], delay: 1234), "budget \(maxLength)")
             if written < ranges.count {
-                #expect(encodedLength(ranges[...written], delay: 1234) > maxLength, "budget \(maxLength): could fit more")
+                #expect(
+                    encodedLength(ranges[...written], delay: 1234) > maxLength, "budget \(maxLength): could fit more")
             }
             let expected = Frame.ack(AckFrame(ackDelayMicros: 1234, ranges: Array(ranges[..<written])))
             #expect(try FrameCodec.decode(from: &buffer) == expected, "budget \(maxLength)")
@@ -60,7 +62,9 @@ import Testing
         var buffer = ByteBuffer()
         let written = FrameCodec.writeAckFrame(ackDelayMicros: 0, ranges: ranges, maxLength: 65536, into: &buffer)
         #expect(written == FrameCodec.maxAckRangesDecoded)
-        #expect(try FrameCodec.decode(from: &buffer) == .ack(AckFrame(ackDelayMicros: 0, ranges: Array(ranges.prefix(256)))))
+        #expect(
+            try FrameCodec.decode(from: &buffer) == .ack(AckFrame(ackDelayMicros: 0, ranges: Array(ranges.prefix(256))))
+        )
     }
 
     @Test func encodeKeepsTheNewestRangesThePeerAccepts() throws {
@@ -68,6 +72,8 @@ import Testing
         let frame = Frame.ack(AckFrame(ackDelayMicros: 5, ranges: ranges))
         var buffer = WireSamples.encode([frame])
         #expect(buffer.readableBytes == FrameCodec.encodedLength(frame))
-        #expect(try FrameCodec.decode(from: &buffer) == .ack(AckFrame(ackDelayMicros: 5, ranges: Array(ranges.prefix(256)))))
+        #expect(
+            try FrameCodec.decode(from: &buffer) == .ack(AckFrame(ackDelayMicros: 5, ranges: Array(ranges.prefix(256))))
+        )
     }
 }

@@ -22,13 +22,16 @@ import Testing
 
     @Test func layoutIsTypeFlagsCIDAndBigEndianPacketNumber() throws {
         var buffer = ByteBuffer()
-        DataPacketHeader(keyPhase: 1, destinationConnectionID: ConnectionID(rawValue: 0x1122_3344_5566_7788), packetNumber: 0x0102)
-            .write(into: &buffer)
-        #expect(Array(buffer.readableBytesView) == [
-            PacketType.dataKeyPhase1.rawValue, 0,
-            0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-            0, 0, 0, 0, 0, 0, 0x01, 0x02,
-        ])
+        DataPacketHeader(
+            keyPhase: 1, destinationConnectionID: ConnectionID(rawValue: 0x1122_3344_5566_7788), packetNumber: 0x0102
+        )
+        .write(into: &buffer)
+        #expect(
+            Array(buffer.readableBytesView) == [
+                PacketType.dataKeyPhase1.rawValue, 0,
+                0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                0, 0, 0, 0, 0, 0, 0x01, 0x02,
+            ])
     }
 
     @Test func parseReadsFromTheReaderIndexWithoutConsuming() throws {
@@ -43,7 +46,8 @@ import Testing
 
     @Test func everyShortInputIsTruncated() {
         var full = ByteBuffer()
-        DataPacketHeader(keyPhase: 0, destinationConnectionID: ConnectionID(rawValue: 1), packetNumber: 1).write(into: &full)
+        DataPacketHeader(keyPhase: 0, destinationConnectionID: ConnectionID(rawValue: 1), packetNumber: 1).write(
+            into: &full)
         for cut in 0..<DataPacketHeader.length {
             #expect(throws: WireError.truncated("data packet header"), "cut \(cut)") {
                 try DataPacketHeader.parse(full.getSlice(at: 0, length: cut)!)

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import Testing
+
 @testable import T2UDelayLine
 
 /// The delay line on a virtual clock: what the lab's figures rest on.
@@ -10,7 +11,9 @@ import Testing
 
     /// Offers frames of `length` every `gap` ns for `count` frames and pops whatever is due in
     /// between; returns (offer time, release time) of every delivered frame, in order.
-    func drive(_ line: inout DelayLine, count: Int, gap: Int64, length: Int = 1500, start: Int64 = 0)
+    func drive(
+        _ line: inout DelayLine, count: Int, gap: Int64, length: Int = 1500, start: Int64 = 0
+    )
         -> [(sent: Int64, got: Int64)]
     {
         var sentAt = [Int: Int64]()
@@ -69,7 +72,8 @@ import Testing
             let n = 100_000
             let out = drive(&line, count: n, gap: 1000)
             let lost = Double(line.counters.lost) / Double(n) * 100
-            #expect(abs(lost - Double(percent)) < Double(percent) * 0.1 + 0.05, "seed \(seed): \(lost) % for \(percent) %")
+            #expect(
+                abs(lost - Double(percent)) < Double(percent) * 0.1 + 0.05, "seed \(seed): \(lost) % for \(percent) %")
             #expect(out.count + line.counters.lost == n)
         }
     }
@@ -78,13 +82,18 @@ import Testing
         var a = DelayLine(config: .init(lossPPM: 50_000, seed: 42), capacity: 16)
         var b = DelayLine(config: .init(lossPPM: 50_000, seed: 42), capacity: 16)
         var c = DelayLine(config: .init(lossPPM: 50_000, seed: 43), capacity: 16)
-        var same = true, differs = false
+        var same = true
+        var differs = false
         for i in 0..<2000 {
             let t = Int64(i) * 1000
-            let va = a.offer(length: 100, now: t), vb = b.offer(length: 100, now: t), vc = c.offer(length: 100, now: t)
+            let va = a.offer(length: 100, now: t)
+            let vb = b.offer(length: 100, now: t)
+            let vc = c.offer(length: 100, now: t)
             same = same && (va == .lost) == (vb == .lost)
             differs = differs || (va == .lost) != (vc == .lost)
-            _ = a.pop(now: t); _ = b.pop(now: t); _ = c.pop(now: t)
+            _ = a.pop(now: t)
+            _ = b.pop(now: t)
+            _ = c.pop(now: t)
         }
         #expect(same && differs)
     }
@@ -92,8 +101,9 @@ import Testing
     @Test func rateLimitIsRespected() {
         // 10 Mbit/s, offered at 40 Mbit/s for 1 s: about 10 Mbit leave per second, no faster.
         let rate: Int64 = 10_000_000
-        var line = DelayLine(config: .init(delayNanos: 10 * ms, rateBitsPerSecond: rate, burstBytes: 3000, queueLimit: 100_000),
-                             capacity: 1 << 15)
+        var line = DelayLine(
+            config: .init(delayNanos: 10 * ms, rateBitsPerSecond: rate, burstBytes: 3000, queueLimit: 100_000),
+            capacity: 1 << 15)
         let gap: Int64 = 300_000  // 1500 B every 0.3 ms = 40 Mbit/s
         let out = drive(&line, count: 3334, gap: gap)
         #expect(out.count == 3334)
@@ -118,7 +128,8 @@ import Testing
 
     @Test func queueLimitDropsTheExcess() {
         // 1500 B frames at 12 Mbit/s take 1 ms each; 100 offered at once with a limit of 10.
-        var line = DelayLine(config: .init(rateBitsPerSecond: 12_000_000, burstBytes: 1500, queueLimit: 10), capacity: 256)
+        var line = DelayLine(
+            config: .init(rateBitsPerSecond: 12_000_000, burstBytes: 1500, queueLimit: 10), capacity: 256)
         var verdicts = [DelayLine.Verdict]()
         for _ in 0..<100 { verdicts.append(line.offer(length: 1500, now: 0)) }
         let queued = verdicts.filter { if case .queued = $0 { return true } else { return false } }.count

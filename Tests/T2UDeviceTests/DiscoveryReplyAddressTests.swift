@@ -19,7 +19,9 @@ import Testing
             (Self.host("2001:db8:c::10"), 3), (Self.host("fe80::9"), 4),
         ]
         #expect(DiscoveryHandler.replyHostIPv6(interfaceIndex: 2, addresses: addresses) == Self.host("2001:db8:b::10"))
-        #expect(DiscoveryHandler.replyHostIPv6(interfaceIndex: 2, addresses: Array(addresses.prefix(2))) == Self.host("fd00:db8::2"))
+        #expect(
+            DiscoveryHandler.replyHostIPv6(interfaceIndex: 2, addresses: Array(addresses.prefix(2)))
+                == Self.host("fd00:db8::2"))
         #expect(DiscoveryHandler.replyHostIPv6(interfaceIndex: 3, addresses: addresses) == Self.host("2001:db8:c::10"))
         // Link-local only, or an interface we do not know: unspecified (the client names the source).
         #expect(DiscoveryHandler.replyHostIPv6(interfaceIndex: 4, addresses: addresses) == .v6(0, 0))

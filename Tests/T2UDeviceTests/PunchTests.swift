@@ -28,9 +28,12 @@ import Testing
         let cid = ConnectionID(rawValue: 0x0102_0304_0506_0708)
         let result = try await client.connectResult("cam-punch", connectionID: cid, candidates: [candidateAddress])
         #expect(result.online)
-        #expect(await eventually(3) { collector.firstBytes.count >= 3 }, "expected 3 punches, got \(collector.firstBytes)")
+        #expect(
+            await eventually(3) { collector.firstBytes.count >= 3 }, "expected 3 punches, got \(collector.firstBytes)")
         #expect(collector.firstBytes.allSatisfy { $0 == TraversalPunch.type })
-        #expect(collector.sessionIDs.allSatisfy { $0 == result.sessionID }, "\(collector.sessionIDs) vs \(result.sessionID)")
+        #expect(
+            collector.sessionIDs.allSatisfy { $0 == result.sessionID }, "\(collector.sessionIDs) vs \(result.sessionID)"
+        )
 
         try await candidate.close()
         await client.close()
@@ -54,7 +57,8 @@ extension PunchTests {
             .channelInitializer { $0.pipeline.addHandler(collector) }
             .bind(host: "127.0.0.1", port: 0).get()
         let client = try await harness.client(seed: 42)
-        let result = try await client.connectResult("cam-answer", connectionID: ConnectionID(rawValue: 0x0A0B), candidates: [])
+        let result = try await client.connectResult(
+            "cam-answer", connectionID: ConnectionID(rawValue: 0x0A0B), candidates: [])
         let device = SocketAddress(try #require(result.deviceCandidates.first))
         func punch(session: UInt64) async throws {
             var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)

@@ -30,11 +30,12 @@ import Testing
         controlOptions.localSubnets = [Self.loopback]
         let control = try DeviceAgent(options: controlOptions)
         try await control.start()
-        #expect(await eventually {
-            let first = await agent.isRegistered()
-            let second = await control.isRegistered()
-            return first && second
-        })
+        #expect(
+            await eventually {
+                let first = await agent.isRegistered()
+                let second = await control.isRegistered()
+                return first && second
+            })
 
         var victims: [(Channel, ByteCounter)] = []
         for last in UInt8(2)...9 {
@@ -51,16 +52,22 @@ import Testing
         try await client.driver.eventLoop.submit {
             client.driver.onPunch = { datagram, _, _ in punched.add(datagram.readableBytes) }
         }.get()
-        let result = try await client.connectResult("cam-r", connectionID: ConnectionID(rawValue: 0x77), candidates: candidates)
+        let result = try await client.connectResult(
+            "cam-r", connectionID: ConnectionID(rawValue: 0x77), candidates: candidates)
         #expect(result.online)
         try await Task.sleep(nanoseconds: 2_600_000_000)  // the candidate rounds end at 2 s
 
         var connect = ByteBuffer()
-        SignalingMessage.connect(.init(requestID: 1, token: 1, uuid: "cam-r", clientConnectionID: ConnectionID(rawValue: 0x77),
-                                       candidates: candidates)).write(into: &connect)
+        SignalingMessage.connect(
+            .init(
+                requestID: 1, token: 1, uuid: "cam-r", clientConnectionID: ConnectionID(rawValue: 0x77),
+                candidates: candidates)
+        ).write(into: &connect)
         let toVictims = victims.map { $0.1.bytes }
         let toClient = punched.bytes
-        print("device reflection (loopback): CONNECT \(connect.readableBytes) B naming 8 foreign candidates -> \(toVictims) B to them, \(toClient) B of punches to the client (factor \(String(format: "%.2f", Double(toClient) / Double(connect.readableBytes))))")
+        print(
+            "device reflection (loopback): CONNECT \(connect.readableBytes) B naming 8 foreign candidates -> \(toVictims) B to them, \(toClient) B of punches to the client (factor \(String(format: "%.2f", Double(toClient) / Double(connect.readableBytes))))"
+        )
         #expect(toVictims.allSatisfy { $0 == 0 }, "\(toVictims)")
         #expect(toClient > 0 && toClient <= TraversalConfig().punchRounds.count * TraversalPunch.length)
         #expect(Double(toClient) / Double(connect.readableBytes) <= 1)
@@ -68,7 +75,9 @@ import Testing
 
         // Control: the same CONNECT to a device whose LAN is 127/8 does punch the candidates.
         _ = try await client.connectResult("cam-c", connectionID: ConnectionID(rawValue: 0x78), candidates: candidates)
-        #expect(await eventually(3) { victims.allSatisfy { $0.1.bytes > 0 } }, "the listeners must see punches when they are sent")
+        #expect(
+            await eventually(3) { victims.allSatisfy { $0.1.bytes > 0 } },
+            "the listeners must see punches when they are sent")
 
         for (channel, _) in victims { try await channel.close() }
         await client.close()
@@ -109,25 +118,52 @@ import Testing
             ("SEARCH (our UUID)", discovery, message(.search(requestID: 2, uuid: "cam-table"))),
             ("SEARCH unpadded", discovery, [0x2F, 0, 0, 0, 3, 0]),
             ("SEARCH_REPLY forged", discovery, message(.searchReply(requestID: 1, uuid: "x", address: me))),
-            ("handshake initiation junk", device, typed(PacketType.handshakeInitiation.rawValue, HandshakeLayout.initiationLength)),
-            ("handshake response junk", device, typed(PacketType.handshakeResponse.rawValue, HandshakeLayout.responseMinLength)),
-            ("handshake rejection junk", device, typed(PacketType.handshakeRejection.rawValue, HandshakeLayout.rejectionLength)),
+            (
+                "handshake initiation junk", device,
+                typed(PacketType.handshakeInitiation.rawValue, HandshakeLayout.initiationLength)
+            ),
+            (
+                "handshake response junk", device,
+                typed(PacketType.handshakeResponse.rawValue, HandshakeLayout.responseMinLength)
+            ),
+            (
+                "handshake rejection junk", device,
+                typed(PacketType.handshakeRejection.rawValue, HandshakeLayout.rejectionLength)
+            ),
             ("stray transport packet (phase 0)", device, typed(PacketType.dataKeyPhase0.rawValue, 80)),
             ("stray transport packet (phase 1)", device, typed(PacketType.dataKeyPhase1.rawValue, 1200)),
             ("punch (0x10)", device, typed(TraversalPunch.type, TraversalPunch.length)),
-            ("INTRODUCE, not from the server", device, message(.introduce(.init(
-                requestID: 5, sessionID: 6, clientConnectionID: ConnectionID(rawValue: 7), clientPublicAddress: me,
-                clientCandidates: [me], relayAllowed: true)))),
+            (
+                "INTRODUCE, not from the server", device,
+                message(
+                    .introduce(
+                        .init(
+                            requestID: 5, sessionID: 6, clientConnectionID: ConnectionID(rawValue: 7),
+                            clientPublicAddress: me,
+                            clientCandidates: [me], relayAllowed: true)))
+            ),
             ("PROBE", device, message(.probe(requestID: 8))),
             ("HELLO", device, message(.hello(requestID: 9, role: .client))),
             ("KEEPALIVE", device, message(.keepalive(requestID: 10, token: 11))),
-            ("RELAY_UNKNOWN, not from the server", device, message(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 12)))),
-            ("client: handshake initiation junk", clientAgent, typed(PacketType.handshakeInitiation.rawValue, HandshakeLayout.initiationLength)),
+            (
+                "RELAY_UNKNOWN, not from the server", device,
+                message(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 12)))
+            ),
+            (
+                "client: handshake initiation junk", clientAgent,
+                typed(PacketType.handshakeInitiation.rawValue, HandshakeLayout.initiationLength)
+            ),
             ("client: stray transport packet", clientAgent, typed(PacketType.dataKeyPhase0.rawValue, 80)),
             ("client: punch (0x10)", clientAgent, typed(TraversalPunch.type, TraversalPunch.length)),
-            ("client: INTRODUCE, not from the server", clientAgent, message(.introduce(.init(
-                requestID: 5, sessionID: 6, clientConnectionID: ConnectionID(rawValue: 7), clientPublicAddress: me,
-                clientCandidates: [me], relayAllowed: true)))),
+            (
+                "client: INTRODUCE, not from the server", clientAgent,
+                message(
+                    .introduce(
+                        .init(
+                            requestID: 5, sessionID: 6, clientConnectionID: ConnectionID(rawValue: 7),
+                            clientPublicAddress: me,
+                            clientCandidates: [me], relayAllowed: true)))
+            ),
         ]
         for first in 0...255 {  // junk of every first byte, 100 bytes each
             cases.append(("junk 0x\(String(first, radix: 16)) -> device", device, typed(UInt8(first), 100)))
@@ -142,19 +178,26 @@ import Testing
             let before = attacker.counter.bytes
             // Each case three times (the INTRODUCE would be retransmitted by a real server).
             for _ in 0..<3 { try await attacker.send(datagram, to: target) }
-            let settle: UInt64 = name.hasPrefix("junk") ? 20_000_000 : name.hasPrefix("INTRODUCE") ? 700_000_000 : 200_000_000
+            let settle: UInt64 =
+                name.hasPrefix("junk") ? 20_000_000 : name.hasPrefix("INTRODUCE") ? 700_000_000 : 200_000_000
             try await Task.sleep(nanoseconds: settle)
             let back = attacker.counter.bytes - before
             let factor = Double(back) / Double(3 * datagram.count)
             worst = max(worst, factor)
             if name.hasPrefix("SEARCH (") { answeredSearch = answeredSearch || back > 0 }
             if !name.hasPrefix("junk") || back > 0 {
-                rows.append("  \(name.padding(toLength: 40, withPad: " ", startingAt: 0)) in \(String(3 * datagram.count).padding(toLength: 6, withPad: " ", startingAt: 0)) out \(String(back).padding(toLength: 6, withPad: " ", startingAt: 0)) factor \(String(format: "%.2f", factor))")
+                rows.append(
+                    "  \(name.padding(toLength: 40, withPad: " ", startingAt: 0)) in \(String(3 * datagram.count).padding(toLength: 6, withPad: " ", startingAt: 0)) out \(String(back).padding(toLength: 6, withPad: " ", startingAt: 0)) factor \(String(format: "%.2f", factor))"
+                )
             }
             #expect(factor <= 1, "\(name): \(back) B back for \(3 * datagram.count) B")
         }
-        print("reflection table (each datagram sent 3x; junk rows shown only when answered; 768 junk cases of every first byte):\n" + rows.joined(separator: "\n") + "\n  worst factor \(String(format: "%.2f", worst))")
-        #expect(answeredSearch, "the discovery port must answer a padded SEARCH from its LAN (else the table proves nothing)")
+        print(
+            "reflection table (each datagram sent 3x; junk rows shown only when answered; 768 junk cases of every first byte):\n"
+                + rows.joined(separator: "\n") + "\n  worst factor \(String(format: "%.2f", worst))")
+        #expect(
+            answeredSearch,
+            "the discovery port must answer a padded SEARCH from its LAN (else the table proves nothing)")
 
         try await attacker.close()
         await client.close()

@@ -30,7 +30,10 @@ import Darwin
     @Test func keyIsCreatedPrivateAndReused() throws {
         let directory = try Self.temporaryDirectory()
         let path = directory + "/device.key"
-        defer { unlink(path); rmdir(directory) }
+        defer {
+            unlink(path)
+            rmdir(directory)
+        }
 
         let first = try DeviceAgent(options: options(state: path))
         var info = stat()
@@ -50,7 +53,10 @@ import Darwin
     func corruptFileIsAClearError(contents: String) throws {
         let directory = try Self.temporaryDirectory()
         let path = directory + "/device.key"
-        defer { unlink(path); rmdir(directory) }
+        defer {
+            unlink(path)
+            rmdir(directory)
+        }
         let fd = open(path, O_WRONLY | O_CREAT, 0o600)
         try #require(fd >= 0)
         let bytes = Array(contents.utf8)
@@ -88,15 +94,23 @@ import Darwin
 
     @Test func groupReadableOrSymlinkedKeyIsRefused() throws {
         let directory = try Self.temporaryDirectory()
-        let path = directory + "/device.key", link = directory + "/link.key"
-        defer { unlink(link); unlink(path); rmdir(directory) }
+        let path = directory + "/device.key"
+        let link = directory + "/link.key"
+        defer {
+            unlink(link)
+            unlink(path)
+            rmdir(directory)
+        }
         _ = try DeviceAgent(options: options(state: path))
         #expect(symlink(path, link) == 0)
         do {
             _ = try DeviceAgent(options: options(state: link))
             Issue.record("a symlinked state file must be refused")
         } catch let error as DeviceAgentError {
-            guard case .stateFile(.unsafe(let named, _, let problem)) = error else { Issue.record("wrong error \(error)"); return }
+            guard case .stateFile(.unsafe(let named, _, let problem)) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
             #expect(named == link && problem.contains("symbolic link"))
         }
         #expect(chmod(path, 0o644) == 0)
@@ -104,7 +118,10 @@ import Darwin
             _ = try DeviceAgent(options: options(state: path))
             Issue.record("a world-readable state file must be refused")
         } catch let error as DeviceAgentError {
-            guard case .stateFile(.unsafe(_, _, let problem)) = error else { Issue.record("wrong error \(error)"); return }
+            guard case .stateFile(.unsafe(_, _, let problem)) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
             #expect(problem.contains("644"))
             #expect(error.description.contains("chmod 600"))
         }

@@ -39,7 +39,8 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
-    func poll<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?) async throws -> T {
+    func poll<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?) async throws -> T
+    {
         for _ in 0..<Int(seconds * 50) {
             if let value = try await driver.eventLoop.submit(body).get() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
@@ -56,9 +57,12 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
-    func connectResult(_ uuid: String, connectionID: ConnectionID, candidates: [NetAddress] = []) async throws -> SignalingMessage.ConnectResult {
+    func connectResult(
+        _ uuid: String, connectionID: ConnectionID, candidates: [NetAddress] = []
+    ) async throws -> SignalingMessage.ConnectResult {
         let id = try await driver.eventLoop.submit {
-            self.signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: candidates, now: EndpointDriver.now())
+            self.signaling.connect(
+                uuid: uuid, clientConnectionID: connectionID, candidates: candidates, now: EndpointDriver.now())
         }.get()
         driver.eventLoop.execute { self.driver.requestStep() }
         return try await poll("connect result") {
@@ -75,12 +79,15 @@ final class TestClient: @unchecked Sendable {
         let key = query.publicKey
         // The connection belongs to the loop: it leaves the loop only bound to it.
         let (connectionID, connection) = try await driver.eventLoop.submit {
-            let connection = try self.driver.connect(to: SocketAddress(address), remoteStaticKey: key, password: password.map { Array($0.utf8) })
+            let connection = try self.driver.connect(
+                to: SocketAddress(address), remoteStaticKey: key, password: password.map { Array($0.utf8) })
             return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: self.driver.eventLoop))
         }.get()
         _ = try await connectResult(uuid, connectionID: connectionID)
         return try await driver.eventLoop.submit {
-            OpenedTunnel(LoopOwned(TunnelService(driver: self.driver, connection: connection.value), eventLoop: self.driver.eventLoop))
+            OpenedTunnel(
+                LoopOwned(
+                    TunnelService(driver: self.driver, connection: connection.value), eventLoop: self.driver.eventLoop))
         }.get()
     }
 
@@ -111,7 +118,10 @@ struct OpenedTunnel: Sendable {
     }
 }
 
-enum DeviceTestError: Error { case timedOut(String), offline(String) }
+enum DeviceTestError: Error {
+    case timedOut(String)
+    case offline(String)
+}
 
 /// TCP echo service standing in for the device's camera service.
 final class EchoHandler: ChannelInboundHandler, Sendable {
@@ -144,7 +154,8 @@ final class DeviceHarness: @unchecked Sendable {
 
     /// Options for a device on this server: loopback, discovery off unless a test asks for it.
     func deviceOptions(uuid: String, serverKey: String? = nil) -> DeviceAgentOptions {
-        var options = DeviceAgentOptions(uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverAddress.port!), serverKey: serverKey)
+        var options = DeviceAgentOptions(
+            uuid: uuid, server: "127.0.0.1", serverPort: UInt16(serverAddress.port!), serverKey: serverKey)
         options.discoveryAddress = nil
         return options
     }
@@ -175,7 +186,9 @@ final class DeviceHarness: @unchecked Sendable {
     /// Sends `payload` through a local TCP connection to `address` and returns what came back.
     func roundTrip(_ payload: ByteBuffer, via address: SocketAddress) async throws -> ByteBuffer {
         let tcp = try await ClientBootstrap(group: group).connect(to: address) { channel in
-            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
         }
         return try await tcp.executeThenClose { inbound, outbound in
             try await outbound.write(payload)
@@ -203,4 +216,3 @@ func eventually(_ seconds: Double = 10, _ body: () async -> Bool) async -> Bool 
     }
     return false
 }
-

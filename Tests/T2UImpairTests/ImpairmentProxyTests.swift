@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
+import Logging
 import NIOCore
 import NIOPosix
 import T2UCore
-import T2USim
 import T2UImpair
-import Logging
+import T2USim
 import Testing
 
 /// Echoes every datagram to its sender.
@@ -15,7 +15,9 @@ private final class EchoHandler: ChannelInboundHandler {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = Self.unwrapInboundIn(data)
-        context.writeAndFlush(Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: envelope.data)), promise: nil)
+        context.writeAndFlush(
+            Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: envelope.data)),
+            promise: nil)
     }
 }
 
@@ -25,7 +27,8 @@ private final class CollectHandler: ChannelInboundHandler, @unchecked Sendable {
     var received: [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] = []
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = Self.unwrapInboundIn(data).data
-        guard let sequence = buffer.readInteger(as: UInt32.self), let sentAt = buffer.readInteger(as: UInt64.self) else { return }
+        guard let sequence = buffer.readInteger(as: UInt32.self), let sentAt = buffer.readInteger(as: UInt64.self)
+        else { return }
         received.append((sequence, sentAt, NIODeadline.now().uptimeNanoseconds))
     }
 }
@@ -58,7 +61,9 @@ private struct Peer {
     }
 
     /// Polls until `count` datagrams arrived or `timeout` passed (bounded).
-    func waitFor(count: Int, timeoutMs: Int = 5000) async throws -> [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] {
+    func waitFor(
+        count: Int, timeoutMs: Int = 5000
+    ) async throws -> [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] {
         for _ in 0..<(timeoutMs / 20) {
             let got = try await received()
             if got.count >= count { return got }
@@ -85,7 +90,9 @@ private struct Peer {
             .bind(host: "127.0.0.1", port: 0).get()
     }
 
-    private func proxy(to echo: Channel, up: LinkConditions = .perfect, down: LinkConditions = .perfect, seed: UInt64 = 1) async throws -> ImpairmentProxy {
+    private func proxy(
+        to echo: Channel, up: LinkConditions = .perfect, down: LinkConditions = .perfect, seed: UInt64 = 1
+    ) async throws -> ImpairmentProxy {
         try await ImpairmentProxy.start(
             group: group, listen: loopbackAny, upstream: echo.localAddress!,
             upstreamToClient: down, clientToUpstream: up, seed: seed, logger: quietLogger)
@@ -206,7 +213,8 @@ private struct Peer {
         let echo = try await echoServer()
         let proxy = try await ImpairmentProxy.start(
             group: group, listen: loopbackAny, upstream: echo.localAddress!, upstreamToClient: .perfect,
-            clientToUpstream: .perfect, seed: 1, maxClients: 1, clientIdleTimeout: .milliseconds(400), logger: quietLogger)
+            clientToUpstream: .perfect, seed: 1, maxClients: 1, clientIdleTimeout: .milliseconds(400),
+            logger: quietLogger)
         let a = try await Peer.bind(group: group)
         let b = try await Peer.bind(group: group)
         try await a.send(1, to: proxy.localAddress)

@@ -30,24 +30,30 @@ import Testing
             let deviceIdentity = StaticIdentity.generate(seeds)
             deviceKey = deviceIdentity.publicKey
             device = EndpointDriver(
-                endpoint: TransportEndpoint(options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
-                                            entropy: SeededEntropy(seed: seed &+ 1)),
+                endpoint: TransportEndpoint(
+                    options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
+                    entropy: SeededEntropy(seed: seed &+ 1)),
                 eventLoop: loops[1])
             client = EndpointDriver(
-                endpoint: TransportEndpoint(options: .init(config: TransportConfig(), identity: .generate(seeds), acceptIncoming: false),
-                                            entropy: SeededEntropy(seed: seed &+ 2)),
+                endpoint: TransportEndpoint(
+                    options: .init(config: TransportConfig(), identity: .generate(seeds), acceptIncoming: false),
+                    entropy: SeededEntropy(seed: seed &+ 2)),
                 eventLoop: loops[0])
         }
 
         func start() async throws -> (client: NetAddress, device: NetAddress) {
-            let deviceAddress = try #require(NetAddress(try await device.eventLoop.flatSubmit { self.device.start() }.get()))
-            let clientAddress = try #require(NetAddress(try await client.eventLoop.flatSubmit { self.client.start() }.get()))
+            let deviceAddress = try #require(
+                NetAddress(try await device.eventLoop.flatSubmit { self.device.start() }.get()))
+            let clientAddress = try #require(
+                NetAddress(try await client.eventLoop.flatSubmit { self.client.start() }.get()))
             try await device.eventLoop.submit { [self] in
                 device.onPunch = { _, address, socket in self.punches.append((address, socket)) }
                 device.onAccept = { connection in
                     self.accepted = connection
                     self.device.setEventHandler(for: connection) { _ in
-                        while case .data(let bytes) = (try? connection.read(StreamID(rawValue: 0), maxBytes: 1 << 16)) ?? .wouldBlock {
+                        while case .data(let bytes) = (try? connection.read(StreamID(rawValue: 0), maxBytes: 1 << 16))
+                            ?? .wouldBlock
+                        {
                             self.received += Array(bytes.readableBytesView)
                         }
                         self.device.requestStep()
@@ -61,7 +67,9 @@ import Testing
             try await (onDevice ? device : client).eventLoop.flatSubmit {
                 let driver = onDevice ? self.device : self.client
                 return driver.openAuxiliarySockets(count: count).assumeIsolated().map { indices in
-                    indices.compactMap { index in driver.auxiliaryAddress(index).flatMap(NetAddress.init).map { (index, $0) } }
+                    indices.compactMap { index in
+                        driver.auxiliaryAddress(index).flatMap(NetAddress.init).map { (index, $0) }
+                    }
                 }.nonisolated()
             }.get()
         }
@@ -69,7 +77,8 @@ import Testing
         /// Connects to `address`, writes `payload` on one stream; waits until the device read it.
         func transfer(to address: NetAddress, payload: [UInt8]) async throws {
             try await client.eventLoop.submit { [self] in
-                let connection = try client.connect(to: SocketAddress(address), remoteStaticKey: deviceKey, password: nil)
+                let connection = try client.connect(
+                    to: SocketAddress(address), remoteStaticKey: deviceKey, password: nil)
                 var offset = 0
                 var stream: StreamID?
                 client.setEventHandler(for: connection) { _ in

@@ -28,7 +28,9 @@ final class ReplyAfterEOFHandler: ChannelInboundHandler, @unchecked Sendable {
         var reply = ByteBuffer(string: "world:")
         reply.writeBuffer(&received)
         let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(reply)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        context.writeAndFlush(Self.wrapOutboundOut(reply)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
     }
 }
 
@@ -119,7 +121,9 @@ final class SlowReader: ChannelInboundHandler, @unchecked Sendable {
         channel = context.channel
         connected.succeed(())
     }
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { received += Self.unwrapInboundIn(data).readableBytes }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received += Self.unwrapInboundIn(data).readableBytes
+    }
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed { eof.succeed(received) }
     }
@@ -243,8 +247,9 @@ struct ObservedTunnel {
         try await client.writeAndFlush(ByteBuffer(string: "x"))
         let target = try await box.handler.get()
         let targetChannel = try await target.firstData.futureResult.timeout(.seconds(20)).get()
-        return ObservedTunnel(harness: harness, server: server, client: client, clientHandler: clientHandler,
-                              target: target, targetChannel: targetChannel)
+        return ObservedTunnel(
+            harness: harness, server: server, client: client, clientHandler: clientHandler,
+            target: target, targetChannel: targetChannel)
     }
 
     func close() async throws {

@@ -25,14 +25,17 @@ import Testing
         Self.write(file, "from-file\r\n", mode: 0o600)
         let environment: (String) -> String? = { $0 == "T2U_PASSWORD" ? "from-env" : nil }
         func resolve(flag: String?, file: String?) throws -> (String, CommandLineSecret.Source)? {
-            try CommandLineSecret.resolve(flag: flag, file: file, environmentVariable: "T2U_PASSWORD", what: "password file",
-                                          environment: environment).map { ($0.value, $0.source) }
+            try CommandLineSecret.resolve(
+                flag: flag, file: file, environmentVariable: "T2U_PASSWORD", what: "password file",
+                environment: environment
+            ).map { ($0.value, $0.source) }
         }
         #expect(try resolve(flag: "from-flag", file: file)! == ("from-flag", .flag))
         #expect(try resolve(flag: nil, file: file)! == ("from-file", .file(file)))
         #expect(try resolve(flag: nil, file: nil)! == ("from-env", .environment("T2U_PASSWORD")))
-        let none = try CommandLineSecret.resolve(flag: nil, file: nil, environmentVariable: "T2U_PASSWORD", what: "password file",
-                                                 environment: { _ in "" })
+        let none = try CommandLineSecret.resolve(
+            flag: nil, file: nil, environmentVariable: "T2U_PASSWORD", what: "password file",
+            environment: { _ in "" })
         #expect(none == nil)
     }
 
@@ -61,7 +64,8 @@ import Testing
     }
 
     @Test func warningNamesTheAlternatives() {
-        let text = CommandLineSecret.flagWarning(flag: "--password", fileFlag: "--password-file", environmentVariable: "T2U_PASSWORD")
+        let text = CommandLineSecret.flagWarning(
+            flag: "--password", fileFlag: "--password-file", environmentVariable: "T2U_PASSWORD")
         #expect(text.contains("visible to other users in the process list"))
         #expect(text.contains("--password-file PATH") && text.contains("T2U_PASSWORD"))
     }

@@ -34,7 +34,9 @@ struct DualStackEndpointTests {
         v4Config.host = "127.0.0.1"
         var v6Config = UDPEndpoint.Configuration()
         v6Config.host = "::1"
-        let dualSink = DatagramCollector(), v4Sink = DatagramCollector(), v6Sink = DatagramCollector()
+        let dualSink = DatagramCollector()
+        let v4Sink = DatagramCollector()
+        let v6Sink = DatagramCollector()
         let dual = try await BoundEndpoint.bind(on: loop, configuration: dualConfig, sink: dualSink)
         let v4 = try await BoundEndpoint.bind(on: loop, configuration: v4Config, sink: v4Sink)
         let v6 = try await BoundEndpoint.bind(on: loop, configuration: v6Config, sink: v6Sink)
@@ -51,7 +53,8 @@ struct DualStackEndpointTests {
                 dual.value.enqueue(patternDatagram(index: index, size: 1200), to: v6Address)
             }
             dual.value.flush()
-            v4.value.enqueue(patternDatagram(index: 100, size: 300), to: NetAddress(ipv4: (127, 0, 0, 1), port: dualPort))
+            v4.value.enqueue(
+                patternDatagram(index: 100, size: 300), to: NetAddress(ipv4: (127, 0, 0, 1), port: dualPort))
             v4.value.flush()
             v6.value.enqueue(patternDatagram(index: 200, size: 300), to: NetAddress(host: .v6(0, 1), port: dualPort))
             v6.value.flush()
@@ -75,7 +78,9 @@ struct DualStackEndpointTests {
         }
         #expect(counters.sendErrors == 0, "\(counters)")
         let senders = Set(toDual.map(\.1))
-        #expect(senders == [v4Address, v6Address], "the IPv4 peer must appear as 127.0.0.1, not ::ffff:127.0.0.1: \(senders)")
+        #expect(
+            senders == [v4Address, v6Address],
+            "the IPv4 peer must appear as 127.0.0.1, not ::ffff:127.0.0.1: \(senders)")
         try await dual.close()
         try await v4.close()
         try await v6.close()

@@ -27,7 +27,9 @@ import Testing
 
     /// A loopback TCP server that answers every connection with `reply` (then closes, unless
     /// `hold`).
-    static func server(_ group: EventLoopGroup, reply: [UInt8], hold: Bool = false) async throws -> (Channel, NetAddress) {
+    static func server(
+        _ group: EventLoopGroup, reply: [UInt8], hold: Bool = false
+    ) async throws -> (Channel, NetAddress) {
         let channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
@@ -49,7 +51,8 @@ import Testing
         }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let hold = hold
-            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: reply))).whenComplete { [channel = context.channel] _ in
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: reply))).whenComplete {
+                [channel = context.channel] _ in
                 if !hold { channel.close(promise: nil) }
             }
         }
@@ -60,11 +63,14 @@ import Testing
         let loop = group.next()
         let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
         let (ok, okAddress) = try await Self.server(group, reply: answer)
-        let bytes = try await IGDHTTPClient.exchange(to: okAddress, request: Array("GET / HTTP/1.1\r\n\r\n".utf8), on: loop).get()
+        let bytes = try await IGDHTTPClient.exchange(
+            to: okAddress, request: Array("GET / HTTP/1.1\r\n\r\n".utf8), on: loop
+        ).get()
         #expect(try HTTPResponse.parse(bytes) == HTTPResponse(status: 200, body: Array("ok".utf8)))
         try await ok.close()
 
-        let (big, bigAddress) = try await Self.server(group, reply: [UInt8](repeating: 65, count: HTTPResponse.maxLength + 10))
+        let (big, bigAddress) = try await Self.server(
+            group, reply: [UInt8](repeating: 65, count: HTTPResponse.maxLength + 10))
         await #expect(throws: GatewayHTTPFailure.self) {
             try await IGDHTTPClient.exchange(to: bigAddress, request: Array("x\r\n\r\n".utf8), on: loop).get()
         }
@@ -73,14 +79,18 @@ import Testing
         let (silent, silentAddress) = try await Self.server(group, reply: [], hold: true)
         let started = NIODeadline.now()
         await #expect(throws: GatewayHTTPFailure.self) {
-            try await IGDHTTPClient.exchange(to: silentAddress, request: Array("x\r\n\r\n".utf8), on: loop, timeout: .milliseconds(300)).get()
+            try await IGDHTTPClient.exchange(
+                to: silentAddress, request: Array("x\r\n\r\n".utf8), on: loop, timeout: .milliseconds(300)
+            ).get()
         }
         #expect(NIODeadline.now() - started < .seconds(3))
         try await silent.close()
 
         // Nothing listens there any more.
         await #expect(throws: GatewayHTTPFailure.self) {
-            try await IGDHTTPClient.exchange(to: okAddress, request: Array("x\r\n\r\n".utf8), on: loop, timeout: .seconds(2)).get()
+            try await IGDHTTPClient.exchange(
+                to: okAddress, request: Array("x\r\n\r\n".utf8), on: loop, timeout: .seconds(2)
+            ).get()
         }
         try await group.shutdownGracefully()
     }

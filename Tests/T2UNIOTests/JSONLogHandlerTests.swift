@@ -11,8 +11,16 @@ import Testing
     final class Lines: @unchecked Sendable {  // test capture only, guarded by the lock
         private let lock = NSLock()
         private var stored: [String] = []
-        func append(_ line: String) { lock.lock(); stored.append(line); lock.unlock() }
-        var all: [String] { lock.lock(); defer { lock.unlock() }; return stored }
+        func append(_ line: String) {
+            lock.lock()
+            stored.append(line)
+            lock.unlock()
+        }
+        var all: [String] {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
     }
 
     @Test func oneObjectPerLineWithEscapedTextAndMetadata() throws {
@@ -32,7 +40,10 @@ import Testing
         #expect(object["label"] as? String == "t2u-server")
         #expect(object["message"] as? String == "device \"cam\"\nregistered\u{1}")
         #expect((object["time"] as? String)?.hasSuffix("Z") == true)
-        #expect(object["metadata"] as? [String: String] == ["uuid": "CAM-1", "address": "192.0.2.1:7000", "server": "t2u-1"])
+        #expect(
+            object["metadata"] as? [String: String] == [
+                "uuid": "CAM-1", "address": "192.0.2.1:7000", "server": "t2u-1",
+            ])
         #expect(object["source"] is String)
     }
 }

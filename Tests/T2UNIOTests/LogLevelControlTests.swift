@@ -13,7 +13,9 @@ import Testing
         let lines = JSONLogHandlerTests.Lines()
         let before = LogLevelControl.current
         defer { LogLevelControl.current = before }
-        let factory = { (label: String) in ControlledLevelLogHandler(JSONLogHandler(label: label, sink: { lines.append($0) })) }
+        let factory = { (label: String) in
+            ControlledLevelLogHandler(JSONLogHandler(label: label, sink: { lines.append($0) }))
+        }
         let logger = Logger(label: "t2u-server", factory: factory)
         var pinned = Logger(label: "pinned", factory: factory)
         pinned.logLevel = .error

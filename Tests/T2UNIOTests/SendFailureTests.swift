@@ -35,7 +35,9 @@ struct SendFailureTests {
 
     /// Real refusals without leaving the host: a loopback-bound socket cannot reach a
     /// non-local address (EINVAL) nor broadcast without SO_BROADCAST (EACCES).
-    @Test("real kernel refusals cost one datagram; the socket carries on", arguments: [OffloadMode.auto, OffloadMode.disabled])
+    @Test(
+        "real kernel refusals cost one datagram; the socket carries on",
+        arguments: [OffloadMode.auto, OffloadMode.disabled])
     func realRefusals(mode: OffloadMode) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -65,7 +67,10 @@ struct SendFailureTests {
             try await Task.sleep(for: .milliseconds(5))
         }
         let (counters, failures, received, active, gsoAfter) = try await loop.submit {
-            (sender.value.counters, senderSink.failures, receiverSink.received, sender.value.channel.isActive, sender.value.offloads.segmentation)
+            (
+                sender.value.counters, senderSink.failures, receiverSink.received, sender.value.channel.isActive,
+                sender.value.offloads.segmentation
+            )
         }.get()
         #expect(received.count == 2, "datagrams to a good address still arrive")
         #expect(active, "the socket stays open")
@@ -149,7 +154,9 @@ struct SendFailureTests {
         let (counters, received) = try await loop.submit { (sender.value.counters, receiverSink.received) }.get()
         let order = received.compactMap { $0.getInteger(at: $0.readerIndex, as: UInt64.self) }.map(Int.init)
         #expect(order == Array(0..<total), "every datagram, in order")
-        #expect(counters.deferredSends > 0 && counters.sendErrors == 0 && counters.datagramsSent == UInt64(total), "\(counters)")
+        #expect(
+            counters.deferredSends > 0 && counters.sendErrors == 0 && counters.datagramsSent == UInt64(total),
+            "\(counters)")
         _ = try? await sender.close()
         _ = try? await receiver.close()
         try await group.shutdownGracefully()
@@ -160,9 +167,11 @@ struct SendFailureTests {
         let recorder = LogRecorder()
         let logger = Logger(label: "test") { _ in recorder }
         let start = NIODeadline.now()
-        let failure = SendFailure(errno: ENETUNREACH, destination: NetAddress(ipv4: (192, 0, 2, 10), port: 1), datagrams: 1)
+        let failure = SendFailure(
+            errno: ENETUNREACH, destination: NetAddress(ipv4: (192, 0, 2, 10), port: 1), datagrams: 1)
         for i in 0..<100 { log.record(failure, now: start + .milliseconds(Int64(i)), logger: logger) }
-        log.record(SendFailure(errno: EPERM, destination: failure.destination, datagrams: 1), now: start, logger: logger)
+        log.record(
+            SendFailure(errno: EPERM, destination: failure.destination, datagrams: 1), now: start, logger: logger)
         #expect(recorder.lines.count == 2)
         log.record(failure, now: start + SendFailureLog.interval + .seconds(1), logger: logger)
         #expect(recorder.lines.count == 3)
@@ -174,7 +183,11 @@ struct SendFailureTests {
 
 /// Keeps what was logged.
 final class LogRecorder: LogHandler, @unchecked Sendable {
-    struct Line { var level: Logger.Level; var message: String; var metadata: Logger.Metadata }
+    struct Line {
+        var level: Logger.Level
+        var message: String
+        var metadata: Logger.Metadata
+    }
     private let stored = Mutex<[Line]>([])
     var lines: [Line] { stored.withLock { $0 } }
     var metadata: Logger.Metadata = [:]
@@ -184,6 +197,8 @@ final class LogRecorder: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
     func log(event: LogEvent) {
-        stored.withLock { $0.append(Line(level: event.level, message: "\(event.message)", metadata: event.metadata ?? [:])) }
+        stored.withLock {
+            $0.append(Line(level: event.level, message: "\(event.message)", metadata: event.metadata ?? [:]))
+        }
     }
 }

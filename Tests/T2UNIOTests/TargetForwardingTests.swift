@@ -24,12 +24,16 @@ final class CountingServer: @unchecked Sendable {
         try await channel.eventLoop.submit { self.count }.get()
     }
 
-    init(host: String, on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler & Sendable) async throws {
+    init(
+        host: String, on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler & Sendable
+    ) async throws {
         channel = try await ServerBootstrap(group: loop)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 self.count += 1
-                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(makeHandler()) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(makeHandler())
+                }
             }
             .bind(host: host, port: 0).get()
     }
@@ -142,7 +146,9 @@ final class BannerEchoHandler: ChannelInboundHandler, @unchecked Sendable {
 struct TargetForwardingTests {
     /// 127.0.0.2 where the OS lets us bind it (Linux), else nil.
     static func secondLoopback(on loop: EventLoop) async -> String? {
-        guard let probe = try? await ServerBootstrap(group: loop).bind(host: "127.0.0.2", port: 0).get() else { return nil }
+        guard let probe = try? await ServerBootstrap(group: loop).bind(host: "127.0.0.2", port: 0).get() else {
+            return nil
+        }
         try? await probe.close()
         return "127.0.0.2"
     }
@@ -176,7 +182,8 @@ struct TargetForwardingTests {
     func forwardsToIPv6() async throws {
         let seed: UInt64 = 26
         let harness = TunnelHarness(seed: seed)
-        guard let service = try? await CountingServer(host: "::1", on: harness.tcpLoop, { HalfCloseEchoHandler() }) else {
+        guard let service = try? await CountingServer(host: "::1", on: harness.tcpLoop, { HalfCloseEchoHandler() })
+        else {
             await harness.shutdown()
             return  // no IPv6 loopback here
         }
@@ -197,10 +204,13 @@ struct TargetForwardingTests {
         let harness = TunnelHarness(seed: 22)
         let host = await Self.secondLoopback(on: harness.tcpLoop)
         // Without a second loopback address, refuse a documentation address nobody listens on.
-        let service = try await CountingServer(host: host ?? "127.0.0.1", on: harness.tcpLoop) { HalfCloseEchoHandler() }
+        let service = try await CountingServer(host: host ?? "127.0.0.1", on: harness.tcpLoop) {
+            HalfCloseEchoHandler()
+        }
         let targetHost = try Self.v4Host(host ?? "192.0.2.1")
         try await harness.start(policy: ForwardingPolicy(entries: ["\(host ?? "192.0.2.1"):\(service.port &+ 1)"]))
-        let listen = try await harness.listen(target: StreamTargetHeader(host: .address(targetHost), port: service.port))
+        let listen = try await harness.listen(
+            target: StreamTargetHeader(host: .address(targetHost), port: service.port))
 
         let watcher = EndWatcher(greeting: ByteBuffer(string: "GET / HTTP/1.0\r\n\r\n"), loop: harness.tcpLoop)
         let started = NIODeadline.now()
@@ -311,7 +321,9 @@ struct TargetForwardingTests {
                 let read = checkGarbage ? try? service.value.connection.read(garbage, maxBytes: 64) : nil
                 var silentError: StreamError?
                 if checkSilent {
-                    do { _ = try service.value.connection.read(silent, maxBytes: 64) } catch { silentError = error as? StreamError }
+                    do { _ = try service.value.connection.read(silent, maxBytes: 64) } catch {
+                        silentError = error as? StreamError
+                    }
                 }
                 return (read, silentError)
             }.get()
@@ -325,7 +337,9 @@ struct TargetForwardingTests {
         #expect(try StreamTargetReply.parse(&reply) == .complete(StreamTargetReply(status: .badRequest)))
         #expect(sawFin)
         // The peer's reset discards the stream at once, so a later read finds it gone.
-        #expect(silentError == .reset(silent, errorCode: TunnelService.headerTimeoutErrorCode) || silentError == .unknownStream(silent))
+        #expect(
+            silentError == .reset(silent, errorCode: TunnelService.headerTimeoutErrorCode)
+                || silentError == .unknownStream(silent))
         #expect(NIODeadline.now() - opened >= .milliseconds(300))
         try await expectDeviceSettles(harness)
         await harness.shutdown()
@@ -333,7 +347,8 @@ struct TargetForwardingTests {
 
     @Test("connect errors map to reply statuses")
     func connectErrorStatuses() {
-        #expect(TunnelService.replyStatus(for: IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
+        #expect(
+            TunnelService.replyStatus(for: IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
         #expect(TunnelService.replyStatus(for: IOError(errnoCode: EHOSTUNREACH, reason: "connect")) == .unreachable)
         #expect(TunnelService.replyStatus(for: IOError(errnoCode: ENETUNREACH, reason: "connect")) == .unreachable)
         #expect(TunnelService.replyStatus(for: IOError(errnoCode: ETIMEDOUT, reason: "connect")) == .timedOut)
@@ -345,7 +360,8 @@ struct TargetForwardingTests {
     private func expectDeviceSettles(_ harness: TunnelHarness) async throws {
         var count = -1
         for _ in 0..<100 {
-            count = try await harness.device.eventLoop.submit { harness.deviceService?.unbridgedStreamCount ?? -1 }.get()
+            count = try await harness.device.eventLoop.submit { harness.deviceService?.unbridgedStreamCount ?? -1 }
+                .get()
             if count == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -86,7 +86,8 @@ final class TunnelHarness: @unchecked Sendable {
         let key = deviceKey
         let service = try await client.eventLoop.submit {
             let client = self.client
-            let service = TunnelService(driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
+            let service = TunnelService(
+                driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
             service.onTargetReply = { header, status in self.targetReplies.append((header, status)) }
             return LoopOwned(service, eventLoop: client.eventLoop)
         }.get()

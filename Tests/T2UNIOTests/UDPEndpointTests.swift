@@ -34,7 +34,9 @@ struct BoundEndpoint: Sendable {
     ) async throws -> BoundEndpoint {
         try await loop.flatSubmit {
             UDPEndpoint.bind(on: loop, configuration: configuration, sink: sink).assumeIsolated().map { endpoint in
-                BoundEndpoint(owned: LoopOwned(endpoint, eventLoop: loop), localAddress: endpoint.localAddress, offloads: endpoint.offloads)
+                BoundEndpoint(
+                    owned: LoopOwned(endpoint, eventLoop: loop), localAddress: endpoint.localAddress,
+                    offloads: endpoint.offloads)
             }.nonisolated()
         }.get()
     }
@@ -136,7 +138,9 @@ struct UDPEndpointTests {
         var batcher = DatagramBatcher(allocator: ByteBufferAllocator(), maxSegments: 64)
         var runs: [DatagramBatcher.Run] = []
         func add(_ size: Int, _ to: NetAddress) {
-            if let run = batcher.append(ByteBuffer(repeating: UInt8(size & 0xff), count: size), to: to) { runs.append(run) }
+            if let run = batcher.append(ByteBuffer(repeating: UInt8(size & 0xff), count: size), to: to) {
+                runs.append(run)
+            }
         }
         for _ in 0..<3 { add(1000, a) }
         add(500, a)  // shorter: joins and seals

@@ -80,9 +80,13 @@ func httpGet(_ path: String, _ address: SocketAddress, group: EventLoopGroup) as
 
         // One device registers over UDP.
         let device = try await LoopbackAgent.make(group: group)
-        let registered = try await device.register(role: .device, uuid: "ADMIN-1", identity: StaticIdentity.generate(SystemEntropy()),
-                                                   serverKey: runner.config.identity.publicKey, to: main)
-        guard registered != nil else { Issue.record("not registered"); return }
+        let registered = try await device.register(
+            role: .device, uuid: "ADMIN-1", identity: StaticIdentity.generate(SystemEntropy()),
+            serverKey: runner.config.identity.publicKey, to: main)
+        guard registered != nil else {
+            Issue.record("not registered")
+            return
+        }
 
         let (statusCode, statusBody) = try await httpGet("/status?pretty=0", admin, group: group)
         #expect(statusCode == 200)

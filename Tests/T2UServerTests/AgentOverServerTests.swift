@@ -40,7 +40,9 @@ final class SignalingAgent: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
-    func await<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?) async throws -> T {
+    func await<T: Sendable>(
+        _ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?
+    ) async throws -> T {
         for _ in 0..<Int(seconds * 50) {
             if let value = try await driver.eventLoop.submit(body).get() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
@@ -63,7 +65,8 @@ final class SignalingAgent: @unchecked Sendable {
 
     func connectResult(for uuid: String, connectionID: ConnectionID) async throws -> SignalingMessage.ConnectResult {
         let id = try await driver.eventLoop.submit {
-            self.signaling.connect(uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
+            self.signaling.connect(
+                uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
         }.get()
         driver.eventLoop.execute { self.driver.requestStep() }
         return try await self.await("connect result") {
@@ -86,7 +89,8 @@ enum AgentTestError: Error { case timedOut(String) }
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
         options.port = 0
-        let server = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
+        let server = ServerRunner(
+            config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
         let (serverMain, _) = try await server.start()
         let serverAddress = try #require(NetAddress(serverMain))
 
@@ -119,21 +123,27 @@ enum AgentTestError: Error { case timedOut(String) }
         }
         // The connection belongs to the client's loop: it leaves the loop only bound to it.
         let (connectionID, connection) = try await client.driver.eventLoop.submit {
-            let connection = try client.driver.connect(to: target, remoteStaticKey: device.identity.publicKey, password: nil)
+            let connection = try client.driver.connect(
+                to: target, remoteStaticKey: device.identity.publicKey, password: nil)
             return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: client.driver.eventLoop))
         }.get()
         let result = try await client.connectResult(for: "cam-0001", connectionID: connectionID)
         #expect(result.online)
-        #expect(result.devicePublicKey == device.identity.publicKey, "the server must hand out the key the device registered")
+        #expect(
+            result.devicePublicKey == device.identity.publicKey,
+            "the server must hand out the key the device registered")
         let tunnel = try await client.driver.eventLoop.submit {
-            LoopOwned(TunnelService(driver: client.driver, connection: connection.value), eventLoop: client.driver.eventLoop)
+            LoopOwned(
+                TunnelService(driver: client.driver, connection: connection.value), eventLoop: client.driver.eventLoop)
         }.get()
         try await tunnel.flatSubmit { $0.established }.get()
         let local = try await tunnel.flatSubmit { $0.listen(target: .deviceSelf(port: UInt16(echoPort))) }.get()
 
         let payload = ByteBuffer(bytes: (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let tcp = try await ClientBootstrap(group: group).connect(to: local) { channel in
-            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
         }
         let echoed = try await tcp.executeThenClose { inbound, outbound in
             try await outbound.write(payload)

@@ -14,7 +14,9 @@ import Testing
     static let token = Array("s3cret-admin-token-0123456789".utf8)
     static let key = [UInt8](repeating: 0xAB, count: 32)
 
-    func withServer(token: [UInt8]?, _ body: (ServerRunner, SocketAddress, EventLoopGroup) async throws -> Void) async throws {
+    func withServer(
+        token: [UInt8]?, _ body: (ServerRunner, SocketAddress, EventLoopGroup) async throws -> Void
+    ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
@@ -25,7 +27,8 @@ import Testing
         try await runner.start()
         let server = StaticIdentity.generate(SeededEntropy(seed: 1))
         let decision = try await runner.withBindings { bindings in
-            bindings.admit(DeviceRegistration(uuid: "CAM 1", publicKey: Self.key, cookie: []), server: server, now: .zero)
+            bindings.admit(
+                DeviceRegistration(uuid: "CAM 1", publicKey: Self.key, cookie: []), server: server, now: .zero)
         }
         #expect(decision == .accepted(created: true, rebound: false))
         do {
@@ -38,9 +41,13 @@ import Testing
         try await group.shutdownGracefully()
     }
 
-    func post(_ path: String, authorization: String?, _ admin: SocketAddress, _ group: EventLoopGroup) async throws -> (Int, String) {
+    func post(
+        _ path: String, authorization: String?, _ admin: SocketAddress, _ group: EventLoopGroup
+    ) async throws -> (Int, String) {
         let header = authorization.map { "Authorization: \($0)\r\n" } ?? ""
-        return try await rawHTTP(Array("POST \(path) HTTP/1.1\r\nHost: t\r\n\(header)Content-Length: 0\r\n\r\n".utf8), to: admin, group: group)
+        return try await rawHTTP(
+            Array("POST \(path) HTTP/1.1\r\nHost: t\r\n\(header)Content-Length: 0\r\n\r\n".utf8), to: admin,
+            group: group)
     }
 
     func bound(_ runner: ServerRunner) async throws -> [UInt8]? {
@@ -56,7 +63,9 @@ import Testing
 
     @Test func withoutATokenFileReleaseIsForbidden() async throws {
         try await withServer(token: nil) { runner, admin, group in
-            let (code, body) = try await post("/bindings/release?uuid=CAM%201", authorization: "Bearer \(String(decoding: Self.token, as: UTF8.self))", admin, group)
+            let (code, body) = try await post(
+                "/bindings/release?uuid=CAM%201",
+                authorization: "Bearer \(String(decoding: Self.token, as: UTF8.self))", admin, group)
             #expect(code == 403 && body.contains("--admin-token-file"))
             #expect(try await bound(runner) == Self.key)
         }
@@ -64,9 +73,12 @@ import Testing
 
     @Test func aWrongOrMissingTokenIsUnauthorized() async throws {
         try await withServer(token: Self.token) { runner, admin, group in
-            for authorization in [nil, "Bearer wrong", "Bearer " + String(decoding: Self.token.dropLast(), as: UTF8.self),
-                                  "Basic " + String(decoding: Self.token, as: UTF8.self)] {
-                let (code, _) = try await post("/bindings/release?uuid=CAM%201", authorization: authorization, admin, group)
+            for authorization in [
+                nil, "Bearer wrong", "Bearer " + String(decoding: Self.token.dropLast(), as: UTF8.self),
+                "Basic " + String(decoding: Self.token, as: UTF8.self),
+            ] {
+                let (code, _) = try await post(
+                    "/bindings/release?uuid=CAM%201", authorization: authorization, admin, group)
                 #expect(code == 401, "\(authorization ?? "no header")")
             }
             #expect(try await bound(runner) == Self.key)

@@ -3,8 +3,8 @@
 
 import Foundation
 import Logging
-import Testing
 import T2UCore
+import Testing
 
 @testable import T2UServer
 
@@ -22,7 +22,9 @@ import T2UCore
     static let server = StaticIdentity.generate(SeededEntropy(seed: 77))
 
     static func register(_ bindings: PersistentDeviceBindings, _ uuid: String, _ key: [UInt8]) -> BindingDecision {
-        bindings.admit(DeviceRegistration(uuid: uuid, publicKey: key, cookie: [UInt8](repeating: 0, count: 20)), server: server, now: .zero)
+        bindings.admit(
+            DeviceRegistration(uuid: uuid, publicKey: key, cookie: [UInt8](repeating: 0, count: 20)), server: server,
+            now: .zero)
     }
 
     @Test func bindingsSurviveARestart() async throws {
@@ -56,7 +58,8 @@ import T2UCore
 
     @Test func laterLinesWinAndCRLFIsAccepted() throws {
         let text = "# c\r\nCAM-1 \(Hex.encode(Self.key1))\r\n\nCAM-1 \(Hex.encode(Self.key2))\n"
-        #expect(try BindingsFile.parse(Array(text.utf8), path: "f") == [DeviceBinding(uuid: "CAM-1", publicKey: Self.key2)])
+        #expect(
+            try BindingsFile.parse(Array(text.utf8), path: "f") == [DeviceBinding(uuid: "CAM-1", publicKey: Self.key2)])
     }
 
     @Test(arguments: [
@@ -72,7 +75,10 @@ import T2UCore
             _ = try BindingsFile.parse(Array(text.utf8), path: "/etc/t2u/bindings")
             Issue.record("accepted \(text)")
         } catch {
-            guard case .malformed(let path, let at, let what) = error else { Issue.record("\(error)"); return }
+            guard case .malformed(let path, let at, let what) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(path == "/etc/t2u/bindings" && at == line && what.contains(problem))
             #expect(error.description.contains("/etc/t2u/bindings line \(line)"))
         }
@@ -86,7 +92,10 @@ import T2UCore
         options.port = 0
         options.bindingsFile = path
         let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test"))
-        await #expect(throws: BindingsFileError.malformed(path: path, line: 2, problem: "expected 2 fields separated by a space, found 1")) {
+        await #expect(
+            throws: BindingsFileError.malformed(
+                path: path, line: 2, problem: "expected 2 fields separated by a space, found 1")
+        ) {
             try await runner.start()
         }
         try await runner.shutdown()
@@ -111,8 +120,9 @@ import T2UCore
     @Test func fuzzedFilesOnlyThrowTypedErrors() throws {
         let seed: UInt64 = 0xB1ED
         let entropy = SeededEntropy(seed: seed)
-        let good = Array(("# h\n" + BindingsFile.line(DeviceBinding(uuid: "CAM-%1", publicKey: Self.key1))
-            + BindingsFile.line(DeviceBinding(uuid: "x", publicKey: Self.key2))).utf8)
+        let good = Array(
+            ("# h\n" + BindingsFile.line(DeviceBinding(uuid: "CAM-%1", publicKey: Self.key1))
+                + BindingsFile.line(DeviceBinding(uuid: "x", publicKey: Self.key2))).utf8)
         var accepted = 0
         for _ in 0..<5_000 {
             let input = Self.mutate(good, entropy)
@@ -124,7 +134,10 @@ import T2UCore
                 }
                 accepted += 1
             } catch {
-                guard case .malformed = error else { Issue.record("seed \(seed): \(error)"); continue }
+                guard case .malformed = error else {
+                    Issue.record("seed \(seed): \(error)")
+                    continue
+                }
             }
         }
         #expect(accepted > 50)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
 import T2UCore
+import Testing
 
 @testable import T2UServer
 
@@ -20,12 +20,20 @@ import T2UCore
         let sealed = key.seal(channel: "t2u_presence", body: "{\"a\":1}", unixSeconds: 1000)
         #expect(try key.open(channel: "t2u_presence", payload: sealed, unixSeconds: 1030) == "{\"a\":1}")
         // Injected by a database role without the key, redirected to another channel, replayed late.
-        #expect(throws: ClusterKey.OpenError.badMAC) { try other.open(channel: "t2u_presence", payload: sealed, unixSeconds: 1000) }
-        #expect(throws: ClusterKey.OpenError.badMAC) { try key.open(channel: "t2u_bindings", payload: sealed, unixSeconds: 1000) }
-        #expect(throws: ClusterKey.OpenError.stale) { try key.open(channel: "t2u_presence", payload: sealed, unixSeconds: 1061) }
+        #expect(throws: ClusterKey.OpenError.badMAC) {
+            try other.open(channel: "t2u_presence", payload: sealed, unixSeconds: 1000)
+        }
+        #expect(throws: ClusterKey.OpenError.badMAC) {
+            try key.open(channel: "t2u_bindings", payload: sealed, unixSeconds: 1000)
+        }
+        #expect(throws: ClusterKey.OpenError.stale) {
+            try key.open(channel: "t2u_presence", payload: sealed, unixSeconds: 1061)
+        }
         // What the old trigger sent: bare JSON.
         #expect(throws: ClusterKey.OpenError.malformed) {
-            try key.open(channel: "t2u_presence", payload: "{\"op\":\"insert\",\"role\":1,\"uuid\":\"x\",\"home\":\"evil\"}", unixSeconds: 1000)
+            try key.open(
+                channel: "t2u_presence", payload: "{\"op\":\"insert\",\"role\":1,\"uuid\":\"x\",\"home\":\"evil\"}",
+                unixSeconds: 1000)
         }
         var tampered = Array(sealed.utf8)
         tampered[tampered.count - 2] ^= 1
@@ -40,7 +48,10 @@ import T2UCore
         #expect(key.bindingValid(uuid: "CAM-1", publicKey: pk, mac: mac))
         #expect(!key.bindingValid(uuid: "CAM-2", publicKey: pk, mac: mac))
         #expect(!key.bindingValid(uuid: "CAM-1", publicKey: [UInt8](repeating: 4, count: 32), mac: mac))
-        #expect(!other.bindingValid(uuid: "CAM-1", publicKey: pk, mac: other.bindingMAC(uuid: "CAM-1", publicKey: [UInt8](repeating: 4, count: 32))))
+        #expect(
+            !other.bindingValid(
+                uuid: "CAM-1", publicKey: pk,
+                mac: other.bindingMAC(uuid: "CAM-1", publicKey: [UInt8](repeating: 4, count: 32))))
         #expect(!key.bindingValid(uuid: "CAM-1", publicKey: pk, mac: Array(mac.prefix(31))))
     }
 
@@ -57,7 +68,8 @@ import T2UCore
 
     @Test func fuzzedPayloadsNeverOpen() {
         let entropy = SeededEntropy(seed: 0xC1)
-        let sealed = Array(key.seal(channel: "c", body: "{\"op\":\"bind\",\"uuid\":\"x\",\"server\":\"s\"}", unixSeconds: 5).utf8)
+        let sealed = Array(
+            key.seal(channel: "c", body: "{\"op\":\"bind\",\"uuid\":\"x\",\"server\":\"s\"}", unixSeconds: 5).utf8)
         for _ in 0..<3_000 {
             var bytes = sealed
             let at = Int(entropy.next(below: UInt64(bytes.count)))

@@ -24,7 +24,8 @@ import Testing
                 guard destination == server else { continue }
                 moved = true
                 if let message = try? SignalingMessage.parse(buffer) { sent.append(message) }
-                for out in h.sendRaw(Array(buffer.readableBytesView), from: source) where out.transmit.destination == source {
+                for out in h.sendRaw(Array(buffer.readableBytesView), from: source)
+                where out.transmit.destination == source {
                     client.receive(ByteBuffer(bytes: out.bytes), from: server, now: h.now)
                 }
             }
@@ -34,8 +35,9 @@ import Testing
     }
 
     static func agent(_ role: SignalingRole, uuid: String, pinning key: [UInt8]?) throws -> SignalingClient {
-        let config = SignalingClientConfig(role: role, uuid: uuid, identity: StaticIdentity.generate(SeededEntropy(seed: 9)),
-                                           serverPublicKey: key, server: server)
+        let config = SignalingClientConfig(
+            role: role, uuid: uuid, identity: StaticIdentity.generate(SeededEntropy(seed: 9)),
+            serverPublicKey: key, server: server)
         return try SignalingClient(config: config, entropy: SeededEntropy(seed: 10), now: .zero)
     }
 
@@ -59,7 +61,10 @@ import Testing
             let h = ServerHarness()
             let agent = try Self.agent(role, uuid: "cam-1", pinning: key)
             let sent = Self.exchange(agent, h, from: Addr.device)
-            guard case .hello? = sent.first else { Issue.record("\(role): \(sent)"); continue }
+            guard case .hello? = sent.first else {
+                Issue.record("\(role): \(sent)")
+                continue
+            }
             #expect(agent.status == .registered, "\(role)")
         }
     }
@@ -68,7 +73,8 @@ import Testing
     /// says so; the client reports the key rejected and tries again only slowly.
     @Test func aWrongPinnedKeyIsRejected() throws {
         let h = ServerHarness()
-        let client = try Self.agent(.client, uuid: "app-1", pinning: StaticIdentity.generate(SeededEntropy(seed: 77)).publicKey)
+        let client = try Self.agent(
+            .client, uuid: "app-1", pinning: StaticIdentity.generate(SeededEntropy(seed: 77)).publicKey)
         let sent = Self.exchange(client, h, from: Addr.client)
         #expect(Self.cookie(of: sent.first) == SignalingRegistration.noCookie, "\(sent)")
         #expect(client.status == .keyRejected)
@@ -77,7 +83,8 @@ import Testing
 
     @Test func aDevicesRegisterWithoutCookieIsRefused() {
         let h = ServerHarness()
-        let initiator = h.registration(.device, uuid: "cam-1", cookie: SignalingRegistration.noCookie, identity: h.identity("cam-1"))
+        let initiator = h.registration(
+            .device, uuid: "cam-1", cookie: SignalingRegistration.noCookie, identity: h.identity("cam-1"))
         #expect(h.request(.register(initiator.message), from: Addr.device) == .error(requestID: 2, code: .badCookie))
         #expect(h.core.registry.lookup(role: .device, uuid: "cam-1") == nil)
     }
@@ -94,7 +101,8 @@ import Testing
         let sent = Self.exchange(second, h, from: Addr.stranger)
         #expect(Self.cookie(of: sent.first) == SignalingRegistration.noCookie, "\(sent)")
         guard let hello = sent.firstIndex(where: { if case .hello = $0 { true } else { false } }) else {
-            Issue.record("no HELLO after badCookie: \(sent)"); return
+            Issue.record("no HELLO after badCookie: \(sent)")
+            return
         }
         let cookie = try #require(Self.cookie(of: sent.last))
         #expect(hello > 0 && cookie != SignalingRegistration.noCookie, "\(sent)")

@@ -10,16 +10,20 @@ import Testing
 @testable import T2UServer
 
 @Suite struct DashboardPageTests {
-    static func status(devices: Int? = 3, clients: Int? = 2, sessions: Int = 4, relaySessions: Int = 1,
-                       outcomes: [PunchOutcome: UInt64] = [:], relayedBytes: UInt64 = 0) -> ServerStatus {
+    static func status(
+        devices: Int? = 3, clients: Int? = 2, sessions: Int = 4, relaySessions: Int = 1,
+        outcomes: [PunchOutcome: UInt64] = [:], relayedBytes: UInt64 = 0
+    ) -> ServerStatus {
         var counters = ServerCounters()
         counters.relayedBytes = relayedBytes
         counters.relayedPackets = 77
         counters.punchOutcomes = outcomes
-        return ServerStatus(serverID: "srv-a", uptimeSeconds: 3725,
-                            counters: counters,
-                            gauges: ServerGauges(devicesOnline: devices, clientsOnline: clients, registrations: 5, sessions: sessions,
-                                                 relaySessions: relaySessions, trackedSources: 9))
+        return ServerStatus(
+            serverID: "srv-a", uptimeSeconds: 3725,
+            counters: counters,
+            gauges: ServerGauges(
+                devicesOnline: devices, clientsOnline: clients, registrations: 5, sessions: sessions,
+                relaySessions: relaySessions, trackedSources: 9))
     }
 
     /// The value of `data-figure="name"` on the page.
@@ -31,8 +35,8 @@ import Testing
     /// The punch table's count for one NAT pair and path.
     static func punchCount(_ client: String, _ device: String, _ path: String, in html: String) -> String? {
         guard let row = html.range(of: "<tr data-client-nat=\"\(client)\" data-device-nat=\"\(device)\">"),
-              let end = html[row.upperBound...].range(of: "</tr>"),
-              let cell = html[row.upperBound..<end.lowerBound].range(of: "data-path=\"\(path)\" data-count=\"")
+            let end = html[row.upperBound...].range(of: "</tr>"),
+            let cell = html[row.upperBound..<end.lowerBound].range(of: "data-path=\"\(path)\" data-count=\"")
         else { return nil }
         return String(html[cell.upperBound...].prefix { $0 != "\"" })
     }
@@ -43,14 +47,17 @@ import Testing
             PunchOutcome(clientNAT: "endpoint_independent", deviceNAT: "endpoint_dependent_random", path: .direct): 2,
             PunchOutcome(clientNAT: "none", deviceNAT: "endpoint_independent", path: .lan): 1,
         ]
-        let html = DashboardPage.html(DashboardSnapshot(status: Self.status(outcomes: outcomes, relayedBytes: 3 * 1024 * 1024)))
+        let html = DashboardPage.html(
+            DashboardSnapshot(status: Self.status(outcomes: outcomes, relayedBytes: 3 * 1024 * 1024)))
         #expect(Self.figure("devices_online", in: html) == "3")
         #expect(Self.figure("clients_online", in: html) == "2")
         #expect(Self.figure("sessions", in: html) == "4")
         #expect(Self.figure("relay_sessions", in: html) == "1")
         #expect(Self.figure("relay_bytes", in: html) == "3145728")
         #expect(Self.figure("relay_packets", in: html) == "77")
-        #expect(DashboardPage.html(DashboardSnapshot(status: Self.status(devices: 12345))).contains("data-value=\"12345\">12\u{202F}345</div>"))
+        #expect(
+            DashboardPage.html(DashboardSnapshot(status: Self.status(devices: 12345))).contains(
+                "data-value=\"12345\">12\u{202F}345</div>"))
         #expect(Self.figure("uptime_seconds", in: html) == "3725.0")
         #expect(html.contains(">3.0 MiB<"))
         #expect(html.contains("up <span data-figure=\"uptime_seconds\" data-value=\"3725.0\">1 h 02 min</span>"))
@@ -69,12 +76,20 @@ import Testing
 
         // The chart: one bar segment per non-zero (pair, path), on one scale (5 + 2 fill the bar).
         let chart = String(html[html.range(of: "<svg class=\"chart\"")!.lowerBound...])
-        #expect(chart.components(separatedBy: "<title>client endpoint_independent × device endpoint_dependent_random, ").count == 3)
+        #expect(
+            chart.components(separatedBy: "<title>client endpoint_independent × device endpoint_dependent_random, ")
+                .count == 3)
         #expect(chart.contains("cone × sym-rand"))
         #expect(chart.contains("open × cone"))
         let barArea = Double(PunchChart.width - PunchChart.labelWidth - PunchChart.totalWidth)
-        #expect(chart.contains("width=\"\(DashboardFormat.oneDecimal(barArea * 5 / 7))\" height=\"18\" fill=\"\(PunchChart.colour(.relay))\""))
-        #expect(chart.contains("width=\"\(DashboardFormat.oneDecimal(barArea / 7))\" height=\"18\" fill=\"\(PunchChart.colour(.lan))\""))
+        #expect(
+            chart.contains(
+                "width=\"\(DashboardFormat.oneDecimal(barArea * 5 / 7))\" height=\"18\" fill=\"\(PunchChart.colour(.relay))\""
+            ))
+        #expect(
+            chart.contains(
+                "width=\"\(DashboardFormat.oneDecimal(barArea / 7))\" height=\"18\" fill=\"\(PunchChart.colour(.lan))\""
+            ))
         #expect(!html.lowercased().contains("<script"))
     }
 
@@ -96,12 +111,21 @@ import Testing
         let evil = "<script>alert(1)</script>"
         let snapshot = DashboardSnapshot(
             status: Self.status(),
-            devices: [DashboardSnapshot.Agent(uuid: "DEV-\(evil)", nat: "none", address: "192.0.2.1:1000",
-                                              extra: Array("\"><img src=x onerror=alert(2)>'".utf8), secondsSinceSeen: 2,
-                                              homeServerID: "srv-<b>")],
-            sessions: [DashboardSnapshot.Session(clientUUID: "cli-\(evil)", deviceUUID: "DEV-\(evil)", relayed: true,
-                                                 relayedBytes: 10, secondsIdle: 1, peerServerID: "peer-<i>")],
-            servers: [DashboardSnapshot.Server(id: "srv-<b>", advertise: "198.51.100.1:7000", devices: 1, clients: 0, isThisServer: false)])
+            devices: [
+                DashboardSnapshot.Agent(
+                    uuid: "DEV-\(evil)", nat: "none", address: "192.0.2.1:1000",
+                    extra: Array("\"><img src=x onerror=alert(2)>'".utf8), secondsSinceSeen: 2,
+                    homeServerID: "srv-<b>")
+            ],
+            sessions: [
+                DashboardSnapshot.Session(
+                    clientUUID: "cli-\(evil)", deviceUUID: "DEV-\(evil)", relayed: true,
+                    relayedBytes: 10, secondsIdle: 1, peerServerID: "peer-<i>")
+            ],
+            servers: [
+                DashboardSnapshot.Server(
+                    id: "srv-<b>", advertise: "198.51.100.1:7000", devices: 1, clients: 0, isThisServer: false)
+            ])
         let html = DashboardPage.html(snapshot)
         #expect(!html.lowercased().contains("<script"))
         #expect(!html.contains("<img"))
@@ -125,7 +149,8 @@ import Testing
     }
 
     @Test func emptyServerSaysSoWithoutChartOrLists() {
-        let html = DashboardPage.html(DashboardSnapshot(status: Self.status(devices: 0, clients: 0, sessions: 0, relaySessions: 0)))
+        let html = DashboardPage.html(
+            DashboardSnapshot(status: Self.status(devices: 0, clients: 0, sessions: 0, relaySessions: 0)))
         #expect(Self.figure("devices_online", in: html) == "0")
         #expect(Self.figure("relay_bytes", in: html) == "0")
         #expect(html.contains("No path reports yet"))
@@ -159,7 +184,8 @@ import Testing
 
     @Test func snapshotListsDevicesAndSessionsOfTheCore() throws {
         let h = ServerHarness()
-        _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device, extra: Array("<x>".utf8), candidates: [Addr.deviceLAN]))
+        _ = try #require(
+            h.token(.device, uuid: "CAM-1", from: Addr.device, extra: Array("<x>".utf8), candidates: [Addr.deviceLAN]))
         let client = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
         let (result, _) = ServerCoreConnectTests.connect(h, clientToken: client)
         _ = try #require(result)
@@ -188,12 +214,16 @@ import Testing
         var uuids = (0..<250).map { "DEV-\(String(1000 + $0))" }
         uuids.shuffle()
         for (index, uuid) in uuids.enumerated() {
-            registry.upsert(PresenceRecord(role: .device, uuid: uuid, address: NetAddress(ipv4: (192, 0, 2, 1), port: UInt16(1000 + index)),
-                                           publicKey: [], extra: [], candidates: [], lastSeen: now, homeServerID: "t2u-1",
-                                           token: UInt64(index + 1)))
+            registry.upsert(
+                PresenceRecord(
+                    role: .device, uuid: uuid, address: NetAddress(ipv4: (192, 0, 2, 1), port: UInt16(1000 + index)),
+                    publicKey: [], extra: [], candidates: [], lastSeen: now, homeServerID: "t2u-1",
+                    token: UInt64(index + 1)))
         }
-        registry.upsert(PresenceRecord(role: .client, uuid: "AAA-client", address: NetAddress(ipv4: (192, 0, 2, 2), port: 1),
-                                       publicKey: [], extra: [], candidates: [], lastSeen: now, homeServerID: "t2u-1", token: 9999))
+        registry.upsert(
+            PresenceRecord(
+                role: .client, uuid: "AAA-client", address: NetAddress(ipv4: (192, 0, 2, 2), port: 1),
+                publicKey: [], extra: [], candidates: [], lastSeen: now, homeServerID: "t2u-1", token: 9999))
         let core = ServerCore(config: ServerConfig(), registry: registry, entropy: SeededEntropy(seed: 1), now: now)
         let snapshot = core.dashboard(now: now, uptimeSeconds: 1)
         #expect(snapshot.devicesListed == 250)
@@ -204,19 +234,27 @@ import Testing
 
     @Test func snapshotListsTheServersOfASharedDatabase() {
         let registry = PostgresRegistry(serverID: "srv-a")
-        registry.setServers(["srv-a": NetAddress(ipv4: (192, 0, 2, 10), port: 7000), "srv-b": NetAddress(ipv4: (192, 0, 2, 11), port: 7000)])
+        registry.setServers([
+            "srv-a": NetAddress(ipv4: (192, 0, 2, 10), port: 7000),
+            "srv-b": NetAddress(ipv4: (192, 0, 2, 11), port: 7000),
+        ])
         let now = Instant(nanoseconds: 5_000_000_000)
-        registry.applyRemote(PresenceRecord(role: .device, uuid: "far-cam", address: NetAddress(ipv4: (198, 51, 100, 5), port: 4000),
-                                            publicKey: [], extra: [], candidates: [], lastSeen: now, homeServerID: "srv-b", token: 0),
-                             age: .zero, now: now)
+        registry.applyRemote(
+            PresenceRecord(
+                role: .device, uuid: "far-cam", address: NetAddress(ipv4: (198, 51, 100, 5), port: 4000),
+                publicKey: [], extra: [], candidates: [], lastSeen: now, homeServerID: "srv-b", token: 0),
+            age: .zero, now: now)
         var config = ServerConfig()
         config.serverID = "srv-a"
         let core = ServerCore(config: config, registry: registry, entropy: SeededEntropy(seed: 1), now: now)
         let snapshot = core.dashboard(now: now, uptimeSeconds: 1)
-        #expect(snapshot.servers == [
-            DashboardSnapshot.Server(id: "srv-a", advertise: "192.0.2.10:7000", devices: 0, clients: 0, isThisServer: true),
-            DashboardSnapshot.Server(id: "srv-b", advertise: "192.0.2.11:7000", devices: 1, clients: 0, isThisServer: false),
-        ])
+        #expect(
+            snapshot.servers == [
+                DashboardSnapshot.Server(
+                    id: "srv-a", advertise: "192.0.2.10:7000", devices: 0, clients: 0, isThisServer: true),
+                DashboardSnapshot.Server(
+                    id: "srv-b", advertise: "192.0.2.11:7000", devices: 1, clients: 0, isThisServer: false),
+            ])
         let html = DashboardPage.html(snapshot)
         #expect(html.contains("Servers sharing the database"))
         #expect(html.contains("<td>srv-a <span class=\"tag\">this server</span></td>"))
@@ -239,9 +277,15 @@ import Testing
             let csp = response.headers.first { $0.0 == "Content-Security-Policy" }?.1 ?? ""
             #expect(csp.hasPrefix("default-src 'none'"))
             #expect(!csp.contains("script-src"))
-            #expect(String(decoding: response.body, as: UTF8.self).contains("<h1>t2u-server <span class=\"id\">t2u-1</span></h1>"))
+            #expect(
+                String(decoding: response.body, as: UTF8.self).contains(
+                    "<h1>t2u-server <span class=\"id\">t2u-1</span></h1>"))
         }
-        #expect(driver.adminResponse(AdminRequest(method: .POST, path: "/dashboard"), metrics: ServerMetrics()).status == .methodNotAllowed)
-        #expect(driver.adminResponse(AdminRequest(method: .HEAD, path: "/dashboard"), metrics: ServerMetrics()).status == .ok)
+        #expect(
+            driver.adminResponse(AdminRequest(method: .POST, path: "/dashboard"), metrics: ServerMetrics()).status
+                == .methodNotAllowed)
+        #expect(
+            driver.adminResponse(AdminRequest(method: .HEAD, path: "/dashboard"), metrics: ServerMetrics()).status
+                == .ok)
     }
 }

@@ -12,7 +12,10 @@ import Testing
     func matchesAReferenceModel(seed: UInt64) {
         let entropy = SeededEntropy(seed: seed)
         let registry = InMemoryRegistry()
-        struct Key: Hashable { var role: SignalingRole; var uuid: String }
+        struct Key: Hashable {
+            var role: SignalingRole
+            var uuid: String
+        }
         var model: [Key: PresenceRecord] = [:]
         var now = Instant(nanoseconds: 1_000_000_000)
         for step in 0..<4000 {
@@ -21,9 +24,10 @@ import Testing
             let uuid = "agent-\(entropy.next(below: 200))"
             switch entropy.next(below: 10) {
             case 0..<5:
-                let record = PresenceRecord(role: role, uuid: uuid, address: NetAddress(ipv4: (198, 51, 100, UInt8(step % 250)), port: 1),
-                                            publicKey: [UInt8](repeating: UInt8(step & 0xFF), count: 32), extra: [], candidates: [],
-                                            lastSeen: now, homeServerID: "t", token: entropy.nextUInt64())
+                let record = PresenceRecord(
+                    role: role, uuid: uuid, address: NetAddress(ipv4: (198, 51, 100, UInt8(step % 250)), port: 1),
+                    publicKey: [UInt8](repeating: UInt8(step & 0xFF), count: 32), extra: [], candidates: [],
+                    lastSeen: now, homeServerID: "t", token: entropy.nextUInt64())
                 registry.upsert(record)
                 model[Key(role: role, uuid: uuid)] = record
             case 5..<8:
@@ -47,7 +51,9 @@ import Testing
                 #expect(registry.touch(token: entropy.nextUInt64(), address: Addr.stranger, now: now) == nil)
             }
             #expect(registry.count == model.count, "seed \(seed) step \(step)")
-            #expect(registry.count(role: .device) == model.keys.filter { $0.role == .device }.count, "seed \(seed) step \(step)")
+            #expect(
+                registry.count(role: .device) == model.keys.filter { $0.role == .device }.count,
+                "seed \(seed) step \(step)")
             if step % 97 == 0 {
                 for (key, record) in model {
                     #expect(registry.lookup(role: key.role, uuid: key.uuid) == record, "seed \(seed) step \(step)")
@@ -59,8 +65,9 @@ import Testing
 
     @Test func aReplacedRecordsTokenStopsWorking() {
         let registry = InMemoryRegistry()
-        let first = PresenceRecord(role: .device, uuid: "A", address: Addr.device, publicKey: [], extra: [], candidates: [],
-                                   lastSeen: .zero, homeServerID: "t", token: 1)
+        let first = PresenceRecord(
+            role: .device, uuid: "A", address: Addr.device, publicKey: [], extra: [], candidates: [],
+            lastSeen: .zero, homeServerID: "t", token: 1)
         registry.upsert(first)
         var second = first
         second.token = 2

@@ -12,7 +12,9 @@ import Testing
 func parsePrometheus(_ text: String) -> [String: Double] {
     var values: [String: Double] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            continue
+        }
         values[String(line[..<space])] = value
     }
     return values
@@ -20,13 +22,15 @@ func parsePrometheus(_ text: String) -> [String: Double] {
 
 @Suite struct ServerMetricsTests {
     static func status(_ h: ServerHarness) -> ServerStatus {
-        ServerStatus(serverID: h.core.config.serverID, uptimeSeconds: 1.5, counters: h.core.counters, gauges: h.core.gauges)
+        ServerStatus(
+            serverID: h.core.config.serverID, uptimeSeconds: 1.5, counters: h.core.counters, gauges: h.core.gauges)
     }
 
     @Test func gaugesFollowRegistrationsSessionsAndExpiry() throws {
         let h = ServerHarness()
         for i in 0..<3 {
-            _ = try #require(h.token(.device, uuid: "D-\(i)", from: NetAddress(ipv4: (198, 51, 100, UInt8(i + 1)), port: 50_000)))
+            _ = try #require(
+                h.token(.device, uuid: "D-\(i)", from: NetAddress(ipv4: (198, 51, 100, UInt8(i + 1)), port: 50_000)))
         }
         let (_, clientToken) = try ServerCoreConnectTests.setUp(h)  // CAM-1 and client-1
         _ = ServerCoreConnectTests.connect(h, clientToken: clientToken)
@@ -77,7 +81,8 @@ func parsePrometheus(_ text: String) -> [String: Double] {
         #expect(second["t2u_server_clients_online"] == 1)
         #expect(second["t2u_server_sessions"] == 1)
         #expect(second["t2u_server_rejected_packets_total{reason=\"malformed\"}"] == 1)
-        #expect(second["t2u_server_punch_outcomes_total{client_nat=\"unknown\",device_nat=\"unknown\",path=\"lan\"}"] == 1)
+        #expect(
+            second["t2u_server_punch_outcomes_total{client_nat=\"unknown\",device_nat=\"unknown\",path=\"lan\"}"] == 1)
 
         // A scrape without news changes no counter (deltas, not re-adds).
         let third = parsePrometheus(String(decoding: metrics.render(Self.status(h)), as: UTF8.self))
@@ -112,7 +117,9 @@ func parsePrometheus(_ text: String) -> [String: Double] {
         #expect(try AdminAddress.parse("127.0.0.2:80", allowRemote: false) == AdminAddress(host: "127.0.0.2", port: 80))
         #expect(try AdminAddress.parse("[::1]:9100", allowRemote: false) == AdminAddress(host: "::1", port: 9100))
         #expect(try AdminAddress.parse("localhost:0", allowRemote: false).port == 0)
-        #expect(throws: AdminAddress.ParseError.notLoopback("0.0.0.0")) { try AdminAddress.parse("0.0.0.0:9100", allowRemote: false) }
+        #expect(throws: AdminAddress.ParseError.notLoopback("0.0.0.0")) {
+            try AdminAddress.parse("0.0.0.0:9100", allowRemote: false)
+        }
         #expect(throws: AdminAddress.ParseError.notLoopback("203.0.113.1")) {
             try AdminAddress.parse("203.0.113.1:9100", allowRemote: false)
         }

@@ -12,10 +12,13 @@ import Testing
 @Suite struct PostgresRegistryTests {
     static let t0 = Instant(nanoseconds: 1_000_000_000_000)
 
-    static func record(_ uuid: String, home: String, token: UInt64 = 7, at: Instant = t0,
-                       address: NetAddress = Addr.device) -> PresenceRecord {
-        PresenceRecord(role: .device, uuid: uuid, address: address, publicKey: [UInt8](repeating: 1, count: 32), extra: [],
-                       candidates: [], lastSeen: at, homeServerID: home, token: token)
+    static func record(
+        _ uuid: String, home: String, token: UInt64 = 7, at: Instant = t0,
+        address: NetAddress = Addr.device
+    ) -> PresenceRecord {
+        PresenceRecord(
+            role: .device, uuid: uuid, address: address, publicKey: [UInt8](repeating: 1, count: 32), extra: [],
+            candidates: [], lastSeen: at, homeServerID: home, token: token)
     }
 
     @Test func registrationsAreClaimedAndKeepalivesCoalesced() {
@@ -23,16 +26,24 @@ import Testing
         registry.upsert(Self.record("cam", home: "a", token: 11))
         #expect(registry.takeWrites() == [.claim(Self.record("cam", home: "a", token: 11))])
         // Keepalives within the refresh interval write nothing; the first after it refreshes.
-        for second in 1...4 { _ = registry.touch(token: 11, address: Addr.device, now: Self.t0 + .seconds(Int64(second))) }
+        for second in 1...4 {
+            _ = registry.touch(token: 11, address: Addr.device, now: Self.t0 + .seconds(Int64(second)))
+        }
         #expect(registry.takeWrites().isEmpty)
         let touched = registry.touch(token: 11, address: Addr.device, now: Self.t0 + .seconds(6))
         #expect(touched?.lastSeen == Self.t0 + .seconds(6))
-        guard case .refresh(let r)? = registry.takeWrites().first else { Issue.record("expected a refresh"); return }
+        guard case .refresh(let r)? = registry.takeWrites().first else {
+            Issue.record("expected a refresh")
+            return
+        }
         #expect(r.lastSeen == Self.t0 + .seconds(6))
         // A new address is announced at once (a claim, which notifies the other servers).
         let moved = NetAddress(ipv4: (198, 51, 100, 10), port: 50_001)
         _ = registry.touch(token: 11, address: moved, now: Self.t0 + .seconds(7))
-        guard case .claim(let c)? = registry.takeWrites().first else { Issue.record("expected a claim"); return }
+        guard case .claim(let c)? = registry.takeWrites().first else {
+            Issue.record("expected a claim")
+            return
+        }
         #expect(c.address == moved)
     }
 
@@ -111,7 +122,8 @@ import Testing
         // Silent from the start (never heard in this session): nothing to drop, the resync skips them.
         #expect(heartbeats.update(ages: ["a": 9, "b": 0.5, "old": 86_000], silenceLimit: 4) == .init())
         #expect(heartbeats.update(ages: ["a": 0, "b": 3.9, "old": 86_001], silenceLimit: 4) == .init())
-        #expect(heartbeats.update(ages: ["a": 0, "b": 4.5, "old": 86_002], silenceLimit: 4) == .init(fellSilent: ["b"]))
+        #expect(
+            heartbeats.update(ages: ["a": 0, "b": 4.5, "old": 86_002], silenceLimit: 4) == .init(fellSilent: ["b"]))
         #expect(heartbeats.update(ages: ["a": 0, "b": 5.5], silenceLimit: 4) == .init(), "told once")
         #expect(heartbeats.update(ages: ["a": 0, "b": 0.2], silenceLimit: 4) == .init(returned: ["b"]))
         // A server that said goodbye (its row set to the epoch) and a new one.
@@ -153,13 +165,17 @@ import Testing
         #expect(rejected > 1000, "seed 77: most mutations must be rejected, got \(rejected)")
         // Addresses and presence notices read back from the database never trap either.
         for _ in 0..<2000 {
-            let text = String(decoding: ServerSamples.mutate(Array("[2001:db8::1]:7000,192.0.2.1:9".utf8), entropy), as: UTF8.self)
+            let text = String(
+                decoding: ServerSamples.mutate(Array("[2001:db8::1]:7000,192.0.2.1:9".utf8), entropy), as: UTF8.self)
             _ = PostgresCodec.addresses(text)
-            _ = PostgresCodec.presenceChange(String(decoding: ServerSamples.mutate(
-                Array(#"{"op":"update","role":1,"uuid":"x","home":"a"}"#.utf8), entropy), as: UTF8.self))
+            _ = PostgresCodec.presenceChange(
+                String(
+                    decoding: ServerSamples.mutate(
+                        Array(#"{"op":"update","role":1,"uuid":"x","home":"a"}"#.utf8), entropy), as: UTF8.self))
         }
         #expect(PostgresCodec.presenceChange(#"{"op":"delete","role":2,"uuid":"c\"1","home":"b"}"#)?.uuid == "c\"1")
-        #expect(PostgresCodec.address("[2001:db8::1]:7000") == NetAddress(host: .v6(0x2001_0db8_0000_0000, 1), port: 7000))
+        #expect(
+            PostgresCodec.address("[2001:db8::1]:7000") == NetAddress(host: .v6(0x2001_0db8_0000_0000, 1), port: 7000))
         #expect(PostgresCodec.address("192.0.2.1:99999") == nil)
         #expect(PostgresCodec.addresses("192.0.2.1:1,nonsense") == nil)
     }
@@ -193,12 +209,14 @@ import Testing
     static let addressB = NetAddress(ipv4: (192, 0, 2, 200), port: 7000)
 
     @Test func connectToADeviceOnAnotherServerIsIntroducedThereAndRelayedThroughBoth() throws {
-        var configA = ServerConfig(), configB = ServerConfig()
+        var configA = ServerConfig()
+        var configB = ServerConfig()
         configA.serverID = "a"
         configA.advertiseAddress = Self.addressA
         configB.serverID = "b"
         configB.advertiseAddress = Self.addressB
-        let registryA = PostgresRegistry(serverID: "a"), registryB = PostgresRegistry(serverID: "b")
+        let registryA = PostgresRegistry(serverID: "a")
+        let registryB = PostgresRegistry(serverID: "b")
         let a = ServerHarness(config: configA, registry: registryA)
         let b = ServerHarness(config: configB, registry: registryB)
         registryA.setServers(["b": Self.addressB])
@@ -209,18 +227,28 @@ import Testing
         let clientToken = try #require(a.token(.client, uuid: "cli", from: Addr.client))
 
         let cid: UInt64 = 0xC1
-        let reply = a.send(.connect(.init(requestID: 9, token: clientToken, uuid: "cam", clientConnectionID: ConnectionID(rawValue: cid),
-                                          candidates: [])), from: Addr.client)
-        guard case .connectResult(let result)? = reply.first?.message else { Issue.record("no CONNECT_RESULT: \(reply)"); return }
+        let reply = a.send(
+            .connect(
+                .init(
+                    requestID: 9, token: clientToken, uuid: "cam", clientConnectionID: ConnectionID(rawValue: cid),
+                    candidates: [])), from: Addr.client)
+        guard case .connectResult(let result)? = reply.first?.message else {
+            Issue.record("no CONNECT_RESULT: \(reply)")
+            return
+        }
         #expect(result.online && result.deviceCandidates.first == Addr.device)
         #expect(reply.count == 1, "A sends no INTRODUCE itself")
         let intro = try #require(a.core.pollPeerIntroduction())
-        #expect(intro.targetServerID == "b" && intro.relayVia == Self.addressA && intro.clientPublicAddress == Addr.client)
+        #expect(
+            intro.targetServerID == "b" && intro.relayVia == Self.addressA && intro.clientPublicAddress == Addr.client)
         #expect(PostgresCodec.peerIntroduction(PostgresCodec.payload(intro)) == intro)
 
         b.core.receivePeerIntroduction(intro, now: b.now)
         let introduce = b.drain()
-        guard case .introduce(let m)? = introduce.first?.message else { Issue.record("B did not introduce: \(introduce)"); return }
+        guard case .introduce(let m)? = introduce.first?.message else {
+            Issue.record("B did not introduce: \(introduce)")
+            return
+        }
         #expect(introduce.first?.transmit.destination == Addr.device)
         #expect(m.clientPublicAddress == Addr.client && m.clientConnectionID.rawValue == cid)
         _ = b.send(.introduceAck(requestID: m.requestID, token: deviceToken, sessionID: m.sessionID), from: Addr.device)
@@ -235,10 +263,19 @@ import Testing
         let back = b.sendRaw(TransportBytes.response(initiatorCID: cid, responderCID: 0xD1), from: Addr.device)
         #expect(back.map(\.transmit.destination) == [Self.addressA])
         #expect(a.sendRaw(back[0].bytes, from: Self.addressB).map(\.transmit.destination) == [Addr.client])
-        #expect(a.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.client).map(\.transmit.destination) == [Self.addressB])
+        #expect(
+            a.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.client).map(\.transmit.destination) == [
+                Self.addressB
+            ])
         // Strangers are still refused on both: nothing forwarded, only RELAY_UNKNOWN back to them.
-        #expect(b.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.stranger).map(\.transmit.destination) == [Addr.stranger])
-        #expect(a.sendRaw(TransportBytes.data(destinationCID: cid), from: Addr.stranger).map(\.transmit.destination) == [Addr.stranger])
+        #expect(
+            b.sendRaw(TransportBytes.data(destinationCID: 0xD1), from: Addr.stranger).map(\.transmit.destination) == [
+                Addr.stranger
+            ])
+        #expect(
+            a.sendRaw(TransportBytes.data(destinationCID: cid), from: Addr.stranger).map(\.transmit.destination) == [
+                Addr.stranger
+            ])
 
         // An introduction for a device that is not (or no longer) homed on B is refused.
         var wrong = intro
@@ -256,9 +293,15 @@ import Testing
         let a = ServerHarness(config: config, registry: registry)
         registry.applyRemote(PostgresRegistryTests.record("cam", home: "ghost"), age: .zero, now: a.now)
         let token = try #require(a.token(.client, uuid: "cli", from: Addr.client))
-        let reply = a.send(.connect(.init(requestID: 3, token: token, uuid: "cam", clientConnectionID: ConnectionID(rawValue: 5),
-                                          candidates: [])), from: Addr.client)
-        guard case .connectResult(let result)? = reply.first?.message else { Issue.record("\(reply)"); return }
+        let reply = a.send(
+            .connect(
+                .init(
+                    requestID: 3, token: token, uuid: "cam", clientConnectionID: ConnectionID(rawValue: 5),
+                    candidates: [])), from: Addr.client)
+        guard case .connectResult(let result)? = reply.first?.message else {
+            Issue.record("\(reply)")
+            return
+        }
         #expect(!result.online)
         #expect(a.core.pollPeerIntroduction() == nil)
     }

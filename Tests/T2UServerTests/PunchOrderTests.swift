@@ -78,7 +78,8 @@ import Testing
         #expect(try session(reporting: .relay) == (.zero, PunchOrder.defaultWait))  // the client first
         #expect(try session(reporting: .relay) == (PunchOrder.defaultWait, .zero))  // the device first
         // A retransmitted CONNECT gets its session's delay again.
-        #expect(ServerCoreConnectTests.connect(h, clientToken: client, cid: cid).0?.punchDelay == PunchOrder.defaultWait)
+        #expect(
+            ServerCoreConnectTests.connect(h, clientToken: client, cid: cid).0?.punchDelay == PunchOrder.defaultWait)
         #expect(h.core.counters.orderedPunches == 2)
         #expect(try session(reporting: .direct) == (.zero, PunchOrder.defaultWait))
         #expect(try session(reporting: .relay) == (.zero, .zero))  // the direct one started again

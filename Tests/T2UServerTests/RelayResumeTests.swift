@@ -14,10 +14,15 @@ import Testing
     static let clientCID = ConnectionID(rawValue: C.clientCID)
     static let deviceCID = ConnectionID(rawValue: C.deviceCID)
 
-    static func resume(_ h: ServerHarness, token: UInt64, uuid: String = "CAM-1", clientCID: ConnectionID = clientCID,
-                       deviceCID: ConnectionID = deviceCID, from source: NetAddress = Addr.client, id: UInt32 = 40) -> [ServerHarness.Output] {
-        h.send(.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: clientCID, candidates: [],
-                              resumeDeviceConnectionID: deviceCID)), from: source)
+    static func resume(
+        _ h: ServerHarness, token: UInt64, uuid: String = "CAM-1", clientCID: ConnectionID = clientCID,
+        deviceCID: ConnectionID = deviceCID, from source: NetAddress = Addr.client, id: UInt32 = 40
+    ) -> [ServerHarness.Output] {
+        h.send(
+            .connect(
+                .init(
+                    requestID: id, token: token, uuid: uuid, clientConnectionID: clientCID, candidates: [],
+                    resumeDeviceConnectionID: deviceCID)), from: source)
     }
 
     @Test func unknownSessionIsToldNeverLargerAndRateLimitedPerSource() {
@@ -44,7 +49,9 @@ import Testing
         // A flood from one source is answered up to its small burst only; other sources, and the
         // flooding source's own signaling (its re-registration), are unaffected.
         var answered = 0
-        for i in 0..<200 { answered += h.sendRaw(TransportBytes.data(destinationCID: UInt64(i) + 1), from: Addr.stranger).count }
+        for i in 0..<200 {
+            answered += h.sendRaw(TransportBytes.data(destinationCID: UInt64(i) + 1), from: Addr.stranger).count
+        }
         #expect(answered == Int(ServerCore.relayUnknownBurst))
         #expect(h.core.counters[.rateLimited] == 200 - answered)
         #expect(h.send(.hello(requestID: 1, role: .device), from: Addr.stranger).count == 1)
@@ -60,7 +67,10 @@ import Testing
         let (_, clientToken) = try C.setUp(h)
         let out = Self.resume(h, token: clientToken)
         #expect(out.count == 1, "only the CONNECT_RESULT: no INTRODUCE for a resume")
-        guard case .connectResult(let r)? = out.first?.message else { Issue.record("no result: \(out)"); return }
+        guard case .connectResult(let r)? = out.first?.message else {
+            Issue.record("no result: \(out)")
+            return
+        }
         #expect(r.online)
         #expect(h.core.sessionCount == 1)
         #expect(h.core.counters.relayResumes == 1)
@@ -76,7 +86,8 @@ import Testing
 
         // A retransmitted resume gets the same session.
         guard case .connectResult(let again)? = Self.resume(h, token: clientToken).first?.message else {
-            Issue.record("no answer to the retransmission"); return
+            Issue.record("no answer to the retransmission")
+            return
         }
         #expect(again.sessionID == r.sessionID)
         #expect(h.core.sessionCount == 1)
@@ -87,24 +98,33 @@ import Testing
         let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
         // Device not registered again yet: offline, nothing created.
         guard case .connectResult(let offline)? = Self.resume(h, token: clientToken).first?.message else {
-            Issue.record("no answer"); return
+            Issue.record("no answer")
+            return
         }
         #expect(!offline.online)
         #expect(h.core.sessionCount == 0)
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
         // A token without its channel's keys (in clear, from anywhere) is refused without an answer;
         // a sealed CONNECT naming another token than its channel is dropped.
-        let resume = SignalingMessage.connect(.init(requestID: 40, token: clientToken, uuid: "CAM-1", clientConnectionID: Self.clientCID,
-                                                    candidates: [], resumeDeviceConnectionID: Self.deviceCID))
+        let resume = SignalingMessage.connect(
+            .init(
+                requestID: 40, token: clientToken, uuid: "CAM-1", clientConnectionID: Self.clientCID,
+                candidates: [], resumeDeviceConnectionID: Self.deviceCID))
         #expect(h.sendBare(resume, from: Addr.stranger).isEmpty)
         #expect(Self.resume(h, token: clientToken &+ 1).isEmpty)
-        let mismatched = h.channels[clientToken]!.seal(.connect(.init(
-            requestID: 41, token: clientToken &+ 1, uuid: "CAM-1", clientConnectionID: Self.clientCID, candidates: [],
-            resumeDeviceConnectionID: Self.deviceCID)))
+        let mismatched = h.channels[clientToken]!.seal(
+            .connect(
+                .init(
+                    requestID: 41, token: clientToken &+ 1, uuid: "CAM-1", clientConnectionID: Self.clientCID,
+                    candidates: [],
+                    resumeDeviceConnectionID: Self.deviceCID)))
         #expect(h.sendRaw(ServerSamples.bytes(.sealed(mismatched)), from: Addr.client).isEmpty)
         #expect(h.core.counters[.unsealed] == 2)
         #expect(h.core.sessionCount == 0)
-        guard case .connectResult(let r)? = Self.resume(h, token: clientToken).first?.message else { Issue.record("no answer"); return }
+        guard case .connectResult(let r)? = Self.resume(h, token: clientToken).first?.message else {
+            Issue.record("no answer")
+            return
+        }
         #expect(r.online)
         #expect(h.core.sessionCount == 1)
     }
@@ -115,22 +135,25 @@ import Testing
     @Test func resumeForAnUnregisteredDeviceNudgesItAtTheNamedAddress() throws {
         let h = ServerHarness()
         let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
-        var connect = SignalingMessage.Connect(requestID: 50, token: clientToken, uuid: "CAM-1", clientConnectionID: Self.clientCID,
-                                               candidates: [], resumeDeviceConnectionID: Self.deviceCID, resumeDeviceAddress: Addr.device)
+        var connect = SignalingMessage.Connect(
+            requestID: 50, token: clientToken, uuid: "CAM-1", clientConnectionID: Self.clientCID,
+            candidates: [], resumeDeviceConnectionID: Self.deviceCID, resumeDeviceAddress: Addr.device)
         let out = h.send(.connect(connect), from: Addr.client)
         #expect(out.count == 2)
         let nudge = out.first { $0.transmit.destination == Addr.device }
         #expect(nudge?.message == .relayUnknown(requestID: 0, connectionID: Self.deviceCID))
         #expect((nudge?.bytes.count ?? .max) < ServerSamples.bytes(.connect(connect)).count)
         guard case .connectResult(let r)? = out.first(where: { $0.transmit.destination == Addr.client })?.message else {
-            Issue.record("no answer: \(out)"); return
+            Issue.record("no answer: \(out)")
+            return
         }
         #expect(!r.online)
         // Repeated resumes: the device is nudged at most its small burst, then a trickle.
         var nudges = 0
         for i in 0..<50 {
             connect.requestID = UInt32(60 + i)
-            nudges += h.send(.connect(connect), from: Addr.client).filter { $0.transmit.destination == Addr.device }.count
+            nudges +=
+                h.send(.connect(connect), from: Addr.client).filter { $0.transmit.destination == Addr.device }.count
         }
         #expect(nudges == Int(ServerCore.relayUnknownBurst) - 1)
         // Without a named address, nothing goes anywhere but the answer.
@@ -160,16 +183,24 @@ import Testing
             #expect(out.first?.message == .error(requestID: 40, code: .malformed), "\(client) \(device)")
         }
         // The owner itself cannot rebind its session to another device CID either.
-        #expect(Self.resume(h, token: clientToken, deviceCID: ConnectionID(rawValue: 0x7777)).first?.message
-            == .error(requestID: 40, code: .malformed))
+        #expect(
+            Self.resume(h, token: clientToken, deviceCID: ConnectionID(rawValue: 0x7777)).first?.message
+                == .error(requestID: 40, code: .malformed))
         #expect(h.core.sessionCount == sessions)
         // The session still relays for its owner only.
-        #expect(h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: Addr.client).map(\.transmit.destination)
-            == [Addr.device])
-        #expect(h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: other).map(\.transmit.destination) == [other],
-                "another client is told RELAY_UNKNOWN, never forwarded")
+        #expect(
+            h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: Addr.client).map(\.transmit.destination)
+                == [Addr.device])
+        #expect(
+            h.sendRaw(TransportBytes.data(destinationCID: C.deviceCID), from: other).map(\.transmit.destination) == [
+                other
+            ],
+            "another client is told RELAY_UNKNOWN, never forwarded")
         // The owner's resume of its live session is answered with that session.
-        guard case .connectResult(let r)? = Self.resume(h, token: clientToken).first?.message else { Issue.record("no answer"); return }
+        guard case .connectResult(let r)? = Self.resume(h, token: clientToken).first?.message else {
+            Issue.record("no answer")
+            return
+        }
         #expect(r.online)
         #expect(h.core.sessionCount == sessions)
     }

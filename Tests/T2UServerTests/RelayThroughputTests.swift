@@ -17,10 +17,14 @@ import Testing
         let h = ServerHarness(config: config)
         let (_, clientToken) = try ServerCoreConnectTests.setUp(h)
         _ = ServerCoreConnectTests.connect(h, clientToken: clientToken)
-        h.sendRaw(TransportBytes.response(initiatorCID: ServerCoreConnectTests.clientCID,
-                                          responderCID: ServerCoreConnectTests.deviceCID), from: Addr.device)
-        let toDevice = ByteBuffer(bytes: TransportBytes.data(destinationCID: ServerCoreConnectTests.deviceCID, payload: 1182))
-        let toClient = ByteBuffer(bytes: TransportBytes.data(destinationCID: ServerCoreConnectTests.clientCID, payload: 1182))
+        h.sendRaw(
+            TransportBytes.response(
+                initiatorCID: ServerCoreConnectTests.clientCID,
+                responderCID: ServerCoreConnectTests.deviceCID), from: Addr.device)
+        let toDevice = ByteBuffer(
+            bytes: TransportBytes.data(destinationCID: ServerCoreConnectTests.deviceCID, payload: 1182))
+        let toClient = ByteBuffer(
+            bytes: TransportBytes.data(destinationCID: ServerCoreConnectTests.clientCID, payload: 1182))
         let packets = 100_000
         var forwarded = 0
         var bytes = 0
@@ -28,7 +32,9 @@ import Testing
         let elapsed = clock.measure {
             for i in 0..<packets {
                 let fromClient = i & 1 == 0
-                h.core.receive(fromClient ? toDevice : toClient, from: fromClient ? Addr.client : Addr.device, on: .main, now: h.now)
+                h.core.receive(
+                    fromClient ? toDevice : toClient, from: fromClient ? Addr.client : Addr.device, on: .main,
+                    now: h.now)
                 while let (datagram, _) = h.core.pollDatagram(now: h.now) {
                     forwarded += 1
                     bytes += datagram.readableBytes
@@ -38,7 +44,8 @@ import Testing
         #expect(forwarded == packets)
         #expect(bytes == packets * 1200)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        print("RELAY \(packets) packets of 1200 B in \(seconds) s: \(Int(Double(packets) / seconds)) pkt/s, "
-            + "\(Int(Double(bytes) * 8 / seconds / 1e6)) Mbit/s (core only)")
+        print(
+            "RELAY \(packets) packets of 1200 B in \(seconds) s: \(Int(Double(packets) / seconds)) pkt/s, "
+                + "\(Int(Double(bytes) * 8 / seconds / 1e6)) Mbit/s (core only)")
     }
 }

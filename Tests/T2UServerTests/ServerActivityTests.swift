@@ -13,10 +13,12 @@ import Testing
     @Test func registrationsAndExpiriesAreReported() throws {
         let h = ServerHarness()
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
-        #expect(h.core.pollActivity() == [.registered(role: .device, uuid: "CAM-1", address: Addr.device, renewed: false)])
+        #expect(
+            h.core.pollActivity() == [.registered(role: .device, uuid: "CAM-1", address: Addr.device, renewed: false)])
         #expect(h.core.pollActivity().isEmpty, "taken once")
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
-        #expect(h.core.pollActivity() == [.registered(role: .device, uuid: "CAM-1", address: Addr.device, renewed: true)])
+        #expect(
+            h.core.pollActivity() == [.registered(role: .device, uuid: "CAM-1", address: Addr.device, renewed: true)])
         _ = h.advance(by: h.core.config.presenceTimeout + .seconds(5))
         #expect(h.core.pollActivity().contains(.expired(role: .device, uuid: "CAM-1", address: Addr.device)))
     }

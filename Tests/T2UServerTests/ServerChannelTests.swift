@@ -14,29 +14,36 @@ import Testing
     static func forgedRegister(_ h: ServerHarness, victim: [UInt8], uuid: String, cookie: [UInt8]) -> SignalingMessage {
         let attacker = StaticIdentity.generate(SeededEntropy(seed: 666))
         let ephemeral = StaticIdentity.generate(SeededEntropy(seed: 667))
-        var state = HandshakeSymmetricState(protocolName: SignalingRegistration.protocolName, responderStatic: h.serverPublicKey)
+        var state = HandshakeSymmetricState(
+            protocolName: SignalingRegistration.protocolName, responderStatic: h.serverPublicKey)
         state.mixHash(SignalingRegistration.header(requestID: 2, role: .device, cookie: cookie))
         state.mixHash(ephemeral.publicKey)
         state.mixKey(try! diffieHellman(ephemeral.privateKey, h.serverPublicKey, what: "s"))
         let encryptedStatic = state.encryptAndHash(victim)
         state.mixKey(try! diffieHellman(attacker.privateKey, h.serverPublicKey, what: "s"))
         let payload = state.encryptAndHash(RegistrationPayload(uuid: uuid, extra: [], candidates: []).encoded())
-        return .register(.init(requestID: 2, role: .device, cookie: cookie, ephemeral: ephemeral.publicKey,
-                               encryptedStatic: encryptedStatic, encryptedPayload: payload))
+        return .register(
+            .init(
+                requestID: 2, role: .device, cookie: cookie, ephemeral: ephemeral.publicKey,
+                encryptedStatic: encryptedStatic, encryptedPayload: payload))
     }
 
     @Test func registerWithoutThePrivateKeyOfItsStaticCannotComplete() throws {
         let h = ServerHarness()
         let victim = h.identity("CAM-1").publicKey
         let cookie = try #require(h.cookie(for: Addr.stranger))
-        #expect(h.send(Self.forgedRegister(h, victim: victim, uuid: "CAM-1", cookie: cookie), from: Addr.stranger).isEmpty)
+        #expect(
+            h.send(Self.forgedRegister(h, victim: victim, uuid: "CAM-1", cookie: cookie), from: Addr.stranger).isEmpty)
         #expect(h.core.registry.count == 0)
         #expect(h.core.bindings.boundKey(uuid: "CAM-1") == nil)
         #expect(h.core.counters[.registrationForged] == 1)
         // Random bytes as the encrypted static: the same.
         var message = h.registration(.device, uuid: "CAM-1", cookie: cookie, identity: h.identity("CAM-1")).message
         message.encryptedStatic = SeededEntropy(seed: 5).bytes(48)
-        #expect(h.send(.register(message), from: Addr.stranger).map(\.message) == [.error(requestID: 2, code: .serverKeyRejected)])
+        #expect(
+            h.send(.register(message), from: Addr.stranger).map(\.message) == [
+                .error(requestID: 2, code: .serverKeyRejected)
+            ])
         #expect(h.core.registry.count == 0)
     }
 
@@ -50,7 +57,10 @@ import Testing
         #expect(first.first?.bytes == second.first?.bytes)
         #expect(h.core.channels.count == 1)
         #expect(h.core.counters.registrations == 1)
-        guard case .registered(_, let ephemeral, let encrypted)? = second.first?.message else { Issue.record("no REGISTERED"); return }
+        guard case .registered(_, let ephemeral, let encrypted)? = second.first?.message else {
+            Issue.record("no REGISTERED")
+            return
+        }
         let (answer, channel) = try initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
         #expect(h.core.registry.lookup(token: answer.token)?.uuid == "CAM-1")
         // Once the agent speaks in the channel the cached answer is dropped; the same REGISTER
@@ -70,7 +80,10 @@ import Testing
         let bare: [SignalingMessage] = [
             .keepalive(requestID: 1, token: device),
             .query(requestID: 2, token: client, uuid: "CAM-1"),
-            .connect(.init(requestID: 3, token: client, uuid: "CAM-1", clientConnectionID: ConnectionID(rawValue: 9), candidates: [])),
+            .connect(
+                .init(
+                    requestID: 3, token: client, uuid: "CAM-1", clientConnectionID: ConnectionID(rawValue: 9),
+                    candidates: [])),
             .introduceAck(requestID: 4, token: device, sessionID: 1),
             .pathReport(requestID: 5, token: client, sessionID: 1, path: .direct),
         ]
@@ -100,13 +113,16 @@ import Testing
     @Test func forgedSealedPacketWithTheTokenAndWrongKeysIsDroppedAndCounted() throws {
         let h = ServerHarness()
         let device = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
-        var wrongKeys = SealedChannel(id: device, sendKey: [UInt8](repeating: 1, count: 32), receiveKey: [UInt8](repeating: 2, count: 32))
+        var wrongKeys = SealedChannel(
+            id: device, sendKey: [UInt8](repeating: 1, count: 32), receiveKey: [UInt8](repeating: 2, count: 32))
         let forged = ServerSamples.bytes(.sealed(wrongKeys.seal(.keepalive(requestID: 1, token: device))))
         #expect(h.sendRaw(forged, from: Addr.stranger).isEmpty)
         #expect(h.core.registry.lookup(token: device)?.address == Addr.device)
         #expect(h.core.counters[.sealedForged] == 1)
         // The genuine device still gets through afterwards (the forgery burnt no counter).
-        #expect(h.request(.keepalive(requestID: 2, token: device), from: Addr.device) == .keepaliveAck(requestID: 2, observed: Addr.device))
+        #expect(
+            h.request(.keepalive(requestID: 2, token: device), from: Addr.device)
+                == .keepaliveAck(requestID: 2, observed: Addr.device))
     }
 
     @Test func authenticatedRoamingMovesTheRecordAndItsSessions() throws {
@@ -114,7 +130,9 @@ import Testing
         let (device, client) = try ServerCoreConnectTests.setUp(h)
         _ = ServerCoreConnectTests.connect(h, clientToken: client)
         let moved = NetAddress(ipv4: (198, 51, 100, 77), port: 40_000)
-        #expect(h.request(.keepalive(requestID: 5, token: device), from: moved) == .keepaliveAck(requestID: 5, observed: moved))
+        #expect(
+            h.request(.keepalive(requestID: 5, token: device), from: moved)
+                == .keepaliveAck(requestID: 5, observed: moved))
         #expect(h.core.registry.lookup(token: device)?.address == moved)
         #expect(h.core.sessions.values.first?.deviceAddress == moved)
     }
@@ -155,8 +173,12 @@ import Testing
         #expect(record.address == Addr.device)
         #expect(record.publicKey == realKey)
         #expect(h.core.sessions[session]?.deviceAddress == Addr.device)
-        guard case .queryResult(let answer)? = h.request(.query(requestID: 9, token: client, uuid: "CAM-1"), from: Addr.client) else {
-            Issue.record("no query result"); return
+        guard
+            case .queryResult(let answer)? = h.request(
+                .query(requestID: 9, token: client, uuid: "CAM-1"), from: Addr.client)
+        else {
+            Issue.record("no query result")
+            return
         }
         #expect(answer.publicKey == realKey)
         // The genuine device re-registering (same key, new address) is fine.
@@ -167,17 +189,25 @@ import Testing
         let bindings = FirstKeyBindings()
         let server = ServerHarness.serverIdentity
         let key = [UInt8](repeating: 7, count: 32)
-        #expect(bindings.admit(.init(uuid: "A", publicKey: key, cookie: []), server: server, now: .zero)
-            == .accepted(created: true, rebound: false))
-        #expect(bindings.admit(.init(uuid: "A", publicKey: key, cookie: []), server: server, now: .zero)
-            == .accepted(created: false, rebound: false))
-        #expect(bindings.admit(.init(uuid: "A", publicKey: [UInt8](repeating: 8, count: 32), cookie: []), server: server, now: .zero)
-            == .refused(.identityConflict))
-        #expect(bindings.admit(.init(uuid: "B", publicKey: key, certificate: [1], cookie: []), server: server, now: .zero)
-            == .refused(.identityConflict))
-        #expect(bindings.admit(.init(uuid: "A", publicKey: [UInt8](repeating: 8, count: 32),
-                                     rotation: KeyRotation(oldPublicKey: key, proof: [UInt8](repeating: 0, count: 32)), cookie: []),
-                               server: server, now: .zero) == .refused(.identityConflict))
+        #expect(
+            bindings.admit(.init(uuid: "A", publicKey: key, cookie: []), server: server, now: .zero)
+                == .accepted(created: true, rebound: false))
+        #expect(
+            bindings.admit(.init(uuid: "A", publicKey: key, cookie: []), server: server, now: .zero)
+                == .accepted(created: false, rebound: false))
+        #expect(
+            bindings.admit(
+                .init(uuid: "A", publicKey: [UInt8](repeating: 8, count: 32), cookie: []), server: server, now: .zero)
+                == .refused(.identityConflict))
+        #expect(
+            bindings.admit(.init(uuid: "B", publicKey: key, certificate: [1], cookie: []), server: server, now: .zero)
+                == .refused(.identityConflict))
+        #expect(
+            bindings.admit(
+                .init(
+                    uuid: "A", publicKey: [UInt8](repeating: 8, count: 32),
+                    rotation: KeyRotation(oldPublicKey: key, proof: [UInt8](repeating: 0, count: 32)), cookie: []),
+                server: server, now: .zero) == .refused(.identityConflict))
         #expect(bindings.boundKey(uuid: "A") == key)
         #expect(bindings.release(uuid: "A"))
         #expect(bindings.boundKey(uuid: "A") == nil)
@@ -185,8 +215,9 @@ import Testing
 
     @Test func sealedPacketForAnUnknownChannelGetsASmallBareError() {
         let h = ServerHarness()
-        var stale = SealedChannel(id: 0x1122_3344_5566_7788, sendKey: [UInt8](repeating: 1, count: 32),
-                                  receiveKey: [UInt8](repeating: 2, count: 32))
+        var stale = SealedChannel(
+            id: 0x1122_3344_5566_7788, sendKey: [UInt8](repeating: 1, count: 32),
+            receiveKey: [UInt8](repeating: 2, count: 32))
         let bytes = ServerSamples.bytes(.sealed(stale.seal(.keepalive(requestID: 1, token: 0x1122_3344_5566_7788))))
         let out = h.sendRaw(bytes, from: Addr.device)
         #expect(out.map(\.message) == [.error(requestID: 0x5566_7788, code: .unknownSession)])
@@ -203,8 +234,12 @@ import Testing
         let probe = ServerSamples.bytes(.probe(requestID: 2))
         #expect(h.sendRaw(probe, from: Addr.stranger, on: .observation).allSatisfy { $0.bytes.count <= probe.count })
         // A REGISTER with a bad cookie: a bare ERROR, far smaller than the REGISTER.
-        let register = ServerSamples.bytes(.register(h.registration(.device, uuid: "X", cookie: [UInt8](repeating: 0, count: 20),
-                                                                  identity: h.identity("X")).message))
+        let register = ServerSamples.bytes(
+            .register(
+                h.registration(
+                    .device, uuid: "X", cookie: [UInt8](repeating: 0, count: 20),
+                    identity: h.identity("X")
+                ).message))
         #expect(h.sendRaw(register, from: Addr.stranger).allSatisfy { $0.bytes.count <= register.count })
     }
 
@@ -222,14 +257,20 @@ import Testing
         // Each agent starts at a different moment of the flood, then retries every 250 ms.
         for step in 0..<400 {  // 2 s in 5 ms steps, 100 spoofed HELLOs per step = 20k/s
             for _ in 0..<100 {
-                let source = NetAddress(ipv4: (UInt8(1 + flood.next(below: 220)), UInt8(flood.next(below: 256)),
-                                               UInt8(flood.next(below: 256)), UInt8(flood.next(below: 256))),
-                                        port: UInt16(flood.next(below: 60_000) + 1))
+                let source = NetAddress(
+                    ipv4: (
+                        UInt8(1 + flood.next(below: 220)), UInt8(flood.next(below: 256)),
+                        UInt8(flood.next(below: 256)), UInt8(flood.next(below: 256))
+                    ),
+                    port: UInt16(flood.next(below: 60_000) + 1))
                 h.sendRaw(hello, from: source)
             }
-            for (i, agent) in agents.enumerated() where registeredAt[i] == nil && step >= i * 40 && (step - i * 40) % 50 == 0 {
+            for (i, agent) in agents.enumerated()
+            where registeredAt[i] == nil && step >= i * 40 && (step - i * 40) % 50 == 0 {
                 let began = h.now
-                if h.token(.device, uuid: "NEW-\(i)", from: agent) != nil { registeredAt[i] = h.now - began + (began - start) }
+                if h.token(.device, uuid: "NEW-\(i)", from: agent) != nil {
+                    registeredAt[i] = h.now - began + (began - start)
+                }
             }
             h.now = h.now + .milliseconds(5)
         }
@@ -262,15 +303,22 @@ import Testing
         let keeping = clock.measure {
             for _ in 0..<keepalives {
                 for (i, token) in tokens.enumerated() {
-                    _ = h.send(.keepalive(requestID: 1, token: token), from: NetAddress(ipv4: (10, UInt8(i >> 8), UInt8(i & 0xFF), 1), port: 40_000))
+                    _ = h.send(
+                        .keepalive(requestID: 1, token: token),
+                        from: NetAddress(ipv4: (10, UInt8(i >> 8), UInt8(i & 0xFF), 1), port: 40_000))
                 }
             }
         }
-        let register = ServerSamples.bytes(.register(h.registration(.device, uuid: "CAM-0001", cookie: [UInt8](repeating: 0, count: 20),
-                                                                  identity: h.identity("x")).message))
+        let register = ServerSamples.bytes(
+            .register(
+                h.registration(
+                    .device, uuid: "CAM-0001", cookie: [UInt8](repeating: 0, count: 20),
+                    identity: h.identity("x")
+                ).message))
         let keepalive = try #require(h.sealedBytes(.keepalive(requestID: 1, token: tokens[0])))
-        print("figure: IK registration (HELLO+REGISTER, agent and server side) \(registering / count) each; "
-              + "sealed keepalive round (agent seal + server open/seal + agent open) \(keeping / (count * keepalives)) each; "
-              + "REGISTER for CAM-0001 \(register.count) B, sealed KEEPALIVE \(keepalive.count) B (debug build)")
+        print(
+            "figure: IK registration (HELLO+REGISTER, agent and server side) \(registering / count) each; "
+                + "sealed keepalive round (agent seal + server open/seal + agent open) \(keeping / (count * keepalives)) each; "
+                + "REGISTER for CAM-0001 \(register.count) B, sealed KEEPALIVE \(keepalive.count) B (debug build)")
     }
 }

@@ -25,7 +25,8 @@ import Testing
     }
 
     @Test func parsesKeyValueLines() throws {
-        let file = try Self.parse("""
+        let file = try Self.parse(
+            """
             # t2u-server settings
             port = 7100
             key-file=/etc/t2u/a=b.key
@@ -105,7 +106,8 @@ import Testing
     }
 
     @Test func unknownKeySuggestsTheClosestKnownKey() throws {
-        #expect(Self.message("relay_rate = 100") == "\(Self.path):1: unknown key 'relay_rate'; did you mean relay-rate?")
+        #expect(
+            Self.message("relay_rate = 100") == "\(Self.path):1: unknown key 'relay_rate'; did you mean relay-rate?")
         #expect(Self.message("prot=1")?.hasSuffix("did you mean port?") == true)
         #expect(Self.message("KeepAlive = 5")?.hasSuffix("did you mean keepalive?") == true)
         let far = try #require(Self.message("completely-unrelated = 1"))
@@ -113,11 +115,16 @@ import Testing
     }
 
     @Test func lineWithoutEqualsIsAnError() {
-        #expect(Self.message("port=1\r\nrelay\r\n") == "\(Self.path):2: 'relay' has no '='; write key = value, or start the line with # to make it a comment")
+        #expect(
+            Self.message("port=1\r\nrelay\r\n")
+                == "\(Self.path):2: 'relay' has no '='; write key = value, or start the line with # to make it a comment"
+        )
     }
 
     @Test func duplicateKeyIsAnError() {
-        #expect(Self.message("port=1\nbind=a\n\nport = 2") == "\(Self.path):4: port is already set on line 1; keep one of the two lines")
+        #expect(
+            Self.message("port=1\nbind=a\n\nport = 2")
+                == "\(Self.path):4: port is already set on line 1; keep one of the two lines")
     }
 
     @Test func invalidUTF8IsAnError() {
@@ -143,11 +150,14 @@ import Testing
     /// rejection names a line that exists.
     @Test(arguments: [UInt64(11)])
     func fuzzedFilesParseOrFailCleanly(seed: UInt64) {
-        let valid = Array("# cfg\r\nport = 7000\nkey = abc\nrelay=false\nrelay-rate = 100000\nadmin = 9100\nlog-level=info\n".utf8)
+        let valid = Array(
+            "# cfg\r\nport = 7000\nkey = abc\nrelay=false\nrelay-rate = 100000\nadmin = 9100\nlog-level=info\n".utf8)
         let mutator = Mutator(seed: seed)
-        var accepted = 0, rejected = 0
+        var accepted = 0
+        var rejected = 0
         for iteration in 0..<20_000 {
-            let input = mutator.chance(1, in: 8) ? mutator.randomBytes(maxLength: 64) : mutator.mutate(valid, donor: valid)
+            let input =
+                mutator.chance(1, in: 8) ? mutator.randomBytes(maxLength: 64) : mutator.mutate(valid, donor: valid)
             let lineCount = input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).count
             do {
                 let file = try ServerConfigFile(parsing: input, path: "f")
@@ -181,7 +191,10 @@ import Testing
             _ = try ServerListeners.hosts("0.0.0.0,localhost")
             Issue.record("a host name must be refused")
         } catch {
-            #expect("\(error)" == "--bind '0.0.0.0,localhost': 'localhost' is not an IP address; give addresses separated by commas (0.0.0.0,::)")
+            #expect(
+                "\(error)"
+                    == "--bind '0.0.0.0,localhost': 'localhost' is not an IP address; give addresses separated by commas (0.0.0.0,::)"
+            )
         }
     }
 }

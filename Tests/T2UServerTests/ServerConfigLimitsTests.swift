@@ -17,7 +17,11 @@ import Testing
         _ = ServerCoreConnectTests.connect(h, clientToken: clientToken)
         func relay(_ count: Int) -> Int {
             (0..<count).reduce(0) { sum, _ in
-                sum + h.sendRaw(TransportBytes.initiation(initiatorCID: ServerCoreConnectTests.clientCID, payload: 991), from: Addr.client).count
+                sum
+                    + h.sendRaw(
+                        TransportBytes.initiation(initiatorCID: ServerCoreConnectTests.clientCID, payload: 991),
+                        from: Addr.client
+                    ).count
             }
         }
         #expect(relay(20) == 10)  // the burst: ten 1000-byte packets

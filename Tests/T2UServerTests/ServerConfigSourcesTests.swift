@@ -57,7 +57,8 @@ import Testing
         let settings = try ServerConfigSources(
             flags: ["port": "0", "relay": "false"],
             environment: ["T2U_SERVER_SIGNALING_RATE": "100", "T2U_SERVER_KEEPALIVE": "15", "PATH": "/bin"],
-            filePath: Self.file("observation-port = 7101\nadmin = 9100\n")).load()
+            filePath: Self.file("observation-port = 7101\nadmin = 9100\n")
+        ).load()
         let (config, options) = try settings.serverSetup(identity: nil)
         #expect(options.port == 0 && options.observationPort == 7101 && options.admin?.port == 9100)
         #expect(config.relayAllowed == false && config.keepaliveSeconds == 15)
@@ -66,19 +67,30 @@ import Testing
 
     @Test func unknownAndInvalidFileKeysNameFileLineAndFix() {
         let unknown = Self.file("port = 7000\nrelay_rate = 5\n")
-        #expect(Self.refusal(ServerConfigSources(filePath: unknown)) == "\(unknown):2: unknown key 'relay_rate'; did you mean relay-rate?")
+        #expect(
+            Self.refusal(ServerConfigSources(filePath: unknown))
+                == "\(unknown):2: unknown key 'relay_rate'; did you mean relay-rate?")
         let invalid = Self.file("# limits\n\nrelay-rate = fast\n")
-        #expect(Self.refusal(ServerConfigSources(filePath: invalid))
-            == "\(invalid):3: invalid relay-rate 'fast'; write a number >= 1 (not NaN or infinite), e.g. relay-rate = 20")
-        #expect(Self.refusal(ServerConfigSources(filePath: "/nonexistent/t2u.conf"))?.hasPrefix("cannot read config file /nonexistent/t2u.conf: ") == true)
+        #expect(
+            Self.refusal(ServerConfigSources(filePath: invalid))
+                == "\(invalid):3: invalid relay-rate 'fast'; write a number >= 1 (not NaN or infinite), e.g. relay-rate = 20"
+        )
+        #expect(
+            Self.refusal(ServerConfigSources(filePath: "/nonexistent/t2u.conf"))?.hasPrefix(
+                "cannot read config file /nonexistent/t2u.conf: ") == true)
     }
 
     @Test func environmentIsStrictUnderItsPrefix() {
         let misspelt = ServerConfigSources(environment: ["T2U_SERVER_RELAY_RAT": "5"])
-        #expect(Self.refusal(misspelt)
-            == "environment variable T2U_SERVER_RELAY_RAT is not a server setting; did you mean T2U_SERVER_RELAY_RATE? (or unset it)")
+        #expect(
+            Self.refusal(misspelt)
+                == "environment variable T2U_SERVER_RELAY_RAT is not a server setting; did you mean T2U_SERVER_RELAY_RATE? (or unset it)"
+        )
         let invalid = ServerConfigSources(environment: ["T2U_SERVER_PORT": "70000"])
-        #expect(Self.refusal(invalid) == "invalid environment variable T2U_SERVER_PORT '70000'; write a port number 1-65535, e.g. T2U_SERVER_PORT=7000")
+        #expect(
+            Self.refusal(invalid)
+                == "invalid environment variable T2U_SERVER_PORT '70000'; write a port number 1-65535, e.g. T2U_SERVER_PORT=7000"
+        )
         // The database URL holds a password: never echoed.
         let database = ServerConfigSources(environment: ["T2U_SERVER_DATABASE": "mysql://u:secret@h/db"])
         #expect(Self.refusal(database)?.contains("secret") == false)
@@ -87,31 +99,45 @@ import Testing
     }
 
     @Test func flagsAreCheckedWithTheSameRules() {
-        #expect(Self.refusal(ServerConfigSources(flags: ["relay-rate": "-1"]))
-            == "invalid --relay-rate '-1'; write a number >= 1 (not NaN or infinite), e.g. --relay-rate 20")
+        #expect(
+            Self.refusal(ServerConfigSources(flags: ["relay-rate": "-1"]))
+                == "invalid --relay-rate '-1'; write a number >= 1 (not NaN or infinite), e.g. --relay-rate 20")
         #expect(Self.refusal(ServerConfigSources(flags: ["signaling-rate": "nan"])) != nil)
         #expect(Self.refusal(ServerConfigSources(flags: ["port": "0", "observation-port": "0"])) == nil)
-        #expect(Self.refusal(ServerConfigSources(flags: ["port": "65536"]))?.hasPrefix("invalid --port '65536'") == true)
+        #expect(
+            Self.refusal(ServerConfigSources(flags: ["port": "65536"]))?.hasPrefix("invalid --port '65536'") == true)
     }
 
     @Test func reloadPlanSaysWhatChangedAndWhatNeedsARestart() {
         let old = ServerSettings(values: ["port": "7000"])
         let new = ServerSettings(values: ["port": "7001", "relay-rate": "50000000", "log-level": "debug"])
         let plan = ServerReloadPlan(from: old, to: new, oldToken: nil, newToken: nil)
-        #expect(plan.summary == "reload: log-level info -> debug; relay-rate 125000000 -> 50000000; unchanged: admin-token-file, device-ca, relay, signaling-burst, signaling-rate")
+        #expect(
+            plan.summary
+                == "reload: log-level info -> debug; relay-rate 125000000 -> 50000000; unchanged: admin-token-file, device-ca, relay, signaling-burst, signaling-rate"
+        )
         #expect(plan.restartSummary == "reload: needs a restart, running values kept: port 7000 -> 7001")
         #expect(plan.limits.relayBytesPerSecond == 50_000_000 && plan.logLevel == .debug)
         let same = ServerReloadPlan(from: old, to: old, oldToken: nil, newToken: nil)
         #expect(same.summary.hasPrefix("reload: nothing changed; unchanged: ") && same.restartSummary == nil)
-        let database = ServerReloadPlan(from: old, to: ServerSettings(values: ["port": "7000", "database": "postgres://u:pw@h/db"]),
-                                        oldToken: nil, newToken: nil)
-        #expect(database.restartSummary == "reload: needs a restart, running values kept: database (default) -> (secret)")
+        let database = ServerReloadPlan(
+            from: old, to: ServerSettings(values: ["port": "7000", "database": "postgres://u:pw@h/db"]),
+            oldToken: nil, newToken: nil)
+        #expect(
+            database.restartSummary == "reload: needs a restart, running values kept: database (default) -> (secret)")
         // The admin token file rewritten in place: the same name, a new token.
         let tokenFile = ServerSettings(values: ["admin-token-file": "/etc/t2u/admin.token"])
-        let rotated = ServerReloadPlan(from: tokenFile, to: tokenFile, oldToken: Array(repeating: 1, count: 16), newToken: Array(repeating: 2, count: 16))
-        #expect(rotated.changed.map(\.description) == ["admin-token-file /etc/t2u/admin.token -> /etc/t2u/admin.token (new token)"])
+        let rotated = ServerReloadPlan(
+            from: tokenFile, to: tokenFile, oldToken: Array(repeating: 1, count: 16),
+            newToken: Array(repeating: 2, count: 16))
+        #expect(
+            rotated.changed.map(\.description) == [
+                "admin-token-file /etc/t2u/admin.token -> /etc/t2u/admin.token (new token)"
+            ])
         #expect(rotated.adminToken == Array(repeating: 2, count: 16))
-        let kept = ServerReloadPlan(from: tokenFile, to: tokenFile, oldToken: Array(repeating: 1, count: 16), newToken: Array(repeating: 1, count: 16))
+        let kept = ServerReloadPlan(
+            from: tokenFile, to: tokenFile, oldToken: Array(repeating: 1, count: 16),
+            newToken: Array(repeating: 1, count: 16))
         #expect(kept.changed.isEmpty && kept.unchanged.contains("admin-token-file"))
     }
 
@@ -124,7 +150,8 @@ import Testing
         let (config, options) = try settings.serverSetup(identity: nil)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let runner = ServerRunner(config: config, options: options, logger: Logger(label: "test"), group: group)
-        let reloader = ServerConfigReloader(sources: sources, settings: settings, adminToken: nil, runner: runner, logger: Logger(label: "test"))
+        let reloader = ServerConfigReloader(
+            sources: sources, settings: settings, adminToken: nil, runner: runner, logger: Logger(label: "test"))
         // A SIGHUP before the server serves changes nothing (and does not stop it).
         #expect(await reloader.reload() == nil)
         try await runner.start()
@@ -147,7 +174,9 @@ import Testing
         let ca = String(repeating: "ab", count: 32)
         Self.rewrite(path, "relay-rate = 50000000\nsignaling-rate = 10\nkeepalive = 25\ndevice-ca = \(ca)\n")
         let again = try #require(await reloader.reload())
-        #expect(again.changed.map(\.description) == ["device-ca (none) -> \(ca)"] && again.needsRestart.map(\.key) == ["keepalive"])
+        #expect(
+            again.changed.map(\.description) == ["device-ca (none) -> \(ca)"]
+                && again.needsRestart.map(\.key) == ["keepalive"])
         #expect(try await runner.withBindings { $0.deviceCAs } == [[UInt8](repeating: 0xAB, count: 32)])
         try await runner.shutdown()
         try await group.shutdownGracefully()

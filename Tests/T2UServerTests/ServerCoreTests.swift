@@ -10,13 +10,19 @@ import Testing
 @Suite struct ServerCoreRegistrationTests {
     @Test func registersWithIKAndStatesTheServerKey() throws {
         let h = ServerHarness()
-        guard case .challenge(1, let cookie, let serverKey)? = h.request(.hello(requestID: 1, role: .device), from: Addr.device)
-        else { Issue.record("no challenge"); return }
+        guard
+            case .challenge(1, let cookie, let serverKey)? = h.request(
+                .hello(requestID: 1, role: .device), from: Addr.device)
+        else {
+            Issue.record("no challenge")
+            return
+        }
         #expect(serverKey == h.serverPublicKey)
         #expect(cookie.count == SignalingLimits.cookieLength)
         let reply = h.register(.device, uuid: "CAM-1", from: Addr.device)
         guard case .registered(2, _, _)? = reply, let answer = h.lastAnswer else {
-            Issue.record("not registered: \(String(describing: reply))"); return
+            Issue.record("not registered: \(String(describing: reply))")
+            return
         }
         #expect(answer.observed == Addr.device)
         #expect(answer.keepaliveSeconds == 20)
@@ -37,7 +43,10 @@ import Testing
 
     @Test func cookieIsBoundToAddressAndTime() {
         let h = ServerHarness()
-        guard let cookie = h.cookie(for: Addr.device) else { Issue.record("no cookie"); return }
+        guard let cookie = h.cookie(for: Addr.device) else {
+            Issue.record("no cookie")
+            return
+        }
         let register = SignalingMessage.register(
             h.registration(.device, uuid: "CAM-1", cookie: cookie, identity: h.identity("CAM-1"), requestID: 3).message)
         #expect(h.request(register, from: Addr.stranger) == .error(requestID: 3, code: .badCookie))
@@ -51,25 +60,37 @@ import Testing
         let h = ServerHarness()
         let deviceToken = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
         let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
-        guard case .queryResult(let online)? = h.request(.query(requestID: 5, token: clientToken, uuid: "CAM-1"), from: Addr.client)
-        else { Issue.record("no query result"); return }
+        guard
+            case .queryResult(let online)? = h.request(
+                .query(requestID: 5, token: clientToken, uuid: "CAM-1"), from: Addr.client)
+        else {
+            Issue.record("no query result")
+            return
+        }
         #expect(online.online)
 
         // The client keeps alive, the device falls silent.
         for _ in 0..<4 {
             h.advance(by: .seconds(20))
-            #expect(h.request(.keepalive(requestID: 6, token: clientToken), from: Addr.client)
-                == .keepaliveAck(requestID: 6, observed: Addr.client))
+            #expect(
+                h.request(.keepalive(requestID: 6, token: clientToken), from: Addr.client)
+                    == .keepaliveAck(requestID: 6, observed: Addr.client))
         }
-        guard case .queryResult(let offline)? = h.request(.query(requestID: 7, token: clientToken, uuid: "CAM-1"), from: Addr.client)
-        else { Issue.record("no query result"); return }
+        guard
+            case .queryResult(let offline)? = h.request(
+                .query(requestID: 7, token: clientToken, uuid: "CAM-1"), from: Addr.client)
+        else {
+            Issue.record("no query result")
+            return
+        }
         #expect(!offline.online)
         #expect(offline.publicAddress == nil)
         #expect(h.core.counters.expirations == 1)
         // The device's old channel is gone: its keepalive is told (bare, named by the channel's low
         // 32 bits) to register again.
-        #expect(h.request(.keepalive(requestID: 8, token: deviceToken), from: Addr.device)
-            == .error(requestID: UInt32(truncatingIfNeeded: deviceToken), code: .unknownSession))
+        #expect(
+            h.request(.keepalive(requestID: 8, token: deviceToken), from: Addr.device)
+                == .error(requestID: UInt32(truncatingIfNeeded: deviceToken), code: .unknownSession))
     }
 
     /// A silent agent is offline once its keepalive period and the two retransmissions of a
@@ -81,7 +102,9 @@ import Testing
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device))
         let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
         func online(_ id: UInt32) -> Bool? {
-            guard case .queryResult(let answer)? = h.request(.query(requestID: id, token: clientToken, uuid: "CAM-1"), from: Addr.client)
+            guard
+                case .queryResult(let answer)? = h.request(
+                    .query(requestID: id, token: clientToken, uuid: "CAM-1"), from: Addr.client)
             else { return nil }
             return answer.online
         }
@@ -98,10 +121,15 @@ import Testing
         _ = try #require(h.token(.device, uuid: "CAM-1", from: Addr.device, extra: extra, candidates: [Addr.deviceLAN]))
         let clientToken = try #require(h.token(.client, uuid: "client-1", from: Addr.client))
         let reply = h.request(.query(requestID: 5, token: clientToken, uuid: "CAM-1"), from: Addr.client)
-        #expect(reply == .queryResult(.init(requestID: 5, online: true, publicAddress: Addr.device,
-                                            publicKey: h.identity("CAM-1").publicKey, extra: extra)))
+        #expect(
+            reply
+                == .queryResult(
+                    .init(
+                        requestID: 5, online: true, publicAddress: Addr.device,
+                        publicKey: h.identity("CAM-1").publicKey, extra: extra)))
         let unknown = h.request(.query(requestID: 6, token: clientToken, uuid: "nope"), from: Addr.client)
-        #expect(unknown == .queryResult(.init(requestID: 6, online: false, publicAddress: nil, publicKey: [], extra: [])))
+        #expect(
+            unknown == .queryResult(.init(requestID: 6, online: false, publicAddress: nil, publicKey: [], extra: [])))
         // A token without the channel's keys buys nothing: no answer at all.
         #expect(h.sendBare(.query(requestID: 7, token: clientToken, uuid: "CAM-1"), from: Addr.stranger).isEmpty)
         #expect(h.core.counters[.unsealed] == 1)
@@ -144,11 +172,17 @@ import Testing
 
     /// CONNECT naming `cid` (another one than before: a new session, as a relayed link's fresh
     /// look for a direct path is).
-    static func connect(_ h: ServerHarness, clientToken: UInt64, cid: UInt64 = clientCID)
-        -> (SignalingMessage.ConnectResult?, SignalingMessage.Introduce?) {
-        let out = h.send(.connect(.init(requestID: 10, token: clientToken, uuid: "CAM-1",
-                                        clientConnectionID: ConnectionID(rawValue: cid),
-                                        candidates: [NetAddress(ipv4: (10, 0, 0, 2), port: 5555)])), from: Addr.client)
+    static func connect(
+        _ h: ServerHarness, clientToken: UInt64, cid: UInt64 = clientCID
+    )
+        -> (SignalingMessage.ConnectResult?, SignalingMessage.Introduce?)
+    {
+        let out = h.send(
+            .connect(
+                .init(
+                    requestID: 10, token: clientToken, uuid: "CAM-1",
+                    clientConnectionID: ConnectionID(rawValue: cid),
+                    candidates: [NetAddress(ipv4: (10, 0, 0, 2), port: 5555)])), from: Addr.client)
         var result: SignalingMessage.ConnectResult?
         var introduce: SignalingMessage.Introduce?
         for o in out {
@@ -177,7 +211,9 @@ import Testing
         let resent = h.advance(by: .seconds(1)).filter { $0.transmit.destination == Addr.device }
         #expect(resent.count >= 1)
         #expect(resent.allSatisfy { $0.message == .introduce(i) })
-        #expect(h.send(.introduceAck(requestID: i.requestID, token: deviceToken, sessionID: i.sessionID), from: Addr.device).isEmpty)
+        #expect(
+            h.send(.introduceAck(requestID: i.requestID, token: deviceToken, sessionID: i.sessionID), from: Addr.device)
+                .isEmpty)
         #expect(h.advance(by: .seconds(10)).isEmpty)
 
         // A retransmitted CONNECT gets the same session, without a second session.
@@ -222,24 +258,30 @@ import Testing
         #expect(out.map(\.bytes) == [toClient])
         #expect(out.first?.transmit.destination == Addr.client)
         #expect(h.core.counters.relayedPackets == 4)
-        #expect(h.core.counters.relayedBytes == UInt64(initiation.count + response.count + toDevice.count + toClient.count))
+        #expect(
+            h.core.counters.relayedBytes == UInt64(initiation.count + response.count + toDevice.count + toClient.count))
 
         // A stranger using a live CID is never forwarded to; it is told RELAY_UNKNOWN (a party
         // whose address changed resumes over its sealed channel: relayFollowsAClientThatMoved).
-        let unknownDevice = SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))
-        let unknownClient = SignalingMessage.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.clientCID))
+        let unknownDevice = SignalingMessage.relayUnknown(
+            requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))
+        let unknownClient = SignalingMessage.relayUnknown(
+            requestID: 0, connectionID: ConnectionID(rawValue: Self.clientCID))
         out = h.sendRaw(TransportBytes.data(destinationCID: Self.deviceCID), from: Addr.stranger)
         #expect(out.map(\.message) == [unknownDevice] && out.first?.transmit.destination == Addr.stranger)
         out = h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID), from: Addr.stranger)
         #expect(out.map(\.message) == [unknownClient] && out.first?.transmit.destination == Addr.stranger)
         // A party sending to itself, or a response from the client's side: dropped silently.
         #expect(h.sendRaw(TransportBytes.data(destinationCID: Self.clientCID), from: Addr.client).isEmpty)
-        #expect(h.sendRaw(TransportBytes.response(initiatorCID: Self.clientCID, responderCID: 5), from: Addr.client).isEmpty)
+        #expect(
+            h.sendRaw(TransportBytes.response(initiatorCID: Self.clientCID, responderCID: 5), from: Addr.client).isEmpty
+        )
         #expect(h.core.counters[.relayStranger] == 4)
         #expect(h.core.counters.relayedPackets == 4, "nothing a stranger sent was forwarded")
         // An unknown CID: not forwarded; the sender is told (RELAY_UNKNOWN, see RelayResumeTests).
-        #expect(h.sendRaw(TransportBytes.data(destinationCID: 0x1234), from: Addr.client).map(\.message)
-            == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 0x1234))])
+        #expect(
+            h.sendRaw(TransportBytes.data(destinationCID: 0x1234), from: Addr.client).map(\.message)
+                == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 0x1234))])
         #expect(h.core.counters[.relayUnknownSession] == 1)
         #expect(h.sendRaw([0x04, 0, 1, 2], from: Addr.client).isEmpty)
         #expect(h.core.counters[.malformed] == 1)
@@ -250,7 +292,9 @@ import Testing
         let (deviceToken, clientToken) = try Self.setUp(h)
         _ = Self.connect(h, clientToken: clientToken)
         let moved = NetAddress(ipv4: (198, 51, 100, 10), port: 50_123)
-        #expect(h.request(.keepalive(requestID: 3, token: deviceToken), from: moved) == .keepaliveAck(requestID: 3, observed: moved))
+        #expect(
+            h.request(.keepalive(requestID: 3, token: deviceToken), from: moved)
+                == .keepaliveAck(requestID: 3, observed: moved))
         let initiation = TransportBytes.initiation(initiatorCID: Self.clientCID)
         #expect(h.sendRaw(initiation, from: Addr.client).first?.transmit.destination == moved)
     }
@@ -262,19 +306,26 @@ import Testing
         let h = ServerHarness()
         let (_, clientToken) = try Self.setUp(h)
         _ = Self.connect(h, clientToken: clientToken)
-        _ = h.sendRaw(TransportBytes.response(initiatorCID: Self.clientCID, responderCID: Self.deviceCID), from: Addr.device)
+        _ = h.sendRaw(
+            TransportBytes.response(initiatorCID: Self.clientCID, responderCID: Self.deviceCID), from: Addr.device)
         let moved = NetAddress(ipv4: (203, 0, 113, 1), port: 3936)
         let toDevice = TransportBytes.data(destinationCID: Self.deviceCID, payload: 600)
-        #expect(h.sendRaw(toDevice, from: moved).map(\.message)
-            == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))])
+        #expect(
+            h.sendRaw(toDevice, from: moved).map(\.message)
+                == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))])
         let resumed = RelayResumeTests.resume(h, token: clientToken, from: moved)
-        guard case .connectResult(let result)? = resumed.first?.message else { Issue.record("no result: \(resumed)"); return }
+        guard case .connectResult(let result)? = resumed.first?.message else {
+            Issue.record("no result: \(resumed)")
+            return
+        }
         #expect(result.online)
         #expect(h.sendRaw(toDevice, from: moved).first?.transmit.destination == Addr.device)
         let toClient = TransportBytes.data(destinationCID: Self.clientCID, payload: 600)
         #expect(h.sendRaw(toClient, from: Addr.device).first?.transmit.destination == moved)
-        #expect(h.sendRaw(toDevice, from: Addr.client).map(\.message)
-            == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))], "the old address is a stranger now")
+        #expect(
+            h.sendRaw(toDevice, from: Addr.client).map(\.message)
+                == [.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: Self.deviceCID))],
+            "the old address is a stranger now")
     }
 
     @Test func relayIsRateLimitedPerSession() throws {
@@ -286,12 +337,16 @@ import Testing
         _ = Self.connect(h, clientToken: clientToken)
         var forwarded = 0
         for _ in 0..<20 {
-            forwarded += h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID, payload: 991), from: Addr.client).count
+            forwarded +=
+                h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID, payload: 991), from: Addr.client)
+                .count
         }
         #expect(forwarded == 10)
         #expect(h.core.counters[.relayRateLimited] == 10)
         h.advance(by: .milliseconds(500))
-        #expect(h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID, payload: 991), from: Addr.client).count == 1)
+        #expect(
+            h.sendRaw(TransportBytes.initiation(initiatorCID: Self.clientCID, payload: 991), from: Addr.client).count
+                == 1)
     }
 
     @Test func relayCanBeDisabled() throws {
@@ -328,18 +383,22 @@ import Testing
         let corpus = ServerSamples.requests(token: clientToken)
         for iteration in 0..<5_000 {
             // Fresh spoofed source every time: never verified, never rate limited.
-            let source = NetAddress(ipv4: (100, 64, UInt8(iteration >> 8 & 0xff), UInt8(iteration & 0xff)),
-                                    port: UInt16(truncatingIfNeeded: entropy.nextUInt64()) | 1)
+            let source = NetAddress(
+                ipv4: (100, 64, UInt8(iteration >> 8 & 0xff), UInt8(iteration & 0xff)),
+                port: UInt16(truncatingIfNeeded: entropy.nextUInt64()) | 1)
             let base = corpus[Int(entropy.next(below: UInt64(corpus.count)))]
             let input = entropy.next(below: 2) == 0 ? base : ServerSamples.mutate(base, entropy)
             for socket in [ServerSocket.main, .observation] {
                 for output in h.sendRaw(input, from: source, on: socket) where output.transmit.destination == source {
-                    #expect(output.bytes.count <= input.count, "seed 7 iteration \(iteration): \(input) -> \(output.bytes)")
+                    #expect(
+                        output.bytes.count <= input.count, "seed 7 iteration \(iteration): \(input) -> \(output.bytes)")
                 }
             }
         }
         // Unpadded HELLO gets nothing.
-        #expect(h.sendRaw(Array(ServerSamples.bytes(.hello(requestID: 1, role: .device)).prefix(6)), from: Addr.stranger).isEmpty)
+        #expect(
+            h.sendRaw(Array(ServerSamples.bytes(.hello(requestID: 1, role: .device)).prefix(6)), from: Addr.stranger)
+                .isEmpty)
         #expect(h.core.counters[.unpadded] >= 1)
     }
 
@@ -348,7 +407,10 @@ import Testing
         let entropy = SeededEntropy(seed: 11)
         for _ in 0..<2_000 {
             let port = UInt16(entropy.next(below: 60_000) + 1)
-            #expect(h.sendRaw(entropy.bytes(Int(entropy.next(below: 100))), from: NetAddress(ipv4: (100, 64, 0, 1), port: port))
+            #expect(
+                h.sendRaw(
+                    entropy.bytes(Int(entropy.next(below: 100))), from: NetAddress(ipv4: (100, 64, 0, 1), port: port)
+                )
                 .allSatisfy { $0.bytes.count <= 100 })
         }
         #expect(h.core.counters.totalRejected + h.core.counters.signalingReplies >= 1_900)
@@ -390,13 +452,17 @@ func containsSubsequence(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         let now = Instant(nanoseconds: 0)
         func allow(_ address: NetAddress) -> Bool { limiter.allow(address, now: now) }
         // Two hosts of one /24 share a bucket; another /24 has its own.
-        let first = [allow(NetAddress(ipv4: (10, 0, 0, 1), port: 1)), allow(NetAddress(ipv4: (10, 0, 0, 200), port: 9)),
-                     allow(NetAddress(ipv4: (10, 0, 0, 7), port: 2)), allow(NetAddress(ipv4: (10, 0, 1, 1), port: 1))]
+        let first = [
+            allow(NetAddress(ipv4: (10, 0, 0, 1), port: 1)), allow(NetAddress(ipv4: (10, 0, 0, 200), port: 9)),
+            allow(NetAddress(ipv4: (10, 0, 0, 7), port: 2)), allow(NetAddress(ipv4: (10, 0, 1, 1), port: 1)),
+        ]
         #expect(first == [true, true, false, true])
         // IPv6: the /64.
-        let second = [allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 1), port: 1)),
-                      allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 2), port: 1)),
-                      allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 3), port: 1))]
+        let second = [
+            allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 1), port: 1)),
+            allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 2), port: 1)),
+            allow(NetAddress(host: .v6(0x2001_0db8_0000_0001, 3), port: 1)),
+        ]
         #expect(second == [true, true, false])
         #expect(limiter.trackedSources == 3)
     }

@@ -29,8 +29,11 @@ final class ServerHarness {
 
     static let serverIdentity = try! StaticIdentity(rawPrivateKey: [UInt8](repeating: 0x5E, count: 32))
 
-    init(config: ServerConfig = ServerConfig(identity: ServerHarness.serverIdentity), registry: Registry = InMemoryRegistry(),
-         bindings: DeviceBindings = FirstKeyBindings()) {
+    init(
+        config: ServerConfig = ServerConfig(identity: ServerHarness.serverIdentity),
+        registry: Registry = InMemoryRegistry(),
+        bindings: DeviceBindings = FirstKeyBindings()
+    ) {
         core = ServerCore(config: config, registry: registry, bindings: bindings, entropy: entropy, now: now)
     }
 
@@ -57,7 +60,9 @@ final class ServerHarness {
 
     /// The SEALED datagram for `message` in its token's channel (nil: not ours to seal).
     func sealedBytes(_ message: SignalingMessage) -> [UInt8]? {
-        guard message.isChannelMessage, let token = ServerCore.token(of: message), channels[token] != nil else { return nil }
+        guard message.isChannelMessage, let token = ServerCore.token(of: message), channels[token] != nil else {
+            return nil
+        }
         return ServerSamples.bytes(.sealed(channels[token]!.seal(message)))
     }
 
@@ -100,34 +105,45 @@ final class ServerHarness {
                 message = try? channels[envelope.channel]!.open(envelope)
                 sealed = true
             }
-            out.append(Output(bytes: Array(buffer.readableBytesView), transmit: transmit, message: message, sealed: sealed))
+            out.append(
+                Output(bytes: Array(buffer.readableBytesView), transmit: transmit, message: message, sealed: sealed))
         }
     }
 
     func cookie(for source: NetAddress, role: SignalingRole = .device) -> [UInt8]? {
-        guard case .challenge(_, let cookie, _)? = request(.hello(requestID: 1, role: role), from: source) else { return nil }
+        guard case .challenge(_, let cookie, _)? = request(.hello(requestID: 1, role: role), from: source) else {
+            return nil
+        }
         return cookie
     }
 
     /// The REGISTER an agent with `identity` sends (IK to `serverKey`, default the server's own).
-    func registration(_ role: SignalingRole, uuid: String, cookie: [UInt8], identity: StaticIdentity, serverKey: [UInt8]? = nil,
-                      extra: [UInt8] = [], candidates: [NetAddress] = [], certificate: [UInt8]? = nil,
-                      rotation: KeyRotationData? = nil, requestID: UInt32 = 2) -> SignalingRegistration.Initiator {
+    func registration(
+        _ role: SignalingRole, uuid: String, cookie: [UInt8], identity: StaticIdentity, serverKey: [UInt8]? = nil,
+        extra: [UInt8] = [], candidates: [NetAddress] = [], certificate: [UInt8]? = nil,
+        rotation: KeyRotationData? = nil, requestID: UInt32 = 2
+    ) -> SignalingRegistration.Initiator {
         try! SignalingRegistration.Initiator(
-            requestID: requestID, role: role, cookie: cookie, identity: identity, serverPublicKey: serverKey ?? serverPublicKey,
-            payload: RegistrationPayload(uuid: uuid, extra: extra, candidates: candidates, certificate: certificate, rotation: rotation),
+            requestID: requestID, role: role, cookie: cookie, identity: identity,
+            serverPublicKey: serverKey ?? serverPublicKey,
+            payload: RegistrationPayload(
+                uuid: uuid, extra: extra, candidates: candidates, certificate: certificate, rotation: rotation),
             entropy: entropy)
     }
 
     /// HELLO + REGISTER; returns the REGISTER's reply, and keeps the channel when registered.
-    func register(_ role: SignalingRole, uuid: String, from source: NetAddress, identity: StaticIdentity? = nil,
-                  serverKey: [UInt8]? = nil, extra: [UInt8] = [], candidates: [NetAddress] = []) -> SignalingMessage? {
+    func register(
+        _ role: SignalingRole, uuid: String, from source: NetAddress, identity: StaticIdentity? = nil,
+        serverKey: [UInt8]? = nil, extra: [UInt8] = [], candidates: [NetAddress] = []
+    ) -> SignalingMessage? {
         guard let cookie = cookie(for: source, role: role) else { return nil }
-        let initiator = registration(role, uuid: uuid, cookie: cookie, identity: identity ?? self.identity(uuid), serverKey: serverKey,
-                                     extra: extra, candidates: candidates)
+        let initiator = registration(
+            role, uuid: uuid, cookie: cookie, identity: identity ?? self.identity(uuid), serverKey: serverKey,
+            extra: extra, candidates: candidates)
         let reply = request(.register(initiator.message), from: source)
         if case .registered(_, let ephemeral, let encrypted)? = reply,
-           let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted) {
+            let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+        {
             channels[completed.0.token] = completed.1
             lastAnswer = completed.0
         }
@@ -135,10 +151,15 @@ final class ServerHarness {
     }
 
     /// Registers and returns the session token (nil on failure).
-    func token(_ role: SignalingRole, uuid: String, from source: NetAddress, identity: StaticIdentity? = nil, extra: [UInt8] = [],
-               candidates: [NetAddress] = []) -> UInt64? {
+    func token(
+        _ role: SignalingRole, uuid: String, from source: NetAddress, identity: StaticIdentity? = nil,
+        extra: [UInt8] = [],
+        candidates: [NetAddress] = []
+    ) -> UInt64? {
         lastAnswer = nil
-        guard case .registered? = register(role, uuid: uuid, from: source, identity: identity, extra: extra, candidates: candidates)
+        guard
+            case .registered? = register(
+                role, uuid: uuid, from: source, identity: identity, extra: extra, candidates: candidates)
         else { return nil }
         return lastAnswer?.token
     }
@@ -188,9 +209,15 @@ enum ServerSamples {
             .keepalive(requestID: 3, token: token),
             .keepalive(requestID: 3, token: 12345),
             .query(requestID: 4, token: token, uuid: "CAM-1"),
-            .connect(.init(requestID: 5, token: token, uuid: "CAM-1", clientConnectionID: ConnectionID(rawValue: 5), candidates: [])),
-            .register(.init(requestID: 6, role: .device, cookie: cookie, ephemeral: key,
-                            encryptedStatic: [UInt8](repeating: 2, count: 48), encryptedPayload: [UInt8](repeating: 1, count: 300))),
+            .connect(
+                .init(
+                    requestID: 5, token: token, uuid: "CAM-1", clientConnectionID: ConnectionID(rawValue: 5),
+                    candidates: [])),
+            .register(
+                .init(
+                    requestID: 6, role: .device, cookie: cookie, ephemeral: key,
+                    encryptedStatic: [UInt8](repeating: 2, count: 48),
+                    encryptedPayload: [UInt8](repeating: 1, count: 300))),
             .sealed(.init(channel: token, counter: 0, ciphertext: [UInt8](repeating: 4, count: 40))),
             .introduceAck(requestID: 7, token: token, sessionID: 1),
             .search(requestID: 8, uuid: nil),
@@ -212,7 +239,8 @@ enum ServerSamples {
             switch entropy.next(below: 4) {
             case 0 where count > 0: bytes[Int(entropy.next(below: count))] ^= 1 << UInt8(entropy.next(below: 8))
             case 1 where count > 0: bytes.removeLast(Int(entropy.next(below: count + 1)))
-            case 2 where count > 0: bytes[Int(entropy.next(below: count))] = UInt8(truncatingIfNeeded: entropy.nextUInt64())
+            case 2 where count > 0:
+                bytes[Int(entropy.next(below: count))] = UInt8(truncatingIfNeeded: entropy.nextUInt64())
             default: bytes += entropy.bytes(Int(entropy.next(below: 16)))
             }
         }

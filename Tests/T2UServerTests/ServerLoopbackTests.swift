@@ -32,7 +32,9 @@ struct LoopbackAgent {
         let (stream, continuation) = AsyncStream<AddressedEnvelope<ByteBuffer>>.makeStream()
         let channel = try await DatagramBootstrap(group: group)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramInbox(continuation)) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramInbox(continuation))
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let address = try #require(channel.localAddress.flatMap(NetAddress.init))
@@ -41,17 +43,23 @@ struct LoopbackAgent {
 
     /// The next datagram whose first byte is in `types` (others, e.g. retransmitted replies,
     /// are skipped), or nil after `seconds`.
-    func next(_ types: ClosedRange<UInt8>, within seconds: Double = 2.5) async throws -> AddressedEnvelope<ByteBuffer>? {
+    func next(_ types: ClosedRange<UInt8>, within seconds: Double = 2.5) async throws -> AddressedEnvelope<ByteBuffer>?
+    {
         let timeout = Task {
             try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
+            try await channel.writeAndFlush(
+                AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
         }
         defer { timeout.cancel() }
         for await envelope in stream {
-            if envelope.data.readableBytes == 1, envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self) == 0xFF {
+            if envelope.data.readableBytes == 1,
+                envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self) == 0xFF
+            {
                 return nil
             }
-            if let first = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self), types.contains(first) {
+            if let first = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self),
+                types.contains(first)
+            {
                 return envelope
             }
         }
@@ -63,14 +71,21 @@ struct LoopbackAgent {
     }
 
     /// HELLO, then REGISTER (IK to `serverKey`); the token and our end of the channel.
-    func register(role: SignalingRole, uuid: String, extra: [UInt8] = [], identity: StaticIdentity, serverKey: [UInt8],
-                  to server: SocketAddress) async throws -> (token: UInt64, channel: SealedChannel)? {
-        guard case .challenge(_, let cookie, let stated)? = try await request(.hello(requestID: 1, role: role), to: server),
-              stated == serverKey else { return nil }
+    func register(
+        role: SignalingRole, uuid: String, extra: [UInt8] = [], identity: StaticIdentity, serverKey: [UInt8],
+        to server: SocketAddress
+    ) async throws -> (token: UInt64, channel: SealedChannel)? {
+        guard
+            case .challenge(_, let cookie, let stated)? = try await request(
+                .hello(requestID: 1, role: role), to: server),
+            stated == serverKey
+        else { return nil }
         let initiator = try SignalingRegistration.Initiator(
             requestID: 2, role: role, cookie: cookie, identity: identity, serverPublicKey: serverKey,
             payload: RegistrationPayload(uuid: uuid, extra: extra, candidates: []), entropy: SystemEntropy())
-        guard case .registered(_, let ephemeral, let encrypted)? = try await request(.register(initiator.message), to: server)
+        guard
+            case .registered(_, let ephemeral, let encrypted)? = try await request(
+                .register(initiator.message), to: server)
         else { return nil }
         let (answer, channel) = try initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
         guard answer.observed == address else { return nil }
@@ -78,10 +93,14 @@ struct LoopbackAgent {
     }
 
     /// The next SEALED datagram in `sealedChannel`, opened (nil after `seconds`).
-    func nextSealed(in sealedChannel: inout SealedChannel, within seconds: Double = 2.5) async throws -> SignalingMessage? {
+    func nextSealed(
+        in sealedChannel: inout SealedChannel, within seconds: Double = 2.5
+    ) async throws -> SignalingMessage? {
         let type = SignalingMessageType.sealed.rawValue
         while let envelope = try await next(type...type, within: seconds) {
-            if case .sealed(let sealed)? = try? SignalingMessage.parse(envelope.data), let message = try? sealedChannel.open(sealed) {
+            if case .sealed(let sealed)? = try? SignalingMessage.parse(envelope.data),
+                let message = try? sealedChannel.open(sealed)
+            {
                 return message
             }
         }
@@ -89,8 +108,11 @@ struct LoopbackAgent {
     }
 
     /// Sends `message` sealed in `sealedChannel` until a sealed reply with its request ID arrives.
-    func request(_ message: SignalingMessage, in sealedChannel: inout SealedChannel, to server: SocketAddress)
-        async throws -> SignalingMessage? {
+    func request(
+        _ message: SignalingMessage, in sealedChannel: inout SealedChannel, to server: SocketAddress
+    )
+        async throws -> SignalingMessage?
+    {
         let sealed = SignalingMessage.sealed(sealedChannel.seal(message))
         var opening: SealedChannel? = sealedChannel
         let reply = try await request(sealed, to: server, matching: message.requestID, opening: &opening)
@@ -104,8 +126,10 @@ struct LoopbackAgent {
         return try await request(message, to: server, matching: message.requestID, opening: &none)
     }
 
-    private func request(_ message: SignalingMessage, to server: SocketAddress, matching requestID: UInt32,
-                         opening sealedChannel: inout SealedChannel?) async throws -> SignalingMessage? {
+    private func request(
+        _ message: SignalingMessage, to server: SocketAddress, matching requestID: UInt32,
+        opening sealedChannel: inout SealedChannel?
+    ) async throws -> SignalingMessage? {
         var buffer = channel.allocator.buffer(capacity: 128)
         message.write(into: &buffer)
         let datagram = buffer
@@ -118,11 +142,14 @@ struct LoopbackAgent {
         defer { sender.cancel() }
         let timeout = Task {
             try await Task.sleep(nanoseconds: 2_500_000_000)
-            try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
+            try await channel.writeAndFlush(
+                AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
         }
         defer { timeout.cancel() }
         for await envelope in stream {
-            if envelope.data.readableBytes == 1, envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self) == 0xFF {
+            if envelope.data.readableBytes == 1,
+                envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self) == 0xFF
+            {
                 return nil  // our own timeout marker
             }
             guard var reply = try? SignalingMessage.parse(envelope.data) else { continue }
@@ -153,27 +180,43 @@ struct LoopbackAgent {
         let client = try await LoopbackAgent.make(group: group)
 
         let deviceIdentity = StaticIdentity.generate(SystemEntropy())
-        var (_, deviceChannel) = try #require(try await device.register(
-            role: .device, uuid: "LOOP-1", extra: Array("hello".utf8), identity: deviceIdentity, serverKey: serverKey, to: main))
-        var (clientToken, clientChannel) = try #require(try await client.register(
-            role: .client, uuid: "client", identity: StaticIdentity.generate(SystemEntropy()), serverKey: serverKey, to: main))
+        var (_, deviceChannel) = try #require(
+            try await device.register(
+                role: .device, uuid: "LOOP-1", extra: Array("hello".utf8), identity: deviceIdentity,
+                serverKey: serverKey, to: main))
+        var (clientToken, clientChannel) = try #require(
+            try await client.register(
+                role: .client, uuid: "client", identity: StaticIdentity.generate(SystemEntropy()), serverKey: serverKey,
+                to: main))
 
-        let reply = try await client.request(.query(requestID: 3, token: clientToken, uuid: "LOOP-1"), in: &clientChannel, to: main)
-        #expect(reply == .queryResult(.init(requestID: 3, online: true, publicAddress: device.address,
-                                            publicKey: deviceIdentity.publicKey, extra: Array("hello".utf8))))
+        let reply = try await client.request(
+            .query(requestID: 3, token: clientToken, uuid: "LOOP-1"), in: &clientChannel, to: main)
+        #expect(
+            reply
+                == .queryResult(
+                    .init(
+                        requestID: 3, online: true, publicAddress: device.address,
+                        publicKey: deviceIdentity.publicKey, extra: Array("hello".utf8))))
 
         // The second port reports the address it sees.
         let probe = try await client.request(.probe(requestID: 4), to: observation)
         #expect(probe == .probeResult(requestID: 4, observed: client.address))
 
         // CONNECT: the device is introduced, then transport packets are relayed both ways.
-        let connect = try await client.request(.connect(.init(requestID: 5, token: clientToken, uuid: "LOOP-1",
-                                                              clientConnectionID: ConnectionID(rawValue: 0xC1), candidates: [])),
-                                               in: &clientChannel, to: main)
-        guard case .connectResult(let result)? = connect else { Issue.record("no connect result: \(String(describing: connect))"); return }
+        let connect = try await client.request(
+            .connect(
+                .init(
+                    requestID: 5, token: clientToken, uuid: "LOOP-1",
+                    clientConnectionID: ConnectionID(rawValue: 0xC1), candidates: [])),
+            in: &clientChannel, to: main)
+        guard case .connectResult(let result)? = connect else {
+            Issue.record("no connect result: \(String(describing: connect))")
+            return
+        }
         #expect(result.online)
         guard case .introduce(let intro)? = try await device.nextSealed(in: &deviceChannel) else {
-            Issue.record("device was not introduced"); return
+            Issue.record("device was not introduced")
+            return
         }
         #expect(intro.sessionID == result.sessionID)
         #expect(intro.clientPublicAddress == client.address)

@@ -14,17 +14,21 @@ final class ServerPeer {
     init(identity: StaticIdentity = ServerHarness.serverIdentity) { self.identity = identity }
 
     func challenge(_ requestID: UInt32) -> SignalingMessage {
-        .challenge(requestID: requestID, cookie: [UInt8](repeating: 1, count: SignalingLimits.cookieLength),
-                   serverPublicKey: identity.publicKey)
+        .challenge(
+            requestID: requestID, cookie: [UInt8](repeating: 1, count: SignalingLimits.cookieLength),
+            serverPublicKey: identity.publicKey)
     }
 
     /// REGISTERED for `register` (nil when it does not open with our key).
-    func registered(_ register: SignalingMessage.Register, token: UInt64, observed: NetAddress,
-                    keepaliveSeconds: UInt16 = 20) -> SignalingMessage? {
+    func registered(
+        _ register: SignalingMessage.Register, token: UInt64, observed: NetAddress,
+        keepaliveSeconds: UInt16 = 20
+    ) -> SignalingMessage? {
         guard let responder = try? SignalingRegistration.Responder(register, server: identity),
-              let replied = try? responder.reply(
+            let replied = try? responder.reply(
                 requestID: register.requestID,
-                answer: RegisteredPayload(token: token, keepaliveSeconds: keepaliveSeconds, observed: observed), entropy: entropy)
+                answer: RegisteredPayload(token: token, keepaliveSeconds: keepaliveSeconds, observed: observed),
+                entropy: entropy)
         else { return nil }
         channel = replied.1
         return replied.0
@@ -42,10 +46,15 @@ final class ServerPeer {
 
 extension SignalingClientConfig {
     /// A test agent's configuration with a key pair derived from its UUID (deterministic).
-    init(role: SignalingRole, uuid: String, extra: [UInt8] = [], candidates: [NetAddress] = [], serverPublicKey: [UInt8]? = nil,
-         server: NetAddress, observationServer: NetAddress? = nil) {
-        let seed = uuid.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
-        self.init(role: role, uuid: uuid, identity: StaticIdentity.generate(SeededEntropy(seed: seed)), extra: extra,
-                  candidates: candidates, serverPublicKey: serverPublicKey, server: server, observationServer: observationServer)
+    init(
+        role: SignalingRole, uuid: String, extra: [UInt8] = [], candidates: [NetAddress] = [],
+        serverPublicKey: [UInt8]? = nil,
+        server: NetAddress, observationServer: NetAddress? = nil
+    ) {
+        let seed = uuid.utf8.reduce(UInt64(1_469_598_103_934_665_603)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+        self.init(
+            role: role, uuid: uuid, identity: StaticIdentity.generate(SeededEntropy(seed: seed)), extra: extra,
+            candidates: candidates, serverPublicKey: serverPublicKey, server: server,
+            observationServer: observationServer)
     }
 }

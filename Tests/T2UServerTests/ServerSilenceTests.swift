@@ -28,19 +28,24 @@ import Testing
     }
 
     @Test func silentServerIsReportedAfterThreeTriesThenAtDoublingCounts() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 1), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 1), now: .zero)
         let reported = Self.silences(client, span: .seconds(120))
         #expect(reported.map(\.1.tries) == [3, 6, 12], "\(reported)")
         let first = try #require(reported.first)
         #expect(first.0 == Instant.zero + .milliseconds(3500), "before the 4th HELLO")
-        #expect(first.1.description == "no answer from server 192.0.2.1:7999 (3 tries in 3.5 s): check the address/port and that UDP is allowed")
+        #expect(
+            first.1.description
+                == "no answer from server 192.0.2.1:7999 (3 tries in 3.5 s): check the address/port and that UDP is allowed"
+        )
         #expect(client.silence(now: Instant.zero + .seconds(120))?.server == Self.server)
     }
 
     @Test func anAnswerEndsTheSilence() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
-                                         entropy: SeededEntropy(seed: 2), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
+            entropy: SeededEntropy(seed: 2), now: .zero)
         var buffer = ByteBuffer()
         #expect(client.pollTransmit(now: .zero, into: &buffer) == Self.server)
         #expect(client.silence(now: .zero + .seconds(1))?.tries == 1)
@@ -53,8 +58,12 @@ import Testing
     }
 
     @Test func wordsForOneTryAndRounding() {
-        let silence = ServerSilence(server: NetAddress(ipv4: (203, 0, 113, 5), port: 17000), tries: 1, elapsed: .milliseconds(49))
-        #expect(silence.description == "no answer from server 203.0.113.5:17000 (1 try in 0.0 s): check the address/port and that UDP is allowed")
+        let silence = ServerSilence(
+            server: NetAddress(ipv4: (203, 0, 113, 5), port: 17000), tries: 1, elapsed: .milliseconds(49))
+        #expect(
+            silence.description
+                == "no answer from server 203.0.113.5:17000 (1 try in 0.0 s): check the address/port and that UDP is allowed"
+        )
         #expect(ServerSilence(server: Self.server, tries: 12, elapsed: .milliseconds(71_550)).seconds == "71.6")
     }
 }

@@ -26,8 +26,9 @@ import Testing
     }
 
     @Test func helloBacksOffExponentiallyUpToTheCap() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
-                                         entropy: SeededEntropy(seed: 1), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
+            entropy: SeededEntropy(seed: 1), now: .zero)
         let sent = Self.sendTimes(client, span: .seconds(30))
         let times = sent.map { $0.0.nanoseconds / 1_000_000 }
         #expect(times == [0, 500, 1500, 3500, 7500, 15500, 23500])
@@ -37,29 +38,35 @@ import Testing
 
     @Test func rejectsConfigurationOutsideTheWireBounds() {
         #expect(throws: SignalingClientConfig.Invalid.uuidLength) {
-            try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "", server: Self.server),
-                                entropy: SeededEntropy(seed: 1), now: .zero)
+            try SignalingClient(
+                config: SignalingClientConfig(role: .device, uuid: "", server: Self.server),
+                entropy: SeededEntropy(seed: 1), now: .zero)
         }
         // UUIDs are printable ASCII without spaces (docs/SECURITY.md §4).
         for bad in ["has space", "tab\t", "nul\u{0}", "é", String(repeating: "u", count: 65)] {
             #expect(throws: SignalingClientConfig.Invalid.uuidLength) {
-                try SignalingClient(config: SignalingClientConfig(role: .device, uuid: bad, server: Self.server),
-                                    entropy: SeededEntropy(seed: 1), now: .zero)
+                try SignalingClient(
+                    config: SignalingClientConfig(role: .device, uuid: bad, server: Self.server),
+                    entropy: SeededEntropy(seed: 1), now: .zero)
             }
         }
         #expect(throws: SignalingClientConfig.Invalid.serverPublicKey) {
-            try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", serverPublicKey: [1, 2], server: Self.server),
-                                entropy: SeededEntropy(seed: 1), now: .zero)
+            try SignalingClient(
+                config: SignalingClientConfig(role: .device, uuid: "d", serverPublicKey: [1, 2], server: Self.server),
+                entropy: SeededEntropy(seed: 1), now: .zero)
         }
         #expect(throws: SignalingClientConfig.Invalid.extraTooLong) {
-            try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", extra: [UInt8](repeating: 0, count: 513),
-                                                              server: Self.server), entropy: SeededEntropy(seed: 1), now: .zero)
+            try SignalingClient(
+                config: SignalingClientConfig(
+                    role: .device, uuid: "d", extra: [UInt8](repeating: 0, count: 513),
+                    server: Self.server), entropy: SeededEntropy(seed: 1), now: .zero)
         }
     }
 
     @Test func ignoresDatagramsFromOtherAddressesAndGarbage() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 1), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 1), now: .zero)
         var buffer = ByteBuffer()
         ServerPeer().challenge(1).write(into: &buffer)
         client.receive(buffer, from: NetAddress(ipv4: (6, 6, 6, 6), port: 7000), now: .zero)
@@ -72,8 +79,9 @@ import Testing
     /// and checks its registration at once (keepalive now, not at the next interval); the
     /// server no longer knowing the token sends it back to HELLO right away.
     @Test func relayUnknownReportsAndChecksTheRegistrationAtOnce() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 3), now: .zero)
         let peer = ServerPeer()
         let (send, next) = Self.wire(client, peer)
         try Self.register(client, peer, token: 77)
@@ -91,14 +99,20 @@ import Testing
 
         send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), later)
         #expect(client.pollEvent() == .relayUnknown(ConnectionID(rawValue: 5)))
-        guard case .keepalive(let keepaliveID, 77, _)? = next(later) else { Issue.record("no immediate keepalive"); return }
+        guard case .keepalive(let keepaliveID, 77, _)? = next(later) else {
+            Issue.record("no immediate keepalive")
+            return
+        }
         // A burst of RELAY_UNKNOWNs does not multiply keepalives.
         send(.relayUnknown(requestID: 0, connectionID: ConnectionID(rawValue: 5)), later)
         #expect(next(later) == nil)
         send(.error(requestID: keepaliveID, code: .unknownSession), later)
         #expect(next(later) == nil, "a bare error naming the keepalive is not authentic: ignored")
         send(.error(requestID: 77, code: .unknownSession), later)  // names the channel (token 77)
-        guard case .hello? = next(later) else { Issue.record("no new registration"); return }
+        guard case .hello? = next(later) else {
+            Issue.record("no new registration")
+            return
+        }
     }
 
     typealias Send = (SignalingMessage, Instant, NetAddress) -> Void
@@ -113,7 +127,8 @@ import Testing
         }
         let next = { (now: Instant) -> SignalingMessage? in
             var buffer = ByteBuffer()
-            guard client.pollTransmit(now: now, into: &buffer) != nil, let message = try? SignalingMessage.parse(buffer) else { return nil }
+            guard client.pollTransmit(now: now, into: &buffer) != nil, let message = try? SignalingMessage.parse(buffer)
+            else { return nil }
             return peer.open(message)
         }
         return (send, next)
@@ -125,7 +140,8 @@ import Testing
         guard case .hello(let helloID, _)? = next(.zero) else { throw Failure("no hello") }
         send(peer.challenge(helloID), .zero)
         guard case .register(let register)? = next(.zero) else { throw Failure("no register") }
-        let registered = try #require(peer.registered(register, token: token, observed: NetAddress(ipv4: (203, 0, 113, 9), port: 1)))
+        let registered = try #require(
+            peer.registered(register, token: token, observed: NetAddress(ipv4: (203, 0, 113, 9), port: 1)))
         send(registered, .zero)
         #expect(client.status == .registered)
     }
@@ -134,24 +150,32 @@ import Testing
     /// fallback): a path report is one-way, so on a healthy path it used to open the fallback
     /// 1.5 s after every link-up.
     @Test func onlyRequestsAwaitAnAnswer() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 5), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 5), now: .zero)
         var buffer = ByteBuffer()
         #expect(client.pollTransmit(now: .zero, into: &buffer) == Self.server)
         #expect(client.lastTransmitAwaitsAnswer, "HELLO")
         let peer = ServerPeer()
-        let fresh = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                        entropy: SeededEntropy(seed: 6), now: .zero)
+        let fresh = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 6), now: .zero)
         try Self.register(fresh, peer, token: 9)
         #expect(fresh.report(sessionID: 1, path: .direct, now: .zero))
         #expect(fresh.pollTransmit(now: .zero, into: &buffer) == Self.server)
-        guard case .pathReport? = peer.open(try SignalingMessage.parse(buffer)) else { Issue.record("no path report"); return }
+        guard case .pathReport? = peer.open(try SignalingMessage.parse(buffer)) else {
+            Issue.record("no path report")
+            return
+        }
         #expect(!fresh.lastTransmitAwaitsAnswer, "a path report is one-way")
         // The keepalive, when due, is a request.
         let due = try #require(fresh.nextDeadline())
         fresh.handleTimeout(now: due)
         #expect(fresh.pollTransmit(now: due, into: &buffer) == Self.server)
-        guard case .keepalive? = peer.open(try SignalingMessage.parse(buffer)) else { Issue.record("no keepalive"); return }
+        guard case .keepalive? = peer.open(try SignalingMessage.parse(buffer)) else {
+            Issue.record("no keepalive")
+            return
+        }
         #expect(fresh.lastTransmitAwaitsAnswer, "keepalive")
     }
 
@@ -159,8 +183,9 @@ import Testing
     /// once: the server moves our record and relay sessions to the new source only on a sealed
     /// message from it.
     @Test func carrierChangeSendsAKeepaliveAtOnce() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
-                                         entropy: SeededEntropy(seed: 7), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .client, uuid: "c", server: Self.server),
+            entropy: SeededEntropy(seed: 7), now: .zero)
         let peer = ServerPeer()
         try Self.register(client, peer, token: 4)
         var buffer = ByteBuffer()
@@ -170,7 +195,10 @@ import Testing
         client.retransmitNow(now: soon)
         #expect(client.nextDeadline() == soon)
         #expect(client.pollTransmit(now: soon, into: &buffer) == Self.server)
-        guard case .keepalive? = peer.open(try SignalingMessage.parse(buffer)) else { Issue.record("no keepalive"); return }
+        guard case .keepalive? = peer.open(try SignalingMessage.parse(buffer)) else {
+            Issue.record("no keepalive")
+            return
+        }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -182,22 +210,30 @@ import Testing
         let keyA = StaticIdentity.generate(SeededEntropy(seed: 10))
         let serverB = ServerPeer(identity: StaticIdentity.generate(SeededEntropy(seed: 11)))
         let client = try SignalingClient(
-            config: SignalingClientConfig(role: .device, uuid: "d", serverPublicKey: keyA.publicKey, server: Self.server),
+            config: SignalingClientConfig(
+                role: .device, uuid: "d", serverPublicKey: keyA.publicKey, server: Self.server),
             entropy: SeededEntropy(seed: 3), now: .zero)
         let (send, next) = Self.wire(client, serverB)
-        guard case .hello(let helloID, _)? = next(.zero) else { Issue.record("no hello"); return }
+        guard case .hello(let helloID, _)? = next(.zero) else {
+            Issue.record("no hello")
+            return
+        }
         send(serverB.challenge(helloID), .zero)
         #expect(client.status == .keyRejected)
         #expect(next(.zero) == nil, "no REGISTER to a server with another key")
         // It keeps trying, slowly (the operator may fix either side).
         #expect(next(.zero + .seconds(7)) == nil)
-        guard case .hello? = next(.zero + .seconds(8)) else { Issue.record("no slow retry"); return }
+        guard case .hello? = next(.zero + .seconds(8)) else {
+            Issue.record("no slow retry")
+            return
+        }
         #expect(client.status == .keyRejected)
     }
 
     @Test func unpinnedAgentTakesTheStatedKeyAndSaysSoOnce() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 3), now: .zero)
         let peer = ServerPeer()
         try Self.register(client, peer, token: 5)
         var events: [SignalingClientEvent] = []
@@ -206,13 +242,20 @@ import Testing
     }
 
     @Test func identityConflictIsReportedAndNeverClaimsRegistered() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 3), now: .zero)
         let peer = ServerPeer()
         let (send, next) = Self.wire(client, peer)
-        guard case .hello(let helloID, _)? = next(.zero) else { Issue.record("no hello"); return }
+        guard case .hello(let helloID, _)? = next(.zero) else {
+            Issue.record("no hello")
+            return
+        }
         send(peer.challenge(helloID), .zero)
-        guard case .register(let register)? = next(.zero) else { Issue.record("no register"); return }
+        guard case .register(let register)? = next(.zero) else {
+            Issue.record("no register")
+            return
+        }
         send(.error(requestID: register.requestID, code: .identityConflict), .zero)
         var events: [SignalingClientEvent] = []
         while let event = client.pollEvent() { events.append(event) }
@@ -222,24 +265,36 @@ import Testing
     }
 
     @Test func clearMessagesWhileRegisteredAreIgnored() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
-                                         entropy: SeededEntropy(seed: 3), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .device, uuid: "d", server: Self.server),
+            entropy: SeededEntropy(seed: 3), now: .zero)
         let peer = ServerPeer()
         try Self.register(client, peer, token: 0x1_0000_0009)
         while client.pollEvent() != nil {}
         let (send, next) = Self.wire(client, peer)
         let before = client.ignoredDatagrams
         // An INTRODUCE in clear (an attacker steering the device's punching): ignored.
-        send(.introduce(.init(requestID: 1, sessionID: 2, clientConnectionID: ConnectionID(rawValue: 3),
-                              clientPublicAddress: NetAddress(ipv4: (6, 6, 6, 6), port: 6), clientCandidates: [], relayAllowed: true)),
-             .zero)
+        send(
+            .introduce(
+                .init(
+                    requestID: 1, sessionID: 2, clientConnectionID: ConnectionID(rawValue: 3),
+                    clientPublicAddress: NetAddress(ipv4: (6, 6, 6, 6), port: 6), clientCandidates: [],
+                    relayAllowed: true)),
+            .zero)
         #expect(client.pollEvent() == nil)
         #expect(client.ignoredDatagrams == before + 1)
         // Sealed by the server: reported and acknowledged in the channel.
-        send(peer.seal(.introduce(.init(requestID: 1, sessionID: 2, clientConnectionID: ConnectionID(rawValue: 3),
-                                        clientPublicAddress: NetAddress(ipv4: (7, 7, 7, 7), port: 7), clientCandidates: [],
-                                        relayAllowed: true))), .zero)
-        guard case .introduced(let intro)? = client.pollEvent() else { Issue.record("not reported"); return }
+        send(
+            peer.seal(
+                .introduce(
+                    .init(
+                        requestID: 1, sessionID: 2, clientConnectionID: ConnectionID(rawValue: 3),
+                        clientPublicAddress: NetAddress(ipv4: (7, 7, 7, 7), port: 7), clientCandidates: [],
+                        relayAllowed: true))), .zero)
+        guard case .introduced(let intro)? = client.pollEvent() else {
+            Issue.record("not reported")
+            return
+        }
         #expect(intro.clientPublicAddress == NetAddress(ipv4: (7, 7, 7, 7), port: 7))
         #expect(next(.zero) == .introduceAck(requestID: 1, token: 0x1_0000_0009, sessionID: 2))
         // A bare unknownSession with another request ID than the channel's low 32 bits: ignored.

@@ -26,8 +26,9 @@ import Testing
     /// A silent server: after `failoverAfterSends` HELLOs the next server of the list, then the
     /// first again (the list is a ring); each one's observation port follows.
     @Test func silentServerMovesRegistrationToTheNextOne() throws {
-        var config = SignalingClientConfig(role: .device, uuid: "d", server: Self.first,
-                                           observationServer: NetAddress(ipv4: (192, 0, 2, 1), port: 7001))
+        var config = SignalingClientConfig(
+            role: .device, uuid: "d", server: Self.first,
+            observationServer: NetAddress(ipv4: (192, 0, 2, 1), port: 7001))
         config.fallbackServers = [Self.second]
         let client = try SignalingClient(config: config, entropy: SeededEntropy(seed: 3), now: .zero)
         let sent = Self.destinations(client, span: .seconds(8))
@@ -46,8 +47,9 @@ import Testing
     }
 
     @Test func withoutFallbacksTheServerNeverChanges() throws {
-        let client = try SignalingClient(config: SignalingClientConfig(role: .client, uuid: "c", server: Self.first),
-                                         entropy: SeededEntropy(seed: 4), now: .zero)
+        let client = try SignalingClient(
+            config: SignalingClientConfig(role: .client, uuid: "c", server: Self.first),
+            entropy: SeededEntropy(seed: 4), now: .zero)
         #expect(Self.destinations(client, span: .seconds(30)).allSatisfy { $0.1 == Self.first })
         #expect(client.failovers == 0)
     }

@@ -141,18 +141,23 @@ final class SignalingClientHost: SimulatedHost {
     }
 
     /// `deviceKey`/`clientKey`: the server key each agent pins (nil: none, it trusts CHALLENGE).
-    static func makeWorld(seed: UInt64, deviceKey: [UInt8]? = nil, clientKey: [UInt8]? = nil, loss: Double = 0) throws -> World {
+    static func makeWorld(
+        seed: UInt64, deviceKey: [UInt8]? = nil, clientKey: [UInt8]? = nil, loss: Double = 0
+    ) throws -> World {
         let net = SimulatedNetwork(seed: seed)
         net.defaultConditions = LinkConditions(delay: .milliseconds(30), lossRate: loss)
         let config = ServerConfig(identity: serverIdentity)
-        let server = ServerSimNode(config: config, mainAddress: serverMain, observationAddress: serverObservation,
-                                   entropy: net.makeEntropy())
+        let server = ServerSimNode(
+            config: config, mainAddress: serverMain, observationAddress: serverObservation,
+            entropy: net.makeEntropy())
         let deviceConfig = SignalingClientConfig(
             role: .device, uuid: "CAM-0001", extra: Array("model=x".utf8),
-            candidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 40_000)], serverPublicKey: deviceKey, server: serverMain,
+            candidates: [NetAddress(ipv4: (192, 168, 1, 20), port: 40_000)], serverPublicKey: deviceKey,
+            server: serverMain,
             observationServer: serverObservation)
-        let clientConfig = SignalingClientConfig(role: .client, uuid: "client-1", serverPublicKey: clientKey, server: serverMain,
-                                                 observationServer: serverObservation)
+        let clientConfig = SignalingClientConfig(
+            role: .client, uuid: "client-1", serverPublicKey: clientKey, server: serverMain,
+            observationServer: serverObservation)
         let device = try SignalingClientHost(address: deviceAddress, config: deviceConfig, entropy: net.makeEntropy())
         let client = try SignalingClientHost(address: clientAddress, config: clientConfig, entropy: net.makeEntropy())
         net.add(server.main)
@@ -173,7 +178,8 @@ final class SignalingClientHost: SimulatedHost {
 
         var queryID: UInt32 = 0
         w.net.schedule(after: .zero) { queryID = w.client.client.query(uuid: "CAM-0001", now: w.net.now) }
-        #expect(w.net.run(for: .seconds(30)) { w.client.queryResult(queryID) == nil && w.client.failure(queryID) == nil })
+        #expect(
+            w.net.run(for: .seconds(30)) { w.client.queryResult(queryID) == nil && w.client.failure(queryID) == nil })
         let result = try #require(w.client.queryResult(queryID), "seed \(seed): \(w.client.events)")
         #expect(result.online, "seed \(seed)")
         #expect(result.extra == Array("model=x".utf8), "seed \(seed)")
@@ -181,11 +187,13 @@ final class SignalingClientHost: SimulatedHost {
 
         var connectID: UInt32 = 0
         w.net.schedule(after: .zero) {
-            connectID = w.client.client.connect(uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1D), candidates: [],
-                                                now: w.net.now)
+            connectID = w.client.client.connect(
+                uuid: "CAM-0001", clientConnectionID: ConnectionID(rawValue: 0xC1D), candidates: [],
+                now: w.net.now)
         }
-        #expect(w.net.run(for: .seconds(30)) { w.client.connectResult(connectID) == nil || w.device.introductions.isEmpty },
-                "seed \(seed): \(w.client.events)")
+        #expect(
+            w.net.run(for: .seconds(30)) { w.client.connectResult(connectID) == nil || w.device.introductions.isEmpty },
+            "seed \(seed): \(w.client.events)")
         let connect = try #require(w.client.connectResult(connectID))
         #expect(connect.online)
         #expect(connect.deviceCandidates.first == Self.deviceAddress)
@@ -216,7 +224,8 @@ final class SignalingClientHost: SimulatedHost {
         let w = try Self.makeWorld(seed: 12)
         #expect(w.net.run(for: .seconds(10)) { w.device.client.status != .registered })
         // The path to the server goes dark: keepalives go unanswered, the device starts over.
-        w.net.setLinks(between: Self.deviceAddress, and: Self.serverMain, LinkConditions(delay: .milliseconds(30), lossRate: 1))
+        w.net.setLinks(
+            between: Self.deviceAddress, and: Self.serverMain, LinkConditions(delay: .milliseconds(30), lossRate: 1))
         #expect(w.net.run(for: .seconds(40)) { w.device.client.status == .registered })
         #expect(w.device.events.contains(.statusChanged(.connecting)))
         // Back again: it registers anew (the server counts a second device registration).

@@ -21,7 +21,8 @@ import Testing
         let context = try NIOSSLContext(configuration: configuration)
         return try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLClientHandler(context: context, serverHostname: nil))
                 return try Stream(wrappingChannelSynchronously: channel)
             }
         }
@@ -47,14 +48,18 @@ import Testing
 
     /// A server on 127.0.0.1 (OS-chosen ports) with its TCP fallback; `adjust` changes the options
     /// first. Returns it and the fallback's port.
-    static func startServer(group: MultiThreadedEventLoopGroup, adjust: (inout ServerRunner.Options) -> Void = { _ in }) async throws
-        -> (ServerRunner, Int) {
+    static func startServer(
+        group: MultiThreadedEventLoopGroup, adjust: (inout ServerRunner.Options) -> Void = { _ in }
+    ) async throws
+        -> (ServerRunner, Int)
+    {
         var options = ServerRunner.Options()
         options.bindHost = "127.0.0.1"
         options.port = 0
         options.tcpPort = 0
         adjust(&options)
-        let runner = ServerRunner(config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
+        let runner = ServerRunner(
+            config: ServerConfig(), options: options, logger: Logger(label: "test.server"), group: group)
         try await runner.start()
         return (runner, try #require(runner.streamAddress?.port))
     }
@@ -90,7 +95,9 @@ import Testing
         }
         // A head that never ends is not buffered past its limit: the connection closes. (Once the
         // server has let go of the first connection, so the limit admits this one.)
-        for _ in 0..<250 where try await runner.streamCounters().open > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<250 where try await runner.streamCounters().open > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let endless = try await Self.connect(port: port, group: group)
         let answer = try await endless.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(repeating: UInt8(ascii: "A"), count: StreamUpgrade.maxHeadLength + 100))

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// Issue 11 item 1: one stream through a long fat simulated path (BDP-sized bottleneck queue,
 /// loss both ways) reaches a fraction of the link set by the congestion controller, not by a
@@ -39,16 +40,22 @@ import T2USim
         let deviceIdentity = StaticIdentity.generate(deviceEntropy)
         var config = TransportConfig()
         config.maxDatagramSize = 1472
-        let client = BulkHost(address: clientAddress, endpoint: TransportEndpoint(
-            options: .init(config: config, identity: .generate(clientEntropy), acceptIncoming: false), entropy: clientEntropy),
+        let client = BulkHost(
+            address: clientAddress,
+            endpoint: TransportEndpoint(
+                options: .init(config: config, identity: .generate(clientEntropy), acceptIncoming: false),
+                entropy: clientEntropy),
             isSender: true)
-        let device = BulkHost(address: deviceAddress, endpoint: TransportEndpoint(
-            options: .init(config: config, identity: deviceIdentity, acceptIncoming: true), entropy: deviceEntropy),
+        let device = BulkHost(
+            address: deviceAddress,
+            endpoint: TransportEndpoint(
+                options: .init(config: config, identity: deviceIdentity, acceptIncoming: true), entropy: deviceEntropy),
             isSender: false)
         network.add(client)
         network.add(device)
-        network.setLinks(between: clientAddress, and: deviceAddress,
-                         .wan(rateMbit: condition.rateMbit, rttMs: condition.rttMs, loss: condition.loss))
+        network.setLinks(
+            between: clientAddress, and: deviceAddress,
+            .wan(rateMbit: condition.rateMbit, rttMs: condition.rttMs, loss: condition.loss))
         client.connect(to: deviceAddress, key: deviceIdentity.publicKey, now: network.now)
         // Slow start doubles per RTT from ~10 packets: about log2(BDP / 15 kB) RTTs, then some.
         let rtt = Nanos(Int64(condition.rttMs * 1e6))
@@ -65,17 +72,17 @@ import T2USim
     /// with margin. Long RTTs with loss stay far from the link: the controller's reaction to
     /// random loss, not a window, is the limit there (issue 11; printed to follow progress).
     static let conditions: [Condition] = [
-        Condition(rateMbit: 100, rttMs: 10, loss: 0, required: 0.85),     // measured 0.971
+        Condition(rateMbit: 100, rttMs: 10, loss: 0, required: 0.85),  // measured 0.971
         Condition(rateMbit: 100, rttMs: 10, loss: 0.01, required: 0.85),  // 0.976
         Condition(rateMbit: 100, rttMs: 10, loss: 0.05, required: 0.85),  // 0.988
-        Condition(rateMbit: 100, rttMs: 40, loss: 0, required: 0.85),     // 0.971
+        Condition(rateMbit: 100, rttMs: 40, loss: 0, required: 0.85),  // 0.971
         Condition(rateMbit: 100, rttMs: 40, loss: 0.01, required: 0.85),  // 0.994
         Condition(rateMbit: 100, rttMs: 40, loss: 0.05, required: 0.40),  // 0.526
-        Condition(rateMbit: 100, rttMs: 160, loss: 0, required: 0.80),    // 1.235 (a repaired hole's data read at once)
-        Condition(rateMbit: 100, rttMs: 160, loss: 0.01, required: 0.40), // 0.511
-        Condition(rateMbit: 100, rttMs: 160, loss: 0.05, required: 0.07), // 0.101
-        Condition(rateMbit: 100, rttMs: 300, loss: 0.01, required: 0.25), // 0.328
-        Condition(rateMbit: 100, rttMs: 300, loss: 0.05, required: 0.035), // 0.052
+        Condition(rateMbit: 100, rttMs: 160, loss: 0, required: 0.80),  // 1.235 (a repaired hole's data read at once)
+        Condition(rateMbit: 100, rttMs: 160, loss: 0.01, required: 0.40),  // 0.511
+        Condition(rateMbit: 100, rttMs: 160, loss: 0.05, required: 0.07),  // 0.101
+        Condition(rateMbit: 100, rttMs: 300, loss: 0.01, required: 0.25),  // 0.328
+        Condition(rateMbit: 100, rttMs: 300, loss: 0.05, required: 0.035),  // 0.052
     ]
 
     @Test(arguments: conditions)

@@ -2,8 +2,9 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-@testable import T2UCore
 import T2USim
+
+@testable import T2UCore
 
 /// The cheapest application for long simulated transfers: the initiator keeps one stream full
 /// of zeros (zero-copy slices of one buffer), the responder reads and counts everything. The
@@ -62,7 +63,9 @@ final class BulkHost: SimulatedHost {
             while let accepted = try? connection.write(chunk, to: id), accepted == chunk.readableBytes {}
         }
         for id in readable {
-            while case .data(let bytes)? = try? connection.read(id, maxBytes: .max) { bytesReceived += bytes.readableBytes }
+            while case .data(let bytes)? = try? connection.read(id, maxBytes: .max) {
+                bytesReceived += bytes.readableBytes
+            }
         }
         readable.removeAll(keepingCapacity: true)
     }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// Goodput on a 100 Mbit/s, 20 ms RTT simulated link: stream bytes delivered per second in the
 /// steady state (after the first second), against the link rate.
@@ -32,8 +33,9 @@ import T2USim
         var config = TransportConfig()
         config.congestionControl = cc
         config.maxDatagramSize = 1472
-        let scenario = TransferScenario(seed: seed, config: config, streams: 1, bytesPerStream: 200_000_000,
-                                        deviceBytesPerStream: 0, link: link)
+        let scenario = TransferScenario(
+            seed: seed, config: config, streams: 1, bytesPerStream: 200_000_000,
+            deviceBytesPerStream: 0, link: link)
         let network = scenario.network
         let warmup = network.now + .seconds(1)
         network.run(until: warmup)

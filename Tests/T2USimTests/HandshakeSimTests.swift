@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 @Suite struct HandshakeSimTests {
     /// At 30% loss each way the handshake (with retransmission) still completes every time.
@@ -17,7 +18,8 @@ import T2USim
             let scenario = TransferScenario(seed: seed, streams: 1, bytesPerStream: 1000, link: link)
             scenario.runTransfer(limit: .seconds(30))
             if scenario.client.handshakeCompletedAt != nil && scenario.device.handshakeCompletedAt != nil
-                && scenario.mismatchedStreams.isEmpty && scenario.client.allStreamsReceived {
+                && scenario.mismatchedStreams.isEmpty && scenario.client.allStreamsReceived
+            {
                 completed += 1
             } else {
                 failures.append(seed)
@@ -27,8 +29,9 @@ import T2USim
     }
 
     @Test func wrongPasswordIsReportedAsSuch() {
-        let scenario = TransferScenario(seed: 7, streams: 1, bytesPerStream: 1000, link: LinkConditions(),
-                                        clientPassword: Array("guess".utf8), devicePassword: Array("secret".utf8))
+        let scenario = TransferScenario(
+            seed: 7, streams: 1, bytesPerStream: 1000, link: LinkConditions(),
+            clientPassword: Array("guess".utf8), devicePassword: Array("secret".utf8))
         scenario.network.run(until: scenario.network.now + .seconds(5)) { scenario.client.closeReason == nil }
         #expect(scenario.client.closeReason == .passwordRejected)
         #expect(scenario.client.handshakeCompletedAt == nil)
@@ -36,13 +39,15 @@ import T2USim
     }
 
     @Test func missingPasswordIsRejectedAndRightPasswordWorks() {
-        let missing = TransferScenario(seed: 8, streams: 1, bytesPerStream: 1000, link: LinkConditions(),
-                                       clientPassword: nil, devicePassword: Array("secret".utf8))
+        let missing = TransferScenario(
+            seed: 8, streams: 1, bytesPerStream: 1000, link: LinkConditions(),
+            clientPassword: nil, devicePassword: Array("secret".utf8))
         missing.network.run(until: missing.network.now + .seconds(5)) { missing.client.closeReason == nil }
         #expect(missing.client.closeReason == .passwordRejected)
 
-        let right = TransferScenario(seed: 9, streams: 2, bytesPerStream: 50_000, link: LinkConditions(),
-                                     clientPassword: Array("secret".utf8), devicePassword: Array("secret".utf8))
+        let right = TransferScenario(
+            seed: 9, streams: 2, bytesPerStream: 50_000, link: LinkConditions(),
+            clientPassword: Array("secret".utf8), devicePassword: Array("secret".utf8))
         #expect(right.runTransfer(limit: .seconds(10)))
         #expect(right.mismatchedStreams.isEmpty)
     }

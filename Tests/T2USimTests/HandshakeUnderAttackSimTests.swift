@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// The device's listener under attack, with the real responder on the simulator's virtual clock.
 @Suite struct HandshakeUnderAttackSimTests {
@@ -18,11 +19,16 @@ import T2USim
         let network = SimulatedNetwork(seed: 91)
         let deviceEntropy = SeededEntropy(seed: 92)
         let deviceIdentity = StaticIdentity.generate(deviceEntropy)
-        let device = EndpointHost(address: Self.deviceAddress, options: .init(
-            config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true), entropy: deviceEntropy)
+        let device = EndpointHost(
+            address: Self.deviceAddress,
+            options: .init(
+                config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true), entropy: deviceEntropy)
         let clientEntropy = SeededEntropy(seed: 93)
-        let client = EndpointHost(address: Self.clientAddress, options: .init(
-            config: TransportConfig(), identity: .generate(clientEntropy), acceptIncoming: false), entropy: clientEntropy)
+        let client = EndpointHost(
+            address: Self.clientAddress,
+            options: .init(
+                config: TransportConfig(), identity: .generate(clientEntropy), acceptIncoming: false),
+            entropy: clientEntropy)
         network.add(device)
         network.add(client)
         var link = LinkConditions()
@@ -30,8 +36,9 @@ import T2USim
         network.setLinks(between: Self.clientAddress, and: Self.deviceAddress, link)
 
         let attacker = SeededEntropy(seed: 94)
-        let spoofers = TransportEndpoint(options: .init(config: TransportConfig(), identity: .generate(attacker), acceptIncoming: false),
-                                         entropy: attacker)
+        let spoofers = TransportEndpoint(
+            options: .init(config: TransportConfig(), identity: .generate(attacker), acceptIncoming: false),
+            entropy: attacker)
         var scratch = ByteBufferAllocator().buffer(capacity: 2048)
         let floodLength = Nanos.seconds(2)
         for index in 0..<10_000 {  // 5000 pps
@@ -43,8 +50,12 @@ import T2USim
             }
         }
         for index in 0..<4_000 {  // 2000 pps, valid mac1 (the attacker knows the device key)
-            _ = spoofers.connect(to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: .zero)
-            guard spoofers.pollTransmit(now: .zero, into: &scratch) != nil else { Issue.record("no initiation"); return }
+            _ = spoofers.connect(
+                to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: .zero)
+            guard spoofers.pollTransmit(now: .zero, into: &scratch) != nil else {
+                Issue.record("no initiation")
+                return
+            }
             let initiation = scratch
             let source = NetAddress(host: .v4(UInt32(truncatingIfNeeded: attacker.nextUInt64())), port: 2048)
             network.schedule(at: .zero + Nanos(Int64(index) * 500_000)) {
@@ -54,7 +65,8 @@ import T2USim
         var connection: Connection?
         let connectAt = Instant.zero + .milliseconds(1_000)
         network.schedule(at: connectAt) {
-            connection = client.connect(to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, now: network.now)
+            connection = client.connect(
+                to: Self.deviceAddress, remoteStaticKey: deviceIdentity.publicKey, now: network.now)
         }
         let clock = ContinuousClock()
         let started = clock.now
@@ -63,10 +75,11 @@ import T2USim
         let established = try #require(connection)
         #expect(established.state == .established)
         let setup = try #require(established.handshakeDuration)
-        print("handshake under flood (5000 pps junk + 2000 pps spoofed valid-mac1, 10 ms one-way): setup \(setup.milliseconds) ms; "
-              + "mac1 failures \(device.endpoint.initiationsFailingMac1), cookie replies \(device.endpoint.cookieRepliesSent), "
-              + "rate-limited \(device.endpoint.handshakesRateLimited), sessions made for spoofers \(device.accepted.count); "
-              + "wall time to process the flood until then: \(cpu)")
+        print(
+            "handshake under flood (5000 pps junk + 2000 pps spoofed valid-mac1, 10 ms one-way): setup \(setup.milliseconds) ms; "
+                + "mac1 failures \(device.endpoint.initiationsFailingMac1), cookie replies \(device.endpoint.cookieRepliesSent), "
+                + "rate-limited \(device.endpoint.handshakesRateLimited), sessions made for spoofers \(device.accepted.count); "
+                + "wall time to process the flood until then: \(cpu)")
         #expect(setup < .milliseconds(100))
         #expect(device.endpoint.cookieRepliesSent > 0, "the flood never put the device under load")
         // Spoofed sources got at most half the handshake budget (100/s over ~1 s, plus the burst).
@@ -81,7 +94,8 @@ import T2USim
         var link = LinkConditions()
         link.delay = .milliseconds(10)
         link.bandwidthBitsPerSecond = 50_000_000
-        let scenario = TransferScenario(seed: 95, streams: 2, bytesPerStream: 16 * 1024, deviceBytesPerStream: 8 * 1024 * 1024, link: link)
+        let scenario = TransferScenario(
+            seed: 95, streams: 2, bytesPerStream: 16 * 1024, deviceBytesPerStream: 8 * 1024 * 1024, link: link)
         let victim = NetAddress(ipv4: (192, 0, 2, 99), port: 7777)
         var blackHole = link
         blackHole.lossRate = 1.0
@@ -93,9 +107,13 @@ import T2USim
         scenario.network.run(until: .zero + .milliseconds(1_300))
         let toVictim = scenario.network.linkStats(from: TransferScenario.deviceAddress, to: victim).bytesSent
         let fromVictim = scenario.network.linkStats(from: victim, to: TransferScenario.deviceAddress).bytesDelivered
-        let toClientBefore = scenario.network.linkStats(from: TransferScenario.deviceAddress, to: TransferScenario.clientAddress).bytesSent
-        print("unvalidated path: device sent \(toVictim) B to the new address after receiving \(fromVictim) B from it "
-              + "(\(fromVictim > 0 ? Double(toVictim) / Double(fromVictim) : 0)x); \(toClientBefore) B to the validated one before")
+        let toClientBefore = scenario.network.linkStats(
+            from: TransferScenario.deviceAddress, to: TransferScenario.clientAddress
+        ).bytesSent
+        print(
+            "unvalidated path: device sent \(toVictim) B to the new address after receiving \(fromVictim) B from it "
+                + "(\(fromVictim > 0 ? Double(toVictim) / Double(fromVictim) : 0)x); \(toClientBefore) B to the validated one before"
+        )
         #expect(fromVictim > 0, "nothing came from the new address")
         #expect(toVictim > 0, "the device never tried the new address")
         #expect(toVictim <= 3 * fromVictim)

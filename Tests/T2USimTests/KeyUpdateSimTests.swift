@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 @Suite struct KeyUpdateSimTests {
     /// Frequent key updates, each after a KEY_UPDATE exchange (fresh X25519), on a lossy and
@@ -25,8 +26,10 @@ import T2USim
         #expect(scenario.mismatchedStreams.isEmpty, "seed \(seed)")
         let client = try #require(scenario.client.connection)
         let device = try #require(scenario.device.connection)
-        print("key updates with fresh DH (seed \(seed)): client \(client.stats.keyUpdates) updates, "
-              + "\(client.keyExchangesCompleted) exchanges; device \(device.stats.keyUpdates) updates, \(device.keyExchangesCompleted) exchanges")
+        print(
+            "key updates with fresh DH (seed \(seed)): client \(client.stats.keyUpdates) updates, "
+                + "\(client.keyExchangesCompleted) exchanges; device \(device.stats.keyUpdates) updates, \(device.keyExchangesCompleted) exchanges"
+        )
         #expect(client.stats.keyUpdates >= 5)
         // Only the initiator flips, and only after an exchange; the device followed each flip.
         #expect(client.stats.keyUpdates <= client.keyExchangesCompleted)

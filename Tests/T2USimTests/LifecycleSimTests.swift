@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 @Suite struct LifecycleSimTests {
     static func link() -> LinkConditions {
@@ -32,7 +33,8 @@ import T2USim
         scenario.network.setLink(from: TransferScenario.clientAddress, to: TransferScenario.deviceAddress, dark)
         scenario.network.setLink(from: TransferScenario.deviceAddress, to: TransferScenario.clientAddress, dark)
         let config = TransportConfig()
-        scenario.network.run(until: scenario.network.now + config.keepaliveInterval + config.deadPeerTimeout + .seconds(2))
+        scenario.network.run(
+            until: scenario.network.now + config.keepaliveInterval + config.deadPeerTimeout + .seconds(2))
         #expect(scenario.client.closeReason == .peerUnreachable)
         #expect(scenario.device.closeReason == .peerUnreachable)
     }
@@ -59,7 +61,7 @@ import T2USim
         client.reset(victim, errorCode: 7)
         scenario.network.run(until: scenario.network.now + .seconds(60)) {
             !(scenario.client.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished }
-              && scenario.device.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished })
+                && scenario.device.incoming.filter { $0.key != victim }.allSatisfy { $0.value.finished })
         }
         let deviceSawReset = scenario.device.events.contains(.streamReset(victim, errorCode: 7))
         #expect(deviceSawReset)
@@ -78,7 +80,9 @@ import T2USim
         var link = Self.link()
         link.lossRate = 0.3
         let scenario = TransferScenario(seed: 54, streams: 0, bytesPerStream: 0, link: link)
-        scenario.network.run(until: scenario.network.now + .seconds(20)) { scenario.device.connection?.state != .established || scenario.client.connection?.state != .established }
+        scenario.network.run(until: scenario.network.now + .seconds(20)) {
+            scenario.device.connection?.state != .established || scenario.client.connection?.state != .established
+        }
         let client = try #require(scenario.client.connection)
         let id = try client.openStream()
         scenario.network.run(until: scenario.network.now + .seconds(20)) {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
 import T2UCore
 import T2USim
+import Testing
 
 @Suite struct LinkModelTests {
     private func model(_ c: LinkConditions, seed: UInt64) -> LinkModel {
@@ -108,7 +108,8 @@ import T2USim
         let fraction = Double(link.stats.reordered) / Double(n)
         #expect(abs(fraction - 0.05) < 0.01, "seed \(seed): reorder fraction \(fraction)")
         // Every held-back packet is overtaken (5 ms extra >> 0.2 ms spacing + 1 ms jitter).
-        #expect(overtaken == Int(link.stats.reordered), "seed \(seed): overtaken \(overtaken) of \(link.stats.reordered)")
+        #expect(
+            overtaken == Int(link.stats.reordered), "seed \(seed): overtaken \(overtaken) of \(link.stats.reordered)")
         #expect(overtaken > 0)
     }
 
@@ -185,7 +186,9 @@ import T2USim
             queueLimitBytes: 30_000)
         func run(_ seed: UInt64) -> [[Instant]] {
             var link = model(c, seed: seed)
-            return (0..<5000).map { i in Array(link.transmit(size: 1000 + i % 400, now: Instant(nanoseconds: Int64(i) * 300_000))) }
+            return (0..<5000).map { i in
+                Array(link.transmit(size: 1000 + i % 400, now: Instant(nanoseconds: Int64(i) * 300_000)))
+            }
         }
         #expect(run(9) == run(9))
         #expect(run(9) != run(10))

@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// The dead-peer rule: a vanished peer is noticed within about `deadPeerTimeout`; a live peer
 /// on a very lossy path is not declared dead.
@@ -29,8 +30,12 @@ import T2USim
         scenario.network.run(until: scenario.network.now + .seconds(1200)) {
             scenario.client.closeReason == nil && scenario.device.closeReason == nil
         }
-        #expect(scenario.client.closeReason == nil, "seed \(seed): client closed: \(String(describing: scenario.client.closeReason))")
-        #expect(scenario.device.closeReason == nil, "seed \(seed): device closed: \(String(describing: scenario.device.closeReason))")
+        #expect(
+            scenario.client.closeReason == nil,
+            "seed \(seed): client closed: \(String(describing: scenario.client.closeReason))")
+        #expect(
+            scenario.device.closeReason == nil,
+            "seed \(seed): device closed: \(String(describing: scenario.device.closeReason))")
         #expect(scenario.client.allStreamsReceived && scenario.device.allStreamsReceived, "seed \(seed)")
         #expect(scenario.mismatchedStreams.isEmpty)
     }
@@ -48,7 +53,9 @@ import T2USim
         let vanishedAt = scenario.network.now
         scenario.network.run(until: scenario.network.now + .seconds(30)) { scenario.client.closeReason == nil }
         let took = scenario.network.now - vanishedAt
-        #expect(scenario.client.closeReason == .peerUnreachable, "seed \(seed): \(String(describing: scenario.client.closeReason))")
+        #expect(
+            scenario.client.closeReason == .peerUnreachable,
+            "seed \(seed): \(String(describing: scenario.client.closeReason))")
         let timeout = TransportConfig().deadPeerTimeout
         #expect(took >= timeout && took <= timeout + .seconds(2), "seed \(seed): detected after \(took)")
         #expect(ConnectionCloseReason.peerUnreachable.description.contains("unreachable"))

@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 @Suite struct PathAndSecuritySimTests {
     /// The client's NAT rebinds to a new public port in the middle of a transfer: the connection
@@ -26,7 +27,8 @@ import T2USim
         let done = scenario.runTransfer(limit: .seconds(120))
         #expect(done, "seed \(seed): transfer did not complete after rebinding")
         #expect(scenario.mismatchedStreams.isEmpty, "seed \(seed)")
-        #expect(scenario.device.connection?.peerAddress == rebound, "seed \(seed): device still sends to the old address")
+        #expect(
+            scenario.device.connection?.peerAddress == rebound, "seed \(seed): device still sends to the old address")
         #expect(scenario.device.events.contains(.pathChanged(rebound)), "seed \(seed): no validated path change")
     }
 
@@ -45,7 +47,8 @@ import T2USim
         let rejectedBefore = device.stats.packetsRejected
         let receivedBefore = device.stats.packetsReceived
         var injected = 0
-        for (index, original) in captured.enumerated() where PacketType.classify(original.getInteger(at: original.readerIndex)!) == .dataKeyPhase0 {
+        for (index, original) in captured.enumerated()
+        where PacketType.classify(original.getInteger(at: original.readerIndex)!) == .dataKeyPhase0 {
             // Replay as is.
             device.receive(original, from: TransferScenario.clientAddress, now: scenario.network.now)
             // Flip one bit of the ciphertext or of the clear header (both are authenticated).
@@ -73,8 +76,9 @@ import T2USim
         var link = LinkConditions()
         link.delay = .milliseconds(5)
         link.bandwidthBitsPerSecond = 100_000_000
-        let scenario = TransferScenario(seed: 41, config: config, streams: 8, bytesPerStream: 512 * 1024,
-                                        deviceBytesPerStream: 0, link: link)
+        let scenario = TransferScenario(
+            seed: 41, config: config, streams: 8, bytesPerStream: 512 * 1024,
+            deviceBytesPerStream: 0, link: link)
         // The device's application stalls for 3 s, then reads slowly.
         scenario.device.reading = false
         scenario.device.readBudgetPerPump = 4000
@@ -86,7 +90,8 @@ import T2USim
             for (id, stream) in connection.streams {
                 total += stream.recv.bufferedBytes
                 if UInt64(stream.recv.bufferedBytes) > stream.recv.advertisedMaxData, violations.count < 5 {
-                    violations.append("\(id) buffered \(stream.recv.bufferedBytes) > \(stream.recv.advertisedMaxData) at \(now)")
+                    violations.append(
+                        "\(id) buffered \(stream.recv.bufferedBytes) > \(stream.recv.advertisedMaxData) at \(now)")
                 }
                 if stream.recv.bufferedBytes > config.maxStreamWindow, violations.count < 5 {
                     violations.append("\(id) buffered \(stream.recv.bufferedBytes) beyond the max stream window")

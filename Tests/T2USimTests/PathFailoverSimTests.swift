@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// A direct path that dies mid-transfer: both ends fall back to the relay inside the same
 /// connection within 2 s (streams intact), probe the direct path, and move back once it answers.
@@ -24,10 +25,13 @@ import T2USim
     }
 
     /// Established on the direct path with the relay as both ends' fallback.
-    static func directScenario(seed: UInt64, loss: Double, bytes: Int, clientBytes: Int? = nil, clientFallback: Bool = true,
-                               deviceFallback: Bool = true) throws -> RelayScenario {
-        let scenario = RelayScenario(seed: seed, streams: 3, bytesPerStream: clientBytes ?? bytes, deviceBytesPerStream: bytes,
-                                     link: link(loss: loss))
+    static func directScenario(
+        seed: UInt64, loss: Double, bytes: Int, clientBytes: Int? = nil, clientFallback: Bool = true,
+        deviceFallback: Bool = true
+    ) throws -> RelayScenario {
+        let scenario = RelayScenario(
+            seed: seed, streams: 3, bytesPerStream: clientBytes ?? bytes, deviceBytesPerStream: bytes,
+            link: link(loss: loss))
         scenario.setDirect(link(loss: loss))
         scenario.network.run(until: scenario.network.now + .seconds(5)) { scenario.device.connection == nil }
         let client = try #require(scenario.client.connection)
@@ -40,22 +44,29 @@ import T2USim
     /// `clientFallback` false: only the device fails over; the client follows it passively.
     /// `outage`: how long the direct path stays dead after both ends are on the relay (longer
     /// than one round of probes: probing must go on round after round until it answers).
-    @Test(arguments: [(UInt64(81), 0.0, true, 2), (82, 0.01, true, 2), (83, 0.03, true, 2), (86, 0.0, false, 2),
-                      (87, 0.0, true, 12), (88, 0.01, false, 12)])
+    @Test(arguments: [
+        (UInt64(81), 0.0, true, 2), (82, 0.01, true, 2), (83, 0.03, true, 2), (86, 0.0, false, 2),
+        (87, 0.0, true, 12), (88, 0.01, false, 12),
+    ])
     func deadDirectPathFallsBackAndReturns(seed: UInt64, loss: Double, clientFallback: Bool, outage: Int) throws {
         let scenario = try Self.directScenario(seed: seed, loss: loss, bytes: 3_000_000, clientFallback: clientFallback)
         let network = scenario.network
         let client = try #require(scenario.client.connection)
         let device = try #require(scenario.device.connection)
         network.run(until: network.now + .seconds(1))
-        #expect(client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): not direct at first")
+        #expect(
+            client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): not direct at first")
         #expect(!scenario.transfer.client.allStreamsReceived, "seed \(seed): transfer ended too early")
 
         scenario.setDirect(nil)
         let diedAt = network.now
-        network.run(until: network.now + .seconds(5)) { client.peerAddress != Self.relay || device.peerAddress != Self.relay }
+        network.run(until: network.now + .seconds(5)) {
+            client.peerAddress != Self.relay || device.peerAddress != Self.relay
+        }
         let fellBack = network.now - diedAt
-        print("figure: seed \(seed) loss \(loss): direct path dead -> both ends on the relay after \(fellBack.milliseconds) ms")
+        print(
+            "figure: seed \(seed) loss \(loss): direct path dead -> both ends on the relay after \(fellBack.milliseconds) ms"
+        )
         #expect(client.peerAddress == Self.relay && device.peerAddress == Self.relay, "seed \(seed): not on the relay")
         #expect(fellBack <= .seconds(2), "seed \(seed): fell back after \(fellBack)")
         #expect(client.failedPath == Self.device || device.failedPath == Self.client)
@@ -64,10 +75,16 @@ import T2USim
         #expect(client.peerAddress == Self.relay, "seed \(seed): left the relay while direct is dead")
         scenario.setDirect(Self.link(loss: loss))
         let backAt = network.now
-        network.run(until: network.now + .seconds(5)) { client.peerAddress != Self.device || device.peerAddress != Self.client }
+        network.run(until: network.now + .seconds(5)) {
+            client.peerAddress != Self.device || device.peerAddress != Self.client
+        }
         let returned = network.now - backAt
-        print("figure: seed \(seed) loss \(loss): direct path back -> both ends direct again after \(returned.milliseconds) ms")
-        #expect(client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): did not return to direct")
+        print(
+            "figure: seed \(seed) loss \(loss): direct path back -> both ends direct again after \(returned.milliseconds) ms"
+        )
+        #expect(
+            client.peerAddress == Self.device && device.peerAddress == Self.client,
+            "seed \(seed): did not return to direct")
         #expect(returned <= .seconds(2), "seed \(seed): returned after \(returned)")
 
         #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer incomplete")
@@ -81,7 +98,8 @@ import T2USim
     /// falls back within 2 s (not at its 15 s keepalive) and returns once the path is back.
     @Test(arguments: [UInt64(90), 91])
     func receiveOnlyClientNoticesADeadPath(seed: UInt64) throws {
-        let scenario = try Self.directScenario(seed: seed, loss: 0, bytes: 6_000_000, clientBytes: 0, deviceFallback: false)
+        let scenario = try Self.directScenario(
+            seed: seed, loss: 0, bytes: 6_000_000, clientBytes: 0, deviceFallback: false)
         let network = scenario.network
         let client = try #require(scenario.client.connection)
         let device = try #require(scenario.device.connection)
@@ -89,15 +107,23 @@ import T2USim
         #expect(client.peerAddress == Self.device && !scenario.transfer.client.allStreamsReceived, "seed \(seed)")
         scenario.setDirect(nil)
         let diedAt = network.now
-        network.run(until: network.now + .seconds(20)) { client.peerAddress != Self.relay || device.peerAddress != Self.relay }
+        network.run(until: network.now + .seconds(20)) {
+            client.peerAddress != Self.relay || device.peerAddress != Self.relay
+        }
         let fellBack = network.now - diedAt
-        print("figure: seed \(seed): receive-only client, dead direct path -> both on the relay after \(fellBack.milliseconds) ms")
+        print(
+            "figure: seed \(seed): receive-only client, dead direct path -> both on the relay after \(fellBack.milliseconds) ms"
+        )
         #expect(client.peerAddress == Self.relay && device.peerAddress == Self.relay, "seed \(seed)")
         #expect(fellBack <= .seconds(2), "seed \(seed): fell back after \(fellBack)")
         network.run(until: network.now + .seconds(3))
         scenario.setDirect(Self.link(loss: 0))
-        network.run(until: network.now + .seconds(5)) { client.peerAddress != Self.device || device.peerAddress != Self.client }
-        #expect(client.peerAddress == Self.device && device.peerAddress == Self.client, "seed \(seed): did not return to direct")
+        network.run(until: network.now + .seconds(5)) {
+            client.peerAddress != Self.device || device.peerAddress != Self.client
+        }
+        #expect(
+            client.peerAddress == Self.device && device.peerAddress == Self.client,
+            "seed \(seed): did not return to direct")
         #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer incomplete")
         #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
     }
@@ -146,15 +172,18 @@ import T2USim
         let vanishedAt = network.now
         network.run(until: network.now + .seconds(30)) { scenario.client.closeReason == nil }
         let took = network.now - vanishedAt
-        print("figure: device vanished -> client closed \(String(describing: scenario.client.closeReason)) after \(took.milliseconds) ms")
+        print(
+            "figure: device vanished -> client closed \(String(describing: scenario.client.closeReason)) after \(took.milliseconds) ms"
+        )
         #expect(scenario.client.closeReason == .peerUnreachable)
         #expect(took <= .seconds(3))
     }
 
     /// A relay-only connection never fails over to a direct path (the policy wins).
     @Test func fallbackRespectsThePolicy() {
-        let scenario = RelayScenario(seed: 85, streams: 1, bytesPerStream: 1000, link: Self.link(loss: 0),
-                                     clientPathPolicy: .directOnly(relay: Self.relay))
+        let scenario = RelayScenario(
+            seed: 85, streams: 1, bytesPerStream: 1000, link: Self.link(loss: 0),
+            clientPathPolicy: .directOnly(relay: Self.relay))
         scenario.client.connection?.setFallback(Self.relay)
         scenario.setDirect(Self.link(loss: 0))
         #expect(scenario.transfer.runTransfer(limit: .seconds(10)))

@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// A relay like the server's: forwards the client's datagrams to the device and the device's to
 /// the client, from its own address (so each side sees the relay as the sender).
@@ -22,7 +23,11 @@ final class RelayHost: SimulatedHost {
     }
 
     func receive(_ datagram: ByteBuffer, from: NetAddress, now: Instant) {
-        if from == client { outbox.append((datagram, device)) } else if from == device { outbox.append((datagram, client)) }
+        if from == client {
+            outbox.append((datagram, device))
+        } else if from == device {
+            outbox.append((datagram, client))
+        }
     }
 
     func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
@@ -48,12 +53,16 @@ struct RelayScenario {
     var device: TransferHost { transfer.device }
 
     /// The direct path is dark at first: the handshake completes through the relay.
-    init(seed: UInt64, streams: Int, bytesPerStream: Int, deviceBytesPerStream: Int? = nil, link: LinkConditions,
-         clientPathPolicy: PathPolicy = .any) {
-        transfer = TransferScenario(seed: seed, streams: streams, bytesPerStream: bytesPerStream,
-                                    deviceBytesPerStream: deviceBytesPerStream, link: link, clientPathPolicy: clientPathPolicy)
-        relay = RelayHost(address: Self.relayAddress, client: TransferScenario.clientAddress,
-                          device: TransferScenario.deviceAddress)
+    init(
+        seed: UInt64, streams: Int, bytesPerStream: Int, deviceBytesPerStream: Int? = nil, link: LinkConditions,
+        clientPathPolicy: PathPolicy = .any
+    ) {
+        transfer = TransferScenario(
+            seed: seed, streams: streams, bytesPerStream: bytesPerStream,
+            deviceBytesPerStream: deviceBytesPerStream, link: link, clientPathPolicy: clientPathPolicy)
+        relay = RelayHost(
+            address: Self.relayAddress, client: TransferScenario.clientAddress,
+            device: TransferScenario.deviceAddress)
         transfer.network.add(relay)
         var half = link
         half.delay = link.delay / 2 + .milliseconds(2)
@@ -117,11 +126,14 @@ struct RelayScenario {
         let forwardedAtSwitch = scenario.relay.forwarded
         #expect(scenario.transfer.runTransfer(limit: .seconds(120)), "seed \(seed): transfer did not complete")
         #expect(scenario.transfer.mismatchedStreams.isEmpty, "seed \(seed)")
-        #expect(scenario.device.connection?.peerAddress == TransferScenario.clientAddress,
-                "seed \(seed): the device still sends via the relay")
+        #expect(
+            scenario.device.connection?.peerAddress == TransferScenario.clientAddress,
+            "seed \(seed): the device still sends via the relay")
         #expect(client.peerAddress == TransferScenario.deviceAddress, "seed \(seed): the client went back to the relay")
         // After the switch the relay carries only stragglers, not the transfer.
-        #expect(scenario.relay.forwarded - forwardedAtSwitch < 400, "seed \(seed): relay forwarded \(scenario.relay.forwarded - forwardedAtSwitch) after the switch")
+        #expect(
+            scenario.relay.forwarded - forwardedAtSwitch < 400,
+            "seed \(seed): relay forwarded \(scenario.relay.forwarded - forwardedAtSwitch) after the switch")
         #expect(scenario.client.closeReason == nil && scenario.device.closeReason == nil)
     }
 
@@ -139,23 +151,31 @@ struct RelayScenario {
         #expect(scenario.transfer.runTransfer(limit: .seconds(20)), "seed \(seed)")
         let client = try #require(scenario.client.connection)
         #expect(client.peerAddress == RelayScenario.relayAddress)
-        #expect(scenario.client.handshakeCompletedAt.map { $0 < Instant.zero + .milliseconds(150) } == true,
-                "seed \(seed): handshake waited for a retransmission: \(String(describing: scenario.client.handshakeCompletedAt))")
+        #expect(
+            scenario.client.handshakeCompletedAt.map { $0 < Instant.zero + .milliseconds(150) } == true,
+            "seed \(seed): handshake waited for a retransmission: \(String(describing: scenario.client.handshakeCompletedAt))"
+        )
         #expect(scenario.transfer.mismatchedStreams.isEmpty)
     }
 
     /// Two copies of one initiation arrive before the responder sends anything (direct and a
     /// LAN candidate in one read batch): each source gets the reply, the first one first.
     @Test func simultaneousCopiesEachGetTheReply() throws {
-        let clientEntropy = SeededEntropy(seed: 90), deviceEntropy = SeededEntropy(seed: 91)
+        let clientEntropy = SeededEntropy(seed: 90)
+        let deviceEntropy = SeededEntropy(seed: 91)
         let deviceIdentity = StaticIdentity.generate(deviceEntropy)
-        let client = TransportEndpoint(options: .init(config: TransportConfig(), identity: .generate(clientEntropy),
-                                                      acceptIncoming: false), entropy: clientEntropy)
-        let device = TransportEndpoint(options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
-                                       entropy: deviceEntropy)
-        let first = NetAddress(ipv4: (127, 0, 0, 1), port: 4000), second = NetAddress(ipv4: (192, 0, 2, 2), port: 4000)
-        _ = client.connect(to: NetAddress(ipv4: (127, 0, 0, 1), port: 5000), remoteStaticKey: deviceIdentity.publicKey,
-                           password: nil, now: .zero)
+        let client = TransportEndpoint(
+            options: .init(
+                config: TransportConfig(), identity: .generate(clientEntropy),
+                acceptIncoming: false), entropy: clientEntropy)
+        let device = TransportEndpoint(
+            options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
+            entropy: deviceEntropy)
+        let first = NetAddress(ipv4: (127, 0, 0, 1), port: 4000)
+        let second = NetAddress(ipv4: (192, 0, 2, 2), port: 4000)
+        _ = client.connect(
+            to: NetAddress(ipv4: (127, 0, 0, 1), port: 5000), remoteStaticKey: deviceIdentity.publicKey,
+            password: nil, now: .zero)
         var buffer = ByteBuffer()
         _ = try #require(client.pollTransmit(now: .zero, into: &buffer))
         let initiation = buffer
@@ -178,7 +198,9 @@ struct RelayScenario {
         var switches = 0
         for round in 0..<4 {
             scenario.network.run(until: scenario.network.now + .milliseconds(250))
-            let target = client.peerAddress == RelayScenario.relayAddress ? TransferScenario.deviceAddress : RelayScenario.relayAddress
+            let target =
+                client.peerAddress == RelayScenario.relayAddress
+                ? TransferScenario.deviceAddress : RelayScenario.relayAddress
             client.probePath(to: target, now: scenario.network.now)
             let count = scenario.client.events.filter { $0 == .pathValidated(target) }.count
             scenario.network.run(until: scenario.network.now + .seconds(5)) {

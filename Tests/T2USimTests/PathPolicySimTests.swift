@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// The caller's path options are contracts the connection enforces itself: with every path
 /// open, device punches (the client's reactions to them: a handshake copy while handshaking, a
@@ -64,15 +65,20 @@ import T2USim
     /// Moves each end to the direct path its probe validated (what the traversal does).
     static func migrateValidated(_ scenario: RelayScenario) {
         let now = scenario.network.now
-        if scenario.client.events.contains(.pathValidated(device)) { scenario.client.connection?.migrate(to: device, now: now) }
-        if scenario.device.events.contains(.pathValidated(client)) { scenario.device.connection?.migrate(to: client, now: now) }
+        if scenario.client.events.contains(.pathValidated(device)) {
+            scenario.client.connection?.migrate(to: device, now: now)
+        }
+        if scenario.device.events.contains(.pathValidated(client)) {
+            scenario.device.connection?.migrate(to: client, now: now)
+        }
     }
 
     @Test(arguments: Option.allCases, Stage.allCases)
     func excludedPathIsNeverUsed(option: Option, stage: Stage) throws {
         let seed = UInt64(700 + Option.allCases.firstIndex(of: option)! * 10 + Stage.allCases.firstIndex(of: stage)!)
-        let scenario = RelayScenario(seed: seed, streams: 3, bytesPerStream: 300 * 1024, link: Self.link,
-                                     clientPathPolicy: option.policy)
+        let scenario = RelayScenario(
+            seed: seed, streams: 3, bytesPerStream: 300 * 1024, link: Self.link,
+            clientPathPolicy: option.policy)
         scenario.setDirect(Self.link)
         let network = scenario.network
         var peersWhileEstablished: Set<NetAddress> = []
@@ -105,7 +111,8 @@ import T2USim
         case .relayOnly:
             #expect(toDevice.sent == 0, "\(option) \(stage): client sent direct: \(toDevice)")
             #expect(peersWhileEstablished == [Self.relay], "\(option) \(stage): \(peersWhileEstablished)")
-            #expect(scenario.device.connection?.peerAddress == Self.relay, "\(option) \(stage): the device moved direct")
+            #expect(
+                scenario.device.connection?.peerAddress == Self.relay, "\(option) \(stage): the device moved direct")
             if fromDevice.delivered > 0 { #expect(connection.stats.packetsOffPolicy > 0) }
         case .relayFirst:
             #expect(handshakePeer == Self.relay, "\(option) \(stage): handshake completed on \(handshakePeer)")

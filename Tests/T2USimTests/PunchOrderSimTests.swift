@@ -11,8 +11,10 @@ import Testing
 @Suite struct PunchOrderSimTests {
     typealias Kind = TraversalWorld.NATKind
 
-    static func direct(_ client: Kind, _ device: Kind, clashing: Set<TraversalRole>, order: PunchOrder,
-                       seed: UInt64 = 0xC1A5) -> (found: NetAddress?, world: TraversalWorld) {
+    static func direct(
+        _ client: Kind, _ device: Kind, clashing: Set<TraversalRole>, order: PunchOrder,
+        seed: UInt64 = 0xC1A5
+    ) -> (found: NetAddress?, world: TraversalWorld) {
         let world = TraversalWorld(client: client, device: device, seed: seed, clashing: clashing, order: order)
         return (world.discover(), world)
     }
@@ -48,7 +50,9 @@ import Testing
         let pairs: [(Kind, Kind)] = [(.cone, .cone), (.fullcone, .cone), (.cone, .symmetricSequential), (.none, .cone)]
         for (client, device) in pairs {
             for order in sequence {
-                #expect(Self.direct(client, device, clashing: [], order: order).found != nil, "\(client) x \(device), \(order)")
+                #expect(
+                    Self.direct(client, device, clashing: [], order: order).found != nil,
+                    "\(client) x \(device), \(order)")
             }
         }
     }
@@ -63,8 +67,9 @@ import Testing
     }
 
     @Test func aClashMovesOnlyTheTupleItHit() {
-        let nat = SimulatedNAT(publicHost: NetAddress(ipv4: (203, 0, 113, 20), port: 0).host, mapping: .endpointIndependent,
-                               filtering: .addressPortDependent, entropy: SeededEntropy(seed: 3), clashes: true)
+        let nat = SimulatedNAT(
+            publicHost: NetAddress(ipv4: (203, 0, 113, 20), port: 0).host, mapping: .endpointIndependent,
+            filtering: .addressPortDependent, entropy: SeededEntropy(seed: 3), clashes: true)
         let inside = NetAddress(ipv4: (100, 64, 2, 2), port: 5000)
         let peer = NetAddress(ipv4: (203, 0, 113, 10), port: 4000)
         let server = NetAddress(ipv4: (198, 51, 100, 1), port: 3478)

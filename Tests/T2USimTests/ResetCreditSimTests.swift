@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-@testable import T2UCore
 import T2USim
 import Testing
+
+@testable import T2UCore
 
 /// A stream discarded with bytes its reader never consumed returns that connection credit to
 /// the peer at once (MAX_DATA), not at the next read of some other stream. Seen in the lab at
@@ -55,7 +56,9 @@ import Testing
                 reading: while true {
                     switch (try? connection.read(id, maxBytes: .max)) ?? .wouldBlock {
                     case .data(let bytes): received[id, default: 0] += bytes.readableBytes
-                    case .fin: finished.insert(id); break reading
+                    case .fin:
+                        finished.insert(id)
+                        break reading
                     case .wouldBlock: break reading
                     }
                 }
@@ -78,7 +81,9 @@ import Testing
         }
         net.run(until: net.now + .seconds(3))
         let device0 = try #require(device.accepted.first)
-        #expect(device0.perStreamState.unreturnedCredit == UInt64(config.initialConnectionWindow), "the first stream holds the whole window")
+        #expect(
+            device0.perStreamState.unreturnedCredit == UInt64(config.initialConnectionWindow),
+            "the first stream holds the whole window")
 
         // The first stream goes away unread, from either end.
         if deviceResets {
@@ -95,7 +100,10 @@ import Testing
         var sent = 0
         client.onActivity = { _, _ in
             while connection.pollEvent() != nil {}
-            if sent < message.readableBytes, let accepted = try? connection.write(message.getSlice(at: sent, length: message.readableBytes - sent)!, to: next) {
+            if sent < message.readableBytes,
+                let accepted = try? connection.write(
+                    message.getSlice(at: sent, length: message.readableBytes - sent)!, to: next)
+            {
                 sent += accepted
                 if sent == message.readableBytes { try? connection.finish(next) }
             }

@@ -2,9 +2,9 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
 import T2UCore
 import T2USim
+import Testing
 
 /// Issue 10, item 1 in the simulator: a socket that refuses sends (the kernel's ENETUNREACH,
 /// EPERM, ENOBUFS ...) costs those datagrams only; the connection recovers them like loss.

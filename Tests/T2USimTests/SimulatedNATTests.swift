@@ -13,7 +13,9 @@ import Testing
     static let other = NetAddress(ipv4: (203, 0, 113, 20), port: 40_001)
     static let publicHost = NetAddress(ipv4: (203, 0, 113, 10), port: 0).host
 
-    static func nat(_ mapping: SimulatedNAT.Mapping, _ filtering: SimulatedNAT.Filtering, seed: UInt64 = 1) -> SimulatedNAT {
+    static func nat(
+        _ mapping: SimulatedNAT.Mapping, _ filtering: SimulatedNAT.Filtering, seed: UInt64 = 1
+    ) -> SimulatedNAT {
         SimulatedNAT(publicHost: publicHost, mapping: mapping, filtering: filtering, entropy: SeededEntropy(seed: seed))
     }
 
@@ -58,8 +60,9 @@ import Testing
     }
 
     @Test func dependentSequentialStepsByDelta() {
-        let nat = SimulatedNAT(publicHost: Self.publicHost, mapping: .dependentSequential(delta: 2), filtering: .addressPortDependent,
-                               entropy: SeededEntropy(seed: 1), firstSequentialPort: 30_000)
+        let nat = SimulatedNAT(
+            publicHost: Self.publicHost, mapping: .dependentSequential(delta: 2), filtering: .addressPortDependent,
+            entropy: SeededEntropy(seed: 1), firstSequentialPort: 30_000)
         let ports = [Self.server, Self.peer, Self.other].map { nat.outbound(from: Self.inside, to: $0).port }
         #expect(ports == [30_000, 30_002, 30_004])
     }

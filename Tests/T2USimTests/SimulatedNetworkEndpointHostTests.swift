@@ -27,7 +27,9 @@ import Testing
                 reading: while true {
                     switch (try? connection.read(id, maxBytes: 64 * 1024)) ?? .wouldBlock {
                     case .data(var bytes): buffer.writeBuffer(&bytes)
-                    case .fin: peerFinished.insert(id); break reading
+                    case .fin:
+                        peerFinished.insert(id)
+                        break reading
                     case .wouldBlock: break reading
                     }
                 }
@@ -35,7 +37,9 @@ import Testing
                     buffer.moveReaderIndex(forwardBy: accepted)
                 }
                 pending[id] = buffer.readableBytes > 0 ? buffer : nil
-                if pending[id] == nil, peerFinished.contains(id), !finished.contains(id), (try? connection.finish(id)) != nil {
+                if pending[id] == nil, peerFinished.contains(id), !finished.contains(id),
+                    (try? connection.finish(id)) != nil
+                {
                     finished.insert(id)
                 }
             }
@@ -89,7 +93,9 @@ import Testing
             reading: while true {
                 switch (try? connection.read(id, maxBytes: 64 * 1024)) ?? .wouldBlock {
                 case .data(let bytes): received += bytes.readableBytesView
-                case .fin: gotFin = true; break reading
+                case .fin:
+                    gotFin = true
+                    break reading
                 case .wouldBlock: break reading
                 }
             }
@@ -102,6 +108,7 @@ import Testing
         #expect(net.now - .zero > .milliseconds(120), "seed \(seed): finished at \(net.now)")
         #expect(device.accepted.count == 1)
         #expect(echo.finished.count == 1)
-        #expect(net.linkStats(from: clientAddress, to: deviceAddress).droppedRandom > 0, "seed \(seed): no loss exercised")
+        #expect(
+            net.linkStats(from: clientAddress, to: deviceAddress).droppedRandom > 0, "seed \(seed): no loss exercised")
     }
 }

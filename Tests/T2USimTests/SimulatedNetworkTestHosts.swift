@@ -42,7 +42,8 @@ final class PingHost: SimulatedHost {
     private var nextSend: Instant
     private var due = false
 
-    init(address: NetAddress, target: NetAddress, count: Int, interval: Nanos, size: Int = 100, start: Instant = .zero) {
+    init(address: NetAddress, target: NetAddress, count: Int, interval: Nanos, size: Int = 100, start: Instant = .zero)
+    {
         self.address = address
         self.target = target
         self.count = count

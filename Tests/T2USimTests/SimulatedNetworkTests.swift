@@ -57,7 +57,8 @@ import Testing
         var trace: [SimTraceEvent] = []
         net.tracer = { trace.append($0) }
         let echo = EchoHost(address: serverAddress)
-        let ping = PingHost(address: clientAddress, target: serverAddress, count: 2000, interval: .microseconds(300), size: 1200)
+        let ping = PingHost(
+            address: clientAddress, target: serverAddress, count: 2000, interval: .microseconds(300), size: 1200)
         net.add(echo)
         net.add(ping)
         let impaired = LinkConditions(
@@ -140,7 +141,8 @@ import Testing
         var seen: [(size: Int, from: NetAddress, to: NetAddress)] = []
         net.onDeliver = { datagram, from, to in seen.append((datagram.readableBytes, from, to)) }
         let echo = EchoHost(address: serverAddress)
-        let ping = PingHost(address: clientAddress, target: serverAddress, count: 3, interval: .milliseconds(1), size: 50)
+        let ping = PingHost(
+            address: clientAddress, target: serverAddress, count: 3, interval: .milliseconds(1), size: 50)
         net.add(echo)
         net.add(ping)
         net.run(until: Instant.zero + .seconds(1))

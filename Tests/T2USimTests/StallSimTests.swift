@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// A long bulk transfer on a long lossy path (160 ms RTT, 5 % random loss each way, as the delay
 /// lab's `rtt160-loss5`) must never stall: it may go slowly, but every few round trips some
@@ -12,8 +13,10 @@ import T2USim
     static let rtt: Nanos = .milliseconds(160)
 
     /// Runs one transfer; returns whether it completed and the longest virtual time without delivery.
-    static func longestGap(seed: UInt64, cc: CongestionControlKind, loss: Double, reorder: Bool, bytes: Int,
-                           rate: Double?, limit: Nanos) -> (done: Bool, gap: Nanos, received: Int, elapsed: Nanos) {
+    static func longestGap(
+        seed: UInt64, cc: CongestionControlKind, loss: Double, reorder: Bool, bytes: Int,
+        rate: Double?, limit: Nanos
+    ) -> (done: Bool, gap: Nanos, received: Int, elapsed: Nanos) {
         var link = LinkConditions()
         link.delay = .milliseconds(80)
         link.lossRate = loss
@@ -29,8 +32,9 @@ import T2USim
         }
         var config = TransportConfig()
         config.congestionControl = cc
-        let scenario = TransferScenario(seed: seed, config: config, streams: 1, bytesPerStream: bytes,
-                                        deviceBytesPerStream: 0, link: link)
+        let scenario = TransferScenario(
+            seed: seed, config: config, streams: 1, bytesPerStream: bytes,
+            deviceBytesPerStream: 0, link: link)
         let network = scenario.network
         let start = network.now
         var lastBytes = 0
@@ -67,9 +71,12 @@ import T2USim
         Case(seed: 3, reorder: true, rate: 50_000_000),
     ])
     func longLossyTransferNeverStalls(_ c: Case) {
-        let r = Self.longestGap(seed: c.seed, cc: .bbr, loss: 0.05, reorder: c.reorder, bytes: 20_000_000,
-                                rate: c.rate, limit: .seconds(60))
-        print("STALL \(c.testDescription): done=\(r.done) received=\(r.received) elapsed=\(r.elapsed) longestGap=\(r.gap)")
+        let r = Self.longestGap(
+            seed: c.seed, cc: .bbr, loss: 0.05, reorder: c.reorder, bytes: 20_000_000,
+            rate: c.rate, limit: .seconds(60))
+        print(
+            "STALL \(c.testDescription): done=\(r.done) received=\(r.received) elapsed=\(r.elapsed) longestGap=\(r.gap)"
+        )
         #expect(r.done, "\(c.testDescription): transfer incomplete after \(r.elapsed): \(r.received) bytes")
         // 20 RTTs covers a few backed-off probe timeouts; a stall is unbounded.
         #expect(r.gap <= Self.rtt * 20, "\(c.testDescription): no delivery for \(r.gap)")
@@ -77,8 +84,9 @@ import T2USim
 
     /// CUBIC backs off on random loss and goes slowly there (~0.35 Mbit/s), but keeps progressing.
     @Test func cubicKeepsProgressing() {
-        let r = Self.longestGap(seed: 1, cc: .cubic, loss: 0.05, reorder: true, bytes: 20_000_000,
-                                rate: nil, limit: .seconds(30))
+        let r = Self.longestGap(
+            seed: 1, cc: .cubic, loss: 0.05, reorder: true, bytes: 20_000_000,
+            rate: nil, limit: .seconds(30))
         print("STALL cubic seed 1: received=\(r.received) elapsed=\(r.elapsed) longestGap=\(r.gap)")
         #expect(r.received > 500_000, "cubic seed 1: only \(r.received) bytes in \(r.elapsed)")
         #expect(r.gap <= Self.rtt * 20, "cubic seed 1: no delivery for \(r.gap)")

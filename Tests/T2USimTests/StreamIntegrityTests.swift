@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// Many concurrent streams, both directions, over links with loss, reordering and duplication:
 /// every byte arrives exactly once and in order per stream (SHA-256 end to end).
@@ -25,12 +26,19 @@ import T2USim
             for cc in CongestionControlKind.allCases {
                 var config = TransportConfig()
                 config.congestionControl = cc
-                let scenario = TransferScenario(seed: seed, config: config, streams: 12, bytesPerStream: 96 * 1024, link: link)
+                let scenario = TransferScenario(
+                    seed: seed, config: config, streams: 12, bytesPerStream: 96 * 1024, link: link)
                 let done = scenario.runTransfer(limit: .seconds(300))
-                #expect(done, "seed \(seed) loss \(loss) cc \(cc): transfer incomplete (client got \(scenario.client.streamBytesReceived), device got \(scenario.device.streamBytesReceived))")
-                #expect(scenario.mismatchedStreams.isEmpty, "seed \(seed) loss \(loss) cc \(cc): corrupted streams \(scenario.mismatchedStreams)")
-                #expect(scenario.client.sentDigests.count == 12 && scenario.device.sentDigests.count == 12,
-                        "seed \(seed) loss \(loss) cc \(cc): not all streams finished sending")
+                #expect(
+                    done,
+                    "seed \(seed) loss \(loss) cc \(cc): transfer incomplete (client got \(scenario.client.streamBytesReceived), device got \(scenario.device.streamBytesReceived))"
+                )
+                #expect(
+                    scenario.mismatchedStreams.isEmpty,
+                    "seed \(seed) loss \(loss) cc \(cc): corrupted streams \(scenario.mismatchedStreams)")
+                #expect(
+                    scenario.client.sentDigests.count == 12 && scenario.device.sentDigests.count == 12,
+                    "seed \(seed) loss \(loss) cc \(cc): not all streams finished sending")
             }
         }
     }

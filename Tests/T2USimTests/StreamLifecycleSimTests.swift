@@ -2,9 +2,10 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-import Testing
-@testable import T2UCore
 import T2USim
+import Testing
+
+@testable import T2UCore
 
 /// Issue 11 item 4: no state outlives its stream. Many streams opened and closed one after
 /// another on one connection (some reset by either side) leave nothing behind: no stream
@@ -32,7 +33,8 @@ import T2USim
         private var answers: [StreamID: (written: Int, finRead: Bool, finished: Bool)] = [:]
         private var opened = 0
 
-        init(address: NetAddress, endpoint: TransportEndpoint, isClient: Bool, count: Int, bytes: Int, resetEvery: Int) {
+        init(address: NetAddress, endpoint: TransportEndpoint, isClient: Bool, count: Int, bytes: Int, resetEvery: Int)
+        {
             self.address = address
             self.endpoint = endpoint
             self.isClient = isClient
@@ -50,7 +52,9 @@ import T2USim
             endpoint.receive(datagram, from: from, now: now)
             pump(now: now)
         }
-        func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? { endpoint.pollTransmit(now: now, into: &buffer) }
+        func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+            endpoint.pollTransmit(now: now, into: &buffer)
+        }
         func nextDeadline() -> Instant? { endpoint.nextDeadline() }
         func handleTimeout(now: Instant) {
             endpoint.handleTimeout(now: now)
@@ -82,7 +86,9 @@ import T2USim
             var readable: [StreamID] = []
             while let event = connection.pollEvent() {
                 switch event {
-                case .streamOpened(let id): answers[id] = (0, false, false); readable.append(id)
+                case .streamOpened(let id):
+                    answers[id] = (0, false, false)
+                    readable.append(id)
                 case .streamReadable(let id): readable.append(id)
                 case .streamClosed(let id), .streamReset(let id, _):
                     answers[id] = nil
@@ -91,7 +97,11 @@ import T2USim
                 }
             }
             guard connection.state == .established else { return }
-            if isClient { pumpClient(connection, readable: readable, now: now) } else { pumpDevice(connection, readable: readable) }
+            if isClient {
+                pumpClient(connection, readable: readable, now: now)
+            } else {
+                pumpDevice(connection, readable: readable)
+            }
         }
 
         private func finishCurrent(now: Instant) {
@@ -113,7 +123,9 @@ import T2USim
                 current = stream
                 return finishCurrent(now: now)
             }
-            if stream.written == bytes, !stream.finished, (try? connection.finish(stream.id)) != nil { stream.finished = true }
+            if stream.written == bytes, !stream.finished, (try? connection.finish(stream.id)) != nil {
+                stream.finished = true
+            }
             current = stream
             drain(stream.id, connection)
         }
@@ -156,12 +168,16 @@ import T2USim
         let deviceEntropy = SeededEntropy(seed: 46)
         let deviceIdentity = StaticIdentity.generate(deviceEntropy)
         let count = 120
-        let client = Host(address: clientAddress, endpoint: TransportEndpoint(
-            options: .init(config: TransportConfig(), identity: .generate(clientEntropy), acceptIncoming: false),
-            entropy: clientEntropy), isClient: true, count: count, bytes: 300_000, resetEvery: 7)
-        let device = Host(address: deviceAddress, endpoint: TransportEndpoint(
-            options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
-            entropy: deviceEntropy), isClient: false, count: count, bytes: 300_000, resetEvery: 7)
+        let client = Host(
+            address: clientAddress,
+            endpoint: TransportEndpoint(
+                options: .init(config: TransportConfig(), identity: .generate(clientEntropy), acceptIncoming: false),
+                entropy: clientEntropy), isClient: true, count: count, bytes: 300_000, resetEvery: 7)
+        let device = Host(
+            address: deviceAddress,
+            endpoint: TransportEndpoint(
+                options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
+                entropy: deviceEntropy), isClient: false, count: count, bytes: 300_000, resetEvery: 7)
         network.add(client)
         network.add(device)
         network.setLinks(between: clientAddress, and: deviceAddress, .wan(rateMbit: 100, rttMs: 20, loss: 0.01))

@@ -3,8 +3,9 @@
 
 import Crypto
 import NIOCore
-@testable import T2UCore
 import T2USim
+
+@testable import T2UCore
 
 /// Deterministic bytes of one stream direction: the same (seed, stream, direction) always gives
 /// the same sequence, so each side can check what it receives without storing it.
@@ -56,7 +57,10 @@ final class TransferHost: SimulatedHost {
     var observer: ((Connection, Instant) -> Void)?
     private let allocator = ByteBufferAllocator()
 
-    init(address: NetAddress, endpoint: TransportEndpoint, seed: UInt64, isInitiator: Bool, streamCount: Int, bytesPerStream: Int) {
+    init(
+        address: NetAddress, endpoint: TransportEndpoint, seed: UInt64, isInitiator: Bool, streamCount: Int,
+        bytesPerStream: Int
+    ) {
         self.address = address
         self.endpoint = endpoint
         self.seed = seed
@@ -66,7 +70,8 @@ final class TransferHost: SimulatedHost {
     }
 
     func connect(to peer: NetAddress, key: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any, now: Instant) {
-        connection = endpoint.connect(to: peer, remoteStaticKey: key, password: password, pathPolicy: pathPolicy, now: now)
+        connection = endpoint.connect(
+            to: peer, remoteStaticKey: key, password: password, pathPolicy: pathPolicy, now: now)
     }
 
     var streamBytesReceived: Int { incoming.values.reduce(0) { $0 + $1.bytes } }
@@ -129,8 +134,9 @@ final class TransferHost: SimulatedHost {
 
     private func startSending(on id: StreamID) {
         guard outgoing[id] == nil else { return }
-        outgoing[id] = Outgoing(pattern: StreamPattern(seed: seed, stream: id, fromInitiator: isInitiator),
-                                remaining: bytesPerStream)
+        outgoing[id] = Outgoing(
+            pattern: StreamPattern(seed: seed, stream: id, fromInitiator: isInitiator),
+            remaining: bytesPerStream)
         incoming[id] = Incoming()
     }
 

@@ -2,8 +2,9 @@
 // Copyright 2026 the t2u authors
 
 import NIOCore
-@testable import T2UCore
 import T2USim
+
+@testable import T2UCore
 
 /// A client and a device agent on a simulated link, each with its own seeded randomness.
 struct TransferScenario {
@@ -15,29 +16,35 @@ struct TransferScenario {
     let device: TransferHost
     let seed: UInt64
 
-    init(seed: UInt64, config: TransportConfig = TransportConfig(), streams: Int, bytesPerStream: Int,
-         deviceBytesPerStream: Int? = nil, link: LinkConditions, clientPassword: [UInt8]? = nil,
-         devicePassword: [UInt8]? = nil, clientPathPolicy: PathPolicy = .any) {
+    init(
+        seed: UInt64, config: TransportConfig = TransportConfig(), streams: Int, bytesPerStream: Int,
+        deviceBytesPerStream: Int? = nil, link: LinkConditions, clientPassword: [UInt8]? = nil,
+        devicePassword: [UInt8]? = nil, clientPathPolicy: PathPolicy = .any
+    ) {
         self.seed = seed
         network = SimulatedNetwork(seed: seed)
         let clientEntropy = SeededEntropy(seed: seed &+ 1)
         let deviceEntropy = SeededEntropy(seed: seed &+ 2)
         let deviceIdentity = StaticIdentity.generate(deviceEntropy)
         let clientEndpoint = TransportEndpoint(
-            options: .init(config: config, identity: .generate(clientEntropy), acceptIncoming: false), entropy: clientEntropy)
+            options: .init(config: config, identity: .generate(clientEntropy), acceptIncoming: false),
+            entropy: clientEntropy)
         let deviceEndpoint = TransportEndpoint(
             options: .init(config: config, identity: deviceIdentity, acceptIncoming: true, password: devicePassword),
             entropy: deviceEntropy)
-        client = TransferHost(address: Self.clientAddress, endpoint: clientEndpoint, seed: seed, isInitiator: true,
-                              streamCount: streams, bytesPerStream: bytesPerStream)
-        device = TransferHost(address: Self.deviceAddress, endpoint: deviceEndpoint, seed: seed, isInitiator: false,
-                              streamCount: streams, bytesPerStream: deviceBytesPerStream ?? bytesPerStream)
+        client = TransferHost(
+            address: Self.clientAddress, endpoint: clientEndpoint, seed: seed, isInitiator: true,
+            streamCount: streams, bytesPerStream: bytesPerStream)
+        device = TransferHost(
+            address: Self.deviceAddress, endpoint: deviceEndpoint, seed: seed, isInitiator: false,
+            streamCount: streams, bytesPerStream: deviceBytesPerStream ?? bytesPerStream)
         network.add(client)
         network.add(device)
         network.setLink(from: Self.clientAddress, to: Self.deviceAddress, link)
         network.setLink(from: Self.deviceAddress, to: Self.clientAddress, link)
-        client.connect(to: Self.deviceAddress, key: deviceIdentity.publicKey, password: clientPassword,
-                       pathPolicy: clientPathPolicy, now: network.now)
+        client.connect(
+            to: Self.deviceAddress, key: deviceIdentity.publicKey, password: clientPassword,
+            pathPolicy: clientPathPolicy, now: network.now)
     }
 
     /// Runs until both sides received every stream completely, or `limit` of virtual time.

@@ -14,7 +14,8 @@ import Testing
     /// not assumed: the world must find none).
     static func expectsDirect(_ client: Kind, _ device: Kind) -> Bool {
         let dependent: Set<Kind> = [.symmetricRandom, .symmetricSequential]
-        return !(dependent.contains(client) && dependent.contains(device)
+        return
+            !(dependent.contains(client) && dependent.contains(device)
             && (client == .symmetricRandom || device == .symmetricRandom))
     }
 
@@ -26,16 +27,20 @@ import Testing
         for seed in [UInt64(0x7A11), 0x7A12] {
             let world = TraversalWorld(client: clientKind, device: deviceKind, seed: seed &+ UInt64(index))
             let found = world.discover()
-            let label = "client \(clientKind) x device \(deviceKind), seed \(world.seed), " +
-                "NATs \(world.client.behavior) / \(world.device.behavior), strategies \(world.client.planner!.strategies)"
+            let label =
+                "client \(clientKind) x device \(deviceKind), seed \(world.seed), "
+                + "NATs \(world.client.behavior) / \(world.device.behavior), strategies \(world.client.planner!.strategies)"
             if Self.expectsDirect(clientKind, deviceKind) {
                 #expect(found != nil, "no direct path: \(label)")
                 guard let found else { continue }
                 let via = world.client.planner!.strategy(for: found).map { "\($0)" } ?? "punch from the device"
-                print("traversal \(clientKind) x \(deviceKind): \(found) at \(world.now) via \(via), socket \(world.validatedSocket[found] ?? -1)")
+                print(
+                    "traversal \(clientKind) x \(deviceKind): \(found) at \(world.now) via \(via), socket \(world.validatedSocket[found] ?? -1)"
+                )
                 let result = world.transfer(over: found, size: 48 * 1024)
                 #expect(result.established, "handshake over \(found) failed: \(label)")
-                #expect(result.received == result.sent, "\(result.received.count) of \(result.sent.count) bytes: \(label)")
+                #expect(
+                    result.received == result.sent, "\(result.received.count) of \(result.sent.count) bytes: \(label)")
             } else {
                 #expect(found == nil, "unexpected direct path \(String(describing: found)): \(label)")
                 #expect(world.client.planner!.strategies.contains(.relayOnly), "\(label)")
@@ -68,7 +73,9 @@ import Testing
             times.append(world.now.nanoseconds == 0 ? 0 : Double(world.now.nanoseconds) / 1e6)
             probes += world.probesSent
         }
-        print("birthday \(pair.0) x \(pair.1), K=256 N=2048: 10/10 found, ms: \(times.map { Int($0) }), client probes/run \(probes / 10)")
+        print(
+            "birthday \(pair.0) x \(pair.1), K=256 N=2048: 10/10 found, ms: \(times.map { Int($0) }), client probes/run \(probes / 10)"
+        )
     }
 
     @Test func natBehaviourIsClassifiedFromTheTwoServerPorts() {
@@ -103,8 +110,9 @@ import Testing
             datagrams += world.datagramsSent
         }
         let rate = Double(hits) / Double(runs)
-        print("birthday \(pair.0) x \(pair.1): K=64 N=512 -> \(hits)/\(runs) = \(rate) (model \(expected)); "
-            + "K=256 N=2048 model \(full); \(datagrams / runs) datagrams per run")
+        print(
+            "birthday \(pair.0) x \(pair.1): K=64 N=512 -> \(hits)/\(runs) = \(rate) (model \(expected)); "
+                + "K=256 N=2048 model \(full); \(datagrams / runs) datagrams per run")
         // 40 runs at p ~ 0.40: three standard deviations is ~0.23.
         #expect(abs(rate - expected) < 0.25, "rate \(rate) vs model \(expected)")
         #expect(full > 0.999)

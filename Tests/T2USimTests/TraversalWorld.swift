@@ -13,7 +13,9 @@ import T2USim
 /// real `Connection` handshake and a stream, byte-exact.
 final class TraversalWorld {
     enum NATKind: String, CaseIterable, CustomStringConvertible {
-        case none, fullcone, cone, symmetricRandom = "symmetric-random", symmetricSequential = "symmetric-sequential"
+        case none, fullcone, cone
+        case symmetricRandom = "symmetric-random"
+        case symmetricSequential = "symmetric-sequential"
         var description: String { rawValue }
 
         var mapping: SimulatedNAT.Mapping {
@@ -90,8 +92,10 @@ final class TraversalWorld {
     /// - Parameters:
     ///   - clashing: which routers clash (`SimulatedNAT.clashes`).
     ///   - order: the punch order the server chose (the waiting side's plan starts later).
-    init(client clientKind: NATKind, device deviceKind: NATKind, seed: UInt64, config: TraversalConfig = .init(),
-         sharedLAN: Bool = false, clashing: Set<TraversalRole> = [], order: PunchOrder = .together) {
+    init(
+        client clientKind: NATKind, device deviceKind: NATKind, seed: UInt64, config: TraversalConfig = .init(),
+        sharedLAN: Bool = false, clashing: Set<TraversalRole> = [], order: PunchOrder = .together
+    ) {
         self.seed = seed
         self.sharedLAN = sharedLAN
         entropy = SeededEntropy(seed: seed)
@@ -99,17 +103,22 @@ final class TraversalWorld {
         let devicePublic = NetAddress(ipv4: (203, 0, 113, 20), port: 0).host
         // Without a NAT the host is public itself.
         let clientPrivate = clientKind == .none ? clientPublic : NetAddress(ipv4: (100, 64, 1, 2), port: 0).host
-        let devicePrivate = sharedLAN ? NetAddress(ipv4: (100, 64, 1, 3), port: 0).host
+        let devicePrivate =
+            sharedLAN
+            ? NetAddress(ipv4: (100, 64, 1, 3), port: 0).host
             : deviceKind == .none ? devicePublic : NetAddress(ipv4: (100, 64, 2, 2), port: 0).host
-        let clientNAT = SimulatedNAT(publicHost: clientPublic, mapping: clientKind.mapping, filtering: clientKind.filtering,
-                                     entropy: SeededEntropy(seed: seed &+ 1), firstSequentialPort: 21_000,
-                                     clashes: clashing.contains(.client))
-        let deviceNAT = SimulatedNAT(publicHost: devicePublic, mapping: deviceKind.mapping, filtering: deviceKind.filtering,
-                                     entropy: SeededEntropy(seed: seed &+ 2), firstSequentialPort: 33_000,
-                                     clashes: clashing.contains(.device))
+        let clientNAT = SimulatedNAT(
+            publicHost: clientPublic, mapping: clientKind.mapping, filtering: clientKind.filtering,
+            entropy: SeededEntropy(seed: seed &+ 1), firstSequentialPort: 21_000,
+            clashes: clashing.contains(.client))
+        let deviceNAT = SimulatedNAT(
+            publicHost: devicePublic, mapping: deviceKind.mapping, filtering: deviceKind.filtering,
+            entropy: SeededEntropy(seed: seed &+ 2), firstSequentialPort: 33_000,
+            clashes: clashing.contains(.device))
         deviceIdentity = StaticIdentity.generate(SeededEntropy(seed: seed &+ 3))
         let clientEndpoint = TransportEndpoint(
-            options: .init(config: TransportConfig(), identity: .generate(SeededEntropy(seed: seed &+ 4)), acceptIncoming: false),
+            options: .init(
+                config: TransportConfig(), identity: .generate(SeededEntropy(seed: seed &+ 4)), acceptIncoming: false),
             entropy: SeededEntropy(seed: seed &+ 5))
         let deviceEndpoint = TransportEndpoint(
             options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
@@ -120,15 +129,21 @@ final class TraversalWorld {
         client.planner = TraversalPlanner(
             role: .client, localNAT: client.behavior,
             peer: TraversalPeer(nat: device.behavior, reflexive: device.reflexive, candidates: [device.main]),
-            sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 7), now: now + order.delays().client, config: config)
+            sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 7), now: now + order.delays().client,
+            config: config)
         // INTRODUCE reaches the device one server hop later; the device punches only what its
         // scope allows (the client's observed address, candidates on its own /24).
         let introduction = SignalingMessage.Introduce(
-            requestID: 1, sessionID: sessionID, clientConnectionID: ConnectionID(rawValue: 1), clientPublicAddress: client.reflexive!,
-            clientCandidates: [client.main], relayAllowed: true, clientNAT: client.behavior, punchDelay: order.delays().device)
-        device.planner = TraversalPlanner.device(
-            introduction: introduction, localNAT: device.behavior, subnets: [LocalSubnet(host: devicePrivate, prefixLength: 24)],
-            entropy: SeededEntropy(seed: seed &+ 8), now: now + Self.latency * 2, config: config).planner
+            requestID: 1, sessionID: sessionID, clientConnectionID: ConnectionID(rawValue: 1),
+            clientPublicAddress: client.reflexive!,
+            clientCandidates: [client.main], relayAllowed: true, clientNAT: client.behavior,
+            punchDelay: order.delays().device)
+        device.planner =
+            TraversalPlanner.device(
+                introduction: introduction, localNAT: device.behavior,
+                subnets: [LocalSubnet(host: devicePrivate, prefixLength: 24)],
+                entropy: SeededEntropy(seed: seed &+ 8), now: now + Self.latency * 2, config: config
+            ).planner
     }
 
     /// Registration and the observation probe: the two first mappings of the main socket.
@@ -227,7 +242,8 @@ final class TraversalWorld {
         datagramsSent += 1
         let onLAN = sharedLAN && (destination.host == client.privateHost || destination.host == device.privateHost)
         let publicSource = onLAN ? source : agent.nat.outbound(from: source, to: destination)
-        let delivery = Delivery(at: now + Self.latency, order: order, datagram: datagram, from: publicSource, to: destination)
+        let delivery = Delivery(
+            at: now + Self.latency, order: order, datagram: datagram, from: publicSource, to: destination)
         order += 1
         // Constant latency: arrival order is send order, so appending keeps the queue sorted.
         queue.append(delivery)
@@ -236,13 +252,16 @@ final class TraversalWorld {
     private func deliver(_ delivery: Delivery) {
         let agents = [client, device]
         if sharedLAN, let agent = agents.first(where: { $0.privateHost == delivery.to.host }) {
-            if let socket = agent.socket(at: delivery.to) { receive(delivery.datagram, from: delivery.from, agent: agent, socket: socket) }
+            if let socket = agent.socket(at: delivery.to) {
+                receive(delivery.datagram, from: delivery.from, agent: agent, socket: socket)
+            }
             return
         }
         for nat in [client.nat, device.nat] where delivery.to.host == nat.publicHost {
             guard let inside = nat.inbound(to: delivery.to, from: delivery.from),
-                  let agent = agents.first(where: { $0.nat === nat && $0.privateHost == inside.host }),
-                  let socket = agent.socket(at: inside) else { return }
+                let agent = agents.first(where: { $0.nat === nat && $0.privateHost == inside.host }),
+                let socket = agent.socket(at: inside)
+            else { return }
             receive(delivery.datagram, from: delivery.from, agent: agent, socket: socket)
             return
         }
@@ -265,7 +284,8 @@ final class TraversalWorld {
             reply.writeMultipleIntegers(Self.probeReplyType, nonce)
             send(reply, from: device, socket: device.route(address), to: address)
         case Self.probeReplyType where agent === client:
-            guard let nonce = reader.readInteger(as: UInt64.self), let probe = probes[nonce], probe.address == address else { return }
+            guard let nonce = reader.readInteger(as: UInt64.self), let probe = probes[nonce], probe.address == address
+            else { return }
             probes[nonce] = nil
             if !validated.contains(address) {
                 validated.append(address)
@@ -289,11 +309,14 @@ final class TraversalWorld {
 
     /// Stops the plans, handshakes to `address` through the socket that validated it, sends
     /// `size` bytes client -> device on one stream; returns what the device read.
-    func transfer(over address: NetAddress, size: Int, limit: Nanos = .seconds(20)) -> (sent: [UInt8], received: [UInt8], established: Bool) {
+    func transfer(
+        over address: NetAddress, size: Int, limit: Nanos = .seconds(20)
+    ) -> (sent: [UInt8], received: [UInt8], established: Bool) {
         client.planner?.stop()
         device.planner?.stop()
         probes.removeAll()
-        let connection = client.endpoint.connect(to: address, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: now)
+        let connection = client.endpoint.connect(
+            to: address, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: now)
         let payload = SeededEntropy(seed: seed ^ 0xDA7A).bytes(size)
         var offset = 0
         var stream: StreamID?

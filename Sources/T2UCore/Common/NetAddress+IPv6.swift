@@ -53,14 +53,23 @@ extension NetAddress {
     /// (the first such run on a tie).
     static func ipv6Text(_ hi: UInt64, _ lo: UInt64) -> String {
         var groups: [UInt16] = []
-        for shift in stride(from: 48, through: 0, by: -16) { groups.append(UInt16(truncatingIfNeeded: hi >> UInt64(shift))) }
-        for shift in stride(from: 48, through: 0, by: -16) { groups.append(UInt16(truncatingIfNeeded: lo >> UInt64(shift))) }
-        var bestStart = -1, bestLength = 0, start = -1
+        for shift in stride(from: 48, through: 0, by: -16) {
+            groups.append(UInt16(truncatingIfNeeded: hi >> UInt64(shift)))
+        }
+        for shift in stride(from: 48, through: 0, by: -16) {
+            groups.append(UInt16(truncatingIfNeeded: lo >> UInt64(shift)))
+        }
+        var bestStart = -1
+        var bestLength = 0
+        var start = -1
         for i in 0...8 {
             if i < 8 && groups[i] == 0 {
                 if start < 0 { start = i }
             } else if start >= 0 {
-                if i - start > bestLength { bestStart = start; bestLength = i - start }
+                if i - start > bestLength {
+                    bestStart = start
+                    bestLength = i - start
+                }
                 start = -1
             }
         }
@@ -82,7 +91,9 @@ extension NetAddress {
             var result: [UInt16] = []
             for (index, field) in fields.enumerated() {
                 if allowIPv4, index == fields.count - 1, field.contains(".") {
-                    guard let v4 = NetAddress(ipv4: String(field), port: 0), case .v4(let value) = v4.host else { return nil }
+                    guard let v4 = NetAddress(ipv4: String(field), port: 0), case .v4(let value) = v4.host else {
+                        return nil
+                    }
                     result.append(UInt16(value >> 16))
                     result.append(UInt16(value & 0xffff))
                 } else {
@@ -93,7 +104,8 @@ extension NetAddress {
             return result
         }
         if halves.count == 2 {
-            guard let h = groups(halves[0], allowIPv4: false), let t = groups(halves[1], allowIPv4: true), h.count + t.count <= 7
+            guard let h = groups(halves[0], allowIPv4: false), let t = groups(halves[1], allowIPv4: true),
+                h.count + t.count <= 7
             else { return nil }
             head = h
             tail = t
@@ -102,7 +114,8 @@ extension NetAddress {
             head = all
         }
         let words = head + [UInt16](repeating: 0, count: 8 - head.count - tail.count) + tail
-        var hi: UInt64 = 0, lo: UInt64 = 0
+        var hi: UInt64 = 0
+        var lo: UInt64 = 0
         for i in 0..<4 { hi = hi << 16 | UInt64(words[i]) }
         for i in 4..<8 { lo = lo << 16 | UInt64(words[i]) }
         return (hi, lo)

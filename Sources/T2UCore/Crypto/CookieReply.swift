@@ -15,10 +15,13 @@ public enum CookieReply {
     /// How long an initiator uses a cookie (the responder's secret rotates as often).
     public static let lifetime: Nanos = .seconds(120)
 
-    static func seal(cookie: [UInt8], initiatorConnectionID: ConnectionID, mac1: [UInt8], keys: HandshakeMacKeys,
-                     nonce: [UInt8]) -> [UInt8] {
+    static func seal(
+        cookie: [UInt8], initiatorConnectionID: ConnectionID, mac1: [UInt8], keys: HandshakeMacKeys,
+        nonce: [UInt8]
+    ) -> [UInt8] {
         // A 12-byte nonce and a 32-byte key are always valid.
-        let box = try! ChaChaPoly.seal(cookie, using: keys.cookieKey, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: mac1)
+        let box = try! ChaChaPoly.seal(
+            cookie, using: keys.cookieKey, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: mac1)
         var message: [UInt8] = [PacketType.cookieReply.rawValue]
         message.reserveCapacity(length)
         message.appendBigEndian(initiatorConnectionID.rawValue)
@@ -70,7 +73,9 @@ struct CookieSecret {
         return Self.cookie(secret: current, source: source)
     }
 
-    mutating func hasValidMac2(_ datagram: ByteBuffer, from source: NetAddress, now: Instant, entropy: EntropySource) -> Bool {
+    mutating func hasValidMac2(
+        _ datagram: ByteBuffer, from source: NetAddress, now: Instant, entropy: EntropySource
+    ) -> Bool {
         rotateIfDue(now: now, entropy: entropy)
         if HandshakeMacKeys.hasValidMac2(datagram, cookie: Self.cookie(secret: current, source: source)) { return true }
         guard let previous else { return false }
@@ -90,7 +95,9 @@ struct CookieSecret {
         switch source.host {
         case .v4(let value):
             encoded.append(4)
-            for shift in stride(from: 24, through: 0, by: -8) { encoded.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+            for shift in stride(from: 24, through: 0, by: -8) {
+                encoded.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+            }
         case .v6(let high, let low):
             encoded.append(6)
             encoded.appendBigEndian(high)

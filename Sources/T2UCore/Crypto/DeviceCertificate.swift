@@ -45,7 +45,8 @@ public struct DeviceCertificate: Sendable, Equatable {
         public var description: String {
             switch self {
             case .untrustedCA(let key): "issued by CA \(Hex.encode(key)), which is not a configured device CA"
-            case .badSignature: "the signature does not match this UUID and device key (issued for another device or key?)"
+            case .badSignature:
+                "the signature does not match this UUID and device key (issued for another device or key?)"
             case .invalidUUID: "the UUID is longer than 255 bytes"
             }
         }
@@ -67,7 +68,9 @@ public struct DeviceCertificate: Sendable, Equatable {
     public var bytes: [UInt8] { [Self.version] + caPublicKey + signature }
 
     /// Signs (uuid, deviceKey) with a vendor CA key (`t2u cert issue`).
-    public static func issue(ca: Curve25519.Signing.PrivateKey, uuid: String, deviceKey: [UInt8]) throws(Rejection) -> DeviceCertificate {
+    public static func issue(
+        ca: Curve25519.Signing.PrivateKey, uuid: String, deviceKey: [UInt8]
+    ) throws(Rejection) -> DeviceCertificate {
         guard let message = message(uuid: uuid, deviceKey: deviceKey) else { throw .invalidUUID }
         // Ed25519 signing fails only on a broken private key, which the type cannot hold.
         let signature = try! ca.signature(for: message)
@@ -79,7 +82,7 @@ public struct DeviceCertificate: Sendable, Equatable {
         guard trustedCAs.contains(caPublicKey) else { throw .untrustedCA(caPublicKey) }
         guard let message = Self.message(uuid: uuid, deviceKey: deviceKey) else { throw .invalidUUID }
         guard deviceKey.count == 32, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: caPublicKey),
-              key.isValidSignature(signature, for: message)
+            key.isValidSignature(signature, for: message)
         else { throw .badSignature }
     }
 

@@ -127,14 +127,15 @@ public struct HandshakeInitiator: Sendable {
 
     private func handleResponse(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiatorOutcome {
         guard datagram.readableBytes >= HandshakeLayout.responseMinLength,
-              datagram.readableBytes <= HandshakeLayout.responseMaxLength
+            datagram.readableBytes <= HandshakeLayout.responseMaxLength
         else { throw .malformed("handshake response of \(datagram.readableBytes) bytes") }
         let header = try datagram.handshakeBytes(0, HandshakeLayout.responseHeaderLength)
         try checkDestination(datagram)
         let responderCID = ConnectionID(rawValue: try datagram.handshakeUInt64(9))
         let flags = header[HandshakeLayout.responseHeaderLength - 1]
         guard flags & ~HandshakeLayout.flagPasswordMixed == 0 else { throw .malformed("unknown response flags") }
-        let responderEphemeral = try datagram.handshakeBytes(HandshakeLayout.responseEphemeralOffset, HandshakeLayout.keyLength)
+        let responderEphemeral = try datagram.handshakeBytes(
+            HandshakeLayout.responseEphemeralOffset, HandshakeLayout.keyLength)
         let encryptedPayload = try datagram.handshakeBytes(
             HandshakeLayout.responsePayloadOffset, datagram.readableBytes - HandshakeLayout.responsePayloadOffset)
 
@@ -168,8 +169,10 @@ public struct HandshakeInitiator: Sendable {
         }
         try checkDestination(datagram)
         let header = try datagram.handshakeBytes(0, HandshakeLayout.rejectionHeaderLength)
-        let responderEphemeral = try datagram.handshakeBytes(HandshakeLayout.rejectionEphemeralOffset, HandshakeLayout.keyLength)
-        let encryptedReason = try datagram.handshakeBytes(HandshakeLayout.rejectionReasonOffset, 1 + HandshakeLayout.tagLength)
+        let responderEphemeral = try datagram.handshakeBytes(
+            HandshakeLayout.rejectionEphemeralOffset, HandshakeLayout.keyLength)
+        let encryptedReason = try datagram.handshakeBytes(
+            HandshakeLayout.rejectionReasonOffset, 1 + HandshakeLayout.tagLength)
 
         var state = stateAfterInitiation
         state.mixHash(header)

@@ -53,14 +53,14 @@ enum HandshakeLayout {
 extension ByteBuffer {
     func handshakeBytes(_ offset: Int, _ length: Int) throws(HandshakeError) -> [UInt8] {
         guard offset >= 0, length >= 0, offset + length <= readableBytes,
-              let bytes = getBytes(at: readerIndex + offset, length: length)
+            let bytes = getBytes(at: readerIndex + offset, length: length)
         else { throw .malformed("truncated handshake message") }
         return bytes
     }
 
     func handshakeUInt64(_ offset: Int) throws(HandshakeError) -> UInt64 {
         guard offset >= 0, offset + 8 <= readableBytes,
-              let value = getInteger(at: readerIndex + offset, as: UInt64.self)
+            let value = getInteger(at: readerIndex + offset, as: UInt64.self)
         else { throw .malformed("truncated handshake message") }
         return value
     }

@@ -41,7 +41,8 @@ public struct HandshakeMacKeys: Sendable {
         guard datagram.readableBytes == HandshakeLayout.initiationLength else { return false }
         return datagram.withUnsafeReadableBytes { raw in
             let expected = mac1(over: UnsafeRawBufferPointer(rebasing: raw[..<HandshakeLayout.initiationMac1Offset]))
-            return constantTimeEqual(expected, raw[HandshakeLayout.initiationMac1Offset..<HandshakeLayout.initiationMac2Offset])
+            return constantTimeEqual(
+                expected, raw[HandshakeLayout.initiationMac1Offset..<HandshakeLayout.initiationMac2Offset])
         }
     }
 
@@ -49,7 +50,8 @@ public struct HandshakeMacKeys: Sendable {
     static func hasValidMac2(_ datagram: ByteBuffer, cookie: [UInt8]) -> Bool {
         guard datagram.readableBytes == HandshakeLayout.initiationLength else { return false }
         return datagram.withUnsafeReadableBytes { raw in
-            let expected = mac2(over: UnsafeRawBufferPointer(rebasing: raw[..<HandshakeLayout.initiationMac2Offset]), cookie: cookie)
+            let expected = mac2(
+                over: UnsafeRawBufferPointer(rebasing: raw[..<HandshakeLayout.initiationMac2Offset]), cookie: cookie)
             return constantTimeEqual(expected, raw[HandshakeLayout.initiationMac2Offset...])
         }
     }

@@ -11,7 +11,9 @@ public struct InitiationSummary: Sendable {
 }
 
 public enum ResponderOutcome: Sendable {
-    case accepted(response: [UInt8], keys: SessionKeys, peerConnectionID: ConnectionID, peerStaticKey: [UInt8], peerPayload: [UInt8])
+    case accepted(
+        response: [UInt8], keys: SessionKeys, peerConnectionID: ConnectionID, peerStaticKey: [UInt8],
+        peerPayload: [UInt8])
     case rejected(reply: [UInt8], reason: HandshakeRejectionReason, peerConnectionID: ConnectionID)
 }
 
@@ -24,7 +26,8 @@ public enum HandshakeResponder {
         try checkInitiationShape(datagram)
         return InitiationSummary(
             initiatorConnectionID: ConnectionID(rawValue: try datagram.handshakeUInt64(1)),
-            ephemeralKey: try datagram.handshakeBytes(HandshakeLayout.initiationEphemeralOffset, HandshakeLayout.keyLength))
+            ephemeralKey: try datagram.handshakeBytes(
+                HandshakeLayout.initiationEphemeralOffset, HandshakeLayout.keyLength))
     }
 
     /// Checks mac1 and the initiation; `isFresh` sees the authenticated initiator key and
@@ -39,13 +42,18 @@ public enum HandshakeResponder {
             throw .malformed("payload of \(payload.count) bytes exceeds \(HandshakeLayout.maxPayloadLength)")
         }
         try checkInitiationShape(datagram)
-        guard HandshakeMacKeys(responderStatic: identity.publicKey).hasValidMac1(datagram) else { throw .authenticationFailed }
+        guard HandshakeMacKeys(responderStatic: identity.publicKey).hasValidMac1(datagram) else {
+            throw .authenticationFailed
+        }
         let initiation = try readInitiation(datagram, identity: identity)
         guard isFresh(initiation.staticKey, initiation.timestamp) else { throw .replayed }
         var passwordKeys: PasswordVerifier?
         if let verifier {
-            guard initiation.hasProof, verifier.verify(proof: initiation.proof, transcript: initiation.proofTranscript) else {
-                return try rejection(initiation, identity: identity, reason: .passwordRejected, localConnectionID: localConnectionID, entropy: entropy)
+            guard initiation.hasProof, verifier.verify(proof: initiation.proof, transcript: initiation.proofTranscript)
+            else {
+                return try rejection(
+                    initiation, identity: identity, reason: .passwordRejected, localConnectionID: localConnectionID,
+                    entropy: entropy)
             }
             passwordKeys = verifier
         }
@@ -93,7 +101,8 @@ public enum HandshakeResponder {
         localConnectionID: ConnectionID, entropy: EntropySource
     ) throws(HandshakeError) -> ResponderOutcome {
         let initiation = try readInitiation(datagram, identity: identity)
-        return try rejection(initiation, identity: identity, reason: reason, localConnectionID: localConnectionID, entropy: entropy)
+        return try rejection(
+            initiation, identity: identity, reason: reason, localConnectionID: localConnectionID, entropy: entropy)
     }
 
     /// Reads the connection ID of a reply (0x02/0x03) addressed to the initiator.
@@ -102,7 +111,7 @@ public enum HandshakeResponder {
         switch type {
         case PacketType.handshakeResponse.rawValue:
             guard datagram.readableBytes >= HandshakeLayout.responseMinLength,
-                  datagram.readableBytes <= HandshakeLayout.responseMaxLength
+                datagram.readableBytes <= HandshakeLayout.responseMaxLength
             else { throw .malformed("handshake response of \(datagram.readableBytes) bytes") }
         case PacketType.handshakeRejection.rawValue:
             guard datagram.readableBytes == HandshakeLayout.rejectionLength else {
@@ -134,19 +143,24 @@ public enum HandshakeResponder {
             throw .malformed("not a handshake initiation")
         }
         guard datagram.readableBytes == HandshakeLayout.initiationLength else {
-            throw .malformed("handshake initiation of \(datagram.readableBytes) bytes, expected \(HandshakeLayout.initiationLength)")
+            throw .malformed(
+                "handshake initiation of \(datagram.readableBytes) bytes, expected \(HandshakeLayout.initiationLength)")
         }
     }
 
-    private static func readInitiation(_ datagram: ByteBuffer, identity: StaticIdentity) throws(HandshakeError) -> Initiation {
+    private static func readInitiation(
+        _ datagram: ByteBuffer, identity: StaticIdentity
+    ) throws(HandshakeError) -> Initiation {
         try checkInitiationShape(datagram)
         let header = try datagram.handshakeBytes(0, HandshakeLayout.initiationHeaderLength)
         let initiatorCID = ConnectionID(rawValue: try datagram.handshakeUInt64(1))
-        let ephemeralKey = try datagram.handshakeBytes(HandshakeLayout.initiationEphemeralOffset, HandshakeLayout.keyLength)
+        let ephemeralKey = try datagram.handshakeBytes(
+            HandshakeLayout.initiationEphemeralOffset, HandshakeLayout.keyLength)
         let encryptedStatic = try datagram.handshakeBytes(
             HandshakeLayout.initiationStaticOffset, HandshakeLayout.keyLength + HandshakeLayout.tagLength)
         let encryptedPayload = try datagram.handshakeBytes(
-            HandshakeLayout.initiationPayloadOffset, HandshakeLayout.initiationPayloadPlaintextLength + HandshakeLayout.tagLength)
+            HandshakeLayout.initiationPayloadOffset,
+            HandshakeLayout.initiationPayloadPlaintextLength + HandshakeLayout.tagLength)
 
         var state = HandshakeSymmetricState(responderStatic: identity.publicKey)
         state.mixHash(header)
@@ -163,10 +177,13 @@ public enum HandshakeResponder {
         }
         let flags = plaintext[0]
         guard flags & ~HandshakeLayout.flagPasswordProof == 0 else { throw .malformed("unknown initiation flags") }
-        let timestamp = try Tai64N(bytes: plaintext[HandshakeLayout.initiationTimestampOffset..<HandshakeLayout.initiationProofOffset])
+        let timestamp = try Tai64N(
+            bytes: plaintext[HandshakeLayout.initiationTimestampOffset..<HandshakeLayout.initiationProofOffset])
         let proofEnd = HandshakeLayout.initiationProofOffset + HandshakeLayout.proofLength
         let length = Int(plaintext[proofEnd]) << 8 | Int(plaintext[proofEnd + 1])
-        guard length <= HandshakeLayout.maxPayloadLength else { throw .malformed("initiation payload length \(length)") }
+        guard length <= HandshakeLayout.maxPayloadLength else {
+            throw .malformed("initiation payload length \(length)")
+        }
         let payloadStart = proofEnd + 2
         return Initiation(
             state: state, initiatorConnectionID: initiatorCID, ephemeralKey: ephemeralKey, staticKey: staticKey,

@@ -51,7 +51,7 @@ struct HandshakeSymmetricState {
 
     mutating func encryptAndHash(_ plaintext: [UInt8]) -> [UInt8] {
         guard let key = cipherKey,
-              let box = try? ChaChaPoly.seal(plaintext, using: key, nonce: Self.zeroNonce, authenticating: hash)
+            let box = try? ChaChaPoly.seal(plaintext, using: key, nonce: Self.zeroNonce, authenticating: hash)
         else {
             // Only reachable through a programming error (no mixKey before encrypting).
             fatalError("handshake cipher used without a key")
@@ -105,7 +105,9 @@ struct HandshakeSymmetricState {
 }
 
 /// X25519 between our private key and a peer's raw public key.
-func diffieHellman(_ privateKey: Curve25519.KeyAgreement.PrivateKey, _ peerPublic: [UInt8], what: String) throws(HandshakeError) -> [UInt8] {
+func diffieHellman(
+    _ privateKey: Curve25519.KeyAgreement.PrivateKey, _ peerPublic: [UInt8], what: String
+) throws(HandshakeError) -> [UInt8] {
     guard peerPublic.count == 32 else { throw .invalidKey("\(what): expected 32 bytes, got \(peerPublic.count)") }
     do {
         let publicKey = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: peerPublic)

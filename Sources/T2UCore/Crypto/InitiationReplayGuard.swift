@@ -39,7 +39,8 @@ struct InitiationReplayGuard {
             record.newest = timestamp
         } else {
             guard record.newest.nanoseconds(since: timestamp) <= Self.reorderAllowance.value,
-                  !record.recent.contains(timestamp) else { return false }
+                !record.recent.contains(timestamp)
+            else { return false }
         }
         record.recent.append(timestamp)
         let newest = record.newest

@@ -14,17 +14,25 @@ public enum KeyRotationProof {
     public static let length = 32
 
     /// Device side: made with the old private key at REGISTER time.
-    public static func make(old: StaticIdentity, serverPublicKey: [UInt8], uuid: String, newPublicKey: [UInt8],
-                            cookie: [UInt8]) -> [UInt8]? {
+    public static func make(
+        old: StaticIdentity, serverPublicKey: [UInt8], uuid: String, newPublicKey: [UInt8],
+        cookie: [UInt8]
+    ) -> [UInt8]? {
         guard uuid.utf8.count <= 255, let key = sharedKey(old, serverPublicKey) else { return nil }
-        return Array(HMAC<SHA256>.authenticationCode(for: message(uuid: uuid, newPublicKey: newPublicKey, cookie: cookie), using: key))
+        return Array(
+            HMAC<SHA256>.authenticationCode(
+                for: message(uuid: uuid, newPublicKey: newPublicKey, cookie: cookie), using: key))
     }
 
     /// Server side: whether `proof` was made by the private key of `oldPublicKey` for exactly
     /// this UUID, new key and cookie (constant-time compare).
-    public static func verify(server: StaticIdentity, oldPublicKey: [UInt8], proof: [UInt8], uuid: String,
-                              newPublicKey: [UInt8], cookie: [UInt8]) -> Bool {
-        guard proof.count == length, newPublicKey.count == 32, uuid.utf8.count <= 255, let key = sharedKey(server, oldPublicKey) else { return false }
+    public static func verify(
+        server: StaticIdentity, oldPublicKey: [UInt8], proof: [UInt8], uuid: String,
+        newPublicKey: [UInt8], cookie: [UInt8]
+    ) -> Bool {
+        guard proof.count == length, newPublicKey.count == 32, uuid.utf8.count <= 255,
+            let key = sharedKey(server, oldPublicKey)
+        else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(
             proof, authenticating: message(uuid: uuid, newPublicKey: newPublicKey, cookie: cookie), using: key)
     }
@@ -37,8 +45,8 @@ public enum KeyRotationProof {
     /// X25519 of `identity` with `publicKey`; nil for a malformed or low-order public key.
     private static func sharedKey(_ identity: StaticIdentity, _ publicKey: [UInt8]) -> SymmetricKey? {
         guard publicKey.count == 32,
-              let peer = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: publicKey),
-              let secret = try? identity.privateKey.sharedSecretFromKeyAgreement(with: peer)
+            let peer = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: publicKey),
+            let secret = try? identity.privateKey.sharedSecretFromKeyAgreement(with: peer)
         else { return nil }
         let bytes = secret.withUnsafeBytes { Array($0) }
         guard bytes.contains(where: { $0 != 0 }) else { return nil }

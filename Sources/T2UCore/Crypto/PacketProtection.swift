@@ -43,7 +43,9 @@ struct PhaseKeys {
     func nonce(_ packetNumber: UInt64) -> ChaChaPoly.Nonce {
         let low = ivLow ^ packetNumber
         // Three UInt32s: 12 contiguous bytes without padding (a UInt64 member would be aligned).
-        var bytes = (ivHigh.bigEndian, UInt32(truncatingIfNeeded: low >> 32).bigEndian, UInt32(truncatingIfNeeded: low).bigEndian)
+        var bytes = (
+            ivHigh.bigEndian, UInt32(truncatingIfNeeded: low >> 32).bigEndian, UInt32(truncatingIfNeeded: low).bigEndian
+        )
         return withUnsafeBytes(of: &bytes) { raw in
             // 12 bytes is always a valid ChaChaPoly nonce.
             try! ChaChaPoly.Nonce(data: raw)
@@ -79,7 +81,8 @@ struct PhaseKeys {
             nonce.withUnsafeBytes { combined.append(contentsOf: $0) }
             combined.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[headerLength...]))
             guard let box = try? ChaChaPoly.SealedBox(combined: combined),
-                  let plaintext = try? ChaChaPoly.open(box, using: key, authenticating: UnsafeRawBufferPointer(rebasing: raw[..<headerLength]))
+                let plaintext = try? ChaChaPoly.open(
+                    box, using: key, authenticating: UnsafeRawBufferPointer(rebasing: raw[..<headerLength]))
             else { return nil }
             var out = ByteBufferAllocator().buffer(capacity: plaintext.count)
             plaintext.withUnsafeBytes { _ = out.writeBytes($0) }
@@ -125,12 +128,15 @@ public struct PacketProtection: Sendable {
     }
 
     /// Decrypts the bytes after the header; returns the plaintext. Handles a peer-initiated key update.
-    public mutating func open(packet: ByteBuffer, headerLength: Int, packetNumber: UInt64, keyPhase: UInt8) throws(PacketProtectionError) -> ByteBuffer {
+    public mutating func open(
+        packet: ByteBuffer, headerLength: Int, packetNumber: UInt64, keyPhase: UInt8
+    ) throws(PacketProtectionError) -> ByteBuffer {
         guard headerLength >= 0, packet.readableBytes - headerLength >= Self.tagLength else { throw .tooShort }
         let phase = keyPhase & 1
         let currentReceivePhase = sendKeyPhase  // send and receive switch together
         if phase == currentReceivePhase {
-            guard let plaintext = receiveKeys.open(packet, headerLength: headerLength, packetNumber: packetNumber) else {
+            guard let plaintext = receiveKeys.open(packet, headerLength: headerLength, packetNumber: packetNumber)
+            else {
                 throw .authenticationFailed
             }
             lowestPacketNumberInPhase = min(lowestPacketNumberInPhase ?? .max, packetNumber)
@@ -140,13 +146,15 @@ public struct PacketProtection: Sendable {
         // Other phase bit: a reordered packet of the previous phase, or the peer's key update.
         let mayBePrevious = lowestPacketNumberInPhase.map { packetNumber < $0 } ?? true
         if mayBePrevious, let previous = previousReceiveKeys,
-           let plaintext = previous.open(packet, headerLength: headerLength, packetNumber: packetNumber) {
+            let plaintext = previous.open(packet, headerLength: headerLength, packetNumber: packetNumber)
+        {
             return plaintext
         }
         // The peer may only be one phase ahead of us. Once it has used the current phase, a
         // number below its first one cannot be from the next phase.
         if let lowest = lowestPacketNumberInPhase, packetNumber < lowest { throw .authenticationFailed }
-        guard let plaintext = nextReceiveKeys.open(packet, headerLength: headerLength, packetNumber: packetNumber) else {
+        guard let plaintext = nextReceiveKeys.open(packet, headerLength: headerLength, packetNumber: packetNumber)
+        else {
             throw .authenticationFailed
         }
         advancePhase()

@@ -36,14 +36,17 @@ public struct Tai64N: Comparable, Hashable, Sendable, CustomStringConvertible {
 
     /// The next representable instant (keeps timestamps of one sender strictly increasing).
     public var successor: Tai64N {
-        nanoseconds < 999_999_999 ? Tai64N(seconds: seconds, nanoseconds: nanoseconds + 1) : Tai64N(seconds: seconds &+ 1, nanoseconds: 0)
+        nanoseconds < 999_999_999
+            ? Tai64N(seconds: seconds, nanoseconds: nanoseconds + 1) : Tai64N(seconds: seconds &+ 1, nanoseconds: 0)
     }
 
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(Self.length)
         out.appendBigEndian(seconds)
-        for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: nanoseconds >> UInt32(shift))) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            out.append(UInt8(truncatingIfNeeded: nanoseconds >> UInt32(shift)))
+        }
         return out
     }
 

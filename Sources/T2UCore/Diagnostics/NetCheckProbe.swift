@@ -104,8 +104,10 @@ public struct NetCheckProbe {
         /// pinned key, it tells a wrong server or key apart); nil when it did not answer HELLO.
         public var statedKey: [UInt8]?
         public var filtering = FilteringResult()
-        public init(server: NetAddress, observation: NetAddress?, main: PortResult = .init(), observed: PortResult = .init(),
-                    statedKey: [UInt8]? = nil, filtering: FilteringResult = .init()) {
+        public init(
+            server: NetAddress, observation: NetAddress?, main: PortResult = .init(), observed: PortResult = .init(),
+            statedKey: [UInt8]? = nil, filtering: FilteringResult = .init()
+        ) {
             self.server = server
             self.observation = observation
             self.main = main
@@ -138,14 +140,19 @@ public struct NetCheckProbe {
     private var nextHairpin = Instant.distantFuture
 
     /// `servers`: main ports, each with its observation port (nil: none probed).
-    public init(servers: [(main: NetAddress, observation: NetAddress?)], entropy: EntropySource, now: Instant, config: Config = .init()) {
+    public init(
+        servers: [(main: NetAddress, observation: NetAddress?)], entropy: EntropySource, now: Instant,
+        config: Config = .init()
+    ) {
         self.config = config
         self.servers = servers.map { ServerResult(server: $0.main, observation: $0.observation) }
         startedAt = now
         nextRound = now
         nextRequestID = UInt32(truncatingIfNeeded: entropy.nextUInt64())
         // "t" (0x74) is neither a signaling nor a transport type: a stray copy is dropped as unknown.
-        hairpinToken = Array("t2u-hairpin:".utf8) + (0..<2).flatMap { _ in withUnsafeBytes(of: entropy.nextUInt64()) { Array($0) } }
+        hairpinToken =
+            Array("t2u-hairpin:".utf8)
+            + (0..<2).flatMap { _ in withUnsafeBytes(of: entropy.nextUInt64()) { Array($0) } }
     }
 
     /// Every probe answered, the hairpin test over (arrived, or its last try waited out) and the
@@ -153,8 +160,11 @@ public struct NetCheckProbe {
     public func isDone(now: Instant) -> Bool {
         if now - startedAt >= config.timeout { return true }
         // Filtering controls do not hold the run: unanswered, they only leave filtering unmeasured.
-        guard round >= config.rounds, !pending.values.contains(where: { $0.kind != .filteringControl }) else { return false }
-        let hairpinOver = hairpin != nil || hairpinTarget == nil || (hairpinSent >= config.hairpinAttempts && now >= nextHairpin)
+        guard round >= config.rounds, !pending.values.contains(where: { $0.kind != .filteringControl }) else {
+            return false
+        }
+        let hairpinOver =
+            hairpin != nil || hairpinTarget == nil || (hairpinSent >= config.hairpinAttempts && now >= nextHairpin)
         return hairpinOver && (filteringDecided || now >= filteringWaitEnd)
     }
 
@@ -216,7 +226,9 @@ public struct NetCheckProbe {
             return
         }
         let message = try? SignalingMessage.parse(datagram)
-        if socket == .primary, case .challenge(let id, _, let key)? = message, let index = hellos[id], source == servers[index].server {
+        if socket == .primary, case .challenge(let id, _, let key)? = message, let index = hellos[id],
+            source == servers[index].server
+        {
             hellos[id] = nil
             servers[index].statedKey = key
             return

@@ -48,8 +48,10 @@ public struct DiscoveryGate: Sendable {
 
     /// - Parameter replyAddress: where clients on that LAN reach our agent socket (asked only
     ///   for a reply that will go out).
-    public mutating func handle(_ datagram: ByteBuffer, from source: NetAddress, subnets: [LocalSubnet],
-                                replyAddress: () -> NetAddress, now: Instant) -> Outcome {
+    public mutating func handle(
+        _ datagram: ByteBuffer, from source: NetAddress, subnets: [LocalSubnet],
+        replyAddress: () -> NetAddress, now: Instant
+    ) -> Outcome {
         let outcome = decide(datagram, from: source, subnets: subnets, replyAddress: replyAddress, now: now)
         switch outcome {
         case .reply: answered += 1
@@ -58,11 +60,14 @@ public struct DiscoveryGate: Sendable {
         return outcome
     }
 
-    private mutating func decide(_ datagram: ByteBuffer, from source: NetAddress, subnets: [LocalSubnet],
-                                 replyAddress: () -> NetAddress, now: Instant) -> Outcome {
+    private mutating func decide(
+        _ datagram: ByteBuffer, from source: NetAddress, subnets: [LocalSubnet],
+        replyAddress: () -> NetAddress, now: Instant
+    ) -> Outcome {
         guard datagram.readableBytes >= SignalingLimits.minSearchRequest else {
-            return .drop(datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) == SignalingMessageType.search.rawValue
-                ? .unpadded : .notSearch)
+            return .drop(
+                datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) == SignalingMessageType.search.rawValue
+                    ? .unpadded : .notSearch)
         }
         guard let message = try? SignalingMessage.parse(datagram) else { return .drop(.malformed) }
         guard case .search(let requestID, let wanted) = message else { return .drop(.notSearch) }

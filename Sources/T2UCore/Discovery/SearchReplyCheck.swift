@@ -14,11 +14,15 @@ public enum SearchReplyCheck {
         public var ip: String
     }
 
-    public static func accept(_ datagram: ByteBuffer, requestID: UInt32, from source: NetAddress,
-                              subnets: [LocalSubnet]) -> Found? {
-        guard case .searchReply(let id, let uuid, let address)? = try? SignalingMessage.parse(datagram), id == requestID,
-              DeviceUUID.isValid(uuid), !uuid.utf8.contains(UInt8(ascii: ",")),
-              subnets.contains(where: { $0.contains(source.host) }) else { return nil }
+    public static func accept(
+        _ datagram: ByteBuffer, requestID: UInt32, from source: NetAddress,
+        subnets: [LocalSubnet]
+    ) -> Found? {
+        guard case .searchReply(let id, let uuid, let address)? = try? SignalingMessage.parse(datagram),
+            id == requestID,
+            DeviceUUID.isValid(uuid), !uuid.utf8.contains(UInt8(ascii: ",")),
+            subnets.contains(where: { $0.contains(source.host) })
+        else { return nil }
         // The address the device names, when it is on our LAN; else (0.0.0.0: it does not know,
         // or anything off our subnets) where the reply came from.
         let named = subnets.containsUnicast(address.host) ? address : source

@@ -54,8 +54,10 @@ public struct GatewayMapper {
         case failed(String)
     }
 
-    public init(internalPort: UInt16, client: UInt32, gateway: NetAddress?, entropy: EntropySource,
-                config: GatewayMapperConfig = .init()) {
+    public init(
+        internalPort: UInt16, client: UInt32, gateway: NetAddress?, entropy: EntropySource,
+        config: GatewayMapperConfig = .init()
+    ) {
         self.internalPort = internalPort
         self.client = client
         self.gateway = gateway
@@ -120,9 +122,12 @@ public struct GatewayMapper {
                 if case .mapped(let service, let port, let lease) = upnpTrack {
                     let id = takeHTTPID()
                     upnpTrack = .renewing(id: id, service: service, port: port, lease: lease)
-                    out.append(.http(id: id, to: service.controlURL.host, request: IGDSOAP.addPortMapping(
-                        service, externalPort: port, internalClient: client, internalPort: internalPort,
-                        leaseSeconds: lease, label: config.label)))
+                    out.append(
+                        .http(
+                            id: id, to: service.controlURL.host,
+                            request: IGDSOAP.addPortMapping(
+                                service, externalPort: port, internalClient: client, internalPort: internalPort,
+                                leaseSeconds: lease, label: config.label)))
                 }
             }
         }
@@ -138,22 +143,28 @@ public struct GatewayMapper {
         guard !stopped else { return [] }
         stopped = true
         var out: [GatewayMapperAction] = []
-        let gatewayAsked: GatewayProtocol? = switch gatewayTrack {
-        case .pcp(let attempt, _) where attempt > 0: .pcp
-        case .natPMP(let attempt, _, _, _) where attempt > 0: .natPMP
-        default: active.map { $0.via == .upnp ? nil : $0.via } ?? nil
-        }
+        let gatewayAsked: GatewayProtocol? =
+            switch gatewayTrack {
+            case .pcp(let attempt, _) where attempt > 0: .pcp
+            case .natPMP(let attempt, _, _, _) where attempt > 0: .natPMP
+            default: active.map { $0.via == .upnp ? nil : $0.via } ?? nil
+            }
         switch gatewayAsked {
         case .pcp: out.append(.sendToGateway(pcpRequest(lifetime: 0, suggested: nil)))
         case .natPMP:
-            out.append(.sendToGateway(NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0)))
+            out.append(
+                .sendToGateway(
+                    NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0)))
         default: break
         }
         switch upnpTrack {
-        case .mapped(let service, let port, _), .renewing(_, let service, let port, _), .adding(_, let service, let port, _, _),
-             .addressing(_, let service, let port, _):
-            out.append(.http(id: takeHTTPID(), to: service.controlURL.host,
-                             request: IGDSOAP.deletePortMapping(service, externalPort: port)))
+        case .mapped(let service, let port, _), .renewing(_, let service, let port, _),
+            .adding(_, let service, let port, _, _),
+            .addressing(_, let service, let port, _):
+            out.append(
+                .http(
+                    id: takeHTTPID(), to: service.controlURL.host,
+                    request: IGDSOAP.deletePortMapping(service, externalPort: port)))
         default: break
         }
         active = nil
@@ -163,7 +174,9 @@ public struct GatewayMapper {
     // MARK: input
 
     /// A datagram on the socket that talks to the gateway (PCP or NAT-PMP answer).
-    public mutating func receiveGateway(_ bytes: [UInt8], from source: NetAddress, now: Instant) throws(GatewayParseError) -> [GatewayMapperAction] {
+    public mutating func receiveGateway(
+        _ bytes: [UInt8], from source: NetAddress, now: Instant
+    ) throws(GatewayParseError) -> [GatewayMapperAction] {
         guard !stopped, let gateway, source.host == gateway.host, source.port == NATPMPMessage.port else {
             throw .unexpected("datagram from \(source), not the gateway")
         }
@@ -175,7 +188,9 @@ public struct GatewayMapper {
     }
 
     /// A datagram on the SSDP socket (a search response).
-    public mutating func receiveSSDP(_ bytes: [UInt8], from source: NetAddress, now: Instant) throws(GatewayParseError) -> [GatewayMapperAction] {
+    public mutating func receiveSSDP(
+        _ bytes: [UInt8], from source: NetAddress, now: Instant
+    ) throws(GatewayParseError) -> [GatewayMapperAction] {
         guard !stopped, case .searching = upnpTrack else { return [] }
         let location = try SSDPMessage.location(bytes, from: source.host)
         let id = takeHTTPID()
@@ -184,7 +199,9 @@ public struct GatewayMapper {
     }
 
     /// The outcome of `.http(id:)`: the response bytes, or why there is none (refused, timeout).
-    public mutating func receiveHTTP(id: UInt64, _ result: Result<[UInt8], GatewayHTTPFailure>, now: Instant) -> [GatewayMapperAction] {
+    public mutating func receiveHTTP(
+        id: UInt64, _ result: Result<[UInt8], GatewayHTTPFailure>, now: Instant
+    ) -> [GatewayMapperAction] {
         guard !stopped else { return [] }
         var out: [GatewayMapperAction] = []
         let response: HTTPResponse?
@@ -205,7 +222,9 @@ public struct GatewayMapper {
         switch upnpTrack {
         case .describing(let current, let location) where current == id:
             guard let response else { return failUPnP(why, now: now) }
-            guard response.status == 200 else { return failUPnP("IGD description: HTTP status \(response.status)", now: now) }
+            guard response.status == 200 else {
+                return failUPnP("IGD description: HTTP status \(response.status)", now: now)
+            }
             do {
                 let service = try IGDService.parse(description: response.body, location: location)
                 answered.insert(.upnp)
@@ -230,7 +249,10 @@ public struct GatewayMapper {
             }
         case .addressing(let current, let service, let port, let lease) where current == id:
             guard case .externalAddress(let address)? = soapAnswer(response, why: &why) else {
-                out.append(.http(id: takeHTTPID(), to: service.controlURL.host, request: IGDSOAP.deletePortMapping(service, externalPort: port)))
+                out.append(
+                    .http(
+                        id: takeHTTPID(), to: service.controlURL.host,
+                        request: IGDSOAP.deletePortMapping(service, externalPort: port)))
                 upnpTrack = .failed(why.isEmpty ? "GetExternalIPAddress gave no address" : why)
                 out += concludeIfNothingGranted(now: now)
                 return out
@@ -238,11 +260,16 @@ public struct GatewayMapper {
             upnpTrack = .mapped(service: service, port: port, lease: lease)
             if let winner = active, winner.via != .upnp {
                 // Another protocol won first: take ours back.
-                out.append(.http(id: takeHTTPID(), to: service.controlURL.host, request: IGDSOAP.deletePortMapping(service, externalPort: port)))
+                out.append(
+                    .http(
+                        id: takeHTTPID(), to: service.controlURL.host,
+                        request: IGDSOAP.deletePortMapping(service, externalPort: port)))
                 upnpTrack = .failed("\(winner.via.rawValue) granted first")
                 return out
             }
-            out += grant(GatewayMapping(via: .upnp, external: NetAddress(host: .v4(address), port: port), lifetimeSeconds: lease), now: now)
+            out += grant(
+                GatewayMapping(
+                    via: .upnp, external: NetAddress(host: .v4(address), port: port), lifetimeSeconds: lease), now: now)
         case .renewing(let current, let service, let port, let lease) where current == id:
             if case .ok? = soapAnswer(response, why: &why) {
                 upnpTrack = .mapped(service: service, port: port, lease: lease)
@@ -269,7 +296,9 @@ public struct GatewayMapper {
                 gatewayTrack = .natPMP(attempt: 0, next: now, address: nil, port: nil)
                 return pollGateway(now: now)
             }
-            out.append(.sendToGateway(pcpRequest(lifetime: config.lifetimeSeconds, suggested: active?.via == .pcp ? active : nil)))
+            out.append(
+                .sendToGateway(
+                    pcpRequest(lifetime: config.lifetimeSeconds, suggested: active?.via == .pcp ? active : nil)))
             gatewayTrack = .pcp(attempt: attempt + 1, next: now + backoff(attempt))
         case .natPMP(let attempt, let next, let address, let port) where now >= next:
             if attempt >= config.natPMPAttempts && !gatewayRenewing {
@@ -279,8 +308,11 @@ public struct GatewayMapper {
             if address == nil { out.append(.sendToGateway(NATPMPMessage.externalAddressRequest())) }
             if port == nil {
                 let suggested = active?.via == .natPMP ? active!.external.port : internalPort
-                out.append(.sendToGateway(NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: suggested,
-                                                                       lifetime: config.lifetimeSeconds)))
+                out.append(
+                    .sendToGateway(
+                        NATPMPMessage.mapUDPRequest(
+                            internalPort: internalPort, suggestedExternalPort: suggested,
+                            lifetime: config.lifetimeSeconds)))
             }
             gatewayTrack = .natPMP(attempt: attempt + 1, next: now + backoff(attempt), address: address, port: port)
         default:
@@ -295,22 +327,28 @@ public struct GatewayMapper {
     private func backoff(_ attempt: Int) -> Nanos { config.gatewayInitialTimeout * Int64(1 << Swift.min(attempt, 8)) }
 
     private func pcpRequest(lifetime: UInt32, suggested: GatewayMapping?) -> [UInt8] {
-        var port = internalPort, address: UInt32 = 0
+        var port = internalPort
+        var address: UInt32 = 0
         if let suggested, case .v4(let v) = suggested.external.host {
             port = suggested.external.port
             address = v
         }
-        return PCPMessage.mapRequest(client: client, nonce: nonce, internalPort: internalPort, suggestedExternalPort: port,
-                                     suggestedExternalAddress: address, lifetime: lifetime)
+        return PCPMessage.mapRequest(
+            client: client, nonce: nonce, internalPort: internalPort, suggestedExternalPort: port,
+            suggestedExternalAddress: address, lifetime: lifetime)
     }
 
-    private mutating func receivePCP(_ response: PCPMessage.Response, now: Instant) throws(GatewayParseError) -> [GatewayMapperAction] {
+    private mutating func receivePCP(
+        _ response: PCPMessage.Response, now: Instant
+    ) throws(GatewayParseError) -> [GatewayMapperAction] {
         answered.insert(.pcp)
         switch response {
         case .announce(_, let seconds):
             return checkEpoch(seconds, now: now)
         case .map(let result, let lifetime, let seconds, let nonce, let port, let externalPort, let address):
-            guard nonce == self.nonce, port == internalPort else { throw .unexpected("PCP MAP response for another request") }
+            guard nonce == self.nonce, port == internalPort else {
+                throw .unexpected("PCP MAP response for another request")
+            }
             var out = checkEpoch(seconds, now: now)
             guard case .pcp = gatewayTrack else {
                 if lifetime > 0, active?.via != .pcp, result == .success {
@@ -333,39 +371,59 @@ public struct GatewayMapper {
                 throw .invalid("PCP MAP success without an IPv4 external address, port and lifetime")
             }
             gatewayTrack = .idle
-            return out + grantGateway(GatewayMapping(via: .pcp, external: NetAddress(host: .v4(address), port: externalPort),
-                                                     lifetimeSeconds: Swift.min(lifetime, config.lifetimeSeconds)), now: now)
+            return out
+                + grantGateway(
+                    GatewayMapping(
+                        via: .pcp, external: NetAddress(host: .v4(address), port: externalPort),
+                        lifetimeSeconds: Swift.min(lifetime, config.lifetimeSeconds)), now: now)
         }
     }
 
-    private mutating func receiveNATPMP(_ response: NATPMPMessage.Response, now: Instant) throws(GatewayParseError) -> [GatewayMapperAction] {
+    private mutating func receiveNATPMP(
+        _ response: NATPMPMessage.Response, now: Instant
+    ) throws(GatewayParseError) -> [GatewayMapperAction] {
         answered.insert(.natPMP)  // a NAT-PMP answer to PCP too: the gateway speaks NAT-PMP
         switch (response, gatewayTrack) {
-        case (.mapUDP(NATPMPMessage.unsupportedVersion, _, _, _, _), .pcp), (.externalAddress(NATPMPMessage.unsupportedVersion, _, _), .pcp):
+        case (.mapUDP(NATPMPMessage.unsupportedVersion, _, _, _, _), .pcp),
+            (.externalAddress(NATPMPMessage.unsupportedVersion, _, _), .pcp):
             // A NAT-PMP gateway's answer to PCP (RFC 6887 §9).
             gatewayTrack = .natPMP(attempt: 0, next: now, address: nil, port: nil)
             return pollGateway(now: now)
         case (.externalAddress(let result, let seconds, let address), .natPMP(let attempt, let next, _, let port)):
             var out = checkEpoch(seconds, now: now)
-            guard result == 0 else { return out + failGateway("NAT-PMP external address: \(NATPMPMessage.describe(result: result))", now: now) }
-            guard address != 0 else { return out + failGateway("NAT-PMP: the gateway has no external address yet", now: now) }
+            guard result == 0 else {
+                return out
+                    + failGateway("NAT-PMP external address: \(NATPMPMessage.describe(result: result))", now: now)
+            }
+            guard address != 0 else {
+                return out + failGateway("NAT-PMP: the gateway has no external address yet", now: now)
+            }
             gatewayTrack = .natPMP(attempt: attempt, next: next, address: address, port: port)
             out += completeNATPMP(now: now)
             return out
-        case (.mapUDP(let result, let seconds, let port, let external, let lifetime), .natPMP(let attempt, let next, let address, _)):
+        case (
+            .mapUDP(let result, let seconds, let port, let external, let lifetime),
+            .natPMP(let attempt, let next, let address, _)
+        ):
             var out = checkEpoch(seconds, now: now)
             guard port == internalPort else { throw .unexpected("NAT-PMP map response for port \(port)") }
-            guard result == 0 else { return out + failGateway("NAT-PMP map: \(NATPMPMessage.describe(result: result))", now: now) }
+            guard result == 0 else {
+                return out + failGateway("NAT-PMP map: \(NATPMPMessage.describe(result: result))", now: now)
+            }
             guard external != 0, lifetime > 0 else { throw .invalid("NAT-PMP map success without port and lifetime") }
             gatewayTrack = .natPMP(attempt: attempt, next: next, address: address, port: (external, lifetime))
             out += completeNATPMP(now: now)
             return out
         case (.externalAddress(_, let seconds, _), _), (.mapUDP(_, let seconds, _, _, _), _):
             var out = checkEpoch(seconds, now: now)
-            if case .mapUDP(0, _, let port, let external, let lifetime) = response, port == internalPort, external != 0, lifetime > 0,
-               active?.via != .natPMP {
+            if case .mapUDP(0, _, let port, let external, let lifetime) = response, port == internalPort, external != 0,
+                lifetime > 0,
+                active?.via != .natPMP
+            {
                 // A late grant after another protocol won: delete it.
-                out.append(.sendToGateway(NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0)))
+                out.append(
+                    .sendToGateway(
+                        NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0)))
             }
             return out
         }
@@ -374,8 +432,10 @@ public struct GatewayMapper {
     private mutating func completeNATPMP(now: Instant) -> [GatewayMapperAction] {
         guard case .natPMP(_, _, let address?, let port?) = gatewayTrack else { return [] }
         gatewayTrack = .idle
-        return grantGateway(GatewayMapping(via: .natPMP, external: NetAddress(host: .v4(address), port: port.external),
-                                           lifetimeSeconds: Swift.min(port.lifetime, config.lifetimeSeconds)), now: now)
+        return grantGateway(
+            GatewayMapping(
+                via: .natPMP, external: NetAddress(host: .v4(address), port: port.external),
+                lifetimeSeconds: Swift.min(port.lifetime, config.lifetimeSeconds)), now: now)
     }
 
     private mutating func failGateway(_ why: String, now: Instant) -> [GatewayMapperAction] {
@@ -414,11 +474,18 @@ public struct GatewayMapper {
         return [.sendSSDP(SSDPMessage.search())]
     }
 
-    private mutating func addPortMapping(_ service: IGDService, port: UInt16, lease: UInt32, attempt: Int) -> [GatewayMapperAction] {
+    private mutating func addPortMapping(
+        _ service: IGDService, port: UInt16, lease: UInt32, attempt: Int
+    ) -> [GatewayMapperAction] {
         let id = takeHTTPID()
         upnpTrack = .adding(id: id, service: service, port: port, lease: lease, attempt: attempt)
-        return [.http(id: id, to: service.controlURL.host, request: IGDSOAP.addPortMapping(
-            service, externalPort: port, internalClient: client, internalPort: internalPort, leaseSeconds: lease, label: config.label))]
+        return [
+            .http(
+                id: id, to: service.controlURL.host,
+                request: IGDSOAP.addPortMapping(
+                    service, externalPort: port, internalClient: client, internalPort: internalPort,
+                    leaseSeconds: lease, label: config.label))
+        ]
     }
 
     private func soapAnswer(_ response: HTTPResponse?, why: inout String) -> IGDSOAP.Answer? {
@@ -452,7 +519,10 @@ public struct GatewayMapper {
         if let winner = active, winner.via == .upnp {
             // UPnP won first: take this one back.
             if mapping.via == .pcp { return [.sendToGateway(pcpRequest(lifetime: 0, suggested: nil))] }
-            return [.sendToGateway(NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0))]
+            return [
+                .sendToGateway(
+                    NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0))
+            ]
         }
         return grant(mapping, now: now)
     }
@@ -471,7 +541,9 @@ public struct GatewayMapper {
             case .pcp(let attempt, _) where attempt > 0:
                 out.append(.sendToGateway(pcpRequest(lifetime: 0, suggested: nil)))
             case .natPMP(let attempt, _, _, _) where attempt > 0:
-                out.append(.sendToGateway(NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0)))
+                out.append(
+                    .sendToGateway(
+                        NATPMPMessage.mapUDPRequest(internalPort: internalPort, suggestedExternalPort: 0, lifetime: 0)))
             default: break
             }
             gatewayTrack = .failed("UPnP granted first")
@@ -498,7 +570,9 @@ public struct GatewayMapper {
 
     /// Both tracks over and nothing granted: say why, and schedule the next round.
     private mutating func concludeIfNothingGranted(now: Instant) -> [GatewayMapperAction] {
-        guard active == nil, retryAt == nil, case .failed(let gatewayWhy) = gatewayTrack, case .failed(let upnpWhy) = upnpTrack else {
+        guard active == nil, retryAt == nil, case .failed(let gatewayWhy) = gatewayTrack,
+            case .failed(let upnpWhy) = upnpTrack
+        else {
             return []
         }
         retryAt = now + config.retryAfterFailure

@@ -41,7 +41,8 @@ struct HTTPHead: Sendable {
         var headers: [(String, String)] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { throw .invalid("HTTP header line") }
-            headers.append((line[..<colon].trimmingSpaces.lowercased(), line[line.index(after: colon)...].trimmingSpaces))
+            headers.append(
+                (line[..<colon].trimmingSpaces.lowercased(), line[line.index(after: colon)...].trimmingSpaces))
         }
         return HTTPHead(status: status, headers: headers, bodyOffset: bodyOffset)
     }

@@ -37,7 +37,9 @@ public struct HTTPResponse: Sendable, Equatable {
             guard let lf = bytes[i...].firstIndex(of: 0x0A) else { throw .truncated("HTTP chunk size") }
             let line = String(decoding: bytes[i..<lf], as: UTF8.self)
             let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces } ?? ""
-            guard !sizeText.isEmpty, sizeText.count <= 8, let size = Int(sizeText, radix: 16) else { throw .invalid("HTTP chunk size") }
+            guard !sizeText.isEmpty, sizeText.count <= 8, let size = Int(sizeText, radix: 16) else {
+                throw .invalid("HTTP chunk size")
+            }
             i = lf + 1
             if size == 0 { return out }
             guard bytes.endIndex - i >= size else { throw .truncated("HTTP chunk") }

@@ -13,8 +13,10 @@ public struct IGDService: Equatable, Sendable {
     }
 
     /// Preferred first: WANIPConnection:2, :1, then WANPPPConnection:1.
-    static let types = ["urn:schemas-upnp-org:service:WANIPConnection:2", "urn:schemas-upnp-org:service:WANIPConnection:1",
-                        "urn:schemas-upnp-org:service:WANPPPConnection:1"]
+    static let types = [
+        "urn:schemas-upnp-org:service:WANIPConnection:2", "urn:schemas-upnp-org:service:WANIPConnection:1",
+        "urn:schemas-upnp-org:service:WANPPPConnection:1",
+    ]
 
     /// Finds the service in the description fetched from `location` (relative control URLs are
     /// resolved against it, or against `URLBase` when present on the same host).
@@ -28,11 +30,14 @@ public struct IGDService: Equatable, Sendable {
         var best: (rank: Int, service: IGDService)?
         for block in xml.elements("service").prefix(64) {
             guard let type = xml.firstText("serviceType", in: block), let rank = types.firstIndex(of: type),
-                  let control = xml.firstText("controlURL", in: block) else { continue }
+                let control = xml.firstText("controlURL", in: block)
+            else { continue }
             if let best, best.rank <= rank { continue }
             best = (rank, IGDService(serviceType: type, controlURL: try base.resolving(control)))
         }
-        guard let best else { throw .unexpected("device description without a WANIPConnection or WANPPPConnection service") }
+        guard let best else {
+            throw .unexpected("device description without a WANIPConnection or WANPPPConnection service")
+        }
         return best.service
     }
 }

@@ -19,20 +19,26 @@ public enum IGDSOAP {
         Array("GET \(url.path) HTTP/1.1\r\nHost: \(url.host)\r\nConnection: close\r\nUser-Agent: t2u\r\n\r\n".utf8)
     }
 
-    public static func addPortMapping(_ service: IGDService, externalPort: UInt16, internalClient: UInt32,
-                                      internalPort: UInt16, leaseSeconds: UInt32, label: String) -> [UInt8] {
-        action("AddPortMapping", service, arguments: [
-            ("NewRemoteHost", ""), ("NewExternalPort", "\(externalPort)"), ("NewProtocol", "UDP"),
-            ("NewInternalPort", "\(internalPort)"),
-            ("NewInternalClient", NetAddress(host: .v4(internalClient), port: 0).hostString),
-            ("NewEnabled", "1"), ("NewPortMappingDescription", label), ("NewLeaseDuration", "\(leaseSeconds)"),
-        ])
+    public static func addPortMapping(
+        _ service: IGDService, externalPort: UInt16, internalClient: UInt32,
+        internalPort: UInt16, leaseSeconds: UInt32, label: String
+    ) -> [UInt8] {
+        action(
+            "AddPortMapping", service,
+            arguments: [
+                ("NewRemoteHost", ""), ("NewExternalPort", "\(externalPort)"), ("NewProtocol", "UDP"),
+                ("NewInternalPort", "\(internalPort)"),
+                ("NewInternalClient", NetAddress(host: .v4(internalClient), port: 0).hostString),
+                ("NewEnabled", "1"), ("NewPortMappingDescription", label), ("NewLeaseDuration", "\(leaseSeconds)"),
+            ])
     }
 
     public static func deletePortMapping(_ service: IGDService, externalPort: UInt16) -> [UInt8] {
-        action("DeletePortMapping", service, arguments: [
-            ("NewRemoteHost", ""), ("NewExternalPort", "\(externalPort)"), ("NewProtocol", "UDP"),
-        ])
+        action(
+            "DeletePortMapping", service,
+            arguments: [
+                ("NewRemoteHost", ""), ("NewExternalPort", "\(externalPort)"), ("NewProtocol", "UDP"),
+            ])
     }
 
     public static func getExternalIPAddress(_ service: IGDService) -> [UInt8] {
@@ -41,10 +47,12 @@ public enum IGDSOAP {
 
     static func action(_ name: String, _ service: IGDService, arguments: [(String, String)]) -> [UInt8] {
         let args = arguments.map { "<\($0.0)>\(XMLScanner.escape($0.1))</\($0.0)>" }.joined()
-        let body = "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        let body =
+            "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
             + "s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body>"
             + "<u:\(name) xmlns:u=\"\(service.serviceType)\">\(args)</u:\(name)></s:Body></s:Envelope>\r\n"
-        let head = "POST \(service.controlURL.path) HTTP/1.1\r\nHost: \(service.controlURL.host)\r\n"
+        let head =
+            "POST \(service.controlURL.path) HTTP/1.1\r\nHost: \(service.controlURL.host)\r\n"
             + "Content-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: \(body.utf8.count)\r\n"
             + "SOAPAction: \"\(service.serviceType)#\(name)\"\r\nConnection: close\r\nUser-Agent: t2u\r\n\r\n"
         return Array((head + body).utf8)

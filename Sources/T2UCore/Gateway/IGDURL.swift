@@ -22,16 +22,21 @@ public struct IGDURL: Equatable, Sendable, CustomStringConvertible {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         let path = slash < rest.endIndex ? String(rest[slash...]) : "/"
-        let hostText: Substring, port: UInt16
+        let hostText: Substring
+        let port: UInt16
         if let colon = authority.lastIndex(of: ":") {
             hostText = authority[..<colon]
-            guard let p = UInt16(authority[authority.index(after: colon)...]), p > 0 else { throw .invalid("IGD URL port") }
+            guard let p = UInt16(authority[authority.index(after: colon)...]), p > 0 else {
+                throw .invalid("IGD URL port")
+            }
             port = p
         } else {
             hostText = authority
             port = 80
         }
-        guard let address = NetAddress(ipv4: String(hostText), port: port) else { throw .invalid("IGD URL host (not an IPv4 address)") }
+        guard let address = NetAddress(ipv4: String(hostText), port: port) else {
+            throw .invalid("IGD URL host (not an IPv4 address)")
+        }
         guard path.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\0" }) else { throw .invalid("IGD URL path") }
         self.host = address
         self.path = path
@@ -46,7 +51,8 @@ public struct IGDURL: Equatable, Sendable, CustomStringConvertible {
             return url
         }
         guard !reference.isEmpty, reference.utf8.count <= Self.maxLength,
-              reference.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\0" }) else { throw .invalid("controlURL") }
+            reference.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\0" })
+        else { throw .invalid("controlURL") }
         return IGDURL(host: host, path: reference.hasPrefix("/") ? reference : "/" + reference)
     }
 

@@ -32,17 +32,22 @@ public enum NATPMPMessage {
         guard bytes.count <= maxLength else { throw .tooLarge(maxLength) }
         guard bytes.count >= 8 else { throw .truncated("NAT-PMP header") }
         guard bytes[0] == 0 else { throw .invalid("NAT-PMP version \(bytes[0])") }
-        let result = bytes.gatewayU16(at: 2), epoch = bytes.gatewayU32(at: 4)
+        let result = bytes.gatewayU16(at: 2)
+        let epoch = bytes.gatewayU32(at: 4)
         switch bytes[1] {
         case 128:
             // An error answer may stop after the epoch (§3.5: unsupported version carries 8 bytes).
             guard bytes.count >= 12 || result != 0 else { throw .truncated("NAT-PMP external address response") }
-            return .externalAddress(result: result, epoch: epoch, address: bytes.count >= 12 ? bytes.gatewayU32(at: 8) : 0)
+            return .externalAddress(
+                result: result, epoch: epoch, address: bytes.count >= 12 ? bytes.gatewayU32(at: 8) : 0)
         case 129:
             guard bytes.count >= 16 || result != 0 else { throw .truncated("NAT-PMP map response") }
-            guard bytes.count >= 16 else { return .mapUDP(result: result, epoch: epoch, internalPort: 0, externalPort: 0, lifetime: 0) }
-            return .mapUDP(result: result, epoch: epoch, internalPort: bytes.gatewayU16(at: 8),
-                           externalPort: bytes.gatewayU16(at: 10), lifetime: bytes.gatewayU32(at: 12))
+            guard bytes.count >= 16 else {
+                return .mapUDP(result: result, epoch: epoch, internalPort: 0, externalPort: 0, lifetime: 0)
+            }
+            return .mapUDP(
+                result: result, epoch: epoch, internalPort: bytes.gatewayU16(at: 8),
+                externalPort: bytes.gatewayU16(at: 10), lifetime: bytes.gatewayU32(at: 12))
         case let op where op < 128: throw .unexpected("NAT-PMP request (opcode \(op))")
         case let op: throw .unexpected("NAT-PMP response opcode \(op)")
         }

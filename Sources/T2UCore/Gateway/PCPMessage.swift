@@ -13,8 +13,10 @@ public enum PCPMessage {
 
     /// §11.1 MAP for UDP `internalPort` from `client` (an IPv4 address, sent IPv4-mapped; it must
     /// be the request's source address). Lifetime 0 deletes the mapping of this nonce.
-    public static func mapRequest(client: UInt32, nonce: [UInt8], internalPort: UInt16, suggestedExternalPort: UInt16,
-                                  suggestedExternalAddress: UInt32, lifetime: UInt32) -> [UInt8] {
+    public static func mapRequest(
+        client: UInt32, nonce: [UInt8], internalPort: UInt16, suggestedExternalPort: UInt16,
+        suggestedExternalAddress: UInt32, lifetime: UInt32
+    ) -> [UInt8] {
         precondition(nonce.count == nonceLength)
         var out: [UInt8] = [version, opMap, 0, 0]
         out.appendGateway(lifetime)
@@ -36,8 +38,9 @@ public enum PCPMessage {
     public enum Response: Equatable, Sendable {
         case announce(result: PCPResultCode, epoch: UInt32)
         /// `externalAddress` is the IPv4 part of an IPv4-mapped address, nil when it is IPv6.
-        case map(result: PCPResultCode, lifetime: UInt32, epoch: UInt32, nonce: [UInt8], internalPort: UInt16,
-                 externalPort: UInt16, externalAddress: UInt32?)
+        case map(
+            result: PCPResultCode, lifetime: UInt32, epoch: UInt32, nonce: [UInt8], internalPort: UInt16,
+            externalPort: UInt16, externalAddress: UInt32?)
     }
 
     /// Parses a PCP response (version 2, R bit set). Options after the opcode data are ignored.
@@ -48,7 +51,8 @@ public enum PCPMessage {
         guard bytes[1] & 0x80 != 0 else { throw .unexpected("PCP request") }
         guard bytes.count % 4 == 0 else { throw .invalid("PCP length \(bytes.count) (not a multiple of 4)") }
         let result = PCPResultCode(rawValue: bytes[3])
-        let lifetime = bytes.gatewayU32(at: 4), epoch = bytes.gatewayU32(at: 8)
+        let lifetime = bytes.gatewayU32(at: 4)
+        let epoch = bytes.gatewayU32(at: 8)
         switch bytes[1] & 0x7f {
         case opAnnounce:
             return .announce(result: result, epoch: epoch)
@@ -61,10 +65,12 @@ public enum PCPMessage {
             guard bytes[36] == udp else { throw .unexpected("PCP MAP response for protocol \(bytes[36])") }
             let nonce = Array(bytes[24..<36])
             let address = Array(bytes[44..<60])
-            let v4: UInt32? = address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xff && address[11] == 0xff
+            let v4: UInt32? =
+                address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xff && address[11] == 0xff
                 ? address.gatewayU32(at: 12) : nil
-            return .map(result: result, lifetime: lifetime, epoch: epoch, nonce: nonce, internalPort: bytes.gatewayU16(at: 40),
-                        externalPort: bytes.gatewayU16(at: 42), externalAddress: v4)
+            return .map(
+                result: result, lifetime: lifetime, epoch: epoch, nonce: nonce, internalPort: bytes.gatewayU16(at: 40),
+                externalPort: bytes.gatewayU16(at: 42), externalAddress: v4)
         case let op:
             throw .unexpected("PCP opcode \(op)")
         }

@@ -17,9 +17,11 @@ public struct PCPResultCode: RawRepresentable, Equatable, Hashable, Sendable, Cu
     public var isTransient: Bool { self == .networkFailure || self == .noResources || rawValue == 10 || rawValue == 13 }
 
     public var description: String {
-        let names = ["success", "unsupported version", "not authorized", "malformed request", "unsupported opcode",
-                     "unsupported option", "malformed option", "network failure", "no resources", "unsupported protocol",
-                     "user exceeded quota", "cannot provide external", "address mismatch", "excessive remote peers"]
+        let names = [
+            "success", "unsupported version", "not authorized", "malformed request", "unsupported opcode",
+            "unsupported option", "malformed option", "network failure", "no resources", "unsupported protocol",
+            "user exceeded quota", "cannot provide external", "address mismatch", "excessive remote peers",
+        ]
         return Int(rawValue) < names.count ? names[Int(rawValue)] : "result code \(rawValue)"
     }
 }

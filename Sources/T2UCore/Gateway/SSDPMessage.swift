@@ -10,8 +10,9 @@ public enum SSDPMessage {
     public static let maxLength = 2048
 
     public static func search(maxWaitSeconds: Int = 1) -> [UInt8] {
-        Array(("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
-            + "MX: \(maxWaitSeconds)\r\nST: \(searchTarget)\r\n\r\n").utf8)
+        Array(
+            ("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+                + "MX: \(maxWaitSeconds)\r\nST: \(searchTarget)\r\n\r\n").utf8)
     }
 
     /// The description URL of a 200 response whose ST is an IGD or a WAN connection service.
@@ -20,11 +21,15 @@ public enum SSDPMessage {
         guard bytes.count <= maxLength else { throw .tooLarge(maxLength) }
         let head = try HTTPHead.parse(bytes[...], limit: maxLength)
         guard head.status == 200 else { throw .unexpected("SSDP answer status \(head.status)") }
-        guard let st = head.header("st"), st.contains("InternetGatewayDevice") || st.contains("WANIPConnection")
-            || st.contains("WANPPPConnection") else { throw .unexpected("SSDP answer for another search target") }
+        guard let st = head.header("st"),
+            st.contains("InternetGatewayDevice") || st.contains("WANIPConnection")
+                || st.contains("WANPPPConnection")
+        else { throw .unexpected("SSDP answer for another search target") }
         guard let text = head.header("location") else { throw .truncated("SSDP answer without LOCATION") }
         let url = try IGDURL(parsing: text)
-        guard url.host.host == responder else { throw .invalid("SSDP LOCATION \(url.host.hostString) differs from the responder") }
+        guard url.host.host == responder else {
+            throw .invalid("SSDP LOCATION \(url.host.hostString) differs from the responder")
+        }
         return url
     }
 }

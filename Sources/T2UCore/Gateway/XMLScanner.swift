@@ -37,18 +37,29 @@ struct XMLScanner {
         return Self.decode(String(decoding: text[r], as: UTF8.self)).trimmingSpaces
     }
 
-    private struct Tag { var start: Int; var after: Int; var name: String; var closing: Bool; var selfClosing: Bool }
+    private struct Tag {
+        var start: Int
+        var after: Int
+        var name: String
+        var closing: Bool
+        var selfClosing: Bool
+    }
 
     private func nextTag(from: Int, end: Int) -> Tag? {
         var i = from
         while i < end {
-            guard text[i] == UInt8(ascii: "<") else { i += 1; continue }
+            guard text[i] == UInt8(ascii: "<") else {
+                i += 1
+                continue
+            }
             guard let gt = text[(i + 1)..<end].firstIndex(of: UInt8(ascii: ">")) else { return nil }
             var inner = text[(i + 1)..<gt]
             let closing = inner.first == UInt8(ascii: "/")
             if closing { inner = inner.dropFirst() }
             let selfClosing = inner.last == UInt8(ascii: "/")
-            let nameBytes = inner.prefix { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D && $0 != UInt8(ascii: "/") }
+            let nameBytes = inner.prefix {
+                $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D && $0 != UInt8(ascii: "/")
+            }
             var name = String(decoding: nameBytes, as: UTF8.self)
             if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
             return Tag(start: i, after: gt + 1, name: name, closing: closing, selfClosing: selfClosing)

@@ -119,7 +119,8 @@ public struct Bbr: CongestionController {
         if total > 0, roundLostBytes >= 3 * maxDatagramSize,
             Double(roundLostBytes) / Double(total) > Self.lossThreshold
         {
-            inflightCap = Swift.max(minimumWindow, Int(Double(inflightCap.map { Swift.min($0, cwnd) } ?? cwnd) * Self.lossCapFactor))
+            inflightCap = Swift.max(
+                minimumWindow, Int(Double(inflightCap.map { Swift.min($0, cwnd) } ?? cwnd) * Self.lossCapFactor))
             // Startup overflowing the buffer means the pipe is full.
             filledPipe = true
         } else if let cap = inflightCap {
@@ -221,7 +222,9 @@ public struct Bbr: CongestionController {
         if let cap = inflightCap { cwnd = Swift.min(cwnd, cap) }
     }
 
-    public mutating func onCongestionEvent(now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int) {
+    public mutating func onCongestionEvent(
+        now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int
+    ) {
         // No reaction to the rate: the model already reflects what was delivered. Losses are
         // counted per round to detect overload (see `endLossRound`).
         roundLostBytes += lostBytes

@@ -77,10 +77,12 @@ enum AnyCongestionController: Sendable {
     mutating func onCongestionEvent(now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int) {
         switch self {
         case .cubic(var c):
-            c.onCongestionEvent(now: now, largestLostSentTime: largestLostSentTime, lostBytes: lostBytes, bytesInFlight: bytesInFlight)
+            c.onCongestionEvent(
+                now: now, largestLostSentTime: largestLostSentTime, lostBytes: lostBytes, bytesInFlight: bytesInFlight)
             self = .cubic(c)
         case .bbr(var b):
-            b.onCongestionEvent(now: now, largestLostSentTime: largestLostSentTime, lostBytes: lostBytes, bytesInFlight: bytesInFlight)
+            b.onCongestionEvent(
+                now: now, largestLostSentTime: largestLostSentTime, lostBytes: lostBytes, bytesInFlight: bytesInFlight)
             self = .bbr(b)
         }
     }

@@ -155,7 +155,9 @@ public struct Cubic: CongestionController {
         }
     }
 
-    public mutating func onCongestionEvent(now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int) {
+    public mutating func onCongestionEvent(
+        now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int
+    ) {
         // One reduction per round trip: losses of packets sent before the last reduction are
         // part of the same event.
         if let start = recoveryStart, largestLostSentTime <= start { return }

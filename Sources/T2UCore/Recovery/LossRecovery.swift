@@ -58,7 +58,9 @@ public struct LossRecovery<Payload> {
     /// carry again when there is no new data).
     public var oldestUnacked: SentPacket<Payload>? { sent.first }
 
-    public mutating func onPacketSent(packetNumber: PacketNumber, now: Instant, size: Int, ackEliciting: Bool, inFlight: Bool, payload: Payload) {
+    public mutating func onPacketSent(
+        packetNumber: PacketNumber, now: Instant, size: Int, ackEliciting: Bool, inFlight: Bool, payload: Payload
+    ) {
         if let last = largestSent, packetNumber <= last {
             assertionFailure("packet numbers must increase")
             return
@@ -148,7 +150,9 @@ public struct LossRecovery<Payload> {
 
         if newestPacketNumber == largest, anyAckEliciting {
             let delayMicros = Swift.min(ack.ackDelayMicros, Self.maxReportedAckDelayMicros)
-            rtt.update(sample: now - newestSentTime, ackDelay: .microseconds(Int64(delayMicros)), maxAckDelay: config.maxAckDelay)
+            rtt.update(
+                sample: now - newestSentTime, ackDelay: .microseconds(Int64(delayMicros)),
+                maxAckDelay: config.maxAckDelay)
             if firstRttSampleTime == nil { firstRttSampleTime = now }
             result.rttUpdated = true
             sample.rtt = rtt.latestRtt

@@ -68,7 +68,10 @@ public struct RecoveryConfig: Sendable {
     public var congestionControl: CongestionControlKind
     public var pacing: Bool
 
-    public init(maxDatagramSize: Int, initialRtt: Nanos, maxAckDelay: Nanos, congestionControl: CongestionControlKind, pacing: Bool) {
+    public init(
+        maxDatagramSize: Int, initialRtt: Nanos, maxAckDelay: Nanos, congestionControl: CongestionControlKind,
+        pacing: Bool
+    ) {
         self.maxDatagramSize = maxDatagramSize
         self.initialRtt = initialRtt
         self.maxAckDelay = maxAckDelay

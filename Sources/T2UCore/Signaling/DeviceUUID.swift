@@ -15,5 +15,6 @@ public enum DeviceUUID {
     }
 
     /// What a caller is told when a UUID breaks the rule.
-    public static let requirement = "a UUID must be 1-\(SignalingLimits.maxUUIDLength) printable ASCII characters without spaces"
+    public static let requirement =
+        "a UUID must be 1-\(SignalingLimits.maxUUIDLength) printable ASCII characters without spaces"
 }

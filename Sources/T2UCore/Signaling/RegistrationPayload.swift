@@ -15,8 +15,10 @@ public struct RegistrationPayload: Equatable, Sendable {
     public var certificate: [UInt8]?
     public var rotation: KeyRotationData?
 
-    public init(uuid: String, extra: [UInt8], candidates: [NetAddress], nat: NATBehavior = .unknown,
-                certificate: [UInt8]? = nil, rotation: KeyRotationData? = nil) {
+    public init(
+        uuid: String, extra: [UInt8], candidates: [NetAddress], nat: NATBehavior = .unknown,
+        certificate: [UInt8]? = nil, rotation: KeyRotationData? = nil
+    ) {
         self.uuid = uuid
         self.extra = extra
         self.candidates = candidates
@@ -49,15 +51,20 @@ public struct RegistrationPayload: Equatable, Sendable {
         let extra = try r.longBytes("extra", maxLength: SignalingLimits.maxExtraLength)
         let candidates = try r.addresses("candidates")
         let kind = try r.u8("nat")
-        guard let nat = NATBehavior(wireKind: kind, delta: Int32(bitPattern: try r.u32("nat delta"))) else { throw .invalid("nat") }
+        guard let nat = NATBehavior(wireKind: kind, delta: Int32(bitPattern: try r.u32("nat delta"))) else {
+            throw .invalid("nat")
+        }
         let certificate = try r.longBytes("certificate", maxLength: SignalingLimits.maxCertificateLength)
         var rotation: KeyRotationData?
         if try r.bool("rotation flag") {
             let old = try r.bytes(SignalingLimits.publicKeyLength, "old key")
-            rotation = KeyRotationData(oldPublicKey: old, proof: try r.bytes(SignalingLimits.rotationLength - SignalingLimits.publicKeyLength, "rotation proof"))
+            rotation = KeyRotationData(
+                oldPublicKey: old,
+                proof: try r.bytes(SignalingLimits.rotationLength - SignalingLimits.publicKeyLength, "rotation proof"))
         }
         guard r.buffer.readableBytes == 0 else { throw .invalid("trailing bytes") }
-        return RegistrationPayload(uuid: uuid, extra: extra, candidates: candidates, nat: nat,
-                                   certificate: certificate.isEmpty ? nil : certificate, rotation: rotation)
+        return RegistrationPayload(
+            uuid: uuid, extra: extra, candidates: candidates, nat: nat,
+            certificate: certificate.isEmpty ? nil : certificate, rotation: rotation)
     }
 }

@@ -39,9 +39,11 @@ public struct SealedChannel: Sendable {
         message.write(into: &inner)
         let counter = nextCounter
         nextCounter &+= 1
-        let box = try! ChaChaPoly.seal(Array(inner.readableBytesView), using: sendKey, nonce: Self.nonce(counter),
-                                       authenticating: Self.header(channel: id, counter: counter))
-        return SignalingMessage.Sealed(channel: id, counter: counter, ciphertext: Array(box.ciphertext) + Array(box.tag))
+        let box = try! ChaChaPoly.seal(
+            Array(inner.readableBytesView), using: sendKey, nonce: Self.nonce(counter),
+            authenticating: Self.header(channel: id, counter: counter))
+        return SignalingMessage.Sealed(
+            channel: id, counter: counter, ciphertext: Array(box.ciphertext) + Array(box.tag))
     }
 
     /// Whether `counter` could be accepted (not replayed, not too old): check before `open`.
@@ -55,10 +57,13 @@ public struct SealedChannel: Sendable {
         let plaintext: [UInt8]
         do {
             let split = ciphertext.count - SignalingLimits.tagLength
-            let box = try ChaChaPoly.SealedBox(nonce: Self.nonce(sealed.counter), ciphertext: ciphertext[..<split],
-                                               tag: ciphertext[split...])
-            plaintext = Array(try ChaChaPoly.open(box, using: receiveKey,
-                                                  authenticating: Self.header(channel: sealed.channel, counter: sealed.counter)))
+            let box = try ChaChaPoly.SealedBox(
+                nonce: Self.nonce(sealed.counter), ciphertext: ciphertext[..<split],
+                tag: ciphertext[split...])
+            plaintext = Array(
+                try ChaChaPoly.open(
+                    box, using: receiveKey,
+                    authenticating: Self.header(channel: sealed.channel, counter: sealed.counter)))
         } catch {
             throw .authenticationFailed
         }
@@ -84,7 +89,9 @@ public struct SealedChannel: Sendable {
         var bytes = [SignalingMessageType.sealed.rawValue]
         bytes.reserveCapacity(SignalingLimits.sealedHeaderLength)
         for value in [channel, counter] {
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            }
         }
         return bytes
     }

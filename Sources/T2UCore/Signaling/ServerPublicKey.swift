@@ -16,7 +16,9 @@ public enum ServerPublicKey {
         guard let text else { return nil }
         let trimmed = text.trimmingSpaces
         if trimmed.isEmpty { return nil }
-        guard trimmed.utf8.count == 2 * SignalingLimits.publicKeyLength, let key = Hex.decode(trimmed) else { throw Invalid() }
+        guard trimmed.utf8.count == 2 * SignalingLimits.publicKeyLength, let key = Hex.decode(trimmed) else {
+            throw Invalid()
+        }
         return key
     }
 }

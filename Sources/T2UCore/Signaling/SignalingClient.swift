@@ -40,7 +40,9 @@ public final class SignalingClient {
 
     private enum RequestKind {
         case query(uuid: String)
-        case connect(uuid: String, cid: ConnectionID, candidates: [NetAddress], resume: ConnectionID?, resumeAddress: NetAddress?)
+        case connect(
+            uuid: String, cid: ConnectionID, candidates: [NetAddress], resume: ConnectionID?, resumeAddress: NetAddress?
+        )
         case probe
         /// The probe behind `nat` (no event of its own).
         case natProbe
@@ -101,7 +103,9 @@ public final class SignalingClient {
     /// The server refused a REGISTER without cookie: every registration starts with HELLO.
     private var cookieRefused = false
 
-    public init(config: SignalingClientConfig, entropy: EntropySource, now: Instant) throws(SignalingClientConfig.Invalid) {
+    public init(
+        config: SignalingClientConfig, entropy: EntropySource, now: Instant
+    ) throws(SignalingClientConfig.Invalid) {
         try config.validate()
         self.config = config
         self.entropy = entropy
@@ -126,10 +130,15 @@ public final class SignalingClient {
     /// connection is established and only its relay session is to be restored (no introduction);
     /// `resumeDeviceAddress`: where the device was registered (the server nudges it there).
     @discardableResult
-    public func connect(uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
-                        resumeDeviceConnectionID: ConnectionID? = nil, resumeDeviceAddress: NetAddress? = nil, now: Instant) -> UInt32 {
-        addRequest(.connect(uuid: uuid, cid: clientConnectionID, candidates: Array(candidates.prefix(SignalingLimits.maxCandidates)),
-                            resume: resumeDeviceConnectionID, resumeAddress: resumeDeviceAddress), now: now)
+    public func connect(
+        uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
+        resumeDeviceConnectionID: ConnectionID? = nil, resumeDeviceAddress: NetAddress? = nil, now: Instant
+    ) -> UInt32 {
+        addRequest(
+            .connect(
+                uuid: uuid, cid: clientConnectionID,
+                candidates: Array(candidates.prefix(SignalingLimits.maxCandidates)),
+                resume: resumeDeviceConnectionID, resumeAddress: resumeDeviceAddress), now: now)
     }
 
     /// Probes the server's observation port; nil when no observation address is configured.
@@ -144,7 +153,8 @@ public final class SignalingClient {
     @discardableResult
     public func report(sessionID: UInt64, path: SignalingPathKind, now: Instant) -> Bool {
         guard case .registered(let token) = phase else { return false }
-        outbox.append((.pathReport(requestID: newRequestID(), token: token, sessionID: sessionID, path: path), config.server))
+        outbox.append(
+            (.pathReport(requestID: newRequestID(), token: token, sessionID: sessionID, path: path), config.server))
         return true
     }
 
@@ -157,7 +167,10 @@ public final class SignalingClient {
 
     public func pollEvent() -> SignalingClientEvent? {
         guard eventHead < events.count else {
-            if eventHead > 0 { events.removeAll(keepingCapacity: true); eventHead = 0 }
+            if eventHead > 0 {
+                events.removeAll(keepingCapacity: true)
+                eventHead = 0
+            }
             return nil
         }
         defer { eventHead += 1 }
@@ -168,7 +181,7 @@ public final class SignalingClient {
 
     public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
         guard address == config.server || address == config.observationServer,
-              let message = try? SignalingMessage.parse(datagram)
+            let message = try? SignalingMessage.parse(datagram)
         else {
             ignoredDatagrams &+= 1
             return
@@ -185,7 +198,7 @@ public final class SignalingClient {
             startRegistering(cookie: cookie, serverKey: serverKey, now: now)
         case .registered(let id, let ephemeral, let encrypted):
             guard case .registering(let initiator) = phase, id == exchange.requestID,
-                  let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
+                let completed = try? initiator.complete(ephemeral: ephemeral, encryptedPayload: encrypted)
             else { return ignore() }
             let (answer, newChannel) = completed
             phase = .registered(token: answer.token)
@@ -200,13 +213,14 @@ public final class SignalingClient {
             for id in requests.keys where !requests[id]!.isNATProbe { requests[id]!.retry.nextSendAt = now }
             if let early = earlyObservation {
                 earlyObservation = nil
-                classified(NATBehavior.classify(main: observedAddress, observation: early, local: localAddresses), now: now)
+                classified(
+                    NATBehavior.classify(main: observedAddress, observation: early, local: localAddresses), now: now)
             } else if requests.values.contains(where: \.isNATProbe), nat == .unknown {
                 connectsHeldUntil = now + config.initialRetransmit
             }
         case .sealed(let sealed):
             guard address == config.server, channel?.id == sealed.channel,
-                  let inner = try? channel!.open(sealed)
+                let inner = try? channel!.open(sealed)
             else { return ignore() }
             receiveSealed(inner, now: now)
         case .error(let id, let code):
@@ -229,7 +243,8 @@ public final class SignalingClient {
                     earlyObservation = observed
                     return
                 }
-                classified(NATBehavior.classify(main: observedAddress, observation: observed, local: localAddresses), now: now)
+                classified(
+                    NATBehavior.classify(main: observedAddress, observation: observed, local: localAddresses), now: now)
                 releaseConnects(now: now)
             default:
                 ignore()
@@ -267,7 +282,8 @@ public final class SignalingClient {
             requests[result.requestID] = nil
             events.append(.connectResult(requestID: result.requestID, result))
         case .introduce(let intro):
-            outbox.append((.introduceAck(requestID: intro.requestID, token: token, sessionID: intro.sessionID), config.server))
+            outbox.append(
+                (.introduceAck(requestID: intro.requestID, token: token, sessionID: intro.sessionID), config.server))
             if seenSessions[intro.sessionID] == nil {
                 seenSessions[intro.sessionID] = now
                 events.append(.introduced(intro))
@@ -320,9 +336,12 @@ public final class SignalingClient {
             case .query(let uuid):
                 _ = write(.query(requestID: id, token: token, uuid: uuid), into: &buffer)
             case .connect(let uuid, let cid, let candidates, let resume, let resumeAddress):
-                let written = write(.connect(.init(requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
-                                                   candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
-                                                   resumeDeviceAddress: resumeAddress)), into: &buffer)
+                let written = write(
+                    .connect(
+                        .init(
+                            requestID: id, token: token, uuid: uuid, clientConnectionID: cid,
+                            candidates: candidates, nat: nat, resumeDeviceConnectionID: resume,
+                            resumeDeviceAddress: resumeAddress)), into: &buffer)
                 if written, retry.sends == 1 { events.append(.connectSent(requestID: id)) }
             case .probe, .natProbe:
                 SignalingMessage.probe(requestID: id).write(into: &buffer)
@@ -336,7 +355,7 @@ public final class SignalingClient {
     /// Before registration only the NAT probe may go out (it needs no token).
     private func pollNATProbe(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         guard let (id, pending) = requests.first(where: { $0.value.isNATProbe && $0.value.retry.nextSendAt <= now }),
-              pending.deadline > now
+            pending.deadline > now
         else { return nil }
         backOff(&requests[id]!.retry, now: now)
         SignalingMessage.probe(requestID: id).write(into: &buffer)
@@ -466,22 +485,25 @@ public final class SignalingClient {
         let id = newRequestID()
         let sendAt: Instant
         if case .registered = phase { sendAt = now } else { sendAt = .distantFuture }
-        requests[id] = PendingRequest(kind: kind, retry: Retry(requestID: id, nextSendAt: sendAt, interval: config.initialRetransmit),
-                                      deadline: now + config.requestTimeout)
+        requests[id] = PendingRequest(
+            kind: kind, retry: Retry(requestID: id, nextSendAt: sendAt, interval: config.initialRetransmit),
+            deadline: now + config.requestTimeout)
         return id
     }
 
     /// REGISTER with `cookie` (from CHALLENGE, or all zeros when the server takes a client's
     /// registration without one) to `serverKey`.
     private func startRegistering(cookie: [UInt8], serverKey: [UInt8], now: Instant) {
-        let payload = RegistrationPayload(uuid: config.uuid, extra: config.extra, candidates: config.candidates, nat: nat,
-                                          certificate: config.certificate, rotation: rotationProof(cookie: cookie, serverKey: serverKey))
+        let payload = RegistrationPayload(
+            uuid: config.uuid, extra: config.extra, candidates: config.candidates, nat: nat,
+            certificate: config.certificate, rotation: rotationProof(cookie: cookie, serverKey: serverKey))
         do {
             let initiator = try SignalingRegistration.Initiator(
                 requestID: newRequestID(), role: config.role, cookie: cookie, identity: config.identity,
                 serverPublicKey: serverKey, payload: payload, entropy: entropy)
             phase = .registering(initiator)
-            exchange = Retry(requestID: initiator.message.requestID, nextSendAt: now, interval: config.initialRetransmit)
+            exchange = Retry(
+                requestID: initiator.message.requestID, nextSendAt: now, interval: config.initialRetransmit)
         } catch {
             // An unusable key (e.g. a low-order point pinned): no REGISTER without HELLO again, or
             // starting over would come straight back here.
@@ -563,7 +585,9 @@ public final class SignalingClient {
             return
         }
         guard id == exchange.requestID else { return ignore() }
-        if code == .badCookie, case .registering(let initiator) = phase, initiator.message.cookie == SignalingRegistration.noCookie {
+        if code == .badCookie, case .registering(let initiator) = phase,
+            initiator.message.cookie == SignalingRegistration.noCookie
+        {
             cookieRefused = true  // this server wants the HELLO (busy, or older): from now on always
         }
         switch code {
@@ -583,8 +607,9 @@ public final class SignalingClient {
     /// The old key's proof for this registration (key rotation), nil when not rotating.
     private func rotationProof(cookie: [UInt8], serverKey: [UInt8]) -> KeyRotationData? {
         guard let old = config.rotatingFrom,
-              let proof = KeyRotationProof.make(old: old, serverPublicKey: serverKey, uuid: config.uuid,
-                                                newPublicKey: config.identity.publicKey, cookie: cookie)
+            let proof = KeyRotationProof.make(
+                old: old, serverPublicKey: serverKey, uuid: config.uuid,
+                newPublicKey: config.identity.publicKey, cookie: cookie)
         else { return nil }
         return KeyRotationData(oldPublicKey: old.publicKey, proof: proof)
     }

@@ -43,8 +43,11 @@ public struct SignalingClientConfig: Sendable {
     /// How long a query/connect/probe may take before it fails with `.timeout`.
     public var requestTimeout: Nanos = .seconds(10)
 
-    public init(role: SignalingRole, uuid: String, identity: StaticIdentity, extra: [UInt8] = [],
-                candidates: [NetAddress] = [], serverPublicKey: [UInt8]? = nil, server: NetAddress, observationServer: NetAddress? = nil) {
+    public init(
+        role: SignalingRole, uuid: String, identity: StaticIdentity, extra: [UInt8] = [],
+        candidates: [NetAddress] = [], serverPublicKey: [UInt8]? = nil, server: NetAddress,
+        observationServer: NetAddress? = nil
+    ) {
         self.role = role
         self.uuid = uuid
         self.identity = identity
@@ -63,7 +66,9 @@ public struct SignalingClientConfig: Sendable {
     public func validate() throws(Invalid) {
         guard DeviceUUID.isValid(uuid) else { throw .uuidLength }
         if let serverPublicKey, serverPublicKey.count != SignalingLimits.publicKeyLength { throw .serverPublicKey }
-        if let certificate, certificate.isEmpty || certificate.count > SignalingLimits.maxCertificateLength { throw .certificateTooLong }
+        if let certificate, certificate.isEmpty || certificate.count > SignalingLimits.maxCertificateLength {
+            throw .certificateTooLong
+        }
         guard extra.count <= SignalingLimits.maxExtraLength else { throw .extraTooLong }
         guard candidates.count <= SignalingLimits.maxCandidates else { throw .tooManyCandidates }
     }

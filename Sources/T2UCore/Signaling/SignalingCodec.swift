@@ -117,14 +117,18 @@ extension SignalingMessage {
             return .hello(requestID: id, role: try role(&r))
         case .challenge:
             let cookie = try r.bytes(SignalingLimits.cookieLength, "cookie")
-            return .challenge(requestID: id, cookie: cookie, serverPublicKey: try r.bytes(SignalingLimits.publicKeyLength, "server key"))
+            return .challenge(
+                requestID: id, cookie: cookie,
+                serverPublicKey: try r.bytes(SignalingLimits.publicKeyLength, "server key"))
         case .register:
             let role = try role(&r)
             let cookie = try r.bytes(SignalingLimits.cookieLength, "cookie")
             let ephemeral = try r.bytes(SignalingLimits.publicKeyLength, "ephemeral")
             let encryptedStatic = try r.bytes(SignalingLimits.publicKeyLength + SignalingLimits.tagLength, "static")
-            return .register(Register(requestID: id, role: role, cookie: cookie, ephemeral: ephemeral,
-                                      encryptedStatic: encryptedStatic, encryptedPayload: try r.encrypted("payload")))
+            return .register(
+                Register(
+                    requestID: id, role: role, cookie: cookie, ephemeral: ephemeral,
+                    encryptedStatic: encryptedStatic, encryptedPayload: try r.encrypted("payload")))
         case .registered:
             let ephemeral = try r.bytes(SignalingLimits.publicKeyLength, "ephemeral")
             return .registered(requestID: id, ephemeral: ephemeral, encryptedPayload: try r.encrypted("payload"))
@@ -145,7 +149,8 @@ extension SignalingMessage {
             let address: NetAddress? = try r.bool("address flag") ? try r.address("public address") : nil
             let key = try r.longBytes("public key", maxLength: SignalingLimits.publicKeyLength)
             let extra = try r.longBytes("extra", maxLength: SignalingLimits.maxExtraLength)
-            return .queryResult(QueryResult(requestID: id, online: online, publicAddress: address, publicKey: key, extra: extra))
+            return .queryResult(
+                QueryResult(requestID: id, online: online, publicAddress: address, publicKey: key, extra: extra))
         case .connect:
             let token = try r.u64("token")
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
@@ -160,8 +165,10 @@ extension SignalingMessage {
                 resume = ConnectionID(rawValue: raw)
                 if r.buffer.readableBytes > 0 { resumeAddress = try r.address("resume address") }
             }
-            return .connect(Connect(requestID: id, token: token, uuid: uuid, clientConnectionID: cid, candidates: candidates,
-                                    nat: nat, resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress))
+            return .connect(
+                Connect(
+                    requestID: id, token: token, uuid: uuid, clientConnectionID: cid, candidates: candidates,
+                    nat: nat, resumeDeviceConnectionID: resume, resumeDeviceAddress: resumeAddress))
         case .connectResult:
             let online = try r.bool("online")
             let session = try r.u64("session id")
@@ -169,9 +176,11 @@ extension SignalingMessage {
             let key = try r.longBytes("public key", maxLength: SignalingLimits.publicKeyLength)
             let candidates = try r.addresses("candidates")
             let nat = try r.optionalNAT()
-            return .connectResult(ConnectResult(requestID: id, online: online, sessionID: session, devicePublicKey: key,
-                                                deviceCandidates: candidates, relayAllowed: relay, deviceNAT: nat,
-                                                punchDelay: try r.optionalPunchDelay()))
+            return .connectResult(
+                ConnectResult(
+                    requestID: id, online: online, sessionID: session, devicePublicKey: key,
+                    deviceCandidates: candidates, relayAllowed: relay, deviceNAT: nat,
+                    punchDelay: try r.optionalPunchDelay()))
         case .introduce:
             let session = try r.u64("session id")
             let cid = ConnectionID(rawValue: try r.u64("client cid"))
@@ -179,20 +188,25 @@ extension SignalingMessage {
             let address = try r.address("client address")
             let candidates = try r.addresses("candidates")
             let nat = try r.optionalNAT()
-            return .introduce(Introduce(requestID: id, sessionID: session, clientConnectionID: cid, clientPublicAddress: address,
-                                        clientCandidates: candidates, relayAllowed: relay, clientNAT: nat,
-                                        punchDelay: try r.optionalPunchDelay()))
+            return .introduce(
+                Introduce(
+                    requestID: id, sessionID: session, clientConnectionID: cid, clientPublicAddress: address,
+                    clientCandidates: candidates, relayAllowed: relay, clientNAT: nat,
+                    punchDelay: try r.optionalPunchDelay()))
         case .introduceAck:
             let token = try r.u64("token")
             return .introduceAck(requestID: id, token: token, sessionID: try r.u64("session id"))
         case .probe:
             // The first padding byte carries the flags; other bits are reserved (ignored).
             let flags = r.buffer.getInteger(at: r.buffer.readerIndex, as: UInt8.self) ?? 0
-            return flags & SignalingMessage.probeFlagOtherPort != 0 ? .probeFromOtherPort(requestID: id) : .probe(requestID: id)
+            return flags & SignalingMessage.probeFlagOtherPort != 0
+                ? .probeFromOtherPort(requestID: id) : .probe(requestID: id)
         case .probeResult:
             return .probeResult(requestID: id, observed: try r.address("observed"))
         case .search:
-            if r.buffer.getInteger(at: r.buffer.readerIndex, as: UInt8.self) == 0 { return .search(requestID: id, uuid: nil) }
+            if r.buffer.getInteger(at: r.buffer.readerIndex, as: UInt8.self) == 0 {
+                return .search(requestID: id, uuid: nil)
+            }
             return .search(requestID: id, uuid: try r.uuid("uuid"))
         case .searchReply:
             let uuid = try r.uuid("uuid")

@@ -61,8 +61,10 @@ public enum SignalingMessage: Equatable, Sendable {
         public var encryptedStatic: [UInt8]
         public var encryptedPayload: [UInt8]
 
-        public init(requestID: UInt32, role: SignalingRole, cookie: [UInt8], ephemeral: [UInt8], encryptedStatic: [UInt8],
-                    encryptedPayload: [UInt8]) {
+        public init(
+            requestID: UInt32, role: SignalingRole, cookie: [UInt8], ephemeral: [UInt8], encryptedStatic: [UInt8],
+            encryptedPayload: [UInt8]
+        ) {
             self.requestID = requestID
             self.role = role
             self.cookie = cookie
@@ -118,8 +120,11 @@ public enum SignalingMessage: Equatable, Sendable {
         /// server that does not know the device yet can nudge it (a RELAY_UNKNOWN) to register.
         public var resumeDeviceAddress: NetAddress?
 
-        public init(requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
-                    nat: NATBehavior = .unknown, resumeDeviceConnectionID: ConnectionID? = nil, resumeDeviceAddress: NetAddress? = nil) {
+        public init(
+            requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
+            nat: NATBehavior = .unknown, resumeDeviceConnectionID: ConnectionID? = nil,
+            resumeDeviceAddress: NetAddress? = nil
+        ) {
             self.nat = nat
             self.resumeDeviceConnectionID = resumeDeviceConnectionID
             self.resumeDeviceAddress = resumeDeviceAddress
@@ -146,8 +151,11 @@ public enum SignalingMessage: Equatable, Sendable {
         /// first datagram to the device's addresses (`PunchOrder`).
         public var punchDelay: Nanos
 
-        public init(requestID: UInt32, online: Bool, sessionID: UInt64, devicePublicKey: [UInt8],
-                    deviceCandidates: [NetAddress], relayAllowed: Bool, deviceNAT: NATBehavior = .unknown, punchDelay: Nanos = .zero) {
+        public init(
+            requestID: UInt32, online: Bool, sessionID: UInt64, devicePublicKey: [UInt8],
+            deviceCandidates: [NetAddress], relayAllowed: Bool, deviceNAT: NATBehavior = .unknown,
+            punchDelay: Nanos = .zero
+        ) {
             self.deviceNAT = deviceNAT
             self.punchDelay = punchDelay
             self.requestID = requestID
@@ -173,8 +181,11 @@ public enum SignalingMessage: Equatable, Sendable {
         /// first punch (`PunchOrder`).
         public var punchDelay: Nanos
 
-        public init(requestID: UInt32, sessionID: UInt64, clientConnectionID: ConnectionID, clientPublicAddress: NetAddress,
-                    clientCandidates: [NetAddress], relayAllowed: Bool, clientNAT: NATBehavior = .unknown, punchDelay: Nanos = .zero) {
+        public init(
+            requestID: UInt32, sessionID: UInt64, clientConnectionID: ConnectionID, clientPublicAddress: NetAddress,
+            clientCandidates: [NetAddress], relayAllowed: Bool, clientNAT: NATBehavior = .unknown,
+            punchDelay: Nanos = .zero
+        ) {
             self.clientNAT = clientNAT
             self.punchDelay = punchDelay
             self.requestID = requestID
@@ -214,9 +225,10 @@ public enum SignalingMessage: Equatable, Sendable {
     public var requestID: UInt32 {
         switch self {
         case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _), .error(let id, _),
-             .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
-             .probe(let id), .probeFromOtherPort(let id), .probeResult(let id, _), .search(let id, _), .searchReply(let id, _, _),
-             .pathReport(let id, _, _, _), .relayUnknown(let id, _):
+            .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
+            .probe(let id), .probeFromOtherPort(let id), .probeResult(let id, _), .search(let id, _),
+            .searchReply(let id, _, _),
+            .pathReport(let id, _, _, _), .relayUnknown(let id, _):
             return id
         case .register(let m): return m.requestID
         case .sealed(let m): return UInt32(truncatingIfNeeded: m.channel)
@@ -231,10 +243,10 @@ public enum SignalingMessage: Equatable, Sendable {
     public var isChannelMessage: Bool {
         switch self {
         case .keepalive, .keepaliveAck, .query, .queryResult, .connect, .connectResult, .introduce, .introduceAck,
-             .pathReport, .error:
+            .pathReport, .error:
             return true
         case .hello, .challenge, .register, .registered, .sealed, .probe, .probeFromOtherPort, .probeResult, .search,
-             .searchReply, .relayUnknown:
+            .searchReply, .relayUnknown:
             return false
         }
     }

@@ -32,18 +32,22 @@ public enum SignalingRegistration {
         private let ephemeral: StaticIdentity
         private let identity: StaticIdentity
 
-        public init(requestID: UInt32, role: SignalingRole, cookie: [UInt8], identity: StaticIdentity, serverPublicKey: [UInt8],
-                    payload: RegistrationPayload, entropy: EntropySource) throws(Failure) {
+        public init(
+            requestID: UInt32, role: SignalingRole, cookie: [UInt8], identity: StaticIdentity, serverPublicKey: [UInt8],
+            payload: RegistrationPayload, entropy: EntropySource
+        ) throws(Failure) {
             let ephemeral = StaticIdentity.generate(entropy)
-            var state = HandshakeSymmetricState(protocolName: SignalingRegistration.protocolName, responderStatic: serverPublicKey)
+            var state = HandshakeSymmetricState(
+                protocolName: SignalingRegistration.protocolName, responderStatic: serverPublicKey)
             state.mixHash(SignalingRegistration.header(requestID: requestID, role: role, cookie: cookie))
             state.mixHash(ephemeral.publicKey)
             state.mixKey(try SignalingRegistration.dh(ephemeral, serverPublicKey, "server key"))
             let encryptedStatic = state.encryptAndHash(identity.publicKey)
             state.mixKey(try SignalingRegistration.dh(identity, serverPublicKey, "server key"))
             let encryptedPayload = state.encryptAndHash(payload.encoded())
-            self.message = SignalingMessage.Register(requestID: requestID, role: role, cookie: cookie, ephemeral: ephemeral.publicKey,
-                                                     encryptedStatic: encryptedStatic, encryptedPayload: encryptedPayload)
+            self.message = SignalingMessage.Register(
+                requestID: requestID, role: role, cookie: cookie, ephemeral: ephemeral.publicKey,
+                encryptedStatic: encryptedStatic, encryptedPayload: encryptedPayload)
             self.serverPublicKey = serverPublicKey
             self.state = state
             self.ephemeral = ephemeral
@@ -51,10 +55,15 @@ public enum SignalingRegistration {
         }
 
         /// Opens REGISTERED: the registration's answer and the channel it set up.
-        public func complete(ephemeral serverEphemeral: [UInt8], encryptedPayload: [UInt8])
-            throws(Failure) -> (RegisteredPayload, SealedChannel) {
+        public func complete(
+            ephemeral serverEphemeral: [UInt8], encryptedPayload: [UInt8]
+        )
+            throws(Failure) -> (RegisteredPayload, SealedChannel)
+        {
             var state = self.state
-            guard serverEphemeral.count == SignalingLimits.publicKeyLength else { throw .invalidKey("server ephemeral") }
+            guard serverEphemeral.count == SignalingLimits.publicKeyLength else {
+                throw .invalidKey("server ephemeral")
+            }
             state.mixHash(serverEphemeral)
             state.mixKey(try SignalingRegistration.dh(ephemeral, serverEphemeral, "server ephemeral"))
             state.mixKey(try SignalingRegistration.dh(identity, serverEphemeral, "server ephemeral"))
@@ -63,7 +72,11 @@ public enum SignalingRegistration {
             let payload: RegisteredPayload
             do { payload = try RegisteredPayload.parse(plaintext) } catch { throw .malformed(error) }
             let keys = state.split()
-            return (payload, SealedChannel(id: payload.token, sendKey: keys.initiatorToResponder, receiveKey: keys.responderToInitiator))
+            return (
+                payload,
+                SealedChannel(
+                    id: payload.token, sendKey: keys.initiatorToResponder, receiveKey: keys.responderToInitiator)
+            )
         }
     }
 
@@ -76,8 +89,10 @@ public enum SignalingRegistration {
         private let agentEphemeral: [UInt8]
 
         public init(_ message: SignalingMessage.Register, server: StaticIdentity) throws(Failure) {
-            var state = HandshakeSymmetricState(protocolName: SignalingRegistration.protocolName, responderStatic: server.publicKey)
-            state.mixHash(SignalingRegistration.header(requestID: message.requestID, role: message.role, cookie: message.cookie))
+            var state = HandshakeSymmetricState(
+                protocolName: SignalingRegistration.protocolName, responderStatic: server.publicKey)
+            state.mixHash(
+                SignalingRegistration.header(requestID: message.requestID, role: message.role, cookie: message.cookie))
             state.mixHash(message.ephemeral)
             state.mixKey(try SignalingRegistration.dh(server, message.ephemeral, "agent ephemeral"))
             let agentStatic: [UInt8]
@@ -92,8 +107,11 @@ public enum SignalingRegistration {
         }
 
         /// REGISTERED carrying `answer`, and the server's end of the channel (ID = the token).
-        public func reply(requestID: UInt32, answer: RegisteredPayload, entropy: EntropySource)
-            throws(Failure) -> (SignalingMessage, SealedChannel) {
+        public func reply(
+            requestID: UInt32, answer: RegisteredPayload, entropy: EntropySource
+        )
+            throws(Failure) -> (SignalingMessage, SealedChannel)
+        {
             var state = self.state
             let ephemeral = StaticIdentity.generate(entropy)
             state.mixHash(ephemeral.publicKey)
@@ -101,8 +119,11 @@ public enum SignalingRegistration {
             state.mixKey(try SignalingRegistration.dh(ephemeral, agentStatic, "agent static"))
             let encrypted = state.encryptAndHash(answer.encoded())
             let keys = state.split()
-            return (.registered(requestID: requestID, ephemeral: ephemeral.publicKey, encryptedPayload: encrypted),
-                    SealedChannel(id: answer.token, sendKey: keys.responderToInitiator, receiveKey: keys.initiatorToResponder))
+            return (
+                .registered(requestID: requestID, ephemeral: ephemeral.publicKey, encryptedPayload: encrypted),
+                SealedChannel(
+                    id: answer.token, sendKey: keys.responderToInitiator, receiveKey: keys.initiatorToResponder)
+            )
         }
     }
 
@@ -110,7 +131,9 @@ public enum SignalingRegistration {
     static func header(requestID: UInt32, role: SignalingRole, cookie: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = [SignalingMessageType.register.rawValue]
         bytes.reserveCapacity(SignalingLimits.registerHeaderLength)
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: requestID >> UInt32(shift))) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: requestID >> UInt32(shift)))
+        }
         bytes.append(role.rawValue)
         bytes.append(contentsOf: cookie.prefix(SignalingLimits.cookieLength))
         return bytes

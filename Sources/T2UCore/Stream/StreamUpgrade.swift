@@ -66,6 +66,8 @@ public enum StreamUpgrade {
 
     /// At most 80 characters, control characters replaced: the line goes into an error message.
     private static func printable(_ line: String) -> String {
-        String(String.UnicodeScalarView(line.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+        String(
+            String.UnicodeScalarView(
+                line.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 }

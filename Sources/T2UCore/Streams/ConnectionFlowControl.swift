@@ -51,8 +51,10 @@ public struct ConnectionFlowControl: Sendable {
 
     /// A new MAX_DATA once half the window is consumed; growth of the window takes what
     /// `reserve` grants of what it asks (the process's buffer budget).
-    public mutating func takeWindowUpdate(now: Instant, smoothedRtt: Nanos,
-                                          reserve: (UInt64) -> UInt64 = { $0 }) -> UInt64? {
+    public mutating func takeWindowUpdate(
+        now: Instant, smoothedRtt: Nanos,
+        reserve: (UInt64) -> UInt64 = { $0 }
+    ) -> UInt64? {
         window.takeUpdate(consumed: totalConsumed, now: now, smoothedRtt: smoothedRtt, reserve: reserve)
     }
 

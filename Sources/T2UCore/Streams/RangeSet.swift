@@ -63,7 +63,8 @@ public struct RangeSet: Sendable, Equatable {
         guard end > index else { return }
         // Only the first overlapped range can keep a left part, only the last a right part.
         let left = storage[index].lowerBound < range.lowerBound ? storage[index].lowerBound..<range.lowerBound : nil
-        let right = storage[end - 1].upperBound > range.upperBound ? range.upperBound..<storage[end - 1].upperBound : nil
+        let right =
+            storage[end - 1].upperBound > range.upperBound ? range.upperBound..<storage[end - 1].upperBound : nil
         switch (left, right) {
         case (let left?, let right?):
             storage[index] = left

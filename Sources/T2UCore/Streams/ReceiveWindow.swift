@@ -24,8 +24,10 @@ struct ReceiveWindow: Sendable {
 
     /// A new limit to advertise given how many bytes the reader has consumed, or nil if the
     /// current one still leaves more than half a window.
-    mutating func takeUpdate(consumed: UInt64, now: Instant, smoothedRtt: Nanos,
-                             reserve: (UInt64) -> UInt64 = { $0 }) -> UInt64? {
+    mutating func takeUpdate(
+        consumed: UInt64, now: Instant, smoothedRtt: Nanos,
+        reserve: (UInt64) -> UInt64 = { $0 }
+    ) -> UInt64? {
         guard consumed <= advertised, advertised - consumed <= window / 2 else { return nil }
         if let last = lastUpdate, smoothedRtt > .zero, now - last < smoothedRtt * Int64(2) {
             let growth = Swift.min(window * 2, maxWindow) - window

@@ -85,7 +85,11 @@ public struct RecvStream: Sendable {
         var high = segments.count
         while low < high {
             let mid = (low + high) / 2
-            if segments[segments.index(segments.startIndex, offsetBy: mid)].end <= start { low = mid + 1 } else { high = mid }
+            if segments[segments.index(segments.startIndex, offsetBy: mid)].end <= start {
+                low = mid + 1
+            } else {
+                high = mid
+            }
         }
         var position = low
         var cursor = start

@@ -178,7 +178,8 @@ public struct SendStream: Sendable {
         let firstChunk = chunks[chunks.index(chunks.startIndex, offsetBy: position)]
         let startInChunk = Int(range.lowerBound - firstChunk.offset)
         if range.upperBound <= firstChunk.end {
-            return firstChunk.data.getSlice(at: firstChunk.data.readerIndex + startInChunk, length: length) ?? ByteBuffer()
+            return firstChunk.data.getSlice(at: firstChunk.data.readerIndex + startInChunk, length: length)
+                ?? ByteBuffer()
         }
         var out = ByteBufferAllocator().buffer(capacity: length)
         var cursor = range.lowerBound

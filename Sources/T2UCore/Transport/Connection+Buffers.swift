@@ -64,9 +64,10 @@ struct PerStreamState: Equatable, CustomStringConvertible {
 
 extension Connection {
     var perStreamState: PerStreamState {
-        PerStreamState(streams: streams.count, scheduled: scheduler.count, creditUpdatesPending: maxStreamDataPending.count,
-                       resetsPending: resetsPending.count, resetsAwaitingFinalSize: resetsAwaitingFinalSize.count,
-                       sendBufferGrowth: sendBufferGrowth,
-                       unreturnedCredit: flow.unconsumedBytes)
+        PerStreamState(
+            streams: streams.count, scheduled: scheduler.count, creditUpdatesPending: maxStreamDataPending.count,
+            resetsPending: resetsPending.count, resetsAwaitingFinalSize: resetsAwaitingFinalSize.count,
+            sendBufferGrowth: sendBufferGrowth,
+            unreturnedCredit: flow.unconsumedBytes)
     }
 }

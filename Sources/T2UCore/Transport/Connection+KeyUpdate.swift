@@ -14,8 +14,8 @@ extension Connection {
             return
         }
         guard role == .initiator, !keyExchange.inProgress,
-              packetsSinceKeyUpdate >= config.keyUpdatePackets || now - lastKeyUpdate >= config.keyUpdateInterval,
-              let ephemeral = try? makeEphemeral(entropy)
+            packetsSinceKeyUpdate >= config.keyUpdatePackets || now - lastKeyUpdate >= config.keyUpdateInterval,
+            let ephemeral = try? makeEphemeral(entropy)
         else { return }
         keyExchange.start(ephemeral: ephemeral)
     }

@@ -36,7 +36,9 @@ extension Connection {
     /// at the next keepalive. When a peer that was sending falls silent for a PTO, one PING asks
     /// (once per silence: an idle link costs nothing); unanswered, it starts the failure clock.
     var silenceProbeDeadline: Instant? {
-        guard peerWasSending, fallbackAddress != nil, peerAddress != fallbackAddress, unansweredSince == nil else { return nil }
+        guard peerWasSending, fallbackAddress != nil, peerAddress != fallbackAddress, unansweredSince == nil else {
+            return nil
+        }
         return lastReceiveTime + recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay)
     }
 

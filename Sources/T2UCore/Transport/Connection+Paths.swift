@@ -25,7 +25,9 @@ extension Connection {
     /// packets in flight stay tracked, so whatever the old path loses is sent again.
     public func migrate(to address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
-        guard state == .established, address != peerAddress, pathPolicy.allows(address, established: true) else { return }
+        guard state == .established, address != peerAddress, pathPolicy.allows(address, established: true) else {
+            return
+        }
         abandonedAddress = peerAddress
         peerAddress = address
         validatedAddress = address
@@ -45,7 +47,8 @@ extension Connection {
     public func sendHandshake(alsoTo address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .handshaking, case .initiating(var initiating) = handshake,
-              pathPolicy.allows(address, established: false) else { return }
+            pathPolicy.allows(address, established: false)
+        else { return }
         initiating.sendAlso(to: address, peer: peerAddress, now: now)
         handshake = .initiating(initiating)
     }

@@ -9,7 +9,8 @@ extension Connection {
     public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state != .closed, let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
-              let type = PacketType.classify(first) else {
+            let type = PacketType.classify(first)
+        else {
             stats.packetsRejected &+= 1
             return
         }
@@ -85,16 +86,18 @@ extension Connection {
         // Established and closing connections have keys: the guard only names them.
         guard state == .established || state == .closing, var protection else { return }
         guard let header = try? DataPacketHeader.parse(datagram),
-              header.destinationConnectionID == localConnectionID,
-              replayWindow.isFresh(header.packetNumber) else {
+            header.destinationConnectionID == localConnectionID,
+            replayWindow.isFresh(header.packetNumber)
+        else {
             stats.packetsRejected &+= 1
             return
         }
         var payload: ByteBuffer
         let updatesBefore = protection.keyUpdates
         do {
-            payload = try protection.open(packet: datagram, headerLength: DataPacketHeader.length,
-                                          packetNumber: header.packetNumber, keyPhase: header.keyPhase)
+            payload = try protection.open(
+                packet: datagram, headerLength: DataPacketHeader.length,
+                packetNumber: header.packetNumber, keyPhase: header.keyPhase)
         } catch {
             stats.packetsRejected &+= 1
             return
@@ -176,9 +179,12 @@ extension Connection {
                 stats.congestionWindow = recovery.congestionWindow
             }
             peerAddress = address
-            amplificationLimit = address == validatedAddress ? nil : AmplificationLimit(address: address, received: datagram.readableBytes)
-            pathValidator.start(address: address, challenge: entropy.nextUInt64(), now: now,
-                                timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))
+            amplificationLimit =
+                address == validatedAddress
+                ? nil : AmplificationLimit(address: address, received: datagram.readableBytes)
+            pathValidator.start(
+                address: address, challenge: entropy.nextUInt64(), now: now,
+                timeout: max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay) * 3, .seconds(1)))
         }
     }
 
@@ -218,7 +224,9 @@ extension Connection {
                 validatedAddress = address
                 if amplificationLimit?.address == address { amplificationLimit = nil }
                 if peerAddress == address { emit(.pathChanged(address)) }
-            } else if let validated = pathProber.onResponse(value, from: address), !failedPathAnswered(validated, now: now) {
+            } else if let validated = pathProber.onResponse(value, from: address),
+                !failedPathAnswered(validated, now: now)
+            {
                 emit(.pathValidated(validated))
             }
         case .close(let errorCode, let reason):
@@ -230,7 +238,8 @@ extension Connection {
 
     private func handleStreamFrame(_ frame: StreamFrame, now: Instant) throws {
         guard let id = try streamForPeerFrame(frame.id, now: now), let stream = streams[id] else {
-            return try settleResetStream(frame.id, through: frame.offset + UInt64(frame.data.readableBytes), isFinalSize: frame.fin)
+            return try settleResetStream(
+                frame.id, through: frame.offset + UInt64(frame.data.readableBytes), isFinalSize: frame.fin)
         }
         let newBytes = try stream.recv.receive(offset: frame.offset, data: frame.data, fin: frame.fin)
         try flow.onBytesReceived(newBytes)

@@ -100,7 +100,9 @@ extension Connection {
     /// that would make us read, so credit returned silently is credit lost for good.
     func returnConnectionCredit(_ n: Int) {
         flow.onBytesConsumed(n)
-        if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt, reserve: reserveReceiveGrowth) != nil {
+        if flow.takeWindowUpdate(now: lastNow, smoothedRtt: recovery.rtt.smoothedRtt, reserve: reserveReceiveGrowth)
+            != nil
+        {
             maxDataPending = true
         }
     }

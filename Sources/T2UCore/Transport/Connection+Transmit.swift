@@ -52,7 +52,8 @@ extension Connection {
     /// budget allows (challenges and path responses are small and still fit).
     private func pollEstablished(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         if case .replying(var replying) = handshake,
-           let destination = replying.nextDestination(peer: peerAddress) {
+            let destination = replying.nextDestination(peer: peerAddress)
+        {
             handshake = .replying(replying)
             buffer.writeBytes(replying.reply)
             countSent(buffer)
@@ -66,7 +67,9 @@ extension Connection {
             return address
         }
         let retry = max(recovery.rtt.probeTimeout(maxAckDelay: config.maxAckDelay), .milliseconds(50))
-        if !challengeBlockedByAmplification, let (address, value) = pathValidator.challengeToSend(now: now, retryInterval: retry) {
+        if !challengeBlockedByAmplification,
+            let (address, value) = pathValidator.challengeToSend(now: now, retryInterval: retry)
+        {
             writeProtectedPacket(into: &buffer, now: now) { buffer, frames in
                 FrameCodec.encode(.pathChallenge(value), into: &buffer)
                 frames.append(.ping)
@@ -207,7 +210,9 @@ extension Connection {
         while let id = scheduler.next() {
             guard let stream = streams[id] else { continue }
             // Worst case header: offsets and lengths as 8-byte varints.
-            let room = end - buffer.writerIndex - FrameCodec.streamFrameHeaderLength(id: id, offset: VarInt.max, length: 1 << 30)
+            let room =
+                end - buffer.writerIndex
+                - FrameCodec.streamFrameHeaderLength(id: id, offset: VarInt.max, length: 1 << 30)
             guard room > 0 else {
                 scheduler.markSendable(id)
                 return
@@ -236,12 +241,15 @@ extension Connection {
 
     /// Header, frames from `body`, AEAD seal, and loss-recovery bookkeeping for one packet.
     /// Leaves `buffer` empty when `body` wrote nothing.
-    func writeProtectedPacket(into buffer: inout ByteBuffer, now: Instant,
-                              _ body: (inout ByteBuffer, inout [SentFrame]) -> Void) {
+    func writeProtectedPacket(
+        into buffer: inout ByteBuffer, now: Instant,
+        _ body: (inout ByteBuffer, inout [SentFrame]) -> Void
+    ) {
         guard var protection = self.protection else { return }
         let packetNumber = nextPacketNumber
-        let header = DataPacketHeader(keyPhase: protection.sendKeyPhase, destinationConnectionID: remoteConnectionID,
-                                      packetNumber: packetNumber)
+        let header = DataPacketHeader(
+            keyPhase: protection.sendKeyPhase, destinationConnectionID: remoteConnectionID,
+            packetNumber: packetNumber)
         header.write(into: &buffer)
         var frames: [SentFrame] = []
         frames.reserveCapacity(4)
@@ -253,8 +261,9 @@ extension Connection {
         protection.seal(packet: &buffer, headerLength: DataPacketHeader.length, packetNumber: packetNumber)
         nextPacketNumber += 1
         let ackEliciting = frames.contains(where: \.isAckEliciting)
-        recovery.onPacketSent(packetNumber: packetNumber, now: now, size: buffer.readableBytes,
-                              ackEliciting: ackEliciting, inFlight: ackEliciting, payload: frames)
+        recovery.onPacketSent(
+            packetNumber: packetNumber, now: now, size: buffer.readableBytes,
+            ackEliciting: ackEliciting, inFlight: ackEliciting, payload: frames)
         countSent(buffer)
         if ackEliciting {
             lastSendTime = now

@@ -152,15 +152,19 @@ public final class Connection {
         now: Instant,
         localConnectionID: ConnectionID? = nil
     ) {
-        self.init(role: .initiator, localConnectionID: localConnectionID ?? .random(entropy), config: config, peerAddress: peerAddress,
-                  peerStaticKey: remoteStaticKey, entropy: entropy, now: now)
+        self.init(
+            role: .initiator, localConnectionID: localConnectionID ?? .random(entropy), config: config,
+            peerAddress: peerAddress,
+            peerStaticKey: remoteStaticKey, entropy: entropy, now: now)
         do {
             let initiator = try HandshakeInitiator(
                 identity: identity, responderStaticKey: remoteStaticKey, password: password,
                 localConnectionID: self.localConnectionID, payload: TransportParameters(config: config).encoded(),
                 timestamp: timestamp, entropy: entropy)
-            handshake = .initiating(.init(initiator: initiator, initialRtt: config.initialRtt,
-                                          now: now))
+            handshake = .initiating(
+                .init(
+                    initiator: initiator, initialRtt: config.initialRtt,
+                    now: now))
         } catch {
             state = .closed
             emit(.closed(.handshakeFailed("the device key is unusable: \(error)")))
@@ -180,16 +184,19 @@ public final class Connection {
         entropy: EntropySource,
         now: Instant
     ) throws(WireError) {
-        self.init(role: .responder, localConnectionID: localConnectionID, config: config, peerAddress: peerAddress,
-                  peerStaticKey: peerStaticKey, entropy: entropy, now: now)
+        self.init(
+            role: .responder, localConnectionID: localConnectionID, config: config, peerAddress: peerAddress,
+            peerStaticKey: peerStaticKey, entropy: entropy, now: now)
         let parameters = try TransportParameters.decode(peerPayload)
         remoteConnectionID = peerConnectionID
         handshake = .replying(.init(reply: reply))
         establish(keys: keys, peer: parameters, now: now)
     }
 
-    private init(role: Role, localConnectionID: ConnectionID, config: TransportConfig, peerAddress: NetAddress,
-                 peerStaticKey: [UInt8], entropy: EntropySource, now: Instant) {
+    private init(
+        role: Role, localConnectionID: ConnectionID, config: TransportConfig, peerAddress: NetAddress,
+        peerStaticKey: [UInt8], entropy: EntropySource, now: Instant
+    ) {
         self.role = role
         self.localConnectionID = localConnectionID
         self.config = config
@@ -203,12 +210,14 @@ public final class Connection {
         self.lastReceiveTime = now
         self.lastSendTime = now
         self.idleTimeout = config.idleTimeout
-        self.recovery = LossRecovery(config: RecoveryConfig(
-            maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt, maxAckDelay: config.maxAckDelay,
-            congestionControl: config.congestionControl, pacing: config.pacing))
+        self.recovery = LossRecovery(
+            config: RecoveryConfig(
+                maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt, maxAckDelay: config.maxAckDelay,
+                congestionControl: config.congestionControl, pacing: config.pacing))
         self.ackTracker = AckTracker(maxAckDelay: config.maxAckDelay)
-        self.flow = ConnectionFlowControl(initialLocalWindow: config.initialConnectionWindow,
-                                          maxLocalWindow: config.maxConnectionWindow, initialPeerMaxData: 0)
+        self.flow = ConnectionFlowControl(
+            initialLocalWindow: config.initialConnectionWindow,
+            maxLocalWindow: config.maxConnectionWindow, initialPeerMaxData: 0)
         self.peerStreamLimit = UInt64(config.maxConcurrentStreams)
     }
 

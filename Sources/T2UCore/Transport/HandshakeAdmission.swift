@@ -37,7 +37,9 @@ struct HandshakeAdmission {
         prefixes = LRUTable(capacity: max(1, limits.prefixTableCapacity))
     }
 
-    mutating func decide(_ datagram: ByteBuffer, from source: NetAddress, now: Instant, entropy: EntropySource) -> Decision {
+    mutating func decide(
+        _ datagram: ByteBuffer, from source: NetAddress, now: Instant, entropy: EntropySource
+    ) -> Decision {
         var cookies = self.cookies ?? CookieSecret(entropy: entropy, now: now)
         defer { self.cookies = cookies }
         if !cookies.hasValidMac2(datagram, from: source, now: now, entropy: entropy) {

@@ -38,7 +38,10 @@ enum HandshakePhase {
         }
 
         /// Where the next copy of the initiation goes.
-        enum Copy { case peer, alsoTo(NetAddress) }
+        enum Copy {
+            case peer
+            case alsoTo(NetAddress)
+        }
 
         /// The next copy due now, if any: also-to addresses still owed one go first; then the
         /// peer address when the retransmission is due, which owes every also-to address a copy
@@ -60,7 +63,8 @@ enum HandshakePhase {
             if address == peer {
                 retransmitAt = now
             } else if !alsoTo.contains(address),
-                      alsoTo.count < HandshakePhase.maxAlsoToAddresses {
+                alsoTo.count < HandshakePhase.maxAlsoToAddresses
+            {
                 alsoTo.append(address)
                 alsoPending.append(address)
             }
@@ -95,7 +99,8 @@ enum HandshakePhase {
                 destinations.append(peer)  // the first reply, not sent yet
             }
             if !destinations.contains(address),
-               destinations.count < HandshakePhase.maxReplyDestinations {
+                destinations.count < HandshakePhase.maxReplyDestinations
+            {
                 destinations.append(address)
             }
             pending = true

@@ -74,8 +74,9 @@ struct KeyExchange {
     /// The frame to put in the next packet, if one is owed.
     func frameToSend() -> KeyUpdateFrame? {
         if requestPending, let outstanding {
-            return KeyUpdateFrame(isResponse: false, sequence: outstanding.sequence,
-                                  publicKey: Array(outstanding.ephemeral.publicKey.rawRepresentation))
+            return KeyUpdateFrame(
+                isResponse: false, sequence: outstanding.sequence,
+                publicKey: Array(outstanding.ephemeral.publicKey.rawRepresentation))
         }
         if responsePending, let answered {
             return KeyUpdateFrame(isResponse: true, sequence: answered.sequence, publicKey: answered.publicKey)

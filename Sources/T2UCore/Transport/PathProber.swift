@@ -64,7 +64,10 @@ struct PathProber: Sendable {
     }
 
     /// The next challenge to send now, or a probe whose sends are exhausted (`failed`).
-    enum Due: Equatable { case send(NetAddress, UInt64), failed(NetAddress) }
+    enum Due: Equatable {
+        case send(NetAddress, UInt64)
+        case failed(NetAddress)
+    }
 
     mutating func nextDue(now: Instant, retryInterval: Nanos) -> Due? {
         // Asked on every other data packet: nothing to do in the usual case of no probes.

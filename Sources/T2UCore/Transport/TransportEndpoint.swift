@@ -70,10 +70,11 @@ public final class TransportEndpoint {
         self.entropy = entropy
         self.macKeys = HandshakeMacKeys(responderStatic: options.identity.publicKey)
         self.bufferBudget = BufferBudget(limit: options.bufferBudget)
-        self.admission = HandshakeAdmission(limits: .init(
-            handshakesPerSecond: options.handshakesPerSecond,
-            perPrefixPerSecond: options.handshakesPerSourcePrefixPerSecond,
-            prefixTableCapacity: options.sourcePrefixTableCapacity))
+        self.admission = HandshakeAdmission(
+            limits: .init(
+                handshakesPerSecond: options.handshakesPerSecond,
+                perPrefixPerSecond: options.handshakesPerSourcePrefixPerSecond,
+                prefixTableCapacity: options.sourcePrefixTableCapacity))
     }
 
     /// A connection ID no connection of ours uses: for a connection started later with
@@ -86,16 +87,19 @@ public final class TransportEndpoint {
 
     /// Starts a connection as initiator. `localConnectionID`: from `unusedConnectionID()`
     /// (nil: a new random one).
-    public func connect(to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any,
-                        localConnectionID: ConnectionID? = nil, now: Instant) -> Connection {
+    public func connect(
+        to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any,
+        localConnectionID: ConnectionID? = nil, now: Instant
+    ) -> Connection {
         var timestamp = Tai64N(unixNanoseconds: wallClockOrigin &+ now.nanoseconds)
         if let last = lastTimestamp, timestamp <= last { timestamp = last.successor }
         lastTimestamp = timestamp
         var id = localConnectionID ?? unusedConnectionID()
         if byLocalID[id] != nil { id = unusedConnectionID() }  // taken meanwhile: a 2^-64 event
-        let connection = Connection(config: options.config, identity: options.identity, remoteStaticKey: remoteStaticKey,
-                                    password: password, peerAddress: address, timestamp: timestamp, entropy: entropy, now: now,
-                                    localConnectionID: id)
+        let connection = Connection(
+            config: options.config, identity: options.identity, remoteStaticKey: remoteStaticKey,
+            password: password, peerAddress: address, timestamp: timestamp, entropy: entropy, now: now,
+            localConnectionID: id)
         connection.pathPolicy = pathPolicy
         register(connection)
         return connection
@@ -106,7 +110,8 @@ public final class TransportEndpoint {
     @discardableResult
     public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) -> Connection? {
         guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
-              let type = PacketType.classify(first) else {
+            let type = PacketType.classify(first)
+        else {
             droppedDatagrams &+= 1
             return nil
         }
@@ -151,9 +156,13 @@ public final class TransportEndpoint {
             handshakesRateLimited &+= 1
             return nil
         case .sendCookie(let cookie):
-            let mac1 = datagram.getBytes(at: datagram.readerIndex + HandshakeLayout.initiationMac1Offset, length: HandshakeMacKeys.macLength) ?? []
-            let reply = CookieReply.seal(cookie: cookie, initiatorConnectionID: summary.initiatorConnectionID, mac1: mac1,
-                                         keys: macKeys, nonce: entropy.bytes(12))
+            let mac1 =
+                datagram.getBytes(
+                    at: datagram.readerIndex + HandshakeLayout.initiationMac1Offset, length: HandshakeMacKeys.macLength)
+                ?? []
+            let reply = CookieReply.seal(
+                cookie: cookie, initiatorConnectionID: summary.initiatorConnectionID, mac1: mac1,
+                keys: macKeys, nonce: entropy.bytes(12))
             if queueReply(reply, to: address) { cookieRepliesSent &+= 1 }
             return nil
         }
@@ -161,7 +170,8 @@ public final class TransportEndpoint {
         let outcome: ResponderOutcome
         do {
             outcome = try HandshakeResponder.respond(
-                to: datagram, identity: options.identity, verifier: options.passwordVerifier, localConnectionID: localID,
+                to: datagram, identity: options.identity, verifier: options.passwordVerifier,
+                localConnectionID: localID,
                 payload: TransportParameters(config: options.config).encoded(), entropy: entropy,
                 isFresh: { key, timestamp in replayGuard.accept(timestamp, from: key) })
         } catch .replayed {
@@ -176,10 +186,11 @@ public final class TransportEndpoint {
             queueReply(reply, to: address)
             return nil
         case .accepted(let response, let keys, let peerID, let peerStaticKey, let peerPayload):
-            guard let connection = try? Connection(
-                acceptedWith: keys, reply: response, localConnectionID: localID, peerConnectionID: peerID,
-                peerStaticKey: peerStaticKey, peerPayload: peerPayload, config: options.config,
-                peerAddress: address, entropy: entropy, now: now)
+            guard
+                let connection = try? Connection(
+                    acceptedWith: keys, reply: response, localConnectionID: localID, peerConnectionID: peerID,
+                    peerStaticKey: peerStaticKey, peerPayload: peerPayload, config: options.config,
+                    peerAddress: address, entropy: entropy, now: now)
             else {
                 droppedDatagrams &+= 1
                 return nil

@@ -26,7 +26,8 @@ public struct LocalSubnet: Hashable, Sendable, CustomStringConvertible {
         let ones: Int
         switch (host, netmask) {
         case (.v4, .v4(let mask)): ones = (~mask).leadingZeroBitCount
-        case (.v6, .v6(let high, let low)): ones = high == .max ? 64 + (~low).leadingZeroBitCount : (~high).leadingZeroBitCount
+        case (.v6, .v6(let high, let low)):
+            ones = high == .max ? 64 + (~low).leadingZeroBitCount : (~high).leadingZeroBitCount
         default: ones = .max  // a mask of the other family: the host alone
         }
         self.init(host: host, prefixLength: ones)
@@ -39,8 +40,10 @@ public struct LocalSubnet: Hashable, Sendable, CustomStringConvertible {
             let mask: UInt32 = prefixLength == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefixLength)
             return mine & mask == theirs & mask
         case (.v6(let myHigh, let myLow), .v6(let theirHigh, let theirLow)):
-            let highMask: UInt64 = prefixLength >= 64 ? .max : (prefixLength == 0 ? 0 : ~UInt64(0) << UInt64(64 - prefixLength))
-            let lowMask: UInt64 = prefixLength <= 64 ? 0 : (prefixLength == 128 ? .max : ~UInt64(0) << UInt64(128 - prefixLength))
+            let highMask: UInt64 =
+                prefixLength >= 64 ? .max : (prefixLength == 0 ? 0 : ~UInt64(0) << UInt64(64 - prefixLength))
+            let lowMask: UInt64 =
+                prefixLength <= 64 ? 0 : (prefixLength == 128 ? .max : ~UInt64(0) << UInt64(128 - prefixLength))
             return myHigh & highMask == theirHigh & highMask && myLow & lowMask == theirLow & lowMask
         default:
             return false

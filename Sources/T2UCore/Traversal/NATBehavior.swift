@@ -38,7 +38,9 @@ public enum NATBehavior: Hashable, Sendable, CustomStringConvertible {
 
     /// The port step between consecutive mappings, when the allocator looks sequential.
     public var predictableDelta: Int32? {
-        guard case .endpointDependent(let delta) = self, delta != 0, abs(delta) <= Self.maxPredictableDelta else { return nil }
+        guard case .endpointDependent(let delta) = self, delta != 0, abs(delta) <= Self.maxPredictableDelta else {
+            return nil
+        }
         return delta
     }
 

@@ -45,8 +45,9 @@ public struct PunchBudget: Sendable {
 
     public init(config: Config = .init(), now: Instant) {
         self.config = config
-        perDestination = TokenBucketTable(rate: config.perDestination / max(config.window.seconds, 0.001),
-                                          burst: config.perDestination, capacity: config.destinations)
+        perDestination = TokenBucketTable(
+            rate: config.perDestination / max(config.window.seconds, 0.001),
+            burst: config.perDestination, capacity: config.destinations)
         pace = TokenBucket(rate: config.paceRate, burst: config.paceBurst, now: now)
     }
 

@@ -24,15 +24,19 @@ public struct PunchScope: Sendable {
         self.observed = observed
         self.subnets = subnets
         var hosts: [NetAddress.Host] = []
-        for candidate in candidates where candidate.ipv6Class == .global && candidate.host != observed.host
-            && !subnets.containsUnicast(candidate.host) && !hosts.contains(candidate.host) && hosts.count < Self.maxGlobalIPv6 {
+        for candidate in candidates
+        where candidate.ipv6Class == .global && candidate.host != observed.host
+            && !subnets.containsUnicast(candidate.host) && !hosts.contains(candidate.host)
+            && hosts.count < Self.maxGlobalIPv6
+        {
             hosts.append(candidate.host)
         }
         self.globalIPv6 = hosts
     }
 
     public func allows(_ destination: NetAddress) -> Bool {
-        destination.host == observed.host || subnets.containsUnicast(destination.host) || globalIPv6.contains(destination.host)
+        destination.host == observed.host || subnets.containsUnicast(destination.host)
+            || globalIPv6.contains(destination.host)
     }
 
     public func partition(_ candidates: [NetAddress]) -> (kept: [NetAddress], dropped: [NetAddress]) {

@@ -6,7 +6,9 @@
 public struct TraversalConfig: Sendable {
     /// Device: rounds of punches toward the client's candidates (NAT bindings open for the
     /// client's retrying probes whichever arrives first).
-    public var punchRounds: [Nanos] = [.zero, .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)]
+    public var punchRounds: [Nanos] = [
+        .zero, .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
+    ]
     /// Client: rounds of probes to the device's candidates (each probe retries on its own).
     public var probeRounds: [Nanos] = [.zero, .seconds(1), .seconds(3)]
     /// Probe challenges per candidate probe.

@@ -19,7 +19,8 @@ public struct TraversalMemory: Sendable {
 
     public mutating func remember(_ strategy: TraversalStrategy, for peer: String, now: Instant) {
         if entries[peer] == nil, entries.count >= capacity,
-           let oldest = entries.min(by: { $0.value.at < $1.value.at })?.key {
+            let oldest = entries.min(by: { $0.value.at < $1.value.at })?.key
+        {
             entries[oldest] = nil
         }
         entries[peer] = Entry(strategy: strategy, at: now)

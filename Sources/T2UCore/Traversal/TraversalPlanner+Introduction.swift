@@ -12,11 +12,13 @@ extension TraversalPlanner {
         introduction intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet],
         entropy: EntropySource, now: Instant, config: TraversalConfig = .init()
     ) -> (planner: TraversalPlanner, scope: PunchScope, dropped: [NetAddress]) {
-        let scope = PunchScope(observed: intro.clientPublicAddress, subnets: subnets, candidates: intro.clientCandidates)
+        let scope = PunchScope(
+            observed: intro.clientPublicAddress, subnets: subnets, candidates: intro.clientCandidates)
         let (kept, dropped) = scope.partition(intro.clientCandidates.filter { $0 != intro.clientPublicAddress })
         let peer = TraversalPeer(nat: intro.clientNAT, reflexive: intro.clientPublicAddress, candidates: kept)
-        let planner = TraversalPlanner(role: .device, localNAT: localNAT, peer: peer, sessionID: intro.sessionID,
-                                       entropy: entropy, now: now + intro.punchDelay, config: config)
+        let planner = TraversalPlanner(
+            role: .device, localNAT: localNAT, peer: peer, sessionID: intro.sessionID,
+            entropy: entropy, now: now + intro.punchDelay, config: config)
         return (planner, scope, dropped)
     }
 }

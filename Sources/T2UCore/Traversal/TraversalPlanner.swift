@@ -45,8 +45,10 @@ public struct TraversalPlanner: Sendable {
 
     /// - Parameter remembered: what worked with this peer last time (client memory): that
     ///   strategy starts without delay; `.relayOnly` plans the candidates only.
-    public init(role: TraversalRole, localNAT: NATBehavior, peer: TraversalPeer, sessionID: UInt64, entropy: EntropySource,
-                now: Instant, config: TraversalConfig = .init(), remembered: TraversalStrategy? = nil) {
+    public init(
+        role: TraversalRole, localNAT: NATBehavior, peer: TraversalPeer, sessionID: UInt64, entropy: EntropySource,
+        now: Instant, config: TraversalConfig = .init(), remembered: TraversalStrategy? = nil
+    ) {
         self.role = role
         self.localNAT = localNAT
         self.peer = peer
@@ -66,13 +68,14 @@ public struct TraversalPlanner: Sendable {
             }
         }
         var punches = 0
-        schedule = builder.items.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.compactMap {
-            if case .punch = $0.element.action {
-                punches += 1
-                if punches > config.maxPunches { return nil }
+        schedule = builder.items.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .compactMap {
+                if case .punch = $0.element.action {
+                    punches += 1
+                    if punches > config.maxPunches { return nil }
+                }
+                return Scheduled(at: $0.element.at, action: $0.element.action, strategy: $0.element.strategy)
             }
-            return Scheduled(at: $0.element.at, action: $0.element.action, strategy: $0.element.strategy)
-        }
         auxiliarySockets = builder.sockets
         for item in schedule {
             switch item.action {
@@ -90,7 +93,9 @@ public struct TraversalPlanner: Sendable {
             return result + [.relayOnly]
         }
         if local.predictableDelta != nil || peer.predictableDelta != nil { result.append(.prediction) }
-        if local.isRandomDependent && peer == .endpointIndependent || peer.isRandomDependent && local == .endpointIndependent {
+        if local.isRandomDependent && peer == .endpointIndependent
+            || peer.isRandomDependent && local == .endpointIndependent
+        {
             result.append(.birthday)
         }
         return result
@@ -196,7 +201,9 @@ private struct Builder {
         }
         // Twice: the peer's mappings may open after our first datagram arrived.
         for round in [Nanos.zero, .milliseconds(400), .seconds(1)] {
-            for target in targets { contact(target, at: at + round, strategy: .prediction, attempts: config.probeAttempts) }
+            for target in targets {
+                contact(target, at: at + round, strategy: .prediction, attempts: config.probeAttempts)
+            }
         }
     }
 

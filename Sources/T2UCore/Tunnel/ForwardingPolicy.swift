@@ -163,7 +163,9 @@ public struct ForwardingPolicy: Hashable, Sendable {
     static func parsePorts(_ text: Substring, entry: String) throws(ForwardingPolicyError) -> [ClosedRange<UInt16>] {
         func bad(_ reason: String) -> ForwardingPolicyError { .invalidEntry(entry, reason: reason) }
         func port(_ text: Substring) throws(ForwardingPolicyError) -> UInt16 {
-            guard !text.isEmpty, text.count <= 5, text.allSatisfy({ $0 >= "0" && $0 <= "9" }), let value = UInt16(text), value != 0 else {
+            guard !text.isEmpty, text.count <= 5, text.allSatisfy({ $0 >= "0" && $0 <= "9" }), let value = UInt16(text),
+                value != 0
+            else {
                 throw bad("invalid port '\(text)'")
             }
             return value
@@ -193,11 +195,14 @@ public struct ForwardingPolicy: Hashable, Sendable {
             var result: [UInt16] = []
             for (index, item) in items.enumerated() {
                 if allowIPv4Tail, index == items.count - 1, item.contains(".") {
-                    guard let v4 = NetAddress(ipv4: String(item), port: 0), case .v4(let value) = v4.host else { return nil }
+                    guard let v4 = NetAddress(ipv4: String(item), port: 0), case .v4(let value) = v4.host else {
+                        return nil
+                    }
                     result.append(UInt16(value >> 16))
                     result.append(UInt16(value & 0xFFFF))
                 } else {
-                    guard !item.isEmpty, item.count <= 4, item.allSatisfy(\.isHexDigit), let value = UInt16(item, radix: 16)
+                    guard !item.isEmpty, item.count <= 4, item.allSatisfy(\.isHexDigit),
+                        let value = UInt16(item, radix: 16)
                     else { return nil }
                     result.append(value)
                 }

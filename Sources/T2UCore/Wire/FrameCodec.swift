@@ -285,8 +285,11 @@ public enum FrameCodec {
             return try decodeClose(from: &buffer)
         case FrameType.keyUpdate, FrameType.keyUpdateResponse:
             let sequence = try VarInt.read(from: &buffer, field: "KEY_UPDATE sequence")
-            guard let key = buffer.readBytes(length: KeyUpdateFrame.publicKeyLength) else { throw .truncated("KEY_UPDATE key") }
-            return .keyUpdate(KeyUpdateFrame(isResponse: type == FrameType.keyUpdateResponse, sequence: sequence, publicKey: key))
+            guard let key = buffer.readBytes(length: KeyUpdateFrame.publicKeyLength) else {
+                throw .truncated("KEY_UPDATE key")
+            }
+            return .keyUpdate(
+                KeyUpdateFrame(isResponse: type == FrameType.keyUpdateResponse, sequence: sequence, publicKey: key))
         default:
             // Frame types are varints; every type we know fits in one byte (< 0x40).
             guard type >= 0x40 else { throw .unknownFrameType(UInt64(type)) }

@@ -15,7 +15,10 @@ enum DashboardPage {
 
     /// Sent with the page: nothing but the page itself and its inline style may load or run.
     static let headers: [(String, String)] = [
-        ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+        (
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        ),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-store"),
@@ -40,7 +43,9 @@ enum DashboardPage {
             """
         page += figures(snapshot)
         // Side by side on a wide screen, one under the other on a narrow one.
-        page += "<div class=\"pair\">\n" + relayLoad(snapshot) + punchOutcomes(PunchOutcomeTable(status.counters.punchOutcomes)) + "</div>\n"
+        page +=
+            "<div class=\"pair\">\n" + relayLoad(snapshot)
+            + punchOutcomes(PunchOutcomeTable(status.counters.punchOutcomes)) + "</div>\n"
         page += sessions(snapshot)
         page += devices(snapshot)
         if let servers = snapshot.servers { page += self.servers(servers) }
@@ -59,8 +64,9 @@ enum DashboardPage {
         out += card("Clients online", name: "clients_online", value: gauges.clientsOnline.map(String.init))
         out += card("Sessions", name: "sessions", value: String(gauges.sessions))
         out += card("Relayed sessions", name: "relay_sessions", value: String(gauges.relaySessions))
-        out += card("Relayed", name: "relay_bytes", value: String(counters.relayedBytes),
-                    shown: DashboardFormat.bytes(counters.relayedBytes))
+        out += card(
+            "Relayed", name: "relay_bytes", value: String(counters.relayedBytes),
+            shown: DashboardFormat.bytes(counters.relayedBytes))
         out += card("Rejected datagrams", name: "rejected_total", value: String(counters.totalRejected))
         return out + "</section>\n"
     }
@@ -81,7 +87,9 @@ enum DashboardPage {
         let average = status.uptimeSeconds > 0 ? Double(status.counters.relayedBytes) / status.uptimeSeconds : 0
         let meterWidth = 220.0
         var out = "<section class=\"relayload\"><h2>Relay load</h2>\n"
-        if !snapshot.relayAllowed { out += "<p class=\"warn\">Relay is off (--no-relay): sessions without a direct path fail.</p>\n" }
+        if !snapshot.relayAllowed {
+            out += "<p class=\"warn\">Relay is off (--no-relay): sessions without a direct path fail.</p>\n"
+        }
         out += """
             <div class="relay"><svg class="meter" xmlns="http://www.w3.org/2000/svg" width="\(Int(meterWidth))" height="16" \
             role="img" aria-label="relayed sessions of all sessions">\
@@ -103,7 +111,8 @@ enum DashboardPage {
     private static func punchOutcomes(_ table: PunchOutcomeTable) -> String {
         var out = "<section class=\"punch\"><h2>Punch outcomes by NAT pair</h2>\n"
         guard !table.rows.isEmpty else {
-            return out + "<p class=\"empty\">No path reports yet: clients report the path of each session once it settles.</p></section>\n"
+            return out
+                + "<p class=\"empty\">No path reports yet: clients report the path of each session once it settles.</p></section>\n"
         }
         out += "<p class=\"note\">The path each session settled on, by the NATs of its client × device.</p>\n"
         out += PunchChart.svg(table) + "\n"
@@ -111,12 +120,15 @@ enum DashboardPage {
         for path in PunchOutcomeTable.paths { out += "<th class=\"num\">\(path.label)</th>" }
         out += "<th class=\"num\">total</th><th class=\"num\">LAN or direct</th></tr></thead><tbody>\n"
         for row in table.rows {
-            out += "<tr data-client-nat=\"\(HTMLText.escaped(row.clientNAT))\" data-device-nat=\"\(HTMLText.escaped(row.deviceNAT))\">"
+            out +=
+                "<tr data-client-nat=\"\(HTMLText.escaped(row.clientNAT))\" data-device-nat=\"\(HTMLText.escaped(row.deviceNAT))\">"
             out += "<td>\(HTMLText.escaped(row.clientNAT))</td><td>\(HTMLText.escaped(row.deviceNAT))</td>"
             for path in PunchOutcomeTable.paths {
-                out += "<td class=\"num\" data-path=\"\(path.label)\" data-count=\"\(row[path])\">\(DashboardFormat.count(row[path]))</td>"
+                out +=
+                    "<td class=\"num\" data-path=\"\(path.label)\" data-count=\"\(row[path])\">\(DashboardFormat.count(row[path]))</td>"
             }
-            out += "<td class=\"num\">\(DashboardFormat.count(row.total))</td><td class=\"num\">\(DashboardFormat.percent(row.directShare))</td></tr>\n"
+            out +=
+                "<td class=\"num\">\(DashboardFormat.count(row.total))</td><td class=\"num\">\(DashboardFormat.percent(row.directShare))</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"
     }
@@ -131,8 +143,10 @@ enum DashboardPage {
         for session in snapshot.sessions {
             var relay = session.relayed ? "relayed" : "not relayed"
             if let peer = session.peerServerID { relay += " via " + peer }
-            out += "<tr><td class=\"uuid\">\(HTMLText.escaped(session.clientUUID))</td><td class=\"uuid\">\(HTMLText.escaped(session.deviceUUID))</td>"
-            out += "<td>\(HTMLText.escaped(relay))</td><td class=\"num\">\(DashboardFormat.bytes(session.relayedBytes))</td>"
+            out +=
+                "<tr><td class=\"uuid\">\(HTMLText.escaped(session.clientUUID))</td><td class=\"uuid\">\(HTMLText.escaped(session.deviceUUID))</td>"
+            out +=
+                "<td>\(HTMLText.escaped(relay))</td><td class=\"num\">\(DashboardFormat.bytes(session.relayedBytes))</td>"
             out += "<td class=\"num\">\(DashboardFormat.duration(seconds: session.secondsIdle))</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"
@@ -146,8 +160,10 @@ enum DashboardPage {
         out += "<table class=\"grid\" id=\"devices\"><thead><tr><th>UUID</th><th>NAT</th><th>Address</th><th>Extra</th>"
         out += "<th class=\"num\">Last seen</th>\(shared ? "<th>Server</th>" : "")</tr></thead><tbody>\n"
         for device in snapshot.devices {
-            out += "<tr><td class=\"uuid\">\(HTMLText.escaped(device.uuid))</td><td>\(HTMLText.escaped(device.nat))</td>"
-            out += "<td>\(HTMLText.escaped(device.address))</td><td class=\"extra\">\(HTMLText.escaped(bytes: device.extra))</td>"
+            out +=
+                "<tr><td class=\"uuid\">\(HTMLText.escaped(device.uuid))</td><td>\(HTMLText.escaped(device.nat))</td>"
+            out +=
+                "<td>\(HTMLText.escaped(device.address))</td><td class=\"extra\">\(HTMLText.escaped(bytes: device.extra))</td>"
             out += "<td class=\"num\">\(DashboardFormat.duration(seconds: device.secondsSinceSeen)) ago</td>"
             if shared { out += "<td>\(HTMLText.escaped(device.homeServerID))</td>" }
             out += "</tr>\n"
@@ -162,7 +178,8 @@ enum DashboardPage {
         for server in servers {
             let me = server.isThisServer ? " <span class=\"tag\">this server</span>" : ""
             out += "<tr data-server-id=\"\(HTMLText.escaped(server.id))\"><td>\(HTMLText.escaped(server.id))\(me)</td>"
-            out += "<td>\(HTMLText.escaped(server.advertise))</td><td class=\"num\">\(DashboardFormat.count(server.devices))</td>"
+            out +=
+                "<td>\(HTMLText.escaped(server.advertise))</td><td class=\"num\">\(DashboardFormat.count(server.devices))</td>"
             out += "<td class=\"num\">\(DashboardFormat.count(server.clients))</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"
@@ -175,7 +192,8 @@ enum DashboardPage {
         guard !rows.isEmpty else { return out + "<p class=\"empty\">None rejected.</p></section>\n" }
         out += "<table class=\"kv\" id=\"rejected\">"
         for (reason, count) in rows {
-            out += "<tr><th>\(reason.rawValue)</th><td class=\"num\" data-reject=\"\(reason.rawValue)\" data-count=\"\(count)\">\(DashboardFormat.count(count))</td></tr>"
+            out +=
+                "<tr><th>\(reason.rawValue)</th><td class=\"num\" data-reject=\"\(reason.rawValue)\" data-count=\"\(count)\">\(DashboardFormat.count(count))</td></tr>"
         }
         return out + "</table></section>\n"
     }

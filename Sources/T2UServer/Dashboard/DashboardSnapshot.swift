@@ -18,7 +18,9 @@ public struct DashboardSnapshot: Sendable, Equatable {
         public var secondsSinceSeen: Double
         public var homeServerID: String
 
-        public init(uuid: String, nat: String, address: String, extra: [UInt8], secondsSinceSeen: Double, homeServerID: String) {
+        public init(
+            uuid: String, nat: String, address: String, extra: [UInt8], secondsSinceSeen: Double, homeServerID: String
+        ) {
             self.uuid = uuid
             self.nat = nat
             self.address = address
@@ -39,8 +41,10 @@ public struct DashboardSnapshot: Sendable, Equatable {
         /// The device's home server when it is another one (the session goes through it).
         public var peerServerID: String?
 
-        public init(clientUUID: String, deviceUUID: String, relayed: Bool, relayedBytes: UInt64, secondsIdle: Double,
-                    peerServerID: String? = nil) {
+        public init(
+            clientUUID: String, deviceUUID: String, relayed: Bool, relayedBytes: UInt64, secondsIdle: Double,
+            peerServerID: String? = nil
+        ) {
             self.clientUUID = clientUUID
             self.deviceUUID = deviceUUID
             self.relayed = relayed
@@ -83,8 +87,10 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public static let deviceLimit = 100
     public static let sessionLimit = 50
 
-    public init(status: ServerStatus, devices: [Agent] = [], devicesListed: Int? = nil, sessions: [Session] = [],
-                servers: [Server]? = nil, relayAllowed: Bool = true, relayBytesPerSecond: Double = 125_000_000) {
+    public init(
+        status: ServerStatus, devices: [Agent] = [], devicesListed: Int? = nil, sessions: [Session] = [],
+        servers: [Server]? = nil, relayAllowed: Bool = true, relayBytesPerSecond: Double = 125_000_000
+    ) {
         self.status = status
         self.devices = devices
         self.devicesListed = devicesListed ?? devices.count
@@ -98,18 +104,23 @@ public struct DashboardSnapshot: Sendable, Equatable {
 extension ServerCore {
     /// The dashboard's view of the core now. O(registrations + sessions): per page view only.
     public func dashboard(now: Instant, uptimeSeconds: Double) -> DashboardSnapshot {
-        let status = ServerStatus(serverID: config.serverID, uptimeSeconds: uptimeSeconds, counters: counters, gauges: gauges)
+        let status = ServerStatus(
+            serverID: config.serverID, uptimeSeconds: uptimeSeconds, counters: counters, gauges: gauges)
         var devices: [DashboardSnapshot.Agent] = []
         var listed = 0
         var homes: [String: (devices: Int, clients: Int)] = [:]
         registry.forEachRecord { record in
-            if record.role == .device { homes[record.homeServerID, default: (0, 0)].devices += 1 } else {
+            if record.role == .device {
+                homes[record.homeServerID, default: (0, 0)].devices += 1
+            } else {
                 homes[record.homeServerID, default: (0, 0)].clients += 1
             }
             guard record.role == .device else { return }
             listed += 1
             // Most devices fall after the last one kept: skip them before building a row.
-            if devices.count == DashboardSnapshot.deviceLimit, let last = devices.last, record.uuid >= last.uuid { return }
+            if devices.count == DashboardSnapshot.deviceLimit, let last = devices.last, record.uuid >= last.uuid {
+                return
+            }
             let row = DashboardSnapshot.Agent(
                 uuid: record.uuid, nat: natLabel(for: record), address: record.address.description, extra: record.extra,
                 secondsSinceSeen: Self.seconds(now - record.lastSeen), homeServerID: record.homeServerID)
@@ -122,24 +133,28 @@ extension ServerCore {
             }
         }
         let sessionRows = busiest.map {
-            DashboardSnapshot.Session(clientUUID: $0.clientUUID, deviceUUID: $0.deviceUUID, relayed: $0.relayed,
-                                      relayedBytes: $0.relayedBytes, secondsIdle: Self.seconds(now - $0.lastActivity),
-                                      peerServerID: $0.peerServerID)
+            DashboardSnapshot.Session(
+                clientUUID: $0.clientUUID, deviceUUID: $0.deviceUUID, relayed: $0.relayed,
+                relayedBytes: $0.relayedBytes, secondsIdle: Self.seconds(now - $0.lastActivity),
+                peerServerID: $0.peerServerID)
         }
         var servers: [DashboardSnapshot.Server]?
         if let shared = registry as? PostgresRegistry {
             var ids = Set(shared.servers.keys)
             ids.insert(config.serverID)
             servers = ids.sorted().map { id in
-                let advertise = shared.servers[id].map(\.description)
+                let advertise =
+                    shared.servers[id].map(\.description)
                     ?? (id == config.serverID ? config.advertiseAddress?.description : nil) ?? "unknown"
-                return DashboardSnapshot.Server(id: id, advertise: advertise, devices: homes[id]?.devices ?? 0,
-                                                clients: homes[id]?.clients ?? 0, isThisServer: id == config.serverID)
+                return DashboardSnapshot.Server(
+                    id: id, advertise: advertise, devices: homes[id]?.devices ?? 0,
+                    clients: homes[id]?.clients ?? 0, isThisServer: id == config.serverID)
             }
         }
-        return DashboardSnapshot(status: status, devices: devices, devicesListed: listed,
-                                 sessions: sessionRows, servers: servers, relayAllowed: config.relayAllowed,
-                                 relayBytesPerSecond: config.relayBytesPerSecond)
+        return DashboardSnapshot(
+            status: status, devices: devices, devicesListed: listed,
+            sessions: sessionRows, servers: servers, relayAllowed: config.relayAllowed,
+            relayBytesPerSecond: config.relayBytesPerSecond)
     }
 
     private static func seconds(_ nanos: Nanos) -> Double { max(0, Double(nanos.value) / 1e9) }
@@ -148,7 +163,9 @@ extension ServerCore {
 extension Array {
     /// Inserts `element` in `precedes` order, keeping only the first `limit` elements: the first
     /// few of many without sorting them all.
-    fileprivate mutating func insert(_ element: Element, keepingFirst limit: Int, by precedes: (Element, Element) -> Bool) {
+    fileprivate mutating func insert(
+        _ element: Element, keepingFirst limit: Int, by precedes: (Element, Element) -> Bool
+    ) {
         if count >= limit {
             guard let last, precedes(element, last) else { return }
             removeLast()

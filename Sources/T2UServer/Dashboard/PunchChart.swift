@@ -40,17 +40,21 @@ enum PunchChart {
         }
         for (index, row) in table.rows.enumerated() {
             let top = legendHeight + index * rowHeight
-            let name = HTMLText.escaped(PunchOutcomeTable.shortName(row.clientNAT) + " × " + PunchOutcomeTable.shortName(row.deviceNAT))
+            let name = HTMLText.escaped(
+                PunchOutcomeTable.shortName(row.clientNAT) + " × " + PunchOutcomeTable.shortName(row.deviceNAT))
             let full = HTMLText.escaped("client \(row.clientNAT) × device \(row.deviceNAT)")
             out += "<g><title>\(full): \(row.total) reported</title>"
-            out += "<text x=\"\(labelWidth - 8)\" y=\"\(top + barHeight - 4)\" text-anchor=\"end\" class=\"axis\">\(name)</text>"
+            out +=
+                "<text x=\"\(labelWidth - 8)\" y=\"\(top + barHeight - 4)\" text-anchor=\"end\" class=\"axis\">\(name)</text>"
             var left = Double(labelWidth)
             for path in PunchOutcomeTable.paths where row[path] > 0 {
                 let w = barArea * Double(row[path]) / scale
-                out += "<rect x=\"\(fixed(left))\" y=\"\(top)\" width=\"\(fixed(w))\" height=\"\(barHeight)\" fill=\"\(colour(path))\">"
+                out +=
+                    "<rect x=\"\(fixed(left))\" y=\"\(top)\" width=\"\(fixed(w))\" height=\"\(barHeight)\" fill=\"\(colour(path))\">"
                 out += "<title>\(full), \(path.label): \(row[path])</title></rect>"
                 if w >= 24 {
-                    out += "<text x=\"\(fixed(left + w / 2))\" y=\"\(top + barHeight - 5)\" text-anchor=\"middle\" class=\"inbar\">\(row[path])</text>"
+                    out +=
+                        "<text x=\"\(fixed(left + w / 2))\" y=\"\(top + barHeight - 5)\" text-anchor=\"middle\" class=\"inbar\">\(row[path])</text>"
                 }
                 left += w
             }

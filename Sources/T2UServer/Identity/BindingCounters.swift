@@ -31,8 +31,11 @@ public struct BindingCounters: Sendable, Equatable {
 
     /// (outcome label, count) in a fixed order, for the metrics exporter.
     public var outcomes: [(outcome: String, count: UInt64)] {
-        [("created", created), ("rotated", rotated), ("certified", certified), ("refused_conflict", refusedConflict),
-         ("refused_not_enrolled", refusedNotEnrolled), ("released", released), ("overridden_by_database", overriddenByDatabase),
-         ("bad_mac", badMAC), ("refused_awaiting_database", refusedAwaitingDatabase)]
+        [
+            ("created", created), ("rotated", rotated), ("certified", certified), ("refused_conflict", refusedConflict),
+            ("refused_not_enrolled", refusedNotEnrolled), ("released", released),
+            ("overridden_by_database", overriddenByDatabase),
+            ("bad_mac", badMAC), ("refused_awaiting_database", refusedAwaitingDatabase),
+        ]
     }
 }

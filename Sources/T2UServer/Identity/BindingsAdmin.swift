@@ -22,21 +22,29 @@ struct BindingsAdmin {
 
     func respond(_ request: AdminRequest) -> AdminResponse {
         if request.path == Self.releasePath {
-            guard request.method == .POST else { return .text(.methodNotAllowed, "use POST \(Self.releasePath)?uuid=UUID\n") }
+            guard request.method == .POST else {
+                return .text(.methodNotAllowed, "use POST \(Self.releasePath)?uuid=UUID\n")
+            }
             return release(request)
         }
         guard request.isRead else { return .text(.methodNotAllowed, "only GET\n") }
         guard let uuid = request.query["uuid"], !uuid.isEmpty else {
             return .text(.badRequest, "name the device: GET \(Self.showPath)?uuid=UUID\n")
         }
-        guard let key = bindings.boundKey(uuid: uuid) else { return .text(.notFound, "\(Self.json(uuid)) is not bound\n") }
-        return AdminResponse(status: .ok, contentType: "application/json",
-                             body: Array("{\"uuid\":\(Self.json(uuid)),\"public_key\":\"\(Hex.encode(key))\"}\n".utf8))
+        guard let key = bindings.boundKey(uuid: uuid) else {
+            return .text(.notFound, "\(Self.json(uuid)) is not bound\n")
+        }
+        return AdminResponse(
+            status: .ok, contentType: "application/json",
+            body: Array("{\"uuid\":\(Self.json(uuid)),\"public_key\":\"\(Hex.encode(key))\"}\n".utf8))
     }
 
     private func release(_ request: AdminRequest) -> AdminResponse {
         guard let token else {
-            return .text(.forbidden, "release is disabled: start t2u-server with --admin-token-file FILE (a secret of 16+ bytes, mode 0600)\n")
+            return .text(
+                .forbidden,
+                "release is disabled: start t2u-server with --admin-token-file FILE (a secret of 16+ bytes, mode 0600)\n"
+            )
         }
         guard let presented = Self.bearer(request.authorization), Self.equal(presented, token) else {
             logger.warning("binding release refused: missing or wrong admin token")
@@ -47,9 +55,11 @@ struct BindingsAdmin {
         }
         let key = bindings.boundKey(uuid: uuid)
         guard bindings.release(uuid: uuid) else { return .text(.notFound, "\(Self.json(uuid)) is not bound\n") }
-        logger.notice("device binding released by the operator", metadata: [
-            "uuid": "\(uuid)", "publicKey": "\(key.map(Hex.encode) ?? "")",
-        ])
+        logger.notice(
+            "device binding released by the operator",
+            metadata: [
+                "uuid": "\(uuid)", "publicKey": "\(key.map(Hex.encode) ?? "")",
+            ])
         return .text(.ok, "released \(Self.json(uuid)): the next device registering it is bound\n")
     }
 

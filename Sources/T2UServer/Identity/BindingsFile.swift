@@ -55,10 +55,13 @@ public enum BindingsFile {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count == 2 else {
-                throw .malformed(path: path, line: index + 1, problem: "expected 2 fields separated by a space, found \(fields.count)")
+                throw .malformed(
+                    path: path, line: index + 1,
+                    problem: "expected 2 fields separated by a space, found \(fields.count)")
             }
             guard let uuid = decodeUUID(fields[0]) else {
-                throw .malformed(path: path, line: index + 1, problem: "the UUID is not valid percent-encoded UTF-8 of 1-255 bytes")
+                throw .malformed(
+                    path: path, line: index + 1, problem: "the UUID is not valid percent-encoded UTF-8 of 1-255 bytes")
             }
             guard fields[1].utf8.count == 64, let key = Hex.decode(Array(fields[1].utf8)) else {
                 throw .malformed(path: path, line: index + 1, problem: "the key is not 64 hex digits")

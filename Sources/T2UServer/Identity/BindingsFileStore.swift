@@ -20,7 +20,9 @@ public final class BindingsFileStore: Sendable {
     private let state: NIOLockedValueBox<State>
 
     /// Loads the file (an error names file and line), compacts it, and starts the writer.
-    public static func open(path: String, logger: Logger) throws(BindingsFileError) -> (BindingsFileStore, [DeviceBinding]) {
+    public static func open(
+        path: String, logger: Logger
+    ) throws(BindingsFileError) -> (BindingsFileStore, [DeviceBinding]) {
         let loaded = try BindingsFile.load(path: path)
         try BindingsFile.rewrite(path: path, bindings: loaded)
         return (BindingsFileStore(path: path, loaded: loaded, logger: logger), loaded)
@@ -47,13 +49,15 @@ public final class BindingsFileStore: Sendable {
     public func replaceAll(_ bindings: [DeviceBinding]) {
         pool.submit { [self] _ in
             state.withLockedValue { state in
-                state.bindings = Dictionary(bindings.map { ($0.uuid, $0.publicKey) }, uniquingKeysWith: { _, last in last })
+                state.bindings = Dictionary(
+                    bindings.map { ($0.uuid, $0.publicKey) }, uniquingKeysWith: { _, last in last })
                 do {
                     try BindingsFile.rewrite(path: path, bindings: bindings)
                     state.needsRewrite = false
                 } catch {
                     state.needsRewrite = true
-                    logger.error("bindings cache not saved; retried with the next change", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "bindings cache not saved; retried with the next change", metadata: ["error": "\(error)"])
                 }
             }
         }
@@ -79,7 +83,8 @@ public final class BindingsFileStore: Sendable {
             }
             do {
                 if state.needsRewrite {
-                    try BindingsFile.rewrite(path: path, bindings: state.bindings.map { DeviceBinding(uuid: $0.key, publicKey: $0.value) })
+                    try BindingsFile.rewrite(
+                        path: path, bindings: state.bindings.map { DeviceBinding(uuid: $0.key, publicKey: $0.value) })
                     state.needsRewrite = false
                 } else {
                     try BindingsFile.append(path: path, bindings: appended)

@@ -16,7 +16,9 @@ public struct DeviceRegistration: Sendable, Equatable {
     /// The cookie of this registration: rotation proofs are bound to it (fresh, this server).
     public var cookie: [UInt8]
 
-    public init(uuid: String, publicKey: [UInt8], certificate: [UInt8]? = nil, rotation: KeyRotation? = nil, cookie: [UInt8]) {
+    public init(
+        uuid: String, publicKey: [UInt8], certificate: [UInt8]? = nil, rotation: KeyRotation? = nil, cookie: [UInt8]
+    ) {
         self.uuid = uuid
         self.publicKey = publicKey
         self.certificate = certificate

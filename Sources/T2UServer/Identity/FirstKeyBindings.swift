@@ -15,7 +15,8 @@ public final class FirstKeyBindings: DeviceBindings {
     public func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision {
         guard registration.certificate == nil, registration.rotation == nil else { return .refused(.identityConflict) }
         if let bound = keys[registration.uuid] {
-            return bound == registration.publicKey ? .accepted(created: false, rebound: false) : .refused(.identityConflict)
+            return bound == registration.publicKey
+                ? .accepted(created: false, rebound: false) : .refused(.identityConflict)
         }
         keys[registration.uuid] = registration.publicKey
         return .accepted(created: true, rebound: false)

@@ -133,13 +133,17 @@ public final class PersistentDeviceBindings: DeviceBindings {
     /// that it no longer holds was released meanwhile (unless our own change for it still waits to
     /// be written). `present`: every UUID the store has a row for, valid or not (a row with a bad
     /// MAC is not a release). Returns (uuid, key we had) for every binding that moved to another key.
-    public func applyStoredSnapshot(_ rows: [DeviceBinding], present: Set<String>) -> [(uuid: String, previous: [UInt8])] {
+    public func applyStoredSnapshot(
+        _ rows: [DeviceBinding], present: Set<String>
+    ) -> [(uuid: String, previous: [UInt8])] {
         var moved: [(uuid: String, previous: [UInt8])] = []
         for row in rows {
             if let previous = applyStored(row) { moved.append((row.uuid, previous)) }
         }
         let waiting = Set(pending.map(\.uuid))
-        for uuid in keys.keys where !present.contains(uuid) && !waiting.contains(uuid) { applyStoredRelease(uuid: uuid) }
+        for uuid in keys.keys where !present.contains(uuid) && !waiting.contains(uuid) {
+            applyStoredRelease(uuid: uuid)
+        }
         return moved
     }
 
@@ -158,7 +162,9 @@ public final class PersistentDeviceBindings: DeviceBindings {
     // MARK: Proofs
 
     private func certificateValid(_ registration: DeviceRegistration) -> Bool {
-        guard let bytes = registration.certificate, let certificate = try? DeviceCertificate(bytes: bytes) else { return false }
+        guard let bytes = registration.certificate, let certificate = try? DeviceCertificate(bytes: bytes) else {
+            return false
+        }
         do {
             try certificate.verify(uuid: registration.uuid, deviceKey: registration.publicKey, trustedCAs: deviceCAs)
             return true
@@ -169,7 +175,8 @@ public final class PersistentDeviceBindings: DeviceBindings {
 
     private func rotationValid(_ registration: DeviceRegistration, boundKey: [UInt8], server: StaticIdentity) -> Bool {
         guard let rotation = registration.rotation, rotation.oldPublicKey == boundKey else { return false }
-        return KeyRotationProof.verify(server: server, oldPublicKey: boundKey, proof: rotation.proof, uuid: registration.uuid,
-                                       newPublicKey: registration.publicKey, cookie: registration.cookie)
+        return KeyRotationProof.verify(
+            server: server, oldPublicKey: boundKey, proof: rotation.proof, uuid: registration.uuid,
+            newPublicKey: registration.publicKey, cookie: registration.cookie)
     }
 }

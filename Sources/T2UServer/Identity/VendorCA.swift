@@ -25,9 +25,11 @@ public enum VendorCA {
 
         public var description: String {
             switch self {
-            case .exists(let path): "\(path) exists; refusing to overwrite a CA key (pick another --out, or delete it if you mean to)"
+            case .exists(let path):
+                "\(path) exists; refusing to overwrite a CA key (pick another --out, or delete it if you mean to)"
             case .keyFile(let error): error.description
-            case .deviceKey(let text): "--device-key must be the device's public key, 64 hex digits (t2usvr --print-public-key), got '\(text)'"
+            case .deviceKey(let text):
+                "--device-key must be the device's public key, 64 hex digits (t2usvr --print-public-key), got '\(text)'"
             case .certificate(let detail): detail
             }
         }
@@ -60,10 +62,13 @@ public enum VendorCA {
 
     /// The certificate file text for (uuid, device key) signed by the CA key at `caPath`.
     public static func issue(caPath: String, uuid: String, deviceKeyHex: String) throws(Failure) -> String {
-        guard deviceKeyHex.utf8.count == 64, let deviceKey = Hex.decode(deviceKeyHex) else { throw .deviceKey(deviceKeyHex) }
+        guard deviceKeyHex.utf8.count == 64, let deviceKey = Hex.decode(deviceKeyHex) else {
+            throw .deviceKey(deviceKeyHex)
+        }
         let ca = try load(path: caPath)
         do {
-            return try DeviceCertificate.issue(ca: ca, uuid: uuid, deviceKey: deviceKey).fileText(uuid: uuid, deviceKey: deviceKey)
+            return try DeviceCertificate.issue(ca: ca, uuid: uuid, deviceKey: deviceKey).fileText(
+                uuid: uuid, deviceKey: deviceKey)
         } catch {
             throw .certificate("cannot certify \(uuid): \(error)")
         }

@@ -33,10 +33,14 @@ public struct ClusterKey: Sendable {
         guard secret.count >= Self.minimumLength else { throw .tooShort(secret.count) }
         let ikm = SymmetricKey(data: secret)
         let salt = Array("t2u cluster v1".utf8)
-        notifyKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("notify".utf8), outputByteCount: 32)
-        bindingKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("binding".utf8), outputByteCount: 32)
-        presenceKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("presence".utf8), outputByteCount: 32)
-        serverKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: ikm, salt: salt, info: Array("server".utf8), outputByteCount: 32)
+        notifyKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: ikm, salt: salt, info: Array("notify".utf8), outputByteCount: 32)
+        bindingKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: ikm, salt: salt, info: Array("binding".utf8), outputByteCount: 32)
+        presenceKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: ikm, salt: salt, info: Array("presence".utf8), outputByteCount: 32)
+        serverKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: ikm, salt: salt, info: Array("server".utf8), outputByteCount: 32)
     }
 
     // MARK: NOTIFY payloads
@@ -56,12 +60,18 @@ public struct ClusterKey: Sendable {
     }
 
     /// The body of a payload sealed for `channel`, if its MAC holds and it is fresh.
-    public func open(channel: String, payload: String, unixSeconds: Int64, maxAge: Int64 = 60) throws(OpenError) -> String {
+    public func open(
+        channel: String, payload: String, unixSeconds: Int64, maxAge: Int64 = 60
+    ) throws(OpenError) -> String {
         let utf8 = Array(payload.utf8)
-        guard utf8.count > 65, utf8[64] == UInt8(ascii: " "), let mac = Hex.decode(Array(utf8[0..<64])) else { throw .malformed }
+        guard utf8.count > 65, utf8[64] == UInt8(ascii: " "), let mac = Hex.decode(Array(utf8[0..<64])) else {
+            throw .malformed
+        }
         let stamped = String(decoding: utf8[65...], as: UTF8.self)
-        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.notifyMessage(channel: channel, stamped: stamped),
-                                                     using: notifyKey)
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(
+                mac, authenticating: Self.notifyMessage(channel: channel, stamped: stamped),
+                using: notifyKey)
         else { throw .badMAC }
         guard let space = stamped.firstIndex(of: " "), let sent = Int64(stamped[..<space]) else { throw .malformed }
         guard abs(unixSeconds - sent) <= maxAge else { throw .stale }
@@ -69,7 +79,9 @@ public struct ClusterKey: Sendable {
     }
 
     private func notifyMAC(channel: String, stamped: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Self.notifyMessage(channel: channel, stamped: stamped), using: notifyKey))
+        Array(
+            HMAC<SHA256>.authenticationCode(
+                for: Self.notifyMessage(channel: channel, stamped: stamped), using: notifyKey))
     }
 
     private static func notifyMessage(channel: String, stamped: String) -> [UInt8] {
@@ -81,33 +93,47 @@ public struct ClusterKey: Sendable {
 
     /// MAC of a `t2u_device_bindings` row: HMAC(binding key, u8 len(uuid) | uuid | public_key).
     public func bindingMAC(uuid: String, publicKey: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Self.bindingMessage(uuid: uuid, publicKey: publicKey), using: bindingKey))
+        Array(
+            HMAC<SHA256>.authenticationCode(
+                for: Self.bindingMessage(uuid: uuid, publicKey: publicKey), using: bindingKey))
     }
 
     public func bindingValid(uuid: String, publicKey: [UInt8], mac: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.bindingMessage(uuid: uuid, publicKey: publicKey),
-                                               using: bindingKey)
+        HMAC<SHA256>.isValidAuthenticationCode(
+            mac, authenticating: Self.bindingMessage(uuid: uuid, publicKey: publicKey),
+            using: bindingKey)
     }
 
     // MARK: Presence rows
 
     /// MAC of a `t2u_presence` row's content (not `last_seen`): HMAC(presence key, role(1) and
     /// u16-length-prefixed uuid, home, address, public_key, extra, candidates (text forms as stored)).
-    public func presenceMAC(role: UInt8, uuid: String, home: String, address: String, publicKey: [UInt8], extra: [UInt8],
-                            candidates: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(
-            for: Self.presenceMessage(role, uuid, home, address, publicKey, extra, candidates), using: presenceKey))
+    public func presenceMAC(
+        role: UInt8, uuid: String, home: String, address: String, publicKey: [UInt8], extra: [UInt8],
+        candidates: String
+    ) -> [UInt8] {
+        Array(
+            HMAC<SHA256>.authenticationCode(
+                for: Self.presenceMessage(role, uuid, home, address, publicKey, extra, candidates), using: presenceKey))
     }
 
-    public func presenceValid(role: UInt8, uuid: String, home: String, address: String, publicKey: [UInt8], extra: [UInt8],
-                              candidates: String, mac: [UInt8]) -> Bool {
+    public func presenceValid(
+        role: UInt8, uuid: String, home: String, address: String, publicKey: [UInt8], extra: [UInt8],
+        candidates: String, mac: [UInt8]
+    ) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(
-            mac, authenticating: Self.presenceMessage(role, uuid, home, address, publicKey, extra, candidates), using: presenceKey)
+            mac, authenticating: Self.presenceMessage(role, uuid, home, address, publicKey, extra, candidates),
+            using: presenceKey)
     }
 
-    private static func presenceMessage(_ role: UInt8, _ uuid: String, _ home: String, _ address: String, _ publicKey: [UInt8],
-                                        _ extra: [UInt8], _ candidates: String) -> [UInt8] {
-        [role] + lengthPrefixed([Array(uuid.utf8), Array(home.utf8), Array(address.utf8), publicKey, extra, Array(candidates.utf8)])
+    private static func presenceMessage(
+        _ role: UInt8, _ uuid: String, _ home: String, _ address: String, _ publicKey: [UInt8],
+        _ extra: [UInt8], _ candidates: String
+    ) -> [UInt8] {
+        [role]
+            + lengthPrefixed([
+                Array(uuid.utf8), Array(home.utf8), Array(address.utf8), publicKey, extra, Array(candidates.utf8),
+            ])
     }
 
     // MARK: Server rows
@@ -120,7 +146,8 @@ public struct ClusterKey: Sendable {
     }
 
     public func serverValid(serverID: String, advertise: String, mac: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.serverMessage(serverID, advertise), using: serverKey)
+        HMAC<SHA256>.isValidAuthenticationCode(
+            mac, authenticating: Self.serverMessage(serverID, advertise), using: serverKey)
     }
 
     private static func serverMessage(_ serverID: String, _ advertise: String) -> [UInt8] {

@@ -13,7 +13,9 @@ enum PostgresCodec {
 
     /// "192.0.2.1:7000" or "[2001:db8::1]:7000".
     static func address(_ text: String) -> NetAddress? {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            return nil
+        }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if let v4 = NetAddress(ipv4: host, port: port) { return v4 }
@@ -83,7 +85,8 @@ enum PostgresCodec {
 
     static func payload(_ intro: PeerIntroduction) -> String {
         let payload = PeerPayload(
-            target: intro.targetServerID, origin: intro.originServerID, session: intro.sessionID, device: intro.deviceUUID,
+            target: intro.targetServerID, origin: intro.originServerID, session: intro.sessionID,
+            device: intro.deviceUUID,
             client: intro.clientUUID, cid: intro.clientConnectionID, clientAddress: text(intro.clientPublicAddress),
             candidates: intro.clientCandidates.map(text), via: text(intro.relayVia), relay: intro.relayAllowed)
         guard let data = try? JSONEncoder().encode(payload) else { return "" }
@@ -92,9 +95,9 @@ enum PostgresCodec {
 
     static func peerIntroduction(_ text: String) -> PeerIntroduction? {
         guard let p = try? JSONDecoder().decode(PeerPayload.self, from: Data(text.utf8)),
-              p.device.utf8.count <= SignalingLimits.maxUUIDLength, p.client.utf8.count <= SignalingLimits.maxUUIDLength,
-              p.candidates.count <= SignalingLimits.maxCandidates,
-              let clientAddress = address(p.clientAddress), let via = address(p.via)
+            p.device.utf8.count <= SignalingLimits.maxUUIDLength, p.client.utf8.count <= SignalingLimits.maxUUIDLength,
+            p.candidates.count <= SignalingLimits.maxCandidates,
+            let clientAddress = address(p.clientAddress), let via = address(p.via)
         else { return nil }
         var candidates: [NetAddress] = []
         for candidate in p.candidates {
@@ -102,7 +105,8 @@ enum PostgresCodec {
             candidates.append(a)
         }
         return PeerIntroduction(
-            targetServerID: p.target, originServerID: p.origin, sessionID: p.session, deviceUUID: p.device, clientUUID: p.client,
+            targetServerID: p.target, originServerID: p.origin, sessionID: p.session, deviceUUID: p.device,
+            clientUUID: p.client,
             clientConnectionID: p.cid, clientPublicAddress: clientAddress, clientCandidates: candidates, relayVia: via,
             relayAllowed: p.relay)
     }

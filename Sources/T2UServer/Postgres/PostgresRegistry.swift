@@ -105,7 +105,8 @@ public final class PostgresRegistry: Registry {
 
     public func expire(before cutoff: Instant) -> [PresenceRecord] {
         var expired: [PresenceRecord] = []
-        for (key, record) in records where record.lastSeen < cutoff && (record.homeServerID == serverID || !holdsRemoteRows) {
+        for (key, record) in records
+        where record.lastSeen < cutoff && (record.homeServerID == serverID || !holdsRemoteRows) {
             expired.append(record)
             remove(key)
             if record.homeServerID == serverID { pending[key] = .release(role: key.role, uuid: key.uuid) }

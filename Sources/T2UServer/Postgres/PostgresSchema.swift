@@ -18,72 +18,72 @@ enum PostgresSchema {
     static let migrations: [[String]] = [
         // 1: presence, servers, and a trigger that announces every change except keepalives.
         [
-        """
-        CREATE TABLE t2u_servers (
-            server_id text PRIMARY KEY,
-            advertise text NOT NULL,
-            last_seen timestamptz NOT NULL DEFAULT now()
-        )
-        """,
-        """
-        CREATE TABLE t2u_presence (
-            role smallint NOT NULL,
-            uuid text NOT NULL,
-            home_server text NOT NULL,
-            address text NOT NULL,
-            public_key bytea NOT NULL,
-            extra bytea NOT NULL,
-            candidates text NOT NULL DEFAULT '',
-            nat smallint,
-            last_seen timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (role, uuid)
-        )
-        """,
-        "CREATE INDEX t2u_presence_last_seen ON t2u_presence (last_seen)",
-        "CREATE INDEX t2u_presence_home ON t2u_presence (home_server)",
-        """
-        CREATE FUNCTION t2u_presence_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE r record;
-        BEGIN
-            IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
-            IF TG_OP = 'UPDATE' AND NEW.home_server = OLD.home_server AND NEW.address = OLD.address
-               AND NEW.public_key = OLD.public_key AND NEW.extra = OLD.extra AND NEW.candidates = OLD.candidates
-               AND NEW.nat IS NOT DISTINCT FROM OLD.nat THEN
+            """
+            CREATE TABLE t2u_servers (
+                server_id text PRIMARY KEY,
+                advertise text NOT NULL,
+                last_seen timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE t2u_presence (
+                role smallint NOT NULL,
+                uuid text NOT NULL,
+                home_server text NOT NULL,
+                address text NOT NULL,
+                public_key bytea NOT NULL,
+                extra bytea NOT NULL,
+                candidates text NOT NULL DEFAULT '',
+                nat smallint,
+                last_seen timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (role, uuid)
+            )
+            """,
+            "CREATE INDEX t2u_presence_last_seen ON t2u_presence (last_seen)",
+            "CREATE INDEX t2u_presence_home ON t2u_presence (home_server)",
+            """
+            CREATE FUNCTION t2u_presence_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE r record;
+            BEGIN
+                IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+                IF TG_OP = 'UPDATE' AND NEW.home_server = OLD.home_server AND NEW.address = OLD.address
+                   AND NEW.public_key = OLD.public_key AND NEW.extra = OLD.extra AND NEW.candidates = OLD.candidates
+                   AND NEW.nat IS NOT DISTINCT FROM OLD.nat THEN
+                    RETURN NULL;
+                END IF;
+                PERFORM pg_notify('t2u_presence', json_build_object(
+                    'op', lower(TG_OP), 'role', r.role, 'uuid', r.uuid, 'home', r.home_server)::text);
                 RETURN NULL;
-            END IF;
-            PERFORM pg_notify('t2u_presence', json_build_object(
-                'op', lower(TG_OP), 'role', r.role, 'uuid', r.uuid, 'home', r.home_server)::text);
-            RETURN NULL;
-        END $$
-        """,
-        """
-        CREATE TRIGGER t2u_presence_notify AFTER INSERT OR UPDATE OR DELETE ON t2u_presence
-            FOR EACH ROW EXECUTE FUNCTION t2u_presence_notify()
-        """,
+            END $$
+            """,
+            """
+            CREATE TRIGGER t2u_presence_notify AFTER INSERT OR UPDATE OR DELETE ON t2u_presence
+                FOR EACH ROW EXECUTE FUNCTION t2u_presence_notify()
+            """,
         ],
         // 2: UUID -> device key bindings (rows MACed under the cluster key); presence changes are
         // announced by the servers, sealed under the cluster key, instead of by a trigger any
         // database role could imitate with an unauthenticated pg_notify.
         [
-        """
-        CREATE TABLE t2u_device_bindings (
-            uuid text PRIMARY KEY,
-            public_key bytea NOT NULL,
-            bound_at timestamptz NOT NULL DEFAULT now(),
-            mac bytea NOT NULL
-        )
-        """,
-        "DROP TRIGGER t2u_presence_notify ON t2u_presence",
-        // Presence rows carry a MAC under the cluster key too: the device key a server vouches
-        // for to clients must not come from a row another database role wrote.
-        "ALTER TABLE t2u_presence ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
-        "DROP FUNCTION t2u_presence_notify()",
+            """
+            CREATE TABLE t2u_device_bindings (
+                uuid text PRIMARY KEY,
+                public_key bytea NOT NULL,
+                bound_at timestamptz NOT NULL DEFAULT now(),
+                mac bytea NOT NULL
+            )
+            """,
+            "DROP TRIGGER t2u_presence_notify ON t2u_presence",
+            // Presence rows carry a MAC under the cluster key too: the device key a server vouches
+            // for to clients must not come from a row another database role wrote.
+            "ALTER TABLE t2u_presence ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
+            "DROP FUNCTION t2u_presence_notify()",
         ],
         // 3: server rows carry a MAC under the cluster key: the advertised address is where the
         // others relay a server's sessions. Rows written before it have an empty MAC and are
         // ignored until their server announces itself again (every heartbeat).
         [
-        "ALTER TABLE t2u_servers ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea",
+            "ALTER TABLE t2u_servers ADD COLUMN mac bytea NOT NULL DEFAULT ''::bytea"
         ],
     ]
 

@@ -99,7 +99,10 @@ public final class PostgresSync: @unchecked Sendable {
     /// Migration, binding load and stale-row cleanup still to do (the database was down at start).
     private var needsSetUp = false
 
-    init(options: Options, registry: NIOLoopBound<PostgresRegistry>, serverID: String, advertise: NetAddress, logger: Logger)
+    init(
+        options: Options, registry: NIOLoopBound<PostgresRegistry>, serverID: String, advertise: NetAddress,
+        logger: Logger
+    )
         throws
     {
         self.options = options
@@ -141,7 +144,8 @@ public final class PostgresSync: @unchecked Sendable {
         } catch let error as PSQLError where error.code == .connectionError {
             needsSetUp = true
             if let bindings { try await loop.submit { bindings.value.awaitingAuthority = true }.get() }
-            logger.error("""
+            logger.error(
+                """
                 database unreachable at start: serving this server's own agents from memory and retrying; devices without a \
                 vendor certificate are asked to retry until the database's bindings are loaded. Check that PostgreSQL runs \
                 and accepts connections from here
@@ -203,13 +207,18 @@ public final class PostgresSync: @unchecked Sendable {
         try await connection.query("BEGIN", logger: logger)
         do {
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))", logger: logger)
-            try await connection.query("CREATE TABLE IF NOT EXISTS t2u_schema (version integer NOT NULL)", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS t2u_schema (version integer NOT NULL)", logger: logger)
             var version = 0
-            for try await v in try await connection.query("SELECT max(version) FROM t2u_schema", logger: logger).decode(Int?.self) {
+            for try await v in try await connection.query("SELECT max(version) FROM t2u_schema", logger: logger).decode(
+                Int?.self)
+            {
                 version = v ?? 0
             }
             for (index, statements) in PostgresSchema.migrations.enumerated() where index + 1 > version {
-                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
                 try await connection.query("INSERT INTO t2u_schema (version) VALUES (\(index + 1))", logger: logger)
                 logger.info("database schema migrated", metadata: ["version": "\(index + 1)"])
             }
@@ -237,7 +246,9 @@ public final class PostgresSync: @unchecked Sendable {
                 } catch {
                     if let opened = connection { try? await opened.close() }
                     connection = nil
-                    logger.debug("database unreachable", metadata: ["error": "\(String(reflecting: error))", "retryIn": "\(backoff)"])
+                    logger.debug(
+                        "database unreachable",
+                        metadata: ["error": "\(String(reflecting: error))", "retryIn": "\(backoff)"])
                     try? await Task.sleep(nanoseconds: UInt64(backoff.value))
                     backoff = min(backoff * 2, options.reconnectMax)
                     continue
@@ -248,8 +259,9 @@ public final class PostgresSync: @unchecked Sendable {
                 try await session(current)
             } catch {
                 if !Task.isCancelled {
-                    logger.warning("database connection lost; serving from the local mirror",
-                                   metadata: ["error": "\(String(reflecting: error))"])
+                    logger.warning(
+                        "database connection lost; serving from the local mirror",
+                        metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             connectedBox.withLockedValue { $0 = false }
@@ -263,22 +275,30 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// One connection's life: listen, announce ourselves, rewrite our rows, then tick.
     private func session(_ connection: PostgresConnection) async throws {
-        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) { [inbox, ring, opener] _, note in
+        let presence = connection.addListener(channel: PostgresSchema.presenceChannel) {
+            [inbox, ring, opener] _, note in
             guard let body = opener.open(channel: PostgresSchema.presenceChannel, payload: note.payload) else { return }
-            guard let change = PostgresCodec.presenceChange(body) else { return opener.reject("malformed presence change", body) }
+            guard let change = PostgresCodec.presenceChange(body) else {
+                return opener.reject("malformed presence change", body)
+            }
             inbox.withLockedValue { $0.presence.append(change) }
             ring.yield()
         }
         let peerChannel = PostgresSchema.peerChannel(serverID: serverID)
         let peers = connection.addListener(channel: peerChannel) { [inbox, ring, opener] _, note in
             guard let body = opener.open(channel: peerChannel, payload: note.payload) else { return }
-            guard let intro = PostgresCodec.peerIntroduction(body) else { return opener.reject("malformed peer introduction", body) }
+            guard let intro = PostgresCodec.peerIntroduction(body) else {
+                return opener.reject("malformed peer introduction", body)
+            }
             inbox.withLockedValue { $0.introductions.append(intro) }
             ring.yield()
         }
-        let bindingNotes = connection.addListener(channel: PostgresSchema.bindingsChannel) { [inbox, ring, opener, serverID] _, note in
+        let bindingNotes = connection.addListener(channel: PostgresSchema.bindingsChannel) {
+            [inbox, ring, opener, serverID] _, note in
             guard let body = opener.open(channel: PostgresSchema.bindingsChannel, payload: note.payload) else { return }
-            guard let change = PostgresCodec.bindingNote(body) else { return opener.reject("malformed binding change", body) }
+            guard let change = PostgresCodec.bindingNote(body) else {
+                return opener.reject("malformed binding change", body)
+            }
             guard change.server != serverID else { return }
             inbox.withLockedValue { $0.bindingNotes.append(change) }
             ring.yield()
@@ -336,7 +356,9 @@ public final class PostgresSync: @unchecked Sendable {
         }
     }
 
-    static func clock() -> Instant { Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+    static func clock() -> Instant {
+        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
+    }
 
     // MARK: Ticks
 
@@ -360,7 +382,8 @@ public final class PostgresSync: @unchecked Sendable {
     private func apply(_ write: PostgresRegistry.Write, _ connection: PostgresConnection) async throws {
         switch write {
         case .claim(let r):
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
                 VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
                         \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now(),
@@ -371,7 +394,8 @@ public final class PostgresSync: @unchecked Sendable {
                 """, logger: logger)
             try await announcePresence("upsert", role: r.role, uuid: r.uuid, connection)
         case .refresh(let r):
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 INSERT INTO t2u_presence (role, uuid, home_server, address, public_key, extra, candidates, last_seen, mac)
                 VALUES (\(Int16(r.role.rawValue)), \(r.uuid), \(serverID), \(PostgresCodec.text(r.address)),
                         \(ByteBuffer(bytes: r.publicKey)), \(ByteBuffer(bytes: r.extra)), \(PostgresCodec.text(r.candidates)), now(),
@@ -396,12 +420,15 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// The MAC of the row this server writes for `r` (home: this server).
     private func presenceMAC(_ r: PresenceRecord) -> [UInt8] {
-        options.clusterKey.presenceMAC(role: r.role.rawValue, uuid: r.uuid, home: serverID, address: PostgresCodec.text(r.address),
-                                       publicKey: r.publicKey, extra: r.extra, candidates: PostgresCodec.text(r.candidates))
+        options.clusterKey.presenceMAC(
+            role: r.role.rawValue, uuid: r.uuid, home: serverID, address: PostgresCodec.text(r.address),
+            publicKey: r.publicKey, extra: r.extra, candidates: PostgresCodec.text(r.candidates))
     }
 
     /// A sealed presence change on the presence channel (delivered when the batch commits).
-    private func announcePresence(_ op: String, role: SignalingRole, uuid: String, _ connection: PostgresConnection) async throws {
+    private func announcePresence(
+        _ op: String, role: SignalingRole, uuid: String, _ connection: PostgresConnection
+    ) async throws {
         let change = PostgresCodec.PresenceChange(op: op, role: Int(role.rawValue), uuid: uuid, home: serverID)
         try await notify(PostgresSchema.presenceChannel, PostgresCodec.payload(change), connection)
     }
@@ -427,7 +454,9 @@ public final class PostgresSync: @unchecked Sendable {
         var done = 0
         do {
             for intro in outgoing {
-                try await notify(PostgresSchema.peerChannel(serverID: intro.targetServerID), PostgresCodec.payload(intro), connection)
+                try await notify(
+                    PostgresSchema.peerChannel(serverID: intro.targetServerID), PostgresCodec.payload(intro), connection
+                )
                 done += 1
             }
         } catch {
@@ -464,9 +493,12 @@ public final class PostgresSync: @unchecked Sendable {
         for (key, change) in latest {
             let rows = try await fetch(connection, role: key.role, uuid: key.uuid)
             if let row = rows.first {
-                try await loop.submit { [registry] in registry.value.applyRemote(row.record, age: row.age, now: Self.clock()) }.get()
+                try await loop.submit { [registry] in
+                    registry.value.applyRemote(row.record, age: row.age, now: Self.clock())
+                }.get()
             } else if change.home != serverID {
-                try await loop.submit { [registry] in registry.value.removeRemote(role: key.role, uuid: key.uuid) }.get()
+                try await loop.submit { [registry] in registry.value.removeRemote(role: key.role, uuid: key.uuid) }
+                    .get()
             }
         }
     }
@@ -479,8 +511,10 @@ public final class PostgresSync: @unchecked Sendable {
         var rows: [DeviceBinding] = []
         var present = Set<String>()
         var bad = 0
-        let sequence = try await connection.query("SELECT uuid, public_key, mac FROM t2u_device_bindings", logger: logger)
-            .decode((String, ByteBuffer, ByteBuffer).self)
+        let sequence = try await connection.query(
+            "SELECT uuid, public_key, mac FROM t2u_device_bindings", logger: logger
+        )
+        .decode((String, ByteBuffer, ByteBuffer).self)
         for try await (uuid, key, mac) in sequence {
             present.insert(uuid)
             let binding = DeviceBinding(uuid: uuid, publicKey: Array(buffer: key))
@@ -488,12 +522,16 @@ public final class PostgresSync: @unchecked Sendable {
                 rows.append(binding)
             } else {
                 bad += 1
-                logger.error("binding row with a bad MAC ignored (written without this cloud's cluster key)", metadata: ["uuid": "\(uuid)"])
+                logger.error(
+                    "binding row with a bad MAC ignored (written without this cloud's cluster key)",
+                    metadata: ["uuid": "\(uuid)"])
             }
         }
         try await loop.submit { [rows, present, bad, onBindingOverridden] in
             for _ in 0..<bad { bindings.value.countBadMAC() }
-            for (uuid, previous) in bindings.value.applyStoredSnapshot(rows, present: present) { onBindingOverridden?(uuid, previous) }
+            for (uuid, previous) in bindings.value.applyStoredSnapshot(rows, present: present) {
+                onBindingOverridden?(uuid, previous)
+            }
             bindings.value.awaitingAuthority = false
         }.get()
         logger.info("device bindings loaded", metadata: ["bindings": "\(rows.count)", "badMAC": "\(bad)"])
@@ -545,7 +583,8 @@ public final class PostgresSync: @unchecked Sendable {
             try await insertIfAbsent(b, connection)
             try await reconcile(b, connection)
         case .rebind(let b, let previous):
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE t2u_device_bindings SET public_key = \(ByteBuffer(bytes: b.publicKey)),
                     mac = \(ByteBuffer(bytes: key.bindingMAC(uuid: b.uuid, publicKey: b.publicKey))), bound_at = now()
                 WHERE uuid = \(b.uuid) AND public_key = \(ByteBuffer(bytes: previous))
@@ -554,14 +593,17 @@ public final class PostgresSync: @unchecked Sendable {
             try await reconcile(b, connection)
         case .release(let uuid):
             try await connection.query("DELETE FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger)
-            try await notify(PostgresSchema.bindingsChannel,
-                             PostgresCodec.payload(PostgresCodec.BindingNote(op: "release", uuid: uuid, server: serverID)), connection)
+            try await notify(
+                PostgresSchema.bindingsChannel,
+                PostgresCodec.payload(PostgresCodec.BindingNote(op: "release", uuid: uuid, server: serverID)),
+                connection)
         }
     }
 
     private func insertIfAbsent(_ b: DeviceBinding, _ connection: PostgresConnection) async throws {
         let mac = options.clusterKey.bindingMAC(uuid: b.uuid, publicKey: b.publicKey)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO t2u_device_bindings (uuid, public_key, bound_at, mac)
             VALUES (\(b.uuid), \(ByteBuffer(bytes: b.publicKey)), now(), \(ByteBuffer(bytes: mac)))
             ON CONFLICT (uuid) DO NOTHING
@@ -576,7 +618,8 @@ public final class PostgresSync: @unchecked Sendable {
         if !key.bindingValid(uuid: ours.uuid, publicKey: stored, mac: mac) {
             logger.error("binding row with a bad MAC replaced by ours", metadata: ["uuid": "\(ours.uuid)"])
             try await loop.submit { bindings.value.countBadMAC() }.get()
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE t2u_device_bindings SET public_key = \(ByteBuffer(bytes: ours.publicKey)),
                     mac = \(ByteBuffer(bytes: key.bindingMAC(uuid: ours.uuid, publicKey: ours.publicKey))), bound_at = now()
                 WHERE uuid = \(ours.uuid) AND mac = \(ByteBuffer(bytes: mac))
@@ -584,21 +627,25 @@ public final class PostgresSync: @unchecked Sendable {
             return try await reconcile(ours, connection)
         }
         if stored != ours.publicKey {
-            logger.warning("UUID already bound to another key by another server; the database's binding holds",
-                           metadata: ["uuid": "\(ours.uuid)"])
+            logger.warning(
+                "UUID already bound to another key by another server; the database's binding holds",
+                metadata: ["uuid": "\(ours.uuid)"])
             let winner = DeviceBinding(uuid: ours.uuid, publicKey: stored)
             try await loop.submit { [onBindingOverridden] in
                 if let previous = bindings.value.applyStored(winner) { onBindingOverridden?(winner.uuid, previous) }
             }.get()
             return
         }
-        try await notify(PostgresSchema.bindingsChannel,
-                         PostgresCodec.payload(PostgresCodec.BindingNote(op: "bind", uuid: ours.uuid, server: serverID)), connection)
+        try await notify(
+            PostgresSchema.bindingsChannel,
+            PostgresCodec.payload(PostgresCodec.BindingNote(op: "bind", uuid: ours.uuid, server: serverID)), connection)
     }
 
     private func readBinding(_ uuid: String, _ connection: PostgresConnection) async throws -> ([UInt8], [UInt8])? {
-        let rows = try await connection.query("SELECT public_key, mac FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger)
-            .decode((ByteBuffer, ByteBuffer).self)
+        let rows = try await connection.query(
+            "SELECT public_key, mac FROM t2u_device_bindings WHERE uuid = \(uuid)", logger: logger
+        )
+        .decode((ByteBuffer, ByteBuffer).self)
         for try await (key, mac) in rows { return (Array(buffer: key), Array(buffer: mac)) }
         return nil
     }
@@ -615,7 +662,9 @@ public final class PostgresSync: @unchecked Sendable {
             let key = options.clusterKey
             try await loop.submit { [onBindingOverridden] in
                 guard let (stored, mac) = row else { return bindings.value.applyStoredRelease(uuid: uuid) }
-                guard key.bindingValid(uuid: uuid, publicKey: stored, mac: mac) else { return bindings.value.countBadMAC() }
+                guard key.bindingValid(uuid: uuid, publicKey: stored, mac: mac) else {
+                    return bindings.value.countBadMAC()
+                }
                 if let previous = bindings.value.applyStored(DeviceBinding(uuid: uuid, publicKey: stored)) {
                     onBindingOverridden?(uuid, previous)
                 }
@@ -626,7 +675,8 @@ public final class PostgresSync: @unchecked Sendable {
     private func resync(_ connection: PostgresConnection) async throws {
         try await announce(connection)
         try await connection.query(
-            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))", logger: logger)
+            "DELETE FROM t2u_presence WHERE last_seen < now() - make_interval(secs => \(timeoutSeconds))",
+            logger: logger)
         // Rows of server IDs gone for a day (a renamed or retired server) are kept no longer.
         try await connection.query("DELETE FROM t2u_servers WHERE last_seen < now() - interval '1 day'", logger: logger)
         let servers = try await loadServers(connection)
@@ -640,7 +690,8 @@ public final class PostgresSync: @unchecked Sendable {
 
     /// Refreshes our row, reads everyone's age, and drops the agents of servers that fell
     /// silent from the mirror. True when a server came back (its rows are read at once).
-    private func heartbeat(_ connection: PostgresConnection, _ heartbeats: inout ServerHeartbeats) async throws -> Bool {
+    private func heartbeat(_ connection: PostgresConnection, _ heartbeats: inout ServerHeartbeats) async throws -> Bool
+    {
         try await announce(connection)
         var ages: [String: Double] = [:]
         for try await (id, age) in try await connection.query(
@@ -651,8 +702,9 @@ public final class PostgresSync: @unchecked Sendable {
         let change = heartbeats.update(ages: ages, silenceLimit: Double(options.serverSilenceLimit.value) / 1e9)
         for id in change.fellSilent {
             let dropped = try await loop.submit { [registry] in registry.value.removeRows(homedAt: id) }.get()
-            logger.warning("server fell silent: its agents are reported offline until they register elsewhere or it returns",
-                           metadata: ["server": "\(id)", "agents": "\(dropped)"])
+            logger.warning(
+                "server fell silent: its agents are reported offline until they register elsewhere or it returns",
+                metadata: ["server": "\(id)", "agents": "\(dropped)"])
         }
         for id in change.returned { logger.notice("server heard again", metadata: ["server": "\(id)"]) }
         return !change.returned.isEmpty
@@ -661,7 +713,8 @@ public final class PostgresSync: @unchecked Sendable {
     /// Our row is aged past the silence limit (the others drop our agents at their next
     /// heartbeat, not at the presence timeout) and our rows are deleted.
     private func goodbye(_ connection: PostgresConnection) async throws {
-        try await connection.query("UPDATE t2u_servers SET last_seen = 'epoch' WHERE server_id = \(serverID)", logger: logger)
+        try await connection.query(
+            "UPDATE t2u_servers SET last_seen = 'epoch' WHERE server_id = \(serverID)", logger: logger)
         try await connection.query("DELETE FROM t2u_presence WHERE home_server = \(serverID)", logger: logger)
         logger.info("said goodbye to the other servers")
     }
@@ -670,7 +723,8 @@ public final class PostgresSync: @unchecked Sendable {
     private func announce(_ connection: PostgresConnection) async throws {
         let text = PostgresCodec.text(advertise)
         let mac = ByteBuffer(bytes: options.clusterKey.serverMAC(serverID: serverID, advertise: text))
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO t2u_servers (server_id, advertise, last_seen, mac) VALUES (\(serverID), \(text), now(), \(mac))
             ON CONFLICT (server_id) DO UPDATE SET advertise = EXCLUDED.advertise, last_seen = now(), mac = EXCLUDED.mac
             """, logger: logger)
@@ -678,13 +732,15 @@ public final class PostgresSync: @unchecked Sendable {
 
     private func loadServers(_ connection: PostgresConnection) async throws -> [String: NetAddress] {
         var servers: [String: NetAddress] = [:]
-        for try await (id, text, mac) in try await connection.query("SELECT server_id, advertise, mac FROM t2u_servers", logger: logger)
-            .decode((String, String, ByteBuffer).self)
-        {
+        for try await (id, text, mac) in try await connection.query(
+            "SELECT server_id, advertise, mac FROM t2u_servers", logger: logger
+        )
+        .decode((String, String, ByteBuffer).self) {
             guard options.clusterKey.serverValid(serverID: id, advertise: text, mac: Array(buffer: mac)) else {
                 rejectedServerRowsBox.withLockedValue { $0 += 1 }
-                logger.warning("server row with a bad MAC skipped (written without this cloud's cluster key); its server is used again when it announces itself",
-                               metadata: ["server": "\(id)"])
+                logger.warning(
+                    "server row with a bad MAC skipped (written without this cloud's cluster key); its server is used again when it announces itself",
+                    metadata: ["server": "\(id)"])
                 continue
             }
             if let address = PostgresCodec.address(text) { servers[id] = address }
@@ -694,7 +750,9 @@ public final class PostgresSync: @unchecked Sendable {
     }
 
     /// Live rows of other servers: one (role, uuid), or all of them.
-    private func fetch(_ connection: PostgresConnection, role: SignalingRole?, uuid: String?) async throws
+    private func fetch(
+        _ connection: PostgresConnection, role: SignalingRole?, uuid: String?
+    ) async throws
         -> [(record: PresenceRecord, age: Nanos)]
     {
         let columns = """
@@ -711,7 +769,8 @@ public final class PostgresSync: @unchecked Sendable {
             """
         let query: PostgresQuery
         if let role, let uuid {
-            query = "\(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID) AND \(unescaped: live)"
+            query =
+                "\(unescaped: columns) WHERE role = \(Int16(role.rawValue)) AND uuid = \(uuid) AND home_server <> \(serverID) AND \(unescaped: live)"
         } else {
             query = "\(unescaped: columns) WHERE home_server <> \(serverID) AND \(unescaped: live)"
         }
@@ -719,17 +778,21 @@ public final class PostgresSync: @unchecked Sendable {
         let sequence = try await connection.query(query, logger: logger)
             .decode((Int16, String, String, String, ByteBuffer, ByteBuffer, String, Double, ByteBuffer).self)
         for try await (roleValue, uuid, home, addressText, key, extra, candidatesText, age, mac) in sequence {
-            guard options.clusterKey.presenceValid(
-                role: UInt8(truncatingIfNeeded: roleValue), uuid: uuid, home: home, address: addressText, publicKey: Array(buffer: key),
-                extra: Array(buffer: extra), candidates: candidatesText, mac: Array(buffer: mac))
+            guard
+                options.clusterKey.presenceValid(
+                    role: UInt8(truncatingIfNeeded: roleValue), uuid: uuid, home: home, address: addressText,
+                    publicKey: Array(buffer: key),
+                    extra: Array(buffer: extra), candidates: candidatesText, mac: Array(buffer: mac))
             else {
                 rejectedRowsBox.withLockedValue { $0 += 1 }
-                logger.warning("presence row with a bad MAC skipped (written without this cloud's cluster key)",
-                               metadata: ["uuid": "\(uuid)", "home": "\(home)"])
+                logger.warning(
+                    "presence row with a bad MAC skipped (written without this cloud's cluster key)",
+                    metadata: ["uuid": "\(uuid)", "home": "\(home)"])
                 continue
             }
             guard let role = SignalingRole(rawValue: UInt8(truncatingIfNeeded: roleValue)),
-                  let address = PostgresCodec.address(addressText), let candidates = PostgresCodec.addresses(candidatesText)
+                let address = PostgresCodec.address(addressText),
+                let candidates = PostgresCodec.addresses(candidatesText)
             else {
                 logger.warning("malformed presence row skipped", metadata: ["uuid": "\(uuid)"])
                 continue
@@ -757,7 +820,8 @@ struct NotifyOpener: Sendable {
 
     func open(channel: String, payload: String) -> String? {
         do {
-            return try key.open(channel: channel, payload: payload, unixSeconds: PostgresSync.unixSeconds(), maxAge: maxAge)
+            return try key.open(
+                channel: channel, payload: payload, unixSeconds: PostgresSync.unixSeconds(), maxAge: maxAge)
         } catch {
             reject("notification refused (\(error)): not sealed with this cloud's cluster key, or replayed", payload)
             return nil
@@ -773,5 +837,10 @@ struct NotifyOpener: Sendable {
 /// Connection IDs for PostgresNIO's logs.
 private final class ConnectionCounter: Sendable {
     private let value = NIOLockedValueBox(0)
-    func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLockedValue {
+            $0 += 1
+            return $0
+        }
+    }
 }

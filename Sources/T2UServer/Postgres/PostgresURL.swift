@@ -20,14 +20,17 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         public var description: String {
             switch self {
             case .notPostgres(let s):
-                return "'\(PostgresURL.redacted(s))' is not a postgres:// URL (postgres://user:password@host:port/database)"
+                return
+                    "'\(PostgresURL.redacted(s))' is not a postgres:// URL (postgres://user:password@host:port/database)"
             case .reason(let s): return s
             }
         }
     }
 
     public init(_ text: String) throws(Invalid) {
-        guard let url = URLComponents(string: text), let scheme = url.scheme, scheme == "postgres" || scheme == "postgresql" else {
+        guard let url = URLComponents(string: text), let scheme = url.scheme,
+            scheme == "postgres" || scheme == "postgresql"
+        else {
             throw .notPostgres(text)
         }
         guard let host = url.host, !host.isEmpty else { throw .reason("the database URL names no host") }
@@ -68,8 +71,9 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
-        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
-                                                             database: database, tls: tls)
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password,
+            database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
         return configuration
     }
