@@ -130,7 +130,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "T2UDeviceTests",
-            dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+            dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
         .testTarget(
             name: "T2UClientTests",
             dependencies: [

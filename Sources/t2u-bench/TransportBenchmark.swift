@@ -242,18 +242,14 @@ struct Tunnel: Sendable {
         let entropy = SystemEntropy()
         let deviceIdentity = StaticIdentity.generate(entropy)
         let clientIdentity = StaticIdentity.generate(entropy)
-        let device = LoopOwned(
-            sending: EndpointDriver(
-                endpoint: TransportEndpoint(
-                    options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
-                    entropy: SystemEntropy()),
-                eventLoop: deviceLoop, logger: logger), eventLoop: deviceLoop)
-        let client = LoopOwned(
-            sending: EndpointDriver(
-                endpoint: TransportEndpoint(
-                    options: .init(config: config, identity: clientIdentity, acceptIncoming: false),
-                    entropy: SystemEntropy()),
-                eventLoop: clientLoop, logger: logger), eventLoop: clientLoop)
+        func driver(_ identity: StaticIdentity, accepts: Bool, on loop: EventLoop) -> LoopOwned<EndpointDriver> {
+            let endpoint = TransportEndpoint(
+                options: .init(config: config, identity: identity, acceptIncoming: accepts), entropy: SystemEntropy())
+            return LoopOwned(
+                sending: EndpointDriver(endpoint: endpoint, eventLoop: loop, logger: logger), eventLoop: loop)
+        }
+        let device = driver(deviceIdentity, accepts: true, on: deviceLoop)
+        let client = driver(clientIdentity, accepts: false, on: clientLoop)
         let deviceAddress = try await device.flatSubmit { $0.start(udp: udp) }.get()
         _ = try await client.flatSubmit { $0.start(udp: udp) }.get()
         try await device.submit { device in
