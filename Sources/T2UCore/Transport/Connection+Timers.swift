@@ -58,13 +58,8 @@ extension Connection {
         case .handshaking:
             if now >= createdAt + config.handshakeTimeout { enterClosed(.handshakeTimeout) }
         case .closing:
-            if let drain = drainUntil, now >= drain {
-                state = .closed
-                handshake = .done
-                _ = recovery.discardAll()
-                releaseAllBuffers()
-                streams.removeAll()
-            }
+            // Drained: the close was reported when closing began.
+            if let drain = drainUntil, now >= drain { discardState() }
         case .established:
             if now >= lastReceiveTime + idleTimeout {
                 enterClosed(.idleTimeout)

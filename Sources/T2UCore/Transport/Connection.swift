@@ -295,11 +295,16 @@ public final class Connection {
     func enterClosed(_ reason: ConnectionCloseReason) {
         guard state != .closed else { return }
         let wasClosing = state == .closing
+        discardState()
+        if !wasClosing { emit(.closed(reason)) }
+    }
+
+    /// Closed: nothing of the handshake, the packets in flight or the streams is kept.
+    func discardState() {
         state = .closed
         handshake = .done
         _ = recovery.discardAll()
         releaseAllBuffers()
         streams.removeAll()
-        if !wasClosing { emit(.closed(reason)) }
     }
 }
