@@ -215,11 +215,13 @@ say "handshake v2: wrong password rejected (exit 1), right password connected"
 
 # 9. Data both ways through t2u forward, on the direct (LAN) path and through the relay: a
 #    download (device -> client) and an upload (client -> device), each checked by SHA-256.
-SINK=$((BASE + 80))
 head -c "${CAGENT_BYTES:-8000000}" /dev/urandom >"$work/blob"
 want="$(sha256sum "$work/blob" | cut -d' ' -f1)"
-SINK_SERVE="$work/blob" python3 tests/tcp-sink.py "$SINK" "$work/sink.sha" 180 &
+# Port 0: a fixed port in the ephemeral range was once taken by another socket (EADDRINUSE).
+SINK_PORT_FILE="$work/sink.port" SINK_SERVE="$work/blob" python3 tests/tcp-sink.py 0 "$work/sink.sha" 180 &
 pids+=($!)
+wait_for 10 test -s "$work/sink.port" || fail "the TCP sink did not start"
+SINK="$(cat "$work/sink.port")"
 transfer() { # NAME LOCAL_PORT PATH: download and upload through 127.0.0.1:LOCAL_PORT
     local name="$1" local_port="$2" got
     wait_for 20 grep -q "^connected" "$work/forward-$name.log" || fail "$name: t2u forward did not connect"

@@ -13,6 +13,12 @@ srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", port))
 srv.listen(16)
+# PORT 0: the system picks a free one (a fixed port in the ephemeral range may be taken by any
+# socket); it is written to the file named by SINK_PORT_FILE once listening.
+if os.environ.get("SINK_PORT_FILE"):
+    with open(os.environ["SINK_PORT_FILE"] + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    os.replace(os.environ["SINK_PORT_FILE"] + ".tmp", os.environ["SINK_PORT_FILE"])
 srv.settimeout(0.2)
 
 def handle(conn):
