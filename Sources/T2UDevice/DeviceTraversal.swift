@@ -6,7 +6,7 @@ import NIOCore
 import T2UCore
 import T2UNIO
 
-/// The device side of one introduced session's path discovery: runs a `TraversalPlanner`
+/// The device side of one introduced session's path discovery: runs a `TraversalExecution`
 /// (role device) on the driver's loop: punches from the main socket (candidates, predicted
 /// ports, birthday spray) or from auxiliary sockets (birthday, our NAT random endpoint-
 /// dependent). The client validates; we only open our NAT. Auxiliary sockets no session uses
@@ -15,12 +15,8 @@ import T2UNIO
 final class DeviceTraversal {
     let sessionID: UInt64
     private let driver: EndpointDriver
-    private var planner: TraversalPlanner
+    private var execution: TraversalExecution
     private var timer: Scheduled<Void>?
-    private let entropy = SystemEntropy()
-    /// Planner socket number (1...K) -> driver auxiliary index.
-    private(set) var auxiliary: [Int] = []
-    private var auxiliaryRequested = false
     private(set) var finished = false
     /// Whether a session with this client already runs on a direct path (then spraying stops).
     var reachedDirectly: () -> Bool = { false }
@@ -31,10 +27,6 @@ final class DeviceTraversal {
     let droppedCandidates: [NetAddress]
     /// Asks the runtime's `PunchBudget` before each punch.
     private let admit: (NetAddress, PunchScope) -> Bool
-    /// Senders whose punch we answered (once each).
-    private var answered: Set<NetAddress> = []
-    /// Answers per session at most: a birthday search has one hit, a few at most.
-    static let maxAnswers = 16
 
     init(
         intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet], driver: EndpointDriver,
@@ -43,18 +35,23 @@ final class DeviceTraversal {
         self.sessionID = intro.sessionID
         self.driver = driver
         self.admit = admit
+        let entropy = SystemEntropy()
+        let planner: TraversalPlanner
         (planner, scope, droppedCandidates) = TraversalPlanner.device(
             introduction: intro, localNAT: localNAT, subnets: subnets, entropy: entropy, now: EndpointDriver.now(),
             config: config)
+        execution = TraversalExecution(planner: planner, scope: scope, entropy: entropy)
     }
 
-    var strategies: [TraversalStrategy] { planner.strategies }
-    var auxiliarySocketsPlanned: Int { planner.auxiliarySockets }
+    var strategies: [TraversalStrategy] { execution.planner.strategies }
+    var auxiliarySocketsPlanned: Int { execution.planner.auxiliarySockets }
+    /// Driver indices of the auxiliary sockets still open for this session.
+    var auxiliary: [Int] { execution.auxiliary }
 
     /// Runs the plan; `windowEnded` is called once when it is over.
     func start(windowEnded: @escaping (DeviceTraversal) -> Void) {
         driver.eventLoop.assumeIsolated().scheduleTask(
-            deadline: .uptimeNanoseconds(UInt64(max(0, planner.windowEnd.nanoseconds)))
+            deadline: .uptimeNanoseconds(UInt64(max(0, execution.planner.windowEnd.nanoseconds)))
         ) { [self] in
             finish()
             windowEnded(self)
@@ -62,18 +59,18 @@ final class DeviceTraversal {
         run()
     }
 
+    /// Ends the plan; its auxiliary sockets stay until `release`.
     func finish() {
         guard !finished else { return }
         finished = true
-        planner.stop()
+        _ = execution.stop(keeping: Set(execution.auxiliary))
         timer?.cancel()
         timer = nil
     }
 
-    /// Closes the auxiliary sockets not in `inUse`; returns those kept.
+    /// Closes the auxiliary sockets not in `inUse`.
     func release(keeping inUse: Set<Int>) {
-        driver.closeAuxiliarySockets(auxiliary.filter { !inUse.contains($0) })
-        auxiliary = auxiliary.filter { inUse.contains($0) }
+        driver.closeAuxiliarySockets(execution.release(keeping: inUse))
     }
 
     private func run() {
@@ -82,44 +79,34 @@ final class DeviceTraversal {
         let now = EndpointDriver.now()
         if !strategiesDropped, reachedDirectly() {
             strategiesDropped = true
-            planner.dropNATStrategies()
+            execution.dropNATStrategies()
         }
-        while let action = planner.poll(now: now) { execute(action) }
-        if let next = planner.nextDeadline() {
+        while let step = execution.poll(now: now) { perform(step) }
+        if let next = execution.nextDeadline() {
             timer = driver.eventLoop.assumeIsolated().scheduleTask(
                 deadline: .uptimeNanoseconds(UInt64(max(0, next.nanoseconds)))
             ) { [self] in run() }
         }
     }
 
-    /// A punch of this session's client arrived from `address` (a mapping of one of its
-    /// auxiliary sockets, found by our spray or its punch). Our spray may have reached that port
-    /// before the mapping existed (the client waited: `PunchOrder`), so one punch goes back
-    /// from the socket it reached: the client then probes through the socket it came to. Same
-    /// size as what came in, within our `PunchScope` and budget, once per address, while the
-    /// window lasts.
+    /// A punch of this session's client arrived from `address` on socket `socket` (a mapping
+    /// of one of its auxiliary sockets, found by our spray or its punch): answered per
+    /// `TraversalExecution.punchArrived`, within our budget.
     func answer(_ address: NetAddress, socket: Int) {
-        guard !finished, answered.count < Self.maxAnswers, scope.allows(address), answered.insert(address).inserted,
-            admit(address, scope)
-        else { return }
-        var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
-        TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
-        driver.send(datagram, to: address, socket: socket)
+        guard let step = execution.punchArrived(from: address, socket: socket, now: EndpointDriver.now()) else {
+            return
+        }
+        perform(step)
     }
 
-    private func execute(_ action: TraversalAction) {
-        switch action {
-        case .punch(let address, let socket):
-            let index = socket == 0 ? 0 : (socket <= auxiliary.count ? auxiliary[socket - 1] : -1)
-            guard index >= 0, admit(address, scope) else { return }
-            var datagram = ByteBufferAllocator().buffer(capacity: TraversalPunch.length)
-            TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
-            driver.send(datagram, to: address, socket: index)
+    private func perform(_ step: TraversalExecution.Step) {
+        switch step {
+        case .send(let datagram, let address, let socket):
+            guard admit(address, scope) else { return }
+            driver.send(datagram, to: address, socket: socket)
         case .openSockets(let count):
-            guard !auxiliaryRequested else { return }
-            auxiliaryRequested = true
             driver.openAuxiliarySockets(count: count).assumeIsolated().whenSuccess { [self] indices in
-                if finished { driver.closeAuxiliarySockets(indices) } else { auxiliary = indices }
+                driver.closeAuxiliarySockets(execution.socketsOpened(indices))
             }
         case .probe:
             break  // client only

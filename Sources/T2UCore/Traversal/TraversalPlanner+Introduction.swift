@@ -22,3 +22,28 @@ extension TraversalPlanner {
         return (planner, scope, dropped)
     }
 }
+
+extension TraversalPlanner {
+    /// The client's plan for one CONNECT result, confined the way the device's is: the
+    /// device's reflexive address (`reflexive`, else its first candidate), its candidates on one
+    /// of `subnets` (any other LAN address cannot be the device's, only someone else's) and its
+    /// global IPv6 candidates. `scope` is nil when no device address is known (then no punch is
+    /// answered). The plan starts after the result's punch delay (`PunchOrder`).
+    public static func client(
+        connectResult result: SignalingMessage.ConnectResult, reflexive: NetAddress?, localNAT: NATBehavior,
+        subnets: [LocalSubnet], entropy: EntropySource, now: Instant, config: TraversalConfig = .init(),
+        remembered: TraversalStrategy? = nil
+    ) -> (planner: TraversalPlanner, scope: PunchScope?) {
+        let deviceReflexive = reflexive ?? result.deviceCandidates.first
+        let scope = deviceReflexive.map {
+            PunchScope(observed: $0, subnets: subnets, candidates: result.deviceCandidates)
+        }
+        let others = result.deviceCandidates.filter { $0 != deviceReflexive }
+        let candidates = scope?.partition(others).kept ?? others
+        let peer = TraversalPeer(nat: result.deviceNAT, reflexive: deviceReflexive, candidates: candidates)
+        let planner = TraversalPlanner(
+            role: .client, localNAT: localNAT, peer: peer, sessionID: result.sessionID, entropy: entropy,
+            now: now + result.punchDelay, config: config, remembered: remembered)
+        return (planner, scope)
+    }
+}
