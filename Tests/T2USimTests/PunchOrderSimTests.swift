@@ -29,6 +29,7 @@ import Testing
         let moved = clashing == .client ? world.client.nat : world.device.nat
         #expect(moved.clashed == 0)
         let result = world.transfer(over: path, size: 32 * 1024)
+        #expect(result.onPath)
         #expect(result.received == result.sent)
 
         // The other side first: its datagram reaches the clashing router before its host sent,

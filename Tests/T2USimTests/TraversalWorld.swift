@@ -6,11 +6,11 @@ import T2UCore
 import T2USim
 
 /// Two agents behind two `SimulatedNAT`s and a server, on a virtual clock with a fixed one-way
-/// latency: the planners of both sides run as the agents would (client probes, device punches,
-/// auxiliary sockets with a route table), and probes are answered by the device from the
-/// socket they reached. A probe is a nonce echo standing in for the connection's authenticated
-/// PATH_CHALLENGE (the NAT behaviour is what is under test); the winning path then carries a
-/// real `Connection` handshake and a stream, byte-exact.
+/// latency, running what the agents run: the session's `Connection` comes up through the
+/// server's relay, then both sides' `TraversalExecution`s act (client probes with the
+/// connection's authenticated PATH_CHALLENGE, device punches, auxiliary sockets with a route
+/// table, punches answered per role); the client's `.pathValidated` events are what was found.
+/// The winning path then carries the same connection, migrated, and a stream, byte-exact.
 final class TraversalWorld {
     enum NATKind: String, CaseIterable, CustomStringConvertible {
         case none, fullcone, cone
@@ -38,9 +38,7 @@ final class TraversalWorld {
         var endpoint: TransportEndpoint
         var behavior: NATBehavior = .unknown
         var reflexive: NetAddress?
-        var planner: TraversalPlanner?
-        /// Planner socket number -> socket index.
-        var auxiliary: [Int] = []
+        var execution: TraversalExecution?
 
         init(nat: SimulatedNAT, privateHost: NetAddress.Host, endpoint: TransportEndpoint) {
             self.nat = nat
@@ -49,14 +47,15 @@ final class TraversalWorld {
             sockets[0] = NetAddress(host: privateHost, port: 5000)
         }
 
+        var planner: TraversalPlanner? { execution?.planner }
         var main: NetAddress { sockets[0]! }
+        var subnet: LocalSubnet { LocalSubnet(host: privateHost, prefixLength: 24) }
         func socket(at address: NetAddress) -> Int? { sockets.first { $0.value == address }?.key }
         func route(_ address: NetAddress) -> Int { routes[address] ?? 0 }
     }
 
     struct Delivery {
         var at: Instant
-        var order: Int
         var datagram: ByteBuffer
         var from: NetAddress
         var to: NetAddress
@@ -65,9 +64,6 @@ final class TraversalWorld {
     static let latency = Nanos.milliseconds(15)
     static let serverMain = NetAddress(ipv4: (198, 51, 100, 1), port: 3478)
     static let serverObservation = NetAddress(ipv4: (198, 51, 100, 1), port: 3479)
-    static let probeType: UInt8 = 0x11
-    static let probeReplyType: UInt8 = 0x12
-    static let probeRetry = Nanos.milliseconds(100)
 
     let seed: UInt64
     let client: Agent
@@ -76,14 +72,18 @@ final class TraversalWorld {
     let deviceIdentity: StaticIdentity
     private(set) var now = Instant.zero
     private var queue: [Delivery] = []
-    private var order = 0
-    private let entropy: SeededEntropy
-    /// Client probes in flight: nonce -> (address, sends left, next send).
-    private var probes: [UInt64: (address: NetAddress, left: Int, next: Instant)] = [:]
+    private let config: TraversalConfig
+    private let order: PunchOrder
+    /// The session's connection (client side), first through the relay.
+    private(set) var connection: Connection?
+    /// The device's side of it.
+    private(set) var accepted: Connection?
     private(set) var validated: [NetAddress] = []
     private(set) var validatedSocket: [NetAddress: Int] = [:]
     private(set) var datagramsSent = 0
+    /// Client transport datagrams sent anywhere but the relay while discovering (its probes).
     private(set) var probesSent = 0
+    private var discovering = false
 
     /// Both agents behind the client's NAT on one LAN: datagrams between their private
     /// addresses skip the NAT.
@@ -98,7 +98,8 @@ final class TraversalWorld {
     ) {
         self.seed = seed
         self.sharedLAN = sharedLAN
-        entropy = SeededEntropy(seed: seed)
+        self.config = config
+        self.order = order
         let clientPublic = NetAddress(ipv4: (203, 0, 113, 10), port: 0).host
         let devicePublic = NetAddress(ipv4: (203, 0, 113, 20), port: 0).host
         // Without a NAT the host is public itself.
@@ -126,24 +127,19 @@ final class TraversalWorld {
         client = Agent(nat: clientNAT, privateHost: clientPrivate, endpoint: clientEndpoint)
         device = Agent(nat: sharedLAN ? clientNAT : deviceNAT, privateHost: devicePrivate, endpoint: deviceEndpoint)
         for agent in [client, device] { register(agent) }
-        client.planner = TraversalPlanner(
-            role: .client, localNAT: client.behavior,
-            peer: TraversalPeer(nat: device.behavior, reflexive: device.reflexive, candidates: [device.main]),
-            sessionID: sessionID, entropy: SeededEntropy(seed: seed &+ 7), now: now + order.delays().client,
-            config: config)
-        // INTRODUCE reaches the device one server hop later; the device punches only what its
-        // scope allows (the client's observed address, candidates on its own /24).
+        // INTRODUCE reaches the device one server hop after CONNECT: its plan starts then; the
+        // device punches only what its scope allows (the client's observed address, candidates
+        // on its own /24).
         let introduction = SignalingMessage.Introduce(
             requestID: 1, sessionID: sessionID, clientConnectionID: ConnectionID(rawValue: 1),
             clientPublicAddress: client.reflexive!,
             clientCandidates: [client.main], relayAllowed: true, clientNAT: client.behavior,
             punchDelay: order.delays().device)
-        device.planner =
-            TraversalPlanner.device(
-                introduction: introduction, localNAT: device.behavior,
-                subnets: [LocalSubnet(host: devicePrivate, prefixLength: 24)],
-                entropy: SeededEntropy(seed: seed &+ 8), now: now + Self.latency * 2, config: config
-            ).planner
+        let deviceEntropy = SeededEntropy(seed: seed &+ 8)
+        let (planner, scope, _) = TraversalPlanner.device(
+            introduction: introduction, localNAT: device.behavior, subnets: [device.subnet],
+            entropy: deviceEntropy, now: now + Self.latency * 2, config: config)
+        device.execution = TraversalExecution(planner: planner, scope: scope, entropy: deviceEntropy)
     }
 
     /// Registration and the observation probe: the two first mappings of the main socket.
@@ -156,10 +152,29 @@ final class TraversalWorld {
 
     // MARK: running
 
-    /// Runs both plans until the client validated a path or `limit` passed.
+    /// Brings the session up through the relay, then runs both plans until the client
+    /// validated a path or `limit` (from the start) passed.
     @discardableResult
     func discover(limit: Nanos = .seconds(12)) -> NetAddress? {
-        run(until: Instant.zero + limit) { !self.validated.isEmpty }
+        let end = Instant.zero + limit
+        let connection = client.endpoint.connect(
+            to: Self.serverMain, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: now)
+        self.connection = connection
+        run(until: end) { connection.state != .handshaking }
+        guard connection.state == .established else { return nil }
+        // The client's traversal starts once the link is up (PortMapping), after its punch delay.
+        let connectResult = SignalingMessage.ConnectResult(
+            requestID: 1, online: true, sessionID: sessionID, devicePublicKey: deviceIdentity.publicKey,
+            deviceCandidates: [device.main], relayAllowed: true, deviceNAT: device.behavior,
+            punchDelay: order.delays().client)
+        let clientEntropy = SeededEntropy(seed: seed &+ 7)
+        let (planner, scope) = TraversalPlanner.client(
+            connectResult: connectResult, reflexive: device.reflexive, localNAT: client.behavior,
+            subnets: [client.subnet], entropy: clientEntropy, now: now, config: config)
+        client.execution = TraversalExecution(planner: planner, scope: scope, entropy: clientEntropy)
+        discovering = true
+        defer { discovering = false }
+        run(until: end) { !self.validated.isEmpty }
         return validated.first
     }
 
@@ -176,11 +191,10 @@ final class TraversalWorld {
     private func nextTime() -> Instant? {
         var times: [Instant] = []
         if let first = queue.first { times.append(first.at) }
-        if let t = client.planner?.nextDeadline() { times.append(t) }
-        if let t = device.planner?.nextDeadline() { times.append(t) }
-        if let t = probes.values.map(\.next).min() { times.append(t) }
-        if let t = client.endpoint.nextDeadline() { times.append(t) }
-        if let t = device.endpoint.nextDeadline() { times.append(t) }
+        for agent in [client, device] {
+            if let t = agent.execution?.nextDeadline() { times.append(t) }
+            if let t = agent.endpoint.nextDeadline() { times.append(t) }
+        }
         return times.min()
     }
 
@@ -189,16 +203,15 @@ final class TraversalWorld {
             queue.removeFirst()
             deliver(first)
         }
+        if accepted == nil { accepted = device.endpoint.pollAccepted() }
         for agent in [client, device] {
-            while let action = agent.planner?.poll(now: now) { execute(action, agent) }
+            while let step = agent.execution?.poll(now: now) { perform(step, agent) }
         }
-        for (nonce, probe) in probes where probe.next <= now {
-            if probe.left <= 0 {
-                probes[nonce] = nil
-                continue
+        while let event = connection?.pollEvent() {
+            if case .pathValidated(let address) = event, !validated.contains(address) {
+                validated.append(address)
+                validatedSocket[address] = client.route(address)
             }
-            probes[nonce] = (probe.address, probe.left - 1, now + Self.probeRetry)
-            sendProbe(nonce: nonce, to: probe.address)
         }
         for agent in [client, device] {
             if let t = agent.endpoint.nextDeadline(), t <= now { agent.endpoint.handleTimeout(now: now) }
@@ -206,35 +219,19 @@ final class TraversalWorld {
         }
     }
 
-    private func execute(_ action: TraversalAction, _ agent: Agent) {
-        switch action {
-        case .probe(let address, let attempts):
-            startProbe(address, attempts: attempts)
-        case .punch(let address, let socket):
-            let index = socket == 0 ? 0 : (socket <= agent.auxiliary.count ? agent.auxiliary[socket - 1] : -1)
-            guard index >= 0 else { return }
-            var datagram = ByteBuffer()
-            TraversalPunch.write(sessionID: sessionID, entropy: entropy, into: &datagram)
-            send(datagram, from: agent, socket: index, to: address)
+    /// What the agents' traversal shells do with a step.
+    private func perform(_ step: TraversalExecution.Step, _ agent: Agent) {
+        switch step {
+        case .probe(let address, let attempts, let socket):
+            if let socket, socket != 0 { agent.routes[address] = socket }
+            connection?.probePath(to: address, attempts: attempts, now: now)
+        case .send(let datagram, let address, let socket):
+            send(datagram, from: agent, socket: socket, to: address)
         case .openSockets(let count):
-            for i in 1...count {
-                agent.sockets[i] = NetAddress(host: agent.privateHost, port: UInt16(6000 + i))
-                agent.auxiliary.append(i)
-            }
+            let indices = Array(1...count)
+            for i in indices { agent.sockets[i] = NetAddress(host: agent.privateHost, port: UInt16(6000 + i)) }
+            _ = agent.execution?.socketsOpened(indices)
         }
-    }
-
-    private func startProbe(_ address: NetAddress, attempts: Int) {
-        let nonce = entropy.nextUInt64()
-        probes[nonce] = (address, attempts - 1, now + Self.probeRetry)
-        sendProbe(nonce: nonce, to: address)
-    }
-
-    private func sendProbe(nonce: UInt64, to address: NetAddress) {
-        probesSent += 1
-        var datagram = ByteBuffer()
-        datagram.writeMultipleIntegers(Self.probeType, nonce)
-        send(datagram, from: client, socket: client.route(address), to: address)
     }
 
     private func send(_ datagram: ByteBuffer, from agent: Agent, socket: Int, to destination: NetAddress) {
@@ -242,14 +239,12 @@ final class TraversalWorld {
         datagramsSent += 1
         let onLAN = sharedLAN && (destination.host == client.privateHost || destination.host == device.privateHost)
         let publicSource = onLAN ? source : agent.nat.outbound(from: source, to: destination)
-        let delivery = Delivery(
-            at: now + Self.latency, order: order, datagram: datagram, from: publicSource, to: destination)
-        order += 1
         // Constant latency: arrival order is send order, so appending keeps the queue sorted.
-        queue.append(delivery)
+        queue.append(Delivery(at: now + Self.latency, datagram: datagram, from: publicSource, to: destination))
     }
 
     private func deliver(_ delivery: Delivery) {
+        if delivery.to == Self.serverMain { return relay(delivery) }
         let agents = [client, device]
         if sharedLAN, let agent = agents.first(where: { $0.privateHost == delivery.to.host }) {
             if let socket = agent.socket(at: delivery.to) {
@@ -268,32 +263,28 @@ final class TraversalWorld {
         // Other addresses (another site's private LAN, unused ports) lead nowhere.
     }
 
+    /// The server's relay between the two registered addresses (it forwards by connection ID;
+    /// here the pair is the only session).
+    private func relay(_ delivery: Delivery) {
+        let target: NetAddress?
+        switch delivery.from {
+        case client.reflexive: target = device.reflexive
+        case device.reflexive: target = client.reflexive
+        default: target = nil
+        }
+        guard let target else { return }
+        queue.append(Delivery(at: now + Self.latency, datagram: delivery.datagram, from: Self.serverMain, to: target))
+    }
+
     private func receive(_ datagram: ByteBuffer, from address: NetAddress, agent: Agent, socket: Int) {
         if socket != 0 { agent.routes[address] = socket }
-        var reader = datagram
-        guard let type = reader.readInteger(as: UInt8.self) else { return }
-        switch type {
-        case TraversalPunch.type where agent === client:
-            // A punch reached us: probe back through the socket it hit.
-            startProbe(address, attempts: 3)
-        case TraversalPunch.type:
-            break
-        case Self.probeType where agent === device:
-            guard let nonce = reader.readInteger(as: UInt64.self) else { return }
-            var reply = ByteBuffer()
-            reply.writeMultipleIntegers(Self.probeReplyType, nonce)
-            send(reply, from: device, socket: device.route(address), to: address)
-        case Self.probeReplyType where agent === client:
-            guard let nonce = reader.readInteger(as: UInt64.self), let probe = probes[nonce], probe.address == address
-            else { return }
-            probes[nonce] = nil
-            if !validated.contains(address) {
-                validated.append(address)
-                validatedSocket[address] = socket
+        if TraversalPunch.parse(datagram).isPunch {
+            if let step = agent.execution?.punchArrived(from: address, socket: socket, now: now) {
+                perform(step, agent)
             }
-        default:
-            agent.endpoint.receive(datagram, from: address, now: now)
+            return
         }
+        agent.endpoint.receive(datagram, from: address, now: now)
     }
 
     private func flushTransport(_ agent: Agent) {
@@ -301,43 +292,38 @@ final class TraversalWorld {
         for _ in 0..<10_000 {
             buffer.clear()
             guard let destination = agent.endpoint.pollTransmit(now: now, into: &buffer) else { return }
+            if discovering, agent === client, destination != Self.serverMain { probesSent += 1 }
             send(buffer, from: agent, socket: agent.route(destination), to: destination)
         }
     }
 
-    // MARK: a real session over the discovered path
+    // MARK: the session over the discovered path
 
-    /// Stops the plans, handshakes to `address` through the socket that validated it, sends
-    /// `size` bytes client -> device on one stream; returns what the device read.
+    /// Stops the plans, moves the session's connection to `address` (through the socket that
+    /// validated it), sends `size` bytes client -> device on one stream; returns what the
+    /// device read and whether both ends ended up on that path.
     func transfer(
         over address: NetAddress, size: Int, limit: Nanos = .seconds(20)
-    ) -> (sent: [UInt8], received: [UInt8], established: Bool) {
-        client.planner?.stop()
-        device.planner?.stop()
-        probes.removeAll()
-        let connection = client.endpoint.connect(
-            to: address, remoteStaticKey: deviceIdentity.publicKey, password: nil, now: now)
+    ) -> (sent: [UInt8], received: [UInt8], onPath: Bool) {
+        for agent in [client, device] { _ = agent.execution?.stop(keeping: Set(agent.sockets.keys)) }
+        guard let connection, let accepted else { return ([], [], false) }
+        connection.migrate(to: address, now: now)
         let payload = SeededEntropy(seed: seed ^ 0xDA7A).bytes(size)
         var offset = 0
         var stream: StreamID?
-        var accepted: Connection?
         var received: [UInt8] = []
         var finishedWriting = false
         var streams: Set<StreamID> = []
         run(until: now + limit) {
-            if accepted == nil { accepted = device.endpoint.pollAccepted() }
-            while connection.pollEvent() != nil {}
-            if let accepted {
-                while let event = accepted.pollEvent() {
-                    if case .streamOpened(let id) = event { streams.insert(id) }
-                    if case .streamReadable(let id) = event { streams.insert(id) }
-                }
-                for id in streams {
-                    reading: while true {
-                        switch (try? accepted.read(id, maxBytes: 65_536)) ?? .wouldBlock {
-                        case .data(let bytes): received += Array(bytes.readableBytesView)
-                        case .fin, .wouldBlock: break reading
-                        }
+            while let event = accepted.pollEvent() {
+                if case .streamOpened(let id) = event { streams.insert(id) }
+                if case .streamReadable(let id) = event { streams.insert(id) }
+            }
+            for id in streams {
+                reading: while true {
+                    switch (try? accepted.read(id, maxBytes: 65_536)) ?? .wouldBlock {
+                    case .data(let bytes): received += Array(bytes.readableBytesView)
+                    case .fin, .wouldBlock: break reading
                     }
                 }
             }
@@ -353,6 +339,10 @@ final class TraversalWorld {
             }
             return received.count >= payload.count
         }
-        return (payload, received, connection.state == .established)
+        // Both ends on the new path: the device followed the client off the relay.
+        let onPath =
+            connection.state == .established && connection.peerAddress == address
+            && accepted.peerAddress != Self.serverMain
+        return (payload, received, onPath)
     }
 }
