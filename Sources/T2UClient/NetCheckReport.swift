@@ -160,7 +160,7 @@ public struct NetCheckReport: Codable, Sendable, Equatable {
             ipv6Global: interfaces.contains { $0.isGlobalIPv6 },
             ipv6ServerReachable: v6Servers.isEmpty ? nil : v6Servers.contains { $0.udpReachable },
             tcp443: "not checked", tcpFallback: nil,
-            localAddresses: interfaces.filter { !LocalAddresses.isLoopback($0) }.map {
+            localAddresses: interfaces.filter { !$0.isLoopback }.map {
                 NetAddress(host: $0, port: 0).hostString
             },
             verdict: "")

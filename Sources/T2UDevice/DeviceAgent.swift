@@ -120,7 +120,7 @@ public final class DeviceAgent: Sendable {
             config.fallbackServers = Array(servers.dropFirst())
             config.classifiesNAT = true
             let (options, policy, logger) = (self.options, self.policy, self.logger)
-            let mapsPort = options.portMapping && !LocalAddresses.isLoopback(server.host)
+            let mapsPort = options.portMapping && !server.host.isLoopback
             // Built on its loop, so the runtime never exists outside it.
             let runtime = try await loop.submit { [config] in
                 let driver = owned.value

@@ -175,7 +175,7 @@ final class DiscoveryHandler: ChannelInboundHandler {
         if let info, let match = interfaces.first(where: { $0.index == info.interfaceIndex }) {
             return match.address
         }
-        if let lan = interfaces.first(where: { !LocalAddresses.isLoopback($0.address) }) {
+        if let lan = interfaces.first(where: { !$0.address.isLoopback }) {
             return lan.address
         }
         return NetAddress(ipv4: (127, 0, 0, 1), port: 0).host

@@ -66,7 +66,7 @@ public final class GatewayPortMapper: Sendable {
             client = v
         }
         if client == nil,
-            let first = LocalAddresses.ipv4Interfaces().first(where: { !LocalAddresses.isLoopback($0.address) }),
+            let first = LocalAddresses.ipv4Interfaces().first(where: { !$0.address.isLoopback }),
             case .v4(let v) = first.address
         {
             client = v

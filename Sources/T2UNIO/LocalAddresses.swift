@@ -58,13 +58,6 @@ public enum LocalAddresses {
         return result
     }
 
-    public static func isLoopback(_ host: NetAddress.Host) -> Bool {
-        switch host {
-        case .v4(let value): return value >> 24 == 127
-        case .v6(let high, let low): return high == 0 && low == 1
-        }
-    }
-
     public static func isUnspecifiedOrMulticast(_ host: NetAddress.Host) -> Bool {
         switch host {
         case .v4(let value): return value == 0 || value >> 28 == 0xE
@@ -90,11 +83,11 @@ public enum LocalAddresses {
     /// it is on its own subnet), at most `SignalingLimits.maxCandidates`.
     public static func candidates(from hosts: [NetAddress.Host], port: UInt16, server: NetAddress) -> [NetAddress] {
         var loopback: [NetAddress] = []
-        if isLoopback(server.host) { loopback.append(NetAddress(host: server.host, port: port)) }
+        if server.host.isLoopback { loopback.append(NetAddress(host: server.host, port: port)) }
         var v4: [NetAddress] = []
         var global: [NetAddress] = []
         var uniqueLocal: [NetAddress] = []
-        for host in hosts where !isLoopback(host) && !isUnspecifiedOrMulticast(host) {
+        for host in hosts where !host.isLoopback && !isUnspecifiedOrMulticast(host) {
             let candidate = NetAddress(host: host, port: port)
             switch candidate.ipv6Class {
             case nil: if !v4.contains(candidate) { v4.append(candidate) }

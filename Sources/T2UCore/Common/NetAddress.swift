@@ -7,6 +7,14 @@ public struct NetAddress: Hashable, Sendable, CustomStringConvertible {
     public enum Host: Hashable, Sendable {
         case v4(UInt32)  // host byte order: 192.0.2.1 == 0xC000_0201
         case v6(UInt64, UInt64)  // high, low 64 bits, host byte order
+
+        /// 127.0.0.0/8 or ::1.
+        public var isLoopback: Bool {
+            switch self {
+            case .v4(let value): value >> 24 == 127
+            case .v6(let high, let low): high == 0 && low == 1
+            }
+        }
     }
 
     public var host: Host
