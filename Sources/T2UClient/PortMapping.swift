@@ -30,7 +30,8 @@ final class PortMapping {
     private(set) var current: TunnelService?
     /// This attempt's connection while it handshakes.
     private var pending: TunnelService?
-    private var reflexive: NetAddress?
+    /// Which path the link should be on (what each address is, when discovery stops).
+    private var selection: PathSelection
     private var connectResult: SignalingMessage.ConnectResult?
     /// This attempt's link came up / its final path went to the server (punch-outcome metrics).
     private var linkCameUp = false
@@ -38,7 +39,6 @@ final class PortMapping {
     private var handshakeNudgedBy: Set<NetAddress> = []
     private var outcomeReported = false
     private var traversal: ClientTraversal?
-    private var traversalWindowEnded = false
     private var traversalWindowTask: Scheduled<Void>?
     /// Bumped whenever an attempt ends, so late callbacks of old attempts are ignored.
     private var generation = 0
@@ -47,8 +47,7 @@ final class PortMapping {
     private var retryTask: Scheduled<Void>?
     /// While the link rides the relay: the next look for a direct path, and the wait after it.
     private var relayedRetryTask: Scheduled<Void>?
-    private var relayedRetryDelay: TimeAmount
-    private var relayedRetries = 0
+    private var relayedRetry: RelayedLinkRetry
     private var meter: RateMeter
     private var closed = false
     /// A relay resume is in flight (one at a time).
@@ -73,7 +72,9 @@ final class PortMapping {
         self.request = request
         self.listener = listener
         self.retryDelay = .nanoseconds(core.options.firstRetryDelay.value)
-        self.relayedRetryDelay = .nanoseconds(core.options.relayedLinkRetry.value)
+        self.selection = PathSelection(relay: core.serverAddress, directDisabled: core.options.directDisabled)
+        self.relayedRetry = RelayedLinkRetry(
+            first: core.options.relayedLinkRetry, maximum: core.options.relayedLinkRetryMax)
         self.meter = RateMeter(now: .now())
     }
 
@@ -94,7 +95,7 @@ final class PortMapping {
         let generation = self.generation
         // A changed key stays visible (-6) while retries find it still changed.
         if status != .deviceKeyChanged { status = .connecting }
-        reflexive = nil
+        selection.reset()
         connectResult = nil
         linkCameUp = false
         outcomeReported = false
@@ -138,7 +139,7 @@ final class PortMapping {
     ) {
         guard accept(result.devicePublicKey) else { return }
         connectResult = result
-        reflexive = result.deviceCandidates.first
+        selection.introduced(deviceAddresses: result.deviceCandidates, localSubnets: LocalAddresses.subnets())
         if let pending, pending.connection.peerStaticKey != result.devicePublicKey {
             // Only if the pin changed between the CONNECT and its answer: start over.
             logger.warning(
@@ -146,7 +147,7 @@ final class PortMapping {
             return fail(.p2pFailed)
         }
         if pending == nil, current == nil {
-            guard let first = throughRelay ? core.serverAddress : reflexive else {
+            guard let first = throughRelay ? core.serverAddress : selection.deviceReflexive else {
                 logger.info(
                     "the device has no address to try and the relay is excluded", metadata: ["uuid": "\(request.uuid)"])
                 return fail(.p2pFailed)
@@ -256,53 +257,24 @@ final class PortMapping {
 
     // MARK: path selection
 
-    private enum PathKind: Int, Comparable, CustomStringConvertible {
-        case relay = 0
-        case direct = 1
-        case lan = 2
-        static func < (a: PathKind, b: PathKind) -> Bool { a.rawValue < b.rawValue }
-        var description: String {
-            switch self {
-            case .relay: "relay"
-            case .direct: "direct"
-            case .lan: "lan"
-            }
-        }
-    }
-
-    /// LAN: loopback, or one of the device's LAN candidates (CONNECT lists them after its
-    /// reflexive address) not on its public IP (a port its router mapped is a WAN path).
-    /// Relay: the server's address. Anything else is a direct WAN path.
-    private func pathKind(_ address: NetAddress) -> PathKind {
-        if address == core.serverAddress { return .relay }
-        if address.isLoopback { return .lan }
-        if address.host != reflexive?.host, let candidates = connectResult?.deviceCandidates.dropFirst(),
-            candidates.contains(address)
-        {
-            // A global IPv6 candidate is the device's internet address (no NAT66), not a LAN one,
-            // unless it is on one of our own subnets.
-            if address.ipv6Class == .global, !LocalAddresses.subnets().containsUnicast(address.host) { return .direct }
-            return .lan
-        }
-        return .direct
-    }
+    private func pathKind(_ address: NetAddress) -> PathKind { selection.kind(of: address) }
 
     /// Discovery starts once the link is up and the CONNECT result (the candidates) is known.
     private func startTraversal() {
         guard traversal == nil, let tunnel = current, let connectResult else { return }
-        let kind = pathKind(tunnel.connection.peerAddress)
-        guard !core.options.directDisabled, kind < .lan else { return reportOutcome(kind) }
+        let peer = tunnel.connection.peerAddress
+        guard selection.wantsDiscovery(from: peer) else { return reportOutcome(pathKind(peer)) }
         let traversal = ClientTraversal(
             core: core, connection: tunnel.connection, uuid: request.uuid,
-            reflexive: reflexive, connectResult: connectResult)
+            reflexive: selection.deviceReflexive, connectResult: connectResult)
         self.traversal = traversal
-        traversalWindowEnded = false
+        selection.discoveryStarted()
         let generation = self.generation
         // A plan the server told to wait (`PunchOrder`) gets its whole window after the wait.
         let window = Self.traversalWindow + .nanoseconds(connectResult.punchDelay.value)
         traversalWindowTask = core.loop.assumeIsolated().scheduleTask(in: window) { [self] in
             guard generation == self.generation else { return }
-            traversalWindowEnded = true
+            selection.discoveryWindowEnded()
             stopTraversalIfSettled()
             if let peer = current?.connection.peerAddress, pathKind(peer) == .relay {
                 self.traversal?.settled(on: nil)
@@ -323,7 +295,7 @@ final class PortMapping {
 
     private func pathValidated(_ address: NetAddress, on tunnel: TunnelService) {
         let connection = tunnel.connection
-        guard connection.state == .established, pathKind(address) > pathKind(connection.peerAddress) else { return }
+        guard connection.state == .established, selection.improves(address, on: connection.peerAddress) else { return }
         connection.migrate(to: address, now: EndpointDriver.now())
         core.driver.requestStep()
         traversal?.settled(on: address)
@@ -347,14 +319,12 @@ final class PortMapping {
 
     /// Nothing beats LAN; a direct path is kept once the discovery window is over.
     private func stopTraversalIfSettled() {
-        guard let traversal, let peer = current?.connection.peerAddress else { return }
-        let kind = pathKind(peer)
-        guard kind == .lan || (kind == .direct && traversalWindowEnded) else { return }
+        guard let traversal, let peer = current?.connection.peerAddress, selection.settled(on: peer) else { return }
         traversal.stop(keep: peer)
         self.traversal = nil
         traversalWindowTask?.cancel()
         traversalWindowTask = nil
-        reportOutcome(kind)
+        reportOutcome(pathKind(peer))
     }
 
     /// The device's punch for our session came from a known address of it while the handshake
@@ -363,7 +333,7 @@ final class PortMapping {
     func devicePunched(sessionID: UInt64, from address: NetAddress) {
         guard let connection = pending?.connection, connection.state == .handshaking,
             let connectResult, connectResult.sessionID == sessionID,
-            address == reflexive || connectResult.deviceCandidates.contains(address),
+            address == selection.deviceReflexive || connectResult.deviceCandidates.contains(address),
             handshakeNudgedBy.insert(address).inserted
         else { return }
         connection.sendHandshake(alsoTo: address, now: EndpointDriver.now())
@@ -457,42 +427,24 @@ final class PortMapping {
         lookForDirectPath(because: "UDP works again", forgetRelayVerdict: true)
     }
 
-    /// The next look for a direct path of a relayed link: after `relayedLinkRetry` twice (the
-    /// server has the client send first, then the device: `PunchOrder`, so a router that clashes
-    /// on either side is met within two looks), then twice as long each time up to
-    /// `relayedLinkRetryMax`. What kept it relayed may be gone without a sign on our side: the
-    /// device's UDP came back, a router was replaced or granted a mapping.
+    /// The next look for a direct path of a relayed link (`RelayedLinkRetry`).
     private func scheduleRelayedRetry() {
-        guard relayedRetryTask == nil, core.options.relayedLinkRetry > .zero, !core.options.directDisabled, !closed
-        else { return }
-        let delay = relayedRetryDelay
-        relayedRetries += 1
-        if relayedRetries >= Self.relayedRetriesBeforeBackoff {
-            relayedRetryDelay = min(
-                relayedRetryDelay * 2,
-                .nanoseconds(max(core.options.relayedLinkRetryMax, core.options.relayedLinkRetry).value))
+        guard relayedRetryTask == nil, !core.options.directDisabled, !closed, let look = relayedRetry.next() else {
+            return
         }
-        // The relay verdict was reached with both sides punching at once: the two looks in the
-        // other orders run every NAT strategy again (birthday probing included), the later ones
-        // only the cheap candidates while the verdict is remembered.
-        let otherOrder = relayedRetries <= Self.relayedRetriesBeforeBackoff
         let generation = self.generation
-        relayedRetryTask = core.loop.assumeIsolated().scheduleTask(in: delay) { [self] in
+        relayedRetryTask = core.loop.assumeIsolated().scheduleTask(in: .nanoseconds(look.delay.value)) { [self] in
             relayedRetryTask = nil
             guard generation == self.generation else { return }
-            lookForDirectPath(because: "the link has been relayed for a while", forgetRelayVerdict: otherOrder)
+            lookForDirectPath(because: "the link has been relayed for a while", forgetRelayVerdict: look.everyStrategy)
         }
     }
 
     private func cancelRelayedRetry() {
         relayedRetryTask?.cancel()
         relayedRetryTask = nil
-        relayedRetryDelay = .nanoseconds(core.options.relayedLinkRetry.value)
-        relayedRetries = 0
+        relayedRetry.reset()
     }
-
-    /// Looks at the first delay: both punch orders get their session.
-    static let relayedRetriesBeforeBackoff = 2
 
     /// A fresh CONNECT (a new session, no new connection), sent over UDP, makes the server
     /// introduce us to the device again with the addresses both sides have now, and path
@@ -521,7 +473,7 @@ final class PortMapping {
             endTraversal()
             if forgetRelayVerdict { core.traversalMemory.forgetRelayOnly(for: request.uuid) }
             connectResult = answer
-            reflexive = answer.deviceCandidates.first
+            selection.introduced(deviceAddresses: answer.deviceCandidates, localSubnets: LocalAddresses.subnets())
             // The new session's outcome is reported as well (the server counts it per session).
             outcomeReported = false
             startTraversal()
@@ -548,7 +500,7 @@ final class PortMapping {
         let connection = tunnel.connection
         // Where the device was registered (CONNECT lists it first): an idle device may not have
         // noticed the restart, and the server nudges it there.
-        let deviceAddress = connectResult?.deviceCandidates.first ?? reflexive
+        let deviceAddress = connectResult?.deviceCandidates.first ?? selection.deviceReflexive
         core.connect(
             request.uuid, connectionID: connection.localConnectionID, resume: connection.remoteConnectionID,
             resumeAddress: deviceAddress
@@ -603,7 +555,7 @@ final class PortMapping {
         let discovery: RelayFacts.Discovery
         if let traversal {
             discovery =
-                traversalWindowEnded ? .ended(tried: traversal.tried.count) : .running(tried: traversal.tried.count)
+                selection.windowEnded ? .ended(tried: traversal.tried.count) : .running(tried: traversal.tried.count)
         } else {
             discovery = .notStarted
         }
@@ -642,15 +594,5 @@ final class PortMapping {
         if let pending { _ = pending.close() }
         pending = nil
         if let current { _ = current.close() }
-    }
-}
-
-extension NetAddress {
-    /// 127.0.0.0/8 or ::1.
-    fileprivate var isLoopback: Bool {
-        switch host {
-        case .v4(let value): return value >> 24 == 127
-        case .v6(let high, let low): return high == 0 && low == 1
-        }
     }
 }
