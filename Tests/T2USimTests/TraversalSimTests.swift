@@ -37,6 +37,7 @@ import Testing
                 print(
                     "traversal \(clientKind) x \(deviceKind): \(found) at \(world.now) via \(via), socket \(world.validatedSocket[found] ?? -1)"
                 )
+                #expect(world.connection?.peerAddress == found, "the selection did not move the link: \(label)")
                 let result = world.transfer(over: found, size: 48 * 1024)
                 #expect(result.onPath, "the session did not move onto \(found): \(label)")
                 #expect(

@@ -78,6 +78,9 @@ final class TraversalWorld {
     private(set) var connection: Connection?
     /// The device's side of it.
     private(set) var accepted: Connection?
+    /// The client's path rules, as the port mapping applies them: a validated path that is
+    /// strictly better becomes the connection's path.
+    private(set) var selection = PathSelection(relay: TraversalWorld.serverMain, directDisabled: false)
     private(set) var validated: [NetAddress] = []
     private(set) var validatedSocket: [NetAddress: Int] = [:]
     private(set) var datagramsSent = 0
@@ -163,13 +166,15 @@ final class TraversalWorld {
         run(until: end) { connection.state != .handshaking }
         guard connection.state == .established else { return nil }
         // The client's traversal starts once the link is up (PortMapping), after its punch delay.
+        // CONNECT lists the device's registered address first, then its LAN candidates.
         let connectResult = SignalingMessage.ConnectResult(
             requestID: 1, online: true, sessionID: sessionID, devicePublicKey: deviceIdentity.publicKey,
-            deviceCandidates: [device.main], relayAllowed: true, deviceNAT: device.behavior,
+            deviceCandidates: [device.reflexive!, device.main], relayAllowed: true, deviceNAT: device.behavior,
             punchDelay: order.delays().client)
+        selection.introduced(deviceAddresses: connectResult.deviceCandidates, localSubnets: [client.subnet])
         let clientEntropy = SeededEntropy(seed: seed &+ 7)
         let (planner, scope) = TraversalPlanner.client(
-            connectResult: connectResult, reflexive: device.reflexive, localNAT: client.behavior,
+            connectResult: connectResult, reflexive: selection.deviceReflexive, localNAT: client.behavior,
             subnets: [client.subnet], entropy: clientEntropy, now: now, config: config)
         client.execution = TraversalExecution(planner: planner, scope: scope, entropy: clientEntropy)
         discovering = true
@@ -207,11 +212,11 @@ final class TraversalWorld {
         for agent in [client, device] {
             while let step = agent.execution?.poll(now: now) { perform(step, agent) }
         }
-        while let event = connection?.pollEvent() {
-            if case .pathValidated(let address) = event, !validated.contains(address) {
-                validated.append(address)
-                validatedSocket[address] = client.route(address)
-            }
+        while let connection, let event = connection.pollEvent() {
+            guard case .pathValidated(let address) = event, !validated.contains(address) else { continue }
+            validated.append(address)
+            validatedSocket[address] = client.route(address)
+            if selection.improves(address, on: connection.peerAddress) { connection.migrate(to: address, now: now) }
         }
         for agent in [client, device] {
             if let t = agent.endpoint.nextDeadline(), t <= now { agent.endpoint.handleTimeout(now: now) }
@@ -299,8 +304,8 @@ final class TraversalWorld {
 
     // MARK: the session over the discovered path
 
-    /// Stops the plans, moves the session's connection to `address` (through the socket that
-    /// validated it), sends `size` bytes client -> device on one stream; returns what the
+    /// Stops the plans, moves the session's connection to `address` unless the selection did
+    /// already (through the socket that validated it), sends `size` bytes client -> device on one stream; returns what the
     /// device read and whether both ends ended up on that path.
     func transfer(
         over address: NetAddress, size: Int, limit: Nanos = .seconds(20)
