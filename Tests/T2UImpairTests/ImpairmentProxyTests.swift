@@ -111,10 +111,13 @@ private struct Peer {
         let gotB = try await b.waitFor(count: 50)
         #expect(Set(gotA.map(\.sequence)) == Set(0..<50))
         #expect(Set(gotB.map(\.sequence)) == Set(1000..<1050))
+        // At least: other suites run in parallel, and a datagram one of them aims at a loopback
+        // port it no longer owns can reach this proxy (seen once: 4 clients, 102 datagrams).
         let stats = try await proxy.stats
-        #expect(stats.clients == 2)
-        #expect(stats.clientToUpstream.sent == 100)
-        #expect(stats.upstreamToClient.delivered == 100)
+        #expect(stats.clients >= 2)
+        #expect(stats.clientToUpstream.sent >= 100)
+        #expect(stats.upstreamToClient.delivered >= 100)
+        #expect(stats.upstreamToClient.delivered == stats.clientToUpstream.sent)
         try await proxy.stop()
         try await a.channel.close()
         try await b.channel.close()
