@@ -64,14 +64,32 @@ final class SDKState: Sendable {
     /// into libt2u (say t2u_port_status in OnConnect) then waits on the loop, not deadlocks it.
     private let callbackQueue = DispatchQueue(label: "t2u.callbacks")
 
+    /// How long t2u_init waits for the SDK to bind and resolve the server.
+    static let startTimeout: Double = 30
+
     /// Creates and starts a client with the handler installed. Caller holds `lifecycle`.
     func startClient(_ options: T2UClientOptions) -> T2UClient? {
+        // A start that outlives the wait is shut down when it completes (nobody holds it).
+        let start: @Sendable () async -> Result<T2UClient, any Error> = {
+            do {
+                return .success(try await T2UClient.onOwnThread(options: options))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let started = blockingWait(
+            timeoutSeconds: Self.startTimeout,
+            late: { if case .success(let late) = $0 { Task { await late.shutdown() } } }, start)
         let client: T2UClient
-        do {
-            client = try T2UClient(options: options)
-        } catch {
+        switch started {
+        case .success(let value):
+            client = value
+        case .failure(let error):
             // t2u_init returns nothing: the log is where a malformed known-devices file shows.
             Logger(label: "t2u.client").error("t2u_init failed: \(error)")
+            return nil
+        case nil:
+            Logger(label: "t2u.client").error("t2u_init failed: the SDK did not start within \(Self.startTimeout) s")
             return nil
         }
         let queue = callbackQueue

@@ -12,10 +12,12 @@ import T2UNIO
 /// local ports over P2P links (direct, LAN or relayed), keeps them up with retries, and reports
 /// status, rates and events. Thread safe; every method may be called from any thread/task.
 ///
-/// One event loop thread (the "SDK thread") owns all state (`ClientCore`); the public methods
-/// hop onto it, and `LoopOwned` checks that only code on it touches the core.
+/// One event loop of the caller's group (the shared `MultiThreadedEventLoopGroup.singleton` by
+/// default) owns all state (`ClientCore`); the public methods hop onto it, and `LoopOwned`
+/// checks that only code on it touches the core.
 public final class T2UClient: Sendable {
-    private let group: MultiThreadedEventLoopGroup
+    /// A group this client made for itself and stops at `shutdown` (the C library's).
+    private let ownedGroup: MultiThreadedEventLoopGroup?
     private let core: LoopOwned<ClientCore>
     private let options: T2UClientOptions
     private let eventStream: AsyncStream<T2UClientEvent>
@@ -23,8 +25,29 @@ public final class T2UClient: Sendable {
     /// Events kept for a consumer of `events` that lags (or never reads): the newest win.
     static let eventBufferLimit = 1024
 
-    /// Starts the SDK: binds its UDP socket and registers with the server in the background.
-    public init(options: T2UClientOptions) throws {
+    /// Starts the SDK on one loop of `eventLoopGroup`, which the caller owns (and keeps running
+    /// until `shutdown` returned): binds its UDP socket and registers with the server in the
+    /// background.
+    public convenience init(
+        options: T2UClientOptions, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
+        try await self.init(options: options, loop: eventLoopGroup.next(), ownedGroup: nil)
+    }
+
+    /// A client on a thread of its own, stopped by `shutdown`: what the C library runs, so
+    /// `t2u_exit` leaves no thread behind in the caller's process.
+    package static func onOwnThread(options: T2UClientOptions) async throws -> T2UClient {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            return try await T2UClient(options: options, loop: group.next(), ownedGroup: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private init(options: T2UClientOptions, loop: any EventLoop, ownedGroup: MultiThreadedEventLoopGroup?) async throws
+    {
         let logger = Logger(label: "t2u.client")
         guard options.pathPolicy(relay: NetAddress(ipv4: (0, 0, 0, 0), port: 0)) != nil else {
             throw T2UClientError.invalidArgument(
@@ -40,22 +63,28 @@ public final class T2UClient: Sendable {
             bufferingPolicy: .bufferingNewest(Self.eventBufferLimit))
         eventStream = stream
         self.options = options
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let loop = group.next()
+        self.ownedGroup = ownedGroup
+        let core: LoopOwned<ClientCore>
         do {
             // Built on its loop, so the core never exists outside it.
-            core = try loop.submit {
+            core = try await loop.submit {
                 LoopOwned(
                     try ClientCore(
                         options: options, loop: loop, servers: servers, continuation: continuation, logger: logger),
                     eventLoop: loop)
-            }.wait()
-            try core.flatSubmit { $0.start() }.wait()
+            }.get()
         } catch {
             continuation.finish()
-            try? group.syncShutdownGracefully()
             throw error
         }
+        do {
+            try await core.flatSubmit { $0.start() }.get()
+        } catch {
+            // The loop is not ours to stop: close what the core opened.
+            _ = try? await core.flatSubmit { $0.shutdown() }.get()
+            throw error
+        }
+        self.core = core
     }
 
     /// `OnConnect`/`OnDisconnect`, in order. One stream per client (a single consumer); it
@@ -180,7 +209,8 @@ public final class T2UClient: Sendable {
         }
     }
 
-    /// Closes every port and link, stops the threads; the object is unusable afterwards.
+    /// Closes every port and link (and stops the thread of a client that has one of its own);
+    /// the object is unusable afterwards.
     public func shutdown() async {
         let first = shutDown.withLock { done -> Bool in
             defer { done = true }
@@ -188,6 +218,6 @@ public final class T2UClient: Sendable {
         }
         guard first else { return }
         _ = try? await core.flatSubmit { $0.shutdown() }.get()
-        try? await group.shutdownGracefully()
+        try? await ownedGroup?.shutdownGracefully()
     }
 }

@@ -10,11 +10,13 @@ import T2UNIO
 /// The device agent: registers with the server, keeps alive, accepts sessions, opens the
 /// requested TCP connection on the device side of each stream (per policy), answers discovery.
 ///
-/// One event loop carries everything: the UDP socket shared by signaling and transport
-/// (DESIGN: the server observes the very NAT mapping that peers use), the TCP connections of
-/// the tunnels, and the discovery socket.
+/// One event loop of the caller's group (the shared `MultiThreadedEventLoopGroup.singleton` by
+/// default) carries everything: the UDP socket shared by signaling and transport (DESIGN: the
+/// server observes the very NAT mapping that peers use), the TCP connections of the tunnels,
+/// and the discovery socket.
 public final class DeviceAgent: Sendable {
     private let options: DeviceAgentOptions
+    private let eventLoopGroup: any EventLoopGroup
     private let identity: StaticIdentity
     /// `options.serverKey` parsed; nil: not pinned.
     private let serverPublicKey: [UInt8]?
@@ -23,9 +25,14 @@ public final class DeviceAgent: Sendable {
     private let lifecycle = Lifecycle()
 
     /// Loads (or creates) the key in `options.statePath` and checks the options; throws
-    /// `DeviceAgentError` naming what is wrong.
-    public init(options: DeviceAgentOptions, logger: Logger = Logger(label: "t2u.device")) throws {
+    /// `DeviceAgentError` naming what is wrong. The agent runs on one loop of `eventLoopGroup`,
+    /// which the caller owns (and keeps running until `shutdown` returned).
+    public init(
+        options: DeviceAgentOptions, logger: Logger = Logger(label: "t2u.device"),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
         self.options = options
+        self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         do {
             policy = try ForwardingPolicy(entries: options.allow)
@@ -64,22 +71,20 @@ public final class DeviceAgent: Sendable {
     /// Binds sockets and starts registering; returns once bound (registration continues).
     public func start() async throws {
         try await lifecycle.begin()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let running = try await launch(group: group)
+            let running = try await launch(on: eventLoopGroup.next())
             guard await lifecycle.started(running) else {
                 await running.shutdown()  // shut down while starting
                 throw DeviceAgentError.shutDown
             }
         } catch {
-            try? await group.shutdownGracefully()
             await lifecycle.failed()
             throw error
         }
     }
 
-    private func launch(group: MultiThreadedEventLoopGroup) async throws -> RunningDevice {
-        let loop = group.next()
+    /// Everything it opened is closed again when it throws (the loop is not ours to stop).
+    private func launch(on loop: any EventLoop) async throws -> RunningDevice {
         let servers = try resolveServers()
         let server = servers[0]
         let entropy = SystemEntropy()
@@ -133,7 +138,7 @@ public final class DeviceAgent: Sendable {
                 if mapsPort { runtime.startPortMapping(port: port, candidates: config.candidates) }
                 return LoopOwned(runtime, eventLoop: loop)
             }.get()
-            let device = RunningDevice(group: group, runtime: runtime, logger: logger)
+            let device = RunningDevice(runtime: runtime, logger: logger)
             running = device
             if let group = options.discoveryAddress {
                 let discovery = try await DiscoveryResponder.start(
@@ -189,7 +194,7 @@ public final class DeviceAgent: Sendable {
         return (try? await running.onLoop { $0.sessionCount }) ?? 0
     }
 
-    /// Closes sessions (telling peers), sockets and threads. Idempotent.
+    /// Closes sessions (telling peers) and sockets. Idempotent.
     public func shutdown() async {
         guard let running = await lifecycle.stop() else { return }
         await running.shutdown()

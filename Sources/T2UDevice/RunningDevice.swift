@@ -3,13 +3,11 @@
 
 import Logging
 import NIOCore
-import NIOPosix
 import T2UNIO
 
-/// A started agent as the outside sees it: its thread and its runtime, which only code on that
-/// thread may touch (`LoopOwned` checks it). Sendable, so the agent's actor can keep it.
+/// A started agent as the outside sees it: its runtime, which only code on its loop may touch
+/// (`LoopOwned` checks it). Sendable, so the agent's actor can keep it.
 struct RunningDevice: Sendable {
-    let group: MultiThreadedEventLoopGroup
     let runtime: LoopOwned<DeviceRuntime>
     let logger: Logger
 
@@ -21,7 +19,7 @@ struct RunningDevice: Sendable {
         try await runtime.submit(body).get()
     }
 
-    /// Closes the sessions, the sockets and the threads.
+    /// Closes the sessions and the sockets (the loop is the caller's).
     func shutdown() async {
         let discovery = (try? await onLoop { $0.discovery }) ?? []
         for channel in discovery { try? await channel.close().get() }
@@ -31,7 +29,6 @@ struct RunningDevice: Sendable {
         }
         await closeSessions()
         try? await runtime.flatSubmit { $0.driver.close(reason: "device shutting down") }.get()
-        try? await group.shutdownGracefully()
     }
 
     /// Closes every session and waits (bounded) until their tunnels saw the end, so bridged

@@ -92,7 +92,7 @@ struct SetupBenchmark: AsyncParsableCommand {
         var options = T2UClientOptions(server: server, serverPort: UInt16(port), serverKey: serverKey)
         options.knownDevices = knownDevices.map { .file($0) } ?? .memory
         let begin = monotonicMillis()
-        guard let client = try? T2UClient(options: options) else { return nil }
+        guard let client = try? await T2UClient(options: options) else { return nil }
         let elapsed = await firstByte(client: client, since: begin, warm: warmClient)
         await client.shutdown()
         return elapsed

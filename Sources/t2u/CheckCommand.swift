@@ -124,7 +124,7 @@ struct Check: AsyncParsableCommand {
         if tcpPort != 0 { options.serverStream = ServerStreamOptions(port: tcpPort) }
         options.knownDevices = pins.location
         paths.apply(to: &options)
-        let client = try startClient(options)
+        let client = try await startClient(options)
         let recorder = CheckRecorder()
         let request = PortMappingRequest(uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), password: password)
         let localPort: UInt16

@@ -317,7 +317,7 @@ struct DemoRun {
         group: MultiThreadedEventLoopGroup
     ) async throws -> Transfer {
         await progress.set("connecting the \(plan) client to the server")
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         do {
             let events = client.events
             let status = await waitForServer(client, seconds: 30)

@@ -56,7 +56,7 @@ struct Forward: AsyncParsableCommand {
         var options = server.clientOptions
         options.knownDevices = pins.location
         paths.apply(to: &options)
-        let client = try startClient(options)
+        let client = try await startClient(options)
         let request = PortMappingRequest(
             uuid: uuid, remoteHost: to, remotePort: UInt16(remotePort), localPort: UInt16(local), password: password)
         let localPort: UInt16

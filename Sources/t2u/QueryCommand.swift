@@ -36,7 +36,7 @@ struct Query: AsyncParsableCommand {
         log.bootstrap()
         var options = server.clientOptions
         options.knownDevices = pins.location
-        let client = try startClient(options, exitCode: 2)
+        let client = try await startClient(options, exitCode: 2)
         let status = await waitForServer(client, seconds: wait)
         if status == .keyRejected {
             await client.shutdown()

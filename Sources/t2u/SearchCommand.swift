@@ -46,7 +46,7 @@ struct Search: AsyncParsableCommand {
         options.discoveryAddressIPv6 = ipv6Group.isEmpty ? nil : ipv6Group
         options.discoveryPort = UInt16(discoveryPort)
         options.knownDevices = .memory  // discovery contacts no device over the tunnel
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         do {
             let devices = try await client.search(timeout: .seconds(fractional: timeout))
             await client.shutdown()

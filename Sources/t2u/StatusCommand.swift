@@ -26,7 +26,7 @@ struct Status: AsyncParsableCommand {
         log.bootstrap()
         var options = server.clientOptions
         options.knownDevices = .memory  // no device is contacted
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let status = await waitForServer(client, seconds: wait)
         let silence = status == .connecting ? await client.serverSilence() : nil
         await client.shutdown()

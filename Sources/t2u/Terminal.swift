@@ -49,9 +49,9 @@ func printError(_ message: String) {
 
 /// The client a command runs with; an unusable configuration (a malformed known-devices file,
 /// server key or address) is printed on stderr and ends the command with `exitCode`.
-func startClient(_ options: T2UClientOptions, exitCode: Int32 = 1) throws -> T2UClient {
+func startClient(_ options: T2UClientOptions, exitCode: Int32 = 1) async throws -> T2UClient {
     do {
-        return try T2UClient(options: options)
+        return try await T2UClient(options: options)
     } catch {
         printError("\(error)")
         throw ExitCode(exitCode)

@@ -63,7 +63,7 @@ struct IPv6LoopbackTests {
         clientOptions.knownDevices = .memory
         clientOptions.firstRetryDelay = .milliseconds(200)
         clientOptions.retryInterval = .seconds(1)
-        let client = try T2UClient(options: clientOptions)
+        let client = try await T2UClient(options: clientOptions)
         try await waitUntil("client registered over IPv6") { await client.status() == .connected }
         let info = try await client.query("cam-v6")
         #expect(info.online && info.publicIP == "::1", "the server must have seen the device at ::1: \(info)")

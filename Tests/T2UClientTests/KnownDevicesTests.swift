@@ -216,7 +216,7 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         var options = clientOptions(server)
         options.knownDevices = .file(path)
         for round in 0..<2 {
-            let client = try T2UClient(options: options)
+            let client = try await T2UClient(options: options)
             let port = try await client.addPort(PortMappingRequest(uuid: "cam-pin", remotePort: echo.port))
             try await waitUntil("connected, round \(round)") { await client.portStatus(port).0 == .connected }
             await client.shutdown()
@@ -245,7 +245,7 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         try await device.start()
         var options = clientOptions(server)
         options.knownDevices = .file(path)
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let events = CodeLog()
         client.setEventHandler { events.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-moved", remotePort: echo.port))
@@ -292,11 +292,11 @@ let keyB = [UInt8](repeating: 0xB2, count: 32)
         writeFile(path, "cam-1 \(Hex.encode(keyA))\ncam-2 not-a-key\n")
         var options = T2UClientOptions(server: "127.0.0.1", serverPort: 9)
         options.knownDevices = .file(path)
-        #expect(
+        await #expect(
             throws: T2UClientError.knownDevices(
                 .malformed(path: path, line: 2, problem: "the key of cam-2 is not 64 hex digits"))
         ) {
-            _ = try T2UClient(options: options)
+            _ = try await T2UClient(options: options)
         }
     }
 }

@@ -18,7 +18,7 @@ import Testing
         try await echo.start()
         var options = clientOptions(server)
         options.directDisabled = directDisabled
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-report", remotePort: echo.port))
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
         try await waitUntil("path reported", seconds: 15) { try await server.runner.counters().pathReports >= 1 }

@@ -129,7 +129,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         let (server, echo) = (world.server, world.echo)
         var options = clientOptions(server)
         options.directDisabled = true
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         try await waitUntil("registered") { await client.status() == .connected }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let started = ContinuousClock.now
@@ -160,8 +160,8 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         options.relayDisabled = true
         var contradictory = options
         contradictory.directDisabled = true
-        #expect(throws: T2UClientError.self) { try T2UClient(options: contradictory) }
-        let client = try T2UClient(options: options)
+        await #expect(throws: T2UClientError.self) { try await T2UClient(options: contradictory) }
+        let client = try await T2UClient(options: options)
         try await waitUntil("registered") { await client.status() == .connected }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-d", remotePort: echo.port))
@@ -184,7 +184,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         var options = clientOptions(server)
         options.relayFirst = true
         options.pathDiscoveryDelay = .milliseconds(1500)
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let log = TimedEvents()
         client.setEventHandler { log.append($0) }
         try await waitUntil("registered") { await client.status() == .connected }
@@ -238,7 +238,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
     @Test func directSetupTime() async throws {
         let world = try await EchoWorld.make(uuid: "cam-d")
         let (server, echo) = (world.server, world.echo)
-        let client = try T2UClient(options: clientOptions(server))
+        let client = try await T2UClient(options: clientOptions(server))
         let log = TimedEvents()
         client.setEventHandler { log.append($0) }
         try await waitUntil("registered") { await client.status() == .connected }
@@ -277,7 +277,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         try await echo.start()
         let device = try TestDevice(uuid: "cam-k1", server: server.address, seed: 21)
         try await device.start()
-        let client = try T2UClient(options: Self.fastFailOptions(server.port))
+        let client = try await T2UClient(options: Self.fastFailOptions(server.port))
         let log = TimedEvents()
         client.setEventHandler { log.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-k1", remotePort: echo.port))
@@ -320,7 +320,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         try await echo.start()
         let device = try TestDevice(uuid: "cam-s1", server: server.address, seed: 22)
         try await device.start()
-        let client = try T2UClient(options: Self.fastFailOptions(server.port))
+        let client = try await T2UClient(options: Self.fastFailOptions(server.port))
         let log = TimedEvents()
         client.setEventHandler { log.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-s1", remotePort: echo.port))
@@ -370,7 +370,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         var options = Self.fastFailOptions(server.port)
         options.directDisabled = true
         options.transport.deadPeerTimeout = TransportConfig().deadPeerTimeout
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let log = TimedEvents()
         client.setEventHandler { log.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-s2", remotePort: echo.port))

@@ -14,7 +14,7 @@ import Testing
     @Test func fixedLocalPortIsMappedAgainAtOnce() async throws {
         let server = TestServer()
         try await server.start()
-        let client = try T2UClient(options: clientOptions(server))
+        let client = try await T2UClient(options: clientOptions(server))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-away", remotePort: 80))
         // A connection accepted (parked: the device is offline), then closed by the SDK first.
@@ -27,7 +27,7 @@ import Testing
         #expect(again == port)
 
         // A second client cannot take the live listener's port: the error names it.
-        let other = try T2UClient(options: clientOptions(server))
+        let other = try await T2UClient(options: clientOptions(server))
         do {
             _ = try await other.addPort(PortMappingRequest(uuid: "cam-away", remotePort: 80, localPort: port))
             Issue.record("a port with a live listener must be refused")

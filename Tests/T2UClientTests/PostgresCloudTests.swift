@@ -93,7 +93,7 @@ extension TestServer {
 
 /// A client SDK with quick retries and a short transport idle timeout (a dead relay shows in
 /// seconds); `servers` is the SDK's server string (a comma list is allowed).
-func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
+func cloudClient(_ servers: String, relayed: Bool) async throws -> T2UClient {
     var options = T2UClientOptions(server: servers, serverPort: 7000)
     options.knownDevices = .memory
     options.firstRetryDelay = .milliseconds(200)
@@ -101,7 +101,7 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
     options.directDisabled = relayed
     options.transport.keepaliveInterval = .milliseconds(500)
     options.transport.idleTimeout = .seconds(4)
-    return try T2UClient(options: options)
+    return try await T2UClient(options: options)
 }
 
 @Suite(.serialized, .enabled(if: TestDatabase.enabled)) struct PostgresCloudTests {
@@ -121,7 +121,7 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         try await echo.start()
         try await waitUntil("A learns the device", seconds: 10) { try await a.home(of: uuid) == "b-\(tag)" }
 
-        let client = try cloudClient("127.0.0.1:\(a.port)", relayed: relayed)
+        let client = try await cloudClient("127.0.0.1:\(a.port)", relayed: relayed)
         let info = try await client.query(uuid)
         #expect(info.online && info.extra == "on-b" && info.publicIP == "127.0.0.1", "\(info)")
         let port = try await client.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
@@ -208,8 +208,8 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         try await echo.start()
         try await waitUntil("A learns the device", seconds: 10) { try await a.home(of: uuid) == "b-\(tag)" }
 
-        let onA = try cloudClient("127.0.0.1:\(a.port)", relayed: true)
-        let onB = try cloudClient("127.0.0.1:\(b.port),127.0.0.1:\(c.port)", relayed: false)
+        let onA = try await cloudClient("127.0.0.1:\(a.port)", relayed: true)
+        let onB = try await cloudClient("127.0.0.1:\(b.port),127.0.0.1:\(c.port)", relayed: false)
         let portA = try await onA.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         let portB = try await onB.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         try await waitUntil("both connected", seconds: 30) {
@@ -267,7 +267,7 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         let first = try TestDevice(uuid: "one-\(tag)", server: b.address)
         try await first.start()
         try await waitUntil("A learns the device", seconds: 10) { try await a.home(of: "one-\(tag)") == "b-\(tag)" }
-        let client = try cloudClient("127.0.0.1:\(a.port)", relayed: false)
+        let client = try await cloudClient("127.0.0.1:\(a.port)", relayed: false)
 
         try TestDatabase.control("pause")
         let pausedAt = ContinuousClock.now
@@ -279,7 +279,7 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
             }
             // A server started during the outage starts all the same and serves its clients.
             try await late.start()
-            let onLate = try cloudClient("127.0.0.1:\(late.port)", relayed: false)
+            let onLate = try await cloudClient("127.0.0.1:\(late.port)", relayed: false)
             lateClient = onLate
             try await waitUntil("a client registers on the server started meanwhile", seconds: 10) {
                 await onLate.status() == .connected
@@ -352,7 +352,7 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
         let onB = try TestDevice(uuid: "onb-\(tag)", server: b.address, seed: 8)
         try await onProcess.start()
         try await onB.start()
-        let client = try cloudClient("127.0.0.1:\(a.port)", relayed: false)
+        let client = try await cloudClient("127.0.0.1:\(a.port)", relayed: false)
         try await waitUntil("A learns both devices", seconds: 15) {
             let onP = try await a.home(of: "onp-\(tag)")
             let onBHome = try await a.home(of: "onb-\(tag)")
@@ -408,7 +408,7 @@ func cloudClient(_ servers: String, relayed: Bool) throws -> T2UClient {
             try await TestDatabase.row(role: .device, uuid: uuid)?.home == "p2-\(tag)"
         }
 
-        let client = try cloudClient("127.0.0.1:\(port1)", relayed: true)
+        let client = try await cloudClient("127.0.0.1:\(port1)", relayed: true)
         let port = try await client.addPort(PortMappingRequest(uuid: uuid, remotePort: echo.port))
         do {
             try await waitUntil("connected through P1 and P2", seconds: 30) {

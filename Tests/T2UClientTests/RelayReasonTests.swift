@@ -74,7 +74,7 @@ import Darwin
         var options = clientOptions(world.server)
         let server = world.server.address
         options.sendFaultInjector = { destination in destination == server ? nil : EPERM }
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         try await waitUntil("registered") { await client.status() == .connected }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-blk", remotePort: world.echo.port))
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }

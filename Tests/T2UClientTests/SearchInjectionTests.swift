@@ -23,7 +23,7 @@ import Testing
         var options = clientOptions(server)
         options.discoveryAddress = "127.0.0.1"
         options.discoveryPort = UInt16(responder.localAddress!.port!)
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let found = try await client.search(timeout: .milliseconds(300))
         #expect(found == [DiscoveredDevice(uuid: "cam-ok", ip: "127.0.0.1")], "\(found)")
         let lines = found.map { "uuid=\($0.uuid),ip=\($0.ip)" }

@@ -82,7 +82,7 @@ final class FaultPlan: Sendable {
         var options = clientOptions(server)
         let clientPlan = FaultPlan(code: code, server: server.address)
         options.sendFaultInjector = clientPlan.injector
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         try await waitUntil("client registered", seconds: 15) { await client.status() == .connected }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
@@ -95,7 +95,7 @@ final class FaultPlan: Sendable {
         relayOptions.directDisabled = true
         let relayPlan = FaultPlan(code: code, server: server.address)
         relayOptions.sendFaultInjector = relayPlan.injector
-        let relayed = try T2UClient(options: relayOptions)
+        let relayed = try await T2UClient(options: relayOptions)
         try await waitUntil("relay client registered", seconds: 15) { await relayed.status() == .connected }
         let relayPort = try await relayed.addPort(PortMappingRequest(uuid: "cam-sf", remotePort: echo.port))
         try await waitUntil("relayed link", seconds: 15) { await relayed.portStatus(relayPort).0 == .connected }

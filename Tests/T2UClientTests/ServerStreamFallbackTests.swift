@@ -40,7 +40,7 @@ import Testing
         options.serverStream = streamOptions
         // Loopback punching would succeed at once: pin the link to the relay to test it over TCP.
         options.directDisabled = true
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             try await waitUntil("device registered over TCP", seconds: 15) { await device.isRegistered() }
@@ -106,7 +106,7 @@ import Testing
         streamOptions.selector.probeInterval = .milliseconds(500)
         options.serverStream = streamOptions
         options.sendFaultInjector = { _ in blocked.withLock { $0 } ? EPERM : nil }
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             try await waitUntil("device registered", seconds: 15) { await device.isRegistered() }
@@ -183,7 +183,7 @@ import Testing
         options.retryInterval = .seconds(1)
         options.relayedLinkRetry = .seconds(2)
         options.relayedLinkRetryMax = .seconds(2)
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             try await waitUntil("device registered over TCP", seconds: 15) { await device.isRegistered() }

@@ -15,13 +15,13 @@ import Testing
         let config = ServerConfig()
         let server = TestServer(config: config)
         try await server.start()
-        let good = try T2UClient(options: clientOptions(server, key: Hex.encode(config.identity.publicKey)))
+        let good = try await T2UClient(options: clientOptions(server, key: Hex.encode(config.identity.publicKey)))
         try await waitUntil("registered") { await good.status() == .connected }
         // A malformed svrkey fails closed at once, saying what it must be.
-        #expect(throws: T2UClientError.invalidArgument(ServerPublicKey.requirement)) {
-            try T2UClient(options: clientOptions(server, key: "secret"))
+        await #expect(throws: T2UClientError.invalidArgument(ServerPublicKey.requirement)) {
+            try await T2UClient(options: clientOptions(server, key: "secret"))
         }
-        let bad = try T2UClient(
+        let bad = try await T2UClient(
             options: clientOptions(server, key: Hex.encode(StaticIdentity.generate(SystemEntropy()).publicKey)))
         try await waitUntil("key rejected") { await bad.status() == .keyRejected }
         #expect(await bad.status() == .keyRejected)
@@ -36,7 +36,7 @@ import Testing
         try await server.start()
         let device = try TestDevice(uuid: "cam-q", server: server.address, extra: "model=X1;fw=2.0")
         try await device.start()
-        let client = try T2UClient(options: clientOptions(server))
+        let client = try await T2UClient(options: clientOptions(server))
         try await waitUntil("registered") { await client.status() == .connected }
         let info = try await client.query("cam-q")
         #expect(info == DeviceInfo(online: true, extra: "model=X1;fw=2.0", publicIP: "127.0.0.1"))
@@ -53,7 +53,7 @@ import Testing
 @Suite(.serialized) struct T2UClientPortTests {
     @Test func concurrentTCPConnectionsCrossOnePortByteExact() async throws {
         let world = try await EchoWorld.make()
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         let events = client.events
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         #expect(port > 0)
@@ -101,7 +101,7 @@ import Testing
 
     @Test func localPortInUseIsAnError() async throws {
         let world = try await EchoWorld.make()
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         let taken = world.echo.port
         await #expect(throws: T2UClientError.self) {
             _ = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: 80, localPort: taken))
@@ -113,7 +113,7 @@ import Testing
 
     @Test func offlineDeviceIsRetriedUntilItComesUp() async throws {
         let world = try await EchoWorld.make(startDevice: false)
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { codes.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
@@ -136,7 +136,7 @@ import Testing
 
     @Test func wrongPasswordIsMinusFiveWithoutRetries() async throws {
         let world = try await EchoWorld.make(password: "right")
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { event in codes.append(event) }
         let port = try await client.addPort(
@@ -156,7 +156,7 @@ import Testing
         let world = try await EchoWorld.make()
         var options = clientOptions(world.server)
         options.directDisabled = true
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         try await waitUntil("connected via relay") { await client.portStatus(port).0 == .connected }
         let (_, path) = await client.portStatus(port)
@@ -177,7 +177,7 @@ import Testing
     /// never arrived first) and forwards it.
     @Test func aPinnedKeySendsTheInitiationThroughTheRelayBehindTheConnect() async throws {
         let world = try await EchoWorld.make()
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         try await waitUntil("client registered") { await client.status() == .connected }
         let first = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         try await waitUntil("first contact connects") { await client.portStatus(first).0 == .connected }
@@ -203,7 +203,7 @@ import Testing
 
     @Test func interruptedLinkReconnectsAndTheListenerSurvives() async throws {
         let world = try await EchoWorld.make()
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         let codes = CodeLog()
         client.setEventHandler { event in codes.append(event) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
@@ -223,7 +223,7 @@ import Testing
 
     @Test func deletePortClosesItsConnections() async throws {
         let world = try await EchoWorld.make()
-        let client = try T2UClient(options: clientOptions(world.server))
+        let client = try await T2UClient(options: clientOptions(world.server))
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -247,7 +247,7 @@ import Testing
         let server = TestServer()
         try await server.start()
         for _ in 0..<5 {
-            let client = try T2UClient(options: clientOptions(server))
+            let client = try await T2UClient(options: clientOptions(server))
             _ = try await client.addPort(PortMappingRequest(uuid: "nobody", remotePort: 80))
             await client.shutdown()
             await client.shutdown()  // harmless twice
@@ -263,7 +263,7 @@ import Testing
         // between our check and the client's bind (a single probed port raced in CI).
         let range: ClosedRange<UInt16> = 23_400...23_415
         options.udpPortRange = range
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         try await waitUntil("registered") { await client.status() == .connected }
         func portsInUse() async -> Int {
             var inUse = 0
@@ -294,7 +294,7 @@ import Testing
         var options = clientOptions(server)
         options.discoveryAddress = "127.0.0.1"
         options.discoveryPort = UInt16(responder.localAddress!.port!)
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let found = try await client.search(timeout: .milliseconds(300))
         #expect(found == [DiscoveredDevice(uuid: "cam-lan", ip: "127.0.0.1")])
         await client.shutdown()
@@ -340,7 +340,7 @@ final class CodeLog: Sendable {
         try await echo.start()
         let original = try TestDevice(uuid: "cam-k", server: server.address, seed: 11)
         try await original.start()
-        let client = try T2UClient(options: clientOptions(server))
+        let client = try await T2UClient(options: clientOptions(server))
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-k", remotePort: echo.port))
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
         await client.deletePort(port)
@@ -378,7 +378,7 @@ final class CodeLog: Sendable {
         var options = clientOptions(server)
         options.directDisabled = true
         options.transport.handshakeTimeout = .milliseconds(600)
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         let codes = CodeLog()
         client.setEventHandler { codes.append($0) }
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-n", remotePort: 80))
@@ -397,7 +397,7 @@ final class CodeLog: Sendable {
         let silent = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
         var options = T2UClientOptions(server: "127.0.0.1", serverPort: UInt16(silent.localAddress!.port!))
         options.knownDevices = .memory
-        let client = try T2UClient(options: options)
+        let client = try await T2UClient(options: options)
         #expect(await client.status() == .connecting)
         await #expect(throws: T2UClientError.self) { _ = try await client.query("cam-x") }
         await client.shutdown()
