@@ -77,7 +77,7 @@ let package = Package(
                 logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals,
             ]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
-        .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging, serviceLifecycle]),
         // Client SDK: the Swift async API behind libt2u and the t2u command.
         .target(name: "T2UClient", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
         // The C header of the ABI.
@@ -88,7 +88,10 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libt2u.so"], .when(platforms: [.linux]))]),
         .executableTarget(
             name: "t2usvr",
-            dependencies: ["T2UVersion", "T2UCommandLine", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging]),
+            dependencies: [
+                "T2UVersion", "T2UCommandLine", "T2UDevice", "T2UCore", "T2UNIO", argumentParser, logging,
+                serviceLifecycle,
+            ]),
         .executableTarget(
             name: "t2u",
             dependencies: [

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import ServiceLifecycle
 import T2UCommandLine
 import T2UCore
 import T2UDevice
@@ -230,17 +231,17 @@ struct T2USvr: AsyncParsableCommand {
         options.traversal.birthdaySockets = birthdaySockets
         options.discoveryPort = discoveryPort
 
-        // Catch signals before starting, so one arriving during start still shuts down cleanly.
-        let termination = await TerminationSignals()
-        let agent: DeviceAgent
+        // The group traps the signals before the agent starts: one arriving during the start
+        // still shuts down cleanly, once the start is over.
         do {
-            agent = try DeviceAgent(options: options, logger: logger)
-            try await agent.start()
+            let agent = try DeviceAgent(options: options, logger: logger)
+            let services = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [DeviceAgentService(agent: agent)], gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await services.run()
         } catch let error as DeviceAgentError {
             throw StartupError(error.description)
         }
-        await termination.wait()
-        logger.notice("signal received, shutting down")
-        await agent.shutdown()
     }
 }
