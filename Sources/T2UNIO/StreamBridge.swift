@@ -51,23 +51,48 @@ public final class StreamBridge: ChannelDuplexHandler {
     /// Called once when the bridge is done (TCP channel gone).
     var onFinished: ((StreamBridge) -> Void)?
 
+    /// TCP -> stream.
+    private enum Upstream {
+        /// TCP is read (while the stream accepts what came).
+        case open
+        /// TCP's input ended; the stream's FIN goes once the bytes before it are accepted.
+        case inputClosed
+        /// The stream's FIN is sent: nothing more goes this way.
+        case finishSent
+    }
+
+    /// Stream -> TCP.
+    private enum Downstream {
+        /// Client side: the device's reply collected so far; stream bytes reach TCP only after it.
+        case awaitingReply(ByteBuffer)
+        case open
+        /// The stream's FIN arrived: TCP's output is (being) shut down.
+        case finReceived
+    }
+
+    /// The bridge as a whole.
+    private enum Phase {
+        case running
+        /// The TCP channel closed cleanly while TCP bytes still wait for the stream.
+        case draining
+        /// `onFinished` was called.
+        case finished
+    }
+
     private var context: ChannelHandlerContext?
+    private var upstream = Upstream.open
+    private var downstream = Downstream.open
+    private var phase = Phase.running
     /// TCP bytes the stream has not accepted yet; TCP reads are paused while non-nil.
     private var pendingToStream: ByteBuffer?
+    /// A TCP read was asked for while bytes were pending: issued once they are accepted.
     private var heldRead = false
-    private var tcpInputClosed = false
-    private var streamFinishSent = false
-    private var streamFinReceived = false
+    /// The stream may have bytes to read (until a read says it would block).
     private var streamReadable = false
     /// The stream is reset or closed: never touch it again.
     private var streamGone = false
-    private var finished = false
-    /// The TCP channel closed cleanly while TCP bytes still wait for the stream.
-    private var draining = false
     /// The TCP connection failed (reset, I/O error): its end is never a clean EOF.
     private var tcpFailed = false
-    /// Client side: the device's reply collected so far; stream bytes reach TCP only after it.
-    private var awaitingReply: ByteBuffer?
     private var onReply: ((StreamTargetReply.Status) -> Void)?
     private var preambleOnActive: ByteBuffer?
 
@@ -104,7 +129,7 @@ public final class StreamBridge: ChannelDuplexHandler {
     /// Holds stream -> TCP until the device's reply arrives; `onReply` hears its status.
     /// Anything but `.ok` resets the TCP connection.
     func awaitReply(_ onReply: @escaping (StreamTargetReply.Status) -> Void) {
-        awaitingReply = ByteBuffer()
+        downstream = .awaitingReply(ByteBuffer())
         self.onReply = onReply
     }
 
@@ -122,12 +147,12 @@ public final class StreamBridge: ChannelDuplexHandler {
                 "stream reset by peer", metadata: ["stream": "\(stream.map { "\($0)" } ?? "-")", "code": "\(code)"])
             streamGone = true
             abortTCP()
-            if draining { finish() }
+            if case .draining = phase { finish() }
         case .streamClosed:
             // Both directions ended: TCP closes by itself once the output half-close (queued
             // behind the last data) completes. Closing here would drop unwritten data.
             streamGone = true
-            if draining { finish() }
+            if case .draining = phase { finish() }
         default:
             break
         }
@@ -196,8 +221,7 @@ public final class StreamBridge: ChannelDuplexHandler {
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            tcpInputClosed = true
-            pumpTCPToStream()
+            tcpInputEnded()
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -209,25 +233,34 @@ public final class StreamBridge: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        if !tcpFailed && streamFinReceived && !tcpInputClosed {
+        let finReceived: Bool
+        if case .finReceived = downstream { finReceived = true } else { finReceived = false }
+        if !tcpFailed && finReceived, case .open = upstream {
             // After our own output half-close, NIO turns the peer's EOF into a full close
             // without an `inputClosed` event: this is that EOF.
-            tcpInputClosed = true
-            pumpTCPToStream()
+            tcpInputEnded()
         }
-        if tcpInputClosed && streamFinReceived && !streamFinishSent && !streamGone {
+        switch (upstream, finReceived) {
+        case (.inputClosed, true) where !streamGone:
             // Both sides ended cleanly but TCP bytes still wait for stream credit: keep
             // draining them, then send FIN (pumpTCPToStream finishes the bridge).
-            draining = true
-        } else {
-            // A clean end has both FINs through; anything else aborts the stream.
-            if !(streamFinishSent && streamFinReceived) { resetStream() }
+            phase = .draining
+        case (.finishSent, true):
+            // A clean end: both FINs through.
+            finish()
+        default:
+            resetStream()
             finish()
         }
         context.fireChannelInactive()
     }
 
     // MARK: pumps
+
+    private func tcpInputEnded() {
+        if case .open = upstream { upstream = .inputClosed }
+        pumpTCPToStream()
+    }
 
     private func pumpTCPToStream() {
         guard let stream, !streamGone else { return }
@@ -253,21 +286,25 @@ public final class StreamBridge: ChannelDuplexHandler {
                 context.read()
             }
         }
-        if tcpInputClosed && !streamFinishSent {
-            streamFinishSent = true
+        if case .inputClosed = upstream {
+            upstream = .finishSent
             do {
                 try connection.finish(stream)
             } catch {
                 logger.debug("stream finish failed", metadata: ["error": "\(error)"])
             }
             driver.requestStep()
-            if draining { finish() }
+            if case .draining = phase { finish() }
         }
     }
 
     private func pumpStreamToTCP() {
-        guard let stream, let context, context.channel.isActive, !streamGone, !streamFinReceived else { return }
-        if awaitingReply != nil && !readReply(stream) { return }
+        guard let stream, let context, context.channel.isActive, !streamGone else { return }
+        switch downstream {
+        case .finReceived: return
+        case .awaitingReply: guard readReply(stream) else { return }
+        case .open: break
+        }
         var reads = 0
         var wrote = false
         while streamReadable, context.channel.isWritable, reads < Self.maxReadsPerPump {
@@ -288,7 +325,7 @@ public final class StreamBridge: ChannelDuplexHandler {
                 wrote = true
             case .fin:
                 streamReadable = false
-                streamFinReceived = true
+                downstream = .finReceived
                 // The empty write completes after everything before it: then half-close.
                 let channel = context.channel
                 context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer()))
@@ -310,14 +347,14 @@ public final class StreamBridge: ChannelDuplexHandler {
 
     /// Reads exactly the reply's bytes; true once the device said ok.
     private func readReply(_ stream: StreamID) -> Bool {
-        guard var buffer = awaitingReply else { return true }
-        defer { if awaitingReply != nil { awaitingReply = buffer } }
+        guard case .awaitingReply(var buffer) = downstream else { return true }
+        defer { if case .awaitingReply = downstream { downstream = .awaitingReply(buffer) } }
         while true {
             let missing: Int
             do {
                 switch try StreamTargetReply.parse(&buffer) {
                 case .complete(let reply):
-                    awaitingReply = nil
+                    downstream = .open
                     onReply?(reply.status)
                     onReply = nil
                     if reply.status == .ok { return true }
@@ -329,7 +366,7 @@ public final class StreamBridge: ChannelDuplexHandler {
                 }
             } catch {
                 logger.debug("malformed target reply", metadata: ["error": "\(error)"])
-                awaitingReply = nil
+                downstream = .open
                 abortTCP()
                 return false
             }
@@ -339,7 +376,7 @@ public final class StreamBridge: ChannelDuplexHandler {
                 result = try connection.read(stream, maxBytes: missing)
             } catch {
                 streamGone = true
-                awaitingReply = nil
+                downstream = .open
                 abortTCP()
                 return false
             }
@@ -350,7 +387,7 @@ public final class StreamBridge: ChannelDuplexHandler {
             case .fin:
                 // The device ended the stream without a reply.
                 streamReadable = false
-                awaitingReply = nil
+                downstream = .open
                 abortTCP()
                 return false
             case .wouldBlock:
@@ -375,8 +412,8 @@ public final class StreamBridge: ChannelDuplexHandler {
     }
 
     private func finish() {
-        guard !finished else { return }
-        finished = true
+        if case .finished = phase { return }
+        phase = .finished
         onFinished?(self)
         onFinished = nil
     }
