@@ -19,15 +19,32 @@ public protocol CongestionController: Sendable {
     mutating func onPersistentCongestion(now: Instant)
 }
 
-/// Static dispatch over the built-in controllers (avoids an existential on the per-ACK path).
+/// Makes a connection's congestion controller, for one of your own
+/// (`TransportConfig.congestionControllerFactory`); asked again whenever the connection moves
+/// to a new path (the old path's state says nothing about the new one).
+public struct CongestionControllerFactory: Sendable {
+    public let make: @Sendable (_ maxDatagramSize: Int, _ initialRtt: Nanos) -> any CongestionController
+
+    public init(_ make: @escaping @Sendable (_ maxDatagramSize: Int, _ initialRtt: Nanos) -> any CongestionController) {
+        self.make = make
+    }
+}
+
+/// Static dispatch over the built-in controllers (no existential on the per-ACK path); a
+/// plugged-in controller goes through the protocol.
 enum AnyCongestionController: Sendable {
     case cubic(Cubic)
     case bbr(Bbr)
+    case custom(any CongestionController)
 
-    init(kind: CongestionControlKind, maxDatagramSize: Int, initialRtt: Nanos) {
-        switch kind {
-        case .cubic: self = .cubic(Cubic(maxDatagramSize: maxDatagramSize))
-        case .bbr: self = .bbr(Bbr(maxDatagramSize: maxDatagramSize, initialRtt: initialRtt))
+    init(config: RecoveryConfig) {
+        if let factory = config.congestionControllerFactory {
+            self = .custom(factory.make(config.maxDatagramSize, config.initialRtt))
+            return
+        }
+        switch config.congestionControl {
+        case .cubic: self = .cubic(Cubic(maxDatagramSize: config.maxDatagramSize))
+        case .bbr: self = .bbr(Bbr(maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt))
         }
     }
 
@@ -35,6 +52,7 @@ enum AnyCongestionController: Sendable {
         switch self {
         case .cubic(let c): c.congestionWindow
         case .bbr(let b): b.congestionWindow
+        case .custom(let c): c.congestionWindow
         }
     }
 
@@ -42,6 +60,7 @@ enum AnyCongestionController: Sendable {
         switch self {
         case .cubic(let c): c.bandwidthEstimate
         case .bbr(let b): b.bandwidthEstimate
+        case .custom(let c): c.bandwidthEstimate
         }
     }
 
@@ -49,6 +68,7 @@ enum AnyCongestionController: Sendable {
         switch self {
         case .cubic(let c): c.pacingRate(smoothedRtt: smoothedRtt)
         case .bbr(let b): b.pacingRate(smoothedRtt: smoothedRtt)
+        case .custom(let c): c.pacingRate(smoothedRtt: smoothedRtt)
         }
     }
 
@@ -60,6 +80,9 @@ enum AnyCongestionController: Sendable {
         case .bbr(var b):
             b.onPacketSent(now: now, bytes: bytes, bytesInFlight: bytesInFlight)
             self = .bbr(b)
+        case .custom(var c):
+            c.onPacketSent(now: now, bytes: bytes, bytesInFlight: bytesInFlight)
+            self = .custom(c)
         }
     }
 
@@ -71,6 +94,9 @@ enum AnyCongestionController: Sendable {
         case .bbr(var b):
             b.onAcked(sample, rtt: rtt, appLimited: appLimited)
             self = .bbr(b)
+        case .custom(var c):
+            c.onAcked(sample, rtt: rtt, appLimited: appLimited)
+            self = .custom(c)
         }
     }
 
@@ -84,6 +110,10 @@ enum AnyCongestionController: Sendable {
             b.onCongestionEvent(
                 now: now, largestLostSentTime: largestLostSentTime, lostBytes: lostBytes, bytesInFlight: bytesInFlight)
             self = .bbr(b)
+        case .custom(var c):
+            c.onCongestionEvent(
+                now: now, largestLostSentTime: largestLostSentTime, lostBytes: lostBytes, bytesInFlight: bytesInFlight)
+            self = .custom(c)
         }
     }
 
@@ -95,6 +125,9 @@ enum AnyCongestionController: Sendable {
         case .bbr(var b):
             b.onPersistentCongestion(now: now)
             self = .bbr(b)
+        case .custom(var c):
+            c.onPersistentCongestion(now: now)
+            self = .custom(c)
         }
     }
 }

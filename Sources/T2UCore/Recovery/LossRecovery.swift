@@ -44,8 +44,7 @@ public struct LossRecovery<Payload> {
     public init(config: RecoveryConfig) {
         self.config = config
         rtt = RttEstimator(initialRtt: config.initialRtt)
-        controller = AnyCongestionController(
-            kind: config.congestionControl, maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt)
+        controller = AnyCongestionController(config: config)
         pacer = Pacer(maxDatagramSize: config.maxDatagramSize)
     }
 
@@ -301,8 +300,7 @@ public struct LossRecovery<Payload> {
     /// which described the old path. Packets in flight stay tracked and can still be acked.
     public mutating func resetForNewPath() {
         rtt = RttEstimator(initialRtt: config.initialRtt)
-        controller = AnyCongestionController(
-            kind: config.congestionControl, maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt)
+        controller = AnyCongestionController(config: config)
         pacer = Pacer(maxDatagramSize: config.maxDatagramSize)
         bandwidthFilter = WindowedMaxFilter(window: 10)
         firstRttSampleTime = nil

@@ -66,6 +66,8 @@ public struct RecoveryConfig: Sendable {
     public var initialRtt: Nanos
     public var maxAckDelay: Nanos
     public var congestionControl: CongestionControlKind
+    /// A controller of the caller's own, in place of `congestionControl`'s.
+    public var congestionControllerFactory: CongestionControllerFactory?
     public var pacing: Bool
 
     public init(

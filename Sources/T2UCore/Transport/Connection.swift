@@ -210,10 +210,11 @@ public final class Connection {
         self.lastReceiveTime = now
         self.lastSendTime = now
         self.idleTimeout = config.idleTimeout
-        self.recovery = LossRecovery(
-            config: RecoveryConfig(
-                maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt, maxAckDelay: config.maxAckDelay,
-                congestionControl: config.congestionControl, pacing: config.pacing))
+        var recoveryConfig = RecoveryConfig(
+            maxDatagramSize: config.maxDatagramSize, initialRtt: config.initialRtt, maxAckDelay: config.maxAckDelay,
+            congestionControl: config.congestionControl, pacing: config.pacing)
+        recoveryConfig.congestionControllerFactory = config.congestionControllerFactory
+        self.recovery = LossRecovery(config: recoveryConfig)
         self.ackTracker = AckTracker(maxAckDelay: config.maxAckDelay)
         self.flow = ConnectionFlowControl(
             initialLocalWindow: config.initialConnectionWindow,

@@ -10,6 +10,9 @@ public struct TransportConfig: Sendable {
     /// a loss-based controller collapses there (lab at 5% loss: 1084 Mbit/s BBR-like vs 257
     /// CUBIC). Its inflight cap (about 2 BDP) keeps queues short; `.cubic` for TCP-like fairness.
     public var congestionControl: CongestionControlKind = .bbr
+    /// A congestion controller of your own (`CongestionController`), used in place of
+    /// `congestionControl`'s; nil: the built-in one.
+    public var congestionControllerFactory: CongestionControllerFactory?
     /// Pace packets over the RTT instead of bursting the whole window.
     public var pacing: Bool = true
 
