@@ -21,7 +21,7 @@ import T2UCore
 /// The servers heartbeat through `t2u_servers`: a server silent for `serverSilenceLimit` is
 /// taken as dead, and its agents leave the other servers' mirrors (queries say offline) within
 /// seconds instead of at their presence timeout. A server that stops says so (`goodbye`).
-public final class PostgresSync: @unchecked Sendable {
+public final class PostgresSync: Sendable {
     public struct Options: Sendable {
         public var url: PostgresURL
         /// How often queued writes and notifications are processed.
@@ -58,20 +58,51 @@ public final class PostgresSync: @unchecked Sendable {
     let serverID: String
     let advertise: NetAddress
     let logger: Logger
+    /// What the server connects before `start`.
+    private struct Wiring {
+        var onPeerIntroduction: (@Sendable (PeerIntroduction) -> Void)?
+        var bindings: NIOLoopBound<PersistentDeviceBindings>?
+        var onBindingOverridden: (@Sendable (String, [UInt8]) -> Void)?
+        var bindingsCache: BindingsFileStore?
+    }
+    private let wiring = NIOLockedValueBox(Wiring())
+
     /// Called on `loop` with an introduction from a peer server.
-    var onPeerIntroduction: (@Sendable (PeerIntroduction) -> Void)?
+    var onPeerIntroduction: (@Sendable (PeerIntroduction) -> Void)? {
+        get { wiring.withLockedValue { $0.onPeerIntroduction } }
+        set { wiring.withLockedValue { $0.onPeerIntroduction = newValue } }
+    }
     /// The bindings shared through `t2u_device_bindings` (the database is the authority); only
     /// touched on `loop`. Set before `start`.
-    var bindings: NIOLoopBound<PersistentDeviceBindings>?
+    var bindings: NIOLoopBound<PersistentDeviceBindings>? {
+        get { wiring.withLockedValue { $0.bindings } }
+        set { wiring.withLockedValue { $0.bindings = newValue } }
+    }
     /// Called on `loop` when the database holds another key for a UUID than the one bound here
     /// (uuid, the key we had): a device registered here under that key must be dropped.
-    var onBindingOverridden: (@Sendable (String, [UInt8]) -> Void)?
+    var onBindingOverridden: (@Sendable (String, [UInt8]) -> Void)? {
+        get { wiring.withLockedValue { $0.onBindingOverridden } }
+        set { wiring.withLockedValue { $0.onBindingOverridden = newValue } }
+    }
     /// `--bindings-file` with `--database`: a copy of the database's bindings, read at start, so a
     /// server started while the database is down still knows which key holds which UUID.
-    var bindingsCache: BindingsFileStore?
-    /// The bindings' revision last written to the cache, and when it may be written again.
-    private var cachedRevision: UInt64?
-    private var nextCacheWrite = Instant(nanoseconds: 0)
+    var bindingsCache: BindingsFileStore? {
+        get { wiring.withLockedValue { $0.bindingsCache } }
+        set { wiring.withLockedValue { $0.bindingsCache = newValue } }
+    }
+
+    /// The sync's own state: its tasks, and what only the sync loop reads and writes (behind a
+    /// lock all the same, so the compiler can check the class).
+    private struct SyncState {
+        var task: Task<Void, Never>?
+        var ticker: Task<Void, Never>?
+        /// Migration, binding load and stale-row cleanup still to do (the database was down at start).
+        var needsSetUp = false
+        /// The bindings' revision last written to the cache, and when it may be written again.
+        var cachedRevision: UInt64?
+        var nextCacheWrite = Instant(nanoseconds: 0)
+    }
+    private let syncState = NIOLockedValueBox(SyncState())
 
     private struct Inbox {
         var presence: [PostgresCodec.PresenceChange] = []
@@ -84,11 +115,9 @@ public final class PostgresSync: @unchecked Sendable {
     /// Wakes the sync loop: every `tick`, and at once for introductions and notifications (an
     /// introduction's latency adds to connection setup).
     private let (doorbell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-    private var ticker: Task<Void, Never>?
     private let connectedBox = NIOLockedValueBox(false)
     /// Server IDs in the last `t2u_servers` read.
     private let knownServers = NIOLockedValueBox(Set<String>())
-    private var task: Task<Void, Never>?
     private let configuration: PostgresConnection.Configuration
     private let connectionIDs = ConnectionCounter()
     private let rejectedBox = NIOLockedValueBox(0)
@@ -96,8 +125,6 @@ public final class PostgresSync: @unchecked Sendable {
     private let rejectedServerRowsBox = NIOLockedValueBox(0)
     /// Set by `stop`: the sync loop says goodbye and ends.
     private let stopping = NIOLockedValueBox(false)
-    /// Migration, binding load and stale-row cleanup still to do (the database was down at start).
-    private var needsSetUp = false
 
     init(
         options: Options, registry: NIOLoopBound<PostgresRegistry>, serverID: String, advertise: NetAddress,
@@ -142,7 +169,7 @@ public final class PostgresSync: @unchecked Sendable {
             }
             first = connection
         } catch let error as PSQLError where error.code == .connectionError {
-            needsSetUp = true
+            syncState.withLockedValue { $0.needsSetUp = true }
             if let bindings { try await loop.submit { bindings.value.awaitingAuthority = true }.get() }
             logger.error(
                 """
@@ -151,12 +178,16 @@ public final class PostgresSync: @unchecked Sendable {
                 and accepts connections from here
                 """, metadata: ["database": "\(options.url)", "error": "\(String(reflecting: error))"])
         }
-        task = Task { [self, first] in await run(first: first) }
-        ticker = Task { [ring, tick = options.tick] in
+        let task = Task { [self, first] in await run(first: first) }
+        let ticker = Task { [ring, tick = options.tick] in
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(tick.value))
                 ring.yield()
             }
+        }
+        syncState.withLockedValue {
+            $0.task = task
+            $0.ticker = ticker
         }
     }
 
@@ -165,6 +196,13 @@ public final class PostgresSync: @unchecked Sendable {
     func stop() async {
         stopping.withLockedValue { $0 = true }
         ring.yield()
+        let (task, ticker) = syncState.withLockedValue { state in
+            defer {
+                state.task = nil
+                state.ticker = nil
+            }
+            return (state.task, state.ticker)
+        }
         if let task {
             let deadline = Task {
                 try? await Task.sleep(nanoseconds: 3_000_000_000)
@@ -175,8 +213,6 @@ public final class PostgresSync: @unchecked Sendable {
         }
         ticker?.cancel()
         ring.finish()
-        task = nil
-        ticker = nil
     }
 
     /// Queues an introduction for its target server (sent on the next tick).
@@ -237,9 +273,9 @@ public final class PostgresSync: @unchecked Sendable {
                 do {
                     let fresh = try await connect()
                     connection = fresh
-                    if needsSetUp {
+                    if syncState.withLockedValue({ $0.needsSetUp }) {
                         try await setUp(fresh)
-                        needsSetUp = false
+                        syncState.withLockedValue { $0.needsSetUp = false }
                     }
                     logger.notice("database connection restored")
                     backoff = options.reconnectMin
@@ -546,16 +582,18 @@ public final class PostgresSync: @unchecked Sendable {
     private func saveBindingsCache(force: Bool) async throws {
         guard let bindingsCache, let bindings else { return }
         let now = Self.clock()
-        guard force || now >= nextCacheWrite else { return }
-        let last = cachedRevision
+        let (due, last) = syncState.withLockedValue { (force || now >= $0.nextCacheWrite, $0.cachedRevision) }
+        guard due else { return }
         let snapshot = try await loop.submit { () -> (UInt64, [DeviceBinding])? in
             let revision = bindings.value.revision
             return revision == last ? nil : (revision, bindings.value.all)
         }.get()
         guard let (revision, all) = snapshot else { return }
         bindingsCache.replaceAll(all)
-        cachedRevision = revision
-        nextCacheWrite = now + Self.bindingsCacheInterval
+        syncState.withLockedValue {
+            $0.cachedRevision = revision
+            $0.nextCacheWrite = now + Self.bindingsCacheInterval
+        }
     }
 
     /// Writes the bindings' changes; a bind or rebind is insert-if-absent / compare-and-swap,
