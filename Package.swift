@@ -137,12 +137,12 @@ let package = Package(
         .testTarget(
             name: "T2UClientTests",
             dependencies: [
-                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioSSL, logging,
-                postgres,
+                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL,
+                logging, postgres,
             ]),
         .testTarget(
             name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging]),
+        .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
     ]
 )
 

@@ -105,7 +105,7 @@ enum LANSearch {
     }
 }
 
-private final class SearchCollector: ChannelInboundHandler {
+final class SearchCollector: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let requestID: UInt32
     let subnets: [LocalSubnet]

@@ -26,7 +26,7 @@ public final class GatewayPortMapper: Sendable {
     private let state: NIOLoopBoundBox<State>
     private let logger: Logger
 
-    private final class State {
+    final class State {
         var mapper: GatewayMapper
         var timer: Scheduled<Void>?
         var onChange: (GatewayMapping?) -> Void
@@ -40,7 +40,8 @@ public final class GatewayPortMapper: Sendable {
         }
     }
 
-    private init(
+    /// `start` is the way in; internal only so tests can put a shell on an `EmbeddedChannel`.
+    init(
         eventLoop: EventLoop, channel: Channel, descriptor: CInt, state: NIOLoopBoundBox<State>, logger: Logger
     ) {
         self.eventLoop = eventLoop
@@ -208,7 +209,7 @@ public final class GatewayPortMapper: Sendable {
     }
 
     /// Hands datagrams to the shell (set right after the channel is up).
-    private final class Receiver: ChannelInboundHandler {
+    final class Receiver: ChannelInboundHandler {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
         var shell: GatewayPortMapper?
 

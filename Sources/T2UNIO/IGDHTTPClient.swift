@@ -47,7 +47,7 @@ public enum IGDHTTPClient {
     }
 
     /// Collects the bytes until the peer closes; fails beyond `limit`.
-    private final class ResponseCollector: ChannelInboundHandler {
+    final class ResponseCollector: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         let promise: EventLoopPromise<[UInt8]>
         let limit: Int

@@ -69,7 +69,7 @@ public enum ServerStreamProbe {
 }
 
 /// Sends the upgrade request once TLS is up and reports the answer's verdict (once).
-private final class UpgradeProbeHandler: ChannelInboundHandler {
+final class UpgradeProbeHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

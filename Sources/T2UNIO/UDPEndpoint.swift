@@ -105,7 +105,8 @@ public final class UDPEndpoint {
     private var batch: DatagramBatcher
     private var addressCache = SocketAddressCache()
 
-    private init(
+    /// `bind` is the way in; internal only so tests can put an endpoint on an `EmbeddedChannel`.
+    init(
         channel: Channel, descriptor: CInt, sink: WeakSink, offloads: UDPOffloadSupport, configuration: Configuration,
         receiveBufferSize: Int, sendBufferSize: Int, logger: Logger
     ) throws {
@@ -434,12 +435,12 @@ struct SocketAddressCache {
     }
 }
 
-private final class WeakSink {  // on the loop, like the endpoint
+final class WeakSink {  // on the loop, like the endpoint
     weak var sink: UDPDatagramSink?
     init(_ sink: UDPDatagramSink) { self.sink = sink }
 }
 
-private final class UDPEndpointHandler: ChannelInboundHandler {
+final class UDPEndpointHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private var endpoint: UDPEndpoint?

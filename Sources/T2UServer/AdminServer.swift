@@ -76,15 +76,22 @@ enum AdminServer {
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(AdminRequestLimit(maxBytes: maxRequestBytes))
-                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try sync.addHandler(HTTPResponseEncoder())
-                    try sync.addHandler(AdminHTTPHandler(respond: respond, timeout: connectionTimeout))
+                    try addHandlers(to: channel.pipeline.syncOperations, respond: respond)
                 }
             }
             .bind(host: address.host, port: address.port)
             .get()
+    }
+
+    /// One connection's pipeline (a function of its own so tests can build it on an `EmbeddedChannel`).
+    static func addHandlers(
+        to sync: ChannelPipeline.SynchronousOperations,
+        respond: @escaping @Sendable (AdminRequest) -> EventLoopFuture<AdminResponse>
+    ) throws {
+        try sync.addHandler(AdminRequestLimit(maxBytes: maxRequestBytes))
+        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try sync.addHandler(HTTPResponseEncoder())
+        try sync.addHandler(AdminHTTPHandler(respond: respond, timeout: connectionTimeout))
     }
 }
 
