@@ -62,6 +62,8 @@ let package = Package(
         .plugin(name: "VersionPlugin", capability: .buildTool()),
         // What the executables share on the command line (`--log-format`, LogFormatOption).
         .target(name: "T2UCommandLine", dependencies: ["T2UNIO", argumentParser, logging]),
+        // `t2u check`'s engine: a verified echo transfer through a mapped port, and what the check saw.
+        .target(name: "T2UCheck", dependencies: ["T2UClient", nioCore, nioPosix]),
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
         .target(name: "T2UCore", dependencies: [nioCore, crypto]),
         // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
@@ -95,8 +97,8 @@ let package = Package(
         .executableTarget(
             name: "t2u",
             dependencies: [
-                "T2UVersion", "T2UCommandLine", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore,
-                nioPosix, crypto, argumentParser, logging,
+                "T2UVersion", "T2UCommandLine", "T2UCheck", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO",
+                nioCore, nioPosix, crypto, argumentParser, logging,
             ]),
         .executableTarget(
             name: "t2u-server",
