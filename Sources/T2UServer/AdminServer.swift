@@ -147,8 +147,9 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Malformed HTTP: answer 400 if we still can, then close.
-        guard !answered else { return context.close(promise: nil) }
+        // Malformed HTTP: answer 400 if we still can, then close. A connection the request
+        // limit or the deadline already closed gets nothing (the decoder's error at its EOF).
+        guard !answered, context.channel.isActive else { return context.close(promise: nil) }
         write(.text(.badRequest, "bad request\n"), head: nil, context: context)
     }
 
