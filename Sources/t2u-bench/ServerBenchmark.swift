@@ -129,15 +129,17 @@ extension ServerBenchmark {
 
         let deviceSocket = try MultiplexedUDPSocket()
         let clientSocket = try MultiplexedUDPSocket()
-        let fleet = AgentRegistrar(
-            role: .device, count: devices, baseAddress: Self.deviceBase, uuidPrefix: "bench-device",
-            socket: deviceSocket, target: target)
+        let fleetPrefix = "bench-device"
         let state = DeviceThreadState()
 
         // Devices: register, then keep alive until told to stop.
         let window = self.window
         let started = monotonicNanos()
-        let deviceThread = Thread {
+        let deviceThread = Thread { [devices, deviceBase = Self.deviceBase] in
+            // Made here: the fleet lives on this thread only.
+            let fleet = AgentRegistrar(
+                role: .device, count: devices, baseAddress: deviceBase, uuidPrefix: fleetPrefix, socket: deviceSocket,
+                target: target)
             var lastPublished = 0
             while !state.stop {
                 let now = monotonicNanos()
@@ -182,7 +184,8 @@ extension ServerBenchmark {
             role: .client, count: clients, baseAddress: Self.clientBase, uuidPrefix: "bench-client",
             socket: clientSocket, target: target)
         let load = QueryLoad(
-            clients: pool, deviceCount: registered > 0 ? devices : 1, deviceUUIDs: fleet.uuid,
+            clients: pool, deviceCount: registered > 0 ? devices : 1,
+            deviceUUIDs: { AgentRegistrar.uuid(prefix: fleetPrefix, $0) },
             inFlight: inFlight, timeout: 1_000_000_000)
         func pump(now: Int64, handler: (SignalingMessage, UInt32) -> Void) {
             var received = 0

@@ -14,7 +14,7 @@ func monotonicNanos() -> Int64 {
 }
 
 /// What simulated agents need to talk to the server.
-struct BenchServerTarget {
+struct BenchServerTarget: Sendable {
     var address: sockaddr_in
     var netAddress: NetAddress
     /// The server's public key (the agents' pinned svrkey).
@@ -25,8 +25,8 @@ struct BenchServerTarget {
 /// REGISTER (cookie, Noise IK to the server key) -> REGISTERED, retransmitted after `retransmit`;
 /// keepalives (and the query load's queries) sealed in each agent's channel. Agents are
 /// numbered 0..<count; agent i sends from `baseAddress + i`.
-/// Used by one thread at a time (the device fleet is handed to its thread once).
-final class AgentRegistrar: @unchecked Sendable {
+/// Lives on one thread: the device fleet is made on the thread that drives it.
+final class AgentRegistrar {
     enum Phase: UInt8 {
         case idle, hello, registering, registered
     }
@@ -80,7 +80,9 @@ final class AgentRegistrar: @unchecked Sendable {
 
     var allRegistered: Bool { registeredCount == count }
 
-    func uuid(_ agent: Int) -> String { "\(uuidPrefix)-\(agent)" }
+    func uuid(_ agent: Int) -> String { Self.uuid(prefix: uuidPrefix, agent) }
+
+    static func uuid(prefix: String, _ agent: Int) -> String { "\(prefix)-\(agent)" }
 
     private func identity(_ agent: Int) -> StaticIdentity {
         if let identity = identities[agent] { return identity }

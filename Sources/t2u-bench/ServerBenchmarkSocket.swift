@@ -8,14 +8,13 @@ import Glibc
 /// 127.0.0.0/8: sends choose the source with IP_PKTINFO, and receives tell which agent a reply
 /// is for by its destination address. The server then sees one address per agent, as with real
 /// devices behind their own NATs, without one socket (and file descriptor) per agent. Linux only.
-/// Used by one thread at a time (handed to the device thread once).
-final class MultiplexedUDPSocket: @unchecked Sendable {
+/// Scratch buffers live on each call's stack, so the socket holds no mutable state and any
+/// thread may use it (a receive handler may send).
+final class MultiplexedUDPSocket: Sendable {
     let fd: Int32
     let port: UInt16
-    // Separate buffers: a receive handler may send.
-    private var sendControl = [UInt8](repeating: 0, count: 64)
-    private var receiveControl = [UInt8](repeating: 0, count: 64)
-    private var receiveBuffer = [UInt8](repeating: 0, count: 2048)
+    private static let controlBytes = 64
+    private static let datagramBytes = 2048
 
     // <netinet/in.h> (Linux): IP_PKTINFO and struct in_pktinfo {int ifindex; in_addr spec_dst; in_addr addr}.
     private static let ipPktinfo: Int32 = 8
@@ -71,7 +70,7 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
         var destination = destination
         var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
         let controlLength = Self.cmsgHeaderSize + 16  // CMSG_SPACE(sizeof(in_pktinfo))
-        return sendControl.withUnsafeMutableBytes { control in
+        return withUnsafeTemporaryAllocation(byteCount: Self.controlBytes, alignment: 8) { control in
             control.initializeMemory(as: UInt8.self, repeating: 0)
             control.storeBytes(of: UInt64(Self.cmsgHeaderSize + Self.pktinfoSize), toByteOffset: 0, as: UInt64.self)
             control.storeBytes(of: Int32(IPPROTO_IP), toByteOffset: 8, as: Int32.self)
@@ -96,8 +95,8 @@ final class MultiplexedUDPSocket: @unchecked Sendable {
     /// Receives one datagram without blocking; `body` gets its bytes and the address it was
     /// sent to (host order). Returns false when nothing is waiting.
     func receive(_ body: (UnsafeRawBufferPointer, UInt32) -> Void) -> Bool {
-        receiveBuffer.withUnsafeMutableBytes { buffer in
-            receiveControl.withUnsafeMutableBytes { control in
+        withUnsafeTemporaryAllocation(byteCount: Self.datagramBytes, alignment: 8) { buffer in
+            withUnsafeTemporaryAllocation(byteCount: Self.controlBytes, alignment: 8) { control in
                 var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
                 return withUnsafeMutablePointer(to: &iov) { iov in
                     var message = msghdr()
