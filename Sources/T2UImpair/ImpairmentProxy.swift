@@ -181,23 +181,19 @@ final class ProxyCore {
             }
     }
 
-    static func now() -> Instant {
-        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
-    }
-
     // MARK: Client -> upstream
 
     func fromClient(_ envelope: AddressedEnvelope<ByteBuffer>) {
         guard !stopped, let client = client(for: envelope.remoteAddress) else { return }
         let data = envelope.data
-        let times = toUpstream.transmit(size: data.readableBytes, now: Self.now())
+        let times = toUpstream.transmit(size: data.readableBytes, now: MonotonicClock.now())
         for time in times {
             deliver(at: time, direction: .toUpstream) { core in core.sendUpstream(data, for: client) }
         }
     }
 
     private func client(for address: SocketAddress) -> Client? {
-        let now = Self.now()
+        let now = MonotonicClock.now()
         if let known = clients[address] {
             known.lastActivity = now
             return known
@@ -283,7 +279,7 @@ final class ProxyCore {
             return
         }
         let data = envelope.data
-        let times = toClient.transmit(size: data.readableBytes, now: Self.now())
+        let times = toClient.transmit(size: data.readableBytes, now: MonotonicClock.now())
         for time in times {
             deliver(at: time, direction: .toClient) { core in
                 if let listen = core.listenChannel { core.write(data, to: client.address, on: listen) }
@@ -294,7 +290,7 @@ final class ProxyCore {
     // MARK: Delivery
 
     private func deliver(at time: Instant, direction: Direction, _ send: @escaping (ProxyCore) -> Void) {
-        if pending(direction) == 0, time <= Self.now() {
+        if pending(direction) == 0, time <= MonotonicClock.now() {
             send(self)
             return
         }

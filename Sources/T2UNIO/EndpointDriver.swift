@@ -113,11 +113,9 @@ public final class EndpointDriver: UDPDatagramSink {
             .nonisolated()
     }
 
-    /// The monotonic clock the core sees.
+    /// The monotonic clock the core sees (`MonotonicClock`).
     @inline(__always)
-    public static func now() -> Instant {
-        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
-    }
+    public static func now() -> Instant { MonotonicClock.now() }
 
     // MARK: connections
 

@@ -158,7 +158,7 @@ extension ServerRunner {
     func apply(_ plan: ServerReloadPlan) async throws {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
         try await driver.submit { driver in
-            driver.core.apply(plan.limits, now: ServerDriver.clock())
+            driver.core.apply(plan.limits, now: MonotonicClock.now())
             driver.adminToken = plan.adminToken
             if let bindings = driver.bindings, bindings.deviceCAs != plan.deviceCAs {
                 bindings.replaceDeviceCAs(plan.deviceCAs)

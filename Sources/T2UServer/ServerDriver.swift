@@ -4,6 +4,7 @@
 import Logging
 import NIOCore
 import T2UCore
+import T2UNIO
 
 /// Owns the core on its event loop: feeds datagrams in, writes transmits out, keeps one timer.
 /// Not Sendable: it lives on its loop, and `ServerRunner` reaches it through `LoopOwned`.
@@ -29,7 +30,7 @@ final class ServerDriver {
     private var timer: Scheduled<Void>?
     private var timerAt: Instant?
     private var stopped = false
-    private let startedAt = ServerDriver.clock()
+    private let startedAt = MonotonicClock.now()
 
     init(core: ServerCore, eventLoop: EventLoop, logger: Logger) {
         self.core = core
@@ -40,7 +41,7 @@ final class ServerDriver {
 
     func status() -> ServerStatus {
         var status = ServerStatus(
-            serverID: core.config.serverID, uptimeSeconds: Double((Self.clock() - startedAt).value) / 1e9,
+            serverID: core.config.serverID, uptimeSeconds: Double((MonotonicClock.now() - startedAt).value) / 1e9,
             counters: core.counters, gauges: core.gauges)
         status.limits = core.config.limits
         return status
@@ -61,7 +62,7 @@ final class ServerDriver {
         case "/status":
             return AdminResponse(status: .ok, contentType: "application/json", body: Array(status().json().utf8))
         case "/", "/dashboard":
-            let now = Self.clock()
+            let now = MonotonicClock.now()
             let page = DashboardPage.html(
                 core.dashboard(now: now, uptimeSeconds: Double((now - startedAt).value) / 1e9))
             return AdminResponse(
@@ -72,10 +73,6 @@ final class ServerDriver {
         }
     }
 
-    static func clock() -> Instant {
-        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
-    }
-
     func received(_ envelope: AddressedEnvelope<ByteBuffer>, on socket: ServerSocket) {
         guard let source = NetAddress(envelope.remoteAddress) else { return }
         received(envelope.data, from: source, on: socket)
@@ -83,7 +80,7 @@ final class ServerDriver {
 
     func received(_ datagram: ByteBuffer, from source: NetAddress, on socket: ServerSocket) {
         let rejectedBefore = core.counters.rejectedCount
-        let now = Self.clock()
+        let now = MonotonicClock.now()
         core.receive(datagram, from: source, on: socket, now: now)
         if core.counters.rejectedCount != rejectedBefore, let reason = core.counters.lastRejected {
             activityLog.rejected(reason, from: source, now: now)
@@ -99,7 +96,7 @@ final class ServerDriver {
     /// Writes everything the core has to send, then flushes the sockets that were written to.
     func flush() {
         guard !stopped else { return }
-        let now = Self.clock()
+        let now = MonotonicClock.now()
         var written: Set<ServerSocket> = []
         var streamsWritten: [ObjectIdentifier: StreamPeer] = [:]
         let anyStreams = !streams.isEmpty
@@ -132,11 +129,11 @@ final class ServerDriver {
         if let timerAt, timerAt <= deadline, timer != nil { return }
         timer?.cancel()
         timerAt = deadline
-        let delay = max(Nanos.zero, deadline - Self.clock())
+        let delay = max(Nanos.zero, deadline - MonotonicClock.now())
         timer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay.value)) { [self] in
             timer = nil
             timerAt = nil
-            core.handleTimeout(now: Self.clock())
+            core.handleTimeout(now: MonotonicClock.now())
             logActivity()
             flush()
         }

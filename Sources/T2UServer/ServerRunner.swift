@@ -99,7 +99,7 @@ public final class ServerRunner: Sendable {
             let driver = ServerDriver(
                 core: ServerCore(
                     config: config, registry: registry, bindings: bindings, entropy: SystemEntropy(),
-                    now: ServerDriver.clock()),
+                    now: MonotonicClock.now()),
                 eventLoop: loop, logger: logger)
             driver.bindings = bindings
             driver.bindingStore = bindingStore
@@ -371,7 +371,7 @@ public final class ServerRunner: Sendable {
         }
         sync.onPeerIntroduction = { intro in
             let driver = driver.value
-            driver.core.receivePeerIntroduction(intro, now: ServerDriver.clock())
+            driver.core.receivePeerIntroduction(intro, now: MonotonicClock.now())
             driver.flush()
         }
         try await driver.submit { driver in

@@ -5,13 +5,10 @@
 import Glibc
 import NIOCore
 import T2UCore
+import T2UNIO
 
-/// Monotonic nanoseconds.
-func monotonicNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+/// Monotonic nanoseconds (`MonotonicClock`, as the agents and the server read it).
+func monotonicNanos() -> Int64 { MonotonicClock.now().nanoseconds }
 
 /// What simulated agents need to talk to the server.
 struct BenchServerTarget: Sendable {

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import T2UCore
+import T2UNIO
 import Testing
 
 @testable import T2UServer
@@ -268,7 +269,7 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        let core = ServerCore(config: ServerConfig(), entropy: SeededEntropy(seed: 1), now: ServerDriver.clock())
+        let core = ServerCore(config: ServerConfig(), entropy: SeededEntropy(seed: 1), now: MonotonicClock.now())
         let driver = ServerDriver(core: core, eventLoop: loop, logger: Logger(label: "test"))
         for path in ["/", "/dashboard"] {
             let response = driver.adminResponse(AdminRequest(method: .GET, path: path), metrics: ServerMetrics())

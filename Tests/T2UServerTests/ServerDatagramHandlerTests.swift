@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import T2UCore
+import T2UNIO
 import Testing
 
 @testable import T2UServer
@@ -14,7 +15,7 @@ import Testing
 @Suite struct ServerDatagramHandlerTests {
     /// A driver on `loop` around a fresh core (default configuration, seeded entropy).
     static func driver(on loop: EventLoop) -> ServerDriver {
-        let core = ServerCore(config: ServerConfig(), entropy: SeededEntropy(seed: 7), now: ServerDriver.clock())
+        let core = ServerCore(config: ServerConfig(), entropy: SeededEntropy(seed: 7), now: MonotonicClock.now())
         return ServerDriver(core: core, eventLoop: loop, logger: Logger(label: "test.server"))
     }
 

@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 import T2UCore
+import T2UNIO
 
 /// Keeps a `PostgresRegistry` and the shared database in step, from the server's side: writes
 /// this server's registrations (batched each tick; keepalives coalesced by the registry),
@@ -341,11 +342,11 @@ public final class PostgresSync: Sendable {
         }
         // Wake the loop when the connection closes, and close it when a round hangs.
         connection.closeFuture.whenComplete { [ring] _ in ring.yield() }
-        let progress = NIOLockedValueBox(Self.clock())
+        let progress = NIOLockedValueBox(MonotonicClock.now())
         let watchdog = Task { [options, logger] in
             while !Task.isCancelled && !connection.isClosed {
                 try? await Task.sleep(nanoseconds: 500_000_000)
-                if Self.clock() - progress.withLockedValue({ $0 }) > options.operationTimeout {
+                if MonotonicClock.now() - progress.withLockedValue({ $0 }) > options.operationTimeout {
                     logger.warning("database not answering; closing the connection")
                     try? await connection.close()
                     return
@@ -364,23 +365,23 @@ public final class PostgresSync: Sendable {
         try await loadBindings(connection)
         try await loop.submit { [registry] in registry.value.refreshAllLocal() }.get()
         connectedBox.withLockedValue { $0 = true }
-        var nextResync = Self.clock()
-        var nextHeartbeat = Self.clock()
+        var nextResync = MonotonicClock.now()
+        var nextHeartbeat = MonotonicClock.now()
         var heartbeats = ServerHeartbeats(selfID: serverID)
         for await _ in doorbell {
-            progress.withLockedValue { $0 = Self.clock() }
+            progress.withLockedValue { $0 = MonotonicClock.now() }
             if connection.isClosed { throw PostgresSyncError.connectionClosed }
             if stopping.withLockedValue({ $0 }) {
                 try await goodbye(connection)
                 return
             }
-            if Self.clock() >= nextHeartbeat {
-                if try await heartbeat(connection, &heartbeats) { nextResync = Self.clock() }
-                nextHeartbeat = Self.clock() + options.heartbeatInterval
+            if MonotonicClock.now() >= nextHeartbeat {
+                if try await heartbeat(connection, &heartbeats) { nextResync = MonotonicClock.now() }
+                nextHeartbeat = MonotonicClock.now() + options.heartbeatInterval
             }
-            if Self.clock() >= nextResync {
+            if MonotonicClock.now() >= nextResync {
                 try await resync(connection)
-                nextResync = Self.clock() + options.resyncInterval
+                nextResync = MonotonicClock.now() + options.resyncInterval
             }
             try await flushIntroductions(connection)
             try await applyNotifications(connection)
@@ -390,10 +391,6 @@ public final class PostgresSync: Sendable {
             try await flushWrites(connection)
             if Task.isCancelled { break }
         }
-    }
-
-    static func clock() -> Instant {
-        Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
     }
 
     // MARK: Ticks
@@ -530,7 +527,7 @@ public final class PostgresSync: Sendable {
             let rows = try await fetch(connection, role: key.role, uuid: key.uuid)
             if let row = rows.first {
                 try await loop.submit { [registry] in
-                    registry.value.applyRemote(row.record, age: row.age, now: Self.clock())
+                    registry.value.applyRemote(row.record, age: row.age, now: MonotonicClock.now())
                 }.get()
             } else if change.home != serverID {
                 try await loop.submit { [registry] in registry.value.removeRemote(role: key.role, uuid: key.uuid) }
@@ -581,7 +578,7 @@ public final class PostgresSync: Sendable {
     /// write (at most once per `bindingsCacheInterval` unless `force`).
     private func saveBindingsCache(force: Bool) async throws {
         guard let bindingsCache, let bindings else { return }
-        let now = Self.clock()
+        let now = MonotonicClock.now()
         let (due, last) = syncState.withLockedValue { (force || now >= $0.nextCacheWrite, $0.cachedRevision) }
         guard due else { return }
         let snapshot = try await loop.submit { () -> (UInt64, [DeviceBinding])? in
@@ -721,7 +718,7 @@ public final class PostgresSync: Sendable {
         let rows = try await fetch(connection, role: nil, uuid: nil)
         try await loop.submit { [registry] in
             registry.value.setServers(servers)
-            registry.value.resync(rows, now: Self.clock())
+            registry.value.resync(rows, now: MonotonicClock.now())
             registry.value.holdsRemoteRows = false
         }.get()
     }
