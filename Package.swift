@@ -62,8 +62,9 @@ let package = Package(
         .plugin(name: "VersionPlugin", capability: .buildTool()),
         // What the executables share on the command line (`--log-format`, LogFormatOption).
         .target(name: "T2UCommandLine", dependencies: ["T2UNIO", argumentParser, logging]),
-        // `t2u check`'s engine: a verified echo transfer through a mapped port, and what the check saw.
-        .target(name: "T2UCheck", dependencies: ["T2UClient", nioCore, nioPosix]),
+        // Verified traffic through a mapped port: `t2u check`'s echo transfer and what the check
+        // saw, `t2u demo`'s hashed send and sink.
+        .target(name: "T2UCheck", dependencies: ["T2UClient", nioCore, nioPosix, crypto]),
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
         .target(name: "T2UCore", dependencies: [nioCore, crypto]),
         // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
@@ -98,7 +99,7 @@ let package = Package(
             name: "t2u",
             dependencies: [
                 "T2UVersion", "T2UCommandLine", "T2UCheck", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO",
-                nioCore, nioPosix, crypto, argumentParser, logging,
+                nioCore, nioPosix, argumentParser, logging,
             ]),
         .executableTarget(
             name: "t2u-server",

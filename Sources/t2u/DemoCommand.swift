@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import T2UCheck
 import T2UClient
 import T2UCore
 import T2UDevice
@@ -252,7 +253,7 @@ struct DemoRun {
                     result.summary.verified = result.summary.verified && allRelayed
                 }
                 say(
-                    "verify   sender \(hex(result.sentDigest).prefix(16))..., receiver \(hex(received.digest).prefix(16))... (\(received.bytes) bytes): \(result.summary.verified ? "verified" : "MISMATCH")"
+                    "verify   sender \(Hex.encode(result.sentDigest).prefix(16))..., receiver \(Hex.encode(received.digest).prefix(16))... (\(received.bytes) bytes): \(result.summary.verified ? "verified" : "MISMATCH")"
                 )
                 results.append(result.summary)
             }

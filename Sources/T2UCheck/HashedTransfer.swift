@@ -5,22 +5,22 @@ import Crypto
 import NIOCore
 import NIOPosix
 
-// The demo's TCP traffic. The sender announces a length (8 bytes, big endian), then sends that
+// `t2u demo`'s TCP traffic. The sender announces a length (8 bytes, big endian), then sends that
 // many pseudo-random bytes; the sink on the device side hashes them with SHA-256 and answers
 // with its 32-byte digest. Both ends hash, so the demo compares two independent digests.
 
-struct SinkResult: Sendable {
-    var bytes: UInt64
-    var digest: [UInt8]
+package struct SinkResult: Sendable {
+    package var bytes: UInt64
+    package var digest: [UInt8]
 }
 
 /// The device's small TCP service: hashes what it receives and answers with the digest.
-struct DemoSink {
-    let port: Int
-    let results: AsyncStream<SinkResult>
+package struct DemoSink {
+    package let port: Int
+    package let results: AsyncStream<SinkResult>
     private let channel: Channel
 
-    static func start(group: EventLoopGroup) async throws -> DemoSink {
+    package static func start(group: EventLoopGroup) async throws -> DemoSink {
         let (results, continuation) = AsyncStream<SinkResult>.makeStream()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)
@@ -34,7 +34,7 @@ struct DemoSink {
         return DemoSink(port: port, results: results, channel: channel)
     }
 
-    func close() async {
+    package func close() async {
         try? await channel.close()
     }
 }
@@ -81,19 +81,19 @@ private final class SinkHandler: ChannelInboundHandler {
     }
 }
 
-struct TransferResult: Sendable {
-    var bytes: UInt64
-    var seconds: Double
+package struct TransferResult: Sendable {
+    package var bytes: UInt64
+    package var seconds: Double
     /// What the sender hashed.
-    var sentDigest: [UInt8]
+    package var sentDigest: [UInt8]
     /// What the sink answered.
-    var answeredDigest: [UInt8]
+    package var answeredDigest: [UInt8]
 }
 
-enum TransferError: Error, CustomStringConvertible {
+package enum TransferError: Error, CustomStringConvertible {
     case closedEarly(sent: UInt64, answer: Int)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .closedEarly(let sent, let answer):
             return "connection closed after \(sent) bytes sent and \(answer) of 32 digest bytes received"
@@ -102,7 +102,7 @@ enum TransferError: Error, CustomStringConvertible {
 }
 
 /// Connects to 127.0.0.1:port (the mapped local port), sends `bytes` and waits for the digest.
-func sendThrough(port: Int, bytes: UInt64, seed: UInt64, group: EventLoopGroup) async throws -> TransferResult {
+package func sendThrough(port: Int, bytes: UInt64, seed: UInt64, group: EventLoopGroup) async throws -> TransferResult {
     let loop = group.next()
     let promise = loop.makePromise(of: TransferResult.self)
     let channel = try await ClientBootstrap(group: loop)
@@ -206,14 +206,4 @@ private final class SenderHandler: ChannelInboundHandler {
         }
         context.close(promise: nil)
     }
-}
-
-func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef")
-    var text = ""
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 15)])
-    }
-    return text
 }
