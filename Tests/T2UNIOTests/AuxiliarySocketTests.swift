@@ -12,51 +12,63 @@ import Testing
 /// path goes through an auxiliary socket (either side) carries a stream byte-exact, punches
 /// reach `onPunch` with their socket, and closing a socket drops its routes.
 @Suite(.serialized) struct AuxiliarySocketTests {
-    final class Pair: @unchecked Sendable {
+    final class Pair: Sendable {
+        /// One endpoint and what the test keeps of it, on that endpoint's loop.
+        final class Side {
+            let driver: EndpointDriver
+            /// Device only.
+            var received: [UInt8] = []
+            var accepted: Connection?
+            var punches: [(NetAddress, Int)] = []
+            /// Client only.
+            var connection: Connection?
+            init(driver: EndpointDriver) { self.driver = driver }
+        }
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let client: EndpointDriver
-        let device: EndpointDriver
+        let client: LoopOwned<Side>
+        let device: LoopOwned<Side>
         let deviceKey: [UInt8]
-        /// Device loop only.
-        var received: [UInt8] = []
-        var accepted: Connection?
-        var punches: [(NetAddress, Int)] = []
-        /// Client loop only.
-        var connection: Connection?
 
         init(seed: UInt64) {
             let loops = Array(group.makeIterator())
             let seeds = SeededEntropy(seed: seed)
             let deviceIdentity = StaticIdentity.generate(seeds)
             deviceKey = deviceIdentity.publicKey
-            device = EndpointDriver(
-                endpoint: TransportEndpoint(
-                    options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
-                    entropy: SeededEntropy(seed: seed &+ 1)),
+            device = LoopOwned(
+                sending: Side(
+                    driver: EndpointDriver(
+                        endpoint: TransportEndpoint(
+                            options: .init(config: TransportConfig(), identity: deviceIdentity, acceptIncoming: true),
+                            entropy: SeededEntropy(seed: seed &+ 1)),
+                        eventLoop: loops[1])),
                 eventLoop: loops[1])
-            client = EndpointDriver(
-                endpoint: TransportEndpoint(
-                    options: .init(config: TransportConfig(), identity: .generate(seeds), acceptIncoming: false),
-                    entropy: SeededEntropy(seed: seed &+ 2)),
+            client = LoopOwned(
+                sending: Side(
+                    driver: EndpointDriver(
+                        endpoint: TransportEndpoint(
+                            options: .init(
+                                config: TransportConfig(), identity: .generate(seeds), acceptIncoming: false),
+                            entropy: SeededEntropy(seed: seed &+ 2)),
+                        eventLoop: loops[0])),
                 eventLoop: loops[0])
         }
 
         func start() async throws -> (client: NetAddress, device: NetAddress) {
-            let deviceAddress = try #require(
-                NetAddress(try await device.eventLoop.flatSubmit { self.device.start() }.get()))
-            let clientAddress = try #require(
-                NetAddress(try await client.eventLoop.flatSubmit { self.client.start() }.get()))
-            try await device.eventLoop.submit { [self] in
-                device.onPunch = { _, address, socket in self.punches.append((address, socket)) }
+            let deviceAddress = try #require(NetAddress(try await device.flatSubmit { $0.driver.start() }.get()))
+            let clientAddress = try #require(NetAddress(try await client.flatSubmit { $0.driver.start() }.get()))
+            try await device.submit { side in
+                let device = side.driver
+                device.onPunch = { _, address, socket in side.punches.append((address, socket)) }
                 device.onAccept = { connection in
-                    self.accepted = connection
-                    self.device.setEventHandler(for: connection) { _ in
+                    side.accepted = connection
+                    device.setEventHandler(for: connection) { _ in
                         while case .data(let bytes) = (try? connection.read(StreamID(rawValue: 0), maxBytes: 1 << 16))
                             ?? .wouldBlock
                         {
-                            self.received += Array(bytes.readableBytesView)
+                            side.received += Array(bytes.readableBytesView)
                         }
-                        self.device.requestStep()
+                        device.requestStep()
                     }
                 }
             }.get()
@@ -64,8 +76,8 @@ import Testing
         }
 
         func auxiliary(onDevice: Bool, count: Int) async throws -> [(Int, NetAddress)] {
-            try await (onDevice ? device : client).eventLoop.flatSubmit {
-                let driver = onDevice ? self.device : self.client
+            try await (onDevice ? device : client).flatSubmit { side in
+                let driver = side.driver
                 return driver.openAuxiliarySockets(count: count).assumeIsolated().map { indices in
                     indices.compactMap { index in
                         driver.auxiliaryAddress(index).flatMap(NetAddress.init).map { (index, $0) }
@@ -76,7 +88,9 @@ import Testing
 
         /// Connects to `address`, writes `payload` on one stream; waits until the device read it.
         func transfer(to address: NetAddress, payload: [UInt8]) async throws {
-            try await client.eventLoop.submit { [self] in
+            let deviceKey = self.deviceKey
+            try await client.submit { side in
+                let client = side.driver
                 let connection = try client.connect(
                     to: SocketAddress(address), remoteStaticKey: deviceKey, password: nil)
                 var offset = 0
@@ -91,20 +105,20 @@ import Testing
                         if n == 0 { break }
                         offset += n
                     }
-                    self.client.requestStep()
+                    client.requestStep()
                 }
-                self.connection = connection
+                side.connection = connection
             }.get()
             for _ in 0..<1500 {
-                let count = try await device.eventLoop.submit { self.received.count }.get()
+                let count = try await device.submit { $0.received.count }.get()
                 if count >= payload.count { break }
                 try await Task.sleep(nanoseconds: 10_000_000)
             }
         }
 
         func close() async throws {
-            try await client.eventLoop.flatSubmit { self.client.close() }.get()
-            try await device.eventLoop.flatSubmit { self.device.close() }.get()
+            try await client.flatSubmit { $0.driver.close() }.get()
+            try await device.flatSubmit { $0.driver.close() }.get()
             try await group.shutdownGracefully()
         }
     }
@@ -117,20 +131,20 @@ import Testing
         let (index, auxAddress) = sockets[1]
         let payload = SeededEntropy(seed: 0xA0C6).bytes(1 << 20)
         try await pair.transfer(to: auxAddress, payload: payload)
-        let received = try await pair.device.eventLoop.submit { pair.received }.get()
+        let received = try await pair.device.submit { $0.received }.get()
         #expect(received.count == payload.count)
         #expect(received == payload)
         // The device answers through the socket the client reached: route recorded, and the
         // client still sees the auxiliary address as its peer.
-        #expect(try await pair.device.eventLoop.submit { pair.device.route(to: clientAddress) }.get() == index)
-        #expect(try await pair.client.eventLoop.submit { pair.connection?.peerAddress }.get() == auxAddress)
-        #expect(try await pair.device.eventLoop.submit { pair.device.auxiliarySocketsInUse() }.get() == [index])
+        #expect(try await pair.device.submit { $0.driver.route(to: clientAddress) }.get() == index)
+        #expect(try await pair.client.submit { $0.connection?.peerAddress }.get() == auxAddress)
+        #expect(try await pair.device.submit { $0.driver.auxiliarySocketsInUse() }.get() == [index])
         // Closing the other sockets keeps the session's; closing it drops the route.
-        try await pair.device.eventLoop.submit {
-            pair.device.closeAuxiliarySockets(sockets.map(\.0).filter { $0 != index })
-            #expect(pair.device.auxiliarySocketCount == 1)
-            pair.device.closeAuxiliarySockets([index])
-            #expect(pair.device.route(to: clientAddress) == 0)
+        try await pair.device.submit { device in
+            device.driver.closeAuxiliarySockets(sockets.map(\.0).filter { $0 != index })
+            #expect(device.driver.auxiliarySocketCount == 1)
+            device.driver.closeAuxiliarySockets([index])
+            #expect(device.driver.route(to: clientAddress) == 0)
         }.get()
         try await pair.close()
     }
@@ -140,13 +154,13 @@ import Testing
         let (_, deviceAddress) = try await pair.start()
         let sockets = try await pair.auxiliary(onDevice: false, count: 2)
         let (index, auxAddress) = try #require(sockets.last)
-        try await pair.client.eventLoop.submit { pair.client.setRoute(deviceAddress, socket: index) }.get()
+        try await pair.client.submit { $0.driver.setRoute(deviceAddress, socket: index) }.get()
         let payload = SeededEntropy(seed: 0xA0D6).bytes(512 * 1024)
         try await pair.transfer(to: deviceAddress, payload: payload)
-        let received = try await pair.device.eventLoop.submit { pair.received }.get()
+        let received = try await pair.device.submit { $0.received }.get()
         #expect(received == payload, "\(received.count) of \(payload.count) bytes")
         // The device saw the client at its auxiliary socket's address.
-        let peer = try await pair.device.eventLoop.submit { pair.accepted?.peerAddress }.get()
+        let peer = try await pair.device.submit { $0.accepted?.peerAddress }.get()
         #expect(peer == auxAddress)
         try await pair.close()
     }
@@ -156,15 +170,15 @@ import Testing
         let (clientAddress, deviceAddress) = try await pair.start()
         let sockets = try await pair.auxiliary(onDevice: true, count: 1)
         let (index, auxAddress) = try #require(sockets.first)
-        try await pair.client.eventLoop.submit {
+        try await pair.client.submit { client in
             var punch = ByteBuffer()
             TraversalPunch.write(sessionID: 9, entropy: SeededEntropy(seed: 1), into: &punch)
-            pair.client.send(punch, to: deviceAddress, socket: 0)
-            pair.client.send(punch, to: auxAddress, socket: 0)
+            client.driver.send(punch, to: deviceAddress, socket: 0)
+            client.driver.send(punch, to: auxAddress, socket: 0)
         }.get()
         var punches: [(NetAddress, Int)] = []
         for _ in 0..<500 {
-            punches = try await pair.device.eventLoop.submit { pair.punches }.get()
+            punches = try await pair.device.submit { $0.punches }.get()
             if punches.count >= 2 { break }
             try await Task.sleep(nanoseconds: 10_000_000)
         }
@@ -172,8 +186,8 @@ import Testing
         #expect(Set(punches.map(\.1)) == [0, index])
         #expect(punches.allSatisfy { $0.0 == clientAddress })
         // The auxiliary one recorded a route; the transport never saw either.
-        #expect(try await pair.device.eventLoop.submit { pair.device.route(to: clientAddress) }.get() == index)
-        #expect(try await pair.device.eventLoop.submit { pair.device.endpoint.droppedDatagrams }.get() == 0)
+        #expect(try await pair.device.submit { $0.driver.route(to: clientAddress) }.get() == index)
+        #expect(try await pair.device.submit { $0.driver.endpoint.droppedDatagrams }.get() == 0)
         try await pair.close()
     }
 }

@@ -15,7 +15,7 @@ import Musl
 #endif
 
 /// Reads until EOF, then answers "world:" + what it read and half-closes.
-final class ReplyAfterEOFHandler: ChannelInboundHandler, @unchecked Sendable {
+final class ReplyAfterEOFHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private var received = ByteBuffer()
@@ -41,8 +41,9 @@ enum TCPEnding: Equatable, Sendable {
     case otherError(String)
 }
 
-/// Reports the first data and how the connection ended; can abort (RST) on request.
-final class ObservingHandler: ChannelInboundHandler, @unchecked Sendable {
+/// Reports the first data and how the connection ended; can abort (RST) on request. Only
+/// promises and a constant: the test holds it from anywhere.
+final class ObservingHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let firstData: EventLoopPromise<Channel>
@@ -86,7 +87,7 @@ func abort(_ channel: Channel) async throws {
 }
 
 /// Pushes up to `total` bytes while the channel is writable; counts what NIO took.
-final class CountingWriter: ChannelInboundHandler, @unchecked Sendable {
+final class CountingWriter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let total: Int
@@ -107,7 +108,7 @@ final class CountingWriter: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Starts with reads off; counts bytes once reading is enabled.
-final class SlowReader: ChannelInboundHandler, @unchecked Sendable {
+final class SlowReader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private(set) var received = 0
     private(set) var channel: Channel?
@@ -142,9 +143,9 @@ struct BridgeTests {
         let server = try await startServer(on: harness.tcpLoop) { ReplyAfterEOFHandler() }
         try await harness.start(target: server.localAddress!)
         let done = harness.tcpLoop.makePromise(of: ByteBuffer.self)
-        _ = try await connectClient(
-            to: harness.listenAddress!, on: harness.tcpLoop,
-            ExchangeClient(payload: ByteBuffer(string: "hello"), done: done))
+        _ = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop) {
+            ExchangeClient(payload: ByteBuffer(string: "hello"), done: done)
+        }
         let reply = try await done.futureResult.timeout(.seconds(20)).get()
         #expect(String(buffer: reply) == "world:hello")
         try await server.close()
@@ -194,17 +195,19 @@ struct BridgeTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         try await harness.start(target: server.localAddress!)
-        let writer = CountingWriter(total: total)
-        _ = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop, writer)
+        let writerChannel = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop) {
+            CountingWriter(total: total)
+        }
+        let writer = try await handler(CountingWriter.self, of: writerChannel)
         let reader = try await readerBox.handler.get()
-        try await reader.connected.futureResult.timeout(.seconds(20)).get()
+        try await reader.flatSubmit { $0.connected.futureResult }.timeout(.seconds(20)).get()
 
         // Wait until the sender stops making progress (bounded: 10 s).
         var last = -1
         var stalledFor = 0
         for _ in 0..<100 {
             try await Task.sleep(for: .milliseconds(100))
-            let now = try await harness.tcpLoop.submit { writer.written }.get()
+            let now = try await writer.submit { $0.written }.get()
             stalledFor = now == last ? stalledFor + 1 : 0
             last = now
             if stalledFor >= 10 { break }
@@ -216,11 +219,11 @@ struct BridgeTests {
         #expect(last < 24 << 20, "sender buffered \(last) bytes before stalling")
 
         // Now read: every byte arrives.
-        try await harness.tcpLoop.submit {
+        try await reader.submit { reader in
             try reader.channel?.syncOptions?.setOption(.autoRead, value: true)
             reader.channel?.read()
         }.get()
-        let received = try await reader.eof.futureResult.timeout(.seconds(60)).get()
+        let received = try await reader.flatSubmit { $0.eof.futureResult }.timeout(.seconds(60)).get()
         #expect(received == total)
         try await server.close()
         await harness.shutdown()
@@ -243,7 +246,7 @@ struct ObservedTunnel {
         let server = try await startServer(on: harness.tcpLoop) { box.make(harness.tcpLoop) }
         try await harness.start(target: server.localAddress!)
         let clientHandler = ObservingHandler(loop: harness.tcpLoop)
-        let client = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop, clientHandler)
+        let client = try await connectClient(to: harness.listenAddress!, on: harness.tcpLoop) { clientHandler }
         try await client.writeAndFlush(ByteBuffer(string: "x"))
         let target = try await box.handler.get()
         let targetChannel = try await target.firstData.futureResult.timeout(.seconds(20)).get()
@@ -259,7 +262,7 @@ struct ObservedTunnel {
 }
 
 /// Hands the test the handler of the (single) accepted connection.
-final class ObservingHandlerBox: @unchecked Sendable {
+final class ObservingHandlerBox: Sendable {
     private let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: ObservingHandler.self)
     var handler: EventLoopFuture<ObservingHandler> { promise.futureResult }
     func make(_ loop: EventLoop) -> ObservingHandler {
@@ -269,12 +272,14 @@ final class ObservingHandlerBox: @unchecked Sendable {
     }
 }
 
-final class SlowReaderBox: @unchecked Sendable {
-    private let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: SlowReader.self)
-    var handler: EventLoopFuture<SlowReader> { promise.futureResult }
+/// Hands the test the reader of the (single) accepted connection, reachable on its loop.
+final class SlowReaderBox: Sendable {
+    private let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: LoopOwned<SlowReader>.self)
+    var handler: EventLoopFuture<LoopOwned<SlowReader>> { promise.futureResult }
+    /// Call on `loop` (the channel initializer's).
     func make(_ loop: EventLoop) -> SlowReader {
         let handler = SlowReader(loop: loop)
-        promise.succeed(handler)
+        promise.succeed(LoopOwned(handler, eventLoop: loop))
         return handler
     }
 }

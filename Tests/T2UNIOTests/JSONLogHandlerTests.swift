@@ -3,24 +3,16 @@
 
 import Foundation
 import Logging
+import Synchronization
 import T2UNIO
 import Testing
 
 /// `--log-format json`: one parseable object per line, every field present, text escaped.
 @Suite struct JSONLogHandlerTests {
-    final class Lines: @unchecked Sendable {  // test capture only, guarded by the lock
-        private let lock = NSLock()
-        private var stored: [String] = []
-        func append(_ line: String) {
-            lock.lock()
-            stored.append(line)
-            lock.unlock()
-        }
-        var all: [String] {
-            lock.lock()
-            defer { lock.unlock() }
-            return stored
-        }
+    final class Lines: Sendable {
+        private let stored = Mutex<[String]>([])
+        func append(_ line: String) { stored.withLock { $0.append(line) } }
+        var all: [String] { stored.withLock { $0 } }
     }
 
     @Test func oneObjectPerLineWithEscapedTextAndMetadata() throws {

@@ -16,16 +16,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Records what the endpoint reports as refused.
-final class FailureCollector: UDPDatagramSink, @unchecked Sendable {
-    var received: [ByteBuffer] = []
-    var failures: [SendFailure] = []
+/// Records what the endpoint reports as refused (on the event loop); read through the lock.
+final class FailureCollector: UDPDatagramSink, Sendable {
+    private let state = Mutex<(received: [ByteBuffer], failures: [SendFailure])>(([], []))
+    var received: [ByteBuffer] { state.withLock { $0.received } }
+    var failures: [SendFailure] { state.withLock { $0.failures } }
     func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
-        received.append(datagram)
+        state.withLock { $0.received.append(datagram) }
     }
     func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) {}
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
-    func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) { failures.append(failure) }
+    func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {
+        state.withLock { $0.failures.append(failure) }
+    }
 }
 
 /// A refused send costs that datagram only (NIO's DatagramChannel would close the socket).
@@ -181,24 +184,30 @@ struct SendFailureTests {
     }
 }
 
-/// Keeps what was logged.
-final class LogRecorder: LogHandler, @unchecked Sendable {
-    struct Line {
+/// Keeps what was logged; its settings too sit behind the lock (the logger may copy it anywhere).
+final class LogRecorder: LogHandler, Sendable {
+    struct Line: Sendable {
         var level: Logger.Level
         var message: String
         var metadata: Logger.Metadata
     }
-    private let stored = Mutex<[Line]>([])
-    var lines: [Line] { stored.withLock { $0 } }
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
+    private let stored = Mutex<(lines: [Line], metadata: Logger.Metadata, logLevel: Logger.Level)>(([], [:], .trace))
+    var lines: [Line] { stored.withLock { $0.lines } }
+    var metadata: Logger.Metadata {
+        get { stored.withLock { $0.metadata } }
+        set { stored.withLock { $0.metadata = newValue } }
+    }
+    var logLevel: Logger.Level {
+        get { stored.withLock { $0.logLevel } }
+        set { stored.withLock { $0.logLevel = newValue } }
+    }
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
     func log(event: LogEvent) {
         stored.withLock {
-            $0.append(Line(level: event.level, message: "\(event.message)", metadata: event.metadata ?? [:]))
+            $0.lines.append(Line(level: event.level, message: "\(event.message)", metadata: event.metadata ?? [:]))
         }
     }
 }

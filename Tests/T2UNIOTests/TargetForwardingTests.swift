@@ -3,6 +3,7 @@
 
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import Testing
 
@@ -15,41 +16,41 @@ import Musl
 #endif
 
 /// Counts accepted connections and runs `makeHandler` on each.
-final class CountingServer: @unchecked Sendable {
-    private(set) var channel: Channel!
-    /// Touched on the server's loop only (its accepted channels share it).
-    private var count = 0
+final class CountingServer: Sendable {
+    /// Set once bound.
+    private let bound = Mutex<Channel?>(nil)
+    var channel: Channel { bound.withLock { $0! } }
+    private let count = Mutex(0)
 
     func accepted() async throws -> Int {
-        try await channel.eventLoop.submit { self.count }.get()
+        count.withLock { $0 }
     }
 
-    init(
-        host: String, on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler & Sendable
-    ) async throws {
-        channel = try await ServerBootstrap(group: loop)
+    init(host: String, on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler) async throws {
+        let channel = try await ServerBootstrap(group: loop)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                self.count += 1
+                self.count.withLock { $0 += 1 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(makeHandler())
                 }
             }
             .bind(host: host, port: 0).get()
+        bound.withLock { $0 = channel }
     }
 
     var port: UInt16 { UInt16(channel.localAddress?.port ?? 0) }
 }
 
 /// Sends `greeting` (if any), then records what arrives and how the connection ended.
-final class EndWatcher: ChannelDuplexHandler, @unchecked Sendable {
+final class EndWatcher: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     /// `.eof`: a clean FIN (half-closure is on, so it is always seen as `inputClosed`).
     /// `.reset`: ECONNRESET/EPIPE, or the channel went away without a FIN (NIO may surface an
     /// RST only as a failed write and a close).
-    enum End: Equatable { case eof, reset, otherError }
+    enum End: Equatable, Sendable { case eof, reset, otherError }
 
     private let greeting: ByteBuffer?
     private(set) var received = ByteBuffer()
@@ -59,10 +60,10 @@ final class EndWatcher: ChannelDuplexHandler, @unchecked Sendable {
     private var sawError = false
     private var outputClosed = false
 
-    init(greeting: ByteBuffer?, loop: EventLoop) {
+    init(greeting: ByteBuffer?, ended: EventLoopPromise<End>, receivedFirst: EventLoopPromise<ByteBuffer>) {
         self.greeting = greeting
-        self.ended = loop.makePromise()
-        self.receivedFirst = loop.makePromise()
+        self.ended = ended
+        self.receivedFirst = receivedFirst
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -113,19 +114,45 @@ final class EndWatcher: ChannelDuplexHandler, @unchecked Sendable {
         receivedFirst.fail(ChannelError.eof)
     }
 
-    /// Connects with this watcher. On loopback a refusal can be so fast that the RST beats NIO's
+}
+
+/// An `EndWatcher` seen from the test: its promises, and the handler itself on its loop.
+struct EndWatch: Sendable {
+    let ended: EventLoopPromise<EndWatcher.End>
+    let receivedFirst: EventLoopPromise<ByteBuffer>
+    private let handler: LoopOwned<EndWatcher>
+
+    init(greeting: ByteBuffer?, loop: EventLoop) {
+        ended = loop.makePromise()
+        receivedFirst = loop.makePromise()
+        handler = LoopOwned(
+            sending: EndWatcher(greeting: greeting, ended: ended, receivedFirst: receivedFirst), eventLoop: loop)
+    }
+
+    /// What arrived so far.
+    func received() async throws -> ByteBuffer {
+        try await handler.submit { $0.received }.get()
+    }
+
+    /// Connects with the watcher (once; it runs on `loop`).
+    func channel(to address: SocketAddress, on loop: EventLoop) async throws -> Channel {
+        let handler = self.handler
+        return try await connectClient(to: address, on: loop) { handler.value }
+    }
+
+    /// Connects with the watcher. On loopback a refusal can be so fast that the RST beats NIO's
     /// connect completion: the connect then fails with ECONNRESET, which is the reset we watch for.
     func connect(to address: SocketAddress, on loop: EventLoop) async throws {
         do {
-            _ = try await connectClient(to: address, on: loop, self)
+            _ = try await channel(to: address, on: loop)
         } catch let error as IOError where error.errnoCode == ECONNRESET || error.errnoCode == EPIPE {
-            try await loop.submit { self.finish(.reset) }.get()
+            try await handler.submit { $0.finish(.reset) }.get()
         }
     }
 }
 
 /// Speaks first (a banner on connect), then echoes and half-closes on EOF.
-final class BannerEchoHandler: ChannelInboundHandler, @unchecked Sendable {
+final class BannerEchoHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     static let banner = "220 t2u test service ready\r\n"
@@ -169,7 +196,7 @@ struct TargetForwardingTests {
 
         let payload = seededBytes(1 << 20, seed: seed)
         let done = harness.tcpLoop.makePromise(of: ByteBuffer.self)
-        _ = try await connectClient(to: listen, on: harness.tcpLoop, ExchangeClient(payload: payload, done: done))
+        _ = try await connectClient(to: listen, on: harness.tcpLoop) { ExchangeClient(payload: payload, done: done) }
         let echoed = try await done.futureResult.timeout(.seconds(30)).get()
         #expect(echoed == payload, "seed \(seed), host \(host)")
         #expect(try await harness.replies() == [.ok])
@@ -191,7 +218,7 @@ struct TargetForwardingTests {
         let listen = try await harness.listen(target: StreamTargetHeader(host: .address(.v6(0, 1)), port: service.port))
         let payload = seededBytes(100_000, seed: seed)
         let done = harness.tcpLoop.makePromise(of: ByteBuffer.self)
-        _ = try await connectClient(to: listen, on: harness.tcpLoop, ExchangeClient(payload: payload, done: done))
+        _ = try await connectClient(to: listen, on: harness.tcpLoop) { ExchangeClient(payload: payload, done: done) }
         #expect(try await done.futureResult.timeout(.seconds(30)).get() == payload, "seed \(seed)")
         #expect(try await harness.replies() == [.ok])
         #expect(try await service.accepted() == 1)
@@ -212,13 +239,13 @@ struct TargetForwardingTests {
         let listen = try await harness.listen(
             target: StreamTargetHeader(host: .address(targetHost), port: service.port))
 
-        let watcher = EndWatcher(greeting: ByteBuffer(string: "GET / HTTP/1.0\r\n\r\n"), loop: harness.tcpLoop)
+        let watcher = EndWatch(greeting: ByteBuffer(string: "GET / HTTP/1.0\r\n\r\n"), loop: harness.tcpLoop)
         let started = NIODeadline.now()
         try await watcher.connect(to: listen, on: harness.tcpLoop)
         let end = try await watcher.ended.futureResult.timeout(.seconds(3)).get()
         #expect(end == .reset)
         #expect(NIODeadline.now() - started < .seconds(2))
-        #expect(watcher.received.readableBytes == 0)
+        #expect(try await watcher.received().readableBytes == 0)
         #expect(try await harness.replies() == [.refusedByPolicy])
         #expect(try await service.accepted() == 0)
         try await expectDeviceSettles(harness)
@@ -235,7 +262,7 @@ struct TargetForwardingTests {
         try await harness.start()
         let listen = try await harness.listen(target: .deviceSelf(port: port))
 
-        let watcher = EndWatcher(greeting: ByteBuffer(string: "hello"), loop: harness.tcpLoop)
+        let watcher = EndWatch(greeting: ByteBuffer(string: "hello"), loop: harness.tcpLoop)
         let started = NIODeadline.now()
         try await watcher.connect(to: listen, on: harness.tcpLoop)
         let end = try await watcher.ended.futureResult.timeout(.seconds(3)).get()
@@ -253,20 +280,20 @@ struct TargetForwardingTests {
         try await harness.start()
         let listen = try await harness.listen(target: .deviceSelf(port: service.port))
 
-        let watcher = EndWatcher(greeting: nil, loop: harness.tcpLoop)
-        let channel = try await connectClient(to: listen, on: harness.tcpLoop, watcher)
+        let watcher = EndWatch(greeting: nil, loop: harness.tcpLoop)
+        let channel = try await watcher.channel(to: listen, on: harness.tcpLoop)
         var banner = try await watcher.receivedFirst.futureResult.timeout(.seconds(5)).get()
         // The banner may arrive in pieces; wait for all of it.
         for _ in 0..<100 where banner.readableBytes < BannerEchoHandler.banner.utf8.count {
             try await Task.sleep(for: .milliseconds(10))
-            banner = try await harness.tcpLoop.submit { watcher.received }.get()
+            banner = try await watcher.received()
         }
         #expect(banner.getString(at: banner.readerIndex, length: banner.readableBytes) == BannerEchoHandler.banner)
         // Then the conversation goes on both ways.
         try await channel.writeAndFlush(ByteBuffer(string: "QUIT\r\n"))
         try await channel.close(mode: .output)
         #expect(try await watcher.ended.futureResult.timeout(.seconds(5)).get() == .eof)
-        let all = try await harness.tcpLoop.submit { watcher.received }.get()
+        let all = try await watcher.received()
         #expect(all.getString(at: all.readerIndex, length: all.readableBytes) == BannerEchoHandler.banner + "QUIT\r\n")
         #expect(try await harness.replies() == [.ok])
         try await service.channel.close()
@@ -303,8 +330,8 @@ struct TargetForwardingTests {
         let (earlyAge, early) = try await service.eventLoop.submit {
             (NIODeadline.now() - opened, try? service.value.connection.read(silent, maxBytes: 64))
         }.get()
-        let (pendingAge, earlyPending) = try await harness.device.eventLoop.submit {
-            (NIODeadline.now() - opened, harness.deviceService?.unbridgedStreamCount)
+        let (pendingAge, earlyPending) = try await harness.device.submit {
+            (NIODeadline.now() - opened, $0.service?.unbridgedStreamCount)
         }.get()
         if earlyAge < .milliseconds(250) { #expect(early == .wouldBlock) }
         if pendingAge < .milliseconds(250) { #expect(earlyPending == 2) }
@@ -360,8 +387,7 @@ struct TargetForwardingTests {
     private func expectDeviceSettles(_ harness: TunnelHarness) async throws {
         var count = -1
         for _ in 0..<100 {
-            count = try await harness.device.eventLoop.submit { harness.deviceService?.unbridgedStreamCount ?? -1 }
-                .get()
+            count = try await harness.device.submit { $0.service?.unbridgedStreamCount ?? -1 }.get()
             if count == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -4,6 +4,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import Testing
 
@@ -17,13 +18,25 @@ import Musl
 
 /// Two endpoint drivers on loopback (own loops), a client TunnelService listening on a local
 /// port and a device TunnelService connecting each stream to `target`.
-final class TunnelHarness: @unchecked Sendable {
+final class TunnelHarness: Sendable {
+    /// One endpoint and what the test keeps of it, on that endpoint's loop.
+    final class Side {
+        let driver: EndpointDriver
+        /// Device: the service for the one connection.
+        var service: TunnelService?
+        /// Client: the `onTargetReply` reports, in order.
+        var targetReplies: [(StreamTargetHeader, StreamTargetReply.Status)] = []
+        init(driver: EndpointDriver) { self.driver = driver }
+    }
+
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
-    let client: EndpointDriver
-    let device: EndpointDriver
-    private(set) var clientService: LoopOwned<TunnelService>?
-    private(set) var listenAddress: SocketAddress?
-    var tcpLoop: EventLoop
+    let client: LoopOwned<Side>
+    let device: LoopOwned<Side>
+    let tcpLoop: EventLoop
+    /// Set by `start`/`listen`, read by the test (its own task, but the harness is shared).
+    private let state = Mutex<(clientService: LoopOwned<TunnelService>?, listenAddress: SocketAddress?)>((nil, nil))
+    var clientService: LoopOwned<TunnelService>? { state.withLock { $0.clientService } }
+    var listenAddress: SocketAddress? { state.withLock { $0.listenAddress } }
 
     /// T2U_TEST_LOG=debug (etc.) shows the shell's logs.
     static let logging: Void = {
@@ -43,30 +56,32 @@ final class TunnelHarness: @unchecked Sendable {
         let seeds = SeededEntropy(seed: seed)
         let deviceIdentity = StaticIdentity.generate(seeds)
         let clientIdentity = StaticIdentity.generate(seeds)
-        device = EndpointDriver(
-            endpoint: TransportEndpoint(
-                options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
-                entropy: SeededEntropy(seed: seed &+ 1)),
+        device = LoopOwned(
+            sending: Side(
+                driver: EndpointDriver(
+                    endpoint: TransportEndpoint(
+                        options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
+                        entropy: SeededEntropy(seed: seed &+ 1)),
+                    eventLoop: loops[2])),
             eventLoop: loops[2])
-        client = EndpointDriver(
-            endpoint: TransportEndpoint(
-                options: .init(config: config, identity: clientIdentity, acceptIncoming: false),
-                entropy: SeededEntropy(seed: seed &+ 2)),
+        client = LoopOwned(
+            sending: Side(
+                driver: EndpointDriver(
+                    endpoint: TransportEndpoint(
+                        options: .init(config: config, identity: clientIdentity, acceptIncoming: false),
+                        entropy: SeededEntropy(seed: seed &+ 2)),
+                    eventLoop: loops[1])),
             eventLoop: loops[1])
         deviceKey = deviceIdentity.publicKey
     }
 
     private let deviceKey: [UInt8]
 
-    /// The device's service for the one connection (touch on the device loop).
-    private(set) var deviceService: TunnelService?
-    /// The client's `onTargetReply` reports, in order (touch on the client loop).
-    private(set) var targetReplies: [(StreamTargetHeader, StreamTargetReply.Status)] = []
-
     /// Starts both sides and listens locally with `target` requested from the device.
     func start(target: SocketAddress, udp: UDPEndpoint.Configuration = .init()) async throws {
         try await start(udp: udp)
-        listenAddress = try await listen(target: try Self.header(for: target))
+        let address = try await listen(target: try Self.header(for: target))
+        state.withLock { $0.listenAddress = address }
     }
 
     /// Starts both sides; the device serves streams under `policy`.
@@ -74,25 +89,25 @@ final class TunnelHarness: @unchecked Sendable {
         policy: ForwardingPolicy = .deviceOnly, headerTimeout: TimeAmount = .seconds(5),
         udp: UDPEndpoint.Configuration = .init()
     ) async throws {
-        let deviceAddress = try await device.eventLoop.flatSubmit { self.device.start(udp: udp) }.get()
-        _ = try await client.eventLoop.flatSubmit { self.client.start(udp: udp) }.get()
-        try await device.eventLoop.submit {
-            self.device.onAccept = { connection in
-                let service = TunnelService(driver: self.device, connection: connection)
+        let deviceAddress = try await device.flatSubmit { $0.driver.start(udp: udp) }.get()
+        _ = try await client.flatSubmit { $0.driver.start(udp: udp) }.get()
+        try await device.submit { side in
+            side.driver.onAccept = { connection in
+                let service = TunnelService(driver: side.driver, connection: connection)
                 service.serveIncomingStreams(policy: policy, headerTimeout: headerTimeout)
-                self.deviceService = service
+                side.service = service
             }
         }.get()
         let key = deviceKey
-        let service = try await client.eventLoop.submit {
-            let client = self.client
+        let service = try await client.submit { side in
+            let client = side.driver
             let service = TunnelService(
                 driver: client, connection: try client.connect(to: deviceAddress, remoteStaticKey: key, password: nil))
-            service.onTargetReply = { header, status in self.targetReplies.append((header, status)) }
+            service.onTargetReply = { header, status in side.targetReplies.append((header, status)) }
             return LoopOwned(service, eventLoop: client.eventLoop)
         }.get()
         try await service.flatSubmit { $0.established }.get()
-        clientService = service
+        state.withLock { $0.clientService = service }
     }
 
     /// A local port whose connections ask the device for `target`.
@@ -107,12 +122,12 @@ final class TunnelHarness: @unchecked Sendable {
     }
 
     func replies() async throws -> [StreamTargetReply.Status] {
-        try await client.eventLoop.submit { self.targetReplies.map(\.1) }.get()
+        try await client.submit { $0.targetReplies.map(\.1) }.get()
     }
 
     func shutdown() async {
-        _ = try? await client.eventLoop.flatSubmit { self.client.close() }.get()
-        _ = try? await device.eventLoop.flatSubmit { self.device.close() }.get()
+        _ = try? await client.flatSubmit { $0.driver.close() }.get()
+        _ = try? await device.flatSubmit { $0.driver.close() }.get()
         try? await group.shutdownGracefully()
     }
 }
@@ -138,7 +153,7 @@ func seededBytes(_ count: Int, seed: UInt64) -> ByteBuffer {
 }
 
 /// Writes `payload` (respecting writability), half-closes, collects what comes back until EOF.
-final class ExchangeClient: ChannelInboundHandler, @unchecked Sendable {
+final class ExchangeClient: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private var payload: ByteBuffer
@@ -199,7 +214,7 @@ final class ExchangeClient: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Echoes; on EOF, flushes and half-closes its output.
-final class HalfCloseEchoHandler: ChannelInboundHandler, @unchecked Sendable {
+final class HalfCloseEchoHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.write(data, promise: nil) }
@@ -215,8 +230,9 @@ final class HalfCloseEchoHandler: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 }
 
+/// `makeHandler` runs on each accepted channel's loop: the handler is made where it lives.
 func startServer(
-    on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler & Sendable
+    on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler
 ) async throws -> Channel {
     try await ServerBootstrap(group: loop)
         .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -226,15 +242,25 @@ func startServer(
         .bind(host: "127.0.0.1", port: 0).get()
 }
 
+/// `makeHandler` runs on `loop`, in the channel initializer.
 func connectClient(
-    to address: SocketAddress, on loop: EventLoop, _ handler: ChannelHandler & Sendable
+    to address: SocketAddress, on loop: EventLoop, _ makeHandler: @escaping @Sendable () -> ChannelHandler
 ) async throws -> Channel {
     try await ClientBootstrap(group: loop)
         .channelOption(.allowRemoteHalfClosure, value: true)
         .channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(makeHandler()) }
         }
         .connect(to: address).get()
+}
+
+/// The `Handler` in `channel`'s pipeline, to be read on the channel's loop.
+func handler<Handler: ChannelHandler & SendableMetatype>(
+    _ type: Handler.Type, of channel: Channel
+) async throws -> LoopOwned<Handler> {
+    try await channel.eventLoop.submit {
+        LoopOwned(try channel.pipeline.syncOperations.handler(type: Handler.self), eventLoop: channel.eventLoop)
+    }.get()
 }
 
 extension EventLoopFuture where Value: Sendable {
@@ -269,7 +295,9 @@ struct TunnelTests {
         for (i, size) in sizes.enumerated() {
             let payload = seededBytes(size, seed: seed &+ UInt64(i))
             let done = harness.tcpLoop.makePromise(of: ByteBuffer.self)
-            _ = try await connectClient(to: listen, on: harness.tcpLoop, ExchangeClient(payload: payload, done: done))
+            _ = try await connectClient(to: listen, on: harness.tcpLoop) {
+                ExchangeClient(payload: payload, done: done)
+            }
             futures.append((payload, done.futureResult.timeout(.seconds(60))))
         }
         for (i, (payload, future)) in futures.enumerated() {

@@ -3,19 +3,21 @@
 
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import Testing
 
 @testable import T2UNIO
 
-/// Collects datagrams on the event loop.
-final class DatagramCollector: UDPDatagramSink, @unchecked Sendable {
-    var received: [(ByteBuffer, NetAddress)] = []
-    var readBatches = 0
+/// Collects datagrams (on the event loop); the test reads them from anywhere, through the lock.
+final class DatagramCollector: UDPDatagramSink, Sendable {
+    private let state = Mutex<(received: [(ByteBuffer, NetAddress)], readBatches: Int)>(([], 0))
+    var received: [(ByteBuffer, NetAddress)] { state.withLock { $0.received } }
+    var readBatches: Int { state.withLock { $0.readBatches } }
     func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
-        received.append((datagram, address))
+        state.withLock { $0.received.append((datagram, address)) }
     }
-    func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) { readBatches += 1 }
+    func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) { state.withLock { $0.readBatches += 1 } }
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
 }
 
