@@ -3,6 +3,7 @@
 
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import T2UDevice
 import T2UNIO
@@ -65,7 +66,7 @@ import Testing
     }
 }
 
-final class Collector: ChannelInboundHandler, @unchecked Sendable {
+final class Collector: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let messages = MessageLog()
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -73,9 +74,8 @@ final class Collector: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-final class MessageLog: @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var messages: [SignalingMessage] = []
-    func append(_ message: SignalingMessage) { lock.with { messages.append(message) } }
-    var all: [SignalingMessage] { lock.with { messages } }
+final class MessageLog: Sendable {
+    private let messages = Mutex<[SignalingMessage]>([])
+    func append(_ message: SignalingMessage) { messages.withLock { $0.append(message) } }
+    var all: [SignalingMessage] { messages.withLock { $0 } }
 }

@@ -3,6 +3,7 @@
 
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import T2UDevice
 import T2UNIO
@@ -80,20 +81,18 @@ extension PunchTests {
     }
 }
 
-final class RawCollector: ChannelInboundHandler, @unchecked Sendable {
+final class RawCollector: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let lock = NSLockLike()
-    private var bytes: [UInt8] = []
-    private var sessions: [UInt64] = []
-    var firstBytes: [UInt8] { lock.with { bytes } }
-    var sessionIDs: [UInt64] { lock.with { sessions } }
+    private let state = Mutex<(bytes: [UInt8], sessions: [UInt64])>(([], []))
+    var firstBytes: [UInt8] { state.withLock { $0.bytes } }
+    var sessionIDs: [UInt64] { state.withLock { $0.sessions } }
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let punch = TraversalPunch.parse(envelope.data)
         if punch.isPunch, envelope.data.readableBytes == TraversalPunch.length, let session = punch.sessionID {
-            lock.with {
-                bytes.append(TraversalPunch.type)
-                sessions.append(session)
+            state.withLock {
+                $0.bytes.append(TraversalPunch.type)
+                $0.sessions.append(session)
             }
         }
     }

@@ -4,6 +4,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UDevice
 import T2UNIO
 import Testing
@@ -49,8 +50,8 @@ import Testing
 
         let client = try await harness.client(seed: 77)
         let punched = ByteCounter()
-        try await client.driver.eventLoop.submit {
-            client.driver.onPunch = { datagram, _, _ in punched.add(datagram.readableBytes) }
+        try await client.state.submit {
+            $0.driver.onPunch = { datagram, _, _ in punched.add(datagram.readableBytes) }
         }.get()
         let result = try await client.connectResult(
             "cam-r", connectionID: ConnectionID(rawValue: 0x77), candidates: candidates)
@@ -101,7 +102,7 @@ import Testing
         let client = try await harness.client(seed: 78)
         let device = NetAddress(ipv4: (127, 0, 0, 1), port: options.udpPort)
         let discovery = NetAddress(ipv4: (127, 0, 0, 1), port: options.discoveryPort)
-        let clientAgent = try await client.poll("observed address") { client.signaling.observedAddress }
+        let clientAgent = try await client.poll("observed address") { $0.signaling.observedAddress }
 
         let entropy = SeededEntropy(seed: 99)
         func message(_ m: SignalingMessage) -> [UInt8] {
@@ -207,12 +208,11 @@ import Testing
 }
 
 /// Counts bytes of every datagram a channel receives.
-final class ByteCounter: ChannelInboundHandler, @unchecked Sendable {
+final class ByteCounter: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let lock = NSLockLike()
-    private var total = 0
-    var bytes: Int { lock.with { total } }
-    func add(_ count: Int) { lock.with { total += count } }
+    private let total = Mutex(0)
+    var bytes: Int { total.withLock { $0 } }
+    func add(_ count: Int) { total.withLock { $0 += count } }
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         add(unwrapInboundIn(data).data.readableBytes)
     }

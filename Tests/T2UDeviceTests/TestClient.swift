@@ -4,6 +4,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import T2UDevice
 import T2UNIO
@@ -11,48 +12,59 @@ import T2UServer
 
 /// A client as the SDK will run it (copied from AgentOverServerTests' SignalingAgent): one UDP
 /// socket carrying signaling and transport, on its own event loop.
-final class TestClient: @unchecked Sendable {
-    let driver: EndpointDriver
-    let signaling: SignalingClient
-    /// Touched on the driver's loop only.
-    private var events: [SignalingClientEvent] = []
+final class TestClient: Sendable {
+    /// The client's parts, on its loop.
+    final class State {
+        let driver: EndpointDriver
+        let signaling: SignalingClient
+        var events: [SignalingClientEvent] = []
+        init(driver: EndpointDriver, signaling: SignalingClient) {
+            self.driver = driver
+            self.signaling = signaling
+        }
+    }
+
+    let state: LoopOwned<State>
+    var eventLoop: EventLoop { state.eventLoop }
 
     init(loop: EventLoop, server: NetAddress, seed: UInt64) throws {
         let entropy = SeededEntropy(seed: seed)
         let identity = StaticIdentity.generate(entropy)
-        driver = EndpointDriver(
+        let driver = EndpointDriver(
             endpoint: TransportEndpoint(
                 options: .init(config: TransportConfig(), identity: identity, acceptIncoming: false),
                 entropy: entropy),
             eventLoop: loop)
-        signaling = try SignalingClient(
+        let signaling = try SignalingClient(
             config: SignalingClientConfig(role: .client, uuid: "app-\(seed)", identity: identity, server: server),
             entropy: entropy, now: EndpointDriver.now())
+        state = LoopOwned(sending: State(driver: driver, signaling: signaling), eventLoop: loop)
     }
 
     func start() async throws {
-        _ = try await driver.eventLoop.flatSubmit { self.driver.start() }.get()
-        try await driver.eventLoop.submit {
-            self.driver.attachSignaling(self.signaling) { self.events.append($0) }
+        _ = try await state.flatSubmit { $0.driver.start() }.get()
+        try await state.submit { state in
+            state.driver.attachSignaling(state.signaling) { state.events.append($0) }
         }.get()
-        _ = try await poll("client registration") { self.signaling.status == .registered ? true : nil }
+        _ = try await poll("client registration") { $0.signaling.status == .registered ? true : nil }
     }
 
     /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
-    func poll<T: Sendable>(_ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?) async throws -> T
-    {
+    func poll<T: Sendable>(
+        _ what: String, seconds: Double = 10, _ body: @escaping @Sendable (State) -> T?
+    ) async throws -> T {
         for _ in 0..<Int(seconds * 50) {
-            if let value = try await driver.eventLoop.submit(body).get() { return value }
+            if let value = try await state.submit(body).get() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         throw DeviceTestError.timedOut(what)
     }
 
     func query(_ uuid: String) async throws -> SignalingMessage.QueryResult {
-        let id = try await driver.eventLoop.submit { self.signaling.query(uuid: uuid, now: EndpointDriver.now()) }.get()
-        driver.eventLoop.execute { self.driver.requestStep() }
+        let id = try await state.submit { $0.signaling.query(uuid: uuid, now: EndpointDriver.now()) }.get()
+        state.execute { $0.driver.requestStep() }
         return try await poll("query result") {
-            for case .queryResult(let requestID, let result) in self.events where requestID == id { return result }
+            for case .queryResult(let requestID, let result) in $0.events where requestID == id { return result }
             return nil
         }
     }
@@ -60,13 +72,13 @@ final class TestClient: @unchecked Sendable {
     func connectResult(
         _ uuid: String, connectionID: ConnectionID, candidates: [NetAddress] = []
     ) async throws -> SignalingMessage.ConnectResult {
-        let id = try await driver.eventLoop.submit {
-            self.signaling.connect(
+        let id = try await state.submit {
+            $0.signaling.connect(
                 uuid: uuid, clientConnectionID: connectionID, candidates: candidates, now: EndpointDriver.now())
         }.get()
-        driver.eventLoop.execute { self.driver.requestStep() }
+        state.execute { $0.driver.requestStep() }
         return try await poll("connect result") {
-            for case .connectResult(let requestID, let result) in self.events where requestID == id { return result }
+            for case .connectResult(let requestID, let result) in $0.events where requestID == id { return result }
             return nil
         }
     }
@@ -78,21 +90,22 @@ final class TestClient: @unchecked Sendable {
         guard query.online, let address = query.publicAddress else { throw DeviceTestError.offline(uuid) }
         let key = query.publicKey
         // The connection belongs to the loop: it leaves the loop only bound to it.
-        let (connectionID, connection) = try await driver.eventLoop.submit {
-            let connection = try self.driver.connect(
+        let (connectionID, connection) = try await state.submit { state in
+            let connection = try state.driver.connect(
                 to: SocketAddress(address), remoteStaticKey: key, password: password.map { Array($0.utf8) })
-            return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: self.driver.eventLoop))
+            return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: state.driver.eventLoop))
         }.get()
         _ = try await connectResult(uuid, connectionID: connectionID)
-        return try await driver.eventLoop.submit {
+        return try await state.submit { state in
             OpenedTunnel(
                 LoopOwned(
-                    TunnelService(driver: self.driver, connection: connection.value), eventLoop: self.driver.eventLoop))
+                    TunnelService(driver: state.driver, connection: connection.value),
+                    eventLoop: state.driver.eventLoop))
         }.get()
     }
 
     func close() async {
-        _ = try? await driver.eventLoop.flatSubmit { self.driver.close() }.get()
+        _ = try? await state.flatSubmit { $0.driver.close() }.get()
     }
 }
 
@@ -133,12 +146,13 @@ final class EchoHandler: ChannelInboundHandler, Sendable {
 }
 
 /// A server, an echo service and an event loop group for one test.
-final class DeviceHarness: @unchecked Sendable {
+final class DeviceHarness: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     let server: ServerRunner
     let serverAddress: SocketAddress
     var serverNet: NetAddress { NetAddress(serverAddress)! }
-    private var channels: [Channel] = []
+    /// Echo services to close; tests may open them from any task.
+    private let channels = Mutex<[Channel]>([])
 
     init() async throws {
         let config = ServerConfig()
@@ -173,7 +187,7 @@ final class DeviceHarness: @unchecked Sendable {
         let channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { $0.pipeline.addHandler(EchoHandler()) }
             .bind(host: host, port: 0).get()
-        channels.append(channel)
+        channels.withLock { $0.append(channel) }
         return UInt16(channel.localAddress!.port!)
     }
 
@@ -202,7 +216,7 @@ final class DeviceHarness: @unchecked Sendable {
     }
 
     func close() async throws {
-        for channel in channels { try? await channel.close() }
+        for channel in channels.withLock({ $0 }) { try? await channel.close() }
         try await server.shutdown()
         try await group.shutdownGracefully()
     }

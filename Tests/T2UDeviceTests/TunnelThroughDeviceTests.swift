@@ -3,6 +3,7 @@
 
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UCore
 import T2UDevice
 import T2UNIO
@@ -115,21 +116,8 @@ import Testing
 }
 
 /// Target replies seen on the client's loop, read from the test.
-final class ReplyLog: @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var statuses: [StreamTargetReply.Status] = []
-    func append(_ status: StreamTargetReply.Status) { lock.with { statuses.append(status) } }
-    var all: [StreamTargetReply.Status] { lock.with { statuses } }
-}
-
-/// A pthread mutex (the tests avoid Foundation too).
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func with<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
+final class ReplyLog: Sendable {
+    private let statuses = Mutex<[StreamTargetReply.Status]>([])
+    func append(_ status: StreamTargetReply.Status) { statuses.withLock { $0.append(status) } }
+    var all: [StreamTargetReply.Status] { statuses.withLock { $0 } }
 }
