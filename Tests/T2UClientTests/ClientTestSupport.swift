@@ -4,6 +4,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import T2UClient
 import T2UCore
 import T2UNIO
@@ -11,10 +12,12 @@ import T2UServer
 import Testing
 
 /// A server on 127.0.0.1 (port 0) run in-process.
-final class TestServer: @unchecked Sendable {
+final class TestServer: Sendable {
     let runner: ServerRunner
     let group: MultiThreadedEventLoopGroup
-    private(set) var main: SocketAddress!
+    /// Set by `start`.
+    private let started = Mutex<SocketAddress?>(nil)
+    var main: SocketAddress { started.withLock { $0! } }
 
     /// `database`: share presence through PostgreSQL; `port` 0 lets the OS choose.
     init(
@@ -31,7 +34,8 @@ final class TestServer: @unchecked Sendable {
     }
 
     func start() async throws {
-        main = try await runner.start().main
+        let main = try await runner.start().main
+        started.withLock { $0 = main }
     }
 
     var port: UInt16 { UInt16(main.port ?? 0) }
@@ -45,13 +49,22 @@ final class TestServer: @unchecked Sendable {
 
 /// A device agent as the product runs it: one UDP socket with signaling (role .device) and the
 /// transport; incoming streams go to TCP services on 127.0.0.1 (TunnelService).
-final class TestDevice: @unchecked Sendable {
+final class TestDevice: Sendable {
+    /// The agent's parts, on its loop.
+    final class State {
+        let driver: EndpointDriver
+        let signaling: SignalingClient
+        /// Tunnels by connection.
+        var tunnels: [TunnelService] = []
+        init(driver: EndpointDriver, signaling: SignalingClient) {
+            self.driver = driver
+            self.signaling = signaling
+        }
+    }
+
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let driver: EndpointDriver
-    let signaling: SignalingClient
+    let state: LoopOwned<State>
     let identity: StaticIdentity
-    /// Tunnels by connection, touched on the loop only.
-    var tunnels: [TunnelService] = []
 
     /// `fallbacks`: further servers, tried in turn when `server` stops answering.
     init(
@@ -61,51 +74,53 @@ final class TestDevice: @unchecked Sendable {
     ) throws {
         let entropy = SeededEntropy(seed: seed)
         identity = StaticIdentity.generate(entropy)
-        driver = EndpointDriver(
+        let loop = group.next()
+        let driver = EndpointDriver(
             endpoint: TransportEndpoint(
                 options: .init(
                     config: TransportConfig(), identity: identity, acceptIncoming: true,
                     password: password.map { Array($0.utf8) }),
                 entropy: entropy),
-            eventLoop: group.next())
+            eventLoop: loop)
         var config = SignalingClientConfig(
             role: .device, uuid: uuid, identity: identity, extra: Array(extra.utf8),
             serverPublicKey: try ServerPublicKey.parse(serverKey), server: server)
         config.fallbackServers = fallbacks
-        signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
+        let signaling = try SignalingClient(config: config, entropy: entropy, now: EndpointDriver.now())
+        state = LoopOwned(sending: State(driver: driver, signaling: signaling), eventLoop: loop)
     }
 
     func start() async throws {
-        _ = try await driver.eventLoop.flatSubmit { self.driver.start() }.get()
-        try await driver.eventLoop.submit {
-            self.driver.attachSignaling(self.signaling) { _ in }
-            self.driver.onAccept = { connection in
-                let tunnel = TunnelService(driver: self.driver, connection: connection)
+        _ = try await state.flatSubmit { $0.driver.start() }.get()
+        try await state.submit { state in
+            state.driver.attachSignaling(state.signaling) { _ in }
+            state.driver.onAccept = { connection in
+                let tunnel = TunnelService(driver: state.driver, connection: connection)
                 tunnel.serveIncomingStreams(policy: .deviceOnly)
-                self.tunnels.append(tunnel)
+                state.tunnels.append(tunnel)
             }
         }.get()
         try await waitUntil("device registration") {
-            try await self.driver.eventLoop.submit { self.signaling.status == .registered }.get()
+            try await self.state.submit { $0.signaling.status == .registered }.get()
         }
     }
 
     /// Closes every tunnel connection (the link dies from the client's point of view).
     func dropConnections() async throws {
-        try await driver.eventLoop.submit {
-            for tunnel in self.tunnels { _ = tunnel.close() }
-            self.tunnels.removeAll()
+        try await state.submit { state in
+            for tunnel in state.tunnels { _ = tunnel.close() }
+            state.tunnels.removeAll()
         }.get()
     }
 
     func stop() async {
-        _ = try? await driver.eventLoop.flatSubmit { self.driver.close() }.get()
+        _ = try? await state.flatSubmit { $0.driver.close() }.get()
         try? await group.shutdownGracefully()
     }
 }
 
 /// TCP echo service on 127.0.0.1 (the device's "camera" service).
-final class EchoService: @unchecked Sendable {
+final class EchoService: Sendable {
     final class Echo: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
@@ -113,18 +128,21 @@ final class EchoService: @unchecked Sendable {
     }
 
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private(set) var channel: Channel!
+    /// Set by `start`.
+    private let started = Mutex<Channel?>(nil)
+    var channel: Channel { started.withLock { $0! } }
     var port: UInt16 { UInt16(channel.localAddress?.port ?? 0) }
 
     func start() async throws {
-        channel = try await ServerBootstrap(group: group)
+        let channel = try await ServerBootstrap(group: group)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { $0.pipeline.addHandler(Echo()) }
             .bind(host: "127.0.0.1", port: 0).get()
+        started.withLock { $0 = channel }
     }
 
     func stop() async {
-        try? await channel.close()
+        try? await started.withLock { $0 }?.close()
         try? await group.shutdownGracefully()
     }
 }

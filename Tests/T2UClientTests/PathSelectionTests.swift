@@ -12,13 +12,15 @@ import T2UServer
 import Testing
 
 /// A server on a fixed 127.0.0.1 port that can be stopped and started again on that port.
-final class RestartableServer: @unchecked Sendable {
+final class RestartableServer: Sendable {
     struct Running {
         let runner: ServerRunner
         let group: MultiThreadedEventLoopGroup
     }
-    private(set) var current: Running?
-    private(set) var port: UInt16 = 0
+    /// Changed by `start`/`stop`, read by tests from any task.
+    private let state = Mutex<(current: Running?, port: UInt16)>((nil, 0))
+    var current: Running? { state.withLock { $0.current } }
+    var port: UInt16 { state.withLock { $0.port } }
     let config: ServerConfig
 
     init(config: ServerConfig) { self.config = config }
@@ -30,7 +32,7 @@ final class RestartableServer: @unchecked Sendable {
         var tries = 0
         while true {
             let fixed = port != 0
-            if !fixed { port = UInt16.random(in: 20_000...32_000) }
+            if !fixed { state.withLock { $0.port = UInt16.random(in: 20_000...32_000) } }
             do {
                 try await startOnce()
                 return
@@ -42,7 +44,7 @@ final class RestartableServer: @unchecked Sendable {
                     // in CI with all suites in parallel) up to 5 s to let go.
                     try await Task.sleep(for: .milliseconds(100))
                 } else {
-                    port = 0
+                    state.withLock { $0.port = 0 }
                 }
             }
         }
@@ -57,8 +59,10 @@ final class RestartableServer: @unchecked Sendable {
         let runner = ServerRunner(config: config, options: options, logger: Logger(label: "test.server"), group: group)
         do {
             let main = try await runner.start().main
-            port = UInt16(main.port ?? 0)
-            current = Running(runner: runner, group: group)
+            state.withLock {
+                $0.port = UInt16(main.port ?? 0)
+                $0.current = Running(runner: runner, group: group)
+            }
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -71,7 +75,7 @@ final class RestartableServer: @unchecked Sendable {
         guard let current else { return }
         try? await current.runner.shutdown()
         try? await current.group.shutdownGracefully()
-        self.current = nil
+        state.withLock { $0.current = nil }
     }
 }
 
@@ -226,7 +230,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
             relayedBytes < 2 * 2 * 200 * 32 * 1024 * 9 / 10,
             "relay carried \(relayedBytes) bytes: the upgrade did not take")
         // One connection: the device accepted one handshake, the client saw one link-up.
-        #expect(try await device.driver.eventLoop.submit { device.tunnels.count }.get() == 1)
+        #expect(try await device.state.submit { $0.tunnels.count }.get() == 1)
         #expect(log.count(where: isConnected) == 1)
         print("figure: relay->direct switch at \(millis) ms after attempt start; relay carried \(relayedBytes) B")
         await client.shutdown()
@@ -339,7 +343,7 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
             try await newServer.runner.counters().registrations >= 2
         }
         try await waitUntil("device registered") {
-            try await device.driver.eventLoop.submit { device.signaling.status == .registered }.get()
+            try await device.state.submit { $0.signaling.status == .registered }.get()
         }
         try await waitUntil("client registered") { await client.status() == .connected }
         #expect(await client.portStatus(port).0 == .connected)

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import Synchronization
 import T2UClient
 import T2UCore
 import T2UNIO
@@ -501,10 +502,11 @@ struct Child {
 }
 
 /// A `t2u-server` child process on 127.0.0.1 (OS-chosen ports) with the test database.
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: Sendable {
     let child: Child
     let directory: URL
-    private var status: Int32?
+    /// The exit status once reaped; held while signalling and waiting so the child is reaped once.
+    private let status = Mutex<Int32?>(nil)
 
     static func executable() -> URL? {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -564,21 +566,25 @@ final class ServerProcess: @unchecked Sendable {
 
     /// SIGKILL: no goodbye to the database or the agents.
     func kill() {
-        guard status == nil else { return }
-        child.signal(SIGKILL)
-        status = child.wait(seconds: 10)
+        status.withLock { status in
+            guard status == nil else { return }
+            child.signal(SIGKILL)
+            status = child.wait(seconds: 10)
+        }
     }
 
     /// SIGTERM and the exit status (SIGKILL after 15 s).
     func stop() -> Int32? {
-        if let status { return status }
-        child.signal(SIGTERM)
-        status = child.wait(seconds: 15)
-        if status == nil {
-            child.signal(SIGKILL)
-            status = child.wait(seconds: 5)
+        status.withLock { status in
+            if let status { return status }
+            child.signal(SIGTERM)
+            status = child.wait(seconds: 15)
+            if status == nil {
+                child.signal(SIGKILL)
+                status = child.wait(seconds: 5)
+            }
+            return status
         }
-        return status
     }
 
     func terminate() {

@@ -9,7 +9,7 @@ import T2UDevice
 import Testing
 
 /// Answers every SEARCH on 127.0.0.1 with one SEARCH_REPLY per `uuids`.
-private final class FakeDevices: ChannelInboundHandler, @unchecked Sendable {
+private final class FakeDevices: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
     let uuids: [String]

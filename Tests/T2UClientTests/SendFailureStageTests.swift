@@ -76,7 +76,7 @@ final class FaultPlan: Sendable {
         try await echo.start()
         let device = try TestDevice(uuid: "cam-sf", server: server.address)
         let devicePlan = FaultPlan(code: code, server: server.address)
-        device.driver.sendFaultInjector = devicePlan.injector
+        try await device.state.submit { $0.driver.sendFaultInjector = devicePlan.injector }.get()
         try await device.start()  // registered despite the refused first sends
 
         var options = clientOptions(server)
@@ -106,7 +106,7 @@ final class FaultPlan: Sendable {
         let keepalivesBefore = devicePlan.snapshot.toServer
         try await Task.sleep(for: .milliseconds(2500))
         #expect(devicePlan.snapshot.toServer >= keepalivesBefore + 2, "the device keeps talking to its server")
-        #expect(try await device.driver.eventLoop.submit { device.signaling.status == .registered }.get())
+        #expect(try await device.state.submit { $0.signaling.status == .registered }.get())
         #expect(await client.status() == .connected)
         #expect(try await client.query("cam-sf").online)
 
@@ -116,7 +116,7 @@ final class FaultPlan: Sendable {
                 c.failedToServer > 0 && c.failedToPeer + c.failedUnroutable > 0,
                 "\(name): every stage saw refusals: \(c)")
         }
-        let counters = try await device.driver.eventLoop.submit { device.driver.udp?.counters }.get()
+        let counters = try await device.state.submit { $0.driver.udp?.counters }.get()
         #expect((counters?.sendErrorsByErrno[code] ?? 0) > 0, "counted per errno: \(String(describing: counters))")
 
         await relayed.shutdown()
