@@ -13,7 +13,7 @@ import Testing
 /// Sends `request` as soon as the connection is up, on its event loop (a test task the
 /// cooperative pool leaves waiting must not let the server's idle timeout close the connection
 /// before the request), then collects everything received until the peer closes it.
-final class HTTPCollector: ChannelInboundHandler, @unchecked Sendable {
+final class HTTPCollector: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private var bytes: [UInt8] = []

@@ -12,65 +12,74 @@ import Testing
 
 /// An agent as the product will run it: one UDP socket carrying signaling to the server and
 /// the transport to peers (EndpointDriver + SignalingClient), on its own event loop.
-final class SignalingAgent: @unchecked Sendable {
-    let driver: EndpointDriver
-    let signaling: SignalingClient
+final class SignalingAgent: Sendable {
+    /// The agent's parts, on its loop.
+    final class State {
+        let driver: EndpointDriver
+        let signaling: SignalingClient
+        var events: [SignalingClientEvent] = []
+        init(driver: EndpointDriver, signaling: SignalingClient) {
+            self.driver = driver
+            self.signaling = signaling
+        }
+    }
+
+    let state: LoopOwned<State>
     let identity: StaticIdentity
-    /// Touched on the driver's loop only.
-    private var events: [SignalingClientEvent] = []
 
     init(loop: EventLoop, role: SignalingRole, uuid: String, server: NetAddress, seed: UInt64) throws {
         let entropy = SeededEntropy(seed: seed)
         identity = StaticIdentity.generate(entropy)
-        driver = EndpointDriver(
+        let driver = EndpointDriver(
             endpoint: TransportEndpoint(
                 options: .init(config: TransportConfig(), identity: identity, acceptIncoming: role == .device),
                 entropy: entropy),
             eventLoop: loop)
-        signaling = try SignalingClient(
+        let signaling = try SignalingClient(
             config: SignalingClientConfig(role: role, uuid: uuid, identity: identity, server: server),
             entropy: entropy, now: EndpointDriver.now())
+        state = LoopOwned(sending: State(driver: driver, signaling: signaling), eventLoop: loop)
     }
 
     func start() async throws {
-        _ = try await driver.eventLoop.flatSubmit { self.driver.start() }.get()
-        try await driver.eventLoop.submit {
-            self.driver.attachSignaling(self.signaling) { self.events.append($0) }
+        _ = try await state.flatSubmit { $0.driver.start() }.get()
+        try await state.submit { state in
+            state.driver.attachSignaling(state.signaling) { state.events.append($0) }
         }.get()
     }
 
     /// Runs `body` on the loop every 20 ms until it returns a value (at most `seconds`).
     func await<T: Sendable>(
-        _ what: String, seconds: Double = 10, _ body: @escaping @Sendable () -> T?
+        _ what: String, seconds: Double = 10, _ body: @escaping @Sendable (State) -> T?
     ) async throws -> T {
         for _ in 0..<Int(seconds * 50) {
-            if let value = try await driver.eventLoop.submit(body).get() { return value }
+            if let value = try await state.submit(body).get() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         throw AgentTestError.timedOut(what)
     }
 
     func registered() async throws {
-        _ = try await self.await("registration") { self.signaling.status == .registered ? true : nil }
+        _ = try await self.await("registration") { $0.signaling.status == .registered ? true : nil }
     }
 
     func queryResult(for uuid: String) async throws -> SignalingMessage.QueryResult {
-        let id = try await driver.eventLoop.submit { self.signaling.query(uuid: uuid, now: EndpointDriver.now()) }.get()
-        driver.eventLoop.execute { self.driver.requestStep() }
+        let id = try await state.submit { $0.signaling.query(uuid: uuid, now: EndpointDriver.now()) }.get()
+        state.execute { $0.driver.requestStep() }
         return try await self.await("query result") {
-            for case .queryResult(let requestID, let result) in self.events where requestID == id { return result }
+            for case .queryResult(let requestID, let result) in $0.events where requestID == id { return result }
             return nil
         }
     }
 
     func connectResult(for uuid: String, connectionID: ConnectionID) async throws -> SignalingMessage.ConnectResult {
-        let id = try await driver.eventLoop.submit {
-            self.signaling.connect(
+        let id = try await state.submit {
+            $0.signaling.connect(
                 uuid: uuid, clientConnectionID: connectionID, candidates: [], now: EndpointDriver.now())
         }.get()
-        driver.eventLoop.execute { self.driver.requestStep() }
+        state.execute { $0.driver.requestStep() }
         return try await self.await("connect result") {
-            for case .connectResult(let requestID, let result) in self.events where requestID == id { return result }
+            for case .connectResult(let requestID, let result) in $0.events where requestID == id { return result }
             return nil
         }
     }
@@ -102,7 +111,7 @@ enum AgentTestError: Error { case timedOut(String) }
         let device = try SignalingAgent(loop: loops[1], role: .device, uuid: "cam-0001", server: serverAddress, seed: 1)
         let client = try SignalingAgent(loop: loops[2], role: .client, uuid: "app-0001", server: serverAddress, seed: 2)
         try await device.start()
-        try await device.driver.eventLoop.submit {
+        try await device.state.submit { device in
             device.driver.onAccept = { connection in
                 TunnelService(driver: device.driver, connection: connection).serveIncomingStreams(policy: .deviceOnly)
             }
@@ -122,9 +131,9 @@ enum AgentTestError: Error { case timedOut(String) }
             target = SocketAddress(try #require(query.publicAddress))
         }
         // The connection belongs to the client's loop: it leaves the loop only bound to it.
-        let (connectionID, connection) = try await client.driver.eventLoop.submit {
-            let connection = try client.driver.connect(
-                to: target, remoteStaticKey: device.identity.publicKey, password: nil)
+        let deviceKey = device.identity.publicKey
+        let (connectionID, connection) = try await client.state.submit { client in
+            let connection = try client.driver.connect(to: target, remoteStaticKey: deviceKey, password: nil)
             return (connection.localConnectionID, NIOLoopBound(connection, eventLoop: client.driver.eventLoop))
         }.get()
         let result = try await client.connectResult(for: "cam-0001", connectionID: connectionID)
@@ -132,7 +141,7 @@ enum AgentTestError: Error { case timedOut(String) }
         #expect(
             result.devicePublicKey == device.identity.publicKey,
             "the server must hand out the key the device registered")
-        let tunnel = try await client.driver.eventLoop.submit {
+        let tunnel = try await client.state.submit { client in
             LoopOwned(
                 TunnelService(driver: client.driver, connection: connection.value), eventLoop: client.driver.eventLoop)
         }.get()
@@ -162,8 +171,8 @@ enum AgentTestError: Error { case timedOut(String) }
         } else {
             #expect(relayedPackets == 0, "a direct path must not touch the relay")
         }
-        _ = try? await client.driver.eventLoop.flatSubmit { client.driver.close() }.get()
-        _ = try? await device.driver.eventLoop.flatSubmit { device.driver.close() }.get()
+        _ = try? await client.state.flatSubmit { $0.driver.close() }.get()
+        _ = try? await device.state.flatSubmit { $0.driver.close() }.get()
         try await echo.close()
         try await server.shutdown()
         try await group.shutdownGracefully()

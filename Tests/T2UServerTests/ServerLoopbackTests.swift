@@ -11,7 +11,7 @@ import Testing
 @testable import T2UServer
 
 /// Collects datagrams received by a test socket.
-final class DatagramInbox: ChannelInboundHandler, @unchecked Sendable {
+final class DatagramInbox: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let continuation: AsyncStream<AddressedEnvelope<ByteBuffer>>.Continuation
 
