@@ -21,8 +21,8 @@ private final class EchoHandler: ChannelInboundHandler {
     }
 }
 
-/// Records datagrams with their arrival time. Confined to its channel's event loop.
-private final class CollectHandler: ChannelInboundHandler, @unchecked Sendable {
+/// Records datagrams with their arrival time. Made and read on its channel's event loop.
+private final class CollectHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     var received: [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] = []
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -35,16 +35,16 @@ private final class CollectHandler: ChannelInboundHandler, @unchecked Sendable {
 
 private struct Peer {
     let channel: Channel
-    let collector: CollectHandler
 
     static func bind(group: EventLoopGroup) async throws -> Peer {
-        let collector = CollectHandler()
         let channel = try await DatagramBootstrap(group: group)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(CollectHandler())
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return Peer(channel: channel, collector: collector)
+        return Peer(channel: channel)
     }
 
     func send(_ sequence: UInt32, to address: SocketAddress, size: Int = 64) async throws {
@@ -56,8 +56,10 @@ private struct Peer {
     }
 
     func received() async throws -> [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] {
-        let collector = self.collector
-        return try await channel.eventLoop.submit { collector.received.map { $0 } }.get()
+        let channel = self.channel
+        return try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: CollectHandler.self).received.map { $0 }
+        }.get()
     }
 
     /// Polls until `count` datagrams arrived or `timeout` passed (bounded).
