@@ -8,26 +8,26 @@ import T2UNIO
 /// `--log-format text|json`, shared by every binary (issue 14: one option, one help text, one
 /// message for a bad value). Each binary keeps its own `--log-level` (their defaults differ) and
 /// passes the level to `bootstrap(level:)`.
-public struct LogFormatOption: ParsableArguments {
+package struct LogFormatOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(LogFormat.help, valueName: "text|json"))
-    public var logFormat: String = "text"
+    package var logFormat: String = "text"
 
-    public init() {}
+    package init() {}
 
-    public func validate() throws {
+    package func validate() throws {
         if LogFormat(rawValue: logFormat) == nil { throw ValidationError(Self.invalidMessage(logFormat)) }
     }
 
     /// The format chosen (text when the value was not validated).
-    public var format: LogFormat { LogFormat(rawValue: logFormat) ?? .text }
+    package var format: LogFormat { LogFormat(rawValue: logFormat) ?? .text }
 
     /// The message for a value that is neither text nor json.
-    public static func invalidMessage(_ value: String) -> String {
+    package static func invalidMessage(_ value: String) -> String {
         "unknown --log-format '\(value)': use text or json"
     }
 
     /// Installs the process-wide log handler (`LogBootstrap`, once per process) at `level`.
-    public func bootstrap(level: Logger.Level) {
+    package func bootstrap(level: Logger.Level) {
         LogBootstrap.bootstrap(level: level, format: format)
     }
 }

@@ -11,23 +11,23 @@ import T2UCore
 /// Per frame, in this order: random loss (seeded); the queue limit of the rate limiter (tail
 /// drop while `queueLimit` frames wait for tokens); the token bucket (`rate`, `burst`); then
 /// the propagation delay plus uniform jitter in [-jitter, +jitter].
-public struct DelayLine: Sendable {
-    public struct Config: Sendable, Equatable {
+package struct DelayLine: Sendable {
+    package struct Config: Sendable, Equatable {
         /// One-way propagation delay.
-        public var delayNanos: Int64
+        package var delayNanos: Int64
         /// Uniform jitter around the delay; never reorders (FIFO is kept).
-        public var jitterNanos: Int64
+        package var jitterNanos: Int64
         /// Loss probability in parts per million (10_000 = 1 %).
-        public var lossPPM: Int
+        package var lossPPM: Int
         /// Bits per second; 0 = unlimited.
-        public var rateBitsPerSecond: Int64
+        package var rateBitsPerSecond: Int64
         /// Token bucket depth in bytes (at least one frame).
-        public var burstBytes: Int
+        package var burstBytes: Int
         /// Frames that may wait for the rate limiter before new ones are dropped.
-        public var queueLimit: Int
-        public var seed: UInt64
+        package var queueLimit: Int
+        package var seed: UInt64
 
-        public init(
+        package init(
             delayNanos: Int64 = 0, jitterNanos: Int64 = 0, lossPPM: Int = 0, rateBitsPerSecond: Int64 = 0,
             burstBytes: Int = 16 * 1024, queueLimit: Int = 1000, seed: UInt64 = 1
         ) {
@@ -41,7 +41,7 @@ public struct DelayLine: Sendable {
         }
     }
 
-    public enum Verdict: Equatable, Sendable {
+    package enum Verdict: Equatable, Sendable {
         /// Accepted: fill ring slot `slot` with the frame.
         case queued(slot: Int)
         case lost
@@ -50,17 +50,17 @@ public struct DelayLine: Sendable {
         case overflow
     }
 
-    public struct Counters: Sendable, Equatable {
-        public var offered = 0
-        public var delivered = 0
-        public var lost = 0
-        public var queueDrops = 0
-        public var overflows = 0
+    package struct Counters: Sendable, Equatable {
+        package var offered = 0
+        package var delivered = 0
+        package var lost = 0
+        package var queueDrops = 0
+        package var overflows = 0
     }
 
-    public let config: Config
-    public let capacity: Int
-    public private(set) var counters = Counters()
+    package let config: Config
+    package let capacity: Int
+    package private(set) var counters = Counters()
 
     // Ring metadata, allocated once: release time and rate-limiter departure per slot.
     private var release: [Int64]
@@ -74,7 +74,7 @@ public struct DelayLine: Sendable {
     private var credit: Int64
     private var rng: SplitMix64
 
-    public init(config: Config, capacity: Int) {
+    package init(config: Config, capacity: Int) {
         precondition(capacity > 0, "capacity must be positive")
         self.config = config
         self.capacity = capacity
@@ -84,20 +84,20 @@ public struct DelayLine: Sendable {
         rng = SplitMix64(seed: config.seed)
     }
 
-    public var inFlight: Int { count }
+    package var inFlight: Int { count }
 
     /// The slot the next accepted frame gets, or nil when every slot is in flight (read such a
     /// frame into a spare buffer: `offer` will refuse it).
-    public var nextSlot: Int? { count < capacity ? (head + count) % capacity : nil }
+    package var nextSlot: Int? { count < capacity ? (head + count) % capacity : nil }
 
     /// Frames waiting for the rate limiter at `now` (the queue the limit applies to).
-    public mutating func backlog(now: Int64) -> Int {
+    package mutating func backlog(now: Int64) -> Int {
         advanceShaper(now: now)
         return waiting
     }
 
     /// A frame of `length` bytes arrives at `now`.
-    public mutating func offer(length: Int, now: Int64) -> Verdict {
+    package mutating func offer(length: Int, now: Int64) -> Verdict {
         counters.offered += 1
         if config.lossPPM > 0, Int(rng.next() % 1_000_000) < config.lossPPM {
             counters.lost += 1
@@ -129,11 +129,11 @@ public struct DelayLine: Sendable {
     }
 
     /// When the oldest frame is due, or nil when nothing is in flight.
-    public var nextDeadline: Int64? { count > 0 ? release[head] : nil }
+    package var nextDeadline: Int64? { count > 0 ? release[head] : nil }
 
     /// The slot of the oldest frame if it is due at `now`; the caller sends it before the next
     /// `offer` (the slot is free again from then on).
-    public mutating func pop(now: Int64) -> Int? {
+    package mutating func pop(now: Int64) -> Int? {
         guard count > 0, release[head] <= now else { return nil }
         let slot = head
         head = (head + 1) % capacity

@@ -3,13 +3,13 @@
 
 /// The units of the delay line's command line: "20ms", "50mbit", "1%", each either one value for
 /// both directions or "A/B" (a->b / b->a).
-public enum LineUnits {
-    public struct Invalid: Error, CustomStringConvertible {
-        public let description: String
+package enum LineUnits {
+    package struct Invalid: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// "A" or "A/B" into (a->b, b->a), each parsed by `parse`.
-    public static func pair<T>(_ text: String, _ parse: (Substring) throws -> T) throws -> (T, T) {
+    package static func pair<T>(_ text: String, _ parse: (Substring) throws -> T) throws -> (T, T) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 1:
@@ -23,14 +23,14 @@ public enum LineUnits {
     }
 
     /// Nanoseconds from "20ms", "1.5ms", "250us", "2s", "0".
-    public static func duration(_ text: Substring) throws -> Int64 {
+    package static func duration(_ text: Substring) throws -> Int64 {
         try scaled(
             text, units: ["ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9], limit: 60e9,
             what: "a duration is a number with ns, us, ms or s (e.g. 20ms), at most 60 s")
     }
 
     /// Bits per second from "50mbit", "1gbit", "800kbit", "1000000bit", or 0 (unlimited).
-    public static func rate(_ text: Substring) throws -> Int64 {
+    package static func rate(_ text: Substring) throws -> Int64 {
         try scaled(
             text.lowercased()[...], units: ["bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9], limit: 100e9,
             what: "a rate is a number with bit, kbit, mbit or gbit (e.g. 50mbit), at most 100gbit, or 0 for none")
@@ -48,7 +48,7 @@ public enum LineUnits {
     }
 
     /// Parts per million from "1%", "0.5%" or "1" (percent).
-    public static func lossPPM(_ text: Substring) throws -> Int {
+    package static func lossPPM(_ text: Substring) throws -> Int {
         var body = text
         if body.hasSuffix("%") { body = body.dropLast() }
         guard let value = Double(body), value >= 0, value <= 100 else {
@@ -58,7 +58,7 @@ public enum LineUnits {
     }
 
     /// A whole number (frames, bytes); "k" multiplies by 1024.
-    public static func count(_ text: Substring) throws -> Int {
+    package static func count(_ text: Substring) throws -> Int {
         var body = text
         var scale = 1
         if body.hasSuffix("k") || body.hasSuffix("K") {

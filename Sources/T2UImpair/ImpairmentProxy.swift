@@ -15,31 +15,31 @@ import T2USim
 ///
 /// All state lives on one event loop; deliveries are scheduled there at the instants the link
 /// model computes.
-public final class ImpairmentProxy: Sendable {
-    public struct Stats: Sendable, Equatable, CustomStringConvertible {
-        public var clientToUpstream = LinkStats()
-        public var upstreamToClient = LinkStats()
+package final class ImpairmentProxy: Sendable {
+    package struct Stats: Sendable, Equatable, CustomStringConvertible {
+        package var clientToUpstream = LinkStats()
+        package var upstreamToClient = LinkStats()
         /// Clients seen since start (each gets its own upstream socket; one idle for
         /// `clientIdleTimeout` gives its place up when a new client needs it).
-        public var clients = 0
+        package var clients = 0
         /// Datagrams from new clients beyond `maxClients` active ones.
-        public var droppedTooManyClients: UInt64 = 0
+        package var droppedTooManyClients: UInt64 = 0
         /// Datagrams arriving at a client's upstream socket from anyone but the upstream.
-        public var droppedForeign: UInt64 = 0
+        package var droppedForeign: UInt64 = 0
         /// Datagrams dropped because the upstream socket was not ready and its backlog was full.
-        public var droppedBacklog: UInt64 = 0
+        package var droppedBacklog: UInt64 = 0
 
-        public init() {}
+        package init() {}
 
-        public var description: String {
+        package var description: String {
             "clients \(clients)\n  client->upstream: \(clientToUpstream)\n  upstream->client: \(upstreamToClient)"
                 + "\n  dropped: too many clients \(droppedTooManyClients), foreign \(droppedForeign), backlog \(droppedBacklog)"
         }
     }
 
     /// The address clients send to (with the actual port when started on port 0).
-    public let localAddress: SocketAddress
-    public let upstreamAddress: SocketAddress
+    package let localAddress: SocketAddress
+    package let upstreamAddress: SocketAddress
     private let core: LoopOwned<ProxyCore>
 
     private init(core: LoopOwned<ProxyCore>, localAddress: SocketAddress, upstream: SocketAddress) {
@@ -48,7 +48,7 @@ public final class ImpairmentProxy: Sendable {
         self.upstreamAddress = upstream
     }
 
-    public static func start(
+    package static func start(
         group: EventLoopGroup,
         listen: SocketAddress,
         upstream: SocketAddress,
@@ -84,14 +84,14 @@ public final class ImpairmentProxy: Sendable {
     }
 
     /// A snapshot of the counters.
-    public var stats: Stats {
+    package var stats: Stats {
         get async throws {
             try await core.submit { $0.stats }.get()
         }
     }
 
     /// Changes the impairments; packets already in flight keep their delivery times.
-    public func setConditions(clientToUpstream: LinkConditions, upstreamToClient: LinkConditions) async throws {
+    package func setConditions(clientToUpstream: LinkConditions, upstreamToClient: LinkConditions) async throws {
         try await core.submit { core in
             core.toUpstream.conditions = clientToUpstream
             core.toClient.conditions = upstreamToClient
@@ -99,7 +99,7 @@ public final class ImpairmentProxy: Sendable {
     }
 
     /// Closes all sockets; datagrams still in flight are discarded.
-    public func stop() async throws {
+    package func stop() async throws {
         try await core.flatSubmit { core in
             let logger = core.logger
             return core.closeAll().map { logger.info("impairment proxy stopped") }

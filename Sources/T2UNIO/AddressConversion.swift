@@ -16,7 +16,7 @@ import Darwin
 extension NetAddress {
     /// nil for Unix domain sockets. An IPv4-mapped IPv6 address (a dual-stack socket's view of
     /// an IPv4 peer) becomes the IPv4 address: the core sees one spelling per peer.
-    public init?(_ address: SocketAddress) {
+    package init?(_ address: SocketAddress) {
         switch address {
         case .v4(let v4):
             self.init(
@@ -40,7 +40,7 @@ extension NetAddress {
 extension SocketAddress {
     /// `address` as a destination for a socket of family `inet6`: IPv4 as ::ffff:a.b.c.d (a
     /// dual-stack socket sends to IPv4 peers only so), anything else unchanged.
-    public init(_ address: NetAddress, forIPv6Socket: Bool) {
+    package init(_ address: NetAddress, forIPv6Socket: Bool) {
         guard forIPv6Socket, case .v4(let value) = address.host else {
             self.init(address)
             return
@@ -48,7 +48,7 @@ extension SocketAddress {
         self.init(NetAddress(host: .v6(0, 0xffff_0000_0000 | UInt64(value)), port: address.port))
     }
 
-    public init(_ address: NetAddress) {
+    package init(_ address: NetAddress) {
         switch address.host {
         case .v4(let value):
             var raw = sockaddr_in()

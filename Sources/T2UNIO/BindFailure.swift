@@ -13,19 +13,19 @@ import Darwin
 
 /// A socket that could not be bound, in words that name the port and what to do (instead of
 /// `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`).
-public struct BindFailure: Error, CustomStringConvertible {
+package struct BindFailure: Error, CustomStringConvertible {
     /// "UDP", "TCP".
-    public var transport: String
-    public var host: String
-    public var port: Int
+    package var transport: String
+    package var host: String
+    package var port: Int
     /// The option that sets the port ("--port"), named in the advice.
-    public var option: String
-    public var errno: Int32
+    package var option: String
+    package var errno: Int32
     /// The underlying error's text for causes without words here.
-    public var detail: String
+    package var detail: String
 
     /// Nil when `error` is not an I/O error of the socket (then report it as it is).
-    public init?(_ error: Error, transport: String, host: String, port: Int, option: String) {
+    package init?(_ error: Error, transport: String, host: String, port: Int, option: String) {
         guard let io = error as? IOError else { return nil }
         self.transport = transport
         self.host = host
@@ -35,7 +35,7 @@ public struct BindFailure: Error, CustomStringConvertible {
         self.detail = "\(io)"
     }
 
-    public var description: String {
+    package var description: String {
         let place = "\(transport) port \(port) on \(host)"
         switch errno {
         case EADDRINUSE:

@@ -5,8 +5,8 @@
 /// first one given wins. A flag is visible to every user in the process list, so using one
 /// earns a warning (`flagWarning`); a file is read with `KeyFile.readSecret` (refused when a
 /// symlink or group/world-readable).
-public enum CommandLineSecret {
-    public enum Source: Equatable, Sendable {
+package enum CommandLineSecret {
+    package enum Source: Equatable, Sendable {
         case flag
         case file(String)
         case environment(String)
@@ -14,7 +14,7 @@ public enum CommandLineSecret {
 
     /// The secret and where it came from; nil when none of the three is given (or the
     /// environment variable is empty). `what` names it in errors ("password file").
-    public static func resolve(
+    package static func resolve(
         flag: String?, file: String?, environmentVariable: String, what: String,
         environment: (String) -> String? = processEnvironment
     ) throws(KeyFileError) -> (value: String, source: Source)? {
@@ -33,12 +33,12 @@ public enum CommandLineSecret {
     }
 
     /// The warning for a secret given as `flag`, naming the alternatives.
-    public static func flagWarning(flag: String, fileFlag: String, environmentVariable: String) -> String {
+    package static func flagWarning(flag: String, fileFlag: String, environmentVariable: String) -> String {
         "\(flag) on the command line is visible to other users in the process list (ps); "
             + "use \(fileFlag) PATH (a file only you can read) or the environment variable \(environmentVariable) instead"
     }
 
-    public static func processEnvironment(_ name: String) -> String? {
+    package static func processEnvironment(_ name: String) -> String? {
         getenv(name).flatMap { String(validatingCString: $0) }
     }
 }

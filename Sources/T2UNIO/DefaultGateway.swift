@@ -9,9 +9,9 @@ import Glibc
 
 /// The IPv4 default gateway of this host, from Linux's /proc/net/route (elsewhere: none, so
 /// PCP and NAT-PMP are skipped and UPnP still searches).
-public enum DefaultGateway {
+package enum DefaultGateway {
     /// The first default route's gateway (lowest metric), nil when there is none.
-    public static func ipv4() -> NetAddress.Host? {
+    package static func ipv4() -> NetAddress.Host? {
         #if os(Linux)
         let fd = open("/proc/net/route", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

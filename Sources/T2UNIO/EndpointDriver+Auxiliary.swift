@@ -49,7 +49,7 @@ extension EndpointDriver {
 
     /// Opens `count` auxiliary sockets on the main socket's host; the future carries the
     /// indices of those that bound (>= 1, never reused). Sockets that fail to bind are skipped.
-    public func openAuxiliarySockets(count: Int) -> EventLoopFuture<[Int]> {
+    package func openAuxiliarySockets(count: Int) -> EventLoopFuture<[Int]> {
         eventLoop.preconditionInEventLoop()
         var futures: [EventLoopFuture<Int?>] = []
         for _ in 0..<min(max(0, count), auxiliarySocketsAvailable) {
@@ -79,7 +79,7 @@ extension EndpointDriver {
     }
 
     /// Closes the given auxiliary sockets and forgets routes through them.
-    public func closeAuxiliarySockets(_ indices: [Int]) {
+    package func closeAuxiliarySockets(_ indices: [Int]) {
         eventLoop.preconditionInEventLoop()
         var closing = Set<Int>()
         for index in indices {
@@ -106,32 +106,32 @@ extension EndpointDriver {
     }
 
     /// The local address of auxiliary socket `index` (nil if closed or still binding).
-    public func auxiliaryAddress(_ index: Int) -> SocketAddress? {
+    package func auxiliaryAddress(_ index: Int) -> SocketAddress? {
         auxiliary[index]?.udp?.localAddress
     }
 
-    public var auxiliarySocketCount: Int { auxiliary.count }
+    package var auxiliarySocketCount: Int { auxiliary.count }
 
     /// Bound on auxiliary sockets per driver (file descriptors; each birthday plan takes K).
-    public static let maxAuxiliarySockets = 512
+    package static let maxAuxiliarySockets = 512
 
     /// How many more auxiliary sockets may open now.
-    public var auxiliarySocketsAvailable: Int { max(0, Self.maxAuxiliarySockets - auxiliary.count) }
+    package var auxiliarySocketsAvailable: Int { max(0, Self.maxAuxiliarySockets - auxiliary.count) }
 
     /// The socket datagrams to `address` leave from: 0 main, else an auxiliary index.
-    public func route(to address: NetAddress) -> Int {
+    package func route(to address: NetAddress) -> Int {
         routes.isEmpty ? 0 : routes[address] ?? 0
     }
 
     /// Sends the next datagrams to `address` through `socket` (0: the main socket).
-    public func setRoute(_ address: NetAddress, socket: Int) {
+    package func setRoute(_ address: NetAddress, socket: Int) {
         eventLoop.preconditionInEventLoop()
         if socket == 0 || auxiliary[socket] == nil { routes[address] = nil } else { routes[address] = socket }
     }
 
     /// Sends one raw datagram (a punch) from `socket` (0 main); false if that socket is gone.
     @discardableResult
-    public func send(_ datagram: ByteBuffer, to address: NetAddress, socket: Int) -> Bool {
+    package func send(_ datagram: ByteBuffer, to address: NetAddress, socket: Int) -> Bool {
         eventLoop.preconditionInEventLoop()
         let udp = socket == 0 ? self.udp : auxiliary[socket]?.udp
         guard let udp else { return false }
@@ -141,7 +141,7 @@ extension EndpointDriver {
     }
 
     /// Auxiliary sockets whose index is among `indices` and that some route uses.
-    public func auxiliarySocketsInUse() -> Set<Int> {
+    package func auxiliarySocketsInUse() -> Set<Int> {
         Set(routes.values)
     }
 }

@@ -19,8 +19,8 @@ import Darwin
 /// gateway's port 5351 and sends the SSDP search (answers come back to it); HTTP goes through
 /// `IGDHTTPClient`. Sends are made on the descriptor directly (as `UDPEndpoint` does), so a
 /// refused send fails that datagram only, never the socket.
-public final class GatewayPortMapper: Sendable {
-    public let eventLoop: EventLoop
+package final class GatewayPortMapper: Sendable {
+    package let eventLoop: EventLoop
     private let channel: Channel
     private let descriptor: CInt
     private let state: NIOLoopBoundBox<State>
@@ -53,7 +53,7 @@ public final class GatewayPortMapper: Sendable {
 
     /// Starts mapping `internalPort`. `onChange` runs on `eventLoop` with each new external
     /// address (nil: the mapping is gone). Fails only when no local socket can be opened.
-    public static func start(
+    package static func start(
         internalPort: UInt16, on eventLoop: EventLoop, logger: Logger,
         config: GatewayMapperConfig = .init(),
         onChange: @escaping @Sendable (GatewayMapping?) -> Void
@@ -108,19 +108,19 @@ public final class GatewayPortMapper: Sendable {
     }
 
     /// The mapping in force (on the loop).
-    public var mapping: GatewayMapping? {
+    package var mapping: GatewayMapping? {
         eventLoop.preconditionInEventLoop()
         return state.value.mapper.active
     }
 
     /// The protocols the LAN answered in so far, and whether nothing is pending (on the loop).
-    public var probe: (answered: Set<GatewayProtocol>, settled: Bool) {
+    package var probe: (answered: Set<GatewayProtocol>, settled: Bool) {
         eventLoop.preconditionInEventLoop()
         return (state.value.mapper.answered, state.value.mapper.isSettled)
     }
 
     /// Deletes the mapping (waits for the IGD's answer up to `grace`) and closes the socket.
-    public func stop(grace: TimeAmount = .seconds(2)) -> EventLoopFuture<Void> {
+    package func stop(grace: TimeAmount = .seconds(2)) -> EventLoopFuture<Void> {
         eventLoop.flatSubmit { [self] in
             let box = state.value
             box.timer?.cancel()

@@ -8,8 +8,8 @@ import T2UCore
 /// One HTTP/1.1 exchange with a UPnP IGD: connect, write the request (built by the core, with
 /// `Connection: close`), read until the IGD closes. Bounded in size (`HTTPResponse.maxLength`)
 /// and time (connect plus the whole exchange); every failure is this exchange's alone.
-public enum IGDHTTPClient {
-    public static func exchange(
+package enum IGDHTTPClient {
+    package static func exchange(
         to address: NetAddress, request: [UInt8], on loop: EventLoop,
         timeout: TimeAmount = .seconds(5)
     ) -> EventLoopFuture<[UInt8]> {

@@ -16,25 +16,25 @@ import Darwin
 /// `--log-format json`: one JSON object per line on stderr, for log shippers (journald, Loki,
 /// Elasticsearch): {"time", "level", "label", "source", "message", "metadata"{...}}. Metadata
 /// values are strings (nested lists and dictionaries as their text), so every line has one shape.
-public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+package struct JSONLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let sink: @Sendable (String) -> Void
 
     /// `sink` receives each line with its newline (tests capture them).
-    public init(label: String, sink: @escaping @Sendable (String) -> Void = writeToStandardError) {
+    package init(label: String, sink: @escaping @Sendable (String) -> Void = writeToStandardError) {
         self.label = label
         self.sink = sink
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
@@ -70,7 +70,7 @@ public struct JSONLogHandler: LogHandler {
 }
 
 /// Whole lines to stderr, one writer at a time (lines of concurrent loggers never interleave).
-public func writeToStandardError(_ line: String) {
+package func writeToStandardError(_ line: String) {
     stderrLock.withLock { _ in
         let bytes = Array(line.utf8)
         var offset = 0

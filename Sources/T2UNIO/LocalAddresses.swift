@@ -7,27 +7,27 @@ import T2UCore
 /// The host's own addresses: candidates for registration and CONNECT (IPv4 LAN addresses, and
 /// IPv6 addresses, which need no NAT to be reached) and the IPv4 address a discovery reply
 /// names. Shared by both agents (device registration, client CONNECT).
-public enum LocalAddresses {
-    public struct Interface {
-        public var address: NetAddress.Host
-        public var index: Int
-        public var device: NIONetworkDevice
+package enum LocalAddresses {
+    package struct Interface {
+        package var address: NetAddress.Host
+        package var index: Int
+        package var device: NIONetworkDevice
     }
 
     /// Up interfaces with an IPv4 address (loopback included), in system order.
-    public static func ipv4Interfaces() -> [Interface] {
+    package static func ipv4Interfaces() -> [Interface] {
         interfaces { if case .v4 = $0 { true } else { false } }
     }
 
     /// Up interfaces with an IPv6 address, one entry per address (link-local included), in
     /// system order.
-    public static func ipv6Interfaces() -> [Interface] {
+    package static func ipv6Interfaces() -> [Interface] {
         interfaces { if case .v6 = $0 { true } else { false } }
     }
 
     /// One entry per up, multicast-capable interface with an IPv6 address (the first address):
     /// where a link-local IPv6 group is joined or sent to.
-    public static func ipv6MulticastLinks() -> [Interface] {
+    package static func ipv6MulticastLinks() -> [Interface] {
         var seen = Set<Int>()
         return ipv6Interfaces().filter { $0.device.multicastSupported && seen.insert($0.index).inserted }
     }
@@ -42,7 +42,7 @@ public enum LocalAddresses {
 
     /// The subnet of every up interface address, IPv4 and IPv6 (loopback included): address
     /// plus the prefix length of its netmask. Scope of punches and LAN discovery.
-    public static func subnets() -> [LocalSubnet] {
+    package static func subnets() -> [LocalSubnet] {
         guard let devices = try? System.enumerateDevices() else { return [] }
         var result: [LocalSubnet] = []
         for device in devices {
@@ -58,7 +58,7 @@ public enum LocalAddresses {
         return result
     }
 
-    public static func isUnspecifiedOrMulticast(_ host: NetAddress.Host) -> Bool {
+    package static func isUnspecifiedOrMulticast(_ host: NetAddress.Host) -> Bool {
         switch host {
         case .v4(let value): return value == 0 || value >> 28 == 0xE
         case .v6(let high, let low): return (high == 0 && low == 0) || high >> 56 == 0xFF
@@ -68,7 +68,7 @@ public enum LocalAddresses {
     /// Host candidates for `port`: non-loopback IPv4 addresses and IPv6 global and ULA addresses
     /// of up interfaces, plus the loopback address of the server's family when the server
     /// itself is on loopback (tests, or a server on the same host).
-    public static func candidates(port: UInt16, server: NetAddress) -> [NetAddress] {
+    package static func candidates(port: UInt16, server: NetAddress) -> [NetAddress] {
         guard let devices = try? System.enumerateDevices() else { return [] }
         let hosts = devices.compactMap { $0.address.flatMap(NetAddress.init)?.host }
         return candidates(from: hosts, port: port, server: server)
@@ -81,7 +81,7 @@ public enum LocalAddresses {
     /// link-local (it needs an interface scope the peer cannot know), no multicast or unspecified,
     /// IPv4 first, IPv6 global before ULA (a ULA is a LAN address: a peer punches it only when
     /// it is on its own subnet), at most `SignalingLimits.maxCandidates`.
-    public static func candidates(from hosts: [NetAddress.Host], port: UInt16, server: NetAddress) -> [NetAddress] {
+    package static func candidates(from hosts: [NetAddress.Host], port: UInt16, server: NetAddress) -> [NetAddress] {
         var loopback: [NetAddress] = []
         if server.host.isLoopback { loopback.append(NetAddress(host: server.host, port: port)) }
         var v4: [NetAddress] = []

@@ -5,18 +5,18 @@ import Logging
 
 /// How a binary writes its logs to stderr: `text` (swift-log's StreamLogHandler) or `json` (one
 /// JSON object per line, `JSONLogHandler`). Every binary takes `--log-format text|json`.
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     case text
     case json
 
-    public static let help =
+    package static let help =
         "Log lines on stderr: text, or json (one JSON object per line: time, level, label, source, message, metadata)."
 }
 
-public enum LogBootstrap {
+package enum LogBootstrap {
     /// Installs the process-wide log handler (once per process, as swift-log requires). The
     /// level can change later through `LogLevelControl.current`.
-    public static func bootstrap(level: Logger.Level, format: LogFormat) {
+    package static func bootstrap(level: Logger.Level, format: LogFormat) {
         LogLevelControl.current = level
         LoggingSystem.bootstrap { label in
             switch format {

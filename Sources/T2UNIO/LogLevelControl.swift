@@ -7,11 +7,11 @@ import Synchronization
 /// The process's log level, changeable while it runs (`t2u-server` reloads it on SIGHUP).
 /// swift-log asks a handler for its level on every log call, so handlers made by `LogBootstrap`
 /// read it from here instead of keeping a copy.
-public enum LogLevelControl {
+package enum LogLevelControl {
     /// The level's index in `Logger.Level.allCases`: an atomic load per log call, no lock.
     private static let index = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
 
-    public static var current: Logger.Level {
+    package static var current: Logger.Level {
         get { Logger.Level.allCases[index.load(ordering: .relaxed)] }
         set { index.store(Logger.Level.allCases.firstIndex(of: newValue)!, ordering: .relaxed) }
     }

@@ -15,13 +15,13 @@ import Darwin
 /// The servers an agent may register with: `host`, `host:port` or several of them separated by
 /// commas (`192.0.2.1:7000,192.0.2.2:7000`); a host name stands for every address it resolves
 /// to (IPv4 first). Agents register with the first and move to the next when it stops answering.
-public enum ServerAddressList {
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+package enum ServerAddressList {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case empty
         case badEntry(String)
         case unresolvable(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .empty: return "no server given"
             case .badEntry(let entry): return "'\(entry)' is not HOST, HOST:PORT or [IPv6]:PORT (port 1...65535)"
@@ -31,14 +31,14 @@ public enum ServerAddressList {
     }
 
     /// "IP:PORT" or "[IPv6]:PORT", no name resolution.
-    public static func literal(_ text: String) -> NetAddress? {
+    package static func literal(_ text: String) -> NetAddress? {
         guard let (host, port) = try? split(text, defaultPort: nil), let port else { return nil }
         return numeric(host, port: port)
     }
 
     /// The entries with their ports, without name resolution: "h1:7000,[2001:db8::1]:7001" (an
     /// entry that does not parse is shown as given; `resolve` reports it).
-    public static func display(_ spec: String, defaultPort: UInt16) -> String {
+    package static func display(_ spec: String, defaultPort: UInt16) -> String {
         spec.split(separator: ",").map { $0.trimmingCharacters() }.filter { !$0.isEmpty }.map { entry in
             guard let (host, port) = try? split(entry, defaultPort: defaultPort), let port else { return entry }
             return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -46,7 +46,7 @@ public enum ServerAddressList {
     }
 
     /// Every address of every entry, in order, without duplicates. Blocks on DNS (once, at start).
-    public static func resolve(_ spec: String, defaultPort: UInt16) throws(Failure) -> [NetAddress] {
+    package static func resolve(_ spec: String, defaultPort: UInt16) throws(Failure) -> [NetAddress] {
         var result: [NetAddress] = []
         for rawEntry in spec.split(separator: ",") {
             let entry = rawEntry.trimmingCharacters()

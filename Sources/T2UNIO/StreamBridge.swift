@@ -31,20 +31,20 @@ import Darwin
 ///   read off the stream before any stream byte reaches TCP, and anything but ok aborts TCP.
 ///
 /// Lives on the driver's event loop, in the TCP channel's pipeline.
-public final class StreamBridge: ChannelDuplexHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+package final class StreamBridge: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     /// Error code of a stream reset caused by the local TCP connection failing or closing early.
-    public static let tcpAbortedErrorCode: UInt64 = 0x54_43_50  // "TCP"
+    package static let tcpAbortedErrorCode: UInt64 = 0x54_43_50  // "TCP"
 
     /// Largest chunk read from the stream per `read` call.
     static let streamReadChunk = 256 * 1024
     /// Bound on stream reads per pump before yielding to the event loop.
     static let maxReadsPerPump = 64
 
-    public private(set) var stream: StreamID?
+    package private(set) var stream: StreamID?
     let connection: Connection
     let driver: EndpointDriver
     private let logger: Logger
@@ -96,8 +96,8 @@ public final class StreamBridge: ChannelDuplexHandler {
     private var onReply: ((StreamTargetReply.Status) -> Void)?
     private var preambleOnActive: ByteBuffer?
 
-    public private(set) var bytesToStream: UInt64 = 0
-    public private(set) var bytesToTCP: UInt64 = 0
+    package private(set) var bytesToStream: UInt64 = 0
+    package private(set) var bytesToTCP: UInt64 = 0
 
     init(stream: StreamID?, connection: Connection, driver: EndpointDriver, logger: Logger) {
         self.stream = stream
@@ -174,15 +174,15 @@ public final class StreamBridge: ChannelDuplexHandler {
 
     // MARK: ChannelHandler
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         if streamGone {
             abortTCP()  // the peer reset the stream while we were connecting
@@ -196,7 +196,7 @@ public final class StreamBridge: ChannelDuplexHandler {
         pumpStreamToTCP()
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = Self.unwrapInboundIn(data)
         if pendingToStream == nil {
             pendingToStream = bytes
@@ -206,7 +206,7 @@ public final class StreamBridge: ChannelDuplexHandler {
         pumpTCPToStream()
     }
 
-    public func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         if pendingToStream != nil {
             heldRead = true
         } else {
@@ -214,25 +214,25 @@ public final class StreamBridge: ChannelDuplexHandler {
         }
     }
 
-    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         context.fireChannelWritabilityChanged()
         if context.channel.isWritable { pumpStreamToTCP() }
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             tcpInputEnded()
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("TCP error", metadata: ["error": "\(error)"])
         tcpFailed = true
         context.close(promise: nil)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         let finReceived: Bool
         if case .finReceived = downstream { finReceived = true } else { finReceived = false }
         if !tcpFailed && finReceived, case .open = upstream {

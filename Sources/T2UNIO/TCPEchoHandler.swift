@@ -5,21 +5,21 @@ import NIOCore
 
 /// Sends everything it reads straight back: the stand-in device service of the demo,
 /// benchmarks and tests.
-public final class TCPEchoHandler: ChannelInboundHandler, Sendable {
-    public typealias InboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+package final class TCPEchoHandler: ChannelInboundHandler, Sendable {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
-    public init() {}
+    package init() {}
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.write(data, promise: nil)
     }
 
-    public func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
     }
 }

@@ -14,16 +14,16 @@ import Darwin
 /// SIGINT and SIGTERM, caught from the moment this is created (swift-service-lifecycle's
 /// `UnixSignalsSequence`): create it before starting work so a signal that arrives during
 /// start-up still leads to a clean shutdown (the default action would kill the process).
-public struct TerminationSignals: Sendable {
+package struct TerminationSignals: Sendable {
     private let signals: UnixSignalsSequence
 
-    public init() async {
+    package init() async {
         signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
     }
 
     /// Suspends until the next signal; returns its number (SIGTERM if the task is cancelled).
     @discardableResult
-    public func wait() async -> Int32 {
+    package func wait() async -> Int32 {
         for await signal in signals { return signal.rawValue }
         return SIGTERM
     }

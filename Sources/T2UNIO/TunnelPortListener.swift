@@ -15,16 +15,16 @@ import Darwin
 #endif
 
 /// The local TCP port has a live listener (another program, or another mapping).
-public struct PortInUse: Error, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct PortInUse: Error, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
-    public var description: String {
+    package var description: String {
         "local TCP port \(port) on \(host) is in use by another listener; choose another local port (0 lets the system pick one)"
     }
 }
@@ -33,11 +33,11 @@ public struct PortInUse: Error, Equatable, CustomStringConvertible {
 /// The port outlives the transport connections behind it: connections accepted while no link
 /// is up are parked (not read) for at most `parkTimeout`, then handed to the next established
 /// tunnel or closed. Confined to its event loop.
-public final class TunnelPortListener {
-    public let eventLoop: EventLoop
-    public let target: StreamTargetHeader
-    public let parkTimeout: TimeAmount
-    public private(set) var localAddress: SocketAddress?
+package final class TunnelPortListener {
+    package let eventLoop: EventLoop
+    package let target: StreamTargetHeader
+    package let parkTimeout: TimeAmount
+    package private(set) var localAddress: SocketAddress?
     private var serverChannel: Channel?
     private var tunnel: TunnelService?
     private var parked: [(channel: Channel, expiry: Scheduled<Void>)] = []
@@ -46,7 +46,7 @@ public final class TunnelPortListener {
     private var isClosed = false
     private let logger: Logger
 
-    public init(
+    package init(
         eventLoop: EventLoop, target: StreamTargetHeader, parkTimeout: TimeAmount = .seconds(10),
         logger: Logger = Logger(label: "t2u.listener")
     ) {
@@ -57,12 +57,12 @@ public final class TunnelPortListener {
     }
 
     /// Number of open TCP connections accepted on this port.
-    public var openConnectionCount: Int { children.count }
+    package var openConnectionCount: Int { children.count }
 
     /// Binds `host:port` at once. SO_REUSEADDR lets a port be mapped again while connections
     /// of an earlier mapping sit in TIME_WAIT; Linux still refuses a port with a live listener,
     /// so a real conflict stays an error (`PortInUse`, naming the port).
-    public func bind(host: String = "127.0.0.1", port: Int) -> EventLoopFuture<SocketAddress> {
+    package func bind(host: String = "127.0.0.1", port: Int) -> EventLoopFuture<SocketAddress> {
         // Accepted channels are on this loop too (the bootstrap's only one).
         let listener = NIOLoopBound(self, eventLoop: eventLoop)
         return ServerBootstrap(group: eventLoop)
@@ -93,7 +93,7 @@ public final class TunnelPortListener {
 
     /// Points the port at an established tunnel (nil: links are down, park new connections).
     /// Parked connections are handed over at once.
-    public func setTunnel(_ tunnel: TunnelService?) {
+    package func setTunnel(_ tunnel: TunnelService?) {
         eventLoop.preconditionInEventLoop()
         self.tunnel = tunnel
         guard let tunnel else { return }
@@ -106,7 +106,7 @@ public final class TunnelPortListener {
     }
 
     /// Closes the port and every TCP connection accepted on it.
-    public func close() {
+    package func close() {
         eventLoop.preconditionInEventLoop()
         guard !isClosed else { return }
         isClosed = true

@@ -28,14 +28,14 @@ import Darwin
 /// Not Sendable: it lives on the driver's event loop; create and call it there (e.g. in
 /// `driver.onAccept`). Holds itself alive through the driver's event handler until the
 /// connection closes.
-public final class TunnelService {
-    public let driver: EndpointDriver
-    public let connection: Connection
-    public var eventLoop: EventLoop { driver.eventLoop }
+package final class TunnelService {
+    package let driver: EndpointDriver
+    package let connection: Connection
+    package var eventLoop: EventLoop { driver.eventLoop }
     /// Succeeds when the handshake completes, fails if the connection closes first.
-    public var established: EventLoopFuture<Void> { establishedPromise.futureResult }
+    package var established: EventLoopFuture<Void> { establishedPromise.futureResult }
     /// Succeeds with the reason when the connection closes.
-    public var closed: EventLoopFuture<ConnectionCloseReason> { closedPromise.futureResult }
+    package var closed: EventLoopFuture<ConnectionCloseReason> { closedPromise.futureResult }
 
     private let logger: Logger
     private var bridges: [StreamID: StreamBridge] = [:]
@@ -54,7 +54,7 @@ public final class TunnelService {
     private var isEstablished = false
     private var isClosed = false
 
-    public init(driver: EndpointDriver, connection: Connection, logger: Logger = Logger(label: "t2u.tunnel")) {
+    package init(driver: EndpointDriver, connection: Connection, logger: Logger = Logger(label: "t2u.tunnel")) {
         driver.eventLoop.preconditionInEventLoop()
         self.driver = driver
         self.connection = connection
@@ -69,22 +69,22 @@ public final class TunnelService {
     }
 
     /// Client side: the device's answer to each stream's target request (`.ok` included).
-    public var onTargetReply: ((StreamTargetHeader, StreamTargetReply.Status) -> Void)?
+    package var onTargetReply: ((StreamTargetHeader, StreamTargetReply.Status) -> Void)?
 
     /// Path events of the connection, for whoever selects paths (the client's port mapping):
     /// a `probePath` probe was answered / went unanswered, or packets now flow elsewhere.
-    public var onPathValidated: ((NetAddress) -> Void)?
-    public var onPathProbeFailed: ((NetAddress) -> Void)?
-    public var onPathChanged: ((NetAddress) -> Void)?
+    package var onPathValidated: ((NetAddress) -> Void)?
+    package var onPathProbeFailed: ((NetAddress) -> Void)?
+    package var onPathChanged: ((NetAddress) -> Void)?
 
     /// Number of TCP connections currently bridged or waiting for a stream.
-    public var activeBridgeCount: Int { bridges.count + waitingForStream.count }
+    package var activeBridgeCount: Int { bridges.count + waitingForStream.count }
 
     /// Device side: streams not bridged yet (header pending) or refused and not yet reset.
-    public var unbridgedStreamCount: Int { unbridged.count }
+    package var unbridgedStreamCount: Int { unbridged.count }
 
     /// Bytes moved by the current bridges (for tests).
-    public var bridgeStats: [(stream: StreamID, toStream: UInt64, toTCP: UInt64)] {
+    package var bridgeStats: [(stream: StreamID, toStream: UInt64, toTCP: UInt64)] {
         bridges.map { ($0.key, $0.value.bytesToStream, $0.value.bytesToTCP) }
     }
 
@@ -92,7 +92,7 @@ public final class TunnelService {
 
     /// Listens on a local TCP port; each accepted connection is tunnelled on a new stream that
     /// asks the device to connect `target`. Several listeners (targets) may share the service.
-    public func listen(
+    package func listen(
         host: String = "127.0.0.1", port: Int = 0, target: StreamTargetHeader
     ) -> EventLoopFuture<SocketAddress> {
         // Accepted channels are on this loop too (the bootstrap's only one).
@@ -121,7 +121,7 @@ public final class TunnelService {
 
     /// Client side: tunnels a TCP connection accepted elsewhere (a `TunnelPortListener` that
     /// outlives connections) on a new stream to `target`. The channel's reads resume here.
-    public func adopt(_ channel: Channel, target: StreamTargetHeader) throws {
+    package func adopt(_ channel: Channel, target: StreamTargetHeader) throws {
         eventLoop.preconditionInEventLoop()
         try accepted(channel, target: target)
         channel.setOption(.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
@@ -168,7 +168,7 @@ public final class TunnelService {
 
     /// Answers streams the peer opens: reads each stream's target header, checks it against
     /// `policy`, connects TCP and bridges.
-    public func serveIncomingStreams(
+    package func serveIncomingStreams(
         policy: ForwardingPolicy, headerTimeout: TimeAmount = .seconds(5), connectTimeout: TimeAmount = .seconds(10)
     ) {
         eventLoop.preconditionInEventLoop()
@@ -179,7 +179,7 @@ public final class TunnelService {
 
     /// Reset code of a stream whose header was late or malformed, or whose refusal the peer
     /// did not acknowledge in time.
-    public static let headerTimeoutErrorCode: UInt64 = 0x48_44_52  // "HDR"
+    package static let headerTimeoutErrorCode: UInt64 = 0x48_44_52  // "HDR"
 
     private struct UnbridgedStream {
         var header = ByteBuffer()
@@ -386,7 +386,7 @@ public final class TunnelService {
     }
 
     /// Stops listening and closes the connection (bridged TCP connections are reset).
-    public func close(errorCode: UInt64 = 0) -> EventLoopFuture<Void> {
+    package func close(errorCode: UInt64 = 0) -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
         for listener in listeners { listener.close(promise: nil) }
         if connection.state != .closed {
@@ -401,6 +401,6 @@ public final class TunnelService {
     static let tcpRecvAllocator = AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65_536, maximum: 256 * 1024)
 }
 
-public enum TunnelError: Error, Equatable, Sendable {
+package enum TunnelError: Error, Equatable, Sendable {
     case connectionClosed(ConnectionCloseReason)
 }

@@ -8,31 +8,31 @@ import T2UCore
 /// Application logic reacts in `onActivity`, which runs after every datagram and timeout the
 /// endpoint handles: drain connection events, read and write streams there; the network then
 /// polls the endpoint for what that produced.
-public final class EndpointHost: SimulatedHost {
-    public let address: NetAddress
-    public let endpoint: TransportEndpoint
+package final class EndpointHost: SimulatedHost {
+    package let address: NetAddress
+    package let endpoint: TransportEndpoint
     /// Incoming connections accepted so far, in order.
-    public private(set) var accepted: [Connection] = []
-    public var onAccept: ((Connection) -> Void)?
-    public var onActivity: ((EndpointHost, Instant) -> Void)?
+    package private(set) var accepted: [Connection] = []
+    package var onAccept: ((Connection) -> Void)?
+    package var onActivity: ((EndpointHost, Instant) -> Void)?
 
-    public init(address: NetAddress, endpoint: TransportEndpoint) {
+    package init(address: NetAddress, endpoint: TransportEndpoint) {
         self.address = address
         self.endpoint = endpoint
     }
 
-    public convenience init(address: NetAddress, options: TransportEndpoint.Options, entropy: EntropySource) {
+    package convenience init(address: NetAddress, options: TransportEndpoint.Options, entropy: EntropySource) {
         self.init(address: address, endpoint: TransportEndpoint(options: options, entropy: entropy))
     }
 
     /// Starts a connection as initiator (its first datagrams go out on the next network step).
-    public func connect(
+    package func connect(
         to peer: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]? = nil, now: Instant
     ) -> Connection {
         endpoint.connect(to: peer, remoteStaticKey: remoteStaticKey, password: password, now: now)
     }
 
-    public func receive(_ datagram: ByteBuffer, from: NetAddress, now: Instant) {
+    package func receive(_ datagram: ByteBuffer, from: NetAddress, now: Instant) {
         endpoint.receive(datagram, from: from, now: now)
         while let connection = endpoint.pollAccepted() {
             accepted.append(connection)
@@ -41,15 +41,15 @@ public final class EndpointHost: SimulatedHost {
         onActivity?(self, now)
     }
 
-    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+    package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         endpoint.pollTransmit(now: now, into: &buffer)
     }
 
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         endpoint.nextDeadline()
     }
 
-    public func handleTimeout(now: Instant) {
+    package func handleTimeout(now: Instant) {
         endpoint.handleTimeout(now: now)
         onActivity?(self, now)
     }

@@ -6,7 +6,7 @@ import T2UCore
 
 /// What happened in a simulation, in order; two runs with the same seed and the same hosts
 /// produce identical traces. Digests are FNV-1a over the datagram's bytes.
-public enum SimTraceEvent: Equatable, Sendable, CustomStringConvertible {
+package enum SimTraceEvent: Equatable, Sendable, CustomStringConvertible {
     /// A host sent a datagram; `copies` is how many the link will deliver (0: dropped).
     case transmit(at: Instant, from: NetAddress, to: NetAddress, size: Int, digest: UInt64, copies: Int)
     case deliver(at: Instant, from: NetAddress, to: NetAddress, size: Int, digest: UInt64)
@@ -18,7 +18,7 @@ public enum SimTraceEvent: Equatable, Sendable, CustomStringConvertible {
     case action(at: Instant)
     case rebind(at: Instant, from: NetAddress, to: NetAddress)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .transmit(at, from, to, size, digest, copies):
             return "\(at) send \(from) -> \(to) \(size)B #\(String(digest, radix: 16)) x\(copies)"

@@ -6,7 +6,7 @@ import T2UCore
 
 /// A sans-IO participant of a `SimulatedNetwork`: it is handed datagrams and timeouts with the
 /// virtual time, and is polled for datagrams to send.
-public protocol SimulatedHost: AnyObject {
+package protocol SimulatedHost: AnyObject {
     /// The address the host is registered under (its address before any NAT rebinding).
     var address: NetAddress { get }
     func receive(_ datagram: ByteBuffer, from: NetAddress, now: Instant)

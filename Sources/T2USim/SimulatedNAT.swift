@@ -10,8 +10,8 @@ import T2UCore
 /// accepts unsolicited inbound UDP locally: the datagram it keeps leaves a conntrack entry (its
 /// public port, the sender) that catches the sender's later datagrams, and an inside host's
 /// datagram to that sender from that port leaves from another, random port (`PunchOrder`).
-public final class SimulatedNAT {
-    public enum Mapping: Sendable, Equatable {
+package final class SimulatedNAT {
+    package enum Mapping: Sendable, Equatable {
         /// No translation: hosts are public (the NAT only routes).
         case none
         /// One public port per private socket for every destination; the private port is kept
@@ -23,21 +23,21 @@ public final class SimulatedNAT {
         case dependentSequential(delta: Int)
     }
 
-    public enum Filtering: Sendable, Equatable {
+    package enum Filtering: Sendable, Equatable {
         /// Anyone may send to a mapped port (full cone).
         case endpointIndependent
         /// Only the exact address+port the mapping sent to (port-restricted cone, symmetric).
         case addressPortDependent
     }
 
-    public let publicHost: NetAddress.Host
-    public let mapping: Mapping
-    public let filtering: Filtering
-    public let clashes: Bool
-    public private(set) var droppedUnsolicited: UInt64 = 0
+    package let publicHost: NetAddress.Host
+    package let mapping: Mapping
+    package let filtering: Filtering
+    package let clashes: Bool
+    package private(set) var droppedUnsolicited: UInt64 = 0
     /// Datagrams from an inside host moved to another port by a clash.
-    public private(set) var clashed: UInt64 = 0
-    public private(set) var mappingsCreated: Int = 0
+    package private(set) var clashed: UInt64 = 0
+    package private(set) var mappingsCreated: Int = 0
 
     private struct MappingKey: Hashable {
         var source: NetAddress
@@ -66,9 +66,9 @@ public final class SimulatedNAT {
     private var byPort: [UInt16: Entry] = [:]
     private var nextSequential: Int
 
-    public static let portRange: ClosedRange<Int> = 1024...65535
+    package static let portRange: ClosedRange<Int> = 1024...65535
 
-    public init(
+    package init(
         publicHost: NetAddress.Host, mapping: Mapping, filtering: Filtering, entropy: EntropySource,
         firstSequentialPort: Int = 20000, clashes: Bool = false
     ) {
@@ -81,7 +81,7 @@ public final class SimulatedNAT {
     }
 
     /// The public source of a datagram `source` sends to `destination` (creating the mapping).
-    public func outbound(from source: NetAddress, to destination: NetAddress) -> NetAddress {
+    package func outbound(from source: NetAddress, to destination: NetAddress) -> NetAddress {
         if mapping == .none { return source }
         let key = MappingKey(source: source, destination: mapping == .endpointIndependent ? nil : destination)
         let port: UInt16
@@ -116,7 +116,7 @@ public final class SimulatedNAT {
 
     /// The private destination of a datagram from `source` to our public `destination`, or
     /// nil when no mapping accepts it.
-    public func inbound(to destination: NetAddress, from source: NetAddress) -> NetAddress? {
+    package func inbound(to destination: NetAddress, from source: NetAddress) -> NetAddress? {
         if mapping == .none { return destination }
         let tuple = Tuple(publicPort: destination.port, remote: source)
         guard destination.host == publicHost, !unsolicited.contains(tuple), let entry = byPort[destination.port],

@@ -17,31 +17,31 @@ import T2UCore
 /// Livelock: more than `maxEventsPerInstant` steps without the clock advancing (a host whose
 /// deadline stays <= now after `handleTimeout`, or zero-delay ping-pong), or more than
 /// `maxDatagramsPerPoll` datagrams from one poll, stop the process with the seed in the message.
-public final class SimulatedNetwork {
-    public let seed: UInt64
-    public private(set) var now: Instant = .zero
+package final class SimulatedNetwork {
+    package let seed: UInt64
+    package private(set) var now: Instant = .zero
     /// Conditions of links not configured with `setLink` (a perfect link unless changed).
-    public var defaultConditions: LinkConditions = .perfect
+    package var defaultConditions: LinkConditions = .perfect
     /// Called for every step when set (e.g. to record a trace and compare runs).
-    public var tracer: ((SimTraceEvent) -> Void)?
+    package var tracer: ((SimTraceEvent) -> Void)?
     /// Called with (datagram, from, to) just before a datagram is handed to its host (e.g. to
     /// capture packets for replay or tampering tests).
-    public var onDeliver: ((ByteBuffer, NetAddress, NetAddress) -> Void)?
+    package var onDeliver: ((ByteBuffer, NetAddress, NetAddress) -> Void)?
     /// The sending host's socket refuses a datagram (from, to), as a kernel does with
     /// ENETUNREACH, EPERM, ENOBUFS ...: it never reaches the link, and the host carries on.
-    public var refuseSend: ((NetAddress, NetAddress) -> Bool)?
-    public var maxEventsPerInstant = 1_000_000
-    public var maxDatagramsPerPoll = 1_000_000
-    public private(set) var stats = Stats()
+    package var refuseSend: ((NetAddress, NetAddress) -> Bool)?
+    package var maxEventsPerInstant = 1_000_000
+    package var maxDatagramsPerPoll = 1_000_000
+    package private(set) var stats = Stats()
 
-    public struct Stats: Sendable, Equatable {
-        public var steps: UInt64 = 0
-        public var datagramsSent: UInt64 = 0
-        public var datagramsDelivered: UInt64 = 0
-        public var datagramsUndeliverable: UInt64 = 0
+    package struct Stats: Sendable, Equatable {
+        package var steps: UInt64 = 0
+        package var datagramsSent: UInt64 = 0
+        package var datagramsDelivered: UInt64 = 0
+        package var datagramsUndeliverable: UInt64 = 0
         /// Refused by the sender's socket (`refuseSend`).
-        public var datagramsRefused: UInt64 = 0
-        public var timeouts: UInt64 = 0
+        package var datagramsRefused: UInt64 = 0
+        package var timeouts: UInt64 = 0
     }
 
     private struct LinkKey: Hashable {
@@ -65,7 +65,7 @@ public final class SimulatedNetwork {
     private let allocator = ByteBufferAllocator()
     private var stepsThisInstant = 0
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         self.seed = seed
         // Separate streams, so creating host entropy does not shift the links' randomness.
         linkSeeds = SeededEntropy(seed: seed ^ 0x6c69_6e6b_7365_6564)
@@ -73,11 +73,11 @@ public final class SimulatedNetwork {
     }
 
     /// A generator for a host's own randomness, derived from the network's seed.
-    public func makeEntropy() -> SeededEntropy {
+    package func makeEntropy() -> SeededEntropy {
         SeededEntropy(seed: hostSeeds.nextUInt64())
     }
 
-    public func add(_ host: SimulatedHost) {
+    package func add(_ host: SimulatedHost) {
         precondition(routes[host.address] == nil, "SimulatedNetwork: address \(host.address) is already in use")
         routes[host.address] = hosts.count
         hosts.append(HostEntry(host: host, address: host.address))
@@ -85,7 +85,7 @@ public final class SimulatedNetwork {
 
     /// Sets the conditions of the link carrying datagrams from `from` to `to` (one direction).
     /// A link already in use keeps its queue backlog and random stream.
-    public func setLink(from: NetAddress, to: NetAddress, _ conditions: LinkConditions) {
+    package func setLink(from: NetAddress, to: NetAddress, _ conditions: LinkConditions) {
         let key = LinkKey(from: from, to: to)
         if links[key] != nil {
             links[key]!.conditions = conditions
@@ -95,18 +95,18 @@ public final class SimulatedNetwork {
     }
 
     /// Sets both directions between `a` and `b`.
-    public func setLinks(between a: NetAddress, and b: NetAddress, _ conditions: LinkConditions) {
+    package func setLinks(between a: NetAddress, and b: NetAddress, _ conditions: LinkConditions) {
         setLink(from: a, to: b, conditions)
         setLink(from: b, to: a, conditions)
     }
 
     /// Counters of one link direction (zero if it never carried anything).
-    public func linkStats(from: NetAddress, to: NetAddress) -> LinkStats {
+    package func linkStats(from: NetAddress, to: NetAddress) -> LinkStats {
         links[LinkKey(from: from, to: to)]?.stats ?? LinkStats()
     }
 
     /// The address `host` currently sends from and is reached at.
-    public func currentAddress(of host: SimulatedHost) -> NetAddress? {
+    package func currentAddress(of host: SimulatedHost) -> NetAddress? {
         hosts.first { $0.host === host }?.address
     }
 
@@ -115,7 +115,7 @@ public final class SimulatedNetwork {
     /// flight to it are lost, as when a NAT mapping changes). Links to and from the old address
     /// move to the new one with their conditions and state (same physical path), unless a link
     /// was already set for the new address, which then applies.
-    public func rebind(_ host: SimulatedHost, to newAddress: NetAddress) {
+    package func rebind(_ host: SimulatedHost, to newAddress: NetAddress) {
         guard let index = hosts.firstIndex(where: { $0.host === host }) else {
             preconditionFailure("SimulatedNetwork.rebind: host \(host.address) was never added")
         }
@@ -138,11 +138,11 @@ public final class SimulatedNetwork {
 
     /// Runs `action` at virtual time `at` (now, if `at` is in the past); afterwards all hosts
     /// are polled for transmissions.
-    public func schedule(at time: Instant, _ action: @escaping () -> Void) {
+    package func schedule(at time: Instant, _ action: @escaping () -> Void) {
         queue.push(at: max(time, now), .action(action))
     }
 
-    public func schedule(after delay: Nanos, _ action: @escaping () -> Void) {
+    package func schedule(after delay: Nanos, _ action: @escaping () -> Void) {
         schedule(at: now + delay, action)
     }
 
@@ -153,7 +153,7 @@ public final class SimulatedNetwork {
     ///   was reached; `now` is the time of the step that reached it). `false` if the deadline
     ///   came first; the clock then stands at `deadline` (or stays at `now` if that is later).
     @discardableResult
-    public func run(until deadline: Instant, while condition: () -> Bool = { true }) -> Bool {
+    package func run(until deadline: Instant, while condition: () -> Bool = { true }) -> Bool {
         for index in hosts.indices { flush(index) }
         while true {
             if !condition() { return true }
@@ -188,7 +188,7 @@ public final class SimulatedNetwork {
 
     /// `run(until: now + duration, while:)`.
     @discardableResult
-    public func run(for duration: Nanos, while condition: () -> Bool = { true }) -> Bool {
+    package func run(for duration: Nanos, while condition: () -> Bool = { true }) -> Bool {
         run(until: now + duration, while: condition)
     }
 

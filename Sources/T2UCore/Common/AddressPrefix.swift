@@ -3,11 +3,11 @@
 
 /// The network a source address belongs to for rate limits: its /24 (IPv4) or /64 (IPv6). A
 /// spoofer or a host with many addresses in one network shares one budget.
-public enum AddressPrefix: Hashable, Sendable {
+package enum AddressPrefix: Hashable, Sendable {
     case v4(UInt32)
     case v6(UInt64)
 
-    public init(_ address: NetAddress) {
+    package init(_ address: NetAddress) {
         switch address.host {
         case .v4(let value): self = .v4(value & 0xFFFF_FF00)
         case .v6(let high, _): self = .v6(high)

@@ -3,9 +3,9 @@
 
 /// JSON string literals for the hand-written JSON of logs, `/status` and the admin API (one
 /// escaping rule for all: what they quote is often untrusted, e.g. UUIDs and datagram reasons).
-public enum JSONText {
+package enum JSONText {
     /// `text` as a JSON string literal: quotes, backslashes, control characters and DEL escaped.
-    public static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -4,25 +4,25 @@
 /// A dictionary of at most `capacity` entries that evicts the least recently used one: per-source
 /// and per-key state that a flood of new sources can never grow without bound, and that keeps
 /// the sources seen recently (the live ones) rather than refusing newcomers.
-public struct LRUTable<Key: Hashable, Value> {
+package struct LRUTable<Key: Hashable, Value> {
     private typealias Node = LRUTableNode<Key, Value>
 
-    public let capacity: Int
+    package let capacity: Int
     private var nodes: [Node] = []
     private var slots: [Key: Int] = [:]
     /// Most and least recently used slots (-1: empty).
     private var newest = -1
     private var oldest = -1
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity > 0, "an LRU table needs room for one entry")
         self.capacity = capacity
     }
 
-    public var count: Int { slots.count }
+    package var count: Int { slots.count }
 
     /// The value for `key`, marking it most recently used.
-    public mutating func value(for key: Key) -> Value? {
+    package mutating func value(for key: Key) -> Value? {
         guard let slot = slots[key] else { return nil }
         touch(slot)
         return nodes[slot].value
@@ -30,7 +30,7 @@ public struct LRUTable<Key: Hashable, Value> {
 
     /// Stores `value` as most recently used; returns the key evicted to make room, if any.
     @discardableResult
-    public mutating func set(_ value: Value, for key: Key) -> Key? {
+    package mutating func set(_ value: Value, for key: Key) -> Key? {
         if let slot = slots[key] {
             nodes[slot].value = value
             touch(slot)

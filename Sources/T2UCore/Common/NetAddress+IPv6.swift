@@ -6,25 +6,25 @@
 extension NetAddress {
     /// Parses IPv6 text ("2001:db8::1", "::ffff:192.0.2.1"; no brackets, no zone); nil when
     /// malformed.
-    public init?(ipv6 text: String, port: UInt16) {
+    package init?(ipv6 text: String, port: UInt16) {
         guard let (hi, lo) = Self.parseIPv6(Substring(text)) else { return nil }
         self.init(host: .v6(hi, lo), port: port)
     }
 
     /// An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket reports for an
     /// IPv4 peer) as the IPv4 address it stands for; any other address unchanged.
-    public var unmapped: NetAddress {
+    package var unmapped: NetAddress {
         guard case .v6(0, let lo) = host, lo >> 32 == 0xffff else { return self }
         return NetAddress(host: .v4(UInt32(truncatingIfNeeded: lo)), port: port)
     }
 
-    public var isIPv6: Bool {
+    package var isIPv6: Bool {
         if case .v6 = host { return true }
         return false
     }
 
     /// Classes of IPv6 unicast addresses, as candidate gathering treats them.
-    public enum IPv6Class: Sendable, Equatable {
+    package enum IPv6Class: Sendable, Equatable {
         /// 2000::/3: reachable across the internet (through a stateful firewall at most).
         case global
         /// fc00::/7 (ULA): a LAN address, like RFC 1918 space.
@@ -37,7 +37,7 @@ extension NetAddress {
     }
 
     /// nil for IPv4.
-    public var ipv6Class: IPv6Class? {
+    package var ipv6Class: IPv6Class? {
         guard case .v6(let hi, let lo) = host else { return nil }
         if hi == 0 && lo == 1 { return .loopback }
         switch hi >> 61 {

@@ -5,24 +5,24 @@
 /// `window` are let through and the rest only counted; the first one let through after that
 /// carries how many were held back. Sans-IO (time comes in); keys must come from a small set
 /// (reasons, not addresses), as nothing is ever evicted.
-public struct RepeatLimiter<Key: Hashable> {
+package struct RepeatLimiter<Key: Hashable> {
     private struct Window {
         var start: Instant
         var admitted = 0
         var suppressed = 0
     }
 
-    public let burst: Int
-    public let window: Nanos
+    package let burst: Int
+    package let window: Nanos
     private var windows: [Key: Window] = [:]
 
-    public init(burst: Int, window: Nanos) {
+    package init(burst: Int, window: Nanos) {
         self.burst = max(1, burst)
         self.window = window
     }
 
     /// Whether to log this occurrence, and how many were suppressed before it (to say so).
-    public mutating func admit(_ key: Key, now: Instant) -> (log: Bool, suppressed: Int) {
+    package mutating func admit(_ key: Key, now: Instant) -> (log: Bool, suppressed: Int) {
         var entry = windows[key] ?? Window(start: now)
         var carried = 0
         if now - entry.start >= window {

@@ -9,11 +9,11 @@ import NIOCore
 /// ChaCha20-Poly1305 under `HandshakeMacKeys.cookieKey`, associated data = the initiation's mac1,
 /// so only the initiator that sent that initiation (and knows the device key) can use it.
 /// Smaller than the initiation it answers: no amplification toward a spoofed source.
-public enum CookieReply {
-    public static let length = 1 + 8 + 12 + cookieLength + HandshakeLayout.tagLength
+package enum CookieReply {
+    package static let length = 1 + 8 + 12 + cookieLength + HandshakeLayout.tagLength
     static let cookieLength = 16
     /// How long an initiator uses a cookie (the responder's secret rotates as often).
-    public static let lifetime: Nanos = .seconds(120)
+    package static let lifetime: Nanos = .seconds(120)
 
     static func seal(
         cookie: [UInt8], initiatorConnectionID: ConnectionID, mac1: [UInt8], keys: HandshakeMacKeys,
@@ -31,7 +31,7 @@ public enum CookieReply {
     }
 
     /// The initiator CID a COOKIE_REPLY is addressed to (for routing; no crypto).
-    public static func destination(_ datagram: ByteBuffer) throws(HandshakeError) -> ConnectionID {
+    package static func destination(_ datagram: ByteBuffer) throws(HandshakeError) -> ConnectionID {
         guard try datagram.handshakeType() == PacketType.cookieReply.rawValue, datagram.readableBytes == length else {
             throw .malformed("cookie reply of \(datagram.readableBytes) bytes")
         }

@@ -9,15 +9,15 @@ import Crypto
 /// "t2u device certificate v1" | u8 len(uuid) | uuid | deviceKey(32).
 /// The UUID and device key are not carried: the certificate is checked against the ones the
 /// device registers with, so it is useless for any other (UUID, key).
-public struct DeviceCertificate: Sendable, Equatable {
-    public static let version: UInt8 = 1
-    public static let length = 1 + 32 + 64
-    public static let label = Array("t2u device certificate v1".utf8)
+package struct DeviceCertificate: Sendable, Equatable {
+    package static let version: UInt8 = 1
+    package static let length = 1 + 32 + 64
+    package static let label = Array("t2u device certificate v1".utf8)
 
-    public var caPublicKey: [UInt8]
-    public var signature: [UInt8]
+    package var caPublicKey: [UInt8]
+    package var signature: [UInt8]
 
-    public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
         case wrongLength(Int)
         case unknownVersion(UInt8)
         /// The certificate file: no hex line, more than one, or not hexadecimal.
@@ -25,7 +25,7 @@ public struct DeviceCertificate: Sendable, Equatable {
         case noCertificate
         case severalCertificates(line: Int)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .wrongLength(let n): "a device certificate is \(DeviceCertificate.length) bytes, got \(n)"
             case .unknownVersion(let v): "unknown device certificate version \(v) (this build reads version 1)"
@@ -37,12 +37,12 @@ public struct DeviceCertificate: Sendable, Equatable {
     }
 
     /// Why a certificate does not admit a (UUID, key).
-    public enum Rejection: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum Rejection: Error, Equatable, Sendable, CustomStringConvertible {
         case untrustedCA([UInt8])
         case badSignature
         case invalidUUID
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .untrustedCA(let key): "issued by CA \(Hex.encode(key)), which is not a configured device CA"
             case .badSignature:
@@ -52,23 +52,23 @@ public struct DeviceCertificate: Sendable, Equatable {
         }
     }
 
-    public init(caPublicKey: [UInt8], signature: [UInt8]) {
+    package init(caPublicKey: [UInt8], signature: [UInt8]) {
         self.caPublicKey = caPublicKey
         self.signature = signature
     }
 
     /// Parses the 97 certificate bytes.
-    public init(bytes: [UInt8]) throws(ParseError) {
+    package init(bytes: [UInt8]) throws(ParseError) {
         guard bytes.count == Self.length else { throw .wrongLength(bytes.count) }
         guard bytes[0] == Self.version else { throw .unknownVersion(bytes[0]) }
         caPublicKey = Array(bytes[1..<33])
         signature = Array(bytes[33..<97])
     }
 
-    public var bytes: [UInt8] { [Self.version] + caPublicKey + signature }
+    package var bytes: [UInt8] { [Self.version] + caPublicKey + signature }
 
     /// Signs (uuid, deviceKey) with a vendor CA key (`t2u cert issue`).
-    public static func issue(
+    package static func issue(
         ca: Curve25519.Signing.PrivateKey, uuid: String, deviceKey: [UInt8]
     ) throws(Rejection) -> DeviceCertificate {
         guard let message = message(uuid: uuid, deviceKey: deviceKey) else { throw .invalidUUID }
@@ -78,7 +78,7 @@ public struct DeviceCertificate: Sendable, Equatable {
     }
 
     /// Checks that one of `trustedCAs` signed exactly this (uuid, deviceKey).
-    public func verify(uuid: String, deviceKey: [UInt8], trustedCAs: [[UInt8]]) throws(Rejection) {
+    package func verify(uuid: String, deviceKey: [UInt8], trustedCAs: [[UInt8]]) throws(Rejection) {
         guard trustedCAs.contains(caPublicKey) else { throw .untrustedCA(caPublicKey) }
         guard let message = Self.message(uuid: uuid, deviceKey: deviceKey) else { throw .invalidUUID }
         guard deviceKey.count == 32, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: caPublicKey),
@@ -95,14 +95,14 @@ public struct DeviceCertificate: Sendable, Equatable {
     // MARK: File format
 
     /// The certificate file: a comment naming UUID and device key for people, then the hex line.
-    public func fileText(uuid: String, deviceKey: [UInt8]) -> String {
+    package func fileText(uuid: String, deviceKey: [UInt8]) -> String {
         "# t2u device certificate uuid=\(uuid) device-key=\(Hex.encode(deviceKey)) ca=\(Hex.encode(caPublicKey))\n"
             + Hex.encode(bytes) + "\n"
     }
 
     /// Reads a certificate file: `#` comments and blank lines (LF or CRLF) ignored, exactly one
     /// line of hex. The comment is not trusted: `verify` decides.
-    public init(fileText text: String) throws(ParseError) {
+    package init(fileText text: String) throws(ParseError) {
         var found: [UInt8]?
         // Split on the byte: "\r\n" is one Character, so a Character split would miss CRLF lines.
         for (index, raw) in Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {

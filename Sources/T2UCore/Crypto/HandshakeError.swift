@@ -2,7 +2,7 @@
 // Copyright 2026 the t2u authors
 
 /// Why a handshake failed. Untrusted bytes only ever produce these typed errors.
-public enum HandshakeError: Error, Equatable, Sendable {
+package enum HandshakeError: Error, Equatable, Sendable {
     /// The bytes do not have the shape of the expected handshake message.
     case malformed(String)
     /// AEAD or MAC failure: the message is not from the pinned peer, or was tampered with.
@@ -14,7 +14,7 @@ public enum HandshakeError: Error, Equatable, Sendable {
 }
 
 /// Carried, authenticated, in a `handshakeRejection` message.
-public enum HandshakeRejectionReason: UInt8, Sendable {
+package enum HandshakeRejectionReason: UInt8, Sendable {
     case passwordRejected = 1
     case busy = 2
 }

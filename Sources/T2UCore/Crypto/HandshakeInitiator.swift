@@ -5,7 +5,7 @@ import Crypto
 import NIOCore
 
 /// What the initiator learns from the responder's reply.
-public enum InitiatorOutcome: Sendable {
+package enum InitiatorOutcome: Sendable {
     case established(SessionKeys, peerConnectionID: ConnectionID, peerPayload: [UInt8])
     /// An authenticated refusal: it provably came from the pinned responder.
     case rejected(HandshakeRejectionReason)
@@ -19,9 +19,9 @@ public enum InitiatorOutcome: Sendable {
 /// init; `handleReply` completes it with the responder's `e, ee, se, psk` or reads a rejection.
 /// Retransmit `initiationDatagram` until a reply arrives; a COOKIE_REPLY (`handleCookieReply`)
 /// changes only its mac2.
-public struct HandshakeInitiator: Sendable {
+package struct HandshakeInitiator: Sendable {
     /// The initiation as it goes out now: mac2 set while a cookie is valid, else zero.
-    public private(set) var initiationDatagram: [UInt8]
+    package private(set) var initiationDatagram: [UInt8]
     /// The initiation up to mac2 (mac1 included): what mac2 covers.
     private let bytesBeforeMac2: [UInt8]
     private let mac1: [UInt8]
@@ -36,7 +36,7 @@ public struct HandshakeInitiator: Sendable {
 
     /// `timestamp` is the caller's wall clock (TAI64N), strictly increasing per identity: the
     /// responder refuses initiations not newer than those it accepted from the same key.
-    public init(
+    package init(
         identity: StaticIdentity, responderStaticKey: [UInt8], password: [UInt8]?,
         localConnectionID: ConnectionID, payload: [UInt8], timestamp: Tai64N, entropy: EntropySource
     ) throws(HandshakeError) {
@@ -95,7 +95,7 @@ public struct HandshakeInitiator: Sendable {
     /// A COOKIE_REPLY for our initiation: from now on (for `CookieReply.lifetime`) the
     /// initiation carries mac2 under that cookie; send it again at once. A reply that does not
     /// authenticate against our mac1 throws and changes nothing.
-    public mutating func handleCookieReply(_ datagram: ByteBuffer, now: Instant) throws(HandshakeError) {
+    package mutating func handleCookieReply(_ datagram: ByteBuffer, now: Instant) throws(HandshakeError) {
         guard try CookieReply.destination(datagram) == localConnectionID else {
             throw .malformed("cookie reply addressed to another connection")
         }
@@ -105,7 +105,7 @@ public struct HandshakeInitiator: Sendable {
     }
 
     /// Drops an expired cookie (mac2 back to zero), so the responder hands out a fresh one.
-    public mutating func expireCookie(now: Instant) {
+    package mutating func expireCookie(now: Instant) {
         guard let received = cookieReceivedAt, now - received >= CookieReply.lifetime else { return }
         cookieReceivedAt = nil
         initiationDatagram = bytesBeforeMac2 + [UInt8](repeating: 0, count: HandshakeMacKeys.macLength)
@@ -113,7 +113,7 @@ public struct HandshakeInitiator: Sendable {
 
     /// For a datagram starting with 0x02 or 0x03 addressed to our CID. Does not change state, so
     /// a forged or corrupted reply can be dropped and the genuine one still handled later.
-    public func handleReply(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiatorOutcome {
+    package func handleReply(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiatorOutcome {
         let type = try datagram.handshakeType()
         switch type {
         case PacketType.handshakeResponse.rawValue:

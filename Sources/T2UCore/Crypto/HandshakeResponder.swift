@@ -5,12 +5,12 @@ import Crypto
 import NIOCore
 
 /// The clear-text part of a handshake initiation, readable without any crypto.
-public struct InitiationSummary: Sendable {
-    public let initiatorConnectionID: ConnectionID
-    public let ephemeralKey: [UInt8]
+package struct InitiationSummary: Sendable {
+    package let initiatorConnectionID: ConnectionID
+    package let ephemeralKey: [UInt8]
 }
 
-public enum ResponderOutcome: Sendable {
+package enum ResponderOutcome: Sendable {
     case accepted(
         response: [UInt8], keys: SessionKeys, peerConnectionID: ConnectionID, peerStaticKey: [UInt8],
         peerPayload: [UInt8])
@@ -20,9 +20,9 @@ public enum ResponderOutcome: Sendable {
 /// Device side of the handshake. Stateless: `respond` is a pure function of the datagram, the
 /// configuration and the entropy it draws (one ephemeral key), so the connection layer can cache
 /// the reply per initiator CID + ephemeral key and resend it for a retransmitted message 1.
-public enum HandshakeResponder {
+package enum HandshakeResponder {
     /// Cheap clear-text parse (no crypto) for routing and duplicate detection.
-    public static func summarize(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiationSummary {
+    package static func summarize(_ datagram: ByteBuffer) throws(HandshakeError) -> InitiationSummary {
         try checkInitiationShape(datagram)
         return InitiationSummary(
             initiatorConnectionID: ConnectionID(rawValue: try datagram.handshakeUInt64(1)),
@@ -33,7 +33,7 @@ public enum HandshakeResponder {
     /// Checks mac1 and the initiation; `isFresh` sees the authenticated initiator key and
     /// timestamp before any reply is made (false: `HandshakeError.replayed`). `verifier` is the
     /// device password's derived keys (nil: no password required).
-    public static func respond(
+    package static func respond(
         to datagram: ByteBuffer, identity: StaticIdentity, verifier: PasswordVerifier?,
         localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource,
         isFresh: (_ initiatorStaticKey: [UInt8], _ timestamp: Tai64N) -> Bool = { _, _ in true }
@@ -84,7 +84,7 @@ public enum HandshakeResponder {
     }
 
     /// `respond` with the verifier made from `password` (tests; the device makes it once).
-    public static func respond(
+    package static func respond(
         to datagram: ByteBuffer, identity: StaticIdentity, password: [UInt8]?,
         localConnectionID: ConnectionID, payload: [UInt8], entropy: EntropySource
     ) throws(HandshakeError) -> ResponderOutcome {
@@ -96,7 +96,7 @@ public enum HandshakeResponder {
 
     /// Authenticated refusal of a valid initiation for `reason` (e.g. `.busy`), without checking
     /// the password. The initiator can verify it came from this responder.
-    public static func reject(
+    package static func reject(
         _ datagram: ByteBuffer, identity: StaticIdentity, reason: HandshakeRejectionReason,
         localConnectionID: ConnectionID, entropy: EntropySource
     ) throws(HandshakeError) -> ResponderOutcome {
@@ -106,7 +106,7 @@ public enum HandshakeResponder {
     }
 
     /// Reads the connection ID of a reply (0x02/0x03) addressed to the initiator.
-    public static func replyDestination(_ datagram: ByteBuffer) throws(HandshakeError) -> ConnectionID {
+    package static func replyDestination(_ datagram: ByteBuffer) throws(HandshakeError) -> ConnectionID {
         let type = try datagram.handshakeType()
         switch type {
         case PacketType.handshakeResponse.rawValue:

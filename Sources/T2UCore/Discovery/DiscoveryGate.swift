@@ -9,37 +9,37 @@ import NIOCore
 /// source's and the global rate, and the reply is not larger than the request. Anything else
 /// is dropped and counted, so discovery is never a reflector. Sans-IO: the shell passes the
 /// datagram, its source, our subnets and the clock.
-public struct DiscoveryGate: Sendable {
-    public struct Config: Sendable {
+package struct DiscoveryGate: Sendable {
+    package struct Config: Sendable {
         /// Replies per source IP: `t2u search` sends one SEARCH per run.
-        public var perSourceRate = 2.0
-        public var perSourceBurst = 5.0
+        package var perSourceRate = 2.0
+        package var perSourceBurst = 5.0
         /// Replies per second in all (bounds a flood from many spoofed LAN sources).
-        public var globalRate = 50.0
-        public var globalBurst = 100.0
+        package var globalRate = 50.0
+        package var globalBurst = 100.0
         /// Source IPs remembered (`TokenBucketTable`).
-        public var sources = 256
+        package var sources = 256
 
-        public init() {}
+        package init() {}
     }
 
-    public enum Refusal: String, Hashable, Sendable, CaseIterable {
+    package enum Refusal: String, Hashable, Sendable, CaseIterable {
         case malformed, notSearch, unpadded, otherUUID, offSubnet, rateLimited, replyTooLarge
     }
 
-    public enum Outcome: Equatable, Sendable {
+    package enum Outcome: Equatable, Sendable {
         case reply(ByteBuffer)
         case drop(Refusal)
     }
 
-    public let uuid: String
-    public let config: Config
-    public private(set) var refused: [Refusal: Int] = [:]
-    public private(set) var answered = 0
+    package let uuid: String
+    package let config: Config
+    package private(set) var refused: [Refusal: Int] = [:]
+    package private(set) var answered = 0
     private var perSource: TokenBucketTable<NetAddress.Host>
     private var global: TokenBucket
 
-    public init(uuid: String, config: Config = .init(), now: Instant) {
+    package init(uuid: String, config: Config = .init(), now: Instant) {
         self.uuid = uuid
         self.config = config
         perSource = TokenBucketTable(rate: config.perSourceRate, burst: config.perSourceBurst, capacity: config.sources)
@@ -48,7 +48,7 @@ public struct DiscoveryGate: Sendable {
 
     /// - Parameter replyAddress: where clients on that LAN reach our agent socket (asked only
     ///   for a reply that will go out).
-    public mutating func handle(
+    package mutating func handle(
         _ datagram: ByteBuffer, from source: NetAddress, subnets: [LocalSubnet],
         replyAddress: () -> NetAddress, now: Instant
     ) -> Outcome {

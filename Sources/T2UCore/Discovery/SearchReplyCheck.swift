@@ -7,14 +7,14 @@ import NIOCore
 /// unauthenticated: only one with our request ID, from a host on one of our own subnets, with
 /// a valid UUID (`DeviceUUID`) that has no comma is kept, so a line of `t2u search` or of
 /// `t2u_search`'s buffer (`uuid=...,ip=...`) never carries a newline or a comma from the wire.
-public enum SearchReplyCheck {
-    public struct Found: Equatable, Sendable {
-        public var uuid: String
+package enum SearchReplyCheck {
+    package struct Found: Equatable, Sendable {
+        package var uuid: String
         /// Dotted quad or IPv6 text made from the address value, never from wire text.
-        public var ip: String
+        package var ip: String
     }
 
-    public static func accept(
+    package static func accept(
         _ datagram: ByteBuffer, requestID: UInt32, from source: NetAddress,
         subnets: [LocalSubnet]
     ) -> Found? {

@@ -10,17 +10,17 @@
 ///
 /// Drive it with `start`, the `receive*` calls and `poll(now:)` at `nextDeadline()`; each
 /// returns the actions to carry out.
-public struct GatewayMapper {
-    public let internalPort: UInt16
+package struct GatewayMapper {
+    package let internalPort: UInt16
     /// Our IPv4 address on the gateway's LAN (PCP client address, UPnP NewInternalClient).
-    public let client: UInt32
+    package let client: UInt32
     /// The default gateway's port 5351; nil: PCP and NAT-PMP are not tried.
-    public let gateway: NetAddress?
-    public let config: GatewayMapperConfig
-    public private(set) var active: GatewayMapping?
+    package let gateway: NetAddress?
+    package let config: GatewayMapperConfig
+    package private(set) var active: GatewayMapping?
     /// Protocols the LAN answered in (a PCP or NAT-PMP response of any result, an IGD whose
     /// description parsed), whether or not they granted: what `t2u netcheck` reports.
-    public private(set) var answered: Set<GatewayProtocol> = []
+    package private(set) var answered: Set<GatewayProtocol> = []
 
     private let nonce: [UInt8]
     private let portSeed: UInt64
@@ -54,7 +54,7 @@ public struct GatewayMapper {
         case failed(String)
     }
 
-    public init(
+    package init(
         internalPort: UInt16, client: UInt32, gateway: NetAddress?, entropy: EntropySource,
         config: GatewayMapperConfig = .init()
     ) {
@@ -69,7 +69,7 @@ public struct GatewayMapper {
     // MARK: driving
 
     /// Starts a round: PCP at the gateway and the SSDP search at once.
-    public mutating func start(now: Instant) -> [GatewayMapperAction] {
+    package mutating func start(now: Instant) -> [GatewayMapperAction] {
         guard !stopped else { return [] }
         var out: [GatewayMapperAction] = []
         retryAt = nil
@@ -79,7 +79,7 @@ public struct GatewayMapper {
         return out
     }
 
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         guard !stopped else { return nil }
         var deadlines: [Instant] = [renewAt, expiresAt, retryAt].compactMap { $0 }
         switch gatewayTrack {
@@ -92,7 +92,7 @@ public struct GatewayMapper {
 
     /// No request of this round is waiting for an answer (each protocol granted, failed or was
     /// never started): a one-shot probe (`t2u netcheck`) can stop here.
-    public var isSettled: Bool {
+    package var isSettled: Bool {
         switch gatewayTrack {
         case .pcp, .natPMP: return false
         case .idle, .failed: break
@@ -103,7 +103,7 @@ public struct GatewayMapper {
         }
     }
 
-    public mutating func poll(now: Instant) -> [GatewayMapperAction] {
+    package mutating func poll(now: Instant) -> [GatewayMapperAction] {
         guard !stopped else { return [] }
         var out: [GatewayMapperAction] = []
         if let expiresAt, now >= expiresAt, let lost = active {
@@ -139,7 +139,7 @@ public struct GatewayMapper {
 
     /// Deletes the mapping (and any the gateway may have made for requests still unanswered).
     /// Nothing is emitted afterwards.
-    public mutating func stop() -> [GatewayMapperAction] {
+    package mutating func stop() -> [GatewayMapperAction] {
         guard !stopped else { return [] }
         stopped = true
         var out: [GatewayMapperAction] = []
@@ -174,7 +174,7 @@ public struct GatewayMapper {
     // MARK: input
 
     /// A datagram on the socket that talks to the gateway (PCP or NAT-PMP answer).
-    public mutating func receiveGateway(
+    package mutating func receiveGateway(
         _ bytes: [UInt8], from source: NetAddress, now: Instant
     ) throws(GatewayParseError) -> [GatewayMapperAction] {
         guard !stopped, let gateway, source.host == gateway.host, source.port == NATPMPMessage.port else {
@@ -188,7 +188,7 @@ public struct GatewayMapper {
     }
 
     /// A datagram on the SSDP socket (a search response).
-    public mutating func receiveSSDP(
+    package mutating func receiveSSDP(
         _ bytes: [UInt8], from source: NetAddress, now: Instant
     ) throws(GatewayParseError) -> [GatewayMapperAction] {
         guard !stopped, case .searching = upnpTrack else { return [] }
@@ -199,7 +199,7 @@ public struct GatewayMapper {
     }
 
     /// The outcome of `.http(id:)`: the response bytes, or why there is none (refused, timeout).
-    public mutating func receiveHTTP(
+    package mutating func receiveHTTP(
         id: UInt64, _ result: Result<[UInt8], GatewayHTTPFailure>, now: Instant
     ) -> [GatewayMapperAction] {
         guard !stopped else { return [] }
@@ -581,7 +581,7 @@ public struct GatewayMapper {
 }
 
 /// Why an HTTP exchange with the IGD produced no response (from the shell).
-public struct GatewayHTTPFailure: Error, Equatable, Sendable {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
+package struct GatewayHTTPFailure: Error, Equatable, Sendable {
+    package var reason: String
+    package init(_ reason: String) { self.reason = reason }
 }

@@ -2,7 +2,7 @@
 // Copyright 2026 the t2u authors
 
 /// What `GatewayMapper` asks its shell to do, or tells it.
-public enum GatewayMapperAction: Equatable, Sendable {
+package enum GatewayMapperAction: Equatable, Sendable {
     /// A UDP datagram to the gateway's port 5351 (PCP or NAT-PMP).
     case sendToGateway([UInt8])
     /// A UDP datagram to the SSDP group 239.255.255.250:1900.

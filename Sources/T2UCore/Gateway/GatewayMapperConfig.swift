@@ -2,31 +2,31 @@
 // Copyright 2026 the t2u authors
 
 /// Timing and limits of `GatewayMapper`.
-public struct GatewayMapperConfig: Sendable {
+package struct GatewayMapperConfig: Sendable {
     /// Lifetime asked for (PCP, NAT-PMP, UPnP lease); renewed at half of what was granted.
-    public var lifetimeSeconds: UInt32 = 7200
+    package var lifetimeSeconds: UInt32 = 7200
     /// RFC 6886 §3.1: first answer awaited 250 ms, doubling with each retransmission. PCP uses
     /// the same schedule (RFC 6887's 3 s initial timeout is for the general case; the gateway
     /// is one hop away and shares the port with NAT-PMP).
-    public var gatewayInitialTimeout = Nanos.milliseconds(250)
+    package var gatewayInitialTimeout = Nanos.milliseconds(250)
     /// PCP requests without any answer before NAT-PMP is tried too (some gateways drop PCP).
-    public var pcpAttempts = 3
+    package var pcpAttempts = 3
     /// NAT-PMP requests before the gateway protocols are given up (RFC 6886 allows 9: 64 s).
-    public var natPMPAttempts = 5
+    package var natPMPAttempts = 5
     /// SSDP searches, one each `ssdpInterval`; UPnP is given up `ssdpInterval` after the last.
-    public var ssdpAttempts = 3
-    public var ssdpInterval = Nanos.seconds(1)
+    package var ssdpAttempts = 3
+    package var ssdpInterval = Nanos.seconds(1)
     /// UPnP AddPortMapping attempts on other external ports after ConflictInMappingEntry.
-    public var upnpPortAttempts = 3
+    package var upnpPortAttempts = 3
     /// After every protocol failed, everything is tried again after this long.
-    public var retryAfterFailure = Nanos.seconds(300)
+    package var retryAfterFailure = Nanos.seconds(300)
     /// Renewal of a permanent UPnP lease (re-adds it in case the router forgot it).
-    public var permanentLeaseRenewal = Nanos.seconds(1800)
+    package var permanentLeaseRenewal = Nanos.seconds(1800)
     /// Keep searching for a UPnP IGD after PCP or NAT-PMP granted (its own grant is then taken
     /// back): a diagnosis (`t2u netcheck`) wants every protocol the LAN speaks, an agent does not.
-    public var searchUPnPAfterGrant = false
+    package var searchUPnPAfterGrant = false
     /// UPnP NewPortMappingDescription.
-    public var label = "t2u"
+    package var label = "t2u"
 
-    public init() {}
+    package init() {}
 }

@@ -3,7 +3,7 @@
 
 /// Why an answer from the LAN (NAT-PMP, PCP, SSDP, IGD description, SOAP) was rejected. Any host
 /// on the LAN can send these, so every parser fails with one of these instead of trusting it.
-public enum GatewayParseError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum GatewayParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Larger than the protocol allows (limit in bytes).
     case tooLarge(Int)
     /// Shorter than the fixed layout needs.
@@ -13,7 +13,7 @@ public enum GatewayParseError: Error, Equatable, Sendable, CustomStringConvertib
     /// A well-formed message of a kind we did not ask for.
     case unexpected(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .tooLarge(let limit): return "larger than \(limit) bytes"
         case .truncated(let what): return "truncated \(what)"

@@ -3,19 +3,19 @@
 
 /// A whole HTTP/1.1 response as read from the IGD until it closed the connection: status and
 /// body (Content-Length, chunked, or up to the close). Bounded by `maxLength`.
-public struct HTTPResponse: Sendable, Equatable {
+package struct HTTPResponse: Sendable, Equatable {
     /// Device descriptions are a few KiB; SOAP answers less.
-    public static let maxLength = 65_536
+    package static let maxLength = 65_536
 
-    public var status: Int
-    public var body: [UInt8]
+    package var status: Int
+    package var body: [UInt8]
 
-    public init(status: Int, body: [UInt8]) {
+    package init(status: Int, body: [UInt8]) {
         self.status = status
         self.body = body
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(GatewayParseError) -> HTTPResponse {
+    package static func parse(_ bytes: [UInt8]) throws(GatewayParseError) -> HTTPResponse {
         guard bytes.count <= maxLength else { throw .tooLarge(maxLength) }
         let head = try HTTPHead.parse(bytes[...], limit: maxLength)
         let rest = bytes[head.bodyOffset...]

@@ -3,11 +3,11 @@
 
 /// The WAN connection service of an IGD's device description: its service type (what SOAP
 /// actions are addressed to) and control URL.
-public struct IGDService: Equatable, Sendable {
-    public var serviceType: String
-    public var controlURL: IGDURL
+package struct IGDService: Equatable, Sendable {
+    package var serviceType: String
+    package var controlURL: IGDURL
 
-    public init(serviceType: String, controlURL: IGDURL) {
+    package init(serviceType: String, controlURL: IGDURL) {
         self.serviceType = serviceType
         self.controlURL = controlURL
     }
@@ -20,7 +20,7 @@ public struct IGDService: Equatable, Sendable {
 
     /// Finds the service in the description fetched from `location` (relative control URLs are
     /// resolved against it, or against `URLBase` when present on the same host).
-    public static func parse(description bytes: [UInt8], location: IGDURL) throws(GatewayParseError) -> IGDService {
+    package static func parse(description bytes: [UInt8], location: IGDURL) throws(GatewayParseError) -> IGDService {
         guard bytes.count <= HTTPResponse.maxLength else { throw .tooLarge(HTTPResponse.maxLength) }
         let xml = XMLScanner(bytes)
         var base = location

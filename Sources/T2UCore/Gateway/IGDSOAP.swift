@@ -3,23 +3,23 @@
 
 /// SOAP requests to the IGD's WAN connection service (UPnP IGD WANIPConnection:1/2) as whole
 /// HTTP/1.1 requests, and their answers.
-public enum IGDSOAP {
-    public enum Answer: Equatable, Sendable {
+package enum IGDSOAP {
+    package enum Answer: Equatable, Sendable {
         case ok
         case externalAddress(UInt32)
         /// UPnP error (e.g. 718 ConflictInMappingEntry, 725 OnlyPermanentLeasesSupported).
         case fault(code: Int, description: String)
     }
 
-    public static let conflictInMappingEntry = 718
-    public static let onlyPermanentLeasesSupported = 725
+    package static let conflictInMappingEntry = 718
+    package static let onlyPermanentLeasesSupported = 725
 
     /// GET of the device description.
-    public static func descriptionRequest(_ url: IGDURL) -> [UInt8] {
+    package static func descriptionRequest(_ url: IGDURL) -> [UInt8] {
         Array("GET \(url.path) HTTP/1.1\r\nHost: \(url.host)\r\nConnection: close\r\nUser-Agent: t2u\r\n\r\n".utf8)
     }
 
-    public static func addPortMapping(
+    package static func addPortMapping(
         _ service: IGDService, externalPort: UInt16, internalClient: UInt32,
         internalPort: UInt16, leaseSeconds: UInt32, label: String
     ) -> [UInt8] {
@@ -33,7 +33,7 @@ public enum IGDSOAP {
             ])
     }
 
-    public static func deletePortMapping(_ service: IGDService, externalPort: UInt16) -> [UInt8] {
+    package static func deletePortMapping(_ service: IGDService, externalPort: UInt16) -> [UInt8] {
         action(
             "DeletePortMapping", service,
             arguments: [
@@ -41,7 +41,7 @@ public enum IGDSOAP {
             ])
     }
 
-    public static func getExternalIPAddress(_ service: IGDService) -> [UInt8] {
+    package static func getExternalIPAddress(_ service: IGDService) -> [UInt8] {
         action("GetExternalIPAddress", service, arguments: [])
     }
 
@@ -60,7 +60,7 @@ public enum IGDSOAP {
 
     /// The answer to an action: a fault (HTTP 500 with UPnPError), the external address for
     /// GetExternalIPAddress, or ok for the others.
-    public static func parse(_ response: HTTPResponse) throws(GatewayParseError) -> Answer {
+    package static func parse(_ response: HTTPResponse) throws(GatewayParseError) -> Answer {
         let xml = XMLScanner(response.body)
         if response.status != 200 {
             guard let codeText = xml.firstText("errorCode"), let code = Int(codeText) else {

@@ -3,19 +3,19 @@
 
 /// An `http://` URL of the IGD: numeric IPv4 host, port, path. Gateways announce numeric
 /// LOCATIONs; a name would need DNS the LAN could spoof, so it is refused.
-public struct IGDURL: Equatable, Sendable, CustomStringConvertible {
-    public static let maxLength = 512
+package struct IGDURL: Equatable, Sendable, CustomStringConvertible {
+    package static let maxLength = 512
 
-    public var host: NetAddress
+    package var host: NetAddress
     /// Starts with "/".
-    public var path: String
+    package var path: String
 
-    public init(host: NetAddress, path: String) {
+    package init(host: NetAddress, path: String) {
         self.host = host
         self.path = path
     }
 
-    public init(parsing text: String) throws(GatewayParseError) {
+    package init(parsing text: String) throws(GatewayParseError) {
         guard text.utf8.count <= Self.maxLength else { throw .tooLarge(Self.maxLength) }
         guard text.lowercased().hasPrefix("http://") else { throw .invalid("IGD URL (not http://)") }
         let rest = text.dropFirst(7)
@@ -44,7 +44,7 @@ public struct IGDURL: Equatable, Sendable, CustomStringConvertible {
 
     /// `reference` (absolute, or a path relative to this URL's host) as a URL on the same host.
     /// An absolute URL naming another host is refused (the description must not redirect us).
-    public func resolving(_ reference: String) throws(GatewayParseError) -> IGDURL {
+    package func resolving(_ reference: String) throws(GatewayParseError) -> IGDURL {
         if reference.lowercased().hasPrefix("http://") {
             let url = try IGDURL(parsing: reference)
             guard url.host.host == host.host else { throw .invalid("controlURL on another host") }
@@ -56,5 +56,5 @@ public struct IGDURL: Equatable, Sendable, CustomStringConvertible {
         return IGDURL(host: host, path: reference.hasPrefix("/") ? reference : "/" + reference)
     }
 
-    public var description: String { "http://\(host)\(path)" }
+    package var description: String { "http://\(host)\(path)" }
 }

@@ -2,16 +2,17 @@
 // Copyright 2026 the t2u authors
 
 /// NAT-PMP (RFC 6886) requests and responses, UDP only, to the gateway's port 5351.
-public enum NATPMPMessage {
-    public static let port: UInt16 = 5351
+package enum NATPMPMessage {
+    package static let port: UInt16 = 5351
     /// RFC 6886 §3.5: a response longer than this is not NAT-PMP.
-    public static let maxLength = 16
+    package static let maxLength = 16
 
     /// §3.2: "what is my external address?"
-    public static func externalAddressRequest() -> [UInt8] { [0, 0] }
+    package static func externalAddressRequest() -> [UInt8] { [0, 0] }
 
     /// §3.3: map UDP `internalPort` (lifetime 0 with external port 0: remove the mapping).
-    public static func mapUDPRequest(internalPort: UInt16, suggestedExternalPort: UInt16, lifetime: UInt32) -> [UInt8] {
+    package static func mapUDPRequest(internalPort: UInt16, suggestedExternalPort: UInt16, lifetime: UInt32) -> [UInt8]
+    {
         var out: [UInt8] = [0, 1, 0, 0]
         out.appendGateway(internalPort)
         out.appendGateway(suggestedExternalPort)
@@ -19,16 +20,16 @@ public enum NATPMPMessage {
         return out
     }
 
-    public enum Response: Equatable, Sendable {
+    package enum Response: Equatable, Sendable {
         case externalAddress(result: UInt16, epoch: UInt32, address: UInt32)
         case mapUDP(result: UInt16, epoch: UInt32, internalPort: UInt16, externalPort: UInt16, lifetime: UInt32)
     }
 
     /// Result code 1 (also what a NAT-PMP-only gateway answers to a PCP request, §3.5/RFC 6887 §9).
-    public static let unsupportedVersion: UInt16 = 1
+    package static let unsupportedVersion: UInt16 = 1
 
     /// Parses a response (version 0). Fails on requests, TCP map responses and bad lengths.
-    public static func parse(_ bytes: [UInt8]) throws(GatewayParseError) -> Response {
+    package static func parse(_ bytes: [UInt8]) throws(GatewayParseError) -> Response {
         guard bytes.count <= maxLength else { throw .tooLarge(maxLength) }
         guard bytes.count >= 8 else { throw .truncated("NAT-PMP header") }
         guard bytes[0] == 0 else { throw .invalid("NAT-PMP version \(bytes[0])") }
@@ -54,7 +55,7 @@ public enum NATPMPMessage {
     }
 
     /// Words for a result code (RFC 6886 §3.5).
-    public static func describe(result: UInt16) -> String {
+    package static func describe(result: UInt16) -> String {
         switch result {
         case 0: return "success"
         case 1: return "unsupported version"

@@ -2,18 +2,18 @@
 // Copyright 2026 the t2u authors
 
 /// PCP (RFC 6887) MAP requests for UDP and the responses to MAP and ANNOUNCE, to port 5351.
-public enum PCPMessage {
+package enum PCPMessage {
     /// §7: messages are at most 1100 bytes.
-    public static let maxLength = 1100
+    package static let maxLength = 1100
     static let version: UInt8 = 2
     static let opAnnounce: UInt8 = 0
     static let opMap: UInt8 = 1
     static let udp: UInt8 = 17
-    public static let nonceLength = 12
+    package static let nonceLength = 12
 
     /// §11.1 MAP for UDP `internalPort` from `client` (an IPv4 address, sent IPv4-mapped; it must
     /// be the request's source address). Lifetime 0 deletes the mapping of this nonce.
-    public static func mapRequest(
+    package static func mapRequest(
         client: UInt32, nonce: [UInt8], internalPort: UInt16, suggestedExternalPort: UInt16,
         suggestedExternalAddress: UInt32, lifetime: UInt32
     ) -> [UInt8] {
@@ -35,7 +35,7 @@ public enum PCPMessage {
         return out
     }
 
-    public enum Response: Equatable, Sendable {
+    package enum Response: Equatable, Sendable {
         case announce(result: PCPResultCode, epoch: UInt32)
         /// `externalAddress` is the IPv4 part of an IPv4-mapped address, nil when it is IPv6.
         case map(
@@ -44,7 +44,7 @@ public enum PCPMessage {
     }
 
     /// Parses a PCP response (version 2, R bit set). Options after the opcode data are ignored.
-    public static func parse(_ bytes: [UInt8]) throws(GatewayParseError) -> Response {
+    package static func parse(_ bytes: [UInt8]) throws(GatewayParseError) -> Response {
         guard bytes.count <= maxLength else { throw .tooLarge(maxLength) }
         guard bytes.count >= 24 else { throw .truncated("PCP header") }
         guard bytes[0] == version else { throw .invalid("PCP version \(bytes[0])") }

@@ -3,13 +3,13 @@
 
 /// SSDP (UPnP Device Architecture 1.1 §1.3) search for an Internet Gateway Device, and the
 /// LOCATION of its description from a search response.
-public enum SSDPMessage {
-    public static let multicastAddress = NetAddress(ipv4: (239, 255, 255, 250), port: 1900)
-    public static let searchTarget = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+package enum SSDPMessage {
+    package static let multicastAddress = NetAddress(ipv4: (239, 255, 255, 250), port: 1900)
+    package static let searchTarget = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
     /// A search response is a few hundred bytes; larger datagrams are not parsed.
-    public static let maxLength = 2048
+    package static let maxLength = 2048
 
-    public static func search(maxWaitSeconds: Int = 1) -> [UInt8] {
+    package static func search(maxWaitSeconds: Int = 1) -> [UInt8] {
         Array(
             ("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
                 + "MX: \(maxWaitSeconds)\r\nST: \(searchTarget)\r\n\r\n").utf8)
@@ -17,7 +17,8 @@ public enum SSDPMessage {
 
     /// The description URL of a 200 response whose ST is an IGD or a WAN connection service.
     /// The URL must name `responder`'s own address: a LAN host cannot point us at a third host.
-    public static func location(_ bytes: [UInt8], from responder: NetAddress.Host) throws(GatewayParseError) -> IGDURL {
+    package static func location(_ bytes: [UInt8], from responder: NetAddress.Host) throws(GatewayParseError) -> IGDURL
+    {
         guard bytes.count <= maxLength else { throw .tooLarge(maxLength) }
         let head = try HTTPHead.parse(bytes[...], limit: maxLength)
         guard head.status == 200 else { throw .unexpected("SSDP answer status \(head.status)") }

@@ -4,9 +4,9 @@
 /// Receive side: which packet numbers arrived, and when an ACK frame is due (RFC 9000 §13.2).
 /// Keeps disjoint ranges, highest first, in a bounded array: in-order arrival extends the first
 /// range in O(1).
-public struct AckTracker: Sendable {
+package struct AckTracker: Sendable {
     /// Ranges kept at most; older (lower) ones are forgotten first when a peer causes many gaps.
-    public static let maxStoredRanges = 256
+    package static let maxStoredRanges = 256
     /// Ack-eliciting packets that force an immediate ACK (RFC 9000 §13.2.2).
     static let ackElicitingThreshold = 2
 
@@ -20,19 +20,19 @@ public struct AckTracker: Sendable {
     /// Set when an ACK should go out without waiting (reordering, gap, or threshold reached).
     private var immediateAckTime: Instant?
 
-    public init(maxAckDelay: Nanos) {
+    package init(maxAckDelay: Nanos) {
         self.maxAckDelay = maxAckDelay
         ranges.reserveCapacity(16)
     }
 
-    public var largestReceived: PacketNumber? { ranges.first?.upperBound }
+    package var largestReceived: PacketNumber? { ranges.first?.upperBound }
 
     /// Whether `pn` was recorded (and not yet forgotten).
-    public func contains(_ pn: PacketNumber) -> Bool {
+    package func contains(_ pn: PacketNumber) -> Bool {
         ranges.contains { $0.contains(pn) }
     }
 
-    public mutating func onPacketReceived(_ pn: PacketNumber, ackEliciting: Bool, now: Instant) {
+    package mutating func onPacketReceived(_ pn: PacketNumber, ackEliciting: Bool, now: Instant) {
         var outOfOrder = false
         if let first = ranges.first {
             if first.upperBound < .max, pn == first.upperBound + 1 {
@@ -81,27 +81,27 @@ public struct AckTracker: Sendable {
         return true
     }
 
-    public func ackDeadline() -> Instant? {
+    package func ackDeadline() -> Instant? {
         guard let first = firstPendingTime else { return nil }
         return immediateAckTime ?? first + maxAckDelay
     }
 
-    public func ackRanges(maxRanges: Int) -> [ClosedRange<PacketNumber>] {
+    package func ackRanges(maxRanges: Int) -> [ClosedRange<PacketNumber>] {
         Array(ranges.prefix(Swift.max(0, maxRanges)))
     }
 
-    public func ackDelayMicros(now: Instant) -> UInt64 {
+    package func ackDelayMicros(now: Instant) -> UInt64 {
         guard !ranges.isEmpty, now > largestReceivedTime else { return 0 }
         return UInt64((now - largestReceivedTime).microseconds)
     }
 
-    public mutating func onAckSent(now: Instant) {
+    package mutating func onAckSent(now: Instant) {
         pendingAckEliciting = 0
         firstPendingTime = nil
         immediateAckTime = nil
     }
 
-    public mutating func onAckAcknowledged(largest: PacketNumber) {
+    package mutating func onAckAcknowledged(largest: PacketNumber) {
         // The peer knows everything below `largest` we reported; keep `largest` itself so the
         // next ACK still starts from the true largest.
         while let last = ranges.last, last.upperBound < largest { ranges.removeLast() }

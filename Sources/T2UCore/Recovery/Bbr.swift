@@ -8,8 +8,8 @@
 /// Random loss does not change the model, so it does not cut the rate. Loss still bounds the
 /// window: a round losing more than `lossThreshold` of its data caps inflight multiplicatively
 /// (the cap then grows back round by round), and persistent congestion collapses the window.
-public struct Bbr: CongestionController {
-    public enum Mode: Sendable, Equatable { case startup, drain, probeBandwidth, probeRtt }
+package struct Bbr: CongestionController {
+    package enum Mode: Sendable, Equatable { case startup, drain, probeBandwidth, probeRtt }
 
     static let highGain = 2.885  // 2/ln(2): doubles the delivery rate each round
     static let drainGain = 1 / 2.885
@@ -34,14 +34,14 @@ public struct Bbr: CongestionController {
     let initialWindow: Int
     let initialRtt: Nanos
 
-    public private(set) var mode: Mode = .startup
+    package private(set) var mode: Mode = .startup
     private var bandwidthFilter = WindowedMaxFilter(window: bandwidthWindowRounds)
-    public private(set) var minRtt: Nanos?
+    package private(set) var minRtt: Nanos?
     private var minRttStamp: Instant = .zero
-    public private(set) var pacingGain = highGain
+    package private(set) var pacingGain = highGain
     private var cwndGain = highGain
     private var cwnd: Int
-    public private(set) var filledPipe = false
+    package private(set) var filledPipe = false
     private var fullBandwidth = 0.0
     private var fullBandwidthCount = 0
     private var cycleIndex = 0
@@ -51,11 +51,11 @@ public struct Bbr: CongestionController {
     private var priorCwnd = 0
     private var roundCount: UInt64 = 0
     /// Loss-induced bound on inflight, nil when loss has been acceptable.
-    public private(set) var inflightCap: Int?
+    package private(set) var inflightCap: Int?
     private var roundLostBytes = 0
     private var roundAckedBytes = 0
 
-    public init(maxDatagramSize: Int, initialRtt: Nanos) {
+    package init(maxDatagramSize: Int, initialRtt: Nanos) {
         self.maxDatagramSize = maxDatagramSize
         minimumWindow = 4 * maxDatagramSize
         initialWindow = Swift.min(10 * maxDatagramSize, Swift.max(14720, 2 * maxDatagramSize))
@@ -63,10 +63,10 @@ public struct Bbr: CongestionController {
         cwnd = initialWindow
     }
 
-    public var congestionWindow: Int { cwnd }
-    public var bandwidthEstimate: Double { bandwidthFilter.best }
+    package var congestionWindow: Int { cwnd }
+    package var bandwidthEstimate: Double { bandwidthFilter.best }
 
-    public func pacingRate(smoothedRtt: Nanos) -> Double {
+    package func pacingRate(smoothedRtt: Nanos) -> Double {
         let bw = bandwidthFilter.best
         if bw > 0 { return pacingGain * bw }
         // No sample yet: spread the initial window over the (initial) RTT at startup gain.
@@ -90,9 +90,9 @@ public struct Bbr: CongestionController {
         }
     }
 
-    public mutating func onPacketSent(now: Instant, bytes: Int, bytesInFlight: Int) {}
+    package mutating func onPacketSent(now: Instant, bytes: Int, bytesInFlight: Int) {}
 
-    public mutating func onAcked(_ sample: RateSample, rtt: RttEstimator, appLimited: Bool) {
+    package mutating func onAcked(_ sample: RateSample, rtt: RttEstimator, appLimited: Bool) {
         guard sample.ackedBytes > 0 else { return }
         let now = sample.now
         roundCount = sample.roundCount
@@ -222,7 +222,7 @@ public struct Bbr: CongestionController {
         if let cap = inflightCap { cwnd = Swift.min(cwnd, cap) }
     }
 
-    public mutating func onCongestionEvent(
+    package mutating func onCongestionEvent(
         now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int
     ) {
         // No reaction to the rate: the model already reflects what was delivered. Losses are
@@ -230,7 +230,7 @@ public struct Bbr: CongestionController {
         roundLostBytes += lostBytes
     }
 
-    public mutating func onPersistentCongestion(now: Instant) {
+    package mutating func onPersistentCongestion(now: Instant) {
         // Everything sent for several RTTs was lost: the path changed or is overloaded. Restart
         // from a minimal window; the model regrows it within a few rounds if the path is fine.
         priorCwnd = 0

@@ -3,7 +3,7 @@
 
 /// CUBIC congestion control (RFC 9438) with HyStart++ slow start (RFC 9406). Byte-based: the
 /// RFC's segment arithmetic is scaled by the datagram size.
-public struct Cubic: CongestionController {
+package struct Cubic: CongestionController {
     static let c = 0.4
     static let beta = 0.7
     /// Reno-friendly additive increase per RTT while below the previous window (RFC 9438 §4.3).
@@ -17,7 +17,7 @@ public struct Cubic: CongestionController {
     static let cssGrowthDivisor = 4.0
     static let cssRounds = 5
 
-    public enum SlowStartPhase: Sendable, Equatable {
+    package enum SlowStartPhase: Sendable, Equatable {
         /// Exponential growth.
         case standard
         /// HyStart++ Conservative Slow Start: RTT rose, growth slowed to a quarter.
@@ -29,8 +29,8 @@ public struct Cubic: CongestionController {
     let maxDatagramSize: Int
     let minimumWindow: Int
     private var cwnd: Double
-    public private(set) var slowStartThreshold: Int = .max
-    public private(set) var slowStartPhase: SlowStartPhase = .standard
+    package private(set) var slowStartThreshold: Int = .max
+    package private(set) var slowStartPhase: SlowStartPhase = .standard
 
     /// Window before the last reduction (bytes), the plateau the cubic curve aims for.
     private var wMax: Double = 0
@@ -51,24 +51,24 @@ public struct Cubic: CongestionController {
     private var cssBaselineMinRtt: Nanos?
     private var cssRoundCount = 0
 
-    public init(maxDatagramSize: Int) {
+    package init(maxDatagramSize: Int) {
         self.maxDatagramSize = maxDatagramSize
         minimumWindow = 2 * maxDatagramSize
         // RFC 9002 §7.2.
         cwnd = Double(Swift.min(10 * maxDatagramSize, Swift.max(14720, 2 * maxDatagramSize)))
     }
 
-    public var congestionWindow: Int { Int(cwnd) }
-    public var bandwidthEstimate: Double { 0 }
-    public var inSlowStart: Bool { Int(cwnd) < slowStartThreshold }
+    package var congestionWindow: Int { Int(cwnd) }
+    package var bandwidthEstimate: Double { 0 }
+    package var inSlowStart: Bool { Int(cwnd) < slowStartThreshold }
 
-    public func pacingRate(smoothedRtt: Nanos) -> Double {
+    package func pacingRate(smoothedRtt: Nanos) -> Double {
         cwnd / Swift.max(smoothedRtt.seconds, 1e-6) * 1.25
     }
 
-    public mutating func onPacketSent(now: Instant, bytes: Int, bytesInFlight: Int) {}
+    package mutating func onPacketSent(now: Instant, bytes: Int, bytesInFlight: Int) {}
 
-    public mutating func onAcked(_ sample: RateSample, rtt: RttEstimator, appLimited: Bool) {
+    package mutating func onAcked(_ sample: RateSample, rtt: RttEstimator, appLimited: Bool) {
         guard sample.ackedBytes > 0 else { return }
         // Acks of packets sent before the last reduction do not grow the window.
         if let start = recoveryStart, sample.newestAckedSentTime <= start { return }
@@ -155,7 +155,7 @@ public struct Cubic: CongestionController {
         }
     }
 
-    public mutating func onCongestionEvent(
+    package mutating func onCongestionEvent(
         now: Instant, largestLostSentTime: Instant, lostBytes: Int, bytesInFlight: Int
     ) {
         // One reduction per round trip: losses of packets sent before the last reduction are
@@ -171,7 +171,7 @@ public struct Cubic: CongestionController {
         epochStart = nil
     }
 
-    public mutating func onPersistentCongestion(now: Instant) {
+    package mutating func onPersistentCongestion(now: Instant) {
         cwnd = Double(minimumWindow)
         epochStart = nil
         slowStartPhase = .done

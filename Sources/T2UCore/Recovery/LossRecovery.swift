@@ -4,7 +4,7 @@
 /// Sender-side loss recovery (RFC 9002): tracks sent packets, processes ACKs, estimates RTT and
 /// delivery rate, declares losses (packet and time thresholds), runs the probe timeout, and
 /// drives congestion control and pacing. Sans-IO: time comes in, deadlines go out.
-public struct LossRecovery<Payload> {
+package struct LossRecovery<Payload> {
     /// RFC 9002 §6.1.1 kPacketThreshold.
     static var packetThreshold: PacketNumber { 3 }
     /// Caps the PTO backoff exponent so the timer stays finite.
@@ -13,10 +13,10 @@ public struct LossRecovery<Payload> {
     static var maxReportedAckDelayMicros: UInt64 { 60_000_000 }
 
     let config: RecoveryConfig
-    public private(set) var rtt: RttEstimator
-    public private(set) var bytesInFlight = 0
-    public private(set) var ptoCount = 0
-    public private(set) var largestAcked: PacketNumber?
+    package private(set) var rtt: RttEstimator
+    package private(set) var bytesInFlight = 0
+    package private(set) var ptoCount = 0
+    package private(set) var largestAcked: PacketNumber?
 
     var controller: AnyCongestionController
     private var pacer: Pacer
@@ -41,23 +41,23 @@ public struct LossRecovery<Payload> {
     private var roundCount: UInt64 = 0
     private var bandwidthFilter = WindowedMaxFilter(window: 10)
 
-    public init(config: RecoveryConfig) {
+    package init(config: RecoveryConfig) {
         self.config = config
         rtt = RttEstimator(initialRtt: config.initialRtt)
         controller = AnyCongestionController(config: config)
         pacer = Pacer(maxDatagramSize: config.maxDatagramSize)
     }
 
-    public var congestionWindow: Int { controller.congestionWindow }
+    package var congestionWindow: Int { controller.congestionWindow }
     /// Bottleneck bandwidth estimate in bytes/s: max of delivery-rate samples over 10 rounds.
-    public var estimatedBandwidth: Double { bandwidthFilter.best }
+    package var estimatedBandwidth: Double { bandwidthFilter.best }
     /// Packets sent and neither acknowledged nor declared lost.
-    public var outstandingPackets: Int { sent.count }
+    package var outstandingPackets: Int { sent.count }
     /// The oldest packet neither acknowledged nor declared lost (e.g. what a PTO probe should
     /// carry again when there is no new data).
-    public var oldestUnacked: SentPacket<Payload>? { sent.first }
+    package var oldestUnacked: SentPacket<Payload>? { sent.first }
 
-    public mutating func onPacketSent(
+    package mutating func onPacketSent(
         packetNumber: PacketNumber, now: Instant, size: Int, ackEliciting: Bool, inFlight: Bool, payload: Payload
     ) {
         if let last = largestSent, packetNumber <= last {
@@ -89,7 +89,7 @@ public struct LossRecovery<Payload> {
         if bytesInFlight + config.maxDatagramSize > controller.congestionWindow { appLimited = false }
     }
 
-    public mutating func onAckReceived(_ ack: AckFrame, now: Instant) throws(RecoveryError) -> AckResult<Payload> {
+    package mutating func onAckReceived(_ ack: AckFrame, now: Instant) throws(RecoveryError) -> AckResult<Payload> {
         var result = AckResult<Payload>()
         // Ranges come from the peer: do not trust their order.
         var largest: PacketNumber?
@@ -257,7 +257,7 @@ public struct LossRecovery<Payload> {
         if losses.persistentCongestion { controller.onPersistentCongestion(now: now) }
     }
 
-    public func lossDetectionDeadline() -> Instant? {
+    package func lossDetectionDeadline() -> Instant? {
         if let lossTime { return lossTime }
         guard ackElicitingInFlight > 0, let last = timeOfLastAckEliciting else { return nil }
         let backoff = Int64(1) << Int64(Swift.min(ptoCount, Self.maxPtoBackoffExponent))
@@ -266,7 +266,7 @@ public struct LossRecovery<Payload> {
 
     /// Probe packets must be ack-eliciting and are sent even when the congestion window is full
     /// (RFC 9002 §6.2.4); calling this before the deadline does nothing.
-    public mutating func onLossDetectionTimeout(now: Instant) -> (lost: [SentPacket<Payload>], probes: Int) {
+    package mutating func onLossDetectionTimeout(now: Instant) -> (lost: [SentPacket<Payload>], probes: Int) {
         guard let deadline = lossDetectionDeadline(), now >= deadline else { return ([], 0) }
         if lossTime != nil {
             let losses = detectLostPackets(now: now)
@@ -279,26 +279,26 @@ public struct LossRecovery<Payload> {
         return ([], ptoCount > 1 ? 2 : 1)
     }
 
-    public func congestionAllowance() -> Int {
+    package func congestionAllowance() -> Int {
         Swift.max(0, controller.congestionWindow - bytesInFlight)
     }
 
-    public func pacingDeadline(now: Instant, size: Int) -> Instant {
+    package func pacingDeadline(now: Instant, size: Int) -> Instant {
         guard config.pacing else { return now }
         return pacer.deadline(now: now, size: size, rate: controller.pacingRate(smoothedRtt: rtt.smoothedRtt))
     }
 
     /// Current pacing rate in bytes/s.
-    public var pacingRate: Double { controller.pacingRate(smoothedRtt: rtt.smoothedRtt) }
+    package var pacingRate: Double { controller.pacingRate(smoothedRtt: rtt.smoothedRtt) }
 
-    public mutating func onAppLimited() {
+    package mutating func onAppLimited() {
         appLimited = true
         appLimitedUntil = Swift.max(delivered + bytesInFlight, 1)
     }
 
     /// The connection moved to a new path (RFC 9000 §9.4): forget RTT, bandwidth and window,
     /// which described the old path. Packets in flight stay tracked and can still be acked.
-    public mutating func resetForNewPath() {
+    package mutating func resetForNewPath() {
         rtt = RttEstimator(initialRtt: config.initialRtt)
         controller = AnyCongestionController(config: config)
         pacer = Pacer(maxDatagramSize: config.maxDatagramSize)
@@ -309,7 +309,7 @@ public struct LossRecovery<Payload> {
         ptoCount = 0
     }
 
-    public mutating func discardAll() -> [SentPacket<Payload>] {
+    package mutating func discardAll() -> [SentPacket<Payload>] {
         let remaining = sent.removeAll()
         bytesInFlight = 0
         ackElicitingInFlight = 0

@@ -4,7 +4,7 @@
 /// Token-bucket pacer: spreads packets at a rate instead of bursting a whole window. The bucket
 /// holds about ten packets, or one millisecond of sending at high rates, so a shell whose timers
 /// fire with ~1 ms granularity can still reach the rate.
-public struct Pacer: Sendable {
+package struct Pacer: Sendable {
     static let burstPackets = 10
     static let burstInterval = 0.001  // seconds
     /// When blocked, wake once this much sending time (at most `maxWakeBatch` bytes) has
@@ -18,7 +18,7 @@ public struct Pacer: Sendable {
     private var tokens: Double
     private var lastUpdate: Instant?
 
-    public init(maxDatagramSize: Int) {
+    package init(maxDatagramSize: Int) {
         self.maxDatagramSize = maxDatagramSize
         tokens = Double(Self.burstPackets * maxDatagramSize)
     }
@@ -42,7 +42,7 @@ public struct Pacer: Sendable {
 
     /// `now` if a packet of `size` bytes may leave at `rate` bytes/s; otherwise when to come
     /// back: once that packet may leave, or at high rates once a batch of packets may.
-    public func deadline(now: Instant, size: Int, rate: Double) -> Instant {
+    package func deadline(now: Instant, size: Int, rate: Double) -> Instant {
         guard rate > 0, rate.isFinite else { return now }
         let available = tokens(at: now, rate: rate)
         let need = Double(size)
@@ -57,7 +57,7 @@ public struct Pacer: Sendable {
 
     /// Spends tokens for a packet just sent (the balance may go negative if the caller sent
     /// early, e.g. a probe; later packets then wait).
-    public mutating func onSent(now: Instant, size: Int, rate: Double) {
+    package mutating func onSent(now: Instant, size: Int, rate: Double) {
         if rate > 0, rate.isFinite {
             tokens = Swift.max(tokens(at: now, rate: rate) - Double(size), -capacity(rate: rate))
         }

@@ -2,15 +2,15 @@
 // Copyright 2026 the t2u authors
 
 /// A packet we sent and still track until it is acknowledged or declared lost.
-public struct SentPacket<Payload> {
-    public let packetNumber: PacketNumber
-    public let timeSent: Instant
-    public let size: Int
-    public let ackEliciting: Bool
+package struct SentPacket<Payload> {
+    package let packetNumber: PacketNumber
+    package let timeSent: Instant
+    package let size: Int
+    package let ackEliciting: Bool
     /// Counts towards bytes in flight (false for ACK-only packets).
-    public let inFlight: Bool
+    package let inFlight: Bool
     /// What the connection must retransmit or mark delivered; opaque to recovery.
-    public var payload: Payload
+    package var payload: Payload
 
     // Delivery-rate snapshot at send time (draft-cheng-iccrg-delivery-rate-estimation).
     /// Connection's delivered byte count when this packet was sent.
@@ -42,35 +42,35 @@ public struct SentPacket<Payload> {
 extension SentPacket: Sendable where Payload: Sendable {}
 
 /// What one ACK frame changed.
-public struct AckResult<Payload> {
-    public var newlyAcked: [SentPacket<Payload>]
-    public var lost: [SentPacket<Payload>]
+package struct AckResult<Payload> {
+    package var newlyAcked: [SentPacket<Payload>]
+    package var lost: [SentPacket<Payload>]
     /// The ACK produced a new RTT sample.
-    public var rttUpdated: Bool
+    package var rttUpdated: Bool
 
-    public init(newlyAcked: [SentPacket<Payload>] = [], lost: [SentPacket<Payload>] = [], rttUpdated: Bool = false) {
+    package init(newlyAcked: [SentPacket<Payload>] = [], lost: [SentPacket<Payload>] = [], rttUpdated: Bool = false) {
         self.newlyAcked = newlyAcked
         self.lost = lost
         self.rttUpdated = rttUpdated
     }
 }
 
-public enum RecoveryError: Error, Equatable, Sendable {
+package enum RecoveryError: Error, Equatable, Sendable {
     /// The peer acknowledged a packet number we never sent (protocol violation, or an
     /// optimistic-ACK attack).
     case ackOfUnsentPacket(PacketNumber)
 }
 
-public struct RecoveryConfig: Sendable {
-    public var maxDatagramSize: Int
-    public var initialRtt: Nanos
-    public var maxAckDelay: Nanos
-    public var congestionControl: CongestionControlKind
+package struct RecoveryConfig: Sendable {
+    package var maxDatagramSize: Int
+    package var initialRtt: Nanos
+    package var maxAckDelay: Nanos
+    package var congestionControl: CongestionControlKind
     /// A controller of the caller's own, in place of `congestionControl`'s.
-    public var congestionControllerFactory: CongestionControllerFactory?
-    public var pacing: Bool
+    package var congestionControllerFactory: CongestionControllerFactory?
+    package var pacing: Bool
 
-    public init(
+    package init(
         maxDatagramSize: Int, initialRtt: Nanos, maxAckDelay: Nanos, congestionControl: CongestionControlKind,
         pacing: Bool
     ) {

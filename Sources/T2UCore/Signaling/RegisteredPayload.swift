@@ -5,25 +5,25 @@ import NIOCore
 
 /// The plaintext of REGISTERED's encrypted payload: token(8) keepaliveSeconds(2) observed address.
 /// The token is the channel ID of every later SEALED packet.
-public struct RegisteredPayload: Equatable, Sendable {
-    public var token: UInt64
-    public var keepaliveSeconds: UInt16
-    public var observed: NetAddress
+package struct RegisteredPayload: Equatable, Sendable {
+    package var token: UInt64
+    package var keepaliveSeconds: UInt16
+    package var observed: NetAddress
 
-    public init(token: UInt64, keepaliveSeconds: UInt16, observed: NetAddress) {
+    package init(token: UInt64, keepaliveSeconds: UInt16, observed: NetAddress) {
         self.token = token
         self.keepaliveSeconds = keepaliveSeconds
         self.observed = observed
     }
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var buffer = ByteBufferAllocator().buffer(capacity: 32)
         buffer.writeMultipleIntegers(token, keepaliveSeconds)
         buffer.writeSignalingAddress(observed)
         return Array(buffer.readableBytesView)
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(SignalingParseError) -> RegisteredPayload {
+    package static func parse(_ bytes: [UInt8]) throws(SignalingParseError) -> RegisteredPayload {
         var r = SignalingReader(buffer: ByteBuffer(bytes: bytes))
         let token = try r.u64("token")
         let keepalive = try r.u16("keepalive")

@@ -7,15 +7,15 @@ import NIOCore
 /// key is not here: the server takes it from the handshake's authenticated static.
 /// Layout: uuid(u8 len) extra(u16 len) candidates(count(1) addresses) nat(kind(1) delta(4))
 /// certificate(u16 len, 0 = none) rotation(1: 0|1) [oldPublicKey(32) proof(32)].
-public struct RegistrationPayload: Equatable, Sendable {
-    public var uuid: String
-    public var extra: [UInt8]
-    public var candidates: [NetAddress]
-    public var nat: NATBehavior
-    public var certificate: [UInt8]?
-    public var rotation: KeyRotationData?
+package struct RegistrationPayload: Equatable, Sendable {
+    package var uuid: String
+    package var extra: [UInt8]
+    package var candidates: [NetAddress]
+    package var nat: NATBehavior
+    package var certificate: [UInt8]?
+    package var rotation: KeyRotationData?
 
-    public init(
+    package init(
         uuid: String, extra: [UInt8], candidates: [NetAddress], nat: NATBehavior = .unknown,
         certificate: [UInt8]? = nil, rotation: KeyRotationData? = nil
     ) {
@@ -27,7 +27,7 @@ public struct RegistrationPayload: Equatable, Sendable {
         self.rotation = rotation
     }
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var buffer = ByteBufferAllocator().buffer(capacity: 128)
         buffer.writeShortString(uuid)
         buffer.writeLongBytes(Array(extra.prefix(SignalingLimits.maxExtraLength)))
@@ -45,7 +45,7 @@ public struct RegistrationPayload: Equatable, Sendable {
     }
 
     /// Strict: every field present, nothing after the last one.
-    public static func parse(_ bytes: [UInt8]) throws(SignalingParseError) -> RegistrationPayload {
+    package static func parse(_ bytes: [UInt8]) throws(SignalingParseError) -> RegistrationPayload {
         var r = SignalingReader(buffer: ByteBuffer(bytes: bytes))
         let uuid = try r.uuid("uuid")
         let extra = try r.longBytes("extra", maxLength: SignalingLimits.maxExtraLength)

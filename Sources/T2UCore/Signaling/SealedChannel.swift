@@ -10,21 +10,21 @@ import NIOCore
 /// associated data = those 17 header bytes) over a complete signaling message.
 /// Counters start at 0 and never repeat; a received counter is checked against the replay
 /// window before decrypting (cheap) and marked only after the tag verified.
-public struct SealedChannel: Sendable {
+package struct SealedChannel: Sendable {
     /// The channel ID: the registration's token.
-    public let id: UInt64
+    package let id: UInt64
     private let sendKey: SymmetricKey
     private let receiveKey: SymmetricKey
-    public private(set) var nextCounter: UInt64 = 0
+    package private(set) var nextCounter: UInt64 = 0
     private var replay = ReplayWindow()
 
-    public init(id: UInt64, sendKey: [UInt8], receiveKey: [UInt8]) {
+    package init(id: UInt64, sendKey: [UInt8], receiveKey: [UInt8]) {
         self.id = id
         self.sendKey = SymmetricKey(data: sendKey)
         self.receiveKey = SymmetricKey(data: receiveKey)
     }
 
-    public enum OpenFailure: Error, Equatable, Sendable {
+    package enum OpenFailure: Error, Equatable, Sendable {
         /// The counter was seen before or is older than the window: a replay.
         case replayed
         /// Wrong key or tampered bytes.
@@ -34,7 +34,7 @@ public struct SealedChannel: Sendable {
     }
 
     /// Seals `message` (one of `SignalingMessage.isChannelMessage`) under the next counter.
-    public mutating func seal(_ message: SignalingMessage) -> SignalingMessage.Sealed {
+    package mutating func seal(_ message: SignalingMessage) -> SignalingMessage.Sealed {
         var inner = ByteBufferAllocator().buffer(capacity: 96)
         message.write(into: &inner)
         let counter = nextCounter
@@ -47,10 +47,10 @@ public struct SealedChannel: Sendable {
     }
 
     /// Whether `counter` could be accepted (not replayed, not too old): check before `open`.
-    public func isFresh(_ counter: UInt64) -> Bool { replay.isFresh(counter) }
+    package func isFresh(_ counter: UInt64) -> Bool { replay.isFresh(counter) }
 
     /// Authenticates and decrypts `sealed` (for this channel) and parses the message inside.
-    public mutating func open(_ sealed: SignalingMessage.Sealed) throws(OpenFailure) -> SignalingMessage {
+    package mutating func open(_ sealed: SignalingMessage.Sealed) throws(OpenFailure) -> SignalingMessage {
         guard replay.isFresh(sealed.counter) else { throw .replayed }
         let ciphertext = sealed.ciphertext
         guard ciphertext.count >= SignalingLimits.tagLength else { throw .authenticationFailed }

@@ -2,17 +2,17 @@
 // Copyright 2026 the t2u authors
 
 /// The manual's `svrkey`: the server's X25519 public key as 64 hex digits (docs/SECURITY.md §2).
-public enum ServerPublicKey {
-    public static let requirement =
+package enum ServerPublicKey {
+    package static let requirement =
         "svrkey must be the server's public key: 64 hex digits, printed by `t2u-server --print-public-key`"
 
-    public struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
-        public var description: String { ServerPublicKey.requirement }
+    package struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
+        package var description: String { ServerPublicKey.requirement }
     }
 
     /// nil or "" (no key: the agent trusts the key the server states, unauthenticated) -> nil;
     /// 64 hex digits -> the 32 key bytes; anything else fails closed.
-    public static func parse(_ text: String?) throws(Invalid) -> [UInt8]? {
+    package static func parse(_ text: String?) throws(Invalid) -> [UInt8]? {
         guard let text else { return nil }
         let trimmed = text.trimmingSpaces
         if trimmed.isEmpty { return nil }

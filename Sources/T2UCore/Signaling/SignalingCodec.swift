@@ -9,7 +9,7 @@ extension SignalingMessage {
 
     /// Appends the datagram. Callers pass values within `SignalingLimits` (checked by the
     /// client's configuration and the server's parser); HELLO, PROBE and SEARCH are padded.
-    public func write(into buffer: inout ByteBuffer) {
+    package func write(into buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeMultipleIntegers(type.rawValue, requestID)
         switch self {
@@ -101,7 +101,7 @@ extension SignalingMessage {
     }
 
     /// Parses the readable bytes of `datagram` (not consumed).
-    public static func parse(_ datagram: ByteBuffer) throws(SignalingParseError) -> SignalingMessage {
+    package static func parse(_ datagram: ByteBuffer) throws(SignalingParseError) -> SignalingMessage {
         var r = SignalingReader(buffer: datagram)
         let rawType = try r.u8("type")
         guard let type = SignalingMessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }

@@ -9,12 +9,12 @@ import Crypto
 ///   REGISTER:   h/ck from the protocol name; mixHash(server static); mixHash(26 header bytes);
 ///               e; es; s (encrypted); ss; payload (encrypted)
 ///   REGISTERED: e; ee; se; payload (encrypted); split -> (agent->server, server->agent)
-public enum SignalingRegistration {
+package enum SignalingRegistration {
     static let protocolName = Array("t2u signaling IK X25519 ChaChaPoly SHA256 v2".utf8)
     /// The cookie of a client's REGISTER sent without HELLO (docs/protocol/channel.md).
-    public static let noCookie = [UInt8](repeating: 0, count: SignalingLimits.cookieLength)
+    package static let noCookie = [UInt8](repeating: 0, count: SignalingLimits.cookieLength)
 
-    public enum Failure: Error, Equatable, Sendable {
+    package enum Failure: Error, Equatable, Sendable {
         /// `es` did not open the static: the REGISTER was encrypted to another server key.
         case wrongServerKey
         /// The static or payload did not authenticate (no private key for the static, tampering).
@@ -25,14 +25,14 @@ public enum SignalingRegistration {
 
     /// The agent's side between sending REGISTER and receiving REGISTERED. REGISTER is built once
     /// and retransmitted as is (same ephemeral), so the server can recognise a retransmission.
-    public struct Initiator: Sendable {
-        public let message: SignalingMessage.Register
-        public let serverPublicKey: [UInt8]
+    package struct Initiator: Sendable {
+        package let message: SignalingMessage.Register
+        package let serverPublicKey: [UInt8]
         private let state: HandshakeSymmetricState
         private let ephemeral: StaticIdentity
         private let identity: StaticIdentity
 
-        public init(
+        package init(
             requestID: UInt32, role: SignalingRole, cookie: [UInt8], identity: StaticIdentity, serverPublicKey: [UInt8],
             payload: RegistrationPayload, entropy: EntropySource
         ) throws(Failure) {
@@ -55,7 +55,7 @@ public enum SignalingRegistration {
         }
 
         /// Opens REGISTERED: the registration's answer and the channel it set up.
-        public func complete(
+        package func complete(
             ephemeral serverEphemeral: [UInt8], encryptedPayload: [UInt8]
         )
             throws(Failure) -> (RegisteredPayload, SealedChannel)
@@ -81,14 +81,14 @@ public enum SignalingRegistration {
     }
 
     /// The server's side: a REGISTER opened with the server's static key.
-    public struct Responder: Sendable {
+    package struct Responder: Sendable {
         /// The agent's static key, authenticated by `ss`.
-        public let agentStatic: [UInt8]
-        public let payload: RegistrationPayload
+        package let agentStatic: [UInt8]
+        package let payload: RegistrationPayload
         private let state: HandshakeSymmetricState
         private let agentEphemeral: [UInt8]
 
-        public init(_ message: SignalingMessage.Register, server: StaticIdentity) throws(Failure) {
+        package init(_ message: SignalingMessage.Register, server: StaticIdentity) throws(Failure) {
             var state = HandshakeSymmetricState(
                 protocolName: SignalingRegistration.protocolName, responderStatic: server.publicKey)
             state.mixHash(
@@ -107,7 +107,7 @@ public enum SignalingRegistration {
         }
 
         /// REGISTERED carrying `answer`, and the server's end of the channel (ID = the token).
-        public func reply(
+        package func reply(
             requestID: UInt32, answer: RegisteredPayload, entropy: EntropySource
         )
             throws(Failure) -> (SignalingMessage, SealedChannel)

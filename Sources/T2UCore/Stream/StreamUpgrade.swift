@@ -5,24 +5,24 @@
 /// (TLS-wrapped) web request: the agent sends `GET /t2u` with an Upgrade header, the server
 /// answers `101 Switching Protocols`; framed datagrams follow on both sides. Anything else gets
 /// a plain 404 and the connection closes, as a web server would.
-public enum StreamUpgrade {
-    public static let path = "/t2u"
-    public static let protocolName = "t2u"
+package enum StreamUpgrade {
+    package static let path = "/t2u"
+    package static let protocolName = "t2u"
     /// Largest head either side accepts.
-    public static let maxHeadLength = 2048
+    package static let maxHeadLength = 2048
 
-    public static func request(host: String) -> [UInt8] {
+    package static func request(host: String) -> [UInt8] {
         Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUpgrade: \(protocolName)\r\nConnection: Upgrade\r\n\r\n".utf8)
     }
 
-    public static let switchingProtocols =
+    package static let switchingProtocols =
         Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: \(protocolName)\r\nConnection: Upgrade\r\n\r\n".utf8)
 
-    public static let notFound = Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+    package static let notFound = Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
 
     /// The length of the head at the start of `bytes` (through the blank line), or nil when it
     /// has not ended yet. Throws when it is longer than `maxHeadLength`.
-    public static func headLength(_ bytes: some Collection<UInt8>) throws(StreamFrameError) -> Int? {
+    package static func headLength(_ bytes: some Collection<UInt8>) throws(StreamFrameError) -> Int? {
         var matched = 0  // of "\r\n\r\n"
         var count = 0
         for byte in bytes {
@@ -40,7 +40,7 @@ public enum StreamUpgrade {
     }
 
     /// Checks a complete request head (server side): `GET /t2u HTTP/1.1` asking to upgrade.
-    public static func checkRequest(_ head: some Collection<UInt8>) throws(StreamFrameError) {
+    package static func checkRequest(_ head: some Collection<UInt8>) throws(StreamFrameError) {
         let lines = Self.lines(head)
         guard let first = lines.first, first == "GET \(path) HTTP/1.1" else {
             throw .unexpectedHead(lines.first.map(Self.printable) ?? "")
@@ -54,7 +54,7 @@ public enum StreamUpgrade {
     }
 
     /// Checks a complete response head (agent side): `HTTP/1.1 101`.
-    public static func checkResponse(_ head: some Collection<UInt8>) throws(StreamFrameError) {
+    package static func checkResponse(_ head: some Collection<UInt8>) throws(StreamFrameError) {
         let first = Self.lines(head).first ?? ""
         guard first.hasPrefix("HTTP/1.1 101") else { throw .unexpectedHead(Self.printable(first)) }
     }

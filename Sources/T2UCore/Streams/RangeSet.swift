@@ -4,16 +4,16 @@
 /// Disjoint, sorted, non-adjacent half-open ranges of stream offsets. Stream bookkeeping (acked
 /// and lost ranges) usually holds a handful of ranges, so a sorted array with binary search beats
 /// any tree: no per-node allocation and cache-friendly scans.
-public struct RangeSet: Sendable, Equatable {
+package struct RangeSet: Sendable, Equatable {
     // Invariant: sorted by lowerBound, non-empty ranges, and a gap between neighbours (touching
     // ranges are merged), so equal sets have equal arrays.
     private var storage: [Range<UInt64>] = []
 
-    public init() {}
+    package init() {}
 
-    public var ranges: [Range<UInt64>] { storage }
-    public var isEmpty: Bool { storage.isEmpty }
-    public var first: Range<UInt64>? { storage.first }
+    package var ranges: [Range<UInt64>] { storage }
+    package var isEmpty: Bool { storage.isEmpty }
+    package var first: Range<UInt64>? { storage.first }
 
     /// Index of the first range whose upperBound >= value (the first range that could touch or
     /// follow `value`).
@@ -27,7 +27,7 @@ public struct RangeSet: Sendable, Equatable {
         return low
     }
 
-    public mutating func insert(_ range: Range<UInt64>) {
+    package mutating func insert(_ range: Range<UInt64>) {
         guard !range.isEmpty else { return }
         // Fast path: appending past the end (in-order acks).
         if let last = storage.last, last.upperBound < range.lowerBound {
@@ -53,7 +53,7 @@ public struct RangeSet: Sendable, Equatable {
         }
     }
 
-    public mutating func remove(_ range: Range<UInt64>) {
+    package mutating func remove(_ range: Range<UInt64>) {
         guard !range.isEmpty, !storage.isEmpty else { return }
         // First range that ends strictly after range.lowerBound.
         var index = firstIndex(upperBoundAtLeast: range.lowerBound)
@@ -85,7 +85,7 @@ public struct RangeSet: Sendable, Equatable {
         }
     }
 
-    public func contains(_ value: UInt64) -> Bool {
+    package func contains(_ value: UInt64) -> Bool {
         // First range with upperBound > value.
         var low = 0
         var high = storage.count
@@ -97,7 +97,7 @@ public struct RangeSet: Sendable, Equatable {
     }
 
     /// Removes and returns up to `maxLength` values from the start of the lowest range.
-    public mutating func popFirst(maxLength: UInt64) -> Range<UInt64>? {
+    package mutating func popFirst(maxLength: UInt64) -> Range<UInt64>? {
         guard maxLength > 0, let lowest = storage.first else { return nil }
         if lowest.upperBound - lowest.lowerBound <= maxLength {
             storage.removeFirst()

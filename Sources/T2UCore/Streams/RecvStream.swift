@@ -11,41 +11,41 @@ import NIOCore
 /// never overlapping (a frame only contributes the bytes no earlier frame covered), so
 /// duplicates cost a binary search and nothing else. Every buffered byte lies in
 /// [readOffset, advertisedMaxData): the buffer can never exceed the advertised window.
-public struct RecvStream: Sendable {
+package struct RecvStream: Sendable {
     private struct Segment: Sendable {
         var offset: UInt64
         var data: ByteBuffer
         var end: UInt64 { offset + UInt64(data.readableBytes) }
     }
 
-    public let id: StreamID
+    package let id: StreamID
     private var segments = CircularBuffer<Segment>(initialCapacity: 4)
     /// Bytes below this have been handed to the reader.
-    public private(set) var consumedOffset: UInt64 = 0
+    package private(set) var consumedOffset: UInt64 = 0
     /// Highest offset received (end of the furthest frame): what connection credit counts.
-    public private(set) var highestReceived: UInt64 = 0
-    public private(set) var finalSize: UInt64?
-    public private(set) var isFinRead = false
-    public private(set) var isReset = false
-    public private(set) var bufferedBytes = 0
+    package private(set) var highestReceived: UInt64 = 0
+    package private(set) var finalSize: UInt64?
+    package private(set) var isFinRead = false
+    package private(set) var isReset = false
+    package private(set) var bufferedBytes = 0
     private var window: ReceiveWindow
 
-    public init(id: StreamID, initialWindow: Int, maxWindow: Int) {
+    package init(id: StreamID, initialWindow: Int, maxWindow: Int) {
         self.id = id
         self.window = ReceiveWindow(initialWindow: initialWindow, maxWindow: maxWindow)
     }
 
-    public var advertisedMaxData: UInt64 { window.advertised }
+    package var advertisedMaxData: UInt64 { window.advertised }
 
     /// Bytes counted against connection flow control (up to the highest received offset, or the
     /// final size after a reset, gaps included) that the reader has not consumed. Pass them to
     /// `ConnectionFlowControl.onBytesConsumed` when discarding the stream unread, or the
     /// connection window shrinks for good. (`bufferedBytes` misses gaps and is 0 after a reset.)
-    public var unconsumedCreditBytes: Int { Int(highestReceived - consumedOffset) }
+    package var unconsumedCreditBytes: Int { Int(highestReceived - consumedOffset) }
 
     /// Accepts a STREAM frame (any order, overlap, duplicates). Returns how far the highest
     /// received offset grew: what counts against connection flow control.
-    public mutating func receive(offset: UInt64, data: ByteBuffer, fin: Bool) throws(StreamError) -> Int {
+    package mutating func receive(offset: UInt64, data: ByteBuffer, fin: Bool) throws(StreamError) -> Int {
         let length = UInt64(data.readableBytes)
         guard offset <= UInt64.max - length else { throw .flowControlViolation(id) }
         let end = offset + length
@@ -142,7 +142,7 @@ public struct RecvStream: Sendable {
     /// Up to `maxBytes` contiguous bytes as a zero-copy slice of one received frame (call again
     /// for more); `.fin` once all data and the FIN are read (and on every later call);
     /// `.wouldBlock` otherwise, including after a reset.
-    public mutating func read(maxBytes: Int) -> StreamRead {
+    package mutating func read(maxBytes: Int) -> StreamRead {
         if let head = segments.first, head.offset == consumedOffset, maxBytes > 0 {
             let length = Swift.min(maxBytes, head.data.readableBytes)
             var taken: ByteBuffer
@@ -165,14 +165,14 @@ public struct RecvStream: Sendable {
         return .wouldBlock
     }
 
-    public var hasReadableData: Bool {
+    package var hasReadableData: Bool {
         if isReset || isFinRead { return false }
         if let head = segments.first, head.offset == consumedOffset { return true }
         return finalSize == consumedOffset
     }
 
     /// A new MAX_STREAM_DATA value once the reader consumed half the window (see `ReceiveWindow`).
-    public mutating func takeWindowUpdate(now: Instant, smoothedRtt: Nanos) -> UInt64? {
+    package mutating func takeWindowUpdate(now: Instant, smoothedRtt: Nanos) -> UInt64? {
         // Once the final size is known the peer needs no more credit.
         guard finalSize == nil, !isReset else { return nil }
         return window.takeUpdate(consumed: consumedOffset, now: now, smoothedRtt: smoothedRtt)
@@ -180,7 +180,7 @@ public struct RecvStream: Sendable {
 
     /// Peer reset: checks the final size and drops buffered data. Returns bytes newly counted
     /// against connection flow control; release `unconsumedCreditBytes` when discarding.
-    public mutating func onReset(finalSize: UInt64) throws(StreamError) -> Int {
+    package mutating func onReset(finalSize: UInt64) throws(StreamError) -> Int {
         if let known = self.finalSize, known != finalSize { throw .finalSizeViolation(id) }
         if finalSize < highestReceived { throw .finalSizeViolation(id) }
         if finalSize > window.advertised { throw .flowControlViolation(id) }

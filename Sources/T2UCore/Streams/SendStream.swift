@@ -4,14 +4,14 @@
 import NIOCore
 
 /// One STREAM frame's worth of payload chosen by `SendStream.nextChunk`.
-public struct SendChunk: Equatable, Sendable {
-    public var offset: UInt64
-    public var data: ByteBuffer
-    public var fin: Bool
+package struct SendChunk: Equatable, Sendable {
+    package var offset: UInt64
+    package var data: ByteBuffer
+    package var fin: Bool
     /// Bytes beyond the previous highest sent offset: what consumes connection credit.
-    public var newBytes: Int
+    package var newBytes: Int
 
-    public init(offset: UInt64, data: ByteBuffer, fin: Bool, newBytes: Int) {
+    package init(offset: UInt64, data: ByteBuffer, fin: Bool, newBytes: Int) {
         self.offset = offset
         self.data = data
         self.fin = fin
@@ -22,7 +22,7 @@ public struct SendChunk: Equatable, Sendable {
 /// The sending half of a stream: buffers what the application wrote until the peer acknowledges
 /// it, and decides what to put in the next STREAM frame (retransmissions first, then new data
 /// within flow-control credit, then a bare FIN).
-public struct SendStream: Sendable {
+package struct SendStream: Sendable {
     /// Written bytes starting at `offset`; `data`'s readable bytes are the payload.
     private struct Chunk: Sendable {
         var offset: UInt64
@@ -30,10 +30,10 @@ public struct SendStream: Sendable {
         var end: UInt64 { offset + UInt64(data.readableBytes) }
     }
 
-    public let id: StreamID
+    package let id: StreamID
     /// Unacknowledged plus queued bytes allowed; the connection grows it with the congestion
     /// window (`grow(bufferLimitTo:)`), never shrinks it.
-    public private(set) var bufferLimit: Int
+    package private(set) var bufferLimit: Int
 
     /// Unacknowledged written data, ordered by offset, covering [chunks.first.offset, writeOffset).
     /// Whole chunks are dropped once the acknowledged prefix passes them.
@@ -46,23 +46,23 @@ public struct SendStream: Sendable {
     private var ackedAbovePrefix = RangeSet()
     /// Sent, declared lost and not acknowledged since: retransmitted before new data.
     private var lost = RangeSet()
-    public private(set) var sentOffset: UInt64 = 0
+    package private(set) var sentOffset: UInt64 = 0
     private var peerMaxData: UInt64
 
-    public private(set) var isFinished = false
+    package private(set) var isFinished = false
     private var finSent = false
     private var finAcked = false
     private var finLost = false
     private var isReset = false
 
-    public init(id: StreamID, bufferLimit: Int, peerMaxData: UInt64) {
+    package init(id: StreamID, bufferLimit: Int, peerMaxData: UInt64) {
         self.id = id
         self.bufferLimit = Swift.max(0, bufferLimit)
         self.peerMaxData = peerMaxData
     }
 
     /// Room left in the send buffer (unacknowledged bytes count against it); 0 after finish/reset.
-    public var writableBytes: Int {
+    package var writableBytes: Int {
         guard !isFinished, !isReset else { return 0 }
         let buffered = writeOffset - ackedPrefix
         return buffered >= UInt64(bufferLimit) ? 0 : bufferLimit - Int(buffered)
@@ -70,7 +70,7 @@ public struct SendStream: Sendable {
 
     /// Raises the buffer limit (a smaller value changes nothing); returns how much it grew.
     @discardableResult
-    public mutating func grow(bufferLimitTo limit: Int) -> Int {
+    package mutating func grow(bufferLimitTo limit: Int) -> Int {
         guard limit > bufferLimit else { return 0 }
         defer { bufferLimit = limit }
         return limit - bufferLimit
@@ -78,7 +78,7 @@ public struct SendStream: Sendable {
 
     /// Buffers up to `writableBytes` of `data` (zero-copy) and returns how many were taken.
     /// After `reset()` nothing is accepted (returns 0): the connection reports the reset itself.
-    public mutating func write(_ data: ByteBuffer) throws(StreamError) -> Int {
+    package mutating func write(_ data: ByteBuffer) throws(StreamError) -> Int {
         guard !isFinished else { throw .alreadyFinished(id) }
         let accepted = Swift.min(data.readableBytes, writableBytes)
         guard accepted > 0 else { return 0 }
@@ -89,7 +89,7 @@ public struct SendStream: Sendable {
         return accepted
     }
 
-    public mutating func finish() throws(StreamError) {
+    package mutating func finish() throws(StreamError) {
         guard !isFinished else { throw .alreadyFinished(id) }
         isFinished = true
     }
@@ -104,20 +104,20 @@ public struct SendStream: Sendable {
 
     /// Something to send: lost data, new data within the stream's peer credit, or a bare FIN.
     /// Connection credit is not considered: `nextChunk` may still return nil when it is zero.
-    public var hasSendableData: Bool {
+    package var hasSendableData: Bool {
         guard !isReset else { return false }
         return !lost.isEmpty || finLost || hasNewDataWithinCredit || isBareFinPending
     }
 
     /// New data is waiting but the peer's stream credit is exhausted (send STREAM_DATA_BLOCKED).
-    public var isBlockedByStreamCredit: Bool {
+    package var isBlockedByStreamCredit: Bool {
         !isReset && sentOffset < writeOffset && sentOffset >= peerMaxData
     }
 
     /// Retransmissions first (never limited by credit), then new data limited by stream credit,
     /// `maxLength` and `connectionCredit`, then a bare FIN. Add `newBytes` to connection flow
     /// control. Data is a slice of the written buffers unless it spans several writes.
-    public mutating func nextChunk(maxLength: Int, connectionCredit: UInt64) -> SendChunk? {
+    package mutating func nextChunk(maxLength: Int, connectionCredit: UInt64) -> SendChunk? {
         guard !isReset else { return nil }
 
         // 1. Retransmissions: already counted against credit when first sent.
@@ -197,7 +197,7 @@ public struct SendStream: Sendable {
     }
 
     /// Frees buffer memory as the acknowledged prefix grows; drops the range from `lost`.
-    public mutating func onAcked(offset: UInt64, length: Int, fin: Bool) {
+    package mutating func onAcked(offset: UInt64, length: Int, fin: Bool) {
         guard !isReset else { return }
         if fin && finSent {
             finAcked = true
@@ -228,7 +228,7 @@ public struct SendStream: Sendable {
     }
 
     /// Re-queues only what is not yet acknowledged.
-    public mutating func onLost(offset: UInt64, length: Int, fin: Bool) {
+    package mutating func onLost(offset: UInt64, length: Int, fin: Bool) {
         guard !isReset else { return }
         if fin && finSent && !finAcked { finLost = true }
         let lower = Swift.max(offset, ackedPrefix)
@@ -241,20 +241,20 @@ public struct SendStream: Sendable {
         }
     }
 
-    public mutating func updatePeerMaxData(_ maximum: UInt64) {
+    package mutating func updatePeerMaxData(_ maximum: UInt64) {
         peerMaxData = Swift.max(peerMaxData, maximum)
     }
 
     /// Finished, FIN sent and every byte plus the FIN acknowledged.
-    public var isAllAcked: Bool {
+    package var isAllAcked: Bool {
         isFinished && finAcked && ackedPrefix == writeOffset
     }
 
     /// Bytes written and not yet acknowledged (what holds buffer memory).
-    public var unackedBytes: Int { isReset ? 0 : Int(writeOffset - ackedPrefix) }
+    package var unackedBytes: Int { isReset ? 0 : Int(writeOffset - ackedPrefix) }
 
     /// Drops the buffers; nothing more is sent. `sentOffset` stays as the final size.
-    public mutating func reset() {
+    package mutating func reset() {
         isReset = true
         chunks.removeAll()
         lost = RangeSet()

@@ -3,7 +3,7 @@
 
 /// Why a stream operation was refused (application side) or a peer's stream frame was illegal
 /// (the latter closes the connection with the matching transport error code).
-public enum StreamError: Error, Equatable, Sendable {
+package enum StreamError: Error, Equatable, Sendable {
     case unknownStream(StreamID)
     /// `write` or `finish` after `finish`.
     case alreadyFinished(StreamID)

@@ -6,29 +6,29 @@ import NIOCore
 /// Fair round robin over streams with something to send, so one bulk transfer cannot starve the
 /// others. The caller re-marks a stream popped by `next()` if it still has data after sending one
 /// packet's worth, which moves it to the back of the queue.
-public struct StreamScheduler: Sendable {
+package struct StreamScheduler: Sendable {
     private var queue = CircularBuffer<StreamID>(initialCapacity: 16)
     private var queued = Set<StreamID>()
 
-    public init() {}
+    package init() {}
 
-    public mutating func markSendable(_ id: StreamID) {
+    package mutating func markSendable(_ id: StreamID) {
         guard queued.insert(id).inserted else { return }
         queue.append(id)
     }
 
-    public mutating func next() -> StreamID? {
+    package mutating func next() -> StreamID? {
         guard let id = queue.popFirst() else { return nil }
         queued.remove(id)
         return id
     }
 
-    public mutating func remove(_ id: StreamID) {
+    package mutating func remove(_ id: StreamID) {
         guard queued.remove(id) != nil else { return }
         if let index = queue.firstIndex(of: id) { queue.remove(at: index) }
     }
 
-    public var isEmpty: Bool { queue.isEmpty }
+    package var isEmpty: Bool { queue.isEmpty }
 
-    public var count: Int { queue.count }
+    package var count: Int { queue.count }
 }

@@ -47,7 +47,7 @@ extension Connection {
     }
 
     /// Exchanges completed (a fresh shared secret agreed), for tests and stats.
-    public var keyExchangesCompleted: UInt64 { keyExchange.exchanges }
+    package var keyExchangesCompleted: UInt64 { keyExchange.exchanges }
 }
 
 /// A KEY_UPDATE frame that breaks the protocol: the connection closes with PROTOCOL_VIOLATION.

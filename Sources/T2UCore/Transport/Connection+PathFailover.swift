@@ -9,12 +9,12 @@
 extension Connection {
     /// Where to go when the current path stops answering (nil: nowhere; never an address the
     /// `pathPolicy` excludes). The owner sets it to the relay.
-    public func setFallback(_ address: NetAddress?) {
+    package func setFallback(_ address: NetAddress?) {
         fallbackAddress = address.flatMap { pathPolicy.allows($0, established: true) ? $0 : nil }
     }
 
     /// The path that failed and is being probed to come back to, if any.
-    public var failedPath: NetAddress? { failedPathAddress }
+    package var failedPath: NetAddress? { failedPathAddress }
 
     /// Silence on a path after which it counts as failed: three PTOs (no backoff), at least
     /// `minPathFailureTimeout` (a loss burst is not a failure), at most `maxPathFailureTimeout`.

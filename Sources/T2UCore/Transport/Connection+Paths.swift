@@ -7,7 +7,7 @@ extension Connection {
     /// answer emits `.pathValidated` (with the answer's source address); silence emits
     /// `.pathProbeFailed`. Probes do not move the peer and are not congestion-controlled data
     /// (the caller paces them). Established connections only; otherwise nothing happens.
-    public func probePath(to address: NetAddress, attempts: Int = 4, now: Instant) {
+    package func probePath(to address: NetAddress, attempts: Int = 4, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .established else { return }
         guard pathPolicy.allows(address, established: true) else { return emit(.pathProbeFailed(address)) }
@@ -17,13 +17,13 @@ extension Connection {
     }
 
     /// Number of `probePath` probes still waiting for an answer.
-    public var outstandingPathProbes: Int { pathProber.outstanding }
+    package var outstandingPathProbes: Int { pathProber.outstanding }
 
     /// Sends from now on to `address` (one `probePath` validated; never one the policy excludes). The peer follows when our
     /// newest non-probing packets arrive from the new path. Congestion state and RTT start
     /// afresh (RFC 9000 §9.4: the old path's window and RTT say nothing about the new one);
     /// packets in flight stay tracked, so whatever the old path loses is sent again.
-    public func migrate(to address: NetAddress, now: Instant) {
+    package func migrate(to address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .established, address != peerAddress, pathPolicy.allows(address, established: true) else {
             return
@@ -44,7 +44,7 @@ extension Connection {
     /// `address`, e.g. the server relay that forwards by connection ID, or a LAN candidate
     /// (up to 8 addresses; the first copy goes out at once). The first valid reply,
     /// from whichever address, completes the handshake and becomes the peer address.
-    public func sendHandshake(alsoTo address: NetAddress, now: Instant) {
+    package func sendHandshake(alsoTo address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state == .handshaking, case .initiating(var initiating) = handshake,
             pathPolicy.allows(address, established: false)

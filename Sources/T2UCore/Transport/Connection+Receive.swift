@@ -6,7 +6,7 @@ import NIOCore
 extension Connection {
     /// Feeds one datagram (starting with its `PacketType` byte) received from `address`.
     /// Unauthenticated, replayed or malformed input is dropped and counted, never thrown.
-    public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
+    package func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
         lastNow = max(lastNow, now)
         guard state != .closed, let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
             let type = PacketType.classify(first)

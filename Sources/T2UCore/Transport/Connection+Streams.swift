@@ -5,7 +5,7 @@ import NIOCore
 
 extension Connection {
     /// Opens a new stream (one per TCP connection carried).
-    public func openStream() throws(StreamError) -> StreamID {
+    package func openStream() throws(StreamError) -> StreamID {
         guard state == .established else {
             throw state == .handshaking ? .connectionNotEstablished : .connectionClosed
         }
@@ -22,7 +22,7 @@ extension Connection {
 
     /// Queues bytes; returns how many were accepted (fewer than offered when the send buffer is
     /// full: wait for `streamWritable`).
-    public func write(_ data: ByteBuffer, to id: StreamID) throws(StreamError) -> Int {
+    package func write(_ data: ByteBuffer, to id: StreamID) throws(StreamError) -> Int {
         guard state == .established else { throw .connectionClosed }
         guard let stream = streams[id] else { throw .unknownStream(id) }
         if data.readableBytes > stream.send.writableBytes { growSendBuffer(stream) }
@@ -35,21 +35,21 @@ extension Connection {
     }
 
     /// Bytes `write` would accept now.
-    public func writableBytes(_ id: StreamID) -> Int {
+    package func writableBytes(_ id: StreamID) -> Int {
         guard let stream = streams[id] else { return 0 }
         growSendBuffer(stream)
         return stream.send.writableBytes
     }
 
     /// Half-close: no more writes; the peer reads FIN after the data.
-    public func finish(_ id: StreamID) throws(StreamError) {
+    package func finish(_ id: StreamID) throws(StreamError) {
         guard state == .established else { throw .connectionClosed }
         guard let stream = streams[id] else { throw .unknownStream(id) }
         try stream.send.finish()
         scheduler.markSendable(id)
     }
 
-    public func read(_ id: StreamID, maxBytes: Int) throws(StreamError) -> StreamRead {
+    package func read(_ id: StreamID, maxBytes: Int) throws(StreamError) -> StreamRead {
         guard let stream = streams[id] else {
             throw state == .established ? .unknownStream(id) : .connectionClosed
         }
@@ -66,7 +66,7 @@ extension Connection {
     }
 
     /// Aborts both directions (TCP reset): the peer sees `streamReset`.
-    public func reset(_ id: StreamID, errorCode: UInt64) {
+    package func reset(_ id: StreamID, errorCode: UInt64) {
         guard let stream = streams[id] else { return }
         if state == .established {
             resetsPending.append((id, errorCode, stream.send.sentOffset))

@@ -4,7 +4,7 @@
 extension Connection {
     /// When `handleTimeout` (or `pollTransmit`) must next be called: loss detection, delayed
     /// ACK, pacing, keepalive, idle, path validation. nil when closed.
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         switch state {
         case .closed:
             return nil
@@ -50,7 +50,7 @@ extension Connection {
         return deadline
     }
 
-    public func handleTimeout(now: Instant) {
+    package func handleTimeout(now: Instant) {
         lastNow = max(lastNow, now)
         switch state {
         case .closed:

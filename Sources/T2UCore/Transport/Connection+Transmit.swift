@@ -6,7 +6,7 @@ import NIOCore
 extension Connection {
     /// Writes the next datagram to send into `buffer` (cleared first) and returns its
     /// destination, or nil when nothing may be sent now (see `nextDeadline`).
-    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+    package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         lastNow = max(lastNow, now)
         buffer.clear()
         switch state {

@@ -2,7 +2,7 @@
 // Copyright 2026 the t2u authors
 
 /// What a path to the device is, in the order a link prefers them.
-public enum PathKind: Int, Comparable, Sendable, CustomStringConvertible {
+package enum PathKind: Int, Comparable, Sendable, CustomStringConvertible {
     /// Through the server's relay.
     case relay = 0
     /// Straight to the device's public side (its router's mapping, a predicted or birthday port).
@@ -10,9 +10,9 @@ public enum PathKind: Int, Comparable, Sendable, CustomStringConvertible {
     /// On a LAN shared with the device (or loopback): no router in between.
     case lan = 2
 
-    public static func < (a: PathKind, b: PathKind) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: PathKind, b: PathKind) -> Bool { a.rawValue < b.rawValue }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .relay: "relay"
         case .direct: "direct"

@@ -9,34 +9,34 @@
 /// Rules: a validated path replaces the current one only when strictly better (LAN > direct
 /// WAN > relay), never a worse one; nothing beats LAN, so discovery stops there; a direct path
 /// is kept once the discovery window is over (until then a LAN path may still win).
-public struct PathSelection: Sendable {
+package struct PathSelection: Sendable {
     /// The server's relay address.
-    public let relay: NetAddress
+    package let relay: NetAddress
     /// The caller excluded direct paths: no discovery, the link stays where it came up.
-    public let directDisabled: Bool
+    package let directDisabled: Bool
     /// The device's address as the server saw it (CONNECT lists it first).
-    public private(set) var deviceReflexive: NetAddress?
+    package private(set) var deviceReflexive: NetAddress?
     /// Its LAN candidates (CONNECT lists them after its reflexive address).
-    public private(set) var deviceCandidates: [NetAddress] = []
+    package private(set) var deviceCandidates: [NetAddress] = []
     /// Our subnets when the device was introduced (a global IPv6 candidate on one of them is LAN).
-    public private(set) var localSubnets: [LocalSubnet] = []
+    package private(set) var localSubnets: [LocalSubnet] = []
     /// The current discovery's window is over.
-    public private(set) var windowEnded = false
+    package private(set) var windowEnded = false
 
-    public init(relay: NetAddress, directDisabled: Bool) {
+    package init(relay: NetAddress, directDisabled: Bool) {
         self.relay = relay
         self.directDisabled = directDisabled
     }
 
     /// A CONNECT answer (first, or a later look for a direct path): its device addresses.
-    public mutating func introduced(deviceAddresses: [NetAddress], localSubnets: [LocalSubnet]) {
+    package mutating func introduced(deviceAddresses: [NetAddress], localSubnets: [LocalSubnet]) {
         deviceReflexive = deviceAddresses.first
         deviceCandidates = Array(deviceAddresses.dropFirst())
         self.localSubnets = localSubnets
     }
 
     /// A new attempt: nothing is known of the device yet.
-    public mutating func reset() {
+    package mutating func reset() {
         deviceReflexive = nil
         deviceCandidates = []
         windowEnded = false
@@ -46,7 +46,7 @@ public struct PathSelection: Sendable {
     /// router mapped is a WAN path), a global IPv6 one only on one of our subnets (no NAT66: a
     /// global address is the device's internet address). Relay: the server's address. Anything
     /// else is a direct WAN path.
-    public func kind(of address: NetAddress) -> PathKind {
+    package func kind(of address: NetAddress) -> PathKind {
         if address == relay { return .relay }
         if address.host.isLoopback { return .lan }
         if address.host != deviceReflexive?.host, deviceCandidates.contains(address) {
@@ -57,23 +57,23 @@ public struct PathSelection: Sendable {
     }
 
     /// Whether discovery should run for a link on `peer` (nothing to find once on LAN).
-    public func wantsDiscovery(from peer: NetAddress) -> Bool {
+    package func wantsDiscovery(from peer: NetAddress) -> Bool {
         !directDisabled && kind(of: peer) < .lan
     }
 
     /// Whether a validated `address` replaces `peer`: strictly better only.
-    public func improves(_ address: NetAddress, on peer: NetAddress) -> Bool {
+    package func improves(_ address: NetAddress, on peer: NetAddress) -> Bool {
         kind(of: address) > kind(of: peer)
     }
 
     /// A discovery starts: its window runs.
-    public mutating func discoveryStarted() { windowEnded = false }
+    package mutating func discoveryStarted() { windowEnded = false }
 
     /// The discovery window is over.
-    public mutating func discoveryWindowEnded() { windowEnded = true }
+    package mutating func discoveryWindowEnded() { windowEnded = true }
 
     /// Whether discovery may stop with the link on `peer`.
-    public func settled(on peer: NetAddress) -> Bool {
+    package func settled(on peer: NetAddress) -> Bool {
         let kind = kind(of: peer)
         return kind == .lan || (kind == .direct && windowEnded)
     }

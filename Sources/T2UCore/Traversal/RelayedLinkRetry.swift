@@ -6,17 +6,17 @@
 /// is met within two looks), then twice as long each time up to `maximum`. What kept it
 /// relayed may be gone without a sign on our side: the device's UDP came back, a router was
 /// replaced or granted a mapping.
-public struct RelayedLinkRetry: Sendable {
-    public let first: Nanos
-    public let maximum: Nanos
+package struct RelayedLinkRetry: Sendable {
+    package let first: Nanos
+    package let maximum: Nanos
     private var delay: Nanos
     private var looks = 0
 
     /// Looks at the first delay: both punch orders get their session.
-    public static let looksBeforeBackoff = 2
+    package static let looksBeforeBackoff = 2
 
     /// `first` zero: never look again.
-    public init(first: Nanos, maximum: Nanos) {
+    package init(first: Nanos, maximum: Nanos) {
         self.first = first
         self.maximum = max(maximum, first)
         self.delay = first
@@ -25,7 +25,7 @@ public struct RelayedLinkRetry: Sendable {
     /// The wait before the next look, and whether that look runs every NAT strategy again
     /// (the looks in the other punch orders; later ones only the cheap candidates while the
     /// relay verdict is remembered). nil: looks are off.
-    public mutating func next() -> (delay: Nanos, everyStrategy: Bool)? {
+    package mutating func next() -> (delay: Nanos, everyStrategy: Bool)? {
         guard first > .zero else { return nil }
         let wait = delay
         looks += 1
@@ -34,7 +34,7 @@ public struct RelayedLinkRetry: Sendable {
     }
 
     /// The link left the relay (or a new attempt began): the next look waits `first` again.
-    public mutating func reset() {
+    package mutating func reset() {
         delay = first
         looks = 0
     }

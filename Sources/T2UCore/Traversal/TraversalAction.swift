@@ -3,13 +3,13 @@
 
 /// Which side of a session a planner runs on. The client controls: it validates paths (its
 /// probes are authenticated by the session's connection); the device only opens its NAT.
-public enum TraversalRole: Sendable {
+package enum TraversalRole: Sendable {
     case client
     case device
 }
 
 /// The ways a direct path can be found, in the order they are tried.
-public enum TraversalStrategy: UInt8, Hashable, Sendable, CustomStringConvertible {
+package enum TraversalStrategy: UInt8, Hashable, Sendable, CustomStringConvertible {
     /// LAN candidates, then the reflexive address.
     case candidates
     /// Ports a sequential endpoint-dependent NAT will allocate next.
@@ -19,7 +19,7 @@ public enum TraversalStrategy: UInt8, Hashable, Sendable, CustomStringConvertibl
     /// No direct path can be expected (both sides endpoint-dependent without a pattern).
     case relayOnly
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .candidates: return "candidates"
         case .prediction: return "port prediction"
@@ -30,7 +30,7 @@ public enum TraversalStrategy: UInt8, Hashable, Sendable, CustomStringConvertibl
 }
 
 /// One step of a plan, due at the time `TraversalPlanner.nextDeadline()` named.
-public enum TraversalAction: Equatable, Sendable {
+package enum TraversalAction: Equatable, Sendable {
     /// Client: an authenticated probe (PATH_CHALLENGE) through the session's connection, from
     /// the main socket, with `attempts` challenges (1 for spray probes).
     case probe(NetAddress, attempts: Int)
@@ -42,14 +42,14 @@ public enum TraversalAction: Equatable, Sendable {
 }
 
 /// What the planner knows about the other side of the session.
-public struct TraversalPeer: Equatable, Sendable {
-    public var nat: NATBehavior
+package struct TraversalPeer: Equatable, Sendable {
+    package var nat: NATBehavior
     /// Its address as the server saw it (nil when unknown).
-    public var reflexive: NetAddress?
+    package var reflexive: NetAddress?
     /// Its LAN candidates.
-    public var candidates: [NetAddress]
+    package var candidates: [NetAddress]
 
-    public init(nat: NATBehavior, reflexive: NetAddress?, candidates: [NetAddress]) {
+    package init(nat: NATBehavior, reflexive: NetAddress?, candidates: [NetAddress]) {
         self.nat = nat
         self.reflexive = reflexive
         self.candidates = candidates

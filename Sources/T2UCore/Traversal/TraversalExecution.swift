@@ -11,8 +11,8 @@ import NIOCore
 ///
 /// Sockets: 0 is the agent's main socket; the planner's auxiliary sockets 1...K map to
 /// whatever indices the agent's `openSockets` produced (`socketsOpened`).
-public struct TraversalExecution {
-    public enum Step: Equatable {
+package struct TraversalExecution {
+    package enum Step: Equatable {
         /// Send `datagram` (a `TraversalPunch`) to `address` from agent socket `socket`.
         case send(ByteBuffer, to: NetAddress, socket: Int)
         /// Client: probe `address` with the session connection's PATH_CHALLENGE, `attempts`
@@ -23,15 +23,15 @@ public struct TraversalExecution {
         case openSockets(Int)
     }
 
-    public private(set) var planner: TraversalPlanner
+    package private(set) var planner: TraversalPlanner
     /// Where the peer can be: punches from elsewhere are not answered (a spoofed 13-byte punch
     /// must not buy probes or punches toward a victim). nil: nothing is answered.
-    public let scope: PunchScope?
+    package let scope: PunchScope?
     /// Agent socket index of each planner auxiliary socket (1...K at positions 0...K-1).
-    public private(set) var auxiliary: [Int] = []
-    public private(set) var stopped = false
+    package private(set) var auxiliary: [Int] = []
+    package private(set) var stopped = false
     /// Addresses probed or punched so far (client: `PathInfo.relayReason` counts them).
-    public private(set) var tried: Set<NetAddress> = []
+    package private(set) var tried: Set<NetAddress> = []
     private var auxiliaryRequested = false
     private let entropy: EntropySource
     /// Client: addresses a punch made us probe, with the strategy that produced them.
@@ -41,24 +41,24 @@ public struct TraversalExecution {
     private var answered: Set<NetAddress> = []
 
     /// Client: punch-triggered probes per address at most this often, this many challenges.
-    public static let punchProbeInterval: Nanos = .milliseconds(250)
-    public static let punchProbeAttempts = 3
+    package static let punchProbeInterval: Nanos = .milliseconds(250)
+    package static let punchProbeAttempts = 3
     /// Device: punches answered per session at most (a birthday search has one hit, a few at most).
-    public static let maxAnswers = 16
+    package static let maxAnswers = 16
 
-    public init(planner: TraversalPlanner, scope: PunchScope?, entropy: EntropySource) {
+    package init(planner: TraversalPlanner, scope: PunchScope?, entropy: EntropySource) {
         self.planner = planner
         self.scope = scope
         self.entropy = entropy
     }
 
-    public var role: TraversalRole { planner.role }
-    public var sessionID: UInt64 { planner.sessionID }
+    package var role: TraversalRole { planner.role }
+    package var sessionID: UInt64 { planner.sessionID }
 
-    public func nextDeadline() -> Instant? { stopped ? nil : planner.nextDeadline() }
+    package func nextDeadline() -> Instant? { stopped ? nil : planner.nextDeadline() }
 
     /// The next step due at `now`, or nil (then wait for `nextDeadline()`).
-    public mutating func poll(now: Instant) -> Step? {
+    package mutating func poll(now: Instant) -> Step? {
         guard !stopped else { return nil }
         while let action = planner.poll(now: now) {
             if let step = step(for: action) { return step }
@@ -98,7 +98,7 @@ public struct TraversalExecution {
 
     /// The sockets `.openSockets` asked for are open; returns those to close again at once
     /// (the execution stopped meanwhile).
-    public mutating func socketsOpened(_ indices: [Int]) -> [Int] {
+    package mutating func socketsOpened(_ indices: [Int]) -> [Int] {
         if stopped { return indices }
         auxiliary = indices
         return []
@@ -110,7 +110,7 @@ public struct TraversalExecution {
     /// - Device: our own punches may have reached that port before the client's mapping
     ///   existed (the client waited: `PunchOrder`), so one punch goes back from the socket it
     ///   reached, once per address, `maxAnswers` at most.
-    public mutating func punchArrived(from address: NetAddress, socket: Int, now: Instant) -> Step? {
+    package mutating func punchArrived(from address: NetAddress, socket: Int, now: Instant) -> Step? {
         guard !stopped, scope?.allows(address) == true else { return nil }
         switch role {
         case .client:
@@ -127,26 +127,26 @@ public struct TraversalExecution {
     }
 
     /// The strategy that found `address` (for per-peer memory).
-    public func strategy(for address: NetAddress) -> TraversalStrategy {
+    package func strategy(for address: NetAddress) -> TraversalStrategy {
         punched[address] ?? planner.strategy(for: address) ?? .candidates
     }
 
     /// A direct path is in use: spraying on would only open more mappings; candidate rounds
     /// go on (a LAN path may still beat it).
-    public mutating func dropNATStrategies() {
+    package mutating func dropNATStrategies() {
         planner.dropNATStrategies()
     }
 
     /// Ends the plan; returns the auxiliary sockets to close: all but those in `keeping` (the
     /// sockets a session's path goes through), which the execution still owns.
-    public mutating func stop(keeping: Set<Int> = []) -> [Int] {
+    package mutating func stop(keeping: Set<Int> = []) -> [Int] {
         stopped = true
         planner.stop()
         return release(keeping: keeping)
     }
 
     /// Returns the auxiliary sockets not in `keeping` (to close), keeping the others.
-    public mutating func release(keeping: Set<Int>) -> [Int] {
+    package mutating func release(keeping: Set<Int>) -> [Int] {
         let closing = auxiliary.filter { !keeping.contains($0) }
         auxiliary = auxiliary.filter { keeping.contains($0) }
         return closing

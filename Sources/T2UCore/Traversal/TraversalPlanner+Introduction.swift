@@ -8,7 +8,7 @@ extension TraversalPlanner {
     /// candidates (at most `PunchScope.maxGlobalIPv6`). `dropped` lists the
     /// candidates left out, for the caller to count. The plan starts after the introduction's
     /// punch delay (`PunchOrder`: the client sends first this time).
-    public static func device(
+    package static func device(
         introduction intro: SignalingMessage.Introduce, localNAT: NATBehavior, subnets: [LocalSubnet],
         entropy: EntropySource, now: Instant, config: TraversalConfig = .init()
     ) -> (planner: TraversalPlanner, scope: PunchScope, dropped: [NetAddress]) {
@@ -29,7 +29,7 @@ extension TraversalPlanner {
     /// of `subnets` (any other LAN address cannot be the device's, only someone else's) and its
     /// global IPv6 candidates. `scope` is nil when no device address is known (then no punch is
     /// answered). The plan starts after the result's punch delay (`PunchOrder`).
-    public static func client(
+    package static func client(
         connectResult result: SignalingMessage.ConnectResult, reflexive: NetAddress?, localNAT: NATBehavior,
         subnets: [LocalSubnet], entropy: EntropySource, now: Instant, config: TraversalConfig = .init(),
         remembered: TraversalStrategy? = nil

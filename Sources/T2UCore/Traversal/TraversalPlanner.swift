@@ -17,18 +17,18 @@
 ///   still run (a shared LAN needs no NAT traversal).
 ///
 /// Poll with `poll(now:)` while `nextDeadline()` <= now. `stop()` ends it (a path won).
-public struct TraversalPlanner: Sendable {
-    public let role: TraversalRole
-    public let localNAT: NATBehavior
-    public let peer: TraversalPeer
-    public let sessionID: UInt64
+package struct TraversalPlanner: Sendable {
+    package let role: TraversalRole
+    package let localNAT: NATBehavior
+    package let peer: TraversalPeer
+    package let sessionID: UInt64
     /// The strategies for these two NATs, in order (`.relayOnly` last: no direct path expected
     /// beyond a shared LAN).
-    public let strategies: [TraversalStrategy]
-    public let config: TraversalConfig
-    public private(set) var stopped = false
+    package let strategies: [TraversalStrategy]
+    package let config: TraversalConfig
+    package private(set) var stopped = false
     /// Auxiliary sockets the plan asked for.
-    public private(set) var auxiliarySockets = 0
+    package private(set) var auxiliarySockets = 0
 
     private struct Scheduled: Sendable {
         var at: Instant
@@ -45,7 +45,7 @@ public struct TraversalPlanner: Sendable {
 
     /// - Parameter remembered: what worked with this peer last time (client memory): that
     ///   strategy starts without delay; `.relayOnly` plans the candidates only.
-    public init(
+    package init(
         role: TraversalRole, localNAT: NATBehavior, peer: TraversalPeer, sessionID: UInt64, entropy: EntropySource,
         now: Instant, config: TraversalConfig = .init(), remembered: TraversalStrategy? = nil
     ) {
@@ -87,7 +87,7 @@ public struct TraversalPlanner: Sendable {
     }
 
     /// What the two NAT behaviours allow, in the order to try.
-    public static func strategies(local: NATBehavior, peer: NATBehavior) -> [TraversalStrategy] {
+    package static func strategies(local: NATBehavior, peer: NATBehavior) -> [TraversalStrategy] {
         var result: [TraversalStrategy] = [.candidates]
         if local.isRandomDependent && peer.isEndpointDependent || peer.isRandomDependent && local.isEndpointDependent {
             return result + [.relayOnly]
@@ -103,13 +103,13 @@ public struct TraversalPlanner: Sendable {
 
     // MARK: polling
 
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         guard !stopped, head < schedule.count else { return nil }
         return schedule[head].at
     }
 
     /// The next action due at `now`, or nil.
-    public mutating func poll(now: Instant) -> TraversalAction? {
+    package mutating func poll(now: Instant) -> TraversalAction? {
         guard !stopped, head < schedule.count, schedule[head].at <= now else { return nil }
         defer { head += 1 }
         if now - startedAt > config.window {
@@ -120,29 +120,29 @@ public struct TraversalPlanner: Sendable {
     }
 
     /// A path won (or the session ended): nothing more is emitted.
-    public mutating func stop() {
+    package mutating func stop() {
         stopped = true
     }
 
     /// A direct path is in use: the NAT strategies (spray, predicted ports, auxiliary punches)
     /// have nothing left to find; the candidate rounds go on (a LAN path may still beat it).
-    public mutating func dropNATStrategies() {
+    package mutating func dropNATStrategies() {
         guard head < schedule.count else { return }
         schedule = Array(schedule[head...].filter { $0.strategy == .candidates })
         head = 0
     }
 
     /// The window is over: auxiliary sockets not carrying the session may close.
-    public func windowEnded(now: Instant) -> Bool { now - startedAt >= config.window }
+    package func windowEnded(now: Instant) -> Bool { now - startedAt >= config.window }
 
     /// When the window ends (a plan may start later than it was made: `PunchOrder`).
-    public var windowEnd: Instant { startedAt + config.window }
+    package var windowEnd: Instant { startedAt + config.window }
 
     /// The strategy an address came from (nil: not planned, e.g. learned from a punch).
-    public func strategy(for address: NetAddress) -> TraversalStrategy? { origin[address] }
+    package func strategy(for address: NetAddress) -> TraversalStrategy? { origin[address] }
 
     /// Actions left (tests, logs).
-    public var pendingCount: Int { stopped ? 0 : schedule.count - head }
+    package var pendingCount: Int { stopped ? 0 : schedule.count - head }
 }
 
 /// Collects the timed actions of a plan.

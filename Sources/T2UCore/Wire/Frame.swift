@@ -5,7 +5,7 @@ import NIOCore
 
 /// A frame inside a protected packet. Stream data is a slice of the decrypted packet buffer
 /// (no copy) on receive.
-public enum Frame: Equatable, Sendable {
+package enum Frame: Equatable, Sendable {
     /// `length` zero bytes (type 0x00 each). Pads handshake packets and path probes.
     case padding(length: Int)
     case ping
@@ -31,14 +31,14 @@ public enum Frame: Equatable, Sendable {
 }
 
 /// KEY_UPDATE (0x1e request, 0x1f response): sequence (varint) | X25519 public key (32).
-public struct KeyUpdateFrame: Equatable, Sendable {
-    public static let publicKeyLength = 32
-    public var isResponse: Bool
+package struct KeyUpdateFrame: Equatable, Sendable {
+    package static let publicKeyLength = 32
+    package var isResponse: Bool
     /// The request's sequence number (1, 2, ...), echoed by its response.
-    public var sequence: UInt64
-    public var publicKey: [UInt8]
+    package var sequence: UInt64
+    package var publicKey: [UInt8]
 
-    public init(isResponse: Bool, sequence: UInt64, publicKey: [UInt8]) {
+    package init(isResponse: Bool, sequence: UInt64, publicKey: [UInt8]) {
         precondition(publicKey.count == Self.publicKeyLength, "KEY_UPDATE key must be 32 bytes")
         self.isResponse = isResponse
         self.sequence = sequence
@@ -48,25 +48,25 @@ public struct KeyUpdateFrame: Equatable, Sendable {
 
 /// Acknowledged packet numbers, highest first. `ranges[0]` contains `largest`; ranges are
 /// disjoint, descending, and separated by at least one missing packet number.
-public struct AckFrame: Equatable, Sendable {
-    public var ackDelayMicros: UInt64
-    public var ranges: [ClosedRange<PacketNumber>]
+package struct AckFrame: Equatable, Sendable {
+    package var ackDelayMicros: UInt64
+    package var ranges: [ClosedRange<PacketNumber>]
 
-    public init(ackDelayMicros: UInt64, ranges: [ClosedRange<PacketNumber>]) {
+    package init(ackDelayMicros: UInt64, ranges: [ClosedRange<PacketNumber>]) {
         self.ackDelayMicros = ackDelayMicros
         self.ranges = ranges
     }
 
-    public var largest: PacketNumber { ranges[0].upperBound }
+    package var largest: PacketNumber { ranges[0].upperBound }
 }
 
-public struct StreamFrame: Equatable, Sendable {
-    public var id: StreamID
-    public var offset: UInt64
-    public var data: ByteBuffer
-    public var fin: Bool
+package struct StreamFrame: Equatable, Sendable {
+    package var id: StreamID
+    package var offset: UInt64
+    package var data: ByteBuffer
+    package var fin: Bool
 
-    public init(id: StreamID, offset: UInt64, data: ByteBuffer, fin: Bool) {
+    package init(id: StreamID, offset: UInt64, data: ByteBuffer, fin: Bool) {
         self.id = id
         self.offset = offset
         self.data = data
@@ -75,7 +75,7 @@ public struct StreamFrame: Equatable, Sendable {
 }
 
 /// Error codes carried by CLOSE and RESET_STREAM.
-public enum TransportErrorCode: UInt64, Sendable {
+package enum TransportErrorCode: UInt64, Sendable {
     case noError = 0x0
     case internalError = 0x1
     case flowControlError = 0x3

@@ -10,9 +10,9 @@ import NIOCore
 /// `WireError`s. The decoder allocates nothing except the ranges array of an ACK frame
 /// (bounded by `maxAckRangesDecoded`) and a CLOSE reason string; STREAM data is a slice of
 /// the input buffer.
-public enum FrameCodec {
+package enum FrameCodec {
     /// An ACK frame carrying more ranges is rejected (bounds decode work and memory per frame).
-    public static let maxAckRangesDecoded: Int = 256
+    package static let maxAckRangesDecoded: Int = 256
 
     /// Longest CLOSE reason on the wire, in UTF-8 bytes.
     static let maxReasonLength = 255
@@ -46,7 +46,7 @@ public enum FrameCodec {
     /// decoder are applied instead of producing a frame the peer rejects: an ACK keeps its
     /// newest `maxAckRangesDecoded` ranges, and a CLOSE reason longer than 255 bytes is cut at a
     /// Unicode scalar boundary. To bound an ACK by bytes, use `writeAckFrame`.
-    public static func encode(_ frame: Frame, into buffer: inout ByteBuffer) {
+    package static func encode(_ frame: Frame, into buffer: inout ByteBuffer) {
         switch frame {
         case .padding(let length):
             if length > 0 { buffer.writeRepeatingByte(0, count: length) }
@@ -99,7 +99,7 @@ public enum FrameCodec {
     }
 
     /// Exactly the number of bytes `encode` appends for `frame`.
-    public static func encodedLength(_ frame: Frame) -> Int {
+    package static func encodedLength(_ frame: Frame) -> Int {
         switch frame {
         case .padding(let length):
             return Swift.max(0, length)
@@ -136,14 +136,14 @@ public enum FrameCodec {
 
     /// Header bytes of a STREAM frame (type, id, offset, length fields) for these values.
     @inlinable
-    public static func streamFrameHeaderLength(id: StreamID, offset: UInt64, length: Int) -> Int {
+    package static func streamFrameHeaderLength(id: StreamID, offset: UInt64, length: Int) -> Int {
         1 + VarInt.encodedLength(id.rawValue) + VarInt.encodedLength(offset)
             + VarInt.encodedLength(UInt64(length))
     }
 
     /// Writes a STREAM frame header followed by `data`'s readable bytes (fast path, no Frame
     /// value). Offset and length are always explicit.
-    public static func writeStreamFrame(
+    package static func writeStreamFrame(
         id: StreamID, offset: UInt64, fin: Bool, data: ByteBuffer, into buffer: inout ByteBuffer
     ) {
         let length = UInt64(data.readableBytes)
@@ -160,7 +160,7 @@ public enum FrameCodec {
     /// the oldest that do not fit, and never writes more than `maxAckRangesDecoded` ranges (the
     /// peer would reject the frame). Returns the number of ranges written; 0 (nothing written)
     /// if not even the first range fits or `ranges` is empty.
-    public static func writeAckFrame(
+    package static func writeAckFrame(
         ackDelayMicros: UInt64, ranges: [ClosedRange<PacketNumber>], maxLength: Int,
         into buffer: inout ByteBuffer
     ) -> Int {
@@ -235,7 +235,7 @@ public enum FrameCodec {
 
     /// Decodes and consumes one frame. A run of PADDING bytes decodes as one `.padding(length:)`.
     /// STREAM data is a zero-copy slice of `buffer`. On error `buffer` is left unchanged.
-    public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> Frame {
+    package static func decode(from buffer: inout ByteBuffer) throws(WireError) -> Frame {
         let start = buffer.readerIndex
         do {
             return try decodeFrame(from: &buffer)

@@ -5,11 +5,11 @@ import NIOCore
 
 /// QUIC variable-length integer (RFC 9000 §16): the two high bits of the first byte give the
 /// length (1, 2, 4 or 8 bytes), the rest is the big-endian value, at most 2^62-1.
-public enum VarInt {
-    public static let max: UInt64 = (1 << 62) - 1
+package enum VarInt {
+    package static let max: UInt64 = (1 << 62) - 1
 
     @inlinable
-    public static func encodedLength(_ value: UInt64) -> Int {
+    package static func encodedLength(_ value: UInt64) -> Int {
         if value < (1 << 6) { return 1 }
         if value < (1 << 14) { return 2 }
         if value < (1 << 30) { return 4 }
@@ -18,7 +18,7 @@ public enum VarInt {
 
     /// Writes the shortest encoding. `value` is local data, so a value above `max` is a bug.
     @inlinable
-    public static func write(_ value: UInt64, to buffer: inout ByteBuffer) {
+    package static func write(_ value: UInt64, to buffer: inout ByteBuffer) {
         if value < (1 << 6) {
             buffer.writeInteger(UInt8(truncatingIfNeeded: value))
         } else if value < (1 << 14) {
@@ -34,7 +34,7 @@ public enum VarInt {
     /// Reads and consumes one integer (any encoding length, as RFC 9000 allows). On error the
     /// buffer is unchanged.
     @inlinable
-    public static func read(from buffer: inout ByteBuffer) throws(WireError) -> UInt64 {
+    package static func read(from buffer: inout ByteBuffer) throws(WireError) -> UInt64 {
         try read(from: &buffer, field: "varint")
     }
 

@@ -5,38 +5,38 @@ import T2UCore
 
 /// When the copies of one datagram leave a link: none (lost), one, or two (duplicated).
 /// An inline value, so the per-packet path allocates nothing.
-public struct DeliveryTimes: RandomAccessCollection, Sendable, Equatable {
-    public private(set) var count: Int
+package struct DeliveryTimes: RandomAccessCollection, Sendable, Equatable {
+    package private(set) var count: Int
     private var first0: Instant
     private var second: Instant
 
-    public init() {
+    package init() {
         count = 0
         first0 = .zero
         second = .zero
     }
 
-    public init(_ time: Instant) {
+    package init(_ time: Instant) {
         count = 1
         first0 = time
         second = .zero
     }
 
-    public init(_ time: Instant, _ duplicate: Instant) {
+    package init(_ time: Instant, _ duplicate: Instant) {
         count = 2
         first0 = time
         second = duplicate
     }
 
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { count }
+    package var startIndex: Int { 0 }
+    package var endIndex: Int { count }
 
-    public subscript(position: Int) -> Instant {
+    package subscript(position: Int) -> Instant {
         precondition(position >= 0 && position < count, "DeliveryTimes index out of range")
         return position == 0 ? first0 : second
     }
 
-    public static func == (lhs: DeliveryTimes, rhs: DeliveryTimes) -> Bool {
+    package static func == (lhs: DeliveryTimes, rhs: DeliveryTimes) -> Bool {
         lhs.elementsEqual(rhs)
     }
 }

@@ -8,28 +8,28 @@ import T2UCore
 ///
 /// Order of effects in `LinkModel.transmit`: random loss, then the bandwidth bottleneck (drop-tail
 /// queue, serialisation), then propagation delay plus jitter, then reordering and duplication.
-public struct LinkConditions: Sendable, Equatable, CustomStringConvertible {
+package struct LinkConditions: Sendable, Equatable, CustomStringConvertible {
     /// One-way propagation delay added to every packet.
-    public var delay: Nanos
+    package var delay: Nanos
     /// Uniform extra delay in 0...jitter. Jitter alone keeps packets in order (a packet never
     /// overtakes an earlier one); only `reorderRate` makes later packets overtake.
-    public var jitter: Nanos
+    package var jitter: Nanos
     /// Probability (0...1) that a packet is lost, independently of every other packet.
-    public var lossRate: Double
+    package var lossRate: Double
     /// Probability (0...1) that a packet is held back by an extra `reorderDelay`, so packets sent
     /// after it overtake it.
-    public var reorderRate: Double
-    public var reorderDelay: Nanos
+    package var reorderRate: Double
+    package var reorderDelay: Nanos
     /// Probability (0...1) that a delivered packet arrives twice.
-    public var duplicateRate: Double
+    package var duplicateRate: Double
     /// Bottleneck rate; nil (or <= 0) means unlimited. Packets are serialised one after another
     /// through a FIFO queue at this rate.
-    public var bandwidthBitsPerSecond: Double?
+    package var bandwidthBitsPerSecond: Double?
     /// Drop-tail limit of the bottleneck queue in bytes (including the packet being serialised);
     /// nil means unbounded. Only meaningful with a bandwidth limit.
-    public var queueLimitBytes: Int?
+    package var queueLimitBytes: Int?
 
-    public init(
+    package init(
         delay: Nanos = .zero,
         jitter: Nanos = .zero,
         lossRate: Double = 0,
@@ -50,17 +50,17 @@ public struct LinkConditions: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// No delay, no loss, unlimited bandwidth.
-    public static let perfect = LinkConditions()
+    package static let perfect = LinkConditions()
 
     /// A wired LAN: 1 Gbit/s, 100 µs one way, a little jitter, 1 MB of switch buffer.
-    public static let lan = LinkConditions(
+    package static let lan = LinkConditions(
         delay: .microseconds(100), jitter: .microseconds(20),
         bandwidthBitsPerSecond: 1e9, queueLimitBytes: 1024 * 1024)
 
     /// A WAN path. `rttMs` is the round-trip time (this direction gets half as delay), jitter is
     /// 5 % of the one-way delay, and the bottleneck buffer holds one bandwidth-delay product
     /// (at least 64 KiB) like a typical well-sized router queue.
-    public static func wan(rateMbit: Double, rttMs: Double, loss: Double = 0) -> LinkConditions {
+    package static func wan(rateMbit: Double, rttMs: Double, loss: Double = 0) -> LinkConditions {
         let oneWay = Nanos(Int64((rttMs * 1e6 / 2).rounded()))
         let bitsPerSecond = rateMbit * 1e6
         let bdpBytes = Int(bitsPerSecond / 8 * rttMs / 1000)
@@ -71,12 +71,12 @@ public struct LinkConditions: Sendable, Equatable, CustomStringConvertible {
 
     /// A poor mobile or Wi-Fi path: 20 Mbit/s, 80 ms RTT, 10 ms jitter, 2 % random loss,
     /// 1 % reordering.
-    public static let lossyWireless = LinkConditions(
+    package static let lossyWireless = LinkConditions(
         delay: .milliseconds(40), jitter: .milliseconds(10), lossRate: 0.02,
         reorderRate: 0.01, reorderDelay: .milliseconds(15),
         bandwidthBitsPerSecond: 20e6, queueLimitBytes: 256 * 1024)
 
-    public var description: String {
+    package var description: String {
         var parts = ["delay \(delay)"]
         if jitter > .zero { parts.append("jitter \(jitter)") }
         if lossRate > 0 { parts.append("loss \(lossRate)") }

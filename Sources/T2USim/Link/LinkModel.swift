@@ -7,11 +7,11 @@ import T2UCore
 /// current time, the times at which its copies come out are returned. Deterministic for a given
 /// entropy source (draws are made only for the impairments in effect), so a simulation replays
 /// from its seed. Used by the simulator (virtual clock) and the impairment proxy (real clock).
-public struct LinkModel {
+package struct LinkModel {
     /// May change at run time; packets already in flight keep the times they were given, and
     /// the bottleneck's backlog carries over.
-    public var conditions: LinkConditions
-    public private(set) var stats = LinkStats()
+    package var conditions: LinkConditions
+    package private(set) var stats = LinkStats()
 
     private let entropy: EntropySource
     /// When the bottleneck finishes serialising everything accepted so far, in nanoseconds
@@ -21,14 +21,14 @@ public struct LinkModel {
     /// packet overtake an earlier one, as on a real FIFO path.
     private var lastInOrderArrival = Instant(nanoseconds: .min)
 
-    public init(conditions: LinkConditions, entropy: EntropySource) {
+    package init(conditions: LinkConditions, entropy: EntropySource) {
         self.conditions = conditions
         self.entropy = entropy
     }
 
     /// A datagram of `size` bytes enters the link at `now`: the delivery times of its copies
     /// (none: dropped; two: duplicated). Calls must come with non-decreasing `now`.
-    public mutating func transmit(size: Int, now: Instant) -> DeliveryTimes {
+    package mutating func transmit(size: Int, now: Instant) -> DeliveryTimes {
         let c = conditions
         let size = Swift.max(size, 0)
         stats.sent &+= 1
@@ -78,7 +78,7 @@ public struct LinkModel {
 
     /// Bytes accepted by the bottleneck but not yet serialised at `now` (0 without a bandwidth
     /// limit).
-    public func backlogBytes(at now: Instant) -> Int {
+    package func backlogBytes(at now: Instant) -> Int {
         guard let rate = conditions.effectiveBandwidth else { return 0 }
         let pending = busyUntil - Double(now.nanoseconds)
         return pending > 0 ? Int((pending * rate / 8e9).rounded(.up)) : 0

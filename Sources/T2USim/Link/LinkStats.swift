@@ -5,19 +5,19 @@ import T2UCore
 
 /// Counters of one link direction. `delivered` counts copies handed to delivery (duplicates
 /// included), so `delivered == sent - droppedRandom - droppedQueue + duplicated`.
-public struct LinkStats: Sendable, Equatable, CustomStringConvertible {
-    public var sent: UInt64 = 0
-    public var delivered: UInt64 = 0
-    public var droppedRandom: UInt64 = 0
-    public var droppedQueue: UInt64 = 0
-    public var duplicated: UInt64 = 0
-    public var reordered: UInt64 = 0
-    public var bytesSent: UInt64 = 0
-    public var bytesDelivered: UInt64 = 0
+package struct LinkStats: Sendable, Equatable, CustomStringConvertible {
+    package var sent: UInt64 = 0
+    package var delivered: UInt64 = 0
+    package var droppedRandom: UInt64 = 0
+    package var droppedQueue: UInt64 = 0
+    package var duplicated: UInt64 = 0
+    package var reordered: UInt64 = 0
+    package var bytesSent: UInt64 = 0
+    package var bytesDelivered: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
-    public var description: String {
+    package var description: String {
         "sent \(sent) (\(bytesSent) B), delivered \(delivered) (\(bytesDelivered) B), "
             + "lost \(droppedRandom), queue drops \(droppedQueue), "
             + "duplicated \(duplicated), reordered \(reordered)"
