@@ -7,15 +7,15 @@ import NIOHTTP1
 import NIOPosix
 
 /// One request to the admin endpoint, as the routes need it.
-public struct AdminRequest: Sendable, Equatable {
-    public var method: HTTPMethod
-    public var path: String
+package struct AdminRequest: Sendable, Equatable {
+    package var method: HTTPMethod
+    package var path: String
     /// Query parameters, percent-decoded (the last of a repeated name wins).
-    public var query: [String: String]
+    package var query: [String: String]
     /// The `Authorization` header, if any.
-    public var authorization: String?
+    package var authorization: String?
 
-    public init(method: HTTPMethod, path: String, query: [String: String] = [:], authorization: String? = nil) {
+    package init(method: HTTPMethod, path: String, query: [String: String] = [:], authorization: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
@@ -35,18 +35,18 @@ public struct AdminRequest: Sendable, Equatable {
     }
 
     /// GET and HEAD only read.
-    public var isRead: Bool { method == .GET || method == .HEAD }
+    package var isRead: Bool { method == .GET || method == .HEAD }
 }
 
 /// One answer of the admin endpoint.
-public struct AdminResponse: Sendable {
-    public var status: HTTPResponseStatus
-    public var contentType: String
-    public var body: [UInt8]
+package struct AdminResponse: Sendable {
+    package var status: HTTPResponseStatus
+    package var contentType: String
+    package var body: [UInt8]
     /// Further headers (the dashboard's Content-Security-Policy).
-    public var headers: [(String, String)]
+    package var headers: [(String, String)]
 
-    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
+    package init(status: HTTPResponseStatus, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
         self.status = status
         self.contentType = contentType
         self.body = body

@@ -10,8 +10,8 @@ import T2UCore
 /// and sets the gauges. `registry` can also back swift-metrics (`PrometheusMetricsFactory`), so
 /// other libraries' metrics appear on the same `/metrics`.
 /// Safe from any thread: a scrape's difference and its counters move under one lock.
-public final class ServerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class ServerMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     private let gauges: [Exported]
     private let uptime: Gauge
     /// What the last scrape exported, and the counters made on the way.
@@ -30,7 +30,7 @@ public final class ServerMetrics: Sendable {
         let gauge: Gauge
     }
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         func gauge(_ name: String, _ help: String, _ read: @escaping @Sendable (ServerGauges) -> Int?) -> Exported {
             Exported(read: read, gauge: registry.makeGauge(descriptor: Self.name(name, unit: "", help: help)))
@@ -60,7 +60,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Moves the metrics to `status`.
-    public func update(_ status: ServerStatus) {
+    package func update(_ status: ServerStatus) {
         state.withLockedValue { state in
             if state.info == nil {
                 let gauge = registry.makeGauge(
@@ -89,7 +89,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of `status` (the body of `GET /metrics`).
-    public func render(_ status: ServerStatus) -> [UInt8] {
+    package func render(_ status: ServerStatus) -> [UInt8] {
         update(status)
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

@@ -7,23 +7,23 @@ import T2UCore
 /// through the shared registry's message channel. B introduces its device (it holds the NAT
 /// binding) and relays the session's packets between the device and A; A relays between B and
 /// the client, so the client only ever talks to its own server.
-public struct PeerIntroduction: Sendable, Equatable {
+package struct PeerIntroduction: Sendable, Equatable {
     /// The device's home server (B), which should act on it.
-    public var targetServerID: String
+    package var targetServerID: String
     /// The server the client asked (A).
-    public var originServerID: String
-    public var sessionID: UInt64
-    public var deviceUUID: String
-    public var clientUUID: String
-    public var clientConnectionID: UInt64
+    package var originServerID: String
+    package var sessionID: UInt64
+    package var deviceUUID: String
+    package var clientUUID: String
+    package var clientConnectionID: UInt64
     /// The client's reflexive address as A saw it (the device punches towards it).
-    public var clientPublicAddress: NetAddress
-    public var clientCandidates: [NetAddress]
+    package var clientPublicAddress: NetAddress
+    package var clientCandidates: [NetAddress]
     /// A's advertised main address: where B sends the client's side of relayed packets.
-    public var relayVia: NetAddress
-    public var relayAllowed: Bool
+    package var relayVia: NetAddress
+    package var relayAllowed: Bool
 
-    public init(
+    package init(
         targetServerID: String, originServerID: String, sessionID: UInt64, deviceUUID: String, clientUUID: String,
         clientConnectionID: UInt64, clientPublicAddress: NetAddress, clientCandidates: [NetAddress],
         relayVia: NetAddress, relayAllowed: Bool

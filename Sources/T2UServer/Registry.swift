@@ -4,23 +4,23 @@
 import T2UCore
 
 /// One registered agent (device or client) as the cloud knows it.
-public struct PresenceRecord: Sendable, Equatable {
-    public var role: SignalingRole
-    public var uuid: String
+package struct PresenceRecord: Sendable, Equatable {
+    package var role: SignalingRole
+    package var uuid: String
     /// Reflexive address: where its datagrams come from, and where we reach it.
-    public var address: NetAddress
-    public var publicKey: [UInt8]
-    public var extra: [UInt8]
-    public var candidates: [NetAddress]
-    public var lastSeen: Instant
+    package var address: NetAddress
+    package var publicKey: [UInt8]
+    package var extra: [UInt8]
+    package var candidates: [NetAddress]
+    package var lastSeen: Instant
     /// Which server holds the agent's NAT binding (introductions go through it).
-    public var homeServerID: String
+    package var homeServerID: String
     /// Session token handed out at registration; requests carry it.
-    public var token: UInt64
+    package var token: UInt64
     /// The agent's NAT behaviour as it last reported it (REGISTER / KEEPALIVE).
-    public var nat: NATBehavior
+    package var nat: NATBehavior
 
-    public init(
+    package init(
         role: SignalingRole, uuid: String, address: NetAddress, publicKey: [UInt8], extra: [UInt8],
         candidates: [NetAddress], lastSeen: Instant, homeServerID: String, token: UInt64, nat: NATBehavior = .unknown
     ) {
@@ -40,7 +40,7 @@ public struct PresenceRecord: Sendable, Equatable {
 /// Presence storage behind the server core: in memory for one server; a shared database
 /// (PostgreSQL) when several servers must see each other's agents. Synchronous because the
 /// core is sans-IO; a networked backend keeps a local cache and syncs in the shell.
-public protocol Registry: AnyObject {
+package protocol Registry: AnyObject {
     /// Agents registered with this server (a shared registry's mirror of other servers' agents
     /// does not count: the gauges and the registration limit are per server).
     var count: Int { get }
@@ -62,12 +62,12 @@ public protocol Registry: AnyObject {
 
 extension Registry {
     /// A single-server registry knows no other servers.
-    public func serverAddress(_ serverID: String) -> NetAddress? { nil }
+    package func serverAddress(_ serverID: String) -> NetAddress? { nil }
 
-    public func count(role: SignalingRole) -> Int? { nil }
+    package func count(role: SignalingRole) -> Int? { nil }
 }
 
-public final class InMemoryRegistry: Registry {
+package final class InMemoryRegistry: Registry {
     private struct Key: Hashable {
         var role: SignalingRole
         var uuid: String
@@ -81,15 +81,15 @@ public final class InMemoryRegistry: Registry {
     private var byToken: [UInt64: Int32] = [:]
     private var devices = 0
 
-    public init() {}
+    package init() {}
 
-    public var count: Int { byKey.count }
+    package var count: Int { byKey.count }
 
-    public func count(role: SignalingRole) -> Int? {
+    package func count(role: SignalingRole) -> Int? {
         role == .device ? devices : byKey.count - devices
     }
 
-    public func upsert(_ record: PresenceRecord) {
+    package func upsert(_ record: PresenceRecord) {
         let key = Key(role: record.role, uuid: record.uuid)
         if let slot = byKey[key], let old = slots[Int(slot)] {
             if old.token != record.token {
@@ -112,26 +112,26 @@ public final class InMemoryRegistry: Registry {
         if record.role == .device { devices += 1 }
     }
 
-    public func lookup(role: SignalingRole, uuid: String) -> PresenceRecord? {
+    package func lookup(role: SignalingRole, uuid: String) -> PresenceRecord? {
         byKey[Key(role: role, uuid: uuid)].flatMap { slots[Int($0)] }
     }
 
-    public func lookup(token: UInt64) -> PresenceRecord? {
+    package func lookup(token: UInt64) -> PresenceRecord? {
         byToken[token].flatMap { slots[Int($0)] }
     }
 
-    public func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord? {
+    package func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord? {
         guard let slot = byToken[token].map(Int.init), slots[slot] != nil else { return nil }
         slots[slot]!.lastSeen = max(slots[slot]!.lastSeen, now)
         slots[slot]!.address = address
         return slots[slot]
     }
 
-    public func forEachRecord(_ body: (PresenceRecord) -> Void) {
+    package func forEachRecord(_ body: (PresenceRecord) -> Void) {
         for case let record? in slots { body(record) }
     }
 
-    public func expire(before cutoff: Instant) -> [PresenceRecord] {
+    package func expire(before cutoff: Instant) -> [PresenceRecord] {
         var expired: [PresenceRecord] = []
         for slot in slots.indices {
             guard let record = slots[slot], record.lastSeen < cutoff else { continue }

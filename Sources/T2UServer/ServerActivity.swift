@@ -5,7 +5,7 @@ import T2UCore
 
 /// What an operator wants in the log at `info`: agents coming and going, relay sessions. The
 /// core records it sans-IO (`ServerCore.pollActivity`); the runner writes it (`ActivityLog`).
-public enum ServerActivity: Equatable, Sendable {
+package enum ServerActivity: Equatable, Sendable {
     /// A REGISTER accepted; `renewed`: the UUID was registered already (restart, new address).
     case registered(role: SignalingRole, uuid: String, address: NetAddress, renewed: Bool)
     /// No keepalive within the presence timeout.

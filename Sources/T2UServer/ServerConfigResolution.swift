@@ -16,9 +16,9 @@ import Darwin
 /// From settings (already checked key by key) to what the server runs with. Used at start and
 /// on reload, so both read every key the same way.
 extension ServerSettings {
-    public var logLevel: Logger.Level { self["log-level"].flatMap(Logger.Level.init(rawValue:)) ?? .info }
+    package var logLevel: Logger.Level { self["log-level"].flatMap(Logger.Level.init(rawValue:)) ?? .info }
 
-    public var limits: ServerLimits {
+    package var limits: ServerLimits {
         var limits = ServerLimits.defaults
         if let value = boolean("relay") { limits.relayAllowed = value }
         if let rate = number("relay-rate") { limits.relayBytesPerSecond = rate }
@@ -28,7 +28,7 @@ extension ServerSettings {
     }
 
     /// The server's key pair from `key-file` (created 0600 if missing); nil without one.
-    public func identity() throws(StartupError) -> StaticIdentity? {
+    package func identity() throws(StartupError) -> StaticIdentity? {
         guard let path = self["key-file"] else { return nil }
         do {
             return try KeyFile.loadOrCreate(path: path, what: "server key file", entropy: SystemEntropy())
@@ -38,7 +38,7 @@ extension ServerSettings {
     }
 
     /// The bearer token of `POST /bindings/release` from `admin-token-file`; nil without one.
-    public func adminToken() throws(StartupError) -> [UInt8]? {
+    package func adminToken() throws(StartupError) -> [UInt8]? {
         guard let path = self["admin-token-file"] else { return nil }
         let token: [UInt8]
         do {
@@ -55,7 +55,7 @@ extension ServerSettings {
     }
 
     /// Vendor CA public keys from `device-ca` (closed enrollment); empty without.
-    public func deviceCAs() throws(StartupError) -> [[UInt8]] {
+    package func deviceCAs() throws(StartupError) -> [[UInt8]] {
         guard let text = self["device-ca"] else { return [] }
         let keys = try text.split(separator: ",").map { (hex) throws(StartupError) -> [UInt8] in
             guard hex.utf8.count == 64, let key = Hex.decode(Array(hex.utf8)) else {
@@ -69,7 +69,7 @@ extension ServerSettings {
     }
 
     /// Everything a start needs; `identity` from `identity()` (a fresh key when nil).
-    public func serverSetup(
+    package func serverSetup(
         identity: StaticIdentity?
     ) throws(StartupError) -> (config: ServerConfig, options: ServerRunner.Options) {
         var config = identity.map { ServerConfig(identity: $0) } ?? ServerConfig()

@@ -5,13 +5,13 @@ import T2UCore
 
 extension ServerCore {
     /// The next introduction for a peer server (the shell sends it through the shared registry).
-    public func pollPeerIntroduction() -> PeerIntroduction? {
+    package func pollPeerIntroduction() -> PeerIntroduction? {
         peerOutbox.isEmpty ? nil : peerOutbox.removeFirst()
     }
 
     /// A peer server's CONNECT for one of our devices: introduce the device (retransmitted until
     /// acknowledged, as for local clients) and relay between it and the peer server.
-    public func receivePeerIntroduction(_ intro: PeerIntroduction, now: Instant) {
+    package func receivePeerIntroduction(_ intro: PeerIntroduction, now: Instant) {
         guard intro.targetServerID == config.serverID,
             let device = registry.lookup(role: .device, uuid: intro.deviceUUID),
             device.homeServerID == config.serverID

@@ -14,17 +14,17 @@ import T2UCore
 /// Never answers a source that has not proven its address (cookie or live registration) with
 /// more bytes than it sent; rate-limits signaling per source and relay per session; counts every
 /// dropped datagram by reason. Not thread-safe: one owner (the NIO event loop) drives it.
-public final class ServerCore {
+package final class ServerCore {
     /// `internal(set)`: the runner fills in the advertised address once the port is bound.
-    public internal(set) var config: ServerConfig
-    public let registry: Registry
+    package internal(set) var config: ServerConfig
+    package let registry: Registry
     /// UUID -> device key (docs/SECURITY.md §1).
-    public let bindings: DeviceBindings
-    public internal(set) var counters = ServerCounters()
+    package let bindings: DeviceBindings
+    package internal(set) var counters = ServerCounters()
     /// For the operator's log, taken by `pollActivity` after each input. Bounded: beyond
     /// `activityLimit` entries waiting, the rest is only counted in `activityDropped`.
     private var activity: [ServerActivity] = []
-    public private(set) var activityDropped: UInt64 = 0
+    package private(set) var activityDropped: UInt64 = 0
     static let activityLimit = 1024
 
     /// A class: the relay path mutates it in place per datagram, without copy-and-write-back.
@@ -107,7 +107,7 @@ public final class ServerCore {
     private var nextRequestID: UInt32 = 1
     private let allocator = ByteBufferAllocator()
 
-    public init(
+    package init(
         config: ServerConfig, registry: Registry = InMemoryRegistry(), bindings: DeviceBindings = FirstKeyBindings(),
         entropy: EntropySource, now: Instant
     ) {
@@ -129,14 +129,14 @@ public final class ServerCore {
         self.nextChannelSweep = now + Self.channelSweepInterval
     }
 
-    public var sessionCount: Int { sessions.count }
+    package var sessionCount: Int { sessions.count }
 
     /// RELAY_UNKNOWN replies per source: an agent needs one to act; a few cover losses.
     static let relayUnknownPerSecond = 4.0
     static let relayUnknownBurst = 8.0
 
     /// What the server holds now, for the operator surface. O(sessions): call at scrape time.
-    public var gauges: ServerGauges {
+    package var gauges: ServerGauges {
         ServerGauges(
             devicesOnline: registry.count(role: .device), clientsOnline: registry.count(role: .client),
             registrations: registry.count, sessions: sessions.count,
@@ -146,7 +146,7 @@ public final class ServerCore {
 
     // MARK: Sans-IO
 
-    public func receive(_ datagram: ByteBuffer, from source: NetAddress, on socket: ServerSocket, now: Instant) {
+    package func receive(_ datagram: ByteBuffer, from source: NetAddress, on socket: ServerSocket, now: Instant) {
         counters.datagramsReceived &+= 1
         guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) else {
             return counters.reject(.malformed)
@@ -180,7 +180,7 @@ public final class ServerCore {
         handle(request, now: now)
     }
 
-    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> ServerTransmit? {
+    package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> ServerTransmit? {
         buffer.clear()
         guard let (datagram, transmit) = pollDatagram(now: now) else { return nil }
         buffer.writeImmutableBuffer(datagram)
@@ -189,7 +189,7 @@ public final class ServerCore {
 
     /// Like `pollTransmit`, without a copy: relayed datagrams come back as the very buffer that
     /// was received (the shell writes it straight to the socket).
-    public func pollDatagram(now: Instant) -> (ByteBuffer, ServerTransmit)? {
+    package func pollDatagram(now: Instant) -> (ByteBuffer, ServerTransmit)? {
         guard outboxHead < outbox.count else {
             if outboxHead > 0 {
                 outbox.removeAll(keepingCapacity: true)
@@ -203,12 +203,12 @@ public final class ServerCore {
         return (next.datagram, next.transmit)
     }
 
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         if outboxHead < outbox.count { return .zero }
         return nextMaintenance
     }
 
-    public func handleTimeout(now: Instant) {
+    package func handleTimeout(now: Instant) {
         guard now >= nextMaintenance else { return }
         nextMaintenance = now + config.maintenanceInterval
         let expired = registry.expire(before: now - config.presenceTimeout)
@@ -295,7 +295,7 @@ public final class ServerCore {
     }
 
     /// What happened since the last call (registrations, expiries, relay sessions), oldest first.
-    public func pollActivity() -> [ServerActivity] {
+    package func pollActivity() -> [ServerActivity] {
         guard !activity.isEmpty else { return [] }
         defer { activity.removeAll(keepingCapacity: true) }
         return activity

@@ -5,18 +5,18 @@ import NIOCore
 import T2UCore
 
 /// Counters of the TCP fallback listener.
-public struct StreamCounters: Sendable, Equatable {
-    public var opened: UInt64 = 0
+package struct StreamCounters: Sendable, Equatable {
+    package var opened: UInt64 = 0
     /// Connections closed at once: over `maxConnections`.
-    public var refused: UInt64 = 0
+    package var refused: UInt64 = 0
     /// Streams closed for a bad upgrade head or frame.
-    public var rejected: UInt64 = 0
-    public var datagramsReceived: UInt64 = 0
-    public var datagramsSent: UInt64 = 0
+    package var rejected: UInt64 = 0
+    package var datagramsReceived: UInt64 = 0
+    package var datagramsSent: UInt64 = 0
     /// Datagrams to a stream whose peer did not keep up (backpressure).
-    public var datagramsDropped: UInt64 = 0
+    package var datagramsDropped: UInt64 = 0
     /// Upgraded streams open now.
-    public var open = 0
+    package var open = 0
 }
 
 extension ServerDriver {

@@ -46,7 +46,7 @@ public final class ServerRunner: Sendable {
     private let ownsGroup: Bool
     /// Prometheus export of the core's counters; also usable as a swift-metrics backend
     /// (`PrometheusMetricsFactory(registry: metrics.registry)`).
-    public let metrics = ServerMetrics()
+    package let metrics = ServerMetrics()
 
     /// What `start` sets up and `shutdown` takes down. Locked: they and the accessors may run
     /// on different tasks; the driver itself is reached only on its loop (`LoopOwned`).
@@ -215,7 +215,7 @@ public final class ServerRunner: Sendable {
     }
 
     /// The TCP fallback listener's counters, read on the core's event loop.
-    public func streamCounters() async throws -> StreamCounters {
+    package func streamCounters() async throws -> StreamCounters {
         guard let driver else { return StreamCounters() }
         return try await driver.submit { driver in
             var counters = driver.streamCounters
@@ -231,8 +231,9 @@ public final class ServerRunner: Sendable {
     }
 
     /// Runs `body` with the device bindings on the core's event loop (tests, diagnostics).
-    public func withBindings<T: Sendable>(_ body: @escaping @Sendable (PersistentDeviceBindings) -> T) async throws -> T
-    {
+    package func withBindings<T: Sendable>(
+        _ body: @escaping @Sendable (PersistentDeviceBindings) -> T
+    ) async throws -> T {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
         return try await driver.submit { driver in
             guard let bindings = driver.bindings else { throw ChannelError.ioOnClosedChannel }
@@ -260,7 +261,7 @@ public final class ServerRunner: Sendable {
     }
 
     /// Runs `body` with the registry on the core's event loop (tests, diagnostics).
-    public func withRegistry<T: Sendable>(_ body: @escaping @Sendable (Registry) -> T) async throws -> T {
+    package func withRegistry<T: Sendable>(_ body: @escaping @Sendable (Registry) -> T) async throws -> T {
         guard let driver else { throw ChannelError.ioOnClosedChannel }
         return try await driver.submit { body($0.core.registry) }.get()
     }

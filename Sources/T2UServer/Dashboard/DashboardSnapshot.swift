@@ -6,19 +6,19 @@ import T2UCore
 /// What the operator's dashboard (`GET /dashboard`) shows: the `/status` figures plus bounded
 /// lists of devices, sessions and (with `--database`) servers. Taken on the core's event loop,
 /// rendered anywhere (`DashboardPage`). Every string in it may come from an agent.
-public struct DashboardSnapshot: Sendable, Equatable {
+package struct DashboardSnapshot: Sendable, Equatable {
     /// One registered device (or client) as the operator sees it.
-    public struct Agent: Sendable, Equatable {
-        public var uuid: String
+    package struct Agent: Sendable, Equatable {
+        package var uuid: String
         /// `ServerCore.natLabel(for:)`.
-        public var nat: String
-        public var address: String
+        package var nat: String
+        package var address: String
         /// The agent's extra parameters (t2usvr `--extra`), raw.
-        public var extra: [UInt8]
-        public var secondsSinceSeen: Double
-        public var homeServerID: String
+        package var extra: [UInt8]
+        package var secondsSinceSeen: Double
+        package var homeServerID: String
 
-        public init(
+        package init(
             uuid: String, nat: String, address: String, extra: [UInt8], secondsSinceSeen: Double, homeServerID: String
         ) {
             self.uuid = uuid
@@ -31,17 +31,17 @@ public struct DashboardSnapshot: Sendable, Equatable {
     }
 
     /// One connect session between a client and a device.
-    public struct Session: Sendable, Equatable {
-        public var clientUUID: String
-        public var deviceUUID: String
+    package struct Session: Sendable, Equatable {
+        package var clientUUID: String
+        package var deviceUUID: String
         /// Whether the relay forwarded any packet of it, and how many bytes.
-        public var relayed: Bool
-        public var relayedBytes: UInt64
-        public var secondsIdle: Double
+        package var relayed: Bool
+        package var relayedBytes: UInt64
+        package var secondsIdle: Double
         /// The device's home server when it is another one (the session goes through it).
-        public var peerServerID: String?
+        package var peerServerID: String?
 
-        public init(
+        package init(
             clientUUID: String, deviceUUID: String, relayed: Bool, relayedBytes: UInt64, secondsIdle: Double,
             peerServerID: String? = nil
         ) {
@@ -55,14 +55,14 @@ public struct DashboardSnapshot: Sendable, Equatable {
     }
 
     /// One server sharing the database, with the agents homed on it as this server knows them.
-    public struct Server: Sendable, Equatable {
-        public var id: String
-        public var advertise: String
-        public var devices: Int
-        public var clients: Int
-        public var isThisServer: Bool
+    package struct Server: Sendable, Equatable {
+        package var id: String
+        package var advertise: String
+        package var devices: Int
+        package var clients: Int
+        package var isThisServer: Bool
 
-        public init(id: String, advertise: String, devices: Int, clients: Int, isThisServer: Bool) {
+        package init(id: String, advertise: String, devices: Int, clients: Int, isThisServer: Bool) {
             self.id = id
             self.advertise = advertise
             self.devices = devices
@@ -71,23 +71,23 @@ public struct DashboardSnapshot: Sendable, Equatable {
         }
     }
 
-    public var status: ServerStatus
+    package var status: ServerStatus
     /// Devices in UUID order, at most `deviceLimit` of `devicesListed` known (other servers'
     /// devices included with `--database`).
-    public var devices: [Agent]
-    public var devicesListed: Int
+    package var devices: [Agent]
+    package var devicesListed: Int
     /// Sessions, most relayed bytes first, at most `sessionLimit` of `status.gauges.sessions`.
-    public var sessions: [Session]
+    package var sessions: [Session]
     /// nil without `--database` (one server, no list).
-    public var servers: [Server]?
-    public var relayAllowed: Bool
+    package var servers: [Server]?
+    package var relayAllowed: Bool
     /// The per-session relay budget (`relay-rate`).
-    public var relayBytesPerSecond: Double
+    package var relayBytesPerSecond: Double
 
-    public static let deviceLimit = 100
-    public static let sessionLimit = 50
+    package static let deviceLimit = 100
+    package static let sessionLimit = 50
 
-    public init(
+    package init(
         status: ServerStatus, devices: [Agent] = [], devicesListed: Int? = nil, sessions: [Session] = [],
         servers: [Server]? = nil, relayAllowed: Bool = true, relayBytesPerSecond: Double = 125_000_000
     ) {
@@ -103,7 +103,7 @@ public struct DashboardSnapshot: Sendable, Equatable {
 
 extension ServerCore {
     /// The dashboard's view of the core now. O(registrations + sessions): per page view only.
-    public func dashboard(now: Instant, uptimeSeconds: Double) -> DashboardSnapshot {
+    package func dashboard(now: Instant, uptimeSeconds: Double) -> DashboardSnapshot {
         let status = ServerStatus(
             serverID: config.serverID, uptimeSeconds: uptimeSeconds, counters: counters, gauges: gauges)
         var devices: [DashboardSnapshot.Agent] = []

@@ -2,18 +2,18 @@
 // Copyright 2026 the t2u authors
 
 /// A binding as stored: the UUID and the device public key it belongs to.
-public struct DeviceBinding: Sendable, Equatable, Hashable {
-    public var uuid: String
-    public var publicKey: [UInt8]
+package struct DeviceBinding: Sendable, Equatable, Hashable {
+    package var uuid: String
+    package var publicKey: [UInt8]
 
-    public init(uuid: String, publicKey: [UInt8]) {
+    package init(uuid: String, publicKey: [UInt8]) {
         self.uuid = uuid
         self.publicKey = publicKey
     }
 }
 
 /// One change the sans-IO bindings hand to their store (write-behind).
-public enum BindingChange: Sendable, Equatable {
+package enum BindingChange: Sendable, Equatable {
     /// First binding of a UUID.
     case bind(DeviceBinding)
     /// The UUID moves from `previousKey` to the binding's key (rotation or certificate): a store
@@ -21,7 +21,7 @@ public enum BindingChange: Sendable, Equatable {
     case rebind(DeviceBinding, previousKey: [UInt8])
     case release(uuid: String)
 
-    public var uuid: String {
+    package var uuid: String {
         switch self {
         case .bind(let b), .rebind(let b, _): b.uuid
         case .release(let uuid): uuid

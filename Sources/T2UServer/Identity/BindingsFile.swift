@@ -13,11 +13,11 @@ import Darwin
 #endif
 
 /// Why the bindings file cannot be used; says what is wrong and what to do.
-public enum BindingsFileError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum BindingsFileError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed(path: String, line: Int, problem: String)
     case io(path: String, operation: String, errno: Int32)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let path, let line, let problem):
             "bindings file \(path) line \(line): \(problem); each line must be `UUID HEXKEY` (64 hex digits). "
@@ -34,16 +34,16 @@ public enum BindingsFileError: Error, Equatable, Sendable, CustomStringConvertib
 /// public key in 64 hex digits; `#` comments and blank lines are ignored; a later line for a UUID
 /// replaces an earlier one. New bindings are appended; a release (and every start) rewrites the
 /// file atomically (temporary file 0600, fsync, rename, fsync of the directory).
-public enum BindingsFile {
+package enum BindingsFile {
     static let header = "# t2u-server device bindings: UUID (percent-encoded) and device public key; later lines win\n"
 
     /// The bindings in `path`; none when the file does not exist yet.
-    public static func load(path: String) throws(BindingsFileError) -> [DeviceBinding] {
+    package static func load(path: String) throws(BindingsFileError) -> [DeviceBinding] {
         guard let bytes = try readFile(path: path) else { return [] }
         return try parse(bytes, path: path)
     }
 
-    public static func parse(_ bytes: [UInt8], path: String) throws(BindingsFileError) -> [DeviceBinding] {
+    package static func parse(_ bytes: [UInt8], path: String) throws(BindingsFileError) -> [DeviceBinding] {
         var keys: [String: [UInt8]] = [:]
         var order: [String] = []
         for (index, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
@@ -71,12 +71,12 @@ public enum BindingsFile {
         return order.map { DeviceBinding(uuid: $0, publicKey: keys[$0]!) }
     }
 
-    public static func line(_ binding: DeviceBinding) -> String {
+    package static func line(_ binding: DeviceBinding) -> String {
         encodeUUID(binding.uuid) + " " + Hex.encode(binding.publicKey) + "\n"
     }
 
     /// Replaces the file with exactly `bindings`, atomically.
-    public static func rewrite(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
+    package static func rewrite(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
         let text = header + bindings.sorted { $0.uuid < $1.uuid }.map(line).joined()
         do {
             try KeyFile.replacePrivate(path: path, what: "bindings file", contents: Array(text.utf8))
@@ -89,7 +89,7 @@ public enum BindingsFile {
     }
 
     /// Appends `bindings` (new or moved UUIDs) and syncs.
-    public static func append(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
+    package static func append(path: String, bindings: [DeviceBinding]) throws(BindingsFileError) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }

@@ -9,8 +9,8 @@ import NIOPosix
 /// new bindings are appended, a release rewrites the file. Keeps its own copy of the bindings,
 /// so the event loop never waits for the disk. A failed write is logged and retried with the
 /// next change as a full rewrite (the copy is the truth).
-public final class BindingsFileStore: Sendable {
-    public let path: String
+package final class BindingsFileStore: Sendable {
+    package let path: String
     private let pool: NIOThreadPool
     private let logger: Logger
     private struct State {
@@ -20,7 +20,7 @@ public final class BindingsFileStore: Sendable {
     private let state: NIOLockedValueBox<State>
 
     /// Loads the file (an error names file and line), compacts it, and starts the writer.
-    public static func open(
+    package static func open(
         path: String, logger: Logger
     ) throws(BindingsFileError) -> (BindingsFileStore, [DeviceBinding]) {
         let loaded = try BindingsFile.load(path: path)
@@ -39,14 +39,14 @@ public final class BindingsFileStore: Sendable {
     }
 
     /// Queues `changes` (from `PersistentDeviceBindings.takeChanges()`); returns at once.
-    public func persist(_ changes: [BindingChange]) {
+    package func persist(_ changes: [BindingChange]) {
         guard !changes.isEmpty else { return }
         pool.submit { [self] _ in write(changes) }
     }
 
     /// Queues a rewrite of the whole file with `bindings` (the database's view, when the file is
     /// the local cache of a server with `--database`); returns at once.
-    public func replaceAll(_ bindings: [DeviceBinding]) {
+    package func replaceAll(_ bindings: [DeviceBinding]) {
         pool.submit { [self] _ in
             state.withLockedValue { state in
                 state.bindings = Dictionary(
@@ -64,7 +64,7 @@ public final class BindingsFileStore: Sendable {
     }
 
     /// Waits for queued writes and stops the writer thread.
-    public func close() async {
+    package func close() async {
         try? await pool.shutdownGracefully()
     }
 

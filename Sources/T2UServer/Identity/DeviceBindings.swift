@@ -6,17 +6,17 @@ import T2UCore
 /// What a device proved in its REGISTER: the UUID it claims, the static key the Noise IK
 /// registration authenticated (`ss` needs its private key), and what it offers to hold that UUID
 /// with another key than the bound one.
-public struct DeviceRegistration: Sendable, Equatable {
-    public var uuid: String
-    public var publicKey: [UInt8]
+package struct DeviceRegistration: Sendable, Equatable {
+    package var uuid: String
+    package var publicKey: [UInt8]
     /// A vendor certificate as sent (closed enrollment); nil when none.
-    public var certificate: [UInt8]?
+    package var certificate: [UInt8]?
     /// Proof by the previously bound key that it hands the UUID to `publicKey`.
-    public var rotation: KeyRotation?
+    package var rotation: KeyRotation?
     /// The cookie of this registration: rotation proofs are bound to it (fresh, this server).
-    public var cookie: [UInt8]
+    package var cookie: [UInt8]
 
-    public init(
+    package init(
         uuid: String, publicKey: [UInt8], certificate: [UInt8]? = nil, rotation: KeyRotation? = nil, cookie: [UInt8]
     ) {
         self.uuid = uuid
@@ -28,17 +28,17 @@ public struct DeviceRegistration: Sendable, Equatable {
 }
 
 /// Old key + HMAC(DH(old, server), "t2u rotate v1" | len(uuid) | uuid | new key | cookie).
-public struct KeyRotation: Sendable, Equatable {
-    public var oldPublicKey: [UInt8]
-    public var proof: [UInt8]
+package struct KeyRotation: Sendable, Equatable {
+    package var oldPublicKey: [UInt8]
+    package var proof: [UInt8]
 
-    public init(oldPublicKey: [UInt8], proof: [UInt8]) {
+    package init(oldPublicKey: [UInt8], proof: [UInt8]) {
         self.oldPublicKey = oldPublicKey
         self.proof = proof
     }
 }
 
-public enum BindingDecision: Sendable, Equatable {
+package enum BindingDecision: Sendable, Equatable {
     /// The device may hold its UUID; `rebound`: the binding moved to its key (rotation,
     /// certificate, or a released UUID), `created`: this was the UUID's first registration.
     case accepted(created: Bool, rebound: Bool)
@@ -48,7 +48,7 @@ public enum BindingDecision: Sendable, Equatable {
 
 /// UUID -> device public key, bound at first registration and kept (docs/SECURITY.md §1).
 /// Sans-IO like the registry: persistent backends keep a local copy and write behind.
-public protocol DeviceBindings: AnyObject {
+package protocol DeviceBindings: AnyObject {
     /// Decides whether `registration` may hold its UUID, verifying certificate and rotation
     /// proofs (the latter with `server`, the server's static identity), and records the outcome.
     func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision

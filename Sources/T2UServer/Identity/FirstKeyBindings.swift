@@ -7,12 +7,12 @@ import T2UCore
 /// the life of the process. It cannot verify certificates or rotation proofs, so it refuses a
 /// registration that presents one rather than accept what it cannot check (fail closed). The
 /// identity module's implementation (persistence, certificates, rotation) replaces it.
-public final class FirstKeyBindings: DeviceBindings {
+package final class FirstKeyBindings: DeviceBindings {
     private var keys: [String: [UInt8]] = [:]
 
-    public init() {}
+    package init() {}
 
-    public func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision {
+    package func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision {
         guard registration.certificate == nil, registration.rotation == nil else { return .refused(.identityConflict) }
         if let bound = keys[registration.uuid] {
             return bound == registration.publicKey
@@ -22,8 +22,8 @@ public final class FirstKeyBindings: DeviceBindings {
         return .accepted(created: true, rebound: false)
     }
 
-    public func boundKey(uuid: String) -> [UInt8]? { keys[uuid] }
+    package func boundKey(uuid: String) -> [UInt8]? { keys[uuid] }
 
     @discardableResult
-    public func release(uuid: String) -> Bool { keys.removeValue(forKey: uuid) != nil }
+    package func release(uuid: String) -> Bool { keys.removeValue(forKey: uuid) != nil }
 }

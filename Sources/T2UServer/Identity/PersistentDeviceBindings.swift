@@ -14,10 +14,10 @@ import T2UCore
 /// - bound to key -> accepted;
 /// - bound to another key -> rebound when the old key proved the rotation or (closed
 ///   enrollment) a vendor certificate covers the new key; otherwise identityConflict.
-public final class PersistentDeviceBindings: DeviceBindings {
+package final class PersistentDeviceBindings: DeviceBindings {
     /// Ed25519 public keys of the vendor CAs (`--device-ca`); empty: open enrollment.
-    public private(set) var deviceCAs: [[UInt8]]
-    public private(set) var counters = BindingCounters()
+    package private(set) var deviceCAs: [[UInt8]]
+    package private(set) var counters = BindingCounters()
     private var keys: [String: [UInt8]] = [:]
     /// Released by the operator and not bound again yet: the next registration takes the UUID
     /// over from whatever record still holds it (`rebound`).
@@ -28,30 +28,30 @@ public final class PersistentDeviceBindings: DeviceBindings {
     private var certifiedBound: Set<String> = []
     /// The authoritative store (the database) has not been read yet: a UUID unknown here may be
     /// bound there, so only vendor-certified devices take one; the others are asked to retry.
-    public var awaitingAuthority = false
+    package var awaitingAuthority = false
     /// Bumped on every change of a binding (the local cache file is rewritten when it moved).
-    public private(set) var revision: UInt64 = 0
+    package private(set) var revision: UInt64 = 0
 
-    public init(deviceCAs: [[UInt8]] = [], loaded: [DeviceBinding] = []) {
+    package init(deviceCAs: [[UInt8]] = [], loaded: [DeviceBinding] = []) {
         self.deviceCAs = deviceCAs
         for binding in loaded { keys[binding.uuid] = binding.publicKey }
     }
 
     /// A reload's new vendor CAs: certificates verified under the old list are verified again
     /// at the next registration (a removed CA's devices are refused from then on).
-    public func replaceDeviceCAs(_ cas: [[UInt8]]) {
+    package func replaceDeviceCAs(_ cas: [[UInt8]]) {
         deviceCAs = cas
         certifiedBound.removeAll()
     }
 
-    public var closedEnrollment: Bool { !deviceCAs.isEmpty }
-    public var count: Int { keys.count }
+    package var closedEnrollment: Bool { !deviceCAs.isEmpty }
+    package var count: Int { keys.count }
     /// Every binding (admin listing, file compaction).
-    public var all: [DeviceBinding] { keys.map { DeviceBinding(uuid: $0.key, publicKey: $0.value) } }
+    package var all: [DeviceBinding] { keys.map { DeviceBinding(uuid: $0.key, publicKey: $0.value) } }
 
     // MARK: DeviceBindings
 
-    public func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision {
+    package func admit(_ registration: DeviceRegistration, server: StaticIdentity, now: Instant) -> BindingDecision {
         let uuid = registration.uuid
         let key = registration.publicKey
         let alreadyCertified = keys[uuid] == key && certifiedBound.contains(uuid)
@@ -88,10 +88,10 @@ public final class PersistentDeviceBindings: DeviceBindings {
         return .accepted(created: false, rebound: true)
     }
 
-    public func boundKey(uuid: String) -> [UInt8]? { keys[uuid] }
+    package func boundKey(uuid: String) -> [UInt8]? { keys[uuid] }
 
     @discardableResult
-    public func release(uuid: String) -> Bool {
+    package func release(uuid: String) -> Bool {
         guard keys.removeValue(forKey: uuid) != nil else { return false }
         revision &+= 1
         certifiedBound.remove(uuid)
@@ -104,22 +104,22 @@ public final class PersistentDeviceBindings: DeviceBindings {
     // MARK: Store (the shell)
 
     /// Changes not yet handed to the store, oldest first.
-    public func takeChanges() -> [BindingChange] {
+    package func takeChanges() -> [BindingChange] {
         defer { pending.removeAll(keepingCapacity: true) }
         return pending
     }
 
-    public var pendingChanges: Int { pending.count }
+    package var pendingChanges: Int { pending.count }
 
     /// Changes the store could not write go back in front, in order.
-    public func requeue(_ changes: [BindingChange]) {
+    package func requeue(_ changes: [BindingChange]) {
         pending.insert(contentsOf: changes, at: 0)
     }
 
     /// The authoritative store (the database) says `binding` holds: it replaces ours. Returns
     /// the key we had when it differed (a device registered under it must be dropped), else nil.
     @discardableResult
-    public func applyStored(_ binding: DeviceBinding) -> [UInt8]? {
+    package func applyStored(_ binding: DeviceBinding) -> [UInt8]? {
         let previous = keys.updateValue(binding.publicKey, forKey: binding.uuid)
         if previous != binding.publicKey { revision &+= 1 }
         released.remove(binding.uuid)
@@ -133,7 +133,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     /// that it no longer holds was released meanwhile (unless our own change for it still waits to
     /// be written). `present`: every UUID the store has a row for, valid or not (a row with a bad
     /// MAC is not a release). Returns (uuid, key we had) for every binding that moved to another key.
-    public func applyStoredSnapshot(
+    package func applyStoredSnapshot(
         _ rows: [DeviceBinding], present: Set<String>
     ) -> [(uuid: String, previous: [UInt8])] {
         var moved: [(uuid: String, previous: [UInt8])] = []
@@ -148,7 +148,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     }
 
     /// The authoritative store released `uuid` (another server's operator action).
-    public func applyStoredRelease(uuid: String) {
+    package func applyStoredRelease(uuid: String) {
         if keys.removeValue(forKey: uuid) != nil {
             released.insert(uuid)
             revision &+= 1
@@ -157,7 +157,7 @@ public final class PersistentDeviceBindings: DeviceBindings {
     }
 
     /// A stored binding whose MAC failed was skipped (counted for the metrics).
-    public func countBadMAC() { counters.badMAC += 1 }
+    package func countBadMAC() { counters.badMAC += 1 }
 
     // MARK: Proofs
 

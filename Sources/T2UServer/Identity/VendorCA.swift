@@ -16,14 +16,14 @@ import Darwin
 /// A vendor's certificate authority key on disk (`t2u cert keygen|issue`): an Ed25519 private
 /// key as 64 hex digits in a file of mode 0600 (the same strict file as device and server keys:
 /// refused when group/world-accessible or a symlink). Keep it offline.
-public enum VendorCA {
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+package enum VendorCA {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case exists(String)
         case keyFile(KeyFileError)
         case deviceKey(String)
         case certificate(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .exists(let path):
                 "\(path) exists; refusing to overwrite a CA key (pick another --out, or delete it if you mean to)"
@@ -36,7 +36,7 @@ public enum VendorCA {
     }
 
     /// Creates a new CA key file (never replaces one); returns the CA public key.
-    public static func keygen(path: String, entropy: EntropySource = SystemEntropy()) throws(Failure) -> [UInt8] {
+    package static func keygen(path: String, entropy: EntropySource = SystemEntropy()) throws(Failure) -> [UInt8] {
         var info = stat()
         if lstat(path, &info) == 0 { throw .exists(path) }
         do {
@@ -48,7 +48,7 @@ public enum VendorCA {
         return try Array(load(path: path).publicKey.rawRepresentation)
     }
 
-    public static func load(path: String) throws(Failure) -> Curve25519.Signing.PrivateKey {
+    package static func load(path: String) throws(Failure) -> Curve25519.Signing.PrivateKey {
         // The file format of every t2u key file; its 32 bytes are the Ed25519 seed here.
         let seed: [UInt8]
         do {
@@ -61,7 +61,7 @@ public enum VendorCA {
     }
 
     /// The certificate file text for (uuid, device key) signed by the CA key at `caPath`.
-    public static func issue(caPath: String, uuid: String, deviceKeyHex: String) throws(Failure) -> String {
+    package static func issue(caPath: String, uuid: String, deviceKeyHex: String) throws(Failure) -> String {
         guard deviceKeyHex.utf8.count == 64, let deviceKey = Hex.decode(deviceKeyHex) else {
             throw .deviceKey(deviceKeyHex)
         }

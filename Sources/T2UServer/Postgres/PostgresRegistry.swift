@@ -11,14 +11,14 @@ import T2UCore
 /// carry a usable token: a token is valid on the server that issued it, never via the mirror.
 /// Not thread-safe: the server's event loop owns it, like the core (the sync reaches it through
 /// `NIOLoopBound`).
-public final class PostgresRegistry: Registry {
+package final class PostgresRegistry: Registry {
     struct Key: Hashable {
         var role: SignalingRole
         var uuid: String
     }
 
     /// A change of this server's rows, waiting for the database; at most one per row.
-    public enum Write: Sendable, Equatable {
+    package enum Write: Sendable, Equatable {
         /// A registration: the row becomes ours whoever had it.
         case claim(PresenceRecord)
         /// A keepalive: refreshes `last_seen`/address, re-inserts a missing row, never takes a
@@ -35,23 +35,23 @@ public final class PostgresRegistry: Registry {
         }
     }
 
-    public let serverID: String
+    package let serverID: String
     /// Keepalives reach the database at most this often per row.
-    public let refreshInterval: Nanos
+    package let refreshInterval: Nanos
     private var records: [Key: PresenceRecord] = [:]
     private var byToken: [UInt64: Key] = [:]
     private var pending: [Key: Write] = [:]
     private var lastWritten: [Key: Instant] = [:]
     /// Server ID -> advertised main address, from the last read of `t2u_servers`.
-    public private(set) var servers: [String: NetAddress] = [:]
+    package private(set) var servers: [String: NetAddress] = [:]
     /// Records homed here (the gauges and the registration limit are per server).
     private var localCount = 0
     /// While the database is unreachable other servers' rows are kept, not expired: nothing
     /// refreshes them then, and "offline" would be a guess (the resync after reconnecting
     /// replaces them).
-    public var holdsRemoteRows = false
+    package var holdsRemoteRows = false
 
-    public init(serverID: String, refreshInterval: Nanos = .seconds(5)) {
+    package init(serverID: String, refreshInterval: Nanos = .seconds(5)) {
         self.serverID = serverID
         self.refreshInterval = refreshInterval
     }
@@ -59,15 +59,15 @@ public final class PostgresRegistry: Registry {
     // MARK: Registry (the core)
 
     /// Agents registered with THIS server; the mirrored rows of other servers do not count.
-    public var count: Int { localCount }
+    package var count: Int { localCount }
 
     /// Agents of `role` registered with THIS server (so the cloud's total is the sum over its
     /// servers' gauges). A scan: metrics read it once per scrape, not per packet.
-    public func count(role: SignalingRole) -> Int? {
+    package func count(role: SignalingRole) -> Int? {
         records.values.reduce(0) { $0 + ($1.role == role && $1.homeServerID == serverID ? 1 : 0) }
     }
 
-    public func upsert(_ record: PresenceRecord) {
+    package func upsert(_ record: PresenceRecord) {
         let key = Key(role: record.role, uuid: record.uuid)
         store(record, key: key)
         if record.homeServerID == serverID {
@@ -76,15 +76,15 @@ public final class PostgresRegistry: Registry {
         }
     }
 
-    public func lookup(role: SignalingRole, uuid: String) -> PresenceRecord? {
+    package func lookup(role: SignalingRole, uuid: String) -> PresenceRecord? {
         records[Key(role: role, uuid: uuid)]
     }
 
-    public func lookup(token: UInt64) -> PresenceRecord? {
+    package func lookup(token: UInt64) -> PresenceRecord? {
         byToken[token].flatMap { records[$0] }
     }
 
-    public func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord? {
+    package func touch(token: UInt64, address: NetAddress, now: Instant) -> PresenceRecord? {
         guard let key = byToken[token], var record = records[key] else { return nil }
         let moved = record.address != address
         record.lastSeen = max(record.lastSeen, now)
@@ -103,7 +103,7 @@ public final class PostgresRegistry: Registry {
         return record
     }
 
-    public func expire(before cutoff: Instant) -> [PresenceRecord] {
+    package func expire(before cutoff: Instant) -> [PresenceRecord] {
         var expired: [PresenceRecord] = []
         for (key, record) in records
         where record.lastSeen < cutoff && (record.homeServerID == serverID || !holdsRemoteRows) {
@@ -114,9 +114,9 @@ public final class PostgresRegistry: Registry {
         return expired
     }
 
-    public func serverAddress(_ serverID: String) -> NetAddress? { servers[serverID] }
+    package func serverAddress(_ serverID: String) -> NetAddress? { servers[serverID] }
 
-    public func forEachRecord(_ body: (PresenceRecord) -> Void) {
+    package func forEachRecord(_ body: (PresenceRecord) -> Void) {
         for record in records.values { body(record) }
     }
 
@@ -124,29 +124,29 @@ public final class PostgresRegistry: Registry {
 
     /// Rows waiting for the database, one per row at most (the queue is bounded by the rows
     /// homed here).
-    public func takeWrites() -> [Write] {
+    package func takeWrites() -> [Write] {
         defer { pending.removeAll(keepingCapacity: true) }
         return Array(pending.values)
     }
 
     /// Writes that failed go back, unless a newer one for the same row is already waiting.
-    public func requeue(_ writes: [Write]) {
+    package func requeue(_ writes: [Write]) {
         for write in writes where pending[write.key] == nil { pending[write.key] = write }
     }
 
     /// After a database or connection restart: every live row of ours is written again.
-    public func refreshAllLocal() {
+    package func refreshAllLocal() {
         for (key, record) in records where record.homeServerID == serverID {
             if case .claim = pending[key] { continue }
             pending[key] = .refresh(record)
         }
     }
 
-    public var pendingWrites: Int { pending.count }
+    package var pendingWrites: Int { pending.count }
 
     /// Another server's row, `age` after its `last_seen`. Ignored for our own rows, and when our
     /// own record of it is fresher (a registration here not yet written, or a stale row).
-    public func applyRemote(_ remote: PresenceRecord, age: Nanos, now: Instant) {
+    package func applyRemote(_ remote: PresenceRecord, age: Nanos, now: Instant) {
         guard remote.homeServerID != serverID else { return }
         let key = Key(role: remote.role, uuid: remote.uuid)
         var record = remote
@@ -159,14 +159,14 @@ public final class PostgresRegistry: Registry {
     }
 
     /// Another server deleted or lost the row.
-    public func removeRemote(role: SignalingRole, uuid: String) {
+    package func removeRemote(role: SignalingRole, uuid: String) {
         let key = Key(role: role, uuid: uuid)
         guard let current = records[key], current.homeServerID != serverID else { return }
         remove(key)
     }
 
     /// A full snapshot of the live rows: every other server's row not in it is gone.
-    public func resync(_ rows: [(record: PresenceRecord, age: Nanos)], now: Instant) {
+    package func resync(_ rows: [(record: PresenceRecord, age: Nanos)], now: Instant) {
         var seen = Set<Key>()
         for row in rows {
             seen.insert(Key(role: row.record.role, uuid: row.record.uuid))
@@ -175,11 +175,11 @@ public final class PostgresRegistry: Registry {
         for (key, record) in records where record.homeServerID != serverID && !seen.contains(key) { remove(key) }
     }
 
-    public func setServers(_ addresses: [String: NetAddress]) { servers = addresses }
+    package func setServers(_ addresses: [String: NetAddress]) { servers = addresses }
 
     /// A server whose heartbeat stopped: its agents are unreachable through it, so its rows
     /// leave the mirror now instead of at their presence timeout. Returns how many.
-    public func removeRows(homedAt server: String) -> Int {
+    package func removeRows(homedAt server: String) -> Int {
         guard server != serverID else { return 0 }
         let keys = records.compactMap { $0.value.homeServerID == server ? $0.key : nil }
         for key in keys { remove(key) }
@@ -187,7 +187,7 @@ public final class PostgresRegistry: Registry {
     }
 
     /// This server's live records (for tests and diagnostics).
-    public var localRecords: [PresenceRecord] { records.values.filter { $0.homeServerID == serverID } }
+    package var localRecords: [PresenceRecord] { records.values.filter { $0.homeServerID == serverID } }
 
     private func store(_ record: PresenceRecord, key: Key) {
         if let old = records[key], old.homeServerID == serverID {

@@ -53,7 +53,7 @@ public final class PostgresSync: Sendable {
         }
     }
 
-    public let options: Options
+    package let options: Options
     let registry: NIOLoopBound<PostgresRegistry>
     let loop: EventLoop
     let serverID: String
@@ -143,16 +143,16 @@ public final class PostgresSync: Sendable {
     }
 
     /// Whether the database connection is up now.
-    public var isConnected: Bool { connectedBox.withLockedValue { $0 } }
+    package var isConnected: Bool { connectedBox.withLockedValue { $0 } }
 
     /// NOTIFY payloads dropped: MAC failed (a sender without the cluster key), stale or malformed.
-    public var rejectedNotifications: Int { rejectedBox.withLockedValue { $0 } }
+    package var rejectedNotifications: Int { rejectedBox.withLockedValue { $0 } }
 
     /// Presence rows skipped because their MAC failed (written without the cluster key).
-    public var rejectedPresenceRows: Int { rejectedRowsBox.withLockedValue { $0 } }
+    package var rejectedPresenceRows: Int { rejectedRowsBox.withLockedValue { $0 } }
 
     /// Server rows skipped because their MAC failed (written without the cluster key).
-    public var rejectedServerRows: Int { rejectedServerRowsBox.withLockedValue { $0 } }
+    package var rejectedServerRows: Int { rejectedServerRowsBox.withLockedValue { $0 } }
 
     /// Connects, migrates the schema and drops rows a previous run of this server left; then
     /// keeps syncing in the background. A database that cannot be reached (refused, timed out)
