@@ -2,8 +2,8 @@
 // Copyright 2026 the t2u authors
 
 /// Lowercase hex for keys in files, flags and logs (`svrkey`, pins, state files).
-public enum Hex {
-    public static func encode(_ bytes: [UInt8]) -> String {
+package enum Hex {
+    package static func encode(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
@@ -15,7 +15,7 @@ public enum Hex {
     }
 
     /// The bytes of `text` (either case), or nil when it is not an even run of hex digits.
-    public static func decode<S: Collection>(_ text: S) -> [UInt8]? where S.Element == UInt8 {
+    package static func decode<S: Collection>(_ text: S) -> [UInt8]? where S.Element == UInt8 {
         guard text.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(text.count / 2)
@@ -29,7 +29,7 @@ public enum Hex {
         return out
     }
 
-    public static func decode(_ text: String) -> [UInt8]? { decode(Array(text.utf8)) }
+    package static func decode(_ text: String) -> [UInt8]? { decode(Array(text.utf8)) }
 
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {

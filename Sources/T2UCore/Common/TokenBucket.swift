@@ -2,13 +2,13 @@
 // Copyright 2026 the t2u authors
 
 /// Classic token bucket on the caller's clock: `rate` tokens per second up to `burst`.
-public struct TokenBucket: Sendable {
-    public let rate: Double
-    public let burst: Double
-    public private(set) var tokens: Double
+package struct TokenBucket: Sendable {
+    package let rate: Double
+    package let burst: Double
+    package private(set) var tokens: Double
     private var updated: Instant
 
-    public init(rate: Double, burst: Double, now: Instant) {
+    package init(rate: Double, burst: Double, now: Instant) {
         self.rate = rate
         self.burst = burst
         self.tokens = burst
@@ -16,7 +16,7 @@ public struct TokenBucket: Sendable {
     }
 
     /// Takes `cost` tokens if available.
-    public mutating func take(_ cost: Double = 1, now: Instant) -> Bool {
+    package mutating func take(_ cost: Double = 1, now: Instant) -> Bool {
         refill(now: now)
         guard tokens >= cost else { return false }
         tokens -= cost
@@ -24,7 +24,7 @@ public struct TokenBucket: Sendable {
     }
 
     /// Whether the bucket would be full at `now` (an idle source that can be forgotten).
-    public func isFull(at now: Instant) -> Bool {
+    package func isFull(at now: Instant) -> Bool {
         tokens + (now - updated).seconds * rate >= burst
     }
 

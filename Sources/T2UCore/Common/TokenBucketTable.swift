@@ -5,21 +5,21 @@
 /// key: two generations of `capacity / 2` entries; when the current one fills, the previous is
 /// forgotten. O(1) per use, so a flood of new keys costs no scans. A forgotten key starts again
 /// with a full bucket; pair the table with a global bucket to bound the total.
-public struct TokenBucketTable<Key: Hashable & Sendable>: Sendable {
-    public let rate: Double
-    public let burst: Double
-    public let capacity: Int
+package struct TokenBucketTable<Key: Hashable & Sendable>: Sendable {
+    package let rate: Double
+    package let burst: Double
+    package let capacity: Int
     private var current: [Key: TokenBucket] = [:]
     private var previous: [Key: TokenBucket] = [:]
 
-    public init(rate: Double, burst: Double, capacity: Int) {
+    package init(rate: Double, burst: Double, capacity: Int) {
         self.rate = rate
         self.burst = burst
         self.capacity = max(2, capacity)
     }
 
     /// Takes `cost` tokens from `key`'s bucket if it has them.
-    public mutating func take(_ key: Key, cost: Double = 1, now: Instant) -> Bool {
+    package mutating func take(_ key: Key, cost: Double = 1, now: Instant) -> Bool {
         var bucket: TokenBucket
         if let known = current.removeValue(forKey: key) {
             bucket = known
@@ -38,5 +38,5 @@ public struct TokenBucketTable<Key: Hashable & Sendable>: Sendable {
     }
 
     /// Keys remembered now (at most `capacity`).
-    public var count: Int { current.count + previous.count }
+    package var count: Int { current.count + previous.count }
 }

@@ -9,13 +9,13 @@ import NIOCore
 ///   mac2 = HMAC-SHA256(cookie, bytes before mac2)[0..<16], or 16 zero bytes without a cookie
 /// mac1 shows the sender was told the device's public key: junk fails it for the price of one
 /// HMAC, before any DH or budget. mac2 shows the sender receives at its source address.
-public struct HandshakeMacKeys: Sendable {
+package struct HandshakeMacKeys: Sendable {
     static let macLength = 16
     let mac1Key: SymmetricKey
     /// ChaCha20-Poly1305 key of COOKIE_REPLY: SHA-256("t2u cookie v2" | responderStatic).
     let cookieKey: SymmetricKey
 
-    public init(responderStatic: [UInt8]) {
+    package init(responderStatic: [UInt8]) {
         mac1Key = SymmetricKey(data: Self.labelledHash("t2u mac1 v2", responderStatic))
         cookieKey = SymmetricKey(data: Self.labelledHash("t2u cookie v2", responderStatic))
     }

@@ -9,12 +9,12 @@ import Crypto
 /// Only the holder of the old private key (or the server) can compute the DH, so a copied public
 /// key gains nothing; the cookie binds the proof to one registration at this server, so a proof
 /// seen once cannot be replayed later or elsewhere.
-public enum KeyRotationProof {
-    public static let label = Array("t2u rotate v1".utf8)
-    public static let length = 32
+package enum KeyRotationProof {
+    package static let label = Array("t2u rotate v1".utf8)
+    package static let length = 32
 
     /// Device side: made with the old private key at REGISTER time.
-    public static func make(
+    package static func make(
         old: StaticIdentity, serverPublicKey: [UInt8], uuid: String, newPublicKey: [UInt8],
         cookie: [UInt8]
     ) -> [UInt8]? {
@@ -26,7 +26,7 @@ public enum KeyRotationProof {
 
     /// Server side: whether `proof` was made by the private key of `oldPublicKey` for exactly
     /// this UUID, new key and cookie (constant-time compare).
-    public static func verify(
+    package static func verify(
         server: StaticIdentity, oldPublicKey: [UInt8], proof: [UInt8], uuid: String,
         newPublicKey: [UInt8], cookie: [UInt8]
     ) -> Bool {

@@ -4,7 +4,7 @@
 import Crypto
 import NIOCore
 
-public enum PacketProtectionError: Error, Equatable, Sendable {
+package enum PacketProtectionError: Error, Equatable, Sendable {
     case authenticationFailed
     /// `initiateKeyUpdate` before the peer was seen using the current key phase.
     case keyUpdateTooEarly
@@ -94,13 +94,13 @@ struct PhaseKeys {
 /// 1-RTT packet protection (ChaCha20-Poly1305, header as associated data) with QUIC-style key
 /// updates: the key phase bit flips, both directions move to the next generation, and the
 /// previous receive keys stay until the next update so reordered packets still open.
-public struct PacketProtection: Sendable {
-    public static let tagLength = 16
+package struct PacketProtection: Sendable {
+    package static let tagLength = 16
 
     /// Key phase bit we send with (0/1, for DataPacketHeader.keyPhase).
-    public private(set) var sendKeyPhase: UInt8 = 0
+    package private(set) var sendKeyPhase: UInt8 = 0
     /// Completed key updates, by either side.
-    public private(set) var keyUpdates: UInt64 = 0
+    package private(set) var keyUpdates: UInt64 = 0
 
     private var sendKeys: PhaseKeys
     private var receiveKeys: PhaseKeys
@@ -114,7 +114,7 @@ public struct PacketProtection: Sendable {
     /// Mixed into the next phase's keys (both directions), then forgotten.
     private var pendingSharedSecret: [UInt8]?
 
-    public init(keys: SessionKeys) {
+    package init(keys: SessionKeys) {
         sendKeys = PhaseKeys(secret: keys.sendSecret)
         receiveKeys = PhaseKeys(secret: keys.receiveSecret)
         nextReceiveKeys = receiveKeys.next()
@@ -122,13 +122,13 @@ public struct PacketProtection: Sendable {
 
     /// `packet` holds a clear header of `headerLength` bytes followed by plaintext; on return it holds the
     /// same header followed by ciphertext and the 16-byte tag. The header is the associated data.
-    public mutating func seal(packet: inout ByteBuffer, headerLength: Int, packetNumber: UInt64) {
+    package mutating func seal(packet: inout ByteBuffer, headerLength: Int, packetNumber: UInt64) {
         precondition(headerLength >= 0 && headerLength <= packet.readableBytes, "header longer than packet")
         sendKeys.seal(&packet, headerLength: headerLength, packetNumber: packetNumber)
     }
 
     /// Decrypts the bytes after the header; returns the plaintext. Handles a peer-initiated key update.
-    public mutating func open(
+    package mutating func open(
         packet: ByteBuffer, headerLength: Int, packetNumber: UInt64, keyPhase: UInt8
     ) throws(PacketProtectionError) -> ByteBuffer {
         guard headerLength >= 0, packet.readableBytes - headerLength >= Self.tagLength else { throw .tooShort }
@@ -162,7 +162,7 @@ public struct PacketProtection: Sendable {
         return plaintext
     }
 
-    public var canInitiateKeyUpdate: Bool { lowestPacketNumberInPhase != nil }
+    package var canInitiateKeyUpdate: Bool { lowestPacketNumberInPhase != nil }
 
     /// A fresh shared secret (KEY_UPDATE exchange) for the next key phase, whichever side
     /// starts it: the keys ready for the peer's update are derived again with it.
@@ -171,7 +171,7 @@ public struct PacketProtection: Sendable {
         nextReceiveKeys = receiveKeys.next(mixing: sharedSecret)
     }
 
-    public mutating func initiateKeyUpdate() throws(PacketProtectionError) {
+    package mutating func initiateKeyUpdate() throws(PacketProtectionError) {
         guard canInitiateKeyUpdate else { throw .keyUpdateTooEarly }
         advancePhase()
         lowestPacketNumberInPhase = nil

@@ -3,28 +3,28 @@
 
 /// Sliding-window duplicate detection for received packet numbers: a ring bitmap of the last
 /// `size` numbers up to the highest one marked. Numbers older than the window are rejected.
-public struct ReplayWindow: Sendable {
+package struct ReplayWindow: Sendable {
     /// High-rate links reorder a lot: at 200k packets/s this spans ~40 ms of reordering.
-    public static let size: UInt64 = 8192
+    package static let size: UInt64 = 8192
 
     private static let wordCount = Int(size / 64)
     private var bits: [UInt64]
     private var highest: UInt64 = 0
     private var hasMarked = false
 
-    public init() {
+    package init() {
         bits = [UInt64](repeating: 0, count: Self.wordCount)
     }
 
     /// Not seen and not too old.
-    public func isFresh(_ pn: UInt64) -> Bool {
+    package func isFresh(_ pn: UInt64) -> Bool {
         guard hasMarked, pn <= highest else { return true }
         guard highest - pn < Self.size else { return false }
         return !isSet(pn)
     }
 
     /// Call only after authentication succeeded.
-    public mutating func mark(_ pn: UInt64) {
+    package mutating func mark(_ pn: UInt64) {
         if !hasMarked {
             hasMarked = true
             highest = pn

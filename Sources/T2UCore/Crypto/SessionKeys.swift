@@ -3,8 +3,8 @@
 
 /// The outcome of a completed handshake: one traffic secret per direction, from which
 /// `PacketProtection` derives the AEAD keys of each key phase.
-public struct SessionKeys: Sendable {
-    public let isInitiator: Bool
+package struct SessionKeys: Sendable {
+    package let isInitiator: Bool
     let initiatorToResponder: [UInt8]
     let responderToInitiator: [UInt8]
     /// Final transcript hash; identifies this handshake (usable for channel binding).

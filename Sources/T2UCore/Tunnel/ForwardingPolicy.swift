@@ -15,19 +15,19 @@
 ///
 /// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are matched as the IPv4 address they carry,
 /// so they neither bypass nor escape an IPv4 rule.
-public struct ForwardingPolicy: Hashable, Sendable {
-    public struct Rule: Hashable, Sendable {
-        public enum Network: Hashable, Sendable {
+package struct ForwardingPolicy: Hashable, Sendable {
+    package struct Rule: Hashable, Sendable {
+        package enum Network: Hashable, Sendable {
             case any
             case v4(address: UInt32, prefixLength: Int)
             case v6(high: UInt64, low: UInt64, prefixLength: Int)
         }
 
-        public var network: Network
+        package var network: Network
         /// nil: every port.
-        public var ports: [ClosedRange<UInt16>]?
+        package var ports: [ClosedRange<UInt16>]?
 
-        public func matches(_ host: NetAddress.Host, port: UInt16) -> Bool {
+        package func matches(_ host: NetAddress.Host, port: UInt16) -> Bool {
             if let ports, !ports.contains(where: { $0.contains(port) }) { return false }
             switch (network, ForwardingPolicy.normalized(host)) {
             case (.any, _):
@@ -45,15 +45,15 @@ public struct ForwardingPolicy: Hashable, Sendable {
         }
     }
 
-    public var rules: [Rule]
+    package var rules: [Rule]
 
     /// Only the device itself.
-    public static let deviceOnly = ForwardingPolicy(rules: [])
+    package static let deviceOnly = ForwardingPolicy(rules: [])
 
-    public init(rules: [Rule]) { self.rules = rules }
+    package init(rules: [Rule]) { self.rules = rules }
 
     /// Parses allowlist entries (see the type's documentation); the error names the bad one.
-    public init(entries: [String]) throws(ForwardingPolicyError) {
+    package init(entries: [String]) throws(ForwardingPolicyError) {
         var rules: [Rule] = []
         rules.reserveCapacity(entries.count)
         for entry in entries {
@@ -63,17 +63,17 @@ public struct ForwardingPolicy: Hashable, Sendable {
     }
 
     /// Parses entries separated by whitespace, newlines or ";" (commas separate ports).
-    public init(parsing text: String) throws(ForwardingPolicyError) {
+    package init(parsing text: String) throws(ForwardingPolicyError) {
         let entries = text.split(whereSeparator: { $0 == ";" || $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
         try self.init(entries: entries.map(String.init))
     }
 
-    public func allows(_ host: NetAddress.Host, port: UInt16) -> Bool {
+    package func allows(_ host: NetAddress.Host, port: UInt16) -> Bool {
         if Self.isDeviceSelf(host) { return true }
         return rules.contains { $0.matches(host, port: port) }
     }
 
-    public func allows(_ target: StreamTargetHeader) -> Bool {
+    package func allows(_ target: StreamTargetHeader) -> Bool {
         switch target.host {
         case .deviceSelf: return true
         case .address(let host): return allows(host, port: target.port)
@@ -82,7 +82,7 @@ public struct ForwardingPolicy: Hashable, Sendable {
 
     /// 127.0.0.1 and ::1, the addresses `t2u_add_port` means by "the device itself". Other
     /// 127/8 addresses need an entry, like any host: services can bind them separately.
-    public static func isDeviceSelf(_ host: NetAddress.Host) -> Bool {
+    package static func isDeviceSelf(_ host: NetAddress.Host) -> Bool {
         switch normalized(host) {
         case .v4(let address): return address == 0x7F00_0001
         case .v6(let high, let low): return high == 0 && low == 1
@@ -229,11 +229,11 @@ public struct ForwardingPolicy: Hashable, Sendable {
     }
 }
 
-public enum ForwardingPolicyError: Error, Hashable, Sendable, CustomStringConvertible {
+package enum ForwardingPolicyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The entry as given and why it was rejected.
     case invalidEntry(String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidEntry(let entry, let reason): return "invalid forwarding entry '\(entry)': \(reason)"
         }

@@ -17,45 +17,45 @@ import NIOCore
 ///
 /// Parsing is incremental: the bytes may arrive in several stream reads, and `parse` says
 /// exactly how many more it needs, so the reader never consumes payload that follows.
-public struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
-    public enum Host: Hashable, Sendable {
+package struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
+    package enum Host: Hashable, Sendable {
         /// The device itself (the manual's "127.0.0.1"): connected on loopback.
         case deviceSelf
         case address(NetAddress.Host)
     }
 
-    public struct Flags: OptionSet, Hashable, Sendable {
-        public let rawValue: UInt8
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
+    package struct Flags: OptionSet, Hashable, Sendable {
+        package let rawValue: UInt8
+        package init(rawValue: UInt8) { self.rawValue = rawValue }
         /// Bits this version understands; the rest must be zero.
-        public static let known: Flags = []
+        package static let known: Flags = []
     }
 
-    public var host: Host
-    public var port: UInt16
-    public var flags: Flags
+    package var host: Host
+    package var port: UInt16
+    package var flags: Flags
 
-    public init(host: Host, port: UInt16, flags: Flags = []) {
+    package init(host: Host, port: UInt16, flags: Flags = []) {
         self.host = host
         self.port = port
         self.flags = flags
     }
 
     /// `127.0.0.1:port` on the device.
-    public static func deviceSelf(port: UInt16) -> StreamTargetHeader {
+    package static func deviceSelf(port: UInt16) -> StreamTargetHeader {
         StreamTargetHeader(host: .deviceSelf, port: port)
     }
 
     /// Magic 0xA in the high nibble, version in the low nibble.
-    public static let magicVersion: UInt8 = 0xA1
-    public static let minEncodedLength = 5
-    public static let maxEncodedLength = 21
+    package static let magicVersion: UInt8 = 0xA1
+    package static let minEncodedLength = 5
+    package static let maxEncodedLength = 21
 
     static let hostTypeDeviceSelf: UInt8 = 0
     static let hostTypeIPv4: UInt8 = 4
     static let hostTypeIPv6: UInt8 = 6
 
-    public var encodedLength: Int {
+    package var encodedLength: Int {
         switch host {
         case .deviceSelf: return 5
         case .address(.v4): return 9
@@ -64,7 +64,7 @@ public struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
     }
 
     @discardableResult
-    public func encode(into buffer: inout ByteBuffer) -> Int {
+    package func encode(into buffer: inout ByteBuffer) -> Int {
         var written = buffer.writeInteger(Self.magicVersion)
         written += buffer.writeInteger(flags.rawValue)
         switch host {
@@ -82,13 +82,13 @@ public struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
         return written
     }
 
-    public func encoded() -> ByteBuffer {
+    package func encoded() -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: encodedLength)
         encode(into: &buffer)
         return buffer
     }
 
-    public enum ParseResult: Hashable, Sendable {
+    package enum ParseResult: Hashable, Sendable {
         /// The header; the buffer's reader index moved past it.
         case complete(StreamTargetHeader)
         /// At least `missing` more bytes are needed (exact once the host type is known);
@@ -98,7 +98,7 @@ public struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a header from the front of `buffer`. Throws as soon as the bytes present are
     /// known to be invalid, even if incomplete.
-    public static func parse(_ buffer: inout ByteBuffer) throws(StreamTargetHeaderError) -> ParseResult {
+    package static func parse(_ buffer: inout ByteBuffer) throws(StreamTargetHeaderError) -> ParseResult {
         let available = buffer.readableBytes
         let start = buffer.readerIndex
         guard let magic = buffer.getInteger(at: start, as: UInt8.self) else {
@@ -145,7 +145,7 @@ public struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
         return .complete(StreamTargetHeader(host: host, port: port, flags: flags))
     }
 
-    public var description: String {
+    package var description: String {
         switch host {
         case .deviceSelf: return "device:\(port)"
         case .address(let host): return NetAddress(host: host, port: port).description
@@ -154,7 +154,7 @@ public struct StreamTargetHeader: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why a stream's target header (or reply) was rejected.
-public enum StreamTargetHeaderError: Error, Hashable, Sendable {
+package enum StreamTargetHeaderError: Error, Hashable, Sendable {
     /// The first byte is not a t2u target header at all.
     case badMagic(UInt8)
     /// A t2u header of a version this build does not speak.
@@ -169,8 +169,8 @@ public enum StreamTargetHeaderError: Error, Hashable, Sendable {
 ///
 /// Wire layout: magic/version (as the header), status. On anything but `.ok` the device
 /// finishes its side of the stream right after; the client closes its TCP connection.
-public struct StreamTargetReply: Hashable, Sendable {
-    public enum Status: UInt8, Hashable, Sendable, CaseIterable {
+package struct StreamTargetReply: Hashable, Sendable {
+    package enum Status: UInt8, Hashable, Sendable, CaseIterable {
         case ok = 0
         /// The device's forwarding policy does not allow the target.
         case refusedByPolicy = 1
@@ -186,30 +186,30 @@ public struct StreamTargetReply: Hashable, Sendable {
         case failed = 6
     }
 
-    public var status: Status
+    package var status: Status
 
-    public init(status: Status) { self.status = status }
+    package init(status: Status) { self.status = status }
 
-    public static let encodedLength = 2
+    package static let encodedLength = 2
 
     @discardableResult
-    public func encode(into buffer: inout ByteBuffer) -> Int {
+    package func encode(into buffer: inout ByteBuffer) -> Int {
         buffer.writeInteger(StreamTargetHeader.magicVersion) + buffer.writeInteger(status.rawValue)
     }
 
-    public func encoded() -> ByteBuffer {
+    package func encoded() -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: Self.encodedLength)
         encode(into: &buffer)
         return buffer
     }
 
-    public enum ParseResult: Hashable, Sendable {
+    package enum ParseResult: Hashable, Sendable {
         case complete(StreamTargetReply)
         case incomplete(missing: Int)
     }
 
     /// Parses a reply from the front of `buffer` (same contract as `StreamTargetHeader.parse`).
-    public static func parse(_ buffer: inout ByteBuffer) throws(StreamTargetHeaderError) -> ParseResult {
+    package static func parse(_ buffer: inout ByteBuffer) throws(StreamTargetHeaderError) -> ParseResult {
         let start = buffer.readerIndex
         guard let magic = buffer.getInteger(at: start, as: UInt8.self) else {
             return .incomplete(missing: encodedLength)

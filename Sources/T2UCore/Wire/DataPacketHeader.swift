@@ -9,21 +9,21 @@ import NIOCore
 /// Layout: type(1) flags(1, reserved 0) destination connection ID(8) packet number(8), integers
 /// big endian. The full packet number is sent (no truncation): 6 more bytes per packet buy a
 /// decoder with no reconstruction window to get wrong.
-public struct DataPacketHeader: Equatable, Sendable {
-    public static let length = 18
+package struct DataPacketHeader: Equatable, Sendable {
+    package static let length = 18
 
     /// 0 or 1; selects type byte `PacketType.dataKeyPhase0` or `.dataKeyPhase1`.
-    public var keyPhase: UInt8
-    public var destinationConnectionID: ConnectionID
-    public var packetNumber: PacketNumber
+    package var keyPhase: UInt8
+    package var destinationConnectionID: ConnectionID
+    package var packetNumber: PacketNumber
 
-    public init(keyPhase: UInt8, destinationConnectionID: ConnectionID, packetNumber: PacketNumber) {
+    package init(keyPhase: UInt8, destinationConnectionID: ConnectionID, packetNumber: PacketNumber) {
         self.keyPhase = keyPhase
         self.destinationConnectionID = destinationConnectionID
         self.packetNumber = packetNumber
     }
 
-    public func write(into buffer: inout ByteBuffer) {
+    package func write(into buffer: inout ByteBuffer) {
         precondition(keyPhase <= 1, "key phase must be 0 or 1")
         let type = keyPhase == 0 ? PacketType.dataKeyPhase0 : PacketType.dataKeyPhase1
         buffer.writeMultipleIntegers(
@@ -31,7 +31,7 @@ public struct DataPacketHeader: Equatable, Sendable {
     }
 
     /// Parses from the start of `buffer` without consuming.
-    public static func parse(_ buffer: ByteBuffer) throws(WireError) -> DataPacketHeader {
+    package static func parse(_ buffer: ByteBuffer) throws(WireError) -> DataPacketHeader {
         let start = buffer.readerIndex
         guard let type = buffer.getInteger(at: start, as: UInt8.self) else {
             throw .truncated("data packet header")

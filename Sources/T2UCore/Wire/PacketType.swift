@@ -6,7 +6,7 @@
 ///
 /// Ranges: 0x01-0x0F transport (this module), 0x10-0x1F path/NAT probes, 0x20-0x5F server
 /// signaling and relay. Anything else is dropped and counted by the shell.
-public enum PacketType: UInt8, Sendable {
+package enum PacketType: UInt8, Sendable {
     case handshakeInitiation = 0x01
     case handshakeResponse = 0x02
     /// Authenticated refusal by the responder (e.g. wrong device password).
@@ -18,5 +18,5 @@ public enum PacketType: UInt8, Sendable {
     /// The responder's encrypted cookie, under load, for an initiation without a valid mac2.
     case cookieReply = 0x06
 
-    public static func classify(_ firstByte: UInt8) -> PacketType? { PacketType(rawValue: firstByte) }
+    package static func classify(_ firstByte: UInt8) -> PacketType? { PacketType(rawValue: firstByte) }
 }

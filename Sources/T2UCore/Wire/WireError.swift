@@ -3,7 +3,7 @@
 
 /// Why bytes from the network could not be parsed. Parsers throw these instead of trapping, so a
 /// malformed packet is counted and dropped, never a crash.
-public enum WireError: Error, Equatable, Sendable {
+package enum WireError: Error, Equatable, Sendable {
     /// The input ended while reading the named field.
     case truncated(String)
     /// A value does not fit in a QUIC variable-length integer (above `VarInt.max`).
