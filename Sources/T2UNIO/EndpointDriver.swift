@@ -24,32 +24,32 @@ import Darwin
 /// Not Sendable: it lives on `eventLoop`, where everything but `init` must be called (TCP
 /// channels of the bridge live on the same loop, so no hops on the data path). Code elsewhere
 /// holds it in a `LoopOwned`.
-public final class EndpointDriver: UDPDatagramSink {
-    public typealias EventHandler = (ConnectionEvent) -> Void
+package final class EndpointDriver: UDPDatagramSink {
+    package typealias EventHandler = (ConnectionEvent) -> Void
 
-    public let eventLoop: EventLoop
-    public let endpoint: TransportEndpoint
-    public private(set) var udp: UDPEndpoint?
+    package let eventLoop: EventLoop
+    package let endpoint: TransportEndpoint
+    package private(set) var udp: UDPEndpoint?
     /// Signaling to the server over the same socket, if attached.
-    public private(set) var signaling: SignalingClient?
+    package private(set) var signaling: SignalingClient?
     private var signalingHandler: ((SignalingClientEvent) -> Void)?
     /// The TCP/TLS fallback to the signaling server, if attached (`attachServerStream`).
-    public private(set) var serverStream: ServerStream?
+    package private(set) var serverStream: ServerStream?
     /// Called for every connection a peer opens to us (device side).
-    public var onAccept: ((Connection) -> Void)?
+    package var onAccept: ((Connection) -> Void)?
     /// Called for every traversal punch (first byte 0x10) with the socket it arrived on
     /// (0 main, else auxiliary); the transport never sees punches.
-    public var onPunch: ((ByteBuffer, NetAddress, Int) -> Void)?
+    package var onPunch: ((ByteBuffer, NetAddress, Int) -> Void)?
     /// Called when server traffic moves between UDP and the TCP/TLS fallback (true: now on the
     /// fallback), after the signaling client was told to retransmit.
-    public var onServerCarrierChange: ((Bool) -> Void)?
+    package var onServerCarrierChange: ((Bool) -> Void)?
     /// Called when the kernel refused a datagram to an address (already counted and logged
     /// by the socket), with the socket index (0 main): mark that candidate or path failed.
     /// The socket, the other destinations and the transport carry on regardless.
-    public var onSendFailure: ((SendFailure, Int) -> Void)?
+    package var onSendFailure: ((SendFailure, Int) -> Void)?
     /// Test seam: fails sends to the destinations it returns an errno for, on the main and
     /// every auxiliary socket, as if the kernel had refused them.
-    public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)? {
+    package var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)? {
         didSet {
             udp?.sendFaultInjector = sendFaultInjector
             for socket in auxiliary.values { socket.udp?.sendFaultInjector = sendFaultInjector }
@@ -82,7 +82,7 @@ public final class EndpointDriver: UDPDatagramSink {
     private var udpWritable = true
     private var closed = false
 
-    public init(endpoint: TransportEndpoint, eventLoop: EventLoop, logger: Logger = Logger(label: "t2u.driver")) {
+    package init(endpoint: TransportEndpoint, eventLoop: EventLoop, logger: Logger = Logger(label: "t2u.driver")) {
         self.endpoint = endpoint
         self.eventLoop = eventLoop
         self.logger = logger
@@ -99,7 +99,7 @@ public final class EndpointDriver: UDPDatagramSink {
     }
 
     /// Binds the UDP socket and starts reading; returns the bound address.
-    public func start(udp configuration: UDPEndpoint.Configuration = .init()) -> EventLoopFuture<SocketAddress> {
+    package func start(udp configuration: UDPEndpoint.Configuration = .init()) -> EventLoopFuture<SocketAddress> {
         eventLoop.preconditionInEventLoop()
         mainHost = configuration.host
         return UDPEndpoint.bind(on: eventLoop, configuration: configuration, sink: self, logger: logger)
@@ -115,12 +115,12 @@ public final class EndpointDriver: UDPDatagramSink {
 
     /// The monotonic clock the core sees (`MonotonicClock`).
     @inline(__always)
-    public static func now() -> Instant { MonotonicClock.now() }
+    package static func now() -> Instant { MonotonicClock.now() }
 
     // MARK: connections
 
     /// Starts a handshake to `address` (client side).
-    public func connect(
+    package func connect(
         to address: SocketAddress, remoteStaticKey: [UInt8], password: [UInt8]?,
         pathPolicy: PathPolicy = .any, localConnectionID: ConnectionID? = nil
     ) throws -> Connection {
@@ -134,7 +134,7 @@ public final class EndpointDriver: UDPDatagramSink {
     }
 
     /// Carries `client`'s signaling on this driver's socket; its events go to `handler`.
-    public func attachSignaling(_ client: SignalingClient, _ handler: @escaping (SignalingClientEvent) -> Void) {
+    package func attachSignaling(_ client: SignalingClient, _ handler: @escaping (SignalingClientEvent) -> Void) {
         eventLoop.preconditionInEventLoop()
         signaling = client
         signalingHandler = handler
@@ -143,7 +143,7 @@ public final class EndpointDriver: UDPDatagramSink {
 
     /// Adds the TCP/TLS fallback for the attached signaling client's server: used only while
     /// UDP to the server goes unanswered (`ServerPathSelector`). Call after `attachSignaling`.
-    public func attachServerStream(_ options: ServerStreamOptions) throws {
+    package func attachServerStream(_ options: ServerStreamOptions) throws {
         eventLoop.preconditionInEventLoop()
         guard let signaling else { preconditionFailure("attachServerStream needs the signaling client attached first") }
         let stream = try ServerStream(
@@ -161,7 +161,7 @@ public final class EndpointDriver: UDPDatagramSink {
     }
 
     /// Routes `connection`'s events to `handler` (replacing any previous one).
-    public func setEventHandler(for connection: Connection, _ handler: @escaping EventHandler) {
+    package func setEventHandler(for connection: Connection, _ handler: @escaping EventHandler) {
         eventLoop.preconditionInEventLoop()
         if let index = registered.firstIndex(where: { $0.connection === connection }) {
             registered[index].handler = handler
@@ -171,20 +171,20 @@ public final class EndpointDriver: UDPDatagramSink {
         requestStep()
     }
 
-    public func removeEventHandler(for connection: Connection) {
+    package func removeEventHandler(for connection: Connection) {
         registered.removeAll { $0.connection === connection }
     }
 
     /// Schedules one step (events, transmissions, timer) at the end of this loop tick. Call it
     /// after acting on a connection (write, finish, read, reset); many calls coalesce.
-    public func requestStep() {
+    package func requestStep() {
         guard !stepScheduled, !closed else { return }
         stepScheduled = true
         eventLoop.assumeIsolated().execute { self.step() }
     }
 
     /// Closes every connection (telling peers), sends what is queued, closes the socket.
-    public func close(errorCode: UInt64 = 0, reason: String = "") -> EventLoopFuture<Void> {
+    package func close(errorCode: UInt64 = 0, reason: String = "") -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return eventLoop.makeSucceededVoidFuture() }
         let now = Self.now()
@@ -210,7 +210,7 @@ public final class EndpointDriver: UDPDatagramSink {
 
     // MARK: UDPDatagramSink
 
-    public func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
+    package func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
         guard !closed else { return }
         if let serverStream, address == serverStream.server { serverStream.receivedOverUDP(now: Self.now()) }
         deliver(datagram, from: address)
@@ -247,16 +247,16 @@ public final class EndpointDriver: UDPDatagramSink {
         endpoint.receive(datagram, from: address, now: Self.now())
     }
 
-    public func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) {
+    package func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) {
         step()
     }
 
-    public func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {
+    package func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {
         udpWritable = writable
         if writable { requestStep() }
     }
 
-    public func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {
+    package func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {
         onSendFailure?(failure, 0)
     }
 

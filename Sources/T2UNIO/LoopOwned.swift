@@ -6,40 +6,41 @@ import NIOCore
 /// A non-Sendable value that lives on one event loop, and the hops that reach it from anywhere.
 /// `NIOLoopBound` checks every access is made on that loop, so the value's confinement is
 /// proved by types and a precondition, not asserted by an unchecked conformance.
-public struct LoopOwned<Value>: Sendable {
-    public let eventLoop: EventLoop
+package struct LoopOwned<Value>: Sendable {
+    package let eventLoop: EventLoop
     private let bound: NIOLoopBoundBox<Value>
 
     /// Call on `eventLoop` (checked).
-    public init(_ value: Value, eventLoop: EventLoop) {
+    package init(_ value: Value, eventLoop: EventLoop) {
         self.eventLoop = eventLoop
         self.bound = NIOLoopBoundBox(value, eventLoop: eventLoop)
     }
 
     /// From anywhere: `value` moves in (the compiler checks nothing else keeps it).
-    public init(sending value: sending Value, eventLoop: EventLoop) {
+    package init(sending value: sending Value, eventLoop: EventLoop) {
         self.eventLoop = eventLoop
         self.bound = NIOLoopBoundBox.makeBoxSendingValue(value, eventLoop: eventLoop)
     }
 
     /// The value, read on its loop (checked).
-    public var value: Value { bound.value }
+    package var value: Value { bound.value }
 
     /// Runs `body` with the value on its loop.
-    public func submit<T: Sendable>(_ body: @escaping @Sendable (Value) throws -> T) -> EventLoopFuture<T> {
+    package func submit<T: Sendable>(_ body: @escaping @Sendable (Value) throws -> T) -> EventLoopFuture<T> {
         let bound = self.bound
         return eventLoop.submit { try body(bound.value) }
     }
 
     /// Runs `body` with the value on its loop and waits for the future it returns.
-    public func flatSubmit<T: Sendable>(_ body: @escaping @Sendable (Value) -> EventLoopFuture<T>) -> EventLoopFuture<T>
-    {
+    package func flatSubmit<T: Sendable>(
+        _ body: @escaping @Sendable (Value) -> EventLoopFuture<T>
+    ) -> EventLoopFuture<T> {
         let bound = self.bound
         return eventLoop.flatSubmit { body(bound.value) }
     }
 
     /// Runs `body` with the value on its loop, later.
-    public func execute(_ body: @escaping @Sendable (Value) -> Void) {
+    package func execute(_ body: @escaping @Sendable (Value) -> Void) {
         let bound = self.bound
         eventLoop.execute { body(bound.value) }
     }

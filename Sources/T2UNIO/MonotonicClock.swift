@@ -6,9 +6,9 @@ import T2UCore
 
 /// The one clock the shells give the sans-IO core: monotonic nanoseconds, NIO's uptime clock,
 /// so `Instant`s compare with the deadlines NIO timers fire at (`.uptimeNanoseconds`).
-public enum MonotonicClock {
+package enum MonotonicClock {
     @inline(__always)
-    public static func now() -> Instant {
+    package static func now() -> Instant {
         Instant(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds))
     }
 }

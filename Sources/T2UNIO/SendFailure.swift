@@ -18,20 +18,20 @@ import Darwin
 /// (a LAN candidate this host cannot route to), EPERM / EACCES (a local firewall), EADDRNOTAVAIL
 /// (an interface went away), ENOBUFS (a full queue), EINVAL (a loopback-bound socket and a
 /// non-local destination).
-public struct SendFailure: Sendable, Equatable, CustomStringConvertible {
-    public var errno: CInt
-    public var destination: NetAddress
+package struct SendFailure: Sendable, Equatable, CustomStringConvertible {
+    package var errno: CInt
+    package var destination: NetAddress
     /// Datagrams lost with it.
-    public var datagrams: Int
+    package var datagrams: Int
 
-    public init(errno: CInt, destination: NetAddress, datagrams: Int) {
+    package init(errno: CInt, destination: NetAddress, datagrams: Int) {
         self.errno = errno
         self.destination = destination
         self.datagrams = datagrams
     }
 
     /// The errno's symbolic name where it is one of the usual ones, else its number.
-    public var errnoName: String {
+    package var errnoName: String {
         switch errno {
         case ENETUNREACH: "ENETUNREACH"
         case EHOSTUNREACH: "EHOSTUNREACH"
@@ -47,7 +47,7 @@ public struct SendFailure: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         "send to \(destination) failed: \(errnoName) (\(String(cString: strerror(errno))))"
     }
 }

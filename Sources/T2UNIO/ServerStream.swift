@@ -17,22 +17,22 @@ import T2UCore
 /// server key, exactly as over UDP.
 ///
 /// Confined to `eventLoop` (the `EndpointDriver`'s), like the driver that owns it.
-public final class ServerStream {
-    public struct Counters: Sendable, Equatable {
-        public var connects: UInt64 = 0
-        public var upgrades: UInt64 = 0
-        public var datagramsSent: UInt64 = 0
-        public var datagramsReceived: UInt64 = 0
+package final class ServerStream {
+    package struct Counters: Sendable, Equatable {
+        package var connects: UInt64 = 0
+        package var upgrades: UInt64 = 0
+        package var datagramsSent: UInt64 = 0
+        package var datagramsReceived: UInt64 = 0
         /// Datagrams dropped because the stream's send buffer was full (backpressure).
-        public var datagramsDropped: UInt64 = 0
+        package var datagramsDropped: UInt64 = 0
     }
 
-    public let options: ServerStreamOptions
-    public let eventLoop: EventLoop
+    package let options: ServerStreamOptions
+    package let eventLoop: EventLoop
     /// The server whose traffic this stream may carry (the signaling client's current one).
-    public private(set) var server: NetAddress
-    public private(set) var selector: ServerPathSelector
-    public private(set) var counters = Counters()
+    package private(set) var server: NetAddress
+    package private(set) var selector: ServerPathSelector
+    package private(set) var counters = Counters()
     /// A datagram from the server came down the stream.
     var onDatagram: ((ByteBuffer, NetAddress) -> Void)?
     /// The selector changed its mind or has a new deadline: the owner steps.
@@ -67,7 +67,7 @@ public final class ServerStream {
     }
 
     /// Server traffic goes down the stream now (else over UDP).
-    public var carriesServerTraffic: Bool { selector.carriesOverStream }
+    package var carriesServerTraffic: Bool { selector.carriesOverStream }
 
     /// Takes a datagram for the server if the stream is the chosen path; false: send it over
     /// UDP (and call `sentOverUDP`). A full stream drops the datagram (the transport above

@@ -7,30 +7,30 @@ import NIOPosix
 /// Which UDP offloads this host's kernel offers. NIO probes once per process by opening a
 /// socket and trying `UDP_SEGMENT` / `UDP_GRO`; the shell falls back to one datagram per
 /// `sendmmsg` entry and plain `recvmmsg` when either is missing (macOS, old Linux, gVisor).
-public struct UDPOffloadSupport: Sendable, Equatable, CustomStringConvertible {
+package struct UDPOffloadSupport: Sendable, Equatable, CustomStringConvertible {
     /// `UDP_SEGMENT` (GSO): one `sendmsg` carries many equal-size datagrams to one destination.
-    public var segmentation: Bool
+    package var segmentation: Bool
     /// `UDP_GRO`: the kernel hands us coalesced runs of datagrams with their segment size.
-    public var receiveOffload: Bool
+    package var receiveOffload: Bool
 
-    public init(segmentation: Bool, receiveOffload: Bool) {
+    package init(segmentation: Bool, receiveOffload: Bool) {
         self.segmentation = segmentation
         self.receiveOffload = receiveOffload
     }
 
     /// What the running kernel supports.
-    public static let host = UDPOffloadSupport(
+    package static let host = UDPOffloadSupport(
         segmentation: System.supportsUDPSegmentationOffload,
         receiveOffload: System.supportsUDPReceiveOffload
     )
 
-    public static let none = UDPOffloadSupport(segmentation: false, receiveOffload: false)
+    package static let none = UDPOffloadSupport(segmentation: false, receiveOffload: false)
 
-    public var description: String { "gso=\(segmentation) gro=\(receiveOffload)" }
+    package var description: String { "gso=\(segmentation) gro=\(receiveOffload)" }
 }
 
 /// Whether an offload is used: `.auto` uses it when the kernel has it.
-public enum OffloadMode: String, Sendable, CaseIterable {
+package enum OffloadMode: String, Sendable, CaseIterable {
     case auto
     case disabled
 

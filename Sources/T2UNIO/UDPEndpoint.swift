@@ -15,7 +15,7 @@ import Darwin
 #endif
 
 /// Receives what a `UDPEndpoint` reads. Called on the endpoint's event loop.
-public protocol UDPDatagramSink: AnyObject {
+package protocol UDPDatagramSink: AnyObject {
     /// One datagram (GRO runs are already split back into their segments).
     func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress)
     /// The socket has no more to read for now: a good moment to answer with a batch of writes.
@@ -28,7 +28,7 @@ public protocol UDPDatagramSink: AnyObject {
 }
 
 extension UDPDatagramSink {
-    public func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {}
+    package func udpEndpoint(_ endpoint: UDPEndpoint, sendFailed failure: SendFailure) {}
 }
 
 /// One UDP socket on one event loop with batched I/O: `recvmmsg` vector reads (plus GRO where
@@ -41,55 +41,55 @@ extension UDPDatagramSink {
 /// waits for the socket to drain (and drives the writability watermarks).
 ///
 /// Not Sendable: it lives on `eventLoop`, where every method (`bind` included) must be called.
-public final class UDPEndpoint {
-    public struct Configuration: Sendable {
+package final class UDPEndpoint {
+    package struct Configuration: Sendable {
         /// "::" binds one dual-stack socket (IPv6 and, as mapped addresses, IPv4); it falls
         /// back to "0.0.0.0" on a host without IPv6 (`DatagramSocket.bound`).
-        public var host: String = "127.0.0.1"
-        public var port: Int = 0
+        package var host: String = "127.0.0.1"
+        package var port: Int = 0
         /// Datagrams per `recvmmsg`.
-        public var vectorReadMessageCount: Int = 64
+        package var vectorReadMessageCount: Int = 64
         /// SO_RCVBUF / SO_SNDBUF request (the kernel caps it at rmem_max / wmem_max).
-        public var socketBufferSize: Int = 8 << 20
+        package var socketBufferSize: Int = 8 << 20
         /// Largest datagram we expect to receive without GRO.
-        public var maxDatagramSize: Int = 2048
-        public var segmentationOffload: OffloadMode = .auto
-        public var receiveOffload: OffloadMode = .auto
+        package var maxDatagramSize: Int = 2048
+        package var segmentationOffload: OffloadMode = .auto
+        package var receiveOffload: OffloadMode = .auto
         /// Upper bound on datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS is 64 or more).
-        public var maxSegmentsPerSend: Int = 64
+        package var maxSegmentsPerSend: Int = 64
 
-        public init() {}
+        package init() {}
     }
 
     /// Counters for tests and the benchmark.
-    public struct Counters: Sendable, Equatable {
-        public var datagramsSent: UInt64 = 0
+    package struct Counters: Sendable, Equatable {
+        package var datagramsSent: UInt64 = 0
         /// Envelopes handed to NIO (one per GSO run, one per datagram without GSO).
-        public var sendOperations: UInt64 = 0
-        public var datagramsReceived: UInt64 = 0
+        package var sendOperations: UInt64 = 0
+        package var datagramsReceived: UInt64 = 0
         /// Envelopes NIO delivered (one per GRO run).
-        public var receiveOperations: UInt64 = 0
+        package var receiveOperations: UInt64 = 0
         /// Sends the kernel refused (one per datagram or GSO run), in total and by errno.
-        public var sendErrors: UInt64 = 0
-        public var sendErrorsByErrno: [CInt: UInt64] = [:]
+        package var sendErrors: UInt64 = 0
+        package var sendErrorsByErrno: [CInt: UInt64] = [:]
         /// Datagrams lost to refused sends.
-        public var datagramsDropped: UInt64 = 0
+        package var datagramsDropped: UInt64 = 0
         /// Errors NIO reported from reads (ICMP unreachable surfacing as ECONNREFUSED).
-        public var socketErrors: UInt64 = 0
+        package var socketErrors: UInt64 = 0
         /// Sends that found the socket buffer full and went through NIO's queue.
-        public var deferredSends: UInt64 = 0
+        package var deferredSends: UInt64 = 0
 
-        public init() {}
+        package init() {}
     }
 
-    public let eventLoop: EventLoop
-    public let localAddress: SocketAddress
+    package let eventLoop: EventLoop
+    package let localAddress: SocketAddress
     /// GSO / GRO in use on this socket (requested and supported).
-    public private(set) var offloads: UDPOffloadSupport
-    public private(set) var counters = Counters()
+    package private(set) var offloads: UDPOffloadSupport
+    package private(set) var counters = Counters()
     /// Effective kernel buffer sizes (Linux reports twice the usable amount).
-    public let receiveBufferSize: Int
-    public let sendBufferSize: Int
+    package let receiveBufferSize: Int
+    package let sendBufferSize: Int
 
     let channel: Channel
     private let descriptor: CInt
@@ -101,7 +101,7 @@ public final class UDPEndpoint {
     private var closing = false
     /// Test seam: an errno to fail sends to a destination with, as if the kernel had refused
     /// (EAGAIN: as if the socket buffer were full).
-    public var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
+    package var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     private var batch: DatagramBatcher
     private var addressCache = SocketAddressCache()
 
@@ -129,7 +129,7 @@ public final class UDPEndpoint {
 
     /// Binds a UDP socket on `eventLoop` and starts reading into `sink` (held weakly). Call on
     /// `eventLoop`; use the result there (`assumeIsolated()`).
-    public static func bind(
+    package static func bind(
         on eventLoop: EventLoop,
         configuration: Configuration = Configuration(),
         sink: UDPDatagramSink,
@@ -203,23 +203,23 @@ public final class UDPEndpoint {
         }.nonisolated()
     }
 
-    public var isWritable: Bool { channel.isWritable }
+    package var isWritable: Bool { channel.isWritable }
 
     /// Stages one datagram (its readable bytes are copied; the caller may reuse `datagram`).
     /// Consecutive equal-size datagrams to one destination become one GSO send.
-    public func enqueue(_ datagram: ByteBuffer, to address: NetAddress) {
+    package func enqueue(_ datagram: ByteBuffer, to address: NetAddress) {
         eventLoop.preconditionInEventLoop()
         if let run = batch.append(datagram, to: address) { write(run) }
     }
 
     /// Hands every staged datagram to the kernel.
-    public func flush() {
+    package func flush() {
         eventLoop.preconditionInEventLoop()
         if let run = batch.finishRun() { write(run) }
         channel.flush()
     }
 
-    public func close() -> EventLoopFuture<Void> {
+    package func close() -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
         closing = true  // an expected close: not reported as an error
         return channel.close()
