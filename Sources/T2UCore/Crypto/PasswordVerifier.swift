@@ -10,11 +10,11 @@ import Crypto
 ///   salt     = SHA-256("t2u password v2" | devicePublicKey)
 ///   psk      = HKDF-SHA256(ikm: password, salt, info: "psk")   (32 bytes)
 ///   proofKey = HKDF-SHA256(ikm: password, salt, info: "proof") (32 bytes)
-public struct PasswordVerifier: Sendable {
+package struct PasswordVerifier: Sendable {
     let proofKey: [UInt8]
     let psk: [UInt8]
 
-    public init(password: [UInt8], devicePublicKey: [UInt8]) {
+    package init(password: [UInt8], devicePublicKey: [UInt8]) {
         var hasher = SHA256()
         hasher.update(data: Array("t2u password v2".utf8))
         hasher.update(data: devicePublicKey)

@@ -4,22 +4,22 @@
 /// A TAI64N timestamp (seconds + 2^62 as 8 bytes, nanoseconds as 4, big endian), as WireGuard
 /// puts in its initiation: the responder refuses an initiation not newer than the last one it
 /// accepted from the same key. The core never reads a clock: the caller passes its wall clock.
-public struct Tai64N: Comparable, Hashable, Sendable, CustomStringConvertible {
-    public static let length = 12
+package struct Tai64N: Comparable, Hashable, Sendable, CustomStringConvertible {
+    package static let length = 12
     static let epochOffset: UInt64 = 1 << 62
 
-    public let seconds: UInt64
-    public let nanoseconds: UInt32
+    package let seconds: UInt64
+    package let nanoseconds: UInt32
 
     /// From Unix time; `nanoseconds` must be below 1e9 (larger values carry into seconds).
-    public init(unixSeconds: Int64, nanoseconds: UInt32) {
+    package init(unixSeconds: Int64, nanoseconds: UInt32) {
         let carry = Int64(nanoseconds / 1_000_000_000)
         self.seconds = Self.epochOffset &+ UInt64(bitPattern: unixSeconds &+ carry)
         self.nanoseconds = nanoseconds % 1_000_000_000
     }
 
     /// From nanoseconds since the Unix epoch (what the shells' wall clocks give).
-    public init(unixNanoseconds: Int64) {
+    package init(unixNanoseconds: Int64) {
         var whole = unixNanoseconds / 1_000_000_000
         var fraction = unixNanoseconds % 1_000_000_000
         if fraction < 0 {  // floor for times before 1970
@@ -35,12 +35,12 @@ public struct Tai64N: Comparable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The next representable instant (keeps timestamps of one sender strictly increasing).
-    public var successor: Tai64N {
+    package var successor: Tai64N {
         nanoseconds < 999_999_999
             ? Tai64N(seconds: seconds, nanoseconds: nanoseconds + 1) : Tai64N(seconds: seconds &+ 1, nanoseconds: 0)
     }
 
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(Self.length)
         out.appendBigEndian(seconds)
@@ -68,9 +68,9 @@ public struct Tai64N: Comparable, Hashable, Sendable, CustomStringConvertible {
         return scaled + Int64(nanoseconds) - Int64(other.nanoseconds)
     }
 
-    public static func < (lhs: Tai64N, rhs: Tai64N) -> Bool {
+    package static func < (lhs: Tai64N, rhs: Tai64N) -> Bool {
         (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
     }
 
-    public var description: String { "tai64n(\(Int64(bitPattern: seconds &- Self.epochOffset)).\(nanoseconds))" }
+    package var description: String { "tai64n(\(Int64(bitPattern: seconds &- Self.epochOffset)).\(nanoseconds))" }
 }

@@ -9,8 +9,8 @@ import NIOCore
 /// in the registration's channel (`SealedChannel`); probes stay in clear. Every request is retransmitted with exponential backoff; a session
 /// the server forgot (`unknownSession`, restart) or silent keepalives lead to a new registration.
 /// Not thread-safe: one owner drives it, as with `Connection`.
-public final class SignalingClient {
-    public enum Status: Equatable, Sendable {
+package final class SignalingClient {
+    package enum Status: Equatable, Sendable {
         case connecting
         case registered
         /// The server's key is not the pinned one, or the server could not open our REGISTER
@@ -18,19 +18,19 @@ public final class SignalingClient {
         case keyRejected
     }
 
-    public private(set) var status: Status = .connecting
+    package private(set) var status: Status = .connecting
     /// Our address as the server's main port last saw it.
-    public private(set) var observedAddress: NetAddress?
-    public private(set) var config: SignalingClientConfig
+    package private(set) var observedAddress: NetAddress?
+    package private(set) var config: SignalingClientConfig
     /// Datagrams from addresses other than the server, or that do not parse.
-    public private(set) var ignoredDatagrams: UInt64 = 0
+    package private(set) var ignoredDatagrams: UInt64 = 0
     /// Times registration moved to the next server of the list.
-    public private(set) var failovers: UInt64 = 0
+    package private(set) var failovers: UInt64 = 0
     /// Our NAT behaviour (`config.classifiesNAT`), sent in REGISTER, KEEPALIVE and CONNECT.
-    public private(set) var nat: NATBehavior = .unknown
+    package private(set) var nat: NATBehavior = .unknown
     /// Our own socket addresses (LAN address + bound port): the server seeing one of them means
     /// no NAT. Defaults to the registered candidates.
-    public var localAddresses: [NetAddress]
+    package var localAddresses: [NetAddress]
 
     private enum Phase {
         case hello
@@ -80,7 +80,7 @@ public final class SignalingClient {
     /// The datagram `pollTransmit` returned last is a request the server answers (HELLO,
     /// REGISTER, keepalive, query, CONNECT, probe), not a one-way report or acknowledgement: only
     /// such a datagram left unanswered says UDP to the server is lost.
-    public private(set) var lastTransmitAwaitsAnswer = false
+    package private(set) var lastTransmitAwaitsAnswer = false
     private var events: [SignalingClientEvent] = []
     private var eventHead = 0
     /// Introductions already reported, with the time seen (re-sent INTRODUCEs are only acked).
@@ -103,7 +103,7 @@ public final class SignalingClient {
     /// The server refused a REGISTER without cookie: every registration starts with HELLO.
     private var cookieRefused = false
 
-    public init(
+    package init(
         config: SignalingClientConfig, entropy: EntropySource, now: Instant
     ) throws(SignalingClientConfig.Invalid) {
         try config.validate()
@@ -121,7 +121,7 @@ public final class SignalingClient {
     /// Asks whether `uuid` is online (with its extra parameters and public IP). The answer comes
     /// as `.queryResult` or `.requestFailed` with the returned request ID.
     @discardableResult
-    public func query(uuid: String, now: Instant) -> UInt32 {
+    package func query(uuid: String, now: Instant) -> UInt32 {
         addRequest(.query(uuid: uuid), now: now)
     }
 
@@ -130,7 +130,7 @@ public final class SignalingClient {
     /// connection is established and only its relay session is to be restored (no introduction);
     /// `resumeDeviceAddress`: where the device was registered (the server nudges it there).
     @discardableResult
-    public func connect(
+    package func connect(
         uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
         resumeDeviceConnectionID: ConnectionID? = nil, resumeDeviceAddress: NetAddress? = nil, now: Instant
     ) -> UInt32 {
@@ -142,7 +142,7 @@ public final class SignalingClient {
     }
 
     /// Probes the server's observation port; nil when no observation address is configured.
-    public func probe(now: Instant) -> UInt32? {
+    package func probe(now: Instant) -> UInt32? {
         guard config.observationServer != nil else { return nil }
         return addRequest(.probe, now: now)
     }
@@ -151,7 +151,7 @@ public final class SignalingClient {
     /// punch outcomes). Fire-and-forget: sent once, never retransmitted nor answered. Returns
     /// false (nothing sent) while not registered, since the report is authenticated by the token.
     @discardableResult
-    public func report(sessionID: UInt64, path: SignalingPathKind, now: Instant) -> Bool {
+    package func report(sessionID: UInt64, path: SignalingPathKind, now: Instant) -> Bool {
         guard case .registered(let token) = phase else { return false }
         outbox.append(
             (.pathReport(requestID: newRequestID(), token: token, sessionID: sessionID, path: path), config.server))
@@ -159,13 +159,13 @@ public final class SignalingClient {
     }
 
     /// Registers again with new LAN candidates / extra parameters.
-    public func update(extra: [UInt8], candidates: [NetAddress], now: Instant) {
+    package func update(extra: [UInt8], candidates: [NetAddress], now: Instant) {
         config.extra = Array(extra.prefix(SignalingLimits.maxExtraLength))
         config.candidates = Array(candidates.prefix(SignalingLimits.maxCandidates))
         startHello(now: now)
     }
 
-    public func pollEvent() -> SignalingClientEvent? {
+    package func pollEvent() -> SignalingClientEvent? {
         guard eventHead < events.count else {
             if eventHead > 0 {
                 events.removeAll(keepingCapacity: true)
@@ -179,7 +179,7 @@ public final class SignalingClient {
 
     // MARK: Sans-IO
 
-    public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
+    package func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
         guard address == config.server || address == config.observationServer,
             let message = try? SignalingMessage.parse(datagram)
         else {
@@ -306,7 +306,7 @@ public final class SignalingClient {
     }
 
     /// Writes the next datagram into `buffer` (cleared first), like `Connection.pollTransmit`.
-    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+    package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         buffer.clear()
         lastTransmitAwaitsAnswer = false
         while !outbox.isEmpty {
@@ -368,13 +368,13 @@ public final class SignalingClient {
     /// even if none was due: the new way is a new source address for the server, which moves our
     /// record, and the relay sessions that follow it, on the first sealed message from there.
     /// Until then it drops our relayed datagrams as a stranger's.
-    public func retransmitNow(now: Instant) {
+    package func retransmitNow(now: Instant) {
         keepaliveNow(now: now)
         if exchange.nextSendAt != .distantFuture { exchange.nextSendAt = now }
         for id in requests.keys where requests[id]!.retry.nextSendAt > now { requests[id]!.retry.nextSendAt = now }
     }
 
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         var next = exchange.nextSendAt
         if let keepaliveDue { next = min(next, keepaliveDue) }
         for pending in requests.values {
@@ -386,7 +386,7 @@ public final class SignalingClient {
         return next == .distantFuture ? nil : next
     }
 
-    public func handleTimeout(now: Instant) {
+    package func handleTimeout(now: Instant) {
         for (id, pending) in requests where pending.deadline <= now {
             requests[id] = nil
             if case .natProbe = pending.kind { continue }
@@ -409,7 +409,7 @@ public final class SignalingClient {
 
     /// The server has not answered this registration attempt (nil once it answered, or while
     /// registered): for status displays (`t2u status`).
-    public func silence(now: Instant) -> ServerSilence? {
+    package func silence(now: Instant) -> ServerSilence? {
         if case .registered = phase { return nil }
         guard !heardSinceHello, exchange.sends > 0 else { return nil }
         return ServerSilence(server: config.server, tries: exchange.sends, elapsed: now - helloStartedAt)

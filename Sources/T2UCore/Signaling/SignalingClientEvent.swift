@@ -2,7 +2,7 @@
 // Copyright 2026 the t2u authors
 
 /// What a `SignalingClient` reports to its owner (device agent or client SDK).
-public enum SignalingClientEvent: Equatable, Sendable {
+package enum SignalingClientEvent: Equatable, Sendable {
     case statusChanged(SignalingClient.Status)
     /// The server's view of our address changed (registration, keepalive ack).
     case observedAddress(NetAddress)
@@ -33,7 +33,7 @@ public enum SignalingClientEvent: Equatable, Sendable {
     case serverSilent(ServerSilence)
 }
 
-public enum SignalingRequestFailure: Error, Equatable, Sendable {
+package enum SignalingRequestFailure: Error, Equatable, Sendable {
     case timeout
     case server(SignalingErrorCode)
 }

@@ -9,7 +9,7 @@ import NIOCore
 /// Bytes after the last field are padding and ignored (requests from not-yet-verified sources
 /// are padded to `SignalingLimits.minPaddedRequest`). Fields added later are appended and
 /// optional: absent (an older sender) reads as the default; present, they are parsed strictly.
-public enum SignalingMessage: Equatable, Sendable {
+package enum SignalingMessage: Equatable, Sendable {
     /// First contact; the reply carries the stateless cookie needed by REGISTER.
     case hello(requestID: UInt32, role: SignalingRole)
     /// The cookie for REGISTER and the server's static public key (what `svrkey` pins).
@@ -51,17 +51,17 @@ public enum SignalingMessage: Equatable, Sendable {
 
     /// REGISTER: type role cookie in clear (the 26 header bytes, bound into the handshake hash),
     /// then the IK fields. The registration itself (`RegistrationPayload`) is in `encryptedPayload`.
-    public struct Register: Equatable, Sendable {
-        public var requestID: UInt32
-        public var role: SignalingRole
-        public var cookie: [UInt8]
+    package struct Register: Equatable, Sendable {
+        package var requestID: UInt32
+        package var role: SignalingRole
+        package var cookie: [UInt8]
         /// The agent's ephemeral public key (32 bytes); a retransmission repeats it.
-        public var ephemeral: [UInt8]
+        package var ephemeral: [UInt8]
         /// The agent's static public key, encrypted (32 + 16 bytes).
-        public var encryptedStatic: [UInt8]
-        public var encryptedPayload: [UInt8]
+        package var encryptedStatic: [UInt8]
+        package var encryptedPayload: [UInt8]
 
-        public init(
+        package init(
             requestID: UInt32, role: SignalingRole, cookie: [UInt8], ephemeral: [UInt8], encryptedStatic: [UInt8],
             encryptedPayload: [UInt8]
         ) {
@@ -75,27 +75,27 @@ public enum SignalingMessage: Equatable, Sendable {
     }
 
     /// SEALED: channel(8) counter(8) | ChaCha20-Poly1305(inner message) + tag(16).
-    public struct Sealed: Equatable, Sendable {
-        public var channel: UInt64
-        public var counter: UInt64
-        public var ciphertext: [UInt8]
+    package struct Sealed: Equatable, Sendable {
+        package var channel: UInt64
+        package var counter: UInt64
+        package var ciphertext: [UInt8]
 
-        public init(channel: UInt64, counter: UInt64, ciphertext: [UInt8]) {
+        package init(channel: UInt64, counter: UInt64, ciphertext: [UInt8]) {
             self.channel = channel
             self.counter = counter
             self.ciphertext = ciphertext
         }
     }
 
-    public struct QueryResult: Equatable, Sendable {
-        public var requestID: UInt32
-        public var online: Bool
+    package struct QueryResult: Equatable, Sendable {
+        package var requestID: UInt32
+        package var online: Bool
         /// The device's reflexive (public) address as the server sees it; nil when offline.
-        public var publicAddress: NetAddress?
-        public var publicKey: [UInt8]
-        public var extra: [UInt8]
+        package var publicAddress: NetAddress?
+        package var publicKey: [UInt8]
+        package var extra: [UInt8]
 
-        public init(requestID: UInt32, online: Bool, publicAddress: NetAddress?, publicKey: [UInt8], extra: [UInt8]) {
+        package init(requestID: UInt32, online: Bool, publicAddress: NetAddress?, publicKey: [UInt8], extra: [UInt8]) {
             self.requestID = requestID
             self.online = online
             self.publicAddress = publicAddress
@@ -104,23 +104,23 @@ public enum SignalingMessage: Equatable, Sendable {
         }
     }
 
-    public struct Connect: Equatable, Sendable {
-        public var requestID: UInt32
-        public var token: UInt64
-        public var uuid: String
+    package struct Connect: Equatable, Sendable {
+        package var requestID: UInt32
+        package var token: UInt64
+        package var uuid: String
         /// The ID the device (and the relay) will write into packets for the client.
-        public var clientConnectionID: ConnectionID
-        public var candidates: [NetAddress]
+        package var clientConnectionID: ConnectionID
+        package var candidates: [NetAddress]
         /// Appended field: the client's NAT behaviour (passed to the device in INTRODUCE).
-        public var nat: NATBehavior
+        package var nat: NATBehavior
         /// Appended field (after `nat`): resume the relay session of an established connection
         /// whose device side receives on this ID (a restarted server lost it). Never zero.
-        public var resumeDeviceConnectionID: ConnectionID?
+        package var resumeDeviceConnectionID: ConnectionID?
         /// Appended after the resume ID (only with it): where the device was registered, so a
         /// server that does not know the device yet can nudge it (a RELAY_UNKNOWN) to register.
-        public var resumeDeviceAddress: NetAddress?
+        package var resumeDeviceAddress: NetAddress?
 
-        public init(
+        package init(
             requestID: UInt32, token: UInt64, uuid: String, clientConnectionID: ConnectionID, candidates: [NetAddress],
             nat: NATBehavior = .unknown, resumeDeviceConnectionID: ConnectionID? = nil,
             resumeDeviceAddress: NetAddress? = nil
@@ -136,22 +136,22 @@ public enum SignalingMessage: Equatable, Sendable {
         }
     }
 
-    public struct ConnectResult: Equatable, Sendable {
-        public var requestID: UInt32
-        public var online: Bool
-        public var sessionID: UInt64
-        public var devicePublicKey: [UInt8]
+    package struct ConnectResult: Equatable, Sendable {
+        package var requestID: UInt32
+        package var online: Bool
+        package var sessionID: UInt64
+        package var devicePublicKey: [UInt8]
         /// Device candidates, its reflexive address first.
-        public var deviceCandidates: [NetAddress]
+        package var deviceCandidates: [NetAddress]
         /// Whether the server relays this session's transport packets.
-        public var relayAllowed: Bool
+        package var relayAllowed: Bool
         /// Appended field: the device's NAT behaviour as it last reported it.
-        public var deviceNAT: NATBehavior
+        package var deviceNAT: NATBehavior
         /// Appended field (u16 ms, written when not zero): how long the client waits before its
         /// first datagram to the device's addresses (`PunchOrder`).
-        public var punchDelay: Nanos
+        package var punchDelay: Nanos
 
-        public init(
+        package init(
             requestID: UInt32, online: Bool, sessionID: UInt64, devicePublicKey: [UInt8],
             deviceCandidates: [NetAddress], relayAllowed: Bool, deviceNAT: NATBehavior = .unknown,
             punchDelay: Nanos = .zero
@@ -167,21 +167,21 @@ public enum SignalingMessage: Equatable, Sendable {
         }
     }
 
-    public struct Introduce: Equatable, Sendable {
-        public var requestID: UInt32
-        public var sessionID: UInt64
-        public var clientConnectionID: ConnectionID
+    package struct Introduce: Equatable, Sendable {
+        package var requestID: UInt32
+        package var sessionID: UInt64
+        package var clientConnectionID: ConnectionID
         /// The client's reflexive address as the server sees it.
-        public var clientPublicAddress: NetAddress
-        public var clientCandidates: [NetAddress]
-        public var relayAllowed: Bool
+        package var clientPublicAddress: NetAddress
+        package var clientCandidates: [NetAddress]
+        package var relayAllowed: Bool
         /// Appended field: the client's NAT behaviour from its CONNECT.
-        public var clientNAT: NATBehavior
+        package var clientNAT: NATBehavior
         /// Appended field (u16 ms, written when not zero): how long the device waits before its
         /// first punch (`PunchOrder`).
-        public var punchDelay: Nanos
+        package var punchDelay: Nanos
 
-        public init(
+        package init(
             requestID: UInt32, sessionID: UInt64, clientConnectionID: ConnectionID, clientPublicAddress: NetAddress,
             clientCandidates: [NetAddress], relayAllowed: Bool, clientNAT: NATBehavior = .unknown,
             punchDelay: Nanos = .zero
@@ -197,7 +197,7 @@ public enum SignalingMessage: Equatable, Sendable {
         }
     }
 
-    public var type: SignalingMessageType {
+    package var type: SignalingMessageType {
         switch self {
         case .hello: .hello
         case .challenge: .challenge
@@ -222,7 +222,7 @@ public enum SignalingMessage: Equatable, Sendable {
         }
     }
 
-    public var requestID: UInt32 {
+    package var requestID: UInt32 {
         switch self {
         case .hello(let id, _), .challenge(let id, _, _), .registered(let id, _, _), .error(let id, _),
             .keepalive(let id, _, _), .keepaliveAck(let id, _), .query(let id, _, _), .introduceAck(let id, _, _),
@@ -240,7 +240,7 @@ public enum SignalingMessage: Equatable, Sendable {
     }
 
     /// Whether this message travels only inside SEALED once registered (and is refused bare).
-    public var isChannelMessage: Bool {
+    package var isChannelMessage: Bool {
         switch self {
         case .keepalive, .keepaliveAck, .query, .queryResult, .connect, .connectResult, .introduce, .introduceAck,
             .pathReport, .error:
@@ -252,7 +252,7 @@ public enum SignalingMessage: Equatable, Sendable {
     }
 
     /// Whether the first byte of a datagram belongs to signaling.
-    public static func isSignaling(firstByte: UInt8) -> Bool {
+    package static func isSignaling(firstByte: UInt8) -> Bool {
         SignalingMessageType.reservedRange.contains(firstByte)
     }
 }

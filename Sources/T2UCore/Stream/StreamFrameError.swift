@@ -3,7 +3,7 @@
 
 /// Why bytes on a TCP fallback stream were refused. The stream carries t2u datagrams behind a
 /// small HTTP/1.1 upgrade head; any of these closes that one stream (the peer may reconnect).
-public enum StreamFrameError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum StreamFrameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A length prefix announced more than the limit (a garbage stream or an attack).
     case frameTooLarge(length: Int, limit: Int)
     /// A zero length prefix: no t2u datagram is empty.
@@ -13,7 +13,7 @@ public enum StreamFrameError: Error, Equatable, Sendable, CustomStringConvertibl
     /// The upgrade head is not the one expected (wrong path, method, or status).
     case unexpectedHead(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .frameTooLarge(let length, let limit):
             "stream frame of \(length) bytes exceeds the limit of \(limit): not a t2u stream, closing it"

@@ -6,14 +6,14 @@ import NIOCore
 /// Datagrams carried over a byte stream (the TCP/TLS fallback): each is prefixed with its
 /// length as 2 bytes big-endian, so the same datagrams the core exchanges over UDP cross a
 /// stream unchanged.
-public enum StreamFraming {
+package enum StreamFraming {
     /// Largest datagram a stream frame may carry. t2u datagrams stay below 1500 bytes; the
     /// margin keeps future larger packets working while bounding what a peer can make us hold.
-    public static let defaultMaxFrame = 4096
-    public static let prefixLength = 2
+    package static let defaultMaxFrame = 4096
+    package static let prefixLength = 2
 
     /// Appends `datagram`'s readable bytes as one frame.
-    public static func encode(_ datagram: ByteBuffer, into out: inout ByteBuffer) {
+    package static func encode(_ datagram: ByteBuffer, into out: inout ByteBuffer) {
         precondition(datagram.readableBytes <= Int(UInt16.max), "datagram too large for a stream frame")
         out.writeInteger(UInt16(datagram.readableBytes))
         var copy = datagram
@@ -23,20 +23,20 @@ public enum StreamFraming {
 
 /// Splits a byte stream back into datagrams. Holds at most one partial frame (bounded by
 /// `maxFrame` + prefix), so a peer can never make it buffer more.
-public struct StreamDeframer: Sendable {
-    public let maxFrame: Int
+package struct StreamDeframer: Sendable {
+    package let maxFrame: Int
     private var pending: ByteBuffer?
 
-    public init(maxFrame: Int = StreamFraming.defaultMaxFrame) {
+    package init(maxFrame: Int = StreamFraming.defaultMaxFrame) {
         self.maxFrame = maxFrame
     }
 
     /// Bytes waiting for the rest of their frame.
-    public var bufferedBytes: Int { pending?.readableBytes ?? 0 }
+    package var bufferedBytes: Int { pending?.readableBytes ?? 0 }
 
     /// Adds received bytes; calls `deliver` with each complete datagram (a slice valid for the
     /// call). Throws on the first invalid length prefix: the stream is then unusable.
-    public mutating func feed(_ bytes: ByteBuffer, _ deliver: (ByteBuffer) -> Void) throws(StreamFrameError) {
+    package mutating func feed(_ bytes: ByteBuffer, _ deliver: (ByteBuffer) -> Void) throws(StreamFrameError) {
         var input: ByteBuffer
         if var held = pending {
             pending = nil

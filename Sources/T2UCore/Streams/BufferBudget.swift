@@ -6,11 +6,11 @@
 /// per-process bound on buffering. A connection reserves when a send buffer or its receive
 /// window grows and gives everything back when the stream or the connection goes, so the
 /// total never exceeds `limit` however many connections there are.
-public final class BufferBudget {
-    public let limit: Int
-    public private(set) var used = 0
+package final class BufferBudget {
+    package let limit: Int
+    package private(set) var used = 0
 
-    public init(limit: Int) {
+    package init(limit: Int) {
         self.limit = Swift.max(0, limit)
     }
 

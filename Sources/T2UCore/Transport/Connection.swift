@@ -6,23 +6,23 @@ import NIOCore
 /// One end-to-end encrypted, reliable, congestion-controlled connection over UDP datagrams,
 /// carrying many independent streams. Sans-IO: the owner feeds datagrams and time in, and
 /// takes datagrams, events and the next deadline out. Not thread-safe: one owner drives it.
-public final class Connection {
-    public enum State: Equatable, Sendable { case handshaking, established, closing, closed }
-    public enum Role: Sendable { case initiator, responder }
+package final class Connection {
+    package enum State: Equatable, Sendable { case handshaking, established, closing, closed }
+    package enum Role: Sendable { case initiator, responder }
 
-    public let role: Role
+    package let role: Role
     /// The ID peers write into packets addressed to us.
-    public let localConnectionID: ConnectionID
-    public internal(set) var state: State = .handshaking
+    package let localConnectionID: ConnectionID
+    package internal(set) var state: State = .handshaking
     /// Where we currently send.
-    public internal(set) var peerAddress: NetAddress
+    package internal(set) var peerAddress: NetAddress
     /// The paths this connection may use (set by the initiator's owner before the first send).
-    public internal(set) var pathPolicy: PathPolicy = .any
+    package internal(set) var pathPolicy: PathPolicy = .any
     /// The peer's static public key (pinned by the initiator, learned by the responder).
-    public internal(set) var peerStaticKey: [UInt8]
-    public internal(set) var stats = ConnectionStats()
+    package internal(set) var peerStaticKey: [UInt8]
+    package internal(set) var stats = ConnectionStats()
     /// The handshake's round trip, known once established (setup time for `OnConnect`).
-    public internal(set) var handshakeDuration: Nanos?
+    package internal(set) var handshakeDuration: Nanos?
 
     let config: TransportConfig
     let entropy: EntropySource
@@ -35,7 +35,7 @@ public final class Connection {
 
     // Packet protection
     /// The ID the peer receives on (ours to write in packets); 0 until the handshake names it.
-    public internal(set) var remoteConnectionID = ConnectionID(rawValue: 0)
+    package internal(set) var remoteConnectionID = ConnectionID(rawValue: 0)
     /// The keys the handshake agreed: set by `establish`, so every established or closing
     /// connection has them.
     var protection: PacketProtection?
@@ -141,7 +141,7 @@ public final class Connection {
     /// `password` is mixed into the handshake as a pre-shared key (nil: none). `timestamp` is
     /// the wall clock, strictly increasing per identity (`TransportEndpoint.connect` makes it).
     /// `localConnectionID`: one chosen earlier (a CONNECT named it before the key was known).
-    public convenience init(
+    package convenience init(
         config: TransportConfig,
         identity: StaticIdentity,
         remoteStaticKey: [UInt8],
@@ -244,7 +244,7 @@ public final class Connection {
 
     // MARK: events
 
-    public func pollEvent() -> ConnectionEvent? {
+    package func pollEvent() -> ConnectionEvent? {
         guard eventReadIndex < events.count else { return nil }
         let event = events[eventReadIndex]
         eventReadIndex += 1
@@ -269,7 +269,7 @@ public final class Connection {
     // MARK: closing
 
     /// Closes the connection: a CLOSE frame goes to the peer, then the state drains.
-    public func close(errorCode: UInt64, reason: String, now: Instant) {
+    package func close(errorCode: UInt64, reason: String, now: Instant) {
         lastNow = now
         switch state {
         case .closed, .closing: return

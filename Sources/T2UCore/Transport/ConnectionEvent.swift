@@ -4,7 +4,7 @@
 import NIOCore
 
 /// What a connection tells its owner; drained with `Connection.pollEvent()`.
-public enum ConnectionEvent: Equatable, Sendable {
+package enum ConnectionEvent: Equatable, Sendable {
     case handshakeCompleted
     case streamOpened(StreamID)
     /// New data or FIN can be read from the stream.
@@ -25,7 +25,7 @@ public enum ConnectionEvent: Equatable, Sendable {
     case closed(ConnectionCloseReason)
 }
 
-public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible {
+package enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible {
     /// We called `close`.
     case local(errorCode: UInt64)
     case peer(errorCode: UInt64, reason: String)
@@ -39,7 +39,7 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
     case handshakeFailed(String)
     case protocolViolation(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .local(let code): return "closed locally (code \(code))"
         case .peer(let code, let reason): return "closed by peer (code \(code)\(reason.isEmpty ? "" : ": \(reason)"))"
@@ -54,7 +54,7 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
 }
 
 /// Result of reading a stream.
-public enum StreamRead: Equatable, Sendable {
+package enum StreamRead: Equatable, Sendable {
     case data(ByteBuffer)
     /// The peer finished sending (TCP half-close) and all data was read.
     case fin

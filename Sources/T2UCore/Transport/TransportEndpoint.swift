@@ -5,28 +5,29 @@ import NIOCore
 
 /// All transport connections of one UDP socket: routes datagrams by connection ID, accepts
 /// handshakes as responder, and multiplexes transmissions. Sans-IO like `Connection`.
-public final class TransportEndpoint {
-    public struct Options: Sendable {
-        public var config: TransportConfig
-        public var identity: StaticIdentity
+package final class TransportEndpoint {
+    package struct Options: Sendable {
+        package var config: TransportConfig
+        package var identity: StaticIdentity
         /// Accept incoming handshakes (device side). The password, if any, is required of peers.
-        public var acceptIncoming: Bool
+        package var acceptIncoming: Bool
         /// The device password's derived keys (the password itself is not kept).
-        public var passwordVerifier: PasswordVerifier?
+        package var passwordVerifier: PasswordVerifier?
         /// New handshakes answered per second (each costs four X25519 operations); a burst of
         /// this many is allowed. Repeats of a known initiation do not count. Sources that have
         /// not proven their address (no valid mac2) get at most half; beyond that they are
         /// answered with a cookie.
-        public var handshakesPerSecond: Double = 200
+        package var handshakesPerSecond: Double = 200
         /// New handshakes per second per source /24 (IPv4) or /64 (IPv6), burst twice this.
-        public var handshakesPerSourcePrefixPerSecond: Double = 20
+        package var handshakesPerSourcePrefixPerSecond: Double = 20
         /// Source prefixes whose budgets are tracked (least recently seen forgotten first).
-        public var sourcePrefixTableCapacity = 4096
+        package var sourcePrefixTableCapacity = 4096
         /// Bytes by which send buffers and connection receive windows of all connections
         /// together may grow above their initial sizes (`TransportConfig`): the process-wide
         /// bound on buffering (one endpoint per process in t2u and t2usvr).
-        public var bufferBudget = 256 * 1024 * 1024
-        public init(config: TransportConfig, identity: StaticIdentity, acceptIncoming: Bool, password: [UInt8]? = nil) {
+        package var bufferBudget = 256 * 1024 * 1024
+        package init(config: TransportConfig, identity: StaticIdentity, acceptIncoming: Bool, password: [UInt8]? = nil)
+        {
             self.config = config
             self.identity = identity
             self.acceptIncoming = acceptIncoming
@@ -34,7 +35,7 @@ public final class TransportEndpoint {
         }
     }
 
-    public let options: Options
+    package let options: Options
     private let entropy: EntropySource
     private var byLocalID: [ConnectionID: Connection] = [:]
     /// Responder connections by the initiator's ID, so a repeated initiation finds its connection.
@@ -45,27 +46,27 @@ public final class TransportEndpoint {
     /// Rejections and cookie replies to send (no connection is kept for them).
     private var pendingReplies: [(NetAddress, [UInt8])] = []
     static let maxPendingReplies = 1024
-    public private(set) var droppedDatagrams: UInt64 = 0
+    package private(set) var droppedDatagrams: UInt64 = 0
     /// Initiations refused by the global or a source prefix's budget.
-    public private(set) var handshakesRateLimited: UInt64 = 0
+    package private(set) var handshakesRateLimited: UInt64 = 0
     /// Initiation-sized datagrams without a valid mac1 (junk, or senders not told our key).
-    public private(set) var initiationsFailingMac1: UInt64 = 0
+    package private(set) var initiationsFailingMac1: UInt64 = 0
     /// COOKIE_REPLYs sent (under load, to initiations without a valid mac2).
-    public private(set) var cookieRepliesSent: UInt64 = 0
+    package private(set) var cookieRepliesSent: UInt64 = 0
     /// Initiations refused as replays (timestamp not newer than one accepted from that key).
-    public private(set) var initiationsReplayed: UInt64 = 0
+    package private(set) var initiationsReplayed: UInt64 = 0
     private let macKeys: HandshakeMacKeys
     private var admission: HandshakeAdmission
     private var replayGuard = InitiationReplayGuard()
     /// Shared by every connection of this endpoint (`Options.bufferBudget`).
-    public let bufferBudget: BufferBudget
+    package let bufferBudget: BufferBudget
 
     /// Unix time in nanoseconds at `Instant.zero` of the clock `now` comes from. The shell sets
     /// it (EndpointDriver); initiation timestamps are this plus `now`, made strictly increasing.
-    public var wallClockOrigin: Int64 = 0
+    package var wallClockOrigin: Int64 = 0
     private var lastTimestamp: Tai64N?
 
-    public init(options: Options, entropy: EntropySource) {
+    package init(options: Options, entropy: EntropySource) {
         self.options = options
         self.entropy = entropy
         self.macKeys = HandshakeMacKeys(responderStatic: options.identity.publicKey)
@@ -79,7 +80,7 @@ public final class TransportEndpoint {
 
     /// A connection ID no connection of ours uses: for a connection started later with
     /// `connect(localConnectionID:)` (the server must learn the ID before the handshake goes out).
-    public func unusedConnectionID() -> ConnectionID {
+    package func unusedConnectionID() -> ConnectionID {
         var id = ConnectionID.random(entropy)
         while byLocalID[id] != nil { id = .random(entropy) }
         return id
@@ -87,7 +88,7 @@ public final class TransportEndpoint {
 
     /// Starts a connection as initiator. `localConnectionID`: from `unusedConnectionID()`
     /// (nil: a new random one).
-    public func connect(
+    package func connect(
         to address: NetAddress, remoteStaticKey: [UInt8], password: [UInt8]?, pathPolicy: PathPolicy = .any,
         localConnectionID: ConnectionID? = nil, now: Instant
     ) -> Connection {
@@ -108,7 +109,7 @@ public final class TransportEndpoint {
     /// Routes a datagram; returns the connection it belonged to (nil: dropped, or a reply such
     /// as a rejection was queued). New incoming connections are reported by `pollAccepted`.
     @discardableResult
-    public func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) -> Connection? {
+    package func receive(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) -> Connection? {
         guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
             let type = PacketType.classify(first)
         else {
@@ -215,12 +216,12 @@ public final class TransportEndpoint {
         ordered.append(connection)
     }
 
-    public func pollAccepted() -> Connection? {
+    package func pollAccepted() -> Connection? {
         accepted.isEmpty ? nil : accepted.removeFirst()
     }
 
     /// Next datagram of any connection (fair round robin), or nil.
-    public func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+    package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         if let (address, reply) = pendingReplies.first {
             pendingReplies.removeFirst()  // bounded: at most `maxPendingReplies` moves
             buffer.clear()
@@ -238,7 +239,7 @@ public final class TransportEndpoint {
         return nil
     }
 
-    public func nextDeadline() -> Instant? {
+    package func nextDeadline() -> Instant? {
         if !pendingReplies.isEmpty { return .zero }
         var earliest: Instant?
         for connection in ordered {
@@ -247,7 +248,7 @@ public final class TransportEndpoint {
         return earliest
     }
 
-    public func handleTimeout(now: Instant) {
+    package func handleTimeout(now: Instant) {
         var anyClosed = false
         for connection in ordered {
             if let deadline = connection.nextDeadline(), deadline <= now { connection.handleTimeout(now: now) }
@@ -264,5 +265,5 @@ public final class TransportEndpoint {
         nextToPoll = 0
     }
 
-    public var connections: [Connection] { ordered }
+    package var connections: [Connection] { ordered }
 }

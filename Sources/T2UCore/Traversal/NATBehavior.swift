@@ -4,7 +4,7 @@
 /// How an agent's NAT maps its one UDP socket, learned from two server ports: the main port
 /// (REGISTERED / KEEPALIVE_ACK `observed`) and the observation port (PROBE_RESULT), both reached
 /// from the same socket. It decides which traversal strategies can work (see `TraversalPlanner`).
-public enum NATBehavior: Hashable, Sendable, CustomStringConvertible {
+package enum NATBehavior: Hashable, Sendable, CustomStringConvertible {
     /// Not measured (no observation port, probe failed, or an old peer).
     case unknown
     /// No NAT: the server saw one of our own addresses.
@@ -19,11 +19,11 @@ public enum NATBehavior: Hashable, Sendable, CustomStringConvertible {
 
     /// Largest |delta| still read as a sequential allocator (other flows may take ports between
     /// our two mappings). A random allocator lands here with probability ~ 2*16/64512.
-    public static let maxPredictableDelta: Int32 = 16
+    package static let maxPredictableDelta: Int32 = 16
 
     /// From the two observations: `main` from the server's main port, `observation` from its
     /// second port, `local` our own socket addresses (a match means no NAT).
-    public static func classify(main: NetAddress?, observation: NetAddress?, local: [NetAddress]) -> NATBehavior {
+    package static func classify(main: NetAddress?, observation: NetAddress?, local: [NetAddress]) -> NATBehavior {
         guard let main, let observation, main.host == observation.host else { return .unknown }
         if local.contains(main) { return .none }
         if main.port == observation.port { return .endpointIndependent }
@@ -31,13 +31,13 @@ public enum NATBehavior: Hashable, Sendable, CustomStringConvertible {
         return .endpointDependent(delta: delta)
     }
 
-    public var isEndpointDependent: Bool {
+    package var isEndpointDependent: Bool {
         if case .endpointDependent = self { return true }
         return false
     }
 
     /// The port step between consecutive mappings, when the allocator looks sequential.
-    public var predictableDelta: Int32? {
+    package var predictableDelta: Int32? {
         guard case .endpointDependent(let delta) = self, delta != 0, abs(delta) <= Self.maxPredictableDelta else {
             return nil
         }
@@ -45,12 +45,12 @@ public enum NATBehavior: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Endpoint-dependent with no usable pattern: only birthday probing can meet it.
-    public var isRandomDependent: Bool { isEndpointDependent && predictableDelta == nil }
+    package var isRandomDependent: Bool { isEndpointDependent && predictableDelta == nil }
 
     /// Reachable at a single public port for every peer (none or endpoint-independent).
-    public var isEndpointIndependent: Bool { self == .none || self == .endpointIndependent }
+    package var isEndpointIndependent: Bool { self == .none || self == .endpointIndependent }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknown: return "unknown"
         case .none: return "none"

@@ -15,16 +15,16 @@
 /// from the server, less the one-way delay between them). With birthday probing it also lets
 /// the first side's spray (2048 ports at 1000/s) mostly go out before the other's auxiliary
 /// mappings exist: only ports sprayed before then can meet a clashing router.
-public enum PunchOrder: Sendable, Equatable, CustomStringConvertible {
+package enum PunchOrder: Sendable, Equatable, CustomStringConvertible {
     case together, clientFirst, deviceFirst
 
     /// How long the waiting side holds back.
-    public static let defaultWait: Nanos = .milliseconds(1500)
+    package static let defaultWait: Nanos = .milliseconds(1500)
     /// The most a server may ask a side to wait (a larger value on the wire is capped).
-    public static let maxWait: Nanos = .seconds(2)
+    package static let maxWait: Nanos = .seconds(2)
 
     /// The client's and the device's delays before their first datagram to the other side.
-    public func delays(wait: Nanos = defaultWait) -> (client: Nanos, device: Nanos) {
+    package func delays(wait: Nanos = defaultWait) -> (client: Nanos, device: Nanos) {
         switch self {
         case .together: (.zero, .zero)
         case .clientFirst: (.zero, wait)
@@ -34,12 +34,12 @@ public enum PunchOrder: Sendable, Equatable, CustomStringConvertible {
 
     /// The order of the `attempt`-th consecutive session of a pair (0: its first, or the first
     /// after one that went direct).
-    public static func forAttempt(_ attempt: Int) -> PunchOrder {
+    package static func forAttempt(_ attempt: Int) -> PunchOrder {
         guard attempt > 0 else { return .together }
         return attempt % 2 == 1 ? .clientFirst : .deviceFirst
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .together: "together"
         case .clientFirst: "client first"
@@ -50,13 +50,13 @@ public enum PunchOrder: Sendable, Equatable, CustomStringConvertible {
 
 extension Nanos {
     /// A punch delay as carried on the wire (whole milliseconds, at most `PunchOrder.maxWait`).
-    public var punchDelayMillis: UInt16 {
+    package var punchDelayMillis: UInt16 {
         UInt16(clamping: Swift.min(Swift.max(self, .zero), PunchOrder.maxWait).value / 1_000_000)
     }
 
     /// A punch delay from the wire, capped at `PunchOrder.maxWait` (the server is trusted, but a
     /// stray value must not stall a traversal).
-    public static func punchDelay(millis: UInt16) -> Nanos {
+    package static func punchDelay(millis: UInt16) -> Nanos {
         Swift.min(.milliseconds(Int64(millis)), PunchOrder.maxWait)
     }
 }
