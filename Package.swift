@@ -135,20 +135,29 @@ let package = Package(
         .testTarget(
             name: "T2UServerTests",
             dependencies: [
-                "T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL, crypto, logging,
+                "T2UServer", "T2UCore", "T2USim", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, nioSSL,
+                crypto, logging,
             ]),
         .testTarget(
             name: "T2UDeviceTests",
-            dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
+            dependencies: [
+                "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded,
+                logging,
+            ]),
         .testTarget(
             name: "T2UClientTests",
             dependencies: [
-                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL,
-                logging, postgres,
+                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix,
+                nioEmbedded, nioSSL, logging, postgres,
             ]),
         .testTarget(
-            name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
+            name: "T2UImpairTests",
+            dependencies: [
+                "T2UImpair", "T2USim", "T2UCore", "T2UTestSupport", nioCore, nioPosix, logging,
+            ]),
+        .testTarget(
+            name: "T2UNIOTests",
+            dependencies: ["T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, logging]),
     ]
 )
 
