@@ -129,6 +129,9 @@ let package = Package(
         // Waits for tests (Watched values, bounded polling); never in a product.
         .target(name: "T2UTestSupport"),
         .testTarget(name: "T2UTestSupportTests", dependencies: ["T2UTestSupport"]),
+        .testTarget(
+            name: "T2UCheckTests",
+            dependencies: ["T2UCheck", "T2UClient", "T2UTestSupport", nioCore, nioEmbedded, crypto]),
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
