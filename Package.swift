@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "T2UImpairTests",
             dependencies: [
-                "T2UImpair", "T2USim", "T2UCore", "T2UTestSupport", nioCore, nioPosix, logging,
+                "T2UImpair", "T2USim", "T2UCore", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, logging,
             ]),
         .testTarget(
             name: "T2UNIOTests",
