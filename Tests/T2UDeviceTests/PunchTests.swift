@@ -72,7 +72,7 @@ extension PunchTests {
         #expect(collector.sessionIDs.isEmpty, "another session's punch answered: \(collector.sessionIDs)")
         for _ in 0..<3 { try await punch(session: result.sessionID) }
         #expect(await eventually(3) { collector.sessionIDs.count >= 1 })
-        // Time for any further (wrong-session) answer to show: none may.
+        // Time for any further answer to show: exactly one may come.
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(collector.sessionIDs == [result.sessionID], "\(collector.sessionIDs)")
 

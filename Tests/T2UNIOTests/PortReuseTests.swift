@@ -22,7 +22,7 @@ struct PortReuseTests {
         // the accepted socket's side goes to TIME_WAIT on `port`.
         let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
         // The listener announces no accept: its count is polled.
-        _ = try await eventually(timeout: .seconds(1)) { try await first.submit { $0.openConnectionCount }.get() == 1 }
+        _ = try await eventually(timeout: .seconds(2)) { try await first.submit { $0.openConnectionCount }.get() == 1 }
         try await first.submit { $0.close() }.get()
         try await tcp.closeFuture.get()
 

@@ -397,7 +397,7 @@ struct TargetForwardingTests {
     /// The device forgets refused streams once the client's reset arrives.
     private func expectDeviceSettles(_ harness: TunnelHarness) async throws {
         // The device announces no stream's end: its count is polled.
-        let settled = try await eventually(timeout: .seconds(1)) {
+        let settled = try await eventually(timeout: .seconds(3)) {
             try await harness.device.submit { $0.service?.unbridgedStreamCount ?? -1 }.get() == 0
         }
         #expect(settled, "refused streams still held by the device")

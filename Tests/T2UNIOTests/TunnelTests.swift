@@ -310,7 +310,7 @@ struct TunnelTests {
         let service = try #require(harness.clientService)
         // No event announces a bridge's end: the count is polled.
         #expect(
-            try await eventually(timeout: .seconds(2)) { try await service.submit { $0.activeBridgeCount }.get() == 0 })
+            try await eventually(timeout: .seconds(5)) { try await service.submit { $0.activeBridgeCount }.get() == 0 })
         try await echo.close()
         await harness.shutdown()
     }
