@@ -126,26 +126,41 @@ let package = Package(
         .executableTarget(
             name: "t2u-delayline",
             dependencies: ["T2UVersion", "T2UCommandLine", "T2UDelayLine", argumentParser, logging]),
+        // Waits for tests (Watched values, bounded polling); never in a product.
+        .target(name: "T2UTestSupport"),
+        .testTarget(name: "T2UTestSupportTests", dependencies: ["T2UTestSupport"]),
+        .testTarget(
+            name: "T2UCheckTests",
+            dependencies: ["T2UCheck", "T2UClient", "T2UTestSupport", nioCore, nioEmbedded, crypto]),
         .testTarget(name: "T2UDelayLineTests", dependencies: ["T2UDelayLine"]),
         .testTarget(name: "T2UCoreTests", dependencies: ["T2UCore", nioCore, crypto]),
         .testTarget(name: "T2USimTests", dependencies: ["T2UCore", "T2USim", nioCore, crypto]),
         .testTarget(
             name: "T2UServerTests",
             dependencies: [
-                "T2UServer", "T2UCore", "T2USim", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL, crypto, logging,
+                "T2UServer", "T2UCore", "T2USim", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, nioSSL,
+                crypto, logging,
             ]),
         .testTarget(
             name: "T2UDeviceTests",
-            dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
+            dependencies: [
+                "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded,
+                logging,
+            ]),
         .testTarget(
             name: "T2UClientTests",
             dependencies: [
-                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, nioSSL,
-                logging, postgres,
+                "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix,
+                nioEmbedded, nioSSL, logging, postgres,
             ]),
         .testTarget(
-            name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
+            name: "T2UImpairTests",
+            dependencies: [
+                "T2UImpair", "T2USim", "T2UCore", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, logging,
+            ]),
+        .testTarget(
+            name: "T2UNIOTests",
+            dependencies: ["T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, logging]),
     ]
 )
 

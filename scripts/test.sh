@@ -42,7 +42,7 @@ T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tes
 # sockets) run in a process of their own first. In one process with the loopback tests they held
 # both cooperative threads of this 2-core machine for tens of seconds, and the loopback tests'
 # wall-clock timeouts (a server's idle timeout, a registration deadline) expired meanwhile.
-t2u_pure_suites='T2UCoreTests|T2USimTests|T2UDelayLineTests'
+t2u_pure_suites='T2UCoreTests|T2USimTests|T2UDelayLineTests|T2UCheckTests|T2UTestSupportTests'
 swift test -c release -Xswiftc -enable-testing --skip-build --filter "$t2u_pure_suites"
 
 # --- PostgreSQL for the multi-server tests (owner: postgres) ---

@@ -39,7 +39,7 @@ package struct DemoSink {
     }
 }
 
-private final class SinkHandler: ChannelInboundHandler {
+final class SinkHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -119,7 +119,7 @@ package func sendThrough(port: Int, bytes: UInt64, seed: UInt64, group: EventLoo
     return try await promise.futureResult.get()
 }
 
-private final class SenderHandler: ChannelInboundHandler {
+final class SenderHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -132,6 +132,9 @@ final class ProxyCore {
     let maxDatagramSize: Int
     let clientIdleTimeout: Nanos
     var listenChannel: Channel?
+    /// Opens a new client's upstream channel (with an `UpstreamSideHandler`); nil binds a UDP
+    /// socket. Tests set it to run the handlers in `EmbeddedChannel`s.
+    var openUpstream: ((Client) -> EventLoopFuture<Channel>)?
     var toUpstream: LinkModel
     var toClient: LinkModel
     private var clients: [SocketAddress: Client] = [:]
@@ -207,21 +210,25 @@ final class ProxyCore {
         clients[address] = client
         counters.clients += 1
         logger.info("new client", metadata: ["client": "\(address)"])
-        let bindAddress: SocketAddress
-        do {
-            bindAddress = try Self.localBindAddress(toward: upstream)
-        } catch {
-            logger.error("cannot choose a local address toward upstream: \(error)")
-            return client
+        let opened: EventLoopFuture<Channel>
+        if let openUpstream {
+            opened = openUpstream(client)
+        } else {
+            let bindAddress: SocketAddress
+            do {
+                bindAddress = try Self.localBindAddress(toward: upstream)
+            } catch {
+                logger.error("cannot choose a local address toward upstream: \(error)")
+                return client
+            }
+            let bound = NIOLoopBound((core: self, client: client), eventLoop: loop)
+            opened = Self.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { channel in
+                try channel.pipeline.syncOperations.addHandler(
+                    UpstreamSideHandler(core: bound.value.core, client: bound.value.client))
+            }
+            .bind(to: bindAddress)
         }
-        let bound = NIOLoopBound((core: self, client: client), eventLoop: loop)
-        Self.bootstrap(on: loop, maxDatagramSize: maxDatagramSize) { channel in
-            try channel.pipeline.syncOperations.addHandler(
-                UpstreamSideHandler(core: bound.value.core, client: bound.value.client))
-        }
-        .bind(to: bindAddress)
-        .assumeIsolated()
-        .whenComplete { [self] result in
+        opened.assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let channel):
                 if stopped {
@@ -330,7 +337,7 @@ final class ProxyCore {
     }
 }
 
-private final class ClientSideHandler: ChannelInboundHandler {
+final class ClientSideHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let core: ProxyCore
     init(core: ProxyCore) { self.core = core }
@@ -345,7 +352,7 @@ private final class ClientSideHandler: ChannelInboundHandler {
     }
 }
 
-private final class UpstreamSideHandler: ChannelInboundHandler {
+final class UpstreamSideHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let core: ProxyCore
     let client: ProxyCore.Client

@@ -9,6 +9,7 @@ import T2UClient
 import T2UCore
 import T2UNIO
 import T2UServer
+import T2UTestSupport
 import Testing
 
 /// A server on 127.0.0.1 (port 0) run in-process.
@@ -147,22 +148,10 @@ final class EchoService: Sendable {
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out: \(what)" }
-}
-
-/// Polls `condition` every 20 ms for at most `seconds`, and once more after the deadline: a
-/// test task the cooperative pool left unscheduled past its deadline (2 cores busy with
-/// CPU-bound tests) must still see a condition that came true meanwhile.
+/// Polls `condition` every 20 ms for at most `seconds` (and once more after the deadline), for
+/// what the SDK announces no event for (a port's status, a server's counter).
 func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    if try await condition() { return }
-    throw TimedOut(what: what)
+    try await until(what, timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(20), condition)
 }
 
 func clientOptions(_ server: TestServer, key: String? = nil) -> T2UClientOptions {
@@ -176,12 +165,16 @@ func clientOptions(_ server: TestServer, key: String? = nil) -> T2UClientOptions
 
 /// Sends `payload` through 127.0.0.1:`port` and returns what comes back (echo) once as many
 /// bytes arrived.
-func echoRoundTrip(port: UInt16, payload: ByteBuffer, group: EventLoopGroup) async throws -> ByteBuffer {
+/// `connected`, when given, becomes true once the TCP connection is up (before the payload goes).
+func echoRoundTrip(
+    port: UInt16, payload: ByteBuffer, group: EventLoopGroup, connected: Watched<Bool>? = nil
+) async throws -> ByteBuffer {
     let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)) { channel in
         channel.eventLoop.makeCompletedFuture {
             try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
     }
+    connected?.set(true)
     return try await tcp.executeThenClose { inbound, outbound in
         try await outbound.write(payload)
         var received = ByteBuffer()
@@ -190,6 +183,17 @@ func echoRoundTrip(port: UInt16, payload: ByteBuffer, group: EventLoopGroup) asy
             if received.readableBytes >= payload.readableBytes { break }
         }
         return received
+    }
+}
+
+/// Counts the bytes a TCP connection receives, for tests that wait for an echo.
+final class ReceivedBytes: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let count: Watched<Int>
+    init(_ count: Watched<Int>) { self.count = count }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Self.unwrapInboundIn(data).readableBytes
+        count.update { $0 += bytes }
     }
 }
 

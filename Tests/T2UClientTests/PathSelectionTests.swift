@@ -9,6 +9,7 @@ import T2UClient
 import T2UCore
 import T2UNIO
 import T2UServer
+import T2UTestSupport
 import Testing
 
 /// A server on a fixed 127.0.0.1 port that can be stopped and started again on that port.
@@ -41,7 +42,7 @@ final class RestartableServer: Sendable {
                 guard tries < 50 else { throw error }
                 if fixed {
                     // A restart: the port was ours a moment ago; give whatever holds it (seen once
-                    // in CI with all suites in parallel) up to 5 s to let go.
+                    // in CI with all suites in parallel) up to 5 s to let go. Nothing announces that.
                     try await Task.sleep(for: .milliseconds(100))
                 } else {
                     state.withLock { $0.port = 0 }
@@ -71,6 +72,14 @@ final class RestartableServer: Sendable {
 
     var address: NetAddress { NetAddress(ipv4: (127, 0, 0, 1), port: port) }
 
+    /// Stops the server and starts it again on its port after `downtime`.
+    func restart(after downtime: Duration) async throws {
+        await stop()
+        // The outage itself: the server stays away this long.
+        try await Task.sleep(for: downtime)
+        try await start()
+    }
+
     func stop() async {
         guard let current else { return }
         try? await current.runner.shutdown()
@@ -93,7 +102,10 @@ final class TimedEvents: Sendable {
 /// Echo through 127.0.0.1:`port` paced over time: `count` chunks of distinct patterned bytes
 /// every `interval` while the echo is read concurrently. Returns true when every byte came
 /// back in order (byte-exact, both directions crossed the tunnel).
-func pacedEcho(port: UInt16, chunks: [ByteBuffer], interval: Duration, group: EventLoopGroup) async throws -> Bool {
+/// `progress`, when given, follows how many bytes came back so far.
+func pacedEcho(
+    port: UInt16, chunks: [ByteBuffer], interval: Duration, group: EventLoopGroup, progress: Watched<Int>? = nil
+) async throws -> Bool {
     var expected = ByteBuffer()
     for chunk in chunks { expected.writeImmutableBuffer(chunk) }
     let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)) { channel in
@@ -105,12 +117,14 @@ func pacedEcho(port: UInt16, chunks: [ByteBuffer], interval: Duration, group: Ev
         let writer = Task {
             for chunk in chunks {
                 try await outbound.write(chunk)
+                // The pace is the point: a transfer still running while the path changes.
                 try await Task.sleep(for: interval)
             }
         }
         var received = ByteBuffer()
         for try await chunk in inbound {
             received.writeImmutableBuffer(chunk)
+            progress?.set(received.readableBytes)
             if received.readableBytes >= expected.readableBytes { break }
         }
         try await writer.value
@@ -288,8 +302,11 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let data = chunks(200, size: 64 * 1024, seed: 3)
-        let transfer = Task { try await pacedEcho(port: port, chunks: data, interval: .milliseconds(20), group: group) }
-        try await Task.sleep(for: .milliseconds(300))
+        let progress = Watched(0)
+        let transfer = Task {
+            try await pacedEcho(port: port, chunks: data, interval: .milliseconds(20), group: group, progress: progress)
+        }
+        try await progress.wait(for: "10 chunks echoed") { $0 >= 10 * 64 * 1024 }
         await device.stop()
         try await waitUntil("interrupted", seconds: 15) {
             log.events.contains {
@@ -332,11 +349,12 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         try await waitUntil("connected directly") { await client.portStatus(port).1?.relayed == false }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let data = chunks(60, size: 64 * 1024, seed: 5)
-        let transfer = Task { try await pacedEcho(port: port, chunks: data, interval: .milliseconds(25), group: group) }
-        try await Task.sleep(for: .milliseconds(300))
-        await server.stop()
-        try await Task.sleep(for: .milliseconds(300))
-        try await server.start()
+        let progress = Watched(0)
+        let transfer = Task {
+            try await pacedEcho(port: port, chunks: data, interval: .milliseconds(25), group: group, progress: progress)
+        }
+        try await progress.wait(for: "10 chunks echoed") { $0 >= 10 * 64 * 1024 }
+        try await server.restart(after: .milliseconds(300))
         #expect(try await transfer.value, "the direct transfer broke across the restart")
         let newServer = try #require(server.current)
         try await waitUntil("both agents re-registered", seconds: 20) {
@@ -382,11 +400,12 @@ func isConnected(_ event: T2UClientEvent) -> Bool { if case .connected = event {
         #expect(await client.portStatus(port).1?.relayed == true)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let data = chunks(60, size: 64 * 1024, seed: 8)
-        let transfer = Task { try await pacedEcho(port: port, chunks: data, interval: .milliseconds(25), group: group) }
-        try await Task.sleep(for: .milliseconds(300))
-        await server.stop()
-        try await Task.sleep(for: .milliseconds(300))
-        try await server.start()
+        let progress = Watched(0)
+        let transfer = Task {
+            try await pacedEcho(port: port, chunks: data, interval: .milliseconds(25), group: group, progress: progress)
+        }
+        try await progress.wait(for: "10 chunks echoed") { $0 >= 10 * 64 * 1024 }
+        try await server.restart(after: .milliseconds(300))
         let restarted = ContinuousClock.now
         let newServer = try #require(server.current)
         try await waitUntil("relay session resumed", seconds: 8) {

@@ -19,6 +19,7 @@ import Testing
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-away", remotePort: 80))
         // A connection accepted (parked: the device is offline), then closed by the SDK first.
         let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)).get()
+        // Time for the SDK to accept it (it announces no accept), so it is the SDK that closes first.
         try await Task.sleep(for: .milliseconds(100))
         await client.deletePort(port)
         try await tcp.closeFuture.get()

@@ -289,6 +289,7 @@ func cloudClient(_ servers: String, relayed: Bool) async throws -> T2UClient {
             #expect(try await client.query("one-\(tag)").online)
             let second = try TestDevice(uuid: "two-\(tag)", server: b.address, seed: 8)
             try await second.start()
+            // The outage goes on a while: the registration has to wait in B's queue meanwhile.
             try await Task.sleep(for: .seconds(3))
             try TestDatabase.control("resume")
             let resumedAt = ContinuousClock.now

@@ -8,6 +8,7 @@ import T2UClient
 import T2UCore
 import T2UNIO
 import T2UServer
+import T2UTestSupport
 import Testing
 
 @Suite(.serialized) struct T2UClientServerTests {
@@ -84,7 +85,11 @@ import Testing
             for try await same in tasks { #expect(same, "an echo differs") }
         }
         let transferEnded = ContinuousClock.now
-        try await Task.sleep(for: .milliseconds(1100))
+        // The rate meter samples each second and announces nothing: polled until it has.
+        _ = await eventually(timeout: .seconds(5)) {
+            guard let rate = await client.rate(port) else { return false }
+            return rate.totalSent >= 4 * 150_000 && rate.totalReceived >= 4 * 150_000 && rate.averageKBps > 0
+        }
         let rate = try #require(await client.rate(port))
         #expect(rate.totalSent >= 4 * 150_000 && rate.totalReceived >= 4 * 150_000, "\(rate)")
         #expect(rate.averageKBps > 0, "\(rate)")
@@ -122,8 +127,9 @@ import Testing
         // A TCP client that connects while the link is down waits for it (the port stays open).
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let early = pattern(30_000, seed: 4)
-        let parked = Task { try await echoRoundTrip(port: port, payload: early, group: group) }
-        try await Task.sleep(for: .milliseconds(300))
+        let connected = Watched(false)
+        let parked = Task { try await echoRoundTrip(port: port, payload: early, group: group, connected: connected) }
+        try await connected.wait(for: "the TCP connection to the mapped port") { $0 }
         try await world.device.start()
         try await waitUntil("connected after retry") { await client.portStatus(port).0 == .connected }
         #expect(try await parked.value == early, "the parked TCP connection must ride the new link")
@@ -142,6 +148,7 @@ import Testing
         let port = try await client.addPort(
             PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port, password: "wrong"))
         try await waitUntil("password rejected") { await client.portStatus(port).0 == .passwordRejected }
+        // Nothing may happen now: time for a retry (first after 200 ms here) to show if there were one.
         try await Task.sleep(for: .milliseconds(800))
         #expect(await client.portStatus(port).0 == .passwordRejected)
         #expect(codes.events == [.disconnected(localPort: port, code: -5)], "no retry after -5")
@@ -227,9 +234,17 @@ import Testing
         let port = try await client.addPort(PortMappingRequest(uuid: "cam-1", remotePort: world.echo.port))
         try await waitUntil("connected") { await client.portStatus(port).0 == .connected }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let tcp = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: Int(port)).get()
+        let echoed = Watched(0)
+        let tcp = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ReceivedBytes(echoed))
+                }
+            }
+            .connect(host: "127.0.0.1", port: Int(port)).get()
         try await tcp.writeAndFlush(pattern(100, seed: 1))
-        try await Task.sleep(for: .milliseconds(200))
+        // Echoed: the connection is bridged through the link when deletePort closes it.
+        try await echoed.wait(for: "the 100 bytes echoed") { $0 >= 100 }
         await client.deletePort(port)
         try await waitUntil("TCP closed by deletePort", seconds: 5) { !tcp.isActive }
         #expect(await client.portStatus(port).0 == .noSuchPort)
@@ -355,6 +370,7 @@ final class CodeLog: Sendable {
         let second = try await client.addPort(PortMappingRequest(uuid: "cam-k", remotePort: echo.port))
         try await waitUntil("refused") { codes.events.contains(.disconnected(localPort: second, code: -6)) }
         #expect(await client.portStatus(second).0 == .deviceKeyChanged)
+        // Nothing may happen now: time for a retry to show if there were one.
         try await Task.sleep(for: .milliseconds(500))
         #expect(await client.portStatus(second).0 != .connected)
         #expect(!codes.events.contains { if case .connected = $0 { true } else { false } })

@@ -24,6 +24,7 @@ import Testing
         try await channel.writeAndFlush(
             AddressedEnvelope(remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: Int(port)), data: buffer))
         if await eventually(seconds, { !collector.messages.all.isEmpty }) {
+            // A moment for duplicates: the tests count replies that must not come.
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         try await channel.close()

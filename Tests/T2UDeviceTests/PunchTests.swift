@@ -67,10 +67,12 @@ extension PunchTests {
             try await auxiliary.writeAndFlush(AddressedEnvelope(remoteAddress: device, data: datagram)).get()
         }
         try await punch(session: result.sessionID &+ 1)
+        // Nothing may answer it: time for an answer to show if there were one.
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(collector.sessionIDs.isEmpty, "another session's punch answered: \(collector.sessionIDs)")
         for _ in 0..<3 { try await punch(session: result.sessionID) }
         #expect(await eventually(3) { collector.sessionIDs.count >= 1 })
+        // Time for any further answer to show: exactly one may come.
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(collector.sessionIDs == [result.sessionID], "\(collector.sessionIDs)")
 

@@ -56,7 +56,8 @@ import Testing
         let result = try await client.connectResult(
             "cam-r", connectionID: ConnectionID(rawValue: 0x77), candidates: candidates)
         #expect(result.online)
-        try await Task.sleep(nanoseconds: 2_600_000_000)  // the candidate rounds end at 2 s
+        // A real timer: the candidate rounds end at 2 s.
+        try await Task.sleep(nanoseconds: 2_600_000_000)
 
         var connect = ByteBuffer()
         SignalingMessage.connect(
@@ -181,6 +182,7 @@ import Testing
             for _ in 0..<3 { try await attacker.send(datagram, to: target) }
             let settle: UInt64 =
                 name.hasPrefix("junk") ? 20_000_000 : name.hasPrefix("INTRODUCE") ? 700_000_000 : 200_000_000
+            // Counted after a while: the reflections measured are datagrams that must not come.
             try await Task.sleep(nanoseconds: settle)
             let back = attacker.counter.bytes - before
             let factor = Double(back) / Double(3 * datagram.count)

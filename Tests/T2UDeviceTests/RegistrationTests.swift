@@ -36,7 +36,8 @@ import Testing
         #expect(await eventually { await good.isRegistered() })
         // Without a key the agent trusts the server's own (with a warning).
         #expect(await eventually { await none.isRegistered() })
-        // Give the pinned-to-another-key one as long as the others needed, and more.
+        // Give the pinned-to-another-key one as long as the others needed, and more: it must
+        // never register, and nothing announces a registration that does not happen.
         try await Task.sleep(nanoseconds: 1_500_000_000)
         #expect(await wrong.isRegistered() == false, "a server with another key must be refused")
         // A malformed svrkey does not start at all, and says what it must be.

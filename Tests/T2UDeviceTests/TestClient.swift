@@ -9,6 +9,7 @@ import T2UCore
 import T2UDevice
 import T2UNIO
 import T2UServer
+import T2UTestSupport
 
 /// A client as the SDK will run it (copied from AgentOverServerTests' SignalingAgent): one UDP
 /// socket carrying signaling and transport, on its own event loop.
@@ -53,11 +54,9 @@ final class TestClient: Sendable {
     func poll<T: Sendable>(
         _ what: String, seconds: Double = 10, _ body: @escaping @Sendable (State) -> T?
     ) async throws -> T {
-        for _ in 0..<Int(seconds * 50) {
-            if let value = try await state.submit(body).get() { return value }
-            try await Task.sleep(nanoseconds: 20_000_000)
+        try await T2UTestSupport.poll(what, timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(20)) {
+            try await state.submit(body).get()
         }
-        throw DeviceTestError.timedOut(what)
     }
 
     func query(_ uuid: String) async throws -> SignalingMessage.QueryResult {
@@ -222,11 +221,7 @@ final class DeviceHarness: Sendable {
     }
 }
 
-/// Polls `body` every 20 ms for up to `seconds`.
+/// Polls `body` every 20 ms for up to `seconds`, for state no event announces.
 func eventually(_ seconds: Double = 10, _ body: () async -> Bool) async -> Bool {
-    for _ in 0..<Int(seconds * 50) {
-        if await body() { return true }
-        try? await Task.sleep(nanoseconds: 20_000_000)
-    }
-    return false
+    await T2UTestSupport.eventually(timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(20), body)
 }

@@ -7,6 +7,7 @@ import NIOPosix
 import T2UCore
 import T2UImpair
 import T2USim
+import T2UTestSupport
 import Testing
 
 /// Echoes every datagram to its sender.
@@ -21,30 +22,36 @@ private final class EchoHandler: ChannelInboundHandler {
     }
 }
 
-/// Records datagrams with their arrival time. Made and read on its channel's event loop.
+/// Records datagrams with their arrival time. Made and read on its channel's event loop; counts
+/// them in `arrivals` too, which tests wait on.
 private final class CollectHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     var received: [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] = []
+    let arrivals: Watched<Int>
+    init(arrivals: Watched<Int>) { self.arrivals = arrivals }
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = Self.unwrapInboundIn(data).data
         guard let sequence = buffer.readInteger(as: UInt32.self), let sentAt = buffer.readInteger(as: UInt64.self)
         else { return }
         received.append((sequence, sentAt, NIODeadline.now().uptimeNanoseconds))
+        arrivals.set(received.count)
     }
 }
 
 private struct Peer {
     let channel: Channel
+    let arrivals: Watched<Int>
 
     static func bind(group: EventLoopGroup) async throws -> Peer {
+        let arrivals = Watched(0)
         let channel = try await DatagramBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(CollectHandler())
+                    try channel.pipeline.syncOperations.addHandler(CollectHandler(arrivals: arrivals))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return Peer(channel: channel)
+        return Peer(channel: channel, arrivals: arrivals)
     }
 
     func send(_ sequence: UInt32, to address: SocketAddress, size: Int = 64) async throws {
@@ -62,15 +69,12 @@ private struct Peer {
         }.get()
     }
 
-    /// Polls until `count` datagrams arrived or `timeout` passed (bounded).
+    /// Waits until `count` datagrams arrived or `timeout` passed (bounded), then returns them all.
     func waitFor(
         count: Int, timeoutMs: Int = 5000
     ) async throws -> [(sequence: UInt32, sentAt: UInt64, receivedAt: UInt64)] {
-        for _ in 0..<(timeoutMs / 20) {
-            let got = try await received()
-            if got.count >= count { return got }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        // On a timeout the caller's expectations say what is missing.
+        _ = try? await arrivals.wait(for: "\(count) datagrams", timeout: .milliseconds(timeoutMs)) { $0 >= count }
         return try await received()
     }
 }
@@ -134,6 +138,7 @@ private struct Peer {
         let client = try await Peer.bind(group: group)
         for i in 0..<20 {
             try await client.send(UInt32(i), to: proxy.localAddress)
+            // Spaced closer than the 5 ms jitter: the order check below then means something.
             try await Task.sleep(nanoseconds: 2_000_000)
         }
         let got = try await client.waitFor(count: 20)
@@ -155,16 +160,17 @@ private struct Peer {
         let echo = try await echoServer()
         let proxy = try await proxy(to: echo, up: LinkConditions(lossRate: 0.5), seed: seed)
         let client = try await Peer.bind(group: group)
+        // In bursts of 50, each read by the proxy before the next: no socket buffer overflows.
+        // (The proxy announces no reads: its counters are polled.)
         for i in 0..<400 {
             try await client.send(UInt32(i), to: proxy.localAddress)
-            if i % 50 == 49 { try await Task.sleep(nanoseconds: 5_000_000) }
+            if i % 50 == 49 {
+                _ = try await eventually(timeout: .seconds(3)) {
+                    try await proxy.stats.clientToUpstream.sent >= UInt64(i + 1)
+                }
+            }
         }
-        // The proxy reads asynchronously: wait (bounded) until it has seen all 400.
-        var stats = try await proxy.stats
-        for _ in 0..<300 where stats.clientToUpstream.sent < 400 {
-            try await Task.sleep(nanoseconds: 10_000_000)
-            stats = try await proxy.stats
-        }
+        let stats = try await proxy.stats
         let forwarded = Int(stats.clientToUpstream.delivered)
         let got = try await client.waitFor(count: forwarded, timeoutMs: 3000)
         #expect(stats.clientToUpstream.sent == 400, "seed \(seed)")
@@ -225,10 +231,13 @@ private struct Peer {
         try await a.send(1, to: proxy.localAddress)
         #expect(try await a.waitFor(count: 1).count == 1)
         try await b.send(2, to: proxy.localAddress)  // a is still active: no room
-        try await Task.sleep(nanoseconds: 100_000_000)
+        try await until("b's datagram dropped", timeout: .seconds(5)) {
+            try await proxy.stats.droppedTooManyClients >= 1
+        }
         #expect(try await b.received().isEmpty)
         #expect(try await proxy.stats.droppedTooManyClients == 1)
-        try await Task.sleep(nanoseconds: 400_000_000)
+        // The proxy's real idle timeout (400 ms) has to elapse for a.
+        try await Task.sleep(nanoseconds: 500_000_000)
         try await b.send(3, to: proxy.localAddress)  // a has been idle for 500 ms > 400 ms
         let got = try await b.waitFor(count: 1)
         #expect(got.map(\.sequence) == [3])

@@ -4,6 +4,7 @@
 import NIOCore
 import NIOPosix
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UNIO
@@ -29,6 +30,9 @@ import Testing
         let client: LoopOwned<Side>
         let device: LoopOwned<Side>
         let deviceKey: [UInt8]
+        /// How many bytes and punches the device has seen: what the tests wait on.
+        let receivedBytes = Watched(0)
+        let punchCount = Watched(0)
 
         init(seed: UInt64) {
             let loops = Array(group.makeIterator())
@@ -57,9 +61,13 @@ import Testing
         func start() async throws -> (client: NetAddress, device: NetAddress) {
             let deviceAddress = try #require(NetAddress(try await device.flatSubmit { $0.driver.start() }.get()))
             let clientAddress = try #require(NetAddress(try await client.flatSubmit { $0.driver.start() }.get()))
+            let (receivedBytes, punchCount) = (self.receivedBytes, self.punchCount)
             try await device.submit { side in
                 let device = side.driver
-                device.onPunch = { _, address, socket in side.punches.append((address, socket)) }
+                device.onPunch = { _, address, socket in
+                    side.punches.append((address, socket))
+                    punchCount.set(side.punches.count)
+                }
                 device.onAccept = { connection in
                     side.accepted = connection
                     device.setEventHandler(for: connection) { _ in
@@ -68,6 +76,7 @@ import Testing
                         {
                             side.received += Array(bytes.readableBytesView)
                         }
+                        receivedBytes.set(side.received.count)
                         device.requestStep()
                     }
                 }
@@ -109,10 +118,9 @@ import Testing
                 }
                 side.connection = connection
             }.get()
-            for _ in 0..<1500 {
-                let count = try await device.submit { $0.received.count }.get()
-                if count >= payload.count { break }
-                try await Task.sleep(nanoseconds: 10_000_000)
+            // On a timeout the callers' expectations say how much arrived.
+            _ = try? await receivedBytes.wait(for: "\(payload.count) bytes at the device", timeout: .seconds(15)) {
+                $0 >= payload.count
             }
         }
 
@@ -176,12 +184,9 @@ import Testing
             client.driver.send(punch, to: deviceAddress, socket: 0)
             client.driver.send(punch, to: auxAddress, socket: 0)
         }.get()
-        var punches: [(NetAddress, Int)] = []
-        for _ in 0..<500 {
-            punches = try await pair.device.submit { $0.punches }.get()
-            if punches.count >= 2 { break }
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
+        // On a timeout the expectations below say what came.
+        _ = try? await pair.punchCount.wait(for: "2 punches", timeout: .seconds(5)) { $0 >= 2 }
+        let punches = try await pair.device.submit { $0.punches }.get()
         #expect(punches.count == 2)
         #expect(Set(punches.map(\.1)) == [0, index])
         #expect(punches.allSatisfy { $0.0 == clientAddress })

@@ -206,6 +206,7 @@ struct BridgeTests {
         var last = -1
         var stalledFor = 0
         for _ in 0..<100 {
+            // Sampled over real time: progress that stops for 1 s is what is measured.
             try await Task.sleep(for: .milliseconds(100))
             let now = try await writer.submit { $0.written }.get()
             stalledFor = now == last ? stalledFor + 1 : 0

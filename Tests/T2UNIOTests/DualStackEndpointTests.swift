@@ -4,6 +4,7 @@
 import NIOCore
 import NIOPosix
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UNIO
@@ -59,12 +60,11 @@ struct DualStackEndpointTests {
             v6.value.enqueue(patternDatagram(index: 200, size: 300), to: NetAddress(host: .v6(0, 1), port: dualPort))
             v6.value.flush()
         }.get()
-        for _ in 0..<2500 {
-            let done = try await loop.submit {
-                v4Sink.received.count >= count && v6Sink.received.count >= count && dualSink.received.count >= 2
-            }.get()
-            if done { break }
-            try await Task.sleep(for: .milliseconds(2))
+        // On a timeout the expectations below say what is missing.
+        _ = try? await v4Sink.arrivals.wait(for: "\(count) datagrams over IPv4", timeout: .seconds(5)) { $0 >= count }
+        _ = try? await v6Sink.arrivals.wait(for: "\(count) datagrams over IPv6", timeout: .seconds(5)) { $0 >= count }
+        _ = try? await dualSink.arrivals.wait(for: "2 datagrams at the dual-stack socket", timeout: .seconds(5)) {
+            $0 >= 2
         }
         let (to4, to6, toDual, counters) = try await loop.submit {
             (v4Sink.received, v6Sink.received, dualSink.received, dual.value.counters)

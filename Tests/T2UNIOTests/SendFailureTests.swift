@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UNIO
@@ -19,10 +20,16 @@ import Darwin
 /// Records what the endpoint reports as refused (on the event loop); read through the lock.
 final class FailureCollector: UDPDatagramSink, Sendable {
     private let state = Mutex<(received: [ByteBuffer], failures: [SendFailure])>(([], []))
+    /// How many datagrams arrived so far: what the tests wait on.
+    let arrivals = Watched(0)
     var received: [ByteBuffer] { state.withLock { $0.received } }
     var failures: [SendFailure] { state.withLock { $0.failures } }
     func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
-        state.withLock { $0.received.append(datagram) }
+        let count = state.withLock { state in
+            state.received.append(datagram)
+            return state.received.count
+        }
+        arrivals.set(count)
     }
     func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) {}
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
@@ -65,10 +72,8 @@ struct SendFailureTests {
             sender.value.enqueue(patternDatagram(index: 7, size: 100), to: good)
             sender.value.flush()
         }.get()
-        for _ in 0..<200 {
-            if try await loop.submit({ receiverSink.received.count }).get() >= 2 { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // On a timeout the expectations below say what is missing.
+        _ = try? await receiverSink.arrivals.wait(for: "2 datagrams", timeout: .seconds(5)) { $0 >= 2 }
         let (counters, failures, received, active, gsoAfter) = try await loop.submit {
             (
                 sender.value.counters, senderSink.failures, receiverSink.received, sender.value.channel.isActive,
@@ -108,10 +113,8 @@ struct SendFailureTests {
             }
             sender.value.flush()
         }.get()
-        for _ in 0..<200 {
-            if try await loop.submit({ receiverSink.received.count }).get() >= 25 { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // On a timeout the expectations below say what is missing.
+        _ = try? await receiverSink.arrivals.wait(for: "25 datagrams", timeout: .seconds(5)) { $0 >= 25 }
         let (counters, failures, received) = try await loop.submit {
             (sender.value.counters, senderSink.failures, receiverSink.received.count)
         }.get()
@@ -150,10 +153,8 @@ struct SendFailureTests {
             }
             sender.value.flush()
         }.get()
-        for _ in 0..<200 {
-            if try await loop.submit({ receiverSink.received.count }).get() >= total { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // On a timeout the expectations below say what is missing.
+        _ = try? await receiverSink.arrivals.wait(for: "\(total) datagrams", timeout: .seconds(5)) { $0 >= total }
         let (counters, received) = try await loop.submit { (sender.value.counters, receiverSink.received) }.get()
         let order = received.compactMap { $0.getInteger(at: $0.readerIndex, as: UInt64.self) }.map(Int.init)
         #expect(order == Array(0..<total), "every datagram, in order")

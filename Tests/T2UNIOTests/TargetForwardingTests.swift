@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UNIO
@@ -56,14 +57,20 @@ final class EndWatcher: ChannelDuplexHandler {
     private(set) var received = ByteBuffer()
     let ended: EventLoopPromise<End>
     let receivedFirst: EventLoopPromise<ByteBuffer>
+    /// How many bytes arrived so far, for tests that wait for a whole message.
+    let receivedBytes: Watched<Int>
     private var end: End = .reset
     private var sawError = false
     private var outputClosed = false
 
-    init(greeting: ByteBuffer?, ended: EventLoopPromise<End>, receivedFirst: EventLoopPromise<ByteBuffer>) {
+    init(
+        greeting: ByteBuffer?, ended: EventLoopPromise<End>, receivedFirst: EventLoopPromise<ByteBuffer>,
+        receivedBytes: Watched<Int>
+    ) {
         self.greeting = greeting
         self.ended = ended
         self.receivedFirst = receivedFirst
+        self.receivedBytes = receivedBytes
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -74,6 +81,7 @@ final class EndWatcher: ChannelDuplexHandler {
         var bytes = Self.unwrapInboundIn(data)
         received.writeBuffer(&bytes)
         receivedFirst.succeed(received)
+        receivedBytes.set(received.readableBytes)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -120,13 +128,16 @@ final class EndWatcher: ChannelDuplexHandler {
 struct EndWatch: Sendable {
     let ended: EventLoopPromise<EndWatcher.End>
     let receivedFirst: EventLoopPromise<ByteBuffer>
+    let receivedBytes = Watched(0)
     private let handler: LoopOwned<EndWatcher>
 
     init(greeting: ByteBuffer?, loop: EventLoop) {
         ended = loop.makePromise()
         receivedFirst = loop.makePromise()
         handler = LoopOwned(
-            sending: EndWatcher(greeting: greeting, ended: ended, receivedFirst: receivedFirst), eventLoop: loop)
+            sending: EndWatcher(
+                greeting: greeting, ended: ended, receivedFirst: receivedFirst, receivedBytes: receivedBytes),
+            eventLoop: loop)
     }
 
     /// What arrived so far.
@@ -282,12 +293,11 @@ struct TargetForwardingTests {
 
         let watcher = EndWatch(greeting: nil, loop: harness.tcpLoop)
         let channel = try await watcher.channel(to: listen, on: harness.tcpLoop)
-        var banner = try await watcher.receivedFirst.futureResult.timeout(.seconds(5)).get()
         // The banner may arrive in pieces; wait for all of it.
-        for _ in 0..<100 where banner.readableBytes < BannerEchoHandler.banner.utf8.count {
-            try await Task.sleep(for: .milliseconds(10))
-            banner = try await watcher.received()
+        try await watcher.receivedBytes.wait(for: "the whole banner", timeout: .seconds(5)) {
+            $0 >= BannerEchoHandler.banner.utf8.count
         }
+        let banner = try await watcher.received()
         #expect(banner.getString(at: banner.readerIndex, length: banner.readableBytes) == BannerEchoHandler.banner)
         // Then the conversation goes on both ways.
         try await channel.writeAndFlush(ByteBuffer(string: "QUIT\r\n"))
@@ -326,6 +336,7 @@ struct TargetForwardingTests {
         // Before the timeout both streams wait on the device: the silent one for its header,
         // the answered one for the client's reset.
         // (Checked only while clearly before the timeout: a loaded machine may sleep longer.)
+        // A real timer: the device's header timeout must not have fired yet.
         try await Task.sleep(for: .milliseconds(100))
         let (earlyAge, early) = try await service.eventLoop.submit {
             (NIODeadline.now() - opened, try? service.value.connection.read(silent, maxBytes: 64))
@@ -339,9 +350,8 @@ struct TargetForwardingTests {
         var reply = ByteBuffer()
         var sawFin = false
         var silentError: StreamError?
-        let deadline = NIODeadline.now() + .seconds(3)
-        while NIODeadline.now() < deadline && (!sawFin || silentError == nil) {
-            try await Task.sleep(for: .milliseconds(20))
+        // The client's streams announce nothing to the test: they are polled.
+        _ = try await eventually(timeout: .seconds(3), every: .milliseconds(20)) {
             let checkGarbage = !sawFin
             let checkSilent = silentError == nil
             let (read, error) = try await service.eventLoop.submit { () -> (StreamRead?, StreamError?) in
@@ -360,6 +370,7 @@ struct TargetForwardingTests {
             default: break
             }
             if let error { silentError = error }
+            return sawFin && silentError != nil
         }
         #expect(try StreamTargetReply.parse(&reply) == .complete(StreamTargetReply(status: .badRequest)))
         #expect(sawFin)
@@ -385,12 +396,10 @@ struct TargetForwardingTests {
 
     /// The device forgets refused streams once the client's reset arrives.
     private func expectDeviceSettles(_ harness: TunnelHarness) async throws {
-        var count = -1
-        for _ in 0..<100 {
-            count = try await harness.device.submit { $0.service?.unbridgedStreamCount ?? -1 }.get()
-            if count == 0 { break }
-            try await Task.sleep(for: .milliseconds(10))
+        // The device announces no stream's end: its count is polled.
+        let settled = try await eventually(timeout: .seconds(3)) {
+            try await harness.device.submit { $0.service?.unbridgedStreamCount ?? -1 }.get() == 0
         }
-        #expect(count == 0)
+        #expect(settled, "refused streams still held by the device")
     }
 }

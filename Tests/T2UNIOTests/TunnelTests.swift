@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UNIO
@@ -307,13 +308,9 @@ struct TunnelTests {
         }
         // All bridges are gone once both directions finished.
         let service = try #require(harness.clientService)
-        var remaining = -1
-        for _ in 0..<200 {
-            remaining = try await service.submit { $0.activeBridgeCount }.get()
-            if remaining == 0 { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(remaining == 0)
+        // No event announces a bridge's end: the count is polled.
+        #expect(
+            try await eventually(timeout: .seconds(5)) { try await service.submit { $0.activeBridgeCount }.get() == 0 })
         try await echo.close()
         await harness.shutdown()
     }

@@ -5,17 +5,24 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UNIO
 
-/// Collects datagrams (on the event loop); the test reads them from anywhere, through the lock.
+/// Collects datagrams (on the event loop); the test reads them from anywhere, through the lock,
+/// and waits on `arrivals` (how many came so far).
 final class DatagramCollector: UDPDatagramSink, Sendable {
     private let state = Mutex<(received: [(ByteBuffer, NetAddress)], readBatches: Int)>(([], 0))
+    let arrivals = Watched(0)
     var received: [(ByteBuffer, NetAddress)] { state.withLock { $0.received } }
     var readBatches: Int { state.withLock { $0.readBatches } }
     func udpEndpoint(_ endpoint: UDPEndpoint, received datagram: ByteBuffer, from address: NetAddress) {
-        state.withLock { $0.received.append((datagram, address)) }
+        let count = state.withLock { state in
+            state.received.append((datagram, address))
+            return state.received.count
+        }
+        arrivals.set(count)
     }
     func udpEndpointReadBatchComplete(_ endpoint: UDPEndpoint) { state.withLock { $0.readBatches += 1 } }
     func udpEndpoint(_ endpoint: UDPEndpoint, writabilityChanged writable: Bool) {}
@@ -88,10 +95,10 @@ struct UDPEndpointTests {
             }.get()
             // Let the receiver catch up so the (possibly small, capped) socket buffer never overflows.
             // Bounded generously (10 s): under a loaded CI the last batch once came in after 1 s.
-            for _ in 0..<5000 {
-                let count = try await loop.submit { receiverSink.received.count }.get()
-                if count >= min(start + perFlush, total) { break }
-                try await Task.sleep(for: .milliseconds(2))
+            let expected = min(start + perFlush, total)
+            // On a timeout the expectations below say what is missing.
+            _ = try? await receiverSink.arrivals.wait(for: "\(expected) datagrams", timeout: .seconds(10)) {
+                $0 >= expected
             }
         }
 

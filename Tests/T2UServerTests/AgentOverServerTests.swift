@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import T2UCore
 import T2UNIO
+import T2UTestSupport
 import Testing
 
 @testable import T2UServer
@@ -52,11 +53,9 @@ final class SignalingAgent: Sendable {
     func await<T: Sendable>(
         _ what: String, seconds: Double = 10, _ body: @escaping @Sendable (State) -> T?
     ) async throws -> T {
-        for _ in 0..<Int(seconds * 50) {
-            if let value = try await state.submit(body).get() { return value }
-            try await Task.sleep(nanoseconds: 20_000_000)
+        try await T2UTestSupport.poll(what, timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(20)) {
+            try await state.submit(body).get()
         }
-        throw AgentTestError.timedOut(what)
     }
 
     func registered() async throws {

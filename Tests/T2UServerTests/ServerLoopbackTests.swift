@@ -45,11 +45,7 @@ struct LoopbackAgent {
     /// are skipped), or nil after `seconds`.
     func next(_ types: ClosedRange<UInt8>, within seconds: Double = 2.5) async throws -> AddressedEnvelope<ByteBuffer>?
     {
-        let timeout = Task {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            try await channel.writeAndFlush(
-                AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
-        }
+        let timeout = wakeUp(after: seconds)
         defer { timeout.cancel() }
         for await envelope in stream {
             if envelope.data.readableBytes == 1,
@@ -64,6 +60,17 @@ struct LoopbackAgent {
             }
         }
         return nil
+    }
+
+    /// Ends a wait on `stream` after `seconds`: sends ourselves the one-byte marker 0xFF.
+    private func wakeUp(after seconds: Double) -> Task<Void, any Error> {
+        let channel = self.channel
+        return Task {
+            // The timeout itself: the replies waited for come as datagrams, no sooner.
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            try await channel.writeAndFlush(
+                AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
+        }
     }
 
     func send(_ bytes: [UInt8], to destination: SocketAddress) async throws {
@@ -136,15 +143,12 @@ struct LoopbackAgent {
         let sender = Task {
             for _ in 0..<10 {
                 try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: server, data: datagram))
+                // Retransmission, as a real agent does: UDP may lose the request.
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
         }
         defer { sender.cancel() }
-        let timeout = Task {
-            try await Task.sleep(nanoseconds: 2_500_000_000)
-            try await channel.writeAndFlush(
-                AddressedEnvelope(remoteAddress: channel.localAddress!, data: ByteBuffer(bytes: [0xFF])))
-        }
+        let timeout = wakeUp(after: 2.5)
         defer { timeout.cancel() }
         for await envelope in stream {
             if envelope.data.readableBytes == 1,

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import T2UCore
+import T2UTestSupport
 import Testing
 
 @testable import T2UServer
@@ -37,6 +38,7 @@ import Testing
                 return text
             }
             group.addTask {
+                // The bound on the read above, not a wait for something.
                 try? await Task.sleep(for: .seconds(seconds))
                 return nil
             }
@@ -95,8 +97,9 @@ import Testing
         }
         // A head that never ends is not buffered past its limit: the connection closes. (Once the
         // server has let go of the first connection, so the limit admits this one.)
-        for _ in 0..<250 where try await runner.streamCounters().open > 0 {
-            try await Task.sleep(for: .milliseconds(20))
+        // The server announces no connection's end: its counter is polled.
+        _ = try await eventually(timeout: .seconds(5), every: .milliseconds(20)) {
+            try await runner.streamCounters().open == 0
         }
         let endless = try await Self.connect(port: port, group: group)
         let answer = try await endless.executeThenClose { inbound, outbound in
