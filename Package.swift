@@ -138,7 +138,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "T2UDeviceTests",
-            dependencies: ["T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
+            dependencies: [
+                "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, crypto, logging,
+            ]),
         .testTarget(
             name: "T2UClientTests",
             dependencies: [
