@@ -4,6 +4,14 @@
 import T2UCore
 import T2UNIO
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `t2usvr` on SIGHUP: re-reads `--password-file` and `--cert`, applies what changed to the
 /// running agent (`DeviceReloadPlan`) and keeps the running value of any file that no longer
 /// reads or checks. Values that did not come from a file (`--password`, `T2U_PASSWORD`) stay.
@@ -66,11 +74,15 @@ public actor DeviceReloader {
             guard let secret else { return .failed("password file \(passwordFile) is empty") }
             return .read(secret.value)
         } catch {
-            if case .corrupt(let path, let what, let problem) = error {
-                // KeyFileError's advice is about key files; a password file needs the password.
+            // KeyFileError's advice is about key files; a password file needs the password.
+            switch error {
+            case .corrupt(let path, let what, let problem):
                 return .failed("\(what) \(path) holds no usable password (\(problem)); write the password into it")
+            case .io(let path, let what, _, let code) where code == ENOENT:
+                return .failed("\(what) \(path) does not exist; put the password back in it (mode 0600)")
+            default:
+                return .failed(error.description)
             }
-            return .failed(error.description)
         }
     }
 

@@ -68,7 +68,9 @@ import Darwin
         let missing = await reloader.reload()
         #expect(missing.summary == nil)
         #expect(
-            missing.errors.first?.hasPrefix("reload: --password-file refused, the running password stays: ") == true)
+            missing.errors == [
+                "reload: --password-file refused, the running password stays: password file \(passwordFile) does not exist; put the password back in it (mode 0600); send SIGHUP again once fixed"
+            ])
         // An empty one: refused as well.
         Self.save(passwordFile, "\n")
         #expect((await reloader.reload()).errors.first?.contains("holds no usable password (empty)") == true)
