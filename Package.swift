@@ -149,7 +149,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "T2UImpairTests", dependencies: ["T2UImpair", "T2USim", "T2UCore", nioCore, nioPosix, logging]),
-        .testTarget(name: "T2UNIOTests", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging]),
+        .testTarget(
+            name: "T2UNIOTests",
+            dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle]),
     ]
 )
 

@@ -115,7 +115,7 @@ public actor ServerConfigReloader {
     }
 
     /// Returns the plan it applied, or why the new settings were refused (the running ones stay).
-    /// Logs nothing: `outcome` is what `HangupReloadService` logs.
+    /// Logs nothing: `reloadOutcome()` is what `HangupReloadService` logs.
     public func reload() async -> Result<ServerReloadPlan, ServerReloadRefusal> {
         let plan: ServerReloadPlan
         let settings: ServerSettings
