@@ -71,13 +71,15 @@ let package = Package(
         // never linked into libt2u or the agents.
         .target(name: "T2USim", dependencies: ["T2UCore", nioCore]),
         // SwiftNIO shell: UDP endpoint, timers, TCP <-> stream bridge.
-        .target(name: "T2UNIO", dependencies: ["T2UCore", nioCore, nioPosix, nioSSL, logging, unixSignals]),
+        .target(
+            name: "T2UNIO",
+            dependencies: ["T2UCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, unixSignals]),
         // Server cloud: sans-IO registry/introductions/relay (ServerCore) and its NIO runner.
         .target(
             name: "T2UServer",
             dependencies: [
                 "T2UCore", "T2UVersion", "T2UNIO", nioCore, nioPosix, nioConcurrency, nioHTTP1, nioSSL, x509, crypto,
-                logging, postgres, prometheus, configuration, serviceLifecycle, unixSignals,
+                logging, postgres, prometheus, configuration, serviceLifecycle,
             ]),
         // Device agent logic (what t2usvr runs): registration, sessions, forwarding policy, LAN discovery.
         .target(name: "T2UDevice", dependencies: ["T2UCore", "T2UNIO", nioCore, nioPosix, logging, serviceLifecycle]),
@@ -145,7 +147,7 @@ let package = Package(
             name: "T2UDeviceTests",
             dependencies: [
                 "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded,
-                logging,
+                crypto, logging,
             ]),
         .testTarget(
             name: "T2UClientTests",
@@ -160,7 +162,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "T2UNIOTests",
-            dependencies: ["T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, logging]),
+            dependencies: [
+                "T2UCore", "T2UNIO", "T2UTestSupport", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle,
+            ]),
     ]
 )
 

@@ -194,6 +194,31 @@ public final class DeviceAgent: Sendable {
         return (try? await running.onLoop { $0.sessionCount }) ?? 0
     }
 
+    /// The UUID it registers.
+    public var uuid: String { options.uuid }
+
+    /// The password clients need from now on (a reload of `--password-file`): new handshakes
+    /// require it, open sessions keep going. Never empty, never removed (fail closed).
+    public func update(password: String) async throws {
+        guard !password.isEmpty else {
+            throw DeviceAgentError.invalidOptions("the new password is empty; the running one stays")
+        }
+        guard let running = await lifecycle.running else { throw DeviceAgentError.notRunning }
+        let bytes = Array(password.utf8)
+        try await running.onLoop { $0.update(password: bytes) }
+    }
+
+    /// The vendor certificate of the next registration (a reload of `--cert`); the current
+    /// registration stays. The caller checks it covers this UUID and key (`DeviceCertificateFile`).
+    public func update(certificate: [UInt8]) async throws {
+        guard let running = await lifecycle.running else { throw DeviceAgentError.notRunning }
+        do {
+            try await running.onLoop { try $0.update(certificate: certificate) }
+        } catch let error as SignalingClientConfig.Invalid {
+            throw DeviceAgentError.invalidOptions(Self.describe(error))
+        }
+    }
+
     /// Closes sessions (telling peers) and sockets. Idempotent.
     public func shutdown() async {
         guard let running = await lifecycle.stop() else { return }

@@ -3,7 +3,8 @@
 
 import T2UNIO
 
-/// Why a device agent cannot start. Descriptions say what is wrong and what to do.
+/// Why a device agent cannot start, or cannot take a new password or certificate. Descriptions
+/// say what is wrong and what to do.
 public enum DeviceAgentError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An `--allow` entry does not parse.
     case invalidAllowEntry(String, reason: String)
@@ -13,6 +14,8 @@ public enum DeviceAgentError: Error, Equatable, Sendable, CustomStringConvertibl
     case serverUnresolvable(String)
     case alreadyStarted
     case shutDown
+    /// A running value (password, certificate) was to change, but the agent is not running.
+    case notRunning
 
     public var description: String {
         switch self {
@@ -28,6 +31,8 @@ public enum DeviceAgentError: Error, Equatable, Sendable, CustomStringConvertibl
             return "the device agent was already started"
         case .shutDown:
             return "the device agent was shut down"
+        case .notRunning:
+            return "the device agent is not running (starting or stopping); try again once it runs"
         }
     }
 }

@@ -224,6 +224,18 @@ final class DeviceRuntime {
     /// The gateway mapping, if one was started (deleted first at shutdown).
     var gatewayPortMapper: EventLoopFuture<GatewayPortMapper>? { portMapper }
 
+    /// The device password for handshakes from now on; open sessions keep their keys.
+    func update(password: [UInt8]) {
+        eventLoop.preconditionInEventLoop()
+        driver.endpoint.update(password: password)
+    }
+
+    /// The vendor certificate for the next registration (the current one stays valid).
+    func update(certificate: [UInt8]) throws(SignalingClientConfig.Invalid) {
+        eventLoop.preconditionInEventLoop()
+        try signaling?.update(certificate: certificate)
+    }
+
     /// Tells every session to close and ends the traversals; returns how many sessions were open.
     func closeAllSessions() -> Int {
         for traversal in traversals.values { traversal.finish() }

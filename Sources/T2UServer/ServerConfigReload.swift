@@ -6,7 +6,7 @@ import NIOCore
 import T2UNIO
 
 /// What a reload changes, from the settings in effect and the settings just read. Pure: the
-/// reloader applies it and logs `summary`.
+/// reloader applies it, and `summary` is what the reload logs.
 public struct ServerReloadPlan: Sendable, Equatable {
     /// Keys a running server takes over (SIGHUP); every other key needs a restart. `key-file`
     /// is not among them: agents pin the server's public key, and the server has no second key
@@ -102,24 +102,21 @@ public struct ServerReloadPlan: Sendable, Equatable {
 public actor ServerConfigReloader {
     private let sources: ServerConfigSources
     private let runner: ServerRunner
-    private let logger: Logger
     private var current: ServerSettings
     private var currentToken: [UInt8]?
 
     public init(
-        sources: ServerConfigSources, settings: ServerSettings, adminToken: [UInt8]?, runner: ServerRunner,
-        logger: Logger
+        sources: ServerConfigSources, settings: ServerSettings, adminToken: [UInt8]?, runner: ServerRunner
     ) {
         self.sources = sources
         self.current = settings
         self.currentToken = adminToken
         self.runner = runner
-        self.logger = logger
     }
 
-    /// Returns the plan it applied, nil when the new settings were refused.
-    @discardableResult
-    public func reload() async -> ServerReloadPlan? {
+    /// Returns the plan it applied, or why the new settings were refused (the running ones stay).
+    /// Logs nothing: `reloadOutcome()` is what `HangupReloadService` logs.
+    public func reload() async -> Result<ServerReloadPlan, ServerReloadRefusal> {
         let plan: ServerReloadPlan
         let settings: ServerSettings
         do {
@@ -128,17 +125,16 @@ public actor ServerConfigReloader {
                 from: current, to: settings, oldToken: currentToken, newToken: try settings.adminToken(),
                 deviceCAs: try settings.deviceCAs())
         } catch {
-            logger.error("reload failed, the running configuration stays: \(error)")
-            return nil
+            return .failure(ServerReloadRefusal("reload failed, the running configuration stays: \(error)"))
         }
         do {
             try await runner.apply(plan)
         } catch {
             // No driver: a SIGHUP while the server starts or stops.
-            logger.error(
-                "reload not applied: the server is not serving (starting or stopping); send SIGHUP again once it listens"
-            )
-            return nil
+            return .failure(
+                ServerReloadRefusal(
+                    "reload not applied: the server is not serving (starting or stopping); send SIGHUP again once it listens"
+                ))
         }
         LogLevelControl.current = plan.logLevel
         // Keys that need a restart keep their running values; remember those, so the next
@@ -147,10 +143,23 @@ public actor ServerConfigReloader {
         for change in plan.needsRestart { kept.values[change.key] = current.values[change.key] }
         current = kept
         currentToken = plan.adminToken
-        logger.info("\(plan.summary)")
-        if let restart = plan.restartSummary { logger.warning("\(restart)") }
-        return plan
+        return .success(plan)
     }
+
+    /// The reload of a SIGHUP: what changed at info, what needs a restart as a warning, a
+    /// refusal as an error.
+    public func reloadOutcome() async -> ReloadOutcome {
+        switch await reload() {
+        case .success(let plan): .applied(plan.summary, warnings: plan.restartSummary.map { [$0] } ?? [])
+        case .failure(let refusal): .refused(refusal.description)
+        }
+    }
+}
+
+/// Why a reload kept the running configuration.
+public struct ServerReloadRefusal: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension ServerRunner {

@@ -220,10 +220,13 @@ struct T2UServerCommand: AsyncParsableCommand {
         // Libraries that emit swift-metrics land on the same /metrics as the server's own.
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: runner.metrics.registry))
         let reloader = ServerConfigReloader(
-            sources: sources, settings: settings, adminToken: options.adminToken, runner: runner, logger: logger)
+            sources: sources, settings: settings, adminToken: options.adminToken, runner: runner)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [ServerService(runner: runner), await ServerReloadService(reloader: reloader)],
+                services: [
+                    ServerService(runner: runner),
+                    await HangupReloadService(logger: logger) { await reloader.reloadOutcome() },
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
     }

@@ -62,7 +62,11 @@ extension T2USvr {
             } catch {
                 throw StartupError(error.description)
             }
-            options.certificate = try DeviceIdentity.certificate(path: cert, uuid: uuid, deviceKey: key).bytes
+            do {
+                options.certificate = try DeviceCertificateFile.load(path: cert, uuid: uuid, deviceKey: key).bytes
+            } catch {
+                throw StartupError(error.description)
+            }
         }
     }
 }
@@ -78,6 +82,8 @@ struct T2USvr: AsyncParsableCommand {
             Runs until SIGINT or SIGTERM. Clients reach TCP services on this device; other LAN \
             hosts only as --allow permits. Keep --state on persistent storage: clients pin the \
             device key it holds.
+
+            SIGHUP re-reads --password-file (new sessions need the new password; open sessions keep going) and --cert (sent at the next registration), and logs what changed. A file that no longer reads or checks is refused with an error naming it, and the running value stays.
 
             Secrets off the command line: the password from --password-file PATH or the environment variable T2U_PASSWORD (--password works too but other users see it in ps); the server key from the environment variable T2U_SERVER_KEY when not given as the fourth argument.
             """,
@@ -208,6 +214,8 @@ struct T2USvr: AsyncParsableCommand {
 
         let serverKey = key ?? CommandLineSecret.processEnvironment("T2U_SERVER_KEY").flatMap { $0.isEmpty ? nil : $0 }
         var options = DeviceAgentOptions(uuid: uuid, server: server, serverPort: port, serverKey: serverKey)
+        // SIGHUP re-reads the password only when it came from a file (not the flag or environment).
+        var reloadedPasswordFile: String?
         do {
             let secret = try CommandLineSecret.resolve(
                 flag: password, file: passwordFile, environmentVariable: "T2U_PASSWORD", what: "password file")
@@ -217,6 +225,7 @@ struct T2USvr: AsyncParsableCommand {
                 )
             }
             options.password = secret?.value
+            if case .file(let path)? = secret?.source { reloadedPasswordFile = path }
         } catch {
             throw StartupError(error.description)
         }
@@ -232,13 +241,19 @@ struct T2USvr: AsyncParsableCommand {
         options.discoveryPort = discoveryPort
 
         // The group traps the signals before the agent starts: one arriving during the start
-        // still shuts down cleanly, once the start is over.
+        // still shuts down cleanly, once the start is over. SIGHUP is trapped from here on too.
         do {
             let agent = try DeviceAgent(options: options, logger: logger)
+            let reloader = DeviceReloader(
+                agent: agent, passwordFile: reloadedPasswordFile, password: options.password, certificateFile: cert,
+                certificate: options.certificate)
             let services = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [DeviceAgentService(agent: agent)], gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
+                    services: [
+                        DeviceAgentService(agent: agent),
+                        await HangupReloadService(logger: logger) { await reloader.reload() },
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await services.run()
         } catch let error as DeviceAgentError {
             throw StartupError(error.description)

@@ -151,13 +151,13 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let runner = ServerRunner(config: config, options: options, logger: Logger(label: "test"), group: group)
         let reloader = ServerConfigReloader(
-            sources: sources, settings: settings, adminToken: nil, runner: runner, logger: Logger(label: "test"))
+            sources: sources, settings: settings, adminToken: nil, runner: runner)
         // A SIGHUP before the server serves changes nothing (and does not stop it).
-        #expect(await reloader.reload() == nil)
+        #expect((try? await reloader.reload().get()) == nil)
         try await runner.start()
 
         Self.rewrite(path, "relay-rate = 50000000\nsignaling-rate = 10\nkeepalive = 25\n")
-        let plan = try #require(await reloader.reload())
+        let plan = try await reloader.reload().get()
         #expect(plan.changed.map(\.key) == ["relay-rate", "signaling-rate"])
         #expect(plan.needsRestart.map(\.key) == ["keepalive"])
         var status = try await runner.status()
@@ -165,7 +165,10 @@ import Testing
         #expect(status.json().contains("\"relay_bytes_per_second\":50000000.0"))
 
         Self.rewrite(path, "relay-rate = slow\n")
-        #expect(await reloader.reload() == nil)
+        // What SIGHUP logs (HangupReloadService): one error naming the file, nothing applied.
+        let refused = await reloader.reloadOutcome()
+        #expect(refused.summary == nil && refused.warnings.isEmpty && refused.errors.count == 1)
+        #expect(refused.errors.first?.hasPrefix("reload failed, the running configuration stays: \(path):1:") == true)
         status = try await runner.status()
         #expect(status.limits.relayBytesPerSecond == 50_000_000)
 
@@ -173,7 +176,7 @@ import Testing
         // A vendor CA added: closed enrollment from now on.
         let ca = String(repeating: "ab", count: 32)
         Self.rewrite(path, "relay-rate = 50000000\nsignaling-rate = 10\nkeepalive = 25\ndevice-ca = \(ca)\n")
-        let again = try #require(await reloader.reload())
+        let again = try await reloader.reload().get()
         #expect(
             again.changed.map(\.description) == ["device-ca (none) -> \(ca)"]
                 && again.needsRestart.map(\.key) == ["keepalive"])

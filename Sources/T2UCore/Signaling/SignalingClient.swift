@@ -165,6 +165,18 @@ package final class SignalingClient {
         startHello(now: now)
     }
 
+    /// A new vendor certificate (nil: none) for the REGISTERs from now on: the next
+    /// registration carries it (a new one after the server forgot us, a failover, a changed
+    /// candidate list). No registration is forced: the current one stays valid, and the server
+    /// checks certificates only at registration. Throws `.certificateTooLong` (nothing changed)
+    /// for one that does not fit REGISTER.
+    package func update(certificate: [UInt8]?) throws(SignalingClientConfig.Invalid) {
+        var next = config
+        next.certificate = certificate
+        try next.validate()
+        config = next
+    }
+
     package func pollEvent() -> SignalingClientEvent? {
         guard eventHead < events.count else {
             if eventHead > 0 {

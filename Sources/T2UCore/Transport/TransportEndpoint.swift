@@ -35,7 +35,8 @@ package final class TransportEndpoint {
         }
     }
 
-    package let options: Options
+    /// As created, but for `passwordVerifier` after `update(password:)`.
+    package private(set) var options: Options
     private let entropy: EntropySource
     private var byLocalID: [ConnectionID: Connection] = [:]
     /// Responder connections by the initiator's ID, so a repeated initiation finds its connection.
@@ -76,6 +77,13 @@ package final class TransportEndpoint {
                 handshakesPerSecond: options.handshakesPerSecond,
                 perPrefixPerSecond: options.handshakesPerSourcePrefixPerSecond,
                 prefixTableCapacity: options.sourcePrefixTableCapacity))
+    }
+
+    /// The device password from now on: handshakes answered after this require it, connections
+    /// already established keep their keys. Not optional: an update cannot turn the password
+    /// off (fail closed; a device without one is started without one).
+    package func update(password: [UInt8]) {
+        options.passwordVerifier = PasswordVerifier(password: password, devicePublicKey: options.identity.publicKey)
     }
 
     /// A connection ID no connection of ours uses: for a connection started later with

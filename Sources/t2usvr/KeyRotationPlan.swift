@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import ArgumentParser
 import T2UCore
 import T2UNIO
 
@@ -12,47 +11,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// What the device proves beyond its key at REGISTER (docs/SECURITY.md §1): a vendor
-/// certificate (`--cert`) and, while rotating (`--rotate-key`), a proof by the old key.
-enum DeviceIdentity {
-    /// Loads `--cert FILE` and checks it covers this UUID and this device key (signed by the CA
-    /// it names: the server decides whether it trusts that CA).
-    static func certificate(path: String, uuid: String, deviceKey: [UInt8]) throws -> DeviceCertificate {
-        guard let text = readText(path) else {
-            throw StartupError("cannot read --cert \(path): \(String(cString: strerror(errno)))")
-        }
-        let certificate: DeviceCertificate
-        do {
-            certificate = try DeviceCertificate(fileText: text)
-        } catch {
-            throw StartupError("--cert \(path): \(error)")
-        }
-        do {
-            try certificate.verify(uuid: uuid, deviceKey: deviceKey, trustedCAs: [certificate.caPublicKey])
-        } catch {
-            throw StartupError(
-                """
-                --cert \(path) does not certify UUID \(uuid) with this device's key \(Hex.encode(deviceKey)): \(error). \
-                Issue one for this UUID and key: t2u cert issue --ca-key CA.key --uuid \(uuid) --device-key \(Hex.encode(deviceKey))
-                """)
-        }
-        return certificate
-    }
-
-    private static func readText(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65536 {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
 
 /// `t2usvr --rotate-key`: a new key is made in `<state>.new` (0600) and registered with a proof
 /// by the old key; once the server answers REGISTERED it replaces the state file. A `<state>.new`
