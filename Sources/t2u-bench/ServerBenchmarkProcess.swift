@@ -5,11 +5,13 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Synchronization
 import T2UCore
 import T2UNIO
 
 /// The child's PID for the signal handler: Ctrl-C or SIGTERM of the bench ends the server too.
-nonisolated(unsafe) private var benchChildPID: pid_t = 0
+/// Atomic: a lock-free load is safe inside a signal handler, a lock would not be.
+private let benchChildPID = Atomic<pid_t>(0)
 
 /// The `t2u-server` child process under test, measured alone through /proc.
 final class BenchServerProcess {
@@ -23,10 +25,11 @@ final class BenchServerProcess {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         pid = process.processIdentifier
-        benchChildPID = pid
+        benchChildPID.store(pid, ordering: .releasing)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
-                if benchChildPID > 0 { kill(benchChildPID, SIGTERM) }
+                let child = benchChildPID.load(ordering: .acquiring)
+                if child > 0 { kill(child, SIGTERM) }
                 _exit(128 + received)
             }
         }
@@ -42,7 +45,7 @@ final class BenchServerProcess {
         while process.isRunning, monotonicNanos() < deadline { usleep(20_000) }
         if process.isRunning { kill(pid, SIGKILL) }
         process.waitUntilExit()
-        benchChildPID = 0
+        benchChildPID.store(0, ordering: .releasing)
     }
 
     /// Resident set size in bytes (VmRSS of /proc/PID/status).
