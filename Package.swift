@@ -65,6 +65,13 @@ let package = Package(
         // Verified traffic through a mapped port: `t2u check`'s echo transfer and what the check
         // saw, `t2u demo`'s hashed send and sink.
         .target(name: "T2UCheck", dependencies: ["T2UClient", nioCore, nioPosix, crypto]),
+        // `t2u demo`'s run: an embedded server, a device agent and clients on loopback, transfers
+        // verified at both ends.
+        .target(
+            name: "T2UDemo",
+            dependencies: [
+                "T2UCheck", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging,
+            ]),
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
         .target(name: "T2UCore", dependencies: [nioCore, crypto]),
         // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
@@ -100,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "t2u",
             dependencies: [
-                "T2UVersion", "T2UCommandLine", "T2UCheck", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO",
+                "T2UVersion", "T2UCommandLine", "T2UCheck", "T2UDemo", "T2UClient", "T2UServer", "T2UCore", "T2UNIO",
                 nioCore, nioPosix, argumentParser, logging,
             ]),
         .executableTarget(

@@ -89,17 +89,6 @@ struct LogOptions: ParsableArguments {
     }
 }
 
-/// Waits up to `seconds` for the server connection to settle; returns the last status seen.
-func waitForServer(_ client: T2UClient, seconds: Double) async -> ServerConnectionStatus {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    var status = await client.status()
-    while status == .connecting && ContinuousClock.now < deadline {
-        try? await Task.sleep(for: .milliseconds(100))
-        status = await client.status()
-    }
-    return status
-}
-
 /// The device password, from --password (visible in ps: warned), --password-file or
 /// T2U_PASSWORD, in that order.
 struct PasswordOptions: ParsableArguments {

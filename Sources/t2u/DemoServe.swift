@@ -2,25 +2,11 @@
 // Copyright 2026 the t2u authors
 
 import Foundation
-import NIOCore
-import NIOPosix
+import T2UDemo
 import T2UNIO
-
-/// Where an outside client finds the demo's server and device while `t2u demo --serve` runs.
-struct DemoEndpoints: Sendable {
-    var serverPort: Int
-    var observationPort: Int
-    var uuid: String
-    /// The device's TCP echo service (on the device, 127.0.0.1).
-    var servicePort: Int
-}
 
 /// `t2u demo --serve`: prints how to reach the demo from C and holds until a signal.
 enum DemoServe {
-    /// Fixed defaults, so the printed commands stay the same from run to run (the manual's 7000).
-    static let preferredServerPort = 7000
-    static let preferredServicePort = 7080
-
     /// Prints the endpoints and the C example's commands; returns on SIGINT or SIGTERM.
     static func hold(_ endpoints: DemoEndpoints) async {
         let signals = await TerminationSignals()
@@ -74,32 +60,5 @@ enum DemoServe {
     private static func shellQuoted(_ text: String) -> String {
         let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+,:@".contains($0) }
         return plain ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-}
-
-/// The device's service for outside clients: echoes every byte back (flow.c prints the reply).
-struct DemoEcho {
-    let port: Int
-    private let channel: Channel
-
-    /// Binds 127.0.0.1:`preferredPort`, or a free port when that one is taken.
-    static func start(group: EventLoopGroup, preferredPort: Int) async throws -> DemoEcho {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 16)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(TCPEchoHandler()) }
-            }
-        let channel: Channel
-        do {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: preferredPort).get()
-        } catch {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
-        }
-        guard let port = channel.localAddress?.port else { throw ChannelError.inappropriateOperationForState }
-        return DemoEcho(port: port, channel: channel)
-    }
-
-    func close() async {
-        try? await channel.close()
     }
 }

@@ -2,6 +2,7 @@
 // Copyright 2026 the t2u authors
 
 import ArgumentParser
+import T2UCheck
 import T2UClient
 
 struct Query: AsyncParsableCommand {

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
-import ArgumentParser
 import Foundation
 import T2UClient
 
 // How statuses, paths and amounts read for people.
 
 extension ServerConnectionStatus {
-    var words: String {
+    package var words: String {
         switch self {
         case .connected: return "connected"
         case .connecting: return "connecting"
@@ -17,7 +16,7 @@ extension ServerConnectionStatus {
     }
 
     /// The words with what to do.
-    var explained: String {
+    package var explained: String {
         switch self {
         case .connected: return "connected"
         case .connecting: return "connecting (the server answered; registration not finished yet: try a longer --wait)"
@@ -29,7 +28,7 @@ extension ServerConnectionStatus {
 }
 
 extension PortStatus {
-    var words: String {
+    package var words: String {
         switch self {
         case .connected: return "connected"
         case .connecting: return "connecting"
@@ -44,26 +43,26 @@ extension PortStatus {
 }
 
 /// The words for an `OnDisconnect` code.
-func disconnectWords(_ code: Int32) -> String {
+package func disconnectWords(_ code: Int32) -> String {
     PortStatus(rawValue: code)?.words ?? "disconnected (code \(code))"
 }
 
 extension PathInfo {
     /// "direct", "LAN" or "relay".
-    var kind: String { relayed ? "relay" : (lan ? "LAN" : "direct") }
+    package var kind: String { relayed ? "relay" : (lan ? "LAN" : "direct") }
 
-    var words: String {
+    package var words: String {
         if peerIP.isEmpty { return kind }
         return relayed ? "relay (server \(peerIP):\(peerPort))" : "\(kind) (\(peerIP):\(peerPort))"
     }
 }
 
-func fixed(_ value: Double, _ digits: Int) -> String {
+package func fixed(_ value: Double, _ digits: Int) -> String {
     String(format: "%.\(digits)f", value)
 }
 
 /// 1536 -> "1.5 KB" (powers of 1024, like the SDK's KB/s).
-func amount(_ bytes: Double) -> String {
+package func amount(_ bytes: Double) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"]
     var value = bytes
     var unit = 0
@@ -75,37 +74,6 @@ func amount(_ bytes: Double) -> String {
 }
 
 /// A rate the SDK gives in KB/s.
-func rate(kilobytesPerSecond: Float) -> String {
+package func rate(kilobytesPerSecond: Float) -> String {
     amount(Double(kilobytesPerSecond) * 1024) + "/s"
-}
-
-/// A byte count for options: digits with an optional K, M or G suffix (powers of 1024).
-struct ByteCount: ExpressibleByArgument, Sendable, CustomStringConvertible {
-    var value: UInt64
-
-    init(_ value: UInt64) { self.value = value }
-
-    init?(argument: String) {
-        var text = argument.uppercased()
-        if text.hasSuffix("B") { text.removeLast() }
-        var multiplier: UInt64 = 1
-        switch text.last {
-        case "K": multiplier = 1 << 10
-        case "M": multiplier = 1 << 20
-        case "G": multiplier = 1 << 30
-        default: break
-        }
-        if multiplier != 1 { text.removeLast() }
-        guard let number = UInt64(text) else { return nil }
-        let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { return nil }
-        value = product
-    }
-
-    var description: String {
-        if value >= 1 << 20 && value % (1 << 20) == 0 { return "\(value >> 20)M" }
-        return "\(value)"
-    }
-
-    var defaultValueDescription: String { description }
 }
