@@ -63,7 +63,7 @@ let package = Package(
         // What the executables share on the command line (`--log-format`, LogFormatOption).
         .target(name: "T2UCommandLine", dependencies: ["T2UNIO", argumentParser, logging]),
         // Verified traffic through a mapped port: `t2u check`'s echo transfer and what the check
-        // saw, `t2u demo`'s hashed send and sink.
+        // saw, `t2u demo`'s hashed send and sink, t2u-bench's TCP source, sink and ping-pong.
         .target(name: "T2UCheck", dependencies: ["T2UClient", nioCore, nioPosix, crypto]),
         // `t2u demo`'s run: an embedded server, a device agent and clients on loopback, transfers
         // verified at both ends.
@@ -119,7 +119,8 @@ let package = Package(
         .executableTarget(
             name: "t2u-bench",
             dependencies: [
-                "T2UVersion", "T2UCommandLine", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency, nioPosix,
+                "T2UVersion", "T2UCommandLine", "T2UCheck", "T2UCore", "T2UNIO", "T2UClient", nioCore, nioConcurrency,
+                nioPosix,
                 argumentParser, logging,
             ]),
         // A UDP proxy that applies the simulator's link model to real traffic (lab and benchmarks only).

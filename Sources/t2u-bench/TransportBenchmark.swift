@@ -5,6 +5,7 @@ import ArgumentParser
 import Logging
 import NIOCore
 import NIOPosix
+import T2UCheck
 import T2UCommandLine
 import T2UCore
 import T2UNIO
