@@ -31,6 +31,9 @@ if ! swift build -c release --build-tests -Xswiftc -enable-testing; then
     fi
     exit 1
 fi
+# The public API from outside the package: an app embedding server, device and client builds;
+# the package's insides stay invisible (issue 15).
+T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/publicapi/run.sh
 # The version rule (scripts/version.sh) and every binary's --version.
 T2U_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)" Tests/version/run.sh
 # The messages of issue 14 (silent server, port in use, config, state file, --json), as users meet them.
