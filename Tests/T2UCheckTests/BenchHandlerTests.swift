@@ -3,7 +3,6 @@
 
 import NIOCore
 import NIOEmbedded
-import T2UTestSupport
 import Testing
 
 @testable import T2UCheck
@@ -12,19 +11,6 @@ import Testing
 /// write, what they count and how each one ends. No sockets, no sleeps.
 @Suite struct BenchHandlerTests {
     static let address = try! SocketAddress(ipAddress: "127.0.0.1", port: 5201)
-
-    static func drain(_ channel: EmbeddedChannel) throws -> [ByteBuffer] {
-        var buffers: [ByteBuffer] = []
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { buffers.append(buffer) }
-        return buffers
-    }
-
-    /// The future's value if it has one already (the embedded loop runs callbacks at once).
-    static func result<T: Sendable>(_ future: EventLoopFuture<T>) -> T? {
-        let result = Watched<T?>(nil)
-        future.whenSuccess { result.set($0) }
-        return result.value
-    }
 
     // MARK: TCPSourceHandler
 
@@ -35,14 +21,14 @@ import Testing
             total: 10_000, deadline: .now() + .seconds(60), chunkSize: 4096, started: started)
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: Self.address).wait()
-        let sent = try Self.drain(channel)
+        let sent = try CheckHandlerTests.drain(channel)
         #expect(sent.map(\.readableBytes) == [4096, 4096, 1808], "whole chunks, the last one cut to the total")
         #expect(sent.allSatisfy { $0.readableBytesView.allSatisfy { $0 == 0x5a } })
         #expect(handler.sent == 10_000)
-        #expect(Self.result(started.futureResult) != nil, "the start time is reported at activation")
+        #expect(CheckHandlerTests.result(started.futureResult) != nil, "the start time is reported at activation")
         // Done: a writability change after the end writes nothing more.
         channel.pipeline.fireChannelWritabilityChanged()
-        #expect(try Self.drain(channel).isEmpty)
+        #expect(try CheckHandlerTests.drain(channel).isEmpty)
         _ = try? channel.finish()
     }
 
@@ -52,7 +38,7 @@ import Testing
         let handler = TCPSourceHandler(total: 10_000, deadline: .now() - .seconds(1), started: started)
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: Self.address).wait()
-        #expect(try Self.drain(channel).isEmpty)
+        #expect(try CheckHandlerTests.drain(channel).isEmpty)
         #expect(handler.sent == 0)
         _ = try? channel.finish()
     }
@@ -67,9 +53,9 @@ import Testing
         for size in [1, 1000, 65_536] {
             try channel.writeInbound(ByteBuffer(repeating: 1, count: size))
         }
-        #expect(Self.result(done.futureResult) == nil, "no report before the end")
+        #expect(CheckHandlerTests.result(done.futureResult) == nil, "no report before the end")
         _ = try channel.finish()
-        #expect(Self.result(done.futureResult)?.0 == 66_537)
+        #expect(CheckHandlerTests.result(done.futureResult)?.0 == 66_537)
     }
 
     @Test func aSinkErrorClosesAndStillReports() throws {
@@ -80,7 +66,7 @@ import Testing
         try channel.writeInbound(ByteBuffer(repeating: 1, count: 10))
         channel.pipeline.fireErrorCaught(ChannelError.ioOnClosedChannel)
         #expect(!channel.isActive)
-        #expect(Self.result(done.futureResult)?.0 == 10)
+        #expect(CheckHandlerTests.result(done.futureResult)?.0 == 10)
     }
 
     // MARK: PingPongHandler
@@ -92,18 +78,18 @@ import Testing
             PingPongHandler(size: 100, count: 3, deadline: .now() + .seconds(60), done: done))
         try channel.connect(to: Self.address).wait()
         for round in 0..<3 {
-            let ping = try Self.drain(channel)
+            let ping = try CheckHandlerTests.drain(channel)
             #expect(ping.map(\.readableBytes) == [100], "round \(round): one message out")
             // The echo comes back in two pieces: one sample only when all of it is back.
             try channel.writeInbound(ByteBuffer(repeating: 0x42, count: 60))
-            #expect(try Self.drain(channel).isEmpty, "round \(round): no next ping before the whole echo")
+            #expect(try CheckHandlerTests.drain(channel).isEmpty, "round \(round): no next ping before the whole echo")
             try channel.writeInbound(ByteBuffer(repeating: 0x42, count: 40))
         }
-        let samples = Self.result(done.futureResult)
+        let samples = CheckHandlerTests.result(done.futureResult)
         #expect(samples?.count == 3)
         #expect(samples?.allSatisfy { $0 >= 0 } == true)
         #expect(!channel.isActive, "closed after the last sample")
-        #expect(try Self.drain(channel).isEmpty, "no fourth ping")
+        #expect(try CheckHandlerTests.drain(channel).isEmpty, "no fourth ping")
     }
 
     @Test func pingPongClosedEarlyReportsTheSamplesItHas() throws {
@@ -112,9 +98,9 @@ import Testing
         try channel.pipeline.syncOperations.addHandler(
             PingPongHandler(size: 10, count: 5, deadline: .now() + .seconds(60), done: done))
         try channel.connect(to: Self.address).wait()
-        _ = try Self.drain(channel)
+        _ = try CheckHandlerTests.drain(channel)
         try channel.writeInbound(ByteBuffer(repeating: 0x42, count: 10))
         _ = try channel.finish()
-        #expect(Self.result(done.futureResult)?.count == 1)
+        #expect(CheckHandlerTests.result(done.futureResult)?.count == 1)
     }
 }
