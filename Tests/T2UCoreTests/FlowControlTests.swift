@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Copyright 2026 the t2u authors
 
+import NIOCore
 import Testing
 
 @testable import T2UCore
@@ -54,6 +55,33 @@ import Testing
         // Consuming more than was received cannot inflate the window.
         flow.onBytesConsumed(1_000_000)
         #expect(flow.takeWindowUpdate(now: Instant(nanoseconds: 900_000_000), smoothedRtt: .milliseconds(10)) == nil)
+    }
+
+    /// A hole hides a window that limits: the reader waits at it while the data behind fills
+    /// the window, and the next update comes a repair later, too late for the two-RTT rule.
+    /// The window then doubles anyway; a slow reader (data waiting to be read, no hole) still
+    /// never grows it.
+    @Test func aWindowFilledBehindAHoleGrowsAtTheNextUpdate() throws {
+        var stream = RecvStream(id: StreamID(rawValue: 0), initialWindow: 1_000, maxWindow: 8_000)
+        let rtt = Nanos.milliseconds(10)
+        _ = try stream.receive(offset: 0, data: ByteBuffer(repeating: 1, count: 100), fin: false)
+        _ = stream.read(maxBytes: .max)
+        #expect(stream.takeWindowUpdate(now: .zero, smoothedRtt: rtt) == nil)
+        // Bytes 100..<200 are lost; the rest of the window arrives behind them.
+        _ = try stream.receive(offset: 200, data: ByteBuffer(repeating: 1, count: 800), fin: false)
+        #expect(stream.isReaderAtHole)
+        // The repair lands long after (several RTTs): the reader drains the window at once.
+        _ = try stream.receive(offset: 100, data: ByteBuffer(repeating: 1, count: 100), fin: false)
+        while case .data = stream.read(maxBytes: .max) {}
+        let late = Instant.zero + .milliseconds(100)
+        #expect(stream.takeWindowUpdate(now: late, smoothedRtt: rtt) == 1_000 + 2_000)
+
+        // A slow reader: the window fills with readable data, no hole; updates come late.
+        var slow = RecvStream(id: StreamID(rawValue: 4), initialWindow: 1_000, maxWindow: 8_000)
+        _ = try slow.receive(offset: 0, data: ByteBuffer(repeating: 1, count: 1_000), fin: false)
+        #expect(!slow.isReaderAtHole)
+        _ = slow.read(maxBytes: 600)
+        #expect(slow.takeWindowUpdate(now: late, smoothedRtt: rtt) == 600 + 1_000)
     }
 
     /// Stream and connection limits together: a sender that obeys both never triggers a

@@ -96,8 +96,8 @@ package struct Bbr: CongestionController {
         guard sample.ackedBytes > 0 else { return }
         let now = sample.now
         roundCount = sample.roundCount
-        roundAckedBytes += sample.ackedBytes
         if sample.roundStart { endLossRound() }
+        roundAckedBytes += sample.ackedBytes
 
         if sample.deliveryRate > 0, !sample.isAppLimited || sample.deliveryRate >= bandwidthFilter.best {
             bandwidthFilter.update(sample.deliveryRate, time: roundCount)
@@ -116,7 +116,11 @@ package struct Bbr: CongestionController {
 
     private mutating func endLossRound() {
         let total = roundLostBytes + roundAckedBytes
-        if total > 0, roundLostBytes >= 3 * maxDatagramSize,
+        // A thin round (the sender ran out of data or credit) acknowledges little while its
+        // losses may be those of the fuller flight before it, found a round late: their ratio
+        // says nothing about the bottleneck.
+        let thin = roundAckedBytes < cwnd / 4
+        if !thin, total > 0, roundLostBytes >= 3 * maxDatagramSize,
             Double(roundLostBytes) / Double(total) > Self.lossThreshold
         {
             inflightCap = Swift.max(

@@ -22,6 +22,9 @@ package struct ConnectionFlowControl: Sendable {
         peerMaxData > totalNewBytesSent ? peerMaxData - totalNewBytesSent : 0
     }
 
+    /// The peer's limit (MAX_DATA).
+    package var peerCreditLimit: UInt64 { peerMaxData }
+
     package mutating func onNewBytesSent(_ n: Int) {
         totalNewBytesSent += UInt64(Swift.max(0, n))
     }
@@ -42,6 +45,11 @@ package struct ConnectionFlowControl: Sendable {
             throw .flowControlViolation(StreamID(rawValue: .max))
         }
         totalReceived = grown.partialValue
+    }
+
+    /// Data arrived on a stream whose reader waits at a hole (see `ReceiveWindow.noteReceived`).
+    package mutating func noteReceived(readerAtHole: Bool) {
+        window.noteReceived(highestReceived: totalReceived, readerAtHole: readerAtHole)
     }
 
     /// The application read `n` bytes (or a reset stream's unread bytes were discarded).

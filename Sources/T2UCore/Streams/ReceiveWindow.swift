@@ -8,12 +8,19 @@
 /// within two RTTs of the previous update, the window was limiting throughput (the sender would
 /// stall waiting for credit), so it doubles, up to `maxWindow` and to what `reserve` grants (a
 /// memory budget). Slow readers never grow it, which bounds memory per stream.
+///
+/// A lost packet hides that rule: the reader waits at the hole while the data behind it fills
+/// the window, and the next update comes a repair later, more than two RTTs after the last. So
+/// the window also doubles at the next update when the peer came within an eighth of the limit
+/// while the reader waited at a hole (`noteReceived`): on a lossy long path the window must hold the
+/// data of the round trips a repair takes, which a slow reader (no hole) never shows.
 struct ReceiveWindow: Sendable {
     private(set) var window: UInt64
     let maxWindow: UInt64
     /// The limit last advertised: the peer may send bytes below it.
     private(set) var advertised: UInt64
     private var lastUpdate: Instant?
+    private var limitedBehindHole = false
 
     init(initialWindow: Int, maxWindow: Int) {
         let initial = UInt64(Swift.max(0, initialWindow))
@@ -29,7 +36,9 @@ struct ReceiveWindow: Sendable {
         reserve: (UInt64) -> UInt64 = { $0 }
     ) -> UInt64? {
         guard consumed <= advertised, advertised - consumed <= window / 2 else { return nil }
-        if let last = lastUpdate, smoothedRtt > .zero, now - last < smoothedRtt * Int64(2) {
+        let consumedFast = lastUpdate.map { smoothedRtt > .zero && now - $0 < smoothedRtt * Int64(2) } ?? false
+        if consumedFast || limitedBehindHole {
+            limitedBehindHole = false
             let growth = Swift.min(window * 2, maxWindow) - window
             if growth > 0 { window += Swift.min(growth, reserve(growth)) }
         }
@@ -38,5 +47,12 @@ struct ReceiveWindow: Sendable {
         guard limit > advertised else { return nil }
         advertised = limit
         return limit
+    }
+
+    /// The peer's data reached `highestReceived`; `readerAtHole` when the reader has taken all
+    /// it can and waits for missing bytes (lost or reordered) while later ones are buffered. A
+    /// slow reader has buffered data to read, so it never sets this.
+    mutating func noteReceived(highestReceived: UInt64, readerAtHole: Bool) {
+        if readerAtHole, highestReceived + window / 8 >= advertised { limitedBehindHole = true }
     }
 }

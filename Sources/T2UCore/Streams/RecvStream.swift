@@ -62,7 +62,14 @@ package struct RecvStream: Sendable {
         if !isReset && end > consumedOffset && length > 0 {
             insert(offset: offset, data: data)
         }
+        window.noteReceived(highestReceived: highestReceived, readerAtHole: isReaderAtHole)
         return Int(growth)
+    }
+
+    /// The reader has taken everything up to a gap, and data beyond the gap is buffered.
+    package var isReaderAtHole: Bool {
+        guard let head = segments.first else { return false }
+        return head.offset > consumedOffset
     }
 
     /// Buffers the bytes of [offset, offset+data) not already buffered or consumed.
