@@ -104,6 +104,14 @@ import Testing
         scenario.network.schedule(at: .zero + .milliseconds(400)) {
             scenario.network.rebind(scenario.client, to: victim)
         }
+        // The client's upload is done by then and the device's packets to its old address are
+        // lost: only what the client sends itself (a PING every 100 ms, as an application
+        // keepalive would) comes from the new address.
+        for tick in 0..<9 {
+            scenario.network.schedule(at: .zero + .milliseconds(400 + 100 * Int64(tick))) {
+                scenario.client.connection?.pingPending = true
+            }
+        }
         scenario.network.run(until: .zero + .milliseconds(1_300))
         let toVictim = scenario.network.linkStats(from: TransferScenario.deviceAddress, to: victim).bytesSent
         let fromVictim = scenario.network.linkStats(from: victim, to: TransferScenario.deviceAddress).bytesDelivered

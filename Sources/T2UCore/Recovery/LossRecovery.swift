@@ -279,6 +279,19 @@ package struct LossRecovery<Payload> {
         return ([], ptoCount > 1 ? 2 : 1)
     }
 
+    /// The payloads of the oldest `limit` ack-eliciting packets in flight, which a PTO probe
+    /// carries again (RFC 9002 §6.2.4): when a probe only elicits an ACK, a lost packet costs
+    /// the probe timeout and then a round trip more before its loss is seen and repaired.
+    package func oldestInFlightPayloads(limit: Int) -> [Payload] {
+        var payloads: [Payload] = []
+        var pn = sent.basePacketNumber
+        while pn < sent.endPacketNumber, payloads.count < limit {
+            if let packet = sent[pn], packet.inFlight, packet.ackEliciting { payloads.append(packet.payload) }
+            pn += 1
+        }
+        return payloads
+    }
+
     package func congestionAllowance() -> Int {
         Swift.max(0, controller.congestionWindow - bytesInFlight)
     }

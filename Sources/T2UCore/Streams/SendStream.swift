@@ -109,6 +109,12 @@ package struct SendStream: Sendable {
         return !lost.isEmpty || finLost || hasNewDataWithinCredit || isBareFinPending
     }
 
+    /// Written bytes not sent yet (whatever holds them back).
+    package var hasUnsentData: Bool { !isReset && sentOffset < writeOffset }
+
+    /// The peer's limit for this stream (MAX_STREAM_DATA).
+    package var peerCreditLimit: UInt64 { peerMaxData }
+
     /// New data is waiting but the peer's stream credit is exhausted (send STREAM_DATA_BLOCKED).
     package var isBlockedByStreamCredit: Bool {
         !isReset && sentOffset < writeOffset && sentOffset >= peerMaxData

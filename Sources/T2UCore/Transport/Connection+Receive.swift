@@ -190,8 +190,13 @@ extension Connection {
 
     private func handle(_ frame: Frame, from address: NetAddress, now: Instant) throws {
         switch frame {
-        case .padding, .ping, .dataBlocked, .streamDataBlocked:
+        case .padding, .ping:
             break
+        case .dataBlocked(let limit):
+            // Our MAX_DATA above it was lost or is on its way: send the current one again.
+            if flow.advertisedMaxData > limit { maxDataPending = true }
+        case .streamDataBlocked(let id, let limit):
+            if let stream = streams[id], stream.recv.advertisedMaxData > limit { maxStreamDataPending.insert(id) }
         case .ack(let ack):
             try handleAck(ack, now: now)
         case .stream(let streamFrame):
@@ -271,12 +276,36 @@ extension Connection {
             if stream.isComplete { retireIfComplete(id) }
         case .ack(let largest):
             ackTracker.onAckAcknowledged(largest: largest)
-        case .streamOpen, .resetStream, .maxData, .maxStreamData, .maxStreams, .ping, .close, .keyUpdate:
+        case .streamOpen, .resetStream, .maxData, .maxStreamData, .maxStreams, .dataBlocked, .streamDataBlocked, .ping,
+            .close, .keyUpdate:
             break
         }
     }
 
     /// Re-queues what lost packets carried; the data goes out again in new packets.
+    /// A PTO probe repeats what the oldest packet in flight carried, as far as repeating it is
+    /// harmless: stream data (a copy the peer already has is dropped) and the current credit
+    /// limits. A credit update lost while its sender has nothing else in flight would otherwise
+    /// hold the peer blocked for the probe timeout and a round trip more.
+    func sendAgainInProbe(_ frames: [SentFrame]) {
+        for frame in frames {
+            switch frame {
+            case .stream(let id, let offset, let length, let fin):
+                guard let stream = streams[id] else { continue }
+                stream.send.onLost(offset: offset, length: length, fin: fin)
+                scheduler.markSendable(id)
+            case .maxData:
+                maxDataPending = true
+            case .maxStreamData(let id):
+                if streams[id] != nil { maxStreamDataPending.insert(id) }
+            case .maxStreams:
+                maxStreamsPending = true
+            case .streamOpen, .resetStream, .dataBlocked, .streamDataBlocked, .keyUpdate, .ack, .ping, .close:
+                break
+            }
+        }
+    }
+
     func onPacketsLost(_ lost: [SentPacket<[SentFrame]>]) {
         // Path probes carry no tracked frames: probes into black holes are not data loss.
         stats.packetsLost &+= UInt64(lost.count(where: { !$0.payload.isEmpty }))
@@ -301,6 +330,14 @@ extension Connection {
                     if streams[id] != nil { maxStreamDataPending.insert(id) }
                 case .maxStreams:
                     maxStreamsPending = true
+                case .dataBlocked(let limit):
+                    if flow.sendCredit == 0, flow.peerCreditLimit == limit { dataBlockedPending = limit }
+                case .streamDataBlocked(let id, let limit):
+                    if let stream = streams[id], stream.send.isBlockedByStreamCredit,
+                        stream.send.peerCreditLimit == limit
+                    {
+                        streamDataBlockedPending[id] = limit
+                    }
                 case .keyUpdate(let sequence, let isResponse):
                     keyExchange.onLost(sequence: sequence, isResponse: isResponse)
                 case .ack, .ping, .close:

@@ -121,6 +121,7 @@ extension Connection {
         if unconsumed > 0 { returnConnectionCredit(unconsumed) }
         scheduler.remove(id)
         maxStreamDataPending.remove(id)
+        streamDataBlockedPending[id] = nil
         let peerOpened = id.isInitiatorOpened != (role == .initiator)
         if peerOpened {
             peerStreamsClosed += 1

@@ -76,6 +76,7 @@ extension Connection {
                 let (lost, probes) = recovery.onLossDetectionTimeout(now: now)
                 onPacketsLost(lost)
                 probesPending = max(probesPending, probes)
+                for payload in recovery.oldestInFlightPayloads(limit: probes) { sendAgainInProbe(payload) }
             }
             if now >= lastSendTime + config.keepaliveInterval { pingPending = true }
             // Waiting for an answer: probe at least every `maxProbeInterval` however far the

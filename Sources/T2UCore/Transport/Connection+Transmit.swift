@@ -106,7 +106,22 @@ extension Connection {
 
     var hasControlFramesPending: Bool {
         pingPending || maxDataPending || maxStreamsPending || !maxStreamDataPending.isEmpty || !resetsPending.isEmpty
-            || keyExchange.hasFrameToSend
+            || dataBlockedPending != nil || !streamDataBlockedPending.isEmpty || keyExchange.hasFrameToSend
+    }
+
+    /// A stream with data waits for credit: say so once per limit (RFC 9000 §4.1). The peer
+    /// answers with its current limit when it is higher, so a lost MAX_DATA or
+    /// MAX_STREAM_DATA costs a round trip instead of the peer's probe timeout and more.
+    func reportBlocked(_ id: StreamID, _ stream: StreamState) {
+        if stream.send.isBlockedByStreamCredit {
+            let limit = stream.send.peerCreditLimit
+            guard stream.blockedReported != limit else { return }
+            stream.blockedReported = limit
+            streamDataBlockedPending[id] = limit
+        } else if stream.send.hasUnsentData, flow.sendCredit == 0, dataBlockedReported != flow.peerCreditLimit {
+            dataBlockedReported = flow.peerCreditLimit
+            dataBlockedPending = flow.peerCreditLimit
+        }
     }
 
     /// Whether congestion control and pacing let an ack-eliciting packet go now.
@@ -192,6 +207,20 @@ extension Connection {
             frames.append(.maxStreamData(id))
             maxStreamDataPending.remove(id)
         }
+        if let limit = dataBlockedPending {
+            let frame = Frame.dataBlocked(limit: limit)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.dataBlocked(limit: limit))
+            dataBlockedPending = nil
+        }
+        while let (id, limit) = streamDataBlockedPending.first {
+            let frame = Frame.streamDataBlocked(id: id, limit: limit)
+            guard fits(frame) else { return }
+            FrameCodec.encode(frame, into: &buffer)
+            frames.append(.streamDataBlocked(id, limit: limit))
+            streamDataBlockedPending[id] = nil
+        }
         if let update = keyExchange.frameToSend() {
             let frame = Frame.keyUpdate(update)
             guard fits(frame) else { return }
@@ -227,13 +256,14 @@ extension Connection {
             }
             guard let chunk = stream.send.nextChunk(maxLength: room, connectionCredit: flow.sendCredit) else {
                 // Blocked on credit: MAX_DATA / MAX_STREAM_DATA puts it back in the schedule.
+                reportBlocked(id, stream)
                 continue
             }
             FrameCodec.writeStreamFrame(id: id, offset: chunk.offset, fin: chunk.fin, data: chunk.data, into: &buffer)
             flow.onNewBytesSent(chunk.newBytes)
             frames.append(.stream(id, offset: chunk.offset, length: chunk.data.readableBytes, fin: chunk.fin))
             let more = stream.send.hasSendableData
-            if more { scheduler.markSendable(id) }
+            if more { scheduler.markSendable(id) } else { reportBlocked(id, stream) }
             // The packet is nearly full: the rest goes in the next one.
             if end - buffer.writerIndex < 64 { return }
         }

@@ -77,6 +77,11 @@ package final class Connection {
     var maxDataPending = false
     var maxStreamsPending = false
     var maxStreamDataPending: Set<StreamID> = []
+    /// DATA_BLOCKED / STREAM_DATA_BLOCKED to send: the limit we wait at (see `reportBlocked`).
+    var dataBlockedPending: UInt64?
+    var streamDataBlockedPending: [StreamID: UInt64] = [:]
+    /// The connection limit last reported blocked (reported once per limit).
+    var dataBlockedReported: UInt64?
     var resetsPending: [(StreamID, UInt64, UInt64)] = []
     /// Streams we reset before knowing the peer's final size: the highest offset counted
     /// against our connection window so far (`settleResetStream`). Bounded; a peer that never

@@ -13,6 +13,9 @@ enum SentFrame: Sendable {
     case maxData
     case maxStreamData(StreamID)
     case maxStreams
+    /// We told the peer we wait for credit at `limit`: on loss it goes again while still true.
+    case dataBlocked(limit: UInt64)
+    case streamDataBlocked(StreamID, limit: UInt64)
     /// On acknowledgement the peer knows our ACK up to `largest`: the tracker forgets older ranges.
     case ack(largest: PacketNumber)
     case ping

@@ -16,6 +16,8 @@ final class StreamState {
     /// Send buffer above `streamSendBuffer`, reserved from the connection's and the process's
     /// bounds (given back when the stream goes).
     var sendBufferGrowth = 0
+    /// The stream credit limit last reported blocked (STREAM_DATA_BLOCKED, once per limit).
+    var blockedReported: UInt64?
 
     init(id: StreamID, config: TransportConfig, peerMaxStreamData: UInt64) {
         send = SendStream(id: id, bufferLimit: config.streamSendBuffer, peerMaxData: peerMaxStreamData)
