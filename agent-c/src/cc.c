@@ -72,6 +72,17 @@ void t2u_cc_init(t2u_cc *cc, int kind, uint64_t mss, uint64_t initial_rtt_us, ui
     cc->pacing_gain = cc->cwnd_gain = HIGH_GAIN;
 }
 
+void t2u_cc_reset_for_new_path(t2u_cc *cc) {
+    t2u_cc fresh;
+    t2u_cc_init(&fresh, cc->kind, cc->mss, cc->initial_rtt, cc->burst_us);
+    fresh.delivered = cc->delivered;
+    fresh.delivered_time = cc->delivered_time;
+    fresh.first_sent_time = cc->first_sent_time;
+    fresh.next_round_delivered = cc->next_round_delivered;
+    fresh.rounds = cc->rounds;
+    *cc = fresh;
+}
+
 uint64_t t2u_cc_window(const t2u_cc *cc) { return cc->cwnd; }
 
 uint64_t t2u_cc_pacing_rate(const t2u_cc *cc, uint64_t srtt_us) {
@@ -273,7 +284,6 @@ void t2u_cc_ack_end(t2u_cc *cc, t2u_cc_ack *a, uint64_t rtt_us, uint64_t bytes_i
     }
     uint64_t interval = max64(a->send_elapsed, a->ack_elapsed), rate = 0;
     uint64_t floor = cc->min_rtt && rtt_us ? min64(cc->min_rtt, rtt_us) : cc->min_rtt ? cc->min_rtt : rtt_us;
-    /* (A snapshot from before a reset for a new path is newer than the count: no sample.) */
     if (interval > 0 && interval >= floor && cc->delivered >= (uint64_t)a->prior_delivered) rate = (cc->delivered - (uint64_t)a->prior_delivered) * US / interval;
     if (cc->kind != T2U_CC_BBR) return;
 

@@ -344,7 +344,7 @@ static void migrate(t2u_conn *c, const t2u_addr *from, size_t len, uint64_t now)
     int same_host = from->family == c->peer.family && memcmp(from->ip, c->peer.ip, from->family == 6 ? 16 : 4) == 0;
     if (!same_host) {
         /* Another host is another path: its window and RTT start afresh (a NAT rebinding keeps them). */
-        t2u_cc_init(&c->cc, c->cc.kind, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
+        t2u_cc_reset_for_new_path(&c->cc);
         c->has_rtt = 0;
         c->srtt = INITIAL_RTT_MS;
         c->rttvar = INITIAL_RTT_MS / 2;

@@ -250,6 +250,26 @@ int main(void) {
     uint64_t next = t2u_cc_pacing_deadline(&p, now, MSS, srtt);
     CHECK(next > now && next <= now + MSS * 1000000ull / prate + 1);
 
+    /* A new path while the old one still has a packet in flight (a migration early in a link):
+     * the model starts afresh but the delivery-rate clock carries on, so the first ACKs on the
+     * new path measure it (8 packets in 3 ms), not the time since boot (600 s: 16 bytes/s, which
+     * paced the link to a halt). */
+    t2u_cc m;
+    t2u_cc_init(&m, T2U_CC_BBR, MSS, 100000, 1000);
+    uint64_t t0 = 600000000;
+    t2u_cc_snap old_snap, new_snap[8];
+    t2u_cc_on_sent(&m, t0, MSS, 0, srtt, &old_snap);
+    t2u_cc_reset_for_new_path(&m);
+    CHECK(t2u_cc_window(&m) == m.initial_window && m.bw.v[0] == 0);
+    for (int i = 0; i < 8; i++) t2u_cc_on_sent(&m, t0 + 1000, MSS, MSS * (1 + (uint64_t)i), srtt, &new_snap[i]);
+    t2u_cc_ack ma;
+    t2u_cc_ack_begin(&ma, t0 + 3000, 9 * MSS);
+    for (int i = 0; i < 8; i++) t2u_cc_ack_packet(&m, &ma, &new_snap[i], t0 + 1000, MSS);
+    t2u_cc_ack_end(&m, &ma, 2000, MSS);
+    printf("first sample on a new path: %llu bytes/s\n", (unsigned long long)m.bw.v[0]);
+    CHECK(m.bw.v[0] >= 3000000 && m.bw.v[0] <= 3300000);
+    CHECK(t2u_cc_pacing_deadline(&m, t0 + 3000, MSS, 2000) == t0 + 3000);
+
     /* Persistent congestion: back to the minimum window. */
     t2u_cc_on_persistent_congestion(&p);
     CHECK(t2u_cc_window(&p) == 4 * MSS);
