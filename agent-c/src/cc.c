@@ -102,8 +102,10 @@ static uint64_t burst_bytes(const t2u_cc *cc, uint64_t rate) {
 static int64_t tokens_at(const t2u_cc *cc, uint64_t now, uint64_t rate) {
     int64_t cap = (int64_t)burst_bytes(cc, rate);
     if (!cc->pacer_started) return cap;
-    uint64_t elapsed = min64(now > cc->pacer_last ? now - cc->pacer_last : 0, MAX_PACING_DELAY_US);
-    int64_t t = cc->tokens + (int64_t)min64(elapsed * rate / US, (uint64_t)cap * 2);
+    /* Tokens accrue for as long as it takes (as the Swift Pacer): a bound on the time, not on
+     * the refill, would leave a deficit larger than that time's tokens unpaid for ever. */
+    uint64_t elapsed = now > cc->pacer_last ? now - cc->pacer_last : 0, refill = (uint64_t)cap * 2;
+    int64_t t = cc->tokens + (int64_t)(elapsed >= refill * US / rate ? refill : elapsed * rate / US);
     return t < cap ? t : cap;
 }
 

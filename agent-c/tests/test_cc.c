@@ -270,6 +270,24 @@ int main(void) {
     CHECK(m.bw.v[0] >= 3000000 && m.bw.v[0] <= 3300000);
     CHECK(t2u_cc_pacing_deadline(&m, t0 + 3000, MSS, 2000) == t0 + 3000);
 
+    /* A slow rate and a deficit (probes sent over the pacer): 500 bytes/s, 10 packets in the
+     * bucket and 10 more, the next one after 26.4 s, waking at most 1 s apart; the bucket must
+     * keep filling past the longest wait, or a deficit above 1 s of tokens is never paid. */
+    t2u_cc slow;
+    t2u_cc_init(&slow, T2U_CC_NEWRENO, MSS, 100000, 1000);
+    uint64_t slow_srtt = 30000000, snow = 1000000;
+    CHECK(t2u_cc_pacing_rate(&slow, slow_srtt) == 500);
+    for (int i = 0; i < 20; i++) t2u_cc_on_sent(&slow, snow, MSS, 0, slow_srtt, &snap);
+    uint64_t swait = snow;
+    int swakes = 0;
+    for (uint64_t d; (d = t2u_cc_pacing_deadline(&slow, swait, MSS, slow_srtt)) > swait && swakes < 100; swakes++) {
+        CHECK(d <= swait + 1000000);
+        swait = d;
+    }
+    printf("pacer at 500 bytes/s, 20 packets sent at once: the next after %llu ms, %d wake-ups\n",
+           (unsigned long long)(swait - snow) / 1000, swakes);
+    CHECK(swait - snow >= 26400000 && swait - snow <= 26500000 && swakes <= 30);
+
     /* Persistent congestion: back to the minimum window. */
     t2u_cc_on_persistent_congestion(&p);
     CHECK(t2u_cc_window(&p) == 4 * MSS);
