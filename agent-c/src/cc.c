@@ -72,6 +72,17 @@ void t2u_cc_init(t2u_cc *cc, int kind, uint64_t mss, uint64_t initial_rtt_us, ui
     cc->pacing_gain = cc->cwnd_gain = HIGH_GAIN;
 }
 
+void t2u_cc_reset_for_new_path(t2u_cc *cc) {
+    t2u_cc fresh;
+    t2u_cc_init(&fresh, cc->kind, cc->mss, cc->initial_rtt, cc->burst_us);
+    fresh.delivered = cc->delivered;
+    fresh.delivered_time = cc->delivered_time;
+    fresh.first_sent_time = cc->first_sent_time;
+    fresh.next_round_delivered = cc->next_round_delivered;
+    fresh.rounds = cc->rounds;
+    *cc = fresh;
+}
+
 uint64_t t2u_cc_window(const t2u_cc *cc) { return cc->cwnd; }
 
 uint64_t t2u_cc_pacing_rate(const t2u_cc *cc, uint64_t srtt_us) {
@@ -91,8 +102,10 @@ static uint64_t burst_bytes(const t2u_cc *cc, uint64_t rate) {
 static int64_t tokens_at(const t2u_cc *cc, uint64_t now, uint64_t rate) {
     int64_t cap = (int64_t)burst_bytes(cc, rate);
     if (!cc->pacer_started) return cap;
-    uint64_t elapsed = min64(now > cc->pacer_last ? now - cc->pacer_last : 0, MAX_PACING_DELAY_US);
-    int64_t t = cc->tokens + (int64_t)min64(elapsed * rate / US, (uint64_t)cap * 2);
+    /* Tokens accrue for as long as it takes (as the Swift Pacer): a bound on the time, not on
+     * the refill, would leave a deficit larger than that time's tokens unpaid for ever. */
+    uint64_t elapsed = now > cc->pacer_last ? now - cc->pacer_last : 0, refill = (uint64_t)cap * 2;
+    int64_t t = cc->tokens + (int64_t)(elapsed >= refill * US / rate ? refill : elapsed * rate / US);
     return t < cap ? t : cap;
 }
 
@@ -273,7 +286,6 @@ void t2u_cc_ack_end(t2u_cc *cc, t2u_cc_ack *a, uint64_t rtt_us, uint64_t bytes_i
     }
     uint64_t interval = max64(a->send_elapsed, a->ack_elapsed), rate = 0;
     uint64_t floor = cc->min_rtt && rtt_us ? min64(cc->min_rtt, rtt_us) : cc->min_rtt ? cc->min_rtt : rtt_us;
-    /* (A snapshot from before a reset for a new path is newer than the count: no sample.) */
     if (interval > 0 && interval >= floor && cc->delivered >= (uint64_t)a->prior_delivered) rate = (cc->delivered - (uint64_t)a->prior_delivered) * US / interval;
     if (cc->kind != T2U_CC_BBR) return;
 

@@ -55,6 +55,12 @@ typedef struct {
 
 /* burst_us: the shell's timer granularity the pacer must bridge (1000 for a 1 ms clock). */
 void t2u_cc_init(t2u_cc *cc, int kind, uint64_t mss, uint64_t initial_rtt_us, uint64_t burst_us);
+/* Another path (migration): window, model and pacer start afresh as after init; the delivery-rate
+ * clock (bytes delivered, when last, the flight's first send, rounds) carries on, as the Swift
+ * LossRecovery.resetForNewPath: packets still in flight from the old path would leave a zeroed
+ * clock untouched (a new flight starts only at zero in flight), and the new path's first packets
+ * would then measure their rate over the whole uptime (a few bytes/s). */
+void t2u_cc_reset_for_new_path(t2u_cc *cc);
 uint64_t t2u_cc_window(const t2u_cc *cc);
 /* Bytes per second the pacer releases. srtt_us: the connection's smoothed RTT. */
 uint64_t t2u_cc_pacing_rate(const t2u_cc *cc, uint64_t srtt_us);

@@ -73,7 +73,7 @@ int t2u_conn_init(t2u_conn *c, const t2u_hs_session *s, uint64_t local_cid, cons
     t2u_cc_init(&c->cc, T2U_CONGESTION_CONTROL, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
     c->srtt = INITIAL_RTT_MS;
     c->rttvar = INITIAL_RTT_MS / 2;
-    c->last_receive_ms = now;
+    c->last_receive_ms = c->now_ms = now;
     c->ack_due_ms = UINT64_MAX;
     return 0;
 }
@@ -344,7 +344,7 @@ static void migrate(t2u_conn *c, const t2u_addr *from, size_t len, uint64_t now)
     int same_host = from->family == c->peer.family && memcmp(from->ip, c->peer.ip, from->family == 6 ? 16 : 4) == 0;
     if (!same_host) {
         /* Another host is another path: its window and RTT start afresh (a NAT rebinding keeps them). */
-        t2u_cc_init(&c->cc, c->cc.kind, T2U_PACKET_SIZE, US(INITIAL_RTT_MS), US(2));
+        t2u_cc_reset_for_new_path(&c->cc);
         c->has_rtt = 0;
         c->srtt = INITIAL_RTT_MS;
         c->rttvar = INITIAL_RTT_MS / 2;
@@ -382,6 +382,7 @@ static int challenge_due(const t2u_conn *c, uint64_t now) {
 
 void t2u_conn_receive(t2u_conn *c, uint8_t *d, size_t len, const t2u_addr *from, uint64_t now) {
     uint8_t n[12], plain[2048];
+    if (now > c->now_ms) c->now_ms = now;
     if (len < HEADER_LEN + 16 || len - HEADER_LEN - 16 > sizeof plain || d[1] != 0) return;
     uint64_t pn = t2u_be64(d + 10);
     if (!t2u_replay_fresh(&c->replay, pn)) return;
@@ -505,6 +506,7 @@ static int has_stream_data(t2u_conn *c, int *slot) {
 }
 
 size_t t2u_conn_poll_transmit(t2u_conn *c, uint64_t now, uint8_t *out, size_t cap, t2u_addr *to) {
+    if (now > c->now_ms) c->now_ms = now;
     if (cap < T2U_PACKET_SIZE || c->closing) return 0;
     uint8_t *body = out + HEADER_LEN;
     size_t room = T2U_PACKET_SIZE - HEADER_LEN - 16, n = 0;
@@ -670,14 +672,17 @@ uint64_t t2u_conn_next_deadline(const t2u_conn *c) {
     }
     if (c->npath || c->ctl_pending || c->ku_response_pending) next = 0;
     if (c->bytes_in_flight + T2U_PACKET_SIZE <= t2u_cc_window(&c->cc) && stream_data_waiting(c)) {
-        /* The pacer holds data back: one wake-up for the next batch (rounded up to the clock). */
-        uint64_t paced = (t2u_cc_pacing_deadline(&c->cc, c->cc.pacer_last, T2U_PACKET_SIZE, US(c->srtt)) + 999) / 1000;
+        /* The pacer holds data back: one wake-up for the next batch (rounded up to the clock),
+         * counted from now: from the last send, a wait longer than the pacer's longest would
+         * lie in the past and the owner would spin. */
+        uint64_t paced = (t2u_cc_pacing_deadline(&c->cc, US(c->now_ms), T2U_PACKET_SIZE, US(c->srtt)) + 999) / 1000;
         if (paced < next) next = paced;
     }
     return next;
 }
 
 void t2u_conn_handle_timeout(t2u_conn *c, uint64_t now) {
+    if (now > c->now_ms) c->now_ms = now;
     if (now >= c->last_receive_ms + c->idle_ms) {
         c->closing = 1;
         return;

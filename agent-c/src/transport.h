@@ -114,6 +114,7 @@ typedef struct {
     uint64_t pv_challenge, pv_deadline, pv_next_send;
     t2u_stream streams[T2U_MAX_STREAMS];
     uint64_t last_receive_ms, idle_ms;
+    uint64_t now_ms; /* the latest time the owner gave (receive, transmit, timeout): deadlines count from it */
     int closing; /* CLOSE received or idle: the owner frees it */
     uint64_t bytes_received, bytes_sent;
 } t2u_conn;

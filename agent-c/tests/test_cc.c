@@ -250,6 +250,44 @@ int main(void) {
     uint64_t next = t2u_cc_pacing_deadline(&p, now, MSS, srtt);
     CHECK(next > now && next <= now + MSS * 1000000ull / prate + 1);
 
+    /* A new path while the old one still has a packet in flight (a migration early in a link):
+     * the model starts afresh but the delivery-rate clock carries on, so the first ACKs on the
+     * new path measure it (8 packets in 3 ms), not the time since boot (600 s: 16 bytes/s, which
+     * paced the link to a halt). */
+    t2u_cc m;
+    t2u_cc_init(&m, T2U_CC_BBR, MSS, 100000, 1000);
+    uint64_t t0 = 600000000;
+    t2u_cc_snap old_snap, new_snap[8];
+    t2u_cc_on_sent(&m, t0, MSS, 0, srtt, &old_snap);
+    t2u_cc_reset_for_new_path(&m);
+    CHECK(t2u_cc_window(&m) == m.initial_window && m.bw.v[0] == 0);
+    for (int i = 0; i < 8; i++) t2u_cc_on_sent(&m, t0 + 1000, MSS, MSS * (1 + (uint64_t)i), srtt, &new_snap[i]);
+    t2u_cc_ack ma;
+    t2u_cc_ack_begin(&ma, t0 + 3000, 9 * MSS);
+    for (int i = 0; i < 8; i++) t2u_cc_ack_packet(&m, &ma, &new_snap[i], t0 + 1000, MSS);
+    t2u_cc_ack_end(&m, &ma, 2000, MSS);
+    printf("first sample on a new path: %llu bytes/s\n", (unsigned long long)m.bw.v[0]);
+    CHECK(m.bw.v[0] >= 3000000 && m.bw.v[0] <= 3300000);
+    CHECK(t2u_cc_pacing_deadline(&m, t0 + 3000, MSS, 2000) == t0 + 3000);
+
+    /* A slow rate and a deficit (probes sent over the pacer): 500 bytes/s, 10 packets in the
+     * bucket and 10 more, the next one after 26.4 s, waking at most 1 s apart; the bucket must
+     * keep filling past the longest wait, or a deficit above 1 s of tokens is never paid. */
+    t2u_cc slow;
+    t2u_cc_init(&slow, T2U_CC_NEWRENO, MSS, 100000, 1000);
+    uint64_t slow_srtt = 30000000, snow = 1000000;
+    CHECK(t2u_cc_pacing_rate(&slow, slow_srtt) == 500);
+    for (int i = 0; i < 20; i++) t2u_cc_on_sent(&slow, snow, MSS, 0, slow_srtt, &snap);
+    uint64_t swait = snow;
+    int swakes = 0;
+    for (uint64_t d; (d = t2u_cc_pacing_deadline(&slow, swait, MSS, slow_srtt)) > swait && swakes < 100; swakes++) {
+        CHECK(d <= swait + 1000000);
+        swait = d;
+    }
+    printf("pacer at 500 bytes/s, 20 packets sent at once: the next after %llu ms, %d wake-ups\n",
+           (unsigned long long)(swait - snow) / 1000, swakes);
+    CHECK(swait - snow >= 26400000 && swait - snow <= 26500000 && swakes <= 30);
+
     /* Persistent congestion: back to the minimum window. */
     t2u_cc_on_persistent_congestion(&p);
     CHECK(t2u_cc_window(&p) == 4 * MSS);
