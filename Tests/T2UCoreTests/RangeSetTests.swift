@@ -92,6 +92,12 @@ import Testing
             #expect(ranges.allSatisfy { !$0.isEmpty }, "seed \(seed)")
             let probe = rng.next(below: 220)
             #expect(set.contains(probe) == model.contains(probe), "seed \(seed) step \(step)")
+            // The gaps of a random range: exactly its values the set lacks, in order, disjoint.
+            let query = probe..<(probe + rng.next(below: 40))
+            var gaps: [Range<UInt64>] = []
+            set.forEachGap(in: query) { gaps.append($0) }
+            #expect(gaps.flatMap { Array($0) } == query.filter { !model.contains($0) }, "seed \(seed) step \(step)")
+            #expect(gaps.allSatisfy { !$0.isEmpty }, "seed \(seed) step \(step)")
             if flattened != model { return }
         }
     }

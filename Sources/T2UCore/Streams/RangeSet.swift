@@ -96,6 +96,24 @@ package struct RangeSet: Sendable, Equatable {
         return low < storage.count && storage[low].lowerBound <= value
     }
 
+    /// Calls `body` with each part of `range` the set does not cover, lowest first (no
+    /// allocation: this runs for every out-of-order STREAM frame).
+    package func forEachGap(in range: Range<UInt64>, _ body: (Range<UInt64>) -> Void) {
+        guard !range.isEmpty else { return }
+        var cursor = range.lowerBound
+        var index = firstIndex(upperBoundAtLeast: range.lowerBound)
+        while cursor < range.upperBound {
+            guard index < storage.count, storage[index].lowerBound < range.upperBound else {
+                body(cursor..<range.upperBound)
+                return
+            }
+            let covered = storage[index]
+            if covered.lowerBound > cursor { body(cursor..<covered.lowerBound) }
+            cursor = Swift.max(cursor, covered.upperBound)
+            index += 1
+        }
+    }
+
     /// Removes and returns up to `maxLength` values from the start of the lowest range.
     package mutating func popFirst(maxLength: UInt64) -> Range<UInt64>? {
         guard maxLength > 0, let lowest = storage.first else { return nil }
