@@ -19,22 +19,24 @@ public struct TransportConfig: Sendable {
     /// Receive windows (flow-control credit) start at the initial sizes and double whenever
     /// the reader consumed half of one within two RTTs, or waited at a hole while the window
     /// filled behind it, up to the max: a long fat path gets the window its bandwidth-delay
-    /// product needs, a slow reader never grows it. The defaults reach 1 Gbit/s x 200 ms
-    /// (25 MB). The connection window bounds the receive memory of one connection. Initial
+    /// product needs, a slow reader never grows it. The maxima (64 MiB per stream, 128 MiB
+    /// per connection) hold 1 Gbit/s x 200 ms (25 MB) two and a half times over: with loss a
+    /// hole holds back what follows it for the round trips its repair takes. The connection
+    /// window bounds the receive memory of one connection. Initial
     /// sizes of 1 and 2 MiB (were 256 KiB and 1 MiB): on a lossy long path the windows grow
     /// about once per repaired hole, and smaller ones held startup back for seconds.
     public var initialStreamWindow: Int = 1024 * 1024
-    public var maxStreamWindow: Int = 32 * 1024 * 1024
+    public var maxStreamWindow: Int = 64 * 1024 * 1024
     public var initialConnectionWindow: Int = 2 * 1024 * 1024
-    public var maxConnectionWindow: Int = 64 * 1024 * 1024
+    public var maxConnectionWindow: Int = 128 * 1024 * 1024
     /// Bytes an application may queue on one stream at first (unacknowledged bytes count).
     /// The buffer then follows the congestion window (twice it, so the controller and not the
     /// buffer limits a long fat path), up to `maxStreamSendBuffer`.
     public var streamSendBuffer: Int = 1024 * 1024
-    public var maxStreamSendBuffer: Int = 32 * 1024 * 1024
+    public var maxStreamSendBuffer: Int = 64 * 1024 * 1024
     /// Bound on the growth of all send buffers of one connection together (above
     /// `streamSendBuffer` each).
-    public var maxConnectionSendBuffer: Int = 64 * 1024 * 1024
+    public var maxConnectionSendBuffer: Int = 128 * 1024 * 1024
     public var maxConcurrentStreams: Int = 1024
 
     /// Acknowledge at the latest this long after an ack-eliciting packet arrives.
