@@ -117,12 +117,19 @@ spawn() {
     started=$!
 }
 
-# PID of the command timeout runs (the child of PID).
-child_of() {
-    local pid="$1" c
+# PID of the process named NAME among the descendants of PID (lab.sh exec, ip netns exec,
+# setsid and timeout may each fork or exec, so the depth varies); waits up to 2 s for it.
+descendant_named() {
+    local pid="$1" name="$2" queue c
     for _ in $(seq 1 40); do
-        c="$(pgrep -P "$pid" | head -n1 || true)"
-        [ -n "$c" ] && { echo "$c"; return; }
+        queue="$pid"
+        while [ -n "$queue" ]; do
+            set -- $queue
+            c="$1"; shift; queue="$*"
+            [ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$name" ] && { echo "$c"; return; }
+            queue="$queue $(pgrep -P "$c" | tr '\n' ' ')"
+            queue="${queue# }"; queue="${queue% }"
+        done
         sleep 0.05
     done
 }
@@ -219,7 +226,7 @@ lab_for_condition() {
     spawn inet server.log "$bin/t2u-server" --port 7000 --bind 203.0.113.10 --log-level warning
     spawn dev iperf-server.log iperf3 -s -p 5201
     spawn dev device.log "$bin/t2usvr" BENCH-DEV 203.0.113.10 7000 --log-level warning --state "$work/device.key"
-    agent="$(child_of "$started")"
+    agent="$(descendant_named "$started" t2usvr)"
     sleep 1
 }
 
@@ -252,7 +259,7 @@ bench_condition() {
 
     spawn cli forward.log "$bin/t2u" forward BENCH-DEV 5201 --local 15201 --server 203.0.113.10 --port 7000
     local fwd=$started fwd_pid
-    fwd_pid="$(child_of "$fwd")"
+    fwd_pid="$(descendant_named "$fwd" t2u)"
     if wait_port cli 127.0.0.1 15201; then
         local c0 d0 c1 d1 bytes
         c0="$(cpu_seconds "$fwd_pid")"; d0="$(cpu_seconds "$agent")"
@@ -315,7 +322,7 @@ bench_soak() {
     local agent fwd_pid i out mbps bytes c0 d0 c1 d1
     lab_for_condition "$soak_condition"
     spawn cli forward.log "$bin/t2u" forward BENCH-DEV 5201 --local 15201 --server 203.0.113.10 --port 7000
-    fwd_pid="$(child_of "$started")"
+    fwd_pid="$(descendant_named "$started" t2u)"
     wait_port cli 127.0.0.1 15201 || { echo "lab-bench: no port through t2u forward" >&2; exit 1; }
     : >"$work/soak.tsv"
     for i in $(seq 1 "$transfers"); do
