@@ -18,29 +18,15 @@ import Testing
     /// for every update; everything the receiver sends during `blackout` is lost.
     @Test(arguments: [false, true])
     func aBlockedSenderGetsLostCreditBackWithinARoundTrip(connectionBinds: Bool) throws {
-        let net = SimulatedNetwork(seed: 23)
-        let clientAddress = NetAddress(ipv4: (198, 51, 100, 1), port: 40000)
-        let deviceAddress = NetAddress(ipv4: (203, 0, 113, 1), port: 50000)
-        let clientEntropy = net.makeEntropy()
-        let deviceEntropy = net.makeEntropy()
-        let deviceIdentity = StaticIdentity.generate(deviceEntropy)
         var config = TransportConfig()
         config.initialStreamWindow = connectionBinds ? 256 * 1024 : 64 * 1024
         config.maxStreamWindow = config.initialStreamWindow
         config.initialConnectionWindow = connectionBinds ? 64 * 1024 : 256 * 1024
         config.maxConnectionWindow = config.initialConnectionWindow
-        let client = EndpointHost(
-            address: clientAddress,
-            options: .init(config: config, identity: .generate(clientEntropy), acceptIncoming: false),
-            entropy: clientEntropy)
-        let device = EndpointHost(
-            address: deviceAddress,
-            options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
-            entropy: deviceEntropy)
-        net.add(client)
-        net.add(device)
         let rtt = Nanos.milliseconds(100)
-        net.setLinks(between: clientAddress, and: deviceAddress, .wan(rateMbit: 100, rttMs: 100, loss: 0))
+        let pair = EndpointHostPair(seed: 23, config: config, link: .wan(rateMbit: 100, rttMs: 100, loss: 0))
+        let (net, client, device) = (pair.net, pair.client, pair.device)
+        let deviceAddress = EndpointHostPair.deviceAddress
 
         // Device: reads everything at once; records when bytes arrive.
         var received = 0
@@ -60,7 +46,7 @@ import Testing
             }
         }
         // Client: keeps one stream full.
-        let connection = client.connect(to: deviceAddress, remoteStaticKey: deviceIdentity.publicKey, now: net.now)
+        let connection = client.connect(to: deviceAddress, remoteStaticKey: pair.deviceKey, now: net.now)
         let chunk = ByteBuffer(repeating: 0x42, count: 64 * 1024)
         var bulk: StreamID?
         client.onActivity = { _, _ in

@@ -15,27 +15,12 @@ import Testing
 @Suite struct ResetCreditSimTests {
     @Test(arguments: [false, true])
     func resetOfAnUnreadStreamHandsItsCreditBack(deviceResets: Bool) throws {
-        let net = SimulatedNetwork(seed: 71)
-        let clientAddress = NetAddress(ipv4: (198, 51, 100, 1), port: 40000)
-        let deviceAddress = NetAddress(ipv4: (203, 0, 113, 1), port: 50000)
-        let clientEntropy = net.makeEntropy()
-        let deviceEntropy = net.makeEntropy()
-        let deviceIdentity = StaticIdentity.generate(deviceEntropy)
         // The connection window binds before the stream window: one unread stream can take it all.
         var config = TransportConfig()
         config.initialConnectionWindow = 1024 * 1024
         config.initialStreamWindow = 4 * 1024 * 1024
-        let client = EndpointHost(
-            address: clientAddress,
-            options: .init(config: config, identity: .generate(clientEntropy), acceptIncoming: false),
-            entropy: clientEntropy)
-        let device = EndpointHost(
-            address: deviceAddress,
-            options: .init(config: config, identity: deviceIdentity, acceptIncoming: true),
-            entropy: deviceEntropy)
-        net.add(client)
-        net.add(device)
-        net.setLinks(between: clientAddress, and: deviceAddress, .wan(rateMbit: 100, rttMs: 40, loss: 0))
+        let pair = EndpointHostPair(seed: 71, config: config, link: .wan(rateMbit: 100, rttMs: 40, loss: 0))
+        let (net, client, device) = (pair.net, pair.client, pair.device)
 
         // Device: never reads the first stream; reads every later one in full.
         var firstStream: StreamID?
@@ -66,7 +51,8 @@ import Testing
         }
 
         // Client: fills the first stream until the connection credit is gone.
-        let connection = client.connect(to: deviceAddress, remoteStaticKey: deviceIdentity.publicKey, now: net.now)
+        let connection = client.connect(
+            to: EndpointHostPair.deviceAddress, remoteStaticKey: pair.deviceKey, now: net.now)
         let chunk = ByteBuffer(repeating: 0x42, count: 64 * 1024)
         var bulk: StreamID?
         var written = 0

@@ -282,40 +282,44 @@ extension Connection {
         }
     }
 
-    /// Re-queues what lost packets carried; the data goes out again in new packets.
     /// A PTO probe repeats what the oldest packet in flight carried, as far as repeating it is
-    /// harmless: stream data (a copy the peer already has is dropped) and the current credit
-    /// limits. A credit update lost while its sender has nothing else in flight would otherwise
-    /// hold the peer blocked for the probe timeout and a round trip more.
+    /// harmless (`requeueRepeatable`). A credit update lost while its sender has nothing else
+    /// in flight would otherwise hold the peer blocked for the probe timeout and a round trip
+    /// more.
     func sendAgainInProbe(_ frames: [SentFrame]) {
-        for frame in frames {
-            switch frame {
-            case .stream(let id, let offset, let length, let fin):
-                guard let stream = streams[id] else { continue }
-                stream.send.onLost(offset: offset, length: length, fin: fin)
-                scheduler.markSendable(id)
-            case .maxData:
-                maxDataPending = true
-            case .maxStreamData(let id):
-                if streams[id] != nil { maxStreamDataPending.insert(id) }
-            case .maxStreams:
-                maxStreamsPending = true
-            case .streamOpen, .resetStream, .dataBlocked, .streamDataBlocked, .keyUpdate, .ack, .ping, .close:
-                break
-            }
-        }
+        for frame in frames { _ = requeueRepeatable(frame) }
     }
 
+    /// Queues `frame` again when sending it twice is harmless: stream data (a copy the peer
+    /// already has is dropped) and the current credit limits. False for every other frame.
+    private func requeueRepeatable(_ frame: SentFrame) -> Bool {
+        switch frame {
+        case .stream(let id, let offset, let length, let fin):
+            if let stream = streams[id] {
+                stream.send.onLost(offset: offset, length: length, fin: fin)
+                scheduler.markSendable(id)
+            }
+        case .maxData:
+            maxDataPending = true
+        case .maxStreamData(let id):
+            if streams[id] != nil { maxStreamDataPending.insert(id) }
+        case .maxStreams:
+            maxStreamsPending = true
+        case .streamOpen, .resetStream, .dataBlocked, .streamDataBlocked, .keyUpdate, .ack, .ping, .close:
+            return false
+        }
+        return true
+    }
+
+    /// Re-queues what lost packets carried; the data goes out again in new packets.
     func onPacketsLost(_ lost: [SentPacket<[SentFrame]>]) {
         // Path probes carry no tracked frames: probes into black holes are not data loss.
         stats.packetsLost &+= UInt64(lost.count(where: { !$0.payload.isEmpty }))
         for packet in lost {
-            for frame in packet.payload {
+            for frame in packet.payload where !requeueRepeatable(frame) {
                 switch frame {
-                case .stream(let id, let offset, let length, let fin):
-                    guard let stream = streams[id] else { continue }
-                    stream.send.onLost(offset: offset, length: length, fin: fin)
-                    scheduler.markSendable(id)
+                case .stream, .maxData, .maxStreamData, .maxStreams:
+                    break  // queued again above
                 case .streamOpen(let id):
                     // Announce again unless data (which announces it too) went out meanwhile.
                     if let stream = streams[id], stream.send.sentOffset == 0, !stream.send.isFinished {
@@ -324,12 +328,6 @@ extension Connection {
                     }
                 case .resetStream(let id, let code, let finalSize):
                     resetsPending.append((id, code, finalSize))
-                case .maxData:
-                    maxDataPending = true
-                case .maxStreamData(let id):
-                    if streams[id] != nil { maxStreamDataPending.insert(id) }
-                case .maxStreams:
-                    maxStreamsPending = true
                 case .dataBlocked(let limit):
                     if flow.sendCredit == 0, flow.peerCreditLimit == limit { dataBlockedPending = limit }
                 case .streamDataBlocked(let id, let limit):
