@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "forward.h"
+#include "../tests/client_packet.h"
 #include "frames.h"
 #include "transport.h"
 
@@ -44,15 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     /* Two packets: the input, then the input again with the next packet number (duplicates). */
     for (uint64_t pn = 0; pn < 2; pn++) {
-        uint8_t pkt[1400], nonce[12];
-        pkt[0] = 0x04;
-        pkt[1] = 0;
-        t2u_wbe64(pkt + 2, 2);
-        t2u_wbe64(pkt + 10, pn);
-        memcpy(nonce, client.iv, 12);
-        for (int i = 0; i < 8; i++) nonce[4 + i] ^= (uint8_t)(pn >> (56 - 8 * i));
-        t2u_aead_seal(pkt + 18, client.key, nonce, pkt, 18, data, size);
-        t2u_conn_receive(c, pkt, 18 + size + 16, &peer, 10 + pn);
+        uint8_t pkt[1400];
+        size_t len = t2u_test_client_packet(pkt, &client, 0, 2, pn, data, size);
+        t2u_conn_receive(c, pkt, len, &peer, 10 + pn);
     }
     uint8_t out[2048];
     t2u_addr to;

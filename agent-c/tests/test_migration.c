@@ -16,6 +16,7 @@
 #include "transport.h"
 
 #include "check.h"
+#include "client_packet.h"
 
 #define TOTAL 200000
 #define START_MS 600000 /* ten minutes after boot */
@@ -61,16 +62,9 @@ static void enqueue(uint64_t at, int to_device, const t2u_addr *from, const t2u_
 
 /* The client's packet with `frames` to the device's CID 7, sent from `from` at `at`. */
 static void client_send_frames(const uint8_t *frames, size_t n, const t2u_addr *from, uint64_t at) {
-    uint8_t out[1300], nonce[12];
-    uint64_t pn = client_pn++;
-    out[0] = 0x04;
-    out[1] = 0;
-    t2u_wbe64(out + 2, 7);
-    t2u_wbe64(out + 10, pn);
-    memcpy(nonce, client_send.iv, 12);
-    for (int i = 0; i < 8; i++) nonce[4 + i] ^= (uint8_t)(pn >> (56 - 8 * i));
-    t2u_aead_seal(out + 18, client_send.key, nonce, out, 18, frames, n);
-    enqueue(at, 1, from, from, out, 18 + n + 16);
+    uint8_t out[1300];
+    size_t len = t2u_test_client_packet(out, &client_send, 0, 7, client_pn++, frames, n);
+    enqueue(at, 1, from, from, out, len);
 }
 
 static uint64_t path_delay(const scenario_t *sc, const t2u_addr *a) {

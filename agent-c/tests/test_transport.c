@@ -12,6 +12,7 @@
 #include "transport.h"
 
 #include "check.h"
+#include "client_packet.h"
 
 static t2u_conn conn;
 static t2u_phase_keys client_send, client_recv; /* the client's view */
@@ -20,16 +21,7 @@ static uint64_t client_pn;
 
 /* A client packet with `frames` to the device's CID 7. */
 static size_t client_packet(uint8_t *out, const uint8_t *frames, size_t n) {
-    uint8_t nonce[12];
-    uint64_t pn = client_pn++;
-    out[0] = (uint8_t)(0x04 | client_phase);
-    out[1] = 0;
-    t2u_wbe64(out + 2, 7);
-    t2u_wbe64(out + 10, pn);
-    memcpy(nonce, client_send.iv, 12);
-    for (int i = 0; i < 8; i++) nonce[4 + i] ^= (uint8_t)(pn >> (56 - 8 * i));
-    t2u_aead_seal(out + 18, client_send.key, nonce, out, 18, frames, n);
-    return 18 + n + 16;
+    return t2u_test_client_packet(out, &client_send, client_phase, 7, client_pn++, frames, n);
 }
 
 /* Opens a device packet with the client's receive keys; returns the frames' length or -1. */
