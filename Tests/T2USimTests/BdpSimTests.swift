@@ -9,7 +9,10 @@ import Testing
 /// Issue 11 item 1: one stream through a long fat simulated path (BDP-sized bottleneck queue,
 /// loss both ways) reaches a fraction of the link set by the congestion controller, not by a
 /// flow-control or send-buffer constant. Goodput is measured over a window after slow start.
-@Suite struct BdpSimTests {
+/// Serialized: the 1 Gbit/s cases keep a thread busy for seconds each, and run side by side
+/// they would hold every thread of Swift's cooperative pool (two on this machine), starving the
+/// async tests of other suites past their timeouts.
+@Suite(.serialized) struct BdpSimTests {
     struct Condition: CustomStringConvertible, Sendable {
         var rateMbit: Double
         var rttMs: Double
