@@ -47,9 +47,10 @@ package struct ConnectionFlowControl: Sendable {
         totalReceived = grown.partialValue
     }
 
-    /// Data arrived on a stream whose reader waits at a hole (see `ReceiveWindow.noteReceived`).
-    package mutating func noteReceived(readerAtHole: Bool) {
-        window.noteReceived(highestReceived: totalReceived, readerAtHole: readerAtHole)
+    /// Data arrived on a stream; `readerAtHole` is asked only near the limit (see
+    /// `ReceiveWindow.noteLimitedBehindHole`).
+    package mutating func noteReceived(readerAtHole: () -> Bool) {
+        if window.isNearLimit(totalReceived), readerAtHole() { window.noteLimitedBehindHole() }
     }
 
     /// The application read `n` bytes (or a reset stream's unread bytes were discarded).

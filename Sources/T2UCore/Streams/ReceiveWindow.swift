@@ -12,7 +12,7 @@
 /// A lost packet hides that rule: the reader waits at the hole while the data behind it fills
 /// the window, and the next update comes a repair later, more than two RTTs after the last. So
 /// the window also doubles at the next update when the peer came within an eighth of the limit
-/// while the reader waited at a hole (`noteReceived`): on a lossy long path the window must hold the
+/// while the reader waited at a hole (`noteLimitedBehindHole`): on a lossy long path the window must hold the
 /// data of the round trips a repair takes, which a slow reader (no hole) never shows.
 struct ReceiveWindow: Sendable {
     private(set) var window: UInt64
@@ -49,10 +49,13 @@ struct ReceiveWindow: Sendable {
         return limit
     }
 
-    /// The peer's data reached `highestReceived`; `readerAtHole` when the reader has taken all
-    /// it can and waits for missing bytes (lost or reordered) while later ones are buffered. A
-    /// slow reader has buffered data to read, so it never sets this.
-    mutating func noteReceived(highestReceived: UInt64, readerAtHole: Bool) {
-        if readerAtHole, highestReceived + window / 8 >= advertised { limitedBehindHole = true }
-    }
+    /// Whether the peer's data, reaching `highestReceived`, came within an eighth of the limit.
+    func isNearLimit(_ highestReceived: UInt64) -> Bool { highestReceived + window / 8 >= advertised }
+
+    /// Near the limit, the reader has taken all it can and waits for missing bytes (lost or
+    /// reordered) while later ones are buffered: the window limits, whatever the timing says. A
+    /// slow reader has buffered data to read, so it never calls this. Callers check
+    /// `isNearLimit` first: whether the reader waits at a hole costs a lookup, and this runs
+    /// for every STREAM frame.
+    mutating func noteLimitedBehindHole() { limitedBehindHole = true }
 }

@@ -63,7 +63,7 @@ package struct RecvStream: Sendable {
         if !isReset && end > consumedOffset && length > 0 {
             insert(offset: offset, data: data)
         }
-        window.noteReceived(highestReceived: highestReceived, readerAtHole: isReaderAtHole)
+        if window.isNearLimit(highestReceived), isReaderAtHole { window.noteLimitedBehindHole() }
         return Int(growth)
     }
 

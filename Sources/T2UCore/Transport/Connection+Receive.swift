@@ -248,7 +248,7 @@ extension Connection {
         }
         let newBytes = try stream.recv.receive(offset: frame.offset, data: frame.data, fin: frame.fin)
         try flow.onBytesReceived(newBytes)
-        flow.noteReceived(readerAtHole: stream.recv.isReaderAtHole)
+        flow.noteReceived { stream.recv.isReaderAtHole }
         let readable = stream.recv.hasReadableData
         if readable { signalReadable(id) }
     }
