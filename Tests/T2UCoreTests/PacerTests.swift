@@ -18,16 +18,22 @@ import Testing
             #expect(p.deadline(now: now, size: size, rate: rate) == now)
             p.onSent(now: now, size: size, rate: rate)
         }
-        #expect(p.deadline(now: now, size: size, rate: rate) == now + .milliseconds(1))
-        // Sending at every deadline: exactly one packet per millisecond afterwards.
-        var sendTimes: [Instant] = []
-        for _ in 0..<100 {
+        // Then it wakes for two packets at a time, not one.
+        #expect(p.deadline(now: now, size: size, rate: rate) == now + .milliseconds(2))
+        // Sending all it allows at every deadline: two packets every two milliseconds.
+        var wakeTimes: [Instant] = []
+        for _ in 0..<50 {
             now = p.deadline(now: now, size: size, rate: rate)
-            sendTimes.append(now)
-            p.onSent(now: now, size: size, rate: rate)
+            wakeTimes.append(now)
+            var sent = 0
+            while p.deadline(now: now, size: size, rate: rate) == now, sent < 10 {
+                p.onSent(now: now, size: size, rate: rate)
+                sent += 1
+            }
+            #expect(sent == 2)
         }
-        #expect(sendTimes.last! - t0 == .milliseconds(100))
-        for i in 1..<sendTimes.count { #expect(sendTimes[i] - sendTimes[i - 1] == .milliseconds(1)) }
+        #expect(wakeTimes.last! - t0 == .milliseconds(100))
+        for i in 1..<wakeTimes.count { #expect(wakeTimes[i] - wakeTimes[i - 1] == .milliseconds(2)) }
     }
 
     @Test func idleRefillsOnlyUpToTheBurst() {
@@ -56,8 +62,31 @@ import Testing
         #expect(sent == 250)
     }
 
+    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about once a millisecond
+    /// for five packets (one GSO send), not five times.
+    @Test func paced50MbitWakesOncePerMillisecond() {
+        let size = 1200
+        var p = Pacer(maxDatagramSize: size)
+        let rate = 6.25e6
+        var now = t0
+        while p.deadline(now: now, size: size, rate: rate) == now { p.onSent(now: now, size: size, rate: rate) }
+        var wakes = 0
+        var sent = 0
+        let end = t0 + .milliseconds(100)
+        while now < end {
+            now = p.deadline(now: now, size: size, rate: rate)
+            wakes += 1
+            while p.deadline(now: now, size: size, rate: rate) == now {
+                p.onSent(now: now, size: size, rate: rate)
+                sent += 1
+            }
+        }
+        #expect((95...105).contains(wakes), "\(wakes) wake-ups in 100 ms")
+        #expect((515...530).contains(sent), "\(sent) packets in 100 ms (the rate is 520.8)")
+    }
+
     /// At 2.4 Gbit/s one packet's tokens take 5 us: an empty bucket asks to be woken for a
-    /// batch (64 KB) instead of one timer per packet.
+    /// batch (half the bucket, 64 KB at most) instead of one timer per packet.
     @Test func highRateWaitsForABatchNotOnePacket() {
         let size = 1472
         var p = Pacer(maxDatagramSize: size)
@@ -92,6 +121,7 @@ import Testing
             #expect(r.pacingDeadline(now: t0, size: size) == t0)
             r.onPacketSent(packetNumber: pn, now: t0, size: size, ackEliciting: true, inFlight: true, payload: 0)
         }
-        #expect(r.pacingDeadline(now: t0, size: size) == t0 + .milliseconds(8))
+        // Then two packets at a time: 16 ms.
+        #expect(r.pacingDeadline(now: t0, size: size) == t0 + .milliseconds(16))
     }
 }
