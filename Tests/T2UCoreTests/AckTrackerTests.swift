@@ -141,4 +141,42 @@ import Testing
             #expect(ranges[i].upperBound + 1 < ranges[i - 1].lowerBound, "seed \(seed)")
         }
     }
+
+    /// Receives `count` in-order ack-eliciting packets from `first`, sending an ACK whenever one
+    /// is due at once; returns how many ACKs went out.
+    private func receiveInOrder(_ a: inout AckTracker, from first: UInt64, count: UInt64, at now: Instant) -> Int {
+        var acks = 0
+        for pn in first..<(first + count) {
+            a.onPacketReceived(pn, ackEliciting: true, now: now)
+            if a.ackDeadline() == now {
+                a.onAckSent(now: now)
+                acks += 1
+            }
+        }
+        return acks
+    }
+
+    @Test func bulkFlowIsAcknowledgedEveryTenPacketsOnceTheRttIsKnown() {
+        var a = AckTracker(maxAckDelay: maxAckDelay)
+        a.minRtt = .milliseconds(40)
+        // The first hundred: every other packet, as RFC 9000 asks (the hundredth waits).
+        #expect(receiveInOrder(&a, from: 0, count: 100, at: t0) == 49)
+        // Then every tenth.
+        #expect(receiveInOrder(&a, from: 100, count: 100, at: t0) == 10)
+        // Fewer than ten wait a quarter of the min RTT (10 ms here, below maxAckDelay).
+        a.onPacketReceived(200, ackEliciting: true, now: t0)
+        #expect(a.ackDeadline() == t0 + .milliseconds(10))
+        // A gap is still acknowledged at once.
+        a.onPacketReceived(202, ackEliciting: true, now: t0 + .milliseconds(1))
+        #expect(a.ackDeadline() == t0 + .milliseconds(1))
+    }
+
+    @Test func decimationNeedsTheRttAndNeverWaitsBeyondMaxAckDelay() {
+        var a = AckTracker(maxAckDelay: maxAckDelay)
+        #expect(receiveInOrder(&a, from: 0, count: 200, at: t0) == 100)
+        a.minRtt = .milliseconds(400)
+        #expect(receiveInOrder(&a, from: 200, count: 100, at: t0) == 10)
+        a.onPacketReceived(300, ackEliciting: true, now: t0)
+        #expect(a.ackDeadline() == t0 + maxAckDelay)
+    }
 }

@@ -9,6 +9,15 @@ package struct AckTracker: Sendable {
     package static let maxStoredRanges = 256
     /// Ack-eliciting packets that force an immediate ACK (RFC 9000 §13.2.2).
     static let ackElicitingThreshold = 2
+    /// Ack decimation, as Chromium's QUIC does it: once `packetsBeforeDecimation` ack-eliciting
+    /// packets arrived and the RTT is known, in-order packets are acknowledged every
+    /// `decimatedThreshold` or after a quarter of the minimum RTT (at most `maxAckDelay`),
+    /// whichever comes first. An ACK every other packet costs the sender a wake-up per two
+    /// packets and us a sendmsg; a rate-based controller needs a few ACKs per round trip, not
+    /// hundreds. Gaps and reordering are still acknowledged at once, so loss detection is as
+    /// fast as before.
+    static let packetsBeforeDecimation = 100
+    static let decimatedThreshold = 10
 
     let maxAckDelay: Nanos
     /// Disjoint, descending, non-adjacent.
@@ -19,6 +28,10 @@ package struct AckTracker: Sendable {
     private var firstPendingTime: Instant?
     /// Set when an ACK should go out without waiting (reordering, gap, or threshold reached).
     private var immediateAckTime: Instant?
+    /// Ack-eliciting packets received so far, counted up to `packetsBeforeDecimation`.
+    private var ackElicitingReceived = 0
+    /// The path's minimum RTT (the connection sets it once sampled): enables decimation.
+    package var minRtt: Nanos?
 
     package init(maxAckDelay: Nanos) {
         self.maxAckDelay = maxAckDelay
@@ -52,10 +65,23 @@ package struct AckTracker: Sendable {
 
         guard ackEliciting else { return }
         pendingAckEliciting += 1
+        if ackElicitingReceived < Self.packetsBeforeDecimation { ackElicitingReceived += 1 }
         if firstPendingTime == nil { firstPendingTime = now }
-        if immediateAckTime == nil, outOfOrder || pendingAckEliciting >= Self.ackElicitingThreshold {
+        if immediateAckTime == nil, outOfOrder || pendingAckEliciting >= threshold {
             immediateAckTime = now
         }
+    }
+
+    private var isDecimating: Bool {
+        minRtt != nil && ackElicitingReceived >= Self.packetsBeforeDecimation
+    }
+
+    private var threshold: Int { isDecimating ? Self.decimatedThreshold : Self.ackElicitingThreshold }
+
+    /// How long an ACK for in-order packets below the threshold may wait.
+    private var ackDelay: Nanos {
+        guard isDecimating, let minRtt else { return maxAckDelay }
+        return Swift.min(maxAckDelay, minRtt / 4)
     }
 
     /// Inserts `pn` below the largest; returns false if already present.
@@ -83,7 +109,7 @@ package struct AckTracker: Sendable {
 
     package func ackDeadline() -> Instant? {
         guard let first = firstPendingTime else { return nil }
-        return immediateAckTime ?? first + maxAckDelay
+        return immediateAckTime ?? first + ackDelay
     }
 
     package func ackRanges(maxRanges: Int) -> [ClosedRange<PacketNumber>] {

@@ -68,6 +68,17 @@ package struct SendStream: Sendable {
         return buffered >= UInt64(bufferLimit) ? 0 : bufferLimit - Int(buffered)
     }
 
+    /// Whether a writer that was refused should be told to write again: once a batch has room
+    /// (64 KiB, or a quarter of a small buffer), not at every ACK. Told at every ACK, a bridge
+    /// fed by a fast local socket reads and queues a packet or two per ACK, a syscall and a
+    /// chunk each; the buffer holds twice the window, so waiting for a batch never starves it.
+    package var hasRoomForABatch: Bool {
+        let batch = Swift.min(Self.writableBatch, Swift.max(1, bufferLimit / 4))
+        return writableBytes >= batch
+    }
+
+    static let writableBatch = 64 * 1024
+
     /// Raises the buffer limit (a smaller value changes nothing); returns how much it grew.
     @discardableResult
     package mutating func grow(bufferLimitTo limit: Int) -> Int {

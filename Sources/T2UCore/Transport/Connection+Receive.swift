@@ -261,6 +261,7 @@ extension Connection {
         onPacketsLost(result.lost)
         stats.smoothedRtt = recovery.rtt.smoothedRtt
         stats.minRtt = recovery.rtt.minRtt
+        if recovery.rtt.hasSample { ackTracker.minRtt = recovery.rtt.minRtt }
         stats.congestionWindow = recovery.congestionWindow
         stats.estimatedBandwidth = recovery.estimatedBandwidth
     }
@@ -270,7 +271,7 @@ extension Connection {
         case .stream(let id, let offset, let length, let fin):
             guard let stream = streams[id] else { return }
             stream.send.onAcked(offset: offset, length: length, fin: fin)
-            let notify = stream.wantsWritable && stream.send.writableBytes > 0
+            let notify = stream.wantsWritable && stream.send.hasRoomForABatch
             if notify { stream.wantsWritable = false }
             if notify { emit(.streamWritable(id)) }
             if stream.isComplete { retireIfComplete(id) }
