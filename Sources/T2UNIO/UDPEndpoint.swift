@@ -57,6 +57,9 @@ package final class UDPEndpoint {
         package var receiveOffload: OffloadMode = .auto
         /// Upper bound on datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS is 64 or more).
         package var maxSegmentsPerSend: Int = 64
+        /// Hold reads back briefly while datagrams arrive one at a time but often
+        /// (`ReceiveCoalescing`: at most 1 ms, never for isolated datagrams).
+        package var coalesceReceives = true
 
         package init() {}
     }
@@ -164,6 +167,8 @@ package final class UDPEndpoint {
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(configuration.socketBufferSize))
             .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(configuration.socketBufferSize))
             .channelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
+            // Reads are issued by `UDPEndpointHandler`, which may hold them back.
+            .channelOption(.autoRead, value: false)
         if messageCount > 1 {
             bootstrap = bootstrap.channelOption(.datagramVectorReadMessageCount, value: messageCount)
         }
@@ -190,7 +195,8 @@ package final class UDPEndpoint {
                 receiveBufferSize: rcv, sendBufferSize: snd, logger: logger
             )
             try channel.pipeline.syncOperations.handler(type: UDPEndpointHandler.self).attach(
-                endpoint: endpoint, sink: sinkBox)
+                endpoint: endpoint, sink: sinkBox,
+                coalescing: configuration.coalesceReceives ? ReceiveCoalescing() : nil)
             channel.closeFuture.assumeIsolated().whenComplete { _ in endpoint.channelClosed() }
             logger.debug(
                 "UDP endpoint bound",
@@ -330,20 +336,24 @@ package final class UDPEndpoint {
 
     // MARK: called by the handler
 
-    fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>, sink: UDPDatagramSink) {
+    /// Delivers one envelope's datagrams; returns how many.
+    fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>, sink: UDPDatagramSink) -> Int {
         counters.receiveOperations &+= 1
-        guard let from = NetAddress(envelope.remoteAddress) else { return }
+        guard let from = NetAddress(envelope.remoteAddress) else { return 0 }
         var data = envelope.data
         if let segment = envelope.metadata?.segmentSize, segment > 0, data.readableBytes > segment {
             // A GRO run: equal segments, the last one possibly shorter.
+            var count = 0
             while data.readableBytes > 0, let piece = data.readSlice(length: min(segment, data.readableBytes)) {
                 counters.datagramsReceived &+= 1
+                count += 1
                 sink.udpEndpoint(self, received: piece, from: from)
             }
-        } else {
-            counters.datagramsReceived &+= 1
-            sink.udpEndpoint(self, received: data, from: from)
+            return count
         }
+        counters.datagramsReceived &+= 1
+        sink.udpEndpoint(self, received: data, from: from)
+        return 1
     }
 
     fileprivate func socketError(_ error: Error) {
@@ -440,25 +450,54 @@ final class WeakSink {  // on the loop, like the endpoint
     init(_ sink: UDPDatagramSink) { self.sink = sink }
 }
 
+/// Delivers datagrams to the endpoint's sink and issues the socket's reads (autoRead is off):
+/// at once, or after the hold `ReceiveCoalescing` asks for.
 final class UDPEndpointHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private var endpoint: UDPEndpoint?
     private var sink: WeakSink?
+    private var coalescing: ReceiveCoalescing?
+    private var datagramsThisBatch = 0
+    private var heldRead: Scheduled<Void>?
+    private let clock: () -> Instant
 
-    func attach(endpoint: UDPEndpoint, sink: WeakSink) {
+    /// `clock`: a test seam (the monotonic clock otherwise).
+    init(clock: @escaping () -> Instant = MonotonicClock.now) {
+        self.clock = clock
+    }
+
+    /// Starts reading.
+    func attach(endpoint: UDPEndpoint, sink: WeakSink, coalescing: ReceiveCoalescing?) {
         self.endpoint = endpoint
         self.sink = sink
+        self.coalescing = coalescing
+        endpoint.channel.read()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        heldRead?.cancel()
+        heldRead = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let endpoint, let sink = sink?.sink else { return }
-        endpoint.received(Self.unwrapInboundIn(data), sink: sink)
+        datagramsThisBatch += endpoint.received(Self.unwrapInboundIn(data), sink: sink)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        guard let endpoint, let sink = sink?.sink else { return }
-        sink.udpEndpointReadBatchComplete(endpoint)
+        let datagrams = datagramsThisBatch
+        datagramsThisBatch = 0
+        if let endpoint, let sink = sink?.sink { sink.udpEndpointReadBatchComplete(endpoint) }
+        guard heldRead == nil else { return }
+        if let hold = coalescing?.holdAfterBatch(datagrams: datagrams, now: clock()) {
+            heldRead = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(hold.value)) {
+                self.heldRead = nil
+                context.read()
+            }
+        } else {
+            context.read()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -36,17 +36,35 @@ import Darwin
 
     static let peer = NetAddress(ipv4: (192, 0, 2, 9), port: 4000)
 
-    static func endpoint(sink: Sink, segmentation: Bool = false) throws -> (EmbeddedChannel, UDPEndpoint) {
+    /// Counts the reads the handler issues (autoRead is off on the real socket).
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = Any
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    final class Clock {
+        var now = Instant(nanoseconds: 1_000_000_000)
+    }
+
+    static func endpoint(
+        sink: Sink, segmentation: Bool = false, coalescing: ReceiveCoalescing? = nil, clock: Clock = Clock(),
+        reads: ReadCounter = ReadCounter()
+    ) throws -> (EmbeddedChannel, UDPEndpoint) {
         let channel = EmbeddedChannel()
         channel.localAddress = try SocketAddress(ipAddress: "127.0.0.1", port: 5000)
-        let handler = UDPEndpointHandler()
+        let handler = UDPEndpointHandler(clock: { clock.now })
+        try channel.pipeline.syncOperations.addHandler(reads)
         try channel.pipeline.syncOperations.addHandler(handler)
         let box = WeakSink(sink)
         let endpoint = try UDPEndpoint(
             channel: channel, descriptor: -1, sink: box,
             offloads: UDPOffloadSupport(segmentation: segmentation, receiveOffload: true),
             configuration: .init(), receiveBufferSize: 0, sendBufferSize: 0, logger: Logger(label: "test"))
-        handler.attach(endpoint: endpoint, sink: box)
+        handler.attach(endpoint: endpoint, sink: box, coalescing: coalescing)
         try channel.connect(to: SocketAddress(peer)).wait()
         return (channel, endpoint)
     }
@@ -128,5 +146,37 @@ import Darwin
         #expect(endpoint.counters.deferredSends == 1)
         #expect(endpoint.counters.datagramsSent == 3)
         #expect(endpoint.counters.sendErrors == 0)
+    }
+
+    /// Datagrams arriving one at a time every 0.2 ms: after the first, the next read waits up
+    /// to a millisecond (`ReceiveCoalescing`); without coalescing every batch reads again at once.
+    @Test func aBusyTrickleHoldsTheNextRead() throws {
+        let sink = Sink()
+        let clock = Clock()
+        let reads = ReadCounter()
+        let (channel, _) = try Self.endpoint(sink: sink, coalescing: ReceiveCoalescing(), clock: clock, reads: reads)
+        #expect(reads.reads == 1, "attaching starts reading")
+        try channel.writeInbound(Self.envelope([1]))
+        #expect(reads.reads == 2, "the first datagram says nothing of a rate")
+        clock.now += .microseconds(200)
+        try channel.writeInbound(Self.envelope([2]))
+        #expect(reads.reads == 2, "held")
+        channel.embeddedEventLoop.advanceTime(by: .microseconds(999))
+        #expect(reads.reads == 2)
+        channel.embeddedEventLoop.advanceTime(by: .microseconds(1))
+        #expect(reads.reads == 3, "read after the longest hold")
+        #expect(sink.datagrams.map(\.bytes) == [[1], [2]])
+    }
+
+    @Test func withoutCoalescingEveryBatchReadsAgainAtOnce() throws {
+        let sink = Sink()
+        let clock = Clock()
+        let reads = ReadCounter()
+        let (channel, _) = try Self.endpoint(sink: sink, clock: clock, reads: reads)
+        for byte in UInt8(1)...5 {
+            clock.now += .microseconds(200)
+            try channel.writeInbound(Self.envelope([byte]))
+        }
+        #expect(reads.reads == 6)
     }
 }
