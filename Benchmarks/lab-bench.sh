@@ -12,7 +12,7 @@
 # A condition is rttMS-lossPCT[-rateMBIT]: the line on router A's WAN delays each direction by
 # MS/2, drops PCT % of frames each way (seeded) and, with rateMBIT, limits each direction to MBIT
 # Mbit/s (token bucket, 1000-frame queue). Default: RTT 1/40/160 ms x loss 0/1/5 % plus
-# rtt40-loss1-rate50. Path: client host behind NAT A (Linux masquerade, "cone"), device host
+# rtt40-loss1 at 10, 50 and 200 Mbit/s (CPU per byte at paced rates). Path: client host behind NAT A (Linux masquerade, "cone"), device host
 # behind router B (routed, "none"), server and Nebula lighthouse on the public segment; the
 # client's paths to the server, the relay and the device all cross the line. One TCP stream of
 # iperf3, client to device, receiver goodput (Mbit/s):
@@ -43,7 +43,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=10
-conditions="rtt1-loss0 rtt1-loss1 rtt1-loss5 rtt40-loss0 rtt40-loss1 rtt40-loss5 rtt160-loss0 rtt160-loss1 rtt160-loss5 rtt40-loss1-rate50"
+conditions="rtt1-loss0 rtt1-loss1 rtt1-loss5 rtt40-loss0 rtt40-loss1 rtt40-loss5 rtt160-loss0 rtt160-loss1 rtt160-loss5 rtt40-loss1-rate10 rtt40-loss1-rate50 rtt40-loss1-rate200"
 setup=0
 rtts="0 40 160"
 starts=20
