@@ -62,9 +62,9 @@ import Testing
         #expect(sent == 250)
     }
 
-    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about once a millisecond
-    /// for five packets (one GSO send), not five times.
-    @Test func paced50MbitWakesOncePerMillisecond() {
+    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about every two
+    /// milliseconds for ten packets (one GSO send), not ten times.
+    @Test func paced50MbitWakesEveryTwoMilliseconds() {
         let size = 1200
         var p = Pacer(maxDatagramSize: size)
         let rate = 6.25e6
@@ -81,8 +81,28 @@ import Testing
                 sent += 1
             }
         }
-        #expect((95...105).contains(wakes), "\(wakes) wake-ups in 100 ms")
+        #expect((48...53).contains(wakes), "\(wakes) wake-ups in 100 ms")
         #expect((515...530).contains(sent), "\(sent) packets in 100 ms (the rate is 520.8)")
+    }
+
+    /// A timer that fires a millisecond late loses nothing at 50 Mbit/s: the bucket holds two
+    /// batches.
+    @Test func aLateTimerLosesNoTokensAtMiddleRates() {
+        let size = 1200
+        var p = Pacer(maxDatagramSize: size)
+        let rate = 6.25e6
+        var now = t0
+        while p.deadline(now: now, size: size, rate: rate) == now { p.onSent(now: now, size: size, rate: rate) }
+        var sent = 0
+        let end = t0 + .milliseconds(100)
+        while now < end {
+            now = p.deadline(now: now, size: size, rate: rate) + .milliseconds(1)
+            while p.deadline(now: now, size: size, rate: rate) == now {
+                p.onSent(now: now, size: size, rate: rate)
+                sent += 1
+            }
+        }
+        #expect(sent >= 515, "\(sent) packets in 100 ms (the rate is 520.8)")
     }
 
     /// At 2.4 Gbit/s one packet's tokens take 5 us: an empty bucket asks to be woken for a

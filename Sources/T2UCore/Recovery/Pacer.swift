@@ -2,18 +2,18 @@
 // Copyright 2026 the t2u authors
 
 /// Token-bucket pacer: spreads packets at a rate instead of bursting a whole window. The bucket
-/// holds about ten packets, or one millisecond of sending at high rates, so a shell whose timers
-/// fire with ~1 ms granularity can still reach the rate.
+/// holds about ten packets, one millisecond of sending at high rates, and two wake-up batches
+/// at middle rates, so a shell whose timers fire late can still reach the rate.
 package struct Pacer: Sendable {
     static let burstPackets = 10
     static let burstInterval = 0.001  // seconds
     /// When blocked, wake once this much sending time has accumulated (at least
     /// `minWakePackets`, at most `maxWakeBatch` bytes and half the bucket), not as soon as one
     /// packet may leave: a wake-up costs a timer, an epoll round and a sendmsg whatever it
-    /// carries, so batches keep the CPU per byte of a paced 50 Mbit/s flow near that of a flat
-    /// out one (Linux paces TSO bursts of up to a millisecond likewise). Half the bucket leaves
-    /// room for a late timer without losing tokens to the cap.
-    static let wakeInterval = 0.001  // seconds
+    /// carries, so batches keep the CPU per byte of a paced 50 Mbit/s flow (ten packets every
+    /// two milliseconds, one GSO send) near that of a flat out one. The bucket holds two
+    /// batches: room for a late timer without losing tokens to the cap.
+    static let wakeInterval = 0.002  // seconds
     static let minWakePackets = 2
     static let maxWakeBatch = 65_536.0
     /// Longest wait the pacer will ever ask for (keeps conversions finite at tiny rates).
@@ -28,12 +28,16 @@ package struct Pacer: Sendable {
         tokens = Double(Self.burstPackets * maxDatagramSize)
     }
 
+    /// The bucket's size at `rate` (bytes): the burst, or two wake-up batches if more.
     func capacity(rate: Double) -> Double {
-        Self.burstBytes(rate: rate, maxDatagramSize: maxDatagramSize)
+        Swift.max(
+            Self.burstBytes(rate: rate, maxDatagramSize: maxDatagramSize),
+            Swift.min(2 * rate * Self.wakeInterval, 2 * Self.maxWakeBatch))
     }
 
-    /// Largest burst the pacer releases at once at `rate` (bytes): about ten packets, or one
-    /// millisecond of sending at high rates.
+    /// The burst a congestion window must leave room for at `rate` (bytes): about ten packets,
+    /// or one millisecond of sending at high rates. (After idle at middle rates the bucket
+    /// releases up to two wake-up batches, four milliseconds at most.)
     static func burstBytes(rate: Double, maxDatagramSize: Int) -> Double {
         Swift.max(Double(burstPackets * maxDatagramSize), rate * burstInterval)
     }
