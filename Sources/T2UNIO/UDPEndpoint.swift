@@ -107,6 +107,8 @@ package final class UDPEndpoint {
     package var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     private var batch: DatagramBatcher
     private var addressCache = SocketAddressCache()
+    /// Told of every send: a held read is released at once (`UDPEndpointHandler`).
+    fileprivate weak var readScheduler: UDPEndpointHandler?
 
     /// `bind` is the way in; internal only so tests can put an endpoint on an `EmbeddedChannel`.
     init(
@@ -233,6 +235,7 @@ package final class UDPEndpoint {
 
     private func write(_ run: DatagramBatcher.Run) {
         counters.sendOperations &+= 1
+        readScheduler?.endpointSent()
         // Once NIO holds a run (EAGAIN), later ones queue behind it to keep their order.
         guard queuedInNIO == 0 else { return writeThroughNIO(run) }
         guard channel.isActive else { return }  // closing: the descriptor may be gone
@@ -451,14 +454,18 @@ final class WeakSink {  // on the loop, like the endpoint
 }
 
 /// Delivers datagrams to the endpoint's sink and issues the socket's reads (autoRead is off):
-/// at once, or after the hold `ReceiveCoalescing` asks for.
+/// at once, or after the hold `ReceiveCoalescing` asks for. A send releases a held read, and a
+/// batch that made us send is not held: we may be in an exchange whose answer comes next (a
+/// request and its response, a ping-pong), where a hold would add its length to every round.
 final class UDPEndpointHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private var endpoint: UDPEndpoint?
     private var sink: WeakSink?
     private var coalescing: ReceiveCoalescing?
+    private var context: ChannelHandlerContext?
     private var datagramsThisBatch = 0
+    private var sentSinceBatch = false
     private var heldRead: Scheduled<Void>?
     private let clock: () -> Instant
 
@@ -472,12 +479,18 @@ final class UDPEndpointHandler: ChannelInboundHandler {
         self.endpoint = endpoint
         self.sink = sink
         self.coalescing = coalescing
+        endpoint.readScheduler = self
         endpoint.channel.read()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         heldRead?.cancel()
         heldRead = nil
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -489,8 +502,11 @@ final class UDPEndpointHandler: ChannelInboundHandler {
         let datagrams = datagramsThisBatch
         datagramsThisBatch = 0
         if let endpoint, let sink = sink?.sink { sink.udpEndpointReadBatchComplete(endpoint) }
+        let sent = sentSinceBatch
+        sentSinceBatch = false
         guard heldRead == nil else { return }
-        if let hold = coalescing?.holdAfterBatch(datagrams: datagrams, now: clock()) {
+        let hold = coalescing?.holdAfterBatch(datagrams: datagrams, sentSinceLastBatch: sent, now: clock())
+        if let hold {
             heldRead = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(hold.value)) {
                 self.heldRead = nil
                 context.read()
@@ -498,6 +514,15 @@ final class UDPEndpointHandler: ChannelInboundHandler {
         } else {
             context.read()
         }
+    }
+
+    /// The endpoint sent a datagram: a held read goes at once.
+    func endpointSent() {
+        sentSinceBatch = true
+        guard let held = heldRead, let context else { return }
+        held.cancel()
+        heldRead = nil
+        context.read()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

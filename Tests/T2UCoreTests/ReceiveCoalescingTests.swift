@@ -17,7 +17,9 @@ import Testing
         var longestWait = Nanos.zero
     }
 
-    private func trickle(_ c: inout ReceiveCoalescing, spacing: Nanos, for duration: Nanos) -> Trickle {
+    private func trickle(
+        _ c: inout ReceiveCoalescing, spacing: Nanos, for duration: Nanos, answering: Bool = false
+    ) -> Trickle {
         var result = Trickle()
         var now = t0
         var nextArrival = t0
@@ -37,7 +39,7 @@ import Testing
             result.datagrams += batch
             if let oldestWaiting { result.longestWait = max(result.longestWait, now - oldestWaiting) }
             oldestWaiting = nil
-            if let hold = c.holdAfterBatch(datagrams: batch, now: now) {
+            if let hold = c.holdAfterBatch(datagrams: batch, sentSinceLastBatch: answering, now: now) {
                 result.longestHold = max(result.longestHold, hold)
                 now += hold
             } else {
@@ -75,7 +77,7 @@ import Testing
         var c = ReceiveCoalescing()
         var now = t0
         for _ in 0..<50 {
-            #expect(c.holdAfterBatch(datagrams: 64, now: now) == nil)
+            #expect(c.holdAfterBatch(datagrams: 64, sentSinceLastBatch: false, now: now) == nil)
             now += .microseconds(100)
         }
     }
@@ -84,7 +86,16 @@ import Testing
         var c = ReceiveCoalescing()
         _ = trickle(&c, spacing: .microseconds(192), for: .milliseconds(100))
         // Silence, then one datagram: nothing suggests another follows soon.
-        #expect(c.holdAfterBatch(datagrams: 1, now: t0 + .seconds(1)) == nil)
-        #expect(c.holdAfterBatch(datagrams: 0, now: t0 + .seconds(2)) == nil)
+        #expect(c.holdAfterBatch(datagrams: 1, sentSinceLastBatch: false, now: t0 + .seconds(1)) == nil)
+        #expect(c.holdAfterBatch(datagrams: 0, sentSinceLastBatch: false, now: t0 + .seconds(2)) == nil)
+    }
+
+    /// A ping-pong every 80 us (loopback) arrives as often as a 150 Mbit/s flow, but each
+    /// datagram is answered: a hold would add a millisecond to every round.
+    @Test func anAnsweredTrickleIsNeverHeld() {
+        var c = ReceiveCoalescing()
+        let t = trickle(&c, spacing: .microseconds(80), for: .milliseconds(100), answering: true)
+        #expect(t.reads == t.datagrams)
+        #expect(t.longestHold == .zero)
     }
 }

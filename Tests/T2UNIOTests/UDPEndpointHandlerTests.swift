@@ -179,4 +179,28 @@ import Darwin
         }
         #expect(reads.reads == 6)
     }
+
+    /// A send releases a held read at once, and a batch that made us send is not held: in a
+    /// request and response the next request must not wait for the hold.
+    @Test func aSendReleasesAHeldRead() throws {
+        let sink = Sink()
+        let clock = Clock()
+        let reads = ReadCounter()
+        let (channel, endpoint) = try Self.endpoint(
+            sink: sink, segmentation: true, coalescing: ReceiveCoalescing(), clock: clock, reads: reads)
+        endpoint.sendFaultInjector = { _ in EAGAIN }  // sends go to NIO's queue: no socket here
+        try channel.writeInbound(Self.envelope([1]))
+        clock.now += .microseconds(200)
+        try channel.writeInbound(Self.envelope([2]))
+        #expect(reads.reads == 2, "held")
+        endpoint.enqueue(ByteBuffer(repeating: 9, count: 100), to: Self.peer)
+        endpoint.flush()
+        #expect(reads.reads == 3, "released by the send")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
+        #expect(reads.reads == 3, "the cancelled hold reads nothing more")
+        // We answered since the last batch: the next one is read on at once.
+        clock.now += .microseconds(200)
+        try channel.writeInbound(Self.envelope([3]))
+        #expect(reads.reads == 4)
+    }
 }

@@ -7,7 +7,8 @@
 /// a context switch, an epoll round and two recvmmsg calls whatever it brings, and on a VM
 /// that was most of the receiver's CPU per byte. An isolated datagram (interactive traffic,
 /// handshakes) is read at once: the hold applies only while datagrams arrive fast enough for
-/// `minBatch` of them within `maxHold`, and it adds at most `maxHold` to a datagram's delivery.
+/// `minBatch` of them within `maxHold` and we send nothing between reads (a one-way flow; its
+/// ACKs are decimated), and it adds at most `maxHold` to a datagram's delivery.
 package struct ReceiveCoalescing: Sendable {
     /// Longest a read is held back (the latency a busy flow accepts; a NIC's adaptive
     /// interrupt moderation allows about as much).
@@ -26,8 +27,9 @@ package struct ReceiveCoalescing: Sendable {
     package init() {}
 
     /// A read returned `datagrams` at `now`: how long to wait before the next read (nil: read
-    /// at once).
-    package mutating func holdAfterBatch(datagrams: Int, now: Instant) -> Nanos? {
+    /// at once). `sentSinceLastBatch`: we sent since the previous read; then no hold, as the
+    /// peer may be waiting for that to answer (a request and its response, a ping-pong).
+    package mutating func holdAfterBatch(datagrams: Int, sentSinceLastBatch: Bool, now: Instant) -> Nanos? {
         guard datagrams > 0 else { return nil }
         defer { lastBatch = now }
         guard let last = lastBatch else { return nil }
@@ -36,8 +38,8 @@ package struct ReceiveCoalescing: Sendable {
         // A pause ends the train at once: the read after it is not held for a rate long gone.
         let paused = sample * Self.maxHold.seconds < Self.minBatch
         arrivalRate = arrivalRate == 0 || paused ? sample : arrivalRate + Self.rateGain * (sample - arrivalRate)
-        // Already batching (or falling behind): no reason to wait.
-        if Double(datagrams) >= Self.batchGoal { return nil }
+        // An exchange, or already batching (or falling behind): no reason to wait.
+        if sentSinceLastBatch || Double(datagrams) >= Self.batchGoal { return nil }
         guard arrivalRate * Self.maxHold.seconds >= Self.minBatch else { return nil }
         return Nanos.seconds(fractional: Swift.min(Self.batchGoal / arrivalRate, Self.maxHold.seconds))
     }
