@@ -84,6 +84,31 @@ import Testing
         #expect(slow.takeWindowUpdate(now: late, smoothedRtt: rtt) == 600 + 1_000)
     }
 
+    /// Behind a hole the window doubles as the peer fills it, once per RTT, without waiting
+    /// for the repair; up to the maximum. A slow reader (no hole) never grows it this way.
+    @Test func aWindowFilledBehindAHoleGrowsAtOnceOncePerRtt() throws {
+        var stream = RecvStream(id: StreamID(rawValue: 0), initialWindow: 1_000, maxWindow: 8_000)
+        let rtt = Nanos.milliseconds(10)
+        let t0 = Instant.zero + .seconds(1)
+        _ = try stream.receive(offset: 0, data: ByteBuffer(repeating: 1, count: 100), fin: false)
+        _ = stream.read(maxBytes: .max)
+        #expect(stream.takeGrowthBehindHole(now: t0, smoothedRtt: rtt) == nil, "no hole yet")
+        // Bytes 100..<200 are lost; the rest of the window arrives behind them.
+        _ = try stream.receive(offset: 200, data: ByteBuffer(repeating: 1, count: 800), fin: false)
+        #expect(stream.takeGrowthBehindHole(now: t0, smoothedRtt: rtt) == 100 + 2_000)
+        _ = try stream.receive(offset: 1_000, data: ByteBuffer(repeating: 1, count: 1_000), fin: false)
+        #expect(stream.takeGrowthBehindHole(now: t0 + .milliseconds(5), smoothedRtt: rtt) == nil, "within the RTT")
+        #expect(stream.takeGrowthBehindHole(now: t0 + .milliseconds(10), smoothedRtt: rtt) == 100 + 4_000)
+        _ = try stream.receive(offset: 2_000, data: ByteBuffer(repeating: 1, count: 2_000), fin: false)
+        #expect(stream.takeGrowthBehindHole(now: t0 + .milliseconds(20), smoothedRtt: rtt) == 100 + 8_000)
+        _ = try stream.receive(offset: 4_000, data: ByteBuffer(repeating: 1, count: 4_000), fin: false)
+        #expect(stream.takeGrowthBehindHole(now: t0 + .milliseconds(30), smoothedRtt: rtt) == nil, "at the maximum")
+
+        var slow = RecvStream(id: StreamID(rawValue: 4), initialWindow: 1_000, maxWindow: 8_000)
+        _ = try slow.receive(offset: 0, data: ByteBuffer(repeating: 1, count: 1_000), fin: false)
+        #expect(slow.takeGrowthBehindHole(now: t0, smoothedRtt: rtt) == nil)
+    }
+
     /// Stream and connection limits together: a sender that obeys both never triggers a
     /// violation and the connection counts each stream byte once.
     @Test func streamsShareConnectionCredit() throws {

@@ -67,6 +67,14 @@ package struct ConnectionFlowControl: Sendable {
         window.takeUpdate(consumed: totalConsumed, now: now, smoothedRtt: smoothedRtt, reserve: reserve)
     }
 
+    /// A new MAX_DATA at once while the peer fills the window behind a hole
+    /// (`ReceiveWindow.takeGrowthBehindHole`).
+    package mutating func takeGrowthBehindHole(
+        now: Instant, smoothedRtt: Nanos, reserve: (UInt64) -> UInt64 = { $0 }
+    ) -> UInt64? {
+        window.takeGrowthBehindHole(consumed: totalConsumed, now: now, smoothedRtt: smoothedRtt, reserve: reserve)
+    }
+
     package var advertisedMaxData: UInt64 { window.advertised }
 
     /// Received (counted against our window) and not consumed yet.

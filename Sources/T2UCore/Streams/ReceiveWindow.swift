@@ -21,6 +21,7 @@ struct ReceiveWindow: Sendable {
     private(set) var advertised: UInt64
     private var lastUpdate: Instant?
     private var limitedBehindHole = false
+    private var lastGrowthBehindHole: Instant?
 
     init(initialWindow: Int, maxWindow: Int) {
         let initial = UInt64(Swift.max(0, initialWindow))
@@ -42,6 +43,30 @@ struct ReceiveWindow: Sendable {
             let growth = Swift.min(window * 2, maxWindow) - window
             if growth > 0 { window += Swift.min(growth, reserve(growth)) }
         }
+        lastUpdate = now
+        let limit = consumed + window
+        guard limit > advertised else { return nil }
+        advertised = limit
+        return limit
+    }
+
+    /// Behind a hole near the limit the window doubles at once, at most once per RTT, as
+    /// receive-buffer autotuning follows what arrives rather than what was read: waiting for
+    /// the next update means waiting for the repair, and on a lossy long path each doubling
+    /// then cost the round trips a repair takes (1 Gbit/s x 300 ms x 5 %: 1 MB more per 1.2 s).
+    /// The limits are the same as for any growth (`maxWindow`, `reserve`). Returns the new limit.
+    mutating func takeGrowthBehindHole(
+        consumed: UInt64, now: Instant, smoothedRtt: Nanos,
+        reserve: (UInt64) -> UInt64 = { $0 }
+    ) -> UInt64? {
+        guard limitedBehindHole else { return nil }
+        if let last = lastGrowthBehindHole, now - last < smoothedRtt { return nil }
+        let growth = Swift.min(window * 2, maxWindow) - window
+        let granted = growth > 0 ? Swift.min(growth, reserve(growth)) : 0
+        guard granted > 0 else { return nil }
+        window += granted
+        limitedBehindHole = false
+        lastGrowthBehindHole = now
         lastUpdate = now
         let limit = consumed + window
         guard limit > advertised else { return nil }

@@ -125,6 +125,13 @@ package struct RecvStream: Sendable {
         return window.takeUpdate(consumed: consumedOffset, now: now, smoothedRtt: smoothedRtt)
     }
 
+    /// A new MAX_STREAM_DATA at once while the peer fills the window behind a hole
+    /// (`ReceiveWindow.takeGrowthBehindHole`).
+    package mutating func takeGrowthBehindHole(now: Instant, smoothedRtt: Nanos) -> UInt64? {
+        guard finalSize == nil, !isReset else { return nil }
+        return window.takeGrowthBehindHole(consumed: consumedOffset, now: now, smoothedRtt: smoothedRtt)
+    }
+
     /// Peer reset: checks the final size and drops buffered data. Returns bytes newly counted
     /// against connection flow control; release `unconsumedCreditBytes` when discarding.
     package mutating func onReset(finalSize: UInt64) throws(StreamError) -> Int {

@@ -249,6 +249,11 @@ extension Connection {
         let newBytes = try stream.recv.receive(offset: frame.offset, data: frame.data, fin: frame.fin)
         try flow.onBytesReceived(newBytes)
         flow.noteReceived { stream.recv.isReaderAtHole }
+        let rtt = recovery.rtt.smoothedRtt
+        if stream.recv.takeGrowthBehindHole(now: now, smoothedRtt: rtt) != nil { maxStreamDataPending.insert(id) }
+        if flow.takeGrowthBehindHole(now: now, smoothedRtt: rtt, reserve: reserveReceiveGrowth) != nil {
+            maxDataPending = true
+        }
         let readable = stream.recv.hasReadableData
         if readable { signalReadable(id) }
     }
