@@ -22,7 +22,8 @@
 #   t2u       through `t2u forward` (direct), and t2u_relay: the same with direct UDP between
 #             the two sides dropped on router A, so the link can only use the server's relay
 #             (the CLI has no --relay-only yet)
-# plus CPU-s per GB of t2u on the client (t2u forward) and the device (t2usvr) during its run.
+# plus CPU-s per GB of each tunnel's two ends during its run: t2u on the client (t2u forward) and
+# the device (t2usvr), kcptun's client and server, Nebula on the client and the device.
 # Prints a table and one `RESULT lab cond=... t2u_mbps=... ... ratio_bbr=...` line per condition.
 #
 # --setup: issue 10's setup time. Per RTT (a lab with --rtt MS), `t2u-bench setup` measures
@@ -161,6 +162,19 @@ wait_port() {
     return 1
 }
 
+# iperf3 as `iperf` does, measuring the CPU of the tunnel's two ends meanwhile: the processes
+# named CLI_NAME and DEV_NAME under CLI_PID and DEV_PID. Prints "MBPS CLI_CPU,DEV_CPU" (CPU-s per
+# GB received), or "fail -,-".
+measured_iperf() {
+    local host="$1" target="$2" port="$3" cc="$4" cpid dpid c0 d0 c1 d1 out mbps bytes
+    cpid="$(descendant_named "$5" "$6")"; dpid="$(descendant_named "$7" "$8")"
+    c0="$(cpu_seconds "$cpid")"; d0="$(cpu_seconds "$dpid")"
+    out="$(iperf "$host" "$target" "$port" "$cc")"
+    c1="$(cpu_seconds "$cpid")"; d1="$(cpu_seconds "$dpid")"
+    mbps="${out% *}"; bytes="${out#* }"
+    echo "$mbps $(per_gb "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$bytes"),$(per_gb "$(awk -v a="$d0" -v b="$d1" 'BEGIN { print b - a }')" "$bytes")"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a / b; else print "-" }'; }
 per_gb() { awk -v c="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", c / (b / 1e9); else print "-" }'; }
 
@@ -234,7 +248,7 @@ bench_condition() {
     local cond="$1" agent
     lab_for_condition "$cond"
 
-    local tcp_cubic tcp_bbr kcp=fail neb=fail t2u=fail relay=fail cli_cpu=- dev_cpu=- out
+    local tcp_cubic tcp_bbr kcp=fail neb=fail t2u=fail relay=fail cli_cpu=- dev_cpu=- out kcp_cpu=-,- neb_cpu=-,-
     tcp_cubic="$(iperf cli 192.0.2.10 5201 cubic | cut -d' ' -f1)"
     tcp_bbr="$(iperf cli 192.0.2.10 5201 bbr | cut -d' ' -f1)"
 
@@ -242,7 +256,9 @@ bench_condition() {
     local kcp_server=$started
     spawn cli kcp-client.log kcptun-client -r 192.0.2.10:29900 -l 127.0.0.1:15202 "${kcp_flags[@]}"
     local kcp_client=$started
-    if wait_port cli 127.0.0.1 15202; then kcp="$(iperf cli 127.0.0.1 15202 cubic | cut -d' ' -f1)"; fi
+    if wait_port cli 127.0.0.1 15202; then
+        read -r kcp kcp_cpu <<<"$(measured_iperf cli 127.0.0.1 15202 cubic "$kcp_client" kcptun-client "$kcp_server" kcptun-server)"
+    fi
     kill "$kcp_server" "$kcp_client" 2>/dev/null || true
 
     nebula_config lighthouse 4242 true
@@ -254,20 +270,16 @@ bench_condition() {
     local n2=$started
     spawn cli nebula-cli.log nebula -config "$work/nebula/cli.yml"
     local n3=$started
-    if wait_port cli 100.64.0.3 5201; then neb="$(iperf cli 100.64.0.3 5201 bbr | cut -d' ' -f1)"; fi
+    if wait_port cli 100.64.0.3 5201; then
+        read -r neb neb_cpu <<<"$(measured_iperf cli 100.64.0.3 5201 bbr "$n3" nebula "$n2" nebula)"
+    fi
     kill "$n1" "$n2" "$n3" 2>/dev/null || true
 
     spawn cli forward.log "$bin/t2u" forward BENCH-DEV 5201 --local 15201 --server 203.0.113.10 --port 7000
-    local fwd=$started fwd_pid
-    fwd_pid="$(descendant_named "$fwd" t2u)"
+    local fwd=$started
     if wait_port cli 127.0.0.1 15201; then
-        local c0 d0 c1 d1 bytes
-        c0="$(cpu_seconds "$fwd_pid")"; d0="$(cpu_seconds "$agent")"
-        out="$(iperf cli 127.0.0.1 15201 cubic)"
-        c1="$(cpu_seconds "$fwd_pid")"; d1="$(cpu_seconds "$agent")"
-        t2u="${out% *}"; bytes="${out#* }"
-        cli_cpu="$(per_gb "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$bytes")"
-        dev_cpu="$(per_gb "$(awk -v a="$d0" -v b="$d1" 'BEGIN { print b - a }')" "$bytes")"
+        read -r t2u out <<<"$(measured_iperf cli 127.0.0.1 15201 cubic "$fwd" t2u "$agent" t2usvr)"
+        cli_cpu="${out%,*}"; dev_cpu="${out#*,}"
     fi
     local path
     path="$(grep -aoE 'direct|LAN|relay' "$work/forward.log" | tail -n1 || true)"
@@ -281,11 +293,16 @@ bench_condition() {
     if wait_port cli 127.0.0.1 15203; then relay="$(iperf cli 127.0.0.1 15203 cubic | cut -d' ' -f1)"; fi
     local rpath
     rpath="$(grep -aoE 'direct|LAN|relay' "$work/forward-relay.log" | tail -n1 || true)"
+    if [ "$relay" = fail ]; then
+        # Say why, while the logs exist: the next condition overwrites them.
+        { echo "lab-bench: $cond: relayed run failed; end of its forward log and iperf3 output:"
+          tail -n 5 "$work/forward-relay.log"; tail -c 600 "$work/iperf.json"; echo; } >&2
+    fi
     kill "$rfwd" 2>/dev/null || true
 
-    echo "RESULT lab cond=$cond t2u_mbps=$t2u t2u_relay_mbps=$relay tcp_cubic_mbps=$tcp_cubic tcp_bbr_mbps=$tcp_bbr kcptun_mbps=$kcp nebula_mbps=$neb ratio_bbr=$(ratio "$t2u" "$tcp_bbr") t2u_cli_cpu_s_per_gb=$cli_cpu t2u_dev_cpu_s_per_gb=$dev_cpu t2u_path=${path:-unknown} relay_path=${rpath:-unknown}"
-    rows+=("$(printf '%-20s %8s %8s %8s %8s %8s %8s %6s %7s %7s  %s/%s' "$cond" "$t2u" "$relay" "$tcp_cubic" "$tcp_bbr" "$kcp" "$neb" \
-        "$(ratio "$t2u" "$tcp_bbr")" "$cli_cpu" "$dev_cpu" "${path:-?}" "${rpath:-?}")")
+    echo "RESULT lab cond=$cond t2u_mbps=$t2u t2u_relay_mbps=$relay tcp_cubic_mbps=$tcp_cubic tcp_bbr_mbps=$tcp_bbr kcptun_mbps=$kcp nebula_mbps=$neb ratio_bbr=$(ratio "$t2u" "$tcp_bbr") t2u_cli_cpu_s_per_gb=$cli_cpu t2u_dev_cpu_s_per_gb=$dev_cpu kcptun_cpu_s_per_gb=$kcp_cpu nebula_cpu_s_per_gb=$neb_cpu t2u_path=${path:-unknown} relay_path=${rpath:-unknown}"
+    rows+=("$(printf '%-20s %8s %8s %8s %8s %8s %8s %6s %7s %7s %11s %11s  %s/%s' "$cond" "$t2u" "$relay" "$tcp_cubic" "$tcp_bbr" "$kcp" "$neb" \
+        "$(ratio "$t2u" "$tcp_bbr")" "$cli_cpu" "$dev_cpu" "$kcp_cpu" "$neb_cpu" "${path:-?}" "${rpath:-?}")")
     "$lab" down
     lab_is_up=0
 }
@@ -379,5 +396,5 @@ nebula_certs
 for cond in $conditions; do bench_condition "$cond"; done
 echo
 echo "Mbit/s (iperf3 receiver, one stream, ${seconds} s); ratio = t2u / TCP BBR; CPU-s per GB of t2u on the client / device"
-printf '%-20s %8s %8s %8s %8s %8s %8s %6s %7s %7s  %s\n' condition t2u t2u_rly tcp_cub tcp_bbr kcptun nebula ratio cli_cpu dev_cpu path/relay_path
+printf '%-20s %8s %8s %8s %8s %8s %8s %6s %7s %7s %11s %11s  %s\n' condition t2u t2u_rly tcp_cub tcp_bbr kcptun nebula ratio cli_cpu dev_cpu kcp_cpu neb_cpu path/relay_path
 for row in "${rows[@]}"; do echo "$row"; done
