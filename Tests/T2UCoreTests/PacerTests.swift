@@ -62,25 +62,29 @@ import Testing
         #expect(sent == 250)
     }
 
-    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about every two
-    /// milliseconds for ten packets (one GSO send), not ten times.
-    @Test func paced50MbitWakesEveryTwoMilliseconds() {
-        let size = 1200
+    /// Empties the bucket, then sends all the pacer allows at each wake-up for `duration`, the
+    /// wake-ups coming `late` after the deadlines; returns the wake-ups and packets sent.
+    private func pace(rate: Double, size: Int, for duration: Nanos, late: Nanos = .zero) -> (wakes: Int, sent: Int) {
         var p = Pacer(maxDatagramSize: size)
-        let rate = 6.25e6
         var now = t0
         while p.deadline(now: now, size: size, rate: rate) == now { p.onSent(now: now, size: size, rate: rate) }
         var wakes = 0
         var sent = 0
-        let end = t0 + .milliseconds(100)
-        while now < end {
-            now = p.deadline(now: now, size: size, rate: rate)
+        while now < t0 + duration {
+            now = p.deadline(now: now, size: size, rate: rate) + late
             wakes += 1
             while p.deadline(now: now, size: size, rate: rate) == now {
                 p.onSent(now: now, size: size, rate: rate)
                 sent += 1
             }
         }
+        return (wakes, sent)
+    }
+
+    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about every two
+    /// milliseconds for ten packets (one GSO send), not ten times.
+    @Test func paced50MbitWakesEveryTwoMilliseconds() {
+        let (wakes, sent) = pace(rate: 6.25e6, size: 1200, for: .milliseconds(100))
         #expect((48...53).contains(wakes), "\(wakes) wake-ups in 100 ms")
         #expect((515...530).contains(sent), "\(sent) packets in 100 ms (the rate is 520.8)")
     }
@@ -88,20 +92,7 @@ import Testing
     /// A timer that fires a millisecond late loses nothing at 50 Mbit/s: the bucket holds two
     /// batches.
     @Test func aLateTimerLosesNoTokensAtMiddleRates() {
-        let size = 1200
-        var p = Pacer(maxDatagramSize: size)
-        let rate = 6.25e6
-        var now = t0
-        while p.deadline(now: now, size: size, rate: rate) == now { p.onSent(now: now, size: size, rate: rate) }
-        var sent = 0
-        let end = t0 + .milliseconds(100)
-        while now < end {
-            now = p.deadline(now: now, size: size, rate: rate) + .milliseconds(1)
-            while p.deadline(now: now, size: size, rate: rate) == now {
-                p.onSent(now: now, size: size, rate: rate)
-                sent += 1
-            }
-        }
+        let (_, sent) = pace(rate: 6.25e6, size: 1200, for: .milliseconds(100), late: .milliseconds(1))
         #expect(sent >= 515, "\(sent) packets in 100 ms (the rate is 520.8)")
     }
 

@@ -212,17 +212,6 @@ import Testing
         #expect(!channel.isActive)
     }
 
-    /// Counts the `read` requests that get past the bridge (what a socket would act on).
-    final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = ByteBuffer
-        var reads = 0
-
-        func read(context: ChannelHandlerContext) {
-            reads += 1
-            context.read()
-        }
-    }
-
     /// TCP bytes the stream cannot take yet stay in the bridge and TCP reads stop; once the
     /// device has read and its credit is back (`.streamWritable`), the rest goes and reads resume.
     @Test func aFullStreamHoldsTCPReadsUntilItDrains() throws {

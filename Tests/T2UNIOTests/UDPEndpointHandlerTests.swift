@@ -36,16 +36,6 @@ import Darwin
 
     static let peer = NetAddress(ipv4: (192, 0, 2, 9), port: 4000)
 
-    /// Counts the reads the handler issues (autoRead is off on the real socket).
-    final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = Any
-        var reads = 0
-        func read(context: ChannelHandlerContext) {
-            reads += 1
-            context.read()
-        }
-    }
-
     final class Clock {
         var now = Instant(nanoseconds: 1_000_000_000)
     }
