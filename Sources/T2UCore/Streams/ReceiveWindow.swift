@@ -40,10 +40,23 @@ struct ReceiveWindow: Sendable {
         let consumedFast = lastUpdate.map { smoothedRtt > .zero && now - $0 < smoothedRtt * Int64(2) } ?? false
         if consumedFast || limitedBehindHole {
             limitedBehindHole = false
-            let growth = Swift.min(window * 2, maxWindow) - window
-            if growth > 0 { window += Swift.min(growth, reserve(growth)) }
+            _ = double(reserve: reserve)
         }
         lastUpdate = now
+        return advertise(consumed: consumed)
+    }
+
+    /// Doubles the window, up to `maxWindow` and to what `reserve` grants; returns the growth.
+    private mutating func double(reserve: (UInt64) -> UInt64) -> UInt64 {
+        let growth = Swift.min(window * 2, maxWindow) - window
+        guard growth > 0 else { return 0 }
+        let granted = Swift.min(growth, reserve(growth))
+        window += granted
+        return granted
+    }
+
+    /// The limit `consumed + window` if it is above the one advertised (nil otherwise).
+    private mutating func advertise(consumed: UInt64) -> UInt64? {
         let limit = consumed + window
         guard limit > advertised else { return nil }
         advertised = limit
@@ -61,17 +74,11 @@ struct ReceiveWindow: Sendable {
     ) -> UInt64? {
         guard limitedBehindHole else { return nil }
         if let last = lastGrowthBehindHole, now - last < smoothedRtt { return nil }
-        let growth = Swift.min(window * 2, maxWindow) - window
-        let granted = growth > 0 ? Swift.min(growth, reserve(growth)) : 0
-        guard granted > 0 else { return nil }
-        window += granted
+        guard double(reserve: reserve) > 0 else { return nil }
         limitedBehindHole = false
         lastGrowthBehindHole = now
         lastUpdate = now
-        let limit = consumed + window
-        guard limit > advertised else { return nil }
-        advertised = limit
-        return limit
+        return advertise(consumed: consumed)
     }
 
     /// Whether the peer's data, reaching `highestReceived`, came within an eighth of the limit.
