@@ -73,7 +73,9 @@ let package = Package(
                 "T2UCheck", "T2UClient", "T2UDevice", "T2UServer", "T2UCore", "T2UNIO", nioCore, nioPosix, logging,
             ]),
         // Sans-IO protocol core: bytes and time in, bytes, events and deadlines out.
-        .target(name: "T2UCore", dependencies: [nioCore, crypto]),
+        .target(name: "T2UCore", dependencies: ["CT2UAEAD", nioCore, crypto]),
+        // Packet protection through the BoringSSL that swift-crypto links (see packet_aead.h).
+        .target(name: "CT2UAEAD"),
         // Deterministic network simulator (virtual clock, seeded link models) for tests and benchmarks;
         // never linked into libt2u or the agents.
         .target(name: "T2USim", dependencies: ["T2UCore", nioCore]),
@@ -184,9 +186,9 @@ if Context.environment["T2U_WARNINGS_AS_ERRORS"] == "1" {
     for target in package.targets where target.type != .plugin {
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
     }
-    // Our one C target. Not as cSettings on all: swiftc hands those to its Clang importer (-Xcc),
+    // Our C targets. Not as cSettings on all: swiftc hands those to its Clang importer (-Xcc),
     // and the dependencies' C headers would be built with -Werror too.
-    for target in package.targets where target.name == "CT2U" {
+    for target in package.targets where target.name == "CT2U" || target.name == "CT2UAEAD" {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     }
 }

@@ -15,13 +15,13 @@ package enum PacketProtectionError: Error, Equatable, Sendable {
 /// a nonce.
 struct PhaseKeys {
     let secret: [UInt8]
-    let key: SymmetricKey
+    private let aead: PacketAEAD
     private let ivHigh: UInt32
     private let ivLow: UInt64
 
     init(secret: [UInt8]) {
         self.secret = secret
-        key = SymmetricKey(data: HandshakeSymmetricState.expand(secret: secret, label: "t2u key", count: 32))
+        aead = PacketAEAD(key: HandshakeSymmetricState.expand(secret: secret, label: "t2u key", count: 32))
         let iv = HandshakeSymmetricState.expand(secret: secret, label: "t2u iv", count: 12)
         ivHigh = iv[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
         ivLow = iv[4..<12].reduce(0) { $0 << 8 | UInt64($1) }
@@ -39,55 +39,54 @@ struct PhaseKeys {
         return PhaseKeys(secret: okm.withUnsafeBytes { Array($0) })
     }
 
-    /// IV XOR packet number, the packet number big endian in the last 8 bytes.
-    func nonce(_ packetNumber: UInt64) -> ChaChaPoly.Nonce {
+    /// IV XOR packet number, the packet number big endian in the last 8 bytes, as 12 bytes on
+    /// the stack for `body`.
+    func withNonce<Result>(_ packetNumber: UInt64, _ body: (UnsafeRawPointer) -> Result) -> Result {
         let low = ivLow ^ packetNumber
         // Three UInt32s: 12 contiguous bytes without padding (a UInt64 member would be aligned).
-        var bytes = (
+        let bytes = (
             ivHigh.bigEndian, UInt32(truncatingIfNeeded: low >> 32).bigEndian, UInt32(truncatingIfNeeded: low).bigEndian
         )
-        return withUnsafeBytes(of: &bytes) { raw in
-            // 12 bytes is always a valid ChaChaPoly nonce.
-            try! ChaChaPoly.Nonce(data: raw)
-        }
+        return withUnsafeBytes(of: bytes) { body($0.baseAddress!) }
     }
 
+    /// The nonce of `packetNumber` as bytes (tests).
+    func nonce(_ packetNumber: UInt64) -> [UInt8] {
+        withNonce(packetNumber) { Array(UnsafeRawBufferPointer(start: $0, count: PacketAEAD.nonceLength)) }
+    }
+
+    /// Encrypts the bytes after the header in place and appends the tag.
     func seal(_ packet: inout ByteBuffer, headerLength: Int, packetNumber: UInt64) {
-        let nonce = nonce(packetNumber)
-        let box = packet.withUnsafeReadableBytes { raw in
-            try? ChaChaPoly.seal(
-                UnsafeRawBufferPointer(rebasing: raw[headerLength...]), using: key, nonce: nonce,
-                authenticating: UnsafeRawBufferPointer(rebasing: raw[..<headerLength]))
-        }
-        guard let box else { fatalError("ChaChaPoly.seal failed with a valid key and nonce") }
-        let bodyIndex = packet.readerIndex + headerLength
-        // Overwrite the plaintext in place, then append the tag.
-        box.combined.withUnsafeBytes { combined in
-            let ciphertextAndTag = UnsafeRawBufferPointer(rebasing: combined[12...])
-            let ciphertextLength = ciphertextAndTag.count - PacketProtection.tagLength
-            packet.setBytes(UnsafeRawBufferPointer(rebasing: ciphertextAndTag[..<ciphertextLength]), at: bodyIndex)
-            packet.writeBytes(UnsafeRawBufferPointer(rebasing: ciphertextAndTag[ciphertextLength...]))
+        let bodyLength = packet.readableBytes - headerLength
+        packet.writeRepeatingByte(0, count: PacketProtection.tagLength)
+        packet.withUnsafeMutableReadableBytes { raw in
+            let header = UnsafeRawBufferPointer(rebasing: raw[..<headerLength])
+            let body = UnsafeMutableRawBufferPointer(rebasing: raw[headerLength..<(headerLength + bodyLength)])
+            let tag = raw.baseAddress! + headerLength + bodyLength
+            withNonce(packetNumber) { aead.seal(nonce: $0, body: body, tag: tag, authenticating: header) }
         }
     }
 
+    /// The plaintext after the header, in a buffer of its own, or nil if it does not open.
     func open(_ packet: ByteBuffer, headerLength: Int, packetNumber: UInt64) -> ByteBuffer? {
-        let nonce = nonce(packetNumber)
-        return packet.withUnsafeReadableBytes { raw -> ByteBuffer? in
-            guard headerLength >= 0, raw.count - headerLength >= PacketProtection.tagLength else { return nil }
-            // One exact-size nonce|ciphertext|tag buffer: ~20% faster per packet than letting
-            // SealedBox(nonce:ciphertext:tag:) concatenate three pieces.
-            var combined = [UInt8]()
-            combined.reserveCapacity(12 + raw.count - headerLength)
-            nonce.withUnsafeBytes { combined.append(contentsOf: $0) }
-            combined.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[headerLength...]))
-            guard let box = try? ChaChaPoly.SealedBox(combined: combined),
-                let plaintext = try? ChaChaPoly.open(
-                    box, using: key, authenticating: UnsafeRawBufferPointer(rebasing: raw[..<headerLength]))
-            else { return nil }
-            var out = ByteBufferAllocator().buffer(capacity: plaintext.count)
-            plaintext.withUnsafeBytes { _ = out.writeBytes($0) }
-            return out
+        let bodyLength = packet.readableBytes - headerLength - PacketProtection.tagLength
+        guard headerLength >= 0, bodyLength >= 0 else { return nil }
+        // At least a byte, so an empty body (a forged packet may have one) still has an address.
+        var plaintext = ByteBufferAllocator().buffer(capacity: max(bodyLength, 1))
+        var opened = false
+        packet.withUnsafeReadableBytes { raw in
+            let header = UnsafeRawBufferPointer(rebasing: raw[..<headerLength])
+            let ciphertext = UnsafeRawBufferPointer(rebasing: raw[headerLength..<(headerLength + bodyLength)])
+            let tag = raw.baseAddress! + headerLength + bodyLength
+            plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: bodyLength) { out in
+                opened = withNonce(packetNumber) {
+                    aead.open(
+                        nonce: $0, ciphertext: ciphertext, tag: tag, authenticating: header, into: out.baseAddress!)
+                }
+                return opened ? bodyLength : 0
+            }
         }
+        return opened ? plaintext : nil
     }
 }
 
