@@ -330,7 +330,7 @@ package final class EndpointDriver: UDPDatagramSink {
                 if !flushAuxiliary.contains(where: { $0 === socket }) { flushAuxiliary.append(socket) }
                 continue
             }
-            udp.enqueue(scratch, to: destination)
+            udp.enqueue(scratch, to: destination, awaitsAnswer: endpoint.lastTransmitAwaitsAnswer)
             if !udp.isWritable { break }
         }
         if sent > 0 { udp.flush() }

@@ -58,7 +58,7 @@ package final class UDPEndpoint {
         /// Upper bound on datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS is 64 or more).
         package var maxSegmentsPerSend: Int = 64
         /// Hold reads back briefly while datagrams arrive one at a time but often
-        /// (`ReceiveCoalescing`: at most 1 ms, never for isolated datagrams).
+        /// (`ReceiveCoalescing`: at most 2 ms, never for isolated datagrams).
         package var coalesceReceives = true
 
         package init() {}
@@ -107,7 +107,8 @@ package final class UDPEndpoint {
     package var sendFaultInjector: (@Sendable (NetAddress) -> CInt?)?
     private var batch: DatagramBatcher
     private var addressCache = SocketAddressCache()
-    /// Told of every send: a held read is released at once (`UDPEndpointHandler`).
+    /// Told of every send that may be answered: a held read is released at once
+    /// (`UDPEndpointHandler`).
     fileprivate weak var readScheduler: UDPEndpointHandler?
 
     /// `bind` is the way in; internal only so tests can put an endpoint on an `EmbeddedChannel`.
@@ -165,7 +166,10 @@ package final class UDPEndpoint {
         }
         var bootstrap = DatagramBootstrap(group: eventLoop)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messageCount * slot))
-            .channelOption(.maxMessagesPerRead, value: 4)
+            // One recvmmsg per readiness: a vector read that comes back short has emptied the
+            // socket, and reading on to EAGAIN cost a second syscall on every wake-up (epoll
+            // is level-triggered: a full vector read is followed by another readiness).
+            .channelOption(.maxMessagesPerRead, value: UInt(messageCount > 1 ? 1 : 4))
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(configuration.socketBufferSize))
             .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(configuration.socketBufferSize))
             .channelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
@@ -215,8 +219,11 @@ package final class UDPEndpoint {
 
     /// Stages one datagram (its readable bytes are copied; the caller may reuse `datagram`).
     /// Consecutive equal-size datagrams to one destination become one GSO send.
-    package func enqueue(_ datagram: ByteBuffer, to address: NetAddress) {
+    /// `awaitsAnswer`: false for datagrams nothing answers (pure ACKs), which leave a held read
+    /// held; any other send releases it, as its answer may be on the way.
+    package func enqueue(_ datagram: ByteBuffer, to address: NetAddress, awaitsAnswer: Bool = true) {
         eventLoop.preconditionInEventLoop()
+        if awaitsAnswer { readScheduler?.endpointSent() }
         if let run = batch.append(datagram, to: address) { write(run) }
     }
 
@@ -235,7 +242,6 @@ package final class UDPEndpoint {
 
     private func write(_ run: DatagramBatcher.Run) {
         counters.sendOperations &+= 1
-        readScheduler?.endpointSent()
         // Once NIO holds a run (EAGAIN), later ones queue behind it to keep their order.
         guard queuedInNIO == 0 else { return writeThroughNIO(run) }
         guard channel.isActive else { return }  // closing: the descriptor may be gone

@@ -139,7 +139,7 @@ import Darwin
     }
 
     /// Datagrams arriving one at a time every 0.2 ms: after the first, the next read waits up
-    /// to a millisecond (`ReceiveCoalescing`); without coalescing every batch reads again at once.
+    /// to `maxHold` (`ReceiveCoalescing`); without coalescing every batch reads again at once.
     @Test func aBusyTrickleHoldsTheNextRead() throws {
         let sink = Sink()
         let clock = Clock()
@@ -151,7 +151,7 @@ import Darwin
         clock.now += .microseconds(200)
         try channel.writeInbound(Self.envelope([2]))
         #expect(reads.reads == 2, "held")
-        channel.embeddedEventLoop.advanceTime(by: .microseconds(999))
+        channel.embeddedEventLoop.advanceTime(by: .nanoseconds(ReceiveCoalescing.maxHold.value - 1_000))
         #expect(reads.reads == 2)
         channel.embeddedEventLoop.advanceTime(by: .microseconds(1))
         #expect(reads.reads == 3, "read after the longest hold")
@@ -192,5 +192,29 @@ import Darwin
         clock.now += .microseconds(200)
         try channel.writeInbound(Self.envelope([3]))
         #expect(reads.reads == 4)
+    }
+
+    /// A pure ACK is answered by nothing: sending one leaves a held read held, and the next
+    /// batch may be held again (a one-way flow's receiver sends only those).
+    @Test func aPureAckLeavesAHeldReadHeld() throws {
+        let sink = Sink()
+        let clock = Clock()
+        let reads = ReadCounter()
+        let (channel, endpoint) = try Self.endpoint(
+            sink: sink, segmentation: true, coalescing: ReceiveCoalescing(), clock: clock, reads: reads)
+        endpoint.sendFaultInjector = { _ in EAGAIN }
+        try channel.writeInbound(Self.envelope([1]))
+        clock.now += .microseconds(200)
+        try channel.writeInbound(Self.envelope([2]))
+        #expect(reads.reads == 2, "held")
+        endpoint.enqueue(ByteBuffer(repeating: 9, count: 40), to: Self.peer, awaitsAnswer: false)
+        endpoint.flush()
+        #expect(reads.reads == 2, "still held after the ACK")
+        clock.now += ReceiveCoalescing.maxHold
+        channel.embeddedEventLoop.advanceTime(by: .nanoseconds(ReceiveCoalescing.maxHold.value))
+        #expect(reads.reads == 3, "read when the hold ends")
+        // Eight datagrams waited meanwhile (a GRO run of eight here).
+        try channel.writeInbound(Self.envelope([UInt8](repeating: 3, count: 8), segmentSize: 1))
+        #expect(reads.reads == 3, "the next batch is held again: the ACK asked for no answer")
     }
 }

@@ -9,6 +9,7 @@ extension Connection {
     package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
         lastNow = max(lastNow, now)
         buffer.clear()
+        lastTransmitAwaitsAnswer = true
         switch state {
         case .closed:
             return nil
@@ -291,6 +292,7 @@ extension Connection {
         protection.seal(packet: &buffer, headerLength: DataPacketHeader.length, packetNumber: packetNumber)
         nextPacketNumber += 1
         let ackEliciting = frames.contains(where: \.isAckEliciting)
+        lastTransmitAwaitsAnswer = ackEliciting
         recovery.onPacketSent(
             packetNumber: packetNumber, now: now, size: buffer.readableBytes,
             ackEliciting: ackEliciting, inFlight: ackEliciting, payload: frames)

@@ -135,6 +135,9 @@ package final class Connection {
     var lastSendTime: Instant
     /// First ack-eliciting packet sent since the peer was last heard from (dead-peer rule).
     var unansweredSince: Instant?
+    /// The datagram `pollTransmit` wrote last is ack-eliciting or a handshake (false: only
+    /// ACKs or a close, which nothing answers).
+    package internal(set) var lastTransmitAwaitsAnswer = true
     var idleTimeout: Nanos
     var drainUntil: Instant?
 

@@ -228,8 +228,13 @@ package final class TransportEndpoint {
         accepted.isEmpty ? nil : accepted.removeFirst()
     }
 
+    /// Whether the datagram `pollTransmit` returned last may be answered (false for pure ACKs:
+    /// the shell need not read sooner for them, see `ReceiveCoalescing`).
+    package private(set) var lastTransmitAwaitsAnswer = true
+
     /// Next datagram of any connection (fair round robin), or nil.
     package func pollTransmit(now: Instant, into buffer: inout ByteBuffer) -> NetAddress? {
+        lastTransmitAwaitsAnswer = true
         if let (address, reply) = pendingReplies.first {
             pendingReplies.removeFirst()  // bounded: at most `maxPendingReplies` moves
             buffer.clear()
@@ -240,6 +245,7 @@ package final class TransportEndpoint {
         for step in 0..<ordered.count {
             let index = (nextToPoll + step) % ordered.count
             if let address = ordered[index].pollTransmit(now: now, into: &buffer) {
+                lastTransmitAwaitsAnswer = ordered[index].lastTransmitAwaitsAnswer
                 nextToPoll = (index + 1) % ordered.count
                 return address
             }
