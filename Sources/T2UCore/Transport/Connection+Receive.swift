@@ -83,8 +83,9 @@ extension Connection {
     }
 
     private func receiveProtected(_ datagram: ByteBuffer, from address: NetAddress, now: Instant) {
-        // Established and closing connections have keys: the guard only names them.
-        guard state == .established || state == .closing, var protection else { return }
+        // Established and closing connections have keys. They are used in place (`protection!`):
+        // a copy would retain and release every key context per packet.
+        guard state == .established || state == .closing, let updatesBefore = protection?.keyUpdates else { return }
         guard let header = try? DataPacketHeader.parse(datagram),
             header.destinationConnectionID == localConnectionID,
             replayWindow.isFresh(header.packetNumber)
@@ -93,25 +94,23 @@ extension Connection {
             return
         }
         var payload: ByteBuffer
-        let updatesBefore = protection.keyUpdates
         do {
-            payload = try protection.open(
+            payload = try protection!.open(
                 packet: datagram, headerLength: DataPacketHeader.length,
                 packetNumber: header.packetNumber, keyPhase: header.keyPhase)
         } catch {
             stats.packetsRejected &+= 1
             return
         }
-        // Stored before the frames are handled: a KEY_UPDATE frame changes the stored keys.
-        self.protection = protection
+        let keyUpdates = protection!.keyUpdates
         // The peer moved to the next key phase (it consumed any shared secret we answered with).
-        if protection.keyUpdates != updatesBefore { keyExchange.onPeerKeyUpdate() }
+        if keyUpdates != updatesBefore { keyExchange.onPeerKeyUpdate() }
         packetsSinceKeyUpdate &+= 1
         replayWindow.mark(header.packetNumber)
         if amplificationLimit?.address == address { amplificationLimit?.onReceived(datagram.readableBytes) }
         stats.packetsReceived &+= 1
         stats.bytesReceived &+= UInt64(datagram.readableBytes)
-        stats.keyUpdates = protection.keyUpdates
+        stats.keyUpdates = keyUpdates
         lastReceiveTime = now
         unansweredSince = nil
         // The initiator sends protected packets only once it has our reply.

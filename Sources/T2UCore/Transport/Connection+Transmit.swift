@@ -276,10 +276,12 @@ extension Connection {
         into buffer: inout ByteBuffer, now: Instant,
         _ body: (inout ByteBuffer, inout [SentFrame]) -> Void
     ) {
-        guard var protection = self.protection else { return }
+        // The keys are used in place (`protection!`): a copy would retain and release every key
+        // context per packet.
+        guard let sendKeyPhase = protection?.sendKeyPhase else { return }
         let packetNumber = nextPacketNumber
         let header = DataPacketHeader(
-            keyPhase: protection.sendKeyPhase, destinationConnectionID: remoteConnectionID,
+            keyPhase: sendKeyPhase, destinationConnectionID: remoteConnectionID,
             packetNumber: packetNumber)
         header.write(into: &buffer)
         var frames: [SentFrame] = []
@@ -289,7 +291,7 @@ extension Connection {
             buffer.clear()
             return
         }
-        protection.seal(packet: &buffer, headerLength: DataPacketHeader.length, packetNumber: packetNumber)
+        protection!.seal(packet: &buffer, headerLength: DataPacketHeader.length, packetNumber: packetNumber)
         nextPacketNumber += 1
         let ackEliciting = frames.contains(where: \.isAckEliciting)
         lastTransmitAwaitsAnswer = ackEliciting
@@ -303,9 +305,8 @@ extension Connection {
         }
 
         packetsSinceKeyUpdate += 1
-        updateKeysIfDue(now: now, protection: &protection)
-        stats.keyUpdates = protection.keyUpdates
-        self.protection = protection
+        updateKeysIfDue(now: now, protection: &protection!)
+        stats.keyUpdates = protection!.keyUpdates
     }
 
     private func countSent(_ buffer: ByteBuffer) {
