@@ -58,7 +58,7 @@ package final class UDPEndpoint {
         /// Upper bound on datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS is 64 or more).
         package var maxSegmentsPerSend: Int = 64
         /// Hold reads back briefly while datagrams arrive one at a time but often
-        /// (`ReceiveCoalescing`: at most 2 ms, never for isolated datagrams).
+        /// (`ReceiveCoalescing`: at most 3 ms, never for isolated datagrams).
         package var coalesceReceives = true
 
         package init() {}

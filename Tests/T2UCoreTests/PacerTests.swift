@@ -18,9 +18,9 @@ import Testing
             #expect(p.deadline(now: now, size: size, rate: rate) == now)
             p.onSent(now: now, size: size, rate: rate)
         }
-        // Then it wakes for two packets at a time, not one.
-        #expect(p.deadline(now: now, size: size, rate: rate) == now + .milliseconds(2))
-        // Sending all it allows at every deadline: two packets every two milliseconds.
+        // Then it wakes for three packets at a time, not one.
+        #expect(p.deadline(now: now, size: size, rate: rate) == now + .milliseconds(3))
+        // Sending all it allows at every deadline: three packets every three milliseconds.
         var wakeTimes: [Instant] = []
         for _ in 0..<50 {
             now = p.deadline(now: now, size: size, rate: rate)
@@ -30,10 +30,10 @@ import Testing
                 p.onSent(now: now, size: size, rate: rate)
                 sent += 1
             }
-            #expect(sent == 2)
+            #expect(sent == 3)
         }
-        #expect(wakeTimes.last! - t0 == .milliseconds(100))
-        for i in 1..<wakeTimes.count { #expect(wakeTimes[i] - wakeTimes[i - 1] == .milliseconds(2)) }
+        #expect(wakeTimes.last! - t0 == .milliseconds(150))
+        for i in 1..<wakeTimes.count { #expect(wakeTimes[i] - wakeTimes[i - 1] == .milliseconds(3)) }
     }
 
     @Test func idleRefillsOnlyUpToTheBurst() {
@@ -81,11 +81,11 @@ import Testing
         return (wakes, sent)
     }
 
-    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about every two
-    /// milliseconds for ten packets (one GSO send), not ten times.
-    @Test func paced50MbitWakesEveryTwoMilliseconds() {
+    /// At 50 Mbit/s a packet's tokens take 0.19 ms: the pacer wakes about every three
+    /// milliseconds for sixteen packets (one GSO send), not sixteen times.
+    @Test func paced50MbitWakesEveryThreeMilliseconds() {
         let (wakes, sent) = pace(rate: 6.25e6, size: 1200, for: .milliseconds(100))
-        #expect((48...53).contains(wakes), "\(wakes) wake-ups in 100 ms")
+        #expect((32...36).contains(wakes), "\(wakes) wake-ups in 100 ms")
         #expect((515...530).contains(sent), "\(sent) packets in 100 ms (the rate is 520.8)")
     }
 

@@ -11,10 +11,11 @@
 /// (a one-way flow: its receiver sends only decimated ACKs), and it adds at most `maxHold` to a
 /// datagram's delivery.
 package struct ReceiveCoalescing: Sendable {
-    /// Longest a read is held back: the latency a one-way flow accepts (a NIC's adaptive
-    /// interrupt moderation allows up to about a millisecond; twice that halved the wake-ups of
-    /// a 50 Mbit/s receiver again, and matches the sender's 2 ms pacing batches).
-    package static let maxHold = Nanos.microseconds(2_000)
+    /// Longest a read is held back: the latency a one-way flow accepts. A NIC's adaptive
+    /// interrupt moderation allows up to about a millisecond; three, the length of the sender's
+    /// pacing batches (`Pacer.wakeInterval`), brings a 50 Mbit/s receiver down to about 330
+    /// wake-ups a second.
+    package static let maxHold = Nanos.microseconds(3_000)
     /// Datagrams a held read aims to find waiting (fewer if `maxHold` comes first).
     static let batchGoal = 16.0
     /// Below this many per `maxHold`, holding saves too little: read at once.

@@ -10,10 +10,11 @@ package struct Pacer: Sendable {
     /// When blocked, wake once this much sending time has accumulated (at least
     /// `minWakePackets`, at most `maxWakeBatch` bytes and half the bucket), not as soon as one
     /// packet may leave: a wake-up costs a timer, an epoll round and a sendmsg whatever it
-    /// carries, so batches keep the CPU per byte of a paced 50 Mbit/s flow (ten packets every
-    /// two milliseconds, one GSO send) near that of a flat out one. The bucket holds two
-    /// batches: room for a late timer without losing tokens to the cap.
-    static let wakeInterval = 0.002  // seconds
+    /// carries, so batches keep the CPU per byte of a paced 50 Mbit/s flow (sixteen packets
+    /// every three milliseconds, one GSO send) near that of a flat out one; the receiver holds
+    /// its reads about as long (`ReceiveCoalescing.maxHold`). The bucket holds two batches: room
+    /// for a late timer without losing tokens to the cap.
+    static let wakeInterval = 0.003  // seconds
     static let minWakePackets = 2
     static let maxWakeBatch = 65_536.0
     /// Longest wait the pacer will ever ask for (keeps conversions finite at tiny rates).
@@ -37,7 +38,7 @@ package struct Pacer: Sendable {
 
     /// The burst a congestion window must leave room for at `rate` (bytes): about ten packets,
     /// or one millisecond of sending at high rates. (After idle at middle rates the bucket
-    /// releases up to two wake-up batches, four milliseconds at most.)
+    /// releases up to two wake-up batches, six milliseconds at most.)
     static func burstBytes(rate: Double, maxDatagramSize: Int) -> Double {
         Swift.max(Double(burstPackets * maxDatagramSize), rate * burstInterval)
     }
