@@ -6,16 +6,38 @@ import Testing
 
 @testable import T2UCore
 
-/// `PacketAEAD` is ChaCha20-Poly1305 (RFC 8439) bit for bit: the RFC's vector, and agreement
-/// with swift-crypto's `ChaChaPoly` both ways at every size a packet can have.
+/// The two sealers `PacketAEAD` is built on, under one interface for these tests.
+protocol AEADUnderTest {
+    func seal(
+        nonce: UnsafeRawPointer, body: UnsafeMutableRawBufferPointer, tag: UnsafeMutableRawPointer,
+        authenticating header: UnsafeRawBufferPointer)
+    func open(
+        nonce: UnsafeRawPointer, ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawPointer,
+        authenticating header: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawPointer
+    ) -> Bool
+}
+
+extension PacketAEAD: AEADUnderTest {}
+extension SwiftCryptoAEAD: AEADUnderTest {}
+
+/// `PacketAEAD` (BoringSSL on Linux) and `SwiftCryptoAEAD` (its fallback elsewhere) are
+/// ChaCha20-Poly1305 (RFC 8439) bit for bit: the RFC's vector, agreement with swift-crypto's
+/// `ChaChaPoly` both ways at every size a packet can have, and every forgery refused.
 @Suite struct PacketAEADTests {
+    static let implementations = ["PacketAEAD", "SwiftCryptoAEAD"]
+
+    static func make(_ name: String, key: [UInt8]) -> any AEADUnderTest {
+        name == "PacketAEAD" ? PacketAEAD(key: key) : SwiftCryptoAEAD(key: key)
+    }
+
     static func hex(_ string: String) -> [UInt8] {
         let digits = Array(string.filter { !$0.isWhitespace })
         return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
     }
 
     /// Seals `plaintext` in place; returns ciphertext and tag.
-    static func seal(_ aead: PacketAEAD, nonce: [UInt8], _ plaintext: [UInt8], ad: [UInt8]) -> ([UInt8], [UInt8]) {
+    static func seal(_ aead: any AEADUnderTest, nonce: [UInt8], _ plaintext: [UInt8], ad: [UInt8]) -> ([UInt8], [UInt8])
+    {
         var body = plaintext
         var tag = [UInt8](repeating: 0, count: PacketAEAD.tagLength)
         body.withUnsafeMutableBytes { body in
@@ -31,7 +53,9 @@ import Testing
     }
 
     /// Opens into a separate buffer (nil if it does not authenticate).
-    static func open(_ aead: PacketAEAD, nonce: [UInt8], _ ciphertext: [UInt8], tag: [UInt8], ad: [UInt8]) -> [UInt8]? {
+    static func open(
+        _ aead: any AEADUnderTest, nonce: [UInt8], _ ciphertext: [UInt8], tag: [UInt8], ad: [UInt8]
+    ) -> [UInt8]? {
         var out = [UInt8](repeating: 0xAA, count: max(ciphertext.count, 1))
         let ok = out.withUnsafeMutableBytes { out in
             ciphertext.withUnsafeBytes { ciphertext in
@@ -50,7 +74,7 @@ import Testing
         return ok ? Array(out.prefix(ciphertext.count)) : nil
     }
 
-    @Test func matchesTheRFC8439Vector() {
+    @Test(arguments: implementations) func matchesTheRFC8439Vector(implementation: String) {
         // RFC 8439 §2.8.2.
         let key = Array(0x80...0x9F as ClosedRange<UInt8>)
         let nonce = Self.hex("070000004041424344454647")
@@ -64,21 +88,21 @@ import Testing
             1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
             3ff4def08e4b7a9de576d26586cec64b6116
             """)
-        let aead = PacketAEAD(key: key)
+        let aead = Self.make(implementation, key: key)
         let (sealed, tag) = Self.seal(aead, nonce: nonce, plaintext, ad: ad)
         #expect(sealed == ciphertext)
         #expect(tag == Self.hex("1ae10b594f09e26a7e902ecbd0600691"))
         #expect(Self.open(aead, nonce: nonce, sealed, tag: tag, ad: ad) == plaintext)
     }
 
-    @Test func agreesWithSwiftCryptoBothWays() throws {
+    @Test(arguments: implementations) func agreesWithSwiftCryptoBothWays(implementation: String) throws {
         var generator = SystemRandomNumberGenerator()
         for size in [0, 1, 15, 16, 17, 63, 64, 65, 255, 256, 1024, 1200, 1452, 1500, 9000] {
             let key = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
             let nonce = (0..<12).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
             let ad = (0..<(size % 20)).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
             let plaintext = (0..<size).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-            let aead = PacketAEAD(key: key)
+            let aead = Self.make(implementation, key: key)
 
             let (sealed, tag) = Self.seal(aead, nonce: nonce, plaintext, ad: ad)
             let box = try ChaChaPoly.open(
@@ -94,8 +118,8 @@ import Testing
         }
     }
 
-    @Test func refusesAnyChangedByteAndOpensInPlace() {
-        let aead = PacketAEAD(key: [UInt8](repeating: 7, count: 32))
+    @Test(arguments: implementations) func refusesAnyChangedByteAndOpensInPlace(implementation: String) {
+        let aead = Self.make(implementation, key: [UInt8](repeating: 7, count: 32))
         let nonce = [UInt8](repeating: 1, count: 12)
         let ad: [UInt8] = [1, 2, 3, 4]
         let plaintext = Array(0..<200 as Range<UInt8>)

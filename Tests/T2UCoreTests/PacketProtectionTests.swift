@@ -68,6 +68,23 @@ import Testing
         #expect(try device.open(packet: packet, headerLength: 3, packetNumber: 10, keyPhase: 0).readableBytes == 7)
     }
 
+    /// A packet with an empty body is header and tag only: the genuine one opens to nothing, and
+    /// any other tag is refused (a first in-place open took a failed empty open for success).
+    @Test func anEmptyBodyOpensOnlyWithItsTag() throws {
+        var (client, device) = try Self.sessionPair()
+        let packet = F.sealed([], by: &client, packetNumber: 5)
+        let bytes = packet.getBytes(at: packet.readerIndex, length: packet.readableBytes)!
+        #expect(bytes.count == 3 + PacketProtection.tagLength)
+        for position in bytes.indices {
+            var forged = bytes
+            forged[position] ^= 0x01
+            #expect(throws: PacketProtectionError.authenticationFailed, "position \(position)") {
+                try device.open(packet: F.buffer(forged), headerLength: 3, packetNumber: 5, keyPhase: 0)
+            }
+        }
+        #expect(try device.open(packet: packet, headerLength: 3, packetNumber: 5, keyPhase: 0).readableBytes == 0)
+    }
+
     @Test func keyUpdateFlipsPhaseAndKeepsPreviousKeysForReordering() throws {
         var (client, device) = try Self.sessionPair()
         #expect(!client.canInitiateKeyUpdate)

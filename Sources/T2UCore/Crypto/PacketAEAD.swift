@@ -9,7 +9,7 @@ import CT2UAEAD
 
 /// ChaCha20-Poly1305 under one key, sealing in place and opening into a caller's buffer. On
 /// Linux one BoringSSL context per key does it with no allocation (`packet_aead.h` says why);
-/// elsewhere swift-crypto's `ChaChaPoly` does, with its copies.
+/// elsewhere `SwiftCryptoAEAD` does, with swift-crypto's copies.
 ///
 /// `@unchecked Sendable`: the context is immutable once made, and BoringSSL allows seal and open
 /// on one context from several threads at once.
@@ -57,10 +57,35 @@ final class PacketAEAD: @unchecked Sendable {
             header.baseAddress?.assumingMemoryBound(to: UInt8.self), header.count) == 1
     }
     #else
-    private let key: SymmetricKey
+    private let aead: SwiftCryptoAEAD
 
     init(key: [UInt8]) {
         precondition(key.count == Self.keyLength, "ChaCha20-Poly1305 keys are 32 bytes")
+        aead = SwiftCryptoAEAD(key: key)
+    }
+
+    func seal(
+        nonce: UnsafeRawPointer, body: UnsafeMutableRawBufferPointer, tag: UnsafeMutableRawPointer,
+        authenticating header: UnsafeRawBufferPointer
+    ) {
+        aead.seal(nonce: nonce, body: body, tag: tag, authenticating: header)
+    }
+
+    func open(
+        nonce: UnsafeRawPointer, ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawPointer,
+        authenticating header: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawPointer
+    ) -> Bool {
+        aead.open(nonce: nonce, ciphertext: ciphertext, tag: tag, authenticating: header, into: plaintext)
+    }
+    #endif
+}
+
+/// `PacketAEAD`'s interface over swift-crypto's `ChaChaPoly`: what platforms without BoringSSL
+/// use. Built everywhere, so the tests on Linux hold the two to the same bytes.
+struct SwiftCryptoAEAD {
+    private let key: SymmetricKey
+
+    init(key: [UInt8]) {
         self.key = SymmetricKey(data: key)
     }
 
@@ -69,10 +94,12 @@ final class PacketAEAD: @unchecked Sendable {
         authenticating header: UnsafeRawBufferPointer
     ) {
         // 12 bytes are always a valid nonce, and sealing cannot fail with a valid key.
-        let nonce = try! ChaChaPoly.Nonce(data: UnsafeRawBufferPointer(start: nonce, count: Self.nonceLength))
+        let nonce = try! ChaChaPoly.Nonce(data: UnsafeRawBufferPointer(start: nonce, count: PacketAEAD.nonceLength))
         let box = try! ChaChaPoly.seal(UnsafeRawBufferPointer(body), using: key, nonce: nonce, authenticating: header)
-        box.ciphertext.copyBytes(to: body)
-        box.tag.copyBytes(to: UnsafeMutableRawBufferPointer(start: tag, count: Self.tagLength))
+        box.ciphertext.withUnsafeBytes { body.copyMemory(from: $0) }
+        box.tag.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(start: tag, count: PacketAEAD.tagLength).copyMemory(from: $0)
+        }
     }
 
     func open(
@@ -81,12 +108,13 @@ final class PacketAEAD: @unchecked Sendable {
     ) -> Bool {
         guard
             let box = try? ChaChaPoly.SealedBox(
-                nonce: ChaChaPoly.Nonce(data: UnsafeRawBufferPointer(start: nonce, count: Self.nonceLength)),
-                ciphertext: ciphertext, tag: UnsafeRawBufferPointer(start: tag, count: Self.tagLength)),
+                nonce: ChaChaPoly.Nonce(data: UnsafeRawBufferPointer(start: nonce, count: PacketAEAD.nonceLength)),
+                ciphertext: ciphertext, tag: UnsafeRawBufferPointer(start: tag, count: PacketAEAD.tagLength)),
             let opened = try? ChaChaPoly.open(box, using: key, authenticating: header)
         else { return false }
-        opened.copyBytes(to: UnsafeMutableRawBufferPointer(start: plaintext, count: ciphertext.count))
+        opened.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(start: plaintext, count: ciphertext.count).copyMemory(from: $0)
+        }
         return true
     }
-    #endif
 }
