@@ -137,13 +137,14 @@ extension Connection {
         let ackDue = ackTracker.ackDeadline().map { $0 <= now } ?? false
         let mayElicit = mayElicit(now: now)
         let hasData = !scheduler.isEmpty
-        let wantsElicit = hasControlFramesPending || hasData || probesPending > 0
+        let controlFramesPending = hasControlFramesPending
+        let wantsElicit = controlFramesPending || hasData || probesPending > 0
         if !wantsElicit && recovery.congestionAllowance() >= config.maxDatagramSize {
             recovery.onAppLimited()
         }
         // Control frames (credit, resets) go out even when the window is full: withholding
         // credit from a peer that waits for it would stall both sides.
-        guard ackDue || hasControlFramesPending || (mayElicit && wantsElicit) else { return false }
+        guard ackDue || controlFramesPending || (mayElicit && wantsElicit) else { return false }
 
         writeProtectedPacket(into: &buffer, now: now) { buffer, frames in
             let end = buffer.writerIndex + packetPayloadCapacity
