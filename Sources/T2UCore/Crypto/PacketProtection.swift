@@ -50,11 +50,6 @@ struct PhaseKeys {
         return withUnsafeBytes(of: bytes) { body($0.baseAddress!) }
     }
 
-    /// The nonce of `packetNumber` as bytes (tests).
-    func nonce(_ packetNumber: UInt64) -> [UInt8] {
-        withNonce(packetNumber) { Array(UnsafeRawBufferPointer(start: $0, count: PacketAEAD.nonceLength)) }
-    }
-
     /// Encrypts the bytes after the header in place and appends the tag.
     func seal(_ packet: inout ByteBuffer, headerLength: Int, packetNumber: UInt64) {
         let bodyLength = packet.readableBytes - headerLength
@@ -94,7 +89,7 @@ struct PhaseKeys {
 /// updates: the key phase bit flips, both directions move to the next generation, and the
 /// previous receive keys stay until the next update so reordered packets still open.
 package struct PacketProtection: Sendable {
-    package static let tagLength = 16
+    package static let tagLength = PacketAEAD.tagLength
 
     /// Key phase bit we send with (0/1, for DataPacketHeader.keyPhase).
     package private(set) var sendKeyPhase: UInt8 = 0
